@@ -1,0 +1,87 @@
+"""FastAPI factory: mounts every domain's router and renders errors as RFC 9457 problems."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mercato import __version__
+from mercato.catalog.api import router as catalog_router
+from mercato.config import Settings, get_settings
+from mercato.db import create_db_engine, make_sessionmaker
+from mercato.errors import FieldError, MercatoError
+from mercato.system.api import router as system_router
+
+logger = logging.getLogger("mercato")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, slug: str, title: str, detail: str, instance: str | None = None,
+            errors: list[FieldError] | None = None, **extra) -> JSONResponse:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = [e.to_dict() for e in errors]
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _on_mercato_error(request: Request, exc: MercatoError) -> JSONResponse:
+    return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path,
+                   errors=exc.errors if exc.errors else None, **exc.extra)
+
+
+def _on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        FieldError(tuple(err["loc"]), err["msg"], err["type"]) for err in exc.errors()
+    ]
+    return problem(422, "validation-error", "Validation failed",
+                   f"The request has {len(errors)} invalid field(s).", request.url.path, errors)
+
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
+
+
+def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    slug = _HTTP_SLUGS.get(exc.status_code, f"http-{exc.status_code}")
+    return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+
+
+def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal-error", "Internal error",
+                   "Something went wrong on our side; nothing was changed.", request.url.path)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or create_db_engine(settings)
+    app = FastAPI(
+        title="Mercato",
+        version=__version__,
+        description="Social commerce hub: one catalog, one stock, every social channel.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.write_sessions = make_sessionmaker(engine)
+    app.state.read_sessions = make_sessionmaker(engine, read_only=True)
+
+    app.add_exception_handler(MercatoError, _on_mercato_error)
+    app.add_exception_handler(RequestValidationError, _on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(catalog_router)
+    app.include_router(api)
+    app.include_router(system_router)
+    return app

@@ -1,0 +1,16 @@
+"""API scopes. ``<area>:write`` includes ``<area>:read``; ``admin`` includes everything."""
+
+ADMIN = "admin"
+
+AREAS = ("catalog", "inventory", "orders", "channels", "checkout", "customers", "events",
+         "webhooks")
+
+ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})
+
+
+def grants(held: list[str] | set[str], required: str) -> bool:
+    """Does a token holding ``held`` scopes satisfy ``required``?"""
+    if ADMIN in held or required in held:
+        return True
+    area, _, mode = required.partition(":")
+    return mode == "read" and f"{area}:write" in held

@@ -1,0 +1,78 @@
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.catalog import service
+from mercato.catalog.auth import CatalogRead, CatalogWrite
+from mercato.catalog.schemas import (
+    BulkUpsert,
+    BulkUpsertResult,
+    ProductCreate,
+    ProductPage,
+    ProductPublic,
+    ProductUpdate,
+    Status,
+    VariantPage,
+    VariantPublic,
+)
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/products", response_model=ProductPage)
+def list_products(
+    session: ReadSession,
+    _: CatalogRead,
+    status: Status | None = None,
+    q: Annotated[str | None, Query(description="Search titles, handles and SKUs")] = None,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
+):
+    filters = service.ProductFilters(status=status, q=q, updated_since=updated_since)
+    return service.list_products(session, filters, cursor=cursor, limit=limit)
+
+
+@router.post("/products", response_model=ProductPublic, status_code=status.HTTP_201_CREATED)
+def create_product(data: ProductCreate, session: WriteSession, _: CatalogWrite):
+    return service.create_product(session, data)
+
+
+@router.post("/products/bulk", response_model=BulkUpsertResult)
+def bulk_upsert_products(data: BulkUpsert, session: WriteSession, _: CatalogWrite):
+    """Create or update many products at once, all or nothing (matched by handle, then SKU)."""
+    result = service.upsert_products(session, data.products)
+    return BulkUpsertResult(
+        created=len(result.created), updated=len(result.updated),
+        unchanged=len(result.unchanged),
+        products=[ProductPublic.model_validate(p) for p in result.products],
+    )
+
+
+@router.get("/products/{product_id}", response_model=ProductPublic)
+def get_product(product_id: str, session: ReadSession, _: CatalogRead):
+    return service.get_product(session, product_id)
+
+
+@router.patch("/products/{product_id}", response_model=ProductPublic)
+def update_product(product_id: str, data: ProductUpdate, session: WriteSession, _: CatalogWrite):
+    return service.update_product(session, product_id, data)
+
+
+@router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_product(product_id: str, session: WriteSession, _: CatalogWrite):
+    service.delete_product(session, product_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/variants", response_model=VariantPage)
+def find_variants(session: ReadSession, _: CatalogRead, sku: str):
+    """Look a variant up by SKU (exact match): a list of zero or one."""
+    return VariantPage(items=service.find_variants_by_sku(session, sku))
+
+
+@router.get("/variants/{variant_id}", response_model=VariantPublic)
+def get_variant(variant_id: str, session: ReadSession, _: CatalogRead):
+    return service.get_variant(session, variant_id)

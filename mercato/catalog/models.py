@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mercato.db import Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
+
+PRODUCT_STATUSES = ("draft", "active", "archived")
+CONDITIONS = ("new", "refurbished", "used")
+INVENTORY_POLICIES = ("deny", "continue")
+WEIGHT_UNITS = ("g", "kg", "oz", "lb")
+MAX_OPTIONS = 3
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint(f"status IN {PRODUCT_STATUSES}", name="status"),
+        Index("ix_products_updated_at_id", "updated_at", "id"),
+    )
+
+    # Immutable: never derived from the handle or a SKU, so renaming either keeps it.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("prod"))
+    handle: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    description_text: Mapped[str] = mapped_column(Text, default="")
+    vendor: Mapped[str | None] = mapped_column(String(255))
+    product_type: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    google_category_id: Mapped[int | None] = mapped_column(Integer)
+    google_category_path: Mapped[str | None] = mapped_column(String(500))
+    # Option names in order, e.g. ["Color", "Size"]; variants hold the values.
+    options: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    seo_title: Mapped[str | None] = mapped_column(String(255))
+    seo_description: Mapped[str | None] = mapped_column(Text)
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_group: Mapped[str | None] = mapped_column(String(16))
+    # Further attributes kept from imports and for channels (e.g. the Shopify
+    # category, published flag, gift card, markets); free-form, never decides rules.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
+    )
+    media: Mapped[list[Media]] = relationship(
+        back_populates="product", order_by="Media.position", cascade="all, delete-orphan"
+    )
+    translations: Mapped[list[ProductTranslation]] = relationship(
+        order_by="ProductTranslation.locale", cascade="all, delete-orphan"
+    )
+
+
+class ProductTranslation(Base):
+    __tablename__ = "product_translations"
+
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: Mapped[str] = mapped_column(String(20), primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(255))
+    description_html: Mapped[str | None] = mapped_column(Text)
+
+
+class Media(Base):
+    __tablename__ = "media"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("med"))
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    alt: Mapped[str | None] = mapped_column(String(512))
+    position: Mapped[int] = mapped_column(Integer)
+
+    product: Mapped[Product] = relationship(back_populates="media")
+
+
+class Variant(Base):
+    __tablename__ = "variants"
+    __table_args__ = (
+        CheckConstraint(f"condition IN {CONDITIONS}", name="condition"),
+        CheckConstraint(f"inventory_policy IN {INVENTORY_POLICIES}", name="inventory_policy"),
+        CheckConstraint(f"weight_unit IN {WEIGHT_UNITS}", name="weight_unit"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        UniqueConstraint("sku"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("var"))
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str | None] = mapped_column(String(255))
+    option1: Mapped[str | None] = mapped_column(String(255))
+    option2: Mapped[str | None] = mapped_column(String(255))
+    option3: Mapped[str | None] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    price: Mapped[int] = mapped_column(Integer)
+    compare_at_price: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[int | None] = mapped_column(Integer)
+    barcode: Mapped[str | None] = mapped_column(String(64))
+    mpn: Mapped[str | None] = mapped_column(String(255))
+    weight: Mapped[Decimal | None] = mapped_column(DecimalString)
+    weight_unit: Mapped[str] = mapped_column(String(2), default="g")
+    condition: Mapped[str] = mapped_column(String(16), default="new")
+    requires_shipping: Mapped[bool] = mapped_column(Boolean, default=True)
+    taxable: Mapped[bool] = mapped_column(Boolean, default=True)
+    inventory_policy: Mapped[str] = mapped_column(String(16), default="deny")
+    inventory_tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    image_id: Mapped[str | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+    # Kept from imports: tax code, fulfilment service, per-market prices.
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+    image: Mapped[Media | None] = relationship()
+
+    @property
+    def option_values(self) -> list[str]:
+        return [v for v in (self.option1, self.option2, self.option3) if v is not None]
+
+    @property
+    def image_url(self) -> str | None:
+        return self.image.url if self.image else None

@@ -1,0 +1,187 @@
+"""Catalog input and output shapes. Prices are integer minor units + ISO 4217 currency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Text255 = Annotated[str, Field(max_length=255)]
+MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units, e.g. cents")]
+Status = Literal["draft", "active", "archived"]
+Condition = Literal["new", "refurbished", "used"]
+InventoryPolicy = Literal["deny", "continue"]
+WeightUnit = Literal["g", "kg", "oz", "lb"]
+Gender = Literal["male", "female", "unisex"]
+AgeGroup = Literal["newborn", "infant", "toddler", "kids", "adult"]
+Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MediaInput(_Input):
+    url: Url
+    alt: Annotated[str, Field(max_length=512)] | None = None
+
+
+class TranslationInput(_Input):
+    title: Text255 | None = None
+    description_html: str | None = None
+
+
+class VariantInput(_Input):
+    id: str | None = Field(None, description="Existing variant to update (else matched by SKU)")
+    sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    option_values: Annotated[list[Text255], Field(max_length=3)] = []
+    price: MinorUnits
+    compare_at_price: MinorUnits | None = None
+    cost: MinorUnits | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = Field(
+        None, description="ISO 4217; the store currency when omitted"
+    )
+    barcode: Annotated[str, Field(max_length=64)] | None = None
+    mpn: Text255 | None = None
+    weight: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=6)] | None = None
+    weight_unit: WeightUnit = "g"
+    condition: Condition = "new"
+    requires_shipping: bool = True
+    taxable: bool = True
+    inventory_policy: InventoryPolicy = "deny"
+    inventory_tracked: bool = True
+    image_url: Url | None = Field(None, description="One of the product's media URLs")
+    attributes: dict[str, Any] = {}
+
+
+class _ProductFields(_Input):
+    handle: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    description_html: str | None = None
+    vendor: Text255 | None = None
+    product_type: Text255 | None = None
+    tags: list[Annotated[str, Field(min_length=1, max_length=255)]] | None = None
+    status: Status | None = None
+    google_category: int | str | None = Field(
+        None, description="Google product category id (212) or path (A > B > C)"
+    )
+    options: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]],
+                       Field(max_length=3)] | None = None
+    seo_title: Text255 | None = None
+    seo_description: str | None = None
+    gender: Gender | None = None
+    age_group: AgeGroup | None = None
+    translations: dict[str, TranslationInput] | None = None
+    attributes: dict[str, Any] | None = None
+    media: list[MediaInput] | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _dedupe_tags(cls, tags: list[str] | None) -> list[str] | None:
+        return None if tags is None else list(dict.fromkeys(tags))
+
+
+class ProductCreate(_ProductFields):
+    """A new product, or (in bulk upsert and imports) the full desired state of one."""
+
+    title: Annotated[str, Field(min_length=1, max_length=255)]
+    status: Status = "draft"
+    variants: Annotated[list[VariantInput], Field(min_length=1, max_length=2048)]
+
+
+class ProductUpdate(_ProductFields):
+    """Fields to change. ``variants`` and ``media``, when given, replace the whole list:
+    variants are matched by id, then SKU, then option values, and keep their ids."""
+
+    title: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    variants: Annotated[list[VariantInput], Field(min_length=1, max_length=2048)] | None = None
+
+
+class BulkUpsert(_Input):
+    products: Annotated[list[ProductCreate], Field(min_length=1, max_length=1000)]
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MediaPublic(_Output):
+    id: str
+    url: str
+    alt: str | None
+    position: int
+
+
+class TranslationPublic(_Output):
+    locale: str
+    title: str | None
+    description_html: str | None
+
+
+class VariantPublic(_Output):
+    id: str
+    product_id: str
+    position: int
+    sku: str | None
+    option_values: list[str]
+    price: int
+    compare_at_price: int | None
+    cost: int | None
+    currency: str
+    barcode: str | None
+    mpn: str | None
+    weight: Decimal | None
+    weight_unit: str
+    condition: str
+    requires_shipping: bool
+    taxable: bool
+    inventory_policy: str
+    inventory_tracked: bool
+    image_id: str | None
+    image_url: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPublic(_Output):
+    id: str
+    handle: str
+    title: str
+    description_html: str
+    description_text: str
+    vendor: str | None
+    product_type: str | None
+    tags: list[str]
+    status: str
+    google_category_id: int | None
+    google_category_path: str | None
+    options: list[str]
+    seo_title: str | None
+    seo_description: str | None
+    gender: str | None
+    age_group: str | None
+    attributes: dict[str, Any]
+    translations: list[TranslationPublic]
+    media: list[MediaPublic]
+    variants: list[VariantPublic]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(BaseModel):
+    items: list[ProductPublic]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page")
+
+
+class VariantPage(BaseModel):
+    items: list[VariantPublic]
+    next_cursor: str | None = None
+
+
+class BulkUpsertResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    products: list[ProductPublic]

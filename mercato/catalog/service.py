@@ -1,0 +1,506 @@
+"""Catalog rules: products with their variants, media and translations.
+
+Every write goes through one path, ``_plan`` then ``_apply``: the desired state of a
+product is checked as a whole (and against the database) before anything is written,
+so bad input never leaves half a product behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from mercato.catalog import taxonomy
+from mercato.catalog.models import Media, Product, ProductTranslation, Variant
+from mercato.catalog.schemas import (
+    MediaInput,
+    ProductCreate,
+    ProductUpdate,
+    TranslationInput,
+    VariantInput,
+)
+from mercato.catalog.text import handleize, html_to_text, is_valid_handle
+from mercato.config import get_settings
+from mercato.db import utcnow
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed, dotted
+from mercato.money import CURRENCIES
+
+Loc = tuple[str | int, ...]
+LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+MAX_PAGE_SIZE = 250
+T = TypeVar("T")
+
+
+def _with_children(query: Select) -> Select:
+    return query.options(
+        selectinload(Product.variants).selectinload(Variant.image),
+        selectinload(Product.media),
+        selectinload(Product.translations),
+    )
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_product(session: Session, product_id: str) -> Product:
+    product = session.scalar(_with_children(select(Product)).where(Product.id == product_id))
+    if product is None:
+        raise NotFound(f"No product with id {product_id!r}.")
+    return product
+
+
+def get_product_by_handle(session: Session, handle: str) -> Product:
+    product = session.scalar(_with_children(select(Product)).where(Product.handle == handle))
+    if product is None:
+        raise NotFound(f"No product with handle {handle!r}.")
+    return product
+
+
+def get_variant(session: Session, variant_id: str) -> Variant:
+    variant = session.scalar(
+        select(Variant).options(selectinload(Variant.image)).where(Variant.id == variant_id)
+    )
+    if variant is None:
+        raise NotFound(f"No variant with id {variant_id!r}.")
+    return variant
+
+
+def get_variant_by_sku(session: Session, sku: str) -> Variant:
+    variant = session.scalar(
+        select(Variant).options(selectinload(Variant.image)).where(Variant.sku == sku)
+    )
+    if variant is None:
+        raise NotFound(f"No variant with SKU {sku!r}.")
+    return variant
+
+
+def find_variants_by_sku(session: Session, sku: str) -> list[Variant]:
+    return list(session.scalars(
+        select(Variant).options(selectinload(Variant.image)).where(Variant.sku == sku)
+    ))
+
+
+@dataclass
+class ProductFilters:
+    status: str | None = None
+    q: str | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "The cursor is not one this API gave out.",
+            [FieldError(("query", "cursor"), "invalid cursor")],
+        ) from None
+
+
+def list_products(
+    session: Session, filters: ProductFilters, cursor: str | None = None, limit: int = 50
+) -> Page[Product]:
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = _with_children(select(Product)).order_by(Product.id).limit(limit + 1)
+    if filters.status:
+        query = query.where(Product.status == filters.status)
+    if filters.updated_since:
+        query = query.where(Product.updated_at >= filters.updated_since)
+    if filters.q:
+        pattern = f"%{filters.q.strip()}%"
+        query = query.where(
+            or_(
+                Product.title.ilike(pattern),
+                Product.handle.ilike(pattern),
+                Product.id.in_(select(Variant.product_id).where(Variant.sku.ilike(pattern))),
+            )
+        )
+    if cursor:
+        query = query.where(Product.id > decode_cursor(cursor))
+    products = list(session.scalars(query))
+    more = len(products) > limit
+    products = products[:limit]
+    return Page(products, encode_cursor(products[-1].id) if more and products else None)
+
+
+def iter_products(session: Session, batch_size: int = 500) -> Iterable[Product]:
+    """Every product with its children, in id order, a batch at a time (bounded memory)."""
+    last_id = ""
+    while True:
+        batch = list(
+            session.scalars(
+                _with_children(select(Product))
+                .where(Product.id > last_id)
+                .order_by(Product.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+        session.expunge_all()
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass
+class UpsertResult:
+    created: list[Product] = field(default_factory=list)
+    updated: list[Product] = field(default_factory=list)
+    unchanged: list[Product] = field(default_factory=list)
+
+    @property
+    def products(self) -> list[Product]:
+        return sorted(self.created + self.updated + self.unchanged, key=lambda p: p.id)
+
+
+def create_product(session: Session, data: ProductCreate) -> Product:
+    plans = _plan(session, [data], root=(), create_only=True)
+    product, _ = _apply(session, plans[0])
+    return product
+
+
+def update_product(session: Session, product_id: str, data: ProductUpdate) -> Product:
+    product = get_product(session, product_id)
+    desired = _desired_state(product, data)
+    plans = _plan(session, [desired], root=(), existing={0: product})
+    _apply(session, plans[0])
+    return product
+
+
+def delete_product(session: Session, product_id: str) -> None:
+    session.delete(get_product(session, product_id))
+    session.flush()
+
+
+def upsert_products(
+    session: Session, items: Sequence[ProductCreate], root: Loc = ("products",)
+) -> UpsertResult:
+    """Create or update many products at once, all or nothing.
+
+    Each item is matched to an existing product by handle, then by any of its SKUs
+    (so a renamed handle updates the product rather than duplicating it).
+    """
+    result = UpsertResult()
+    for plan in _plan(session, items, root=root):
+        product, outcome = _apply(session, plan)
+        getattr(result, outcome).append(product)
+    return result
+
+
+@dataclass
+class _Plan:
+    data: ProductCreate
+    product: Product | None
+    handle: str
+    category: tuple[int, str] | None
+    loc: Loc
+
+
+def _desired_state(product: Product, update: ProductUpdate) -> ProductCreate:
+    """The full state a partial update asks for: current values overlaid with the update."""
+    current = {
+        "handle": product.handle,
+        "title": product.title,
+        "description_html": product.description_html,
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "tags": product.tags,
+        "status": product.status,
+        "google_category": product.google_category_id,
+        "options": product.options,
+        "seo_title": product.seo_title,
+        "seo_description": product.seo_description,
+        "gender": product.gender,
+        "age_group": product.age_group,
+        "attributes": product.attributes,
+        "translations": {
+            t.locale: TranslationInput(title=t.title, description_html=t.description_html)
+            for t in product.translations
+        },
+        "media": [MediaInput(url=m.url, alt=m.alt) for m in product.media],
+        "variants": [_variant_input(v) for v in product.variants],
+    }
+    current.update({name: getattr(update, name) for name in update.model_fields_set})
+    return ProductCreate.model_construct(**current)
+
+
+def _variant_input(v: Variant) -> VariantInput:
+    return VariantInput.model_construct(
+        id=v.id, sku=v.sku, option_values=v.option_values, price=v.price,
+        compare_at_price=v.compare_at_price, cost=v.cost, currency=v.currency,
+        barcode=v.barcode, mpn=v.mpn, weight=v.weight, weight_unit=v.weight_unit,
+        condition=v.condition, requires_shipping=v.requires_shipping, taxable=v.taxable,
+        inventory_policy=v.inventory_policy, inventory_tracked=v.inventory_tracked,
+        image_url=v.image_url, attributes=v.attributes,
+    )
+
+
+def _plan(
+    session: Session,
+    items: Sequence[ProductCreate],
+    root: Loc,
+    create_only: bool = False,
+    existing: dict[int, Product] | None = None,
+) -> list[_Plan]:
+    """Match every item to its product and check it; raise every problem found at once."""
+    errors: list[FieldError] = []
+    handles = [item.handle or handleize(item.title) for item in items]
+    skus = {v.sku for item in items for v in item.variants if v.sku}
+
+    by_handle = {
+        p.handle: p
+        for p in session.scalars(_with_children(select(Product)).where(Product.handle.in_(handles)))
+    }
+    owner_of_sku: dict[str, Product] = {}
+    if skus:
+        rows = session.execute(
+            select(Variant.sku, Variant.product_id).where(Variant.sku.in_(skus))
+        ).all()
+        owners = {
+            p.id: p
+            for p in session.scalars(
+                _with_children(select(Product)).where(Product.id.in_({pid for _, pid in rows}))
+            )
+        }
+        owner_of_sku = {sku: owners[pid] for sku, pid in rows}
+
+    plans: list[_Plan] = []
+    seen_handles: dict[str, Loc] = {}
+    seen_skus: dict[str, Loc] = {}
+    for index, (item, handle) in enumerate(zip(items, handles, strict=True)):
+        loc = (*root, index) if root else ()
+        product = (existing or {}).get(index)
+        if product is None and not create_only:
+            product = by_handle.get(handle) or _single_owner(item, owner_of_sku, loc, errors)
+
+        if not is_valid_handle(handle):
+            errors.append(FieldError((*loc, "handle"), f"{handle!r} is not a valid handle: "
+                                     "use lowercase letters, digits and hyphens"))
+        elif handle in seen_handles:
+            errors.append(FieldError((*loc, "handle"), f"handle {handle!r} appears twice "
+                                     f"(also at {_where(seen_handles[handle])})", "duplicate"))
+        else:
+            seen_handles[handle] = loc
+            taken = by_handle.get(handle)
+            if taken is not None and taken is not product:
+                errors.append(FieldError((*loc, "handle"), f"handle {handle!r} is already used "
+                                         f"by product {taken.id}", "taken"))
+
+        for v_index, variant in enumerate(item.variants):
+            v_loc = (*loc, "variants", v_index, "sku")
+            if not variant.sku:
+                continue
+            if variant.sku in seen_skus:
+                errors.append(FieldError(v_loc, f"SKU {variant.sku!r} appears twice "
+                                         f"(also at {_where(seen_skus[variant.sku])})",
+                                         "duplicate"))
+                continue
+            seen_skus[variant.sku] = v_loc
+            owner = owner_of_sku.get(variant.sku)
+            if owner is not None and owner is not product:
+                errors.append(FieldError(v_loc, f"SKU {variant.sku!r} is already used by "
+                                         f"product {owner.handle!r}", "taken"))
+
+        category = _check_product(item, loc, errors)
+        plans.append(_Plan(item, product, handle, category, loc))
+
+    if errors:
+        taken = any(e.code == "taken" for e in errors) and create_only
+        error_class = Conflict if taken else ValidationFailed
+        noun = "product" if len(items) == 1 else "products"
+        raise error_class(f"The {noun} cannot be saved: {len(errors)} problem(s).", errors)
+    return plans
+
+
+def _where(loc: Loc) -> str:
+    return dotted(loc) or "this product"
+
+
+def _single_owner(
+    item: ProductCreate, owner_of_sku: dict[str, Product], loc: Loc, errors: list[FieldError]
+) -> Product | None:
+    owners = {owner_of_sku[v.sku].id: owner_of_sku[v.sku] for v in item.variants
+              if v.sku in owner_of_sku}
+    if len(owners) > 1:
+        handles = ", ".join(sorted(p.handle for p in owners.values()))
+        errors.append(FieldError((*loc, "variants"),
+                                 f"these SKUs belong to different products: {handles}",
+                                 "ambiguous"))
+        return None
+    return next(iter(owners.values()), None)
+
+
+def _check_product(item: ProductCreate, loc: Loc, errors: list[FieldError]):
+    options = item.options or []
+    if len(set(o.casefold() for o in options)) != len(options):
+        errors.append(FieldError((*loc, "options"), "option names must be different"))
+    if not options and len(item.variants) > 1:
+        errors.append(FieldError((*loc, "options"), "a product with several variants needs "
+                                 "options (e.g. Size) that tell them apart"))
+    combos: dict[tuple[str, ...], int] = {}
+    for v_index, variant in enumerate(item.variants):
+        v_loc = (*loc, "variants", v_index)
+        if len(variant.option_values) != len(options):
+            errors.append(FieldError((*v_loc, "option_values"), f"expected {len(options)} option "
+                                     f"value(s) for {options or 'no options'}, got "
+                                     f"{len(variant.option_values)}"))
+        combo = tuple(o.casefold() for o in variant.option_values)
+        if options and combo in combos:
+            errors.append(FieldError((*v_loc, "option_values"), f"variant {v_index} repeats the "
+                                     f"options of variant {combos[combo]}: "
+                                     f"{' / '.join(variant.option_values)}", "duplicate"))
+        combos.setdefault(combo, v_index)
+        currency = (variant.currency or get_settings().currency).upper()
+        if currency not in CURRENCIES:
+            errors.append(FieldError((*v_loc, "currency"),
+                                     f"{currency!r} is not an ISO 4217 currency code"))
+        if variant.weight is not None and variant.weight < 0:
+            errors.append(FieldError((*v_loc, "weight"), "weight cannot be negative"))
+    for locale in item.translations or {}:
+        if not LOCALE_PATTERN.match(locale):
+            errors.append(FieldError((*loc, "translations", locale),
+                                     f"{locale!r} is not a locale (e.g. fr, pt-BR)"))
+    if item.google_category in (None, ""):
+        return None
+    category = taxonomy.resolve(item.google_category)
+    if category is None:
+        errors.append(FieldError((*loc, "google_category"), f"{item.google_category!r} is not a "
+                                 "Google product category id or path"))
+    return category
+
+
+def _apply(session: Session, plan: _Plan) -> tuple[Product, str]:
+    """Write a checked plan onto its product. Returns the product and created/updated/unchanged."""
+    data = plan.data
+    product = plan.product
+    created = product is None
+    if created:
+        product = Product()
+        session.add(product)
+    changed = created
+
+    product.handle = plan.handle
+    product.title = data.title
+    product.description_html = data.description_html or ""
+    product.description_text = html_to_text(product.description_html)
+    product.vendor = data.vendor
+    product.product_type = data.product_type
+    product.tags = list(data.tags or [])
+    product.status = data.status
+    product.google_category_id, product.google_category_path = plan.category or (None, None)
+    product.options = list(data.options or [])
+    product.seo_title = data.seo_title
+    product.seo_description = data.seo_description
+    product.gender = data.gender
+    product.age_group = data.age_group
+    product.attributes = dict(data.attributes or {})
+
+    changed |= _sync_translations(product, data.translations or {})
+    media_by_url, media_changed = _sync_media(product, data)
+    changed |= media_changed
+    changed |= _sync_variants(session, product, data.variants, media_by_url)
+
+    if not created:
+        changed = changed or any(
+            session.is_modified(obj)
+            for obj in (product, *product.variants, *product.media, *product.translations)
+        )
+    if changed:
+        now = utcnow()
+        product.updated_at = now
+        for variant in product.variants:
+            if variant.id is None or session.is_modified(variant):
+                variant.updated_at = now
+    session.flush()
+    return product, "created" if created else ("updated" if changed else "unchanged")
+
+
+def _sync_translations(product: Product, wanted: dict[str, TranslationInput]) -> bool:
+    current = {t.locale: t for t in product.translations}
+    changed = set(current) != set(wanted)
+    product.translations = [
+        _set(current.get(locale) or ProductTranslation(locale=locale),
+             title=t.title, description_html=t.description_html)
+        for locale, t in sorted(wanted.items())
+    ]
+    return changed
+
+
+def _sync_media(product: Product, data: ProductCreate) -> tuple[dict[str, Media], bool]:
+    """Media in the given order, then any variant image not listed (as Shopify does)."""
+    wanted: dict[str, str | None] = {m.url: m.alt for m in data.media or []}
+    for variant in data.variants:
+        if variant.image_url and variant.image_url not in wanted:
+            wanted[variant.image_url] = None
+    current = {m.url: m for m in product.media}
+    changed = list(current) != list(wanted)
+    product.media = [
+        _set(current.get(url) or Media(url=url), alt=alt, position=position)
+        for position, (url, alt) in enumerate(wanted.items(), start=1)
+    ]
+    return {m.url: m for m in product.media}, changed
+
+
+def _sync_variants(
+    session: Session, product: Product, wanted: list[VariantInput], media_by_url: dict[str, Media]
+) -> bool:
+    by_id = {v.id: v for v in product.variants}
+    by_sku = {v.sku: v for v in product.variants if v.sku}
+    by_options = {tuple(v.option_values): v for v in product.variants}
+    used: set[str] = set()
+    variants: list[Variant] = []
+    store_currency = get_settings().currency
+    for position, item in enumerate(wanted, start=1):
+        variant = (
+            by_id.get(item.id) if item.id else None
+        ) or by_sku.get(item.sku) or by_options.get(tuple(item.option_values))
+        if variant is None or variant.id in used:
+            variant = Variant()
+        else:
+            used.add(variant.id)
+        values = list(item.option_values) + [None] * (3 - len(item.option_values))
+        variants.append(_set(
+            variant,
+            position=position, sku=item.sku or None,
+            option1=values[0], option2=values[1], option3=values[2],
+            currency=(item.currency or store_currency).upper(),
+            price=item.price, compare_at_price=item.compare_at_price, cost=item.cost,
+            barcode=item.barcode or None, mpn=item.mpn or None,
+            weight=item.weight, weight_unit=item.weight_unit, condition=item.condition,
+            requires_shipping=item.requires_shipping, taxable=item.taxable,
+            inventory_policy=item.inventory_policy, inventory_tracked=item.inventory_tracked,
+            image=media_by_url.get(item.image_url) if item.image_url else None,
+            attributes=dict(item.attributes or {}),
+        ))
+    changed = len(used) != len(product.variants) or len(variants) != len(product.variants)
+    product.variants = variants
+    if changed:
+        # Free removed variants' SKUs before new rows claim them.
+        session.flush()
+    return changed
+
+
+def _set(obj: T, **values) -> T:
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return obj

@@ -1,0 +1,241 @@
+"""The `mercato` command: thin commands over the domain services."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mercato.config import get_settings
+from mercato.db import create_db_engine, make_sessionmaker, transaction
+from mercato.errors import MercatoError, dotted
+
+app = typer.Typer(help="Mercato: one catalog, one stock, every social channel.",
+                  no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+import_app = typer.Typer(help="Import a catalog.", no_args_is_help=True)
+export_app = typer.Typer(help="Export the catalog.", no_args_is_help=True)
+products_app = typer.Typer(help="Look at the catalog.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(products_app, name="products")
+
+console = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def _unit_of_work():
+    """One transaction; a Mercato error is printed with its details and exits 1."""
+    engine = create_db_engine()
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            yield session
+    except MercatoError as exc:
+        err.print(f"[bold red]Error:[/] {exc.detail}")
+        for error in exc.errors:
+            where = dotted(error.loc)
+            err.print(f"  - {error.message}" if error.code == "csv" else f"  - {where}: "
+                      f"{error.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def init():
+    """Create or upgrade the database; print a first admin token once."""
+    from mercato.auth import service as auth_service
+    from mercato.system import migrations
+
+    settings = get_settings()
+    settings.resolved_secret_key()
+    engine = create_db_engine(settings)
+    migrations.upgrade(engine)
+    engine.dispose()
+    console.print(f"Database ready: [bold]{_safe_url(settings.sqlalchemy_url)}[/]")
+    with _unit_of_work() as session:
+        if any(t.active and "admin" in t.scopes for t in auth_service.list_tokens(session)):
+            console.print("An admin token exists already (`mercato tokens create` makes more).")
+            return
+        new = auth_service.create_token(session, "admin", ["admin"])
+    console.print("Admin API token (shown once, keep it safe):")
+    console.print(f"  [bold green]{new.secret}[/]")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+):
+    """Serve the REST API."""
+    import uvicorn
+
+    uvicorn.run("mercato.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option("--name", help="What the token is for")],
+    scope: Annotated[list[str], typer.Option("--scope", help="Repeat for several scopes")],
+):
+    """Create a token; it is printed once and only its hash is kept."""
+    from mercato.auth import service as auth_service
+
+    with _unit_of_work() as session:
+        new = auth_service.create_token(session, name, scope)
+    console.print(f"Token {new.token.id} ({', '.join(new.token.scopes)}):")
+    console.print(f"  [bold green]{new.secret}[/]")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id or its prefix")]):
+    """Revoke a token at once."""
+    from mercato.auth import service as auth_service
+
+    with _unit_of_work() as session:
+        revoked = auth_service.revoke_token(session, token)
+    console.print(f"Revoked {revoked.id} ({revoked.name}).")
+
+
+@tokens_app.command("list")
+def tokens_list():
+    """Tokens with their scopes (never the secrets)."""
+    from mercato.auth import service as auth_service
+
+    with _unit_of_work() as session:
+        tokens = auth_service.list_tokens(session)
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "status")
+    for t in tokens:
+        table.add_row(t.id, t.name, t.prefix + "…", " ".join(t.scopes),
+                      f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+                      "active" if t.active else "revoked")
+    console.print(table)
+
+
+@import_app.command("shopify")
+def import_shopify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing")] = False,
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the valid products, report the rest")] = False,
+    currency: Annotated[str | None, typer.Option(help="Currency of the prices")] = None,
+):
+    """Import a Shopify product CSV (all or nothing unless --skip-invalid)."""
+    from mercato.catalog import shopify_csv
+
+    currency = currency or get_settings().currency
+    size = file.stat().st_size
+    progress = Progress(TextColumn("Importing {task.description}"), BarColumn(),
+                        TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
+                        console=err, transient=True, disable=not err.is_terminal)
+    with progress, file.open("rb") as raw, _unit_of_work() as session:
+        stream, counter = shopify_csv.open_text(raw)
+        task = progress.add_task(file.name, total=size, rows=0)
+        report = shopify_csv.import_csv(
+            session, stream, currency, dry_run=dry_run, skip_invalid=skip_invalid,
+            on_progress=lambda rows: progress.update(task, completed=counter.bytes_read,
+                                                     rows=rows),
+        )
+    for warning in report.warnings:
+        err.print(f"[yellow]Warning:[/] {warning}")
+    verb = "Would import" if dry_run else "Imported"
+    console.print(f"{verb} {report.products} products ({report.created} new, {report.updated} "
+                  f"updated, {report.unchanged} unchanged) with {report.variants} variants "
+                  f"from {report.rows} rows.")
+    if report.error_count:
+        console.print(f"[yellow]Skipped {report.skipped} invalid product(s):[/]")
+        for error in report.errors:
+            console.print(f"  - {error}")
+        raise typer.Exit(1)
+
+
+@export_app.command("shopify")
+def export_shopify(file: Annotated[Path, typer.Argument(dir_okay=False)]):
+    """Export the catalog as a Shopify product CSV ("-" for standard output)."""
+    from mercato.catalog import shopify_csv
+
+    with _unit_of_work() as session:
+        if str(file) == "-":
+            count = shopify_csv.export_csv(session, sys.stdout)
+        else:
+            with file.open("w", encoding="utf-8", newline="") as out:
+                count = shopify_csv.export_csv(session, out)
+    if str(file) != "-":
+        console.print(f"Exported {count} products to {file}.")
+
+
+@products_app.command("list")
+def products_list(
+    status: Annotated[str | None, typer.Option(help="draft, active or archived")] = None,
+    q: Annotated[str | None, typer.Option(help="Search titles, handles and SKUs")] = None,
+    limit: int = 50,
+):
+    """Products with their variant counts and price ranges."""
+    from mercato.catalog import service
+    from mercato.money import format_plain
+
+    with _unit_of_work() as session:
+        page = service.list_products(session, service.ProductFilters(status=status, q=q),
+                                     limit=limit)
+        table = Table("handle", "title", "status", "variants", "price", "id")
+        for p in page.items:
+            prices = sorted(v.price for v in p.variants)
+            currency = p.variants[0].currency if p.variants else ""
+            shown = (format_plain(prices[0], currency) if prices[0] == prices[-1] else
+                     f"{format_plain(prices[0], currency)}–{format_plain(prices[-1], currency)}")
+            table.add_row(p.handle, p.title, p.status, str(len(p.variants)),
+                          f"{shown} {currency}", p.id)
+    console.print(table)
+    if page.next_cursor:
+        console.print(f"(more: raise --limit, max {service.MAX_PAGE_SIZE})")
+
+
+@products_app.command("show")
+def products_show(handle_or_sku: str):
+    """One product (by handle, id or SKU) with its variants."""
+    from mercato.catalog import service
+    from mercato.errors import NotFound
+    from mercato.money import format_plain
+
+    with _unit_of_work() as session:
+        try:
+            product = service.get_product_by_handle(session, handle_or_sku)
+        except NotFound:
+            try:
+                product = service.get_product(session, handle_or_sku)
+            except NotFound:
+                product = service.get_product(
+                    session, service.get_variant_by_sku(session, handle_or_sku).product_id)
+        console.print(f"[bold]{product.title}[/]  ({product.handle}, {product.status}, "
+                      f"{product.id})")
+        if product.google_category_path:
+            console.print(f"Google category: {product.google_category_id} "
+                          f"{product.google_category_path}")
+        table = Table("sku", *(product.options or ["variant"]), "price", "compare at", "barcode",
+                      "id")
+        for v in product.variants:
+            table.add_row(v.sku or "-", *(v.option_values or ["default"]),
+                          format_plain(v.price, v.currency) + f" {v.currency}",
+                          format_plain(v.compare_at_price, v.currency)
+                          if v.compare_at_price is not None else "-", v.barcode or "-", v.id)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,65 @@
+"""Settings from the environment (MERCATO_*)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MERCATO_", extra="ignore")
+
+    data_dir: Path = Path(".mercato")
+    database_url: str | None = None
+    secret_key: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    # The store's base currency: prices without a currency are in it.
+    currency: str = "USD"
+    # SQLite waits this long for a competing writer before giving up.
+    sqlite_busy_timeout_ms: int = 30_000
+
+    @field_validator("currency")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mercato.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, else the one stored in the data dir, generated on first use."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / SECRET_KEY_FILE
+        if not path.exists():
+            key = secrets.token_urlsafe(32)
+            # Exclusive create: two processes starting at once keep the same key.
+            try:
+                with open(path, "x", encoding="utf-8") as handle:
+                    handle.write(key)
+                path.chmod(0o600)
+            except FileExistsError:
+                pass
+        return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

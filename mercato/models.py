@@ -1,0 +1,7 @@
+"""Every domain's tables, imported once so that metadata is complete (Alembic, tests)."""
+
+from mercato.auth import models as auth_models  # noqa: F401
+from mercato.catalog import models as catalog_models  # noqa: F401
+from mercato.db import Base
+
+metadata = Base.metadata

@@ -1,0 +1,19 @@
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from mercato.system import service
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz")
+def healthz():
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request):
+    """The database answers and its schema is at the latest migration."""
+    report = service.readiness(request.app.state.engine)
+    return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
