@@ -34,6 +34,7 @@ from mercato.money import CURRENCIES
 
 Loc = tuple[str | int, ...]
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+ID_PATTERN = re.compile(r"^[a-z]+_[0-9A-Z]{26}$")
 MAX_PAGE_SIZE = 250
 T = TypeVar("T")
 
@@ -106,12 +107,14 @@ def encode_cursor(last_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        last_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                   validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "The cursor is not one this API gave out.",
-            [FieldError(("query", "cursor"), "invalid cursor")],
-        ) from None
+        last_id = ""
+    if not ID_PATTERN.match(last_id):
+        raise ValidationFailed("The cursor is not one this API gave out.",
+                               [FieldError(("query", "cursor"), "invalid cursor")])
+    return last_id
 
 
 def list_products(

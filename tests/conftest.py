@@ -1,0 +1,115 @@
+"""Test fixtures. Every database test runs on SQLite by default, and on PostgreSQL when
+MERCATO_TEST_DATABASE_URL points at a server (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test):
+each test session then creates its own throwaway database there and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mercato.app import create_app
+from mercato.auth import service as auth_service
+from mercato.config import Settings, get_settings
+from mercato.db import create_db_engine, make_sessionmaker, transaction
+from mercato.models import metadata
+from mercato.system import migrations
+
+SERVER_URL = os.environ.get("MERCATO_TEST_DATABASE_URL")
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL (' + SERVER_URL + ')' if SERVER_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    if not SERVER_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'mercato.db'}"
+        return
+    name = f"mercato_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _migrated_engine(database_url, tmp_path_factory):
+    settings = Settings(database_url=database_url, secret_key="test-secret",
+                        data_dir=tmp_path_factory.mktemp("data"))
+    engine = create_db_engine(settings)
+    migrations.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url, tmp_path, monkeypatch) -> Iterator[Settings]:
+    """Process settings pointing at the test database, as the CLI and services see them."""
+    monkeypatch.setenv("MERCATO_DATABASE_URL", database_url)
+    monkeypatch.setenv("MERCATO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MERCATO_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("MERCATO_CURRENCY", "USD")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(_migrated_engine, settings):
+    """The migrated test database, emptied after each test."""
+    yield _migrated_engine
+    with _migrated_engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def sessions(engine):
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def session(sessions):
+    """A session whose work the test commits explicitly (or leaves uncommitted)."""
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def app(engine, settings):
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def make_token(sessions):
+    def make(*scopes: str) -> dict[str, str]:
+        with transaction(sessions) as session:
+            secret = auth_service.create_token(session, "test", list(scopes)).secret
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+@pytest.fixture
+def admin(make_token) -> dict[str, str]:
+    """Authorization headers of an admin token."""
+    return make_token("admin")
