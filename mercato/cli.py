@@ -31,6 +31,14 @@ console = Console()
 err = Console(stderr=True)
 
 
+def _table(*headers: str) -> Table:
+    # Fold rather than cut: ids and SKUs must stay whole on narrow terminals.
+    table = Table()
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
 @contextmanager
 def _unit_of_work():
     """One transaction; a Mercato error is printed with its details and exits 1."""
@@ -119,7 +127,7 @@ def tokens_list():
 
     with _unit_of_work() as session:
         tokens = auth_service.list_tokens(session)
-    table = Table("id", "name", "prefix", "scopes", "created", "last used", "status")
+    table = _table("id", "name", "prefix", "scopes", "created", "last used", "status")
     for t in tokens:
         table.add_row(t.id, t.name, t.prefix + "…", " ".join(t.scopes),
                       f"{t.created_at:%Y-%m-%d %H:%M}",
@@ -139,7 +147,9 @@ def import_shopify(
     """Import a Shopify product CSV (all or nothing unless --skip-invalid)."""
     from mercato.catalog import shopify_csv
 
-    currency = currency or get_settings().currency
+    from mercato.catalog.service import store_currency
+
+    currency = currency or store_currency()
     size = file.stat().st_size
     progress = Progress(TextColumn("Importing {task.description}"), BarColumn(),
                         TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
@@ -193,7 +203,7 @@ def products_list(
     with _unit_of_work() as session:
         page = service.list_products(session, service.ProductFilters(status=status, q=q),
                                      limit=limit)
-        table = Table("handle", "title", "status", "variants", "price", "id")
+        table = _table("handle", "title", "status", "variants", "price", "id")
         for p in page.items:
             prices = sorted(v.price for v in p.variants)
             currency = p.variants[0].currency if p.variants else ""
@@ -210,25 +220,17 @@ def products_list(
 def products_show(handle_or_sku: str):
     """One product (by handle, id or SKU) with its variants."""
     from mercato.catalog import service
-    from mercato.errors import NotFound
     from mercato.money import format_plain
 
     with _unit_of_work() as session:
-        try:
-            product = service.get_product_by_handle(session, handle_or_sku)
-        except NotFound:
-            try:
-                product = service.get_product(session, handle_or_sku)
-            except NotFound:
-                product = service.get_product(
-                    session, service.get_variant_by_sku(session, handle_or_sku).product_id)
+        product = service.find_product(session, handle_or_sku)
         console.print(f"[bold]{product.title}[/]  ({product.handle}, {product.status}, "
                       f"{product.id})")
         if product.google_category_path:
             console.print(f"Google category: {product.google_category_id} "
                           f"{product.google_category_path}")
-        table = Table("sku", *(product.options or ["variant"]), "price", "compare at", "barcode",
-                      "id")
+        table = _table("sku", *(product.options or ["variant"]), "price", "compare at",
+                       "barcode", "id")
         for v in product.variants:
             table.add_row(v.sku or "-", *(v.option_values or ["default"]),
                           format_plain(v.price, v.currency) + f" {v.currency}",

@@ -22,6 +22,8 @@ from mercato.models import metadata
 from mercato.system import migrations
 
 SERVER_URL = os.environ.get("MERCATO_TEST_DATABASE_URL")
+# Wide enough that CLI tables print whole rows in tests.
+os.environ["COLUMNS"] = "250"
 
 
 def pytest_report_header(config):

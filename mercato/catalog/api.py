@@ -1,14 +1,18 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+import tempfile
+
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from mercato.auth.dependencies import ReadSession, WriteSession
-from mercato.catalog import service
+from mercato.catalog import service, shopify_csv
 from mercato.catalog.auth import CatalogRead, CatalogWrite
 from mercato.catalog.schemas import (
     BulkUpsert,
     BulkUpsertResult,
+    ImportReportPublic,
     ProductCreate,
     ProductPage,
     ProductPublic,
@@ -48,6 +52,38 @@ def bulk_upsert_products(data: BulkUpsert, session: WriteSession, _: CatalogWrit
         created=len(result.created), updated=len(result.updated),
         unchanged=len(result.unchanged),
         products=[ProductPublic.model_validate(p) for p in result.products],
+    )
+
+
+@router.post("/products/import/shopify", response_model=ImportReportPublic)
+def import_shopify_csv(
+    session: WriteSession,
+    _: CatalogWrite,
+    file: UploadFile = File(description="A Shopify product CSV export"),
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+):
+    """Import a Shopify product CSV: all or nothing unless `skip_invalid`; errors name row
+    and column."""
+    stream, _ = shopify_csv.open_text(file.file)
+    report = shopify_csv.import_csv(session, stream, currency or service.store_currency(),
+                                    dry_run=dry_run, skip_invalid=skip_invalid)
+    return ImportReportPublic(**{**vars(report), "products": report.products,
+                                 "errors": [str(e) for e in report.errors]})
+
+
+@router.get("/products/export/shopify", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}})
+def export_shopify_csv(session: ReadSession, _: CatalogRead):
+    """The whole catalog as a Shopify product CSV."""
+    # Spooled: small catalogs stay in memory, large ones go to a temporary file.
+    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+", newline="")
+    shopify_csv.export_csv(session, buffer)
+    buffer.seek(0)
+    return StreamingResponse(
+        iter(lambda: buffer.read(64 * 1024), ""), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="products.csv"'},
     )
 
 

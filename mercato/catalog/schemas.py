@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mercato.events.service import EventPayload
+
 Text255 = Annotated[str, Field(max_length=255)]
 MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units, e.g. cents")]
 Status = Literal["draft", "active", "archived"]
@@ -185,3 +187,26 @@ class BulkUpsertResult(BaseModel):
     updated: int
     unchanged: int
     products: list[ProductPublic]
+
+
+class ImportReportPublic(BaseModel):
+    dry_run: bool
+    rows: int
+    products: int
+    created: int
+    updated: int
+    unchanged: int
+    variants: int
+    skipped: int
+    warnings: list[str]
+    errors: list[str]
+
+
+class ProductChanged(EventPayload):
+    """Payload of product.created / product.updated / product.deleted."""
+
+    product_id: str
+    handle: str
+    status: str
+    variant_ids: list[str]
+    skus: list[str]

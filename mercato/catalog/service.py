@@ -17,10 +17,12 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mercato import events
 from mercato.catalog import taxonomy
 from mercato.catalog.models import Media, Product, ProductTranslation, Variant
 from mercato.catalog.schemas import (
     MediaInput,
+    ProductChanged,
     ProductCreate,
     ProductUpdate,
     TranslationInput,
@@ -47,6 +49,10 @@ def _with_children(query: Select) -> Select:
     )
 
 
+def store_currency() -> str:
+    return get_settings().currency
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -61,6 +67,19 @@ def get_product_by_handle(session: Session, handle: str) -> Product:
     product = session.scalar(_with_children(select(Product)).where(Product.handle == handle))
     if product is None:
         raise NotFound(f"No product with handle {handle!r}.")
+    return product
+
+
+def find_product(session: Session, reference: str) -> Product:
+    """A product by handle, id or the SKU of one of its variants."""
+    product = session.scalar(
+        _with_children(select(Product)).where(
+            or_(Product.handle == reference, Product.id == reference,
+                Product.id.in_(select(Variant.product_id).where(Variant.sku == reference)))
+        ).limit(1)
+    )
+    if product is None:
+        raise NotFound(f"No product with handle, id or SKU {reference!r}.")
     return product
 
 
@@ -170,6 +189,8 @@ class UpsertResult:
     created: list[Product] = field(default_factory=list)
     updated: list[Product] = field(default_factory=list)
     unchanged: list[Product] = field(default_factory=list)
+    # (old handle, new handle) of products found by SKU under a new handle.
+    renamed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def products(self) -> list[Product]:
@@ -191,8 +212,18 @@ def update_product(session: Session, product_id: str, data: ProductUpdate) -> Pr
 
 
 def delete_product(session: Session, product_id: str) -> None:
-    session.delete(get_product(session, product_id))
+    product = get_product(session, product_id)
+    _record(session, "product.deleted", product)
+    session.delete(product)
     session.flush()
+
+
+def _record(session: Session, event_type: str, product: Product) -> None:
+    events.record(session, event_type, ProductChanged(
+        product_id=product.id, handle=product.handle, status=product.status,
+        variant_ids=[v.id for v in product.variants],
+        skus=[v.sku for v in product.variants if v.sku],
+    ), key=product.id)
 
 
 def upsert_products(
@@ -205,6 +236,8 @@ def upsert_products(
     """
     result = UpsertResult()
     for plan in _plan(session, items, root=root):
+        if plan.product is not None and plan.product.handle != plan.handle:
+            result.renamed.append((plan.product.handle, plan.handle))
         product, outcome = _apply(session, plan)
         getattr(result, outcome).append(product)
     return result
@@ -373,7 +406,7 @@ def _check_product(item: ProductCreate, loc: Loc, errors: list[FieldError]):
                                      f"options of variant {combos[combo]}: "
                                      f"{' / '.join(variant.option_values)}", "duplicate"))
         combos.setdefault(combo, v_index)
-        currency = (variant.currency or get_settings().currency).upper()
+        currency = (variant.currency or store_currency()).upper()
         if currency not in CURRENCIES:
             errors.append(FieldError((*v_loc, "currency"),
                                      f"{currency!r} is not an ISO 4217 currency code"))
@@ -435,6 +468,8 @@ def _apply(session: Session, plan: _Plan) -> tuple[Product, str]:
             if variant.id is None or session.is_modified(variant):
                 variant.updated_at = now
     session.flush()
+    if changed:
+        _record(session, "product.created" if created else "product.updated", product)
     return product, "created" if created else ("updated" if changed else "unchanged")
 
 
@@ -472,7 +507,7 @@ def _sync_variants(
     by_options = {tuple(v.option_values): v for v in product.variants}
     used: set[str] = set()
     variants: list[Variant] = []
-    store_currency = get_settings().currency
+    default_currency = store_currency()
     for position, item in enumerate(wanted, start=1):
         variant = (
             by_id.get(item.id) if item.id else None
@@ -486,7 +521,7 @@ def _sync_variants(
             variant,
             position=position, sku=item.sku or None,
             option1=values[0], option2=values[1], option3=values[2],
-            currency=(item.currency or store_currency).upper(),
+            currency=(item.currency or default_currency).upper(),
             price=item.price, compare_at_price=item.compare_at_price, cost=item.cost,
             barcode=item.barcode or None, mpn=item.mpn or None,
             weight=item.weight, weight_unit=item.weight_unit, condition=item.condition,

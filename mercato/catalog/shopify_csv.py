@@ -104,8 +104,9 @@ class ImportReport:
         more = self.error_count - len(self.errors)
         detail = (f"The file has {self.error_count} error(s); nothing was imported."
                   + (f" The first {len(self.errors)} are listed." if more else ""))
+        errors = sorted(self.errors, key=lambda e: e.row)
         return ValidationFailed(detail, [
-            FieldError(("rows", e.row, e.column or ""), str(e), "csv") for e in self.errors
+            FieldError(("rows", e.row, e.column or ""), str(e), "csv") for e in errors
         ], extra={"warnings": self.warnings})
 
 
@@ -336,8 +337,10 @@ def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
     _keep(attributes, "published", published)
     _keep(attributes, "gift_card", head.flag("Gift Card"))
     _keep(attributes, "google_custom_product", head.flag("Google Shopping / Custom Product"))
-    markets = {m: head.flag(f"{MARKET_INCLUDED} / {m}") for m in columns.markets}
-    _keep(attributes, "markets", {m: v for m, v in markets.items() if v is not None})
+    # Lists, not objects: PostgreSQL's JSONB reorders object keys, and column order matters.
+    markets = [{"name": m, "included": head.flag(f"{MARKET_INCLUDED} / {m}")}
+               for m in columns.markets]
+    _keep(attributes, "markets", [m for m in markets if m["included"] is not None])
 
     images: list[tuple[int | None, int, str, str | None]] = []
     variants: list[dict[str, Any]] = []
@@ -403,7 +406,7 @@ def _parse_variant(cells: _Cells, option_names: list[str], currency: str,
     attributes: dict[str, Any] = {}
     _keep(attributes, "fulfillment_service", cells.text("Variant Fulfillment Service"))
     _keep(attributes, "tax_code", cells.text("Variant Tax Code"))
-    market_prices = {}
+    market_prices = []
     for market in markets:
         prices = {"price": cells.text(f"{MARKET_PRICE} / {market}"),
                   "compare_at_price": cells.text(f"{MARKET_COMPARE_AT} / {market}")}
@@ -413,7 +416,7 @@ def _parse_variant(cells: _Cells, option_names: list[str], currency: str,
                             currency)
         prices = {k: v for k, v in prices.items() if v is not None}
         if prices:
-            market_prices[market] = prices
+            market_prices.append({"market": market, **prices})
     _keep(attributes, "market_prices", market_prices)
     tracker = cells.text("Variant Inventory Tracker")
     return {
@@ -494,6 +497,8 @@ def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportRep
             report.skipped += len(failed)
             items = [p for i, p in enumerate(items) if i not in failed]
             continue
+        report.warnings += [f'product "{old}" was found by SKU and renamed to "{new}"'
+                            for old, new in result.renamed]
         report.created += len(result.created)
         report.updated += len(result.updated)
         report.unchanged += len(result.unchanged)
@@ -509,14 +514,13 @@ def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportRep
 def export_csv(session: Session, out: IO[str]) -> int:
     """Write every product as Shopify rows; returns the number of products written."""
     markets: list[str] = []
-    for attributes in session.scalars(select(Product.attributes)):
-        for market in (attributes or {}).get("markets", {}):
-            if market not in markets:
-                markets.append(market)
-    for prices in session.scalars(select(Variant.attributes)):
-        for market in (prices or {}).get("market_prices", {}):
-            if market not in markets:
-                markets.append(market)
+    for table in (Product, Variant):
+        for attributes in session.scalars(select(table.attributes).order_by(table.id)):
+            for entry in (attributes or {}).get("markets", []) + \
+                    (attributes or {}).get("market_prices", []):
+                market = entry.get("name") or entry.get("market")
+                if market not in markets:
+                    markets.append(market)
     header = list(COLUMNS)
     for market in markets:
         header += [f"{p} / {market}" for p in MARKET_PREFIXES]
@@ -555,8 +559,8 @@ def _product_rows(product: Product, markets: list[str]) -> Iterator[dict[str, st
     }
     for i, name in enumerate(options, start=1):
         first[f"Option{i} Name"] = name
-    for market, included in attrs.get("markets", {}).items():
-        first[f"{MARKET_INCLUDED} / {market}"] = _flag(included)
+    for market in attrs.get("markets", []):
+        first[f"{MARKET_INCLUDED} / {market['name']}"] = _flag(market["included"])
 
     variants, media = product.variants, product.media
     for i in range(max(len(variants), len(media))):
@@ -597,9 +601,9 @@ def _variant_cells(variant: Variant, options: list[str]) -> dict[str, str]:
         "Google Shopping / MPN": variant.mpn or "",
         "Google Shopping / Condition": variant.condition,
     })
-    for market, prices in attrs.get("market_prices", {}).items():
-        cells[f"{MARKET_PRICE} / {market}"] = prices.get("price", "")
-        cells[f"{MARKET_COMPARE_AT} / {market}"] = prices.get("compare_at_price", "")
+    for prices in attrs.get("market_prices", []):
+        cells[f"{MARKET_PRICE} / {prices['market']}"] = prices.get("price", "")
+        cells[f"{MARKET_COMPARE_AT} / {prices['market']}"] = prices.get("compare_at_price", "")
     return cells
 
 

@@ -1,4 +1,7 @@
-"""Alembic, driven from code: `mercato init` upgrades, /readyz compares revisions."""
+"""Alembic, driven from code: `mercato init` upgrades, /readyz compares revisions.
+
+Domains may add migrations on branches of their own; "current" means every head applied.
+"""
 
 from __future__ import annotations
 
@@ -21,18 +24,18 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine) -> None:
+    command.upgrade(alembic_config(engine), "heads")
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+def head_revisions(engine: Engine) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision(engine)
+    return current_revisions(engine) == head_revisions(engine)

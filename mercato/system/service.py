@@ -8,11 +8,13 @@ def readiness(engine: Engine) -> dict:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        current, head = migrations.current_revision(engine), migrations.head_revision(engine)
+        current, heads = migrations.current_revisions(engine), migrations.head_revisions(engine)
     except SQLAlchemyError as exc:
         return {"status": "unavailable", "database": "unreachable",
-                "detail": str(exc.__class__.__name__)}
-    if current != head:
+                "detail": exc.__class__.__name__}
+    if current != heads:
         return {"status": "unavailable", "database": "ok", "migrations": "pending",
-                "current": current, "head": head, "detail": "run `mercato init` to upgrade"}
-    return {"status": "ready", "database": "ok", "migrations": "current", "revision": current}
+                "current": sorted(current), "head": sorted(heads),
+                "detail": "run `mercato init` to upgrade"}
+    return {"status": "ready", "database": "ok", "migrations": "current",
+            "revisions": sorted(current)}

@@ -204,3 +204,29 @@ def test_bulk_upsert_is_all_or_nothing(client, admin):
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "products[1].variants[0].option_values"
     assert client.get("/api/v1/products", headers=admin).json()["items"] == []
+
+
+def test_csv_upload_and_download(client, admin):
+    from tests.catalog.test_shopify_csv import TEMPLATE
+
+    with TEMPLATE.open("rb") as upload:
+        response = client.post("/api/v1/products/import/shopify", headers=admin,
+                               files={"file": ("products.csv", upload, "text/csv")})
+    assert response.status_code == 200, response.text
+    assert (response.json()["created"], response.json()["variants"]) == (3, 16)
+    page = client.get("/api/v1/products", headers=admin).json()
+    assert sum(len(p["variants"]) for p in page["items"]) == 16
+    download = client.get("/api/v1/products/export/shopify", headers=admin)
+    assert download.headers["content-type"].startswith("text/csv")
+    assert download.text.count("\n") == 18 and "SRT_COT_433" in download.text
+
+
+def test_csv_upload_errors_are_422_with_rows(client, admin):
+    bad = b"Handle,Title,Variant SKU,Variant Price\na,A,A-1,abc\n"
+    response = client.post("/api/v1/products/import/shopify", headers=admin,
+                           files={"file": ("products.csv", bad, "text/csv")})
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["loc"] == ["rows", 2, "Variant Price"]
+    assert error["message"] == 'row 2, column "Variant Price": "abc" is not a price'
+    assert client.get("/api/v1/products", headers=admin).json()["items"] == []
