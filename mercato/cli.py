@@ -146,7 +146,6 @@ def import_shopify(
 ):
     """Import a Shopify product CSV (all or nothing unless --skip-invalid)."""
     from mercato.catalog import shopify_csv
-
     from mercato.catalog.service import store_currency
 
     currency = currency or store_currency()

@@ -1,10 +1,10 @@
+import tempfile
 from datetime import datetime
 from typing import Annotated
 
-import tempfile
-
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.catalog import service, shopify_csv
@@ -78,12 +78,15 @@ def import_shopify_csv(
 def export_shopify_csv(session: ReadSession, _: CatalogRead):
     """The whole catalog as a Shopify product CSV."""
     # Spooled: small catalogs stay in memory, large ones go to a temporary file.
-    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+", newline="")
+    # It outlives this function: the response streams it, then closes it.
+    buffer = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        max_size=8 * 1024 * 1024, mode="w+", newline="")
     shopify_csv.export_csv(session, buffer)
     buffer.seek(0)
     return StreamingResponse(
         iter(lambda: buffer.read(64 * 1024), ""), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="products.csv"'},
+        background=BackgroundTask(buffer.close),
     )
 
 
