@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,17 +81,29 @@ class JSONType(TypeDecorator):
     def load_dialect_impl(self, dialect):
         return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+                              "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+
+_id_lock = threading.Lock()
+_last_id_value = 0
 
 
 def new_id(prefix: str) -> str:
-    """Immutable, time-ordered id (ULID body) with a type prefix, e.g. ``prod_01J...``.
+    """Immutable, time-ordered id (monotonic ULID body) with a type prefix: ``prod_01J...``.
 
-    Ids sort by creation time, which keyset pagination relies on.
+    Ids sort by creation order (within the same millisecond too), which keyset pagination
+    and "in the order given" listings rely on.
     """
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    body = "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
-    return f"{prefix}_{body}"
+    global _last_id_value
+    with _id_lock:
+        value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+        if value >> 80 <= _last_id_value >> 80:
+            value = _last_id_value + 1
+        _last_id_value = value
+    # 130 bits (two leading zeros + 128) in base32, Crockford's alphabet (sorts like ASCII).
+    body = base64.b32encode((value << 6).to_bytes(17, "big"))[:26].decode()
+    return f"{prefix}_{body.translate(_TO_CROCKFORD)}"
 
 
 def random_token(nbytes: int = 32) -> str:

@@ -51,7 +51,8 @@ def bulk_upsert_products(data: BulkUpsert, session: WriteSession, _: CatalogWrit
     return BulkUpsertResult(
         created=len(result.created), updated=len(result.updated),
         unchanged=len(result.unchanged),
-        products=[ProductPublic.model_validate(p) for p in result.products],
+        products=[ProductPublic.model_validate(p)
+                  for p in service.get_products(session, result.ids)],
     )
 
 

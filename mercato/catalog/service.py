@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato import events
@@ -30,7 +30,7 @@ from mercato.catalog.schemas import (
 )
 from mercato.catalog.text import handleize, html_to_text, is_valid_handle
 from mercato.config import get_settings
-from mercato.db import utcnow
+from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed, dotted
 from mercato.money import CURRENCIES
 
@@ -186,21 +186,23 @@ def iter_products(session: Session, batch_size: int = 500) -> Iterable[Product]:
 
 @dataclass
 class UpsertResult:
-    created: list[Product] = field(default_factory=list)
-    updated: list[Product] = field(default_factory=list)
-    unchanged: list[Product] = field(default_factory=list)
+    """Ids of the products created, updated and left unchanged."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     # (old handle, new handle) of products found by SKU under a new handle.
     renamed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
-    def products(self) -> list[Product]:
-        return sorted(self.created + self.updated + self.unchanged, key=lambda p: p.id)
+    def ids(self) -> list[str]:
+        return sorted(self.created + self.updated + self.unchanged)
 
 
 def create_product(session: Session, data: ProductCreate) -> Product:
-    plans = _plan(session, [data], root=(), create_only=True)
-    product, _ = _apply(session, plans[0])
-    return product
+    [product_id] = _insert_new(session, _plan(session, [data], root=(), create_only=True))
+    session.flush()
+    return get_product(session, product_id)
 
 
 def update_product(session: Session, product_id: str, data: ProductUpdate) -> Product:
@@ -208,22 +210,25 @@ def update_product(session: Session, product_id: str, data: ProductUpdate) -> Pr
     desired = _desired_state(product, data)
     plans = _plan(session, [desired], root=(), existing={0: product})
     _apply(session, plans[0])
+    session.flush()
     return product
 
 
 def delete_product(session: Session, product_id: str) -> None:
     product = get_product(session, product_id)
-    _record(session, "product.deleted", product)
+    _record(session, "product.deleted", product.id, product.handle, product.status,
+            [(v.id, v.sku) for v in product.variants])
     session.delete(product)
     session.flush()
 
 
-def _record(session: Session, event_type: str, product: Product) -> None:
+def _record(session: Session, event_type: str, product_id: str, handle: str, status: str,
+            variants: list[tuple[str, str | None]]) -> None:
     events.record(session, event_type, ProductChanged(
-        product_id=product.id, handle=product.handle, status=product.status,
-        variant_ids=[v.id for v in product.variants],
-        skus=[v.sku for v in product.variants if v.sku],
-    ), key=product.id)
+        product_id=product_id, handle=handle, status=status,
+        variant_ids=[variant_id for variant_id, _ in variants],
+        skus=[sku for _, sku in variants if sku],
+    ), key=product_id)
 
 
 def upsert_products(
@@ -235,12 +240,22 @@ def upsert_products(
     (so a renamed handle updates the product rather than duplicating it).
     """
     result = UpsertResult()
-    for plan in _plan(session, items, root=root):
-        if plan.product is not None and plan.product.handle != plan.handle:
+    plans = _plan(session, items, root=root)
+    for plan in plans:
+        if plan.product is None:
+            continue
+        if plan.product.handle != plan.handle:
             result.renamed.append((plan.product.handle, plan.handle))
-        product, outcome = _apply(session, plan)
-        getattr(result, outcome).append(product)
+        changed = _apply(session, plan)
+        (result.updated if changed else result.unchanged).append(plan.product.id)
+    result.created = _insert_new(session, [plan for plan in plans if plan.product is None])
+    session.flush()
     return result
+
+
+def get_products(session: Session, ids: Sequence[str]) -> list[Product]:
+    query = _with_children(select(Product)).where(Product.id.in_(ids)).order_by(Product.id)
+    return list(session.scalars(query))
 
 
 @dataclass
@@ -425,52 +440,103 @@ def _check_product(item: ProductCreate, loc: Loc, errors: list[FieldError]):
     return category
 
 
-def _apply(session: Session, plan: _Plan) -> tuple[Product, str]:
-    """Write a checked plan onto its product. Returns the product and created/updated/unchanged."""
+def _product_values(plan: _Plan) -> dict:
     data = plan.data
-    product = plan.product
-    created = product is None
-    if created:
-        product = Product()
-        session.add(product)
-    changed = created
+    description_html = data.description_html or ""
+    category_id, category_path = plan.category or (None, None)
+    return {
+        "handle": plan.handle, "title": data.title, "description_html": description_html,
+        "description_text": html_to_text(description_html), "vendor": data.vendor,
+        "product_type": data.product_type, "tags": list(data.tags or []),
+        "status": data.status, "google_category_id": category_id,
+        "google_category_path": category_path, "options": list(data.options or []),
+        "seo_title": data.seo_title, "seo_description": data.seo_description,
+        "gender": data.gender, "age_group": data.age_group,
+        "attributes": dict(data.attributes or {}),
+    }
 
-    product.handle = plan.handle
-    product.title = data.title
-    product.description_html = data.description_html or ""
-    product.description_text = html_to_text(product.description_html)
-    product.vendor = data.vendor
-    product.product_type = data.product_type
-    product.tags = list(data.tags or [])
-    product.status = data.status
-    product.google_category_id, product.google_category_path = plan.category or (None, None)
-    product.options = list(data.options or [])
-    product.seo_title = data.seo_title
-    product.seo_description = data.seo_description
-    product.gender = data.gender
-    product.age_group = data.age_group
-    product.attributes = dict(data.attributes or {})
 
-    changed |= _sync_translations(product, data.translations or {})
+def _wanted_media(data: ProductCreate) -> dict[str, str | None]:
+    """Media URL -> alt in the given order, then variant images not listed (as Shopify does)."""
+    wanted: dict[str, str | None] = {m.url: m.alt for m in data.media or []}
+    for variant in data.variants:
+        if variant.image_url and variant.image_url not in wanted:
+            wanted[variant.image_url] = None
+    return wanted
+
+
+def _variant_values(item: VariantInput, position: int, default_currency: str) -> dict:
+    values = list(item.option_values) + [None] * (3 - len(item.option_values))
+    return {
+        "position": position, "sku": item.sku or None,
+        "option1": values[0], "option2": values[1], "option3": values[2],
+        "currency": (item.currency or default_currency).upper(),
+        "price": item.price, "compare_at_price": item.compare_at_price, "cost": item.cost,
+        "barcode": item.barcode or None, "mpn": item.mpn or None,
+        "weight": item.weight, "weight_unit": item.weight_unit, "condition": item.condition,
+        "requires_shipping": item.requires_shipping, "taxable": item.taxable,
+        "inventory_policy": item.inventory_policy, "inventory_tracked": item.inventory_tracked,
+        "attributes": dict(item.attributes or {}),
+    }
+
+
+def _insert_new(session: Session, plans: list[_Plan]) -> list[str]:
+    """Create products with one multi-row INSERT per table: imports create thousands."""
+    now, default_currency = utcnow(), store_currency()
+    rows: dict[type, list[dict]] = {Product: [], Media: [], Variant: [], ProductTranslation: []}
+    ids = []
+    for plan in plans:
+        product_id = new_id("prod")
+        ids.append(product_id)
+        rows[Product].append({"id": product_id, **_product_values(plan),
+                              "created_at": now, "updated_at": now})
+        media_ids = {}
+        for position, (url, alt) in enumerate(_wanted_media(plan.data).items(), start=1):
+            media_ids[url] = new_id("med")
+            rows[Media].append({"id": media_ids[url], "product_id": product_id, "url": url,
+                                "alt": alt, "position": position})
+        variants = []
+        for position, item in enumerate(plan.data.variants, start=1):
+            variants.append({"id": new_id("var"), "product_id": product_id,
+                             **_variant_values(item, position, default_currency),
+                             "image_id": media_ids.get(item.image_url),
+                             "created_at": now, "updated_at": now})
+        rows[Variant] += variants
+        rows[ProductTranslation] += [
+            {"product_id": product_id, "locale": locale, "title": t.title,
+             "description_html": t.description_html}
+            for locale, t in (plan.data.translations or {}).items()
+        ]
+        _record(session, "product.created", product_id, plan.handle, plan.data.status,
+                [(v["id"], v["sku"]) for v in variants])
+    for model, model_rows in rows.items():
+        if model_rows:
+            # Core executemany: every row has the same keys, so this is one batch per table.
+            session.execute(insert(model.__table__), model_rows)
+    return ids
+
+
+def _apply(session: Session, plan: _Plan) -> bool:
+    """Write a checked plan onto its existing product; returns whether anything changed."""
+    data, product = plan.data, plan.product
+    _set(product, **_product_values(plan))
+    changed = _sync_translations(product, data.translations or {})
     media_by_url, media_changed = _sync_media(product, data)
     changed |= media_changed
     changed |= _sync_variants(session, product, data.variants, media_by_url)
-
-    if not created:
-        changed = changed or any(
-            session.is_modified(obj)
-            for obj in (product, *product.variants, *product.media, *product.translations)
-        )
+    changed = changed or any(
+        session.is_modified(obj)
+        for obj in (product, *product.variants, *product.media, *product.translations)
+    )
     if changed:
         now = utcnow()
         product.updated_at = now
         for variant in product.variants:
-            if variant.id is None or session.is_modified(variant):
+            if session.is_modified(variant):
                 variant.updated_at = now
-    session.flush()
-    if changed:
-        _record(session, "product.created" if created else "product.updated", product)
-    return product, "created" if created else ("updated" if changed else "unchanged")
+        _record(session, "product.updated", product.id, product.handle, product.status,
+                [(v.id, v.sku) for v in product.variants])
+    return changed
 
 
 def _sync_translations(product: Product, wanted: dict[str, TranslationInput]) -> bool:
@@ -485,15 +551,11 @@ def _sync_translations(product: Product, wanted: dict[str, TranslationInput]) ->
 
 
 def _sync_media(product: Product, data: ProductCreate) -> tuple[dict[str, Media], bool]:
-    """Media in the given order, then any variant image not listed (as Shopify does)."""
-    wanted: dict[str, str | None] = {m.url: m.alt for m in data.media or []}
-    for variant in data.variants:
-        if variant.image_url and variant.image_url not in wanted:
-            wanted[variant.image_url] = None
+    wanted = _wanted_media(data)
     current = {m.url: m for m in product.media}
     changed = list(current) != list(wanted)
     product.media = [
-        _set(current.get(url) or Media(url=url), alt=alt, position=position)
+        _set(current.get(url) or Media(id=new_id("med"), url=url), alt=alt, position=position)
         for position, (url, alt) in enumerate(wanted.items(), start=1)
     ]
     return {m.url: m for m in product.media}, changed
@@ -502,39 +564,34 @@ def _sync_media(product: Product, data: ProductCreate) -> tuple[dict[str, Media]
 def _sync_variants(
     session: Session, product: Product, wanted: list[VariantInput], media_by_url: dict[str, Media]
 ) -> bool:
+    """Match wanted variants to existing ones (id, then SKU, then options) so ids survive."""
     by_id = {v.id: v for v in product.variants}
     by_sku = {v.sku: v for v in product.variants if v.sku}
     by_options = {tuple(v.option_values): v for v in product.variants}
     used: set[str] = set()
-    variants: list[Variant] = []
-    default_currency = store_currency()
-    for position, item in enumerate(wanted, start=1):
+    matches: list[Variant | None] = []
+    for item in wanted:
         variant = (
             by_id.get(item.id) if item.id else None
         ) or by_sku.get(item.sku) or by_options.get(tuple(item.option_values))
-        if variant is None or variant.id in used:
-            variant = Variant()
-        else:
+        if variant is not None and variant.id not in used:
             used.add(variant.id)
-        values = list(item.option_values) + [None] * (3 - len(item.option_values))
-        variants.append(_set(
-            variant,
-            position=position, sku=item.sku or None,
-            option1=values[0], option2=values[1], option3=values[2],
-            currency=(item.currency or default_currency).upper(),
-            price=item.price, compare_at_price=item.compare_at_price, cost=item.cost,
-            barcode=item.barcode or None, mpn=item.mpn or None,
-            weight=item.weight, weight_unit=item.weight_unit, condition=item.condition,
-            requires_shipping=item.requires_shipping, taxable=item.taxable,
-            inventory_policy=item.inventory_policy, inventory_tracked=item.inventory_tracked,
-            image=media_by_url.get(item.image_url) if item.image_url else None,
-            attributes=dict(item.attributes or {}),
-        ))
-    changed = len(used) != len(product.variants) or len(variants) != len(product.variants)
-    product.variants = variants
-    if changed:
-        # Free removed variants' SKUs before new rows claim them.
+            matches.append(variant)
+        else:
+            matches.append(None)
+    changed = len(used) != len(product.variants) or len(wanted) != len(product.variants)
+    if len(used) < len(product.variants):
+        # Delete removed variants first: a new variant may take over one's SKU.
+        product.variants = [v for v in product.variants if v.id in used]
         session.flush()
+
+    default_currency = store_currency()
+    product.variants = [
+        _set(match or Variant(id=new_id("var")),
+             **_variant_values(item, position, default_currency),
+             image=media_by_url.get(item.image_url) if item.image_url else None)
+        for position, (item, match) in enumerate(zip(wanted, matches, strict=True), start=1)
+    ]
     return changed
 
 

@@ -175,6 +175,8 @@ class _Columns:
 
     def __init__(self, names: list[str]):
         self.index = {_norm(name): i for i, name in enumerate(names)}
+        # Position of each name asked for, resolved once (a hot path on large files).
+        self.positions: dict[str, int | None] = {}
         self.markets = []
         for name in names:
             prefix, sep, market = name.partition(" / ")
@@ -185,7 +187,10 @@ class _Columns:
         return _norm(name) in self.index
 
     def get(self, row: list[str], name: str) -> str:
-        i = self.index.get(_norm(name))
+        try:
+            i = self.positions[name]
+        except KeyError:
+            i = self.positions[name] = self.index.get(_norm(name))
         return row[i].strip() if i is not None and i < len(row) else ""
 
 
