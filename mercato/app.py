@@ -15,22 +15,11 @@ from mercato.catalog.api import router as catalog_router
 from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
+from mercato.problems import problem
 from mercato.system.api import router as system_router
+from mercato.system.idempotency import IdempotencyMiddleware
 
 logger = logging.getLogger("mercato")
-PROBLEM_JSON = "application/problem+json"
-
-
-def problem(status: int, slug: str, title: str, detail: str, instance: str | None = None,
-            errors: list[FieldError] | None = None, **extra) -> JSONResponse:
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
-    if instance:
-        body["instance"] = instance
-    if errors is not None:
-        body["errors"] = [e.to_dict() for e in errors]
-    body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _on_mercato_error(request: Request, exc: MercatoError) -> JSONResponse:
@@ -79,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(IdempotencyMiddleware)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(catalog_router)
