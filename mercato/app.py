@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
 from mercato.catalog.api import router as catalog_router
+from mercato.channels.api import feeds_router
+from mercato.channels.api import router as channels_router
 from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(catalog_router)
+    api.include_router(channels_router)
     app.include_router(api)
     app.include_router(system_router)
+    app.include_router(feeds_router)
     return app

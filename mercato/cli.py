@@ -238,5 +238,14 @@ def products_show(handle_or_sku: str):
     console.print(table)
 
 
+# Sub-apps that use the helpers above are imported last.
+from mercato.channels.cli import channels_app, feeds_app  # noqa: E402
+from mercato.sandbox.cli import sandbox_app  # noqa: E402
+
+app.add_typer(channels_app, name="channels")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(sandbox_app, name="sandbox")
+
+
 if __name__ == "__main__":
     app()

@@ -2,6 +2,7 @@
 
 from mercato.auth import models as auth_models  # noqa: F401
 from mercato.catalog import models as catalog_models  # noqa: F401
+from mercato.channels import models as channels_models  # noqa: F401
 from mercato.db import Base
 from mercato.events import models as events_models  # noqa: F401
 from mercato.system import models as system_models  # noqa: F401

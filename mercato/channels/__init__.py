@@ -1,0 +1,1 @@
+"""Channels: connections to social platforms, listings of every variant on each, feeds."""

@@ -1,0 +1,51 @@
+"""What sync asks of every platform's client: push items, poll verdicts, list what the
+platform holds. Clients translate and talk HTTP; they decide nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Protocol
+
+import httpx
+
+from mercato.channels.items import Target
+
+
+@dataclass
+class Outcome:
+    """What the platform said about one item of a push or a poll."""
+
+    item_id: str
+    # "pending" while the platform is still processing; else approved|rejected|warning.
+    verdict: str
+    issues: list[dict] = field(default_factory=list)
+    # Where to ask for the verdict later (a batch handle), if any.
+    ref: str | None = None
+    platform_ref: str | None = None
+
+
+@dataclass
+class Upsert:
+    item_id: str
+    payload: dict
+    group: str | None = None
+
+
+class Adapter(Protocol):
+    def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]: ...
+
+    def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]: ...
+
+    def remote_items(self, expected: list[str]) -> dict[str, dict] | None:
+        """item id -> summary of what the platform holds (None: it cannot list)."""
+
+
+def platform_issue(field: str, message: str, severity: str = "error") -> dict:
+    return {"field": field, "message": message, "severity": severity, "source": "platform"}
+
+
+def adapter_for(kind: str, target: Target, credentials: dict[str, str],
+                http: httpx.Client):
+    module = import_module(f"mercato.channels.{kind}.client")
+    return module.Client(target, credentials, http)

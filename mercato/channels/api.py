@@ -1,0 +1,93 @@
+import tempfile
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.channels import feeds, service, sync
+from mercato.channels.auth import ChannelsRead, ChannelsWrite
+from mercato.channels.items import Target
+from mercato.channels.schemas import (
+    ChannelCreate,
+    ChannelList,
+    ChannelPublic,
+    ChannelUpdate,
+    FeedTokenPublic,
+    ListingPage,
+    PublishRequest,
+    PublishResult,
+    Verdict,
+)
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+
+@router.get("", response_model=ChannelList)
+def list_channels(session: ReadSession, _: ChannelsRead):
+    return ChannelList(items=[service.to_public(c) for c in service.list_channels(session)])
+
+
+@router.post("", response_model=ChannelPublic, status_code=status.HTTP_201_CREATED)
+def create_channel(data: ChannelCreate, session: WriteSession, _: ChannelsWrite):
+    return service.to_public(service.create_channel(session, data))
+
+
+@router.get("/{channel_id}", response_model=ChannelPublic)
+def get_channel(channel_id: str, session: ReadSession, _: ChannelsRead):
+    return service.to_public(service.get_channel(session, channel_id))
+
+
+@router.patch("/{channel_id}", response_model=ChannelPublic)
+def update_channel(channel_id: str, data: ChannelUpdate, session: WriteSession,
+                   _: ChannelsWrite):
+    return service.to_public(service.update_channel(session, channel_id, data))
+
+
+@router.delete("/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_channel(channel_id: str, session: WriteSession, _: ChannelsWrite):
+    service.delete_channel(session, channel_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{channel_id}/feed-token", response_model=FeedTokenPublic)
+def rotate_feed_token(channel_id: str, session: WriteSession, _: ChannelsWrite):
+    """A new secret pull URL for the channel's feed (shown once; the old one stops working)."""
+    token, url = service.rotate_feed_token(session, channel_id)
+    return FeedTokenPublic(token=token, url=url)
+
+
+@router.post("/{channel_id}/publish", response_model=PublishResult)
+def publish(channel_id: str, session: WriteSession, _: ChannelsWrite,
+            data: PublishRequest | None = None):
+    """Push what changed to the platform (or, with `dry_run`, count what would be sent)."""
+    return sync.publish(session, channel_id, dry_run=bool(data and data.dry_run))
+
+
+@router.get("/{channel_id}/listings", response_model=ListingPage)
+def list_listings(
+    channel_id: str, session: ReadSession, _: ChannelsRead,
+    verdict: Verdict | None = None, cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 100,
+):
+    items, next_cursor = service.list_listings(
+        session, channel_id, service.ListingFilters(verdict=verdict), cursor, limit)
+    return ListingPage(items=items, next_cursor=next_cursor)
+
+
+feeds_router = APIRouter(tags=["feeds"])
+
+
+@feeds_router.get("/feeds/{channel_id}/{token}.{ext}", response_class=StreamingResponse,
+                  responses={200: {"content": {t: {} for t in feeds.MEDIA_TYPES.values()}}})
+def pull_feed(channel_id: str, token: str, ext: str, session: ReadSession):
+    """The channel's catalog feed for the platform's scheduled fetch; the secret token in
+    the path is the credential."""
+    channel = service.channel_for_feed_token(session, channel_id, token)
+    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    feeds.write_feed(session, Target.of(channel), buffer, ext)
+    buffer.seek(0)
+    return StreamingResponse(iter(lambda: buffer.read(64 * 1024), b""),
+                             media_type=feeds.MEDIA_TYPES[ext],
+                             background=BackgroundTask(buffer.close))

@@ -1,0 +1,62 @@
+"""What each platform can do, as data: the rest of Mercato asks here, never hard-codes.
+
+``capabilities(kind, country)`` merges a kind's defaults with its regional differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    in_app_checkout: bool
+    order_api: bool
+    # Where a refund is issued: "platform" (in its seller centre/API) or "merchant".
+    refunds_on: str
+    # Catalog push through an API (else feeds only).
+    catalog_api: bool
+    batch_size: int
+    # Batch calls a minute we allow ourselves (the platform's limit, with headroom).
+    calls_per_minute: int
+    feed_formats: tuple[str, ...]
+    # Hours after a customer's last message during which a free-form reply is allowed.
+    message_reply_window_hours: int | None
+    # Item granularity on the platform: "variant" (one item a variant) or "product".
+    item_level: str = "variant"
+    # Requires https product links and images.
+    https_only: bool = True
+
+
+_DEFAULTS: dict[str, Capabilities] = {
+    # Meta ended in-app checkout on Facebook/Instagram Shops in September 2025.
+    "meta": Capabilities(in_app_checkout=False, order_api=False, refunds_on="merchant",
+                         catalog_api=True, batch_size=3000, calls_per_minute=8,
+                         feed_formats=("csv", "xml"), message_reply_window_hours=24),
+    "google": Capabilities(in_app_checkout=False, order_api=False, refunds_on="merchant",
+                           catalog_api=True, batch_size=1000, calls_per_minute=600,
+                           feed_formats=("xml",), message_reply_window_hours=None),
+    "tiktok": Capabilities(in_app_checkout=True, order_api=True, refunds_on="platform",
+                           catalog_api=True, batch_size=1, calls_per_minute=300,
+                           feed_formats=(), message_reply_window_hours=48,
+                           item_level="product"),
+    "pinterest": Capabilities(in_app_checkout=False, order_api=False, refunds_on="merchant",
+                              catalog_api=True, batch_size=1000, calls_per_minute=60,
+                              feed_formats=("tsv",), message_reply_window_hours=None),
+    "snapchat": Capabilities(in_app_checkout=False, order_api=False, refunds_on="merchant",
+                             catalog_api=False, batch_size=0, calls_per_minute=0,
+                             feed_formats=("csv",), message_reply_window_hours=None),
+}
+
+# Regional differences: (kind, country) -> changed fields.
+_REGIONAL: dict[tuple[str, str], dict] = {}
+
+
+def capabilities(kind: str, country: str | None = None) -> Capabilities:
+    base = _DEFAULTS[kind]
+    changes = _REGIONAL.get((kind, (country or "").upper()))
+    return replace(base, **changes) if changes else base
+
+
+def as_dict(caps: Capabilities) -> dict:
+    return {name: getattr(caps, name) for name in caps.__dataclass_fields__}

@@ -1,0 +1,1 @@
+"""google adapter: spec, mapping, client."""

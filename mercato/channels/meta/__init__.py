@@ -1,0 +1,1 @@
+"""meta adapter: spec, mapping, client."""

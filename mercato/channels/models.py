@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+KINDS = ("meta", "google", "tiktok", "pinterest", "snapchat")
+STATUSES = ("active", "needs_reauth", "paused")
+VERDICTS = ("pending", "approved", "rejected", "warning", "deleted")
+
+
+class Channel(Base):
+    """A connection to one catalog on one platform, for one country, language and currency."""
+
+    __tablename__ = "channels"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {KINDS}", name="kind"),
+        CheckConstraint(f"status IN {STATUSES}", name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("chn"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    # Where the platform's API lives: the real one, or a local simulator.
+    base_url: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    # Fernet token of the JSON credentials; never returned by the API.
+    credentials_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # Non-secret, platform-specific settings (catalog id, data source, default category...).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    # SHA-256 of the secret feed token; the token itself is shown once.
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64))
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Listing(Base):
+    """One variant on one channel: its permanent platform item id, what was last pushed and
+    what the platform says about it.
+
+    Rows are never deleted while the channel exists: ``item_id`` is the permanent id map
+    (variant -> platform item), so a variant removed and re-added, or a SKU edited, keeps
+    the same item on the platform. ``variant_id`` has no foreign key on purpose: the row
+    must outlive a deleted variant so the item can be deleted on the platform.
+    """
+
+    __tablename__ = "channel_listings"
+    __table_args__ = (
+        CheckConstraint(f"verdict IN {VERDICTS}", name="verdict"),
+        UniqueConstraint("channel_id", "variant_id"),
+        UniqueConstraint("channel_id", "item_id", name="uq_channel_listings_item"),
+        Index("ix_channel_listings_channel_verdict", "channel_id", "verdict"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("lst"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    variant_id: Mapped[str] = mapped_column(String(40))
+    product_id: Mapped[str] = mapped_column(String(40))
+    item_id: Mapped[str] = mapped_column(String(100))
+    # The platform's own id where it assigns one (TikTok product/SKU ids).
+    platform_ref: Mapped[str | None] = mapped_column(String(100))
+    # Hash of the content that should be on the platform / that was last accepted there.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    pushed_hash: Mapped[str | None] = mapped_column(String(64))
+    # Last pushed availability ("in_stock:7"): a change here jumps the push queue.
+    pushed_availability: Mapped[str | None] = mapped_column(String(40))
+    # The summary the platform should hold, compared with what it does hold (drift).
+    pushed_summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    # Handle of the batch that last carried this item, polled for its verdict.
+    batch_ref: Mapped[str | None] = mapped_column(String(200))
+    verdict: Mapped[str] = mapped_column(String(16), default="pending")
+    # [{field, message, severity: error|warning, source: local|platform}]
+    issues: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

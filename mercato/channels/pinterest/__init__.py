@@ -1,0 +1,1 @@
+"""pinterest adapter: spec, mapping, client."""

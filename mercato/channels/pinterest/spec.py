@@ -1,0 +1,34 @@
+"""Pinterest catalog item rules (PLATFORMS.md §4) as data, and validate()."""
+
+from __future__ import annotations
+
+from mercato.channels.items import Target
+from mercato.channels.rules import FieldRule, check_fields, check_gtin, check_variant_group, issue
+
+FIELDS = (
+    FieldRule("id", required=True, max_len=127),
+    FieldRule("title", required=True, max_len=500),
+    FieldRule("description", required=True, max_len=10000),
+    FieldRule("link", required=True, max_len=511, format="https"),
+    FieldRule("image_link", required=True, max_len=2000, format="https"),
+    FieldRule("additional_image_link", max_len=2000, format="https"),
+    FieldRule("price", required=True, format="price"),
+    FieldRule("sale_price", format="price"),
+    FieldRule("availability", required=True, enum=("in stock", "out of stock", "preorder")),
+    FieldRule("condition", enum=("new", "used", "refurbished")),
+    FieldRule("item_group_id", max_len=127),
+    FieldRule("gender", enum=("male", "female", "unisex")),
+    FieldRule("age_group", enum=("newborn", "infant", "toddler", "kids", "adult")),
+)
+MAX_ADDITIONAL_IMAGES = 10
+
+
+def validate(row: dict, item: dict, target: Target) -> list[dict]:
+    issues: list[dict] = []
+    check_fields(row, FIELDS, target, issues)
+    check_gtin(row, issues)
+    if len(row.get("additional_image_link") or []) > MAX_ADDITIONAL_IMAGES:
+        issues.append(issue("additional_image_link",
+                            f"at most {MAX_ADDITIONAL_IMAGES} additional images"))
+    check_variant_group(item, issues, "Pinterest")
+    return issues

@@ -1,0 +1,130 @@
+"""The small functions every platform's spec is made of: field rules as data, checked
+against a platform-shaped row. An issue is a dict: field, message, severity, source."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mercato.catalog.text import is_valid_gtin
+from mercato.channels.items import Target, is_https_url
+
+PRICE = re.compile(r"^\d+(\.\d+)? [A-Z]{3}$")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    name: str
+    required: bool = False
+    max_len: int | None = None
+    min_len: int = 0
+    enum: tuple[str, ...] | None = None
+    # "https": an absolute https URL; "price": "<amount> <ISO 4217>".
+    format: str | None = None
+    # Over max_len: the platform truncates (a warning) instead of rejecting (an error).
+    truncates: bool = False
+
+
+def issue(field: str, message: str, severity: str = "error", source: str = "local") -> dict:
+    return {"field": field, "message": message, "severity": severity, "source": source}
+
+
+def has_errors(issues: list[dict]) -> bool:
+    return any(i["severity"] == "error" for i in issues)
+
+
+def check_fields(row: dict[str, Any], rules: tuple[FieldRule, ...], target: Target,
+                 issues: list[dict]) -> None:
+    for rule in rules:
+        value = row.get(rule.name)
+        if value is None or value == "" or value == []:
+            if rule.required:
+                issues.append(issue(rule.name, f"{rule.name} is required"))
+            continue
+        values = value if isinstance(value, list) else [value]
+        for one in values:
+            _check_value(rule, str(one), target, issues)
+
+
+def _check_value(rule: FieldRule, text: str, target: Target, issues: list[dict]) -> None:
+    if rule.max_len is not None and len(text) > rule.max_len:
+        if rule.truncates:
+            issues.append(issue(rule.name, f"{len(text)} characters; the platform keeps the "
+                                           f"first {rule.max_len}", "warning"))
+        else:
+            issues.append(issue(rule.name, f"{len(text)} characters, at most {rule.max_len}"))
+    if len(text) < rule.min_len:
+        issues.append(issue(rule.name, f"{len(text)} characters, at least {rule.min_len}"))
+    if rule.enum is not None and text not in rule.enum:
+        issues.append(issue(rule.name, f"{text!r} is not one of: {', '.join(rule.enum)}"))
+    if rule.format == "https" and not is_https_url(text):
+        # Product links point at our storefront: with a non-https MERCATO_BASE_URL (local
+        # development) they are reported once per check, not once per item.
+        if rule.name == "link" and not target.links_are_https:
+            return
+        issues.append(issue(rule.name, f"{text[:80]!r} is not an absolute https URL"))
+    elif rule.format == "price" and not PRICE.match(text):
+        issues.append(issue(rule.name, f"{text!r} is not '<amount> <ISO 4217 currency>'"))
+
+
+def gtin_problem(code: str) -> str | None:
+    """Why ``code`` is not a GTIN, in words; None when it is one."""
+    if is_valid_gtin(code):
+        return None
+    if not code.isdigit():
+        return f"{code!r} is not a valid GTIN: it contains characters other than digits"
+    if len(code) not in (8, 12, 13, 14):
+        return f"{code!r} is not a valid GTIN: {len(code)} digits; GTINs have 8, 12, 13 or 14"
+    body = [int(c) for c in code[:-1]]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    expected = (10 - total % 10) % 10
+    return (f"{code!r} is not a valid GTIN: its check digit is {code[-1]}, the digits before "
+            f"it call for {expected}")
+
+
+def check_gtin(row: dict[str, Any], issues: list[dict], field: str = "gtin") -> None:
+    code = row.get(field)
+    if code:
+        problem = gtin_problem(str(code))
+        if problem:
+            issues.append(issue(field, problem + " (correct the barcode, or remove it: "
+                                                 "brand + MPN or identifier_exists=no is "
+                                                 "sent instead)"))
+
+
+def identifiers(item: dict[str, Any]) -> dict[str, Any]:
+    """GTIN whenever one is given, else brand + MPN, else identifier_exists=no.
+
+    A given barcode is always passed on (and validated): silently dropping a bad GTIN
+    would hide the merchant's data error.
+    """
+    gtin = (item.get("gtin") or "").strip() or None
+    brand = (item.get("brand") or "").strip() or None
+    mpn = (item.get("mpn") or "").strip() or None
+    exists = bool(gtin or (brand and mpn))
+    return {"gtin": gtin, "brand": brand, "mpn": mpn,
+            "identifier_exists": None if exists else "no"}
+
+
+def check_variant_group(item: dict[str, Any], issues: list[dict], platform: str) -> None:
+    """Every variant in a group carries the attributes it varies by, and those attributes
+    are ones the platform can show."""
+    if not item.get("item_group_id"):
+        return
+    for name, attribute, value in item["varying"]:
+        if attribute is None:
+            issues.append(issue("item_group_id", f"variants differ by {name!r}, which {platform} "
+                                                 "has no attribute for; name the option Color, "
+                                                 "Size, Material or Pattern", "warning"))
+        elif not value:
+            issues.append(issue(attribute, f"variants in a group must each give their "
+                                            f"{attribute} ({name!r} is empty)"))
+
+
+def apparel_level(path: str | None) -> str | None:
+    """"apparel", "clothing" (Clothing or Shoes, which also need a size) or None."""
+    parts = [p.strip() for p in (path or "").split(">")]
+    if parts[0] != "Apparel & Accessories":
+        return None
+    return "clothing" if len(parts) > 1 and parts[1] in ("Clothing", "Shoes") else "apparel"

@@ -1,0 +1,113 @@
+"""Channel input and output shapes. Credentials go in, never out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["meta", "google", "tiktok", "pinterest", "snapchat"]
+ChannelStatus = Literal["active", "needs_reauth", "paused"]
+Verdict = Literal["pending", "approved", "rejected", "warning", "deleted"]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.-]+$")]
+HttpUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ChannelCreate(_Input):
+    kind: Kind
+    name: Name
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] = "US"
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "en"
+    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
+    base_url: HttpUrl | None = None
+    credentials: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelUpdate(_Input):
+    name: Name | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
+    base_url: HttpUrl | None = None
+    status: ChannelStatus | None = None
+    # Replaces the stored credentials as a whole (e.g. after re-authorising).
+    credentials: dict[str, str] | None = None
+    settings: dict[str, Any] | None = None
+
+
+class ChannelPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: Kind
+    name: str
+    country: str
+    language: str
+    currency: str
+    base_url: str
+    status: ChannelStatus
+    settings: dict[str, Any]
+    # Which credential keys are set; their values never leave the server.
+    credential_keys: list[str]
+    capabilities: dict[str, Any]
+    last_synced_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelList(BaseModel):
+    items: list[ChannelPublic]
+
+
+class FeedTokenPublic(BaseModel):
+    token: str
+    url: str
+
+
+class IssuePublic(BaseModel):
+    field: str
+    message: str
+    severity: Literal["error", "warning"]
+    source: Literal["local", "platform"]
+
+
+class ListingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    channel_id: str
+    variant_id: str
+    product_id: str
+    item_id: str
+    verdict: Verdict
+    issues: list[IssuePublic]
+    pushed_at: datetime | None
+    confirmed_at: datetime | None
+
+
+class ListingPage(BaseModel):
+    items: list[ListingPublic]
+    next_cursor: str | None
+
+
+class PublishRequest(_Input):
+    dry_run: bool = False
+
+
+class PublishResult(BaseModel):
+    channel_id: str
+    dry_run: bool
+    checked: int
+    would_send: int = 0
+    sent: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    skipped_invalid: int = 0
+    status: ChannelStatus
+    messages: list[str] = Field(default_factory=list)

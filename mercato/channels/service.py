@@ -1,0 +1,236 @@
+"""Channel connections and their listings: the rules. Plain functions taking a Session;
+the caller owns the transaction."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from mercato import events
+from mercato.catalog.service import store_currency
+from mercato.channels import crypto
+from mercato.channels.capabilities import as_dict, capabilities
+from mercato.channels.models import Channel, Listing
+from mercato.channels.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
+from mercato.config import get_settings
+from mercato.db import random_token, utcnow
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.money import CURRENCIES
+
+# The real platforms' API roots; a connection may point at a simulator instead.
+DEFAULT_BASE_URLS = {
+    "meta": "https://graph.facebook.com/v21.0",
+    "google": "https://merchantapi.googleapis.com",
+    "tiktok": "https://open-api.tiktokglobalshop.com",
+    "pinterest": "https://api.pinterest.com",
+    "snapchat": "https://adsapi.snapchat.com",
+}
+MAX_PAGE_SIZE = 500
+
+
+# ---------------------------------------------------------------- connections
+
+
+def create_channel(session: Session, data: ChannelCreate) -> Channel:
+    currency = (data.currency or store_currency()).upper()
+    _check_currency(currency, ("currency",))
+    if session.scalar(select(Channel.id).where(Channel.name == data.name)):
+        raise Conflict(f"A channel named {data.name!r} exists already.",
+                       [FieldError(("name",), "already taken", "unique")])
+    channel = Channel(
+        kind=data.kind, name=data.name, country=data.country.upper(), language=data.language,
+        currency=currency, base_url=(data.base_url or DEFAULT_BASE_URLS[data.kind]).rstrip("/"),
+        status="active", credentials_encrypted=crypto.encrypt(data.credentials),
+        settings=dict(data.settings),
+    )
+    session.add(channel)
+    session.flush()
+    events.record(session, "channel.created", {"id": channel.id, "kind": channel.kind,
+                                               "name": channel.name}, key=channel.id)
+    return channel
+
+
+def update_channel(session: Session, channel_id: str, data: ChannelUpdate) -> Channel:
+    channel = get_channel(session, channel_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] != channel.name and session.scalar(
+            select(Channel.id).where(Channel.name == changes["name"])):
+        raise Conflict(f"A channel named {changes['name']!r} exists already.",
+                       [FieldError(("name",), "already taken", "unique")])
+    if changes.get("currency"):
+        changes["currency"] = changes["currency"].upper()
+        _check_currency(changes["currency"], ("currency",))
+    if changes.get("country"):
+        changes["country"] = changes["country"].upper()
+    if "credentials" in changes:
+        channel.credentials_encrypted = crypto.encrypt(changes.pop("credentials") or {})
+        # New credentials are the way out of needs_reauth.
+        if channel.status == "needs_reauth" and "status" not in changes:
+            changes["status"] = "active"
+    if changes.get("base_url"):
+        changes["base_url"] = changes["base_url"].rstrip("/")
+    old_status = channel.status
+    for name, value in changes.items():
+        if value is not None:
+            setattr(channel, name, value)
+    channel.updated_at = utcnow()
+    if channel.status != old_status:
+        _record_status(session, channel, old_status, "updated by the merchant")
+    return channel
+
+
+def delete_channel(session: Session, channel_id: str) -> None:
+    channel = get_channel(session, channel_id)
+    session.delete(channel)
+    events.record(session, "channel.deleted", {"id": channel.id, "kind": channel.kind},
+                  key=channel.id)
+
+
+def get_channel(session: Session, channel_id: str) -> Channel:
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        raise NotFound(f"No channel with id {channel_id!r}.")
+    return channel
+
+
+def find_channel(session: Session, reference: str) -> Channel:
+    """A channel by name or id (what the CLI takes)."""
+    channel = session.scalar(
+        select(Channel).where(or_(Channel.name == reference, Channel.id == reference)))
+    if channel is None:
+        raise NotFound(f"No channel named {reference!r}.")
+    return channel
+
+
+def list_channels(session: Session) -> list[Channel]:
+    return list(session.scalars(select(Channel).order_by(Channel.name)))
+
+
+def credentials(channel: Channel) -> dict[str, str]:
+    return crypto.decrypt(channel.credentials_encrypted)
+
+
+def to_public(channel: Channel) -> ChannelPublic:
+    return ChannelPublic(
+        id=channel.id, kind=channel.kind, name=channel.name, country=channel.country,
+        language=channel.language, currency=channel.currency, base_url=channel.base_url,
+        status=channel.status, settings=channel.settings or {},
+        credential_keys=sorted(credentials(channel)),
+        capabilities=as_dict(capabilities(channel.kind, channel.country)),
+        last_synced_at=channel.last_synced_at, created_at=channel.created_at,
+        updated_at=channel.updated_at,
+    )
+
+
+def set_status(session: Session, channel: Channel, status: str, reason: str) -> None:
+    """Change a channel's status and tell the rest of Mercato (in the same transaction)."""
+    if channel.status == status:
+        return
+    old = channel.status
+    channel.status = status
+    channel.updated_at = utcnow()
+    _record_status(session, channel, old, reason)
+
+
+def _record_status(session: Session, channel: Channel, old: str, reason: str) -> None:
+    events.record(session, "channel.status_changed",
+                  {"id": channel.id, "kind": channel.kind, "from": old, "to": channel.status,
+                   "reason": reason}, key=channel.id)
+
+
+def _check_currency(currency: str, loc: tuple) -> None:
+    if currency not in CURRENCIES:
+        raise ValidationFailed("Invalid channel.", [FieldError(loc, "not an ISO 4217 code")])
+
+
+# ---------------------------------------------------------------- feed pull URL
+
+
+def rotate_feed_token(session: Session, channel_id: str) -> tuple[str, str]:
+    """A new secret feed token (shown once; only its hash is kept) and the pull URL path."""
+    channel = get_channel(session, channel_id)
+    token = random_token(24)
+    channel.feed_token_hash = crypto.token_hash(token)
+    channel.updated_at = utcnow()
+    return token, feed_url(channel, token)
+
+
+def feed_url(channel: Channel, token: str) -> str:
+    from mercato.channels.feeds import feed_format
+
+    base = get_settings().base_url.rstrip("/")
+    return f"{base}/feeds/{channel.id}/{token}.{feed_format(channel.kind)}"
+
+
+def channel_for_feed_token(session: Session, channel_id: str, token: str) -> Channel:
+    """The channel whose feed this token opens; NotFound otherwise (never say which part
+    was wrong)."""
+    channel = session.get(Channel, channel_id)
+    expected = channel.feed_token_hash if channel else None
+    # Compare hashes in constant time; a missing channel still pays for one compare.
+    given = crypto.token_hash(token)
+    if not hmac.compare_digest(given, expected or "0" * 64) or channel is None:
+        raise NotFound("No such feed.")
+    return channel
+
+
+# ---------------------------------------------------------------- listings
+
+
+@dataclass
+class ListingFilters:
+    verdict: str | None = None
+
+
+def list_listings(session: Session, channel_id: str, filters: ListingFilters,
+                  cursor: str | None = None, limit: int = 100) -> tuple[list[Listing], str | None]:
+    get_channel(session, channel_id)
+    query = select(Listing).where(Listing.channel_id == channel_id).order_by(Listing.id)
+    if filters.verdict:
+        query = query.where(Listing.verdict == filters.verdict)
+    if cursor:
+        query = query.where(Listing.id > _decode_cursor(cursor))
+    rows = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(rows[-1].id) if more and rows else None
+    return rows, next_cursor
+
+
+def verdict_counts(session: Session, channel_id: str) -> dict[str, int]:
+    from sqlalchemy import func
+
+    rows = session.execute(select(Listing.verdict, func.count()).where(
+        Listing.channel_id == channel_id).group_by(Listing.verdict))
+    return {verdict: count for verdict, count in rows}
+
+
+def _encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except ValueError:
+        raise ValidationFailed("Invalid cursor.", [FieldError(("cursor",), "not a cursor")]
+                               ) from None
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
+    """KEY=VALUE options from the CLI."""
+    out: dict[str, Any] = {}
+    errors = []
+    for i, pair in enumerate(pairs):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            errors.append(FieldError((what, i), f"{pair!r} is not KEY=VALUE"))
+        out[key.strip()] = value
+    if errors:
+        raise ValidationFailed(f"Invalid --{what}.", errors)
+    return out

@@ -1,0 +1,1 @@
+"""snapchat adapter: spec, mapping, client."""

@@ -1,0 +1,1 @@
+"""tiktok adapter: spec, mapping, client."""

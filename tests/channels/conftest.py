@@ -1,0 +1,75 @@
+"""Channel test helpers: catalog data, and the simulators reached in-process."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mercato.catalog import service as catalog
+from mercato.catalog.schemas import ProductCreate
+from mercato.channels import http as channel_http
+from mercato.channels import service
+from mercato.channels.schemas import ChannelCreate
+from mercato.db import transaction
+from mercato.sandbox.app import create_app as create_sandbox
+
+SANDBOX = "http://sandbox.test"
+GTIN = "4006381333931"
+
+
+def tee(handle="tee", skus=("TEE-S", "TEE-M"), barcode=GTIN, **extra) -> dict:
+    return {
+        "handle": handle, "title": "Organic Tee",
+        "description_html": "<p>Soft &amp; <b>organic</b>.</p>", "vendor": "Acme",
+        "status": "active", "google_category": 212, "options": ["Color", "Size"],
+        "gender": "unisex", "age_group": "adult",
+        "media": [{"url": "https://cdn.example.com/tee.jpg"}],
+        "variants": [{"sku": sku, "option_values": ["Blue", sku.rsplit("-", 1)[1]],
+                      "price": 2500, "barcode": barcode, "mpn": f"MPN-{sku}", "weight": "145"}
+                     for sku in skus],
+        **extra,
+    }
+
+
+@pytest.fixture
+def make_products(sessions):
+    def make(*products: dict) -> list:
+        with transaction(sessions) as session:
+            return [catalog.create_product(session, ProductCreate(**p)) for p in products]
+    return make
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    """Every simulator in-process; channels created with base_url SANDBOX/<kind> reach it."""
+    app = create_sandbox()
+    client = TestClient(app, base_url=SANDBOX)
+    monkeypatch.setattr(channel_http, "open_client",
+                        lambda base_url: TestClient(app, base_url=base_url))
+    monkeypatch.setattr(channel_http, "BACKOFF_BASE", 0.0)
+    yield client
+    client.close()
+
+
+CREDENTIALS = {
+    "meta": {"access_token": "meta-token"},
+    "google": {"access_token": "google-token"},
+    "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt-token"},
+    "pinterest": {"access_token": "pin-token"},
+}
+SETTINGS = {
+    "meta": {"catalog_id": "cat1"},
+    "google": {"account_id": "123", "data_source_id": "ds1"},
+    "tiktok": {"category_id": "601226", "shop_cipher": "cipher1"},
+    "pinterest": {},
+}
+
+
+@pytest.fixture
+def make_channel(sessions):
+    def make(kind: str, name: str | None = None) -> str:
+        with transaction(sessions) as session:
+            return service.create_channel(session, ChannelCreate(
+                kind=kind, name=name or kind, base_url=f"{SANDBOX}/{kind}",
+                credentials=CREDENTIALS.get(kind, {}), settings=SETTINGS.get(kind, {}))).id
+    return make
