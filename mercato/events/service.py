@@ -1,16 +1,37 @@
-"""Recording events in the caller's transaction."""
+"""Recording events in the caller's transaction; listing them; handing them to consumers.
+
+Commit order: on PostgreSQL ``seq`` comes from a sequence, so a transaction holding seq
+5 may commit after another's seq 6. Nothing here follows "seq > last seen":
+
+- Consumers (webhook fan-out, ...) are fed by ``dispatch_pending``, which takes what is
+  still in ``event_outbox``: an event that commits late is simply still pending.
+- The live stream reads through ``stream.CommitOrderReader``, which holds back behind
+  a seq gap until the transaction that might fill it has ended.
+"""
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, delete, false, or_, select, text
 from sqlalchemy.orm import Session
 
-from mercato.events.models import Event
+from mercato.errors import FieldError, NotFound, ValidationFailed
+from mercato.events import live
+from mercato.events.models import Event, OutboxEntry
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
+TYPE_PATTERN = re.compile(r"^(\*|[a-z][a-z_]*\.(\*|[a-z][a-z_]*))$")
+MAX_PAGE_SIZE = 250
+DISPATCH_BATCH = 500
+# Any constant: one dispatcher at a time across every worker process on PostgreSQL.
+_DISPATCH_LOCK = 0x6D65726361746F
 
 
 class EventPayload(BaseModel):
@@ -30,4 +51,141 @@ def record(session: Session, type: str, payload: EventPayload | dict[str, Any],
         version, body = 1, payload
     event = Event(type=type, key=key, version=version, payload=body)
     session.add(event)
+    session.add(OutboxEntry(event=event))
+    live.signal(session)
     return event
+
+
+# ---------------------------------------------------------------- type patterns
+
+
+def check_type_patterns(patterns: Sequence[str], loc: tuple[str | int, ...]) -> list[str]:
+    """Patterns as given ("order.created", "order.*", "*"), or ValidationFailed."""
+    errors = [FieldError((*loc, i), f"{p!r} is not an event type, '<resource>.*' or '*'")
+              for i, p in enumerate(patterns) if not TYPE_PATTERN.match(p)]
+    if errors:
+        raise ValidationFailed("Invalid event type filter.", errors)
+    return list(dict.fromkeys(patterns))
+
+
+def type_matches(patterns: Sequence[str], event_type: str) -> bool:
+    return any(p == "*" or p == event_type
+               or (p.endswith(".*") and event_type.startswith(p[:-1])) for p in patterns)
+
+
+def type_filter(column, patterns: Sequence[str]) -> ColumnElement[bool]:
+    """The SQL form of ``type_matches``."""
+    if "*" in patterns:
+        return column.is_not(None)
+    exact = [p for p in patterns if not p.endswith(".*")]
+    prefixes = [column.startswith(p[:-1], autoescape=True) for p in patterns if p.endswith(".*")]
+    clauses = ([column.in_(exact)] if exact else []) + prefixes
+    return or_(*clauses) if clauses else false()
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class EventFilters:
+    types: list[str] | None = None
+    key: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, query):
+        if self.types:
+            query = query.where(type_filter(Event.type, self.types))
+        if self.key:
+            query = query.where(Event.key == self.key)
+        if self.since:
+            query = query.where(Event.created_at >= self.since)
+        if self.until:
+            query = query.where(Event.created_at < self.until)
+        return query
+
+
+@dataclass
+class Page:
+    items: list[Event]
+    next_cursor: str | None
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind == "seq" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValidationFailed("The cursor is not one this API gave out.",
+                           [FieldError(("query", "cursor"), "invalid cursor")])
+
+
+def list_events(session: Session, filters: EventFilters, cursor: str | None = None,
+                limit: int = 50, newest_first: bool = True) -> Page:
+    """A page of events. To follow new events as they happen use the stream or a webhook:
+    paging forward by ``seq`` can miss a transaction that commits late (see module doc)."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    order = Event.seq.desc() if newest_first else Event.seq.asc()
+    query = filters.apply(select(Event)).order_by(order).limit(limit + 1)
+    if cursor:
+        last = _decode_cursor(cursor)
+        query = query.where(Event.seq < last if newest_first else Event.seq > last)
+    events = list(session.scalars(query))
+    more = len(events) > limit
+    events = events[:limit]
+    return Page(events, _encode_cursor(events[-1].seq) if more and events else None)
+
+
+def get_event(session: Session, event_id: str) -> Event:
+    event = session.scalar(select(Event).where(Event.id == event_id))
+    if event is None:
+        raise NotFound(f"No event with id {event_id!r}.")
+    return event
+
+
+# ---------------------------------------------------------------- consumers
+
+Consumer = Callable[[Session, list[Event], datetime], None]
+_consumers: dict[str, Consumer] = {}
+
+
+def consumer(name: str) -> Callable[[Consumer], Consumer]:
+    """Register ``fn(session, events, now)``: called with every new event, in seq order,
+    inside the dispatcher's transaction (so what it writes commits with the hand-over)."""
+
+    def register(fn: Consumer) -> Consumer:
+        _consumers[name] = fn
+        return fn
+
+    return register
+
+
+def dispatch_pending(session: Session, now: datetime, limit: int = DISPATCH_BATCH) -> int:
+    """Hand pending outbox events to every consumer and clear them; returns how many.
+
+    One dispatcher at a time: the SQLite write lock, or an advisory lock on PostgreSQL
+    (a second worker skips rather than waits). Serial dispatch keeps per-key order:
+    two dispatchers working on different batches could otherwise create a later event's
+    work before an earlier one's.
+    """
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK}
+    ):
+        return 0
+    events = list(session.scalars(
+        select(Event).join(OutboxEntry, OutboxEntry.event_id == Event.id)
+        .order_by(Event.seq).limit(limit)
+    ))
+    if not events:
+        return 0
+    for fn in _consumers.values():
+        fn(session, events, now)
+    session.execute(delete(OutboxEntry).where(OutboxEntry.event_id.in_([e.id for e in events])))
+    return len(events)

@@ -1,0 +1,131 @@
+"""Wake-ups: "something new was committed", for live streams and idle workers.
+
+A wake-up carries no data; whoever wakes re-reads the database. So a lost wake-up only
+delays a reader until its next poll, and nothing is published "after commit" that the
+database does not already hold.
+
+- In one process: ``signal(session)`` marks the transaction; when it commits, every
+  local waiter is woken (``LOCAL``).
+- Across processes on PostgreSQL: ``signal`` also runs ``pg_notify`` inside the
+  transaction (PostgreSQL delivers it on commit, never on rollback), and one listener
+  thread per process and database (``listen(engine)``) turns notifications into local
+  wake-ups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from sqlalchemy import Engine, event, text
+from sqlalchemy.orm import Session
+
+logger = logging.getLogger("mercato.events")
+
+CHANNEL = "mercato_events"
+_SIGNALLED = "mercato_wakeup"
+
+
+class Wakeups:
+    """Process-local broadcast to any number of threads and event loops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: set[Callable[[], None]] = set()
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._callbacks.add(callback)
+        return lambda: self._unsubscribe(callback)
+
+    def _unsubscribe(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._callbacks.discard(callback)
+
+    def notify(self) -> None:
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            with contextlib.suppress(RuntimeError):  # an event loop that closed under us
+                callback()
+
+    def thread_event(self) -> tuple[threading.Event, Callable[[], None]]:
+        """A threading.Event set on every wake-up, and the function that unsubscribes it."""
+        flag = threading.Event()
+        return flag, self.subscribe(flag.set)
+
+    def asyncio_event(self) -> tuple[asyncio.Event, Callable[[], None]]:
+        """An asyncio.Event (of the running loop) set on every wake-up, and its unsubscribe."""
+        loop = asyncio.get_running_loop()
+        flag = asyncio.Event()
+        return flag, self.subscribe(lambda: loop.call_soon_threadsafe(flag.set))
+
+
+LOCAL = Wakeups()
+
+
+def signal(session: Session) -> None:
+    """Wake readers when the current transaction commits (nothing happens on rollback)."""
+    if session.info.get(_SIGNALLED):
+        return
+    session.info[_SIGNALLED] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_SIGNALLED, False):
+        LOCAL.notify()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_SIGNALLED, None)
+
+
+class _PgListener(threading.Thread):
+    """LISTENs on its own connection and relays notifications to ``LOCAL``."""
+
+    def __init__(self, conninfo: str) -> None:
+        super().__init__(name="mercato-listen", daemon=True)
+        self.conninfo = conninfo
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    self.ready.set()
+                    delay = 0.5
+                    # Wake once on (re)connect: anything committed while deaf is read now.
+                    LOCAL.notify()
+                    for _ in connection.notifies():
+                        LOCAL.notify()
+            except psycopg.Error as exc:
+                logger.warning("event listener lost its connection (%s); retrying", exc)
+            threading.Event().wait(delay)
+            delay = min(delay * 2, 30)
+
+
+_listeners: dict[str, _PgListener] = {}
+_listeners_lock = threading.Lock()
+
+
+def listen(engine: Engine, wait: float = 5.0) -> None:
+    """Relay PostgreSQL notifications to this process (once per database; no-op on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with _listeners_lock:
+        listener = _listeners.get(conninfo)
+        if listener is None:
+            listener = _listeners[conninfo] = _PgListener(conninfo)
+            listener.start()
+    listener.ready.wait(wait)

@@ -1,0 +1,225 @@
+"""Jobs: enqueue in the caller's transaction; claim under a lease; retry; dead-letter.
+
+Claiming is safe with any number of workers. PostgreSQL: ``FOR UPDATE SKIP LOCKED``
+picks rows no other claim holds, and the lease written in the same transaction keeps
+them out of later claims. SQLite: every write transaction begins IMMEDIATE, so claims
+are serialized by the database's single writer lock. A worker that dies leaves its jobs
+``running`` with a lease that runs out; the next claim after that takes them again.
+"""
+
+from __future__ import annotations
+
+import random
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from mercato.db import utcnow
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.events import live
+from mercato.jobs import registry
+from mercato.jobs.models import JOB_STATES, Job, JobSchedule
+
+MAX_PAGE_SIZE = 250
+MAX_ERROR_CHARS = 4000
+UNFINISHED = ("queued", "running")
+
+
+def enqueue(session: Session, name: str, args: dict[str, Any] | None = None,
+            run_at: datetime | None = None, key: str | None = None) -> Job:
+    """Queue the job ``name`` in the current transaction: it exists iff the caller commits.
+
+    Jobs sharing ``key`` run one at a time in enqueue order; enqueuing a job identical to
+    one still waiting (same name, key and arguments) returns that one instead.
+    """
+    registry.load_all()
+    task = registry.TASKS.get(name)
+    if task is None:
+        raise ValueError(f"no job named {name!r}; register it with @jobs.task")
+    args = dict(args or {})
+    orjson.dumps(args)  # fails now, not in the worker, if the arguments are not JSON
+    if key is not None:
+        waiting = session.scalars(select(Job).where(
+            Job.name == name, Job.key == key, Job.state == "queued", Job.attempts == 0))
+        for job in waiting:
+            if job.args == args:
+                return job
+    job = Job(name=name, args=args, key=key, run_at=run_at or utcnow(),
+              max_attempts=task.max_attempts)
+    session.add(job)
+    live.signal(session)
+    return job
+
+
+def backoff(attempt: int, base: timedelta, cap: timedelta,
+            rng: random.Random | None = None) -> timedelta:
+    """Delay before retry ``attempt`` (1-based): exponential, capped, half of it jittered."""
+    full = min(cap, base * (2 ** (attempt - 1)))
+    return full / 2 + full / 2 * (rng or random).random()
+
+
+# ---------------------------------------------------------------- the worker's side
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    name: str
+    args: dict[str, Any]
+    attempt: int
+
+
+def claim(session: Session, now: datetime, limit: int, worker_id: str,
+          lease: timedelta) -> list[ClaimedJob]:
+    """Take up to ``limit`` due jobs for ``worker_id`` until ``now + lease``."""
+    earlier = aliased(Job)
+    blocked = exists().where(earlier.key == Job.key, earlier.state.in_(UNFINISHED),
+                             earlier.id < Job.id)
+    due = or_(and_(Job.state == "queued", Job.run_at <= now),
+              and_(Job.state == "running", Job.locked_until < now))
+    jobs = list(session.scalars(
+        select(Job).where(due, or_(Job.key.is_(None), ~blocked))
+        .order_by(Job.run_at).limit(limit).with_for_update(skip_locked=True)
+    ))
+    claimed = []
+    for job in jobs:
+        if job.state == "running" and job.attempts >= job.max_attempts:
+            # Its last attempt took its worker down with it (or the lease ran out).
+            _bury(job, now, job.last_error or "the worker running its last attempt was lost")
+            continue
+        job.state, job.attempts = "running", job.attempts + 1
+        job.locked_by, job.locked_until, job.started_at = worker_id, now + lease, now
+        claimed.append(ClaimedJob(job.id, job.name, dict(job.args), job.attempts))
+    return claimed
+
+
+def run(claimed: ClaimedJob, context: registry.JobContext) -> str | None:
+    """Run the job function; its error (with traceback) or None. Never raises."""
+    task = registry.TASKS.get(claimed.name)
+    if task is None:
+        return f"no job named {claimed.name!r} is registered in this worker"
+    try:
+        task.fn(context, **claimed.args)
+    except Exception:  # noqa: BLE001 - any failure of a job is recorded and retried
+        return traceback.format_exc()[-MAX_ERROR_CHARS:]
+    return None
+
+
+def finish(session: Session, now: datetime, claimed: ClaimedJob, error: str | None,
+           worker_id: str, rng: random.Random | None = None) -> None:
+    """Record the outcome, unless the lease was lost to another worker meanwhile."""
+    job = session.scalar(select(Job).where(
+        Job.id == claimed.id, Job.state == "running", Job.locked_by == worker_id,
+        Job.attempts == claimed.attempt))
+    if job is None:
+        return
+    job.locked_by = job.locked_until = None
+    if error is None:
+        job.state, job.finished_at, job.last_error = "succeeded", now, None
+    elif job.attempts >= job.max_attempts:
+        _bury(job, now, error)
+    else:
+        task = registry.TASKS.get(job.name)
+        base, cap = ((task.backoff_base, task.backoff_cap) if task else
+                     (timedelta(seconds=5), timedelta(hours=1)))
+        job.state, job.last_error = "queued", error
+        job.run_at = now + backoff(job.attempts, base, cap, rng)
+
+
+def _bury(job: Job, now: datetime, error: str) -> None:
+    job.state, job.finished_at, job.last_error = "dead", now, error
+    job.locked_by = job.locked_until = None
+
+
+def renew(session: Session, job_ids: list[str], until: datetime, worker_id: str) -> None:
+    """Extend the lease of jobs this worker is still running."""
+    if job_ids:
+        session.execute(update(Job).where(
+            Job.id.in_(job_ids), Job.state == "running", Job.locked_by == worker_id
+        ).values(locked_until=until))
+
+
+def enqueue_due_schedules(session: Session, now: datetime) -> int:
+    """Enqueue every periodic job that is due; each schedule advances by compare-and-set,
+    so concurrent workers enqueue it once."""
+    registry.load_all()
+    known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
+    missing = [name for name in registry.SCHEDULES if name not in known]
+    if missing:
+        insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+        session.execute(insert(JobSchedule).values(
+            [{"name": name, "next_run_at": now} for name in missing]).on_conflict_do_nothing())
+        known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
+    enqueued = 0
+    for name, schedule in registry.SCHEDULES.items():
+        if known[name] > now:
+            continue
+        advanced = session.execute(
+            update(JobSchedule)
+            .where(JobSchedule.name == name, JobSchedule.next_run_at == known[name])
+            .values(next_run_at=now + schedule.interval)
+        ).rowcount
+        if advanced:
+            enqueue(session, schedule.task, schedule.args, run_at=now, key=f"schedule:{name}")
+            enqueued += 1
+    return enqueued
+
+
+def prune(session: Session, older_than: datetime) -> int:
+    """Forget succeeded jobs finished before ``older_than`` (dead ones stay until retried)."""
+    return session.execute(delete(Job).where(
+        Job.state == "succeeded", Job.finished_at < older_than)).rowcount
+
+
+# ---------------------------------------------------------------- looking and retrying
+
+
+@dataclass
+class Page:
+    items: list[Job]
+    next_cursor: str | None
+
+
+def list_jobs(session: Session, state: str | None = None, name: str | None = None,
+              cursor: str | None = None, limit: int = 50) -> Page:
+    """Jobs newest first; ``state="dead"`` is the dead-letter list."""
+    if state is not None and state not in JOB_STATES:
+        raise ValidationFailed("Unknown job state.", [FieldError(
+            ("query", "state"), f"expected one of {', '.join(JOB_STATES)}")])
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(Job.state == state)
+    if name:
+        query = query.where(Job.name == name)
+    if cursor:
+        query = query.where(Job.id < cursor)
+    jobs = list(session.scalars(query))
+    more = len(jobs) > limit
+    jobs = jobs[:limit]
+    return Page(jobs, jobs[-1].id if more and jobs else None)
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"No job with id {job_id!r}.")
+    return job
+
+
+def retry_job(session: Session, job_id: str, now: datetime | None = None) -> Job:
+    """Send a dead job back to the queue with a fresh set of attempts."""
+    job = get_job(session, job_id)
+    if job.state != "dead":
+        raise Conflict(f"Job {job_id} is {job.state}; only dead jobs can be retried.")
+    job.state, job.attempts, job.run_at = "queued", 0, now or utcnow()
+    job.finished_at = None
+    live.signal(session)
+    return job

@@ -1,0 +1,337 @@
+"""Outbound webhooks: endpoints, the fan-out of events to deliveries, and what each
+attempt's outcome means (retry schedule, 410, disabling after sustained failure).
+
+A delivery is sent with ``webhook-id`` = the event id, the same on every attempt and
+every redelivery, so receivers can deduplicate. Deliveries of one endpoint that share
+an event key go out one at a time in event order (see ``claim``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from mercato import events
+from mercato.db import new_id, utcnow
+from mercato.errors import FieldError, NotFound, ValidationFailed
+from mercato.events import live
+from mercato.events.models import Event
+from mercato.events.service import check_type_patterns, get_event, type_filter, type_matches
+from mercato.webhooks import signing
+from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from mercato.webhooks.schemas import (
+    EndpointCreate,
+    EndpointDisabled,
+    EndpointUpdate,
+    Redeliver,
+    SecretRotate,
+)
+from mercato.webhooks.sender import Outcome, Outgoing
+
+# Wait before each retry, after the attempt before it (Standard Webhooks' example):
+# immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (~75 h in all).
+RETRY_DELAYS = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30),
+                timedelta(hours=2), timedelta(hours=5), timedelta(hours=10),
+                timedelta(hours=14), timedelta(hours=20), timedelta(hours=24)]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# An endpoint failing every attempt for this long is disabled (as Svix does).
+DISABLE_AFTER = timedelta(days=5)
+MAX_REDELIVER = 10_000
+MAX_PAGE_SIZE = 250
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+@dataclass(frozen=True)
+class NewEndpoint:
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def _checked_secret(secret: str | None, loc: tuple[str, ...]) -> str:
+    if secret is None:
+        return signing.new_secret()
+    if not signing.is_valid_secret(secret):
+        raise ValidationFailed("Invalid secret.", [FieldError(
+            loc, "expected 'whsec_' followed by base64 of 24 to 64 random bytes")])
+    return secret
+
+
+def create_endpoint(session: Session, data: EndpointCreate) -> NewEndpoint:
+    types = check_type_patterns(data.event_types, ("event_types",))
+    secret = _checked_secret(data.secret, ("secret",))
+    endpoint = WebhookEndpoint(url=data.url, description=data.description, event_types=types,
+                               secret_encrypted=signing.encrypt(secret), enabled=True)
+    session.add(endpoint)
+    session.flush()
+    return NewEndpoint(endpoint, secret)
+
+
+def list_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def get_endpoint(session: Session, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"No webhook endpoint with id {endpoint_id!r}.")
+    return endpoint
+
+
+def update_endpoint(session: Session, endpoint_id: str, data: EndpointUpdate) -> WebhookEndpoint:
+    endpoint = get_endpoint(session, endpoint_id)
+    if data.url is not None:
+        endpoint.url = data.url
+    if data.description is not None:
+        endpoint.description = data.description
+    if data.event_types is not None:
+        endpoint.event_types = check_type_patterns(data.event_types, ("event_types",))
+    if data.enabled is True and not endpoint.enabled:
+        endpoint.enabled, endpoint.disabled_reason, endpoint.failing_since = True, None, None
+        live.signal(session)  # its pending deliveries are due again
+    elif data.enabled is False and endpoint.enabled:
+        endpoint.enabled, endpoint.disabled_reason = False, "disabled by request"
+    endpoint.updated_at = utcnow()
+    return endpoint
+
+
+def delete_endpoint(session: Session, endpoint_id: str) -> None:
+    session.delete(get_endpoint(session, endpoint_id))
+
+
+def current_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets that sign now: the current one, and the previous during its overlap."""
+    found = [signing.decrypt(endpoint.secret_encrypted)]
+    if (endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at
+            and endpoint.previous_secret_expires_at > now):
+        found.append(signing.decrypt(endpoint.previous_secret_encrypted))
+    return found
+
+
+def get_secret(session: Session, endpoint_id: str) -> str:
+    return signing.decrypt(get_endpoint(session, endpoint_id).secret_encrypted)
+
+
+def rotate_secret(session: Session, endpoint_id: str, data: SecretRotate,
+                  now: datetime | None = None) -> NewEndpoint:
+    """A new secret signs from now on; the old one signs beside it for the overlap."""
+    now = now or utcnow()
+    endpoint = get_endpoint(session, endpoint_id)
+    secret = _checked_secret(data.secret, ("secret",))
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if data.overlap_seconds \
+        else None
+    endpoint.previous_secret_expires_at = (now + timedelta(seconds=data.overlap_seconds)
+                                           if data.overlap_seconds else None)
+    endpoint.secret_encrypted = signing.encrypt(secret)
+    endpoint.updated_at = now
+    return NewEndpoint(endpoint, secret)
+
+
+# ---------------------------------------------------------------- policies
+
+
+def should_disable(endpoint: WebhookEndpoint, outcome: Outcome) -> str | None:
+    """Why the endpoint must be disabled after this failed attempt, or None."""
+    if outcome.status_code == 410:
+        return "the endpoint answered 410 Gone"
+    if endpoint.failing_since and outcome.attempted_at - endpoint.failing_since >= DISABLE_AFTER:
+        return f"every attempt failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def next_attempt_after(attempts_made: int, now: datetime) -> datetime | None:
+    """When to try again after ``attempts_made`` failed attempts; None when out of tries."""
+    if attempts_made >= MAX_ATTEMPTS:
+        return None
+    return now + RETRY_DELAYS[attempts_made - 1]
+
+
+def disable_endpoint(session: Session, endpoint: WebhookEndpoint, reason: str,
+                     now: datetime) -> None:
+    endpoint.enabled, endpoint.disabled_reason, endpoint.updated_at = False, reason, now
+    events.record(session, "webhook_endpoint.disabled", EndpointDisabled(
+        endpoint_id=endpoint.id, url=endpoint.url, reason=reason), key=endpoint.id)
+
+
+# ---------------------------------------------------------------- fan-out and delivery
+
+
+def _delivery_rows(endpoint: WebhookEndpoint, batch: list[Event], now: datetime) -> list[dict]:
+    return [{"id": new_id("dlv"), "endpoint_id": endpoint.id, "event_id": e.id,
+             "event_seq": e.seq, "event_key": e.key, "event_type": e.type, "state": "pending",
+             "attempts": 0, "next_attempt_at": now, "created_at": now} for e in batch]
+
+
+def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
+    """Create a delivery per (event, enabled endpoint subscribed to it when it happened)."""
+    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)))
+    rows = []
+    for endpoint in endpoints:
+        rows += _delivery_rows(endpoint, [
+            e for e in batch
+            if e.created_at >= endpoint.created_at and type_matches(endpoint.event_types, e.type)
+        ], now)
+    if rows:
+        session.execute(insert(WebhookDelivery), rows)
+    return len(rows)
+
+
+def body_of(event: Event) -> bytes:
+    return orjson.dumps({"id": event.id, "type": event.type,
+                         "timestamp": event.created_at.isoformat(), "key": event.key,
+                         "version": event.version, "data": event.payload})
+
+
+def claim(session: Session, now: datetime, limit: int, worker_id: str,
+          lease: timedelta) -> list[Outgoing]:
+    """Due deliveries that are first in line for their (endpoint, event key)."""
+    D = WebhookDelivery
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(
+        earlier.endpoint_id == D.endpoint_id, earlier.event_key == D.event_key,
+        earlier.state == "pending",
+        or_(earlier.event_seq < D.event_seq,
+            and_(earlier.event_seq == D.event_seq, earlier.id < D.id)))
+    deliveries = list(session.scalars(
+        select(D).join(WebhookEndpoint, WebhookEndpoint.id == D.endpoint_id)
+        .where(D.state == "pending", D.next_attempt_at <= now,
+               or_(D.locked_until.is_(None), D.locked_until < now),
+               WebhookEndpoint.enabled, ~blocked)
+        .order_by(D.next_attempt_at, D.event_seq).limit(limit)
+        .with_for_update(skip_locked=True, of=D)
+    ))
+    if not deliveries:
+        return []
+    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.id.in_({d.endpoint_id for d in deliveries})))}
+    bodies = {e.id: body_of(e) for e in session.scalars(select(Event).where(
+        Event.id.in_({d.event_id for d in deliveries})))}
+    secrets = {eid: current_secrets(e, now) for eid, e in endpoints.items()}
+    for d in deliveries:
+        d.locked_by, d.locked_until = worker_id, now + lease
+    return [Outgoing(d.id, d.endpoint_id, d.event_id, endpoints[d.endpoint_id].url,
+                     bodies[d.event_id], secrets[d.endpoint_id]) for d in deliveries]
+
+
+def record_outcomes(session: Session, done: list[tuple[Outgoing, Outcome]],
+                    worker_id: str) -> None:
+    """Log every attempt; move each delivery on (success, next try, or failed)."""
+    done = sorted(done, key=lambda pair: pair[1].attempted_at)
+    deliveries = {d.id: d for d in session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.id.in_([o.delivery_id for o, _ in done])))}
+    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.id.in_({o.endpoint_id for o, _ in done})))}
+    session.execute(insert(WebhookAttempt), [{
+        "id": new_id("wha"), "delivery_id": o.delivery_id, "endpoint_id": o.endpoint_id,
+        "event_id": o.event_id, "attempted_at": r.attempted_at, "duration_ms": r.duration_ms,
+        "status_code": r.status_code, "error": r.error, "response_body": r.response_body,
+        "succeeded": r.succeeded} for o, r in done if o.delivery_id in deliveries])
+    for outgoing, outcome in done:
+        delivery = deliveries.get(outgoing.delivery_id)
+        endpoint = endpoints.get(outgoing.endpoint_id)
+        # Not ours any more (the lease ran out and another worker took it): log only.
+        if delivery is None or delivery.state != "pending" or delivery.locked_by != worker_id:
+            continue
+        _settle(session, delivery, endpoint, outcome)
+
+
+def _settle(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None,
+            outcome: Outcome) -> None:
+    now = outcome.attempted_at
+    delivery.attempts += 1
+    delivery.last_status = outcome.status_code
+    delivery.locked_by = delivery.locked_until = None
+    if outcome.succeeded:
+        delivery.state, delivery.finished_at = "succeeded", now
+        if endpoint is not None:
+            endpoint.failing_since = None
+        return
+    retry_at = None if outcome.status_code == 410 else next_attempt_after(delivery.attempts, now)
+    if retry_at is None:
+        delivery.state, delivery.finished_at = "failed", now
+    else:
+        delivery.next_attempt_at = retry_at
+    if endpoint is not None and endpoint.enabled:
+        endpoint.failing_since = endpoint.failing_since or now
+        reason = should_disable(endpoint, outcome)
+        if reason:
+            disable_endpoint(session, endpoint, reason, now)
+
+
+def renew(session: Session, delivery_ids: list[str], until: datetime, worker_id: str) -> None:
+    if delivery_ids:
+        session.execute(update(WebhookDelivery).where(
+            WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.locked_by == worker_id
+        ).values(locked_until=until))
+
+
+def redeliver(session: Session, endpoint_id: str, data: Redeliver,
+              now: datetime | None = None) -> tuple[int, WebhookEndpoint]:
+    """Queue a new delivery of one event, or of every subscribed event in a time range.
+
+    They keep their ``webhook-id`` (the event id) and go out in event order per key.
+    """
+    now = now or utcnow()
+    endpoint = get_endpoint(session, endpoint_id)
+    if data.event_id is not None:
+        batch = [get_event(session, data.event_id)]
+    else:
+        query = select(Event).where(Event.created_at >= data.since,
+                                    type_filter(Event.type, endpoint.event_types))
+        if data.until is not None:
+            query = query.where(Event.created_at < data.until)
+        batch = list(session.scalars(query.order_by(Event.seq).limit(MAX_REDELIVER + 1)))
+        if len(batch) > MAX_REDELIVER:
+            raise ValidationFailed("Too many events in that range.", [FieldError(
+                ("until",), f"at most {MAX_REDELIVER} events at once; narrow the range")])
+    rows = _delivery_rows(endpoint, batch, now)
+    if rows:
+        session.execute(insert(WebhookDelivery), rows)
+        live.signal(session)
+    return len(rows), endpoint
+
+
+# ---------------------------------------------------------------- looking
+
+
+@dataclass
+class DeliveryFilters:
+    endpoint_id: str | None = None
+    event_id: str | None = None
+    state: str | None = None
+
+
+def list_deliveries(session: Session, filters: DeliveryFilters, cursor: str | None = None,
+                    limit: int = 50) -> tuple[list[WebhookDelivery], str | None]:
+    """Newest first."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit + 1)
+    if filters.endpoint_id:
+        query = query.where(WebhookDelivery.endpoint_id == filters.endpoint_id)
+    if filters.event_id:
+        query = query.where(WebhookDelivery.event_id == filters.event_id)
+    if filters.state:
+        query = query.where(WebhookDelivery.state == filters.state)
+    if cursor:
+        query = query.where(WebhookDelivery.id < cursor)
+    items = list(session.scalars(query))
+    more = len(items) > limit
+    items = items[:limit]
+    return items, (items[-1].id if more and items else None)
+
+
+def get_delivery(session: Session, delivery_id: str) -> WebhookDelivery:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"No webhook delivery with id {delivery_id!r}.")
+    return delivery
+
+
+def list_attempts(session: Session, delivery_id: str) -> list[WebhookAttempt]:
+    return list(session.scalars(select(WebhookAttempt).where(
+        WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.attempted_at)))
