@@ -149,9 +149,11 @@ def _item(row, product_images, variant_count, stock, session, target, base_url):
     images = [variant_image] if variant_image else []
     images += [url for url in product_images if url != variant_image]
     quantity = None
-    if tracked and stock is not None:
-        quantity = max(0, int(stock(session, target.channel_id, variant_id)))
-        in_stock = quantity > 0 or policy == "continue"
+    if stock is not None:
+        units = int(stock(session, target.channel_id, variant_id))
+        in_stock = units > 0
+        # Untracked or "continue" variants publish as unlimited: no count is sent.
+        quantity = units if tracked and policy == "deny" else None
     else:
         in_stock = True
     if compare_at is not None and compare_at > price:

@@ -1,0 +1,72 @@
+"""Pinterest catalogs API v5 client (PLATFORMS.md §4): items/batch and batch status."""
+
+from __future__ import annotations
+
+import httpx
+
+from mercato.channels.adapter import Outcome, Upsert, platform_issue
+from mercato.channels.http import AuthExpired, PlatformError, send
+from mercato.channels.items import Target
+from mercato.channels.pinterest.mapping import summary
+
+BATCH_LIMIT = 1000
+LOOKUP_LIMIT = 100
+
+
+class Client:
+    kind = "pinterest"
+
+    def __init__(self, target: Target, credentials: dict[str, str], http: httpx.Client):
+        self.http = http
+        self.scope = {"country": target.country, "language": target.language.upper()}
+        self.headers = {"Authorization": f"Bearer {credentials.get('access_token', '')}"}
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        response = send(self.http, method, path, headers=self.headers, **kwargs)
+        body = response.json()
+        if response.status_code == 401:
+            raise AuthExpired(body.get("message", "authentication failed"), 401)
+        if response.status_code >= 400:
+            raise PlatformError(f"Pinterest: {body.get('message')}", response.status_code)
+        return body
+
+    def _batch(self, operation: str, items: list[dict]) -> str:
+        body = self._call("POST", "/v5/catalogs/items/batch", json={
+            "catalog_type": "RETAIL", **self.scope, "operation": operation, "items": items})
+        return body["batch_id"]
+
+    def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]:
+        outcomes = []
+        for start in range(0, len(upserts), BATCH_LIMIT):
+            chunk = upserts[start:start + BATCH_LIMIT]
+            batch_id = self._batch("UPSERT", [u.payload for u in chunk])
+            outcomes += [Outcome(u.item_id, "pending", ref=batch_id) for u in chunk]
+        for start in range(0, len(deletes), BATCH_LIMIT):
+            self._batch("DELETE", [{"item_id": i} for i in deletes[start:start + BATCH_LIMIT]])
+        return outcomes
+
+    def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
+        body = self._call("GET", f"/v5/catalogs/items/batch/{ref}")
+        if body.get("status") != "COMPLETED":
+            return []
+        outcomes = []
+        for result in body.get("items", []):
+            issues = [platform_issue(e.get("attribute", "item"), e.get("message", ""))
+                      for e in result.get("errors", [])]
+            issues += [platform_issue(w.get("attribute", "item"), w.get("message", ""),
+                                      "warning") for w in result.get("warnings", [])]
+            verdict = ("rejected" if result.get("status") == "FAILURE"
+                       else "warning" if issues else "approved")
+            outcomes.append(Outcome(result["item_id"], verdict, issues))
+        return outcomes
+
+    def remote_items(self, expected: list[str]) -> dict[str, dict]:
+        """Pinterest looks items up by id only, so extra items cannot be found here."""
+        out = {}
+        for start in range(0, len(expected), LOOKUP_LIMIT):
+            ids = ",".join(expected[start:start + LOOKUP_LIMIT])
+            body = self._call("GET", "/v5/catalogs/items", params={**self.scope,
+                                                                   "item_ids": ids})
+            for item in body.get("items", []):
+                out[item["item_id"]] = summary(item)
+        return out
