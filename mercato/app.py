@@ -17,9 +17,13 @@ from mercato.channels.api import router as channels_router
 from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
+from mercato.events.api import router as events_router
+from mercato.jobs.api import router as jobs_router
+from mercato.jobs.worker import embedded as embedded_worker
 from mercato.problems import problem
 from mercato.system.api import router as system_router
 from mercato.system.idempotency import IdempotencyMiddleware
+from mercato.webhooks.api import router as webhooks_router
 
 logger = logging.getLogger("mercato")
 
@@ -51,7 +55,9 @@ def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
                    "Something went wrong on our side; nothing was changed.", request.url.path)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, engine: Engine | None = None,
+               run_worker: bool = False) -> FastAPI:
+    """The API; ``run_worker`` also runs a job worker in this process (embedded setup)."""
     settings = settings or get_settings()
     engine = engine or create_db_engine(settings)
     app = FastAPI(
@@ -60,6 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Social commerce hub: one catalog, one stock, every social channel.",
         openapi_url="/openapi.json",
         docs_url="/docs",
+        lifespan=embedded_worker(engine) if run_worker else None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -75,6 +82,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     api = APIRouter(prefix="/api/v1")
     api.include_router(catalog_router)
     api.include_router(channels_router)
+    api.include_router(events_router)
+    api.include_router(jobs_router)
+    api.include_router(webhooks_router)
     app.include_router(api)
     app.include_router(system_router)
     app.include_router(feeds_router)

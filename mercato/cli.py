@@ -15,6 +15,9 @@ from rich.table import Table
 from mercato.config import get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.errors import MercatoError, dotted
+from mercato.events import cli as events_cli
+from mercato.jobs import cli as jobs_cli
+from mercato.webhooks import cli as webhooks_cli
 
 app = typer.Typer(help="Mercato: one catalog, one stock, every social channel.",
                   no_args_is_help=True)
@@ -26,6 +29,10 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(products_app, name="products")
+app.add_typer(events_cli.app, name="events")
+app.add_typer(jobs_cli.app, name="jobs")
+app.add_typer(webhooks_cli.app, name="webhooks")
+app.command("worker")(jobs_cli.worker)
 
 console = Console()
 err = Console(stderr=True)
@@ -89,10 +96,22 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
+    worker: Annotated[bool | None, typer.Option(
+        "--worker/--no-worker",
+        help="Run the job worker in the API process (default: on with SQLite)")] = None,
 ):
-    """Serve the REST API."""
+    """Serve the REST API (and, on the embedded SQLite setup, the job worker)."""
     import uvicorn
 
+    from mercato.app import create_app
+
+    embedded = get_settings().is_sqlite if worker is None else worker
+    if embedded and workers == 1:
+        uvicorn.run(create_app(run_worker=True), host=host, port=port)
+        return
+    if embedded:
+        console.print("The in-process worker runs with one API process only: "
+                      "run `mercato worker` beside them.")
     uvicorn.run("mercato.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 

@@ -20,13 +20,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from mercato.db import make_sessionmaker, transaction, utcnow
 from mercato.events import live
@@ -118,6 +120,10 @@ class Worker:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def close(self) -> None:
         """Wait for running work, record its results, release the threads."""
@@ -229,3 +235,20 @@ class Worker:
             self._safely(f"renew {pumps[key].name}",
                          lambda s, key=key, items=items: pumps[key].renew(
                              s, items, until, self.id) or 0)
+
+
+def embedded(engine: Engine, concurrency: int = 4):
+    """A FastAPI lifespan running a worker thread beside the API (the embedded setup)."""
+
+    @asynccontextmanager
+    async def lifespan(_app) -> AsyncIterator[None]:
+        worker = Worker(engine, concurrency=concurrency)
+        thread = threading.Thread(target=worker.run, name="mercato-worker", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            await run_in_threadpool(thread.join, worker.lease.total_seconds())
+
+    return lifespan

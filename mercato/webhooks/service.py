@@ -24,6 +24,9 @@ from mercato.events.service import check_type_patterns, get_event, type_filter, 
 from mercato.webhooks import signing
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.schemas import (
+    AttemptPublic,
+    DeliveryDetail,
+    DeliveryPublic,
     EndpointCreate,
     EndpointDisabled,
     EndpointUpdate,
@@ -335,3 +338,11 @@ def get_delivery(session: Session, delivery_id: str) -> WebhookDelivery:
 def list_attempts(session: Session, delivery_id: str) -> list[WebhookAttempt]:
     return list(session.scalars(select(WebhookAttempt).where(
         WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.attempted_at)))
+
+
+def get_delivery_detail(session: Session, delivery_id: str) -> DeliveryDetail:
+    delivery = get_delivery(session, delivery_id)
+    return DeliveryDetail.model_validate({
+        **vars(DeliveryPublic.model_validate(delivery)),
+        "attempt_log": [AttemptPublic.model_validate(a)
+                        for a in list_attempts(session, delivery_id)]})
