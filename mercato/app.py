@@ -20,6 +20,7 @@ from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
+from mercato.orders.api import router as orders_router
 from mercato.problems import problem
 from mercato.system.api import router as system_router
 from mercato.system.idempotency import IdempotencyMiddleware
@@ -50,7 +51,7 @@ def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONRespons
 
 
 def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal-error", "Internal error",
                    "Something went wrong on our side; nothing was changed.", request.url.path)
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(catalog_router)
+    api.include_router(orders_router)
     api.include_router(channels_router)
     api.include_router(events_router)
     api.include_router(jobs_router)

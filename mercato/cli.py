@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from mercato.cli_support import console, err, table, unit_of_work
 from mercato.config import get_settings
-from mercato.db import create_db_engine, make_sessionmaker, transaction
-from mercato.errors import MercatoError, dotted
+from mercato.db import create_db_engine
 from mercato.events import cli as events_cli
 from mercato.jobs import cli as jobs_cli
+from mercato.orders import cli as orders_cli
 from mercato.webhooks import cli as webhooks_cli
 
 app = typer.Typer(help="Mercato: one catalog, one stock, every social channel.",
@@ -33,35 +31,10 @@ app.add_typer(events_cli.app, name="events")
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(jobs_cli.worker)
+app.add_typer(orders_cli.app, name="orders")
 
-console = Console()
-err = Console(stderr=True)
-
-
-def _table(*headers: str) -> Table:
-    # Fold rather than cut: ids and SKUs must stay whole on narrow terminals.
-    table = Table()
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    return table
-
-
-@contextmanager
-def _unit_of_work():
-    """One transaction; a Mercato error is printed with its details and exits 1."""
-    engine = create_db_engine()
-    try:
-        with transaction(make_sessionmaker(engine)) as session:
-            yield session
-    except MercatoError as exc:
-        err.print(f"[bold red]Error:[/] {exc.detail}")
-        for error in exc.errors:
-            where = dotted(error.loc)
-            err.print(f"  - {error.message}" if error.code == "csv" else f"  - {where}: "
-                      f"{error.message}")
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
+# Older names, kept for sub-apps that import them from here.
+_table, _unit_of_work = table, unit_of_work
 
 
 @app.command()

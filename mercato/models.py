@@ -6,6 +6,7 @@ from mercato.channels import models as channels_models  # noqa: F401
 from mercato.db import Base
 from mercato.events import models as events_models  # noqa: F401
 from mercato.jobs import models as jobs_models  # noqa: F401
+from mercato.orders import models as orders_models  # noqa: F401
 from mercato.system import models as system_models  # noqa: F401
 from mercato.webhooks import models as webhooks_models  # noqa: F401
 

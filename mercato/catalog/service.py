@@ -7,7 +7,6 @@ so bad input never leaves half a product behind.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,10 +32,10 @@ from mercato.config import get_settings
 from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed, dotted
 from mercato.money import CURRENCIES
+from mercato.pagination import decode_cursor, encode_cursor
 
 Loc = tuple[str | int, ...]
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-ID_PATTERN = re.compile(r"^[a-z]+_[0-9A-Z]{26}$")
 MAX_PAGE_SIZE = 250
 T = TypeVar("T")
 
@@ -118,22 +117,6 @@ class ProductFilters:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
-
-
-def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        last_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                                   validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        last_id = ""
-    if not ID_PATTERN.match(last_id):
-        raise ValidationFailed("The cursor is not one this API gave out.",
-                               [FieldError(("query", "cursor"), "invalid cursor")])
-    return last_id
 
 
 def list_products(

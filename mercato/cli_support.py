@@ -1,0 +1,43 @@
+"""What every `mercato` command shares: consoles, tables and the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from mercato.db import create_db_engine, make_sessionmaker, transaction
+from mercato.errors import MercatoError, dotted
+
+console = Console()
+err = Console(stderr=True)
+
+
+def table(*headers: str) -> Table:
+    # Fold rather than cut: ids and SKUs must stay whole on narrow terminals.
+    rows = Table()
+    for header in headers:
+        rows.add_column(header, overflow="fold")
+    return rows
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction; a Mercato error is printed with its details and exits 1."""
+    engine = create_db_engine()
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            yield session
+    except MercatoError as exc:
+        err.print(f"[bold red]Error:[/] {exc.detail}")
+        for error in exc.errors:
+            where = dotted(error.loc)
+            err.print(f"  - {error.message}" if error.code == "csv" else f"  - {where}: "
+                      f"{error.message}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+ORDER_STATUSES = ("pending", "open", "on_hold", "completed", "cancelled")
+PAYMENT_STATUSES = ("pending", "authorized", "paid", "partially_refunded", "refunded",
+                    "voided")
+FULFILLMENT_STATUSES = ("unfulfilled", "partially_fulfilled", "fulfilled")
+
+# Order numbers on PostgreSQL come from this sequence (no hot counter row under load).
+ORDER_NUMBERS = Sequence("order_numbers", start=1001, metadata=Base.metadata)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(f"status IN {ORDER_STATUSES}", name="status"),
+        CheckConstraint(f"payment_status IN {PAYMENT_STATUSES}", name="payment_status"),
+        CheckConstraint(f"fulfillment_status IN {FULFILLMENT_STATUSES}",
+                        name="fulfillment_status"),
+        Index("ix_orders_placed_at_id", "placed_at", "id"),
+        Index("ix_orders_status_id", "status", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ord"))
+    number: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                        unique=True)
+    # A channel connection id, or "storefront" for Mercato's own checkout.
+    channel: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    payment_status: Mapped[str] = mapped_column(String(24), default="pending")
+    fulfillment_status: Mapped[str] = mapped_column(String(24), default="unfulfilled")
+    # Why a person must look at it (e.g. the platform sold stock Mercato no longer had).
+    attention_reason: Mapped[str | None] = mapped_column(Text)
+
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[int] = mapped_column(Integer)
+    discount_total: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_total: Mapped[int] = mapped_column(Integer, default=0)
+    tax_total: Mapped[int] = mapped_column(Integer, default=0)
+    # Taxes already inside the prices (VAT) are not added again.
+    taxes_included: Mapped[bool] = mapped_column(default=False)
+    total: Mapped[int] = mapped_column(Integer)
+    refunded_total: Mapped[int] = mapped_column(Integer, default=0)
+
+    customer_name: Mapped[str | None] = mapped_column(String(255))
+    customer_email: Mapped[str | None] = mapped_column(String(320))
+    customer_phone: Mapped[str | None] = mapped_column(String(32))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+
+    # Where the sale came from, as the platform or the link said (for attribution).
+    source: Mapped[str | None] = mapped_column(String(100))
+    campaign: Mapped[str | None] = mapped_column(String(255))
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    creator: Mapped[str | None] = mapped_column(String(255))
+    attribution: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+
+    note: Mapped[str | None] = mapped_column(Text)
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def name(self) -> str:
+        return f"#{self.number}"
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.position", cascade="all, delete-orphan"
+    )
+    timeline: Mapped[list[OrderActivity]] = relationship(
+        order_by="OrderActivity.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("fulfilled_quantity >= 0 AND fulfilled_quantity <= quantity",
+                        name="fulfilled_within_quantity"),
+        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity",
+                        name="refunded_within_quantity"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("oli"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # Snapshot: the line keeps what was sold even if the variant changes or goes.
+    variant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("variants.id", ondelete="SET NULL"), index=True)
+    sku: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(255))
+    variant_title: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)
+    discount: Mapped[int] = mapped_column(Integer, default=0)
+    tax: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer)
+    fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderActivity(Base):
+    """The order's timeline: who did what, when."""
+
+    __tablename__ = "order_activities"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+
+
+class Fulfillment(Base):
+    """Items shipped together under one tracking number."""
+
+    __tablename__ = "fulfillments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ful"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(255))
+    tracking_url: Mapped[str | None] = mapped_column(String(2048))
+    # [{"line_id": ..., "quantity": ...}]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rfd"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str | None] = mapped_column(Text)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
+    restock: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

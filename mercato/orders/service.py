@@ -1,0 +1,413 @@
+"""Order rules: creation (idempotent per channel and external id), the status machine,
+fulfilments and refunds. Every change writes the timeline and an ``order.*`` event in the
+caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from mercato import events
+from mercato.catalog.models import Variant
+from mercato.catalog.service import store_currency
+from mercato.db import utcnow
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.money import CURRENCIES, format_plain
+from mercato.orders import state
+from mercato.orders.models import (
+    ORDER_NUMBERS,
+    Fulfillment,
+    Order,
+    OrderActivity,
+    OrderLine,
+    Refund,
+)
+from mercato.orders.schemas import (
+    FulfillmentCreate,
+    LineQuantity,
+    OrderChanged,
+    OrderCreate,
+    RefundCreate,
+)
+from mercato.pagination import decode_cursor, encode_cursor
+
+MAX_PAGE_SIZE = 250
+FIRST_ORDER_NUMBER = 1001
+
+
+def _with_children(query):
+    return query.options(selectinload(Order.lines), selectinload(Order.timeline))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_order(session: Session, order_id: str) -> Order:
+    order = session.scalar(_with_children(select(Order)).where(Order.id == order_id))
+    if order is None:
+        raise NotFound(f"No order with id {order_id!r}.")
+    return order
+
+
+def find_order(session: Session, reference: str) -> Order:
+    """An order by id or by number ("1001" or "#1001")."""
+    number = reference.lstrip("#")
+    if number.isdigit():
+        order = session.scalar(_with_children(select(Order)).where(Order.number == int(number)))
+        if order is not None:
+            return order
+    return get_order(session, reference)
+
+
+def fulfillments_of(session: Session, order_id: str) -> list[Fulfillment]:
+    return list(session.scalars(select(Fulfillment).where(Fulfillment.order_id == order_id)
+                                .order_by(Fulfillment.created_at, Fulfillment.id)))
+
+
+def refunds_of(session: Session, order_id: str) -> list[Refund]:
+    return list(session.scalars(select(Refund).where(Refund.order_id == order_id)
+                                .order_by(Refund.created_at, Refund.id)))
+
+
+@dataclass
+class OrderFilters:
+    status: str | None = None
+    channel: str | None = None
+    placed_since: datetime | None = None
+    placed_before: datetime | None = None
+    q: str | None = None
+
+
+@dataclass
+class OrderPageResult:
+    items: list[Order]
+    next_cursor: str | None
+
+
+def list_orders(session: Session, filters: OrderFilters, cursor: str | None = None,
+                limit: int = 50) -> OrderPageResult:
+    """Newest first."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = _with_children(select(Order)).order_by(Order.id.desc()).limit(limit + 1)
+    if filters.status:
+        query = query.where(Order.status == filters.status)
+    if filters.channel:
+        query = query.where(Order.channel == filters.channel)
+    if filters.placed_since:
+        query = query.where(Order.placed_at >= filters.placed_since)
+    if filters.placed_before:
+        query = query.where(Order.placed_at < filters.placed_before)
+    if filters.q:
+        text = filters.q.strip().lstrip("#")
+        pattern = f"%{text}%"
+        conditions = [Order.customer_email.ilike(pattern), Order.customer_name.ilike(pattern),
+                      Order.external_id == text]
+        if text.isdigit():
+            conditions.append(Order.number == int(text))
+        query = query.where(or_(*conditions))
+    if cursor:
+        query = query.where(Order.id < decode_cursor(cursor))
+    orders = list(session.scalars(query))
+    more = len(orders) > limit
+    orders = orders[:limit]
+    return OrderPageResult(orders, encode_cursor(orders[-1].id) if more and orders else None)
+
+
+# ---------------------------------------------------------------- creating
+
+
+def create_order(session: Session, data: OrderCreate, actor: str = "api") -> tuple[Order, bool]:
+    """Create an order, or return the existing one for the same channel and external id.
+
+    Returns (order, created). Concurrent duplicates (a webhook delivered twice at once)
+    meet the unique (channel, external_id) constraint: the loser gets the winner's order.
+    """
+    if data.external_id:
+        existing = _by_external_id(session, data.channel, data.external_id)
+        if existing is not None:
+            return existing, False
+    order = _build_order(session, data)
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        existing = _by_external_id(session, data.channel, data.external_id or "")
+        if existing is None:
+            raise
+        return existing, False
+    _log(session, order, actor, "created",
+         f"Order #{order.number} placed on {order.channel} for "
+         f"{_amount(order.total, order.currency)}.")
+    _record(session, "order.created", order)
+    if order.payment_status == "paid":
+        _record(session, "order.paid", order)
+    return order, True
+
+
+def _by_external_id(session: Session, channel: str, external_id: str) -> Order | None:
+    return session.scalar(_with_children(select(Order)).where(
+        Order.channel == channel, Order.external_id == external_id))
+
+
+def _build_order(session: Session, data: OrderCreate) -> Order:
+    errors: list[FieldError] = []
+    currency = (data.currency or store_currency()).upper()
+    if currency not in CURRENCIES:
+        errors.append(FieldError(("currency",), f"{currency!r} is not an ISO 4217 currency"))
+    variants = _variants_for(session, data.lines)
+    lines = []
+    for index, item in enumerate(data.lines):
+        loc = ("lines", index)
+        variant = variants.get(item.variant_id) or variants.get(("sku", item.sku))
+        if (item.variant_id or item.sku) and variant is None:
+            field = "variant_id" if item.variant_id else "sku"
+            errors.append(FieldError((*loc, field), f"no variant {item.variant_id or item.sku!r}"))
+            continue
+        unit_price = item.unit_price
+        if unit_price is None:
+            if variant.currency != currency:
+                errors.append(FieldError((*loc, "unit_price"), f"the variant is priced in "
+                                         f"{variant.currency}, the order in {currency}: give "
+                                         "the unit price"))
+                continue
+            unit_price = variant.price
+        gross = unit_price * item.quantity
+        if item.discount > gross:
+            errors.append(FieldError((*loc, "discount"), "discount exceeds the line's price"))
+        total = gross - item.discount + (0 if data.taxes_included else item.tax)
+        lines.append(OrderLine(
+            position=index + 1, variant_id=variant.id if variant else None,
+            sku=variant.sku if variant else item.sku,
+            title=item.title or (variant.product.title if variant else ""),
+            variant_title=" / ".join(variant.option_values) if variant and
+            variant.option_values else None,
+            external_id=item.external_id, quantity=item.quantity, unit_price=unit_price,
+            discount=item.discount, tax=item.tax, total=total,
+        ))
+    if errors:
+        raise ValidationFailed("The order cannot be created.", errors)
+
+    subtotal = sum(line.unit_price * line.quantity for line in lines)
+    discount_total = sum(line.discount for line in lines)
+    tax_total = sum(line.tax for line in lines)
+    total = subtotal - discount_total + data.shipping_total + (
+        0 if data.taxes_included else tax_total)
+    attribution = data.attribution
+    return Order(
+        number=_next_number(session), channel=data.channel, external_id=data.external_id,
+        status="open" if data.payment_status in ("paid", "authorized") else "pending",
+        payment_status=data.payment_status, fulfillment_status="unfulfilled",
+        currency=currency, subtotal=subtotal, discount_total=discount_total,
+        shipping_total=data.shipping_total, tax_total=tax_total,
+        taxes_included=data.taxes_included, total=total,
+        customer_name=data.customer.name, customer_email=data.customer.email,
+        customer_phone=data.customer.phone,
+        shipping_address=data.shipping_address.model_dump() if data.shipping_address else None,
+        billing_address=data.billing_address.model_dump() if data.billing_address else None,
+        source=attribution.source, campaign=attribution.campaign,
+        content_id=attribution.content_id, creator=attribution.creator,
+        attribution=attribution.model_dump(exclude_none=True), note=data.note,
+        placed_at=data.placed_at or utcnow(), lines=lines,
+    )
+
+
+def _variants_for(session: Session, lines) -> dict:
+    ids = {line.variant_id for line in lines if line.variant_id}
+    skus = {line.sku for line in lines if line.sku and not line.variant_id}
+    found: dict[Any, Variant] = {}
+    if ids or skus:
+        query = select(Variant).options(selectinload(Variant.product))
+        for variant in session.scalars(query.where(Variant.id.in_(ids) | Variant.sku.in_(skus))):
+            found[variant.id] = variant
+            found[("sku", variant.sku)] = variant
+    return found
+
+
+def _next_number(session: Session) -> int:
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(ORDER_NUMBERS.next_value())
+    # SQLite: writers are serialized (BEGIN IMMEDIATE), so max + 1 cannot race.
+    last = session.scalar(select(func.max(Order.number)))
+    return (last or FIRST_ORDER_NUMBER - 1) + 1
+
+
+# ---------------------------------------------------------------- changing
+
+
+def mark_paid(session: Session, order_id: str, actor: str = "api") -> Order:
+    order = get_order(session, order_id)
+    if order.payment_status == "paid":
+        return order
+    order.payment_status = "paid"
+    if order.status == "pending":
+        _move(order, "open")
+    _changed(session, order, actor, "paid", "Payment received.", "order.paid")
+    return order
+
+
+def hold(session: Session, order_id: str, reason: str, actor: str = "api") -> Order:
+    """Put an order on hold for a person to look at (e.g. stock the platform oversold)."""
+    order = get_order(session, order_id)
+    _move(order, "on_hold")
+    order.attention_reason = reason
+    _changed(session, order, actor, "held", f"On hold: {reason}", "order.held",
+             reason=reason)
+    return order
+
+
+def release(session: Session, order_id: str, actor: str = "api") -> Order:
+    order = get_order(session, order_id)
+    _move(order, "open")
+    order.attention_reason = None
+    _changed(session, order, actor, "released", "Released from hold.", "order.released")
+    return order
+
+
+def cancel(session: Session, order_id: str, reason: str | None = None, restock: bool = True,
+           actor: str = "api") -> Order:
+    order = get_order(session, order_id)
+    if not state.can_cancel(order.status, order.fulfillment_status):
+        if order.fulfillment_status != "unfulfilled":
+            raise state.IllegalTransition(
+                f"Order #{order.number} has shipped items; refund or return them instead.")
+        state.check_transition(order.number, order.status, "cancelled")
+    _move(order, "cancelled")
+    _changed(session, order, actor, "cancelled",
+             "Cancelled" + (f": {reason}" if reason else "."), "order.cancelled",
+             reason=reason, restock=restock)
+    return order
+
+
+def fulfil(session: Session, order_id: str, data: FulfillmentCreate,
+           actor: str = "api") -> Fulfillment:
+    """Ship some or all unfulfilled items; the order completes when everything has shipped."""
+    order = get_order(session, order_id)
+    if not state.can_fulfil(order.status):
+        raise state.IllegalTransition(
+            f"Order #{order.number} is {order.status}; only open orders can be fulfilled.")
+    wanted = data.lines or [
+        LineQuantity(line_id=line.id, quantity=line.quantity - line.fulfilled_quantity)
+        for line in order.lines if line.quantity > line.fulfilled_quantity
+    ]
+    if not wanted:
+        raise Conflict(f"Order #{order.number} has nothing left to fulfil.")
+    _take(order, wanted, "fulfilled_quantity", "fulfil", "lines")
+    fulfillment = Fulfillment(order_id=order.id, carrier=data.carrier,
+                              tracking_number=data.tracking_number,
+                              tracking_url=data.tracking_url,
+                              lines=[w.model_dump() for w in wanted])
+    session.add(fulfillment)
+    session.flush()
+    done = all(line.fulfilled_quantity == line.quantity for line in order.lines)
+    order.fulfillment_status = "fulfilled" if done else "partially_fulfilled"
+    shipped = sum(w.quantity for w in wanted)
+    tracking = f" with {data.carrier or 'tracking'} {data.tracking_number}" \
+        if data.tracking_number else ""
+    _changed(session, order, actor, "fulfilled", f"{shipped} item(s) shipped{tracking}.",
+             "order.fulfilled", fulfillment_id=fulfillment.id, carrier=data.carrier,
+             tracking_number=data.tracking_number, lines=fulfillment.lines)
+    if done:
+        _move(order, "completed")
+        _changed(session, order, actor, "completed", "All items shipped.", "order.completed")
+    return fulfillment
+
+
+def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "api") -> Refund:
+    """Refund lines (their paid amount), an amount, or everything that remains."""
+    order = get_order(session, order_id)
+    if order.payment_status not in ("paid", "partially_refunded"):
+        raise Conflict(f"Order #{order.number} is not paid ({order.payment_status}); nothing "
+                       "to refund.")
+    remaining = order.total - order.refunded_total
+    if data.lines:
+        _take(order, data.lines, "refunded_quantity", "refund", "lines")
+        by_id = {line.id: line for line in order.lines}
+        amount = sum(_line_share(by_id[w.line_id], w.quantity) for w in data.lines)
+    elif data.amount is not None:
+        amount = data.amount
+    else:
+        amount = remaining
+    if data.shipping:
+        amount += order.shipping_total
+    if amount <= 0 or amount > remaining:
+        raise ValidationFailed("The refund amount is not possible.", [FieldError(
+            ("amount",), f"{_amount(amount, order.currency)} exceeds what remains "
+            f"refundable ({_amount(remaining, order.currency)})")])
+    record = Refund(order_id=order.id, amount=amount, currency=order.currency,
+                    reason=data.reason, restock=data.restock,
+                    lines=[w.model_dump() for w in data.lines or []])
+    session.add(record)
+    session.flush()
+    order.refunded_total += amount
+    order.payment_status = "refunded" if order.refunded_total == order.total \
+        else "partially_refunded"
+    _changed(session, order, actor, "refunded",
+             f"Refunded {_amount(amount, order.currency)}"
+             + (f": {data.reason}" if data.reason else "."), "order.refunded",
+             refund_id=record.id, amount=amount, lines=record.lines, restock=data.restock)
+    return record
+
+
+def _line_share(line: OrderLine, quantity: int) -> int:
+    """What the buyer paid for ``quantity`` units of a line (discount and tax spread)."""
+    return line.total * quantity // line.quantity
+
+
+def _take(order: Order, wanted: Sequence[LineQuantity], counter: str, verb: str,
+          field: str) -> None:
+    """Count quantities as fulfilled/refunded, refusing more than a line has left."""
+    by_id = {line.id: line for line in order.lines}
+    errors = []
+    for index, item in enumerate(wanted):
+        line = by_id.get(item.line_id)
+        if line is None:
+            errors.append(FieldError((field, index, "line_id"),
+                                     f"order #{order.number} has no line {item.line_id!r}"))
+            continue
+        left = line.quantity - getattr(line, counter)
+        if item.quantity > left:
+            errors.append(FieldError((field, index, "quantity"),
+                                     f"only {left} of {line.sku or line.title} left to {verb}"))
+    if errors:
+        raise ValidationFailed(f"Cannot {verb} these lines.", errors)
+    for item in wanted:
+        line = by_id[item.line_id]
+        setattr(line, counter, getattr(line, counter) + item.quantity)
+
+
+def _move(order: Order, to_status: str) -> None:
+    state.check_transition(order.number, order.status, to_status)
+    order.status = to_status
+
+
+def _changed(session: Session, order: Order, actor: str, kind: str, message: str,
+             event_type: str, **detail) -> None:
+    order.updated_at = utcnow()
+    _log(session, order, actor, kind, message, **detail)
+    _record(session, event_type, order, **detail)
+
+
+def _log(session: Session, order: Order, actor: str, kind: str, message: str, **data) -> None:
+    order.timeline.append(OrderActivity(at=utcnow(), actor=actor, kind=kind, message=message,
+                                        data={k: v for k, v in data.items() if v is not None}))
+
+
+def _record(session: Session, event_type: str, order: Order, **detail) -> None:
+    events.record(session, event_type, OrderChanged(
+        order_id=order.id, number=order.number, channel=order.channel,
+        external_id=order.external_id, status=order.status,
+        payment_status=order.payment_status, fulfillment_status=order.fulfillment_status,
+        total=order.total, currency=order.currency,
+        detail={k: v for k, v in detail.items() if v is not None},
+    ), key=order.id)
+
+
+def _amount(minor: int, currency: str) -> str:
+    return f"{format_plain(minor, currency)} {currency}"
