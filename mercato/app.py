@@ -18,6 +18,7 @@ from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
+from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     api = APIRouter(prefix="/api/v1")
     api.include_router(catalog_router)
     api.include_router(orders_router)
+    api.include_router(inventory_router)
     api.include_router(channels_router)
     api.include_router(events_router)
     api.include_router(jobs_router)

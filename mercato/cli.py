@@ -13,6 +13,7 @@ from mercato.cli_support import console, err, table, unit_of_work
 from mercato.config import get_settings
 from mercato.db import create_db_engine
 from mercato.events import cli as events_cli
+from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.orders import cli as orders_cli
 from mercato.webhooks import cli as webhooks_cli
@@ -31,6 +32,7 @@ app.add_typer(events_cli.app, name="events")
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(jobs_cli.worker)
+app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
 
 # Older names, kept for sub-apps that import them from here.

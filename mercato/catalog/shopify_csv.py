@@ -22,6 +22,7 @@ from mercato.catalog import service
 from mercato.catalog.models import Product, Variant
 from mercato.catalog.schemas import ProductCreate
 from mercato.errors import FieldError, ValidationFailed
+from mercato.inventory import service as inventory
 from mercato.money import MoneyError, check_currency, format_plain, to_minor
 
 COLUMNS = [
@@ -167,6 +168,8 @@ class _ParsedProduct:
     row: int
     data: ProductCreate | None = None
     variant_rows: list[int] = field(default_factory=list)
+    # "Variant Inventory Qty" of each variant, in order (None when empty).
+    quantities: list[int | None] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -289,6 +292,16 @@ class _Cells:
             return None
         return minor
 
+    def whole(self, column: str) -> int | None:
+        value = self.text(column)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(column, f'"{value}" is not a whole number')
+            return None
+
     def decimal(self, column: str) -> Decimal | None:
         value = self.text(column)
         if value is None:
@@ -365,6 +378,7 @@ def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
             variants.append(_parse_variant(cells, option_names, currency, default_condition,
                                            columns.markets))
             parsed.variant_rows.append(number)
+            parsed.quantities.append(cells.whole("Variant Inventory Qty"))
 
     # Images by their position; those without one after, in file order.
     ordered = sorted(images, key=lambda image: (image[0] is None, image[0] or 0, image[1]))
@@ -508,9 +522,42 @@ def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportRep
         report.updated += len(result.updated)
         report.unchanged += len(result.unchanged)
         report.variants += sum(len(p.data.variants) for p in items)
+        _set_stock(session, items, result.ids, report)
         # Keep memory flat on long files: nothing from this batch is needed again.
         session.expunge_all()
         return
+
+
+def _set_stock(session: Session, items: list[_ParsedProduct], product_ids: list[str],
+               report: ImportReport) -> None:
+    """Set on-hand units at the default location from "Variant Inventory Qty" for tracked
+    variants, in one batch; only counts that differ are written (as corrections)."""
+    parsed = {p.handle: p for p in items}
+    counts: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    for variant_id, handle, position, tracked in session.execute(
+        select(Variant.id, Product.handle, Variant.position, Variant.inventory_tracked)
+        .join(Product, Product.id == Variant.product_id).where(Product.id.in_(product_ids))
+    ):
+        product = parsed.get(handle)
+        if not tracked or product is None or product.quantities[position - 1] is None:
+            continue
+        quantity, row = product.quantities[position - 1], product.variant_rows[position - 1]
+        if quantity < 0:
+            report.warnings.append(f'row {row}: "Variant Inventory Qty" {quantity} is below '
+                                   "zero; stock is set to 0 (backorders are not stock)")
+        counts[variant_id], rows[variant_id] = max(quantity, 0), row
+    try:
+        inventory.set_on_hand(session, counts, reason="Shopify CSV import",
+                              actor="import:shopify")
+    except inventory.InsufficientStock as short:
+        refused = {line["variant_id"]: line for line in short.extra["lines"]}
+        for variant_id, line in refused.items():
+            report.add_error(RowError(rows[variant_id], "Variant Inventory Qty",
+                                      f"{line['requested']} is fewer than the {line['held']} "
+                                      "units held for open reservations"))
+        inventory.set_on_hand(session, {v: q for v, q in counts.items() if v not in refused},
+                              reason="Shopify CSV import", actor="import:shopify")
 
 
 # ---------------------------------------------------------------- export
@@ -534,18 +581,31 @@ def export_csv(session: Session, out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     count = 0
+    batch: list[Product] = []
     for product in service.iter_products(session):
-        for row in _product_rows(product, markets):
+        batch.append(product)
+        if len(batch) >= BATCH_PRODUCTS:
+            count += _write_products(writer, header, batch, markets, session)
+            batch = []
+    return count + _write_products(writer, header, batch, markets, session)
+
+
+def _write_products(writer, header: list[str], products: list[Product], markets: list[str],
+                    session: Session) -> int:
+    on_hand = inventory.on_hand_at_default(
+        session, [v.id for p in products for v in p.variants if v.inventory_tracked])
+    for product in products:
+        for row in _product_rows(product, markets, on_hand):
             writer.writerow([row.get(column, "") for column in header])
-        count += 1
-    return count
+    return len(products)
 
 
 def _flag(value: bool | None) -> str:
     return "" if value is None else ("TRUE" if value else "FALSE")
 
 
-def _product_rows(product: Product, markets: list[str]) -> Iterator[dict[str, str]]:
+def _product_rows(product: Product, markets: list[str],
+                  on_hand: dict[str, int]) -> Iterator[dict[str, str]]:
     attrs = product.attributes or {}
     options = list(product.options) or [DEFAULT_OPTION[0]]
     first = {
@@ -571,14 +631,15 @@ def _product_rows(product: Product, markets: list[str]) -> Iterator[dict[str, st
     for i in range(max(len(variants), len(media))):
         row = {"Handle": product.handle} if i else dict(first)
         if i < len(variants):
-            row.update(_variant_cells(variants[i], product.options))
+            row.update(_variant_cells(variants[i], product.options, on_hand))
         if i < len(media):
             row.update({"Image Src": media[i].url, "Image Position": str(media[i].position),
                         "Image Alt Text": media[i].alt or ""})
         yield row
 
 
-def _variant_cells(variant: Variant, options: list[str]) -> dict[str, str]:
+def _variant_cells(variant: Variant, options: list[str],
+                   on_hand: dict[str, int]) -> dict[str, str]:
     currency = variant.currency
     values = variant.option_values if options else [DEFAULT_OPTION[1]]
     cells = {f"Option{i} Value": value for i, value in enumerate(values, start=1)}
@@ -593,6 +654,7 @@ def _variant_cells(variant: Variant, options: list[str]) -> dict[str, str]:
                                                                      variant.weight_unit),
         "Variant Weight Unit": variant.weight_unit,
         "Variant Inventory Tracker": "shopify" if variant.inventory_tracked else "",
+        "Variant Inventory Qty": str(on_hand[variant.id]) if variant.inventory_tracked else "",
         "Variant Inventory Policy": variant.inventory_policy,
         "Variant Fulfillment Service": attrs.get("fulfillment_service", "manual"),
         "Variant Price": price(variant.price),

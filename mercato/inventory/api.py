@@ -1,0 +1,106 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.inventory import service
+from mercato.inventory.auth import InventoryRead, InventoryWrite
+from mercato.inventory.schemas import (
+    AdjustmentCreate,
+    AdjustmentPublic,
+    ChannelRuleInput,
+    ChannelRulePublic,
+    InventoryPublic,
+    LocationInput,
+    LocationPublic,
+    ReservationCreate,
+    ReservationExtend,
+    ReservationPublic,
+)
+
+router = APIRouter(prefix="/inventory", tags=["inventory"])
+
+LocationCode = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+ChannelKey = Annotated[str, Path(max_length=100, pattern=r"^[\w.:-]+$")]
+INSUFFICIENT = {409: {"description": "Not enough stock: /problems/insufficient-stock names "
+                      "each short line and what it could get"}}
+
+
+def _actor(token) -> str:
+    return f"token:{token.id}"
+
+
+@router.get("", response_model=InventoryPublic)
+def get_inventory(session: ReadSession, _: InventoryRead,
+                  sku: Annotated[str, Query(min_length=1, max_length=255)]):
+    """A variant's stock per location and what each channel may publish."""
+    return service.inventory_by_sku(session, sku)
+
+
+@router.post("/adjustments", response_model=AdjustmentPublic,
+             status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
+def create_adjustment(data: AdjustmentCreate, session: WriteSession, token: InventoryWrite):
+    """Add or remove units, or record a counted total; every change is a ledger movement."""
+    return service.adjust(session, data, actor=_actor(token))
+
+
+@router.post("/reservations", response_model=ReservationPublic,
+             status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
+def create_reservation(
+    data: ReservationCreate, session: WriteSession, token: InventoryWrite, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+):
+    """Hold every line or none. The same channel and reference (or Idempotency-Key) returns
+    the same reservation (200)."""
+    reservation = service.reserve(
+        session, data.lines, channel=data.channel, reference=data.reference or idempotency_key,
+        ttl_seconds=data.ttl_seconds, allocation=data.allocation, actor=_actor(token))
+    if reservation.replayed:
+        response.status_code = status.HTTP_200_OK
+    return reservation
+
+
+@router.get("/reservations/{reservation_id}", response_model=ReservationPublic)
+def get_reservation(reservation_id: str, session: ReadSession, _: InventoryRead):
+    return service.get_reservation(session, reservation_id)
+
+
+@router.post("/reservations/{reservation_id}/commit", response_model=ReservationPublic)
+def commit_reservation(reservation_id: str, session: WriteSession, token: InventoryWrite):
+    """Turn the held units into a sale (409 reservation-expired once it has lapsed)."""
+    return service.commit(session, reservation_id, actor=_actor(token))
+
+
+@router.post("/reservations/{reservation_id}/release", response_model=ReservationPublic)
+def release_reservation(reservation_id: str, session: WriteSession, token: InventoryWrite):
+    return service.release(session, reservation_id, actor=_actor(token))
+
+
+@router.post("/reservations/{reservation_id}/extend", response_model=ReservationPublic)
+def extend_reservation(reservation_id: str, data: ReservationExtend, session: WriteSession,
+                       _: InventoryWrite):
+    return service.extend(session, reservation_id, data.ttl_seconds)
+
+
+@router.get("/locations", response_model=list[LocationPublic])
+def list_locations(session: ReadSession, _: InventoryRead):
+    return service.list_locations(session)
+
+
+@router.put("/locations/{code}", response_model=LocationPublic)
+def save_location(code: LocationCode, data: LocationInput, session: WriteSession,
+                  _: InventoryWrite):
+    """Create or update a location; lower priority ranks ship first."""
+    return service.save_location(session, code, data)
+
+
+@router.get("/channels", response_model=list[ChannelRulePublic])
+def list_channel_rules(session: ReadSession, _: InventoryRead):
+    return service.channel_rules(session)
+
+
+@router.put("/channels/{channel}", response_model=ChannelRulePublic)
+def save_channel_rule(channel: ChannelKey, data: ChannelRuleInput, session: WriteSession,
+                      _: InventoryWrite):
+    """Hold back ``buffer`` units from a channel and publish at most ``cap`` there."""
+    return service.save_channel_rule(session, channel, data)

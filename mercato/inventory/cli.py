@@ -1,0 +1,134 @@
+"""`mercato inventory ...`: thin commands over the inventory services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from mercato.cli_support import console, err, table, unit_of_work
+
+app = typer.Typer(help="Stock levels, the ledger and reservations.", no_args_is_help=True)
+
+ACTOR = "cli"
+
+
+@app.command("set")
+def set_stock(
+    sku: str,
+    quantity: Annotated[int, typer.Argument(min=0, help="Units counted on hand")],
+    location: Annotated[str, typer.Option(help="Location code")] = "default",
+    reason: Annotated[str | None, typer.Option(help="Why, for the ledger")] = None,
+):
+    """Set the units on hand of a SKU at a location (recorded as a correction)."""
+    from mercato.catalog.service import get_variant_by_sku
+    from mercato.inventory import service
+
+    with unit_of_work() as session:
+        variant = get_variant_by_sku(session, sku)
+        change = service.set_on_hand(session, {variant.id: quantity}, location,
+                                     reason=reason or "set from the command line",
+                                     actor=ACTOR)[0]
+    moved = (f" ({change.movement.on_hand_delta:+d})" if change.movement else " (unchanged)")
+    console.print(f"{sku} at {change.location}: {change.on_hand} on hand{moved}, "
+                      f"{change.reserved} reserved.")
+
+
+@app.command("show")
+def show(sku: str):
+    """Stock of a SKU per location, and what each channel may publish."""
+    from mercato.inventory import service
+
+    with unit_of_work() as session:
+        view = service.inventory_by_sku(session, sku)
+    policy = "untracked" if not view.tracked else f"policy {view.policy}"
+    console.print(f"[bold]{view.sku}[/] ({view.variant_id}, {policy}): {view.on_hand} on "
+                      f"hand, {view.reserved} reserved, {view.available} available")
+    levels = table("location", "on hand", "reserved", "available")
+    for level in view.locations:
+        levels.add_row(level.location, str(level.on_hand), str(level.reserved),
+                       str(level.available))
+    console.print(levels)
+    channels = table("channel", "buffer", "cap", "publishes")
+    channels.add_row("(any other)", "0", "-", str(view.published))
+    for rule in view.channels:
+        channels.add_row(rule.channel, str(rule.buffer),
+                         "-" if rule.cap is None else str(rule.cap), str(rule.available))
+    console.print(channels)
+
+
+@app.command("verify")
+def verify():
+    """Prove that every stock level equals what its ledger sums to; exit 1 if not."""
+    from mercato.inventory import service
+
+    with unit_of_work() as session:
+        mismatches = service.verify(session)
+    if mismatches:
+        err.print(f"[bold red]The ledger does not balance at {len(mismatches)} stock "
+                      "level(s):[/]")
+        for mismatch in mismatches:
+            err.print(f"  - {mismatch}")
+        raise typer.Exit(1)
+    console.print("The ledger balances: every stock level equals its movements and "
+                      "its held reservations.")
+
+
+@app.command("sweep")
+def sweep():
+    """Expire lapsed reservations and record their expiry movements."""
+    from mercato.inventory import service
+
+    total = 0
+    while True:
+        with unit_of_work() as session:
+            swept = service.sweep_expired(session)
+        total += swept
+        if swept < service.SWEEP_BATCH:
+            break
+    console.print(f"Expired {total} reservation(s).")
+
+
+@app.command("location")
+def location(
+    code: str,
+    name: Annotated[str, typer.Option(help="Display name")],
+    kind: Annotated[str, typer.Option(help="warehouse or store")] = "warehouse",
+    priority: Annotated[int, typer.Option(help="Lower ranks ship first")] = 0,
+):
+    """Create or update a location."""
+    from mercato.inventory import service
+    from mercato.inventory.schemas import LocationInput
+
+    data = _parse(LocationInput, name=name, kind=kind, priority=priority)
+    with unit_of_work() as session:
+        saved = service.save_location(session, code, data)
+    console.print(f"Location {saved.code} ({saved.kind}, priority {saved.priority}).")
+
+
+@app.command("channel")
+def channel(
+    key: Annotated[str, typer.Argument(help="Channel connection id or e.g. storefront")],
+    buffer: Annotated[int, typer.Option(help="Units held back from the channel")] = 0,
+    cap: Annotated[int | None, typer.Option(help="Publish at most this many units")] = None,
+):
+    """Set what a channel may publish: available units less a buffer, up to a cap."""
+    from mercato.inventory import service
+    from mercato.inventory.schemas import ChannelRuleInput
+
+    data = _parse(ChannelRuleInput, buffer=buffer, cap=cap)
+    with unit_of_work() as session:
+        rule = service.save_channel_rule(session, key, data)
+    console.print(f"Channel {rule.channel}: buffer {rule.buffer}, cap "
+                      f"{'none' if rule.cap is None else rule.cap}.")
+
+
+def _parse(schema, **values):
+    try:
+        return schema(**values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: "
+                              f"{error['msg']}")
+        raise typer.Exit(1) from None

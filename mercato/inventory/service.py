@@ -1,0 +1,1072 @@
+"""Inventory rules: stock levels kept by a ledger, reservations that expire on their own,
+and what each channel may publish.
+
+How stock is guarded (DESIGN.md, "Stock is guarded by the database"):
+
+- A hold is one conditional UPDATE per stock level,
+  ``reserved = reserved + q WHERE on_hand - reserved >= q``, whose returned row says
+  whether it took. Reads only choose where to take from; they never decide that a unit
+  is free. The CHECK ``0 <= reserved <= on_hand`` stands behind it.
+- A hold past its ``expires_at`` stops counting at once: availability is
+  ``on_hand - reserved + lapsed`` where ``lapsed`` sums held lines of expired
+  reservations. When a hold needs those units, the lapsed lines of that one stock level
+  are reclaimed first, in the same transaction, under that level's lock. The sweeper only
+  tidies what nobody reclaimed.
+- Every change to a reservation or its lines happens while holding the locks of its
+  stock levels, taken lowest id first (lock_objects). That serializes commit, release,
+  extend, expiry and reclaim of the same units, and rules out deadlocks.
+- Every change of ``on_hand`` or ``reserved`` writes a movement with the same deltas, so
+  the ledger always sums to the stock levels (``verify``).
+
+Services flush but never commit: the caller owns the transaction. A refused reservation
+undoes its own writes (compensation), so it is safe inside a larger transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mercato import events
+from mercato.catalog.models import Variant
+from mercato.db import new_id, utcnow
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.inventory import lock_objects
+from mercato.inventory.models import (
+    ChannelRule,
+    Location,
+    Movement,
+    Reservation,
+    ReservationLine,
+    StockLevel,
+)
+from mercato.inventory.schemas import (
+    AdjustmentCreate,
+    ChannelAvailability,
+    ChannelRuleInput,
+    InventoryChanged,
+    LocationInput,
+    ReservationLineInput,
+)
+
+DEFAULT_LOCATION = "default"
+DEFAULT_HOLD = timedelta(minutes=15)
+# Published for variants whose stock is not counted; the most any platform accepts
+# (TikTok Shop allows up to 999999).
+UNLIMITED = 999_999
+# A hold whose plan went stale under contention is planned again this many times.
+PLAN_ATTEMPTS = 3
+SWEEP_BATCH = 500
+NO_SYNC = {"synchronize_session": False}
+
+
+class InsufficientStock(Conflict):
+    """Some lines cannot be held; ``extra["lines"]`` says what each could get."""
+
+    slug = "insufficient-stock"
+    title = "Insufficient stock"
+
+
+class ReservationExpired(Conflict):
+    slug = "reservation-expired"
+    title = "Reservation expired"
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given; inventory works in UTC-aware time")
+    return now
+
+
+def _insert_or_ignore(session: Session, model: type, values: dict | list[dict],
+                      conflict: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING on either database (concurrent creators agree)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(values).on_conflict_do_nothing(index_elements=conflict)
+
+
+# ---------------------------------------------------------------- locations
+
+
+def default_location(session: Session) -> Location:
+    """The location stock goes to when none is named; created on first use."""
+    location = session.scalar(select(Location).where(Location.code == DEFAULT_LOCATION))
+    if location is None:
+        session.execute(_insert_or_ignore(session, Location, {
+            "id": new_id("loc"), "code": DEFAULT_LOCATION, "name": "Default location",
+            "kind": "warehouse", "priority": 0, "created_at": utcnow(),
+        }, ["code"]))
+        location = session.scalar(select(Location).where(Location.code == DEFAULT_LOCATION))
+    return location
+
+
+def get_location(session: Session, code: str) -> Location:
+    if code == DEFAULT_LOCATION:
+        return default_location(session)
+    location = session.scalar(select(Location).where(Location.code == code))
+    if location is None:
+        raise NotFound(f"No location {code!r}.", [FieldError(("location",), "unknown location")])
+    return location
+
+
+def list_locations(session: Session) -> list[Location]:
+    """Every location, lowest rank first (the default one appears once first used)."""
+    return list(session.scalars(select(Location).order_by(Location.priority, Location.code)))
+
+
+def save_location(session: Session, code: str, data: LocationInput) -> Location:
+    """Create the location ``code`` or update its name, kind and priority."""
+    location = (default_location(session) if code == DEFAULT_LOCATION else
+                session.scalar(select(Location).where(Location.code == code)))
+    if location is None:
+        location = Location(code=code)
+        session.add(location)
+    location.name, location.kind, location.priority = data.name, data.kind, data.priority
+    session.flush()
+    return location
+
+
+# ---------------------------------------------------------------- reading stock
+
+
+@dataclass
+class Level:
+    """A stock level as read: the allocation policies choose among these."""
+
+    id: str
+    variant_id: str
+    location_id: str
+    location: str
+    location_name: str
+    priority: int
+    on_hand: int
+    reserved: int
+    # Units still counted in ``reserved`` by holds that have expired.
+    lapsed: int = 0
+
+    @property
+    def free(self) -> int:
+        """Units a conditional UPDATE can take without reclaiming lapsed holds."""
+        return self.on_hand - self.reserved
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved + self.lapsed
+
+
+@dataclass
+class Stock:
+    """A variant with its stock levels."""
+
+    variant_id: str
+    sku: str | None
+    policy: str
+    tracked: bool
+    levels: list[Level] = field(default_factory=list)
+
+    @property
+    def oversells(self) -> bool:
+        """Exempt from the guard, as in Shopify: untracked variants hold nothing, and
+        `continue` variants are held from stock while it lasts, then backordered."""
+        return self.policy == "continue" or not self.tracked
+
+    @property
+    def on_hand(self) -> int:
+        return sum(level.on_hand for level in self.levels)
+
+    @property
+    def reserved(self) -> int:
+        return sum(level.reserved - level.lapsed for level in self.levels)
+
+    @property
+    def available(self) -> int:
+        return sum(level.available for level in self.levels)
+
+
+def _lapsed_units(now: datetime):
+    """Units of a stock level held by reservations that have expired (correlated)."""
+    return (
+        select(func.coalesce(func.sum(ReservationLine.quantity), 0))
+        .join(Reservation, Reservation.id == ReservationLine.reservation_id)
+        .where(ReservationLine.stock_level_id == StockLevel.id,
+               ReservationLine.state == "held", Reservation.expires_at <= now)
+        .correlate(StockLevel).scalar_subquery()
+    )
+
+
+def read_stock(session: Session, variant_ids: Collection[str] = (),
+               skus: Collection[str] = (), now: datetime | None = None) -> dict[str, Stock]:
+    """Variants (by id or SKU) with every stock level, keyed by variant id; one query."""
+    now = _now(now)
+    conditions = []
+    if variant_ids:
+        conditions.append(Variant.id.in_(set(variant_ids)))
+    if skus:
+        conditions.append(Variant.sku.in_(set(skus)))
+    if not conditions:
+        return {}
+    rows = session.execute(
+        select(Variant.id, Variant.sku, Variant.inventory_policy, Variant.inventory_tracked,
+               StockLevel.id, StockLevel.location_id, Location.code, Location.name,
+               Location.priority, StockLevel.on_hand, StockLevel.reserved, _lapsed_units(now))
+        .select_from(Variant)
+        .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+        .outerjoin(Location, Location.id == StockLevel.location_id)
+        .where(or_(*conditions))
+        .order_by(Variant.id, StockLevel.id)
+    ).all()
+    stocks: dict[str, Stock] = {}
+    for vid, sku, policy, tracked, sid, lid, code, name, priority, on_hand, reserved, lapsed \
+            in rows:
+        stock = stocks.setdefault(vid, Stock(vid, sku, policy, tracked))
+        if sid is not None:
+            stock.levels.append(Level(sid, vid, lid, code, name, priority, on_hand, reserved,
+                                      lapsed))
+    return stocks
+
+
+def _variant_by_ref(session: Session, sku: str | None, variant_id: str | None) -> Variant:
+    variant = session.scalar(select(Variant).where(
+        Variant.sku == sku if sku is not None else Variant.id == variant_id))
+    if variant is None:
+        what = f"SKU {sku!r}" if sku is not None else f"id {variant_id!r}"
+        raise NotFound(f"No variant with {what}.",
+                       [FieldError(("sku" if sku is not None else "variant_id",),
+                                   "unknown variant")])
+    return variant
+
+
+# ---------------------------------------------------------------- channel availability
+
+
+def channel_rules(session: Session) -> list[ChannelRule]:
+    return list(session.scalars(select(ChannelRule).order_by(ChannelRule.channel)))
+
+
+def save_channel_rule(session: Session, channel: str, data: ChannelRuleInput) -> ChannelRule:
+    """Set a channel's buffer and cap; records inventory.changed for every variant, since
+    what the channel may publish can move for any of them."""
+    rule = session.get(ChannelRule, channel)
+    if rule is None:
+        rule = ChannelRule(channel=channel)
+        session.add(rule)
+    before = (rule.buffer, rule.cap)
+    rule.buffer, rule.cap, rule.updated_at = data.buffer, data.cap, utcnow()
+    session.flush()
+    if before != (data.buffer, data.cap):
+        for batch in _batches(session.scalars(select(Variant.id).order_by(Variant.id)),
+                              SWEEP_BATCH):
+            _record_changes(session, batch)
+    return rule
+
+
+def publishable(stock: Stock, rule: ChannelRule | None) -> int:
+    """Units a channel may publish: available less its buffer, at most its cap.
+
+    Buffers and caps shape what platforms show, so a lagging platform sells out before
+    stock does; they do not refuse an order a platform has already taken. Physical stock
+    is guarded by the holds alone.
+    """
+    buffer = rule.buffer if rule else 0
+    units = UNLIMITED if stock.oversells else stock.available - buffer
+    if rule is not None and rule.cap is not None:
+        units = min(units, rule.cap)
+    return max(0, min(units, UNLIMITED))
+
+
+def available_for(session: Session, channel: str, variant_id: str,
+                  now: datetime | None = None) -> int:
+    """What ``channel`` may publish for the variant now (what catalog sync pushes)."""
+    stock = read_stock(session, variant_ids=[variant_id], now=now).get(variant_id)
+    if stock is None:
+        raise NotFound(f"No variant with id {variant_id!r}.")
+    return publishable(stock, session.get(ChannelRule, channel))
+
+
+def _record_changes(session: Session, variant_ids: Iterable[str],
+                    stocks: Mapping[str, Stock] | None = None,
+                    now: datetime | None = None) -> None:
+    """Record inventory.changed for each variant, with what every channel may publish."""
+    variant_ids = sorted(set(variant_ids))
+    if not variant_ids:
+        return
+    if stocks is None or any(v not in stocks for v in variant_ids):
+        stocks = read_stock(session, variant_ids=variant_ids, now=now)
+    rules = channel_rules(session)
+    for variant_id in variant_ids:
+        stock = stocks[variant_id]
+        events.record(session, "inventory.changed", InventoryChanged(
+            variant_id=variant_id, sku=stock.sku, on_hand=stock.on_hand,
+            reserved=stock.reserved, available=max(0, stock.available),
+            published=publishable(stock, None),
+            channels=[ChannelAvailability(channel=r.channel, available=publishable(stock, r))
+                      for r in rules],
+        ), key=variant_id)
+    session.flush()
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+def _movement(level_id: str, variant_id: str, kind: str, quantity: int, *,
+              on_hand: int = 0, reserved: int = 0, actor: str, now: datetime,
+              reason: str | None = None, reference: str | None = None,
+              reservation_id: str | None = None) -> dict[str, Any]:
+    return {"id": new_id("mov"), "stock_level_id": level_id, "variant_id": variant_id,
+            "kind": kind, "quantity": quantity, "on_hand_delta": on_hand,
+            "reserved_delta": reserved, "reason": reason, "reference": reference,
+            "actor": actor, "reservation_id": reservation_id, "created_at": now}
+
+
+def _write_movements(session: Session, movements: list[dict[str, Any]]) -> None:
+    if movements:
+        session.execute(insert(Movement), movements)
+
+
+def _reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) -> int:
+    """Release the expired holds on one stock level (locked by the caller); returns units.
+
+    Only lines of this level change, so the caller's lock order stays intact; the rest of
+    each reservation is reclaimed where it is needed, or by the sweeper.
+    """
+    expired = exists().where(Reservation.id == ReservationLine.reservation_id,
+                             Reservation.expires_at <= now)
+    lines = session.execute(
+        update(ReservationLine)
+        .where(ReservationLine.stock_level_id == level_id, ReservationLine.state == "held",
+               expired)
+        .values(state="expired")
+        .returning(ReservationLine.variant_id, ReservationLine.quantity,
+                   ReservationLine.reservation_id),
+        execution_options=NO_SYNC,
+    ).all()
+    units = sum(line.quantity for line in lines)
+    if units:
+        session.execute(update(StockLevel).where(StockLevel.id == level_id)
+                        .values(reserved=StockLevel.reserved - units),
+                        execution_options=NO_SYNC)
+        _write_movements(session, [
+            _movement(level_id, line.variant_id, "expiry", line.quantity,
+                      reserved=-line.quantity, actor=actor, now=now,
+                      reservation_id=line.reservation_id, reason="hold expired")
+            for line in lines
+        ])
+    return units
+
+
+# ---------------------------------------------------------------- allocation policies
+
+
+Allocation = list[tuple[Level, int]]
+AllocationPolicy = Callable[[int, Sequence[Level]], Allocation | None]
+
+
+def _fill(quantity: int, levels: Iterable[Level]) -> Allocation | None:
+    plan: Allocation = []
+    for level in levels:
+        if quantity == 0:
+            break
+        take = min(quantity, level.available)
+        if take > 0:
+            plan.append((level, take))
+            quantity -= take
+    return plan if quantity == 0 else None
+
+
+def allocate_by_priority(quantity: int, levels: Sequence[Level]) -> Allocation | None:
+    """Take from the lowest-ranked location first, then the next (None: not enough)."""
+    return _fill(quantity, sorted(levels, key=lambda lv: (lv.priority, lv.location)))
+
+
+def allocate_by_most_stock(quantity: int, levels: Sequence[Level]) -> Allocation | None:
+    """Take from the location with the most available units first."""
+    return _fill(quantity, sorted(levels, key=lambda lv: (-lv.available, lv.priority,
+                                                          lv.location)))
+
+
+ALLOCATION_POLICIES: dict[str, AllocationPolicy] = {
+    "priority": allocate_by_priority,
+    "most_stock": allocate_by_most_stock,
+}
+
+
+# ---------------------------------------------------------------- reservations
+
+
+@dataclass
+class LineView:
+    variant_id: str
+    sku: str | None
+    location: str | None
+    quantity: int
+    state: str
+
+
+@dataclass
+class ReservationView:
+    id: str
+    channel: str
+    reference: str
+    status: str
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+    lines: list[LineView]
+    # True when an earlier request with the same reference made it.
+    replayed: bool = False
+
+
+@dataclass
+class _Loaded:
+    reservation: Reservation
+    lines: list[dict[str, Any]]
+
+    def view(self, replayed: bool = False) -> ReservationView:
+        r = self.reservation
+        return ReservationView(
+            r.id, r.channel, r.reference, r.status, r.expires_at, r.created_at, r.settled_at,
+            [LineView(ln["variant_id"], ln["sku"], ln["location"], ln["quantity"], ln["state"])
+             for ln in self.lines], replayed)
+
+
+def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, _Loaded]:
+    """Reservations with their lines, fresh from the database (read after locking)."""
+    rows = session.execute(
+        select(Reservation, ReservationLine.id, ReservationLine.variant_id, Variant.sku,
+               ReservationLine.stock_level_id, Location.code, ReservationLine.quantity,
+               ReservationLine.state)
+        .outerjoin(ReservationLine, ReservationLine.reservation_id == Reservation.id)
+        .outerjoin(Variant, Variant.id == ReservationLine.variant_id)
+        .outerjoin(StockLevel, StockLevel.id == ReservationLine.stock_level_id)
+        .outerjoin(Location, Location.id == StockLevel.location_id)
+        .where(Reservation.id.in_(sorted(reservation_ids)))
+        .order_by(Reservation.id, ReservationLine.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    loaded: dict[str, _Loaded] = {}
+    for reservation, line_id, variant_id, sku, level_id, location, quantity, state in rows:
+        entry = loaded.setdefault(reservation.id, _Loaded(reservation, []))
+        if line_id is not None:
+            entry.lines.append({"id": line_id, "variant_id": variant_id, "sku": sku,
+                                "stock_level_id": level_id, "location": location,
+                                "quantity": quantity, "state": state})
+    return loaded
+
+
+def get_reservation(session: Session, reservation_id: str) -> ReservationView:
+    return _load_one(session, reservation_id).view()
+
+
+def _hold_seconds(ttl_seconds: int | None) -> timedelta:
+    if ttl_seconds is None:
+        return DEFAULT_HOLD
+    if ttl_seconds <= 0:
+        raise ValidationFailed("A hold must last a while.",
+                               [FieldError(("ttl_seconds",), "must be at least 1 second")])
+    return timedelta(seconds=ttl_seconds)
+
+
+def reserve(
+    session: Session,
+    lines: Sequence[ReservationLineInput],
+    *,
+    channel: str = "storefront",
+    reference: str | None = None,
+    ttl_seconds: int | None = None,
+    allocation: str = "priority",
+    actor: str = "system",
+    now: datetime | None = None,
+) -> ReservationView:
+    """Hold every line or none; the same (channel, reference) returns the same reservation.
+
+    Raises ``InsufficientStock`` naming each short line and what it could get.
+    """
+    now = _now(now)
+    policy = ALLOCATION_POLICIES[allocation]
+    expires_at = now + _hold_seconds(ttl_seconds)
+    reservation_id = new_id("res")
+    reference = reference or reservation_id
+    # Claim the reference first: a concurrent twin waits here, then replays ours.
+    claimed = session.execute(_insert_or_ignore(session, Reservation, {
+        "id": reservation_id, "channel": channel, "reference": reference, "status": "active",
+        "expires_at": expires_at, "actor": actor, "created_at": now,
+    }, ["channel", "reference"]).returning(Reservation.id)).first()
+    if claimed is None:
+        return _replay(session, channel, reference, lines)
+    try:
+        wanted, stocks, plans = _hold_lines(session, lines, policy, now, actor)
+    except (InsufficientStock, ValidationFailed):
+        session.execute(delete(Reservation).where(Reservation.id == reservation_id),
+                        execution_options=NO_SYNC)
+        raise
+
+    line_rows, movements, views = [], [], []
+    for variant_id, quantity in wanted.items():
+        plan = plans.get(variant_id, [])
+        backordered = quantity - sum(units for _, units in plan)
+        portions = [(level.id, level.location, units) for level, units in plan]
+        if backordered:
+            portions.append((None, None, backordered))
+        for level_id, location, units in portions:
+            line_rows.append({"id": new_id("rsl"), "reservation_id": reservation_id,
+                              "variant_id": variant_id, "stock_level_id": level_id,
+                              "quantity": units, "state": "held"})
+            views.append(LineView(variant_id, stocks[variant_id].sku, location, units, "held"))
+            if level_id is not None:
+                movements.append(_movement(level_id, variant_id, "reservation", units,
+                                           reserved=units, actor=actor, now=now,
+                                           reference=reference,
+                                           reservation_id=reservation_id))
+    session.execute(insert(ReservationLine), line_rows)
+    _write_movements(session, movements)
+    _record_changes(session, plans, stocks, now)
+    return ReservationView(reservation_id, channel, reference, "active", expires_at, now, None,
+                           views)
+
+
+def _variant_of(line: ReservationLineInput, by_sku: Mapping[str, str]) -> str | None:
+    return by_sku.get(line.sku) if line.sku is not None else line.variant_id
+
+
+def _wanted(lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]
+            ) -> dict[str, int]:
+    """Units per variant id (lines naming the same variant add up); unknown ones fail."""
+    by_sku = {s.sku: s.variant_id for s in stocks.values() if s.sku is not None}
+    wanted: dict[str, int] = {}
+    errors = []
+    for index, line in enumerate(lines):
+        variant_id = _variant_of(line, by_sku)
+        if variant_id not in stocks:
+            name = "sku" if line.sku is not None else "variant_id"
+            errors.append(FieldError(("lines", index, name), f"no variant with {name} "
+                                     f"{line.sku or line.variant_id!r}", "unknown"))
+            continue
+        wanted[variant_id] = wanted.get(variant_id, 0) + line.quantity
+    if errors:
+        raise ValidationFailed("The reservation names unknown variants.", errors)
+    return wanted
+
+
+def _read_lines(session: Session, lines: Sequence[ReservationLineInput], now: datetime
+                ) -> tuple[dict[str, int], dict[str, Stock]]:
+    stocks = read_stock(session, [ln.variant_id for ln in lines if ln.variant_id is not None],
+                        [ln.sku for ln in lines if ln.sku is not None], now)
+    return _wanted(lines, stocks), stocks
+
+
+def _hold_lines(session: Session, lines: Sequence[ReservationLineInput],
+                policy: AllocationPolicy, now: datetime, actor: str
+                ) -> tuple[dict[str, int], dict[str, Stock], dict[str, Allocation]]:
+    """Plan where each line's units come from, then take them; returns the plans.
+
+    The plan is read without locks; the conditional UPDATEs decide. A plan gone stale
+    under contention is read and tried again.
+    """
+    for _ in range(PLAN_ATTEMPTS):
+        wanted, stocks = _read_lines(session, lines, now)
+        plans, short = _plan(wanted, stocks, policy)
+        if short:
+            raise _insufficient(lines, wanted, stocks, short)
+        if _take(session, [take for plan in plans.values() for take in plan], now, actor):
+            return wanted, stocks, plans
+    wanted, stocks = _read_lines(session, lines, now)
+    plans, short = _plan(wanted, stocks, policy)
+    raise _insufficient(lines, wanted, stocks,
+                        short or [v for v in wanted if not stocks[v].oversells])
+
+
+def _plan(wanted: Mapping[str, int], stocks: Mapping[str, Stock], policy: AllocationPolicy
+          ) -> tuple[dict[str, Allocation], list[str]]:
+    """Where each variant's units come from; and the guarded variants that fall short.
+    A `continue` variant that falls short is backordered whole; untracked ones hold nothing."""
+    plans: dict[str, Allocation] = {}
+    short = []
+    for variant_id, quantity in wanted.items():
+        stock = stocks[variant_id]
+        if not stock.tracked:
+            continue
+        plan = policy(quantity, stock.levels)
+        if plan is not None:
+            plans[variant_id] = plan
+        elif not stock.oversells:
+            short.append(variant_id)
+    return plans, short
+
+
+def _take(session: Session, takes: Allocation, now: datetime, actor: str) -> bool:
+    """Hold each planned amount, stock levels in id order; all or none."""
+    done: Allocation = []
+    for level, units in sorted(takes, key=lambda take: take[0].id):
+        if units > level.free:
+            lock_objects.stock_levels(session, [level.id])
+            _reclaim_lapsed(session, level.id, now, actor)
+            level.lapsed = 0
+        row = session.execute(
+            update(StockLevel)
+            .where(StockLevel.id == level.id, StockLevel.on_hand - StockLevel.reserved >= units)
+            .values(reserved=StockLevel.reserved + units)
+            .returning(StockLevel.on_hand, StockLevel.reserved),
+            execution_options=NO_SYNC,
+        ).first()
+        if row is None:
+            # Someone took these units since the plan was read: give back what we took.
+            for taken, taken_units in reversed(done):
+                session.execute(update(StockLevel).where(StockLevel.id == taken.id)
+                                .values(reserved=StockLevel.reserved - taken_units),
+                                execution_options=NO_SYNC)
+            return False
+        level.on_hand, level.reserved = row.on_hand, row.reserved
+        done.append((level, units))
+    return True
+
+
+def _insufficient(lines: Sequence[ReservationLineInput], wanted: Mapping[str, int],
+                  stocks: Mapping[str, Stock], short: Collection[str]) -> InsufficientStock:
+    by_sku = {s.sku: s.variant_id for s in stocks.values() if s.sku is not None}
+    details, errors, named = [], [], set()
+    for index, line in enumerate(lines):
+        variant_id = _variant_of(line, by_sku)
+        if variant_id not in short or variant_id in named:
+            continue
+        named.add(variant_id)
+        stock = stocks[variant_id]
+        available = max(0, stock.available)
+        details.append({"sku": stock.sku, "variant_id": variant_id,
+                        "requested": wanted[variant_id], "available": available})
+        errors.append(FieldError(("lines", index, "quantity"),
+                                 f"{wanted[variant_id]} requested, {available} available",
+                                 "insufficient_stock"))
+    return InsufficientStock(
+        f"Not enough stock for {len(details)} line(s); nothing was reserved.",
+        errors, {"lines": details})
+
+
+def _replay(session: Session, channel: str, reference: str,
+            lines: Sequence[ReservationLineInput]) -> ReservationView:
+    reservation_id = session.scalar(select(Reservation.id).where(
+        Reservation.channel == channel, Reservation.reference == reference))
+    loaded = _load(session, [reservation_id])[reservation_id]
+    asked, _ = _read_lines(session, lines, utcnow())
+    held: dict[str, int] = defaultdict(int)
+    for line in loaded.lines:
+        held[line["variant_id"]] += line["quantity"]
+    if asked != dict(held):
+        raise Conflict(f"Reference {reference!r} was already used for a different "
+                       "reservation on this channel.",
+                       [FieldError(("reference",), "already used with other lines", "taken")],
+                       {"reservation_id": reservation_id})
+    return loaded.view(replayed=True)
+
+
+# outcome -> (state of its lines, kind of its movements)
+OUTCOMES = {"committed": ("sold", "sale"), "released": ("released", "release"),
+            "expired": ("expired", "expiry")}
+
+
+def commit(session: Session, reservation_id: str, *, actor: str = "system",
+           now: datetime | None = None) -> ReservationView:
+    """Turn held units into a sale: on_hand and reserved both go down. Idempotent."""
+    return _settle(session, [reservation_id], "committed", _now(now), actor)[0]
+
+
+def release(session: Session, reservation_id: str, *, actor: str = "system",
+            now: datetime | None = None) -> ReservationView:
+    """Give the held units back. Idempotent; an expired reservation stays expired."""
+    return _settle(session, [reservation_id], "released", _now(now), actor)[0]
+
+
+def extend(session: Session, reservation_id: str, ttl_seconds: int, *,
+           now: datetime | None = None) -> ReservationView:
+    """Keep an active hold for ``ttl_seconds`` from now."""
+    now = _now(now)
+    expires_at = now + _hold_seconds(ttl_seconds)
+    lock_objects.stock_levels_of_reservations(session, [reservation_id])
+    entry = _load_one(session, reservation_id)
+    if entry.reservation.status != "active":
+        raise _not_active(entry.reservation, "extended")
+    if _lapsed(entry, now):
+        raise _expired(entry.reservation, "it cannot be extended")
+    extended = session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == "active")
+        .values(expires_at=expires_at), execution_options=NO_SYNC).rowcount
+    if extended != 1:  # settled meanwhile (only a reservation holding no stock gets here)
+        raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
+    entry.reservation.expires_at = expires_at
+    return entry.view()
+
+
+def _load_one(session: Session, reservation_id: str) -> _Loaded:
+    entry = _load(session, [reservation_id]).get(reservation_id)
+    if entry is None:
+        raise NotFound(f"No reservation with id {reservation_id!r}.")
+    return entry
+
+
+def _lapsed(entry: _Loaded, now: datetime) -> bool:
+    return (entry.reservation.expires_at <= now
+            or any(line["state"] == "expired" for line in entry.lines))
+
+
+def _not_active(reservation: Reservation, verb: str) -> Conflict:
+    return Conflict(f"Reservation {reservation.id} is {reservation.status}; it cannot be "
+                    f"{verb}.", extra={"status": reservation.status})
+
+
+def _expired(reservation: Reservation, consequence: str) -> ReservationExpired:
+    at = reservation.expires_at.isoformat()
+    return ReservationExpired(f"Reservation {reservation.id} expired at {at}; {consequence}.",
+                              extra={"expires_at": at})
+
+
+def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now: datetime,
+            actor: str) -> list[ReservationView]:
+    """Commit, release or expire reservations: one path, so the three cannot drift apart.
+
+    Locks every stock level involved first, then reads the reservations, so what it sees
+    cannot change before it writes.
+    """
+    lock_objects.stock_levels_of_reservations(session, reservation_ids)
+    loaded = _load(session, reservation_ids)
+    level_deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    movements: list[dict[str, Any]] = []
+    freed_variants: set[str] = set()
+    views = []
+    for reservation_id in reservation_ids:
+        entry = loaded.get(reservation_id)
+        if entry is None:
+            raise NotFound(f"No reservation with id {reservation_id!r}.")
+        reservation = entry.reservation
+        if reservation.status != "active":
+            if outcome == "expired":
+                continue  # settled since the sweeper looked
+            if reservation.status == outcome or (outcome, reservation.status) == (
+                    "released", "expired"):
+                views.append(entry.view())
+                continue
+            raise _not_active(reservation, outcome)
+        lapsed = _lapsed(entry, now)
+        if outcome == "expired" and not lapsed:
+            continue  # extended since the sweeper looked
+        if outcome == "committed" and lapsed:
+            raise _expired(reservation, "nothing was sold")
+        final = "expired" if lapsed else outcome
+        flipped = session.execute(
+            update(Reservation)
+            .where(Reservation.id == reservation_id, Reservation.status == "active")
+            .values(status=final, settled_at=now), execution_options=NO_SYNC).rowcount
+        if flipped != 1:  # settled meanwhile (only a reservation holding no stock gets here)
+            raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
+        state, kind = OUTCOMES[final]
+        sold = final == "committed"
+        for line in entry.lines:
+            if line["state"] != "held":
+                continue
+            line["state"] = state
+            level_id, units = line["stock_level_id"], line["quantity"]
+            if level_id is None:
+                continue
+            level_deltas[level_id][0] -= units if sold else 0
+            level_deltas[level_id][1] -= units
+            movements.append(_movement(
+                level_id, line["variant_id"], kind, units, on_hand=-units if sold else 0,
+                reserved=-units, actor=actor, now=now, reference=reservation.reference,
+                reservation_id=reservation_id))
+            if not sold:
+                freed_variants.add(line["variant_id"])
+        session.execute(update(ReservationLine)
+                        .where(ReservationLine.reservation_id == reservation_id,
+                               ReservationLine.state == "held")
+                        .values(state=state), execution_options=NO_SYNC)
+        reservation.status, reservation.settled_at = final, now
+        views.append(entry.view())
+    for level_id, (on_hand, reserved) in sorted(level_deltas.items()):
+        session.execute(update(StockLevel).where(StockLevel.id == level_id)
+                        .values(on_hand=StockLevel.on_hand + on_hand,
+                                reserved=StockLevel.reserved + reserved),
+                        execution_options=NO_SYNC)
+    _write_movements(session, movements)
+    # A sale takes units from on_hand and reserved alike: availability does not move.
+    _record_changes(session, freed_variants, now=now)
+    return views
+
+
+def sweep_expired(session: Session, now: datetime | None = None,
+                  limit: int = SWEEP_BATCH) -> int:
+    """Expire up to ``limit`` lapsed reservations, recording their expiry movements.
+
+    Only tidies: lapsed holds stopped counting when they expired. Returns how many
+    reservations it expired; call again (in a new transaction) while it returns ``limit``.
+    """
+    now = _now(now)
+    due = list(session.scalars(
+        select(Reservation.id)
+        .where(Reservation.status == "active", Reservation.expires_at <= now)
+        .order_by(Reservation.expires_at, Reservation.id).limit(limit)
+    ))
+    if not due:
+        return 0
+    return len(_settle(session, due, "expired", now, "system:sweeper"))
+
+
+# ---------------------------------------------------------------- on hand
+
+
+@dataclass
+class StockChange:
+    variant_id: str
+    sku: str | None
+    location: str
+    on_hand: int
+    reserved: int
+    movement: Movement | None
+
+
+def _stock_levels_for(session: Session, variant_ids: Collection[str],
+                      location: Location) -> dict[str, str]:
+    """The stock level id of each variant at the location, created when missing."""
+    wanted = sorted(set(variant_ids))
+    found = dict(session.execute(
+        select(StockLevel.variant_id, StockLevel.id)
+        .where(StockLevel.location_id == location.id, StockLevel.variant_id.in_(wanted))
+    ).all())
+    missing = [v for v in wanted if v not in found]
+    if missing:
+        for batch in _batches(missing, SWEEP_BATCH):
+            session.execute(_insert_or_ignore(session, StockLevel, [
+                {"id": new_id("stk"), "variant_id": v, "location_id": location.id,
+                 "on_hand": 0, "reserved": 0} for v in batch
+            ], ["variant_id", "location_id"]))
+        found.update(session.execute(
+            select(StockLevel.variant_id, StockLevel.id)
+            .where(StockLevel.location_id == location.id, StockLevel.variant_id.in_(missing))
+        ).all())
+    return found
+
+
+def set_on_hand(
+    session: Session,
+    counts: Mapping[str, int],
+    location: str = DEFAULT_LOCATION,
+    *,
+    reason: str | None = None,
+    reference: str | None = None,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> list[StockChange]:
+    """Set counted on-hand totals (variant id -> units) at a location, as corrections.
+
+    Batched for imports: a few statements whatever the number of variants. Only counts
+    that differ write a movement. A count below the units held for open reservations is
+    refused (release them first).
+    """
+    if not counts:
+        return []
+    now = _now(now)
+    where = get_location(session, location)
+    bad = [FieldError(("on_hand",), f"{units} is below zero") for units in counts.values()
+           if units < 0]
+    if bad:
+        raise ValidationFailed("Stock cannot be negative.", bad)
+    levels = _stock_levels_for(session, counts, where)
+    return _change_on_hand(session, {levels[v]: ("set", units) for v, units in counts.items()},
+                           where, "correction", reason, reference, actor, now)
+
+
+def adjust(session: Session, data: AdjustmentCreate, *, actor: str = "system",
+           now: datetime | None = None) -> StockChange:
+    """Add or remove units (receipt, return, adjustment) or record a count (correction)."""
+    now = _now(now)
+    variant = _variant_by_ref(session, data.sku, data.variant_id)
+    where = get_location(session, data.location)
+    level_id = _stock_levels_for(session, [variant.id], where)[variant.id]
+    if data.on_hand is not None:
+        change, kind = ("set", data.on_hand), "correction"
+    else:
+        change, kind = ("add", data.quantity), data.kind
+    return _change_on_hand(session, {level_id: change}, where, kind, data.reason,
+                           data.reference, actor, now)[0]
+
+
+def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
+                    location: Location, kind: str, reason: str | None, reference: str | None,
+                    actor: str, now: datetime) -> list[StockChange]:
+    lock_objects.stock_levels(session, changes)
+    levels = {row.id: row for row in session.execute(
+        select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved,
+               Variant.sku)
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .where(StockLevel.id.in_(sorted(changes))).order_by(StockLevel.id)
+    )}
+    results, updates, movements, errors = [], [], [], []
+    for level_id in sorted(changes):
+        level = levels[level_id]
+        mode, units = changes[level_id]
+        target = units if mode == "set" else level.on_hand + units
+        reserved = level.reserved
+        if target < reserved:
+            reserved -= _reclaim_lapsed(session, level_id, now, actor)
+        if target < reserved or target < 0:
+            errors.append((level, target, reserved))
+            continue
+        movement = None
+        if target != level.on_hand:
+            delta = target - level.on_hand
+            updates.append({"level_id": level_id, "target": target})
+            movement = _movement(level_id, level.variant_id, kind, abs(delta), on_hand=delta,
+                                 actor=actor, now=now, reason=reason, reference=reference)
+            movements.append(movement)
+        results.append(StockChange(level.variant_id, level.sku, location.code, target,
+                                   reserved, movement and Movement(**movement)))
+    if errors:
+        raise InsufficientStock(
+            f"{len(errors)} count(s) would leave fewer units than are held for open "
+            "reservations or below zero; nothing was changed.",
+            [FieldError(("on_hand" if kind == "correction" else "quantity",),
+                        f"{lv.sku or lv.variant_id}: {target} on hand but {reserved} held",
+                        "insufficient_stock") for lv, target, reserved in errors],
+            {"lines": [{"sku": lv.sku, "variant_id": lv.variant_id, "requested": target,
+                        "held": reserved} for lv, target, reserved in errors]})
+    if updates:
+        # Under the lock taken above, so the read totals are current.
+        session.execute(
+            update(StockLevel.__table__)
+            .where(StockLevel.__table__.c.id == bindparam("level_id"))
+            .values(on_hand=bindparam("target")), updates)
+        _write_movements(session, movements)
+        _record_changes(session, {m["variant_id"] for m in movements}, now=now)
+    return results
+
+
+def on_hand_at_default(session: Session, variant_ids: Collection[str]) -> dict[str, int]:
+    """On-hand units at the default location (0 where none were ever counted)."""
+    location = session.scalar(select(Location.id).where(Location.code == DEFAULT_LOCATION))
+    found = {} if location is None else dict(session.execute(
+        select(StockLevel.variant_id, StockLevel.on_hand)
+        .where(StockLevel.location_id == location, StockLevel.variant_id.in_(set(variant_ids)))
+    ).all())
+    return {v: found.get(v, 0) for v in variant_ids}
+
+
+# ---------------------------------------------------------------- views and checks
+
+
+@dataclass
+class LevelView:
+    location: str
+    location_name: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+@dataclass
+class ChannelView:
+    channel: str
+    buffer: int
+    cap: int | None
+    available: int
+
+
+@dataclass
+class InventoryView:
+    variant_id: str
+    sku: str | None
+    tracked: bool
+    policy: str
+    on_hand: int
+    reserved: int
+    available: int
+    published: int
+    locations: list[LevelView]
+    channels: list[ChannelView]
+
+
+def inventory_by_sku(session: Session, sku: str, now: datetime | None = None
+                     ) -> InventoryView:
+    """A variant's stock per location and what each channel with rules may publish."""
+    stock = next(iter(read_stock(session, skus=[sku], now=now).values()), None)
+    if stock is None:
+        raise NotFound(f"No variant with SKU {sku!r}.")
+    levels = sorted(stock.levels, key=lambda lv: (lv.priority, lv.location))
+    return InventoryView(
+        stock.variant_id, stock.sku, stock.tracked, stock.policy, stock.on_hand,
+        stock.reserved, max(0, stock.available), publishable(stock, None),
+        [LevelView(lv.location, lv.location_name, lv.on_hand, lv.reserved - lv.lapsed,
+                   max(0, lv.available)) for lv in levels],
+        [ChannelView(r.channel, r.buffer, r.cap, publishable(stock, r))
+         for r in channel_rules(session)],
+    )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    stock_level_id: str
+    sku: str | None
+    location: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.sku or '-'} at {self.location} ({self.stock_level_id}): {self.problem}"
+
+
+def verify(session: Session) -> list[Mismatch]:
+    """Check that every stock level equals what its ledger sums to, and that its reserved
+    units are exactly those of held reservation lines. Empty when all is well."""
+    ledger = (select(Movement.stock_level_id,
+                     func.sum(Movement.on_hand_delta).label("on_hand"),
+                     func.sum(Movement.reserved_delta).label("reserved"))
+              .group_by(Movement.stock_level_id).subquery())
+    held = (select(ReservationLine.stock_level_id,
+                   func.sum(ReservationLine.quantity).label("units"))
+            .where(ReservationLine.state == "held", ReservationLine.stock_level_id.isnot(None))
+            .group_by(ReservationLine.stock_level_id).subquery())
+    rows = session.execute(
+        select(StockLevel.id, Variant.sku, Location.code, StockLevel.on_hand,
+               StockLevel.reserved, func.coalesce(ledger.c.on_hand, 0),
+               func.coalesce(ledger.c.reserved, 0), func.coalesce(held.c.units, 0))
+        .join(Variant, Variant.id == StockLevel.variant_id)
+        .join(Location, Location.id == StockLevel.location_id)
+        .outerjoin(ledger, ledger.c.stock_level_id == StockLevel.id)
+        .outerjoin(held, held.c.stock_level_id == StockLevel.id)
+        .where(or_(StockLevel.on_hand != func.coalesce(ledger.c.on_hand, 0),
+                   StockLevel.reserved != func.coalesce(ledger.c.reserved, 0),
+                   StockLevel.reserved != func.coalesce(held.c.units, 0),
+                   StockLevel.reserved < 0, StockLevel.reserved > StockLevel.on_hand))
+        .order_by(Variant.sku, Location.code)
+    ).all()
+    found = []
+    for level_id, sku, code, on_hand, reserved, ledger_on_hand, ledger_reserved, held_units \
+            in rows:
+        problems = []
+        if on_hand != ledger_on_hand:
+            problems.append(f"on hand {on_hand}, ledger says {ledger_on_hand}")
+        if reserved != ledger_reserved:
+            problems.append(f"reserved {reserved}, ledger says {ledger_reserved}")
+        if reserved != held_units:
+            problems.append(f"reserved {reserved}, held lines add up to {held_units}")
+        if not 0 <= reserved <= on_hand:
+            problems.append(f"reserved {reserved} outside 0..{on_hand}")
+        found.append(Mismatch(level_id, sku, code, "; ".join(problems)))
+    return found
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
