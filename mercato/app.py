@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
+from mercato.admin import pages as admin_pages
 from mercato.catalog.api import router as catalog_router
 from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
@@ -91,5 +92,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     api.include_router(webhooks_router)
     app.include_router(api)
     app.include_router(system_router)
+    app.mount("/admin/static", admin_pages.static, name="admin-static")
+    app.include_router(admin_pages.router)
+    app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
     return app

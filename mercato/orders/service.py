@@ -411,3 +411,39 @@ def _record(session: Session, event_type: str, order: Order, **detail) -> None:
 
 def _amount(minor: int, currency: str) -> str:
     return f"{format_plain(minor, currency)} {currency}"
+
+
+# ---------------------------------------------------------------- figures
+
+
+@dataclass
+class ChannelSales:
+    channel: str
+    currency: str
+    orders: int
+    total: int
+
+
+def sales_by_channel(session: Session, since: datetime) -> list[ChannelSales]:
+    """Orders and sales per channel and currency since a moment (cancelled ones left out)."""
+    rows = session.execute(
+        select(Order.channel, Order.currency, func.count(), func.sum(Order.total))
+        .where(Order.placed_at >= since, Order.status != "cancelled")
+        .group_by(Order.channel, Order.currency)
+        .order_by(func.sum(Order.total).desc())
+    ).all()
+    return [ChannelSales(channel, currency, count, int(total or 0))
+            for channel, currency, count, total in rows]
+
+
+def orders_per_minute(session: Session, since: datetime, until: datetime) -> list[int]:
+    """Orders placed in each whole minute from ``since`` to ``until`` (oldest first)."""
+    minutes = max(1, int((until - since).total_seconds() // 60))
+    counts = [0] * minutes
+    placed = session.scalars(select(Order.placed_at).where(
+        Order.placed_at >= since, Order.placed_at < until))
+    for at in placed:
+        index = int((at - since).total_seconds() // 60)
+        if 0 <= index < minutes:
+            counts[index] += 1
+    return counts

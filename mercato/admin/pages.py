@@ -1,0 +1,203 @@
+"""The dashboard: server-rendered pages over the domain services (thin handlers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sse_starlette.sse import EventSourceResponse
+
+from mercato.admin import service
+from mercato.admin.models import AdminSession
+from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.catalog import service as catalog
+from mercato.db import utcnow
+from mercato.errors import MercatoError, Unauthorized
+from mercato.events import live, stream
+from mercato.events.service import EventFilters
+from mercato.money import format_plain
+from mercato.orders import service as orders
+from mercato.orders.schemas import FulfillmentCreate, LineQuantity, RefundCreate
+
+HERE = Path(__file__).parent
+COOKIE = "mercato_admin"
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["money"] = lambda minor, currency: (
+    f"{format_plain(minor, currency)} {currency}" if minor is not None else "–")
+templates.env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M}" if at else "–"
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+static = StaticFiles(directory=HERE / "static")
+
+
+class LoginRequired(Exception):
+    """Rendered as a redirect to the login page (see app.py)."""
+
+
+def _admin(request: Request, session: ReadSession) -> AdminSession:
+    try:
+        return service.current(session, request.cookies.get(COOKIE))
+    except Unauthorized:
+        raise LoginRequired() from None
+
+
+Admin = Annotated[AdminSession, Depends(_admin)]
+
+
+def _page(request: Request, name: str, admin: AdminSession | None, **context) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {
+        "admin": admin, "message": request.query_params.get("msg"),
+        "error": request.query_params.get("error"), **context})
+
+
+def _back(path: str, *, msg: str | None = None, error: str | None = None) -> RedirectResponse:
+    note = f"?msg={quote(msg)}" if msg else (f"?error={quote(error)}" if error else "")
+    return RedirectResponse(f"{path}{note}", status_code=303)
+
+
+# ---------------------------------------------------------------- login
+
+
+@router.get("/login")
+def login_page(request: Request):
+    return _page(request, "login.html", None)
+
+
+@router.post("/login")
+def login(request: Request, session: WriteSession, token: Annotated[str, Form()]):
+    try:
+        opened = service.log_in(session, token)
+    except MercatoError as exc:
+        return _page(request, "login.html", None, error=exc.detail)
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(
+        COOKIE, opened.cookie, httponly=True, samesite="strict", path="/admin",
+        secure=request.app.state.settings.base_url.startswith("https://"),
+        max_age=int(service.SESSION_LIFETIME.total_seconds()))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: WriteSession, admin: Admin,
+           csrf: Annotated[str, Form()]):
+    service.check_csrf(admin, csrf)
+    service.log_out(session, request.cookies.get(COOKIE))
+    response = RedirectResponse("/admin/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/admin")
+    return response
+
+
+# ---------------------------------------------------------------- overview
+
+
+@router.get("")
+def overview(request: Request, session: ReadSession, admin: Admin):
+    now = utcnow()
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = now.replace(second=0, microsecond=0) - timedelta(minutes=59)
+    return _page(request, "overview.html", admin,
+                 sales=orders.sales_by_channel(session, start_of_day),
+                 per_minute=orders.orders_per_minute(session, since, since + timedelta(hours=1)),
+                 chart_start=since.isoformat(),
+                 latest=orders.list_orders(session, orders.OrderFilters(), limit=10).items)
+
+
+@router.get("/stream")
+def live_orders(request: Request, admin: Admin):
+    """New order events for the overview (the dashboard's share of the event stream)."""
+    live.listen(request.app.state.engine)
+    filters = EventFilters(types=["order.created", "order.cancelled", "order.fulfilled"])
+    return EventSourceResponse(stream.follow(request.app.state.read_sessions, filters, None),
+                               ping=15, headers={"Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- orders
+
+
+@router.get("/orders")
+def order_list(request: Request, session: ReadSession, admin: Admin,
+               status: str | None = None, channel: str | None = None, q: str | None = None,
+               cursor: str | None = None):
+    filters = orders.OrderFilters(status=status or None, channel=channel or None, q=q or None)
+    page = orders.list_orders(session, filters, cursor=cursor, limit=50)
+    return _page(request, "orders.html", admin, page=page, status=status or "",
+                 channel=channel or "", q=q or "")
+
+
+@router.get("/orders/{order_id}")
+def order_detail(request: Request, order_id: str, session: ReadSession, admin: Admin):
+    order = orders.get_order(session, order_id)
+    return _page(request, "order.html", admin, order=order,
+                 fulfillments=orders.fulfillments_of(session, order.id),
+                 refunds=orders.refunds_of(session, order.id))
+
+
+def _order_action(order_id: str, admin: AdminSession, csrf: str, action) -> RedirectResponse:
+    service.check_csrf(admin, csrf)
+    path = f"/admin/orders/{order_id}"
+    try:
+        service.require(admin, "orders:write")
+        return _back(path, msg=action())
+    except MercatoError as exc:
+        details = "; ".join(e.message for e in exc.errors)
+        return _back(path, error=f"{exc.detail} {details}".strip())
+
+
+@router.post("/orders/{order_id}/fulfil")
+def fulfil(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()],
+           carrier: Annotated[str, Form()] = "", tracking_number: Annotated[str, Form()] = ""):
+    def act():
+        orders.fulfil(session, order_id, FulfillmentCreate(
+            carrier=carrier or None, tracking_number=tracking_number or None),
+            actor=f"dashboard:{admin.token.name}")
+        return "Fulfilled."
+    return _order_action(order_id, admin, csrf, act)
+
+
+@router.post("/orders/{order_id}/cancel")
+def cancel(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()],
+           reason: Annotated[str, Form()] = ""):
+    def act():
+        orders.cancel(session, order_id, reason or None, actor=f"dashboard:{admin.token.name}")
+        return "Cancelled."
+    return _order_action(order_id, admin, csrf, act)
+
+
+@router.post("/orders/{order_id}/refund")
+def refund(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()],
+           line_id: Annotated[str, Form()] = "", quantity: Annotated[int, Form()] = 1,
+           reason: Annotated[str, Form()] = ""):
+    def act():
+        lines = [LineQuantity(line_id=line_id, quantity=quantity)] if line_id else None
+        made = orders.refund(session, order_id, RefundCreate(lines=lines, reason=reason or None),
+                             actor=f"dashboard:{admin.token.name}")
+        return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
+    return _order_action(order_id, admin, csrf, act)
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@router.get("/catalog")
+def catalog_list(request: Request, session: ReadSession, admin: Admin, q: str | None = None,
+                 status: str | None = None, cursor: str | None = None):
+    page = catalog.list_products(session, catalog.ProductFilters(status=status or None,
+                                                                 q=q or None),
+                                 cursor=cursor, limit=50)
+    return _page(request, "catalog.html", admin, page=page, q=q or "", status=status or "")
+
+
+@router.get("/catalog/{product_id}")
+def product_detail(request: Request, product_id: str, session: ReadSession, admin: Admin):
+    return _page(request, "product.html", admin, product=catalog.get_product(session,
+                                                                             product_id))
+
+
+def login_redirect(request: Request, _: LoginRequired) -> Response:
+    return RedirectResponse("/admin/login", status_code=303)

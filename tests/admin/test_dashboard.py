@@ -1,0 +1,126 @@
+"""The dashboard as a merchant uses it: log in with a token, look, act."""
+
+import re
+
+import pytest
+
+from mercato.auth import service as auth_service
+from mercato.db import transaction
+
+
+@pytest.fixture
+def token(sessions):
+    with transaction(sessions) as session:
+        return auth_service.create_token(session, "owner", ["admin"]).secret
+
+
+@pytest.fixture
+def browser(client, token):
+    response = client.post("/admin/login", data={"token": token}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/admin"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/admin" in cookie
+    return client
+
+
+@pytest.fixture
+def order(client, admin):
+    client.post("/api/v1/products", headers=admin, json={
+        "handle": "mug", "title": "Mug", "variants": [{"sku": "MUG-1", "price": 1200}]})
+    response = client.post("/api/v1/orders", headers=admin, json={
+        "channel": "tiktok-shop", "external_id": "T-1", "payment_status": "paid",
+        "lines": [{"sku": "MUG-1", "quantity": 2}],
+        "customer": {"name": "Ada", "email": "ada@example.com"},
+        "attribution": {"source": "tiktok", "content_id": "video-9"}})
+    return response.json()
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def test_pages_need_a_login(client):
+    response = client.get("/admin/orders", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/admin/login"
+
+
+def test_a_wrong_token_is_refused_on_the_login_page(client):
+    response = client.post("/admin/login", data={"token": "mct_wrong"})
+    assert response.status_code == 200
+    assert "unknown or revoked" in response.text
+
+
+def test_overview_shows_todays_sales_per_channel_and_the_chart(browser, order):
+    page = browser.get("/admin")
+    assert page.status_code == 200
+    assert "tiktok-shop" in page.text and "24.00 USD" in page.text
+    assert 'id="per-minute"' in page.text and "chart.umd.min.js" in page.text
+    counts = re.search(r'data-counts="([^"]+)"', page.text).group(1)
+    assert counts.startswith("[") and "1" in counts
+    assert browser.get("/admin/static/vendor/chart.umd.min.js").status_code == 200
+
+
+def test_orders_list_and_detail(browser, order):
+    listing = browser.get("/admin/orders", params={"q": "ada@"})
+    assert order["name"] in listing.text
+    detail = browser.get(f"/admin/orders/{order['id']}")
+    assert "MUG-1" in detail.text and "video-9" in detail.text
+    assert "Order #" in detail.text and "Fulfil remaining items" in detail.text
+
+
+def test_fulfil_from_the_dashboard(browser, order, client, admin):
+    detail = browser.get(f"/admin/orders/{order['id']}").text
+    response = browser.post(f"/admin/orders/{order['id']}/fulfil", data={
+        "csrf": csrf_of(detail), "carrier": "UPS", "tracking_number": "1Z42"})
+    assert response.status_code == 200 and "Fulfilled." in response.text
+    api = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
+    assert api["status"] == "completed"
+    assert api["fulfillments"][0]["tracking_number"] == "1Z42"
+    assert "by dashboard:owner" in response.text
+
+
+def test_refund_and_cancel_errors_show_on_the_page(browser, order):
+    detail = browser.get(f"/admin/orders/{order['id']}").text
+    line_id = order["lines"][0]["id"]
+    refunded = browser.post(f"/admin/orders/{order['id']}/refund", data={
+        "csrf": csrf_of(detail), "line_id": line_id, "quantity": "1", "reason": "chipped"})
+    assert "Refunded 12.00 USD." in refunded.text
+    browser.post(f"/admin/orders/{order['id']}/fulfil", data={"csrf": csrf_of(detail)})
+    cancelled = browser.post(f"/admin/orders/{order['id']}/cancel", data={
+        "csrf": csrf_of(detail)})
+    assert "has shipped items" in cancelled.text
+
+
+def test_forms_without_the_csrf_token_are_refused(browser, order, client, admin):
+    response = browser.post(f"/admin/orders/{order['id']}/cancel", data={"csrf": "forged"})
+    assert response.status_code == 403
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()["status"] == "open"
+
+
+def test_a_read_only_token_sees_but_cannot_act(client, make_token, order, sessions):
+    with transaction(sessions) as session:
+        reader = auth_service.create_token(session, "viewer", ["catalog:read", "orders:read"])
+    client.post("/admin/login", data={"token": reader.secret})
+    detail = client.get(f"/admin/orders/{order['id']}").text
+    response = client.post(f"/admin/orders/{order['id']}/cancel", data={"csrf": csrf_of(detail)})
+    assert "lacks the &#39;orders:write&#39; scope" in response.text
+
+
+def test_revoking_the_token_ends_the_session(browser, sessions):
+    assert browser.get("/admin", follow_redirects=False).status_code == 200
+    with transaction(sessions) as session:
+        auth_service.revoke_token(session, auth_service.list_tokens(session)[0].id)
+    assert browser.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_logout(browser):
+    csrf = csrf_of(browser.get("/admin").text)
+    browser.post("/admin/logout", data={"csrf": csrf})
+    assert browser.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_catalog_pages(browser, order):
+    listing = browser.get("/admin/catalog", params={"q": "MUG"})
+    assert "Mug" in listing.text
+    product_id = re.search(r'href="/admin/catalog/(prod_\w+)"', listing.text).group(1)
+    assert "MUG-1" in browser.get(f"/admin/catalog/{product_id}").text
