@@ -24,10 +24,13 @@
     if (index >= 0) { counts[index] += 1; chart.update(); }
   }
 
+  // Same shapes as the server renders: "17.99 USD", "2026-11-23 23:27" (UTC).
   function money(minor, currency) {
-    const format = new Intl.NumberFormat(undefined, { style: "currency", currency });
-    return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+    const digits = new Intl.NumberFormat("en", { style: "currency", currency })
+      .resolvedOptions().maximumFractionDigits;
+    return (minor / 10 ** digits).toFixed(digits) + " " + currency;
   }
+  const when = (iso) => new Date(iso).toISOString().slice(0, 16).replace("T", " ");
 
   const live = document.getElementById("live");
   const source = new EventSource("/admin/stream");
@@ -40,7 +43,7 @@
     const empty = body.querySelector("tr.empty");
     if (empty) empty.remove();
     const row = document.createElement("tr");
-    const cells = ["#" + event.data.number, new Date(event.created_at).toLocaleString(),
+    const cells = ["#" + event.data.number, when(event.created_at),
                    event.data.channel, event.data.status,
                    money(event.data.total, event.data.currency)];
     cells.forEach((text, i) => {
@@ -49,6 +52,10 @@
         const link = document.createElement("a");
         link.href = "/admin/orders/" + event.data.order_id; link.textContent = text;
         cell.appendChild(link);
+      } else if (i === 3) {
+        const badge = document.createElement("span");
+        badge.className = "badge " + text; badge.textContent = text;
+        cell.appendChild(badge);
       } else { cell.textContent = text; }
       if (i === 4) cell.className = "num";
       row.appendChild(cell);
