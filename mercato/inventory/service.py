@@ -719,7 +719,7 @@ def _lapsed(entry: _Loaded, now: datetime) -> bool:
 
 def _not_active(reservation: Reservation, verb: str) -> Conflict:
     return Conflict(f"Reservation {reservation.id} is {reservation.status}; it cannot be "
-                    f"{verb}.", extra={"status": reservation.status})
+                    f"{verb}.", extra={"reservation_status": reservation.status})
 
 
 def _expired(reservation: Reservation, consequence: str) -> ReservationExpired:
