@@ -29,7 +29,9 @@ class Outcome:
 class Upsert:
     item_id: str
     payload: dict
+    # The product it belongs to (platforms that list products, not variants, need it).
     group: str | None = None
+    platform_ref: str | None = None
 
 
 class Adapter(Protocol):

@@ -37,7 +37,7 @@ _DEFAULTS: dict[str, Capabilities] = {
                            catalog_api=True, batch_size=1000, calls_per_minute=600,
                            feed_formats=("xml",), message_reply_window_hours=None),
     "tiktok": Capabilities(in_app_checkout=True, order_api=True, refunds_on="platform",
-                           catalog_api=True, batch_size=1, calls_per_minute=300,
+                           catalog_api=True, batch_size=100, calls_per_minute=300,
                            feed_formats=(), message_reply_window_hours=48,
                            item_level="product"),
     "pinterest": Capabilities(in_app_checkout=False, order_api=False, refunds_on="merchant",

@@ -126,6 +126,8 @@ def _plan(session: Session, channel: Channel, target: Target, result: PublishRes
             flush()
     if chunk:
         flush()
+    if capabilities(channel.kind).item_level == "product":
+        _add_siblings(session, channel, target, mapping, queue, result)
     # Listed variants that are gone from the catalog or no longer active: delete them.
     active = exists().where(Variant.id == Listing.variant_id, Product.id == Variant.product_id,
                             Product.status == "active")
@@ -133,6 +135,24 @@ def _plan(session: Session, channel: Channel, target: Target, result: PublishRes
         Listing.channel_id == channel.id, Listing.verdict != "deleted",
         Listing.pushed_hash.is_not(None) | Listing.batch_ref.is_not(None), ~active)))
     return queue
+
+
+def _add_siblings(session, channel, target, mapping, queue: _Queue, result) -> None:
+    """Platforms that replace a whole product on edit get every variant of a changed
+    product, not only the changed ones."""
+    queued = {listing.variant_id for listing, _ in queue.ordered()}
+    products = {listing.product_id for listing, _ in queue.ordered()}
+    if not products:
+        return
+    siblings = [v for v in session.scalars(select(Variant.id).where(
+        Variant.product_id.in_(products))) if v not in queued]
+    listings = {x.variant_id: x for x in session.scalars(select(Listing).where(
+        Listing.channel_id == channel.id, Listing.variant_id.in_(siblings)))}
+    for prepared in prepare(session, target, variant_ids=siblings):
+        listing = listings.get(prepared.item["variant_id"])
+        if listing is not None:
+            listing.pushed_hash = None  # resend with its product
+        _plan_item(session, channel, target, mapping, prepared, listing, queue, result)
 
 
 def _plan_item(session, channel, target, mapping, prepared: Prepared, listing, queue, result):
@@ -156,7 +176,7 @@ def _plan_item(session, channel, target, mapping, prepared: Prepared, listing, q
     if digest == listing.pushed_hash:
         return
     listing.issues = local
-    entry = (listing, Upsert(listing.item_id, payload, item["item_group_id"]))
+    entry = (listing, Upsert(listing.item_id, payload, item["product_id"], listing.platform_ref))
     if listing.pushed_hash is not None and listing.pushed_availability != availability_key(item):
         queue.first.append(entry)
     else:
@@ -166,10 +186,8 @@ def _plan_item(session, channel, target, mapping, prepared: Prepared, listing, q
 
 def _send(session: Session, adapter, queue: _Queue, result: PublishResult,
           batch_size: int) -> None:
-    ordered = queue.ordered()
     size = max(batch_size, 1)
-    for start in range(0, len(ordered), size):
-        chunk = ordered[start:start + size]
+    for chunk in _chunks(queue.ordered(), size, capabilities(adapter.kind).item_level):
         outcomes = adapter.push([upsert for _, upsert in chunk], [])
         by_id = {o.item_id: o for o in outcomes}
         now = utcnow()
@@ -187,11 +205,37 @@ def _send(session: Session, adapter, queue: _Queue, result: PublishResult,
         session.flush()
     for start in range(0, len(queue.deletes), size):
         chunk = queue.deletes[start:start + size]
-        adapter.push([], [listing.item_id for listing in chunk])
+        adapter.push([], [_delete_ref(adapter, listing) for listing in chunk])
         for listing in chunk:
             _mark_deleted(listing)
             result.deleted += 1
         session.flush()
+
+
+def _chunks(ordered: list[tuple[Listing, Upsert]], size: int, item_level: str):
+    """Batches of at most ``size`` items; a product's variants are never split where the
+    platform takes whole products."""
+    if item_level != "product":
+        for start in range(0, len(ordered), size):
+            yield ordered[start:start + size]
+        return
+    groups: dict[str | None, list[tuple[Listing, Upsert]]] = {}
+    for entry in ordered:
+        groups.setdefault(entry[1].group, []).append(entry)
+    chunk: list[tuple[Listing, Upsert]] = []
+    for members in groups.values():
+        if chunk and len(chunk) + len(members) > size:
+            yield chunk
+            chunk = []
+        chunk += members
+    if chunk:
+        yield chunk
+
+
+def _delete_ref(adapter, listing: Listing) -> str:
+    # Product-level platforms delete by their own product id.
+    product_level = capabilities(adapter.kind).item_level == "product"
+    return listing.platform_ref or listing.item_id if product_level else listing.item_id
 
 
 def _summary(adapter, payload: dict) -> dict:

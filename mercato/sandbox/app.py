@@ -6,7 +6,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-SIMULATED = ("meta", "google", "pinterest")
+SIMULATED = ("meta", "google", "tiktok", "pinterest")
 
 
 def create_app(kinds: tuple[str, ...] = SIMULATED) -> FastAPI:

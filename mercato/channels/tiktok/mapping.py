@@ -68,5 +68,4 @@ def to_api(row: dict, target: Target) -> dict:
 
 def summary(data: dict) -> dict:
     """Per SKU: what a shopper sees."""
-    return {"price": data.get("price"), "quantity": data.get("quantity"),
-            "title": data.get("title")}
+    return {"price": data.get("price"), "title": data.get("title")}

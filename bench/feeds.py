@@ -1,0 +1,182 @@
+"""Feed validation + rendering throughput and memory, and incremental push.
+
+Generates a catalog of N variants (4 a product, HTML bodies, images, GTINs) into a fresh
+SQLite database with bulk inserts, then, in a fresh process per feed, validates and renders
+the Google RSS and Meta CSV feeds through the same path as `mercato feeds build`, and prints
+seconds and peak memory. Memory must not grow with the catalog: compare the sizes.
+
+Then publishes a smaller catalog to the Meta simulator, edits one variant's price and
+publishes again, printing how many items the second publish sent (it must be 1).
+
+    python bench/feeds.py                       # 100,000 and 1,000,000 variants
+    python bench/feeds.py --sizes 20000 --edit-size 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VARIANTS_PER_PRODUCT = 4
+
+
+def generate(database_url: str, variants: int) -> None:
+    from sqlalchemy import insert
+
+    from mercato.catalog.models import Media, Product, Variant
+    from mercato.config import Settings
+    from mercato.db import create_db_engine, new_id, utcnow
+    from mercato.system.migrations import upgrade
+
+    engine = create_db_engine(Settings(database_url=database_url))
+    upgrade(engine)
+    now = utcnow()
+    body = "<p>Soft <b>organic</b> cotton, cut for every day.</p><ul><li>100% cotton</li></ul>"
+    products = variants // VARIANTS_PER_PRODUCT
+    chunk = 5000
+    with engine.begin() as connection:
+        for start in range(0, products, chunk):
+            rows_p, rows_m, rows_v = [], [], []
+            for n in range(start, min(start + chunk, products)):
+                pid = new_id("prod")
+                rows_p.append(dict(
+                    id=pid, handle=f"product-{n}", title=f"Organic tee {n}",
+                    description_html=body, description_text="Soft organic cotton, cut for "
+                    "every day.\n100% cotton", vendor="Acme", product_type="Shirts", tags=[],
+                    status="active", google_category_id=212, options=["Color", "Size"],
+                    google_category_path="Apparel & Accessories > Clothing > Shirts & Tops",
+                    gender="unisex", age_group="adult", attributes={},
+                    created_at=now, updated_at=now))
+                rows_m.append(dict(id=new_id("med"), product_id=pid, position=1,
+                                   url=f"https://cdn.example.com/p/{n}.jpg"))
+                for i, size in enumerate(("S", "M", "L", "XL")):
+                    code = f"40{n:08d}{i}"
+                    check = (10 - sum(int(c) * (3 if k % 2 == 0 else 1)
+                                      for k, c in enumerate(reversed(code))) % 10) % 10
+                    rows_v.append(dict(
+                        id=new_id("var"), product_id=pid, position=i + 1, sku=f"T-{n}-{size}",
+                        option1="Blue", option2=size, currency="USD", price=2500 + i * 100,
+                        barcode=code + str(check), weight_unit="g", condition="new",
+                        requires_shipping=True, taxable=True, inventory_policy="deny",
+                        inventory_tracked=True, attributes={}, created_at=now, updated_at=now))
+            connection.execute(insert(Product), rows_p)
+            connection.execute(insert(Media), rows_m)
+            connection.execute(insert(Variant), rows_v)
+    engine.dispose()
+
+
+def render(database_url: str, kind: str, fmt: str, out: str) -> dict:
+    from mercato.channels.check import Target
+    from mercato.channels.feeds import write_feed
+    from mercato.config import Settings
+    from mercato.db import create_db_engine, make_sessionmaker
+
+    engine = create_db_engine(Settings(database_url=database_url))
+    started = time.perf_counter()
+    with make_sessionmaker(engine, read_only=True)() as session, open(out, "wb") as handle:
+        stats = write_feed(session, Target(kind=kind, base_url="https://shop.example.com"),
+                           handle, fmt)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"kind": kind, "format": fmt, "written": stats.written, "left_out": stats.left_out,
+            "seconds": round(seconds, 2), "peak_mb": round(peak_mb, 1),
+            "bytes": os.path.getsize(out)}
+
+
+def one_edit(database_url: str) -> dict:
+    """Publish everything to the Meta simulator, edit one price, publish again."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select, update
+
+    from mercato.catalog.models import Variant
+    from mercato.channels import service, sync
+    from mercato.channels.schemas import ChannelCreate
+    from mercato.config import Settings
+    from mercato.db import create_db_engine, make_sessionmaker, transaction
+    from mercato.sandbox.meta import create_app
+
+    engine = create_db_engine(Settings(database_url=database_url))
+    sessions = make_sessionmaker(engine)
+    simulator = create_app()
+    http = TestClient(simulator, base_url="http://sandbox/meta")
+    with transaction(sessions) as session:
+        channel = service.create_channel(session, ChannelCreate(
+            kind="meta", name="bench-meta", base_url="http://sandbox/meta",
+            credentials={"access_token": "t"}, settings={"catalog_id": "bench"}))
+    started = time.perf_counter()
+    with transaction(sessions) as session:
+        first = sync.publish(session, channel.id, http=http)
+    first_seconds = time.perf_counter() - started
+    with transaction(sessions) as session:
+        variant_id = session.scalar(select(Variant.id).limit(1))
+        session.execute(update(Variant).where(Variant.id == variant_id).values(price=999))
+    before = simulator.state.sim.items_received
+    with transaction(sessions) as session:
+        second = sync.publish(session, channel.id, http=http)
+    return {"first_sent": first.sent, "first_seconds": round(first_seconds, 2),
+            "second_sent": second.sent,
+            "items_received_by_platform": simulator.state.sim.items_received - before}
+
+
+def child(args) -> None:
+    if args.child == "generate":
+        generate(args.url, args.size)
+    elif args.child == "render":
+        print(json.dumps(render(args.url, args.kind, args.format, args.out)))
+    else:
+        print(json.dumps(one_edit(args.url)))
+
+
+def run_child(*argv: str) -> dict | None:
+    done = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--edit-size", type=int, default=20000)
+    parser.add_argument("--child")
+    parser.add_argument("--url")
+    parser.add_argument("--size", type=int)
+    parser.add_argument("--kind")
+    parser.add_argument("--format")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            url = f"sqlite:///{Path(tmp) / f'feeds-{size}.db'}"
+            started = time.perf_counter()
+            run_child("--child", "generate", "--url", url, "--size", str(size))
+            print(f"{size:>9,} variants generated in {time.perf_counter() - started:.1f} s")
+            for kind, fmt in (("google", "xml"), ("meta", "csv")):
+                out = str(Path(tmp) / f"{kind}-{size}.{fmt}")
+                r = run_child("--child", "render", "--url", url, "--kind", kind, "--format",
+                              fmt, "--out", out)
+                rate = r["written"] / r["seconds"] if r["seconds"] else 0
+                print(f"  {kind:<6} {fmt}: {r['written']:>9,} items in {r['seconds']:>6.2f} s "
+                      f"({rate:,.0f}/s), peak {r['peak_mb']:.0f} MB, "
+                      f"{r['bytes'] / 1e6:,.0f} MB written, {r['left_out']} left out")
+            os.remove(url.removeprefix("sqlite:///"))
+        url = f"sqlite:///{Path(tmp) / 'edit.db'}"
+        run_child("--child", "generate", "--url", url, "--size", str(args.edit_size))
+        r = run_child("--child", "edit", "--url", url)
+        print(f"Incremental push to the Meta simulator ({args.edit_size:,} variants): first "
+              f"publish sent {r['first_sent']:,} in {r['first_seconds']} s; after editing one "
+              f"price, the next publish sent {r['second_sent']} item(s) "
+              f"(the platform received {r['items_received_by_platform']}).")
+
+
+if __name__ == "__main__":
+    main()
