@@ -15,6 +15,7 @@ from mercato.admin import pages as admin_pages
 from mercato.catalog.api import router as catalog_router
 from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
+from mercato.checkout.api import router as checkout_router
 from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
@@ -23,7 +24,9 @@ from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
+from mercato.payments.api import router as payments_router
 from mercato.problems import problem
+from mercato.storefront import pages as storefront_pages
 from mercato.system.api import router as system_router
 from mercato.system.idempotency import IdempotencyMiddleware
 from mercato.webhooks.api import router as webhooks_router
@@ -90,10 +93,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     api.include_router(events_router)
     api.include_router(jobs_router)
     api.include_router(webhooks_router)
+    api.include_router(checkout_router)
+    api.include_router(payments_router)
     app.include_router(api)
     app.include_router(system_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
+    app.mount("/shop/static", storefront_pages.static, name="shop-static")
+    app.include_router(storefront_pages.router)
     return app

@@ -4,11 +4,14 @@ from mercato.admin import models as admin_models  # noqa: F401
 from mercato.auth import models as auth_models  # noqa: F401
 from mercato.catalog import models as catalog_models  # noqa: F401
 from mercato.channels import models as channels_models  # noqa: F401
+from mercato.checkout import models as checkout_models  # noqa: F401
+from mercato.customers import models as customers_models  # noqa: F401
 from mercato.db import Base
 from mercato.events import models as events_models  # noqa: F401
 from mercato.inventory import models as inventory_models  # noqa: F401
 from mercato.jobs import models as jobs_models  # noqa: F401
 from mercato.orders import models as orders_models  # noqa: F401
+from mercato.payments import models as payments_models  # noqa: F401
 from mercato.system import models as system_models  # noqa: F401
 from mercato.webhooks import models as webhooks_models  # noqa: F401
 

@@ -1,0 +1,1 @@
+"""Checkout: the buyer's session from cart to order (lines, hold, totals, payment)."""

@@ -1,0 +1,107 @@
+"""Checkout JSON API for other heads. The checkout token is the buyer's key to their
+checkout, so these endpoints take no API token; discount codes are the merchant's."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import JSONResponse
+
+from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.checkout import service
+from mercato.checkout.auth import CheckoutRead, CheckoutWrite
+from mercato.checkout.schemas import (
+    CheckoutComplete,
+    CheckoutCreate,
+    CheckoutCreated,
+    CheckoutPublic,
+    CheckoutUpdate,
+    CompletionPublic,
+    DiscountCreate,
+    DiscountPublic,
+)
+from mercato.errors import FieldError, ValidationFailed
+from mercato.problems import problem
+
+router = APIRouter(tags=["checkout"])
+
+
+def public(view: service.View) -> dict:
+    c = view.checkout
+    return {
+        **{k: getattr(c, k) for k in (
+            "id", "status", "currency", "locale", "expires_at", "email", "phone",
+            "shipping_address", "shipping_rate", "discount_code", "subtotal", "discount_total",
+            "shipping_total", "tax_total", "taxes_included", "total", "order_id")},
+        "attribution": {k: v for k, v in c.attribution.items() if not k.startswith("_")},
+        "shipping_options": [{"code": r.code, "name": r.name, "days": r.days,
+                              "price": view.shipping_prices[r.code]}
+                             for r in view.shipping_options],
+        "lines": [{"variant_id": d.variant.id, "sku": d.variant.sku, "title": d.title,
+                   "variant_title": d.variant_title, "image_url": d.image_url,
+                   "quantity": d.line.quantity, "unit_price": d.line.unit_price,
+                   "discount": d.line.discount, "tax": d.line.tax} for d in view.lines],
+        "tax_name": view.tax_name,
+        "saved_payment_method": view.saved_payment_method,
+        "order_number": view.order.number if view.order else None,
+    }
+
+
+def return_url(request: Request, token: str) -> str:
+    return str(request.url_for("checkout_return", token=token))
+
+
+def completion_response(done: service.Completion, path: str) -> JSONResponse:
+    """A decline is an answer the attempt keeps (committed), written as a 402 problem."""
+    if done.status == "declined":
+        return problem(402, service.PaymentDeclined.slug, service.PaymentDeclined.title,
+                       done.message or "The payment was declined.", path)
+    body = CompletionPublic(status=done.status, order_id=done.order.id if done.order else None,
+                            order_number=done.order.number if done.order else None,
+                            next_action_url=done.next_action_url, message=done.message)
+    return JSONResponse(body.model_dump(mode="json"),
+                        status_code=202 if done.status == "requires_action" else 200)
+
+
+@router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
+def create_checkout(data: CheckoutCreate, session: WriteSession):
+    """Start a checkout; its stock is held for 15 minutes. Keep the returned token."""
+    created = service.create_checkout(session, data)
+    return {**public(service.view(session, created.checkout)), "token": created.token}
+
+
+@router.get("/checkouts/{token}", response_model=CheckoutPublic)
+def get_checkout(token: str, session: ReadSession):
+    return public(service.view(session, service.get_checkout(session, token)))
+
+
+@router.patch("/checkouts/{token}", response_model=CheckoutPublic)
+def update_checkout(token: str, data: CheckoutUpdate, session: WriteSession):
+    return public(service.view(session, service.update_checkout(session, token, data)))
+
+
+@router.post("/checkouts/{token}/complete", response_model=CompletionPublic,
+             responses={402: {"description": "Payment declined"},
+                        429: {"description": "Too many attempts"}})
+def complete_checkout(token: str, data: CheckoutComplete, session: WriteSession,
+                      request: Request,
+                      idempotency_key: Annotated[str | None, Header()] = None):
+    """Pay and place the order. Send an Idempotency-Key: a retry makes one order and one
+    charge. 202 with next_action_url when the bank asks the buyer to authenticate."""
+    attempt_key = data.attempt_key or idempotency_key
+    if not attempt_key:
+        raise ValidationFailed("Send an Idempotency-Key header (or attempt_key).",
+                               [FieldError(("attempt_key",), "required", "required")])
+    done = service.complete(session, token, data, attempt_key=attempt_key,
+                            return_url=return_url(request, token))
+    return completion_response(done, request.url.path)
+
+
+@router.post("/discount-codes", response_model=DiscountPublic,
+             status_code=status.HTTP_201_CREATED)
+def create_discount(data: DiscountCreate, session: WriteSession, _: CheckoutWrite):
+    return service.create_discount(session, data)
+
+
+@router.get("/discount-codes", response_model=list[DiscountPublic])
+def list_discounts(session: ReadSession, _: CheckoutRead):
+    return service.list_discounts(session)

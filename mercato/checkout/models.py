@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+CHECKOUT_STATUSES = ("open", "completed", "expired")
+DISCOUNT_KINDS = ("percentage", "fixed")
+
+
+class Checkout(Base):
+    """A buyer's checkout session. Reached through a secret token kept only as a hash."""
+
+    __tablename__ = "checkouts"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CHECKOUT_STATUSES}", name="status"),
+        Index("ix_checkouts_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("chk"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    currency: Mapped[str] = mapped_column(String(3))
+    locale: Mapped[str] = mapped_column(String(20), default="en")
+    reservation_id: Mapped[str | None] = mapped_column(String(40))
+    # How many holds this checkout has taken (each has its own inventory reference).
+    holds: Mapped[int] = mapped_column(Integer, default=1)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    shipping_rate: Mapped[str | None] = mapped_column(String(64))
+    discount_code: Mapped[str | None] = mapped_column(String(64))
+    attribution: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    customer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"))
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    subtotal: Mapped[int] = mapped_column(Integer, default=0)
+    discount_total: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_total: Mapped[int] = mapped_column(Integer, default=0)
+    tax_total: Mapped[int] = mapped_column(Integer, default=0)
+    taxes_included: Mapped[bool] = mapped_column(Boolean, default=False)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Completion attempts in the current window (rate limit across processes).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[CheckoutLine]] = relationship(
+        order_by="CheckoutLine.position", cascade="all, delete-orphan")
+
+
+class CheckoutLine(Base):
+    __tablename__ = "checkout_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("chl"))
+    checkout_id: Mapped[str] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"),
+                                             index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Priced when the checkout was made, in the checkout's currency.
+    unit_price: Mapped[int] = mapped_column(Integer)
+    discount: Mapped[int] = mapped_column(Integer, default=0)
+    tax: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DiscountCode(Base):
+    __tablename__ = "discount_codes"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {DISCOUNT_KINDS}", name="kind"),
+        CheckConstraint("value > 0", name="value_positive"),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # Percent (1-100) for percentage codes; minor units of ``currency`` for fixed ones.
+    value: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,160 @@
+"""Checkout input and output shapes. Amounts are integer minor units of its currency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+Text255 = Annotated[str, Field(max_length=255)]
+Country = Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LineInput(_Input):
+    sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    variant_id: str | None = None
+    quantity: Annotated[int, Field(ge=1, le=100)]
+
+    @model_validator(mode="after")
+    def _one_reference(self):
+        if (self.sku is None) == (self.variant_id is None):
+            raise ValueError("give either sku or variant_id")
+        return self
+
+
+class AttributionInput(_Input):
+    """Where the buyer came from: from a link's utm_*, ch, ref and post parameters."""
+
+    source: Annotated[str, Field(max_length=100)] | None = None
+    campaign: Text255 | None = None
+    content_id: Text255 | None = None
+    creator: Text255 | None = None
+    utm: dict[str, Annotated[str, Field(max_length=255)]] = {}
+
+
+class AddressInput(_Input):
+    name: Text255
+    line1: Text255
+    line2: Text255 | None = None
+    city: Text255
+    region: Text255 | None = Field(None, description="State, province or county")
+    postal_code: Annotated[str, Field(max_length=32)] | None = None
+    country: Country
+
+
+class CheckoutCreate(_Input):
+    lines: Annotated[list[LineInput], Field(min_length=1, max_length=50)]
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = Field(
+        None, description="Default: the currency of the buyer's country, else the store's")
+    country: Country | None = Field(None, description="Where the buyer is, for currency, "
+                                    "shipping and tax before an address is given")
+    locale: Annotated[str, Field(max_length=20)] = "en"
+    discount_code: Annotated[str, Field(max_length=64)] | None = None
+    attribution: AttributionInput = AttributionInput()
+
+
+class CheckoutUpdate(_Input):
+    email: EmailStr | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    shipping_address: AddressInput | None = None
+    shipping_rate: Annotated[str, Field(max_length=64)] | None = None
+    discount_code: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="An empty string removes the code")
+    remember: bool | None = Field(None, description="Save address and payment method "
+                                  "for next time")
+
+
+class CheckoutComplete(_Input):
+    payment_method: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        description="The provider's token (e.g. tok_visa in the sandbox), or 'saved' for "
+        "the returning buyer's saved method")
+    attempt_key: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        None, description="Default: the Idempotency-Key header")
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LinePublic(_Output):
+    variant_id: str
+    sku: str | None
+    title: str
+    variant_title: str | None
+    image_url: str | None
+    quantity: int
+    unit_price: int
+    discount: int
+    tax: int
+
+
+class ShippingOption(_Output):
+    code: str
+    name: str
+    days: str
+    price: int
+
+
+class CheckoutPublic(_Output):
+    id: str
+    status: Literal["open", "completed", "expired"]
+    currency: str
+    locale: str
+    expires_at: datetime
+    email: str | None
+    phone: str | None
+    shipping_address: dict[str, Any] | None
+    shipping_rate: str | None
+    shipping_options: list[ShippingOption]
+    discount_code: str | None
+    attribution: dict[str, Any]
+    lines: list[LinePublic]
+    subtotal: int
+    discount_total: int
+    shipping_total: int
+    tax_total: int
+    tax_name: str | None
+    taxes_included: bool
+    total: int
+    saved_payment_method: str | None
+    order_id: str | None
+    order_number: int | None
+
+
+class CheckoutCreated(CheckoutPublic):
+    token: str = Field(description="The checkout's secret; shown once, keep it")
+
+
+class CompletionPublic(BaseModel):
+    status: Literal["completed", "requires_action", "declined"]
+    order_id: str | None = None
+    order_number: int | None = None
+    next_action_url: str | None = None
+    message: str | None = None
+
+
+class DiscountCreate(_Input):
+    code: Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    kind: Literal["percentage", "fixed"]
+    value: Annotated[int, Field(gt=0, le=10**9, description="Percent (1-100) or minor "
+                                "units of currency")]
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    note: str | None = None
+
+
+class DiscountPublic(_Output):
+    code: str
+    kind: str
+    value: int
+    currency: str | None
+    active: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    note: str | None

@@ -1,0 +1,1 @@
+"""Customers: returning buyers with a saved address and a saved payment method token."""

@@ -1,0 +1,1 @@
+"""Payments: providers behind one interface; no card number ever reaches Mercato."""

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db import Base, UTCDateTime, new_id, utcnow
+
+PAYMENT_STATUSES = ("processing", "requires_action", "succeeded", "declined", "refunded",
+                    "partially_refunded")
+
+
+class Payment(Base):
+    """One payment attempt of a checkout. (checkout, attempt key) is unique: a replayed
+    attempt finds its row instead of charging again."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("checkout_id", "attempt_key"),
+        CheckConstraint(f"status IN {PAYMENT_STATUSES}", name="status"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pay"))
+    checkout_id: Mapped[str] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"),
+                                             index=True)
+    attempt_key: Mapped[str] = mapped_column(String(255))
+    provider: Mapped[str] = mapped_column(String(32))
+    intent_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded: Mapped[int] = mapped_column(Integer, default=0)
+    failure_code: Mapped[str | None] = mapped_column(String(64))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderAccount(Base):
+    """A configured payment provider. Its secrets are encrypted at rest."""
+
+    __tablename__ = "payment_providers"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    active: Mapped[bool] = mapped_column(default=False)
+    # Public settings (publishable key, API base of a stand-in) in clear.
+    public_key: Mapped[str | None] = mapped_column(String(255))
+    api_base: Mapped[str | None] = mapped_column(String(255))
+    secrets_encrypted: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

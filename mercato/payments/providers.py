@@ -1,0 +1,78 @@
+"""The payment provider interface: create intent, confirm, capture, refund, webhook.
+
+A provider only talks to its service; the checkout decides what a result means.
+Payment methods are the provider's tokens (``tok_...``, ``pm_...``): no card number
+ever reaches Mercato.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from mercato.errors import MercatoError
+
+# What an intent can be after an attempt, in Mercato's words.
+SUCCEEDED, REQUIRES_ACTION, DECLINED, PROCESSING = (
+    "succeeded", "requires_action", "declined", "processing")
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    amount: int
+    currency: str
+    # Same key, same intent: a retried attempt never makes a second charge.
+    idempotency_key: str
+    description: str = ""
+    customer_ref: str | None = None
+    # Ask the provider to keep the method for the buyer's next purchase.
+    save_method: bool = False
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    ref: str
+    status: str
+    amount: int
+    currency: str
+    failure_code: str | None = None
+    failure_message: str | None = None
+    # Where the buyer must go to authenticate (3-D Secure), when status is requires_action.
+    next_action_url: str | None = None
+    payment_method_ref: str | None = None
+    payment_method_label: str | None = None
+    customer_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    intent_ref: str | None
+    status: str | None
+
+
+class ProviderError(MercatoError):
+    """The provider could not be reached or refused the request itself (not a decline)."""
+
+    slug = "payment-provider-error"
+    title = "Payment provider error"
+    status = 502
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def create_intent(self, request: PaymentRequest) -> Intent: ...
+
+    def confirm(self, intent_ref: str, payment_method: str, *, return_url: str,
+                idempotency_key: str) -> Intent: ...
+
+    def retrieve(self, intent_ref: str) -> Intent: ...
+
+    def capture(self, intent_ref: str, amount: int | None = None) -> Intent: ...
+
+    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str: ...
+
+    def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent: ...

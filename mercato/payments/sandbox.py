@@ -1,0 +1,140 @@
+"""The built-in ``sandbox`` provider: the whole flow works with no account anywhere.
+
+Test tokens (as Stripe's): ``tok_visa`` succeeds, ``tok_chargeDeclined`` is declined,
+``tok_threeDSecureRequired`` needs the buyer to authenticate first. Intents live in this
+process's memory, keyed by idempotency key like a real provider's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from dataclasses import replace
+
+from mercato.payments.providers import (
+    DECLINED,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    Intent,
+    PaymentRequest,
+    ProviderError,
+    WebhookEvent,
+)
+
+TEST_TOKENS = {
+    "tok_visa": ("Visa", "4242", SUCCEEDED),
+    "tok_mastercard": ("Mastercard", "4444", SUCCEEDED),
+    "tok_chargeDeclined": ("Visa", "0002", DECLINED),
+    "tok_threeDSecureRequired": ("Visa", "3155", REQUIRES_ACTION),
+}
+DECLINE_MESSAGE = "Your card was declined. Try another card or payment method."
+SIGNATURE_HEADER = "mercato-sandbox-signature"
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(self, webhook_secret: str = "sandbox"):
+        self._lock = threading.Lock()
+        self._intents: dict[str, Intent] = {}
+        self._by_key: dict[str, str] = {}
+        self._saved: dict[str, str] = {}  # pm ref -> the test token it was saved from
+        self._refunds: dict[str, str] = {}
+        self.webhook_secret = webhook_secret
+
+    # ------------------------------------------------------------ the interface
+
+    def create_intent(self, request: PaymentRequest) -> Intent:
+        with self._lock:
+            ref = self._by_key.get(request.idempotency_key)
+            if ref is None:
+                ref = "pi_sbx_" + _digest(request.idempotency_key)
+                self._by_key[request.idempotency_key] = ref
+                self._intents[ref] = Intent(ref, "requires_payment_method", request.amount,
+                                            request.currency, customer_ref=(
+                                                request.customer_ref or (
+                                                    "cus_sbx_" + _digest(ref)
+                                                    if request.save_method else None)))
+            return self._intents[ref]
+
+    def confirm(self, intent_ref: str, payment_method: str, *, return_url: str,
+                idempotency_key: str) -> Intent:
+        with self._lock:
+            intent = self._get(intent_ref)
+            if intent.status in (SUCCEEDED, REQUIRES_ACTION):
+                return intent  # a replayed confirm changes nothing
+            token = self._saved.get(payment_method, payment_method)
+            if token not in TEST_TOKENS:
+                raise ProviderError(f"Unknown sandbox payment method {payment_method!r}; use "
+                                    f"one of {', '.join(TEST_TOKENS)}.")
+            brand, last4, outcome = TEST_TOKENS[token]
+            pm_ref = payment_method if payment_method in self._saved else (
+                "pm_sbx_" + _digest(intent_ref + token))
+            intent = replace(intent, status=outcome, payment_method_ref=pm_ref,
+                             payment_method_label=f"{brand} •••• {last4}",
+                             failure_code="card_declined" if outcome == DECLINED else None,
+                             failure_message=DECLINE_MESSAGE if outcome == DECLINED else None,
+                             next_action_url=return_url + "?authenticate=1"
+                             if outcome == REQUIRES_ACTION else None)
+            if outcome != DECLINED:
+                self._saved[pm_ref] = token
+            self._intents[intent_ref] = intent
+            return intent
+
+    def retrieve(self, intent_ref: str) -> Intent:
+        with self._lock:
+            return self._get(intent_ref)
+
+    def capture(self, intent_ref: str, amount: int | None = None) -> Intent:
+        # Sandbox intents capture on confirmation.
+        return self.retrieve(intent_ref)
+
+    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
+        with self._lock:
+            intent = self._get(intent_ref)
+            if intent.status != SUCCEEDED:
+                raise ProviderError(f"Intent {intent_ref} has not been paid.")
+            return self._refunds.setdefault(idempotency_key, "re_sbx_" + _digest(
+                idempotency_key))
+
+    def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
+        expected = self.sign(payload)
+        if not hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, "")):
+            raise ProviderError("The webhook signature does not match.")
+        body = json.loads(payload)
+        return WebhookEvent(body["id"], body["type"], body.get("intent"), body.get("status"))
+
+    # ------------------------------------------------------------ sandbox only
+
+    def authenticate(self, intent_ref: str, approved: bool) -> Intent:
+        """The buyer's answer on the sandbox's 3-D Secure page."""
+        with self._lock:
+            intent = self._get(intent_ref)
+            if intent.status == REQUIRES_ACTION:
+                intent = replace(intent, status=SUCCEEDED if approved else DECLINED,
+                                 next_action_url=None,
+                                 failure_code=None if approved else "authentication_failed",
+                                 failure_message=None if approved else
+                                 "The card's authentication failed. Try another card.")
+                self._intents[intent_ref] = intent
+            return intent
+
+    def charges(self) -> int:
+        """How many intents were paid (tests: one checkout, one charge)."""
+        with self._lock:
+            return sum(1 for i in self._intents.values() if i.status == SUCCEEDED)
+
+    def sign(self, payload: bytes) -> str:
+        return hmac.new(self.webhook_secret.encode(), payload, hashlib.sha256).hexdigest()
+
+    def _get(self, intent_ref: str) -> Intent:
+        intent = self._intents.get(intent_ref)
+        if intent is None:
+            raise ProviderError(f"No sandbox intent {intent_ref!r}.")
+        return intent
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:24]

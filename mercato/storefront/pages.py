@@ -1,0 +1,329 @@
+"""Storefront pages under /shop: parse the form or link, call one service, render.
+
+Forms carry a CSRF token (HMAC of a per-browser cookie); personal details travel only
+in POST bodies, never in URLs; the checkout's secret token is the only key in a URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from babel.core import Locale, UnknownLocaleError
+from babel.numbers import format_currency
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from mercato.auth.dependencies import ReadSession
+from mercato.checkout import service as checkout
+from mercato.checkout.api import return_url
+from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
+from mercato.config import get_settings
+from mercato.customers import service as customers
+from mercato.db import transaction
+from mercato.errors import FieldError, Forbidden, MercatoError, dotted
+from mercato.money import to_decimal
+from mercato.storefront import service
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+static = StaticFiles(directory=HERE / "static")
+router = APIRouter(prefix="/shop", include_in_schema=False)
+
+CSRF_COOKIE = "mercato_csrf"
+LINK_PARAMS = ("ch", "ref", "post", "utm_source", "utm_medium", "utm_campaign",
+               "utm_content", "utm_term")
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
+
+
+# ---------------------------------------------------------------- rendering helpers
+
+
+def locale_of(request: Request) -> str:
+    header = request.headers.get("accept-language", "en-US").split(",")[0].split(";")[0]
+    try:
+        return str(Locale.parse(header.strip().replace("-", "_") or "en_US"))
+    except (ValueError, UnknownLocaleError):
+        return "en_US"
+
+
+def country_of(request: Request) -> str | None:
+    _, _, territory = locale_of(request).partition("_")
+    return territory or None
+
+
+def money(minor: int, currency: str, locale: str = "en_US") -> str:
+    return format_currency(to_decimal(minor, currency), currency, locale=locale)
+
+
+def _csrf_for(nonce: str) -> str:
+    key = hashlib.sha256(b"mercato/shop-csrf/v1\0" + get_settings().resolved_secret_key()
+                         .encode()).digest()
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request, token: str) -> None:
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if not nonce or not hmac.compare_digest(_csrf_for(nonce), token or ""):
+        raise Forbidden("This form has expired; reload the page and try again.")
+
+
+def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    locale = locale_of(request)
+    response = templates.TemplateResponse(request, name, {
+        "csrf": _csrf_for(nonce), "locale": locale,
+        "money": lambda minor, currency: money(minor, currency, locale), **context,
+    }, status_code=status_code)
+    if CSRF_COOKIE not in request.cookies:
+        response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def write(request: Request, work: Callable[[Any], Any]) -> Any:
+    """Run one service call in its own transaction: all of it is kept, or none."""
+    with transaction(request.app.state.write_sessions) as session:
+        return work(session)
+
+
+def read(request: Request):
+    return request.app.state.read_sessions()
+
+
+def _problem_page(request: Request, exc: MercatoError) -> HTMLResponse:
+    return page(request, "message.html", exc.status, title=exc.title, detail=exc.detail,
+                problems=[e.message for e in exc.errors])
+
+
+def _attribution(values) -> dict:
+    return checkout.attribution_from_link({k: values.get(k) for k in LINK_PARAMS
+                                           if values.get(k)})
+
+
+def _link_params(request: Request) -> dict[str, str]:
+    return {k: v[:255] for k in LINK_PARAMS if (v := request.query_params.get(k))}
+
+
+def _buyer(request: Request) -> str | None:
+    return customers.verify(request.cookies.get(customers.COOKIE))
+
+
+def _start(request: Request, lines, coupon: str | None, form) -> Response:
+    data = CheckoutCreate(lines=lines, currency=form.get("currency") or None,
+                          country=country_of(request), locale=locale_of(request),
+                          discount_code=coupon or None, attribution=_attribution(form))
+    created = write(request, lambda session: checkout.create_checkout(
+        session, data, customer_id=_buyer(request)))
+    return RedirectResponse(request.url_for("checkout_page", token=created.token),
+                            status_code=303)
+
+
+# ---------------------------------------------------------------- product and cart
+
+
+@router.get("/p/{handle}", response_class=HTMLResponse)
+def product(request: Request, handle: str, session: ReadSession,
+            currency: str | None = None):
+    country = country_of(request)
+    try:
+        shown = service.product_page(session, handle, service.visitor_currency(
+            currency, country), country)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return page(request, "product.html", p=shown, link=_link_params(request),
+                returning=_buyer(request) is not None)
+
+
+@router.post("/buy")
+async def buy(request: Request):
+    form = await request.form()
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        quantity = int(form.get("quantity") or 1)
+        return _start(request, [{"variant_id": form.get("variant_id"),
+                                 "quantity": quantity}], None, form)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    except ValueError:
+        return _problem_page(request, MercatoError("Choose an option and a quantity."))
+
+
+@router.get("/cart", response_class=HTMLResponse)
+def cart(request: Request, session: ReadSession, items: str = "", coupon: str | None = None,
+         currency: str | None = None):
+    shown_currency = service.visitor_currency(currency, country_of(request))
+    link = service.parse_cart_items(items)
+    try:
+        lines = service.cart_preview(session, link, shown_currency)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return page(request, "cart.html", lines=lines, items=items, coupon=coupon or "",
+                currency=shown_currency, link=_link_params(request),
+                subtotal=sum(ln.price * ln.quantity for ln in lines))
+
+
+@router.post("/cart")
+async def cart_checkout(request: Request):
+    form = await request.form()
+    link = service.parse_cart_items(form.get("items", ""))
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        if link.errors:
+            raise MercatoError("This cart link is not valid.", link.errors)
+        return _start(request, link.lines, form.get("coupon"), form)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+
+
+# ---------------------------------------------------------------- checkout
+
+
+def _checkout_page(request: Request, token: str, *, status_code: int = 200,
+                   errors: list[FieldError] | None = None, message: str | None = None,
+                   typed: dict | None = None) -> HTMLResponse:
+    with read(request) as session:
+        found = checkout.get_checkout(session, token)
+        shown = checkout.view(session, found)
+        sandbox = checkout.uses_sandbox(session)
+    address = dict(found.shipping_address or {})
+    values = {"email": found.email or "", "phone": found.phone or "",
+              "discount_code": found.discount_code or "",
+              **{f: address.get(f) or "" for f in ADDRESS_FIELDS}, **(typed or {})}
+    values["country"] = values["country"] or country_of(request) or "US"
+    by_field = {}
+    for error in errors or []:
+        by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
+    return page(request, "checkout.html", status_code, v=shown, c=found, token=token,
+                values=values, errors=by_field, message=message,
+                attempt_key=uuid.uuid4().hex, sandbox=sandbox)
+
+
+@router.get("/checkout/{token}", response_class=HTMLResponse, name="checkout_page")
+def checkout_page(request: Request, token: str, session: ReadSession):
+    try:
+        found = checkout.get_checkout(session, token)
+        if found.status == "completed":
+            return RedirectResponse(request.url_for("thanks", token=token), status_code=303)
+        return _checkout_page(request, token)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+
+
+def _update_from(form) -> CheckoutUpdate:
+    address = {f: (form.get(f) or "").strip() or None for f in ADDRESS_FIELDS}
+    has_address = any(address[f] for f in ("line1", "city", "name"))
+    return CheckoutUpdate.model_validate({
+        "email": form.get("email") or None, "phone": form.get("phone") or None,
+        "shipping_address": address if has_address else None,
+        "shipping_rate": form.get("shipping_rate") or None,
+        "discount_code": form.get("discount_code", ""),
+        "remember": form.get("remember") == "on"})
+
+
+def _done(request: Request, token: str, done: checkout.Completion) -> Response:
+    response = RedirectResponse(request.url_for("thanks", token=token), status_code=303)
+    if done.checkout.customer_id:
+        response.set_cookie(customers.COOKIE, customers.sign(done.checkout.customer_id),
+                            max_age=customers.COOKIE_MAX_AGE, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/checkout/{token}")
+async def checkout_submit(request: Request, token: str):
+    form = await request.form()
+    typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        update = None if form.get("saved") == "1" else _update_from(form)
+        pay = CheckoutComplete(payment_method=form.get("payment_method") or "saved") \
+            if form.get("action") == "pay" else None
+        done = write(request, lambda session: checkout.submit(
+            session, token, update, pay, attempt_key=form.get("attempt_key") or
+            uuid.uuid4().hex, return_url=return_url(request, token)))
+    except MercatoError as exc:
+        if exc.status in (403, 404):
+            return _problem_page(request, exc)
+        return _checkout_page(request, token, status_code=exc.status, errors=exc.errors,
+                              message=exc.detail, typed=typed)
+    except ValueError as exc:  # the form held a value the schema refuses
+        errors = [FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
+                  for e in getattr(exc, "errors", list)()]
+        return _checkout_page(request, token, status_code=422, errors=errors,
+                              message="Some details need another look.", typed=typed)
+    return _after(request, token, done)
+
+
+def _after(request: Request, token: str, done: checkout.Completion | None) -> Response:
+    if done is None:
+        return RedirectResponse(request.url_for("checkout_page", token=token), status_code=303)
+    if done.status == "completed":
+        return _done(request, token, done)
+    if done.status == "requires_action":
+        return RedirectResponse(done.next_action_url, status_code=303)
+    return _checkout_page(request, token, status_code=402, message=done.message)
+
+
+@router.get("/checkout/{token}/return", response_class=HTMLResponse, name="checkout_return")
+def checkout_return(request: Request, token: str, authenticate: str | None = None):
+    """Back from the bank's authentication (or the sandbox's stand-in for it)."""
+    try:
+        if authenticate:
+            with read(request) as session:
+                checkout.get_checkout(session, token)
+            return page(request, "authenticate.html", token=token)
+        done = write(request, lambda session: checkout.resume(session, token))
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return _after(request, token, done)
+
+
+@router.post("/checkout/{token}/authenticate")
+async def sandbox_authenticate(request: Request, token: str):
+    form = await request.form()
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        write(request, lambda session: checkout.authenticate_in_sandbox(
+            session, token, form.get("answer") == "approve"))
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return RedirectResponse(request.url_for("checkout_return", token=token), status_code=303)
+
+
+@router.get("/checkout/{token}/thanks", response_class=HTMLResponse, name="thanks")
+def thanks(request: Request, token: str, session: ReadSession):
+    try:
+        found = checkout.get_checkout(session, token)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    if found.status != "completed":
+        return RedirectResponse(request.url_for("checkout_page", token=token), status_code=303)
+    return page(request, "thanks.html", v=checkout.view(session, found), c=found)
+
+
+@router.post("/forget-me")
+async def forget_me(request: Request):
+    """Forget the saved payment method and this device."""
+    form = await request.form()
+    try:
+        check_csrf(request, form.get("csrf", ""))
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    customer_id = _buyer(request)
+    if customer_id:
+        write(request, lambda session: customers.forget_payment_method(session, customer_id))
+    response = page(request, "message.html", title="Forgotten",
+                    detail="This device no longer remembers you.")
+    response.delete_cookie(customers.COOKIE)
+    return response
+

@@ -1,0 +1,144 @@
+"""What the storefront shows: product pages in the visitor's currency with honest stock,
+carts rebuilt from a link, and the visitor's currency and country."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from mercato.catalog import service as catalog
+from mercato.catalog.models import Product, Variant
+from mercato.checkout import rates
+from mercato.checkout import service as checkout
+from mercato.checkout.schemas import LineInput
+from mercato.errors import FieldError, NotFound, ValidationFailed
+from mercato.inventory import service as stock
+
+CHANNEL = "storefront"
+FEW_LEFT = 5
+MAX_CART_LINES = 50
+
+
+@dataclass
+class VariantOption:
+    variant: Variant
+    price: int
+    compare_at: int | None
+    available: int
+
+    @property
+    def label(self) -> str:
+        return " / ".join(self.variant.option_values) or "Default"
+
+    @property
+    def sold_out(self) -> bool:
+        return self.available <= 0
+
+    @property
+    def stock_message(self) -> str:
+        if self.sold_out:
+            return "Sold out"
+        if self.available <= FEW_LEFT:
+            return f"Only {self.available} left"
+        return "In stock"
+
+
+@dataclass
+class ProductPage:
+    product: Product
+    currency: str
+    options: list[VariantOption]
+    taxes_included: bool
+
+    @property
+    def images(self) -> list[str]:
+        return [m.url for m in self.product.media]
+
+    @property
+    def first_available(self) -> VariantOption | None:
+        return next((o for o in self.options if not o.sold_out), None)
+
+
+def visitor_currency(requested: str | None, country: str | None) -> str:
+    table = rates.load()
+    if requested and requested.upper() in table.currencies:
+        return requested.upper()
+    return table.currency_for(country)
+
+
+def product_page(session: Session, handle: str, currency: str,
+                 country: str | None) -> ProductPage:
+    product = catalog.get_product_by_handle(session, handle)
+    if product.status != "active":
+        raise NotFound(f"No product {handle!r}.")
+    table = rates.load()
+    levels = stock.read_stock(session, variant_ids=[v.id for v in product.variants])
+    rule = None  # the storefront publishes all it has (no buffer of its own)
+    options = [
+        VariantOption(v, checkout.unit_price(v, currency, table),
+                      _converted(v, v.compare_at_price, currency, table),
+                      stock.publishable(levels[v.id], rule) if v.id in levels else 0)
+        for v in product.variants]
+    tax = table.tax_for(country, None)
+    return ProductPage(product, currency, options, bool(tax and tax.included))
+
+
+def _converted(variant: Variant, amount: int | None, currency: str,
+               table: rates.Rates) -> int | None:
+    if amount is None:
+        return None
+    return amount if variant.currency == currency else table.convert(
+        amount, variant.currency, currency)
+
+
+@dataclass
+class CartLink:
+    lines: list[LineInput] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def parse_cart_items(items: str) -> CartLink:
+    """``SKU:QTY,SKU:QTY`` (quantity 1 when omitted) into checkout lines."""
+    link = CartLink()
+    for index, part in enumerate(p for p in items.split(",") if p.strip()):
+        sku, _, quantity = part.strip().rpartition(":") if ":" in part else (part, "", "1")
+        sku = sku.strip()
+        if not sku or not quantity.strip().isdigit() or not 1 <= int(quantity) <= 100:
+            link.errors.append(FieldError(("items", index), f"{part.strip()!r} is not SKU:QTY"))
+            continue
+        link.lines.append(LineInput(sku=sku, quantity=int(quantity)))
+    if not link.lines and not link.errors:
+        link.errors.append(FieldError(("items",), "the link names no items"))
+    if len(link.lines) > MAX_CART_LINES:
+        link.errors.append(FieldError(("items",), f"at most {MAX_CART_LINES} items"))
+    return link
+
+
+@dataclass
+class CartLine:
+    variant: Variant
+    quantity: int
+    price: int
+    available: int
+
+
+def cart_preview(session: Session, link: CartLink, currency: str) -> list[CartLine]:
+    if link.errors:
+        raise ValidationFailed("This cart link is not valid.", link.errors)
+    table = rates.load()
+    skus = [ln.sku for ln in link.lines]
+    levels = stock.read_stock(session, skus=skus)
+    by_sku = {s.sku: s for s in levels.values()}
+    lines = []
+    for index, line in enumerate(link.lines):
+        found = catalog.find_variants_by_sku(session, line.sku)
+        if not found or found[0].product.status != "active":
+            raise ValidationFailed("This cart link is not valid.",
+                                   [FieldError(("items", index), f"{line.sku!r} is not for "
+                                               "sale")])
+        variant = found[0]
+        level = by_sku.get(line.sku)
+        lines.append(CartLine(variant, line.quantity, checkout.unit_price(
+            variant, currency, table), stock.publishable(level, None) if level else 0))
+    return lines
