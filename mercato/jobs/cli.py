@@ -24,6 +24,7 @@ def worker(
     from mercato.jobs.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
     engine = create_db_engine()
     runner = Worker(engine, concurrency=concurrency, lease=timedelta(seconds=lease), poll=poll)
 

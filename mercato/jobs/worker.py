@@ -12,6 +12,7 @@ PostgreSQL any number of workers claim side by side (see ``jobs.service``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -73,6 +74,19 @@ class JobPump:
         pass
 
 
+class _Lane:
+    """One pump with its own threads, so that long jobs never hold up deliveries."""
+
+    def __init__(self, pump: registry.Pump, concurrency: int) -> None:
+        self.pump = pump
+        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"mercato-{pump.name}")
+        # Claim ahead of the threads (``prefetch``) so that claims come in batches.
+        self.capacity = concurrency * getattr(pump, "prefetch", 1)
+        self.inflight: dict[Future, Any] = {}
+        self.more = False  # the last claim was full: there may be more
+        self.next_ask = 0.0  # monotonic time to ask an idle pump again
+
+
 class Worker:
     def __init__(self, engine: Engine, *, concurrency: int = 8,
                  lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] = utcnow,
@@ -86,21 +100,21 @@ class Worker:
         registry.load_all()
         info = registry.WorkerInfo(self.id, concurrency, self.sessions,
                                    make_sessionmaker(engine, read_only=True), clock)
-        self.pumps: list[registry.Pump] = [JobPump(info)] + [
-            factory(info) for factory in registry.PUMPS.values()]
+        pumps = [JobPump(info)] + [factory(info) for factory in registry.PUMPS.values()]
+        self.lanes = [_Lane(pump, concurrency) for pump in pumps]
         self.steps = dict(registry.STEPS)
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="mercato-work")
-        self._inflight: dict[Future, tuple[registry.Pump, Any]] = {}
-        self._done: queue.SimpleQueue[tuple[registry.Pump, Any, Any]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[_Lane, Future, Any]] = queue.SimpleQueue()
         self._stopping = threading.Event()
-        self._wake, self._unsubscribe = live.LOCAL.thread_event()
-        self._next_schedule_check = 0.0
-        self._next_renewal = time.monotonic() + self._renew_every
-        self._turn = 0
+        self._wake = threading.Event()
+        # Commits anywhere (this process, or others on PostgreSQL) "poke" the worker.
+        self._poke_counter = itertools.count(1)
+        self._pokes = self._pokes_seen = 0
+        self._unsubscribe = live.LOCAL.subscribe(self._poke)
+        self._due: dict[str, float] = {"renewal": time.monotonic() + lease.total_seconds() / 3}
 
     @property
-    def _renew_every(self) -> float:
-        return self.lease.total_seconds() / 3
+    def busy(self) -> bool:
+        return any(lane.inflight for lane in self.lanes)
 
     # ------------------------------------------------------------ running
 
@@ -127,38 +141,57 @@ class Worker:
 
     def close(self) -> None:
         """Wait for running work, record its results, release the threads."""
-        self._pool.shutdown(wait=True)
-        self._settle()
-        for pump in self.pumps:
-            pump.close()
+        for lane in self.lanes:
+            lane.pool.shutdown(wait=True)
+        for lane, done in self._collect().items():
+            self._turn(lane, done, self.clock(), ask=False)
+        for lane in self.lanes:
+            lane.pump.close()
         self._unsubscribe()
 
     def drain(self, max_turns: int = 10_000) -> None:
         """Run until nothing is due at ``clock()`` and nothing is running (tests, CLI)."""
         for _ in range(max_turns):
-            work = self.step()
-            if self._inflight:
+            work = self.step(force=True)
+            if self.busy:
                 self._wake.wait(1.0)
                 self._wake.clear()
             elif work == 0:
                 return
         raise RuntimeError(f"work still coming after {max_turns} turns")
 
-    def step(self) -> int:
-        """One turn of the loop; how much was done (0: idle)."""
-        work = self._settle()
-        now = self.clock()
+    def step(self, force: bool = False) -> int:
+        """One turn of the loop; how much was done (0: idle).
+
+        Sources that had nothing are asked again after ``poll`` seconds, or at once when a
+        commit wakes the worker (``force`` asks every source now).
+        """
+        poked = self._take_poke() or force
+        now, clock = self.clock(), time.monotonic()
+        work = 0
         for name, step in self.steps.items():
-            work += self._safely(name, lambda s, step=step: step(s, now))
-        if time.monotonic() >= self._next_schedule_check:
-            self._next_schedule_check = time.monotonic() + SCHEDULE_CHECK_EVERY
+            if poked or clock >= self._due.get(name, 0):
+                did = self._safely(name, lambda s, step=step: step(s, now))
+                self._due[name] = 0 if did else clock + self.poll
+                work += did
+        if force or clock >= self._due.get("schedules", 0):
+            self._due["schedules"] = clock + SCHEDULE_CHECK_EVERY
             work += self._safely("schedules", lambda s: service.enqueue_due_schedules(s, now))
-        if not self._stopping.is_set():
-            work += self._claim(now)
-        if time.monotonic() >= self._next_renewal:
-            self._next_renewal = time.monotonic() + self._renew_every
+        finished = self._collect()
+        for lane in self.lanes:
+            work += self._turn(lane, finished.get(lane, []), now,
+                               ask=poked or work > 0 or lane.more or clock >= lane.next_ask)
+        if clock >= self._due.get("renewal", clock + 1):
             self._renew()
         return work
+
+    def _take_poke(self) -> bool:
+        seen, self._pokes_seen = self._pokes_seen, self._pokes
+        return seen != self._pokes_seen
+
+    def _poke(self) -> None:
+        self._pokes = next(self._poke_counter)  # atomic in CPython
+        self._wake.set()
 
     # ------------------------------------------------------------ internals
 
@@ -172,69 +205,59 @@ class Worker:
             time.sleep(0.1)  # don't spin on a persistent failure
             return 0
 
-    def _claim(self, now: datetime) -> int:
-        claimed = 0
-        # Rotate which pump claims first, so that no source starves the others.
-        self._turn += 1
-        order = self.pumps[self._turn % len(self.pumps):] + self.pumps[
-            :self._turn % len(self.pumps)]
-        for pump in order:
-            free = self.concurrency - len(self._inflight)
-            if free <= 0:
-                break
-            items: list[Any] = []
+    def _turn(self, lane: _Lane, done: list[tuple[Any, Any]], now: datetime, ask: bool) -> int:
+        """Record finished work and claim more, in one transaction."""
+        free = lane.capacity - len(lane.inflight)
+        # Claim at half capacity or below: claims then come in batches, not one by one.
+        ask = (ask or bool(done)) and not self._stopping.is_set() and \
+            free >= max(1, lane.capacity // 2)
+        if not done and not ask:
+            return 0
+        items: list[Any] = []
 
-            def take(session, pump=pump, free=free, items=items):
-                items.extend(pump.claim(session, now, free, self.id, self.lease))
-                return len(items)
+        def work(session) -> int:
+            if done:
+                lane.pump.finish(session, self.clock(), done, self.id)
+            if ask:
+                items.extend(lane.pump.claim(session, now, free, self.id, self.lease))
+            return 1
 
-            self._safely(f"claim {pump.name}", take)
-            for item in items:
-                future = self._pool.submit(pump.perform, item)
-                self._inflight[future] = (pump, item)
-                future.add_done_callback(self._on_done)
-            claimed += len(items)
-        return claimed
+        self._safely(lane.pump.name, work)
+        if ask:
+            lane.more = len(items) == free
+            lane.next_ask = 0 if items else time.monotonic() + self.poll
+        for item in items:
+            future = lane.pool.submit(lane.pump.perform, item)
+            lane.inflight[future] = item
+            future.add_done_callback(lambda f, lane=lane: self._on_done(lane, f))
+        return len(done) + len(items)
 
-    def _on_done(self, future: Future) -> None:
+    def _on_done(self, lane: _Lane, future: Future) -> None:
         try:
             result = future.result()
         except Exception as exc:  # perform() should not raise; the pump still settles it
-            logger.exception("work failed unexpectedly")
+            logger.exception("%s work failed unexpectedly", lane.pump.name)
             result = exc
-        self._done.put((future, result))
+        self._done.put((lane, future, result))
         self._wake.set()
 
-    def _settle(self) -> int:
-        """Record the results of finished work, a transaction per pump."""
-        by_pump: dict[int, list[tuple[Any, Any]]] = {}
-        pumps: dict[int, registry.Pump] = {}
+    def _collect(self) -> dict[_Lane, list[tuple[Any, Any]]]:
+        finished: dict[_Lane, list[tuple[Any, Any]]] = {}
         while True:
             try:
-                future, result = self._done.get_nowait()
+                lane, future, result = self._done.get_nowait()
             except queue.Empty:
-                break
-            pump, item = self._inflight.pop(future)
-            by_pump.setdefault(id(pump), []).append((item, result))
-            pumps[id(pump)] = pump
-        for key, done in by_pump.items():
-            pump = pumps[key]
-            self._safely(f"finish {pump.name}",
-                         lambda s, pump=pump, done=done: pump.finish(
-                             s, self.clock(), done, self.id) or len(done))
-        return sum(len(done) for done in by_pump.values())
+                return finished
+            finished.setdefault(lane, []).append((lane.inflight.pop(future), result))
 
     def _renew(self) -> None:
-        running: dict[int, list[Any]] = {}
-        pumps: dict[int, registry.Pump] = {}
-        for pump, item in list(self._inflight.values()):
-            running.setdefault(id(pump), []).append(item)
-            pumps[id(pump)] = pump
+        self._due["renewal"] = time.monotonic() + self.lease.total_seconds() / 3
         until = self.clock() + self.lease
-        for key, items in running.items():
-            self._safely(f"renew {pumps[key].name}",
-                         lambda s, key=key, items=items: pumps[key].renew(
-                             s, items, until, self.id) or 0)
+        for lane in self.lanes:
+            items = list(lane.inflight.values())
+            if items:
+                self._safely(f"renew {lane.pump.name}", lambda s, lane=lane, items=items: (
+                    lane.pump.renew(s, items, until, self.id) or 0))
 
 
 def embedded(engine: Engine, concurrency: int = 4):

@@ -54,7 +54,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         CheckConstraint(f"state IN {DELIVERY_STATES}", name="state"),
-        Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at", "event_seq"),
         Index("ix_webhook_deliveries_order", "endpoint_id", "event_key", "state", "event_seq"),
         Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
     )

@@ -24,6 +24,7 @@ class Outgoing:
     url: str
     body: bytes
     secrets: list[str]
+    endpoint_failing: bool = False  # a success then ends its run of failures
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from mercato import events
@@ -107,7 +107,7 @@ def delete_endpoint(session: Session, endpoint_id: str) -> None:
     session.delete(get_endpoint(session, endpoint_id))
 
 
-def current_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+def current_secrets(endpoint, now: datetime) -> list[str]:
     """The secrets that sign now: the current one, and the previous during its overlap."""
     found = [signing.decrypt(endpoint.secret_encrypted)]
     if (endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at
@@ -184,8 +184,9 @@ def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
     return len(rows)
 
 
-def body_of(event: Event) -> bytes:
-    return orjson.dumps({"id": event.id, "type": event.type,
+def body_of(event, event_id: str | None = None) -> bytes:
+    """The JSON body of an event's deliveries (an Event or a row with its columns)."""
+    return orjson.dumps({"id": event_id or event.id, "type": event.type,
                          "timestamp": event.created_at.isoformat(), "key": event.key,
                          "version": event.version, "data": event.payload})
 
@@ -200,60 +201,81 @@ def claim(session: Session, now: datetime, limit: int, worker_id: str,
         earlier.state == "pending",
         or_(earlier.event_seq < D.event_seq,
             and_(earlier.event_seq == D.event_seq, earlier.id < D.id)))
-    deliveries = list(session.scalars(
-        select(D).join(WebhookEndpoint, WebhookEndpoint.id == D.endpoint_id)
+    E = WebhookEndpoint
+    rows = session.execute(
+        select(D.id, D.endpoint_id, E.url, E.secret_encrypted, E.previous_secret_encrypted,
+               E.previous_secret_expires_at, E.failing_since, Event.id.label("event_id"),
+               Event.type, Event.key, Event.version, Event.payload, Event.created_at)
+        .join(E, E.id == D.endpoint_id).join(Event, Event.id == D.event_id)
         .where(D.state == "pending", D.next_attempt_at <= now,
-               or_(D.locked_until.is_(None), D.locked_until < now),
-               WebhookEndpoint.enabled, ~blocked)
+               or_(D.locked_until.is_(None), D.locked_until < now), E.enabled, ~blocked)
         .order_by(D.next_attempt_at, D.event_seq).limit(limit)
         .with_for_update(skip_locked=True, of=D)
-    ))
-    if not deliveries:
+    ).all()
+    if not rows:
         return []
-    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.id.in_({d.endpoint_id for d in deliveries})))}
-    bodies = {e.id: body_of(e) for e in session.scalars(select(Event).where(
-        Event.id.in_({d.event_id for d in deliveries})))}
-    secrets = {eid: current_secrets(e, now) for eid, e in endpoints.items()}
-    for d in deliveries:
-        d.locked_by, d.locked_until = worker_id, now + lease
-    return [Outgoing(d.id, d.endpoint_id, d.event_id, endpoints[d.endpoint_id].url,
-                     bodies[d.event_id], secrets[d.endpoint_id]) for d in deliveries]
+    session.execute(
+        update(D).where(D.id.in_([r.id for r in rows]))
+        .values(locked_by=worker_id, locked_until=now + lease)
+        .execution_options(synchronize_session=False))
+    secrets: dict[str, list[str]] = {}
+    for r in rows:
+        if r.endpoint_id not in secrets:
+            secrets[r.endpoint_id] = current_secrets(r, now)
+    return [Outgoing(r.id, r.endpoint_id, r.event_id, r.url, body_of(r, r.event_id),
+                     secrets[r.endpoint_id], r.failing_since is not None) for r in rows]
 
 
 def record_outcomes(session: Session, done: list[tuple[Outgoing, Outcome]],
                     worker_id: str) -> None:
-    """Log every attempt; move each delivery on (success, next try, or failed)."""
-    done = sorted(done, key=lambda pair: pair[1].attempted_at)
-    deliveries = {d.id: d for d in session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.id.in_([o.delivery_id for o, _ in done])))}
-    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.id.in_({o.endpoint_id for o, _ in done})))}
+    """Log every attempt; move each delivery on (success, next try, or failed).
+
+    A delivery whose lease this worker no longer holds (another took it over) only gets
+    its attempt logged.
+    """
     session.execute(insert(WebhookAttempt), [{
         "id": new_id("wha"), "delivery_id": o.delivery_id, "endpoint_id": o.endpoint_id,
         "event_id": o.event_id, "attempted_at": r.attempted_at, "duration_ms": r.duration_ms,
         "status_code": r.status_code, "error": r.error, "response_body": r.response_body,
-        "succeeded": r.succeeded} for o, r in done if o.delivery_id in deliveries])
-    for outgoing, outcome in done:
+        "succeeded": r.succeeded} for o, r in done])
+    # Successes, the bulk of the work, in one statement.
+    table = WebhookDelivery.__table__
+    succeeded = [(o, r) for o, r in done if r.succeeded]
+    if succeeded:
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("_id"),
+                                table.c.locked_by == worker_id, table.c.state == "pending")
+            .values(state="succeeded", attempts=table.c.attempts + 1,
+                    last_status=bindparam("_status"), finished_at=bindparam("_at"),
+                    locked_by=None, locked_until=None),
+            [{"_id": o.delivery_id, "_status": r.status_code, "_at": r.attempted_at}
+             for o, r in succeeded])
+        recovered = {o.endpoint_id for o, _ in succeeded if o.endpoint_failing}
+        if recovered:
+            session.execute(
+                update(WebhookEndpoint).where(WebhookEndpoint.id.in_(recovered))
+                .values(failing_since=None).execution_options(synchronize_session=False))
+    failed = sorted(((o, r) for o, r in done if not r.succeeded),
+                    key=lambda pair: pair[1].attempted_at)
+    if not failed:
+        return
+    deliveries = {d.id: d for d in session.scalars(select(WebhookDelivery).where(
+        WebhookDelivery.id.in_([o.delivery_id for o, _ in failed])))}
+    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.id.in_({o.endpoint_id for o, _ in failed})))}
+    for outgoing, outcome in failed:
         delivery = deliveries.get(outgoing.delivery_id)
-        endpoint = endpoints.get(outgoing.endpoint_id)
-        # Not ours any more (the lease ran out and another worker took it): log only.
         if delivery is None or delivery.state != "pending" or delivery.locked_by != worker_id:
             continue
-        _settle(session, delivery, endpoint, outcome)
+        _fail(session, delivery, endpoints.get(outgoing.endpoint_id), outcome)
 
 
-def _settle(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None,
-            outcome: Outcome) -> None:
+def _fail(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None,
+          outcome: Outcome) -> None:
     now = outcome.attempted_at
     delivery.attempts += 1
     delivery.last_status = outcome.status_code
     delivery.locked_by = delivery.locked_until = None
-    if outcome.succeeded:
-        delivery.state, delivery.finished_at = "succeeded", now
-        if endpoint is not None:
-            endpoint.failing_since = None
-        return
     retry_at = None if outcome.status_code == 410 else next_attempt_after(delivery.attempts, now)
     if retry_at is None:
         delivery.state, delivery.finished_at = "failed", now

@@ -17,6 +17,7 @@ class DeliveryPump:
     """Claims due deliveries, POSTs them on the worker's threads, records the outcomes."""
 
     name = "webhooks"
+    prefetch = 4  # requests are short: keep the threads fed between claims
 
     def __init__(self, info: registry.WorkerInfo) -> None:
         self.clock = info.clock

@@ -88,7 +88,7 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_deliveries_endpoint_created', ['endpoint_id', 'created_at'], unique=False)
         batch_op.create_index('ix_webhook_deliveries_order', ['endpoint_id', 'event_key', 'state', 'event_seq'], unique=False)
-        batch_op.create_index('ix_webhook_deliveries_state_next', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_due', ['state', 'next_attempt_at', 'event_seq'], unique=False)
 
     op.create_table('webhook_attempts',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -117,7 +117,7 @@ def downgrade() -> None:
 
     op.drop_table('webhook_attempts')
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_webhook_deliveries_state_next')
+        batch_op.drop_index('ix_webhook_deliveries_due')
         batch_op.drop_index('ix_webhook_deliveries_order')
         batch_op.drop_index('ix_webhook_deliveries_endpoint_created')
 

@@ -43,7 +43,11 @@ def serve(receiver_factory: Callable[[str], Receiver] = Receiver):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            length = int(self.headers.get("content-length", 0))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request: nothing was delivered
+                self.close_connection = True
+                return
             request = Received({k.lower(): v for k, v in self.headers.items()}, body, self.path)
             receiver = holder["receiver"]
             status = receiver.respond(request)
