@@ -60,7 +60,8 @@ class StripeProvider:
                 idempotency_key: str) -> Intent:
         try:
             found = self.client.v1.payment_intents.confirm(
-                intent_ref, {"payment_method": payment_method, "return_url": return_url},
+                intent_ref, {"payment_method": payment_method, "return_url": return_url,
+                             "expand": ["payment_method"]},
                 {"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
             # A decline is an answer, not a failure: the intent says what happened.
@@ -73,7 +74,8 @@ class StripeProvider:
 
     def retrieve(self, intent_ref: str) -> Intent:
         return self._intent(self._call(
-            lambda: self.client.v1.payment_intents.retrieve(intent_ref)))
+            lambda: self.client.v1.payment_intents.retrieve(
+                intent_ref, {"expand": ["payment_method"]})))
 
     def capture(self, intent_ref: str, amount: int | None = None) -> Intent:
         params = {"amount_to_capture": amount} if amount is not None else {}
@@ -93,7 +95,7 @@ class StripeProvider:
                 payload, headers.get("stripe-signature"), self.webhook_secret)
         except (ValueError, stripe.SignatureVerificationError):
             raise ProviderError("The Stripe webhook signature does not verify.") from None
-        obj = event.data.object
+        obj = event.data.object.to_dict()
         is_intent = obj.get("object") == "payment_intent"
         return WebhookEvent(event.id, event.type, obj.get("id") if is_intent else None,
                             STATUSES.get(obj.get("status")) if is_intent else None)
@@ -109,10 +111,11 @@ class StripeProvider:
                                 ) from None
 
     @staticmethod
-    def _intent(pi) -> Intent:
-        status = STATUSES.get(pi.status, pi.status)
+    def _intent(found) -> Intent:
+        pi = found.to_dict()
+        status = STATUSES.get(pi["status"], pi["status"])
         error = pi.get("last_payment_error") or {}
-        if pi.status == "requires_payment_method" and error:
+        if pi["status"] == "requires_payment_method" and error:
             status = DECLINED
         next_action = pi.get("next_action") or {}
         redirect = (next_action.get("redirect_to_url") or {}).get("url")
@@ -122,7 +125,7 @@ class StripeProvider:
         if isinstance(method, dict) and method.get("card"):
             card = method["card"]
             label = f"{card.get('brand', 'card').title()} •••• {card.get('last4', '')}"
-        return Intent(pi.id, status, pi.amount, pi.currency.upper(),
+        return Intent(pi["id"], status, pi["amount"], pi["currency"].upper(),
                       failure_code=error.get("code"), failure_message=error.get("message"),
                       next_action_url=redirect, payment_method_ref=method_ref,
                       payment_method_label=label, customer_ref=pi.get("customer"))

@@ -1,0 +1,140 @@
+"""A local stand-in for the parts of Stripe's API Mercato uses, on 127.0.0.1.
+
+It answers as Stripe documents: form-encoded requests, JSON objects, Idempotency-Key
+replays, card errors as 402. Test payment methods: pm_card_visa succeeds,
+pm_card_chargeDeclined is declined, pm_card_authenticationRequired needs 3-D Secure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+CARDS = {"pm_card_visa": ("visa", "4242"), "pm_card_chargeDeclined": ("visa", "0002"),
+         "pm_card_authenticationRequired": ("visa", "3184")}
+
+
+class StripeStandIn:
+    def __init__(self):
+        self.intents: dict[str, dict] = {}
+        self.replies: dict[str, tuple[int, dict]] = {}
+        self.requests: list[tuple[str, str, dict, dict]] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def charges(self) -> int:
+        return sum(1 for i in self.intents.values() if i["status"] == "succeeded")
+
+    def finish_authentication(self, intent_id: str) -> None:
+        self.intents[intent_id].update(status="succeeded", next_action=None)
+
+    # ------------------------------------------------------------ Stripe's answers
+
+    def answer(self, method: str, path: str, form: dict) -> tuple[int, dict]:
+        parts = path.strip("/").split("/")
+        if parts == ["v1", "customers"]:
+            return 200, {"id": f"cus_{len(self.requests)}", "object": "customer"}
+        if parts == ["v1", "refunds"]:
+            return 200, {"id": f"re_{len(self.requests)}", "object": "refund",
+                         "payment_intent": form["payment_intent"], "amount": int(form["amount"])}
+        if parts[:2] == ["v1", "payment_intents"]:
+            if len(parts) == 2:
+                intent = {"id": f"pi_{len(self.intents) + 1}", "object": "payment_intent",
+                          "amount": int(form["amount"]), "currency": form["currency"],
+                          "status": "requires_payment_method", "customer": form.get("customer"),
+                          "payment_method": None, "next_action": None,
+                          "last_payment_error": None, "metadata": {}}
+                self.intents[intent["id"]] = intent
+                return 200, intent
+            intent = self.intents.get(parts[2])
+            if intent is None:
+                return 404, {"error": {"type": "invalid_request_error",
+                                       "message": "No such payment_intent"}}
+            action = parts[3] if len(parts) > 3 else None
+            if action == "confirm":
+                pm = form["payment_method"]
+                if pm == "pm_card_chargeDeclined":
+                    intent["last_payment_error"] = {"code": "card_declined",
+                                                    "message": "Your card was declined."}
+                    return 402, {"error": {"type": "card_error", "code": "card_declined",
+                                           "message": "Your card was declined.",
+                                           "payment_intent": intent}}
+                intent["payment_method"] = pm
+                if pm == "pm_card_authenticationRequired":
+                    intent["status"] = "requires_action"
+                    intent["next_action"] = {"type": "redirect_to_url", "redirect_to_url": {
+                        "url": f"{self.url}/3ds/{intent['id']}",
+                        "return_url": form["return_url"]}}
+                else:
+                    intent["status"] = "succeeded"
+            elif action == "capture":
+                intent["status"] = "succeeded"
+            return 200, self._expanded(intent, form)
+        return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
+
+    def _expanded(self, intent: dict, form: dict) -> dict:
+        out = dict(intent)
+        if form.get("expand[0]") == "payment_method" and intent["payment_method"]:
+            brand, last4 = CARDS.get(intent["payment_method"], ("visa", "4242"))
+            out["payment_method"] = {"id": intent["payment_method"], "object": "payment_method",
+                                     "card": {"brand": brand, "last4": last4}}
+        return out
+
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self, method):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                query = self.path.partition("?")[2]
+                form = {k: v[0] for k, v in parse_qs(raw or query).items()}
+                path = self.path.partition("?")[0]
+                key = self.headers.get("Idempotency-Key")
+                with standin.lock:
+                    standin.requests.append((method, path, form, dict(self.headers)))
+                    if key and (method, key) in standin.replies:
+                        status, body = standin.replies[(method, key)]
+                    else:
+                        status, body = standin.answer(method, path, form)
+                        if key:
+                            standin.replies[(method, key)] = (status, body)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._serve("GET")
+
+            def do_POST(self):
+                self._serve("POST")
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """A Stripe-Signature header, as Stripe computes it."""
+    timestamp = timestamp or int(time.time())
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
