@@ -25,7 +25,7 @@ def test_product_page_shows_price_stock_and_sold_out(client, sessions):
     assert page.status_code == 200
     html = page.text
     assert "Cloud Hoodie" in html and "$25.00" in html and "Only 3 left" in html
-    assert "sold out" in html and "Buy now" in html
+    assert "Sold out" in html and "Buy now" in html
     assert 'name="ref" value="ana"' in html
     assert client.get("/shop/p/nothing").status_code == 404
 
