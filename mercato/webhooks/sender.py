@@ -60,8 +60,8 @@ def send(client: httpx.Client, outgoing: Outgoing, now: datetime) -> Outcome:
     started = time.perf_counter()
     status = error = body = None
     try:
-        with client.stream("POST", outgoing.url, content=outgoing.body,
-                           headers=headers) as response:
+        with client.stream("POST", outgoing.url, content=outgoing.body, headers=headers,
+                           timeout=TIMEOUT) as response:
             status = response.status_code
             body = _read_some(response)
     except httpx.TimeoutException as exc:

@@ -24,8 +24,8 @@ class Received:
 class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
-    # (request) -> status code; 200 unless a test says otherwise.
-    respond: Callable[[Received], int] = lambda _request: 200
+    # (request) -> status code, or (status code, body); 200 unless a test says otherwise.
+    respond: Callable[[Received], int | tuple[int, bytes]] = lambda _request: 200
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
@@ -50,11 +50,11 @@ def serve(receiver_factory: Callable[[str], Receiver] = Receiver):
                 return
             request = Received({k.lower(): v for k, v in self.headers.items()}, body, self.path)
             receiver = holder["receiver"]
-            status = receiver.respond(request)
+            answer = receiver.respond(request)
+            status, reply = answer if isinstance(answer, tuple) else (answer, b"ok")
             with receiver.arrived:
                 receiver.requests.append(request)
                 receiver.arrived.notify_all()
-            reply = b"ok" if status < 300 else b"nope"
             self.send_response(status)
             self.send_header("content-length", str(len(reply)))
             self.end_headers()
