@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, false, or_, select, text
 from sqlalchemy.orm import Session
 
+from mercato.db import new_id
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.events import live
 from mercato.events.models import Event, OutboxEntry
@@ -49,7 +50,7 @@ def record(session: Session, type: str, payload: EventPayload | dict[str, Any],
         version, body = payload.version, payload.model_dump(mode="json", exclude={"version"})
     else:
         version, body = 1, payload
-    event = Event(type=type, key=key, version=version, payload=body)
+    event = Event(id=new_id("evt"), type=type, key=key, version=version, payload=body)
     session.add(event)
     session.add(OutboxEntry(event=event))
     live.signal(session)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from mercato.db import utcnow
+from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.events import live
 from mercato.jobs import registry
@@ -51,7 +51,7 @@ def enqueue(session: Session, name: str, args: dict[str, Any] | None = None,
         for job in waiting:
             if job.args == args:
                 return job
-    job = Job(name=name, args=args, key=key, run_at=run_at or utcnow(),
+    job = Job(id=new_id("job"), name=name, args=args, key=key, run_at=run_at or utcnow(),
               max_attempts=task.max_attempts)
     session.add(job)
     live.signal(session)

@@ -1,0 +1,69 @@
+"""`mercato worker` processes: several at once never run a job twice; SIGTERM is graceful."""
+
+import signal
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from mercato.db import transaction
+from mercato.events.models import Event
+from mercato.jobs import service
+from mercato.jobs.models import Job
+from tests.jobs import sample_tasks  # noqa: F401 - registers the test jobs here too
+from tests.webhooks.helpers import start_worker, stop
+
+TEST_JOBS = "import tests.jobs.sample_tasks"
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def count(sessions, *where) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(Job).where(*where))
+
+
+@pytest.mark.slow
+def test_several_workers_never_run_the_same_job_twice(engine, sessions, tmp_path):
+    with transaction(sessions) as session:
+        ids = {service.enqueue(session, "tests.timed", {"seconds": 0.02}).id for _ in range(150)}
+    log = tmp_path / "workers.log"
+    workers = [start_worker("--concurrency", "4", "--poll", "0.1", log=log, python=TEST_JOBS)
+               for _ in range(3)]
+    try:
+        wait_until(lambda: count(sessions, Job.id.in_(ids), Job.state == "succeeded") == 150,
+                   60, "150 jobs")
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [stop(worker) for worker in workers]
+    assert codes == [0, 0, 0], log.read_text()[-2000:]
+
+    with sessions() as session:
+        runs = [(e.key, e.payload) for e in session.scalars(
+            select(Event).where(Event.type == "test_job.ran"))]
+    assert sorted(key for key, _ in runs) == sorted(ids)  # each job ran exactly once
+    assert len({p["pid"] for _, p in runs}) >= 2, "the workers did not share the work"
+
+
+def test_sigterm_lets_running_work_finish(engine, sessions, tmp_path):
+    with transaction(sessions) as session:
+        job_id = service.enqueue(session, "tests.timed", {"seconds": 1.5}).id
+    log = tmp_path / "worker.log"
+    worker = start_worker("--poll", "0.1", log=log, python=TEST_JOBS)
+    try:
+        wait_until(lambda: count(sessions, Job.id == job_id, Job.state == "running") == 1,
+                   30, "the job to start")
+    finally:
+        code = stop(worker, signal.SIGTERM)
+    assert code == 0, log.read_text()
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        assert job.state == "succeeded" and job.locked_by is None
+        assert session.scalar(select(Event.key).where(Event.type == "test_job.ran")) == job_id
+    assert "finishing running work" in log.read_text()
