@@ -37,6 +37,10 @@ BATCH = 500
 
 @dataclass
 class _Gap:
+    """A run of missing seqs [first, last], as first seen."""
+
+    first: int
+    last: int
     xmax: int | None
     seen_at: float
 
@@ -46,16 +50,15 @@ class CommitOrderReader:
     after: int
     # Seqs above ``after`` that must not be emitted (already committed when we started).
     skip: set[int] = field(default_factory=set)
-    gaps: dict[int, _Gap] = field(default_factory=dict)
+    gaps: list[_Gap] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic
 
     @classmethod
     def from_now(cls, session: Session) -> CommitOrderReader:
         """Start after the newest event, still catching a late commit just below it."""
         newest = session.scalar(select(func.max(Event.seq))) or 0
-        start = max(0, newest - START_WINDOW)
-        seen = set(session.scalars(select(Event.seq).where(Event.seq > start)))
-        return cls(after=start, skip=seen)
+        seen = set(session.scalars(select(Event.seq).where(Event.seq > newest - START_WINDOW)))
+        return cls(after=min(seen) - 1 if seen else newest, skip=seen)
 
     def read(self, session: Session, filters: EventFilters, limit: int = BATCH) -> list[Event]:
         """The next events matching ``filters`` whose every predecessor is settled."""
@@ -63,45 +66,36 @@ class CommitOrderReader:
         xmin = xmax = None
         if postgres:
             # Before reading rows: a transaction that ended before this point is visible.
-            row = session.execute(text(
+            xmin, xmax = session.execute(text(
                 "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
                 "pg_snapshot_xmax(pg_current_snapshot())::text::bigint")).one()
-            xmin, xmax = row
         seqs = list(session.scalars(
             select(Event.seq).where(Event.seq > self.after).order_by(Event.seq).limit(limit)))
         horizon = self.after
         for seq in seqs:
-            if not self._settle_gap(horizon + 1, seq, postgres, xmin, xmax):
+            if seq > horizon + 1 and postgres and not self._settled(horizon + 1, seq - 1,
+                                                                    xmin, xmax):
                 break
             horizon = seq
         if horizon == self.after:
             return []
         wanted = [s for s in seqs if s <= horizon and s not in self.skip]
         self.skip.difference_update(s for s in seqs if s <= horizon)
+        self.gaps = [g for g in self.gaps if g.last > horizon]
         self.after = horizon
         if not wanted:
             return []
         query = filters.apply(select(Event).where(Event.seq.in_(wanted))).order_by(Event.seq)
         return list(session.scalars(query))
 
-    def _settle_gap(self, first: int, seq: int, postgres: bool, xmin, xmax) -> bool:
-        """Are the missing seqs in [first, seq) final (never coming)?"""
-        if seq == first or not postgres:
-            return True
-        now = self.clock()
-        settled = True
-        for missing in range(first, seq):
-            gap = self.gaps.get(missing)
-            if gap is None:
-                self.gaps[missing] = _Gap(xmax, now)
-                settled = False
-            elif not ((gap.xmax is not None and xmin >= gap.xmax)
-                      or now - gap.seen_at > MAX_GAP_WAIT):
-                settled = False
-        if settled:
-            for missing in range(first, seq):
-                self.gaps.pop(missing, None)
-        return settled
+    def _settled(self, first: int, last: int, xmin: int, xmax: int) -> bool:
+        """Are the missing seqs first..last final (never coming)?"""
+        # Missing seqs only ever fill in, so a run seen earlier covers any part of it.
+        gap = next((g for g in self.gaps if g.first <= first and last <= g.last), None)
+        if gap is None:
+            self.gaps.append(_Gap(first, last, xmax, self.clock()))
+            return False
+        return xmin >= gap.xmax or self.clock() - gap.seen_at > MAX_GAP_WAIT
 
 
 def event_message(event: Event) -> dict[str, str]:

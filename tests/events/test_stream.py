@@ -1,0 +1,208 @@
+"""The live stream: commit-safe order, resumable by Last-Event-ID, woken across processes."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from mercato import events
+from mercato.app import create_app
+from mercato.db import create_db_engine, transaction
+from mercato.events.models import Event
+from mercato.events.service import EventFilters
+from mercato.events.stream import CommitOrderReader
+
+ALL = EventFilters()
+
+
+def record(sessions, type="order.created", key="ord_1", **payload):
+    with transaction(sessions) as session:
+        return events.record(session, type, payload, key=key)
+
+
+def reader_after_a_marker(sessions) -> CommitOrderReader:
+    """A reader starting after a fresh event (the tables are emptied between tests, but
+    PostgreSQL's sequence goes on: starting from 0 would first wait on that gap)."""
+    return CommitOrderReader(after=record(sessions, "marker.recorded", "marker").seq)
+
+
+def read(reader, sessions, filters=ALL):
+    with sessions() as session:
+        return [(e.type, e.key) for e in reader.read(session, filters)]
+
+
+def test_the_reader_hands_out_each_event_once_in_order(sessions):
+    reader = reader_after_a_marker(sessions)
+    record(sessions, "order.created", "a")
+    record(sessions, "product.updated", "b")
+    assert read(reader, sessions) == [("order.created", "a"), ("product.updated", "b")]
+    assert read(reader, sessions) == []
+    record(sessions, "order.paid", "a")
+    record(sessions, "product.updated", "c")
+    assert read(reader, sessions, EventFilters(types=["order.*"])) == [("order.paid", "a")]
+
+
+@pytest.fixture
+def postgres(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: seqs become visible in commit order")
+
+
+def test_a_late_commit_below_a_visible_seq_is_not_skipped(postgres, sessions):
+    reader = reader_after_a_marker(sessions)
+    slow = sessions()
+    slow.begin()
+    events.record(slow, "order.created", {}, key="slow")
+    slow.flush()  # holds the lower seq, not committed yet
+    record(sessions, "order.created", "fast")
+    assert read(reader, sessions) == []  # "fast" waits behind the open transaction
+    slow.commit()
+    slow.close()
+    assert read(reader, sessions) == [("order.created", "slow"), ("order.created", "fast")]
+
+
+def test_a_rolled_back_gap_is_passed_once_its_transaction_ended(postgres, sessions):
+    reader = reader_after_a_marker(sessions)
+    doomed = sessions()
+    doomed.begin()
+    events.record(doomed, "order.created", {}, key="doomed")
+    doomed.flush()
+    record(sessions, "order.created", "kept")
+    assert read(reader, sessions) == []
+    assert read(reader, sessions) == []  # still open: it might commit
+    doomed.rollback()
+    doomed.close()
+    assert read(reader, sessions) == [("order.created", "kept")]
+
+
+def test_a_reader_resuming_from_long_ago_crosses_old_gaps(postgres, sessions):
+    old = record(sessions, "order.created", "old")
+    with transaction(sessions) as session:  # deleted (say, pruned) since
+        session.delete(session.get(Event, old.seq))
+    record(sessions, "order.created", "new")
+    reader = CommitOrderReader(after=0)
+    assert read(reader, sessions) == []  # the first look only notes the gap
+    assert read(reader, sessions) == [("order.created", "new")]
+
+
+def test_starting_now_still_catches_a_commit_in_flight(postgres, sessions):
+    record(sessions, "order.created", "old")
+    slow = sessions()
+    slow.begin()
+    events.record(slow, "order.created", {}, key="in flight")
+    slow.flush()
+    record(sessions, "order.created", "just before")
+    with sessions() as session:
+        reader = CommitOrderReader.from_now(session)
+    slow.commit()
+    slow.close()
+    record(sessions, "order.created", "after")
+    assert read(reader, sessions) == [("order.created", "in flight"),
+                                      ("order.created", "after")]
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+@pytest.fixture
+def server(engine, settings) -> Iterator[str]:
+    """The API in a real server on 127.0.0.1, with its own engine (as another process has)."""
+    server_engine = create_db_engine(settings)
+    config = uvicorn.Config(create_app(settings, server_engine), host="127.0.0.1", port=0,
+                            log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if uv.started:
+            break
+        time.sleep(0.05)
+    port = uv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(10)
+    server_engine.dispose()
+
+
+def messages(response) -> Iterator[dict]:
+    message = {}
+    for line in response.iter_lines():
+        if not line:
+            if "data" in message:
+                yield message
+            message = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            message[field] = value.strip()
+
+
+def take(url, headers, count, params=None, timeout=15.0) -> tuple[list[dict], float]:
+    """The first ``count`` messages, and how long they took."""
+    started = time.monotonic()
+    got = []
+    with httpx.stream("GET", f"{url}/api/v1/events/stream", headers=headers, params=params,
+                      timeout=timeout) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for message in messages(response):
+            got.append(message)
+            if len(got) == count:
+                break
+    return got, time.monotonic() - started
+
+
+def newest_seq(sessions) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.max(Event.seq))) or 0
+
+
+def test_stream_filters_resumes_and_hears_other_processes(server, sessions, admin, settings):
+    record(sessions, "order.created", "before")  # before the stream's start: not sent
+    start = newest_seq(sessions)
+    headers = {**admin, "Last-Event-ID": str(start)}
+
+    def later():
+        time.sleep(0.5)
+        record(sessions, "product.updated", "p1")
+        record(sessions, "order.created", "o1")
+        record(sessions, "order.paid", "o1")
+
+    threading.Thread(target=later).start()
+    got, _ = take(server, headers, 2, params={"type": "order.*"})
+    assert [(m["event"], json.loads(m["data"])["key"]) for m in got] == \
+        [("order.created", "o1"), ("order.paid", "o1")]
+    assert [int(m["id"]) for m in got] == [start + 2, start + 3]  # the seq: a resume point
+
+    # Reconnecting with the last id gets what happened while away, nothing twice.
+    record(sessions, "order.cancelled", "o1")
+    resumed, _ = take(server, {**admin, "Last-Event-ID": got[-1]["id"]}, 1,
+                      params={"type": "order.*", "key": "o1"})
+    assert [m["event"] for m in resumed] == ["order.cancelled"]
+
+    # An event committed by another process wakes the stream (LISTEN/NOTIFY on PostgreSQL).
+    code = ("from mercato import events\nfrom mercato.db import create_db_engine, "
+            "make_sessionmaker, transaction\nwith transaction(make_sessionmaker("
+            "create_db_engine())) as s:\n    events.record(s, 'order.refunded', {}, key='o1')")
+    def elsewhere():
+        time.sleep(1.0)
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+    threading.Thread(target=elsewhere).start()
+    since = time.monotonic()
+    remote, _ = take(server, {**admin, "Last-Event-ID": resumed[-1]["id"]}, 1, timeout=30)
+    assert [m["event"] for m in remote] == ["order.refunded"]
+    if "postgresql" in settings.sqlalchemy_url:
+        # Far sooner than the stream's 5 s poll: the notification woke it.
+        assert time.monotonic() - since < 4.5
+
+
+def test_stream_needs_the_events_scope(server, make_token):
+    response = httpx.get(f"{server}/api/v1/events/stream", headers=make_token("orders:read"))
+    assert response.status_code == 403
