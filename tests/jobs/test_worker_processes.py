@@ -4,14 +4,22 @@ import signal
 import time
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from mercato import events
+from mercato.app import create_app
+from mercato.cli import app as cli_app
 from mercato.db import transaction
 from mercato.events.models import Event
 from mercato.jobs import service
 from mercato.jobs.models import Job
 from tests.jobs import sample_tasks  # noqa: F401 - registers the test jobs here too
-from tests.webhooks.helpers import start_worker, stop
+from tests.webhooks.conftest import serve
+from tests.webhooks.helpers import make_endpoint, start_worker, stop
 
 TEST_JOBS = "import tests.jobs.sample_tasks"
 
@@ -67,3 +75,31 @@ def test_sigterm_lets_running_work_finish(engine, sessions, tmp_path):
         assert job.state == "succeeded" and job.locked_by is None
         assert session.scalar(select(Event.key).where(Event.type == "test_job.ran")) == job_id
     assert "finishing running work" in log.read_text()
+
+
+def test_serve_runs_the_worker_in_process_on_sqlite_unless_told_not_to(
+        engine, settings, monkeypatch):
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    for args in ([], ["--no-worker"], ["--worker"]):
+        assert CliRunner().invoke(cli_app, ["serve", *args]).exit_code == 0
+    (default, _), (without, _), (forced, _) = calls
+    embedded = engine.dialect.name == "sqlite"
+    assert isinstance(default, FastAPI) if embedded else default == "mercato.app:create_app"
+    assert without == "mercato.app:create_app"
+    assert isinstance(forced, FastAPI)
+
+
+def test_the_embedded_worker_delivers_while_the_api_runs(engine, settings, sessions):
+    receiver, http = serve()
+    try:
+        make_endpoint(sessions, receiver.url)
+        with TestClient(create_app(settings, engine, run_worker=True)):
+            with transaction(sessions) as session:
+                job_id = service.enqueue(session, "tests.record", {"label": "api"}).id
+                event = events.record(session, "order.created", {}, key="ord_1")
+            assert [r.headers["webhook-id"] for r in receiver.wait_for(1, 10)] == [event.id]
+            wait_until(lambda: count(sessions, Job.id == job_id, Job.state == "succeeded"),
+                       10, "the job")
+    finally:
+        http.shutdown()
