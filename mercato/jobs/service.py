@@ -113,7 +113,7 @@ def run(claimed: ClaimedJob, context: registry.JobContext) -> str | None:
 
 
 def finish(session: Session, now: datetime, claimed: ClaimedJob, error: str | None,
-           worker_id: str, rng: random.Random | None = None) -> None:
+           worker_id: str) -> None:
     """Record the outcome, unless the lease was lost to another worker meanwhile."""
     job = session.scalar(select(Job).where(
         Job.id == claimed.id, Job.state == "running", Job.locked_by == worker_id,
@@ -130,7 +130,7 @@ def finish(session: Session, now: datetime, claimed: ClaimedJob, error: str | No
         base, cap = ((task.backoff_base, task.backoff_cap) if task else
                      (timedelta(seconds=5), timedelta(hours=1)))
         job.state, job.last_error = "queued", error
-        job.run_at = now + backoff(job.attempts, base, cap, rng)
+        job.run_at = now + backoff(job.attempts, base, cap)
 
 
 def _bury(job: Job, now: datetime, error: str) -> None:

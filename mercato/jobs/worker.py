@@ -1,13 +1,17 @@
-"""The worker: one loop thread that owns every claim and result write, plus a pool of
-``concurrency`` threads that do the work (job functions, webhook requests).
+"""The worker: one loop thread that owns every claim and every result write, and per
+source of work (a "pump": jobs, webhook deliveries) a pool of ``concurrency`` threads
+that do the work itself (job functions, HTTP requests).
 
-Each turn of the loop: settle finished work (one transaction per pump), run the steps
-(outbox dispatch, periodic schedules), claim as much new work as there are free threads,
-and renew the leases of work still running. With nothing to do it sleeps until a commit
+Each turn of the loop runs the steps (outbox dispatch, periodic schedules), then per
+pump one transaction that records the finished work and claims more, and every lease/3
+renews the leases of work still running. With nothing to do it sleeps until a commit
 wakes it (``events.live``) or ``poll`` seconds pass.
 
-Keeping the writes in the loop thread makes the worker a single writer on SQLite; on
-PostgreSQL any number of workers claim side by side (see ``jobs.service``).
+Claims carry a lease: work claimed by a worker that dies (SIGKILL, power loss) is
+claimed again by any worker once the lease has run out, so it is done at least once.
+Keeping the writes in the loop thread makes a worker one writer on SQLite (where
+write transactions are serialized anyway); on PostgreSQL any number of workers claim
+side by side with ``FOR UPDATE SKIP LOCKED`` (see ``jobs.service``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import itertools
 import logging
 import os
 import queue
-import random
 import socket
 import threading
 import time
@@ -46,9 +49,8 @@ class JobPump:
 
     name = "jobs"
 
-    def __init__(self, info: registry.WorkerInfo, rng: random.Random | None = None) -> None:
+    def __init__(self, info: registry.WorkerInfo) -> None:
         self.info = info
-        self.rng = rng
 
     def claim(self, session, now, limit, worker_id, lease):
         return service.claim(session, now, limit, worker_id, lease)
@@ -65,7 +67,7 @@ class JobPump:
             if error is not None:
                 logger.warning("job %s (%s) attempt %d failed:\n%s", item.id, item.name,
                                item.attempt, error)
-            service.finish(session, now, item, error, worker_id, self.rng)
+            service.finish(session, now, item, error, worker_id)
 
     def renew(self, session, items, until, worker_id):
         service.renew(session, [item.id for item in items], until, worker_id)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 app = typer.Typer(help="Outbound webhooks (Standard Webhooks signatures).",
                   no_args_is_help=True)
@@ -29,9 +30,15 @@ def create(
     from mercato.webhooks.schemas import EndpointCreate
 
     cli = _cli()
+    try:
+        data = EndpointCreate(url=url, description=description, event_types=event or ["*"])
+    except ValidationError as exc:
+        for error in exc.errors():
+            cli.err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: "
+                          f"{error['msg']}")
+        raise typer.Exit(1) from None
     with cli._unit_of_work() as session:
-        new = service.create_endpoint(session, EndpointCreate(
-            url=url, description=description, event_types=event or ["*"]))
+        new = service.create_endpoint(session, data)
     cli.console.print(f"Endpoint {new.endpoint.id} → {new.endpoint.url} "
                       f"({', '.join(new.endpoint.event_types)})")
     cli.console.print(f"Signing secret: [bold green]{new.secret}[/]")

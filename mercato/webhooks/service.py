@@ -3,7 +3,11 @@ attempt's outcome means (retry schedule, 410, disabling after sustained failure)
 
 A delivery is sent with ``webhook-id`` = the event id, the same on every attempt and
 every redelivery, so receivers can deduplicate. Deliveries of one endpoint that share
-an event key go out one at a time in event order (see ``claim``).
+an event key go out one at a time in event order (see ``claim``): the order in which
+the dispatcher handed the events over, which is seq order within a batch and commit
+order across batches. (Writes to one resource lock its row, so its events commit in
+seq order; should two events of a key ever commit out of seq order, they go out in
+the order they committed, the only order a receiver could have observed.)
 """
 
 from __future__ import annotations

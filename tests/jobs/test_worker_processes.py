@@ -38,17 +38,22 @@ def count(sessions, *where) -> int:
 
 @pytest.mark.slow
 def test_several_workers_never_run_the_same_job_twice(engine, sessions, tmp_path):
-    with transaction(sessions) as session:
-        ids = {service.enqueue(session, "tests.timed", {"seconds": 0.02}).id for _ in range(150)}
     log = tmp_path / "workers.log"
     workers = [start_worker("--concurrency", "4", "--poll", "0.1", log=log, python=TEST_JOBS)
                for _ in range(3)]
     try:
+        # All of them up (and handling SIGTERM) before there is work to share.
+        wait_until(lambda: log.exists() and log.read_text().count(" started ") == 3, 60,
+                   "the workers to start")
+        with transaction(sessions) as session:
+            ids = {service.enqueue(session, "tests.timed", {"seconds": 0.02}).id
+                   for _ in range(150)}
         wait_until(lambda: count(sessions, Job.id.in_(ids), Job.state == "succeeded") == 150,
                    60, "150 jobs")
     finally:
-        for worker in workers:
+        for worker in workers:  # all at once, then wait for each
             worker.send_signal(signal.SIGTERM)
+            worker.signalled = True
         codes = [stop(worker) for worker in workers]
     assert codes == [0, 0, 0], log.read_text()[-2000:]
 

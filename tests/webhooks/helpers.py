@@ -63,8 +63,10 @@ def start_worker(*args: str, log: Path, python: str | None = None) -> subprocess
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-    if process.poll() is None:
+    """Signal once (a second SIGTERM would mean "stop now") and wait for the exit code."""
+    if process.poll() is None and not getattr(process, "signalled", False):
         process.send_signal(sig)
+        process.signalled = True
     try:
         return process.wait(timeout)
     finally:

@@ -175,3 +175,5 @@ def test_cli_create_list_redeliver_and_attempts(engine, sessions, receiver, drai
         assert not session.scalar(select(WebhookEndpoint.enabled))
     bad = runner.invoke(cli_app, ["webhooks", "create", "https://x.example", "--event", "Bad"])
     assert bad.exit_code == 1 and "event_types" in bad.output
+    bad_url = runner.invoke(cli_app, ["webhooks", "create", "ftp://x.example/"])
+    assert bad_url.exit_code == 1 and "url" in bad_url.output
