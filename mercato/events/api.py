@@ -52,9 +52,10 @@ def stream_events(
 ):
     """Server-Sent Events: each new event as it commits, in order; `id` is its seq."""
     resume = last_event_id if last_event_id is not None else after
-    live.listen(request.app.state.engine)  # commits of other processes wake the stream
+    filters = _filters(types, key)
+    release = live.listen(request.app.state.engine)  # other processes' commits wake it
     return EventSourceResponse(
-        stream.follow(request.app.state.read_sessions, _filters(types, key), resume),
+        stream.follow(request.app.state.read_sessions, filters, resume, on_close=release),
         ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 

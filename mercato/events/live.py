@@ -95,10 +95,12 @@ class _PgListener(threading.Thread):
         super().__init__(name="mercato-listen", daemon=True)
         self.conninfo = conninfo
         self.ready = threading.Event()
+        self.stopping = threading.Event()
+        self.users = 0
 
     def run(self) -> None:
         delay = 0.5
-        while True:
+        while not self.stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
@@ -106,11 +108,14 @@ class _PgListener(threading.Thread):
                     delay = 0.5
                     # Wake once on (re)connect: anything committed while deaf is read now.
                     LOCAL.notify()
-                    for _ in connection.notifies():
-                        LOCAL.notify()
+                    while not self.stopping.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            LOCAL.notify()
             except psycopg.Error as exc:
+                if self.stopping.is_set():
+                    return
                 logger.warning("event listener lost its connection (%s); retrying", exc)
-            threading.Event().wait(delay)
+            self.stopping.wait(delay)
             delay = min(delay * 2, 30)
 
 
@@ -118,14 +123,32 @@ _listeners: dict[str, _PgListener] = {}
 _listeners_lock = threading.Lock()
 
 
-def listen(engine: Engine, wait: float = 5.0) -> None:
-    """Relay PostgreSQL notifications to this process (once per database; no-op on SQLite)."""
+def listen(engine: Engine, wait: float = 5.0) -> Callable[[], None]:
+    """Relay PostgreSQL notifications to this process while someone needs them.
+
+    One listener per database and process, shared; returns the function that releases
+    this use of it (the last release stops it). A no-op on SQLite.
+    """
     if engine.dialect.name != "postgresql":
-        return
+        return lambda: None
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with _listeners_lock:
         listener = _listeners.get(conninfo)
         if listener is None:
             listener = _listeners[conninfo] = _PgListener(conninfo)
             listener.start()
+        listener.users += 1
     listener.ready.wait(wait)
+    released = threading.Event()
+
+    def release() -> None:
+        with _listeners_lock:
+            if released.is_set():
+                return
+            released.set()
+            listener.users -= 1
+            if listener.users == 0:
+                listener.stopping.set()
+                del _listeners[conninfo]
+
+    return release

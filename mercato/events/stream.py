@@ -107,8 +107,9 @@ def event_message(event: Event) -> dict[str, str]:
 
 
 async def follow(read_sessions: sessionmaker[Session], filters: EventFilters,
-                 last_event_id: int | None, poll: float = 5.0) -> AsyncIterator[dict]:
-    """SSE messages, forever: woken by commits (or every ``poll`` seconds)."""
+                 last_event_id: int | None, poll: float = 5.0,
+                 on_close: Callable[[], None] = lambda: None) -> AsyncIterator[dict]:
+    """SSE messages until the client leaves: woken by commits (or every ``poll`` s)."""
 
     def start() -> CommitOrderReader:
         if last_event_id is not None:
@@ -138,3 +139,4 @@ async def follow(read_sessions: sessionmaker[Session], filters: EventFilters,
                 await asyncio.wait_for(wakeup.wait(), timeout)
     finally:
         unsubscribe()
+        on_close()

@@ -122,7 +122,7 @@ class Worker:
 
     def run(self) -> None:
         """Work until ``stop()``; then finish what is running (graceful) and return."""
-        live.listen(self.engine)
+        release = live.listen(self.engine)
         logger.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         try:
             while not self._stopping.is_set():
@@ -131,6 +131,7 @@ class Worker:
                     self._wake.clear()
         finally:
             self.close()
+            release()
             logger.info("worker %s stopped", self.id)
 
     def stop(self) -> None:
