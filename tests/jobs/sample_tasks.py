@@ -1,39 +1,33 @@
 """Job functions for the tests; imported by the test process and by worker subprocesses."""
 
 import os
-import threading
 import time
 
-from mercato import events
-from mercato.jobs import registry
+from mercato import events, jobs
 
-RUNS: list[tuple[str, float, float]] = []
-RUNS_LOCK = threading.Lock()
 FAILURES: dict[str, int] = {}
 
 
-@registry.task("tests.record")
-def record(ctx: registry.JobContext, label: str) -> None:
+@jobs.task("tests.record")
+def record(ctx: jobs.JobContext, label: str) -> None:
     """Leaves an event behind, written in the job's own transaction."""
     with ctx.transaction() as session:
         events.record(session, "test_job.ran", {"label": label, "attempt": ctx.attempt},
                       key=ctx.job_id)
 
 
-@registry.task("tests.timed")
-def timed(ctx: registry.JobContext, seconds: float = 0.02) -> None:
+@jobs.task("tests.timed")
+def timed(ctx: jobs.JobContext, seconds: float = 0.02) -> None:
     """Records when it started and ended, to check that no job runs twice at once."""
     started = time.time()
     time.sleep(seconds)
     with ctx.transaction() as session:
         events.record(session, "test_job.ran", {"started": started, "ended": time.time(),
                                                 "pid": os.getpid()}, key=ctx.job_id)
-    with RUNS_LOCK:
-        RUNS.append((ctx.job_id, started, time.time()))
 
 
-@registry.task("tests.flaky", max_attempts=3, backoff_base="10 seconds", backoff_cap="1 minute")
-def flaky(ctx: registry.JobContext, name: str) -> None:
+@jobs.task("tests.flaky", max_attempts=3, backoff_base="10 seconds", backoff_cap="1 minute")
+def flaky(ctx: jobs.JobContext, name: str) -> None:
     """Fails as long as FAILURES[name] says (counting down)."""
     if FAILURES.get(name, 0) > 0:
         FAILURES[name] -= 1

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from mercato import jobs
 from mercato.cli import app as cli_app
 from mercato.db import transaction, utcnow
 from mercato.events.models import Event
@@ -50,7 +51,7 @@ def drain(engine, clock):
     worker.close()
 
 
-def jobs(sessions):
+def our_jobs(sessions):
     """The tests' jobs (workers also queue the periodic housekeeping of every domain)."""
     with sessions() as session:
         return list(session.scalars(
@@ -71,7 +72,7 @@ def test_a_job_exists_only_if_the_caller_commits(sessions, drain):
         service.enqueue(session, "tests.record", {"label": "kept"})
     drain()
     assert ran(sessions) == [{"label": "kept", "attempt": 1}]
-    [job] = jobs(sessions)
+    [job] = our_jobs(sessions)
     assert (job.state, job.attempts, job.locked_by) == ("succeeded", 1, None)
 
 
@@ -100,17 +101,17 @@ def test_failures_retry_with_backoff_then_dead_letter_then_manual_retry(
     with transaction(sessions) as session:
         job_id = service.enqueue(session, "tests.flaky", {"name": "dl"}).id
     drain()
-    [job] = jobs(sessions)
+    [job] = our_jobs(sessions)
     assert job.state == "queued" and job.attempts == 1 and "attempt 1 failed" in job.last_error
     delay = job.run_at - job.started_at  # started_at: the claim, on the same clock
     assert timedelta(seconds=5) <= delay <= timedelta(seconds=10.5)  # base 10 s, jittered
     clock.now = job.run_at - timedelta(seconds=1)
     drain()
-    assert jobs(sessions)[0].attempts == 1  # not yet due
+    assert our_jobs(sessions)[0].attempts == 1  # not yet due
     for _ in range(2):
-        clock.now = jobs(sessions)[0].run_at
+        clock.now = our_jobs(sessions)[0].run_at
         drain()
-    [job] = jobs(sessions)
+    [job] = our_jobs(sessions)
     assert (job.state, job.attempts) == ("dead", 3)
     assert "attempt 3 failed on purpose" in job.last_error
 
@@ -123,7 +124,7 @@ def test_failures_retry_with_backoff_then_dead_letter_then_manual_retry(
     assert retried.status_code == 200 and retried.json()["state"] == "queued"
     assert client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin).status_code == 409
     drain()
-    [job] = jobs(sessions)
+    [job] = our_jobs(sessions)
     assert (job.state, job.attempts) == ("succeeded", 1)
     assert client.get("/api/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code \
         == 401
@@ -153,10 +154,10 @@ def test_a_lost_worker_s_job_is_claimed_again_after_its_lease(sessions, clock):
     assert (first.id, first.attempt, second.id, second.attempt) == (job_id, 1, job_id, 2)
     with transaction(sessions) as session:  # worker A comes back late: ignored
         service.finish(session, later, first, "late", "worker-a")
-    assert jobs(sessions)[0].state == "running"
+    assert our_jobs(sessions)[0].state == "running"
     with transaction(sessions) as session:
         service.finish(session, later, second, None, "worker-b")
-    assert jobs(sessions)[0].state == "succeeded"
+    assert our_jobs(sessions)[0].state == "succeeded"
 
 
 def test_a_job_lost_on_its_last_attempt_is_dead(sessions, clock):
@@ -169,7 +170,7 @@ def test_a_job_lost_on_its_last_attempt_is_dead(sessions, clock):
         now += LEASE * 2  # each worker dies: the lease runs out
     with transaction(sessions) as session:
         assert service.claim(session, now, 1, "w", LEASE) == []
-    [job] = jobs(sessions)
+    [job] = our_jobs(sessions)
     assert job.state == "dead" and "lost" in job.last_error
 
 
@@ -204,8 +205,8 @@ def test_jobs_sharing_a_key_run_one_at_a_time_in_order(sessions, clock):
 
 
 def test_periodic_jobs_are_enqueued_once_per_interval(sessions, drain, clock, monkeypatch):
-    monkeypatch.setitem(registry.SCHEDULES, "tests.record", registry.Schedule(
-        "tests.record", parse_duration("10 minutes"), {"label": "tick"}))
+    monkeypatch.setattr(registry, "SCHEDULES", dict(registry.SCHEDULES))  # undone after
+    jobs.periodic("tests.record", "10 minutes", {"label": "tick"})
     for _ in range(2):  # two workers checking at the same moment
         with transaction(sessions) as session:
             service.enqueue_due_schedules(session, clock.now)
