@@ -105,10 +105,10 @@ def one_edit(database_url: str) -> dict:
     engine = create_db_engine(Settings(database_url=database_url))
     sessions = make_sessionmaker(engine)
     simulator = create_app()
-    http = TestClient(simulator, base_url="http://sandbox/meta")
+    http = TestClient(simulator, base_url="http://sandbox")
     with transaction(sessions) as session:
         channel = service.create_channel(session, ChannelCreate(
-            kind="meta", name="bench-meta", base_url="http://sandbox/meta",
+            kind="meta", name="bench-meta", base_url="http://sandbox",
             credentials={"access_token": "t"}, settings={"catalog_id": "bench"}))
     started = time.perf_counter()
     with transaction(sessions) as session:

@@ -31,6 +31,8 @@ class Client:
             if error.get("code") in (190, 102, 463) or response.status_code == 401:
                 raise AuthExpired(error.get("message", "token expired"), response.status_code)
             raise PlatformError(f"Meta: {error.get('message')}", response.status_code)
+        if response.status_code >= 400:
+            raise PlatformError(f"Meta: HTTP {response.status_code}", response.status_code)
         return body
 
     def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]:
