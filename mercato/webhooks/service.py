@@ -188,9 +188,9 @@ def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
     return len(rows)
 
 
-def body_of(event, event_id: str | None = None) -> bytes:
+def body_of(event) -> bytes:
     """The JSON body of an event's deliveries (an Event or a row with its columns)."""
-    return orjson.dumps({"id": event_id or event.id, "type": event.type,
+    return orjson.dumps({"id": event.id, "type": event.type,
                          "timestamp": event.created_at.isoformat(), "key": event.key,
                          "version": event.version, "data": event.payload})
 
@@ -207,9 +207,9 @@ def claim(session: Session, now: datetime, limit: int, worker_id: str,
             and_(earlier.event_seq == D.event_seq, earlier.id < D.id)))
     E = WebhookEndpoint
     rows = session.execute(
-        select(D.id, D.endpoint_id, E.url, E.secret_encrypted, E.previous_secret_encrypted,
-               E.previous_secret_expires_at, E.failing_since, Event.id.label("event_id"),
-               Event.type, Event.key, Event.version, Event.payload, Event.created_at)
+        select(D.id.label("delivery_id"), D.endpoint_id, E.url, E.secret_encrypted,
+               E.previous_secret_encrypted, E.previous_secret_expires_at, E.failing_since,
+               Event.id, Event.type, Event.key, Event.version, Event.payload, Event.created_at)
         .join(E, E.id == D.endpoint_id).join(Event, Event.id == D.event_id)
         .where(D.state == "pending", D.next_attempt_at <= now,
                or_(D.locked_until.is_(None), D.locked_until < now), E.enabled, ~blocked)
@@ -219,14 +219,14 @@ def claim(session: Session, now: datetime, limit: int, worker_id: str,
     if not rows:
         return []
     session.execute(
-        update(D).where(D.id.in_([r.id for r in rows]))
+        update(D).where(D.id.in_([r.delivery_id for r in rows]))
         .values(locked_by=worker_id, locked_until=now + lease)
         .execution_options(synchronize_session=False))
     secrets: dict[str, list[str]] = {}
     for r in rows:
         if r.endpoint_id not in secrets:
             secrets[r.endpoint_id] = current_secrets(r, now)
-    return [Outgoing(r.id, r.endpoint_id, r.event_id, r.url, body_of(r, r.event_id),
+    return [Outgoing(r.delivery_id, r.endpoint_id, r.id, r.url, body_of(r),
                      secrets[r.endpoint_id], r.failing_since is not None) for r in rows]
 
 
