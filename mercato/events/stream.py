@@ -9,7 +9,9 @@
   the reader sees seq 7 but not 6, it waits. It notes the snapshot's ``xmax`` (the next
   transaction id); once the oldest running transaction (``xmin``) has passed it, the
   transaction that took seq 6 has ended, and if 6 is still not visible it rolled back:
-  the reader moves on. ``MAX_GAP_WAIT`` bounds the wait whatever happens.
+  the reader moves on. A transaction gets its id at its first write, which for an
+  event recorded first comes a moment after the seq it takes: ``MIN_GAP_WAIT`` covers
+  that moment. ``MAX_GAP_WAIT`` bounds the wait whatever happens.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from mercato.events.live import LOCAL
 from mercato.events.models import Event
 from mercato.events.service import EventFilters
 
+MIN_GAP_WAIT = 0.5  # seconds
 MAX_GAP_WAIT = 60.0  # seconds; no transaction that records events should take longer
 # When starting without Last-Event-ID, these many recent seqs are checked for gaps.
 START_WINDOW = 1000
@@ -95,7 +98,8 @@ class CommitOrderReader:
         if gap is None:
             self.gaps.append(_Gap(first, last, xmax, self.clock()))
             return False
-        return xmin >= gap.xmax or self.clock() - gap.seen_at > MAX_GAP_WAIT
+        waited = self.clock() - gap.seen_at
+        return (xmin >= gap.xmax and waited >= MIN_GAP_WAIT) or waited > MAX_GAP_WAIT
 
 
 def event_message(event: Event) -> dict[str, str]:

@@ -17,7 +17,7 @@ from mercato.app import create_app
 from mercato.db import create_db_engine, transaction
 from mercato.events.models import Event
 from mercato.events.service import EventFilters
-from mercato.events.stream import CommitOrderReader
+from mercato.events.stream import MAX_GAP_WAIT, MIN_GAP_WAIT, CommitOrderReader
 
 ALL = EventFilters()
 
@@ -27,10 +27,21 @@ def record(sessions, type="order.created", key="ord_1", **payload):
         return events.record(session, type, payload, key=key)
 
 
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
 def reader_after_a_marker(sessions) -> CommitOrderReader:
     """A reader starting after a fresh event (the tables are emptied between tests, but
     PostgreSQL's sequence goes on: starting from 0 would first wait on that gap)."""
-    return CommitOrderReader(after=record(sessions, "marker.recorded", "marker").seq)
+    return CommitOrderReader(after=record(sessions, "marker.recorded", "marker").seq,
+                             clock=Ticks())
 
 
 def read(reader, sessions, filters=ALL):
@@ -76,10 +87,27 @@ def test_a_rolled_back_gap_is_passed_once_its_transaction_ended(postgres, sessio
     doomed.flush()
     record(sessions, "order.created", "kept")
     assert read(reader, sessions) == []
+    reader.clock.now += 10
     assert read(reader, sessions) == []  # still open: it might commit
     doomed.rollback()
     doomed.close()
     assert read(reader, sessions) == [("order.created", "kept")]
+
+
+def test_a_gap_is_waited_for_at_most_max_gap_wait(postgres, sessions):
+    reader = reader_after_a_marker(sessions)
+    stuck = sessions()
+    stuck.begin()
+    events.record(stuck, "order.created", {}, key="stuck")
+    stuck.flush()
+    record(sessions, "order.created", "next")
+    assert read(reader, sessions) == []
+    reader.clock.now += MAX_GAP_WAIT - 1
+    assert read(reader, sessions) == []
+    reader.clock.now += 2
+    assert read(reader, sessions) == [("order.created", "next")]
+    stuck.rollback()
+    stuck.close()
 
 
 def test_a_reader_resuming_from_long_ago_crosses_old_gaps(postgres, sessions):
@@ -87,8 +115,9 @@ def test_a_reader_resuming_from_long_ago_crosses_old_gaps(postgres, sessions):
     with transaction(sessions) as session:  # deleted (say, pruned) since
         session.delete(session.get(Event, old.seq))
     record(sessions, "order.created", "new")
-    reader = CommitOrderReader(after=0)
+    reader = CommitOrderReader(after=0, clock=Ticks())
     assert read(reader, sessions) == []  # the first look only notes the gap
+    reader.clock.now += MIN_GAP_WAIT
     assert read(reader, sessions) == [("order.created", "new")]
 
 
