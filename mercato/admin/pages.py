@@ -17,13 +17,17 @@ from mercato.admin import service
 from mercato.admin.models import AdminSession
 from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.catalog import service as catalog
+from mercato.channels import service as channels
 from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import live, stream
 from mercato.events.service import EventFilters
+from mercato.inventory import service as inventory
 from mercato.money import format_plain
 from mercato.orders import service as orders
 from mercato.orders.schemas import FulfillmentCreate, LineQuantity, RefundCreate
+from mercato.webhooks import service as webhooks
+from mercato.webhooks.schemas import Redeliver
 
 HERE = Path(__file__).parent
 COOKIE = "mercato_admin"
@@ -195,8 +199,84 @@ def catalog_list(request: Request, session: ReadSession, admin: Admin, q: str | 
 
 @router.get("/catalog/{product_id}")
 def product_detail(request: Request, product_id: str, session: ReadSession, admin: Admin):
-    return _page(request, "product.html", admin, product=catalog.get_product(session,
-                                                                             product_id))
+    product = catalog.get_product(session, product_id)
+    names = {c.id: c.name for c in channels.list_channels(session)}
+    return _page(request, "product.html", admin, product=product, channel_names=names,
+                 listings=channels.listings_of_product(session, product.id))
+
+
+# ---------------------------------------------------------------- inventory
+
+
+@router.get("/inventory")
+def inventory_page(request: Request, session: ReadSession, admin: Admin,
+                   sku: str | None = None):
+    if not sku:
+        return _page(request, "inventory.html", admin, sku="", view=None,
+                     lowest=inventory.lowest_stock(session))
+    try:
+        view = inventory.inventory_by_sku(session, sku.strip())
+    except MercatoError as exc:
+        return _page(request, "inventory.html", admin, sku=sku, view=None, lowest=[],
+                     error=exc.detail)
+    return _page(request, "inventory.html", admin, sku=sku, view=view,
+                 holds=inventory.holds_of(session, view.variant_id),
+                 ledger=inventory.ledger_of(session, view.variant_id))
+
+
+# ---------------------------------------------------------------- channels
+
+
+@router.get("/channels")
+def channel_list(request: Request, session: ReadSession, admin: Admin):
+    rows = [(channels.to_public(c), channels.verdict_counts(session, c.id))
+            for c in channels.list_channels(session)]
+    return _page(request, "channels.html", admin, rows=rows)
+
+
+@router.get("/channels/{channel_id}")
+def channel_detail(request: Request, channel_id: str, session: ReadSession, admin: Admin,
+                   verdict: str | None = None, cursor: str | None = None):
+    channel = channels.get_channel(session, channel_id)
+    listings, next_cursor = channels.list_listings(
+        session, channel.id, channels.ListingFilters(verdict=verdict or None), cursor, limit=50)
+    return _page(request, "channel.html", admin, channel=channels.to_public(channel),
+                 counts=channels.verdict_counts(session, channel.id),
+                 issues=channels.top_issues(session, channel.id), listings=listings,
+                 next_cursor=next_cursor, verdict=verdict or "",
+                 skus=catalog.skus_of(session, [lst.variant_id for lst in listings]))
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+@router.get("/webhooks")
+def webhook_list(request: Request, session: ReadSession, admin: Admin):
+    return _page(request, "webhooks.html", admin, endpoints=webhooks.list_endpoints(session))
+
+
+@router.get("/webhooks/{endpoint_id}")
+def webhook_detail(request: Request, endpoint_id: str, session: ReadSession, admin: Admin,
+                   state: str | None = None):
+    endpoint = webhooks.get_endpoint(session, endpoint_id)
+    deliveries, _ = webhooks.list_deliveries(
+        session, webhooks.DeliveryFilters(endpoint_id=endpoint.id, state=state or None),
+        limit=50)
+    return _page(request, "webhook.html", admin, endpoint=endpoint, deliveries=[
+        (d, webhooks.list_attempts(session, d.id)) for d in deliveries], state=state or "")
+
+
+@router.post("/webhooks/{endpoint_id}/redeliver")
+def redeliver(endpoint_id: str, session: WriteSession, admin: Admin,
+              csrf: Annotated[str, Form()], event_id: Annotated[str, Form()]):
+    service.check_csrf(admin, csrf)
+    path = f"/admin/webhooks/{endpoint_id}"
+    try:
+        service.require(admin, "webhooks:write")
+        webhooks.redeliver(session, endpoint_id, Redeliver(event_id=event_id))
+    except MercatoError as exc:
+        return _back(path, error=exc.detail)
+    return _back(path, msg=f"Event {event_id} queued for redelivery.")
 
 
 def login_redirect(request: Request, _: LoginRequired) -> Response:

@@ -106,6 +106,14 @@ def find_variants_by_sku(session: Session, sku: str) -> list[Variant]:
     ))
 
 
+def skus_of(session: Session, variant_ids: Sequence[str]) -> dict[str, str | None]:
+    """Variant id -> SKU, for lists that show items by SKU."""
+    if not variant_ids:
+        return {}
+    return dict(session.execute(select(Variant.id, Variant.sku).where(
+        Variant.id.in_(set(variant_ids)))).all())
+
+
 @dataclass
 class ProductFilters:
     status: str | None = None

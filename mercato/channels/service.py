@@ -3,12 +3,12 @@ the caller owns the transaction."""
 
 from __future__ import annotations
 
-import base64
 import hmac
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mercato import events
@@ -21,6 +21,7 @@ from mercato.config import get_settings
 from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES
+from mercato.pagination import decode_cursor, encode_cursor
 
 # The real platforms' API roots; a connection may point at a simulator instead.
 DEFAULT_BASE_URLS = {
@@ -194,32 +195,50 @@ def list_listings(session: Session, channel_id: str, filters: ListingFilters,
     if filters.verdict:
         query = query.where(Listing.verdict == filters.verdict)
     if cursor:
-        query = query.where(Listing.id > _decode_cursor(cursor))
+        query = query.where(Listing.id > decode_cursor(cursor))
     rows = list(session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].id) if more and rows else None
+    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
     return rows, next_cursor
 
 
 def verdict_counts(session: Session, channel_id: str) -> dict[str, int]:
-    from sqlalchemy import func
-
     rows = session.execute(select(Listing.verdict, func.count()).where(
         Listing.channel_id == channel_id).group_by(Listing.verdict))
     return {verdict: count for verdict, count in rows}
 
 
-def _encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+@dataclass(frozen=True)
+class IssueCount:
+    field: str
+    message: str
+    severity: str
+    source: str
+    items: int
 
 
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except ValueError:
-        raise ValidationFailed("Invalid cursor.", [FieldError(("cursor",), "not a cursor")]
-                               ) from None
+# Enough listings to name the common reasons without reading a whole large catalog.
+ISSUE_SAMPLE = 5000
+
+
+def top_issues(session: Session, channel_id: str, limit: int = 10) -> list[IssueCount]:
+    """The most frequent reasons items are rejected or warned on a channel."""
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    issues = session.scalars(select(Listing.issues).where(
+        Listing.channel_id == channel_id, Listing.verdict.in_(("rejected", "warning")))
+        .limit(ISSUE_SAMPLE))
+    for item_issues in issues:
+        for issue in item_issues or []:
+            counts[(issue.get("field", ""), issue.get("message", ""),
+                    issue.get("severity", ""), issue.get("source", ""))] += 1
+    return [IssueCount(*key, items) for key, items in counts.most_common(limit)]
+
+
+def listings_of_product(session: Session, product_id: str) -> list[Listing]:
+    """A product's items on every channel."""
+    return list(session.scalars(select(Listing).where(Listing.product_id == product_id)
+                                .order_by(Listing.channel_id, Listing.variant_id)))
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:

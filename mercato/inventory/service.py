@@ -1070,3 +1070,48 @@ def _batches(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
     if batch:
         yield batch
 
+
+
+# ---------------------------------------------------------------- looking
+
+
+@dataclass(frozen=True)
+class HeldLine:
+    reservation_id: str
+    channel: str
+    reference: str
+    quantity: int
+    expires_at: datetime
+    lapsed: bool
+
+
+def holds_of(session: Session, variant_id: str, now: datetime | None = None,
+             limit: int = 50) -> list[HeldLine]:
+    """Units of a variant held by active reservations, soonest to expire first."""
+    now = _now(now)
+    rows = session.execute(
+        select(Reservation.id, Reservation.channel, Reservation.reference,
+               ReservationLine.quantity, Reservation.expires_at)
+        .join(ReservationLine, ReservationLine.reservation_id == Reservation.id)
+        .where(ReservationLine.variant_id == variant_id, ReservationLine.state == "held",
+               Reservation.status == "active")
+        .order_by(Reservation.expires_at).limit(limit))
+    return [HeldLine(rid, channel, reference, quantity, expires, expires <= now)
+            for rid, channel, reference, quantity, expires in rows]
+
+
+def ledger_of(session: Session, variant_id: str, limit: int = 100) -> list[Movement]:
+    """A variant's latest stock movements, newest first."""
+    return list(session.scalars(select(Movement).where(Movement.variant_id == variant_id)
+                                .order_by(Movement.id.desc()).limit(limit)))
+
+
+def lowest_stock(session: Session, limit: int = 50) -> list[tuple[str | None, int, int]]:
+    """(SKU, on hand, reserved) of the tracked variants with the fewest free units."""
+    free = func.sum(StockLevel.on_hand - StockLevel.reserved)
+    rows = session.execute(
+        select(Variant.sku, func.sum(StockLevel.on_hand), func.sum(StockLevel.reserved))
+        .join(StockLevel, StockLevel.variant_id == Variant.id)
+        .where(Variant.inventory_tracked.is_(True))
+        .group_by(Variant.id, Variant.sku).order_by(free, Variant.sku).limit(limit))
+    return [(sku, int(on_hand), int(reserved)) for sku, on_hand, reserved in rows]

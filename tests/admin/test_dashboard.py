@@ -124,3 +124,49 @@ def test_catalog_pages(browser, order):
     assert "Mug" in listing.text
     product_id = re.search(r'href="/admin/catalog/(prod_\w+)"', listing.text).group(1)
     assert "MUG-1" in browser.get(f"/admin/catalog/{product_id}").text
+
+
+def test_inventory_page_shows_levels_holds_and_ledger(browser, client, admin, order):
+    client.post("/api/v1/inventory/adjustments", headers=admin,
+                json={"sku": "MUG-1", "quantity": 7, "reason": "delivery"})
+    client.post("/api/v1/inventory/reservations", headers=admin, json={
+        "channel": "storefront", "reference": "cart-1",
+        "lines": [{"sku": "MUG-1", "quantity": 2}]})
+    lowest = browser.get("/admin/inventory")
+    assert "MUG-1" in lowest.text
+    page = browser.get("/admin/inventory", params={"sku": "MUG-1"})
+    assert page.status_code == 200
+    assert "cart-1" in page.text and "delivery" in page.text
+    assert re.search(r'Available</div><div class="value">5<', page.text)
+    missing = browser.get("/admin/inventory", params={"sku": "NOPE"})
+    assert "No variant with SKU" in missing.text
+
+
+def test_channels_and_webhooks_pages(browser, client, admin):
+    response = client.post("/api/v1/channels", headers=admin, json={
+        "kind": "google", "name": "google-us", "country": "US", "language": "en",
+        "currency": "USD", "base_url": "http://127.0.0.1:9/google"})
+    assert response.status_code == 201, response.text
+    listing = browser.get("/admin/channels")
+    assert "google-us" in listing.text and "In-app checkout" in listing.text
+    detail = browser.get(f"/admin/channels/{response.json()['id']}")
+    assert detail.status_code == 200 and "No items" in detail.text
+    hook = client.post("/api/v1/webhooks/endpoints", headers=admin,
+                       json={"url": "http://127.0.0.1:9/hook"})
+    assert hook.status_code == 201, hook.text
+    endpoint_id = hook.json()["id"]
+    assert "127.0.0.1:9/hook" in browser.get("/admin/webhooks").text
+    assert browser.get(f"/admin/webhooks/{endpoint_id}").status_code == 200
+
+
+def test_redeliver_from_the_dashboard(browser, client, admin, sessions):
+    endpoint_id = client.post("/api/v1/webhooks/endpoints", headers=admin,
+                              json={"url": "http://127.0.0.1:9/hook"}).json()["id"]
+    client.post("/api/v1/products", headers=admin, json={
+        "handle": "cup", "title": "Cup", "variants": [{"sku": "CUP-1", "price": 500}]})
+    event_id = client.get("/api/v1/events", headers=admin).json()["items"][0]["id"]
+    csrf = csrf_of(browser.get(f"/admin/webhooks/{endpoint_id}").text)
+    response = browser.post(f"/admin/webhooks/{endpoint_id}/redeliver",
+                            data={"csrf": csrf, "event_id": event_id})
+    assert f"Event {event_id} queued for redelivery." in response.text
+    assert event_id in response.text  # the new delivery is listed
