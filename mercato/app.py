@@ -24,6 +24,7 @@ from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
+from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
 from mercato.problems import problem
 from mercato.storefront import pages as storefront_pages
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(admin_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
+    app.include_router(order_webhooks_router)
     app.mount("/shop/static", storefront_pages.static, name="shop-static")
     app.include_router(storefront_pages.router)
     return app

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     # The store's base currency: prices without a currency are in it.
     currency: str = "USD"
+    # A platform order for stock Mercato no longer has: "backorder" (keep it, on hold) or
+    # "cancel" (cancel it on the platform). A channel's settings may say otherwise.
+    oversold_policy: str = "backorder"
     # SQLite waits this long for a competing writer before giving up.
     sqlite_busy_timeout_ms: int = 30_000
 

@@ -17,6 +17,8 @@ from mercato.orders.schemas import (
     OrderPublic,
     RefundCreate,
     RefundPublic,
+    ReturnCreate,
+    ReturnPublic,
 )
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -28,6 +30,7 @@ def _detail(session, order) -> OrderDetail:
         **OrderPublic.model_validate(order).model_dump(),
         "fulfillments": service.fulfillments_of(session, order.id),
         "refunds": service.refunds_of(session, order.id),
+        "returns": service.returns_of(session, order.id),
     })
 
 
@@ -93,3 +96,20 @@ def hold(order_id: str, data: HoldRequest, session: WriteSession, token: OrdersW
 @router.post("/{order_id}/release", response_model=OrderDetail)
 def release(order_id: str, session: WriteSession, token: OrdersWrite):
     return _detail(session, service.release(session, order_id, actor=f"token:{token.name}"))
+
+
+@router.post("/{order_id}/returns", response_model=ReturnPublic,
+             status_code=status.HTTP_201_CREATED)
+def request_return(order_id: str, data: ReturnCreate, session: WriteSession,
+                   token: OrdersWrite):
+    return service.request_return(session, order_id, data, actor=f"token:{token.name}")
+
+
+@router.post("/{order_id}/returns/{return_id}/receive", response_model=ReturnPublic)
+def receive_return(order_id: str, return_id: str, session: WriteSession, token: OrdersWrite):
+    return service.receive_return(session, order_id, return_id, actor=f"token:{token.name}")
+
+
+@router.post("/{order_id}/returns/{return_id}/refund", response_model=ReturnPublic)
+def refund_return(order_id: str, return_id: str, session: WriteSession, token: OrdersWrite):
+    return service.refund_return(session, order_id, return_id, actor=f"token:{token.name}")

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Sequence,
     String,
     Text,
@@ -50,6 +51,14 @@ class Order(Base):
     fulfillment_status: Mapped[str] = mapped_column(String(24), default="unfulfilled")
     # Why a person must look at it (e.g. the platform sold stock Mercato no longer had).
     attention_reason: Mapped[str | None] = mapped_column(Text)
+    # The platform's own status and when the platform last changed the order: later
+    # events win, earlier ones never move the order back (orders.intake).
+    external_status: Mapped[str | None] = mapped_column(String(40))
+    external_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Did importing take the units out of stock? "none" (not by the order: manual and
+    # storefront orders), "committed" (orders.stock took them), "short" (could not).
+    stock_state: Mapped[str] = mapped_column(String(16), default="none",
+                                             server_default="none")
 
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int] = mapped_column(Integer)
@@ -168,3 +177,58 @@ class Refund(Base):
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
     restock: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+RETURN_STATUSES = ("requested", "received", "refunded")
+
+
+class Return(Base):
+    """Items the buyer sends back: requested -> received (restocked) -> refunded."""
+
+    __tablename__ = "order_returns"
+    __table_args__ = (CheckConstraint(f"status IN {RETURN_STATUSES}", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ret"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    # [{"line_id": ..., "quantity": ...}]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType())
+    restock: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    refund_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+INBOUND_STATES = ("received", "processed", "failed")
+
+
+class InboundEvent(Base):
+    """A platform's webhook as received (raw bytes), unique per channel and event id."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "event_id"),
+        CheckConstraint(f"state IN {INBOUND_STATES}", name="state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("inb"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(255))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OrderSyncCursor(Base):
+    """How far polling has read a channel's orders (their platform update time)."""
+
+    __tablename__ = "order_sync_cursors"
+
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    updated_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -109,6 +109,26 @@ class CancelRequest(_Input):
     restock: bool = True
 
 
+class ReturnCreate(_Input):
+    lines: Annotated[list[LineQuantity], Field(min_length=1, max_length=500)]
+    restock: bool = Field(True, description="Put the items back on hand when received")
+    reason: str | None = None
+
+
+class ReturnPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    order_id: str
+    status: str
+    lines: list[dict[str, Any]]
+    restock: bool
+    reason: str | None
+    refund_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 class HoldRequest(_Input):
     reason: Annotated[str, Field(min_length=1)]
 
@@ -171,6 +191,8 @@ class OrderPublic(_Output):
     payment_status: str
     fulfillment_status: str
     attention_reason: str | None
+    external_status: str | None = None
+    stock_state: str = "none"
     currency: str
     subtotal: int
     discount_total: int
@@ -200,6 +222,7 @@ class OrderPublic(_Output):
 class OrderDetail(OrderPublic):
     fulfillments: list[FulfillmentPublic]
     refunds: list[RefundPublic]
+    returns: list[ReturnPublic] = []
 
 
 class OrderPage(BaseModel):

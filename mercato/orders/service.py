@@ -19,7 +19,7 @@ from mercato.catalog.service import store_currency
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES, format_plain
-from mercato.orders import state
+from mercato.orders import push, state, stock
 from mercato.orders.models import (
     ORDER_NUMBERS,
     Fulfillment,
@@ -27,6 +27,7 @@ from mercato.orders.models import (
     OrderActivity,
     OrderLine,
     Refund,
+    Return,
 )
 from mercato.orders.schemas import (
     FulfillmentCreate,
@@ -34,6 +35,7 @@ from mercato.orders.schemas import (
     OrderChanged,
     OrderCreate,
     RefundCreate,
+    ReturnCreate,
 )
 from mercato.pagination import decode_cursor, encode_cursor
 
@@ -122,11 +124,15 @@ def list_orders(session: Session, filters: OrderFilters, cursor: str | None = No
 # ---------------------------------------------------------------- creating
 
 
-def create_order(session: Session, data: OrderCreate, actor: str = "api") -> tuple[Order, bool]:
+def create_order(session: Session, data: OrderCreate, actor: str = "api",
+                 take_stock: bool = False) -> tuple[Order, bool]:
     """Create an order, or return the existing one for the same channel and external id.
 
     Returns (order, created). Concurrent duplicates (a webhook delivered twice at once)
     meet the unique (channel, external_id) constraint: the loser gets the winner's order.
+    ``take_stock`` commits the order's units through the inventory service (platform
+    orders); storefront orders took theirs in checkout. When the stock is not there the
+    order is still created, with ``stock_state`` "short", for the caller to flag.
     """
     if data.external_id:
         existing = _by_external_id(session, data.channel, data.external_id)
@@ -148,6 +154,10 @@ def create_order(session: Session, data: OrderCreate, actor: str = "api") -> tup
     _record(session, "order.created", order)
     if order.payment_status == "paid":
         _record(session, "order.paid", order)
+    if take_stock:
+        short = stock.take(session, order, actor)
+        _log(session, order, actor, "stock", f"Stock not taken: {short}" if short
+             else "Stock taken.", stock_state=order.stock_state)
     return order, True
 
 
@@ -271,7 +281,9 @@ def release(session: Session, order_id: str, actor: str = "api") -> Order:
 
 
 def cancel(session: Session, order_id: str, reason: str | None = None, restock: bool = True,
-           actor: str = "api") -> Order:
+           actor: str = "api", notify_platform: bool = True) -> Order:
+    """Cancel an unshipped order; ``restock`` gives its units back (receipt movements).
+    The platform is told (a push job in this transaction) unless it told us."""
     order = get_order(session, order_id)
     if not state.can_cancel(order.status, order.fulfillment_status):
         if order.fulfillment_status != "unfulfilled":
@@ -279,9 +291,15 @@ def cancel(session: Session, order_id: str, reason: str | None = None, restock: 
                 f"Order #{order.number} has shipped items; refund or return them instead.")
         state.check_transition(order.number, order.status, "cancelled")
     _move(order, "cancelled")
+    restocked = stock.give_back(
+        session, order, {line.id: line.quantity - line.fulfilled_quantity
+                         for line in order.lines},
+        "receipt", f"order #{order.number} cancelled", actor) if restock else 0
     _changed(session, order, actor, "cancelled",
              "Cancelled" + (f": {reason}" if reason else "."), "order.cancelled",
-             reason=reason, restock=restock)
+             reason=reason, restock=restock, restocked=restocked)
+    if notify_platform:
+        push.enqueue(session, order, "cancel", order.id)
     return order
 
 
@@ -316,11 +334,14 @@ def fulfil(session: Session, order_id: str, data: FulfillmentCreate,
     if done:
         _move(order, "completed")
         _changed(session, order, actor, "completed", "All items shipped.", "order.completed")
+    push.enqueue(session, order, "ship", fulfillment.id)
     return fulfillment
 
 
-def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "api") -> Refund:
-    """Refund lines (their paid amount), an amount, or everything that remains."""
+def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "api",
+           notify_platform: bool = True) -> Refund:
+    """Refund lines (their paid amount), an amount, or everything that remains. With
+    ``restock``, refunded lines' units go back on hand (return movements)."""
     order = get_order(session, order_id)
     if order.payment_status not in ("paid", "partially_refunded"):
         raise Conflict(f"Order #{order.number} is not paid ({order.payment_status}); nothing "
@@ -348,11 +369,111 @@ def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "ap
     order.refunded_total += amount
     order.payment_status = "refunded" if order.refunded_total == order.total \
         else "partially_refunded"
+    restocked = stock.give_back(session, order, {w.line_id: w.quantity for w in data.lines},
+                                "return", f"order #{order.number} refunded", actor) \
+        if data.restock and data.lines else 0
     _changed(session, order, actor, "refunded",
              f"Refunded {_amount(amount, order.currency)}"
              + (f": {data.reason}" if data.reason else "."), "order.refunded",
-             refund_id=record.id, amount=amount, lines=record.lines, restock=data.restock)
+             refund_id=record.id, amount=amount, lines=record.lines, restock=data.restock,
+             restocked=restocked)
+    if notify_platform:
+        push.enqueue(session, order, "refund", record.id)
     return record
+
+
+# ---------------------------------------------------------------- returns
+
+
+def returns_of(session: Session, order_id: str) -> list[Return]:
+    return list(session.scalars(select(Return).where(Return.order_id == order_id)
+                                .order_by(Return.created_at, Return.id)))
+
+
+def request_return(session: Session, order_id: str, data: ReturnCreate,
+                   actor: str = "api") -> Return:
+    """The buyer sends shipped items back: at most what shipped and is not already
+    coming back."""
+    order = get_order(session, order_id)
+    by_id = {line.id: line for line in order.lines}
+    coming = {}
+    for earlier in returns_of(session, order.id):
+        for item in earlier.lines:
+            coming[item["line_id"]] = coming.get(item["line_id"], 0) + item["quantity"]
+    errors = []
+    for index, item in enumerate(data.lines):
+        line = by_id.get(item.line_id)
+        if line is None:
+            errors.append(FieldError(("lines", index, "line_id"),
+                                     f"order #{order.number} has no line {item.line_id!r}"))
+            continue
+        left = line.fulfilled_quantity - coming.get(line.id, 0)
+        if item.quantity > left:
+            errors.append(FieldError(("lines", index, "quantity"),
+                                     f"only {left} shipped unit(s) of {line.sku or line.title}"
+                                     " can come back"))
+    if errors:
+        raise ValidationFailed("Cannot return these lines.", errors)
+    record = Return(order_id=order.id, status="requested", restock=data.restock,
+                    reason=data.reason, lines=[w.model_dump() for w in data.lines])
+    session.add(record)
+    session.flush()
+    _changed(session, order, actor, "return_requested",
+             f"Return of {sum(w.quantity for w in data.lines)} item(s) requested"
+             + (f": {data.reason}" if data.reason else "."), "order.return_requested",
+             return_id=record.id, lines=record.lines)
+    return record
+
+
+def _return_of(session: Session, order_id: str, return_id: str) -> Return:
+    record = session.get(Return, return_id)
+    if record is None or record.order_id != order_id:
+        raise NotFound(f"No return {return_id!r} on this order.")
+    return record
+
+
+def receive_return(session: Session, order_id: str, return_id: str,
+                   actor: str = "api") -> Return:
+    """The items arrived: restock them (return movements) when the return says so."""
+    order = get_order(session, order_id)
+    record = _return_of(session, order.id, return_id)
+    if record.status != "requested":
+        raise state.IllegalTransition(f"Return {record.id} is {record.status}; only a "
+                                      "requested return can be received.")
+    record.status, record.updated_at = "received", utcnow()
+    restocked = stock.give_back(session, order, {i["line_id"]: i["quantity"]
+                                                 for i in record.lines},
+                                "return", f"return on order #{order.number}", actor) \
+        if record.restock else 0
+    _changed(session, order, actor, "return_received", "Returned items received"
+             + (f"; {restocked} unit(s) restocked." if restocked else "."),
+             "order.return_received", return_id=record.id, restocked=restocked)
+    return record
+
+
+def refund_return(session: Session, order_id: str, return_id: str,
+                  actor: str = "api") -> Return:
+    """Refund what came back (its lines' paid amount); the platform is told."""
+    order = get_order(session, order_id)
+    record = _return_of(session, order.id, return_id)
+    if record.status != "received":
+        raise state.IllegalTransition(f"Return {record.id} is {record.status}; refund it "
+                                      "once the items are received.")
+    made = refund(session, order.id, RefundCreate(
+        lines=[LineQuantity(**i) for i in record.lines], reason=record.reason or "return",
+        restock=False), actor=actor)
+    record.status, record.refund_id, record.updated_at = "refunded", made.id, utcnow()
+    return record
+
+
+def note(session: Session, order_id: str, actor: str, kind: str, message: str,
+         **data) -> None:
+    """A line on the timeline that changes nothing else (e.g. a push to the platform)."""
+    order = session.get(Order, order_id)
+    if order is not None:
+        session.add(OrderActivity(order_id=order_id, at=utcnow(), actor=actor, kind=kind,
+                                  message=message,
+                                  data={k: v for k, v in data.items() if v is not None}))
 
 
 def _line_share(line: OrderLine, quantity: int) -> int:

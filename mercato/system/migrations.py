@@ -38,4 +38,11 @@ def current_revisions(engine: Engine) -> set[str]:
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revisions(engine) == head_revisions(engine)
+    """Every head applied. A revision another one ``depends_on`` stops being listed as
+    current once its dependant is applied, so heads are checked against everything
+    applied (the current revisions and all they rest on)."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    current = current_revisions(engine)
+    applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")} \
+        if current else set()
+    return head_revisions(engine) <= applied

@@ -12,7 +12,7 @@ def readiness(engine: Engine) -> dict:
     except SQLAlchemyError as exc:
         return {"status": "unavailable", "database": "unreachable",
                 "detail": exc.__class__.__name__}
-    if current != heads:
+    if not migrations.is_current(engine):
         return {"status": "unavailable", "database": "ok", "migrations": "pending",
                 "current": sorted(current), "head": sorted(heads),
                 "detail": "run `mercato init` to upgrade"}

@@ -1,0 +1,89 @@
+"""What order intake asks of every platform: verify and read a webhook, fetch and list
+orders, push back what the merchant did. Each kind's ``channels/<kind>/orders.py``
+translates and talks HTTP; the rules live in ``mercato.orders.intake``.
+
+A platform order is handed over as a ``PlatformOrder``: the order in Mercato's input
+shape, plus the platform's status translated to a stage (``STAGES``), never a decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import import_module
+from types import ModuleType
+from typing import Any, Protocol
+
+import httpx
+
+from mercato.orders.schemas import OrderCreate
+
+# The platform's order stage, in the order a platform moves through them. A status
+# event whose stage is below what Mercato has seen is stale and never applied.
+STAGES = ("unpaid", "paid", "shipped", "delivered", "completed", "cancelled")
+ORDER_KINDS = ("tiktok", "meta", "pinterest")
+
+
+def stage_rank(stage: str | None) -> int:
+    return STAGES.index(stage) if stage in STAGES else -1
+
+
+@dataclass
+class PlatformOrder:
+    external_id: str
+    stage: str
+    status: str  # the platform's own word, kept for people
+    updated_at: datetime
+    order: OrderCreate
+    # The platform keeps the order waiting until the merchant acknowledges it (Meta).
+    needs_acknowledgement: bool = False
+
+
+@dataclass
+class Notice:
+    """One order a webhook speaks of: the full order when the webhook carries it."""
+
+    external_id: str
+    document: dict[str, Any] | None = None
+
+
+@dataclass
+class Inbound:
+    """A webhook, read: its event id for deduplication and the orders it speaks of."""
+
+    event_id: str
+    notices: list[Notice] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    documents: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+class OrderClient(Protocol):
+    def get_order(self, external_id: str) -> dict[str, Any] | None: ...
+
+    def list_orders(self, updated_since: datetime | None, cursor: str | None) -> Page: ...
+
+    def acknowledge(self, external_id: str, reference: str, key: str) -> None: ...
+
+    def ship(self, external_id: str, items: list[dict], carrier: str | None,
+             tracking_number: str | None, key: str) -> None: ...
+
+    def cancel(self, external_id: str, items: list[dict], reason: str | None,
+               restock: bool, key: str) -> None: ...
+
+    def refund(self, external_id: str, items: list[dict], amount: int, currency: str,
+               reason: str | None, key: str) -> None: ...
+
+
+def module(kind: str) -> ModuleType:
+    if kind not in ORDER_KINDS:
+        raise LookupError(f"{kind} channels do not send orders")
+    return import_module(f"mercato.channels.{kind}.orders")
+
+
+def client_for(kind: str, settings: dict[str, Any], credentials: dict[str, str],
+               http: httpx.Client) -> OrderClient:
+    return module(kind).OrderClient(settings, credentials, http)

@@ -1,0 +1,321 @@
+"""Orders coming in from the platforms: signed webhooks and polling, one set of rules.
+
+Why here (orders) and not in channels: what a webhook *means* — dedupe, which order,
+whether it moves forward, what happens to stock — is an order rule. Channels keep the
+platform knowledge (``channels/<kind>/orders.py``: signatures, shapes, HTTP).
+
+1. ``receive``: verify the signature on the raw bytes, read the event id, store the raw
+   event once per (channel, event id) and queue its processing — one transaction, so an
+   acknowledged event is always processed and a duplicate is never queued twice.
+2. ``gather`` (no transaction, may call the platform) + ``settle`` (one transaction):
+   fetch the orders an event names and ``apply`` them.
+3. ``apply``: create the order (taking stock) or move it forward. Status events are
+   compared by the platform's stage and update time: a late, older event never moves
+   an order back. An order for stock Mercato no longer has is held with the reason and,
+   per the store's policy, kept as a backorder or cancelled on the platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from mercato import jobs
+from mercato.catalog.models import Variant
+from mercato.channels import crypto
+from mercato.channels import orders as platforms
+from mercato.channels.models import Channel
+from mercato.config import get_settings
+from mercato.db import new_id, utcnow
+from mercato.errors import MercatoError, NotFound, Unauthorized
+from mercato.orders import push, service
+from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
+
+MAX_BODY = 256 * 1024  # bytes; order notifications are a few kB
+PROCESS_JOB = "orders.process_inbound"
+OVERSOLD_POLICIES = ("backorder", "cancel")
+# Polling reads a little before its cursor: platforms stamp updates at second precision.
+POLL_OVERLAP = timedelta(minutes=2)
+MAX_POLL_PAGES = 100
+
+
+class BadSignature(Unauthorized):
+    slug = "bad-signature"
+    title = "Signature missing or invalid"
+
+
+class MalformedPayload(MercatoError):
+    slug = "malformed-payload"
+    title = "Malformed payload"
+    status = 400
+
+
+class PayloadTooLarge(MercatoError):
+    slug = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+
+@lru_cache(maxsize=256)
+def _credentials(encrypted: str) -> dict[str, str]:
+    return crypto.decrypt(encrypted)
+
+
+def _order_channel(session: Session, channel_id: str) -> Channel:
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.kind not in platforms.ORDER_KINDS:
+        raise NotFound("No such webhook.")
+    return channel
+
+
+# ---------------------------------------------------------------- receiving
+
+
+@dataclass
+class Receipt:
+    event_id: str
+    duplicate: bool
+
+
+def check_size(length: int) -> None:
+    if length > MAX_BODY:
+        raise PayloadTooLarge(f"The body is {length} bytes; at most {MAX_BODY} are taken.")
+
+
+def challenge(session: Session, channel_id: str, params: dict[str, str]) -> str:
+    """Meta's subscription check: the challenge when the verify token matches."""
+    channel = _order_channel(session, channel_id)
+    module = platforms.module(channel.kind)
+    answer = module.challenge(_credentials(channel.credentials_encrypted), params) \
+        if hasattr(module, "challenge") else None
+    if answer is None:
+        from mercato.errors import Forbidden
+        raise Forbidden("The verify token does not match.")
+    return answer
+
+
+def receive(session: Session, channel_id: str, raw: bytes, headers) -> Receipt:
+    """Verify, store once, queue processing. Nothing is stored unless all checks pass."""
+    check_size(len(raw))
+    channel = _order_channel(session, channel_id)
+    module = platforms.module(channel.kind)
+    if not module.verify(_credentials(channel.credentials_encrypted), raw, headers):
+        raise BadSignature("The webhook's signature is missing or does not match its body.")
+    try:
+        inbound = module.read(orjson.loads(raw), raw, headers)
+    except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise MalformedPayload(f"The body is not a {channel.kind} notification: {exc}") \
+            from None
+    if not inbound.event_id or len(inbound.event_id) > 255:
+        raise MalformedPayload("The notification has no usable event id.")
+    row_id = new_id("inb")
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stored = session.execute(insert(InboundEvent).values(
+        id=row_id, channel_id=channel.id, event_id=inbound.event_id, body=raw,
+        state="received", received_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["channel_id", "event_id"])
+        .returning(InboundEvent.id)).first()
+    if stored is None:
+        return Receipt(inbound.event_id, duplicate=True)
+    # Events about the same order are processed one at a time, in arrival order.
+    key = f"{channel.id}:{inbound.notices[0].external_id}" if inbound.notices else None
+    jobs.enqueue(session, PROCESS_JOB, {"inbound_id": row_id}, key=key)
+    return Receipt(inbound.event_id, duplicate=False)
+
+
+# ---------------------------------------------------------------- processing
+
+
+@dataclass
+class Work:
+    """What processing an event needs, read in a short read transaction."""
+
+    inbound_id: str | None
+    channel_id: str
+    kind: str
+    base_url: str
+    settings: dict[str, Any]
+    credentials: dict[str, str]
+    notices: list[platforms.Notice] = field(default_factory=list)
+    documents: list[dict] = field(default_factory=list)
+
+
+def _work_for(channel: Channel, inbound_id: str | None = None) -> Work:
+    return Work(inbound_id, channel.id, channel.kind, channel.base_url,
+                dict(channel.settings or {}), _credentials(channel.credentials_encrypted))
+
+
+def plan_event(session: Session, inbound_id: str) -> Work | None:
+    event = session.get(InboundEvent, inbound_id)
+    if event is None or event.state == "processed":
+        return None
+    channel = session.get(Channel, event.channel_id)
+    module = platforms.module(channel.kind)
+    raw = bytes(event.body)
+    work = _work_for(channel, inbound_id)
+    work.notices = module.read(orjson.loads(raw), raw, {"webhook-id": event.event_id}).notices
+    return work
+
+
+def gather(work: Work) -> Work:
+    """Fetch the orders the event names but does not carry (HTTP; no transaction)."""
+    from mercato.channels import http as channel_http
+
+    missing = [n for n in work.notices if n.document is None]
+    work.documents = [n.document for n in work.notices if n.document is not None]
+    if missing:
+        with channel_http.open_client(work.base_url) as http:
+            client = platforms.client_for(work.kind, work.settings, work.credentials, http)
+            for notice in missing:
+                document = client.get_order(notice.external_id)
+                if document:
+                    work.documents.append(document)
+    return work
+
+
+def settle(session: Session, work: Work) -> list[Order]:
+    """Apply the gathered orders and mark the event processed (one transaction)."""
+    channel = session.get(Channel, work.channel_id)
+    module = platforms.module(work.kind)
+    applied = [apply(session, channel, module.to_order(doc, channel.id))
+               for doc in work.documents]
+    if work.inbound_id:
+        event = session.get(InboundEvent, work.inbound_id)
+        event.state, event.processed_at, event.error = "processed", utcnow(), None
+    return applied
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def _stage_of(channel: Channel, order: Order) -> str | None:
+    if order.external_status is None:
+        return None
+    return platforms.module(channel.kind).STAGE.get(order.external_status)
+
+
+def is_stale(channel: Channel, order: Order, incoming: platforms.PlatformOrder) -> bool:
+    """Older than what we have, or a stage behind it: never applied."""
+    if order.external_updated_at and incoming.updated_at < order.external_updated_at:
+        return True
+    return platforms.stage_rank(incoming.stage) < platforms.stage_rank(_stage_of(channel,
+                                                                                 order))
+
+
+def oversold_policy(channel: Channel) -> str:
+    policy = (channel.settings or {}).get("oversold_policy") or get_settings().oversold_policy
+    return policy if policy in OVERSOLD_POLICIES else "backorder"
+
+
+def _known_lines(session: Session, incoming: platforms.PlatformOrder) -> list[str]:
+    """Lines whose SKU Mercato does not know become custom lines; returns those SKUs."""
+    skus = {line.sku for line in incoming.order.lines if line.sku}
+    known = set(session.scalars(select(Variant.sku).where(Variant.sku.in_(skus)))) \
+        if skus else set()
+    unknown = []
+    for line in incoming.order.lines:
+        if line.sku and line.sku not in known:
+            unknown.append(line.sku)
+            line.title = line.title or line.sku
+            line.sku = None
+    return unknown
+
+
+def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder) -> Order:
+    actor = f"channel:{channel.kind}"
+    order = session.scalar(select(Order).where(Order.channel == channel.id,
+                                               Order.external_id == incoming.external_id))
+    if order is None:
+        unknown = _known_lines(session, incoming)
+        order, created = service.create_order(session, incoming.order, actor=actor,
+                                              take_stock=True)
+        if created:
+            order.external_status = incoming.status
+            order.external_updated_at = incoming.updated_at
+            _after_import(session, channel, order, incoming, unknown, actor)
+            return order
+    if is_stale(channel, order, incoming) or (
+            order.external_updated_at == incoming.updated_at
+            and order.external_status == incoming.status):
+        return order
+    was = _stage_of(channel, order)
+    order.external_status = incoming.status
+    order.external_updated_at = incoming.updated_at
+    _follow(session, channel, order, incoming, actor)
+    if incoming.needs_acknowledgement and was != incoming.stage:
+        push.enqueue(session, order, "acknowledge", order.id)
+    return order
+
+
+def _after_import(session: Session, channel: Channel, order: Order,
+                  incoming: platforms.PlatformOrder, unknown: list[str], actor: str) -> None:
+    reasons = []
+    if order.stock_state == "short":
+        short = order.timeline[-1].message.removeprefix("Stock not taken: ")
+        reasons.append(f"sold on {channel.name} without the stock: {short}")
+    if unknown:
+        reasons.append(f"unknown SKU(s) {', '.join(sorted(set(unknown)))}")
+    if incoming.stage == "cancelled":
+        _follow(session, channel, order, incoming, actor)
+        return
+    if incoming.needs_acknowledgement:
+        push.enqueue(session, order, "acknowledge", order.id)
+    if reasons:
+        service.hold(session, order.id, "Needs attention: " + "; ".join(reasons), actor=actor)
+        if order.stock_state == "short" and oversold_policy(channel) == "cancel" \
+                and push.takes_orders(channel):
+            service.cancel(session, order.id, "out of stock", restock=False, actor=actor)
+
+
+def _follow(session: Session, channel: Channel, order: Order,
+            incoming: platforms.PlatformOrder, actor: str) -> None:
+    """Take the platform's newer stage into Mercato's own state machine."""
+    rank = platforms.stage_rank(incoming.stage)
+    if incoming.stage == "cancelled":
+        if order.status != "cancelled":
+            if order.fulfillment_status == "unfulfilled":
+                service.cancel(session, order.id, f"cancelled on {channel.name}",
+                               restock=True, actor=actor, notify_platform=False)
+            else:
+                service.note(session, order.id, actor, "platform_cancelled",
+                             f"{channel.name} cancelled an order with shipped items.")
+        return
+    if rank >= platforms.stage_rank("paid") and order.payment_status == "pending":
+        service.mark_paid(session, order.id, actor=actor)
+
+
+# ---------------------------------------------------------------- polling
+
+
+def poll_targets(session: Session) -> list[Work]:
+    return [_work_for(c) for c in session.scalars(select(Channel).order_by(Channel.id))
+            if push.takes_orders(c)]
+
+
+def cursor_of(session: Session, channel_id: str) -> datetime | None:
+    row = session.get(OrderSyncCursor, channel_id)
+    return row.updated_since if row else None
+
+
+def save_cursor(session: Session, channel_id: str, documents_applied: list[Order],
+                now: datetime) -> None:
+    row = session.get(OrderSyncCursor, channel_id)
+    if row is None:
+        row = OrderSyncCursor(channel_id=channel_id)
+        session.add(row)
+    seen = [o.external_updated_at for o in documents_applied if o.external_updated_at]
+    if seen:
+        row.updated_since = max([*seen, *([row.updated_since] if row.updated_since else [])])
+    row.polled_at = now
+
+
+def poll_since(cursor: datetime | None) -> datetime | None:
+    return cursor - POLL_OVERLAP if cursor else None

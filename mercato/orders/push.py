@@ -1,0 +1,130 @@
+"""Telling the platform what the merchant did: acknowledge, ship, cancel, refund.
+
+``enqueue`` runs inside the order change's transaction, so the push exists iff the change
+does; jobs keyed by the order id run one at a time in order. ``perform`` (the job) calls
+the platform with an idempotency key made from the Mercato record it carries, so a retry
+after a timeout can never ship, cancel or refund twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mercato import jobs
+from mercato.channels import http as channel_http
+from mercato.channels import orders as platforms
+from mercato.channels.capabilities import capabilities
+from mercato.channels.models import Channel
+from mercato.db import transaction
+from mercato.orders.models import Fulfillment, Order, Refund
+
+ACTIONS = ("acknowledge", "ship", "cancel", "refund")
+JOB = "orders.push"
+
+
+def takes_orders(channel: Channel) -> bool:
+    """Does this connection exchange orders with its platform? The capability, or the
+    connection's own ``order_api`` setting (Meta accounts still eligible for checkout)."""
+    if channel.kind not in platforms.ORDER_KINDS or channel.status != "active":
+        return False
+    return bool(capabilities(channel.kind, channel.country).order_api
+                or (channel.settings or {}).get("order_api"))
+
+
+def enqueue(session: Session, order: Order, action: str, ref: str) -> None:
+    """Queue the push of ``action`` (about Mercato record ``ref``) when the order came from
+    a platform that takes it; nothing for storefront and manual orders."""
+    if not order.external_id:
+        return
+    channel = session.get(Channel, order.channel)
+    if channel is None or not takes_orders(channel):
+        return
+    jobs.enqueue(session, JOB, {"order_id": order.id, "action": action, "ref": ref},
+                 key=order.id)
+
+
+@dataclass
+class Call:
+    kind: str
+    base_url: str
+    settings: dict[str, Any]
+    credentials: dict[str, str]
+    external_id: str
+    number: int
+    action: str
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def _items(order: Order, lines: list[dict]) -> list[dict]:
+    by_id = {line.id: line for line in order.lines}
+    return [{"sku": by_id[i["line_id"]].sku, "line_id": by_id[i["line_id"]].external_id,
+             "quantity": i["quantity"]} for i in lines if i["line_id"] in by_id]
+
+
+def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
+    """What to send, read from the database (no HTTP here)."""
+    from mercato.channels.service import credentials
+
+    order = session.get(Order, order_id)
+    channel = session.get(Channel, order.channel) if order else None
+    if order is None or channel is None:
+        return None
+    call = Call(channel.kind, channel.base_url, dict(channel.settings or {}),
+                credentials(channel), order.external_id, order.number, action,
+                f"mercato-{action}-{ref}")
+    if action == "ship":
+        record = session.get(Fulfillment, ref)
+        call.args = {"items": _items(order, record.lines), "carrier": record.carrier,
+                     "tracking_number": record.tracking_number}
+    elif action == "cancel":
+        call.args = {"items": [], "reason": "cancelled by the merchant", "restock": True}
+    elif action == "refund":
+        record = session.get(Refund, ref)
+        call.args = {"items": _items(order, record.lines), "amount": record.amount,
+                     "currency": record.currency, "reason": record.reason}
+    elif action == "acknowledge":
+        call.args = {"reference": f"#{order.number}"}
+    return call
+
+
+def send(call: Call) -> None:
+    """Raises PlatformUnavailable/AuthExpired (retry later) or PlatformError (refused)."""
+    with channel_http.open_client(call.base_url) as http:
+        client = platforms.client_for(call.kind, call.settings, call.credentials, http)
+        method = {"acknowledge": client.acknowledge, "ship": client.ship,
+                  "cancel": client.cancel, "refund": client.refund}[call.action]
+        method(call.external_id, **call.args, key=call.key)
+
+
+def perform(sessions: sessionmaker[Session], read_sessions: sessionmaker[Session],
+            order_id: str, action: str, ref: str) -> None:
+    from mercato.orders import service
+
+    with read_sessions() as session:
+        call = plan(session, order_id, action, ref)
+    if call is None:
+        return
+    try:
+        send(call)
+    except (channel_http.PlatformUnavailable, channel_http.AuthExpired):
+        raise  # the worker retries with backoff; the idempotency key makes that safe
+    except channel_http.PlatformError as exc:
+        with transaction(sessions) as session:
+            service.note(session, order_id, f"channel:{call.kind}", "push_refused",
+                         f"{call.kind} refused the {action}: {exc}", action=action, ref=ref)
+        return
+    with transaction(sessions) as session:
+        service.note(session, order_id, f"channel:{call.kind}", "pushed",
+                     f"{action.capitalize()} sent to {call.kind}.", action=action, ref=ref)
+
+
+def pending_pushes(session: Session, order_id: str) -> int:
+    from mercato.jobs.models import Job
+
+    return len(list(session.scalars(select(Job.id).where(
+        Job.name == JOB, Job.key == order_id, Job.state.in_(("queued", "running"))))))

@@ -1,0 +1,57 @@
+"""An order's units and the stock: taken when a platform order is imported, given back
+when it is cancelled or its items come back. Storefront orders took their units in
+checkout (a committed reservation), so creating them takes nothing here.
+
+Each step sits beside its compensation (take / give_back); both go through the
+inventory service, so stock never goes below zero and every unit has a movement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from mercato.inventory import service as inventory
+from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
+from mercato.orders.models import Order
+
+
+def take(session: Session, order: Order, actor: str) -> str | None:
+    """Reserve and commit the order's units (channel: the order's channel, reference: its
+    platform id). Returns None when taken, else why not; nothing is taken then."""
+    lines = [ReservationLineInput(variant_id=line.variant_id, quantity=line.quantity)
+             for line in order.lines if line.variant_id]
+    if not lines:
+        return None
+    try:
+        with session.begin_nested():
+            held = inventory.reserve(session, lines, channel=order.channel,
+                                     reference=order.external_id or order.id, actor=actor)
+            inventory.commit(session, held.id, actor=actor)
+    except inventory.InsufficientStock as exc:
+        order.stock_state = "short"
+        short = [f"{e.message}" for e in exc.errors] or [exc.detail]
+        return "; ".join(short)
+    order.stock_state = "committed"
+    return None
+
+
+def give_back(session: Session, order: Order, quantities: Mapping[str, int], kind: str,
+              reason: str, actor: str) -> int:
+    """Put units of the order's lines (line id -> units) back on hand as ``kind``
+    ("receipt" for a cancellation, "return" for items sent back). Only orders whose units
+    this module took are restocked. Returns the units given back."""
+    if order.stock_state != "committed":
+        return 0
+    by_id = {line.id: line for line in order.lines}
+    given = 0
+    for line_id, units in sorted(quantities.items()):
+        line = by_id.get(line_id)
+        if line is None or line.variant_id is None or units <= 0:
+            continue
+        inventory.adjust(session, AdjustmentCreate(
+            variant_id=line.variant_id, quantity=units, kind=kind, reason=reason,
+            reference=order.id), actor=actor)
+        given += units
+    return given

@@ -1,0 +1,59 @@
+"""Order jobs: process a received platform webhook, poll the platforms for orders
+(recovering any webhook that never came), push the merchant's actions back."""
+
+from __future__ import annotations
+
+import logging
+
+from mercato import jobs
+from mercato.channels import http as channel_http
+from mercato.channels import orders as platforms
+from mercato.orders import intake, push
+
+logger = logging.getLogger("mercato.orders")
+
+
+@jobs.task(intake.PROCESS_JOB, backoff_base="2 seconds")
+def process_inbound(ctx: jobs.JobContext, inbound_id: str) -> None:
+    with ctx.read_sessions() as session:
+        work = intake.plan_event(session, inbound_id)
+    if work is None:
+        return
+    intake.gather(work)  # may call the platform: outside any transaction
+    with ctx.transaction() as session:
+        intake.settle(session, work)
+
+
+@jobs.task("orders.poll", every="5 minutes")
+def poll_orders(ctx: jobs.JobContext) -> None:
+    """Every connection with an order API: orders updated since the stored cursor."""
+    with ctx.read_sessions() as session:
+        targets = intake.poll_targets(session)
+    for work in targets:
+        try:
+            _poll_one(ctx, work)
+        except channel_http.PlatformError:
+            # One platform's trouble never holds another back; the next run retries.
+            logger.warning("polling orders of %s failed", work.channel_id, exc_info=True)
+
+
+def _poll_one(ctx: jobs.JobContext, work: intake.Work) -> None:
+    with ctx.read_sessions() as session:
+        since = intake.poll_since(intake.cursor_of(session, work.channel_id))
+    page_cursor = None
+    with channel_http.open_client(work.base_url) as http:
+        client = platforms.client_for(work.kind, work.settings, work.credentials, http)
+        for _ in range(intake.MAX_POLL_PAGES):
+            page = client.list_orders(since, page_cursor)
+            work.documents = page.documents
+            with ctx.transaction() as session:
+                applied = intake.settle(session, work)
+                intake.save_cursor(session, work.channel_id, applied, ctx.now)
+            page_cursor = page.next_cursor
+            if not page_cursor:
+                break
+
+
+@jobs.task(push.JOB, backoff_base="5 seconds")
+def push_to_platform(ctx: jobs.JobContext, order_id: str, action: str, ref: str) -> None:
+    push.perform(ctx.sessions, ctx.read_sessions, order_id, action, ref)
