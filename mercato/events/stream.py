@@ -7,9 +7,12 @@
 - SQLite: one writer at a time, so seqs become visible in order; no gaps to wait for.
 - PostgreSQL: a sequence value is taken when the row is inserted, not at commit. When
   the reader sees seq 7 but not 6, it waits. It notes the snapshot's ``xmax`` (the next
-  transaction id); once the oldest running transaction (``xmin``) has passed it, the
-  transaction that took seq 6 has ended, and if 6 is still not visible it rolled back:
-  the reader moves on. A transaction gets its id at its first write, which for an
+  transaction id); once the oldest running transaction (``xmin``) has passed it, every
+  transaction in flight when the gap was seen has ended, the one that took seq 6 among
+  them, and if 6 is still not visible it rolled back: the reader moves on. (So a long
+  write transaction elsewhere on the server that was open at that moment holds the
+  gap too, up to ``MAX_GAP_WAIT``; gaps only come from rollbacks and concurrent
+  commits.) A transaction gets its id at its first write, which for an
   event recorded first comes a moment after the seq it takes: ``MIN_GAP_WAIT`` covers
   that moment. ``MAX_GAP_WAIT`` bounds the wait whatever happens.
 """
