@@ -105,6 +105,7 @@ def challenge(session: Session, channel_id: str, params: dict[str, str]) -> str:
 def receive(session: Session, channel_id: str, raw: bytes, headers) -> Receipt:
     """Verify, store once, queue processing. Nothing is stored unless all checks pass."""
     check_size(len(raw))
+    headers = {key.lower(): value for key, value in headers.items()}
     channel = _order_channel(session, channel_id)
     module = platforms.module(channel.kind)
     if not module.verify(_credentials(channel.credentials_encrypted), raw, headers):

@@ -6,11 +6,17 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
+from mercato.sandbox import orders
+
 SIMULATED = ("meta", "google", "tiktok", "pinterest")
 
 
 def create_app(kinds: tuple[str, ...] = SIMULATED) -> FastAPI:
     app = FastAPI(title="Mercato platform simulators")
+    app.state.order_books = {}
     for kind in kinds:
-        app.mount(f"/{kind}", import_module(f"mercato.sandbox.{kind}").create_app())
+        simulator = import_module(f"mercato.sandbox.{kind}").create_app()
+        if kind in orders.ORDER_KINDS:
+            app.state.order_books[kind] = orders.install(kind, simulator)
+        app.mount(f"/{kind}", simulator)
     return app

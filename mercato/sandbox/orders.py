@@ -1,0 +1,375 @@
+"""Orders in the TikTok Shop, Meta and Pinterest simulators: place orders, change their
+status, send signed webhooks to a URL (with injected duplicates, reordering and drops),
+list them for polling, and record the fulfilments, cancellations and refunds received
+(each once per idempotency key).
+
+Control routes, under each simulator's prefix:
+``POST /_sandbox/orders`` ``{lines: [{sku, quantity, price}], status?}`` places an order;
+``POST /_sandbox/orders/{id}/status`` ``{status}`` changes it; ``PUT /_sandbox/webhook``
+``{url, secret?}`` says where webhooks go; ``POST /_sandbox/webhooks/deliver``
+``{drop, duplicates, reverse}`` sends what is queued; ``GET /_sandbox/orders/{id}`` shows
+an order with what it received.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from mercato.channels.meta.webhooks import signature_header as meta_signature
+from mercato.channels.tiktok.webhooks import signature as tiktok_signature
+from mercato.db import new_id
+
+ORDER_KINDS = ("tiktok", "meta", "pinterest")
+Transport = Callable[[str, bytes, dict[str, str]], int]
+
+
+def _post(url: str, content: bytes, headers: dict[str, str]) -> int:
+    return httpx.post(url, content=content, headers=headers, timeout=10).status_code
+
+
+class LineIn(BaseModel):
+    sku: str
+    quantity: int = 1
+    price: str = "25.00"
+    title: str | None = None
+
+
+class OrderIn(BaseModel):
+    lines: list[LineIn]
+    status: str | None = None
+    currency: str = "USD"
+    email: str | None = "buyer@example.com"
+    name: str | None = "Sam Buyer"
+
+
+class StatusIn(BaseModel):
+    status: str
+
+
+class WebhookIn(BaseModel):
+    url: str
+    secret: str | None = None  # Meta app secret / Pinterest whsec_; TikTok uses its app
+
+
+class DeliverIn(BaseModel):
+    drop: int = 0  # the first n queued webhooks are lost
+    duplicates: int = 0  # every other one is sent 1 + n times
+    reverse: bool = False  # sent newest first
+
+
+class OrderBook:
+    """One platform's orders, kept in that platform's own shape."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.lock = threading.RLock()
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.received: dict[str, list[dict[str, Any]]] = {}
+        self.keys: set[str] = set()
+        self.outbox: list[tuple[bytes, dict[str, str]]] = []
+        self.url: str | None = None
+        self.secret: str | None = None
+        self.app_key, self.app_secret = "29a39d", "e59af819cc"
+        self.transport: Transport = _post
+        self.last_tick = 0
+
+    def tick(self) -> int:
+        """Update times strictly increase (TikTok stamps whole seconds)."""
+        self.last_tick = max(int(time.time()), self.last_tick + 1)
+        return self.last_tick
+
+    # -------------------------------------------------------- shapes
+
+    def place(self, data: OrderIn) -> dict:
+        now = self.tick()
+        order_id = str(int(time.time() * 1000)) + new_id("")[-6:].lower()
+        if self.kind == "tiktok":
+            doc = {"id": order_id, "status": data.status or "AWAITING_SHIPMENT",
+                   "create_time": now, "update_time": now, "buyer_email": data.email,
+                   "recipient_address": {"name": data.name, "address_line1": "1 Main St",
+                                         "city": "Austin", "postal_code": "73301",
+                                         "region_code": "US"},
+                   "payment": {"currency": data.currency, "shipping_fee": "0.00"},
+                   "line_items": [{"id": new_id("li"), "seller_sku": line.sku,
+                                   "sku_id": "tt-" + line.sku, "product_name": line.title
+                                   or line.sku, "sale_price": line.price,
+                                   "original_price": line.price}
+                                  for line in data.lines for _ in range(line.quantity)]}
+        elif self.kind == "meta":
+            doc = {"id": order_id, "order_status": {"state": data.status or "CREATED"},
+                   "created": _iso(now), "last_updated": _iso(now), "channel": "instagram",
+                   "buyer_details": {"name": data.name, "email": data.email},
+                   "shipping_address": {"name": data.name, "street1": "1 Main St",
+                                        "city": "Austin", "postal_code": "73301",
+                                        "country": "US"},
+                   "items": {"data": [{"id": new_id("it"), "retailer_id": line.sku,
+                                       "product_name": line.title or line.sku,
+                                       "quantity": line.quantity,
+                                       "price_per_unit": {"amount": line.price,
+                                                          "currency": data.currency}}
+                                      for line in data.lines]},
+                   "estimated_payment_details": {"total_amount": {
+                       "currency": data.currency}}}
+        else:
+            doc = {"id": order_id, "status": data.status or "PAID", "currency": data.currency,
+                   "created_at": _iso(now), "updated_at": _iso(now),
+                   "buyer": {"name": data.name, "email": data.email},
+                   "line_items": [{"item_id": line.sku, "title": line.title,
+                                   "quantity": line.quantity, "unit_price": line.price}
+                                  for line in data.lines]}
+        with self.lock:
+            self.orders[order_id] = doc
+            self.received[order_id] = []
+            self._queue(doc)
+        return doc
+
+    def set_status(self, order_id: str, status: str) -> dict:
+        with self.lock:
+            doc = self.orders[order_id]
+            now = self.tick()
+            if self.kind == "tiktok":
+                doc["status"], doc["update_time"] = status, now
+            elif self.kind == "meta":
+                doc["order_status"], doc["last_updated"] = {"state": status}, _iso(now)
+            else:
+                doc["status"], doc["updated_at"] = status, _iso(now)
+            self._queue(doc)
+            return doc
+
+    def updated(self, doc: dict) -> int:
+        if self.kind == "tiktok":
+            return doc["update_time"]
+        text = doc["last_updated"] if self.kind == "meta" else doc["updated_at"]
+        return int(datetime.fromisoformat(text).timestamp())
+
+    # -------------------------------------------------------- webhooks
+
+    def _queue(self, doc: dict) -> None:
+        """Sign now, as the platform would at the time of the change."""
+        now = int(time.time())
+        if self.kind == "tiktok":
+            raw = orjson.dumps({"type": 1, "tts_notification_id": new_id("ntf"),
+                                "shop_id": "shop1", "timestamp": now,
+                                "data": {"order_id": doc["id"], "order_status": doc["status"],
+                                         "update_time": doc["update_time"]}})
+            headers = {"Authorization": tiktok_signature(self.app_key, self.app_secret, raw)}
+        elif self.kind == "meta":
+            raw = orjson.dumps({"object": "page", "entry": [{"id": "cms1", "time": now,
+                                "changes": [{"field": "commerce_order", "value": {
+                                    "order_id": doc["id"], "event": "ORDER_STATUS_CHANGED",
+                                    "state": doc["order_status"]["state"],
+                                    "seq": new_id("seq")}}]}]})
+            headers = {"X-Hub-Signature-256": meta_signature(self.secret or "", raw)}
+        else:
+            msg_id = new_id("msg")
+            raw = orjson.dumps({"type": "order.updated", "data": doc})
+            key = base64.b64decode((self.secret or "whsec_").removeprefix("whsec_"))
+            signed = f"{msg_id}.{now}.".encode() + raw
+            headers = {"webhook-id": msg_id, "webhook-timestamp": str(now),
+                       "webhook-signature": "v1," + base64.b64encode(
+                           hmac.new(key, signed, hashlib.sha256).digest()).decode()}
+        headers["content-type"] = "application/json"
+        self.outbox.append((raw, headers))
+
+    def deliver(self, plan: DeliverIn) -> list[int]:
+        with self.lock:
+            queued, self.outbox = self.outbox[plan.drop:], []
+        if plan.reverse:
+            queued.reverse()
+        statuses = []
+        for raw, headers in queued:
+            for _ in range(1 + plan.duplicates):
+                if self.url:
+                    statuses.append(self.transport(self.url, raw, headers))
+        return statuses
+
+    # -------------------------------------------------------- what the merchant sends
+
+    def record(self, order_id: str, what: str, body: dict, key: str | None) -> JSONResponse:
+        with self.lock:
+            if order_id not in self.orders:
+                return JSONResponse({"code": 404, "message": f"no order {order_id}",
+                                     "error": {"message": f"no order {order_id}"}},
+                                    status_code=404)
+            if key and (key in self.keys):
+                return JSONResponse(_ok(self.kind, {"replayed": True}))
+            if key:
+                self.keys.add(key)
+            self.received[order_id].append({"type": what, "body": body, "key": key})
+        return JSONResponse(_ok(self.kind, {"recorded": what}))
+
+    def listed(self, since: int | None) -> list[dict]:
+        with self.lock:
+            docs = [d for d in self.orders.values()
+                    if since is None or self.updated(d) >= since]
+        return sorted(docs, key=self.updated)
+
+
+def _iso(stamp: int) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat()
+
+
+def _ok(kind: str, data: dict) -> dict:
+    return {"code": 0, "message": "Success", "data": data} if kind == "tiktok" else data
+
+
+def install(kind: str, app: FastAPI) -> OrderBook:
+    """Add order routes (platform API + control) to a simulator app."""
+    book = OrderBook(kind)
+    app.state.orders = book
+    control = APIRouter(prefix="/_sandbox", tags=["sandbox orders"])
+
+    @control.post("/orders")
+    def place(data: OrderIn):
+        return book.place(data)
+
+    @control.post("/orders/{order_id}/status")
+    def status(order_id: str, data: StatusIn):
+        return book.set_status(order_id, data.status)
+
+    @control.get("/orders/{order_id}")
+    def show(order_id: str):
+        with book.lock:
+            return {"order": book.orders.get(order_id),
+                    "received": book.received.get(order_id, [])}
+
+    @control.put("/webhook")
+    def webhook(data: WebhookIn):
+        book.url, book.secret = data.url, data.secret
+        return {"url": book.url}
+
+    @control.post("/webhooks/deliver")
+    def deliver(plan: DeliverIn):
+        return {"statuses": book.deliver(plan)}
+
+    app.router.routes[0:0] = control.routes  # before the platform's catch-all paths
+    api = APIRouter()
+    if kind == "tiktok":
+        _tiktok_routes(api, book)
+    elif kind == "meta":
+        _meta_routes(api, book)
+    else:
+        _pinterest_routes(api, book)
+    app.include_router(api)
+    return book
+
+
+async def _json(request: Request) -> dict:
+    raw = await request.body()
+    return orjson.loads(raw) if raw else {}
+
+
+def _tiktok_routes(api: APIRouter, book: OrderBook) -> None:
+    from mercato.channels.tiktok.signing import verify
+    from mercato.sandbox.tiktok import APPS
+
+    async def signed(request: Request) -> tuple[dict | None, JSONResponse | None]:
+        params = dict(request.query_params)
+        secret = APPS.get(params.get("app_key", ""))
+        raw = await request.body()
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+        if secret is None or not verify(secret, path, params, raw, params.get("sign", "")):
+            return None, JSONResponse({"code": 106001, "message": "Invalid signature"},
+                                      status_code=401)
+        return (orjson.loads(raw) if raw else {}), None
+
+    @api.get("/order/202309/orders")
+    async def detail(request: Request, ids: str = ""):
+        _, error = await signed(request)
+        if error:
+            return error
+        with book.lock:
+            found = [book.orders[i] for i in ids.split(",") if i in book.orders]
+        return _ok("tiktok", {"orders": found})
+
+    @api.post("/order/202309/orders/search")
+    async def search(request: Request):
+        body, error = await signed(request)
+        if error:
+            return error
+        return _ok("tiktok", {"orders": book.listed(body.get("update_time_ge")),
+                              "next_page_token": ""})
+
+    @api.post("/fulfillment/202309/orders/{order_id}/packages")
+    async def ship(order_id: str, request: Request):
+        body, error = await signed(request)
+        return error or book.record(order_id, "fulfillment", body, body.get("idempotency_key"))
+
+    @api.post("/return_refund/202309/cancellations")
+    async def cancel(request: Request):
+        body, error = await signed(request)
+        return error or book.record(str(body.get("order_id")), "cancellation", body,
+                                    body.get("idempotency_key"))
+
+    @api.post("/return_refund/202309/refunds")
+    async def refund(request: Request):
+        body, error = await signed(request)
+        return error or book.record(str(body.get("order_id")), "refund", body,
+                                    body.get("idempotency_key"))
+
+
+def _meta_routes(api: APIRouter, book: OrderBook) -> None:
+    @api.get("/{cms_id}/commerce_orders")
+    def commerce_orders(cms_id: str, updated_after: int | None = None):
+        return {"data": book.listed(updated_after), "paging": {}}
+
+    @api.post("/{cms_id}/acknowledge_orders")
+    async def acknowledge(cms_id: str, request: Request):
+        body = await _json(request)
+        for item in body.get("orders", []):
+            with book.lock:
+                doc = book.orders.get(str(item["id"]))
+                if doc and doc["order_status"]["state"] == "CREATED":
+                    book.set_status(doc["id"], "IN_PROGRESS")
+            book.record(str(item["id"]), "acknowledgement", item, None)
+        return {"success": True}
+
+    for suffix, what in (("shipments", "fulfillment"), ("cancellations", "cancellation"),
+                         ("refunds", "refund")):
+        async def route(order_id: str, request: Request, what=what):
+            body = await _json(request)
+            if not body.get("idempotency_key"):
+                return JSONResponse({"error": {"message": "(#100) idempotency_key is "
+                                               "required", "code": 100}}, status_code=400)
+            return book.record(order_id, what, body, body["idempotency_key"])
+        api.add_api_route(f"/{{order_id}}/{suffix}", route, methods=["POST"])
+
+    @api.get("/{order_id}")
+    def order(order_id: str):
+        with book.lock:
+            doc = book.orders.get(order_id)
+        return doc or JSONResponse({"error": {"message": "Unsupported get request",
+                                              "code": 100}}, status_code=400)
+
+
+def _pinterest_routes(api: APIRouter, book: OrderBook) -> None:
+    @api.get("/v5/commerce/orders")
+    def orders(updated_after: str | None = None):
+        since = int(datetime.fromisoformat(updated_after).timestamp()) if updated_after \
+            else None
+        return {"items": book.listed(since), "bookmark": None}
+
+    @api.get("/v5/commerce/orders/{order_id}")
+    def order(order_id: str):
+        return book.orders.get(order_id) or JSONResponse({"message": "not found"}, 404)
+
+    for suffix, what in (("shipments", "fulfillment"), ("cancellations", "cancellation"),
+                         ("refunds", "refund")):
+        async def route(order_id: str, request: Request, what=what):
+            return book.record(order_id, what, await _json(request),
+                               request.headers.get("idempotency-key"))
+        api.add_api_route(f"/v5/commerce/orders/{{order_id}}/{suffix}", route,
+                          methods=["POST"])

@@ -1,0 +1,86 @@
+"""Platform order fixtures: channels wired to the in-process simulators, whose webhooks
+reach the Mercato app under test, and a worker that drains due jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mercato.channels import service as channels
+from mercato.channels.schemas import ChannelCreate
+from mercato.db import transaction, utcnow
+from mercato.inventory import service as inventory
+from mercato.inventory.schemas import AdjustmentCreate
+from mercato.jobs.worker import Worker
+from tests.channels.conftest import SANDBOX, make_products, sandbox, tee  # noqa: F401
+
+PINTEREST_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+META_SECRET = "meta-app-secret"
+CREDENTIALS = {
+    "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
+    "meta": {"access_token": "meta-token", "app_secret": META_SECRET,
+             "verify_token": "verify-me"},
+    "pinterest": {"access_token": "pin-token", "webhook_secret": PINTEREST_SECRET},
+}
+SETTINGS = {
+    "tiktok": {"category_id": "601226", "shop_cipher": "cipher1"},
+    "meta": {"catalog_id": "cat1", "cms_id": "cms1", "order_api": True},
+    "pinterest": {"order_api": True},
+}
+
+
+@pytest.fixture
+def shop(sandbox, client, sessions, make_products):  # noqa: F811
+    """The tee in stock (5 of each size) and a helper to connect a platform."""
+    make_products(tee())
+    with transaction(sessions) as session:
+        for sku in ("TEE-S", "TEE-M"):
+            inventory.adjust(session, AdjustmentCreate(sku=sku, quantity=5, kind="receipt"))
+
+    class Shop:
+        sim = sandbox
+
+        def connect(self, kind: str, **settings) -> tuple[str, object]:
+            with transaction(sessions) as session:
+                channel_id = channels.create_channel(session, ChannelCreate(
+                    kind=kind, name=kind, base_url=f"{SANDBOX}/{kind}",
+                    credentials=CREDENTIALS[kind],
+                    settings={**SETTINGS[kind], **settings})).id
+            book = sandbox.app.state.order_books[kind]
+            book.transport = lambda url, content, headers: client.post(
+                url, content=content, headers=headers).status_code
+            book.url, book.secret = f"/webhooks/{channel_id}", \
+                {"meta": META_SECRET, "pinterest": PINTEREST_SECRET}.get(kind)
+            return channel_id, book
+
+    return Shop()
+
+
+class Clock:
+    """Real time shifted by what a test adds (to bring periodic jobs round)."""
+
+    def __init__(self):
+        self.offset = timedelta()
+
+    def __call__(self):
+        return utcnow() + self.offset
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def drain(engine, clock):
+    """Run every due job (the worker's own drain) until nothing is left."""
+    worker = Worker(engine, concurrency=2, clock=clock)
+    yield worker.drain
+    worker.close()
+
+
+def on_hand(sessions, sku: str) -> tuple[int, int]:
+    with sessions() as session:
+        view = inventory.inventory_by_sku(session, sku)
+        return view.on_hand, view.reserved

@@ -1,0 +1,205 @@
+"""Platform orders by signed webhook: verified on the raw bytes, stored once per event,
+processed by the worker into exactly one order, never moved backwards, never oversold."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from mercato.db import transaction
+from mercato.jobs.models import Job
+from mercato.orders import intake
+from mercato.orders.models import InboundEvent, Order
+from mercato.sandbox.orders import DeliverIn, OrderIn
+
+from .conftest import on_hand
+
+ORDER = OrderIn(lines=[{"sku": "TEE-S", "quantity": 2, "price": "25.00"}])
+
+
+def count(sessions, model, *where) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def orders(sessions) -> list[Order]:
+    with sessions() as session:
+        return list(session.scalars(select(Order).options(selectinload(Order.lines))
+                                    .order_by(Order.number)))
+
+
+@pytest.mark.parametrize("kind", ["tiktok", "meta", "pinterest"])
+def test_the_same_webhook_twice_makes_one_order_and_takes_stock_once(kind, shop, sessions,
+                                                                     drain):
+    channel_id, book = shop.connect(kind)
+    placed = book.place(ORDER)
+    assert book.deliver(DeliverIn(duplicates=1)) == [200, 200]
+    drain()
+    [order] = orders(sessions)
+    assert (order.channel, order.external_id) == (channel_id, placed["id"])
+    assert order.status == "open" and order.payment_status == "paid"
+    assert order.stock_state == "committed" and order.lines[0].quantity == 2
+    assert count(sessions, InboundEvent) == 1
+    assert on_hand(sessions, "TEE-S") == (3, 0)
+
+
+def test_the_same_webhook_twice_in_parallel_is_stored_once_and_makes_one_order(
+        shop, sessions, drain):
+    channel_id, book = shop.connect("tiktok")
+    book.place(ORDER)
+    raw, headers = book.outbox[0]
+    barrier = threading.Barrier(2)
+    receipts = []
+
+    def receive():
+        barrier.wait()
+        with transaction(sessions) as session:
+            receipts.append(intake.receive(session, channel_id, raw, headers))
+
+    threads = [threading.Thread(target=receive) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(r.duplicate for r in receipts) == [False, True]
+    assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 1
+
+    # Two different events about the same order, settled at once, still make one order.
+    with sessions() as session:
+        work = intake.plan_event(session, session.scalar(select(InboundEvent.id)))
+    intake.gather(work)
+    barrier = threading.Barrier(2)
+
+    def settle():
+        barrier.wait()
+        with transaction(sessions) as session:
+            intake.settle(session, work)
+
+    threads = [threading.Thread(target=settle) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(orders(sessions)) == 1
+    assert on_hand(sessions, "TEE-S") == (3, 0)
+
+
+def test_status_events_out_of_order_end_in_the_latest_state(shop, sessions, drain):
+    # Pinterest's webhooks carry the order itself, so each event is applied as sent.
+    _, book = shop.connect("pinterest")
+    placed = book.place(OrderIn(lines=ORDER.lines, status="CREATED"))
+    book.set_status(placed["id"], "PAID")
+    book.set_status(placed["id"], "CANCELLED")
+    assert book.deliver(DeliverIn(reverse=True)) == [200, 200, 200]
+    drain()
+    [order] = orders(sessions)
+    assert order.status == "cancelled" and order.external_status == "CANCELLED"
+    assert on_hand(sessions, "TEE-S") == (5, 0)  # taken on import, given back on cancel
+
+
+def test_a_late_older_status_never_moves_an_order_back(shop, sessions, drain):
+    _, book = shop.connect("pinterest")
+    placed = book.place(OrderIn(lines=ORDER.lines, status="CREATED"))
+    book.set_status(placed["id"], "PAID")
+    first, second = book.outbox
+    book.outbox = [second]
+    book.deliver(DeliverIn())
+    drain()
+    book.outbox = [first]  # the unpaid event arrives last
+    book.deliver(DeliverIn())
+    drain()
+    [order] = orders(sessions)
+    assert (order.payment_status, order.external_status) == ("paid", "PAID")
+    assert count(sessions, InboundEvent, InboundEvent.state == "processed") == 2
+
+
+@pytest.mark.parametrize("kind", ["tiktok", "meta", "pinterest"])
+def test_a_tampered_body_is_refused_and_nothing_is_stored(kind, shop, sessions, client):
+    channel_id, book = shop.connect(kind)
+    book.place(ORDER)
+    raw, headers = book.outbox[0]
+    tampered = raw.replace(b"TEE-S", b"TEE-M") if b"TEE-S" in raw else raw[:-2] + b" }"
+    response = client.post(f"/webhooks/{channel_id}", content=tampered, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/bad-signature"
+    unsigned = {k: v for k, v in headers.items() if k.lower() in ("content-type",)}
+    assert client.post(f"/webhooks/{channel_id}", content=raw,
+                       headers=unsigned).status_code == 401
+    assert count(sessions, InboundEvent) == 0
+    assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 0
+
+
+def test_malformed_and_oversize_bodies_are_refused(shop, sessions, client):
+    from mercato.channels.tiktok.webhooks import signature
+
+    channel_id, _ = shop.connect("tiktok")
+
+    def signed(raw: bytes) -> dict:
+        return {"Authorization": signature("29a39d", "e59af819cc", raw)}
+
+    for raw in (b"{not json", orjson.dumps({"type": 1, "data": {}})):
+        response = client.post(f"/webhooks/{channel_id}", content=raw, headers=signed(raw))
+        assert response.status_code == 400, response.text
+        assert response.json()["type"] == "/problems/malformed-payload"
+    big = orjson.dumps({"tts_notification_id": "n1", "type": 1,
+                        "data": {"pad": "x" * intake.MAX_BODY}})
+    response = client.post(f"/webhooks/{channel_id}", content=big, headers=signed(big))
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/payload-too-large"
+    assert client.post("/webhooks/chn_unknown", content=b"{}").status_code == 404
+    assert count(sessions, InboundEvent) == 0
+
+
+def test_meta_subscription_challenge(shop, client):
+    channel_id, _ = shop.connect("meta")
+    ok = client.get(f"/webhooks/{channel_id}", params={
+        "hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "verify-me"})
+    assert (ok.status_code, ok.text) == (200, "1158201444")
+    assert client.get(f"/webhooks/{channel_id}", params={
+        "hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"}
+    ).status_code == 403
+
+
+def test_an_order_for_stock_that_is_gone_is_flagged_not_oversold(shop, sessions, drain):
+    _, book = shop.connect("tiktok")
+    book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 7}]))
+    book.deliver(DeliverIn())
+    drain()
+    [order] = orders(sessions)
+    assert order.status == "on_hold" and order.stock_state == "short"
+    assert "without the stock" in order.attention_reason
+    assert on_hand(sessions, "TEE-M") == (5, 0)  # nothing taken, nothing negative
+
+
+def test_oversold_with_the_cancel_policy_cancels_on_the_platform(shop, sessions, drain):
+    channel_id, book = shop.connect("tiktok", oversold_policy="cancel")
+    placed = book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 7}]))
+    book.deliver(DeliverIn())
+    drain()
+    [order] = orders(sessions)
+    assert order.status == "cancelled" and order.attention_reason
+    received = shop.sim.get(f"/tiktok/_sandbox/orders/{placed['id']}").json()["received"]
+    assert [r["type"] for r in received] == ["cancellation"]
+    assert on_hand(sessions, "TEE-M") == (5, 0)
+
+
+@pytest.mark.parametrize("kind", ["tiktok", "meta"])
+def test_a_dropped_webhook_is_recovered_by_polling(kind, shop, sessions, drain, clock):
+    _, book = shop.connect(kind)
+    placed = book.place(ORDER)
+    book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 1}]))
+    book.deliver(DeliverIn(drop=1))  # the first order's webhook never arrives
+    drain()
+    assert {o.external_id for o in orders(sessions)} != {placed["id"]}
+    assert placed["id"] not in {o.external_id for o in orders(sessions)}
+    clock.offset += timedelta(minutes=6)  # the periodic poll comes round
+    drain()
+    found = {o.external_id for o in orders(sessions)}
+    assert placed["id"] in found and len(found) == 2
+    assert on_hand(sessions, "TEE-S") == (3, 0)
