@@ -1,0 +1,169 @@
+"""Inbound order webhooks: signed TikTok Shop order notifications from concurrent senders
+against `mercato serve` (uvicorn on 127.0.0.1, embedded SQLite and in-process worker).
+
+Prints acknowledged/s, p50/p99 acknowledgement latency, processed/s (webhook received ->
+order created, including the worker fetching each order from the TikTok simulator) and
+checks one order per distinct event (every event is also sent a second time).
+
+    python bench/webhooks.py --orders 2000 --senders 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--senders", type=int, default=16)
+    parser.add_argument("--no-worker", action="store_true",
+                        help="acknowledge only (no processing): the ack path alone")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="mercato-bench-"))
+    os.environ.update(MERCATO_DATA_DIR=str(data_dir), MERCATO_SECRET_KEY="bench",
+                      MERCATO_CURRENCY="USD")
+    os.environ.pop("MERCATO_DATABASE_URL", None)
+    import uvicorn
+
+    from mercato.catalog import service as catalog
+    from mercato.catalog.schemas import ProductCreate
+    from mercato.channels import service as channels
+    from mercato.channels.schemas import ChannelCreate
+    from mercato.db import create_db_engine, make_sessionmaker, transaction
+    from mercato.inventory import service as inventory
+    from mercato.inventory.schemas import AdjustmentCreate
+    from mercato.sandbox.app import create_app as create_sandbox
+    from mercato.sandbox.orders import OrderIn
+    from mercato.system import migrations
+
+    engine = create_db_engine()
+    migrations.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+
+    sandbox_port, api_port = free_port(), free_port()
+    sandbox = create_sandbox(("tiktok",))
+    server = uvicorn.Server(uvicorn.Config(sandbox, host="127.0.0.1", port=sandbox_port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+
+    with transaction(sessions) as session:
+        catalog.create_product(session, ProductCreate(
+            handle="tee", title="Tee", status="active",
+            variants=[{"sku": "TEE-1", "price": 2500}]))
+        inventory.adjust(session, AdjustmentCreate(sku="TEE-1", quantity=10 * args.orders,
+                                                   kind="receipt"))
+        channel_id = channels.create_channel(session, ChannelCreate(
+            kind="tiktok", name="tiktok", base_url=f"http://127.0.0.1:{sandbox_port}/tiktok",
+            credentials={"app_key": "29a39d", "app_secret": "e59af819cc",
+                         "access_token": "tt"},
+            settings={"shop_cipher": "c"})).id
+    engine.dispose()
+
+    book = sandbox.state.order_books["tiktok"]
+    for _ in range(args.orders):
+        book.place(OrderIn(lines=[{"sku": "TEE-1", "quantity": 1}]))
+    deliveries = book.outbox * 2  # every event twice: duplicates must not make orders
+    book.outbox = []
+
+    log = open(data_dir / "serve.log", "w")  # noqa: SIM115
+    serve = subprocess.Popen([str(Path(sys.executable).parent / "mercato"), "serve", "--host",
+                              "127.0.0.1", "--port", str(api_port)]
+                             + (["--no-worker"] if args.no_worker else []),
+                             stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+    try:
+        wait_up(f"http://127.0.0.1:{api_port}/healthz")
+        url = f"http://127.0.0.1:{api_port}/webhooks/{channel_id}"
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+        cursor = iter(range(len(deliveries)))
+
+        def sender() -> None:
+            with httpx.Client(timeout=30) as http:
+                while True:
+                    with lock:
+                        index = next(cursor, None)
+                    if index is None:
+                        return
+                    raw, headers = deliveries[index]
+                    started = time.perf_counter()
+                    code = http.post(url, content=raw, headers=headers).status_code
+                    took = time.perf_counter() - started
+                    with lock:
+                        latencies.append(took)
+                        statuses[code] = statuses.get(code, 0) + 1
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=sender) for _ in range(args.senders)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        sent_in = time.perf_counter() - started
+
+        engine = create_db_engine()
+        from sqlalchemy import func, select
+
+        from mercato.orders.models import InboundEvent, Order
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                made = connection.scalar(select(func.count()).select_from(Order))
+                events = connection.scalar(select(func.count()).select_from(InboundEvent))
+                done = connection.scalar(select(func.count()).select_from(InboundEvent)
+                                         .where(InboundEvent.state == "processed"))
+            if done >= events == args.orders or (args.no_worker and events == args.orders):
+                break
+            time.sleep(0.2)
+        processed_in = time.perf_counter() - started
+    finally:
+        serve.terminate()
+        serve.wait(30)
+        server.should_exit = True
+
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    print(f"deliveries sent     {len(deliveries)} ({args.orders} distinct events, each twice) "
+          f"by {args.senders} senders; statuses {statuses}")
+    print(f"acknowledged/s      {len(deliveries) / sent_in:,.0f}")
+    print(f"ack latency         p50 {p(0.5):.1f} ms   p99 {p(0.99):.1f} ms   "
+          f"max {latencies[-1] * 1000:.1f} ms")
+    print(f"processed/s         {done / processed_in:,.0f} ({done} events to orders in "
+          f"{processed_in:.1f} s, fetching each order from the simulator)")
+    print(f"orders              {made} for {events} distinct stored events: "
+          f"{'one order per event' if made == events == args.orders else 'MISMATCH'}")
+
+
+if __name__ == "__main__":
+    main()
