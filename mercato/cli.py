@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from mercato.cli_support import console, err, table, unit_of_work
 from mercato.config import get_settings
 from mercato.db import create_db_engine
+from mercato.demo import cli as demo_cli
 from mercato.events import cli as events_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
@@ -34,6 +35,7 @@ app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(jobs_cli.worker)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
+app.command("demo")(demo_cli.demo_command)
 
 # Older names, kept for sub-apps that import them from here.
 _table, _unit_of_work = table, unit_of_work

@@ -154,8 +154,11 @@ def enqueue_due_schedules(session: Session, now: datetime) -> int:
     missing = [name for name in registry.SCHEDULES if name not in known]
     if missing:
         insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+        # A new schedule first runs one interval from now, like a timer: starting a fresh
+        # server must not set every sync and sweeper off at once beside its first requests.
         session.execute(insert(JobSchedule).values(
-            [{"name": name, "next_run_at": now} for name in missing]).on_conflict_do_nothing())
+            [{"name": name, "next_run_at": now + registry.SCHEDULES[name].interval}
+             for name in missing]).on_conflict_do_nothing())
         known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
     enqueued = 0
     for name, schedule in registry.SCHEDULES.items():

@@ -207,6 +207,9 @@ def test_jobs_sharing_a_key_run_one_at_a_time_in_order(sessions, clock):
 def test_periodic_jobs_are_enqueued_once_per_interval(sessions, drain, clock, monkeypatch):
     monkeypatch.setattr(registry, "SCHEDULES", dict(registry.SCHEDULES))  # undone after
     jobs.periodic("tests.record", "10 minutes", {"label": "tick"})
+    drain()  # a new schedule waits one interval before its first run
+    assert ran(sessions) == []
+    clock.now += timedelta(minutes=10)
     for _ in range(2):  # two workers checking at the same moment
         with transaction(sessions) as session:
             service.enqueue_due_schedules(session, clock.now)

@@ -1,0 +1,325 @@
+"""`mercato demo`: the whole story on the embedded setup, with the platform simulators.
+
+Each step is a function over the real services and the real HTTP API; the demo adds no
+shortcuts of its own, so what it shows is what a merchant gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from mercato.auth import service as auth_service
+from mercato.catalog import service as catalog
+from mercato.catalog import shopify_csv
+from mercato.catalog.schemas import ProductUpdate
+from mercato.channels import check as channel_check
+from mercato.channels import service as channels
+from mercato.channels import sync
+from mercato.channels.items import Target
+from mercato.channels.schemas import ChannelCreate
+from mercato.config import get_settings
+from mercato.db import create_db_engine, make_sessionmaker, transaction
+from mercato.demo import catalog as demo_catalog
+from mercato.inventory import service as inventory
+from mercato.orders import service as orders
+from mercato.orders.schemas import FulfillmentCreate
+from mercato.system import migrations
+
+MARKER = ".mercato-demo"
+TEMPLATE = Path(__file__).parent / "data" / "shopify_product_template.csv"
+PUBLIC_URL = "https://shop.example.com"
+ADDRESS = {"name": "Demo Buyer", "line1": "1 Market St", "city": "San Francisco",
+           "region": "CA", "postal_code": "94105", "country": "US"}
+# What each simulated platform needs to accept a connection.
+CONNECTIONS = {
+    "meta": ({"access_token": "demo-meta-token"}, {"catalog_id": "demo-catalog"}),
+    "google": ({"access_token": "demo-google-token"},
+               {"account_id": "1234567", "data_source_id": "demo-feed"}),
+    "tiktok": ({"app_key": "demo-app", "app_secret": "demo-secret",
+                "access_token": "demo-tiktok-token"},
+               {"category_id": "601226", "shop_cipher": "demo-cipher"}),
+    "pinterest": ({"access_token": "demo-pinterest-token"}, {}),
+}
+
+
+class DemoError(Exception):
+    pass
+
+
+@dataclass
+class Story:
+    data_dir: Path
+    engine: object = None
+    sessions: object = None
+    token: str = ""
+    products: list = field(default_factory=list)
+    channel_ids: dict[str, str] = field(default_factory=dict)
+    sandbox_url: str = ""
+    api_url: str = ""
+    servers: list = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def prepare(data_dir: Path) -> Story:
+    """A fresh embedded Mercato in ``data_dir`` (only ever a demo's own folder is wiped)."""
+    data_dir = data_dir.resolve()
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            raise DemoError(f"{data_dir} is not empty and not a demo folder; pick another "
+                            "with --data-dir")
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    (data_dir / MARKER).write_text("created by mercato demo; deleted by the next run\n")
+    os.environ["MERCATO_DATA_DIR"] = str(data_dir)
+    os.environ["MERCATO_BASE_URL"] = PUBLIC_URL
+    for name in ("MERCATO_DATABASE_URL", "MERCATO_SECRET_KEY"):
+        os.environ.pop(name, None)
+    get_settings.cache_clear()
+    story = Story(data_dir)
+    story.engine = create_db_engine()
+    migrations.upgrade(story.engine)
+    story.sessions = make_sessionmaker(story.engine)
+    with transaction(story.sessions) as session:
+        story.token = auth_service.create_token(session, "demo admin", ["admin"]).secret
+    return story
+
+
+def seed_catalog(story: Story, drop_stock: int) -> dict:
+    """Generated products plus Shopify's own template, imported the real way; stock."""
+    story.products = demo_catalog.generate()
+    with transaction(story.sessions) as session:
+        catalog.upsert_products(session, story.products)
+        with TEMPLATE.open("rb") as raw:
+            stream, _ = shopify_csv.open_text(raw)
+            report = shopify_csv.import_csv(session, stream, "USD")
+        counts, rng = {}, 11
+        for product in catalog.iter_products(session):
+            for variant in product.variants:
+                if variant.inventory_tracked and variant.sku != demo_catalog.DROP_SKU:
+                    rng = (rng * 48271) % 2147483647
+                    counts[variant.id] = 5 + rng % 40
+        drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
+        counts[drop.id] = drop_stock
+        inventory.set_on_hand(session, counts, reason="demo stock count", actor="demo")
+    variants = sum(len(p.variants) for p in story.products) + report.variants
+    return {"products": len(story.products) + report.products, "variants": variants,
+            "imported_from_shopify_csv": report.products}
+
+
+def _serve(app, port: int = 0) -> tuple[str, uvicorn.Server]:
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise DemoError(f"could not start a server on 127.0.0.1:{port}")
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server
+
+
+def start_simulators(story: Story) -> None:
+    from mercato.sandbox.app import create_app as create_sandbox
+
+    story.sandbox_url, server = _serve(create_sandbox())
+    story.servers.append(server)
+
+
+def start_mercato(story: Story) -> None:
+    """`mercato serve` as on a laptop: the API with its in-process worker."""
+    from mercato.app import create_app
+
+    story.api_url, server = _serve(create_app(engine=story.engine, run_worker=True))
+    story.servers.append(server)
+
+
+def connect_channels(story: Story) -> list[str]:
+    with transaction(story.sessions) as session:
+        for kind, (credentials, settings) in CONNECTIONS.items():
+            channel = channels.create_channel(session, ChannelCreate(
+                kind=kind, name=f"{kind}-us", country="US", language="en", currency="USD",
+                base_url=f"{story.sandbox_url}/{kind}", credentials=credentials,
+                settings=settings))
+            story.channel_ids[kind] = channel.id
+    return list(story.channel_ids)
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@dataclass
+class CheckFigures:
+    channel: str
+    checked: int
+    rejected: int
+    warned: int
+    reasons: list[tuple[str, int]]
+
+
+def check_all(story: Story) -> list[CheckFigures]:
+    """The pre-publish check of every platform: what each would reject, and why."""
+    figures = []
+    with story.sessions() as session:
+        for kind, channel_id in story.channel_ids.items():
+            report = channel_check.check(session, Target.of(channels.get_channel(
+                session, channel_id)), statuses=("active",))
+            reasons = Counter(i["field"] for p in report.flagged for i in p.issues
+                              if i["severity"] == "error")
+            figures.append(CheckFigures(kind, report.checked, report.errors,
+                                        len(report.flagged) - report.errors,
+                                        reasons.most_common(3)))
+    return figures
+
+
+def fix_what_can_be_fixed(story: Story) -> int:
+    with transaction(story.sessions) as session:
+        for handle, change in demo_catalog.fixes(story.products).items():
+            product = catalog.get_product_by_handle(session, handle)
+            catalog.update_product(session, product.id, ProductUpdate(**change))
+    return len(demo_catalog.fixes(story.products))
+
+
+@dataclass
+class PublishFigures:
+    channel: str
+    sent: int
+    verdicts: dict[str, int]
+
+
+def publish_all(story: Story) -> list[PublishFigures]:
+    """Push to every platform, then read back each item's verdict from the platform."""
+    figures = []
+    for kind, channel_id in story.channel_ids.items():
+        with transaction(story.sessions) as session:
+            result = sync.publish(session, channel_id)
+        with transaction(story.sessions) as session:
+            sync.read_back(session, channel_id)
+            verdicts = channels.verdict_counts(session, channel_id)
+        figures.append(PublishFigures(kind, result.sent, verdicts))
+    return figures
+
+
+# ---------------------------------------------------------------- the drop
+
+
+@dataclass
+class DropFigures:
+    stock: int
+    buyers: int
+    sold: int
+    oversold: int
+    refused: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    on_hand_after: int
+    ledger_balanced: bool
+
+    @property
+    def orders_per_second(self) -> float:
+        return self.sold / self.seconds if self.seconds else 0.0
+
+
+async def _storefront_buyer(client: httpx.AsyncClient, index: int) -> tuple[str, float]:
+    started = time.perf_counter()
+    created = await client.post("/api/v1/checkouts", json={
+        "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1}], "country": "US",
+        "attribution": {"source": "tiktok", "creator": "@sneakerhead",
+                        "content_id": f"live-{index % 3}", "utm": {"utm_campaign": "drop"}}})
+    if created.status_code == 409:
+        return "refused", time.perf_counter() - started
+    if created.status_code != 201:
+        return "error", time.perf_counter() - started
+    token = created.json()["token"]
+    await client.patch(f"/api/v1/checkouts/{token}", json={
+        "email": f"buyer{index}@example.com", "shipping_address": ADDRESS})
+    done = await client.post(f"/api/v1/checkouts/{token}/complete",
+                             json={"payment_method": "tok_visa"},
+                             headers={"Idempotency-Key": uuid.uuid4().hex})
+    outcome = "sold" if done.status_code in (200, 201) and \
+        done.json().get("status") == "completed" else ("refused" if done.status_code == 409
+                                                         else "error")
+    return outcome, time.perf_counter() - started
+
+
+async def _drop(api_url: str, buyers: int, concurrency: int) -> tuple[Counter, list[float],
+                                                                     float]:
+    limit = asyncio.Semaphore(concurrency)
+    outcomes: Counter = Counter()
+    latencies: list[float] = []
+
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+        async def one(index: int) -> None:
+            async with limit:
+                outcome, seconds = await _storefront_buyer(client, index)
+            outcomes[outcome] += 1
+            latencies.append(seconds)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(buyers)))
+        return outcomes, latencies, time.perf_counter() - started
+
+
+def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> DropFigures:
+    """Many more buyers than pairs, all at once; then count what was really sold."""
+    outcomes, latencies, seconds = asyncio.run(_drop(story.api_url, buyers, concurrency))
+    with story.sessions() as session:
+        drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
+        view = inventory.inventory_by_sku(session, demo_catalog.DROP_SKU)
+        sold_units = sum(line.quantity for order in _drop_orders(session, drop.id)
+                         for line in order.lines if line.variant_id == drop.id)
+        balanced = not inventory.verify(session)
+    latencies.sort()
+    return DropFigures(
+        stock=stock, buyers=buyers, sold=sold_units, oversold=max(0, sold_units - stock),
+        refused=outcomes["refused"], errors=outcomes["error"], seconds=seconds,
+        p50_ms=statistics.median(latencies) * 1000 if latencies else 0,
+        p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0,
+        on_hand_after=view.on_hand, ledger_balanced=balanced)
+
+
+def _drop_orders(session, variant_id: str) -> list:
+    page = orders.list_orders(session, orders.OrderFilters(), limit=orders.MAX_PAGE_SIZE)
+    found = list(page.items)
+    while page.next_cursor:
+        page = orders.list_orders(session, orders.OrderFilters(), cursor=page.next_cursor,
+                                  limit=orders.MAX_PAGE_SIZE)
+        found += page.items
+    return [o for o in found if any(line.variant_id == variant_id for line in o.lines)]
+
+
+def fulfil_drop(story: Story) -> int:
+    """Ship every drop order with a tracking number."""
+    shipped = 0
+    with transaction(story.sessions) as session:
+        drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
+        for number, order in enumerate(_drop_orders(session, drop.id), start=1):
+            if order.status == "open":
+                orders.fulfil(session, order.id, FulfillmentCreate(
+                    carrier="UPS", tracking_number=f"1ZDEMO{number:010d}"), actor="demo")
+                shipped += 1
+    return shipped
