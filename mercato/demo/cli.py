@@ -78,14 +78,19 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         demo.start_mercato(story)
         drop = demo.flash_drop(story, stock, buyers)
     console.print(
-        f"✔ Drop: sold {drop.sold} of {drop.stock}, [bold]{drop.oversold} oversold[/], "
-        f"{drop.refused} buyers told it sold out, {drop.errors} errors; "
-        f"{drop.orders_per_second:.0f} orders/s, p50 {drop.p50_ms:.0f} ms, "
-        f"p99 {drop.p99_ms:.0f} ms; stock left {drop.on_hand_after}; ledger "
+        f"✔ Drop: sold {drop.sold} of {drop.stock} ("
+        + ", ".join(f"{channel} {n}" for channel, n in drop.by_channel.items())
+        + f"), [bold]{drop.oversold} oversold[/]; {drop.refused} storefront buyers told it "
+        f"sold out; {drop.tiktok_orders} TikTok orders from {drop.tiktok_webhooks} signed "
+        f"webhooks (duplicates included), {drop.flagged} flagged for attention as TikTok "
+        f"sold past our stock; {drop.errors} errors; {drop.orders_per_second:.0f} orders/s "
+        f"through checkout, p50 {drop.p50_ms:.0f} ms, p99 {drop.p99_ms:.0f} ms; stock left "
+        f"{drop.on_hand_after}; ledger "
         + ("balanced" if drop.ledger_balanced else "[red]NOT balanced[/]"))
     with _step("Fulfilling the drop's orders"):
-        shipped = demo.fulfil_drop(story)
-    console.print(f"✔ Shipped {shipped} orders with UPS tracking numbers")
+        shipped, pushed = demo.fulfil_drop(story)
+    console.print(f"✔ Shipped {shipped} orders with UPS tracking numbers; TikTok Shop "
+                  f"received the tracking of {pushed}")
 
     elapsed = time.perf_counter() - started
     console.print(Panel.fit(

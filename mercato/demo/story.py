@@ -48,7 +48,8 @@ CONNECTIONS = {
     "meta": ({"access_token": "demo-meta-token"}, {"catalog_id": "demo-catalog"}),
     "google": ({"access_token": "demo-google-token"},
                {"account_id": "1234567", "data_source_id": "demo-feed"}),
-    "tiktok": ({"app_key": "demo-app", "app_secret": "demo-secret",
+    # The app the TikTok Shop simulator knows (PLATFORMS.md's signing example).
+    "tiktok": ({"app_key": "29a39d", "app_secret": "e59af819cc",
                 "access_token": "demo-tiktok-token"},
                {"category_id": "601226", "shop_cipher": "demo-cipher"}),
     "pinterest": ({"access_token": "demo-pinterest-token"}, {}),
@@ -238,6 +239,10 @@ class DropFigures:
     p99_ms: float
     on_hand_after: int
     ledger_balanced: bool
+    tiktok_orders: int = 0
+    tiktok_webhooks: int = 0
+    flagged: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
 
     @property
     def orders_per_second(self) -> float:
@@ -284,22 +289,64 @@ async def _drop(api_url: str, buyers: int, concurrency: int) -> tuple[Counter, l
         return outcomes, latencies, time.perf_counter() - started
 
 
+def _tiktok_buyers(story: Story, count: int, sent: list[int]) -> None:
+    """Buyers inside TikTok Shop: the platform sends each order as a signed webhook (and,
+    as platforms do, some twice)."""
+    control = f"{story.sandbox_url}/tiktok/_sandbox"
+    with httpx.Client(timeout=30) as client:
+        client.put(f"{control}/webhook", json={
+            "url": f"{story.api_url}/webhooks/{story.channel_ids['tiktok']}"})
+        for index in range(count):
+            client.post(f"{control}/orders", json={
+                "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1, "price": "120.00",
+                           "title": "Limited Drop Sneaker"}],
+                "email": f"tiktok{index}@example.com", "name": f"TikTok buyer {index}"})
+            if index % 20 == 19:
+                sent += client.post(f"{control}/webhooks/deliver",
+                                    json={"duplicates": 1}).json()["statuses"]
+        sent += client.post(f"{control}/webhooks/deliver",
+                            json={"duplicates": 1}).json()["statuses"]
+
+
 def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> DropFigures:
-    """Many more buyers than pairs, all at once; then count what was really sold."""
-    outcomes, latencies, seconds = asyncio.run(_drop(story.api_url, buyers, concurrency))
+    """Many more buyers than pairs at once: a third inside TikTok Shop, the rest on the
+    storefront checkout link. Then count what was really sold."""
+    tiktok_count = buyers // 3
+    sent: list[int] = []
+    tiktok = threading.Thread(target=_tiktok_buyers, args=(story, tiktok_count, sent))
+    tiktok.start()
+    outcomes, latencies, seconds = asyncio.run(
+        _drop(story.api_url, buyers - tiktok_count, concurrency))
+    tiktok.join()
     with story.sessions() as session:
         drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
+    # The worker turns acknowledged webhooks into orders; wait for the last of them.
+    deadline = time.monotonic() + 60
+    while True:
+        with story.sessions() as session:
+            drop_orders = _drop_orders(session, drop.id)
+        arrived = sum(1 for o in drop_orders if o.channel == story.channel_ids["tiktok"])
+        if arrived >= tiktok_count or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    with story.sessions() as session:
         view = inventory.inventory_by_sku(session, demo_catalog.DROP_SKU)
-        sold_units = sum(line.quantity for order in _drop_orders(session, drop.id)
-                         for line in order.lines if line.variant_id == drop.id)
         balanced = not inventory.verify(session)
+    names = {cid: kind for kind, cid in story.channel_ids.items()}
+    kept = [o for o in drop_orders if o.status not in ("on_hold", "cancelled")]
+    sold_units = sum(line.quantity for o in kept for line in o.lines
+                     if line.variant_id == drop.id)
     latencies.sort()
     return DropFigures(
         stock=stock, buyers=buyers, sold=sold_units, oversold=max(0, sold_units - stock),
-        refused=outcomes["refused"], errors=outcomes["error"], seconds=seconds,
+        refused=outcomes["refused"], errors=outcomes["error"] + sum(
+            1 for status in sent if status >= 500), seconds=seconds,
         p50_ms=statistics.median(latencies) * 1000 if latencies else 0,
         p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0,
-        on_hand_after=view.on_hand, ledger_balanced=balanced)
+        on_hand_after=view.on_hand, ledger_balanced=balanced,
+        tiktok_orders=arrived, tiktok_webhooks=len(sent),
+        flagged=sum(1 for o in drop_orders if o.status == "on_hold"),
+        by_channel=dict(Counter(names.get(o.channel, o.channel) for o in kept)))
 
 
 def _drop_orders(session, variant_id: str) -> list:
@@ -312,9 +359,10 @@ def _drop_orders(session, variant_id: str) -> list:
     return [o for o in found if any(line.variant_id == variant_id for line in o.lines)]
 
 
-def fulfil_drop(story: Story) -> int:
-    """Ship every drop order with a tracking number."""
-    shipped = 0
+def fulfil_drop(story: Story) -> tuple[int, int]:
+    """Ship every drop order with a tracking number; return (shipped, tracking numbers the
+    TikTok simulator received back)."""
+    shipped, tiktok_ids = 0, []
     with transaction(story.sessions) as session:
         drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
         for number, order in enumerate(_drop_orders(session, drop.id), start=1):
@@ -322,4 +370,17 @@ def fulfil_drop(story: Story) -> int:
                 orders.fulfil(session, order.id, FulfillmentCreate(
                     carrier="UPS", tracking_number=f"1ZDEMO{number:010d}"), actor="demo")
                 shipped += 1
-    return shipped
+                if order.channel == story.channel_ids["tiktok"]:
+                    tiktok_ids.append(order.external_id)
+    # The worker pushes each fulfilment to the platform; ask the platform what it got.
+    control = f"{story.sandbox_url}/tiktok/_sandbox/orders"
+    deadline, received = time.monotonic() + 30, 0
+    with httpx.Client(timeout=10) as client:
+        while time.monotonic() < deadline:
+            received = sum(1 for external_id in tiktok_ids if any(
+                r["type"] == "fulfillment" for r in
+                client.get(f"{control}/{external_id}").json()["received"]))
+            if received >= len(tiktok_ids):
+                break
+            time.sleep(0.5)
+    return shipped, received
