@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from mercato.channels import cli as channels_cli
 from mercato.cli_support import console, err, table, unit_of_work
 from mercato.config import get_settings
 from mercato.db import create_db_engine
@@ -17,6 +18,7 @@ from mercato.events import cli as events_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.orders import cli as orders_cli
+from mercato.sandbox import cli as sandbox_cli
 from mercato.webhooks import cli as webhooks_cli
 
 app = typer.Typer(help="Mercato: one catalog, one stock, every social channel.",
@@ -37,10 +39,6 @@ app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
 app.command("demo")(demo_cli.demo_command)
 
-# Older names, kept for sub-apps that import them from here.
-_table, _unit_of_work = table, unit_of_work
-
-
 @app.command()
 def init():
     """Create or upgrade the database; print a first admin token once."""
@@ -53,7 +51,7 @@ def init():
     migrations.upgrade(engine)
     engine.dispose()
     console.print(f"Database ready: [bold]{_safe_url(settings.sqlalchemy_url)}[/]")
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         if any(t.active and "admin" in t.scopes for t in auth_service.list_tokens(session)):
             console.print("An admin token exists already (`mercato tokens create` makes more).")
             return
@@ -100,7 +98,7 @@ def tokens_create(
     """Create a token; it is printed once and only its hash is kept."""
     from mercato.auth import service as auth_service
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         new = auth_service.create_token(session, name, scope)
     console.print(f"Token {new.token.id} ({', '.join(new.token.scopes)}):")
     console.print(f"  [bold green]{new.secret}[/]")
@@ -111,7 +109,7 @@ def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id or its pre
     """Revoke a token at once."""
     from mercato.auth import service as auth_service
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         revoked = auth_service.revoke_token(session, token)
     console.print(f"Revoked {revoked.id} ({revoked.name}).")
 
@@ -121,15 +119,15 @@ def tokens_list():
     """Tokens with their scopes (never the secrets)."""
     from mercato.auth import service as auth_service
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         tokens = auth_service.list_tokens(session)
-    table = _table("id", "name", "prefix", "scopes", "created", "last used", "status")
+    rows = table("id", "name", "prefix", "scopes", "created", "last used", "status")
     for t in tokens:
-        table.add_row(t.id, t.name, t.prefix + "…", " ".join(t.scopes),
+        rows.add_row(t.id, t.name, t.prefix + "…", " ".join(t.scopes),
                       f"{t.created_at:%Y-%m-%d %H:%M}",
                       f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
                       "active" if t.active else "revoked")
-    console.print(table)
+    console.print(rows)
 
 
 @import_app.command("shopify")
@@ -149,7 +147,7 @@ def import_shopify(
     progress = Progress(TextColumn("Importing {task.description}"), BarColumn(),
                         TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
                         console=err, transient=True, disable=not err.is_terminal)
-    with progress, file.open("rb") as raw, _unit_of_work() as session:
+    with progress, file.open("rb") as raw, unit_of_work() as session:
         stream, counter = shopify_csv.open_text(raw)
         task = progress.add_task(file.name, total=size, rows=0)
         report = shopify_csv.import_csv(
@@ -175,7 +173,7 @@ def export_shopify(file: Annotated[Path, typer.Argument(dir_okay=False)]):
     """Export the catalog as a Shopify product CSV ("-" for standard output)."""
     from mercato.catalog import shopify_csv
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         if str(file) == "-":
             count = shopify_csv.export_csv(session, sys.stdout)
         else:
@@ -195,18 +193,18 @@ def products_list(
     from mercato.catalog import service
     from mercato.money import format_plain
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         page = service.list_products(session, service.ProductFilters(status=status, q=q),
                                      limit=limit)
-        table = _table("handle", "title", "status", "variants", "price", "id")
+        rows = table("handle", "title", "status", "variants", "price", "id")
         for p in page.items:
             prices = sorted(v.price for v in p.variants)
             currency = p.variants[0].currency if p.variants else ""
             shown = (format_plain(prices[0], currency) if prices[0] == prices[-1] else
                      f"{format_plain(prices[0], currency)}–{format_plain(prices[-1], currency)}")
-            table.add_row(p.handle, p.title, p.status, str(len(p.variants)),
+            rows.add_row(p.handle, p.title, p.status, str(len(p.variants)),
                           f"{shown} {currency}", p.id)
-    console.print(table)
+    console.print(rows)
     if page.next_cursor:
         console.print(f"(more: raise --limit, max {service.MAX_PAGE_SIZE})")
 
@@ -217,30 +215,26 @@ def products_show(handle_or_sku: str):
     from mercato.catalog import service
     from mercato.money import format_plain
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         product = service.find_product(session, handle_or_sku)
         console.print(f"[bold]{product.title}[/]  ({product.handle}, {product.status}, "
                       f"{product.id})")
         if product.google_category_path:
             console.print(f"Google category: {product.google_category_id} "
                           f"{product.google_category_path}")
-        table = _table("sku", *(product.options or ["variant"]), "price", "compare at",
+        rows = table("sku", *(product.options or ["variant"]), "price", "compare at",
                        "barcode", "id")
         for v in product.variants:
-            table.add_row(v.sku or "-", *(v.option_values or ["default"]),
+            rows.add_row(v.sku or "-", *(v.option_values or ["default"]),
                           format_plain(v.price, v.currency) + f" {v.currency}",
                           format_plain(v.compare_at_price, v.currency)
                           if v.compare_at_price is not None else "-", v.barcode or "-", v.id)
-    console.print(table)
+    console.print(rows)
 
 
-# Sub-apps that use the helpers above are imported last.
-from mercato.channels.cli import channels_app, feeds_app  # noqa: E402
-from mercato.sandbox.cli import sandbox_app  # noqa: E402
-
-app.add_typer(channels_app, name="channels")
-app.add_typer(feeds_app, name="feeds")
-app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(channels_cli.channels_app, name="channels")
+app.add_typer(channels_cli.feeds_app, name="feeds")
+app.add_typer(sandbox_cli.sandbox_app, name="sandbox")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mercato.cli import _table, _unit_of_work, console, err
+from mercato.cli_support import console, err, table, unit_of_work
 
 channels_app = typer.Typer(help="Channel connections: check, publish, status.",
                            no_args_is_help=True)
@@ -35,7 +35,7 @@ def add(
     from mercato.channels import service
     from mercato.channels.schemas import ChannelCreate
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         try:
             data = ChannelCreate(
                 kind=kind, name=name, base_url=base_url, country=country, language=language,
@@ -57,15 +57,15 @@ def list_(json_out: Annotated[bool, typer.Option("--json")] = False):
     """Connected channels (never their credentials)."""
     from mercato.channels import service
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         channels = [service.to_public(c) for c in service.list_channels(session)]
     if json_out:
         console.print_json(json.dumps([c.model_dump(mode="json") for c in channels]))
         return
-    table = _table("name", "kind", "country", "currency", "status", "base url", "id")
+    rows = table("name", "kind", "country", "currency", "status", "base url", "id")
     for c in channels:
-        table.add_row(c.name, c.kind, c.country, c.currency, c.status, c.base_url, c.id)
-    console.print(table)
+        rows.add_row(c.name, c.kind, c.country, c.currency, c.status, c.base_url, c.id)
+    console.print(rows)
 
 
 @channels_app.command("check")
@@ -78,7 +78,7 @@ def check(
     from mercato.channels.check import check as run_check
     from mercato.channels.check import resolve_target
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         report = run_check(session, resolve_target(session, channel))
     rows = [{"sku": p.item["sku"], "variant_id": p.item["variant_id"], "item_id": p.item["id"],
              "product_status": p.item["status"], **issue}
@@ -88,12 +88,12 @@ def check(
                                        "valid": report.valid, "rejected": report.errors,
                                        "notes": report.notes, "issues": rows}))
     else:
-        table = _table("sku", "product", "field", "severity", "why")
+        shown = table("sku", "product", "field", "severity", "why")
         for row in rows:
-            table.add_row(row["sku"] or row["variant_id"], row["product_status"], row["field"],
+            shown.add_row(row["sku"] or row["variant_id"], row["product_status"], row["field"],
                           row["severity"], row["message"])
         if rows:
-            console.print(table)
+            console.print(shown)
         for note in report.notes:
             console.print(f"[yellow]Note:[/] {note}")
         console.print(f"{report.checked} items checked for {report.target.kind}: "
@@ -112,11 +112,11 @@ def publish(
     """Send what changed, then read the platform's verdicts back."""
     from mercato.channels import service, sync
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         channel_id = service.find_channel(session, channel).id
         result = sync.publish(session, channel_id, dry_run=dry_run)
     if not dry_run and result.status == "active":
-        with _unit_of_work() as session:
+        with unit_of_work() as session:
             sync.read_back(session, channel_id)
     if json_out:
         console.print_json(result.model_dump_json())
@@ -141,11 +141,11 @@ def status(
     """The platform's verdicts (after reading back pending ones) with their reasons."""
     from mercato.channels import service, sync
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         found = service.find_channel(session, channel)
         if found.status == "active" and found.kind != "snapchat":
             sync.read_back(session, found.id)
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         found = service.find_channel(session, channel)
         counts = service.verdict_counts(session, found.id)
         flagged, _ = service.list_listings(session, found.id, service.ListingFilters(), None,
@@ -159,11 +159,11 @@ def status(
     console.print(f"[bold]{found.name}[/] ({found.kind}) is {found.status}: " + ", ".join(
         f"{count} {verdict}" for verdict, count in sorted(counts.items())))
     if issues:
-        table = _table("item", "verdict", "field", "severity", "source", "why")
+        rows = table("item", "verdict", "field", "severity", "source", "why")
         for i in issues:
-            table.add_row(i["item_id"], i["verdict"], i["field"], i["severity"], i["source"],
+            rows.add_row(i["item_id"], i["verdict"], i["field"], i["severity"], i["source"],
                           i["message"])
-        console.print(table)
+        console.print(rows)
 
 
 @channels_app.command("reconcile")
@@ -171,7 +171,7 @@ def reconcile(channel: Annotated[str, typer.Argument(help="Channel name or id")]
     """Compare the platform with the catalog and repair missing, stale and extra items."""
     from mercato.channels import service, sync
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         result = sync.reconcile(session, service.find_channel(session, channel).id)
     for message in result.messages:
         console.print(f"[yellow]{message}[/]")
@@ -189,7 +189,7 @@ def build(
     from mercato.channels import feeds
     from mercato.channels.check import resolve_target
 
-    with _unit_of_work() as session, out.open("wb") as handle:
+    with unit_of_work() as session, out.open("wb") as handle:
         stats = feeds.write_feed(session, resolve_target(session, channel), handle, format)
     console.print(f"Wrote {stats.written} items to {out} ({stats.left_out} invalid left out; "
                   f"`mercato channels check {channel}` says why).")
@@ -200,6 +200,6 @@ def token(channel: Annotated[str, typer.Argument(help="Channel name or id")]):
     """A new secret pull URL for the channel's feed (shown once)."""
     from mercato.channels import service
 
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         _, url = service.rotate_feed_token(session, service.find_channel(session, channel).id)
     console.print(f"Feed URL (shown once): [bold green]{url}[/]")
