@@ -17,14 +17,14 @@ def list_(
     limit: int = 50,
 ):
     """Recent events, newest first."""
-    from mercato import cli
+    from mercato import cli_support as cli
     from mercato.events import service
 
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         filters = service.EventFilters(
             types=service.check_type_patterns(type, ("type",)) if type else None, key=key)
         page = service.list_events(session, filters, limit=limit)
-    table = cli._table("seq", "id", "type", "key", "at")
+    table = cli.table("seq", "id", "type", "key", "at")
     for e in page.items:
         table.add_row(str(e.seq), e.id, e.type, e.key, f"{e.created_at:%Y-%m-%d %H:%M:%S}")
     cli.console.print(table)

@@ -43,9 +43,9 @@ def worker(
 
 
 def _cli():
-    from mercato import cli
+    from mercato import cli_support
 
-    return cli
+    return cli_support
 
 
 @app.command("list")
@@ -58,9 +58,9 @@ def jobs_list(
     from mercato.jobs import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         page = service.list_jobs(session, state, name, limit=limit)
-    table = cli._table("id", "name", "state", "attempts", "run at", "last error")
+    table = cli.table("id", "name", "state", "attempts", "run at", "last error")
     for job in page.items:
         error = (job.last_error or "").strip().splitlines()
         table.add_row(job.id, job.name, job.state, f"{job.attempts}/{job.max_attempts}",
@@ -74,7 +74,7 @@ def jobs_show(job_id: str):
     from mercato.jobs import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         job = service.get_job(session, job_id)
     cli.console.print(f"[bold]{job.name}[/] {job.id}: {job.state}, attempt {job.attempts} of "
                       f"{job.max_attempts}, args {job.args}, key {job.key or '-'}")
@@ -88,6 +88,6 @@ def jobs_retry(job_id: str):
     from mercato.jobs import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         job = service.retry_job(session, job_id)
     cli.console.print(f"Queued {job.id} ({job.name}) again.")

@@ -13,9 +13,9 @@ app = typer.Typer(help="Outbound webhooks (Standard Webhooks signatures).",
 
 
 def _cli():
-    from mercato import cli
+    from mercato import cli_support
 
-    return cli
+    return cli_support
 
 
 @app.command("create")
@@ -37,7 +37,7 @@ def create(
             cli.err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: "
                           f"{error['msg']}")
         raise typer.Exit(1) from None
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         new = service.create_endpoint(session, data)
     cli.console.print(f"Endpoint {new.endpoint.id} → {new.endpoint.url} "
                       f"({', '.join(new.endpoint.event_types)})")
@@ -50,9 +50,9 @@ def list_():
     from mercato.webhooks import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         endpoints = service.list_endpoints(session)
-    table = cli._table("id", "url", "events", "state")
+    table = cli.table("id", "url", "events", "state")
     for e in endpoints:
         table.add_row(e.id, e.url, " ".join(e.event_types),
                       "enabled" if e.enabled else f"disabled: {e.disabled_reason}")
@@ -64,7 +64,7 @@ def _set_enabled(endpoint_id: str, enabled: bool) -> None:
     from mercato.webhooks.schemas import EndpointUpdate
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         service.update_endpoint(session, endpoint_id, EndpointUpdate(enabled=enabled))
     cli.console.print(f"{endpoint_id} {'enabled' if enabled else 'disabled'}.")
 
@@ -87,7 +87,7 @@ def delete(endpoint_id: str):
     from mercato.webhooks import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         service.delete_endpoint(session, endpoint_id)
     cli.console.print(f"Deleted {endpoint_id}.")
 
@@ -98,7 +98,7 @@ def secret(endpoint_id: str):
     from mercato.webhooks import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         cli.console.print(service.get_secret(session, endpoint_id))
 
 
@@ -112,7 +112,7 @@ def rotate_secret(
     from mercato.webhooks.schemas import SecretRotate
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         new = service.rotate_secret(session, endpoint_id, SecretRotate(overlap_seconds=overlap))
     cli.console.print(f"New signing secret: [bold green]{new.secret}[/]")
 
@@ -139,7 +139,7 @@ def redeliver(
     except ValueError as exc:
         cli.err.print(f"[bold red]Error:[/] {exc}")
         raise typer.Exit(1) from None
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         count, endpoint = service.redeliver(session, endpoint_id, data)
     note = "" if endpoint.enabled else " (the endpoint is disabled: they wait for `enable`)"
     cli.console.print(f"Queued {count} deliveries to {endpoint.url}{note}.")
@@ -155,10 +155,10 @@ def deliveries(
     from mercato.webhooks import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         items, _ = service.list_deliveries(
             session, service.DeliveryFilters(endpoint_id=endpoint, state=state), limit=limit)
-    table = cli._table("id", "event", "type", "state", "attempts", "last status", "next try")
+    table = cli.table("id", "event", "type", "state", "attempts", "last status", "next try")
     for d in items:
         table.add_row(d.id, d.event_id, d.event_type, d.state, str(d.attempts),
                       str(d.last_status or "-"),
@@ -172,9 +172,9 @@ def attempts(delivery_id: str):
     from mercato.webhooks import service
 
     cli = _cli()
-    with cli._unit_of_work() as session:
+    with cli.unit_of_work() as session:
         detail = service.get_delivery_detail(session, delivery_id)
-    table = cli._table("at", "ms", "status", "error", "response")
+    table = cli.table("at", "ms", "status", "error", "response")
     for a in detail.attempt_log:
         table.add_row(f"{a.attempted_at:%Y-%m-%d %H:%M:%S}", str(a.duration_ms),
                       str(a.status_code or "-"), a.error or "", (a.response_body or "")[:80])
