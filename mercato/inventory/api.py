@@ -1,8 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.auth.dependencies import ReadSession
+from mercato.db import transaction
 from mercato.inventory import service
 from mercato.inventory.auth import InventoryRead, InventoryWrite
 from mercato.inventory.schemas import (
@@ -26,6 +28,17 @@ INSUFFICIENT = {409: {"description": "Not enough stock: /problems/insufficient-s
                       "each short line and what it could get"}}
 
 
+def _writes(request: Request) -> sessionmaker[Session]:
+    return request.app.state.write_sessions
+
+
+# Write handlers commit before they return. With a WriteSession, FastAPI would validate
+# the response in the threadpool while the transaction is still open: under load every
+# thread waits for the row locks (or SQLite's write lock) that the finished request
+# holds while it waits for a thread.
+Writes = Annotated[sessionmaker[Session], Depends(_writes)]
+
+
 def _actor(token) -> str:
     return f"token:{token.id}"
 
@@ -39,22 +52,25 @@ def get_inventory(session: ReadSession, _: InventoryRead,
 
 @router.post("/adjustments", response_model=AdjustmentPublic,
              status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
-def create_adjustment(data: AdjustmentCreate, session: WriteSession, token: InventoryWrite):
+def create_adjustment(data: AdjustmentCreate, writes: Writes, token: InventoryWrite):
     """Add or remove units, or record a counted total; every change is a ledger movement."""
-    return service.adjust(session, data, actor=_actor(token))
+    with transaction(writes) as session:
+        return service.adjust(session, data, actor=_actor(token))
 
 
 @router.post("/reservations", response_model=ReservationPublic,
              status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
 def create_reservation(
-    data: ReservationCreate, session: WriteSession, token: InventoryWrite, response: Response,
+    data: ReservationCreate, writes: Writes, token: InventoryWrite, response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ):
-    """Hold every line or none. The same channel and reference (or Idempotency-Key) returns
-    the same reservation (200)."""
-    reservation = service.reserve(
-        session, data.lines, channel=data.channel, reference=data.reference or idempotency_key,
-        ttl_seconds=data.ttl_seconds, allocation=data.allocation, actor=_actor(token))
+    """Hold every line or none (or, with ``commit``, sell them at once). The same channel
+    and reference (or Idempotency-Key) returns the same reservation (200)."""
+    with transaction(writes) as session:
+        reservation = service.reserve(
+            session, data.lines, channel=data.channel,
+            reference=data.reference or idempotency_key, ttl_seconds=data.ttl_seconds,
+            allocation=data.allocation, sell=data.commit, actor=_actor(token))
     if reservation.replayed:
         response.status_code = status.HTTP_200_OK
     return reservation
@@ -66,20 +82,23 @@ def get_reservation(reservation_id: str, session: ReadSession, _: InventoryRead)
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationPublic)
-def commit_reservation(reservation_id: str, session: WriteSession, token: InventoryWrite):
+def commit_reservation(reservation_id: str, writes: Writes, token: InventoryWrite):
     """Turn the held units into a sale (409 reservation-expired once it has lapsed)."""
-    return service.commit(session, reservation_id, actor=_actor(token))
+    with transaction(writes) as session:
+        return service.commit(session, reservation_id, actor=_actor(token))
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationPublic)
-def release_reservation(reservation_id: str, session: WriteSession, token: InventoryWrite):
-    return service.release(session, reservation_id, actor=_actor(token))
+def release_reservation(reservation_id: str, writes: Writes, token: InventoryWrite):
+    with transaction(writes) as session:
+        return service.release(session, reservation_id, actor=_actor(token))
 
 
 @router.post("/reservations/{reservation_id}/extend", response_model=ReservationPublic)
-def extend_reservation(reservation_id: str, data: ReservationExtend, session: WriteSession,
+def extend_reservation(reservation_id: str, data: ReservationExtend, writes: Writes,
                        _: InventoryWrite):
-    return service.extend(session, reservation_id, data.ttl_seconds)
+    with transaction(writes) as session:
+        return service.extend(session, reservation_id, data.ttl_seconds)
 
 
 @router.get("/locations", response_model=list[LocationPublic])
@@ -88,10 +107,11 @@ def list_locations(session: ReadSession, _: InventoryRead):
 
 
 @router.put("/locations/{code}", response_model=LocationPublic)
-def save_location(code: LocationCode, data: LocationInput, session: WriteSession,
+def save_location(code: LocationCode, data: LocationInput, writes: Writes,
                   _: InventoryWrite):
     """Create or update a location; lower priority ranks ship first."""
-    return service.save_location(session, code, data)
+    with transaction(writes) as session:
+        return service.save_location(session, code, data)
 
 
 @router.get("/channels", response_model=list[ChannelRulePublic])
@@ -100,7 +120,8 @@ def list_channel_rules(session: ReadSession, _: InventoryRead):
 
 
 @router.put("/channels/{channel}", response_model=ChannelRulePublic)
-def save_channel_rule(channel: ChannelKey, data: ChannelRuleInput, session: WriteSession,
+def save_channel_rule(channel: ChannelKey, data: ChannelRuleInput, writes: Writes,
                       _: InventoryWrite):
     """Hold back ``buffer`` units from a channel and publish at most ``cap`` there."""
-    return service.save_channel_rule(session, channel, data)
+    with transaction(writes) as session:
+        return service.save_channel_rule(session, channel, data)

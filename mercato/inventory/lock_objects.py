@@ -5,36 +5,44 @@ Every path that changes a stock level, a reservation or one of its lines first l
 stock levels involved through these helpers (or through conditional UPDATEs issued in the
 same id order). Two transactions therefore never wait on each other in opposite orders,
 and PostgreSQL never has to break a deadlock. On SQLite a write transaction holds the
-database lock from BEGIN IMMEDIATE, so ``FOR UPDATE`` is not rendered and not needed.
+whole database from BEGIN IMMEDIATE, so there is nothing more to lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mercato.inventory.models import ReservationLine, StockLevel
 
+_levels, _lines = StockLevel.__table__, ReservationLine.__table__
 
-def stock_levels(session: Session, ids: Collection[str]) -> list[str]:
-    """Lock the given stock levels, lowest id first; returns the ids locked."""
-    if not ids:
-        return []
-    return list(session.scalars(
-        select(StockLevel.id).where(StockLevel.id.in_(sorted(ids)))
-        .order_by(StockLevel.id).with_for_update()
-    ))
+_STOCK_LEVELS = (
+    select(_levels.c.id).where(_levels.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_levels.c.id).with_for_update()
+)
+_STOCK_LEVELS_OF_RESERVATIONS = (
+    select(_levels.c.id)
+    .where(_levels.c.id.in_(
+        select(_lines.c.stock_level_id)
+        .where(_lines.c.reservation_id.in_(bindparam("ids", expanding=True)))))
+    .order_by(_levels.c.id).with_for_update()
+)
 
 
-def stock_levels_of_reservations(session: Session, reservation_ids: Collection[str]) -> list[str]:
+def _serialized(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def stock_levels(session: Session, ids: Collection[str]) -> None:
+    """Lock the given stock levels, lowest id first."""
+    if ids and not _serialized(session):
+        session.execute(_STOCK_LEVELS, {"ids": sorted(ids)})
+
+
+def stock_levels_of_reservations(session: Session, reservation_ids: Collection[str]) -> None:
     """Lock every stock level the reservations hold units at, lowest id first."""
-    if not reservation_ids:
-        return []
-    held_at = (select(ReservationLine.stock_level_id)
-               .where(ReservationLine.reservation_id.in_(sorted(reservation_ids))))
-    return list(session.scalars(
-        select(StockLevel.id).where(StockLevel.id.in_(held_at))
-        .order_by(StockLevel.id).with_for_update()
-    ))
+    if reservation_ids and not _serialized(session):
+        session.execute(_STOCK_LEVELS_OF_RESERVATIONS, {"ids": sorted(reservation_ids)})

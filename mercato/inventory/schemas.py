@@ -57,6 +57,8 @@ class ReservationCreate(_Input):
     lines: Annotated[list[ReservationLineInput], Field(min_length=1, max_length=250)]
     ttl_seconds: HoldSeconds | None = Field(None, description="Default: 15 minutes")
     allocation: Allocation = "priority"
+    commit: bool = Field(False, description="Sell the units at once (an order already paid "
+                         "on a platform): one request instead of reserve, then commit")
 
 
 class ReservationExtend(_Input):

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from mercato import events
 from mercato.catalog.models import Variant
@@ -64,7 +65,6 @@ UNLIMITED = 999_999
 # A hold whose plan went stale under contention is planned again this many times.
 PLAN_ATTEMPTS = 3
 SWEEP_BATCH = 500
-NO_SYNC = {"synchronize_session": False}
 
 
 class InsufficientStock(Conflict):
@@ -87,11 +87,102 @@ def _now(now: datetime | None) -> datetime:
     return now
 
 
-def _insert_or_ignore(session: Session, model: type, values: dict | list[dict],
-                      conflict: list[str]):
-    """INSERT ... ON CONFLICT DO NOTHING on either database (concurrent creators agree)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).values(values).on_conflict_do_nothing(index_elements=conflict)
+# ---------------------------------------------------------------- statements
+
+# The hot paths (reserve, commit) run statements built once, with parameters only: on
+# this scale building SQLAlchemy expressions costs more than the database work.
+_levels, _lines = StockLevel.__table__, ReservationLine.__table__
+_reservations, _movements = Reservation.__table__, Movement.__table__
+_variants, _locations, _rules = Variant.__table__, Location.__table__, ChannelRule.__table__
+
+_LAPSED_UNITS = (  # units of a stock level still held by reservations that have expired
+    select(func.coalesce(func.sum(_lines.c.quantity), 0))
+    .select_from(_lines.join(_reservations, _reservations.c.id == _lines.c.reservation_id))
+    .where(_lines.c.stock_level_id == _levels.c.id, _lines.c.state == "held",
+           _reservations.c.expires_at <= bindparam("now"))
+    .correlate(_levels).scalar_subquery()
+)
+_STOCK_OF_VARIANTS = (
+    select(_variants.c.id, _variants.c.sku, _variants.c.inventory_policy,
+           _variants.c.inventory_tracked, _levels.c.id, _levels.c.location_id,
+           _locations.c.code, _locations.c.name, _locations.c.priority, _levels.c.on_hand,
+           _levels.c.reserved, _LAPSED_UNITS)
+    .select_from(_variants.outerjoin(_levels, _levels.c.variant_id == _variants.c.id)
+                 .outerjoin(_locations, _locations.c.id == _levels.c.location_id))
+    .where(or_(_variants.c.id.in_(bindparam("ids", expanding=True)),
+               _variants.c.sku.in_(bindparam("skus", expanding=True))))
+    .order_by(_variants.c.id, _levels.c.id)
+)
+_HOLD_UNITS = (  # the guard: takes only what is free, and says so by returning a row
+    update(_levels)
+    .where(_levels.c.id == bindparam("level_id"),
+           _levels.c.on_hand - _levels.c.reserved >= bindparam("units"))
+    .values(reserved=_levels.c.reserved + bindparam("units"))
+    .returning(_levels.c.on_hand, _levels.c.reserved)
+)
+_SELL_UNITS = (  # the same guard, for units sold at once
+    update(_levels)
+    .where(_levels.c.id == bindparam("level_id"),
+           _levels.c.on_hand - _levels.c.reserved >= bindparam("units"))
+    .values(on_hand=_levels.c.on_hand - bindparam("units"))
+    .returning(_levels.c.on_hand, _levels.c.reserved)
+)
+_MOVE_UNITS = (  # under the level's lock, after the checks
+    update(_levels).where(_levels.c.id == bindparam("level_id"))
+    .values(on_hand=_levels.c.on_hand + bindparam("on_hand_delta"),
+            reserved=_levels.c.reserved + bindparam("reserved_delta"))
+)
+_RECLAIM_LAPSED_LINES = (
+    update(_lines)
+    .where(_lines.c.stock_level_id == bindparam("level_id"), _lines.c.state == "held",
+           exists().where(_reservations.c.id == _lines.c.reservation_id,
+                          _reservations.c.expires_at <= bindparam("now")))
+    .values(state="expired")
+    .returning(_lines.c.variant_id, _lines.c.quantity, _lines.c.reservation_id)
+)
+_RESERVATIONS_WITH_LINES = (
+    select(_reservations.c.id, _reservations.c.channel, _reservations.c.reference,
+           _reservations.c.status, _reservations.c.expires_at, _reservations.c.created_at,
+           _reservations.c.settled_at, _lines.c.id.label("line_id"), _lines.c.variant_id,
+           _variants.c.sku, _lines.c.stock_level_id, _locations.c.code, _lines.c.quantity,
+           _lines.c.state)
+    .select_from(
+        _reservations.outerjoin(_lines, _lines.c.reservation_id == _reservations.c.id)
+        .outerjoin(_variants, _variants.c.id == _lines.c.variant_id)
+        .outerjoin(_levels, _levels.c.id == _lines.c.stock_level_id)
+        .outerjoin(_locations, _locations.c.id == _levels.c.location_id))
+    .where(_reservations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_reservations.c.id, _lines.c.id)
+)
+_SETTLE_RESERVATION = (  # only an active one: the row count says who won
+    update(_reservations)
+    .where(_reservations.c.id == bindparam("reservation_id"), _reservations.c.status == "active")
+    .values(status=bindparam("outcome"), settled_at=bindparam("at"))
+)
+_SETTLE_LINES = (
+    update(_lines)
+    .where(_lines.c.reservation_id == bindparam("of_reservation"), _lines.c.state == "held")
+    .values(state=bindparam("line_state"))
+)
+_CHANNEL_RULES = select(_rules.c.channel, _rules.c.buffer, _rules.c.cap).order_by(
+    _rules.c.channel)
+_INSERTS_OR_IGNORE: dict[tuple[str, str], Executable] = {}
+_UNIQUE_KEYS = {"inventory_reservations": ("channel", "reference"),
+                "inventory_stock_levels": ("variant_id", "location_id"),
+                "inventory_locations": ("code",)}
+
+
+def _insert_or_ignore(session: Session, table) -> Executable:
+    """INSERT ... ON CONFLICT (its unique key) DO NOTHING, on either database: concurrent
+    creators agree on one row. Returns the id when a row was inserted."""
+    key = (session.get_bind().dialect.name, table.name)
+    if key not in _INSERTS_OR_IGNORE:
+        dialect = postgresql if key[0] == "postgresql" else sqlite
+        _INSERTS_OR_IGNORE[key] = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=list(_UNIQUE_KEYS[table.name]))
+            .returning(table.c.id))
+    return _INSERTS_OR_IGNORE[key]
 
 
 # ---------------------------------------------------------------- locations
@@ -101,10 +192,9 @@ def default_location(session: Session) -> Location:
     """The location stock goes to when none is named; created on first use."""
     location = session.scalar(select(Location).where(Location.code == DEFAULT_LOCATION))
     if location is None:
-        session.execute(_insert_or_ignore(session, Location, {
+        session.execute(_insert_or_ignore(session, _locations), {
             "id": new_id("loc"), "code": DEFAULT_LOCATION, "name": "Default location",
-            "kind": "warehouse", "priority": 0, "created_at": utcnow(),
-        }, ["code"]))
+            "kind": "warehouse", "priority": 0, "created_at": utcnow()})
         location = session.scalar(select(Location).where(Location.code == DEFAULT_LOCATION))
     return location
 
@@ -192,38 +282,13 @@ class Stock:
         return sum(level.available for level in self.levels)
 
 
-def _lapsed_units(now: datetime):
-    """Units of a stock level held by reservations that have expired (correlated)."""
-    return (
-        select(func.coalesce(func.sum(ReservationLine.quantity), 0))
-        .join(Reservation, Reservation.id == ReservationLine.reservation_id)
-        .where(ReservationLine.stock_level_id == StockLevel.id,
-               ReservationLine.state == "held", Reservation.expires_at <= now)
-        .correlate(StockLevel).scalar_subquery()
-    )
-
-
 def read_stock(session: Session, variant_ids: Collection[str] = (),
                skus: Collection[str] = (), now: datetime | None = None) -> dict[str, Stock]:
     """Variants (by id or SKU) with every stock level, keyed by variant id; one query."""
-    now = _now(now)
-    conditions = []
-    if variant_ids:
-        conditions.append(Variant.id.in_(set(variant_ids)))
-    if skus:
-        conditions.append(Variant.sku.in_(set(skus)))
-    if not conditions:
+    if not variant_ids and not skus:
         return {}
-    rows = session.execute(
-        select(Variant.id, Variant.sku, Variant.inventory_policy, Variant.inventory_tracked,
-               StockLevel.id, StockLevel.location_id, Location.code, Location.name,
-               Location.priority, StockLevel.on_hand, StockLevel.reserved, _lapsed_units(now))
-        .select_from(Variant)
-        .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
-        .outerjoin(Location, Location.id == StockLevel.location_id)
-        .where(or_(*conditions))
-        .order_by(Variant.id, StockLevel.id)
-    ).all()
+    rows = session.execute(_STOCK_OF_VARIANTS, {
+        "ids": sorted(set(variant_ids)), "skus": sorted(set(skus)), "now": _now(now)})
     stocks: dict[str, Stock] = {}
     for vid, sku, policy, tracked, sid, lid, code, name, priority, on_hand, reserved, lapsed \
             in rows:
@@ -250,6 +315,11 @@ def _variant_by_ref(session: Session, sku: str | None, variant_id: str | None) -
 
 def channel_rules(session: Session) -> list[ChannelRule]:
     return list(session.scalars(select(ChannelRule).order_by(ChannelRule.channel)))
+
+
+def _rules_now(session: Session):
+    """Every channel's buffer and cap as plain rows (no ORM: read on every change)."""
+    return session.execute(_CHANNEL_RULES).all()
 
 
 def save_channel_rule(session: Session, channel: str, data: ChannelRuleInput) -> ChannelRule:
@@ -301,7 +371,7 @@ def _record_changes(session: Session, variant_ids: Iterable[str],
         return
     if stocks is None or any(v not in stocks for v in variant_ids):
         stocks = read_stock(session, variant_ids=variant_ids, now=now)
-    rules = channel_rules(session)
+    rules = _rules_now(session)
     for variant_id in variant_ids:
         stock = stocks[variant_id]
         events.record(session, "inventory.changed", InventoryChanged(
@@ -329,7 +399,7 @@ def _movement(level_id: str, variant_id: str, kind: str, quantity: int, *,
 
 def _write_movements(session: Session, movements: list[dict[str, Any]]) -> None:
     if movements:
-        session.execute(insert(Movement), movements)
+        session.execute(insert(_movements), movements)
 
 
 def _reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) -> int:
@@ -338,22 +408,11 @@ def _reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) 
     Only lines of this level change, so the caller's lock order stays intact; the rest of
     each reservation is reclaimed where it is needed, or by the sweeper.
     """
-    expired = exists().where(Reservation.id == ReservationLine.reservation_id,
-                             Reservation.expires_at <= now)
-    lines = session.execute(
-        update(ReservationLine)
-        .where(ReservationLine.stock_level_id == level_id, ReservationLine.state == "held",
-               expired)
-        .values(state="expired")
-        .returning(ReservationLine.variant_id, ReservationLine.quantity,
-                   ReservationLine.reservation_id),
-        execution_options=NO_SYNC,
-    ).all()
+    lines = session.execute(_RECLAIM_LAPSED_LINES, {"level_id": level_id, "now": now}).all()
     units = sum(line.quantity for line in lines)
     if units:
-        session.execute(update(StockLevel).where(StockLevel.id == level_id)
-                        .values(reserved=StockLevel.reserved - units),
-                        execution_options=NO_SYNC)
+        session.execute(_MOVE_UNITS, {"level_id": level_id, "on_hand_delta": 0,
+                                      "reserved_delta": -units})
         _write_movements(session, [
             _movement(level_id, line.variant_id, "expiry", line.quantity,
                       reserved=-line.quantity, actor=actor, now=now,
@@ -426,8 +485,19 @@ class ReservationView:
 
 
 @dataclass
+class _Reservation:
+    id: str
+    channel: str
+    reference: str
+    status: str
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+
+
+@dataclass
 class _Loaded:
-    reservation: Reservation
+    reservation: _Reservation
     lines: list[dict[str, Any]]
 
     def view(self, replayed: bool = False) -> ReservationView:
@@ -440,25 +510,16 @@ class _Loaded:
 
 def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, _Loaded]:
     """Reservations with their lines, fresh from the database (read after locking)."""
-    rows = session.execute(
-        select(Reservation, ReservationLine.id, ReservationLine.variant_id, Variant.sku,
-               ReservationLine.stock_level_id, Location.code, ReservationLine.quantity,
-               ReservationLine.state)
-        .outerjoin(ReservationLine, ReservationLine.reservation_id == Reservation.id)
-        .outerjoin(Variant, Variant.id == ReservationLine.variant_id)
-        .outerjoin(StockLevel, StockLevel.id == ReservationLine.stock_level_id)
-        .outerjoin(Location, Location.id == StockLevel.location_id)
-        .where(Reservation.id.in_(sorted(reservation_ids)))
-        .order_by(Reservation.id, ReservationLine.id)
-        .execution_options(populate_existing=True)
-    ).all()
     loaded: dict[str, _Loaded] = {}
-    for reservation, line_id, variant_id, sku, level_id, location, quantity, state in rows:
-        entry = loaded.setdefault(reservation.id, _Loaded(reservation, []))
-        if line_id is not None:
-            entry.lines.append({"id": line_id, "variant_id": variant_id, "sku": sku,
-                                "stock_level_id": level_id, "location": location,
-                                "quantity": quantity, "state": state})
+    for row in session.execute(_RESERVATIONS_WITH_LINES, {"ids": sorted(reservation_ids)}):
+        entry = loaded.get(row.id)
+        if entry is None:
+            entry = loaded[row.id] = _Loaded(_Reservation(*row[:7]), [])
+        if row.line_id is not None:
+            entry.lines.append({"id": row.line_id, "variant_id": row.variant_id,
+                                "sku": row.sku, "stock_level_id": row.stock_level_id,
+                                "location": row.code, "quantity": row.quantity,
+                                "state": row.state})
     return loaded
 
 
@@ -483,30 +544,33 @@ def reserve(
     reference: str | None = None,
     ttl_seconds: int | None = None,
     allocation: str = "priority",
+    sell: bool = False,
     actor: str = "system",
     now: datetime | None = None,
 ) -> ReservationView:
     """Hold every line or none; the same (channel, reference) returns the same reservation.
 
+    ``sell`` takes the units as sold at once, for an order that arrives already paid
+    (a platform's checkout): the same guard, one transaction instead of two.
     Raises ``InsufficientStock`` naming each short line and what it could get.
     """
     now = _now(now)
+    status, state, settled_at = ("committed", "sold", now) if sell else ("active", "held", None)
     policy = ALLOCATION_POLICIES[allocation]
     expires_at = now + _hold_seconds(ttl_seconds)
     reservation_id = new_id("res")
     reference = reference or reservation_id
     # Claim the reference first: a concurrent twin waits here, then replays ours.
-    claimed = session.execute(_insert_or_ignore(session, Reservation, {
-        "id": reservation_id, "channel": channel, "reference": reference, "status": "active",
-        "expires_at": expires_at, "actor": actor, "created_at": now,
-    }, ["channel", "reference"]).returning(Reservation.id)).first()
+    claimed = session.execute(_insert_or_ignore(session, _reservations), {
+        "id": reservation_id, "channel": channel, "reference": reference, "status": status,
+        "expires_at": expires_at, "actor": actor, "created_at": now, "settled_at": settled_at,
+    }).first()
     if claimed is None:
         return _replay(session, channel, reference, lines)
     try:
-        wanted, stocks, plans = _hold_lines(session, lines, policy, now, actor)
+        wanted, stocks, plans = _hold_lines(session, lines, policy, sell, now, actor)
     except (InsufficientStock, ValidationFailed):
-        session.execute(delete(Reservation).where(Reservation.id == reservation_id),
-                        execution_options=NO_SYNC)
+        session.execute(delete(_reservations).where(_reservations.c.id == reservation_id))
         raise
 
     line_rows, movements, views = [], [], []
@@ -519,18 +583,18 @@ def reserve(
         for level_id, location, units in portions:
             line_rows.append({"id": new_id("rsl"), "reservation_id": reservation_id,
                               "variant_id": variant_id, "stock_level_id": level_id,
-                              "quantity": units, "state": "held"})
-            views.append(LineView(variant_id, stocks[variant_id].sku, location, units, "held"))
+                              "quantity": units, "state": state})
+            views.append(LineView(variant_id, stocks[variant_id].sku, location, units, state))
             if level_id is not None:
-                movements.append(_movement(level_id, variant_id, "reservation", units,
-                                           reserved=units, actor=actor, now=now,
-                                           reference=reference,
-                                           reservation_id=reservation_id))
-    session.execute(insert(ReservationLine), line_rows)
+                movements.append(_movement(
+                    level_id, variant_id, "sale" if sell else "reservation", units,
+                    on_hand=-units if sell else 0, reserved=0 if sell else units, actor=actor,
+                    now=now, reference=reference, reservation_id=reservation_id))
+    session.execute(insert(_lines), line_rows)
     _write_movements(session, movements)
     _record_changes(session, plans, stocks, now)
-    return ReservationView(reservation_id, channel, reference, "active", expires_at, now, None,
-                           views)
+    return ReservationView(reservation_id, channel, reference, status, expires_at, now,
+                           settled_at, views)
 
 
 def _variant_of(line: ReservationLineInput, by_sku: Mapping[str, str]) -> str | None:
@@ -564,7 +628,7 @@ def _read_lines(session: Session, lines: Sequence[ReservationLineInput], now: da
 
 
 def _hold_lines(session: Session, lines: Sequence[ReservationLineInput],
-                policy: AllocationPolicy, now: datetime, actor: str
+                policy: AllocationPolicy, sell: bool, now: datetime, actor: str
                 ) -> tuple[dict[str, int], dict[str, Stock], dict[str, Allocation]]:
     """Plan where each line's units come from, then take them; returns the plans.
 
@@ -576,7 +640,8 @@ def _hold_lines(session: Session, lines: Sequence[ReservationLineInput],
         plans, short = _plan(wanted, stocks, policy)
         if short:
             raise _insufficient(lines, wanted, stocks, short)
-        if _take(session, [take for plan in plans.values() for take in plan], now, actor):
+        if _take(session, [take for plan in plans.values() for take in plan], sell, now,
+                 actor):
             return wanted, stocks, plans
     wanted, stocks = _read_lines(session, lines, now)
     plans, short = _plan(wanted, stocks, policy)
@@ -602,27 +667,23 @@ def _plan(wanted: Mapping[str, int], stocks: Mapping[str, Stock], policy: Alloca
     return plans, short
 
 
-def _take(session: Session, takes: Allocation, now: datetime, actor: str) -> bool:
-    """Hold each planned amount, stock levels in id order; all or none."""
+def _take(session: Session, takes: Allocation, sell: bool, now: datetime, actor: str
+          ) -> bool:
+    """Hold (or sell) each planned amount, stock levels in id order; all or none."""
+    guard = _SELL_UNITS if sell else _HOLD_UNITS
     done: Allocation = []
     for level, units in sorted(takes, key=lambda take: take[0].id):
         if units > level.free:
             lock_objects.stock_levels(session, [level.id])
             _reclaim_lapsed(session, level.id, now, actor)
             level.lapsed = 0
-        row = session.execute(
-            update(StockLevel)
-            .where(StockLevel.id == level.id, StockLevel.on_hand - StockLevel.reserved >= units)
-            .values(reserved=StockLevel.reserved + units)
-            .returning(StockLevel.on_hand, StockLevel.reserved),
-            execution_options=NO_SYNC,
-        ).first()
+        row = session.execute(guard, {"level_id": level.id, "units": units}).first()
         if row is None:
             # Someone took these units since the plan was read: give back what we took.
-            for taken, taken_units in reversed(done):
-                session.execute(update(StockLevel).where(StockLevel.id == taken.id)
-                                .values(reserved=StockLevel.reserved - taken_units),
-                                execution_options=NO_SYNC)
+            for taken, back in reversed(done):
+                session.execute(_MOVE_UNITS, {"level_id": taken.id,
+                                              "on_hand_delta": back if sell else 0,
+                                              "reserved_delta": 0 if sell else -back})
             return False
         level.on_hand, level.reserved = row.on_hand, row.reserved
         done.append((level, units))
@@ -696,9 +757,9 @@ def extend(session: Session, reservation_id: str, ttl_seconds: int, *,
     if _lapsed(entry, now):
         raise _expired(entry.reservation, "it cannot be extended")
     extended = session.execute(
-        update(Reservation)
-        .where(Reservation.id == reservation_id, Reservation.status == "active")
-        .values(expires_at=expires_at), execution_options=NO_SYNC).rowcount
+        update(_reservations)
+        .where(_reservations.c.id == reservation_id, _reservations.c.status == "active")
+        .values(expires_at=expires_at)).rowcount
     if extended != 1:  # settled meanwhile (only a reservation holding no stock gets here)
         raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
     entry.reservation.expires_at = expires_at
@@ -717,12 +778,12 @@ def _lapsed(entry: _Loaded, now: datetime) -> bool:
             or any(line["state"] == "expired" for line in entry.lines))
 
 
-def _not_active(reservation: Reservation, verb: str) -> Conflict:
+def _not_active(reservation: _Reservation, verb: str) -> Conflict:
     return Conflict(f"Reservation {reservation.id} is {reservation.status}; it cannot be "
                     f"{verb}.", extra={"reservation_status": reservation.status})
 
 
-def _expired(reservation: Reservation, consequence: str) -> ReservationExpired:
+def _expired(reservation: _Reservation, consequence: str) -> ReservationExpired:
     at = reservation.expires_at.isoformat()
     return ReservationExpired(f"Reservation {reservation.id} expired at {at}; {consequence}.",
                               extra={"expires_at": at})
@@ -760,10 +821,8 @@ def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now:
         if outcome == "committed" and lapsed:
             raise _expired(reservation, "nothing was sold")
         final = "expired" if lapsed else outcome
-        flipped = session.execute(
-            update(Reservation)
-            .where(Reservation.id == reservation_id, Reservation.status == "active")
-            .values(status=final, settled_at=now), execution_options=NO_SYNC).rowcount
+        flipped = session.execute(_SETTLE_RESERVATION, {
+            "reservation_id": reservation_id, "outcome": final, "at": now}).rowcount
         if flipped != 1:  # settled meanwhile (only a reservation holding no stock gets here)
             raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
         state, kind = OUTCOMES[final]
@@ -783,17 +842,13 @@ def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now:
                 reservation_id=reservation_id))
             if not sold:
                 freed_variants.add(line["variant_id"])
-        session.execute(update(ReservationLine)
-                        .where(ReservationLine.reservation_id == reservation_id,
-                               ReservationLine.state == "held")
-                        .values(state=state), execution_options=NO_SYNC)
+        session.execute(_SETTLE_LINES, {"of_reservation": reservation_id, "line_state": state})
         reservation.status, reservation.settled_at = final, now
         views.append(entry.view())
-    for level_id, (on_hand, reserved) in sorted(level_deltas.items()):
-        session.execute(update(StockLevel).where(StockLevel.id == level_id)
-                        .values(on_hand=StockLevel.on_hand + on_hand,
-                                reserved=StockLevel.reserved + reserved),
-                        execution_options=NO_SYNC)
+    if level_deltas:
+        session.execute(_MOVE_UNITS, [
+            {"level_id": level_id, "on_hand_delta": on_hand, "reserved_delta": reserved}
+            for level_id, (on_hand, reserved) in sorted(level_deltas.items())])
     _write_movements(session, movements)
     # A sale takes units from on_hand and reserved alike: availability does not move.
     _record_changes(session, freed_variants, now=now)
@@ -841,11 +896,9 @@ def _stock_levels_for(session: Session, variant_ids: Collection[str],
     ).all())
     missing = [v for v in wanted if v not in found]
     if missing:
-        for batch in _batches(missing, SWEEP_BATCH):
-            session.execute(_insert_or_ignore(session, StockLevel, [
-                {"id": new_id("stk"), "variant_id": v, "location_id": location.id,
-                 "on_hand": 0, "reserved": 0} for v in batch
-            ], ["variant_id", "location_id"]))
+        session.execute(_insert_or_ignore(session, _levels), [
+            {"id": new_id("stk"), "variant_id": v, "location_id": location.id, "on_hand": 0,
+             "reserved": 0} for v in missing])
         found.update(session.execute(
             select(StockLevel.variant_id, StockLevel.id)
             .where(StockLevel.location_id == location.id, StockLevel.variant_id.in_(missing))
@@ -921,7 +974,8 @@ def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
         movement = None
         if target != level.on_hand:
             delta = target - level.on_hand
-            updates.append({"level_id": level_id, "target": target})
+            updates.append({"level_id": level_id, "on_hand_delta": delta,
+                            "reserved_delta": 0})
             movement = _movement(level_id, level.variant_id, kind, abs(delta), on_hand=delta,
                                  actor=actor, now=now, reason=reason, reference=reference)
             movements.append(movement)
@@ -937,11 +991,8 @@ def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
             {"lines": [{"sku": lv.sku, "variant_id": lv.variant_id, "requested": target,
                         "held": reserved} for lv, target, reserved in errors]})
     if updates:
-        # Under the lock taken above, so the read totals are current.
-        session.execute(
-            update(StockLevel.__table__)
-            .where(StockLevel.__table__.c.id == bindparam("level_id"))
-            .values(on_hand=bindparam("target")), updates)
+        # Deltas read under the lock taken above, so they are current.
+        session.execute(_MOVE_UNITS, updates)
         _write_movements(session, movements)
         _record_changes(session, {m["variant_id"] for m in movements}, now=now)
     return results

@@ -1,7 +1,8 @@
 """Zero oversell under concurrency: several processes fight over a few units.
 
 Buyers in separate processes (each with its own connections) reserve carts of one or two
-SKUs in either order, then commit, release or abandon them (short holds that lapse);
+SKUs in either order, then commit, release or abandon them (short holds that lapse), or
+buy them at once;
 a sweeper runs alongside. Afterwards the units still free are drained. Exactly the stock
 is sold, nothing stays reserved, and the ledger balances. On PostgreSQL this is real
 row-lock contention; on SQLite writers queue on the database lock.
@@ -48,8 +49,11 @@ def _buyer(url: str, data_dir: str, seed: int, start, results) -> None:
         ttl = ABANDONED_HOLD if then == "abandon" else None
         try:
             with transaction(sessions) as session:
-                held = service.reserve(session, lines, ttl_seconds=ttl, actor=f"buyer-{seed}")
-            if then == "commit":
+                held = service.reserve(session, lines, ttl_seconds=ttl, sell=then == "sell",
+                                       actor=f"buyer-{seed}")
+            if then == "sell":
+                sold.update({ln.sku: ln.quantity for ln in held.lines})
+            elif then == "commit":
                 with transaction(sessions) as session:
                     service.commit(session, held.id)
                 sold.update({ln.sku: ln.quantity for ln in held.lines})
@@ -68,7 +72,8 @@ def _buyer(url: str, data_dir: str, seed: int, start, results) -> None:
         for _ in range(ATTEMPTS):
             skus = rng.sample(SKUS, rng.choice((1, 2)))  # both orders of a two-SKU cart
             lines = [ReservationLineInput(sku=s, quantity=rng.choice((1, 1, 2))) for s in skus]
-            attempt(lines, rng.choices(("commit", "release", "abandon"), (6, 2, 2))[0])
+            attempt(lines, rng.choices(("commit", "sell", "release", "abandon"),
+                                       (4, 2, 2, 2))[0])
         time.sleep(ABANDONED_HOLD + 0.2)  # abandoned holds lapse; nobody sweeps them first
         for _ in range(STOCK * len(SKUS)):
             if not any(attempt([ReservationLineInput(sku=s, quantity=1)], "commit")

@@ -73,6 +73,16 @@ def test_reservation_is_201_with_id_and_expiry(client, admin, stocked):
     assert fetched.json() == body
 
 
+def test_a_paid_order_sells_at_once(client, admin, stocked):
+    response = reserve(client, admin, ("MUG", 3), channel="tiktok", reference="tt-1",
+                       commit=True)
+    assert response.status_code == 201
+    assert response.json()["status"] == "committed"
+    assert response.json()["settled_at"] is not None
+    mug = client.get("/api/v1/inventory", params={"sku": "MUG"}, headers=admin).json()
+    assert (mug["on_hand"], mug["reserved"]) == (7, 0)
+
+
 def test_insufficient_stock_is_a_409_problem_naming_each_short_line(client, admin, stocked):
     response = reserve(client, admin, ("MUG", 2), ("BOWL", 3))
     assert response.status_code == 409

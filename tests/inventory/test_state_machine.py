@@ -100,13 +100,15 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule(target=reservations,
           wanted=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1,
                                  max_size=3),
-          ttl=st.integers(1, 120), allocation=st.sampled_from(("priority", "most_stock")))
-    def reserve(self, wanted, ttl, allocation):
+          ttl=st.integers(1, 120), allocation=st.sampled_from(("priority", "most_stock")),
+          sell=st.booleans())
+    def reserve(self, wanted, ttl, allocation, sell):
         lines = [ReservationLineInput(sku=sku, quantity=units) for sku, units in wanted.items()]
         fits = all(units <= self.available(sku) for sku, units in wanted.items()
                    if sku != CONTINUE)
         try:
-            view = self.run(service.reserve, lines, ttl_seconds=ttl, allocation=allocation)
+            view = self.run(service.reserve, lines, ttl_seconds=ttl, allocation=allocation,
+                            sell=sell)
         except service.InsufficientStock as short:
             assert not fits, f"refused {wanted} though it fits"
             assert {line["sku"] for line in short.extra["lines"]} == {
@@ -121,7 +123,12 @@ class InventoryMachine(RuleBasedStateMachine):
             if line.location is not None:
                 from_stock[line.sku] += line.quantity
         assert from_stock == units
-        self.held[view.id] = Held(units, self.now + timedelta(seconds=ttl))
+        held = self.held[view.id] = Held(units, self.now + timedelta(seconds=ttl))
+        if sell:
+            assert view.status == "committed"
+            for sku, n in units.items():
+                self.on_hand[sku] -= n
+            held.status = "committed"
         return view.id
 
     @rule(seconds=st.integers(1, 90))
@@ -149,6 +156,9 @@ class InventoryMachine(RuleBasedStateMachine):
         if reservation is None:
             return
         held = self.held[reservation]
+        if held.status == "committed":  # idempotent
+            assert self.run(service.commit, reservation).status == "committed"
+            return
         try:
             view = self.run(service.commit, reservation)
         except service.ReservationExpired:
@@ -168,6 +178,12 @@ class InventoryMachine(RuleBasedStateMachine):
         if reservation is None:
             return
         held = self.held[reservation]
+        if held.status == "committed":
+            try:
+                self.run(service.release, reservation)
+            except Conflict:
+                return
+            raise AssertionError("a sale was released")
         view = self.run(service.release, reservation)
         if held.status == "active":
             held.status = "expired" if held.expires_at <= self.now else "released"

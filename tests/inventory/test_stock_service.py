@@ -174,6 +174,19 @@ def test_commit_release_and_their_idempotency(sessions, mug):
     assert_ledger_balances(sessions)
 
 
+def test_selling_at_once_takes_on_hand_through_the_same_guard(sessions, mug):
+    sold = reserve(sessions, line("MUG", 4), reference="tiktok-order-1", sell=True)
+    assert (sold.status, [ln.state for ln in sold.lines]) == ("committed", ["sold"])
+    assert levels(sessions, "MUG") == {"default": (6, 0)}
+    reserve(sessions, line("MUG", 5))
+    with pytest.raises(service.InsufficientStock):
+        reserve(sessions, line("MUG", 2), sell=True)
+    assert levels(sessions, "MUG") == {"default": (6, 5)}
+    assert reserve(sessions, line("MUG", 4), reference="tiktok-order-1", sell=True).replayed
+    assert [p["available"] for p in changed_events(sessions)] == [10, 6, 1]
+    assert_ledger_balances(sessions)
+
+
 # ---------------------------------------------------------------- expiry
 
 

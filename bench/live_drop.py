@@ -1,0 +1,330 @@
+"""Live drop: C buyers race for S units through the HTTP API, reserve then commit.
+
+Starts the API the way `mercato serve` does (uvicorn on 127.0.0.1, the embedded job
+worker on SQLite) on a fresh database, creates one SKU with S units, and lets C
+concurrent buyers (one async httpx client) reserve one unit and commit it, again and
+again, until the SKU is sold out. In the same run, on the same server, it measures a
+bare endpoint that only runs the conditional UPDATE (mounted by this script's app
+factory, not part of the product's API) as the ceiling of the stack.
+
+Prints orders/s, p50/p99 order latency (reserve + commit), oversold units, stuck units
+(still reserved once the drop is over), server errors, and the ratio of orders/s to the
+bare endpoint's requests/s. Exits 1 if anything was oversold, stuck or failed; it
+asserts nothing about time.
+
+    python bench/live_drop.py --db sqlite
+    python bench/live_drop.py --db postgres --stock 2000 --buyers 64
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mercato.db import transaction  # noqa: E402 - after the path is set
+from mercato.inventory.api import Writes  # noqa: E402
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SKU = "DROP-1"
+BARE_STOCK = 10**9
+
+
+# ---------------------------------------------------------------- the server
+
+
+def bench_app():
+    """The product's app plus ``POST /bench/bare``: only the conditional UPDATE."""
+    from fastapi import Response
+
+    from mercato.app import create_app
+    from mercato.db import create_db_engine
+
+    engine = create_db_engine()
+    with engine.begin() as connection:
+        connection.execute(text(
+            "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
+            "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
+            "CHECK (reserved >= 0 AND reserved <= on_hand))"))
+    app = create_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
+
+    @app.post("/bench/bare", status_code=204)
+    def bare(writes: Writes):
+        # The same unit of work as the inventory handlers, around only the guarded UPDATE.
+        with transaction(writes) as session:
+            taken = session.execute(text(
+                "UPDATE bench_stock SET reserved = reserved + 1 "
+                "WHERE id = 1 AND on_hand - reserved >= 1")).rowcount
+        return Response(status_code=204 if taken == 1 else 409)
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(stock: int) -> str:
+    """Migrate, create a token, one SKU with ``stock`` units and the bare endpoint's row."""
+    from mercato.auth import service as auth_service
+    from mercato.catalog import service as catalog
+    from mercato.catalog.schemas import ProductCreate
+    from mercato.db import create_db_engine, make_sessionmaker, transaction
+    from mercato.inventory import service as inventory
+    from mercato.system import migrations
+
+    engine = create_db_engine()
+    migrations.upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        token = auth_service.create_token(session, "bench", ["inventory:write"]).secret
+        product = catalog.create_product(session, ProductCreate(
+            title="Drop", handle="drop", status="active",
+            variants=[{"sku": SKU, "price": 4900}]))
+        inventory.set_on_hand(session, {product.variants[0].id: stock}, actor="bench")
+        session.execute(text(
+            "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
+            "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
+            "CHECK (reserved >= 0 AND reserved <= on_hand))"))
+        session.execute(text("INSERT INTO bench_stock VALUES (1, :n, 0)"), {"n": BARE_STOCK})
+    engine.dispose()
+    return token
+
+
+def start_server(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "live_drop:bench_app", "--factory",
+         "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+# ---------------------------------------------------------------- the load
+
+
+class Tally:
+    def __init__(self):
+        self.latencies: list[float] = []
+        self.server_errors = 0
+        self.unexpected: list[str] = []
+        self.done = 0
+
+    def fail(self, response: httpx.Response) -> None:
+        if response.status_code >= 500:
+            self.server_errors += 1
+        self.unexpected.append(f"{response.status_code} {response.text[:200]}")
+
+
+async def buyer(client: httpx.AsyncClient, number: int, one_step: bool, tally: Tally) -> None:
+    """Reserve one unit and commit it (or buy it in one request) until sold out."""
+    for attempt in range(10**6):
+        started = time.perf_counter()
+        reserved = await client.post("/api/v1/inventory/reservations", json={
+            "channel": "tiktok", "reference": f"buyer-{number}-{attempt}",
+            "lines": [{"sku": SKU, "quantity": 1}], "commit": one_step})
+        if reserved.status_code == 409 and reserved.json()["type"].endswith("insufficient-stock"):
+            return  # sold out
+        if reserved.status_code != 201:
+            tally.fail(reserved)
+            continue
+        if not one_step:
+            committed = await client.post(
+                f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit")
+            if committed.status_code != 200:
+                tally.fail(committed)
+                continue
+        tally.latencies.append(time.perf_counter() - started)
+        tally.done += 1
+
+
+async def bare_caller(client: httpx.AsyncClient, count: int, tally: Tally) -> None:
+    for _ in range(count):
+        started = time.perf_counter()
+        response = await client.post("/bench/bare")
+        if response.status_code != 204:
+            tally.fail(response)
+            continue
+        tally.latencies.append(time.perf_counter() - started)
+        tally.done += 1
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes (Linux /proc)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+class Phase:
+    def __init__(self, tally: Tally, seconds: float, cpu: float):
+        self.tally, self.seconds, self.cpu = tally, seconds, cpu
+
+    @property
+    def rate(self) -> float:
+        return self.tally.done / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / max(1, self.tally.done) * 1000
+
+
+async def measure(server_pid: int, calls) -> Phase:
+    tally = Tally()
+    cpu, started = server_cpu(server_pid), time.perf_counter()
+    await asyncio.gather(*(call(tally) for call in calls))
+    return Phase(tally, time.perf_counter() - started, server_cpu(server_pid) - cpu)
+
+
+async def run_load(base_url: str, server_pid: int, token: str, buyers: int, one_step: bool,
+                   bare_requests: int):
+    # One client (one connection) per buyer, as real buyers have: a single shared httpx
+    # pool of 64 connections costs the client more CPU per request than the server.
+    clients = [httpx.AsyncClient(base_url=base_url, timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"})
+               for _ in range(buyers)]
+    try:
+        warm = Tally()  # connections open, pools and caches warm on both endpoints
+        await asyncio.gather(*(bare_caller(c, 3, warm) for c in clients))
+        drop = await measure(server_pid, [
+            lambda tally, c=c, n=n: buyer(c, n, one_step, tally)
+            for n, c in enumerate(clients)])
+        per_caller = max(1, bare_requests // buyers)
+        bare = await measure(server_pid, [
+            lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients])
+        after = (await clients[0].get("/api/v1/inventory", params={"sku": SKU})).json()
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return drop, bare, after
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def ledger_mismatches() -> list[str]:
+    from mercato.db import create_db_engine, make_sessionmaker
+    from mercato.inventory import service as inventory
+
+    engine = create_db_engine()
+    with make_sessionmaker(engine)() as session:
+        found = [str(m) for m in inventory.verify(session)]
+    engine.dispose()
+    return found
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--stock", type=int, default=2000, help="units to sell (S)")
+    parser.add_argument("--buyers", type=int, default=64, help="concurrent buyers (C)")
+    parser.add_argument("--flow", choices=("two-step", "one-step"), default="two-step",
+                        help="reserve then commit (two requests), or a paid order that "
+                        "sells at once (one request)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
+    parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=None,
+                        help="run the job worker in the API process (default: with SQLite, "
+                        "as `mercato serve` does)")
+    parser.add_argument("--bare-requests", type=int, default=None,
+                        help="requests to the bare endpoint (default: 2 x stock)")
+    parser.add_argument("--pg-server", default=PG_SERVER)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mercato-drop-") as data_dir:
+        database, admin_url = None, None
+        if args.db == "sqlite":
+            url = f"sqlite:///{data_dir}/mercato.db"
+        else:
+            database = f"mercato_drop_{uuid.uuid4().hex[:10]}"
+            admin_url = args.pg_server
+            with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as c:
+                c.execute(text(f'CREATE DATABASE "{database}"'))
+            url = make_url(admin_url).set(database=database).render_as_string(
+                hide_password=False)
+        os.environ.update(MERCATO_DATABASE_URL=url, MERCATO_DATA_DIR=data_dir,
+                          MERCATO_SECRET_KEY="bench")
+        embedded = (args.db == "sqlite") if args.worker is None else args.worker
+        env = {**os.environ, "BENCH_WORKER": "1" if embedded and args.workers == 1 else "0"}
+        try:
+            token = prepare(args.stock)
+            port = free_port()
+            server = start_server(port, args.workers, env)
+            try:
+                drop, bare, after = asyncio.run(run_load(
+                    f"http://127.0.0.1:{port}", server.pid, token, args.buyers,
+                    args.flow == "one-step", args.bare_requests or 2 * args.stock))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            mismatches = ledger_mismatches()
+        finally:
+            if database:
+                with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+    sold = drop.tally.done
+    oversold = max(0, sold - args.stock) + max(0, -after["on_hand"])
+    stuck = after["reserved"]
+    errors = drop.tally.server_errors + bare.tally.server_errors
+    worker = "on" if env["BENCH_WORKER"] == "1" else "off"
+    ms = 1000
+    print(f"live drop on {args.db}, {args.flow}: {args.stock} units, {args.buyers} buyers, "
+          f"{args.workers} API process(es), job worker {worker}")
+    print(f"  orders           {sold} in {drop.seconds:.2f} s = {drop.rate:.0f} orders/s")
+    print(f"  order latency    p50 {percentile(drop.tally.latencies, .5) * ms:.1f} ms, "
+          f"p99 {percentile(drop.tally.latencies, .99) * ms:.1f} ms")
+    print(f"  oversold units   {oversold}")
+    print(f"  stuck units      {stuck}  (on hand {after['on_hand']}, unsold {args.stock - sold})")
+    print(f"  server errors    {errors}")
+    print(f"  ledger           {mismatches or 'balances'}")
+    print(f"  bare UPDATE      {bare.tally.done} in {bare.seconds:.2f} s = {bare.rate:.0f} req/s, "
+          f"p50 {percentile(bare.tally.latencies, .5) * ms:.1f} ms, "
+          f"p99 {percentile(bare.tally.latencies, .99) * ms:.1f} ms")
+    print(f"  ratio            {drop.rate / bare.rate:.2f} (orders/s / bare req/s)")
+    print(f"  server CPU       {drop.cpu_ms:.2f} ms per order, {bare.cpu_ms:.2f} ms per bare "
+          f"request: ratio {bare.cpu_ms / drop.cpu_ms:.2f}")
+    for problem in (drop.tally.unexpected + bare.tally.unexpected)[:5]:
+        print(f"  unexpected: {problem}")
+    failed = (oversold or stuck or errors or mismatches or sold != args.stock
+              or drop.tally.unexpected or bare.tally.unexpected)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
