@@ -213,13 +213,17 @@ def delete_product(session: Session, product_id: str) -> None:
     session.flush()
 
 
+def _changed_payload(product_id: str, handle: str, status: str,
+                     variants: list[tuple[str, str | None]]) -> ProductChanged:
+    return ProductChanged(product_id=product_id, handle=handle, status=status,
+                          variant_ids=[variant_id for variant_id, _ in variants],
+                          skus=[sku for _, sku in variants if sku])
+
+
 def _record(session: Session, event_type: str, product_id: str, handle: str, status: str,
             variants: list[tuple[str, str | None]]) -> None:
-    events.record(session, event_type, ProductChanged(
-        product_id=product_id, handle=handle, status=status,
-        variant_ids=[variant_id for variant_id, _ in variants],
-        skus=[sku for _, sku in variants if sku],
-    ), key=product_id)
+    events.record(session, event_type,
+                  _changed_payload(product_id, handle, status, variants), key=product_id)
 
 
 def upsert_products(
@@ -475,7 +479,7 @@ def _insert_new(session: Session, plans: list[_Plan]) -> list[str]:
     """Create products with one multi-row INSERT per table: imports create thousands."""
     now, default_currency = utcnow(), store_currency()
     rows: dict[type, list[dict]] = {Product: [], Media: [], Variant: [], ProductTranslation: []}
-    ids = []
+    ids, created = [], []
     for plan in plans:
         product_id = new_id("prod")
         ids.append(product_id)
@@ -498,12 +502,14 @@ def _insert_new(session: Session, plans: list[_Plan]) -> list[str]:
              "description_html": t.description_html}
             for locale, t in (plan.data.translations or {}).items()
         ]
-        _record(session, "product.created", product_id, plan.handle, plan.data.status,
-                [(v["id"], v["sku"]) for v in variants])
+        created.append(("product.created", _changed_payload(
+            product_id, plan.handle, plan.data.status,
+            [(v["id"], v["sku"]) for v in variants]), product_id))
     for model, model_rows in rows.items():
         if model_rows:
             # Core executemany: every row has the same keys, so this is one batch per table.
             session.execute(insert(model.__table__), model_rows)
+    events.record_many(session, created)
     return ids
 
 

@@ -4,6 +4,6 @@
 caller's transaction: the event exists if and only if the change committed.
 """
 
-from mercato.events.service import record
+from mercato.events.service import record, record_many
 
-__all__ = ["record"]
+__all__ = ["record", "record_many"]
