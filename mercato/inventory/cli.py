@@ -30,7 +30,7 @@ def set_stock(
         change = service.set_on_hand(session, {variant.id: quantity}, location,
                                      reason=reason or "set from the command line",
                                      actor=ACTOR)[0]
-    moved = (f" ({change.movement.on_hand_delta:+d})" if change.movement else " (unchanged)")
+    moved = (f" ({change.movement['on_hand_delta']:+d})" if change.movement else " (unchanged)")
     console.print(f"{sku} at {change.location}: {change.on_hand} on hand{moved}, "
                       f"{change.reserved} reserved.")
 

@@ -883,7 +883,8 @@ class StockChange:
     location: str
     on_hand: int
     reserved: int
-    movement: Movement | None
+    # The movement written (its columns), or None when the count did not change.
+    movement: dict[str, Any] | None
 
 
 def _stock_levels_for(session: Session, variant_ids: Collection[str],
@@ -980,7 +981,7 @@ def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
                                  actor=actor, now=now, reason=reason, reference=reference)
             movements.append(movement)
         results.append(StockChange(level.variant_id, level.sku, location.code, target,
-                                   reserved, movement and Movement(**movement)))
+                                   reserved, movement))
     if errors:
         raise InsufficientStock(
             f"{len(errors)} count(s) would leave fewer units than are held for open "
