@@ -356,10 +356,19 @@ def publishable(stock: Stock, rule: ChannelRule | None) -> int:
 def available_for(session: Session, channel: str, variant_id: str,
                   now: datetime | None = None) -> int:
     """What ``channel`` may publish for the variant now (what catalog sync pushes)."""
-    stock = read_stock(session, variant_ids=[variant_id], now=now).get(variant_id)
-    if stock is None:
+    available = available_for_many(session, channel, [variant_id], now)
+    if variant_id not in available:
         raise NotFound(f"No variant with id {variant_id!r}.")
-    return publishable(stock, session.get(ChannelRule, channel))
+    return available[variant_id]
+
+
+def available_for_many(session: Session, channel: str, variant_ids: Collection[str],
+                       now: datetime | None = None) -> dict[str, int]:
+    """``available_for`` of many variants in one stock query (feeds, full syncs);
+    unknown variant ids are left out."""
+    rule = session.get(ChannelRule, channel)
+    return {variant_id: publishable(stock, rule) for variant_id, stock in
+            read_stock(session, variant_ids=variant_ids, now=now).items()}
 
 
 def _record_changes(session: Session, variant_ids: Iterable[str],
@@ -372,16 +381,17 @@ def _record_changes(session: Session, variant_ids: Iterable[str],
     if stocks is None or any(v not in stocks for v in variant_ids):
         stocks = read_stock(session, variant_ids=variant_ids, now=now)
     rules = _rules_now(session)
-    for variant_id in variant_ids:
-        stock = stocks[variant_id]
-        events.record(session, "inventory.changed", InventoryChanged(
-            variant_id=variant_id, sku=stock.sku, on_hand=stock.on_hand,
-            reserved=stock.reserved, available=max(0, stock.available),
-            published=publishable(stock, None),
-            channels=[ChannelAvailability(channel=r.channel, available=publishable(stock, r))
+    events.record_many(session, (
+        ("inventory.changed", InventoryChanged(
+            variant_id=variant_id, sku=stocks[variant_id].sku,
+            on_hand=stocks[variant_id].on_hand, reserved=stocks[variant_id].reserved,
+            available=max(0, stocks[variant_id].available),
+            published=publishable(stocks[variant_id], None),
+            channels=[ChannelAvailability(channel=r.channel,
+                                          available=publishable(stocks[variant_id], r))
                       for r in rules],
-        ), key=variant_id)
-    session.flush()
+        ), variant_id)
+        for variant_id in variant_ids))
 
 
 # ---------------------------------------------------------------- the ledger
@@ -1056,7 +1066,7 @@ def inventory_by_sku(session: Session, sku: str, now: datetime | None = None
         [LevelView(lv.location, lv.location_name, lv.on_hand, lv.reserved - lv.lapsed,
                    max(0, lv.available)) for lv in levels],
         [ChannelView(r.channel, r.buffer, r.cap, publishable(stock, r))
-         for r in channel_rules(session)],
+         for r in _rules_now(session)],
     )
 
 

@@ -326,6 +326,8 @@ def test_channel_buffer_and_cap_shape_what_is_published(sessions, mug):
         assert service.available_for(session, "meta", mug, now=T0) == 2
         with pytest.raises(NotFound):
             service.available_for(session, "meta", "var_missing")
+        assert service.available_for_many(session, "meta", [mug, "var_missing"],
+                                          now=T0) == {mug: 2}
     view = stock_of(sessions, "MUG")
     assert [(c.channel, c.available) for c in view.channels] == [("meta", 2), ("tiktok", 0)]
 
