@@ -1,19 +1,22 @@
-"""Live drop: C buyers race for S units through the HTTP API, reserve then commit.
+"""Live drop: C buyers race for S units through the HTTP API.
 
 Starts the API the way `mercato serve` does (uvicorn on 127.0.0.1, the embedded job
 worker on SQLite) on a fresh database, creates one SKU with S units, and lets C
-concurrent buyers (one async httpx client) reserve one unit and commit it, again and
-again, until the SKU is sold out. In the same run, on the same server, it measures a
-bare endpoint that only runs the conditional UPDATE (mounted by this script's app
-factory, not part of the product's API) as the ceiling of the stack.
+concurrent buyers (async httpx, a client each) buy one unit at a time until the SKU is
+sold out: reserve then commit (``--flow two-step``, a storefront checkout), or one
+request that sells at once (``--flow one-step``, an order already paid on a platform).
+In the same run, on the same server, it measures a bare endpoint that runs only the
+conditional UPDATE in the same unit of work (mounted by this script's app factory, not
+part of the product's API): the ceiling of the stack.
 
-Prints orders/s, p50/p99 order latency (reserve + commit), oversold units, stuck units
-(still reserved once the drop is over), server errors, and the ratio of orders/s to the
-bare endpoint's requests/s. Exits 1 if anything was oversold, stuck or failed; it
-asserts nothing about time.
+Prints orders/s, p50/p99 order latency, oversold units, stuck units (still reserved once
+the drop is over), server errors, the ledger check, the ratio of orders/s to the bare
+endpoint's requests/s, and the server's own CPU per order and per bare request (read
+from /proc, so the client's cost does not blur the comparison). Exits 1 if anything
+was oversold, stuck or failed; it asserts nothing about time.
 
     python bench/live_drop.py --db sqlite
-    python bench/live_drop.py --db postgres --stock 2000 --buyers 64
+    python bench/live_drop.py --db postgres --flow one-step --stock 2000 --buyers 64
 """
 
 import argparse
