@@ -542,6 +542,9 @@ def _finish(session: Session, checkout: Checkout, data: OrderCreate, intent,
             provider_name: str | None, now: datetime) -> Completion:
     stock.commit(session, checkout.reservation_id, actor=CHANNEL, now=now)
     order, _ = orders.create_order(session, data, actor=CHANNEL)
+    # Its units were sold through the checkout's reservation: a cancel or return gives
+    # them back like any order's.
+    order.stock_state = "committed"
     if order.total != checkout.total:
         raise Conflict("The order's total differs from the checkout's; nothing was placed.")
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now

@@ -227,3 +227,21 @@ def test_sold_out_while_lapsed_says_so(client, sessions):
                        json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "y"})
     assert late.status_code == 409 and late.json()["type"] == "/problems/checkout-expired"
     assert _orders(sessions) == []
+
+
+def test_cancelling_a_storefront_order_puts_its_stock_back(client, sessions, admin):
+    ids = make_shop(sessions)
+    body = start(client)
+    fill(client, body["token"])
+    done = client.post(f"/api/v1/checkouts/{body['token']}/complete",
+                       json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "c1"})
+    order_id = done.json()["order_id"]
+    with sessions() as session:
+        assert stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]].on_hand == 4
+    cancelled = client.post(f"/api/v1/orders/{order_id}/cancel", headers=admin,
+                            json={"reason": "changed mind", "restock": True})
+    assert cancelled.status_code == 200, cancelled.text
+    with sessions() as session:
+        level = stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
+        assert (level.on_hand, level.reserved) == (5, 0)
+        assert not stock.verify(session)
