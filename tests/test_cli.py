@@ -1,15 +1,15 @@
 """The `mercato` command as a merchant uses it."""
 
 import re
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from mercato.catalog import service
 from mercato.cli import app
+from mercato.demo.story import TEMPLATE as DEMO_TEMPLATE
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / \
-    "shopify_product_template.csv"
+# Shopify's own product template, shipped with the demo (shared/fixtures holds the source).
+TEMPLATE = DEMO_TEMPLATE
 runner = CliRunner()
 
 

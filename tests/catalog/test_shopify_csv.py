@@ -1,6 +1,5 @@
 import io
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -8,11 +7,11 @@ from sqlalchemy import func, select
 from mercato.catalog import service, shopify_csv
 from mercato.catalog.models import Media, Product, Variant
 from mercato.db import transaction
+from mercato.demo.story import TEMPLATE as DEMO_TEMPLATE
 from mercato.errors import ValidationFailed
 
-TEMPLATE = Path(__file__).parents[3] / "shared" / "fixtures" / "shopify_product_template.csv"
-if not TEMPLATE.exists():  # a clone with shared/ beside it
-    TEMPLATE = Path(__file__).parents[2].parent / "shared" / "fixtures" / TEMPLATE.name
+# Shopify's own product template, shipped with the demo (shared/fixtures holds the source).
+TEMPLATE = DEMO_TEMPLATE
 
 
 def run_import(sessions, text: str, **options):

@@ -1,7 +1,6 @@
 import csv
 import io
 import json
-from pathlib import Path
 
 from lxml import etree
 from typer.testing import CliRunner
@@ -9,11 +8,12 @@ from typer.testing import CliRunner
 from mercato.catalog.text import is_valid_gtin
 from mercato.channels.feeds import G_NS
 from mercato.cli import app
+from mercato.demo.story import TEMPLATE as DEMO_TEMPLATE
 
 from .conftest import GTIN, tee
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / \
-    "shopify_product_template.csv"
+# Shopify's own product template, shipped with the demo (shared/fixtures holds the source).
+TEMPLATE = DEMO_TEMPLATE
 runner = CliRunner()
 
 
