@@ -184,6 +184,8 @@ class UpsertResult:
     unchanged: list[str] = field(default_factory=list)
     # (old handle, new handle) of products found by SKU under a new handle.
     renamed: list[tuple[str, str]] = field(default_factory=list)
+    # Handle of each product created -> its variant ids in order: they have no stock yet.
+    new_variants: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:
@@ -191,7 +193,8 @@ class UpsertResult:
 
 
 def create_product(session: Session, data: ProductCreate) -> Product:
-    [product_id] = _insert_new(session, _plan(session, [data], root=(), create_only=True))
+    [(product_id, _)] = _insert_new(session, _plan(session, [data], root=(),
+                                                   create_only=True)).values()
     session.flush()
     return get_product(session, product_id)
 
@@ -243,7 +246,9 @@ def upsert_products(
             result.renamed.append((plan.product.handle, plan.handle))
         changed = _apply(session, plan)
         (result.updated if changed else result.unchanged).append(plan.product.id)
-    result.created = _insert_new(session, [plan for plan in plans if plan.product is None])
+    created = _insert_new(session, [plan for plan in plans if plan.product is None])
+    result.created = [product_id for product_id, _ in created.values()]
+    result.new_variants = {handle: variant_ids for handle, (_, variant_ids) in created.items()}
     session.flush()
     return result
 
@@ -475,14 +480,14 @@ def _variant_values(item: VariantInput, position: int, default_currency: str) ->
     }
 
 
-def _insert_new(session: Session, plans: list[_Plan]) -> list[str]:
-    """Create products with one multi-row INSERT per table: imports create thousands."""
+def _insert_new(session: Session, plans: list[_Plan]) -> dict[str, tuple[str, list[str]]]:
+    """Create products with one multi-row INSERT per table: imports create thousands.
+    Returns handle -> (product id, variant ids in order), in the order given."""
     now, default_currency = utcnow(), store_currency()
     rows: dict[type, list[dict]] = {Product: [], Media: [], Variant: [], ProductTranslation: []}
-    ids, created = [], []
+    ids, created = {}, []
     for plan in plans:
         product_id = new_id("prod")
-        ids.append(product_id)
         rows[Product].append({"id": product_id, **_product_values(plan),
                               "created_at": now, "updated_at": now})
         media_ids = {}
@@ -497,6 +502,7 @@ def _insert_new(session: Session, plans: list[_Plan]) -> list[str]:
                              "image_id": media_ids.get(item.image_url),
                              "created_at": now, "updated_at": now})
         rows[Variant] += variants
+        ids[plan.handle] = (product_id, [v["id"] for v in variants])
         rows[ProductTranslation] += [
             {"product_id": product_id, "locale": locale, "title": t.title,
              "description_html": t.description_html}

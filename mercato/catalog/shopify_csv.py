@@ -50,6 +50,7 @@ GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000), "oz": Decimal("28.349523
                   "lb": Decimal("453.59237")}
 BATCH_PRODUCTS = 200
 MAX_REPORTED_ERRORS = 1000
+STOCK_REASON, STOCK_ACTOR = "Shopify CSV import", "import:shopify"
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 
 # Where a service error about a field of the product or its variants points in the file.
@@ -522,34 +523,50 @@ def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportRep
         report.updated += len(result.updated)
         report.unchanged += len(result.unchanged)
         report.variants += sum(len(p.data.variants) for p in items)
-        _set_stock(session, items, result.ids, report)
+        _set_stock(session, items, result, report)
         # Keep memory flat on long files: nothing from this batch is needed again.
         session.expunge_all()
         return
 
 
-def _set_stock(session: Session, items: list[_ParsedProduct], product_ids: list[str],
+def _set_stock(session: Session, items: list[_ParsedProduct], result: service.UpsertResult,
                report: ImportReport) -> None:
     """Set on-hand units at the default location from "Variant Inventory Qty" for tracked
-    variants, in one batch; only counts that differ are written (as corrections)."""
-    parsed = {p.handle: p for p in items}
+    variants, in one batch; only counts that differ are written (as corrections).
+
+    Variants of the products just created have no stock yet: their counts go in one
+    pass of multi-row inserts. Those of existing products go through ``set_on_hand``.
+    """
+    existing = result.updated + result.unchanged
+    variant_ids: dict[tuple[str, int], str] = {}
+    if existing:
+        variant_ids = {(handle, position): variant_id
+                       for variant_id, handle, position in session.execute(
+                           select(Variant.id, Product.handle, Variant.position)
+                           .join(Product, Product.id == Variant.product_id)
+                           .where(Product.id.in_(existing)))}
     counts: dict[str, int] = {}
     rows: dict[str, int] = {}
-    for variant_id, handle, position, tracked in session.execute(
-        select(Variant.id, Product.handle, Variant.position, Variant.inventory_tracked)
-        .join(Product, Product.id == Variant.product_id).where(Product.id.in_(product_ids))
-    ):
-        product = parsed.get(handle)
-        if not tracked or product is None or product.quantities[position - 1] is None:
-            continue
-        quantity, row = product.quantities[position - 1], product.variant_rows[position - 1]
-        if quantity < 0:
-            report.warnings.append(f'row {row}: "Variant Inventory Qty" {quantity} is below '
-                                   "zero; stock is set to 0 (backorders are not stock)")
-        counts[variant_id], rows[variant_id] = max(quantity, 0), row
+    new: list[inventory.NewCount] = []
+    for product in items:
+        created = result.new_variants.get(product.handle)
+        for position, (variant, quantity, row) in enumerate(zip(
+                product.data.variants, product.quantities, product.variant_rows, strict=True),
+                start=1):
+            if not variant.inventory_tracked or quantity is None:
+                continue
+            if quantity < 0:
+                report.warnings.append(f'row {row}: "Variant Inventory Qty" {quantity} is '
+                                       "below zero; stock is set to 0 (backorders are not "
+                                       "stock)")
+            if created is not None:
+                new.append(inventory.NewCount(created[position - 1], variant.sku or None,
+                                              variant.inventory_policy, True, max(quantity, 0)))
+            else:
+                variant_id = variant_ids[product.handle, position]
+                counts[variant_id], rows[variant_id] = max(quantity, 0), row
     try:
-        inventory.set_on_hand(session, counts, reason="Shopify CSV import",
-                              actor="import:shopify")
+        inventory.set_on_hand(session, counts, reason=STOCK_REASON, actor=STOCK_ACTOR)
     except inventory.InsufficientStock as short:
         refused = {line["variant_id"]: line for line in short.extra["lines"]}
         for variant_id, line in refused.items():
@@ -557,7 +574,9 @@ def _set_stock(session: Session, items: list[_ParsedProduct], product_ids: list[
                                       f"{line['requested']} is fewer than the {line['held']} "
                                       "units held for open reservations"))
         inventory.set_on_hand(session, {v: q for v, q in counts.items() if v not in refused},
-                              reason="Shopify CSV import", actor="import:shopify")
+                              reason=STOCK_REASON, actor=STOCK_ACTOR)
+    # After the existing ones: their variants are older, so events keep variant id order.
+    inventory.set_on_hand_of_new(session, new, reason=STOCK_REASON, actor=STOCK_ACTOR)
 
 
 # ---------------------------------------------------------------- export

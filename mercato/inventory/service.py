@@ -946,6 +946,60 @@ def set_on_hand(
                            where, "correction", reason, reference, actor, now)
 
 
+@dataclass(frozen=True)
+class NewCount:
+    """Counted on-hand units of a variant created in the current transaction."""
+
+    variant_id: str
+    sku: str | None
+    policy: str
+    tracked: bool
+    on_hand: int
+
+
+def set_on_hand_of_new(
+    session: Session,
+    counts: Iterable[NewCount],
+    location: str = DEFAULT_LOCATION,
+    *,
+    reason: str | None = None,
+    reference: str | None = None,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> None:
+    """``set_on_hand`` for variants created in this transaction, which have no stock level
+    anywhere yet: the same levels, corrections and events, written in a few multi-row
+    INSERTs with nothing to read or lock first (imports create thousands of variants).
+
+    A variant that already has a level at the location fails on its unique key.
+    """
+    counts = {count.variant_id: count for count in counts}
+    if not counts:
+        return
+    now = _now(now)
+    where = get_location(session, location)
+    bad = [FieldError(("on_hand",), f"{c.on_hand} is below zero") for c in counts.values()
+           if c.on_hand < 0]
+    if bad:
+        raise ValidationFailed("Stock cannot be negative.", bad)
+    levels, movements, stocks = [], [], {}
+    for variant_id in sorted(counts):
+        count = counts[variant_id]
+        level_id = new_id("stk")
+        levels.append({"id": level_id, "variant_id": variant_id, "location_id": where.id,
+                       "on_hand": count.on_hand, "reserved": 0})
+        if count.on_hand:  # as set_on_hand: a count of 0 on a new level moves nothing
+            movements.append(_movement(level_id, variant_id, "correction", count.on_hand,
+                                       on_hand=count.on_hand, actor=actor, now=now,
+                                       reason=reason, reference=reference))
+            stocks[variant_id] = Stock(variant_id, count.sku, count.policy, count.tracked, [
+                Level(level_id, variant_id, where.id, where.code, where.name, where.priority,
+                      count.on_hand, 0)])
+    session.execute(insert(_levels), levels)
+    _write_movements(session, movements)
+    _record_changes(session, stocks, stocks, now)
+
+
 def adjust(session: Session, data: AdjustmentCreate, *, actor: str = "system",
            now: datetime | None = None) -> StockChange:
     """Add or remove units (receipt, return, adjustment) or record a count (correction)."""
