@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import Product, Variant
@@ -38,7 +38,16 @@ from mercato.orders.models import Order
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
-from mercato.payments.providers import DECLINED, REQUIRES_ACTION, SUCCEEDED, PaymentRequest
+from mercato.payments.providers import (
+    DECLINED,
+    PROCESSING,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    Intent,
+    PaymentProvider,
+    PaymentRequest,
+    ProviderError,
+)
 
 CHANNEL = "storefront"
 HOLD = timedelta(minutes=15)
@@ -74,7 +83,7 @@ class NewCheckout:
 
 @dataclass
 class Completion:
-    status: str  # completed, requires_action, declined
+    status: str  # completed, requires_action, declined, processing
     checkout: Checkout
     order: Order | None = None
     next_action_url: str | None = None
@@ -89,10 +98,13 @@ def attribution_from_link(params: Mapping[str, str]) -> dict:
     """Attribution from a link's parameters: ``ch`` (channel), ``ref`` (creator or
     affiliate), ``post`` (content id) and ``utm_*``."""
     utm = {k: params[k][:255] for k in UTM_KEYS if params.get(k)}
-    found = {"source": (params.get("ch") or utm.get("utm_source") or "")[:100] or None,
-             "campaign": utm.get("utm_campaign"), "content_id": (params.get("post") or
-                                                                  "")[:255] or None,
-             "creator": (params.get("ref") or "")[:255] or None, "utm": utm}
+    found = {
+        "source": (params.get("ch") or utm.get("utm_source") or "")[:100] or None,
+        "campaign": utm.get("utm_campaign"),
+        "content_id": (params.get("post") or "")[:255] or None,
+        "creator": (params.get("ref") or "")[:255] or None,
+        "utm": utm,
+    }
     return {k: v for k, v in found.items() if v}
 
 
@@ -102,8 +114,11 @@ def attribution_from_link(params: Mapping[str, str]) -> dict:
 def get_checkout(session: Session, token: str, *, lock: bool = False) -> Checkout:
     """The checkout behind a secret token; ``lock`` holds its row until the transaction
     ends (completion)."""
-    query = (select(Checkout).options(selectinload(Checkout.lines))
-             .where(Checkout.token_hash == hash_token(token)))
+    query = (
+        select(Checkout)
+        .options(selectinload(Checkout.lines))
+        .where(Checkout.token_hash == hash_token(token))
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     checkout = session.scalar(query)
@@ -159,24 +174,28 @@ def view(session: Session, checkout: Checkout, now: datetime | None = None) -> V
     customer = customers.get(session, checkout.customer_id)
     tax = table.tax_for(country, (checkout.shipping_address or {}).get("region"))
     return View(
-        checkout, [LineDetail(ln, variants[ln.variant_id]) for ln in checkout.lines], options,
+        checkout,
+        [LineDetail(ln, variants[ln.variant_id]) for ln in checkout.lines],
+        options,
         {r.code: pricing.shipping_amount(r, goods, checkout.currency, table) for r in options},
         tax.name if tax else None,
         customer.payment_method_label if customer and customer.payment_method_ref else None,
-        session.get(Order, checkout.order_id) if checkout.order_id else None, now)
+        session.get(Order, checkout.order_id) if checkout.order_id else None,
+        now,
+    )
 
 
 def _country(checkout: Checkout) -> str | None:
-    return (checkout.shipping_address or {}).get("country") or checkout.attribution.get(
-        "_country")
+    return (checkout.shipping_address or {}).get("country") or checkout.attribution.get("_country")
 
 
 # ---------------------------------------------------------------- creating
 
 
 def _variants(session: Session, ids) -> dict[str, Variant]:
-    query = select(Variant).options(selectinload(Variant.product).selectinload(Product.media),
-                                    selectinload(Variant.image))
+    query = select(Variant).options(
+        selectinload(Variant.product).selectinload(Product.media), selectinload(Variant.image)
+    )
     return {v.id: v for v in session.scalars(query.where(Variant.id.in_(set(ids))))}
 
 
@@ -213,15 +232,21 @@ def _resolve_lines(session: Session, lines) -> list[tuple[Variant, int]]:
     return [(variants[v], q) for v, q in wanted.items()]
 
 
-def create_checkout(session: Session, data: CheckoutCreate, *, customer_id: str | None = None,
-                    now: datetime | None = None) -> NewCheckout:
+def create_checkout(
+    session: Session,
+    data: CheckoutCreate,
+    *,
+    customer_id: str | None = None,
+    now: datetime | None = None,
+) -> NewCheckout:
     """Start a checkout: price the lines and hold their stock for HOLD."""
     now = now or utcnow()
     table = rates.load()
     currency = (data.currency or table.currency_for(data.country)).upper()
     if currency not in CURRENCIES or currency not in table.currencies:
-        raise ValidationFailed(f"{currency} is not sold in.",
-                               [FieldError(("currency",), f"one of {table.currencies}")])
+        raise ValidationFailed(
+            f"{currency} is not sold in.", [FieldError(("currency",), f"one of {table.currencies}")]
+        )
     resolved = _resolve_lines(session, data.lines)
     token = random_token()
     attribution = data.attribution.model_dump(exclude_none=True, exclude_defaults=True)
@@ -229,14 +254,28 @@ def create_checkout(session: Session, data: CheckoutCreate, *, customer_id: str 
         attribution["_country"] = data.country.upper()
     customer = customers.get(session, customer_id)
     checkout = Checkout(
-        token_hash=hash_token(token), status="open", currency=currency, locale=data.locale,
-        expires_at=now + HOLD, attribution=attribution, customer_id=customer.id if customer
-        else None, remember=customer is not None, holds=1,
-        email=customer.email if customer else None, phone=customer.phone if customer else None,
+        token_hash=hash_token(token),
+        status="open",
+        currency=currency,
+        locale=data.locale,
+        expires_at=now + HOLD,
+        attribution=attribution,
+        customer_id=customer.id if customer else None,
+        remember=customer is not None,
+        holds=1,
+        email=customer.email if customer else None,
+        phone=customer.phone if customer else None,
         shipping_address=customer.address if customer else None,
-        lines=[CheckoutLine(position=i + 1, variant_id=v.id, quantity=q,
-                            unit_price=unit_price(v, currency, table))
-               for i, (v, q) in enumerate(resolved)])
+        lines=[
+            CheckoutLine(
+                position=i + 1,
+                variant_id=v.id,
+                quantity=q,
+                unit_price=unit_price(v, currency, table),
+            )
+            for i, (v, q) in enumerate(resolved)
+        ],
+    )
     session.add(checkout)
     session.flush()
     _hold(session, checkout, now)
@@ -250,10 +289,17 @@ def create_checkout(session: Session, data: CheckoutCreate, *, customer_id: str 
 def _hold(session: Session, checkout: Checkout, now: datetime) -> None:
     """Hold the checkout's stock (each hold its own inventory reference)."""
     held = stock.reserve(
-        session, [ReservationLineInput(variant_id=ln.variant_id, quantity=ln.quantity)
-                  for ln in checkout.lines],
-        channel=CHANNEL, reference=f"{checkout.id}:{checkout.holds}",
-        ttl_seconds=int(HOLD.total_seconds()), actor=CHANNEL, now=now)
+        session,
+        [
+            ReservationLineInput(variant_id=ln.variant_id, quantity=ln.quantity)
+            for ln in checkout.lines
+        ],
+        channel=CHANNEL,
+        reference=f"{checkout.id}:{checkout.holds}",
+        ttl_seconds=int(HOLD.total_seconds()),
+        actor=CHANNEL,
+        now=now,
+    )
     checkout.reservation_id, checkout.expires_at = held.id, held.expires_at
 
 
@@ -276,10 +322,16 @@ def create_discount(session: Session, data: DiscountCreate) -> DiscountCode:
         errors.append(FieldError(("code",), "already exists", "taken"))
     if errors:
         raise ValidationFailed("The discount code cannot be created.", errors)
-    code = DiscountCode(code=data.code.upper(), kind=data.kind, value=data.value,
-                        currency=data.currency.upper() if data.currency else None,
-                        starts_at=data.starts_at, ends_at=data.ends_at, note=data.note,
-                        active=True)
+    code = DiscountCode(
+        code=data.code.upper(),
+        kind=data.kind,
+        value=data.value,
+        currency=data.currency.upper() if data.currency else None,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        note=data.note,
+        active=True,
+    )
     session.add(code)
     session.flush()
     return code
@@ -291,18 +343,26 @@ def list_discounts(session: Session) -> list[DiscountCode]:
 
 def _discount(session: Session, code: str, currency: str, now: datetime) -> DiscountCode:
     found = session.get(DiscountCode, code.strip().upper())
-    usable = found is not None and found.active and (
-        found.starts_at is None or found.starts_at <= now) and (
-        found.ends_at is None or now < found.ends_at)
+    usable = (
+        found is not None
+        and found.active
+        and (found.starts_at is None or found.starts_at <= now)
+        and (found.ends_at is None or now < found.ends_at)
+    )
     if not usable:
-        raise ValidationFailed(f"The code {code.strip()!r} is not valid.",
-                               [FieldError(("discount_code",), "is not a valid code")])
+        raise ValidationFailed(
+            f"The code {code.strip()!r} is not valid.",
+            [FieldError(("discount_code",), "is not a valid code")],
+        )
     return found
 
 
 def _as_discount(code: DiscountCode, currency: str, table: rates.Rates) -> pricing.Discount:
-    value = code.value if code.kind == "percentage" else table.convert(
-        code.value, code.currency, currency)
+    value = (
+        code.value
+        if code.kind == "percentage"
+        else table.convert(code.value, code.currency, currency)
+    )
     return pricing.Discount(code.code, code.kind, value)
 
 
@@ -314,8 +374,9 @@ def _open(checkout: Checkout) -> None:
         raise Conflict(f"This checkout is {checkout.status}.", extra={"status": checkout.status})
 
 
-def update_checkout(session: Session, token: str, data: CheckoutUpdate,
-                    now: datetime | None = None) -> Checkout:
+def update_checkout(
+    session: Session, token: str, data: CheckoutUpdate, now: datetime | None = None
+) -> Checkout:
     """Set the buyer's details; each is checked for its country, totals are redone."""
     now = now or utcnow()
     checkout = get_checkout(session, token)
@@ -332,8 +393,9 @@ def update_checkout(session: Session, token: str, data: CheckoutUpdate,
             checkout.phone, found = contact.normalize_phone(data.phone, country, ("phone",))
             errors += found
     if data.shipping_address is not None:
-        address, found = contact.normalize_postal(data.shipping_address.model_dump(),
-                                                  ("shipping_address",))
+        address, found = contact.normalize_postal(
+            data.shipping_address.model_dump(), ("shipping_address",)
+        )
         errors += found
         if address is not None:
             checkout.shipping_address = address
@@ -347,8 +409,9 @@ def update_checkout(session: Session, token: str, data: CheckoutUpdate,
         checkout.discount_code = None
         if data.discount_code:
             try:
-                checkout.discount_code = _discount(session, data.discount_code,
-                                                   checkout.currency, now).code
+                checkout.discount_code = _discount(
+                    session, data.discount_code, checkout.currency, now
+                ).code
             except ValidationFailed as exc:
                 errors += exc.errors
     if data.remember is not None:
@@ -360,19 +423,21 @@ def update_checkout(session: Session, token: str, data: CheckoutUpdate,
     return checkout
 
 
-def _reprice(session: Session, checkout: Checkout, table: rates.Rates,
-             now: datetime) -> None:
+def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> None:
     country = _country(checkout)
-    code = session.get(DiscountCode, checkout.discount_code) if checkout.discount_code \
-        else None
-    shipping = next((r for r in table.shipping_rates(country)
-                     if r.code == checkout.shipping_rate), None)
+    code = session.get(DiscountCode, checkout.discount_code) if checkout.discount_code else None
+    shipping = next(
+        (r for r in table.shipping_rates(country) if r.code == checkout.shipping_rate), None
+    )
     priced = [pricing.PricedLine(ln.unit_price, ln.quantity) for ln in checkout.lines]
     totals = pricing.price(
-        priced, checkout.currency, table,
+        priced,
+        checkout.currency,
+        table,
         discount=_as_discount(code, checkout.currency, table) if code else None,
         shipping=shipping,
-        tax=table.tax_for(country, (checkout.shipping_address or {}).get("region")))
+        tax=table.tax_for(country, (checkout.shipping_address or {}).get("region")),
+    )
     for line, done in zip(checkout.lines, priced, strict=True):
         line.discount, line.tax = done.discount, done.tax
     checkout.subtotal, checkout.discount_total = totals.subtotal, totals.discount_total
@@ -391,8 +456,9 @@ def renew_hold(session: Session, checkout: Checkout, now: datetime) -> None:
     try:
         _hold(session, checkout, now)
     except stock.InsufficientStock:
-        raise CheckoutExpired("Your items were held for 15 minutes and some sold out "
-                              "meanwhile.") from None
+        raise CheckoutExpired(
+            "Your items were held for 15 minutes and some sold out meanwhile."
+        ) from None
     checkout.status = "open"  # the sweeper may have expired it
 
 
@@ -402,8 +468,7 @@ def renew_hold(session: Session, checkout: Checkout, now: datetime) -> None:
 def _missing(checkout: Checkout) -> list[FieldError]:
     errors = []
     if not (checkout.email or checkout.phone):
-        errors.append(FieldError(("email",), "give an email address or a phone number",
-                                 "required"))
+        errors.append(FieldError(("email",), "give an email address or a phone number", "required"))
     if not checkout.shipping_address:
         errors.append(FieldError(("shipping_address",), "is required", "required"))
     if not checkout.shipping_rate:
@@ -416,13 +481,21 @@ def _count_attempt(checkout: Checkout, now: datetime) -> None:
         checkout.attempts, checkout.attempts_since = 0, now
     if checkout.attempts >= MAX_ATTEMPTS:
         wait = int((checkout.attempts_since + ATTEMPT_WINDOW - now).total_seconds()) + 1
-        raise TooManyAttempts(f"Too many payment attempts; try again in {wait} seconds.",
-                              extra={"retry_after": wait})
+        raise TooManyAttempts(
+            f"Too many payment attempts; try again in {wait} seconds.", extra={"retry_after": wait}
+        )
     checkout.attempts += 1
 
 
-def complete(session: Session, token: str, data: CheckoutComplete, *, attempt_key: str,
-             return_url: str, now: datetime | None = None) -> Completion:
+def complete(
+    session: Session,
+    token: str,
+    data: CheckoutComplete,
+    *,
+    attempt_key: str,
+    return_url: str,
+    now: datetime | None = None,
+) -> Completion:
     """Pay and place the order. Declines and authentication requests are answers
     (recorded, not raised), so the attempt is kept even though no order is made."""
     now = now or utcnow()
@@ -432,75 +505,146 @@ def complete(session: Session, token: str, data: CheckoutComplete, *, attempt_ke
     earlier = payments.attempt(session, checkout.id, attempt_key)
     if earlier is not None and earlier.status != "processing":
         return _answer(checkout, earlier)
-    _count_attempt(checkout, now)
-    errors = _missing(checkout)
-    if errors:
-        raise ValidationFailed("Some details are missing.", errors)
-    renew_hold(session, checkout, now)
-    _reprice(session, checkout, rates.load(), now)
-    order = _order_for(session, checkout)  # validated before any money moves
+    order = _ready_to_pay(session, checkout, now)
     if checkout.total == 0:
         return _finish(session, checkout, order, None, None, now)
     customer = customers.get(session, checkout.customer_id)
     method = data.payment_method
     if method == "saved":
         if not (customer and customer.payment_method_ref):
-            raise ValidationFailed("There is no saved payment method.",
-                                   [FieldError(("payment_method",), "nothing saved")])
+            raise ValidationFailed(
+                "There is no saved payment method.",
+                [FieldError(("payment_method",), "nothing saved")],
+            )
         method = customer.payment_method_ref
-    # The hold must outlast the provider's answer.
-    checkout.expires_at = stock.extend(session, checkout.reservation_id,
-                                       int(PAYMENT_HOLD.total_seconds()), now=now).expires_at
+    _hold_for_payment(session, checkout, now)
     provider = payments.provider(session)
     key = f"{checkout.id}:{attempt_key}"
-    intent = provider.create_intent(PaymentRequest(
-        checkout.total, checkout.currency, key, description=f"Checkout {checkout.id}",
-        customer_ref=customer.payment_customer_ref if customer and
-        customer.payment_provider == provider.name else None,
-        save_method=checkout.remember, metadata={"checkout_id": checkout.id}))
-    intent = provider.confirm(intent.ref, method, return_url=return_url,
-                              idempotency_key=key + ":confirm")
-    payment = payments.record(session, earlier, checkout_id=checkout.id,
-                              attempt_key=attempt_key, provider_name=provider.name,
-                              amount=checkout.total, currency=checkout.currency, intent=intent)
+    intent = provider.create_intent(_payment_request(checkout, customer, provider, key))
+    intent = provider.confirm(
+        intent.ref, method, return_url=return_url, idempotency_key=key + ":confirm"
+    )
+    payment = payments.record(
+        session,
+        earlier,
+        checkout_id=checkout.id,
+        attempt_key=attempt_key,
+        provider_name=provider.name,
+        amount=checkout.total,
+        currency=checkout.currency,
+        intent=intent,
+    )
     if intent.status == SUCCEEDED:
         return _finish(session, checkout, order, intent, provider.name, now)
     return _answer(checkout, payment, intent.next_action_url)
 
 
+def _ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderCreate:
+    """Everything an order needs, checked before any money moves: an attempt within the
+    limit, the buyer's details, the stock held again if the hold lapsed, fresh totals."""
+    _count_attempt(checkout, now)
+    errors = _missing(checkout)
+    if errors:
+        raise ValidationFailed("Some details are missing.", errors)
+    renew_hold(session, checkout, now)
+    _reprice(session, checkout, rates.load(), now)
+    return _order_for(session, checkout)
+
+
+def _hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
+    # The hold must outlast the provider's answer.
+    checkout.expires_at = stock.extend(
+        session, checkout.reservation_id, int(PAYMENT_HOLD.total_seconds()), now=now
+    ).expires_at
+
+
+def _payment_request(
+    checkout: Checkout, customer, provider: PaymentProvider, key: str
+) -> PaymentRequest:
+    return PaymentRequest(
+        checkout.total,
+        checkout.currency,
+        key,
+        description=f"Checkout {checkout.id}",
+        customer_ref=customer.payment_customer_ref
+        if customer and customer.payment_provider == provider.name
+        else None,
+        save_method=checkout.remember,
+        metadata={"checkout_id": checkout.id},
+    )
+
+
 def _answer(checkout: Checkout, payment, next_action_url: str | None = None) -> Completion:
     if payment.status == REQUIRES_ACTION:
-        return Completion("requires_action", checkout, next_action_url=next_action_url,
-                          message="Your bank asks you to confirm this payment.")
+        return Completion(
+            "requires_action",
+            checkout,
+            next_action_url=next_action_url,
+            message="Your bank asks you to confirm this payment.",
+        )
     if payment.status == DECLINED:
-        return Completion("declined", checkout, message=payment.failure_message or
-                          "The payment was declined.")
+        return Completion(
+            "declined", checkout, message=payment.failure_message or "The payment was declined."
+        )
     return Completion("completed", checkout)
 
 
-def resume(session: Session, token: str, now: datetime | None = None) -> Completion:
-    """After the buyer authenticated with their bank: ask the provider how it went."""
+def resume(
+    session: Session, token: str, intent_ref: str | None = None, now: datetime | None = None
+) -> Completion:
+    """Back from the bank's authentication, or from the provider's element after the
+    buyer's browser confirmed ``intent_ref``: ask the provider how it went. The
+    browser's word is never taken; only the provider's."""
     now = now or utcnow()
     checkout = get_checkout(session, token, lock=True)
     if checkout.status == "completed":
         return Completion("completed", checkout, session.get(Order, checkout.order_id))
-    payment = session.scalar(select(Payment).where(
-        Payment.checkout_id == checkout.id, Payment.status == REQUIRES_ACTION)
-        .order_by(Payment.created_at.desc()))
+    query = select(Payment).where(Payment.checkout_id == checkout.id)
+    query = (
+        query.where(Payment.intent_ref == intent_ref)
+        if intent_ref
+        else query.where(Payment.status == REQUIRES_ACTION)
+    )
+    payment = session.scalar(query.order_by(Payment.created_at.desc()))
     if payment is None:
-        raise Conflict("This checkout is not waiting for an authentication.")
+        raise Conflict("This checkout is not waiting for a payment.")
     intent = payments.provider(session, payment.provider).retrieve(payment.intent_ref)
-    payments.record(session, payment, checkout_id=checkout.id,
-                    attempt_key=payment.attempt_key, provider_name=payment.provider,
-                    amount=payment.amount, currency=payment.currency, intent=intent)
+    payments.record(
+        session,
+        payment,
+        checkout_id=checkout.id,
+        attempt_key=payment.attempt_key,
+        provider_name=payment.provider,
+        amount=intent.amount,
+        currency=intent.currency,
+        intent=intent,
+    )
     if intent.status == SUCCEEDED:
-        return _finish(session, checkout, _order_for(session, checkout), intent,
-                       payment.provider, now)
+        return _finish(
+            session, checkout, _order_for(session, checkout), intent, payment.provider, now
+        )
+    if intent.status == PROCESSING:
+        return Completion(
+            "processing",
+            checkout,
+            message="Your payment is processing; your order is placed as soon as it clears.",
+        )
+    if intent_ref and intent.status != DECLINED:
+        return Completion(
+            "declined",
+            checkout,
+            message="The payment was not completed. Try again or use another card.",
+        )
     return _answer(checkout, payment, intent.next_action_url)
 
 
-def on_payment_event(session: Session, provider_name: str, payload: bytes,
-                     headers: Mapping[str, str], now: datetime | None = None) -> str:
+def on_payment_event(
+    session: Session,
+    provider_name: str,
+    payload: bytes,
+    headers: Mapping[str, str],
+    now: datetime | None = None,
+) -> str:
     """A provider's webhook: a payment that succeeded after the buyer left still makes
     its order (once). Returns what was done."""
     now = now or utcnow()
@@ -508,8 +652,9 @@ def on_payment_event(session: Session, provider_name: str, payload: bytes,
     payment = payments.by_intent(session, event.intent_ref) if event.intent_ref else None
     if payment is None or event.status not in (SUCCEEDED, DECLINED):
         return "ignored"
-    checkout = session.scalar(select(Checkout).where(Checkout.id == payment.checkout_id)
-                              .with_for_update())
+    checkout = session.scalar(
+        select(Checkout).where(Checkout.id == payment.checkout_id).with_for_update()
+    )
     if checkout.status == "completed" or payment.status == SUCCEEDED:
         return "already done"
     payment.status, payment.updated_at = event.status, now
@@ -524,22 +669,47 @@ def _order_for(session: Session, checkout: Checkout) -> OrderCreate:
     address = dict(checkout.shipping_address or {})
     a = checkout.attribution or {}
     return OrderCreate(
-        channel=CHANNEL, external_id=checkout.id, currency=checkout.currency,
-        lines=[OrderLineCreate(variant_id=ln.variant_id, quantity=ln.quantity,
-                               unit_price=ln.unit_price, discount=ln.discount, tax=ln.tax)
-               for ln in checkout.lines],
-        shipping_total=checkout.shipping_total, taxes_included=checkout.taxes_included,
-        customer=Customer(name=address.get("name"), email=checkout.email,
-                          phone=checkout.phone),
+        channel=CHANNEL,
+        external_id=checkout.id,
+        currency=checkout.currency,
+        lines=[
+            OrderLineCreate(
+                variant_id=ln.variant_id,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                discount=ln.discount,
+                tax=ln.tax,
+            )
+            for ln in checkout.lines
+        ],
+        shipping_total=checkout.shipping_total,
+        taxes_included=checkout.taxes_included,
+        customer=Customer(name=address.get("name"), email=checkout.email, phone=checkout.phone),
         shipping_address=Address(**address) if address else None,
-        attribution=Attribution(source=a.get("source"), campaign=a.get("campaign"),
-                                content_id=a.get("content_id"), creator=a.get("creator"),
-                                utm=a.get("utm", {})),
-        payment_status="paid")
+        attribution=Attribution(
+            source=a.get("source"),
+            campaign=a.get("campaign"),
+            content_id=a.get("content_id"),
+            creator=a.get("creator"),
+            utm=a.get("utm", {}),
+        ),
+        payment_status="paid",
+    )
 
 
-def _finish(session: Session, checkout: Checkout, data: OrderCreate, intent,
-            provider_name: str | None, now: datetime) -> Completion:
+def _finish(
+    session: Session,
+    checkout: Checkout,
+    data: OrderCreate,
+    intent,
+    provider_name: str | None,
+    now: datetime,
+) -> Completion:
+    if intent is not None and (intent.amount, intent.currency.upper()) != (
+        checkout.total,
+        checkout.currency,
+    ):
+        raise Conflict("The payment does not match the checkout's total; nothing was placed.")
     stock.commit(session, checkout.reservation_id, actor=CHANNEL, now=now)
     order, _ = orders.create_order(session, data, actor=CHANNEL)
     # Its units were sold through the checkout's reservation: a cancel or return gives
@@ -550,13 +720,17 @@ def _finish(session: Session, checkout: Checkout, data: OrderCreate, intent,
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now
     if checkout.remember:
         remembered = customers.remember(
-            session, checkout.customer_id, email=checkout.email, phone=checkout.phone,
+            session,
+            checkout.customer_id,
+            email=checkout.email,
+            phone=checkout.phone,
             name=(checkout.shipping_address or {}).get("name"),
             address=checkout.shipping_address,
             provider=provider_name,
             customer_ref=intent.customer_ref if intent else None,
             method_ref=intent.payment_method_ref if intent else None,
-            method_label=intent.payment_method_label if intent else None)
+            method_label=intent.payment_method_label if intent else None,
+        )
         checkout.customer_id = remembered.id if remembered else checkout.customer_id
     session.flush()
     return Completion("completed", checkout, order)
@@ -568,9 +742,15 @@ def _finish(session: Session, checkout: Checkout, data: OrderCreate, intent,
 def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 500) -> int:
     """Mark open checkouts whose hold lapsed as expired and give their stock back."""
     now = now or utcnow()
-    lapsed = list(session.scalars(
-        select(Checkout).where(Checkout.status == "open", Checkout.expires_at <= now)
-        .order_by(Checkout.expires_at).limit(limit).with_for_update()))
+    lapsed = list(
+        session.scalars(
+            select(Checkout)
+            .where(Checkout.status == "open", Checkout.expires_at <= now)
+            .order_by(Checkout.expires_at)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
     for checkout in lapsed:
         if checkout.reservation_id:
             stock.release(session, checkout.reservation_id, actor=CHANNEL, now=now)
@@ -579,20 +759,135 @@ def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 50
     return len(lapsed)
 
 
+# ---------------------------------------------------------------- the provider's element
+
+# Attempts whose card details the buyer types into the provider's own element on the
+# page: the browser confirms the intent, Mercato only ever sees its reference.
+ELEMENT = "element:"
+
+
+@dataclass
+class CardForm:
+    """What the page needs to mount the provider's card element."""
+
+    publishable_key: str
+    client_secret: str
+    intent_ref: str
+    # What the intent is for: the page confirms only a total the buyer has seen.
+    total: int
+
+
+def card_form(session: Session, token: str) -> CardForm | None:
+    """The intent the page's card element confirms, at the checkout's current total;
+    None when the active provider takes no card details in the browser (the sandbox)."""
+    key = payments.browser_key(session)
+    if key is None:
+        return None
+    checkout = get_checkout(session, token, lock=True)
+    if checkout.status == "completed":
+        return None
+    intent = _element_intent(session, checkout, paying=False)
+    return CardForm(key, intent.client_secret, intent.ref, checkout.total)
+
+
+def prepare_card_payment(
+    session: Session, token: str, update: CheckoutUpdate | None, now: datetime | None = None
+) -> CardForm | Completion:
+    """The buyer tapped Pay with a card typed into the provider's element: save their
+    details, check all the order needs and hold the stock, then bring the intent to the
+    total. Their browser confirms it with the provider; ``resume`` (its return) or the
+    provider's webhook places the order."""
+    now = now or utcnow()
+    if update is not None:
+        update_checkout(session, token, update, now)
+    key = payments.browser_key(session)
+    checkout = get_checkout(session, token, lock=True)
+    if checkout.status == "completed":
+        return Completion("completed", checkout, session.get(Order, checkout.order_id))
+    if key is None:
+        raise Conflict("Card details are not taken on this page; choose a payment method.")
+    order = _ready_to_pay(session, checkout, now)
+    if checkout.total == 0:
+        return _finish(session, checkout, order, None, None, now)
+    _hold_for_payment(session, checkout, now)
+    intent = _element_intent(session, checkout, paying=True)
+    if intent.status == SUCCEEDED:  # paid meanwhile (another tab): place the order
+        return _finish(session, checkout, order, intent, payments.provider(session).name, now)
+    return CardForm(key, intent.client_secret, intent.ref, checkout.total)
+
+
+def _element_intent(session: Session, checkout: Checkout, *, paying: bool) -> Intent:
+    """This checkout's element intent, made once and kept at the checkout's total; when
+    the buyer pays, also saving the method only if they asked. A confirmed one is left
+    as it is."""
+    provider = payments.provider(session)
+    customer = customers.get(session, checkout.customer_id)
+    payment = session.scalar(
+        select(Payment)
+        .where(
+            Payment.checkout_id == checkout.id,
+            Payment.provider == provider.name,
+            Payment.attempt_key.startswith(ELEMENT),
+        )
+        .order_by(Payment.created_at.desc())
+    )
+    intent = None
+    if payment is not None:
+        request = _payment_request(
+            checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
+        )
+        intent = provider.retrieve(payment.intent_ref)
+        stale = (intent.amount, intent.currency.upper()) != (checkout.total, checkout.currency)
+        if intent.status not in (SUCCEEDED, PROCESSING) and (stale or paying):
+            try:
+                intent = provider.update_intent(intent.ref, request)
+            except ProviderError:
+                intent = None  # it can no longer change (canceled): start a new one
+    if intent is None:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(Payment.checkout_id == checkout.id, Payment.attempt_key.startswith(ELEMENT))
+        )
+        attempt_key = f"{ELEMENT}{count + 1}"
+        payment = None
+        intent = provider.create_intent(
+            _payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
+        )
+    else:
+        attempt_key = payment.attempt_key
+    payments.record(
+        session,
+        payment,
+        checkout_id=checkout.id,
+        attempt_key=attempt_key,
+        provider_name=provider.name,
+        amount=intent.amount,
+        currency=intent.currency,
+        intent=intent,
+    )
+    return intent
+
 
 # ---------------------------------------------------------------- the checkout page
 
 
-def submit(session: Session, token: str, update: CheckoutUpdate | None,
-           pay: CheckoutComplete | None, *, attempt_key: str, return_url: str,
-           now: datetime | None = None) -> Completion | None:
+def submit(
+    session: Session,
+    token: str,
+    update: CheckoutUpdate | None,
+    pay: CheckoutComplete | None,
+    *,
+    attempt_key: str,
+    return_url: str,
+    now: datetime | None = None,
+) -> Completion | None:
     """The one-page form: save what the buyer typed, then pay if they asked to."""
     if update is not None:
         update_checkout(session, token, update, now)
     if pay is None:
         return None
-    return complete(session, token, pay, attempt_key=attempt_key, return_url=return_url,
-                    now=now)
+    return complete(session, token, pay, attempt_key=attempt_key, return_url=return_url, now=now)
 
 
 def uses_sandbox(session: Session) -> bool:
@@ -602,9 +897,15 @@ def uses_sandbox(session: Session) -> bool:
 def authenticate_in_sandbox(session: Session, token: str, approved: bool) -> None:
     """The sandbox's stand-in for the bank's 3-D Secure page."""
     checkout = get_checkout(session, token)
-    payment = session.scalar(select(Payment).where(
-        Payment.checkout_id == checkout.id, Payment.status == REQUIRES_ACTION,
-        Payment.provider == "sandbox").order_by(Payment.created_at.desc()))
+    payment = session.scalar(
+        select(Payment)
+        .where(
+            Payment.checkout_id == checkout.id,
+            Payment.status == REQUIRES_ACTION,
+            Payment.provider == "sandbox",
+        )
+        .order_by(Payment.created_at.desc())
+    )
     if payment is None:
         raise Conflict("This checkout is not waiting for an authentication.")
     payments.sandbox().authenticate(payment.intent_ref, approved)

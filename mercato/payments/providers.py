@@ -14,7 +14,11 @@ from mercato.errors import MercatoError
 
 # What an intent can be after an attempt, in Mercato's words.
 SUCCEEDED, REQUIRES_ACTION, DECLINED, PROCESSING = (
-    "succeeded", "requires_action", "declined", "processing")
+    "succeeded",
+    "requires_action",
+    "declined",
+    "processing",
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class Intent:
     payment_method_ref: str | None = None
     payment_method_label: str | None = None
     customer_ref: str | None = None
+    # What the buyer's browser confirms the intent with (the provider's own element);
+    # shown to that page only, never stored.
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,14 @@ class PaymentProvider(Protocol):
 
     def create_intent(self, request: PaymentRequest) -> Intent: ...
 
-    def confirm(self, intent_ref: str, payment_method: str, *, return_url: str,
-                idempotency_key: str) -> Intent: ...
+    def update_intent(self, intent_ref: str, request: PaymentRequest) -> Intent:
+        """Bring an intent not yet confirmed to a new amount (the buyer changed shipping or
+        a code) or to saving the method."""
+        ...
+
+    def confirm(
+        self, intent_ref: str, payment_method: str, *, return_url: str, idempotency_key: str
+    ) -> Intent: ...
 
     def retrieve(self, intent_ref: str) -> Intent: ...
 

@@ -52,32 +52,57 @@ class SandboxProvider:
             if ref is None:
                 ref = "pi_sbx_" + _digest(request.idempotency_key)
                 self._by_key[request.idempotency_key] = ref
-                self._intents[ref] = Intent(ref, "requires_payment_method", request.amount,
-                                            request.currency, customer_ref=(
-                                                request.customer_ref or (
-                                                    "cus_sbx_" + _digest(ref)
-                                                    if request.save_method else None)))
+                self._intents[ref] = Intent(
+                    ref,
+                    "requires_payment_method",
+                    request.amount,
+                    request.currency,
+                    customer_ref=(
+                        request.customer_ref
+                        or ("cus_sbx_" + _digest(ref) if request.save_method else None)
+                    ),
+                )
             return self._intents[ref]
 
-    def confirm(self, intent_ref: str, payment_method: str, *, return_url: str,
-                idempotency_key: str) -> Intent:
+    def update_intent(self, intent_ref: str, request: PaymentRequest) -> Intent:
+        with self._lock:
+            intent = self._get(intent_ref)
+            if intent.status in (SUCCEEDED, REQUIRES_ACTION):
+                raise ProviderError(f"Intent {intent_ref} can no longer change.")
+            intent = replace(intent, amount=request.amount, currency=request.currency)
+            self._intents[intent_ref] = intent
+            return intent
+
+    def confirm(
+        self, intent_ref: str, payment_method: str, *, return_url: str, idempotency_key: str
+    ) -> Intent:
         with self._lock:
             intent = self._get(intent_ref)
             if intent.status in (SUCCEEDED, REQUIRES_ACTION):
                 return intent  # a replayed confirm changes nothing
             token = self._saved.get(payment_method, payment_method)
             if token not in TEST_TOKENS:
-                raise ProviderError(f"Unknown sandbox payment method {payment_method!r}; use "
-                                    f"one of {', '.join(TEST_TOKENS)}.")
+                raise ProviderError(
+                    f"Unknown sandbox payment method {payment_method!r}; use "
+                    f"one of {', '.join(TEST_TOKENS)}."
+                )
             brand, last4, outcome = TEST_TOKENS[token]
-            pm_ref = payment_method if payment_method in self._saved else (
-                "pm_sbx_" + _digest(intent_ref + token))
-            intent = replace(intent, status=outcome, payment_method_ref=pm_ref,
-                             payment_method_label=f"{brand} •••• {last4}",
-                             failure_code="card_declined" if outcome == DECLINED else None,
-                             failure_message=DECLINE_MESSAGE if outcome == DECLINED else None,
-                             next_action_url=return_url + "?authenticate=1"
-                             if outcome == REQUIRES_ACTION else None)
+            pm_ref = (
+                payment_method
+                if payment_method in self._saved
+                else ("pm_sbx_" + _digest(intent_ref + token))
+            )
+            intent = replace(
+                intent,
+                status=outcome,
+                payment_method_ref=pm_ref,
+                payment_method_label=f"{brand} •••• {last4}",
+                failure_code="card_declined" if outcome == DECLINED else None,
+                failure_message=DECLINE_MESSAGE if outcome == DECLINED else None,
+                next_action_url=return_url + "?authenticate=1"
+                if outcome == REQUIRES_ACTION
+                else None,
+            )
             if outcome != DECLINED:
                 self._saved[pm_ref] = token
             self._intents[intent_ref] = intent
@@ -96,8 +121,7 @@ class SandboxProvider:
             intent = self._get(intent_ref)
             if intent.status != SUCCEEDED:
                 raise ProviderError(f"Intent {intent_ref} has not been paid.")
-            return self._refunds.setdefault(idempotency_key, "re_sbx_" + _digest(
-                idempotency_key))
+            return self._refunds.setdefault(idempotency_key, "re_sbx_" + _digest(idempotency_key))
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         expected = self.sign(payload)
@@ -113,11 +137,15 @@ class SandboxProvider:
         with self._lock:
             intent = self._get(intent_ref)
             if intent.status == REQUIRES_ACTION:
-                intent = replace(intent, status=SUCCEEDED if approved else DECLINED,
-                                 next_action_url=None,
-                                 failure_code=None if approved else "authentication_failed",
-                                 failure_message=None if approved else
-                                 "The card's authentication failed. Try another card.")
+                intent = replace(
+                    intent,
+                    status=SUCCEEDED if approved else DECLINED,
+                    next_action_url=None,
+                    failure_code=None if approved else "authentication_failed",
+                    failure_message=None
+                    if approved
+                    else "The card's authentication failed. Try another card.",
+                )
                 self._intents[intent_ref] = intent
             return intent
 

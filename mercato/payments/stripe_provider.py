@@ -33,8 +33,9 @@ STATUSES = {
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, secret_key: str, webhook_secret: str | None = None,
-                 api_base: str | None = None):
+    def __init__(
+        self, secret_key: str, webhook_secret: str | None = None, api_base: str | None = None
+    ):
         options = {"max_network_retries": 2}
         if api_base:
             options["base_addresses"] = {"api": api_base}
@@ -42,63 +43,116 @@ class StripeProvider:
         self.webhook_secret = webhook_secret
 
     def create_intent(self, request: PaymentRequest) -> Intent:
-        params = {"amount": request.amount, "currency": request.currency.lower(),
-                  "description": request.description, "metadata": request.metadata or {},
-                  "automatic_payment_methods": {"enabled": True, "allow_redirects": "always"}}
+        params = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "description": request.description,
+            "metadata": request.metadata or {},
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "always"},
+        }
+        params.update(self._saving(request))
+        return self._intent(
+            self._call(
+                lambda: self.client.v1.payment_intents.create(
+                    params, {"idempotency_key": request.idempotency_key}
+                )
+            )
+        )
+
+    def update_intent(self, intent_ref: str, request: PaymentRequest) -> Intent:
+        params = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "metadata": request.metadata or {},
+            **self._saving(request),
+        }
+        # Stripe's way to clear a field is an empty value.
+        params.setdefault("setup_future_usage", "")
+        return self._intent(
+            self._call(lambda: self.client.v1.payment_intents.update(intent_ref, params))
+        )
+
+    def _saving(self, request: PaymentRequest) -> dict:
+        """Customer and future-usage parameters: a method is kept only when asked."""
         customer = request.customer_ref
         if request.save_method and customer is None:
-            customer = self._call(lambda: self.client.v1.customers.create(
-                {}, {"idempotency_key": request.idempotency_key + ":customer"})).id
-        if customer:
-            params["customer"] = customer
+            customer = self._call(
+                lambda: self.client.v1.customers.create(
+                    {}, {"idempotency_key": request.idempotency_key + ":customer"}
+                )
+            ).id
+        params = {"customer": customer} if customer else {}
         if request.save_method:
             params["setup_future_usage"] = "off_session"
-        return self._intent(self._call(lambda: self.client.v1.payment_intents.create(
-            params, {"idempotency_key": request.idempotency_key})))
+        return params
 
-    def confirm(self, intent_ref: str, payment_method: str, *, return_url: str,
-                idempotency_key: str) -> Intent:
+    def confirm(
+        self, intent_ref: str, payment_method: str, *, return_url: str, idempotency_key: str
+    ) -> Intent:
         try:
             found = self.client.v1.payment_intents.confirm(
-                intent_ref, {"payment_method": payment_method, "return_url": return_url,
-                             "expand": ["payment_method"]},
-                {"idempotency_key": idempotency_key})
+                intent_ref,
+                {
+                    "payment_method": payment_method,
+                    "return_url": return_url,
+                    "expand": ["payment_method"],
+                },
+                {"idempotency_key": idempotency_key},
+            )
         except stripe.CardError as exc:
             # A decline is an answer, not a failure: the intent says what happened.
-            return Intent(intent_ref, DECLINED, 0, "", failure_code=exc.code,
-                          failure_message=exc.user_message or "Your card was declined.")
+            return Intent(
+                intent_ref,
+                DECLINED,
+                0,
+                "",
+                failure_code=exc.code,
+                failure_message=exc.user_message or "Your card was declined.",
+            )
         except stripe.StripeError as exc:
-            raise ProviderError(f"Stripe refused the request: {exc.user_message or exc}"
-                                ) from None
+            raise ProviderError(f"Stripe refused the request: {exc.user_message or exc}") from None
         return self._intent(found)
 
     def retrieve(self, intent_ref: str) -> Intent:
-        return self._intent(self._call(
-            lambda: self.client.v1.payment_intents.retrieve(
-                intent_ref, {"expand": ["payment_method"]})))
+        return self._intent(
+            self._call(
+                lambda: self.client.v1.payment_intents.retrieve(
+                    intent_ref, {"expand": ["payment_method"]}
+                )
+            )
+        )
 
     def capture(self, intent_ref: str, amount: int | None = None) -> Intent:
         params = {"amount_to_capture": amount} if amount is not None else {}
-        return self._intent(self._call(
-            lambda: self.client.v1.payment_intents.capture(intent_ref, params)))
+        return self._intent(
+            self._call(lambda: self.client.v1.payment_intents.capture(intent_ref, params))
+        )
 
     def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
-        return self._call(lambda: self.client.v1.refunds.create(
-            {"payment_intent": intent_ref, "amount": amount},
-            {"idempotency_key": idempotency_key})).id
+        return self._call(
+            lambda: self.client.v1.refunds.create(
+                {"payment_intent": intent_ref, "amount": amount},
+                {"idempotency_key": idempotency_key},
+            )
+        ).id
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         if not self.webhook_secret:
             raise ProviderError("No Stripe webhook secret is configured.")
         try:
             event = stripe.Webhook.construct_event(
-                payload, headers.get("stripe-signature"), self.webhook_secret)
+                payload, headers.get("stripe-signature"), self.webhook_secret
+            )
         except (ValueError, stripe.SignatureVerificationError):
             raise ProviderError("The Stripe webhook signature does not verify.") from None
         obj = event.data.object.to_dict()
         is_intent = obj.get("object") == "payment_intent"
-        return WebhookEvent(event.id, event.type, obj.get("id") if is_intent else None,
-                            STATUSES.get(obj.get("status")) if is_intent else None)
+        return WebhookEvent(
+            event.id,
+            event.type,
+            obj.get("id") if is_intent else None,
+            STATUSES.get(obj.get("status")) if is_intent else None,
+        )
 
     # ------------------------------------------------------------ helpers
 
@@ -107,8 +161,7 @@ class StripeProvider:
         try:
             return request()
         except stripe.StripeError as exc:
-            raise ProviderError(f"Stripe refused the request: {exc.user_message or exc}"
-                                ) from None
+            raise ProviderError(f"Stripe refused the request: {exc.user_message or exc}") from None
 
     @staticmethod
     def _intent(found) -> Intent:
@@ -125,7 +178,16 @@ class StripeProvider:
         if isinstance(method, dict) and method.get("card"):
             card = method["card"]
             label = f"{card.get('brand', 'card').title()} •••• {card.get('last4', '')}"
-        return Intent(pi["id"], status, pi["amount"], pi["currency"].upper(),
-                      failure_code=error.get("code"), failure_message=error.get("message"),
-                      next_action_url=redirect, payment_method_ref=method_ref,
-                      payment_method_label=label, customer_ref=pi.get("customer"))
+        return Intent(
+            pi["id"],
+            status,
+            pi["amount"],
+            pi["currency"].upper(),
+            failure_code=error.get("code"),
+            failure_message=error.get("message"),
+            next_action_url=redirect,
+            payment_method_ref=method_ref,
+            payment_method_label=label,
+            customer_ref=pi.get("customer"),
+            client_secret=pi.get("client_secret"),
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -30,16 +31,26 @@ from mercato.customers import service as customers
 from mercato.db import transaction
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
 from mercato.money import to_decimal
+from mercato.payments.providers import ProviderError
 from mercato.storefront import service
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(prefix="/shop", include_in_schema=False)
+log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "mercato_csrf"
-LINK_PARAMS = ("ch", "ref", "post", "utm_source", "utm_medium", "utm_campaign",
-               "utm_content", "utm_term")
+LINK_PARAMS = (
+    "ch",
+    "ref",
+    "post",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+)
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 
 
@@ -64,8 +75,9 @@ def money(minor: int, currency: str, locale: str = "en_US") -> str:
 
 
 def _csrf_for(nonce: str) -> str:
-    key = hashlib.sha256(b"mercato/shop-csrf/v1\0" + get_settings().resolved_secret_key()
-                         .encode()).digest()
+    key = hashlib.sha256(
+        b"mercato/shop-csrf/v1\0" + get_settings().resolved_secret_key().encode()
+    ).digest()
     return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
 
 
@@ -78,13 +90,21 @@ def check_csrf(request: Request, token: str) -> None:
 def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     locale = locale_of(request)
-    response = templates.TemplateResponse(request, name, {
-        "csrf": _csrf_for(nonce), "locale": locale,
-        "money": lambda minor, currency: money(minor, currency, locale), **context,
-    }, status_code=status_code)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "csrf": _csrf_for(nonce),
+            "locale": locale,
+            "money": lambda minor, currency: money(minor, currency, locale),
+            **context,
+        },
+        status_code=status_code,
+    )
     if CSRF_COOKIE not in request.cookies:
-        response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="lax",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            CSRF_COOKIE, nonce, httponly=True, samesite="lax", secure=request.url.scheme == "https"
+        )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -101,13 +121,18 @@ def read(request: Request):
 
 
 def _problem_page(request: Request, exc: MercatoError) -> HTMLResponse:
-    return page(request, "message.html", exc.status, title=exc.title, detail=exc.detail,
-                problems=[e.message for e in exc.errors])
+    return page(
+        request,
+        "message.html",
+        exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        problems=[e.message for e in exc.errors],
+    )
 
 
 def _attribution(values) -> dict:
-    return checkout.attribution_from_link({k: values.get(k) for k in LINK_PARAMS
-                                           if values.get(k)})
+    return checkout.attribution_from_link({k: values.get(k) for k in LINK_PARAMS if values.get(k)})
 
 
 def _link_params(request: Request) -> dict[str, str]:
@@ -119,29 +144,40 @@ def _buyer(request: Request) -> str | None:
 
 
 def _start(request: Request, lines, coupon: str | None, form) -> Response:
-    data = CheckoutCreate(lines=lines, currency=form.get("currency") or None,
-                          country=country_of(request), locale=locale_of(request),
-                          discount_code=coupon or None, attribution=_attribution(form))
-    created = write(request, lambda session: checkout.create_checkout(
-        session, data, customer_id=_buyer(request)))
-    return RedirectResponse(request.url_for("checkout_page", token=created.token),
-                            status_code=303)
+    data = CheckoutCreate(
+        lines=lines,
+        currency=form.get("currency") or None,
+        country=country_of(request),
+        locale=locale_of(request),
+        discount_code=coupon or None,
+        attribution=_attribution(form),
+    )
+    created = write(
+        request,
+        lambda session: checkout.create_checkout(session, data, customer_id=_buyer(request)),
+    )
+    return RedirectResponse(request.url_for("checkout_page", token=created.token), status_code=303)
 
 
 # ---------------------------------------------------------------- product and cart
 
 
 @router.get("/p/{handle}", response_class=HTMLResponse)
-def product(request: Request, handle: str, session: ReadSession,
-            currency: str | None = None):
+def product(request: Request, handle: str, session: ReadSession, currency: str | None = None):
     country = country_of(request)
     try:
-        shown = service.product_page(session, handle, service.visitor_currency(
-            currency, country), country)
+        shown = service.product_page(
+            session, handle, service.visitor_currency(currency, country), country
+        )
     except MercatoError as exc:
         return _problem_page(request, exc)
-    return page(request, "product.html", p=shown, link=_link_params(request),
-                returning=_buyer(request) is not None)
+    return page(
+        request,
+        "product.html",
+        p=shown,
+        link=_link_params(request),
+        returning=_buyer(request) is not None,
+    )
 
 
 @router.post("/buy")
@@ -150,8 +186,9 @@ async def buy(request: Request):
     try:
         check_csrf(request, form.get("csrf", ""))
         quantity = int(form.get("quantity") or 1)
-        return _start(request, [{"variant_id": form.get("variant_id"),
-                                 "quantity": quantity}], None, form)
+        return _start(
+            request, [{"variant_id": form.get("variant_id"), "quantity": quantity}], None, form
+        )
     except MercatoError as exc:
         return _problem_page(request, exc)
     except ValueError:
@@ -159,17 +196,29 @@ async def buy(request: Request):
 
 
 @router.get("/cart", response_class=HTMLResponse)
-def cart(request: Request, session: ReadSession, items: str = "", coupon: str | None = None,
-         currency: str | None = None):
+def cart(
+    request: Request,
+    session: ReadSession,
+    items: str = "",
+    coupon: str | None = None,
+    currency: str | None = None,
+):
     shown_currency = service.visitor_currency(currency, country_of(request))
     link = service.parse_cart_items(items)
     try:
         lines = service.cart_preview(session, link, shown_currency)
     except MercatoError as exc:
         return _problem_page(request, exc)
-    return page(request, "cart.html", lines=lines, items=items, coupon=coupon or "",
-                currency=shown_currency, link=_link_params(request),
-                subtotal=sum(ln.price * ln.quantity for ln in lines))
+    return page(
+        request,
+        "cart.html",
+        lines=lines,
+        items=items,
+        coupon=coupon or "",
+        currency=shown_currency,
+        link=_link_params(request),
+        subtotal=sum(ln.price * ln.quantity for ln in lines),
+    )
 
 
 @router.post("/cart")
@@ -188,24 +237,55 @@ async def cart_checkout(request: Request):
 # ---------------------------------------------------------------- checkout
 
 
-def _checkout_page(request: Request, token: str, *, status_code: int = 200,
-                   errors: list[FieldError] | None = None, message: str | None = None,
-                   typed: dict | None = None) -> HTMLResponse:
+def _checkout_page(
+    request: Request,
+    token: str,
+    *,
+    status_code: int = 200,
+    errors: list[FieldError] | None = None,
+    message: str | None = None,
+    typed: dict | None = None,
+) -> HTMLResponse:
+    card, card_problem = _card_form(request, token)
     with read(request) as session:
         found = checkout.get_checkout(session, token)
         shown = checkout.view(session, found)
         sandbox = checkout.uses_sandbox(session)
     address = dict(found.shipping_address or {})
-    values = {"email": found.email or "", "phone": found.phone or "",
-              "discount_code": found.discount_code or "",
-              **{f: address.get(f) or "" for f in ADDRESS_FIELDS}, **(typed or {})}
+    values = {
+        "email": found.email or "",
+        "phone": found.phone or "",
+        "discount_code": found.discount_code or "",
+        **{f: address.get(f) or "" for f in ADDRESS_FIELDS},
+        **(typed or {}),
+    }
     values["country"] = values["country"] or country_of(request) or "US"
     by_field = {}
     for error in errors or []:
         by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
-    return page(request, "checkout.html", status_code, v=shown, c=found, token=token,
-                values=values, errors=by_field, message=message,
-                attempt_key=uuid.uuid4().hex, sandbox=sandbox)
+    return page(
+        request,
+        "checkout.html",
+        status_code,
+        v=shown,
+        c=found,
+        token=token,
+        values=values,
+        errors=by_field,
+        message=message or card_problem,
+        attempt_key=uuid.uuid4().hex,
+        sandbox=sandbox,
+        card=card,
+    )
+
+
+def _card_form(request: Request, token: str) -> tuple[checkout.CardForm | None, str | None]:
+    """The provider's card element for this page, if the provider takes cards that way."""
+    try:
+        return write(request, lambda session: checkout.card_form(session, token)), None
+    except ProviderError:
+        log.warning("The payment provider did not answer for a checkout page.")
+        return None, "Card payments are unavailable for a moment. Reload to try again."
 
 
 @router.get("/checkout/{token}", response_class=HTMLResponse, name="checkout_page")
@@ -222,20 +302,29 @@ def checkout_page(request: Request, token: str, session: ReadSession):
 def _update_from(form) -> CheckoutUpdate:
     address = {f: (form.get(f) or "").strip() or None for f in ADDRESS_FIELDS}
     has_address = any(address[f] for f in ("line1", "city", "name"))
-    return CheckoutUpdate.model_validate({
-        "email": form.get("email") or None, "phone": form.get("phone") or None,
-        "shipping_address": address if has_address else None,
-        "shipping_rate": form.get("shipping_rate") or None,
-        "discount_code": form.get("discount_code", ""),
-        "remember": form.get("remember") == "on"})
+    return CheckoutUpdate.model_validate(
+        {
+            "email": form.get("email") or None,
+            "phone": form.get("phone") or None,
+            "shipping_address": address if has_address else None,
+            "shipping_rate": form.get("shipping_rate") or None,
+            "discount_code": form.get("discount_code", ""),
+            "remember": form.get("remember") == "on",
+        }
+    )
 
 
 def _done(request: Request, token: str, done: checkout.Completion) -> Response:
     response = RedirectResponse(request.url_for("thanks", token=token), status_code=303)
     if done.checkout.customer_id:
-        response.set_cookie(customers.COOKIE, customers.sign(done.checkout.customer_id),
-                            max_age=customers.COOKIE_MAX_AGE, httponly=True, samesite="lax",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            customers.COOKIE,
+            customers.sign(done.checkout.customer_id),
+            max_age=customers.COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
     return response
 
 
@@ -246,22 +335,101 @@ async def checkout_submit(request: Request, token: str):
     try:
         check_csrf(request, form.get("csrf", ""))
         update = None if form.get("saved") == "1" else _update_from(form)
-        pay = CheckoutComplete(payment_method=form.get("payment_method") or "saved") \
-            if form.get("action") == "pay" else None
-        done = write(request, lambda session: checkout.submit(
-            session, token, update, pay, attempt_key=form.get("attempt_key") or
-            uuid.uuid4().hex, return_url=return_url(request, token)))
+        pay = (
+            CheckoutComplete(payment_method=form.get("payment_method") or "saved")
+            if form.get("action") == "pay"
+            else None
+        )
+        done = write(
+            request,
+            lambda session: checkout.submit(
+                session,
+                token,
+                update,
+                pay,
+                attempt_key=form.get("attempt_key") or uuid.uuid4().hex,
+                return_url=return_url(request, token),
+            ),
+        )
     except MercatoError as exc:
         if exc.status in (403, 404):
             return _problem_page(request, exc)
-        return _checkout_page(request, token, status_code=exc.status, errors=exc.errors,
-                              message=exc.detail, typed=typed)
+        return _checkout_page(
+            request,
+            token,
+            status_code=exc.status,
+            errors=exc.errors,
+            message=exc.detail,
+            typed=typed,
+        )
     except ValueError as exc:  # the form held a value the schema refuses
-        errors = [FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
-                  for e in getattr(exc, "errors", list)()]
-        return _checkout_page(request, token, status_code=422, errors=errors,
-                              message="Some details need another look.", typed=typed)
+        errors = [
+            FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
+            for e in getattr(exc, "errors", list)()
+        ]
+        return _checkout_page(
+            request,
+            token,
+            status_code=422,
+            errors=errors,
+            message="Some details need another look.",
+            typed=typed,
+        )
     return _after(request, token, done)
+
+
+@router.post("/checkout/{token}/card", name="card_payment")
+async def card_payment(request: Request, token: str):
+    """Pay with the provider's card element: save the details and bring the intent to
+    the total, in JSON; the buyer's browser then confirms it with the provider."""
+    form = await request.form()
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        update = None if form.get("saved") == "1" else _update_from(form)
+        ready = write(
+            request, lambda session: checkout.prepare_card_payment(session, token, update)
+        )
+    except MercatoError as exc:
+        return _json_problem(exc.status, exc.detail, exc.errors)
+    except ValueError as exc:  # the form held a value the schema refuses
+        return _json_problem(
+            422,
+            "Some details need another look.",
+            [
+                FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
+                for e in getattr(exc, "errors", list)()
+            ],
+        )
+    if isinstance(ready, checkout.Completion):
+        done = _done(request, token, ready)
+        response = JSONResponse({"redirect": done.headers["location"]})
+        for cookie in done.headers.getlist("set-cookie"):
+            response.headers.append("set-cookie", cookie)
+        return response
+    answer = {"intent": ready.intent_ref, "return_url": return_url(request, token)}
+    if str(ready.total) != form.get("shown_total"):
+        # The address brought tax or shipping: show the new total before any charge.
+        with read(request) as session:
+            found = checkout.get_checkout(session, token)
+            locale = locale_of(request)
+            answer.update(
+                changed=True,
+                pay=f"Pay {money(found.total, found.currency, locale)}",
+                shown_total=found.total,
+                summary=templates.get_template("checkout_summary.html").render(
+                    v=checkout.view(session, found), c=found, money=lambda m, c: money(m, c, locale)
+                ),
+                message="Your total now includes tax and shipping for your "
+                "address. Check it, then tap Pay.",
+            )
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+def _json_problem(status: int, detail: str, errors: list[FieldError]) -> JSONResponse:
+    by_field = {}
+    for error in errors:
+        by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
+    return JSONResponse({"message": detail, "errors": by_field}, status_code=status)
 
 
 def _after(request: Request, token: str, done: checkout.Completion | None) -> Response:
@@ -271,18 +439,31 @@ def _after(request: Request, token: str, done: checkout.Completion | None) -> Re
         return _done(request, token, done)
     if done.status == "requires_action":
         return RedirectResponse(done.next_action_url, status_code=303)
-    return _checkout_page(request, token, status_code=402, message=done.message)
+    return _checkout_page(
+        request,
+        token,
+        message=done.message,
+        status_code=202 if done.status == "processing" else 402,
+    )
 
 
 @router.get("/checkout/{token}/return", response_class=HTMLResponse, name="checkout_return")
-def checkout_return(request: Request, token: str, authenticate: str | None = None):
-    """Back from the bank's authentication (or the sandbox's stand-in for it)."""
+def checkout_return(
+    request: Request, token: str, authenticate: str | None = None, payment_intent: str | None = None
+):
+    """Back from the bank's authentication (or the sandbox's stand-in for it), or from
+    the provider's element, which names the intent the browser confirmed."""
     try:
         if authenticate:
             with read(request) as session:
                 checkout.get_checkout(session, token)
             return page(request, "authenticate.html", token=token)
-        done = write(request, lambda session: checkout.resume(session, token))
+        done = write(
+            request,
+            lambda session: checkout.resume(
+                session, token, intent_ref=payment_intent[:255] if payment_intent else None
+            ),
+        )
     except MercatoError as exc:
         return _problem_page(request, exc)
     return _after(request, token, done)
@@ -293,8 +474,12 @@ async def sandbox_authenticate(request: Request, token: str):
     form = await request.form()
     try:
         check_csrf(request, form.get("csrf", ""))
-        write(request, lambda session: checkout.authenticate_in_sandbox(
-            session, token, form.get("answer") == "approve"))
+        write(
+            request,
+            lambda session: checkout.authenticate_in_sandbox(
+                session, token, form.get("answer") == "approve"
+            ),
+        )
     except MercatoError as exc:
         return _problem_page(request, exc)
     return RedirectResponse(request.url_for("checkout_return", token=token), status_code=303)
@@ -322,8 +507,8 @@ async def forget_me(request: Request):
     customer_id = _buyer(request)
     if customer_id:
         write(request, lambda session: customers.forget_payment_method(session, customer_id))
-    response = page(request, "message.html", title="Forgotten",
-                    detail="This device no longer remembers you.")
+    response = page(
+        request, "message.html", title="Forgotten", detail="This device no longer remembers you."
+    )
     response.delete_cookie(customers.COOKIE)
     return response
-

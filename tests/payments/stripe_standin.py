@@ -15,8 +15,18 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-CARDS = {"pm_card_visa": ("visa", "4242"), "pm_card_chargeDeclined": ("visa", "0002"),
-         "pm_card_authenticationRequired": ("visa", "3184")}
+CARDS = {
+    "pm_card_visa": ("visa", "4242"),
+    "pm_card_chargeDeclined": ("visa", "0002"),
+    "pm_card_authenticationRequired": ("visa", "3184"),
+}
+# Stripe's test card numbers, as a browser's Stripe.js sends them in payment_method_data.
+NUMBERS = {
+    "4242424242424242": "pm_card_visa",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000002760003184": "pm_card_authenticationRequired",
+}
+OPEN = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 
 class StripeStandIn:
@@ -45,41 +55,99 @@ class StripeStandIn:
 
     # ------------------------------------------------------------ Stripe's answers
 
-    def answer(self, method: str, path: str, form: dict) -> tuple[int, dict]:
+    def answer(
+        self, method: str, path: str, form: dict, headers: dict | None = None
+    ) -> tuple[int, dict]:
+        headers = headers or {}
         parts = path.strip("/").split("/")
         if parts == ["v1", "customers"]:
             return 200, {"id": f"cus_{len(self.requests)}", "object": "customer"}
         if parts == ["v1", "refunds"]:
-            return 200, {"id": f"re_{len(self.requests)}", "object": "refund",
-                         "payment_intent": form["payment_intent"], "amount": int(form["amount"])}
+            return 200, {
+                "id": f"re_{len(self.requests)}",
+                "object": "refund",
+                "payment_intent": form["payment_intent"],
+                "amount": int(form["amount"]),
+            }
         if parts[:2] == ["v1", "payment_intents"]:
             if len(parts) == 2:
-                intent = {"id": f"pi_{len(self.intents) + 1}", "object": "payment_intent",
-                          "amount": int(form["amount"]), "currency": form["currency"],
-                          "status": "requires_payment_method", "customer": form.get("customer"),
-                          "payment_method": None, "next_action": None,
-                          "last_payment_error": None, "metadata": {}}
+                number = len(self.intents) + 1
+                intent = {
+                    "id": f"pi_{number}",
+                    "object": "payment_intent",
+                    "client_secret": f"pi_{number}_secret_{number * 7919}",
+                    "amount": int(form["amount"]),
+                    "currency": form["currency"],
+                    "status": "requires_payment_method",
+                    "customer": form.get("customer"),
+                    "setup_future_usage": form.get("setup_future_usage"),
+                    "payment_method": None,
+                    "next_action": None,
+                    "last_payment_error": None,
+                    "metadata": {},
+                }
                 self.intents[intent["id"]] = intent
                 return 200, intent
             intent = self.intents.get(parts[2])
             if intent is None:
-                return 404, {"error": {"type": "invalid_request_error",
-                                       "message": "No such payment_intent"}}
+                return 404, {
+                    "error": {"type": "invalid_request_error", "message": "No such payment_intent"}
+                }
+            # A browser holds only the publishable key and the intent's client secret.
+            auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+            publishable = auth.startswith("Bearer pk_") or form.get("key", "").startswith("pk_")
+            if publishable and (form.get("client_secret") != intent["client_secret"]):
+                return 401, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "The client_secret does not match.",
+                    }
+                }
             action = parts[3] if len(parts) > 3 else None
+            if action is None and method == "POST":
+                if intent["status"] not in OPEN:
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "payment_intent_unexpected_state",
+                            "message": f"This PaymentIntent's status is {intent['status']}",
+                        }
+                    }
+                for field in ("amount", "currency", "customer", "setup_future_usage"):
+                    if field in form:
+                        value = form[field] or None
+                        intent[field] = int(value) if field == "amount" else value
+                return 200, intent
             if action == "confirm":
-                pm = form["payment_method"]
+                number = form.get("payment_method_data[card][number]")
+                pm = (
+                    NUMBERS.get(number, "pm_card_chargeDeclined")
+                    if number
+                    else form["payment_method"]
+                )
                 if pm == "pm_card_chargeDeclined":
-                    intent["last_payment_error"] = {"code": "card_declined",
-                                                    "message": "Your card was declined."}
-                    return 402, {"error": {"type": "card_error", "code": "card_declined",
-                                           "message": "Your card was declined.",
-                                           "payment_intent": intent}}
+                    intent["last_payment_error"] = {
+                        "code": "card_declined",
+                        "message": "Your card was declined.",
+                    }
+                    return 402, {
+                        "error": {
+                            "type": "card_error",
+                            "code": "card_declined",
+                            "message": "Your card was declined.",
+                            "payment_intent": intent,
+                        }
+                    }
                 intent["payment_method"] = pm
                 if pm == "pm_card_authenticationRequired":
                     intent["status"] = "requires_action"
-                    intent["next_action"] = {"type": "redirect_to_url", "redirect_to_url": {
-                        "url": f"{self.url}/3ds/{intent['id']}",
-                        "return_url": form["return_url"]}}
+                    intent["next_action"] = {
+                        "type": "redirect_to_url",
+                        "redirect_to_url": {
+                            "url": f"{self.url}/3ds/{intent['id']}",
+                            "return_url": form["return_url"],
+                        },
+                    }
                 else:
                     intent["status"] = "succeeded"
             elif action == "capture":
@@ -91,8 +159,11 @@ class StripeStandIn:
         out = dict(intent)
         if form.get("expand[0]") == "payment_method" and intent["payment_method"]:
             brand, last4 = CARDS.get(intent["payment_method"], ("visa", "4242"))
-            out["payment_method"] = {"id": intent["payment_method"], "object": "payment_method",
-                                     "card": {"brand": brand, "last4": last4}}
+            out["payment_method"] = {
+                "id": intent["payment_method"],
+                "object": "payment_method",
+                "card": {"brand": brand, "last4": last4},
+            }
         return out
 
     def _handler(self):
@@ -103,7 +174,7 @@ class StripeStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 query = self.path.partition("?")[2]
-                form = {k: v[0] for k, v in parse_qs(raw or query).items()}
+                form = {k: v[0] for k, v in parse_qs(raw or query, keep_blank_values=True).items()}
                 path = self.path.partition("?")[0]
                 key = self.headers.get("Idempotency-Key")
                 with standin.lock:
@@ -111,7 +182,7 @@ class StripeStandIn:
                     if key and (method, key) in standin.replies:
                         status, body = standin.replies[(method, key)]
                     else:
-                        status, body = standin.answer(method, path, form)
+                        status, body = standin.answer(method, path, form, dict(self.headers))
                         if key:
                             standin.replies[(method, key)] = (status, body)
                 data = json.dumps(body).encode()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from mercato.customers.models import Customer
 from mercato.db import transaction
 from mercato.orders.models import Order
 from mercato.payments import service as payments
@@ -28,8 +31,13 @@ def stand_in():
 @pytest.fixture
 def stripe_shop(stand_in, sessions):
     with transaction(sessions) as session:
-        payments.configure(session, "stripe", secret_key="sk_test_123",
-                           webhook_secret=WEBHOOK_SECRET, api_base=stand_in.url)
+        payments.configure(
+            session,
+            "stripe",
+            secret_key="sk_test_123",
+            webhook_secret=WEBHOOK_SECRET,
+            api_base=stand_in.url,
+        )
     return stand_in
 
 
@@ -39,10 +47,14 @@ def test_intent_lifecycle_with_idempotency(stand_in):
     first = provider.create_intent(request)
     again = provider.create_intent(request)
     assert first.ref == again.ref and len(stand_in.intents) == 1
-    paid = provider.confirm(first.ref, "pm_card_visa", return_url="http://x/r",
-                            idempotency_key="chk_1:a:confirm")
+    paid = provider.confirm(
+        first.ref, "pm_card_visa", return_url="http://x/r", idempotency_key="chk_1:a:confirm"
+    )
     assert (paid.status, paid.payment_method_ref, paid.payment_method_label) == (
-        SUCCEEDED, "pm_card_visa", "Visa •••• 4242")
+        SUCCEEDED,
+        "pm_card_visa",
+        "Visa •••• 4242",
+    )
     assert paid.customer_ref and paid.customer_ref.startswith("cus_")
     created = [r for r in stand_in.requests if r[1] == "/v1/payment_intents"]
     assert created[0][2]["setup_future_usage"] == "off_session"
@@ -54,12 +66,14 @@ def test_intent_lifecycle_with_idempotency(stand_in):
 def test_decline_and_authentication_are_answers(stand_in):
     provider = StripeProvider("sk_test_123", None, stand_in.url)
     intent = provider.create_intent(PaymentRequest(1000, "EUR", "k2"))
-    declined = provider.confirm(intent.ref, "pm_card_chargeDeclined", return_url="http://x",
-                                idempotency_key="k2:c")
+    declined = provider.confirm(
+        intent.ref, "pm_card_chargeDeclined", return_url="http://x", idempotency_key="k2:c"
+    )
     assert declined.status == DECLINED and declined.failure_code == "card_declined"
     other = provider.create_intent(PaymentRequest(1000, "EUR", "k3"))
-    asked = provider.confirm(other.ref, "pm_card_authenticationRequired",
-                             return_url="http://x", idempotency_key="k3:c")
+    asked = provider.confirm(
+        other.ref, "pm_card_authenticationRequired", return_url="http://x", idempotency_key="k3:c"
+    )
     assert asked.status == REQUIRES_ACTION and asked.next_action_url.endswith(other.ref)
 
 
@@ -75,8 +89,10 @@ def test_checkout_pays_through_stripe_once(client, sessions, stripe_shop):
     body = start(client)
     fill(client, body["token"], remember=True)
     url = f"/api/v1/checkouts/{body['token']}/complete"
-    done = [client.post(url, json={"payment_method": "pm_card_visa"},
-                        headers={"Idempotency-Key": "s1"}) for _ in range(2)]
+    done = [
+        client.post(url, json={"payment_method": "pm_card_visa"}, headers={"Idempotency-Key": "s1"})
+        for _ in range(2)
+    ]
     assert [d.json()["status"] for d in done] == ["completed", "completed"]
     assert stripe_shop.charges() == 1
     with sessions() as session:
@@ -87,16 +103,27 @@ def test_webhook_completes_an_authenticated_payment(client, sessions, stripe_sho
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    asked = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                        json={"payment_method": "pm_card_authenticationRequired"},
-                        headers={"Idempotency-Key": "s2"})
+    asked = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "pm_card_authenticationRequired"},
+        headers={"Idempotency-Key": "s2"},
+    )
     assert asked.status_code == 202
     intent_id = next(iter(stripe_shop.intents))
     stripe_shop.finish_authentication(intent_id)
-    payload = json.dumps({"id": "evt_1", "object": "event", "type": "payment_intent.succeeded",
-                          "data": {"object": stripe_shop.intents[intent_id]}}).encode()
-    forged = client.post("/api/v1/payments/webhooks/stripe", content=payload,
-                         headers={"Stripe-Signature": sign(payload, "wrong")})
+    payload = json.dumps(
+        {
+            "id": "evt_1",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {"object": stripe_shop.intents[intent_id]},
+        }
+    ).encode()
+    forged = client.post(
+        "/api/v1/payments/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, "wrong")},
+    )
     assert forged.status_code == 502
     signed = {"Stripe-Signature": sign(payload, WEBHOOK_SECRET)}
     applied = client.post("/api/v1/payments/webhooks/stripe", content=payload, headers=signed)
@@ -106,3 +133,184 @@ def test_webhook_completes_an_authenticated_payment(client, sessions, stripe_sho
     with sessions() as session:
         orders = list(session.scalars(select(Order)))
     assert len(orders) == 1 and orders[0].payment_status == "paid"
+
+
+# ---------------------------------------------------------------- the checkout page
+
+PUBLISHABLE = "pk_test_123"
+DETAILS = {
+    "email": "ada@example.com",
+    "name": "Ada Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+}
+
+
+@pytest.fixture
+def element_shop(stand_in, sessions):
+    with transaction(sessions) as session:
+        payments.configure(
+            session,
+            "stripe",
+            secret_key="sk_test_123",
+            webhook_secret=WEBHOOK_SECRET,
+            public_key=PUBLISHABLE,
+            api_base=stand_in.url,
+        )
+    make_shop(sessions)
+    return stand_in
+
+
+def _hidden(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def _checkout_page(client) -> tuple[str, str]:
+    html = client.get("/shop/p/hoodie").text
+    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
+    url = client.post(
+        "/shop/buy", data={**_hidden(html), "variant_id": variant}, follow_redirects=False
+    ).headers["location"]
+    return url, client.get(url).text
+
+
+def _prepare(client, url: str, html: str, **extra):
+    return client.post(
+        f"{url}/card",
+        data={
+            "csrf": _hidden(html)["csrf"],
+            "action": "pay",
+            "shipping_rate": "us-standard",
+            **DETAILS,
+            **extra,
+        },
+    )
+
+
+def _confirm_in_browser(stand_in, intent_id: str, number: str):
+    """What Stripe.js does in the buyer's browser: the card number goes to Stripe only."""
+    return httpx.post(
+        f"{stand_in.url}/v1/payment_intents/{intent_id}/confirm",
+        headers={"Authorization": f"Bearer {PUBLISHABLE}"},
+        data={
+            "client_secret": stand_in.intents[intent_id]["client_secret"],
+            "payment_method_data[type]": "card",
+            "payment_method_data[card][number]": number,
+        },
+    )
+
+
+def _orders(sessions) -> list[Order]:
+    with sessions() as session:
+        return list(session.scalars(select(Order)))
+
+
+def test_checkout_page_mounts_the_element_with_the_intents_client_secret(client, element_shop):
+    url, html = _checkout_page(client)
+    (intent,) = element_shop.intents.values()
+    assert 'src="https://js.stripe.com/v3/"' in html and "/shop/static/card.js" in html
+    assert f'data-key="{PUBLISHABLE}"' in html
+    assert f'data-secret="{intent["client_secret"]}"' in html
+    assert "tok_visa" not in html and "Test mode" not in html
+    assert f'id="total">${intent["amount"] / 100:.2f}<' in html
+    assert intent["setup_future_usage"] is None
+    client.get(url)  # a reload keeps the same intent
+    assert len(element_shop.intents) == 1
+
+
+def test_card_confirmed_in_the_browser_places_one_order(client, sessions, element_shop):
+    url, html = _checkout_page(client)
+    ready = _prepare(client, url, html, remember="on")
+    assert ready.status_code == 200, ready.text
+    intent_id = ready.json()["intent"]
+    assert ready.json()["changed"] and "$31.81" in ready.json()["summary"]
+    intent = element_shop.intents[intent_id]
+    # Brought to the total with the address's sales tax, and saving the card as asked.
+    assert intent["amount"] > 3000 and intent["setup_future_usage"] == "off_session"
+    assert intent["customer"].startswith("cus_")
+    assert _confirm_in_browser(element_shop, intent_id, "4242424242424242").status_code == 200
+    assert "4242424242424242" not in str(
+        [r for r in element_shop.requests if "sk_test" in str(r[3])]
+    )
+    back = client.get(
+        f"{ready.json()['return_url']}?payment_intent={intent_id}"
+        f"&payment_intent_client_secret=x&redirect_status=succeeded",
+        follow_redirects=False,
+    )
+    assert back.status_code == 303 and back.headers["location"].endswith("/thanks")
+    assert "mercato_buyer" in back.headers["set-cookie"]
+    again = client.get(
+        f"{ready.json()['return_url']}?payment_intent={intent_id}", follow_redirects=False
+    )
+    assert again.headers["location"].endswith("/thanks")
+    payload = json.dumps(
+        {
+            "id": "evt_2",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {"object": element_shop.intents[intent_id]},
+        }
+    ).encode()
+    late = client.post(
+        "/api/v1/payments/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, WEBHOOK_SECRET)},
+    )
+    assert late.json() == {"outcome": "already done"}
+    orders = _orders(sessions)
+    assert len(orders) == 1 and orders[0].total == intent["amount"]
+    assert element_shop.charges() == 1
+    with sessions() as session:
+        (customer,) = session.scalars(select(Customer))
+    assert customer.payment_method_ref == "pm_card_visa"
+    assert customer.payment_method_label == "Visa •••• 4242"
+
+
+def test_a_return_without_a_paid_intent_places_no_order(client, sessions, element_shop):
+    url, html = _checkout_page(client)
+    missing = _prepare(client, url, html, email="")
+    assert missing.status_code == 422 and "email" in missing.json()["errors"]
+    ready = _prepare(client, url, html).json()
+    refused = _confirm_in_browser(element_shop, ready["intent"], "4000000000000002")
+    assert refused.status_code == 402
+    back = client.get(f"{ready['return_url']}?payment_intent={ready['intent']}")
+    assert back.status_code == 402 and "Your card was declined" in back.text
+    # Another checkout's intent is not this checkout's payment.
+    other_url, _ = _checkout_page(client)
+    foreign = client.get(f"{other_url}/return?payment_intent={ready['intent']}")
+    assert foreign.status_code == 409
+    assert _orders(sessions) == []
+
+
+def test_an_intent_paid_for_less_than_the_total_places_no_order(client, sessions, element_shop):
+    url, html = _checkout_page(client)
+    ready = _prepare(client, url, html).json()
+    element_shop.intents[ready["intent"]]["amount"] = 100
+    _confirm_in_browser(element_shop, ready["intent"], "4242424242424242")
+    back = client.get(f"{ready['return_url']}?payment_intent={ready['intent']}")
+    assert back.status_code == 409 and _orders(sessions) == []
+
+
+def test_the_webhook_places_the_order_when_the_buyer_never_returns(client, sessions, element_shop):
+    url, html = _checkout_page(client)
+    ready = _prepare(client, url, html).json()
+    _confirm_in_browser(element_shop, ready["intent"], "4242424242424242")
+    payload = json.dumps(
+        {
+            "id": "evt_3",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {"object": element_shop.intents[ready["intent"]]},
+        }
+    ).encode()
+    done = client.post(
+        "/api/v1/payments/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, WEBHOOK_SECRET)},
+    )
+    assert done.json() == {"outcome": "completed"}
+    assert len(_orders(sessions)) == 1
+    assert client.get(url, follow_redirects=False).headers["location"].endswith("/thanks")
