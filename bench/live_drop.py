@@ -2,8 +2,9 @@
 
 Starts the API the way `mercato serve` does (uvicorn on 127.0.0.1, the embedded job
 worker on SQLite) on a fresh database, creates one SKU with S units, and lets C
-concurrent buyers (async httpx, a client each) buy one unit at a time until the SKU is
-sold out: reserve then commit (``--flow two-step``, a storefront checkout), or one
+concurrent buyers (a lean asyncio HTTP client, a keep-alive connection each) buy one
+unit at a time until the SKU is sold out: reserve then commit (``--flow two-step``, a
+storefront checkout), or one
 request that sells at once (``--flow one-step``, an order already paid on a platform).
 In the same run, on the same server, it measures a bare endpoint that runs only the
 conditional UPDATE in the same unit of work (mounted by this script's app factory, not
@@ -31,13 +32,15 @@ import uuid
 from pathlib import Path
 
 import httpx
+import uvloop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the package and bench.loadclient
 
-from mercato.db import transaction  # noqa: E402 - after the path is set
+from bench.loadclient import Connection, Response, percentile  # noqa: E402 - path set
+from mercato.db import transaction  # noqa: E402
 from mercato.inventory.api import Writes  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -134,13 +137,13 @@ class Tally:
         self.unexpected: list[str] = []
         self.done = 0
 
-    def fail(self, response: httpx.Response) -> None:
+    def fail(self, response: Response) -> None:
         if response.status_code >= 500:
             self.server_errors += 1
         self.unexpected.append(f"{response.status_code} {response.text[:200]}")
 
 
-async def buyer(client: httpx.AsyncClient, number: int, one_step: bool, tally: Tally) -> None:
+async def buyer(client: Connection, number: int, one_step: bool, tally: Tally) -> None:
     """Reserve one unit and commit it (or buy it in one request) until sold out."""
     for attempt in range(10**6):
         started = time.perf_counter()
@@ -162,7 +165,7 @@ async def buyer(client: httpx.AsyncClient, number: int, one_step: bool, tally: T
         tally.done += 1
 
 
-async def bare_caller(client: httpx.AsyncClient, count: int, tally: Tally) -> None:
+async def bare_caller(client: Connection, count: int, tally: Tally) -> None:
     for _ in range(count):
         started = time.perf_counter()
         response = await client.post("/bench/bare")
@@ -211,10 +214,8 @@ async def measure(server_pid: int, calls) -> Phase:
 
 async def run_load(base_url: str, server_pid: int, token: str, buyers: int, one_step: bool,
                    bare_requests: int):
-    # One client (one connection) per buyer, as real buyers have: a single shared httpx
-    # pool of 64 connections costs the client more CPU per request than the server.
-    clients = [httpx.AsyncClient(base_url=base_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"})
+    # One connection per buyer, as real buyers have.
+    clients = [Connection.to(base_url, {"Authorization": f"Bearer {token}"})
                for _ in range(buyers)]
     try:
         warm = Tally()  # connections open, pools and caches warm on both endpoints
@@ -225,17 +226,10 @@ async def run_load(base_url: str, server_pid: int, token: str, buyers: int, one_
         per_caller = max(1, bare_requests // buyers)
         bare = await measure(server_pid, [
             lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients])
-        after = (await clients[0].get("/api/v1/inventory", params={"sku": SKU})).json()
+        after = (await clients[0].get(f"/api/v1/inventory?sku={SKU}")).json()
     finally:
-        await asyncio.gather(*(c.aclose() for c in clients))
+        await asyncio.gather(*(c.close() for c in clients))
     return drop, bare, after
-
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def ledger_mismatches() -> list[str]:
@@ -289,7 +283,7 @@ def main() -> int:
             port = free_port()
             server = start_server(port, args.workers, env)
             try:
-                drop, bare, after = asyncio.run(run_load(
+                drop, bare, after = uvloop.run(run_load(
                     f"http://127.0.0.1:{port}", server.pid, token, args.buyers,
                     args.flow == "one-step", args.bare_requests or 2 * args.stock))
             finally:

@@ -6,6 +6,7 @@ import os
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -141,6 +142,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    writers = WriterQueue()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # Writers take the lock at BEGIN (IMMEDIATE): concurrent writers then queue on
@@ -148,8 +151,63 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Readers begin deferred and never wait for a writer under WAL.
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Writers of this process queue in turn first: SQLite's busy handler polls with
+        # growing sleeps, so threads racing for the file lock wait far longer than the
+        # lock is held, and the unlucky ones time out under a burst.
+        info = connection.connection.info
+        if not info.get(_HOLDS_WRITE_TURN):
+            if not writers.acquire(busy_timeout_ms / 1000):
+                raise TimeoutError(f"no write turn within {busy_timeout_ms} ms: "
+                                   "another writer of this process holds the database")
+            info[_HOLDS_WRITE_TURN] = True
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        # Back in the pool means committed or rolled back: the next writer's turn.
+        if record is not None and record.info.pop(_HOLDS_WRITE_TURN, False):
+            writers.release()
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection, record, _exception):
+        if record is not None and record.info.pop(_HOLDS_WRITE_TURN, False):
+            writers.release()
+
+
+_HOLDS_WRITE_TURN = "mercato_holds_write_turn"
+
+
+class WriterQueue:
+    """A first-come first-served lock, handed directly from each holder to the next."""
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+                return False
+        return True  # handed over just as the wait timed out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._held = False
 
 
 READ_ONLY = "mercato_read_only"
