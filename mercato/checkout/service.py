@@ -11,6 +11,7 @@ The order is unique on (storefront, checkout id).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ from mercato.payments.providers import (
     ProviderError,
 )
 
+log = logging.getLogger(__name__)
 CHANNEL = "storefront"
 HOLD = timedelta(minutes=15)
 # While the provider is asked, the hold must outlast the answer.
@@ -888,6 +890,57 @@ def submit(
     if pay is None:
         return None
     return complete(session, token, pay, attempt_key=attempt_key, return_url=return_url, now=now)
+
+
+def send_login_link(
+    session: Session, token: str, email: str | None, now: datetime | None = None
+) -> None:
+    """A returning buyer on a new device asks for a sign-in link to this checkout. Sent
+    only if a customer has this email; the buyer is told the same either way."""
+    try:
+        address = contact.normalize_email(email or "")
+    except ValueError:
+        raise ValidationFailed(
+            "Give the email address you shopped with.",
+            [FieldError(("email",), "enter your email address")],
+        ) from None
+    checkout = get_checkout(session, token)
+    sent = customers.request_login_link(session, address, checkout_id=checkout.id, now=now)
+    if sent is not None and uses_sandbox(session):
+        # Test mode has no mail sender: the link shows in the server log (no personal data
+        # beside its token). A warning so a bare `mercato serve` prints it.
+        log.warning("Test mode: sign-in link for customer %s: %s", sent.customer.id, sent.url)
+
+
+def sign_in(
+    session: Session, link_token: str, now: datetime | None = None
+) -> tuple[customers.SignedIn, str | None]:
+    """Spend a sign-in link; return who signed in and a fresh token of the checkout it
+    was asked from, now theirs with their saved address (None when that checkout is no
+    longer open). The old token stops working: the checkout belongs to the link's holder.
+    """
+    now = now or utcnow()
+    signed_in = customers.use_login_link(session, link_token, now)
+    checkout = (
+        session.scalar(
+            select(Checkout).where(Checkout.id == signed_in.checkout_id).with_for_update()
+        )
+        if signed_in.checkout_id
+        else None
+    )
+    if checkout is None or checkout.status == "completed":
+        return signed_in, None
+    customer = signed_in.customer
+    token = random_token()
+    checkout.token_hash = hash_token(token)
+    checkout.customer_id, checkout.remember = customer.id, True
+    checkout.email = customer.email or checkout.email
+    checkout.phone = customer.phone or checkout.phone
+    checkout.shipping_address = customer.address or checkout.shipping_address
+    table = rates.load()
+    _choose_default_shipping(checkout, table)
+    _reprice(session, checkout, table, now)
+    return signed_in, token
 
 
 def uses_sandbox(session: Session) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
@@ -26,3 +26,21 @@ class Customer(Base):
     payment_method_label: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginLink(Base):
+    """A one-time sign-in link sent to a customer. The link is signed and carries this
+    row's id; the row makes it single use and says which checkout to return to."""
+
+    __tablename__ = "customer_login_links"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("lgn"))
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    checkout_id: Mapped[str | None] = mapped_column(
+        ForeignKey("checkouts.id", ondelete="SET NULL"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

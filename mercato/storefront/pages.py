@@ -244,6 +244,7 @@ def _checkout_page(
     status_code: int = 200,
     errors: list[FieldError] | None = None,
     message: str | None = None,
+    notice: str | None = None,
     typed: dict | None = None,
 ) -> HTMLResponse:
     card, card_problem = _card_form(request, token)
@@ -273,6 +274,7 @@ def _checkout_page(
         values=values,
         errors=by_field,
         message=message or card_problem,
+        notice=notice,
         attempt_key=uuid.uuid4().hex,
         sandbox=sandbox,
         card=card,
@@ -317,14 +319,7 @@ def _update_from(form) -> CheckoutUpdate:
 def _done(request: Request, token: str, done: checkout.Completion) -> Response:
     response = RedirectResponse(request.url_for("thanks", token=token), status_code=303)
     if done.checkout.customer_id:
-        response.set_cookie(
-            customers.COOKIE,
-            customers.sign(done.checkout.customer_id),
-            max_age=customers.COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
+        _remember_device(request, response, done.checkout.customer_id)
     return response
 
 
@@ -483,6 +478,70 @@ async def sandbox_authenticate(request: Request, token: str):
     except MercatoError as exc:
         return _problem_page(request, exc)
     return RedirectResponse(request.url_for("checkout_return", token=token), status_code=303)
+
+
+@router.post("/checkout/{token}/login-link")
+async def login_link(request: Request, token: str):
+    """A returning buyer on a new device asks for a one-time sign-in link."""
+    form = await request.form()
+    typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        write(request, lambda session: checkout.send_login_link(session, token, form.get("email")))
+    except MercatoError as exc:
+        if exc.status in (403, 404):
+            return _problem_page(request, exc)
+        return _checkout_page(
+            request,
+            token,
+            status_code=exc.status,
+            errors=exc.errors,
+            message=exc.detail,
+            typed=typed,
+        )
+    return _checkout_page(
+        request,
+        token,
+        typed=typed,
+        notice=(
+            "If you have shopped here with this email, a sign-in link is on its way to it. "
+            f"It works once, within {customers.LOGIN_LINK_TTL.seconds // 60} minutes."
+        ),
+    )
+
+
+@router.get("/login/{link}", name="login")
+def login(request: Request, link: str):
+    """Follow a sign-in link: this device remembers the buyer, who is back at their
+    checkout with their saved address and payment method."""
+    try:
+        signed_in, token = write(request, lambda session: checkout.sign_in(session, link))
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    if token is None:
+        response = page(
+            request,
+            "message.html",
+            title="You're signed in",
+            detail="This device remembers you now for faster checkout.",
+        )
+    else:
+        response = RedirectResponse(request.url_for("checkout_page", token=token), status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    _remember_device(request, response, signed_in.customer.id)
+    return response
+
+
+def _remember_device(request: Request, response: Response, customer_id: str) -> None:
+    response.set_cookie(
+        customers.COOKIE,
+        customers.sign(customer_id),
+        max_age=customers.COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 @router.get("/checkout/{token}/thanks", response_class=HTMLResponse, name="thanks")
