@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
@@ -81,23 +82,38 @@ def _write_delimited(rows, columns, out: BinaryIO, delimiter: str) -> None:
         writer = csv.writer(text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL,
                             lineterminator="\n")
         writer.writerow(columns)
+        values = itemgetter(*columns)
         for row in rows:
+            try:
+                picked = values(row)
+            except KeyError:  # a mapping may leave optional columns out
+                picked = [row.get(c) for c in columns]
+            cells = [value if type(value) is str else _text(value) for value in picked]
             if delimiter == "\t":
                 # TSV has no quoting: tabs and line breaks inside a value become spaces.
-                writer.writerow([_text(row.get(c)).replace("\t", " ").replace("\n", " ")
-                                 .replace("\r", " ") for c in columns])
-            else:
-                writer.writerow([_text(row.get(c)) for c in columns])
+                cells = [_flat(cell) for cell in cells]
+            writer.writerow(cells)
     finally:
         text.flush()
         text.detach()
 
 
+def _flat(cell: str) -> str:
+    if "\t" in cell or "\n" in cell or "\r" in cell:
+        return cell.replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    return cell
+
+
+# What XML text cannot hold as is: markup characters, and control characters it forbids.
+_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _xml_text(value) -> str:
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = value if type(value) is str else str(value)
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _NOT_XML.sub("", text)
 
 
@@ -105,17 +121,24 @@ def _write_rss(rows, columns, out: BinaryIO) -> None:
     """RSS 2.0 with the g: namespace, written as text item by item: building an lxml
     element per item costs more than the rest of the feed together."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
+    tags = [(column, f"<g:{column}>", f"</g:{column}>") for column in columns]
+    needs_escape = _NEEDS_ESCAPE.search
     try:
         text.write(f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
                    f'xmlns:g="{G_NS}"><channel>\n')
         for row in rows:
+            get = row.get
             parts = ["<item>"]
-            for column in columns:
-                value = row.get(column)
-                if value is None or value == "" or value == []:
-                    continue
-                for one in (value if isinstance(value, list) else (value,)):
-                    parts.append(f"<g:{column}>{_xml_text(one)}</g:{column}>")
+            for column, opening, closing in tags:
+                value = get(column)
+                if value.__class__ is str:
+                    if value:
+                        if needs_escape(value) is not None:
+                            value = _xml_text(value)
+                        parts.append(opening + value + closing)
+                elif value is not None and value != []:
+                    for one in (value if isinstance(value, list) else (value,)):
+                        parts.append(opening + _xml_text(one) + closing)
             parts.append("</item>\n")
             text.write("".join(parts))
         text.write("</channel></rss>\n")

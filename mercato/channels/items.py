@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from mercato.catalog.models import Media, Product, Variant
@@ -100,106 +101,154 @@ def _stock_lookup():
     return one_by_one
 
 
+_variant_image = aliased(Media)
+# One page of variants (keyset on the id): only the variant's own columns. Product columns
+# are read once per product of the page (_products), not once per variant.
+_VARIANTS = (
+    select(Variant.id, Variant.product_id, Variant.sku, Variant.option1, Variant.option2,
+           Variant.option3, Variant.currency, Variant.price, Variant.compare_at_price,
+           Variant.barcode, Variant.mpn, Variant.weight, Variant.weight_unit, Variant.condition,
+           Variant.inventory_policy, Variant.inventory_tracked, _variant_image.url,
+           Listing.item_id)
+    .join(Product, Product.id == Variant.product_id)
+    .outerjoin(_variant_image, _variant_image.id == Variant.image_id)
+    .outerjoin(Listing, and_(Listing.variant_id == Variant.id,
+                             Listing.channel_id == bindparam("channel_id")))
+    .where(Variant.id > bindparam("after"))
+    .order_by(Variant.id)
+)
+_PRODUCTS = select(
+    Product.id, Product.handle, Product.title, Product.description_html,
+    Product.description_text, Product.vendor, Product.product_type, Product.status,
+    Product.google_category_id, Product.google_category_path, Product.options, Product.gender,
+    Product.age_group, Product.attributes,
+    select(func.count()).where(Variant.product_id == Product.id).scalar_subquery(),
+).where(Product.id.in_(bindparam("ids", expanding=True)))
+_IMAGES = (select(Media.product_id, Media.url)
+           .where(Media.product_id.in_(bindparam("ids", expanding=True)))
+           .order_by(Media.product_id, Media.position))
+
+
 def iter_items(session: Session, target: Target, statuses: tuple[str, ...] | None = ("active",),
                variant_ids: list[str] | None = None,
                batch_size: int = BATCH_SIZE) -> Iterator[dict[str, Any]]:
     """Every variant of products in ``statuses`` (None: all) as a neutral item, in variant id
     order, ``batch_size`` rows at a time: memory stays flat with catalog size."""
-    image = aliased(Media)
-    listing_join = and_(Listing.variant_id == Variant.id, Listing.channel_id == target.channel_id)
-    query = (
-        select(Variant.id, Variant.sku, Variant.option1, Variant.option2, Variant.option3,
-               Variant.currency, Variant.price, Variant.compare_at_price, Variant.barcode,
-               Variant.mpn, Variant.weight, Variant.weight_unit, Variant.condition,
-               Variant.inventory_policy, Variant.inventory_tracked, image.url,
-               Product.id, Product.handle, Product.title, Product.description_html,
-               Product.description_text, Product.vendor, Product.product_type,
-               Product.status, Product.google_category_id, Product.google_category_path,
-               Product.options, Product.gender, Product.age_group, Product.attributes,
-               Listing.item_id)
-        .join(Product, Product.id == Variant.product_id)
-        .outerjoin(image, image.id == Variant.image_id)
-        .outerjoin(Listing, listing_join)
-        .order_by(Variant.id)
-    )
+    query = _VARIANTS.limit(batch_size)
     if statuses:
         query = query.where(Product.status.in_(statuses))
     if variant_ids is not None:
         query = query.where(Variant.id.in_(variant_ids))
     stock = _stock_lookup()
     base_url = target.base_url or storefront_url()
+    # A check against a bare kind has no channel, hence no listing and no channel rule ("").
+    channel = target.channel_id or ""
+    # Core rows straight from the connection: no ORM row processing on the hot path.
+    connection = session.connection()
     last_id = ""
     while True:
-        rows = session.execute(query.where(Variant.id > last_id).limit(batch_size)).all()
+        rows = connection.execute(query, {"after": last_id,
+                                          "channel_id": target.channel_id}).all()
         if not rows:
             return
         last_id = rows[-1][0]
-        images = _product_images(session, {row[16] for row in rows})
-        counts = _variant_counts(session, {row[16] for row in rows})
-        # A check against a bare kind has no channel, hence no channel rule ("").
-        units = stock(session, target.channel_id or "", [row[0] for row in rows]) \
-            if stock else {}
+        products = _products(connection, {row[1] for row in rows}, base_url)
+        units = stock(session, channel, [row[0] for row in rows]) if stock else {}
         for row in rows:
-            yield _item(row, images.get(row[16], []), counts[row[16]], units.get(row[0]),
-                        base_url)
+            yield _item(row, products[row[1]], units.get(row[0]))
 
 
-def _product_images(session: Session, product_ids: set[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for product_id, url in session.execute(
-            select(Media.product_id, Media.url).where(Media.product_id.in_(product_ids))
-            .order_by(Media.product_id, Media.position)):
-        out.setdefault(product_id, []).append(url)
+@dataclass(slots=True)
+class _ProductPart:
+    """What every variant of a product shares, worked out once per page."""
+
+    # An item with the product's fields filled in and the variant's left empty (same keys,
+    # same order as every item): each variant copies it and fills in its own.
+    template: dict[str, Any]
+    link_prefix: str
+    images: list[str]
+    # Per option position: (option name, platform attribute or None).
+    options: list[tuple[str, str | None]]
+    extras: dict[str, Any]
+    # Variant image -> (image link, additional image links) with that image first.
+    image_lists: dict[str | None, tuple[str | None, list[str]]] = field(default_factory=dict)
+
+    def images_for(self, variant_image: str | None) -> tuple[str | None, list[str]]:
+        found = self.image_lists.get(variant_image)
+        if found is None:
+            images = [variant_image] if variant_image else []
+            images += [url for url in self.images if url != variant_image]
+            found = self.image_lists[variant_image] = (images[0] if images else None,
+                                                       images[1:11])
+        return found
+
+
+def _products(connection: Connection, product_ids: set[str], base_url: str
+              ) -> dict[str, _ProductPart]:
+    ids = sorted(product_ids)
+    images: dict[str, list[str]] = {}
+    for product_id, url in connection.execute(_IMAGES, {"ids": ids}).all():
+        images.setdefault(product_id, []).append(url)
+    out = {}
+    for (product_id, handle, title, description_html, description_text, vendor, product_type,
+         status, category_id, category_path, option_names, gender, age_group, attributes,
+         variant_count) in connection.execute(_PRODUCTS, {"ids": ids}).all():
+        template = {
+            "id": None, "variant_id": None, "product_id": product_id, "sku": None,
+            "handle": handle, "status": status, "title": title,
+            "description": description_text or "", "description_html": description_html or "",
+            "link": None, "image_link": None, "additional_image_link": None,
+            "price": None, "sale_price": None, "currency": None, "in_stock": None,
+            "quantity": None, "condition": None, "brand": vendor, "gtin": None, "mpn": None,
+            "item_group_id": product_id if variant_count > 1 else None,
+            "google_product_category": category_id,
+            "google_product_category_path": category_path, "product_type": product_type,
+            "gender": gender, "age_group": age_group,
+            "weight": None, "weight_unit": None, "varying": None,
+        }
+        extras = {key: attributes[key] for key in ("tiktok_category_id", "material", "pattern")
+                  if attributes and attributes.get(key)}
+        out[product_id] = _ProductPart(
+            template, product_link(base_url, handle, ""), images.get(product_id, []),
+            [(name, OPTION_ATTRIBUTES.get(name.strip().casefold()))
+             for name in option_names or []][:3], extras)
     return out
 
 
-def _variant_counts(session: Session, product_ids: set[str]) -> dict[str, int]:
-    from sqlalchemy import func
-
-    return dict(session.execute(
-        select(Variant.product_id, func.count()).where(Variant.product_id.in_(product_ids))
-        .group_by(Variant.product_id)).all())
-
-
-def _item(row, product_images, variant_count, units, base_url):
-    (variant_id, sku, o1, o2, o3, currency, price, compare_at, barcode, mpn, weight,
-     weight_unit, condition, policy, tracked, variant_image, product_id, handle, title,
-     description_html, description_text, vendor, product_type, status, category_id,
-     category_path, option_names, gender, age_group, attributes, item_id) = row
-    images = [variant_image] if variant_image else []
-    images += [url for url in product_images if url != variant_image]
-    quantity = None
-    if units is not None:
-        in_stock = units > 0
-        # Untracked or "continue" variants publish as unlimited: no count is sent.
-        quantity = int(units) if tracked and policy == "deny" else None
-    else:
-        in_stock = True
+def _item(row, product: _ProductPart, units) -> dict[str, Any]:
+    (variant_id, _, sku, o1, o2, o3, currency, price, compare_at, barcode, mpn, weight,
+     weight_unit, condition, policy, tracked, variant_image, item_id) = row
+    item = product.template.copy()
+    item["id"] = item_id or variant_id
+    item["variant_id"] = variant_id
+    item["sku"] = sku
+    item["link"] = product.link_prefix + variant_id
+    item["image_link"], additional = product.images_for(variant_image)
+    # A copy: a caller may change one item's list without touching its siblings'.
+    item["additional_image_link"] = list(additional)
     if compare_at is not None and compare_at > price:
-        regular, sale = compare_at, price
+        item["price"], item["sale_price"] = compare_at, price
     else:
-        regular, sale = price, None
-    item: dict[str, Any] = {
-        "id": item_id or variant_id, "variant_id": variant_id, "product_id": product_id,
-        "sku": sku, "handle": handle, "status": status, "title": title,
-        "description": description_text or "", "description_html": description_html or "",
-        "link": product_link(base_url, handle, variant_id),
-        "image_link": images[0] if images else None, "additional_image_link": images[1:11],
-        "price": regular, "sale_price": sale, "currency": currency,
-        "in_stock": in_stock, "quantity": quantity, "condition": condition,
-        "brand": vendor, "gtin": barcode, "mpn": mpn,
-        "item_group_id": product_id if variant_count > 1 else None,
-        "google_product_category": category_id, "google_product_category_path": category_path,
-        "product_type": product_type, "gender": gender, "age_group": age_group,
-        "weight": weight, "weight_unit": weight_unit, "varying": [],
-    }
-    for name, value in zip(option_names or [], (o1, o2, o3), strict=False):
-        attribute = OPTION_ATTRIBUTES.get(name.strip().casefold())
+        item["price"] = price
+    item["currency"] = currency
+    if units is not None:
+        item["in_stock"] = units > 0
+        # Untracked or "continue" variants publish as unlimited: no count is sent.
+        if tracked and policy == "deny":
+            item["quantity"] = int(units)
+    else:
+        item["in_stock"] = True
+    item["condition"] = condition
+    item["gtin"] = barcode
+    item["mpn"] = mpn
+    item["weight"] = weight
+    item["weight_unit"] = weight_unit
+    item["varying"] = varying = []
+    for (name, attribute), value in zip(product.options, (o1, o2, o3), strict=False):
         if attribute:
             item[attribute] = value
-        item["varying"].append((name, attribute, value))
-    if attributes:
-        for key in ("tiktok_category_id", "material", "pattern"):
-            if attributes.get(key) and not item.get(key):
-                item[key] = attributes[key]
+        varying.append((name, attribute, value))
+    for key, value in product.extras.items():
+        if not item.get(key):
+            item[key] = value
     return item

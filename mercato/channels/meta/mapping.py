@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from mercato.channels.items import Target
 from mercato.channels.rules import identifiers
 from mercato.money import format_plain
@@ -13,6 +15,7 @@ COLUMNS = ("id", "title", "description", "availability", "condition", "price", "
            "product_type")
 
 
+@lru_cache(maxsize=4096)
 def money(minor: int | None, currency: str) -> str | None:
     return None if minor is None else f"{format_plain(minor, currency)} {currency}"
 
