@@ -18,6 +18,7 @@ from mercato.events import cli as events_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.orders import cli as orders_cli
+from mercato.payments import cli as payments_cli
 from mercato.sandbox import cli as sandbox_cli
 from mercato.webhooks import cli as webhooks_cli
 
@@ -37,6 +38,7 @@ app.add_typer(webhooks_cli.app, name="webhooks")
 app.command("worker")(jobs_cli.worker)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
+app.add_typer(payments_cli.app, name="payments")
 app.command("demo")(demo_cli.demo_command)
 
 @app.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
@@ -33,6 +35,24 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(_CONTEXT + b"\0" + secret).digest()))
 
 
+# What each kind of Stripe key starts with; test and live keys never mix.
+KEY_PREFIXES = {"secret_key": ("sk_", "rk_"), "public_key": ("pk_",), "webhook_secret": ("whsec_",)}
+
+
+@dataclass
+class ProviderSettings:
+    """A provider's settings as shown to the merchant: secrets masked."""
+
+    name: str
+    active: bool
+    publishable_key: str | None
+    api_base: str | None
+    secret_key: str | None
+    webhook_secret: str | None
+    webhook_url: str | None
+    updated_at: datetime | None
+
+
 def configure(
     session: Session,
     name: str,
@@ -43,21 +63,38 @@ def configure(
     api_base: str | None = None,
     activate: bool = True,
 ) -> ProviderAccount:
-    """Save a provider's settings (secrets encrypted) and make it the active one."""
+    """Save a provider's settings (secrets encrypted) and make it the active one.
+
+    Keys left out keep their stored values, so a secret need not be typed again to
+    change another setting; ``api_base`` (a local stand-in's address) is always as given.
+    """
     if name not in PROVIDERS:
         raise ValidationFailed(
             f"Unknown payment provider {name!r}.",
             [FieldError(("provider",), f"one of {', '.join(PROVIDERS)}")],
         )
-    if name == "stripe" and not secret_key:
-        raise ValidationFailed(
-            "Stripe needs its secret key.", [FieldError(("secret_key",), "required for stripe")]
-        )
     account = session.get(ProviderAccount, name) or ProviderAccount(name=name)
+    given = {"secret_key": secret_key, "webhook_secret": webhook_secret, "public_key": public_key}
+    given = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    if name == "sandbox":
+        if given:
+            raise ValidationFailed(
+                "The sandbox takes no keys.",
+                [FieldError((k,), "not used by the sandbox") for k in sorted(given)],
+            )
+        secrets, public_key = {}, None
+    else:
+        try:
+            stored = _secrets(account)
+        except ProviderError:  # saved under another secret key: these replace them
+            stored = {}
+        secrets = {
+            **stored,
+            **{k: given[k] for k in ("secret_key", "webhook_secret") if k in given},
+        }
+        public_key = given.get("public_key", account.public_key)
+        _check_keys({**secrets, "public_key": public_key})
     session.add(account)
-    secrets = {
-        k: v for k, v in (("secret_key", secret_key), ("webhook_secret", webhook_secret)) if v
-    }
     account.secrets_encrypted = (
         _fernet().encrypt(json.dumps(secrets).encode()).decode() if secrets else ""
     )
@@ -69,6 +106,82 @@ def configure(
         account.active = True
     session.flush()
     return account
+
+
+def _check_keys(keys: dict[str, str | None]) -> None:
+    errors = []
+    if not keys.get("secret_key"):
+        errors.append(FieldError(("secret_key",), "required for stripe", "required"))
+    for field, value in keys.items():
+        if value and not value.startswith(KEY_PREFIXES[field]):
+            errors.append(
+                FieldError((field,), f"a Stripe key starts with {' or '.join(KEY_PREFIXES[field])}")
+            )
+    modes = {
+        field: "live" if "_live_" in value else "test"
+        for field, value in keys.items()
+        if value and field != "webhook_secret"
+    }
+    if len(set(modes.values())) > 1:
+        errors.append(
+            FieldError(
+                ("public_key",),
+                f"is a {modes['public_key']} key; the secret key is a {modes['secret_key']} key",
+            )
+        )
+    if errors:
+        raise ValidationFailed("The Stripe settings are not valid.", errors)
+
+
+UNREADABLE = "(cannot be decrypted: the secret key changed; configure again)"
+
+
+def mask(secret: str | None) -> str | None:
+    """Enough of a secret to tell which one it is: its kind and mode, and its end."""
+    if not secret or secret == UNREADABLE:
+        return secret
+    kind = next(
+        (
+            p
+            for p in ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_")
+            if secret.startswith(p)
+        ),
+        "",
+    )
+    return f"{kind}…{secret[-4:]}" if len(secret) > len(kind) + 8 else f"{kind}…"
+
+
+def settings(session: Session) -> list[ProviderSettings]:
+    """Every configured provider, secrets masked; the sandbox (active) when none is."""
+    accounts = list(session.scalars(select(ProviderAccount).order_by(ProviderAccount.name)))
+    if not any(a.active for a in accounts):
+        accounts.insert(0, ProviderAccount(name="sandbox", active=True))
+    base = get_settings().base_url.rstrip("/")
+    shown = []
+    for account in accounts:
+        try:
+            secrets = _secrets(account)
+        except ProviderError:
+            secrets = {"secret_key": UNREADABLE, "webhook_secret": UNREADABLE}
+        shown.append(
+            ProviderSettings(
+                account.name,
+                bool(account.active),
+                account.public_key,
+                account.api_base,
+                mask(secrets.get("secret_key")),
+                mask(secrets.get("webhook_secret")),
+                f"{base}/api/v1/payments/webhooks/{account.name}"
+                if account.name != "sandbox"
+                else None,
+                account.updated_at,
+            )
+        )
+    return shown
+
+
+def active_settings(session: Session) -> ProviderSettings:
+    return next(s for s in settings(session) if s.active)
 
 
 def _secrets(account: ProviderAccount) -> dict[str, str]:
