@@ -118,15 +118,13 @@ def one_edit(database_url: str) -> dict:
             kind="meta", name="bench-meta", base_url="http://sandbox",
             credentials={"access_token": "t"}, settings={"catalog_id": "bench"}))
     started = time.perf_counter()
-    with transaction(sessions) as session:
-        first = sync.publish(session, channel.id, http=http)
+    first = sync.publish(sessions, channel.id, http=http)
     first_seconds = time.perf_counter() - started
     with transaction(sessions) as session:
         variant_id = session.scalar(select(Variant.id).limit(1))
         session.execute(update(Variant).where(Variant.id == variant_id).values(price=999))
     before = simulator.state.sim.items_received
-    with transaction(sessions) as session:
-        second = sync.publish(session, channel.id, http=http)
+    second = sync.publish(sessions, channel.id, http=http)
     return {"first_sent": first.sent, "first_seconds": round(first_seconds, 2),
             "second_sent": second.sent,
             "items_received_by_platform": simulator.state.sim.items_received - before}

@@ -1,7 +1,7 @@
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -59,10 +59,12 @@ def rotate_feed_token(channel_id: str, session: WriteSession, _: ChannelsWrite):
 
 
 @router.post("/{channel_id}/publish", response_model=PublishResult)
-def publish(channel_id: str, session: WriteSession, _: ChannelsWrite,
+def publish(channel_id: str, request: Request, _: ChannelsWrite,
             data: PublishRequest | None = None):
     """Push what changed to the platform (or, with `dry_run`, count what would be sent)."""
-    return sync.publish(session, channel_id, dry_run=bool(data and data.dry_run))
+    # Sync opens its own short transactions: none may be held while the platform answers.
+    sessions = sync.Sessions(request.app.state.write_sessions, request.app.state.read_sessions)
+    return sync.publish(sessions, channel_id, dry_run=bool(data and data.dry_run))
 
 
 @router.get("/{channel_id}/listings", response_model=ListingPage)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,21 @@ from mercato.cli_support import console, err, table, unit_of_work
 channels_app = typer.Typer(help="Channel connections: check, publish, status.",
                            no_args_is_help=True)
 feeds_app = typer.Typer(help="Catalog feeds for the platforms.", no_args_is_help=True)
+
+
+@contextmanager
+def _sync_run():
+    """Sessions for sync, which opens its own short transactions (none is held while a
+    platform answers); Mercato errors are printed as unit_of_work prints them."""
+    from mercato.channels import sync
+    from mercato.db import create_db_engine, make_sessionmaker
+
+    engine = create_db_engine()
+    try:
+        with unit_of_work():
+            yield sync.Sessions.of(make_sessionmaker(engine))
+    finally:
+        engine.dispose()
 
 
 @channels_app.command("add")
@@ -114,10 +130,10 @@ def publish(
 
     with unit_of_work() as session:
         channel_id = service.find_channel(session, channel).id
-        result = sync.publish(session, channel_id, dry_run=dry_run)
-    if not dry_run and result.status == "active":
-        with unit_of_work() as session:
-            sync.read_back(session, channel_id)
+    with _sync_run() as sessions:
+        result = sync.publish(sessions, channel_id, dry_run=dry_run)
+        if not dry_run and result.status == "active":
+            sync.read_back(sessions, channel_id)
     if json_out:
         console.print_json(result.model_dump_json())
         return
@@ -143,8 +159,9 @@ def status(
 
     with unit_of_work() as session:
         found = service.find_channel(session, channel)
-        if found.status == "active" and found.kind != "snapchat":
-            sync.read_back(session, found.id)
+    if found.status == "active" and found.kind != "snapchat":
+        with _sync_run() as sessions:
+            sync.read_back(sessions, found.id)
     with unit_of_work() as session:
         found = service.find_channel(session, channel)
         counts = service.verdict_counts(session, found.id)
@@ -172,7 +189,9 @@ def reconcile(channel: Annotated[str, typer.Argument(help="Channel name or id")]
     from mercato.channels import service, sync
 
     with unit_of_work() as session:
-        result = sync.reconcile(session, service.find_channel(session, channel).id)
+        channel_id = service.find_channel(session, channel).id
+    with _sync_run() as sessions:
+        result = sync.reconcile(sessions, channel_id)
     for message in result.messages:
         console.print(f"[yellow]{message}[/]")
     console.print(f"Missing {result.missing}, stale {result.stale}, extra {result.extra}; "

@@ -1,6 +1,16 @@
 """Publishing, read-back and reconciliation: what should be on each platform, what was
-sent, and what the platform itself says. Plain functions taking a Session; the caller owns
-the transaction (a run that hits an expired token still commits the channel's new status).
+sent, and what the platform itself says.
+
+No database transaction is open while a platform is called (on SQLite a write transaction
+is the whole database's write lock). Each run works in phases:
+
+1. plan, in a read session: what to send, from the catalog and the listings;
+2. write the permanent id map (new listings) and local verdicts, in a short transaction;
+3. call the platform, with no transaction open;
+4. write what the platform answered (hashes, verdicts, its ids), in a short transaction.
+
+A crash between 3 and 4 leaves the last pushed hash unchanged, so the next run sends the
+same items again, under the same item ids (upserts on the platform: never a duplicate).
 
 - The platform item id comes from the listing (the permanent id map), never from a SKU.
 - Only items whose content hash changed are sent; availability changes go first.
@@ -12,14 +22,17 @@ the transaction (a run that hits an expired token still commits the channel's ne
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.catalog.models import Product, Variant
 from mercato.channels import http as channel_http
@@ -30,11 +43,26 @@ from mercato.channels.check import Prepared, prepare
 from mercato.channels.items import Target
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import PublishResult
-from mercato.db import utcnow
+from mercato.db import make_sessionmaker, new_id, transaction, utcnow
 from mercato.errors import Conflict
 
 CHUNK = 500
 LIVE = ("pending", "approved", "warning")
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Where sync reads (no lock) and writes (short transactions only)."""
+
+    write: sessionmaker[Session]
+    read: sessionmaker[Session]
+
+    @classmethod
+    def of(cls, sessions: Sessions | sessionmaker[Session]) -> Sessions:
+        """``sessions`` as is, or a write sessionmaker with read sessions on its engine."""
+        if isinstance(sessions, Sessions):
+            return sessions
+        return cls(sessions, make_sessionmaker(sessions.kw["bind"], read_only=True))
 
 
 def content_hash(payload: dict) -> str:
@@ -61,23 +89,258 @@ def _adapter(channel: Channel, http: httpx.Client):
     return adapter_for(channel.kind, Target.of(channel), service.credentials(channel), http)
 
 
-@dataclass
-class _Queue:
-    first: list[tuple[Listing, Upsert]] = field(default_factory=list)  # availability changed
-    rest: list[tuple[Listing, Upsert]] = field(default_factory=list)
-    deletes: list[Listing] = field(default_factory=list)
+def _read_channel(sessions: Sessions, channel_id: str) -> Channel:
+    """The channel as a detached snapshot (read only: changes go through _write)."""
+    with sessions.read() as session:
+        return service.get_channel(session, channel_id)
 
-    def ordered(self) -> list[tuple[Listing, Upsert]]:
+
+@contextmanager
+def _write(sessions: Sessions) -> Iterator[Session]:
+    with transaction(sessions.write) as session:
+        yield session
+
+
+def _needs_reauth(sessions: Sessions, channel_id: str, exc: Exception, result) -> None:
+    with _write(sessions) as session:
+        service.set_status(session, service.get_channel(session, channel_id), "needs_reauth",
+                           f"the platform refused the token: {exc}")
+    result.messages.append(f"The platform refused the token ({exc}); the channel needs "
+                           f"re-authorisation.")
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass
+class _Entry:
+    """One item to send, as planned from a read snapshot."""
+
+    item_id: str
+    variant_id: str
+    product_id: str
+    upsert: Upsert
+    digest: str
+    summary: dict
+    availability: str
+    local_issues: list[dict]
+
+
+@dataclass
+class _Plan:
+    first: list[_Entry] = field(default_factory=list)  # availability changed: sent first
+    rest: list[_Entry] = field(default_factory=list)
+    # (item id, what to delete on the platform) of items no longer for sale.
+    deletes: list[tuple[str, str]] = field(default_factory=list)
+    # Listings gone with a product that stays on the platform (its other variants are
+    # sent again without them): only marked deleted here.
+    dropped: list[str] = field(default_factory=list)
+    # Listing rows to create (the permanent id map) and to update before anything is sent.
+    new_listings: list[dict] = field(default_factory=list)
+    listing_updates: list[dict] = field(default_factory=list)
+    # Products to send again whole (product-level platforms).
+    resend_products: set[str] = field(default_factory=set)
+
+    def ordered(self) -> list[_Entry]:
         return self.first + self.rest
+
+
+def _plan(session: Session, channel: Channel, target: Target, result: PublishResult,
+          variant_ids: list[str] | None = None, availability_only: bool = False) -> _Plan:
+    mapping = platforms.mapping(channel.kind)
+    product_level = capabilities(channel.kind).item_level == "product"
+    plan = _Plan()
+    chunk: list[Prepared] = []
+
+    def flush(force: bool = False):
+        listings = _listings(session, channel.id, [p.item["variant_id"] for p in chunk])
+        for prepared in chunk:
+            _plan_item(channel, target, mapping, prepared,
+                       listings.get(prepared.item["variant_id"]), plan, result, force,
+                       availability_only)
+        chunk.clear()
+
+    for prepared in prepare(session, target, variant_ids=variant_ids):
+        result.checked += 1
+        chunk.append(prepared)
+        if len(chunk) >= CHUNK:
+            flush()
+    if chunk:
+        flush()
+    if variant_ids is None:
+        _plan_deletes(session, channel, plan, product_level)
+    if product_level:
+        # Platforms that replace a whole product on edit get every variant of a changed
+        # product, not only the changed ones.
+        queued = {e.variant_id for e in plan.ordered()}
+        products = {e.product_id for e in plan.ordered()} | plan.resend_products
+        siblings = [v for v in session.scalars(select(Variant.id).where(
+            Variant.product_id.in_(products))) if v not in queued] if products else []
+        for start in range(0, len(siblings), CHUNK):
+            chunk.extend(prepare(session, target, variant_ids=siblings[start:start + CHUNK]))
+            flush(force=True)
+    return plan
+
+
+def _listings(session: Session, channel_id: str, variant_ids: list[str]) -> dict[str, Listing]:
+    return {x.variant_id: x for x in session.scalars(select(Listing).where(
+        Listing.channel_id == channel_id, Listing.variant_id.in_(variant_ids)))}
+
+
+def _plan_item(channel, target, mapping, prepared: Prepared, listing: Listing | None,
+               plan: _Plan, result, force: bool, availability_only: bool) -> None:
+    item = prepared.item
+    now = utcnow()
+    local = prepared.issues
+    if listing is None:
+        # First time on this channel: the item id is fixed here, for good.
+        row = {"id": new_id("lst"), "channel_id": channel.id, "variant_id": item["variant_id"],
+               "product_id": item["product_id"], "item_id": item["id"], "verdict": "pending",
+               "issues": local, "updated_at": now}
+        plan.new_listings.append(row)
+        pushed_hash = pushed_availability = platform_ref = None
+    else:
+        row = None
+        pushed_hash, pushed_availability = listing.pushed_hash, listing.pushed_availability
+        platform_ref = listing.platform_ref
+    if not prepared.valid:
+        result.skipped_invalid += 1
+        if row is not None:
+            row["verdict"] = "rejected"
+        elif listing.verdict != "rejected" or listing.issues != local:
+            plan.listing_updates.append({"b_item_id": listing.item_id, "verdict": "rejected",
+                                         "issues": local, "updated_at": now})
+        return
+    payload = mapping.to_api(prepared.row, target)
+    digest = content_hash(payload)
+    if row is not None:
+        row["content_hash"] = digest
+    elif listing.content_hash != digest:
+        plan.listing_updates.append({"b_item_id": listing.item_id, "content_hash": digest})
+    if digest == pushed_hash and not force:
+        return
+    availability = availability_key(item)
+    availability_changed = pushed_hash is not None and pushed_availability != availability
+    if availability_only and not (availability_changed or force):
+        return
+    entry = _Entry(item["id"], item["variant_id"], item["product_id"],
+                   Upsert(item["id"], payload, item["product_id"], platform_ref), digest,
+                   platforms.mapping(channel.kind).summary(payload), availability, local)
+    (plan.first if availability_changed else plan.rest).append(entry)
+
+
+def _plan_deletes(session: Session, channel: Channel, plan: _Plan, product_level: bool) -> None:
+    """Listed variants that are gone from the catalog or no longer active are deleted.
+
+    Where the platform lists products (TikTok), a variant removed from a product that stays
+    for sale is taken off by sending the product again without it."""
+    active = exists().where(Variant.id == Listing.variant_id, Product.id == Variant.product_id,
+                            Product.status == "active")
+    gone = session.execute(select(Listing.item_id, Listing.product_id, Listing.platform_ref)
+                           .where(Listing.channel_id == channel.id, Listing.verdict != "deleted",
+                                  Listing.pushed_hash.is_not(None)
+                                  | Listing.batch_ref.is_not(None), ~active)).all()
+    if not product_level:
+        plan.deletes = [(item_id, item_id) for item_id, _, _ in gone]
+        return
+    staying = set(session.scalars(select(Listing.product_id).where(
+        Listing.channel_id == channel.id, Listing.product_id.in_({g[1] for g in gone}),
+        active))) if gone else set()
+    for item_id, product_id, platform_ref in gone:
+        if product_id in staying:
+            plan.dropped.append(item_id)
+            plan.resend_products.add(product_id)
+        else:
+            plan.deletes.append((item_id, platform_ref or item_id))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _insert_ignoring_existing(session: Session, rows: list[dict]) -> None:
+    """Insert listings; one created meanwhile by another run (same variant) is kept."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        statement = pg_insert(Listing).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite_insert(Listing).on_conflict_do_nothing()
+    else:  # pragma: no cover - both supported databases are handled above
+        statement = insert(Listing)
+    keys = set().union(*rows)
+    session.execute(statement, [{k: r.get(k) for k in keys} for r in rows])
+
+
+def _update_listings(session: Session, channel_id: str, rows: list[dict]) -> None:
+    """UPDATE listings by item id; each row holds b_item_id and the columns to set."""
+    by_columns: dict[tuple[str, ...], list[dict]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(k for k in row if k != "b_item_id")), []).append(row)
+    for columns, group in by_columns.items():
+        statement = (update(Listing.__table__)
+                     .where(Listing.__table__.c.channel_id == channel_id,
+                            Listing.__table__.c.item_id == bindparam("b_item_id"))
+                     .values({c: bindparam(c) for c in columns}))
+        session.execute(statement, group)
+
+
+def _record_plan(sessions: Sessions, channel_id: str, plan: _Plan) -> None:
+    """The id map and local verdicts, before anything is sent: short transactions."""
+    for start in range(0, max(len(plan.new_listings), len(plan.listing_updates)), CHUNK):
+        with _write(sessions) as session:
+            _insert_ignoring_existing(session, plan.new_listings[start:start + CHUNK])
+            _update_listings(session, channel_id, plan.listing_updates[start:start + CHUNK])
+
+
+def _outcome_row(entry: _Entry, outcome: Outcome, now) -> dict:
+    """The listing's columns after a push: what was sent, and the platform's answer."""
+    row = {"b_item_id": entry.item_id, "pushed_hash": entry.digest,
+           "pushed_summary": entry.summary, "pushed_availability": entry.availability,
+           "pushed_at": now, **_verdict_columns(entry.local_issues, outcome, now)}
+    row["batch_ref"] = outcome.ref if outcome.verdict == "pending" else None
+    if outcome.platform_ref:
+        row["platform_ref"] = outcome.platform_ref
+    return row
+
+
+def _verdict_columns(issues: list[dict], outcome: Outcome, now) -> dict:
+    """A verdict: the platform's issues replace earlier platform issues; local ones stay."""
+    local = [i for i in issues or [] if i["source"] == "local"]
+    columns = {"verdict": outcome.verdict, "issues": local + outcome.issues, "updated_at": now}
+    if outcome.verdict != "pending":
+        columns["confirmed_at"] = now
+        columns["batch_ref"] = None
+    return columns
+
+
+def _deleted_row(item_id: str, now) -> dict:
+    return {"b_item_id": item_id, "verdict": "deleted", "pushed_hash": None,
+            "pushed_summary": None, "batch_ref": None, "issues": [], "updated_at": now}
 
 
 # ---------------------------------------------------------------- publish
 
 
-def publish(session: Session, channel_id: str, dry_run: bool = False,
+def publish(sessions: Sessions | sessionmaker[Session], channel_id: str, dry_run: bool = False,
             http: httpx.Client | None = None) -> PublishResult:
     """Send every changed item (and deletions) to the channel's platform."""
-    channel = service.get_channel(session, channel_id)
+    return _publish(Sessions.of(sessions), channel_id, dry_run, http)
+
+
+def push_availability(sessions: Sessions | sessionmaker[Session], channel_id: str,
+                      variant_ids: list[str], http: httpx.Client | None = None
+                      ) -> PublishResult:
+    """Send, ahead of the next full publish, the given variants whose availability or
+    quantity changed since they were last sent (a sell-out shows promptly)."""
+    return _publish(Sessions.of(sessions), channel_id, False, http, variant_ids=variant_ids,
+                    availability_only=True)
+
+
+def _publish(sessions: Sessions, channel_id: str, dry_run: bool, http: httpx.Client | None,
+             variant_ids: list[str] | None = None, availability_only: bool = False
+             ) -> PublishResult:
+    channel = _read_channel(sessions, channel_id)
     result = PublishResult(channel_id=channel.id, dry_run=dry_run, checked=0,
                            status=channel.status)
     if not capabilities(channel.kind, channel.country).catalog_api:
@@ -86,143 +349,70 @@ def publish(session: Session, channel_id: str, dry_run: bool = False,
     if channel.status != "active" and not dry_run:
         result.messages.append(f"Channel is {channel.status}; nothing was sent.")
         return result
-    target = Target.of(channel)
-    queue = _plan(session, channel, target, result)
-    result.would_send = len(queue.first) + len(queue.rest) + len(queue.deletes)
+    with sessions.read() as session:
+        plan = _plan(session, channel, Target.of(channel), result, variant_ids,
+                     availability_only)
+    result.would_send = len(plan.ordered()) + len(plan.deletes) + len(plan.dropped)
     if dry_run:
         return result
+    _record_plan(sessions, channel.id, plan)
     with _client(channel, http) as client:
         adapter = _adapter(channel, client)
         try:
-            _send(session, adapter, queue, result, capabilities(channel.kind).batch_size)
+            _send(sessions, channel.id, adapter, plan, result)
         except channel_http.AuthExpired as exc:
-            _needs_reauth(session, channel, exc, result)
+            _needs_reauth(sessions, channel.id, exc, result)
         except channel_http.PlatformError as exc:
             result.messages.append(f"Stopped: {exc}. What was sent is recorded; the rest "
                                    f"goes on the next run.")
-    channel.last_synced_at = utcnow()
-    result.status = channel.status
+    with _write(sessions) as session:
+        written = service.get_channel(session, channel.id)
+        written.last_synced_at = utcnow()
+        result.status = written.status
     return result
 
 
-def _plan(session: Session, channel: Channel, target: Target, result: PublishResult) -> _Queue:
-    mapping = platforms.mapping(channel.kind)
-    queue = _Queue()
-    chunk: list[Prepared] = []
-
-    def flush():
-        listings = {lst.variant_id: lst for lst in session.scalars(select(Listing).where(
-            Listing.channel_id == channel.id,
-            Listing.variant_id.in_([p.item["variant_id"] for p in chunk])))}
-        for prepared in chunk:
-            _plan_item(session, channel, target, mapping, prepared,
-                       listings.get(prepared.item["variant_id"]), queue, result)
-        chunk.clear()
-
-    for prepared in prepare(session, target):
-        result.checked += 1
-        chunk.append(prepared)
-        if len(chunk) >= CHUNK:
-            flush()
-    if chunk:
-        flush()
-    if capabilities(channel.kind).item_level == "product":
-        _add_siblings(session, channel, target, mapping, queue, result)
-    # Listed variants that are gone from the catalog or no longer active: delete them.
-    active = exists().where(Variant.id == Listing.variant_id, Product.id == Variant.product_id,
-                            Product.status == "active")
-    queue.deletes = list(session.scalars(select(Listing).where(
-        Listing.channel_id == channel.id, Listing.verdict != "deleted",
-        Listing.pushed_hash.is_not(None) | Listing.batch_ref.is_not(None), ~active)))
-    return queue
-
-
-def _add_siblings(session, channel, target, mapping, queue: _Queue, result) -> None:
-    """Platforms that replace a whole product on edit get every variant of a changed
-    product, not only the changed ones."""
-    queued = {listing.variant_id for listing, _ in queue.ordered()}
-    products = {listing.product_id for listing, _ in queue.ordered()}
-    if not products:
-        return
-    siblings = [v for v in session.scalars(select(Variant.id).where(
-        Variant.product_id.in_(products))) if v not in queued]
-    listings = {x.variant_id: x for x in session.scalars(select(Listing).where(
-        Listing.channel_id == channel.id, Listing.variant_id.in_(siblings)))}
-    for prepared in prepare(session, target, variant_ids=siblings):
-        listing = listings.get(prepared.item["variant_id"])
-        if listing is not None:
-            listing.pushed_hash = None  # resend with its product
-        _plan_item(session, channel, target, mapping, prepared, listing, queue, result)
-
-
-def _plan_item(session, channel, target, mapping, prepared: Prepared, listing, queue, result):
-    item = prepared.item
-    if listing is None:
-        # First time on this channel: the item id is fixed here, for good.
-        listing = Listing(channel_id=channel.id, variant_id=item["variant_id"],
-                          product_id=item["product_id"], item_id=item["id"], verdict="pending",
-                          issues=[])
-        session.add(listing)
-    local = prepared.issues
-    if not prepared.valid:
-        result.skipped_invalid += 1
-        listing.verdict = "rejected"
-        listing.issues = local
-        listing.updated_at = utcnow()
-        return
-    payload = mapping.to_api(prepared.row, target)
-    digest = content_hash(payload)
-    listing.content_hash = digest
-    if digest == listing.pushed_hash:
-        return
-    listing.issues = local
-    entry = (listing, Upsert(listing.item_id, payload, item["product_id"], listing.platform_ref))
-    if listing.pushed_hash is not None and listing.pushed_availability != availability_key(item):
-        queue.first.append(entry)
-    else:
-        queue.rest.append(entry)
-    listing.pushed_availability = availability_key(item)
-
-
-def _send(session: Session, adapter, queue: _Queue, result: PublishResult,
-          batch_size: int) -> None:
-    size = max(batch_size, 1)
-    for chunk in _chunks(queue.ordered(), size, capabilities(adapter.kind).item_level):
-        outcomes = adapter.push([upsert for _, upsert in chunk], [])
-        by_id = {o.item_id: o for o in outcomes}
+def _send(sessions: Sessions, channel_id: str, adapter, plan: _Plan,
+          result: PublishResult) -> None:
+    """Each batch: the platform call with no transaction open, then its answer written."""
+    size = max(capabilities(adapter.kind).batch_size, 1)
+    for chunk in _chunks(plan.ordered(), size, capabilities(adapter.kind).item_level):
+        outcomes = {o.item_id: o for o in adapter.push([e.upsert for e in chunk], [])}
         now = utcnow()
-        for listing, upsert in chunk:
-            outcome = by_id.get(listing.item_id) or Outcome(listing.item_id, "pending")
-            listing.pushed_hash = listing.content_hash
-            listing.pushed_summary = _summary(adapter, upsert.payload)
-            listing.pushed_at = now
-            listing.batch_ref = outcome.ref
-            if outcome.platform_ref:
-                listing.platform_ref = outcome.platform_ref
-            _apply(listing, outcome)
+        rows = []
+        for entry in chunk:
+            outcome = outcomes.get(entry.item_id) or Outcome(entry.item_id, "pending")
+            rows.append(_outcome_row(entry, outcome, now))
             result.sent += 1
             result.rejected += outcome.verdict == "rejected"
-        session.flush()
-    for start in range(0, len(queue.deletes), size):
-        chunk = queue.deletes[start:start + size]
-        adapter.push([], [_delete_ref(adapter, listing) for listing in chunk])
-        for listing in chunk:
-            _mark_deleted(listing)
-            result.deleted += 1
-        session.flush()
+        with _write(sessions) as session:
+            _update_listings(session, channel_id, rows)
+    if plan.dropped:
+        # Their products were just sent again without them.
+        with _write(sessions) as session:
+            _update_listings(session, channel_id,
+                             [_deleted_row(item_id, utcnow()) for item_id in plan.dropped])
+        result.deleted += len(plan.dropped)
+    for start in range(0, len(plan.deletes), size):
+        chunk = plan.deletes[start:start + size]
+        adapter.push([], sorted({ref for _, ref in chunk}))
+        with _write(sessions) as session:
+            _update_listings(session, channel_id,
+                             [_deleted_row(item_id, utcnow()) for item_id, _ in chunk])
+        result.deleted += len(chunk)
 
 
-def _chunks(ordered: list[tuple[Listing, Upsert]], size: int, item_level: str):
+def _chunks(ordered: list[_Entry], size: int, item_level: str) -> Iterator[list[_Entry]]:
     """Batches of at most ``size`` items; a product's variants are never split where the
     platform takes whole products."""
     if item_level != "product":
         for start in range(0, len(ordered), size):
             yield ordered[start:start + size]
         return
-    groups: dict[str | None, list[tuple[Listing, Upsert]]] = {}
+    groups: dict[str | None, list[_Entry]] = {}
     for entry in ordered:
-        groups.setdefault(entry[1].group, []).append(entry)
-    chunk: list[tuple[Listing, Upsert]] = []
+        groups.setdefault(entry.upsert.group, []).append(entry)
+    chunk: list[_Entry] = []
     for members in groups.values():
         if chunk and len(chunk) + len(members) > size:
             yield chunk
@@ -230,43 +420,6 @@ def _chunks(ordered: list[tuple[Listing, Upsert]], size: int, item_level: str):
         chunk += members
     if chunk:
         yield chunk
-
-
-def _delete_ref(adapter, listing: Listing) -> str:
-    # Product-level platforms delete by their own product id.
-    product_level = capabilities(adapter.kind).item_level == "product"
-    return listing.platform_ref or listing.item_id if product_level else listing.item_id
-
-
-def _summary(adapter, payload: dict) -> dict:
-    return platforms.mapping(adapter.kind).summary(payload)
-
-
-def _apply(listing: Listing, outcome: Outcome) -> None:
-    """Store a verdict: the platform's issues replace earlier platform issues; local
-    warnings stay."""
-    local = [i for i in listing.issues or [] if i["source"] == "local"]
-    listing.verdict = outcome.verdict
-    listing.issues = local + outcome.issues
-    if outcome.verdict != "pending":
-        listing.confirmed_at = utcnow()
-        listing.batch_ref = None
-    listing.updated_at = utcnow()
-
-
-def _mark_deleted(listing: Listing) -> None:
-    listing.verdict = "deleted"
-    listing.pushed_hash = None
-    listing.pushed_summary = None
-    listing.batch_ref = None
-    listing.issues = []
-    listing.updated_at = utcnow()
-
-
-def _needs_reauth(session: Session, channel: Channel, exc: Exception, result) -> None:
-    service.set_status(session, channel, "needs_reauth", f"the platform refused the token: {exc}")
-    result.messages.append(f"The platform refused the token ({exc}); the channel needs "
-                           f"re-authorisation.")
 
 
 # ---------------------------------------------------------------- read-back
@@ -280,36 +433,47 @@ class ReadBackResult:
     messages: list[str] = field(default_factory=list)
 
 
-def read_back(session: Session, channel_id: str, http: httpx.Client | None = None
-              ) -> ReadBackResult:
+def read_back(sessions: Sessions | sessionmaker[Session], channel_id: str,
+              http: httpx.Client | None = None) -> ReadBackResult:
     """Ask the platform for the verdict of every item still pending and store it."""
-    channel = service.get_channel(session, channel_id)
+    sessions = Sessions.of(sessions)
+    channel = _read_channel(sessions, channel_id)
     result = ReadBackResult()
-    pending = list(session.scalars(select(Listing).where(
-        Listing.channel_id == channel.id, Listing.verdict == "pending",
-        Listing.batch_ref.is_not(None))))
-    by_ref: dict[str, list[Listing]] = {}
-    for listing in pending:
-        by_ref.setdefault(listing.batch_ref, []).append(listing)
+    with sessions.read() as session:
+        pending = session.execute(select(Listing.item_id, Listing.batch_ref, Listing.issues)
+                                  .where(Listing.channel_id == channel.id,
+                                         Listing.verdict == "pending",
+                                         Listing.batch_ref.is_not(None))).all()
+    by_ref: dict[str, list[tuple[str, list[dict]]]] = {}
+    for item_id, ref, issues in pending:
+        by_ref.setdefault(ref, []).append((item_id, issues))
     if not by_ref:
         return result
+    answers: list[tuple[str, str, list[dict], Outcome]] = []
     with _client(channel, http) as client:
         adapter = _adapter(channel, client)
         try:
-            for ref, listings in by_ref.items():
+            for ref, listed in by_ref.items():
                 result.polled += 1
-                outcomes = {o.item_id: o for o in adapter.poll(ref, [x.item_id for x in listings])}
-                for listing in listings:
-                    outcome = outcomes.get(listing.item_id)
+                outcomes = {o.item_id: o for o in adapter.poll(ref, [i for i, _ in listed])}
+                for item_id, issues in listed:
+                    outcome = outcomes.get(item_id)
                     if outcome is None or outcome.verdict == "pending":
                         result.still_pending += 1
                         continue
-                    _apply(listing, outcome)
+                    answers.append((item_id, ref, issues, outcome))
                     result.confirmed += 1
         except channel_http.AuthExpired as exc:
-            _needs_reauth(session, channel, exc, result)
+            _needs_reauth(sessions, channel.id, exc, result)
         except channel_http.PlatformError as exc:
             result.messages.append(f"Stopped: {exc}")
+    now = utcnow()
+    with _write(sessions) as session:
+        for item_id, ref, issues, outcome in answers:
+            # Only if no newer push replaced the batch meanwhile.
+            session.execute(update(Listing).where(
+                Listing.channel_id == channel.id, Listing.item_id == item_id,
+                Listing.batch_ref == ref).values(_verdict_columns(issues, outcome, now)))
     return result
 
 
@@ -325,17 +489,21 @@ class ReconcileResult:
     messages: list[str] = field(default_factory=list)
 
 
-def reconcile(session: Session, channel_id: str, http: httpx.Client | None = None
-              ) -> ReconcileResult:
+def reconcile(sessions: Sessions | sessionmaker[Session], channel_id: str,
+              http: httpx.Client | None = None) -> ReconcileResult:
     """Compare the platform with what it should hold and repair the drift in one cycle."""
-    channel = service.get_channel(session, channel_id)
+    sessions = Sessions.of(sessions)
+    channel = _read_channel(sessions, channel_id)
     result = ReconcileResult()
     if channel.status != "active":
         result.messages.append(f"Channel is {channel.status}; not reconciled.")
         return result
-    live = {x.item_id: x for x in session.scalars(select(Listing).where(
-        Listing.channel_id == channel.id, Listing.verdict.in_(LIVE),
-        Listing.pushed_hash.is_not(None)))}
+    with sessions.read() as session:
+        live = dict(session.execute(select(Listing.item_id, Listing.pushed_summary).where(
+            Listing.channel_id == channel.id, Listing.verdict.in_(LIVE),
+            Listing.pushed_hash.is_not(None))).all())
+        known = set(session.scalars(select(Listing.item_id).where(
+            Listing.channel_id == channel.id, Listing.verdict != "deleted")))
     with _client(channel, http) as client:
         adapter = _adapter(channel, client)
         try:
@@ -343,25 +511,42 @@ def reconcile(session: Session, channel_id: str, http: httpx.Client | None = Non
             if remote is None:
                 result.messages.append("The platform cannot list its items.")
                 return result
-            for item_id, listing in live.items():
+            resend = []
+            for item_id, summary in live.items():
                 held = remote.get(item_id)
                 if held is None:
                     result.missing += 1
-                elif held != listing.pushed_summary:
+                elif held != summary:
                     result.stale += 1
                 else:
                     continue
-                listing.pushed_hash = None  # send again on the publish below
-            known = set(session.scalars(select(Listing.item_id).where(
-                Listing.channel_id == channel.id, Listing.verdict != "deleted")))
+                resend.append(item_id)
+            if resend:
+                with _write(sessions) as session:
+                    _update_listings(session, channel.id, [
+                        {"b_item_id": item_id, "pushed_hash": None} for item_id in resend])
             extra = [item_id for item_id in remote if item_id not in known]
             if extra:
                 adapter.push([], extra)
                 result.extra = len(extra)
-            session.flush()
-            result.publish = publish(session, channel.id, http=client)
+            result.publish = _publish(sessions, channel.id, False, client)
         except channel_http.AuthExpired as exc:
-            _needs_reauth(session, channel, exc, result)
+            _needs_reauth(sessions, channel.id, exc, result)
         except channel_http.PlatformError as exc:
             result.messages.append(f"Stopped: {exc}")
     return result
+
+
+def active_channel_ids(sessions: Sessions | sessionmaker[Session]) -> list[str]:
+    """Channels that take their catalog by API and are active."""
+    with Sessions.of(sessions).read() as session:
+        return active_channel_ids_in(session)
+
+
+def active_channel_ids_in(session: Session) -> list[str]:
+    return [c.id for c in service.list_channels(session)
+            if c.status == "active" and capabilities(c.kind, c.country).catalog_api]
+
+
+def variants_of_events(payloads: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted({p["variant_id"] for p in payloads if p.get("variant_id")})

@@ -1,30 +1,31 @@
-"""Channel jobs: publish + read back every few minutes, reconcile every hour. Each
-channel runs in its own transaction, so one platform's trouble never holds another back."""
+"""Channel jobs: publish + read back every few minutes, reconcile every hour. Each channel
+runs on its own, so one platform's trouble never holds another back; sync opens only
+short transactions, none while a platform answers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from mercato.channels import service, sync
-from mercato.channels.capabilities import capabilities
+from mercato.channels import sync
 from mercato.jobs import registry
 
 
+def _sessions(ctx: registry.JobContext) -> sync.Sessions:
+    return sync.Sessions(ctx.sessions, ctx.read_sessions)
+
+
 def _each_active_channel(ctx: registry.JobContext, work: Callable) -> None:
-    with ctx.read_sessions() as session:
-        ids = [c.id for c in service.list_channels(session)
-               if c.status == "active" and capabilities(c.kind, c.country).catalog_api]
-    for channel_id in ids:
-        with ctx.transaction() as session:
-            work(session, channel_id)
+    sessions = _sessions(ctx)
+    for channel_id in sync.active_channel_ids(sessions):
+        work(sessions, channel_id)
 
 
 @registry.task("channels.sync", every="5 minutes")
 def sync_channels(ctx: registry.JobContext) -> None:
     """Push what changed, then store the verdicts of what is still pending."""
-    def work(session, channel_id):
-        sync.publish(session, channel_id)
-        sync.read_back(session, channel_id)
+    def work(sessions, channel_id):
+        sync.publish(sessions, channel_id)
+        sync.read_back(sessions, channel_id)
     _each_active_channel(ctx, work)
 
 

@@ -214,10 +214,9 @@ def publish_all(story: Story) -> list[PublishFigures]:
     """Push to every platform, then read back each item's verdict from the platform."""
     figures = []
     for kind, channel_id in story.channel_ids.items():
+        result = sync.publish(story.sessions, channel_id)
+        sync.read_back(story.sessions, channel_id)
         with transaction(story.sessions) as session:
-            result = sync.publish(session, channel_id)
-        with transaction(story.sessions) as session:
-            sync.read_back(session, channel_id)
             verdicts = channels.verdict_counts(session, channel_id)
         figures.append(PublishFigures(kind, result.sent, verdicts))
     return figures

@@ -159,11 +159,13 @@ def create_app() -> FastAPI:
 
     @app.post(PRODUCTS + "/search")
     async def search(request: Request):
-        _, error = await checked(request)
+        body, error = await checked(request)
         if error:
             return error
+        wanted = set(body.get("seller_skus") or [])
         with sim.lock:
-            return _answer(0, "Success", {"products": list(sim.items.values()),
-                                          "total_count": len(sim.items)})
+            products = [p for p in sim.items.values() if not wanted or any(
+                sku.get("seller_sku") in wanted for sku in p["skus"])]
+        return _answer(0, "Success", {"products": products, "total_count": len(products)})
 
     return app

@@ -26,11 +26,6 @@ def remote(sandbox, kind) -> dict:
     return sandbox.get(f"/{kind}/_sandbox/items").json()
 
 
-def run(sessions, fn, *args, **kwargs):
-    with transaction(sessions) as session:
-        return fn(session, *args, **kwargs)
-
-
 def listings(sessions, channel_id) -> dict[str, Listing]:
     with sessions() as session:
         return {x.item_id: x for x in session.scalars(
@@ -38,8 +33,8 @@ def listings(sessions, channel_id) -> dict[str, Listing]:
 
 
 def publish_and_read(sessions, channel_id):
-    result = run(sessions, sync.publish, channel_id)
-    run(sessions, sync.read_back, channel_id)
+    result = sync.publish(sessions, channel_id)
+    sync.read_back(sessions, channel_id)
     return result
 
 
@@ -54,7 +49,7 @@ def test_publish_then_read_back_approves(kind, sessions, sandbox, make_products,
     assert {x.verdict for x in held.values()} == {"approved"}
     assert len(remote(sandbox, kind)["items"]) == 2
     # Nothing changed: nothing is sent again.
-    assert run(sessions, sync.publish, channel_id).sent == 0
+    assert sync.publish(sessions, channel_id).sent == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -82,7 +77,7 @@ def test_platform_rejection_surfaces_with_its_reason(kind, sessions, sandbox, ma
 def test_local_errors_are_held_back(kind, sessions, sandbox, make_products, make_channel):
     make_products(tee(barcode="123"))
     channel_id = make_channel(kind)
-    result = run(sessions, sync.publish, channel_id)
+    result = sync.publish(sessions, channel_id)
     assert result.sent == 0 and result.skipped_invalid == 2
     assert remote(sandbox, kind)["items_received"] == 0
     for listing in listings(sessions, channel_id).values():
@@ -107,7 +102,7 @@ def test_expired_token_marks_channel_needs_reauth(kind, sessions, sandbox, make_
     make_products(tee())
     channel_id = make_channel(kind)
     fault(sandbox, kind, "expired_token")
-    result = run(sessions, sync.publish, channel_id)
+    result = sync.publish(sessions, channel_id)
     assert result.status == "needs_reauth" and result.sent == 0
     with sessions() as session:
         assert session.get(Channel, channel_id).status == "needs_reauth"
@@ -125,10 +120,10 @@ def test_delayed_verdicts_stay_pending_until_ready(kind, sessions, sandbox, make
     make_products(tee(skus=("TEE-S",)))
     channel_id = make_channel(kind)
     fault(sandbox, kind, "delay_verdicts", 1)
-    run(sessions, sync.publish, channel_id)
-    first = run(sessions, sync.read_back, channel_id)
+    sync.publish(sessions, channel_id)
+    first = sync.read_back(sessions, channel_id)
     assert first.confirmed == 0 and first.still_pending == 1
-    assert run(sessions, sync.read_back, channel_id).confirmed == 1
+    assert sync.read_back(sessions, channel_id).confirmed == 1
     assert {x.verdict for x in listings(sessions, channel_id).values()} == {"approved"}
 
 
@@ -149,13 +144,13 @@ def test_one_reconciliation_repairs_drift(kind, sessions, sandbox, make_products
         sandbox.put(f"/{kind}/_sandbox/items/{extra_id}",
                     json={"offerId": "ghost", "name": extra_id, "productAttributes": {}}
                     if kind == "google" else {"title": "Ghost"})
-    result = run(sessions, sync.reconcile, channel_id)
+    result = sync.reconcile(sessions, channel_id)
     assert (result.missing, result.stale, result.extra) == (1, 1, int(expect_extra))
     assert result.publish.sent == 2
     after = remote(sandbox, kind)["items"]
     assert len(after) == 3
     # A second cycle finds nothing to repair.
-    again = run(sessions, sync.reconcile, channel_id)
+    again = sync.reconcile(sessions, channel_id)
     assert (again.missing, again.stale, again.extra, again.publish.sent) == (0, 0, 0, 0)
 
 
@@ -166,9 +161,9 @@ def test_silently_dropped_items_are_found_by_reconciliation(kind, sessions, sand
     channel_id = make_channel(kind)
     # Google takes one item a request: drop both of them.
     fault(sandbox, kind, "drop", 2 if kind == "google" else 1)
-    run(sessions, sync.publish, channel_id)
+    sync.publish(sessions, channel_id)
     assert remote(sandbox, kind)["items"] == {}
-    result = run(sessions, sync.reconcile, channel_id)
+    result = sync.reconcile(sessions, channel_id)
     assert result.missing == 2 and result.publish.sent == 2
     assert len(remote(sandbox, kind)["items"]) == 2
 
@@ -184,7 +179,7 @@ def test_sku_edit_leaves_exactly_one_item(kind, sessions, sandbox, make_products
         catalog.update_product(session, product.id, ProductUpdate(variants=[
             {"id": variant.id, "sku": "TEE-SMALL", "option_values": variant.option_values,
              "price": 2600, "barcode": variant.barcode, "mpn": variant.mpn}]))
-    assert run(sessions, sync.publish, channel_id).sent == 1
+    assert sync.publish(sessions, channel_id).sent == 1
     assert set(remote(sandbox, kind)["items"]) == before and len(before) == 1
 
 
@@ -196,7 +191,7 @@ def test_deactivated_product_is_deleted_and_availability_goes_first(
     publish_and_read(sessions, channel_id)
     with transaction(sessions) as session:
         catalog.update_product(session, second.id, ProductUpdate(status="archived"))
-    result = run(sessions, sync.publish, channel_id)
+    result = sync.publish(sessions, channel_id)
     assert result.deleted == 1
     assert len(remote(sandbox, kind)["items"]) == 2
     assert listings(sessions, channel_id)[second.variants[0].id].verdict == "deleted"

@@ -58,17 +58,12 @@ def products(sandbox) -> dict:
     return sandbox.get("/tiktok/_sandbox/items").json()["items"]
 
 
-def run(sessions, fn, *args):
-    with transaction(sessions) as session:
-        return fn(session, *args)
-
-
 def test_publish_one_product_with_its_skus_then_edit_a_sku(sessions, sandbox, make_products,
                                                            make_channel):
     [product] = make_products(tee())
     channel_id = make_channel("tiktok")
-    assert run(sessions, sync.publish, channel_id).sent == 2
-    run(sessions, sync.read_back, channel_id)
+    assert sync.publish(sessions, channel_id).sent == 2
+    sync.read_back(sessions, channel_id)
     held = products(sandbox)
     assert len(held) == 1
     [remote] = held.values()
@@ -85,7 +80,7 @@ def test_publish_one_product_with_its_skus_then_edit_a_sku(sessions, sandbox, ma
             {"id": v.id, "sku": ("RENAMED" if v.id == variant.id else v.sku),
              "option_values": v.option_values, "price": 2500, "barcode": v.barcode,
              "weight": "145"} for v in product.variants]))
-    run(sessions, sync.publish, channel_id)
+    sync.publish(sessions, channel_id)
     held = products(sandbox)
     assert len(held) == 1
     skus = {s["external_sku_id"]: s["seller_sku"] for s in next(iter(held.values()))["skus"]}
@@ -99,14 +94,14 @@ def test_platform_rejection_and_expired_token(sessions, sandbox, make_products, 
     make_products(tee(barcode="4006381333932"))
     channel_id = make_channel("tiktok")
     monkeypatch.setattr(spec, "validate", lambda row, item, target: [])
-    assert run(sessions, sync.publish, channel_id).rejected == 2
+    assert sync.publish(sessions, channel_id).rejected == 2
     with sessions() as session:
         listing = session.scalar(select(Listing).where(Listing.channel_id == channel_id))
         assert "4006381333932 is not a valid GTIN" in listing.issues[0]["message"]
         assert listing.issues[0]["source"] == "platform"
     sandbox.post("/tiktok/_sandbox/faults", json={"kind": "expired_token"})
     make_products(tee(handle="other", skus=("OT-1",)))
-    assert run(sessions, sync.publish, channel_id).status == "needs_reauth"
+    assert sync.publish(sessions, channel_id).status == "needs_reauth"
     with sessions() as session:
         assert session.get(Channel, channel_id).status == "needs_reauth"
 
@@ -116,5 +111,5 @@ def test_retries(fault, sessions, sandbox, make_products, make_channel):
     make_products(tee())
     channel_id = make_channel("tiktok")
     sandbox.post("/tiktok/_sandbox/faults", json={"kind": fault, "count": 2})
-    assert run(sessions, sync.publish, channel_id).sent == 2
+    assert sync.publish(sessions, channel_id).sent == 2
     assert len(products(sandbox)) == 1

@@ -16,6 +16,7 @@ from mercato.channels.tiktok.signing import sign
 
 PRODUCTS = "/product/202309/products"
 AUTH_CODES = (105001, 105002, 105003)
+SEARCH_LIMIT = 100
 
 
 class Client:
@@ -52,10 +53,14 @@ class Client:
         groups: dict[str, list[Upsert]] = {}
         for upsert in upserts:
             groups.setdefault(upsert.group, []).append(upsert)
+        created = self._created_earlier([g for g, members in groups.items()
+                                         if not any(u.platform_ref for u in members)],
+                                        [u for u in upserts if not u.platform_ref])
         outcomes = []
-        for group in groups.values():
+        for product, group in groups.items():
             body = to_product([u.payload for u in group], self.target)
-            existing = next((u.platform_ref for u in group if u.platform_ref), None)
+            existing = (next((u.platform_ref for u in group if u.platform_ref), None)
+                        or created.get(product))
             status, envelope = (self._call("PUT", f"{PRODUCTS}/{existing}", body) if existing
                                 else self._call("POST", PRODUCTS, body))
             if envelope.get("code") == 0:
@@ -68,6 +73,21 @@ class Client:
         if deletes:
             self._call("DELETE", PRODUCTS, {"product_ids": sorted(set(deletes))})
         return outcomes
+
+    def _created_earlier(self, products: list[str], upserts: list[Upsert]) -> dict[str, str]:
+        """TikTok ids of products created by an earlier push whose answer was never
+        recorded (a crash in between): they are edited, not created a second time."""
+        if not products:
+            return {}
+        skus = sorted({u.payload["seller_sku"] for u in upserts if u.payload.get("seller_sku")})
+        found: dict[str, str] = {}
+        for start in range(0, len(skus), SEARCH_LIMIT):
+            _, envelope = self._call("POST", f"{PRODUCTS}/search",
+                                     {"seller_skus": skus[start:start + SEARCH_LIMIT]})
+            for product in (envelope.get("data") or {}).get("products", []):
+                if product.get("external_product_id") in products:
+                    found[product["external_product_id"]] = product["id"]
+        return found
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
         status, envelope = self._call("GET", f"{PRODUCTS}/{ref}")
