@@ -1,13 +1,18 @@
-"""Channel jobs: publish + read back every few minutes, reconcile every hour. Each channel
-runs on its own, so one platform's trouble never holds another back; sync opens only
-short transactions, none while a platform answers."""
+"""Channel jobs: publish + read back every few minutes, reconcile every hour, and
+availability changes pushed as soon as stock moves. Each channel runs on its own, so one
+platform's trouble never holds another back; sync opens only short transactions, none
+while a platform answers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from mercato.channels import sync
+from mercato.events import service as events_service
 from mercato.jobs import registry
+from mercato.jobs import service as jobs
+
+AVAILABILITY_JOB = "channels.push_availability"
 
 
 def _sessions(ctx: registry.JobContext) -> sync.Sessions:
@@ -33,3 +38,24 @@ def sync_channels(ctx: registry.JobContext) -> None:
 def reconcile_channels(ctx: registry.JobContext) -> None:
     """Repair drift: items missing, stale or extra on the platforms."""
     _each_active_channel(ctx, sync.reconcile)
+
+
+@registry.task(AVAILABILITY_JOB, backoff_base="2 seconds", backoff_cap="5 minutes")
+def push_availability(ctx: registry.JobContext, channel_id: str,
+                      variant_ids: list[str]) -> None:
+    """Sold out first: the variants' new availability, ahead of the next full sync."""
+    sync.push_availability(_sessions(ctx), channel_id, variant_ids)
+
+
+@events_service.consumer("channels")
+def on_stock_changed(session, events, now) -> None:
+    """inventory.changed -> one availability push per active channel (jobs of a channel run
+    one at a time, in order, so a later change is never overtaken by an earlier one)."""
+    variant_ids = sync.variants_of_events(
+        e.payload for e in events if e.type == "inventory.changed")
+    if not variant_ids:
+        return
+    for channel_id in sync.active_channel_ids_in(session):
+        jobs.enqueue(session, AVAILABILITY_JOB,
+                     {"channel_id": channel_id, "variant_ids": variant_ids},
+                     key=f"channels.availability:{channel_id}")

@@ -206,7 +206,8 @@ def dispatch_pending(session: Session, now: datetime, limit: int = DISPATCH_BATC
     ))
     if not events:
         return 0
-    for fn in _consumers.values():
+    # A copy: a consumer that enqueues a job may import (and so register) more consumers.
+    for fn in list(_consumers.values()):
         fn(session, events, now)
     session.execute(delete(OutboxEntry).where(OutboxEntry.event_id.in_([e.id for e in events])))
     return len(events)
