@@ -90,3 +90,34 @@ def test_bad_and_negative_quantities(sessions):
             'row 2, column "Variant Inventory Qty": "2.5" is not a whole number']
     else:
         raise AssertionError("a fractional quantity was accepted")
+
+
+def test_new_and_existing_products_in_one_file(sessions):
+    """Products created by the import and products it updates get the same stock rules,
+    and inventory.changed follows variant id order."""
+    header = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,"
+              "Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy\n")
+    run_import(sessions, header + "old,Old,Size,S,OLD-S,1,shopify,3,deny\n")
+    report = run_import(sessions, header +
+                        "old,Old,Size,S,OLD-S,1,shopify,5,deny\n"
+                        "old,,,M,OLD-M,1,shopify,0,deny\n"
+                        "new,New,Size,S,NEW-S,1,shopify,-1,continue\n"
+                        "new,,,M,NEW-M,1,shopify,4,deny\n"
+                        "new,,,L,NEW-L,1,,9,deny\n")
+    assert (report.created, report.updated) == (1, 1)
+    assert report.warnings == ['row 4: "Variant Inventory Qty" -1 is below zero; stock is '
+                               "set to 0 (backorders are not stock)"]
+    with sessions() as session:
+        views = {sku: inventory.inventory_by_sku(session, sku)
+                 for sku in ("OLD-S", "OLD-M", "NEW-S", "NEW-M", "NEW-L")}
+        events = session.execute(select(Event.key, Event.payload["sku"].as_string())
+                                 .where(Event.type == "inventory.changed")
+                                 .order_by(Event.seq)).all()
+        assert inventory.verify(session) == []
+    assert {sku: (v.on_hand, [lv.location for lv in v.locations])
+            for sku, v in views.items()} == {
+        "OLD-S": (5, ["default"]), "OLD-M": (0, ["default"]), "NEW-S": (0, ["default"]),
+        "NEW-M": (4, ["default"]), "NEW-L": (0, [])}
+    assert [sku for _, sku in events] == ["OLD-S", "OLD-S", "NEW-M"]
+    assert [key for key, _ in events] == sorted(key for key, _ in events)
+    assert movements(sessions) == [("correction", "import:shopify", d) for d in (2, 3, 4)]

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from mercato.db import transaction
 from mercato.errors import Conflict, NotFound, ValidationFailed
@@ -359,3 +360,51 @@ def test_a_refused_reservation_leaves_the_callers_transaction_clean(sessions, mu
     assert ok.replayed is False
     assert levels(sessions, "MUG") == {"default": (10, 1)}
     assert_ledger_balances(sessions)
+
+
+
+def test_counts_of_new_variants_match_set_on_hand(sessions):
+    """The import's bulk path writes what set_on_hand would: levels, corrections, events."""
+    with transaction(sessions) as session:
+        service.save_channel_rule(session, "meta", ChannelRuleInput(buffer=2, cap=5))
+    written = {}
+    for prefix, bulk in (("A", False), ("B", True)):
+        skus = [f"{prefix}-1", f"{prefix}-2", f"{prefix}-3"]
+        ids = make_variants(sessions, *skus[:2], handle=f"{prefix.lower()}-deny")
+        ids |= make_variants(sessions, skus[2], policy="continue", handle=f"{prefix.lower()}-c")
+        counts = {ids[skus[0]]: 7, ids[skus[1]]: 0, ids[skus[2]]: 1}
+        with transaction(sessions) as session:
+            if bulk:
+                service.set_on_hand_of_new(session, [
+                    service.NewCount(ids[s], s, "continue" if s == skus[2] else "deny", True,
+                                     counts[ids[s]]) for s in skus],
+                    reason="count", actor="tester", now=T0)
+            else:
+                service.set_on_hand(session, counts, reason="count", actor="tester", now=T0)
+        with sessions() as session:
+            movements = [(m.kind, m.quantity, m.on_hand_delta, m.reason, m.actor, m.created_at)
+                         for m in session.scalars(select(Movement).where(
+                             Movement.variant_id.in_(ids.values())).order_by(Movement.id))]
+        events = [{**p, "variant_id": p["variant_id"] == ids[p["sku"]],
+                   "sku": p["sku"].replace(prefix, "X")}
+                  for p in changed_events(sessions) if p["sku"].startswith(prefix)]
+        views = [(v.on_hand, v.available, [(lv.location, lv.on_hand) for lv in v.locations])
+                 for v in (stock_of(sessions, sku) for sku in skus)]
+        written[bulk] = movements, events, views
+    assert written[True] == written[False]
+    movements, events, views = written[True]
+    assert movements == [("correction", 7, 7, "count", "tester", T0),
+                         ("correction", 1, 1, "count", "tester", T0)]
+    assert views[1] == (0, 0, [("default", 0)])  # a level even for a count of 0
+    assert [(e["sku"], e["variant_id"], e["published"], e["channels"]) for e in events] == [
+        ("X-1", True, 7, [{"channel": "meta", "available": 5}]),
+        ("X-3", True, service.UNLIMITED, [{"channel": "meta", "available": 5}])]
+    assert_ledger_balances(sessions)
+
+def test_counts_of_new_variants_refuse_negative_and_existing_levels(sessions, mug):
+    fresh = make_variants(sessions, "NEW")["NEW"]
+    with transaction(sessions) as session, pytest.raises(ValidationFailed):
+        service.set_on_hand_of_new(session, [service.NewCount(fresh, "NEW", "deny", True, -1)])
+    with pytest.raises(IntegrityError), transaction(sessions) as session:
+        service.set_on_hand_of_new(session, [service.NewCount(mug, "MUG", "deny", True, 3)])
+    assert levels(sessions, "MUG") == {"default": (10, 0)}
