@@ -31,6 +31,8 @@ class Client:
         self.shop_cipher = target.settings.get("shop_cipher")
         self.target = target
         self.http = http
+        self._product_of_sku: dict[str, str] = {}
+        self._skus_beside_ours: set[str] = set()
 
     def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         raw = orjson.dumps(body) if body is not None else b""
@@ -62,7 +64,9 @@ class Client:
             existing = (next((u.platform_ref for u in group if u.platform_ref), None)
                         or created.get(product))
             status, envelope = (self._call("PUT", f"{PRODUCTS}/{existing}", body) if existing
-                                else self._call("POST", PRODUCTS, body))
+                                else (404, {}))
+            if status == 404:  # new, or lost on the platform (drift): created (again)
+                status, envelope = self._call("POST", PRODUCTS, body)
             if envelope.get("code") == 0:
                 product_id = envelope["data"]["product_id"]
                 outcomes += [Outcome(u.item_id, "pending", ref=product_id,
@@ -71,7 +75,11 @@ class Client:
                 issues = [platform_issue("product", envelope.get("message", ""))]
                 outcomes += [Outcome(u.item_id, "rejected", issues) for u in group]
         if deletes:
-            self._call("DELETE", PRODUCTS, {"product_ids": sorted(set(deletes))})
+            # Extra SKUs found by remote_items are deleted with their product.
+            products = {self._product_of_sku.get(ref, ref) for ref in deletes
+                        if ref not in self._skus_beside_ours}
+            if products:
+                self._call("DELETE", PRODUCTS, {"product_ids": sorted(products)})
         return outcomes
 
     def _created_earlier(self, products: list[str], upserts: list[Upsert]) -> dict[str, str]:
@@ -102,10 +110,18 @@ class Client:
         return [Outcome(item_id, verdict, reasons) for item_id in item_ids]
 
     def remote_items(self, expected: list[str]) -> dict[str, dict]:
+        """Every SKU the shop holds, by our item id (its external SKU id)."""
         _, envelope = self._call("POST", f"{PRODUCTS}/search", {})
         out = {}
+        expected_set = set(expected)
         for product in envelope["data"]["products"]:
-            for sku in product["skus"]:
-                out[sku["external_sku_id"]] = {"price": sku["price"]["amount"],
-                                               "title": product["title"]}
+            skus = [sku.get("external_sku_id") or sku["id"] for sku in product["skus"]]
+            for sku, item_id in zip(product["skus"], skus, strict=True):
+                out[item_id] = {"price": sku["price"]["amount"], "title": product["title"]}
+                # An extra SKU in a product that also holds ours goes when the product is
+                # next sent whole; one in a product of its own goes with that product.
+                if not expected_set.intersection(skus):
+                    self._product_of_sku[item_id] = product["id"]
+                elif item_id not in expected_set:
+                    self._skus_beside_ours.add(item_id)
         return out
