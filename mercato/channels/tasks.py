@@ -43,8 +43,11 @@ def reconcile_channels(ctx: registry.JobContext) -> None:
 @registry.task(AVAILABILITY_JOB, backoff_base="2 seconds", backoff_cap="5 minutes")
 def push_availability(ctx: registry.JobContext, channel_id: str,
                       variant_ids: list[str]) -> None:
-    """Sold out first: the variants' new availability, ahead of the next full sync."""
-    sync.push_availability(_sessions(ctx), channel_id, variant_ids)
+    """Sold out first: the variants' new availability, ahead of the next full sync, and the
+    platform's verdicts on it."""
+    sessions = _sessions(ctx)
+    if sync.push_availability(sessions, channel_id, variant_ids).sent:
+        sync.read_back(sessions, channel_id)
 
 
 @events_service.consumer("channels")

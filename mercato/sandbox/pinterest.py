@@ -1,4 +1,5 @@
-"""Pinterest catalogs API v5 simulator: items/batch, batch status, items lookup."""
+"""Pinterest catalogs API v5 simulator: items/batch, batch status, items lookup, and the
+product listing by product group filters (paged with ``page_size`` and ``bookmark``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ REQUIRED = ("title", "description", "link", "image_link", "price", "availability
 AVAILABILITY = ("in stock", "out of stock", "preorder")
 OPERATIONS = ("CREATE", "UPDATE", "UPSERT", "DELETE", "DELETE_DISCONTINUED")
 MAX_ITEMS = 1000
+# Pinterest pagination: page_size defaults to 25, at most 250; a bookmark for the next page.
+PAGE_SIZE, MAX_PAGE_SIZE = 25, 250
 
 
 def _error(status: int, code: int, message: str, retry_after: float | None = None):
@@ -104,5 +107,24 @@ def create_app() -> FastAPI:
             found = [{"item_id": i, "attributes": sim.items[i]}
                      for i in item_ids.split(",") if i in sim.items]
         return {"items": found}
+
+    @app.post("/v5/catalogs/products/get_by_product_group_filters")
+    async def products_by_filters(request: Request, page_size: int = PAGE_SIZE,
+                                  bookmark: str | None = None):
+        """Every product Pin of the catalog (the simulator takes empty filters as "all")."""
+        if (fault := _fault(sim)) is not None:
+            return fault
+        if not request.headers.get("authorization"):
+            return _error(401, 2, "Authentication failed.")
+        body = await request.json()
+        if "filters" not in body or not 1 <= page_size <= MAX_PAGE_SIZE:
+            return _error(400, 1, "Invalid request: filters and a page_size of 1-250")
+        with sim.lock:
+            ids = sorted(sim.items)
+            start = int(bookmark) if bookmark and bookmark.isdigit() else 0
+            page = [{"metadata": {"item_id": i, **sim.items[i]}, "pin": {"id": f"pin-{i}"}}
+                    for i in ids[start:start + page_size]]
+        more = start + page_size < len(ids)
+        return {"items": page, "bookmark": str(start + page_size) if more else None}
 
     return app

@@ -138,14 +138,12 @@ def test_one_reconciliation_repairs_drift(kind, sessions, sandbox, make_products
     stale_body = ({"productAttributes": {"title": "Tampered"}} if kind == "google"
                   else {"title": "Tampered"})
     sandbox.put(f"/{kind}/_sandbox/items/{ids[1]}", json=stale_body)
-    expect_extra = kind != "pinterest"  # Pinterest looks items up by id only
-    if expect_extra:
-        extra_id = "en~US~ghost" if kind == "google" else "ghost"
-        sandbox.put(f"/{kind}/_sandbox/items/{extra_id}",
-                    json={"offerId": "ghost", "name": extra_id, "productAttributes": {}}
-                    if kind == "google" else {"title": "Ghost"})
+    extra_id = "en~US~ghost" if kind == "google" else "ghost"
+    sandbox.put(f"/{kind}/_sandbox/items/{extra_id}",
+                json={"offerId": "ghost", "name": extra_id, "productAttributes": {}}
+                if kind == "google" else {"title": "Ghost"})
     result = sync.reconcile(sessions, channel_id)
-    assert (result.missing, result.stale, result.extra) == (1, 1, int(expect_extra))
+    assert (result.missing, result.stale, result.extra) == (1, 1, 1)
     assert result.publish.sent == 2
     after = remote(sandbox, kind)["items"]
     assert len(after) == 3
@@ -212,3 +210,21 @@ def test_dry_run_sends_nothing(sessions, sandbox, make_products, make_channel, c
     assert len(pending["items"]) == 2
     assert client.get(f"/api/v1/channels/{channel_id}/listings", headers=admin,
                       params={"verdict": "approved"}).json()["items"] == []
+
+
+def test_pinterest_lists_its_catalog_page_by_page(sessions, sandbox, make_products,
+                                                  make_channel, monkeypatch):
+    from mercato.channels.pinterest import client as pinterest
+
+    make_products(tee(skus=("TEE-S", "TEE-M", "TEE-L")))
+    channel_id = make_channel("pinterest")
+    sync.publish(sessions, channel_id)
+    sandbox.put("/pinterest/_sandbox/items/ghost", json={"title": "Ghost"})
+    first = sandbox.post("/pinterest/v5/catalogs/products/get_by_product_group_filters",
+                         params={"page_size": 2}, json={"filters": {}},
+                         headers={"Authorization": "Bearer t"}).json()
+    assert len(first["items"]) == 2 and first["bookmark"]
+    monkeypatch.setattr(pinterest, "PAGE_SIZE", 1)
+    result = sync.reconcile(sessions, channel_id)
+    assert (result.missing, result.stale, result.extra) == (0, 0, 1)
+    assert "ghost" not in remote(sandbox, "pinterest")["items"]

@@ -1,4 +1,5 @@
-"""Pinterest catalogs API v5 client (PLATFORMS.md §4): items/batch and batch status."""
+"""Pinterest catalogs API v5 client (PLATFORMS.md §4): items/batch and batch status; the
+catalog's products listed through the product group filters endpoint."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from mercato.channels.items import Target
 from mercato.channels.pinterest.mapping import summary
 
 BATCH_LIMIT = 1000
-LOOKUP_LIMIT = 100
+# Pinterest pages hold at most 250 records (page_size), followed by a bookmark.
+PAGE_SIZE = 250
 
 
 class Client:
@@ -61,12 +63,17 @@ class Client:
         return outcomes
 
     def remote_items(self, expected: list[str]) -> dict[str, dict]:
-        """Pinterest looks items up by id only, so extra items cannot be found here."""
-        out = {}
-        for start in range(0, len(expected), LOOKUP_LIMIT):
-            ids = ",".join(expected[start:start + LOOKUP_LIMIT])
-            body = self._call("GET", "/v5/catalogs/items", params={**self.scope,
-                                                                   "item_ids": ids})
-            for item in body.get("items", []):
-                out[item["item_id"]] = summary(item)
-        return out
+        """Every item of the catalog (extras included), listed page by page."""
+        out, bookmark = {}, None
+        while True:
+            params = {"page_size": PAGE_SIZE, **({"bookmark": bookmark} if bookmark else {})}
+            body = self._call("POST", "/v5/catalogs/products/get_by_product_group_filters",
+                              params=params, json={"catalog_type": "RETAIL", **self.scope,
+                                                   "filters": {}})
+            for product in body.get("items", []):
+                metadata = product.get("metadata") or {}
+                if metadata.get("item_id"):
+                    out[metadata["item_id"]] = summary({"attributes": metadata})
+            bookmark = body.get("bookmark")
+            if not bookmark:
+                return out
