@@ -323,10 +323,10 @@ def _plan(
         for p in session.scalars(_with_children(select(Product)).where(Product.handle.in_(handles)))
     }
     owner_of_sku: dict[str, Product] = {}
-    if skus:
-        rows = session.execute(
-            select(Variant.sku, Variant.product_id).where(Variant.sku.in_(skus))
-        ).all()
+    rows = session.execute(
+        select(Variant.sku, Variant.product_id).where(Variant.sku.in_(skus))
+    ).all() if skus else []
+    if rows:
         owners = {
             p.id: p
             for p in session.scalars(
