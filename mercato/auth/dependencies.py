@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mercato.auth import service
 from mercato.auth.models import ApiToken
-from mercato.db import transaction
+from mercato.db import transaction, utcnow
 
 # Write requests in flight per process. A sync handler's response is validated in the
 # thread pool before this dependency commits; were every pool thread taken by requests
@@ -56,6 +56,16 @@ def _read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def _authenticate(request: Request, secret: str | None, scope: str) -> ApiToken:
+    with request.app.state.read_sessions() as session:
+        token = service.authenticate(session, secret, scope)
+    if service.needs_last_used_update(token):
+        with transaction(request.app.state.write_sessions) as session:
+            service.touch_token(session, token.id)
+        token.last_used_at = utcnow()
+    return token
+
+
 WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
 ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
 
@@ -64,16 +74,15 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `mercato t
 
 
 def require_scope(scope: str):
-    def dependency(
+    # Async, so that a token checked a moment ago costs no thread and no query.
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
         secret = credentials.credentials if credentials else None
-        with request.app.state.read_sessions() as session:
-            token = service.authenticate(session, secret, scope)
-        if service.needs_last_used_update(token):
-            with transaction(request.app.state.write_sessions) as session:
-                service.touch_token(session, token.id)
+        token = service.recently_checked(secret, scope)
+        if token is None:
+            token = await run_in_threadpool(_authenticate, request, secret, scope)
         return token
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"

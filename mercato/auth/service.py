@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +20,12 @@ from mercato.errors import FieldError, Forbidden, NotFound, Unauthorized, Valida
 TOKEN_PREFIX = "mct_"
 # Writing last_used_at on every request would make each read a write; once a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# A process remembers a token it has checked for this long, so a busy API does not read
+# the token on every request. Revoking in this process takes effect at once; a revocation
+# from another process (`mercato tokens revoke`) within this many seconds.
+TOKEN_CACHE_SECONDS = 1.0
+_checked: dict[str, tuple[float, ApiToken]] = {}
+_checked_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,23 @@ def authenticate(session: Session, secret: str | None, required_scope: str) -> A
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or not token.active:
         raise Unauthorized("The API token is unknown or revoked.")
+    with _checked_lock:
+        _checked[token.token_hash] = (time.monotonic() + TOKEN_CACHE_SECONDS, token)
+    return check_scope(token, required_scope)
+
+
+def recently_checked(secret: str | None, required_scope: str) -> ApiToken | None:
+    """The token behind ``secret`` if this process checked it a moment ago, else None
+    (then ``authenticate`` reads it)."""
+    if not secret:
+        return None
+    found = _checked.get(hash_token(secret))
+    if found is None or found[0] < time.monotonic():
+        return None
+    return check_scope(found[1], required_scope)
+
+
+def check_scope(token: ApiToken, required_scope: str) -> ApiToken:
     if not grants(token.scopes, required_scope):
         raise Forbidden(f"This token lacks the '{required_scope}' scope.",
                         extra={"required_scope": required_scope})
@@ -78,6 +103,8 @@ def revoke_token(session: Session, token_id_or_prefix: str) -> ApiToken:
         raise NotFound(f"No token {token_id_or_prefix!r}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+    with _checked_lock:
+        _checked.clear()
     return token
 
 

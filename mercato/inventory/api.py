@@ -7,6 +7,7 @@ from mercato.auth.dependencies import ReadSession
 from mercato.db import transaction
 from mercato.inventory import service
 from mercato.inventory.auth import InventoryRead, InventoryWrite
+from mercato.inventory.desk import Ask, Desk, Settle
 from mercato.inventory.schemas import (
     AdjustmentCreate,
     AdjustmentPublic,
@@ -39,6 +40,17 @@ def _writes(request: Request) -> sessionmaker[Session]:
 Writes = Annotated[sessionmaker[Session], Depends(_writes)]
 
 
+def _desk(request: Request) -> Desk:
+    state = request.app.state
+    if getattr(state, "reservation_desk", None) is None:
+        state.reservation_desk = Desk(state.write_sessions)
+    return state.reservation_desk
+
+
+# Reservations, commits and releases go through the process's desk (group commit).
+ReservationDesk = Annotated[Desk, Depends(_desk)]
+
+
 def _actor(token) -> str:
     return f"token:{token.id}"
 
@@ -60,17 +72,16 @@ def create_adjustment(data: AdjustmentCreate, writes: Writes, token: InventoryWr
 
 @router.post("/reservations", response_model=ReservationPublic,
              status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
-def create_reservation(
-    data: ReservationCreate, writes: Writes, token: InventoryWrite, response: Response,
+async def create_reservation(
+    data: ReservationCreate, desk: ReservationDesk, token: InventoryWrite, response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ):
     """Hold every line or none (or, with ``commit``, sell them at once). The same channel
     and reference (or Idempotency-Key) returns the same reservation (200)."""
-    with transaction(writes) as session:
-        reservation = service.reserve(
-            session, data.lines, channel=data.channel,
-            reference=data.reference or idempotency_key, ttl_seconds=data.ttl_seconds,
-            allocation=data.allocation, sell=data.commit, actor=_actor(token))
+    reservation = await desk.reserve(Ask(
+        data.lines, channel=data.channel, reference=data.reference or idempotency_key,
+        ttl_seconds=data.ttl_seconds, allocation=data.allocation, sell=data.commit,
+        actor=_actor(token)))
     if reservation.replayed:
         response.status_code = status.HTTP_200_OK
     return reservation
@@ -82,16 +93,16 @@ def get_reservation(reservation_id: str, session: ReadSession, _: InventoryRead)
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationPublic)
-def commit_reservation(reservation_id: str, writes: Writes, token: InventoryWrite):
+async def commit_reservation(reservation_id: str, desk: ReservationDesk,
+                             token: InventoryWrite):
     """Turn the held units into a sale (409 reservation-expired once it has lapsed)."""
-    with transaction(writes) as session:
-        return service.commit(session, reservation_id, actor=_actor(token))
+    return await desk.settle(Settle(reservation_id, "committed", _actor(token)))
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationPublic)
-def release_reservation(reservation_id: str, writes: Writes, token: InventoryWrite):
-    with transaction(writes) as session:
-        return service.release(session, reservation_id, actor=_actor(token))
+async def release_reservation(reservation_id: str, desk: ReservationDesk,
+                              token: InventoryWrite):
+    return await desk.settle(Settle(reservation_id, "released", _actor(token)))
 
 
 @router.post("/reservations/{reservation_id}/extend", response_model=ReservationPublic)

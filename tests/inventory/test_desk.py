@@ -1,0 +1,160 @@
+"""The reservation desk: requests written together keep their own outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from mercato.db import transaction
+from mercato.errors import Conflict, ValidationFailed
+from mercato.events.models import Event
+from mercato.inventory import service
+from mercato.inventory.desk import Ask, Desk, Settle, reserve_many
+from mercato.inventory.models import Reservation
+from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
+from tests.inventory.conftest import assert_ledger_balances, make_variants
+
+
+def lines(*pairs: tuple[str, int]) -> list[ReservationLineInput]:
+    return [ReservationLineInput(sku=sku, quantity=quantity) for sku, quantity in pairs]
+
+
+@pytest.fixture
+def tableware(sessions):
+    """MUG with 5 units, BOWL with 1."""
+    make_variants(sessions, "MUG", "BOWL", handle="tableware")
+    with transaction(sessions) as session:
+        service.adjust(session, AdjustmentCreate(sku="MUG", on_hand=5))
+        service.adjust(session, AdjustmentCreate(sku="BOWL", on_hand=1))
+
+
+def available(sessions, sku: str) -> int:
+    with sessions() as session:
+        return service.inventory_by_sku(session, sku).available
+
+
+def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
+    with transaction(sessions) as session:
+        earlier = service.reserve(session, lines(("MUG", 1)), channel="tiktok",
+                                  reference="order-1", sell=True)
+    asks = [
+        Ask(lines(("MUG", 2), ("BOWL", 1)), channel="tiktok", reference="cart-a"),
+        Ask(lines(("BOWL", 1)), reference="cart-b"),             # BOWL is gone by now
+        Ask(lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True),  # replay
+        Ask(lines(("MUG", 2)), channel="tiktok", reference="order-1"),  # reused reference
+        Ask(lines(("NOPE", 1))),                                 # unknown SKU
+        Ask(lines(("MUG", 2)), sell=True, reference="order-2"),
+        Ask(lines(("MUG", 1)), reference="cart-c"),              # one unit short now
+    ]
+    with transaction(sessions) as session:
+        outcomes = reserve_many(session, asks)
+
+    cart_a, cart_b, replay, reused, unknown, order_2, cart_c = outcomes
+    assert cart_a.status == "active" and Counter(
+        {ln.sku: ln.quantity for ln in cart_a.lines}) == {"MUG": 2, "BOWL": 1}
+    assert isinstance(cart_b, service.InsufficientStock)
+    assert cart_b.extra["lines"] == [
+        {"sku": "BOWL", "variant_id": cart_b.extra["lines"][0]["variant_id"],
+         "requested": 1, "available": 0}]
+    assert replay.replayed and replay.id == earlier.id
+    assert isinstance(reused, Conflict) and "already used" in reused.detail
+    assert isinstance(unknown, ValidationFailed)
+    assert order_2.status == "committed" and order_2.lines[0].state == "sold"
+    assert isinstance(cart_c, service.InsufficientStock)
+
+    # 5 MUG: 1 sold before, 2 held by cart-a, 2 sold by order-2; BOWL held by cart-a.
+    assert available(sessions, "MUG") == 0 and available(sessions, "BOWL") == 0
+    with sessions() as session:
+        stored = set(session.scalars(select(Reservation.reference)))
+        assert stored == {"order-1", "cart-a", "order-2"}  # the refused left no trace
+        changed = session.scalar(select(func.count()).select_from(Event)
+                                 .where(Event.type == "inventory.changed"))
+    assert changed >= 2 + 2  # the two adjustments, earlier's sale, then MUG and BOWL once
+    assert_ledger_balances(sessions)
+
+
+def test_racing_requests_on_one_desk_sell_exactly_the_stock(sessions, tableware):
+    desk = Desk(sessions, limit=8)
+
+    async def buy(number: int):
+        try:
+            return await desk.reserve(Ask(lines(("MUG", 1)), channel="tiktok",
+                                          reference=f"buyer-{number % 12}", sell=True))
+        except service.InsufficientStock:
+            return None
+
+    async def rush():
+        return await asyncio.gather(*(buy(n) for n in range(40)))
+
+    outcomes = asyncio.run(rush())
+    made = {o.id for o in outcomes if o is not None}
+    assert len(made) == 5  # 12 distinct references race for 5 units
+    # Twins of a reference that got a unit get the same reservation back, replayed.
+    for number, outcome in enumerate(outcomes):
+        if outcome is not None:
+            assert outcome.reference == f"buyer-{number % 12}"
+    assert sum(o.replayed for o in outcomes if o is not None) > 0
+    assert available(sessions, "MUG") == 0
+    with sessions() as session:
+        assert service.inventory_by_sku(session, "MUG").on_hand == 0
+    assert_ledger_balances(sessions)
+
+
+def test_settlements_in_one_batch_each_get_their_own_answer(sessions, tableware):
+    with transaction(sessions) as session:
+        first = service.reserve(session, lines(("MUG", 1)))
+        second = service.reserve(session, lines(("MUG", 2)))
+        released = service.reserve(session, lines(("BOWL", 1)))
+        service.release(session, released.id)
+    desk = Desk(sessions)
+
+    async def settle_all():
+        return await asyncio.gather(*(
+            desk.settle(settle) for settle in (
+                Settle(first.id, "committed"), Settle(released.id, "committed"),
+                Settle(second.id, "released"), Settle("res_missing", "committed"))),
+            return_exceptions=True)
+
+    committed, refused, given_back, missing = asyncio.run(settle_all())
+    assert committed.status == "committed"
+    assert isinstance(refused, Conflict) and "released" in refused.detail
+    assert given_back.status == "released"
+    assert missing.status == 404
+    with sessions() as session:
+        mug = service.inventory_by_sku(session, "MUG")
+    assert (mug.on_hand, mug.reserved, mug.available) == (4, 0, 4)
+    assert_ledger_balances(sessions)
+
+
+def test_buyers_racing_through_the_api_sell_exactly_the_stock(app, admin, sessions, tableware):
+    """Concurrent requests on one event loop: the desk writes them in batches."""
+
+    async def rush():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mercato",
+                                     headers=admin) as client:
+            async def buy(number: int, flow: str):
+                body = {"channel": "tiktok", "reference": f"r-{number}",
+                        "lines": [{"sku": "MUG", "quantity": 1}],
+                        "commit": flow == "sell"}
+                held = await client.post("/api/v1/inventory/reservations", json=body)
+                if held.status_code != 201 or flow == "sell":
+                    return held.status_code
+                done = await client.post(
+                    f"/api/v1/inventory/reservations/{held.json()['id']}/commit")
+                return done.status_code * (1 if done.status_code == 200 else -1)
+
+            return await asyncio.gather(*(buy(n, ("sell", "commit")[n % 2])
+                                          for n in range(30)))
+
+    statuses = Counter(asyncio.run(rush()))
+    assert statuses[201] + statuses[200] == 5  # sold at once, or held then committed
+    assert statuses[409] == 25 and set(statuses) <= {200, 201, 409}
+    with sessions() as session:
+        mug = service.inventory_by_sku(session, "MUG")
+    assert (mug.on_hand, mug.reserved) == (0, 0)
+    assert_ledger_balances(sessions)
