@@ -11,6 +11,7 @@ checks one order per distinct event (every event is also sent a second time).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import socket
 import subprocess
@@ -21,8 +22,11 @@ import time
 from pathlib import Path
 
 import httpx
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadclient import Connection  # noqa: E402 - after the path is set
 
 
 def free_port() -> int:
@@ -42,10 +46,31 @@ def wait_up(url: str, seconds: float = 30) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+async def send_all(base_url: str, path: str, deliveries, senders: int):
+    """``senders`` concurrent senders, a keep-alive connection each, share the deliveries."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    cursor = iter(deliveries)
+
+    async def sender() -> None:
+        connection = Connection.to(base_url)
+        try:
+            for raw, headers in cursor:
+                started = time.perf_counter()
+                response = await connection.post(path, content=raw, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(sender() for _ in range(senders)))
+    return latencies, statuses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=2000)
-    parser.add_argument("--senders", type=int, default=16)
+    parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--no-worker", action="store_true",
                         help="acknowledge only (no processing): the ack path alone")
     args = parser.parse_args()
@@ -103,33 +128,10 @@ def main() -> None:
                              stdout=log, stderr=subprocess.STDOUT, env=os.environ)
     try:
         wait_up(f"http://127.0.0.1:{api_port}/healthz")
-        url = f"http://127.0.0.1:{api_port}/webhooks/{channel_id}"
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        lock = threading.Lock()
-        cursor = iter(range(len(deliveries)))
-
-        def sender() -> None:
-            with httpx.Client(timeout=30) as http:
-                while True:
-                    with lock:
-                        index = next(cursor, None)
-                    if index is None:
-                        return
-                    raw, headers = deliveries[index]
-                    started = time.perf_counter()
-                    code = http.post(url, content=raw, headers=headers).status_code
-                    took = time.perf_counter() - started
-                    with lock:
-                        latencies.append(took)
-                        statuses[code] = statuses.get(code, 0) + 1
-
+        path = f"/webhooks/{channel_id}"
         started = time.perf_counter()
-        threads = [threading.Thread(target=sender) for _ in range(args.senders)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        latencies, statuses = uvloop.run(send_all(f"http://127.0.0.1:{api_port}", path,
+                                                  deliveries, args.senders))
         sent_in = time.perf_counter() - started
 
         engine = create_db_engine()

@@ -29,6 +29,7 @@ from mercato.payments.api import router as payments_router
 from mercato.problems import problem
 from mercato.storefront import pages as storefront_pages
 from mercato.system.api import router as system_router
+from mercato.system.foreground import ForegroundMiddleware
 from mercato.system.idempotency import IdempotencyMiddleware
 from mercato.webhooks.api import router as webhooks_router
 
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
     app.add_middleware(IdempotencyMiddleware)
+    if run_worker:
+        app.add_middleware(ForegroundMiddleware)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(catalog_router)

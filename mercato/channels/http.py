@@ -4,8 +4,11 @@ and the errors adapters raise."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import ssl
 import time
 
+import certifi
 import httpx
 
 # Seconds before retry n (doubling); a Retry-After header from the platform wins.
@@ -31,9 +34,15 @@ class AuthExpired(PlatformError):
     """The token is expired or revoked: the merchant must re-authorise the channel."""
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the CA bundle costs tens of milliseconds: once per process, not per client.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def open_client(base_url: str) -> httpx.Client:
     """The HTTP client for one channel (tests replace this to reach a simulator in-process)."""
-    return httpx.Client(base_url=base_url, timeout=TIMEOUT)
+    return httpx.Client(base_url=base_url, timeout=TIMEOUT, verify=_tls())
 
 
 def send(http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:

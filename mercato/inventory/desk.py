@@ -1,10 +1,8 @@
 """The reservation desk: reservations and settlements that arrive together are written
-together (group commit).
+together (``mercato.group_commit``).
 
-During a drop every buyer's request is one small transaction on the same stock row, and
-most of each request's cost is the transaction itself: taking a connection, beginning,
-building statements, committing, answering. The desk queues the requests of one API
-process and writes each queue-full in one transaction: one claim of all references, one
+During a drop every buyer's request is one small transaction on the same stock row. The
+desk writes a queue-full of them in one transaction: one claim of all references, one
 stock read, then the one guarded UPDATE per stock level per request that decides who
 gets a unit, then one insert each of lines, movements and events, and one commit.
 
@@ -15,18 +13,17 @@ transaction itself fail, every request in it is retried on its own.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from mercato.db import new_id, transaction, utcnow
+from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError
+from mercato.group_commit import GroupCommit
 from mercato.inventory import service
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.inventory.service import (
@@ -35,10 +32,6 @@ from mercato.inventory.service import (
     LineView,
     ReservationView,
 )
-
-# Requests written in one transaction at most: enough to carry a burst, few enough that
-# the first of them is not kept waiting long.
-BATCH_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -186,96 +179,30 @@ def settle_many(session: Session, settles: Sequence[Settle]) -> list[Outcome]:
     return [outcomes[s] for s in settles]
 
 
-def _key(request: Ask | Settle) -> tuple[str, str] | str | None:
-    """What two requests of one batch must not share (None: nothing)."""
-    if isinstance(request, Settle):
-        return request.reservation_id
-    return (request.channel, request.reference) if request.reference else None
-
-
-def _one(session: Session, request: Ask | Settle) -> ReservationView:
-    if isinstance(request, Settle):
-        settle = service.commit if request.outcome == "committed" else service.release
-        return settle(session, request.reservation_id, actor=request.actor)
-    return service.reserve(
-        session, request.lines, channel=request.channel, reference=request.reference,
-        ttl_seconds=request.ttl_seconds, allocation=request.allocation, sell=request.sell,
-        actor=request.actor)
-
-
-class Desk:
-    """One per API process: queues requests and writes them a batch at a time."""
-
-    def __init__(self, sessions: sessionmaker[Session], limit: int = BATCH_LIMIT):
-        self.sessions, self.limit = sessions, limit
-        self.waiting: list[tuple[Ask | Settle, asyncio.Future]] = []
-        self.writing: asyncio.Task | None = None
+class Desk(GroupCommit[Ask | Settle]):
+    """One per API process: reservations and settlements, a batch at a time."""
 
     async def reserve(self, ask: Ask) -> ReservationView:
-        return await self._submit(ask)
+        return await self.submit(ask)
 
     async def settle(self, settle: Settle) -> ReservationView:
-        return await self._submit(settle)
+        return await self.submit(settle)
 
-    async def _submit(self, request: Ask | Settle) -> ReservationView:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((request, future))
-        if self.writing is None:
-            self.writing = asyncio.get_running_loop().create_task(self._write_while_waiting())
-        outcome = await future
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+    def key(self, request: Ask | Settle):
+        if isinstance(request, Settle):
+            return request.reservation_id
+        return (request.channel, request.reference) if request.reference else None
 
-    async def _write_while_waiting(self) -> None:
-        batch: list[tuple[Ask | Settle, asyncio.Future]] = []
-        try:
-            while self.waiting:
-                batch = self._next_batch()
-                outcomes = await run_in_threadpool(self._write, [r for r, _ in batch])
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():
-                        future.set_result(outcome)
-        except BaseException as failed:
-            # Nobody may wait for ever: whoever is still waiting gets the failure.
-            for _, future in [*batch, *self.waiting]:
-                if not future.done():
-                    future.set_result(failed)
-            self.waiting = []
-            raise
-        finally:
-            self.writing = None
+    def write_batch(self, session: Session, requests: list[Ask | Settle]) -> list[Outcome]:
+        if isinstance(requests[0], Settle):
+            return settle_many(session, requests)
+        return reserve_many(session, requests)
 
-    def _next_batch(self) -> list[tuple[Ask | Settle, asyncio.Future]]:
-        """Up to ``limit`` waiting requests, all reservations or all settlements, no
-        reference or reservation twice (a twin waits for the next batch and replays)."""
-        kind = type(self.waiting[0][0])
-        batch, keys, rest = [], set(), []
-        for entry in self.waiting:
-            request = entry[0]
-            key = _key(request)
-            if len(batch) < self.limit and type(request) is kind and (
-                    key is None or key not in keys):
-                batch.append(entry)
-                keys.add(key)
-            else:
-                rest.append(entry)
-        self.waiting = rest
-        return batch
-
-    def _write(self, requests: list[Ask | Settle]) -> list[Outcome | BaseException]:
-        try:
-            with transaction(self.sessions) as session:
-                if isinstance(requests[0], Settle):
-                    return settle_many(session, requests)
-                return reserve_many(session, requests)
-        except Exception:  # noqa: BLE001 - retried one by one below, each with its answer
-            pass
-        outcomes: list[Outcome | BaseException] = []
-        for request in requests:
-            try:
-                with transaction(self.sessions) as session:
-                    outcomes.append(_one(session, request))
-            except Exception as failed:  # noqa: BLE001 - this request's answer
-                outcomes.append(failed)
-        return outcomes
+    def write_one(self, session: Session, request: Ask | Settle) -> ReservationView:
+        if isinstance(request, Settle):
+            settle = service.commit if request.outcome == "committed" else service.release
+            return settle(session, request.reservation_id, actor=request.actor)
+        return service.reserve(
+            session, request.lines, channel=request.channel, reference=request.reference,
+            ttl_seconds=request.ttl_seconds, allocation=request.allocation,
+            sell=request.sell, actor=request.actor)

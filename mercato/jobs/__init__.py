@@ -15,6 +15,6 @@ dead (``mercato jobs list --state dead``, ``GET /api/v1/jobs?state=dead``).
 """
 
 from mercato.jobs.registry import JobContext, periodic, task
-from mercato.jobs.service import enqueue
+from mercato.jobs.service import enqueue, enqueue_new
 
-__all__ = ["JobContext", "enqueue", "periodic", "task"]
+__all__ = ["JobContext", "enqueue", "enqueue_new", "periodic", "task"]

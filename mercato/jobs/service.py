@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -56,6 +56,24 @@ def enqueue(session: Session, name: str, args: dict[str, Any] | None = None,
     session.add(job)
     live.signal(session)
     return job
+
+
+def enqueue_new(session: Session, name: str,
+                jobs: list[tuple[dict[str, Any], str | None]]) -> None:
+    """Queue many jobs ``name`` in one insert: (arguments, key) each. Only for jobs that
+    cannot have a waiting twin (their arguments name rows made in this transaction), so
+    the lookup ``enqueue`` does first is skipped."""
+    if not jobs:
+        return
+    registry.load_all()
+    task = registry.TASKS.get(name)
+    if task is None:
+        raise ValueError(f"no job named {name!r}; register it with @jobs.task")
+    now = utcnow()
+    session.execute(insert(Job), [
+        {"id": new_id("job"), "name": name, "args": args, "key": key, "run_at": now,
+         "max_attempts": task.max_attempts, "created_at": now} for args, key in jobs])
+    live.signal(session)
 
 
 def backoff(attempt: int, base: timedelta, cap: timedelta,

@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from mercato.db import make_sessionmaker, transaction, utcnow
 from mercato.events import live
 from mercato.jobs import registry, service
+from mercato.system import foreground
 
 logger = logging.getLogger("mercato.worker")
 
@@ -113,6 +114,8 @@ class Worker:
         self._pokes = self._pokes_seen = 0
         self._unsubscribe = live.LOCAL.subscribe(self._poke)
         self._due: dict[str, float] = {"renewal": time.monotonic() + lease.total_seconds() / 3}
+        # Called before each turn: an embedded worker waits there while the API is busy.
+        self.yield_to: Callable[[], None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -126,6 +129,8 @@ class Worker:
         logger.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         try:
             while not self._stopping.is_set():
+                if self.yield_to is not None:
+                    self.yield_to()
                 if self.step() == 0:
                     self._wake.wait(self.poll)
                     self._wake.clear()
@@ -263,12 +268,18 @@ class Worker:
                     lane.pump.renew(s, items, until, self.id) or 0))
 
 
+# Longest an embedded worker waits for the API's writes to pause before each turn: work
+# queued during a burst still moves, a few turns a second.
+FOREGROUND_WAIT = 0.2
+
+
 def embedded(engine: Engine, concurrency: int = 4):
     """A FastAPI lifespan running a worker thread beside the API (the embedded setup)."""
 
     @asynccontextmanager
     async def lifespan(_app) -> AsyncIterator[None]:
         worker = Worker(engine, concurrency=concurrency)
+        worker.yield_to = lambda: foreground.wait_for_quiet(FOREGROUND_WAIT)
         thread = threading.Thread(target=worker.run, name="mercato-worker", daemon=True)
         thread.start()
         try:

@@ -3,9 +3,7 @@ the authentication. Parse, call the intake service, answer — fast; the worker 
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 
-from mercato.db import transaction
 from mercato.orders import intake
 
 router = APIRouter(prefix="/webhooks", tags=["platform webhooks"])
@@ -27,12 +25,11 @@ async def _body(request: Request) -> bytes:
 async def receive(channel_id: str, request: Request):
     """Verify the platform's signature on the raw bytes, store the event once, queue it."""
     raw = await _body(request)
-
-    def store():
-        with transaction(request.app.state.write_sessions) as session:
-            return intake.receive(session, channel_id, raw, request.headers)
-
-    receipt = await run_in_threadpool(store)
+    state = request.app.state
+    if getattr(state, "intake_desk", None) is None:
+        state.intake_desk = intake.IntakeDesk(state.write_sessions)
+    receipt = await state.intake_desk.submit(
+        intake.Delivery(channel_id, raw, dict(request.headers)))
     return {"received": receipt.event_id, "duplicate": receipt.duplicate}
 
 

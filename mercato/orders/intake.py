@@ -36,6 +36,7 @@ from mercato.channels.models import Channel
 from mercato.config import get_settings
 from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError, NotFound, Unauthorized
+from mercato.group_commit import GroupCommit
 from mercato.orders import push, service
 from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
 
@@ -102,34 +103,92 @@ def challenge(session: Session, channel_id: str, params: dict[str, str]) -> str:
     return answer
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery as it came: the raw bytes and the headers."""
+
+    channel_id: str
+    raw: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class _Verified:
+    channel_id: str
+    event_id: str
+    order_key: str | None
+
+
 def receive(session: Session, channel_id: str, raw: bytes, headers) -> Receipt:
     """Verify, store once, queue processing. Nothing is stored unless all checks pass."""
-    check_size(len(raw))
-    headers = {key.lower(): value for key, value in headers.items()}
-    channel = _order_channel(session, channel_id)
+    [outcome] = receive_many(session, [Delivery(channel_id, raw, dict(headers))])
+    if isinstance(outcome, MercatoError):
+        raise outcome
+    return outcome
+
+
+def receive_many(session: Session, deliveries: list[Delivery]
+                 ) -> list[Receipt | MercatoError]:
+    """``receive`` for many deliveries in one transaction: one insert of the events that
+    are new, one of their jobs. Each gets its receipt, or the error that refused it
+    (then nothing of it is stored)."""
+    outcomes: list[Receipt | MercatoError | None] = [None] * len(deliveries)
+    verified: dict[int, _Verified] = {}
+    for index, delivery in enumerate(deliveries):
+        try:
+            verified[index] = _verify(session, delivery)
+        except MercatoError as refused:
+            outcomes[index] = refused
+    rows = {index: {"id": new_id("inb"), "channel_id": v.channel_id, "event_id": v.event_id,
+                    "body": deliveries[index].raw, "state": "received",
+                    "received_at": utcnow()} for index, v in verified.items()}
+    stored = set()
+    if rows:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
+            else sqlite_insert
+        stored = set(session.scalars(
+            insert(InboundEvent).on_conflict_do_nothing(
+                index_elements=["channel_id", "event_id"]).returning(InboundEvent.id),
+            list(rows.values())).all())
+    # Events about the same order are processed one at a time, in arrival order.
+    jobs.enqueue_new(session, PROCESS_JOB, [
+        ({"inbound_id": rows[index]["id"]}, verified[index].order_key)
+        for index in sorted(rows) if rows[index]["id"] in stored])
+    for index, v in verified.items():
+        outcomes[index] = Receipt(v.event_id, duplicate=rows[index]["id"] not in stored)
+    return outcomes
+
+
+def _verify(session: Session, delivery: Delivery) -> _Verified:
+    check_size(len(delivery.raw))
+    headers = {key.lower(): value for key, value in delivery.headers.items()}
+    channel = _order_channel(session, delivery.channel_id)
     module = platforms.module(channel.kind)
-    if not module.verify(_credentials(channel.credentials_encrypted), raw, headers):
+    if not module.verify(_credentials(channel.credentials_encrypted), delivery.raw, headers):
         raise BadSignature("The webhook's signature is missing or does not match its body.")
     try:
-        inbound = module.read(orjson.loads(raw), raw, headers)
+        inbound = module.read(orjson.loads(delivery.raw), delivery.raw, headers)
     except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
         raise MalformedPayload(f"The body is not a {channel.kind} notification: {exc}") \
             from None
     if not inbound.event_id or len(inbound.event_id) > 255:
         raise MalformedPayload("The notification has no usable event id.")
-    row_id = new_id("inb")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stored = session.execute(insert(InboundEvent).values(
-        id=row_id, channel_id=channel.id, event_id=inbound.event_id, body=raw,
-        state="received", received_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["channel_id", "event_id"])
-        .returning(InboundEvent.id)).first()
-    if stored is None:
-        return Receipt(inbound.event_id, duplicate=True)
-    # Events about the same order are processed one at a time, in arrival order.
     key = f"{channel.id}:{inbound.notices[0].external_id}" if inbound.notices else None
-    jobs.enqueue(session, PROCESS_JOB, {"inbound_id": row_id}, key=key)
-    return Receipt(inbound.event_id, duplicate=False)
+    return _Verified(channel.id, inbound.event_id, key)
+
+
+class IntakeDesk(GroupCommit[Delivery]):
+    """One per API process: webhook deliveries stored a batch at a time, so a platform's
+    burst is acknowledged at the rate of one transaction per batch, not per delivery."""
+
+    def key(self, delivery: Delivery) -> None:
+        return None  # twins in one batch: the insert keeps one, the other is a duplicate
+
+    def write_batch(self, session: Session, deliveries: list[Delivery]) -> list:
+        return receive_many(session, deliveries)
+
+    def write_one(self, session: Session, delivery: Delivery) -> Receipt:
+        return receive(session, delivery.channel_id, delivery.raw, delivery.headers)
 
 
 # ---------------------------------------------------------------- processing
