@@ -3,9 +3,11 @@ processed by the worker into exactly one order, never moved backwards, never ove
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import timedelta
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select
@@ -133,6 +135,34 @@ def test_a_tampered_body_is_refused_and_nothing_is_stored(kind, shop, sessions, 
                        headers=unsigned).status_code == 401
     assert count(sessions, InboundEvent) == 0
     assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 0
+
+
+def test_a_burst_of_deliveries_is_stored_in_batches_each_answered_on_its_own(
+        app, shop, sessions, drain):
+    """Concurrent deliveries through the API (one event loop: the intake desk writes them
+    together): duplicates answered as such, a tampered one refused alone."""
+    channel_id, book = shop.connect("tiktok")
+    for _ in range(5):  # the tee's whole stock
+        book.place(OrderIn(lines=[{"sku": "TEE-S", "quantity": 1, "price": "25.00"}]))
+    deliveries = book.outbox * 2
+    raw, headers = deliveries[0]
+    deliveries.append((raw[:-2] + b" }", headers))  # the body changed, not its signature
+
+    async def burst():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mercato") as http:
+            return await asyncio.gather(*(
+                http.post(f"/webhooks/{channel_id}", content=body, headers=signed)
+                for body, signed in deliveries))
+
+    responses = asyncio.run(burst())
+    assert [r.status_code for r in responses] == [200] * 10 + [401]
+    assert sorted(r.json()["duplicate"] for r in responses[:10]) == [False] * 5 + [True] * 5
+    assert count(sessions, InboundEvent) == 5
+    assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 5
+    drain()
+    assert len(orders(sessions)) == 5
+    assert on_hand(sessions, "TEE-S") == (0, 0)
 
 
 def test_malformed_and_oversize_bodies_are_refused(shop, sessions, client):
