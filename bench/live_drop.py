@@ -3,12 +3,17 @@
 Starts the API the way `mercato serve` does (uvicorn on 127.0.0.1, the embedded job
 worker on SQLite) on a fresh database, creates one SKU with S units, and lets C
 concurrent buyers (a lean asyncio HTTP client, a keep-alive connection each) buy one
-unit at a time until the SKU is sold out: reserve then commit (``--flow two-step``, a
-storefront checkout), or one
-request that sells at once (``--flow one-step``, an order already paid on a platform).
+unit at a time until the SKU is sold out. ``--flow`` picks how a buyer buys:
+
+- ``one-step``: one request that reserves and commits at once (an order paid on a
+  platform's checkout, as TikTok Shop sends them);
+- ``two-step``: reserve, then commit (a head that holds stock while the buyer pays);
+- ``checkout``: Mercato's own checkout: ``POST /api/v1/checkouts`` (holds the stock),
+  ``PATCH`` with email and address, ``POST .../complete`` with the sandbox card.
+
 In the same run, on the same server, it measures a bare endpoint that runs only the
-conditional UPDATE in the same unit of work (mounted by this script's app factory, not
-part of the product's API): the ceiling of the stack.
+conditional UPDATE in its own unit of work (mounted by this script's app factory, not
+part of the product's API): one guarded write per request, the floor of the stack.
 
 Prints orders/s, p50/p99 order latency, oversold units, stuck units (still reserved once
 the drop is over), server errors, the ledger check, the ratio of orders/s to the bare
@@ -17,7 +22,8 @@ from /proc, so the client's cost does not blur the comparison). Exits 1 if anyth
 was oversold, stuck or failed; it asserts nothing about time.
 
     python bench/live_drop.py --db sqlite
-    python bench/live_drop.py --db postgres --flow one-step --stock 2000 --buyers 64
+    python bench/live_drop.py --db postgres --flow two-step --stock 2000 --buyers 64
+    python bench/live_drop.py --flow checkout --stock 500
 """
 
 import argparse
@@ -45,6 +51,9 @@ from mercato.inventory.api import Writes  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SKU = "DROP-1"
+WARM_SKU = "WARM-1"  # bought before the drop, so the drop meets warm caches
+ADDRESS = {"name": "Bench Buyer", "line1": "1 Market St", "city": "San Francisco",
+           "region": "CA", "postal_code": "94105", "country": "US"}
 BARE_STOCK = 10**9
 
 
@@ -55,7 +64,7 @@ def bench_app():
     """The product's app plus ``POST /bench/bare``: only the conditional UPDATE."""
     from fastapi import Response
 
-    from mercato.app import create_app
+    from mercato.app import serve_app
     from mercato.db import create_db_engine
 
     engine = create_db_engine()
@@ -64,7 +73,7 @@ def bench_app():
             "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
             "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
             "CHECK (reserved >= 0 AND reserved <= on_hand))"))
-    app = create_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
+    app = serve_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
 
     @app.post("/bench/bare", status_code=204)
     def bare(writes: Writes):
@@ -97,10 +106,11 @@ def prepare(stock: int) -> str:
     migrations.upgrade(engine)
     with transaction(make_sessionmaker(engine)) as session:
         token = auth_service.create_token(session, "bench", ["inventory:write"]).secret
-        product = catalog.create_product(session, ProductCreate(
-            title="Drop", handle="drop", status="active",
-            variants=[{"sku": SKU, "price": 4900}]))
-        inventory.set_on_hand(session, {product.variants[0].id: stock}, actor="bench")
+        for sku, units in ((SKU, stock), (WARM_SKU, 10**6)):
+            product = catalog.create_product(session, ProductCreate(
+                title=sku, handle=sku.lower(), status="active",
+                variants=[{"sku": sku, "price": 4900}]))
+            inventory.set_on_hand(session, {product.variants[0].id: units}, actor="bench")
         session.execute(text(
             "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
             "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
@@ -143,26 +153,64 @@ class Tally:
         self.unexpected.append(f"{response.status_code} {response.text[:200]}")
 
 
-async def buyer(client: Connection, number: int, one_step: bool, tally: Tally) -> None:
-    """Reserve one unit and commit it (or buy it in one request) until sold out."""
-    for attempt in range(10**6):
+async def buyer(client: Connection, number: int, flow: str, tally: Tally,
+                sku: str = SKU, rounds: int = 10**6) -> None:
+    """Buy one unit at a time until sold out (or ``rounds`` times)."""
+    buy = checkout if flow == "checkout" else reserve_and_commit
+    for attempt in range(rounds):
         started = time.perf_counter()
-        reserved = await client.post("/api/v1/inventory/reservations", json={
-            "channel": "tiktok", "reference": f"buyer-{number}-{attempt}",
-            "lines": [{"sku": SKU, "quantity": 1}], "commit": one_step})
-        if reserved.status_code == 409 and reserved.json()["type"].endswith("insufficient-stock"):
-            return  # sold out
-        if reserved.status_code != 201:
-            tally.fail(reserved)
-            continue
-        if not one_step:
-            committed = await client.post(
-                f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit")
-            if committed.status_code != 200:
-                tally.fail(committed)
-                continue
-        tally.latencies.append(time.perf_counter() - started)
-        tally.done += 1
+        outcome = await buy(client, f"buyer-{number}-{attempt}", flow, sku, tally)
+        if outcome == "sold out":
+            return
+        if outcome == "bought":
+            tally.latencies.append(time.perf_counter() - started)
+            tally.done += 1
+
+
+def _sold_out(response: Response) -> bool:
+    return response.status_code == 409 and response.json()["type"].endswith(
+        "insufficient-stock")
+
+
+async def reserve_and_commit(client: Connection, reference: str, flow: str, sku: str,
+                             tally: Tally) -> str:
+    reserved = await client.post("/api/v1/inventory/reservations", json={
+        "channel": "tiktok", "reference": reference,
+        "lines": [{"sku": sku, "quantity": 1}], "commit": flow == "one-step"})
+    if _sold_out(reserved):
+        return "sold out"
+    if reserved.status_code != 201:
+        tally.fail(reserved)
+        return "failed"
+    if flow == "two-step":
+        committed = await client.post(
+            f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit")
+        if committed.status_code != 200:
+            tally.fail(committed)
+            return "failed"
+    return "bought"
+
+
+async def checkout(client: Connection, reference: str, _flow: str, sku: str,
+                   tally: Tally) -> str:
+    started = await client.post("/api/v1/checkouts", json={
+        "lines": [{"sku": sku, "quantity": 1}], "attribution": {"source": "bench"}})
+    if _sold_out(started):
+        return "sold out"
+    if started.status_code != 201:
+        tally.fail(started)
+        return "failed"
+    path = f"/api/v1/checkouts/{started.json()['token']}"
+    for response in (
+            await client.patch(path, json={"email": f"{reference}@example.com",
+                                           "shipping_address": ADDRESS}),
+            await client.post(f"{path}/complete", json={"payment_method": "tok_visa"},
+                              headers={"Idempotency-Key": reference})):
+        if response.status_code != 200:
+            tally.fail(response)
+            return "failed"
+    return "bought"
+
 
 
 async def bare_caller(client: Connection, count: int, tally: Tally) -> None:
@@ -212,7 +260,7 @@ async def measure(server_pid: int, calls) -> Phase:
     return Phase(tally, time.perf_counter() - started, server_cpu(server_pid) - cpu)
 
 
-async def run_load(base_url: str, server_pid: int, token: str, buyers: int, one_step: bool,
+async def run_load(base_url: str, server_pid: int, token: str, buyers: int, flow: str,
                    bare_requests: int):
     # One connection per buyer, as real buyers have.
     clients = [Connection.to(base_url, {"Authorization": f"Bearer {token}"})
@@ -220,8 +268,10 @@ async def run_load(base_url: str, server_pid: int, token: str, buyers: int, one_
     try:
         warm = Tally()  # connections open, pools and caches warm on both endpoints
         await asyncio.gather(*(bare_caller(c, 3, warm) for c in clients))
+        await asyncio.gather(*(buyer(c, -1 - n, flow, warm, WARM_SKU, rounds=3)
+                               for n, c in enumerate(clients)))
         drop = await measure(server_pid, [
-            lambda tally, c=c, n=n: buyer(c, n, one_step, tally)
+            lambda tally, c=c, n=n: buyer(c, n, flow, tally)
             for n, c in enumerate(clients)])
         per_caller = max(1, bare_requests // buyers)
         bare = await measure(server_pid, [
@@ -251,9 +301,10 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--stock", type=int, default=2000, help="units to sell (S)")
     parser.add_argument("--buyers", type=int, default=64, help="concurrent buyers (C)")
-    parser.add_argument("--flow", choices=("two-step", "one-step"), default="two-step",
-                        help="reserve then commit (two requests), or a paid order that "
-                        "sells at once (one request)")
+    parser.add_argument("--flow", choices=("one-step", "two-step", "checkout"),
+                        default="one-step",
+                        help="a paid order that sells at once (one request), reserve then "
+                        "commit (two), or Mercato's checkout (three)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=None,
                         help="run the job worker in the API process (default: with SQLite, "
@@ -285,7 +336,7 @@ def main() -> int:
             try:
                 drop, bare, after = uvloop.run(run_load(
                     f"http://127.0.0.1:{port}", server.pid, token, args.buyers,
-                    args.flow == "one-step", args.bare_requests or 2 * args.stock))
+                    args.flow, args.bare_requests or 2 * args.stock))
             finally:
                 server.terminate()
                 server.wait(timeout=30)

@@ -80,16 +80,16 @@ def serve(
     """Serve the REST API (and, on the embedded SQLite setup, the job worker)."""
     import uvicorn
 
-    from mercato.app import create_app
+    from mercato.app import serve_app
 
     embedded = get_settings().is_sqlite if worker is None else worker
     if embedded and workers == 1:
-        uvicorn.run(create_app(run_worker=True), host=host, port=port)
+        uvicorn.run(serve_app(run_worker=True), host=host, port=port)
         return
     if embedded:
         console.print("The in-process worker runs with one API process only: "
                       "run `mercato worker` beside them.")
-    uvicorn.run("mercato.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("mercato.app:serve_app", factory=True, host=host, port=port, workers=workers)
 
 
 @tokens_app.command("create")
@@ -108,7 +108,7 @@ def tokens_create(
 
 @tokens_app.command("revoke")
 def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id or its prefix")]):
-    """Revoke a token at once."""
+    """Revoke a token; running API processes refuse it within a second."""
     from mercato.auth import service as auth_service
 
     with unit_of_work() as session:

@@ -72,10 +72,19 @@ def recently_checked(secret: str | None, required_scope: str) -> ApiToken | None
     (then ``authenticate`` reads it)."""
     if not secret:
         return None
-    found = _checked.get(hash_token(secret))
-    if found is None or found[0] < time.monotonic():
+    key = hash_token(secret)
+    found = _checked.get(key)
+    if found is None:
         return None
-    return check_scope(found[1], required_scope)
+    expires, token = found
+    now = time.monotonic()
+    if expires < now:
+        # This request reads the token again; concurrent ones keep the answer for that
+        # moment rather than all reading it at once.
+        with _checked_lock:
+            _checked[key] = (now + TOKEN_CACHE_SECONDS / 4, token)
+        return None
+    return check_scope(token, required_scope)
 
 
 def check_scope(token: ApiToken, required_scope: str) -> ApiToken:
