@@ -90,10 +90,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     if run_worker:
         app.add_middleware(ForegroundMiddleware)
 
+    # Routes are matched in order: the ones a burst hits (platform webhooks, reservations)
+    # come first.
+    app.include_router(order_webhooks_router)
     api = APIRouter(prefix="/api/v1")
+    api.include_router(inventory_router)
     api.include_router(catalog_router)
     api.include_router(orders_router)
-    api.include_router(inventory_router)
     api.include_router(channels_router)
     api.include_router(events_router)
     api.include_router(jobs_router)
@@ -106,7 +109,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(admin_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
-    app.include_router(order_webhooks_router)
     app.mount("/shop/static", storefront_pages.static, name="shop-static")
     app.include_router(storefront_pages.router)
     return app

@@ -268,9 +268,9 @@ class Worker:
                     lane.pump.renew(s, items, until, self.id) or 0))
 
 
-# Longest an embedded worker waits for the API's writes to pause before each turn: work
-# queued during a burst still moves, a few turns a second.
-FOREGROUND_WAIT = 0.2
+# Longest an embedded worker waits for a burst of API writes to pass before each turn:
+# work queued during a long burst still moves.
+FOREGROUND_WAIT = 2.0
 
 
 def embedded(engine: Engine, concurrency: int = 4):
@@ -279,7 +279,7 @@ def embedded(engine: Engine, concurrency: int = 4):
     @asynccontextmanager
     async def lifespan(_app) -> AsyncIterator[None]:
         worker = Worker(engine, concurrency=concurrency)
-        worker.yield_to = lambda: foreground.wait_for_quiet(FOREGROUND_WAIT)
+        worker.yield_to = lambda: foreground.wait_for_calm(FOREGROUND_WAIT)
         thread = threading.Thread(target=worker.run, name="mercato-worker", daemon=True)
         thread.start()
         try:

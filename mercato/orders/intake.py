@@ -134,9 +134,14 @@ def receive_many(session: Session, deliveries: list[Delivery]
     (then nothing of it is stored)."""
     outcomes: list[Receipt | MercatoError | None] = [None] * len(deliveries)
     verified: dict[int, _Verified] = {}
+    channels: dict[str, Channel] = {}
     for index, delivery in enumerate(deliveries):
         try:
-            verified[index] = _verify(session, delivery)
+            channel = channels.get(delivery.channel_id)
+            if channel is None:
+                channel = channels[delivery.channel_id] = _order_channel(
+                    session, delivery.channel_id)
+            verified[index] = _verify(channel, delivery)
         except MercatoError as refused:
             outcomes[index] = refused
     rows = {index: {"id": new_id("inb"), "channel_id": v.channel_id, "event_id": v.event_id,
@@ -159,10 +164,9 @@ def receive_many(session: Session, deliveries: list[Delivery]
     return outcomes
 
 
-def _verify(session: Session, delivery: Delivery) -> _Verified:
+def _verify(channel: Channel, delivery: Delivery) -> _Verified:
     check_size(len(delivery.raw))
     headers = {key.lower(): value for key, value in delivery.headers.items()}
-    channel = _order_channel(session, delivery.channel_id)
     module = platforms.module(channel.kind)
     if not module.verify(_credentials(channel.credentials_encrypted), delivery.raw, headers):
         raise BadSignature("The webhook's signature is missing or does not match its body.")

@@ -2,20 +2,24 @@
 
 With the worker inside the API process (the embedded setup) its jobs share the
 interpreter and, on SQLite, the write lock with the requests. During a burst of writes
-(a drop, a platform's webhook storm) the worker waits a moment before each turn while
-writes are in flight: buyers and platforms are answered first, the queued work runs
-right after. Separate worker processes (production) are not affected.
+(a drop, a platform's webhook storm: many writes in flight at once) the worker waits
+before each turn, up to a limit: buyers and platforms are answered first, the queued
+work runs right after. Everyday traffic (a few writes at a time) does not hold it up,
+and separate worker processes (production) are not affected.
 """
 
 from __future__ import annotations
 
-import threading
+import time
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BURST = 4  # write requests in flight at once that make a burst
+# A burst is over once none was seen for this long: requests answered together (group
+# commit) leave short gaps before their senders' next ones.
+CALM_AFTER = 0.25  # seconds
 
 _in_flight = 0  # changed on the event loop's thread only
-_quiet = threading.Event()
-_quiet.set()
+_last_burst = 0.0  # monotonic time a burst was last seen
 
 
 class ForegroundMiddleware:
@@ -27,17 +31,22 @@ class ForegroundMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
             return await self.app(scope, receive, send)
-        global _in_flight
+        global _in_flight, _last_burst
         _in_flight += 1
-        _quiet.clear()
+        if _in_flight >= BURST:
+            _last_burst = time.monotonic()
         try:
             return await self.app(scope, receive, send)
         finally:
             _in_flight -= 1
-            if _in_flight == 0:
-                _quiet.set()
 
 
-def wait_for_quiet(at_most: float) -> None:
-    """Return once no write request is in flight, or after ``at_most`` seconds."""
-    _quiet.wait(at_most)
+def wait_for_calm(at_most: float) -> None:
+    """Return at once unless a burst of writes was seen a moment ago; then once it has
+    passed, or after ``at_most`` seconds."""
+    deadline = time.monotonic() + at_most
+    while (now := time.monotonic()) < deadline:
+        calm_at = _last_burst + CALM_AFTER
+        if now >= calm_at:
+            return
+        time.sleep(min(calm_at, deadline) - now)

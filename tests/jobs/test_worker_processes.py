@@ -90,8 +90,8 @@ def test_serve_runs_the_worker_in_process_on_sqlite_unless_told_not_to(
         assert CliRunner().invoke(cli_app, ["serve", *args]).exit_code == 0
     (default, _), (without, _), (forced, _) = calls
     embedded = engine.dialect.name == "sqlite"
-    assert isinstance(default, FastAPI) if embedded else default == "mercato.app:create_app"
-    assert without == "mercato.app:create_app"
+    assert isinstance(default, FastAPI) if embedded else default == "mercato.app:serve_app"
+    assert without == "mercato.app:serve_app"
     assert isinstance(forced, FastAPI)
 
 
