@@ -120,6 +120,15 @@ def read(request: Request):
     return request.app.state.read_sessions()
 
 
+def _refused(request: Request, token: str, exc: MercatoError, typed: dict):
+    """A refused form post: the checkout again with what was typed and why, or a problem
+    page when the checkout itself is out of reach."""
+    if exc.status in (403, 404):
+        return _problem_page(request, exc)
+    return _checkout_page(request, token, status_code=exc.status, errors=exc.errors,
+                          message=exc.detail, typed=typed)
+
+
 def _problem_page(request: Request, exc: MercatoError) -> HTMLResponse:
     return page(
         request,
@@ -347,16 +356,7 @@ async def checkout_submit(request: Request, token: str):
             ),
         )
     except MercatoError as exc:
-        if exc.status in (403, 404):
-            return _problem_page(request, exc)
-        return _checkout_page(
-            request,
-            token,
-            status_code=exc.status,
-            errors=exc.errors,
-            message=exc.detail,
-            typed=typed,
-        )
+        return _refused(request, token, exc, typed)
     except ValueError as exc:  # the form held a value the schema refuses
         errors = [
             FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
@@ -489,16 +489,7 @@ async def login_link(request: Request, token: str):
         check_csrf(request, form.get("csrf", ""))
         write(request, lambda session: checkout.send_login_link(session, token, form.get("email")))
     except MercatoError as exc:
-        if exc.status in (403, 404):
-            return _problem_page(request, exc)
-        return _checkout_page(
-            request,
-            token,
-            status_code=exc.status,
-            errors=exc.errors,
-            message=exc.detail,
-            typed=typed,
-        )
+        return _refused(request, token, exc, typed)
     return _checkout_page(
         request,
         token,
