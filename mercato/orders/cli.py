@@ -61,7 +61,126 @@ def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001)
                       f"shipping {money(o.shipping_total)}  tax {money(o.tax_total)}"
                       f"{' (included)' if o.taxes_included else ''}  [bold]total "
                       f"{money(o.total)}[/]")
+        returns = service.returns_of(session, o.id)
+        if returns:
+            by_line = {line.id: line.sku or line.title for line in o.lines}
+            listed = table("return", "status", "items", "restock", "reason")
+            for r in returns:
+                listed.add_row(r.id, r.status, ", ".join(
+                    f"{by_line.get(i['line_id'], i['line_id'])} x{i['quantity']}"
+                    for i in r.lines), "yes" if r.restock else "no", r.reason or "-")
+            console.print(listed)
         timeline = table("when", "who", "what")
         for a in o.timeline:
             timeline.add_row(f"{a.at:%Y-%m-%d %H:%M:%S}", a.actor, a.message)
         console.print(timeline)
+
+
+OrderRef = Annotated[str, typer.Argument(help="Order number (1001 or #1001) or id")]
+Items = Annotated[list[str] | None, typer.Option(
+    "--item", help="SKU:QTY (repeat); all that applies when omitted")]
+
+
+def _lines(order, items: list[str] | None, required: bool = False):
+    """``SKU:QTY`` options as the order's lines and quantities."""
+    from mercato.errors import FieldError, ValidationFailed
+    from mercato.orders.schemas import LineQuantity
+
+    if not items:
+        if required:
+            raise ValidationFailed("Name the items with --item SKU:QTY.",
+                                   [FieldError(("item",), "at least one is required")])
+        return None
+    by_sku = {line.sku: line for line in order.lines if line.sku}
+    lines, errors = [], []
+    for index, item in enumerate(items):
+        sku, _, quantity = item.rpartition(":")
+        if sku not in by_sku or not quantity.isdigit() or int(quantity) < 1:
+            errors.append(FieldError(("item", index), f"{item!r}: give SKU:QTY with a SKU of "
+                                     f"order {order.name} and a quantity of at least 1"))
+            continue
+        lines.append(LineQuantity(line_id=by_sku[sku].id, quantity=int(quantity)))
+    if errors:
+        raise ValidationFailed("Some items are not on the order.", errors)
+    return lines
+
+
+@app.command("fulfil")
+def fulfil(order: OrderRef, item: Items = None,
+           carrier: Annotated[str | None, typer.Option()] = None,
+           tracking: Annotated[str | None, typer.Option(help="Tracking number")] = None):
+    """Ship items (all unshipped ones by default); the platform is told."""
+    from mercato.orders import service
+    from mercato.orders.schemas import FulfillmentCreate
+
+    with unit_of_work() as session:
+        o = service.find_order(session, order)
+        made = service.fulfil(session, o.id, FulfillmentCreate(
+            lines=_lines(o, item), carrier=carrier, tracking_number=tracking), actor="cli")
+        console.print(f"Fulfilment {made.id} on {o.name}: now {o.fulfillment_status}.")
+
+
+@app.command("cancel")
+def cancel(order: OrderRef, reason: Annotated[str | None, typer.Option()] = None,
+           restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True):
+    """Cancel an unshipped order (its units go back on hand unless --no-restock)."""
+    from mercato.orders import service
+
+    with unit_of_work() as session:
+        o = service.cancel(session, service.find_order(session, order).id, reason, restock,
+                           actor="cli")
+        console.print(f"Order {o.name} is {o.status}.")
+
+
+@app.command("refund")
+def refund(order: OrderRef, item: Items = None,
+           amount: Annotated[int | None, typer.Option(help="Minor units, instead of items")]
+           = None, reason: Annotated[str | None, typer.Option()] = None):
+    """Refund items, an amount, or everything that remains; the platform is told."""
+    from mercato.orders import service
+    from mercato.orders.schemas import RefundCreate
+
+    with unit_of_work() as session:
+        o = service.find_order(session, order)
+        made = service.refund(session, o.id, RefundCreate(
+            lines=_lines(o, item), amount=amount, reason=reason), actor="cli")
+        console.print(f"Refunded {format_plain(made.amount, o.currency)} {o.currency} "
+                      f"on {o.name}.")
+
+
+@app.command("return")
+def request_return(order: OrderRef, item: Items = None,
+                   reason: Annotated[str | None, typer.Option()] = None,
+                   restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True):
+    """Record that the buyer is sending items back (requested -> received -> refunded)."""
+    from mercato.orders import service
+    from mercato.orders.schemas import ReturnCreate
+
+    with unit_of_work() as session:
+        o = service.find_order(session, order)
+        made = service.request_return(session, o.id, ReturnCreate(
+            lines=_lines(o, item, required=True), reason=reason, restock=restock),
+            actor="cli")
+        console.print(f"Return {made.id} on {o.name} requested.")
+
+
+@app.command("receive-return")
+def receive_return(order: OrderRef, return_id: str):
+    """The returned items arrived: restock them (when the return says so)."""
+    from mercato.orders import service
+
+    with unit_of_work() as session:
+        o = service.find_order(session, order)
+        made = service.receive_return(session, o.id, return_id, actor="cli")
+        console.print(f"Return {made.id} on {o.name} received.")
+
+
+@app.command("refund-return")
+def refund_return(order: OrderRef, return_id: str):
+    """Refund what came back; the platform is told."""
+    from mercato.orders import service
+
+    with unit_of_work() as session:
+        o = service.find_order(session, order)
+        made = service.refund_return(session, o.id, return_id, actor="cli")
+        console.print(f"Return {made.id} on {o.name} refunded.")

@@ -200,3 +200,41 @@ def test_cli_list_and_show(order):
     assert "TEE-S" in shown.output and "total 80.59 USD" in shown.output
     missing = runner.invoke(cli, ["orders", "show", "#99999999"])
     assert missing.exit_code == 1
+
+
+def test_cli_ships_returns_and_refunds_an_order(order, client, admin):
+    runner = CliRunner()
+
+    def mercato(*args):
+        return runner.invoke(cli, ["orders", *map(str, args)])
+
+    number = order["number"]
+    shipped = mercato("fulfil", number, "--item", "TEE-S:2", "--carrier", "UPS",
+                      "--tracking", "1Z999")
+    assert shipped.exit_code == 0, shipped.output
+    assert "now partial" in shipped.output
+
+    wrong = mercato("return", number, "--item", "NOPE:1")
+    assert wrong.exit_code == 1 and "'NOPE:1'" in wrong.output
+    assert mercato("return", number).exit_code == 1  # which items must be said
+    too_many = mercato("return", number, "--item", "TEE-M:1")  # not shipped
+    assert too_many.exit_code == 1 and "only 0 shipped unit(s)" in too_many.output
+
+    requested = mercato("return", number, "--item", "TEE-S:1", "--reason", "too small")
+    assert requested.exit_code == 0, requested.output
+    return_id = requested.output.split()[1]
+    assert "requested" in mercato("show", number).output
+    assert mercato("refund-return", number, return_id).exit_code == 1  # not received yet
+    assert mercato("receive-return", number, return_id).exit_code == 0
+    refunded = mercato("refund-return", number, return_id)
+    assert refunded.exit_code == 0, refunded.output
+
+    detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
+    assert [(r["status"], r["reason"]) for r in detail["returns"]] == [
+        ("refunded", "too small")]
+    assert detail["lines"][0]["refunded_quantity"] == 1
+    assert detail["lines"][0]["fulfilled_quantity"] == 2
+
+    goodwill = mercato("refund", number, "--amount", 100, "--reason", "late")
+    assert goodwill.exit_code == 0 and "Refunded 1.00 USD" in goodwill.output
+    assert mercato("cancel", number).exit_code == 1  # shipped orders are not cancelled
