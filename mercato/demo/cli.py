@@ -89,8 +89,10 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         + ("balanced" if drop.ledger_balanced else "[red]NOT balanced[/]"))
     with _step("Fulfilling the drop's orders"):
         shipped, pushed = demo.fulfil_drop(story)
-    console.print(f"✔ Shipped {shipped} orders with UPS tracking numbers; TikTok Shop "
-                  f"received the tracking of {pushed}")
+    console.print(f"✔ Shipped {shipped} orders with UPS tracking numbers; "
+                  + (f"TikTok Shop received the tracking of {pushed}" if pushed or drop.by_channel
+                     .get("tiktok") else "no TikTok order shipped (all on hold, sold past our "
+                     "stock)"))
 
     elapsed = time.perf_counter() - started
     console.print(Panel.fit(

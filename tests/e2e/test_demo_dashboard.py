@@ -46,7 +46,7 @@ def test_demo_tells_the_whole_story(demo):
     for platform in ("meta", "google", "tiktok", "pinterest"):
         assert platform in out
     assert "would reject" in out and "gtin" in out  # the check names what is wrong
-    assert re.search(r"TikTok Shop received the tracking of \d+", out)
+    assert re.search(r"TikTok Shop received the tracking of \d+|no TikTok order shipped", out)
 
 
 @pytest.fixture(scope="module")
