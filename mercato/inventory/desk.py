@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError
 from mercato.group_commit import GroupCommit
-from mercato.inventory import service
+from mercato.inventory import lock_objects, service
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.inventory.service import (
     ALLOCATION_POLICIES,
@@ -88,6 +88,11 @@ def reserve_many(session: Session, asks: Sequence[Ask]) -> list[Outcome]:
     stocks = service.read_stock(
         session, [ln.variant_id for i in claims for ln in asks[i].lines if ln.variant_id],
         [ln.sku for i in claims for ln in asks[i].lines if ln.sku], now)
+    # The batch's requests take their stock levels in their own orders: lock them all
+    # first, lowest id first, so that batches of two processes never wait on each other
+    # in opposite orders (PostgreSQL; a SQLite writer holds the whole database anyway).
+    lock_objects.stock_levels(session, [level.id for stock in stocks.values()
+                                        for level in stock.levels])
 
     line_rows: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
@@ -172,6 +177,7 @@ def settle_many(session: Session, settles: Sequence[Settle]) -> list[Outcome]:
     for settle in settles:
         groups[(settle.outcome, settle.actor)].append(settle)
     now = utcnow()
+    lock_objects.stock_levels_of_reservations(session, [s.reservation_id for s in settles])
     for (outcome, actor), group in groups.items():
         ids = list(dict.fromkeys(s.reservation_id for s in group))
         views = dict(zip(ids, service._settle(session, ids, outcome, now, actor), strict=True))
