@@ -143,3 +143,61 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
     assert sales == STOCK * len(SKUS)
     assert statuses["active"] == 0 and statuses["expired"] > 0
     assert_ledger_balances(sessions)
+
+
+def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
+    """Buys in batches of five one-unit requests, as an API process's desk writes them."""
+    from mercato.inventory.desk import Ask, reserve_many
+
+    engine, sessions = _session_factory(url, data_dir)
+    sold: Counter[str] = Counter()
+    errors: list[str] = []
+    try:
+        start.wait(timeout=60)
+        for batch in range(STOCK):
+            asks = [Ask([ReservationLineInput(sku=SKUS[(batch + n) % 2], quantity=1)],
+                        reference=f"{seed}-{batch}-{n}", sell=True) for n in range(5)]
+            with transaction(sessions) as session:
+                outcomes = reserve_many(session, asks)
+            for outcome in outcomes:
+                if isinstance(outcome, service.ReservationView):
+                    sold.update({ln.sku: ln.quantity for ln in outcome.lines})
+                elif not isinstance(outcome, service.InsufficientStock):
+                    errors.append(repr(outcome))
+            if all(isinstance(o, service.InsufficientStock) for o in outcomes):
+                break
+    except Exception:  # noqa: BLE001 - every error fails the test, with its trace
+        errors.append(traceback.format_exc())
+    finally:
+        engine.dispose()
+        results.put((dict(sold), errors))
+
+
+@pytest.mark.slow
+def test_batches_from_many_processes_sell_exactly_the_stock(engine, sessions, database_url,
+                                                            tmp_path):
+    make_variants(sessions, *SKUS, handle="drop")
+    with transaction(sessions) as session:
+        for sku in SKUS:
+            service.adjust(session, AdjustmentCreate(sku=sku, on_hand=STOCK))
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    start, results = context.Barrier(BUYERS + 1), context.Queue()
+    buyers = [context.Process(target=_batch_buyer,
+                              args=(database_url, str(tmp_path), seed, start, results))
+              for seed in range(BUYERS)]
+    for process in buyers:
+        process.start()
+    start.wait(timeout=60)
+    reports = [results.get(timeout=240) for _ in buyers]
+    for process in buyers:
+        process.join(timeout=30)
+
+    errors = [error for _, errs in reports for error in errs]
+    assert errors == [], errors[0]
+    assert sum((Counter(s) for s, _ in reports), Counter()) == {sku: STOCK for sku in SKUS}
+    with sessions() as session:
+        for sku in SKUS:
+            view = service.inventory_by_sku(session, sku)
+            assert (view.on_hand, view.reserved) == (0, 0)
+    assert_ledger_balances(sessions)
