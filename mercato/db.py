@@ -7,12 +7,23 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -83,12 +94,15 @@ class JSONType(TypeDecorator):
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# Two base32 digits for every 10-bit value: an id is 13 lookups.
+# Two base32 digits for every 10-bit value.
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 
 
 _id_lock = threading.Lock()
 _last_id_value = 0
+# The first 22 digits of the last id: ids made in the same millisecond count up from a
+# random start, so the next one most often differs only in its last 4 digits.
+_last_prefix: tuple[int, str] = (-1, "")
 
 
 def new_id(prefix: str) -> str:
@@ -97,16 +111,56 @@ def new_id(prefix: str) -> str:
     Ids sort by creation order (within the same millisecond too), which keyset pagination
     and "in the order given" listings rely on.
     """
-    global _last_id_value
+    global _last_id_value, _last_prefix
     with _id_lock:
-        value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-        if value >> 80 <= _last_id_value >> 80:
+        millis = int(time.time() * 1000)
+        if millis <= _last_id_value >> 80:
             value = _last_id_value + 1
+        else:
+            value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
         _last_id_value = value
     # 128 bits as 26 base32 digits (two leading zero bits), Crockford's alphabet, which
     # sorts like ASCII.
-    return prefix + "_" + "".join(_PAIRS[(value >> shift) & 1023]
-                                  for shift in range(120, -1, -10))
+    high = value >> 20
+    cached_high, digits = _last_prefix
+    if high != cached_high:
+        digits = "".join(_PAIRS[(high >> shift) & 1023] for shift in range(100, -1, -10))
+        _last_prefix = (high, digits)
+    return prefix + "_" + digits + _PAIRS[(value >> 10) & 1023] + _PAIRS[value & 1023]
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows that all have the same keys, in one batch.
+
+    On SQLite, one DBAPI executemany of plain tuples, each value converted by its column
+    type's bind processor looked up once: SQLAlchemy's executemany prepares every row's
+    parameters one by one, which costs as much as the insert itself on large imports.
+    Rows must give every column that has a Python-side default; otherwise, and on other
+    databases, this is ``session.execute(insert(table), rows)``.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    if dialect.name != "sqlite" or any(
+        column.default is not None and column.key not in keys for column in table.columns
+    ):
+        session.execute(insert(table), rows)
+        return
+    columns = [table.columns[key] for key in keys]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect)
+                  for column in columns]
+    values = [[row[key] for row in rows] for key in keys]
+    for i, processor in enumerate(processors):
+        if processor is not None:
+            values[i] = _convert(processor, values[i])
+    params = list(zip(*values, strict=True))
+    preparer = dialect.identifier_preparer
+    sql = (f"INSERT INTO {preparer.format_table(table)} "
+           f"({', '.join(preparer.format_column(column) for column in columns)}) "
+           f"VALUES ({', '.join('?' * len(columns))})")
+    connection.exec_driver_sql(sql, params)
 
 
 def random_token(nbytes: int = 32) -> str:
@@ -224,3 +278,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commits everything on success, nothing on error."""
     with factory() as session, session.begin():
         yield session
+
+
+def _convert(processor: Callable[[Any], Any], values: list) -> list:
+    """A column's values through its bind processor; the same object given again (as
+    the one timestamp of a whole batch) is converted once."""
+    converted, last, last_converted = [], _converted_none, None
+    for value in values:
+        if value is not last:
+            last, last_converted = value, processor(value)
+        converted.append(last_converted)
+    return converted
+
+
+_converted_none = object()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato import events
@@ -29,7 +29,7 @@ from mercato.catalog.schemas import (
 )
 from mercato.catalog.text import handleize, html_to_text, is_valid_handle
 from mercato.config import get_settings
-from mercato.db import new_id, utcnow
+from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed, dotted
 from mercato.money import CURRENCIES
 from mercato.pagination import decode_cursor, encode_cursor
@@ -513,8 +513,8 @@ def _insert_new(session: Session, plans: list[_Plan]) -> dict[str, tuple[str, li
             [(v["id"], v["sku"]) for v in variants]), product_id))
     for model, model_rows in rows.items():
         if model_rows:
-            # Core executemany: every row has the same keys, so this is one batch per table.
-            session.execute(insert(model.__table__), model_rows)
+            # Every row has the same keys, so this is one batch per table.
+            insert_rows(session, model.__table__, model_rows)
     events.record_many(session, created)
     return ids
 

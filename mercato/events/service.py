@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, delete, false, insert, or_, select, text
+from sqlalchemy import ColumnElement, delete, false, or_, select, text
 from sqlalchemy.orm import Session
 
-from mercato.db import new_id, utcnow
+from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.events import live
 from mercato.events.models import Event, OutboxEntry
@@ -71,8 +71,8 @@ def record_many(session: Session,
         rows.append({"id": new_id("evt"), "type": type, "key": key, "version": version,
                      "payload": body, "created_at": now})
     if rows:
-        session.execute(insert(Event.__table__), rows)
-        session.execute(insert(OutboxEntry.__table__), [{"event_id": r["id"]} for r in rows])
+        insert_rows(session, Event.__table__, rows)
+        insert_rows(session, OutboxEntry.__table__, [{"event_id": r["id"]} for r in rows])
         live.signal(session)
     return len(rows)
 

@@ -37,7 +37,7 @@ from sqlalchemy.sql import Executable
 
 from mercato import events
 from mercato.catalog.models import Variant
-from mercato.db import new_id, utcnow
+from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.inventory import lock_objects
 from mercato.inventory.models import (
@@ -409,7 +409,7 @@ def _movement(level_id: str, variant_id: str, kind: str, quantity: int, *,
 
 def _write_movements(session: Session, movements: list[dict[str, Any]]) -> None:
     if movements:
-        session.execute(insert(_movements), movements)
+        insert_rows(session, _movements, movements)
 
 
 def _reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) -> int:
@@ -997,7 +997,7 @@ def set_on_hand_of_new(
             stocks[variant_id] = Stock(variant_id, count.sku, count.policy, count.tracked, [
                 Level(level_id, variant_id, location_id, code, name, priority,
                       count.on_hand, 0)])
-    session.execute(insert(_levels), levels)
+    insert_rows(session, _levels, levels)
     _write_movements(session, movements)
     _record_changes(session, stocks, stocks, now)
 
