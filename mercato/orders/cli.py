@@ -167,20 +167,19 @@ def request_return(order: OrderRef, item: Items = None,
 @app.command("receive-return")
 def receive_return(order: OrderRef, return_id: str):
     """The returned items arrived: restock them (when the return says so)."""
-    from mercato.orders import service
-
-    with unit_of_work() as session:
-        o = service.find_order(session, order)
-        made = service.receive_return(session, o.id, return_id, actor="cli")
-        console.print(f"Return {made.id} on {o.name} received.")
+    _return_step(order, return_id, "receive_return", "received")
 
 
 @app.command("refund-return")
 def refund_return(order: OrderRef, return_id: str):
     """Refund what came back; the platform is told."""
+    _return_step(order, return_id, "refund_return", "refunded")
+
+
+def _return_step(order: str, return_id: str, step: str, done: str) -> None:
     from mercato.orders import service
 
     with unit_of_work() as session:
         o = service.find_order(session, order)
-        made = service.refund_return(session, o.id, return_id, actor="cli")
-        console.print(f"Return {made.id} on {o.name} refunded.")
+        made = getattr(service, step)(session, o.id, return_id, actor="cli")
+        console.print(f"Return {made.id} on {o.name} {done}.")
