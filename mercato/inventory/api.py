@@ -7,7 +7,7 @@ from mercato.auth.dependencies import ReadSession
 from mercato.db import transaction
 from mercato.inventory import service
 from mercato.inventory.auth import InventoryRead, InventoryWrite
-from mercato.inventory.desk import Ask, Desk, Settle
+from mercato.inventory.desk import Desk, Settle
 from mercato.inventory.schemas import (
     AdjustmentCreate,
     AdjustmentPublic,
@@ -20,6 +20,7 @@ from mercato.inventory.schemas import (
     ReservationExtend,
     ReservationPublic,
 )
+from mercato.inventory.service import Ask
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 

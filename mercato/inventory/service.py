@@ -38,7 +38,7 @@ from sqlalchemy.sql import Executable
 from mercato import events
 from mercato.catalog.models import Variant
 from mercato.db import insert_rows, new_id, utcnow
-from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import lock_objects
 from mercato.inventory.models import (
     ChannelRule,
@@ -546,6 +546,19 @@ def _hold_seconds(ttl_seconds: int | None) -> timedelta:
     return timedelta(seconds=ttl_seconds)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One reservation request (see ``reserve``)."""
+
+    lines: Sequence[ReservationLineInput]
+    channel: str = "storefront"
+    reference: str | None = None
+    ttl_seconds: int | None = None
+    allocation: str = "priority"
+    sell: bool = False
+    actor: str = "system"
+
+
 def reserve(
     session: Session,
     lines: Sequence[ReservationLineInput],
@@ -564,47 +577,95 @@ def reserve(
     (a platform's checkout): the same guard, one transaction instead of two.
     Raises ``InsufficientStock`` naming each short line and what it could get.
     """
-    now = _now(now)
-    status, state, settled_at = ("committed", "sold", now) if sell else ("active", "held", None)
-    policy = ALLOCATION_POLICIES[allocation]
-    expires_at = now + _hold_seconds(ttl_seconds)
-    reservation_id = new_id("res")
-    reference = reference or reservation_id
-    # Claim the reference first: a concurrent twin waits here, then replays ours.
-    claimed = session.execute(_insert_or_ignore(session, _reservations), {
-        "id": reservation_id, "channel": channel, "reference": reference, "status": status,
-        "expires_at": expires_at, "actor": actor, "created_at": now, "settled_at": settled_at,
-    }).first()
-    if claimed is None:
-        return _replay(session, channel, reference, lines)
-    try:
-        wanted, stocks, plans = _hold_lines(session, lines, policy, sell, now, actor)
-    except (InsufficientStock, ValidationFailed):
-        session.execute(delete(_reservations).where(_reservations.c.id == reservation_id))
-        raise
+    [outcome] = reserve_many(session, [Ask(lines, channel, reference, ttl_seconds,
+                                           allocation, sell, actor)], now)
+    if isinstance(outcome, MercatoError):
+        raise outcome
+    return outcome
 
-    line_rows, movements, views = [], [], []
-    for variant_id, quantity in wanted.items():
-        plan = plans.get(variant_id, [])
-        backordered = quantity - sum(units for _, units in plan)
-        portions = [(level.id, level.location, units) for level, units in plan]
-        if backordered:
-            portions.append((None, None, backordered))
-        for level_id, location, units in portions:
-            line_rows.append({"id": new_id("rsl"), "reservation_id": reservation_id,
-                              "variant_id": variant_id, "stock_level_id": level_id,
-                              "quantity": units, "state": state})
-            views.append(LineView(variant_id, stocks[variant_id].sku, location, units, state))
-            if level_id is not None:
-                movements.append(_movement(
-                    level_id, variant_id, "sale" if sell else "reservation", units,
-                    on_hand=-units if sell else 0, reserved=0 if sell else units, actor=actor,
-                    now=now, reference=reference, reservation_id=reservation_id))
-    session.execute(insert(_lines), line_rows)
+
+def reserve_many(session: Session, asks: Sequence[Ask], now: datetime | None = None
+                 ) -> list[ReservationView | MercatoError]:
+    """``reserve`` for many requests in one transaction; each gets its own outcome (a
+    refused one undoes its own writes). References must be distinct within one call.
+
+    One claim of all references, one stock read, the stock levels locked lowest id first
+    (so that two such transactions never wait on each other in opposite orders), then
+    each request's guarded UPDATEs, then one insert each of lines, movements and events.
+    """
+    now = _now(now)
+    outcomes: list[ReservationView | MercatoError | None] = [None] * len(asks)
+    claims: dict[int, dict[str, Any]] = {}
+    for index, ask in enumerate(asks):
+        try:
+            expires_at = now + _hold_seconds(ask.ttl_seconds)
+        except MercatoError as refused:
+            outcomes[index] = refused
+            continue
+        claim_id = new_id("res")
+        status, settled_at = ("committed", now) if ask.sell else ("active", None)
+        claims[index] = {"id": claim_id, "channel": ask.channel,
+                         "reference": ask.reference or claim_id, "status": status,
+                         "expires_at": expires_at, "actor": ask.actor, "created_at": now,
+                         "settled_at": settled_at}
+    # Claim the references first: a concurrent twin waits here, then replays ours.
+    claimed = set()
+    if claims:
+        claimed = set(session.scalars(_insert_or_ignore(session, _reservations),
+                                      list(claims.values())).all())
+    stocks = read_stock(
+        session, [ln.variant_id for i in claims for ln in asks[i].lines if ln.variant_id],
+        [ln.sku for i in claims for ln in asks[i].lines if ln.sku], now)
+    lock_objects.stock_levels(session, [level.id for stock in stocks.values()
+                                        for level in stock.levels])
+
+    line_rows: list[dict[str, Any]] = []
+    movements: list[dict[str, Any]] = []
+    changed: set[str] = set()
+    refused_claims = []
+    for index, row in claims.items():
+        ask = asks[index]
+        try:
+            if row["id"] not in claimed:
+                outcomes[index] = _replay(session, ask.channel, row["reference"], ask.lines)
+                continue
+            wanted, plans = _hold_lines(session, ask, stocks, now)
+        except MercatoError as refused:
+            outcomes[index] = refused
+            if row["id"] in claimed:
+                refused_claims.append(row["id"])
+            continue
+        views = []
+        state = "sold" if ask.sell else "held"
+        for variant_id, quantity in wanted.items():
+            plan = plans.get(variant_id, [])
+            portions = [(level.id, level.location, units) for level, units in plan]
+            backordered = quantity - sum(units for _, units in plan)
+            if backordered:
+                portions.append((None, None, backordered))
+            for level_id, location, units in portions:
+                line_rows.append({"id": new_id("rsl"), "reservation_id": row["id"],
+                                  "variant_id": variant_id, "stock_level_id": level_id,
+                                  "quantity": units, "state": state})
+                views.append(LineView(variant_id, stocks[variant_id].sku, location, units,
+                                      state))
+                if level_id is not None:
+                    movements.append(_movement(
+                        level_id, variant_id, "sale" if ask.sell else "reservation", units,
+                        on_hand=-units if ask.sell else 0, reserved=0 if ask.sell else units,
+                        actor=ask.actor, now=now, reference=row["reference"],
+                        reservation_id=row["id"]))
+        changed.update(plans)
+        outcomes[index] = ReservationView(
+            row["id"], row["channel"], row["reference"], row["status"], row["expires_at"],
+            now, row["settled_at"], views)
+    if refused_claims:
+        session.execute(delete(_reservations).where(_reservations.c.id.in_(refused_claims)))
+    if line_rows:
+        session.execute(insert(_lines), line_rows)
     _write_movements(session, movements)
-    _record_changes(session, plans, stocks, now)
-    return ReservationView(reservation_id, channel, reference, status, expires_at, now,
-                           settled_at, views)
+    _record_changes(session, changed, stocks, now)
+    return outcomes
 
 
 def _variant_of(line: ReservationLineInput, by_sku: Mapping[str, str]) -> str | None:
@@ -637,25 +698,27 @@ def _read_lines(session: Session, lines: Sequence[ReservationLineInput], now: da
     return _wanted(lines, stocks), stocks
 
 
-def _hold_lines(session: Session, lines: Sequence[ReservationLineInput],
-                policy: AllocationPolicy, sell: bool, now: datetime, actor: str
-                ) -> tuple[dict[str, int], dict[str, Stock], dict[str, Allocation]]:
+def _hold_lines(session: Session, ask: Ask, stocks: dict[str, Stock], now: datetime
+                ) -> tuple[dict[str, int], dict[str, Allocation]]:
     """Plan where each line's units come from, then take them; returns the plans.
 
-    The plan is read without locks; the conditional UPDATEs decide. A plan gone stale
-    under contention is read and tried again.
+    The plan is read without locks (``stocks``, kept current as units are taken); the
+    conditional UPDATEs decide. A plan gone stale under contention is read again and
+    tried again.
     """
+    policy = ALLOCATION_POLICIES[ask.allocation]
     for _ in range(PLAN_ATTEMPTS):
-        wanted, stocks = _read_lines(session, lines, now)
+        wanted = _wanted(ask.lines, stocks)
         plans, short = _plan(wanted, stocks, policy)
         if short:
-            raise _insufficient(lines, wanted, stocks, short)
-        if _take(session, [take for plan in plans.values() for take in plan], sell, now,
-                 actor):
-            return wanted, stocks, plans
-    wanted, stocks = _read_lines(session, lines, now)
+            raise _insufficient(ask.lines, wanted, stocks, short)
+        if _take(session, [take for plan in plans.values() for take in plan], ask.sell,
+                 now, ask.actor):
+            return wanted, plans
+        stocks.update(read_stock(session, wanted, now=now))
+    wanted = _wanted(ask.lines, stocks)
     plans, short = _plan(wanted, stocks, policy)
-    raise _insufficient(lines, wanted, stocks,
+    raise _insufficient(ask.lines, wanted, stocks,
                         short or [v for v in wanted if not stocks[v].oversells])
 
 

@@ -147,7 +147,7 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
 
 def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
     """Buys in batches of five one-unit requests, as an API process's desk writes them."""
-    from mercato.inventory.desk import Ask, reserve_many
+    from mercato.inventory.service import Ask, reserve_many
 
     engine, sessions = _session_factory(url, data_dir)
     sold: Counter[str] = Counter()

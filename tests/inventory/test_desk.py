@@ -13,9 +13,10 @@ from mercato.db import transaction
 from mercato.errors import Conflict, ValidationFailed
 from mercato.events.models import Event
 from mercato.inventory import service
-from mercato.inventory.desk import Ask, Desk, Settle, reserve_many
+from mercato.inventory.desk import Desk, Settle
 from mercato.inventory.models import Reservation
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
+from mercato.inventory.service import Ask, reserve_many
 from tests.inventory.conftest import assert_ledger_balances, make_variants
 
 
