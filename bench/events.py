@@ -121,9 +121,11 @@ def main() -> None:
                 elapsed, done = _in_child(url, args)
             finally:
                 _drop_pg_database(server, url)
-        print(f"{name}: {done} events delivered in {elapsed:.2f} s = "
-              f"{done / elapsed:,.0f} events/s (1 worker, concurrency {args.concurrency}, "
-              f"{args.keys} keys)")
+        print(
+            f"{name}: {done} events delivered in {elapsed:.2f} s = "
+            f"{done / elapsed:,.0f} events/s (1 worker, concurrency {args.concurrency}, "
+            f"{args.keys} keys)"
+        )
 
 
 def _child(results, *args) -> None:
@@ -134,8 +136,9 @@ def _in_child(url: str, args) -> tuple[float, int]:
     # A fresh interpreter per database: no state shared between the two runs.
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_child, args=(results, url, args.events, args.keys,
-                                                 args.concurrency))
+    child = context.Process(
+        target=_child, args=(results, url, args.events, args.keys, args.concurrency)
+    )
     child.start()
     outcome = results.get()
     child.join()
@@ -165,8 +168,7 @@ def _drop_pg_database(server: str, url: str) -> None:
 
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(
-            f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
 
 

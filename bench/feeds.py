@@ -53,26 +53,66 @@ def generate(database_url: str, variants: int) -> None:
             rows_p, rows_m, rows_v = [], [], []
             for n in range(start, min(start + chunk, products)):
                 pid = new_id("prod")
-                rows_p.append(dict(
-                    id=pid, handle=f"product-{n}", title=f"Organic tee {n}",
-                    description_html=body, description_text="Soft organic cotton, cut for "
-                    "every day.\n100% cotton", vendor="Acme", product_type="Shirts", tags=[],
-                    status="active", google_category_id=212, options=["Color", "Size"],
-                    google_category_path="Apparel & Accessories > Clothing > Shirts & Tops",
-                    gender="unisex", age_group="adult", attributes={},
-                    created_at=now, updated_at=now))
-                rows_m.append(dict(id=new_id("med"), product_id=pid, position=1,
-                                   url=f"https://cdn.example.com/p/{n}.jpg"))
+                rows_p.append(
+                    dict(
+                        id=pid,
+                        handle=f"product-{n}",
+                        title=f"Organic tee {n}",
+                        description_html=body,
+                        description_text="Soft organic cotton, cut for every day.\n100% cotton",
+                        vendor="Acme",
+                        product_type="Shirts",
+                        tags=[],
+                        status="active",
+                        google_category_id=212,
+                        options=["Color", "Size"],
+                        google_category_path="Apparel & Accessories > Clothing > Shirts & Tops",
+                        gender="unisex",
+                        age_group="adult",
+                        attributes={},
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                rows_m.append(
+                    dict(
+                        id=new_id("med"),
+                        product_id=pid,
+                        position=1,
+                        url=f"https://cdn.example.com/p/{n}.jpg",
+                    )
+                )
                 for i, size in enumerate(("S", "M", "L", "XL")):
                     code = f"40{n:08d}{i}"
-                    check = (10 - sum(int(c) * (3 if k % 2 == 0 else 1)
-                                      for k, c in enumerate(reversed(code))) % 10) % 10
-                    rows_v.append(dict(
-                        id=new_id("var"), product_id=pid, position=i + 1, sku=f"T-{n}-{size}",
-                        option1="Blue", option2=size, currency="USD", price=2500 + i * 100,
-                        barcode=code + str(check), weight_unit="g", condition="new",
-                        requires_shipping=True, taxable=True, inventory_policy="deny",
-                        inventory_tracked=True, attributes={}, created_at=now, updated_at=now))
+                    check = (
+                        10
+                        - sum(
+                            int(c) * (3 if k % 2 == 0 else 1) for k, c in enumerate(reversed(code))
+                        )
+                        % 10
+                    ) % 10
+                    rows_v.append(
+                        dict(
+                            id=new_id("var"),
+                            product_id=pid,
+                            position=i + 1,
+                            sku=f"T-{n}-{size}",
+                            option1="Blue",
+                            option2=size,
+                            currency="USD",
+                            price=2500 + i * 100,
+                            barcode=code + str(check),
+                            weight_unit="g",
+                            condition="new",
+                            requires_shipping=True,
+                            taxable=True,
+                            inventory_policy="deny",
+                            inventory_tracked=True,
+                            attributes={},
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
             connection.execute(insert(Product), rows_p)
             connection.execute(insert(Media), rows_m)
             connection.execute(insert(Variant), rows_v)
@@ -93,13 +133,21 @@ def render(database_url: str, kind: str, fmt: str, out: str) -> dict:
     engine = create_db_engine(Settings(database_url=database_url))
     started, cpu_started = time.perf_counter(), time.process_time()
     with make_sessionmaker(engine, read_only=True)() as session, open(out, "wb") as handle:
-        stats = write_feed(session, Target(kind=kind, base_url="https://shop.example.com"),
-                           handle, fmt)
+        stats = write_feed(
+            session, Target(kind=kind, base_url="https://shop.example.com"), handle, fmt
+        )
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"kind": kind, "format": fmt, "written": stats.written, "left_out": stats.left_out,
-            "seconds": round(seconds, 2), "cpu": round(cpu, 2), "peak_mb": round(peak_mb, 1),
-            "bytes": os.path.getsize(out)}
+    return {
+        "kind": kind,
+        "format": fmt,
+        "written": stats.written,
+        "left_out": stats.left_out,
+        "seconds": round(seconds, 2),
+        "cpu": round(cpu, 2),
+        "peak_mb": round(peak_mb, 1),
+        "bytes": os.path.getsize(out),
+    }
 
 
 def one_edit(database_url: str) -> dict:
@@ -119,9 +167,16 @@ def one_edit(database_url: str) -> dict:
     simulator = create_app()
     http = TestClient(simulator, base_url="http://sandbox")
     with transaction(sessions) as session:
-        channel = service.create_channel(session, ChannelCreate(
-            kind="meta", name="bench-meta", base_url="http://sandbox",
-            credentials={"access_token": "t"}, settings={"catalog_id": "bench"}))
+        channel = service.create_channel(
+            session,
+            ChannelCreate(
+                kind="meta",
+                name="bench-meta",
+                base_url="http://sandbox",
+                credentials={"access_token": "t"},
+                settings={"catalog_id": "bench"},
+            ),
+        )
     started = time.perf_counter()
     first = sync.publish(sessions, channel.id, http=http)
     first_seconds = time.perf_counter() - started
@@ -130,9 +185,12 @@ def one_edit(database_url: str) -> dict:
         session.execute(update(Variant).where(Variant.id == variant_id).values(price=999))
     before = simulator.state.sim.items_received
     second = sync.publish(sessions, channel.id, http=http)
-    return {"first_sent": first.sent, "first_seconds": round(first_seconds, 2),
-            "second_sent": second.sent,
-            "items_received_by_platform": simulator.state.sim.items_received - before}
+    return {
+        "first_sent": first.sent,
+        "first_seconds": round(first_seconds, 2),
+        "second_sent": second.sent,
+        "items_received_by_platform": simulator.state.sim.items_received - before,
+    }
 
 
 def child(args) -> None:
@@ -179,16 +237,18 @@ def bench_feeds(tmp: str, size: int, postgres: str | None) -> None:
     with scratch_database(tmp, f"feeds-{size}", postgres) as url:
         started = time.perf_counter()
         run_child("--child", "generate", "--url", url, "--size", str(size))
-        print(f"{size:>9,} variants generated on {where} in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(f"{size:>9,} variants generated on {where} in {time.perf_counter() - started:.1f} s")
         for kind, fmt in (("google", "xml"), ("meta", "csv")):
             out = str(Path(tmp) / f"{kind}-{size}.{fmt}")
-            r = run_child("--child", "render", "--url", url, "--kind", kind, "--format", fmt,
-                          "--out", out)
+            r = run_child(
+                "--child", "render", "--url", url, "--kind", kind, "--format", fmt, "--out", out
+            )
             rate = r["written"] / r["seconds"] if r["seconds"] else 0
-            print(f"  {kind:<6} {fmt}: {r['written']:>9,} items in {r['seconds']:>6.2f} s "
-                  f"(cpu {r['cpu']:.2f} s, {rate:,.0f}/s), peak {r['peak_mb']:.0f} MB, "
-                  f"{r['bytes'] / 1e6:,.0f} MB written, {r['left_out']} left out")
+            print(
+                f"  {kind:<6} {fmt}: {r['written']:>9,} items in {r['seconds']:>6.2f} s "
+                f"(cpu {r['cpu']:.2f} s, {rate:,.0f}/s), peak {r['peak_mb']:.0f} MB, "
+                f"{r['bytes'] / 1e6:,.0f} MB written, {r['left_out']} left out"
+            )
             os.remove(out)
 
 
@@ -196,8 +256,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--edit-size", type=int, default=20000)
-    parser.add_argument("--postgres", help="server URL without a database name: the feeds "
-                        "are also measured on PostgreSQL, in a scratch database")
+    parser.add_argument(
+        "--postgres",
+        help="server URL without a database name: the feeds "
+        "are also measured on PostgreSQL, in a scratch database",
+    )
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--size", type=int)
@@ -217,10 +280,12 @@ def main() -> None:
             with scratch_database(tmp, "edit", None) as url:
                 run_child("--child", "generate", "--url", url, "--size", str(args.edit_size))
                 r = run_child("--child", "edit", "--url", url)
-            print(f"Incremental push to the Meta simulator ({args.edit_size:,} variants): "
-                  f"first publish sent {r['first_sent']:,} in {r['first_seconds']} s; after "
-                  f"editing one price, the next publish sent {r['second_sent']} item(s) "
-                  f"(the platform received {r['items_received_by_platform']}).")
+            print(
+                f"Incremental push to the Meta simulator ({args.edit_size:,} variants): "
+                f"first publish sent {r['first_sent']:,} in {r['first_seconds']} s; after "
+                f"editing one price, the next publish sent {r['second_sent']} item(s) "
+                f"(the platform received {r['items_received_by_platform']})."
+            )
 
 
 if __name__ == "__main__":

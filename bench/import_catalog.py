@@ -26,12 +26,34 @@ from pathlib import Path
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SIZES = "g", "kg", "oz", "lb"
-HEADER = ["Handle", "Title", "Body (HTML)", "Vendor", "Type", "Tags", "Option1 Name",
-          "Option1 Value", "Option2 Name", "Option2 Value", "Variant SKU", "Variant Grams",
-          "Variant Inventory Tracker", "Variant Inventory Qty", "Variant Inventory Policy",
-          "Variant Price", "Variant Compare At Price", "Variant Barcode", "Image Src",
-          "Image Position", "Image Alt Text", "Google Shopping / Google Product Category",
-          "Variant Image", "Variant Weight Unit", "Price / International", "Status"]
+HEADER = [
+    "Handle",
+    "Title",
+    "Body (HTML)",
+    "Vendor",
+    "Type",
+    "Tags",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Inventory Tracker",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Barcode",
+    "Image Src",
+    "Image Position",
+    "Image Alt Text",
+    "Google Shopping / Google Product Category",
+    "Variant Image",
+    "Variant Weight Unit",
+    "Price / International",
+    "Status",
+]
 
 
 def generate(path: Path, variants: int) -> None:
@@ -43,17 +65,36 @@ def generate(path: Path, variants: int) -> None:
             image = f"https://cdn.example.com/p{p}.jpg"
             for v, (color, size) in enumerate((c, s) for c in colors for s in sizes):
                 first = v == 0
-                writer.writerow([
-                    f"product-{p}", f"Product {p}" if first else "",
-                    f"<p>Product {p},\nmade with care.</p>" if first else "",
-                    "Acme" if first else "", "Shirts" if first else "",
-                    "bench, generated" if first else "", "Color" if first else "", color,
-                    "Size" if first else "", size, f"SKU-{p}-{v}", "250", "shopify", "10",
-                    "deny", "19.99", "24.99" if v % 2 else "", "", image if v < 2 else "",
-                    str(v + 1) if v < 2 else "", "front" if v < 2 else "",
-                    "212" if first else "", image, SIZES[v], "21.50",
-                    "active" if first else "",
-                ])
+                writer.writerow(
+                    [
+                        f"product-{p}",
+                        f"Product {p}" if first else "",
+                        f"<p>Product {p},\nmade with care.</p>" if first else "",
+                        "Acme" if first else "",
+                        "Shirts" if first else "",
+                        "bench, generated" if first else "",
+                        "Color" if first else "",
+                        color,
+                        "Size" if first else "",
+                        size,
+                        f"SKU-{p}-{v}",
+                        "250",
+                        "shopify",
+                        "10",
+                        "deny",
+                        "19.99",
+                        "24.99" if v % 2 else "",
+                        "",
+                        image if v < 2 else "",
+                        str(v + 1) if v < 2 else "",
+                        "front" if v < 2 else "",
+                        "212" if first else "",
+                        image,
+                        SIZES[v],
+                        "21.50",
+                        "active" if first else "",
+                    ]
+                )
 
 
 def run_child(csv_path: str, database_url: str) -> None:
@@ -72,9 +113,18 @@ def run_child(csv_path: str, database_url: str) -> None:
         report = shopify_csv.import_csv(session, stream, "USD")
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"variants": report.variants, "products": report.products,
-                      "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": peak / 1024,
-                      "growth_mb": (peak - baseline) / 1024}))
+    print(
+        json.dumps(
+            {
+                "variants": report.variants,
+                "products": report.products,
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "peak_rss_mb": peak / 1024,
+                "growth_mb": (peak - baseline) / 1024,
+            }
+        )
+    )
 
 
 def fresh_database(kind: str, workdir: Path) -> tuple[str, callable]:
@@ -99,8 +149,7 @@ def fresh_database(kind: str, workdir: Path) -> tuple[str, callable]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--sizes", default="20000,100000",
-                        help="comma-separated variant counts")
+    parser.add_argument("--sizes", default="20000,100000", help="comma-separated variant counts")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,8 +159,11 @@ def main() -> None:
             generate(path, size)
             url, drop = fresh_database(args.db, workdir)
             try:
-                child = subprocess.run([sys.executable, __file__, "--child", str(path), url],
-                                       capture_output=True, text=True)
+                child = subprocess.run(
+                    [sys.executable, __file__, "--child", str(path), url],
+                    capture_output=True,
+                    text=True,
+                )
             finally:
                 drop()
             if child.returncode:
@@ -120,16 +172,21 @@ def main() -> None:
             figures = json.loads(out.strip().splitlines()[-1])
             figures["file_mb"] = path.stat().st_size / 1e6
             results.append(figures)
-            print(f"{args.db:8} {figures['variants']:>8} variants  {figures['file_mb']:6.1f} MB "
-                  f"file  {figures['seconds']:6.2f} s  "
-                  f"{figures['variants'] / figures['seconds']:8.0f} variants/s  "
-                  f"(CPU {figures['variants'] / figures['cpu_seconds']:5.0f}/s)  "
-                  f"peak RSS {figures['peak_rss_mb']:6.1f} MB "
-                  f"(+{figures['growth_mb']:.1f} MB during import)", flush=True)
+            print(
+                f"{args.db:8} {figures['variants']:>8} variants  {figures['file_mb']:6.1f} MB "
+                f"file  {figures['seconds']:6.2f} s  "
+                f"{figures['variants'] / figures['seconds']:8.0f} variants/s  "
+                f"(CPU {figures['variants'] / figures['cpu_seconds']:5.0f}/s)  "
+                f"peak RSS {figures['peak_rss_mb']:6.1f} MB "
+                f"(+{figures['growth_mb']:.1f} MB during import)",
+                flush=True,
+            )
     if len(results) > 1:
         small, large = results[0], results[-1]
-        print(f"file size ratio {large['file_mb'] / small['file_mb']:.1f}x, "
-              f"peak memory ratio {large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x")
+        print(
+            f"file size ratio {large['file_mb'] / small['file_mb']:.1f}x, "
+            f"peak memory ratio {large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

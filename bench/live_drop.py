@@ -52,8 +52,14 @@ from mercato.inventory.api import Writes  # noqa: E402
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SKU = "DROP-1"
 WARM_SKU = "WARM-1"  # bought before the drop, so the drop meets warm caches
-ADDRESS = {"name": "Bench Buyer", "line1": "1 Market St", "city": "San Francisco",
-           "region": "CA", "postal_code": "94105", "country": "US"}
+ADDRESS = {
+    "name": "Bench Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+}
 BARE_STOCK = 10**9
 
 
@@ -69,19 +75,25 @@ def bench_app():
 
     engine = create_db_engine()
     with engine.begin() as connection:
-        connection.execute(text(
-            "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
-            "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
-            "CHECK (reserved >= 0 AND reserved <= on_hand))"))
+        connection.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
+                "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
+                "CHECK (reserved >= 0 AND reserved <= on_hand))"
+            )
+        )
     app = serve_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
 
     @app.post("/bench/bare", status_code=204)
     def bare(writes: Writes):
         # The same unit of work as the inventory handlers, around only the guarded UPDATE.
         with transaction(writes) as session:
-            taken = session.execute(text(
-                "UPDATE bench_stock SET reserved = reserved + 1 "
-                "WHERE id = 1 AND on_hand - reserved >= 1")).rowcount
+            taken = session.execute(
+                text(
+                    "UPDATE bench_stock SET reserved = reserved + 1 "
+                    "WHERE id = 1 AND on_hand - reserved >= 1"
+                )
+            ).rowcount
         return Response(status_code=204 if taken == 1 else 409)
 
     return app
@@ -107,14 +119,23 @@ def prepare(stock: int) -> str:
     with transaction(make_sessionmaker(engine)) as session:
         token = auth_service.create_token(session, "bench", ["inventory:write"]).secret
         for sku, units in ((SKU, stock), (WARM_SKU, 10**6)):
-            product = catalog.create_product(session, ProductCreate(
-                title=sku, handle=sku.lower(), status="active",
-                variants=[{"sku": sku, "price": 4900}]))
+            product = catalog.create_product(
+                session,
+                ProductCreate(
+                    title=sku,
+                    handle=sku.lower(),
+                    status="active",
+                    variants=[{"sku": sku, "price": 4900}],
+                ),
+            )
             inventory.set_on_hand(session, {product.variants[0].id: units}, actor="bench")
-        session.execute(text(
-            "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
-            "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
-            "CHECK (reserved >= 0 AND reserved <= on_hand))"))
+        session.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
+                "on_hand INTEGER NOT NULL, reserved INTEGER NOT NULL, "
+                "CHECK (reserved >= 0 AND reserved <= on_hand))"
+            )
+        )
         session.execute(text("INSERT INTO bench_stock VALUES (1, :n, 0)"), {"n": BARE_STOCK})
     engine.dispose()
     return token
@@ -122,10 +143,27 @@ def prepare(stock: int) -> str:
 
 def start_server(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "live_drop:bench_app", "--factory",
-         "--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "live_drop:bench_app",
+            "--factory",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -153,8 +191,9 @@ class Tally:
         self.unexpected.append(f"{response.status_code} {response.text[:200]}")
 
 
-async def buyer(client: Connection, number: int, flow: str, tally: Tally,
-                sku: str = SKU, rounds: int = 10**6) -> None:
+async def buyer(
+    client: Connection, number: int, flow: str, tally: Tally, sku: str = SKU, rounds: int = 10**6
+) -> None:
     """Buy one unit at a time until sold out (or ``rounds`` times)."""
     buy = checkout if flow == "checkout" else reserve_and_commit
     for attempt in range(rounds):
@@ -168,15 +207,21 @@ async def buyer(client: Connection, number: int, flow: str, tally: Tally,
 
 
 def _sold_out(response: Response) -> bool:
-    return response.status_code == 409 and response.json()["type"].endswith(
-        "insufficient-stock")
+    return response.status_code == 409 and response.json()["type"].endswith("insufficient-stock")
 
 
-async def reserve_and_commit(client: Connection, reference: str, flow: str, sku: str,
-                             tally: Tally) -> str:
-    reserved = await client.post("/api/v1/inventory/reservations", json={
-        "channel": "tiktok", "reference": reference,
-        "lines": [{"sku": sku, "quantity": 1}], "commit": flow == "one-step"})
+async def reserve_and_commit(
+    client: Connection, reference: str, flow: str, sku: str, tally: Tally
+) -> str:
+    reserved = await client.post(
+        "/api/v1/inventory/reservations",
+        json={
+            "channel": "tiktok",
+            "reference": reference,
+            "lines": [{"sku": sku, "quantity": 1}],
+            "commit": flow == "one-step",
+        },
+    )
     if _sold_out(reserved):
         return "sold out"
     if reserved.status_code != 201:
@@ -184,17 +229,19 @@ async def reserve_and_commit(client: Connection, reference: str, flow: str, sku:
         return "failed"
     if flow == "two-step":
         committed = await client.post(
-            f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit")
+            f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit"
+        )
         if committed.status_code != 200:
             tally.fail(committed)
             return "failed"
     return "bought"
 
 
-async def checkout(client: Connection, reference: str, _flow: str, sku: str,
-                   tally: Tally) -> str:
-    started = await client.post("/api/v1/checkouts", json={
-        "lines": [{"sku": sku, "quantity": 1}], "attribution": {"source": "bench"}})
+async def checkout(client: Connection, reference: str, _flow: str, sku: str, tally: Tally) -> str:
+    started = await client.post(
+        "/api/v1/checkouts",
+        json={"lines": [{"sku": sku, "quantity": 1}], "attribution": {"source": "bench"}},
+    )
     if _sold_out(started):
         return "sold out"
     if started.status_code != 201:
@@ -202,15 +249,19 @@ async def checkout(client: Connection, reference: str, _flow: str, sku: str,
         return "failed"
     path = f"/api/v1/checkouts/{started.json()['token']}"
     for response in (
-            await client.patch(path, json={"email": f"{reference}@example.com",
-                                           "shipping_address": ADDRESS}),
-            await client.post(f"{path}/complete", json={"payment_method": "tok_visa"},
-                              headers={"Idempotency-Key": reference})):
+        await client.patch(
+            path, json={"email": f"{reference}@example.com", "shipping_address": ADDRESS}
+        ),
+        await client.post(
+            f"{path}/complete",
+            json={"payment_method": "tok_visa"},
+            headers={"Idempotency-Key": reference},
+        ),
+    ):
         if response.status_code != 200:
             tally.fail(response)
             return "failed"
     return "bought"
-
 
 
 async def bare_caller(client: Connection, count: int, tally: Tally) -> None:
@@ -260,22 +311,25 @@ async def measure(server_pid: int, calls) -> Phase:
     return Phase(tally, time.perf_counter() - started, server_cpu(server_pid) - cpu)
 
 
-async def run_load(base_url: str, server_pid: int, token: str, buyers: int, flow: str,
-                   bare_requests: int):
+async def run_load(
+    base_url: str, server_pid: int, token: str, buyers: int, flow: str, bare_requests: int
+):
     # One connection per buyer, as real buyers have.
-    clients = [Connection.to(base_url, {"Authorization": f"Bearer {token}"})
-               for _ in range(buyers)]
+    clients = [Connection.to(base_url, {"Authorization": f"Bearer {token}"}) for _ in range(buyers)]
     try:
         warm = Tally()  # connections open, pools and caches warm on both endpoints
         await asyncio.gather(*(bare_caller(c, 3, warm) for c in clients))
-        await asyncio.gather(*(buyer(c, -1 - n, flow, warm, WARM_SKU, rounds=3)
-                               for n, c in enumerate(clients)))
-        drop = await measure(server_pid, [
-            lambda tally, c=c, n=n: buyer(c, n, flow, tally)
-            for n, c in enumerate(clients)])
+        await asyncio.gather(
+            *(buyer(c, -1 - n, flow, warm, WARM_SKU, rounds=3) for n, c in enumerate(clients))
+        )
+        drop = await measure(
+            server_pid,
+            [lambda tally, c=c, n=n: buyer(c, n, flow, tally) for n, c in enumerate(clients)],
+        )
         per_caller = max(1, bare_requests // buyers)
-        bare = await measure(server_pid, [
-            lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients])
+        bare = await measure(
+            server_pid, [lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients]
+        )
         after = (await clients[0].get(f"/api/v1/inventory?sku={SKU}")).json()
     finally:
         await asyncio.gather(*(c.close() for c in clients))
@@ -301,16 +355,27 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--stock", type=int, default=2000, help="units to sell (S)")
     parser.add_argument("--buyers", type=int, default=64, help="concurrent buyers (C)")
-    parser.add_argument("--flow", choices=("one-step", "two-step", "checkout"),
-                        default="one-step",
-                        help="a paid order that sells at once (one request), reserve then "
-                        "commit (two), or Mercato's checkout (three)")
+    parser.add_argument(
+        "--flow",
+        choices=("one-step", "two-step", "checkout"),
+        default="one-step",
+        help="a paid order that sells at once (one request), reserve then "
+        "commit (two), or Mercato's checkout (three)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
-    parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=None,
-                        help="run the job worker in the API process (default: with SQLite, "
-                        "as `mercato serve` does)")
-    parser.add_argument("--bare-requests", type=int, default=None,
-                        help="requests to the bare endpoint (default: 2 x stock)")
+    parser.add_argument(
+        "--worker",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the job worker in the API process (default: with SQLite, "
+        "as `mercato serve` does)",
+    )
+    parser.add_argument(
+        "--bare-requests",
+        type=int,
+        default=None,
+        help="requests to the bare endpoint (default: 2 x stock)",
+    )
     parser.add_argument("--pg-server", default=PG_SERVER)
     args = parser.parse_args()
 
@@ -323,10 +388,10 @@ def main() -> int:
             admin_url = args.pg_server
             with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as c:
                 c.execute(text(f'CREATE DATABASE "{database}"'))
-            url = make_url(admin_url).set(database=database).render_as_string(
-                hide_password=False)
-        os.environ.update(MERCATO_DATABASE_URL=url, MERCATO_DATA_DIR=data_dir,
-                          MERCATO_SECRET_KEY="bench")
+            url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+        os.environ.update(
+            MERCATO_DATABASE_URL=url, MERCATO_DATA_DIR=data_dir, MERCATO_SECRET_KEY="bench"
+        )
         embedded = (args.db == "sqlite") if args.worker is None else args.worker
         env = {**os.environ, "BENCH_WORKER": "1" if embedded and args.workers == 1 else "0"}
         try:
@@ -334,9 +399,16 @@ def main() -> int:
             port = free_port()
             server = start_server(port, args.workers, env)
             try:
-                drop, bare, after = uvloop.run(run_load(
-                    f"http://127.0.0.1:{port}", server.pid, token, args.buyers,
-                    args.flow, args.bare_requests or 2 * args.stock))
+                drop, bare, after = uvloop.run(
+                    run_load(
+                        f"http://127.0.0.1:{port}",
+                        server.pid,
+                        token,
+                        args.buyers,
+                        args.flow,
+                        args.bare_requests or 2 * args.stock,
+                    )
+                )
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -352,25 +424,40 @@ def main() -> int:
     errors = drop.tally.server_errors + bare.tally.server_errors
     worker = "on" if env["BENCH_WORKER"] == "1" else "off"
     ms = 1000
-    print(f"live drop on {args.db}, {args.flow}: {args.stock} units, {args.buyers} buyers, "
-          f"{args.workers} API process(es), job worker {worker}")
+    print(
+        f"live drop on {args.db}, {args.flow}: {args.stock} units, {args.buyers} buyers, "
+        f"{args.workers} API process(es), job worker {worker}"
+    )
     print(f"  orders           {sold} in {drop.seconds:.2f} s = {drop.rate:.0f} orders/s")
-    print(f"  order latency    p50 {percentile(drop.tally.latencies, .5) * ms:.1f} ms, "
-          f"p99 {percentile(drop.tally.latencies, .99) * ms:.1f} ms")
+    print(
+        f"  order latency    p50 {percentile(drop.tally.latencies, 0.5) * ms:.1f} ms, "
+        f"p99 {percentile(drop.tally.latencies, 0.99) * ms:.1f} ms"
+    )
     print(f"  oversold units   {oversold}")
     print(f"  stuck units      {stuck}  (on hand {after['on_hand']}, unsold {args.stock - sold})")
     print(f"  server errors    {errors}")
     print(f"  ledger           {mismatches or 'balances'}")
-    print(f"  bare UPDATE      {bare.tally.done} in {bare.seconds:.2f} s = {bare.rate:.0f} req/s, "
-          f"p50 {percentile(bare.tally.latencies, .5) * ms:.1f} ms, "
-          f"p99 {percentile(bare.tally.latencies, .99) * ms:.1f} ms")
+    print(
+        f"  bare UPDATE      {bare.tally.done} in {bare.seconds:.2f} s = {bare.rate:.0f} req/s, "
+        f"p50 {percentile(bare.tally.latencies, 0.5) * ms:.1f} ms, "
+        f"p99 {percentile(bare.tally.latencies, 0.99) * ms:.1f} ms"
+    )
     print(f"  ratio            {drop.rate / bare.rate:.2f} (orders/s / bare req/s)")
-    print(f"  server CPU       {drop.cpu_ms:.2f} ms per order, {bare.cpu_ms:.2f} ms per bare "
-          f"request: ratio {bare.cpu_ms / drop.cpu_ms:.2f}")
+    print(
+        f"  server CPU       {drop.cpu_ms:.2f} ms per order, {bare.cpu_ms:.2f} ms per bare "
+        f"request: ratio {bare.cpu_ms / drop.cpu_ms:.2f}"
+    )
     for problem in (drop.tally.unexpected + bare.tally.unexpected)[:5]:
         print(f"  unexpected: {problem}")
-    failed = (oversold or stuck or errors or mismatches or sold != args.stock
-              or drop.tally.unexpected or bare.tally.unexpected)
+    failed = (
+        oversold
+        or stuck
+        or errors
+        or mismatches
+        or sold != args.stock
+        or drop.tally.unexpected
+        or bare.tally.unexpected
+    )
     return 1 if failed else 0
 
 

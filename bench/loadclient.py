@@ -42,11 +42,20 @@ class Connection:
         host, _, port = base_url.removeprefix("http://").rstrip("/").partition(":")
         return cls(host, int(port or 80), headers)
 
-    async def request(self, method: str, path: str, json=None, content: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json=None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         body = orjson.dumps(json) if json is not None else (content or b"")
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 f"Content-Length: {len(body)}"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+        ]
         if json is not None:
             lines.append("Content-Type: application/json")
         for name, value in {**self.default_headers, **(headers or {})}.items():

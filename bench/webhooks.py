@@ -71,13 +71,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=32)
-    parser.add_argument("--no-worker", action="store_true",
-                        help="acknowledge only (no processing): the ack path alone")
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="acknowledge only (no processing): the ack path alone",
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-bench-"))
-    os.environ.update(MERCATO_DATA_DIR=str(data_dir), MERCATO_SECRET_KEY="bench",
-                      MERCATO_CURRENCY="USD")
+    os.environ.update(
+        MERCATO_DATA_DIR=str(data_dir), MERCATO_SECRET_KEY="bench", MERCATO_CURRENCY="USD"
+    )
     os.environ.pop("MERCATO_DATABASE_URL", None)
     import uvicorn
 
@@ -98,20 +102,33 @@ def main() -> None:
 
     sandbox_port, api_port = free_port(), free_port()
     sandbox = create_sandbox(("tiktok",))
-    server = uvicorn.Server(uvicorn.Config(sandbox, host="127.0.0.1", port=sandbox_port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(sandbox, host="127.0.0.1", port=sandbox_port, log_level="warning")
+    )
 
     with transaction(sessions) as session:
-        catalog.create_product(session, ProductCreate(
-            handle="tee", title="Tee", status="active",
-            variants=[{"sku": "TEE-1", "price": 2500}]))
-        inventory.adjust(session, AdjustmentCreate(sku="TEE-1", quantity=10 * args.orders,
-                                                   kind="receipt"))
-        channel_id = channels.create_channel(session, ChannelCreate(
-            kind="tiktok", name="tiktok", base_url=f"http://127.0.0.1:{sandbox_port}/tiktok",
-            credentials={"app_key": "29a39d", "app_secret": "e59af819cc",
-                         "access_token": "tt"},
-            settings={"shop_cipher": "c"})).id
+        catalog.create_product(
+            session,
+            ProductCreate(
+                handle="tee",
+                title="Tee",
+                status="active",
+                variants=[{"sku": "TEE-1", "price": 2500}],
+            ),
+        )
+        inventory.adjust(
+            session, AdjustmentCreate(sku="TEE-1", quantity=10 * args.orders, kind="receipt")
+        )
+        channel_id = channels.create_channel(
+            session,
+            ChannelCreate(
+                kind="tiktok",
+                name="tiktok",
+                base_url=f"http://127.0.0.1:{sandbox_port}/tiktok",
+                credentials={"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
+                settings={"shop_cipher": "c"},
+            ),
+        ).id
     engine.dispose()
 
     book = sandbox.state.order_books["tiktok"]
@@ -128,30 +145,45 @@ def main() -> None:
     simulator.start()
 
     log = open(data_dir / "serve.log", "w")  # noqa: SIM115
-    serve = subprocess.Popen([str(Path(sys.executable).parent / "mercato"), "serve", "--host",
-                              "127.0.0.1", "--port", str(api_port)]
-                             + (["--no-worker"] if args.no_worker else []),
-                             stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+    serve = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mercato"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+        ]
+        + (["--no-worker"] if args.no_worker else []),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ,
+    )
     try:
         wait_up(f"http://127.0.0.1:{api_port}/healthz")
         path = f"/webhooks/{channel_id}"
         uvloop.run(send_all(f"http://127.0.0.1:{api_port}", path, warming, args.senders))
         started = time.perf_counter()
-        latencies, statuses = uvloop.run(send_all(f"http://127.0.0.1:{api_port}", path,
-                                                  deliveries, args.senders))
+        latencies, statuses = uvloop.run(
+            send_all(f"http://127.0.0.1:{api_port}", path, deliveries, args.senders)
+        )
         sent_in = time.perf_counter() - started
 
         engine = create_db_engine()
         from sqlalchemy import func, select
 
         from mercato.orders.models import InboundEvent, Order
+
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             with engine.connect() as connection:
                 made = connection.scalar(select(func.count()).select_from(Order))
                 events = connection.scalar(select(func.count()).select_from(InboundEvent))
-                done = connection.scalar(select(func.count()).select_from(InboundEvent)
-                                         .where(InboundEvent.state == "processed"))
+                done = connection.scalar(
+                    select(func.count())
+                    .select_from(InboundEvent)
+                    .where(InboundEvent.state == "processed")
+                )
             if done >= events == total or (args.no_worker and events == total):
                 break
             time.sleep(0.2)
@@ -163,16 +195,24 @@ def main() -> None:
 
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    print(f"deliveries sent     {len(deliveries)} ({args.orders} distinct events, each twice, "
-          f"after {warm_up} to warm up) "
-          f"by {args.senders} senders; statuses {statuses}")
+    print(
+        f"deliveries sent     {len(deliveries)} ({args.orders} distinct events, each twice, "
+        f"after {warm_up} to warm up) "
+        f"by {args.senders} senders; statuses {statuses}"
+    )
     print(f"acknowledged/s      {len(deliveries) / sent_in:,.0f}")
-    print(f"ack latency         p50 {p(0.5):.1f} ms   p99 {p(0.99):.1f} ms   "
-          f"max {latencies[-1] * 1000:.1f} ms")
-    print(f"processed/s         {done / processed_in:,.0f} ({done} events to orders in "
-          f"{processed_in:.1f} s, fetching each order from the simulator)")
-    print(f"orders              {made} for {events} distinct stored events: "
-          f"{'one order per event' if made == events == total else 'MISMATCH'}")
+    print(
+        f"ack latency         p50 {p(0.5):.1f} ms   p99 {p(0.99):.1f} ms   "
+        f"max {latencies[-1] * 1000:.1f} ms"
+    )
+    print(
+        f"processed/s         {done / processed_in:,.0f} ({done} events to orders in "
+        f"{processed_in:.1f} s, fetching each order from the simulator)"
+    )
+    print(
+        f"orders              {made} for {events} distinct stored events: "
+        f"{'one order per event' if made == events == total else 'MISMATCH'}"
+    )
 
 
 if __name__ == "__main__":

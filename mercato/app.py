@@ -39,16 +39,27 @@ logger = logging.getLogger("mercato")
 
 
 def _on_mercato_error(request: Request, exc: MercatoError) -> JSONResponse:
-    return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path,
-                   errors=exc.errors if exc.errors else None, **exc.extra)
+    return problem(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        request.url.path,
+        errors=exc.errors if exc.errors else None,
+        **exc.extra,
+    )
 
 
 def _on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        FieldError(tuple(err["loc"]), err["msg"], err["type"]) for err in exc.errors()
-    ]
-    return problem(422, "validation-error", "Validation failed",
-                   f"The request has {len(errors)} invalid field(s).", request.url.path, errors)
+    errors = [FieldError(tuple(err["loc"]), err["msg"], err["type"]) for err in exc.errors()]
+    return problem(
+        422,
+        "validation-error",
+        "Validation failed",
+        f"The request has {len(errors)} invalid field(s).",
+        request.url.path,
+        errors,
+    )
 
 
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
@@ -61,12 +72,18 @@ def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONRespons
 
 def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "internal-error", "Internal error",
-                   "Something went wrong on our side; nothing was changed.", request.url.path)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "Something went wrong on our side; nothing was changed.",
+        request.url.path,
+    )
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None,
-               run_worker: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, run_worker: bool = False
+) -> FastAPI:
     """The API; ``run_worker`` also runs a job worker in this process (embedded setup)."""
     settings = settings or get_settings()
     engine = engine or create_db_engine(settings)

@@ -22,8 +22,9 @@ from mercato.payments import cli as payments_cli
 from mercato.sandbox import cli as sandbox_cli
 from mercato.webhooks import cli as webhooks_cli
 
-app = typer.Typer(help="Mercato: one catalog, one stock, every social channel.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Mercato: one catalog, one stock, every social channel.", no_args_is_help=True
+)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a catalog.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the catalog.", no_args_is_help=True)
@@ -40,6 +41,7 @@ app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
 app.add_typer(payments_cli.app, name="payments")
 app.command("demo")(demo_cli.demo_command)
+
 
 @app.command()
 def init():
@@ -73,9 +75,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
-    worker: Annotated[bool | None, typer.Option(
-        "--worker/--no-worker",
-        help="Run the job worker in the API process (default: on with SQLite)")] = None,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the job worker in the API process (default: on with SQLite)",
+        ),
+    ] = None,
 ):
     """Serve the REST API (and, on the embedded SQLite setup, the job worker)."""
     import uvicorn
@@ -87,8 +93,10 @@ def serve(
         uvicorn.run(serve_app(run_worker=True), host=host, port=port)
         return
     if embedded:
-        console.print("The in-process worker runs with one API process only: "
-                      "run `mercato worker` beside them.")
+        console.print(
+            "The in-process worker runs with one API process only: "
+            "run `mercato worker` beside them."
+        )
     uvicorn.run("mercato.app:serve_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -125,10 +133,15 @@ def tokens_list():
         tokens = auth_service.list_tokens(session)
     rows = table("id", "name", "prefix", "scopes", "created", "last used", "status")
     for t in tokens:
-        rows.add_row(t.id, t.name, t.prefix + "…", " ".join(t.scopes),
-                      f"{t.created_at:%Y-%m-%d %H:%M}",
-                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
-                      "active" if t.active else "revoked")
+        rows.add_row(
+            t.id,
+            t.name,
+            t.prefix + "…",
+            " ".join(t.scopes),
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+            "active" if t.active else "revoked",
+        )
     console.print(rows)
 
 
@@ -136,8 +149,9 @@ def tokens_list():
 def import_shopify(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing")] = False,
-    skip_invalid: Annotated[bool, typer.Option(
-        "--skip-invalid", help="Import the valid products, report the rest")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the valid products, report the rest")
+    ] = False,
     currency: Annotated[str | None, typer.Option(help="Currency of the prices")] = None,
 ):
     """Import a Shopify product CSV (all or nothing unless --skip-invalid)."""
@@ -146,23 +160,34 @@ def import_shopify(
 
     currency = currency or store_currency()
     size = file.stat().st_size
-    progress = Progress(TextColumn("Importing {task.description}"), BarColumn(),
-                        TextColumn("{task.fields[rows]} rows"), TimeRemainingColumn(),
-                        console=err, transient=True, disable=not err.is_terminal)
+    progress = Progress(
+        TextColumn("Importing {task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
     with progress, file.open("rb") as raw, unit_of_work() as session:
         stream, counter = shopify_csv.open_text(raw)
         task = progress.add_task(file.name, total=size, rows=0)
         report = shopify_csv.import_csv(
-            session, stream, currency, dry_run=dry_run, skip_invalid=skip_invalid,
-            on_progress=lambda rows: progress.update(task, completed=counter.bytes_read,
-                                                     rows=rows),
+            session,
+            stream,
+            currency,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            on_progress=lambda rows: progress.update(task, completed=counter.bytes_read, rows=rows),
         )
     for warning in report.warnings:
         err.print(f"[yellow]Warning:[/] {warning}")
     verb = "Would import" if dry_run else "Imported"
-    console.print(f"{verb} {report.products} products ({report.created} new, {report.updated} "
-                  f"updated, {report.unchanged} unchanged) with {report.variants} variants "
-                  f"from {report.rows} rows.")
+    console.print(
+        f"{verb} {report.products} products ({report.created} new, {report.updated} "
+        f"updated, {report.unchanged} unchanged) with {report.variants} variants "
+        f"from {report.rows} rows."
+    )
     if report.error_count:
         console.print(f"[yellow]Skipped {report.skipped} invalid product(s):[/]")
         for error in report.errors:
@@ -196,16 +221,21 @@ def products_list(
     from mercato.money import format_plain
 
     with unit_of_work() as session:
-        page = service.list_products(session, service.ProductFilters(status=status, q=q),
-                                     limit=limit)
+        page = service.list_products(
+            session, service.ProductFilters(status=status, q=q), limit=limit
+        )
         rows = table("handle", "title", "status", "variants", "price", "id")
         for p in page.items:
             prices = sorted(v.price for v in p.variants)
             currency = p.variants[0].currency if p.variants else ""
-            shown = (format_plain(prices[0], currency) if prices[0] == prices[-1] else
-                     f"{format_plain(prices[0], currency)}–{format_plain(prices[-1], currency)}")
-            rows.add_row(p.handle, p.title, p.status, str(len(p.variants)),
-                          f"{shown} {currency}", p.id)
+            shown = (
+                format_plain(prices[0], currency)
+                if prices[0] == prices[-1]
+                else f"{format_plain(prices[0], currency)}–{format_plain(prices[-1], currency)}"
+            )
+            rows.add_row(
+                p.handle, p.title, p.status, str(len(p.variants)), f"{shown} {currency}", p.id
+            )
     console.print(rows)
     if page.next_cursor:
         console.print(f"(more: raise --limit, max {service.MAX_PAGE_SIZE})")
@@ -219,18 +249,27 @@ def products_show(handle_or_sku: str):
 
     with unit_of_work() as session:
         product = service.find_product(session, handle_or_sku)
-        console.print(f"[bold]{product.title}[/]  ({product.handle}, {product.status}, "
-                      f"{product.id})")
+        console.print(
+            f"[bold]{product.title}[/]  ({product.handle}, {product.status}, {product.id})"
+        )
         if product.google_category_path:
-            console.print(f"Google category: {product.google_category_id} "
-                          f"{product.google_category_path}")
-        rows = table("sku", *(product.options or ["variant"]), "price", "compare at",
-                       "barcode", "id")
+            console.print(
+                f"Google category: {product.google_category_id} {product.google_category_path}"
+            )
+        rows = table(
+            "sku", *(product.options or ["variant"]), "price", "compare at", "barcode", "id"
+        )
         for v in product.variants:
-            rows.add_row(v.sku or "-", *(v.option_values or ["default"]),
-                          format_plain(v.price, v.currency) + f" {v.currency}",
-                          format_plain(v.compare_at_price, v.currency)
-                          if v.compare_at_price is not None else "-", v.barcode or "-", v.id)
+            rows.add_row(
+                v.sku or "-",
+                *(v.option_values or ["default"]),
+                format_plain(v.price, v.currency) + f" {v.currency}",
+                format_plain(v.compare_at_price, v.currency)
+                if v.compare_at_price is not None
+                else "-",
+                v.barcode or "-",
+                v.id,
+            )
     console.print(rows)
 
 

@@ -36,8 +36,9 @@ def unit_of_work() -> Iterator[Session]:
         err.print(f"[bold red]Error:[/] {exc.detail}")
         for error in exc.errors:
             where = dotted(error.loc)
-            err.print(f"  - {error.message}" if error.code == "csv" else f"  - {where}: "
-                      f"{error.message}")
+            err.print(
+                f"  - {error.message}" if error.code == "csv" else f"  - {where}: {error.message}"
+            )
         raise typer.Exit(1) from None
     finally:
         engine.dispose()

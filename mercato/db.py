@@ -149,17 +149,18 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         session.execute(insert(table), rows)
         return
     columns = [table.columns[key] for key in keys]
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect)
-                  for column in columns]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
     values = [[row[key] for row in rows] for key in keys]
     for i, processor in enumerate(processors):
         if processor is not None:
             values[i] = _convert(processor, values[i])
     params = list(zip(*values, strict=True))
     preparer = dialect.identifier_preparer
-    sql = (f"INSERT INTO {preparer.format_table(table)} "
-           f"({', '.join(preparer.format_column(column) for column in columns)}) "
-           f"VALUES ({', '.join('?' * len(columns))})")
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.format_column(column) for column in columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))})"
+    )
     connection.exec_driver_sql(sql, params)
 
 
@@ -212,8 +213,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         info = connection.connection.info
         if not info.get(_HOLDS_WRITE_TURN):
             if not writers.acquire(busy_timeout_ms / 1000):
-                raise TimeoutError(f"no write turn within {busy_timeout_ms} ms: "
-                                   "another writer of this process holds the database")
+                raise TimeoutError(
+                    f"no write turn within {busy_timeout_ms} ms: "
+                    "another writer of this process holds the database"
+                )
             info[_HOLDS_WRITE_TURN] = True
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 

@@ -19,8 +19,12 @@ class FieldError:
     code: str = "invalid"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"loc": list(self.loc), "field": dotted(self.loc), "message": self.message,
-                "code": self.code}
+        return {
+            "loc": list(self.loc),
+            "field": dotted(self.loc),
+            "message": self.message,
+            "code": self.code,
+        }
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:

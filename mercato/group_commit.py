@@ -88,8 +88,11 @@ class GroupCommit(Generic[Request]):
         batch, keys, rest = [], set(), []
         for entry in self.waiting:
             key = self.key(entry[0])
-            if len(batch) < self.limit and type(entry[0]) is kind and (
-                    key is None or key not in keys):
+            if (
+                len(batch) < self.limit
+                and type(entry[0]) is kind
+                and (key is None or key not in keys)
+            ):
                 batch.append(entry)
                 keys.add(key)
             else:

@@ -16,11 +16,14 @@ def encode_cursor(last_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        last_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
-                                   validate=True).decode()
+        last_id = base64.b64decode(
+            cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True
+        ).decode()
     except (ValueError, UnicodeDecodeError):
         last_id = ""
     if not ID_PATTERN.match(last_id):
-        raise ValidationFailed("The cursor is not one this API gave out.",
-                               [FieldError(("query", "cursor"), "invalid cursor")])
+        raise ValidationFailed(
+            "The cursor is not one this API gave out.",
+            [FieldError(("query", "cursor"), "invalid cursor")],
+        )
     return last_id

@@ -9,8 +9,15 @@ from mercato.errors import FieldError
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, slug: str, title: str, detail: str, instance: str | None = None,
-            errors: list[FieldError] | None = None, **extra) -> JSONResponse:
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    **extra,
+) -> JSONResponse:
     """A problem+json response; ``type`` is the stable ``/problems/<slug>``."""
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
     if instance:

@@ -49,8 +49,11 @@ def database_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _migrated_engine(database_url, tmp_path_factory):
-    settings = Settings(database_url=database_url, secret_key="test-secret",
-                        data_dir=tmp_path_factory.mktemp("data"))
+    settings = Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
     engine = create_db_engine(settings)
     migrations.upgrade(engine)
     yield engine

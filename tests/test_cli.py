@@ -67,16 +67,17 @@ def test_import_then_list_show_and_export(engine, tmp_path):
 def test_rejected_import_exits_non_zero_and_changes_nothing(engine, sessions, tmp_path):
     assert mercato("import", "shopify", TEMPLATE).exit_code == 0
     bad = tmp_path / "bad.csv"
-    bad.write_text("Handle,Title,Variant SKU,Variant Price\n"
-                   "a,A,A-1,abc\n"
-                   "b,B,A-1,5\n")
+    bad.write_text("Handle,Title,Variant SKU,Variant Price\na,A,A-1,abc\nb,B,A-1,5\n")
     result = mercato("import", "shopify", bad)
     assert result.exit_code == 1
     assert 'row 2, column "Variant Price": "abc" is not a price' in result.output
     assert "nothing was imported" in result.output
     with sessions() as session:
         assert sorted(p.handle for p in service.iter_products(session)) == [
-            "example-hat", "example-pants", "example-shirt"]
+            "example-hat",
+            "example-pants",
+            "example-shirt",
+        ]
 
 
 def test_dry_run_writes_nothing(engine):

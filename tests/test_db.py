@@ -22,8 +22,13 @@ def _reference_encoding(value: int) -> str:
 def test_ids_encode_time_and_randomness_as_26_crockford_digits(monkeypatch):
     future = (int(time.time() * 1000) + 10**9) << 80
     values = [future | random.getrandbits(80) for _ in range(20_000)]
-    values += [future, future | ((1 << 80) - 1), ((1 << 48) - 1) << 80 | 1023,
-               future | (1 << 20) - 1, future | 1 << 20]
+    values += [
+        future,
+        future | ((1 << 80) - 1),
+        ((1 << 48) - 1) << 80 | 1023,
+        future | (1 << 20) - 1,
+        future | 1 << 20,
+    ]
     for value in values:
         # The clock is behind the last id, so the next one is the last plus one.
         monkeypatch.setattr(db, "_last_id_value", value - 1)
@@ -42,25 +47,61 @@ def test_insert_rows_stores_what_a_core_insert_stores(engine):
     later = now + timedelta(hours=1)
 
     def product(handle):
-        return {"id": new_id("prod"), "handle": handle, "title": "T",
-                "description_html": "<p>x</p>",
-                "description_text": "x", "vendor": None, "product_type": None,
-                "tags": ["a", "b"], "status": "active", "google_category_id": 212,
-                "google_category_path": None, "options": ["Size"], "seo_title": None,
-                "seo_description": None, "gender": None, "age_group": None,
-                "attributes": {"k": [1, {"z": None}]}, "created_at": now, "updated_at": now}
+        return {
+            "id": new_id("prod"),
+            "handle": handle,
+            "title": "T",
+            "description_html": "<p>x</p>",
+            "description_text": "x",
+            "vendor": None,
+            "product_type": None,
+            "tags": ["a", "b"],
+            "status": "active",
+            "google_category_id": 212,
+            "google_category_path": None,
+            "options": ["Size"],
+            "seo_title": None,
+            "seo_description": None,
+            "gender": None,
+            "age_group": None,
+            "attributes": {"k": [1, {"z": None}]},
+            "created_at": now,
+            "updated_at": now,
+        }
 
     def variants(product_id):
-        return [{"id": new_id("var"), "product_id": product_id, "position": position,
-                 "sku": f"{product_id}-{position}", "option1": size, "option2": None,
-                 "option3": None, "currency": "USD", "price": 1999, "compare_at_price": None,
-                 "cost": 5, "barcode": None, "mpn": None, "weight": weight,
-                 "weight_unit": "oz", "condition": "new", "requires_shipping": position == 1,
-                 "taxable": False, "inventory_policy": "deny", "inventory_tracked": True,
-                 "image_id": None, "attributes": {}, "created_at": stamp, "updated_at": later}
-                for position, (size, weight, stamp) in enumerate(
-                    [("S", Decimal("8.8185"), now), ("M", None, later), ("L", Decimal("10"), now)],
-                    start=1)]
+        return [
+            {
+                "id": new_id("var"),
+                "product_id": product_id,
+                "position": position,
+                "sku": f"{product_id}-{position}",
+                "option1": size,
+                "option2": None,
+                "option3": None,
+                "currency": "USD",
+                "price": 1999,
+                "compare_at_price": None,
+                "cost": 5,
+                "barcode": None,
+                "mpn": None,
+                "weight": weight,
+                "weight_unit": "oz",
+                "condition": "new",
+                "requires_shipping": position == 1,
+                "taxable": False,
+                "inventory_policy": "deny",
+                "inventory_tracked": True,
+                "image_id": None,
+                "attributes": {},
+                "created_at": stamp,
+                "updated_at": later,
+            }
+            for position, (size, weight, stamp) in enumerate(
+                [("S", Decimal("8.8185"), now), ("M", None, later), ("L", Decimal("10"), now)],
+                start=1,
+            )
+        ]
 
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
@@ -71,18 +112,30 @@ def test_insert_rows_stores_what_a_core_insert_stores(engine):
         insert_rows(session, Variant.__table__, variants(helper["id"]))
 
     with transaction(factory) as session:
+
         def stored(table, where):
-            return [dict(row._mapping) for row in session.execute(text(
-                f"SELECT * FROM {table} WHERE {where} ORDER BY position, id"
-                if table == "variants" else f"SELECT * FROM {table} WHERE {where}"))]
+            return [
+                dict(row._mapping)
+                for row in session.execute(
+                    text(
+                        f"SELECT * FROM {table} WHERE {where} ORDER BY position, id"
+                        if table == "variants"
+                        else f"SELECT * FROM {table} WHERE {where}"
+                    )
+                )
+            ]
 
         def without_ids(rows):
-            return [{k: v for k, v in row.items() if k not in ("id", "product_id", "sku",
-                                                                "handle")} for row in rows]
+            return [
+                {k: v for k, v in row.items() if k not in ("id", "product_id", "sku", "handle")}
+                for row in rows
+            ]
 
-        assert without_ids(stored("products", f"id = '{helper['id']}'")) == \
-            without_ids(stored("products", f"id = '{core['id']}'"))
+        assert without_ids(stored("products", f"id = '{helper['id']}'")) == without_ids(
+            stored("products", f"id = '{core['id']}'")
+        )
         helper_variants = stored("variants", f"product_id = '{helper['id']}'")
         assert len(helper_variants) == 3
-        assert without_ids(helper_variants) == \
-            without_ids(stored("variants", f"product_id = '{core['id']}'"))
+        assert without_ids(helper_variants) == without_ids(
+            stored("variants", f"product_id = '{core['id']}'")
+        )

@@ -33,7 +33,8 @@ HERE = Path(__file__).parent
 COOKIE = "mercato_admin"
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["money"] = lambda minor, currency: (
-    f"{format_plain(minor, currency)} {currency}" if minor is not None else "–")
+    f"{format_plain(minor, currency)} {currency}" if minor is not None else "–"
+)
 templates.env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M}" if at else "–"
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -55,9 +56,16 @@ Admin = Annotated[AdminSession, Depends(_admin)]
 
 
 def _page(request: Request, name: str, admin: AdminSession | None, **context) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {
-        "admin": admin, "message": request.query_params.get("msg"),
-        "error": request.query_params.get("error"), **context})
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "admin": admin,
+            "message": request.query_params.get("msg"),
+            "error": request.query_params.get("error"),
+            **context,
+        },
+    )
 
 
 def _back(path: str, *, msg: str | None = None, error: str | None = None) -> RedirectResponse:
@@ -81,15 +89,19 @@ def login(request: Request, session: WriteSession, token: Annotated[str, Form()]
         return _page(request, "login.html", None, error=exc.detail)
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
-        COOKIE, opened.cookie, httponly=True, samesite="strict", path="/admin",
+        COOKIE,
+        opened.cookie,
+        httponly=True,
+        samesite="strict",
+        path="/admin",
         secure=request.app.state.settings.base_url.startswith("https://"),
-        max_age=int(service.SESSION_LIFETIME.total_seconds()))
+        max_age=int(service.SESSION_LIFETIME.total_seconds()),
+    )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: WriteSession, admin: Admin,
-           csrf: Annotated[str, Form()]):
+def logout(request: Request, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]):
     service.check_csrf(admin, csrf)
     service.log_out(session, request.cookies.get(COOKIE))
     response = RedirectResponse("/admin/login", status_code=303)
@@ -105,11 +117,15 @@ def overview(request: Request, session: ReadSession, admin: Admin):
     now = utcnow()
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=59)
-    return _page(request, "overview.html", admin,
-                 sales=orders.sales_by_channel(session, start_of_day),
-                 per_minute=orders.orders_per_minute(session, since, since + timedelta(hours=1)),
-                 chart_start=since.isoformat(),
-                 latest=orders.list_orders(session, orders.OrderFilters(), limit=10).items)
+    return _page(
+        request,
+        "overview.html",
+        admin,
+        sales=orders.sales_by_channel(session, start_of_day),
+        per_minute=orders.orders_per_minute(session, since, since + timedelta(hours=1)),
+        chart_start=since.isoformat(),
+        latest=orders.list_orders(session, orders.OrderFilters(), limit=10).items,
+    )
 
 
 @router.get("/stream")
@@ -117,29 +133,50 @@ def live_orders(request: Request, admin: Admin):
     """New order events for the overview (the dashboard's share of the event stream)."""
     live.listen(request.app.state.engine)
     filters = EventFilters(types=["order.created", "order.cancelled", "order.fulfilled"])
-    return EventSourceResponse(stream.follow(request.app.state.read_sessions, filters, None),
-                               ping=15, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        stream.follow(request.app.state.read_sessions, filters, None),
+        ping=15,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 # ---------------------------------------------------------------- orders
 
 
 @router.get("/orders")
-def order_list(request: Request, session: ReadSession, admin: Admin,
-               status: str | None = None, channel: str | None = None, q: str | None = None,
-               cursor: str | None = None):
+def order_list(
+    request: Request,
+    session: ReadSession,
+    admin: Admin,
+    status: str | None = None,
+    channel: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+):
     filters = orders.OrderFilters(status=status or None, channel=channel or None, q=q or None)
     page = orders.list_orders(session, filters, cursor=cursor, limit=50)
-    return _page(request, "orders.html", admin, page=page, status=status or "",
-                 channel=channel or "", q=q or "")
+    return _page(
+        request,
+        "orders.html",
+        admin,
+        page=page,
+        status=status or "",
+        channel=channel or "",
+        q=q or "",
+    )
 
 
 @router.get("/orders/{order_id}")
 def order_detail(request: Request, order_id: str, session: ReadSession, admin: Admin):
     order = orders.get_order(session, order_id)
-    return _page(request, "order.html", admin, order=order,
-                 fulfillments=orders.fulfillments_of(session, order.id),
-                 refunds=orders.refunds_of(session, order.id))
+    return _page(
+        request,
+        "order.html",
+        admin,
+        order=order,
+        fulfillments=orders.fulfillments_of(session, order.id),
+        refunds=orders.refunds_of(session, order.id),
+    )
 
 
 def _order_action(order_id: str, admin: AdminSession, csrf: str, action) -> RedirectResponse:
@@ -154,34 +191,61 @@ def _order_action(order_id: str, admin: AdminSession, csrf: str, action) -> Redi
 
 
 @router.post("/orders/{order_id}/fulfil")
-def fulfil(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()],
-           carrier: Annotated[str, Form()] = "", tracking_number: Annotated[str, Form()] = ""):
+def fulfil(
+    order_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    carrier: Annotated[str, Form()] = "",
+    tracking_number: Annotated[str, Form()] = "",
+):
     def act():
-        orders.fulfil(session, order_id, FulfillmentCreate(
-            carrier=carrier or None, tracking_number=tracking_number or None),
-            actor=f"dashboard:{admin.token.name}")
+        orders.fulfil(
+            session,
+            order_id,
+            FulfillmentCreate(carrier=carrier or None, tracking_number=tracking_number or None),
+            actor=f"dashboard:{admin.token.name}",
+        )
         return "Fulfilled."
+
     return _order_action(order_id, admin, csrf, act)
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()],
-           reason: Annotated[str, Form()] = ""):
+def cancel(
+    order_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+):
     def act():
         orders.cancel(session, order_id, reason or None, actor=f"dashboard:{admin.token.name}")
         return "Cancelled."
+
     return _order_action(order_id, admin, csrf, act)
 
 
 @router.post("/orders/{order_id}/refund")
-def refund(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()],
-           line_id: Annotated[str, Form()] = "", quantity: Annotated[int, Form()] = 1,
-           reason: Annotated[str, Form()] = ""):
+def refund(
+    order_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    line_id: Annotated[str, Form()] = "",
+    quantity: Annotated[int, Form()] = 1,
+    reason: Annotated[str, Form()] = "",
+):
     def act():
         lines = [LineQuantity(line_id=line_id, quantity=quantity)] if line_id else None
-        made = orders.refund(session, order_id, RefundCreate(lines=lines, reason=reason or None),
-                             actor=f"dashboard:{admin.token.name}")
+        made = orders.refund(
+            session,
+            order_id,
+            RefundCreate(lines=lines, reason=reason or None),
+            actor=f"dashboard:{admin.token.name}",
+        )
         return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
+
     return _order_action(order_id, admin, csrf, act)
 
 
@@ -189,11 +253,17 @@ def refund(order_id: str, session: WriteSession, admin: Admin, csrf: Annotated[s
 
 
 @router.get("/catalog")
-def catalog_list(request: Request, session: ReadSession, admin: Admin, q: str | None = None,
-                 status: str | None = None, cursor: str | None = None):
-    page = catalog.list_products(session, catalog.ProductFilters(status=status or None,
-                                                                 q=q or None),
-                                 cursor=cursor, limit=50)
+def catalog_list(
+    request: Request,
+    session: ReadSession,
+    admin: Admin,
+    q: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+):
+    page = catalog.list_products(
+        session, catalog.ProductFilters(status=status or None, q=q or None), cursor=cursor, limit=50
+    )
     return _page(request, "catalog.html", admin, page=page, q=q or "", status=status or "")
 
 
@@ -201,27 +271,45 @@ def catalog_list(request: Request, session: ReadSession, admin: Admin, q: str | 
 def product_detail(request: Request, product_id: str, session: ReadSession, admin: Admin):
     product = catalog.get_product(session, product_id)
     names = {c.id: c.name for c in channels.list_channels(session)}
-    return _page(request, "product.html", admin, product=product, channel_names=names,
-                 listings=channels.listings_of_product(session, product.id))
+    return _page(
+        request,
+        "product.html",
+        admin,
+        product=product,
+        channel_names=names,
+        listings=channels.listings_of_product(session, product.id),
+    )
 
 
 # ---------------------------------------------------------------- inventory
 
 
 @router.get("/inventory")
-def inventory_page(request: Request, session: ReadSession, admin: Admin,
-                   sku: str | None = None):
+def inventory_page(request: Request, session: ReadSession, admin: Admin, sku: str | None = None):
     if not sku:
-        return _page(request, "inventory.html", admin, sku="", view=None,
-                     lowest=inventory.lowest_stock(session))
+        return _page(
+            request,
+            "inventory.html",
+            admin,
+            sku="",
+            view=None,
+            lowest=inventory.lowest_stock(session),
+        )
     try:
         view = inventory.inventory_by_sku(session, sku.strip())
     except MercatoError as exc:
-        return _page(request, "inventory.html", admin, sku=sku, view=None, lowest=[],
-                     error=exc.detail)
-    return _page(request, "inventory.html", admin, sku=sku, view=view,
-                 holds=inventory.holds_of(session, view.variant_id),
-                 ledger=inventory.ledger_of(session, view.variant_id))
+        return _page(
+            request, "inventory.html", admin, sku=sku, view=None, lowest=[], error=exc.detail
+        )
+    return _page(
+        request,
+        "inventory.html",
+        admin,
+        sku=sku,
+        view=view,
+        holds=inventory.holds_of(session, view.variant_id),
+        ledger=inventory.ledger_of(session, view.variant_id),
+    )
 
 
 # ---------------------------------------------------------------- channels
@@ -229,22 +317,38 @@ def inventory_page(request: Request, session: ReadSession, admin: Admin,
 
 @router.get("/channels")
 def channel_list(request: Request, session: ReadSession, admin: Admin):
-    rows = [(channels.to_public(c), channels.verdict_counts(session, c.id))
-            for c in channels.list_channels(session)]
+    rows = [
+        (channels.to_public(c), channels.verdict_counts(session, c.id))
+        for c in channels.list_channels(session)
+    ]
     return _page(request, "channels.html", admin, rows=rows)
 
 
 @router.get("/channels/{channel_id}")
-def channel_detail(request: Request, channel_id: str, session: ReadSession, admin: Admin,
-                   verdict: str | None = None, cursor: str | None = None):
+def channel_detail(
+    request: Request,
+    channel_id: str,
+    session: ReadSession,
+    admin: Admin,
+    verdict: str | None = None,
+    cursor: str | None = None,
+):
     channel = channels.get_channel(session, channel_id)
     listings, next_cursor = channels.list_listings(
-        session, channel.id, channels.ListingFilters(verdict=verdict or None), cursor, limit=50)
-    return _page(request, "channel.html", admin, channel=channels.to_public(channel),
-                 counts=channels.verdict_counts(session, channel.id),
-                 issues=channels.top_issues(session, channel.id), listings=listings,
-                 next_cursor=next_cursor, verdict=verdict or "",
-                 skus=catalog.skus_of(session, [lst.variant_id for lst in listings]))
+        session, channel.id, channels.ListingFilters(verdict=verdict or None), cursor, limit=50
+    )
+    return _page(
+        request,
+        "channel.html",
+        admin,
+        channel=channels.to_public(channel),
+        counts=channels.verdict_counts(session, channel.id),
+        issues=channels.top_issues(session, channel.id),
+        listings=listings,
+        next_cursor=next_cursor,
+        verdict=verdict or "",
+        skus=catalog.skus_of(session, [lst.variant_id for lst in listings]),
+    )
 
 
 # ---------------------------------------------------------------- webhooks
@@ -256,19 +360,31 @@ def webhook_list(request: Request, session: ReadSession, admin: Admin):
 
 
 @router.get("/webhooks/{endpoint_id}")
-def webhook_detail(request: Request, endpoint_id: str, session: ReadSession, admin: Admin,
-                   state: str | None = None):
+def webhook_detail(
+    request: Request, endpoint_id: str, session: ReadSession, admin: Admin, state: str | None = None
+):
     endpoint = webhooks.get_endpoint(session, endpoint_id)
     deliveries, _ = webhooks.list_deliveries(
-        session, webhooks.DeliveryFilters(endpoint_id=endpoint.id, state=state or None),
-        limit=50)
-    return _page(request, "webhook.html", admin, endpoint=endpoint, deliveries=[
-        (d, webhooks.list_attempts(session, d.id)) for d in deliveries], state=state or "")
+        session, webhooks.DeliveryFilters(endpoint_id=endpoint.id, state=state or None), limit=50
+    )
+    return _page(
+        request,
+        "webhook.html",
+        admin,
+        endpoint=endpoint,
+        deliveries=[(d, webhooks.list_attempts(session, d.id)) for d in deliveries],
+        state=state or "",
+    )
 
 
 @router.post("/webhooks/{endpoint_id}/redeliver")
-def redeliver(endpoint_id: str, session: WriteSession, admin: Admin,
-              csrf: Annotated[str, Form()], event_id: Annotated[str, Form()]):
+def redeliver(
+    endpoint_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    event_id: Annotated[str, Form()],
+):
     service.check_csrf(admin, csrf)
     path = f"/admin/webhooks/{endpoint_id}"
     try:

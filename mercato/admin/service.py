@@ -34,9 +34,12 @@ def log_in(session: Session, api_token: str) -> Login:
     now = utcnow()
     session.execute(delete(AdminSession).where(AdminSession.expires_at < now))
     secret = secrets.token_urlsafe(32)
-    admin_session = AdminSession(secret_hash=auth_service.hash_token(secret),
-                                 csrf_token=secrets.token_urlsafe(24), token_id=token.id,
-                                 expires_at=now + SESSION_LIFETIME)
+    admin_session = AdminSession(
+        secret_hash=auth_service.hash_token(secret),
+        csrf_token=secrets.token_urlsafe(24),
+        token_id=token.id,
+        expires_at=now + SESSION_LIFETIME,
+    )
     session.add(admin_session)
     session.flush()
     return Login(secret, admin_session)
@@ -45,8 +48,11 @@ def log_in(session: Session, api_token: str) -> Login:
 def current(session: Session, cookie: str | None) -> AdminSession:
     if not cookie:
         raise Unauthorized("Log in to the dashboard.")
-    found = session.scalar(select(AdminSession).options(selectinload(AdminSession.token))
-                           .where(AdminSession.secret_hash == auth_service.hash_token(cookie)))
+    found = session.scalar(
+        select(AdminSession)
+        .options(selectinload(AdminSession.token))
+        .where(AdminSession.secret_hash == auth_service.hash_token(cookie))
+    )
     if found is None or found.expires_at < utcnow() or not found.token.active:
         raise Unauthorized("The dashboard session has ended; log in again.")
     return found
@@ -64,5 +70,6 @@ def require(admin_session: AdminSession, scope: str) -> None:
 
 def log_out(session: Session, cookie: str | None) -> None:
     if cookie:
-        session.execute(delete(AdminSession).where(
-            AdminSession.secret_hash == auth_service.hash_token(cookie)))
+        session.execute(
+            delete(AdminSession).where(AdminSession.secret_hash == auth_service.hash_token(cookie))
+        )

@@ -2,8 +2,16 @@
 
 ADMIN = "admin"
 
-AREAS = ("catalog", "inventory", "orders", "channels", "checkout", "customers", "events",
-         "webhooks")
+AREAS = (
+    "catalog",
+    "inventory",
+    "orders",
+    "channels",
+    "checkout",
+    "customers",
+    "events",
+    "webhooks",
+)
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})
 

@@ -48,8 +48,12 @@ def create_token(session: Session, name: str, scopes: list[str]) -> NewToken:
     if errors:
         raise ValidationFailed("The token cannot be created.", errors)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name.strip(), token_hash=hash_token(secret), prefix=secret[:12],
-                     scopes=sorted(set(scopes)))
+    token = ApiToken(
+        name=name.strip(),
+        token_hash=hash_token(secret),
+        prefix=secret[:12],
+        scopes=sorted(set(scopes)),
+    )
     session.add(token)
     session.flush()
     return NewToken(token, secret)
@@ -89,8 +93,10 @@ def recently_checked(secret: str | None, required_scope: str) -> ApiToken | None
 
 def check_scope(token: ApiToken, required_scope: str) -> ApiToken:
     if not grants(token.scopes, required_scope):
-        raise Forbidden(f"This token lacks the '{required_scope}' scope.",
-                        extra={"required_scope": required_scope})
+        raise Forbidden(
+            f"This token lacks the '{required_scope}' scope.",
+            extra={"required_scope": required_scope},
+        )
     return token
 
 

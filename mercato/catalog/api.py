@@ -49,10 +49,12 @@ def bulk_upsert_products(data: BulkUpsert, session: WriteSession, _: CatalogWrit
     """Create or update many products at once, all or nothing (matched by handle, then SKU)."""
     result = service.upsert_products(session, data.products)
     return BulkUpsertResult(
-        created=len(result.created), updated=len(result.updated),
+        created=len(result.created),
+        updated=len(result.updated),
         unchanged=len(result.unchanged),
-        products=[ProductPublic.model_validate(p)
-                  for p in service.get_products(session, result.ids)],
+        products=[
+            ProductPublic.model_validate(p) for p in service.get_products(session, result.ids)
+        ],
     )
 
 
@@ -68,24 +70,35 @@ def import_shopify_csv(
     """Import a Shopify product CSV: all or nothing unless `skip_invalid`; errors name row
     and column."""
     stream, _ = shopify_csv.open_text(file.file)
-    report = shopify_csv.import_csv(session, stream, currency or service.store_currency(),
-                                    dry_run=dry_run, skip_invalid=skip_invalid)
-    return ImportReportPublic(**{**vars(report), "products": report.products,
-                                 "errors": [str(e) for e in report.errors]})
+    report = shopify_csv.import_csv(
+        session,
+        stream,
+        currency or service.store_currency(),
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+    )
+    return ImportReportPublic(
+        **{**vars(report), "products": report.products, "errors": [str(e) for e in report.errors]}
+    )
 
 
-@router.get("/products/export/shopify", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/products/export/shopify",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def export_shopify_csv(session: ReadSession, _: CatalogRead):
     """The whole catalog as a Shopify product CSV."""
     # Spooled: small catalogs stay in memory, large ones go to a temporary file.
     # It outlives this function: the response streams it, then closes it.
     buffer = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-        max_size=8 * 1024 * 1024, mode="w+", newline="")
+        max_size=8 * 1024 * 1024, mode="w+", newline=""
+    )
     shopify_csv.export_csv(session, buffer)
     buffer.seek(0)
     return StreamingResponse(
-        iter(lambda: buffer.read(64 * 1024), ""), media_type="text/csv; charset=utf-8",
+        iter(lambda: buffer.read(64 * 1024), ""),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="products.csv"'},
         background=BackgroundTask(buffer.close),
     )

@@ -68,8 +68,10 @@ class _ProductFields(_Input):
     google_category: int | str | None = Field(
         None, description="Google product category id (212) or path (A > B > C)"
     )
-    options: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]],
-                       Field(max_length=3)] | None = None
+    options: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], Field(max_length=3)]
+        | None
+    ) = None
     seo_title: Text255 | None = None
     seo_description: str | None = None
     gender: Gender | None = None

@@ -72,10 +72,15 @@ def get_product_by_handle(session: Session, handle: str) -> Product:
 def find_product(session: Session, reference: str) -> Product:
     """A product by handle, id or the SKU of one of its variants."""
     product = session.scalar(
-        _with_children(select(Product)).where(
-            or_(Product.handle == reference, Product.id == reference,
-                Product.id.in_(select(Variant.product_id).where(Variant.sku == reference)))
-        ).limit(1)
+        _with_children(select(Product))
+        .where(
+            or_(
+                Product.handle == reference,
+                Product.id == reference,
+                Product.id.in_(select(Variant.product_id).where(Variant.sku == reference)),
+            )
+        )
+        .limit(1)
     )
     if product is None:
         raise NotFound(f"No product with handle, id or SKU {reference!r}.")
@@ -101,17 +106,22 @@ def get_variant_by_sku(session: Session, sku: str) -> Variant:
 
 
 def find_variants_by_sku(session: Session, sku: str) -> list[Variant]:
-    return list(session.scalars(
-        select(Variant).options(selectinload(Variant.image)).where(Variant.sku == sku)
-    ))
+    return list(
+        session.scalars(
+            select(Variant).options(selectinload(Variant.image)).where(Variant.sku == sku)
+        )
+    )
 
 
 def skus_of(session: Session, variant_ids: Sequence[str]) -> dict[str, str | None]:
     """Variant id -> SKU, for lists that show items by SKU."""
     if not variant_ids:
         return {}
-    return dict(session.execute(select(Variant.id, Variant.sku).where(
-        Variant.id.in_(set(variant_ids)))).all())
+    return dict(
+        session.execute(
+            select(Variant.id, Variant.sku).where(Variant.id.in_(set(variant_ids)))
+        ).all()
+    )
 
 
 @dataclass
@@ -193,8 +203,9 @@ class UpsertResult:
 
 
 def create_product(session: Session, data: ProductCreate) -> Product:
-    [(product_id, _)] = _insert_new(session, _plan(session, [data], root=(),
-                                                   create_only=True)).values()
+    [(product_id, _)] = _insert_new(
+        session, _plan(session, [data], root=(), create_only=True)
+    ).values()
     session.flush()
     return get_product(session, product_id)
 
@@ -210,23 +221,41 @@ def update_product(session: Session, product_id: str, data: ProductUpdate) -> Pr
 
 def delete_product(session: Session, product_id: str) -> None:
     product = get_product(session, product_id)
-    _record(session, "product.deleted", product.id, product.handle, product.status,
-            [(v.id, v.sku) for v in product.variants])
+    _record(
+        session,
+        "product.deleted",
+        product.id,
+        product.handle,
+        product.status,
+        [(v.id, v.sku) for v in product.variants],
+    )
     session.delete(product)
     session.flush()
 
 
-def _changed_payload(product_id: str, handle: str, status: str,
-                     variants: list[tuple[str, str | None]]) -> ProductChanged:
-    return ProductChanged(product_id=product_id, handle=handle, status=status,
-                          variant_ids=[variant_id for variant_id, _ in variants],
-                          skus=[sku for _, sku in variants if sku])
+def _changed_payload(
+    product_id: str, handle: str, status: str, variants: list[tuple[str, str | None]]
+) -> ProductChanged:
+    return ProductChanged(
+        product_id=product_id,
+        handle=handle,
+        status=status,
+        variant_ids=[variant_id for variant_id, _ in variants],
+        skus=[sku for _, sku in variants if sku],
+    )
 
 
-def _record(session: Session, event_type: str, product_id: str, handle: str, status: str,
-            variants: list[tuple[str, str | None]]) -> None:
-    events.record(session, event_type,
-                  _changed_payload(product_id, handle, status, variants), key=product_id)
+def _record(
+    session: Session,
+    event_type: str,
+    product_id: str,
+    handle: str,
+    status: str,
+    variants: list[tuple[str, str | None]],
+) -> None:
+    events.record(
+        session, event_type, _changed_payload(product_id, handle, status, variants), key=product_id
+    )
 
 
 def upsert_products(
@@ -297,12 +326,24 @@ def _desired_state(product: Product, update: ProductUpdate) -> ProductCreate:
 
 def _variant_input(v: Variant) -> VariantInput:
     return VariantInput.model_construct(
-        id=v.id, sku=v.sku, option_values=v.option_values, price=v.price,
-        compare_at_price=v.compare_at_price, cost=v.cost, currency=v.currency,
-        barcode=v.barcode, mpn=v.mpn, weight=v.weight, weight_unit=v.weight_unit,
-        condition=v.condition, requires_shipping=v.requires_shipping, taxable=v.taxable,
-        inventory_policy=v.inventory_policy, inventory_tracked=v.inventory_tracked,
-        image_url=v.image_url, attributes=v.attributes,
+        id=v.id,
+        sku=v.sku,
+        option_values=v.option_values,
+        price=v.price,
+        compare_at_price=v.compare_at_price,
+        cost=v.cost,
+        currency=v.currency,
+        barcode=v.barcode,
+        mpn=v.mpn,
+        weight=v.weight,
+        weight_unit=v.weight_unit,
+        condition=v.condition,
+        requires_shipping=v.requires_shipping,
+        taxable=v.taxable,
+        inventory_policy=v.inventory_policy,
+        inventory_tracked=v.inventory_tracked,
+        image_url=v.image_url,
+        attributes=v.attributes,
     )
 
 
@@ -323,9 +364,11 @@ def _plan(
         for p in session.scalars(_with_children(select(Product)).where(Product.handle.in_(handles)))
     }
     owner_of_sku: dict[str, Product] = {}
-    rows = session.execute(
-        select(Variant.sku, Variant.product_id).where(Variant.sku.in_(skus))
-    ).all() if skus else []
+    rows = (
+        session.execute(select(Variant.sku, Variant.product_id).where(Variant.sku.in_(skus))).all()
+        if skus
+        else []
+    )
     if rows:
         owners = {
             p.id: p
@@ -345,32 +388,56 @@ def _plan(
             product = by_handle.get(handle) or _single_owner(item, owner_of_sku, loc, errors)
 
         if not is_valid_handle(handle):
-            errors.append(FieldError((*loc, "handle"), f"{handle!r} is not a valid handle: "
-                                     "use lowercase letters, digits and hyphens"))
+            errors.append(
+                FieldError(
+                    (*loc, "handle"),
+                    f"{handle!r} is not a valid handle: use lowercase letters, digits and hyphens",
+                )
+            )
         elif handle in seen_handles:
-            errors.append(FieldError((*loc, "handle"), f"handle {handle!r} appears twice "
-                                     f"(also at {_where(seen_handles[handle])})", "duplicate"))
+            errors.append(
+                FieldError(
+                    (*loc, "handle"),
+                    f"handle {handle!r} appears twice (also at {_where(seen_handles[handle])})",
+                    "duplicate",
+                )
+            )
         else:
             seen_handles[handle] = loc
             taken = by_handle.get(handle)
             if taken is not None and taken is not product:
-                errors.append(FieldError((*loc, "handle"), f"handle {handle!r} is already used "
-                                         f"by product {taken.id}", "taken"))
+                errors.append(
+                    FieldError(
+                        (*loc, "handle"),
+                        f"handle {handle!r} is already used by product {taken.id}",
+                        "taken",
+                    )
+                )
 
         for v_index, variant in enumerate(item.variants):
             v_loc = (*loc, "variants", v_index, "sku")
             if not variant.sku:
                 continue
             if variant.sku in seen_skus:
-                errors.append(FieldError(v_loc, f"SKU {variant.sku!r} appears twice "
-                                         f"(also at {_where(seen_skus[variant.sku])})",
-                                         "duplicate"))
+                errors.append(
+                    FieldError(
+                        v_loc,
+                        f"SKU {variant.sku!r} appears twice "
+                        f"(also at {_where(seen_skus[variant.sku])})",
+                        "duplicate",
+                    )
+                )
                 continue
             seen_skus[variant.sku] = v_loc
             owner = owner_of_sku.get(variant.sku)
             if owner is not None and owner is not product:
-                errors.append(FieldError(v_loc, f"SKU {variant.sku!r} is already used by "
-                                         f"product {owner.handle!r}", "taken"))
+                errors.append(
+                    FieldError(
+                        v_loc,
+                        f"SKU {variant.sku!r} is already used by product {owner.handle!r}",
+                        "taken",
+                    )
+                )
 
         category = _check_product(item, loc, errors)
         plans.append(_Plan(item, product, handle, category, loc))
@@ -390,13 +457,18 @@ def _where(loc: Loc) -> str:
 def _single_owner(
     item: ProductCreate, owner_of_sku: dict[str, Product], loc: Loc, errors: list[FieldError]
 ) -> Product | None:
-    owners = {owner_of_sku[v.sku].id: owner_of_sku[v.sku] for v in item.variants
-              if v.sku in owner_of_sku}
+    owners = {
+        owner_of_sku[v.sku].id: owner_of_sku[v.sku] for v in item.variants if v.sku in owner_of_sku
+    }
     if len(owners) > 1:
         handles = ", ".join(sorted(p.handle for p in owners.values()))
-        errors.append(FieldError((*loc, "variants"),
-                                 f"these SKUs belong to different products: {handles}",
-                                 "ambiguous"))
+        errors.append(
+            FieldError(
+                (*loc, "variants"),
+                f"these SKUs belong to different products: {handles}",
+                "ambiguous",
+            )
+        )
         return None
     return next(iter(owners.values()), None)
 
@@ -406,37 +478,60 @@ def _check_product(item: ProductCreate, loc: Loc, errors: list[FieldError]):
     if len(set(o.casefold() for o in options)) != len(options):
         errors.append(FieldError((*loc, "options"), "option names must be different"))
     if not options and len(item.variants) > 1:
-        errors.append(FieldError((*loc, "options"), "a product with several variants needs "
-                                 "options (e.g. Size) that tell them apart"))
+        errors.append(
+            FieldError(
+                (*loc, "options"),
+                "a product with several variants needs options (e.g. Size) that tell them apart",
+            )
+        )
     combos: dict[tuple[str, ...], int] = {}
     for v_index, variant in enumerate(item.variants):
         v_loc = (*loc, "variants", v_index)
         if len(variant.option_values) != len(options):
-            errors.append(FieldError((*v_loc, "option_values"), f"expected {len(options)} option "
-                                     f"value(s) for {options or 'no options'}, got "
-                                     f"{len(variant.option_values)}"))
+            errors.append(
+                FieldError(
+                    (*v_loc, "option_values"),
+                    f"expected {len(options)} option "
+                    f"value(s) for {options or 'no options'}, got "
+                    f"{len(variant.option_values)}",
+                )
+            )
         combo = tuple(o.casefold() for o in variant.option_values)
         if options and combo in combos:
-            errors.append(FieldError((*v_loc, "option_values"), f"variant {v_index} repeats the "
-                                     f"options of variant {combos[combo]}: "
-                                     f"{' / '.join(variant.option_values)}", "duplicate"))
+            errors.append(
+                FieldError(
+                    (*v_loc, "option_values"),
+                    f"variant {v_index} repeats the "
+                    f"options of variant {combos[combo]}: "
+                    f"{' / '.join(variant.option_values)}",
+                    "duplicate",
+                )
+            )
         combos.setdefault(combo, v_index)
         currency = (variant.currency or store_currency()).upper()
         if currency not in CURRENCIES:
-            errors.append(FieldError((*v_loc, "currency"),
-                                     f"{currency!r} is not an ISO 4217 currency code"))
+            errors.append(
+                FieldError((*v_loc, "currency"), f"{currency!r} is not an ISO 4217 currency code")
+            )
         if variant.weight is not None and variant.weight < 0:
             errors.append(FieldError((*v_loc, "weight"), "weight cannot be negative"))
     for locale in item.translations or {}:
         if not LOCALE_PATTERN.match(locale):
-            errors.append(FieldError((*loc, "translations", locale),
-                                     f"{locale!r} is not a locale (e.g. fr, pt-BR)"))
+            errors.append(
+                FieldError(
+                    (*loc, "translations", locale), f"{locale!r} is not a locale (e.g. fr, pt-BR)"
+                )
+            )
     if item.google_category in (None, ""):
         return None
     category = taxonomy.resolve(item.google_category)
     if category is None:
-        errors.append(FieldError((*loc, "google_category"), f"{item.google_category!r} is not a "
-                                 "Google product category id or path"))
+        errors.append(
+            FieldError(
+                (*loc, "google_category"),
+                f"{item.google_category!r} is not a Google product category id or path",
+            )
+        )
     return category
 
 
@@ -445,13 +540,21 @@ def _product_values(plan: _Plan) -> dict:
     description_html = data.description_html or ""
     category_id, category_path = plan.category or (None, None)
     return {
-        "handle": plan.handle, "title": data.title, "description_html": description_html,
-        "description_text": html_to_text(description_html), "vendor": data.vendor,
-        "product_type": data.product_type, "tags": list(data.tags or []),
-        "status": data.status, "google_category_id": category_id,
-        "google_category_path": category_path, "options": list(data.options or []),
-        "seo_title": data.seo_title, "seo_description": data.seo_description,
-        "gender": data.gender, "age_group": data.age_group,
+        "handle": plan.handle,
+        "title": data.title,
+        "description_html": description_html,
+        "description_text": html_to_text(description_html),
+        "vendor": data.vendor,
+        "product_type": data.product_type,
+        "tags": list(data.tags or []),
+        "status": data.status,
+        "google_category_id": category_id,
+        "google_category_path": category_path,
+        "options": list(data.options or []),
+        "seo_title": data.seo_title,
+        "seo_description": data.seo_description,
+        "gender": data.gender,
+        "age_group": data.age_group,
         "attributes": dict(data.attributes or {}),
     }
 
@@ -468,14 +571,24 @@ def _wanted_media(data: ProductCreate) -> dict[str, str | None]:
 def _variant_values(item: VariantInput, position: int, default_currency: str) -> dict:
     values = list(item.option_values) + [None] * (3 - len(item.option_values))
     return {
-        "position": position, "sku": item.sku or None,
-        "option1": values[0], "option2": values[1], "option3": values[2],
+        "position": position,
+        "sku": item.sku or None,
+        "option1": values[0],
+        "option2": values[1],
+        "option3": values[2],
         "currency": (item.currency or default_currency).upper(),
-        "price": item.price, "compare_at_price": item.compare_at_price, "cost": item.cost,
-        "barcode": item.barcode or None, "mpn": item.mpn or None,
-        "weight": item.weight, "weight_unit": item.weight_unit, "condition": item.condition,
-        "requires_shipping": item.requires_shipping, "taxable": item.taxable,
-        "inventory_policy": item.inventory_policy, "inventory_tracked": item.inventory_tracked,
+        "price": item.price,
+        "compare_at_price": item.compare_at_price,
+        "cost": item.cost,
+        "barcode": item.barcode or None,
+        "mpn": item.mpn or None,
+        "weight": item.weight,
+        "weight_unit": item.weight_unit,
+        "condition": item.condition,
+        "requires_shipping": item.requires_shipping,
+        "taxable": item.taxable,
+        "inventory_policy": item.inventory_policy,
+        "inventory_tracked": item.inventory_tracked,
         "attributes": dict(item.attributes or {}),
     }
 
@@ -488,29 +601,56 @@ def _insert_new(session: Session, plans: list[_Plan]) -> dict[str, tuple[str, li
     ids, created = {}, []
     for plan in plans:
         product_id = new_id("prod")
-        rows[Product].append({"id": product_id, **_product_values(plan),
-                              "created_at": now, "updated_at": now})
+        rows[Product].append(
+            {"id": product_id, **_product_values(plan), "created_at": now, "updated_at": now}
+        )
         media_ids = {}
         for position, (url, alt) in enumerate(_wanted_media(plan.data).items(), start=1):
             media_ids[url] = new_id("med")
-            rows[Media].append({"id": media_ids[url], "product_id": product_id, "url": url,
-                                "alt": alt, "position": position})
+            rows[Media].append(
+                {
+                    "id": media_ids[url],
+                    "product_id": product_id,
+                    "url": url,
+                    "alt": alt,
+                    "position": position,
+                }
+            )
         variants = []
         for position, item in enumerate(plan.data.variants, start=1):
-            variants.append({"id": new_id("var"), "product_id": product_id,
-                             **_variant_values(item, position, default_currency),
-                             "image_id": media_ids.get(item.image_url),
-                             "created_at": now, "updated_at": now})
+            variants.append(
+                {
+                    "id": new_id("var"),
+                    "product_id": product_id,
+                    **_variant_values(item, position, default_currency),
+                    "image_id": media_ids.get(item.image_url),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         rows[Variant] += variants
         ids[plan.handle] = (product_id, [v["id"] for v in variants])
         rows[ProductTranslation] += [
-            {"product_id": product_id, "locale": locale, "title": t.title,
-             "description_html": t.description_html}
+            {
+                "product_id": product_id,
+                "locale": locale,
+                "title": t.title,
+                "description_html": t.description_html,
+            }
             for locale, t in (plan.data.translations or {}).items()
         ]
-        created.append(("product.created", _changed_payload(
-            product_id, plan.handle, plan.data.status,
-            [(v["id"], v["sku"]) for v in variants]), product_id))
+        created.append(
+            (
+                "product.created",
+                _changed_payload(
+                    product_id,
+                    plan.handle,
+                    plan.data.status,
+                    [(v["id"], v["sku"]) for v in variants],
+                ),
+                product_id,
+            )
+        )
     for model, model_rows in rows.items():
         if model_rows:
             # Every row has the same keys, so this is one batch per table.
@@ -537,8 +677,14 @@ def _apply(session: Session, plan: _Plan) -> bool:
         for variant in product.variants:
             if session.is_modified(variant):
                 variant.updated_at = now
-        _record(session, "product.updated", product.id, product.handle, product.status,
-                [(v.id, v.sku) for v in product.variants])
+        _record(
+            session,
+            "product.updated",
+            product.id,
+            product.handle,
+            product.status,
+            [(v.id, v.sku) for v in product.variants],
+        )
     return changed
 
 
@@ -546,8 +692,11 @@ def _sync_translations(product: Product, wanted: dict[str, TranslationInput]) ->
     current = {t.locale: t for t in product.translations}
     changed = set(current) != set(wanted)
     product.translations = [
-        _set(current.get(locale) or ProductTranslation(locale=locale),
-             title=t.title, description_html=t.description_html)
+        _set(
+            current.get(locale) or ProductTranslation(locale=locale),
+            title=t.title,
+            description_html=t.description_html,
+        )
         for locale, t in sorted(wanted.items())
     ]
     return changed
@@ -575,8 +724,10 @@ def _sync_variants(
     matches: list[Variant | None] = []
     for item in wanted:
         variant = (
-            by_id.get(item.id) if item.id else None
-        ) or by_sku.get(item.sku) or by_options.get(tuple(item.option_values))
+            (by_id.get(item.id) if item.id else None)
+            or by_sku.get(item.sku)
+            or by_options.get(tuple(item.option_values))
+        )
         if variant is not None and variant.id not in used:
             used.add(variant.id)
             matches.append(variant)
@@ -590,9 +741,11 @@ def _sync_variants(
 
     default_currency = store_currency()
     product.variants = [
-        _set(match or Variant(id=new_id("var")),
-             **_variant_values(item, position, default_currency),
-             image=media_by_url.get(item.image_url) if item.image_url else None)
+        _set(
+            match or Variant(id=new_id("var")),
+            **_variant_values(item, position, default_currency),
+            image=media_by_url.get(item.image_url) if item.image_url else None,
+        )
         for position, (item, match) in enumerate(zip(wanted, matches, strict=True), start=1)
     ]
     return changed

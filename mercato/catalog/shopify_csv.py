@@ -26,28 +26,70 @@ from mercato.inventory import service as inventory
 from mercato.money import MoneyError, check_currency, format_plain, to_minor
 
 COLUMNS = [
-    "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
-    "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name",
-    "Option3 Value", "Variant SKU", "Variant Grams", "Variant Inventory Tracker",
-    "Variant Inventory Qty", "Variant Inventory Policy", "Variant Fulfillment Service",
-    "Variant Price", "Variant Compare At Price", "Variant Requires Shipping", "Variant Taxable",
-    "Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Gift Card", "SEO Title",
-    "SEO Description", "Google Shopping / Google Product Category", "Google Shopping / Gender",
-    "Google Shopping / Age Group", "Google Shopping / MPN", "Google Shopping / Condition",
-    "Google Shopping / Custom Product", "Variant Image", "Variant Weight Unit",
-    "Variant Tax Code", "Cost per item",
+    "Handle",
+    "Title",
+    "Body (HTML)",
+    "Vendor",
+    "Product Category",
+    "Type",
+    "Tags",
+    "Published",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Option3 Name",
+    "Option3 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Inventory Tracker",
+    "Variant Inventory Qty",
+    "Variant Inventory Policy",
+    "Variant Fulfillment Service",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Requires Shipping",
+    "Variant Taxable",
+    "Variant Barcode",
+    "Image Src",
+    "Image Position",
+    "Image Alt Text",
+    "Gift Card",
+    "SEO Title",
+    "SEO Description",
+    "Google Shopping / Google Product Category",
+    "Google Shopping / Gender",
+    "Google Shopping / Age Group",
+    "Google Shopping / MPN",
+    "Google Shopping / Condition",
+    "Google Shopping / Custom Product",
+    "Variant Image",
+    "Variant Weight Unit",
+    "Variant Tax Code",
+    "Cost per item",
 ]
 # Per-market columns: "<prefix> / <market name>".
 MARKET_INCLUDED, MARKET_PRICE, MARKET_COMPARE_AT = "Included", "Price", "Compare At Price"
 MARKET_PREFIXES = (MARKET_INCLUDED, MARKET_PRICE, MARKET_COMPARE_AT)
 STATUS_COLUMN = "Status"
 VARIANT_COLUMNS = (
-    "Option1 Value", "Option2 Value", "Option3 Value", "Variant SKU", "Variant Grams",
-    "Variant Price", "Variant Compare At Price", "Variant Barcode", "Variant Inventory Qty",
+    "Option1 Value",
+    "Option2 Value",
+    "Option3 Value",
+    "Variant SKU",
+    "Variant Grams",
+    "Variant Price",
+    "Variant Compare At Price",
+    "Variant Barcode",
+    "Variant Inventory Qty",
 )
 DEFAULT_OPTION = ("Title", "Default Title")
-GRAMS_PER_UNIT = {"g": Decimal(1), "kg": Decimal(1000), "oz": Decimal("28.349523125"),
-                  "lb": Decimal("453.59237")}
+GRAMS_PER_UNIT = {
+    "g": Decimal(1),
+    "kg": Decimal(1000),
+    "oz": Decimal("28.349523125"),
+    "lb": Decimal("453.59237"),
+}
 BATCH_PRODUCTS = 200
 MAX_REPORTED_ERRORS = 1000
 STOCK_REASON, STOCK_ACTOR = "Shopify CSV import", "import:shopify"
@@ -55,17 +97,34 @@ TRUE_WORDS, FALSE_WORDS = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 
 # Where a service error about a field of the product or its variants points in the file.
 FIELD_COLUMNS = {
-    "handle": "Handle", "title": "Title", "description_html": "Body (HTML)", "vendor": "Vendor",
-    "product_type": "Type", "tags": "Tags", "status": STATUS_COLUMN,
+    "handle": "Handle",
+    "title": "Title",
+    "description_html": "Body (HTML)",
+    "vendor": "Vendor",
+    "product_type": "Type",
+    "tags": "Tags",
+    "status": STATUS_COLUMN,
     "google_category": "Google Shopping / Google Product Category",
-    "options": "Option1 Name", "seo_title": "SEO Title", "seo_description": "SEO Description",
-    "gender": "Google Shopping / Gender", "age_group": "Google Shopping / Age Group",
-    "media": "Image Src", "sku": "Variant SKU", "option_values": "Option1 Value",
-    "price": "Variant Price", "compare_at_price": "Variant Compare At Price",
-    "cost": "Cost per item", "barcode": "Variant Barcode", "mpn": "Google Shopping / MPN",
-    "weight": "Variant Grams", "weight_unit": "Variant Weight Unit",
-    "condition": "Google Shopping / Condition", "inventory_policy": "Variant Inventory Policy",
-    "image_url": "Variant Image", "currency": "Variant Price", "variants": "Variant SKU",
+    "options": "Option1 Name",
+    "seo_title": "SEO Title",
+    "seo_description": "SEO Description",
+    "gender": "Google Shopping / Gender",
+    "age_group": "Google Shopping / Age Group",
+    "media": "Image Src",
+    "sku": "Variant SKU",
+    "option_values": "Option1 Value",
+    "price": "Variant Price",
+    "compare_at_price": "Variant Compare At Price",
+    "cost": "Cost per item",
+    "barcode": "Variant Barcode",
+    "mpn": "Google Shopping / MPN",
+    "weight": "Variant Grams",
+    "weight_unit": "Variant Weight Unit",
+    "condition": "Google Shopping / Condition",
+    "inventory_policy": "Variant Inventory Policy",
+    "image_url": "Variant Image",
+    "currency": "Variant Price",
+    "variants": "Variant SKU",
 }
 
 
@@ -104,12 +163,15 @@ class ImportReport:
 
     def as_failure(self) -> ValidationFailed:
         more = self.error_count - len(self.errors)
-        detail = (f"The file has {self.error_count} error(s); nothing was imported."
-                  + (f" The first {len(self.errors)} are listed." if more else ""))
+        detail = f"The file has {self.error_count} error(s); nothing was imported." + (
+            f" The first {len(self.errors)} are listed." if more else ""
+        )
         errors = sorted(self.errors, key=lambda e: e.row)
-        return ValidationFailed(detail, [
-            FieldError(("rows", e.row, e.column or ""), str(e), "csv") for e in errors
-        ], extra={"warnings": self.warnings})
+        return ValidationFailed(
+            detail,
+            [FieldError(("rows", e.row, e.column or ""), str(e), "csv") for e in errors],
+            extra={"warnings": self.warnings},
+        )
 
 
 # ---------------------------------------------------------------- import
@@ -210,19 +272,24 @@ def _read_header(header: list[str], report: ImportReport) -> _Columns:
         if _norm(name) in known or (sep and prefix.strip() in MARKET_PREFIXES):
             continue
         if name.strip():
-            report.warnings.append(f'column "{name.strip()}" is not a Shopify product column '
-                                   "and was ignored")
+            report.warnings.append(
+                f'column "{name.strip()}" is not a Shopify product column and was ignored'
+            )
     if not columns.has("Handle"):
         raise ValidationFailed(
             'The file has no "Handle" column; Shopify product CSVs need one.',
-            [FieldError(("rows", 1, "Handle"), 'row 1: the column "Handle" is missing',
-                        "missing_column")],
+            [
+                FieldError(
+                    ("rows", 1, "Handle"), 'row 1: the column "Handle" is missing', "missing_column"
+                )
+            ],
         )
     return columns
 
 
-def _group_products(reader, columns: _Columns, currency: str, report: ImportReport,
-                    on_progress) -> Iterator[_ParsedProduct]:
+def _group_products(
+    reader, columns: _Columns, currency: str, report: ImportReport, on_progress
+) -> Iterator[_ParsedProduct]:
     """Yield one parsed product per run of rows with the same handle."""
     seen: dict[str, int] = {}
     rows: list[tuple[int, list[str]]] = []
@@ -235,15 +302,22 @@ def _group_products(reader, columns: _Columns, currency: str, report: ImportRepo
             continue
         handle = columns.get(row, "Handle")
         if not handle:
-            report.add_error(RowError(number, "Handle", "is empty; every row needs the handle "
-                                      "of its product"))
+            report.add_error(
+                RowError(number, "Handle", "is empty; every row needs the handle of its product")
+            )
             continue
         if handle != current:
             if rows:
                 yield _parse_product(rows, columns, currency)
             if handle in seen:
-                report.add_error(RowError(number, "Handle", f'rows of product "{handle}" must be '
-                                          f"together (it also starts at row {seen[handle]})"))
+                report.add_error(
+                    RowError(
+                        number,
+                        "Handle",
+                        f'rows of product "{handle}" must be '
+                        f"together (it also starts at row {seen[handle]})",
+                    )
+                )
                 rows, current = [], None
                 continue
             seen[handle] = number
@@ -285,8 +359,9 @@ class _Cells:
         try:
             minor = to_minor(value, currency)
         except MoneyError as exc:
-            self.fail(column, f'"{value}" is not a price' if "not a price" in str(exc)
-                      else str(exc))
+            self.fail(
+                column, f'"{value}" is not a price' if "not a price" in str(exc) else str(exc)
+            )
             return None
         if minor < 0:
             self.fail(column, f'"{value}" is negative')
@@ -326,8 +401,9 @@ class _Cells:
         return value.lower()
 
 
-def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
-                   currency: str) -> _ParsedProduct:
+def _parse_product(
+    rows: list[tuple[int, list[str]]], columns: _Columns, currency: str
+) -> _ParsedProduct:
     first_number, first_row = rows[0]
     errors: list[RowError] = []
     head = _Cells(first_number, first_row, columns, errors)
@@ -357,8 +433,9 @@ def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
     _keep(attributes, "gift_card", head.flag("Gift Card"))
     _keep(attributes, "google_custom_product", head.flag("Google Shopping / Custom Product"))
     # Lists, not objects: PostgreSQL's JSONB reorders object keys, and column order matters.
-    markets = [{"name": m, "included": head.flag(f"{MARKET_INCLUDED} / {m}")}
-               for m in columns.markets]
+    markets = [
+        {"name": m, "included": head.flag(f"{MARKET_INCLUDED} / {m}")} for m in columns.markets
+    ]
     _keep(attributes, "markets", [m for m in markets if m["included"] is not None])
 
     images: list[tuple[int | None, int, str, str | None]] = []
@@ -376,8 +453,9 @@ def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
                     cells.fail("Image Position", f'"{position_text}" is not a whole number')
             images.append((position, number, src, cells.text("Image Alt Text")))
         if any(cells.text(c) for c in VARIANT_COLUMNS) or number == first_number:
-            variants.append(_parse_variant(cells, option_names, currency, default_condition,
-                                           columns.markets))
+            variants.append(
+                _parse_variant(cells, option_names, currency, default_condition, columns.markets)
+            )
             parsed.variant_rows.append(number)
             parsed.quantities.append(cells.whole("Variant Inventory Qty"))
 
@@ -391,16 +469,24 @@ def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
 
     tags = [t.strip() for t in (head.text("Tags") or "").split(",") if t.strip()]
     data = {
-        "handle": handle, "title": title or handle, "description_html": head.text("Body (HTML)"),
-        "vendor": head.text("Vendor"), "product_type": head.text("Type"), "tags": tags,
-        "status": status or "draft", "google_category": head.text(
-            "Google Shopping / Google Product Category"),
-        "options": option_names, "seo_title": head.text("SEO Title"),
+        "handle": handle,
+        "title": title or handle,
+        "description_html": head.text("Body (HTML)"),
+        "vendor": head.text("Vendor"),
+        "product_type": head.text("Type"),
+        "tags": tags,
+        "status": status or "draft",
+        "google_category": head.text("Google Shopping / Google Product Category"),
+        "options": option_names,
+        "seo_title": head.text("SEO Title"),
         "seo_description": head.text("SEO Description"),
         "gender": head.choice("Google Shopping / Gender", ("male", "female", "unisex")),
-        "age_group": head.choice("Google Shopping / Age Group",
-                                 ("newborn", "infant", "toddler", "kids", "adult")),
-        "attributes": attributes, "media": media, "variants": variants,
+        "age_group": head.choice(
+            "Google Shopping / Age Group", ("newborn", "infant", "toddler", "kids", "adult")
+        ),
+        "attributes": attributes,
+        "media": media,
+        "variants": variants,
     }
     if errors:
         return parsed
@@ -412,8 +498,13 @@ def _parse_product(rows: list[tuple[int, list[str]]], columns: _Columns,
     return parsed
 
 
-def _parse_variant(cells: _Cells, option_names: list[str], currency: str,
-                   default_condition: str | None, markets: list[str]) -> dict[str, Any]:
+def _parse_variant(
+    cells: _Cells,
+    option_names: list[str],
+    currency: str,
+    default_condition: str | None,
+    markets: list[str],
+) -> dict[str, Any]:
     values = [cells.text(f"Option{i} Value") for i in (1, 2, 3)][: len(option_names)]
     for i, (name, value) in enumerate(zip(option_names, values, strict=True), start=1):
         if value is None:
@@ -428,12 +519,15 @@ def _parse_variant(cells: _Cells, option_names: list[str], currency: str,
     _keep(attributes, "tax_code", cells.text("Variant Tax Code"))
     market_prices = []
     for market in markets:
-        prices = {"price": cells.text(f"{MARKET_PRICE} / {market}"),
-                  "compare_at_price": cells.text(f"{MARKET_COMPARE_AT} / {market}")}
+        prices = {
+            "price": cells.text(f"{MARKET_PRICE} / {market}"),
+            "compare_at_price": cells.text(f"{MARKET_COMPARE_AT} / {market}"),
+        }
         for key, value in prices.items():
             if value is not None:
-                cells.money(f"{MARKET_PRICE if key == 'price' else MARKET_COMPARE_AT} / {market}",
-                            currency)
+                cells.money(
+                    f"{MARKET_PRICE if key == 'price' else MARKET_COMPARE_AT} / {market}", currency
+                )
         prices = {k: v for k, v in prices.items() if v is not None}
         if prices:
             market_prices.append({"market": market, **prices})
@@ -451,7 +545,8 @@ def _parse_variant(cells: _Cells, option_names: list[str], currency: str,
         "weight": None if grams is None else _from_grams(grams, unit),
         "weight_unit": unit,
         "condition": cells.choice("Google Shopping / Condition", ("new", "refurbished", "used"))
-        or default_condition or "new",
+        or default_condition
+        or "new",
         "requires_shipping": _default(cells.flag("Variant Requires Shipping"), True),
         "taxable": _default(cells.flag("Variant Taxable"), True),
         "inventory_policy": cells.choice("Variant Inventory Policy", ("deny", "continue"))
@@ -500,8 +595,9 @@ def _locate(parsed: _ParsedProduct, loc: tuple, message: str) -> RowError:
     return RowError(row, column, message)
 
 
-def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportReport,
-                skip_invalid: bool) -> None:
+def _save_batch(
+    session: Session, batch: list[_ParsedProduct], report: ImportReport, skip_invalid: bool
+) -> None:
     items = list(batch)
     while items:
         try:
@@ -517,8 +613,10 @@ def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportRep
             report.skipped += len(failed)
             items = [p for i, p in enumerate(items) if i not in failed]
             continue
-        report.warnings += [f'product "{old}" was found by SKU and renamed to "{new}"'
-                            for old, new in result.renamed]
+        report.warnings += [
+            f'product "{old}" was found by SKU and renamed to "{new}"'
+            for old, new in result.renamed
+        ]
         report.created += len(result.created)
         report.updated += len(result.updated)
         report.unchanged += len(result.unchanged)
@@ -529,8 +627,12 @@ def _save_batch(session: Session, batch: list[_ParsedProduct], report: ImportRep
         return
 
 
-def _set_stock(session: Session, items: list[_ParsedProduct], result: service.UpsertResult,
-               report: ImportReport) -> None:
+def _set_stock(
+    session: Session,
+    items: list[_ParsedProduct],
+    result: service.UpsertResult,
+    report: ImportReport,
+) -> None:
     """Set on-hand units at the default location from "Variant Inventory Qty" for tracked
     variants, in one batch; only counts that differ are written (as corrections).
 
@@ -540,28 +642,41 @@ def _set_stock(session: Session, items: list[_ParsedProduct], result: service.Up
     existing = result.updated + result.unchanged
     variant_ids: dict[tuple[str, int], str] = {}
     if existing:
-        variant_ids = {(handle, position): variant_id
-                       for variant_id, handle, position in session.execute(
-                           select(Variant.id, Product.handle, Variant.position)
-                           .join(Product, Product.id == Variant.product_id)
-                           .where(Product.id.in_(existing)))}
+        variant_ids = {
+            (handle, position): variant_id
+            for variant_id, handle, position in session.execute(
+                select(Variant.id, Product.handle, Variant.position)
+                .join(Product, Product.id == Variant.product_id)
+                .where(Product.id.in_(existing))
+            )
+        }
     counts: dict[str, int] = {}
     rows: dict[str, int] = {}
     new: list[inventory.NewCount] = []
     for product in items:
         created = result.new_variants.get(product.handle)
-        for position, (variant, quantity, row) in enumerate(zip(
-                product.data.variants, product.quantities, product.variant_rows, strict=True),
-                start=1):
+        for position, (variant, quantity, row) in enumerate(
+            zip(product.data.variants, product.quantities, product.variant_rows, strict=True),
+            start=1,
+        ):
             if not variant.inventory_tracked or quantity is None:
                 continue
             if quantity < 0:
-                report.warnings.append(f'row {row}: "Variant Inventory Qty" {quantity} is '
-                                       "below zero; stock is set to 0 (backorders are not "
-                                       "stock)")
+                report.warnings.append(
+                    f'row {row}: "Variant Inventory Qty" {quantity} is '
+                    "below zero; stock is set to 0 (backorders are not "
+                    "stock)"
+                )
             if created is not None:
-                new.append(inventory.NewCount(created[position - 1], variant.sku or None,
-                                              variant.inventory_policy, True, max(quantity, 0)))
+                new.append(
+                    inventory.NewCount(
+                        created[position - 1],
+                        variant.sku or None,
+                        variant.inventory_policy,
+                        True,
+                        max(quantity, 0),
+                    )
+                )
             else:
                 variant_id = variant_ids[product.handle, position]
                 counts[variant_id], rows[variant_id] = max(quantity, 0), row
@@ -570,11 +685,20 @@ def _set_stock(session: Session, items: list[_ParsedProduct], result: service.Up
     except inventory.InsufficientStock as short:
         refused = {line["variant_id"]: line for line in short.extra["lines"]}
         for variant_id, line in refused.items():
-            report.add_error(RowError(rows[variant_id], "Variant Inventory Qty",
-                                      f"{line['requested']} is fewer than the {line['held']} "
-                                      "units held for open reservations"))
-        inventory.set_on_hand(session, {v: q for v, q in counts.items() if v not in refused},
-                              reason=STOCK_REASON, actor=STOCK_ACTOR)
+            report.add_error(
+                RowError(
+                    rows[variant_id],
+                    "Variant Inventory Qty",
+                    f"{line['requested']} is fewer than the {line['held']} "
+                    "units held for open reservations",
+                )
+            )
+        inventory.set_on_hand(
+            session,
+            {v: q for v, q in counts.items() if v not in refused},
+            reason=STOCK_REASON,
+            actor=STOCK_ACTOR,
+        )
     # After the existing ones: their variants are older, so events keep variant id order.
     inventory.set_on_hand_of_new(session, new, reason=STOCK_REASON, actor=STOCK_ACTOR)
 
@@ -587,8 +711,9 @@ def export_csv(session: Session, out: IO[str]) -> int:
     markets: list[str] = []
     for table in (Product, Variant):
         for attributes in session.scalars(select(table.attributes).order_by(table.id)):
-            for entry in (attributes or {}).get("markets", []) + \
-                    (attributes or {}).get("market_prices", []):
+            for entry in (attributes or {}).get("markets", []) + (attributes or {}).get(
+                "market_prices", []
+            ):
                 market = entry.get("name") or entry.get("market")
                 if market not in markets:
                     markets.append(market)
@@ -609,10 +734,12 @@ def export_csv(session: Session, out: IO[str]) -> int:
     return count + _write_products(writer, header, batch, markets, session)
 
 
-def _write_products(writer, header: list[str], products: list[Product], markets: list[str],
-                    session: Session) -> int:
+def _write_products(
+    writer, header: list[str], products: list[Product], markets: list[str], session: Session
+) -> int:
     on_hand = inventory.on_hand_at_default(
-        session, [v.id for p in products for v in p.variants if v.inventory_tracked])
+        session, [v.id for p in products for v in p.variants if v.inventory_tracked]
+    )
     for product in products:
         for row in _product_rows(product, markets, on_hand):
             writer.writerow([row.get(column, "") for column in header])
@@ -623,18 +750,23 @@ def _flag(value: bool | None) -> str:
     return "" if value is None else ("TRUE" if value else "FALSE")
 
 
-def _product_rows(product: Product, markets: list[str],
-                  on_hand: dict[str, int]) -> Iterator[dict[str, str]]:
+def _product_rows(
+    product: Product, markets: list[str], on_hand: dict[str, int]
+) -> Iterator[dict[str, str]]:
     attrs = product.attributes or {}
     options = list(product.options) or [DEFAULT_OPTION[0]]
     first = {
-        "Handle": product.handle, "Title": product.title,
-        "Body (HTML)": product.description_html, "Vendor": product.vendor or "",
+        "Handle": product.handle,
+        "Title": product.title,
+        "Body (HTML)": product.description_html,
+        "Vendor": product.vendor or "",
         "Product Category": attrs.get("shopify_category", ""),
-        "Type": product.product_type or "", "Tags": ", ".join(product.tags),
+        "Type": product.product_type or "",
+        "Tags": ", ".join(product.tags),
         "Published": _flag(attrs.get("published", product.status == "active")),
         "Gift Card": _flag(attrs.get("gift_card", False)),
-        "SEO Title": product.seo_title or "", "SEO Description": product.seo_description or "",
+        "SEO Title": product.seo_title or "",
+        "SEO Description": product.seo_description or "",
         "Google Shopping / Google Product Category": str(product.google_category_id or ""),
         "Google Shopping / Gender": product.gender or "",
         "Google Shopping / Age Group": product.age_group or "",
@@ -652,13 +784,17 @@ def _product_rows(product: Product, markets: list[str],
         if i < len(variants):
             row.update(_variant_cells(variants[i], product.options, on_hand))
         if i < len(media):
-            row.update({"Image Src": media[i].url, "Image Position": str(media[i].position),
-                        "Image Alt Text": media[i].alt or ""})
+            row.update(
+                {
+                    "Image Src": media[i].url,
+                    "Image Position": str(media[i].position),
+                    "Image Alt Text": media[i].alt or "",
+                }
+            )
         yield row
 
 
-def _variant_cells(variant: Variant, options: list[str],
-                   on_hand: dict[str, int]) -> dict[str, str]:
+def _variant_cells(variant: Variant, options: list[str], on_hand: dict[str, int]) -> dict[str, str]:
     currency = variant.currency
     values = variant.option_values if options else [DEFAULT_OPTION[1]]
     cells = {f"Option{i} Value": value for i, value in enumerate(values, start=1)}
@@ -667,26 +803,29 @@ def _variant_cells(variant: Variant, options: list[str],
     def price(minor: int | None) -> str:
         return "" if minor is None else format_plain(minor, currency)
 
-    cells.update({
-        "Variant SKU": variant.sku or "",
-        "Variant Grams": "" if variant.weight is None else _to_grams(variant.weight,
-                                                                     variant.weight_unit),
-        "Variant Weight Unit": variant.weight_unit,
-        "Variant Inventory Tracker": "shopify" if variant.inventory_tracked else "",
-        "Variant Inventory Qty": str(on_hand[variant.id]) if variant.inventory_tracked else "",
-        "Variant Inventory Policy": variant.inventory_policy,
-        "Variant Fulfillment Service": attrs.get("fulfillment_service", "manual"),
-        "Variant Price": price(variant.price),
-        "Variant Compare At Price": price(variant.compare_at_price),
-        "Variant Requires Shipping": _flag(variant.requires_shipping),
-        "Variant Taxable": _flag(variant.taxable),
-        "Variant Barcode": variant.barcode or "",
-        "Variant Image": variant.image_url or "",
-        "Variant Tax Code": attrs.get("tax_code", ""),
-        "Cost per item": price(variant.cost),
-        "Google Shopping / MPN": variant.mpn or "",
-        "Google Shopping / Condition": variant.condition,
-    })
+    cells.update(
+        {
+            "Variant SKU": variant.sku or "",
+            "Variant Grams": ""
+            if variant.weight is None
+            else _to_grams(variant.weight, variant.weight_unit),
+            "Variant Weight Unit": variant.weight_unit,
+            "Variant Inventory Tracker": "shopify" if variant.inventory_tracked else "",
+            "Variant Inventory Qty": str(on_hand[variant.id]) if variant.inventory_tracked else "",
+            "Variant Inventory Policy": variant.inventory_policy,
+            "Variant Fulfillment Service": attrs.get("fulfillment_service", "manual"),
+            "Variant Price": price(variant.price),
+            "Variant Compare At Price": price(variant.compare_at_price),
+            "Variant Requires Shipping": _flag(variant.requires_shipping),
+            "Variant Taxable": _flag(variant.taxable),
+            "Variant Barcode": variant.barcode or "",
+            "Variant Image": variant.image_url or "",
+            "Variant Tax Code": attrs.get("tax_code", ""),
+            "Cost per item": price(variant.cost),
+            "Google Shopping / MPN": variant.mpn or "",
+            "Google Shopping / Condition": variant.condition,
+        }
+    )
     for prices in attrs.get("market_prices", []):
         cells[f"{MARKET_PRICE} / {prices['market']}"] = prices.get("price", "")
         cells[f"{MARKET_COMPARE_AT} / {prices['market']}"] = prices.get("compare_at_price", "")

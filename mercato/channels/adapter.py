@@ -47,7 +47,6 @@ def platform_issue(field: str, message: str, severity: str = "error") -> dict:
     return {"field": field, "message": message, "severity": severity, "source": "platform"}
 
 
-def adapter_for(kind: str, target: Target, credentials: dict[str, str],
-                http: httpx.Client):
+def adapter_for(kind: str, target: Target, credentials: dict[str, str], http: httpx.Client):
     module = import_module(f"mercato.channels.{kind}.client")
     return module.Client(target, credentials, http)

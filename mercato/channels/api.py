@@ -40,8 +40,7 @@ def get_channel(channel_id: str, session: ReadSession, _: ChannelsRead):
 
 
 @router.patch("/{channel_id}", response_model=ChannelPublic)
-def update_channel(channel_id: str, data: ChannelUpdate, session: WriteSession,
-                   _: ChannelsWrite):
+def update_channel(channel_id: str, data: ChannelUpdate, session: WriteSession, _: ChannelsWrite):
     return service.to_public(service.update_channel(session, channel_id, data))
 
 
@@ -59,8 +58,9 @@ def rotate_feed_token(channel_id: str, session: WriteSession, _: ChannelsWrite):
 
 
 @router.post("/{channel_id}/publish", response_model=PublishResult)
-def publish(channel_id: str, request: Request, _: ChannelsWrite,
-            data: PublishRequest | None = None):
+def publish(
+    channel_id: str, request: Request, _: ChannelsWrite, data: PublishRequest | None = None
+):
     """Push what changed to the platform (or, with `dry_run`, count what would be sent)."""
     # Sync opens its own short transactions: none may be held while the platform answers.
     sessions = sync.Sessions(request.app.state.write_sessions, request.app.state.read_sessions)
@@ -69,20 +69,27 @@ def publish(channel_id: str, request: Request, _: ChannelsWrite,
 
 @router.get("/{channel_id}/listings", response_model=ListingPage)
 def list_listings(
-    channel_id: str, session: ReadSession, _: ChannelsRead,
-    verdict: Verdict | None = None, cursor: str | None = None,
+    channel_id: str,
+    session: ReadSession,
+    _: ChannelsRead,
+    verdict: Verdict | None = None,
+    cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 100,
 ):
     items, next_cursor = service.list_listings(
-        session, channel_id, service.ListingFilters(verdict=verdict), cursor, limit)
+        session, channel_id, service.ListingFilters(verdict=verdict), cursor, limit
+    )
     return ListingPage(items=items, next_cursor=next_cursor)
 
 
 feeds_router = APIRouter(tags=["feeds"])
 
 
-@feeds_router.get("/feeds/{channel_id}/{token}.{ext}", response_class=StreamingResponse,
-                  responses={200: {"content": {t: {} for t in feeds.MEDIA_TYPES.values()}}})
+@feeds_router.get(
+    "/feeds/{channel_id}/{token}.{ext}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {t: {} for t in feeds.MEDIA_TYPES.values()}}},
+)
 def pull_feed(channel_id: str, token: str, ext: str, session: ReadSession):
     """The channel's catalog feed for the platform's scheduled fetch; the secret token in
     the path is the credential."""
@@ -90,6 +97,8 @@ def pull_feed(channel_id: str, token: str, ext: str, session: ReadSession):
     buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     feeds.write_feed(session, Target.of(channel), buffer, ext)
     buffer.seek(0)
-    return StreamingResponse(iter(lambda: buffer.read(64 * 1024), b""),
-                             media_type=feeds.MEDIA_TYPES[ext],
-                             background=BackgroundTask(buffer.close))
+    return StreamingResponse(
+        iter(lambda: buffer.read(64 * 1024), b""),
+        media_type=feeds.MEDIA_TYPES[ext],
+        background=BackgroundTask(buffer.close),
+    )

@@ -37,8 +37,12 @@ def resolve_target(session: Session, reference: str) -> Target:
         return Target(kind=reference, currency=store_currency(), base_url=storefront_url())
 
 
-def prepare(session: Session, target: Target, statuses: tuple[str, ...] | None = ("active",),
-            variant_ids: list[str] | None = None) -> Iterator[Prepared]:
+def prepare(
+    session: Session,
+    target: Target,
+    statuses: tuple[str, ...] | None = ("active",),
+    variant_ids: list[str] | None = None,
+) -> Iterator[Prepared]:
     """Each variant as the platform's row, with what its spec says about it."""
     to_row = platforms.mapping(target.kind).to_row
     validate = platforms.spec(target.kind).validate
@@ -47,9 +51,14 @@ def prepare(session: Session, target: Target, statuses: tuple[str, ...] | None =
         row = to_row(item, target)
         issues = validate(row, item, target)
         if item["currency"] != currency:
-            issues.append({"field": "price", "message": f"priced in {item['currency']}; the "
-                           f"channel sells in {currency}", "severity": "error",
-                           "source": "local"})
+            issues.append(
+                {
+                    "field": "price",
+                    "message": f"priced in {item['currency']}; the channel sells in {currency}",
+                    "severity": "error",
+                    "source": "local",
+                }
+            )
         yield Prepared(item, row, issues)
 
 
@@ -68,8 +77,7 @@ class CheckReport:
         return sum(1 for p in self.flagged if not p.valid)
 
 
-def check(session: Session, target: Target, statuses: tuple[str, ...] | None = None
-          ) -> CheckReport:
+def check(session: Session, target: Target, statuses: tuple[str, ...] | None = None) -> CheckReport:
     """Dry run over the catalog (every product status by default, so drafts can be fixed
     before they go live)."""
     report = CheckReport(target)
@@ -84,5 +92,6 @@ def check(session: Session, target: Target, statuses: tuple[str, ...] | None = N
             f"Product links use MERCATO_BASE_URL={target.base_url}, which is not https: "
             f"platforms reject such links. Links were not checked item by item; set "
             f"MERCATO_BASE_URL to the shop's public https address before publishing to a "
-            f"real platform.")
+            f"real platform."
+        )
     return report

@@ -11,8 +11,9 @@ import typer
 
 from mercato.cli_support import console, err, table, unit_of_work
 
-channels_app = typer.Typer(help="Channel connections: check, publish, status.",
-                           no_args_is_help=True)
+channels_app = typer.Typer(
+    help="Channel connections: check, publish, status.", no_args_is_help=True
+)
 feeds_app = typer.Typer(help="Catalog feeds for the platforms.", no_args_is_help=True)
 
 
@@ -35,12 +36,17 @@ def _sync_run():
 def add(
     kind: Annotated[str, typer.Argument(help="meta, google, tiktok, pinterest or snapchat")],
     name: Annotated[str, typer.Option("--name")],
-    base_url: Annotated[str | None, typer.Option("--base-url", help="API root (a simulator)")
-                        ] = None,
-    credential: Annotated[list[str] | None, typer.Option(
-        "--credential", help="KEY=VALUE, repeatable; stored encrypted")] = None,
-    setting: Annotated[list[str] | None, typer.Option(
-        "--setting", help="KEY=VALUE, repeatable (e.g. catalog_id=...)")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="API root (a simulator)")
+    ] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option("--credential", help="KEY=VALUE, repeatable; stored encrypted"),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--setting", help="KEY=VALUE, repeatable (e.g. catalog_id=...)"),
+    ] = None,
     country: str = "US",
     language: str = "en",
     currency: Annotated[str | None, typer.Option(help="Defaults to the store currency")] = None,
@@ -54,18 +60,24 @@ def add(
     with unit_of_work() as session:
         try:
             data = ChannelCreate(
-                kind=kind, name=name, base_url=base_url, country=country, language=language,
+                kind=kind,
+                name=name,
+                base_url=base_url,
+                country=country,
+                language=language,
                 currency=currency,
                 credentials=service.parse_pairs(credential or [], "credential"),
-                settings=service.parse_pairs(setting or [], "setting"))
+                settings=service.parse_pairs(setting or [], "setting"),
+            )
         except ValidationError as exc:
             for error in exc.errors():
-                err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: "
-                          f"{error['msg']}")
+                err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
             raise typer.Exit(1) from None
         channel = service.create_channel(session, data)
-    console.print(f"Connected {channel.kind} channel [bold]{channel.name}[/] ({channel.id}) "
-                  f"at {channel.base_url}.")
+    console.print(
+        f"Connected {channel.kind} channel [bold]{channel.name}[/] ({channel.id}) "
+        f"at {channel.base_url}."
+    )
 
 
 @channels_app.command("list")
@@ -96,25 +108,49 @@ def check(
 
     with unit_of_work() as session:
         report = run_check(session, resolve_target(session, channel))
-    rows = [{"sku": p.item["sku"], "variant_id": p.item["variant_id"], "item_id": p.item["id"],
-             "product_status": p.item["status"], **issue}
-            for p in report.flagged for issue in p.issues]
+    rows = [
+        {
+            "sku": p.item["sku"],
+            "variant_id": p.item["variant_id"],
+            "item_id": p.item["id"],
+            "product_status": p.item["status"],
+            **issue,
+        }
+        for p in report.flagged
+        for issue in p.issues
+    ]
     if json_out:
-        console.print_json(json.dumps({"kind": report.target.kind, "checked": report.checked,
-                                       "valid": report.valid, "rejected": report.errors,
-                                       "notes": report.notes, "issues": rows}))
+        console.print_json(
+            json.dumps(
+                {
+                    "kind": report.target.kind,
+                    "checked": report.checked,
+                    "valid": report.valid,
+                    "rejected": report.errors,
+                    "notes": report.notes,
+                    "issues": rows,
+                }
+            )
+        )
     else:
         shown = table("sku", "product", "field", "severity", "why")
         for row in rows:
-            shown.add_row(row["sku"] or row["variant_id"], row["product_status"], row["field"],
-                          row["severity"], row["message"])
+            shown.add_row(
+                row["sku"] or row["variant_id"],
+                row["product_status"],
+                row["field"],
+                row["severity"],
+                row["message"],
+            )
         if rows:
             console.print(shown)
         for note in report.notes:
             console.print(f"[yellow]Note:[/] {note}")
-        console.print(f"{report.checked} items checked for {report.target.kind}: "
-                      f"{report.valid} valid, {report.errors} would be rejected, "
-                      f"{len(report.flagged) - report.errors} with warnings only.")
+        console.print(
+            f"{report.checked} items checked for {report.target.kind}: "
+            f"{report.valid} valid, {report.errors} would be rejected, "
+            f"{len(report.flagged) - report.errors} with warnings only."
+        )
     if report.errors:
         raise typer.Exit(1)
 
@@ -140,11 +176,15 @@ def publish(
     for message in result.messages:
         console.print(f"[yellow]{message}[/]")
     if dry_run:
-        console.print(f"Would send {result.would_send} of {result.checked} items "
-                      f"({result.skipped_invalid} invalid ones held back).")
+        console.print(
+            f"Would send {result.would_send} of {result.checked} items "
+            f"({result.skipped_invalid} invalid ones held back)."
+        )
     else:
-        console.print(f"Sent {result.sent} items, deleted {result.deleted}; "
-                      f"{result.rejected} rejected, {result.skipped_invalid} invalid held back.")
+        console.print(
+            f"Sent {result.sent} items, deleted {result.deleted}; "
+            f"{result.rejected} rejected, {result.skipped_invalid} invalid held back."
+        )
     if result.status != "active":
         raise typer.Exit(1)
 
@@ -165,21 +205,36 @@ def status(
     with unit_of_work() as session:
         found = service.find_channel(session, channel)
         counts = service.verdict_counts(session, found.id)
-        flagged, _ = service.list_listings(session, found.id, service.ListingFilters(), None,
-                                           service.MAX_PAGE_SIZE)
-        issues = [{"item_id": x.item_id, "variant_id": x.variant_id, "verdict": x.verdict,
-                   **i} for x in flagged for i in x.issues]
+        flagged, _ = service.list_listings(
+            session, found.id, service.ListingFilters(), None, service.MAX_PAGE_SIZE
+        )
+        issues = [
+            {"item_id": x.item_id, "variant_id": x.variant_id, "verdict": x.verdict, **i}
+            for x in flagged
+            for i in x.issues
+        ]
     if json_out:
-        console.print_json(json.dumps({"channel": found.name, "status": found.status,
-                                       "verdicts": counts, "issues": issues}))
+        console.print_json(
+            json.dumps(
+                {
+                    "channel": found.name,
+                    "status": found.status,
+                    "verdicts": counts,
+                    "issues": issues,
+                }
+            )
+        )
         return
-    console.print(f"[bold]{found.name}[/] ({found.kind}) is {found.status}: " + ", ".join(
-        f"{count} {verdict}" for verdict, count in sorted(counts.items())))
+    console.print(
+        f"[bold]{found.name}[/] ({found.kind}) is {found.status}: "
+        + ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
+    )
     if issues:
         rows = table("item", "verdict", "field", "severity", "source", "why")
         for i in issues:
-            rows.add_row(i["item_id"], i["verdict"], i["field"], i["severity"], i["source"],
-                          i["message"])
+            rows.add_row(
+                i["item_id"], i["verdict"], i["field"], i["severity"], i["source"], i["message"]
+            )
         console.print(rows)
 
 
@@ -194,8 +249,10 @@ def reconcile(channel: Annotated[str, typer.Argument(help="Channel name or id")]
         result = sync.reconcile(sessions, channel_id)
     for message in result.messages:
         console.print(f"[yellow]{message}[/]")
-    console.print(f"Missing {result.missing}, stale {result.stale}, extra {result.extra}; "
-                  f"sent {result.publish.sent if result.publish else 0}.")
+    console.print(
+        f"Missing {result.missing}, stale {result.stale}, extra {result.extra}; "
+        f"sent {result.publish.sent if result.publish else 0}."
+    )
 
 
 @feeds_app.command("build")
@@ -210,8 +267,10 @@ def build(
 
     with unit_of_work() as session, out.open("wb") as handle:
         stats = feeds.write_feed(session, resolve_target(session, channel), handle, format)
-    console.print(f"Wrote {stats.written} items to {out} ({stats.left_out} invalid left out; "
-                  f"`mercato channels check {channel}` says why).")
+    console.print(
+        f"Wrote {stats.written} items to {out} ({stats.left_out} invalid left out; "
+        f"`mercato channels check {channel}` says why)."
+    )
 
 
 @feeds_app.command("token")

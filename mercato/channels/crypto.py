@@ -32,8 +32,9 @@ def decrypt(token: str) -> dict[str, str]:
     try:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
-        raise ValueError("channel credentials cannot be decrypted: the secret key changed"
-                         ) from None
+        raise ValueError(
+            "channel credentials cannot be decrypted: the secret key changed"
+        ) from None
 
 
 def token_hash(token: str) -> str:

@@ -22,10 +22,12 @@ from mercato.errors import FieldError, ValidationFailed
 
 G_NS = "http://base.google.com/ns/1.0"
 # Formats each kind can pull, the first being the default.
-FORMATS = {"meta": ("csv", "xml"), "google": ("xml",), "pinterest": ("tsv",),
-           "snapchat": ("csv",)}
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
-               "xml": "application/rss+xml; charset=utf-8"}
+FORMATS = {"meta": ("csv", "xml"), "google": ("xml",), "pinterest": ("tsv",), "snapchat": ("csv",)}
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "xml": "application/rss+xml; charset=utf-8",
+}
 
 
 def feed_format(kind: str) -> str:
@@ -36,8 +38,10 @@ def check_format(kind: str, fmt: str | None) -> str:
     fmt = fmt or feed_format(kind)
     if fmt not in FORMATS.get(kind, ()):
         allowed = ", ".join(FORMATS.get(kind, ())) or "none (it takes its catalog by API)"
-        raise ValidationFailed(f"{kind} feeds come as: {allowed}.",
-                               [FieldError(("format",), f"{fmt!r} is not offered")])
+        raise ValidationFailed(
+            f"{kind} feeds come as: {allowed}.",
+            [FieldError(("format",), f"{fmt!r} is not offered")],
+        )
     return fmt
 
 
@@ -47,8 +51,9 @@ class FeedStats:
     left_out: int = 0
 
 
-def write_feed(session: Session, target: Target, out: BinaryIO, fmt: str | None = None
-               ) -> FeedStats:
+def write_feed(
+    session: Session, target: Target, out: BinaryIO, fmt: str | None = None
+) -> FeedStats:
     fmt = check_format(target.kind, fmt)
     columns = platforms.mapping(target.kind).COLUMNS
     stats = FeedStats()
@@ -79,8 +84,9 @@ def _text(value) -> str:
 def _write_delimited(rows, columns, out: BinaryIO, delimiter: str) -> None:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     try:
-        writer = csv.writer(text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL,
-                            lineterminator="\n")
+        writer = csv.writer(
+            text, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
+        )
         writer.writerow(columns)
         values = itemgetter(*columns)
         for row in rows:
@@ -124,8 +130,10 @@ def _write_rss(rows, columns, out: BinaryIO) -> None:
     tags = [(column, f"<g:{column}>", f"</g:{column}>") for column in columns]
     needs_escape = _NEEDS_ESCAPE.search
     try:
-        text.write(f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
-                   f'xmlns:g="{G_NS}"><channel>\n')
+        text.write(
+            f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" '
+            f'xmlns:g="{G_NS}"><channel>\n'
+        )
         for row in rows:
             get = row.get
             parts = ["<item>"]
@@ -137,7 +145,7 @@ def _write_rss(rows, columns, out: BinaryIO) -> None:
                             value = _xml_text(value)
                         parts.append(opening + value + closing)
                 elif value is not None and value != []:
-                    for one in (value if isinstance(value, list) else (value,)):
+                    for one in value if isinstance(value, list) else (value,):
                         parts.append(opening + _xml_text(one) + closing)
             parts.append("</item>\n")
             text.write("".join(parts))

@@ -60,7 +60,8 @@ def send(http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
             if last:
                 raise PlatformUnavailable(
                     f"{method} {url}: HTTP {response.status_code} after {RETRIES} retries",
-                    response.status_code)
+                    response.status_code,
+                )
             _sleep(attempt, response.headers.get("retry-after"))
             continue
         return response
@@ -68,7 +69,7 @@ def send(http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
 
 
 def _sleep(attempt: int, retry_after: str | None) -> None:
-    delay = BACKOFF_BASE * 2 ** attempt
+    delay = BACKOFF_BASE * 2**attempt
     if retry_after is not None:
         with contextlib.suppress(ValueError):
             delay = float(retry_after)

@@ -23,9 +23,17 @@ from mercato.config import get_settings
 
 # Option names (any case) that carry a platform variant attribute.
 OPTION_ATTRIBUTES = {
-    "color": "color", "colour": "color", "couleur": "color", "farbe": "color",
-    "size": "size", "taille": "size", "größe": "size", "groesse": "size",
-    "material": "material", "pattern": "pattern", "gender": "gender",
+    "color": "color",
+    "colour": "color",
+    "couleur": "color",
+    "farbe": "color",
+    "size": "size",
+    "taille": "size",
+    "größe": "size",
+    "groesse": "size",
+    "material": "material",
+    "pattern": "pattern",
+    "gender": "gender",
     "age group": "age_group",
 }
 BATCH_SIZE = 2000
@@ -45,9 +53,15 @@ class Target:
 
     @classmethod
     def of(cls, channel: Channel) -> Target:
-        return cls(kind=channel.kind, country=channel.country, language=channel.language,
-                   currency=channel.currency, channel_id=channel.id,
-                   settings=dict(channel.settings or {}), base_url=storefront_url())
+        return cls(
+            kind=channel.kind,
+            country=channel.country,
+            language=channel.language,
+            currency=channel.currency,
+            channel_id=channel.id,
+            settings=dict(channel.settings or {}),
+            base_url=storefront_url(),
+        )
 
     @property
     def links_are_https(self) -> bool:
@@ -94,10 +108,12 @@ def _stock_lookup():
             rule = session.get(ChannelRule, channel) if channel else None
             stocks = inventory.read_stock(session, variant_ids=variant_ids)
             return {v: inventory.publishable(s, rule) for v, s in stocks.items()}
+
         return batched
 
     def one_by_one(session, channel, variant_ids):
         return {v: inventory.available_for(session, channel, v) for v in variant_ids}
+
     return one_by_one
 
 
@@ -105,33 +121,66 @@ _variant_image = aliased(Media)
 # One page of variants (keyset on the id): only the variant's own columns. Product columns
 # are read once per product of the page (_products), not once per variant.
 _VARIANTS = (
-    select(Variant.id, Variant.product_id, Variant.sku, Variant.option1, Variant.option2,
-           Variant.option3, Variant.currency, Variant.price, Variant.compare_at_price,
-           Variant.barcode, Variant.mpn, Variant.weight, Variant.weight_unit, Variant.condition,
-           Variant.inventory_policy, Variant.inventory_tracked, _variant_image.url,
-           Listing.item_id)
+    select(
+        Variant.id,
+        Variant.product_id,
+        Variant.sku,
+        Variant.option1,
+        Variant.option2,
+        Variant.option3,
+        Variant.currency,
+        Variant.price,
+        Variant.compare_at_price,
+        Variant.barcode,
+        Variant.mpn,
+        Variant.weight,
+        Variant.weight_unit,
+        Variant.condition,
+        Variant.inventory_policy,
+        Variant.inventory_tracked,
+        _variant_image.url,
+        Listing.item_id,
+    )
     .join(Product, Product.id == Variant.product_id)
     .outerjoin(_variant_image, _variant_image.id == Variant.image_id)
-    .outerjoin(Listing, and_(Listing.variant_id == Variant.id,
-                             Listing.channel_id == bindparam("channel_id")))
+    .outerjoin(
+        Listing,
+        and_(Listing.variant_id == Variant.id, Listing.channel_id == bindparam("channel_id")),
+    )
     .where(Variant.id > bindparam("after"))
     .order_by(Variant.id)
 )
 _PRODUCTS = select(
-    Product.id, Product.handle, Product.title, Product.description_html,
-    Product.description_text, Product.vendor, Product.product_type, Product.status,
-    Product.google_category_id, Product.google_category_path, Product.options, Product.gender,
-    Product.age_group, Product.attributes,
+    Product.id,
+    Product.handle,
+    Product.title,
+    Product.description_html,
+    Product.description_text,
+    Product.vendor,
+    Product.product_type,
+    Product.status,
+    Product.google_category_id,
+    Product.google_category_path,
+    Product.options,
+    Product.gender,
+    Product.age_group,
+    Product.attributes,
     select(func.count()).where(Variant.product_id == Product.id).scalar_subquery(),
 ).where(Product.id.in_(bindparam("ids", expanding=True)))
-_IMAGES = (select(Media.product_id, Media.url)
-           .where(Media.product_id.in_(bindparam("ids", expanding=True)))
-           .order_by(Media.product_id, Media.position))
+_IMAGES = (
+    select(Media.product_id, Media.url)
+    .where(Media.product_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Media.product_id, Media.position)
+)
 
 
-def iter_items(session: Session, target: Target, statuses: tuple[str, ...] | None = ("active",),
-               variant_ids: list[str] | None = None,
-               batch_size: int = BATCH_SIZE) -> Iterator[dict[str, Any]]:
+def iter_items(
+    session: Session,
+    target: Target,
+    statuses: tuple[str, ...] | None = ("active",),
+    variant_ids: list[str] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[dict[str, Any]]:
     """Every variant of products in ``statuses`` (None: all) as a neutral item, in variant id
     order, ``batch_size`` rows at a time: memory stays flat with catalog size."""
     query = _VARIANTS.limit(batch_size)
@@ -147,8 +196,7 @@ def iter_items(session: Session, target: Target, statuses: tuple[str, ...] | Non
     connection = session.connection()
     last_id = ""
     while True:
-        rows = connection.execute(query, {"after": last_id,
-                                          "channel_id": target.channel_id}).all()
+        rows = connection.execute(query, {"after": last_id, "channel_id": target.channel_id}).all()
         if not rows:
             return
         last_id = rows[-1][0]
@@ -178,46 +226,105 @@ class _ProductPart:
         if found is None:
             images = [variant_image] if variant_image else []
             images += [url for url in self.images if url != variant_image]
-            found = self.image_lists[variant_image] = (images[0] if images else None,
-                                                       images[1:11])
+            found = self.image_lists[variant_image] = (images[0] if images else None, images[1:11])
         return found
 
 
-def _products(connection: Connection, product_ids: set[str], base_url: str
-              ) -> dict[str, _ProductPart]:
+def _products(
+    connection: Connection, product_ids: set[str], base_url: str
+) -> dict[str, _ProductPart]:
     ids = sorted(product_ids)
     images: dict[str, list[str]] = {}
     for product_id, url in connection.execute(_IMAGES, {"ids": ids}).all():
         images.setdefault(product_id, []).append(url)
     out = {}
-    for (product_id, handle, title, description_html, description_text, vendor, product_type,
-         status, category_id, category_path, option_names, gender, age_group, attributes,
-         variant_count) in connection.execute(_PRODUCTS, {"ids": ids}).all():
+    for (
+        product_id,
+        handle,
+        title,
+        description_html,
+        description_text,
+        vendor,
+        product_type,
+        status,
+        category_id,
+        category_path,
+        option_names,
+        gender,
+        age_group,
+        attributes,
+        variant_count,
+    ) in connection.execute(_PRODUCTS, {"ids": ids}).all():
         template = {
-            "id": None, "variant_id": None, "product_id": product_id, "sku": None,
-            "handle": handle, "status": status, "title": title,
-            "description": description_text or "", "description_html": description_html or "",
-            "link": None, "image_link": None, "additional_image_link": None,
-            "price": None, "sale_price": None, "currency": None, "in_stock": None,
-            "quantity": None, "condition": None, "brand": vendor, "gtin": None, "mpn": None,
+            "id": None,
+            "variant_id": None,
+            "product_id": product_id,
+            "sku": None,
+            "handle": handle,
+            "status": status,
+            "title": title,
+            "description": description_text or "",
+            "description_html": description_html or "",
+            "link": None,
+            "image_link": None,
+            "additional_image_link": None,
+            "price": None,
+            "sale_price": None,
+            "currency": None,
+            "in_stock": None,
+            "quantity": None,
+            "condition": None,
+            "brand": vendor,
+            "gtin": None,
+            "mpn": None,
             "item_group_id": product_id if variant_count > 1 else None,
             "google_product_category": category_id,
-            "google_product_category_path": category_path, "product_type": product_type,
-            "gender": gender, "age_group": age_group,
-            "weight": None, "weight_unit": None, "varying": None,
+            "google_product_category_path": category_path,
+            "product_type": product_type,
+            "gender": gender,
+            "age_group": age_group,
+            "weight": None,
+            "weight_unit": None,
+            "varying": None,
         }
-        extras = {key: attributes[key] for key in ("tiktok_category_id", "material", "pattern")
-                  if attributes and attributes.get(key)}
+        extras = {
+            key: attributes[key]
+            for key in ("tiktok_category_id", "material", "pattern")
+            if attributes and attributes.get(key)
+        }
         out[product_id] = _ProductPart(
-            template, product_link(base_url, handle, ""), images.get(product_id, []),
-            [(name, OPTION_ATTRIBUTES.get(name.strip().casefold()))
-             for name in option_names or []][:3], extras)
+            template,
+            product_link(base_url, handle, ""),
+            images.get(product_id, []),
+            [(name, OPTION_ATTRIBUTES.get(name.strip().casefold())) for name in option_names or []][
+                :3
+            ],
+            extras,
+        )
     return out
 
 
 def _item(row, product: _ProductPart, units) -> dict[str, Any]:
-    (variant_id, _, sku, o1, o2, o3, currency, price, compare_at, barcode, mpn, weight,
-     weight_unit, condition, policy, tracked, variant_image, item_id) = row
+    (
+        variant_id,
+        _,
+        sku,
+        o1,
+        o2,
+        o3,
+        currency,
+        price,
+        compare_at,
+        barcode,
+        mpn,
+        weight,
+        weight_unit,
+        condition,
+        policy,
+        tracked,
+        variant_image,
+        item_id,
+    ) = row
     item = product.template.copy()
     item["id"] = item_id or variant_id
     item["variant_id"] = variant_id

@@ -68,14 +68,28 @@ class OrderClient(Protocol):
 
     def acknowledge(self, external_id: str, reference: str, key: str) -> None: ...
 
-    def ship(self, external_id: str, items: list[dict], carrier: str | None,
-             tracking_number: str | None, key: str) -> None: ...
+    def ship(
+        self,
+        external_id: str,
+        items: list[dict],
+        carrier: str | None,
+        tracking_number: str | None,
+        key: str,
+    ) -> None: ...
 
-    def cancel(self, external_id: str, items: list[dict], reason: str | None,
-               restock: bool, key: str) -> None: ...
+    def cancel(
+        self, external_id: str, items: list[dict], reason: str | None, restock: bool, key: str
+    ) -> None: ...
 
-    def refund(self, external_id: str, items: list[dict], amount: int, currency: str,
-               reason: str | None, key: str) -> None: ...
+    def refund(
+        self,
+        external_id: str,
+        items: list[dict],
+        amount: int,
+        currency: str,
+        reason: str | None,
+        key: str,
+    ) -> None: ...
 
 
 def module(kind: str) -> ModuleType:
@@ -84,6 +98,7 @@ def module(kind: str) -> ModuleType:
     return import_module(f"mercato.channels.{kind}.orders")
 
 
-def client_for(kind: str, settings: dict[str, Any], credentials: dict[str, str],
-               http: httpx.Client) -> OrderClient:
+def client_for(
+    kind: str, settings: dict[str, Any], credentials: dict[str, str], http: httpx.Client
+) -> OrderClient:
     return module(kind).OrderClient(settings, credentials, http)

@@ -35,8 +35,9 @@ def has_errors(issues: list[dict]) -> bool:
     return any(i["severity"] == "error" for i in issues)
 
 
-def check_fields(row: dict[str, Any], rules: tuple[FieldRule, ...], target: Target,
-                 issues: list[dict]) -> None:
+def check_fields(
+    row: dict[str, Any], rules: tuple[FieldRule, ...], target: Target, issues: list[dict]
+) -> None:
     get = row.get
     for name, rule, max_len, min_len, enum, pattern in _compiled(rules, target.links_are_https):
         value = get(name)
@@ -45,19 +46,25 @@ def check_fields(row: dict[str, Any], rules: tuple[FieldRule, ...], target: Targ
                 if rule.required:
                     issues.append(issue(name, f"{name} is required"))
             # One cheap test for the usual, valid value; _check_value says what is wrong.
-            elif ((max_len is not None and len(value) > max_len) or len(value) < min_len
-                    or (enum is not None and value not in enum)
-                    or (pattern is not None and pattern.match(value) is None)):
+            elif (
+                (max_len is not None and len(value) > max_len)
+                or len(value) < min_len
+                or (enum is not None and value not in enum)
+                or (pattern is not None and pattern.match(value) is None)
+            ):
                 _check_value(rule, value, target, issues)
         elif value is None or value == []:
             if rule.required:
                 issues.append(issue(name, f"{name} is required"))
         else:
-            for one in (value if isinstance(value, list) else (value,)):
+            for one in value if isinstance(value, list) else (value,):
                 text = str(one)
-                if ((max_len is not None and len(text) > max_len) or len(text) < min_len
-                        or (enum is not None and text not in enum)
-                        or (pattern is not None and pattern.match(text) is None)):
+                if (
+                    (max_len is not None and len(text) > max_len)
+                    or len(text) < min_len
+                    or (enum is not None and text not in enum)
+                    or (pattern is not None and pattern.match(text) is None)
+                ):
                     _check_value(rule, text, target, issues)
 
 
@@ -82,8 +89,13 @@ def _compiled(rules: tuple[FieldRule, ...], links_are_https: bool) -> tuple:
 def _check_value(rule: FieldRule, text: str, target: Target, issues: list[dict]) -> None:
     if rule.max_len is not None and len(text) > rule.max_len:
         if rule.truncates:
-            issues.append(issue(rule.name, f"{len(text)} characters; the platform keeps the "
-                                           f"first {rule.max_len}", "warning"))
+            issues.append(
+                issue(
+                    rule.name,
+                    f"{len(text)} characters; the platform keeps the first {rule.max_len}",
+                    "warning",
+                )
+            )
         else:
             issues.append(issue(rule.name, f"{len(text)} characters, at most {rule.max_len}"))
     if len(text) < rule.min_len:
@@ -111,8 +123,10 @@ def gtin_problem(code: str) -> str | None:
     body = [int(c) for c in code[:-1]]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     expected = (10 - total % 10) % 10
-    return (f"{code!r} is not a valid GTIN: its check digit is {code[-1]}, the digits before "
-            f"it call for {expected}")
+    return (
+        f"{code!r} is not a valid GTIN: its check digit is {code[-1]}, the digits before "
+        f"it call for {expected}"
+    )
 
 
 def check_gtin(row: dict[str, Any], issues: list[dict], field: str = "gtin") -> None:
@@ -120,9 +134,14 @@ def check_gtin(row: dict[str, Any], issues: list[dict], field: str = "gtin") -> 
     if code:
         problem = gtin_problem(str(code))
         if problem:
-            issues.append(issue(field, problem + " (correct the barcode, or remove it: "
-                                                 "brand + MPN or identifier_exists=no is "
-                                                 "sent instead)"))
+            issues.append(
+                issue(
+                    field,
+                    problem + " (correct the barcode, or remove it: "
+                    "brand + MPN or identifier_exists=no is "
+                    "sent instead)",
+                )
+            )
 
 
 def identifiers(item: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +154,7 @@ def identifiers(item: dict[str, Any]) -> dict[str, Any]:
     brand = (item.get("brand") or "").strip() or None
     mpn = (item.get("mpn") or "").strip() or None
     exists = bool(gtin or (brand and mpn))
-    return {"gtin": gtin, "brand": brand, "mpn": mpn,
-            "identifier_exists": None if exists else "no"}
+    return {"gtin": gtin, "brand": brand, "mpn": mpn, "identifier_exists": None if exists else "no"}
 
 
 def check_variant_group(item: dict[str, Any], issues: list[dict], platform: str) -> None:
@@ -146,17 +164,27 @@ def check_variant_group(item: dict[str, Any], issues: list[dict], platform: str)
         return
     for name, attribute, value in item["varying"]:
         if attribute is None:
-            issues.append(issue("item_group_id", f"variants differ by {name!r}, which {platform} "
-                                                 "has no attribute for; name the option Color, "
-                                                 "Size, Material or Pattern", "warning"))
+            issues.append(
+                issue(
+                    "item_group_id",
+                    f"variants differ by {name!r}, which {platform} "
+                    "has no attribute for; name the option Color, "
+                    "Size, Material or Pattern",
+                    "warning",
+                )
+            )
         elif not value:
-            issues.append(issue(attribute, f"variants in a group must each give their "
-                                            f"{attribute} ({name!r} is empty)"))
+            issues.append(
+                issue(
+                    attribute,
+                    f"variants in a group must each give their {attribute} ({name!r} is empty)",
+                )
+            )
 
 
 @lru_cache(maxsize=4096)
 def apparel_level(path: str | None) -> str | None:
-    """"apparel", "clothing" (Clothing or Shoes, which also need a size) or None."""
+    """ "apparel", "clothing" (Clothing or Shoes, which also need a size) or None."""
     parts = [p.strip() for p in (path or "").split(">")]
     if parts[0] != "Apparel & Accessories":
         return None

@@ -41,28 +41,44 @@ def create_channel(session: Session, data: ChannelCreate) -> Channel:
     currency = (data.currency or store_currency()).upper()
     _check_currency(currency, ("currency",))
     if session.scalar(select(Channel.id).where(Channel.name == data.name)):
-        raise Conflict(f"A channel named {data.name!r} exists already.",
-                       [FieldError(("name",), "already taken", "unique")])
+        raise Conflict(
+            f"A channel named {data.name!r} exists already.",
+            [FieldError(("name",), "already taken", "unique")],
+        )
     channel = Channel(
-        kind=data.kind, name=data.name, country=data.country.upper(), language=data.language,
-        currency=currency, base_url=(data.base_url or DEFAULT_BASE_URLS[data.kind]).rstrip("/"),
-        status="active", credentials_encrypted=crypto.encrypt(data.credentials),
+        kind=data.kind,
+        name=data.name,
+        country=data.country.upper(),
+        language=data.language,
+        currency=currency,
+        base_url=(data.base_url or DEFAULT_BASE_URLS[data.kind]).rstrip("/"),
+        status="active",
+        credentials_encrypted=crypto.encrypt(data.credentials),
         settings=dict(data.settings),
     )
     session.add(channel)
     session.flush()
-    events.record(session, "channel.created", {"id": channel.id, "kind": channel.kind,
-                                               "name": channel.name}, key=channel.id)
+    events.record(
+        session,
+        "channel.created",
+        {"id": channel.id, "kind": channel.kind, "name": channel.name},
+        key=channel.id,
+    )
     return channel
 
 
 def update_channel(session: Session, channel_id: str, data: ChannelUpdate) -> Channel:
     channel = get_channel(session, channel_id)
     changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] != channel.name and session.scalar(
-            select(Channel.id).where(Channel.name == changes["name"])):
-        raise Conflict(f"A channel named {changes['name']!r} exists already.",
-                       [FieldError(("name",), "already taken", "unique")])
+    if (
+        "name" in changes
+        and changes["name"] != channel.name
+        and session.scalar(select(Channel.id).where(Channel.name == changes["name"]))
+    ):
+        raise Conflict(
+            f"A channel named {changes['name']!r} exists already.",
+            [FieldError(("name",), "already taken", "unique")],
+        )
     if changes.get("currency"):
         changes["currency"] = changes["currency"].upper()
         _check_currency(changes["currency"], ("currency",))
@@ -88,8 +104,9 @@ def update_channel(session: Session, channel_id: str, data: ChannelUpdate) -> Ch
 def delete_channel(session: Session, channel_id: str) -> None:
     channel = get_channel(session, channel_id)
     session.delete(channel)
-    events.record(session, "channel.deleted", {"id": channel.id, "kind": channel.kind},
-                  key=channel.id)
+    events.record(
+        session, "channel.deleted", {"id": channel.id, "kind": channel.kind}, key=channel.id
+    )
 
 
 def get_channel(session: Session, channel_id: str) -> Channel:
@@ -102,7 +119,8 @@ def get_channel(session: Session, channel_id: str) -> Channel:
 def find_channel(session: Session, reference: str) -> Channel:
     """A channel by name or id (what the CLI takes)."""
     channel = session.scalar(
-        select(Channel).where(or_(Channel.name == reference, Channel.id == reference)))
+        select(Channel).where(or_(Channel.name == reference, Channel.id == reference))
+    )
     if channel is None:
         raise NotFound(f"No channel named {reference!r}.")
     return channel
@@ -118,12 +136,19 @@ def credentials(channel: Channel) -> dict[str, str]:
 
 def to_public(channel: Channel) -> ChannelPublic:
     return ChannelPublic(
-        id=channel.id, kind=channel.kind, name=channel.name, country=channel.country,
-        language=channel.language, currency=channel.currency, base_url=channel.base_url,
-        status=channel.status, settings=channel.settings or {},
+        id=channel.id,
+        kind=channel.kind,
+        name=channel.name,
+        country=channel.country,
+        language=channel.language,
+        currency=channel.currency,
+        base_url=channel.base_url,
+        status=channel.status,
+        settings=channel.settings or {},
         credential_keys=sorted(credentials(channel)),
         capabilities=as_dict(capabilities(channel.kind, channel.country)),
-        last_synced_at=channel.last_synced_at, created_at=channel.created_at,
+        last_synced_at=channel.last_synced_at,
+        created_at=channel.created_at,
         updated_at=channel.updated_at,
     )
 
@@ -139,9 +164,18 @@ def set_status(session: Session, channel: Channel, status: str, reason: str) -> 
 
 
 def _record_status(session: Session, channel: Channel, old: str, reason: str) -> None:
-    events.record(session, "channel.status_changed",
-                  {"id": channel.id, "kind": channel.kind, "from": old, "to": channel.status,
-                   "reason": reason}, key=channel.id)
+    events.record(
+        session,
+        "channel.status_changed",
+        {
+            "id": channel.id,
+            "kind": channel.kind,
+            "from": old,
+            "to": channel.status,
+            "reason": reason,
+        },
+        key=channel.id,
+    )
 
 
 def _check_currency(currency: str, loc: tuple) -> None:
@@ -188,8 +222,13 @@ class ListingFilters:
     verdict: str | None = None
 
 
-def list_listings(session: Session, channel_id: str, filters: ListingFilters,
-                  cursor: str | None = None, limit: int = 100) -> tuple[list[Listing], str | None]:
+def list_listings(
+    session: Session,
+    channel_id: str,
+    filters: ListingFilters,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[Listing], str | None]:
     get_channel(session, channel_id)
     query = select(Listing).where(Listing.channel_id == channel_id).order_by(Listing.id)
     if filters.verdict:
@@ -204,8 +243,11 @@ def list_listings(session: Session, channel_id: str, filters: ListingFilters,
 
 
 def verdict_counts(session: Session, channel_id: str) -> dict[str, int]:
-    rows = session.execute(select(Listing.verdict, func.count()).where(
-        Listing.channel_id == channel_id).group_by(Listing.verdict))
+    rows = session.execute(
+        select(Listing.verdict, func.count())
+        .where(Listing.channel_id == channel_id)
+        .group_by(Listing.verdict)
+    )
     return {verdict: count for verdict, count in rows}
 
 
@@ -225,20 +267,33 @@ ISSUE_SAMPLE = 5000
 def top_issues(session: Session, channel_id: str, limit: int = 10) -> list[IssueCount]:
     """The most frequent reasons items are rejected or warned on a channel."""
     counts: Counter[tuple[str, str, str, str]] = Counter()
-    issues = session.scalars(select(Listing.issues).where(
-        Listing.channel_id == channel_id, Listing.verdict.in_(("rejected", "warning")))
-        .limit(ISSUE_SAMPLE))
+    issues = session.scalars(
+        select(Listing.issues)
+        .where(Listing.channel_id == channel_id, Listing.verdict.in_(("rejected", "warning")))
+        .limit(ISSUE_SAMPLE)
+    )
     for item_issues in issues:
         for issue in item_issues or []:
-            counts[(issue.get("field", ""), issue.get("message", ""),
-                    issue.get("severity", ""), issue.get("source", ""))] += 1
+            counts[
+                (
+                    issue.get("field", ""),
+                    issue.get("message", ""),
+                    issue.get("severity", ""),
+                    issue.get("source", ""),
+                )
+            ] += 1
     return [IssueCount(*key, items) for key, items in counts.most_common(limit)]
 
 
 def listings_of_product(session: Session, product_id: str) -> list[Listing]:
     """A product's items on every channel."""
-    return list(session.scalars(select(Listing).where(Listing.product_id == product_id)
-                                .order_by(Listing.channel_id, Listing.variant_id)))
+    return list(
+        session.scalars(
+            select(Listing)
+            .where(Listing.product_id == product_id)
+            .order_by(Listing.channel_id, Listing.variant_id)
+        )
+    )
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:

@@ -103,10 +103,15 @@ def _write(sessions: Sessions) -> Iterator[Session]:
 
 def _needs_reauth(sessions: Sessions, channel_id: str, exc: Exception, result) -> None:
     with _write(sessions) as session:
-        service.set_status(session, service.get_channel(session, channel_id), "needs_reauth",
-                           f"the platform refused the token: {exc}")
-    result.messages.append(f"The platform refused the token ({exc}); the channel needs "
-                           f"re-authorisation.")
+        service.set_status(
+            session,
+            service.get_channel(session, channel_id),
+            "needs_reauth",
+            f"the platform refused the token: {exc}",
+        )
+    result.messages.append(
+        f"The platform refused the token ({exc}); the channel needs re-authorisation."
+    )
 
 
 # ---------------------------------------------------------------- planning
@@ -145,8 +150,14 @@ class _Plan:
         return self.first + self.rest
 
 
-def _plan(session: Session, channel: Channel, target: Target, result: PublishResult,
-          variant_ids: list[str] | None = None, availability_only: bool = False) -> _Plan:
+def _plan(
+    session: Session,
+    channel: Channel,
+    target: Target,
+    result: PublishResult,
+    variant_ids: list[str] | None = None,
+    availability_only: bool = False,
+) -> _Plan:
     mapping = platforms.mapping(channel.kind)
     product_level = capabilities(channel.kind).item_level == "product"
     plan = _Plan()
@@ -155,9 +166,17 @@ def _plan(session: Session, channel: Channel, target: Target, result: PublishRes
     def flush(force: bool = False):
         listings = _listings(session, channel.id, [p.item["variant_id"] for p in chunk])
         for prepared in chunk:
-            _plan_item(channel, target, mapping, prepared,
-                       listings.get(prepared.item["variant_id"]), plan, result, force,
-                       availability_only)
+            _plan_item(
+                channel,
+                target,
+                mapping,
+                prepared,
+                listings.get(prepared.item["variant_id"]),
+                plan,
+                result,
+                force,
+                availability_only,
+            )
         chunk.clear()
 
     for prepared in prepare(session, target, variant_ids=variant_ids):
@@ -174,29 +193,58 @@ def _plan(session: Session, channel: Channel, target: Target, result: PublishRes
         # product, not only the changed ones.
         queued = {e.variant_id for e in plan.ordered()}
         products = {e.product_id for e in plan.ordered()} | plan.resend_products
-        siblings = [v for v in session.scalars(select(Variant.id).where(
-            Variant.product_id.in_(products))) if v not in queued] if products else []
+        siblings = (
+            [
+                v
+                for v in session.scalars(select(Variant.id).where(Variant.product_id.in_(products)))
+                if v not in queued
+            ]
+            if products
+            else []
+        )
         for start in range(0, len(siblings), CHUNK):
-            chunk.extend(prepare(session, target, variant_ids=siblings[start:start + CHUNK]))
+            chunk.extend(prepare(session, target, variant_ids=siblings[start : start + CHUNK]))
             flush(force=True)
     return plan
 
 
 def _listings(session: Session, channel_id: str, variant_ids: list[str]) -> dict[str, Listing]:
-    return {x.variant_id: x for x in session.scalars(select(Listing).where(
-        Listing.channel_id == channel_id, Listing.variant_id.in_(variant_ids)))}
+    return {
+        x.variant_id: x
+        for x in session.scalars(
+            select(Listing).where(
+                Listing.channel_id == channel_id, Listing.variant_id.in_(variant_ids)
+            )
+        )
+    }
 
 
-def _plan_item(channel, target, mapping, prepared: Prepared, listing: Listing | None,
-               plan: _Plan, result, force: bool, availability_only: bool) -> None:
+def _plan_item(
+    channel,
+    target,
+    mapping,
+    prepared: Prepared,
+    listing: Listing | None,
+    plan: _Plan,
+    result,
+    force: bool,
+    availability_only: bool,
+) -> None:
     item = prepared.item
     now = utcnow()
     local = prepared.issues
     if listing is None:
         # First time on this channel: the item id is fixed here, for good.
-        row = {"id": new_id("lst"), "channel_id": channel.id, "variant_id": item["variant_id"],
-               "product_id": item["product_id"], "item_id": item["id"], "verdict": "pending",
-               "issues": local, "updated_at": now}
+        row = {
+            "id": new_id("lst"),
+            "channel_id": channel.id,
+            "variant_id": item["variant_id"],
+            "product_id": item["product_id"],
+            "item_id": item["id"],
+            "verdict": "pending",
+            "issues": local,
+            "updated_at": now,
+        }
         plan.new_listings.append(row)
         pushed_hash = pushed_availability = platform_ref = None
     else:
@@ -208,8 +256,14 @@ def _plan_item(channel, target, mapping, prepared: Prepared, listing: Listing | 
         if row is not None:
             row["verdict"] = "rejected"
         elif listing.verdict != "rejected" or listing.issues != local:
-            plan.listing_updates.append({"b_item_id": listing.item_id, "verdict": "rejected",
-                                         "issues": local, "updated_at": now})
+            plan.listing_updates.append(
+                {
+                    "b_item_id": listing.item_id,
+                    "verdict": "rejected",
+                    "issues": local,
+                    "updated_at": now,
+                }
+            )
         return
     payload = mapping.to_api(prepared.row, target)
     digest = content_hash(payload)
@@ -223,9 +277,16 @@ def _plan_item(channel, target, mapping, prepared: Prepared, listing: Listing | 
     availability_changed = pushed_hash is not None and pushed_availability != availability
     if availability_only and not (availability_changed or force):
         return
-    entry = _Entry(item["id"], item["variant_id"], item["product_id"],
-                   Upsert(item["id"], payload, item["product_id"], platform_ref), digest,
-                   platforms.mapping(channel.kind).summary(payload), availability, local)
+    entry = _Entry(
+        item["id"],
+        item["variant_id"],
+        item["product_id"],
+        Upsert(item["id"], payload, item["product_id"], platform_ref),
+        digest,
+        platforms.mapping(channel.kind).summary(payload),
+        availability,
+        local,
+    )
     (plan.first if availability_changed else plan.rest).append(entry)
 
 
@@ -234,18 +295,35 @@ def _plan_deletes(session: Session, channel: Channel, plan: _Plan, product_level
 
     Where the platform lists products (TikTok), a variant removed from a product that stays
     for sale is taken off by sending the product again without it."""
-    active = exists().where(Variant.id == Listing.variant_id, Product.id == Variant.product_id,
-                            Product.status == "active")
-    gone = session.execute(select(Listing.item_id, Listing.product_id, Listing.platform_ref)
-                           .where(Listing.channel_id == channel.id, Listing.verdict != "deleted",
-                                  Listing.pushed_hash.is_not(None)
-                                  | Listing.batch_ref.is_not(None), ~active)).all()
+    active = exists().where(
+        Variant.id == Listing.variant_id,
+        Product.id == Variant.product_id,
+        Product.status == "active",
+    )
+    gone = session.execute(
+        select(Listing.item_id, Listing.product_id, Listing.platform_ref).where(
+            Listing.channel_id == channel.id,
+            Listing.verdict != "deleted",
+            Listing.pushed_hash.is_not(None) | Listing.batch_ref.is_not(None),
+            ~active,
+        )
+    ).all()
     if not product_level:
         plan.deletes = [(item_id, item_id) for item_id, _, _ in gone]
         return
-    staying = set(session.scalars(select(Listing.product_id).where(
-        Listing.channel_id == channel.id, Listing.product_id.in_({g[1] for g in gone}),
-        active))) if gone else set()
+    staying = (
+        set(
+            session.scalars(
+                select(Listing.product_id).where(
+                    Listing.channel_id == channel.id,
+                    Listing.product_id.in_({g[1] for g in gone}),
+                    active,
+                )
+            )
+        )
+        if gone
+        else set()
+    )
     for item_id, product_id, platform_ref in gone:
         if product_id in staying:
             plan.dropped.append(item_id)
@@ -278,10 +356,14 @@ def _update_listings(session: Session, channel_id: str, rows: list[dict]) -> Non
     for row in rows:
         by_columns.setdefault(tuple(sorted(k for k in row if k != "b_item_id")), []).append(row)
     for columns, group in by_columns.items():
-        statement = (update(Listing.__table__)
-                     .where(Listing.__table__.c.channel_id == channel_id,
-                            Listing.__table__.c.item_id == bindparam("b_item_id"))
-                     .values({c: bindparam(c) for c in columns}))
+        statement = (
+            update(Listing.__table__)
+            .where(
+                Listing.__table__.c.channel_id == channel_id,
+                Listing.__table__.c.item_id == bindparam("b_item_id"),
+            )
+            .values({c: bindparam(c) for c in columns})
+        )
         session.execute(statement, group)
 
 
@@ -289,15 +371,20 @@ def _record_plan(sessions: Sessions, channel_id: str, plan: _Plan) -> None:
     """The id map and local verdicts, before anything is sent: short transactions."""
     for start in range(0, max(len(plan.new_listings), len(plan.listing_updates)), CHUNK):
         with _write(sessions) as session:
-            _insert_ignoring_existing(session, plan.new_listings[start:start + CHUNK])
-            _update_listings(session, channel_id, plan.listing_updates[start:start + CHUNK])
+            _insert_ignoring_existing(session, plan.new_listings[start : start + CHUNK])
+            _update_listings(session, channel_id, plan.listing_updates[start : start + CHUNK])
 
 
 def _outcome_row(entry: _Entry, outcome: Outcome, now) -> dict:
     """The listing's columns after a push: what was sent, and the platform's answer."""
-    row = {"b_item_id": entry.item_id, "pushed_hash": entry.digest,
-           "pushed_summary": entry.summary, "pushed_availability": entry.availability,
-           "pushed_at": now, **_verdict_columns(entry.local_issues, outcome, now)}
+    row = {
+        "b_item_id": entry.item_id,
+        "pushed_hash": entry.digest,
+        "pushed_summary": entry.summary,
+        "pushed_availability": entry.availability,
+        "pushed_at": now,
+        **_verdict_columns(entry.local_issues, outcome, now),
+    }
     row["batch_ref"] = outcome.ref if outcome.verdict == "pending" else None
     if outcome.platform_ref:
         row["platform_ref"] = outcome.platform_ref
@@ -315,43 +402,68 @@ def _verdict_columns(issues: list[dict], outcome: Outcome, now) -> dict:
 
 
 def _deleted_row(item_id: str, now) -> dict:
-    return {"b_item_id": item_id, "verdict": "deleted", "pushed_hash": None,
-            "pushed_summary": None, "batch_ref": None, "issues": [], "updated_at": now}
+    return {
+        "b_item_id": item_id,
+        "verdict": "deleted",
+        "pushed_hash": None,
+        "pushed_summary": None,
+        "batch_ref": None,
+        "issues": [],
+        "updated_at": now,
+    }
 
 
 # ---------------------------------------------------------------- publish
 
 
-def publish(sessions: Sessions | sessionmaker[Session], channel_id: str, dry_run: bool = False,
-            http: httpx.Client | None = None) -> PublishResult:
+def publish(
+    sessions: Sessions | sessionmaker[Session],
+    channel_id: str,
+    dry_run: bool = False,
+    http: httpx.Client | None = None,
+) -> PublishResult:
     """Send every changed item (and deletions) to the channel's platform."""
     return _publish(Sessions.of(sessions), channel_id, dry_run, http)
 
 
-def push_availability(sessions: Sessions | sessionmaker[Session], channel_id: str,
-                      variant_ids: list[str], http: httpx.Client | None = None
-                      ) -> PublishResult:
+def push_availability(
+    sessions: Sessions | sessionmaker[Session],
+    channel_id: str,
+    variant_ids: list[str],
+    http: httpx.Client | None = None,
+) -> PublishResult:
     """Send, ahead of the next full publish, the given variants whose availability or
     quantity changed since they were last sent (a sell-out shows promptly)."""
-    return _publish(Sessions.of(sessions), channel_id, False, http, variant_ids=variant_ids,
-                    availability_only=True)
+    return _publish(
+        Sessions.of(sessions),
+        channel_id,
+        False,
+        http,
+        variant_ids=variant_ids,
+        availability_only=True,
+    )
 
 
-def _publish(sessions: Sessions, channel_id: str, dry_run: bool, http: httpx.Client | None,
-             variant_ids: list[str] | None = None, availability_only: bool = False
-             ) -> PublishResult:
+def _publish(
+    sessions: Sessions,
+    channel_id: str,
+    dry_run: bool,
+    http: httpx.Client | None,
+    variant_ids: list[str] | None = None,
+    availability_only: bool = False,
+) -> PublishResult:
     channel = _read_channel(sessions, channel_id)
-    result = PublishResult(channel_id=channel.id, dry_run=dry_run, checked=0,
-                           status=channel.status)
+    result = PublishResult(channel_id=channel.id, dry_run=dry_run, checked=0, status=channel.status)
     if not capabilities(channel.kind, channel.country).catalog_api:
-        raise Conflict(f"{channel.kind} takes its catalog from a feed, not by API: use "
-                       f"`mercato feeds build` or the feed pull URL.")
+        raise Conflict(
+            f"{channel.kind} takes its catalog from a feed, not by API: use "
+            f"`mercato feeds build` or the feed pull URL."
+        )
     if channel.status != "active" and not dry_run:
         result.messages.append(f"Channel is {channel.status}; nothing was sent.")
         return result
     with sessions.read() as session:
-        plan = _plan(session, channel, Target.of(channel), result, variant_ids,
-                     availability_only)
+        plan = _plan(session, channel, Target.of(channel), result, variant_ids, availability_only)
     result.would_send = len(plan.ordered()) + len(plan.deletes) + len(plan.dropped)
     if dry_run:
         return result
@@ -363,8 +475,9 @@ def _publish(sessions: Sessions, channel_id: str, dry_run: bool, http: httpx.Cli
         except channel_http.AuthExpired as exc:
             _needs_reauth(sessions, channel.id, exc, result)
         except channel_http.PlatformError as exc:
-            result.messages.append(f"Stopped: {exc}. What was sent is recorded; the rest "
-                                   f"goes on the next run.")
+            result.messages.append(
+                f"Stopped: {exc}. What was sent is recorded; the rest goes on the next run."
+            )
     with _write(sessions) as session:
         written = service.get_channel(session, channel.id)
         written.last_synced_at = utcnow()
@@ -372,8 +485,7 @@ def _publish(sessions: Sessions, channel_id: str, dry_run: bool, http: httpx.Cli
     return result
 
 
-def _send(sessions: Sessions, channel_id: str, adapter, plan: _Plan,
-          result: PublishResult) -> None:
+def _send(sessions: Sessions, channel_id: str, adapter, plan: _Plan, result: PublishResult) -> None:
     """Each batch: the platform call with no transaction open, then its answer written."""
     size = max(capabilities(adapter.kind).batch_size, 1)
     for chunk in _chunks(plan.ordered(), size, capabilities(adapter.kind).item_level):
@@ -390,15 +502,17 @@ def _send(sessions: Sessions, channel_id: str, adapter, plan: _Plan,
     if plan.dropped:
         # Their products were just sent again without them.
         with _write(sessions) as session:
-            _update_listings(session, channel_id,
-                             [_deleted_row(item_id, utcnow()) for item_id in plan.dropped])
+            _update_listings(
+                session, channel_id, [_deleted_row(item_id, utcnow()) for item_id in plan.dropped]
+            )
         result.deleted += len(plan.dropped)
     for start in range(0, len(plan.deletes), size):
-        chunk = plan.deletes[start:start + size]
+        chunk = plan.deletes[start : start + size]
         adapter.push([], sorted({ref for _, ref in chunk}))
         with _write(sessions) as session:
-            _update_listings(session, channel_id,
-                             [_deleted_row(item_id, utcnow()) for item_id, _ in chunk])
+            _update_listings(
+                session, channel_id, [_deleted_row(item_id, utcnow()) for item_id, _ in chunk]
+            )
         result.deleted += len(chunk)
 
 
@@ -407,7 +521,7 @@ def _chunks(ordered: list[_Entry], size: int, item_level: str) -> Iterator[list[
     platform takes whole products."""
     if item_level != "product":
         for start in range(0, len(ordered), size):
-            yield ordered[start:start + size]
+            yield ordered[start : start + size]
         return
     groups: dict[str | None, list[_Entry]] = {}
     for entry in ordered:
@@ -433,17 +547,21 @@ class ReadBackResult:
     messages: list[str] = field(default_factory=list)
 
 
-def read_back(sessions: Sessions | sessionmaker[Session], channel_id: str,
-              http: httpx.Client | None = None) -> ReadBackResult:
+def read_back(
+    sessions: Sessions | sessionmaker[Session], channel_id: str, http: httpx.Client | None = None
+) -> ReadBackResult:
     """Ask the platform for the verdict of every item still pending and store it."""
     sessions = Sessions.of(sessions)
     channel = _read_channel(sessions, channel_id)
     result = ReadBackResult()
     with sessions.read() as session:
-        pending = session.execute(select(Listing.item_id, Listing.batch_ref, Listing.issues)
-                                  .where(Listing.channel_id == channel.id,
-                                         Listing.verdict == "pending",
-                                         Listing.batch_ref.is_not(None))).all()
+        pending = session.execute(
+            select(Listing.item_id, Listing.batch_ref, Listing.issues).where(
+                Listing.channel_id == channel.id,
+                Listing.verdict == "pending",
+                Listing.batch_ref.is_not(None),
+            )
+        ).all()
     by_ref: dict[str, list[tuple[str, list[dict]]]] = {}
     for item_id, ref, issues in pending:
         by_ref.setdefault(ref, []).append((item_id, issues))
@@ -471,9 +589,15 @@ def read_back(sessions: Sessions | sessionmaker[Session], channel_id: str,
     with _write(sessions) as session:
         for item_id, ref, issues, outcome in answers:
             # Only if no newer push replaced the batch meanwhile.
-            session.execute(update(Listing).where(
-                Listing.channel_id == channel.id, Listing.item_id == item_id,
-                Listing.batch_ref == ref).values(_verdict_columns(issues, outcome, now)))
+            session.execute(
+                update(Listing)
+                .where(
+                    Listing.channel_id == channel.id,
+                    Listing.item_id == item_id,
+                    Listing.batch_ref == ref,
+                )
+                .values(_verdict_columns(issues, outcome, now))
+            )
     return result
 
 
@@ -489,8 +613,9 @@ class ReconcileResult:
     messages: list[str] = field(default_factory=list)
 
 
-def reconcile(sessions: Sessions | sessionmaker[Session], channel_id: str,
-              http: httpx.Client | None = None) -> ReconcileResult:
+def reconcile(
+    sessions: Sessions | sessionmaker[Session], channel_id: str, http: httpx.Client | None = None
+) -> ReconcileResult:
     """Compare the platform with what it should hold and repair the drift in one cycle."""
     sessions = Sessions.of(sessions)
     channel = _read_channel(sessions, channel_id)
@@ -499,11 +624,22 @@ def reconcile(sessions: Sessions | sessionmaker[Session], channel_id: str,
         result.messages.append(f"Channel is {channel.status}; not reconciled.")
         return result
     with sessions.read() as session:
-        live = dict(session.execute(select(Listing.item_id, Listing.pushed_summary).where(
-            Listing.channel_id == channel.id, Listing.verdict.in_(LIVE),
-            Listing.pushed_hash.is_not(None))).all())
-        known = set(session.scalars(select(Listing.item_id).where(
-            Listing.channel_id == channel.id, Listing.verdict != "deleted")))
+        live = dict(
+            session.execute(
+                select(Listing.item_id, Listing.pushed_summary).where(
+                    Listing.channel_id == channel.id,
+                    Listing.verdict.in_(LIVE),
+                    Listing.pushed_hash.is_not(None),
+                )
+            ).all()
+        )
+        known = set(
+            session.scalars(
+                select(Listing.item_id).where(
+                    Listing.channel_id == channel.id, Listing.verdict != "deleted"
+                )
+            )
+        )
     with _client(channel, http) as client:
         adapter = _adapter(channel, client)
         try:
@@ -523,8 +659,11 @@ def reconcile(sessions: Sessions | sessionmaker[Session], channel_id: str,
                 resend.append(item_id)
             if resend:
                 with _write(sessions) as session:
-                    _update_listings(session, channel.id, [
-                        {"b_item_id": item_id, "pushed_hash": None} for item_id in resend])
+                    _update_listings(
+                        session,
+                        channel.id,
+                        [{"b_item_id": item_id, "pushed_hash": None} for item_id in resend],
+                    )
             extra = [item_id for item_id in remote if item_id not in known]
             if extra:
                 adapter.push([], extra)
@@ -544,8 +683,11 @@ def active_channel_ids(sessions: Sessions | sessionmaker[Session]) -> list[str]:
 
 
 def active_channel_ids_in(session: Session) -> list[str]:
-    return [c.id for c in service.list_channels(session)
-            if c.status == "active" and capabilities(c.kind, c.country).catalog_api]
+    return [
+        c.id
+        for c in service.list_channels(session)
+        if c.status == "active" and capabilities(c.kind, c.country).catalog_api
+    ]
 
 
 def variants_of_events(payloads: Iterable[dict[str, Any]]) -> list[str]:

@@ -28,9 +28,11 @@ def _each_active_channel(ctx: registry.JobContext, work: Callable) -> None:
 @registry.task("channels.sync", every="5 minutes")
 def sync_channels(ctx: registry.JobContext) -> None:
     """Push what changed, then store the verdicts of what is still pending."""
+
     def work(sessions, channel_id):
         sync.publish(sessions, channel_id)
         sync.read_back(sessions, channel_id)
+
     _each_active_channel(ctx, work)
 
 
@@ -41,8 +43,7 @@ def reconcile_channels(ctx: registry.JobContext) -> None:
 
 
 @registry.task(AVAILABILITY_JOB, backoff_base="2 seconds", backoff_cap="5 minutes")
-def push_availability(ctx: registry.JobContext, channel_id: str,
-                      variant_ids: list[str]) -> None:
+def push_availability(ctx: registry.JobContext, channel_id: str, variant_ids: list[str]) -> None:
     """Sold out first: the variants' new availability, ahead of the next full sync, and the
     platform's verdicts on it."""
     sessions = _sessions(ctx)
@@ -55,10 +56,14 @@ def on_stock_changed(session, events, now) -> None:
     """inventory.changed -> one availability push per active channel (jobs of a channel run
     one at a time, in order, so a later change is never overtaken by an earlier one)."""
     variant_ids = sync.variants_of_events(
-        e.payload for e in events if e.type == "inventory.changed")
+        e.payload for e in events if e.type == "inventory.changed"
+    )
     if not variant_ids:
         return
     for channel_id in sync.active_channel_ids_in(session):
-        jobs.enqueue(session, AVAILABILITY_JOB,
-                     {"channel_id": channel_id, "variant_ids": variant_ids},
-                     key=f"channels.availability:{channel_id}")
+        jobs.enqueue(
+            session,
+            AVAILABILITY_JOB,
+            {"channel_id": channel_id, "variant_ids": variant_ids},
+            key=f"channels.availability:{channel_id}",
+        )

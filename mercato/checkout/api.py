@@ -28,18 +28,47 @@ router = APIRouter(tags=["checkout"])
 def public(view: service.View) -> dict:
     c = view.checkout
     return {
-        **{k: getattr(c, k) for k in (
-            "id", "status", "currency", "locale", "expires_at", "email", "phone",
-            "shipping_address", "shipping_rate", "discount_code", "subtotal", "discount_total",
-            "shipping_total", "tax_total", "taxes_included", "total", "order_id")},
+        **{
+            k: getattr(c, k)
+            for k in (
+                "id",
+                "status",
+                "currency",
+                "locale",
+                "expires_at",
+                "email",
+                "phone",
+                "shipping_address",
+                "shipping_rate",
+                "discount_code",
+                "subtotal",
+                "discount_total",
+                "shipping_total",
+                "tax_total",
+                "taxes_included",
+                "total",
+                "order_id",
+            )
+        },
         "attribution": {k: v for k, v in c.attribution.items() if not k.startswith("_")},
-        "shipping_options": [{"code": r.code, "name": r.name, "days": r.days,
-                              "price": view.shipping_prices[r.code]}
-                             for r in view.shipping_options],
-        "lines": [{"variant_id": d.variant.id, "sku": d.variant.sku, "title": d.title,
-                   "variant_title": d.variant_title, "image_url": d.image_url,
-                   "quantity": d.line.quantity, "unit_price": d.line.unit_price,
-                   "discount": d.line.discount, "tax": d.line.tax} for d in view.lines],
+        "shipping_options": [
+            {"code": r.code, "name": r.name, "days": r.days, "price": view.shipping_prices[r.code]}
+            for r in view.shipping_options
+        ],
+        "lines": [
+            {
+                "variant_id": d.variant.id,
+                "sku": d.variant.sku,
+                "title": d.title,
+                "variant_title": d.variant_title,
+                "image_url": d.image_url,
+                "quantity": d.line.quantity,
+                "unit_price": d.line.unit_price,
+                "discount": d.line.discount,
+                "tax": d.line.tax,
+            }
+            for d in view.lines
+        ],
         "tax_name": view.tax_name,
         "saved_payment_method": view.saved_payment_method,
         "order_number": view.order.number if view.order else None,
@@ -53,13 +82,23 @@ def return_url(request: Request, token: str) -> str:
 def completion_response(done: service.Completion, path: str) -> JSONResponse:
     """A decline is an answer the attempt keeps (committed), written as a 402 problem."""
     if done.status == "declined":
-        return problem(402, service.PaymentDeclined.slug, service.PaymentDeclined.title,
-                       done.message or "The payment was declined.", path)
-    body = CompletionPublic(status=done.status, order_id=done.order.id if done.order else None,
-                            order_number=done.order.number if done.order else None,
-                            next_action_url=done.next_action_url, message=done.message)
-    return JSONResponse(body.model_dump(mode="json"),
-                        status_code=202 if done.status == "requires_action" else 200)
+        return problem(
+            402,
+            service.PaymentDeclined.slug,
+            service.PaymentDeclined.title,
+            done.message or "The payment was declined.",
+            path,
+        )
+    body = CompletionPublic(
+        status=done.status,
+        order_id=done.order.id if done.order else None,
+        order_number=done.order.number if done.order else None,
+        next_action_url=done.next_action_url,
+        message=done.message,
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=202 if done.status == "requires_action" else 200
+    )
 
 
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
@@ -79,25 +118,33 @@ def update_checkout(token: str, data: CheckoutUpdate, session: WriteSession):
     return public(service.view(session, service.update_checkout(session, token, data)))
 
 
-@router.post("/checkouts/{token}/complete", response_model=CompletionPublic,
-             responses={402: {"description": "Payment declined"},
-                        429: {"description": "Too many attempts"}})
-def complete_checkout(token: str, data: CheckoutComplete, session: WriteSession,
-                      request: Request,
-                      idempotency_key: Annotated[str | None, Header()] = None):
+@router.post(
+    "/checkouts/{token}/complete",
+    response_model=CompletionPublic,
+    responses={402: {"description": "Payment declined"}, 429: {"description": "Too many attempts"}},
+)
+def complete_checkout(
+    token: str,
+    data: CheckoutComplete,
+    session: WriteSession,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header()] = None,
+):
     """Pay and place the order. Send an Idempotency-Key: a retry makes one order and one
     charge. 202 with next_action_url when the bank asks the buyer to authenticate."""
     attempt_key = data.attempt_key or idempotency_key
     if not attempt_key:
-        raise ValidationFailed("Send an Idempotency-Key header (or attempt_key).",
-                               [FieldError(("attempt_key",), "required", "required")])
-    done = service.complete(session, token, data, attempt_key=attempt_key,
-                            return_url=return_url(request, token))
+        raise ValidationFailed(
+            "Send an Idempotency-Key header (or attempt_key).",
+            [FieldError(("attempt_key",), "required", "required")],
+        )
+    done = service.complete(
+        session, token, data, attempt_key=attempt_key, return_url=return_url(request, token)
+    )
     return completion_response(done, request.url.path)
 
 
-@router.post("/discount-codes", response_model=DiscountPublic,
-             status_code=status.HTTP_201_CREATED)
+@router.post("/discount-codes", response_model=DiscountPublic, status_code=status.HTTP_201_CREATED)
 def create_discount(data: DiscountCreate, session: WriteSession, _: CheckoutWrite):
     return service.create_discount(session, data)
 

@@ -37,8 +37,7 @@ class Checkout(Base):
     shipping_rate: Mapped[str | None] = mapped_column(String(64))
     discount_code: Mapped[str | None] = mapped_column(String(64))
     attribution: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
-    customer_id: Mapped[str | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
 
     subtotal: Mapped[int] = mapped_column(Integer, default=0)
@@ -57,7 +56,8 @@ class Checkout(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list[CheckoutLine]] = relationship(
-        order_by="CheckoutLine.position", cascade="all, delete-orphan")
+        order_by="CheckoutLine.position", cascade="all, delete-orphan"
+    )
 
 
 class CheckoutLine(Base):
@@ -65,8 +65,9 @@ class CheckoutLine(Base):
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("chl"))
-    checkout_id: Mapped[str] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"),
-                                             index=True)
+    checkout_id: Mapped[str] = mapped_column(
+        ForeignKey("checkouts.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(Integer)

@@ -65,14 +65,14 @@ def discount_amount(discount: Discount | None, subtotal: int) -> int:
     return min(amount, subtotal)
 
 
-def shipping_amount(rate: ShippingRate | None, goods: int, currency: str,
-                    rates: Rates) -> int:
+def shipping_amount(rate: ShippingRate | None, goods: int, currency: str, rates: Rates) -> int:
     """The rate's price in ``currency``; free when the goods (after discount) reach its
     ``free_over`` threshold."""
     if rate is None:
         return 0
-    if rate.free_over is not None and goods >= rates.convert(rate.free_over, rate.currency,
-                                                             currency):
+    if rate.free_over is not None and goods >= rates.convert(
+        rate.free_over, rate.currency, currency
+    ):
         return 0
     return rates.convert(rate.price, rate.currency, currency)
 
@@ -90,14 +90,19 @@ def _whole(minor: Decimal) -> int:
     return int(minor.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def price(lines: list[PricedLine], currency: str, rates: Rates, *,
-          discount: Discount | None = None, shipping: ShippingRate | None = None,
-          tax: TaxRate | None = None) -> Totals:
+def price(
+    lines: list[PricedLine],
+    currency: str,
+    rates: Rates,
+    *,
+    discount: Discount | None = None,
+    shipping: ShippingRate | None = None,
+    tax: TaxRate | None = None,
+) -> Totals:
     """Fill each line's discount and tax and return the totals."""
     subtotal = sum(line.gross for line in lines)
     discount_total = discount_amount(discount, subtotal)
-    for line, share in zip(lines, spread(discount_total, [ln.gross for ln in lines]),
-                           strict=True):
+    for line, share in zip(lines, spread(discount_total, [ln.gross for ln in lines]), strict=True):
         line.discount = share
         line.tax = line_tax(line.gross - share, tax)
     goods = subtotal - discount_total
@@ -105,5 +110,12 @@ def price(lines: list[PricedLine], currency: str, rates: Rates, *,
     tax_total = sum(line.tax for line in lines)
     included = bool(tax and tax.included)
     total = goods + shipping_total + (0 if included else tax_total)
-    return Totals(subtotal, discount_total, shipping_total, tax_total, included, total,
-                  tax.name if tax else None)
+    return Totals(
+        subtotal,
+        discount_total,
+        shipping_total,
+        tax_total,
+        included,
+        total,
+        tax.name if tax else None,
+    )

@@ -81,8 +81,10 @@ class Rates:
             return Decimal(1)
         rate = self.currency_rates.get(currency)
         if rate is None:
-            raise ValidationFailed(f"No exchange rate for {currency} is configured.",
-                                   [FieldError(("currency",), f"{currency} is not sold in")])
+            raise ValidationFailed(
+                f"No exchange rate for {currency} is configured.",
+                [FieldError(("currency",), f"{currency} is not sold in")],
+            )
         return rate
 
     # ------------------------------------------------------------ taxes and shipping
@@ -119,30 +121,51 @@ def parse(text: str, base_currency: str) -> Rates:
     taxes = []
     for index, item in enumerate(raw.get("tax", [])):
         try:
-            taxes.append(TaxRate(item["country"].upper(), (item.get("region") or "").upper()
-                                 or None, Decimal(str(item["rate"])), bool(item["included"]),
-                                 item.get("name", "Tax")))
+            taxes.append(
+                TaxRate(
+                    item["country"].upper(),
+                    (item.get("region") or "").upper() or None,
+                    Decimal(str(item["rate"])),
+                    bool(item["included"]),
+                    item.get("name", "Tax"),
+                )
+            )
         except (KeyError, ArithmeticError, AttributeError) as exc:
             errors.append(FieldError(("tax", index), f"needs country, rate, included ({exc})"))
     zones = []
     for index, item in enumerate(raw.get("shipping", [])):
         try:
-            zone_rates = tuple(ShippingRate(
-                r["code"], r["name"], r.get("days", ""), int(r["price"]),
-                check_currency(r.get("currency", base_currency)), r.get("free_over"))
-                for r in item["rates"])
-            zones.append(ShippingZone(item["zone"], tuple(c.upper() for c in item["countries"]),
-                                      zone_rates))
+            zone_rates = tuple(
+                ShippingRate(
+                    r["code"],
+                    r["name"],
+                    r.get("days", ""),
+                    int(r["price"]),
+                    check_currency(r.get("currency", base_currency)),
+                    r.get("free_over"),
+                )
+                for r in item["rates"]
+            )
+            zones.append(
+                ShippingZone(item["zone"], tuple(c.upper() for c in item["countries"]), zone_rates)
+            )
         except (KeyError, ValueError) as exc:
-            errors.append(FieldError(("shipping", index), f"needs zone, countries and rates "
-                                     f"with code, name, price ({exc})"))
+            errors.append(
+                FieldError(
+                    ("shipping", index),
+                    f"needs zone, countries and rates with code, name, price ({exc})",
+                )
+            )
     if errors:
         raise ValidationFailed("The rates file has mistakes.", errors)
-    return Rates(base_currency, currency_rates,
-                 {check_currency(k): int(v) for k, v in currencies.get("round_to", {}).items()},
-                 {k.upper(): check_currency(v)
-                  for k, v in currencies.get("by_country", {}).items()},
-                 tuple(taxes), tuple(zones))
+    return Rates(
+        base_currency,
+        currency_rates,
+        {check_currency(k): int(v) for k, v in currencies.get("round_to", {}).items()},
+        {k.upper(): check_currency(v) for k, v in currencies.get("by_country", {}).items()},
+        tuple(taxes),
+        tuple(zones),
+    )
 
 
 _cache: dict[tuple[str, float, str], Rates] = {}

@@ -50,9 +50,12 @@ class AddressInput(_Input):
 class CheckoutCreate(_Input):
     lines: Annotated[list[LineInput], Field(min_length=1, max_length=50)]
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = Field(
-        None, description="Default: the currency of the buyer's country, else the store's")
-    country: Country | None = Field(None, description="Where the buyer is, for currency, "
-                                    "shipping and tax before an address is given")
+        None, description="Default: the currency of the buyer's country, else the store's"
+    )
+    country: Country | None = Field(
+        None,
+        description="Where the buyer is, for currency, shipping and tax before an address is given",
+    )
     locale: Annotated[str, Field(max_length=20)] = "en"
     discount_code: Annotated[str, Field(max_length=64)] | None = None
     attribution: AttributionInput = AttributionInput()
@@ -64,17 +67,19 @@ class CheckoutUpdate(_Input):
     shipping_address: AddressInput | None = None
     shipping_rate: Annotated[str, Field(max_length=64)] | None = None
     discount_code: Annotated[str, Field(max_length=64)] | None = Field(
-        None, description="An empty string removes the code")
-    remember: bool | None = Field(None, description="Save address and payment method "
-                                  "for next time")
+        None, description="An empty string removes the code"
+    )
+    remember: bool | None = Field(None, description="Save address and payment method for next time")
 
 
 class CheckoutComplete(_Input):
     payment_method: Annotated[str, Field(min_length=1, max_length=255)] = Field(
         description="The provider's token (e.g. tok_visa in the sandbox), or 'saved' for "
-        "the returning buyer's saved method")
+        "the returning buyer's saved method"
+    )
     attempt_key: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
-        None, description="Default: the Idempotency-Key header")
+        None, description="Default: the Idempotency-Key header"
+    )
 
 
 class _Output(BaseModel):
@@ -141,8 +146,9 @@ class CompletionPublic(BaseModel):
 class DiscountCreate(_Input):
     code: Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
     kind: Literal["percentage", "fixed"]
-    value: Annotated[int, Field(gt=0, le=10**9, description="Percent (1-100) or minor "
-                                "units of currency")]
+    value: Annotated[
+        int, Field(gt=0, le=10**9, description="Percent (1-100) or minor units of currency")
+    ]
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None

@@ -47,32 +47,63 @@ def generate(count: int = 24, seed: int = 7) -> list[ProductCreate]:
             for size in SIZES if "Size" in options else [None]:
                 serial += 1
                 values = [color] + ([size] if size else [])
-                variants.append({
-                    "sku": f"{kind[:4].upper()}{n + 1:02d}-{color[:3].upper()}"
-                           + (f"-{size}" if size else ""),
-                    "option_values": values, "price": price + rng.choice([0, 0, 500]),
-                    "compare_at_price": price + 1500 if n % 5 == 0 else None,
-                    "barcode": gtin13(str(serial)), "mpn": f"MPN-{serial}",
-                    "weight": "350", "weight_unit": "g",
-                    "image_url": f"{IMAGES}/{handle}-{color.lower()}.jpg",
-                })
-        products.append(ProductCreate(
-            handle=handle, title=title, vendor=VENDORS[n % len(VENDORS)], product_type=kind,
-            description_html=f"<p>The {title.lower()}: made to last, made to be worn.</p>"
-                             "<ul><li>Responsibly sourced</li><li>Free returns</li></ul>",
-            status="active", google_category=category, options=list(options),
-            gender="unisex", age_group="adult", tags=["demo", kind.lower()],
-            media=[{"url": f"{IMAGES}/{handle}.jpg", "alt": title}], variants=variants,
-        ))
+                variants.append(
+                    {
+                        "sku": f"{kind[:4].upper()}{n + 1:02d}-{color[:3].upper()}"
+                        + (f"-{size}" if size else ""),
+                        "option_values": values,
+                        "price": price + rng.choice([0, 0, 500]),
+                        "compare_at_price": price + 1500 if n % 5 == 0 else None,
+                        "barcode": gtin13(str(serial)),
+                        "mpn": f"MPN-{serial}",
+                        "weight": "350",
+                        "weight_unit": "g",
+                        "image_url": f"{IMAGES}/{handle}-{color.lower()}.jpg",
+                    }
+                )
+        products.append(
+            ProductCreate(
+                handle=handle,
+                title=title,
+                vendor=VENDORS[n % len(VENDORS)],
+                product_type=kind,
+                description_html=f"<p>The {title.lower()}: made to last, made to be worn.</p>"
+                "<ul><li>Responsibly sourced</li><li>Free returns</li></ul>",
+                status="active",
+                google_category=category,
+                options=list(options),
+                gender="unisex",
+                age_group="adult",
+                tags=["demo", kind.lower()],
+                media=[{"url": f"{IMAGES}/{handle}.jpg", "alt": title}],
+                variants=variants,
+            )
+        )
     _add_mistakes(products)
-    products.append(ProductCreate(
-        handle="drop-sneaker", title="Limited Drop Sneaker", vendor="Northwind",
-        product_type="Sneakers", description_html="<p>Only a few pairs. Live drop.</p>",
-        status="active", google_category=187, options=["Size"], gender="unisex",
-        age_group="adult", media=[{"url": f"{IMAGES}/drop-sneaker.jpg", "alt": "Sneaker"}],
-        variants=[{"sku": DROP_SKU, "option_values": ["42"], "price": 12000,
-                   "barcode": gtin13("400638199999"), "mpn": "DROP-42"}],
-    ))
+    products.append(
+        ProductCreate(
+            handle="drop-sneaker",
+            title="Limited Drop Sneaker",
+            vendor="Northwind",
+            product_type="Sneakers",
+            description_html="<p>Only a few pairs. Live drop.</p>",
+            status="active",
+            google_category=187,
+            options=["Size"],
+            gender="unisex",
+            age_group="adult",
+            media=[{"url": f"{IMAGES}/drop-sneaker.jpg", "alt": "Sneaker"}],
+            variants=[
+                {
+                    "sku": DROP_SKU,
+                    "option_values": ["42"],
+                    "price": 12000,
+                    "barcode": gtin13("400638199999"),
+                    "mpn": "DROP-42",
+                }
+            ],
+        )
+    )
     return products
 
 
@@ -87,9 +118,12 @@ def _add_mistakes(products: list[ProductCreate]) -> None:
 def fixes(products: list[ProductCreate]) -> dict[str, dict]:
     """What a merchant changes after reading the check: handle -> fields to update."""
     return {
-        products[1].handle: {"variants": [
-            {**v.model_dump(), "barcode": None} if i == 0 else v.model_dump()
-            for i, v in enumerate(products[1].variants)]},
+        products[1].handle: {
+            "variants": [
+                {**v.model_dump(), "barcode": None} if i == 0 else v.model_dump()
+                for i, v in enumerate(products[1].variants)
+            ]
+        },
         products[3].handle: {"title": products[3].title.split(" — ")[0]},
         products[5].handle: {"vendor": "Alder & Co"},
     }

@@ -14,10 +14,12 @@ from mercato.demo import story as demo
 
 
 def demo_command(
-    serve: Annotated[bool, typer.Option("--serve/--no-serve",
-                                        help="Serve the dashboard afterwards")] = True,
-    data_dir: Annotated[Path, typer.Option(help="Folder of the demo's own database")] =
-    Path(".mercato-demo"),
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards")
+    ] = True,
+    data_dir: Annotated[Path, typer.Option(help="Folder of the demo's own database")] = Path(
+        ".mercato-demo"
+    ),
     buyers: Annotated[int, typer.Option(help="Buyers in the flash drop")] = 300,
     stock: Annotated[int, typer.Option(help="Pairs of the limited sneaker")] = 60,
     port: Annotated[int, typer.Option(help="Port of the dashboard")] = 8000,
@@ -45,9 +47,11 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
     console.rule("[bold]Mercato demo")
     with _step("Seeding the catalog"):
         seeded = demo.seed_catalog(story, stock)
-    console.print(f"✔ Catalog: {seeded['products']} products, {seeded['variants']} variants "
-                  f"({seeded['imported_from_shopify_csv']} from Shopify's product template, "
-                  "imported as a CSV)")
+    console.print(
+        f"✔ Catalog: {seeded['products']} products, {seeded['variants']} variants "
+        f"({seeded['imported_from_shopify_csv']} from Shopify's product template, "
+        "imported as a CSV)"
+    )
     with _step("Starting the platform simulators"):
         demo.start_simulators(story)
         kinds = demo.connect_channels(story)
@@ -57,21 +61,31 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         checks = demo.check_all(story)
     rows = table("platform", "items", "would reject", "warn", "fields at fault")
     for c in checks:
-        rows.add_row(c.channel, str(c.checked), str(c.rejected), str(c.warned),
-                     ", ".join(f"{field} ×{n}" for field, n in c.reasons) or "–")
+        rows.add_row(
+            c.channel,
+            str(c.checked),
+            str(c.rejected),
+            str(c.warned),
+            ", ".join(f"{field} ×{n}" for field, n in c.reasons) or "–",
+        )
     console.print(rows)
     with _step("Fixing what the merchant can fix"):
         fixed = demo.fix_what_can_be_fixed(story)
         rechecked = demo.check_all(story)
-    console.print(f"✔ Fixed {fixed} products; still rejected: " + ", ".join(
-        f"{c.channel} {c.rejected}" for c in rechecked))
+    console.print(
+        f"✔ Fixed {fixed} products; still rejected: "
+        + ", ".join(f"{c.channel} {c.rejected}" for c in rechecked)
+    )
 
     with _step("Publishing and reading back each platform's verdicts"):
         published = demo.publish_all(story)
     rows = table("platform", "sent", "approved", "warning", "rejected", "pending")
     for p in published:
-        rows.add_row(p.channel, str(p.sent), *(str(p.verdicts.get(v, 0)) for v in
-                                               ("approved", "warning", "rejected", "pending")))
+        rows.add_row(
+            p.channel,
+            str(p.sent),
+            *(str(p.verdicts.get(v, 0)) for v in ("approved", "warning", "rejected", "pending")),
+        )
     console.print(rows)
 
     with _step(f"Flash drop: {buyers} buyers for {stock} pairs at once"):
@@ -86,22 +100,30 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         f"sold past our stock; {drop.errors} errors; {drop.orders_per_second:.0f} orders/s "
         f"through checkout, p50 {drop.p50_ms:.0f} ms, p99 {drop.p99_ms:.0f} ms; stock left "
         f"{drop.on_hand_after}; ledger "
-        + ("balanced" if drop.ledger_balanced else "[red]NOT balanced[/]"))
+        + ("balanced" if drop.ledger_balanced else "[red]NOT balanced[/]")
+    )
     with _step("Fulfilling the drop's orders"):
         shipped, pushed = demo.fulfil_drop(story)
-    console.print(f"✔ Shipped {shipped} orders with UPS tracking numbers; "
-                  + (f"TikTok Shop received the tracking of {pushed}" if pushed or drop.by_channel
-                     .get("tiktok") else "no TikTok order shipped (all on hold, sold past our "
-                     "stock)"))
+    console.print(
+        f"✔ Shipped {shipped} orders with UPS tracking numbers; "
+        + (
+            f"TikTok Shop received the tracking of {pushed}"
+            if pushed or drop.by_channel.get("tiktok")
+            else "no TikTok order shipped (all on hold, sold past our stock)"
+        )
+    )
 
     elapsed = time.perf_counter() - started
-    console.print(Panel.fit(
-        f"[bold]{drop.sold}[/] pairs sold to {drop.buyers} buyers, [bold]{drop.oversold}[/] "
-        f"oversold, stock {drop.stock} → {drop.on_hand_after}.\n"
-        f"Catalog live on {len(published)} platforms; "
-        + ", ".join(f"{p.channel} {p.verdicts.get('approved', 0)} approved" for p in published)
-        + f".\nStory told in {elapsed:.0f} s. Data in {story.data_dir}",
-        title="Summary"))
+    console.print(
+        Panel.fit(
+            f"[bold]{drop.sold}[/] pairs sold to {drop.buyers} buyers, [bold]{drop.oversold}[/] "
+            f"oversold, stock {drop.stock} → {drop.on_hand_after}.\n"
+            f"Catalog live on {len(published)} platforms; "
+            + ", ".join(f"{p.channel} {p.verdicts.get('approved', 0)} approved" for p in published)
+            + f".\nStory told in {elapsed:.0f} s. Data in {story.data_dir}",
+            title="Summary",
+        )
+    )
     if drop.oversold or drop.errors or not drop.ledger_balanced:
         raise typer.Exit(1)
 
@@ -111,7 +133,13 @@ def _serve_dashboard(story: demo.Story, port: int) -> None:
 
     from mercato.app import create_app
 
-    console.print(f"\nDashboard: [bold]http://127.0.0.1:{port}/admin[/]  — log in with this "
-                  f"token:\n  [bold green]{story.token}[/]\n(Ctrl+C to stop)")
-    uvicorn.run(create_app(engine=story.engine, run_worker=True), host="127.0.0.1",
-                port=port, log_level="warning")
+    console.print(
+        f"\nDashboard: [bold]http://127.0.0.1:{port}/admin[/]  — log in with this "
+        f"token:\n  [bold green]{story.token}[/]\n(Ctrl+C to stop)"
+    )
+    uvicorn.run(
+        create_app(engine=story.engine, run_worker=True),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )

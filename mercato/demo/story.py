@@ -41,17 +41,26 @@ from mercato.system import migrations
 MARKER = ".mercato-demo"
 TEMPLATE = Path(__file__).parent / "data" / "shopify_product_template.csv"
 PUBLIC_URL = "https://shop.example.com"
-ADDRESS = {"name": "Demo Buyer", "line1": "1 Market St", "city": "San Francisco",
-           "region": "CA", "postal_code": "94105", "country": "US"}
+ADDRESS = {
+    "name": "Demo Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+}
 # What each simulated platform needs to accept a connection.
 CONNECTIONS = {
     "meta": ({"access_token": "demo-meta-token"}, {"catalog_id": "demo-catalog"}),
-    "google": ({"access_token": "demo-google-token"},
-               {"account_id": "1234567", "data_source_id": "demo-feed"}),
+    "google": (
+        {"access_token": "demo-google-token"},
+        {"account_id": "1234567", "data_source_id": "demo-feed"},
+    ),
     # The app the TikTok Shop simulator knows (PLATFORMS.md's signing example).
-    "tiktok": ({"app_key": "29a39d", "app_secret": "e59af819cc",
-                "access_token": "demo-tiktok-token"},
-               {"category_id": "601226", "shop_cipher": "demo-cipher"}),
+    "tiktok": (
+        {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "demo-tiktok-token"},
+        {"category_id": "601226", "shop_cipher": "demo-cipher"},
+    ),
     "pinterest": ({"access_token": "demo-pinterest-token"}, {}),
 }
 
@@ -85,8 +94,9 @@ def prepare(data_dir: Path) -> Story:
     data_dir = data_dir.resolve()
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / MARKER).exists():
-            raise DemoError(f"{data_dir} is not empty and not a demo folder; pick another "
-                            "with --data-dir")
+            raise DemoError(
+                f"{data_dir} is not empty and not a demo folder; pick another with --data-dir"
+            )
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
     (data_dir / MARKER).write_text("created by mercato demo; deleted by the next run\n")
@@ -122,8 +132,11 @@ def seed_catalog(story: Story, drop_stock: int) -> dict:
         counts[drop.id] = drop_stock
         inventory.set_on_hand(session, counts, reason="demo stock count", actor="demo")
     variants = sum(len(p.variants) for p in story.products) + report.variants
-    return {"products": len(story.products) + report.products, "variants": variants,
-            "imported_from_shopify_csv": report.products}
+    return {
+        "products": len(story.products) + report.products,
+        "variants": variants,
+        "imported_from_shopify_csv": report.products,
+    }
 
 
 def _serve(app, port: int = 0) -> tuple[str, uvicorn.Server]:
@@ -131,8 +144,7 @@ def _serve(app, port: int = 0) -> tuple[str, uvicorn.Server]:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -160,10 +172,19 @@ def start_mercato(story: Story) -> None:
 def connect_channels(story: Story) -> list[str]:
     with transaction(story.sessions) as session:
         for kind, (credentials, settings) in CONNECTIONS.items():
-            channel = channels.create_channel(session, ChannelCreate(
-                kind=kind, name=f"{kind}-us", country="US", language="en", currency="USD",
-                base_url=f"{story.sandbox_url}/{kind}", credentials=credentials,
-                settings=settings))
+            channel = channels.create_channel(
+                session,
+                ChannelCreate(
+                    kind=kind,
+                    name=f"{kind}-us",
+                    country="US",
+                    language="en",
+                    currency="USD",
+                    base_url=f"{story.sandbox_url}/{kind}",
+                    credentials=credentials,
+                    settings=settings,
+                ),
+            )
             story.channel_ids[kind] = channel.id
     return list(story.channel_ids)
 
@@ -185,13 +206,21 @@ def check_all(story: Story) -> list[CheckFigures]:
     figures = []
     with story.sessions() as session:
         for kind, channel_id in story.channel_ids.items():
-            report = channel_check.check(session, Target.of(channels.get_channel(
-                session, channel_id)), statuses=("active",))
-            reasons = Counter(i["field"] for p in report.flagged for i in p.issues
-                              if i["severity"] == "error")
-            figures.append(CheckFigures(kind, report.checked, report.errors,
-                                        len(report.flagged) - report.errors,
-                                        reasons.most_common(3)))
+            report = channel_check.check(
+                session, Target.of(channels.get_channel(session, channel_id)), statuses=("active",)
+            )
+            reasons = Counter(
+                i["field"] for p in report.flagged for i in p.issues if i["severity"] == "error"
+            )
+            figures.append(
+                CheckFigures(
+                    kind,
+                    report.checked,
+                    report.errors,
+                    len(report.flagged) - report.errors,
+                    reasons.most_common(3),
+                )
+            )
     return figures
 
 
@@ -250,33 +279,48 @@ class DropFigures:
 
 async def _storefront_buyer(client: httpx.AsyncClient, index: int) -> tuple[str, float]:
     started = time.perf_counter()
-    created = await client.post("/api/v1/checkouts", json={
-        "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1}], "country": "US",
-        "attribution": {"source": "tiktok", "creator": "@sneakerhead",
-                        "content_id": f"live-{index % 3}", "utm": {"utm_campaign": "drop"}}})
+    created = await client.post(
+        "/api/v1/checkouts",
+        json={
+            "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1}],
+            "country": "US",
+            "attribution": {
+                "source": "tiktok",
+                "creator": "@sneakerhead",
+                "content_id": f"live-{index % 3}",
+                "utm": {"utm_campaign": "drop"},
+            },
+        },
+    )
     if created.status_code == 409:
         return "refused", time.perf_counter() - started
     if created.status_code != 201:
         return "error", time.perf_counter() - started
     token = created.json()["token"]
-    await client.patch(f"/api/v1/checkouts/{token}", json={
-        "email": f"buyer{index}@example.com", "shipping_address": ADDRESS})
-    done = await client.post(f"/api/v1/checkouts/{token}/complete",
-                             json={"payment_method": "tok_visa"},
-                             headers={"Idempotency-Key": uuid.uuid4().hex})
-    outcome = "sold" if done.status_code in (200, 201) and \
-        done.json().get("status") == "completed" else ("refused" if done.status_code == 409
-                                                         else "error")
+    await client.patch(
+        f"/api/v1/checkouts/{token}",
+        json={"email": f"buyer{index}@example.com", "shipping_address": ADDRESS},
+    )
+    done = await client.post(
+        f"/api/v1/checkouts/{token}/complete",
+        json={"payment_method": "tok_visa"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    outcome = (
+        "sold"
+        if done.status_code in (200, 201) and done.json().get("status") == "completed"
+        else ("refused" if done.status_code == 409 else "error")
+    )
     return outcome, time.perf_counter() - started
 
 
-async def _drop(api_url: str, buyers: int, concurrency: int) -> tuple[Counter, list[float],
-                                                                     float]:
+async def _drop(api_url: str, buyers: int, concurrency: int) -> tuple[Counter, list[float], float]:
     limit = asyncio.Semaphore(concurrency)
     outcomes: Counter = Counter()
     latencies: list[float] = []
 
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+
         async def one(index: int) -> None:
             async with limit:
                 outcome, seconds = await _storefront_buyer(client, index)
@@ -293,18 +337,33 @@ def _tiktok_buyers(story: Story, count: int, sent: list[int]) -> None:
     as platforms do, some twice)."""
     control = f"{story.sandbox_url}/tiktok/_sandbox"
     with httpx.Client(timeout=30) as client:
-        client.put(f"{control}/webhook", json={
-            "url": f"{story.api_url}/webhooks/{story.channel_ids['tiktok']}"})
+        client.put(
+            f"{control}/webhook",
+            json={"url": f"{story.api_url}/webhooks/{story.channel_ids['tiktok']}"},
+        )
         for index in range(count):
-            client.post(f"{control}/orders", json={
-                "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1, "price": "120.00",
-                           "title": "Limited Drop Sneaker"}],
-                "email": f"tiktok{index}@example.com", "name": f"TikTok buyer {index}"})
+            client.post(
+                f"{control}/orders",
+                json={
+                    "lines": [
+                        {
+                            "sku": demo_catalog.DROP_SKU,
+                            "quantity": 1,
+                            "price": "120.00",
+                            "title": "Limited Drop Sneaker",
+                        }
+                    ],
+                    "email": f"tiktok{index}@example.com",
+                    "name": f"TikTok buyer {index}",
+                },
+            )
             if index % 20 == 19:
-                sent += client.post(f"{control}/webhooks/deliver",
-                                    json={"duplicates": 1}).json()["statuses"]
-        sent += client.post(f"{control}/webhooks/deliver",
-                            json={"duplicates": 1}).json()["statuses"]
+                sent += client.post(f"{control}/webhooks/deliver", json={"duplicates": 1}).json()[
+                    "statuses"
+                ]
+        sent += client.post(f"{control}/webhooks/deliver", json={"duplicates": 1}).json()[
+            "statuses"
+        ]
 
 
 def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> DropFigures:
@@ -315,7 +374,8 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
     tiktok = threading.Thread(target=_tiktok_buyers, args=(story, tiktok_count, sent))
     tiktok.start()
     outcomes, latencies, seconds = asyncio.run(
-        _drop(story.api_url, buyers - tiktok_count, concurrency))
+        _drop(story.api_url, buyers - tiktok_count, concurrency)
+    )
     tiktok.join()
     with story.sessions() as session:
         drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
@@ -333,27 +393,34 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
         balanced = not inventory.verify(session)
     names = {cid: kind for kind, cid in story.channel_ids.items()}
     kept = [o for o in drop_orders if o.status not in ("on_hold", "cancelled")]
-    sold_units = sum(line.quantity for o in kept for line in o.lines
-                     if line.variant_id == drop.id)
+    sold_units = sum(line.quantity for o in kept for line in o.lines if line.variant_id == drop.id)
     latencies.sort()
     return DropFigures(
-        stock=stock, buyers=buyers, sold=sold_units, oversold=max(0, sold_units - stock),
-        refused=outcomes["refused"], errors=outcomes["error"] + sum(
-            1 for status in sent if status >= 500), seconds=seconds,
+        stock=stock,
+        buyers=buyers,
+        sold=sold_units,
+        oversold=max(0, sold_units - stock),
+        refused=outcomes["refused"],
+        errors=outcomes["error"] + sum(1 for status in sent if status >= 500),
+        seconds=seconds,
         p50_ms=statistics.median(latencies) * 1000 if latencies else 0,
         p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0,
-        on_hand_after=view.on_hand, ledger_balanced=balanced,
-        tiktok_orders=arrived, tiktok_webhooks=len(sent),
+        on_hand_after=view.on_hand,
+        ledger_balanced=balanced,
+        tiktok_orders=arrived,
+        tiktok_webhooks=len(sent),
         flagged=sum(1 for o in drop_orders if o.status == "on_hold"),
-        by_channel=dict(Counter(names.get(o.channel, o.channel) for o in kept)))
+        by_channel=dict(Counter(names.get(o.channel, o.channel) for o in kept)),
+    )
 
 
 def _drop_orders(session, variant_id: str) -> list:
     page = orders.list_orders(session, orders.OrderFilters(), limit=orders.MAX_PAGE_SIZE)
     found = list(page.items)
     while page.next_cursor:
-        page = orders.list_orders(session, orders.OrderFilters(), cursor=page.next_cursor,
-                                  limit=orders.MAX_PAGE_SIZE)
+        page = orders.list_orders(
+            session, orders.OrderFilters(), cursor=page.next_cursor, limit=orders.MAX_PAGE_SIZE
+        )
         found += page.items
     return [o for o in found if any(line.variant_id == variant_id for line in o.lines)]
 
@@ -366,8 +433,12 @@ def fulfil_drop(story: Story) -> tuple[int, int]:
         drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
         for number, order in enumerate(_drop_orders(session, drop.id), start=1):
             if order.status == "open":
-                orders.fulfil(session, order.id, FulfillmentCreate(
-                    carrier="UPS", tracking_number=f"1ZDEMO{number:010d}"), actor="demo")
+                orders.fulfil(
+                    session,
+                    order.id,
+                    FulfillmentCreate(carrier="UPS", tracking_number=f"1ZDEMO{number:010d}"),
+                    actor="demo",
+                )
                 shipped += 1
                 if order.channel == story.channel_ids["tiktok"]:
                     tiktok_ids.append(order.external_id)
@@ -376,9 +447,14 @@ def fulfil_drop(story: Story) -> tuple[int, int]:
     deadline, received = time.monotonic() + 30, 0
     with httpx.Client(timeout=10) as client:
         while time.monotonic() < deadline:
-            received = sum(1 for external_id in tiktok_ids if any(
-                r["type"] == "fulfillment" for r in
-                client.get(f"{control}/{external_id}").json()["received"]))
+            received = sum(
+                1
+                for external_id in tiktok_ids
+                if any(
+                    r["type"] == "fulfillment"
+                    for r in client.get(f"{control}/{external_id}").json()["received"]
+                )
+            )
             if received >= len(tiktok_ids):
                 break
             time.sleep(0.5)

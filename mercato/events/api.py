@@ -11,14 +11,19 @@ from mercato.events.schemas import EventPage, EventPublic
 
 router = APIRouter(tags=["events"])
 
-TypeQuery = Annotated[list[str] | None, Query(
-    alias="type", description='Event type, "<resource>.*" or "*"; repeat for several')]
+TypeQuery = Annotated[
+    list[str] | None,
+    Query(alias="type", description='Event type, "<resource>.*" or "*"; repeat for several'),
+]
 
 
 def _filters(types, key, since=None, until=None) -> service.EventFilters:
     return service.EventFilters(
         types=service.check_type_patterns(types, ("query", "type")) if types else None,
-        key=key, since=since, until=until)
+        key=key,
+        since=since,
+        until=until,
+    )
 
 
 @router.get("/events", response_model=EventPage)
@@ -35,19 +40,28 @@ def list_events(
 ):
     """Recorded events. To follow new ones as they happen, use `/events/stream` or a
     webhook endpoint."""
-    return service.list_events(session, _filters(types, key, since, until), cursor=cursor,
-                               limit=limit, newest_first=order == "newest")
+    return service.list_events(
+        session,
+        _filters(types, key, since, until),
+        cursor=cursor,
+        limit=limit,
+        newest_first=order == "newest",
+    )
 
 
-@router.get("/events/stream", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+@router.get(
+    "/events/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 def stream_events(
     request: Request,
     _: EventsRead,
     types: TypeQuery = None,
     key: str | None = None,
-    last_event_id: Annotated[int | None, Header(
-        description="Resume after this seq (browsers send it on reconnect)")] = None,
+    last_event_id: Annotated[
+        int | None, Header(description="Resume after this seq (browsers send it on reconnect)")
+    ] = None,
     after: Annotated[int | None, Query(description="Same as Last-Event-ID")] = None,
 ):
     """Server-Sent Events: each new event as it commits, in order; `id` is its seq."""
@@ -56,7 +70,9 @@ def stream_events(
     release = live.listen(request.app.state.engine)  # other processes' commits wake it
     return EventSourceResponse(
         stream.follow(request.app.state.read_sessions, filters, resume, on_close=release),
-        ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        ping=15,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/events/{event_id}", response_model=EventPublic)

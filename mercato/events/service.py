@@ -49,8 +49,7 @@ def _versioned(type: str, payload: EventPayload | dict[str, Any]) -> tuple[int, 
     return 1, payload
 
 
-def record(session: Session, type: str, payload: EventPayload | dict[str, Any],
-           key: str) -> Event:
+def record(session: Session, type: str, payload: EventPayload | dict[str, Any], key: str) -> Event:
     """Add an event to the outbox in the current transaction (committed with the change)."""
     version, body = _versioned(type, payload)
     event = Event(id=new_id("evt"), type=type, key=key, version=version, payload=body)
@@ -60,16 +59,25 @@ def record(session: Session, type: str, payload: EventPayload | dict[str, Any],
     return event
 
 
-def record_many(session: Session,
-                entries: Iterable[tuple[str, EventPayload | dict[str, Any], str]]) -> int:
+def record_many(
+    session: Session, entries: Iterable[tuple[str, EventPayload | dict[str, Any], str]]
+) -> int:
     """``record()`` for many (type, payload, key) at once, in that order: two multi-row
     INSERTs instead of an object each, for imports and stock counts that touch thousands."""
     now = utcnow()
     rows = []
     for type, payload, key in entries:
         version, body = _versioned(type, payload)
-        rows.append({"id": new_id("evt"), "type": type, "key": key, "version": version,
-                     "payload": body, "created_at": now})
+        rows.append(
+            {
+                "id": new_id("evt"),
+                "type": type,
+                "key": key,
+                "version": version,
+                "payload": body,
+                "created_at": now,
+            }
+        )
     if rows:
         insert_rows(session, Event.__table__, rows)
         insert_rows(session, OutboxEntry.__table__, [{"event_id": r["id"]} for r in rows])
@@ -82,16 +90,21 @@ def record_many(session: Session,
 
 def check_type_patterns(patterns: Sequence[str], loc: tuple[str | int, ...]) -> list[str]:
     """Patterns as given ("order.created", "order.*", "*"), or ValidationFailed."""
-    errors = [FieldError((*loc, i), f"{p!r} is not an event type, '<resource>.*' or '*'")
-              for i, p in enumerate(patterns) if not TYPE_PATTERN.match(p)]
+    errors = [
+        FieldError((*loc, i), f"{p!r} is not an event type, '<resource>.*' or '*'")
+        for i, p in enumerate(patterns)
+        if not TYPE_PATTERN.match(p)
+    ]
     if errors:
         raise ValidationFailed("Invalid event type filter.", errors)
     return list(dict.fromkeys(patterns))
 
 
 def type_matches(patterns: Sequence[str], event_type: str) -> bool:
-    return any(p == "*" or p == event_type
-               or (p.endswith(".*") and event_type.startswith(p[:-1])) for p in patterns)
+    return any(
+        p == "*" or p == event_type or (p.endswith(".*") and event_type.startswith(p[:-1]))
+        for p in patterns
+    )
 
 
 def type_filter(column, patterns: Sequence[str]) -> ColumnElement[bool]:
@@ -144,12 +157,19 @@ def _decode_cursor(cursor: str) -> int:
             return int(value)
     except (ValueError, UnicodeDecodeError):
         pass
-    raise ValidationFailed("The cursor is not one this API gave out.",
-                           [FieldError(("query", "cursor"), "invalid cursor")])
+    raise ValidationFailed(
+        "The cursor is not one this API gave out.",
+        [FieldError(("query", "cursor"), "invalid cursor")],
+    )
 
 
-def list_events(session: Session, filters: EventFilters, cursor: str | None = None,
-                limit: int = 50, newest_first: bool = True) -> Page:
+def list_events(
+    session: Session,
+    filters: EventFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+    newest_first: bool = True,
+) -> Page:
     """A page of events. To follow new events as they happen use the stream or a webhook:
     paging forward by ``seq`` can miss a transaction that commits late (see module doc)."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
@@ -200,10 +220,14 @@ def dispatch_pending(session: Session, now: datetime, limit: int = DISPATCH_BATC
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK}
     ):
         return 0
-    events = list(session.scalars(
-        select(Event).join(OutboxEntry, OutboxEntry.event_id == Event.id)
-        .order_by(Event.seq).limit(limit)
-    ))
+    events = list(
+        session.scalars(
+            select(Event)
+            .join(OutboxEntry, OutboxEntry.event_id == Event.id)
+            .order_by(Event.seq)
+            .limit(limit)
+        )
+    )
     if not events:
         return 0
     # A copy: a consumer that enqueues a job may import (and so register) more consumers.

@@ -72,15 +72,24 @@ class CommitOrderReader:
         xmin = xmax = None
         if postgres:
             # Before reading rows: a transaction that ended before this point is visible.
-            xmin, xmax = session.execute(text(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-                "pg_snapshot_xmax(pg_current_snapshot())::text::bigint")).one()
-        seqs = list(session.scalars(
-            select(Event.seq).where(Event.seq > self.after).order_by(Event.seq).limit(limit)))
+            xmin, xmax = session.execute(
+                text(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+                    "pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+                )
+            ).one()
+        seqs = list(
+            session.scalars(
+                select(Event.seq).where(Event.seq > self.after).order_by(Event.seq).limit(limit)
+            )
+        )
         horizon = self.after
         for seq in seqs:
-            if seq > horizon + 1 and postgres and not self._settled(horizon + 1, seq - 1,
-                                                                    xmin, xmax):
+            if (
+                seq > horizon + 1
+                and postgres
+                and not self._settled(horizon + 1, seq - 1, xmin, xmax)
+            ):
                 break
             horizon = seq
         if horizon == self.after:
@@ -107,15 +116,25 @@ class CommitOrderReader:
 
 def event_message(event: Event) -> dict[str, str]:
     """One SSE message: ``id`` is the seq (the resume point), ``event`` the type."""
-    data = {"id": event.id, "seq": event.seq, "type": event.type, "key": event.key,
-            "version": event.version, "created_at": event.created_at.isoformat(),
-            "data": event.payload}
+    data = {
+        "id": event.id,
+        "seq": event.seq,
+        "type": event.type,
+        "key": event.key,
+        "version": event.version,
+        "created_at": event.created_at.isoformat(),
+        "data": event.payload,
+    }
     return {"id": str(event.seq), "event": event.type, "data": orjson.dumps(data).decode()}
 
 
-async def follow(read_sessions: sessionmaker[Session], filters: EventFilters,
-                 last_event_id: int | None, poll: float = 5.0,
-                 on_close: Callable[[], None] = lambda: None) -> AsyncIterator[dict]:
+async def follow(
+    read_sessions: sessionmaker[Session],
+    filters: EventFilters,
+    last_event_id: int | None,
+    poll: float = 5.0,
+    on_close: Callable[[], None] = lambda: None,
+) -> AsyncIterator[dict]:
     """SSE messages until the client leaves: woken by commits (or every ``poll`` s)."""
 
     def start() -> CommitOrderReader:

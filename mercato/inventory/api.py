@@ -26,8 +26,12 @@ router = APIRouter(prefix="/inventory", tags=["inventory"])
 
 LocationCode = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 ChannelKey = Annotated[str, Path(max_length=100, pattern=r"^[\w.:-]+$")]
-INSUFFICIENT = {409: {"description": "Not enough stock: /problems/insufficient-stock names "
-                      "each short line and what it could get"}}
+INSUFFICIENT = {
+    409: {
+        "description": "Not enough stock: /problems/insufficient-stock names "
+        "each short line and what it could get"
+    }
+}
 
 
 def _writes(request: Request) -> sessionmaker[Session]:
@@ -57,32 +61,51 @@ def _actor(token) -> str:
 
 
 @router.get("", response_model=InventoryPublic)
-def get_inventory(session: ReadSession, _: InventoryRead,
-                  sku: Annotated[str, Query(min_length=1, max_length=255)]):
+def get_inventory(
+    session: ReadSession, _: InventoryRead, sku: Annotated[str, Query(min_length=1, max_length=255)]
+):
     """A variant's stock per location and what each channel may publish."""
     return service.inventory_by_sku(session, sku)
 
 
-@router.post("/adjustments", response_model=AdjustmentPublic,
-             status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
+@router.post(
+    "/adjustments",
+    response_model=AdjustmentPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=INSUFFICIENT,
+)
 def create_adjustment(data: AdjustmentCreate, writes: Writes, token: InventoryWrite):
     """Add or remove units, or record a counted total; every change is a ledger movement."""
     with transaction(writes) as session:
         return service.adjust(session, data, actor=_actor(token))
 
 
-@router.post("/reservations", response_model=ReservationPublic,
-             status_code=status.HTTP_201_CREATED, responses=INSUFFICIENT)
+@router.post(
+    "/reservations",
+    response_model=ReservationPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=INSUFFICIENT,
+)
 async def create_reservation(
-    data: ReservationCreate, desk: ReservationDesk, token: InventoryWrite, response: Response,
+    data: ReservationCreate,
+    desk: ReservationDesk,
+    token: InventoryWrite,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ):
     """Hold every line or none (or, with ``commit``, sell them at once). The same channel
     and reference (or Idempotency-Key) returns the same reservation (200)."""
-    reservation = await desk.reserve(Ask(
-        data.lines, channel=data.channel, reference=data.reference or idempotency_key,
-        ttl_seconds=data.ttl_seconds, allocation=data.allocation, sell=data.commit,
-        actor=_actor(token)))
+    reservation = await desk.reserve(
+        Ask(
+            data.lines,
+            channel=data.channel,
+            reference=data.reference or idempotency_key,
+            ttl_seconds=data.ttl_seconds,
+            allocation=data.allocation,
+            sell=data.commit,
+            actor=_actor(token),
+        )
+    )
     if reservation.replayed:
         response.status_code = status.HTTP_200_OK
     return reservation
@@ -94,21 +117,20 @@ def get_reservation(reservation_id: str, session: ReadSession, _: InventoryRead)
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationPublic)
-async def commit_reservation(reservation_id: str, desk: ReservationDesk,
-                             token: InventoryWrite):
+async def commit_reservation(reservation_id: str, desk: ReservationDesk, token: InventoryWrite):
     """Turn the held units into a sale (409 reservation-expired once it has lapsed)."""
     return await desk.settle(Settle(reservation_id, "committed", _actor(token)))
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationPublic)
-async def release_reservation(reservation_id: str, desk: ReservationDesk,
-                              token: InventoryWrite):
+async def release_reservation(reservation_id: str, desk: ReservationDesk, token: InventoryWrite):
     return await desk.settle(Settle(reservation_id, "released", _actor(token)))
 
 
 @router.post("/reservations/{reservation_id}/extend", response_model=ReservationPublic)
-def extend_reservation(reservation_id: str, data: ReservationExtend, writes: Writes,
-                       _: InventoryWrite):
+def extend_reservation(
+    reservation_id: str, data: ReservationExtend, writes: Writes, _: InventoryWrite
+):
     with transaction(writes) as session:
         return service.extend(session, reservation_id, data.ttl_seconds)
 
@@ -119,8 +141,7 @@ def list_locations(session: ReadSession, _: InventoryRead):
 
 
 @router.put("/locations/{code}", response_model=LocationPublic)
-def save_location(code: LocationCode, data: LocationInput, writes: Writes,
-                  _: InventoryWrite):
+def save_location(code: LocationCode, data: LocationInput, writes: Writes, _: InventoryWrite):
     """Create or update a location; lower priority ranks ship first."""
     with transaction(writes) as session:
         return service.save_location(session, code, data)
@@ -132,8 +153,9 @@ def list_channel_rules(session: ReadSession, _: InventoryRead):
 
 
 @router.put("/channels/{channel}", response_model=ChannelRulePublic)
-def save_channel_rule(channel: ChannelKey, data: ChannelRuleInput, writes: Writes,
-                      _: InventoryWrite):
+def save_channel_rule(
+    channel: ChannelKey, data: ChannelRuleInput, writes: Writes, _: InventoryWrite
+):
     """Hold back ``buffer`` units from a channel and publish at most ``cap`` there."""
     with transaction(writes) as session:
         return service.save_channel_rule(session, channel, data)

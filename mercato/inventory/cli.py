@@ -27,12 +27,17 @@ def set_stock(
 
     with unit_of_work() as session:
         variant = get_variant_by_sku(session, sku)
-        change = service.set_on_hand(session, {variant.id: quantity}, location,
-                                     reason=reason or "set from the command line",
-                                     actor=ACTOR)[0]
-    moved = (f" ({change.movement['on_hand_delta']:+d})" if change.movement else " (unchanged)")
-    console.print(f"{sku} at {change.location}: {change.on_hand} on hand{moved}, "
-                      f"{change.reserved} reserved.")
+        change = service.set_on_hand(
+            session,
+            {variant.id: quantity},
+            location,
+            reason=reason or "set from the command line",
+            actor=ACTOR,
+        )[0]
+    moved = f" ({change.movement['on_hand_delta']:+d})" if change.movement else " (unchanged)"
+    console.print(
+        f"{sku} at {change.location}: {change.on_hand} on hand{moved}, {change.reserved} reserved."
+    )
 
 
 @app.command("show")
@@ -43,18 +48,25 @@ def show(sku: str):
     with unit_of_work() as session:
         view = service.inventory_by_sku(session, sku)
     policy = "untracked" if not view.tracked else f"policy {view.policy}"
-    console.print(f"[bold]{view.sku}[/] ({view.variant_id}, {policy}): {view.on_hand} on "
-                      f"hand, {view.reserved} reserved, {view.available} available")
+    console.print(
+        f"[bold]{view.sku}[/] ({view.variant_id}, {policy}): {view.on_hand} on "
+        f"hand, {view.reserved} reserved, {view.available} available"
+    )
     levels = table("location", "on hand", "reserved", "available")
     for level in view.locations:
-        levels.add_row(level.location, str(level.on_hand), str(level.reserved),
-                       str(level.available))
+        levels.add_row(
+            level.location, str(level.on_hand), str(level.reserved), str(level.available)
+        )
     console.print(levels)
     channels = table("channel", "buffer", "cap", "publishes")
     channels.add_row("(any other)", "0", "-", str(view.published))
     for rule in view.channels:
-        channels.add_row(rule.channel, str(rule.buffer),
-                         "-" if rule.cap is None else str(rule.cap), str(rule.available))
+        channels.add_row(
+            rule.channel,
+            str(rule.buffer),
+            "-" if rule.cap is None else str(rule.cap),
+            str(rule.available),
+        )
     console.print(channels)
 
 
@@ -66,13 +78,13 @@ def verify():
     with unit_of_work() as session:
         mismatches = service.verify(session)
     if mismatches:
-        err.print(f"[bold red]The ledger does not balance at {len(mismatches)} stock "
-                      "level(s):[/]")
+        err.print(f"[bold red]The ledger does not balance at {len(mismatches)} stock level(s):[/]")
         for mismatch in mismatches:
             err.print(f"  - {mismatch}")
         raise typer.Exit(1)
-    console.print("The ledger balances: every stock level equals its movements and "
-                      "its held reservations.")
+    console.print(
+        "The ledger balances: every stock level equals its movements and its held reservations."
+    )
 
 
 @app.command("sweep")
@@ -120,8 +132,10 @@ def channel(
     data = _parse(ChannelRuleInput, buffer=buffer, cap=cap)
     with unit_of_work() as session:
         rule = service.save_channel_rule(session, key, data)
-    console.print(f"Channel {rule.channel}: buffer {rule.buffer}, cap "
-                      f"{'none' if rule.cap is None else rule.cap}.")
+    console.print(
+        f"Channel {rule.channel}: buffer {rule.buffer}, cap "
+        f"{'none' if rule.cap is None else rule.cap}."
+    )
 
 
 def _parse(schema, **values):
@@ -129,6 +143,5 @@ def _parse(schema, **values):
         return schema(**values)
     except ValidationError as exc:
         for error in exc.errors():
-            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: "
-                              f"{error['msg']}")
+            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
         raise typer.Exit(1) from None

@@ -79,6 +79,12 @@ class Desk(GroupCommit[Ask | Settle]):
             settle = service.commit if request.outcome == "committed" else service.release
             return settle(session, request.reservation_id, actor=request.actor)
         return service.reserve(
-            session, request.lines, channel=request.channel, reference=request.reference,
-            ttl_seconds=request.ttl_seconds, allocation=request.allocation,
-            sell=request.sell, actor=request.actor)
+            session,
+            request.lines,
+            channel=request.channel,
+            reference=request.reference,
+            ttl_seconds=request.ttl_seconds,
+            allocation=request.allocation,
+            sell=request.sell,
+            actor=request.actor,
+        )

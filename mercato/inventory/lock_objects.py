@@ -20,15 +20,22 @@ from mercato.inventory.models import ReservationLine, StockLevel
 _levels, _lines = StockLevel.__table__, ReservationLine.__table__
 
 _STOCK_LEVELS = (
-    select(_levels.c.id).where(_levels.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_levels.c.id).with_for_update()
+    select(_levels.c.id)
+    .where(_levels.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_levels.c.id)
+    .with_for_update()
 )
 _STOCK_LEVELS_OF_RESERVATIONS = (
     select(_levels.c.id)
-    .where(_levels.c.id.in_(
-        select(_lines.c.stock_level_id)
-        .where(_lines.c.reservation_id.in_(bindparam("ids", expanding=True)))))
-    .order_by(_levels.c.id).with_for_update()
+    .where(
+        _levels.c.id.in_(
+            select(_lines.c.stock_level_id).where(
+                _lines.c.reservation_id.in_(bindparam("ids", expanding=True))
+            )
+        )
+    )
+    .order_by(_levels.c.id)
+    .with_for_update()
 )
 
 

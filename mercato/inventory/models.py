@@ -15,8 +15,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mercato.db import Base, UTCDateTime, new_id, utcnow
 
 LOCATION_KINDS = ("warehouse", "store")
-MOVEMENT_KINDS = ("receipt", "adjustment", "correction", "return", "reservation", "release",
-                  "expiry", "sale")
+MOVEMENT_KINDS = (
+    "receipt",
+    "adjustment",
+    "correction",
+    "return",
+    "reservation",
+    "release",
+    "expiry",
+    "sale",
+)
 RESERVATION_STATUSES = ("active", "committed", "released", "expired")
 LINE_STATES = ("held", "sold", "released", "expired")
 

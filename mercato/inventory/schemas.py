@@ -9,15 +9,30 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mercato.events.service import EventPayload
 
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$",
-                            description="Short name, e.g. default or berlin-store")]
-ChannelKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:-]+$",
-                                  description="A channel connection id or e.g. storefront")]
+Code = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Short name, e.g. default or berlin-store",
+    ),
+]
+ChannelKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\w.:-]+$",
+        description="A channel connection id or e.g. storefront",
+    ),
+]
 Sku = Annotated[str, Field(min_length=1, max_length=255)]
 Quantity = Annotated[int, Field(ge=1, le=1_000_000)]
 Units = Annotated[int, Field(ge=0, le=1_000_000_000)]
-HoldSeconds = Annotated[int, Field(ge=1, le=7 * 24 * 3600,
-                                   description="How long the hold lasts, from now")]
+HoldSeconds = Annotated[
+    int, Field(ge=1, le=7 * 24 * 3600, description="How long the hold lasts, from now")
+]
 Allocation = Literal["priority", "most_stock"]
 LocationKind = Literal["warehouse", "store"]
 AdjustmentKind = Literal["receipt", "adjustment", "return"]
@@ -41,8 +56,7 @@ class _VariantRef(_Input):
 class LocationInput(_Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: LocationKind = "warehouse"
-    priority: Annotated[int, Field(ge=0, le=1_000_000,
-                                   description="Lower ranks ship first")] = 0
+    priority: Annotated[int, Field(ge=0, le=1_000_000, description="Lower ranks ship first")] = 0
 
 
 class ReservationLineInput(_VariantRef):
@@ -52,13 +66,18 @@ class ReservationLineInput(_VariantRef):
 class ReservationCreate(_Input):
     channel: ChannelKey = "storefront"
     reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
-        None, description="Your cart or order id; the same reference returns the same "
-        "reservation. Defaults to the Idempotency-Key header.")
+        None,
+        description="Your cart or order id; the same reference returns the same "
+        "reservation. Defaults to the Idempotency-Key header.",
+    )
     lines: Annotated[list[ReservationLineInput], Field(min_length=1, max_length=250)]
     ttl_seconds: HoldSeconds | None = Field(None, description="Default: 15 minutes")
     allocation: Allocation = "priority"
-    commit: bool = Field(False, description="Sell the units at once (an order already paid "
-                         "on a platform): one request instead of reserve, then commit")
+    commit: bool = Field(
+        False,
+        description="Sell the units at once (an order already paid "
+        "on a platform): one request instead of reserve, then commit",
+    )
 
 
 class ReservationExtend(_Input):
@@ -115,8 +134,9 @@ class ChannelRulePublic(_Output):
 class ReservationLinePublic(_Output):
     variant_id: str
     sku: str | None
-    location: str | None = Field(description="Location code; empty when no stock is held "
-                                 "(untracked variant or backorder)")
+    location: str | None = Field(
+        description="Location code; empty when no stock is held (untracked variant or backorder)"
+    )
     quantity: int
     state: str
 

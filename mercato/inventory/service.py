@@ -96,59 +96,104 @@ _variants, _locations, _rules = Variant.__table__, Location.__table__, ChannelRu
 _LAPSED_UNITS = (  # units of a stock level still held by reservations that have expired
     select(func.coalesce(func.sum(_lines.c.quantity), 0))
     .select_from(_lines.join(_reservations, _reservations.c.id == _lines.c.reservation_id))
-    .where(_lines.c.stock_level_id == _levels.c.id, _lines.c.state == "held",
-           _reservations.c.expires_at <= bindparam("now"))
-    .correlate(_levels).scalar_subquery()
+    .where(
+        _lines.c.stock_level_id == _levels.c.id,
+        _lines.c.state == "held",
+        _reservations.c.expires_at <= bindparam("now"),
+    )
+    .correlate(_levels)
+    .scalar_subquery()
 )
 _STOCK_OF_VARIANTS = (
-    select(_variants.c.id, _variants.c.sku, _variants.c.inventory_policy,
-           _variants.c.inventory_tracked, _levels.c.id, _levels.c.location_id,
-           _locations.c.code, _locations.c.name, _locations.c.priority, _levels.c.on_hand,
-           _levels.c.reserved, _LAPSED_UNITS)
-    .select_from(_variants.outerjoin(_levels, _levels.c.variant_id == _variants.c.id)
-                 .outerjoin(_locations, _locations.c.id == _levels.c.location_id))
-    .where(or_(_variants.c.id.in_(bindparam("ids", expanding=True)),
-               _variants.c.sku.in_(bindparam("skus", expanding=True))))
+    select(
+        _variants.c.id,
+        _variants.c.sku,
+        _variants.c.inventory_policy,
+        _variants.c.inventory_tracked,
+        _levels.c.id,
+        _levels.c.location_id,
+        _locations.c.code,
+        _locations.c.name,
+        _locations.c.priority,
+        _levels.c.on_hand,
+        _levels.c.reserved,
+        _LAPSED_UNITS,
+    )
+    .select_from(
+        _variants.outerjoin(_levels, _levels.c.variant_id == _variants.c.id).outerjoin(
+            _locations, _locations.c.id == _levels.c.location_id
+        )
+    )
+    .where(
+        or_(
+            _variants.c.id.in_(bindparam("ids", expanding=True)),
+            _variants.c.sku.in_(bindparam("skus", expanding=True)),
+        )
+    )
     .order_by(_variants.c.id, _levels.c.id)
 )
 _HOLD_UNITS = (  # the guard: takes only what is free, and says so by returning a row
     update(_levels)
-    .where(_levels.c.id == bindparam("level_id"),
-           _levels.c.on_hand - _levels.c.reserved >= bindparam("units"))
+    .where(
+        _levels.c.id == bindparam("level_id"),
+        _levels.c.on_hand - _levels.c.reserved >= bindparam("units"),
+    )
     .values(reserved=_levels.c.reserved + bindparam("units"))
     .returning(_levels.c.on_hand, _levels.c.reserved)
 )
 _SELL_UNITS = (  # the same guard, for units sold at once
     update(_levels)
-    .where(_levels.c.id == bindparam("level_id"),
-           _levels.c.on_hand - _levels.c.reserved >= bindparam("units"))
+    .where(
+        _levels.c.id == bindparam("level_id"),
+        _levels.c.on_hand - _levels.c.reserved >= bindparam("units"),
+    )
     .values(on_hand=_levels.c.on_hand - bindparam("units"))
     .returning(_levels.c.on_hand, _levels.c.reserved)
 )
 _MOVE_UNITS = (  # under the level's lock, after the checks
-    update(_levels).where(_levels.c.id == bindparam("level_id"))
-    .values(on_hand=_levels.c.on_hand + bindparam("on_hand_delta"),
-            reserved=_levels.c.reserved + bindparam("reserved_delta"))
+    update(_levels)
+    .where(_levels.c.id == bindparam("level_id"))
+    .values(
+        on_hand=_levels.c.on_hand + bindparam("on_hand_delta"),
+        reserved=_levels.c.reserved + bindparam("reserved_delta"),
+    )
 )
 _RECLAIM_LAPSED_LINES = (
     update(_lines)
-    .where(_lines.c.stock_level_id == bindparam("level_id"), _lines.c.state == "held",
-           exists().where(_reservations.c.id == _lines.c.reservation_id,
-                          _reservations.c.expires_at <= bindparam("now")))
+    .where(
+        _lines.c.stock_level_id == bindparam("level_id"),
+        _lines.c.state == "held",
+        exists().where(
+            _reservations.c.id == _lines.c.reservation_id,
+            _reservations.c.expires_at <= bindparam("now"),
+        ),
+    )
     .values(state="expired")
     .returning(_lines.c.variant_id, _lines.c.quantity, _lines.c.reservation_id)
 )
 _RESERVATIONS_WITH_LINES = (
-    select(_reservations.c.id, _reservations.c.channel, _reservations.c.reference,
-           _reservations.c.status, _reservations.c.expires_at, _reservations.c.created_at,
-           _reservations.c.settled_at, _lines.c.id.label("line_id"), _lines.c.variant_id,
-           _variants.c.sku, _lines.c.stock_level_id, _locations.c.code, _lines.c.quantity,
-           _lines.c.state)
+    select(
+        _reservations.c.id,
+        _reservations.c.channel,
+        _reservations.c.reference,
+        _reservations.c.status,
+        _reservations.c.expires_at,
+        _reservations.c.created_at,
+        _reservations.c.settled_at,
+        _lines.c.id.label("line_id"),
+        _lines.c.variant_id,
+        _variants.c.sku,
+        _lines.c.stock_level_id,
+        _locations.c.code,
+        _lines.c.quantity,
+        _lines.c.state,
+    )
     .select_from(
         _reservations.outerjoin(_lines, _lines.c.reservation_id == _reservations.c.id)
         .outerjoin(_variants, _variants.c.id == _lines.c.variant_id)
         .outerjoin(_levels, _levels.c.id == _lines.c.stock_level_id)
-        .outerjoin(_locations, _locations.c.id == _levels.c.location_id))
+        .outerjoin(_locations, _locations.c.id == _levels.c.location_id)
+    )
     .where(_reservations.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_reservations.c.id, _lines.c.id)
 )
@@ -162,12 +207,13 @@ _SETTLE_LINES = (
     .where(_lines.c.reservation_id == bindparam("of_reservation"), _lines.c.state == "held")
     .values(state=bindparam("line_state"))
 )
-_CHANNEL_RULES = select(_rules.c.channel, _rules.c.buffer, _rules.c.cap).order_by(
-    _rules.c.channel)
+_CHANNEL_RULES = select(_rules.c.channel, _rules.c.buffer, _rules.c.cap).order_by(_rules.c.channel)
 _INSERTS_OR_IGNORE: dict[tuple[str, str], Executable] = {}
-_UNIQUE_KEYS = {"inventory_reservations": ("channel", "reference"),
-                "inventory_stock_levels": ("variant_id", "location_id"),
-                "inventory_locations": ("code",)}
+_UNIQUE_KEYS = {
+    "inventory_reservations": ("channel", "reference"),
+    "inventory_stock_levels": ("variant_id", "location_id"),
+    "inventory_locations": ("code",),
+}
 
 
 def _insert_or_ignore(session: Session, table) -> Executable:
@@ -179,7 +225,8 @@ def _insert_or_ignore(session: Session, table) -> Executable:
         _INSERTS_OR_IGNORE[key] = (
             dialect.insert(table)
             .on_conflict_do_nothing(index_elements=list(_UNIQUE_KEYS[table.name]))
-            .returning(table.c.id))
+            .returning(table.c.id)
+        )
     return _INSERTS_OR_IGNORE[key]
 
 
@@ -190,9 +237,17 @@ def default_location(session: Session) -> Location:
     """The location stock goes to when none is named; created on first use."""
     location = session.scalar(select(Location).where(Location.code == DEFAULT_LOCATION))
     if location is None:
-        session.execute(_insert_or_ignore(session, _locations), {
-            "id": new_id("loc"), "code": DEFAULT_LOCATION, "name": "Default location",
-            "kind": "warehouse", "priority": 0, "created_at": utcnow()})
+        session.execute(
+            _insert_or_ignore(session, _locations),
+            {
+                "id": new_id("loc"),
+                "code": DEFAULT_LOCATION,
+                "name": "Default location",
+                "kind": "warehouse",
+                "priority": 0,
+                "created_at": utcnow(),
+            },
+        )
         location = session.scalar(select(Location).where(Location.code == DEFAULT_LOCATION))
     return location
 
@@ -213,8 +268,11 @@ def list_locations(session: Session) -> list[Location]:
 
 def save_location(session: Session, code: str, data: LocationInput) -> Location:
     """Create the location ``code`` or update its name, kind and priority."""
-    location = (default_location(session) if code == DEFAULT_LOCATION else
-                session.scalar(select(Location).where(Location.code == code)))
+    location = (
+        default_location(session)
+        if code == DEFAULT_LOCATION
+        else session.scalar(select(Location).where(Location.code == code))
+    )
     if location is None:
         location = Location(code=code)
         session.add(location)
@@ -280,31 +338,52 @@ class Stock:
         return sum(level.available for level in self.levels)
 
 
-def read_stock(session: Session, variant_ids: Collection[str] = (),
-               skus: Collection[str] = (), now: datetime | None = None) -> dict[str, Stock]:
+def read_stock(
+    session: Session,
+    variant_ids: Collection[str] = (),
+    skus: Collection[str] = (),
+    now: datetime | None = None,
+) -> dict[str, Stock]:
     """Variants (by id or SKU) with every stock level, keyed by variant id; one query."""
     if not variant_ids and not skus:
         return {}
-    rows = session.execute(_STOCK_OF_VARIANTS, {
-        "ids": sorted(set(variant_ids)), "skus": sorted(set(skus)), "now": _now(now)})
+    rows = session.execute(
+        _STOCK_OF_VARIANTS,
+        {"ids": sorted(set(variant_ids)), "skus": sorted(set(skus)), "now": _now(now)},
+    )
     stocks: dict[str, Stock] = {}
-    for vid, sku, policy, tracked, sid, lid, code, name, priority, on_hand, reserved, lapsed \
-            in rows:
+    for (
+        vid,
+        sku,
+        policy,
+        tracked,
+        sid,
+        lid,
+        code,
+        name,
+        priority,
+        on_hand,
+        reserved,
+        lapsed,
+    ) in rows:
         stock = stocks.setdefault(vid, Stock(vid, sku, policy, tracked))
         if sid is not None:
-            stock.levels.append(Level(sid, vid, lid, code, name, priority, on_hand, reserved,
-                                      lapsed))
+            stock.levels.append(
+                Level(sid, vid, lid, code, name, priority, on_hand, reserved, lapsed)
+            )
     return stocks
 
 
 def _variant_by_ref(session: Session, sku: str | None, variant_id: str | None) -> Variant:
-    variant = session.scalar(select(Variant).where(
-        Variant.sku == sku if sku is not None else Variant.id == variant_id))
+    variant = session.scalar(
+        select(Variant).where(Variant.sku == sku if sku is not None else Variant.id == variant_id)
+    )
     if variant is None:
         what = f"SKU {sku!r}" if sku is not None else f"id {variant_id!r}"
-        raise NotFound(f"No variant with {what}.",
-                       [FieldError(("sku" if sku is not None else "variant_id",),
-                                   "unknown variant")])
+        raise NotFound(
+            f"No variant with {what}.",
+            [FieldError(("sku" if sku is not None else "variant_id",), "unknown variant")],
+        )
     return variant
 
 
@@ -331,8 +410,9 @@ def save_channel_rule(session: Session, channel: str, data: ChannelRuleInput) ->
     rule.buffer, rule.cap, rule.updated_at = data.buffer, data.cap, utcnow()
     session.flush()
     if before != (data.buffer, data.cap):
-        for batch in _batches(session.scalars(select(Variant.id).order_by(Variant.id)),
-                              SWEEP_BATCH):
+        for batch in _batches(
+            session.scalars(select(Variant.id).order_by(Variant.id)), SWEEP_BATCH
+        ):
             _record_changes(session, batch)
     return rule
 
@@ -351,8 +431,9 @@ def publishable(stock: Stock, rule: ChannelRule | None) -> int:
     return max(0, min(units, UNLIMITED))
 
 
-def available_for(session: Session, channel: str, variant_id: str,
-                  now: datetime | None = None) -> int:
+def available_for(
+    session: Session, channel: str, variant_id: str, now: datetime | None = None
+) -> int:
     """What ``channel`` may publish for the variant now (what catalog sync pushes)."""
     available = available_for_many(session, channel, [variant_id], now)
     if variant_id not in available:
@@ -360,18 +441,24 @@ def available_for(session: Session, channel: str, variant_id: str,
     return available[variant_id]
 
 
-def available_for_many(session: Session, channel: str, variant_ids: Collection[str],
-                       now: datetime | None = None) -> dict[str, int]:
+def available_for_many(
+    session: Session, channel: str, variant_ids: Collection[str], now: datetime | None = None
+) -> dict[str, int]:
     """``available_for`` of many variants in one stock query (feeds, full syncs);
     unknown variant ids are left out."""
     rule = session.get(ChannelRule, channel)
-    return {variant_id: publishable(stock, rule) for variant_id, stock in
-            read_stock(session, variant_ids=variant_ids, now=now).items()}
+    return {
+        variant_id: publishable(stock, rule)
+        for variant_id, stock in read_stock(session, variant_ids=variant_ids, now=now).items()
+    }
 
 
-def _record_changes(session: Session, variant_ids: Iterable[str],
-                    stocks: Mapping[str, Stock] | None = None,
-                    now: datetime | None = None) -> None:
+def _record_changes(
+    session: Session,
+    variant_ids: Iterable[str],
+    stocks: Mapping[str, Stock] | None = None,
+    now: datetime | None = None,
+) -> None:
     """Record inventory.changed for each variant, with what every channel may publish."""
     variant_ids = sorted(set(variant_ids))
     if not variant_ids:
@@ -379,32 +466,60 @@ def _record_changes(session: Session, variant_ids: Iterable[str],
     if stocks is None or any(v not in stocks for v in variant_ids):
         stocks = read_stock(session, variant_ids=variant_ids, now=now)
     rules = _rules_now(session)
-    events.record_many(session, (
-        ("inventory.changed", _changed_payload(stocks[variant_id], rules), variant_id)
-        for variant_id in variant_ids))
+    events.record_many(
+        session,
+        (
+            ("inventory.changed", _changed_payload(stocks[variant_id], rules), variant_id)
+            for variant_id in variant_ids
+        ),
+    )
 
 
 def _changed_payload(stock: Stock, rules) -> dict[str, Any]:
     """An ``InventoryChanged`` as its JSON body, built directly: counts and imports record
     thousands at once, and a model per event costs more than the insert."""
-    return {"variant_id": stock.variant_id, "sku": stock.sku, "on_hand": stock.on_hand,
-            "reserved": stock.reserved, "available": max(0, stock.available),
-            "published": publishable(stock, None),
-            "channels": [{"channel": r.channel, "available": publishable(stock, r)}
-                         for r in rules]}
+    return {
+        "variant_id": stock.variant_id,
+        "sku": stock.sku,
+        "on_hand": stock.on_hand,
+        "reserved": stock.reserved,
+        "available": max(0, stock.available),
+        "published": publishable(stock, None),
+        "channels": [{"channel": r.channel, "available": publishable(stock, r)} for r in rules],
+    }
 
 
 # ---------------------------------------------------------------- the ledger
 
 
-def _movement(level_id: str, variant_id: str, kind: str, quantity: int, *,
-              on_hand: int = 0, reserved: int = 0, actor: str, now: datetime,
-              reason: str | None = None, reference: str | None = None,
-              reservation_id: str | None = None) -> dict[str, Any]:
-    return {"id": new_id("mov"), "stock_level_id": level_id, "variant_id": variant_id,
-            "kind": kind, "quantity": quantity, "on_hand_delta": on_hand,
-            "reserved_delta": reserved, "reason": reason, "reference": reference,
-            "actor": actor, "reservation_id": reservation_id, "created_at": now}
+def _movement(
+    level_id: str,
+    variant_id: str,
+    kind: str,
+    quantity: int,
+    *,
+    on_hand: int = 0,
+    reserved: int = 0,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    reference: str | None = None,
+    reservation_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id("mov"),
+        "stock_level_id": level_id,
+        "variant_id": variant_id,
+        "kind": kind,
+        "quantity": quantity,
+        "on_hand_delta": on_hand,
+        "reserved_delta": reserved,
+        "reason": reason,
+        "reference": reference,
+        "actor": actor,
+        "reservation_id": reservation_id,
+        "created_at": now,
+    }
 
 
 def _write_movements(session: Session, movements: list[dict[str, Any]]) -> None:
@@ -421,14 +536,26 @@ def _reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) 
     lines = session.execute(_RECLAIM_LAPSED_LINES, {"level_id": level_id, "now": now}).all()
     units = sum(line.quantity for line in lines)
     if units:
-        session.execute(_MOVE_UNITS, {"level_id": level_id, "on_hand_delta": 0,
-                                      "reserved_delta": -units})
-        _write_movements(session, [
-            _movement(level_id, line.variant_id, "expiry", line.quantity,
-                      reserved=-line.quantity, actor=actor, now=now,
-                      reservation_id=line.reservation_id, reason="hold expired")
-            for line in lines
-        ])
+        session.execute(
+            _MOVE_UNITS, {"level_id": level_id, "on_hand_delta": 0, "reserved_delta": -units}
+        )
+        _write_movements(
+            session,
+            [
+                _movement(
+                    level_id,
+                    line.variant_id,
+                    "expiry",
+                    line.quantity,
+                    reserved=-line.quantity,
+                    actor=actor,
+                    now=now,
+                    reservation_id=line.reservation_id,
+                    reason="hold expired",
+                )
+                for line in lines
+            ],
+        )
     return units
 
 
@@ -458,8 +585,7 @@ def allocate_by_priority(quantity: int, levels: Sequence[Level]) -> Allocation |
 
 def allocate_by_most_stock(quantity: int, levels: Sequence[Level]) -> Allocation | None:
     """Take from the location with the most available units first."""
-    return _fill(quantity, sorted(levels, key=lambda lv: (-lv.available, lv.priority,
-                                                          lv.location)))
+    return _fill(quantity, sorted(levels, key=lambda lv: (-lv.available, lv.priority, lv.location)))
 
 
 ALLOCATION_POLICIES: dict[str, AllocationPolicy] = {
@@ -513,9 +639,19 @@ class _Loaded:
     def view(self, replayed: bool = False) -> ReservationView:
         r = self.reservation
         return ReservationView(
-            r.id, r.channel, r.reference, r.status, r.expires_at, r.created_at, r.settled_at,
-            [LineView(ln["variant_id"], ln["sku"], ln["location"], ln["quantity"], ln["state"])
-             for ln in self.lines], replayed)
+            r.id,
+            r.channel,
+            r.reference,
+            r.status,
+            r.expires_at,
+            r.created_at,
+            r.settled_at,
+            [
+                LineView(ln["variant_id"], ln["sku"], ln["location"], ln["quantity"], ln["state"])
+                for ln in self.lines
+            ],
+            replayed,
+        )
 
 
 def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, _Loaded]:
@@ -526,10 +662,17 @@ def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, _Load
         if entry is None:
             entry = loaded[row.id] = _Loaded(_Reservation(*row[:7]), [])
         if row.line_id is not None:
-            entry.lines.append({"id": row.line_id, "variant_id": row.variant_id,
-                                "sku": row.sku, "stock_level_id": row.stock_level_id,
-                                "location": row.code, "quantity": row.quantity,
-                                "state": row.state})
+            entry.lines.append(
+                {
+                    "id": row.line_id,
+                    "variant_id": row.variant_id,
+                    "sku": row.sku,
+                    "stock_level_id": row.stock_level_id,
+                    "location": row.code,
+                    "quantity": row.quantity,
+                    "state": row.state,
+                }
+            )
     return loaded
 
 
@@ -541,8 +684,9 @@ def _hold_seconds(ttl_seconds: int | None) -> timedelta:
     if ttl_seconds is None:
         return DEFAULT_HOLD
     if ttl_seconds <= 0:
-        raise ValidationFailed("A hold must last a while.",
-                               [FieldError(("ttl_seconds",), "must be at least 1 second")])
+        raise ValidationFailed(
+            "A hold must last a while.", [FieldError(("ttl_seconds",), "must be at least 1 second")]
+        )
     return timedelta(seconds=ttl_seconds)
 
 
@@ -577,15 +721,17 @@ def reserve(
     (a platform's checkout): the same guard, one transaction instead of two.
     Raises ``InsufficientStock`` naming each short line and what it could get.
     """
-    [outcome] = reserve_many(session, [Ask(lines, channel, reference, ttl_seconds,
-                                           allocation, sell, actor)], now)
+    [outcome] = reserve_many(
+        session, [Ask(lines, channel, reference, ttl_seconds, allocation, sell, actor)], now
+    )
     if isinstance(outcome, MercatoError):
         raise outcome
     return outcome
 
 
-def reserve_many(session: Session, asks: Sequence[Ask], now: datetime | None = None
-                 ) -> list[ReservationView | MercatoError]:
+def reserve_many(
+    session: Session, asks: Sequence[Ask], now: datetime | None = None
+) -> list[ReservationView | MercatoError]:
     """``reserve`` for many requests in one transaction; each gets its own outcome (a
     refused one undoes its own writes). References must be distinct within one call.
 
@@ -604,20 +750,31 @@ def reserve_many(session: Session, asks: Sequence[Ask], now: datetime | None = N
             continue
         claim_id = new_id("res")
         status, settled_at = ("committed", now) if ask.sell else ("active", None)
-        claims[index] = {"id": claim_id, "channel": ask.channel,
-                         "reference": ask.reference or claim_id, "status": status,
-                         "expires_at": expires_at, "actor": ask.actor, "created_at": now,
-                         "settled_at": settled_at}
+        claims[index] = {
+            "id": claim_id,
+            "channel": ask.channel,
+            "reference": ask.reference or claim_id,
+            "status": status,
+            "expires_at": expires_at,
+            "actor": ask.actor,
+            "created_at": now,
+            "settled_at": settled_at,
+        }
     # Claim the references first: a concurrent twin waits here, then replays ours.
     claimed = set()
     if claims:
-        claimed = set(session.scalars(_insert_or_ignore(session, _reservations),
-                                      list(claims.values())).all())
+        claimed = set(
+            session.scalars(_insert_or_ignore(session, _reservations), list(claims.values())).all()
+        )
     stocks = read_stock(
-        session, [ln.variant_id for i in claims for ln in asks[i].lines if ln.variant_id],
-        [ln.sku for i in claims for ln in asks[i].lines if ln.sku], now)
-    lock_objects.stock_levels(session, [level.id for stock in stocks.values()
-                                        for level in stock.levels])
+        session,
+        [ln.variant_id for i in claims for ln in asks[i].lines if ln.variant_id],
+        [ln.sku for i in claims for ln in asks[i].lines if ln.sku],
+        now,
+    )
+    lock_objects.stock_levels(
+        session, [level.id for stock in stocks.values() for level in stock.levels]
+    )
 
     line_rows: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
@@ -644,21 +801,43 @@ def reserve_many(session: Session, asks: Sequence[Ask], now: datetime | None = N
             if backordered:
                 portions.append((None, None, backordered))
             for level_id, location, units in portions:
-                line_rows.append({"id": new_id("rsl"), "reservation_id": row["id"],
-                                  "variant_id": variant_id, "stock_level_id": level_id,
-                                  "quantity": units, "state": state})
-                views.append(LineView(variant_id, stocks[variant_id].sku, location, units,
-                                      state))
+                line_rows.append(
+                    {
+                        "id": new_id("rsl"),
+                        "reservation_id": row["id"],
+                        "variant_id": variant_id,
+                        "stock_level_id": level_id,
+                        "quantity": units,
+                        "state": state,
+                    }
+                )
+                views.append(LineView(variant_id, stocks[variant_id].sku, location, units, state))
                 if level_id is not None:
-                    movements.append(_movement(
-                        level_id, variant_id, "sale" if ask.sell else "reservation", units,
-                        on_hand=-units if ask.sell else 0, reserved=0 if ask.sell else units,
-                        actor=ask.actor, now=now, reference=row["reference"],
-                        reservation_id=row["id"]))
+                    movements.append(
+                        _movement(
+                            level_id,
+                            variant_id,
+                            "sale" if ask.sell else "reservation",
+                            units,
+                            on_hand=-units if ask.sell else 0,
+                            reserved=0 if ask.sell else units,
+                            actor=ask.actor,
+                            now=now,
+                            reference=row["reference"],
+                            reservation_id=row["id"],
+                        )
+                    )
         changed.update(plans)
         outcomes[index] = ReservationView(
-            row["id"], row["channel"], row["reference"], row["status"], row["expires_at"],
-            now, row["settled_at"], views)
+            row["id"],
+            row["channel"],
+            row["reference"],
+            row["status"],
+            row["expires_at"],
+            now,
+            row["settled_at"],
+            views,
+        )
     if refused_claims:
         session.execute(delete(_reservations).where(_reservations.c.id.in_(refused_claims)))
     if line_rows:
@@ -672,8 +851,7 @@ def _variant_of(line: ReservationLineInput, by_sku: Mapping[str, str]) -> str | 
     return by_sku.get(line.sku) if line.sku is not None else line.variant_id
 
 
-def _wanted(lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]
-            ) -> dict[str, int]:
+def _wanted(lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]) -> dict[str, int]:
     """Units per variant id (lines naming the same variant add up); unknown ones fail."""
     by_sku = {s.sku: s.variant_id for s in stocks.values() if s.sku is not None}
     wanted: dict[str, int] = {}
@@ -682,8 +860,13 @@ def _wanted(lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]
         variant_id = _variant_of(line, by_sku)
         if variant_id not in stocks:
             name = "sku" if line.sku is not None else "variant_id"
-            errors.append(FieldError(("lines", index, name), f"no variant with {name} "
-                                     f"{line.sku or line.variant_id!r}", "unknown"))
+            errors.append(
+                FieldError(
+                    ("lines", index, name),
+                    f"no variant with {name} {line.sku or line.variant_id!r}",
+                    "unknown",
+                )
+            )
             continue
         wanted[variant_id] = wanted.get(variant_id, 0) + line.quantity
     if errors:
@@ -691,15 +874,21 @@ def _wanted(lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]
     return wanted
 
 
-def _read_lines(session: Session, lines: Sequence[ReservationLineInput], now: datetime
-                ) -> tuple[dict[str, int], dict[str, Stock]]:
-    stocks = read_stock(session, [ln.variant_id for ln in lines if ln.variant_id is not None],
-                        [ln.sku for ln in lines if ln.sku is not None], now)
+def _read_lines(
+    session: Session, lines: Sequence[ReservationLineInput], now: datetime
+) -> tuple[dict[str, int], dict[str, Stock]]:
+    stocks = read_stock(
+        session,
+        [ln.variant_id for ln in lines if ln.variant_id is not None],
+        [ln.sku for ln in lines if ln.sku is not None],
+        now,
+    )
     return _wanted(lines, stocks), stocks
 
 
-def _hold_lines(session: Session, ask: Ask, stocks: dict[str, Stock], now: datetime
-                ) -> tuple[dict[str, int], dict[str, Allocation]]:
+def _hold_lines(
+    session: Session, ask: Ask, stocks: dict[str, Stock], now: datetime
+) -> tuple[dict[str, int], dict[str, Allocation]]:
     """Plan where each line's units come from, then take them; returns the plans.
 
     The plan is read without locks (``stocks``, kept current as units are taken); the
@@ -712,18 +901,21 @@ def _hold_lines(session: Session, ask: Ask, stocks: dict[str, Stock], now: datet
         plans, short = _plan(wanted, stocks, policy)
         if short:
             raise _insufficient(ask.lines, wanted, stocks, short)
-        if _take(session, [take for plan in plans.values() for take in plan], ask.sell,
-                 now, ask.actor):
+        if _take(
+            session, [take for plan in plans.values() for take in plan], ask.sell, now, ask.actor
+        ):
             return wanted, plans
         stocks.update(read_stock(session, wanted, now=now))
     wanted = _wanted(ask.lines, stocks)
     plans, short = _plan(wanted, stocks, policy)
-    raise _insufficient(ask.lines, wanted, stocks,
-                        short or [v for v in wanted if not stocks[v].oversells])
+    raise _insufficient(
+        ask.lines, wanted, stocks, short or [v for v in wanted if not stocks[v].oversells]
+    )
 
 
-def _plan(wanted: Mapping[str, int], stocks: Mapping[str, Stock], policy: AllocationPolicy
-          ) -> tuple[dict[str, Allocation], list[str]]:
+def _plan(
+    wanted: Mapping[str, int], stocks: Mapping[str, Stock], policy: AllocationPolicy
+) -> tuple[dict[str, Allocation], list[str]]:
     """Where each variant's units come from; and the guarded variants that fall short.
     A `continue` variant that falls short is backordered whole; untracked ones hold nothing."""
     plans: dict[str, Allocation] = {}
@@ -740,8 +932,7 @@ def _plan(wanted: Mapping[str, int], stocks: Mapping[str, Stock], policy: Alloca
     return plans, short
 
 
-def _take(session: Session, takes: Allocation, sell: bool, now: datetime, actor: str
-          ) -> bool:
+def _take(session: Session, takes: Allocation, sell: bool, now: datetime, actor: str) -> bool:
     """Hold (or sell) each planned amount, stock levels in id order; all or none."""
     guard = _SELL_UNITS if sell else _HOLD_UNITS
     done: Allocation = []
@@ -754,17 +945,26 @@ def _take(session: Session, takes: Allocation, sell: bool, now: datetime, actor:
         if row is None:
             # Someone took these units since the plan was read: give back what we took.
             for taken, back in reversed(done):
-                session.execute(_MOVE_UNITS, {"level_id": taken.id,
-                                              "on_hand_delta": back if sell else 0,
-                                              "reserved_delta": 0 if sell else -back})
+                session.execute(
+                    _MOVE_UNITS,
+                    {
+                        "level_id": taken.id,
+                        "on_hand_delta": back if sell else 0,
+                        "reserved_delta": 0 if sell else -back,
+                    },
+                )
             return False
         level.on_hand, level.reserved = row.on_hand, row.reserved
         done.append((level, units))
     return True
 
 
-def _insufficient(lines: Sequence[ReservationLineInput], wanted: Mapping[str, int],
-                  stocks: Mapping[str, Stock], short: Collection[str]) -> InsufficientStock:
+def _insufficient(
+    lines: Sequence[ReservationLineInput],
+    wanted: Mapping[str, int],
+    stocks: Mapping[str, Stock],
+    short: Collection[str],
+) -> InsufficientStock:
     by_sku = {s.sku: s.variant_id for s in stocks.values() if s.sku is not None}
     details, errors, named = [], [], set()
     for index, line in enumerate(lines):
@@ -774,52 +974,76 @@ def _insufficient(lines: Sequence[ReservationLineInput], wanted: Mapping[str, in
         named.add(variant_id)
         stock = stocks[variant_id]
         available = max(0, stock.available)
-        details.append({"sku": stock.sku, "variant_id": variant_id,
-                        "requested": wanted[variant_id], "available": available})
-        errors.append(FieldError(("lines", index, "quantity"),
-                                 f"{wanted[variant_id]} requested, {available} available",
-                                 "insufficient_stock"))
+        details.append(
+            {
+                "sku": stock.sku,
+                "variant_id": variant_id,
+                "requested": wanted[variant_id],
+                "available": available,
+            }
+        )
+        errors.append(
+            FieldError(
+                ("lines", index, "quantity"),
+                f"{wanted[variant_id]} requested, {available} available",
+                "insufficient_stock",
+            )
+        )
     return InsufficientStock(
         f"Not enough stock for {len(details)} line(s); nothing was reserved.",
-        errors, {"lines": details})
+        errors,
+        {"lines": details},
+    )
 
 
-def _replay(session: Session, channel: str, reference: str,
-            lines: Sequence[ReservationLineInput]) -> ReservationView:
-    reservation_id = session.scalar(select(Reservation.id).where(
-        Reservation.channel == channel, Reservation.reference == reference))
+def _replay(
+    session: Session, channel: str, reference: str, lines: Sequence[ReservationLineInput]
+) -> ReservationView:
+    reservation_id = session.scalar(
+        select(Reservation.id).where(
+            Reservation.channel == channel, Reservation.reference == reference
+        )
+    )
     loaded = _load(session, [reservation_id])[reservation_id]
     asked, _ = _read_lines(session, lines, utcnow())
     held: dict[str, int] = defaultdict(int)
     for line in loaded.lines:
         held[line["variant_id"]] += line["quantity"]
     if asked != dict(held):
-        raise Conflict(f"Reference {reference!r} was already used for a different "
-                       "reservation on this channel.",
-                       [FieldError(("reference",), "already used with other lines", "taken")],
-                       {"reservation_id": reservation_id})
+        raise Conflict(
+            f"Reference {reference!r} was already used for a different "
+            "reservation on this channel.",
+            [FieldError(("reference",), "already used with other lines", "taken")],
+            {"reservation_id": reservation_id},
+        )
     return loaded.view(replayed=True)
 
 
 # outcome -> (state of its lines, kind of its movements)
-OUTCOMES = {"committed": ("sold", "sale"), "released": ("released", "release"),
-            "expired": ("expired", "expiry")}
+OUTCOMES = {
+    "committed": ("sold", "sale"),
+    "released": ("released", "release"),
+    "expired": ("expired", "expiry"),
+}
 
 
-def commit(session: Session, reservation_id: str, *, actor: str = "system",
-           now: datetime | None = None) -> ReservationView:
+def commit(
+    session: Session, reservation_id: str, *, actor: str = "system", now: datetime | None = None
+) -> ReservationView:
     """Turn held units into a sale: on_hand and reserved both go down. Idempotent."""
     return _settle(session, [reservation_id], "committed", _now(now), actor)[0]
 
 
-def release(session: Session, reservation_id: str, *, actor: str = "system",
-            now: datetime | None = None) -> ReservationView:
+def release(
+    session: Session, reservation_id: str, *, actor: str = "system", now: datetime | None = None
+) -> ReservationView:
     """Give the held units back. Idempotent; an expired reservation stays expired."""
     return _settle(session, [reservation_id], "released", _now(now), actor)[0]
 
 
-def extend(session: Session, reservation_id: str, ttl_seconds: int, *,
-           now: datetime | None = None) -> ReservationView:
+def extend(
+    session: Session, reservation_id: str, ttl_seconds: int, *, now: datetime | None = None
+) -> ReservationView:
     """Keep an active hold for ``ttl_seconds`` from now."""
     now = _now(now)
     expires_at = now + _hold_seconds(ttl_seconds)
@@ -832,7 +1056,8 @@ def extend(session: Session, reservation_id: str, ttl_seconds: int, *,
     extended = session.execute(
         update(_reservations)
         .where(_reservations.c.id == reservation_id, _reservations.c.status == "active")
-        .values(expires_at=expires_at)).rowcount
+        .values(expires_at=expires_at)
+    ).rowcount
     if extended != 1:  # settled meanwhile (only a reservation holding no stock gets here)
         raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
     entry.reservation.expires_at = expires_at
@@ -847,23 +1072,28 @@ def _load_one(session: Session, reservation_id: str) -> _Loaded:
 
 
 def _lapsed(entry: _Loaded, now: datetime) -> bool:
-    return (entry.reservation.expires_at <= now
-            or any(line["state"] == "expired" for line in entry.lines))
+    return entry.reservation.expires_at <= now or any(
+        line["state"] == "expired" for line in entry.lines
+    )
 
 
 def _not_active(reservation: _Reservation, verb: str) -> Conflict:
-    return Conflict(f"Reservation {reservation.id} is {reservation.status}; it cannot be "
-                    f"{verb}.", extra={"reservation_status": reservation.status})
+    return Conflict(
+        f"Reservation {reservation.id} is {reservation.status}; it cannot be {verb}.",
+        extra={"reservation_status": reservation.status},
+    )
 
 
 def _expired(reservation: _Reservation, consequence: str) -> ReservationExpired:
     at = reservation.expires_at.isoformat()
-    return ReservationExpired(f"Reservation {reservation.id} expired at {at}; {consequence}.",
-                              extra={"expires_at": at})
+    return ReservationExpired(
+        f"Reservation {reservation.id} expired at {at}; {consequence}.", extra={"expires_at": at}
+    )
 
 
-def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now: datetime,
-            actor: str) -> list[ReservationView]:
+def _settle(
+    session: Session, reservation_ids: Sequence[str], outcome: str, now: datetime, actor: str
+) -> list[ReservationView]:
     """Commit, release or expire reservations: one path, so the three cannot drift apart.
 
     Locks every stock level involved first, then reads the reservations, so what it sees
@@ -884,7 +1114,9 @@ def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now:
             if outcome == "expired":
                 continue  # settled since the sweeper looked
             if reservation.status == outcome or (outcome, reservation.status) == (
-                    "released", "expired"):
+                "released",
+                "expired",
+            ):
                 views.append(entry.view())
                 continue
             raise _not_active(reservation, outcome)
@@ -894,8 +1126,9 @@ def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now:
         if outcome == "committed" and lapsed:
             raise _expired(reservation, "nothing was sold")
         final = "expired" if lapsed else outcome
-        flipped = session.execute(_SETTLE_RESERVATION, {
-            "reservation_id": reservation_id, "outcome": final, "at": now}).rowcount
+        flipped = session.execute(
+            _SETTLE_RESERVATION, {"reservation_id": reservation_id, "outcome": final, "at": now}
+        ).rowcount
         if flipped != 1:  # settled meanwhile (only a reservation holding no stock gets here)
             raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
         state, kind = OUTCOMES[final]
@@ -909,38 +1142,54 @@ def _settle(session: Session, reservation_ids: Sequence[str], outcome: str, now:
                 continue
             level_deltas[level_id][0] -= units if sold else 0
             level_deltas[level_id][1] -= units
-            movements.append(_movement(
-                level_id, line["variant_id"], kind, units, on_hand=-units if sold else 0,
-                reserved=-units, actor=actor, now=now, reference=reservation.reference,
-                reservation_id=reservation_id))
+            movements.append(
+                _movement(
+                    level_id,
+                    line["variant_id"],
+                    kind,
+                    units,
+                    on_hand=-units if sold else 0,
+                    reserved=-units,
+                    actor=actor,
+                    now=now,
+                    reference=reservation.reference,
+                    reservation_id=reservation_id,
+                )
+            )
             if not sold:
                 freed_variants.add(line["variant_id"])
         session.execute(_SETTLE_LINES, {"of_reservation": reservation_id, "line_state": state})
         reservation.status, reservation.settled_at = final, now
         views.append(entry.view())
     if level_deltas:
-        session.execute(_MOVE_UNITS, [
-            {"level_id": level_id, "on_hand_delta": on_hand, "reserved_delta": reserved}
-            for level_id, (on_hand, reserved) in sorted(level_deltas.items())])
+        session.execute(
+            _MOVE_UNITS,
+            [
+                {"level_id": level_id, "on_hand_delta": on_hand, "reserved_delta": reserved}
+                for level_id, (on_hand, reserved) in sorted(level_deltas.items())
+            ],
+        )
     _write_movements(session, movements)
     # A sale takes units from on_hand and reserved alike: availability does not move.
     _record_changes(session, freed_variants, now=now)
     return views
 
 
-def sweep_expired(session: Session, now: datetime | None = None,
-                  limit: int = SWEEP_BATCH) -> int:
+def sweep_expired(session: Session, now: datetime | None = None, limit: int = SWEEP_BATCH) -> int:
     """Expire up to ``limit`` lapsed reservations, recording their expiry movements.
 
     Only tidies: lapsed holds stopped counting when they expired. Returns how many
     reservations it expired; call again (in a new transaction) while it returns ``limit``.
     """
     now = _now(now)
-    due = list(session.scalars(
-        select(Reservation.id)
-        .where(Reservation.status == "active", Reservation.expires_at <= now)
-        .order_by(Reservation.expires_at, Reservation.id).limit(limit)
-    ))
+    due = list(
+        session.scalars(
+            select(Reservation.id)
+            .where(Reservation.status == "active", Reservation.expires_at <= now)
+            .order_by(Reservation.expires_at, Reservation.id)
+            .limit(limit)
+        )
+    )
     if not due:
         return 0
     return len(_settle(session, due, "expired", now, "system:sweeper"))
@@ -960,23 +1209,40 @@ class StockChange:
     movement: dict[str, Any] | None
 
 
-def _stock_levels_for(session: Session, variant_ids: Collection[str],
-                      location: Location) -> dict[str, str]:
+def _stock_levels_for(
+    session: Session, variant_ids: Collection[str], location: Location
+) -> dict[str, str]:
     """The stock level id of each variant at the location, created when missing."""
     wanted = sorted(set(variant_ids))
-    found = dict(session.execute(
-        select(StockLevel.variant_id, StockLevel.id)
-        .where(StockLevel.location_id == location.id, StockLevel.variant_id.in_(wanted))
-    ).all())
+    found = dict(
+        session.execute(
+            select(StockLevel.variant_id, StockLevel.id).where(
+                StockLevel.location_id == location.id, StockLevel.variant_id.in_(wanted)
+            )
+        ).all()
+    )
     missing = [v for v in wanted if v not in found]
     if missing:
-        session.execute(_insert_or_ignore(session, _levels), [
-            {"id": new_id("stk"), "variant_id": v, "location_id": location.id, "on_hand": 0,
-             "reserved": 0} for v in missing])
-        found.update(session.execute(
-            select(StockLevel.variant_id, StockLevel.id)
-            .where(StockLevel.location_id == location.id, StockLevel.variant_id.in_(missing))
-        ).all())
+        session.execute(
+            _insert_or_ignore(session, _levels),
+            [
+                {
+                    "id": new_id("stk"),
+                    "variant_id": v,
+                    "location_id": location.id,
+                    "on_hand": 0,
+                    "reserved": 0,
+                }
+                for v in missing
+            ],
+        )
+        found.update(
+            session.execute(
+                select(StockLevel.variant_id, StockLevel.id).where(
+                    StockLevel.location_id == location.id, StockLevel.variant_id.in_(missing)
+                )
+            ).all()
+        )
     return found
 
 
@@ -1000,13 +1266,22 @@ def set_on_hand(
         return []
     now = _now(now)
     where = get_location(session, location)
-    bad = [FieldError(("on_hand",), f"{units} is below zero") for units in counts.values()
-           if units < 0]
+    bad = [
+        FieldError(("on_hand",), f"{units} is below zero") for units in counts.values() if units < 0
+    ]
     if bad:
         raise ValidationFailed("Stock cannot be negative.", bad)
     levels = _stock_levels_for(session, counts, where)
-    return _change_on_hand(session, {levels[v]: ("set", units) for v, units in counts.items()},
-                           where, "correction", reason, reference, actor, now)
+    return _change_on_hand(
+        session,
+        {levels[v]: ("set", units) for v, units in counts.items()},
+        where,
+        "correction",
+        reason,
+        reference,
+        actor,
+        now,
+    )
 
 
 @dataclass(frozen=True)
@@ -1041,8 +1316,11 @@ def set_on_hand_of_new(
         return
     now = _now(now)
     where = get_location(session, location)
-    bad = [FieldError(("on_hand",), f"{c.on_hand} is below zero") for c in counts.values()
-           if c.on_hand < 0]
+    bad = [
+        FieldError(("on_hand",), f"{c.on_hand} is below zero")
+        for c in counts.values()
+        if c.on_hand < 0
+    ]
     if bad:
         raise ValidationFailed("Stock cannot be negative.", bad)
     # Read once: attributes of an ORM object cost more than the rest of each row.
@@ -1051,22 +1329,44 @@ def set_on_hand_of_new(
     for variant_id in sorted(counts):
         count = counts[variant_id]
         level_id = new_id("stk")
-        levels.append({"id": level_id, "variant_id": variant_id, "location_id": location_id,
-                       "on_hand": count.on_hand, "reserved": 0})
+        levels.append(
+            {
+                "id": level_id,
+                "variant_id": variant_id,
+                "location_id": location_id,
+                "on_hand": count.on_hand,
+                "reserved": 0,
+            }
+        )
         if count.on_hand:  # as set_on_hand: a count of 0 on a new level moves nothing
-            movements.append(_movement(level_id, variant_id, "correction", count.on_hand,
-                                       on_hand=count.on_hand, actor=actor, now=now,
-                                       reason=reason, reference=reference))
-            stocks[variant_id] = Stock(variant_id, count.sku, count.policy, count.tracked, [
-                Level(level_id, variant_id, location_id, code, name, priority,
-                      count.on_hand, 0)])
+            movements.append(
+                _movement(
+                    level_id,
+                    variant_id,
+                    "correction",
+                    count.on_hand,
+                    on_hand=count.on_hand,
+                    actor=actor,
+                    now=now,
+                    reason=reason,
+                    reference=reference,
+                )
+            )
+            stocks[variant_id] = Stock(
+                variant_id,
+                count.sku,
+                count.policy,
+                count.tracked,
+                [Level(level_id, variant_id, location_id, code, name, priority, count.on_hand, 0)],
+            )
     insert_rows(session, _levels, levels)
     _write_movements(session, movements)
     _record_changes(session, stocks, stocks, now)
 
 
-def adjust(session: Session, data: AdjustmentCreate, *, actor: str = "system",
-           now: datetime | None = None) -> StockChange:
+def adjust(
+    session: Session, data: AdjustmentCreate, *, actor: str = "system", now: datetime | None = None
+) -> StockChange:
     """Add or remove units (receipt, return, adjustment) or record a count (correction)."""
     now = _now(now)
     variant = _variant_by_ref(session, data.sku, data.variant_id)
@@ -1076,20 +1376,37 @@ def adjust(session: Session, data: AdjustmentCreate, *, actor: str = "system",
         change, kind = ("set", data.on_hand), "correction"
     else:
         change, kind = ("add", data.quantity), data.kind
-    return _change_on_hand(session, {level_id: change}, where, kind, data.reason,
-                           data.reference, actor, now)[0]
+    return _change_on_hand(
+        session, {level_id: change}, where, kind, data.reason, data.reference, actor, now
+    )[0]
 
 
-def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
-                    location: Location, kind: str, reason: str | None, reference: str | None,
-                    actor: str, now: datetime) -> list[StockChange]:
+def _change_on_hand(
+    session: Session,
+    changes: Mapping[str, tuple[str, int]],
+    location: Location,
+    kind: str,
+    reason: str | None,
+    reference: str | None,
+    actor: str,
+    now: datetime,
+) -> list[StockChange]:
     lock_objects.stock_levels(session, changes)
-    levels = {row.id: row for row in session.execute(
-        select(StockLevel.id, StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved,
-               Variant.sku)
-        .join(Variant, Variant.id == StockLevel.variant_id)
-        .where(StockLevel.id.in_(sorted(changes))).order_by(StockLevel.id)
-    )}
+    levels = {
+        row.id: row
+        for row in session.execute(
+            select(
+                StockLevel.id,
+                StockLevel.variant_id,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                Variant.sku,
+            )
+            .join(Variant, Variant.id == StockLevel.variant_id)
+            .where(StockLevel.id.in_(sorted(changes)))
+            .order_by(StockLevel.id)
+        )
+    }
     results, updates, movements, errors = [], [], [], []
     for level_id in sorted(changes):
         level = levels[level_id]
@@ -1104,22 +1421,46 @@ def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
         movement = None
         if target != level.on_hand:
             delta = target - level.on_hand
-            updates.append({"level_id": level_id, "on_hand_delta": delta,
-                            "reserved_delta": 0})
-            movement = _movement(level_id, level.variant_id, kind, abs(delta), on_hand=delta,
-                                 actor=actor, now=now, reason=reason, reference=reference)
+            updates.append({"level_id": level_id, "on_hand_delta": delta, "reserved_delta": 0})
+            movement = _movement(
+                level_id,
+                level.variant_id,
+                kind,
+                abs(delta),
+                on_hand=delta,
+                actor=actor,
+                now=now,
+                reason=reason,
+                reference=reference,
+            )
             movements.append(movement)
-        results.append(StockChange(level.variant_id, level.sku, location.code, target,
-                                   reserved, movement))
+        results.append(
+            StockChange(level.variant_id, level.sku, location.code, target, reserved, movement)
+        )
     if errors:
         raise InsufficientStock(
             f"{len(errors)} count(s) would leave fewer units than are held for open "
             "reservations or below zero; nothing was changed.",
-            [FieldError(("on_hand" if kind == "correction" else "quantity",),
-                        f"{lv.sku or lv.variant_id}: {target} on hand but {reserved} held",
-                        "insufficient_stock") for lv, target, reserved in errors],
-            {"lines": [{"sku": lv.sku, "variant_id": lv.variant_id, "requested": target,
-                        "held": reserved} for lv, target, reserved in errors]})
+            [
+                FieldError(
+                    ("on_hand" if kind == "correction" else "quantity",),
+                    f"{lv.sku or lv.variant_id}: {target} on hand but {reserved} held",
+                    "insufficient_stock",
+                )
+                for lv, target, reserved in errors
+            ],
+            {
+                "lines": [
+                    {
+                        "sku": lv.sku,
+                        "variant_id": lv.variant_id,
+                        "requested": target,
+                        "held": reserved,
+                    }
+                    for lv, target, reserved in errors
+                ]
+            },
+        )
     if updates:
         # Deltas read under the lock taken above, so they are current.
         session.execute(_MOVE_UNITS, updates)
@@ -1131,10 +1472,17 @@ def _change_on_hand(session: Session, changes: Mapping[str, tuple[str, int]],
 def on_hand_at_default(session: Session, variant_ids: Collection[str]) -> dict[str, int]:
     """On-hand units at the default location (0 where none were ever counted)."""
     location = session.scalar(select(Location.id).where(Location.code == DEFAULT_LOCATION))
-    found = {} if location is None else dict(session.execute(
-        select(StockLevel.variant_id, StockLevel.on_hand)
-        .where(StockLevel.location_id == location, StockLevel.variant_id.in_(set(variant_ids)))
-    ).all())
+    found = (
+        {}
+        if location is None
+        else dict(
+            session.execute(
+                select(StockLevel.variant_id, StockLevel.on_hand).where(
+                    StockLevel.location_id == location, StockLevel.variant_id.in_(set(variant_ids))
+                )
+            ).all()
+        )
+    )
     return {v: found.get(v, 0) for v in variant_ids}
 
 
@@ -1172,20 +1520,35 @@ class InventoryView:
     channels: list[ChannelView]
 
 
-def inventory_by_sku(session: Session, sku: str, now: datetime | None = None
-                     ) -> InventoryView:
+def inventory_by_sku(session: Session, sku: str, now: datetime | None = None) -> InventoryView:
     """A variant's stock per location and what each channel with rules may publish."""
     stock = next(iter(read_stock(session, skus=[sku], now=now).values()), None)
     if stock is None:
         raise NotFound(f"No variant with SKU {sku!r}.")
     levels = sorted(stock.levels, key=lambda lv: (lv.priority, lv.location))
     return InventoryView(
-        stock.variant_id, stock.sku, stock.tracked, stock.policy, stock.on_hand,
-        stock.reserved, max(0, stock.available), publishable(stock, None),
-        [LevelView(lv.location, lv.location_name, lv.on_hand, lv.reserved - lv.lapsed,
-                   max(0, lv.available)) for lv in levels],
-        [ChannelView(r.channel, r.buffer, r.cap, publishable(stock, r))
-         for r in _rules_now(session)],
+        stock.variant_id,
+        stock.sku,
+        stock.tracked,
+        stock.policy,
+        stock.on_hand,
+        stock.reserved,
+        max(0, stock.available),
+        publishable(stock, None),
+        [
+            LevelView(
+                lv.location,
+                lv.location_name,
+                lv.on_hand,
+                lv.reserved - lv.lapsed,
+                max(0, lv.available),
+            )
+            for lv in levels
+        ],
+        [
+            ChannelView(r.channel, r.buffer, r.cap, publishable(stock, r))
+            for r in _rules_now(session)
+        ],
     )
 
 
@@ -1203,31 +1566,49 @@ class Mismatch:
 def verify(session: Session) -> list[Mismatch]:
     """Check that every stock level equals what its ledger sums to, and that its reserved
     units are exactly those of held reservation lines. Empty when all is well."""
-    ledger = (select(Movement.stock_level_id,
-                     func.sum(Movement.on_hand_delta).label("on_hand"),
-                     func.sum(Movement.reserved_delta).label("reserved"))
-              .group_by(Movement.stock_level_id).subquery())
-    held = (select(ReservationLine.stock_level_id,
-                   func.sum(ReservationLine.quantity).label("units"))
-            .where(ReservationLine.state == "held", ReservationLine.stock_level_id.isnot(None))
-            .group_by(ReservationLine.stock_level_id).subquery())
+    ledger = (
+        select(
+            Movement.stock_level_id,
+            func.sum(Movement.on_hand_delta).label("on_hand"),
+            func.sum(Movement.reserved_delta).label("reserved"),
+        )
+        .group_by(Movement.stock_level_id)
+        .subquery()
+    )
+    held = (
+        select(ReservationLine.stock_level_id, func.sum(ReservationLine.quantity).label("units"))
+        .where(ReservationLine.state == "held", ReservationLine.stock_level_id.isnot(None))
+        .group_by(ReservationLine.stock_level_id)
+        .subquery()
+    )
     rows = session.execute(
-        select(StockLevel.id, Variant.sku, Location.code, StockLevel.on_hand,
-               StockLevel.reserved, func.coalesce(ledger.c.on_hand, 0),
-               func.coalesce(ledger.c.reserved, 0), func.coalesce(held.c.units, 0))
+        select(
+            StockLevel.id,
+            Variant.sku,
+            Location.code,
+            StockLevel.on_hand,
+            StockLevel.reserved,
+            func.coalesce(ledger.c.on_hand, 0),
+            func.coalesce(ledger.c.reserved, 0),
+            func.coalesce(held.c.units, 0),
+        )
         .join(Variant, Variant.id == StockLevel.variant_id)
         .join(Location, Location.id == StockLevel.location_id)
         .outerjoin(ledger, ledger.c.stock_level_id == StockLevel.id)
         .outerjoin(held, held.c.stock_level_id == StockLevel.id)
-        .where(or_(StockLevel.on_hand != func.coalesce(ledger.c.on_hand, 0),
-                   StockLevel.reserved != func.coalesce(ledger.c.reserved, 0),
-                   StockLevel.reserved != func.coalesce(held.c.units, 0),
-                   StockLevel.reserved < 0, StockLevel.reserved > StockLevel.on_hand))
+        .where(
+            or_(
+                StockLevel.on_hand != func.coalesce(ledger.c.on_hand, 0),
+                StockLevel.reserved != func.coalesce(ledger.c.reserved, 0),
+                StockLevel.reserved != func.coalesce(held.c.units, 0),
+                StockLevel.reserved < 0,
+                StockLevel.reserved > StockLevel.on_hand,
+            )
+        )
         .order_by(Variant.sku, Location.code)
     ).all()
     found = []
-    for level_id, sku, code, on_hand, reserved, ledger_on_hand, ledger_reserved, held_units \
-            in rows:
+    for level_id, sku, code, on_hand, reserved, ledger_on_hand, ledger_reserved, held_units in rows:
         problems = []
         if on_hand != ledger_on_hand:
             problems.append(f"on hand {on_hand}, ledger says {ledger_on_hand}")
@@ -1252,7 +1633,6 @@ def _batches(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
         yield batch
 
 
-
 # ---------------------------------------------------------------- looking
 
 
@@ -1266,25 +1646,44 @@ class HeldLine:
     lapsed: bool
 
 
-def holds_of(session: Session, variant_id: str, now: datetime | None = None,
-             limit: int = 50) -> list[HeldLine]:
+def holds_of(
+    session: Session, variant_id: str, now: datetime | None = None, limit: int = 50
+) -> list[HeldLine]:
     """Units of a variant held by active reservations, soonest to expire first."""
     now = _now(now)
     rows = session.execute(
-        select(Reservation.id, Reservation.channel, Reservation.reference,
-               ReservationLine.quantity, Reservation.expires_at)
+        select(
+            Reservation.id,
+            Reservation.channel,
+            Reservation.reference,
+            ReservationLine.quantity,
+            Reservation.expires_at,
+        )
         .join(ReservationLine, ReservationLine.reservation_id == Reservation.id)
-        .where(ReservationLine.variant_id == variant_id, ReservationLine.state == "held",
-               Reservation.status == "active")
-        .order_by(Reservation.expires_at).limit(limit))
-    return [HeldLine(rid, channel, reference, quantity, expires, expires <= now)
-            for rid, channel, reference, quantity, expires in rows]
+        .where(
+            ReservationLine.variant_id == variant_id,
+            ReservationLine.state == "held",
+            Reservation.status == "active",
+        )
+        .order_by(Reservation.expires_at)
+        .limit(limit)
+    )
+    return [
+        HeldLine(rid, channel, reference, quantity, expires, expires <= now)
+        for rid, channel, reference, quantity, expires in rows
+    ]
 
 
 def ledger_of(session: Session, variant_id: str, limit: int = 100) -> list[Movement]:
     """A variant's latest stock movements, newest first."""
-    return list(session.scalars(select(Movement).where(Movement.variant_id == variant_id)
-                                .order_by(Movement.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Movement)
+            .where(Movement.variant_id == variant_id)
+            .order_by(Movement.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def lowest_stock(session: Session, limit: int = 50) -> list[tuple[str | None, int, int]]:
@@ -1294,5 +1693,8 @@ def lowest_stock(session: Session, limit: int = 50) -> list[tuple[str | None, in
         select(Variant.sku, func.sum(StockLevel.on_hand), func.sum(StockLevel.reserved))
         .join(StockLevel, StockLevel.variant_id == Variant.id)
         .where(Variant.inventory_tracked.is_(True))
-        .group_by(Variant.id, Variant.sku).order_by(free, Variant.sku).limit(limit))
+        .group_by(Variant.id, Variant.sku)
+        .order_by(free, Variant.sku)
+        .limit(limit)
+    )
     return [(sku, int(on_hand), int(reserved)) for sku, on_hand, reserved in rows]

@@ -15,7 +15,8 @@ def list_jobs(
     session: ReadSession,
     _: JobsAdmin,
     state: Literal["queued", "running", "succeeded", "dead"] | None = Query(
-        None, description="`dead`: every attempt failed (the dead-letter list)"),
+        None, description="`dead`: every attempt failed (the dead-letter list)"
+    ),
     name: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,

@@ -13,10 +13,13 @@ app = typer.Typer(help="The job queue: look at jobs, retry dead ones.", no_args_
 
 
 def worker(
-    concurrency: Annotated[int, typer.Option(min=1, max=256,
-                                             help="Jobs and deliveries run at once")] = 8,
-    lease: Annotated[float, typer.Option(
-        min=1, help="Seconds a claim holds; a dead worker's work is retried after it")] = 60,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Jobs and deliveries run at once")
+    ] = 8,
+    lease: Annotated[
+        float,
+        typer.Option(min=1, help="Seconds a claim holds; a dead worker's work is retried after it"),
+    ] = 60,
     poll: Annotated[float, typer.Option(min=0.05, help="Idle poll interval, seconds")] = 1.0,
 ):
     """Run jobs and deliver webhooks until SIGTERM or Ctrl-C (then finish running work)."""
@@ -63,8 +66,14 @@ def jobs_list(
     table = cli.table("id", "name", "state", "attempts", "run at", "last error")
     for job in page.items:
         error = (job.last_error or "").strip().splitlines()
-        table.add_row(job.id, job.name, job.state, f"{job.attempts}/{job.max_attempts}",
-                      f"{job.run_at:%Y-%m-%d %H:%M:%S}", error[-1] if error else "")
+        table.add_row(
+            job.id,
+            job.name,
+            job.state,
+            f"{job.attempts}/{job.max_attempts}",
+            f"{job.run_at:%Y-%m-%d %H:%M:%S}",
+            error[-1] if error else "",
+        )
     cli.console.print(table)
 
 
@@ -76,8 +85,10 @@ def jobs_show(job_id: str):
     cli = _cli()
     with cli.unit_of_work() as session:
         job = service.get_job(session, job_id)
-    cli.console.print(f"[bold]{job.name}[/] {job.id}: {job.state}, attempt {job.attempts} of "
-                      f"{job.max_attempts}, args {job.args}, key {job.key or '-'}")
+    cli.console.print(
+        f"[bold]{job.name}[/] {job.id}: {job.state}, attempt {job.attempts} of "
+        f"{job.max_attempts}, args {job.args}, key {job.key or '-'}"
+    )
     if job.last_error:
         cli.console.print(job.last_error)
 

@@ -6,10 +6,22 @@ import re
 from datetime import timedelta
 
 _UNITS = {
-    "s": "seconds", "sec": "seconds", "secs": "seconds", "second": "seconds",
-    "seconds": "seconds", "m": "minutes", "min": "minutes", "mins": "minutes",
-    "minute": "minutes", "minutes": "minutes", "h": "hours", "hour": "hours",
-    "hours": "hours", "d": "days", "day": "days", "days": "days",
+    "s": "seconds",
+    "sec": "seconds",
+    "secs": "seconds",
+    "second": "seconds",
+    "seconds": "seconds",
+    "m": "minutes",
+    "min": "minutes",
+    "mins": "minutes",
+    "minute": "minutes",
+    "minutes": "minutes",
+    "h": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "d": "days",
+    "day": "days",
+    "days": "days",
 }
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
 

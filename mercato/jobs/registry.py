@@ -62,14 +62,20 @@ TASKS: dict[str, Task] = {}
 SCHEDULES: dict[str, Schedule] = {}
 
 
-def task(name: str, *, every: str | timedelta | None = None,
-         max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_base: str | timedelta = "5 seconds",
-         backoff_cap: str | timedelta = "1 hour"):
+def task(
+    name: str,
+    *,
+    every: str | timedelta | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff_base: str | timedelta = "5 seconds",
+    backoff_cap: str | timedelta = "1 hour",
+):
     """Register ``fn(ctx, **args)`` as the job ``name``; ``every`` also runs it periodically."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        TASKS[name] = Task(name, fn, max_attempts, parse_duration(backoff_base),
-                           parse_duration(backoff_cap))
+        TASKS[name] = Task(
+            name, fn, max_attempts, parse_duration(backoff_base), parse_duration(backoff_cap)
+        )
         if every is not None:
             periodic(name, every)
         return fn
@@ -91,16 +97,19 @@ class Pump(Protocol):
 
     name: str
 
-    def claim(self, session: Session, now: datetime, limit: int, worker_id: str,
-              lease: timedelta) -> list[Any]: ...
+    def claim(
+        self, session: Session, now: datetime, limit: int, worker_id: str, lease: timedelta
+    ) -> list[Any]: ...
 
     def perform(self, item: Any) -> Any: ...
 
-    def finish(self, session: Session, now: datetime, done: list[tuple[Any, Any]],
-               worker_id: str) -> None: ...
+    def finish(
+        self, session: Session, now: datetime, done: list[tuple[Any, Any]], worker_id: str
+    ) -> None: ...
 
-    def renew(self, session: Session, items: list[Any], until: datetime,
-              worker_id: str) -> None: ...
+    def renew(
+        self, session: Session, items: list[Any], until: datetime, worker_id: str
+    ) -> None: ...
 
     def close(self) -> None: ...
 

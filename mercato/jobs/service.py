@@ -32,8 +32,13 @@ MAX_ERROR_CHARS = 4000
 UNFINISHED = ("queued", "running")
 
 
-def enqueue(session: Session, name: str, args: dict[str, Any] | None = None,
-            run_at: datetime | None = None, key: str | None = None) -> Job:
+def enqueue(
+    session: Session,
+    name: str,
+    args: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
+    key: str | None = None,
+) -> Job:
     """Queue the job ``name`` in the current transaction: it exists iff the caller commits.
 
     Jobs sharing ``key`` run one at a time in enqueue order; enqueuing a job identical to
@@ -46,20 +51,28 @@ def enqueue(session: Session, name: str, args: dict[str, Any] | None = None,
     args = dict(args or {})
     orjson.dumps(args)  # fails now, not in the worker, if the arguments are not JSON
     if key is not None:
-        waiting = session.scalars(select(Job).where(
-            Job.name == name, Job.key == key, Job.state == "queued", Job.attempts == 0))
+        waiting = session.scalars(
+            select(Job).where(
+                Job.name == name, Job.key == key, Job.state == "queued", Job.attempts == 0
+            )
+        )
         for job in waiting:
             if job.args == args:
                 return job
-    job = Job(id=new_id("job"), name=name, args=args, key=key, run_at=run_at or utcnow(),
-              max_attempts=task.max_attempts)
+    job = Job(
+        id=new_id("job"),
+        name=name,
+        args=args,
+        key=key,
+        run_at=run_at or utcnow(),
+        max_attempts=task.max_attempts,
+    )
     session.add(job)
     live.signal(session)
     return job
 
 
-def enqueue_new(session: Session, name: str,
-                jobs: list[tuple[dict[str, Any], str | None]]) -> None:
+def enqueue_new(session: Session, name: str, jobs: list[tuple[dict[str, Any], str | None]]) -> None:
     """Queue many jobs ``name`` in one insert: (arguments, key) each. Only for jobs that
     cannot have a waiting twin (their arguments name rows made in this transaction), so
     the lookup ``enqueue`` does first is skipped."""
@@ -70,14 +83,27 @@ def enqueue_new(session: Session, name: str,
     if task is None:
         raise ValueError(f"no job named {name!r}; register it with @jobs.task")
     now = utcnow()
-    session.execute(insert(Job), [
-        {"id": new_id("job"), "name": name, "args": args, "key": key, "run_at": now,
-         "max_attempts": task.max_attempts, "created_at": now} for args, key in jobs])
+    session.execute(
+        insert(Job),
+        [
+            {
+                "id": new_id("job"),
+                "name": name,
+                "args": args,
+                "key": key,
+                "run_at": now,
+                "max_attempts": task.max_attempts,
+                "created_at": now,
+            }
+            for args, key in jobs
+        ],
+    )
     live.signal(session)
 
 
-def backoff(attempt: int, base: timedelta, cap: timedelta,
-            rng: random.Random | None = None) -> timedelta:
+def backoff(
+    attempt: int, base: timedelta, cap: timedelta, rng: random.Random | None = None
+) -> timedelta:
     """Delay before retry ``attempt`` (1-based): exponential, capped, half of it jittered."""
     full = min(cap, base * (2 ** (attempt - 1)))
     return full / 2 + full / 2 * (rng or random).random()
@@ -94,18 +120,27 @@ class ClaimedJob:
     attempt: int
 
 
-def claim(session: Session, now: datetime, limit: int, worker_id: str,
-          lease: timedelta) -> list[ClaimedJob]:
+def claim(
+    session: Session, now: datetime, limit: int, worker_id: str, lease: timedelta
+) -> list[ClaimedJob]:
     """Take up to ``limit`` due jobs for ``worker_id`` until ``now + lease``."""
     earlier = aliased(Job)
-    blocked = exists().where(earlier.key == Job.key, earlier.state.in_(UNFINISHED),
-                             earlier.id < Job.id)
-    due = or_(and_(Job.state == "queued", Job.run_at <= now),
-              and_(Job.state == "running", Job.locked_until < now))
-    jobs = list(session.scalars(
-        select(Job).where(due, or_(Job.key.is_(None), ~blocked))
-        .order_by(Job.run_at).limit(limit).with_for_update(skip_locked=True)
-    ))
+    blocked = exists().where(
+        earlier.key == Job.key, earlier.state.in_(UNFINISHED), earlier.id < Job.id
+    )
+    due = or_(
+        and_(Job.state == "queued", Job.run_at <= now),
+        and_(Job.state == "running", Job.locked_until < now),
+    )
+    jobs = list(
+        session.scalars(
+            select(Job)
+            .where(due, or_(Job.key.is_(None), ~blocked))
+            .order_by(Job.run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
     claimed = []
     for job in jobs:
         if job.state == "running" and job.attempts >= job.max_attempts:
@@ -130,12 +165,18 @@ def run(claimed: ClaimedJob, context: registry.JobContext) -> str | None:
     return None
 
 
-def finish(session: Session, now: datetime, claimed: ClaimedJob, error: str | None,
-           worker_id: str) -> None:
+def finish(
+    session: Session, now: datetime, claimed: ClaimedJob, error: str | None, worker_id: str
+) -> None:
     """Record the outcome, unless the lease was lost to another worker meanwhile."""
-    job = session.scalar(select(Job).where(
-        Job.id == claimed.id, Job.state == "running", Job.locked_by == worker_id,
-        Job.attempts == claimed.attempt))
+    job = session.scalar(
+        select(Job).where(
+            Job.id == claimed.id,
+            Job.state == "running",
+            Job.locked_by == worker_id,
+            Job.attempts == claimed.attempt,
+        )
+    )
     if job is None:
         return
     job.locked_by = job.locked_until = None
@@ -145,8 +186,11 @@ def finish(session: Session, now: datetime, claimed: ClaimedJob, error: str | No
         _bury(job, now, error)
     else:
         task = registry.TASKS.get(job.name)
-        base, cap = ((task.backoff_base, task.backoff_cap) if task else
-                     (timedelta(seconds=5), timedelta(hours=1)))
+        base, cap = (
+            (task.backoff_base, task.backoff_cap)
+            if task
+            else (timedelta(seconds=5), timedelta(hours=1))
+        )
         job.state, job.last_error = "queued", error
         job.run_at = now + backoff(job.attempts, base, cap)
 
@@ -159,9 +203,11 @@ def _bury(job: Job, now: datetime, error: str) -> None:
 def renew(session: Session, job_ids: list[str], until: datetime, worker_id: str) -> None:
     """Extend the lease of jobs this worker is still running."""
     if job_ids:
-        session.execute(update(Job).where(
-            Job.id.in_(job_ids), Job.state == "running", Job.locked_by == worker_id
-        ).values(locked_until=until))
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.state == "running", Job.locked_by == worker_id)
+            .values(locked_until=until)
+        )
 
 
 def enqueue_due_schedules(session: Session, now: datetime) -> int:
@@ -171,12 +217,19 @@ def enqueue_due_schedules(session: Session, now: datetime) -> int:
     known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
     missing = [name for name in registry.SCHEDULES if name not in known]
     if missing:
-        insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         # A new schedule first runs one interval from now, like a timer: starting a fresh
         # server must not set every sync and sweeper off at once beside its first requests.
-        session.execute(insert(JobSchedule).values(
-            [{"name": name, "next_run_at": now + registry.SCHEDULES[name].interval}
-             for name in missing]).on_conflict_do_nothing())
+        session.execute(
+            insert(JobSchedule)
+            .values(
+                [
+                    {"name": name, "next_run_at": now + registry.SCHEDULES[name].interval}
+                    for name in missing
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
         known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
     enqueued = 0
     for name, schedule in registry.SCHEDULES.items():
@@ -195,8 +248,9 @@ def enqueue_due_schedules(session: Session, now: datetime) -> int:
 
 def prune(session: Session, older_than: datetime) -> int:
     """Forget succeeded jobs finished before ``older_than`` (dead ones stay until retried)."""
-    return session.execute(delete(Job).where(
-        Job.state == "succeeded", Job.finished_at < older_than)).rowcount
+    return session.execute(
+        delete(Job).where(Job.state == "succeeded", Job.finished_at < older_than)
+    ).rowcount
 
 
 # ---------------------------------------------------------------- looking and retrying
@@ -208,12 +262,19 @@ class Page:
     next_cursor: str | None
 
 
-def list_jobs(session: Session, state: str | None = None, name: str | None = None,
-              cursor: str | None = None, limit: int = 50) -> Page:
+def list_jobs(
+    session: Session,
+    state: str | None = None,
+    name: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
     """Jobs newest first; ``state="dead"`` is the dead-letter list."""
     if state is not None and state not in JOB_STATES:
-        raise ValidationFailed("Unknown job state.", [FieldError(
-            ("query", "state"), f"expected one of {', '.join(JOB_STATES)}")])
+        raise ValidationFailed(
+            "Unknown job state.",
+            [FieldError(("query", "state"), f"expected one of {', '.join(JOB_STATES)}")],
+        )
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
     if state:

@@ -57,8 +57,9 @@ class JobPump:
         return service.claim(session, now, limit, worker_id, lease)
 
     def perform(self, item: service.ClaimedJob) -> str | None:
-        context = registry.JobContext(item.id, item.attempt, self.info.clock(),
-                                      self.info.sessions, self.info.read_sessions)
+        context = registry.JobContext(
+            item.id, item.attempt, self.info.clock(), self.info.sessions, self.info.read_sessions
+        )
         return service.run(item, context)
 
     def finish(self, session, now, done, worker_id):
@@ -66,8 +67,9 @@ class JobPump:
             if isinstance(error, BaseException):
                 error = repr(error)
             if error is not None:
-                logger.warning("job %s (%s) attempt %d failed:\n%s", item.id, item.name,
-                               item.attempt, error)
+                logger.warning(
+                    "job %s (%s) attempt %d failed:\n%s", item.id, item.name, item.attempt, error
+                )
             service.finish(session, now, item, error, worker_id)
 
     def renew(self, session, items, until, worker_id):
@@ -91,9 +93,16 @@ class _Lane:
 
 
 class Worker:
-    def __init__(self, engine: Engine, *, concurrency: int = 8,
-                 lease: timedelta = DEFAULT_LEASE, clock: Callable[[], datetime] = utcnow,
-                 poll: float = 1.0, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        concurrency: int = 8,
+        lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = utcnow,
+        poll: float = 1.0,
+        worker_id: str | None = None,
+    ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.engine = engine
@@ -101,8 +110,9 @@ class Worker:
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sessions = make_sessionmaker(engine)
         registry.load_all()
-        info = registry.WorkerInfo(self.id, concurrency, self.sessions,
-                                   make_sessionmaker(engine, read_only=True), clock)
+        info = registry.WorkerInfo(
+            self.id, concurrency, self.sessions, make_sessionmaker(engine, read_only=True), clock
+        )
         pumps = [JobPump(info)] + [factory(info) for factory in registry.PUMPS.values()]
         self.lanes = [_Lane(pump, concurrency) for pump in pumps]
         self.steps = dict(registry.STEPS)
@@ -187,8 +197,12 @@ class Worker:
             work += self._safely("schedules", lambda s: service.enqueue_due_schedules(s, now))
         finished = self._collect()
         for lane in self.lanes:
-            work += self._turn(lane, finished.get(lane, []), now,
-                               ask=poked or work > 0 or lane.more or clock >= lane.next_ask)
+            work += self._turn(
+                lane,
+                finished.get(lane, []),
+                now,
+                ask=poked or work > 0 or lane.more or clock >= lane.next_ask,
+            )
         if clock >= self._due.get("renewal", clock + 1):
             self._renew()
         return work
@@ -217,8 +231,11 @@ class Worker:
         """Record finished work and claim more, in one transaction."""
         free = lane.capacity - len(lane.inflight)
         # Claim at half capacity or below: claims then come in batches, not one by one.
-        ask = (ask or bool(done)) and not self._stopping.is_set() and \
-            free >= max(1, lane.capacity // 2)
+        ask = (
+            (ask or bool(done))
+            and not self._stopping.is_set()
+            and free >= max(1, lane.capacity // 2)
+        )
         if not done and not ask:
             return 0
         items: list[Any] = []
@@ -264,8 +281,12 @@ class Worker:
         for lane in self.lanes:
             items = list(lane.inflight.values())
             if items:
-                self._safely(f"renew {lane.pump.name}", lambda s, lane=lane, items=items: (
-                    lane.pump.renew(s, items, until, self.id) or 0))
+                self._safely(
+                    f"renew {lane.pump.name}",
+                    lambda s, lane=lane, items=items: (
+                        lane.pump.renew(s, items, until, self.id) or 0
+                    ),
+                )
 
 
 # Longest an embedded worker waits for a burst of API writes to pass before each turn:

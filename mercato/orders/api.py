@@ -26,12 +26,14 @@ OrderStatus = Literal["pending", "open", "on_hold", "completed", "cancelled"]
 
 
 def _detail(session, order) -> OrderDetail:
-    return OrderDetail.model_validate({
-        **OrderPublic.model_validate(order).model_dump(),
-        "fulfillments": service.fulfillments_of(session, order.id),
-        "refunds": service.refunds_of(session, order.id),
-        "returns": service.returns_of(session, order.id),
-    })
+    return OrderDetail.model_validate(
+        {
+            **OrderPublic.model_validate(order).model_dump(),
+            "fulfillments": service.fulfillments_of(session, order.id),
+            "refunds": service.refunds_of(session, order.id),
+            "returns": service.returns_of(session, order.id),
+        }
+    )
 
 
 @router.get("", response_model=OrderPage)
@@ -42,19 +44,18 @@ def list_orders(
     channel: str | None = None,
     placed_since: datetime | None = None,
     placed_before: datetime | None = None,
-    q: Annotated[str | None, Query(description="Order number, email, name or external id")]
-    = None,
+    q: Annotated[str | None, Query(description="Order number, email, name or external id")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
 ):
-    filters = service.OrderFilters(status=status, channel=channel, placed_since=placed_since,
-                                   placed_before=placed_before, q=q)
+    filters = service.OrderFilters(
+        status=status, channel=channel, placed_since=placed_since, placed_before=placed_before, q=q
+    )
     return service.list_orders(session, filters, cursor=cursor, limit=limit)
 
 
 @router.post("", response_model=OrderDetail, status_code=status.HTTP_201_CREATED)
-def create_order(data: OrderCreate, session: WriteSession, token: OrdersWrite,
-                 response: Response):
+def create_order(data: OrderCreate, session: WriteSession, token: OrdersWrite, response: Response):
     """Create an order (a phone or manual sale). The same channel + external_id returns the
     existing order with 200."""
     order, created = service.create_order(session, data, actor=f"token:{token.name}")
@@ -68,29 +69,35 @@ def get_order(order_id: str, session: ReadSession, _: OrdersRead):
     return _detail(session, service.find_order(session, order_id))
 
 
-@router.post("/{order_id}/fulfillments", response_model=FulfillmentPublic,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{order_id}/fulfillments",
+    response_model=FulfillmentPublic,
+    status_code=status.HTTP_201_CREATED,
+)
 def fulfil(order_id: str, data: FulfillmentCreate, session: WriteSession, token: OrdersWrite):
     return service.fulfil(session, order_id, data, actor=f"token:{token.name}")
 
 
-@router.post("/{order_id}/refunds", response_model=RefundPublic,
-             status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{order_id}/refunds", response_model=RefundPublic, status_code=status.HTTP_201_CREATED
+)
 def refund(order_id: str, data: RefundCreate, session: WriteSession, token: OrdersWrite):
     return service.refund(session, order_id, data, actor=f"token:{token.name}")
 
 
 @router.post("/{order_id}/cancel", response_model=OrderDetail)
 def cancel(order_id: str, data: CancelRequest, session: WriteSession, token: OrdersWrite):
-    order = service.cancel(session, order_id, data.reason, data.restock,
-                           actor=f"token:{token.name}")
+    order = service.cancel(
+        session, order_id, data.reason, data.restock, actor=f"token:{token.name}"
+    )
     return _detail(session, order)
 
 
 @router.post("/{order_id}/hold", response_model=OrderDetail)
 def hold(order_id: str, data: HoldRequest, session: WriteSession, token: OrdersWrite):
-    return _detail(session, service.hold(session, order_id, data.reason,
-                                         actor=f"token:{token.name}"))
+    return _detail(
+        session, service.hold(session, order_id, data.reason, actor=f"token:{token.name}")
+    )
 
 
 @router.post("/{order_id}/release", response_model=OrderDetail)
@@ -98,10 +105,10 @@ def release(order_id: str, session: WriteSession, token: OrdersWrite):
     return _detail(session, service.release(session, order_id, actor=f"token:{token.name}"))
 
 
-@router.post("/{order_id}/returns", response_model=ReturnPublic,
-             status_code=status.HTTP_201_CREATED)
-def request_return(order_id: str, data: ReturnCreate, session: WriteSession,
-                   token: OrdersWrite):
+@router.post(
+    "/{order_id}/returns", response_model=ReturnPublic, status_code=status.HTTP_201_CREATED
+)
+def request_return(order_id: str, data: ReturnCreate, session: WriteSession, token: OrdersWrite):
     return service.request_return(session, order_id, data, actor=f"token:{token.name}")
 
 

@@ -14,8 +14,9 @@ app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
 
 @app.command("list")
 def list_orders(
-    status: Annotated[str | None, typer.Option(help="pending, open, on_hold, completed, "
-                                                    "cancelled")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending, open, on_hold, completed, cancelled")
+    ] = None,
     channel: Annotated[str | None, typer.Option(help="Channel id or 'storefront'")] = None,
     limit: int = 50,
 ):
@@ -23,15 +24,23 @@ def list_orders(
     from mercato.orders import service
 
     with unit_of_work() as session:
-        page = service.list_orders(session, service.OrderFilters(status=status,
-                                                                 channel=channel), limit=limit)
-        rows = table("order", "placed", "channel", "customer", "status", "payment",
-                     "fulfilment", "total")
+        page = service.list_orders(
+            session, service.OrderFilters(status=status, channel=channel), limit=limit
+        )
+        rows = table(
+            "order", "placed", "channel", "customer", "status", "payment", "fulfilment", "total"
+        )
         for o in page.items:
-            rows.add_row(o.name, f"{o.placed_at:%Y-%m-%d %H:%M}", o.channel,
-                         o.customer_email or o.customer_name or "-", o.status,
-                         o.payment_status, o.fulfillment_status,
-                         f"{format_plain(o.total, o.currency)} {o.currency}")
+            rows.add_row(
+                o.name,
+                f"{o.placed_at:%Y-%m-%d %H:%M}",
+                o.channel,
+                o.customer_email or o.customer_name or "-",
+                o.status,
+                o.payment_status,
+                o.fulfillment_status,
+                f"{format_plain(o.total, o.currency)} {o.currency}",
+            )
     console.print(rows)
 
 
@@ -43,32 +52,52 @@ def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001)
     with unit_of_work() as session:
         o = service.find_order(session, order)
         money = lambda minor: f"{format_plain(minor, o.currency)} {o.currency}"  # noqa: E731
-        console.print(f"[bold]Order {o.name}[/]  {o.id}  ({o.channel}"
-                      + (f", external {o.external_id}" if o.external_id else "") + ")")
-        console.print(f"Status {o.status}, payment {o.payment_status}, fulfilment "
-                      f"{o.fulfillment_status}" + (f" — [red]{o.attention_reason}[/]"
-                                                   if o.attention_reason else ""))
-        console.print(f"Customer: {o.customer_name or '-'} {o.customer_email or ''} "
-                      f"{o.customer_phone or ''}")
+        console.print(
+            f"[bold]Order {o.name}[/]  {o.id}  ({o.channel}"
+            + (f", external {o.external_id}" if o.external_id else "")
+            + ")"
+        )
+        console.print(
+            f"Status {o.status}, payment {o.payment_status}, fulfilment "
+            f"{o.fulfillment_status}"
+            + (f" — [red]{o.attention_reason}[/]" if o.attention_reason else "")
+        )
+        console.print(
+            f"Customer: {o.customer_name or '-'} {o.customer_email or ''} {o.customer_phone or ''}"
+        )
         lines = table("sku", "title", "qty", "unit", "total", "shipped", "refunded")
         for line in o.lines:
-            lines.add_row(line.sku or "-", line.title + (f" ({line.variant_title})"
-                                                         if line.variant_title else ""),
-                          str(line.quantity), money(line.unit_price), money(line.total),
-                          str(line.fulfilled_quantity), str(line.refunded_quantity))
+            lines.add_row(
+                line.sku or "-",
+                line.title + (f" ({line.variant_title})" if line.variant_title else ""),
+                str(line.quantity),
+                money(line.unit_price),
+                money(line.total),
+                str(line.fulfilled_quantity),
+                str(line.refunded_quantity),
+            )
         console.print(lines)
-        console.print(f"Subtotal {money(o.subtotal)}  discount {money(o.discount_total)}  "
-                      f"shipping {money(o.shipping_total)}  tax {money(o.tax_total)}"
-                      f"{' (included)' if o.taxes_included else ''}  [bold]total "
-                      f"{money(o.total)}[/]")
+        console.print(
+            f"Subtotal {money(o.subtotal)}  discount {money(o.discount_total)}  "
+            f"shipping {money(o.shipping_total)}  tax {money(o.tax_total)}"
+            f"{' (included)' if o.taxes_included else ''}  [bold]total "
+            f"{money(o.total)}[/]"
+        )
         returns = service.returns_of(session, o.id)
         if returns:
             by_line = {line.id: line.sku or line.title for line in o.lines}
             listed = table("return", "status", "items", "restock", "reason")
             for r in returns:
-                listed.add_row(r.id, r.status, ", ".join(
-                    f"{by_line.get(i['line_id'], i['line_id'])} x{i['quantity']}"
-                    for i in r.lines), "yes" if r.restock else "no", r.reason or "-")
+                listed.add_row(
+                    r.id,
+                    r.status,
+                    ", ".join(
+                        f"{by_line.get(i['line_id'], i['line_id'])} x{i['quantity']}"
+                        for i in r.lines
+                    ),
+                    "yes" if r.restock else "no",
+                    r.reason or "-",
+                )
             console.print(listed)
         timeline = table("when", "who", "what")
         for a in o.timeline:
@@ -77,8 +106,9 @@ def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001)
 
 
 OrderRef = Annotated[str, typer.Argument(help="Order number (1001 or #1001) or id")]
-Items = Annotated[list[str] | None, typer.Option(
-    "--item", help="SKU:QTY (repeat); all that applies when omitted")]
+Items = Annotated[
+    list[str] | None, typer.Option("--item", help="SKU:QTY (repeat); all that applies when omitted")
+]
 
 
 def _lines(order, items: list[str] | None, required: bool = False):
@@ -88,16 +118,23 @@ def _lines(order, items: list[str] | None, required: bool = False):
 
     if not items:
         if required:
-            raise ValidationFailed("Name the items with --item SKU:QTY.",
-                                   [FieldError(("item",), "at least one is required")])
+            raise ValidationFailed(
+                "Name the items with --item SKU:QTY.",
+                [FieldError(("item",), "at least one is required")],
+            )
         return None
     by_sku = {line.sku: line for line in order.lines if line.sku}
     lines, errors = [], []
     for index, item in enumerate(items):
         sku, _, quantity = item.rpartition(":")
         if sku not in by_sku or not quantity.isdigit() or int(quantity) < 1:
-            errors.append(FieldError(("item", index), f"{item!r}: give SKU:QTY with a SKU of "
-                                     f"order {order.name} and a quantity of at least 1"))
+            errors.append(
+                FieldError(
+                    ("item", index),
+                    f"{item!r}: give SKU:QTY with a SKU of "
+                    f"order {order.name} and a quantity of at least 1",
+                )
+            )
             continue
         lines.append(LineQuantity(line_id=by_sku[sku].id, quantity=int(quantity)))
     if errors:
@@ -106,61 +143,84 @@ def _lines(order, items: list[str] | None, required: bool = False):
 
 
 @app.command("fulfil")
-def fulfil(order: OrderRef, item: Items = None,
-           carrier: Annotated[str | None, typer.Option()] = None,
-           tracking: Annotated[str | None, typer.Option(help="Tracking number")] = None):
+def fulfil(
+    order: OrderRef,
+    item: Items = None,
+    carrier: Annotated[str | None, typer.Option()] = None,
+    tracking: Annotated[str | None, typer.Option(help="Tracking number")] = None,
+):
     """Ship items (all unshipped ones by default); the platform is told."""
     from mercato.orders import service
     from mercato.orders.schemas import FulfillmentCreate
 
     with unit_of_work() as session:
         o = service.find_order(session, order)
-        made = service.fulfil(session, o.id, FulfillmentCreate(
-            lines=_lines(o, item), carrier=carrier, tracking_number=tracking), actor="cli")
+        made = service.fulfil(
+            session,
+            o.id,
+            FulfillmentCreate(lines=_lines(o, item), carrier=carrier, tracking_number=tracking),
+            actor="cli",
+        )
         console.print(f"Fulfilment {made.id} on {o.name}: now {o.fulfillment_status}.")
 
 
 @app.command("cancel")
-def cancel(order: OrderRef, reason: Annotated[str | None, typer.Option()] = None,
-           restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True):
+def cancel(
+    order: OrderRef,
+    reason: Annotated[str | None, typer.Option()] = None,
+    restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True,
+):
     """Cancel an unshipped order (its units go back on hand unless --no-restock)."""
     from mercato.orders import service
 
     with unit_of_work() as session:
-        o = service.cancel(session, service.find_order(session, order).id, reason, restock,
-                           actor="cli")
+        o = service.cancel(
+            session, service.find_order(session, order).id, reason, restock, actor="cli"
+        )
         console.print(f"Order {o.name} is {o.status}.")
 
 
 @app.command("refund")
-def refund(order: OrderRef, item: Items = None,
-           amount: Annotated[int | None, typer.Option(help="Minor units, instead of items")]
-           = None, reason: Annotated[str | None, typer.Option()] = None):
+def refund(
+    order: OrderRef,
+    item: Items = None,
+    amount: Annotated[int | None, typer.Option(help="Minor units, instead of items")] = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+):
     """Refund items, an amount, or everything that remains; the platform is told."""
     from mercato.orders import service
     from mercato.orders.schemas import RefundCreate
 
     with unit_of_work() as session:
         o = service.find_order(session, order)
-        made = service.refund(session, o.id, RefundCreate(
-            lines=_lines(o, item), amount=amount, reason=reason), actor="cli")
-        console.print(f"Refunded {format_plain(made.amount, o.currency)} {o.currency} "
-                      f"on {o.name}.")
+        made = service.refund(
+            session,
+            o.id,
+            RefundCreate(lines=_lines(o, item), amount=amount, reason=reason),
+            actor="cli",
+        )
+        console.print(f"Refunded {format_plain(made.amount, o.currency)} {o.currency} on {o.name}.")
 
 
 @app.command("return")
-def request_return(order: OrderRef, item: Items = None,
-                   reason: Annotated[str | None, typer.Option()] = None,
-                   restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True):
+def request_return(
+    order: OrderRef,
+    item: Items = None,
+    reason: Annotated[str | None, typer.Option()] = None,
+    restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True,
+):
     """Record that the buyer is sending items back (requested -> received -> refunded)."""
     from mercato.orders import service
     from mercato.orders.schemas import ReturnCreate
 
     with unit_of_work() as session:
         o = service.find_order(session, order)
-        made = service.request_return(session, o.id, ReturnCreate(
-            lines=_lines(o, item, required=True), reason=reason, restock=restock),
-            actor="cli")
+        made = service.request_return(
+            session,
+            o.id,
+            ReturnCreate(lines=_lines(o, item, required=True), reason=reason, restock=restock),
+            actor="cli",
+        )
         console.print(f"Return {made.id} on {o.name} requested.")
 
 

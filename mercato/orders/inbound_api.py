@@ -29,7 +29,8 @@ async def receive(channel_id: str, request: Request):
     if getattr(state, "intake_desk", None) is None:
         state.intake_desk = intake.IntakeDesk(state.write_sessions)
     receipt = await state.intake_desk.submit(
-        intake.Delivery(channel_id, raw, dict(request.headers)))
+        intake.Delivery(channel_id, raw, dict(request.headers))
+    )
     return {"received": receipt.event_id, "duplicate": receipt.duplicate}
 
 

@@ -95,10 +95,14 @@ def challenge(session: Session, channel_id: str, params: dict[str, str]) -> str:
     """Meta's subscription check: the challenge when the verify token matches."""
     channel = _order_channel(session, channel_id)
     module = platforms.module(channel.kind)
-    answer = module.challenge(_credentials(channel.credentials_encrypted), params) \
-        if hasattr(module, "challenge") else None
+    answer = (
+        module.challenge(_credentials(channel.credentials_encrypted), params)
+        if hasattr(module, "challenge")
+        else None
+    )
     if answer is None:
         from mercato.errors import Forbidden
+
         raise Forbidden("The verify token does not match.")
     return answer
 
@@ -127,8 +131,7 @@ def receive(session: Session, channel_id: str, raw: bytes, headers) -> Receipt:
     return outcome
 
 
-def receive_many(session: Session, deliveries: list[Delivery]
-                 ) -> list[Receipt | MercatoError]:
+def receive_many(session: Session, deliveries: list[Delivery]) -> list[Receipt | MercatoError]:
     """``receive`` for many deliveries in one transaction: one insert of the events that
     are new, one of their jobs. Each gets its receipt, or the error that refused it
     (then nothing of it is stored)."""
@@ -140,25 +143,43 @@ def receive_many(session: Session, deliveries: list[Delivery]
             channel = channels.get(delivery.channel_id)
             if channel is None:
                 channel = channels[delivery.channel_id] = _order_channel(
-                    session, delivery.channel_id)
+                    session, delivery.channel_id
+                )
             verified[index] = _verify(channel, delivery)
         except MercatoError as refused:
             outcomes[index] = refused
-    rows = {index: {"id": new_id("inb"), "channel_id": v.channel_id, "event_id": v.event_id,
-                    "body": deliveries[index].raw, "state": "received",
-                    "received_at": utcnow()} for index, v in verified.items()}
+    rows = {
+        index: {
+            "id": new_id("inb"),
+            "channel_id": v.channel_id,
+            "event_id": v.event_id,
+            "body": deliveries[index].raw,
+            "state": "received",
+            "received_at": utcnow(),
+        }
+        for index, v in verified.items()
+    }
     stored = set()
     if rows:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" \
-            else sqlite_insert
-        stored = set(session.scalars(
-            insert(InboundEvent).on_conflict_do_nothing(
-                index_elements=["channel_id", "event_id"]).returning(InboundEvent.id),
-            list(rows.values())).all())
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stored = set(
+            session.scalars(
+                insert(InboundEvent)
+                .on_conflict_do_nothing(index_elements=["channel_id", "event_id"])
+                .returning(InboundEvent.id),
+                list(rows.values()),
+            ).all()
+        )
     # Events about the same order are processed one at a time, in arrival order.
-    jobs.enqueue_new(session, PROCESS_JOB, [
-        ({"inbound_id": rows[index]["id"]}, verified[index].order_key)
-        for index in sorted(rows) if rows[index]["id"] in stored])
+    jobs.enqueue_new(
+        session,
+        PROCESS_JOB,
+        [
+            ({"inbound_id": rows[index]["id"]}, verified[index].order_key)
+            for index in sorted(rows)
+            if rows[index]["id"] in stored
+        ],
+    )
     for index, v in verified.items():
         outcomes[index] = Receipt(v.event_id, duplicate=rows[index]["id"] not in stored)
     return outcomes
@@ -173,8 +194,7 @@ def _verify(channel: Channel, delivery: Delivery) -> _Verified:
     try:
         inbound = module.read(orjson.loads(delivery.raw), delivery.raw, headers)
     except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise MalformedPayload(f"The body is not a {channel.kind} notification: {exc}") \
-            from None
+        raise MalformedPayload(f"The body is not a {channel.kind} notification: {exc}") from None
     if not inbound.event_id or len(inbound.event_id) > 255:
         raise MalformedPayload("The notification has no usable event id.")
     key = f"{channel.id}:{inbound.notices[0].external_id}" if inbound.notices else None
@@ -213,8 +233,14 @@ class Work:
 
 
 def _work_for(channel: Channel, inbound_id: str | None = None) -> Work:
-    return Work(inbound_id, channel.id, channel.kind, channel.base_url,
-                dict(channel.settings or {}), _credentials(channel.credentials_encrypted))
+    return Work(
+        inbound_id,
+        channel.id,
+        channel.kind,
+        channel.base_url,
+        dict(channel.settings or {}),
+        _credentials(channel.credentials_encrypted),
+    )
 
 
 def plan_event(session: Session, inbound_id: str) -> Work | None:
@@ -249,8 +275,7 @@ def settle(session: Session, work: Work) -> list[Order]:
     """Apply the gathered orders and mark the event processed (one transaction)."""
     channel = session.get(Channel, work.channel_id)
     module = platforms.module(work.kind)
-    applied = [apply(session, channel, module.to_order(doc, channel.id))
-               for doc in work.documents]
+    applied = [apply(session, channel, module.to_order(doc, channel.id)) for doc in work.documents]
     if work.inbound_id:
         event = session.get(InboundEvent, work.inbound_id)
         event.state, event.processed_at, event.error = "processed", utcnow(), None
@@ -270,8 +295,7 @@ def is_stale(channel: Channel, order: Order, incoming: platforms.PlatformOrder) 
     """Older than what we have, or a stage behind it: never applied."""
     if order.external_updated_at and incoming.updated_at < order.external_updated_at:
         return True
-    return platforms.stage_rank(incoming.stage) < platforms.stage_rank(_stage_of(channel,
-                                                                                 order))
+    return platforms.stage_rank(incoming.stage) < platforms.stage_rank(_stage_of(channel, order))
 
 
 def oversold_policy(channel: Channel) -> str:
@@ -282,8 +306,9 @@ def oversold_policy(channel: Channel) -> str:
 def _known_lines(session: Session, incoming: platforms.PlatformOrder) -> list[str]:
     """Lines whose SKU Mercato does not know become custom lines; returns those SKUs."""
     skus = {line.sku for line in incoming.order.lines if line.sku}
-    known = set(session.scalars(select(Variant.sku).where(Variant.sku.in_(skus)))) \
-        if skus else set()
+    known = (
+        set(session.scalars(select(Variant.sku).where(Variant.sku.in_(skus)))) if skus else set()
+    )
     unknown = []
     for line in incoming.order.lines:
         if line.sku and line.sku not in known:
@@ -295,20 +320,21 @@ def _known_lines(session: Session, incoming: platforms.PlatformOrder) -> list[st
 
 def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder) -> Order:
     actor = f"channel:{channel.kind}"
-    order = session.scalar(select(Order).where(Order.channel == channel.id,
-                                               Order.external_id == incoming.external_id))
+    order = session.scalar(
+        select(Order).where(Order.channel == channel.id, Order.external_id == incoming.external_id)
+    )
     if order is None:
         unknown = _known_lines(session, incoming)
-        order, created = service.create_order(session, incoming.order, actor=actor,
-                                              take_stock=True)
+        order, created = service.create_order(session, incoming.order, actor=actor, take_stock=True)
         if created:
             order.external_status = incoming.status
             order.external_updated_at = incoming.updated_at
             _after_import(session, channel, order, incoming, unknown, actor)
             return order
     if is_stale(channel, order, incoming) or (
-            order.external_updated_at == incoming.updated_at
-            and order.external_status == incoming.status):
+        order.external_updated_at == incoming.updated_at
+        and order.external_status == incoming.status
+    ):
         return order
     was = _stage_of(channel, order)
     order.external_status = incoming.status
@@ -319,8 +345,14 @@ def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder)
     return order
 
 
-def _after_import(session: Session, channel: Channel, order: Order,
-                  incoming: platforms.PlatformOrder, unknown: list[str], actor: str) -> None:
+def _after_import(
+    session: Session,
+    channel: Channel,
+    order: Order,
+    incoming: platforms.PlatformOrder,
+    unknown: list[str],
+    actor: str,
+) -> None:
     reasons = []
     if order.stock_state == "short":
         short = order.timeline[-1].message.removeprefix("Stock not taken: ")
@@ -334,23 +366,38 @@ def _after_import(session: Session, channel: Channel, order: Order,
         push.enqueue(session, order, "acknowledge", order.id)
     if reasons:
         service.hold(session, order.id, "Needs attention: " + "; ".join(reasons), actor=actor)
-        if order.stock_state == "short" and oversold_policy(channel) == "cancel" \
-                and push.takes_orders(channel):
+        if (
+            order.stock_state == "short"
+            and oversold_policy(channel) == "cancel"
+            and push.takes_orders(channel)
+        ):
             service.cancel(session, order.id, "out of stock", restock=False, actor=actor)
 
 
-def _follow(session: Session, channel: Channel, order: Order,
-            incoming: platforms.PlatformOrder, actor: str) -> None:
+def _follow(
+    session: Session, channel: Channel, order: Order, incoming: platforms.PlatformOrder, actor: str
+) -> None:
     """Take the platform's newer stage into Mercato's own state machine."""
     rank = platforms.stage_rank(incoming.stage)
     if incoming.stage == "cancelled":
         if order.status != "cancelled":
             if order.fulfillment_status == "unfulfilled":
-                service.cancel(session, order.id, f"cancelled on {channel.name}",
-                               restock=True, actor=actor, notify_platform=False)
+                service.cancel(
+                    session,
+                    order.id,
+                    f"cancelled on {channel.name}",
+                    restock=True,
+                    actor=actor,
+                    notify_platform=False,
+                )
             else:
-                service.note(session, order.id, actor, "platform_cancelled",
-                             f"{channel.name} cancelled an order with shipped items.")
+                service.note(
+                    session,
+                    order.id,
+                    actor,
+                    "platform_cancelled",
+                    f"{channel.name} cancelled an order with shipped items.",
+                )
         return
     if rank >= platforms.stage_rank("paid") and order.payment_status == "pending":
         service.mark_paid(session, order.id, actor=actor)
@@ -360,8 +407,11 @@ def _follow(session: Session, channel: Channel, order: Order,
 
 
 def poll_targets(session: Session) -> list[Work]:
-    return [_work_for(c) for c in session.scalars(select(Channel).order_by(Channel.id))
-            if push.takes_orders(c)]
+    return [
+        _work_for(c)
+        for c in session.scalars(select(Channel).order_by(Channel.id))
+        if push.takes_orders(c)
+    ]
 
 
 def cursor_of(session: Session, channel_id: str) -> datetime | None:
@@ -369,8 +419,9 @@ def cursor_of(session: Session, channel_id: str) -> datetime | None:
     return row.updated_since if row else None
 
 
-def save_cursor(session: Session, channel_id: str, documents_applied: list[Order],
-                now: datetime) -> None:
+def save_cursor(
+    session: Session, channel_id: str, documents_applied: list[Order], now: datetime
+) -> None:
     row = session.get(OrderSyncCursor, channel_id)
     if row is None:
         row = OrderSyncCursor(channel_id=channel_id)

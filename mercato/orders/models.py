@@ -20,8 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 ORDER_STATUSES = ("pending", "open", "on_hold", "completed", "cancelled")
-PAYMENT_STATUSES = ("pending", "authorized", "paid", "partially_refunded", "refunded",
-                    "voided")
+PAYMENT_STATUSES = ("pending", "authorized", "paid", "partially_refunded", "refunded", "voided")
 FULFILLMENT_STATUSES = ("unfulfilled", "partially_fulfilled", "fulfilled")
 
 # Order numbers on PostgreSQL come from this sequence (no hot counter row under load).
@@ -34,15 +33,13 @@ class Order(Base):
         UniqueConstraint("channel", "external_id"),
         CheckConstraint(f"status IN {ORDER_STATUSES}", name="status"),
         CheckConstraint(f"payment_status IN {PAYMENT_STATUSES}", name="payment_status"),
-        CheckConstraint(f"fulfillment_status IN {FULFILLMENT_STATUSES}",
-                        name="fulfillment_status"),
+        CheckConstraint(f"fulfillment_status IN {FULFILLMENT_STATUSES}", name="fulfillment_status"),
         Index("ix_orders_placed_at_id", "placed_at", "id"),
         Index("ix_orders_status_id", "status", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ord"))
-    number: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                        unique=True)
+    number: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
     # A channel connection id, or "storefront" for Mercato's own checkout.
     channel: Mapped[str] = mapped_column(String(40))
     external_id: Mapped[str | None] = mapped_column(String(255))
@@ -57,8 +54,7 @@ class Order(Base):
     external_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Did importing take the units out of stock? "none" (not by the order: manual and
     # storefront orders), "committed" (orders.stock took them), "short" (could not).
-    stock_state: Mapped[str] = mapped_column(String(16), default="none",
-                                             server_default="none")
+    stock_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
 
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int] = mapped_column(Integer)
@@ -104,19 +100,23 @@ class OrderLine(Base):
     __tablename__ = "order_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("fulfilled_quantity >= 0 AND fulfilled_quantity <= quantity",
-                        name="fulfilled_within_quantity"),
-        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity",
-                        name="refunded_within_quantity"),
+        CheckConstraint(
+            "fulfilled_quantity >= 0 AND fulfilled_quantity <= quantity",
+            name="fulfilled_within_quantity",
+        ),
+        CheckConstraint(
+            "refunded_quantity >= 0 AND refunded_quantity <= quantity",
+            name="refunded_within_quantity",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("oli"))
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     # Snapshot: the line keeps what was sold even if the variant changes or goes.
     variant_id: Mapped[str | None] = mapped_column(
-        ForeignKey("variants.id", ondelete="SET NULL"), index=True)
+        ForeignKey("variants.id", ondelete="SET NULL"), index=True
+    )
     sku: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(255))
     variant_title: Mapped[str | None] = mapped_column(String(255))
@@ -137,10 +137,10 @@ class OrderActivity(Base):
 
     __tablename__ = "order_activities"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(50))
@@ -154,8 +154,7 @@ class Fulfillment(Base):
     __tablename__ = "fulfillments"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ful"))
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(255))
     tracking_url: Mapped[str | None] = mapped_column(String(2048))
@@ -169,8 +168,7 @@ class Refund(Base):
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rfd"))
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -189,8 +187,7 @@ class Return(Base):
     __table_args__ = (CheckConstraint(f"status IN {RETURN_STATUSES}", name="status"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ret"))
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
-                                          index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="requested")
     # [{"line_id": ..., "quantity": ...}]
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType())
@@ -228,7 +225,8 @@ class OrderSyncCursor(Base):
 
     __tablename__ = "order_sync_cursors"
 
-    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
     updated_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -31,8 +31,10 @@ def takes_orders(channel: Channel) -> bool:
     connection's own ``order_api`` setting (Meta accounts still eligible for checkout)."""
     if channel.kind not in platforms.ORDER_KINDS or channel.status != "active":
         return False
-    return bool(capabilities(channel.kind, channel.country).order_api
-                or (channel.settings or {}).get("order_api"))
+    return bool(
+        capabilities(channel.kind, channel.country).order_api
+        or (channel.settings or {}).get("order_api")
+    )
 
 
 def enqueue(session: Session, order: Order, action: str, ref: str) -> None:
@@ -43,8 +45,7 @@ def enqueue(session: Session, order: Order, action: str, ref: str) -> None:
     channel = session.get(Channel, order.channel)
     if channel is None or not takes_orders(channel):
         return
-    jobs.enqueue(session, JOB, {"order_id": order.id, "action": action, "ref": ref},
-                 key=order.id)
+    jobs.enqueue(session, JOB, {"order_id": order.id, "action": action, "ref": ref}, key=order.id)
 
 
 @dataclass
@@ -62,8 +63,15 @@ class Call:
 
 def _items(order: Order, lines: list[dict]) -> list[dict]:
     by_id = {line.id: line for line in order.lines}
-    return [{"sku": by_id[i["line_id"]].sku, "line_id": by_id[i["line_id"]].external_id,
-             "quantity": i["quantity"]} for i in lines if i["line_id"] in by_id]
+    return [
+        {
+            "sku": by_id[i["line_id"]].sku,
+            "line_id": by_id[i["line_id"]].external_id,
+            "quantity": i["quantity"],
+        }
+        for i in lines
+        if i["line_id"] in by_id
+    ]
 
 
 def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
@@ -74,19 +82,33 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
     channel = session.get(Channel, order.channel) if order else None
     if order is None or channel is None:
         return None
-    call = Call(channel.kind, channel.base_url, dict(channel.settings or {}),
-                credentials(channel), order.external_id, order.number, action,
-                f"mercato-{action}-{ref}")
+    call = Call(
+        channel.kind,
+        channel.base_url,
+        dict(channel.settings or {}),
+        credentials(channel),
+        order.external_id,
+        order.number,
+        action,
+        f"mercato-{action}-{ref}",
+    )
     if action == "ship":
         record = session.get(Fulfillment, ref)
-        call.args = {"items": _items(order, record.lines), "carrier": record.carrier,
-                     "tracking_number": record.tracking_number}
+        call.args = {
+            "items": _items(order, record.lines),
+            "carrier": record.carrier,
+            "tracking_number": record.tracking_number,
+        }
     elif action == "cancel":
         call.args = {"items": [], "reason": "cancelled by the merchant", "restock": True}
     elif action == "refund":
         record = session.get(Refund, ref)
-        call.args = {"items": _items(order, record.lines), "amount": record.amount,
-                     "currency": record.currency, "reason": record.reason}
+        call.args = {
+            "items": _items(order, record.lines),
+            "amount": record.amount,
+            "currency": record.currency,
+            "reason": record.reason,
+        }
     elif action == "acknowledge":
         call.args = {"reference": f"#{order.number}"}
     return call
@@ -96,13 +118,22 @@ def send(call: Call) -> None:
     """Raises PlatformUnavailable/AuthExpired (retry later) or PlatformError (refused)."""
     with channel_http.open_client(call.base_url) as http:
         client = platforms.client_for(call.kind, call.settings, call.credentials, http)
-        method = {"acknowledge": client.acknowledge, "ship": client.ship,
-                  "cancel": client.cancel, "refund": client.refund}[call.action]
+        method = {
+            "acknowledge": client.acknowledge,
+            "ship": client.ship,
+            "cancel": client.cancel,
+            "refund": client.refund,
+        }[call.action]
         method(call.external_id, **call.args, key=call.key)
 
 
-def perform(sessions: sessionmaker[Session], read_sessions: sessionmaker[Session],
-            order_id: str, action: str, ref: str) -> None:
+def perform(
+    sessions: sessionmaker[Session],
+    read_sessions: sessionmaker[Session],
+    order_id: str,
+    action: str,
+    ref: str,
+) -> None:
     from mercato.orders import service
 
     with read_sessions() as session:
@@ -115,16 +146,37 @@ def perform(sessions: sessionmaker[Session], read_sessions: sessionmaker[Session
         raise  # the worker retries with backoff; the idempotency key makes that safe
     except channel_http.PlatformError as exc:
         with transaction(sessions) as session:
-            service.note(session, order_id, f"channel:{call.kind}", "push_refused",
-                         f"{call.kind} refused the {action}: {exc}", action=action, ref=ref)
+            service.note(
+                session,
+                order_id,
+                f"channel:{call.kind}",
+                "push_refused",
+                f"{call.kind} refused the {action}: {exc}",
+                action=action,
+                ref=ref,
+            )
         return
     with transaction(sessions) as session:
-        service.note(session, order_id, f"channel:{call.kind}", "pushed",
-                     f"{action.capitalize()} sent to {call.kind}.", action=action, ref=ref)
+        service.note(
+            session,
+            order_id,
+            f"channel:{call.kind}",
+            "pushed",
+            f"{action.capitalize()} sent to {call.kind}.",
+            action=action,
+            ref=ref,
+        )
 
 
 def pending_pushes(session: Session, order_id: str) -> int:
     from mercato.jobs.models import Job
 
-    return len(list(session.scalars(select(Job.id).where(
-        Job.name == JOB, Job.key == order_id, Job.state.in_(("queued", "running"))))))
+    return len(
+        list(
+            session.scalars(
+                select(Job.id).where(
+                    Job.name == JOB, Job.key == order_id, Job.state.in_(("queued", "running"))
+                )
+            )
+        )
+    )

@@ -38,7 +38,8 @@ class Customer(_Input):
 
 class Attribution(_Input):
     source: Annotated[str, Field(max_length=100)] | None = Field(
-        None, description="Where the buyer came from, e.g. tiktok, instagram, pinterest")
+        None, description="Where the buyer came from, e.g. tiktok, instagram, pinterest"
+    )
     campaign: Text255 | None = None
     content_id: Text255 | None = Field(None, description="The post, video or pin")
     creator: Text255 | None = Field(None, description="Creator or affiliate reference")
@@ -87,7 +88,8 @@ class LineQuantity(_Input):
 
 class FulfillmentCreate(_Input):
     lines: list[LineQuantity] | None = Field(
-        None, description="Lines and quantities shipped; all that is unfulfilled when omitted")
+        None, description="Lines and quantities shipped; all that is unfulfilled when omitted"
+    )
     carrier: Annotated[str, Field(max_length=100)] | None = None
     tracking_number: Text255 | None = None
     tracking_url: Annotated[str, Field(max_length=2048)] | None = None
@@ -95,10 +97,13 @@ class FulfillmentCreate(_Input):
 
 class RefundCreate(_Input):
     lines: list[LineQuantity] | None = Field(
-        None, description="Refund these lines (their paid amount); with neither lines nor "
-        "amount, the whole remaining total")
+        None,
+        description="Refund these lines (their paid amount); with neither lines nor "
+        "amount, the whole remaining total",
+    )
     amount: Annotated[int, Field(gt=0)] | None = Field(
-        None, description="An amount instead of lines, e.g. a goodwill refund")
+        None, description="An amount instead of lines, e.g. a goodwill refund"
+    )
     shipping: bool = Field(False, description="Also refund shipping")
     restock: bool = False
     reason: str | None = None

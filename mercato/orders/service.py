@@ -68,13 +68,21 @@ def find_order(session: Session, reference: str) -> Order:
 
 
 def fulfillments_of(session: Session, order_id: str) -> list[Fulfillment]:
-    return list(session.scalars(select(Fulfillment).where(Fulfillment.order_id == order_id)
-                                .order_by(Fulfillment.created_at, Fulfillment.id)))
+    return list(
+        session.scalars(
+            select(Fulfillment)
+            .where(Fulfillment.order_id == order_id)
+            .order_by(Fulfillment.created_at, Fulfillment.id)
+        )
+    )
 
 
 def refunds_of(session: Session, order_id: str) -> list[Refund]:
-    return list(session.scalars(select(Refund).where(Refund.order_id == order_id)
-                                .order_by(Refund.created_at, Refund.id)))
+    return list(
+        session.scalars(
+            select(Refund).where(Refund.order_id == order_id).order_by(Refund.created_at, Refund.id)
+        )
+    )
 
 
 @dataclass
@@ -92,8 +100,9 @@ class OrderPageResult:
     next_cursor: str | None
 
 
-def list_orders(session: Session, filters: OrderFilters, cursor: str | None = None,
-                limit: int = 50) -> OrderPageResult:
+def list_orders(
+    session: Session, filters: OrderFilters, cursor: str | None = None, limit: int = 50
+) -> OrderPageResult:
     """Newest first."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = _with_children(select(Order)).order_by(Order.id.desc()).limit(limit + 1)
@@ -108,8 +117,11 @@ def list_orders(session: Session, filters: OrderFilters, cursor: str | None = No
     if filters.q:
         text = filters.q.strip().lstrip("#")
         pattern = f"%{text}%"
-        conditions = [Order.customer_email.ilike(pattern), Order.customer_name.ilike(pattern),
-                      Order.external_id == text]
+        conditions = [
+            Order.customer_email.ilike(pattern),
+            Order.customer_name.ilike(pattern),
+            Order.external_id == text,
+        ]
         if text.isdigit():
             conditions.append(Order.number == int(text))
         query = query.where(or_(*conditions))
@@ -124,8 +136,9 @@ def list_orders(session: Session, filters: OrderFilters, cursor: str | None = No
 # ---------------------------------------------------------------- creating
 
 
-def create_order(session: Session, data: OrderCreate, actor: str = "api",
-                 take_stock: bool = False) -> tuple[Order, bool]:
+def create_order(
+    session: Session, data: OrderCreate, actor: str = "api", take_stock: bool = False
+) -> tuple[Order, bool]:
     """Create an order, or return the existing one for the same channel and external id.
 
     Returns (order, created). Concurrent duplicates (a webhook delivered twice at once)
@@ -148,22 +161,36 @@ def create_order(session: Session, data: OrderCreate, actor: str = "api",
         if existing is None:
             raise
         return existing, False
-    _log(session, order, actor, "created",
-         f"Order #{order.number} placed on {order.channel} for "
-         f"{_amount(order.total, order.currency)}.")
+    _log(
+        session,
+        order,
+        actor,
+        "created",
+        f"Order #{order.number} placed on {order.channel} for "
+        f"{_amount(order.total, order.currency)}.",
+    )
     _record(session, "order.created", order)
     if order.payment_status == "paid":
         _record(session, "order.paid", order)
     if take_stock:
         short = stock.take(session, order, actor)
-        _log(session, order, actor, "stock", f"Stock not taken: {short}" if short
-             else "Stock taken.", stock_state=order.stock_state)
+        _log(
+            session,
+            order,
+            actor,
+            "stock",
+            f"Stock not taken: {short}" if short else "Stock taken.",
+            stock_state=order.stock_state,
+        )
     return order, True
 
 
 def _by_external_id(session: Session, channel: str, external_id: str) -> Order | None:
-    return session.scalar(_with_children(select(Order)).where(
-        Order.channel == channel, Order.external_id == external_id))
+    return session.scalar(
+        _with_children(select(Order)).where(
+            Order.channel == channel, Order.external_id == external_id
+        )
+    )
 
 
 def _build_order(session: Session, data: OrderCreate) -> Order:
@@ -183,48 +210,74 @@ def _build_order(session: Session, data: OrderCreate) -> Order:
         unit_price = item.unit_price
         if unit_price is None:
             if variant.currency != currency:
-                errors.append(FieldError((*loc, "unit_price"), f"the variant is priced in "
-                                         f"{variant.currency}, the order in {currency}: give "
-                                         "the unit price"))
+                errors.append(
+                    FieldError(
+                        (*loc, "unit_price"),
+                        f"the variant is priced in "
+                        f"{variant.currency}, the order in {currency}: give "
+                        "the unit price",
+                    )
+                )
                 continue
             unit_price = variant.price
         gross = unit_price * item.quantity
         if item.discount > gross:
             errors.append(FieldError((*loc, "discount"), "discount exceeds the line's price"))
         total = gross - item.discount + (0 if data.taxes_included else item.tax)
-        lines.append(OrderLine(
-            position=index + 1, variant_id=variant.id if variant else None,
-            sku=variant.sku if variant else item.sku,
-            title=item.title or (variant.product.title if variant else ""),
-            variant_title=" / ".join(variant.option_values) if variant and
-            variant.option_values else None,
-            external_id=item.external_id, quantity=item.quantity, unit_price=unit_price,
-            discount=item.discount, tax=item.tax, total=total,
-        ))
+        lines.append(
+            OrderLine(
+                position=index + 1,
+                variant_id=variant.id if variant else None,
+                sku=variant.sku if variant else item.sku,
+                title=item.title or (variant.product.title if variant else ""),
+                variant_title=" / ".join(variant.option_values)
+                if variant and variant.option_values
+                else None,
+                external_id=item.external_id,
+                quantity=item.quantity,
+                unit_price=unit_price,
+                discount=item.discount,
+                tax=item.tax,
+                total=total,
+            )
+        )
     if errors:
         raise ValidationFailed("The order cannot be created.", errors)
 
     subtotal = sum(line.unit_price * line.quantity for line in lines)
     discount_total = sum(line.discount for line in lines)
     tax_total = sum(line.tax for line in lines)
-    total = subtotal - discount_total + data.shipping_total + (
-        0 if data.taxes_included else tax_total)
+    total = (
+        subtotal - discount_total + data.shipping_total + (0 if data.taxes_included else tax_total)
+    )
     attribution = data.attribution
     return Order(
-        number=_next_number(session), channel=data.channel, external_id=data.external_id,
+        number=_next_number(session),
+        channel=data.channel,
+        external_id=data.external_id,
         status="open" if data.payment_status in ("paid", "authorized") else "pending",
-        payment_status=data.payment_status, fulfillment_status="unfulfilled",
-        currency=currency, subtotal=subtotal, discount_total=discount_total,
-        shipping_total=data.shipping_total, tax_total=tax_total,
-        taxes_included=data.taxes_included, total=total,
-        customer_name=data.customer.name, customer_email=data.customer.email,
+        payment_status=data.payment_status,
+        fulfillment_status="unfulfilled",
+        currency=currency,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        shipping_total=data.shipping_total,
+        tax_total=tax_total,
+        taxes_included=data.taxes_included,
+        total=total,
+        customer_name=data.customer.name,
+        customer_email=data.customer.email,
         customer_phone=data.customer.phone,
         shipping_address=data.shipping_address.model_dump() if data.shipping_address else None,
         billing_address=data.billing_address.model_dump() if data.billing_address else None,
-        source=attribution.source, campaign=attribution.campaign,
-        content_id=attribution.content_id, creator=attribution.creator,
-        attribution=attribution.model_dump(exclude_none=True), note=data.note,
-        placed_at=data.placed_at or utcnow(), lines=lines,
+        source=attribution.source,
+        campaign=attribution.campaign,
+        content_id=attribution.content_id,
+        creator=attribution.creator,
+        attribution=attribution.model_dump(exclude_none=True),
+        note=data.note,
+        placed_at=data.placed_at or utcnow(),
+        lines=lines,
     )
 
 
@@ -267,8 +320,7 @@ def hold(session: Session, order_id: str, reason: str, actor: str = "api") -> Or
     order = get_order(session, order_id)
     _move(order, "on_hold")
     order.attention_reason = reason
-    _changed(session, order, actor, "held", f"On hold: {reason}", "order.held",
-             reason=reason)
+    _changed(session, order, actor, "held", f"On hold: {reason}", "order.held", reason=reason)
     return order
 
 
@@ -280,57 +332,96 @@ def release(session: Session, order_id: str, actor: str = "api") -> Order:
     return order
 
 
-def cancel(session: Session, order_id: str, reason: str | None = None, restock: bool = True,
-           actor: str = "api", notify_platform: bool = True) -> Order:
+def cancel(
+    session: Session,
+    order_id: str,
+    reason: str | None = None,
+    restock: bool = True,
+    actor: str = "api",
+    notify_platform: bool = True,
+) -> Order:
     """Cancel an unshipped order; ``restock`` gives its units back (receipt movements).
     The platform is told (a push job in this transaction) unless it told us."""
     order = get_order(session, order_id)
     if not state.can_cancel(order.status, order.fulfillment_status):
         if order.fulfillment_status != "unfulfilled":
             raise state.IllegalTransition(
-                f"Order #{order.number} has shipped items; refund or return them instead.")
+                f"Order #{order.number} has shipped items; refund or return them instead."
+            )
         state.check_transition(order.number, order.status, "cancelled")
     _move(order, "cancelled")
-    restocked = stock.give_back(
-        session, order, {line.id: line.quantity - line.fulfilled_quantity
-                         for line in order.lines},
-        "receipt", f"order #{order.number} cancelled", actor) if restock else 0
-    _changed(session, order, actor, "cancelled",
-             "Cancelled" + (f": {reason}" if reason else "."), "order.cancelled",
-             reason=reason, restock=restock, restocked=restocked)
+    restocked = (
+        stock.give_back(
+            session,
+            order,
+            {line.id: line.quantity - line.fulfilled_quantity for line in order.lines},
+            "receipt",
+            f"order #{order.number} cancelled",
+            actor,
+        )
+        if restock
+        else 0
+    )
+    _changed(
+        session,
+        order,
+        actor,
+        "cancelled",
+        "Cancelled" + (f": {reason}" if reason else "."),
+        "order.cancelled",
+        reason=reason,
+        restock=restock,
+        restocked=restocked,
+    )
     if notify_platform:
         push.enqueue(session, order, "cancel", order.id)
     return order
 
 
-def fulfil(session: Session, order_id: str, data: FulfillmentCreate,
-           actor: str = "api") -> Fulfillment:
+def fulfil(
+    session: Session, order_id: str, data: FulfillmentCreate, actor: str = "api"
+) -> Fulfillment:
     """Ship some or all unfulfilled items; the order completes when everything has shipped."""
     order = get_order(session, order_id)
     if not state.can_fulfil(order.status):
         raise state.IllegalTransition(
-            f"Order #{order.number} is {order.status}; only open orders can be fulfilled.")
+            f"Order #{order.number} is {order.status}; only open orders can be fulfilled."
+        )
     wanted = data.lines or [
         LineQuantity(line_id=line.id, quantity=line.quantity - line.fulfilled_quantity)
-        for line in order.lines if line.quantity > line.fulfilled_quantity
+        for line in order.lines
+        if line.quantity > line.fulfilled_quantity
     ]
     if not wanted:
         raise Conflict(f"Order #{order.number} has nothing left to fulfil.")
     _take(order, wanted, "fulfilled_quantity", "fulfil", "lines")
-    fulfillment = Fulfillment(order_id=order.id, carrier=data.carrier,
-                              tracking_number=data.tracking_number,
-                              tracking_url=data.tracking_url,
-                              lines=[w.model_dump() for w in wanted])
+    fulfillment = Fulfillment(
+        order_id=order.id,
+        carrier=data.carrier,
+        tracking_number=data.tracking_number,
+        tracking_url=data.tracking_url,
+        lines=[w.model_dump() for w in wanted],
+    )
     session.add(fulfillment)
     session.flush()
     done = all(line.fulfilled_quantity == line.quantity for line in order.lines)
     order.fulfillment_status = "fulfilled" if done else "partially_fulfilled"
     shipped = sum(w.quantity for w in wanted)
-    tracking = f" with {data.carrier or 'tracking'} {data.tracking_number}" \
-        if data.tracking_number else ""
-    _changed(session, order, actor, "fulfilled", f"{shipped} item(s) shipped{tracking}.",
-             "order.fulfilled", fulfillment_id=fulfillment.id, carrier=data.carrier,
-             tracking_number=data.tracking_number, lines=fulfillment.lines)
+    tracking = (
+        f" with {data.carrier or 'tracking'} {data.tracking_number}" if data.tracking_number else ""
+    )
+    _changed(
+        session,
+        order,
+        actor,
+        "fulfilled",
+        f"{shipped} item(s) shipped{tracking}.",
+        "order.fulfilled",
+        fulfillment_id=fulfillment.id,
+        carrier=data.carrier,
+        tracking_number=data.tracking_number,
+        lines=fulfillment.lines,
+    )
     if done:
         _move(order, "completed")
         _changed(session, order, actor, "completed", "All items shipped.", "order.completed")
@@ -338,14 +429,20 @@ def fulfil(session: Session, order_id: str, data: FulfillmentCreate,
     return fulfillment
 
 
-def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "api",
-           notify_platform: bool = True) -> Refund:
+def refund(
+    session: Session,
+    order_id: str,
+    data: RefundCreate,
+    actor: str = "api",
+    notify_platform: bool = True,
+) -> Refund:
     """Refund lines (their paid amount), an amount, or everything that remains. With
     ``restock``, refunded lines' units go back on hand (return movements)."""
     order = get_order(session, order_id)
     if order.payment_status not in ("paid", "partially_refunded"):
-        raise Conflict(f"Order #{order.number} is not paid ({order.payment_status}); nothing "
-                       "to refund.")
+        raise Conflict(
+            f"Order #{order.number} is not paid ({order.payment_status}); nothing to refund."
+        )
     remaining = order.total - order.refunded_total
     if data.lines:
         _take(order, data.lines, "refunded_quantity", "refund", "lines")
@@ -358,25 +455,56 @@ def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "ap
     if data.shipping:
         amount += order.shipping_total
     if amount <= 0 or amount > remaining:
-        raise ValidationFailed("The refund amount is not possible.", [FieldError(
-            ("amount",), f"{_amount(amount, order.currency)} exceeds what remains "
-            f"refundable ({_amount(remaining, order.currency)})")])
-    record = Refund(order_id=order.id, amount=amount, currency=order.currency,
-                    reason=data.reason, restock=data.restock,
-                    lines=[w.model_dump() for w in data.lines or []])
+        raise ValidationFailed(
+            "The refund amount is not possible.",
+            [
+                FieldError(
+                    ("amount",),
+                    f"{_amount(amount, order.currency)} exceeds what remains "
+                    f"refundable ({_amount(remaining, order.currency)})",
+                )
+            ],
+        )
+    record = Refund(
+        order_id=order.id,
+        amount=amount,
+        currency=order.currency,
+        reason=data.reason,
+        restock=data.restock,
+        lines=[w.model_dump() for w in data.lines or []],
+    )
     session.add(record)
     session.flush()
     order.refunded_total += amount
-    order.payment_status = "refunded" if order.refunded_total == order.total \
-        else "partially_refunded"
-    restocked = stock.give_back(session, order, {w.line_id: w.quantity for w in data.lines},
-                                "return", f"order #{order.number} refunded", actor) \
-        if data.restock and data.lines else 0
-    _changed(session, order, actor, "refunded",
-             f"Refunded {_amount(amount, order.currency)}"
-             + (f": {data.reason}" if data.reason else "."), "order.refunded",
-             refund_id=record.id, amount=amount, lines=record.lines, restock=data.restock,
-             restocked=restocked)
+    order.payment_status = (
+        "refunded" if order.refunded_total == order.total else "partially_refunded"
+    )
+    restocked = (
+        stock.give_back(
+            session,
+            order,
+            {w.line_id: w.quantity for w in data.lines},
+            "return",
+            f"order #{order.number} refunded",
+            actor,
+        )
+        if data.restock and data.lines
+        else 0
+    )
+    _changed(
+        session,
+        order,
+        actor,
+        "refunded",
+        f"Refunded {_amount(amount, order.currency)}"
+        + (f": {data.reason}" if data.reason else "."),
+        "order.refunded",
+        refund_id=record.id,
+        amount=amount,
+        lines=record.lines,
+        restock=data.restock,
+        restocked=restocked,
+    )
     if notify_platform:
         push.enqueue(session, order, "refund", record.id)
     return record
@@ -386,12 +514,16 @@ def refund(session: Session, order_id: str, data: RefundCreate, actor: str = "ap
 
 
 def returns_of(session: Session, order_id: str) -> list[Return]:
-    return list(session.scalars(select(Return).where(Return.order_id == order_id)
-                                .order_by(Return.created_at, Return.id)))
+    return list(
+        session.scalars(
+            select(Return).where(Return.order_id == order_id).order_by(Return.created_at, Return.id)
+        )
+    )
 
 
-def request_return(session: Session, order_id: str, data: ReturnCreate,
-                   actor: str = "api") -> Return:
+def request_return(
+    session: Session, order_id: str, data: ReturnCreate, actor: str = "api"
+) -> Return:
     """The buyer sends shipped items back: at most what shipped and is not already
     coming back."""
     order = get_order(session, order_id)
@@ -404,24 +536,43 @@ def request_return(session: Session, order_id: str, data: ReturnCreate,
     for index, item in enumerate(data.lines):
         line = by_id.get(item.line_id)
         if line is None:
-            errors.append(FieldError(("lines", index, "line_id"),
-                                     f"order #{order.number} has no line {item.line_id!r}"))
+            errors.append(
+                FieldError(
+                    ("lines", index, "line_id"),
+                    f"order #{order.number} has no line {item.line_id!r}",
+                )
+            )
             continue
         left = line.fulfilled_quantity - coming.get(line.id, 0)
         if item.quantity > left:
-            errors.append(FieldError(("lines", index, "quantity"),
-                                     f"only {left} shipped unit(s) of {line.sku or line.title}"
-                                     " can come back"))
+            errors.append(
+                FieldError(
+                    ("lines", index, "quantity"),
+                    f"only {left} shipped unit(s) of {line.sku or line.title} can come back",
+                )
+            )
     if errors:
         raise ValidationFailed("Cannot return these lines.", errors)
-    record = Return(order_id=order.id, status="requested", restock=data.restock,
-                    reason=data.reason, lines=[w.model_dump() for w in data.lines])
+    record = Return(
+        order_id=order.id,
+        status="requested",
+        restock=data.restock,
+        reason=data.reason,
+        lines=[w.model_dump() for w in data.lines],
+    )
     session.add(record)
     session.flush()
-    _changed(session, order, actor, "return_requested",
-             f"Return of {sum(w.quantity for w in data.lines)} item(s) requested"
-             + (f": {data.reason}" if data.reason else "."), "order.return_requested",
-             return_id=record.id, lines=record.lines)
+    _changed(
+        session,
+        order,
+        actor,
+        "return_requested",
+        f"Return of {sum(w.quantity for w in data.lines)} item(s) requested"
+        + (f": {data.reason}" if data.reason else "."),
+        "order.return_requested",
+        return_id=record.id,
+        lines=record.lines,
+    )
     return record
 
 
@@ -432,48 +583,76 @@ def _return_of(session: Session, order_id: str, return_id: str) -> Return:
     return record
 
 
-def receive_return(session: Session, order_id: str, return_id: str,
-                   actor: str = "api") -> Return:
+def receive_return(session: Session, order_id: str, return_id: str, actor: str = "api") -> Return:
     """The items arrived: restock them (return movements) when the return says so."""
     order = get_order(session, order_id)
     record = _return_of(session, order.id, return_id)
     if record.status != "requested":
-        raise state.IllegalTransition(f"Return {record.id} is {record.status}; only a "
-                                      "requested return can be received.")
+        raise state.IllegalTransition(
+            f"Return {record.id} is {record.status}; only a requested return can be received."
+        )
     record.status, record.updated_at = "received", utcnow()
-    restocked = stock.give_back(session, order, {i["line_id"]: i["quantity"]
-                                                 for i in record.lines},
-                                "return", f"return on order #{order.number}", actor) \
-        if record.restock else 0
-    _changed(session, order, actor, "return_received", "Returned items received"
-             + (f"; {restocked} unit(s) restocked." if restocked else "."),
-             "order.return_received", return_id=record.id, restocked=restocked)
+    restocked = (
+        stock.give_back(
+            session,
+            order,
+            {i["line_id"]: i["quantity"] for i in record.lines},
+            "return",
+            f"return on order #{order.number}",
+            actor,
+        )
+        if record.restock
+        else 0
+    )
+    _changed(
+        session,
+        order,
+        actor,
+        "return_received",
+        "Returned items received" + (f"; {restocked} unit(s) restocked." if restocked else "."),
+        "order.return_received",
+        return_id=record.id,
+        restocked=restocked,
+    )
     return record
 
 
-def refund_return(session: Session, order_id: str, return_id: str,
-                  actor: str = "api") -> Return:
+def refund_return(session: Session, order_id: str, return_id: str, actor: str = "api") -> Return:
     """Refund what came back (its lines' paid amount); the platform is told."""
     order = get_order(session, order_id)
     record = _return_of(session, order.id, return_id)
     if record.status != "received":
-        raise state.IllegalTransition(f"Return {record.id} is {record.status}; refund it "
-                                      "once the items are received.")
-    made = refund(session, order.id, RefundCreate(
-        lines=[LineQuantity(**i) for i in record.lines], reason=record.reason or "return",
-        restock=False), actor=actor)
+        raise state.IllegalTransition(
+            f"Return {record.id} is {record.status}; refund it once the items are received."
+        )
+    made = refund(
+        session,
+        order.id,
+        RefundCreate(
+            lines=[LineQuantity(**i) for i in record.lines],
+            reason=record.reason or "return",
+            restock=False,
+        ),
+        actor=actor,
+    )
     record.status, record.refund_id, record.updated_at = "refunded", made.id, utcnow()
     return record
 
 
-def note(session: Session, order_id: str, actor: str, kind: str, message: str,
-         **data) -> None:
+def note(session: Session, order_id: str, actor: str, kind: str, message: str, **data) -> None:
     """A line on the timeline that changes nothing else (e.g. a push to the platform)."""
     order = session.get(Order, order_id)
     if order is not None:
-        session.add(OrderActivity(order_id=order_id, at=utcnow(), actor=actor, kind=kind,
-                                  message=message,
-                                  data={k: v for k, v in data.items() if v is not None}))
+        session.add(
+            OrderActivity(
+                order_id=order_id,
+                at=utcnow(),
+                actor=actor,
+                kind=kind,
+                message=message,
+                data={k: v for k, v in data.items() if v is not None},
+            )
+        )
 
 
 def _line_share(line: OrderLine, quantity: int) -> int:
@@ -481,21 +660,29 @@ def _line_share(line: OrderLine, quantity: int) -> int:
     return line.total * quantity // line.quantity
 
 
-def _take(order: Order, wanted: Sequence[LineQuantity], counter: str, verb: str,
-          field: str) -> None:
+def _take(
+    order: Order, wanted: Sequence[LineQuantity], counter: str, verb: str, field: str
+) -> None:
     """Count quantities as fulfilled/refunded, refusing more than a line has left."""
     by_id = {line.id: line for line in order.lines}
     errors = []
     for index, item in enumerate(wanted):
         line = by_id.get(item.line_id)
         if line is None:
-            errors.append(FieldError((field, index, "line_id"),
-                                     f"order #{order.number} has no line {item.line_id!r}"))
+            errors.append(
+                FieldError(
+                    (field, index, "line_id"), f"order #{order.number} has no line {item.line_id!r}"
+                )
+            )
             continue
         left = line.quantity - getattr(line, counter)
         if item.quantity > left:
-            errors.append(FieldError((field, index, "quantity"),
-                                     f"only {left} of {line.sku or line.title} left to {verb}"))
+            errors.append(
+                FieldError(
+                    (field, index, "quantity"),
+                    f"only {left} of {line.sku or line.title} left to {verb}",
+                )
+            )
     if errors:
         raise ValidationFailed(f"Cannot {verb} these lines.", errors)
     for item in wanted:
@@ -508,26 +695,44 @@ def _move(order: Order, to_status: str) -> None:
     order.status = to_status
 
 
-def _changed(session: Session, order: Order, actor: str, kind: str, message: str,
-             event_type: str, **detail) -> None:
+def _changed(
+    session: Session, order: Order, actor: str, kind: str, message: str, event_type: str, **detail
+) -> None:
     order.updated_at = utcnow()
     _log(session, order, actor, kind, message, **detail)
     _record(session, event_type, order, **detail)
 
 
 def _log(session: Session, order: Order, actor: str, kind: str, message: str, **data) -> None:
-    order.timeline.append(OrderActivity(at=utcnow(), actor=actor, kind=kind, message=message,
-                                        data={k: v for k, v in data.items() if v is not None}))
+    order.timeline.append(
+        OrderActivity(
+            at=utcnow(),
+            actor=actor,
+            kind=kind,
+            message=message,
+            data={k: v for k, v in data.items() if v is not None},
+        )
+    )
 
 
 def _record(session: Session, event_type: str, order: Order, **detail) -> None:
-    events.record(session, event_type, OrderChanged(
-        order_id=order.id, number=order.number, channel=order.channel,
-        external_id=order.external_id, status=order.status,
-        payment_status=order.payment_status, fulfillment_status=order.fulfillment_status,
-        total=order.total, currency=order.currency,
-        detail={k: v for k, v in detail.items() if v is not None},
-    ), key=order.id)
+    events.record(
+        session,
+        event_type,
+        OrderChanged(
+            order_id=order.id,
+            number=order.number,
+            channel=order.channel,
+            external_id=order.external_id,
+            status=order.status,
+            payment_status=order.payment_status,
+            fulfillment_status=order.fulfillment_status,
+            total=order.total,
+            currency=order.currency,
+            detail={k: v for k, v in detail.items() if v is not None},
+        ),
+        key=order.id,
+    )
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -553,16 +758,19 @@ def sales_by_channel(session: Session, since: datetime) -> list[ChannelSales]:
         .group_by(Order.channel, Order.currency)
         .order_by(func.sum(Order.total).desc())
     ).all()
-    return [ChannelSales(channel, currency, count, int(total or 0))
-            for channel, currency, count, total in rows]
+    return [
+        ChannelSales(channel, currency, count, int(total or 0))
+        for channel, currency, count, total in rows
+    ]
 
 
 def orders_per_minute(session: Session, since: datetime, until: datetime) -> list[int]:
     """Orders placed in each whole minute from ``since`` to ``until`` (oldest first)."""
     minutes = max(1, int((until - since).total_seconds() // 60))
     counts = [0] * minutes
-    placed = session.scalars(select(Order.placed_at).where(
-        Order.placed_at >= since, Order.placed_at < until))
+    placed = session.scalars(
+        select(Order.placed_at).where(Order.placed_at >= since, Order.placed_at < until)
+    )
     for at in placed:
         index = int((at - since).total_seconds() // 60)
         if 0 <= index < minutes:

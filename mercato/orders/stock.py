@@ -20,14 +20,22 @@ from mercato.orders.models import Order
 def take(session: Session, order: Order, actor: str) -> str | None:
     """Reserve and commit the order's units (channel: the order's channel, reference: its
     platform id). Returns None when taken, else why not; nothing is taken then."""
-    lines = [ReservationLineInput(variant_id=line.variant_id, quantity=line.quantity)
-             for line in order.lines if line.variant_id]
+    lines = [
+        ReservationLineInput(variant_id=line.variant_id, quantity=line.quantity)
+        for line in order.lines
+        if line.variant_id
+    ]
     if not lines:
         return None
     try:
         with session.begin_nested():
-            held = inventory.reserve(session, lines, channel=order.channel,
-                                     reference=order.external_id or order.id, actor=actor)
+            held = inventory.reserve(
+                session,
+                lines,
+                channel=order.channel,
+                reference=order.external_id or order.id,
+                actor=actor,
+            )
             inventory.commit(session, held.id, actor=actor)
     except inventory.InsufficientStock as exc:
         order.stock_state = "short"
@@ -37,8 +45,14 @@ def take(session: Session, order: Order, actor: str) -> str | None:
     return None
 
 
-def give_back(session: Session, order: Order, quantities: Mapping[str, int], kind: str,
-              reason: str, actor: str) -> int:
+def give_back(
+    session: Session,
+    order: Order,
+    quantities: Mapping[str, int],
+    kind: str,
+    reason: str,
+    actor: str,
+) -> int:
     """Put units of the order's lines (line id -> units) back on hand as ``kind``
     ("receipt" for a cancellation, "return" for items sent back). Only orders whose units
     this module took are restocked. Returns the units given back."""
@@ -50,8 +64,16 @@ def give_back(session: Session, order: Order, quantities: Mapping[str, int], kin
         line = by_id.get(line_id)
         if line is None or line.variant_id is None or units <= 0:
             continue
-        inventory.adjust(session, AdjustmentCreate(
-            variant_id=line.variant_id, quantity=units, kind=kind, reason=reason,
-            reference=order.id), actor=actor)
+        inventory.adjust(
+            session,
+            AdjustmentCreate(
+                variant_id=line.variant_id,
+                quantity=units,
+                kind=kind,
+                reason=reason,
+                reference=order.id,
+            ),
+            actor=actor,
+        )
         given += units
     return given

@@ -7,8 +7,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, UTCDateTime, new_id, utcnow
 
-PAYMENT_STATUSES = ("processing", "requires_action", "succeeded", "declined", "refunded",
-                    "partially_refunded")
+PAYMENT_STATUSES = (
+    "processing",
+    "requires_action",
+    "succeeded",
+    "declined",
+    "refunded",
+    "partially_refunded",
+)
 
 
 class Payment(Base):
@@ -23,8 +29,9 @@ class Payment(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pay"))
-    checkout_id: Mapped[str] = mapped_column(ForeignKey("checkouts.id", ondelete="CASCADE"),
-                                             index=True)
+    checkout_id: Mapped[str] = mapped_column(
+        ForeignKey("checkouts.id", ondelete="CASCADE"), index=True
+    )
     attempt_key: Mapped[str] = mapped_column(String(255))
     provider: Mapped[str] = mapped_column(String(32))
     intent_ref: Mapped[str | None] = mapped_column(String(255), index=True)

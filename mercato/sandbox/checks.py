@@ -18,11 +18,13 @@ def link_ok(url: str | None) -> bool:
         return False
     parts = urlsplit(url)
     return bool(parts.netloc) and (
-        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK))
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)
+    )
 
 
-def common_errors(data: dict, required: tuple[str, ...], availability: tuple[str, ...]
-                  ) -> list[tuple[str, str]]:
+def common_errors(
+    data: dict, required: tuple[str, ...], availability: tuple[str, ...]
+) -> list[tuple[str, str]]:
     """(attribute, message) pairs for a flat feed-style item."""
     errors = []
     for name in required:
@@ -34,8 +36,7 @@ def common_errors(data: dict, required: tuple[str, ...], availability: tuple[str
         if data.get(name) and not link_ok(data[name]):
             errors.append((name, f"Invalid URL: {name} must be an absolute https URL"))
     if data.get("gtin") and not is_valid_gtin(str(data["gtin"])):
-        errors.append(("gtin", f"Invalid GTIN: {data['gtin']} has a wrong check digit or "
-                               f"length"))
+        errors.append(("gtin", f"Invalid GTIN: {data['gtin']} has a wrong check digit or length"))
     if data.get("availability") and data["availability"] not in availability:
         errors.append(("availability", f"Invalid availability: {data['availability']}"))
     return errors

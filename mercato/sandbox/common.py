@@ -78,8 +78,10 @@ def control_router(sim: Simulator, describe=lambda item: item) -> APIRouter:
     @router.get("/items")
     def items():
         with sim.lock:
-            return {"items": {k: describe(v) for k, v in sim.items.items()},
-                    "items_received": sim.items_received}
+            return {
+                "items": {k: describe(v) for k, v in sim.items.items()},
+                "items_received": sim.items_received,
+            }
 
     @router.put("/items/{item_id}")
     def put_item(item_id: str, request: Request, body: dict):

@@ -21,15 +21,21 @@ AVAILABILITY = ("IN_STOCK", "OUT_OF_STOCK", "PREORDER", "BACKORDER", "LIMITED_AV
 
 def _error(status: int, code: str, message: str, retry_after: float | None = None):
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse({"error": {"code": status, "message": message, "status": code}},
-                        status_code=status, headers=headers)
+    return JSONResponse(
+        {"error": {"code": status, "message": message, "status": code}},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def _fault(sim: Simulator) -> JSONResponse | None:
     kind = sim.request_fault()
     if kind == "expired_token":
-        return _error(401, "UNAUTHENTICATED", "Request had invalid authentication "
-                      "credentials. Expected OAuth 2 access token.")
+        return _error(
+            401,
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        )
     if kind == "429":
         return _error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", sim.retry_after)
     if kind == "500":
@@ -41,23 +47,56 @@ def item_level_issues(attributes: dict) -> list[dict]:
     issues = []
     for name in REQUIRED:
         if attributes.get(name) in (None, "", []):
-            issues.append({"code": "missing_required_attribute", "severity": "DISAPPROVED",
-                           "attribute": name, "description": f"Missing value [{name}]"})
+            issues.append(
+                {
+                    "code": "missing_required_attribute",
+                    "severity": "DISAPPROVED",
+                    "attribute": name,
+                    "description": f"Missing value [{name}]",
+                }
+            )
     for name in ("link", "imageLink"):
         if attributes.get(name) and not link_ok(attributes[name]):
-            issues.append({"code": "invalid_url", "severity": "DISAPPROVED", "attribute": name,
-                           "description": f"Invalid URL [{name}]"})
+            issues.append(
+                {
+                    "code": "invalid_url",
+                    "severity": "DISAPPROVED",
+                    "attribute": name,
+                    "description": f"Invalid URL [{name}]",
+                }
+            )
     for gtin in attributes.get("gtins") or []:
         if not is_valid_gtin(gtin):
-            issues.append({"code": "invalid_gtin", "severity": "DISAPPROVED",
-                           "attribute": "gtins", "description": f"Invalid GTIN [{gtin}]"})
+            issues.append(
+                {
+                    "code": "invalid_gtin",
+                    "severity": "DISAPPROVED",
+                    "attribute": "gtins",
+                    "description": f"Invalid GTIN [{gtin}]",
+                }
+            )
     if attributes.get("availability") not in (None, *AVAILABILITY):
-        issues.append({"code": "invalid_availability", "severity": "DISAPPROVED",
-                       "attribute": "availability", "description": "Invalid value"})
-    if not attributes.get("gtins") and not attributes.get("mpn") and \
-            attributes.get("identifierExists") is not False:
-        issues.append({"code": "missing_gtin", "severity": "NOT_IMPACTED",
-                       "attribute": "gtins", "description": "Missing product identifier"})
+        issues.append(
+            {
+                "code": "invalid_availability",
+                "severity": "DISAPPROVED",
+                "attribute": "availability",
+                "description": "Invalid value",
+            }
+        )
+    if (
+        not attributes.get("gtins")
+        and not attributes.get("mpn")
+        and attributes.get("identifierExists") is not False
+    ):
+        issues.append(
+            {
+                "code": "missing_gtin",
+                "severity": "NOT_IMPACTED",
+                "attribute": "gtins",
+                "description": "Missing product identifier",
+            }
+        )
     return issues
 
 
@@ -85,19 +124,26 @@ def create_app() -> FastAPI:
         if not dataSource:
             problems.append("dataSource")
         if problems:
-            return _error(400, "INVALID_ARGUMENT", f"Missing required field(s): "
-                                                   f"{', '.join(problems)}")
+            return _error(
+                400, "INVALID_ARGUMENT", f"Missing required field(s): {', '.join(problems)}"
+            )
         if not re.match(FEED_LABEL, body["feedLabel"]):
             return _error(400, "INVALID_ARGUMENT", "Invalid feedLabel.")
         with sim.lock:
             sim.items_received += 1
             if not sim.take("drop"):
                 name = name_of(body)
-                sim.items[name] = {"offerId": body["offerId"], "name": name,
-                                   "productAttributes": body.get("productAttributes", {})}
+                sim.items[name] = {
+                    "offerId": body["offerId"],
+                    "name": name,
+                    "productAttributes": body.get("productAttributes", {}),
+                }
                 sim.reads_before_processed[name] = sim.faults.pop("delay_verdicts", 0)
-        return {**body, "name": f"accounts/{account}/productInputs/{name_of(body)}",
-                "product": f"accounts/{account}/products/{name_of(body)}"}
+        return {
+            **body,
+            "name": f"accounts/{account}/productInputs/{name_of(body)}",
+            "product": f"accounts/{account}/products/{name_of(body)}",
+        }
 
     @app.delete(prefix + "/productInputs/{name}")
     def delete(account: str, name: str, dataSource: str | None = None):  # noqa: N803
@@ -114,12 +160,21 @@ def create_app() -> FastAPI:
     def processed(account: str, item: dict) -> dict:
         issues = item_level_issues(item["productAttributes"])
         disapproved = any(i["severity"] == "DISAPPROVED" for i in issues)
-        return {"name": f"accounts/{account}/products/{item['name']}",
-                "offerId": item["offerId"], "productAttributes": item["productAttributes"],
-                "productStatus": {"itemLevelIssues": issues, "destinationStatuses": [{
-                    "reportingContext": "SHOPPING_ADS",
-                    "approvedCountries": [] if disapproved else ["US"],
-                    "disapprovedCountries": ["US"] if disapproved else []}]}}
+        return {
+            "name": f"accounts/{account}/products/{item['name']}",
+            "offerId": item["offerId"],
+            "productAttributes": item["productAttributes"],
+            "productStatus": {
+                "itemLevelIssues": issues,
+                "destinationStatuses": [
+                    {
+                        "reportingContext": "SHOPPING_ADS",
+                        "approvedCountries": [] if disapproved else ["US"],
+                        "disapprovedCountries": ["US"] if disapproved else [],
+                    }
+                ],
+            },
+        }
 
     @app.get(prefix + "/products/{name}")
     def get_product(account: str, name: str):
@@ -141,7 +196,7 @@ def create_app() -> FastAPI:
         with sim.lock:
             names = sorted(sim.items)
             start = int(pageToken or 0)
-            page = [processed(account, sim.items[n]) for n in names[start:start + pageSize]]
+            page = [processed(account, sim.items[n]) for n in names[start : start + pageSize]]
         more = start + pageSize < len(names)
         return {"products": page, **({"nextPageToken": str(start + pageSize)} if more else {})}
 

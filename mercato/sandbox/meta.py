@@ -16,32 +16,73 @@ from mercato.db import new_id
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
 
-REQUIRED = ("id", "title", "description", "availability", "condition", "price", "link",
-            "image_link")
-AVAILABILITY = ("in stock", "out of stock", "preorder", "available for order", "discontinued",
-                "pending", "mark_as_sold", "mark_as_expired")
+REQUIRED = (
+    "id",
+    "title",
+    "description",
+    "availability",
+    "condition",
+    "price",
+    "link",
+    "image_link",
+)
+AVAILABILITY = (
+    "in stock",
+    "out of stock",
+    "preorder",
+    "available for order",
+    "discontinued",
+    "pending",
+    "mark_as_sold",
+    "mark_as_expired",
+)
 MAX_REQUESTS = 5000
 
 
-def _error(status: int, message: str, code: int, type_: str = "OAuthException",
-           retry_after: float | None = None, **extra) -> JSONResponse:
+def _error(
+    status: int,
+    message: str,
+    code: int,
+    type_: str = "OAuthException",
+    retry_after: float | None = None,
+    **extra,
+) -> JSONResponse:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse({"error": {"message": message, "type": type_, "code": code,
-                                   "fbtrace_id": new_id("fbt"), **extra}},
-                        status_code=status, headers=headers)
+    return JSONResponse(
+        {
+            "error": {
+                "message": message,
+                "type": type_,
+                "code": code,
+                "fbtrace_id": new_id("fbt"),
+                **extra,
+            }
+        },
+        status_code=status,
+        headers=headers,
+    )
 
 
 def _fault(sim: Simulator) -> JSONResponse | None:
     kind = sim.request_fault()
     if kind == "expired_token":
-        return _error(401, "Error validating access token: Session has expired.", 190,
-                      error_subcode=463)
+        return _error(
+            401, "Error validating access token: Session has expired.", 190, error_subcode=463
+        )
     if kind == "429":
-        return _error(429, "(#80014) There have been too many calls for this catalog.", 80014,
-                      retry_after=sim.retry_after)
+        return _error(
+            429,
+            "(#80014) There have been too many calls for this catalog.",
+            80014,
+            retry_after=sim.retry_after,
+        )
     if kind == "500":
-        return _error(500, "An unexpected error has occurred. Please retry your request later.",
-                      2, is_transient=True)
+        return _error(
+            500,
+            "An unexpected error has occurred. Please retry your request later.",
+            2,
+            is_transient=True,
+        )
     return None
 
 
@@ -61,8 +102,9 @@ def create_app() -> FastAPI:
     app.include_router(control_router(sim))
 
     def authorized(request: Request) -> bool:
-        return bool(request.headers.get("authorization") or
-                    request.query_params.get("access_token"))
+        return bool(
+            request.headers.get("authorization") or request.query_params.get("access_token")
+        )
 
     @app.post("/{catalog_id}/items_batch")
     async def items_batch(catalog_id: str, request: Request):
@@ -75,11 +117,19 @@ def create_app() -> FastAPI:
         if isinstance(requests, str):
             requests = json.loads(requests)
         if body.get("item_type") != "PRODUCT_ITEM" or not isinstance(requests, list):
-            return _error(400, "(#100) item_type must be PRODUCT_ITEM and requests a list",
-                          100, "GraphMethodException")
+            return _error(
+                400,
+                "(#100) item_type must be PRODUCT_ITEM and requests a list",
+                100,
+                "GraphMethodException",
+            )
         if len(requests) > MAX_REQUESTS:
-            return _error(400, f"(#100) At most {MAX_REQUESTS} requests per batch", 100,
-                          "GraphMethodException")
+            return _error(
+                400,
+                f"(#100) At most {MAX_REQUESTS} requests per batch",
+                100,
+                "GraphMethodException",
+            )
         allow_upsert = body.get("allow_upsert", True)
         handle = new_id("handle")
         errors, invalid, validation_status = [], [], []
@@ -90,8 +140,12 @@ def create_app() -> FastAPI:
                 retailer_id = data.get("id")
                 method = req.get("method")
                 if not retailer_id or method not in ("CREATE", "UPDATE", "DELETE"):
-                    validation_status.append({"retailer_id": retailer_id, "errors": [
-                        {"message": "Each request needs a method and data.id"}]})
+                    validation_status.append(
+                        {
+                            "retailer_id": retailer_id,
+                            "errors": [{"message": "Each request needs a method and data.id"}],
+                        }
+                    )
                     continue
                 sim.items_received += 1
                 if method == "DELETE":
@@ -104,15 +158,19 @@ def create_app() -> FastAPI:
                     problems = item_errors(data, existing if method == "UPDATE" else None)
                 if problems:
                     invalid.append(retailer_id)
-                    errors += [{"line": line, "retailer_id": retailer_id, "message": message}
-                               for message in problems]
+                    errors += [
+                        {"line": line, "retailer_id": retailer_id, "message": message}
+                        for message in problems
+                    ]
                     continue
                 if drop:
                     continue  # accepted, then silently lost: drift
-                sim.items[retailer_id] = {**(existing or {}), **data,
-                                          "review_status": "approved"}
-            sim.batches[handle] = {"errors": errors, "invalid": invalid,
-                                   "polls_pending": sim.faults.pop("delay_verdicts", 0)}
+                sim.items[retailer_id] = {**(existing or {}), **data, "review_status": "approved"}
+            sim.batches[handle] = {
+                "errors": errors,
+                "invalid": invalid,
+                "polls_pending": sim.faults.pop("delay_verdicts", 0),
+            }
         return {"handles": [handle], "validation_status": validation_status}
 
     @app.get("/{catalog_id}/check_batch_request_status")
@@ -122,18 +180,35 @@ def create_app() -> FastAPI:
         with sim.lock:
             batch = sim.batches.get(handle)
             if batch is None:
-                return _error(400, f"(#100) Invalid handle {handle}", 100,
-                              "GraphMethodException")
+                return _error(400, f"(#100) Invalid handle {handle}", 100, "GraphMethodException")
             if batch["polls_pending"] > 0:
                 batch["polls_pending"] -= 1
-                return {"data": [{"handle": handle, "status": "in_progress", "errors": [],
-                                  "errors_total_count": 0, "warnings": [],
-                                  "warnings_total_count": 0}]}
-        ids = batch["invalid"] if request.query_params.get("load_ids_of_invalid_requests") \
-            else None
-        return {"data": [{"handle": handle, "status": "finished", "errors": batch["errors"],
-                          "errors_total_count": len(batch["errors"]), "warnings": [],
-                          "warnings_total_count": 0, "ids_of_invalid_requests": ids}]}
+                return {
+                    "data": [
+                        {
+                            "handle": handle,
+                            "status": "in_progress",
+                            "errors": [],
+                            "errors_total_count": 0,
+                            "warnings": [],
+                            "warnings_total_count": 0,
+                        }
+                    ]
+                }
+        ids = batch["invalid"] if request.query_params.get("load_ids_of_invalid_requests") else None
+        return {
+            "data": [
+                {
+                    "handle": handle,
+                    "status": "finished",
+                    "errors": batch["errors"],
+                    "errors_total_count": len(batch["errors"]),
+                    "warnings": [],
+                    "warnings_total_count": 0,
+                    "ids_of_invalid_requests": ids,
+                }
+            ]
+        }
 
     @app.get("/{catalog_id}/products")
     def products(catalog_id: str, limit: int = 1000, after: str | None = None):
@@ -142,7 +217,7 @@ def create_app() -> FastAPI:
         with sim.lock:
             ids = sorted(sim.items)
             start = ids.index(after) + 1 if after in sim.items else 0
-            page = ids[start:start + limit]
+            page = ids[start : start + limit]
             data = [{"retailer_id": rid, **sim.items[rid]} for rid in page]
         paging = {"cursors": {"after": page[-1]}} if start + limit < len(ids) and page else {}
         return {"data": data, "paging": paging}

@@ -97,39 +97,80 @@ class OrderBook:
         now = self.tick()
         order_id = str(int(time.time() * 1000)) + new_id("")[-6:].lower()
         if self.kind == "tiktok":
-            doc = {"id": order_id, "status": data.status or "AWAITING_SHIPMENT",
-                   "create_time": now, "update_time": now, "buyer_email": data.email,
-                   "recipient_address": {"name": data.name, "address_line1": "1 Main St",
-                                         "city": "Austin", "postal_code": "73301",
-                                         "region_code": "US"},
-                   "payment": {"currency": data.currency, "shipping_fee": "0.00"},
-                   "line_items": [{"id": new_id("li"), "seller_sku": line.sku,
-                                   "sku_id": "tt-" + line.sku, "product_name": line.title
-                                   or line.sku, "sale_price": line.price,
-                                   "original_price": line.price}
-                                  for line in data.lines for _ in range(line.quantity)]}
+            doc = {
+                "id": order_id,
+                "status": data.status or "AWAITING_SHIPMENT",
+                "create_time": now,
+                "update_time": now,
+                "buyer_email": data.email,
+                "recipient_address": {
+                    "name": data.name,
+                    "address_line1": "1 Main St",
+                    "city": "Austin",
+                    "postal_code": "73301",
+                    "region_code": "US",
+                },
+                "payment": {"currency": data.currency, "shipping_fee": "0.00"},
+                "line_items": [
+                    {
+                        "id": new_id("li"),
+                        "seller_sku": line.sku,
+                        "sku_id": "tt-" + line.sku,
+                        "product_name": line.title or line.sku,
+                        "sale_price": line.price,
+                        "original_price": line.price,
+                    }
+                    for line in data.lines
+                    for _ in range(line.quantity)
+                ],
+            }
         elif self.kind == "meta":
-            doc = {"id": order_id, "order_status": {"state": data.status or "CREATED"},
-                   "created": _iso(now), "last_updated": _iso(now), "channel": "instagram",
-                   "buyer_details": {"name": data.name, "email": data.email},
-                   "shipping_address": {"name": data.name, "street1": "1 Main St",
-                                        "city": "Austin", "postal_code": "73301",
-                                        "country": "US"},
-                   "items": {"data": [{"id": new_id("it"), "retailer_id": line.sku,
-                                       "product_name": line.title or line.sku,
-                                       "quantity": line.quantity,
-                                       "price_per_unit": {"amount": line.price,
-                                                          "currency": data.currency}}
-                                      for line in data.lines]},
-                   "estimated_payment_details": {"total_amount": {
-                       "currency": data.currency}}}
+            doc = {
+                "id": order_id,
+                "order_status": {"state": data.status or "CREATED"},
+                "created": _iso(now),
+                "last_updated": _iso(now),
+                "channel": "instagram",
+                "buyer_details": {"name": data.name, "email": data.email},
+                "shipping_address": {
+                    "name": data.name,
+                    "street1": "1 Main St",
+                    "city": "Austin",
+                    "postal_code": "73301",
+                    "country": "US",
+                },
+                "items": {
+                    "data": [
+                        {
+                            "id": new_id("it"),
+                            "retailer_id": line.sku,
+                            "product_name": line.title or line.sku,
+                            "quantity": line.quantity,
+                            "price_per_unit": {"amount": line.price, "currency": data.currency},
+                        }
+                        for line in data.lines
+                    ]
+                },
+                "estimated_payment_details": {"total_amount": {"currency": data.currency}},
+            }
         else:
-            doc = {"id": order_id, "status": data.status or "PAID", "currency": data.currency,
-                   "created_at": _iso(now), "updated_at": _iso(now),
-                   "buyer": {"name": data.name, "email": data.email},
-                   "line_items": [{"item_id": line.sku, "title": line.title,
-                                   "quantity": line.quantity, "unit_price": line.price}
-                                  for line in data.lines]}
+            doc = {
+                "id": order_id,
+                "status": data.status or "PAID",
+                "currency": data.currency,
+                "created_at": _iso(now),
+                "updated_at": _iso(now),
+                "buyer": {"name": data.name, "email": data.email},
+                "line_items": [
+                    {
+                        "item_id": line.sku,
+                        "title": line.title,
+                        "quantity": line.quantity,
+                        "unit_price": line.price,
+                    }
+                    for line in data.lines
+                ],
+            }
         with self.lock:
             self.orders[order_id] = doc
             self.received[order_id] = []
@@ -161,32 +202,61 @@ class OrderBook:
         """Sign now, as the platform would at the time of the change."""
         now = int(time.time())
         if self.kind == "tiktok":
-            raw = orjson.dumps({"type": 1, "tts_notification_id": new_id("ntf"),
-                                "shop_id": "shop1", "timestamp": now,
-                                "data": {"order_id": doc["id"], "order_status": doc["status"],
-                                         "update_time": doc["update_time"]}})
+            raw = orjson.dumps(
+                {
+                    "type": 1,
+                    "tts_notification_id": new_id("ntf"),
+                    "shop_id": "shop1",
+                    "timestamp": now,
+                    "data": {
+                        "order_id": doc["id"],
+                        "order_status": doc["status"],
+                        "update_time": doc["update_time"],
+                    },
+                }
+            )
             headers = {"Authorization": tiktok_signature(self.app_key, self.app_secret, raw)}
         elif self.kind == "meta":
-            raw = orjson.dumps({"object": "page", "entry": [{"id": "cms1", "time": now,
-                                "changes": [{"field": "commerce_order", "value": {
-                                    "order_id": doc["id"], "event": "ORDER_STATUS_CHANGED",
-                                    "state": doc["order_status"]["state"],
-                                    "seq": new_id("seq")}}]}]})
+            raw = orjson.dumps(
+                {
+                    "object": "page",
+                    "entry": [
+                        {
+                            "id": "cms1",
+                            "time": now,
+                            "changes": [
+                                {
+                                    "field": "commerce_order",
+                                    "value": {
+                                        "order_id": doc["id"],
+                                        "event": "ORDER_STATUS_CHANGED",
+                                        "state": doc["order_status"]["state"],
+                                        "seq": new_id("seq"),
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                }
+            )
             headers = {"X-Hub-Signature-256": meta_signature(self.secret or "", raw)}
         else:
             msg_id = new_id("msg")
             raw = orjson.dumps({"type": "order.updated", "data": doc})
             key = base64.b64decode((self.secret or "whsec_").removeprefix("whsec_"))
             signed = f"{msg_id}.{now}.".encode() + raw
-            headers = {"webhook-id": msg_id, "webhook-timestamp": str(now),
-                       "webhook-signature": "v1," + base64.b64encode(
-                           hmac.new(key, signed, hashlib.sha256).digest()).decode()}
+            headers = {
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(now),
+                "webhook-signature": "v1,"
+                + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode(),
+            }
         headers["content-type"] = "application/json"
         self.outbox.append((raw, headers))
 
     def deliver(self, plan: DeliverIn) -> list[int]:
         with self.lock:
-            queued, self.outbox = self.outbox[plan.drop:], []
+            queued, self.outbox = self.outbox[plan.drop :], []
         if plan.reverse:
             queued.reverse()
         statuses = []
@@ -201,9 +271,14 @@ class OrderBook:
     def record(self, order_id: str, what: str, body: dict, key: str | None) -> JSONResponse:
         with self.lock:
             if order_id not in self.orders:
-                return JSONResponse({"code": 404, "message": f"no order {order_id}",
-                                     "error": {"message": f"no order {order_id}"}},
-                                    status_code=404)
+                return JSONResponse(
+                    {
+                        "code": 404,
+                        "message": f"no order {order_id}",
+                        "error": {"message": f"no order {order_id}"},
+                    },
+                    status_code=404,
+                )
             if key and (key in self.keys):
                 return JSONResponse(_ok(self.kind, {"replayed": True}))
             if key:
@@ -213,8 +288,7 @@ class OrderBook:
 
     def listed(self, since: int | None) -> list[dict]:
         with self.lock:
-            docs = [d for d in self.orders.values()
-                    if since is None or self.updated(d) >= since]
+            docs = [d for d in self.orders.values() if since is None or self.updated(d) >= since]
         return sorted(docs, key=self.updated)
 
 
@@ -243,8 +317,7 @@ def install(kind: str, app: FastAPI) -> OrderBook:
     @control.get("/orders/{order_id}")
     def show(order_id: str):
         with book.lock:
-            return {"order": book.orders.get(order_id),
-                    "received": book.received.get(order_id, [])}
+            return {"order": book.orders.get(order_id), "received": book.received.get(order_id, [])}
 
     @control.put("/webhook")
     def webhook(data: WebhookIn):
@@ -282,8 +355,9 @@ def _tiktok_routes(api: APIRouter, book: OrderBook) -> None:
         raw = await request.body()
         path = request.url.path.removeprefix(request.scope.get("root_path", ""))
         if secret is None or not verify(secret, path, params, raw, params.get("sign", "")):
-            return None, JSONResponse({"code": 106001, "message": "Invalid signature"},
-                                      status_code=401)
+            return None, JSONResponse(
+                {"code": 106001, "message": "Invalid signature"}, status_code=401
+            )
         return (orjson.loads(raw) if raw else {}), None
 
     @api.get("/order/202309/orders")
@@ -300,8 +374,9 @@ def _tiktok_routes(api: APIRouter, book: OrderBook) -> None:
         body, error = await signed(request)
         if error:
             return error
-        return _ok("tiktok", {"orders": book.listed(body.get("update_time_ge")),
-                              "next_page_token": ""})
+        return _ok(
+            "tiktok", {"orders": book.listed(body.get("update_time_ge")), "next_page_token": ""}
+        )
 
     @api.post("/fulfillment/202309/orders/{order_id}/packages")
     async def ship(order_id: str, request: Request):
@@ -311,14 +386,16 @@ def _tiktok_routes(api: APIRouter, book: OrderBook) -> None:
     @api.post("/return_refund/202309/cancellations")
     async def cancel(request: Request):
         body, error = await signed(request)
-        return error or book.record(str(body.get("order_id")), "cancellation", body,
-                                    body.get("idempotency_key"))
+        return error or book.record(
+            str(body.get("order_id")), "cancellation", body, body.get("idempotency_key")
+        )
 
     @api.post("/return_refund/202309/refunds")
     async def refund(request: Request):
         body, error = await signed(request)
-        return error or book.record(str(body.get("order_id")), "refund", body,
-                                    body.get("idempotency_key"))
+        return error or book.record(
+            str(body.get("order_id")), "refund", body, body.get("idempotency_key")
+        )
 
 
 def _meta_routes(api: APIRouter, book: OrderBook) -> None:
@@ -337,39 +414,51 @@ def _meta_routes(api: APIRouter, book: OrderBook) -> None:
             book.record(str(item["id"]), "acknowledgement", item, None)
         return {"success": True}
 
-    for suffix, what in (("shipments", "fulfillment"), ("cancellations", "cancellation"),
-                         ("refunds", "refund")):
+    for suffix, what in (
+        ("shipments", "fulfillment"),
+        ("cancellations", "cancellation"),
+        ("refunds", "refund"),
+    ):
+
         async def route(order_id: str, request: Request, what=what):
             body = await _json(request)
             if not body.get("idempotency_key"):
-                return JSONResponse({"error": {"message": "(#100) idempotency_key is "
-                                               "required", "code": 100}}, status_code=400)
+                return JSONResponse(
+                    {"error": {"message": "(#100) idempotency_key is required", "code": 100}},
+                    status_code=400,
+                )
             return book.record(order_id, what, body, body["idempotency_key"])
+
         api.add_api_route(f"/{{order_id}}/{suffix}", route, methods=["POST"])
 
     @api.get("/{order_id}")
     def order(order_id: str):
         with book.lock:
             doc = book.orders.get(order_id)
-        return doc or JSONResponse({"error": {"message": "Unsupported get request",
-                                              "code": 100}}, status_code=400)
+        return doc or JSONResponse(
+            {"error": {"message": "Unsupported get request", "code": 100}}, status_code=400
+        )
 
 
 def _pinterest_routes(api: APIRouter, book: OrderBook) -> None:
     @api.get("/v5/commerce/orders")
     def orders(updated_after: str | None = None):
-        since = int(datetime.fromisoformat(updated_after).timestamp()) if updated_after \
-            else None
+        since = int(datetime.fromisoformat(updated_after).timestamp()) if updated_after else None
         return {"items": book.listed(since), "bookmark": None}
 
     @api.get("/v5/commerce/orders/{order_id}")
     def order(order_id: str):
         return book.orders.get(order_id) or JSONResponse({"message": "not found"}, 404)
 
-    for suffix, what in (("shipments", "fulfillment"), ("cancellations", "cancellation"),
-                         ("refunds", "refund")):
+    for suffix, what in (
+        ("shipments", "fulfillment"),
+        ("cancellations", "cancellation"),
+        ("refunds", "refund"),
+    ):
+
         async def route(order_id: str, request: Request, what=what):
-            return book.record(order_id, what, await _json(request),
-                               request.headers.get("idempotency-key"))
-        api.add_api_route(f"/v5/commerce/orders/{{order_id}}/{suffix}", route,
-                          methods=["POST"])
+            return book.record(
+                order_id, what, await _json(request), request.headers.get("idempotency-key")
+            )
+
+        api.add_api_route(f"/v5/commerce/orders/{{order_id}}/{suffix}", route, methods=["POST"])

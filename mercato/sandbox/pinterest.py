@@ -30,8 +30,9 @@ def _fault(sim: Simulator):
     if kind == "expired_token":
         return _error(401, 2, "Authentication failed.")
     if kind == "429":
-        return _error(429, 8, "You have exceeded your rate limit. Try again later.",
-                      sim.retry_after)
+        return _error(
+            429, 8, "You have exceeded your rate limit. Try again later.", sim.retry_after
+        )
     if kind == "500":
         return _error(500, 1, "Internal server error.")
     return None
@@ -73,17 +74,27 @@ def create_app() -> FastAPI:
                 attributes = entry.get("attributes") or {}
                 existing = sim.items.get(item_id) if operation == "UPDATE" else None
                 merged = {**(existing or {}), **attributes}
-                errors = [{"attribute": a, "code": 100, "message": m}
-                          for a, m in common_errors(merged, REQUIRED, AVAILABILITY)]
+                errors = [
+                    {"attribute": a, "code": 100, "message": m}
+                    for a, m in common_errors(merged, REQUIRED, AVAILABILITY)
+                ]
                 if not item_id:
                     errors.append({"attribute": "item_id", "code": 100, "message": "required"})
                 if not errors and not drop:
                     sim.items[item_id] = merged
-                results.append({"item_id": item_id, "status": "FAILURE" if errors else
-                                "SUCCESS", "errors": errors, "warnings": []})
+                results.append(
+                    {
+                        "item_id": item_id,
+                        "status": "FAILURE" if errors else "SUCCESS",
+                        "errors": errors,
+                        "warnings": [],
+                    }
+                )
             batch_id = new_id("batch")
-            sim.batches[batch_id] = {"items": results,
-                                     "polls_pending": sim.faults.pop("delay_verdicts", 0)}
+            sim.batches[batch_id] = {
+                "items": results,
+                "polls_pending": sim.faults.pop("delay_verdicts", 0),
+            }
         return {"batch_id": batch_id, "status": "PROCESSING"}
 
     @app.get("/v5/catalogs/items/batch/{batch_id}")
@@ -104,13 +115,17 @@ def create_app() -> FastAPI:
         if (fault := _fault(sim)) is not None:
             return fault
         with sim.lock:
-            found = [{"item_id": i, "attributes": sim.items[i]}
-                     for i in item_ids.split(",") if i in sim.items]
+            found = [
+                {"item_id": i, "attributes": sim.items[i]}
+                for i in item_ids.split(",")
+                if i in sim.items
+            ]
         return {"items": found}
 
     @app.post("/v5/catalogs/products/get_by_product_group_filters")
-    async def products_by_filters(request: Request, page_size: int = PAGE_SIZE,
-                                  bookmark: str | None = None):
+    async def products_by_filters(
+        request: Request, page_size: int = PAGE_SIZE, bookmark: str | None = None
+    ):
         """Every product Pin of the catalog (the simulator takes empty filters as "all")."""
         if (fault := _fault(sim)) is not None:
             return fault
@@ -122,8 +137,10 @@ def create_app() -> FastAPI:
         with sim.lock:
             ids = sorted(sim.items)
             start = int(bookmark) if bookmark and bookmark.isdigit() else 0
-            page = [{"metadata": {"item_id": i, **sim.items[i]}, "pin": {"id": f"pin-{i}"}}
-                    for i in ids[start:start + page_size]]
+            page = [
+                {"metadata": {"item_id": i, **sim.items[i]}, "pin": {"id": f"pin-{i}"}}
+                for i in ids[start : start + page_size]
+            ]
         more = start + page_size < len(ids)
         return {"items": page, "bookmark": str(start + page_size) if more else None}
 

@@ -26,11 +26,15 @@ CLOCK_SKEW = 300
 PRODUCTS = "/product/202309/products"
 
 
-def _answer(code: int, message: str, data=None, status: int = 200,
-            retry_after: float | None = None) -> JSONResponse:
+def _answer(
+    code: int, message: str, data=None, status: int = 200, retry_after: float | None = None
+) -> JSONResponse:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONResponse({"code": code, "message": message, "request_id": new_id("req"),
-                         "data": data}, status_code=status, headers=headers)
+    return JSONResponse(
+        {"code": code, "message": message, "request_id": new_id("req"), "data": data},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def product_errors(body: dict, country: str = "US") -> list[str]:
@@ -60,8 +64,9 @@ def product_errors(body: dict, country: str = "US") -> list[str]:
             errors.append(f"SKU {sku.get('seller_sku')}: price out of range 0.01-7600")
         code = (sku.get("identifier_code") or {}).get("code")
         if code and not is_valid_gtin(code):
-            errors.append(f"SKU {sku.get('seller_sku')}: identifier_code {code} is not a valid "
-                          f"GTIN")
+            errors.append(
+                f"SKU {sku.get('seller_sku')}: identifier_code {code} is not a valid GTIN"
+            )
         if len(sku.get("sales_attributes") or []) > 3:
             errors.append("at most 3 sales attributes")
     return errors
@@ -78,11 +83,9 @@ def create_app() -> FastAPI:
         """(body, None) for a well-signed request, else (None, error answer)."""
         kind = sim.request_fault()
         if kind == "expired_token":
-            return None, _answer(105002, "Expired credentials: access token expired",
-                                 status=401)
+            return None, _answer(105002, "Expired credentials: access token expired", status=401)
         if kind == "429":
-            return None, _answer(429, "Too many requests", status=429,
-                                 retry_after=sim.retry_after)
+            return None, _answer(429, "Too many requests", status=429, retry_after=sim.retry_after)
         if kind == "500":
             return None, _answer(500, "Internal error", status=500)
         params = dict(request.query_params)
@@ -93,8 +96,13 @@ def create_app() -> FastAPI:
         if not timestamp.isdigit() or abs(int(timestamp) - time.time()) > CLOCK_SKEW:
             return None, _answer(106002, "Invalid timestamp", status=401)
         raw = await request.body()
-        if not verify(secret, request.url.path.removeprefix(request.scope.get("root_path", "")),
-                      params, raw, params.get("sign", "")):
+        if not verify(
+            secret,
+            request.url.path.removeprefix(request.scope.get("root_path", "")),
+            params,
+            raw,
+            params.get("sign", ""),
+        ):
             return None, _answer(106001, "Invalid signature", status=401)
         if not request.headers.get("x-tts-access-token"):
             return None, _answer(105001, "Missing access token", status=401)
@@ -104,12 +112,19 @@ def create_app() -> FastAPI:
         skus = [{**sku, "id": sku.get("id") or new_id("sku")} for sku in body["skus"]]
         sim.items_received += len(skus)
         if not sim.take("drop"):
-            sim.items[product_id] = {**body, "id": product_id, "skus": skus,
-                                     "status": "ACTIVATE"}
+            sim.items[product_id] = {**body, "id": product_id, "skus": skus, "status": "ACTIVATE"}
             sim.pending_reads[product_id] = sim.faults.pop("delay_verdicts", 0)
-        return {"product_id": product_id, "skus": [
-            {"id": s["id"], "seller_sku": s.get("seller_sku"),
-             "external_sku_id": s.get("external_sku_id")} for s in skus]}
+        return {
+            "product_id": product_id,
+            "skus": [
+                {
+                    "id": s["id"],
+                    "seller_sku": s.get("seller_sku"),
+                    "external_sku_id": s.get("external_sku_id"),
+                }
+                for s in skus
+            ],
+        }
 
     @app.post(PRODUCTS)
     async def create(request: Request):
@@ -164,8 +179,11 @@ def create_app() -> FastAPI:
             return error
         wanted = set(body.get("seller_skus") or [])
         with sim.lock:
-            products = [p for p in sim.items.values() if not wanted or any(
-                sku.get("seller_sku") in wanted for sku in p["skus"])]
+            products = [
+                p
+                for p in sim.items.values()
+                if not wanted or any(sku.get("seller_sku") in wanted for sku in p["skus"])
+            ]
         return _answer(0, "Success", {"products": products, "total_count": len(products)})
 
     return app

@@ -125,8 +125,9 @@ def _refused(request: Request, token: str, exc: MercatoError, typed: dict):
     page when the checkout itself is out of reach."""
     if exc.status in (403, 404):
         return _problem_page(request, exc)
-    return _checkout_page(request, token, status_code=exc.status, errors=exc.errors,
-                          message=exc.detail, typed=typed)
+    return _checkout_page(
+        request, token, status_code=exc.status, errors=exc.errors, message=exc.detail, typed=typed
+    )
 
 
 def _problem_page(request: Request, exc: MercatoError) -> HTMLResponse:

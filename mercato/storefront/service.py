@@ -67,8 +67,7 @@ def visitor_currency(requested: str | None, country: str | None) -> str:
     return table.currency_for(country)
 
 
-def product_page(session: Session, handle: str, currency: str,
-                 country: str | None) -> ProductPage:
+def product_page(session: Session, handle: str, currency: str, country: str | None) -> ProductPage:
     product = catalog.get_product_by_handle(session, handle)
     if product.status != "active":
         raise NotFound(f"No product {handle!r}.")
@@ -76,20 +75,28 @@ def product_page(session: Session, handle: str, currency: str,
     levels = stock.read_stock(session, variant_ids=[v.id for v in product.variants])
     rule = None  # the storefront publishes all it has (no buffer of its own)
     options = [
-        VariantOption(v, checkout.unit_price(v, currency, table),
-                      _converted(v, v.compare_at_price, currency, table),
-                      stock.publishable(levels[v.id], rule) if v.id in levels else 0)
-        for v in product.variants]
+        VariantOption(
+            v,
+            checkout.unit_price(v, currency, table),
+            _converted(v, v.compare_at_price, currency, table),
+            stock.publishable(levels[v.id], rule) if v.id in levels else 0,
+        )
+        for v in product.variants
+    ]
     tax = table.tax_for(country, None)
     return ProductPage(product, currency, options, bool(tax and tax.included))
 
 
-def _converted(variant: Variant, amount: int | None, currency: str,
-               table: rates.Rates) -> int | None:
+def _converted(
+    variant: Variant, amount: int | None, currency: str, table: rates.Rates
+) -> int | None:
     if amount is None:
         return None
-    return amount if variant.currency == currency else table.convert(
-        amount, variant.currency, currency)
+    return (
+        amount
+        if variant.currency == currency
+        else table.convert(amount, variant.currency, currency)
+    )
 
 
 @dataclass
@@ -134,11 +141,18 @@ def cart_preview(session: Session, link: CartLink, currency: str) -> list[CartLi
     for index, line in enumerate(link.lines):
         found = catalog.find_variants_by_sku(session, line.sku)
         if not found or found[0].product.status != "active":
-            raise ValidationFailed("This cart link is not valid.",
-                                   [FieldError(("items", index), f"{line.sku!r} is not for "
-                                               "sale")])
+            raise ValidationFailed(
+                "This cart link is not valid.",
+                [FieldError(("items", index), f"{line.sku!r} is not for sale")],
+            )
         variant = found[0]
         level = by_sku.get(line.sku)
-        lines.append(CartLine(variant, line.quantity, checkout.unit_price(
-            variant, currency, table), stock.publishable(level, None) if level else 0))
+        lines.append(
+            CartLine(
+                variant,
+                line.quantity,
+                checkout.unit_price(variant, currency, table),
+                stock.publishable(level, None) if level else 0,
+            )
+        )
     return lines

@@ -39,43 +39,64 @@ class Refusal(Exception):
         self.status, self.slug, self.detail = status, slug, detail
 
 
-def begin(sessions: sessionmaker[Session], scope: str, key: str,
-          fingerprint: str) -> Replay | None:
+def begin(sessions: sessionmaker[Session], scope: str, key: str, fingerprint: str) -> Replay | None:
     """Claim the key for this request, or return the stored response to replay."""
     now = utcnow()
     try:
         with transaction(sessions) as session:
-            session.execute(delete(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.key == key,
-                IdempotencyKey.created_at < now - KEPT_FOR))
-            session.add(IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint,
-                                       created_at=now))
+            session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.scope == scope,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.created_at < now - KEPT_FOR,
+                )
+            )
+            session.add(
+                IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
+            )
         return None
     except IntegrityError:
         pass
     with transaction(sessions) as session:
-        seen = session.scalar(select(IdempotencyKey).where(
-            IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+        seen = session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        )
         if seen is None:  # it expired or failed in between: the caller may retry
-            raise Refusal(409, "idempotency-key-in-use",
-                          "A request with this Idempotency-Key just finished; retry.")
+            raise Refusal(
+                409,
+                "idempotency-key-in-use",
+                "A request with this Idempotency-Key just finished; retry.",
+            )
         if seen.fingerprint != fingerprint:
-            raise Refusal(422, "idempotency-key-reused",
-                          "This Idempotency-Key was used for a different request.")
+            raise Refusal(
+                422,
+                "idempotency-key-reused",
+                "This Idempotency-Key was used for a different request.",
+            )
         if seen.completed_at is None:
             if now - seen.created_at < ABANDONED_AFTER:
-                raise Refusal(409, "idempotency-key-in-use",
-                              "A request with this Idempotency-Key is still running.")
+                raise Refusal(
+                    409,
+                    "idempotency-key-in-use",
+                    "A request with this Idempotency-Key is still running.",
+                )
             seen.created_at = now  # abandoned: this retry takes it over
             return None
         return Replay(seen.status_code, seen.content_type, seen.body or b"")
 
 
-def finish(sessions: sessionmaker[Session], scope: str, key: str, status_code: int,
-           content_type: str | None, body: bytes) -> None:
+def finish(
+    sessions: sessionmaker[Session],
+    scope: str,
+    key: str,
+    status_code: int,
+    content_type: str | None,
+    body: bytes,
+) -> None:
     with transaction(sessions) as session:
-        seen = session.scalar(select(IdempotencyKey).where(
-            IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+        seen = session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        )
         if seen is None:
             return
         if status_code >= 500:
@@ -93,27 +114,47 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
-        if (scope["type"] != "http" or scope["method"] != "POST" or HEADER not in headers
-                or not scope["path"].startswith("/api/")):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or HEADER not in headers
+            or not scope["path"].startswith("/api/")
+        ):
             await self.app(scope, receive, send)
             return
         key = headers[HEADER].decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH:
-            await problem(400, "invalid-idempotency-key", "Invalid Idempotency-Key",
-                          f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-                          scope["path"])(scope, receive, send)
+            await problem(
+                400,
+                "invalid-idempotency-key",
+                "Invalid Idempotency-Key",
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+                scope["path"],
+            )(scope, receive, send)
             return
         body = await _read_body(receive)
         credentials = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
-        fingerprint = hashlib.sha256(b"\n".join(
-            [scope["path"].encode(), scope.get("query_string", b""),
-             headers.get(b"content-type", b""), body])).hexdigest()
+        fingerprint = hashlib.sha256(
+            b"\n".join(
+                [
+                    scope["path"].encode(),
+                    scope.get("query_string", b""),
+                    headers.get(b"content-type", b""),
+                    body,
+                ]
+            )
+        ).hexdigest()
         sessions = scope["app"].state.write_sessions
         try:
             replay = await run_in_threadpool(begin, sessions, credentials, key, fingerprint)
         except Refusal as refusal:
-            await problem(refusal.status, refusal.slug, "Idempotency-Key conflict",
-                          refusal.detail, scope["path"])(scope, receive, send)
+            await problem(
+                refusal.status,
+                refusal.slug,
+                "Idempotency-Key conflict",
+                refusal.detail,
+                scope["path"],
+            )(scope, receive, send)
             return
         if replay is not None:
             await _send_replay(replay, send)
@@ -124,8 +165,10 @@ class IdempotencyMiddleware:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
-                captured["content_type"] = dict(message.get("headers") or []).get(
-                    b"content-type", b"").decode("latin-1") or None
+                captured["content_type"] = (
+                    dict(message.get("headers") or []).get(b"content-type", b"").decode("latin-1")
+                    or None
+                )
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
             await send(message)
@@ -133,8 +176,15 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, _replaying(body), capture)
         finally:
-            await run_in_threadpool(finish, sessions, credentials, key, captured["status"],
-                                    captured["content_type"], bytes(captured["body"]))
+            await run_in_threadpool(
+                finish,
+                sessions,
+                credentials,
+                key,
+                captured["status"],
+                captured["content_type"],
+                bytes(captured["body"]),
+            )
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -164,6 +214,5 @@ async def _send_replay(replay: Replay, send: Send) -> None:
     if replay.content_type:
         headers.append((b"content-type", replay.content_type.encode("latin-1")))
     headers.append((b"content-length", str(len(replay.body)).encode()))
-    await send({"type": "http.response.start", "status": replay.status_code,
-                "headers": headers})
+    await send({"type": "http.response.start", "status": replay.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": replay.body})

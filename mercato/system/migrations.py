@@ -43,6 +43,9 @@ def is_current(engine: Engine) -> bool:
     applied (the current revisions and all they rest on)."""
     script = ScriptDirectory.from_config(alembic_config(engine))
     current = current_revisions(engine)
-    applied = {rev.revision for rev in script.iterate_revisions(tuple(current), "base")} \
-        if current else set()
+    applied = (
+        {rev.revision for rev in script.iterate_revisions(tuple(current), "base")}
+        if current
+        else set()
+    )
     return head_revisions(engine) <= applied

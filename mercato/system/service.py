@@ -10,11 +10,23 @@ def readiness(engine: Engine) -> dict:
             connection.execute(text("SELECT 1"))
         current, heads = migrations.current_revisions(engine), migrations.head_revisions(engine)
     except SQLAlchemyError as exc:
-        return {"status": "unavailable", "database": "unreachable",
-                "detail": exc.__class__.__name__}
+        return {
+            "status": "unavailable",
+            "database": "unreachable",
+            "detail": exc.__class__.__name__,
+        }
     if not migrations.is_current(engine):
-        return {"status": "unavailable", "database": "ok", "migrations": "pending",
-                "current": sorted(current), "head": sorted(heads),
-                "detail": "run `mercato init` to upgrade"}
-    return {"status": "ready", "database": "ok", "migrations": "current",
-            "revisions": sorted(current)}
+        return {
+            "status": "unavailable",
+            "database": "ok",
+            "migrations": "pending",
+            "current": sorted(current),
+            "head": sorted(heads),
+            "detail": "run `mercato init` to upgrade",
+        }
+    return {
+        "status": "ready",
+        "database": "ok",
+        "migrations": "current",
+        "revisions": sorted(current),
+    }

@@ -26,8 +26,9 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 def create_endpoint(data: EndpointCreate, session: WriteSession, _: WebhooksWrite):
     """Subscribe a URL to event types; the signing secret is in the answer."""
     new = service.create_endpoint(session, data)
-    return EndpointCreated.model_validate({**vars(EndpointPublic.model_validate(new.endpoint)),
-                                           "secret": new.secret})
+    return EndpointCreated.model_validate(
+        {**vars(EndpointPublic.model_validate(new.endpoint)), "secret": new.secret}
+    )
 
 
 @router.get("/endpoints", response_model=EndpointPage)
@@ -41,8 +42,9 @@ def get_endpoint(endpoint_id: str, session: ReadSession, _: WebhooksRead):
 
 
 @router.patch("/endpoints/{endpoint_id}", response_model=EndpointPublic)
-def update_endpoint(endpoint_id: str, data: EndpointUpdate, session: WriteSession,
-                    _: WebhooksWrite):
+def update_endpoint(
+    endpoint_id: str, data: EndpointUpdate, session: WriteSession, _: WebhooksWrite
+):
     return service.update_endpoint(session, endpoint_id, data)
 
 
@@ -59,16 +61,19 @@ def get_secret(endpoint_id: str, session: ReadSession, _: WebhooksWrite):
 
 
 @router.post("/endpoints/{endpoint_id}/secret/rotate", response_model=SecretPublic)
-def rotate_secret(endpoint_id: str, data: SecretRotate, session: WriteSession,
-                  _: WebhooksWrite):
+def rotate_secret(endpoint_id: str, data: SecretRotate, session: WriteSession, _: WebhooksWrite):
     """A new secret; deliveries carry both signatures until the overlap ends."""
     new = service.rotate_secret(session, endpoint_id, data)
-    return SecretPublic(secret=new.secret,
-                        previous_secret_expires_at=new.endpoint.previous_secret_expires_at)
+    return SecretPublic(
+        secret=new.secret, previous_secret_expires_at=new.endpoint.previous_secret_expires_at
+    )
 
 
-@router.post("/endpoints/{endpoint_id}/redeliver", response_model=RedeliverResult,
-             status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/endpoints/{endpoint_id}/redeliver",
+    response_model=RedeliverResult,
+    status_code=status.HTTP_202_ACCEPTED,
+)
 def redeliver(endpoint_id: str, data: Redeliver, session: WriteSession, _: WebhooksWrite):
     """Send one event again, or every subscribed event of a time range, in order."""
     count, endpoint = service.redeliver(session, endpoint_id, data)
@@ -86,7 +91,8 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
 ):
     items, next_cursor = service.list_deliveries(
-        session, service.DeliveryFilters(endpoint_id, event_id, state), cursor, limit)
+        session, service.DeliveryFilters(endpoint_id, event_id, state), cursor, limit
+    )
     return DeliveryPage(items=items, next_cursor=next_cursor)
 
 

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-app = typer.Typer(help="Outbound webhooks (Standard Webhooks signatures).",
-                  no_args_is_help=True)
+app = typer.Typer(help="Outbound webhooks (Standard Webhooks signatures).", no_args_is_help=True)
 
 
 def _cli():
@@ -21,8 +20,12 @@ def _cli():
 @app.command("create")
 def create(
     url: str,
-    event: Annotated[list[str] | None, typer.Option(
-        "--event", help='Event type, "<resource>.*" or "*"; repeatable (default: all)')] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event", help='Event type, "<resource>.*" or "*"; repeatable (default: all)'
+        ),
+    ] = None,
     description: str = "",
 ):
     """Subscribe a URL; prints the signing secret."""
@@ -34,13 +37,13 @@ def create(
         data = EndpointCreate(url=url, description=description, event_types=event or ["*"])
     except ValidationError as exc:
         for error in exc.errors():
-            cli.err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: "
-                          f"{error['msg']}")
+            cli.err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
         raise typer.Exit(1) from None
     with cli.unit_of_work() as session:
         new = service.create_endpoint(session, data)
-    cli.console.print(f"Endpoint {new.endpoint.id} → {new.endpoint.url} "
-                      f"({', '.join(new.endpoint.event_types)})")
+    cli.console.print(
+        f"Endpoint {new.endpoint.id} → {new.endpoint.url} ({', '.join(new.endpoint.event_types)})"
+    )
     cli.console.print(f"Signing secret: [bold green]{new.secret}[/]")
 
 
@@ -54,8 +57,12 @@ def list_():
         endpoints = service.list_endpoints(session)
     table = cli.table("id", "url", "events", "state")
     for e in endpoints:
-        table.add_row(e.id, e.url, " ".join(e.event_types),
-                      "enabled" if e.enabled else f"disabled: {e.disabled_reason}")
+        table.add_row(
+            e.id,
+            e.url,
+            " ".join(e.event_types),
+            "enabled" if e.enabled else f"disabled: {e.disabled_reason}",
+        )
     cli.console.print(table)
 
 
@@ -157,12 +164,19 @@ def deliveries(
     cli = _cli()
     with cli.unit_of_work() as session:
         items, _ = service.list_deliveries(
-            session, service.DeliveryFilters(endpoint_id=endpoint, state=state), limit=limit)
+            session, service.DeliveryFilters(endpoint_id=endpoint, state=state), limit=limit
+        )
     table = cli.table("id", "event", "type", "state", "attempts", "last status", "next try")
     for d in items:
-        table.add_row(d.id, d.event_id, d.event_type, d.state, str(d.attempts),
-                      str(d.last_status or "-"),
-                      f"{d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.state == "pending" else "-")
+        table.add_row(
+            d.id,
+            d.event_id,
+            d.event_type,
+            d.state,
+            str(d.attempts),
+            str(d.last_status or "-"),
+            f"{d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.state == "pending" else "-",
+        )
     cli.console.print(table)
 
 
@@ -176,6 +190,11 @@ def attempts(delivery_id: str):
         detail = service.get_delivery_detail(session, delivery_id)
     table = cli.table("at", "ms", "status", "error", "response")
     for a in detail.attempt_log:
-        table.add_row(f"{a.attempted_at:%Y-%m-%d %H:%M:%S}", str(a.duration_ms),
-                      str(a.status_code or "-"), a.error or "", (a.response_body or "")[:80])
+        table.add_row(
+            f"{a.attempted_at:%Y-%m-%d %H:%M:%S}",
+            str(a.duration_ms),
+            str(a.status_code or "-"),
+            a.error or "",
+            (a.response_body or "")[:80],
+        )
     cli.console.print(table)

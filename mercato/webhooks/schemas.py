@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mercato.events.service import EventPayload
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
-EventTypes = Annotated[list[Annotated[str, Field(max_length=100)]],
-                       Field(min_length=1, max_length=100,
-                             description='Event types, "<resource>.*" or "*"')]
+EventTypes = Annotated[
+    list[Annotated[str, Field(max_length=100)]],
+    Field(min_length=1, max_length=100, description='Event types, "<resource>.*" or "*"'),
+]
 
 
 class _Input(BaseModel):
@@ -36,7 +37,8 @@ class EndpointUpdate(_Input):
 class SecretRotate(_Input):
     secret: str | None = Field(None, description="The new whsec_ secret; generated if omitted")
     overlap_seconds: Annotated[int, Field(ge=0, le=7 * 86400)] = Field(
-        86400, description="How long the previous secret keeps signing beside the new one")
+        86400, description="How long the previous secret keeps signing beside the new one"
+    )
 
 
 class Redeliver(_Input):

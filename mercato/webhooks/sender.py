@@ -42,7 +42,8 @@ class Outcome:
 
 def new_client(concurrency: int) -> httpx.Client:
     return httpx.Client(
-        timeout=TIMEOUT, follow_redirects=False,  # a 3xx is a failure (Standard Webhooks)
+        timeout=TIMEOUT,
+        follow_redirects=False,  # a 3xx is a failure (Standard Webhooks)
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         headers={"user-agent": f"Mercato-Webhooks/{__version__}"},
     )
@@ -54,14 +55,16 @@ def send(client: httpx.Client, outgoing: Outgoing, now: datetime) -> Outcome:
         "content-type": "application/json",
         "webhook-id": outgoing.event_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_header(outgoing.event_id, timestamp, outgoing.body,
-                                              outgoing.secrets),
+        "webhook-signature": signature_header(
+            outgoing.event_id, timestamp, outgoing.body, outgoing.secrets
+        ),
     }
     started = time.perf_counter()
     status = error = body = None
     try:
-        with client.stream("POST", outgoing.url, content=outgoing.body, headers=headers,
-                           timeout=TIMEOUT) as response:
+        with client.stream(
+            "POST", outgoing.url, content=outgoing.body, headers=headers, timeout=TIMEOUT
+        ) as response:
             status = response.status_code
             body = _read_some(response)
     except httpx.TimeoutException as exc:

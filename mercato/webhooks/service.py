@@ -41,9 +41,17 @@ from mercato.webhooks.sender import Outcome, Outgoing
 
 # Wait before each retry, after the attempt before it (Standard Webhooks' example):
 # immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (~75 h in all).
-RETRY_DELAYS = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30),
-                timedelta(hours=2), timedelta(hours=5), timedelta(hours=10),
-                timedelta(hours=14), timedelta(hours=20), timedelta(hours=24)]
+RETRY_DELAYS = [
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
+    timedelta(hours=24),
+]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # An endpoint failing every attempt for this long is disabled (as Svix does).
 DISABLE_AFTER = timedelta(days=5)
@@ -64,16 +72,23 @@ def _checked_secret(secret: str | None, loc: tuple[str, ...]) -> str:
     if secret is None:
         return signing.new_secret()
     if not signing.is_valid_secret(secret):
-        raise ValidationFailed("Invalid secret.", [FieldError(
-            loc, "expected 'whsec_' followed by base64 of 24 to 64 random bytes")])
+        raise ValidationFailed(
+            "Invalid secret.",
+            [FieldError(loc, "expected 'whsec_' followed by base64 of 24 to 64 random bytes")],
+        )
     return secret
 
 
 def create_endpoint(session: Session, data: EndpointCreate) -> NewEndpoint:
     types = check_type_patterns(data.event_types, ("event_types",))
     secret = _checked_secret(data.secret, ("secret",))
-    endpoint = WebhookEndpoint(url=data.url, description=data.description, event_types=types,
-                               secret_encrypted=signing.encrypt(secret), enabled=True)
+    endpoint = WebhookEndpoint(
+        url=data.url,
+        description=data.description,
+        event_types=types,
+        secret_encrypted=signing.encrypt(secret),
+        enabled=True,
+    )
     session.add(endpoint)
     session.flush()
     return NewEndpoint(endpoint, secret)
@@ -114,8 +129,11 @@ def delete_endpoint(session: Session, endpoint_id: str) -> None:
 def current_secrets(endpoint, now: datetime) -> list[str]:
     """The secrets that sign now: the current one, and the previous during its overlap."""
     found = [signing.decrypt(endpoint.secret_encrypted)]
-    if (endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at
-            and endpoint.previous_secret_expires_at > now):
+    if (
+        endpoint.previous_secret_encrypted
+        and endpoint.previous_secret_expires_at
+        and endpoint.previous_secret_expires_at > now
+    ):
         found.append(signing.decrypt(endpoint.previous_secret_encrypted))
     return found
 
@@ -124,16 +142,17 @@ def get_secret(session: Session, endpoint_id: str) -> str:
     return signing.decrypt(get_endpoint(session, endpoint_id).secret_encrypted)
 
 
-def rotate_secret(session: Session, endpoint_id: str, data: SecretRotate,
-                  now: datetime | None = None) -> NewEndpoint:
+def rotate_secret(
+    session: Session, endpoint_id: str, data: SecretRotate, now: datetime | None = None
+) -> NewEndpoint:
     """A new secret signs from now on; the old one signs beside it for the overlap."""
     now = now or utcnow()
     endpoint = get_endpoint(session, endpoint_id)
     secret = _checked_secret(data.secret, ("secret",))
-    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if data.overlap_seconds \
-        else None
-    endpoint.previous_secret_expires_at = (now + timedelta(seconds=data.overlap_seconds)
-                                           if data.overlap_seconds else None)
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if data.overlap_seconds else None
+    endpoint.previous_secret_expires_at = (
+        now + timedelta(seconds=data.overlap_seconds) if data.overlap_seconds else None
+    )
     endpoint.secret_encrypted = signing.encrypt(secret)
     endpoint.updated_at = now
     return NewEndpoint(endpoint, secret)
@@ -158,20 +177,37 @@ def next_attempt_after(attempts_made: int, now: datetime) -> datetime | None:
     return now + RETRY_DELAYS[attempts_made - 1]
 
 
-def disable_endpoint(session: Session, endpoint: WebhookEndpoint, reason: str,
-                     now: datetime) -> None:
+def disable_endpoint(
+    session: Session, endpoint: WebhookEndpoint, reason: str, now: datetime
+) -> None:
     endpoint.enabled, endpoint.disabled_reason, endpoint.updated_at = False, reason, now
-    events.record(session, "webhook_endpoint.disabled", EndpointDisabled(
-        endpoint_id=endpoint.id, url=endpoint.url, reason=reason), key=endpoint.id)
+    events.record(
+        session,
+        "webhook_endpoint.disabled",
+        EndpointDisabled(endpoint_id=endpoint.id, url=endpoint.url, reason=reason),
+        key=endpoint.id,
+    )
 
 
 # ---------------------------------------------------------------- fan-out and delivery
 
 
 def _delivery_rows(endpoint: WebhookEndpoint, batch: list[Event], now: datetime) -> list[dict]:
-    return [{"id": new_id("dlv"), "endpoint_id": endpoint.id, "event_id": e.id,
-             "event_seq": e.seq, "event_key": e.key, "event_type": e.type, "state": "pending",
-             "attempts": 0, "next_attempt_at": now, "created_at": now} for e in batch]
+    return [
+        {
+            "id": new_id("dlv"),
+            "endpoint_id": endpoint.id,
+            "event_id": e.id,
+            "event_seq": e.seq,
+            "event_key": e.key,
+            "event_type": e.type,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for e in batch
+    ]
 
 
 def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
@@ -179,10 +215,16 @@ def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
     endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)))
     rows = []
     for endpoint in endpoints:
-        rows += _delivery_rows(endpoint, [
-            e for e in batch
-            if e.created_at >= endpoint.created_at and type_matches(endpoint.event_types, e.type)
-        ], now)
+        rows += _delivery_rows(
+            endpoint,
+            [
+                e
+                for e in batch
+                if e.created_at >= endpoint.created_at
+                and type_matches(endpoint.event_types, e.type)
+            ],
+            now,
+        )
     if rows:
         session.execute(insert(WebhookDelivery), rows)
     return len(rows)
@@ -190,83 +232,166 @@ def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
 
 def body_of(event) -> bytes:
     """The JSON body of an event's deliveries (an Event or a row with its columns)."""
-    return orjson.dumps({"id": event.id, "type": event.type,
-                         "timestamp": event.created_at.isoformat(), "key": event.key,
-                         "version": event.version, "data": event.payload})
+    return orjson.dumps(
+        {
+            "id": event.id,
+            "type": event.type,
+            "timestamp": event.created_at.isoformat(),
+            "key": event.key,
+            "version": event.version,
+            "data": event.payload,
+        }
+    )
 
 
-def claim(session: Session, now: datetime, limit: int, worker_id: str,
-          lease: timedelta) -> list[Outgoing]:
+def claim(
+    session: Session, now: datetime, limit: int, worker_id: str, lease: timedelta
+) -> list[Outgoing]:
     """Due deliveries that are first in line for their (endpoint, event key)."""
     D = WebhookDelivery
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
-        earlier.endpoint_id == D.endpoint_id, earlier.event_key == D.event_key,
+        earlier.endpoint_id == D.endpoint_id,
+        earlier.event_key == D.event_key,
         earlier.state == "pending",
-        or_(earlier.event_seq < D.event_seq,
-            and_(earlier.event_seq == D.event_seq, earlier.id < D.id)))
+        or_(
+            earlier.event_seq < D.event_seq,
+            and_(earlier.event_seq == D.event_seq, earlier.id < D.id),
+        ),
+    )
     E = WebhookEndpoint
     rows = session.execute(
-        select(D.id.label("delivery_id"), D.endpoint_id, E.url, E.secret_encrypted,
-               E.previous_secret_encrypted, E.previous_secret_expires_at, E.failing_since,
-               Event.id, Event.type, Event.key, Event.version, Event.payload, Event.created_at)
-        .join(E, E.id == D.endpoint_id).join(Event, Event.id == D.event_id)
-        .where(D.state == "pending", D.next_attempt_at <= now,
-               or_(D.locked_until.is_(None), D.locked_until < now), E.enabled, ~blocked)
-        .order_by(D.next_attempt_at, D.event_seq).limit(limit)
+        select(
+            D.id.label("delivery_id"),
+            D.endpoint_id,
+            E.url,
+            E.secret_encrypted,
+            E.previous_secret_encrypted,
+            E.previous_secret_expires_at,
+            E.failing_since,
+            Event.id,
+            Event.type,
+            Event.key,
+            Event.version,
+            Event.payload,
+            Event.created_at,
+        )
+        .join(E, E.id == D.endpoint_id)
+        .join(Event, Event.id == D.event_id)
+        .where(
+            D.state == "pending",
+            D.next_attempt_at <= now,
+            or_(D.locked_until.is_(None), D.locked_until < now),
+            E.enabled,
+            ~blocked,
+        )
+        .order_by(D.next_attempt_at, D.event_seq)
+        .limit(limit)
         .with_for_update(skip_locked=True, of=D)
     ).all()
     if not rows:
         return []
     session.execute(
-        update(D).where(D.id.in_([r.delivery_id for r in rows]))
+        update(D)
+        .where(D.id.in_([r.delivery_id for r in rows]))
         .values(locked_by=worker_id, locked_until=now + lease)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     secrets: dict[str, list[str]] = {}
     for r in rows:
         if r.endpoint_id not in secrets:
             secrets[r.endpoint_id] = current_secrets(r, now)
-    return [Outgoing(r.delivery_id, r.endpoint_id, r.id, r.url, body_of(r),
-                     secrets[r.endpoint_id], r.failing_since is not None) for r in rows]
+    return [
+        Outgoing(
+            r.delivery_id,
+            r.endpoint_id,
+            r.id,
+            r.url,
+            body_of(r),
+            secrets[r.endpoint_id],
+            r.failing_since is not None,
+        )
+        for r in rows
+    ]
 
 
-def record_outcomes(session: Session, done: list[tuple[Outgoing, Outcome]],
-                    worker_id: str) -> None:
+def record_outcomes(session: Session, done: list[tuple[Outgoing, Outcome]], worker_id: str) -> None:
     """Log every attempt; move each delivery on (success, next try, or failed).
 
     A delivery whose lease this worker no longer holds (another took it over) only gets
     its attempt logged.
     """
-    session.execute(insert(WebhookAttempt), [{
-        "id": new_id("wha"), "delivery_id": o.delivery_id, "endpoint_id": o.endpoint_id,
-        "event_id": o.event_id, "attempted_at": r.attempted_at, "duration_ms": r.duration_ms,
-        "status_code": r.status_code, "error": r.error, "response_body": r.response_body,
-        "succeeded": r.succeeded} for o, r in done])
+    session.execute(
+        insert(WebhookAttempt),
+        [
+            {
+                "id": new_id("wha"),
+                "delivery_id": o.delivery_id,
+                "endpoint_id": o.endpoint_id,
+                "event_id": o.event_id,
+                "attempted_at": r.attempted_at,
+                "duration_ms": r.duration_ms,
+                "status_code": r.status_code,
+                "error": r.error,
+                "response_body": r.response_body,
+                "succeeded": r.succeeded,
+            }
+            for o, r in done
+        ],
+    )
     # Successes, the bulk of the work, in one statement.
     table = WebhookDelivery.__table__
     succeeded = [(o, r) for o, r in done if r.succeeded]
     if succeeded:
         session.connection().execute(
-            update(table).where(table.c.id == bindparam("_id"),
-                                table.c.locked_by == worker_id, table.c.state == "pending")
-            .values(state="succeeded", attempts=table.c.attempts + 1,
-                    last_status=bindparam("_status"), finished_at=bindparam("_at"),
-                    locked_by=None, locked_until=None),
-            [{"_id": o.delivery_id, "_status": r.status_code, "_at": r.attempted_at}
-             for o, r in succeeded])
+            update(table)
+            .where(
+                table.c.id == bindparam("_id"),
+                table.c.locked_by == worker_id,
+                table.c.state == "pending",
+            )
+            .values(
+                state="succeeded",
+                attempts=table.c.attempts + 1,
+                last_status=bindparam("_status"),
+                finished_at=bindparam("_at"),
+                locked_by=None,
+                locked_until=None,
+            ),
+            [
+                {"_id": o.delivery_id, "_status": r.status_code, "_at": r.attempted_at}
+                for o, r in succeeded
+            ],
+        )
         recovered = {o.endpoint_id for o, _ in succeeded if o.endpoint_failing}
         if recovered:
             session.execute(
-                update(WebhookEndpoint).where(WebhookEndpoint.id.in_(recovered))
-                .values(failing_since=None).execution_options(synchronize_session=False))
-    failed = sorted(((o, r) for o, r in done if not r.succeeded),
-                    key=lambda pair: pair[1].attempted_at)
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id.in_(recovered))
+                .values(failing_since=None)
+                .execution_options(synchronize_session=False)
+            )
+    failed = sorted(
+        ((o, r) for o, r in done if not r.succeeded), key=lambda pair: pair[1].attempted_at
+    )
     if not failed:
         return
-    deliveries = {d.id: d for d in session.scalars(select(WebhookDelivery).where(
-        WebhookDelivery.id.in_([o.delivery_id for o, _ in failed])))}
-    endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
-        WebhookEndpoint.id.in_({o.endpoint_id for o, _ in failed})))}
+    deliveries = {
+        d.id: d
+        for d in session.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.id.in_([o.delivery_id for o, _ in failed])
+            )
+        )
+    }
+    endpoints = {
+        e.id: e
+        for e in session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.id.in_({o.endpoint_id for o, _ in failed})
+            )
+        )
+    }
     for outgoing, outcome in failed:
         delivery = deliveries.get(outgoing.delivery_id)
         if delivery is None or delivery.state != "pending" or delivery.locked_by != worker_id:
@@ -274,8 +399,9 @@ def record_outcomes(session: Session, done: list[tuple[Outgoing, Outcome]],
         _fail(session, delivery, endpoints.get(outgoing.endpoint_id), outcome)
 
 
-def _fail(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None,
-          outcome: Outcome) -> None:
+def _fail(
+    session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint | None, outcome: Outcome
+) -> None:
     now = outcome.attempted_at
     delivery.attempts += 1
     delivery.last_status = outcome.status_code
@@ -294,13 +420,16 @@ def _fail(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint
 
 def renew(session: Session, delivery_ids: list[str], until: datetime, worker_id: str) -> None:
     if delivery_ids:
-        session.execute(update(WebhookDelivery).where(
-            WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.locked_by == worker_id
-        ).values(locked_until=until))
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.locked_by == worker_id)
+            .values(locked_until=until)
+        )
 
 
-def redeliver(session: Session, endpoint_id: str, data: Redeliver,
-              now: datetime | None = None) -> tuple[int, WebhookEndpoint]:
+def redeliver(
+    session: Session, endpoint_id: str, data: Redeliver, now: datetime | None = None
+) -> tuple[int, WebhookEndpoint]:
     """Queue a new delivery of one event, or of every subscribed event in a time range.
 
     They keep their ``webhook-id`` (the event id) and go out in event order per key.
@@ -310,14 +439,21 @@ def redeliver(session: Session, endpoint_id: str, data: Redeliver,
     if data.event_id is not None:
         batch = [get_event(session, data.event_id)]
     else:
-        query = select(Event).where(Event.created_at >= data.since,
-                                    type_filter(Event.type, endpoint.event_types))
+        query = select(Event).where(
+            Event.created_at >= data.since, type_filter(Event.type, endpoint.event_types)
+        )
         if data.until is not None:
             query = query.where(Event.created_at < data.until)
         batch = list(session.scalars(query.order_by(Event.seq).limit(MAX_REDELIVER + 1)))
         if len(batch) > MAX_REDELIVER:
-            raise ValidationFailed("Too many events in that range.", [FieldError(
-                ("until",), f"at most {MAX_REDELIVER} events at once; narrow the range")])
+            raise ValidationFailed(
+                "Too many events in that range.",
+                [
+                    FieldError(
+                        ("until",), f"at most {MAX_REDELIVER} events at once; narrow the range"
+                    )
+                ],
+            )
     rows = _delivery_rows(endpoint, batch, now)
     if rows:
         session.execute(insert(WebhookDelivery), rows)
@@ -335,8 +471,9 @@ class DeliveryFilters:
     state: str | None = None
 
 
-def list_deliveries(session: Session, filters: DeliveryFilters, cursor: str | None = None,
-                    limit: int = 50) -> tuple[list[WebhookDelivery], str | None]:
+def list_deliveries(
+    session: Session, filters: DeliveryFilters, cursor: str | None = None, limit: int = 50
+) -> tuple[list[WebhookDelivery], str | None]:
     """Newest first."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit + 1)
@@ -362,13 +499,22 @@ def get_delivery(session: Session, delivery_id: str) -> WebhookDelivery:
 
 
 def list_attempts(session: Session, delivery_id: str) -> list[WebhookAttempt]:
-    return list(session.scalars(select(WebhookAttempt).where(
-        WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.attempted_at)))
+    return list(
+        session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery_id)
+            .order_by(WebhookAttempt.attempted_at)
+        )
+    )
 
 
 def get_delivery_detail(session: Session, delivery_id: str) -> DeliveryDetail:
     delivery = get_delivery(session, delivery_id)
-    return DeliveryDetail.model_validate({
-        **vars(DeliveryPublic.model_validate(delivery)),
-        "attempt_log": [AttemptPublic.model_validate(a)
-                        for a in list_attempts(session, delivery_id)]})
+    return DeliveryDetail.model_validate(
+        {
+            **vars(DeliveryPublic.model_validate(delivery)),
+            "attempt_log": [
+                AttemptPublic.model_validate(a) for a in list_attempts(session, delivery_id)
+            ],
+        }
+    )

@@ -45,8 +45,8 @@ def is_valid_secret(secret: str) -> bool:
 def signature_header(msg_id: str, timestamp: int, body: bytes, secrets_: list[str]) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + body
     return " ".join(
-        "v1," + base64.b64encode(
-            hmac.new(secret_key_bytes(s), signed, hashlib.sha256).digest()).decode()
+        "v1,"
+        + base64.b64encode(hmac.new(secret_key_bytes(s), signed, hashlib.sha256).digest()).decode()
         for s in secrets_
     )
 
@@ -54,8 +54,9 @@ def signature_header(msg_id: str, timestamp: int, body: bytes, secrets_: list[st
 @lru_cache(maxsize=4)
 def _fernet(key: str) -> Fernet:
     # A key of its own for this use, derived from the installation's secret key.
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"mercato webhook endpoint secrets").derive(key.encode())
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"mercato webhook endpoint secrets"
+    ).derive(key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -67,5 +68,6 @@ def decrypt(token: str) -> str:
     try:
         return _fernet(get_settings().resolved_secret_key()).decrypt(token.encode()).decode()
     except InvalidToken:
-        raise RuntimeError("a webhook secret cannot be decrypted: was MERCATO_SECRET_KEY "
-                           "changed?") from None
+        raise RuntimeError(
+            "a webhook secret cannot be decrypted: was MERCATO_SECRET_KEY changed?"
+        ) from None

@@ -25,13 +25,23 @@ def browser(client, token):
 
 @pytest.fixture
 def order(client, admin):
-    client.post("/api/v1/products", headers=admin, json={
-        "handle": "mug", "title": "Mug", "variants": [{"sku": "MUG-1", "price": 1200}]})
-    response = client.post("/api/v1/orders", headers=admin, json={
-        "channel": "tiktok-shop", "external_id": "T-1", "payment_status": "paid",
-        "lines": [{"sku": "MUG-1", "quantity": 2}],
-        "customer": {"name": "Ada", "email": "ada@example.com"},
-        "attribution": {"source": "tiktok", "content_id": "video-9"}})
+    client.post(
+        "/api/v1/products",
+        headers=admin,
+        json={"handle": "mug", "title": "Mug", "variants": [{"sku": "MUG-1", "price": 1200}]},
+    )
+    response = client.post(
+        "/api/v1/orders",
+        headers=admin,
+        json={
+            "channel": "tiktok-shop",
+            "external_id": "T-1",
+            "payment_status": "paid",
+            "lines": [{"sku": "MUG-1", "quantity": 2}],
+            "customer": {"name": "Ada", "email": "ada@example.com"},
+            "attribution": {"source": "tiktok", "content_id": "video-9"},
+        },
+    )
     return response.json()
 
 
@@ -70,8 +80,10 @@ def test_orders_list_and_detail(browser, order):
 
 def test_fulfil_from_the_dashboard(browser, order, client, admin):
     detail = browser.get(f"/admin/orders/{order['id']}").text
-    response = browser.post(f"/admin/orders/{order['id']}/fulfil", data={
-        "csrf": csrf_of(detail), "carrier": "UPS", "tracking_number": "1Z42"})
+    response = browser.post(
+        f"/admin/orders/{order['id']}/fulfil",
+        data={"csrf": csrf_of(detail), "carrier": "UPS", "tracking_number": "1Z42"},
+    )
     assert response.status_code == 200 and "Fulfilled." in response.text
     api = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
     assert api["status"] == "completed"
@@ -82,12 +94,13 @@ def test_fulfil_from_the_dashboard(browser, order, client, admin):
 def test_refund_and_cancel_errors_show_on_the_page(browser, order):
     detail = browser.get(f"/admin/orders/{order['id']}").text
     line_id = order["lines"][0]["id"]
-    refunded = browser.post(f"/admin/orders/{order['id']}/refund", data={
-        "csrf": csrf_of(detail), "line_id": line_id, "quantity": "1", "reason": "chipped"})
+    refunded = browser.post(
+        f"/admin/orders/{order['id']}/refund",
+        data={"csrf": csrf_of(detail), "line_id": line_id, "quantity": "1", "reason": "chipped"},
+    )
     assert "Refunded 12.00 USD." in refunded.text
     browser.post(f"/admin/orders/{order['id']}/fulfil", data={"csrf": csrf_of(detail)})
-    cancelled = browser.post(f"/admin/orders/{order['id']}/cancel", data={
-        "csrf": csrf_of(detail)})
+    cancelled = browser.post(f"/admin/orders/{order['id']}/cancel", data={"csrf": csrf_of(detail)})
     assert "has shipped items" in cancelled.text
 
 
@@ -127,11 +140,20 @@ def test_catalog_pages(browser, order):
 
 
 def test_inventory_page_shows_levels_holds_and_ledger(browser, client, admin, order):
-    client.post("/api/v1/inventory/adjustments", headers=admin,
-                json={"sku": "MUG-1", "quantity": 7, "reason": "delivery"})
-    client.post("/api/v1/inventory/reservations", headers=admin, json={
-        "channel": "storefront", "reference": "cart-1",
-        "lines": [{"sku": "MUG-1", "quantity": 2}]})
+    client.post(
+        "/api/v1/inventory/adjustments",
+        headers=admin,
+        json={"sku": "MUG-1", "quantity": 7, "reason": "delivery"},
+    )
+    client.post(
+        "/api/v1/inventory/reservations",
+        headers=admin,
+        json={
+            "channel": "storefront",
+            "reference": "cart-1",
+            "lines": [{"sku": "MUG-1", "quantity": 2}],
+        },
+    )
     lowest = browser.get("/admin/inventory")
     assert "MUG-1" in lowest.text
     page = browser.get("/admin/inventory", params={"sku": "MUG-1"})
@@ -143,16 +165,26 @@ def test_inventory_page_shows_levels_holds_and_ledger(browser, client, admin, or
 
 
 def test_channels_and_webhooks_pages(browser, client, admin):
-    response = client.post("/api/v1/channels", headers=admin, json={
-        "kind": "google", "name": "google-us", "country": "US", "language": "en",
-        "currency": "USD", "base_url": "http://127.0.0.1:9/google"})
+    response = client.post(
+        "/api/v1/channels",
+        headers=admin,
+        json={
+            "kind": "google",
+            "name": "google-us",
+            "country": "US",
+            "language": "en",
+            "currency": "USD",
+            "base_url": "http://127.0.0.1:9/google",
+        },
+    )
     assert response.status_code == 201, response.text
     listing = browser.get("/admin/channels")
     assert "google-us" in listing.text and "In-app checkout" in listing.text
     detail = browser.get(f"/admin/channels/{response.json()['id']}")
     assert detail.status_code == 200 and "No items" in detail.text
-    hook = client.post("/api/v1/webhooks/endpoints", headers=admin,
-                       json={"url": "http://127.0.0.1:9/hook"})
+    hook = client.post(
+        "/api/v1/webhooks/endpoints", headers=admin, json={"url": "http://127.0.0.1:9/hook"}
+    )
     assert hook.status_code == 201, hook.text
     endpoint_id = hook.json()["id"]
     assert "127.0.0.1:9/hook" in browser.get("/admin/webhooks").text
@@ -160,13 +192,18 @@ def test_channels_and_webhooks_pages(browser, client, admin):
 
 
 def test_redeliver_from_the_dashboard(browser, client, admin, sessions):
-    endpoint_id = client.post("/api/v1/webhooks/endpoints", headers=admin,
-                              json={"url": "http://127.0.0.1:9/hook"}).json()["id"]
-    client.post("/api/v1/products", headers=admin, json={
-        "handle": "cup", "title": "Cup", "variants": [{"sku": "CUP-1", "price": 500}]})
+    endpoint_id = client.post(
+        "/api/v1/webhooks/endpoints", headers=admin, json={"url": "http://127.0.0.1:9/hook"}
+    ).json()["id"]
+    client.post(
+        "/api/v1/products",
+        headers=admin,
+        json={"handle": "cup", "title": "Cup", "variants": [{"sku": "CUP-1", "price": 500}]},
+    )
     event_id = client.get("/api/v1/events", headers=admin).json()["items"][0]["id"]
     csrf = csrf_of(browser.get(f"/admin/webhooks/{endpoint_id}").text)
-    response = browser.post(f"/admin/webhooks/{endpoint_id}/redeliver",
-                            data={"csrf": csrf, "event_id": event_id})
+    response = browser.post(
+        f"/admin/webhooks/{endpoint_id}/redeliver", data={"csrf": csrf, "event_id": event_id}
+    )
     assert f"Event {event_id} queued for redelivery." in response.text
     assert event_id in response.text  # the new delivery is listed

@@ -9,13 +9,16 @@ from mercato.events.models import Event
 
 def events(sessions):
     with sessions() as session:
-        return [(e.type, e.key, e.payload["skus"]) for e in
-                session.scalars(select(Event).order_by(Event.seq))]
+        return [
+            (e.type, e.key, e.payload["skus"])
+            for e in session.scalars(select(Event).order_by(Event.seq))
+        ]
 
 
 def product(**extra):
-    return ProductCreate(title="Mug", handle="mug",
-                         variants=[{"sku": "MUG-1", "price": 900}], **extra)
+    return ProductCreate(
+        title="Mug", handle="mug", variants=[{"sku": "MUG-1", "price": 900}], **extra
+    )
 
 
 def test_every_change_records_an_event_in_the_same_transaction(sessions):

@@ -17,9 +17,15 @@ def tee(handle="tee", skus=("TEE-S", "TEE-M"), **extra):
         "options": ["Size"],
         "media": [{"url": "https://cdn.example.com/tee.jpg", "alt": "A tee"}],
         "variants": [
-            {"sku": sku, "option_values": [sku.rsplit("-", 1)[1]], "price": 2500,
-             "compare_at_price": 3000, "barcode": "4006381333931", "weight": "145",
-             "image_url": "https://cdn.example.com/tee.jpg"}
+            {
+                "sku": sku,
+                "option_values": [sku.rsplit("-", 1)[1]],
+                "price": 2500,
+                "compare_at_price": 3000,
+                "barcode": "4006381333931",
+                "weight": "145",
+                "image_url": "https://cdn.example.com/tee.jpg",
+            }
             for sku in skus
         ],
         "translations": {"fr": {"title": "T-shirt bio"}},
@@ -54,7 +60,9 @@ def test_get_and_lookup_by_sku(client, admin, created):
     found = client.get("/api/v1/variants", params={"sku": "TEE-M"}, headers=admin).json()
     assert [v["id"] for v in found["items"]] == [created["variants"][1]["id"]]
     assert client.get("/api/v1/variants", params={"sku": "NOPE"}, headers=admin).json() == {
-        "items": [], "next_cursor": None}
+        "items": [],
+        "next_cursor": None,
+    }
     variant_id = created["variants"][0]["id"]
     assert client.get(f"/api/v1/variants/{variant_id}", headers=admin).json()["sku"] == "TEE-S"
 
@@ -70,8 +78,11 @@ def test_changing_sku_and_handle_keeps_ids(client, admin, created):
     variants = [dict(v, sku=v["sku"] + "-2024") for v in tee()["variants"]]
     for new, old in zip(variants, created["variants"], strict=True):
         new["id"] = old["id"]
-    response = client.patch(f"/api/v1/products/{created['id']}", headers=admin,
-                            json={"handle": "organic-tee", "variants": variants})
+    response = client.patch(
+        f"/api/v1/products/{created['id']}",
+        headers=admin,
+        json={"handle": "organic-tee", "variants": variants},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()
     assert updated["id"] == created["id"] and updated["handle"] == "organic-tee"
@@ -81,8 +92,9 @@ def test_changing_sku_and_handle_keeps_ids(client, admin, created):
 
 
 def test_partial_update_keeps_everything_else(client, admin, created):
-    response = client.patch(f"/api/v1/products/{created['id']}", headers=admin,
-                            json={"title": "Organic Tee v2"})
+    response = client.patch(
+        f"/api/v1/products/{created['id']}", headers=admin, json={"title": "Organic Tee v2"}
+    )
     updated = response.json()
     assert updated["title"] == "Organic Tee v2"
     for key in ("variants", "media", "tags", "translations", "google_category_id"):
@@ -91,13 +103,15 @@ def test_partial_update_keeps_everything_else(client, admin, created):
 
 def test_replacing_variants_matches_by_sku_adds_and_removes(client, admin, created):
     variants = tee(skus=("TEE-M", "TEE-L"))["variants"]
-    updated = client.patch(f"/api/v1/products/{created['id']}", headers=admin,
-                           json={"variants": variants}).json()
+    updated = client.patch(
+        f"/api/v1/products/{created['id']}", headers=admin, json={"variants": variants}
+    ).json()
     assert [v["sku"] for v in updated["variants"]] == ["TEE-M", "TEE-L"]
     assert updated["variants"][0]["id"] == created["variants"][1]["id"]
     assert updated["variants"][1]["id"] not in {v["id"] for v in created["variants"]}
-    assert client.get("/api/v1/variants", params={"sku": "TEE-S"},
-                      headers=admin).json()["items"] == []
+    assert (
+        client.get("/api/v1/variants", params={"sku": "TEE-S"}, headers=admin).json()["items"] == []
+    )
 
 
 def test_bad_body_is_422_with_field_errors(client, admin):
@@ -133,8 +147,9 @@ def test_taken_handle_or_sku_is_409(client, admin, created):
     assert response.status_code == 409
     errors = {e["field"]: e["message"] for e in response.json()["errors"]}
     assert "already used" in errors["handle"]
-    other = client.post("/api/v1/products", json=tee(handle="other", skus=("TEE-S",)),
-                        headers=admin)
+    other = client.post(
+        "/api/v1/products", json=tee(handle="other", skus=("TEE-S",)), headers=admin
+    )
     assert other.status_code == 409
     assert "already used by product 'tee'" in other.json()["errors"][0]["message"]
 
@@ -175,22 +190,25 @@ def test_list_filters_and_cursor_pagination(client, admin):
 def test_bulk_upsert_creates_and_updates(client, admin, created):
     changed = tee(title="Renamed Tee")
     new = tee(handle="hoodie", skus=("HOOD-S",), title="Hoodie")
-    response = client.post("/api/v1/products/bulk", headers=admin,
-                           json={"products": [changed, new]})
+    response = client.post(
+        "/api/v1/products/bulk", headers=admin, json={"products": [changed, new]}
+    )
     assert response.status_code == 200, response.text
     result = response.json()
     assert (result["created"], result["updated"], result["unchanged"]) == (1, 1, 0)
     by_handle = {p["handle"]: p for p in result["products"]}
     assert by_handle["tee"]["id"] == created["id"]
     assert by_handle["tee"]["title"] == "Renamed Tee"
-    again = client.post("/api/v1/products/bulk", headers=admin,
-                        json={"products": [changed, new]}).json()
+    again = client.post(
+        "/api/v1/products/bulk", headers=admin, json={"products": [changed, new]}
+    ).json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
 
 
 def test_bulk_upsert_matches_a_renamed_handle_by_sku(client, admin, created):
-    result = client.post("/api/v1/products/bulk", headers=admin,
-                         json={"products": [tee(handle="tee-renamed")]}).json()
+    result = client.post(
+        "/api/v1/products/bulk", headers=admin, json={"products": [tee(handle="tee-renamed")]}
+    ).json()
     assert result["updated"] == 1
     assert result["products"][0]["id"] == created["id"]
 
@@ -199,8 +217,7 @@ def test_bulk_upsert_is_all_or_nothing(client, admin):
     good = tee(handle="good", skus=("G-1",))
     bad = tee(handle="bad", skus=("B-1",))
     bad["options"] = ["Size", "Color"]
-    response = client.post("/api/v1/products/bulk", headers=admin,
-                           json={"products": [good, bad]})
+    response = client.post("/api/v1/products/bulk", headers=admin, json={"products": [good, bad]})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "products[1].variants[0].option_values"
     assert client.get("/api/v1/products", headers=admin).json()["items"] == []
@@ -210,8 +227,11 @@ def test_csv_upload_and_download(client, admin):
     from tests.catalog.test_shopify_csv import TEMPLATE
 
     with TEMPLATE.open("rb") as upload:
-        response = client.post("/api/v1/products/import/shopify", headers=admin,
-                               files={"file": ("products.csv", upload, "text/csv")})
+        response = client.post(
+            "/api/v1/products/import/shopify",
+            headers=admin,
+            files={"file": ("products.csv", upload, "text/csv")},
+        )
     assert response.status_code == 200, response.text
     assert (response.json()["created"], response.json()["variants"]) == (3, 16)
     page = client.get("/api/v1/products", headers=admin).json()
@@ -223,8 +243,11 @@ def test_csv_upload_and_download(client, admin):
 
 def test_csv_upload_errors_are_422_with_rows(client, admin):
     bad = b"Handle,Title,Variant SKU,Variant Price\na,A,A-1,abc\n"
-    response = client.post("/api/v1/products/import/shopify", headers=admin,
-                           files={"file": ("products.csv", bad, "text/csv")})
+    response = client.post(
+        "/api/v1/products/import/shopify",
+        headers=admin,
+        files={"file": ("products.csv", bad, "text/csv")},
+    )
     assert response.status_code == 422
     error = response.json()["errors"][0]
     assert error["loc"] == ["rows", 2, "Variant Price"]

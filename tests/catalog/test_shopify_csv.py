@@ -28,8 +28,9 @@ def export(sessions) -> str:
 
 def counts(sessions):
     with sessions() as session:
-        return tuple(session.scalar(select(func.count()).select_from(t))
-                     for t in (Product, Variant, Media))
+        return tuple(
+            session.scalar(select(func.count()).select_from(t)) for t in (Product, Variant, Media)
+        )
 
 
 def products(sessions):
@@ -80,8 +81,10 @@ def test_shopify_template_imports_exactly(sessions, template_text):
     assert shirt.google_category_path == "Apparel & Accessories > Clothing > Shirts & Tops"
     assert shirt.attributes["shopify_category"].endswith("Clothing Tops > T-Shirts")
     assert shirt.attributes["google_custom_product"] is True
-    assert shirt.attributes["markets"] == [{"name": "United States", "included": True},
-                                           {"name": "International", "included": True}]
+    assert shirt.attributes["markets"] == [
+        {"name": "United States", "included": True},
+        {"name": "International", "included": True},
+    ]
     assert shirt.tags == ["Made to Order", "Shirt Tag"]
     assert shirt.seo_title == "Example T-Shirt | Test Store"
     assert shirt.description_text.startswith("This t-shirt is as simple as it gets.")
@@ -126,16 +129,19 @@ def test_real_world_quirks_bom_html_newlines_reordered_and_unknown_columns(sessi
     )
     report = run_import(sessions, text)
     assert report.created == 1
-    assert report.warnings == ['column "Favourite Colour" is not a Shopify product column '
-                               "and was ignored"]
+    assert report.warnings == [
+        'column "Favourite Colour" is not a Shopify product column and was ignored'
+    ]
     mug = products(sessions)["mug"]
     assert mug.description_text == "Line one\nLine two, with a comma"
     assert mug.variants[0].price == 1250 and mug.variants[0].sku == "MUG-1"
 
 
 def test_a_variant_image_missing_from_the_images_is_added_to_them(sessions):
-    text = ("Handle,Title,Variant SKU,Variant Price,Image Src,Variant Image\n"
-            "mug,Mug,MUG-1,5,https://x.test/a.jpg,https://x.test/b.jpg\n")
+    text = (
+        "Handle,Title,Variant SKU,Variant Price,Image Src,Variant Image\n"
+        "mug,Mug,MUG-1,5,https://x.test/a.jpg,https://x.test/b.jpg\n"
+    )
     run_import(sessions, text)
     mug = products(sessions)["mug"]
     assert [m.url for m in mug.media] == ["https://x.test/a.jpg", "https://x.test/b.jpg"]
@@ -168,38 +174,41 @@ def test_duplicate_sku_is_rejected_with_both_places(sessions, template_text):
     text = template_text.replace("HAT_GRY_275", "SRT_COT_111")
     failure = expect_rejection(sessions, text)
     assert len(failure.errors) == 1
-    assert failure.errors[0].message.startswith('row 18, column "Variant SKU": SKU '
-                                                "'SRT_COT_111'")
+    assert failure.errors[0].message.startswith("row 18, column \"Variant SKU\": SKU 'SRT_COT_111'")
 
 
 def test_a_sku_of_another_product_in_the_database_is_rejected(sessions, template_text):
     run_import(sessions, template_text)
-    text = ("Handle,Title,Variant SKU,Variant Price\n"
-            "example-hat,Beanie,PNT_DEN_305,10\n")
+    text = "Handle,Title,Variant SKU,Variant Price\nexample-hat,Beanie,PNT_DEN_305,10\n"
     failure = expect_rejection(sessions, text)
     assert failure.errors[0].message == (
-        'row 2, column "Variant SKU": SKU \'PNT_DEN_305\' is already used by product '
-        "'example-pants'")
+        "row 2, column \"Variant SKU\": SKU 'PNT_DEN_305' is already used by product "
+        "'example-pants'"
+    )
 
 
 def test_a_new_handle_with_known_skus_renames_the_product_and_says_so(sessions, template_text):
     run_import(sessions, template_text)
     pants_id = products(sessions)["example-pants"].id
-    text = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
-            "jeans,Jeans,Size,28,PNT_DEN_285,95\n")
+    text = (
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+        "jeans,Jeans,Size,28,PNT_DEN_285,95\n"
+    )
     report = run_import(sessions, text)
     assert report.warnings == ['product "example-pants" was found by SKU and renamed to "jeans"']
     assert products(sessions)["jeans"].id == pants_id
 
 
 def test_all_errors_are_reported_at_once(sessions):
-    text = ("Handle,Title,Variant SKU,Variant Price,Variant Taxable,Status\n"
-            "a,A,A-1,1.999,TRUE,active\n"
-            "b,B,B-1,5,maybe,published\n"
-            ",C,C-1,5,TRUE,active\n")
+    text = (
+        "Handle,Title,Variant SKU,Variant Price,Variant Taxable,Status\n"
+        "a,A,A-1,1.999,TRUE,active\n"
+        "b,B,B-1,5,maybe,published\n"
+        ",C,C-1,5,TRUE,active\n"
+    )
     failure = expect_rejection(sessions, text)
     assert [e.message for e in failure.errors] == [
-        'row 2, column "Variant Price": \'1.999\' has more decimals than USD allows',
+        "row 2, column \"Variant Price\": '1.999' has more decimals than USD allows",
         'row 3, column "Status": "published" is not one of active, draft, archived',
         'row 3, column "Variant Taxable": "maybe" is not TRUE or FALSE',
         'row 4, column "Handle": is empty; every row needs the handle of its product',
@@ -207,11 +216,7 @@ def test_all_errors_are_reported_at_once(sessions):
 
 
 def test_skip_invalid_imports_the_rest(sessions):
-    text = ("Handle,Title,Variant SKU,Variant Price\n"
-            "a,A,A-1,1\n"
-            "b,B,B-1,oops\n"
-            "c,C,A-1,3\n"
-            "d,D,D-1,4\n")
+    text = "Handle,Title,Variant SKU,Variant Price\na,A,A-1,1\nb,B,B-1,oops\nc,C,A-1,3\nd,D,D-1,4\n"
     report = run_import(sessions, text, skip_invalid=True)
     assert (report.created, report.skipped, report.error_count) == (2, 2, 2)
     assert set(products(sessions)) == {"a", "d"}
@@ -224,10 +229,13 @@ def test_dry_run_checks_against_the_database_and_writes_nothing(sessions, templa
 
 
 def test_rows_of_a_product_must_be_together(sessions):
-    text = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
-            "a,A,Size,S,A-S,1\n"
-            "b,B,,,B-1,1\n"
-            "a,,,M,A-M,1\n")
+    text = (
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+        "a,A,Size,S,A-S,1\n"
+        "b,B,,,B-1,1\n"
+        "a,,,M,A-M,1\n"
+    )
     failure = expect_rejection(sessions, text)
-    assert failure.errors[0].message == ('row 4, column "Handle": rows of product "a" must '
-                                         "be together (it also starts at row 2)")
+    assert failure.errors[0].message == (
+        'row 4, column "Handle": rows of product "a" must be together (it also starts at row 2)'
+    )

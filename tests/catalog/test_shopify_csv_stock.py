@@ -18,27 +18,33 @@ SKUS = ["PNT_DEN_285", "PNT_DEN_305", "PNT_DEN_405", "HAT_GRY_275", "SRT_COT_111
 
 def stock(sessions) -> dict[str, tuple[int, bool]]:
     with sessions() as session:
-        return {sku: (view.on_hand, view.tracked) for sku in SKUS
-                for view in [inventory.inventory_by_sku(session, sku)]}
+        return {
+            sku: (view.on_hand, view.tracked)
+            for sku in SKUS
+            for view in [inventory.inventory_by_sku(session, sku)]
+        }
 
 
 def movements(sessions) -> list[tuple[str, str, int]]:
     with sessions() as session:
-        return sorted((m.kind, m.actor, m.on_hand_delta)
-                      for m in session.scalars(select(Movement)))
+        return sorted((m.kind, m.actor, m.on_hand_delta) for m in session.scalars(select(Movement)))
 
 
 def test_template_quantities_become_stock_at_the_default_location(sessions):
     run_import(sessions, TEMPLATE.read_text(encoding="utf-8"))
-    assert stock(sessions) == {"PNT_DEN_285": (20, True), "PNT_DEN_305": (15, True),
-                               "PNT_DEN_405": (10, True), "HAT_GRY_275": (50, True),
-                               "SRT_COT_111": (0, False)}
-    assert movements(sessions) == [("correction", "import:shopify", d)
-                                   for d in (10, 15, 20, 50)]
+    assert stock(sessions) == {
+        "PNT_DEN_285": (20, True),
+        "PNT_DEN_305": (15, True),
+        "PNT_DEN_405": (10, True),
+        "HAT_GRY_275": (50, True),
+        "SRT_COT_111": (0, False),
+    }
+    assert movements(sessions) == [("correction", "import:shopify", d) for d in (10, 15, 20, 50)]
     with sessions() as session:
         assert inventory.verify(session) == []
-        changed = session.scalars(select(Event.payload["sku"].as_string())
-                                  .where(Event.type == "inventory.changed")).all()
+        changed = session.scalars(
+            select(Event.payload["sku"].as_string()).where(Event.type == "inventory.changed")
+        ).all()
     assert sorted(changed) == ["HAT_GRY_275", "PNT_DEN_285", "PNT_DEN_305", "PNT_DEN_405"]
 
 
@@ -72,22 +78,28 @@ def test_a_count_below_held_units_is_a_row_error_and_nothing_changes(sessions):
         failure = exc
     assert [e.message for e in failure.errors] == [
         'row 18, column "Variant Inventory Qty": 2 is fewer than the 5 units held for open '
-        "reservations"]
+        "reservations"
+    ]
     assert stock(sessions)["HAT_GRY_275"] == (50, True)
 
 
 def test_bad_and_negative_quantities(sessions):
-    text = ("Handle,Title,Variant SKU,Variant Price,Variant Inventory Tracker,"
-            "Variant Inventory Qty\n"
-            "a,A,A-1,1,shopify,-2\n")
+    text = (
+        "Handle,Title,Variant SKU,Variant Price,Variant Inventory Tracker,"
+        "Variant Inventory Qty\n"
+        "a,A,A-1,1,shopify,-2\n"
+    )
     report = run_import(sessions, text)
-    assert report.warnings == ['row 2: "Variant Inventory Qty" -2 is below zero; stock is set '
-                               "to 0 (backorders are not stock)"]
+    assert report.warnings == [
+        'row 2: "Variant Inventory Qty" -2 is below zero; stock is set '
+        "to 0 (backorders are not stock)"
+    ]
     try:
         run_import(sessions, text.replace("-2", "2.5"))
     except Exception as exc:  # noqa: BLE001
         assert [e.message for e in exc.errors] == [
-            'row 2, column "Variant Inventory Qty": "2.5" is not a whole number']
+            'row 2, column "Variant Inventory Qty": "2.5" is not a whole number'
+        ]
     else:
         raise AssertionError("a fractional quantity was accepted")
 
@@ -95,29 +107,42 @@ def test_bad_and_negative_quantities(sessions):
 def test_new_and_existing_products_in_one_file(sessions):
     """Products created by the import and products it updates get the same stock rules,
     and inventory.changed follows variant id order."""
-    header = ("Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,"
-              "Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy\n")
+    header = (
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price,"
+        "Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy\n"
+    )
     run_import(sessions, header + "old,Old,Size,S,OLD-S,1,shopify,3,deny\n")
-    report = run_import(sessions, header +
-                        "old,Old,Size,S,OLD-S,1,shopify,5,deny\n"
-                        "old,,,M,OLD-M,1,shopify,0,deny\n"
-                        "new,New,Size,S,NEW-S,1,shopify,-1,continue\n"
-                        "new,,,M,NEW-M,1,shopify,4,deny\n"
-                        "new,,,L,NEW-L,1,,9,deny\n")
+    report = run_import(
+        sessions,
+        header + "old,Old,Size,S,OLD-S,1,shopify,5,deny\n"
+        "old,,,M,OLD-M,1,shopify,0,deny\n"
+        "new,New,Size,S,NEW-S,1,shopify,-1,continue\n"
+        "new,,,M,NEW-M,1,shopify,4,deny\n"
+        "new,,,L,NEW-L,1,,9,deny\n",
+    )
     assert (report.created, report.updated) == (1, 1)
-    assert report.warnings == ['row 4: "Variant Inventory Qty" -1 is below zero; stock is '
-                               "set to 0 (backorders are not stock)"]
+    assert report.warnings == [
+        'row 4: "Variant Inventory Qty" -1 is below zero; stock is '
+        "set to 0 (backorders are not stock)"
+    ]
     with sessions() as session:
-        views = {sku: inventory.inventory_by_sku(session, sku)
-                 for sku in ("OLD-S", "OLD-M", "NEW-S", "NEW-M", "NEW-L")}
-        events = session.execute(select(Event.key, Event.payload["sku"].as_string())
-                                 .where(Event.type == "inventory.changed")
-                                 .order_by(Event.seq)).all()
+        views = {
+            sku: inventory.inventory_by_sku(session, sku)
+            for sku in ("OLD-S", "OLD-M", "NEW-S", "NEW-M", "NEW-L")
+        }
+        events = session.execute(
+            select(Event.key, Event.payload["sku"].as_string())
+            .where(Event.type == "inventory.changed")
+            .order_by(Event.seq)
+        ).all()
         assert inventory.verify(session) == []
-    assert {sku: (v.on_hand, [lv.location for lv in v.locations])
-            for sku, v in views.items()} == {
-        "OLD-S": (5, ["default"]), "OLD-M": (0, ["default"]), "NEW-S": (0, ["default"]),
-        "NEW-M": (4, ["default"]), "NEW-L": (0, [])}
+    assert {sku: (v.on_hand, [lv.location for lv in v.locations]) for sku, v in views.items()} == {
+        "OLD-S": (5, ["default"]),
+        "OLD-M": (0, ["default"]),
+        "NEW-S": (0, ["default"]),
+        "NEW-M": (4, ["default"]),
+        "NEW-L": (0, []),
+    }
     assert [sku for _, sku in events] == ["OLD-S", "OLD-S", "NEW-M"]
     assert [key for key, _ in events] == sorted(key for key, _ in events)
     assert movements(sessions) == [("correction", "import:shopify", d) for d in (2, 3, 4)]

@@ -19,14 +19,27 @@ GTIN = "4006381333931"
 
 def tee(handle="tee", skus=("TEE-S", "TEE-M"), barcode=GTIN, **extra) -> dict:
     return {
-        "handle": handle, "title": "Organic Tee",
-        "description_html": "<p>Soft &amp; <b>organic</b>.</p>", "vendor": "Acme",
-        "status": "active", "google_category": 212, "options": ["Color", "Size"],
-        "gender": "unisex", "age_group": "adult",
+        "handle": handle,
+        "title": "Organic Tee",
+        "description_html": "<p>Soft &amp; <b>organic</b>.</p>",
+        "vendor": "Acme",
+        "status": "active",
+        "google_category": 212,
+        "options": ["Color", "Size"],
+        "gender": "unisex",
+        "age_group": "adult",
         "media": [{"url": "https://cdn.example.com/tee.jpg"}],
-        "variants": [{"sku": sku, "option_values": ["Blue", sku.rsplit("-", 1)[1]],
-                      "price": 2500, "barcode": barcode, "mpn": f"MPN-{sku}", "weight": "145"}
-                     for sku in skus],
+        "variants": [
+            {
+                "sku": sku,
+                "option_values": ["Blue", sku.rsplit("-", 1)[1]],
+                "price": 2500,
+                "barcode": barcode,
+                "mpn": f"MPN-{sku}",
+                "weight": "145",
+            }
+            for sku in skus
+        ],
         **extra,
     }
 
@@ -36,6 +49,7 @@ def make_products(sessions):
     def make(*products: dict) -> list:
         with transaction(sessions) as session:
             return [catalog.create_product(session, ProductCreate(**p)) for p in products]
+
     return make
 
 
@@ -44,8 +58,9 @@ def sandbox(monkeypatch):
     """Every simulator in-process; channels created with base_url SANDBOX/<kind> reach it."""
     app = create_sandbox()
     client = TestClient(app, base_url=SANDBOX)
-    monkeypatch.setattr(channel_http, "open_client",
-                        lambda base_url: TestClient(app, base_url=base_url))
+    monkeypatch.setattr(
+        channel_http, "open_client", lambda base_url: TestClient(app, base_url=base_url)
+    )
     monkeypatch.setattr(channel_http, "BACKOFF_BASE", 0.0)
     yield client
     client.close()
@@ -69,7 +84,15 @@ SETTINGS = {
 def make_channel(sessions):
     def make(kind: str, name: str | None = None) -> str:
         with transaction(sessions) as session:
-            return service.create_channel(session, ChannelCreate(
-                kind=kind, name=name or kind, base_url=f"{SANDBOX}/{kind}",
-                credentials=CREDENTIALS.get(kind, {}), settings=SETTINGS.get(kind, {}))).id
+            return service.create_channel(
+                session,
+                ChannelCreate(
+                    kind=kind,
+                    name=name or kind,
+                    base_url=f"{SANDBOX}/{kind}",
+                    credentials=CREDENTIALS.get(kind, {}),
+                    settings=SETTINGS.get(kind, {}),
+                ),
+            ).id
+
     return make

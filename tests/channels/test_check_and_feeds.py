@@ -23,8 +23,11 @@ def mercato(*args):
 
 def template_barcodes() -> dict[str, str]:
     with TEMPLATE.open(encoding="utf-8") as handle:
-        return {row["Variant SKU"]: row["Variant Barcode"] for row in csv.DictReader(handle)
-                if row["Variant SKU"]}
+        return {
+            row["Variant SKU"]: row["Variant Barcode"]
+            for row in csv.DictReader(handle)
+            if row["Variant SKU"]
+        }
 
 
 def test_check_google_on_shopify_template_reports_every_invalid_gtin_and_nothing_false(engine):
@@ -65,8 +68,14 @@ def test_https_links_are_checked_when_the_base_url_is_https(engine, make_product
 
 
 def test_html_is_stripped_and_identifiers_fall_back(engine, make_products, tmp_path):
-    make_products(tee(handle="no-gtin", skus=("NG-1",), barcode=None,
-                      variants=[{"sku": "NG-1", "option_values": ["Red", "M"], "price": 1999}]))
+    make_products(
+        tee(
+            handle="no-gtin",
+            skus=("NG-1",),
+            barcode=None,
+            variants=[{"sku": "NG-1", "option_values": ["Red", "M"], "price": 1999}],
+        )
+    )
     out = tmp_path / "google.xml"
     result = mercato("feeds", "build", "google", "--out", out)
     assert result.exit_code == 0, result.output
@@ -95,8 +104,9 @@ def test_feeds_in_every_format_leave_invalid_items_out(engine, make_products, tm
     snap = tmp_path / "snap.csv"
     mercato("feeds", "build", "snapchat", "--out", snap)
     assert len(list(csv.reader(io.StringIO(snap.read_text(encoding="utf-8"))))) == 3
-    refused = runner.invoke(app, ["feeds", "build", "google", "--out", str(tmp_path / "x"),
-                                  "--format", "csv"])
+    refused = runner.invoke(
+        app, ["feeds", "build", "google", "--out", str(tmp_path / "x"), "--format", "csv"]
+    )
     assert refused.exit_code == 1 and "xml" in refused.output
 
 

@@ -36,12 +36,18 @@ def held(sandbox, kind: str) -> dict[str, dict]:
                 out[sku["external_sku_id"]] = (item["title"], quantity > 0, quantity)
         elif kind == "google":
             attributes = item["productAttributes"]
-            out[item["offerId"]] = (attributes["title"],
-                                    attributes["availability"] == "IN_STOCK", None)
+            out[item["offerId"]] = (
+                attributes["title"],
+                attributes["availability"] == "IN_STOCK",
+                None,
+            )
         else:
             attributes = item.get("attributes", item)
-            out[key] = (attributes["title"], attributes["availability"] == "in stock",
-                        attributes.get("inventory"))
+            out[key] = (
+                attributes["title"],
+                attributes["availability"] == "in stock",
+                attributes.get("inventory"),
+            )
     return out
 
 
@@ -51,18 +57,28 @@ def dispatch_and_run_jobs(engine, sessions) -> list[Job]:
         while events_service.dispatch_pending(session, datetime.now(UTC)):
             pass
     with sessions() as session:
-        queued = list(session.scalars(select(Job).where(
-            Job.name == tasks.AVAILABILITY_JOB, Job.state == "queued").order_by(Job.created_at)))
-    ctx = registry.JobContext(job_id="job_test", attempt=1, now=datetime.now(UTC),
-                              sessions=sessions,
-                              read_sessions=make_sessionmaker(engine, read_only=True))
+        queued = list(
+            session.scalars(
+                select(Job)
+                .where(Job.name == tasks.AVAILABILITY_JOB, Job.state == "queued")
+                .order_by(Job.created_at)
+            )
+        )
+    ctx = registry.JobContext(
+        job_id="job_test",
+        attempt=1,
+        now=datetime.now(UTC),
+        sessions=sessions,
+        read_sessions=make_sessionmaker(engine, read_only=True),
+    )
     for job in queued:
         registry.TASKS[job.name].fn(ctx, **job.args)
     return queued
 
 
-def test_a_sell_out_reaches_every_channel_before_content_edits(engine, sessions, sandbox,
-                                                               make_products, make_channel):
+def test_a_sell_out_reaches_every_channel_before_content_edits(
+    engine, sessions, sandbox, make_products, make_channel
+):
     [product] = make_products(tee())
     small, medium = product.variants
     set_stock(sessions, "TEE-S", 5)
@@ -80,8 +96,7 @@ def test_a_sell_out_reaches_every_channel_before_content_edits(engine, sessions,
 
     assert {job.args["channel_id"] for job in jobs} == set(channel_ids.values())
     assert all(small.id in job.args["variant_ids"] for job in jobs)
-    assert {job.key for job in jobs} == {f"channels.availability:{c}"
-                                         for c in channel_ids.values()}
+    assert {job.key for job in jobs} == {f"channels.availability:{c}" for c in channel_ids.values()}
     for kind in KINDS:
         items = held(sandbox, kind)
         assert items[small.id][1] is False, kind
@@ -98,8 +113,9 @@ def test_a_sell_out_reaches_every_channel_before_content_edits(engine, sessions,
         assert {title for title, _, _ in held(sandbox, kind).values()} == {"Organic Tee, v2"}
 
 
-def test_unchanged_availability_sends_nothing(engine, sessions, sandbox, make_products,
-                                              make_channel):
+def test_unchanged_availability_sends_nothing(
+    engine, sessions, sandbox, make_products, make_channel
+):
     [product] = make_products(tee())
     set_stock(sessions, "TEE-S", 5)
     channel_id = make_channel("meta")

@@ -17,8 +17,9 @@ KINDS = ("meta", "google", "pinterest")
 
 
 def fault(sandbox, kind, fault_kind, count=1, **extra):
-    response = sandbox.post(f"/{kind}/_sandbox/faults",
-                            json={"kind": fault_kind, "count": count, **extra})
+    response = sandbox.post(
+        f"/{kind}/_sandbox/faults", json={"kind": fault_kind, "count": count, **extra}
+    )
     assert response.status_code == 200 and "queued" in response.json(), response.text
 
 
@@ -28,8 +29,10 @@ def remote(sandbox, kind) -> dict:
 
 def listings(sessions, channel_id) -> dict[str, Listing]:
     with sessions() as session:
-        return {x.item_id: x for x in session.scalars(
-            select(Listing).where(Listing.channel_id == channel_id))}
+        return {
+            x.item_id: x
+            for x in session.scalars(select(Listing).where(Listing.channel_id == channel_id))
+        }
 
 
 def publish_and_read(sessions, channel_id):
@@ -53,18 +56,33 @@ def test_publish_then_read_back_approves(kind, sessions, sandbox, make_products,
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_platform_rejection_surfaces_with_its_reason(kind, sessions, sandbox, make_products,
-                                                     make_channel, monkeypatch):
+def test_platform_rejection_surfaces_with_its_reason(
+    kind, sessions, sandbox, make_products, make_channel, monkeypatch
+):
     [product] = make_products(tee())
     channel_id = make_channel(kind)
     # The local validator is bypassed so that the platform itself refuses the GTIN.
     from mercato.channels import platforms
+
     spec = platforms.spec(kind)
     monkeypatch.setattr(spec, "validate", lambda row, item, target: [])
     with transaction(sessions) as session:
-        catalog.update_product(session, product.id, ProductUpdate(variants=[
-            {"id": v.id, "sku": v.sku, "option_values": v.option_values, "price": v.price,
-             "barcode": "4006381333932"} for v in product.variants]))
+        catalog.update_product(
+            session,
+            product.id,
+            ProductUpdate(
+                variants=[
+                    {
+                        "id": v.id,
+                        "sku": v.sku,
+                        "option_values": v.option_values,
+                        "price": v.price,
+                        "barcode": "4006381333932",
+                    }
+                    for v in product.variants
+                ]
+            ),
+        )
     publish_and_read(sessions, channel_id)
     held = listings(sessions, channel_id)
     assert {x.verdict for x in held.values()} == {"rejected"}
@@ -97,8 +115,9 @@ def test_429_and_5xx_are_retried(kind, sessions, sandbox, make_products, make_ch
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_expired_token_marks_channel_needs_reauth(kind, sessions, sandbox, make_products,
-                                                  make_channel, client, admin):
+def test_expired_token_marks_channel_needs_reauth(
+    kind, sessions, sandbox, make_products, make_channel, client, admin
+):
     make_products(tee())
     channel_id = make_channel(kind)
     fault(sandbox, kind, "expired_token")
@@ -109,14 +128,18 @@ def test_expired_token_marks_channel_needs_reauth(kind, sessions, sandbox, make_
         event = session.scalar(select(Event).where(Event.type == "channel.status_changed"))
         assert event.payload["to"] == "needs_reauth"
     # New credentials through the API reactivate it.
-    patched = client.patch(f"/api/v1/channels/{channel_id}", headers=admin,
-                           json={"credentials": {"access_token": "fresh"}})
+    patched = client.patch(
+        f"/api/v1/channels/{channel_id}",
+        headers=admin,
+        json={"credentials": {"access_token": "fresh"}},
+    )
     assert patched.json()["status"] == "active"
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_delayed_verdicts_stay_pending_until_ready(kind, sessions, sandbox, make_products,
-                                                   make_channel):
+def test_delayed_verdicts_stay_pending_until_ready(
+    kind, sessions, sandbox, make_products, make_channel
+):
     make_products(tee(skus=("TEE-S",)))
     channel_id = make_channel(kind)
     fault(sandbox, kind, "delay_verdicts", 1)
@@ -135,13 +158,17 @@ def test_one_reconciliation_repairs_drift(kind, sessions, sandbox, make_products
     ids = sorted(remote(sandbox, kind)["items"])
     # Drift: one item lost, one changed behind our back, one the platform should not hold.
     sandbox.delete(f"/{kind}/_sandbox/items/{ids[0]}")
-    stale_body = ({"productAttributes": {"title": "Tampered"}} if kind == "google"
-                  else {"title": "Tampered"})
+    stale_body = (
+        {"productAttributes": {"title": "Tampered"}} if kind == "google" else {"title": "Tampered"}
+    )
     sandbox.put(f"/{kind}/_sandbox/items/{ids[1]}", json=stale_body)
     extra_id = "en~US~ghost" if kind == "google" else "ghost"
-    sandbox.put(f"/{kind}/_sandbox/items/{extra_id}",
-                json={"offerId": "ghost", "name": extra_id, "productAttributes": {}}
-                if kind == "google" else {"title": "Ghost"})
+    sandbox.put(
+        f"/{kind}/_sandbox/items/{extra_id}",
+        json={"offerId": "ghost", "name": extra_id, "productAttributes": {}}
+        if kind == "google"
+        else {"title": "Ghost"},
+    )
     result = sync.reconcile(sessions, channel_id)
     assert (result.missing, result.stale, result.extra) == (1, 1, 1)
     assert result.publish.sent == 2
@@ -153,8 +180,9 @@ def test_one_reconciliation_repairs_drift(kind, sessions, sandbox, make_products
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_silently_dropped_items_are_found_by_reconciliation(kind, sessions, sandbox,
-                                                            make_products, make_channel):
+def test_silently_dropped_items_are_found_by_reconciliation(
+    kind, sessions, sandbox, make_products, make_channel
+):
     make_products(tee())
     channel_id = make_channel(kind)
     # Google takes one item a request: drop both of them.
@@ -174,16 +202,30 @@ def test_sku_edit_leaves_exactly_one_item(kind, sessions, sandbox, make_products
     before = set(remote(sandbox, kind)["items"])
     variant = product.variants[0]
     with transaction(sessions) as session:
-        catalog.update_product(session, product.id, ProductUpdate(variants=[
-            {"id": variant.id, "sku": "TEE-SMALL", "option_values": variant.option_values,
-             "price": 2600, "barcode": variant.barcode, "mpn": variant.mpn}]))
+        catalog.update_product(
+            session,
+            product.id,
+            ProductUpdate(
+                variants=[
+                    {
+                        "id": variant.id,
+                        "sku": "TEE-SMALL",
+                        "option_values": variant.option_values,
+                        "price": 2600,
+                        "barcode": variant.barcode,
+                        "mpn": variant.mpn,
+                    }
+                ]
+            ),
+        )
     assert sync.publish(sessions, channel_id).sent == 1
     assert set(remote(sandbox, kind)["items"]) == before and len(before) == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_deactivated_product_is_deleted_and_availability_goes_first(
-        kind, sessions, sandbox, make_products, make_channel):
+    kind, sessions, sandbox, make_products, make_channel
+):
     first, second = make_products(tee(), tee(handle="cap", skus=("CAP-1",)))
     channel_id = make_channel(kind)
     publish_and_read(sessions, channel_id)
@@ -198,31 +240,41 @@ def test_deactivated_product_is_deleted_and_availability_goes_first(
 def test_dry_run_sends_nothing(sessions, sandbox, make_products, make_channel, client, admin):
     make_products(tee())
     channel_id = make_channel("meta")
-    response = client.post(f"/api/v1/channels/{channel_id}/publish", headers=admin,
-                           json={"dry_run": True})
+    response = client.post(
+        f"/api/v1/channels/{channel_id}/publish", headers=admin, json={"dry_run": True}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["would_send"] == 2 and response.json()["sent"] == 0
     assert remote(sandbox, "meta")["items_received"] == 0
     real = client.post(f"/api/v1/channels/{channel_id}/publish", headers=admin)
     assert real.json()["sent"] == 2
-    pending = client.get(f"/api/v1/channels/{channel_id}/listings", headers=admin,
-                         params={"verdict": "pending"}).json()
+    pending = client.get(
+        f"/api/v1/channels/{channel_id}/listings", headers=admin, params={"verdict": "pending"}
+    ).json()
     assert len(pending["items"]) == 2
-    assert client.get(f"/api/v1/channels/{channel_id}/listings", headers=admin,
-                      params={"verdict": "approved"}).json()["items"] == []
+    assert (
+        client.get(
+            f"/api/v1/channels/{channel_id}/listings", headers=admin, params={"verdict": "approved"}
+        ).json()["items"]
+        == []
+    )
 
 
-def test_pinterest_lists_its_catalog_page_by_page(sessions, sandbox, make_products,
-                                                  make_channel, monkeypatch):
+def test_pinterest_lists_its_catalog_page_by_page(
+    sessions, sandbox, make_products, make_channel, monkeypatch
+):
     from mercato.channels.pinterest import client as pinterest
 
     make_products(tee(skus=("TEE-S", "TEE-M", "TEE-L")))
     channel_id = make_channel("pinterest")
     sync.publish(sessions, channel_id)
     sandbox.put("/pinterest/_sandbox/items/ghost", json={"title": "Ghost"})
-    first = sandbox.post("/pinterest/v5/catalogs/products/get_by_product_group_filters",
-                         params={"page_size": 2}, json={"filters": {}},
-                         headers={"Authorization": "Bearer t"}).json()
+    first = sandbox.post(
+        "/pinterest/v5/catalogs/products/get_by_product_group_filters",
+        params={"page_size": 2},
+        json={"filters": {}},
+        headers={"Authorization": "Bearer t"},
+    ).json()
     assert len(first["items"]) == 2 and first["bookmark"]
     monkeypatch.setattr(pinterest, "PAGE_SIZE", 1)
     result = sync.reconcile(sessions, channel_id)

@@ -54,8 +54,8 @@ def platform_calls(monkeypatch):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_transaction_is_open_while_the_platform_is_called(
-        kind, sessions, sandbox, make_products, make_channel, open_transactions,
-        platform_calls):
+    kind, sessions, sandbox, make_products, make_channel, open_transactions, platform_calls
+):
     first, second = make_products(tee(), tee(handle="cap", skus=("CAP-1",)))
     channel_id = make_channel(kind)
     seen = []
@@ -71,7 +71,8 @@ def test_no_transaction_is_open_while_the_platform_is_called(
 
 
 def test_another_writer_commits_while_a_push_is_in_flight(
-        database_url, sessions, sandbox, make_products, make_channel, platform_calls):
+    database_url, sessions, sandbox, make_products, make_channel, platform_calls
+):
     [product] = make_products(tee())
     channel_id = make_channel("meta")
     # A second process's writer that gives up quickly instead of queueing for the lock.
@@ -81,8 +82,11 @@ def test_another_writer_commits_while_a_push_is_in_flight(
     def write_meanwhile(method, url):
         if method == "POST" and not committed:
             with transaction(make_sessionmaker(other)) as session:
-                session.execute(update(Product).where(Product.id == product.id)
-                                .values(title="Edited while the push was in flight"))
+                session.execute(
+                    update(Product)
+                    .where(Product.id == product.id)
+                    .values(title="Edited while the push was in flight")
+                )
             committed.append(url)
 
     platform_calls.append(write_meanwhile)
@@ -96,9 +100,9 @@ def test_another_writer_commits_while_a_push_is_in_flight(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_crash_after_sending_resends_under_the_same_ids(kind, sessions, sandbox,
-                                                           make_products, make_channel,
-                                                           monkeypatch):
+def test_a_crash_after_sending_resends_under_the_same_ids(
+    kind, sessions, sandbox, make_products, make_channel, monkeypatch
+):
     make_products(tee())
     channel_id = make_channel(kind)
 
@@ -113,8 +117,7 @@ def test_a_crash_after_sending_resends_under_the_same_ids(kind, sessions, sandbo
     assert held_before
     # The id map was written before the push: the item ids stay.
     with sessions() as session:
-        ids = set(session.scalars(select(Listing.item_id).where(
-            Listing.channel_id == channel_id)))
+        ids = set(session.scalars(select(Listing.item_id).where(Listing.channel_id == channel_id)))
     assert len(ids) == 2
     assert sync.publish(sessions, channel_id).sent == 2
     held_after = sandbox.get(f"/{kind}/_sandbox/items").json()["items"]

@@ -26,9 +26,24 @@ def test_removing_one_variant_is_sent(sessions, sandbox, make_products, make_cha
     assert skus(held) == {v.id for v in product.variants}
     removed, *kept = product.variants
     with transaction(sessions) as session:
-        catalog.update_product(session, product.id, ProductUpdate(variants=[
-            {"id": v.id, "sku": v.sku, "option_values": v.option_values, "price": v.price,
-             "barcode": v.barcode, "mpn": v.mpn, "weight": v.weight} for v in kept]))
+        catalog.update_product(
+            session,
+            product.id,
+            ProductUpdate(
+                variants=[
+                    {
+                        "id": v.id,
+                        "sku": v.sku,
+                        "option_values": v.option_values,
+                        "price": v.price,
+                        "barcode": v.barcode,
+                        "mpn": v.mpn,
+                        "weight": v.weight,
+                    }
+                    for v in kept
+                ]
+            ),
+        )
     result = sync.publish(sessions, channel_id)
     assert (result.sent, result.deleted) == (2, 1)
     # The same TikTok product, without the removed SKU.
@@ -48,16 +63,31 @@ def test_one_reconciliation_repairs_drift(sessions, sandbox, make_products, make
     channel_id = make_channel("tiktok")
     sync.publish(sessions, channel_id)
     sync.read_back(sessions, channel_id)
-    by_skus = {frozenset(sku["seller_sku"] for sku in p["skus"]): pid
-               for pid, p in products(sandbox).items()}
+    by_skus = {
+        frozenset(sku["seller_sku"] for sku in p["skus"]): pid
+        for pid, p in products(sandbox).items()
+    }
     # Drift: one product lost, one changed behind our back, one the shop should not hold.
     sandbox.delete(f"/tiktok/_sandbox/items/{by_skus[frozenset({'CAP-1'})]}")
-    sandbox.put(f"/tiktok/_sandbox/items/{by_skus[frozenset({'TEE-S', 'TEE-M'})]}",
-                json={"title": "Tampered"})
-    sandbox.put("/tiktok/_sandbox/items/prd_ghost", json={
-        "id": "prd_ghost", "title": "Ghost", "skus": [
-            {"id": "sku_ghost", "external_sku_id": "ghost", "seller_sku": "GHOST",
-             "price": {"amount": "1.00", "currency": "USD"}}]})
+    sandbox.put(
+        f"/tiktok/_sandbox/items/{by_skus[frozenset({'TEE-S', 'TEE-M'})]}",
+        json={"title": "Tampered"},
+    )
+    sandbox.put(
+        "/tiktok/_sandbox/items/prd_ghost",
+        json={
+            "id": "prd_ghost",
+            "title": "Ghost",
+            "skus": [
+                {
+                    "id": "sku_ghost",
+                    "external_sku_id": "ghost",
+                    "seller_sku": "GHOST",
+                    "price": {"amount": "1.00", "currency": "USD"},
+                }
+            ],
+        },
+    )
     result = sync.reconcile(sessions, channel_id)
     assert (result.missing, result.stale, result.extra) == (1, 2, 1)
     assert result.publish.sent == 3

@@ -7,24 +7,46 @@ from mercato.catalog.schemas import ProductCreate
 from mercato.db import transaction
 from mercato.inventory import service as stock
 
-ADDRESS = {"name": "Ada Buyer", "line1": "1 Market St", "city": "San Francisco",
-           "region": "CA", "postal_code": "94105", "country": "US"}
+ADDRESS = {
+    "name": "Ada Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+}
 
 
-def make_shop(sessions, on_hand: int = 5, price: int = 2500, handle: str = "hoodie",
-              sizes=("S", "M"), image: str = "http://127.0.0.1:9/hoodie.jpg",
-              on_hand_by_size: dict[str, int] | None = None) -> dict[str, str]:
+def make_shop(
+    sessions,
+    on_hand: int = 5,
+    price: int = 2500,
+    handle: str = "hoodie",
+    sizes=("S", "M"),
+    image: str = "http://127.0.0.1:9/hoodie.jpg",
+    on_hand_by_size: dict[str, int] | None = None,
+) -> dict[str, str]:
     """An active product with a variant per size (SKU HOODIE-<size>); {sku: variant id}."""
     with transaction(sessions) as session:
-        product = catalog.create_product(session, ProductCreate(
-            title="Cloud Hoodie", handle=handle, status="active", options=["Size"],
-            media=[{"url": image, "alt": "hoodie"}],
-            variants=[{"sku": f"{handle.upper()}-{size}", "price": price,
-                       "option_values": [size]} for size in sizes]))
+        product = catalog.create_product(
+            session,
+            ProductCreate(
+                title="Cloud Hoodie",
+                handle=handle,
+                status="active",
+                options=["Size"],
+                media=[{"url": image, "alt": "hoodie"}],
+                variants=[
+                    {"sku": f"{handle.upper()}-{size}", "price": price, "option_values": [size]}
+                    for size in sizes
+                ],
+            ),
+        )
         ids = {v.sku: v.id for v in product.variants}
         counts = on_hand_by_size or {}
-        stock.set_on_hand(session, {v: counts.get(sku.rsplit("-", 1)[1], on_hand)
-                                    for sku, v in ids.items()})
+        stock.set_on_hand(
+            session, {v: counts.get(sku.rsplit("-", 1)[1], on_hand) for sku, v in ids.items()}
+        )
     return ids
 
 
@@ -36,7 +58,9 @@ def start(client, items=(("HOODIE-M", 1),), **extra):
 
 
 def fill(client, token, address=ADDRESS, **extra):
-    response = client.patch(f"/api/v1/checkouts/{token}", json={
-        "email": "ada@example.com", "shipping_address": address, **extra})
+    response = client.patch(
+        f"/api/v1/checkouts/{token}",
+        json={"email": "ada@example.com", "shipping_address": address, **extra},
+    )
     assert response.status_code == 200, response.text
     return response.json()

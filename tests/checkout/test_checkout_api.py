@@ -46,32 +46,46 @@ def test_unknown_or_short_items_are_refused(client, sessions):
     unknown = client.post("/api/v1/checkouts", json={"lines": [{"sku": "NOPE", "quantity": 1}]})
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "lines[0].sku"
-    short = client.post("/api/v1/checkouts",
-                        json={"lines": [{"sku": "HOODIE-M", "quantity": 2}]})
+    short = client.post("/api/v1/checkouts", json={"lines": [{"sku": "HOODIE-M", "quantity": 2}]})
     assert short.status_code == 409 and short.json()["type"] == "/problems/insufficient-stock"
 
 
 def test_complete_makes_one_order_with_attribution(client, sessions):
     ids = make_shop(sessions)
-    attribution = {"source": "instagram", "campaign": "drop1", "content_id": "post42",
-                   "creator": "ana", "utm": {"utm_source": "instagram"}}
+    attribution = {
+        "source": "instagram",
+        "campaign": "drop1",
+        "content_id": "post42",
+        "creator": "ana",
+        "utm": {"utm_source": "instagram"},
+    }
     body = start(client, attribution=attribution)
     filled = fill(client, body["token"])
     # California sales tax is added: 7.25% of 25.00; shipping is free over 75.00 only.
     assert filled["tax_total"] == 181 and filled["shipping_total"] == 500
     assert filled["total"] == 2500 + 181 + 500 and not filled["taxes_included"]
     charges = payments.sandbox().charges()
-    done = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                       json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "k1"})
+    done = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "tok_visa"},
+        headers={"Idempotency-Key": "k1"},
+    )
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed"
     orders = _orders(sessions)
     assert len(orders) == 1
     order = orders[0]
     assert (order.channel, order.external_id, order.payment_status) == (
-        "storefront", body["id"], "paid")
+        "storefront",
+        body["id"],
+        "paid",
+    )
     assert (order.source, order.campaign, order.content_id, order.creator) == (
-        "instagram", "drop1", "post42", "ana")
+        "instagram",
+        "drop1",
+        "post42",
+        "ana",
+    )
     assert order.total == filled["total"] and order.tax_total == 181
     assert order.shipping_address["region"] == "CA"
     assert payments.sandbox().charges() == charges + 1
@@ -86,13 +100,16 @@ def test_double_submission_is_one_order_and_one_charge(client, sessions):
     fill(client, body["token"])
     charges = payments.sandbox().charges()
     url = f"/api/v1/checkouts/{body['token']}/complete"
-    same = [client.post(url, json={"payment_method": "tok_visa"},
-                        headers={"Idempotency-Key": "tap"}) for _ in range(2)]
+    same = [
+        client.post(url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "tap"})
+        for _ in range(2)
+    ]
     assert [r.status_code for r in same] == [200, 200]
     assert same[1].headers.get("idempotent-replayed") == "true"
     # A different key (second tab, new page) finds the checkout completed.
-    other = client.post(url, json={"payment_method": "tok_visa"},
-                        headers={"Idempotency-Key": "other-tab"})
+    other = client.post(
+        url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "other-tab"}
+    )
     assert other.json()["order_id"] == same[0].json()["order_id"]
     assert len(_orders(sessions)) == 1
     assert payments.sandbox().charges() == charges + 1
@@ -104,24 +121,35 @@ def test_concurrent_completions_make_one_order(client, sessions):
     fill(client, body["token"])
     url = f"/api/v1/checkouts/{body['token']}/complete"
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda i: client.post(
-            url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": f"c{i}"}),
-            range(4)))
+        results = list(
+            pool.map(
+                lambda i: client.post(
+                    url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": f"c{i}"}
+                ),
+                range(4),
+            )
+        )
     assert {r.status_code for r in results} <= {200, 409}
     assert len({r.json()["order_id"] for r in results if r.status_code == 200}) == 1
     assert len(_orders(sessions)) == 1
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Payment)
-                              .where(Payment.status == "succeeded")) == 1
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Payment).where(Payment.status == "succeeded")
+            )
+            == 1
+        )
 
 
 def test_declined_card_makes_no_order_and_keeps_the_hold(client, sessions):
     ids = make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    declined = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                           json={"payment_method": "tok_chargeDeclined"},
-                           headers={"Idempotency-Key": "d1"})
+    declined = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "tok_chargeDeclined"},
+        headers={"Idempotency-Key": "d1"},
+    )
     assert declined.status_code == 402
     assert declined.json()["type"] == "/problems/payment-declined"
     assert "declined" in declined.json()["detail"]
@@ -129,8 +157,11 @@ def test_declined_card_makes_no_order_and_keeps_the_hold(client, sessions):
     assert _available(sessions, ids["HOODIE-M"]) == 4
     with sessions() as session:
         assert session.scalar(select(Payment.status)) == "declined"
-    paid = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                       json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "d2"})
+    paid = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "tok_visa"},
+        headers={"Idempotency-Key": "d2"},
+    )
     assert paid.json()["status"] == "completed"
 
 
@@ -138,9 +169,11 @@ def test_authentication_required_then_approved(client, sessions):
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    asked = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                        json={"payment_method": "tok_threeDSecureRequired"},
-                        headers={"Idempotency-Key": "3ds"})
+    asked = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "tok_threeDSecureRequired"},
+        headers={"Idempotency-Key": "3ds"},
+    )
     assert asked.status_code == 202 and asked.json()["status"] == "requires_action"
     assert "/shop/checkout/" in asked.json()["next_action_url"]
     assert _orders(sessions) == []
@@ -157,8 +190,9 @@ def test_completion_needs_details_and_a_key(client, sessions):
     url = f"/api/v1/checkouts/{body['token']}/complete"
     no_key = client.post(url, json={"payment_method": "tok_visa"})
     assert no_key.status_code == 422
-    missing = client.post(url, json={"payment_method": "tok_visa"},
-                          headers={"Idempotency-Key": "m"})
+    missing = client.post(
+        url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "m"}
+    )
     assert missing.status_code == 422
     assert {e["field"] for e in missing.json()["errors"]} == {"email", "shipping_address"}
 
@@ -166,14 +200,18 @@ def test_completion_needs_details_and_a_key(client, sessions):
 def test_invalid_details_are_reported_per_field(client, sessions):
     make_shop(sessions)
     body = start(client)
-    bad = client.patch(f"/api/v1/checkouts/{body['token']}", json={
-        "phone": "12", "shipping_address": {**ADDRESS, "postal_code": "9"},
-        "discount_code": "NOPE"})
+    bad = client.patch(
+        f"/api/v1/checkouts/{body['token']}",
+        json={
+            "phone": "12",
+            "shipping_address": {**ADDRESS, "postal_code": "9"},
+            "discount_code": "NOPE",
+        },
+    )
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.json()["errors"]}
     assert fields == {"phone", "shipping_address.postal_code", "discount_code"}
-    good = client.patch(f"/api/v1/checkouts/{body['token']}",
-                        json={"phone": "(415) 555-2671"})
+    good = client.patch(f"/api/v1/checkouts/{body['token']}", json={"phone": "(415) 555-2671"})
     assert good.json()["phone"] == "+14155552671"
 
 
@@ -182,9 +220,12 @@ def test_completion_attempts_are_rate_limited(client, sessions):
     body = start(client)
     fill(client, body["token"])
     url = f"/api/v1/checkouts/{body['token']}/complete"
-    codes = [client.post(url, json={"payment_method": "tok_chargeDeclined"},
-                         headers={"Idempotency-Key": f"r{i}"}).status_code
-             for i in range(service.MAX_ATTEMPTS + 1)]
+    codes = [
+        client.post(
+            url, json={"payment_method": "tok_chargeDeclined"}, headers={"Idempotency-Key": f"r{i}"}
+        ).status_code
+        for i in range(service.MAX_ATTEMPTS + 1)
+    ]
     assert codes[:-1] == [402] * service.MAX_ATTEMPTS and codes[-1] == 429
 
 
@@ -210,8 +251,11 @@ def test_lapsed_checkout_holds_again_when_paid_if_stock_remains(client, sessions
     fill(client, body["token"])
     with transaction(sessions) as session:
         service.expire_lapsed(session, now=utcnow() + service.HOLD + timedelta(seconds=1))
-    done = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                       json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "x"})
+    done = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "tok_visa"},
+        headers={"Idempotency-Key": "x"},
+    )
     assert done.json()["status"] == "completed"
 
 
@@ -223,8 +267,11 @@ def test_sold_out_while_lapsed_says_so(client, sessions):
         service.expire_lapsed(session, now=utcnow() + service.HOLD + timedelta(seconds=1))
     second = start(client)  # someone else takes the last one
     assert second["status"] == "open"
-    late = client.post(f"/api/v1/checkouts/{first['token']}/complete",
-                       json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "y"})
+    late = client.post(
+        f"/api/v1/checkouts/{first['token']}/complete",
+        json={"payment_method": "tok_visa"},
+        headers={"Idempotency-Key": "y"},
+    )
     assert late.status_code == 409 and late.json()["type"] == "/problems/checkout-expired"
     assert _orders(sessions) == []
 
@@ -233,13 +280,19 @@ def test_cancelling_a_storefront_order_puts_its_stock_back(client, sessions, adm
     ids = make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    done = client.post(f"/api/v1/checkouts/{body['token']}/complete",
-                       json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "c1"})
+    done = client.post(
+        f"/api/v1/checkouts/{body['token']}/complete",
+        json={"payment_method": "tok_visa"},
+        headers={"Idempotency-Key": "c1"},
+    )
     order_id = done.json()["order_id"]
     with sessions() as session:
         assert stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]].on_hand == 4
-    cancelled = client.post(f"/api/v1/orders/{order_id}/cancel", headers=admin,
-                            json={"reason": "changed mind", "restock": True})
+    cancelled = client.post(
+        f"/api/v1/orders/{order_id}/cancel",
+        headers=admin,
+        json={"reason": "changed mind", "restock": True},
+    )
     assert cancelled.status_code == 200, cancelled.text
     with sessions() as session:
         level = stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]

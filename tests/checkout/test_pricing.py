@@ -15,8 +15,7 @@ TABLE = rates.parse(rates.DEFAULTS.read_text(), "USD")
 def test_vat_is_inside_the_price_where_the_law_says_so():
     de = TABLE.tax_for("DE", None)
     lines = [pricing.PricedLine(2300, 1)]
-    totals = pricing.price(lines, "EUR", TABLE, tax=de,
-                           shipping=TABLE.shipping_rates("DE")[0])
+    totals = pricing.price(lines, "EUR", TABLE, tax=de, shipping=TABLE.shipping_rates("DE")[0])
     # 19% VAT inside 23.00 is 3.67; shipping 6.00; nothing is added for tax.
     assert (totals.tax_total, totals.taxes_included, totals.shipping_total) == (367, True, 600)
     assert totals.total == 2900 and totals.tax_name == "VAT"
@@ -31,13 +30,19 @@ def test_us_sales_tax_is_added_per_state():
 
 def test_discounts_come_off_before_tax_and_split_exactly():
     lines = [pricing.PricedLine(1000, 1), pricing.PricedLine(333, 2)]
-    totals = pricing.price(lines, "USD", TABLE, tax=TABLE.tax_for("US", "NY"),
-                           discount=pricing.Discount("X", "percentage", 15))
+    totals = pricing.price(
+        lines,
+        "USD",
+        TABLE,
+        tax=TABLE.tax_for("US", "NY"),
+        discount=pricing.Discount("X", "percentage", 15),
+    )
     assert totals.discount_total == 250 and sum(ln.discount for ln in lines) == 250
     assert totals.tax_total == sum(ln.tax for ln in lines)
     assert totals.total == 1666 - 250 + totals.tax_total
-    fixed = pricing.price([pricing.PricedLine(500, 1)], "USD", TABLE,
-                          discount=pricing.Discount("Y", "fixed", 900))
+    fixed = pricing.price(
+        [pricing.PricedLine(500, 1)], "USD", TABLE, discount=pricing.Discount("Y", "fixed", 900)
+    )
     assert fixed.discount_total == 500 and fixed.total == 0
 
 
@@ -72,8 +77,8 @@ def test_a_broken_rates_file_says_where():
 def test_merchant_file_in_the_data_dir_wins(settings):
     settings.ensure_data_dir()
     (settings.data_dir / "rates.toml").write_text(
-        '[currencies.rates]\nEUR = "0.5"\n[[tax]]\ncountry = "US"\nrate = "0.1"\n'
-        'included = false\n')
+        '[currencies.rates]\nEUR = "0.5"\n[[tax]]\ncountry = "US"\nrate = "0.1"\nincluded = false\n'
+    )
     table = rates.load()
     assert table.convert(1000, "USD", "EUR") == 500
     assert table.tax_for("US", "CA").rate == Decimal("0.1")

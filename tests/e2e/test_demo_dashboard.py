@@ -17,8 +17,10 @@ from tests.e2e.conftest import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(bool(os.environ.get("MERCATO_TEST_DATABASE_URL")),
-                       reason="the demo always runs on the embedded SQLite default"),
+    pytest.mark.skipif(
+        bool(os.environ.get("MERCATO_TEST_DATABASE_URL")),
+        reason="the demo always runs on the embedded SQLite default",
+    ),
 ]
 SHOTS = Path(os.environ.get("MERCATO_SCREENSHOTS", "/tmp/mercato-shots"))
 
@@ -31,12 +33,26 @@ def demo(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MERCATO_")}
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "mercato.cli", "demo", "--no-serve", "--data-dir", str(folder),
-         "--buyers", "150", "--stock", "30"],
-        capture_output=True, text=True, env={**env, "COLUMNS": "200"}, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "mercato.cli",
+            "demo",
+            "--no-serve",
+            "--data-dir",
+            str(folder),
+            "--buyers",
+            "150",
+            "--stock",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    return {"folder": folder, "output": result.stdout,
-            "seconds": time.monotonic() - started}
+    return {"folder": folder, "output": result.stdout, "seconds": time.monotonic() - started}
 
 
 def test_demo_tells_the_whole_story(demo):
@@ -65,8 +81,9 @@ def dashboard(demo, tmp_path_factory):
     get_settings.cache_clear()
     settings = get_settings()
     engine = create_db_engine(settings)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1",
-                                           port=0, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=0, log_level="warning")
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -151,14 +168,19 @@ def test_fulfil_and_redeliver_from_the_dashboard(demo, dashboard):
     with transaction(make_sessionmaker(engine)) as session:
         token = auth_service.create_token(session, "e2e-2", ["admin"]).secret
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"})
-    order = api.post("/api/v1/orders", json={
-        "channel": "phone", "payment_status": "paid",
-        "lines": [{"sku": "HAT_GRY_275", "quantity": 1}]}).json()
-    endpoint = api.post("/api/v1/webhooks/endpoints",
-                        json={"url": "http://127.0.0.1:9/hook"}).json()
+    order = api.post(
+        "/api/v1/orders",
+        json={
+            "channel": "phone",
+            "payment_status": "paid",
+            "lines": [{"sku": "HAT_GRY_275", "quantity": 1}],
+        },
+    ).json()
+    endpoint = api.post(
+        "/api/v1/webhooks/endpoints", json={"url": "http://127.0.0.1:9/hook"}
+    ).json()
     event_id = api.get("/api/v1/events").json()["items"][0]["id"]
-    api.post(f"/api/v1/webhooks/endpoints/{endpoint['id']}/redeliver",
-             json={"event_id": event_id})
+    api.post(f"/api/v1/webhooks/endpoints/{endpoint['id']}/redeliver", json={"event_id": event_id})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -20,10 +20,18 @@ API = "/api/v1/events"
 @pytest.fixture
 def recorded(sessions):
     with transaction(sessions) as session:
-        made = [events.record(session, type, {"n": n}, key=key) for n, (type, key) in enumerate([
-            ("product.created", "prod_1"), ("product.updated", "prod_1"),
-            ("order.created", "ord_1"), ("product.updated", "prod_2"),
-            ("order.paid", "ord_1")])]
+        made = [
+            events.record(session, type, {"n": n}, key=key)
+            for n, (type, key) in enumerate(
+                [
+                    ("product.created", "prod_1"),
+                    ("product.updated", "prod_1"),
+                    ("order.created", "ord_1"),
+                    ("product.updated", "prod_2"),
+                    ("order.paid", "ord_1"),
+                ]
+            )
+        ]
     return [e.id for e in made]
 
 
@@ -67,18 +75,41 @@ def test_event_types_must_be_resource_dot_past_tense(sessions):
 def test_list_filters_and_pages(client, admin, recorded):
     assert ids(client.get(API, headers=admin)) == recorded[::-1]  # newest first
     assert ids(client.get(API, params={"order": "oldest"}, headers=admin)) == recorded
-    assert ids(client.get(API, params={"type": "product.updated"}, headers=admin)) == \
-        [recorded[3], recorded[1]]
-    assert ids(client.get(API, params={"type": ["order.*", "product.created"]},
-                          headers=admin)) == [recorded[4], recorded[2], recorded[0]]
-    assert ids(client.get(API, params={"key": "ord_1"}, headers=admin)) == \
-        [recorded[4], recorded[2]]
+    assert ids(client.get(API, params={"type": "product.updated"}, headers=admin)) == [
+        recorded[3],
+        recorded[1],
+    ]
+    assert ids(client.get(API, params={"type": ["order.*", "product.created"]}, headers=admin)) == [
+        recorded[4],
+        recorded[2],
+        recorded[0],
+    ]
+    assert ids(client.get(API, params={"key": "ord_1"}, headers=admin)) == [
+        recorded[4],
+        recorded[2],
+    ]
     now = utcnow()
-    assert ids(client.get(API, params={"since": (now + timedelta(minutes=1)).isoformat()},
-                          headers=admin)) == []
-    assert ids(client.get(API, params={"until": (now + timedelta(minutes=1)).isoformat(),
-                                       "since": (now - timedelta(minutes=1)).isoformat()},
-                          headers=admin)) == recorded[::-1]
+    assert (
+        ids(
+            client.get(
+                API, params={"since": (now + timedelta(minutes=1)).isoformat()}, headers=admin
+            )
+        )
+        == []
+    )
+    assert (
+        ids(
+            client.get(
+                API,
+                params={
+                    "until": (now + timedelta(minutes=1)).isoformat(),
+                    "since": (now - timedelta(minutes=1)).isoformat(),
+                },
+                headers=admin,
+            )
+        )
+        == recorded[::-1]
+    )
 
     seen, cursor = [], None
     for _ in range(5):
@@ -91,8 +122,12 @@ def test_list_filters_and_pages(client, admin, recorded):
     assert seen == recorded
 
     one = client.get(f"{API}/{recorded[2]}", headers=admin).json()
-    assert (one["type"], one["key"], one["payload"], one["version"]) == \
-        ("order.created", "ord_1", {"n": 2}, 1)
+    assert (one["type"], one["key"], one["payload"], one["version"]) == (
+        "order.created",
+        "ord_1",
+        {"n": 2},
+        1,
+    )
     assert one["seq"] > 0 and one["created_at"]
 
 

@@ -40,8 +40,7 @@ class Ticks:
 def reader_after_a_marker(sessions) -> CommitOrderReader:
     """A reader starting after a fresh event (the tables are emptied between tests, but
     PostgreSQL's sequence goes on: starting from 0 would first wait on that gap)."""
-    return CommitOrderReader(after=record(sessions, "marker.recorded", "marker").seq,
-                             clock=Ticks())
+    return CommitOrderReader(after=record(sessions, "marker.recorded", "marker").seq, clock=Ticks())
 
 
 def read_soon(reader, sessions, timeout=10.0):
@@ -145,8 +144,7 @@ def test_starting_now_still_catches_a_commit_in_flight(postgres, sessions):
     slow.commit()
     slow.close()
     record(sessions, "order.created", "after")
-    assert read(reader, sessions) == [("order.created", "in flight"),
-                                      ("order.created", "after")]
+    assert read(reader, sessions) == [("order.created", "in flight"), ("order.created", "after")]
 
 
 # ---------------------------------------------------------------- over HTTP
@@ -156,8 +154,9 @@ def test_starting_now_still_catches_a_commit_in_flight(postgres, sessions):
 def server(engine, settings) -> Iterator[str]:
     """The API in a real server on 127.0.0.1, with its own engine (as another process has)."""
     server_engine = create_db_engine(settings)
-    config = uvicorn.Config(create_app(settings, server_engine), host="127.0.0.1", port=0,
-                            log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, server_engine), host="127.0.0.1", port=0, log_level="warning"
+    )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
@@ -188,8 +187,9 @@ def take(url, headers, count, params=None, timeout=15.0) -> tuple[list[dict], fl
     """The first ``count`` messages, and how long they took."""
     started = time.monotonic()
     got = []
-    with httpx.stream("GET", f"{url}/api/v1/events/stream", headers=headers, params=params,
-                      timeout=timeout) as response:
+    with httpx.stream(
+        "GET", f"{url}/api/v1/events/stream", headers=headers, params=params, timeout=timeout
+    ) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         for message in messages(response):
@@ -217,20 +217,29 @@ def test_stream_filters_resumes_and_hears_other_processes(server, sessions, admi
 
     threading.Thread(target=later).start()
     got, _ = take(server, headers, 2, params={"type": "order.*"})
-    assert [(m["event"], json.loads(m["data"])["key"]) for m in got] == \
-        [("order.created", "o1"), ("order.paid", "o1")]
+    assert [(m["event"], json.loads(m["data"])["key"]) for m in got] == [
+        ("order.created", "o1"),
+        ("order.paid", "o1"),
+    ]
     assert [int(m["id"]) for m in got] == [start + 2, start + 3]  # the seq: a resume point
 
     # Reconnecting with the last id gets what happened while away, nothing twice.
     record(sessions, "order.cancelled", "o1")
-    resumed, _ = take(server, {**admin, "Last-Event-ID": got[-1]["id"]}, 1,
-                      params={"type": "order.*", "key": "o1"})
+    resumed, _ = take(
+        server,
+        {**admin, "Last-Event-ID": got[-1]["id"]},
+        1,
+        params={"type": "order.*", "key": "o1"},
+    )
     assert [m["event"] for m in resumed] == ["order.cancelled"]
 
     # An event committed by another process wakes the stream (LISTEN/NOTIFY on PostgreSQL).
-    code = ("from mercato import events\nfrom mercato.db import create_db_engine, "
-            "make_sessionmaker, transaction\nwith transaction(make_sessionmaker("
-            "create_db_engine())) as s:\n    events.record(s, 'order.refunded', {}, key='o1')")
+    code = (
+        "from mercato import events\nfrom mercato.db import create_db_engine, "
+        "make_sessionmaker, transaction\nwith transaction(make_sessionmaker("
+        "create_db_engine())) as s:\n    events.record(s, 'order.refunded', {}, key='o1')"
+    )
+
     def elsewhere():
         time.sleep(1.0)
         subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -12,17 +12,29 @@ from mercato.inventory import service
 from mercato.inventory.models import StockLevel
 
 
-def make_variants(sessions, *skus: str, policy: str = "deny", tracked: bool = True,
-                  handle: str | None = None) -> dict[str, str]:
+def make_variants(
+    sessions, *skus: str, policy: str = "deny", tracked: bool = True, handle: str | None = None
+) -> dict[str, str]:
     """One product with a variant per SKU; returns {sku: variant id}."""
     with transaction(sessions) as session:
-        product = catalog.create_product(session, ProductCreate(
-            title=handle or skus[0], handle=handle or skus[0].lower(),
-            options=["Size"] if len(skus) > 1 else [],
-            variants=[{"sku": sku, "price": 1000, "inventory_policy": policy,
-                       "inventory_tracked": tracked,
-                       "option_values": [sku] if len(skus) > 1 else []} for sku in skus],
-        ))
+        product = catalog.create_product(
+            session,
+            ProductCreate(
+                title=handle or skus[0],
+                handle=handle or skus[0].lower(),
+                options=["Size"] if len(skus) > 1 else [],
+                variants=[
+                    {
+                        "sku": sku,
+                        "price": 1000,
+                        "inventory_policy": policy,
+                        "inventory_tracked": tracked,
+                        "option_values": [sku] if len(skus) > 1 else [],
+                    }
+                    for sku in skus
+                ],
+            ),
+        )
         return {v.sku: v.id for v in product.variants}
 
 

@@ -19,8 +19,12 @@ def mercato(*args: str):
 
 def test_set_show_and_locations(engine, sessions):
     make_variants(sessions, "MUG-1")
-    assert mercato("inventory", "location", "shop", "--name", "Shop", "--kind", "store",
-                   "--priority", "2").exit_code == 0
+    assert (
+        mercato(
+            "inventory", "location", "shop", "--name", "Shop", "--kind", "store", "--priority", "2"
+        ).exit_code
+        == 0
+    )
     first = mercato("inventory", "set", "MUG-1", 7)
     assert first.exit_code == 0, first.output
     assert "MUG-1 at default: 7 on hand (+7), 0 reserved." in first.output
@@ -60,8 +64,12 @@ def test_verify_and_sweep(engine, sessions):
     make_variants(sessions, "MUG-1")
     mercato("inventory", "set", "MUG-1", 5)
     with transaction(sessions) as session:
-        service.reserve(session, [ReservationLineInput(sku="MUG-1", quantity=2)],
-                        ttl_seconds=1, now=utcnow().replace(year=2020))
+        service.reserve(
+            session,
+            [ReservationLineInput(sku="MUG-1", quantity=2)],
+            ttl_seconds=1,
+            now=utcnow().replace(year=2020),
+        )
     ok = mercato("inventory", "verify")
     assert ok.exit_code == 0 and "The ledger balances" in ok.output
     swept = mercato("inventory", "sweep")

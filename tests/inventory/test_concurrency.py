@@ -49,8 +49,9 @@ def _buyer(url: str, data_dir: str, seed: int, start, results) -> None:
         ttl = ABANDONED_HOLD if then == "abandon" else None
         try:
             with transaction(sessions) as session:
-                held = service.reserve(session, lines, ttl_seconds=ttl, sell=then == "sell",
-                                       actor=f"buyer-{seed}")
+                held = service.reserve(
+                    session, lines, ttl_seconds=ttl, sell=then == "sell", actor=f"buyer-{seed}"
+                )
             if then == "sell":
                 sold.update({ln.sku: ln.quantity for ln in held.lines})
             elif then == "commit":
@@ -72,12 +73,10 @@ def _buyer(url: str, data_dir: str, seed: int, start, results) -> None:
         for _ in range(ATTEMPTS):
             skus = rng.sample(SKUS, rng.choice((1, 2)))  # both orders of a two-SKU cart
             lines = [ReservationLineInput(sku=s, quantity=rng.choice((1, 1, 2))) for s in skus]
-            attempt(lines, rng.choices(("commit", "sell", "release", "abandon"),
-                                       (4, 2, 2, 2))[0])
+            attempt(lines, rng.choices(("commit", "sell", "release", "abandon"), (4, 2, 2, 2))[0])
         time.sleep(ABANDONED_HOLD + 0.2)  # abandoned holds lapse; nobody sweeps them first
         for _ in range(STOCK * len(SKUS)):
-            if not any(attempt([ReservationLineInput(sku=s, quantity=1)], "commit")
-                       for s in SKUS):
+            if not any(attempt([ReservationLineInput(sku=s, quantity=1)], "commit") for s in SKUS):
                 break
     finally:
         engine.dispose()
@@ -101,8 +100,7 @@ def _sweeper(url: str, data_dir: str, start, stop, results) -> None:
 
 
 @pytest.mark.slow
-def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, database_url,
-                                                       tmp_path):
+def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, database_url, tmp_path):
     make_variants(sessions, *SKUS, handle="drop")
     with transaction(sessions) as session:
         for sku in SKUS:
@@ -114,8 +112,9 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
     context.set_forkserver_preload([__name__])
     start, stop, results = context.Barrier(BUYERS + 2), context.Event(), context.Queue()
     args = (database_url, str(tmp_path))
-    buyers = [context.Process(target=_buyer, args=(*args, seed, start, results))
-              for seed in range(BUYERS)]
+    buyers = [
+        context.Process(target=_buyer, args=(*args, seed, start, results)) for seed in range(BUYERS)
+    ]
     sweeper = context.Process(target=_sweeper, args=(*args, start, stop, results))
     for process in (*buyers, sweeper):
         process.start()
@@ -137,8 +136,7 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
         for sku in SKUS:
             view = service.inventory_by_sku(session, sku)
             assert (view.on_hand, view.reserved, view.available) == (0, 0, 0)
-        sales = session.scalar(select(func.sum(Movement.quantity))
-                               .where(Movement.kind == "sale"))
+        sales = session.scalar(select(func.sum(Movement.quantity)).where(Movement.kind == "sale"))
         statuses = Counter(session.scalars(select(Reservation.status)))
     assert sales == STOCK * len(SKUS)
     assert statuses["active"] == 0 and statuses["expired"] > 0
@@ -155,8 +153,14 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
     try:
         start.wait(timeout=60)
         for batch in range(STOCK):
-            asks = [Ask([ReservationLineInput(sku=SKUS[(batch + n) % 2], quantity=1)],
-                        reference=f"{seed}-{batch}-{n}", sell=True) for n in range(5)]
+            asks = [
+                Ask(
+                    [ReservationLineInput(sku=SKUS[(batch + n) % 2], quantity=1)],
+                    reference=f"{seed}-{batch}-{n}",
+                    sell=True,
+                )
+                for n in range(5)
+            ]
             with transaction(sessions) as session:
                 outcomes = reserve_many(session, asks)
             for outcome in outcomes:
@@ -174,8 +178,9 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
 
 
 @pytest.mark.slow
-def test_batches_from_many_processes_sell_exactly_the_stock(engine, sessions, database_url,
-                                                            tmp_path):
+def test_batches_from_many_processes_sell_exactly_the_stock(
+    engine, sessions, database_url, tmp_path
+):
     make_variants(sessions, *SKUS, handle="drop")
     with transaction(sessions) as session:
         for sku in SKUS:
@@ -183,9 +188,12 @@ def test_batches_from_many_processes_sell_exactly_the_stock(engine, sessions, da
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     start, results = context.Barrier(BUYERS + 1), context.Queue()
-    buyers = [context.Process(target=_batch_buyer,
-                              args=(database_url, str(tmp_path), seed, start, results))
-              for seed in range(BUYERS)]
+    buyers = [
+        context.Process(
+            target=_batch_buyer, args=(database_url, str(tmp_path), seed, start, results)
+        )
+        for seed in range(BUYERS)
+    ]
     for process in buyers:
         process.start()
     start.wait(timeout=60)

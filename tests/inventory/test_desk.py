@@ -40,27 +40,35 @@ def available(sessions, sku: str) -> int:
 
 def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
     with transaction(sessions) as session:
-        earlier = service.reserve(session, lines(("MUG", 1)), channel="tiktok",
-                                  reference="order-1", sell=True)
+        earlier = service.reserve(
+            session, lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True
+        )
     asks = [
         Ask(lines(("MUG", 2), ("BOWL", 1)), channel="tiktok", reference="cart-a"),
-        Ask(lines(("BOWL", 1)), reference="cart-b"),             # BOWL is gone by now
+        Ask(lines(("BOWL", 1)), reference="cart-b"),  # BOWL is gone by now
         Ask(lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True),  # replay
         Ask(lines(("MUG", 2)), channel="tiktok", reference="order-1"),  # reused reference
-        Ask(lines(("NOPE", 1))),                                 # unknown SKU
+        Ask(lines(("NOPE", 1))),  # unknown SKU
         Ask(lines(("MUG", 2)), sell=True, reference="order-2"),
-        Ask(lines(("MUG", 1)), reference="cart-c"),              # one unit short now
+        Ask(lines(("MUG", 1)), reference="cart-c"),  # one unit short now
     ]
     with transaction(sessions) as session:
         outcomes = reserve_many(session, asks)
 
     cart_a, cart_b, replay, reused, unknown, order_2, cart_c = outcomes
-    assert cart_a.status == "active" and Counter(
-        {ln.sku: ln.quantity for ln in cart_a.lines}) == {"MUG": 2, "BOWL": 1}
+    assert cart_a.status == "active" and Counter({ln.sku: ln.quantity for ln in cart_a.lines}) == {
+        "MUG": 2,
+        "BOWL": 1,
+    }
     assert isinstance(cart_b, service.InsufficientStock)
     assert cart_b.extra["lines"] == [
-        {"sku": "BOWL", "variant_id": cart_b.extra["lines"][0]["variant_id"],
-         "requested": 1, "available": 0}]
+        {
+            "sku": "BOWL",
+            "variant_id": cart_b.extra["lines"][0]["variant_id"],
+            "requested": 1,
+            "available": 0,
+        }
+    ]
     assert replay.replayed and replay.id == earlier.id
     assert isinstance(reused, Conflict) and "already used" in reused.detail
     assert isinstance(unknown, ValidationFailed)
@@ -72,8 +80,9 @@ def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
     with sessions() as session:
         stored = set(session.scalars(select(Reservation.reference)))
         assert stored == {"order-1", "cart-a", "order-2"}  # the refused left no trace
-        changed = session.scalar(select(func.count()).select_from(Event)
-                                 .where(Event.type == "inventory.changed"))
+        changed = session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "inventory.changed")
+        )
     assert changed >= 2 + 2  # the two adjustments, earlier's sale, then MUG and BOWL once
     assert_ledger_balances(sessions)
 
@@ -83,8 +92,11 @@ def test_racing_requests_on_one_desk_sell_exactly_the_stock(sessions, tableware)
 
     async def buy(number: int):
         try:
-            return await desk.reserve(Ask(lines(("MUG", 1)), channel="tiktok",
-                                          reference=f"buyer-{number % 12}", sell=True))
+            return await desk.reserve(
+                Ask(
+                    lines(("MUG", 1)), channel="tiktok", reference=f"buyer-{number % 12}", sell=True
+                )
+            )
         except service.InsufficientStock:
             return None
 
@@ -114,11 +126,18 @@ def test_settlements_in_one_batch_each_get_their_own_answer(sessions, tableware)
     desk = Desk(sessions)
 
     async def settle_all():
-        return await asyncio.gather(*(
-            desk.settle(settle) for settle in (
-                Settle(first.id, "committed"), Settle(released.id, "committed"),
-                Settle(second.id, "released"), Settle("res_missing", "committed"))),
-            return_exceptions=True)
+        return await asyncio.gather(
+            *(
+                desk.settle(settle)
+                for settle in (
+                    Settle(first.id, "committed"),
+                    Settle(released.id, "committed"),
+                    Settle(second.id, "released"),
+                    Settle("res_missing", "committed"),
+                )
+            ),
+            return_exceptions=True,
+        )
 
     committed, refused, given_back, missing = asyncio.run(settle_all())
     assert committed.status == "committed"
@@ -136,21 +155,26 @@ def test_buyers_racing_through_the_api_sell_exactly_the_stock(app, admin, sessio
 
     async def rush():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mercato",
-                                     headers=admin) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://mercato", headers=admin
+        ) as client:
+
             async def buy(number: int, flow: str):
-                body = {"channel": "tiktok", "reference": f"r-{number}",
-                        "lines": [{"sku": "MUG", "quantity": 1}],
-                        "commit": flow == "sell"}
+                body = {
+                    "channel": "tiktok",
+                    "reference": f"r-{number}",
+                    "lines": [{"sku": "MUG", "quantity": 1}],
+                    "commit": flow == "sell",
+                }
                 held = await client.post("/api/v1/inventory/reservations", json=body)
                 if held.status_code != 201 or flow == "sell":
                     return held.status_code
                 done = await client.post(
-                    f"/api/v1/inventory/reservations/{held.json()['id']}/commit")
+                    f"/api/v1/inventory/reservations/{held.json()['id']}/commit"
+                )
                 return done.status_code * (1 if done.status_code == 200 else -1)
 
-            return await asyncio.gather(*(buy(n, ("sell", "commit")[n % 2])
-                                          for n in range(30)))
+            return await asyncio.gather(*(buy(n, ("sell", "commit")[n % 2]) for n in range(30)))
 
     statuses = Counter(asyncio.run(rush()))
     assert statuses[201] + statuses[200] == 5  # sold at once, or held then committed

@@ -56,8 +56,15 @@ class InventoryMachine(RuleBasedStateMachine):
         super().__init__()
         self.sessions = sessions
         with transaction(sessions) as session:
-            for table in (Movement, ReservationLine, Reservation, StockLevel, ChannelRule,
-                          Location, Event):
+            for table in (
+                Movement,
+                ReservationLine,
+                Reservation,
+                StockLevel,
+                ChannelRule,
+                Location,
+                Event,
+            ):
                 session.execute(delete(table))
             service.save_location(session, "shop", LocationInput(name="Shop", priority=1))
         self.now = T0
@@ -67,8 +74,11 @@ class InventoryMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------ the model
 
     def live(self, sku: str) -> int:
-        return sum(h.units.get(sku, 0) for h in self.held.values()
-                   if h.status == "active" and h.expires_at > self.now)
+        return sum(
+            h.units.get(sku, 0)
+            for h in self.held.values()
+            if h.status == "active" and h.expires_at > self.now
+        )
 
     def available(self, sku: str) -> int:
         return self.on_hand[sku] - self.live(sku)
@@ -79,45 +89,54 @@ class InventoryMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ rules
 
-    @rule(sku=st.sampled_from(SKUS), location=st.sampled_from(LOCATIONS),
-          change=st.integers(-6, 8).filter(bool))
+    @rule(
+        sku=st.sampled_from(SKUS),
+        location=st.sampled_from(LOCATIONS),
+        change=st.integers(-6, 8).filter(bool),
+    )
     def adjust(self, sku, location, change):
         with self.sessions() as session:
-            before = {lv.location: lv for lv in
-                      service.inventory_by_sku(session, sku, now=self.now).locations}
+            before = {
+                lv.location: lv
+                for lv in service.inventory_by_sku(session, sku, now=self.now).locations
+            }
         level = before.get(location)
         target = (level.on_hand if level else 0) + change
         enough = target >= max(0, level.reserved if level else 0)
         try:
-            self.run(service.adjust, AdjustmentCreate(sku=sku, location=location,
-                                                      quantity=change))
+            self.run(service.adjust, AdjustmentCreate(sku=sku, location=location, quantity=change))
         except service.InsufficientStock:
             assert not enough, f"refused {change} at {location} though {target} covers holds"
             return
         assert enough, f"accepted {change} at {location}: {target} on hand below its holds"
         self.on_hand[sku] += change
 
-    @rule(target=reservations,
-          wanted=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1,
-                                 max_size=3),
-          ttl=st.integers(1, 120), allocation=st.sampled_from(("priority", "most_stock")),
-          sell=st.booleans())
+    @rule(
+        target=reservations,
+        wanted=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1, max_size=3),
+        ttl=st.integers(1, 120),
+        allocation=st.sampled_from(("priority", "most_stock")),
+        sell=st.booleans(),
+    )
     def reserve(self, wanted, ttl, allocation, sell):
         lines = [ReservationLineInput(sku=sku, quantity=units) for sku, units in wanted.items()]
-        fits = all(units <= self.available(sku) for sku, units in wanted.items()
-                   if sku != CONTINUE)
+        fits = all(units <= self.available(sku) for sku, units in wanted.items() if sku != CONTINUE)
         try:
-            view = self.run(service.reserve, lines, ttl_seconds=ttl, allocation=allocation,
-                            sell=sell)
+            view = self.run(
+                service.reserve, lines, ttl_seconds=ttl, allocation=allocation, sell=sell
+            )
         except service.InsufficientStock as short:
             assert not fits, f"refused {wanted} though it fits"
             assert {line["sku"] for line in short.extra["lines"]} == {
-                sku for sku, units in wanted.items()
-                if sku != CONTINUE and units > self.available(sku)}
+                sku
+                for sku, units in wanted.items()
+                if sku != CONTINUE and units > self.available(sku)
+            }
             return None
         assert fits, f"reserved {wanted} beyond what is available"
-        units = {sku: n for sku, n in wanted.items()
-                 if sku != CONTINUE or n <= self.available(sku)}  # else backordered whole
+        units = {
+            sku: n for sku, n in wanted.items() if sku != CONTINUE or n <= self.available(sku)
+        }  # else backordered whole
         from_stock = Counter()
         for line in view.lines:
             if line.location is not None:
@@ -191,8 +210,7 @@ class InventoryMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self):
-        due = [h for h in self.held.values()
-               if h.status == "active" and h.expires_at <= self.now]
+        due = [h for h in self.held.values() if h.status == "active" and h.expires_at <= self.now]
         assert self.run(service.sweep_expired) == len(due)
         for held in due:
             held.status = "expired"
@@ -214,6 +232,10 @@ def test_random_sequences_keep_every_invariant(sessions):
     make_variants(sessions, CONTINUE, policy="continue")
     run_state_machine_as_test(
         lambda: InventoryMachine(sessions),
-        settings=settings(max_examples=25, stateful_step_count=20, deadline=None,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
     )

@@ -32,14 +32,12 @@ def stock_of(sessions, sku: str, now=T0) -> service.InventoryView:
 
 
 def levels(sessions, sku: str, now=T0) -> dict[str, tuple[int, int]]:
-    return {lv.location: (lv.on_hand, lv.reserved)
-            for lv in stock_of(sessions, sku, now).locations}
+    return {lv.location: (lv.on_hand, lv.reserved) for lv in stock_of(sessions, sku, now).locations}
 
 
 def set_stock(sessions, sku: str, units: int, location: str = "default") -> None:
     with transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku=sku, on_hand=units, location=location),
-                       now=T0)
+        service.adjust(session, AdjustmentCreate(sku=sku, on_hand=units, location=location), now=T0)
 
 
 def reserve(sessions, *lines, now=T0, **options) -> service.ReservationView:
@@ -54,8 +52,12 @@ def settle(sessions, action, reservation_id, now=T0, **options):
 
 def changed_events(sessions) -> list[dict]:
     with sessions() as session:
-        return [e.payload for e in session.scalars(
-            select(Event).where(Event.type == "inventory.changed").order_by(Event.seq))]
+        return [
+            e.payload
+            for e in session.scalars(
+                select(Event).where(Event.type == "inventory.changed").order_by(Event.seq)
+            )
+        ]
 
 
 @pytest.fixture
@@ -70,23 +72,32 @@ def mug(sessions):
 
 def test_every_change_is_a_movement_and_the_ledger_balances(sessions, mug):
     with transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=5, kind="receipt",
-                                                 reason="PO-7"), actor="tester", now=T0)
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=-2, reason="broken"),
-                       now=T0)
+        service.adjust(
+            session,
+            AdjustmentCreate(sku="MUG", quantity=5, kind="receipt", reason="PO-7"),
+            actor="tester",
+            now=T0,
+        )
+        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=-2, reason="broken"), now=T0)
     held = reserve(sessions, line("MUG", 3), reference="cart-1")
     settle(sessions, "commit", held.id)
     with transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=1, kind="return"),
-                       now=T0)
+        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=1, kind="return"), now=T0)
     assert levels(sessions, "MUG") == {"default": (11, 0)}
     with sessions() as session:
-        ledger = [(m.kind, m.quantity, m.on_hand_delta, m.reserved_delta) for m in
-                  session.scalars(select(Movement).order_by(Movement.id))]
+        ledger = [
+            (m.kind, m.quantity, m.on_hand_delta, m.reserved_delta)
+            for m in session.scalars(select(Movement).order_by(Movement.id))
+        ]
         receipt = session.scalar(select(Movement).where(Movement.kind == "receipt"))
-    assert ledger == [("correction", 10, 10, 0), ("receipt", 5, 5, 0),
-                      ("adjustment", 2, -2, 0), ("reservation", 3, 0, 3), ("sale", 3, -3, -3),
-                      ("return", 1, 1, 0)]
+    assert ledger == [
+        ("correction", 10, 10, 0),
+        ("receipt", 5, 5, 0),
+        ("adjustment", 2, -2, 0),
+        ("reservation", 3, 0, 3),
+        ("sale", 3, -3, -3),
+        ("return", 1, 1, 0),
+    ]
     assert (receipt.reason, receipt.actor) == ("PO-7", "tester")
     assert_ledger_balances(sessions)
 
@@ -95,8 +106,9 @@ def test_stock_cannot_go_below_held_units_or_zero(sessions, mug):
     reserve(sessions, line("MUG", 8))
     with pytest.raises(service.InsufficientStock) as short, transaction(sessions) as session:
         service.adjust(session, AdjustmentCreate(sku="MUG", quantity=-3), now=T0)
-    assert short.value.extra["lines"] == [{"sku": "MUG", "variant_id": mug, "requested": 7,
-                                           "held": 8}]
+    assert short.value.extra["lines"] == [
+        {"sku": "MUG", "variant_id": mug, "requested": 7, "held": 8}
+    ]
     assert levels(sessions, "MUG") == {"default": (10, 8)}
     assert_ledger_balances(sessions)
 
@@ -130,11 +142,19 @@ def test_a_cart_gets_every_line_or_none(sessions):
     with pytest.raises(service.InsufficientStock) as short:
         reserve(sessions, line("A", 2), line("B", 2), line("C", 1))
     assert short.value.extra["lines"] == [
-        {"sku": "B", "variant_id": short.value.extra["lines"][0]["variant_id"],
-         "requested": 2, "available": 1}]
+        {
+            "sku": "B",
+            "variant_id": short.value.extra["lines"][0]["variant_id"],
+            "requested": 2,
+            "available": 1,
+        }
+    ]
     assert [e.loc for e in short.value.errors] == [("lines", 1, "quantity")]
     assert {s: levels(sessions, s)["default"] for s in "ABC"} == {
-        "A": (5, 0), "B": (1, 0), "C": (5, 0)}
+        "A": (5, 0),
+        "B": (1, 0),
+        "C": (5, 0),
+    }
 
     held = reserve(sessions, line("A", 2), line("B", 1), line("C", 1), line("A", 1))
     assert sorted((ln.sku, ln.quantity) for ln in held.lines) == [("A", 3), ("B", 1), ("C", 1)]
@@ -154,8 +174,10 @@ def test_the_same_reference_returns_the_same_reservation(sessions, mug):
     assert reused.value.extra == {"reservation_id": first.id}
     # Replays hold even once everything is sold out or committed.
     settle(sessions, "commit", first.id)
-    assert reserve(sessions, line("MUG", 2), reference="cart-9", channel="tiktok").status == \
-        "committed"
+    assert (
+        reserve(sessions, line("MUG", 2), reference="cart-9", channel="tiktok").status
+        == "committed"
+    )
 
 
 def test_commit_release_and_their_idempotency(sessions, mug):
@@ -232,8 +254,7 @@ def test_sweeper_expires_only_lapsed_reservations(sessions, mug):
 
 def test_extend_keeps_a_hold_alive(sessions, mug):
     held = reserve(sessions, line("MUG", 4), ttl_seconds=60)
-    extended = settle(sessions, "extend", held.id, now=T0 + timedelta(seconds=50),
-                      ttl_seconds=120)
+    extended = settle(sessions, "extend", held.id, now=T0 + timedelta(seconds=50), ttl_seconds=120)
     assert extended.expires_at == T0 + timedelta(seconds=170)
     later = T0 + timedelta(seconds=100)
     assert stock_of(sessions, "MUG", later).available == 6
@@ -248,16 +269,14 @@ def test_extend_keeps_a_hold_alive(sessions, mug):
 @pytest.fixture
 def two_locations(sessions):
     with transaction(sessions) as session:
-        service.save_location(session, "shop", LocationInput(name="Shop", kind="store",
-                                                             priority=1))
+        service.save_location(session, "shop", LocationInput(name="Shop", kind="store", priority=1))
         service.save_location(session, "default", LocationInput(name="Main", priority=5))
 
 
 def test_priority_allocation_takes_from_the_lowest_rank_first(sessions, mug, two_locations):
     set_stock(sessions, "MUG", 3, "shop")
     held = reserve(sessions, line("MUG", 5))
-    assert sorted((ln.location, ln.quantity) for ln in held.lines) == [("default", 2),
-                                                                         ("shop", 3)]
+    assert sorted((ln.location, ln.quantity) for ln in held.lines) == [("default", 2), ("shop", 3)]
     assert levels(sessions, "MUG") == {"shop": (3, 3), "default": (10, 2)}
     settle(sessions, "commit", held.id)
     assert levels(sessions, "MUG") == {"shop": (0, 0), "default": (8, 0)}
@@ -269,8 +288,7 @@ def test_most_stock_allocation(sessions, mug, two_locations):
     held = reserve(sessions, line("MUG", 4), allocation="most_stock")
     assert [(ln.location, ln.quantity) for ln in held.lines] == [("default", 4)]
     held = reserve(sessions, line("MUG", 8), allocation="most_stock")
-    assert sorted((ln.location, ln.quantity) for ln in held.lines) == [("default", 6),
-                                                                         ("shop", 2)]
+    assert sorted((ln.location, ln.quantity) for ln in held.lines) == [("default", 6), ("shop", 2)]
 
 
 def test_allocation_policies_are_plain_functions():
@@ -327,8 +345,7 @@ def test_channel_buffer_and_cap_shape_what_is_published(sessions, mug):
         assert service.available_for(session, "meta", mug, now=T0) == 2
         with pytest.raises(NotFound):
             service.available_for(session, "meta", "var_missing")
-        assert service.available_for_many(session, "meta", [mug, "var_missing"],
-                                          now=T0) == {mug: 2}
+        assert service.available_for_many(session, "meta", [mug, "var_missing"], now=T0) == {mug: 2}
     view = stock_of(sessions, "MUG")
     assert [(c.channel, c.available) for c in view.channels] == [("meta", 2), ("tiktok", 0)]
 
@@ -342,11 +359,11 @@ def test_every_change_of_availability_records_inventory_changed(sessions, mug):
     settle(sessions, "release", freed.id)
     payloads = changed_events(sessions)
     assert [(p["available"], p["channels"]) for p in payloads] == [
-        (10, []),                                           # set to 10
-        (10, [{"channel": "tiktok", "available": 7}]),      # rule saved
-        (6, [{"channel": "tiktok", "available": 3}]),       # 4 held
-        (4, [{"channel": "tiktok", "available": 1}]),       # 2 held
-        (6, [{"channel": "tiktok", "available": 3}]),       # 2 released
+        (10, []),  # set to 10
+        (10, [{"channel": "tiktok", "available": 7}]),  # rule saved
+        (6, [{"channel": "tiktok", "available": 3}]),  # 4 held
+        (4, [{"channel": "tiktok", "available": 1}]),  # 2 held
+        (6, [{"channel": "tiktok", "available": 3}]),  # 2 released
     ]
     assert payloads[-1]["variant_id"] == mug and payloads[-1]["sku"] == "MUG"
 
@@ -362,7 +379,6 @@ def test_a_refused_reservation_leaves_the_callers_transaction_clean(sessions, mu
     assert_ledger_balances(sessions)
 
 
-
 def test_counts_of_new_variants_match_set_on_hand(sessions):
     """The import's bulk path writes what set_on_hand would: levels, corrections, events."""
     with transaction(sessions) as session:
@@ -375,31 +391,56 @@ def test_counts_of_new_variants_match_set_on_hand(sessions):
         counts = {ids[skus[0]]: 7, ids[skus[1]]: 0, ids[skus[2]]: 1}
         with transaction(sessions) as session:
             if bulk:
-                service.set_on_hand_of_new(session, [
-                    service.NewCount(ids[s], s, "continue" if s == skus[2] else "deny", True,
-                                     counts[ids[s]]) for s in skus],
-                    reason="count", actor="tester", now=T0)
+                service.set_on_hand_of_new(
+                    session,
+                    [
+                        service.NewCount(
+                            ids[s], s, "continue" if s == skus[2] else "deny", True, counts[ids[s]]
+                        )
+                        for s in skus
+                    ],
+                    reason="count",
+                    actor="tester",
+                    now=T0,
+                )
             else:
                 service.set_on_hand(session, counts, reason="count", actor="tester", now=T0)
         with sessions() as session:
-            movements = [(m.kind, m.quantity, m.on_hand_delta, m.reason, m.actor, m.created_at)
-                         for m in session.scalars(select(Movement).where(
-                             Movement.variant_id.in_(ids.values())).order_by(Movement.id))]
-        events = [{**p, "variant_id": p["variant_id"] == ids[p["sku"]],
-                   "sku": p["sku"].replace(prefix, "X")}
-                  for p in changed_events(sessions) if p["sku"].startswith(prefix)]
-        views = [(v.on_hand, v.available, [(lv.location, lv.on_hand) for lv in v.locations])
-                 for v in (stock_of(sessions, sku) for sku in skus)]
+            movements = [
+                (m.kind, m.quantity, m.on_hand_delta, m.reason, m.actor, m.created_at)
+                for m in session.scalars(
+                    select(Movement)
+                    .where(Movement.variant_id.in_(ids.values()))
+                    .order_by(Movement.id)
+                )
+            ]
+        events = [
+            {
+                **p,
+                "variant_id": p["variant_id"] == ids[p["sku"]],
+                "sku": p["sku"].replace(prefix, "X"),
+            }
+            for p in changed_events(sessions)
+            if p["sku"].startswith(prefix)
+        ]
+        views = [
+            (v.on_hand, v.available, [(lv.location, lv.on_hand) for lv in v.locations])
+            for v in (stock_of(sessions, sku) for sku in skus)
+        ]
         written[bulk] = movements, events, views
     assert written[True] == written[False]
     movements, events, views = written[True]
-    assert movements == [("correction", 7, 7, "count", "tester", T0),
-                         ("correction", 1, 1, "count", "tester", T0)]
+    assert movements == [
+        ("correction", 7, 7, "count", "tester", T0),
+        ("correction", 1, 1, "count", "tester", T0),
+    ]
     assert views[1] == (0, 0, [("default", 0)])  # a level even for a count of 0
     assert [(e["sku"], e["variant_id"], e["published"], e["channels"]) for e in events] == [
         ("X-1", True, 7, [{"channel": "meta", "available": 5}]),
-        ("X-3", True, service.UNLIMITED, [{"channel": "meta", "available": 5}])]
+        ("X-3", True, service.UNLIMITED, [{"channel": "meta", "available": 5}]),
+    ]
     assert_ledger_balances(sessions)
+
 
 def test_counts_of_new_variants_refuse_negative_and_existing_levels(sessions, mug):
     fresh = make_variants(sessions, "NEW")["NEW"]

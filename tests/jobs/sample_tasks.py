@@ -12,8 +12,9 @@ FAILURES: dict[str, int] = {}
 def record(ctx: jobs.JobContext, label: str) -> None:
     """Leaves an event behind, written in the job's own transaction."""
     with ctx.transaction() as session:
-        events.record(session, "test_job.ran", {"label": label, "attempt": ctx.attempt},
-                      key=ctx.job_id)
+        events.record(
+            session, "test_job.ran", {"label": label, "attempt": ctx.attempt}, key=ctx.job_id
+        )
 
 
 @jobs.task("tests.timed")
@@ -22,8 +23,12 @@ def timed(ctx: jobs.JobContext, seconds: float = 0.02) -> None:
     started = time.time()
     time.sleep(seconds)
     with ctx.transaction() as session:
-        events.record(session, "test_job.ran", {"started": started, "ended": time.time(),
-                                                "pid": os.getpid()}, key=ctx.job_id)
+        events.record(
+            session,
+            "test_job.ran",
+            {"started": started, "ended": time.time(), "pid": os.getpid()},
+            key=ctx.job_id,
+        )
 
 
 @jobs.task("tests.flaky", max_attempts=3, backoff_base="10 seconds", backoff_cap="1 minute")

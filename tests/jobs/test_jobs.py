@@ -54,14 +54,19 @@ def drain(engine, clock):
 def our_jobs(sessions):
     """The tests' jobs (workers also queue the periodic housekeeping of every domain)."""
     with sessions() as session:
-        return list(session.scalars(
-            select(Job).where(Job.name.startswith("tests.")).order_by(Job.id)))
+        return list(
+            session.scalars(select(Job).where(Job.name.startswith("tests.")).order_by(Job.id))
+        )
 
 
 def ran(sessions):
     with sessions() as session:
-        return [e.payload for e in session.scalars(
-            select(Event).where(Event.type == "test_job.ran").order_by(Event.seq))]
+        return [
+            e.payload
+            for e in session.scalars(
+                select(Event).where(Event.type == "test_job.ran").order_by(Event.seq)
+            )
+        ]
 
 
 def test_a_job_exists_only_if_the_caller_commits(sessions, drain):
@@ -86,8 +91,9 @@ def test_unknown_jobs_and_arguments_that_are_not_json_are_refused(sessions):
 
 def test_run_at_delays_a_job(sessions, drain, clock):
     with transaction(sessions) as session:
-        service.enqueue(session, "tests.record", {"label": "later"},
-                        run_at=clock.now + timedelta(minutes=5))
+        service.enqueue(
+            session, "tests.record", {"label": "later"}, run_at=clock.now + timedelta(minutes=5)
+        )
     drain()
     assert ran(sessions) == []
     clock.now += timedelta(minutes=5)
@@ -96,7 +102,8 @@ def test_run_at_delays_a_job(sessions, drain, clock):
 
 
 def test_failures_retry_with_backoff_then_dead_letter_then_manual_retry(
-        sessions, drain, clock, client, admin, monkeypatch):
+    sessions, drain, clock, client, admin, monkeypatch
+):
     monkeypatch.setitem(sample_tasks.FAILURES, "dl", 3)
     with transaction(sessions) as session:
         job_id = service.enqueue(session, "tests.flaky", {"name": "dl"}).id
@@ -128,8 +135,7 @@ def test_failures_retry_with_backoff_then_dead_letter_then_manual_retry(
     drain()
     [job] = our_jobs(sessions)
     assert (job.state, job.attempts) == ("succeeded", 1)
-    assert client.get("/api/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code \
-        == 401
+    assert client.get("/api/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
 def test_backoff_is_exponential_capped_and_jittered():
@@ -189,8 +195,10 @@ def test_renewing_keeps_a_long_job_s_lease(sessions, clock):
 
 def test_jobs_sharing_a_key_run_one_at_a_time_in_order(sessions, clock):
     with transaction(sessions) as session:
-        ids = [service.enqueue(session, "tests.record", {"label": str(n)}, key="sku-1").id
-               for n in range(3)]
+        ids = [
+            service.enqueue(session, "tests.record", {"label": str(n)}, key="sku-1").id
+            for n in range(3)
+        ]
         other = service.enqueue(session, "tests.record", {"label": "o"}, key="sku-2").id
         again = service.enqueue(session, "tests.record", {"label": "2"}, key="sku-1")
     assert again.id == ids[2]  # identical and still waiting: not queued twice

@@ -39,17 +39,26 @@ def count(sessions, *where) -> int:
 @pytest.mark.slow
 def test_several_workers_never_run_the_same_job_twice(engine, sessions, tmp_path):
     log = tmp_path / "workers.log"
-    workers = [start_worker("--concurrency", "4", "--poll", "0.1", log=log, python=TEST_JOBS)
-               for _ in range(3)]
+    workers = [
+        start_worker("--concurrency", "4", "--poll", "0.1", log=log, python=TEST_JOBS)
+        for _ in range(3)
+    ]
     try:
         # All of them up (and handling SIGTERM) before there is work to share.
-        wait_until(lambda: log.exists() and log.read_text().count(" started ") == 3, 60,
-                   "the workers to start")
+        wait_until(
+            lambda: log.exists() and log.read_text().count(" started ") == 3,
+            60,
+            "the workers to start",
+        )
         with transaction(sessions) as session:
-            ids = {service.enqueue(session, "tests.timed", {"seconds": 0.02}).id
-                   for _ in range(150)}
-        wait_until(lambda: count(sessions, Job.id.in_(ids), Job.state == "succeeded") == 150,
-                   60, "150 jobs")
+            ids = {
+                service.enqueue(session, "tests.timed", {"seconds": 0.02}).id for _ in range(150)
+            }
+        wait_until(
+            lambda: count(sessions, Job.id.in_(ids), Job.state == "succeeded") == 150,
+            60,
+            "150 jobs",
+        )
     finally:
         for worker in workers:  # all at once, then wait for each
             worker.send_signal(signal.SIGTERM)
@@ -58,8 +67,10 @@ def test_several_workers_never_run_the_same_job_twice(engine, sessions, tmp_path
     assert codes == [0, 0, 0], log.read_text()[-2000:]
 
     with sessions() as session:
-        runs = [(e.key, e.payload) for e in session.scalars(
-            select(Event).where(Event.type == "test_job.ran"))]
+        runs = [
+            (e.key, e.payload)
+            for e in session.scalars(select(Event).where(Event.type == "test_job.ran"))
+        ]
     assert sorted(key for key, _ in runs) == sorted(ids)  # each job ran exactly once
     assert len({p["pid"] for _, p in runs}) >= 2, "the workers did not share the work"
 
@@ -70,8 +81,11 @@ def test_sigterm_lets_running_work_finish(engine, sessions, tmp_path):
     log = tmp_path / "worker.log"
     worker = start_worker("--poll", "0.1", log=log, python=TEST_JOBS)
     try:
-        wait_until(lambda: count(sessions, Job.id == job_id, Job.state == "running") == 1,
-                   30, "the job to start")
+        wait_until(
+            lambda: count(sessions, Job.id == job_id, Job.state == "running") == 1,
+            30,
+            "the job to start",
+        )
     finally:
         code = stop(worker, signal.SIGTERM)
     assert code == 0, log.read_text()
@@ -83,7 +97,8 @@ def test_sigterm_lets_running_work_finish(engine, sessions, tmp_path):
 
 
 def test_serve_runs_the_worker_in_process_on_sqlite_unless_told_not_to(
-        engine, settings, monkeypatch):
+    engine, settings, monkeypatch
+):
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
     for args in ([], ["--no-worker"], ["--worker"]):
@@ -104,7 +119,8 @@ def test_the_embedded_worker_delivers_while_the_api_runs(engine, settings, sessi
                 job_id = service.enqueue(session, "tests.record", {"label": "api"}).id
                 event = events.record(session, "order.created", {}, key="ord_1")
             assert [r.headers["webhook-id"] for r in receiver.wait_for(1, 10)] == [event.id]
-            wait_until(lambda: count(sessions, Job.id == job_id, Job.state == "succeeded"),
-                       10, "the job")
+            wait_until(
+                lambda: count(sessions, Job.id == job_id, Job.state == "succeeded"), 10, "the job"
+            )
     finally:
         http.shutdown()

@@ -19,8 +19,7 @@ PINTEREST_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 META_SECRET = "meta-app-secret"
 CREDENTIALS = {
     "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
-    "meta": {"access_token": "meta-token", "app_secret": META_SECRET,
-             "verify_token": "verify-me"},
+    "meta": {"access_token": "meta-token", "app_secret": META_SECRET, "verify_token": "verify-me"},
     "pinterest": {"access_token": "pin-token", "webhook_secret": PINTEREST_SECRET},
 }
 SETTINGS = {
@@ -43,15 +42,24 @@ def shop(sandbox, client, sessions, make_products):  # noqa: F811
 
         def connect(self, kind: str, **settings) -> tuple[str, object]:
             with transaction(sessions) as session:
-                channel_id = channels.create_channel(session, ChannelCreate(
-                    kind=kind, name=kind, base_url=f"{SANDBOX}/{kind}",
-                    credentials=CREDENTIALS[kind],
-                    settings={**SETTINGS[kind], **settings})).id
+                channel_id = channels.create_channel(
+                    session,
+                    ChannelCreate(
+                        kind=kind,
+                        name=kind,
+                        base_url=f"{SANDBOX}/{kind}",
+                        credentials=CREDENTIALS[kind],
+                        settings={**SETTINGS[kind], **settings},
+                    ),
+                ).id
             book = sandbox.app.state.order_books[kind]
-            book.transport = lambda url, content, headers: client.post(
-                url, content=content, headers=headers).status_code
-            book.url, book.secret = f"/webhooks/{channel_id}", \
-                {"meta": META_SECRET, "pinterest": PINTEREST_SECRET}.get(kind)
+            book.transport = lambda url, content, headers: (
+                client.post(url, content=content, headers=headers).status_code
+            )
+            book.url, book.secret = (
+                f"/webhooks/{channel_id}",
+                {"meta": META_SECRET, "pinterest": PINTEREST_SECRET}.get(kind),
+            )
             return channel_id, book
 
     return Shop()

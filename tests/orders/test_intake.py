@@ -31,13 +31,13 @@ def count(sessions, model, *where) -> int:
 
 def orders(sessions) -> list[Order]:
     with sessions() as session:
-        return list(session.scalars(select(Order).options(selectinload(Order.lines))
-                                    .order_by(Order.number)))
+        return list(
+            session.scalars(select(Order).options(selectinload(Order.lines)).order_by(Order.number))
+        )
 
 
 @pytest.mark.parametrize("kind", ["tiktok", "meta", "pinterest"])
-def test_the_same_webhook_twice_makes_one_order_and_takes_stock_once(kind, shop, sessions,
-                                                                     drain):
+def test_the_same_webhook_twice_makes_one_order_and_takes_stock_once(kind, shop, sessions, drain):
     channel_id, book = shop.connect(kind)
     placed = book.place(ORDER)
     assert book.deliver(DeliverIn(duplicates=1)) == [200, 200]
@@ -51,7 +51,8 @@ def test_the_same_webhook_twice_makes_one_order_and_takes_stock_once(kind, shop,
 
 
 def test_the_same_webhook_twice_in_parallel_is_stored_once_and_makes_one_order(
-        shop, sessions, drain):
+    shop, sessions, drain
+):
     channel_id, book = shop.connect("tiktok")
     book.place(ORDER)
     raw, headers = book.outbox[0]
@@ -131,14 +132,14 @@ def test_a_tampered_body_is_refused_and_nothing_is_stored(kind, shop, sessions, 
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "/problems/bad-signature"
     unsigned = {k: v for k, v in headers.items() if k.lower() in ("content-type",)}
-    assert client.post(f"/webhooks/{channel_id}", content=raw,
-                       headers=unsigned).status_code == 401
+    assert client.post(f"/webhooks/{channel_id}", content=raw, headers=unsigned).status_code == 401
     assert count(sessions, InboundEvent) == 0
     assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 0
 
 
 def test_a_burst_of_deliveries_is_stored_in_batches_each_answered_on_its_own(
-        app, shop, sessions, drain):
+    app, shop, sessions, drain
+):
     """Concurrent deliveries through the API (one event loop: the intake desk writes them
     together): duplicates answered as such, a tampered one refused alone."""
     channel_id, book = shop.connect("tiktok")
@@ -151,9 +152,12 @@ def test_a_burst_of_deliveries_is_stored_in_batches_each_answered_on_its_own(
     async def burst():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mercato") as http:
-            return await asyncio.gather(*(
-                http.post(f"/webhooks/{channel_id}", content=body, headers=signed)
-                for body, signed in deliveries))
+            return await asyncio.gather(
+                *(
+                    http.post(f"/webhooks/{channel_id}", content=body, headers=signed)
+                    for body, signed in deliveries
+                )
+            )
 
     responses = asyncio.run(burst())
     assert [r.status_code for r in responses] == [200] * 10 + [401]
@@ -177,8 +181,9 @@ def test_malformed_and_oversize_bodies_are_refused(shop, sessions, client):
         response = client.post(f"/webhooks/{channel_id}", content=raw, headers=signed(raw))
         assert response.status_code == 400, response.text
         assert response.json()["type"] == "/problems/malformed-payload"
-    big = orjson.dumps({"tts_notification_id": "n1", "type": 1,
-                        "data": {"pad": "x" * intake.MAX_BODY}})
+    big = orjson.dumps(
+        {"tts_notification_id": "n1", "type": 1, "data": {"pad": "x" * intake.MAX_BODY}}
+    )
     response = client.post(f"/webhooks/{channel_id}", content=big, headers=signed(big))
     assert response.status_code == 413
     assert response.json()["type"] == "/problems/payload-too-large"
@@ -188,12 +193,22 @@ def test_malformed_and_oversize_bodies_are_refused(shop, sessions, client):
 
 def test_meta_subscription_challenge(shop, client):
     channel_id, _ = shop.connect("meta")
-    ok = client.get(f"/webhooks/{channel_id}", params={
-        "hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "verify-me"})
+    ok = client.get(
+        f"/webhooks/{channel_id}",
+        params={
+            "hub.mode": "subscribe",
+            "hub.challenge": "1158201444",
+            "hub.verify_token": "verify-me",
+        },
+    )
     assert (ok.status_code, ok.text) == (200, "1158201444")
-    assert client.get(f"/webhooks/{channel_id}", params={
-        "hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"}
-    ).status_code == 403
+    assert (
+        client.get(
+            f"/webhooks/{channel_id}",
+            params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"},
+        ).status_code
+        == 403
+    )
 
 
 def test_an_order_for_stock_that_is_gone_is_flagged_not_oversold(shop, sessions, drain):

@@ -20,8 +20,14 @@ def test_platforms_md_test_vector():
     params = {"app_key": "29a39d", "timestamp": "1623812664"}
     assert signing.sign("e59af819cc", "/authorization/202309/shops", params) == VECTOR
     # sign and access_token never take part in the signature.
-    assert signing.sign("e59af819cc", "/authorization/202309/shops",
-                        {**params, "sign": "x", "access_token": "y"}) == VECTOR
+    assert (
+        signing.sign(
+            "e59af819cc",
+            "/authorization/202309/shops",
+            {**params, "sign": "x", "access_token": "y"},
+        )
+        == VECTOR
+    )
 
 
 def test_webhook_signature_is_over_app_key_and_raw_body():
@@ -43,14 +49,15 @@ def test_simulator_refuses_bad_signatures_and_stale_timestamps():
     headers = {"x-tts-access-token": "t"}
     ok = client.post(path, params=signed(path, b"{}"), content=b"{}", headers=headers)
     assert ok.status_code == 200 and ok.json()["code"] == 0
-    tampered = client.post(path, params=signed(path, b"{}"), content=b'{"a":1}',
-                           headers=headers)
+    tampered = client.post(path, params=signed(path, b"{}"), content=b'{"a":1}', headers=headers)
     assert tampered.status_code == 401 and tampered.json()["message"] == "Invalid signature"
-    wrong_secret = client.post(path, params=signed(path, b"{}", secret="nope"), content=b"{}",
-                               headers=headers)
+    wrong_secret = client.post(
+        path, params=signed(path, b"{}", secret="nope"), content=b"{}", headers=headers
+    )
     assert wrong_secret.json()["code"] == 106001
-    stale = client.post(path, params=signed(path, b"{}", timestamp="1623812664"),
-                        content=b"{}", headers=headers)
+    stale = client.post(
+        path, params=signed(path, b"{}", timestamp="1623812664"), content=b"{}", headers=headers
+    )
     assert stale.json()["code"] == 106002
 
 
@@ -58,8 +65,9 @@ def products(sandbox) -> dict:
     return sandbox.get("/tiktok/_sandbox/items").json()["items"]
 
 
-def test_publish_one_product_with_its_skus_then_edit_a_sku(sessions, sandbox, make_products,
-                                                           make_channel):
+def test_publish_one_product_with_its_skus_then_edit_a_sku(
+    sessions, sandbox, make_products, make_channel
+):
     [product] = make_products(tee())
     channel_id = make_channel("tiktok")
     assert sync.publish(sessions, channel_id).sent == 2
@@ -67,8 +75,9 @@ def test_publish_one_product_with_its_skus_then_edit_a_sku(sessions, sandbox, ma
     held = products(sandbox)
     assert len(held) == 1
     [remote] = held.values()
-    assert sorted(s["external_sku_id"] for s in remote["skus"]) == \
-        sorted(v.id for v in product.variants)
+    assert sorted(s["external_sku_id"] for s in remote["skus"]) == sorted(
+        v.id for v in product.variants
+    )
     with sessions() as session:
         rows = list(session.scalars(select(Listing).where(Listing.channel_id == channel_id)))
         assert {x.verdict for x in rows} == {"approved"}
@@ -76,10 +85,23 @@ def test_publish_one_product_with_its_skus_then_edit_a_sku(sessions, sandbox, ma
     # Editing one SKU re-sends the product (TikTok replaces it whole): still one product.
     variant = product.variants[0]
     with transaction(sessions) as session:
-        catalog.update_product(session, product.id, ProductUpdate(variants=[
-            {"id": v.id, "sku": ("RENAMED" if v.id == variant.id else v.sku),
-             "option_values": v.option_values, "price": 2500, "barcode": v.barcode,
-             "weight": "145"} for v in product.variants]))
+        catalog.update_product(
+            session,
+            product.id,
+            ProductUpdate(
+                variants=[
+                    {
+                        "id": v.id,
+                        "sku": ("RENAMED" if v.id == variant.id else v.sku),
+                        "option_values": v.option_values,
+                        "price": 2500,
+                        "barcode": v.barcode,
+                        "weight": "145",
+                    }
+                    for v in product.variants
+                ]
+            ),
+        )
     sync.publish(sessions, channel_id)
     held = products(sandbox)
     assert len(held) == 1
@@ -87,8 +109,9 @@ def test_publish_one_product_with_its_skus_then_edit_a_sku(sessions, sandbox, ma
     assert skus[variant.id] == "RENAMED" and len(skus) == 2
 
 
-def test_platform_rejection_and_expired_token(sessions, sandbox, make_products, make_channel,
-                                              monkeypatch):
+def test_platform_rejection_and_expired_token(
+    sessions, sandbox, make_products, make_channel, monkeypatch
+):
     from mercato.channels.tiktok import spec
 
     make_products(tee(barcode="4006381333932"))

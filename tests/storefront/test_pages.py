@@ -48,12 +48,24 @@ def test_buy_now_to_paid_order_with_attribution(client, sessions):
     page = client.get(checkout_url)
     assert "Items reserved for you" in page.text
     fields = _form(page.text)
-    paid = client.post(checkout_url, data={
-        "csrf": fields["csrf"], "attempt_key": fields["attempt_key"], "action": "pay",
-        "email": "ada@example.com", "name": "Ada Buyer", "line1": "1 Market St",
-        "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US",
-        "shipping_rate": "us-standard", "payment_method": "tok_visa"},
-        follow_redirects=False)
+    paid = client.post(
+        checkout_url,
+        data={
+            "csrf": fields["csrf"],
+            "attempt_key": fields["attempt_key"],
+            "action": "pay",
+            "email": "ada@example.com",
+            "name": "Ada Buyer",
+            "line1": "1 Market St",
+            "city": "San Francisco",
+            "region": "CA",
+            "postal_code": "94105",
+            "country": "US",
+            "shipping_rate": "us-standard",
+            "payment_method": "tok_visa",
+        },
+        follow_redirects=False,
+    )
     assert paid.status_code == 303 and paid.headers["location"].endswith("/thanks")
     assert "ada@example.com" not in paid.headers["location"]
     thanks = client.get(paid.headers["location"])
@@ -61,7 +73,11 @@ def test_buy_now_to_paid_order_with_attribution(client, sessions):
     with sessions() as session:
         order = session.scalar(select(Order))
     assert (order.source, order.creator, order.content_id, order.campaign) == (
-        "instagram", "ana", "p123", "spring")
+        "instagram",
+        "ana",
+        "p123",
+        "spring",
+    )
     assert order.attribution["utm"] == {"utm_source": "ig", "utm_campaign": "spring"}
 
 
@@ -94,11 +110,22 @@ def test_declined_card_shows_a_clear_message(client, sessions):
     form["variant_id"] = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
     url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
     fields = _form(client.get(url).text)
-    declined = client.post(url, data={
-        "csrf": fields["csrf"], "attempt_key": fields["attempt_key"], "action": "pay",
-        "email": "ada@example.com", "name": "Ada", "line1": "1 Market St",
-        "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US",
-        "payment_method": "tok_chargeDeclined"})
+    declined = client.post(
+        url,
+        data={
+            "csrf": fields["csrf"],
+            "attempt_key": fields["attempt_key"],
+            "action": "pay",
+            "email": "ada@example.com",
+            "name": "Ada",
+            "line1": "1 Market St",
+            "city": "San Francisco",
+            "region": "CA",
+            "postal_code": "94105",
+            "country": "US",
+            "payment_method": "tok_chargeDeclined",
+        },
+    )
     assert declined.status_code == 402
     assert "Your card was declined" in declined.text
     with sessions() as session:
@@ -114,13 +141,30 @@ def test_returning_buyer_pays_with_saved_details(client, sessions):
         url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
         page = client.get(url).text
         fields = _form(page)
-        return page, client.post(url, data={"csrf": fields["csrf"], "action": "pay",
-                                            "attempt_key": fields["attempt_key"], **extra},
-                                 follow_redirects=False)
+        return page, client.post(
+            url,
+            data={
+                "csrf": fields["csrf"],
+                "action": "pay",
+                "attempt_key": fields["attempt_key"],
+                **extra,
+            },
+            follow_redirects=False,
+        )
 
-    _, first = buy({"email": "ada@example.com", "name": "Ada Buyer", "line1": "1 Market St",
-                    "city": "San Francisco", "region": "CA", "postal_code": "94105",
-                    "country": "US", "payment_method": "tok_visa", "remember": "on"})
+    _, first = buy(
+        {
+            "email": "ada@example.com",
+            "name": "Ada Buyer",
+            "line1": "1 Market St",
+            "city": "San Francisco",
+            "region": "CA",
+            "postal_code": "94105",
+            "country": "US",
+            "payment_method": "tok_visa",
+            "remember": "on",
+        }
+    )
     assert first.status_code == 303 and "mercato_buyer" in first.headers["set-cookie"]
     page, second = buy({"saved": "1", "payment_method": "saved"})
     assert "Welcome back" in page and "Visa •••• 4242" in page

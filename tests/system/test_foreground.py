@@ -45,7 +45,7 @@ def test_a_burst_of_writes_holds_the_worker_back_for_a_moment(monkeypatch):
     monkeypatch.setattr(foreground, "_last_burst", 0.0)
     app = app_with_slow_write()
     send(app, "POST", foreground.BURST - 1)  # everyday traffic
-    send(app, "GET", 3 * foreground.BURST)   # reads are no burst
+    send(app, "GET", 3 * foreground.BURST)  # reads are no burst
     assert waited(1.0) < 0.05
 
     send(app, "POST", foreground.BURST)

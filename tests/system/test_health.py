@@ -28,8 +28,7 @@ def test_readyz_reports_pending_migrations(client, engine):
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM alembic_version"))
             for revision in applied:
-                connection.execute(text("INSERT INTO alembic_version VALUES (:r)"),
-                                   {"r": revision})
+                connection.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
     assert client.get("/readyz").status_code == 200
 
 

@@ -26,14 +26,17 @@ def make_endpoint(sessions, url: str, **fields):
         return service.create_endpoint(session, EndpointCreate(url=url, **fields))
 
 
-def record_events(sessions, count: int, keys: int, per_transaction: int = 100,
-                  type: str = "product.updated") -> list[str]:
+def record_events(
+    sessions, count: int, keys: int, per_transaction: int = 100, type: str = "product.updated"
+) -> list[str]:
     """``count`` events spread over ``keys`` keys; their ids in seq order."""
     ids = []
     for start in range(0, count, per_transaction):
         with transaction(sessions) as session:
-            batch = [events.record(session, type, {"n": n}, key=f"key-{n % keys}")
-                     for n in range(start, min(count, start + per_transaction))]
+            batch = [
+                events.record(session, type, {"n": n}, key=f"key-{n % keys}")
+                for n in range(start, min(count, start + per_transaction))
+            ]
         ids += [e.id for e in batch]
     return ids
 
@@ -55,11 +58,19 @@ def check_deliveries(requests, secret: str, event_ids: list[str]) -> None:
 
 def start_worker(*args: str, log: Path, python: str | None = None) -> subprocess.Popen:
     """``mercato worker`` in a process of its own; ``python`` runs first (test jobs)."""
-    command = ([sys.executable, "-c", f"{python}\nfrom mercato.cli import app\napp()"]
-               if python else [MERCATO])
+    command = (
+        [sys.executable, "-c", f"{python}\nfrom mercato.cli import app\napp()"]
+        if python
+        else [MERCATO]
+    )
     with log.open("ab") as out:
-        return subprocess.Popen([*command, "worker", *args], cwd=ROOT, env=dict(os.environ),
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [*command, "worker", *args],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> int:

@@ -100,8 +100,9 @@ def test_410_disables_the_endpoint_and_raises_an_event(drain, engine, sessions, 
 
     with sessions() as session:
         endpoint = session.get(WebhookEndpoint, gone.endpoint.id)
-        disabled = session.scalars(select(Event).where(
-            Event.type == "webhook_endpoint.disabled")).one()
+        disabled = session.scalars(
+            select(Event).where(Event.type == "webhook_endpoint.disabled")
+        ).one()
     assert not endpoint.enabled and "410" in endpoint.disabled_reason
     assert disabled.key == endpoint.id and disabled.payload["url"].endswith("/gone")
     assert [d.state for d in deliveries(sessions)] == ["failed", "succeeded"]
@@ -134,8 +135,9 @@ def test_an_endpoint_failing_for_days_is_disabled(drain, engine, sessions, recei
     drain()
     with sessions() as session:
         state = session.get(WebhookEndpoint, endpoint.endpoint.id)
-        raised = session.scalars(select(Event).where(
-            Event.type == "webhook_endpoint.disabled")).all()
+        raised = session.scalars(
+            select(Event).where(Event.type == "webhook_endpoint.disabled")
+        ).all()
     assert not state.enabled and "every attempt failed since" in state.disabled_reason
     assert [e.key for e in raised] == [endpoint.endpoint.id]
 
@@ -157,7 +159,8 @@ def test_a_success_ends_a_run_of_failures(drain, engine, sessions, receiver, clo
 
 
 def test_timeouts_and_refused_connections_are_failed_attempts(
-        drain, engine, sessions, receiver, clock, monkeypatch):
+    drain, engine, sessions, receiver, clock, monkeypatch
+):
     monkeypatch.setattr(sender, "TIMEOUT", httpx.Timeout(0.3))
     slow = threading.Event()
     receiver.respond = lambda _request: (slow.wait(2) and 200) or 200
@@ -173,16 +176,20 @@ def test_timeouts_and_refused_connections_are_failed_attempts(
     errors = sorted(a.error.split(":")[0] for a in attempts(sessions))
     assert errors == ["ConnectError", "timeout"]
     assert all(a.status_code is None and not a.succeeded for a in attempts(sessions))
-    assert all(d.state == "pending" and d.next_attempt_at == clock.now + timedelta(seconds=5)
-               for d in deliveries(sessions))
+    assert all(
+        d.state == "pending" and d.next_attempt_at == clock.now + timedelta(seconds=5)
+        for d in deliveries(sessions)
+    )
 
 
 def test_secret_rotation_signs_with_both_secrets_during_the_overlap(
-        drain, engine, sessions, receiver, clock):
+    drain, engine, sessions, receiver, clock
+):
     endpoint = make_endpoint(sessions, receiver.url)
     with transaction(sessions) as session:
-        new = service.rotate_secret(session, endpoint.endpoint.id,
-                                    SecretRotate(overlap_seconds=60), now=clock.now)
+        new = service.rotate_secret(
+            session, endpoint.endpoint.id, SecretRotate(overlap_seconds=60), now=clock.now
+        )
         events.record(session, "order.created", {}, key="ord_1")
     drain()
     clock.advance(timedelta(seconds=61))
@@ -200,13 +207,16 @@ def test_secret_rotation_signs_with_both_secrets_during_the_overlap(
 
 
 def test_endpoints_get_the_types_they_subscribe_to_from_their_creation_on(
-        drain, engine, sessions, receiver):
+    drain, engine, sessions, receiver
+):
     with transaction(sessions) as session:
         events.record(session, "product.created", {}, key="before")
-    products = make_endpoint(sessions, receiver.url.replace("/hooks", "/products"),
-                             event_types=["product.*"])
-    orders = make_endpoint(sessions, receiver.url.replace("/hooks", "/orders"),
-                           event_types=["order.created"])
+    products = make_endpoint(
+        sessions, receiver.url.replace("/hooks", "/products"), event_types=["product.*"]
+    )
+    orders = make_endpoint(
+        sessions, receiver.url.replace("/hooks", "/orders"), event_types=["order.created"]
+    )
     with transaction(sessions) as session:
         for type in ("product.updated", "order.created", "order.cancelled", "inventory.changed"):
             events.record(session, type, {}, key="k")

@@ -32,8 +32,13 @@ def create(client, headers, url, **fields):
 
 
 def test_endpoint_lifecycle_and_secret_kept_encrypted(client, admin, sessions):
-    created = create(client, admin, "https://shop.example/hooks",
-                     event_types=["order.*", "product.updated"], description="ERP")
+    created = create(
+        client,
+        admin,
+        "https://shop.example/hooks",
+        event_types=["order.*", "product.updated"],
+        description="ERP",
+    )
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{32}", created["secret"])
     assert created["enabled"] and created["event_types"] == ["order.*", "product.updated"]
     with sessions() as session:
@@ -43,16 +48,18 @@ def test_endpoint_lifecycle_and_secret_kept_encrypted(client, admin, sessions):
 
     endpoint_url = f"{API}/endpoints/{created['id']}"
     assert "secret" not in client.get(endpoint_url, headers=admin).json()
-    assert client.get(f"{endpoint_url}/secret", headers=admin).json()["secret"] == \
-        created["secret"]
-    assert [e["id"] for e in client.get(f"{API}/endpoints", headers=admin).json()["items"]] \
-        == [created["id"]]
+    assert client.get(f"{endpoint_url}/secret", headers=admin).json()["secret"] == created["secret"]
+    assert [e["id"] for e in client.get(f"{API}/endpoints", headers=admin).json()["items"]] == [
+        created["id"]
+    ]
 
-    patched = client.patch(endpoint_url, json={"enabled": False, "event_types": ["*"]},
-                           headers=admin).json()
+    patched = client.patch(
+        endpoint_url, json={"enabled": False, "event_types": ["*"]}, headers=admin
+    ).json()
     assert not patched["enabled"] and patched["event_types"] == ["*"]
-    rotated = client.post(f"{endpoint_url}/secret/rotate", json={"overlap_seconds": 3600},
-                          headers=admin).json()
+    rotated = client.post(
+        f"{endpoint_url}/secret/rotate", json={"overlap_seconds": 3600}, headers=admin
+    ).json()
     assert rotated["secret"] != created["secret"] and rotated["previous_secret_expires_at"]
 
     assert client.delete(endpoint_url, headers=admin).status_code == 204
@@ -62,9 +69,15 @@ def test_endpoint_lifecycle_and_secret_kept_encrypted(client, admin, sessions):
 
 
 def test_bad_input_is_a_problem_with_fields(client, admin):
-    response = client.post(f"{API}/endpoints", json={
-        "url": "https://x.example/", "event_types": ["Order Created", "order.*"],
-        "secret": "whsec_short"}, headers=admin)
+    response = client.post(
+        f"{API}/endpoints",
+        json={
+            "url": "https://x.example/",
+            "event_types": ["Order Created", "order.*"],
+            "secret": "whsec_short",
+        },
+        headers=admin,
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in response.json()["errors"]}
@@ -75,13 +88,16 @@ def test_bad_input_is_a_problem_with_fields(client, admin):
 
 def test_scopes(client, make_token):
     reader, writer = make_token("webhooks:read"), make_token("webhooks:write")
-    assert client.post(f"{API}/endpoints", json={"url": "https://x.example/"},
-                       headers=reader).status_code == 403
+    assert (
+        client.post(
+            f"{API}/endpoints", json={"url": "https://x.example/"}, headers=reader
+        ).status_code
+        == 403
+    )
     endpoint = create(client, writer, "https://x.example/")
     assert client.get(f"{API}/endpoints", headers=reader).status_code == 200
     # The secret lets one forge deliveries: reading it needs the write scope.
-    assert client.get(f"{API}/endpoints/{endpoint['id']}/secret",
-                      headers=reader).status_code == 403
+    assert client.get(f"{API}/endpoints/{endpoint['id']}/secret", headers=reader).status_code == 403
     assert client.get(f"{API}/endpoints", headers=make_token("events:read")).status_code == 403
 
 
@@ -90,11 +106,15 @@ def test_deliveries_show_every_attempt(client, admin, sessions, receiver, drain)
     with transaction(sessions) as session:
         event = events.record(session, "order.created", {"total": 1200}, key="ord_1")
     drain()
-    page = client.get(f"{API}/deliveries", params={"endpoint_id": endpoint["id"]},
-                      headers=admin).json()
+    page = client.get(
+        f"{API}/deliveries", params={"endpoint_id": endpoint["id"]}, headers=admin
+    ).json()
     [delivery] = page["items"]
-    assert (delivery["event_id"], delivery["state"], delivery["attempts"]) == \
-        (event.id, "succeeded", 1)
+    assert (delivery["event_id"], delivery["state"], delivery["attempts"]) == (
+        event.id,
+        "succeeded",
+        1,
+    )
     detail = client.get(f"{API}/deliveries/{delivery['id']}", headers=admin).json()
     [attempt] = detail["attempt_log"]
     assert attempt["status_code"] == 200 and attempt["succeeded"]
@@ -119,8 +139,7 @@ def test_redeliver_one_event_or_a_time_range(client, admin, sessions, receiver, 
     since = (utcnow() - timedelta(minutes=5)).isoformat()
     assert client.post(url, json={"since": since}, headers=admin).json()["deliveries"] == 2
     drain()
-    assert [payload(r)["type"] for r in receiver.requests[3:]] == ["order.created",
-                                                                   "order.paid"]
+    assert [payload(r)["type"] for r in receiver.requests[3:]] == ["order.created", "order.paid"]
     for request in receiver.requests:
         Webhook(endpoint["secret"]).verify(request.body, request.headers)
     later = (utcnow() + timedelta(minutes=5)).isoformat()
@@ -130,14 +149,16 @@ def test_redeliver_one_event_or_a_time_range(client, admin, sessions, receiver, 
 
 
 def test_a_disabled_endpoint_keeps_redeliveries_until_enabled(
-        client, admin, sessions, receiver, drain):
+    client, admin, sessions, receiver, drain
+):
     endpoint = create(client, admin, receiver.url)
     with transaction(sessions) as session:
         event = events.record(session, "order.created", {}, key="ord_1")
     drain()
     client.patch(f"{API}/endpoints/{endpoint['id']}", json={"enabled": False}, headers=admin)
-    queued = client.post(f"{API}/endpoints/{endpoint['id']}/redeliver",
-                         json={"event_id": event.id}, headers=admin).json()
+    queued = client.post(
+        f"{API}/endpoints/{endpoint['id']}/redeliver", json={"event_id": event.id}, headers=admin
+    ).json()
     assert queued == {"deliveries": 1, "endpoint_enabled": False}
     drain()
     assert len(receiver.requests) == 1
@@ -161,8 +182,9 @@ def test_cli_create_list_redeliver_and_attempts(engine, sessions, receiver, drai
     with transaction(sessions) as session:
         event = events.record(session, "order.created", {}, key="ord_1")
     drain()
-    assert "Queued 1 deliveries" in mercato("webhooks", "redeliver", endpoint_id,
-                                            "--event", event.id)
+    assert "Queued 1 deliveries" in mercato(
+        "webhooks", "redeliver", endpoint_id, "--event", event.id
+    )
     drain()
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event.id, event.id]
     Webhook(secret).verify(receiver.requests[1].body, receiver.requests[1].headers)

@@ -43,8 +43,11 @@ def test_sigkill_mid_delivery_loses_no_event(engine, sessions, receiver, tmp_pat
 
     check_deliveries(receiver.requests, endpoint.secret, event_ids)
     with sessions() as session:
-        states = dict(session.execute(select(WebhookDelivery.state, func.count())
-                                      .group_by(WebhookDelivery.state)).all())
+        states = dict(
+            session.execute(
+                select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)
+            ).all()
+        )
     assert states == {"succeeded": EVENTS}
 
 
@@ -52,4 +55,5 @@ def _wait_all(receiver, event_ids, timeout):
     wanted = set(event_ids)
     with receiver.arrived:
         return receiver.arrived.wait_for(
-            lambda: wanted <= {r.headers["webhook-id"] for r in receiver.requests}, timeout)
+            lambda: wanted <= {r.headers["webhook-id"] for r in receiver.requests}, timeout
+        )

@@ -24,8 +24,7 @@ class Client:
         self.account = settings.get("account_id")
         self.data_source = settings.get("data_source_id")
         if not (self.account and self.data_source):
-            raise PlatformError("the Google channel needs account_id and data_source_id "
-                                "settings")
+            raise PlatformError("the Google channel needs account_id and data_source_id settings")
         self.language, self.label = target.language, target.country
         self.http = http
         self.headers = {"Authorization": f"Bearer {credentials.get('access_token', '')}"}
@@ -34,11 +33,14 @@ class Client:
     def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
         response = send(self.http, method, self.prefix + path, headers=self.headers, **kwargs)
         if response.status_code in (401, 403):
-            raise AuthExpired(response.json().get("error", {}).get("message", "unauthorised"),
-                              response.status_code)
+            raise AuthExpired(
+                response.json().get("error", {}).get("message", "unauthorised"),
+                response.status_code,
+            )
         if response.status_code >= 400 and response.status_code != 404:
-            raise PlatformError(f"Google: {response.json().get('error', {}).get('message')}",
-                                response.status_code)
+            raise PlatformError(
+                f"Google: {response.json().get('error', {}).get('message')}", response.status_code
+            )
         return response
 
     def _name(self, offer_id: str) -> str:
@@ -51,15 +53,22 @@ class Client:
         source = f"accounts/{self.account}/dataSources/{self.data_source}"
         outcomes = []
         for upsert in upserts:
-            response = self._call("POST", "/productInputs:insert", json=upsert.payload,
-                                  params={"dataSource": source})
-            outcomes.append(Outcome(upsert.item_id, "pending", ref=upsert.item_id)
-                            if response.status_code < 400 else
-                            Outcome(upsert.item_id, "rejected", [platform_issue(
-                                "item", response.json()["error"]["message"])]))
+            response = self._call(
+                "POST", "/productInputs:insert", json=upsert.payload, params={"dataSource": source}
+            )
+            outcomes.append(
+                Outcome(upsert.item_id, "pending", ref=upsert.item_id)
+                if response.status_code < 400
+                else Outcome(
+                    upsert.item_id,
+                    "rejected",
+                    [platform_issue("item", response.json()["error"]["message"])],
+                )
+            )
         for item_id in deletes:
-            self._call("DELETE", f"/productInputs/{self._name(item_id)}",
-                       params={"dataSource": source})
+            self._call(
+                "DELETE", f"/productInputs/{self._name(item_id)}", params={"dataSource": source}
+            )
         return outcomes
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
@@ -68,11 +77,21 @@ class Client:
             response = self._call("GET", f"/products/{self._name(item_id)}")
             if response.status_code == 404:
                 continue  # not processed yet
-            issues = [platform_issue(i.get("attribute", "item"), i["description"],
-                                     SEVERITY.get(i["severity"], "warning"))
-                      for i in response.json()["productStatus"]["itemLevelIssues"]]
-            verdict = ("rejected" if any(i["severity"] == "error" for i in issues)
-                       else "warning" if issues else "approved")
+            issues = [
+                platform_issue(
+                    i.get("attribute", "item"),
+                    i["description"],
+                    SEVERITY.get(i["severity"], "warning"),
+                )
+                for i in response.json()["productStatus"]["itemLevelIssues"]
+            ]
+            verdict = (
+                "rejected"
+                if any(i["severity"] == "error" for i in issues)
+                else "warning"
+                if issues
+                else "approved"
+            )
             outcomes.append(Outcome(item_id, verdict, issues))
         return outcomes
 

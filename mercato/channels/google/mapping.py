@@ -9,10 +9,31 @@ from mercato.channels.meta.mapping import money
 from mercato.channels.rules import identifiers
 from mercato.money import exponent, to_minor
 
-COLUMNS = ("id", "title", "description", "link", "image_link", "additional_image_link",
-           "availability", "condition", "price", "sale_price", "brand", "gtin", "mpn",
-           "identifier_exists", "item_group_id", "color", "size", "material", "pattern",
-           "gender", "age_group", "google_product_category", "product_type")
+COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "availability",
+    "condition",
+    "price",
+    "sale_price",
+    "brand",
+    "gtin",
+    "mpn",
+    "identifier_exists",
+    "item_group_id",
+    "color",
+    "size",
+    "material",
+    "pattern",
+    "gender",
+    "age_group",
+    "google_product_category",
+    "product_type",
+)
 # Snake-case feed attribute -> camelCase ProductAttributes field.
 _CAMEL = re.compile(r"_([a-z])")
 
@@ -21,16 +42,27 @@ def to_row(item: dict, target: Target) -> dict:
     ids = identifiers(item)
     currency = item["currency"]
     return {
-        "id": item["id"], "title": item["title"], "description": item["description"][:5000],
-        "link": item["link"], "image_link": item["image_link"],
+        "id": item["id"],
+        "title": item["title"],
+        "description": item["description"][:5000],
+        "link": item["link"],
+        "image_link": item["image_link"],
         "additional_image_link": item["additional_image_link"],
         "availability": "in_stock" if item["in_stock"] else "out_of_stock",
-        "condition": item["condition"], "price": money(item["price"], currency),
+        "condition": item["condition"],
+        "price": money(item["price"], currency),
         "sale_price": money(item["sale_price"], currency),
-        "brand": ids["brand"], "gtin": ids["gtin"], "mpn": ids["mpn"],
-        "identifier_exists": ids["identifier_exists"], "item_group_id": item["item_group_id"],
-        "color": item.get("color"), "size": item.get("size"), "material": item.get("material"),
-        "pattern": item.get("pattern"), "gender": item["gender"], "age_group": item["age_group"],
+        "brand": ids["brand"],
+        "gtin": ids["gtin"],
+        "mpn": ids["mpn"],
+        "identifier_exists": ids["identifier_exists"],
+        "item_group_id": item["item_group_id"],
+        "color": item.get("color"),
+        "size": item.get("size"),
+        "material": item.get("material"),
+        "pattern": item.get("pattern"),
+        "gender": item["gender"],
+        "age_group": item["age_group"],
         "google_product_category": item["google_product_category"],
         "product_type": item["product_type"],
     }
@@ -67,12 +99,19 @@ def to_api(row: dict, target: Target) -> dict:
         elif key == "product_type":
             key, value = "productTypes", [value]
         attributes[_CAMEL.sub(lambda m: m.group(1).upper(), key)] = value
-    return {"offerId": row["id"], "contentLanguage": target.language,
-            "feedLabel": target.country, "productAttributes": attributes}
+    return {
+        "offerId": row["id"],
+        "contentLanguage": target.language,
+        "feedLabel": target.country,
+        "productAttributes": attributes,
+    }
 
 
 def summary(data: dict) -> dict:
     attributes = data.get("productAttributes", {})
-    return {"title": attributes.get("title"), "price": attributes.get("price"),
-            "salePrice": attributes.get("salePrice"),
-            "availability": attributes.get("availability")}
+    return {
+        "title": attributes.get("title"),
+        "price": attributes.get("price"),
+        "salePrice": attributes.get("salePrice"),
+        "availability": attributes.get("availability"),
+    }

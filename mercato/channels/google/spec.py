@@ -19,8 +19,9 @@ FIELDS = (
     FieldRule("link", required=True, max_len=2000, format="https"),
     FieldRule("image_link", required=True, max_len=2000, format="https"),
     FieldRule("additional_image_link", max_len=2000, format="https"),
-    FieldRule("availability", required=True,
-              enum=("in_stock", "out_of_stock", "preorder", "backorder")),
+    FieldRule(
+        "availability", required=True, enum=("in_stock", "out_of_stock", "preorder", "backorder")
+    ),
     FieldRule("condition", enum=("new", "refurbished", "used")),
     FieldRule("price", required=True, format="price"),
     FieldRule("sale_price", format="price"),
@@ -42,7 +43,12 @@ def validate(row: dict, item: dict, target: Target) -> list[dict]:
         needed = ("color", "gender", "age_group") + (("size",) if level == "clothing" else ())
         for name in needed:
             if not row.get(name):
-                issues.append(issue(name, f"{name} is required for Apparel & Accessories "
-                                          f"products in {target.country}"))
+                issues.append(
+                    issue(
+                        name,
+                        f"{name} is required for Apparel & Accessories "
+                        f"products in {target.country}",
+                    )
+                )
     check_variant_group(item, issues, "Google")
     return issues

@@ -9,10 +9,29 @@ from mercato.channels.rules import identifiers
 from mercato.money import format_plain
 
 # Feed columns, in order.
-COLUMNS = ("id", "title", "description", "availability", "condition", "price", "sale_price",
-           "link", "image_link", "additional_image_link", "brand", "gtin", "mpn", "inventory",
-           "item_group_id", "color", "size", "gender", "age_group", "google_product_category",
-           "product_type")
+COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "availability",
+    "condition",
+    "price",
+    "sale_price",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "brand",
+    "gtin",
+    "mpn",
+    "inventory",
+    "item_group_id",
+    "color",
+    "size",
+    "gender",
+    "age_group",
+    "google_product_category",
+    "product_type",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -24,14 +43,24 @@ def to_row(item: dict, target: Target) -> dict:
     ids = identifiers(item)
     currency = item["currency"]
     return {
-        "id": item["id"], "title": item["title"], "description": item["description"],
+        "id": item["id"],
+        "title": item["title"],
+        "description": item["description"],
         "availability": "in stock" if item["in_stock"] else "out of stock",
-        "condition": item["condition"], "price": money(item["price"], currency),
-        "sale_price": money(item["sale_price"], currency), "link": item["link"],
-        "image_link": item["image_link"], "additional_image_link": item["additional_image_link"],
-        "brand": ids["brand"], "gtin": ids["gtin"], "mpn": ids["mpn"],
-        "inventory": item["quantity"], "item_group_id": item["item_group_id"],
-        "color": item.get("color"), "size": item.get("size"), "gender": item["gender"],
+        "condition": item["condition"],
+        "price": money(item["price"], currency),
+        "sale_price": money(item["sale_price"], currency),
+        "link": item["link"],
+        "image_link": item["image_link"],
+        "additional_image_link": item["additional_image_link"],
+        "brand": ids["brand"],
+        "gtin": ids["gtin"],
+        "mpn": ids["mpn"],
+        "inventory": item["quantity"],
+        "item_group_id": item["item_group_id"],
+        "color": item.get("color"),
+        "size": item.get("size"),
+        "gender": item["gender"],
         "age_group": item["age_group"],
         "google_product_category": item["google_product_category"],
         "product_type": item["product_type"],

@@ -17,16 +17,22 @@ from mercato.channels.orders import Inbound, Notice, Page, PlatformOrder
 from mercato.money import to_minor
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
 
-STAGE = {"FB_PROCESSING": "unpaid", "CREATED": "paid", "IN_PROGRESS": "paid",
-         "COMPLETED": "shipped", "CANCELLED": "cancelled"}
-FIELDS = ("id,order_status,created,last_updated,buyer_details,shipping_address,channel,"
-          "items,estimated_payment_details,merchant_order_id")
+STAGE = {
+    "FB_PROCESSING": "unpaid",
+    "CREATED": "paid",
+    "IN_PROGRESS": "paid",
+    "COMPLETED": "shipped",
+    "CANCELLED": "cancelled",
+}
+FIELDS = (
+    "id,order_status,created,last_updated,buyer_details,shipping_address,channel,"
+    "items,estimated_payment_details,merchant_order_id"
+)
 SIGNATURE_HEADER = "x-hub-signature-256"
 
 
 def verify(credentials: dict[str, str], raw: bytes, headers) -> bool:
-    return webhooks.verify(credentials.get("app_secret", ""), raw,
-                           headers.get(SIGNATURE_HEADER))
+    return webhooks.verify(credentials.get("app_secret", ""), raw, headers.get(SIGNATURE_HEADER))
 
 
 def challenge(credentials: dict[str, str], params: dict[str, str]) -> str | None:
@@ -60,31 +66,52 @@ def _money(amount: dict | None, currency: str) -> int:
 def to_order(doc: dict, channel_id: str) -> PlatformOrder:
     items = (doc.get("items") or {}).get("data") or []
     payment = doc.get("estimated_payment_details") or {}
-    currency = ((payment.get("total_amount") or {}).get("currency")
-                or (items[0]["price_per_unit"]["currency"] if items else "USD"))
+    currency = (payment.get("total_amount") or {}).get("currency") or (
+        items[0]["price_per_unit"]["currency"] if items else "USD"
+    )
     address = doc.get("shipping_address") or {}
     buyer = doc.get("buyer_details") or {}
     state = (doc.get("order_status") or {}).get("state", "CREATED")
-    lines = [OrderLineCreate(sku=item.get("retailer_id"), title=item.get("product_name"),
-                             external_id=item.get("id"), quantity=int(item["quantity"]),
-                             unit_price=_money(item.get("price_per_unit"), currency))
-             for item in items]
+    lines = [
+        OrderLineCreate(
+            sku=item.get("retailer_id"),
+            title=item.get("product_name"),
+            external_id=item.get("id"),
+            quantity=int(item["quantity"]),
+            unit_price=_money(item.get("price_per_unit"), currency),
+        )
+        for item in items
+    ]
     order = OrderCreate(
-        channel=channel_id, external_id=str(doc["id"]), currency=currency, lines=lines,
+        channel=channel_id,
+        external_id=str(doc["id"]),
+        currency=currency,
+        lines=lines,
         shipping_total=_money((payment.get("subtotal") or {}).get("shipping"), currency),
         customer=Customer(name=buyer.get("name"), email=buyer.get("email")),
         shipping_address=Address(
-            name=address.get("name"), line1=address["street1"], line2=address.get("street2"),
-            city=address.get("city") or "-", region=address.get("state"),
-            postal_code=address.get("postal_code"), country=address.get("country") or "US",
-        ) if address.get("street1") else None,
+            name=address.get("name"),
+            line1=address["street1"],
+            line2=address.get("street2"),
+            city=address.get("city") or "-",
+            region=address.get("state"),
+            postal_code=address.get("postal_code"),
+            country=address.get("country") or "US",
+        )
+        if address.get("street1")
+        else None,
         attribution=Attribution(source=doc.get("channel") or "facebook"),
         payment_status="pending" if state == "FB_PROCESSING" else "paid",
         placed_at=_when(doc.get("created")),
     )
-    return PlatformOrder(str(doc["id"]), STAGE.get(state, "paid"), state,
-                         _when(doc.get("last_updated")), order,
-                         needs_acknowledgement=state == "CREATED")
+    return PlatformOrder(
+        str(doc["id"]),
+        STAGE.get(state, "paid"),
+        state,
+        _when(doc.get("last_updated")),
+        order,
+        needs_acknowledgement=state == "CREATED",
+    )
 
 
 class OrderClient:
@@ -103,8 +130,9 @@ class OrderClient:
             error = error or {}
             if error.get("code") in (190, 102, 463) or response.status_code == 401:
                 raise AuthExpired(error.get("message", "token expired"), response.status_code)
-            raise PlatformError(f"Meta: {error.get('message', response.status_code)}",
-                                response.status_code)
+            raise PlatformError(
+                f"Meta: {error.get('message', response.status_code)}", response.status_code
+            )
         return body
 
     def get_order(self, external_id: str) -> dict | None:
@@ -117,31 +145,62 @@ class OrderClient:
         if cursor:
             params["after"] = cursor
         body = self._call("GET", f"/{self.cms}/commerce_orders", params=params)
-        return Page(body.get("data") or [],
-                    (body.get("paging") or {}).get("cursors", {}).get("after")
-                    if (body.get("paging") or {}).get("next") else None)
+        return Page(
+            body.get("data") or [],
+            (body.get("paging") or {}).get("cursors", {}).get("after")
+            if (body.get("paging") or {}).get("next")
+            else None,
+        )
 
     def acknowledge(self, external_id: str, reference: str, key: str) -> None:
-        self._call("POST", f"/{self.cms}/acknowledge_orders", json={
-            "orders": [{"id": external_id, "merchant_order_reference": reference}],
-            "idempotency_key": key})
+        self._call(
+            "POST",
+            f"/{self.cms}/acknowledge_orders",
+            json={
+                "orders": [{"id": external_id, "merchant_order_reference": reference}],
+                "idempotency_key": key,
+            },
+        )
 
     def ship(self, external_id, items, carrier, tracking_number, key) -> None:
-        self._call("POST", f"/{external_id}/shipments", json={
-            "items": [{"retailer_id": i["sku"], "quantity": i["quantity"]} for i in items],
-            "tracking_info": {"tracking_number": tracking_number, "carrier": carrier},
-            "idempotency_key": key})
+        self._call(
+            "POST",
+            f"/{external_id}/shipments",
+            json={
+                "items": [{"retailer_id": i["sku"], "quantity": i["quantity"]} for i in items],
+                "tracking_info": {"tracking_number": tracking_number, "carrier": carrier},
+                "idempotency_key": key,
+            },
+        )
 
     def cancel(self, external_id, items, reason, restock, key) -> None:
-        self._call("POST", f"/{external_id}/cancellations", json={
-            "cancel_reason": {"reason_code": "OTHER", "reason_description": reason or ""},
-            "restock_items": restock, "idempotency_key": key,
-            **({"items": [{"retailer_id": i["sku"], "quantity": i["quantity"]}
-                          for i in items]} if items else {})})
+        self._call(
+            "POST",
+            f"/{external_id}/cancellations",
+            json={
+                "cancel_reason": {"reason_code": "OTHER", "reason_description": reason or ""},
+                "restock_items": restock,
+                "idempotency_key": key,
+                **(
+                    {"items": [{"retailer_id": i["sku"], "quantity": i["quantity"]} for i in items]}
+                    if items
+                    else {}
+                ),
+            },
+        )
 
     def refund(self, external_id, items, amount, currency, reason, key) -> None:
-        self._call("POST", f"/{external_id}/refunds", json={
-            "reason_code": "REFUND_REASON_OTHER", "reason_text": reason or "",
-            "idempotency_key": key,
-            **({"items": [{"retailer_id": i["sku"], "quantity": i["quantity"]}
-                          for i in items]} if items else {})})
+        self._call(
+            "POST",
+            f"/{external_id}/refunds",
+            json={
+                "reason_code": "REFUND_REASON_OTHER",
+                "reason_text": reason or "",
+                "idempotency_key": key,
+                **(
+                    {"items": [{"retailer_id": i["sku"], "quantity": i["quantity"]} for i in items]}
+                    if items
+                    else {}
+                ),
+            },
+        )

@@ -5,10 +5,26 @@ from __future__ import annotations
 from mercato.channels.items import Target
 from mercato.channels.rules import FieldRule, check_fields, check_gtin, check_variant_group, issue
 
-AVAILABILITY = ("in stock", "out of stock", "preorder", "available for order", "discontinued",
-                "pending", "mark_as_sold", "mark_as_expired")
-CONDITION = ("new", "refurbished", "used", "used_like_new", "used_good", "used_fair", "cpo",
-             "open_box_new")
+AVAILABILITY = (
+    "in stock",
+    "out of stock",
+    "preorder",
+    "available for order",
+    "discontinued",
+    "pending",
+    "mark_as_sold",
+    "mark_as_expired",
+)
+CONDITION = (
+    "new",
+    "refurbished",
+    "used",
+    "used_like_new",
+    "used_good",
+    "used_fair",
+    "cpo",
+    "open_box_new",
+)
 
 FIELDS = (
     FieldRule("id", required=True, max_len=100),
@@ -25,8 +41,9 @@ FIELDS = (
     FieldRule("mpn", max_len=100),
     FieldRule("item_group_id", max_len=100),
     FieldRule("gender", enum=("female", "male", "unisex")),
-    FieldRule("age_group", enum=("adult", "all ages", "teen", "kids", "toddler", "infant",
-                                 "newborn")),
+    FieldRule(
+        "age_group", enum=("adult", "all ages", "teen", "kids", "toddler", "infant", "newborn")
+    ),
 )
 
 

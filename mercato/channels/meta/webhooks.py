@@ -19,6 +19,7 @@ def verify(app_secret: str, raw_body: bytes, header: str | None) -> bool:
 def challenge(params: dict[str, str], verify_token: str) -> str | None:
     """The body to answer a subscription check with, or None (answer 403)."""
     if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
-            params.get("hub.verify_token", ""), verify_token):
+        params.get("hub.verify_token", ""), verify_token
+    ):
         return params.get("hub.challenge")
     return None

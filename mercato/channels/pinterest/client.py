@@ -33,18 +33,21 @@ class Client:
         return body
 
     def _batch(self, operation: str, items: list[dict]) -> str:
-        body = self._call("POST", "/v5/catalogs/items/batch", json={
-            "catalog_type": "RETAIL", **self.scope, "operation": operation, "items": items})
+        body = self._call(
+            "POST",
+            "/v5/catalogs/items/batch",
+            json={"catalog_type": "RETAIL", **self.scope, "operation": operation, "items": items},
+        )
         return body["batch_id"]
 
     def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]:
         outcomes = []
         for start in range(0, len(upserts), BATCH_LIMIT):
-            chunk = upserts[start:start + BATCH_LIMIT]
+            chunk = upserts[start : start + BATCH_LIMIT]
             batch_id = self._batch("UPSERT", [u.payload for u in chunk])
             outcomes += [Outcome(u.item_id, "pending", ref=batch_id) for u in chunk]
         for start in range(0, len(deletes), BATCH_LIMIT):
-            self._batch("DELETE", [{"item_id": i} for i in deletes[start:start + BATCH_LIMIT]])
+            self._batch("DELETE", [{"item_id": i} for i in deletes[start : start + BATCH_LIMIT]])
         return outcomes
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
@@ -53,12 +56,21 @@ class Client:
             return []
         outcomes = []
         for result in body.get("items", []):
-            issues = [platform_issue(e.get("attribute", "item"), e.get("message", ""))
-                      for e in result.get("errors", [])]
-            issues += [platform_issue(w.get("attribute", "item"), w.get("message", ""),
-                                      "warning") for w in result.get("warnings", [])]
-            verdict = ("rejected" if result.get("status") == "FAILURE"
-                       else "warning" if issues else "approved")
+            issues = [
+                platform_issue(e.get("attribute", "item"), e.get("message", ""))
+                for e in result.get("errors", [])
+            ]
+            issues += [
+                platform_issue(w.get("attribute", "item"), w.get("message", ""), "warning")
+                for w in result.get("warnings", [])
+            ]
+            verdict = (
+                "rejected"
+                if result.get("status") == "FAILURE"
+                else "warning"
+                if issues
+                else "approved"
+            )
             outcomes.append(Outcome(result["item_id"], verdict, issues))
         return outcomes
 
@@ -67,9 +79,12 @@ class Client:
         out, bookmark = {}, None
         while True:
             params = {"page_size": PAGE_SIZE, **({"bookmark": bookmark} if bookmark else {})}
-            body = self._call("POST", "/v5/catalogs/products/get_by_product_group_filters",
-                              params=params, json={"catalog_type": "RETAIL", **self.scope,
-                                                   "filters": {}})
+            body = self._call(
+                "POST",
+                "/v5/catalogs/products/get_by_product_group_filters",
+                params=params,
+                json={"catalog_type": "RETAIL", **self.scope, "filters": {}},
+            )
             for product in body.get("items", []):
                 metadata = product.get("metadata") or {}
                 if metadata.get("item_id"):

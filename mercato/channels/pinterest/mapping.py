@@ -6,24 +6,52 @@ from mercato.channels.items import Target
 from mercato.channels.meta.mapping import money
 from mercato.channels.rules import identifiers
 
-COLUMNS = ("id", "title", "description", "link", "image_link", "additional_image_link",
-           "price", "sale_price", "availability", "condition", "brand", "gtin", "mpn",
-           "item_group_id", "color", "size", "gender", "age_group", "google_product_category",
-           "product_type")
+COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "price",
+    "sale_price",
+    "availability",
+    "condition",
+    "brand",
+    "gtin",
+    "mpn",
+    "item_group_id",
+    "color",
+    "size",
+    "gender",
+    "age_group",
+    "google_product_category",
+    "product_type",
+)
 
 
 def to_row(item: dict, target: Target) -> dict:
     ids = identifiers(item)
     currency = item["currency"]
     return {
-        "id": item["id"], "title": item["title"], "description": item["description"],
-        "link": item["link"], "image_link": item["image_link"],
+        "id": item["id"],
+        "title": item["title"],
+        "description": item["description"],
+        "link": item["link"],
+        "image_link": item["image_link"],
         "additional_image_link": item["additional_image_link"],
-        "price": money(item["price"], currency), "sale_price": money(item["sale_price"], currency),
+        "price": money(item["price"], currency),
+        "sale_price": money(item["sale_price"], currency),
         "availability": "in stock" if item["in_stock"] else "out of stock",
-        "condition": item["condition"], "brand": ids["brand"], "gtin": ids["gtin"],
-        "mpn": ids["mpn"], "item_group_id": item["item_group_id"], "color": item.get("color"),
-        "size": item.get("size"), "gender": item["gender"], "age_group": item["age_group"],
+        "condition": item["condition"],
+        "brand": ids["brand"],
+        "gtin": ids["gtin"],
+        "mpn": ids["mpn"],
+        "item_group_id": item["item_group_id"],
+        "color": item.get("color"),
+        "size": item.get("size"),
+        "gender": item["gender"],
+        "age_group": item["age_group"],
         "google_product_category": item["google_product_category_path"],
         "product_type": item["product_type"],
     }

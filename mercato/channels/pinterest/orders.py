@@ -20,8 +20,14 @@ from mercato.channels.orders import Inbound, Notice, Page, PlatformOrder
 from mercato.money import to_minor
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
 
-STAGE = {"CREATED": "unpaid", "PAID": "paid", "SHIPPED": "shipped", "DELIVERED": "delivered",
-         "COMPLETED": "completed", "CANCELLED": "cancelled"}
+STAGE = {
+    "CREATED": "unpaid",
+    "PAID": "paid",
+    "SHIPPED": "shipped",
+    "DELIVERED": "delivered",
+    "COMPLETED": "completed",
+    "CANCELLED": "cancelled",
+}
 TOLERANCE = 300  # seconds, as the Standard Webhooks reference library
 ORDERS = "/v5/commerce/orders"
 
@@ -66,11 +72,18 @@ def to_order(doc: dict, channel_id: str) -> PlatformOrder:
     buyer, address = doc.get("buyer") or {}, doc.get("shipping_address") or {}
     status = doc.get("status", "PAID")
     order = OrderCreate(
-        channel=channel_id, external_id=str(doc["id"]), currency=currency,
-        lines=[OrderLineCreate(sku=line.get("item_id"), title=line.get("title"),
-                               quantity=int(line["quantity"]),
-                               unit_price=to_minor(line["unit_price"], currency))
-               for line in doc.get("line_items") or []],
+        channel=channel_id,
+        external_id=str(doc["id"]),
+        currency=currency,
+        lines=[
+            OrderLineCreate(
+                sku=line.get("item_id"),
+                title=line.get("title"),
+                quantity=int(line["quantity"]),
+                unit_price=to_minor(line["unit_price"], currency),
+            )
+            for line in doc.get("line_items") or []
+        ],
         shipping_total=to_minor(doc.get("shipping") or "0", currency),
         customer=Customer(name=buyer.get("name"), email=buyer.get("email")),
         shipping_address=Address(**address) if address.get("line1") else None,
@@ -78,8 +91,9 @@ def to_order(doc: dict, channel_id: str) -> PlatformOrder:
         payment_status="pending" if status == "CREATED" else "paid",
         placed_at=_when(doc.get("created_at")),
     )
-    return PlatformOrder(str(doc["id"]), STAGE.get(status, "paid"), status,
-                         _when(doc.get("updated_at")), order)
+    return PlatformOrder(
+        str(doc["id"]), STAGE.get(status, "paid"), status, _when(doc.get("updated_at")), order
+    )
 
 
 class OrderClient:
@@ -113,13 +127,25 @@ class OrderClient:
         pass
 
     def ship(self, external_id, items, carrier, tracking_number, key) -> None:
-        self._call("POST", f"{ORDERS}/{external_id}/shipments", key, json={
-            "items": items, "carrier": carrier, "tracking_number": tracking_number})
+        self._call(
+            "POST",
+            f"{ORDERS}/{external_id}/shipments",
+            key,
+            json={"items": items, "carrier": carrier, "tracking_number": tracking_number},
+        )
 
     def cancel(self, external_id, items, reason, restock, key) -> None:
-        self._call("POST", f"{ORDERS}/{external_id}/cancellations", key,
-                   json={"items": items, "reason": reason})
+        self._call(
+            "POST",
+            f"{ORDERS}/{external_id}/cancellations",
+            key,
+            json={"items": items, "reason": reason},
+        )
 
     def refund(self, external_id, items, amount, currency, reason, key) -> None:
-        self._call("POST", f"{ORDERS}/{external_id}/refunds", key, json={
-            "items": items, "amount": amount, "currency": currency, "reason": reason})
+        self._call(
+            "POST",
+            f"{ORDERS}/{external_id}/refunds",
+            key,
+            json={"items": items, "amount": amount, "currency": currency, "reason": reason},
+        )

@@ -28,7 +28,8 @@ def validate(row: dict, item: dict, target: Target) -> list[dict]:
     check_fields(row, FIELDS, target, issues)
     check_gtin(row, issues)
     if len(row.get("additional_image_link") or []) > MAX_ADDITIONAL_IMAGES:
-        issues.append(issue("additional_image_link",
-                            f"at most {MAX_ADDITIONAL_IMAGES} additional images"))
+        issues.append(
+            issue("additional_image_link", f"at most {MAX_ADDITIONAL_IMAGES} additional images")
+        )
     check_variant_group(item, issues, "Pinterest")
     return issues

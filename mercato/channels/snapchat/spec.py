@@ -13,8 +13,11 @@ FIELDS = (
     FieldRule("description", required=True, max_len=5000),
     FieldRule("link", required=True, max_len=2000, format="https"),
     FieldRule("image_link", required=True, format="https"),
-    FieldRule("availability", required=True, enum=("in stock", "out of stock", "preorder",
-                                                    "discontinued", "available for order")),
+    FieldRule(
+        "availability",
+        required=True,
+        enum=("in stock", "out of stock", "preorder", "discontinued", "available for order"),
+    ),
     FieldRule("price", required=True, format="price"),
     FieldRule("sale_price", format="price"),
     FieldRule("condition", enum=("new", "refurbished", "used")),

@@ -41,9 +41,14 @@ class Client:
             params["shop_cipher"] = self.shop_cipher
         # The exact bytes sent are signed, so the body is serialised once, here.
         params["sign"] = sign(self.secret, path, params, raw)
-        response = send(self.http, method, path, params=params, content=raw or None,
-                        headers={"x-tts-access-token": self.token,
-                                 "content-type": "application/json"})
+        response = send(
+            self.http,
+            method,
+            path,
+            params=params,
+            content=raw or None,
+            headers={"x-tts-access-token": self.token, "content-type": "application/json"},
+        )
         envelope = response.json()
         if envelope.get("code") in AUTH_CODES:
             raise AuthExpired(envelope.get("message", "expired"), response.status_code)
@@ -55,29 +60,37 @@ class Client:
         groups: dict[str, list[Upsert]] = {}
         for upsert in upserts:
             groups.setdefault(upsert.group, []).append(upsert)
-        created = self._created_earlier([g for g, members in groups.items()
-                                         if not any(u.platform_ref for u in members)],
-                                        [u for u in upserts if not u.platform_ref])
+        created = self._created_earlier(
+            [g for g, members in groups.items() if not any(u.platform_ref for u in members)],
+            [u for u in upserts if not u.platform_ref],
+        )
         outcomes = []
         for product, group in groups.items():
             body = to_product([u.payload for u in group], self.target)
-            existing = (next((u.platform_ref for u in group if u.platform_ref), None)
-                        or created.get(product))
-            status, envelope = (self._call("PUT", f"{PRODUCTS}/{existing}", body) if existing
-                                else (404, {}))
+            existing = next((u.platform_ref for u in group if u.platform_ref), None) or created.get(
+                product
+            )
+            status, envelope = (
+                self._call("PUT", f"{PRODUCTS}/{existing}", body) if existing else (404, {})
+            )
             if status == 404:  # new, or lost on the platform (drift): created (again)
                 status, envelope = self._call("POST", PRODUCTS, body)
             if envelope.get("code") == 0:
                 product_id = envelope["data"]["product_id"]
-                outcomes += [Outcome(u.item_id, "pending", ref=product_id,
-                                     platform_ref=product_id) for u in group]
+                outcomes += [
+                    Outcome(u.item_id, "pending", ref=product_id, platform_ref=product_id)
+                    for u in group
+                ]
             else:
                 issues = [platform_issue("product", envelope.get("message", ""))]
                 outcomes += [Outcome(u.item_id, "rejected", issues) for u in group]
         if deletes:
             # Extra SKUs found by remote_items are deleted with their product.
-            products = {self._product_of_sku.get(ref, ref) for ref in deletes
-                        if ref not in self._skus_beside_ours}
+            products = {
+                self._product_of_sku.get(ref, ref)
+                for ref in deletes
+                if ref not in self._skus_beside_ours
+            }
             if products:
                 self._call("DELETE", PRODUCTS, {"product_ids": sorted(products)})
         return outcomes
@@ -90,8 +103,9 @@ class Client:
         skus = sorted({u.payload["seller_sku"] for u in upserts if u.payload.get("seller_sku")})
         found: dict[str, str] = {}
         for start in range(0, len(skus), SEARCH_LIMIT):
-            _, envelope = self._call("POST", f"{PRODUCTS}/search",
-                                     {"seller_skus": skus[start:start + SEARCH_LIMIT]})
+            _, envelope = self._call(
+                "POST", f"{PRODUCTS}/search", {"seller_skus": skus[start : start + SEARCH_LIMIT]}
+            )
             for product in (envelope.get("data") or {}).get("products", []):
                 if product.get("external_product_id") in products:
                     found[product["external_product_id"]] = product["id"]
@@ -104,8 +118,10 @@ class Client:
         product = envelope["data"]
         if product["status"] == "PENDING":
             return []
-        reasons = [platform_issue("product", "; ".join(r.get("reasons", [])))
-                   for r in product.get("audit_failed_reasons", [])]
+        reasons = [
+            platform_issue("product", "; ".join(r.get("reasons", [])))
+            for r in product.get("audit_failed_reasons", [])
+        ]
         verdict = "rejected" if product["status"] == "FAILED" else "approved"
         return [Outcome(item_id, verdict, reasons) for item_id in item_ids]
 

@@ -9,8 +9,13 @@ from collections.abc import Mapping
 UNSIGNED = ("sign", "access_token")
 
 
-def sign(app_secret: str, path: str, params: Mapping[str, str], body: bytes = b"",
-         multipart: bool = False) -> str:
+def sign(
+    app_secret: str,
+    path: str,
+    params: Mapping[str, str],
+    body: bytes = b"",
+    multipart: bool = False,
+) -> str:
     """Hex HMAC-SHA256 of ``secret + path + sorted {key}{value} + body + secret``.
 
     ``body`` must be the exact bytes sent; multipart bodies are not signed.
@@ -21,6 +26,12 @@ def sign(app_secret: str, path: str, params: Mapping[str, str], body: bytes = b"
     return hmac.new(app_secret.encode(), wrapped, hashlib.sha256).hexdigest()
 
 
-def verify(app_secret: str, path: str, params: Mapping[str, str], body: bytes,
-           given: str, multipart: bool = False) -> bool:
+def verify(
+    app_secret: str,
+    path: str,
+    params: Mapping[str, str],
+    body: bytes,
+    given: str,
+    multipart: bool = False,
+) -> bool:
     return hmac.compare_digest(sign(app_secret, path, params, body, multipart), given or "")

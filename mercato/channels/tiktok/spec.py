@@ -31,18 +31,28 @@ def validate(row: dict, item: dict, target: Target) -> list[dict]:
     check_gtin(row, issues, "identifier_code")
     short = len(row["title"] or "") < MIN_TITLE_ELSEWHERE
     if target.country not in SHORT_TITLE_COUNTRIES and short:
-        issues.append(issue("title", f"at least {MIN_TITLE_ELSEWHERE} characters outside the "
-                                     "US and UK"))
+        issues.append(
+            issue("title", f"at least {MIN_TITLE_ELSEWHERE} characters outside the US and UK")
+        )
     if len(row["main_images"]) > MAX_IMAGES:
-        issues.append(issue("main_images", f"{len(row['main_images'])} images; TikTok keeps the "
-                                           f"first {MAX_IMAGES}", "warning"))
+        issues.append(
+            issue(
+                "main_images",
+                f"{len(row['main_images'])} images; TikTok keeps the first {MAX_IMAGES}",
+                "warning",
+            )
+        )
     if not row.get("package_weight"):
-        issues.append(issue("package_weight", "package weight is required (set the variant's "
-                                              "weight)"))
+        issues.append(
+            issue("package_weight", "package weight is required (set the variant's weight)")
+        )
     low_high = PRICE_RANGE.get(row["currency"])
     if low_high and row["price"] and not low_high[0] <= Decimal(row["price"]) <= low_high[1]:
-        issues.append(issue("price", f"{row['price']} {row['currency']} is outside "
-                                     f"{low_high[0]}–{low_high[1]}"))
+        issues.append(
+            issue(
+                "price", f"{row['price']} {row['currency']} is outside {low_high[0]}–{low_high[1]}"
+            )
+        )
     if row["quantity"] is not None and row["quantity"] > MAX_QUANTITY:
         issues.append(issue("inventory", f"at most {MAX_QUANTITY} units"))
     if len(row["sales_attributes"]) > MAX_SALES_ATTRIBUTES:
