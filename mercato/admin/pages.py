@@ -18,6 +18,7 @@ from mercato.admin.models import AdminSession
 from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.catalog import service as catalog
 from mercato.channels import service as channels
+from mercato.channels.orders import why_no_orders
 from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import live, stream
@@ -160,6 +161,7 @@ def order_list(
         "orders.html",
         admin,
         page=page,
+        note=why_no_orders(session, channel),
         status=status or "",
         channel=channel or "",
         q=q or "",

@@ -93,5 +93,24 @@ def capabilities(kind: str, country: str | None = None) -> Capabilities:
     return replace(base, **changes) if changes else base
 
 
+TITLES = {
+    "meta": "Meta",
+    "google": "Google",
+    "tiktok": "TikTok Shop",
+    "pinterest": "Pinterest",
+    "snapchat": "Snapchat",
+}
+
+
+def orders_note(kind: str) -> str | None:
+    """One line for someone who asks for a channel's orders when its platform sends none."""
+    if _DEFAULTS[kind].order_api:
+        return None
+    return (
+        f"{TITLES[kind]} sends no orders: buyers check out on your storefront (through the "
+        "checkout URL), so those orders are listed as storefront orders."
+    )
+
+
 def as_dict(caps: Capabilities) -> dict:
     return {name: getattr(caps, name) for name in caps.__dataclass_fields__}

@@ -1,6 +1,7 @@
 """What order intake asks of every platform: verify and read a webhook, fetch and list
-orders, push back what the merchant did. Each kind's ``channels/<kind>/orders.py``
-translates and talks HTTP; the rules live in ``mercato.orders.intake``.
+orders, push back what the merchant did (ship, cancel, refund). Each kind's
+``channels/<kind>/orders.py`` translates and talks HTTP; the rules live in
+``mercato.orders.intake``.
 
 A platform order is handed over as a ``PlatformOrder``: the order in Mercato's input
 shape, plus the platform's status translated to a stage (``STAGES``), never a decision.
@@ -15,13 +16,19 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
+from mercato.channels.capabilities import orders_note
+from mercato.channels.models import Channel
 from mercato.orders.schemas import OrderCreate
 
 # The platform's order stage, in the order a platform moves through them. A status
 # event whose stage is below what Mercato has seen is stale and never applied.
 STAGES = ("unpaid", "paid", "shipped", "delivered", "completed", "cancelled")
-ORDER_KINDS = ("tiktok", "meta", "pinterest")
+# Meta and Pinterest have no order API (PLATFORMS.md §0): their buyers check out on the
+# storefront through the checkout URL, so their orders are storefront orders.
+ORDER_KINDS = ("tiktok",)
 
 
 def stage_rank(stage: str | None) -> int:
@@ -35,8 +42,6 @@ class PlatformOrder:
     status: str  # the platform's own word, kept for people
     updated_at: datetime
     order: OrderCreate
-    # The platform keeps the order waiting until the merchant acknowledges it (Meta).
-    needs_acknowledgement: bool = False
 
 
 @dataclass
@@ -66,8 +71,6 @@ class OrderClient(Protocol):
 
     def list_orders(self, updated_since: datetime | None, cursor: str | None) -> Page: ...
 
-    def acknowledge(self, external_id: str, reference: str, key: str) -> None: ...
-
     def ship(
         self,
         external_id: str,
@@ -90,6 +93,17 @@ class OrderClient(Protocol):
         reason: str | None,
         key: str,
     ) -> None: ...
+
+
+def why_no_orders(session: Session, channel: str | None) -> str | None:
+    """When an orders filter names a channel (id or name) whose platform sends no orders,
+    the line that says so; None otherwise."""
+    if not channel:
+        return None
+    kind = session.scalar(
+        select(Channel.kind).where(or_(Channel.id == channel, Channel.name == channel))
+    )
+    return orders_note(kind) if kind else None
 
 
 def module(kind: str) -> ModuleType:

@@ -21,9 +21,11 @@ def list_orders(
     limit: int = 50,
 ):
     """The latest orders."""
+    from mercato.channels.orders import why_no_orders
     from mercato.orders import service
 
     with unit_of_work() as session:
+        note = why_no_orders(session, channel)
         page = service.list_orders(
             session, service.OrderFilters(status=status, channel=channel), limit=limit
         )
@@ -41,7 +43,7 @@ def list_orders(
                 o.fulfillment_status,
                 f"{format_plain(o.total, o.currency)} {o.currency}",
             )
-    console.print(rows)
+    console.print(note or rows)
 
 
 @app.command("show")

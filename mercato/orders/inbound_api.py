@@ -1,8 +1,7 @@
 """``/webhooks/{channel_id}``: platform order webhooks. No bearer token: the signature is
 the authentication. Parse, call the intake service, answer — fast; the worker processes."""
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Request
 
 from mercato.orders import intake
 
@@ -32,11 +31,3 @@ async def receive(channel_id: str, request: Request):
         intake.Delivery(channel_id, raw, dict(request.headers))
     )
     return {"received": receipt.event_id, "duplicate": receipt.duplicate}
-
-
-@router.get("/{channel_id}", response_class=PlainTextResponse)
-def verify_subscription(channel_id: str, request: Request) -> Response:
-    """Meta's ``hub.challenge`` check."""
-    with request.app.state.read_sessions() as session:
-        answer = intake.challenge(session, channel_id, dict(request.query_params))
-    return PlainTextResponse(answer)

@@ -91,22 +91,6 @@ def check_size(length: int) -> None:
         raise PayloadTooLarge(f"The body is {length} bytes; at most {MAX_BODY} are taken.")
 
 
-def challenge(session: Session, channel_id: str, params: dict[str, str]) -> str:
-    """Meta's subscription check: the challenge when the verify token matches."""
-    channel = _order_channel(session, channel_id)
-    module = platforms.module(channel.kind)
-    answer = (
-        module.challenge(_credentials(channel.credentials_encrypted), params)
-        if hasattr(module, "challenge")
-        else None
-    )
-    if answer is None:
-        from mercato.errors import Forbidden
-
-        raise Forbidden("The verify token does not match.")
-    return answer
-
-
 @dataclass(frozen=True)
 class Delivery:
     """One webhook delivery as it came: the raw bytes and the headers."""
@@ -336,12 +320,9 @@ def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder)
         and order.external_status == incoming.status
     ):
         return order
-    was = _stage_of(channel, order)
     order.external_status = incoming.status
     order.external_updated_at = incoming.updated_at
     _follow(session, channel, order, incoming, actor)
-    if incoming.needs_acknowledgement and was != incoming.stage:
-        push.enqueue(session, order, "acknowledge", order.id)
     return order
 
 
@@ -362,8 +343,6 @@ def _after_import(
     if incoming.stage == "cancelled":
         _follow(session, channel, order, incoming, actor)
         return
-    if incoming.needs_acknowledgement:
-        push.enqueue(session, order, "acknowledge", order.id)
     if reasons:
         service.hold(session, order.id, "Needs attention: " + "; ".join(reasons), actor=actor)
         if (

@@ -1,4 +1,4 @@
-"""Telling the platform what the merchant did: acknowledge, ship, cancel, refund.
+"""Telling the platform what the merchant did: ship, cancel, refund.
 
 ``enqueue`` runs inside the order change's transaction, so the push exists iff the change
 does; jobs keyed by the order id run one at a time in order. ``perform`` (the job) calls
@@ -22,18 +22,16 @@ from mercato.channels.models import Channel
 from mercato.db import transaction
 from mercato.orders.models import Fulfillment, Order, Refund
 
-ACTIONS = ("acknowledge", "ship", "cancel", "refund")
+ACTIONS = ("ship", "cancel", "refund")
 JOB = "orders.push"
 
 
 def takes_orders(channel: Channel) -> bool:
-    """Does this connection exchange orders with its platform? The capability, or the
-    connection's own ``order_api`` setting (Meta accounts still eligible for checkout)."""
-    if channel.kind not in platforms.ORDER_KINDS or channel.status != "active":
-        return False
-    return bool(
-        capabilities(channel.kind, channel.country).order_api
-        or (channel.settings or {}).get("order_api")
+    """Does this connection exchange orders with its platform?"""
+    return (
+        channel.kind in platforms.ORDER_KINDS
+        and channel.status == "active"
+        and capabilities(channel.kind, channel.country).order_api
     )
 
 
@@ -109,8 +107,6 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
             "currency": record.currency,
             "reason": record.reason,
         }
-    elif action == "acknowledge":
-        call.args = {"reference": f"#{order.number}"}
     return call
 
 
@@ -119,7 +115,6 @@ def send(call: Call) -> None:
     with channel_http.open_client(call.base_url) as http:
         client = platforms.client_for(call.kind, call.settings, call.credentials, http)
         method = {
-            "acknowledge": client.acknowledge,
             "ship": client.ship,
             "cancel": client.cancel,
             "refund": client.refund,

@@ -1,4 +1,5 @@
-"""Orders in the TikTok Shop, Meta and Pinterest simulators: place orders, change their
+"""Orders in the TikTok Shop simulator (Meta and Pinterest have no order API,
+PLATFORMS.md §0): place orders, change their
 status, send signed webhooks to a URL (with injected duplicates, reordering and drops),
 list them for polling, and record the fulfilments, cancellations and refunds received
 (each once per idempotency key).
@@ -6,20 +7,16 @@ list them for polling, and record the fulfilments, cancellations and refunds rec
 Control routes, under each simulator's prefix:
 ``POST /_sandbox/orders`` ``{lines: [{sku, quantity, price}], status?}`` places an order;
 ``POST /_sandbox/orders/{id}/status`` ``{status}`` changes it; ``PUT /_sandbox/webhook``
-``{url, secret?}`` says where webhooks go; ``POST /_sandbox/webhooks/deliver``
+``{url}`` says where webhooks go; ``POST /_sandbox/webhooks/deliver``
 ``{drop, duplicates, reverse}`` sends what is queued; ``GET /_sandbox/orders/{id}`` shows
 an order with what it received.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,11 +25,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from mercato.channels.meta.webhooks import signature_header as meta_signature
 from mercato.channels.tiktok.webhooks import signature as tiktok_signature
 from mercato.db import new_id
 
-ORDER_KINDS = ("tiktok", "meta", "pinterest")
+ORDER_KINDS = ("tiktok",)
 Transport = Callable[[str, bytes, dict[str, str]], int]
 
 
@@ -61,7 +57,6 @@ class StatusIn(BaseModel):
 
 class WebhookIn(BaseModel):
     url: str
-    secret: str | None = None  # Meta app secret / Pinterest whsec_; TikTok uses its app
 
 
 class DeliverIn(BaseModel):
@@ -81,7 +76,6 @@ class OrderBook:
         self.keys: set[str] = set()
         self.outbox: list[tuple[bytes, dict[str, str]]] = []
         self.url: str | None = None
-        self.secret: str | None = None
         self.app_key, self.app_secret = "29a39d", "e59af819cc"
         self.transport: Transport = _post
         self.last_tick = 0
@@ -96,81 +90,33 @@ class OrderBook:
     def place(self, data: OrderIn) -> dict:
         now = self.tick()
         order_id = str(int(time.time() * 1000)) + new_id("")[-6:].lower()
-        if self.kind == "tiktok":
-            doc = {
-                "id": order_id,
-                "status": data.status or "AWAITING_SHIPMENT",
-                "create_time": now,
-                "update_time": now,
-                "buyer_email": data.email,
-                "recipient_address": {
-                    "name": data.name,
-                    "address_line1": "1 Main St",
-                    "city": "Austin",
-                    "postal_code": "73301",
-                    "region_code": "US",
-                },
-                "payment": {"currency": data.currency, "shipping_fee": "0.00"},
-                "line_items": [
-                    {
-                        "id": new_id("li"),
-                        "seller_sku": line.sku,
-                        "sku_id": "tt-" + line.sku,
-                        "product_name": line.title or line.sku,
-                        "sale_price": line.price,
-                        "original_price": line.price,
-                    }
-                    for line in data.lines
-                    for _ in range(line.quantity)
-                ],
-            }
-        elif self.kind == "meta":
-            doc = {
-                "id": order_id,
-                "order_status": {"state": data.status or "CREATED"},
-                "created": _iso(now),
-                "last_updated": _iso(now),
-                "channel": "instagram",
-                "buyer_details": {"name": data.name, "email": data.email},
-                "shipping_address": {
-                    "name": data.name,
-                    "street1": "1 Main St",
-                    "city": "Austin",
-                    "postal_code": "73301",
-                    "country": "US",
-                },
-                "items": {
-                    "data": [
-                        {
-                            "id": new_id("it"),
-                            "retailer_id": line.sku,
-                            "product_name": line.title or line.sku,
-                            "quantity": line.quantity,
-                            "price_per_unit": {"amount": line.price, "currency": data.currency},
-                        }
-                        for line in data.lines
-                    ]
-                },
-                "estimated_payment_details": {"total_amount": {"currency": data.currency}},
-            }
-        else:
-            doc = {
-                "id": order_id,
-                "status": data.status or "PAID",
-                "currency": data.currency,
-                "created_at": _iso(now),
-                "updated_at": _iso(now),
-                "buyer": {"name": data.name, "email": data.email},
-                "line_items": [
-                    {
-                        "item_id": line.sku,
-                        "title": line.title,
-                        "quantity": line.quantity,
-                        "unit_price": line.price,
-                    }
-                    for line in data.lines
-                ],
-            }
+        doc = {
+            "id": order_id,
+            "status": data.status or "AWAITING_SHIPMENT",
+            "create_time": now,
+            "update_time": now,
+            "buyer_email": data.email,
+            "recipient_address": {
+                "name": data.name,
+                "address_line1": "1 Main St",
+                "city": "Austin",
+                "postal_code": "73301",
+                "region_code": "US",
+            },
+            "payment": {"currency": data.currency, "shipping_fee": "0.00"},
+            "line_items": [
+                {
+                    "id": new_id("li"),
+                    "seller_sku": line.sku,
+                    "sku_id": "tt-" + line.sku,
+                    "product_name": line.title or line.sku,
+                    "sale_price": line.price,
+                    "original_price": line.price,
+                }
+                for line in data.lines
+                for _ in range(line.quantity)
+            ],
+        }
         with self.lock:
             self.orders[order_id] = doc
             self.received[order_id] = []
@@ -181,76 +127,32 @@ class OrderBook:
         with self.lock:
             doc = self.orders[order_id]
             now = self.tick()
-            if self.kind == "tiktok":
-                doc["status"], doc["update_time"] = status, now
-            elif self.kind == "meta":
-                doc["order_status"], doc["last_updated"] = {"state": status}, _iso(now)
-            else:
-                doc["status"], doc["updated_at"] = status, _iso(now)
+            doc["status"], doc["update_time"] = status, now
             self._queue(doc)
             return doc
 
     def updated(self, doc: dict) -> int:
-        if self.kind == "tiktok":
-            return doc["update_time"]
-        text = doc["last_updated"] if self.kind == "meta" else doc["updated_at"]
-        return int(datetime.fromisoformat(text).timestamp())
+        return doc["update_time"]
 
     # -------------------------------------------------------- webhooks
 
     def _queue(self, doc: dict) -> None:
         """Sign now, as the platform would at the time of the change."""
         now = int(time.time())
-        if self.kind == "tiktok":
-            raw = orjson.dumps(
-                {
-                    "type": 1,
-                    "tts_notification_id": new_id("ntf"),
-                    "shop_id": "shop1",
-                    "timestamp": now,
-                    "data": {
-                        "order_id": doc["id"],
-                        "order_status": doc["status"],
-                        "update_time": doc["update_time"],
-                    },
-                }
-            )
-            headers = {"Authorization": tiktok_signature(self.app_key, self.app_secret, raw)}
-        elif self.kind == "meta":
-            raw = orjson.dumps(
-                {
-                    "object": "page",
-                    "entry": [
-                        {
-                            "id": "cms1",
-                            "time": now,
-                            "changes": [
-                                {
-                                    "field": "commerce_order",
-                                    "value": {
-                                        "order_id": doc["id"],
-                                        "event": "ORDER_STATUS_CHANGED",
-                                        "state": doc["order_status"]["state"],
-                                        "seq": new_id("seq"),
-                                    },
-                                }
-                            ],
-                        }
-                    ],
-                }
-            )
-            headers = {"X-Hub-Signature-256": meta_signature(self.secret or "", raw)}
-        else:
-            msg_id = new_id("msg")
-            raw = orjson.dumps({"type": "order.updated", "data": doc})
-            key = base64.b64decode((self.secret or "whsec_").removeprefix("whsec_"))
-            signed = f"{msg_id}.{now}.".encode() + raw
-            headers = {
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(now),
-                "webhook-signature": "v1,"
-                + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode(),
+        raw = orjson.dumps(
+            {
+                "type": 1,
+                "tts_notification_id": new_id("ntf"),
+                "shop_id": "shop1",
+                "timestamp": now,
+                "data": {
+                    "order_id": doc["id"],
+                    "order_status": doc["status"],
+                    "update_time": doc["update_time"],
+                },
             }
+        )
+        headers = {"Authorization": tiktok_signature(self.app_key, self.app_secret, raw)}
         headers["content-type"] = "application/json"
         self.outbox.append((raw, headers))
 
@@ -292,10 +194,6 @@ class OrderBook:
         return sorted(docs, key=self.updated)
 
 
-def _iso(stamp: int) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat()
-
-
 def _ok(kind: str, data: dict) -> dict:
     return {"code": 0, "message": "Success", "data": data} if kind == "tiktok" else data
 
@@ -321,7 +219,7 @@ def install(kind: str, app: FastAPI) -> OrderBook:
 
     @control.put("/webhook")
     def webhook(data: WebhookIn):
-        book.url, book.secret = data.url, data.secret
+        book.url = data.url
         return {"url": book.url}
 
     @control.post("/webhooks/deliver")
@@ -330,19 +228,9 @@ def install(kind: str, app: FastAPI) -> OrderBook:
 
     app.router.routes[0:0] = control.routes  # before the platform's catch-all paths
     api = APIRouter()
-    if kind == "tiktok":
-        _tiktok_routes(api, book)
-    elif kind == "meta":
-        _meta_routes(api, book)
-    else:
-        _pinterest_routes(api, book)
+    _tiktok_routes(api, book)
     app.include_router(api)
     return book
-
-
-async def _json(request: Request) -> dict:
-    raw = await request.body()
-    return orjson.loads(raw) if raw else {}
 
 
 def _tiktok_routes(api: APIRouter, book: OrderBook) -> None:
@@ -396,69 +284,3 @@ def _tiktok_routes(api: APIRouter, book: OrderBook) -> None:
         return error or book.record(
             str(body.get("order_id")), "refund", body, body.get("idempotency_key")
         )
-
-
-def _meta_routes(api: APIRouter, book: OrderBook) -> None:
-    @api.get("/{cms_id}/commerce_orders")
-    def commerce_orders(cms_id: str, updated_after: int | None = None):
-        return {"data": book.listed(updated_after), "paging": {}}
-
-    @api.post("/{cms_id}/acknowledge_orders")
-    async def acknowledge(cms_id: str, request: Request):
-        body = await _json(request)
-        for item in body.get("orders", []):
-            with book.lock:
-                doc = book.orders.get(str(item["id"]))
-                if doc and doc["order_status"]["state"] == "CREATED":
-                    book.set_status(doc["id"], "IN_PROGRESS")
-            book.record(str(item["id"]), "acknowledgement", item, None)
-        return {"success": True}
-
-    for suffix, what in (
-        ("shipments", "fulfillment"),
-        ("cancellations", "cancellation"),
-        ("refunds", "refund"),
-    ):
-
-        async def route(order_id: str, request: Request, what=what):
-            body = await _json(request)
-            if not body.get("idempotency_key"):
-                return JSONResponse(
-                    {"error": {"message": "(#100) idempotency_key is required", "code": 100}},
-                    status_code=400,
-                )
-            return book.record(order_id, what, body, body["idempotency_key"])
-
-        api.add_api_route(f"/{{order_id}}/{suffix}", route, methods=["POST"])
-
-    @api.get("/{order_id}")
-    def order(order_id: str):
-        with book.lock:
-            doc = book.orders.get(order_id)
-        return doc or JSONResponse(
-            {"error": {"message": "Unsupported get request", "code": 100}}, status_code=400
-        )
-
-
-def _pinterest_routes(api: APIRouter, book: OrderBook) -> None:
-    @api.get("/v5/commerce/orders")
-    def orders(updated_after: str | None = None):
-        since = int(datetime.fromisoformat(updated_after).timestamp()) if updated_after else None
-        return {"items": book.listed(since), "bookmark": None}
-
-    @api.get("/v5/commerce/orders/{order_id}")
-    def order(order_id: str):
-        return book.orders.get(order_id) or JSONResponse({"message": "not found"}, 404)
-
-    for suffix, what in (
-        ("shipments", "fulfillment"),
-        ("cancellations", "cancellation"),
-        ("refunds", "refund"),
-    ):
-
-        async def route(order_id: str, request: Request, what=what):
-            return book.record(
-                order_id, what, await _json(request), request.headers.get("idempotency-key")
-            )
-
-        api.add_api_route(f"/v5/commerce/orders/{{order_id}}/{suffix}", route, methods=["POST"])

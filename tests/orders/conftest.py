@@ -15,17 +15,11 @@ from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs.worker import Worker
 from tests.channels.conftest import SANDBOX, make_products, sandbox, tee  # noqa: F401
 
-PINTEREST_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-META_SECRET = "meta-app-secret"
 CREDENTIALS = {
     "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
-    "meta": {"access_token": "meta-token", "app_secret": META_SECRET, "verify_token": "verify-me"},
-    "pinterest": {"access_token": "pin-token", "webhook_secret": PINTEREST_SECRET},
 }
 SETTINGS = {
     "tiktok": {"category_id": "601226", "shop_cipher": "cipher1"},
-    "meta": {"catalog_id": "cat1", "cms_id": "cms1", "order_api": True},
-    "pinterest": {"order_api": True},
 }
 
 
@@ -56,10 +50,7 @@ def shop(sandbox, client, sessions, make_products):  # noqa: F811
             book.transport = lambda url, content, headers: (
                 client.post(url, content=content, headers=headers).status_code
             )
-            book.url, book.secret = (
-                f"/webhooks/{channel_id}",
-                {"meta": META_SECRET, "pinterest": PINTEREST_SECRET}.get(kind),
-            )
+            book.url = f"/webhooks/{channel_id}"
             return channel_id, book
 
     return Shop()

@@ -22,9 +22,7 @@ def received(shop, kind, external_id):
 
 
 def test_a_fulfilment_reaches_the_simulator_with_its_tracking_number(shop, drain, client, admin):
-    placed, order = _import(shop, drain, "meta", client, admin)
-    # Meta keeps a new order CREATED until it is acknowledged.
-    assert [r["type"] for r in received(shop, "meta", placed["id"])] == ["acknowledgement"]
+    placed, order = _import(shop, drain, "tiktok", client, admin)
     line = order["lines"][0]
     first = client.post(
         f"/api/v1/orders/{order['id']}/fulfillments",
@@ -42,8 +40,8 @@ def test_a_fulfilment_reaches_the_simulator_with_its_tracking_number(shop, drain
         json={"carrier": "DHL", "tracking_number": "JD0002"},
     )
     drain()
-    shipments = [r for r in received(shop, "meta", placed["id"]) if r["type"] == "fulfillment"]
-    assert [s["body"]["tracking_info"]["tracking_number"] for s in shipments] == [
+    shipments = [r for r in received(shop, "tiktok", placed["id"]) if r["type"] == "fulfillment"]
+    assert [s["body"]["tracking_number"] for s in shipments] == [
         "1Z999AA10123456784",
         "JD0002",
     ]
@@ -51,7 +49,7 @@ def test_a_fulfilment_reaches_the_simulator_with_its_tracking_number(shop, drain
     assert all(s["key"].startswith("mercato-ship-") for s in shipments)
     detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
     assert detail["status"] == "completed"
-    assert sum(a["kind"] == "pushed" for a in detail["timeline"]) == 3
+    assert sum(a["kind"] == "pushed" for a in detail["timeline"]) == 2
 
 
 def test_cancelling_restocks_and_tells_the_platform(shop, sessions, drain, client, admin):
@@ -109,9 +107,9 @@ def test_a_return_is_requested_received_restocked_and_refunded(
 def test_a_push_retried_after_a_platform_outage_is_sent_once(shop, drain, client, admin, clock):
     from datetime import timedelta
 
-    placed, order = _import(shop, drain, "pinterest", client, admin)
+    placed, order = _import(shop, drain, "tiktok", client, admin)
     from mercato.channels import http as channel_http
-    from mercato.channels.pinterest import orders as pinterest_orders
+    from mercato.channels.tiktok import orders as tiktok_orders
 
     calls = {"n": 0}
     real = channel_http.send
@@ -126,7 +124,7 @@ def test_a_push_retried_after_a_platform_outage_is_sent_once(shop, drain, client
     import pytest
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pinterest_orders, "send", flaky)
+        mp.setattr(tiktok_orders, "send", flaky)
         client.post(
             f"/api/v1/orders/{order['id']}/fulfillments",
             headers=admin,
@@ -135,5 +133,5 @@ def test_a_push_retried_after_a_platform_outage_is_sent_once(shop, drain, client
         drain()
         clock.offset += timedelta(minutes=2)  # the retry comes due
         drain()
-    shipments = [r for r in received(shop, "pinterest", placed["id"]) if r["type"] == "fulfillment"]
+    shipments = [r for r in received(shop, "tiktok", placed["id"]) if r["type"] == "fulfillment"]
     assert len(shipments) == 1 and calls["n"] == 2
