@@ -33,6 +33,7 @@ from mercato.storefront import pages as storefront_pages
 from mercato.system.api import router as system_router
 from mercato.system.foreground import ForegroundMiddleware
 from mercato.system.idempotency import IdempotencyMiddleware
+from mercato.system.text_input import TextInputMiddleware
 from mercato.webhooks.api import router as webhooks_router
 
 logger = logging.getLogger("mercato")
@@ -105,6 +106,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
     app.add_middleware(IdempotencyMiddleware)
+    # Outermost of the two: a key is never claimed by a request refused for its text.
+    app.add_middleware(TextInputMiddleware)
     if run_worker:
         app.add_middleware(ForegroundMiddleware)
 

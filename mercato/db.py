@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
@@ -37,6 +39,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Money in minor units: 64 bits on every database (SQLite's INTEGER already is).
+Amount = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):

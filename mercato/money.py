@@ -27,6 +27,11 @@ CURRENCIES = frozenset(
 )
 
 
+# The largest amount a money column holds (a signed 64-bit integer): the API accepts no
+# more, and a total that would exceed it is refused.
+MAX_AMOUNT = 2**63 - 1
+
+
 class MoneyError(ValueError):
     pass
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.db import Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
 
 PRODUCT_STATUSES = ("draft", "active", "archived")
 CONDITIONS = ("new", "refurbished", "used")
@@ -112,9 +112,9 @@ class Variant(Base):
     option2: Mapped[str | None] = mapped_column(String(255))
     option3: Mapped[str | None] = mapped_column(String(255))
     currency: Mapped[str] = mapped_column(String(3))
-    price: Mapped[int] = mapped_column(Integer)
-    compare_at_price: Mapped[int | None] = mapped_column(Integer)
-    cost: Mapped[int | None] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Amount)
+    compare_at_price: Mapped[int | None] = mapped_column(Amount)
+    cost: Mapped[int | None] = mapped_column(Amount)
     barcode: Mapped[str | None] = mapped_column(String(64))
     mpn: Mapped[str | None] = mapped_column(String(255))
     weight: Mapped[Decimal | None] = mapped_column(DecimalString)

@@ -9,9 +9,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mercato.events.service import EventPayload
+from mercato.money import MAX_AMOUNT
 
 Text255 = Annotated[str, Field(max_length=255)]
-MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units, e.g. cents")]
+MinorUnits = Annotated[
+    int, Field(ge=0, le=MAX_AMOUNT, description="Integer minor units, e.g. cents")
+]
 Status = Literal["draft", "active", "archived"]
 Condition = Literal["new", "refurbished", "used"]
 InventoryPolicy = Literal["deny", "continue"]

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
 CHECKOUT_STATUSES = ("open", "completed", "expired")
 DISCOUNT_KINDS = ("percentage", "fixed")
@@ -40,12 +40,12 @@ class Checkout(Base):
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    subtotal: Mapped[int] = mapped_column(Integer, default=0)
-    discount_total: Mapped[int] = mapped_column(Integer, default=0)
-    shipping_total: Mapped[int] = mapped_column(Integer, default=0)
-    tax_total: Mapped[int] = mapped_column(Integer, default=0)
+    subtotal: Mapped[int] = mapped_column(Amount, default=0)
+    discount_total: Mapped[int] = mapped_column(Amount, default=0)
+    shipping_total: Mapped[int] = mapped_column(Amount, default=0)
+    tax_total: Mapped[int] = mapped_column(Amount, default=0)
     taxes_included: Mapped[bool] = mapped_column(Boolean, default=False)
-    total: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Amount, default=0)
 
     # Completion attempts in the current window (rate limit across processes).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -72,9 +72,9 @@ class CheckoutLine(Base):
     variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(Integer)
     # Priced when the checkout was made, in the checkout's currency.
-    unit_price: Mapped[int] = mapped_column(Integer)
-    discount: Mapped[int] = mapped_column(Integer, default=0)
-    tax: Mapped[int] = mapped_column(Integer, default=0)
+    unit_price: Mapped[int] = mapped_column(Amount)
+    discount: Mapped[int] = mapped_column(Amount, default=0)
+    tax: Mapped[int] = mapped_column(Amount, default=0)
 
 
 class DiscountCode(Base):

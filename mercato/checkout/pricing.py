@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from mercato.checkout.rates import Rates, ShippingRate, TaxRate
+from mercato.errors import FieldError, ValidationFailed
+from mercato.money import MAX_AMOUNT
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,11 @@ def price(
     shipping_total = shipping_amount(shipping, goods, currency, rates)
     tax_total = sum(line.tax for line in lines)
     included = bool(tax and tax.included)
+    if subtotal + shipping_total + tax_total > MAX_AMOUNT:
+        raise ValidationFailed(
+            "The checkout cannot be priced.",
+            [FieldError(("lines",), "the total exceeds the largest amount stored")],
+        )
     total = goods + shipping_total + (0 if included else tax_total)
     return Totals(
         subtotal,

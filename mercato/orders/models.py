@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
 ORDER_STATUSES = ("pending", "open", "on_hold", "completed", "cancelled")
 PAYMENT_STATUSES = ("pending", "authorized", "paid", "partially_refunded", "refunded", "voided")
@@ -57,14 +57,14 @@ class Order(Base):
     stock_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
 
     currency: Mapped[str] = mapped_column(String(3))
-    subtotal: Mapped[int] = mapped_column(Integer)
-    discount_total: Mapped[int] = mapped_column(Integer, default=0)
-    shipping_total: Mapped[int] = mapped_column(Integer, default=0)
-    tax_total: Mapped[int] = mapped_column(Integer, default=0)
+    subtotal: Mapped[int] = mapped_column(Amount)
+    discount_total: Mapped[int] = mapped_column(Amount, default=0)
+    shipping_total: Mapped[int] = mapped_column(Amount, default=0)
+    tax_total: Mapped[int] = mapped_column(Amount, default=0)
     # Taxes already inside the prices (VAT) are not added again.
     taxes_included: Mapped[bool] = mapped_column(default=False)
-    total: Mapped[int] = mapped_column(Integer)
-    refunded_total: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Amount)
+    refunded_total: Mapped[int] = mapped_column(Amount, default=0)
 
     customer_name: Mapped[str | None] = mapped_column(String(255))
     customer_email: Mapped[str | None] = mapped_column(String(320))
@@ -122,10 +122,10 @@ class OrderLine(Base):
     variant_title: Mapped[str | None] = mapped_column(String(255))
     external_id: Mapped[str | None] = mapped_column(String(255))
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int] = mapped_column(Integer)
-    discount: Mapped[int] = mapped_column(Integer, default=0)
-    tax: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Amount)
+    discount: Mapped[int] = mapped_column(Amount, default=0)
+    tax: Mapped[int] = mapped_column(Amount, default=0)
+    total: Mapped[int] = mapped_column(Amount)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -169,7 +169,7 @@ class Refund(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rfd"))
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str | None] = mapped_column(Text)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from mercato.events.service import EventPayload
+from mercato.money import MAX_AMOUNT
 
-Minor = Annotated[int, Field(ge=0, le=10**13)]
+Minor = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 Quantity = Annotated[int, Field(ge=1, le=100_000)]
 Text255 = Annotated[str, Field(max_length=255)]
 
@@ -101,7 +102,7 @@ class RefundCreate(_Input):
         description="Refund these lines (their paid amount); with neither lines nor "
         "amount, the whole remaining total",
     )
-    amount: Annotated[int, Field(gt=0)] | None = Field(
+    amount: Annotated[int, Field(gt=0, le=MAX_AMOUNT)] | None = Field(
         None, description="An amount instead of lines, e.g. a goodwill refund"
     )
     shipping: bool = Field(False, description="Also refund shipping")

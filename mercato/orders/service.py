@@ -18,7 +18,7 @@ from mercato.catalog.models import Variant
 from mercato.catalog.service import store_currency
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
-from mercato.money import CURRENCIES, format_plain
+from mercato.money import CURRENCIES, MAX_AMOUNT, format_plain
 from mercato.orders import push, state, stock
 from mercato.orders.models import (
     ORDER_NUMBERS,
@@ -247,6 +247,11 @@ def _build_order(session: Session, data: OrderCreate) -> Order:
     subtotal = sum(line.unit_price * line.quantity for line in lines)
     discount_total = sum(line.discount for line in lines)
     tax_total = sum(line.tax for line in lines)
+    if subtotal + data.shipping_total + tax_total > MAX_AMOUNT:
+        raise ValidationFailed(
+            "The order cannot be created.",
+            [FieldError(("lines",), "the order's total exceeds the largest amount stored")],
+        )
     total = (
         subtotal - discount_total + data.shipping_total + (0 if data.taxes_included else tax_total)
     )

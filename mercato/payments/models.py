@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db import Base, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, UTCDateTime, new_id, utcnow
 
 PAYMENT_STATUSES = (
     "processing",
@@ -36,9 +36,9 @@ class Payment(Base):
     provider: Mapped[str] = mapped_column(String(32))
     intent_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(24))
-    amount: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3))
-    refunded: Mapped[int] = mapped_column(Integer, default=0)
+    refunded: Mapped[int] = mapped_column(Amount, default=0)
     failure_code: Mapped[str | None] = mapped_column(String(64))
     failure_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

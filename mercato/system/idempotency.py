@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mercato.db import transaction, utcnow
 from mercato.problems import problem
 from mercato.system.models import IdempotencyKey
+from mercato.system.request_body import read_body, replaying
 
 HEADER = b"idempotency-key"
 KEPT_FOR = timedelta(hours=24)
@@ -132,7 +133,7 @@ class IdempotencyMiddleware:
                 scope["path"],
             )(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         credentials = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
         fingerprint = hashlib.sha256(
             b"\n".join(
@@ -174,7 +175,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replaying(body), capture)
+            await self.app(scope, replaying(body), capture)
         finally:
             await run_in_threadpool(
                 finish,
@@ -185,28 +186,6 @@ class IdempotencyMiddleware:
                 captured["content_type"],
                 bytes(captured["body"]),
             )
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 async def _send_replay(replay: Replay, send: Send) -> None:
