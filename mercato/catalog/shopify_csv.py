@@ -7,6 +7,7 @@ without options, and per-market price columns ("Price / United States").
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable, Iterator
@@ -93,6 +94,17 @@ GRAMS_PER_UNIT = {
 BATCH_PRODUCTS = 200
 MAX_REPORTED_ERRORS = 1000
 STOCK_REASON, STOCK_ACTOR = "Shopify CSV import", "import:shopify"
+# Stock a variant may be given in one row: the API's bound for a count.
+MAX_QUANTITY = 1_000_000_000
+# Shopify's product descriptions reach hundreds of kilobytes; the csv module's default
+# limit (128 kB per field) refuses real exports.
+MAX_FIELD_CHARS = 16 * 1024 * 1024
+csv.field_size_limit(MAX_FIELD_CHARS)
+# The bytes looked at to tell UTF-8 from Windows-1252 (what Excel saves as "CSV").
+SNIFF_BYTES = 64 * 1024
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV
+# injection"): export prefixes it with an apostrophe, import takes that apostrophe off.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 
 # Where a service error about a field of the product or its variants points in the file.
@@ -194,7 +206,7 @@ def import_csv(
     """
     currency = check_currency(currency)
     report = ImportReport(dry_run=dry_run)
-    reader = csv.reader(stream)
+    reader = _records(csv.reader(stream))
     header = next(reader, None)
     if header is None:
         raise ValidationFailed("The file is empty.", [FieldError(("file",), "no header row")])
@@ -223,6 +235,31 @@ def import_csv(
     else:
         savepoint.commit()
     return report
+
+
+def _records(reader) -> Iterator[list[str]]:
+    """The reader's rows; a file that is not readable text stops with one clear line."""
+    number = 0
+    try:
+        for row in reader:
+            number += 1
+            yield row
+    except UnicodeDecodeError as exc:
+        raise _unreadable(
+            f"near row {number + 1}: byte 0x{exc.object[exc.start]:02x} is not {exc.encoding} "
+            'text; save the file as "CSV UTF-8"'
+        ) from None
+    except csv.Error as exc:
+        why = str(exc)
+        if "field limit" in why:
+            why = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
+        raise _unreadable(f"row {number + 1}: {why}") from None
+
+
+def _unreadable(message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"The file cannot be read: {message}.", [FieldError(("file",), message, "unreadable")]
+    )
 
 
 @dataclass
@@ -257,7 +294,13 @@ class _Columns:
             i = self.positions[name]
         except KeyError:
             i = self.positions[name] = self.index.get(_norm(name))
-        return row[i].strip() if i is not None and i < len(row) else ""
+        if i is None or i >= len(row):
+            return ""
+        cell = row[i].strip()
+        # Take off the apostrophe export put before a formula-like cell.
+        if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
+            return cell[1:]
+        return cell
 
 
 def _norm(name: str) -> str:
@@ -368,15 +411,19 @@ class _Cells:
             return None
         return minor
 
-    def whole(self, column: str) -> int | None:
+    def whole(self, column: str, maximum: int) -> int | None:
         value = self.text(column)
         if value is None:
             return None
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             self.fail(column, f'"{value}" is not a whole number')
             return None
+        if number > maximum:
+            self.fail(column, f"{number} is more than {maximum:,}")
+            return None
+        return number
 
     def decimal(self, column: str) -> Decimal | None:
         value = self.text(column)
@@ -457,7 +504,7 @@ def _parse_product(
                 _parse_variant(cells, option_names, currency, default_condition, columns.markets)
             )
             parsed.variant_rows.append(number)
-            parsed.quantities.append(cells.whole("Variant Inventory Qty"))
+            parsed.quantities.append(cells.whole("Variant Inventory Qty", MAX_QUANTITY))
 
     # Images by their position; those without one after, in file order.
     ordered = sorted(images, key=lambda image: (image[0] is None, image[0] or 0, image[1]))
@@ -742,8 +789,12 @@ def _write_products(
     )
     for product in products:
         for row in _product_rows(product, markets, on_hand):
-            writer.writerow([row.get(column, "") for column in header])
+            writer.writerow([_inert(row.get(column, "")) for column in header])
     return len(products)
+
+
+def _inert(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _flag(value: bool | None) -> str:
@@ -849,6 +900,23 @@ class CountingReader(io.RawIOBase):
 
 
 def open_text(raw: IO[bytes]) -> tuple[IO[str], CountingReader]:
-    """A text stream over uploaded or opened bytes: UTF-8 with or without a BOM."""
+    """A text stream over uploaded or opened bytes: UTF-8 (with or without a BOM), UTF-16
+    with its BOM, or else Windows-1252 (Latin-1's superset, what Excel saves)."""
     counter = CountingReader(raw)
-    return io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", newline=""), counter
+    buffered = io.BufferedReader(counter, buffer_size=SNIFF_BYTES)
+    stream = io.TextIOWrapper(
+        buffered, encoding=sniff_encoding(buffered.peek(SNIFF_BYTES)), newline=""
+    )
+    return stream, counter
+
+
+def sniff_encoding(start: bytes) -> str:
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in start:
+        raise _unreadable("it holds binary data, not CSV text")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
