@@ -31,7 +31,13 @@ class PlatformUnavailable(PlatformError):
 
 
 class AuthExpired(PlatformError):
-    """The token is expired or revoked: the merchant must re-authorise the channel."""
+    """The token is expired or revoked and no refresh helped: the merchant must
+    re-authorise the channel."""
+
+
+class SetupError(PlatformError):
+    """The channel's settings, or the merchant's set-up on the platform (a registration, a
+    permission), are wrong: the merchant must fix them; re-authorising does not help."""
 
 
 @functools.cache

@@ -53,7 +53,13 @@ ADDRESS = {
 CONNECTIONS = {
     "meta": ({"access_token": "demo-meta-token"}, {"catalog_id": "demo-catalog"}),
     "google": (
-        {"access_token": "demo-google-token"},
+        # An OAuth client; google-auth mints tokens at the simulator's token endpoint.
+        {
+            "client_id": "demo.apps.googleusercontent.com",
+            "client_secret": "demo-secret",
+            "refresh_token": "1//demo-refresh",
+            "token_uri": "{sandbox}/google/token",
+        },
         {"account_id": "1234567", "data_source_id": "demo-feed"},
     ),
     # The app the TikTok Shop simulator knows (PLATFORMS.md's signing example).
@@ -181,7 +187,9 @@ def connect_channels(story: Story) -> list[str]:
                     language="en",
                     currency="USD",
                     base_url=f"{story.sandbox_url}/{kind}",
-                    credentials=credentials,
+                    credentials={
+                        k: v.format(sandbox=story.sandbox_url) for k, v in credentials.items()
+                    },
                     settings=settings,
                 ),
             )

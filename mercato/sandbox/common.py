@@ -16,7 +16,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-FAULT_KINDS = ("429", "500", "slow", "expired_token", "drop", "delay_verdicts")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "slow",
+    "expired_token",
+    "drop",
+    "delay_verdicts",
+    # Google's simulator: see mercato/sandbox/google.py.
+    "revoked",
+    "unregistered",
+    "forbidden",
+    "in_review",
+)
 
 
 class FaultIn(BaseModel):

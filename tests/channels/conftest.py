@@ -68,7 +68,13 @@ def sandbox(monkeypatch):
 
 CREDENTIALS = {
     "meta": {"access_token": "meta-token"},
-    "google": {"access_token": "google-token"},
+    # An OAuth client with a refresh token; google-auth mints the access tokens.
+    "google": {
+        "client_id": "1234-sim.apps.googleusercontent.com",
+        "client_secret": "sim-secret",
+        "refresh_token": "1//sim-refresh",
+        "token_uri": f"{SANDBOX}/google/token",
+    },
     "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt-token"},
     "pinterest": {"access_token": "pin-token"},
 }
