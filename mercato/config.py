@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,9 @@ class Settings(BaseSettings):
     # A platform order for stock Mercato no longer has: "backorder" (keep it, on hold) or
     # "cancel" (cancel it on the platform). A channel's settings may say otherwise.
     oversold_policy: str = "backorder"
+    # Meta's Graph API version, for every Meta channel (PLATFORMS.md §1.0: raise it before
+    # the version's announced end).
+    meta_graph_version: str = "v26.0"
     # SQLite waits this long for a competing writer before giving up.
     sqlite_busy_timeout_ms: int = 30_000
 
@@ -31,6 +35,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_currency(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("meta_graph_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError("a Graph API version looks like v26.0")
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -17,7 +17,8 @@ class Outcome:
     """What the platform said about one item of a push or a poll."""
 
     item_id: str
-    # "pending" while the platform is still processing; else approved|rejected|warning.
+    # "pending" while the platform is still processing; else approved|rejected|warning,
+    # or "resend" when the platform cannot say what became of the item (send it again).
     verdict: str
     issues: list[dict] = field(default_factory=list)
     # Where to ask for the verdict later (a batch handle), if any.

@@ -25,7 +25,7 @@ from mercato.pagination import decode_cursor, encode_cursor
 
 # The real platforms' API roots; a connection may point at a simulator instead.
 DEFAULT_BASE_URLS = {
-    "meta": "https://graph.facebook.com/v21.0",
+    "meta": "https://graph.facebook.com",
     "google": "https://merchantapi.googleapis.com",
     "tiktok": "https://open-api.tiktokglobalshop.com",
     "pinterest": "https://api.pinterest.com",

@@ -544,6 +544,8 @@ class ReadBackResult:
     polled: int = 0
     confirmed: int = 0
     still_pending: int = 0
+    # Items whose fate the platform could not tell: marked to be sent again.
+    resent: int = 0
     messages: list[str] = field(default_factory=list)
 
 
@@ -580,7 +582,10 @@ def read_back(
                         result.still_pending += 1
                         continue
                     answers.append((item_id, ref, issues, outcome))
-                    result.confirmed += 1
+                    if outcome.verdict == "resend":
+                        result.resent += 1
+                    else:
+                        result.confirmed += 1
         except channel_http.AuthExpired as exc:
             _needs_reauth(sessions, channel.id, exc, result)
         except channel_http.PlatformError as exc:
@@ -588,6 +593,11 @@ def read_back(
     now = utcnow()
     with _write(sessions) as session:
         for item_id, ref, issues, outcome in answers:
+            values = _verdict_columns(issues, outcome, now)
+            if outcome.verdict == "resend":
+                # Never assumed accepted: the next publish sends it again.
+                values.update(verdict="pending", pushed_hash=None, batch_ref=None)
+                values.pop("confirmed_at")
             # Only if no newer push replaced the batch meanwhile.
             session.execute(
                 update(Listing)
@@ -596,7 +606,7 @@ def read_back(
                     Listing.item_id == item_id,
                     Listing.batch_ref == ref,
                 )
-                .values(_verdict_columns(issues, outcome, now))
+                .values(values)
             )
     return result
 

@@ -3,7 +3,7 @@
 Faults are queued with ``POST /_sandbox/faults`` ``{"kind": ..., "count": n}``:
 ``429``, ``500`` (5xx), ``slow`` (``seconds``), ``expired_token``, ``drop`` (accept items
 and silently lose them: drift) and ``delay_verdicts`` (verdicts stay pending for
-``count`` polls).
+``count`` polls); platform-specific kinds are listed below.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ FAULT_KINDS = (
     "unregistered",
     "forbidden",
     "in_review",
+    # Meta: a batch ending in Error half way; an invalid-id list not loaded yet.
+    "batch_error",
+    "ids_late",
 )
 
 

@@ -1,20 +1,33 @@
 """Meta catalog Graph API simulator: items_batch, check_batch_request_status, products.
 
-Like Meta, a batch is accepted at once and judged asynchronously: per-item errors appear
-in the batch status. Token errors are OAuthException code 190.
+Like Meta (PLATFORMS.md §1.3):
+- every call names a Graph version in its path; unknown and expired versions are refused;
+- parameters, item fields and enum values are checked against the official SDK's lists
+  (``contracts.meta``): an unknown field or a bad value is refused;
+- a batch is accepted at once and judged asynchronously; its status carries only a
+  *sample* of the errors, their total, and the ids of every invalid request only when
+  asked with ``load_ids_of_invalid_requests=true``;
+- token errors are OAuthException code 190.
+
+Extra faults: ``batch_error`` (the next batch stops half way with status ``error``) and
+``ids_late`` (the next finished status has errors but its id list is not loaded yet).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_currency
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mercato.db import new_id
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
+from mercato.sandbox.contracts import meta as contract
 
 REQUIRED = (
     "id",
@@ -26,17 +39,20 @@ REQUIRED = (
     "link",
     "image_link",
 )
-AVAILABILITY = (
-    "in stock",
-    "out of stock",
-    "preorder",
-    "available for order",
-    "discontinued",
-    "pending",
-    "mark_as_sold",
-    "mark_as_expired",
-)
+AVAILABILITY = tuple(sorted(contract.ITEM._enum_data["Availability"]))
 MAX_REQUESTS = 5000
+# How many errors a batch status shows; the rest are only counted.
+ERRORS_SAMPLE = 2
+# Graph API versions and the day each stops working (None: not announced).
+VERSIONS = {
+    "v21.0": date(2027, 1, 21),
+    "v22.0": date(2027, 5, 20),
+    "v23.0": date(2027, 10, 8),
+    "v24.0": date(2028, 2, 18),
+    "v25.0": date(2028, 7, 29),
+    "v26.0": None,
+    "v27.0": None,
+}
 
 
 def _error(
@@ -63,6 +79,10 @@ def _error(
     )
 
 
+def _refused(messages: list[str]) -> JSONResponse:
+    return _error(400, "; ".join(messages), 100, "GraphMethodException")
+
+
 def _fault(sim: Simulator) -> JSONResponse | None:
     kind = sim.request_fault()
     if kind == "expired_token":
@@ -86,12 +106,43 @@ def _fault(sim: Simulator) -> JSONResponse | None:
     return None
 
 
+def _version_refused(version: str, today: date | None = None) -> JSONResponse | None:
+    if version not in VERSIONS:
+        return _error(400, f"Unknown path components: /{version}", 2500)
+    ends = VERSIONS[version]
+    if ends is not None and (today or date.today()) >= ends:
+        return _error(400, f"(#2635) You are calling a deprecated version {version}.", 2635)
+    return None
+
+
 def item_errors(data: dict, existing: dict | None) -> list[str]:
+    """What the catalog refuses of an item, once its fields passed the contract."""
     merged = {**(existing or {}), **data}
     errors = [message for _, message in common_errors(merged, REQUIRED, AVAILABILITY)]
     if not merged.get("gtin") and not (merged.get("brand") and merged.get("mpn")):
         errors.append("Missing product identifier: provide gtin, or mpn and brand")
     return errors
+
+
+def read_item(retailer_id: str, item: dict, fields: list[str]) -> dict:
+    """An item in the Graph read schema: ``name``, and ``price`` display-formatted with a
+    separate ``currency`` (PLATFORMS.md §1.3)."""
+    amount, _, currency = str(item.get("price") or "0 USD").partition(" ")
+    shown = {
+        "id": f"fb-{retailer_id}",
+        "retailer_id": retailer_id,
+        "name": item.get("title"),
+        "description": item.get("description"),
+        "availability": item.get("availability"),
+        "currency": currency,
+        "price": format_currency(Decimal(amount), currency, locale="en_US"),
+        "inventory": item.get("inventory"),
+        "review_status": item.get("review_status"),
+    }
+    if item.get("sale_price"):
+        sale, _, _ = str(item["sale_price"]).partition(" ")
+        shown["sale_price"] = format_currency(Decimal(sale), currency, locale="en_US")
+    return {key: shown.get(key) for key in ["id", *fields] if key in shown}
 
 
 def create_app() -> FastAPI:
@@ -106,47 +157,36 @@ def create_app() -> FastAPI:
             request.headers.get("authorization") or request.query_params.get("access_token")
         )
 
-    @app.post("/{catalog_id}/items_batch")
-    async def items_batch(catalog_id: str, request: Request):
+    @app.post("/{version}/{catalog_id}/items_batch")
+    async def items_batch(version: str, catalog_id: str, request: Request):
         if (fault := _fault(sim)) is not None:
             return fault
+        if (refused := _version_refused(version)) is not None:
+            return refused
         if not authorized(request):
             return _error(400, "An access token is required to request this resource.", 104)
         body = await request.json()
-        requests = body.get("requests")
-        if isinstance(requests, str):
-            requests = json.loads(requests)
-        if body.get("item_type") != "PRODUCT_ITEM" or not isinstance(requests, list):
-            return _error(
-                400,
-                "(#100) item_type must be PRODUCT_ITEM and requests a list",
-                100,
-                "GraphMethodException",
-            )
+        if isinstance(body.get("requests"), str):
+            body["requests"] = json.loads(body["requests"])
+        if problems := contract.batch_errors(body):
+            return _refused(problems)
+        requests = body["requests"]
         if len(requests) > MAX_REQUESTS:
-            return _error(
-                400,
-                f"(#100) At most {MAX_REQUESTS} requests per batch",
-                100,
-                "GraphMethodException",
-            )
+            return _refused([f"(#100) At most {MAX_REQUESTS} requests per batch"])
+        # A request that breaks the contract fails the whole call, as a bad parameter does.
+        for line, req in enumerate(requests):
+            if problems := contract.request_errors(req):
+                return _refused([f"requests[{line}]: {p}" for p in problems])
         allow_upsert = body.get("allow_upsert", True)
         handle = new_id("handle")
-        errors, invalid, validation_status = [], [], []
+        errors, invalid = [], []
         with sim.lock:
             drop = sim.take("drop")
-            for line, req in enumerate(requests):
-                data = req.get("data") or {}
-                retailer_id = data.get("id")
-                method = req.get("method")
-                if not retailer_id or method not in ("CREATE", "UPDATE", "DELETE"):
-                    validation_status.append(
-                        {
-                            "retailer_id": retailer_id,
-                            "errors": [{"message": "Each request needs a method and data.id"}],
-                        }
-                    )
-                    continue
+            # An Error batch stops half way: the rest is neither saved nor reported.
+            stop = len(requests) // 2 if sim.take("batch_error") else len(requests)
+            for line, req in enumerate(requests[:stop]):
+                data, method = req["data"], req["method"]
+                retailer_id = data["id"]
                 sim.items_received += 1
                 if method == "DELETE":
                     sim.items.pop(retailer_id, None)
@@ -154,12 +194,14 @@ def create_app() -> FastAPI:
                 existing = sim.items.get(retailer_id)
                 if method == "UPDATE" and existing is None and not allow_upsert:
                     problems = ["Item does not exist and allow_upsert is false"]
+                elif method == "CREATE" and existing is not None:
+                    problems = ["An item with this id exists already"]
                 else:
                     problems = item_errors(data, existing if method == "UPDATE" else None)
                 if problems:
                     invalid.append(retailer_id)
                     errors += [
-                        {"line": line, "retailer_id": retailer_id, "message": message}
+                        {"line": line, "id": retailer_id, "message": message}
                         for message in problems
                     ]
                     continue
@@ -167,58 +209,69 @@ def create_app() -> FastAPI:
                     continue  # accepted, then silently lost: drift
                 sim.items[retailer_id] = {**(existing or {}), **data, "review_status": "approved"}
             sim.batches[handle] = {
+                "status": "finished" if stop == len(requests) else "error",
                 "errors": errors,
                 "invalid": invalid,
                 "polls_pending": sim.faults.pop("delay_verdicts", 0),
+                "ids_late": sim.take("ids_late"),
             }
-        return {"handles": [handle], "validation_status": validation_status}
+        return {"handles": [handle], "validation_status": []}
 
-    @app.get("/{catalog_id}/check_batch_request_status")
-    def check_batch_request_status(catalog_id: str, handle: str, request: Request):
+    @app.get("/{version}/{catalog_id}/check_batch_request_status")
+    def check_batch_request_status(version: str, catalog_id: str, request: Request):
         if (fault := _fault(sim)) is not None:
             return fault
+        if (refused := _version_refused(version)) is not None:
+            return refused
+        params = dict(request.query_params)
+        if problems := contract.status_query_errors(params):
+            return _refused(problems)
+        handle = params["handle"]
         with sim.lock:
             batch = sim.batches.get(handle)
             if batch is None:
-                return _error(400, f"(#100) Invalid handle {handle}", 100, "GraphMethodException")
+                return _refused([f"(#100) Invalid handle {handle}"])
             if batch["polls_pending"] > 0:
                 batch["polls_pending"] -= 1
-                return {
-                    "data": [
-                        {
-                            "handle": handle,
-                            "status": "in_progress",
-                            "errors": [],
-                            "errors_total_count": 0,
-                            "warnings": [],
-                            "warnings_total_count": 0,
-                        }
-                    ]
-                }
-        ids = batch["invalid"] if request.query_params.get("load_ids_of_invalid_requests") else None
+                status = {"handle": handle, "status": "started", "errors": [], "warnings": []}
+                return {"data": [{**status, "errors_total_count": 0, "warnings_total_count": 0}]}
+            ids_late, batch["ids_late"] = batch["ids_late"], False
+        wanted = params.get("load_ids_of_invalid_requests") in ("true", "1")
         return {
             "data": [
                 {
                     "handle": handle,
-                    "status": "finished",
-                    "errors": batch["errors"],
+                    "status": batch["status"],
+                    "errors": batch["errors"][:ERRORS_SAMPLE],
                     "errors_total_count": len(batch["errors"]),
                     "warnings": [],
                     "warnings_total_count": 0,
-                    "ids_of_invalid_requests": ids,
+                    "ids_of_invalid_requests": batch["invalid"] if wanted and not ids_late else [],
                 }
             ]
         }
 
-    @app.get("/{catalog_id}/products")
-    def products(catalog_id: str, limit: int = 1000, after: str | None = None):
+    @app.get("/{version}/{catalog_id}/products")
+    def products(
+        version: str,
+        catalog_id: str,
+        fields: str = "id",
+        limit: int = 1000,
+        after: str | None = None,
+    ):
         if (fault := _fault(sim)) is not None:
             return fault
+        if (refused := _version_refused(version)) is not None:
+            return refused
+        wanted = [f for f in fields.split(",") if f]
+        unknown = [f for f in wanted if f not in contract.READ_FIELDS]
+        if unknown:
+            return _refused([f"(#100) Tried accessing nonexisting field ({unknown[0]})"])
         with sim.lock:
             ids = sorted(sim.items)
             start = ids.index(after) + 1 if after in sim.items else 0
             page = ids[start : start + limit]
-            data = [{"retailer_id": rid, **sim.items[rid]} for rid in page]
+            data = [read_item(rid, sim.items[rid], wanted) for rid in page]
         paging = {"cursors": {"after": page[-1]}} if start + limit < len(ids) and page else {}
         return {"data": data, "paging": paging}
 

@@ -1,4 +1,7 @@
-"""Meta catalog Batch API client (PLATFORMS.md §1.3): translate and talk HTTP only."""
+"""Meta catalog Batch API client (PLATFORMS.md §1.3): translate and talk HTTP only.
+
+Every path starts with the Graph API version, one setting for all Meta channels
+(``MERCATO_META_GRAPH_VERSION``), never part of a channel's stored base URL."""
 
 from __future__ import annotations
 
@@ -7,23 +10,27 @@ import httpx
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
 from mercato.channels.http import AuthExpired, PlatformError, send
 from mercato.channels.items import Target
-from mercato.channels.meta.mapping import summary
+from mercato.channels.meta.mapping import read_summary
+from mercato.config import get_settings
 
 BATCH_LIMIT = 3000  # below the 5,000 maximum, as Meta recommends
+FINAL = ("finished", "error", "canceled", "cancelled")
+READ_FIELDS = "retailer_id,name,price,sale_price,currency,availability"
 
 
 class Client:
     kind = "meta"
 
     def __init__(self, target: Target, credentials: dict[str, str], http: httpx.Client):
-        self.catalog = target.settings.get("catalog_id") or credentials.get("catalog_id")
-        if not self.catalog:
+        catalog = target.settings.get("catalog_id") or credentials.get("catalog_id")
+        if not catalog:
             raise PlatformError("the Meta channel needs a catalog_id setting")
+        self.root = f"/{get_settings().meta_graph_version}/{catalog}"
         self.http = http
         self.headers = {"Authorization": f"Bearer {credentials.get('access_token', '')}"}
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        response = send(self.http, method, path, headers=self.headers, **kwargs)
+        response = send(self.http, method, self.root + path, headers=self.headers, **kwargs)
         body = response.json()
         error = body.get("error") if isinstance(body, dict) else None
         if error:
@@ -42,7 +49,7 @@ class Client:
             chunk = requests[start : start + BATCH_LIMIT]
             body = self._call(
                 "POST",
-                f"/{self.catalog}/items_batch",
+                "/items_batch",
                 json={"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": chunk},
             )
             handle = body["handles"][0]
@@ -54,63 +61,60 @@ class Client:
                 if req["method"] == "DELETE":
                     continue
                 if item_id in refused:
-                    outcomes.append(
-                        Outcome(
-                            item_id,
-                            "rejected",
-                            [
-                                platform_issue("item", e.get("message", ""))
-                                for e in refused[item_id]
-                            ],
-                        )
-                    )
+                    issues = [
+                        platform_issue("item", e.get("message", "")) for e in refused[item_id]
+                    ]
+                    outcomes.append(Outcome(item_id, "rejected", issues))
                 else:
                     outcomes.append(Outcome(item_id, "pending", ref=handle))
         return outcomes
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
+        """Verdicts from the complete list of invalid ids, never from the sampled errors
+        (PLATFORMS.md §1.3 verdict rule)."""
         body = self._call(
             "GET",
-            f"/{self.catalog}/check_batch_request_status",
+            "/check_batch_request_status",
             params={"handle": ref, "load_ids_of_invalid_requests": "true"},
         )
         status = body["data"][0]
-        if status.get("status") != "finished":
+        state = str(status.get("status", "")).lower()
+        if state not in FINAL:
             return []
+        invalid = set(status.get("ids_of_invalid_requests") or [])
+        if status.get("errors_total_count") and not invalid:
+            return []  # errors counted but their ids not loaded yet: ask again
         issues: dict[str, list[dict]] = {}
-        for error in status.get("errors", []):
-            issues.setdefault(error.get("retailer_id") or error.get("id"), []).append(
-                platform_issue(error.get("field", "item"), error.get("message", ""))
-            )
-        for warning in status.get("warnings", []):
-            issues.setdefault(warning.get("retailer_id"), []).append(
-                platform_issue(warning.get("field", "item"), warning.get("message", ""), "warning")
-            )
+        for severity in ("error", "warning"):
+            for entry in status.get(f"{severity}s") or []:
+                issues.setdefault(entry.get("retailer_id") or entry.get("id"), []).append(
+                    platform_issue(entry.get("field", "item"), entry.get("message", ""), severity)
+                )
         outcomes = []
         for item_id in item_ids:
             found = issues.get(item_id, [])
-            verdict = (
-                "rejected"
-                if any(i["severity"] == "error" for i in found)
-                else "warning"
-                if found
-                else "approved"
-            )
-            outcomes.append(Outcome(item_id, verdict, found))
+            if item_id in invalid:
+                errors = [i for i in found if i["severity"] == "error"] or [
+                    platform_issue("item", "Meta refused this item (no message in its sample)")
+                ]
+                outcomes.append(Outcome(item_id, "rejected", errors))
+            elif state == "finished":
+                outcomes.append(Outcome(item_id, "warning" if found else "approved", found))
+            else:
+                note = f"Meta's batch ended with status {state}: this item is sent again"
+                outcomes.append(
+                    Outcome(item_id, "resend", [platform_issue("item", note, "warning")])
+                )
         return outcomes
 
     def remote_items(self, expected: list[str]) -> dict[str, dict]:
         out: dict[str, dict] = {}
         after = None
         while True:
-            params = {
-                "fields": "retailer_id,title,price,sale_price,availability",
-                "limit": 1000,
-                **({"after": after} if after else {}),
-            }
-            body = self._call("GET", f"/{self.catalog}/products", params=params)
+            params = {"fields": READ_FIELDS, "limit": 1000, **({"after": after} if after else {})}
+            body = self._call("GET", "/products", params=params)
             for item in body.get("data", []):
-                out[item["retailer_id"]] = summary(item)
+                out[item["retailer_id"]] = read_summary(item)
             after = body.get("paging", {}).get("cursors", {}).get("after")
             if not after:
                 return out

@@ -75,3 +75,23 @@ def to_api(row: dict, target: Target) -> dict:
 def summary(data: dict) -> dict:
     """What drift is judged on: the fields a shopper sees and buys by."""
     return {key: data.get(key) for key in ("title", "price", "sale_price", "availability")}
+
+
+def _read_price(shown: str | None, currency: str | None) -> str | None:
+    """A read-back price ("$1,234.50", currency "USD") in the pushed form ("1234.50 USD")."""
+    if not shown:
+        return None
+    amount = "".join(c for c in str(shown) if c.isdigit() or c == ".")
+    return f"{amount} {currency}" if amount else None
+
+
+def read_summary(item: dict) -> dict:
+    """``summary`` of an item as the Graph API reads it back: ``name`` for the title, and
+    display-formatted prices with a separate currency (PLATFORMS.md §1.3)."""
+    currency = item.get("currency")
+    return {
+        "title": item.get("name"),
+        "price": _read_price(item.get("price"), currency),
+        "sale_price": _read_price(item.get("sale_price"), currency),
+        "availability": item.get("availability"),
+    }
