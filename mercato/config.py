@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     meta_graph_version: str = "v26.0"
     # SQLite waits this long for a competing writer before giving up.
     sqlite_busy_timeout_ms: int = 30_000
+    # Let webhook endpoints, channel base URLs and provider API bases be http and local
+    # (loopback, private networks): for development, tests and the demo's simulators only.
+    allow_local_urls: bool = False
 
     @field_validator("currency")
     @classmethod

@@ -67,6 +67,8 @@ def settings(database_url, tmp_path, monkeypatch) -> Iterator[Settings]:
     monkeypatch.setenv("MERCATO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MERCATO_SECRET_KEY", "test-secret")
     monkeypatch.setenv("MERCATO_CURRENCY", "USD")
+    # Receivers, simulators and stand-ins listen on 127.0.0.1.
+    monkeypatch.setenv("MERCATO_ALLOW_LOCAL_URLS", "1")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

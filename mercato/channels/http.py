@@ -11,6 +11,8 @@ import time
 import certifi
 import httpx
 
+from mercato.outbound import checked_transport
+
 # Seconds before retry n (doubling); a Retry-After header from the platform wins.
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 30.0
@@ -48,7 +50,9 @@ def _tls() -> ssl.SSLContext:
 
 def open_client(base_url: str) -> httpx.Client:
     """The HTTP client for one channel (tests replace this to reach a simulator in-process)."""
-    return httpx.Client(base_url=base_url, timeout=TIMEOUT, verify=_tls())
+    return httpx.Client(
+        base_url=base_url, timeout=TIMEOUT, transport=checked_transport(verify=_tls())
+    )
 
 
 def send(http: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:

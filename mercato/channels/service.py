@@ -21,6 +21,7 @@ from mercato.config import get_settings
 from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES
+from mercato.outbound import require_safe_url
 from mercato.pagination import decode_cursor, encode_cursor
 
 # The real platforms' API roots; a connection may point at a simulator instead.
@@ -51,7 +52,10 @@ def create_channel(session: Session, data: ChannelCreate) -> Channel:
         country=data.country.upper(),
         language=data.language,
         currency=currency,
-        base_url=(data.base_url or DEFAULT_BASE_URLS[data.kind]).rstrip("/"),
+        # The platform's own address is trusted; any other is checked.
+        base_url=require_safe_url(str(data.base_url).rstrip("/"), ("base_url",))
+        if data.base_url
+        else DEFAULT_BASE_URLS[data.kind].rstrip("/"),
         status="active",
         credentials_encrypted=crypto.encrypt(data.credentials),
         settings=dict(data.settings),
@@ -90,7 +94,7 @@ def update_channel(session: Session, channel_id: str, data: ChannelUpdate) -> Ch
         if channel.status == "needs_reauth" and "status" not in changes:
             changes["status"] = "active"
     if changes.get("base_url"):
-        changes["base_url"] = changes["base_url"].rstrip("/")
+        changes["base_url"] = require_safe_url(str(changes["base_url"]).rstrip("/"), ("base_url",))
     old_status = channel.status
     for name, value in changes.items():
         if value is not None:

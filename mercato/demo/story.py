@@ -108,6 +108,8 @@ def prepare(data_dir: Path) -> Story:
     (data_dir / MARKER).write_text("created by mercato demo; deleted by the next run\n")
     os.environ["MERCATO_DATA_DIR"] = str(data_dir)
     os.environ["MERCATO_BASE_URL"] = PUBLIC_URL
+    # The platforms and the payment stand-in are simulators on this machine.
+    os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "1"
     for name in ("MERCATO_DATABASE_URL", "MERCATO_SECRET_KEY"):
         os.environ.pop(name, None)
     get_settings.cache_clear()

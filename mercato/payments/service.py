@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mercato.config import get_settings
 from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
+from mercato.outbound import require_safe_url
 from mercato.payments.models import Payment, ProviderAccount
 from mercato.payments.providers import Intent, PaymentProvider, ProviderError
 from mercato.payments.sandbox import SandboxProvider
@@ -73,6 +74,8 @@ def configure(
             f"Unknown payment provider {name!r}.",
             [FieldError(("provider",), f"one of {', '.join(PROVIDERS)}")],
         )
+    if api_base:
+        require_safe_url(api_base, ("api_base",))
     account = session.get(ProviderAccount, name) or ProviderAccount(name=name)
     given = {"secret_key": secret_key, "webhook_secret": webhook_secret, "public_key": public_key}
     given = {k: v.strip() for k, v in given.items() if v and v.strip()}

@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import httpx
 import stripe
 
+from mercato.outbound import checked_transport
 from mercato.payments.providers import (
     DECLINED,
     PROCESSING,
@@ -30,6 +32,15 @@ STATUSES = {
 }
 
 
+class _CheckedHttpClient(stripe.HTTPXClient):
+    """Stripe's httpx client, connecting only where Mercato may call (an API base other
+    than Stripe's own is the merchant's word)."""
+
+    def __init__(self):
+        super().__init__(allow_sync_methods=True)
+        self._client = httpx.Client(transport=checked_transport())
+
+
 class StripeProvider:
     name = "stripe"
 
@@ -39,6 +50,7 @@ class StripeProvider:
         options = {"max_network_retries": 2}
         if api_base:
             options["base_addresses"] = {"api": api_base}
+            options["http_client"] = _CheckedHttpClient()
         self.client = stripe.StripeClient(secret_key, **options)
         self.webhook_secret = webhook_secret
 

@@ -9,11 +9,14 @@ from datetime import datetime
 import httpx
 
 from mercato import __version__
+from mercato.outbound import checked_transport
 from mercato.webhooks.signing import signature_header
 
 # Receivers should answer fast and queue their work (Shopify allows 5 s, Svix 15 s).
 TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0)
-MAX_RESPONSE_CHARS = 2048
+# Kept of a receiver's answer: enough to tell why it failed, too little to read a page
+# through it; control characters are dropped.
+MAX_RESPONSE_CHARS = 512
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,11 @@ class Outcome:
 
 
 def new_client(concurrency: int) -> httpx.Client:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.Client(
         timeout=TIMEOUT,
         follow_redirects=False,  # a 3xx is a failure (Standard Webhooks)
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        transport=checked_transport(limits=limits),
         headers={"user-agent": f"Mercato-Webhooks/{__version__}"},
     )
 
@@ -83,4 +87,5 @@ def _read_some(response: httpx.Response) -> str:
         size += len(chunk)
         if size >= MAX_RESPONSE_CHARS:
             break
-    return b"".join(chunks).decode("utf-8", "replace")[:MAX_RESPONSE_CHARS]
+    text = b"".join(chunks)[:MAX_RESPONSE_CHARS].decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c in "\n\t" else "\ufffd" for c in text)

@@ -25,6 +25,7 @@ from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.events import live
 from mercato.events.models import Event
 from mercato.events.service import check_type_patterns, get_event, type_filter, type_matches
+from mercato.outbound import require_safe_url
 from mercato.webhooks import signing
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.schemas import (
@@ -83,7 +84,7 @@ def create_endpoint(session: Session, data: EndpointCreate) -> NewEndpoint:
     types = check_type_patterns(data.event_types, ("event_types",))
     secret = _checked_secret(data.secret, ("secret",))
     endpoint = WebhookEndpoint(
-        url=data.url,
+        url=require_safe_url(data.url, ("url",)),
         description=data.description,
         event_types=types,
         secret_encrypted=signing.encrypt(secret),
@@ -108,7 +109,7 @@ def get_endpoint(session: Session, endpoint_id: str) -> WebhookEndpoint:
 def update_endpoint(session: Session, endpoint_id: str, data: EndpointUpdate) -> WebhookEndpoint:
     endpoint = get_endpoint(session, endpoint_id)
     if data.url is not None:
-        endpoint.url = data.url
+        endpoint.url = require_safe_url(data.url, ("url",))
     if data.description is not None:
         endpoint.description = data.description
     if data.event_types is not None:

@@ -78,6 +78,7 @@ def dashboard(demo, tmp_path_factory):
     for name in saved:
         del os.environ[name]
     os.environ["MERCATO_DATA_DIR"] = str(demo["folder"])
+    os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "1"  # as `mercato demo` serves it
     get_settings.cache_clear()
     settings = get_settings()
     engine = create_db_engine(settings)
@@ -91,7 +92,7 @@ def dashboard(demo, tmp_path_factory):
     yield f"http://127.0.0.1:{port}", settings, engine
     server.should_exit = True
     engine.dispose()
-    del os.environ["MERCATO_DATA_DIR"]
+    del os.environ["MERCATO_DATA_DIR"], os.environ["MERCATO_ALLOW_LOCAL_URLS"]
     os.environ.update(saved)
     get_settings.cache_clear()
 

@@ -23,7 +23,7 @@ WEBHOOK_SECRET = "whsec_test_secret"
 
 
 @pytest.fixture
-def stand_in():
+def stand_in(settings):  # settings: local URLs allowed, the stand-in is on 127.0.0.1
     with StripeStandIn() as server:
         yield server
 
