@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 
 from mercato.auth.dependencies import ReadSession, WriteSession
-from mercato.checkout import service
+from mercato.checkout import completion, service
 from mercato.checkout.auth import CheckoutRead, CheckoutWrite
 from mercato.checkout.schemas import (
     CheckoutComplete,
@@ -79,15 +79,25 @@ def return_url(request: Request, token: str) -> str:
     return str(request.url_for("checkout_return", token=token))
 
 
+# Answers the attempt keeps (committed), written as problems.
+PROBLEMS = {
+    "declined": (402, service.PaymentDeclined),
+    "total_changed": (409, completion.TotalChanged),
+    "failed": (409, completion.OrderNotPlaced),
+}
+
+
 def completion_response(done: service.Completion, path: str) -> JSONResponse:
-    """A decline is an answer the attempt keeps (committed), written as a 402 problem."""
-    if done.status == "declined":
+    if done.status in PROBLEMS:
+        status_code, kind = PROBLEMS[done.status]
         return problem(
-            402,
-            service.PaymentDeclined.slug,
-            service.PaymentDeclined.title,
-            done.message or "The payment was declined.",
+            status_code,
+            kind.slug,
+            kind.title,
+            done.message or kind.title,
             path,
+            total=done.checkout.total,
+            currency=done.checkout.currency,
         )
     body = CompletionPublic(
         status=done.status,
@@ -97,7 +107,7 @@ def completion_response(done: service.Completion, path: str) -> JSONResponse:
         message=done.message,
     )
     return JSONResponse(
-        body.model_dump(mode="json"), status_code=202 if done.status == "requires_action" else 200
+        body.model_dump(mode="json"), status_code=200 if done.status == "completed" else 202
     )
 
 
@@ -121,25 +131,37 @@ def update_checkout(token: str, data: CheckoutUpdate, session: WriteSession):
 @router.post(
     "/checkouts/{token}/complete",
     response_model=CompletionPublic,
-    responses={402: {"description": "Payment declined"}, 429: {"description": "Too many attempts"}},
+    responses={
+        402: {"description": "Payment declined"},
+        409: {
+            "description": "The total changed (nothing charged), or the order could not be "
+            "placed (the payment was refunded)"
+        },
+        429: {"description": "Too many attempts"},
+    },
 )
 def complete_checkout(
     token: str,
     data: CheckoutComplete,
-    session: WriteSession,
     request: Request,
     idempotency_key: Annotated[str | None, Header()] = None,
 ):
-    """Pay and place the order. Send an Idempotency-Key: a retry makes one order and one
-    charge. 202 with next_action_url when the bank asks the buyer to authenticate."""
+    """Pay the total the buyer was shown (expected_total) and place the order. Send an
+    Idempotency-Key: a retry makes one order and one charge. 202 with next_action_url
+    when the bank asks the buyer to authenticate. The provider is asked with no
+    transaction open, so this handler runs its own transactions."""
     attempt_key = data.attempt_key or idempotency_key
     if not attempt_key:
         raise ValidationFailed(
             "Send an Idempotency-Key header (or attempt_key).",
             [FieldError(("attempt_key",), "required", "required")],
         )
-    done = service.complete(
-        session, token, data, attempt_key=attempt_key, return_url=return_url(request, token)
+    done = completion.complete(
+        request.app.state.write_sessions,
+        token,
+        data,
+        attempt_key=attempt_key,
+        return_url=return_url(request, token),
     )
     return completion_response(done, request.url.path)
 

@@ -77,6 +77,10 @@ class CheckoutComplete(_Input):
         description="The provider's token (e.g. tok_visa in the sandbox), or 'saved' for "
         "the returning buyer's saved method"
     )
+    expected_total: Annotated[int, Field(ge=0)] = Field(
+        description="The total the buyer was shown, in minor units: if the checkout's total "
+        "differs, nothing is charged and the answer is 409 total-changed with the new total"
+    )
     attempt_key: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
         None, description="Default: the Idempotency-Key header"
     )
@@ -136,7 +140,7 @@ class CheckoutCreated(CheckoutPublic):
 
 
 class CompletionPublic(BaseModel):
-    status: Literal["completed", "requires_action", "declined"]
+    status: Literal["completed", "requires_action", "processing"]
     order_id: str | None = None
     order_number: int | None = None
     next_action_url: str | None = None

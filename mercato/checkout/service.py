@@ -1,11 +1,7 @@
 """Checkout rules: a hold on stock when it starts, prices and totals, the buyer's details,
-and completion into one order with one charge, however often it is submitted.
-
-Completion is idempotent three ways: the checkout row is locked while it completes (a
-second submission waits, then finds it completed); each payment attempt is recorded
-under its key (a replayed attempt returns what happened instead of charging again); and
-the provider is called with a key derived from the attempt (its own retries dedupe too).
-The order is unique on (storefront, checkout id).
+and what an order needs before any money moves. Paying and placing the order is
+``completion`` (a saga across transactions); the order is unique on (storefront,
+checkout id).
 """
 
 from __future__ import annotations
@@ -16,14 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import Product, Variant
 from mercato.checkout import contact, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
 from mercato.checkout.schemas import (
-    CheckoutComplete,
     CheckoutCreate,
     CheckoutUpdate,
     DiscountCreate,
@@ -41,13 +36,9 @@ from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from mercato.payments.providers import (
     DECLINED,
-    PROCESSING,
     REQUIRES_ACTION,
-    SUCCEEDED,
-    Intent,
     PaymentProvider,
     PaymentRequest,
-    ProviderError,
 )
 
 log = logging.getLogger(__name__)
@@ -85,7 +76,9 @@ class NewCheckout:
 
 @dataclass
 class Completion:
-    status: str  # completed, requires_action, declined, processing
+    # completed, requires_action, declined, processing; total_changed (nothing charged:
+    # show the new total); failed (charged, the order could not be placed, refunded)
+    status: str
     checkout: Checkout
     order: Order | None = None
     next_action_url: str | None = None
@@ -425,6 +418,11 @@ def update_checkout(
     return checkout
 
 
+def reprice(session: Session, checkout: Checkout, now: datetime) -> None:
+    """Totals again from the current rates (a discount may have ended meanwhile)."""
+    _reprice(session, checkout, rates.load(), now)
+
+
 def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> None:
     country = _country(checkout)
     code = session.get(DiscountCode, checkout.discount_code) if checkout.discount_code else None
@@ -489,59 +487,7 @@ def _count_attempt(checkout: Checkout, now: datetime) -> None:
     checkout.attempts += 1
 
 
-def complete(
-    session: Session,
-    token: str,
-    data: CheckoutComplete,
-    *,
-    attempt_key: str,
-    return_url: str,
-    now: datetime | None = None,
-) -> Completion:
-    """Pay and place the order. Declines and authentication requests are answers
-    (recorded, not raised), so the attempt is kept even though no order is made."""
-    now = now or utcnow()
-    checkout = get_checkout(session, token, lock=True)
-    if checkout.status == "completed":
-        return Completion("completed", checkout, session.get(Order, checkout.order_id))
-    earlier = payments.attempt(session, checkout.id, attempt_key)
-    if earlier is not None and earlier.status != "processing":
-        return _answer(checkout, earlier)
-    order = _ready_to_pay(session, checkout, now)
-    if checkout.total == 0:
-        return _finish(session, checkout, order, None, None, now)
-    customer = customers.get(session, checkout.customer_id)
-    method = data.payment_method
-    if method == "saved":
-        if not (customer and customer.payment_method_ref):
-            raise ValidationFailed(
-                "There is no saved payment method.",
-                [FieldError(("payment_method",), "nothing saved")],
-            )
-        method = customer.payment_method_ref
-    _hold_for_payment(session, checkout, now)
-    provider = payments.provider(session)
-    key = f"{checkout.id}:{attempt_key}"
-    intent = provider.create_intent(_payment_request(checkout, customer, provider, key))
-    intent = provider.confirm(
-        intent.ref, method, return_url=return_url, idempotency_key=key + ":confirm"
-    )
-    payment = payments.record(
-        session,
-        earlier,
-        checkout_id=checkout.id,
-        attempt_key=attempt_key,
-        provider_name=provider.name,
-        amount=checkout.total,
-        currency=checkout.currency,
-        intent=intent,
-    )
-    if intent.status == SUCCEEDED:
-        return _finish(session, checkout, order, intent, provider.name, now)
-    return _answer(checkout, payment, intent.next_action_url)
-
-
-def _ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderCreate:
+def ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderCreate:
     """Everything an order needs, checked before any money moves: an attempt within the
     limit, the buyer's details, the stock held again if the hold lapsed, fresh totals."""
     _count_attempt(checkout, now)
@@ -549,18 +495,18 @@ def _ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderC
     if errors:
         raise ValidationFailed("Some details are missing.", errors)
     renew_hold(session, checkout, now)
-    _reprice(session, checkout, rates.load(), now)
-    return _order_for(session, checkout)
+    reprice(session, checkout, now)
+    return order_for(session, checkout)
 
 
-def _hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
+def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
     # The hold must outlast the provider's answer.
     checkout.expires_at = stock.extend(
         session, checkout.reservation_id, int(PAYMENT_HOLD.total_seconds()), now=now
     ).expires_at
 
 
-def _payment_request(
+def payment_request(
     checkout: Checkout, customer, provider: PaymentProvider, key: str
 ) -> PaymentRequest:
     return PaymentRequest(
@@ -576,7 +522,7 @@ def _payment_request(
     )
 
 
-def _answer(checkout: Checkout, payment, next_action_url: str | None = None) -> Completion:
+def answer(checkout: Checkout, payment, next_action_url: str | None = None) -> Completion:
     if payment.status == REQUIRES_ACTION:
         return Completion(
             "requires_action",
@@ -591,83 +537,7 @@ def _answer(checkout: Checkout, payment, next_action_url: str | None = None) -> 
     return Completion("completed", checkout)
 
 
-def resume(
-    session: Session, token: str, intent_ref: str | None = None, now: datetime | None = None
-) -> Completion:
-    """Back from the bank's authentication, or from the provider's element after the
-    buyer's browser confirmed ``intent_ref``: ask the provider how it went. The
-    browser's word is never taken; only the provider's."""
-    now = now or utcnow()
-    checkout = get_checkout(session, token, lock=True)
-    if checkout.status == "completed":
-        return Completion("completed", checkout, session.get(Order, checkout.order_id))
-    query = select(Payment).where(Payment.checkout_id == checkout.id)
-    query = (
-        query.where(Payment.intent_ref == intent_ref)
-        if intent_ref
-        else query.where(Payment.status == REQUIRES_ACTION)
-    )
-    payment = session.scalar(query.order_by(Payment.created_at.desc()))
-    if payment is None:
-        raise Conflict("This checkout is not waiting for a payment.")
-    intent = payments.provider(session, payment.provider).retrieve(payment.intent_ref)
-    payments.record(
-        session,
-        payment,
-        checkout_id=checkout.id,
-        attempt_key=payment.attempt_key,
-        provider_name=payment.provider,
-        amount=intent.amount,
-        currency=intent.currency,
-        intent=intent,
-    )
-    if intent.status == SUCCEEDED:
-        return _finish(
-            session, checkout, _order_for(session, checkout), intent, payment.provider, now
-        )
-    if intent.status == PROCESSING:
-        return Completion(
-            "processing",
-            checkout,
-            message="Your payment is processing; your order is placed as soon as it clears.",
-        )
-    if intent_ref and intent.status != DECLINED:
-        return Completion(
-            "declined",
-            checkout,
-            message="The payment was not completed. Try again or use another card.",
-        )
-    return _answer(checkout, payment, intent.next_action_url)
-
-
-def on_payment_event(
-    session: Session,
-    provider_name: str,
-    payload: bytes,
-    headers: Mapping[str, str],
-    now: datetime | None = None,
-) -> str:
-    """A provider's webhook: a payment that succeeded after the buyer left still makes
-    its order (once). Returns what was done."""
-    now = now or utcnow()
-    event = payments.provider(session, provider_name).parse_webhook(payload, dict(headers))
-    payment = payments.by_intent(session, event.intent_ref) if event.intent_ref else None
-    if payment is None or event.status not in (SUCCEEDED, DECLINED):
-        return "ignored"
-    checkout = session.scalar(
-        select(Checkout).where(Checkout.id == payment.checkout_id).with_for_update()
-    )
-    if checkout.status == "completed" or payment.status == SUCCEEDED:
-        return "already done"
-    payment.status, payment.updated_at = event.status, now
-    if event.status == DECLINED:
-        return "declined"
-    intent = payments.provider(session, provider_name).retrieve(payment.intent_ref)
-    _finish(session, checkout, _order_for(session, checkout), intent, provider_name, now)
-    return "completed"
-
-
-def _order_for(session: Session, checkout: Checkout) -> OrderCreate:
+def order_for(session: Session, checkout: Checkout) -> OrderCreate:
     address = dict(checkout.shipping_address or {})
     a = checkout.attribution or {}
     return OrderCreate(
@@ -699,7 +569,7 @@ def _order_for(session: Session, checkout: Checkout) -> OrderCreate:
     )
 
 
-def _finish(
+def finish(
     session: Session,
     checkout: Checkout,
     data: OrderCreate,
@@ -761,135 +631,7 @@ def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 50
     return len(lapsed)
 
 
-# ---------------------------------------------------------------- the provider's element
-
-# Attempts whose card details the buyer types into the provider's own element on the
-# page: the browser confirms the intent, Mercato only ever sees its reference.
-ELEMENT = "element:"
-
-
-@dataclass
-class CardForm:
-    """What the page needs to mount the provider's card element."""
-
-    publishable_key: str
-    client_secret: str
-    intent_ref: str
-    # What the intent is for: the page confirms only a total the buyer has seen.
-    total: int
-
-
-def card_form(session: Session, token: str) -> CardForm | None:
-    """The intent the page's card element confirms, at the checkout's current total;
-    None when the active provider takes no card details in the browser (the sandbox)."""
-    key = payments.browser_key(session)
-    if key is None:
-        return None
-    checkout = get_checkout(session, token, lock=True)
-    if checkout.status == "completed":
-        return None
-    intent = _element_intent(session, checkout, paying=False)
-    return CardForm(key, intent.client_secret, intent.ref, checkout.total)
-
-
-def prepare_card_payment(
-    session: Session, token: str, update: CheckoutUpdate | None, now: datetime | None = None
-) -> CardForm | Completion:
-    """The buyer tapped Pay with a card typed into the provider's element: save their
-    details, check all the order needs and hold the stock, then bring the intent to the
-    total. Their browser confirms it with the provider; ``resume`` (its return) or the
-    provider's webhook places the order."""
-    now = now or utcnow()
-    if update is not None:
-        update_checkout(session, token, update, now)
-    key = payments.browser_key(session)
-    checkout = get_checkout(session, token, lock=True)
-    if checkout.status == "completed":
-        return Completion("completed", checkout, session.get(Order, checkout.order_id))
-    if key is None:
-        raise Conflict("Card details are not taken on this page; choose a payment method.")
-    order = _ready_to_pay(session, checkout, now)
-    if checkout.total == 0:
-        return _finish(session, checkout, order, None, None, now)
-    _hold_for_payment(session, checkout, now)
-    intent = _element_intent(session, checkout, paying=True)
-    if intent.status == SUCCEEDED:  # paid meanwhile (another tab): place the order
-        return _finish(session, checkout, order, intent, payments.provider(session).name, now)
-    return CardForm(key, intent.client_secret, intent.ref, checkout.total)
-
-
-def _element_intent(session: Session, checkout: Checkout, *, paying: bool) -> Intent:
-    """This checkout's element intent, made once and kept at the checkout's total; when
-    the buyer pays, also saving the method only if they asked. A confirmed one is left
-    as it is."""
-    provider = payments.provider(session)
-    customer = customers.get(session, checkout.customer_id)
-    payment = session.scalar(
-        select(Payment)
-        .where(
-            Payment.checkout_id == checkout.id,
-            Payment.provider == provider.name,
-            Payment.attempt_key.startswith(ELEMENT),
-        )
-        .order_by(Payment.created_at.desc())
-    )
-    intent = None
-    if payment is not None:
-        request = _payment_request(
-            checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
-        )
-        intent = provider.retrieve(payment.intent_ref)
-        stale = (intent.amount, intent.currency.upper()) != (checkout.total, checkout.currency)
-        if intent.status not in (SUCCEEDED, PROCESSING) and (stale or paying):
-            try:
-                intent = provider.update_intent(intent.ref, request)
-            except ProviderError:
-                intent = None  # it can no longer change (canceled): start a new one
-    if intent is None:
-        count = session.scalar(
-            select(func.count())
-            .select_from(Payment)
-            .where(Payment.checkout_id == checkout.id, Payment.attempt_key.startswith(ELEMENT))
-        )
-        attempt_key = f"{ELEMENT}{count + 1}"
-        payment = None
-        intent = provider.create_intent(
-            _payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
-        )
-    else:
-        attempt_key = payment.attempt_key
-    payments.record(
-        session,
-        payment,
-        checkout_id=checkout.id,
-        attempt_key=attempt_key,
-        provider_name=provider.name,
-        amount=intent.amount,
-        currency=intent.currency,
-        intent=intent,
-    )
-    return intent
-
-
 # ---------------------------------------------------------------- the checkout page
-
-
-def submit(
-    session: Session,
-    token: str,
-    update: CheckoutUpdate | None,
-    pay: CheckoutComplete | None,
-    *,
-    attempt_key: str,
-    return_url: str,
-    now: datetime | None = None,
-) -> Completion | None:
-    """The one-page form: save what the buyer typed, then pay if they asked to."""
-    if update is not None:
-        update_checkout(session, token, update, now)
-    if pay is None:
-        return None
-    return complete(session, token, pay, attempt_key=attempt_key, return_url=return_url, now=now)
 
 
 def send_login_link(

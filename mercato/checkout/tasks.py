@@ -1,6 +1,7 @@
-"""Checkouts whose hold lapsed give their stock back."""
+"""Checkouts whose hold lapsed give their stock back; payments their request left
+pending are finished with the provider's word."""
 
-from mercato.checkout import service
+from mercato.checkout import completion, service
 from mercato.jobs import registry
 
 
@@ -10,3 +11,8 @@ def expire(ctx: registry.JobContext) -> None:
         with ctx.transaction() as session:
             if service.expire_lapsed(session, ctx.now) < 500:
                 return
+
+
+@registry.task("checkout.reconcile_payments", every="1 minute")
+def reconcile(ctx: registry.JobContext) -> None:
+    completion.reconcile(ctx.sessions, ctx.now)

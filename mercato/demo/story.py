@@ -307,13 +307,15 @@ async def _storefront_buyer(client: httpx.AsyncClient, index: int) -> tuple[str,
     if created.status_code != 201:
         return "error", time.perf_counter() - started
     token = created.json()["token"]
-    await client.patch(
+    filled = await client.patch(
         f"/api/v1/checkouts/{token}",
         json={"email": f"buyer{index}@example.com", "shipping_address": ADDRESS},
     )
+    if filled.status_code != 200:
+        return "error", time.perf_counter() - started
     done = await client.post(
         f"/api/v1/checkouts/{token}/complete",
-        json={"payment_method": "tok_visa"},
+        json={"payment_method": "tok_visa", "expected_total": filled.json()["total"]},
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
     outcome = (

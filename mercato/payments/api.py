@@ -2,9 +2,10 @@
 own scheme, then applied."""
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from mercato.auth.dependencies import ReadSession, WriteSession
-from mercato.checkout import service as checkout_service
+from mercato.checkout import completion
 from mercato.payments import service
 from mercato.payments.auth import PaymentsAdmin
 from mercato.payments.schemas import ProviderPublic, ProviderUpdate
@@ -33,7 +34,15 @@ def put_provider(data: ProviderUpdate, session: WriteSession, _: PaymentsAdmin):
 
 
 @router.post("/webhooks/{provider}")
-async def provider_webhook(provider: str, request: Request, session: WriteSession):
+async def provider_webhook(provider: str, request: Request):
+    """The provider is asked again before an order is placed, with no transaction open:
+    the saga runs in its own transactions, off the event loop."""
     payload = await request.body()
-    outcome = checkout_service.on_payment_event(session, provider, payload, request.headers)
+    outcome = await run_in_threadpool(
+        completion.on_payment_event,
+        request.app.state.write_sessions,
+        provider,
+        payload,
+        request.headers,
+    )
     return {"outcome": outcome}

@@ -2,16 +2,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Amount, Base, UTCDateTime, new_id, utcnow
 
+# pending: recorded before the provider is asked (its answer is not known yet);
+# refund_due: charged, but the order could not be placed, so the charge goes back;
+# voided: given up with nothing charged.
 PAYMENT_STATUSES = (
+    "pending",
     "processing",
     "requires_action",
     "succeeded",
     "declined",
+    "refund_due",
+    "voided",
     "refunded",
     "partially_refunded",
 )
@@ -19,13 +25,16 @@ PAYMENT_STATUSES = (
 
 class Payment(Base):
     """One payment attempt of a checkout. (checkout, attempt key) is unique: a replayed
-    attempt finds its row instead of charging again."""
+    attempt finds its row instead of charging again. Written before the provider is
+    asked, so no charge is ever made without a row to find it by: a succeeded payment
+    ends attached to its order, or refunded."""
 
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("checkout_id", "attempt_key"),
         CheckConstraint(f"status IN {PAYMENT_STATUSES}", name="status"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
+        Index("ix_payments_status_updated_at", "status", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pay"))
@@ -39,7 +48,11 @@ class Payment(Base):
     amount: Mapped[int] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3))
     refunded: Mapped[int] = mapped_column(Amount, default=0)
+    order_id: Mapped[str | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
     failure_code: Mapped[str | None] = mapped_column(String(64))
+    # Why a payment failed, or why its charge was given back.
     failure_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

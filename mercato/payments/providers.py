@@ -19,6 +19,8 @@ SUCCEEDED, REQUIRES_ACTION, DECLINED, PROCESSING = (
     "declined",
     "processing",
 )
+# Made, but no payment method confirmed on it yet: it has taken no money.
+UNCONFIRMED = ("requires_payment_method", "requires_confirmation")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class PaymentProvider(Protocol):
     def retrieve(self, intent_ref: str) -> Intent: ...
 
     def capture(self, intent_ref: str, amount: int | None = None) -> Intent: ...
+
+    def cancel(self, intent_ref: str) -> Intent:
+        """Give up an intent that has taken no money (never confirmed, or not captured)."""
+        ...
 
     def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str: ...
 

@@ -41,7 +41,8 @@ class SandboxProvider:
         self._intents: dict[str, Intent] = {}
         self._by_key: dict[str, str] = {}
         self._saved: dict[str, str] = {}  # pm ref -> the test token it was saved from
-        self._refunds: dict[str, str] = {}
+        # idempotency key -> (refund ref, intent ref, amount)
+        self._refunds: dict[str, tuple[str, str, int]] = {}
         self.webhook_secret = webhook_secret
 
     # ------------------------------------------------------------ the interface
@@ -116,12 +117,35 @@ class SandboxProvider:
         # Sandbox intents capture on confirmation.
         return self.retrieve(intent_ref)
 
+    def cancel(self, intent_ref: str) -> Intent:
+        with self._lock:
+            intent = self._get(intent_ref)
+            if intent.status == SUCCEEDED:
+                raise ProviderError(f"Intent {intent_ref} has been paid; refund it instead.")
+            intent = replace(intent, status=DECLINED, failure_code="canceled", next_action_url=None)
+            self._intents[intent_ref] = intent
+            return intent
+
     def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
         with self._lock:
             intent = self._get(intent_ref)
             if intent.status != SUCCEEDED:
                 raise ProviderError(f"Intent {intent_ref} has not been paid.")
-            return self._refunds.setdefault(idempotency_key, "re_sbx_" + _digest(idempotency_key))
+            if idempotency_key in self._refunds:
+                return self._refunds[idempotency_key][0]
+            if amount > intent.amount - self._refunded(intent_ref):
+                raise ProviderError(f"A refund of {amount} exceeds what {intent_ref} has left.")
+            ref = "re_sbx_" + _digest(idempotency_key)
+            self._refunds[idempotency_key] = (ref, intent_ref, amount)
+            return ref
+
+    def refunded(self, intent_ref: str) -> int:
+        """How much of an intent was given back."""
+        with self._lock:
+            return self._refunded(intent_ref)
+
+    def _refunded(self, intent_ref: str) -> int:
+        return sum(a for _, ref, a in self._refunds.values() if ref == intent_ref)
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         expected = self.sign(payload)

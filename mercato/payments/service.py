@@ -17,7 +17,7 @@ from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.outbound import require_safe_url
 from mercato.payments.models import Payment, ProviderAccount
-from mercato.payments.providers import Intent, PaymentProvider, ProviderError
+from mercato.payments.providers import UNCONFIRMED, Intent, PaymentProvider, ProviderError
 from mercato.payments.sandbox import SandboxProvider
 from mercato.payments.stripe_provider import StripeProvider
 
@@ -234,25 +234,16 @@ def by_intent(session: Session, intent_ref: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.intent_ref == intent_ref))
 
 
-def record(
-    session: Session,
-    payment: Payment | None,
-    *,
-    checkout_id: str,
-    attempt_key: str,
-    provider_name: str,
-    amount: int,
-    currency: str,
-    intent: Intent,
-) -> Payment:
-    """Write what the provider said about an attempt."""
-    if payment is None:
-        payment = Payment(checkout_id=checkout_id, attempt_key=attempt_key, provider=provider_name)
-        session.add(payment)
-    payment.intent_ref, payment.amount, payment.currency = intent.ref, amount, currency
+def record(session: Session, payment: Payment, intent: Intent) -> Payment:
+    """Write what the provider said about a payment (a decline may name no amount)."""
+    payment.intent_ref = intent.ref
+    if intent.currency:
+        payment.amount, payment.currency = intent.amount, intent.currency.upper()
     payment.status = (
         intent.status
         if intent.status in ("succeeded", "requires_action", "declined")
+        else "pending"
+        if intent.status in UNCONFIRMED
         else "processing"
     )
     payment.failure_code, payment.failure_message = intent.failure_code, intent.failure_message

@@ -140,6 +140,11 @@ class StripeProvider:
             self._call(lambda: self.client.v1.payment_intents.capture(intent_ref, params))
         )
 
+    def cancel(self, intent_ref: str) -> Intent:
+        return self._intent(
+            self._call(lambda: self.client.v1.payment_intents.cancel(intent_ref, {}))
+        )
+
     def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
         return self._call(
             lambda: self.client.v1.refunds.create(

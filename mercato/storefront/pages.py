@@ -21,8 +21,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from mercato.auth.dependencies import ReadSession
+from mercato.checkout import completion
 from mercato.checkout import service as checkout
 from mercato.checkout.api import return_url
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
@@ -291,10 +293,11 @@ def _checkout_page(
     )
 
 
-def _card_form(request: Request, token: str) -> tuple[checkout.CardForm | None, str | None]:
-    """The provider's card element for this page, if the provider takes cards that way."""
+def _card_form(request: Request, token: str) -> tuple[completion.CardForm | None, str | None]:
+    """The provider's card element for this page, if the provider takes cards that way
+    (asked with no transaction open)."""
     try:
-        return write(request, lambda session: checkout.card_form(session, token)), None
+        return completion.card_form(request.app.state.write_sessions, token), None
     except ProviderError:
         log.warning("The payment provider did not answer for a checkout page.")
         return None, "Card payments are unavailable for a moment. Reload to try again."
@@ -333,6 +336,21 @@ def _done(request: Request, token: str, done: checkout.Completion) -> Response:
     return response
 
 
+def _shown_total(form) -> int | None:
+    """The total the page showed when Pay was tapped."""
+    try:
+        return int(form.get("shown_total") or "")
+    except ValueError:
+        return None
+
+
+def _form_errors(exc: ValueError) -> list[FieldError]:
+    return [
+        FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
+        for e in getattr(exc, "errors", list)()
+    ]
+
+
 @router.post("/checkout/{token}")
 async def checkout_submit(request: Request, token: str):
     form = await request.form()
@@ -340,92 +358,130 @@ async def checkout_submit(request: Request, token: str):
     try:
         check_csrf(request, form.get("csrf", ""))
         update = None if form.get("saved") == "1" else _update_from(form)
-        pay = (
-            CheckoutComplete(payment_method=form.get("payment_method") or "saved")
-            if form.get("action") == "pay"
-            else None
-        )
-        done = write(
-            request,
-            lambda session: checkout.submit(
-                session,
+        if form.get("action") == "pay":
+            pay = CheckoutComplete(
+                payment_method=form.get("payment_method") or "saved",
+                expected_total=_shown_total(form),
+            )
+            done = await run_in_threadpool(
+                completion.complete,
+                request.app.state.write_sessions,
                 token,
-                update,
                 pay,
                 attempt_key=form.get("attempt_key") or uuid.uuid4().hex,
                 return_url=return_url(request, token),
-            ),
-        )
+                update=update,
+            )
+        else:
+            done = None
+            if update is not None:
+                await run_in_threadpool(
+                    write,
+                    request,
+                    lambda session: checkout.update_checkout(session, token, update),
+                )
     except MercatoError as exc:
         return _refused(request, token, exc, typed)
     except ValueError as exc:  # the form held a value the schema refuses
-        errors = [
-            FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
-            for e in getattr(exc, "errors", list)()
-        ]
         return _checkout_page(
             request,
             token,
             status_code=422,
-            errors=errors,
+            errors=_form_errors(exc),
             message="Some details need another look.",
             typed=typed,
         )
     return _after(request, token, done)
 
 
+@router.post("/checkout/{token}/totals", name="checkout_totals")
+async def checkout_totals(request: Request, token: str):
+    """The page's script, as the buyer types: save the details and answer with the
+    totals (summary, Pay button, the total Pay will post), so the button always shows
+    what would be charged."""
+    form = await request.form()
+    errors: list[FieldError] = []
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        update = _update_from(form)
+        await run_in_threadpool(
+            write, request, lambda session: checkout.update_checkout(session, token, update)
+        )
+    except MercatoError as exc:
+        if exc.status in (403, 404):
+            return _json_problem(exc.status, exc.detail, exc.errors)
+        errors = exc.errors
+    except ValueError as exc:
+        errors = _form_errors(exc)
+    answer = _totals(request, token)
+    if errors:
+        answer["errors"] = _by_field(errors)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+def _by_field(errors: list[FieldError]) -> dict[str, str]:
+    by_field: dict[str, str] = {}
+    for error in errors:
+        by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
+    return by_field
+
+
+def _totals(request: Request, token: str) -> dict:
+    """The checkout's totals as the page shows them."""
+    locale = locale_of(request)
+    with read(request) as session:
+        found = checkout.get_checkout(session, token)
+        shown = checkout.view(session, found)
+        return {
+            "pay": f"Pay {money(found.total, found.currency, locale)}",
+            "shown_total": found.total,
+            "summary": templates.get_template("checkout_summary.html").render(
+                v=shown, c=found, money=lambda m, c: money(m, c, locale)
+            ),
+            "shipping": {
+                code: money(price, found.currency, locale) if price else "Free"
+                for code, price in shown.shipping_prices.items()
+            },
+        }
+
+
 @router.post("/checkout/{token}/card", name="card_payment")
 async def card_payment(request: Request, token: str):
     """Pay with the provider's card element: save the details and bring the intent to
-    the total, in JSON; the buyer's browser then confirms it with the provider."""
+    the total the page showed, in JSON; the buyer's browser then confirms it with the
+    provider. A different total answers with the new one and charges nothing."""
     form = await request.form()
     try:
         check_csrf(request, form.get("csrf", ""))
         update = None if form.get("saved") == "1" else _update_from(form)
-        ready = write(
-            request, lambda session: checkout.prepare_card_payment(session, token, update)
+        ready = await run_in_threadpool(
+            completion.prepare_card_payment,
+            request.app.state.write_sessions,
+            token,
+            update,
+            _shown_total(form),
         )
     except MercatoError as exc:
         return _json_problem(exc.status, exc.detail, exc.errors)
     except ValueError as exc:  # the form held a value the schema refuses
-        return _json_problem(
-            422,
-            "Some details need another look.",
-            [
-                FieldError(tuple(str(p) for p in e["loc"]), e["msg"])
-                for e in getattr(exc, "errors", list)()
-            ],
-        )
+        return _json_problem(422, "Some details need another look.", _form_errors(exc))
     if isinstance(ready, checkout.Completion):
+        if ready.status == "total_changed":
+            answer = {**_totals(request, token), "changed": True, "message": ready.message}
+            return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+        if ready.status != "completed":
+            return _json_problem(409, ready.message or "", [])
         done = _done(request, token, ready)
         response = JSONResponse({"redirect": done.headers["location"]})
         for cookie in done.headers.getlist("set-cookie"):
             response.headers.append("set-cookie", cookie)
         return response
     answer = {"intent": ready.intent_ref, "return_url": return_url(request, token)}
-    if str(ready.total) != form.get("shown_total"):
-        # The address brought tax or shipping: show the new total before any charge.
-        with read(request) as session:
-            found = checkout.get_checkout(session, token)
-            locale = locale_of(request)
-            answer.update(
-                changed=True,
-                pay=f"Pay {money(found.total, found.currency, locale)}",
-                shown_total=found.total,
-                summary=templates.get_template("checkout_summary.html").render(
-                    v=checkout.view(session, found), c=found, money=lambda m, c: money(m, c, locale)
-                ),
-                message="Your total now includes tax and shipping for your "
-                "address. Check it, then tap Pay.",
-            )
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 
 def _json_problem(status: int, detail: str, errors: list[FieldError]) -> JSONResponse:
-    by_field = {}
-    for error in errors:
-        by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
-    return JSONResponse({"message": detail, "errors": by_field}, status_code=status)
+    return JSONResponse({"message": detail, "errors": _by_field(errors)}, status_code=status)
 
 
 def _after(request: Request, token: str, done: checkout.Completion | None) -> Response:
@@ -439,7 +495,7 @@ def _after(request: Request, token: str, done: checkout.Completion | None) -> Re
         request,
         token,
         message=done.message,
-        status_code=202 if done.status == "processing" else 402,
+        status_code={"processing": 202, "declined": 402}.get(done.status, 409),
     )
 
 
@@ -454,11 +510,10 @@ def checkout_return(
             with read(request) as session:
                 checkout.get_checkout(session, token)
             return page(request, "authenticate.html", token=token)
-        done = write(
-            request,
-            lambda session: checkout.resume(
-                session, token, intent_ref=payment_intent[:255] if payment_intent else None
-            ),
+        done = completion.resume(
+            request.app.state.write_sessions,
+            token,
+            intent_ref=payment_intent[:255] if payment_intent else None,
         )
     except MercatoError as exc:
         return _problem_page(request, exc)

@@ -64,3 +64,19 @@ def fill(client, token, address=ADDRESS, **extra):
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def total_of(client, token) -> int:
+    return client.get(f"/api/v1/checkouts/{token}").json()["total"]
+
+
+def complete(client, token, method="tok_visa", key: str | None = "k", total: int | None = None):
+    """Pay the total the checkout shows now (or ``total``), as a buyer's app would."""
+    return client.post(
+        f"/api/v1/checkouts/{token}/complete",
+        json={
+            "payment_method": method,
+            "expected_total": total_of(client, token) if total is None else total,
+        },
+        headers={"Idempotency-Key": key} if key else {},
+    )

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from mercato.checkout import service
+from mercato.checkout import completion, service
 from mercato.db import transaction, utcnow
 from mercato.inventory import service as stock
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
-from tests.checkout.helpers import ADDRESS, fill, make_shop, start
+from tests.checkout.helpers import ADDRESS, complete, fill, make_shop, start
 
 
 def _available(sessions, variant_id):
@@ -65,11 +65,7 @@ def test_complete_makes_one_order_with_attribution(client, sessions):
     assert filled["tax_total"] == 181 and filled["shipping_total"] == 500
     assert filled["total"] == 2500 + 181 + 500 and not filled["taxes_included"]
     charges = payments.sandbox().charges()
-    done = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "tok_visa"},
-        headers={"Idempotency-Key": "k1"},
-    )
+    done = complete(client, body["token"], "tok_visa", "k1")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed"
     orders = _orders(sessions)
@@ -99,17 +95,11 @@ def test_double_submission_is_one_order_and_one_charge(client, sessions):
     body = start(client)
     fill(client, body["token"])
     charges = payments.sandbox().charges()
-    url = f"/api/v1/checkouts/{body['token']}/complete"
-    same = [
-        client.post(url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "tap"})
-        for _ in range(2)
-    ]
+    same = [complete(client, body["token"], "tok_visa", "tap") for _ in range(2)]
     assert [r.status_code for r in same] == [200, 200]
     assert same[1].headers.get("idempotent-replayed") == "true"
     # A different key (second tab, new page) finds the checkout completed.
-    other = client.post(
-        url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "other-tab"}
-    )
+    other = complete(client, body["token"], "tok_visa", "other-tab")
     assert other.json()["order_id"] == same[0].json()["order_id"]
     assert len(_orders(sessions)) == 1
     assert payments.sandbox().charges() == charges + 1
@@ -119,13 +109,10 @@ def test_concurrent_completions_make_one_order(client, sessions):
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    url = f"/api/v1/checkouts/{body['token']}/complete"
     with ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(
-                lambda i: client.post(
-                    url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": f"c{i}"}
-                ),
+                lambda i: complete(client, body["token"], "tok_visa", f"c{i}"),
                 range(4),
             )
         )
@@ -145,11 +132,7 @@ def test_declined_card_makes_no_order_and_keeps_the_hold(client, sessions):
     ids = make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    declined = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "tok_chargeDeclined"},
-        headers={"Idempotency-Key": "d1"},
-    )
+    declined = complete(client, body["token"], "tok_chargeDeclined", "d1")
     assert declined.status_code == 402
     assert declined.json()["type"] == "/problems/payment-declined"
     assert "declined" in declined.json()["detail"]
@@ -157,11 +140,7 @@ def test_declined_card_makes_no_order_and_keeps_the_hold(client, sessions):
     assert _available(sessions, ids["HOODIE-M"]) == 4
     with sessions() as session:
         assert session.scalar(select(Payment.status)) == "declined"
-    paid = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "tok_visa"},
-        headers={"Idempotency-Key": "d2"},
-    )
+    paid = complete(client, body["token"], "tok_visa", "d2")
     assert paid.json()["status"] == "completed"
 
 
@@ -169,30 +148,22 @@ def test_authentication_required_then_approved(client, sessions):
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    asked = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "tok_threeDSecureRequired"},
-        headers={"Idempotency-Key": "3ds"},
-    )
+    asked = complete(client, body["token"], "tok_threeDSecureRequired", "3ds")
     assert asked.status_code == 202 and asked.json()["status"] == "requires_action"
     assert "/shop/checkout/" in asked.json()["next_action_url"]
     assert _orders(sessions) == []
     with transaction(sessions) as session:
         service.authenticate_in_sandbox(session, body["token"], approved=True)
-    with transaction(sessions) as session:
-        done = service.resume(session, body["token"])
+    done = completion.resume(sessions, body["token"])
     assert done.status == "completed" and len(_orders(sessions)) == 1
 
 
 def test_completion_needs_details_and_a_key(client, sessions):
     make_shop(sessions)
     body = start(client)
-    url = f"/api/v1/checkouts/{body['token']}/complete"
-    no_key = client.post(url, json={"payment_method": "tok_visa"})
+    no_key = complete(client, body["token"], "tok_visa", None)
     assert no_key.status_code == 422
-    missing = client.post(
-        url, json={"payment_method": "tok_visa"}, headers={"Idempotency-Key": "m"}
-    )
+    missing = complete(client, body["token"], "tok_visa", "m")
     assert missing.status_code == 422
     assert {e["field"] for e in missing.json()["errors"]} == {"email", "shipping_address"}
 
@@ -219,11 +190,8 @@ def test_completion_attempts_are_rate_limited(client, sessions):
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    url = f"/api/v1/checkouts/{body['token']}/complete"
     codes = [
-        client.post(
-            url, json={"payment_method": "tok_chargeDeclined"}, headers={"Idempotency-Key": f"r{i}"}
-        ).status_code
+        complete(client, body["token"], "tok_chargeDeclined", f"r{i}").status_code
         for i in range(service.MAX_ATTEMPTS + 1)
     ]
     assert codes[:-1] == [402] * service.MAX_ATTEMPTS and codes[-1] == 429
@@ -251,11 +219,7 @@ def test_lapsed_checkout_holds_again_when_paid_if_stock_remains(client, sessions
     fill(client, body["token"])
     with transaction(sessions) as session:
         service.expire_lapsed(session, now=utcnow() + service.HOLD + timedelta(seconds=1))
-    done = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "tok_visa"},
-        headers={"Idempotency-Key": "x"},
-    )
+    done = complete(client, body["token"], "tok_visa", "x")
     assert done.json()["status"] == "completed"
 
 
@@ -267,11 +231,7 @@ def test_sold_out_while_lapsed_says_so(client, sessions):
         service.expire_lapsed(session, now=utcnow() + service.HOLD + timedelta(seconds=1))
     second = start(client)  # someone else takes the last one
     assert second["status"] == "open"
-    late = client.post(
-        f"/api/v1/checkouts/{first['token']}/complete",
-        json={"payment_method": "tok_visa"},
-        headers={"Idempotency-Key": "y"},
-    )
+    late = complete(client, first["token"], "tok_visa", "y")
     assert late.status_code == 409 and late.json()["type"] == "/problems/checkout-expired"
     assert _orders(sessions) == []
 
@@ -280,11 +240,7 @@ def test_cancelling_a_storefront_order_puts_its_stock_back(client, sessions, adm
     ids = make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    done = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "tok_visa"},
-        headers={"Idempotency-Key": "c1"},
-    )
+    done = complete(client, body["token"], "tok_visa", "c1")
     order_id = done.json()["order_id"]
     with sessions() as session:
         assert stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]].on_hand == 4
@@ -298,3 +254,51 @@ def test_cancelling_a_storefront_order_puts_its_stock_back(client, sessions, adm
         level = stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
         assert (level.on_hand, level.reserved) == (5, 0)
         assert not stock.verify(session)
+
+
+def test_a_total_other_than_the_one_shown_charges_nothing(client, sessions):
+    make_shop(sessions)
+    body = start(client)
+    shown = body["total"]  # before the address: no tax yet
+    filled = fill(client, body["token"])
+    assert filled["total"] != shown
+    charges = payments.sandbox().charges()
+    stale = complete(client, body["token"], "tok_visa", "t1", total=shown)
+    assert stale.status_code == 409 and stale.json()["type"] == "/problems/total-changed"
+    assert (
+        stale.json()["total"] == filled["total"] and "Nothing was charged" in stale.json()["detail"]
+    )
+    assert payments.sandbox().charges() == charges and _orders(sessions) == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Payment)) == 0
+    paid = complete(client, body["token"], "tok_visa", "t2", total=filled["total"])
+    assert paid.status_code == 200 and _orders(sessions)[0].total == filled["total"]
+    assert payments.sandbox().charges() == charges + 1
+
+
+def test_a_charge_whose_order_cannot_be_placed_is_refunded(client, sessions):
+    make_shop(sessions, on_hand=1)
+    body = start(client)
+    fill(client, body["token"])
+    asked = complete(client, body["token"], "tok_threeDSecureRequired", "slow")
+    assert asked.status_code == 202
+    # The buyer takes long at their bank: the hold lapses and another buyer takes the unit.
+    with transaction(sessions) as session:
+        service.expire_lapsed(session, now=utcnow() + service.HOLD + timedelta(seconds=1))
+    other = start(client)["token"]
+    fill(client, other)
+    assert complete(client, other, "tok_visa", "other").status_code == 200
+    with transaction(sessions) as session:
+        service.authenticate_in_sandbox(session, body["token"], approved=True)
+    done = completion.resume(sessions, body["token"])
+    assert done.status == "failed" and "was refunded" in done.message
+    with sessions() as session:
+        payment = session.scalar(select(Payment).where(Payment.attempt_key == "slow"))
+    assert (payment.status, payment.refunded, payment.order_id) == (
+        "refunded",
+        payment.amount,
+        None,
+    )
+    assert "sold out" in payment.failure_message
+    assert payments.sandbox().refunded(payment.intent_ref) == payment.amount
+    assert len(_orders(sessions)) == 1  # the other buyer's

@@ -58,10 +58,11 @@ def known_buyer(client, sessions):
     """A buyer who paid once and asked to be remembered (address and card saved)."""
     make_shop(sessions)
     url, html = _checkout(client)
+    client.post(url, data={**_hidden(html), "action": "update", **DETAILS})
     paid = client.post(
         url,
         data={
-            **_hidden(html),
+            **_hidden(client.get(url).text),
             "action": "pay",
             **DETAILS,
             "payment_method": "tok_visa",

@@ -89,17 +89,18 @@ def test_new_card_through_the_payment_element(server, phone, sessions, stand_in,
     page.fill("input[name=country]", "US")
     page.check("input[name=remember]")
 
-    # The address adds sales tax: the page shows the new total before any charge.
-    _type_card(page, DECLINED_CARD)
-    page.locator("#details button.pay").tap()
-    page.wait_for_selector("#message.notice")
+    # The address adds sales tax: the page shows the new total as it is typed, on Pay.
+    pay = page.locator("#details button.pay")
+    page.wait_for_function(
+        "document.querySelector('#details button.pay').textContent === 'Pay $31.81'"
+    )
     assert page.locator("#total").inner_text() == "$31.81"
-    assert page.locator("#details button.pay").inner_text() == "Pay $31.81"
+    _type_card(page, DECLINED_CARD)
     page.screenshot(path=str(shots / "stripe-1-new-total.png"), full_page=True)
     assert stand_in.charges() == 0
 
     # A declined card: the message comes from Stripe, the page stays, no order.
-    page.locator("#details button.pay").tap()
+    pay.tap()
     page.wait_for_selector("#message.alert")
     assert "Your card was declined" in page.locator("#message").inner_text()
     page.screenshot(path=str(shots / "stripe-2-declined.png"), full_page=True)
@@ -109,7 +110,7 @@ def test_new_card_through_the_payment_element(server, phone, sessions, stand_in,
     # Another card on the same intent: paid, back from Stripe to the order.
     _type_card(page, CARD)
     page.screenshot(path=str(shots / "stripe-3-card.png"), full_page=True)
-    page.locator("#details button.pay").tap()
+    pay.tap()
     page.wait_for_url("**/thanks")
     assert page.locator("#order-number").inner_text().startswith("#")
     page.screenshot(path=str(shots / "stripe-4-paid.png"), full_page=True)
@@ -118,6 +119,9 @@ def test_new_card_through_the_payment_element(server, phone, sessions, stand_in,
         orders = list(session.scalars(select(Order)))
     assert len(orders) == 1 and orders[0].payment_status == "paid"
     assert stand_in.charges() == 1 and len(stand_in.intents) == 1
+    # Charged what the Pay button said.
+    (intent,) = stand_in.intents.values()
+    assert intent["amount"] == orders[0].total == 3181
     hosts = {urlsplit(r.url).hostname for r in seen}
     assert hosts <= {"127.0.0.1", "js.stripe.com", "api.stripe.com"}
     to_mercato = [r for r in seen if urlsplit(r.url).hostname == "127.0.0.1"]

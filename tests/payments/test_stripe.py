@@ -16,7 +16,7 @@ from mercato.payments import service as payments
 from mercato.payments.models import ProviderAccount
 from mercato.payments.providers import DECLINED, REQUIRES_ACTION, SUCCEEDED, PaymentRequest
 from mercato.payments.stripe_provider import StripeProvider
-from tests.checkout.helpers import fill, make_shop, start
+from tests.checkout.helpers import complete, fill, make_shop, start
 from tests.payments.stripe_standin import StripeStandIn, sign
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -88,11 +88,7 @@ def test_checkout_pays_through_stripe_once(client, sessions, stripe_shop):
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"], remember=True)
-    url = f"/api/v1/checkouts/{body['token']}/complete"
-    done = [
-        client.post(url, json={"payment_method": "pm_card_visa"}, headers={"Idempotency-Key": "s1"})
-        for _ in range(2)
-    ]
+    done = [complete(client, body["token"], "pm_card_visa", "s1") for _ in range(2)]
     assert [d.json()["status"] for d in done] == ["completed", "completed"]
     assert stripe_shop.charges() == 1
     with sessions() as session:
@@ -103,11 +99,7 @@ def test_webhook_completes_an_authenticated_payment(client, sessions, stripe_sho
     make_shop(sessions)
     body = start(client)
     fill(client, body["token"])
-    asked = client.post(
-        f"/api/v1/checkouts/{body['token']}/complete",
-        json={"payment_method": "pm_card_authenticationRequired"},
-        headers={"Idempotency-Key": "s2"},
-    )
+    asked = complete(client, body["token"], "pm_card_authenticationRequired", "s2")
     assert asked.status_code == 202
     intent_id = next(iter(stripe_shop.intents))
     stripe_shop.finish_authentication(intent_id)
@@ -178,16 +170,20 @@ def _checkout_page(client) -> tuple[str, str]:
 
 
 def _prepare(client, url: str, html: str, **extra):
-    return client.post(
-        f"{url}/card",
-        data={
-            "csrf": _hidden(html)["csrf"],
-            "action": "pay",
-            "shipping_rate": "us-standard",
-            **DETAILS,
-            **extra,
-        },
-    )
+    """Tap Pay with the total the page shows; when the address changed it, the page
+    shows the new total (nothing charged) and the buyer taps Pay again."""
+    data = {
+        "csrf": _hidden(html)["csrf"],
+        "action": "pay",
+        "shipping_rate": "us-standard",
+        "shown_total": _hidden(html)["shown_total"],
+        **DETAILS,
+        **extra,
+    }
+    first = client.post(f"{url}/card", data=data)
+    if first.status_code != 200 or not first.json().get("changed"):
+        return first
+    return client.post(f"{url}/card", data={**data, "shown_total": first.json()["shown_total"]})
 
 
 def _confirm_in_browser(stand_in, intent_id: str, number: str):
@@ -223,10 +219,17 @@ def test_checkout_page_mounts_the_element_with_the_intents_client_secret(client,
 
 def test_card_confirmed_in_the_browser_places_one_order(client, sessions, element_shop):
     url, html = _checkout_page(client)
-    ready = _prepare(client, url, html, remember="on")
+    (mounted,) = element_shop.intents.values()
+    # The address brings sales tax: the page shows the new total and nothing is charged.
+    changed = client.post(
+        f"{url}/card",
+        data={**_hidden(html), "action": "pay", "shipping_rate": "us-standard", **DETAILS},
+    ).json()
+    assert changed["changed"] and "$31.81" in changed["summary"] and changed["pay"] == "Pay $31.81"
+    assert mounted["amount"] == 3000 and element_shop.charges() == 0
+    ready = _prepare(client, url, html, remember="on", shown_total=changed["shown_total"])
     assert ready.status_code == 200, ready.text
     intent_id = ready.json()["intent"]
-    assert ready.json()["changed"] and "$31.81" in ready.json()["summary"]
     intent = element_shop.intents[intent_id]
     # Brought to the total with the address's sales tax, and saving the card as asked.
     assert intent["amount"] > 3000 and intent["setup_future_usage"] == "off_session"

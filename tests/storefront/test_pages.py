@@ -10,6 +10,8 @@ from sqlalchemy import select
 from mercato.checkout.models import DiscountCode
 from mercato.db import transaction
 from mercato.orders.models import Order
+from mercato.payments import service as payments
+from mercato.payments.models import Payment
 from tests.checkout.helpers import make_shop
 
 LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
@@ -17,6 +19,15 @@ LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
 
 def _form(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def _pay(client, url: str, details: dict, **kwargs):
+    """A buyer without the page's script: the details are saved (Update totals), the
+    page shows the total, and Pay posts it."""
+    fields = _form(client.get(url).text)
+    client.post(url, data={"csrf": fields["csrf"], "action": "update", **details})
+    fields = _form(client.get(url).text)
+    return client.post(url, data={**fields, "action": "pay", **details}, **kwargs)
 
 
 def test_product_page_shows_price_stock_and_sold_out(client, sessions):
@@ -48,23 +59,28 @@ def test_buy_now_to_paid_order_with_attribution(client, sessions):
     page = client.get(checkout_url)
     assert "Items reserved for you" in page.text
     fields = _form(page.text)
+    details = {
+        "email": "ada@example.com",
+        "name": "Ada Buyer",
+        "line1": "1 Market St",
+        "city": "San Francisco",
+        "region": "CA",
+        "postal_code": "94105",
+        "country": "US",
+        "shipping_rate": "us-standard",
+        "payment_method": "tok_visa",
+    }
+    charges = payments.sandbox().charges()
+    # Pay tapped with the total shown before the address: tax changes it, so nothing is
+    # charged and the page shows the new total on the button.
+    assert fields["shown_total"] == "3000"
+    stale = client.post(checkout_url, data={**fields, "action": "pay", **details})
+    assert stale.status_code == 409 and "Nothing was charged" in stale.text
+    assert "Pay $31.81" in stale.text and payments.sandbox().charges() == charges
+    fields = _form(stale.text)
+    assert fields["shown_total"] == "3181"
     paid = client.post(
-        checkout_url,
-        data={
-            "csrf": fields["csrf"],
-            "attempt_key": fields["attempt_key"],
-            "action": "pay",
-            "email": "ada@example.com",
-            "name": "Ada Buyer",
-            "line1": "1 Market St",
-            "city": "San Francisco",
-            "region": "CA",
-            "postal_code": "94105",
-            "country": "US",
-            "shipping_rate": "us-standard",
-            "payment_method": "tok_visa",
-        },
-        follow_redirects=False,
+        checkout_url, data={**fields, "action": "pay", **details}, follow_redirects=False
     )
     assert paid.status_code == 303 and paid.headers["location"].endswith("/thanks")
     assert "ada@example.com" not in paid.headers["location"]
@@ -72,6 +88,8 @@ def test_buy_now_to_paid_order_with_attribution(client, sessions):
     assert "Thank you" in thanks.text
     with sessions() as session:
         order = session.scalar(select(Order))
+        payment = session.scalar(select(Payment))
+    assert order.total == payment.amount == 3181 and payment.order_id == order.id
     assert (order.source, order.creator, order.content_id, order.campaign) == (
         "instagram",
         "ana",
@@ -109,13 +127,10 @@ def test_declined_card_shows_a_clear_message(client, sessions):
     form = _form(html)
     form["variant_id"] = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
     url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
-    fields = _form(client.get(url).text)
-    declined = client.post(
+    declined = _pay(
+        client,
         url,
-        data={
-            "csrf": fields["csrf"],
-            "attempt_key": fields["attempt_key"],
-            "action": "pay",
+        {
             "email": "ada@example.com",
             "name": "Ada",
             "line1": "1 Market St",
@@ -140,17 +155,12 @@ def test_returning_buyer_pays_with_saved_details(client, sessions):
         form = {**_form(html), "variant_id": ids["HOODIE-M"]}
         url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
         page = client.get(url).text
-        fields = _form(page)
-        return page, client.post(
-            url,
-            data={
-                "csrf": fields["csrf"],
-                "action": "pay",
-                "attempt_key": fields["attempt_key"],
-                **extra,
-            },
-            follow_redirects=False,
-        )
+        if extra.get("saved"):
+            fields = _form(page)
+            return page, client.post(
+                url, data={**fields, "action": "pay", **extra}, follow_redirects=False
+            )
+        return page, _pay(client, url, extra, follow_redirects=False)
 
     _, first = buy(
         {

@@ -62,15 +62,15 @@
     var answer = await response.json().catch(function () { return {}; });
     if (answer.redirect) { window.location.assign(answer.redirect); return; }
     if (!response.ok) return show(answer.message, answer.errors);
-    // A new intent replaced the one this page mounted: start again on a fresh page.
-    if (answer.intent !== mount.dataset.intent) { window.location.reload(); return; }
     if (answer.changed) {
-      // Tax or shipping for the address changed the total: show it before any charge.
+      // Tax, shipping or a code changed the total: show it; nothing was charged.
       form.querySelector('section.summary').outerHTML = answer.summary;
       form.querySelector('input[name=shown_total]').value = answer.shown_total;
       form.querySelectorAll('button.pay').forEach(function (b) { b.dataset.label = answer.pay; });
       return show(answer.message, null, 'notice');
     }
+    // A new intent replaced the one this page mounted: start again on a fresh page.
+    if (answer.intent !== mount.dataset.intent) { window.location.reload(); return; }
     await elements.fetchUpdates();
     var result = await stripe.confirmPayment({
       elements: elements, confirmParams: { return_url: answer.return_url }
