@@ -1,18 +1,19 @@
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from mercato.auth.dependencies import ReadSession, WriteSession
-from mercato.channels import feeds, service, sync
+from mercato.channels import feeds, service, setup, sync
 from mercato.channels.auth import ChannelsRead, ChannelsWrite
 from mercato.channels.items import Target
 from mercato.channels.schemas import (
     ChannelCreate,
     ChannelList,
     ChannelPublic,
+    ChannelRemoved,
     ChannelUpdate,
     FeedTokenPublic,
     ListingPage,
@@ -25,13 +26,29 @@ router = APIRouter(prefix="/channels", tags=["channels"])
 
 
 @router.get("", response_model=ChannelList)
-def list_channels(session: ReadSession, _: ChannelsRead):
-    return ChannelList(items=[service.to_public(c) for c in service.list_channels(session)])
+def list_channels(session: ReadSession, _: ChannelsRead, removed: bool = False):
+    """Connected channels (with `removed`, the removed ones too)."""
+    return ChannelList(
+        items=[service.to_public(c) for c in service.list_channels(session, removed=removed)]
+    )
+
+
+def _sessions(request: Request) -> sync.Sessions:
+    # Platform calls happen here: no transaction may be held while the platform answers.
+    return sync.Sessions(request.app.state.write_sessions, request.app.state.read_sessions)
 
 
 @router.post("", response_model=ChannelPublic, status_code=status.HTTP_201_CREATED)
-def create_channel(data: ChannelCreate, session: WriteSession, _: ChannelsWrite):
-    return service.to_public(service.create_channel(session, data))
+def create_channel(
+    data: ChannelCreate,
+    request: Request,
+    _: ChannelsWrite,
+    verify: Annotated[bool, Query(description="Call the platform once with the settings")] = True,
+):
+    """Connect a channel: its required settings are checked and the platform is called once
+    with them; nothing is stored when either fails."""
+    connected = setup.connect(_sessions(request).write, data, check_with_platform=verify)
+    return service.to_public(connected.channel)
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic)
@@ -40,14 +57,32 @@ def get_channel(channel_id: str, session: ReadSession, _: ChannelsRead):
 
 
 @router.patch("/{channel_id}", response_model=ChannelPublic)
-def update_channel(channel_id: str, data: ChannelUpdate, session: WriteSession, _: ChannelsWrite):
-    return service.to_public(service.update_channel(session, channel_id, data))
+def update_channel(
+    channel_id: str,
+    data: ChannelUpdate,
+    request: Request,
+    _: ChannelsWrite,
+    verify: Annotated[bool, Query(description="Call the platform once with the change")] = True,
+):
+    """Change a channel; `credentials` and `settings` replace the stored ones as a whole."""
+    changed = setup.change(_sessions(request).write, channel_id, data, check_with_platform=verify)
+    return service.to_public(changed.channel)
 
 
-@router.delete("/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_channel(channel_id: str, session: WriteSession, _: ChannelsWrite):
-    service.delete_channel(session, channel_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{channel_id}", response_model=ChannelRemoved)
+def remove_channel(
+    channel_id: str,
+    request: Request,
+    _: ChannelsWrite,
+    delete_items: Annotated[
+        bool, Query(description="First delete the channel's items on the platform")
+    ] = False,
+):
+    """Remove a channel: it is never synced again; its orders and listings stay."""
+    removed = setup.remove(_sessions(request), channel_id, delete_items=delete_items)
+    return ChannelRemoved(
+        channel=service.to_public(removed.channel), deleted_items=removed.deleted_items
+    )
 
 
 @router.post("/{channel_id}/feed-token", response_model=FeedTokenPublic)
@@ -63,8 +98,7 @@ def publish(
 ):
     """Push what changed to the platform (or, with `dry_run`, count what would be sent)."""
     # Sync opens its own short transactions: none may be held while the platform answers.
-    sessions = sync.Sessions(request.app.state.write_sessions, request.app.state.read_sessions)
-    return sync.publish(sessions, channel_id, dry_run=bool(data and data.dry_run))
+    return sync.publish(_sessions(request), channel_id, dry_run=bool(data and data.dry_run))
 
 
 @router.get("/{channel_id}/listings", response_model=ListingPage)

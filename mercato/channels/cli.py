@@ -32,6 +32,37 @@ def _sync_run():
         engine.dispose()
 
 
+def _pairs(pairs: list[str] | None, what: str) -> dict | None:
+    from mercato.channels.service import parse_pairs
+
+    return parse_pairs(pairs, what) if pairs else None
+
+
+def _input(model, **fields):
+    """A pydantic input model, its refusals printed one a line (exit 1)."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**{k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        for error in exc.errors():
+            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
+        raise typer.Exit(1) from None
+
+
+Credentials = Annotated[
+    list[str] | None,
+    typer.Option("--credential", help="KEY=VALUE, repeatable; stored encrypted"),
+]
+Settings = Annotated[
+    list[str] | None,
+    typer.Option("--setting", help="KEY=VALUE, repeatable (e.g. catalog_id=...)"),
+]
+NoVerify = Annotated[
+    bool, typer.Option("--no-verify", help="Store without calling the platform first")
+]
+
+
 @channels_app.command("add")
 def add(
     kind: Annotated[str, typer.Argument(help="meta, google, tiktok, pinterest or snapchat")],
@@ -39,61 +70,162 @@ def add(
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="API root (a simulator)")
     ] = None,
-    credential: Annotated[
-        list[str] | None,
-        typer.Option("--credential", help="KEY=VALUE, repeatable; stored encrypted"),
-    ] = None,
-    setting: Annotated[
-        list[str] | None,
-        typer.Option("--setting", help="KEY=VALUE, repeatable (e.g. catalog_id=...)"),
-    ] = None,
+    credential: Credentials = None,
+    setting: Settings = None,
     country: str = "US",
     language: str = "en",
     currency: Annotated[str | None, typer.Option(help="Defaults to the store currency")] = None,
+    no_verify: NoVerify = False,
 ):
-    """Connect a channel."""
-    from pydantic import ValidationError
-
-    from mercato.channels import service
+    """Connect a channel: the platform's required settings are checked and the platform is
+    called once with them; nothing is stored when either fails."""
+    from mercato.channels import setup
     from mercato.channels.schemas import ChannelCreate
 
-    with unit_of_work() as session:
-        try:
-            data = ChannelCreate(
-                kind=kind,
-                name=name,
-                base_url=base_url,
-                country=country,
-                language=language,
-                currency=currency,
-                credentials=service.parse_pairs(credential or [], "credential"),
-                settings=service.parse_pairs(setting or [], "setting"),
-            )
-        except ValidationError as exc:
-            for error in exc.errors():
-                err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
-            raise typer.Exit(1) from None
-        channel = service.create_channel(session, data)
+    with _sync_run() as sessions:
+        data = _input(
+            ChannelCreate,
+            kind=kind,
+            name=name,
+            base_url=base_url,
+            country=country,
+            language=language,
+            currency=currency,
+            credentials=_pairs(credential, "credential") or {},
+            settings=_pairs(setting, "setting") or {},
+        )
+        connected = setup.connect(sessions.write, data, check_with_platform=not no_verify)
+    channel = connected.channel
     console.print(
         f"Connected {channel.kind} channel [bold]{channel.name}[/] ({channel.id}) "
         f"at {channel.base_url}."
     )
+    if connected.verified:
+        console.print(f"The platform answered: {connected.verified}.")
+
+
+@channels_app.command("edit")
+def edit(
+    channel: Annotated[str, typer.Argument(help="Channel name or id")],
+    name: Annotated[str | None, typer.Option("--name", help="A new name")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url")] = None,
+    credential: Credentials = None,
+    setting: Settings = None,
+    country: str | None = None,
+    language: str | None = None,
+    currency: str | None = None,
+    status: Annotated[str | None, typer.Option(help="active or paused")] = None,
+    no_verify: NoVerify = False,
+):
+    """Change a channel. --credential and --setting add to (or overwrite keys of) the stored
+    ones; a change the platform sees is checked with it before it is stored."""
+    from mercato.channels import service, setup
+    from mercato.channels.schemas import ChannelUpdate
+
+    with _sync_run() as sessions:
+        with sessions.read() as session:
+            channel_id = service.find_channel(session, channel).id
+        data = _input(
+            ChannelUpdate,
+            name=name,
+            base_url=base_url,
+            country=country,
+            language=language,
+            currency=currency,
+            status=status,
+            credentials=_pairs(credential, "credential"),
+            settings=_pairs(setting, "setting"),
+        )
+        changed = setup.change(
+            sessions.write, channel_id, data, merge=True, check_with_platform=not no_verify
+        )
+    console.print(f"Changed channel [bold]{changed.channel.name}[/] ({changed.channel.status}).")
+    if changed.verified:
+        console.print(f"The platform answered: {changed.verified}.")
+
+
+@channels_app.command("remove")
+def remove(
+    channel: Annotated[str, typer.Argument(help="Channel name or id")],
+    delete_items: Annotated[
+        bool, typer.Option("--delete-items", help="First delete its items on the platform")
+    ] = False,
+):
+    """Stop syncing a channel for good. Its orders and listings stay (history); its name is
+    free again."""
+    from mercato.channels import service, setup
+
+    with _sync_run() as sessions:
+        with sessions.read() as session:
+            channel_id = service.find_channel(session, channel).id
+        removed = setup.remove(sessions, channel_id, delete_items=delete_items)
+    deleted = f"; {removed.deleted_items} items deleted on the platform" if delete_items else ""
+    console.print(f"Removed channel {channel} ({channel_id}){deleted}. Its history stays.")
+
+
+def _health(c) -> str:
+    if c.removed_at:
+        return "removed"
+    if c.failing:
+        return f"failing ×{c.failures}"
+    return "ok"
 
 
 @channels_app.command("list")
-def list_(json_out: Annotated[bool, typer.Option("--json")] = False):
-    """Connected channels (never their credentials)."""
+def list_(
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+    removed: Annotated[bool, typer.Option("--removed", help="Removed channels too")] = False,
+):
+    """Connected channels (never their credentials), with failing ones and why."""
     from mercato.channels import service
 
     with unit_of_work() as session:
-        channels = [service.to_public(c) for c in service.list_channels(session)]
+        channels = [service.to_public(c) for c in service.list_channels(session, removed=removed)]
     if json_out:
         console.print_json(json.dumps([c.model_dump(mode="json") for c in channels]))
         return
-    rows = table("name", "kind", "country", "currency", "status", "base url", "id")
+    rows = table("name", "kind", "country", "currency", "status", "sync", "base url", "id")
     for c in channels:
-        rows.add_row(c.name, c.kind, c.country, c.currency, c.status, c.base_url, c.id)
+        rows.add_row(c.name, c.kind, c.country, c.currency, c.status, _health(c), c.base_url, c.id)
     console.print(rows)
+    for c in channels:
+        if c.failing and not c.removed_at:
+            console.print(
+                f"[red]{c.name}[/]: failing since {c.last_error_at:%Y-%m-%d %H:%M} UTC "
+                f"({c.failures} runs): {c.last_error}"
+            )
+
+
+@channels_app.command("show")
+def show(
+    channel: Annotated[str, typer.Argument(help="Channel name or id")],
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+):
+    """One channel: settings, which credentials are set, health and verdict counts."""
+    from mercato.channels import service
+
+    with unit_of_work() as session:
+        found = service.find_channel(session, channel)
+        public = service.to_public(found)
+        counts = service.verdict_counts(session, found.id)
+    if json_out:
+        console.print_json(json.dumps({**public.model_dump(mode="json"), "verdicts": counts}))
+        return
+    console.print(f"[bold]{public.name}[/] ({public.kind}, {public.id}) is {public.status}")
+    console.print(f"  API root: {public.base_url}")
+    console.print(f"  {public.country} · {public.language} · {public.currency}")
+    console.print(f"  settings: {json.dumps(public.settings, sort_keys=True)}")
+    console.print(f"  credentials set: {', '.join(public.credential_keys) or 'none'}")
+    synced = f"{public.last_synced_at:%Y-%m-%d %H:%M} UTC" if public.last_synced_at else "never"
+    console.print(f"  last sync: {synced}")
+    if public.failing:
+        console.print(
+            f"  [red]failing[/] since {public.last_error_at:%Y-%m-%d %H:%M} UTC "
+            f"({public.failures} runs in a row): {public.last_error}"
+        )
+    console.print(
+        "  items: " + (", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "none yet")
+    )
 
 
 @channels_app.command("check")

@@ -57,8 +57,20 @@ class ChannelPublic(BaseModel):
     credential_keys: list[str]
     capabilities: dict[str, Any]
     last_synced_at: datetime | None
+    # Sync keeps failing: how many runs in a row, the platform's last message and when.
+    failing: bool = False
+    failures: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    removed_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class ChannelRemoved(BaseModel):
+    channel: ChannelPublic
+    # Items deleted on the platform first (delete_items).
+    deleted_items: int
 
 
 class ChannelList(BaseModel):

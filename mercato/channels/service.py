@@ -105,12 +105,24 @@ def update_channel(session: Session, channel_id: str, data: ChannelUpdate) -> Ch
     return channel
 
 
-def delete_channel(session: Session, channel_id: str) -> None:
+def remove_channel(session: Session, channel_id: str) -> Channel:
+    """Stop syncing a channel for good. Its orders and listings stay as history; its name is
+    freed (the removed row is renamed) so the merchant may connect it again."""
     channel = get_channel(session, channel_id)
-    session.delete(channel)
+    if channel.removed_at is not None:
+        raise Conflict(f"Channel {channel.name!r} is removed already.")
+    now = utcnow()
+    old_name = channel.name
+    channel.removed_at = now
+    channel.name = f"{old_name[:80]}.removed-{now:%Y%m%d%H%M%S}"
+    channel.updated_at = now
     events.record(
-        session, "channel.deleted", {"id": channel.id, "kind": channel.kind}, key=channel.id
+        session,
+        "channel.removed",
+        {"id": channel.id, "kind": channel.kind, "name": old_name},
+        key=channel.id,
     )
+    return channel
 
 
 def get_channel(session: Session, channel_id: str) -> Channel:
@@ -130,8 +142,12 @@ def find_channel(session: Session, reference: str) -> Channel:
     return channel
 
 
-def list_channels(session: Session) -> list[Channel]:
-    return list(session.scalars(select(Channel).order_by(Channel.name)))
+def list_channels(session: Session, removed: bool = False) -> list[Channel]:
+    """Connected channels (and, with ``removed``, the removed ones too)."""
+    query = select(Channel).order_by(Channel.name)
+    if not removed:
+        query = query.where(Channel.removed_at.is_(None))
+    return list(session.scalars(query))
 
 
 def credentials(channel: Channel) -> dict[str, str]:
@@ -152,6 +168,11 @@ def to_public(channel: Channel) -> ChannelPublic:
         credential_keys=sorted(credentials(channel)),
         capabilities=as_dict(capabilities(channel.kind, channel.country)),
         last_synced_at=channel.last_synced_at,
+        failing=bool(channel.failures),
+        failures=channel.failures or 0,
+        last_error=channel.last_error,
+        last_error_at=channel.last_error_at,
+        removed_at=channel.removed_at,
         created_at=channel.created_at,
         updated_at=channel.updated_at,
     )
@@ -165,6 +186,34 @@ def set_status(session: Session, channel: Channel, status: str, reason: str) -> 
     channel.status = status
     channel.updated_at = utcnow()
     _record_status(session, channel, old, reason)
+
+
+def replace_credentials(session: Session, channel_id: str, new: dict[str, str]) -> None:
+    """Credentials a refresh returned, stored encrypted (the status is left as it is)."""
+    channel = get_channel(session, channel_id)
+    channel.credentials_encrypted = crypto.encrypt(new)
+    channel.updated_at = utcnow()
+
+
+def record_failure(session: Session, channel_id: str, message: str) -> None:
+    """A sync run failed: count it and keep the platform's message, for the merchant."""
+    channel = get_channel(session, channel_id)
+    channel.failures = (channel.failures or 0) + 1
+    channel.last_error = message[:2000]
+    channel.last_error_at = utcnow()
+    if channel.failures == 1:
+        events.record(
+            session,
+            "channel.failing",
+            {"id": channel.id, "kind": channel.kind, "error": channel.last_error},
+            key=channel.id,
+        )
+
+
+def record_success(session: Session, channel_id: str) -> None:
+    channel = get_channel(session, channel_id)
+    if channel.failures:
+        channel.failures = 0
 
 
 def _record_status(session: Session, channel: Channel, old: str, reason: str) -> None:

@@ -22,7 +22,7 @@ same items again, under the same item ids (upserts on the platform: never a dupl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.catalog.models import Product, Variant
 from mercato.channels import http as channel_http
-from mercato.channels import platforms, service
+from mercato.channels import platforms, service, tokens
 from mercato.channels.adapter import Outcome, Upsert, adapter_for
 from mercato.channels.capabilities import capabilities
 from mercato.channels.check import Prepared, prepare
@@ -85,8 +85,68 @@ def _client(channel: Channel, http: httpx.Client | None) -> Iterator[httpx.Clien
         client.close()
 
 
-def _adapter(channel: Channel, http: httpx.Client):
-    return adapter_for(channel.kind, Target.of(channel), service.credentials(channel), http)
+def _adapter(sessions: Sessions, channel: Channel, http: httpx.Client) -> tokens.Refreshing:
+    """The channel's adapter; expired tokens are refreshed (and stored) where the platform
+    allows it."""
+    target = Target.of(channel)
+
+    def store(new: dict[str, str]) -> None:
+        with _write(sessions) as session:
+            service.replace_credentials(session, channel.id, new)
+
+    def latest() -> dict[str, str]:
+        with sessions.read() as session:
+            return service.credentials(service.get_channel(session, channel.id))
+
+    return tokens.Refreshing(
+        channel.kind,
+        lambda credentials: adapter_for(channel.kind, target, credentials, http),
+        service.credentials(channel),
+        http,
+        store,
+        latest,
+    )
+
+
+def _on_platform(
+    sessions: Sessions,
+    channel: Channel,
+    http: httpx.Client | None,
+    result,
+    work: Callable[[tokens.Refreshing, httpx.Client], None],
+    stopped: str = "",
+) -> None:
+    """``work`` with the channel's adapter; what goes wrong is recorded on the channel for the
+    merchant to see. Refused credentials set ``needs_reauth``; a set-up problem (settings,
+    registration, permission) is raised as one clear line; any other failure stops the run
+    (the next one carries on)."""
+    with _client(channel, http) as client:
+        try:
+            try:
+                adapter = _adapter(sessions, channel, client)
+            except channel_http.PlatformError as exc:
+                if isinstance(exc, channel_http.AuthExpired):
+                    raise
+                # An adapter that cannot even be built lacks settings: a set-up problem.
+                raise channel_http.SetupError(str(exc)) from None
+            work(adapter, client)
+        except channel_http.AuthExpired as exc:
+            _failed(sessions, channel.id, f"the platform refused the credentials: {exc}")
+            _needs_reauth(sessions, channel.id, exc, result)
+        except channel_http.SetupError as exc:
+            _failed(sessions, channel.id, str(exc))
+            raise Conflict(f"Channel {channel.name}: {exc}") from None
+        except channel_http.PlatformError as exc:
+            _failed(sessions, channel.id, str(exc))
+            result.messages.append(f"Stopped: {exc}.{stopped}")
+        else:
+            with _write(sessions) as session:
+                service.record_success(session, channel.id)
+
+
+def _failed(sessions: Sessions, channel_id: str, message: str) -> None:
+    with _write(sessions) as session:
+        service.record_failure(session, channel_id, message)
 
 
 def _read_channel(sessions: Sessions, channel_id: str) -> Channel:
@@ -459,6 +519,8 @@ def _publish(
             f"{channel.kind} takes its catalog from a feed, not by API: use "
             f"`mercato feeds build` or the feed pull URL."
         )
+    if channel.removed_at is not None and not dry_run:
+        raise Conflict(f"Channel {channel.name} is removed; nothing is sent to it any more.")
     if channel.status != "active" and not dry_run:
         result.messages.append(f"Channel is {channel.status}; nothing was sent.")
         return result
@@ -468,16 +530,14 @@ def _publish(
     if dry_run:
         return result
     _record_plan(sessions, channel.id, plan)
-    with _client(channel, http) as client:
-        adapter = _adapter(channel, client)
-        try:
-            _send(sessions, channel.id, adapter, plan, result)
-        except channel_http.AuthExpired as exc:
-            _needs_reauth(sessions, channel.id, exc, result)
-        except channel_http.PlatformError as exc:
-            result.messages.append(
-                f"Stopped: {exc}. What was sent is recorded; the rest goes on the next run."
-            )
+    _on_platform(
+        sessions,
+        channel,
+        http,
+        result,
+        lambda adapter, _: _send(sessions, channel.id, adapter, plan, result),
+        " What was sent is recorded; the rest goes on the next run.",
+    )
     with _write(sessions) as session:
         written = service.get_channel(session, channel.id)
         written.last_synced_at = utcnow()
@@ -556,6 +616,8 @@ def read_back(
     sessions = Sessions.of(sessions)
     channel = _read_channel(sessions, channel_id)
     result = ReadBackResult()
+    if channel.removed_at is not None:
+        return result
     with sessions.read() as session:
         pending = session.execute(
             select(Listing.item_id, Listing.batch_ref, Listing.issues).where(
@@ -570,26 +632,23 @@ def read_back(
     if not by_ref:
         return result
     answers: list[tuple[str, str, list[dict], Outcome]] = []
-    with _client(channel, http) as client:
-        adapter = _adapter(channel, client)
-        try:
-            for ref, listed in by_ref.items():
-                result.polled += 1
-                outcomes = {o.item_id: o for o in adapter.poll(ref, [i for i, _ in listed])}
-                for item_id, issues in listed:
-                    outcome = outcomes.get(item_id)
-                    if outcome is None or outcome.verdict == "pending":
-                        result.still_pending += 1
-                        continue
-                    answers.append((item_id, ref, issues, outcome))
-                    if outcome.verdict == "resend":
-                        result.resent += 1
-                    else:
-                        result.confirmed += 1
-        except channel_http.AuthExpired as exc:
-            _needs_reauth(sessions, channel.id, exc, result)
-        except channel_http.PlatformError as exc:
-            result.messages.append(f"Stopped: {exc}")
+
+    def work(adapter, _):
+        for ref, listed in by_ref.items():
+            result.polled += 1
+            outcomes = {o.item_id: o for o in adapter.poll(ref, [i for i, _ in listed])}
+            for item_id, issues in listed:
+                outcome = outcomes.get(item_id)
+                if outcome is None or outcome.verdict == "pending":
+                    result.still_pending += 1
+                    continue
+                answers.append((item_id, ref, issues, outcome))
+                if outcome.verdict == "resend":
+                    result.resent += 1
+                else:
+                    result.confirmed += 1
+
+    _on_platform(sessions, channel, http, result, work)
     now = utcnow()
     with _write(sessions) as session:
         for item_id, ref, issues, outcome in answers:
@@ -630,8 +689,8 @@ def reconcile(
     sessions = Sessions.of(sessions)
     channel = _read_channel(sessions, channel_id)
     result = ReconcileResult()
-    if channel.status != "active":
-        result.messages.append(f"Channel is {channel.status}; not reconciled.")
+    if channel.status != "active" or channel.removed_at is not None:
+        result.messages.append(f"Channel is {_state(channel)}; not reconciled.")
         return result
     with sessions.read() as session:
         live = dict(
@@ -650,39 +709,80 @@ def reconcile(
                 )
             )
         )
-    with _client(channel, http) as client:
-        adapter = _adapter(channel, client)
-        try:
-            remote = adapter.remote_items(list(live))
-            if remote is None:
-                result.messages.append("The platform cannot list its items.")
-                return result
-            resend = []
-            for item_id, summary in live.items():
-                held = remote.get(item_id)
-                if held is None:
-                    result.missing += 1
-                elif held != summary:
-                    result.stale += 1
-                else:
-                    continue
-                resend.append(item_id)
-            if resend:
-                with _write(sessions) as session:
-                    _update_listings(
-                        session,
-                        channel.id,
-                        [{"b_item_id": item_id, "pushed_hash": None} for item_id in resend],
-                    )
-            extra = [item_id for item_id in remote if item_id not in known]
-            if extra:
-                adapter.push([], extra)
-                result.extra = len(extra)
-            result.publish = _publish(sessions, channel.id, False, client)
-        except channel_http.AuthExpired as exc:
-            _needs_reauth(sessions, channel.id, exc, result)
-        except channel_http.PlatformError as exc:
-            result.messages.append(f"Stopped: {exc}")
+
+    def work(adapter, client):
+        remote = adapter.remote_items(list(live))
+        if remote is None:
+            result.messages.append("The platform cannot list its items.")
+            return
+        resend = []
+        for item_id, summary in live.items():
+            held = remote.get(item_id)
+            if held is None:
+                result.missing += 1
+            elif held != summary:
+                result.stale += 1
+            else:
+                continue
+            resend.append(item_id)
+        if resend:
+            with _write(sessions) as session:
+                _update_listings(
+                    session,
+                    channel.id,
+                    [{"b_item_id": item_id, "pushed_hash": None} for item_id in resend],
+                )
+        extra = [item_id for item_id in remote if item_id not in known]
+        if extra:
+            adapter.push([], extra)
+            result.extra = len(extra)
+        result.publish = _publish(sessions, channel.id, False, client)
+
+    _on_platform(sessions, channel, http, result, work)
+    return result
+
+
+@dataclass
+class WithdrawResult:
+    deleted: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def withdraw(
+    sessions: Sessions | sessionmaker[Session], channel_id: str, http: httpx.Client | None = None
+) -> WithdrawResult:
+    """Delete every item the channel holds on its platform (before the channel is removed);
+    each deleted batch is recorded as it goes."""
+    sessions = Sessions.of(sessions)
+    channel = _read_channel(sessions, channel_id)
+    result = WithdrawResult()
+    product_level = capabilities(channel.kind).item_level == "product"
+    with sessions.read() as session:
+        held = [
+            (item_id, (ref if product_level and ref else item_id))
+            for item_id, ref in session.execute(
+                select(Listing.item_id, Listing.platform_ref).where(
+                    Listing.channel_id == channel.id,
+                    Listing.verdict != "deleted",
+                    Listing.pushed_hash.is_not(None) | Listing.batch_ref.is_not(None),
+                )
+            )
+        ]
+    if not held or not capabilities(channel.kind, channel.country).catalog_api:
+        return result
+
+    def work(adapter, _):
+        size = max(capabilities(channel.kind).batch_size, 1)
+        for start in range(0, len(held), size):
+            chunk = held[start : start + size]
+            adapter.push([], sorted({ref for _, ref in chunk}))
+            with _write(sessions) as session:
+                _update_listings(
+                    session, channel.id, [_deleted_row(item_id, utcnow()) for item_id, _ in chunk]
+                )
+            result.deleted += len(chunk)
+
+    _on_platform(sessions, channel, http, result, work)
     return result
 
 
@@ -698,6 +798,10 @@ def active_channel_ids_in(session: Session) -> list[str]:
         for c in service.list_channels(session)
         if c.status == "active" and capabilities(c.kind, c.country).catalog_api
     ]
+
+
+def _state(channel: Channel) -> str:
+    return "removed" if channel.removed_at is not None else channel.status
 
 
 def variants_of_events(payloads: Iterable[dict[str, Any]]) -> list[str]:

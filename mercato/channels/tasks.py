@@ -6,8 +6,10 @@ while a platform answers."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 
 from mercato.channels import sync
+from mercato.errors import MercatoError
 from mercato.events import service as events_service
 from mercato.jobs import registry
 from mercato.jobs import service as jobs
@@ -22,7 +24,14 @@ def _sessions(ctx: registry.JobContext) -> sync.Sessions:
 def _each_active_channel(ctx: registry.JobContext, work: Callable) -> None:
     sessions = _sessions(ctx)
     for channel_id in sync.active_channel_ids(sessions):
-        work(sessions, channel_id)
+        with _set_up_problems_recorded():
+            work(sessions, channel_id)
+
+
+def _set_up_problems_recorded():
+    """Sync records a channel's set-up problem on it (its pages show it) and raises it: the
+    job goes on with the other channels, as retrying would not fix it."""
+    return suppress(MercatoError)
 
 
 @registry.task("channels.sync", every="5 minutes")
@@ -47,8 +56,9 @@ def push_availability(ctx: registry.JobContext, channel_id: str, variant_ids: li
     """Sold out first: the variants' new availability, ahead of the next full sync, and the
     platform's verdicts on it."""
     sessions = _sessions(ctx)
-    if sync.push_availability(sessions, channel_id, variant_ids).sent:
-        sync.read_back(sessions, channel_id)
+    with _set_up_problems_recorded():
+        if sync.push_availability(sessions, channel_id, variant_ids).sent:
+            sync.read_back(sessions, channel_id)
 
 
 @events_service.consumer("channels")

@@ -13,6 +13,7 @@ from mercato.channels import sync
 from mercato.channels.google import client as google_client
 from mercato.channels.google import mapping
 from mercato.channels.models import Channel, Listing
+from mercato.errors import Conflict
 from mercato.events.models import Event
 
 from .conftest import SANDBOX, tee
@@ -133,10 +134,14 @@ def test_registration_and_permission_are_not_expiry(
     make_products(tee())
     channel_id = make_channel("google")
     fault(sandbox, kind)
-    result = sync.publish(sessions, channel_id)
-    assert result.status == "active"
+    with pytest.raises(Conflict) as refused:
+        sync.publish(sessions, channel_id)
+    # Not a credentials problem: no re-authorisation asked for; the channel shows why.
     assert status_of(sessions, channel_id) == "active"
-    message = " ".join(result.messages)
+    message = refused.value.detail
+    with sessions() as session:
+        channel = session.get(Channel, channel_id)
+        assert channel.failures == 1 and channel.last_error in message
     if kind == "unregistered":
         assert said in message and "registerGcp" in message
     else:
