@@ -549,8 +549,9 @@ def _reconcile_one(sessions: sessionmaker[Session], payment_id: str, now: dateti
         status, ref, reason = payment.status, payment.intent_ref, payment.failure_message
         hold_lapsed = checkout.status != "open" or checkout.expires_at <= now
     # Made with the same key, the intent is the one the lost request made (or a new one,
-    # never confirmed, when the request died before asking).
-    intent = provider.retrieve(ref) if ref else provider.create_intent(request)
+    # never confirmed, when the request died before asking); a replayed creation answers
+    # as it did then, so its state now is asked for.
+    intent = provider.retrieve(ref or provider.create_intent(request).ref)
     if status == "refund_due":
         refund_unplaced(sessions, payment_id, intent, reason or "The order was not placed.")
         return "refunded"

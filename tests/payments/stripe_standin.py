@@ -33,6 +33,7 @@ class StripeStandIn:
     def __init__(self):
         self.intents: dict[str, dict] = {}
         self.replies: dict[str, tuple[int, dict]] = {}
+        self.refunds: list[dict] = []
         self.requests: list[tuple[str, str, dict, dict]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -50,6 +51,9 @@ class StripeStandIn:
     def charges(self) -> int:
         return sum(1 for i in self.intents.values() if i["status"] == "succeeded")
 
+    def refunded(self, intent_id: str) -> int:
+        return sum(r["amount"] for r in self.refunds if r["payment_intent"] == intent_id)
+
     def finish_authentication(self, intent_id: str) -> None:
         self.intents[intent_id].update(status="succeeded", next_action=None)
 
@@ -63,12 +67,36 @@ class StripeStandIn:
         if parts == ["v1", "customers"]:
             return 200, {"id": f"cus_{len(self.requests)}", "object": "customer"}
         if parts == ["v1", "refunds"]:
-            return 200, {
+            # Stripe refunds only a succeeded charge, and never more than it has left.
+            intent = self.intents.get(form["payment_intent"])
+            if intent is None or intent["status"] != "succeeded":
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "This PaymentIntent does not have a successful charge "
+                        "to refund.",
+                    }
+                }
+            amount = int(form.get("amount") or intent["amount"])
+            if amount > intent["amount"] - self.refunded(intent["id"]):
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "charge_already_refunded"
+                        if self.refunded(intent["id"]) >= intent["amount"]
+                        else "amount_too_large",
+                        "message": "The refund amount is greater than what remains.",
+                    }
+                }
+            refund = {
                 "id": f"re_{len(self.requests)}",
                 "object": "refund",
-                "payment_intent": form["payment_intent"],
-                "amount": int(form["amount"]),
+                "payment_intent": intent["id"],
+                "amount": amount,
+                "status": "succeeded",
             }
+            self.refunds.append(refund)
+            return 200, refund
         if parts[:2] == ["v1", "payment_intents"]:
             if len(parts) == 2:
                 number = len(self.intents) + 1
@@ -118,6 +146,14 @@ class StripeStandIn:
                         value = form[field] or None
                         intent[field] = int(value) if field == "amount" else value
                 return 200, intent
+            if action == "confirm" and intent["status"] not in OPEN:
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "payment_intent_unexpected_state",
+                        "message": f"This PaymentIntent's status is {intent['status']}",
+                    }
+                }
             if action == "confirm":
                 number = form.get("payment_method_data[card][number]")
                 pm = (
@@ -152,6 +188,17 @@ class StripeStandIn:
                     intent["status"] = "succeeded"
             elif action == "capture":
                 intent["status"] = "succeeded"
+            elif action == "cancel":
+                # Stripe cancels only an intent that has taken no money.
+                if intent["status"] in ("succeeded", "canceled"):
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "payment_intent_unexpected_state",
+                            "message": f"This PaymentIntent's status is {intent['status']}",
+                        }
+                    }
+                intent["status"] = "canceled"
             return 200, self._expanded(intent, form)
         return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
 
