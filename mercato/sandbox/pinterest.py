@@ -144,4 +144,23 @@ def create_app() -> FastAPI:
         more = start + page_size < len(ids)
         return {"items": page, "bookmark": str(start + page_size) if more else None}
 
+    @app.post("/v5/oauth/token")
+    async def oauth_token(request: Request):
+        """Token refresh (grant_type=refresh_token, app id and secret as Basic auth). The
+        ``expired_token`` fault, queued twice, refuses the refresh too (a revoked grant)."""
+        form = await request.form()
+        basic = request.headers.get("authorization", "")
+        if not basic.startswith("Basic ") or form.get("grant_type") != "refresh_token":
+            return _error(401, 2, "Authentication failed.")
+        if not form.get("refresh_token") or sim.take("expired_token"):
+            return _error(400, 1, "Invalid refresh token.")
+        return {
+            "access_token": f"pina_{new_id('tok')}",
+            "token_type": "bearer",
+            "expires_in": 2592000,
+            "scope": "catalogs:read,catalogs:write",
+            "refresh_token": f"pinr_{new_id('tok')}",
+            "refresh_token_expires_in": 5184000,
+        }
+
     return app
