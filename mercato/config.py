@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     # Meta's Graph API version, for every Meta channel (PLATFORMS.md §1.0: raise it before
     # the version's announced end).
     meta_graph_version: str = "v26.0"
+    # Where product images are fetched from when a platform takes the file itself (TikTok
+    # Shop): each image URL's path under this base instead of its own host (a mirror of
+    # the CDN, or the simulators' image host). Unset: every image from its own URL.
+    media_origin: str | None = None
     # SQLite waits this long for a competing writer before giving up.
     sqlite_busy_timeout_ms: int = 30_000
     # Let webhook endpoints, channel base URLs and provider API bases be http and local

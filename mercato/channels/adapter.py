@@ -33,6 +33,9 @@ class Upsert:
     # The product it belongs to (platforms that list products, not variants, need it).
     group: str | None = None
     platform_ref: str | None = None
+    # What the platform was last sent for this item (its summary), if known: platforms with
+    # separate stock and price calls send only those when nothing else changed.
+    previous: dict | None = None
 
 
 class Adapter(Protocol):
@@ -40,14 +43,21 @@ class Adapter(Protocol):
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]: ...
 
-    def remote_items(self, expected: list[str]) -> dict[str, dict] | None:
-        """item id -> summary of what the platform holds (None: it cannot list)."""
+    def remote_items(self, expected: dict[str, str | None]) -> dict[str, dict] | None:
+        """item id -> summary of what the platform holds (None: it cannot list).
+        ``expected``: the items that should be there, with the platform's ref of each."""
 
 
 def platform_issue(field: str, message: str, severity: str = "error") -> dict:
     return {"field": field, "message": message, "severity": severity, "source": "platform"}
 
 
-def adapter_for(kind: str, target: Target, credentials: dict[str, str], http: httpx.Client):
+def adapter_for(
+    kind: str, target: Target, credentials: dict[str, str], http: httpx.Client, images=None
+):
+    """The kind's client; ``images`` (an ImageUploads) for platforms that host their own
+    copies of images."""
     module = import_module(f"mercato.channels.{kind}.client")
+    if getattr(module.Client, "uploads_images", False):
+        return module.Client(target, credentials, http, images)
     return module.Client(target, credentials, http)

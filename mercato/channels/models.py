@@ -71,7 +71,7 @@ class Listing(Base):
     variant_id: Mapped[str] = mapped_column(String(40))
     product_id: Mapped[str] = mapped_column(String(40))
     item_id: Mapped[str] = mapped_column(String(100))
-    # The platform's own id where it assigns one (TikTok product/SKU ids).
+    # The platform's own id where it assigns one (TikTok: "<product id>:<SKU id>").
     platform_ref: Mapped[str | None] = mapped_column(String(100))
     # Hash of the content that should be on the platform / that was last accepted there.
     content_hash: Mapped[str | None] = mapped_column(String(64))
@@ -88,3 +88,25 @@ class Listing(Base):
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImageUpload(Base):
+    """An image uploaded to a platform that hosts its own copies (TikTok Shop): the URI it
+    gave back, found by the source URL, and by the image's content hash so that the same
+    bytes under another URL are not uploaded twice."""
+
+    __tablename__ = "channel_image_uploads"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "source_url_hash", name="uq_channel_image_uploads_source"),
+        Index("ix_channel_image_uploads_content", "channel_id", "content_hash"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("img"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    # SHA-256 of the URL (URLs can be longer than an index allows) and of the bytes.
+    source_url_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_url: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

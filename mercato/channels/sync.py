@@ -41,6 +41,7 @@ from mercato.channels.adapter import Outcome, Upsert, adapter_for
 from mercato.channels.capabilities import capabilities
 from mercato.channels.check import Prepared, prepare
 from mercato.channels.items import Target
+from mercato.channels.media import ImageUploads
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import PublishResult
 from mercato.db import make_sessionmaker, new_id, transaction, utcnow
@@ -100,7 +101,9 @@ def _adapter(sessions: Sessions, channel: Channel, http: httpx.Client) -> tokens
 
     return tokens.Refreshing(
         channel.kind,
-        lambda credentials: adapter_for(channel.kind, target, credentials, http),
+        lambda credentials: adapter_for(
+            channel.kind, target, credentials, http, ImageUploads(sessions.write, channel.id)
+        ),
         service.credentials(channel),
         http,
         store,
@@ -265,6 +268,10 @@ def _plan(
         for start in range(0, len(siblings), CHUNK):
             chunk.extend(prepare(session, target, variant_ids=siblings[start : start + CHUNK]))
             flush(force=True)
+        # A product sent again without a dropped variant is sent whole.
+        for entry in plan.ordered():
+            if entry.product_id in plan.resend_products:
+                entry.upsert.previous = None
     return plan
 
 
@@ -306,11 +313,11 @@ def _plan_item(
             "updated_at": now,
         }
         plan.new_listings.append(row)
-        pushed_hash = pushed_availability = platform_ref = None
+        pushed_hash = pushed_availability = platform_ref = previous = None
     else:
         row = None
         pushed_hash, pushed_availability = listing.pushed_hash, listing.pushed_availability
-        platform_ref = listing.platform_ref
+        platform_ref, previous = listing.platform_ref, listing.pushed_summary
     if not prepared.valid:
         result.skipped_invalid += 1
         if row is not None:
@@ -341,7 +348,7 @@ def _plan_item(
         item["id"],
         item["variant_id"],
         item["product_id"],
-        Upsert(item["id"], payload, item["product_id"], platform_ref),
+        Upsert(item["id"], payload, item["product_id"], platform_ref, previous),
         digest,
         platforms.mapping(channel.kind).summary(payload),
         availability,
@@ -693,15 +700,16 @@ def reconcile(
         result.messages.append(f"Channel is {_state(channel)}; not reconciled.")
         return result
     with sessions.read() as session:
-        live = dict(
-            session.execute(
-                select(Listing.item_id, Listing.pushed_summary).where(
+        live = {
+            item_id: (summary, ref)
+            for item_id, summary, ref in session.execute(
+                select(Listing.item_id, Listing.pushed_summary, Listing.platform_ref).where(
                     Listing.channel_id == channel.id,
                     Listing.verdict.in_(LIVE),
                     Listing.pushed_hash.is_not(None),
                 )
-            ).all()
-        )
+            )
+        }
         known = set(
             session.scalars(
                 select(Listing.item_id).where(
@@ -711,16 +719,17 @@ def reconcile(
         )
 
     def work(adapter, client):
-        remote = adapter.remote_items(list(live))
+        remote = adapter.remote_items({item_id: ref for item_id, (_, ref) in live.items()})
         if remote is None:
             result.messages.append("The platform cannot list its items.")
             return
         resend = []
-        for item_id, summary in live.items():
+        for item_id, (summary, _) in live.items():
             held = remote.get(item_id)
             if held is None:
                 result.missing += 1
-            elif held != summary:
+            # What the platform shows of an item may be less than what was sent.
+            elif any((summary or {}).get(key) != value for key, value in held.items()):
                 result.stale += 1
             else:
                 continue
@@ -730,7 +739,10 @@ def reconcile(
                 _update_listings(
                     session,
                     channel.id,
-                    [{"b_item_id": item_id, "pushed_hash": None} for item_id in resend],
+                    [
+                        {"b_item_id": item_id, "pushed_hash": None, "pushed_summary": None}
+                        for item_id in resend
+                    ],
                 )
         extra = [item_id for item_id in remote if item_id not in known]
         if extra:

@@ -1,4 +1,5 @@
-"""All simulators in one ASGI app, each under its kind's prefix."""
+"""All simulators in one ASGI app, each under its kind's prefix, and an image host under
+``/cdn``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-from mercato.sandbox import orders
+from mercato.sandbox import cdn, orders
 
 SIMULATED = ("meta", "google", "tiktok", "pinterest")
 
@@ -19,4 +20,5 @@ def create_app(kinds: tuple[str, ...] = SIMULATED) -> FastAPI:
         if kind in orders.ORDER_KINDS:
             app.state.order_books[kind] = orders.install(kind, simulator)
         app.mount(f"/{kind}", simulator)
+    app.mount("/cdn", cdn.create_app())
     return app

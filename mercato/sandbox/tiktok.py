@@ -1,13 +1,22 @@
-"""TikTok Shop product API simulator (API version 202309).
+"""TikTok Shop Partner API simulator (API version 202309), from PLATFORMS.md §3.
 
-Every request must carry ``app_key``, a ``timestamp`` within 5 minutes and a valid ``sign``
-(PLATFORMS.md §3.1), and the ``x-tts-access-token`` header. Answers use TikTok's envelope
-``{code, message, request_id, data}``.
+Rules enforced on every route (order routes included, see ``sandbox/orders.py``):
+``app_key`` known, ``timestamp`` within 5 minutes, ``sign`` valid (multipart bodies not
+signed), a live access token in ``x-tts-access-token``, and the shop's ``shop_cipher`` on
+shop-scoped calls. Answers use TikTok's envelope ``{code, message, request_id, data}``.
+
+The shop it simulates: one authorised shop (``SHOP``), its warehouses (``WAREHOUSES``),
+images only as URIs from its upload route, products whose edits keep, create and delete
+SKUs by id as TikTok does, stock per SKU (what Mercato pushed, less what buyers bought),
+search that needs ``page_size`` and lists no external ids, deletes of at most 20.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+import struct
 import time
 from decimal import Decimal, InvalidOperation
 
@@ -17,16 +26,82 @@ from fastapi.responses import JSONResponse
 from mercato.catalog.text import is_valid_gtin
 from mercato.channels.tiktok.signing import verify
 from mercato.db import new_id
-from mercato.sandbox.checks import link_ok
 from mercato.sandbox.common import Simulator, control_router
 
 # app_key -> app_secret; the PLATFORMS.md test vector's app is known from the start.
 APPS = {"29a39d": "e59af819cc"}
 CLOCK_SKEW = 300
 PRODUCTS = "/product/202309/products"
+SHOP = {
+    "id": "7494049642642441621",
+    "name": "Mercato Test Shop",
+    "region": "US",
+    "seller_type": "LOCAL",
+    "cipher": "GCP_XF90igAAAABh00qsWgtvOiGFNqyubMt3",
+    "code": "USLCLQB5ZM",
+}
+WAREHOUSES = [
+    {
+        "id": "7068517275539719942",
+        "name": "Austin sales",
+        "effect_status": "ENABLED",
+        "type": "SALES_WAREHOUSE",
+        "sub_type": "DOMESTIC_WAREHOUSE",
+        "is_default": True,
+        "address": {"region_code": "US", "city": "Austin", "postal_code": "73301"},
+    },
+    {
+        "id": "7068517275539719943",
+        "name": "Old sales",
+        "effect_status": "DISABLED",
+        "type": "SALES_WAREHOUSE",
+        "sub_type": "DOMESTIC_WAREHOUSE",
+        "is_default": False,
+        "address": {"region_code": "US", "city": "Dallas", "postal_code": "75001"},
+    },
+    {
+        "id": "7068517275539719944",
+        "name": "Returns",
+        "effect_status": "ENABLED",
+        "type": "RETURN_WAREHOUSE",
+        "sub_type": "DOMESTIC_WAREHOUSE",
+        "is_default": False,
+        "address": {"region_code": "US", "city": "Austin", "postal_code": "73301"},
+    },
+]
+SALES_WAREHOUSES = {
+    w["id"]
+    for w in WAREHOUSES
+    if w["type"] == "SALES_WAREHOUSE" and w["effect_status"] == "ENABLED"
+}
+# Refresh tokens the simulated seller authorisation handed out (one use each, as rotated).
+REFRESH_TOKENS = ("tt-refresh-token", "demo-tiktok-refresh-token")
+ACCESS_TOKEN_DAYS = 7
+USE_CASES = (
+    "MAIN_IMAGE",
+    "ATTRIBUTE_IMAGE",
+    "DESCRIPTION_IMAGE",
+    "CERTIFICATION_IMAGE",
+    "SIZE_CHART_IMAGE",
+)
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_SEARCH_PAGE = 100
+MAX_DELETE = 20
+MAX_STOCK = 999_999
+STATUSES = (
+    "ALL",
+    "DRAFT",
+    "PENDING",
+    "FAILED",
+    "ACTIVATE",
+    "SELLER_DEACTIVATED",
+    "PLATFORM_DEACTIVATED",
+    "FREEZE",
+    "DELETED",
+)
 
 
-def _answer(
+def answer(
     code: int, message: str, data=None, status: int = 200, retry_after: float | None = None
 ) -> JSONResponse:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -37,7 +112,105 @@ def _answer(
     )
 
 
-def product_errors(body: dict, country: str = "US") -> list[str]:
+class Refused(Exception):
+    """A request TikTok refuses: the answer to send."""
+
+    def __init__(self, code: int, message: str, status: int = 400):
+        super().__init__(message)
+        self.response = answer(code, message, status=status)
+
+
+class Shop(Simulator):
+    """The simulated shop's state beside the products: uploads, tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.pending_reads: dict[str, int] = {}
+        self.uploads: dict[str, dict] = {}  # uri -> {url, width, height, use_case}
+        self.refresh_tokens: set[str] = set(REFRESH_TOKENS)
+        self.revoked_tokens: set[str] = set()
+
+
+async def check_request(
+    sim: Shop, request: Request, shop_scoped: bool = True, multipart: bool = False
+) -> dict:
+    """The JSON body of a well-formed, well-signed request; raises Refused otherwise."""
+    kind = sim.request_fault()
+    if kind == "expired_token":
+        raise Refused(105002, "Expired credentials: access token expired", 401)
+    if kind == "429":
+        raise Refused(429, "Too many requests", 429) from None
+    if kind == "500":
+        raise Refused(500, "Internal error", 500)
+    params = dict(request.query_params)
+    secret = APPS.get(params.get("app_key", ""))
+    if secret is None:
+        raise Refused(106011, "Invalid app_key", 401)
+    timestamp = params.get("timestamp", "")
+    if not timestamp.isdigit() or abs(int(timestamp) - time.time()) > CLOCK_SKEW:
+        raise Refused(106002, "Invalid timestamp", 401)
+    raw = b"" if multipart else await request.body()
+    path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+    if not verify(secret, path, params, raw, params.get("sign", ""), multipart=multipart):
+        raise Refused(106001, "Invalid signature", 401)
+    token = request.headers.get("x-tts-access-token")
+    if not token:
+        raise Refused(105001, "Missing access token", 401)
+    if token in sim.revoked_tokens:
+        raise Refused(105002, "Expired credentials: access token expired", 401)
+    if shop_scoped and params.get("shop_cipher") != SHOP["cipher"]:
+        raise Refused(
+            106012 if "shop_cipher" not in params else 106013,
+            "shop_cipher is required" if "shop_cipher" not in params else "Invalid shop_cipher",
+        )
+    if multipart:
+        return {}
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        raise Refused(36009003, "The body is not valid JSON") from None
+
+
+# ---------------------------------------------------------------- images
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG, else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data.startswith(b"\xff\xd8"):
+        index = 2
+        while index + 9 < len(data):
+            if data[index] != 0xFF:
+                return None
+            marker = data[index + 1]
+            length = struct.unpack(">H", data[index + 2 : index + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):
+                height, width = struct.unpack(">HH", data[index + 5 : index + 9])
+                return width, height
+            index += 2 + length
+    return None
+
+
+def upload_errors(data: bytes | None, use_case: str | None) -> str | None:
+    if use_case not in USE_CASES:
+        return f"use_case must be one of {', '.join(USE_CASES)}"
+    if not data:
+        return "data (the image file) is required"
+    if len(data) > MAX_IMAGE_BYTES:
+        return "the image is over 5 MB"
+    size = image_size(data)
+    if size is None:
+        return "the image must be a JPG, JPEG or PNG"
+    if not all(100 <= side <= 20000 for side in size):
+        return f"the image is {size[0]}x{size[1]}; 100x100 to 20000x20000 pixels are taken"
+    return None
+
+
+# ---------------------------------------------------------------- products
+
+
+def product_errors(body: dict, sim: Shop, country: str = "US") -> list[str]:
     errors = []
     title = body.get("title") or ""
     low = 1 if country in ("US", "GB") else 25
@@ -48,71 +221,177 @@ def product_errors(body: dict, country: str = "US") -> list[str]:
     if not str(body.get("category_id") or "").isdigit():
         errors.append("category_id must be a leaf category id")
     images = body.get("main_images") or []
-    if not 1 <= len(images) <= 9 or not all(link_ok(i.get("uri")) for i in images):
+    if not 1 <= len(images) <= 9:
         errors.append("main_images must hold 1-9 images")
+    for image in images:
+        if image.get("uri") not in sim.uploads:
+            errors.append(
+                f"main_images uri {image.get('uri')!r} was not returned by the image upload API"
+            )
     if not body.get("package_weight"):
         errors.append("package_weight is required")
     skus = body.get("skus") or []
     if not 1 <= len(skus) <= 100:
         errors.append("skus must hold 1-100 SKUs")
     for sku in skus:
+        name = sku.get("seller_sku") or sku.get("id")
         try:
-            amount = Decimal(sku.get("price", {}).get("amount", ""))
+            amount = Decimal(str((sku.get("price") or {}).get("amount", "")))
         except InvalidOperation:
             amount = Decimal(-1)
         if not Decimal("0.01") <= amount <= Decimal("7600"):
-            errors.append(f"SKU {sku.get('seller_sku')}: price out of range 0.01-7600")
+            errors.append(f"SKU {name}: price out of range 0.01-7600")
         code = (sku.get("identifier_code") or {}).get("code")
         if code and not is_valid_gtin(code):
-            errors.append(
-                f"SKU {sku.get('seller_sku')}: identifier_code {code} is not a valid GTIN"
-            )
+            errors.append(f"SKU {name}: identifier_code {code} is not a valid GTIN")
         if len(sku.get("sales_attributes") or []) > 3:
             errors.append("at most 3 sales attributes")
+        for attribute in sku.get("sales_attributes") or []:
+            image = attribute.get("sku_img")
+            if image and image.get("uri") not in sim.uploads:
+                errors.append(f"SKU {name}: sku_img uri was not returned by the upload API")
+        inventory = sku.get("inventory") or []
+        if not inventory:
+            errors.append(f"SKU {name}: inventory is required")
+        for stock in inventory:
+            errors += stock_errors(name, stock)
     return errors
+
+
+def stock_errors(name, stock: dict, required_warehouse: bool = True) -> list[str]:
+    errors = []
+    warehouse = stock.get("warehouse_id")
+    if warehouse is None and required_warehouse:
+        errors.append(f"SKU {name}: warehouse_id is required")
+    elif warehouse is not None and warehouse not in SALES_WAREHOUSES:
+        errors.append(f"SKU {name}: warehouse_id {warehouse} is not an enabled sales warehouse")
+    quantity = stock.get("quantity")
+    if not isinstance(quantity, int) or not 0 <= quantity <= MAX_STOCK:
+        errors.append(f"SKU {name}: quantity must be 0-{MAX_STOCK}")
+    return errors
+
+
+def stock_of(sku: dict) -> int:
+    return sum(int(i.get("quantity") or 0) for i in sku.get("inventory") or [])
+
+
+def listed(product: dict) -> dict:
+    """A product as Search Products lists it: no external ids, no ``price.amount``."""
+    return {
+        "id": product["id"],
+        "title": product.get("title"),
+        "status": product.get("status"),
+        "sales_regions": ["US"],
+        "create_time": product.get("create_time"),
+        "update_time": product.get("update_time"),
+        "is_not_for_sale": False,
+        "product_sync_fail_reasons": [],
+        "skus": [
+            {
+                "id": sku["id"],
+                "seller_sku": sku.get("seller_sku"),
+                "price": {
+                    "currency": (sku.get("price") or {}).get("currency"),
+                    "tax_exclusive_price": (sku.get("price") or {}).get("amount"),
+                    "sale_price": (sku.get("price") or {}).get("amount"),
+                },
+                "inventory": [
+                    {"warehouse_id": i.get("warehouse_id"), "quantity": i.get("quantity")}
+                    for i in sku.get("inventory") or []
+                ],
+            }
+            for sku in product.get("skus") or []
+        ],
+    }
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="TikTok Shop API (simulator)")
-    sim = Simulator()
-    sim.pending_reads: dict[str, int] = {}
+    sim = Shop()
     app.state.sim = sim
     app.include_router(control_router(sim))
 
-    async def checked(request: Request):
-        """(body, None) for a well-signed request, else (None, error answer)."""
-        kind = sim.request_fault()
-        if kind == "expired_token":
-            return None, _answer(105002, "Expired credentials: access token expired", status=401)
-        if kind == "429":
-            return None, _answer(429, "Too many requests", status=429, retry_after=sim.retry_after)
-        if kind == "500":
-            return None, _answer(500, "Internal error", status=500)
-        params = dict(request.query_params)
-        secret = APPS.get(params.get("app_key", ""))
-        if secret is None:
-            return None, _answer(106011, "Invalid app_key", status=401)
-        timestamp = params.get("timestamp", "")
-        if not timestamp.isdigit() or abs(int(timestamp) - time.time()) > CLOCK_SKEW:
-            return None, _answer(106002, "Invalid timestamp", status=401)
-        raw = await request.body()
-        if not verify(
-            secret,
-            request.url.path.removeprefix(request.scope.get("root_path", "")),
-            params,
-            raw,
-            params.get("sign", ""),
-        ):
-            return None, _answer(106001, "Invalid signature", status=401)
-        if not request.headers.get("x-tts-access-token"):
-            return None, _answer(105001, "Missing access token", status=401)
-        return (json.loads(raw) if raw else {}), None
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused):
+        return exc.response
 
-    def store(product_id: str, body: dict) -> dict:
-        skus = [{**sku, "id": sku.get("id") or new_id("sku")} for sku in body["skus"]]
+    @app.get("/api/v2/token/refresh")
+    def refresh(
+        app_key: str = "", app_secret: str = "", refresh_token: str = "", grant_type: str = ""
+    ):
+        """Token refresh (§3.4): on TikTok's auth host, authenticated by the app secret."""
+        if APPS.get(app_key) != app_secret:
+            return answer(36004004, "Invalid app_key or app_secret")
+        if grant_type != "refresh_token":
+            return answer(36004005, "grant_type must be refresh_token")
+        with sim.lock:
+            if refresh_token not in sim.refresh_tokens:
+                return answer(36004007, "Invalid or expired refresh_token")
+            sim.refresh_tokens.discard(refresh_token)
+            new_refresh = "rt-" + new_id("")[-16:]
+            sim.refresh_tokens.add(new_refresh)
+        now = int(time.time())
+        return answer(
+            0,
+            "success",
+            {
+                "access_token": "at-" + new_id("")[-16:],
+                "access_token_expire_in": now + ACCESS_TOKEN_DAYS * 86400,
+                "refresh_token": new_refresh,
+                "refresh_token_expire_in": now + 365 * 86400,
+                "open_id": "open-1",
+                "seller_name": SHOP["name"],
+                "seller_base_region": SHOP["region"],
+                "user_type": 0,
+                "granted_scopes": ["seller.product.basic", "seller.order.info"],
+            },
+        )
+
+    @app.get("/authorization/202309/shops")
+    async def shops(request: Request):
+        await check_request(sim, request, shop_scoped=False)
+        return answer(0, "Success", {"shops": [SHOP]})
+
+    @app.get("/logistics/202309/warehouses")
+    async def warehouses(request: Request):
+        await check_request(sim, request)
+        return answer(0, "Success", {"warehouses": WAREHOUSES})
+
+    @app.post("/product/202309/images/upload")
+    async def upload(request: Request):
+        await check_request(sim, request, shop_scoped=False, multipart=True)
+        form = await request.form()
+        file = form.get("data")
+        data = await file.read() if hasattr(file, "read") else None
+        use_case = form.get("use_case")
+        if problem := upload_errors(data, use_case):
+            return answer(12019003, problem, status=400)
+        width, height = image_size(data)
+        uri = "tos-maliva-i-o3syd03w52-us/" + hashlib.sha256(data).hexdigest()[:32]
+        url = f"https://p16-oec-va.ibyteimg.com/{uri}~tplv-o3syd03w52-origin-jpeg.jpeg"
+        with sim.lock:
+            sim.uploads[uri] = {"url": url, "width": width, "height": height}
+        return answer(
+            0,
+            "Success",
+            {"uri": uri, "url": url, "width": width, "height": height, "use_case": use_case},
+        )
+
+    def store(product_id: str, body: dict, existing: dict | None) -> dict:
+        """Create, or replace as Edit Product does: a SKU sent with its id is updated,
+        one without an id is created, and one not sent is deleted."""
+        now = int(time.time())
+        skus = [{**sku, "id": sku.get("id") or _number()} for sku in body["skus"]]
         sim.items_received += len(skus)
         if not sim.take("drop"):
-            sim.items[product_id] = {**body, "id": product_id, "skus": skus, "status": "ACTIVATE"}
+            sim.items[product_id] = {
+                **body,
+                "id": product_id,
+                "skus": skus,
+                "status": "ACTIVATE",
+                "create_time": existing["create_time"] if existing else now,
+                "update_time": now,
+            }
             sim.pending_reads[product_id] = sim.faults.pop("delay_verdicts", 0)
         return {
             "product_id": product_id,
@@ -128,62 +407,152 @@ def create_app() -> FastAPI:
 
     @app.post(PRODUCTS)
     async def create(request: Request):
-        body, error = await checked(request)
-        if error:
-            return error
-        if problems := product_errors(body):
-            return _answer(12052700, "; ".join(problems), status=400)
+        body = await check_request(sim, request)
+        if any("id" in sku for sku in body.get("skus") or []):
+            return answer(12052700, "a new product's SKUs cannot carry ids", status=400)
+        if problems := product_errors(body, sim):
+            return answer(12052700, "; ".join(problems), status=400)
         with sim.lock:
-            return _answer(0, "Success", store(new_id("prd"), body))
+            return answer(0, "Success", store(_number(), body, None))
 
     @app.put(PRODUCTS + "/{product_id}")
-    async def edit(product_id: str, request: Request):
-        body, error = await checked(request)
-        if error:
-            return error
-        if problems := product_errors(body):
-            return _answer(12052700, "; ".join(problems), status=400)
+    async def edit(request: Request, product_id: str):
+        body = await check_request(sim, request)
+        if problems := product_errors(body, sim):
+            return answer(12052700, "; ".join(problems), status=400)
         with sim.lock:
-            if product_id not in sim.items:
-                return _answer(12052048, f"Product {product_id} does not exist", status=404)
-            return _answer(0, "Success", store(product_id, body))
+            existing = sim.items.get(product_id)
+            if existing is None:
+                return answer(12052048, f"Product {product_id} does not exist", status=404)
+            held = {sku["id"] for sku in existing.get("skus") or []}
+            foreign = [s["id"] for s in body["skus"] if "id" in s and s["id"] not in held]
+            if foreign:
+                return answer(12052230, f"SKU ids {foreign} do not belong to product {product_id}")
+            return answer(0, "Success", store(product_id, body, existing))
 
     @app.get(PRODUCTS + "/{product_id}")
-    async def get(product_id: str, request: Request):
-        _, error = await checked(request)
-        if error:
-            return error
+    async def get(request: Request, product_id: str):
+        await check_request(sim, request)
         with sim.lock:
             product = sim.items.get(product_id)
             if product is None:
-                return _answer(12052048, f"Product {product_id} does not exist", status=404)
-            if sim.pending_reads.get(product_id, 0) > 0:
+                return answer(12052048, f"Product {product_id} does not exist", status=404)
+            under_review = request.query_params.get("return_under_review_version") == "true"
+            if sim.pending_reads.get(product_id, 0) > 0 and under_review:
                 sim.pending_reads[product_id] -= 1
-                return _answer(0, "Success", {**product, "status": "PENDING"})
-            return _answer(0, "Success", product)
+                return answer(0, "Success", {**product, "status": "PENDING"})
+            return answer(0, "Success", product)
+
+    async def sku_update(product_id: str, body: dict, change) -> JSONResponse:
+        with sim.lock:
+            product = sim.items.get(product_id)
+            if product is None:
+                return answer(12052048, f"Product {product_id} does not exist", status=404)
+            if product.get("status") != "ACTIVATE":
+                return answer(12019125, f"Product {product_id} is not live; only live SKUs")
+            skus = {sku["id"]: sku for sku in product["skus"]}
+            errors = []
+            for item in body.get("skus") or []:
+                sku = skus.get(item.get("id"))
+                if sku is None:
+                    errors.append(_sku_error(item.get("id"), "SKU does not exist"))
+                elif problem := change(sku, item):
+                    errors.append(_sku_error(item["id"], problem))
+            if not body.get("skus"):
+                return answer(12052700, "skus is required", status=400)
+            product["update_time"] = int(time.time())
+            return answer(0, "Success", {"errors": errors} if errors else {})
+
+    @app.post(PRODUCTS + "/{product_id}/inventory/update")
+    async def inventory(request: Request, product_id: str):
+        body = await check_request(sim, request)
+
+        def change(sku: dict, item: dict) -> str | None:
+            stock = item.get("inventory") or []
+            problems = [e for s in stock for e in stock_errors(sku["id"], s, False)]
+            if problems or not stock:
+                return "; ".join(problems) or "inventory is required"
+            sku["inventory"] = [
+                {"warehouse_id": s.get("warehouse_id") or next(iter(SALES_WAREHOUSES)), **s}
+                for s in stock
+            ]
+            return None
+
+        return await sku_update(product_id, body, change)
+
+    @app.post(PRODUCTS + "/{product_id}/prices/update")
+    async def prices(request: Request, product_id: str):
+        body = await check_request(sim, request)
+
+        def change(sku: dict, item: dict) -> str | None:
+            price = item.get("price") or {}
+            try:
+                amount = Decimal(str(price.get("amount")))
+            except InvalidOperation:
+                return "price.amount must be a decimal string"
+            if not Decimal("0.01") <= amount <= Decimal("7600"):
+                return "price out of range 0.01-7600"
+            sku["price"] = {"amount": str(price["amount"]), "currency": price.get("currency")}
+            return None
+
+        return await sku_update(product_id, body, change)
 
     @app.delete(PRODUCTS)
     async def delete(request: Request):
-        body, error = await checked(request)
-        if error:
-            return error
+        body = await check_request(sim, request)
+        ids = body.get("product_ids") or []
+        if not 1 <= len(ids) <= MAX_DELETE:
+            return answer(12019120, f"product_ids must hold 1-{MAX_DELETE} ids", status=400)
+        errors = []
         with sim.lock:
-            for product_id in body.get("product_ids", []):
-                sim.items.pop(product_id, None)
-        return _answer(0, "Success", {})
+            for product_id in ids:
+                if sim.items.pop(product_id, None) is None:
+                    errors.append(
+                        {
+                            "code": 12052048,
+                            "message": "product does not exist",
+                            "detail": {"product_id": product_id},
+                        }
+                    )
+        return answer(0, "Success", {"errors": errors} if errors else {})
 
     @app.post(PRODUCTS + "/search")
     async def search(request: Request):
-        body, error = await checked(request)
-        if error:
-            return error
+        body = await check_request(sim, request)
+        size = request.query_params.get("page_size", "")
+        if not size.isdigit() or not 1 <= int(size) <= MAX_SEARCH_PAGE:
+            return answer(36009003, f"page_size is required, 1-{MAX_SEARCH_PAGE}", status=400)
+        status = body.get("status") or "ALL"
+        if status not in STATUSES:
+            return answer(36009003, f"status must be one of {', '.join(STATUSES)}", status=400)
         wanted = set(body.get("seller_skus") or [])
         with sim.lock:
             products = [
-                p
-                for p in sim.items.values()
-                if not wanted or any(sku.get("seller_sku") in wanted for sku in p["skus"])
+                listed(p)
+                for _, p in sorted(sim.items.items())
+                if (status == "ALL" or p.get("status") == status)
+                and (not wanted or any(s.get("seller_sku") in wanted for s in p["skus"]))
             ]
-        return _answer(0, "Success", {"products": products, "total_count": len(products)})
+        token = request.query_params.get("page_token") or "0"
+        start = int(token) if token.isdigit() else 0
+        end = start + int(size)
+        return answer(
+            0,
+            "Success",
+            {
+                "total_count": len(products),
+                "next_page_token": str(end) if end < len(products) else "",
+                "products": products[start:end],
+            },
+        )
 
     return app
+
+
+def _number() -> str:
+    """An id shaped like TikTok's (a 19-digit number)."""
+    return str(10**18 + secrets.randbelow(9 * 10**18))
+
+
+def _sku_error(sku_id, message: str) -> dict:
+    return {"code": 12019126, "message": message, "detail": {"sku_id": sku_id}}

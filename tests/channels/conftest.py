@@ -10,6 +10,7 @@ from mercato.catalog.schemas import ProductCreate
 from mercato.channels import http as channel_http
 from mercato.channels import service
 from mercato.channels.schemas import ChannelCreate
+from mercato.config import get_settings
 from mercato.db import transaction
 from mercato.sandbox.app import create_app as create_sandbox
 
@@ -62,6 +63,9 @@ def sandbox(monkeypatch):
         channel_http, "open_client", lambda base_url: TestClient(app, base_url=base_url)
     )
     monkeypatch.setattr(channel_http, "BACKOFF_BASE", 0.0)
+    # Images a platform takes as files come from the simulators' image host.
+    monkeypatch.setenv("MERCATO_MEDIA_ORIGIN", f"{SANDBOX}/cdn")
+    get_settings.cache_clear()
     yield client
     client.close()
 
@@ -81,7 +85,7 @@ CREDENTIALS = {
 SETTINGS = {
     "meta": {"catalog_id": "cat1"},
     "google": {"account_id": "123", "data_source_id": "ds1"},
-    "tiktok": {"category_id": "601226", "shop_cipher": "cipher1"},
+    "tiktok": {"category_id": "601226"},
     "pinterest": {},
 }
 

@@ -47,8 +47,8 @@ def platform_calls(monkeypatch):
             hook(method, url)
         return real_send(http, method, url, **kwargs)
 
-    for module in ("meta", "google", "tiktok", "pinterest"):
-        monkeypatch.setattr(f"mercato.channels.{module}.client.send", send)
+    for module in ("meta.client", "google.client", "tiktok.api", "pinterest.client"):
+        monkeypatch.setattr(f"mercato.channels.{module}.send", send)
     return hooks
 
 

@@ -1,10 +1,15 @@
 """TikTok Shop lists products, not variants: a removed variant is taken off by sending its
 product again without it, and drift is repaired by one reconciliation, as elsewhere."""
 
+from sqlalchemy import select
+
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductUpdate
 from mercato.channels import sync
+from mercato.channels.models import Channel, ImageUpload
 from mercato.db import transaction
+from mercato.inventory import service as inventory
+from mercato.inventory.schemas import AdjustmentCreate
 
 from .conftest import tee
 from .test_sync_contract import listings
@@ -96,3 +101,142 @@ def test_one_reconciliation_repairs_drift(sessions, sandbox, make_products, make
     assert {p["title"] for p in after.values()} == {"Organic Tee"}
     again = sync.reconcile(sessions, channel_id)
     assert (again.missing, again.stale, again.extra, again.publish.sent) == (0, 0, 0, 0)
+
+
+def stock(sessions, sku: str, quantity: int) -> None:
+    with transaction(sessions) as session:
+        inventory.adjust(
+            session,
+            AdjustmentCreate(
+                sku=sku, quantity=quantity, kind="receipt" if quantity > 0 else "adjustment"
+            ),
+        )
+
+
+def tiktok_stock(sandbox) -> dict[str, int]:
+    return {
+        sku["seller_sku"]: sum(i["quantity"] for i in sku["inventory"])
+        for product in products(sandbox).values()
+        for sku in product["skus"]
+    }
+
+
+def test_stock_and_price_go_through_their_own_calls_not_an_edit(
+    sessions, sandbox, make_products, make_channel
+):
+    [product] = make_products(tee())
+    stock(sessions, "TEE-S", 3)
+    channel_id = make_channel("tiktok")
+    sync.publish(sessions, channel_id)
+    sync.read_back(sessions, channel_id)
+    assert tiktok_stock(sandbox) == {"TEE-S": 3, "TEE-M": 0}
+    edits = sandbox.get("/tiktok/_sandbox/items").json()["items_received"]
+    # A sell-out: only the stock call, straight away (no edit, no review).
+    stock(sessions, "TEE-S", -3)
+    result = sync.push_availability(sessions, channel_id, [v.id for v in product.variants])
+    assert result.sent == 2
+    assert tiktok_stock(sandbox) == {"TEE-S": 0, "TEE-M": 0}
+    assert sandbox.get("/tiktok/_sandbox/items").json()["items_received"] == edits
+    # A price change: the price call.
+    with transaction(sessions) as session:
+        catalog.update_product(
+            session,
+            product.id,
+            ProductUpdate(variants=[{**_variant(v), "price": 1999} for v in product.variants]),
+        )
+    sync.publish(sessions, channel_id)
+    assert sandbox.get("/tiktok/_sandbox/items").json()["items_received"] == edits
+    [held] = products(sandbox).values()
+    assert {s["price"]["amount"] for s in held["skus"]} == {"19.99"}
+    # A title change is an edit, with the SKU ids.
+    sku_ids = {s["id"] for s in held["skus"]}
+    with transaction(sessions) as session:
+        catalog.update_product(session, product.id, ProductUpdate(title="Organic Tee, New"))
+    sync.publish(sessions, channel_id)
+    assert sandbox.get("/tiktok/_sandbox/items").json()["items_received"] == edits + 2
+    [held] = products(sandbox).values()
+    assert held["title"] == "Organic Tee, New" and {s["id"] for s in held["skus"]} == sku_ids
+
+
+def _variant(v) -> dict:
+    return {
+        "id": v.id,
+        "sku": v.sku,
+        "option_values": v.option_values,
+        "price": v.price,
+        "barcode": v.barcode,
+        "mpn": v.mpn,
+        "weight": v.weight,
+    }
+
+
+def test_images_are_uploaded_once_and_sent_as_tiktok_uris(
+    sessions, sandbox, make_products, make_channel
+):
+    make_products(tee(), tee(handle="cap", skus=("CAP-1",)))
+    channel_id = make_channel("tiktok")
+    assert sync.publish(sessions, channel_id).sent == 3
+    uploads = sandbox.app.routes  # the simulator app, to read what it holds
+    sim = next(r.app for r in uploads if getattr(r, "path", "") == "/tiktok").state.sim
+    assert len(sim.uploads) == 1
+    for product in products(sandbox).values():
+        assert [i["uri"] for i in product["main_images"]] == list(sim.uploads)
+    with sessions() as session:
+        [row] = session.scalars(select(ImageUpload)).all()
+        assert row.source_url == "https://cdn.example.com/tee.jpg" and row.uri in sim.uploads
+
+
+def test_verdicts_read_back_as_what_they_are(sessions, sandbox, make_products, make_channel):
+    make_products(tee(), tee(handle="cap", skus=("CAP-1",)), tee(handle="bag", skus=("BAG-1",)))
+    channel_id = make_channel("tiktok")
+    sandbox.post("/tiktok/_sandbox/faults", json={"kind": "delay_verdicts", "count": 1})
+    sync.publish(sessions, channel_id)
+    by_sku = {p["skus"][0]["seller_sku"]: pid for pid, p in products(sandbox).items()}
+    sandbox.put(
+        f"/tiktok/_sandbox/items/{by_sku['CAP-1']}",
+        json={
+            "status": "FAILED",
+            "audit_failed_reasons": [
+                {"position": "main_images", "reasons": ["Blurry image"], "suggestions": ["Reshoot"]}
+            ],
+        },
+    )
+    sandbox.put(f"/tiktok/_sandbox/items/{by_sku['BAG-1']}", json={"status": "SELLER_DEACTIVATED"})
+    result = sync.read_back(sessions, channel_id)
+    assert result.still_pending == 2  # the tee, under review
+    by_item = listings(sessions, channel_id)
+    verdicts = {x.item_id: x for x in by_item.values()}
+    cap = next(x for x in verdicts.values() if x.platform_ref.startswith(by_sku["CAP-1"]))
+    bag = next(x for x in verdicts.values() if x.platform_ref.startswith(by_sku["BAG-1"]))
+    assert cap.verdict == "rejected" and "Blurry image (Reshoot)" in cap.issues[0]["message"]
+    assert bag.verdict == "rejected" and "SELLER_DEACTIVATED" in bag.issues[0]["message"]
+    sync.read_back(sessions, channel_id)
+    assert {x.verdict for x in listings(sessions, channel_id).values()} == {
+        "approved",
+        "rejected",
+    }
+
+
+def test_deletes_go_20_products_a_call(sessions, sandbox, make_products, make_channel):
+    made = make_products(*(tee(handle=f"t{n}", skus=(f"T{n}-S",)) for n in range(25)))
+    channel_id = make_channel("tiktok")
+    sync.publish(sessions, channel_id)
+    assert len(products(sandbox)) == 25
+    with transaction(sessions) as session:
+        for product in made:
+            catalog.update_product(session, product.id, ProductUpdate(status="archived"))
+    assert sync.publish(sessions, channel_id).deleted == 25
+    assert products(sandbox) == {}
+
+
+def test_a_warehouse_that_is_not_an_enabled_sales_warehouse_is_named(
+    sessions, sandbox, make_products, make_channel
+):
+    make_products(tee())
+    channel_id = make_channel("tiktok")
+    with transaction(sessions) as session:
+        channel = session.get(Channel, channel_id)
+        channel.settings = {**channel.settings, "warehouse_id": "7068517275539719943"}
+    result = sync.publish(sessions, channel_id)
+    assert products(sandbox) == {}
+    assert "7068517275539719943 is not an enabled sales warehouse" in result.messages[0]

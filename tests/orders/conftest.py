@@ -19,7 +19,7 @@ CREDENTIALS = {
     "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
 }
 SETTINGS = {
-    "tiktok": {"category_id": "601226", "shop_cipher": "cipher1"},
+    "tiktok": {"category_id": "601226"},
 }
 
 

@@ -1,5 +1,6 @@
 import time
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -10,6 +11,8 @@ from mercato.channels import sync
 from mercato.channels.models import Channel, Listing
 from mercato.channels.tiktok import signing, webhooks
 from mercato.db import transaction
+from mercato.sandbox import cdn
+from mercato.sandbox import tiktok as tiktok_sim
 from mercato.sandbox.tiktok import create_app
 from tests.channels.conftest import tee
 
@@ -37,28 +40,163 @@ def test_webhook_signature_is_over_app_key_and_raw_body():
     assert not webhooks.verify("29a39d", "e59af819cc", body + b" ", header)
 
 
-def signed(path, body=b"", secret="e59af819cc", **overrides):
+CIPHER = tiktok_sim.SHOP["cipher"]
+WAREHOUSE = "7068517275539719942"
+HEADERS = {"x-tts-access-token": "t"}
+
+
+def signed(path, body=b"", secret="e59af819cc", multipart=False, **overrides):
     params = {"app_key": "29a39d", "timestamp": str(int(time.time())), **overrides}
-    params["sign"] = signing.sign(secret, path, params, body)
+    params = {k: v for k, v in params.items() if v is not None}
+    params["sign"] = signing.sign(secret, path, params, body, multipart=multipart)
     return params
 
 
-def test_simulator_refuses_bad_signatures_and_stale_timestamps():
-    client = TestClient(create_app())
+class Shop:
+    """Signed calls to a fresh simulator, as a TikTok app makes them."""
+
+    def __init__(self):
+        self.client = TestClient(create_app())
+
+    def call(self, method, path, body=None, headers=HEADERS, secret="e59af819cc", **params):
+        raw = orjson.dumps(body) if body is not None else b""
+        query = signed(path, raw, secret, **{"shop_cipher": CIPHER, **params})
+        return self.client.request(method, path, params=query, content=raw, headers=headers)
+
+    def upload(self, data: bytes, use_case="MAIN_IMAGE"):
+        path = "/product/202309/images/upload"
+        return self.client.post(
+            path,
+            params=signed(path, multipart=True),
+            data={"use_case": use_case},
+            files={"data": ("a.png", data)},
+            headers=HEADERS,
+        )
+
+    def product(self, uri, skus=None):
+        return {
+            "title": "Organic Tee",
+            "description": "<p>Soft</p>",
+            "category_id": "601226",
+            "main_images": [{"uri": uri}],
+            "package_weight": {"value": "0.2", "unit": "KILOGRAM"},
+            "skus": skus
+            or [
+                {
+                    "seller_sku": sku,
+                    "external_sku_id": sku.lower(),
+                    "price": {"amount": "25.00", "currency": "USD"},
+                    "inventory": [{"warehouse_id": WAREHOUSE, "quantity": 2}],
+                }
+                for sku in ("TEE-S", "TEE-M")
+            ],
+        }
+
+
+def test_every_product_route_checks_signature_timestamp_token_and_shop_cipher():
+    shop = Shop()
     path = "/product/202309/products/search"
-    headers = {"x-tts-access-token": "t"}
-    ok = client.post(path, params=signed(path, b"{}"), content=b"{}", headers=headers)
+    ok = shop.call("POST", path, {}, page_size="10")
     assert ok.status_code == 200 and ok.json()["code"] == 0
-    tampered = client.post(path, params=signed(path, b"{}"), content=b'{"a":1}', headers=headers)
+    query = signed(path, b"{}", page_size="10", shop_cipher=CIPHER)
+    tampered = shop.client.post(path, params=query, content=b'{"a":1}', headers=HEADERS)
     assert tampered.status_code == 401 and tampered.json()["message"] == "Invalid signature"
-    wrong_secret = client.post(
-        path, params=signed(path, b"{}", secret="nope"), content=b"{}", headers=headers
-    )
-    assert wrong_secret.json()["code"] == 106001
-    stale = client.post(
-        path, params=signed(path, b"{}", timestamp="1623812664"), content=b"{}", headers=headers
-    )
+    assert shop.call("POST", path, {}, page_size="10", secret="nope").json()["code"] == 106001
+    stale = shop.call("POST", path, {}, page_size="10", timestamp="1623812664")
     assert stale.json()["code"] == 106002
+    assert shop.call("POST", path, {}, headers={}, page_size="10").json()["code"] == 105001
+    no_cipher = shop.call("POST", path, {}, page_size="10", shop_cipher=None)
+    assert no_cipher.json()["message"] == "shop_cipher is required"
+    wrong = shop.call("POST", path, {}, page_size="10", shop_cipher="cipher1")
+    assert wrong.json()["message"] == "Invalid shop_cipher"
+    for method, route in (
+        ("GET", "/logistics/202309/warehouses"),
+        ("PUT", "/product/202309/products/1"),
+        ("POST", "/product/202309/products/1/inventory/update"),
+        ("DELETE", "/product/202309/products"),
+    ):
+        assert shop.call(method, route, {}, timestamp="1623812664").json()["code"] == 106002
+    # The shop's cipher comes from the shops the seller authorised.
+    shops = shop.call("GET", "/authorization/202309/shops", shop_cipher=None).json()
+    assert [s["cipher"] for s in shops["data"]["shops"]] == [CIPHER]
+
+
+def test_search_needs_page_size_and_lists_no_external_ids():
+    shop = Shop()
+    path = "/product/202309/products/search"
+    assert shop.call("POST", path, {}).status_code == 400
+    assert shop.call("POST", path, {}, page_size="101").status_code == 400
+    uri = shop.upload(cdn.png("tee")).json()["data"]["uri"]
+    for _ in range(3):
+        assert shop.call("POST", "/product/202309/products", shop.product(uri)).json()["code"] == 0
+    first = shop.call("POST", path, {}, page_size="2").json()["data"]
+    assert first["total_count"] == 3 and len(first["products"]) == 2 and first["next_page_token"]
+    rest = shop.call("POST", path, {}, page_size="2", page_token=first["next_page_token"])
+    assert len(rest.json()["data"]["products"]) == 1 and not rest.json()["data"]["next_page_token"]
+    sku = first["products"][0]["skus"][0]
+    assert "external_sku_id" not in sku and "external_product_id" not in first["products"][0]
+    assert "amount" not in sku["price"] and sku["price"]["tax_exclusive_price"] == "25.00"
+
+
+def test_images_must_be_uploaded_and_stock_must_go_to_a_real_warehouse():
+    shop = Shop()
+    assert shop.upload(b"not an image").json()["code"] != 0
+    assert shop.upload(cdn.png("tiny", side=50)).json()["code"] != 0
+    uploaded = shop.upload(cdn.png("tee")).json()["data"]
+    assert uploaded["uri"] and uploaded["url"].startswith("https://")
+    storefront = shop.call(
+        "POST", "/product/202309/products", shop.product("https://cdn.example.com/tee.jpg")
+    ).json()
+    assert "was not returned by the image upload API" in storefront["message"]
+    body = shop.product(uploaded["uri"])
+    body["skus"][0]["inventory"][0]["warehouse_id"] = "default"
+    refused = shop.call("POST", "/product/202309/products", body).json()
+    assert "warehouse_id default is not an enabled sales warehouse" in refused["message"]
+    body["skus"][0]["inventory"][0]["warehouse_id"] = "7068517275539719943"  # disabled
+    assert shop.call("POST", "/product/202309/products", body).json()["code"] != 0
+
+
+def test_an_edit_without_sku_ids_deletes_and_recreates_every_sku():
+    shop = Shop()
+    uri = shop.upload(cdn.png("tee")).json()["data"]["uri"]
+    body = shop.product(uri)
+    created = shop.call("POST", "/product/202309/products", body).json()["data"]
+    product_id = created["product_id"]
+    ids = {s["seller_sku"]: s["id"] for s in created["skus"]}
+    # The old way: the whole product again, no SKU ids. TikTok makes new SKUs.
+    again = shop.call("PUT", f"/product/202309/products/{product_id}", body).json()["data"]
+    new_ids = {s["seller_sku"]: s["id"] for s in again["skus"]}
+    assert set(new_ids.values()).isdisjoint(ids.values())
+    # With the ids, the SKUs stay; one left out is deleted.
+    kept = [{**body["skus"][0], "id": new_ids["TEE-S"]}]
+    edited = shop.call("PUT", f"/product/202309/products/{product_id}", shop.product(uri, kept))
+    assert [s["id"] for s in edited.json()["data"]["skus"]] == [new_ids["TEE-S"]]
+    held = shop.client.get("/_sandbox/items").json()["items"][product_id]
+    assert [s["id"] for s in held["skus"]] == [new_ids["TEE-S"]]
+    # Another product's SKU id is refused.
+    foreign = shop.product(uri, [{**body["skus"][0], "id": "123"}])
+    assert shop.call("PUT", f"/product/202309/products/{product_id}", foreign).json()["code"]
+
+
+def test_stock_and_price_updates_and_deletes_of_at_most_20():
+    shop = Shop()
+    uri = shop.upload(cdn.png("tee")).json()["data"]["uri"]
+    created = shop.call("POST", "/product/202309/products", shop.product(uri)).json()["data"]
+    product_id, sku = created["product_id"], created["skus"][0]["id"]
+    base = f"/product/202309/products/{product_id}"
+    stock = {"skus": [{"id": sku, "inventory": [{"warehouse_id": WAREHOUSE, "quantity": 0}]}]}
+    assert shop.call("POST", base + "/inventory/update", stock).json()["code"] == 0
+    bad = {"skus": [{"id": "404", "inventory": [{"quantity": 1}]}]}
+    errors = shop.call("POST", base + "/inventory/update", bad).json()["data"]["errors"]
+    assert errors[0]["detail"]["sku_id"] == "404"
+    price = {"skus": [{"id": sku, "price": {"amount": "19.50", "currency": "USD"}}]}
+    assert shop.call("POST", base + "/prices/update", price).json()["code"] == 0
+    held = shop.client.get("/_sandbox/items").json()["items"][product_id]["skus"][0]
+    assert held["inventory"][0]["quantity"] == 0 and held["price"]["amount"] == "19.50"
+    too_many = {"product_ids": [str(n) for n in range(21)]}
+    assert shop.call("DELETE", "/product/202309/products", too_many).json()["code"] == 12019120
+    gone = shop.call("DELETE", "/product/202309/products", {"product_ids": [product_id]})
+    assert gone.json()["code"] == 0 and shop.client.get("/_sandbox/items").json()["items"] == {}
 
 
 def products(sandbox) -> dict:
@@ -81,7 +219,10 @@ def test_publish_one_product_with_its_skus_then_edit_a_sku(
     with sessions() as session:
         rows = list(session.scalars(select(Listing).where(Listing.channel_id == channel_id)))
         assert {x.verdict for x in rows} == {"approved"}
-        assert {x.platform_ref for x in rows} == {remote["id"]}
+        # TikTok's own product and SKU ids are kept.
+        assert {x.platform_ref for x in rows} == {
+            f"{remote['id']}:{s['id']}" for s in remote["skus"]
+        }
     # Editing one SKU re-sends the product (TikTok replaces it whole): still one product.
     variant = product.variants[0]
     with transaction(sessions) as session:
@@ -107,6 +248,8 @@ def test_publish_one_product_with_its_skus_then_edit_a_sku(
     assert len(held) == 1
     skus = {s["external_sku_id"]: s["seller_sku"] for s in next(iter(held.values()))["skus"]}
     assert skus[variant.id] == "RENAMED" and len(skus) == 2
+    # The edit named the SKUs: TikTok kept them (it would have made new ones otherwise).
+    assert {s["id"] for s in next(iter(held.values()))["skus"]} == {s["id"] for s in remote["skus"]}
 
 
 def test_platform_rejection_and_expired_token(

@@ -1,143 +1,297 @@
-"""TikTok Shop product API client (PLATFORMS.md §3): signed requests, one TikTok product
-per Mercato product (its variants are the SKUs)."""
+"""TikTok Shop product API client (PLATFORMS.md §3.2, §3.5): one TikTok product per
+Mercato product (its variants are the SKUs).
+
+- Images are uploaded to TikTok and sent as the URIs it returns (cached per channel).
+- Stock goes to a sales warehouse read from the logistics API.
+- Every edit names the SKU ids TikTok gave (a SKU left out is deleted by TikTok).
+- When only stock or price changed, their own update calls are used: no edit, no review.
+"""
 
 from __future__ import annotations
 
-import time
-
 import httpx
-import orjson
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
-from mercato.channels.http import AuthExpired, PlatformError, send
+from mercato.channels.http import PlatformError
 from mercato.channels.items import Target
-from mercato.channels.tiktok.mapping import to_product
-from mercato.channels.tiktok.signing import sign
+from mercato.channels.tiktok import mapping
+from mercato.channels.tiktok.api import Api, TikTokError
 
 PRODUCTS = "/product/202309/products"
-AUTH_CODES = (105001, 105002, 105003)
-SEARCH_LIMIT = 100
+IMAGES = "/product/202309/images/upload"
+WAREHOUSES = "/logistics/202309/warehouses"
+PAGE_SIZE = 100  # search's maximum
+DELETE_LIMIT = 20  # product ids per Delete Products call
+NOT_FOUND = 12052048
+# Product statuses other than live (ACTIVATE) and under review (PENDING): what the
+# merchant is told.
+NOT_LIVE = {
+    "DRAFT": "saved as a draft on TikTok Shop, not listed",
+    "SELLER_DEACTIVATED": "deactivated in TikTok Seller Center",
+    "PLATFORM_DEACTIVATED": "deactivated by TikTok Shop",
+    "FREEZE": "frozen by TikTok Shop",
+}
 
 
 class Client:
     kind = "tiktok"
+    uploads_images = True
 
-    def __init__(self, target: Target, credentials: dict[str, str], http: httpx.Client):
-        self.app_key = credentials.get("app_key", "")
-        self.secret = credentials.get("app_secret", "")
-        if not (self.app_key and self.secret):
-            raise PlatformError("the TikTok Shop channel needs app_key and app_secret")
-        self.token = credentials.get("access_token", "")
-        self.shop_cipher = target.settings.get("shop_cipher")
+    def __init__(self, target: Target, credentials: dict[str, str], http: httpx.Client, images):
+        self.api = Api(target.settings, credentials, http)
         self.target = target
-        self.http = http
-        self._product_of_sku: dict[str, str] = {}
-        self._skus_beside_ours: set[str] = set()
+        self.images = images
+        self._warehouse: str | None = None
+        # Extra SKUs found by remote_items, by their ref: those in products of their own
+        # (deleted with the product) and those beside ours (dropped by the next edit).
+        self._extra_products: dict[str, str] = {}
+        self._beside_ours: set[str] = set()
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        raw = orjson.dumps(body) if body is not None else b""
-        params = {"app_key": self.app_key, "timestamp": str(int(time.time()))}
-        if self.shop_cipher:
-            params["shop_cipher"] = self.shop_cipher
-        # The exact bytes sent are signed, so the body is serialised once, here.
-        params["sign"] = sign(self.secret, path, params, raw)
-        response = send(
-            self.http,
-            method,
-            path,
-            params=params,
-            content=raw or None,
-            headers={"x-tts-access-token": self.token, "content-type": "application/json"},
-        )
-        envelope = response.json()
-        if envelope.get("code") in AUTH_CODES:
-            raise AuthExpired(envelope.get("message", "expired"), response.status_code)
-        if response.status_code == 401:
-            raise PlatformError(f"TikTok Shop: {envelope.get('message')}", 401)
-        return response.status_code, envelope
+    # ------------------------------------------------------------ set-up reads
+
+    def warehouse(self) -> str:
+        """The sales warehouse stock goes to: the channel's ``warehouse_id``, else the
+        shop's default enabled sales warehouse (read once per client)."""
+        if self._warehouse is None:
+            sales = [
+                w
+                for w in self.api.call("GET", WAREHOUSES).get("warehouses") or []
+                if w.get("type") == "SALES_WAREHOUSE" and w.get("effect_status") == "ENABLED"
+            ]
+            wanted = self.target.settings.get("warehouse_id")
+            if wanted and not any(str(w["id"]) == str(wanted) for w in sales):
+                raise PlatformError(
+                    f"TikTok Shop: warehouse_id {wanted} is not an enabled sales warehouse "
+                    f"of the shop; enabled ones: {', '.join(str(w['id']) for w in sales) or 'none'}"
+                )
+            if not sales:
+                raise PlatformError("TikTok Shop: the shop has no enabled sales warehouse")
+            default = next((w for w in sales if w.get("is_default")), sales[0])
+            self._warehouse = str(wanted or default["id"])
+        return self._warehouse
+
+    def _image_uri(self, url: str) -> str:
+        def upload(data: bytes, name: str) -> tuple[str, str | None]:
+            answer = self.api.upload(IMAGES, {"use_case": "MAIN_IMAGE"}, name or "image", data)
+            return answer["uri"], answer.get("url")
+
+        if self.images is None:
+            raise PlatformError("TikTok Shop needs images uploaded; no image store was given")
+        return self.images.uri_for(url, upload)
+
+    # ------------------------------------------------------------ push
 
     def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]:
         groups: dict[str, list[Upsert]] = {}
         for upsert in upserts:
             groups.setdefault(upsert.group, []).append(upsert)
         created = self._created_earlier(
-            [g for g, members in groups.items() if not any(u.platform_ref for u in members)],
-            [u for u in upserts if not u.platform_ref],
+            [u for group in groups.values() for u in group if not u.platform_ref]
         )
         outcomes = []
-        for product, group in groups.items():
-            body = to_product([u.payload for u in group], self.target)
-            existing = next((u.platform_ref for u in group if u.platform_ref), None) or created.get(
-                product
-            )
-            status, envelope = (
-                self._call("PUT", f"{PRODUCTS}/{existing}", body) if existing else (404, {})
-            )
-            if status == 404:  # new, or lost on the platform (drift): created (again)
-                status, envelope = self._call("POST", PRODUCTS, body)
-            if envelope.get("code") == 0:
-                product_id = envelope["data"]["product_id"]
-                outcomes += [
-                    Outcome(u.item_id, "pending", ref=product_id, platform_ref=product_id)
-                    for u in group
-                ]
-            else:
-                issues = [platform_issue("product", envelope.get("message", ""))]
+        for group in groups.values():
+            try:
+                outcomes += self._push_product(group, created)
+            except TikTokError as exc:
+                issues = [platform_issue("product", str(exc))]
                 outcomes += [Outcome(u.item_id, "rejected", issues) for u in group]
         if deletes:
-            # Extra SKUs found by remote_items are deleted with their product.
-            products = {
-                self._product_of_sku.get(ref, ref)
-                for ref in deletes
-                if ref not in self._skus_beside_ours
-            }
-            if products:
-                self._call("DELETE", PRODUCTS, {"product_ids": sorted(products)})
+            self._delete(deletes)
         return outcomes
 
-    def _created_earlier(self, products: list[str], upserts: list[Upsert]) -> dict[str, str]:
-        """TikTok ids of products created by an earlier push whose answer was never
-        recorded (a crash in between): they are edited, not created a second time."""
-        if not products:
-            return {}
-        skus = sorted({u.payload["seller_sku"] for u in upserts if u.payload.get("seller_sku")})
-        found: dict[str, str] = {}
-        for start in range(0, len(skus), SEARCH_LIMIT):
-            _, envelope = self._call(
-                "POST", f"{PRODUCTS}/search", {"seller_skus": skus[start : start + SEARCH_LIMIT]}
+    def _push_product(self, group: list[Upsert], created: dict[str, str]) -> list[Outcome]:
+        refs = {
+            u.item_id: mapping.split_ref(u.platform_ref or created.get(u.item_id)) for u in group
+        }
+        product_id = next((p for p, _ in refs.values() if p), None)
+        sku_ids = {item_id: sku for item_id, (_, sku) in refs.items() if sku}
+        if product_id and self._only_stock_and_price(group, sku_ids):
+            try:
+                self._update_stock_and_price(product_id, group, sku_ids)
+                return [Outcome(u.item_id, "pending", ref=product_id) for u in group]
+            except TikTokError as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+                product_id, sku_ids = None, {}  # lost on TikTok (drift): created again
+        body = mapping.to_product([u.payload for u in group], self.warehouse(), sku_ids)
+        body["main_images"] = [{"uri": self._image_uri(i["uri"])} for i in body["main_images"]]
+        data = None
+        if product_id:
+            try:
+                data = self.api.call("PUT", f"{PRODUCTS}/{product_id}", body)
+            except TikTokError as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+                # Lost on TikTok (drift): created again, without the SKU ids it forgot.
+                for sku in body["skus"]:
+                    sku.pop("id", None)
+        if data is None:
+            data = self.api.call("POST", PRODUCTS, body)
+        product_id = str(data["product_id"])
+        given = {sku.get("external_sku_id"): str(sku["id"]) for sku in data.get("skus") or []}
+        return [
+            Outcome(
+                u.item_id,
+                "pending",
+                ref=product_id,
+                platform_ref=mapping.ref(product_id, given[u.item_id])
+                if u.item_id in given
+                else None,
             )
-            for product in (envelope.get("data") or {}).get("products", []):
-                if product.get("external_product_id") in products:
-                    found[product["external_product_id"]] = product["id"]
+            for u in group
+        ]
+
+    @staticmethod
+    def _only_stock_and_price(group: list[Upsert], sku_ids: dict[str, str]) -> bool:
+        """Every SKU already on TikTok and nothing but stock or price changed."""
+        return all(
+            u.item_id in sku_ids
+            and u.previous
+            and u.previous.get("listing") == mapping.listing_digest(u.payload)
+            for u in group
+        )
+
+    def _update_stock_and_price(
+        self, product_id: str, group: list[Upsert], sku_ids: dict[str, str]
+    ) -> None:
+        stock, prices, warehouse = [], [], self.warehouse()
+        for u in group:
+            sku_id, row = sku_ids[u.item_id], u.payload
+            if u.previous.get("quantity") != row["quantity"]:
+                stock.append(
+                    {
+                        "id": sku_id,
+                        "inventory": [{"warehouse_id": warehouse, "quantity": row["quantity"]}],
+                    }
+                )
+            if u.previous.get("price") != mapping.price_text(row["price"]):
+                prices.append(
+                    {"id": sku_id, "price": {"amount": row["price"], "currency": row["currency"]}}
+                )
+        # Stock first: a sell-out must not wait for anything.
+        if stock:
+            self._sku_update(f"{PRODUCTS}/{product_id}/inventory/update", stock)
+        if prices:
+            self._sku_update(f"{PRODUCTS}/{product_id}/prices/update", prices)
+
+    def _sku_update(self, path: str, skus: list[dict]) -> None:
+        data = self.api.call("POST", path, {"skus": skus})
+        errors = data.get("errors") or []
+        if errors:
+            raise TikTokError(
+                errors[0].get("code"),
+                "; ".join(
+                    f"SKU {(e.get('detail') or {}).get('sku_id')}: {e.get('message')}"
+                    for e in errors
+                ),
+            )
+
+    def _delete(self, refs: list[str]) -> None:
+        products = sorted(
+            {
+                self._extra_products.get(ref) or mapping.split_ref(ref)[0]
+                for ref in refs
+                if ref not in self._beside_ours
+            }
+            - {None}
+        )
+        for start in range(0, len(products), DELETE_LIMIT):
+            self.api.call(
+                "DELETE", PRODUCTS, {"product_ids": products[start : start + DELETE_LIMIT]}
+            )
+
+    def _created_earlier(self, new: list[Upsert]) -> dict[str, str]:
+        """Refs of SKUs an earlier push created but whose answer was never recorded (a crash
+        in between), found by seller SKU: they are edited, not created a second time."""
+        by_sku = {u.payload["seller_sku"]: u.item_id for u in new if u.payload.get("seller_sku")}
+        found: dict[str, str] = {}
+        wanted = sorted(by_sku)
+        for start in range(0, len(wanted), PAGE_SIZE):
+            for product in self._search({"seller_skus": wanted[start : start + PAGE_SIZE]}):
+                for sku in product.get("skus") or []:
+                    item_id = by_sku.get(sku.get("seller_sku"))
+                    if item_id:
+                        found[item_id] = mapping.ref(str(product["id"]), str(sku["id"]))
         return found
 
-    def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
-        status, envelope = self._call("GET", f"{PRODUCTS}/{ref}")
-        if status == 404:
-            return []  # lost on the platform: reconciliation resends it
-        product = envelope["data"]
-        if product["status"] == "PENDING":
-            return []
-        reasons = [
-            platform_issue("product", "; ".join(r.get("reasons", [])))
-            for r in product.get("audit_failed_reasons", [])
-        ]
-        verdict = "rejected" if product["status"] == "FAILED" else "approved"
-        return [Outcome(item_id, verdict, reasons) for item_id in item_ids]
+    def _search(self, body: dict) -> list[dict]:
+        """Every product matching ``body``, page by page."""
+        products, token = [], None
+        while True:
+            query = {"page_size": str(PAGE_SIZE), **({"page_token": token} if token else {})}
+            data = self.api.call("POST", f"{PRODUCTS}/search", body, query)
+            products += data.get("products") or []
+            token = data.get("next_page_token")
+            if not token:
+                return products
 
-    def remote_items(self, expected: list[str]) -> dict[str, dict]:
-        """Every SKU the shop holds, by our item id (its external SKU id)."""
-        _, envelope = self._call("POST", f"{PRODUCTS}/search", {})
-        out = {}
-        expected_set = set(expected)
-        for product in envelope["data"]["products"]:
-            skus = [sku.get("external_sku_id") or sku["id"] for sku in product["skus"]]
-            for sku, item_id in zip(product["skus"], skus, strict=True):
-                out[item_id] = {"price": sku["price"]["amount"], "title": product["title"]}
-                # An extra SKU in a product that also holds ours goes when the product is
-                # next sent whole; one in a product of its own goes with that product.
-                if not expected_set.intersection(skus):
-                    self._product_of_sku[item_id] = product["id"]
-                elif item_id not in expected_set:
-                    self._skus_beside_ours.add(item_id)
+    # ------------------------------------------------------------ read-back
+
+    def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
+        """The verdict of the version last sent (under review, if it still is)."""
+        try:
+            product = self.api.call(
+                "GET", f"{PRODUCTS}/{ref}", query={"return_under_review_version": "true"}
+            )
+        except TikTokError as exc:
+            if exc.code == NOT_FOUND:
+                return []  # lost on the platform: reconciliation resends it
+            raise
+        status = product.get("status")
+        if status == "PENDING":
+            return []
+        if status == "ACTIVATE":
+            return [Outcome(item_id, "approved") for item_id in item_ids]
+        if status == "FAILED":
+            issues = [
+                platform_issue(
+                    r.get("position") or "product",
+                    "; ".join(r.get("reasons") or [])
+                    + (f" ({'; '.join(r['suggestions'])})" if r.get("suggestions") else ""),
+                )
+                for r in product.get("audit_failed_reasons") or []
+            ] or [platform_issue("product", "TikTok Shop's review rejected the product")]
+        elif status in NOT_LIVE:
+            issues = [platform_issue("status", f"{status}: {NOT_LIVE[status]}")]
+        else:  # DELETED, or a status we do not know: resent by reconciliation
+            return []
+        return [Outcome(item_id, "rejected", issues) for item_id in item_ids]
+
+    def remote_items(self, expected: dict[str, str | None]) -> dict[str, dict]:
+        """Every SKU the shop holds: ours by item id (known by the SKU ids TikTok gave us),
+        others by their ref. Search lists no external ids and no ``price.amount``."""
+        item_of_sku = {
+            mapping.split_ref(ref)[1]: item_id for item_id, ref in expected.items() if ref
+        }
+        out: dict[str, dict] = {}
+        for product in self._search({"status": "ALL"}):
+            if product.get("status") == "DELETED":
+                continue
+            product_id = str(product["id"])
+            skus = product.get("skus") or []
+            ours = [item_of_sku.get(str(sku["id"])) for sku in skus]
+            extra = sum(item_id is None for item_id in ours)
+            for sku, item_id in zip(skus, ours, strict=True):
+                held = {
+                    "price": mapping.price_text(
+                        (sku.get("price") or {}).get("tax_exclusive_price")
+                    ),
+                    "title": product.get("title"),
+                    "quantity": sum(
+                        int(i.get("quantity") or 0) for i in sku.get("inventory") or []
+                    ),
+                }
+                if item_id is None:
+                    ref = mapping.ref(product_id, str(sku["id"]))
+                    if any(ours):
+                        self._beside_ours.add(ref)
+                    else:  # a product holding none of ours is deleted whole
+                        self._extra_products[ref] = product_id
+                    out[ref] = held
+                else:
+                    if extra:
+                        # Ours beside foreign SKUs: stale, so the product is sent whole
+                        # (which drops them).
+                        held["extra_skus"] = extra
+                    out[item_id] = held
         return out
