@@ -33,6 +33,7 @@ from mercato.storefront import pages as storefront_pages
 from mercato.system.api import router as system_router
 from mercato.system.foreground import ForegroundMiddleware
 from mercato.system.idempotency import IdempotencyMiddleware
+from mercato.system.security_headers import SecurityHeadersMiddleware
 from mercato.system.text_input import TextInputMiddleware
 from mercato.webhooks.api import router as webhooks_router
 
@@ -108,6 +109,7 @@ def create_app(
     app.add_middleware(IdempotencyMiddleware)
     # Outermost of the two: a key is never claimed by a request refused for its text.
     app.add_middleware(TextInputMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://"))
     if run_worker:
         app.add_middleware(ForegroundMiddleware)
 

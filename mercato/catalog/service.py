@@ -27,7 +27,7 @@ from mercato.catalog.schemas import (
     TranslationInput,
     VariantInput,
 )
-from mercato.catalog.text import handleize, html_to_text, is_valid_handle
+from mercato.catalog.text import handleize, html_to_text, is_valid_handle, safe_html
 from mercato.config import get_settings
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed, dotted
@@ -537,7 +537,7 @@ def _check_product(item: ProductCreate, loc: Loc, errors: list[FieldError]):
 
 def _product_values(plan: _Plan) -> dict:
     data = plan.data
-    description_html = data.description_html or ""
+    description_html = safe_html(data.description_html)
     category_id, category_path = plan.category or (None, None)
     return {
         "handle": plan.handle,
@@ -695,7 +695,7 @@ def _sync_translations(product: Product, wanted: dict[str, TranslationInput]) ->
         _set(
             current.get(locale) or ProductTranslation(locale=locale),
             title=t.title,
-            description_html=t.description_html,
+            description_html=safe_html(t.description_html) if t.description_html else None,
         )
         for locale, t in sorted(wanted.items())
     ]

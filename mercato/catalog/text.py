@@ -1,10 +1,44 @@
-"""Plain text from merchant HTML, handles from titles, and GTIN check digits."""
+"""Merchant HTML made safe, plain text from it, handles from titles, and GTIN check digits."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from html.parser import HTMLParser
+
+import nh3
+
+# What a product description may use: text formatting, lists, tables, links and images.
+# No script, style, form, frame or event attribute; links and images over http(s) only.
+DESCRIPTION_TAGS = {
+    *("p", "br", "hr", "div", "span", "blockquote", "pre", "code"),
+    *("h1", "h2", "h3", "h4", "h5", "h6"),
+    *("b", "strong", "i", "em", "u", "s", "small", "sub", "sup", "mark"),
+    *("ul", "ol", "li", "dl", "dt", "dd"),
+    *("table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption"),
+    *("a", "img", "figure", "figcaption"),
+}
+DESCRIPTION_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+}
+
+
+def safe_html(html: str | None) -> str:
+    """``html`` with only the tags and attributes above; anything else is dropped (the
+    content of script and style with it)."""
+    if not html:
+        return ""
+    return nh3.clean(
+        html,
+        tags=DESCRIPTION_TAGS,
+        attributes=DESCRIPTION_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
 
 _BLOCK_TAGS = {
     "p",

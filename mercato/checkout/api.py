@@ -76,7 +76,9 @@ def public(view: service.View) -> dict:
 
 
 def return_url(request: Request, token: str) -> str:
-    return str(request.url_for("checkout_return", token=token))
+    # From the configured address, never from the request's Host header.
+    base = request.app.state.settings.base_url.rstrip("/")
+    return base + request.app.url_path_for("checkout_return", token=token)
 
 
 # Answers the attempt keeps (committed), written as problems.

@@ -21,9 +21,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from mercato.auth.dependencies import ReadSession
+from mercato.catalog.text import safe_html
 from mercato.checkout import completion
 from mercato.checkout import service as checkout
 from mercato.checkout.api import return_url
@@ -38,6 +40,8 @@ from mercato.storefront import service
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# Descriptions are sanitised when saved; again when shown, for rows saved before that.
+templates.env.filters["safe_html"] = lambda html: Markup(safe_html(html))
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(prefix="/shop", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -81,6 +85,11 @@ def _csrf_for(nonce: str) -> str:
         b"mercato/shop-csrf/v1\0" + get_settings().resolved_secret_key().encode()
     ).digest()
     return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def _see_other(request: Request, name: str, **params) -> RedirectResponse:
+    """A redirect to one of the shop's pages, as a path: never built from the Host header."""
+    return RedirectResponse(request.app.url_path_for(name, **params), status_code=303)
 
 
 def check_csrf(request: Request, token: str) -> None:
@@ -168,7 +177,7 @@ def _start(request: Request, lines, coupon: str | None, form) -> Response:
         request,
         lambda session: checkout.create_checkout(session, data, customer_id=_buyer(request)),
     )
-    return RedirectResponse(request.url_for("checkout_page", token=created.token), status_code=303)
+    return _see_other(request, "checkout_page", token=created.token)
 
 
 # ---------------------------------------------------------------- product and cart
@@ -308,7 +317,7 @@ def checkout_page(request: Request, token: str, session: ReadSession):
     try:
         found = checkout.get_checkout(session, token)
         if found.status == "completed":
-            return RedirectResponse(request.url_for("thanks", token=token), status_code=303)
+            return _see_other(request, "thanks", token=token)
         return _checkout_page(request, token)
     except MercatoError as exc:
         return _problem_page(request, exc)
@@ -330,7 +339,7 @@ def _update_from(form) -> CheckoutUpdate:
 
 
 def _done(request: Request, token: str, done: checkout.Completion) -> Response:
-    response = RedirectResponse(request.url_for("thanks", token=token), status_code=303)
+    response = _see_other(request, "thanks", token=token)
     if done.checkout.customer_id:
         _remember_device(request, response, done.checkout.customer_id)
     return response
@@ -486,7 +495,7 @@ def _json_problem(status: int, detail: str, errors: list[FieldError]) -> JSONRes
 
 def _after(request: Request, token: str, done: checkout.Completion | None) -> Response:
     if done is None:
-        return RedirectResponse(request.url_for("checkout_page", token=token), status_code=303)
+        return _see_other(request, "checkout_page", token=token)
     if done.status == "completed":
         return _done(request, token, done)
     if done.status == "requires_action":
@@ -533,7 +542,7 @@ async def sandbox_authenticate(request: Request, token: str):
         )
     except MercatoError as exc:
         return _problem_page(request, exc)
-    return RedirectResponse(request.url_for("checkout_return", token=token), status_code=303)
+    return _see_other(request, "checkout_return", token=token)
 
 
 @router.post("/checkout/{token}/login-link")
@@ -573,7 +582,7 @@ def login(request: Request, link: str):
             detail="This device remembers you now for faster checkout.",
         )
     else:
-        response = RedirectResponse(request.url_for("checkout_page", token=token), status_code=303)
+        response = _see_other(request, "checkout_page", token=token)
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     _remember_device(request, response, signed_in.customer.id)
@@ -598,7 +607,7 @@ def thanks(request: Request, token: str, session: ReadSession):
     except MercatoError as exc:
         return _problem_page(request, exc)
     if found.status != "completed":
-        return RedirectResponse(request.url_for("checkout_page", token=token), status_code=303)
+        return _see_other(request, "checkout_page", token=token)
     return page(request, "thanks.html", v=checkout.view(session, found), c=found)
 
 
