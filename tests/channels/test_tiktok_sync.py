@@ -1,17 +1,19 @@
 """TikTok Shop lists products, not variants: a removed variant is taken off by sending its
 product again without it, and drift is repaired by one reconciliation, as elsewhere."""
 
+import time
+
 from sqlalchemy import select
 
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductUpdate
-from mercato.channels import sync
+from mercato.channels import service, sync
 from mercato.channels.models import Channel, ImageUpload
 from mercato.db import transaction
 from mercato.inventory import service as inventory
 from mercato.inventory.schemas import AdjustmentCreate
 
-from .conftest import tee
+from .conftest import CREDENTIALS, tee
 from .test_sync_contract import listings
 
 
@@ -240,3 +242,33 @@ def test_a_warehouse_that_is_not_an_enabled_sales_warehouse_is_named(
     result = sync.publish(sessions, channel_id)
     assert products(sandbox) == {}
     assert "7068517275539719943 is not an enabled sales warehouse" in result.messages[0]
+
+
+def test_an_expired_token_is_refreshed_and_both_new_tokens_are_stored(
+    sessions, sandbox, make_products, make_channel
+):
+    make_products(tee())
+    channel_id = make_channel("tiktok")
+    with transaction(sessions) as session:
+        service.replace_credentials(
+            session,
+            channel_id,
+            {**CREDENTIALS["tiktok"], "refresh_token": "tt-refresh-token"},
+        )
+    sandbox.post("/tiktok/_sandbox/faults", json={"kind": "expired_token"})
+    assert sync.publish(sessions, channel_id).sent == 2
+    with sessions() as session:
+        channel = session.get(Channel, channel_id)
+        stored = service.credentials(channel)
+        assert channel.status == "active"
+    assert stored["access_token"].startswith("at-") and stored["refresh_token"].startswith("rt-")
+    # Absolute expiry timestamps, about a week ahead.
+    assert 6 * 86400 < int(stored["access_token_expires_at"]) - time.time() <= 7 * 86400
+    # The old refresh token was used up; a refused refresh means re-authorisation.
+    with transaction(sessions) as session:
+        service.replace_credentials(
+            session, channel_id, {**stored, "refresh_token": "tt-refresh-token"}
+        )
+    sandbox.post("/tiktok/_sandbox/faults", json={"kind": "expired_token"})
+    make_products(tee(handle="cap", skus=("CAP-1",)))
+    assert sync.publish(sessions, channel_id).status == "needs_reauth"
