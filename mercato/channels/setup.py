@@ -24,6 +24,7 @@ from mercato.channels.models import Channel
 from mercato.channels.schemas import ChannelCreate, ChannelUpdate
 from mercato.db import transaction
 from mercato.errors import Conflict, FieldError, ValidationFailed
+from mercato.outbound import require_safe_url
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,10 @@ def connect(
     """A new channel, stored only once its settings are complete and (unless told not to)
     the platform accepted them."""
     _check(data.kind, data.credentials, data.settings)
-    base_url = (data.base_url or service.DEFAULT_BASE_URLS[data.kind]).rstrip("/")
+    # Checked before the platform is called at it, not only when stored.
+    base_url = require_safe_url(
+        (data.base_url or service.DEFAULT_BASE_URLS[data.kind]).rstrip("/"), ("base_url",)
+    )
     verified = None
     if check_with_platform:
         target = Target(
@@ -168,9 +172,8 @@ def change(
             target.settings = dict(settings)
             target.country = (data.country or target.country).upper()
             target.language = data.language or target.language
-            verified = verify(
-                target.kind, target, (data.base_url or base_url).rstrip("/"), credentials, http
-            )
+            root = require_safe_url((data.base_url or base_url).rstrip("/"), ("base_url",))
+            verified = verify(target.kind, target, root, credentials, http)
     with transaction(sessions) as session:
         channel = service.update_channel(session, channel_id, data)
     return Connected(channel, verified)

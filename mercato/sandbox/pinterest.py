@@ -144,6 +144,20 @@ def create_app() -> FastAPI:
         more = start + page_size < len(ids)
         return {"items": page, "bookmark": str(start + page_size) if more else None}
 
+    @app.get("/v5/catalogs")
+    def list_catalogs(request: Request):
+        """The account's catalogs (one RETAIL catalog here)."""
+        if (fault := _fault(sim)) is not None:
+            return fault
+        if not request.headers.get("authorization"):
+            return _error(401, 2, "Authentication failed.")
+        now = "2026-01-01T00:00:00"
+        catalog = {"id": "864344156814050986", "name": "Sandbox catalog"}
+        return {
+            "items": [{**catalog, "catalog_type": "RETAIL", "created_at": now, "updated_at": now}],
+            "bookmark": None,
+        }
+
     @app.post("/v5/oauth/token")
     async def oauth_token(request: Request):
         """Token refresh (grant_type=refresh_token, app id and secret as Basic auth). The

@@ -239,3 +239,41 @@ def test_a_misconfigured_channel_is_one_clear_line(sessions, engine, client, adm
     api = client.post(f"/api/v1/channels/{channel_id}/publish", headers=admin)
     assert api.status_code == 409 and "catalog_id" in api.json()["detail"]
     assert "catalog_id" in browser.get(f"/admin/channels/{channel_id}").text
+
+
+def test_meta_and_pinterest_are_verified_with_one_call(engine, sessions, sandbox):
+    pinterest = runner.invoke(
+        app,
+        [
+            "channels",
+            "add",
+            "pinterest",
+            "--name",
+            "pin",
+            "--base-url",
+            f"{SANDBOX}/pinterest",
+            "--credential",
+            "access_token=pina_x",
+        ],
+    )
+    assert pinterest.exit_code == 0, pinterest.output
+    assert "The platform answered: catalogs Sandbox catalog" in pinterest.output
+    meta_args = [
+        "channels",
+        "add",
+        "meta",
+        "--name",
+        "fb",
+        "--base-url",
+        f"{SANDBOX}/meta",
+        "--credential",
+        "access_token=EAAB",
+        "--setting",
+        "catalog_id=cat1",
+    ]
+    sandbox.post("/meta/_sandbox/faults", json={"kind": "expired_token"})
+    refused = runner.invoke(app, meta_args)
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "meta refused the connection, nothing was stored" in refused.output
+    assert channel_count(sessions) == 1
+    assert runner.invoke(app, meta_args).exit_code == 0

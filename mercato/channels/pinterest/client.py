@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
-from mercato.channels.http import AuthExpired, PlatformError, send
+from mercato.channels.http import AuthExpired, PlatformError, SetupError, send
 from mercato.channels.items import Target
 from mercato.channels.pinterest.mapping import summary
 
@@ -92,3 +92,10 @@ class Client:
             bookmark = body.get("bookmark")
             if not bookmark:
                 return out
+
+    def verify(self) -> str:
+        """One cheap read proving the token and its catalog scope (channel set-up)."""
+        catalogs = self._call("GET", "/v5/catalogs", params={"page_size": 25}).get("items", [])
+        if not catalogs:
+            raise SetupError("Pinterest: this account has no catalog yet; create one first")
+        return "catalogs " + ", ".join(c.get("name") or c["id"] for c in catalogs)
