@@ -8,6 +8,7 @@ from importlib import import_module
 from fastapi import FastAPI
 
 from mercato.sandbox import cdn, orders
+from mercato.sandbox.common import refuse_malformed
 
 SIMULATED = ("meta", "google", "tiktok", "pinterest")
 
@@ -17,6 +18,7 @@ def create_app(kinds: tuple[str, ...] = SIMULATED) -> FastAPI:
     app.state.order_books = {}
     for kind in kinds:
         simulator = import_module(f"mercato.sandbox.{kind}").create_app()
+        refuse_malformed(simulator)
         if kind in orders.ORDER_KINDS:
             app.state.order_books[kind] = orders.install(kind, simulator)
         app.mount(f"/{kind}", simulator)

@@ -13,8 +13,24 @@ import time
 from collections import Counter
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+
+def _malformed(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": 400, "message": f"Malformed request body: {type(exc).__name__}"}},
+        status_code=400,
+    )
+
+
+def refuse_malformed(app: FastAPI) -> None:
+    """A body that is not JSON, or JSON of the wrong shape, is a 400 as on the real
+    platforms, not a server error of the simulator."""
+    for kind in (ValueError, KeyError, TypeError, AttributeError):
+        app.add_exception_handler(kind, _malformed)
+
 
 FAULT_KINDS = (
     "429",

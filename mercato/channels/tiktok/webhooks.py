@@ -12,5 +12,8 @@ def signature(app_key: str, app_secret: str, raw_body: bytes) -> str:
 
 
 def verify(app_key: str, app_secret: str, raw_body: bytes, header: str | None) -> bool:
-    """Constant-time check of the raw bytes as received (never re-serialised JSON)."""
+    """Constant-time check of the raw bytes as received (never re-serialised JSON).
+    Without both the app key and a secret nothing verifies: an empty key signs anything."""
+    if not app_key or not app_secret:
+        return False
     return hmac.compare_digest(signature(app_key, app_secret, raw_body), (header or "").strip())
