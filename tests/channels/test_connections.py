@@ -50,22 +50,23 @@ def test_crud_never_returns_credentials_and_stores_them_encrypted(client, admin,
             "kind": "tiktok",
             "name": "tt-us",
             "base_url": f"{SANDBOX}/tiktok",
-            "credentials": {"app_key": "k1", "app_secret": "very-secret", "access_token": "t"},
+            "credentials": CREDENTIALS["tiktok"],
         },
     )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["credential_keys"] == ["access_token", "app_key", "app_secret"]
-    assert "very-secret" not in created.text
+    secret = CREDENTIALS["tiktok"]["app_secret"]
+    assert secret not in created.text
     assert body["capabilities"]["in_app_checkout"] is True
     assert body["status"] == "active" and body["currency"] == "USD" and not body["failing"]
     with sessions() as session:
         row = session.scalar(select(Channel))
-        assert "very-secret" not in row.credentials_encrypted and row.credentials_encrypted
+        assert secret not in row.credentials_encrypted and row.credentials_encrypted
         assert session.scalar(select(Event.type).where(Event.key == row.id)) == "channel.created"
     listed = client.get("/api/v1/channels", headers=admin)
     assert [c["name"] for c in listed.json()["items"]] == ["tt-us"]
-    assert "very-secret" not in listed.text
+    assert secret not in listed.text
     patched = client.patch(
         f"/api/v1/channels/{body['id']}", headers=admin, json={"status": "paused"}
     )
@@ -277,3 +278,16 @@ def test_meta_and_pinterest_are_verified_with_one_call(engine, sessions, sandbox
     assert "meta refused the connection, nothing was stored" in refused.output
     assert channel_count(sessions) == 1
     assert runner.invoke(app, meta_args).exit_code == 0
+
+
+def test_tiktok_is_verified_through_its_authorised_shops(engine, sessions, sandbox):
+    args = ["channels", "add", "tiktok", "--name", "tt", "--base-url", f"{SANDBOX}/tiktok"]
+    for key, value in CREDENTIALS["tiktok"].items():
+        args += ["--credential", f"{key}={value}"]
+    wrong = runner.invoke(
+        app, [*args[:-2], "--credential", "app_secret=not-the-secret", *args[-2:]]
+    )
+    assert wrong.exit_code == 1 and "tiktok refused the connection" in wrong.output
+    added = runner.invoke(app, args)
+    assert added.exit_code == 0, added.output
+    assert "The platform answered: shops" in added.output

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
-from mercato.channels.http import PlatformError
+from mercato.channels.http import PlatformError, SetupError
 from mercato.channels.items import Target
 from mercato.channels.tiktok import mapping
 from mercato.channels.tiktok.api import Api, TikTokError
@@ -48,6 +48,14 @@ class Client:
         self._beside_ours: set[str] = set()
 
     # ------------------------------------------------------------ set-up reads
+
+    def verify(self) -> str:
+        """One read proving the app, the seller's token and the authorised shop (channel
+        set-up, mercato.channels.setup)."""
+        shops = self.api.shops()
+        if not shops:
+            raise SetupError("TikTok Shop: the seller authorised no shop for this app")
+        return "shops " + ", ".join(f"{s.get('name')} ({s.get('region')})" for s in shops)
 
     def warehouse(self) -> str:
         """The sales warehouse stock goes to: the channel's ``warehouse_id``, else the
