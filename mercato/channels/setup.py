@@ -118,11 +118,12 @@ def connect(
 ) -> Connected:
     """A new channel, stored only once its settings are complete and (unless told not to)
     the platform accepted them."""
-    _check(data.kind, data.credentials, data.settings)
-    # Checked before the platform is called at it, not only when stored.
+    # Checked first (an address Mercato may not call is refused whatever else is missing),
+    # and before the platform is called at it, not only when stored.
     base_url = require_safe_url(
         (data.base_url or service.DEFAULT_BASE_URLS[data.kind]).rstrip("/"), ("base_url",)
     )
+    _check(data.kind, data.credentials, data.settings)
     verified = None
     if check_with_platform:
         target = Target(
