@@ -30,6 +30,7 @@ from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
 from mercato.problems import problem
 from mercato.storefront import pages as storefront_pages
+from mercato.system import log_redaction
 from mercato.system.api import router as system_router
 from mercato.system.foreground import ForegroundMiddleware
 from mercato.system.idempotency import IdempotencyMiddleware
@@ -73,7 +74,8 @@ def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONRespons
 
 
 def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    path = log_redaction.redact_target(request.url.path)
+    logger.error("unhandled error on %s %s", request.method, path, exc_info=exc)
     return problem(
         500,
         "internal-error",
@@ -98,6 +100,7 @@ def create_app(
         lifespan=embedded_worker(engine) if run_worker else None,
     )
     app.state.settings = settings
+    log_redaction.install()
     app.state.engine = engine
     app.state.write_sessions = make_sessionmaker(engine)
     app.state.read_sessions = make_sessionmaker(engine, read_only=True)

@@ -119,7 +119,7 @@ class LoginLinkInvalid(MercatoError):
 @dataclass
 class SentLink:
     customer: Customer
-    url: str
+    link: LoginLink
 
 
 @dataclass
@@ -138,7 +138,8 @@ def request_login_link(
     session: Session, email: str, *, checkout_id: str | None = None, now: datetime | None = None
 ) -> SentLink | None:
     """A one-time sign-in link for the customer with this email, recorded as the event
-    ``customer.login_link_requested`` (with the link) for the mail sender to deliver.
+    ``customer.login_link_requested`` (with the link's id, never the link) for the mail
+    sender to deliver.
 
     None when no customer has this email or too many links were asked for: the caller
     answers the same either way, so nobody learns who shops here.
@@ -172,21 +173,27 @@ def request_login_link(
     )
     session.add(link)
     session.flush()
-    expires = int(link.expires_at.timestamp())
-    token = f"{link.id}.{expires}.{_link_signature(link.id, expires)}"
-    url = f"{get_settings().base_url.rstrip('/')}/shop/login/{token}"
+    # The link itself signs a buyer in: it stays out of events (read by API tokens and
+    # sent to webhook subscribers) and logs. The mail sender builds it from the row.
     events.record(
         session,
         "customer.login_link_requested",
         {
             "customer_id": customer.id,
             "email": customer.email,
-            "url": url,
+            "login_link_id": link.id,
             "expires_at": link.expires_at.isoformat(),
         },
         key=customer.id,
     )
-    return SentLink(customer, url)
+    return SentLink(customer, link)
+
+
+def login_link_url(link: LoginLink) -> str:
+    """The address a sign-in link's mail carries, for the mail sender only."""
+    expires = int(link.expires_at.timestamp())
+    token = f"{link.id}.{expires}.{_link_signature(link.id, expires)}"
+    return f"{get_settings().base_url.rstrip('/')}/shop/login/{token}"
 
 
 def use_login_link(session: Session, token: str, now: datetime | None = None) -> SignedIn:
