@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
 
 from mercato.admin import service
 from mercato.admin.models import AdminSession
@@ -19,14 +20,14 @@ from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.catalog import service as catalog
 from mercato.channels import service as channels
 from mercato.channels.orders import why_no_orders
-from mercato.db import utcnow
+from mercato.db import transaction, utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import live, stream
 from mercato.events.service import EventFilters
 from mercato.inventory import service as inventory
 from mercato.money import format_plain
 from mercato.orders import service as orders
-from mercato.orders.schemas import FulfillmentCreate, LineQuantity, RefundCreate
+from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
 from mercato.webhooks import service as webhooks
 from mercato.webhooks.schemas import Redeliver
 
@@ -181,15 +182,27 @@ def order_detail(request: Request, order_id: str, session: ReadSession, admin: A
     )
 
 
-def _order_action(order_id: str, admin: AdminSession, csrf: str, action) -> RedirectResponse:
+def _order_action(
+    session, order_id: str, admin: AdminSession, csrf: str, action
+) -> RedirectResponse:
+    """One order action in the request's transaction; a refusal rolls all of it back."""
     service.check_csrf(admin, csrf)
     path = f"/admin/orders/{order_id}"
     try:
         service.require(admin, "orders:write")
         return _back(path, msg=action())
     except MercatoError as exc:
-        details = "; ".join(e.message for e in exc.errors)
-        return _back(path, error=f"{exc.detail} {details}".strip())
+        session.rollback()
+        return _back(path, error=_said(exc))
+
+
+def _said(exc: MercatoError) -> str:
+    details = "; ".join(e.message for e in exc.errors)
+    return f"{exc.detail} {details}".strip()
+
+
+def _actor(admin: AdminSession) -> str:
+    return f"dashboard:{admin.token.name}"
 
 
 @router.post("/orders/{order_id}/fulfil")
@@ -200,17 +213,53 @@ def fulfil(
     csrf: Annotated[str, Form()],
     carrier: Annotated[str, Form()] = "",
     tracking_number: Annotated[str, Form()] = "",
+    tracking_url: Annotated[str, Form()] = "",
 ):
     def act():
         orders.fulfil(
             session,
             order_id,
-            FulfillmentCreate(carrier=carrier or None, tracking_number=tracking_number or None),
-            actor=f"dashboard:{admin.token.name}",
+            FulfillmentCreate(
+                carrier=carrier.strip() or None,
+                tracking_number=tracking_number.strip() or None,
+                tracking_url=tracking_url.strip() or None,
+            ),
+            actor=_actor(admin),
         )
         return "Fulfilled."
 
-    return _order_action(order_id, admin, csrf, act)
+    return _order_action(session, order_id, admin, csrf, act)
+
+
+@router.post("/orders/{order_id}/fulfillments/{fulfillment_id}/tracking")
+def tracking(
+    order_id: str,
+    fulfillment_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    carrier: Annotated[str, Form()] = "",
+    tracking_number: Annotated[str, Form()] = "",
+    tracking_url: Annotated[str, Form()] = "",
+):
+    def act():
+        orders.update_tracking(
+            session,
+            order_id,
+            fulfillment_id,
+            TrackingUpdate(
+                carrier=carrier.strip(),
+                tracking_number=tracking_number.strip() or None,
+                tracking_url=tracking_url.strip() or None,
+            ),
+            actor=_actor(admin),
+        )
+        return "Tracking saved; the platform is told."
+
+    try:
+        return _order_action(session, order_id, admin, csrf, act)
+    except ValueError:  # no carrier: the schema refuses it
+        return _back(f"/admin/orders/{order_id}", error="Name the carrier.")
 
 
 @router.post("/orders/{order_id}/cancel")
@@ -220,35 +269,76 @@ def cancel(
     admin: Admin,
     csrf: Annotated[str, Form()],
     reason: Annotated[str, Form()] = "",
+    restock: Annotated[str, Form()] = "on",
 ):
     def act():
-        orders.cancel(session, order_id, reason or None, actor=f"dashboard:{admin.token.name}")
+        orders.cancel(session, order_id, reason or None, restock == "on", actor=_actor(admin))
         return "Cancelled."
 
-    return _order_action(order_id, admin, csrf, act)
+    return _order_action(session, order_id, admin, csrf, act)
 
 
 @router.post("/orders/{order_id}/refund")
-def refund(
-    order_id: str,
-    session: WriteSession,
-    admin: Admin,
-    csrf: Annotated[str, Form()],
-    line_id: Annotated[str, Form()] = "",
-    quantity: Annotated[int, Form()] = 1,
-    reason: Annotated[str, Form()] = "",
-):
-    def act():
-        lines = [LineQuantity(line_id=line_id, quantity=quantity)] if line_id else None
-        made = orders.refund(
-            session,
-            order_id,
-            RefundCreate(lines=lines, reason=reason or None),
-            actor=f"dashboard:{admin.token.name}",
-        )
-        return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
+async def refund(order_id: str, request: Request, admin: Admin):
+    """Refund chosen quantities of lines (each restocked or not), or everything left."""
+    form = await request.form()
+    lines = []
+    for line_id in form.getlist("line_id"):
+        quantity = form.get(f"quantity:{line_id}") or "0"
+        if quantity.isdigit() and int(quantity) > 0:
+            restock = form.get(f"restock:{line_id}") == "on"
+            lines.append(RefundLine(line_id=line_id, quantity=int(quantity), restock=restock))
+    data = RefundCreate(
+        lines=lines or None,
+        reason=str(form.get("reason") or "") or None,
+        shipping=form.get("shipping") == "on" and bool(lines),
+        restock=form.get("restock") == "on",
+    )
 
-    return _order_action(order_id, admin, csrf, act)
+    def work(session):
+        def act():
+            made = orders.refund(session, order_id, data, actor=_actor(admin))
+            return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
+
+        return _order_action(session, order_id, admin, str(form.get("csrf") or ""), act)
+
+    return await run_in_threadpool(_in_transaction, request, work)
+
+
+def _in_transaction(request: Request, work):
+    with transaction(request.app.state.write_sessions) as session:
+        return work(session)
+
+
+@router.post("/orders/bulk")
+async def bulk(request: Request, admin: Admin):
+    """Fulfil, cancel or refund the selected orders, each on its own: one refused order
+    changes nothing of its own and does not stop the others."""
+    form = await request.form()
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    try:
+        service.require(admin, "orders:write")
+    except MercatoError as exc:
+        return _back("/admin/orders", error=_said(exc))
+    ids = [str(i) for i in form.getlist("order_id")][:200]
+
+    def work(session):
+        return orders.bulk_action(
+            session,
+            ids,
+            str(form.get("action") or ""),
+            carrier=str(form.get("carrier") or "").strip() or None,
+            actor=_actor(admin),
+        )
+
+    try:
+        outcome = await run_in_threadpool(_in_transaction, request, work)
+    except MercatoError as exc:
+        return _back("/admin/orders", error=_said(exc))
+    done = f"{outcome.done} order(s) {outcome.verb}."
+    if outcome.refused:
+        return _back("/admin/orders", error=f"{done} Refused: " + "; ".join(outcome.refused))
+    return _back("/admin/orders", msg=done)
 
 
 # ---------------------------------------------------------------- catalog

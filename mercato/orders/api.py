@@ -19,6 +19,7 @@ from mercato.orders.schemas import (
     RefundPublic,
     ReturnCreate,
     ReturnPublic,
+    TrackingUpdate,
 )
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -76,6 +77,20 @@ def get_order(order_id: str, session: ReadSession, _: OrdersRead):
 )
 def fulfil(order_id: str, data: FulfillmentCreate, session: WriteSession, token: OrdersWrite):
     return service.fulfil(session, order_id, data, actor=f"token:{token.name}")
+
+
+@router.put("/{order_id}/fulfillments/{fulfillment_id}/tracking", response_model=FulfillmentPublic)
+def update_tracking(
+    order_id: str,
+    fulfillment_id: str,
+    data: TrackingUpdate,
+    session: WriteSession,
+    token: OrdersWrite,
+):
+    """Add or correct a shipment's carrier and tracking; the platform is told."""
+    return service.update_tracking(
+        session, order_id, fulfillment_id, data, actor=f"token:{token.name}"
+    )
 
 
 @router.post(

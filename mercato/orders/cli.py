@@ -116,7 +116,7 @@ Items = Annotated[
 def _lines(order, items: list[str] | None, required: bool = False):
     """``SKU:QTY`` options as the order's lines and quantities."""
     from mercato.errors import FieldError, ValidationFailed
-    from mercato.orders.schemas import LineQuantity
+    from mercato.orders.schemas import RefundLine
 
     if not items:
         if required:
@@ -138,7 +138,7 @@ def _lines(order, items: list[str] | None, required: bool = False):
                 )
             )
             continue
-        lines.append(LineQuantity(line_id=by_sku[sku].id, quantity=int(quantity)))
+        lines.append(RefundLine(line_id=by_sku[sku].id, quantity=int(quantity)))
     if errors:
         raise ValidationFailed("Some items are not on the order.", errors)
     return lines

@@ -105,6 +105,10 @@ class OrderLine(Base):
             name="fulfilled_within_quantity",
         ),
         CheckConstraint(
+            "restocked_quantity >= 0 AND restocked_quantity + fulfilled_quantity <= quantity",
+            name="restocked_within_unshipped",
+        ),
+        CheckConstraint(
             "refunded_quantity >= 0 AND refunded_quantity <= quantity",
             name="refunded_within_quantity",
         ),
@@ -128,6 +132,8 @@ class OrderLine(Base):
     total: Mapped[int] = mapped_column(Amount)
     fulfilled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Unshipped units put back on hand (a cancellation, a refund with restock): never twice.
+    restocked_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

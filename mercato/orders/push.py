@@ -22,7 +22,7 @@ from mercato.channels.models import Channel
 from mercato.db import transaction
 from mercato.orders.models import Fulfillment, Order, Refund
 
-ACTIONS = ("ship", "cancel", "refund")
+ACTIONS = ("ship", "tracking", "cancel", "refund")
 JOB = "orders.push"
 
 
@@ -97,6 +97,13 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
             "carrier": record.carrier,
             "tracking_number": record.tracking_number,
         }
+    elif action == "tracking":  # ref: "<fulfillment id>:<correction>"
+        record = session.get(Fulfillment, ref.partition(":")[0])
+        call.args = {
+            "items": _items(order, record.lines),
+            "carrier": record.carrier,
+            "tracking_number": record.tracking_number,
+        }
     elif action == "cancel":
         call.args = {"items": [], "reason": "cancelled by the merchant", "restock": True}
     elif action == "refund":
@@ -116,9 +123,12 @@ def send(call: Call) -> None:
         client = platforms.client_for(call.kind, call.settings, call.credentials, http)
         method = {
             "ship": client.ship,
+            "tracking": getattr(client, "update_tracking", None),
             "cancel": client.cancel,
             "refund": client.refund,
         }[call.action]
+        if method is None:
+            raise channel_http.PlatformError(f"{call.kind} cannot take a tracking correction")
         method(call.external_id, **call.args, key=call.key)
 
 

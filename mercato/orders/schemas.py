@@ -96,8 +96,20 @@ class FulfillmentCreate(_Input):
     tracking_url: Annotated[str, Field(max_length=2048)] | None = None
 
 
+class TrackingUpdate(_Input):
+    carrier: Annotated[str, Field(min_length=1, max_length=100)]
+    tracking_number: Text255 | None = None
+    tracking_url: Annotated[str, Field(max_length=2048)] | None = None
+
+
+class RefundLine(LineQuantity):
+    restock: bool | None = Field(
+        None, description="Put this line's unshipped units back on hand (default: the refund's)"
+    )
+
+
 class RefundCreate(_Input):
-    lines: list[LineQuantity] | None = Field(
+    lines: list[RefundLine] | None = Field(
         None,
         description="Refund these lines (their paid amount); with neither lines nor "
         "amount, the whole remaining total",
@@ -105,8 +117,8 @@ class RefundCreate(_Input):
     amount: Annotated[int, Field(gt=0, le=MAX_AMOUNT)] | None = Field(
         None, description="An amount instead of lines, e.g. a goodwill refund"
     )
-    shipping: bool = Field(False, description="Also refund shipping")
-    restock: bool = False
+    shipping: bool = Field(False, description="Also refund shipping (with lines or an amount)")
+    restock: bool = Field(False, description="Put refunded unshipped units back on hand")
     reason: str | None = None
 
 

@@ -4,7 +4,7 @@ caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from mercato import events
 from mercato.catalog.models import Variant
 from mercato.catalog.service import store_currency
 from mercato.db import utcnow
-from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES, MAX_AMOUNT, format_plain
 from mercato.orders import push, state, stock
 from mercato.orders.models import (
@@ -35,7 +35,9 @@ from mercato.orders.schemas import (
     OrderChanged,
     OrderCreate,
     RefundCreate,
+    RefundLine,
     ReturnCreate,
+    TrackingUpdate,
 )
 from mercato.pagination import decode_cursor, encode_cursor
 
@@ -356,10 +358,10 @@ def cancel(
         state.check_transition(order.number, order.status, "cancelled")
     _move(order, "cancelled")
     restocked = (
-        stock.give_back(
+        _restock(
             session,
             order,
-            {line.id: line.quantity - line.fulfilled_quantity for line in order.lines},
+            {line.id: state.restockable(line) for line in order.lines},
             "receipt",
             f"order #{order.number} cancelled",
             actor,
@@ -388,18 +390,30 @@ def fulfil(
 ) -> Fulfillment:
     """Ship some or all unfulfilled items; the order completes when everything has shipped."""
     order = get_order(session, order_id)
-    if not state.can_fulfil(order.status):
-        raise state.IllegalTransition(
-            f"Order #{order.number} is {order.status}; only open orders can be fulfilled."
+    if not state.can_fulfil(order.status, order.payment_status):
+        why = (
+            "is fully refunded; there is nothing to ship"
+            if order.payment_status == "refunded"
+            else f"is {order.status}; only open orders can be fulfilled"
         )
+        raise state.IllegalTransition(f"Order #{order.number} {why}.")
     wanted = data.lines or [
-        LineQuantity(line_id=line.id, quantity=line.quantity - line.fulfilled_quantity)
+        LineQuantity(line_id=line.id, quantity=state.shippable(line))
         for line in order.lines
-        if line.quantity > line.fulfilled_quantity
+        if state.shippable(line)
     ]
     if not wanted:
         raise Conflict(f"Order #{order.number} has nothing left to fulfil.")
-    _take(order, wanted, "fulfilled_quantity", "fulfil", "lines")
+    errors = []
+    try:
+        _check_quantities(order, wanted, state.shippable, "fulfil", "lines")
+    except ValidationFailed as exc:
+        errors = exc.errors
+    if not (data.carrier or "").strip():
+        errors.append(FieldError(("carrier",), "name the carrier (e.g. UPS, or hand delivery)"))
+    if errors:
+        raise ValidationFailed("Cannot fulfil these lines.", errors)
+    _count(order, wanted, "fulfilled_quantity")
     fulfillment = Fulfillment(
         order_id=order.id,
         carrier=data.carrier,
@@ -409,8 +423,8 @@ def fulfil(
     )
     session.add(fulfillment)
     session.flush()
-    done = all(line.fulfilled_quantity == line.quantity for line in order.lines)
-    order.fulfillment_status = "fulfilled" if done else "partially_fulfilled"
+    order.fulfillment_status = state.fulfillment_status_of(order.lines)
+    done = order.fulfillment_status == "fulfilled"
     shipped = sum(w.quantity for w in wanted)
     tracking = (
         f" with {data.carrier or 'tracking'} {data.tracking_number}" if data.tracking_number else ""
@@ -434,6 +448,86 @@ def fulfil(
     return fulfillment
 
 
+@dataclass
+class BulkOutcome:
+    verb: str
+    done: int
+    refused: list[str]
+
+
+BULK_ACTIONS = {"fulfil": "fulfilled", "cancel": "cancelled", "refund": "refunded"}
+
+
+def bulk_action(
+    session: Session,
+    order_ids: Sequence[str],
+    action: str,
+    *,
+    carrier: str | None = None,
+    actor: str = "api",
+) -> BulkOutcome:
+    """Fulfil (all that is left, with ``carrier``), cancel (restocking) or refund (all
+    that remains) each order in its own savepoint: a refused order is left as it was and
+    named with the reason; the others go ahead."""
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed(
+            "Choose what to do with the selected orders.",
+            [FieldError(("action",), f"one of {', '.join(BULK_ACTIONS)}")],
+        )
+    if not order_ids:
+        raise ValidationFailed(
+            "Select at least one order.", [FieldError(("order_id",), "none selected")]
+        )
+    done, refused = 0, []
+    for order_id in order_ids:
+        try:
+            with session.begin_nested():
+                if action == "fulfil":
+                    fulfil(session, order_id, FulfillmentCreate(carrier=carrier), actor)
+                elif action == "cancel":
+                    cancel(session, order_id, "bulk cancel", True, actor)
+                else:
+                    refund(session, order_id, RefundCreate(restock=True), actor)
+            done += 1
+        except MercatoError as exc:
+            order = session.get(Order, order_id)
+            name = f"#{order.number}" if order else order_id
+            details = "; ".join(e.message for e in exc.errors)
+            refused.append(f"{name}: {exc.detail} {details}".strip())
+    return BulkOutcome(BULK_ACTIONS[action], done, refused)
+
+
+def update_tracking(
+    session: Session, order_id: str, fulfillment_id: str, data: TrackingUpdate, actor: str = "api"
+) -> Fulfillment:
+    """Add or correct a shipment's carrier and tracking; the platform is told."""
+    order = get_order(session, order_id)
+    record = session.get(Fulfillment, fulfillment_id)
+    if record is None or record.order_id != order.id:
+        raise NotFound(f"No shipment {fulfillment_id!r} on order #{order.number}.")
+    had = record.tracking_number
+    record.carrier, record.tracking_number = data.carrier, data.tracking_number
+    record.tracking_url = data.tracking_url
+    _changed(
+        session,
+        order,
+        actor,
+        "tracking",
+        f"Tracking {'corrected' if had else 'added'}: "
+        + " ".join(filter(None, (data.carrier, data.tracking_number)))
+        + ".",
+        "order.tracking_updated",
+        fulfillment_id=record.id,
+        carrier=data.carrier,
+        tracking_number=data.tracking_number,
+        tracking_url=data.tracking_url,
+    )
+    session.flush()
+    # Each correction is its own push (its own idempotency key at the platform).
+    push.enqueue(session, order, "tracking", f"{record.id}:{len(order.timeline)}")
+    return record
+
+
 def refund(
     session: Session,
     order_id: str,
@@ -449,15 +543,25 @@ def refund(
             f"Order #{order.number} is not paid ({order.payment_status}); nothing to refund."
         )
     remaining = order.total - order.refunded_total
+    lines = data.lines
+    if not lines and data.amount is None:  # everything that remains, line by line
+        lines = [
+            RefundLine(line_id=line.id, quantity=line.quantity - line.refunded_quantity)
+            for line in order.lines
+            if line.quantity > line.refunded_quantity
+        ]
+    by_id = {line.id: line for line in order.lines}
+    # Everything is checked before anything changes: a refusal leaves the order as it was.
+    _check_quantities(
+        order, lines or [], lambda line: line.quantity - line.refunded_quantity, "refund", "lines"
+    )
     if data.lines:
-        _take(order, data.lines, "refunded_quantity", "refund", "lines")
-        by_id = {line.id: line for line in order.lines}
         amount = sum(_line_share(by_id[w.line_id], w.quantity) for w in data.lines)
     elif data.amount is not None:
         amount = data.amount
     else:
         amount = remaining
-    if data.shipping:
+    if data.shipping and (data.lines or data.amount is not None):
         amount += order.shipping_total
     if amount <= 0 or amount > remaining:
         raise ValidationFailed(
@@ -470,31 +574,26 @@ def refund(
                 )
             ],
         )
+    restock_now = {
+        w.line_id: min(w.quantity, state.restockable(by_id[w.line_id]))
+        for w in lines or []
+        if (data.restock if w.restock is None else w.restock)
+    }
+    _count(order, lines or [], "refunded_quantity")
     record = Refund(
         order_id=order.id,
         amount=amount,
         currency=order.currency,
         reason=data.reason,
-        restock=data.restock,
-        lines=[w.model_dump() for w in data.lines or []],
+        restock=bool(restock_now),
+        lines=[w.model_dump(exclude={"restock"}) for w in lines or []],
     )
     session.add(record)
     session.flush()
     order.refunded_total += amount
-    order.payment_status = (
-        "refunded" if order.refunded_total == order.total else "partially_refunded"
-    )
-    restocked = (
-        stock.give_back(
-            session,
-            order,
-            {w.line_id: w.quantity for w in data.lines},
-            "return",
-            f"order #{order.number} refunded",
-            actor,
-        )
-        if data.restock and data.lines
-        else 0
+    order.payment_status = state.payment_status_after_refund(order.total, order.refunded_total)
+    restocked = _restock(
+        session, order, restock_now, "return", f"order #{order.number} refunded", actor
     )
     _changed(
         session,
@@ -507,9 +606,13 @@ def refund(
         refund_id=record.id,
         amount=amount,
         lines=record.lines,
-        restock=data.restock,
+        restock=bool(restock_now),
         restocked=restocked,
     )
+    if order.payment_status == "refunded" and order.status in ("open", "on_hold"):
+        closed = state.closed_by_refund(order.fulfillment_status)
+        _move(order, closed)
+        _changed(session, order, actor, closed, "Fully refunded: order closed.", f"order.{closed}")
     if notify_platform:
         push.enqueue(session, order, "refund", record.id)
     return record
@@ -634,7 +737,7 @@ def refund_return(session: Session, order_id: str, return_id: str, actor: str = 
         session,
         order.id,
         RefundCreate(
-            lines=[LineQuantity(**i) for i in record.lines],
+            lines=[RefundLine(**i) for i in record.lines],
             reason=record.reason or "return",
             restock=False,
         ),
@@ -665,11 +768,17 @@ def _line_share(line: OrderLine, quantity: int) -> int:
     return line.total * quantity // line.quantity
 
 
-def _take(
-    order: Order, wanted: Sequence[LineQuantity], counter: str, verb: str, field: str
+def _check_quantities(
+    order: Order,
+    wanted: Sequence[LineQuantity],
+    left_of: Callable[[OrderLine], int],
+    verb: str,
+    field: str,
 ) -> None:
-    """Count quantities as fulfilled/refunded, refusing more than a line has left."""
+    """Refuse more than a line has left to ship or refund (a line named twice counts
+    once with both quantities)."""
     by_id = {line.id: line for line in order.lines}
+    asked: dict[str, int] = {}
     errors = []
     for index, item in enumerate(wanted):
         line = by_id.get(item.line_id)
@@ -680,8 +789,9 @@ def _take(
                 )
             )
             continue
-        left = line.quantity - getattr(line, counter)
-        if item.quantity > left:
+        asked[line.id] = asked.get(line.id, 0) + item.quantity
+        left = left_of(line)
+        if asked[line.id] > left:
             errors.append(
                 FieldError(
                     (field, index, "quantity"),
@@ -690,9 +800,24 @@ def _take(
             )
     if errors:
         raise ValidationFailed(f"Cannot {verb} these lines.", errors)
+
+
+def _count(order: Order, wanted: Sequence[LineQuantity], counter: str) -> None:
+    by_id = {line.id: line for line in order.lines}
     for item in wanted:
         line = by_id[item.line_id]
         setattr(line, counter, getattr(line, counter) + item.quantity)
+
+
+def _restock(
+    session: Session, order: Order, units: dict[str, int], kind: str, reason: str, actor: str
+) -> int:
+    """Put unshipped units back on hand and count them on their lines."""
+    given = stock.give_back(session, order, units, kind, reason, actor)
+    if given:
+        for line in order.lines:
+            line.restocked_quantity += units.get(line.id, 0)
+    return given
 
 
 def _move(order: Order, to_status: str) -> None:

@@ -7,7 +7,7 @@ from mercato.errors import Conflict
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"open", "on_hold", "cancelled"}),  # awaiting payment/acceptance
     "open": frozenset({"on_hold", "completed", "cancelled"}),  # to be fulfilled
-    "on_hold": frozenset({"open", "cancelled"}),  # needs attention
+    "on_hold": frozenset({"open", "completed", "cancelled"}),  # needs attention
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
@@ -32,8 +32,44 @@ def check_transition(order_number: int, from_status: str, to_status: str) -> Non
         )
 
 
-def can_fulfil(status: str) -> bool:
-    return status in ("open",)
+def can_fulfil(status: str, payment_status: str) -> bool:
+    # A fully refunded order has nothing left to ship.
+    return status == "open" and payment_status != "refunded"
+
+
+def closed_by_refund(fulfillment_status: str) -> str:
+    """What a fully refunded order becomes: cancelled when nothing shipped, else completed
+    (what shipped comes back as a return)."""
+    return "cancelled" if fulfillment_status == "unfulfilled" else "completed"
+
+
+def payment_status_after_refund(total: int, refunded_total: int) -> str:
+    return "refunded" if refunded_total >= total else "partially_refunded"
+
+
+def fulfillment_status_of(lines) -> str:
+    """Shipped, partly shipped or not, counting refunded units as never to ship."""
+    shipped = sum(line.fulfilled_quantity for line in lines)
+    settled = all(
+        line.fulfilled_quantity + _refunded_unshipped(line) >= line.quantity for line in lines
+    )
+    if shipped and settled:
+        return "fulfilled"
+    return "partially_fulfilled" if shipped else "unfulfilled"
+
+
+def shippable(line) -> int:
+    """Units of a line still to ship: neither shipped nor refunded before shipping."""
+    return max(0, line.quantity - line.fulfilled_quantity - _refunded_unshipped(line))
+
+
+def restockable(line) -> int:
+    """Unshipped units of a line not yet put back on hand."""
+    return max(0, line.quantity - line.fulfilled_quantity - line.restocked_quantity)
+
+
+def _refunded_unshipped(line) -> int:
+    return min(line.refunded_quantity, line.quantity - line.fulfilled_quantity)
 
 
 def can_cancel(status: str, fulfillment_status: str) -> bool:

@@ -96,10 +96,17 @@ def test_refund_and_cancel_errors_show_on_the_page(browser, order):
     line_id = order["lines"][0]["id"]
     refunded = browser.post(
         f"/admin/orders/{order['id']}/refund",
-        data={"csrf": csrf_of(detail), "line_id": line_id, "quantity": "1", "reason": "chipped"},
+        data={
+            "csrf": csrf_of(detail),
+            "line_id": line_id,
+            f"quantity:{line_id}": "1",
+            "reason": "chipped",
+        },
     )
     assert "Refunded 12.00 USD." in refunded.text
-    browser.post(f"/admin/orders/{order['id']}/fulfil", data={"csrf": csrf_of(detail)})
+    browser.post(
+        f"/admin/orders/{order['id']}/fulfil", data={"csrf": csrf_of(detail), "carrier": "UPS"}
+    )
     cancelled = browser.post(f"/admin/orders/{order['id']}/cancel", data={"csrf": csrf_of(detail)})
     assert "has shipped items" in cancelled.text
 

@@ -123,7 +123,9 @@ def test_partial_then_full_fulfilment_completes_the_order(client, admin, order):
     )
     assert too_many.status_code == 422
     assert "only 1 of TEE-S left to fulfil" in too_many.json()["errors"][0]["message"]
-    rest = client.post(f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={})
+    rest = client.post(
+        f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={"carrier": "UPS"}
+    )
     assert rest.status_code == 201
     detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
     assert (detail["status"], detail["fulfillment_status"]) == ("completed", "fulfilled")
@@ -138,7 +140,9 @@ def test_partial_then_full_fulfilment_completes_the_order(client, admin, order):
 def test_illegal_transitions_are_refused_clearly(client, admin, order):
     order_id = order["id"]
     assert (
-        client.post(f"/api/v1/orders/{order_id}/fulfillments", headers=admin, json={}).status_code
+        client.post(
+            f"/api/v1/orders/{order_id}/fulfillments", headers=admin, json={"carrier": "UPS"}
+        ).status_code
         == 201
     )
     response = client.post(f"/api/v1/orders/{order_id}/cancel", headers=admin, json={})
@@ -191,7 +195,9 @@ def test_refunds_by_line_by_amount_and_never_more_than_paid(client, admin, order
 
 def test_every_change_records_an_order_event(client, admin, order, sessions):
     client.post(
-        f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={"tracking_number": "1Z1"}
+        f"/api/v1/orders/{order['id']}/fulfillments",
+        headers=admin,
+        json={"carrier": "UPS", "tracking_number": "1Z1"},
     )
     with sessions() as session:
         types = list(

@@ -71,7 +71,9 @@ def test_a_return_is_requested_received_restocked_and_refunded(
 ):
     placed, order = _import(shop, drain, "tiktok", client, admin)
     line = order["lines"][0]
-    client.post(f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={})
+    client.post(
+        f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={"carrier": "UPS"}
+    )
     too_many = client.post(
         f"/api/v1/orders/{order['id']}/returns",
         headers=admin,
@@ -128,7 +130,7 @@ def test_a_push_retried_after_a_platform_outage_is_sent_once(shop, drain, client
         client.post(
             f"/api/v1/orders/{order['id']}/fulfillments",
             headers=admin,
-            json={"tracking_number": "PIN-1"},
+            json={"carrier": "USPS", "tracking_number": "PIN-1"},
         )
         drain()
         clock.offset += timedelta(minutes=2)  # the retry comes due
