@@ -521,7 +521,7 @@ def _publish(
 ) -> PublishResult:
     channel = _read_channel(sessions, channel_id)
     result = PublishResult(channel_id=channel.id, dry_run=dry_run, checked=0, status=channel.status)
-    if not capabilities(channel.kind, channel.country).catalog_api:
+    if not takes_catalog_by_api(channel):
         raise Conflict(
             f"{channel.kind} takes its catalog from a feed, not by API: use "
             f"`mercato feeds build` or the feed pull URL."
@@ -808,7 +808,7 @@ def active_channel_ids_in(session: Session) -> list[str]:
     return [
         c.id
         for c in service.list_channels(session)
-        if c.status == "active" and capabilities(c.kind, c.country).catalog_api
+        if c.status == "active" and takes_catalog_by_api(c)
     ]
 
 

@@ -67,7 +67,7 @@ CONNECTIONS = {
         {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "demo-tiktok-token"},
         {"category_id": "601226", "shop_cipher": "demo-cipher"},
     ),
-    "pinterest": ({"access_token": "demo-pinterest-token"}, {}),
+    "pinterest": ({"access_token": "demo-pinterest-token"}, {"catalog_mode": "api"}),
 }
 
 

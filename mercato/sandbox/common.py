@@ -47,6 +47,8 @@ FAULT_KINDS = (
     # Meta: a batch ending in Error half way; an invalid-id list not loaded yet.
     "batch_error",
     "ids_late",
+    # Pinterest: a batch ending FAILED half way.
+    "batch_failed",
 )
 
 

@@ -1,8 +1,23 @@
-"""Pinterest catalogs API v5 simulator: items/batch, batch status, items lookup, and the
-product listing by product group filters (paged with ``page_size`` and ``bookmark``)."""
+"""Pinterest catalogs API v5 simulator: items batch, batch status, the item lookup,
+catalogs and feeds.
+
+Every request is checked against Pinterest's own OpenAPI description
+(``contracts.pinterest``) and refused with Pinterest's 400 when it breaks it; every
+response is checked too (a response that breaks it is a simulator bug: 500). Like
+Pinterest (PLATFORMS.md §4):
+- a batch is judged asynchronously: PROCESSING, then COMPLETED or FAILED, with a record
+  per item (SUCCESS, or FAILURE with its errors);
+- UPSERT is refused once the catalog has a feed data source (``POST /v5/catalogs/feeds``);
+- items are read back by id through ``POST /v5/catalogs/items``; there is no order API.
+
+Extra fault: ``batch_failed`` (the next batch ends FAILED with records for only the first
+half of its items).
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,13 +26,19 @@ from fastapi.responses import JSONResponse
 from mercato.db import new_id
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
+from mercato.sandbox.contracts import pinterest as contract
 
 REQUIRED = ("title", "description", "link", "image_link", "price", "availability")
 AVAILABILITY = ("in stock", "out of stock", "preorder")
-OPERATIONS = ("CREATE", "UPDATE", "UPSERT", "DELETE", "DELETE_DISCONTINUED")
-MAX_ITEMS = 1000
-# Pinterest pagination: page_size defaults to 25, at most 250; a bookmark for the next page.
-PAGE_SIZE, MAX_PAGE_SIZE = 25, 250
+CATALOG_ID = "2680059592705"
+FEED_REFUSES_UPSERT = (
+    "UPSERT is not available for a catalog with a feed data source: update it through "
+    "the feed, or ask Pinterest to move the catalog to the API"
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _error(status: int, code: int, message: str, retry_after: float | None = None):
@@ -38,125 +59,200 @@ def _fault(sim: Simulator):
     return None
 
 
+def _shown(attributes: dict) -> dict:
+    """Stored attributes as ``ItemAttributes``: ``image_link`` is always an array."""
+    image = attributes.get("image_link")
+    return {**attributes, "image_link": [image] if isinstance(image, str) else image}
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="Pinterest catalogs API (simulator)")
     sim = Simulator()
     sim.batches: dict[str, dict[str, Any]] = {}
+    sim.feeds: list[dict[str, Any]] = []
     app.state.sim = sim
     app.include_router(control_router(sim))
 
+    async def admitted(request: Request) -> tuple[Any, JSONResponse | None]:
+        """The request's JSON body, or the answer refusing it (fault, token, contract)."""
+        if (fault := _fault(sim)) is not None:
+            return None, fault
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return None, _error(401, 2, "Authentication failed.")
+        raw = await request.body()
+        body = None
+        if raw:
+            try:
+                body = await request.json()
+            except ValueError:
+                return None, _error(400, 1, "Invalid request: the body is not JSON")
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+        problems = contract.request_errors(request.method, path, dict(request.query_params), body)
+        if problems:
+            return None, _error(400, 1, f"Invalid request: {body} ({'; '.join(problems)})")
+        return body, None
+
+    def answer(request: Request, content: dict, body=None, status: int = 200) -> JSONResponse:
+        path = request.url.path.removeprefix(request.scope.get("root_path", ""))
+        problems = contract.response_errors(
+            request.method, path, status, content, dict(request.query_params), body
+        )
+        if problems:
+            raise RuntimeError(f"the simulator broke Pinterest's contract: {problems}")
+        return JSONResponse(content, status_code=status)
+
+    def batch_view(batch_id: str, batch: dict) -> dict:
+        return {
+            "catalog_type": "RETAIL",
+            "batch_id": batch_id,
+            "created_time": batch["created_time"],
+            "completed_time": batch.get("completed_time"),
+            "status": batch["status"],
+            "items": batch["items"] if batch["status"] != "PROCESSING" else [],
+        }
+
     @app.post("/v5/catalogs/items/batch")
     async def items_batch(request: Request):
-        if (fault := _fault(sim)) is not None:
-            return fault
-        if not request.headers.get("authorization"):
-            return _error(401, 2, "Authentication failed.")
-        body = await request.json()
-        operation, items = body.get("operation"), body.get("items") or []
-        missing = [f for f in ("country", "language") if not body.get(f)]
-        if missing or operation not in OPERATIONS:
-            return _error(400, 1, f"Invalid request: {', '.join(missing) or 'operation'}")
-        if len(items) > MAX_ITEMS:
-            return _error(400, 1, f"At most {MAX_ITEMS} items per batch")
-        results = []
+        body, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        items = body["items"]
+        if sim.feeds and any(entry["operation"] == "UPSERT" for entry in items):
+            return _error(400, 1, FEED_REFUSES_UPSERT)
+        records = []
         with sim.lock:
             drop = sim.take("drop")
-            for entry in items:
-                item_id = entry.get("item_id")
+            stop = len(items) // 2 if sim.take("batch_failed") else len(items)
+            for entry in items[:stop]:
+                item_id, operation = entry["item_id"], entry["operation"]
                 sim.items_received += 1
-                if operation in ("DELETE", "DELETE_DISCONTINUED"):
-                    if operation == "DELETE":
-                        sim.items.pop(item_id, None)
-                    elif item_id in sim.items:
-                        sim.items[item_id]["availability"] = "out of stock"
-                    results.append({"item_id": item_id, "status": "SUCCESS", "errors": []})
-                    continue
-                attributes = entry.get("attributes") or {}
-                existing = sim.items.get(item_id) if operation == "UPDATE" else None
-                merged = {**(existing or {}), **attributes}
-                errors = [
-                    {"attribute": a, "code": 100, "message": m}
-                    for a, m in common_errors(merged, REQUIRED, AVAILABILITY)
-                ]
-                if not item_id:
-                    errors.append({"attribute": "item_id", "code": 100, "message": "required"})
-                if not errors and not drop:
-                    sim.items[item_id] = merged
-                results.append(
+                existing = sim.items.get(item_id)
+                errors = []
+                if operation == "DELETE":
+                    sim.items.pop(item_id, None)
+                elif operation == "CREATE" and existing is not None:
+                    errors.append(("item_id", "An item with this id exists already"))
+                elif operation == "UPDATE" and existing is None:
+                    errors.append(("item_id", "No item with this id to update"))
+                else:
+                    base = existing if operation == "UPDATE" else {}
+                    merged = {**(base or {}), **entry["attributes"]}
+                    errors = common_errors(merged, REQUIRED, AVAILABILITY)
+                    if not errors and not drop:
+                        sim.items[item_id] = merged
+                records.append(
                     {
                         "item_id": item_id,
                         "status": "FAILURE" if errors else "SUCCESS",
-                        "errors": errors,
+                        "errors": [{"attribute": a, "code": 100, "message": m} for a, m in errors],
                         "warnings": [],
                     }
                 )
-            batch_id = new_id("batch")
+            batch_id = uuid.uuid4().hex  # the path parameter is alphanumeric
+            failed = stop < len(items) or all(r["status"] == "FAILURE" for r in records)
             sim.batches[batch_id] = {
-                "items": results,
+                "created_time": _now(),
+                "completed_time": _now(),
+                "final": "FAILED" if failed else "COMPLETED",
+                "status": "PROCESSING",
+                "items": records,
                 "polls_pending": sim.faults.pop("delay_verdicts", 0),
             }
-        return {"batch_id": batch_id, "status": "PROCESSING"}
+            view = batch_view(batch_id, {**sim.batches[batch_id], "completed_time": None})
+        return answer(request, view, body)
 
     @app.get("/v5/catalogs/items/batch/{batch_id}")
-    def batch_status(batch_id: str):
-        if (fault := _fault(sim)) is not None:
-            return fault
+    async def batch_status(batch_id: str, request: Request):
+        _, refused = await admitted(request)
+        if refused is not None:
+            return refused
         with sim.lock:
             batch = sim.batches.get(batch_id)
             if batch is None:
-                return _error(404, 4, "Batch not found.")
+                return _error(404, 4331, "Sorry! We could not find your batch ID.")
             if batch["polls_pending"] > 0:
                 batch["polls_pending"] -= 1
-                return {"batch_id": batch_id, "status": "PROCESSING", "items": []}
-        return {"batch_id": batch_id, "status": "COMPLETED", "items": batch["items"]}
+            else:
+                batch["status"] = batch["final"]
+            view = batch_view(
+                batch_id,
+                batch if batch["status"] != "PROCESSING" else {**batch, "completed_time": None},
+            )
+        return answer(request, view)
 
-    @app.get("/v5/catalogs/items")
-    def get_items(country: str, language: str, item_ids: str):
-        if (fault := _fault(sim)) is not None:
-            return fault
+    @app.post("/v5/catalogs/items")
+    async def get_items(request: Request):
+        body, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        found = []
         with sim.lock:
-            found = [
-                {"item_id": i, "attributes": sim.items[i]}
-                for i in item_ids.split(",")
-                if i in sim.items
-            ]
-        return {"items": found}
-
-    @app.post("/v5/catalogs/products/get_by_product_group_filters")
-    async def products_by_filters(
-        request: Request, page_size: int = PAGE_SIZE, bookmark: str | None = None
-    ):
-        """Every product Pin of the catalog (the simulator takes empty filters as "all")."""
-        if (fault := _fault(sim)) is not None:
-            return fault
-        if not request.headers.get("authorization"):
-            return _error(401, 2, "Authentication failed.")
-        body = await request.json()
-        if "filters" not in body or not 1 <= page_size <= MAX_PAGE_SIZE:
-            return _error(400, 1, "Invalid request: filters and a page_size of 1-250")
-        with sim.lock:
-            ids = sorted(sim.items)
-            start = int(bookmark) if bookmark and bookmark.isdigit() else 0
-            page = [
-                {"metadata": {"item_id": i, **sim.items[i]}, "pin": {"id": f"pin-{i}"}}
-                for i in ids[start : start + page_size]
-            ]
-        more = start + page_size < len(ids)
-        return {"items": page, "bookmark": str(start + page_size) if more else None}
+            for item_id in body["filters"]["item_ids"]:
+                if item_id in sim.items:
+                    found.append(
+                        {
+                            "catalog_type": "RETAIL",
+                            "item_id": item_id,
+                            "attributes": _shown(sim.items[item_id]),
+                            "pins": [],
+                        }
+                    )
+                else:
+                    message = f"Item {item_id} was not found in the catalog"
+                    found.append(
+                        {
+                            "catalog_type": "RETAIL",
+                            "item_id": item_id,
+                            "errors": [{"attribute": "item_id", "code": 4, "message": message}],
+                        }
+                    )
+        return answer(request, {"items": found}, body)
 
     @app.get("/v5/catalogs")
-    def list_catalogs(request: Request):
-        """The account's catalogs (one RETAIL catalog here)."""
-        if (fault := _fault(sim)) is not None:
-            return fault
-        if not request.headers.get("authorization"):
-            return _error(401, 2, "Authentication failed.")
-        now = "2026-01-01T00:00:00"
-        catalog = {"id": "864344156814050986", "name": "Sandbox catalog"}
-        return {
-            "items": [{**catalog, "catalog_type": "RETAIL", "created_at": now, "updated_at": now}],
-            "bookmark": None,
+    async def catalogs(request: Request):
+        _, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        stamp = "2026-01-01T00:00:00Z"
+        catalog = {"id": CATALOG_ID, "name": "Sandbox catalog", "catalog_type": "RETAIL"}
+        content = {"items": [{**catalog, "created_at": stamp, "updated_at": stamp}]}
+        return answer(request, {**content, "bookmark": None})
+
+    @app.post("/v5/catalogs/feeds")
+    async def create_feed(request: Request):
+        """A feed data source: from now on the catalog refuses API upserts."""
+        body, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        stamp = _now()
+        feed = {
+            "id": str(len(sim.feeds) + 1),
+            "created_at": stamp,
+            "updated_at": stamp,
+            "catalog_type": "RETAIL",
+            "credentials": body.get("credentials"),
+            "default_availability": body.get("default_availability"),
+            "default_country": body["default_country"],
+            "default_currency": body.get("default_currency"),
+            "default_locale": body["default_locale"],
+            "format": body["format"],
+            "location": body["location"],
+            "name": body["name"],
+            "preferred_processing_schedule": body.get("preferred_processing_schedule"),
+            "status": "ACTIVE",
         }
+        with sim.lock:
+            sim.feeds.append(feed)
+        return answer(request, feed, body, status=201)
+
+    @app.get("/v5/catalogs/feeds")
+    async def list_feeds(request: Request):
+        _, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        with sim.lock:
+            content = {"items": list(sim.feeds), "bookmark": None}
+        return answer(request, content)
 
     @app.post("/v5/oauth/token")
     async def oauth_token(request: Request):
@@ -168,7 +264,7 @@ def create_app() -> FastAPI:
             return _error(401, 2, "Authentication failed.")
         if not form.get("refresh_token") or sim.take("expired_token"):
             return _error(400, 1, "Invalid refresh token.")
-        return {
+        content = {
             "access_token": f"pina_{new_id('tok')}",
             "token_type": "bearer",
             "expires_in": 2592000,
@@ -176,5 +272,6 @@ def create_app() -> FastAPI:
             "refresh_token": f"pinr_{new_id('tok')}",
             "refresh_token_expires_in": 5184000,
         }
+        return answer(request, content)
 
     return app

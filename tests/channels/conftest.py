@@ -86,7 +86,7 @@ SETTINGS = {
     "meta": {"catalog_id": "cat1"},
     "google": {"account_id": "123", "data_source_id": "ds1"},
     "tiktok": {"category_id": "601226"},
-    "pinterest": {},
+    "pinterest": {"catalog_mode": "api"},
 }
 
 

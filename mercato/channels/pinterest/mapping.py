@@ -58,11 +58,30 @@ def to_row(item: dict, target: Target) -> dict:
 
 
 def to_api(row: dict, target: Target) -> dict:
-    """One ``items[]`` entry of an items/batch UPSERT."""
+    """One ``items[]`` entry of an items/batch UPSERT, without its operation; the item is
+    named by ``item_id`` (the ``id`` attribute is deprecated)."""
     attributes = {k: v for k, v in row.items() if k != "id" and v not in (None, "", [])}
     return {"item_id": row["id"], "attributes": attributes}
 
 
+def _price(value) -> str | None:
+    """ "24.99 USD", "24.99USD" and "24.99" (USD assumed) all read "24.99 USD"."""
+    if value in (None, ""):
+        return None
+    text = str(value).replace(" ", "")
+    amount = text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return f"{amount} {text[len(amount) :] or 'USD'}"
+
+
+def read_summary(attributes: dict) -> dict:
+    """What drift is judged on, in one form whichever way Pinterest writes it back."""
+    return {
+        "title": attributes.get("title"),
+        "price": _price(attributes.get("price")),
+        "sale_price": _price(attributes.get("sale_price")),
+        "availability": (attributes.get("availability") or "").lower() or None,
+    }
+
+
 def summary(data: dict) -> dict:
-    attributes = data.get("attributes", {})
-    return {key: attributes.get(key) for key in ("title", "price", "sale_price", "availability")}
+    return read_summary(data.get("attributes", {}))

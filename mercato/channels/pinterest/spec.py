@@ -21,6 +21,25 @@ FIELDS = (
     FieldRule("age_group", enum=("newborn", "infant", "toddler", "kids", "adult")),
 )
 MAX_ADDITIONAL_IMAGES = 10
+# Pinterest's CatalogsLocale values (spec 5.23.0), preferred over a bare ISO 639-1 code.
+LOCALES = frozenset(
+    (
+        "af-ZA ar-SA bg-BG bn-IN cs-CZ da-DK de el-GR en-AU en-CA en-GB en-IN en-US es-419 "
+        "es-AR es-ES es-MX fi-FI fr fr-CA he-IL hi-IN hr-HR hu-HU id-ID it ja ko-KR ms-MY "
+        "nb-NO nl pl-PL pt-BR pt-PT ro-RO ru-RU sk-SK sv-SE te-IN th-TH tl-PH tr uk-UA vi-VN "
+        "zh-CN zh-TW"
+    ).split()
+)
+
+
+def locale(target: Target) -> str:
+    """The batch's ``language``: the channel's locale when Pinterest has it, else the
+    language alone, else its ISO 639-1 code (PLATFORMS.md §4.2)."""
+    language = target.language.split("-")[0].lower()
+    for candidate in (f"{language}-{target.country.upper()}", language):
+        if candidate in LOCALES:
+            return candidate
+    return language.upper()
 
 
 def validate(row: dict, item: dict, target: Target) -> list[dict]:
