@@ -39,7 +39,8 @@ NEEDS = {
     # Google's credentials come in two shapes: checked by google_auth.missing_credentials.
     "google": Needs(settings=("account_id", "data_source_id")),
     "tiktok": Needs(credentials=("app_key", "app_secret", "access_token")),
-    "pinterest": Needs(credentials=("access_token",)),
+    # catalog_mode: api (pushed) or feed (Pinterest fetches the feed): chosen, never assumed.
+    "pinterest": Needs(credentials=("access_token",), settings=("catalog_mode",)),
     "snapchat": Needs(),
 }
 

@@ -812,6 +812,15 @@ def active_channel_ids_in(session: Session) -> list[str]:
     ]
 
 
+def takes_catalog_by_api(channel: Channel) -> bool:
+    """Its platform takes a catalog by API, and the channel did not choose a feed instead
+    (``catalog_mode: feed``: Pinterest refuses API upserts beside a feed data source)."""
+    return (
+        capabilities(channel.kind, channel.country).catalog_api
+        and (channel.settings or {}).get("catalog_mode") != "feed"
+    )
+
+
 def _state(channel: Channel) -> str:
     return "removed" if channel.removed_at is not None else channel.status
 

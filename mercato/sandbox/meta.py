@@ -251,6 +251,21 @@ def create_app() -> FastAPI:
             ]
         }
 
+    @app.get("/{version}/{catalog_id}")
+    def catalog(version: str, catalog_id: str, request: Request, fields: str = "id"):
+        if (fault := _fault(sim)) is not None:
+            return fault
+        if (refused := _version_refused(version)) is not None:
+            return refused
+        if not authorized(request):
+            return _error(400, "An access token is required to request this resource.", 104)
+        wanted = [f for f in fields.split(",") if f]
+        unknown = [f for f in wanted if f not in contract.CATALOG_FIELDS]
+        if unknown:
+            return _refused([f"(#100) Tried accessing nonexisting field ({unknown[0]})"])
+        shown = {"id": catalog_id, "name": f"Catalog {catalog_id}", "vertical": "commerce"}
+        return {key: shown.get(key) for key in ["id", *wanted] if key in shown}
+
     @app.get("/{version}/{catalog_id}/products")
     def products(
         version: str,

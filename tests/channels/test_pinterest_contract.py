@@ -200,9 +200,8 @@ def test_a_feed_mode_channel_is_never_pushed_to(sessions, sandbox, make_products
 def test_a_channel_must_choose_api_or_feed(sessions, sandbox, make_products):
     make_products(tee())
     channel_id = pinterest_channel(sessions)
-    result = sync.publish(sessions, channel_id)
-    assert result.sent == 0
-    assert any("catalog_mode" in m and "api" in m and "feed" in m for m in result.messages)
+    with pytest.raises(Conflict, match="catalog_mode setting: api .* or feed"):
+        sync.publish(sessions, channel_id)
     assert remote(sandbox, "pinterest")["items_received"] == 0
 
 

@@ -107,6 +107,11 @@ class Client:
                 )
         return outcomes
 
+    def verify(self) -> str:
+        """One call proving the token, the Graph version and the catalog: its name."""
+        catalog = self._call("GET", "", params={"fields": "id,name"})
+        return f"Meta catalog {catalog.get('name') or catalog.get('id')}"
+
     def remote_items(self, expected: list[str]) -> dict[str, dict]:
         out: dict[str, dict] = {}
         after = None

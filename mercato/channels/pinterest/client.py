@@ -37,11 +37,7 @@ class Client:
     kind = "pinterest"
 
     def __init__(self, target: Target, credentials: dict[str, str], http: httpx.Client):
-        if catalog_mode(target.settings) == "feed":
-            raise SetupError(
-                "this Pinterest channel takes its catalog from a feed (catalog_mode feed): "
-                "nothing is pushed; Pinterest fetches the feed URL"
-            )
+        self.mode = catalog_mode(target.settings)
         self.http = http
         self.scope = {"country": target.country, "language": locale(target)}
         catalog_id = target.settings.get("catalog_id")
@@ -62,6 +58,11 @@ class Client:
         return self._call("POST", "/v5/catalogs/items/batch", json=body)["batch_id"]
 
     def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]:
+        if self.mode == "feed":
+            raise SetupError(
+                "this Pinterest channel takes its catalog from a feed (catalog_mode feed): "
+                "nothing is pushed; Pinterest fetches the feed URL"
+            )
         outcomes = []
         for start in range(0, len(upserts), BATCH_LIMIT):
             chunk = upserts[start : start + BATCH_LIMIT]
@@ -128,6 +129,8 @@ class Client:
         if not catalogs:
             raise SetupError("Pinterest: this account has no catalog yet; create one first")
         feeds = self._call("GET", "/v5/catalogs/feeds", params={"page_size": 25}).get("items")
+        if self.mode == "feed":
+            return f"Pinterest feed mode: {len(feeds or [])} feed(s) on the account"
         if feeds:
             raise SetupError(
                 f"the Pinterest catalog has a feed data source ({feeds[0].get('name')}): "

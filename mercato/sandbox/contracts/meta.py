@@ -60,7 +60,9 @@ ITEM = TypeChecker(
 BATCH = _checker(ProductCatalog("0").create_items_batch(pending=True))
 STATUS_PARAMS = _checker(ProductCatalog("0").get_check_batch_request_status(pending=True))
 STATUS_FIELDS = frozenset(_values(CheckBatchRequestStatus.Field))
-# Fields a read (``?fields=``) may name.
+# Fields a read of the catalog itself may name.
+CATALOG_FIELDS = frozenset(_values(ProductCatalog.Field))
+# Fields a read (``?fields=``) of its items may name.
 READ_FIELDS = frozenset(ProductItem._field_types)
 
 
