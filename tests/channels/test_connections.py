@@ -255,6 +255,8 @@ def test_meta_and_pinterest_are_verified_with_one_call(engine, sessions, sandbox
             f"{SANDBOX}/pinterest",
             "--credential",
             "access_token=pina_x",
+            "--setting",
+            "catalog_mode=api",
         ],
     )
     assert pinterest.exit_code == 0, pinterest.output

@@ -123,8 +123,3 @@ class Client:
             after = body.get("paging", {}).get("cursors", {}).get("after")
             if not after:
                 return out
-
-    def verify(self) -> str:
-        """One cheap read proving the token and the catalog (channel set-up)."""
-        self._call("GET", "/products", params={"fields": "retailer_id", "limit": 1})
-        return f"catalog {self.root.rsplit('/', 1)[1]} is readable"

@@ -109,11 +109,11 @@ class Client:
     def remote_items(self, expected: list[str]) -> dict[str, dict]:
         """What Pinterest holds of the expected items, by id (at most 1,000 a call). The
         lookup cannot list items Mercato does not know of."""
-        out = {}
-        for start in range(0, len(expected), LOOKUP_LIMIT):
+        out, ids = {}, list(expected)
+        for start in range(0, len(ids), LOOKUP_LIMIT):
             filters = {
                 "catalog_type": "RETAIL",
-                "item_ids": expected[start : start + LOOKUP_LIMIT],
+                "item_ids": ids[start : start + LOOKUP_LIMIT],
                 **self.catalog,
             }
             body = self._call("POST", "/v5/catalogs/items", json={**self.scope, "filters": filters})
