@@ -163,6 +163,13 @@ def remove(
     console.print(f"Removed channel {channel} ({channel_id}){deleted}. Its history stays.")
 
 
+def _failing(c) -> str:
+    return (
+        f"failing, last at {c.last_error_at:%Y-%m-%d %H:%M} UTC "
+        f"({c.failures} runs in a row): {c.last_error}"
+    )
+
+
 def _health(c) -> str:
     if c.removed_at:
         return "removed"
@@ -190,10 +197,7 @@ def list_(
     console.print(rows)
     for c in channels:
         if c.failing and not c.removed_at:
-            console.print(
-                f"[red]{c.name}[/]: failing since {c.last_error_at:%Y-%m-%d %H:%M} UTC "
-                f"({c.failures} runs): {c.last_error}"
-            )
+            console.print(f"[red]{c.name}[/]: {_failing(c)}")
 
 
 @channels_app.command("show")
@@ -219,10 +223,7 @@ def show(
     synced = f"{public.last_synced_at:%Y-%m-%d %H:%M} UTC" if public.last_synced_at else "never"
     console.print(f"  last sync: {synced}")
     if public.failing:
-        console.print(
-            f"  [red]failing[/] since {public.last_error_at:%Y-%m-%d %H:%M} UTC "
-            f"({public.failures} runs in a row): {public.last_error}"
-        )
+        console.print(f"  [red]{_failing(public)}[/]")
     console.print(
         "  items: " + (", ".join(f"{n} {v}" for v, n in sorted(counts.items())) or "none yet")
     )

@@ -143,8 +143,9 @@ def _on_platform(
             _failed(sessions, channel.id, str(exc))
             result.messages.append(f"Stopped: {exc}.{stopped}")
         else:
-            with _write(sessions) as session:
-                service.record_success(session, channel.id)
+            if channel.failures:  # a good run after failing ones clears them
+                with _write(sessions) as session:
+                    service.record_success(session, channel.id)
 
 
 def _failed(sessions: Sessions, channel_id: str, message: str) -> None:

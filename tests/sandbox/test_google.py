@@ -28,19 +28,18 @@ PRODUCT = {
 }
 
 
+def refresh(client, **extra):
+    """A refresh_token grant at the simulator's OAuth endpoint."""
+    grant = {"grant_type": "refresh_token", "client_id": "c", "client_secret": "s"}
+    return client.post("/token", data={**grant, "refresh_token": "r", **extra})
+
+
 @pytest.fixture
 def google():
     with TestClient(create_app(), base_url="http://sim.test") as client:
-        token = client.post(
-            "/token",
-            data={
-                "grant_type": "refresh_token",
-                "client_id": "c",
-                "client_secret": "s",
-                "refresh_token": "r",
-                "scope": "https://www.googleapis.com/auth/content",
-            },
-        ).json()["access_token"]
+        token = refresh(client, scope="https://www.googleapis.com/auth/content").json()[
+            "access_token"
+        ]
         client.headers["Authorization"] = f"Bearer {token}"
         yield client
 
@@ -103,16 +102,7 @@ def test_calls_need_a_token_minted_by_the_oauth_endpoint(google):
     assert google.get(f"{ACCOUNT}/products", headers={"Authorization": "Bearer made-up"}).json()[
         "error"
     ]["status"] == ("UNAUTHENTICATED")
-    wrong_scope = google.post(
-        "/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": "c",
-            "client_secret": "s",
-            "refresh_token": "r",
-            "scope": "https://www.googleapis.com/auth/userinfo.email",
-        },
-    )
+    wrong_scope = refresh(google, scope="https://www.googleapis.com/auth/userinfo.email")
     assert wrong_scope.status_code == 400 and wrong_scope.json()["error"] == "invalid_scope"
 
 
@@ -128,15 +118,7 @@ def test_registration_and_permission_refusals(google):
 def test_a_revoked_grant_cannot_be_refreshed(google):
     google.post("/_sandbox/faults", json={"kind": "revoked"})
     assert google.get(f"{ACCOUNT}/products").status_code == 401
-    again = google.post(
-        "/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": "c",
-            "client_secret": "s",
-            "refresh_token": "r",
-        },
-    )
+    again = refresh(google)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
 
 
