@@ -5,14 +5,27 @@ with the same key and the same request gets that response again without running
 anything; the same key with a different request is refused (422); a retry while the
 first is still running gets 409. Server errors (5xx) are not kept, so a retry after
 one runs again.
+
+Keys belong to their caller: the API token, else the visitor's cookie, else the client
+address; another caller's identical key replays nothing. A stored response is encrypted
+with a key derived from the caller's credential and the Idempotency-Key, neither of which
+is stored: the table holds no readable checkout token. A running request holds its key on
+a short lease it keeps renewing; a retry after the process died takes the key over as
+soon as the lease lapses, seconds later. The ``system.prune_idempotency_keys`` job deletes
+keys past their 24 hours.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from datetime import timedelta
+import hmac
+from datetime import datetime, timedelta
+from http.cookies import SimpleCookie
 
-from sqlalchemy import delete, select
+import anyio
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -25,9 +38,14 @@ from mercato.system.request_body import read_body, replaying
 
 HEADER = b"idempotency-key"
 KEPT_FOR = timedelta(hours=24)
-# A run that never stored its response (the process died) stops blocking retries.
-ABANDONED_AFTER = timedelta(minutes=5)
+# A running request renews its claim this often; a claim not renewed for LEASE is stale
+# (its process died) and the next retry takes it over.
+LEASE = timedelta(seconds=10)
+RENEW_EVERY = LEASE / 3
 MAX_KEY_LENGTH = 255
+# Cookies that identify a browser to the API when it sends no token.
+VISITOR_COOKIES = ("mercato_csrf", "mercato_buyer")
+PRUNE_BATCH = 5000
 
 
 class Replay:
@@ -36,11 +54,36 @@ class Replay:
 
 
 class Refusal(Exception):
-    def __init__(self, status: int, slug: str, detail: str):
+    def __init__(self, status: int, slug: str, detail: str, retry_after: int | None = None):
         self.status, self.slug, self.detail = status, slug, detail
+        self.retry_after = retry_after
 
 
-def begin(sessions: sessionmaker[Session], scope: str, key: str, fingerprint: str) -> Replay | None:
+def caller_of(scope: Scope, headers: dict[bytes, bytes]) -> bytes:
+    """Who is asking: their token, else their visitor cookie, else their address."""
+    if authorization := headers.get(b"authorization"):
+        return b"token:" + authorization
+    cookies = SimpleCookie()
+    try:
+        cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+    except Exception:  # a malformed Cookie header identifies nobody
+        cookies = SimpleCookie()
+    for name in VISITOR_COOKIES:
+        if name in cookies and cookies[name].value:
+            return f"visitor:{name}={cookies[name].value}".encode()
+    client = scope.get("client") or ("", 0)
+    return f"address:{client[0]}".encode()
+
+
+def sealer(secret_key: str, caller: bytes, key: str) -> Fernet:
+    """Encrypts the stored response; only the same caller with the same key opens it."""
+    derived = hmac.new(secret_key.encode(), caller + b"\0" + key.encode(), hashlib.sha256)
+    return Fernet(base64.urlsafe_b64encode(derived.digest()))
+
+
+def begin(
+    sessions: sessionmaker[Session], scope: str, key: str, fingerprint: str, seal: Fernet
+) -> Replay | None:
     """Claim the key for this request, or return the stored response to replay."""
     now = utcnow()
     try:
@@ -53,7 +96,13 @@ def begin(sessions: sessionmaker[Session], scope: str, key: str, fingerprint: st
                 )
             )
             session.add(
-                IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint, created_at=now)
+                IdempotencyKey(
+                    scope=scope,
+                    key=key,
+                    fingerprint=fingerprint,
+                    created_at=now,
+                    locked_until=now + LEASE,
+                )
             )
         return None
     except IntegrityError:
@@ -67,6 +116,7 @@ def begin(sessions: sessionmaker[Session], scope: str, key: str, fingerprint: st
                 409,
                 "idempotency-key-in-use",
                 "A request with this Idempotency-Key just finished; retry.",
+                retry_after=1,
             )
         if seen.fingerprint != fingerprint:
             raise Refusal(
@@ -75,15 +125,52 @@ def begin(sessions: sessionmaker[Session], scope: str, key: str, fingerprint: st
                 "This Idempotency-Key was used for a different request.",
             )
         if seen.completed_at is None:
-            if now - seen.created_at < ABANDONED_AFTER:
+            if not _take_over(session, seen, now):
+                left = max(1, int((seen.locked_until - now).total_seconds() + 0.999))
                 raise Refusal(
                     409,
                     "idempotency-key-in-use",
                     "A request with this Idempotency-Key is still running.",
+                    retry_after=left,
                 )
-            seen.created_at = now  # abandoned: this retry takes it over
             return None
-        return Replay(seen.status_code, seen.content_type, seen.body or b"")
+        try:
+            body = seal.decrypt(seen.body or b"")
+        except InvalidToken:  # stored by another secret key: nothing to replay
+            raise Refusal(
+                422,
+                "idempotency-key-reused",
+                "This Idempotency-Key was used already; use a new one.",
+            ) from None
+        return Replay(seen.status_code, seen.content_type, body)
+
+
+def _take_over(session: Session, seen: IdempotencyKey, now: datetime) -> bool:
+    """The claim of a request whose process died (its lease lapsed) passes to this one;
+    of two retries at once, one wins."""
+    taken = session.execute(
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.id == seen.id,
+            IdempotencyKey.completed_at.is_(None),
+            IdempotencyKey.locked_until <= now,
+        )
+        .values(locked_until=now + LEASE)
+    )
+    return taken.rowcount == 1
+
+
+def renew(sessions: sessionmaker[Session], scope: str, key: str) -> None:
+    with transaction(sessions) as session:
+        session.execute(
+            update(IdempotencyKey)
+            .where(
+                IdempotencyKey.scope == scope,
+                IdempotencyKey.key == key,
+                IdempotencyKey.completed_at.is_(None),
+            )
+            .values(locked_until=utcnow() + LEASE)
+        )
 
 
 def finish(
@@ -94,6 +181,7 @@ def finish(
     content_type: str | None,
     body: bytes,
 ) -> None:
+    """Keep the response (``body`` already sealed); a server error frees the key."""
     with transaction(sessions) as session:
         seen = session.scalar(
             select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
@@ -104,7 +192,21 @@ def finish(
             session.delete(seen)
             return
         seen.status_code, seen.content_type, seen.body = status_code, content_type, body
-        seen.completed_at = utcnow()
+        seen.completed_at, seen.locked_until = utcnow(), None
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Delete up to PRUNE_BATCH keys past their keeping time; returns how many."""
+    ids = list(
+        session.scalars(
+            select(IdempotencyKey.id)
+            .where(IdempotencyKey.created_at < now - KEPT_FOR)
+            .limit(PRUNE_BATCH)
+        )
+    )
+    if ids:
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
+    return len(ids)
 
 
 class IdempotencyMiddleware:
@@ -134,7 +236,8 @@ class IdempotencyMiddleware:
             )(scope, receive, send)
             return
         body = await read_body(receive)
-        credentials = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
+        caller = caller_of(scope, headers)
+        owner = hashlib.sha256(caller).hexdigest()
         fingerprint = hashlib.sha256(
             b"\n".join(
                 [
@@ -145,17 +248,22 @@ class IdempotencyMiddleware:
                 ]
             )
         ).hexdigest()
-        sessions = scope["app"].state.write_sessions
+        state = scope["app"].state
+        sessions = state.write_sessions
+        seal = sealer(state.settings.resolved_secret_key(), caller, key)
         try:
-            replay = await run_in_threadpool(begin, sessions, credentials, key, fingerprint)
+            replay = await run_in_threadpool(begin, sessions, owner, key, fingerprint, seal)
         except Refusal as refusal:
-            await problem(
+            answer = problem(
                 refusal.status,
                 refusal.slug,
                 "Idempotency-Key conflict",
                 refusal.detail,
                 scope["path"],
-            )(scope, receive, send)
+            )
+            if refusal.retry_after:
+                answer.headers["Retry-After"] = str(refusal.retry_after)
+            await answer(scope, receive, send)
             return
         if replay is not None:
             await _send_replay(replay, send)
@@ -174,17 +282,27 @@ class IdempotencyMiddleware:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
+        async def keep_claim() -> None:
+            while True:
+                await anyio.sleep(RENEW_EVERY.total_seconds())
+                await run_in_threadpool(renew, sessions, owner, key)
+
         try:
-            await self.app(scope, replaying(body), capture)
+            async with anyio.create_task_group() as group:
+                group.start_soon(keep_claim)
+                try:
+                    await self.app(scope, replaying(body), capture)
+                finally:
+                    group.cancel_scope.cancel()
         finally:
             await run_in_threadpool(
                 finish,
                 sessions,
-                credentials,
+                owner,
                 key,
                 captured["status"],
                 captured["content_type"],
-                bytes(captured["body"]),
+                seal.encrypt(bytes(captured["body"])),
             )
 
 

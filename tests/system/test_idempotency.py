@@ -1,8 +1,19 @@
 """Idempotency-Key on POST requests: a retried request never does its work twice."""
 
-from sqlalchemy import func, select
+import hashlib
+import json
+import time
+from datetime import timedelta
 
+from sqlalchemy import func, select, update
+
+from mercato.catalog import service as catalog_service
 from mercato.catalog.models import Product
+from mercato.db import transaction, utcnow
+from mercato.jobs import registry
+from mercato.system import idempotency
+from mercato.system.models import IdempotencyKey
+from tests.checkout.helpers import make_shop
 
 
 def product(handle="mug", sku="MUG-1"):
@@ -53,3 +64,102 @@ def test_client_errors_are_replayed_too_and_server_errors_are_not_kept(client, a
 def test_requests_without_a_key_are_untouched(client, admin, sessions):
     assert client.post("/api/v1/products", json=product(), headers=admin).status_code == 201
     assert client.post("/api/v1/products", json=product(), headers=admin).status_code == 409
+
+
+# ---------------------------------------------------------------- callers, secrets, leases
+
+
+def _start(client, key: str, cookie: str | None = None):
+    headers = {"Idempotency-Key": key}
+    if cookie:
+        headers["cookie"] = f"mercato_csrf={cookie}"
+    return client.post(
+        "/api/v1/checkouts", json={"lines": [{"sku": "HOODIE-M", "quantity": 1}]}, headers=headers
+    )
+
+
+def test_anonymous_callers_do_not_share_keys(client, sessions):
+    make_shop(sessions)
+    first = _start(client, "same-key", cookie="visitor-one")
+    assert first.status_code == 201
+    second = _start(client, "same-key", cookie="visitor-two")
+    assert second.status_code == 201 and "idempotent-replayed" not in second.headers
+    assert second.json()["token"] != first.json()["token"]
+    again = _start(client, "same-key", cookie="visitor-one")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["token"] == first.json()["token"]
+
+
+def test_stored_responses_hold_no_readable_token(client, sessions):
+    make_shop(sessions)
+    token = _start(client, "k-secret", cookie="v1").json()["token"]
+    with sessions() as session:
+        (stored,) = session.scalars(select(IdempotencyKey))
+    assert stored.status_code == 201 and stored.body
+    assert token.encode() not in stored.body and b"HOODIE" not in stored.body
+
+
+def test_a_retry_after_a_crash_takes_the_key_over_once_the_lease_lapses(client, admin, sessions):
+    headers = {**admin, "Idempotency-Key": "crashed"}
+    # A request that claimed the key and died: its claim is never finished nor renewed.
+    with transaction(sessions) as session:
+        session.add(
+            IdempotencyKey(
+                scope=hashlib.sha256(b"token:" + admin["Authorization"].encode()).hexdigest(),
+                key="crashed",
+                fingerprint=_fingerprint(product(), headers),
+                created_at=utcnow(),
+                locked_until=utcnow() + timedelta(seconds=5),
+            )
+        )
+    busy = client.post("/api/v1/products", json=product(), headers=headers)
+    assert busy.status_code == 409 and 1 <= int(busy.headers["retry-after"]) <= 5
+    with transaction(sessions) as session:
+        session.execute(update(IdempotencyKey).values(locked_until=utcnow() - timedelta(seconds=1)))
+    retried = client.post("/api/v1/products", json=product(), headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert count_products(sessions) == 1
+    replay = client.post("/api/v1/products", json=product(), headers=headers)
+    assert replay.headers["idempotent-replayed"] == "true"
+
+
+def test_a_long_request_keeps_its_claim(client, admin, sessions, monkeypatch):
+    """The lease is renewed while the request runs: a retry meanwhile is refused."""
+    monkeypatch.setattr(idempotency, "RENEW_EVERY", timedelta(seconds=0.05))
+    monkeypatch.setattr(idempotency, "LEASE", timedelta(seconds=0.2))
+    renewed = []
+    original = idempotency.renew
+    monkeypatch.setattr(idempotency, "renew", lambda *args: (renewed.append(1), original(*args))[1])
+    slow_create = catalog_service.create_product
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)
+        return slow_create(*args, **kwargs)
+
+    monkeypatch.setattr(catalog_service, "create_product", slow)
+    headers = {**admin, "Idempotency-Key": "slow"}
+    assert client.post("/api/v1/products", json=product(), headers=headers).status_code == 201
+    assert len(renewed) >= 3
+
+
+def test_old_keys_are_pruned_by_the_periodic_job(client, admin, sessions, engine):
+    registry.load_all()
+    assert registry.SCHEDULES["system.prune_idempotency_keys"].interval == timedelta(hours=1)
+    client.post("/api/v1/products", json=product(), headers={**admin, "Idempotency-Key": "new"})
+    with transaction(sessions) as session:
+        session.add(
+            IdempotencyKey(
+                scope="x", key="old", fingerprint="f", created_at=utcnow() - timedelta(hours=25)
+            )
+        )
+    context = registry.JobContext("job", 1, utcnow(), sessions, sessions)
+    registry.TASKS["system.prune_idempotency_keys"].fn(context)
+    with sessions() as session:
+        assert [k.key for k in session.scalars(select(IdempotencyKey))] == ["new"]
+
+
+def _fingerprint(body: dict, headers: dict) -> str:
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return hashlib.sha256(
+        b"\n".join([b"/api/v1/products", b"", b"application/json", raw])
+    ).hexdigest()
