@@ -80,15 +80,22 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-bench-"))
     os.environ.update(
-        MERCATO_DATA_DIR=str(data_dir), MERCATO_SECRET_KEY="bench", MERCATO_CURRENCY="USD"
+        MERCATO_DATA_DIR=str(data_dir),
+        MERCATO_SECRET_KEY="bench",
+        MERCATO_CURRENCY="USD",
+        MERCATO_ALLOW_LOCAL_URLS="1",  # the simulator listens on 127.0.0.1
     )
     os.environ.pop("MERCATO_DATABASE_URL", None)
     import uvicorn
+    from fastapi.testclient import TestClient
 
     from mercato.catalog import service as catalog
     from mercato.catalog.schemas import ProductCreate
+    from mercato.channels import http as channel_http
     from mercato.channels import service as channels
+    from mercato.channels import sync
     from mercato.channels.schemas import ChannelCreate
+    from mercato.config import get_settings
     from mercato.db import create_db_engine, make_sessionmaker, transaction
     from mercato.inventory import service as inventory
     from mercato.inventory.schemas import AdjustmentCreate
@@ -112,8 +119,10 @@ def main() -> None:
             ProductCreate(
                 handle="tee",
                 title="Tee",
+                description_html="<p>A tee.</p>",
                 status="active",
-                variants=[{"sku": "TEE-1", "price": 2500}],
+                media=[{"url": "https://cdn.example.com/tee.jpg"}],
+                variants=[{"sku": "TEE-1", "price": 2500, "weight": "150"}],
             ),
         )
         inventory.adjust(
@@ -126,9 +135,15 @@ def main() -> None:
                 name="tiktok",
                 base_url=f"http://127.0.0.1:{sandbox_port}/tiktok",
                 credentials={"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
-                settings={"shop_cipher": "c"},
+                settings={"category_id": "601226"},
             ),
         ).id
+    # The shop sells only what it was given: the tee and its stock are published to it
+    # first (in-process, images from the simulators' image host).
+    os.environ["MERCATO_MEDIA_ORIGIN"] = "http://simulators.local/cdn"
+    get_settings.cache_clear()
+    channel_http.open_client = lambda base_url: TestClient(sandbox, base_url=base_url)
+    assert sync.publish(sessions, channel_id).sent == 1
     engine.dispose()
 
     book = sandbox.state.order_books["tiktok"]

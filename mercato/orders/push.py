@@ -20,7 +20,7 @@ from mercato.channels import orders as platforms
 from mercato.channels.capabilities import capabilities
 from mercato.channels.models import Channel
 from mercato.db import transaction
-from mercato.orders.models import Fulfillment, Order, Refund
+from mercato.orders.models import Fulfillment, Order, OrderActivity, Refund
 
 ACTIONS = ("ship", "tracking", "cancel", "refund")
 JOB = "orders.push"
@@ -105,7 +105,18 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
             "tracking_number": record.tracking_number,
         }
     elif action == "cancel":
-        call.args = {"items": [], "reason": "cancelled by the merchant", "restock": True}
+        # The reason the order was cancelled with (platforms take a reason code from it).
+        reason = session.scalar(
+            select(OrderActivity.data)
+            .where(OrderActivity.order_id == order.id, OrderActivity.kind == "cancelled")
+            .order_by(OrderActivity.id.desc())
+            .limit(1)
+        )
+        call.args = {
+            "items": [],
+            "reason": (reason or {}).get("reason") or "cancelled by the merchant",
+            "restock": True,
+        }
     elif action == "refund":
         record = session.get(Refund, ref)
         call.args = {

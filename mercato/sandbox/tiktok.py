@@ -381,7 +381,7 @@ def create_app() -> FastAPI:
         """Create, or replace as Edit Product does: a SKU sent with its id is updated,
         one without an id is created, and one not sent is deleted."""
         now = int(time.time())
-        skus = [{**sku, "id": sku.get("id") or _number()} for sku in body["skus"]]
+        skus = [{**sku, "id": sku.get("id") or number()} for sku in body["skus"]]
         sim.items_received += len(skus)
         if not sim.take("drop"):
             sim.items[product_id] = {
@@ -413,7 +413,7 @@ def create_app() -> FastAPI:
         if problems := product_errors(body, sim):
             return answer(12052700, "; ".join(problems), status=400)
         with sim.lock:
-            return answer(0, "Success", store(_number(), body, None))
+            return answer(0, "Success", store(number(), body, None))
 
     @app.put(PRODUCTS + "/{product_id}")
     async def edit(request: Request, product_id: str):
@@ -549,7 +549,7 @@ def create_app() -> FastAPI:
     return app
 
 
-def _number() -> str:
+def number() -> str:
     """An id shaped like TikTok's (a 19-digit number)."""
     return str(10**18 + secrets.randbelow(9 * 10**18))
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from mercato.channels import service as channels
+from mercato.channels import sync
 from mercato.channels.schemas import ChannelCreate
 from mercato.db import transaction, utcnow
 from mercato.inventory import service as inventory
@@ -25,7 +26,8 @@ SETTINGS = {
 
 @pytest.fixture
 def shop(sandbox, client, sessions, make_products):  # noqa: F811
-    """The tee in stock (5 of each size) and a helper to connect a platform."""
+    """The tee in stock (5 of each size) and a helper to connect a platform (its catalog
+    published there)."""
     make_products(tee())
     with transaction(sessions) as session:
         for sku in ("TEE-S", "TEE-M"):
@@ -46,6 +48,8 @@ def shop(sandbox, client, sessions, make_products):  # noqa: F811
                         settings={**SETTINGS[kind], **settings},
                     ),
                 ).id
+            # The shop sells what Mercato gave it: the catalog and its stock.
+            assert sync.publish(sessions, channel_id).sent == 2
             book = sandbox.app.state.order_books[kind]
             book.transport = lambda url, content, headers: (
                 client.post(url, content=content, headers=headers).status_code

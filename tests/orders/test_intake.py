@@ -20,6 +20,8 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.channels.tiktok import orders as tiktok
 from mercato.cli import app
 from mercato.db import transaction
+from mercato.inventory import service as inventory
+from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs.models import Job
 from mercato.orders import intake
 from mercato.orders.models import InboundEvent, Order
@@ -51,6 +53,12 @@ def test_the_same_webhook_twice_makes_one_order_and_takes_stock_once(shop, sessi
     assert (order.channel, order.external_id) == (channel_id, placed["id"])
     assert order.status == "open" and order.payment_status == "paid"
     assert order.stock_state == "committed" and order.lines[0].quantity == 2
+    # Two one-unit line items of a SKU are one line; city and state from district_info.
+    assert order.lines[0].external_id == placed["line_items"][0]["sku_id"]
+    assert (order.shipping_address["city"], order.shipping_address["region"]) == (
+        "Austin",
+        "Texas",
+    )
     assert count(sessions, InboundEvent) == 1
     assert on_hand(sessions, "TEE-S") == (3, 0)
 
@@ -214,27 +222,56 @@ def test_meta_and_pinterest_send_no_orders_and_say_so(kind, sandbox, sessions, c
     assert "sends no orders" not in client.get("/admin/orders").text
 
 
-def test_an_order_for_stock_that_is_gone_is_flagged_not_oversold(shop, sessions, drain):
+def _sold_elsewhere(sessions, sku: str, units: int) -> None:
+    """Units sold on another channel before TikTok heard of it: TikTok still offers them."""
+    with transaction(sessions) as session:
+        inventory.adjust(session, AdjustmentCreate(sku=sku, quantity=-units, kind="adjustment"))
+
+
+def test_an_order_for_stock_sold_elsewhere_is_flagged_not_oversold(shop, sessions, drain):
     _, book = shop.connect("tiktok")
-    book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 7}]))
+    _sold_elsewhere(sessions, "TEE-M", 4)
+    book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 3}]))
     book.deliver(DeliverIn())
     drain()
     [order] = orders(sessions)
     assert order.status == "on_hold" and order.stock_state == "short"
     assert "without the stock" in order.attention_reason
-    assert on_hand(sessions, "TEE-M") == (5, 0)  # nothing taken, nothing negative
+    assert on_hand(sessions, "TEE-M") == (1, 0)  # nothing taken, nothing negative
 
 
 def test_oversold_with_the_cancel_policy_cancels_on_the_platform(shop, sessions, drain):
     channel_id, book = shop.connect("tiktok", oversold_policy="cancel")
-    placed = book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 7}]))
+    _sold_elsewhere(sessions, "TEE-M", 4)
+    placed = book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 3}]))
     book.deliver(DeliverIn())
     drain()
     [order] = orders(sessions)
     assert order.status == "cancelled" and order.attention_reason
-    received = shop.sim.get(f"/tiktok/_sandbox/orders/{placed['id']}").json()["received"]
-    assert [r["type"] for r in received] == ["cancellation"]
-    assert on_hand(sessions, "TEE-M") == (5, 0)
+    received = shop.sim.get(f"/tiktok/_sandbox/orders/{placed['id']}").json()
+    [cancellation] = received["received"]
+    # An out-of-stock reason code valid for an order awaiting shipment: TikTok took it.
+    assert cancellation["body"]["cancel_reason"] == "seller_cancel_reason_out_of_stock"
+    assert received["order"]["status"] == "CANCELLED"
+    assert on_hand(sessions, "TEE-M") == (1, 0)
+
+
+def test_the_shop_sells_only_the_stock_it_was_given(shop, sessions, drain):
+    _, book = shop.connect("tiktok")
+    # TikTok was given 5: a sixth unit is not sold, nor a SKU it never had.
+    refused = shop.sim.post(
+        "/tiktok/_sandbox/orders", json={"lines": [{"sku": "TEE-M", "quantity": 6}]}
+    )
+    assert refused.status_code == 409 and "5 in stock" in refused.json()["error"]
+    unknown = shop.sim.post("/tiktok/_sandbox/orders", json={"lines": [{"sku": "NOPE"}]})
+    assert unknown.status_code == 409
+    book.place(OrderIn(lines=[{"sku": "TEE-M", "quantity": 5}]))
+    again = shop.sim.post("/tiktok/_sandbox/orders", json={"lines": [{"sku": "TEE-M"}]})
+    assert "0 in stock" in again.json()["error"]
+    book.deliver(DeliverIn())
+    drain()
+    [order] = orders(sessions)
+    assert order.status == "open" and order.lines[0].quantity == 5
 
 
 def test_a_dropped_webhook_is_recovered_by_polling(shop, sessions, drain, clock):

@@ -3,9 +3,12 @@ back on cancellation and returns."""
 
 from __future__ import annotations
 
+from mercato.sandbox import orders as sandbox_orders
 from mercato.sandbox.orders import DeliverIn, OrderIn
 
 from .conftest import on_hand
+
+PROVIDERS = {p["name"]: p["id"] for p in sandbox_orders.PROVIDERS}
 
 
 def _import(shop, drain, kind, client, admin, **order):
@@ -37,16 +40,22 @@ def test_a_fulfilment_reaches_the_simulator_with_its_tracking_number(shop, drain
     client.post(
         f"/api/v1/orders/{order['id']}/fulfillments",
         headers=admin,
-        json={"carrier": "DHL", "tracking_number": "JD0002"},
+        json={"carrier": "usps", "tracking_number": "9400100000000000000000"},
     )
     drain()
     shipments = [r for r in received(shop, "tiktok", placed["id"]) if r["type"] == "fulfillment"]
     assert [s["body"]["tracking_number"] for s in shipments] == [
         "1Z999AA10123456784",
-        "JD0002",
+        "9400100000000000000000",
     ]
-    assert [s["body"]["items"][0]["quantity"] for s in shipments] == [1, 1]
-    assert all(s["key"].startswith("mercato-ship-") for s in shipments)
+    # Each unit is a line item: one id per shipped unit, and the provider's id, not a name.
+    line_ids = [s["body"]["order_line_item_ids"] for s in shipments]
+    assert [len(ids) for ids in line_ids] == [1, 1] and line_ids[0] != line_ids[1]
+    assert {i for ids in line_ids for i in ids} == {i["id"] for i in placed["line_items"]}
+    assert [s["body"]["shipping_provider_id"] for s in shipments] == [
+        PROVIDERS["UPS"],
+        PROVIDERS["USPS"],
+    ]
     detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
     assert detail["status"] == "completed"
     assert sum(a["kind"] == "pushed" for a in detail["timeline"]) == 2
@@ -63,7 +72,12 @@ def test_cancelling_restocks_and_tells_the_platform(shop, sessions, drain, clien
     assert response.json()["status"] == "cancelled"
     drain()
     assert on_hand(sessions, "TEE-S") == (5, 0)
-    assert [r["type"] for r in received(shop, "tiktok", placed["id"])] == ["cancellation"]
+    [cancelled] = received(shop, "tiktok", placed["id"])
+    # The merchant's words chose a reason code TikTok takes for an order awaiting shipment.
+    assert cancelled["type"] == "cancellation"
+    assert cancelled["body"]["cancel_reason"] == (
+        "seller_cancel_paid_reason_buyer_requested_cancellation"
+    )
 
 
 def test_a_return_is_requested_received_restocked_and_refunded(
@@ -72,7 +86,9 @@ def test_a_return_is_requested_received_restocked_and_refunded(
     placed, order = _import(shop, drain, "tiktok", client, admin)
     line = order["lines"][0]
     client.post(
-        f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={"carrier": "UPS"}
+        f"/api/v1/orders/{order['id']}/fulfillments",
+        headers=admin,
+        json={"carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
     )
     too_many = client.post(
         f"/api/v1/orders/{order['id']}/returns",
@@ -102,8 +118,12 @@ def test_a_return_is_requested_received_restocked_and_refunded(
     drain()
     detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
     assert detail["refunded_total"] == 2500 and detail["payment_status"] == "partially_refunded"
-    refunds = [r for r in received(shop, "tiktok", placed["id"]) if r["type"] == "refund"]
-    assert [r["body"]["amount"] for r in refunds] == [2500]
+    # A refund is a Create Return of type REFUND, for one shipped unit, with a reason code.
+    [refund] = [r for r in received(shop, "tiktok", placed["id"]) if r["type"] == "return"]
+    assert refund["body"]["refund_total"] == "25.00" and refund["body"]["return_type"] == "REFUND"
+    assert len(refund["body"]["order_line_item_ids"]) == 1
+    assert refund["body"]["return_reason"] in sandbox_orders.RETURN_REASONS
+    assert refund["key"].startswith("mercato-refund-")
 
 
 def test_a_push_retried_after_a_platform_outage_is_sent_once(shop, drain, client, admin, clock):
@@ -111,29 +131,48 @@ def test_a_push_retried_after_a_platform_outage_is_sent_once(shop, drain, client
 
     placed, order = _import(shop, drain, "tiktok", client, admin)
     from mercato.channels import http as channel_http
-    from mercato.channels.tiktok import orders as tiktok_orders
+    from mercato.channels.tiktok import api as tiktok_api
 
-    calls = {"n": 0}
+    lost = []
     real = channel_http.send
 
     def flaky(http, method, url, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            real(http, method, url, **kwargs)  # delivered, but the answer is lost
+        response = real(http, method, url, **kwargs)
+        if url.endswith("/packages") and not lost:
+            lost.append(url)  # delivered, but the answer is lost
             raise channel_http.PlatformUnavailable("timeout")
-        return real(http, method, url, **kwargs)
+        return response
 
     import pytest
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(tiktok_orders, "send", flaky)
+        mp.setattr(tiktok_api, "send", flaky)
         client.post(
             f"/api/v1/orders/{order['id']}/fulfillments",
             headers=admin,
-            json={"carrier": "USPS", "tracking_number": "PIN-1"},
+            json={"carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
         )
         drain()
         clock.offset += timedelta(minutes=2)  # the retry comes due
         drain()
     shipments = [r for r in received(shop, "tiktok", placed["id"]) if r["type"] == "fulfillment"]
-    assert len(shipments) == 1 and calls["n"] == 2
+    assert len(shipments) == 1 and lost
+    detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
+    assert [a["kind"] for a in detail["timeline"]].count("pushed") == 1
+
+
+def test_a_carrier_tiktok_does_not_know_is_refused_with_the_ones_it_does(
+    shop, drain, client, admin
+):
+    placed, order = _import(shop, drain, "tiktok", client, admin)
+    client.post(
+        f"/api/v1/orders/{order['id']}/fulfillments",
+        headers=admin,
+        json={"carrier": "Royal Mail", "tracking_number": "RM1"},
+    )
+    drain()
+    assert received(shop, "tiktok", placed["id"]) == []
+    detail = client.get(f"/api/v1/orders/{order['id']}", headers=admin).json()
+    [refused] = [a for a in detail["timeline"] if a["kind"] == "push_refused"]
+    assert "no shipping provider named 'Royal Mail'" in refused["message"]
+    assert "UPS, USPS, FedEx" in refused["message"]

@@ -55,8 +55,8 @@ def signed(path, body=b"", secret="e59af819cc", multipart=False, **overrides):
 class Shop:
     """Signed calls to a fresh simulator, as a TikTok app makes them."""
 
-    def __init__(self):
-        self.client = TestClient(create_app())
+    def __init__(self, app=None):
+        self.client = TestClient(app or create_app())
 
     def call(self, method, path, body=None, headers=HEADERS, secret="e59af819cc", **params):
         raw = orjson.dumps(body) if body is not None else b""

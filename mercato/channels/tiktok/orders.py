@@ -1,25 +1,47 @@
-"""TikTok Shop orders (PLATFORMS.md §3.3): webhook reading, order mapping and the order
-API client. Order webhooks carry only the order id and status, so the full order is
-fetched (Get Order Detail). Endpoints beyond §3 are [U]: keep them in this one file."""
+"""TikTok Shop orders (PLATFORMS.md §3.3, §3.6): webhook reading, order mapping and the
+order API client. Order webhooks carry only the order id and status, so the full order is
+fetched (Get Order Detail). Each line item is one unit; units of a SKU become one line."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import orjson
 
-from mercato.channels.http import AuthExpired, PlatformError, send
+from mercato.channels.http import PlatformError
 from mercato.channels.orders import Inbound, Notice, Page, PlatformOrder
 from mercato.channels.tiktok import webhooks
-from mercato.channels.tiktok.signing import sign
-from mercato.money import to_minor
+from mercato.channels.tiktok.api import Api
+from mercato.money import format_plain, to_minor
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
 
 ORDERS = "/order/202309/orders"
+PROVIDERS = "/logistics/202309/delivery_options/{}/shipping_providers"
+SHIPPABLE = ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING")
+# Seller cancel reasons (partner docs "Cancel reasons", US): by the order's status, and
+# the words in the merchant's reason that choose one.
+CANCEL_REASONS = {
+    "out_of_stock": ("stock", "sold out", "oversold"),
+    "wrong_price": ("price", "pricing"),
+    "address_not_deliver": ("address", "deliver"),
+    "buyer_requested_cancellation": (),
+}
+CANCEL_CODE = {
+    "UNPAID": "seller_cancel_unpaid_reason_{}",
+    "paid": {
+        "out_of_stock": "seller_cancel_reason_out_of_stock",
+        "wrong_price": "seller_cancel_reason_wrong_price",
+        "address_not_deliver": "seller_cancel_paid_reason_address_not_deliver",
+        "buyer_requested_cancellation": "seller_cancel_paid_reason_buyer_requested_cancellation",
+    },
+}
+# Create Return's reason when the channel sets none (docs/platforms/tiktok.md: [U]).
+RETURN_REASON = "ecom_order_delivered_refund_reason_missing_product_seller"
+REASON_CODE = re.compile(r"^[a-z][a-z0-9_]+$")
 STAGE = {
     "UNPAID": "unpaid",
     "ON_HOLD": "paid",
@@ -63,15 +85,25 @@ def read(body: Any, raw: bytes, headers) -> Inbound:
 # ---------------------------------------------------------------- mapping
 
 
+def _district(address: dict, *names: str) -> str | None:
+    """The ``district_info`` entry of the first level named ``names`` (TikTok gives no
+    city or state fields)."""
+    levels = {
+        (d.get("address_level_name") or "").casefold(): d.get("address_name")
+        for d in address.get("district_info") or []
+    }
+    return next((levels[n] for n in names if levels.get(n)), None)
+
+
 def _address(a: dict | None) -> Address | None:
     if not a or not a.get("address_line1"):
-        return None
+        return None  # not given while the order is unpaid or on hold
     return Address(
         name=a.get("name"),
         line1=a["address_line1"],
-        line2=a.get("address_line2"),
-        city=a.get("city") or "-",
-        region=a.get("state"),
+        line2=a.get("address_line2") or None,
+        city=_district(a, "city", "town", "district", "county") or "-",
+        region=_district(a, "state", "province", "region"),
         postal_code=a.get("postal_code"),
         country=a.get("region_code") or "US",
         phone=a.get("phone_number"),
@@ -80,24 +112,23 @@ def _address(a: dict | None) -> Address | None:
 
 def to_order(doc: dict, channel_id: str) -> PlatformOrder:
     """A Get Order Detail order -> Mercato's order input. TikTok lists one line item per
-    unit; units of the same SKU become one line."""
+    unit; the units of a SKU become one line."""
     payment = doc.get("payment") or {}
     currency = payment.get("currency", "USD")
     lines: OrderedDict[str, dict] = OrderedDict()
     for item in doc.get("line_items") or []:
-        sku = item.get("seller_sku") or item.get("sku_id")
         line = lines.setdefault(
-            sku,
+            str(item["sku_id"]),
             {
                 "sku": item.get("seller_sku"),
                 "quantity": 0,
                 "title": item.get("product_name"),
-                "external_id": item.get("sku_id"),
+                "external_id": str(item["sku_id"]),
                 "unit_price": to_minor(item.get("original_price") or item["sale_price"], currency),
                 "discount": 0,
             },
         )
-        line["quantity"] += int(item.get("quantity", 1))
+        line["quantity"] += 1
         line["discount"] += to_minor(item.get("seller_discount") or "0", currency)
     address = doc.get("recipient_address") or {}
     status = doc.get("status", "UNPAID")
@@ -128,44 +159,31 @@ def to_order(doc: dict, channel_id: str) -> PlatformOrder:
     )
 
 
+def cancel_reason(reason: str | None, status: str) -> str:
+    """A seller cancel reason code valid for the order's status: the merchant's own code,
+    or the one their words point to (free text is not a code TikTok takes)."""
+    if reason and REASON_CODE.match(reason) and reason.startswith("seller_cancel"):
+        return reason
+    text = (reason or "").casefold()
+    kind = next(
+        (k for k, words in CANCEL_REASONS.items() if any(w in text for w in words)),
+        "buyer_requested_cancellation",
+    )
+    if status == "UNPAID":
+        return CANCEL_CODE["UNPAID"].format(kind)
+    return CANCEL_CODE["paid"][kind]
+
+
 # ---------------------------------------------------------------- client
 
 
 class OrderClient:
     def __init__(self, settings: dict, credentials: dict[str, str], http: httpx.Client):
-        self.app_key = credentials.get("app_key", "")
-        self.secret = credentials.get("app_secret", "")
-        if not (self.app_key and self.secret):
-            raise PlatformError("the TikTok Shop channel needs app_key and app_secret")
-        self.token = credentials.get("access_token", "")
-        self.shop_cipher = settings.get("shop_cipher")
-        self.http = http
-
-    def _call(
-        self, method: str, path: str, body: dict | None = None, query: dict | None = None
-    ) -> dict:
-        raw = orjson.dumps(body) if body is not None else b""
-        params = {"app_key": self.app_key, "timestamp": str(int(time.time())), **(query or {})}
-        if self.shop_cipher:
-            params["shop_cipher"] = self.shop_cipher
-        params["sign"] = sign(self.secret, path, params, raw)
-        response = send(
-            self.http,
-            method,
-            path,
-            params=params,
-            content=raw or None,
-            headers={"x-tts-access-token": self.token, "content-type": "application/json"},
-        )
-        envelope = response.json()
-        if envelope.get("code") in (105001, 105002, 105003):
-            raise AuthExpired(envelope.get("message", "expired"), response.status_code)
-        if envelope.get("code") != 0:
-            raise PlatformError(f"TikTok Shop: {envelope.get('message')}", response.status_code)
-        return envelope.get("data") or {}
+        self.api = Api(settings, credentials, http)
+        self.settings = settings
 
     def get_order(self, external_id: str) -> dict | None:
-        orders = self._call("GET", ORDERS, query={"ids": external_id}).get("orders") or []
+        orders = self.api.call("GET", ORDERS, query={"ids": external_id}).get("orders") or []
         return orders[0] if orders else None
 
     def list_orders(self, updated_since: datetime | None, cursor: str | None) -> Page:
@@ -173,46 +191,104 @@ class OrderClient:
         if updated_since is not None:
             body["update_time_ge"] = int(updated_since.timestamp())
         query = {"page_size": "50", **({"page_token": cursor} if cursor else {})}
-        data = self._call("POST", ORDERS + "/search", body, query)
+        data = self.api.call("POST", ORDERS + "/search", body, query)
         return Page(data.get("orders") or [], data.get("next_page_token") or None)
 
     def acknowledge(self, external_id: str, reference: str, key: str) -> None:
         pass  # TikTok needs no acknowledgement
 
+    def _order(self, external_id: str) -> dict:
+        doc = self.get_order(external_id)
+        if doc is None:
+            raise PlatformError(f"TikTok Shop: no order {external_id}")
+        return doc
+
+    @staticmethod
+    def _line_items(doc: dict, items: list[dict], usable) -> list[str]:
+        """Line-item ids for Mercato's lines (SKU id + quantity): one per unit, taken from
+        the units ``usable`` accepts; all usable ones when ``items`` is empty."""
+        if not items:
+            return [i["id"] for i in doc.get("line_items") or [] if usable(i)]
+        chosen = []
+        for wanted in items:
+            units = [
+                i["id"]
+                for i in doc.get("line_items") or []
+                if str(i.get("sku_id")) == str(wanted["line_id"]) and usable(i)
+            ]
+            chosen += units[: wanted["quantity"]]
+        return chosen
+
+    def _provider(self, doc: dict, carrier: str | None) -> str:
+        """The shipping provider id for a carrier name, from the order's delivery option
+        (a carrier name is not an id TikTok takes)."""
+        option = doc.get("delivery_option_id")
+        providers = self.api.call("GET", PROVIDERS.format(option)).get("shipping_providers") or []
+        wanted = (carrier or self.settings.get("shipping_provider") or "").casefold()
+        for provider in providers:
+            if wanted and provider.get("name", "").casefold() == wanted:
+                return str(provider["id"])
+        names = ", ".join(p.get("name", "") for p in providers)
+        raise PlatformError(
+            f"TikTok Shop has no shipping provider named {carrier!r} for this order's "
+            f"delivery option; use one of: {names}"
+            if carrier
+            else f"TikTok Shop needs the carrier: one of {names}"
+        )
+
     def ship(self, external_id, items, carrier, tracking_number, key) -> None:
-        self._call(
+        if not tracking_number:
+            raise PlatformError("TikTok Shop needs a tracking number to mark a package shipped")
+        doc = self._order(external_id)
+
+        def unshipped(item: dict) -> bool:
+            return item.get("display_status") in SHIPPABLE and not item.get("package_id")
+
+        line_ids = self._line_items(doc, items, unshipped)
+        if not line_ids:
+            return  # already shipped (a retry after an answer that was lost)
+        self.api.call(
             "POST",
             f"/fulfillment/202309/orders/{external_id}/packages",
             {
-                "items": items,
-                "shipping_provider": carrier,
+                "order_line_item_ids": line_ids,
                 "tracking_number": tracking_number,
-                "idempotency_key": key,
+                "shipping_provider_id": self._provider(doc, carrier),
             },
         )
 
     def cancel(self, external_id, items, reason, restock, key) -> None:
-        self._call(
+        doc = self._order(external_id)
+        if doc.get("status") == "CANCELLED":
+            return  # done already (a retry, or TikTok cancelled it)
+        self.api.call(
             "POST",
             "/return_refund/202309/cancellations",
             {
                 "order_id": external_id,
-                "items": items,
-                "cancel_reason": reason or "seller",
-                "idempotency_key": key,
+                "cancel_reason": cancel_reason(reason, doc.get("status", "")),
             },
         )
 
     def refund(self, external_id, items, amount, currency, reason, key) -> None:
-        self._call(
+        """A seller refund is a Create Return of type REFUND (there is no refund call)."""
+        doc = self._order(external_id)
+        line_ids = self._line_items(
+            doc, items, lambda i: i.get("display_status") not in SHIPPABLE + ("CANCELLED",)
+        )
+        code = (
+            reason if reason and reason.startswith("ecom_") and REASON_CODE.match(reason) else None
+        )
+        self.api.call(
             "POST",
-            "/return_refund/202309/refunds",
+            "/return_refund/202309/returns",
             {
                 "order_id": external_id,
-                "items": items,
-                "amount": amount,
+                **({"order_line_item_ids": line_ids} if line_ids else {}),
+                "return_reason": code or self.settings.get("return_reason") or RETURN_REASON,
+                "return_type": "REFUND",
+                "refund_total": format_plain(amount, currency),
                 "currency": currency,
-                "reason": reason,
-                "idempotency_key": key,
             },
+            query={"idempotency_key": key[:255]},
         )
