@@ -19,7 +19,7 @@ from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
 from mercato.checkout.api import router as checkout_router
 from mercato.config import Settings, get_settings
-from mercato.db import create_db_engine, make_sessionmaker
+from mercato.db import Sessions, create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
 from mercato.inventory.api import router as inventory_router
@@ -102,8 +102,9 @@ def create_app(
     app.state.settings = settings
     log_redaction.install()
     app.state.engine = engine
-    app.state.write_sessions = make_sessionmaker(engine)
-    app.state.read_sessions = make_sessionmaker(engine, read_only=True)
+    app.state.sessions = Sessions(
+        make_sessionmaker(engine), make_sessionmaker(engine, read_only=True)
+    )
 
     app.add_exception_handler(MercatoError, _on_mercato_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -274,6 +275,22 @@ class WriterQueue:
 
 
 READ_ONLY = "mercato_read_only"
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Session factories for work that opens its own short transactions (none may be held
+    while a platform or payment provider answers): writes, and reads that take no lock."""
+
+    write: sessionmaker[Session]
+    read: sessionmaker[Session]
+
+    @classmethod
+    def of(cls, sessions: Sessions | sessionmaker[Session]) -> Sessions:
+        """``sessions`` as is, or a write sessionmaker with read sessions on its engine."""
+        if isinstance(sessions, Sessions):
+            return sessions
+        return cls(sessions, make_sessionmaker(sessions.kw["bind"], read_only=True))
 
 
 def make_sessionmaker(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:

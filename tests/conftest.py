@@ -6,10 +6,14 @@ each test session then creates its own throwaway database there and drops it at 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -120,3 +124,23 @@ def make_token(sessions):
 def admin(make_token) -> dict[str, str]:
     """Authorization headers of an admin token."""
     return make_token("admin")
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app under uvicorn on 127.0.0.1 (a real event loop and thread pool); its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # Addresses given to payment providers are built from the configured base URL.
+    app.state.settings.base_url = f"http://127.0.0.1:{port}"
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -12,15 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
 from mercato.admin import service
 from mercato.admin.models import AdminSession
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.catalog import service as catalog
 from mercato.channels import service as channels
 from mercato.channels.orders import why_no_orders
-from mercato.db import transaction, utcnow
+from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import live, stream
 from mercato.events.service import EventFilters
@@ -28,6 +26,8 @@ from mercato.inventory import service as inventory
 from mercato.money import format_plain
 from mercato.orders import service as orders
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
+from mercato.web.requests import PostedForm
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 from mercato.webhooks import service as webhooks
 from mercato.webhooks.schemas import Redeliver
 
@@ -88,6 +88,7 @@ def login(request: Request, session: WriteSession, token: Annotated[str, Form()]
     try:
         opened = service.log_in(session, token)
     except MercatoError as exc:
+        session.rollback()
         return _page(request, "login.html", None, error=exc.detail)
     response = RedirectResponse("/admin", status_code=303)
     response.set_cookie(
@@ -131,12 +132,12 @@ def overview(request: Request, session: ReadSession, admin: Admin):
 
 
 @router.get("/stream")
-def live_orders(request: Request, admin: Admin):
+def live_orders(request: Request, admin: Admin, sessions: SessionFactories):
     """New order events for the overview (the dashboard's share of the event stream)."""
     live.listen(request.app.state.engine)
     filters = EventFilters(types=["order.created", "order.cancelled", "order.fulfilled"])
     return EventSourceResponse(
-        stream.follow(request.app.state.read_sessions, filters, None),
+        stream.follow(sessions.read, filters, None),
         ping=15,
         headers={"Cache-Control": "no-store"},
     )
@@ -279,9 +280,8 @@ def cancel(
 
 
 @router.post("/orders/{order_id}/refund")
-async def refund(order_id: str, request: Request, admin: Admin):
+def refund(order_id: str, form: PostedForm, session: WriteSession, admin: Admin):
     """Refund chosen quantities of lines (each restocked or not), or everything left."""
-    form = await request.form()
     lines = []
     for line_id in form.getlist("line_id"):
         quantity = form.get(f"quantity:{line_id}") or "0"
@@ -295,26 +295,17 @@ async def refund(order_id: str, request: Request, admin: Admin):
         restock=form.get("restock") == "on",
     )
 
-    def work(session):
-        def act():
-            made = orders.refund(session, order_id, data, actor=_actor(admin))
-            return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
+    def act():
+        made = orders.refund(session, order_id, data, actor=_actor(admin))
+        return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
 
-        return _order_action(session, order_id, admin, str(form.get("csrf") or ""), act)
-
-    return await run_in_threadpool(_in_transaction, request, work)
-
-
-def _in_transaction(request: Request, work):
-    with transaction(request.app.state.write_sessions) as session:
-        return work(session)
+    return _order_action(session, order_id, admin, str(form.get("csrf") or ""), act)
 
 
 @router.post("/orders/bulk")
-async def bulk(request: Request, admin: Admin):
+def bulk(form: PostedForm, session: WriteSession, admin: Admin):
     """Fulfil, cancel or refund the selected orders, each on its own: one refused order
     changes nothing of its own and does not stop the others."""
-    form = await request.form()
     service.check_csrf(admin, str(form.get("csrf") or ""))
     try:
         service.require(admin, "orders:write")
@@ -322,18 +313,16 @@ async def bulk(request: Request, admin: Admin):
         return _back("/admin/orders", error=_said(exc))
     ids = [str(i) for i in form.getlist("order_id")][:200]
 
-    def work(session):
-        return orders.bulk_action(
+    try:
+        outcome = orders.bulk_action(
             session,
             ids,
             str(form.get("action") or ""),
             carrier=str(form.get("carrier") or "").strip() or None,
             actor=_actor(admin),
         )
-
-    try:
-        outcome = await run_in_threadpool(_in_transaction, request, work)
     except MercatoError as exc:
+        session.rollback()
         return _back("/admin/orders", error=_said(exc))
     done = f"{outcome.done} order(s) {outcome.verb}."
     if outcome.refused:
@@ -483,6 +472,7 @@ def redeliver(
         service.require(admin, "webhooks:write")
         webhooks.redeliver(session, endpoint_id, Redeliver(event_id=event_id))
     except MercatoError as exc:
+        session.rollback()
         return _back(path, error=exc.detail)
     return _back(path, msg=f"Event {event_id} queued for redelivery.")
 

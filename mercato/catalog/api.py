@@ -6,7 +6,6 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.catalog import service, shopify_csv
 from mercato.catalog.auth import CatalogRead, CatalogWrite
 from mercato.catalog.schemas import (
@@ -21,6 +20,7 @@ from mercato.catalog.schemas import (
     VariantPage,
     VariantPublic,
 )
+from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(tags=["catalog"])
 

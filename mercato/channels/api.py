@@ -1,11 +1,10 @@
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.channels import feeds, service, setup, sync
 from mercato.channels.auth import ChannelsRead, ChannelsWrite
 from mercato.channels.items import Target
@@ -21,6 +20,7 @@ from mercato.channels.schemas import (
     PublishResult,
     Verdict,
 )
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -33,21 +33,16 @@ def list_channels(session: ReadSession, _: ChannelsRead, removed: bool = False):
     )
 
 
-def _sessions(request: Request) -> sync.Sessions:
-    # Platform calls happen here: no transaction may be held while the platform answers.
-    return sync.Sessions(request.app.state.write_sessions, request.app.state.read_sessions)
-
-
 @router.post("", response_model=ChannelPublic, status_code=status.HTTP_201_CREATED)
 def create_channel(
     data: ChannelCreate,
-    request: Request,
+    sessions: SessionFactories,
     _: ChannelsWrite,
     verify: Annotated[bool, Query(description="Call the platform once with the settings")] = True,
 ):
     """Connect a channel: its required settings are checked and the platform is called once
     with them; nothing is stored when either fails."""
-    connected = setup.connect(_sessions(request).write, data, check_with_platform=verify)
+    connected = setup.connect(sessions.write, data, check_with_platform=verify)
     return service.to_public(connected.channel)
 
 
@@ -60,26 +55,26 @@ def get_channel(channel_id: str, session: ReadSession, _: ChannelsRead):
 def update_channel(
     channel_id: str,
     data: ChannelUpdate,
-    request: Request,
+    sessions: SessionFactories,
     _: ChannelsWrite,
     verify: Annotated[bool, Query(description="Call the platform once with the change")] = True,
 ):
     """Change a channel; `credentials` and `settings` replace the stored ones as a whole."""
-    changed = setup.change(_sessions(request).write, channel_id, data, check_with_platform=verify)
+    changed = setup.change(sessions.write, channel_id, data, check_with_platform=verify)
     return service.to_public(changed.channel)
 
 
 @router.delete("/{channel_id}", response_model=ChannelRemoved)
 def remove_channel(
     channel_id: str,
-    request: Request,
+    sessions: SessionFactories,
     _: ChannelsWrite,
     delete_items: Annotated[
         bool, Query(description="First delete the channel's items on the platform")
     ] = False,
 ):
     """Remove a channel: it is never synced again; its orders and listings stay."""
-    removed = setup.remove(_sessions(request), channel_id, delete_items=delete_items)
+    removed = setup.remove(sessions, channel_id, delete_items=delete_items)
     return ChannelRemoved(
         channel=service.to_public(removed.channel), deleted_items=removed.deleted_items
     )
@@ -94,11 +89,14 @@ def rotate_feed_token(channel_id: str, session: WriteSession, _: ChannelsWrite):
 
 @router.post("/{channel_id}/publish", response_model=PublishResult)
 def publish(
-    channel_id: str, request: Request, _: ChannelsWrite, data: PublishRequest | None = None
+    channel_id: str,
+    sessions: SessionFactories,
+    _: ChannelsWrite,
+    data: PublishRequest | None = None,
 ):
     """Push what changed to the platform (or, with `dry_run`, count what would be sent)."""
     # Sync opens its own short transactions: none may be held while the platform answers.
-    return sync.publish(_sessions(request), channel_id, dry_run=bool(data and data.dry_run))
+    return sync.publish(sessions, channel_id, dry_run=bool(data and data.dry_run))
 
 
 @router.get("/{channel_id}/listings", response_model=ListingPage)

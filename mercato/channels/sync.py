@@ -44,26 +44,11 @@ from mercato.channels.items import Target
 from mercato.channels.media import ImageUploads
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import PublishResult
-from mercato.db import make_sessionmaker, new_id, transaction, utcnow
+from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import Conflict
 
 CHUNK = 500
 LIVE = ("pending", "approved", "warning")
-
-
-@dataclass(frozen=True)
-class Sessions:
-    """Where sync reads (no lock) and writes (short transactions only)."""
-
-    write: sessionmaker[Session]
-    read: sessionmaker[Session]
-
-    @classmethod
-    def of(cls, sessions: Sessions | sessionmaker[Session]) -> Sessions:
-        """``sessions`` as is, or a write sessionmaker with read sessions on its engine."""
-        if isinstance(sessions, Sessions):
-            return sessions
-        return cls(sessions, make_sessionmaker(sessions.kw["bind"], read_only=True))
 
 
 def content_hash(payload: dict) -> str:

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.checkout import completion, service
 from mercato.checkout.auth import CheckoutRead, CheckoutWrite
 from mercato.checkout.schemas import (
@@ -21,6 +20,7 @@ from mercato.checkout.schemas import (
 )
 from mercato.errors import FieldError, ValidationFailed
 from mercato.problems import problem
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(tags=["checkout"])
 
@@ -146,6 +146,7 @@ def complete_checkout(
     token: str,
     data: CheckoutComplete,
     request: Request,
+    sessions: SessionFactories,
     idempotency_key: Annotated[str | None, Header()] = None,
 ):
     """Pay the total the buyer was shown (expected_total) and place the order. Send an
@@ -159,7 +160,7 @@ def complete_checkout(
             [FieldError(("attempt_key",), "required", "required")],
         )
     done = completion.complete(
-        request.app.state.write_sessions,
+        sessions.write,
         token,
         data,
         attempt_key=attempt_key,

@@ -4,10 +4,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
-from mercato.auth.dependencies import ReadSession
 from mercato.events import live, service, stream
 from mercato.events.auth import EventsRead
 from mercato.events.schemas import EventPage, EventPublic
+from mercato.web.sessions import ReadSession, SessionFactories
 
 router = APIRouter(tags=["events"])
 
@@ -57,6 +57,7 @@ def list_events(
 def stream_events(
     request: Request,
     _: EventsRead,
+    sessions: SessionFactories,
     types: TypeQuery = None,
     key: str | None = None,
     last_event_id: Annotated[
@@ -69,7 +70,7 @@ def stream_events(
     filters = _filters(types, key)
     release = live.listen(request.app.state.engine)  # other processes' commits wake it
     return EventSourceResponse(
-        stream.follow(request.app.state.read_sessions, filters, resume, on_close=release),
+        stream.follow(sessions.read, filters, resume, on_close=release),
         ping=15,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -1,10 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.auth.dependencies import ReadSession
-from mercato.db import transaction
 from mercato.inventory import service
 from mercato.inventory.auth import InventoryRead, InventoryWrite
 from mercato.inventory.desk import Desk, Settle
@@ -21,6 +18,7 @@ from mercato.inventory.schemas import (
     ReservationPublic,
 )
 from mercato.inventory.service import Ask
+from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -34,21 +32,10 @@ INSUFFICIENT = {
 }
 
 
-def _writes(request: Request) -> sessionmaker[Session]:
-    return request.app.state.write_sessions
-
-
-# Write handlers commit before they return. With a WriteSession, FastAPI would validate
-# the response in the threadpool while the transaction is still open: under load every
-# thread waits for the row locks (or SQLite's write lock) that the finished request
-# holds while it waits for a thread.
-Writes = Annotated[sessionmaker[Session], Depends(_writes)]
-
-
 def _desk(request: Request) -> Desk:
     state = request.app.state
     if getattr(state, "reservation_desk", None) is None:
-        state.reservation_desk = Desk(state.write_sessions)
+        state.reservation_desk = Desk(state.sessions.write)
     return state.reservation_desk
 
 
@@ -74,10 +61,9 @@ def get_inventory(
     status_code=status.HTTP_201_CREATED,
     responses=INSUFFICIENT,
 )
-def create_adjustment(data: AdjustmentCreate, writes: Writes, token: InventoryWrite):
+def create_adjustment(data: AdjustmentCreate, session: WriteSession, token: InventoryWrite):
     """Add or remove units, or record a counted total; every change is a ledger movement."""
-    with transaction(writes) as session:
-        return service.adjust(session, data, actor=_actor(token))
+    return service.adjust(session, data, actor=_actor(token))
 
 
 @router.post(
@@ -129,10 +115,9 @@ async def release_reservation(reservation_id: str, desk: ReservationDesk, token:
 
 @router.post("/reservations/{reservation_id}/extend", response_model=ReservationPublic)
 def extend_reservation(
-    reservation_id: str, data: ReservationExtend, writes: Writes, _: InventoryWrite
+    reservation_id: str, data: ReservationExtend, session: WriteSession, _: InventoryWrite
 ):
-    with transaction(writes) as session:
-        return service.extend(session, reservation_id, data.ttl_seconds)
+    return service.extend(session, reservation_id, data.ttl_seconds)
 
 
 @router.get("/locations", response_model=list[LocationPublic])
@@ -141,10 +126,11 @@ def list_locations(session: ReadSession, _: InventoryRead):
 
 
 @router.put("/locations/{code}", response_model=LocationPublic)
-def save_location(code: LocationCode, data: LocationInput, writes: Writes, _: InventoryWrite):
+def save_location(
+    code: LocationCode, data: LocationInput, session: WriteSession, _: InventoryWrite
+):
     """Create or update a location; lower priority ranks ship first."""
-    with transaction(writes) as session:
-        return service.save_location(session, code, data)
+    return service.save_location(session, code, data)
 
 
 @router.get("/channels", response_model=list[ChannelRulePublic])
@@ -154,8 +140,7 @@ def list_channel_rules(session: ReadSession, _: InventoryRead):
 
 @router.put("/channels/{channel}", response_model=ChannelRulePublic)
 def save_channel_rule(
-    channel: ChannelKey, data: ChannelRuleInput, writes: Writes, _: InventoryWrite
+    channel: ChannelKey, data: ChannelRuleInput, session: WriteSession, _: InventoryWrite
 ):
     """Hold back ``buffer`` units from a channel and publish at most ``cap`` there."""
-    with transaction(writes) as session:
-        return service.save_channel_rule(session, channel, data)
+    return service.save_channel_rule(session, channel, data)

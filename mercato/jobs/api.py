@@ -2,10 +2,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.jobs import service
 from mercato.jobs.auth import JobsAdmin
 from mercato.jobs.schemas import JobPage, JobPublic
+from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(tags=["jobs"])
 

@@ -3,7 +3,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.orders import service
 from mercato.orders.auth import OrdersRead, OrdersWrite
 from mercato.orders.schemas import (
@@ -21,6 +20,7 @@ from mercato.orders.schemas import (
     ReturnPublic,
     TrackingUpdate,
 )
+from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderStatus = Literal["pending", "open", "on_hold", "completed", "cancelled"]

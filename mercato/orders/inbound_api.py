@@ -26,7 +26,7 @@ async def receive(channel_id: str, request: Request):
     raw = await _body(request)
     state = request.app.state
     if getattr(state, "intake_desk", None) is None:
-        state.intake_desk = intake.IntakeDesk(state.write_sessions)
+        state.intake_desk = intake.IntakeDesk(state.sessions.write)
     receipt = await state.intake_desk.submit(
         intake.Delivery(channel_id, raw, dict(request.headers))
     )

@@ -2,13 +2,13 @@
 own scheme, then applied."""
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
-from mercato.auth.dependencies import ReadSession, WriteSession
 from mercato.checkout import completion
 from mercato.payments import service
 from mercato.payments.auth import PaymentsAdmin
 from mercato.payments.schemas import ProviderPublic, ProviderUpdate
+from mercato.web.requests import RawBody
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -34,15 +34,8 @@ def put_provider(data: ProviderUpdate, session: WriteSession, _: PaymentsAdmin):
 
 
 @router.post("/webhooks/{provider}")
-async def provider_webhook(provider: str, request: Request):
+def provider_webhook(provider: str, payload: RawBody, request: Request, sessions: SessionFactories):
     """The provider is asked again before an order is placed, with no transaction open:
-    the saga runs in its own transactions, off the event loop."""
-    payload = await request.body()
-    outcome = await run_in_threadpool(
-        completion.on_payment_event,
-        request.app.state.write_sessions,
-        provider,
-        payload,
-        request.headers,
-    )
+    the saga runs in its own transactions, in the thread pool."""
+    outcome = completion.on_payment_event(sessions.write, provider, payload, request.headers)
     return {"outcome": outcome}

@@ -11,9 +11,7 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency
@@ -22,9 +20,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from mercato.auth.dependencies import ReadSession
 from mercato.catalog.text import safe_html
 from mercato.checkout import completion
 from mercato.checkout import service as checkout
@@ -32,11 +29,13 @@ from mercato.checkout.api import return_url
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
 from mercato.config import get_settings
 from mercato.customers import service as customers
-from mercato.db import transaction
+from mercato.db import Sessions, transaction
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
 from mercato.money import to_decimal
 from mercato.payments.providers import ProviderError
 from mercato.storefront import service
+from mercato.web.requests import PostedForm
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -121,23 +120,19 @@ def page(request: Request, name: str, status_code: int = 200, **context) -> HTML
     return response
 
 
-def write(request: Request, work: Callable[[Any], Any]) -> Any:
-    """Run one service call in its own transaction: all of it is kept, or none."""
-    with transaction(request.app.state.write_sessions) as session:
-        return work(session)
-
-
-def read(request: Request):
-    return request.app.state.read_sessions()
-
-
-def _refused(request: Request, token: str, exc: MercatoError, typed: dict):
+def _refused(request: Request, sessions: Sessions, token: str, exc: MercatoError, typed: dict):
     """A refused form post: the checkout again with what was typed and why, or a problem
     page when the checkout itself is out of reach."""
     if exc.status in (403, 404):
         return _problem_page(request, exc)
     return _checkout_page(
-        request, token, status_code=exc.status, errors=exc.errors, message=exc.detail, typed=typed
+        request,
+        sessions,
+        token,
+        status_code=exc.status,
+        errors=exc.errors,
+        message=exc.detail,
+        typed=typed,
     )
 
 
@@ -164,7 +159,7 @@ def _buyer(request: Request) -> str | None:
     return customers.verify(request.cookies.get(customers.COOKIE))
 
 
-def _start(request: Request, lines, coupon: str | None, form) -> Response:
+def _start(request: Request, session: Session, lines, coupon: str | None, form) -> Response:
     data = CheckoutCreate(
         lines=lines,
         currency=form.get("currency") or None,
@@ -173,10 +168,7 @@ def _start(request: Request, lines, coupon: str | None, form) -> Response:
         discount_code=coupon or None,
         attribution=_attribution(form),
     )
-    created = write(
-        request,
-        lambda session: checkout.create_checkout(session, data, customer_id=_buyer(request)),
-    )
+    created = checkout.create_checkout(session, data, customer_id=_buyer(request))
     return _see_other(request, "checkout_page", token=created.token)
 
 
@@ -202,15 +194,19 @@ def product(request: Request, handle: str, session: ReadSession, currency: str |
 
 
 @router.post("/buy")
-async def buy(request: Request):
-    form = await request.form()
+def buy(request: Request, form: PostedForm, session: WriteSession):
     try:
         check_csrf(request, form.get("csrf", ""))
         quantity = int(form.get("quantity") or 1)
         return _start(
-            request, [{"variant_id": form.get("variant_id"), "quantity": quantity}], None, form
+            request,
+            session,
+            [{"variant_id": form.get("variant_id"), "quantity": quantity}],
+            None,
+            form,
         )
     except MercatoError as exc:
+        session.rollback()
         return _problem_page(request, exc)
     except ValueError:
         return _problem_page(request, MercatoError("Choose an option and a quantity."))
@@ -243,15 +239,15 @@ def cart(
 
 
 @router.post("/cart")
-async def cart_checkout(request: Request):
-    form = await request.form()
+def cart_checkout(request: Request, form: PostedForm, session: WriteSession):
     link = service.parse_cart_items(form.get("items", ""))
     try:
         check_csrf(request, form.get("csrf", ""))
         if link.errors:
             raise MercatoError("This cart link is not valid.", link.errors)
-        return _start(request, link.lines, form.get("coupon"), form)
+        return _start(request, session, link.lines, form.get("coupon"), form)
     except MercatoError as exc:
+        session.rollback()
         return _problem_page(request, exc)
 
 
@@ -260,6 +256,7 @@ async def cart_checkout(request: Request):
 
 def _checkout_page(
     request: Request,
+    sessions: Sessions,
     token: str,
     *,
     status_code: int = 200,
@@ -268,8 +265,8 @@ def _checkout_page(
     notice: str | None = None,
     typed: dict | None = None,
 ) -> HTMLResponse:
-    card, card_problem = _card_form(request, token)
-    with read(request) as session:
+    card, card_problem = _card_form(sessions, token)
+    with sessions.read() as session:
         found = checkout.get_checkout(session, token)
         shown = checkout.view(session, found)
         sandbox = checkout.uses_sandbox(session)
@@ -302,23 +299,24 @@ def _checkout_page(
     )
 
 
-def _card_form(request: Request, token: str) -> tuple[completion.CardForm | None, str | None]:
+def _card_form(sessions: Sessions, token: str) -> tuple[completion.CardForm | None, str | None]:
     """The provider's card element for this page, if the provider takes cards that way
     (asked with no transaction open)."""
     try:
-        return completion.card_form(request.app.state.write_sessions, token), None
+        return completion.card_form(sessions.write, token), None
     except ProviderError:
         log.warning("The payment provider did not answer for a checkout page.")
         return None, "Card payments are unavailable for a moment. Reload to try again."
 
 
 @router.get("/checkout/{token}", response_class=HTMLResponse, name="checkout_page")
-def checkout_page(request: Request, token: str, session: ReadSession):
+def checkout_page(request: Request, token: str, sessions: SessionFactories):
     try:
-        found = checkout.get_checkout(session, token)
+        with sessions.read() as session:
+            found = checkout.get_checkout(session, token)
         if found.status == "completed":
             return _see_other(request, "thanks", token=token)
-        return _checkout_page(request, token)
+        return _checkout_page(request, sessions, token)
     except MercatoError as exc:
         return _problem_page(request, exc)
 
@@ -361,8 +359,7 @@ def _form_errors(exc: ValueError) -> list[FieldError]:
 
 
 @router.post("/checkout/{token}")
-async def checkout_submit(request: Request, token: str):
-    form = await request.form()
+def checkout_submit(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
     typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
     try:
         check_csrf(request, form.get("csrf", ""))
@@ -372,9 +369,8 @@ async def checkout_submit(request: Request, token: str):
                 payment_method=form.get("payment_method") or "saved",
                 expected_total=_shown_total(form),
             )
-            done = await run_in_threadpool(
-                completion.complete,
-                request.app.state.write_sessions,
+            done = completion.complete(
+                sessions.write,
                 token,
                 pay,
                 attempt_key=form.get("attempt_key") or uuid.uuid4().hex,
@@ -384,45 +380,41 @@ async def checkout_submit(request: Request, token: str):
         else:
             done = None
             if update is not None:
-                await run_in_threadpool(
-                    write,
-                    request,
-                    lambda session: checkout.update_checkout(session, token, update),
-                )
+                with transaction(sessions.write) as session:
+                    checkout.update_checkout(session, token, update)
     except MercatoError as exc:
-        return _refused(request, token, exc, typed)
+        return _refused(request, sessions, token, exc, typed)
     except ValueError as exc:  # the form held a value the schema refuses
         return _checkout_page(
             request,
+            sessions,
             token,
             status_code=422,
             errors=_form_errors(exc),
             message="Some details need another look.",
             typed=typed,
         )
-    return _after(request, token, done)
+    return _after(request, sessions, token, done)
 
 
 @router.post("/checkout/{token}/totals", name="checkout_totals")
-async def checkout_totals(request: Request, token: str):
+def checkout_totals(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
     """The page's script, as the buyer types: save the details and answer with the
     totals (summary, Pay button, the total Pay will post), so the button always shows
     what would be charged."""
-    form = await request.form()
     errors: list[FieldError] = []
     try:
         check_csrf(request, form.get("csrf", ""))
         update = _update_from(form)
-        await run_in_threadpool(
-            write, request, lambda session: checkout.update_checkout(session, token, update)
-        )
+        with transaction(sessions.write) as session:
+            checkout.update_checkout(session, token, update)
     except MercatoError as exc:
         if exc.status in (403, 404):
             return _json_problem(exc.status, exc.detail, exc.errors)
         errors = exc.errors
     except ValueError as exc:
         errors = _form_errors(exc)
-    answer = _totals(request, token)
+    answer = _totals(request, sessions, token)
     if errors:
         answer["errors"] = _by_field(errors)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
@@ -435,10 +427,10 @@ def _by_field(errors: list[FieldError]) -> dict[str, str]:
     return by_field
 
 
-def _totals(request: Request, token: str) -> dict:
+def _totals(request: Request, sessions: Sessions, token: str) -> dict:
     """The checkout's totals as the page shows them."""
     locale = locale_of(request)
-    with read(request) as session:
+    with sessions.read() as session:
         found = checkout.get_checkout(session, token)
         shown = checkout.view(session, found)
         return {
@@ -455,17 +447,15 @@ def _totals(request: Request, token: str) -> dict:
 
 
 @router.post("/checkout/{token}/card", name="card_payment")
-async def card_payment(request: Request, token: str):
+def card_payment(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
     """Pay with the provider's card element: save the details and bring the intent to
     the total the page showed, in JSON; the buyer's browser then confirms it with the
     provider. A different total answers with the new one and charges nothing."""
-    form = await request.form()
     try:
         check_csrf(request, form.get("csrf", ""))
         update = None if form.get("saved") == "1" else _update_from(form)
-        ready = await run_in_threadpool(
-            completion.prepare_card_payment,
-            request.app.state.write_sessions,
+        ready = completion.prepare_card_payment(
+            sessions.write,
             token,
             update,
             _shown_total(form),
@@ -476,7 +466,11 @@ async def card_payment(request: Request, token: str):
         return _json_problem(422, "Some details need another look.", _form_errors(exc))
     if isinstance(ready, checkout.Completion):
         if ready.status == "total_changed":
-            answer = {**_totals(request, token), "changed": True, "message": ready.message}
+            answer = {
+                **_totals(request, sessions, token),
+                "changed": True,
+                "message": ready.message,
+            }
             return JSONResponse(answer, headers={"Cache-Control": "no-store"})
         if ready.status != "completed":
             return _json_problem(409, ready.message or "", [])
@@ -493,7 +487,9 @@ def _json_problem(status: int, detail: str, errors: list[FieldError]) -> JSONRes
     return JSONResponse({"message": detail, "errors": _by_field(errors)}, status_code=status)
 
 
-def _after(request: Request, token: str, done: checkout.Completion | None) -> Response:
+def _after(
+    request: Request, sessions: Sessions, token: str, done: checkout.Completion | None
+) -> Response:
     if done is None:
         return _see_other(request, "checkout_page", token=token)
     if done.status == "completed":
@@ -502,6 +498,7 @@ def _after(request: Request, token: str, done: checkout.Completion | None) -> Re
         return RedirectResponse(done.next_action_url, status_code=303)
     return _checkout_page(
         request,
+        sessions,
         token,
         message=done.message,
         status_code={"processing": 202, "declined": 402}.get(done.status, 409),
@@ -510,53 +507,53 @@ def _after(request: Request, token: str, done: checkout.Completion | None) -> Re
 
 @router.get("/checkout/{token}/return", response_class=HTMLResponse, name="checkout_return")
 def checkout_return(
-    request: Request, token: str, authenticate: str | None = None, payment_intent: str | None = None
+    request: Request,
+    token: str,
+    sessions: SessionFactories,
+    authenticate: str | None = None,
+    payment_intent: str | None = None,
 ):
     """Back from the bank's authentication (or the sandbox's stand-in for it), or from
     the provider's element, which names the intent the browser confirmed."""
     try:
         if authenticate:
-            with read(request) as session:
+            with sessions.read() as session:
                 checkout.get_checkout(session, token)
             return page(request, "authenticate.html", token=token)
         done = completion.resume(
-            request.app.state.write_sessions,
+            sessions.write,
             token,
             intent_ref=payment_intent[:255] if payment_intent else None,
         )
     except MercatoError as exc:
         return _problem_page(request, exc)
-    return _after(request, token, done)
+    return _after(request, sessions, token, done)
 
 
 @router.post("/checkout/{token}/authenticate")
-async def sandbox_authenticate(request: Request, token: str):
-    form = await request.form()
+def sandbox_authenticate(request: Request, token: str, form: PostedForm, session: WriteSession):
     try:
         check_csrf(request, form.get("csrf", ""))
-        write(
-            request,
-            lambda session: checkout.authenticate_in_sandbox(
-                session, token, form.get("answer") == "approve"
-            ),
-        )
+        checkout.authenticate_in_sandbox(session, token, form.get("answer") == "approve")
     except MercatoError as exc:
+        session.rollback()
         return _problem_page(request, exc)
     return _see_other(request, "checkout_return", token=token)
 
 
 @router.post("/checkout/{token}/login-link")
-async def login_link(request: Request, token: str):
+def login_link(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
     """A returning buyer on a new device asks for a one-time sign-in link."""
-    form = await request.form()
     typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
     try:
         check_csrf(request, form.get("csrf", ""))
-        write(request, lambda session: checkout.send_login_link(session, token, form.get("email")))
+        with transaction(sessions.write) as session:
+            checkout.send_login_link(session, token, form.get("email"))
     except MercatoError as exc:
-        return _refused(request, token, exc, typed)
+        return _refused(request, sessions, token, exc, typed)
     return _checkout_page(
         request,
+        sessions,
         token,
         typed=typed,
         notice=(
@@ -567,12 +564,13 @@ async def login_link(request: Request, token: str):
 
 
 @router.get("/login/{link}", name="login")
-def login(request: Request, link: str):
+def login(request: Request, link: str, session: WriteSession):
     """Follow a sign-in link: this device remembers the buyer, who is back at their
     checkout with their saved address and payment method."""
     try:
-        signed_in, token = write(request, lambda session: checkout.sign_in(session, link))
+        signed_in, token = checkout.sign_in(session, link)
     except MercatoError as exc:
+        session.rollback()
         return _problem_page(request, exc)
     if token is None:
         response = page(
@@ -612,16 +610,15 @@ def thanks(request: Request, token: str, session: ReadSession):
 
 
 @router.post("/forget-me")
-async def forget_me(request: Request):
+def forget_me(request: Request, form: PostedForm, session: WriteSession):
     """Forget the saved payment method and this device."""
-    form = await request.form()
     try:
         check_csrf(request, form.get("csrf", ""))
     except MercatoError as exc:
         return _problem_page(request, exc)
     customer_id = _buyer(request)
     if customer_id:
-        write(request, lambda session: customers.forget_payment_method(session, customer_id))
+        customers.forget_payment_method(session, customer_id)
     response = page(
         request, "message.html", title="Forgotten", detail="This device no longer remembers you."
     )

@@ -249,7 +249,7 @@ class IdempotencyMiddleware:
             )
         ).hexdigest()
         state = scope["app"].state
-        sessions = state.write_sessions
+        sessions = state.sessions.write
         seal = sealer(state.settings.resolved_secret_key(), caller, key)
         try:
             replay = await run_in_threadpool(begin, sessions, owner, key, fingerprint, seal)

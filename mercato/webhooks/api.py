@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.auth.dependencies import ReadSession, WriteSession
+from mercato.web.sessions import ReadSession, WriteSession
 from mercato.webhooks import service
 from mercato.webhooks.auth import WebhooksRead, WebhooksWrite
 from mercato.webhooks.schemas import (

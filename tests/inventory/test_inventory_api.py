@@ -151,7 +151,7 @@ def test_commit_release_and_extend(client, admin, stocked):
     assert client.post(f"{base}/res_nope/commit", headers=admin).status_code == 404
     mug = client.get("/api/v1/inventory", params={"sku": "MUG"}, headers=admin).json()
     assert (mug["on_hand"], mug["reserved"]) == (7, 1)
-    assert_ledger_balances(client.app.state.write_sessions)
+    assert_ledger_balances(client.app.state.sessions.write)
 
 
 def test_committing_an_expired_reservation_is_a_409(client, admin, stocked, sessions):
@@ -194,7 +194,7 @@ def test_idempotency_key_is_the_reference_when_none_is_given(client, admin, stoc
 def _token(client) -> dict[str, str]:
     from mercato.auth import service as auth_service
 
-    with transaction(client.app.state.write_sessions) as session:
+    with transaction(client.app.state.sessions.write) as session:
         secret = auth_service.create_token(session, "shop", ["inventory:write"]).secret
     return {"Authorization": f"Bearer {secret}"}
 

@@ -31,6 +31,11 @@ OPEN = ("requires_payment_method", "requires_confirmation", "requires_action")
 
 class StripeStandIn:
     def __init__(self):
+        # A test that clears ``answering`` holds confirmations until it sets it again
+        # (a slow bank); ``confirming`` is set once one is held.
+        self.answering = threading.Event()
+        self.answering.set()
+        self.confirming = threading.Event()
         self.intents: dict[str, dict] = {}
         self.replies: dict[str, tuple[int, dict]] = {}
         self.refunds: list[dict] = []
@@ -224,6 +229,9 @@ class StripeStandIn:
                 form = {k: v[0] for k, v in parse_qs(raw or query, keep_blank_values=True).items()}
                 path = self.path.partition("?")[0]
                 key = self.headers.get("Idempotency-Key")
+                if path.endswith("/confirm") and not standin.answering.is_set():
+                    standin.confirming.set()
+                    standin.answering.wait()
                 with standin.lock:
                     standin.requests.append((method, path, form, dict(self.headers)))
                     if key and (method, key) in standin.replies:

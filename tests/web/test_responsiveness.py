@@ -1,0 +1,177 @@
+"""Blocking work (a database lock, a slow payment provider) never holds up the event
+loop: other requests keep answering, /healthz within 50 ms (p99), on a real server."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from mercato.db import transaction
+from mercato.payments import service as payments
+from tests.checkout.helpers import fill, make_shop, start
+from tests.payments.stripe_standin import StripeStandIn, sign
+
+WEBHOOK_SECRET = "whsec_test_secret"
+DETAILS = {
+    "email": "ada@example.com",
+    "name": "Ada Buyer",
+    "line1": "1 Market St",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "shipping_rate": "us-standard",
+}
+
+
+@pytest.fixture
+def stand_in(sessions):
+    with StripeStandIn() as server:
+        with transaction(sessions) as session:
+            payments.configure(
+                session,
+                "stripe",
+                secret_key="sk_test_123",
+                webhook_secret=WEBHOOK_SECRET,
+                api_base=server.url,
+            )
+        yield server
+
+
+class InFlight(threading.Thread):
+    """One request sent from its own thread; ``response`` once it is answered."""
+
+    def __init__(self, send):
+        super().__init__(daemon=True)
+        self.send, self.response = send, None
+
+    def run(self):
+        self.response = self.send()
+
+
+def healthz_p99(url: str, samples: int = 200) -> float:
+    took = []
+    with httpx.Client(base_url=url) as browser:
+        for _ in range(samples):
+            began = time.perf_counter()
+            assert browser.get("/healthz").status_code == 200
+            took.append(time.perf_counter() - began)
+    return sorted(took)[int(samples * 0.99) - 1]
+
+
+def wait_until(condition, what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+def _hidden(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def _shop_visit(url: str) -> tuple[httpx.Client, dict[str, str]]:
+    """A buyer's browser on the product page: its cookie and the form's fields."""
+    browser = httpx.Client(base_url=url)
+    html = browser.get("/shop/p/hoodie").text
+    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
+    return browser, {**_hidden(html), "variant_id": variant}
+
+
+def _authenticated_payment_event(client, stand_in) -> bytes:
+    """A checkout whose payment waits for the bank; Stripe's event that it succeeded."""
+    token = start(client)["token"]
+    fill(client, token)
+    asked = client.post(
+        f"/api/v1/checkouts/{token}/complete",
+        json={"payment_method": "pm_card_authenticationRequired"},
+        headers={"Idempotency-Key": "auth-1"},
+    )
+    assert asked.status_code == 202, asked.text
+    intent_id = next(iter(stand_in.intents))
+    stand_in.finish_authentication(intent_id)
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {"object": stand_in.intents[intent_id]},
+    }
+    return json.dumps(event).encode()
+
+
+def test_requests_answer_while_a_purchase_and_a_webhook_wait_for_the_database(
+    client, live_server, sessions, engine, stand_in
+):
+    make_shop(sessions)
+    payload = _authenticated_payment_event(client, stand_in)
+    browser, form = _shop_visit(live_server)
+    with sessions() as holder:
+        # Another writer holds the stock level and checkout rows both requests need
+        # (on SQLite: the database's write lock).
+        holder.execute(text("UPDATE inventory_stock_levels SET on_hand = on_hand"))
+        holder.execute(text("UPDATE checkouts SET status = status"))
+        busy = engine.pool.checkedout()
+        buying = InFlight(lambda: browser.post("/shop/buy", data=form))
+        webhook = InFlight(
+            lambda: httpx.post(
+                f"{live_server}/api/v1/payments/webhooks/stripe",
+                content=payload,
+                headers={"Stripe-Signature": sign(payload, WEBHOOK_SECRET)},
+                timeout=60,
+            )
+        )
+        buying.start()
+        webhook.start()
+        wait_until(lambda: engine.pool.checkedout() >= busy + 2, "both requests reach the database")
+
+        assert healthz_p99(live_server) < 0.050
+        assert httpx.get(f"{live_server}/shop/p/hoodie").status_code == 200
+        assert buying.is_alive() and webhook.is_alive()  # still waiting for the rows
+        holder.rollback()
+    buying.join(60)
+    webhook.join(60)
+    assert buying.response.status_code == 303
+    assert buying.response.headers["location"].startswith(f"{live_server}/shop/checkout/")
+    assert webhook.response.json() == {"outcome": "completed"}
+    browser.close()
+
+
+def test_requests_answer_while_a_payment_waits_for_the_provider(
+    client, live_server, sessions, stand_in
+):
+    make_shop(sessions)
+    browser, form = _shop_visit(live_server)
+    page = browser.post("/shop/buy", data=form, follow_redirects=True)
+    assert page.status_code == 200
+    stand_in.answering.clear()  # the bank takes its time
+    paying = InFlight(
+        lambda: browser.post(
+            str(page.url),
+            data={
+                "csrf": _hidden(page.text)["csrf"],
+                "action": "pay",
+                "payment_method": "pm_card_visa",
+                **DETAILS,
+            },
+            timeout=60,
+        )
+    )
+    paying.start()
+    assert stand_in.confirming.wait(30), "the payment never reached the provider"
+
+    assert healthz_p99(live_server) < 0.050
+    assert httpx.get(f"{live_server}/shop/p/hoodie").status_code == 200
+    assert paying.is_alive()  # still waiting for the bank
+    stand_in.answering.set()
+    paying.join(60)
+    assert paying.response.status_code == 303
+    assert paying.response.headers["location"].endswith("/thanks")
+    assert stand_in.charges() == 1
+    browser.close()
