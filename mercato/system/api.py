@@ -7,8 +7,8 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz")
-def healthz():
-    """The process is up."""
+async def healthz():
+    """The process is up (answered on the event loop: no thread, no database)."""
     return {"status": "ok"}
 
 

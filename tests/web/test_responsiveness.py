@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from mercato.db import transaction
 from mercato.payments import service as payments
-from tests.checkout.helpers import fill, make_shop, start
+from tests.checkout.helpers import complete, fill, make_shop, start
 from tests.payments.stripe_standin import StripeStandIn, sign
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -55,7 +55,7 @@ class InFlight(threading.Thread):
         self.response = self.send()
 
 
-def healthz_p99(url: str, samples: int = 200) -> float:
+def healthz_p99(url: str, samples: int = 500) -> float:
     took = []
     with httpx.Client(base_url=url) as browser:
         for _ in range(samples):
@@ -89,11 +89,7 @@ def _authenticated_payment_event(client, stand_in) -> bytes:
     """A checkout whose payment waits for the bank; Stripe's event that it succeeded."""
     token = start(client)["token"]
     fill(client, token)
-    asked = client.post(
-        f"/api/v1/checkouts/{token}/complete",
-        json={"payment_method": "pm_card_authenticationRequired"},
-        headers={"Idempotency-Key": "auth-1"},
-    )
+    asked = complete(client, token, method="pm_card_authenticationRequired", key="auth-1")
     assert asked.status_code == 202, asked.text
     intent_id = next(iter(stand_in.intents))
     stand_in.finish_authentication(intent_id)
@@ -150,14 +146,18 @@ def test_requests_answer_while_a_payment_waits_for_the_provider(
     browser, form = _shop_visit(live_server)
     page = browser.post("/shop/buy", data=form, follow_redirects=True)
     assert page.status_code == 200
+    csrf = _hidden(page.text)["csrf"]
+    totals = browser.post(f"{page.url}/totals", data={"csrf": csrf, **DETAILS})
+    assert totals.status_code == 200, totals.text
     stand_in.answering.clear()  # the bank takes its time
     paying = InFlight(
         lambda: browser.post(
             str(page.url),
             data={
-                "csrf": _hidden(page.text)["csrf"],
+                "csrf": csrf,
                 "action": "pay",
                 "payment_method": "pm_card_visa",
+                "shown_total": totals.json()["shown_total"],
                 **DETAILS,
             },
             timeout=60,
