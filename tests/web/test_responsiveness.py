@@ -134,7 +134,7 @@ def test_requests_answer_while_a_purchase_and_a_webhook_wait_for_the_database(
     buying.join(60)
     webhook.join(60)
     assert buying.response.status_code == 303
-    assert buying.response.headers["location"].startswith(f"{live_server}/shop/checkout/")
+    assert "/shop/checkout/" in buying.response.headers["location"]
     assert webhook.response.json() == {"outcome": "completed"}
     browser.close()
 
