@@ -58,7 +58,7 @@ def order(client, admin):
         },
     )
     assert made.status_code == 201, made.text
-    with transaction(client.app.state.write_sessions) as session:
+    with transaction(client.app.state.sessions.write) as session:
         for sku in ("MUG-1", "MUG-2"):
             inventory.adjust(session, AdjustmentCreate(sku=sku, quantity=10, kind="receipt"))
     response = client.post(
@@ -96,7 +96,7 @@ def test_a_dashboard_refund_beyond_what_remains_changes_nothing(browser, client,
         json={"amount": order["total"] - 100},
     )
     assert goodwill.status_code == 201
-    before = snapshot(client.app.state.read_sessions)
+    before = snapshot(client.app.state.sessions.read)
     line = order["lines"][0]
     page = browser.get(f"/admin/orders/{order['id']}").text
     refused = browser.post(
@@ -104,7 +104,7 @@ def test_a_dashboard_refund_beyond_what_remains_changes_nothing(browser, client,
         data={"csrf": csrf_of(page), "line_id": line["id"], f"quantity:{line['id']}": "1"},
     )
     assert "exceeds what remains refundable" in refused.text
-    assert snapshot(client.app.state.read_sessions) == before
+    assert snapshot(client.app.state.sessions.read) == before
 
 
 @pytest.mark.parametrize(
@@ -116,26 +116,26 @@ def test_a_dashboard_refund_beyond_what_remains_changes_nothing(browser, client,
 )
 def test_dashboard_refusals_change_nothing(browser, client, order, path, data, says):
     line = order["lines"][0]["id"]
-    before = snapshot(client.app.state.read_sessions)
+    before = snapshot(client.app.state.sessions.read)
     page = browser.get(f"/admin/orders/{order['id']}").text
     form = {k.format(line=line): v.format(line=line) for k, v in data.items()}
     refused = browser.post(
         f"/admin/orders/{order['id']}/{path}", data={"csrf": csrf_of(page), **form}
     )
     assert says in refused.text
-    assert snapshot(client.app.state.read_sessions) == before
+    assert snapshot(client.app.state.sessions.read) == before
 
 
 def test_an_api_refund_naming_a_line_twice_past_its_quantity_changes_nothing(client, admin, order):
     line = order["lines"][0]["id"]
-    before = snapshot(client.app.state.read_sessions)
+    before = snapshot(client.app.state.sessions.read)
     refused = client.post(
         f"/api/v1/orders/{order['id']}/refunds",
         headers=admin,
         json={"lines": [{"line_id": line, "quantity": 2}, {"line_id": line, "quantity": 1}]},
     )
     assert refused.status_code == 422 and "only 2 of MUG-1 left" in refused.text
-    assert snapshot(client.app.state.read_sessions) == before
+    assert snapshot(client.app.state.sessions.read) == before
 
 
 # ---------------------------------------------------------------- the lifecycle
@@ -191,7 +191,7 @@ def test_refunding_everything_closes_the_order_and_restocks_as_chosen(
 def test_a_fully_refunded_order_cannot_be_fulfilled_anywhere(browser, client, admin, order):
     full = client.post(f"/api/v1/orders/{order['id']}/refunds", headers=admin, json={})
     assert full.status_code == 201 and full.json()["amount"] == order["total"]
-    before = snapshot(client.app.state.read_sessions)
+    before = snapshot(client.app.state.sessions.read)
     api = client.post(
         f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={"carrier": "UPS"}
     )
@@ -206,7 +206,7 @@ def test_a_fully_refunded_order_cannot_be_fulfilled_anywhere(browser, client, ad
         f"/admin/orders/{order['id']}/fulfil", data={"csrf": csrf_of(page), "carrier": "UPS"}
     )
     assert "fully refunded" in dashboard.text
-    assert snapshot(client.app.state.read_sessions) == before
+    assert snapshot(client.app.state.sessions.read) == before
 
 
 def test_refunded_units_are_not_shipped(client, admin, order):
@@ -281,5 +281,5 @@ def test_bulk_actions_go_ahead_order_by_order(browser, client, admin, order):
 def test_fulfil_without_a_carrier_is_refused(client, admin, order):
     refused = client.post(f"/api/v1/orders/{order['id']}/fulfillments", headers=admin, json={})
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "carrier"
-    with transaction(client.app.state.write_sessions) as session:
+    with transaction(client.app.state.sessions.write) as session:
         assert not list(session.scalars(select(Job).where(Job.name == "orders.push")))
