@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.auth.models import ApiToken
+from mercato.auth.scopes import grants
 from mercato.db import Base, UTCDateTime, new_id, utcnow
 
 
@@ -24,3 +25,7 @@ class AdminSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     token: Mapped[ApiToken] = relationship()
+
+    def can(self, scope: str | None) -> bool:
+        """Does the token behind this session grant ``scope`` (None: any session may)?"""
+        return scope is None or grants(self.token.scopes, scope)

@@ -48,10 +48,13 @@ class LoginRequired(Exception):
 
 
 def _admin(request: Request, session: ReadSession) -> AdminSession:
+    """The signed-in session, if its token may see this page (the scope the API asks)."""
     try:
-        return service.current(session, request.cookies.get(COOKIE))
+        admin = service.current(session, request.cookies.get(COOKIE))
     except Unauthorized:
         raise LoginRequired() from None
+    service.require(admin, service.page_scope(request.url.path))
+    return admin
 
 
 Admin = Annotated[AdminSession, Depends(_admin)]
@@ -90,7 +93,7 @@ def login(request: Request, session: WriteSession, token: Annotated[str, Form()]
     except MercatoError as exc:
         session.rollback()
         return _page(request, "login.html", None, error=exc.detail)
-    response = RedirectResponse("/admin", status_code=303)
+    response = RedirectResponse(service.home(opened.session), status_code=303)
     response.set_cookie(
         COOKIE,
         opened.cookie,

@@ -1,6 +1,8 @@
 """Dashboard sessions: log in once with an API token, then an HttpOnly cookie.
 
-The session has the token's scopes and dies with it: revoking the token logs out.
+The session has the token's scopes and dies with it: revoking the token logs out. Each
+page shows what one API scope reads, and asks for that scope as the API does: a
+``catalog:read`` token sees the catalog and no order, buyer, channel or webhook.
 """
 
 from __future__ import annotations
@@ -15,11 +17,23 @@ from sqlalchemy.orm import Session, selectinload
 
 from mercato.admin.models import AdminSession
 from mercato.auth import service as auth_service
-from mercato.auth.scopes import grants
+from mercato.auth.scopes import ADMIN
 from mercato.db import utcnow
 from mercato.errors import Forbidden, Unauthorized
 
 SESSION_LIFETIME = timedelta(hours=12)
+# The scope each page needs, by path prefix, in the order of the navigation; a page not
+# listed needs ``admin``. The overview shows sales and the latest orders.
+PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
+    ("/admin", "orders:read"),
+    ("/admin/stream", "orders:read"),
+    ("/admin/orders", "orders:read"),
+    ("/admin/catalog", "catalog:read"),
+    ("/admin/inventory", "inventory:read"),
+    ("/admin/channels", "channels:read"),
+    ("/admin/webhooks", "webhooks:read"),
+    ("/admin/logout", None),
+)
 
 
 @dataclass(frozen=True)
@@ -29,8 +43,8 @@ class Login:
 
 
 def log_in(session: Session, api_token: str) -> Login:
-    """Open a session for a valid token that may at least read the catalog."""
-    token = auth_service.authenticate(session, api_token.strip(), "catalog:read")
+    """Open a session for a valid token that may read at least one page."""
+    token = auth_service.active_token(session, api_token.strip())
     now = utcnow()
     session.execute(delete(AdminSession).where(AdminSession.expires_at < now))
     secret = secrets.token_urlsafe(32)
@@ -40,6 +54,9 @@ def log_in(session: Session, api_token: str) -> Login:
         token_id=token.id,
         expires_at=now + SESSION_LIFETIME,
     )
+    admin_session.token = token
+    if home(admin_session) is None:
+        raise Forbidden("This token can read no page of the dashboard.")
     session.add(admin_session)
     session.flush()
     return Login(secret, admin_session)
@@ -63,9 +80,26 @@ def check_csrf(admin_session: AdminSession, submitted: str | None) -> None:
         raise Forbidden("The form is stale or was not sent by the dashboard; reload the page.")
 
 
-def require(admin_session: AdminSession, scope: str) -> None:
-    if not grants(admin_session.token.scopes, scope):
+def require(admin_session: AdminSession, scope: str | None) -> None:
+    if not admin_session.can(scope):
         raise Forbidden(f"Your token lacks the '{scope}' scope.")
+
+
+def page_scope(path: str) -> str | None:
+    """The scope the page at ``path`` needs (its longest listed prefix; else admin)."""
+    path = path.rstrip("/") or "/"
+    for prefix, scope in sorted(PAGE_SCOPES, key=lambda entry: -len(entry[0])):
+        if path == prefix or (prefix != "/admin" and path.startswith(prefix + "/")):
+            return scope
+    return ADMIN
+
+
+def home(admin_session: AdminSession) -> str | None:
+    """The first page of the navigation this session may see."""
+    for prefix, scope in PAGE_SCOPES:
+        if scope and admin_session.can(scope):
+            return prefix
+    return None
 
 
 def log_out(session: Session, cookie: str | None) -> None:

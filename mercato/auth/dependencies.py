@@ -31,16 +31,12 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `mercato t
 
 
 def require_scope(scope: str):
-    # Async, so that a token checked a moment ago costs no thread and no query.
     async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiToken:
         secret = credentials.credentials if credentials else None
-        token = service.recently_checked(secret, scope)
-        if token is None:
-            token = await run_in_threadpool(_authenticate, request, secret, scope)
-        return token
+        return await run_in_threadpool(_authenticate, request, secret, scope)
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
     return dependency

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,12 +18,6 @@ from mercato.errors import FieldError, Forbidden, NotFound, Unauthorized, Valida
 TOKEN_PREFIX = "mct_"
 # Writing last_used_at on every request would make each read a write; once a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-# A process remembers a token it has checked for this long, so a busy API does not read
-# the token on every request. Revoking in this process takes effect at once; a revocation
-# from another process (`mercato tokens revoke`) within this many seconds.
-TOKEN_CACHE_SECONDS = 1.0
-_checked: dict[str, tuple[float, ApiToken]] = {}
-_checked_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -59,36 +51,22 @@ def create_token(session: Session, name: str, scopes: list[str]) -> NewToken:
     return NewToken(token, secret)
 
 
-def authenticate(session: Session, secret: str | None, required_scope: str) -> ApiToken:
-    """The active token behind ``secret`` if it grants ``required_scope``; reads only."""
+def active_token(session: Session, secret: str | None) -> ApiToken:
+    """The active token behind ``secret``, whatever its scopes; reads only."""
     if not secret:
         raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
     if token is None or not token.active:
         raise Unauthorized("The API token is unknown or revoked.")
-    with _checked_lock:
-        _checked[token.token_hash] = (time.monotonic() + TOKEN_CACHE_SECONDS, token)
-    return check_scope(token, required_scope)
+    return token
 
 
-def recently_checked(secret: str | None, required_scope: str) -> ApiToken | None:
-    """The token behind ``secret`` if this process checked it a moment ago, else None
-    (then ``authenticate`` reads it)."""
-    if not secret:
-        return None
-    key = hash_token(secret)
-    found = _checked.get(key)
-    if found is None:
-        return None
-    expires, token = found
-    now = time.monotonic()
-    if expires < now:
-        # This request reads the token again; concurrent ones keep the answer for that
-        # moment rather than all reading it at once.
-        with _checked_lock:
-            _checked[key] = (now + TOKEN_CACHE_SECONDS / 4, token)
-        return None
-    return check_scope(token, required_scope)
+def authenticate(session: Session, secret: str | None, required_scope: str) -> ApiToken:
+    """The active token behind ``secret`` if it grants ``required_scope``; reads only.
+
+    Read on every request, never remembered by a process: a revocation, from whichever
+    process, holds for the very next request everywhere (one indexed read)."""
+    return check_scope(active_token(session, secret), required_scope)
 
 
 def check_scope(token: ApiToken, required_scope: str) -> ApiToken:
@@ -118,8 +96,6 @@ def revoke_token(session: Session, token_id_or_prefix: str) -> ApiToken:
         raise NotFound(f"No token {token_id_or_prefix!r}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-    with _checked_lock:
-        _checked.clear()
     return token
 
 
