@@ -138,8 +138,9 @@ class GoogleSimulator(Simulator):
         self.tokens: dict[str, tuple[float, str]] = {}
         self.revoked_grants: set[str] = set()
         self.token_requests = 0
-        # data source id -> its input (API unless set otherwise through the control route)
-        self.data_sources: dict[str, str] = {}
+        # data source id -> {input, feedLabel, contentLanguage}; one never declared through
+        # the control route is an API source that takes any label and language.
+        self.data_sources: dict[str, dict] = {}
         self.reads_before_processed: dict[str, int] = {}
         self.reads_in_review: dict[str, int] = {}
 
@@ -153,9 +154,13 @@ def create_app() -> FastAPI:
 
     @app.put("/_sandbox/data_sources/{data_source}")
     def set_data_source(data_source: str, body: dict):
-        """Declare a data source's input (API, FILE, UI, AUTOFEED)."""
-        sim.data_sources[data_source] = body.get("input", "API")
-        return {"dataSource": data_source, "input": sim.data_sources[data_source]}
+        """Declare a data source: its input (API, FILE, UI, AUTOFEED) and, optionally, the
+        feedLabel and contentLanguage it is limited to."""
+        sim.data_sources[data_source] = {"input": "API", **body}
+        return {"dataSource": data_source, **sim.data_sources[data_source]}
+
+    def source(data_source: str) -> dict:
+        return sim.data_sources.get(data_source, {"input": "API"})
 
     @app.post("/_sandbox/expire_tokens")
     def expire_tokens():
@@ -243,12 +248,15 @@ def create_app() -> FastAPI:
     def get_data_source(account: str, data_source: str, request: Request):
         if (refusal := refused(request)) is not None:
             return refusal
+        declared = source(data_source)
         return {
             "name": f"accounts/{account}/dataSources/{data_source}",
             "dataSourceId": data_source,
             "displayName": f"Data source {data_source}",
-            "input": sim.data_sources.get(data_source, "API"),
-            "primaryProductDataSource": {},
+            "input": declared["input"],
+            "primaryProductDataSource": {
+                k: declared[k] for k in ("feedLabel", "contentLanguage") if k in declared
+            },
         }
 
     # ------------------------------------------------------------ product inputs
@@ -275,9 +283,19 @@ def create_app() -> FastAPI:
         match = re.fullmatch(rf"accounts/{re.escape(account)}/dataSources/([^/]+)", dataSource)
         if match is None:
             return _error(400, "INVALID_ARGUMENT", f"Invalid dataSource {dataSource!r}.")
-        if sim.data_sources.get(match.group(1), "API") not in ("API", "FILE"):
+        declared = source(match.group(1))
+        if declared["input"] not in ("API", "FILE"):
             return _error(
                 400, "INVALID_ARGUMENT", f"Data source {dataSource} does not accept API inputs."
+            )
+        limited = [k for k in ("feedLabel", "contentLanguage") if k in declared]
+        if any(declared[k] != body[k] for k in limited):
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                f"Data source {dataSource} only accepts products with "
+                + ", ".join(f"{k} {declared[k]}" for k in limited)
+                + ".",
             )
         plain = f"{body['contentLanguage']}~{body['feedLabel']}~{body['offerId']}"
         with sim.lock:

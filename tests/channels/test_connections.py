@@ -164,6 +164,13 @@ def test_edit_merges_checks_and_keeps_the_old_on_refusal(engine, sessions, sandb
     sandbox.put("/google/_sandbox/data_sources/auto", json={"input": "AUTOFEED"})
     refused = runner.invoke(app, ["channels", "edit", "g", "--setting", "data_source_id=auto"])
     assert refused.exit_code == 1 and "not the API" in refused.output
+    # A source limited to another feed label would refuse every product.
+    sandbox.put(
+        "/google/_sandbox/data_sources/ds1", json={"feedLabel": "US", "contentLanguage": "en"}
+    )
+    wrong_label = runner.invoke(app, ["channels", "edit", "g", "--setting", "feed_label=EU"])
+    assert wrong_label.exit_code == 1
+    assert "only takes products with feed label US and language en" in wrong_label.output
     changed = runner.invoke(
         app, ["channels", "edit", "g", "--setting", "feed_label=US", "--name", "google-us"]
     )

@@ -133,3 +133,14 @@ def test_only_api_data_sources_take_inputs(google):
     source = google.get("/datasources/v1/accounts/123/dataSources/ui1").json()
     assert source["input"] == "UI"
     assert json.loads(json.dumps(source))["name"] == "accounts/123/dataSources/ui1"
+
+
+def test_a_source_limited_to_a_feed_label_refuses_others(google):
+    google.put("/_sandbox/data_sources/ds1", json={"feedLabel": "CA", "contentLanguage": "en"})
+    refused = google.post(f"{ACCOUNT}/productInputs:insert", params=SOURCE, json=PRODUCT)
+    assert refused.status_code == 400 and "feedLabel CA" in refused.json()["error"]["message"]
+    canadian = {**PRODUCT, "feedLabel": "CA"}
+    assert (
+        google.post(f"{ACCOUNT}/productInputs:insert", params=SOURCE, json=canadian).status_code
+        == 200
+    )

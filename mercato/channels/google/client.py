@@ -194,6 +194,16 @@ class Client:
                 f"{source.get('input', 'an unknown input')}, not the API: create an API data "
                 f"source (Merchant Center > Settings > Data sources > Add product source > API)"
             )
+        # A source limited to one feed label and language takes no other products.
+        primary = source.get("primaryProductDataSource") or {}
+        wanted = {"feedLabel": self.label, "contentLanguage": self.language}
+        if any(primary.get(k) and primary[k] != v for k, v in wanted.items()):
+            raise SetupError(
+                f"Google: data source {self.data_source} only takes products with feed label "
+                f"{primary.get('feedLabel')} and language {primary.get('contentLanguage')}; "
+                f"this channel sends {self.label} and {self.language} (set feed_label and the "
+                f"channel's language to match, or use another data source)"
+            )
         return f"Merchant Center account {self.account}, data source {source.get('displayName')}"
 
 
