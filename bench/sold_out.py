@@ -87,10 +87,10 @@ def connections(sandbox: str) -> dict[str, tuple[dict, dict]]:
             },
             {"account_id": "1234567", "data_source_id": "bench"},
         ),
-        "pinterest": ({"access_token": "bench-pinterest"}, {}),
+        "pinterest": ({"access_token": "bench-pinterest"}, {"catalog_mode": "api"}),
         "tiktok": (
             {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "bench-tiktok"},
-            {"category_id": "601226", "shop_cipher": "bench-cipher"},
+            {"category_id": "601226"},
         ),
     }
 
@@ -192,7 +192,11 @@ def run(url: str, rounds: int, timeout: float) -> list[float]:
 
 
 def _child(results, *args) -> None:
-    results.put(run(*args))
+    try:
+        results.put(run(*args))
+    except Exception as exc:  # told to the parent, which would otherwise wait forever
+        results.put(f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def in_child(url: str, rounds: int, timeout: float) -> list[float]:
@@ -203,6 +207,8 @@ def in_child(url: str, rounds: int, timeout: float) -> list[float]:
     child.start()
     outcome = results.get()
     child.join()
+    if isinstance(outcome, str):
+        raise SystemExit(f"the benchmark failed: {outcome}")
     return outcome
 
 
