@@ -6,6 +6,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,16 @@ class Settings(BaseSettings):
     # Let webhook endpoints, channel base URLs and provider API bases be http and local
     # (loopback, private networks): for development, tests and the demo's simulators only.
     allow_local_urls: bool = False
+    # Mail to buyers. No SMTP host: mail is kept in the local outbox (the dashboard's Mail).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    # "starttls" (upgrade a plain connection), "ssl" (TLS from the start, port 465) or
+    # "none" (a local relay only).
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 30.0
+    mail_from: str = "Shop <shop@localhost>"
 
     @field_validator("currency")
     @classmethod

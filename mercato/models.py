@@ -10,6 +10,7 @@ from mercato.db import Base
 from mercato.events import models as events_models  # noqa: F401
 from mercato.inventory import models as inventory_models  # noqa: F401
 from mercato.jobs import models as jobs_models  # noqa: F401
+from mercato.mail import models as mail_models  # noqa: F401
 from mercato.orders import models as orders_models  # noqa: F401
 from mercato.payments import models as payments_models  # noqa: F401
 from mercato.system import models as system_models  # noqa: F401

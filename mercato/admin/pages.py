@@ -18,11 +18,13 @@ from mercato.admin.models import AdminSession
 from mercato.catalog import service as catalog
 from mercato.channels import service as channels
 from mercato.channels.orders import why_no_orders
+from mercato.config import get_settings
 from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import live, stream
 from mercato.events.service import EventFilters
 from mercato.inventory import service as inventory
+from mercato.mail import service as mail
 from mercato.money import format_plain
 from mercato.orders import service as orders
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
@@ -331,6 +333,26 @@ def bulk(form: PostedForm, session: WriteSession, admin: Admin):
     if outcome.refused:
         return _back("/admin/orders", error=f"{done} Refused: " + "; ".join(outcome.refused))
     return _back("/admin/orders", msg=done)
+
+
+# ---------------------------------------------------------------- mail
+
+
+@router.get("/mail")
+def mail_outbox(request: Request, session: ReadSession, admin: Admin):
+    """Mail to buyers: sent, kept in the local outbox (no SMTP server), or failing."""
+    return _page(
+        request,
+        "mail.html",
+        admin,
+        mails=mail.outbox(session),
+        smtp=get_settings().smtp_host,
+    )
+
+
+@router.get("/mail/{mail_id}")
+def mail_detail(request: Request, mail_id: str, session: ReadSession, admin: Admin):
+    return _page(request, "mail_detail.html", admin, shown=mail.show(session, mail_id))
 
 
 # ---------------------------------------------------------------- catalog

@@ -32,6 +32,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/inventory", "inventory:read"),
     ("/admin/channels", "channels:read"),
     ("/admin/webhooks", "webhooks:read"),
+    ("/admin/mail", "orders:read"),
     ("/admin/logout", None),
 )
 
