@@ -17,6 +17,7 @@ from mercato.admin import service
 from mercato.admin.models import AdminSession
 from mercato.catalog import service as catalog
 from mercato.channels import service as channels
+from mercato.channels.capabilities import orders_note
 from mercato.channels.orders import why_no_orders
 from mercato.config import get_settings
 from mercato.db import utcnow
@@ -448,6 +449,7 @@ def channel_detail(
         "channel.html",
         admin,
         channel=channels.to_public(channel),
+        orders_note=orders_note(channel.kind),
         counts=channels.verdict_counts(session, channel.id),
         issues=channels.top_issues(session, channel.id),
         listings=listings,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from mercato.channels.capabilities import orders_note
 from mercato.cli_support import console, err, table, unit_of_work
 
 channels_app = typer.Typer(
@@ -220,6 +221,10 @@ def show(
     console.print(f"  {public.country} · {public.language} · {public.currency}")
     console.print(f"  settings: {json.dumps(public.settings, sort_keys=True)}")
     console.print(f"  credentials set: {', '.join(public.credential_keys) or 'none'}")
+    if public.checkout_url:
+        console.print(f"  checkout URL to register on {public.kind}: {public.checkout_url}")
+    if note := orders_note(public.kind):
+        console.print(f"  {note}")
     synced = f"{public.last_synced_at:%Y-%m-%d %H:%M} UTC" if public.last_synced_at else "never"
     console.print(f"  last sync: {synced}")
     if public.failing:

@@ -63,6 +63,8 @@ class ChannelPublic(BaseModel):
     last_error: str | None = None
     last_error_at: datetime | None = None
     removed_at: datetime | None = None
+    # Where the platform sends buyers to check out on the storefront: register it there.
+    checkout_url: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -15,6 +15,7 @@ from mercato import events
 from mercato.catalog.service import store_currency
 from mercato.channels import crypto
 from mercato.channels.capabilities import as_dict, capabilities
+from mercato.channels.checkout_urls import checkout_url
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
 from mercato.config import get_settings
@@ -173,6 +174,7 @@ def to_public(channel: Channel) -> ChannelPublic:
         last_error=channel.last_error,
         last_error_at=channel.last_error_at,
         removed_at=channel.removed_at,
+        checkout_url=checkout_url(channel.kind, channel.id),
         created_at=channel.created_at,
         updated_at=channel.updated_at,
     )

@@ -49,6 +49,7 @@ PAYMENT_HOLD = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 ATTEMPT_WINDOW = timedelta(minutes=10)
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+CLICK_KEYS = ("fbclid", "gclid", "cart_origin")
 
 
 class PaymentDeclined(MercatoError):
@@ -92,7 +93,8 @@ def hash_token(token: str) -> str:
 def attribution_from_link(params: Mapping[str, str]) -> dict:
     """Attribution from a link's parameters: ``ch`` (channel), ``ref`` (creator or
     affiliate), ``post`` (content id) and ``utm_*``."""
-    utm = {k: params[k][:255] for k in UTM_KEYS if params.get(k)}
+    # Platforms' click ids ride along with the UTM tags (Meta fbclid, Google gclid).
+    utm = {k: params[k][:255] for k in (*UTM_KEYS, *CLICK_KEYS) if params.get(k)}
     found = {
         "source": (params.get("ch") or utm.get("utm_source") or "")[:100] or None,
         "campaign": utm.get("utm_campaign"),
@@ -350,6 +352,18 @@ def _discount(session: Session, code: str, currency: str, now: datetime) -> Disc
             [FieldError(("discount_code",), "is not a valid code")],
         )
     return found
+
+
+def discount_preview(
+    session: Session, code: str, currency: str, subtotal: int, now: datetime | None = None
+) -> tuple[int, str | None]:
+    """What ``code`` would take off ``subtotal`` (a cart shown before any checkout exists):
+    (amount, None), or (0, why it does not apply)."""
+    try:
+        found = _discount(session, code, currency, now or utcnow())
+    except ValidationFailed as exc:
+        return 0, exc.detail
+    return pricing.discount_amount(_as_discount(found, currency, rates.load()), subtotal), None
 
 
 def _as_discount(code: DiscountCode, currency: str, table: rates.Rates) -> pricing.Discount:

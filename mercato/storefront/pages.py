@@ -33,7 +33,7 @@ from mercato.db import Sessions, transaction
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
 from mercato.money import to_decimal
 from mercato.payments.providers import ProviderError
-from mercato.storefront import service
+from mercato.storefront import platform_carts, service
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
@@ -55,6 +55,7 @@ LINK_PARAMS = (
     "utm_campaign",
     "utm_content",
     "utm_term",
+    *checkout.CLICK_KEYS,
 )
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 
@@ -246,6 +247,33 @@ def cart_checkout(request: Request, form: PostedForm, session: WriteSession):
         if link.errors:
             raise MercatoError("This cart link is not valid.", link.errors)
         return _start(request, session, link.lines, form.get("coupon"), form)
+    except MercatoError as exc:
+        session.rollback()
+        return _problem_page(request, exc)
+
+
+@router.get("/from/{channel_id}", response_class=HTMLResponse, name="from_platform")
+def from_platform(request: Request, channel_id: str, session: ReadSession):
+    """Meta's checkout URL and Google's checkout URL template land here."""
+    try:
+        cart = platform_carts.platform_cart(session, channel_id, request.query_params)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return page(request, "from_platform.html", cart=cart, query=dict(request.query_params))
+
+
+@router.post("/from/{channel_id}")
+def from_platform_checkout(
+    request: Request, channel_id: str, form: PostedForm, session: WriteSession
+):
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        cart = platform_carts.platform_cart(session, channel_id, form)
+        if not cart.lines:
+            raise MercatoError("Nothing in this cart can be bought now.")
+        coupon = None if cart.coupon_problem else cart.coupon
+        params = {**cart.tracking, "ch": cart.source, "currency": cart.currency}
+        return _start(request, session, cart.checkout_lines(), coupon, params)
     except MercatoError as exc:
         session.rollback()
         return _problem_page(request, exc)
