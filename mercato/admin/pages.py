@@ -126,14 +126,19 @@ def overview(request: Request, session: ReadSession, admin: Admin):
     now = utcnow()
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=59)
+    sales = orders.sales_by_channel(session, start_of_day)
+    latest = orders.list_orders(session, orders.OrderFilters(), limit=10).items
     return _page(
         request,
         "overview.html",
         admin,
-        sales=orders.sales_by_channel(session, start_of_day),
+        sales=sales,
         per_minute=orders.orders_per_minute(session, since, since + timedelta(hours=1)),
         chart_start=since.isoformat(),
-        latest=orders.list_orders(session, orders.OrderFilters(), limit=10).items,
+        latest=latest,
+        names=orders.channel_names(
+            session, [row.channel for row in sales] + [o.channel for o in latest]
+        ),
     )
 
 
@@ -169,6 +174,8 @@ def order_list(
         "orders.html",
         admin,
         page=page,
+        names=orders.channel_names(session, (o.channel for o in page.items)),
+        channels=channels.list_channels(session),
         note=why_no_orders(session, channel),
         status=status or "",
         channel=channel or "",
@@ -184,6 +191,7 @@ def order_detail(request: Request, order_id: str, session: ReadSession, admin: A
         "order.html",
         admin,
         order=order,
+        channel_name=orders.channel_names(session, [order.channel])[order.channel],
         fulfillments=orders.fulfillments_of(session, order.id),
         refunds=orders.refunds_of(session, order.id),
     )

@@ -17,7 +17,9 @@ def list_orders(
     status: Annotated[
         str | None, typer.Option(help="pending, open, on_hold, completed, cancelled")
     ] = None,
-    channel: Annotated[str | None, typer.Option(help="Channel id or 'storefront'")] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="Channel name, kind (e.g. tiktok), id or 'storefront'")
+    ] = None,
     limit: int = 50,
 ):
     """The latest orders."""
@@ -32,11 +34,12 @@ def list_orders(
         rows = table(
             "order", "placed", "channel", "customer", "status", "payment", "fulfilment", "total"
         )
+        names = service.channel_names(session, (o.channel for o in page.items))
         for o in page.items:
             rows.add_row(
                 o.name,
                 f"{o.placed_at:%Y-%m-%d %H:%M}",
-                o.channel,
+                names[o.channel],
                 o.customer_email or o.customer_name or "-",
                 o.status,
                 o.payment_status,
@@ -54,8 +57,9 @@ def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001)
     with unit_of_work() as session:
         o = service.find_order(session, order)
         money = lambda minor: f"{format_plain(minor, o.currency)} {o.currency}"  # noqa: E731
+        channel = service.channel_names(session, [o.channel])[o.channel]
         console.print(
-            f"[bold]Order {o.name}[/]  {o.id}  ({o.channel}"
+            f"[bold]Order {o.name}[/]  {o.id}  ({channel}"
             + (f", external {o.external_id}" if o.external_id else "")
             + ")"
         )

@@ -4,7 +4,7 @@ caller's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from mercato import events
 from mercato.catalog.models import Variant
 from mercato.catalog.service import store_currency
+from mercato.channels.models import Channel
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES, MAX_AMOUNT, format_plain
@@ -111,7 +112,7 @@ def list_orders(
     if filters.status:
         query = query.where(Order.status == filters.status)
     if filters.channel:
-        query = query.where(Order.channel == filters.channel)
+        query = query.where(Order.channel.in_(_channels_named(session, filters.channel)))
     if filters.placed_since:
         query = query.where(Order.placed_at >= filters.placed_since)
     if filters.placed_before:
@@ -133,6 +134,34 @@ def list_orders(
     more = len(orders) > limit
     orders = orders[:limit]
     return OrderPageResult(orders, encode_cursor(orders[-1].id) if more and orders else None)
+
+
+def _channels_named(session: Session, value: str) -> list[str]:
+    """What an order's channel may be for a filter: the value itself (an id, storefront,
+    manual), or the connected channels with that name or of that kind (e.g. tiktok)."""
+    value = value.strip()
+    ids = session.scalars(
+        select(Channel.id).where(
+            or_(
+                Channel.id == value,
+                func.lower(Channel.name) == value.lower(),
+                func.lower(Channel.kind) == value.lower(),
+            )
+        )
+    )
+    return [value, *ids]
+
+
+def channel_names(session: Session, channels: Iterable[str]) -> dict[str, str]:
+    """Each order channel as the merchant calls it: a connected channel's name, else the
+    value itself (storefront, manual)."""
+    wanted = set(channels)
+    named = dict(
+        session.execute(select(Channel.id, Channel.name).where(Channel.id.in_(wanted))).all()
+        if wanted
+        else []
+    )
+    return {channel: named.get(channel, channel) for channel in wanted}
 
 
 # ---------------------------------------------------------------- creating

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mercato.auth import service as auth_service
+from mercato.channels.models import Channel
 from mercato.cli import app as cli
 from mercato.db import transaction
 from mercato.inventory import service as inventory
@@ -283,3 +284,42 @@ def test_fulfil_without_a_carrier_is_refused(client, admin, order):
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "carrier"
     with transaction(client.app.state.sessions.write) as session:
         assert not list(session.scalars(select(Job).where(Job.name == "orders.push")))
+
+
+def test_orders_show_channels_by_name_and_filter_by_name_or_kind(
+    browser, client, admin, sessions, order
+):
+    with transaction(sessions) as session:
+        channel = Channel(
+            kind="tiktok",
+            name="TikTok US",
+            country="US",
+            language="en",
+            currency="USD",
+            base_url="https://open-api.tiktokglobalshop.com",
+        )
+        session.add(channel)
+        session.flush()
+        channel_id = channel.id
+    placed = client.post(
+        "/api/v1/orders",
+        headers=admin,
+        json={
+            "channel": channel_id,
+            "external_id": "576461413038785752",
+            "payment_status": "paid",
+            "lines": [{"sku": "MUG-2", "quantity": 1}],
+        },
+    )
+    assert placed.status_code == 201, placed.text
+    listing = browser.get("/admin/orders").text
+    assert "TikTok US" in listing and channel_id not in listing.replace(f"/{channel_id}", "")
+    for value in ("TikTok US", "tiktok", channel_id):
+        found = browser.get("/admin/orders", params={"channel": value}).text
+        assert placed.json()["name"] in found and order["name"] not in found
+    assert "TikTok US" in browser.get("/admin").text
+    assert "TikTok US" in browser.get(f"/admin/orders/{placed.json()['id']}").text
+    cli_list = CliRunner().invoke(cli, ["orders", "list", "--channel", "tiktok"])
+    assert "TikTok US" in cli_list.output and f"#{order['number']}" not in cli_list.output
+    api = client.get("/api/v1/orders", headers=admin, params={"channel": "TikTok US"}).json()
+    assert [o["id"] for o in api["items"]] == [placed.json()["id"]]
