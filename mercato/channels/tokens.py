@@ -22,6 +22,7 @@ long-lived and have no refresh call.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from importlib import import_module
@@ -35,10 +36,15 @@ from mercato.channels.http import AuthExpired
 REFRESH_AHEAD = 600.0
 
 
+@functools.cache
 def refresher(kind: str) -> ModuleType | None:
+    """The kind's tokens module, None where the platform has no refresh call."""
+    name = f"mercato.channels.{kind}.tokens"
     try:
-        return import_module(f"mercato.channels.{kind}.tokens")
-    except ModuleNotFoundError:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:  # the module exists but something it imports is missing
+            raise
         return None
 
 
