@@ -8,9 +8,9 @@
   as ``item=<offer id>`` (one unit).
 
 The content id (offer id) is the item id Mercato pushed for the variant on that channel
-(the permanent id map, ``channel_listings.item_id``). Nothing here needs a session or
-changes anything: the page shows the cart, its subtotal and the coupon applied, and
-tells the buyer plainly about ids it does not know or that are sold out.
+(the permanent id map, ``channel_listings.item_id``). Nothing here needs the buyer to be
+known or changes anything: the page shows the cart, its subtotal and the coupon applied,
+and tells the buyer plainly about ids it does not know or that are sold out.
 """
 
 from __future__ import annotations
@@ -32,16 +32,7 @@ from mercato.storefront.service import MAX_CART_LINES, CartLine
 
 MAX_QUANTITY = 100
 # Parameters kept from the platform's link for attribution (besides ``ch``).
-TRACKING = (
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "fbclid",
-    "gclid",
-    "cart_origin",
-)
+TRACKING = (*checkout.UTM_KEYS, *checkout.CLICK_KEYS)
 
 
 @dataclass

@@ -40,6 +40,9 @@ def _enums(cls) -> dict[str, set[str]]:
 
 
 def _checker(request) -> TypeChecker:
+    """The SDK's checker of a request's parameters; its enum lists are taken from the enum
+    class's ``__dict__``, which also holds the module name and descriptors: only the
+    (upper-case) values are kept."""
     checker = request._param_checker
     return TypeChecker(
         checker._type_check_info,
