@@ -242,3 +242,20 @@ def test_listing_is_scoped_to_the_channel_s_data_source_and_feed_label(
     left = set(sandbox.get("/google/_sandbox/items").json()["items"])
     # Only our own extra item was deleted; other sources' and labels' products stay.
     assert set(others) <= left and "en~US~ghost" not in left
+
+
+def test_a_feed_label_of_its_own_names_every_product(
+    sessions, sandbox, make_products, make_channel, monkeypatch
+):
+    from tests.channels import conftest
+
+    settings = {**conftest.SETTINGS["google"], "feed_label": "SHOP-US"}
+    monkeypatch.setitem(conftest.SETTINGS, "google", settings)
+    make_products(tee())
+    channel_id = make_channel("google")
+    sync.publish(sessions, channel_id)
+    assert sync.read_back(sessions, channel_id).confirmed == 2
+    held = sandbox.get("/google/_sandbox/items").json()["items"]
+    assert all(name.startswith("en~SHOP-US~") for name in held)
+    result = sync.reconcile(sessions, channel_id)
+    assert (result.missing, result.stale, result.extra) == (0, 0, 0)

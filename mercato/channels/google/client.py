@@ -14,7 +14,7 @@ import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
 from mercato.channels.google import auth
-from mercato.channels.google.mapping import summary
+from mercato.channels.google.mapping import feed_label, summary
 from mercato.channels.http import AuthExpired, PlatformError, SetupError, send
 from mercato.channels.items import Target
 
@@ -48,7 +48,7 @@ class Client:
         self.account = str(settings["account_id"])
         self.data_source = f"accounts/{self.account}/dataSources/{settings['data_source_id']}"
         self.language = target.language
-        self.label = settings.get("feed_label") or target.country
+        self.label = feed_label(target)
         self.country = target.country
         self.http = http
         try:

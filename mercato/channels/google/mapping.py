@@ -102,9 +102,14 @@ def to_api(row: dict, target: Target) -> dict:
     return {
         "offerId": row["id"],
         "contentLanguage": target.language,
-        "feedLabel": target.country,
+        "feedLabel": feed_label(target),
         "productAttributes": attributes,
     }
+
+
+def feed_label(target: Target) -> str:
+    """The channel's feed label: its ``feed_label`` setting, else its country."""
+    return target.settings.get("feed_label") or target.country
 
 
 def summary(data: dict) -> dict:
