@@ -223,6 +223,8 @@ def create_app() -> FastAPI:
             return fault
         if (refused := _version_refused(version)) is not None:
             return refused
+        if not authorized(request):
+            return _error(400, "An access token is required to request this resource.", 104)
         params = dict(request.query_params)
         if problems := contract.status_query_errors(params):
             return _refused(problems)
@@ -270,6 +272,7 @@ def create_app() -> FastAPI:
     def products(
         version: str,
         catalog_id: str,
+        request: Request,
         fields: str = "id",
         limit: int = 1000,
         after: str | None = None,
@@ -278,6 +281,8 @@ def create_app() -> FastAPI:
             return fault
         if (refused := _version_refused(version)) is not None:
             return refused
+        if not authorized(request):
+            return _error(400, "An access token is required to request this resource.", 104)
         wanted = [f for f in fields.split(",") if f]
         unknown = [f for f in wanted if f not in contract.READ_FIELDS]
         if unknown:

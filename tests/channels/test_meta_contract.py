@@ -217,5 +217,10 @@ def test_drift_compares_the_graph_read_schema_with_what_was_pushed(
     assert read["price"] == "$25.00" and read["currency"] == "USD" and "title" not in read
     result = sync.reconcile(sessions, channel_id)
     assert (result.missing, result.stale, result.extra) == (0, 0, 0)
-    asked_title = sandbox.get("/meta/v26.0/cat1/products", params={"fields": "retailer_id,title"})
+    asked_title = sandbox.get(
+        "/meta/v26.0/cat1/products",
+        params={"fields": "retailer_id,title"},
+        headers={"Authorization": "Bearer t"},
+    )
+    assert sandbox.get("/meta/v26.0/cat1/products").status_code == 400  # no token
     assert asked_title.status_code == 400 and "title" in asked_title.json()["error"]["message"]
