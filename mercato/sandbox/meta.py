@@ -152,19 +152,20 @@ def create_app() -> FastAPI:
     app.state.sim = sim
     app.include_router(control_router(sim))
 
-    def authorized(request: Request) -> bool:
-        return bool(
-            request.headers.get("authorization") or request.query_params.get("access_token")
-        )
-
-    @app.post("/{version}/{catalog_id}/items_batch")
-    async def items_batch(version: str, catalog_id: str, request: Request):
+    def turned_away(version: str, request: Request) -> JSONResponse | None:
+        """The answer to a call refused before it is read: a fault, the version, no token."""
         if (fault := _fault(sim)) is not None:
             return fault
         if (refused := _version_refused(version)) is not None:
             return refused
-        if not authorized(request):
+        if not (request.headers.get("authorization") or request.query_params.get("access_token")):
             return _error(400, "An access token is required to request this resource.", 104)
+        return None
+
+    @app.post("/{version}/{catalog_id}/items_batch")
+    async def items_batch(version: str, catalog_id: str, request: Request):
+        if (refused := turned_away(version, request)) is not None:
+            return refused
         body = await request.json()
         if isinstance(body.get("requests"), str):
             body["requests"] = json.loads(body["requests"])
@@ -219,12 +220,8 @@ def create_app() -> FastAPI:
 
     @app.get("/{version}/{catalog_id}/check_batch_request_status")
     def check_batch_request_status(version: str, catalog_id: str, request: Request):
-        if (fault := _fault(sim)) is not None:
-            return fault
-        if (refused := _version_refused(version)) is not None:
+        if (refused := turned_away(version, request)) is not None:
             return refused
-        if not authorized(request):
-            return _error(400, "An access token is required to request this resource.", 104)
         params = dict(request.query_params)
         if problems := contract.status_query_errors(params):
             return _refused(problems)
@@ -255,12 +252,8 @@ def create_app() -> FastAPI:
 
     @app.get("/{version}/{catalog_id}")
     def catalog(version: str, catalog_id: str, request: Request, fields: str = "id"):
-        if (fault := _fault(sim)) is not None:
-            return fault
-        if (refused := _version_refused(version)) is not None:
+        if (refused := turned_away(version, request)) is not None:
             return refused
-        if not authorized(request):
-            return _error(400, "An access token is required to request this resource.", 104)
         wanted = [f for f in fields.split(",") if f]
         unknown = [f for f in wanted if f not in contract.CATALOG_FIELDS]
         if unknown:
@@ -277,12 +270,8 @@ def create_app() -> FastAPI:
         limit: int = 1000,
         after: str | None = None,
     ):
-        if (fault := _fault(sim)) is not None:
-            return fault
-        if (refused := _version_refused(version)) is not None:
+        if (refused := turned_away(version, request)) is not None:
             return refused
-        if not authorized(request):
-            return _error(400, "An access token is required to request this resource.", 104)
         wanted = [f for f in fields.split(",") if f]
         unknown = [f for f in wanted if f not in contract.READ_FIELDS]
         if unknown:

@@ -8,14 +8,14 @@ import pytest
 
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductUpdate
-from mercato.channels import platforms, sync
+from mercato.channels import sync
 from mercato.channels.meta import client as meta_client
 from mercato.db import transaction
 from mercato.sandbox import meta as simulator
 from mercato.sandbox.contracts import meta as contract
 
 from .conftest import tee
-from .test_sync_contract import fault, listings, remote
+from .test_sync_contract import fault, listings, platform_refuses_gtins, remote
 
 SKUS = ("TEE-S", "TEE-M", "TEE-L", "TEE-XL")
 ITEM = {
@@ -45,28 +45,6 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(meta_client, "send", spy)
     return seen
-
-
-def bad_gtins(sessions, product, monkeypatch):
-    """The platform, not the local validator, refuses every variant's GTIN."""
-    monkeypatch.setattr(platforms.spec("meta"), "validate", lambda row, item, target: [])
-    with transaction(sessions) as session:
-        catalog.update_product(
-            session,
-            product.id,
-            ProductUpdate(
-                variants=[
-                    {
-                        "id": v.id,
-                        "sku": v.sku,
-                        "option_values": v.option_values,
-                        "price": v.price,
-                        "barcode": "4006381333932",
-                    }
-                    for v in product.variants
-                ]
-            ),
-        )
 
 
 def test_the_adapters_bodies_pass_the_sdk_contract(
@@ -151,7 +129,7 @@ def test_verdicts_come_from_the_invalid_ids_not_the_sampled_errors(
     sessions, sandbox, make_products, make_channel, monkeypatch, calls
 ):
     [product] = make_products(tee(skus=SKUS))
-    bad_gtins(sessions, product, monkeypatch)
+    platform_refuses_gtins(sessions, product, "meta", monkeypatch)
     channel_id = make_channel("meta")
     sync.publish(sessions, channel_id)
     assert sync.read_back(sessions, channel_id).confirmed == 4
@@ -172,7 +150,7 @@ def test_errors_counted_before_their_ids_are_loaded_are_polled_again(
     sessions, sandbox, make_products, make_channel, monkeypatch
 ):
     [product] = make_products(tee())
-    bad_gtins(sessions, product, monkeypatch)
+    platform_refuses_gtins(sessions, product, "meta", monkeypatch)
     channel_id = make_channel("meta")
     fault(sandbox, "meta", "ids_late")
     sync.publish(sessions, channel_id)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductUpdate
-from mercato.channels import sync
+from mercato.channels import platforms, sync
 from mercato.channels.models import Channel, Listing
 from mercato.db import transaction
 from mercato.events.models import Event
@@ -41,6 +41,29 @@ def publish_and_read(sessions, channel_id):
     return result
 
 
+def platform_refuses_gtins(sessions, product, kind, monkeypatch) -> None:
+    """Every variant gets a bad GTIN and the local validator is bypassed, so that the
+    platform itself refuses them."""
+    monkeypatch.setattr(platforms.spec(kind), "validate", lambda row, item, target: [])
+    with transaction(sessions) as session:
+        catalog.update_product(
+            session,
+            product.id,
+            ProductUpdate(
+                variants=[
+                    {
+                        "id": v.id,
+                        "sku": v.sku,
+                        "option_values": v.option_values,
+                        "price": v.price,
+                        "barcode": "4006381333932",
+                    }
+                    for v in product.variants
+                ]
+            ),
+        )
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_publish_then_read_back_approves(kind, sessions, sandbox, make_products, make_channel):
     [product] = make_products(tee())
@@ -61,28 +84,7 @@ def test_platform_rejection_surfaces_with_its_reason(
 ):
     [product] = make_products(tee())
     channel_id = make_channel(kind)
-    # The local validator is bypassed so that the platform itself refuses the GTIN.
-    from mercato.channels import platforms
-
-    spec = platforms.spec(kind)
-    monkeypatch.setattr(spec, "validate", lambda row, item, target: [])
-    with transaction(sessions) as session:
-        catalog.update_product(
-            session,
-            product.id,
-            ProductUpdate(
-                variants=[
-                    {
-                        "id": v.id,
-                        "sku": v.sku,
-                        "option_values": v.option_values,
-                        "price": v.price,
-                        "barcode": "4006381333932",
-                    }
-                    for v in product.variants
-                ]
-            ),
-        )
+    platform_refuses_gtins(sessions, product, kind, monkeypatch)
     publish_and_read(sessions, channel_id)
     held = listings(sessions, channel_id)
     assert {x.verdict for x in held.values()} == {"rejected"}
