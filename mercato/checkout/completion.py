@@ -230,9 +230,18 @@ def _charge(sessions: sessionmaker[Session], attempt: Attempt) -> Intent:
             idempotency_key=attempt.request.idempotency_key + ":confirm",
         )
     except ProviderError as exc:
+        # Refused outright (an unknown method) or lost on the way: the intent's state says
+        # whether money may have moved. Unconfirmed: void it now, so the buyer can retry.
+        try:
+            after = provider.retrieve(intent.ref)
+        except ProviderError:
+            after = None
+        taken_nothing = after is not None and after.status in (*UNCONFIRMED, DECLINED)
         with transaction(sessions) as session:
             payment = session.get(Payment, attempt.payment_id)
             payment.intent_ref, payment.failure_message = intent.ref, str(exc.detail)
+            if taken_nothing:
+                payment.status = "voided"
         raise
 
 

@@ -39,6 +39,8 @@ class StripeStandIn:
         self.intents: dict[str, dict] = {}
         self.replies: dict[str, tuple[int, dict]] = {}
         self.refunds: list[dict] = []
+        # Called with (method, path) as each request arrives (tests: what is locked then).
+        self.on_request = None
         self.requests: list[tuple[str, str, dict, dict]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -223,6 +225,8 @@ class StripeStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             def _serve(self, method):
+                if standin.on_request is not None:
+                    standin.on_request(method, self.path.partition("?")[0])
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 query = self.path.partition("?")[2]

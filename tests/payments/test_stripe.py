@@ -317,3 +317,36 @@ def test_the_webhook_places_the_order_when_the_buyer_never_returns(client, sessi
     assert done.json() == {"outcome": "completed"}
     assert len(_orders(sessions)) == 1
     assert client.get(url, follow_redirects=False).headers["location"].endswith("/thanks")
+
+
+def _nothing_locked(engine) -> str | None:
+    """None when a writer could take the checkouts right now (no transaction of Mercato's
+    holds a lock on them), else what stopped it."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA busy_timeout = 0")
+            cursor.execute("BEGIN IMMEDIATE")
+        else:
+            cursor.execute("SELECT id FROM checkouts FOR UPDATE NOWAIT")
+        return None
+    except Exception as exc:  # locked: SQLite's "database is locked", PostgreSQL's 55P03
+        return str(exc)
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def test_stripe_is_asked_with_no_lock_or_transaction_open(client, engine, element_shop):
+    """Page views and payments talk to the provider only between transactions."""
+    blocked = []
+    element_shop.on_request = lambda method, path: blocked.append(
+        (method, path, _nothing_locked(engine))
+    )
+    url, html = _checkout_page(client)
+    ready = _prepare(client, url, html)
+    _confirm_in_browser(element_shop, ready.json()["intent"], "4242424242424242")
+    client.get(f"{ready.json()['return_url']}?payment_intent={ready.json()['intent']}")
+    assert len(blocked) >= 4  # create, retrieve, update, confirm, retrieve
+    assert [b for b in blocked if b[2] is not None] == []
