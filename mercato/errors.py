@@ -75,6 +75,12 @@ class Unauthorized(MercatoError):
     status = 401
 
 
+class RateLimited(MercatoError):
+    slug = "too-many-requests"
+    title = "Too many requests"
+    status = 429
+
+
 class Forbidden(MercatoError):
     slug = "forbidden"
     title = "Forbidden"

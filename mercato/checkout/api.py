@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from mercato.checkout import completion, service
 from mercato.checkout.auth import CheckoutRead, CheckoutWrite
+from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
 from mercato.checkout.schemas import (
     CheckoutComplete,
     CheckoutCreate,
@@ -114,9 +115,10 @@ def completion_response(done: service.Completion, path: str) -> JSONResponse:
 
 
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
-def create_checkout(data: CheckoutCreate, session: WriteSession):
+def create_checkout(data: CheckoutCreate, session: WriteSession, request: Request):
     """Start a checkout; its stock is held for 15 minutes. Keep the returned token."""
-    created = service.create_checkout(session, data)
+    visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
+    created = service.create_checkout(session, data, visitor=visitor)
     return {**public(service.view(session, created.checkout)), "token": created.token}
 
 

@@ -38,6 +38,8 @@ class Checkout(Base):
     discount_code: Mapped[str | None] = mapped_column(String(64))
     attribution: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    # Hash of the visitor's cookie: how many checkouts one visitor holds (limits.py).
+    visitor: Mapped[str | None] = mapped_column(String(64), index=True)
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
 
     subtotal: Mapped[int] = mapped_column(Amount, default=0)

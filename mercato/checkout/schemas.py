@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from mercato.checkout.limits import MAX_UNITS_PER_LINE
+
 Text255 = Annotated[str, Field(max_length=255)]
 Country = Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")]
 
@@ -18,7 +20,7 @@ class _Input(BaseModel):
 class LineInput(_Input):
     sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     variant_id: str | None = None
-    quantity: Annotated[int, Field(ge=1, le=100)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_UNITS_PER_LINE)]
 
     @model_validator(mode="after")
     def _one_reference(self):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import Product, Variant
-from mercato.checkout import contact, pricing, rates
+from mercato.checkout import contact, limits, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
 from mercato.checkout.schemas import (
     CheckoutCreate,
@@ -43,7 +43,7 @@ from mercato.payments.providers import (
 
 log = logging.getLogger(__name__)
 CHANNEL = "storefront"
-HOLD = timedelta(minutes=15)
+HOLD = limits.HOLD
 # While the provider is asked, the hold must outlast the answer.
 PAYMENT_HOLD = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -234,10 +234,13 @@ def create_checkout(
     data: CheckoutCreate,
     *,
     customer_id: str | None = None,
+    visitor: str | None = None,
     now: datetime | None = None,
 ) -> NewCheckout:
-    """Start a checkout: price the lines and hold their stock for HOLD."""
+    """Start a checkout: price the lines and hold their stock (limits.py: how much and
+    how long; ``visitor`` is the hash of the shop's cookie, when there is one)."""
     now = now or utcnow()
+    limits.check_visitor(session, visitor, now)
     table = rates.load()
     currency = (data.currency or table.currency_for(data.country)).upper()
     if currency not in CURRENCIES or currency not in table.currencies:
@@ -258,6 +261,7 @@ def create_checkout(
         expires_at=now + HOLD,
         attribution=attribution,
         customer_id=customer.id if customer else None,
+        visitor=visitor,
         remember=customer is not None,
         holds=1,
         email=customer.email if customer else None,
@@ -293,7 +297,11 @@ def _hold(session: Session, checkout: Checkout, now: datetime) -> None:
         ],
         channel=CHANNEL,
         reference=f"{checkout.id}:{checkout.holds}",
-        ttl_seconds=int(HOLD.total_seconds()),
+        ttl_seconds=int(
+            limits.hold_time(
+                session, [(ln.variant_id, ln.quantity) for ln in checkout.lines], now
+            ).total_seconds()
+        ),
         actor=CHANNEL,
         now=now,
     )

@@ -26,6 +26,7 @@ from mercato.catalog.text import safe_html
 from mercato.checkout import completion
 from mercato.checkout import service as checkout
 from mercato.checkout.api import return_url
+from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
 from mercato.config import get_settings
 from mercato.customers import service as customers
@@ -169,7 +170,12 @@ def _start(request: Request, session: Session, lines, coupon: str | None, form) 
         discount_code=coupon or None,
         attribution=_attribution(form),
     )
-    created = checkout.create_checkout(session, data, customer_id=_buyer(request))
+    created = checkout.create_checkout(
+        session,
+        data,
+        customer_id=_buyer(request),
+        visitor=visitor_key(request.cookies.get(CSRF_COOKIE)),
+    )
     return _see_other(request, "checkout_page", token=created.token)
 
 

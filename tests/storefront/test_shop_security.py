@@ -4,11 +4,13 @@ page carries a content security policy, and redirects never trust the Host heade
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+import mercato
 from mercato.app import create_app
 from mercato.catalog.models import Product
 from mercato.config import Settings
@@ -96,3 +98,14 @@ def test_redirects_ignore_the_host_header(client, sessions):
     )
     assert bought.status_code == 303
     assert bought.headers["location"].startswith("/shop/checkout/")
+
+
+def test_no_template_carries_an_inline_handler_or_an_unnonced_script():
+    """The policy runs neither: behaviour goes in static scripts or nonced blocks."""
+    templates = Path(mercato.__file__).parent.glob("*/templates/**/*.html")
+    for template in templates:
+        html = template.read_text()
+        assert not re.search(r"\son[a-z]+\s*=", html), template
+        assert "javascript:" not in html, template
+        for tag in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html):
+            assert 'nonce="{{ request.state.csp_nonce }}"' in tag, template

@@ -1,0 +1,19 @@
+// Behaviour of dashboard forms, here rather than in inline handlers (the content
+// security policy runs no inline handler).
+//   <form data-confirm="Cancel order #1001?">: asks before sending.
+//   {action} and {count} in the message: the form's chosen action and how many of its
+//   checkboxes are ticked.
+//   <input type="checkbox" data-select-all="CSS selector">: ticks or unticks them all.
+document.addEventListener('submit', function (event) {
+  var form = event.target, message = form.dataset && form.dataset.confirm;
+  if (!message) return;
+  var chosen = form.elements.action ? form.elements.action.value : '';
+  message = message.replace('{action}', chosen)
+    .replace('{count}', form.querySelectorAll('input[type=checkbox]:checked:not([data-select-all])').length);
+  if (!window.confirm(message)) event.preventDefault();
+});
+document.addEventListener('click', function (event) {
+  var box = event.target, selector = box.dataset && box.dataset.selectAll;
+  if (!selector) return;
+  document.querySelectorAll(selector).forEach(function (c) { c.checked = box.checked; });
+});
