@@ -206,6 +206,7 @@ def _plan(
     result: PublishResult,
     variant_ids: list[str] | None = None,
     availability_only: bool = False,
+    resend: bool = False,
 ) -> _Plan:
     mapping = platforms.mapping(channel.kind)
     product_level = capabilities(channel.kind).item_level == "product"
@@ -232,9 +233,9 @@ def _plan(
         result.checked += 1
         chunk.append(prepared)
         if len(chunk) >= CHUNK:
-            flush()
+            flush(resend)
     if chunk:
-        flush()
+        flush(resend)
     if variant_ids is None:
         _plan_deletes(session, channel, plan, product_level)
     if product_level:
@@ -484,9 +485,12 @@ def push_availability(
     channel_id: str,
     variant_ids: list[str],
     http: httpx.Client | None = None,
+    resend: bool = False,
 ) -> PublishResult:
     """Send, ahead of the next full publish, the given variants whose availability or
-    quantity changed since they were last sent (a sell-out shows promptly)."""
+    quantity changed since they were last sent (a sell-out shows promptly). ``resend``:
+    send their stock even if unchanged (the platform may have changed its count, as when
+    it takes back the units of an order it cancelled)."""
     return _publish(
         Sessions.of(sessions),
         channel_id,
@@ -494,6 +498,7 @@ def push_availability(
         http,
         variant_ids=variant_ids,
         availability_only=True,
+        resend=resend,
     )
 
 
@@ -504,6 +509,7 @@ def _publish(
     http: httpx.Client | None,
     variant_ids: list[str] | None = None,
     availability_only: bool = False,
+    resend: bool = False,
 ) -> PublishResult:
     channel = _read_channel(sessions, channel_id)
     result = PublishResult(channel_id=channel.id, dry_run=dry_run, checked=0, status=channel.status)
@@ -518,7 +524,9 @@ def _publish(
         result.messages.append(f"Channel is {channel.status}; nothing was sent.")
         return result
     with sessions.read() as session:
-        plan = _plan(session, channel, Target.of(channel), result, variant_ids, availability_only)
+        plan = _plan(
+            session, channel, Target.of(channel), result, variant_ids, availability_only, resend
+        )
     result.would_send = len(plan.ordered()) + len(plan.deletes) + len(plan.dropped)
     if dry_run:
         return result

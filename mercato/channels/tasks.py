@@ -52,12 +52,14 @@ def reconcile_channels(ctx: registry.JobContext) -> None:
 
 
 @registry.task(AVAILABILITY_JOB, backoff_base="2 seconds", backoff_cap="5 minutes")
-def push_availability(ctx: registry.JobContext, channel_id: str, variant_ids: list[str]) -> None:
+def push_availability(
+    ctx: registry.JobContext, channel_id: str, variant_ids: list[str], resend: bool = False
+) -> None:
     """Sold out first: the variants' new availability, ahead of the next full sync, and the
-    platform's verdicts on it."""
+    platform's verdicts on it (``resend``: even if unchanged, see sync.push_availability)."""
     sessions = _sessions(ctx)
     with _set_up_problems_recorded():
-        if sync.push_availability(sessions, channel_id, variant_ids).sent:
+        if sync.push_availability(sessions, channel_id, variant_ids, resend=resend).sent:
             sync.read_back(sessions, channel_id)
 
 

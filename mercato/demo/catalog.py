@@ -100,6 +100,8 @@ def generate(count: int = 24, seed: int = 7) -> list[ProductCreate]:
                     "price": 12000,
                     "barcode": gtin13("400638199999"),
                     "mpn": "DROP-42",
+                    "weight": "900",  # TikTok Shop needs a package weight
+                    "weight_unit": "g",
                 }
             ],
         )

@@ -95,12 +95,18 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         f"✔ Drop: sold {drop.sold} of {drop.stock} ("
         + ", ".join(f"{channel} {n}" for channel, n in drop.by_channel.items())
         + f"), [bold]{drop.oversold} oversold[/]; {drop.refused} storefront buyers told it "
-        f"sold out; {drop.tiktok_orders} TikTok orders from {drop.tiktok_webhooks} signed "
-        f"webhooks (duplicates included), {drop.flagged} flagged for attention as TikTok "
-        f"sold past our stock; {drop.errors} errors; {drop.orders_per_second:.0f} orders/s "
-        f"through checkout, p50 {drop.p50_ms:.0f} ms, p99 {drop.p99_ms:.0f} ms; stock left "
+        f"sold out; {drop.errors} errors; {drop.orders_per_second:.0f} orders/s through "
+        f"checkout, p50 {drop.p50_ms:.0f} ms, p99 {drop.p99_ms:.0f} ms; stock left "
         f"{drop.on_hand_after}; ledger "
         + ("balanced" if drop.ledger_balanced else "[red]NOT balanced[/]")
+    )
+    console.print(
+        f"✔ TikTok Shop sold from the stock it was given: {drop.tiktok_orders} orders from "
+        f"{drop.tiktok_webhooks} signed webhooks (duplicates included); "
+        f"{drop.tiktok_refused} TikTok buyers turned away once it was sold out there; "
+        f"{drop.tiktok_cancelled} TikTok orders cancelled on TikTok as out of stock (pairs "
+        "sold on the storefront before TikTok's stock caught up); "
+        f"{drop.flagged} orders on hold"
     )
     with _step("Fulfilling the drop's orders"):
         shipped, pushed = demo.fulfil_drop(story)
@@ -109,7 +115,7 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         + (
             f"TikTok Shop received the tracking of {pushed}"
             if pushed or drop.by_channel.get("tiktok")
-            else "no TikTok order shipped (all on hold, sold past our stock)"
+            else "no TikTok order to ship"
         )
     )
 
@@ -117,7 +123,9 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
     console.print(
         Panel.fit(
             f"[bold]{drop.sold}[/] pairs sold to {drop.buyers} buyers, [bold]{drop.oversold}[/] "
-            f"oversold, stock {drop.stock} → {drop.on_hand_after}.\n"
+            f"oversold, stock {drop.stock} → {drop.on_hand_after}; "
+            f"{drop.tiktok_cancelled} TikTok orders cancelled (sold elsewhere first), "
+            f"{drop.flagged} on hold.\n"
             f"Catalog live on {len(published)} platforms; "
             + ", ".join(f"{p.channel} {p.verdicts.get('approved', 0)} approved" for p in published)
             + f".\nStory told in {elapsed:.0f} s. Data in {story.data_dir}",

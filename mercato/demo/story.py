@@ -62,10 +62,17 @@ CONNECTIONS = {
         },
         {"account_id": "1234567", "data_source_id": "demo-feed"},
     ),
-    # The app the TikTok Shop simulator knows (PLATFORMS.md's signing example).
+    # The app the TikTok Shop simulator knows (PLATFORMS.md's signing example); the shop
+    # cipher and the warehouse are read from the shop. A TikTok order for stock already
+    # sold elsewhere is cancelled on TikTok (out of stock), not left on hold.
     "tiktok": (
-        {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "demo-tiktok-token"},
-        {"category_id": "601226", "shop_cipher": "demo-cipher"},
+        {
+            "app_key": "29a39d",
+            "app_secret": "e59af819cc",
+            "access_token": "demo-tiktok-token",
+            "refresh_token": "demo-tiktok-refresh-token",
+        },
+        {"category_id": "601226", "oversold_policy": "cancel"},
     ),
     "pinterest": ({"access_token": "demo-pinterest-token"}, {"catalog_mode": "api"}),
 }
@@ -167,6 +174,10 @@ def start_simulators(story: Story) -> None:
 
     story.sandbox_url, server = _serve(create_sandbox())
     story.servers.append(server)
+    # TikTok Shop takes image files: the demo catalog's images come from the simulators'
+    # image host.
+    os.environ["MERCATO_MEDIA_ORIGIN"] = f"{story.sandbox_url}/cdn"
+    get_settings.cache_clear()
 
 
 def start_mercato(story: Story) -> None:
@@ -279,6 +290,11 @@ class DropFigures:
     ledger_balanced: bool
     tiktok_orders: int = 0
     tiktok_webhooks: int = 0
+    # TikTok buyers the shop turned away: sold out on TikTok (the stock it was given).
+    tiktok_refused: int = 0
+    # TikTok orders for pairs sold elsewhere before TikTok's stock caught up: cancelled on
+    # TikTok as out of stock (the channel's oversold policy), or left on hold.
+    tiktok_cancelled: int = 0
     flagged: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
 
@@ -344,9 +360,10 @@ async def _drop(api_url: str, buyers: int, concurrency: int) -> tuple[Counter, l
         return outcomes, latencies, time.perf_counter() - started
 
 
-def _tiktok_buyers(story: Story, count: int, sent: list[int]) -> None:
-    """Buyers inside TikTok Shop: the platform sends each order as a signed webhook (and,
-    as platforms do, some twice)."""
+def _tiktok_buyers(story: Story, count: int, sent: list[int], placed: Counter) -> None:
+    """Buyers inside TikTok Shop, buying from the stock TikTok was given (the shop turns
+    them away once it is sold out there): the platform sends each order as a signed
+    webhook (and, as platforms do, some twice)."""
     control = f"{story.sandbox_url}/tiktok/_sandbox"
     with httpx.Client(timeout=30) as client:
         client.put(
@@ -354,7 +371,7 @@ def _tiktok_buyers(story: Story, count: int, sent: list[int]) -> None:
             json={"url": f"{story.api_url}/webhooks/{story.channel_ids['tiktok']}"},
         )
         for index in range(count):
-            client.post(
+            answer = client.post(
                 f"{control}/orders",
                 json={
                     "lines": [
@@ -369,6 +386,7 @@ def _tiktok_buyers(story: Story, count: int, sent: list[int]) -> None:
                     "name": f"TikTok buyer {index}",
                 },
             )
+            placed["placed" if answer.status_code == 200 else "refused"] += 1
             if index % 20 == 19:
                 sent += client.post(f"{control}/webhooks/deliver", json={"duplicates": 1}).json()[
                     "statuses"
@@ -383,7 +401,8 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
     storefront checkout link. Then count what was really sold."""
     tiktok_count = buyers // 3
     sent: list[int] = []
-    tiktok = threading.Thread(target=_tiktok_buyers, args=(story, tiktok_count, sent))
+    placed: Counter = Counter()
+    tiktok = threading.Thread(target=_tiktok_buyers, args=(story, tiktok_count, sent, placed))
     tiktok.start()
     outcomes, latencies, seconds = asyncio.run(
         _drop(story.api_url, buyers - tiktok_count, concurrency)
@@ -397,7 +416,7 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
         with story.sessions() as session:
             drop_orders = _drop_orders(session, drop.id)
         arrived = sum(1 for o in drop_orders if o.channel == story.channel_ids["tiktok"])
-        if arrived >= tiktok_count or time.monotonic() > deadline:
+        if arrived >= placed["placed"] or time.monotonic() > deadline:
             break
         time.sleep(0.25)
     with story.sessions() as session:
@@ -421,6 +440,12 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
         ledger_balanced=balanced,
         tiktok_orders=arrived,
         tiktok_webhooks=len(sent),
+        tiktok_refused=placed["refused"],
+        tiktok_cancelled=sum(
+            1
+            for o in drop_orders
+            if o.channel == story.channel_ids["tiktok"] and o.status == "cancelled"
+        ),
         flagged=sum(1 for o in drop_orders if o.status == "on_hold"),
         by_channel=dict(Counter(names.get(o.channel, o.channel) for o in kept)),
     )

@@ -19,6 +19,7 @@ from mercato.channels import http as channel_http
 from mercato.channels import orders as platforms
 from mercato.channels.capabilities import capabilities
 from mercato.channels.models import Channel
+from mercato.channels.tasks import AVAILABILITY_JOB
 from mercato.db import transaction
 from mercato.orders.models import Fulfillment, Order, OrderActivity, Refund
 
@@ -181,6 +182,22 @@ def perform(
             f"{action.capitalize()} sent to {call.kind}.",
             action=action,
             ref=ref,
+        )
+        if action == "cancel":
+            _stock_again(session, order_id)
+
+
+def _stock_again(session: Session, order_id: str) -> None:
+    """A platform that cancels an order takes its units back into its own count: our
+    stock of those variants is sent to it again (after any stock change queued before)."""
+    order = session.get(Order, order_id)
+    variant_ids = sorted({line.variant_id for line in order.lines if line.variant_id})
+    if variant_ids:
+        jobs.enqueue(
+            session,
+            AVAILABILITY_JOB,
+            {"channel_id": order.channel, "variant_ids": variant_ids, "resend": True},
+            key=f"channels.availability:{order.channel}",
         )
 
 

@@ -62,7 +62,12 @@ def test_demo_tells_the_whole_story(demo):
     for platform in ("meta", "google", "tiktok", "pinterest"):
         assert platform in out
     assert "would reject" in out and "gtin" in out  # the check names what is wrong
-    assert re.search(r"TikTok Shop received the tracking of \d+|no TikTok order shipped", out)
+    assert re.search(r"TikTok Shop received the tracking of \d+|no TikTok order to ship", out)
+    # TikTok sells from the stock it was given; what it could not sell is counted, not hidden.
+    out = " ".join(out.split())
+    assert re.search(r"\d+ TikTok buyers turned away", out)
+    assert re.search(r"\d+ TikTok orders cancelled on TikTok as out of stock", out)
+    assert re.search(r"\b0 orders on hold", out)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +140,8 @@ def test_every_dashboard_page_and_each_kind_of_action(demo, dashboard):
         assert "Why items are rejected" in page.content()
         page.screenshot(path=SHOTS / "admin-channel.png", full_page=True)
 
-        # Orders: a refund on a shipped order, a cancel on one TikTok oversold.
+        # Orders: a refund on a shipped order; a TikTok order for pairs sold elsewhere first,
+        # cancelled on TikTok, says why.
         page.click("nav >> text=Orders")
         page.select_option("select[name=status]", "completed")
         page.click("text=Filter")
@@ -145,13 +151,12 @@ def test_every_dashboard_page_and_each_kind_of_action(demo, dashboard):
         assert "Refunded" in page.content()
         page.screenshot(path=SHOTS / "admin-order.png", full_page=True)
         page.click("text=← Orders")
-        page.select_option("select[name=status]", "on_hold")
+        page.select_option("select[name=status]", "cancelled")
         page.click("text=Filter")
-        page.click("tbody tr >> nth=0 >> a")
-        assert "Needs attention" in page.content()
-        page.once("dialog", lambda dialog: dialog.accept())
-        page.click("text=Cancel order")
-        assert "Cancelled." in page.content()
+        cancelled = re.search(r"(\d+) TikTok orders cancelled", " ".join(demo["output"].split()))
+        if int(cancelled.group(1)):  # TikTok's stock may also have kept up all along
+            page.click("tbody tr >> nth=0 >> a")
+            assert "without the stock" in page.content() and "Cancelled" in page.content()
 
         # Mail: the demo has no SMTP server, so its buyers' mail is kept in the outbox.
         page.click("nav >> text=Mail")

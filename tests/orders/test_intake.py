@@ -254,6 +254,10 @@ def test_oversold_with_the_cancel_policy_cancels_on_the_platform(shop, sessions,
     assert cancellation["body"]["cancel_reason"] == "seller_cancel_reason_out_of_stock"
     assert received["order"]["status"] == "CANCELLED"
     assert on_hand(sessions, "TEE-M") == (1, 0)
+    # TikTok took the cancelled units back into its count; ours was sent to it again.
+    [product] = shop.sim.get("/tiktok/_sandbox/items").json()["items"].values()
+    stock = {s["seller_sku"]: s["inventory"][0]["quantity"] for s in product["skus"]}
+    assert stock["TEE-M"] == 1
 
 
 def test_the_shop_sells_only_the_stock_it_was_given(shop, sessions, drain):

@@ -162,23 +162,25 @@ class Client:
     def _update_stock_and_price(
         self, product_id: str, group: list[Upsert], sku_ids: dict[str, str]
     ) -> None:
-        stock, prices, warehouse = [], [], self.warehouse()
+        warehouse = self.warehouse()
+        # Stock of every SKU, changed or not: TikTok's own count may have moved (it takes
+        # back the units of orders it cancels), so ours is set again.
+        stock = [
+            {
+                "id": sku_ids[u.item_id],
+                "inventory": [{"warehouse_id": warehouse, "quantity": u.payload["quantity"]}],
+            }
+            for u in group
+        ]
+        prices = []
         for u in group:
             sku_id, row = sku_ids[u.item_id], u.payload
-            if u.previous.get("quantity") != row["quantity"]:
-                stock.append(
-                    {
-                        "id": sku_id,
-                        "inventory": [{"warehouse_id": warehouse, "quantity": row["quantity"]}],
-                    }
-                )
             if u.previous.get("price") != mapping.price_text(row["price"]):
                 prices.append(
                     {"id": sku_id, "price": {"amount": row["price"], "currency": row["currency"]}}
                 )
         # Stock first: a sell-out must not wait for anything.
-        if stock:
-            self._sku_update(f"{PRODUCTS}/{product_id}/inventory/update", stock)
+        self._sku_update(f"{PRODUCTS}/{product_id}/inventory/update", stock)
         if prices:
             self._sku_update(f"{PRODUCTS}/{product_id}/prices/update", prices)
 
