@@ -323,3 +323,14 @@ def test_orders_show_channels_by_name_and_filter_by_name_or_kind(
     assert "TikTok US" in cli_list.output and f"#{order['number']}" not in cli_list.output
     api = client.get("/api/v1/orders", headers=admin, params={"channel": "TikTok US"}).json()
     assert [o["id"] for o in api["items"]] == [placed.json()["id"]]
+
+
+def test_cli_refusals_change_nothing(client, admin, order):
+    client.post(f"/api/v1/orders/{order['id']}/refunds", headers=admin, json={"amount": 3000})
+    before = snapshot(client.app.state.sessions.read)
+    runner = CliRunner()
+    too_much = runner.invoke(cli, ["orders", "refund", str(order["number"]), "--item", "MUG-1:2"])
+    assert too_much.exit_code != 0 and "exceeds what remains refundable" in too_much.output
+    no_carrier = runner.invoke(cli, ["orders", "fulfil", str(order["number"])])
+    assert no_carrier.exit_code != 0 and "carrier" in no_carrier.output
+    assert snapshot(client.app.state.sessions.read) == before
