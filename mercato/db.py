@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -142,17 +143,23 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     On SQLite, one DBAPI executemany of plain tuples, each value converted by its column
     type's bind processor looked up once: SQLAlchemy's executemany prepares every row's
     parameters one by one, which costs as much as the insert itself on large imports.
-    Rows must give every column that has a Python-side default; otherwise, and on other
-    databases, this is ``session.execute(insert(table), rows)``.
+    On PostgreSQL (psycopg), one COPY ... FROM STDIN of the same tuples: executemany
+    runs each row as its own statement, and a Shopify import of 20k variants (about 100k
+    rows over seven tables) spent 10.7 s of its 19.4 s in those INSERTs; with COPY the
+    whole import takes 14.7 s (2-core machine, load average ~10).
+    COPY checks the same constraints and fires the same triggers as INSERT.
+    Rows must give every column that has a Python-side default; otherwise, and with other
+    drivers, this is ``session.execute(insert(table), rows)``.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
     keys = list(rows[0])
-    if dialect.name != "sqlite" or any(
-        column.default is not None and column.key not in keys for column in table.columns
-    ):
+    if (dialect.name, dialect.driver) not in (
+        ("sqlite", "pysqlite"),
+        ("postgresql", "psycopg"),
+    ) or any(column.default is not None and column.key not in keys for column in table.columns):
         session.execute(insert(table), rows)
         return
     columns = [table.columns[key] for key in keys]
@@ -161,14 +168,29 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     for i, processor in enumerate(processors):
         if processor is not None:
             values[i] = _convert(processor, values[i])
-    params = list(zip(*values, strict=True))
+    params = zip(*values, strict=True)
     preparer = dialect.identifier_preparer
-    sql = (
-        f"INSERT INTO {preparer.format_table(table)} "
-        f"({', '.join(preparer.format_column(column) for column in columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))})"
+    target = (
+        f"{preparer.format_table(table)} "
+        f"({', '.join(preparer.format_column(column) for column in columns)})"
     )
-    connection.exec_driver_sql(sql, params)
+    if dialect.name == "postgresql":
+        try:
+            with (
+                connection.connection.cursor() as cursor,
+                cursor.copy(f"COPY {target} FROM STDIN") as copy,
+            ):
+                for row in params:
+                    copy.write_row(row)
+        except dialect.loaded_dbapi.Error as exc:
+            # The same exception classes (IntegrityError, ...) as an INSERT would raise.
+            raise DBAPIError.instance(
+                f"COPY {target}", None, exc, dialect.loaded_dbapi.Error
+            ) from exc
+        return
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} VALUES ({', '.join('?' * len(columns))})", list(params)
+    )
 
 
 def random_token(nbytes: int = 32) -> str:

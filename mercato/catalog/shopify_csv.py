@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from mercato.catalog import service
@@ -213,6 +213,7 @@ def import_csv(
     columns = _read_header(header, report)
 
     savepoint = session.begin_nested()
+    statistics = _Statistics(session)
     batch: list[_ParsedProduct] = []
     for parsed in _group_products(reader, columns, currency, report, on_progress):
         if parsed.errors:
@@ -223,6 +224,7 @@ def import_csv(
         batch.append(parsed)
         if len(batch) >= BATCH_PRODUCTS:
             _save_batch(session, batch, report, skip_invalid)
+            statistics.written(report.variants)
             batch = []
     if batch:
         _save_batch(session, batch, report, skip_invalid)
@@ -235,6 +237,34 @@ def import_csv(
     else:
         savepoint.commit()
     return report
+
+
+class _Statistics:
+    """Keeps PostgreSQL's statistics of the catalog tables current during one long import.
+
+    Autovacuum cannot see rows this transaction has not committed, so the planner keeps
+    the size it guessed from an empty table: it estimated 1,482 variants when 20,000 were
+    there, and the batched lookups by SKU and handle stayed sequential scans, each one as
+    long as the table. An import of 10k variants took 1.25 ms a variant, one of 100k
+    1.64 ms, and one of 400k did not finish in 30 minutes. ANALYZE in the same transaction
+    counts its own new rows and invalidates the plans cached on them; run whenever the
+    catalog has doubled it costs a few sampling passes (0.3 s at 20k variants, 2-core
+    machine under load) and the lookups go to the indexes once the table is large.
+    SQLite has no such planner statistics to go stale; nothing is done there.
+    """
+
+    TABLES = (Product.__tablename__, Variant.__tablename__)
+    FIRST = 4 * BATCH_PRODUCTS
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.active = session.get_bind().dialect.name == "postgresql"
+        self.next = self.FIRST
+
+    def written(self, variants: int) -> None:
+        if self.active and variants >= self.next:
+            self.session.execute(text(f"ANALYZE {', '.join(self.TABLES)}"))
+            self.next = 2 * variants
 
 
 def _records(reader) -> Iterator[list[str]]:
