@@ -127,6 +127,9 @@ def run(url: str, rounds: int, timeout: float) -> list[float]:
     )
     simulators.start()
     sandbox = f"http://127.0.0.1:{port}"
+    # TikTok Shop takes image files: from the simulators' image host.
+    os.environ["MERCATO_MEDIA_ORIGIN"] = f"{sandbox}/cdn"
+    get_settings.cache_clear()
     client = httpx.Client(base_url=sandbox, timeout=10)
     for _ in range(200):
         try:

@@ -32,6 +32,11 @@ class PlatformUnavailable(PlatformError):
     """Still 429/5xx/timeouts after every retry: try again on the next run."""
 
 
+class ImageUnavailable(PlatformError):
+    """An image the platform needs as a file could not be fetched (gone, refused, too
+    big): a problem of its item, not of the whole push."""
+
+
 class AuthExpired(PlatformError):
     """The token is expired or revoked and no refresh helped: the merchant must
     re-authorise the channel."""

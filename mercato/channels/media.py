@@ -18,13 +18,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.channels import http as channel_http
-from mercato.channels.http import PlatformError
+from mercato.channels.http import ImageUnavailable
 from mercato.channels.models import ImageUpload
 from mercato.config import get_settings
 from mercato.db import new_id, transaction, utcnow
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # TikTok's limit (PLATFORMS.md §3.5)
 # upload(image bytes, file name) -> (uri, url) as the platform answered.
+
 Upload = Callable[[bytes, str], tuple[str, str | None]]
 
 
@@ -41,9 +42,9 @@ def fetch_image(url: str) -> bytes:
     with channel_http.open_client(base) as client:
         response = channel_http.send(client, "GET", base + path)
     if response.status_code != 200:
-        raise PlatformError(f"image {url}: HTTP {response.status_code} when fetching it")
+        raise ImageUnavailable(f"image {url}: HTTP {response.status_code} when fetching it")
     if len(response.content) > MAX_IMAGE_BYTES:
-        raise PlatformError(f"image {url} is over {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        raise ImageUnavailable(f"image {url} is over {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
     return response.content
 
 

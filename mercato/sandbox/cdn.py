@@ -1,6 +1,7 @@
 """An image host for the simulators: any path answers a small PNG drawn from the path, so
 platforms that take image files (TikTok Shop) can be fed from catalog image URLs. Point
-``MERCATO_MEDIA_ORIGIN`` at it (``http://127.0.0.1:8100/cdn``)."""
+``MERCATO_MEDIA_ORIGIN`` at it (``http://127.0.0.1:8100/cdn``). A file named
+``missing…`` answers 404 (an image that is gone)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def create_app() -> FastAPI:
 
     @app.get("/{path:path}")
     def image(path: str):
+        if path.rsplit("/", 1)[-1].startswith("missing"):
+            return Response(status_code=404)
         return Response(png(path), media_type="image/png")
 
     return app

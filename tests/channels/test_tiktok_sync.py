@@ -272,3 +272,18 @@ def test_an_expired_token_is_refreshed_and_both_new_tokens_are_stored(
     sandbox.post("/tiktok/_sandbox/faults", json={"kind": "expired_token"})
     make_products(tee(handle="cap", skus=("CAP-1",)))
     assert sync.publish(sessions, channel_id).status == "needs_reauth"
+
+
+def test_an_image_that_cannot_be_fetched_rejects_its_product_only(
+    sessions, sandbox, make_products, make_channel
+):
+    make_products(
+        tee(), tee(handle="cap", skus=("CAP-1",), media=[{"url": "https://x.test/missing.jpg"}])
+    )
+    channel_id = make_channel("tiktok")
+    result = sync.publish(sessions, channel_id)
+    assert (result.sent, result.rejected) == (3, 1)
+    [held] = products(sandbox).values()
+    assert {s["seller_sku"] for s in held["skus"]} == {"TEE-S", "TEE-M"}
+    [cap] = [x for x in listings(sessions, channel_id).values() if x.verdict == "rejected"]
+    assert "missing.jpg: HTTP 404" in cap.issues[0]["message"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
-from mercato.channels.http import PlatformError, SetupError
+from mercato.channels.http import ImageUnavailable, PlatformError, SetupError
 from mercato.channels.items import Target
 from mercato.channels.tiktok import mapping
 from mercato.channels.tiktok.api import Api, TikTokError
@@ -100,7 +100,7 @@ class Client:
         for group in groups.values():
             try:
                 outcomes += self._push_product(group, created)
-            except TikTokError as exc:
+            except (TikTokError, ImageUnavailable) as exc:
                 issues = [platform_issue("product", str(exc))]
                 outcomes += [Outcome(u.item_id, "rejected", issues) for u in group]
         if deletes:
