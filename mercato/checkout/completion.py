@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from babel.core import UnknownLocaleError
@@ -554,7 +554,7 @@ def _reconcile_one(sessions: sessionmaker[Session], payment_id: str, now: dateti
         request = service.payment_request(
             checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
         )
-        request = PaymentRequest(**{**request.__dict__, "amount": payment.amount})
+        request = replace(request, amount=payment.amount)
         status, ref, reason = payment.status, payment.intent_ref, payment.failure_message
         hold_lapsed = checkout.status != "open" or checkout.expires_at <= now
     # Made with the same key, the intent is the one the lost request made (or a new one,
