@@ -2,12 +2,14 @@
 
 Generates Shopify product CSVs (4 variants a product, HTML bodies, images, market
 columns), imports each through the same path as `mercato import shopify` in a fresh
-process on a fresh database, and prints variants/s and peak memory per size. Memory
-must not grow with the file: compare the peaks of the small and the large file. The
-CPU time of the import is printed too: on a busy machine it moves less than the wall time.
+process on a fresh database, and prints variants/s, time per variant and peak memory
+per size. Time per variant and memory must not grow with the file: the last lines
+compare each size with the smallest. The CPU time of the import (this process only,
+not the database server's) and the load average are printed too: on a busy machine the
+wall time moves with the neighbours.
 
-    python bench/import_catalog.py                      # SQLite, 20k and 100k variants
-    python bench/import_catalog.py --db postgres --sizes 100000
+    python bench/import_catalog.py                      # both databases, 10k, 100k, 1M
+    python bench/import_catalog.py --db postgres --sizes 10000,100000
 """
 
 from __future__ import annotations
@@ -148,44 +150,58 @@ def fresh_database(kind: str, workdir: Path) -> tuple[str, callable]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--sizes", default="20000,100000", help="comma-separated variant counts")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="comma-separated variant counts"
+    )
     args = parser.parse_args()
-    results = []
+    databases = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
+        files = {}
         for size in (int(s) for s in args.sizes.split(",")):
-            path = workdir / f"products-{size}.csv"
-            generate(path, size)
-            url, drop = fresh_database(args.db, workdir)
-            try:
-                child = subprocess.run(
-                    [sys.executable, __file__, "--child", str(path), url],
-                    capture_output=True,
-                    text=True,
-                )
-            finally:
-                drop()
-            if child.returncode:
-                sys.exit(f"import of {size} variants failed:\n{child.stderr}")
-            out = child.stdout
-            figures = json.loads(out.strip().splitlines()[-1])
-            figures["file_mb"] = path.stat().st_size / 1e6
-            results.append(figures)
-            print(
-                f"{args.db:8} {figures['variants']:>8} variants  {figures['file_mb']:6.1f} MB "
-                f"file  {figures['seconds']:6.2f} s  "
-                f"{figures['variants'] / figures['seconds']:8.0f} variants/s  "
-                f"(CPU {figures['variants'] / figures['cpu_seconds']:5.0f}/s)  "
-                f"peak RSS {figures['peak_rss_mb']:6.1f} MB "
-                f"(+{figures['growth_mb']:.1f} MB during import)",
-                flush=True,
+            files[size] = workdir / f"products-{size}.csv"
+            generate(files[size], size)
+        for database in databases:
+            run_sizes(database, files, workdir)
+
+
+def run_sizes(database: str, files: dict[int, Path], workdir: Path) -> None:
+    results = []
+    for size, path in files.items():
+        url, drop = fresh_database(database, workdir)
+        try:
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", str(path), url],
+                capture_output=True,
+                text=True,
             )
-    if len(results) > 1:
-        small, large = results[0], results[-1]
+        finally:
+            drop()
+        if child.returncode:
+            sys.exit(f"import of {size} variants failed:\n{child.stderr}")
+        out = child.stdout
+        figures = json.loads(out.strip().splitlines()[-1])
+        figures["file_mb"] = path.stat().st_size / 1e6
+        figures["us_per_variant"] = figures["seconds"] / figures["variants"] * 1e6
+        results.append(figures)
         print(
-            f"file size ratio {large['file_mb'] / small['file_mb']:.1f}x, "
-            f"peak memory ratio {large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x"
+            f"{database:8} {figures['variants']:>8} variants  {figures['file_mb']:6.1f} MB "
+            f"file  {figures['seconds']:7.2f} s  "
+            f"{figures['variants'] / figures['seconds']:6.0f} variants/s  "
+            f"{figures['us_per_variant']:5.0f} µs/variant  "
+            f"(CPU {figures['variants'] / figures['cpu_seconds']:5.0f}/s)  "
+            f"peak RSS {figures['peak_rss_mb']:6.1f} MB "
+            f"(+{figures['growth_mb']:.1f} MB during import)  "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    small = results[0]
+    for large in results[1:]:
+        print(
+            f"{database:8} {large['variants']} vs {small['variants']}: time per variant "
+            f"{large['us_per_variant'] / small['us_per_variant']:.2f}x, "
+            f"peak memory {large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x"
         )
 
 
