@@ -287,3 +287,18 @@ def test_an_image_that_cannot_be_fetched_rejects_its_product_only(
     assert {s["seller_sku"] for s in held["skus"]} == {"TEE-S", "TEE-M"}
     [cap] = [x for x in listings(sessions, channel_id).values() if x.verdict == "rejected"]
     assert "missing.jpg: HTTP 404" in cap.issues[0]["message"]
+
+
+def test_stock_of_a_product_not_live_yet_goes_in_an_edit(
+    sessions, sandbox, make_products, make_channel
+):
+    [product] = make_products(tee())
+    stock(sessions, "TEE-S", 3)
+    channel_id = make_channel("tiktok")
+    sync.publish(sessions, channel_id)
+    [(tiktok_id, _)] = products(sandbox).items()
+    sandbox.put(f"/tiktok/_sandbox/items/{tiktok_id}", json={"status": "PENDING"})
+    stock(sessions, "TEE-S", -3)
+    result = sync.push_availability(sessions, channel_id, [v.id for v in product.variants])
+    assert (result.sent, result.rejected) == (2, 0)
+    assert tiktok_stock(sandbox)["TEE-S"] == 0

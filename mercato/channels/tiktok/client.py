@@ -118,9 +118,10 @@ class Client:
                 self._update_stock_and_price(product_id, group, sku_ids)
                 return [Outcome(u.item_id, "pending", ref=product_id) for u in group]
             except TikTokError as exc:
-                if exc.code != NOT_FOUND:
-                    raise
-                product_id, sku_ids = None, {}  # lost on TikTok (drift): created again
+                # Lost on TikTok (drift): created again. Not live (its first review is
+                # pending): only an edit can carry the change.
+                if exc.code == NOT_FOUND:
+                    product_id, sku_ids = None, {}
         body = mapping.to_product([u.payload for u in group], self.warehouse(), sku_ids)
         body["main_images"] = [{"uri": self._image_uri(i["uri"])} for i in body["main_images"]]
         data = None
