@@ -28,7 +28,7 @@ from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
-from mercato.problems import problem
+from mercato.problems import document_problems, problem
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
 from mercato.system.api import router as system_router
@@ -131,6 +131,7 @@ def create_app(
     api.include_router(checkout_router)
     api.include_router(payments_router)
     app.include_router(api)
+    app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
     app.include_router(system_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)

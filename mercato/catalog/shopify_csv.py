@@ -204,7 +204,12 @@ def import_csv(
     imports the valid products and reports the rest. ``dry_run`` checks everything
     against the database and writes nothing.
     """
-    currency = check_currency(currency)
+    try:
+        currency = check_currency(currency)
+    except MoneyError as exc:
+        raise ValidationFailed(
+            "The import's currency is unknown.", [FieldError(("currency",), str(exc))]
+        ) from None
     report = ImportReport(dry_run=dry_run)
     reader = _records(csv.reader(stream))
     header = next(reader, None)

@@ -30,7 +30,7 @@ from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
 from mercato.checkout.service import Completion
 from mercato.customers import service as customers
 from mercato.db import transaction, utcnow
-from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
+from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.money import format_plain, to_decimal
 from mercato.orders.models import Order
 from mercato.payments import service as payments
@@ -379,6 +379,8 @@ def on_payment_event(
 ) -> str:
     """A provider's webhook: a payment that succeeded after the buyer left still makes
     its order (once). Returns what was done."""
+    if provider_name not in payments.PROVIDERS:
+        raise NotFound(f"No payment provider {provider_name!r}.")
     with sessions() as session:
         provider = payments.provider(session, provider_name)
     event = provider.parse_webhook(payload, dict(headers))

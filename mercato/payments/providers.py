@@ -70,6 +70,14 @@ class ProviderError(MercatoError):
     status = 502
 
 
+class WebhookRejected(MercatoError):
+    """A webhook that is not the provider's: unsigned, badly signed or malformed."""
+
+    slug = "webhook-rejected"
+    title = "Webhook rejected"
+    status = 400
+
+
 class PaymentProvider(Protocol):
     name: str
 

@@ -21,6 +21,7 @@ from mercato.payments.providers import (
     PaymentRequest,
     ProviderError,
     WebhookEvent,
+    WebhookRejected,
 )
 
 TEST_TOKENS = {
@@ -150,9 +151,12 @@ class SandboxProvider:
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         expected = self.sign(payload)
         if not hmac.compare_digest(expected, headers.get(SIGNATURE_HEADER, "")):
-            raise ProviderError("The webhook signature does not match.")
-        body = json.loads(payload)
-        return WebhookEvent(body["id"], body["type"], body.get("intent"), body.get("status"))
+            raise WebhookRejected("The webhook signature does not match.")
+        try:
+            body = json.loads(payload)
+            return WebhookEvent(body["id"], body["type"], body.get("intent"), body.get("status"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise WebhookRejected("The webhook's body is not a sandbox event.") from None
 
     # ------------------------------------------------------------ sandbox only
 

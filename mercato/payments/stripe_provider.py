@@ -18,6 +18,7 @@ from mercato.payments.providers import (
     PaymentRequest,
     ProviderError,
     WebhookEvent,
+    WebhookRejected,
 )
 
 # Stripe's statuses in Mercato's words.
@@ -155,13 +156,13 @@ class StripeProvider:
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         if not self.webhook_secret:
-            raise ProviderError("No Stripe webhook secret is configured.")
+            raise WebhookRejected("No Stripe webhook secret is configured.")
         try:
             event = stripe.Webhook.construct_event(
                 payload, headers.get("stripe-signature"), self.webhook_secret
             )
         except (ValueError, stripe.SignatureVerificationError):
-            raise ProviderError("The Stripe webhook signature does not verify.") from None
+            raise WebhookRejected("The Stripe webhook signature does not verify.") from None
         obj = event.data.object.to_dict()
         is_intent = obj.get("object") == "payment_intent"
         return WebhookEvent(

@@ -116,7 +116,8 @@ def test_webhook_completes_an_authenticated_payment(client, sessions, stripe_sho
         content=payload,
         headers={"Stripe-Signature": sign(payload, "wrong")},
     )
-    assert forged.status_code == 502
+    assert forged.status_code == 400  # not the provider's: refused, not a gateway error
+    assert forged.json()["type"] == "/problems/webhook-rejected"
     signed = {"Stripe-Signature": sign(payload, WEBHOOK_SECRET)}
     applied = client.post("/api/v1/payments/webhooks/stripe", content=payload, headers=signed)
     assert applied.json() == {"outcome": "completed"}
