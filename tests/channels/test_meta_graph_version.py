@@ -139,3 +139,26 @@ def test_a_malformed_version_setting_is_refused(monkeypatch):
     monkeypatch.setenv("MERCATO_META_GRAPH_VERSION", "26")
     with pytest.raises(ValueError, match="v26.0"):
         Settings()
+
+
+def test_pinterest_channels_connected_before_catalog_mode_keep_their_api_push(fresh_engine):
+    config = alembic_config(fresh_engine)
+    command.upgrade(config, "0005")
+    with fresh_engine.begin() as connection:
+        for channel_id, settings in (("chn_old", "{}"), ("chn_feed", '{"catalog_mode": "feed"}')):
+            connection.execute(
+                text(
+                    "INSERT INTO channels (id, kind, name, country, language, currency, base_url,"
+                    " status, credentials_encrypted, settings, created_at, updated_at) VALUES"
+                    " (:id, 'pinterest', :id, 'US', 'en', 'USD', 'https://api.pinterest.com',"
+                    " 'active', '', :settings, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": channel_id, "settings": settings},
+            )
+    command.upgrade(config, "heads")
+    with fresh_engine.connect() as connection:
+        found = {
+            r.id: r.settings if isinstance(r.settings, dict) else json.loads(r.settings)
+            for r in connection.execute(text("SELECT id, settings FROM channels"))
+        }
+    assert found == {"chn_old": {"catalog_mode": "api"}, "chn_feed": {"catalog_mode": "feed"}}
