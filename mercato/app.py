@@ -24,6 +24,7 @@ from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
+from mercato.jobs.foreground import ForegroundMiddleware
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
@@ -32,7 +33,6 @@ from mercato.problems import document_problems, problem
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
 from mercato.system.api import router as system_router
-from mercato.system.foreground import ForegroundMiddleware
 from mercato.system.idempotency import IdempotencyMiddleware
 from mercato.system.security_headers import SecurityHeadersMiddleware
 from mercato.system.text_input import TextInputMiddleware

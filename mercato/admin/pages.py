@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sse_starlette.sse import EventSourceResponse
 
+from mercato import wakeups
 from mercato.admin import service
 from mercato.admin.models import AdminSession
 from mercato.catalog import service as catalog
@@ -22,7 +23,7 @@ from mercato.channels.orders import why_no_orders
 from mercato.config import get_settings
 from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
-from mercato.events import live, stream
+from mercato.events import stream
 from mercato.events.service import EventFilters
 from mercato.inventory import service as inventory
 from mercato.mail import service as mail
@@ -145,7 +146,7 @@ def overview(request: Request, session: ReadSession, admin: Admin):
 @router.get("/stream")
 def live_orders(request: Request, admin: Admin, sessions: SessionFactories):
     """New order events for the overview (the dashboard's share of the event stream)."""
-    live.listen(request.app.state.engine)
+    wakeups.listen(request.app.state.engine)
     filters = EventFilters(types=["order.created", "order.cancelled", "order.fulfilled"])
     return EventSourceResponse(
         stream.follow(sessions.read, filters, None),

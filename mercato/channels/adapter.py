@@ -9,7 +9,7 @@ from typing import Protocol
 
 import httpx
 
-from mercato.channels.items import Target
+from mercato.channels.target import Target
 
 
 @dataclass

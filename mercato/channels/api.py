@@ -7,7 +7,6 @@ from starlette.background import BackgroundTask
 
 from mercato.channels import feeds, service, setup, sync
 from mercato.channels.auth import ChannelsRead, ChannelsWrite
-from mercato.channels.items import Target
 from mercato.channels.schemas import (
     ChannelCreate,
     ChannelList,
@@ -20,6 +19,7 @@ from mercato.channels.schemas import (
     PublishResult,
     Verdict,
 )
+from mercato.channels.target import Target
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/channels", tags=["channels"])

@@ -112,5 +112,11 @@ def orders_note(kind: str) -> str | None:
     )
 
 
+def feed_format(kind: str) -> str:
+    """The format of a kind's feed pull URL: the first it offers (csv for a kind that
+    takes its catalog by API only)."""
+    return (_DEFAULTS[kind].feed_formats or ("csv",))[0]
+
+
 def as_dict(caps: Capabilities) -> dict:
     return {name: getattr(caps, name) for name in caps.__dataclass_fields__}

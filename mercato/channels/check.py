@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from mercato.catalog.service import store_currency
 from mercato.channels import platforms, service
-from mercato.channels.items import Target, iter_items, storefront_url
+from mercato.channels.items import iter_items
 from mercato.channels.models import KINDS
+from mercato.channels.target import Target, storefront_url
 from mercato.errors import NotFound
 
 

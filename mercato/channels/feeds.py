@@ -16,13 +16,13 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from mercato.channels import platforms
+from mercato.channels.capabilities import capabilities, feed_format
 from mercato.channels.check import prepare
-from mercato.channels.items import Target
+from mercato.channels.target import Target
 from mercato.errors import FieldError, ValidationFailed
 
 G_NS = "http://base.google.com/ns/1.0"
 # Formats each kind can pull, the first being the default.
-FORMATS = {"meta": ("csv", "xml"), "google": ("xml",), "pinterest": ("tsv",), "snapchat": ("csv",)}
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "tsv": "text/tab-separated-values; charset=utf-8",
@@ -30,14 +30,11 @@ MEDIA_TYPES = {
 }
 
 
-def feed_format(kind: str) -> str:
-    return FORMATS.get(kind, ("csv",))[0]
-
-
 def check_format(kind: str, fmt: str | None) -> str:
     fmt = fmt or feed_format(kind)
-    if fmt not in FORMATS.get(kind, ()):
-        allowed = ", ".join(FORMATS.get(kind, ())) or "none (it takes its catalog by API)"
+    offered = capabilities(kind).feed_formats
+    if fmt not in offered:
+        allowed = ", ".join(offered) or "none (it takes its catalog by API)"
         raise ValidationFailed(
             f"{kind} feeds come as: {allowed}.",
             [FieldError(("format",), f"{fmt!r} is not offered")],

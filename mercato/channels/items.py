@@ -7,19 +7,18 @@ shared feed attribute names (``title``, ``gtin``, ``item_group_id`` ...).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from mercato.catalog.models import Media, Product, Variant
-from mercato.channels.models import Channel, Listing
-from mercato.config import get_settings
+from mercato.channels.models import Listing
+from mercato.channels.target import Target, product_link, storefront_url
+from mercato.inventory import service as inventory
 
 # Option names (any case) that carry a platform variant attribute.
 OPTION_ATTRIBUTES = {
@@ -39,82 +38,7 @@ OPTION_ATTRIBUTES = {
 BATCH_SIZE = 2000
 
 
-@dataclass
-class Target:
-    """Who the items are for: one channel (or a kind's defaults when no channel exists)."""
-
-    kind: str
-    country: str = "US"
-    language: str = "en"
-    currency: str = "USD"
-    channel_id: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    base_url: str = ""
-
-    @classmethod
-    def of(cls, channel: Channel) -> Target:
-        return cls(
-            kind=channel.kind,
-            country=channel.country,
-            language=channel.language,
-            currency=channel.currency,
-            channel_id=channel.id,
-            settings=dict(channel.settings or {}),
-            base_url=storefront_url(),
-        )
-
-    @property
-    def links_are_https(self) -> bool:
-        return self.base_url.startswith("https://")
-
-
-def storefront_url() -> str:
-    return get_settings().base_url.rstrip("/")
-
-
-def product_link(base_url: str, handle: str, variant_id: str) -> str:
-    return f"{base_url}/shop/p/{quote(handle)}?variant={variant_id}"
-
-
-HTTPS_URL = re.compile(r"^https://[^\s/?#@]+(?:[/?#]\S*)?$")
-
-
-def is_https_url(url: str | None) -> bool:
-    return bool(url) and HTTPS_URL.match(url) is not None
-
-
 # ---------------------------------------------------------------- reading
-
-
-def _stock_lookup():
-    """What each channel may publish, from the inventory service, if that domain is installed.
-
-    Returns ``lookup(session, channel, variant_ids) -> {variant_id: units}``. The inventory
-    domain owns stock; channels never compute it. Without that domain nothing is known about
-    stock: every variant counts as available and no quantity is sent.
-    """
-    try:
-        from mercato.inventory import service as inventory
-    except ImportError:
-        return None
-    if hasattr(inventory, "available_for_many"):
-        return inventory.available_for_many
-    if hasattr(inventory, "read_stock") and hasattr(inventory, "publishable"):
-        from mercato.inventory.models import ChannelRule
-
-        # available_for(), a batch at a time: one stock query per batch instead of per
-        # variant (what makes a million-variant feed possible).
-        def batched(session, channel, variant_ids):
-            rule = session.get(ChannelRule, channel) if channel else None
-            stocks = inventory.read_stock(session, variant_ids=variant_ids)
-            return {v: inventory.publishable(s, rule) for v, s in stocks.items()}
-
-        return batched
-
-    def one_by_one(session, channel, variant_ids):
-        return {v: inventory.available_for(session, channel, v) for v in variant_ids}
-
-    return one_by_one
 
 
 _variant_image = aliased(Media)
@@ -188,7 +112,6 @@ def iter_items(
         query = query.where(Product.status.in_(statuses))
     if variant_ids is not None:
         query = query.where(Variant.id.in_(variant_ids))
-    stock = _stock_lookup()
     base_url = target.base_url or storefront_url()
     # A check against a bare kind has no channel, hence no listing and no channel rule ("").
     channel = target.channel_id or ""
@@ -201,7 +124,7 @@ def iter_items(
             return
         last_id = rows[-1][0]
         products = _products(connection, {row[1] for row in rows}, base_url)
-        units = stock(session, channel, [row[0] for row in rows]) if stock else {}
+        units = inventory.available_for_many(session, channel, [row[0] for row in rows])
         for row in rows:
             yield _item(row, products[row[1]], units.get(row[0]))
 

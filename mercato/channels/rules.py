@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from mercato.catalog.text import is_valid_gtin
-from mercato.channels.items import HTTPS_URL, Target, is_https_url
+from mercato.channels.target import HTTPS_URL, Target, is_https_url
 
 PRICE = re.compile(r"^\d+(\.\d+)? [A-Z]{3}$")
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from mercato import events
 from mercato.catalog.service import store_currency
 from mercato.channels import crypto
-from mercato.channels.capabilities import as_dict, capabilities
+from mercato.channels.capabilities import as_dict, capabilities, feed_format
 from mercato.channels.checkout_urls import checkout_url
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
@@ -251,8 +251,6 @@ def rotate_feed_token(session: Session, channel_id: str) -> tuple[str, str]:
 
 
 def feed_url(channel: Channel, token: str) -> str:
-    from mercato.channels.feeds import feed_format
-
     base = get_settings().base_url.rstrip("/")
     return f"{base}/feeds/{channel.id}/{token}.{feed_format(channel.kind)}"
 

@@ -19,9 +19,9 @@ from mercato.channels import service, sync
 from mercato.channels.adapter import adapter_for
 from mercato.channels.capabilities import capabilities
 from mercato.channels.google import auth as google_auth
-from mercato.channels.items import Target, storefront_url
 from mercato.channels.models import Channel
 from mercato.channels.schemas import ChannelCreate, ChannelUpdate
+from mercato.channels.target import Target, storefront_url
 from mercato.db import transaction
 from mercato.errors import Conflict, FieldError, ValidationFailed
 from mercato.outbound import require_safe_url

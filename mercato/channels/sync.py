@@ -40,10 +40,10 @@ from mercato.channels import platforms, service, tokens
 from mercato.channels.adapter import Outcome, Upsert, adapter_for
 from mercato.channels.capabilities import capabilities
 from mercato.channels.check import Prepared, prepare
-from mercato.channels.items import Target
 from mercato.channels.media import ImageUploads
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import PublishResult
+from mercato.channels.target import Target
 from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import Conflict
 

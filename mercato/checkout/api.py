@@ -21,6 +21,7 @@ from mercato.checkout.schemas import (
 )
 from mercato.errors import FieldError, ValidationFailed
 from mercato.problems import problem
+from mercato.web.requests import RawBody
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(tags=["checkout"])
@@ -179,3 +180,11 @@ def create_discount(data: DiscountCreate, session: WriteSession, _: CheckoutWrit
 @router.get("/discount-codes", response_model=list[DiscountPublic])
 def list_discounts(session: ReadSession, _: CheckoutRead):
     return service.list_discounts(session)
+
+
+@router.post("/payments/webhooks/{provider}", tags=["payments"])
+def provider_webhook(provider: str, payload: RawBody, request: Request, sessions: SessionFactories):
+    """The provider is asked again before an order is placed, with no transaction open:
+    the saga runs in its own transactions, in the thread pool."""
+    outcome = completion.on_payment_event(sessions.write, provider, payload, request.headers)
+    return {"outcome": outcome}

@@ -28,8 +28,8 @@ from mercato.catalog.schemas import ProductUpdate
 from mercato.channels import check as channel_check
 from mercato.channels import service as channels
 from mercato.channels import sync
-from mercato.channels.items import Target
 from mercato.channels.schemas import ChannelCreate
+from mercato.channels.target import Target
 from mercato.config import get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog

@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
-from mercato.events import live, service, stream
+from mercato import wakeups
+from mercato.events import service, stream
 from mercato.events.auth import EventsRead
 from mercato.events.schemas import EventPage, EventPublic
 from mercato.web.sessions import ReadSession, SessionFactories
@@ -68,7 +69,7 @@ def stream_events(
     """Server-Sent Events: each new event as it commits, in order; `id` is its seq."""
     resume = last_event_id if last_event_id is not None else after
     filters = _filters(types, key)
-    release = live.listen(request.app.state.engine)  # other processes' commits wake it
+    release = wakeups.listen(request.app.state.engine)  # other processes' commits wake it
     return EventSourceResponse(
         stream.follow(sessions.read, filters, resume, on_close=release),
         ping=15,

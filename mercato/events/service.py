@@ -22,9 +22,9 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, false, or_, select, text
 from sqlalchemy.orm import Session
 
+from mercato import wakeups
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
-from mercato.events import live
 from mercato.events.models import Event, OutboxEntry
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
@@ -55,7 +55,7 @@ def record(session: Session, type: str, payload: EventPayload | dict[str, Any], 
     event = Event(id=new_id("evt"), type=type, key=key, version=version, payload=body)
     session.add(event)
     session.add(OutboxEntry(event=event))
-    live.signal(session)
+    wakeups.signal(session)
     return event
 
 
@@ -81,7 +81,7 @@ def record_many(
     if rows:
         insert_rows(session, Event.__table__, rows)
         insert_rows(session, OutboxEntry.__table__, [{"event_id": r["id"]} for r in rows])
-        live.signal(session)
+        wakeups.signal(session)
     return len(rows)
 
 

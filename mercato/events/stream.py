@@ -30,9 +30,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from mercato.events.live import LOCAL
 from mercato.events.models import Event
 from mercato.events.service import EventFilters
+from mercato.wakeups import LOCAL
 
 MIN_GAP_WAIT = 0.5  # seconds
 MAX_GAP_WAIT = 60.0  # seconds; no transaction that records events should take longer

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import mercato
 from mercato.db import transaction
 from mercato.jobs.durations import parse_duration
 
@@ -150,8 +151,6 @@ def pump(name: str):
 
 def load_all() -> None:
     """Import every ``mercato.<domain>.tasks`` so that their registrations run."""
-    import mercato
-
     for module in pkgutil.iter_modules(mercato.__path__):
         if module.ispkg:
             try:

@@ -21,9 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from mercato import wakeups
 from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
-from mercato.events import live
 from mercato.jobs import registry
 from mercato.jobs.models import JOB_STATES, Job, JobSchedule
 
@@ -68,7 +68,7 @@ def enqueue(
         max_attempts=task.max_attempts,
     )
     session.add(job)
-    live.signal(session)
+    wakeups.signal(session)
     return job
 
 
@@ -98,7 +98,7 @@ def enqueue_new(session: Session, name: str, jobs: list[tuple[dict[str, Any], st
             for args, key in jobs
         ],
     )
-    live.signal(session)
+    wakeups.signal(session)
 
 
 def backoff(
@@ -303,5 +303,5 @@ def retry_job(session: Session, job_id: str, now: datetime | None = None) -> Job
         raise Conflict(f"Job {job_id} is {job.state}; only dead jobs can be retried.")
     job.state, job.attempts, job.run_at = "queued", 0, now or utcnow()
     job.finished_at = None
-    live.signal(session)
+    wakeups.signal(session)
     return job

@@ -5,7 +5,7 @@ that do the work itself (job functions, HTTP requests).
 Each turn of the loop runs the steps (outbox dispatch, periodic schedules), then per
 pump one transaction that records the finished work and claims more, and every lease/3
 renews the leases of work still running. With nothing to do it sleeps until a commit
-wakes it (``events.live``) or ``poll`` seconds pass.
+wakes it (``mercato.wakeups``) or ``poll`` seconds pass.
 
 Claims carry a lease: work claimed by a worker that dies (SIGKILL, power loss) is
 claimed again by any worker once the lease has run out, so it is done at least once.
@@ -34,10 +34,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from mercato import wakeups
 from mercato.db import make_sessionmaker, transaction, utcnow
-from mercato.events import live
-from mercato.jobs import registry, service
-from mercato.system import foreground
+from mercato.jobs import foreground, registry, service
 
 logger = logging.getLogger("mercato.worker")
 
@@ -122,7 +121,7 @@ class Worker:
         # Commits anywhere (this process, or others on PostgreSQL) "poke" the worker.
         self._poke_counter = itertools.count(1)
         self._pokes = self._pokes_seen = 0
-        self._unsubscribe = live.LOCAL.subscribe(self._poke)
+        self._unsubscribe = wakeups.LOCAL.subscribe(self._poke)
         self._due: dict[str, float] = {"renewal": time.monotonic() + lease.total_seconds() / 3}
         # Called before each turn: an embedded worker waits there while the API is busy.
         self.yield_to: Callable[[], None] | None = None
@@ -135,7 +134,7 @@ class Worker:
 
     def run(self) -> None:
         """Work until ``stop()``; then finish what is running (graceful) and return."""
-        release = live.listen(self.engine)
+        release = wakeups.listen(self.engine)
         logger.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         try:
             while not self._stopping.is_set():

@@ -31,13 +31,14 @@ from sqlalchemy.orm import Session
 from mercato import jobs
 from mercato.catalog.models import Variant
 from mercato.channels import crypto
+from mercato.channels import http as channel_http
 from mercato.channels import orders as platforms
 from mercato.channels.models import Channel
 from mercato.config import get_settings
 from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError, NotFound, Unauthorized
 from mercato.group_commit import GroupCommit
-from mercato.orders import push, service
+from mercato.orders import push, service, timeline
 from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
 
 MAX_BODY = 256 * 1024  # bytes; order notifications are a few kB
@@ -241,8 +242,6 @@ def plan_event(session: Session, inbound_id: str) -> Work | None:
 
 def gather(work: Work) -> Work:
     """Fetch the orders the event names but does not carry (HTTP; no transaction)."""
-    from mercato.channels import http as channel_http
-
     missing = [n for n in work.notices if n.document is None]
     work.documents = [n.document for n in work.notices if n.document is not None]
     if missing:
@@ -370,7 +369,7 @@ def _follow(
                     notify_platform=False,
                 )
             else:
-                service.note(
+                timeline.note(
                     session,
                     order.id,
                     actor,

@@ -19,8 +19,10 @@ from mercato.channels import http as channel_http
 from mercato.channels import orders as platforms
 from mercato.channels.capabilities import capabilities
 from mercato.channels.models import Channel
+from mercato.channels.service import credentials
 from mercato.channels.tasks import AVAILABILITY_JOB
 from mercato.db import transaction
+from mercato.orders import timeline
 from mercato.orders.models import Fulfillment, Order, OrderActivity, Refund
 
 ACTIONS = ("ship", "tracking", "cancel", "refund")
@@ -75,8 +77,6 @@ def _items(order: Order, lines: list[dict]) -> list[dict]:
 
 def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
     """What to send, read from the database (no HTTP here)."""
-    from mercato.channels.service import credentials
-
     order = session.get(Order, order_id)
     channel = session.get(Channel, order.channel) if order else None
     if order is None or channel is None:
@@ -151,8 +151,6 @@ def perform(
     action: str,
     ref: str,
 ) -> None:
-    from mercato.orders import service
-
     with read_sessions() as session:
         call = plan(session, order_id, action, ref)
     if call is None:
@@ -163,7 +161,7 @@ def perform(
         raise  # the worker retries with backoff; the idempotency key makes that safe
     except channel_http.PlatformError as exc:
         with transaction(sessions) as session:
-            service.note(
+            timeline.note(
                 session,
                 order_id,
                 f"channel:{call.kind}",
@@ -174,7 +172,7 @@ def perform(
             )
         return
     with transaction(sessions) as session:
-        service.note(
+        timeline.note(
             session,
             order_id,
             f"channel:{call.kind}",
@@ -199,17 +197,3 @@ def _stock_again(session: Session, order_id: str) -> None:
             {"channel_id": order.channel, "variant_ids": variant_ids, "resend": True},
             key=f"channels.availability:{order.channel}",
         )
-
-
-def pending_pushes(session: Session, order_id: str) -> int:
-    from mercato.jobs.models import Job
-
-    return len(
-        list(
-            session.scalars(
-                select(Job.id).where(
-                    Job.name == JOB, Job.key == order_id, Job.state.in_(("queued", "running"))
-                )
-            )
-        )
-    )

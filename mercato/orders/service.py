@@ -776,22 +776,6 @@ def refund_return(session: Session, order_id: str, return_id: str, actor: str = 
     return record
 
 
-def note(session: Session, order_id: str, actor: str, kind: str, message: str, **data) -> None:
-    """A line on the timeline that changes nothing else (e.g. a push to the platform)."""
-    order = session.get(Order, order_id)
-    if order is not None:
-        session.add(
-            OrderActivity(
-                order_id=order_id,
-                at=utcnow(),
-                actor=actor,
-                kind=kind,
-                message=message,
-                data={k: v for k, v in data.items() if v is not None},
-            )
-        )
-
-
 def _line_share(line: OrderLine, quantity: int) -> int:
     """What the buyer paid for ``quantity`` units of a line (discount and tax spread)."""
     return line.total * quantity // line.quantity

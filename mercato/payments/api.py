@@ -1,14 +1,12 @@
-"""Payment provider settings (admin) and provider webhooks, verified with the provider's
-own scheme, then applied."""
+"""Payment provider settings (admin). The provider's webhooks complete checkouts, so
+their route lives with checkout (``mercato.checkout.api``)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from mercato.checkout import completion
 from mercato.payments import service
 from mercato.payments.auth import PaymentsAdmin
 from mercato.payments.schemas import ProviderPublic, ProviderUpdate
-from mercato.web.requests import RawBody
-from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
+from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -31,11 +29,3 @@ def put_provider(data: ProviderUpdate, session: WriteSession, _: PaymentsAdmin):
         api_base=data.api_base or None,
     )
     return service.active_settings(session)
-
-
-@router.post("/webhooks/{provider}")
-def provider_webhook(provider: str, payload: RawBody, request: Request, sessions: SessionFactories):
-    """The provider is asked again before an order is placed, with no transaction open:
-    the saga runs in its own transactions, in the thread pool."""
-    outcome = completion.on_payment_event(sessions.write, provider, payload, request.headers)
-    return {"outcome": outcome}

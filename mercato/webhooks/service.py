@@ -19,10 +19,9 @@ import orjson
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from mercato import events
+from mercato import events, wakeups
 from mercato.db import new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
-from mercato.events import live
 from mercato.events.models import Event
 from mercato.events.service import check_type_patterns, get_event, type_filter, type_matches
 from mercato.outbound import require_safe_url
@@ -116,7 +115,7 @@ def update_endpoint(session: Session, endpoint_id: str, data: EndpointUpdate) ->
         endpoint.event_types = check_type_patterns(data.event_types, ("event_types",))
     if data.enabled is True and not endpoint.enabled:
         endpoint.enabled, endpoint.disabled_reason, endpoint.failing_since = True, None, None
-        live.signal(session)  # its pending deliveries are due again
+        wakeups.signal(session)  # its pending deliveries are due again
     elif data.enabled is False and endpoint.enabled:
         endpoint.enabled, endpoint.disabled_reason = False, "disabled by request"
     endpoint.updated_at = utcnow()
@@ -458,7 +457,7 @@ def redeliver(
     rows = _delivery_rows(endpoint, batch, now)
     if rows:
         session.execute(insert(WebhookDelivery), rows)
-        live.signal(session)
+        wakeups.signal(session)
     return len(rows), endpoint
 
 

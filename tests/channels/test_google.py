@@ -184,7 +184,7 @@ def test_pending_countries_only_is_not_approved_yet(sessions, sandbox, make_prod
 
 
 def test_verdict_reads_missing_lists_as_none():
-    from mercato.channels.items import Target
+    from mercato.channels.target import Target
 
     adapter = google_client.Client(
         Target("google", settings={"account_id": "1", "data_source_id": "d"}),

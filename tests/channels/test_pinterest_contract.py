@@ -13,11 +13,11 @@ from mercato.catalog.schemas import ProductUpdate
 from mercato.channels import http as channel_http
 from mercato.channels import service, sync
 from mercato.channels.http import SetupError
-from mercato.channels.items import Target
 from mercato.channels.pinterest import client as pinterest
 from mercato.channels.pinterest.mapping import read_summary
 from mercato.channels.pinterest.spec import LOCALES, locale
 from mercato.channels.schemas import ChannelCreate
+from mercato.channels.target import Target
 from mercato.db import transaction
 from mercato.errors import Conflict
 from mercato.sandbox.contracts import pinterest as contract

@@ -16,7 +16,7 @@ from mercato.channels.adapter import Outcome, Upsert, platform_issue
 from mercato.channels.google import auth
 from mercato.channels.google.mapping import feed_label, summary
 from mercato.channels.http import AuthExpired, PlatformError, SetupError, send
-from mercato.channels.items import Target
+from mercato.channels.target import Target
 
 # Merchant Center issue severities -> ours.
 SEVERITY = {"DISAPPROVED": "error", "DEMOTED": "warning", "NOT_IMPACTED": "warning"}

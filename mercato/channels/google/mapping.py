@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from mercato.channels.items import Target
 from mercato.channels.meta.mapping import money
 from mercato.channels.rules import identifiers
+from mercato.channels.target import Target
 from mercato.money import exponent, to_minor
 
 COLUMNS = (

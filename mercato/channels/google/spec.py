@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mercato.channels.items import Target
 from mercato.channels.rules import (
     FieldRule,
     apparel_level,
@@ -11,6 +10,7 @@ from mercato.channels.rules import (
     check_variant_group,
     issue,
 )
+from mercato.channels.target import Target
 
 FIELDS = (
     FieldRule("id", required=True, max_len=50),

@@ -9,8 +9,8 @@ import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
 from mercato.channels.http import AuthExpired, PlatformError, send
-from mercato.channels.items import Target
 from mercato.channels.meta.mapping import read_summary
+from mercato.channels.target import Target
 from mercato.config import get_settings
 
 BATCH_LIMIT = 3000  # below the 5,000 maximum, as Meta recommends

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mercato.channels.items import Target
 from mercato.channels.rules import identifiers
+from mercato.channels.target import Target
 from mercato.money import format_plain
 
 # Feed columns, in order.

@@ -13,9 +13,9 @@ import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
 from mercato.channels.http import AuthExpired, PlatformError, SetupError, send
-from mercato.channels.items import Target
 from mercato.channels.pinterest.mapping import read_summary
 from mercato.channels.pinterest.spec import locale
+from mercato.channels.target import Target
 
 BATCH_LIMIT = 1000
 LOOKUP_LIMIT = 1000

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mercato.channels.items import Target
 from mercato.channels.meta.mapping import money
 from mercato.channels.rules import identifiers
+from mercato.channels.target import Target
 
 COLUMNS = (
     "id",

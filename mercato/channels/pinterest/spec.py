@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mercato.channels.items import Target
 from mercato.channels.rules import FieldRule, check_fields, check_gtin, check_variant_group, issue
+from mercato.channels.target import Target
 
 FIELDS = (
     FieldRule("id", required=True, max_len=127),

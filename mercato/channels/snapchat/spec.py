@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from mercato.channels.items import Target
 from mercato.channels.rules import FieldRule, check_fields, check_gtin, issue
+from mercato.channels.target import Target
 
 FIELDS = (
     FieldRule("id", required=True, max_len=128),

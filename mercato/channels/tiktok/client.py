@@ -13,7 +13,7 @@ import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
 from mercato.channels.http import ImageUnavailable, PlatformError, SetupError
-from mercato.channels.items import Target
+from mercato.channels.target import Target
 from mercato.channels.tiktok import mapping
 from mercato.channels.tiktok.api import Api, TikTokError
 

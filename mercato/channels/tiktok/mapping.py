@@ -12,7 +12,7 @@ from html import escape
 
 import orjson
 
-from mercato.channels.items import Target
+from mercato.channels.target import Target
 from mercato.money import format_plain
 
 DEFAULT_QUANTITY = 100

@@ -24,7 +24,7 @@ import psycopg
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
-logger = logging.getLogger("mercato.events")
+logger = logging.getLogger("mercato.wakeups")
 
 CHANNEL = "mercato_events"
 _SIGNALLED = "mercato_wakeup"
@@ -52,11 +52,6 @@ class Wakeups:
         for callback in callbacks:
             with contextlib.suppress(RuntimeError):  # an event loop that closed under us
                 callback()
-
-    def thread_event(self) -> tuple[threading.Event, Callable[[], None]]:
-        """A threading.Event set on every wake-up, and the function that unsubscribes it."""
-        flag = threading.Event()
-        return flag, self.subscribe(flag.set)
 
     def asyncio_event(self) -> tuple[asyncio.Event, Callable[[], None]]:
         """An asyncio.Event (of the running loop) set on every wake-up, and its unsubscribe."""

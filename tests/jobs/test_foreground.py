@@ -6,7 +6,7 @@ import time
 import httpx
 from fastapi import FastAPI
 
-from mercato.system import foreground
+from mercato.jobs import foreground
 
 
 def app_with_slow_write() -> FastAPI:
