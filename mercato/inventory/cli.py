@@ -21,19 +21,26 @@ def set_stock(
     location: Annotated[str, typer.Option(help="Location code")] = "default",
     reason: Annotated[str | None, typer.Option(help="Why, for the ledger")] = None,
 ):
-    """Set the units on hand of a SKU at a location (recorded as a correction)."""
+    """Set the units on hand of a SKU at a location (recorded as a correction); an
+    untracked SKU is tracked from then on."""
     from mercato.catalog.service import get_variant_by_sku
     from mercato.inventory import service
 
     with unit_of_work() as session:
         variant = get_variant_by_sku(session, sku)
-        change = service.set_on_hand(
+        changes, started = service.count_and_track(
             session,
             {variant.id: quantity},
             location,
             reason=reason or "set from the command line",
             actor=ACTOR,
-        )[0]
+        )
+    change = changes[0]
+    if started:
+        console.print(
+            f"{sku} was not tracked (channels were sent {service.UNLIMITED:,} units); "
+            "its stock is tracked from now on."
+        )
     moved = f" ({change.movement['on_hand_delta']:+d})" if change.movement else " (unchanged)"
     console.print(
         f"{sku} at {change.location}: {change.on_hand} on hand{moved}, {change.reserved} reserved."

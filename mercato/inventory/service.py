@@ -1284,6 +1284,34 @@ def set_on_hand(
     )
 
 
+def count_and_track(
+    session: Session,
+    counts: Mapping[str, int],
+    location: str = DEFAULT_LOCATION,
+    **options: Any,
+) -> tuple[list[StockChange], list[str]]:
+    """``set_on_hand`` for a merchant's count: a counted variant whose stock was not
+    tracked is tracked from now on, so channels publish the count instead of
+    ``UNLIMITED``. Returns the changes and the ids of the variants that started being
+    tracked."""
+    started = list(
+        session.scalars(
+            select(Variant.id).where(
+                Variant.id.in_(list(counts)), Variant.inventory_tracked.is_(False)
+            )
+        )
+    )
+    if started:
+        session.execute(
+            update(Variant).where(Variant.id.in_(started)).values(inventory_tracked=True)
+        )
+    changes = set_on_hand(session, counts, location, **options)
+    # A count that moved nothing wrote no event; channels still have to learn it.
+    unmoved = {c.variant_id for c in changes if c.movement is None}
+    _record_changes(session, [v for v in started if v in unmoved], now=options.get("now"))
+    return changes, started
+
+
 @dataclass(frozen=True)
 class NewCount:
     """Counted on-hand units of a variant created in the current transaction."""

@@ -7,8 +7,8 @@
 
     jobs.enqueue(session, "channels.sync_product", {"product_id": p.id}, key=p.id)
 
-    @jobs.task("inventory.release_expired", every="1 minute")   # periodic
-    def release_expired(ctx: jobs.JobContext) -> None: ...
+    @jobs.task("inventory.sweep_expired", every="1 minute")   # periodic
+    def sweep_expired(ctx: jobs.JobContext) -> None: ...
 
 Failures retry with exponential backoff and jitter; after the last attempt a job is
 dead (``mercato jobs list --state dead``, ``GET /api/v1/jobs?state=dead``).

@@ -3,8 +3,8 @@
 A domain declares its jobs in its ``tasks.py``; the worker imports every
 ``mercato.<domain>.tasks`` module (``load_all``), so nothing central lists them::
 
-    @jobs.task("inventory.release_expired", every="1 minute")
-    def release_expired(ctx: JobContext) -> None: ...
+    @jobs.task("inventory.sweep_expired", every="1 minute")
+    def sweep_expired(ctx: JobContext) -> None: ...
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """`mercato inventory ...` as a merchant uses it."""
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from mercato.cli import app
 from mercato.db import transaction, utcnow
+from mercato.events.models import Event
 from mercato.inventory import service
 from mercato.inventory.models import StockLevel
 from mercato.inventory.schemas import ReservationLineInput
@@ -82,3 +83,30 @@ def test_verify_and_sweep(engine, sessions):
     broken = mercato("inventory", "verify")
     assert broken.exit_code == 1
     assert "MUG-1 at default" in broken.output and "on hand 6, ledger says 5" in broken.output
+
+
+def test_set_on_an_untracked_sku_tracks_it_and_says_so(engine, sessions):
+    ids = make_variants(sessions, "POSTER-1", tracked=False)
+    with sessions() as session:
+        assert service.available_for(session, "tiktok", ids["POSTER-1"]) == service.UNLIMITED
+
+    counted = mercato("inventory", "set", "POSTER-1", 4)
+    assert counted.exit_code == 0, counted.output
+    assert "POSTER-1 was not tracked" in counted.output
+    assert "tracked from now on" in counted.output
+    with sessions() as session:
+        assert service.available_for(session, "tiktok", ids["POSTER-1"]) == 4
+        told = list(session.scalars(select(Event).where(Event.type == "inventory.changed")))
+    assert told[-1].key == ids["POSTER-1"] and told[-1].payload["published"] == 4
+
+    again = mercato("inventory", "set", "POSTER-1", 4)
+    assert "not tracked" not in again.output and "(unchanged)" in again.output
+
+
+def test_a_count_equal_to_the_stock_still_tells_channels_once_tracked(engine, sessions):
+    ids = make_variants(sessions, "POSTER-2", tracked=False)
+    assert mercato("inventory", "set", "POSTER-2", 0).exit_code == 0  # moves no unit
+    with sessions() as session:
+        told = list(session.scalars(select(Event).where(Event.type == "inventory.changed")))
+        assert service.available_for(session, "tiktok", ids["POSTER-2"]) == 0
+    assert [(e.key, e.payload["published"]) for e in told] == [(ids["POSTER-2"], 0)]

@@ -7,6 +7,7 @@ import pytest
 from mercato.db import transaction, utcnow
 from mercato.inventory import service
 from mercato.inventory.schemas import ReservationLineInput
+from mercato.jobs import registry
 from tests.inventory.conftest import assert_ledger_balances, make_variants
 
 PROBLEM = "application/problem+json"
@@ -288,3 +289,18 @@ def _at(value: str):
     from datetime import datetime
 
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_the_scheduled_sweeper_marks_lapsed_reservations_expired(client, admin, stocked, sessions):
+    registry.load_all()
+    assert registry.SCHEDULES["inventory.sweep_expired"].interval == timedelta(minutes=1)
+    held = reserve(client, admin, ("MUG", 2), ttl_seconds=60).json()
+    url = f"/api/v1/inventory/reservations/{held['id']}"
+    sweep = registry.TASKS["inventory.sweep_expired"].fn
+
+    sweep(registry.JobContext("job", 1, utcnow(), sessions, sessions))
+    assert client.get(url, headers=admin).json()["status"] == "active"  # not lapsed yet
+    later = utcnow() + timedelta(seconds=61)
+    sweep(registry.JobContext("job", 1, later, sessions, sessions))
+    assert client.get(url, headers=admin).json()["status"] == "expired"
+    assert_ledger_balances(sessions)
