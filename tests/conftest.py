@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 import uvicorn
@@ -21,7 +22,8 @@ from sqlalchemy.engine import make_url
 from mercato.app import create_app
 from mercato.auth import service as auth_service
 from mercato.config import Settings, get_settings
-from mercato.db import create_db_engine, make_sessionmaker, transaction
+from mercato.db import create_db_engine, make_sessionmaker, transaction, utcnow
+from mercato.jobs.worker import Worker
 from mercato.models import metadata
 from mercato.system import migrations
 
@@ -144,3 +146,41 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+class Clock:
+    """Time the test moves by hand: real time shifted by what the test adds (jobs that
+    services queue "now" are due at once), or, ``frozen``, a fixed instant."""
+
+    def __init__(self, frozen: bool = False) -> None:
+        self.offset = timedelta()
+        self.frozen_at = utcnow() if frozen else None
+
+    def __call__(self) -> datetime:
+        if self.frozen_at is not None:
+            return self.frozen_at + self.offset
+        return utcnow() + self.offset
+
+    @property
+    def now(self) -> datetime:
+        return self()
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        self.offset += value - self()
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def drain(engine, clock):
+    """Run every due job (a worker on ``clock``) until nothing is left."""
+    worker = Worker(engine, concurrency=2, clock=clock)
+    yield worker.drain
+    worker.close()

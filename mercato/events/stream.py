@@ -35,6 +35,8 @@ from mercato.events.service import EventFilters
 from mercato.wakeups import LOCAL
 
 MIN_GAP_WAIT = 0.5  # seconds
+# A stream re-reads at least this often when nothing wakes it (seconds).
+POLL = 5.0
 MAX_GAP_WAIT = 60.0  # seconds; no transaction that records events should take longer
 # When starting without Last-Event-ID, these many recent seqs are checked for gaps.
 START_WINDOW = 1000
@@ -132,10 +134,11 @@ async def follow(
     read_sessions: sessionmaker[Session],
     filters: EventFilters,
     last_event_id: int | None,
-    poll: float = 5.0,
+    poll: float | None = None,
     on_close: Callable[[], None] = lambda: None,
 ) -> AsyncIterator[dict]:
     """SSE messages until the client leaves: woken by commits (or every ``poll`` s)."""
+    poll = POLL if poll is None else poll
 
     def start() -> CommitOrderReader:
         if last_event_id is not None:

@@ -10,45 +10,14 @@ from typer.testing import CliRunner
 
 from mercato import jobs
 from mercato.cli import app as cli_app
-from mercato.db import transaction, utcnow
+from mercato.db import transaction
 from mercato.events.models import Event
 from mercato.jobs import registry, service
 from mercato.jobs.durations import parse_duration
 from mercato.jobs.models import Job
-from mercato.jobs.worker import Worker
 from tests.jobs import sample_tasks  # registers the test jobs
 
 LEASE = timedelta(seconds=60)
-
-
-class Clock:
-    """Real time shifted by what the test adds: jobs enqueued "now" are due at once."""
-
-    def __init__(self):
-        self.offset = timedelta()
-
-    def __call__(self):
-        return utcnow() + self.offset
-
-    @property
-    def now(self):
-        return self()
-
-    @now.setter
-    def now(self, value):
-        self.offset = value - utcnow()
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def drain(engine, clock):
-    worker = Worker(engine, concurrency=2, clock=clock)
-    yield worker.drain
-    worker.close()
 
 
 def our_jobs(sessions):

@@ -3,17 +3,14 @@ reach the Mercato app under test, and a worker that drains due jobs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from mercato.channels import service as channels
 from mercato.channels import sync
 from mercato.channels.schemas import ChannelCreate
-from mercato.db import transaction, utcnow
+from mercato.db import transaction
 from mercato.inventory import service as inventory
 from mercato.inventory.schemas import AdjustmentCreate
-from mercato.jobs.worker import Worker
 from tests.channels.conftest import SANDBOX, make_products, sandbox, tee  # noqa: F401
 
 CREDENTIALS = {
@@ -58,29 +55,6 @@ def shop(sandbox, client, sessions, make_products):  # noqa: F811
             return channel_id, book
 
     return Shop()
-
-
-class Clock:
-    """Real time shifted by what a test adds (to bring periodic jobs round)."""
-
-    def __init__(self):
-        self.offset = timedelta()
-
-    def __call__(self):
-        return utcnow() + self.offset
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def drain(engine, clock):
-    """Run every due job (the worker's own drain) until nothing is left."""
-    worker = Worker(engine, concurrency=2, clock=clock)
-    yield worker.drain
-    worker.close()
 
 
 def on_hand(sessions, sku: str) -> tuple[int, int]:

@@ -18,15 +18,14 @@ from mercato.jobs.worker import Worker
 from mercato.webhooks import sender, service
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.schemas import SecretRotate
+from tests.conftest import Clock
 from tests.webhooks.helpers import check_deliveries, make_endpoint, payload, record_events
 
 
 @pytest.fixture
-def drain(engine, clock):
-    """Run a worker (on the fake clock) until nothing is due."""
-    worker = Worker(engine, concurrency=4, clock=clock)
-    yield worker.drain
-    worker.close()
+def clock() -> Clock:
+    """Frozen: delivery times are checked to the second."""
+    return Clock(frozen=True)
 
 
 def deliveries(sessions):

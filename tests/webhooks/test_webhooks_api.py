@@ -3,7 +3,6 @@
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 from typer.testing import CliRunner
@@ -11,18 +10,10 @@ from typer.testing import CliRunner
 from mercato import events
 from mercato.cli import app as cli_app
 from mercato.db import transaction, utcnow
-from mercato.jobs.worker import Worker
 from mercato.webhooks.models import WebhookEndpoint
 from tests.webhooks.helpers import payload
 
 API = "/api/v1/webhooks"
-
-
-@pytest.fixture
-def drain(engine):
-    worker = Worker(engine, concurrency=2)
-    yield worker.drain
-    worker.close()
 
 
 def create(client, headers, url, **fields):
