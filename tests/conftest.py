@@ -134,7 +134,9 @@ def live_server(app) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
     # Addresses given to payment providers are built from the configured base URL.
     app.state.settings.base_url = f"http://127.0.0.1:{port}"
     thread = threading.Thread(target=server.run, daemon=True)

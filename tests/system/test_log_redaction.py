@@ -29,7 +29,8 @@ def test_the_access_log_record_is_rewritten_before_any_handler_sees_it(app):
 
     handler = Keep()
     access.addHandler(handler)
-    old_level, access.level = access.level, logging.INFO
+    old_level = access.level
+    access.setLevel(logging.INFO)  # setLevel, unlike .level =, drops the cached answer
     try:
         access.info(
             '%s - "%s %s HTTP/%s" %d',
@@ -41,5 +42,5 @@ def test_the_access_log_record_is_rewritten_before_any_handler_sees_it(app):
         )
     finally:
         access.removeHandler(handler)
-        access.level = old_level
+        access.setLevel(old_level)
     assert seen == [f'127.0.0.1:5000 - "GET /shop/login/{REDACTED}?token={REDACTED} HTTP/1.1" 303']
