@@ -13,6 +13,7 @@ Domains subclass it with the batch writer (``inventory.desk``, ``orders.intake``
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from mercato.db import transaction
 
 Request = TypeVar("Request")
+log = logging.getLogger(__name__)
 
 # Requests written in one transaction at most: enough to carry a burst, few enough that
 # the first of them is not kept waiting long.
@@ -105,7 +107,14 @@ class GroupCommit(Generic[Request]):
             with transaction(self.sessions) as session:
                 return self.write_batch(session, requests)
         except Exception:  # noqa: BLE001 - retried one by one below, each with its answer
-            pass
+            # Said once a batch, with its cause: a batch writer that keeps failing turns every
+            # burst into single transactions, which no answer would show.
+            log.warning(
+                "%s: a batch of %d failed; writing each alone",
+                type(self).__name__,
+                len(requests),
+                exc_info=True,
+            )
         outcomes = []
         for request in requests:
             try:
