@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.errors import MercatoError, dotted
@@ -28,10 +28,17 @@ def table(*headers: str) -> Table:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One transaction; a Mercato error is printed with its details and exits 1."""
+    with short_transactions() as sessions, transaction(sessions) as session:
+        yield session
+
+
+@contextmanager
+def short_transactions() -> Iterator[sessionmaker[Session]]:
+    """Sessions for work that opens its own transactions (none held while a payment
+    provider answers); a Mercato error is printed with its details and exits 1."""
     engine = create_db_engine()
     try:
-        with transaction(make_sessionmaker(engine)) as session:
-            yield session
+        yield make_sessionmaker(engine)
     except MercatoError as exc:
         err.print(f"[bold red]Error:[/] {exc.detail}")
         for error in exc.errors:

@@ -28,6 +28,7 @@ from mercato.events.service import EventFilters
 from mercato.inventory import service as inventory
 from mercato.mail import service as mail
 from mercato.money import format_plain
+from mercato.orders import refunds
 from mercato.orders import service as orders
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
 from mercato.web.requests import PostedForm
@@ -201,14 +202,16 @@ def order_detail(request: Request, order_id: str, session: ReadSession, admin: A
 def _order_action(
     session, order_id: str, admin: AdminSession, csrf: str, action
 ) -> RedirectResponse:
-    """One order action in the request's transaction; a refusal rolls all of it back."""
+    """One order action in the request's transaction (``session``; None when the action
+    opens its own); a refusal rolls all of it back."""
     service.check_csrf(admin, csrf)
     path = f"/admin/orders/{order_id}"
     try:
         service.require(admin, "orders:write")
         return _back(path, msg=action())
     except MercatoError as exc:
-        session.rollback()
+        if session is not None:
+            session.rollback()
         return _back(path, error=_said(exc))
 
 
@@ -295,7 +298,7 @@ def cancel(
 
 
 @router.post("/orders/{order_id}/refund")
-def refund(order_id: str, form: PostedForm, session: WriteSession, admin: Admin):
+def refund(order_id: str, form: PostedForm, sessions: SessionFactories, admin: Admin):
     """Refund chosen quantities of lines (each restocked or not), or everything left."""
     lines = []
     for line_id in form.getlist("line_id"):
@@ -311,14 +314,17 @@ def refund(order_id: str, form: PostedForm, session: WriteSession, admin: Admin)
     )
 
     def act():
-        made = orders.refund(session, order_id, data, actor=_actor(admin))
-        return f"Refunded {format_plain(made.amount, made.currency)} {made.currency}."
+        made = refunds.refund(sessions.write, order_id, data, actor=_actor(admin))
+        shown = f"{format_plain(made.amount, made.currency)} {made.currency}"
+        if made.status == "pending":
+            return f"Refund of {shown} sent; waiting for the payment provider's answer."
+        return f"Refunded {shown}."
 
-    return _order_action(session, order_id, admin, str(form.get("csrf") or ""), act)
+    return _order_action(None, order_id, admin, str(form.get("csrf") or ""), act)
 
 
 @router.post("/orders/bulk")
-def bulk(form: PostedForm, session: WriteSession, admin: Admin):
+def bulk(form: PostedForm, sessions: SessionFactories, admin: Admin):
     """Fulfil, cancel or refund the selected orders, each on its own: one refused order
     changes nothing of its own and does not stop the others."""
     service.check_csrf(admin, str(form.get("csrf") or ""))
@@ -329,15 +335,14 @@ def bulk(form: PostedForm, session: WriteSession, admin: Admin):
     ids = [str(i) for i in form.getlist("order_id")][:200]
 
     try:
-        outcome = orders.bulk_action(
-            session,
+        outcome = refunds.bulk_action(
+            sessions.write,
             ids,
             str(form.get("action") or ""),
             carrier=str(form.get("carrier") or "").strip() or None,
             actor=_actor(admin),
         )
     except MercatoError as exc:
-        session.rollback()
         return _back("/admin/orders", error=_said(exc))
     done = f"{outcome.done} order(s) {outcome.verb}."
     if outcome.refused:

@@ -1,8 +1,9 @@
 """Checkouts whose hold lapsed give their stock back; payments their request left
-pending are finished with the provider's word."""
+pending, and refunds left waiting for the provider, are finished with its word."""
 
 from mercato.checkout import completion, service
 from mercato.jobs import registry
+from mercato.orders import refunds
 
 
 @registry.task("checkout.expire", every="1 minute")
@@ -16,3 +17,4 @@ def expire(ctx: registry.JobContext) -> None:
 @registry.task("checkout.reconcile_payments", every="1 minute")
 def reconcile(ctx: registry.JobContext) -> None:
     completion.reconcile(ctx.sessions, ctx.now)
+    refunds.reconcile(ctx.sessions, ctx.now)

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.orders import service
+from mercato.orders import refunds, service
 from mercato.orders.auth import OrdersRead, OrdersWrite
 from mercato.orders.schemas import (
     CancelRequest,
@@ -20,7 +20,7 @@ from mercato.orders.schemas import (
     ReturnPublic,
     TrackingUpdate,
 )
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 OrderStatus = Literal["pending", "open", "on_hold", "completed", "cancelled"]
@@ -96,8 +96,10 @@ def update_tracking(
 @router.post(
     "/{order_id}/refunds", response_model=RefundPublic, status_code=status.HTTP_201_CREATED
 )
-def refund(order_id: str, data: RefundCreate, session: WriteSession, token: OrdersWrite):
-    return service.refund(session, order_id, data, actor=f"token:{token.name}")
+def refund(order_id: str, data: RefundCreate, sessions: SessionFactories, token: OrdersWrite):
+    """Refund; an order paid at Mercato's checkout gets its money back through the payment
+    provider first (a refusal is a 409 and is kept on the order as a failed refund)."""
+    return refunds.refund(sessions.write, order_id, data, actor=f"token:{token.name}")
 
 
 @router.post("/{order_id}/cancel", response_model=OrderDetail)
@@ -133,5 +135,5 @@ def receive_return(order_id: str, return_id: str, session: WriteSession, token: 
 
 
 @router.post("/{order_id}/returns/{return_id}/refund", response_model=ReturnPublic)
-def refund_return(order_id: str, return_id: str, session: WriteSession, token: OrdersWrite):
-    return service.refund_return(session, order_id, return_id, actor=f"token:{token.name}")
+def refund_return(order_id: str, return_id: str, sessions: SessionFactories, token: OrdersWrite):
+    return refunds.refund_return(sessions.write, order_id, return_id, actor=f"token:{token.name}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mercato.cli_support import console, table, unit_of_work
+from mercato.cli_support import console, short_transactions, table, unit_of_work
 from mercato.money import format_plain
 
 app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
@@ -194,18 +194,19 @@ def refund(
     reason: Annotated[str | None, typer.Option()] = None,
 ):
     """Refund items, an amount, or everything that remains; the platform is told."""
-    from mercato.orders import service
+    from mercato.orders import refunds, service
     from mercato.orders.schemas import RefundCreate
 
-    with unit_of_work() as session:
-        o = service.find_order(session, order)
-        made = service.refund(
-            session,
-            o.id,
-            RefundCreate(lines=_lines(o, item), amount=amount, reason=reason),
-            actor="cli",
-        )
-        console.print(f"Refunded {format_plain(made.amount, o.currency)} {o.currency} on {o.name}.")
+    with short_transactions() as sessions:
+        with sessions() as session:
+            o = service.find_order(session, order)
+            data = RefundCreate(lines=_lines(o, item), amount=amount, reason=reason)
+        made = refunds.refund(sessions, o.id, data, actor="cli")
+    shown = f"{format_plain(made.amount, made.currency)} {made.currency}"
+    if made.status == "pending":
+        console.print(f"Refund of {shown} on {o.name} is waiting for the payment provider.")
+    else:
+        console.print(f"Refunded {shown} on {o.name}.")
 
 
 @app.command("return")
@@ -239,7 +240,13 @@ def receive_return(order: OrderRef, return_id: str):
 @app.command("refund-return")
 def refund_return(order: OrderRef, return_id: str):
     """Refund what came back; the platform is told."""
-    _return_step(order, return_id, "refund_return", "refunded")
+    from mercato.orders import refunds, service
+
+    with short_transactions() as sessions:
+        with sessions() as session:
+            o = service.find_order(session, order)
+        made = refunds.refund_return(sessions, o.id, return_id, actor="cli")
+    console.print(f"Return {made.id} on {o.name} {made.status}.")
 
 
 def _return_step(order: str, return_id: str, step: str, done: str) -> None:

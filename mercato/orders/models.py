@@ -169,9 +169,22 @@ class Fulfillment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# pending: recorded, the payment provider not yet answered (the money has not moved);
+# refunded: the money is back with the buyer (or the platform refunds it);
+# failed: the provider refused it; nothing was returned.
+REFUND_STATUSES = ("pending", "refunded", "failed")
+
+
 class Refund(Base):
+    """Money given back on an order. A refund of an order paid through Mercato's checkout
+    is pending until its payment provider has returned the money; only then does it
+    count in the order's refunded total."""
+
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(f"status IN {REFUND_STATUSES}", name="status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rfd"))
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -180,7 +193,16 @@ class Refund(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
     restock: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(
+        String(16), default="refunded", server_default="refunded", index=True
+    )
+    # The checkout payment the money goes back to (None: a platform's or a manual order).
+    payment_id: Mapped[str | None] = mapped_column(String(40))
+    provider_ref: Mapped[str | None] = mapped_column(String(255))
+    # Why the provider refused it, as the merchant sees it.
+    failure_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 RETURN_STATUSES = ("requested", "received", "refunded")

@@ -196,6 +196,9 @@ class RefundPublic(_Output):
     reason: str | None
     lines: list[dict[str, Any]]
     restock: bool
+    # pending: waiting for the payment provider; failed: refused (why in failure_message).
+    status: str
+    failure_message: str | None
     created_at: datetime
 
 

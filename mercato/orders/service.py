@@ -5,7 +5,7 @@ caller's transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -482,8 +482,11 @@ class BulkOutcome:
     verb: str
     done: int
     refused: list[str]
+    refund_ids: list[str] = field(default_factory=list)
 
 
+# How a refund is made: ``refund``, or a payment's saga around it.
+RefundMaker = Callable[[Session, str, RefundCreate, str], Refund]
 BULK_ACTIONS = {"fulfil": "fulfilled", "cancel": "cancelled", "refund": "refunded"}
 
 
@@ -494,10 +497,12 @@ def bulk_action(
     *,
     carrier: str | None = None,
     actor: str = "api",
+    refund_with: RefundMaker | None = None,
 ) -> BulkOutcome:
     """Fulfil (all that is left, with ``carrier``), cancel (restocking) or refund (all
-    that remains) each order in its own savepoint: a refused order is left as it was and
-    named with the reason; the others go ahead."""
+    that remains, by ``refund_with``, default ``refund``) each order in its own
+    savepoint: a refused order is left as it was and named with the reason; the others
+    go ahead."""
     if action not in BULK_ACTIONS:
         raise ValidationFailed(
             "Choose what to do with the selected orders.",
@@ -507,7 +512,7 @@ def bulk_action(
         raise ValidationFailed(
             "Select at least one order.", [FieldError(("order_id",), "none selected")]
         )
-    done, refused = 0, []
+    outcome = BulkOutcome(BULK_ACTIONS[action], 0, [])
     for order_id in order_ids:
         try:
             with session.begin_nested():
@@ -516,14 +521,17 @@ def bulk_action(
                 elif action == "cancel":
                     cancel(session, order_id, "bulk cancel", True, actor)
                 else:
-                    refund(session, order_id, RefundCreate(restock=True), actor)
-            done += 1
+                    made = (refund_with or refund)(
+                        session, order_id, RefundCreate(restock=True), actor
+                    )
+                    outcome.refund_ids.append(made.id)
+            outcome.done += 1
         except MercatoError as exc:
             order = session.get(Order, order_id)
             name = f"#{order.number}" if order else order_id
             details = "; ".join(e.message for e in exc.errors)
-            refused.append(f"{name}: {exc.detail} {details}".strip())
-    return BulkOutcome(BULK_ACTIONS[action], done, refused)
+            outcome.refused.append(f"{name}: {exc.detail} {details}".strip())
+    return outcome
 
 
 def update_tracking(
@@ -563,15 +571,25 @@ def refund(
     data: RefundCreate,
     actor: str = "api",
     notify_platform: bool = True,
+    payment_id: str | None = None,
 ) -> Refund:
     """Refund lines (their paid amount), an amount, or everything that remains. With
-    ``restock``, refunded lines' units go back on hand (return movements)."""
-    order = get_order(session, order_id)
+    ``restock``, refunded lines' units go back on hand (return movements).
+
+    With ``payment_id`` (an order paid through Mercato's checkout) the refund is only
+    recorded, as pending: its units are held against a second refund, and the rest (the
+    refunded total, restocking, closing the order, the buyer's mail) waits for the
+    provider's answer, given to ``refund_succeeded`` or ``refund_failed``."""
+    order = session.scalar(
+        _with_children(select(Order)).where(Order.id == order_id).with_for_update()
+    )
+    if order is None:
+        raise NotFound(f"No order with id {order_id!r}.")
     if order.payment_status not in ("paid", "partially_refunded"):
         raise Conflict(
             f"Order #{order.number} is not paid ({order.payment_status}); nothing to refund."
         )
-    remaining = order.total - order.refunded_total
+    remaining = order.total - order.refunded_total - pending_refunds(session, order.id)
     lines = data.lines
     if not lines and data.amount is None:  # everything that remains, line by line
         lines = [
@@ -603,23 +621,112 @@ def refund(
                 )
             ],
         )
-    restock_now = {
-        w.line_id: min(w.quantity, state.restockable(by_id[w.line_id]))
-        for w in lines or []
-        if (data.restock if w.restock is None else w.restock)
-    }
     _count(order, lines or [], "refunded_quantity")
     record = Refund(
         order_id=order.id,
         amount=amount,
         currency=order.currency,
         reason=data.reason,
-        restock=bool(restock_now),
-        lines=[w.model_dump(exclude={"restock"}) for w in lines or []],
+        status="pending" if payment_id else "refunded",
+        payment_id=payment_id,
+        lines=[
+            {
+                "line_id": w.line_id,
+                "quantity": w.quantity,
+                "restock": data.restock if w.restock is None else w.restock,
+            }
+            for w in lines or []
+        ],
     )
     session.add(record)
     session.flush()
-    order.refunded_total += amount
+    if payment_id:
+        _log(
+            session,
+            order,
+            actor,
+            "refund_pending",
+            f"Refund of {_amount(amount, order.currency)} sent to the payment provider.",
+            refund_id=record.id,
+        )
+        return record
+    _refunded(session, order, record, actor)
+    if notify_platform:
+        push.enqueue(session, order, "refund", record.id)
+    return record
+
+
+def pending_refunds(session: Session, order_id: str) -> int:
+    """What refunds still waiting for the provider hold of the order's paid total."""
+    # int(): PostgreSQL sums bigints as numeric.
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.order_id == order_id, Refund.status == "pending"
+            )
+        )
+    )
+
+
+def refund_succeeded(
+    session: Session, refund_id: str, provider_ref: str, actor: str = "api"
+) -> Refund:
+    """The provider returned the money: the refund now counts (once)."""
+    record, order = _pending_refund(session, refund_id)
+    if record.status == "pending":
+        record.status, record.provider_ref, record.updated_at = "refunded", provider_ref, utcnow()
+        _refunded(session, order, record, actor)
+    return record
+
+
+def refund_failed(session: Session, refund_id: str, reason: str, actor: str = "api") -> Refund:
+    """The provider refused: nothing was returned, the units it held are free again and
+    the merchant reads why on the order."""
+    record, order = _pending_refund(session, refund_id)
+    if record.status != "pending":
+        return record
+    record.status, record.failure_message, record.updated_at = "failed", reason, utcnow()
+    by_id = {line.id: line for line in order.lines}
+    for item in record.lines:
+        by_id[item["line_id"]].refunded_quantity -= item["quantity"]
+    for back in session.scalars(select(Return).where(Return.refund_id == record.id)):
+        back.status, back.refund_id, back.updated_at = "received", None, utcnow()
+    _changed(
+        session,
+        order,
+        actor,
+        "refund_failed",
+        f"Refund of {_amount(record.amount, record.currency)} failed: {reason}",
+        "order.refund_failed",
+        refund_id=record.id,
+        amount=record.amount,
+        reason=reason,
+    )
+    return record
+
+
+def _pending_refund(session: Session, refund_id: str) -> tuple[Refund, Order]:
+    record = session.get(Refund, refund_id, with_for_update=True)
+    if record is None:
+        raise NotFound(f"No refund {refund_id!r}.")
+    order = session.scalar(
+        _with_children(select(Order)).where(Order.id == record.order_id).with_for_update()
+    )
+    session.refresh(record)
+    return record, order
+
+
+def _refunded(session: Session, order: Order, record: Refund, actor: str) -> None:
+    """The money of ``record`` is back with the buyer: count it, restock what the merchant
+    chose, close a fully refunded order, and say so (the buyer's mail follows the event)."""
+    by_id = {line.id: line for line in order.lines}
+    restock_now = {
+        item["line_id"]: min(item["quantity"], state.restockable(by_id[item["line_id"]]))
+        for item in record.lines
+        if item.get("restock")
+    }
+    record.restock = bool(restock_now)
+    order.refunded_total += record.amount
     order.payment_status = state.payment_status_after_refund(order.total, order.refunded_total)
     restocked = _restock(
         session, order, restock_now, "return", f"order #{order.number} refunded", actor
@@ -629,11 +736,11 @@ def refund(
         order,
         actor,
         "refunded",
-        f"Refunded {_amount(amount, order.currency)}"
-        + (f": {data.reason}" if data.reason else "."),
+        f"Refunded {_amount(record.amount, order.currency)}"
+        + (f": {record.reason}" if record.reason else "."),
         "order.refunded",
         refund_id=record.id,
-        amount=amount,
+        amount=record.amount,
         lines=record.lines,
         restock=bool(restock_now),
         restocked=restocked,
@@ -642,9 +749,6 @@ def refund(
         closed = state.closed_by_refund(order.fulfillment_status)
         _move(order, closed)
         _changed(session, order, actor, closed, "Fully refunded: order closed.", f"order.{closed}")
-    if notify_platform:
-        push.enqueue(session, order, "refund", record.id)
-    return record
 
 
 # ---------------------------------------------------------------- returns
@@ -754,15 +858,22 @@ def receive_return(session: Session, order_id: str, return_id: str, actor: str =
     return record
 
 
-def refund_return(session: Session, order_id: str, return_id: str, actor: str = "api") -> Return:
-    """Refund what came back (its lines' paid amount); the platform is told."""
+def refund_return(
+    session: Session,
+    order_id: str,
+    return_id: str,
+    actor: str = "api",
+    refund_with: RefundMaker | None = None,
+) -> tuple[Return, Refund]:
+    """Refund what came back (its lines' paid amount, by ``refund_with``, default
+    ``refund``); the platform is told."""
     order = get_order(session, order_id)
     record = _return_of(session, order.id, return_id)
     if record.status != "received":
         raise state.IllegalTransition(
             f"Return {record.id} is {record.status}; refund it once the items are received."
         )
-    made = refund(
+    made = (refund_with or refund)(
         session,
         order.id,
         RefundCreate(
@@ -770,10 +881,10 @@ def refund_return(session: Session, order_id: str, return_id: str, actor: str = 
             reason=record.reason or "return",
             restock=False,
         ),
-        actor=actor,
+        actor,
     )
     record.status, record.refund_id, record.updated_at = "refunded", made.id, utcnow()
-    return record
+    return record, made
 
 
 def _line_share(line: OrderLine, quantity: int) -> int:

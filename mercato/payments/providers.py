@@ -78,6 +78,14 @@ class WebhookRejected(MercatoError):
     status = 400
 
 
+class ProviderUnreachable(ProviderError):
+    """No answer (a lost connection, the provider's own error): whether the request took
+    effect is unknown, so it is asked again later with the same idempotency key."""
+
+    slug = "payment-provider-unreachable"
+    title = "Payment provider unreachable"
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -100,6 +108,9 @@ class PaymentProvider(Protocol):
         """Give up an intent that has taken no money (never confirmed, or not captured)."""
         ...
 
-    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str: ...
+    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
+        """Return ``amount`` of a paid intent; the same key refunds once. Returns the
+        provider's refund reference."""
+        ...
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent: ...

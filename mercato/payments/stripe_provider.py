@@ -17,6 +17,7 @@ from mercato.payments.providers import (
     Intent,
     PaymentRequest,
     ProviderError,
+    ProviderUnreachable,
     WebhookEvent,
     WebhookRejected,
 )
@@ -178,6 +179,8 @@ class StripeProvider:
     def _call(request):
         try:
             return request()
+        except (stripe.APIConnectionError, stripe.APIError) as exc:
+            raise ProviderUnreachable(f"Stripe did not answer: {exc.user_message or exc}") from None
         except stripe.StripeError as exc:
             raise ProviderError(f"Stripe refused the request: {exc.user_message or exc}") from None
 
