@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Let webhook endpoints, channel base URLs and provider API bases be http and local
     # (loopback, private networks): for development, tests and the demo's simulators only.
     allow_local_urls: bool = False
+    # Per client address (mercato/web/address_limits.py); 0: no limit. Anonymous checkout
+    # starts (API and shop) a minute, and sign-in links asked for an hour.
+    checkout_starts_per_minute: int = 30
+    login_links_per_hour: int = 10
     # Mail to buyers. No SMTP host: mail is kept in the local outbox (the dashboard's Mail).
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -75,6 +75,9 @@ def settings(database_url, tmp_path, monkeypatch) -> Iterator[Settings]:
     monkeypatch.setenv("MERCATO_CURRENCY", "USD")
     # Receivers, simulators and stand-ins listen on 127.0.0.1.
     monkeypatch.setenv("MERCATO_ALLOW_LOCAL_URLS", "1")
+    # Every request of a test comes from one address; tests of the limits turn them on.
+    monkeypatch.setenv("MERCATO_CHECKOUT_STARTS_PER_MINUTE", "0")
+    monkeypatch.setenv("MERCATO_LOGIN_LINKS_PER_HOUR", "0")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

@@ -21,6 +21,7 @@ from mercato.checkout.schemas import (
 )
 from mercato.errors import FieldError, ValidationFailed
 from mercato.problems import problem
+from mercato.web.address_limits import count_checkout_start
 from mercato.web.requests import RawBody
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
@@ -118,6 +119,7 @@ def completion_response(done: service.Completion, path: str) -> JSONResponse:
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
 def create_checkout(data: CheckoutCreate, session: WriteSession, request: Request):
     """Start a checkout; its stock is held for 15 minutes. Keep the returned token."""
+    count_checkout_start(request)
     visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
     created = service.create_checkout(session, data, visitor=visitor)
     return {**public(service.view(session, created.checkout)), "token": created.token}

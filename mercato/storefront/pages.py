@@ -35,6 +35,7 @@ from mercato.errors import FieldError, Forbidden, MercatoError, dotted
 from mercato.money import to_decimal
 from mercato.payments.providers import ProviderError
 from mercato.storefront import platform_carts, service
+from mercato.web import address_limits
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
@@ -162,6 +163,7 @@ def _buyer(request: Request) -> str | None:
 
 
 def _start(request: Request, session: Session, lines, coupon: str | None, form) -> Response:
+    address_limits.count_checkout_start(request)
     data = CheckoutCreate(
         lines=lines,
         currency=form.get("currency") or None,
@@ -581,6 +583,7 @@ def login_link(request: Request, token: str, form: PostedForm, sessions: Session
     typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
     try:
         check_csrf(request, form.get("csrf", ""))
+        address_limits.count_login_link_request(request)
         with transaction(sessions.write) as session:
             checkout.send_login_link(session, token, form.get("email"))
     except MercatoError as exc:
