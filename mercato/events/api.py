@@ -12,6 +12,8 @@ from mercato.web.sessions import ReadSession, SessionFactories
 
 router = APIRouter(tags=["events"])
 
+# A seq is a 64-bit integer in the database; a larger one is a 422, not a failed query.
+MAX_SEQ = 2**63 - 1
 TypeQuery = Annotated[
     list[str] | None,
     Query(alias="type", description='Event type, "<resource>.*" or "*"; repeat for several'),
@@ -62,9 +64,14 @@ def stream_events(
     types: TypeQuery = None,
     key: str | None = None,
     last_event_id: Annotated[
-        int | None, Header(description="Resume after this seq (browsers send it on reconnect)")
+        int | None,
+        Header(
+            ge=0, le=MAX_SEQ, description="Resume after this seq (browsers send it on reconnect)"
+        ),
     ] = None,
-    after: Annotated[int | None, Query(description="Same as Last-Event-ID")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Same as Last-Event-ID")
+    ] = None,
 ):
     """Server-Sent Events: each new event as it commits, in order; `id` is its seq."""
     resume = last_event_id if last_event_id is not None else after

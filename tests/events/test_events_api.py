@@ -146,3 +146,11 @@ def test_cli_lists_events(recorded):
     assert result.exit_code == 0, result.output
     assert recorded[2] in result.output and recorded[4] in result.output
     assert recorded[0] not in result.output
+
+
+def test_a_resume_point_beyond_any_seq_is_refused_not_a_server_error(client, admin):
+    too_big = str(2**63)
+    refused = client.get(f"{API}/stream", params={"after": too_big}, headers=admin)
+    assert refused.status_code == 422
+    refused = client.get(f"{API}/stream", headers={**admin, "Last-Event-ID": too_big})
+    assert refused.status_code == 422
