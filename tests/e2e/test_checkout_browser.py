@@ -29,6 +29,9 @@ def _fill_details(page, card: str):
     page.fill("input[name=postal_code]", "94105")
     page.fill("input[name=country]", "US")
     page.check(f"input[name=payment_method][value={card}]")
+    # Leaving the last field redoes the totals; a Pay tapped meanwhile waits for them and,
+    # when the total changed, shows the new one instead of paying. The buyer reads it first.
+    page.wait_for_function("() => !document.getElementById('checkout').dataset.refreshing")
 
 
 def test_buy_pay_then_return_and_pay_in_two_taps(server, phone, sessions, shots):
