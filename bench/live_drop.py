@@ -46,8 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and bench.loadclient
 
 from bench.loadclient import Connection, Response, percentile  # noqa: E402 - path set
-from mercato.db import transaction  # noqa: E402
-from mercato.inventory.api import Writes  # noqa: E402
+from mercato.web.sessions import WriteSession  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SKU = "DROP-1"
@@ -85,15 +84,14 @@ def bench_app():
     app = serve_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
 
     @app.post("/bench/bare", status_code=204)
-    def bare(writes: Writes):
+    def bare(session: WriteSession):
         # The same unit of work as the inventory handlers, around only the guarded UPDATE.
-        with transaction(writes) as session:
-            taken = session.execute(
-                text(
-                    "UPDATE bench_stock SET reserved = reserved + 1 "
-                    "WHERE id = 1 AND on_hand - reserved >= 1"
-                )
-            ).rowcount
+        taken = session.execute(
+            text(
+                "UPDATE bench_stock SET reserved = reserved + 1 "
+                "WHERE id = 1 AND on_hand - reserved >= 1"
+            )
+        ).rowcount
         return Response(status_code=204 if taken == 1 else 409)
 
     return app
@@ -111,7 +109,7 @@ def prepare(stock: int) -> str:
     from mercato.catalog import service as catalog
     from mercato.catalog.schemas import ProductCreate
     from mercato.db import create_db_engine, make_sessionmaker, transaction
-    from mercato.inventory import service as inventory
+    from mercato.inventory import counts
     from mercato.system import migrations
 
     engine = create_db_engine()
@@ -128,7 +126,7 @@ def prepare(stock: int) -> str:
                     variants=[{"sku": sku, "price": 4900}],
                 ),
             )
-            inventory.set_on_hand(session, {product.variants[0].id: units}, actor="bench")
+            counts.set_on_hand(session, {product.variants[0].id: units}, actor="bench")
         session.execute(
             text(
                 "CREATE TABLE IF NOT EXISTS bench_stock (id INTEGER PRIMARY KEY, "
@@ -339,11 +337,11 @@ async def run_load(
 
 def ledger_mismatches() -> list[str]:
     from mercato.db import create_db_engine, make_sessionmaker
-    from mercato.inventory import service as inventory
+    from mercato.inventory import reports
 
     engine = create_db_engine()
     with make_sessionmaker(engine)() as session:
-        found = [str(m) for m in inventory.verify(session)]
+        found = [str(m) for m in reports.verify(session)]
     engine.dispose()
     return found
 

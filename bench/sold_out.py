@@ -115,7 +115,7 @@ def run(url: str, rounds: int, timeout: float) -> list[float]:
     from mercato.channels.schemas import ChannelCreate
     from mercato.config import get_settings
     from mercato.db import create_db_engine, make_sessionmaker, transaction
-    from mercato.inventory import service as inventory
+    from mercato.inventory import counts, reservations
     from mercato.inventory.schemas import ReservationLineInput
     from mercato.jobs.worker import Worker
     from mercato.system import migrations
@@ -144,7 +144,7 @@ def run(url: str, rounds: int, timeout: float) -> list[float]:
     with transaction(sessions) as session:
         made = [catalog.create_product(session, ProductCreate(**product(n))) for n in range(rounds)]
         variants = [p.variants[0].id for p in made]
-        inventory.set_on_hand(session, {v: 1 for v in variants})
+        counts.set_on_hand(session, {v: 1 for v in variants})
         ids = {}
         for kind, (credentials, settings) in connections(sandbox).items():
             ids[kind] = channels.create_channel(
@@ -168,7 +168,7 @@ def run(url: str, rounds: int, timeout: float) -> list[float]:
     try:
         for n, variant_id in enumerate(variants):
             with transaction(sessions) as session:
-                inventory.reserve(
+                reservations.reserve(
                     session,
                     [ReservationLineInput(variant_id=variant_id, quantity=1)],
                     channel=ids["tiktok"],

@@ -97,7 +97,7 @@ def main() -> None:
     from mercato.channels.schemas import ChannelCreate
     from mercato.config import get_settings
     from mercato.db import create_db_engine, make_sessionmaker, transaction
-    from mercato.inventory import service as inventory
+    from mercato.inventory import counts
     from mercato.inventory.schemas import AdjustmentCreate
     from mercato.sandbox.app import create_app as create_sandbox
     from mercato.sandbox.orders import OrderIn
@@ -125,7 +125,7 @@ def main() -> None:
                 variants=[{"sku": "TEE-1", "price": 2500, "weight": "150"}],
             ),
         )
-        inventory.adjust(
+        counts.adjust(
             session, AdjustmentCreate(sku="TEE-1", quantity=10 * args.orders, kind="receipt")
         )
         channel_id = channels.create_channel(

@@ -25,7 +25,7 @@ from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import stream
 from mercato.events.service import EventFilters
-from mercato.inventory import service as inventory
+from mercato.inventory import reports as inventory
 from mercato.mail import service as mail
 from mercato.money import format_plain
 from mercato.orders import refunds

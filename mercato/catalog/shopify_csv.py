@@ -23,7 +23,8 @@ from mercato.catalog import service
 from mercato.catalog.models import Product, Variant
 from mercato.catalog.schemas import ProductCreate
 from mercato.errors import FieldError, ValidationFailed
-from mercato.inventory import service as inventory
+from mercato.inventory import counts as inventory
+from mercato.inventory.availability import InsufficientStock
 from mercato.money import MoneyError, check_currency, format_plain, to_minor
 
 COLUMNS = [
@@ -764,7 +765,7 @@ def _set_stock(
                 counts[variant_id], rows[variant_id] = max(quantity, 0), row
     try:
         inventory.set_on_hand(session, counts, reason=STOCK_REASON, actor=STOCK_ACTOR)
-    except inventory.InsufficientStock as short:
+    except InsufficientStock as short:
         refused = {line["variant_id"]: line for line in short.extra["lines"]}
         for variant_id, line in refused.items():
             report.add_error(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from mercato.catalog.models import Media, Product, Variant
 from mercato.channels.models import Listing
 from mercato.channels.target import Target, product_link, storefront_url
-from mercato.inventory import service as inventory
+from mercato.inventory import availability as inventory
 
 # Option names (any case) that carry a platform variant attribute.
 OPTION_ATTRIBUTES = {

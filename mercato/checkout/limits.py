@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mercato.checkout.models import Checkout
 from mercato.errors import RateLimited
-from mercato.inventory import service as stock
+from mercato.inventory import availability as stock
 
 HOLD = timedelta(minutes=15)
 SHORT_HOLD = timedelta(minutes=5)

@@ -26,7 +26,8 @@ from mercato.checkout.schemas import (
 from mercato.customers import service as customers
 from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
-from mercato.inventory import service as stock
+from mercato.inventory import reservations as stock
+from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.money import CURRENCIES
 from mercato.orders import service as orders
@@ -477,7 +478,7 @@ def renew_hold(session: Session, checkout: Checkout, now: datetime) -> None:
     checkout.holds += 1
     try:
         _hold(session, checkout, now)
-    except stock.InsufficientStock:
+    except InsufficientStock:
         raise CheckoutExpired(
             "Your items were held for 15 minutes and some sold out meanwhile."
         ) from None

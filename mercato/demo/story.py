@@ -33,7 +33,8 @@ from mercato.channels.target import Target
 from mercato.config import get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog
-from mercato.inventory import service as inventory
+from mercato.inventory import counts as inventory
+from mercato.inventory import reports
 from mercato.orders import service as orders
 from mercato.orders.schemas import FulfillmentCreate
 from mercato.system import migrations
@@ -422,8 +423,8 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
             break
         time.sleep(0.25)
     with story.sessions() as session:
-        view = inventory.inventory_by_sku(session, demo_catalog.DROP_SKU)
-        balanced = not inventory.verify(session)
+        view = reports.inventory_by_sku(session, demo_catalog.DROP_SKU)
+        balanced = not reports.verify(session)
     names = {cid: kind for kind, cid in story.channel_ids.items()}
     kept = [o for o in drop_orders if o.status not in ("on_hold", "cancelled")]
     sold_units = sum(line.quantity for o in kept for line in o.lines if line.variant_id == drop.id)

@@ -2,9 +2,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from mercato.inventory import service
+from mercato.inventory import counts, locations, reports, reservations
 from mercato.inventory.auth import InventoryRead, InventoryWrite
 from mercato.inventory.desk import Desk, Settle
+from mercato.inventory.reservations import Ask
 from mercato.inventory.schemas import (
     AdjustmentCreate,
     AdjustmentPublic,
@@ -17,7 +18,6 @@ from mercato.inventory.schemas import (
     ReservationExtend,
     ReservationPublic,
 )
-from mercato.inventory.service import Ask
 from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
@@ -52,7 +52,7 @@ def get_inventory(
     session: ReadSession, _: InventoryRead, sku: Annotated[str, Query(min_length=1, max_length=255)]
 ):
     """A variant's stock per location and what each channel may publish."""
-    return service.inventory_by_sku(session, sku)
+    return reports.inventory_by_sku(session, sku)
 
 
 @router.post(
@@ -63,7 +63,7 @@ def get_inventory(
 )
 def create_adjustment(data: AdjustmentCreate, session: WriteSession, token: InventoryWrite):
     """Add or remove units, or record a counted total; every change is a ledger movement."""
-    return service.adjust(session, data, actor=_actor(token))
+    return counts.adjust(session, data, actor=_actor(token))
 
 
 @router.post(
@@ -99,7 +99,7 @@ async def create_reservation(
 
 @router.get("/reservations/{reservation_id}", response_model=ReservationPublic)
 def get_reservation(reservation_id: str, session: ReadSession, _: InventoryRead):
-    return service.get_reservation(session, reservation_id)
+    return reservations.get_reservation(session, reservation_id)
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationPublic)
@@ -117,12 +117,12 @@ async def release_reservation(reservation_id: str, desk: ReservationDesk, token:
 def extend_reservation(
     reservation_id: str, data: ReservationExtend, session: WriteSession, _: InventoryWrite
 ):
-    return service.extend(session, reservation_id, data.ttl_seconds)
+    return reservations.extend(session, reservation_id, data.ttl_seconds)
 
 
 @router.get("/locations", response_model=list[LocationPublic])
 def list_locations(session: ReadSession, _: InventoryRead):
-    return service.list_locations(session)
+    return locations.list_locations(session)
 
 
 @router.put("/locations/{code}", response_model=LocationPublic)
@@ -130,12 +130,12 @@ def save_location(
     code: LocationCode, data: LocationInput, session: WriteSession, _: InventoryWrite
 ):
     """Create or update a location; lower priority ranks ship first."""
-    return service.save_location(session, code, data)
+    return locations.save_location(session, code, data)
 
 
 @router.get("/channels", response_model=list[ChannelRulePublic])
 def list_channel_rules(session: ReadSession, _: InventoryRead):
-    return service.channel_rules(session)
+    return locations.channel_rules(session)
 
 
 @router.put("/channels/{channel}", response_model=ChannelRulePublic)
@@ -143,4 +143,4 @@ def save_channel_rule(
     channel: ChannelKey, data: ChannelRuleInput, session: WriteSession, _: InventoryWrite
 ):
     """Hold back ``buffer`` units from a channel and publish at most ``cap`` there."""
-    return service.save_channel_rule(session, channel, data)
+    return locations.save_channel_rule(session, channel, data)

@@ -24,11 +24,11 @@ def set_stock(
     """Set the units on hand of a SKU at a location (recorded as a correction); an
     untracked SKU is tracked from then on."""
     from mercato.catalog.service import get_variant_by_sku
-    from mercato.inventory import service
+    from mercato.inventory import availability, counts
 
     with unit_of_work() as session:
         variant = get_variant_by_sku(session, sku)
-        changes, started = service.count_and_track(
+        changes, started = counts.count_and_track(
             session,
             {variant.id: quantity},
             location,
@@ -38,7 +38,7 @@ def set_stock(
     change = changes[0]
     if started:
         console.print(
-            f"{sku} was not tracked (channels were sent {service.UNLIMITED:,} units); "
+            f"{sku} was not tracked (channels were sent {availability.UNLIMITED:,} units); "
             "its stock is tracked from now on."
         )
     moved = f" ({change.movement['on_hand_delta']:+d})" if change.movement else " (unchanged)"
@@ -50,10 +50,10 @@ def set_stock(
 @app.command("show")
 def show(sku: str):
     """Stock of a SKU per location, and what each channel may publish."""
-    from mercato.inventory import service
+    from mercato.inventory import reports
 
     with unit_of_work() as session:
-        view = service.inventory_by_sku(session, sku)
+        view = reports.inventory_by_sku(session, sku)
     policy = "untracked" if not view.tracked else f"policy {view.policy}"
     console.print(
         f"[bold]{view.sku}[/] ({view.variant_id}, {policy}): {view.on_hand} on "
@@ -80,10 +80,10 @@ def show(sku: str):
 @app.command("verify")
 def verify():
     """Prove that every stock level equals what its ledger sums to; exit 1 if not."""
-    from mercato.inventory import service
+    from mercato.inventory import reports
 
     with unit_of_work() as session:
-        mismatches = service.verify(session)
+        mismatches = reports.verify(session)
     if mismatches:
         err.print(f"[bold red]The ledger does not balance at {len(mismatches)} stock level(s):[/]")
         for mismatch in mismatches:
@@ -97,14 +97,14 @@ def verify():
 @app.command("sweep")
 def sweep():
     """Expire lapsed reservations and record their expiry movements."""
-    from mercato.inventory import service
+    from mercato.inventory import reservations
 
     total = 0
     while True:
         with unit_of_work() as session:
-            swept = service.sweep_expired(session)
+            swept = reservations.sweep_expired(session)
         total += swept
-        if swept < service.SWEEP_BATCH:
+        if swept < reservations.SWEEP_BATCH:
             break
     console.print(f"Expired {total} reservation(s).")
 
@@ -117,12 +117,12 @@ def location(
     priority: Annotated[int, typer.Option(help="Lower ranks ship first")] = 0,
 ):
     """Create or update a location."""
-    from mercato.inventory import service
+    from mercato.inventory import locations
     from mercato.inventory.schemas import LocationInput
 
     data = _parse(LocationInput, name=name, kind=kind, priority=priority)
     with unit_of_work() as session:
-        saved = service.save_location(session, code, data)
+        saved = locations.save_location(session, code, data)
     console.print(f"Location {saved.code} ({saved.kind}, priority {saved.priority}).")
 
 
@@ -133,12 +133,12 @@ def channel(
     cap: Annotated[int | None, typer.Option(help="Publish at most this many units")] = None,
 ):
     """Set what a channel may publish: available units less a buffer, up to a cap."""
-    from mercato.inventory import service
+    from mercato.inventory import locations
     from mercato.inventory.schemas import ChannelRuleInput
 
     data = _parse(ChannelRuleInput, buffer=buffer, cap=cap)
     with unit_of_work() as session:
-        rule = service.save_channel_rule(session, key, data)
+        rule = locations.save_channel_rule(session, key, data)
     console.print(
         f"Channel {rule.channel}: buffer {rule.buffer}, cap "
         f"{'none' if rule.cap is None else rule.cap}."

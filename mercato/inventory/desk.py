@@ -2,7 +2,7 @@
 together (``mercato.group_commit``).
 
 During a drop every buyer's request is one small transaction on the same stock row. The
-desk writes a queue-full of them in one transaction (``service.reserve_many``: one claim
+desk writes a queue-full of them in one transaction (``reservations.reserve_many``: one claim
 of all references, one stock read, the one guarded UPDATE per stock level per request
 that decides who gets a unit, one insert each of lines, movements and events) and one
 commit.
@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from mercato.db import utcnow
 from mercato.errors import MercatoError
 from mercato.group_commit import GroupCommit
-from mercato.inventory import lock_objects, service
-from mercato.inventory.service import Ask, ReservationView
+from mercato.inventory import lock_objects, reservations
+from mercato.inventory.reservations import Ask, ReservationView
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ def settle_many(session: Session, settles: Sequence[Settle]) -> list[Outcome]:
     lock_objects.stock_levels_of_reservations(session, [s.reservation_id for s in settles])
     for (outcome, actor), group in groups.items():
         ids = list(dict.fromkeys(s.reservation_id for s in group))
-        views = dict(zip(ids, service._settle(session, ids, outcome, now, actor), strict=True))
+        views = dict(
+            zip(ids, reservations.settle_many(session, ids, outcome, now, actor), strict=True)
+        )
         outcomes.update({s: views[s.reservation_id] for s in group})
     return [outcomes[s] for s in settles]
 
@@ -72,13 +74,13 @@ class Desk(GroupCommit[Ask | Settle]):
     def write_batch(self, session: Session, requests: list[Ask | Settle]) -> list[Outcome]:
         if isinstance(requests[0], Settle):
             return settle_many(session, requests)
-        return service.reserve_many(session, requests)
+        return reservations.reserve_many(session, requests)
 
     def write_one(self, session: Session, request: Ask | Settle) -> ReservationView:
         if isinstance(request, Settle):
-            settle = service.commit if request.outcome == "committed" else service.release
+            settle = reservations.commit if request.outcome == "committed" else reservations.release
             return settle(session, request.reservation_id, actor=request.actor)
-        return service.reserve(
+        return reservations.reserve(
             session,
             request.lines,
             channel=request.channel,

@@ -4,7 +4,7 @@ A lapsed hold stopped counting against stock when it expired; this only tidies, 
 that the reservation no longer shows ``active``.
 """
 
-from mercato.inventory import service
+from mercato.inventory import reservations
 from mercato.jobs import registry
 
 
@@ -12,5 +12,5 @@ from mercato.jobs import registry
 def sweep_expired(ctx: registry.JobContext) -> None:
     while True:
         with ctx.transaction() as session:
-            if service.sweep_expired(session, ctx.now) < service.SWEEP_BATCH:
+            if reservations.sweep_expired(session, ctx.now) < reservations.SWEEP_BATCH:
                 return

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from mercato.inventory import service as inventory
+from mercato.inventory import counts, reservations
+from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
 from mercato.orders.models import Order
 
@@ -29,15 +30,15 @@ def take(session: Session, order: Order, actor: str) -> str | None:
         return None
     try:
         with session.begin_nested():
-            held = inventory.reserve(
+            held = reservations.reserve(
                 session,
                 lines,
                 channel=order.channel,
                 reference=order.external_id or order.id,
                 actor=actor,
             )
-            inventory.commit(session, held.id, actor=actor)
-    except inventory.InsufficientStock as exc:
+            reservations.commit(session, held.id, actor=actor)
+    except InsufficientStock as exc:
         order.stock_state = "short"
         short = [f"{e.message}" for e in exc.errors] or [exc.detail]
         return "; ".join(short)
@@ -64,7 +65,7 @@ def give_back(
         line = by_id.get(line_id)
         if line is None or line.variant_id is None or units <= 0:
             continue
-        inventory.adjust(
+        counts.adjust(
             session,
             AdjustmentCreate(
                 variant_id=line.variant_id,

@@ -27,7 +27,7 @@ from mercato.channels.models import Channel, Listing
 from mercato.checkout import rates
 from mercato.checkout import service as checkout
 from mercato.errors import NotFound
-from mercato.inventory import service as stock
+from mercato.inventory import availability as stock
 from mercato.storefront.service import MAX_CART_LINES, CartLine
 
 MAX_QUANTITY = 100

@@ -13,7 +13,7 @@ from mercato.checkout import rates
 from mercato.checkout import service as checkout
 from mercato.checkout.schemas import LineInput
 from mercato.errors import FieldError, NotFound, ValidationFailed
-from mercato.inventory import service as stock
+from mercato.inventory import availability as stock
 
 CHANNEL = "storefront"
 FEW_LEFT = 5

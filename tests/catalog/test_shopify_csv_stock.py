@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from mercato.db import transaction
 from mercato.events.models import Event
-from mercato.inventory import service as inventory
+from mercato.inventory import reports, reservations
 from mercato.inventory.models import Movement
 from mercato.inventory.schemas import ReservationLineInput
 from tests.catalog.test_shopify_csv import TEMPLATE, export, run_import
@@ -21,7 +21,7 @@ def stock(sessions) -> dict[str, tuple[int, bool]]:
         return {
             sku: (view.on_hand, view.tracked)
             for sku in SKUS
-            for view in [inventory.inventory_by_sku(session, sku)]
+            for view in [reports.inventory_by_sku(session, sku)]
         }
 
 
@@ -41,7 +41,7 @@ def test_template_quantities_become_stock_at_the_default_location(sessions):
     }
     assert movements(sessions) == [("correction", "import:shopify", d) for d in (10, 15, 20, 50)]
     with sessions() as session:
-        assert inventory.verify(session) == []
+        assert reports.verify(session) == []
         changed = session.scalars(
             select(Event.payload["sku"].as_string()).where(Event.type == "inventory.changed")
         ).all()
@@ -70,7 +70,7 @@ def test_a_count_below_held_units_is_a_row_error_and_nothing_changes(sessions):
     text = TEMPLATE.read_text(encoding="utf-8")
     run_import(sessions, text)
     with transaction(sessions) as session:
-        inventory.reserve(session, [ReservationLineInput(sku="HAT_GRY_275", quantity=5)])
+        reservations.reserve(session, [ReservationLineInput(sku="HAT_GRY_275", quantity=5)])
     failure = None
     try:
         run_import(sessions, text.replace("HAT_GRY_275,72,shopify,50", "HAT_GRY_275,72,shopify,2"))
@@ -127,7 +127,7 @@ def test_new_and_existing_products_in_one_file(sessions):
     ]
     with sessions() as session:
         views = {
-            sku: inventory.inventory_by_sku(session, sku)
+            sku: reports.inventory_by_sku(session, sku)
             for sku in ("OLD-S", "OLD-M", "NEW-S", "NEW-M", "NEW-L")
         }
         events = session.execute(
@@ -135,7 +135,7 @@ def test_new_and_existing_products_in_one_file(sessions):
             .where(Event.type == "inventory.changed")
             .order_by(Event.seq)
         ).all()
-        assert inventory.verify(session) == []
+        assert reports.verify(session) == []
     assert {sku: (v.on_hand, [lv.location for lv in v.locations]) for sku, v in views.items()} == {
         "OLD-S": (5, ["default"]),
         "OLD-M": (0, ["default"]),

@@ -10,7 +10,7 @@ from mercato.catalog.schemas import ProductUpdate
 from mercato.channels import sync, tasks
 from mercato.db import make_sessionmaker, transaction
 from mercato.events import service as events_service
-from mercato.inventory import service as inventory
+from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs import registry
 from mercato.jobs.models import Job
@@ -22,7 +22,7 @@ KINDS = ("meta", "google", "pinterest", "tiktok")
 
 def set_stock(sessions, sku: str, units: int) -> None:
     with transaction(sessions) as session:
-        inventory.adjust(session, AdjustmentCreate(sku=sku, on_hand=units))
+        counts.adjust(session, AdjustmentCreate(sku=sku, on_hand=units))
 
 
 def held(sandbox, kind: str) -> dict[str, dict]:

@@ -10,7 +10,7 @@ from mercato.catalog.schemas import ProductUpdate
 from mercato.channels import service, sync
 from mercato.channels.models import Channel, ImageUpload
 from mercato.db import transaction
-from mercato.inventory import service as inventory
+from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 
 from .conftest import CREDENTIALS, tee
@@ -107,7 +107,7 @@ def test_one_reconciliation_repairs_drift(sessions, sandbox, make_products, make
 
 def stock(sessions, sku: str, quantity: int) -> None:
     with transaction(sessions) as session:
-        inventory.adjust(
+        counts.adjust(
             session,
             AdjustmentCreate(
                 sku=sku, quantity=quantity, kind="receipt" if quantity > 0 else "adjustment"

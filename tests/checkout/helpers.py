@@ -5,7 +5,7 @@ from __future__ import annotations
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductCreate
 from mercato.db import transaction
-from mercato.inventory import service as stock
+from mercato.inventory import counts as stock
 
 ADDRESS = {
     "name": "Ada Buyer",

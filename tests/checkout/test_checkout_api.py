@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from mercato.checkout import completion, service
 from mercato.db import transaction, utcnow
-from mercato.inventory import service as stock
+from mercato.inventory import availability, reports
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
@@ -18,7 +18,7 @@ from tests.checkout.helpers import ADDRESS, complete, fill, make_shop, start
 
 def _available(sessions, variant_id):
     with sessions() as session:
-        return stock.available_for(session, "storefront", variant_id)
+        return availability.available_for(session, "storefront", variant_id)
 
 
 def _orders(sessions):
@@ -86,7 +86,7 @@ def test_complete_makes_one_order_with_attribution(client, sessions):
     assert order.shipping_address["region"] == "CA"
     assert payments.sandbox().charges() == charges + 1
     with sessions() as session:
-        level = stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
+        level = availability.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
         assert (level.on_hand, level.reserved) == (4, 0)
 
 
@@ -203,14 +203,14 @@ def test_expired_hold_releases_stock_and_checkout(client, sessions):
     assert _available(sessions, ids["HOODIE-M"]) == 0
     later = utcnow() + service.HOLD + timedelta(seconds=1)
     with sessions() as session:  # a lapsed hold stops counting at once
-        assert stock.available_for(session, "storefront", ids["HOODIE-M"], now=later) == 1
+        assert availability.available_for(session, "storefront", ids["HOODIE-M"], now=later) == 1
     with transaction(sessions) as session:
         assert service.expire_lapsed(session, now=later) == 1
     assert client.get(f"/api/v1/checkouts/{body['token']}").json()["status"] == "expired"
     with sessions() as session:
-        level = stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
+        level = availability.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
         assert (level.on_hand, level.reserved) == (1, 0)
-        assert stock.verify(session) == []
+        assert reports.verify(session) == []
 
 
 def test_lapsed_checkout_holds_again_when_paid_if_stock_remains(client, sessions):
@@ -243,7 +243,7 @@ def test_cancelling_a_storefront_order_puts_its_stock_back(client, sessions, adm
     done = complete(client, body["token"], "tok_visa", "c1")
     order_id = done.json()["order_id"]
     with sessions() as session:
-        assert stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]].on_hand == 4
+        assert availability.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]].on_hand == 4
     cancelled = client.post(
         f"/api/v1/orders/{order_id}/cancel",
         headers=admin,
@@ -251,9 +251,9 @@ def test_cancelling_a_storefront_order_puts_its_stock_back(client, sessions, adm
     )
     assert cancelled.status_code == 200, cancelled.text
     with sessions() as session:
-        level = stock.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
+        level = availability.read_stock(session, [ids["HOODIE-M"]])[ids["HOODIE-M"]]
         assert (level.on_hand, level.reserved) == (5, 0)
-        assert not stock.verify(session)
+        assert not reports.verify(session)
 
 
 def test_a_total_other_than_the_one_shown_charges_nothing(client, sessions):

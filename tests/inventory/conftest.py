@@ -8,7 +8,7 @@ from sqlalchemy import select
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductCreate
 from mercato.db import transaction
-from mercato.inventory import service
+from mercato.inventory import reports
 from mercato.inventory.models import StockLevel
 
 
@@ -41,7 +41,7 @@ def make_variants(
 def assert_ledger_balances(sessions) -> None:
     """Stock levels equal their ledger and their held lines; never negative."""
     with sessions() as session:
-        assert service.verify(session) == []
+        assert reports.verify(session) == []
         for level in session.scalars(select(StockLevel)):
             assert 0 <= level.reserved <= level.on_hand
 

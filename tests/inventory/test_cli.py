@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from mercato.cli import app
 from mercato.db import transaction, utcnow
 from mercato.events.models import Event
-from mercato.inventory import service
+from mercato.inventory import availability, reservations
 from mercato.inventory.models import StockLevel
 from mercato.inventory.schemas import ReservationLineInput
 from tests.inventory.conftest import make_variants
@@ -55,7 +55,7 @@ def test_set_below_held_units_is_refused(engine, sessions):
     make_variants(sessions, "MUG-1")
     mercato("inventory", "set", "MUG-1", 5)
     with transaction(sessions) as session:
-        service.reserve(session, [ReservationLineInput(sku="MUG-1", quantity=4)])
+        reservations.reserve(session, [ReservationLineInput(sku="MUG-1", quantity=4)])
     refused = mercato("inventory", "set", "MUG-1", 3)
     assert refused.exit_code == 1
     assert "MUG-1: 3 on hand but 4 held" in refused.output
@@ -65,7 +65,7 @@ def test_verify_and_sweep(engine, sessions):
     make_variants(sessions, "MUG-1")
     mercato("inventory", "set", "MUG-1", 5)
     with transaction(sessions) as session:
-        service.reserve(
+        reservations.reserve(
             session,
             [ReservationLineInput(sku="MUG-1", quantity=2)],
             ttl_seconds=1,
@@ -88,14 +88,16 @@ def test_verify_and_sweep(engine, sessions):
 def test_set_on_an_untracked_sku_tracks_it_and_says_so(engine, sessions):
     ids = make_variants(sessions, "POSTER-1", tracked=False)
     with sessions() as session:
-        assert service.available_for(session, "tiktok", ids["POSTER-1"]) == service.UNLIMITED
+        assert (
+            availability.available_for(session, "tiktok", ids["POSTER-1"]) == availability.UNLIMITED
+        )
 
     counted = mercato("inventory", "set", "POSTER-1", 4)
     assert counted.exit_code == 0, counted.output
     assert "POSTER-1 was not tracked" in counted.output
     assert "tracked from now on" in counted.output
     with sessions() as session:
-        assert service.available_for(session, "tiktok", ids["POSTER-1"]) == 4
+        assert availability.available_for(session, "tiktok", ids["POSTER-1"]) == 4
         told = list(session.scalars(select(Event).where(Event.type == "inventory.changed")))
     assert told[-1].key == ids["POSTER-1"] and told[-1].payload["published"] == 4
 
@@ -108,5 +110,5 @@ def test_a_count_equal_to_the_stock_still_tells_channels_once_tracked(engine, se
     assert mercato("inventory", "set", "POSTER-2", 0).exit_code == 0  # moves no unit
     with sessions() as session:
         told = list(session.scalars(select(Event).where(Event.type == "inventory.changed")))
-        assert service.available_for(session, "tiktok", ids["POSTER-2"]) == 0
+        assert availability.available_for(session, "tiktok", ids["POSTER-2"]) == 0
     assert [(e.key, e.payload["published"]) for e in told] == [(ids["POSTER-2"], 0)]

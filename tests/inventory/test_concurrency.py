@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from mercato.config import Settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction
-from mercato.inventory import service
+from mercato.inventory import availability, counts, reports, reservations
 from mercato.inventory.models import Movement, Reservation
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
 from tests.inventory.conftest import assert_ledger_balances, make_variants
@@ -49,20 +49,20 @@ def _buyer(url: str, data_dir: str, seed: int, start, results) -> None:
         ttl = ABANDONED_HOLD if then == "abandon" else None
         try:
             with transaction(sessions) as session:
-                held = service.reserve(
+                held = reservations.reserve(
                     session, lines, ttl_seconds=ttl, sell=then == "sell", actor=f"buyer-{seed}"
                 )
             if then == "sell":
                 sold.update({ln.sku: ln.quantity for ln in held.lines})
             elif then == "commit":
                 with transaction(sessions) as session:
-                    service.commit(session, held.id)
+                    reservations.commit(session, held.id)
                 sold.update({ln.sku: ln.quantity for ln in held.lines})
             elif then == "release":
                 with transaction(sessions) as session:
-                    service.release(session, held.id)
+                    reservations.release(session, held.id)
             return True
-        except service.InsufficientStock:
+        except availability.InsufficientStock:
             return False
         except Exception:  # noqa: BLE001 - every other error fails the test, with its trace
             errors.append(traceback.format_exc())
@@ -91,7 +91,7 @@ def _sweeper(url: str, data_dir: str, start, stop, results) -> None:
         while not stop.wait(0.05):
             try:
                 with transaction(sessions) as session:
-                    service.sweep_expired(session)
+                    reservations.sweep_expired(session)
             except Exception:  # noqa: BLE001
                 errors.append(traceback.format_exc())
     finally:
@@ -104,7 +104,7 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
     make_variants(sessions, *SKUS, handle="drop")
     with transaction(sessions) as session:
         for sku in SKUS:
-            service.adjust(session, AdjustmentCreate(sku=sku, on_hand=STOCK))
+            counts.adjust(session, AdjustmentCreate(sku=sku, on_hand=STOCK))
 
     # Children fork from a server that imported this module once: fast starts, and no
     # connection or thread inherited from the test process.
@@ -119,22 +119,22 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
     for process in (*buyers, sweeper):
         process.start()
     start.wait(timeout=60)
-    reports = [results.get(timeout=240) for _ in buyers]
+    outcomes = [results.get(timeout=240) for _ in buyers]
     stop.set()
-    reports.append(results.get(timeout=60))
+    outcomes.append(results.get(timeout=60))
     for process in (*buyers, sweeper):
         process.join(timeout=30)
 
-    errors = [error for _, errs in reports for error in errs]
+    errors = [error for _, errs in outcomes for error in errs]
     assert errors == [], errors[0]
-    sold = sum((Counter(s) for s, _ in reports), Counter())
+    sold = sum((Counter(s) for s, _ in outcomes), Counter())
     assert sold == {sku: STOCK for sku in SKUS}
 
     with transaction(sessions) as session:
-        service.sweep_expired(session)
+        reservations.sweep_expired(session)
     with sessions() as session:
         for sku in SKUS:
-            view = service.inventory_by_sku(session, sku)
+            view = reports.inventory_by_sku(session, sku)
             assert (view.on_hand, view.reserved, view.available) == (0, 0, 0)
         sales = session.scalar(select(func.sum(Movement.quantity)).where(Movement.kind == "sale"))
         statuses = Counter(session.scalars(select(Reservation.status)))
@@ -145,7 +145,7 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
 
 def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
     """Buys in batches of five one-unit requests, as an API process's desk writes them."""
-    from mercato.inventory.service import Ask, reserve_many
+    from mercato.inventory.reservations import Ask, reserve_many
 
     engine, sessions = _session_factory(url, data_dir)
     sold: Counter[str] = Counter()
@@ -164,11 +164,11 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
             with transaction(sessions) as session:
                 outcomes = reserve_many(session, asks)
             for outcome in outcomes:
-                if isinstance(outcome, service.ReservationView):
+                if isinstance(outcome, reservations.ReservationView):
                     sold.update({ln.sku: ln.quantity for ln in outcome.lines})
-                elif not isinstance(outcome, service.InsufficientStock):
+                elif not isinstance(outcome, availability.InsufficientStock):
                     errors.append(repr(outcome))
-            if all(isinstance(o, service.InsufficientStock) for o in outcomes):
+            if all(isinstance(o, availability.InsufficientStock) for o in outcomes):
                 break
     except Exception:  # noqa: BLE001 - every error fails the test, with its trace
         errors.append(traceback.format_exc())
@@ -184,7 +184,7 @@ def test_batches_from_many_processes_sell_exactly_the_stock(
     make_variants(sessions, *SKUS, handle="drop")
     with transaction(sessions) as session:
         for sku in SKUS:
-            service.adjust(session, AdjustmentCreate(sku=sku, on_hand=STOCK))
+            counts.adjust(session, AdjustmentCreate(sku=sku, on_hand=STOCK))
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     start, results = context.Barrier(BUYERS + 1), context.Queue()
@@ -197,15 +197,15 @@ def test_batches_from_many_processes_sell_exactly_the_stock(
     for process in buyers:
         process.start()
     start.wait(timeout=60)
-    reports = [results.get(timeout=240) for _ in buyers]
+    outcomes = [results.get(timeout=240) for _ in buyers]
     for process in buyers:
         process.join(timeout=30)
 
-    errors = [error for _, errs in reports for error in errs]
+    errors = [error for _, errs in outcomes for error in errs]
     assert errors == [], errors[0]
-    assert sum((Counter(s) for s, _ in reports), Counter()) == {sku: STOCK for sku in SKUS}
+    assert sum((Counter(s) for s, _ in outcomes), Counter()) == {sku: STOCK for sku in SKUS}
     with sessions() as session:
         for sku in SKUS:
-            view = service.inventory_by_sku(session, sku)
+            view = reports.inventory_by_sku(session, sku)
             assert (view.on_hand, view.reserved) == (0, 0)
     assert_ledger_balances(sessions)

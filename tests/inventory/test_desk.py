@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from mercato.db import transaction
 from mercato.errors import Conflict, ValidationFailed
 from mercato.events.models import Event
-from mercato.inventory import service
+from mercato.inventory import availability, counts, reports, reservations
 from mercato.inventory.desk import Desk, Settle
 from mercato.inventory.models import Reservation
+from mercato.inventory.reservations import Ask, reserve_many
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
-from mercato.inventory.service import Ask, reserve_many
 from tests.inventory.conftest import assert_ledger_balances, make_variants
 
 
@@ -29,18 +29,18 @@ def tableware(sessions):
     """MUG with 5 units, BOWL with 1."""
     make_variants(sessions, "MUG", "BOWL", handle="tableware")
     with transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="MUG", on_hand=5))
-        service.adjust(session, AdjustmentCreate(sku="BOWL", on_hand=1))
+        counts.adjust(session, AdjustmentCreate(sku="MUG", on_hand=5))
+        counts.adjust(session, AdjustmentCreate(sku="BOWL", on_hand=1))
 
 
 def available(sessions, sku: str) -> int:
     with sessions() as session:
-        return service.inventory_by_sku(session, sku).available
+        return reports.inventory_by_sku(session, sku).available
 
 
 def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
     with transaction(sessions) as session:
-        earlier = service.reserve(
+        earlier = reservations.reserve(
             session, lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True
         )
     asks = [
@@ -60,7 +60,7 @@ def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
         "MUG": 2,
         "BOWL": 1,
     }
-    assert isinstance(cart_b, service.InsufficientStock)
+    assert isinstance(cart_b, availability.InsufficientStock)
     assert cart_b.extra["lines"] == [
         {
             "sku": "BOWL",
@@ -73,7 +73,7 @@ def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
     assert isinstance(reused, Conflict) and "already used" in reused.detail
     assert isinstance(unknown, ValidationFailed)
     assert order_2.status == "committed" and order_2.lines[0].state == "sold"
-    assert isinstance(cart_c, service.InsufficientStock)
+    assert isinstance(cart_c, availability.InsufficientStock)
 
     # 5 MUG: 1 sold before, 2 held by cart-a, 2 sold by order-2; BOWL held by cart-a.
     assert available(sessions, "MUG") == 0 and available(sessions, "BOWL") == 0
@@ -97,7 +97,7 @@ def test_racing_requests_on_one_desk_sell_exactly_the_stock(sessions, tableware)
                     lines(("MUG", 1)), channel="tiktok", reference=f"buyer-{number % 12}", sell=True
                 )
             )
-        except service.InsufficientStock:
+        except availability.InsufficientStock:
             return None
 
     async def rush():
@@ -113,16 +113,16 @@ def test_racing_requests_on_one_desk_sell_exactly_the_stock(sessions, tableware)
     assert sum(o.replayed for o in outcomes if o is not None) > 0
     assert available(sessions, "MUG") == 0
     with sessions() as session:
-        assert service.inventory_by_sku(session, "MUG").on_hand == 0
+        assert reports.inventory_by_sku(session, "MUG").on_hand == 0
     assert_ledger_balances(sessions)
 
 
 def test_settlements_in_one_batch_each_get_their_own_answer(sessions, tableware):
     with transaction(sessions) as session:
-        first = service.reserve(session, lines(("MUG", 1)))
-        second = service.reserve(session, lines(("MUG", 2)))
-        released = service.reserve(session, lines(("BOWL", 1)))
-        service.release(session, released.id)
+        first = reservations.reserve(session, lines(("MUG", 1)))
+        second = reservations.reserve(session, lines(("MUG", 2)))
+        released = reservations.reserve(session, lines(("BOWL", 1)))
+        reservations.release(session, released.id)
     desk = Desk(sessions)
 
     async def settle_all():
@@ -145,7 +145,7 @@ def test_settlements_in_one_batch_each_get_their_own_answer(sessions, tableware)
     assert given_back.status == "released"
     assert missing.status == 404
     with sessions() as session:
-        mug = service.inventory_by_sku(session, "MUG")
+        mug = reports.inventory_by_sku(session, "MUG")
     assert (mug.on_hand, mug.reserved, mug.available) == (4, 0, 4)
     assert_ledger_balances(sessions)
 
@@ -180,6 +180,6 @@ def test_buyers_racing_through_the_api_sell_exactly_the_stock(app, admin, sessio
     assert statuses[201] + statuses[200] == 5  # sold at once, or held then committed
     assert statuses[409] == 25 and set(statuses) <= {200, 201, 409}
     with sessions() as session:
-        mug = service.inventory_by_sku(session, "MUG")
+        mug = reports.inventory_by_sku(session, "MUG")
     assert (mug.on_hand, mug.reserved) == (0, 0)
     assert_ledger_balances(sessions)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from mercato.db import transaction, utcnow
-from mercato.inventory import service
+from mercato.inventory import reservations
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.jobs import registry
 from tests.inventory.conftest import assert_ledger_balances, make_variants
@@ -157,7 +157,7 @@ def test_commit_release_and_extend(client, admin, stocked):
 
 def test_committing_an_expired_reservation_is_a_409(client, admin, stocked, sessions):
     with transaction(sessions) as session:
-        lapsed = service.reserve(
+        lapsed = reservations.reserve(
             session,
             [ReservationLineInput(sku="MUG", quantity=4)],
             ttl_seconds=60,

@@ -22,7 +22,7 @@ from sqlalchemy import delete
 from mercato.db import transaction
 from mercato.errors import Conflict
 from mercato.events.models import Event
-from mercato.inventory import service
+from mercato.inventory import availability, counts, locations, reports, reservations
 from mercato.inventory.models import (
     ChannelRule,
     Location,
@@ -50,7 +50,7 @@ class Held:
 
 
 class InventoryMachine(RuleBasedStateMachine):
-    reservations = Bundle("reservations")
+    holds = Bundle("reservations")
 
     def __init__(self, sessions):
         super().__init__()
@@ -66,7 +66,7 @@ class InventoryMachine(RuleBasedStateMachine):
                 Event,
             ):
                 session.execute(delete(table))
-            service.save_location(session, "shop", LocationInput(name="Shop", priority=1))
+            locations.save_location(session, "shop", LocationInput(name="Shop", priority=1))
         self.now = T0
         self.on_hand = dict.fromkeys(SKUS, 0)
         self.held: dict[str, Held] = {}
@@ -98,21 +98,21 @@ class InventoryMachine(RuleBasedStateMachine):
         with self.sessions() as session:
             before = {
                 lv.location: lv
-                for lv in service.inventory_by_sku(session, sku, now=self.now).locations
+                for lv in reports.inventory_by_sku(session, sku, now=self.now).locations
             }
         level = before.get(location)
         target = (level.on_hand if level else 0) + change
         enough = target >= max(0, level.reserved if level else 0)
         try:
-            self.run(service.adjust, AdjustmentCreate(sku=sku, location=location, quantity=change))
-        except service.InsufficientStock:
+            self.run(counts.adjust, AdjustmentCreate(sku=sku, location=location, quantity=change))
+        except availability.InsufficientStock:
             assert not enough, f"refused {change} at {location} though {target} covers holds"
             return
         assert enough, f"accepted {change} at {location}: {target} on hand below its holds"
         self.on_hand[sku] += change
 
     @rule(
-        target=reservations,
+        target=holds,
         wanted=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 5), min_size=1, max_size=3),
         ttl=st.integers(1, 120),
         allocation=st.sampled_from(("priority", "most_stock")),
@@ -123,9 +123,9 @@ class InventoryMachine(RuleBasedStateMachine):
         fits = all(units <= self.available(sku) for sku, units in wanted.items() if sku != CONTINUE)
         try:
             view = self.run(
-                service.reserve, lines, ttl_seconds=ttl, allocation=allocation, sell=sell
+                reservations.reserve, lines, ttl_seconds=ttl, allocation=allocation, sell=sell
             )
-        except service.InsufficientStock as short:
+        except availability.InsufficientStock as short:
             assert not fits, f"refused {wanted} though it fits"
             assert {line["sku"] for line in short.extra["lines"]} == {
                 sku
@@ -154,14 +154,14 @@ class InventoryMachine(RuleBasedStateMachine):
     def time_passes(self, seconds):
         self.now += timedelta(seconds=seconds)
 
-    @rule(reservation=reservations, ttl=st.integers(1, 120))
+    @rule(reservation=holds, ttl=st.integers(1, 120))
     def extend(self, reservation, ttl):
         if reservation is None:
             return
         held = self.held[reservation]
         try:
-            self.run(service.extend, reservation, ttl)
-        except service.ReservationExpired:
+            self.run(reservations.extend, reservation, ttl)
+        except reservations.ReservationExpired:
             assert held.status == "active" and held.expires_at <= self.now
             return
         except Conflict:
@@ -170,17 +170,17 @@ class InventoryMachine(RuleBasedStateMachine):
         assert held.status == "active" and held.expires_at > self.now
         held.expires_at = self.now + timedelta(seconds=ttl)
 
-    @rule(reservation=consumes(reservations))
+    @rule(reservation=consumes(holds))
     def commit(self, reservation):
         if reservation is None:
             return
         held = self.held[reservation]
         if held.status == "committed":  # idempotent
-            assert self.run(service.commit, reservation).status == "committed"
+            assert self.run(reservations.commit, reservation).status == "committed"
             return
         try:
-            view = self.run(service.commit, reservation)
-        except service.ReservationExpired:
+            view = self.run(reservations.commit, reservation)
+        except reservations.ReservationExpired:
             # Refused and rolled back: it stays active but lapsed until swept or released.
             assert held.status == "active" and held.expires_at <= self.now
             return
@@ -192,18 +192,18 @@ class InventoryMachine(RuleBasedStateMachine):
             self.on_hand[sku] -= units
         held.status = "committed"
 
-    @rule(reservation=consumes(reservations))
+    @rule(reservation=consumes(holds))
     def release(self, reservation):
         if reservation is None:
             return
         held = self.held[reservation]
         if held.status == "committed":
             try:
-                self.run(service.release, reservation)
+                self.run(reservations.release, reservation)
             except Conflict:
                 return
             raise AssertionError("a sale was released")
-        view = self.run(service.release, reservation)
+        view = self.run(reservations.release, reservation)
         if held.status == "active":
             held.status = "expired" if held.expires_at <= self.now else "released"
         assert view.status == held.status
@@ -211,7 +211,7 @@ class InventoryMachine(RuleBasedStateMachine):
     @rule()
     def sweep(self):
         due = [h for h in self.held.values() if h.status == "active" and h.expires_at <= self.now]
-        assert self.run(service.sweep_expired) == len(due)
+        assert self.run(reservations.sweep_expired) == len(due)
         for held in due:
             held.status = "expired"
 
@@ -221,7 +221,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def stock_matches_the_model_and_the_ledger(self):
         with self.sessions() as session:
             for sku in SKUS:
-                view = service.inventory_by_sku(session, sku, now=self.now)
+                view = reports.inventory_by_sku(session, sku, now=self.now)
                 assert (view.on_hand, view.reserved) == (self.on_hand[sku], self.live(sku))
                 assert view.available == self.available(sku) >= 0
         assert_ledger_balances(self.sessions)

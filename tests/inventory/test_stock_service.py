@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from mercato.db import transaction
 from mercato.errors import Conflict, NotFound, ValidationFailed
 from mercato.events.models import Event
-from mercato.inventory import service
+from mercato.inventory import allocation, availability, counts, locations, reports, reservations
 from mercato.inventory.models import Movement
 from mercato.inventory.schemas import (
     AdjustmentCreate,
@@ -26,9 +26,9 @@ def line(sku: str, quantity: int = 1) -> ReservationLineInput:
     return ReservationLineInput(sku=sku, quantity=quantity)
 
 
-def stock_of(sessions, sku: str, now=T0) -> service.InventoryView:
+def stock_of(sessions, sku: str, now=T0) -> reports.InventoryView:
     with sessions() as session:
-        return service.inventory_by_sku(session, sku, now=now)
+        return reports.inventory_by_sku(session, sku, now=now)
 
 
 def levels(sessions, sku: str, now=T0) -> dict[str, tuple[int, int]]:
@@ -37,17 +37,17 @@ def levels(sessions, sku: str, now=T0) -> dict[str, tuple[int, int]]:
 
 def set_stock(sessions, sku: str, units: int, location: str = "default") -> None:
     with transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku=sku, on_hand=units, location=location), now=T0)
+        counts.adjust(session, AdjustmentCreate(sku=sku, on_hand=units, location=location), now=T0)
 
 
-def reserve(sessions, *lines, now=T0, **options) -> service.ReservationView:
+def reserve(sessions, *lines, now=T0, **options) -> reservations.ReservationView:
     with transaction(sessions) as session:
-        return service.reserve(session, list(lines), now=now, **options)
+        return reservations.reserve(session, list(lines), now=now, **options)
 
 
 def settle(sessions, action, reservation_id, now=T0, **options):
     with transaction(sessions) as session:
-        return getattr(service, action)(session, reservation_id, now=now, **options)
+        return getattr(reservations, action)(session, reservation_id, now=now, **options)
 
 
 def changed_events(sessions) -> list[dict]:
@@ -72,17 +72,17 @@ def mug(sessions):
 
 def test_every_change_is_a_movement_and_the_ledger_balances(sessions, mug):
     with transaction(sessions) as session:
-        service.adjust(
+        counts.adjust(
             session,
             AdjustmentCreate(sku="MUG", quantity=5, kind="receipt", reason="PO-7"),
             actor="tester",
             now=T0,
         )
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=-2, reason="broken"), now=T0)
+        counts.adjust(session, AdjustmentCreate(sku="MUG", quantity=-2, reason="broken"), now=T0)
     held = reserve(sessions, line("MUG", 3), reference="cart-1")
     settle(sessions, "commit", held.id)
     with transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=1, kind="return"), now=T0)
+        counts.adjust(session, AdjustmentCreate(sku="MUG", quantity=1, kind="return"), now=T0)
     assert levels(sessions, "MUG") == {"default": (11, 0)}
     with sessions() as session:
         ledger = [
@@ -104,8 +104,8 @@ def test_every_change_is_a_movement_and_the_ledger_balances(sessions, mug):
 
 def test_stock_cannot_go_below_held_units_or_zero(sessions, mug):
     reserve(sessions, line("MUG", 8))
-    with pytest.raises(service.InsufficientStock) as short, transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=-3), now=T0)
+    with pytest.raises(availability.InsufficientStock) as short, transaction(sessions) as session:
+        counts.adjust(session, AdjustmentCreate(sku="MUG", quantity=-3), now=T0)
     assert short.value.extra["lines"] == [
         {"sku": "MUG", "variant_id": mug, "requested": 7, "held": 8}
     ]
@@ -115,7 +115,7 @@ def test_stock_cannot_go_below_held_units_or_zero(sessions, mug):
 
 def test_setting_the_same_count_writes_nothing(sessions, mug):
     with transaction(sessions) as session:
-        [change] = service.set_on_hand(session, {mug: 10}, now=T0)
+        [change] = counts.set_on_hand(session, {mug: 10}, now=T0)
     assert change.movement is None
     with sessions() as session:
         assert len(session.scalars(select(Movement)).all()) == 1
@@ -123,9 +123,9 @@ def test_setting_the_same_count_writes_nothing(sessions, mug):
 
 def test_unknown_variant_and_location(sessions, mug):
     with pytest.raises(NotFound), transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="NOPE", quantity=1))
+        counts.adjust(session, AdjustmentCreate(sku="NOPE", quantity=1))
     with pytest.raises(NotFound), transaction(sessions) as session:
-        service.adjust(session, AdjustmentCreate(sku="MUG", quantity=1, location="moon"))
+        counts.adjust(session, AdjustmentCreate(sku="MUG", quantity=1, location="moon"))
     with pytest.raises(ValidationFailed) as failure:
         reserve(sessions, line("MUG"), line("NOPE"))
     assert [e.loc for e in failure.value.errors] == [("lines", 1, "sku")]
@@ -139,7 +139,7 @@ def test_a_cart_gets_every_line_or_none(sessions):
     make_variants(sessions, "A", "B", "C", handle="abc")
     for sku, units in (("A", 5), ("B", 1), ("C", 5)):
         set_stock(sessions, sku, units)
-    with pytest.raises(service.InsufficientStock) as short:
+    with pytest.raises(availability.InsufficientStock) as short:
         reserve(sessions, line("A", 2), line("B", 2), line("C", 1))
     assert short.value.extra["lines"] == [
         {
@@ -202,7 +202,7 @@ def test_selling_at_once_takes_on_hand_through_the_same_guard(sessions, mug):
     assert (sold.status, [ln.state for ln in sold.lines]) == ("committed", ["sold"])
     assert levels(sessions, "MUG") == {"default": (6, 0)}
     reserve(sessions, line("MUG", 5))
-    with pytest.raises(service.InsufficientStock):
+    with pytest.raises(availability.InsufficientStock):
         reserve(sessions, line("MUG", 2), sell=True)
     assert levels(sessions, "MUG") == {"default": (6, 5)}
     assert reserve(sessions, line("MUG", 4), reference="tiktok-order-1", sell=True).replayed
@@ -220,13 +220,13 @@ def test_expired_holds_stop_counting_at_once_and_are_reclaimed_when_needed(sessi
     # No sweeper has run: the lapsed hold no longer counts.
     assert stock_of(sessions, "MUG", later).available == 10
     with sessions() as session:
-        assert service.available_for(session, "tiktok", mug, now=later) == 10
+        assert availability.available_for(session, "tiktok", mug, now=later) == 10
 
     taken = reserve(sessions, line("MUG", 9), now=later)
     assert levels(sessions, "MUG", later) == {"default": (10, 9)}
-    with pytest.raises(service.ReservationExpired):
+    with pytest.raises(reservations.ReservationExpired):
         settle(sessions, "commit", held.id, now=later)
-    with pytest.raises(service.ReservationExpired):
+    with pytest.raises(reservations.ReservationExpired):
         settle(sessions, "extend", held.id, now=later, ttl_seconds=60)
     assert settle(sessions, "release", held.id, now=later).status == "expired"
     assert settle(sessions, "commit", taken.id, now=later).status == "committed"
@@ -240,14 +240,14 @@ def test_sweeper_expires_only_lapsed_reservations(sessions, mug):
     short = reserve(sessions, line("MUG", 2), ttl_seconds=30)
     long = reserve(sessions, line("MUG", 3), ttl_seconds=600)
     with transaction(sessions) as session:
-        assert service.sweep_expired(session, now=T0 + timedelta(seconds=29)) == 0
+        assert reservations.sweep_expired(session, now=T0 + timedelta(seconds=29)) == 0
     with transaction(sessions) as session:
-        assert service.sweep_expired(session, now=T0 + timedelta(seconds=30)) == 1
+        assert reservations.sweep_expired(session, now=T0 + timedelta(seconds=30)) == 1
     with transaction(sessions) as session:
-        assert service.sweep_expired(session, now=T0 + timedelta(seconds=31)) == 0
+        assert reservations.sweep_expired(session, now=T0 + timedelta(seconds=31)) == 0
     with sessions() as session:
-        assert service.get_reservation(session, short.id).status == "expired"
-        assert service.get_reservation(session, long.id).status == "active"
+        assert reservations.get_reservation(session, short.id).status == "expired"
+        assert reservations.get_reservation(session, long.id).status == "active"
     assert levels(sessions, "MUG") == {"default": (10, 3)}
     assert_ledger_balances(sessions)
 
@@ -259,7 +259,7 @@ def test_extend_keeps_a_hold_alive(sessions, mug):
     later = T0 + timedelta(seconds=100)
     assert stock_of(sessions, "MUG", later).available == 6
     with transaction(sessions) as session:
-        assert service.sweep_expired(session, now=later) == 0
+        assert reservations.sweep_expired(session, now=later) == 0
     assert settle(sessions, "commit", held.id, now=later).status == "committed"
 
 
@@ -269,8 +269,10 @@ def test_extend_keeps_a_hold_alive(sessions, mug):
 @pytest.fixture
 def two_locations(sessions):
     with transaction(sessions) as session:
-        service.save_location(session, "shop", LocationInput(name="Shop", kind="store", priority=1))
-        service.save_location(session, "default", LocationInput(name="Main", priority=5))
+        locations.save_location(
+            session, "shop", LocationInput(name="Shop", kind="store", priority=1)
+        )
+        locations.save_location(session, "default", LocationInput(name="Main", priority=5))
 
 
 def test_priority_allocation_takes_from_the_lowest_rank_first(sessions, mug, two_locations):
@@ -293,12 +295,14 @@ def test_most_stock_allocation(sessions, mug, two_locations):
 
 def test_allocation_policies_are_plain_functions():
     def level(name, priority, on_hand, reserved=0, lapsed=0):
-        return service.Level(name, "var", name, name, name, priority, on_hand, reserved, lapsed)
+        return availability.Level(
+            name, "var", name, name, name, priority, on_hand, reserved, lapsed
+        )
 
     a, b = level("a", 1, 2), level("b", 2, 10, reserved=5, lapsed=1)
-    assert service.allocate_by_priority(4, [b, a]) == [(a, 2), (b, 2)]
-    assert service.allocate_by_most_stock(4, [a, b]) == [(b, 4)]
-    assert service.allocate_by_priority(9, [a, b]) is None
+    assert allocation.allocate_by_priority(4, [b, a]) == [(a, 2), (b, 2)]
+    assert allocation.allocate_by_most_stock(4, [a, b]) == [(b, 4)]
+    assert allocation.allocate_by_priority(9, [a, b]) is None
 
 
 # ---------------------------------------------------------------- exempt variants
@@ -310,7 +314,7 @@ def test_untracked_variants_hold_nothing_and_publish_unlimited(sessions):
     assert [(ln.location, ln.quantity) for ln in held.lines] == [(None, 500)]
     assert settle(sessions, "commit", held.id).status == "committed"
     with sessions() as session:
-        assert service.available_for(session, "tiktok", ids["GIFT"]) == service.UNLIMITED
+        assert availability.available_for(session, "tiktok", ids["GIFT"]) == availability.UNLIMITED
         assert session.scalars(select(Movement)).all() == []
 
 
@@ -324,7 +328,7 @@ def test_continue_variants_hold_stock_while_it_lasts_then_backorder(sessions):
     settle(sessions, "commit", from_stock.id)
     settle(sessions, "commit", backorder.id)
     assert levels(sessions, "PRE") == {"default": (0, 0)}
-    assert stock_of(sessions, "PRE").published == service.UNLIMITED
+    assert stock_of(sessions, "PRE").published == availability.UNLIMITED
     assert_ledger_balances(sessions)
 
 
@@ -333,26 +337,28 @@ def test_continue_variants_hold_stock_while_it_lasts_then_backorder(sessions):
 
 def test_channel_buffer_and_cap_shape_what_is_published(sessions, mug):
     with transaction(sessions) as session:
-        service.save_channel_rule(session, "tiktok", ChannelRuleInput(buffer=3))
-        service.save_channel_rule(session, "meta", ChannelRuleInput(cap=4))
+        locations.save_channel_rule(session, "tiktok", ChannelRuleInput(buffer=3))
+        locations.save_channel_rule(session, "meta", ChannelRuleInput(cap=4))
     with sessions() as session:
-        assert service.available_for(session, "tiktok", mug, now=T0) == 7
-        assert service.available_for(session, "meta", mug, now=T0) == 4
-        assert service.available_for(session, "storefront", mug, now=T0) == 10
+        assert availability.available_for(session, "tiktok", mug, now=T0) == 7
+        assert availability.available_for(session, "meta", mug, now=T0) == 4
+        assert availability.available_for(session, "storefront", mug, now=T0) == 10
     reserve(sessions, line("MUG", 8))
     with sessions() as session:
-        assert service.available_for(session, "tiktok", mug, now=T0) == 0
-        assert service.available_for(session, "meta", mug, now=T0) == 2
+        assert availability.available_for(session, "tiktok", mug, now=T0) == 0
+        assert availability.available_for(session, "meta", mug, now=T0) == 2
         with pytest.raises(NotFound):
-            service.available_for(session, "meta", "var_missing")
-        assert service.available_for_many(session, "meta", [mug, "var_missing"], now=T0) == {mug: 2}
+            availability.available_for(session, "meta", "var_missing")
+        assert availability.available_for_many(session, "meta", [mug, "var_missing"], now=T0) == {
+            mug: 2
+        }
     view = stock_of(sessions, "MUG")
     assert [(c.channel, c.available) for c in view.channels] == [("meta", 2), ("tiktok", 0)]
 
 
 def test_every_change_of_availability_records_inventory_changed(sessions, mug):
     with transaction(sessions) as session:
-        service.save_channel_rule(session, "tiktok", ChannelRuleInput(buffer=3))
+        locations.save_channel_rule(session, "tiktok", ChannelRuleInput(buffer=3))
     sold = reserve(sessions, line("MUG", 4))
     freed = reserve(sessions, line("MUG", 2))
     settle(sessions, "commit", sold.id)  # on hand and reserved both fall: no change
@@ -370,10 +376,10 @@ def test_every_change_of_availability_records_inventory_changed(sessions, mug):
 
 def test_a_refused_reservation_leaves_the_callers_transaction_clean(sessions, mug):
     with transaction(sessions) as session:
-        with pytest.raises(service.InsufficientStock):
-            service.reserve(session, [line("MUG", 11)], reference="big", now=T0)
+        with pytest.raises(availability.InsufficientStock):
+            reservations.reserve(session, [line("MUG", 11)], reference="big", now=T0)
         # The caller carries on in the same transaction; nothing of the refusal stays.
-        ok = service.reserve(session, [line("MUG", 1)], reference="big", now=T0)
+        ok = reservations.reserve(session, [line("MUG", 1)], reference="big", now=T0)
     assert ok.replayed is False
     assert levels(sessions, "MUG") == {"default": (10, 1)}
     assert_ledger_balances(sessions)
@@ -382,20 +388,20 @@ def test_a_refused_reservation_leaves_the_callers_transaction_clean(sessions, mu
 def test_counts_of_new_variants_match_set_on_hand(sessions):
     """The import's bulk path writes what set_on_hand would: levels, corrections, events."""
     with transaction(sessions) as session:
-        service.save_channel_rule(session, "meta", ChannelRuleInput(buffer=2, cap=5))
+        locations.save_channel_rule(session, "meta", ChannelRuleInput(buffer=2, cap=5))
     written = {}
     for prefix, bulk in (("A", False), ("B", True)):
         skus = [f"{prefix}-1", f"{prefix}-2", f"{prefix}-3"]
         ids = make_variants(sessions, *skus[:2], handle=f"{prefix.lower()}-deny")
         ids |= make_variants(sessions, skus[2], policy="continue", handle=f"{prefix.lower()}-c")
-        counts = {ids[skus[0]]: 7, ids[skus[1]]: 0, ids[skus[2]]: 1}
+        counted = {ids[skus[0]]: 7, ids[skus[1]]: 0, ids[skus[2]]: 1}
         with transaction(sessions) as session:
             if bulk:
-                service.set_on_hand_of_new(
+                counts.set_on_hand_of_new(
                     session,
                     [
-                        service.NewCount(
-                            ids[s], s, "continue" if s == skus[2] else "deny", True, counts[ids[s]]
+                        counts.NewCount(
+                            ids[s], s, "continue" if s == skus[2] else "deny", True, counted[ids[s]]
                         )
                         for s in skus
                     ],
@@ -404,7 +410,7 @@ def test_counts_of_new_variants_match_set_on_hand(sessions):
                     now=T0,
                 )
             else:
-                service.set_on_hand(session, counts, reason="count", actor="tester", now=T0)
+                counts.set_on_hand(session, counted, reason="count", actor="tester", now=T0)
         with sessions() as session:
             movements = [
                 (m.kind, m.quantity, m.on_hand_delta, m.reason, m.actor, m.created_at)
@@ -437,7 +443,7 @@ def test_counts_of_new_variants_match_set_on_hand(sessions):
     assert views[1] == (0, 0, [("default", 0)])  # a level even for a count of 0
     assert [(e["sku"], e["variant_id"], e["published"], e["channels"]) for e in events] == [
         ("X-1", True, 7, [{"channel": "meta", "available": 5}]),
-        ("X-3", True, service.UNLIMITED, [{"channel": "meta", "available": 5}]),
+        ("X-3", True, availability.UNLIMITED, [{"channel": "meta", "available": 5}]),
     ]
     assert_ledger_balances(sessions)
 
@@ -445,7 +451,7 @@ def test_counts_of_new_variants_match_set_on_hand(sessions):
 def test_counts_of_new_variants_refuse_negative_and_existing_levels(sessions, mug):
     fresh = make_variants(sessions, "NEW")["NEW"]
     with transaction(sessions) as session, pytest.raises(ValidationFailed):
-        service.set_on_hand_of_new(session, [service.NewCount(fresh, "NEW", "deny", True, -1)])
+        counts.set_on_hand_of_new(session, [counts.NewCount(fresh, "NEW", "deny", True, -1)])
     with pytest.raises(IntegrityError), transaction(sessions) as session:
-        service.set_on_hand_of_new(session, [service.NewCount(mug, "MUG", "deny", True, 3)])
+        counts.set_on_hand_of_new(session, [counts.NewCount(mug, "MUG", "deny", True, 3)])
     assert levels(sessions, "MUG") == {"default": (10, 0)}

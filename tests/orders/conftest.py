@@ -9,7 +9,7 @@ from mercato.channels import service as channels
 from mercato.channels import sync
 from mercato.channels.schemas import ChannelCreate
 from mercato.db import transaction
-from mercato.inventory import service as inventory
+from mercato.inventory import counts, reports
 from mercato.inventory.schemas import AdjustmentCreate
 from tests.channels.conftest import SANDBOX, make_products, sandbox, tee  # noqa: F401
 
@@ -28,7 +28,7 @@ def shop(sandbox, client, sessions, make_products):  # noqa: F811
     make_products(tee())
     with transaction(sessions) as session:
         for sku in ("TEE-S", "TEE-M"):
-            inventory.adjust(session, AdjustmentCreate(sku=sku, quantity=5, kind="receipt"))
+            counts.adjust(session, AdjustmentCreate(sku=sku, quantity=5, kind="receipt"))
 
     class Shop:
         sim = sandbox
@@ -59,5 +59,5 @@ def shop(sandbox, client, sessions, make_products):  # noqa: F811
 
 def on_hand(sessions, sku: str) -> tuple[int, int]:
     with sessions() as session:
-        view = inventory.inventory_by_sku(session, sku)
+        view = reports.inventory_by_sku(session, sku)
         return view.on_hand, view.reserved

@@ -20,7 +20,7 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.channels.tiktok import orders as tiktok
 from mercato.cli import app
 from mercato.db import transaction
-from mercato.inventory import service as inventory
+from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs.models import Job
 from mercato.orders import intake
@@ -225,7 +225,7 @@ def test_meta_and_pinterest_send_no_orders_and_say_so(kind, sandbox, sessions, c
 def _sold_elsewhere(sessions, sku: str, units: int) -> None:
     """Units sold on another channel before TikTok heard of it: TikTok still offers them."""
     with transaction(sessions) as session:
-        inventory.adjust(session, AdjustmentCreate(sku=sku, quantity=-units, kind="adjustment"))
+        counts.adjust(session, AdjustmentCreate(sku=sku, quantity=-units, kind="adjustment"))
 
 
 def test_an_order_for_stock_sold_elsewhere_is_flagged_not_oversold(shop, sessions, drain):

@@ -14,7 +14,7 @@ from mercato.auth import service as auth_service
 from mercato.channels.models import Channel
 from mercato.cli import app as cli
 from mercato.db import transaction
-from mercato.inventory import service as inventory
+from mercato.inventory import availability, counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs.models import Job
 from mercato.models import metadata
@@ -61,7 +61,7 @@ def order(client, admin):
     assert made.status_code == 201, made.text
     with transaction(client.app.state.sessions.write) as session:
         for sku in ("MUG-1", "MUG-2"):
-            inventory.adjust(session, AdjustmentCreate(sku=sku, quantity=10, kind="receipt"))
+            counts.adjust(session, AdjustmentCreate(sku=sku, quantity=10, kind="receipt"))
     response = client.post(
         "/api/v1/orders",
         headers=admin,
@@ -84,7 +84,7 @@ def csrf_of(html: str) -> str:
 def _on_hand(sessions, sku: str) -> int:
     with sessions() as session:
         variant_id = session.scalar(select(OrderLine.variant_id).where(OrderLine.sku == sku))
-        return inventory.read_stock(session, [variant_id])[variant_id].on_hand
+        return availability.read_stock(session, [variant_id])[variant_id].on_hand
 
 
 # ---------------------------------------------------------------- refusals change nothing

@@ -17,7 +17,7 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.checkout.models import Checkout, DiscountCode
 from mercato.cli import app
 from mercato.db import transaction
-from mercato.inventory import service as stock
+from mercato.inventory import counts
 from mercato.storefront.platform_carts import wanted
 from tests.checkout.helpers import make_shop
 
@@ -128,7 +128,7 @@ def test_a_cart_that_changed_since_the_page_is_checked_again(client, sessions, s
     form = _form(html)
     assert client.post(f"/shop/from/{meta}", data={**form, "csrf": "x"}).status_code == 403
     with transaction(sessions) as session:
-        stock.set_on_hand(session, {shop["HOODIE-M"]: 0})
+        counts.set_on_hand(session, {shop["HOODIE-M"]: 0})
     refused = client.post(f"/shop/from/{meta}", data=form)
     assert "Nothing in this cart can be bought now" in refused.text
 

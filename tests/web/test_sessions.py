@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mercato.errors import Conflict
-from mercato.inventory import service as inventory
+from mercato.inventory import locations
 from mercato.inventory.models import Location
 from mercato.inventory.schemas import LocationInput
 from mercato.web.sessions import ReadSession, WriteSession
@@ -21,17 +21,17 @@ def _codes(sessions) -> set[str]:
 def test_a_write_is_kept_only_when_the_handler_succeeds(app, sessions):
     @app.post("/t/kept")
     def kept(session: WriteSession):
-        inventory.save_location(session, "kept", LocationInput(name="Kept"))
+        locations.save_location(session, "kept", LocationInput(name="Kept"))
         return {"ok": True}
 
     @app.post("/t/raised")
     def raised(session: WriteSession):
-        inventory.save_location(session, "raised", LocationInput(name="Raised"))
+        locations.save_location(session, "raised", LocationInput(name="Raised"))
         raise Conflict("refused after the write began")
 
     @app.post("/t/rendered")
     def rendered(session: WriteSession):
-        inventory.save_location(session, "rendered", LocationInput(name="Rendered"))
+        locations.save_location(session, "rendered", LocationInput(name="Rendered"))
         session.rollback()  # a refusal answered as a page keeps nothing either
         return {"refused": True}
 

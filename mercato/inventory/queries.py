@@ -1,0 +1,180 @@
+"""The inventory statements the hot paths run, built once with parameters only: at a
+drop's rate building SQLAlchemy expressions costs more than the database work.
+
+Tables first, then what reads stock, what takes units under the guard, what moves them
+after the checks, and what reads and ends reservations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+from mercato.catalog.models import Variant
+from mercato.inventory.models import (
+    ChannelRule,
+    Location,
+    Movement,
+    Reservation,
+    ReservationLine,
+    StockLevel,
+)
+
+levels_table, lines_table = StockLevel.__table__, ReservationLine.__table__
+reservations_table, movements_table = Reservation.__table__, Movement.__table__
+variants_table, locations_table, rules_table = (
+    Variant.__table__,
+    Location.__table__,
+    ChannelRule.__table__,
+)
+
+LAPSED_UNITS = (  # units of a stock level still held by reservations that have expired
+    select(func.coalesce(func.sum(lines_table.c.quantity), 0))
+    .select_from(
+        lines_table.join(
+            reservations_table, reservations_table.c.id == lines_table.c.reservation_id
+        )
+    )
+    .where(
+        lines_table.c.stock_level_id == levels_table.c.id,
+        lines_table.c.state == "held",
+        reservations_table.c.expires_at <= bindparam("now"),
+    )
+    .correlate(levels_table)
+    .scalar_subquery()
+)
+STOCK_OF_VARIANTS = (
+    select(
+        variants_table.c.id,
+        variants_table.c.sku,
+        variants_table.c.inventory_policy,
+        variants_table.c.inventory_tracked,
+        levels_table.c.id,
+        levels_table.c.location_id,
+        locations_table.c.code,
+        locations_table.c.name,
+        locations_table.c.priority,
+        levels_table.c.on_hand,
+        levels_table.c.reserved,
+        LAPSED_UNITS,
+    )
+    .select_from(
+        variants_table.outerjoin(
+            levels_table, levels_table.c.variant_id == variants_table.c.id
+        ).outerjoin(locations_table, locations_table.c.id == levels_table.c.location_id)
+    )
+    .where(
+        or_(
+            variants_table.c.id.in_(bindparam("ids", expanding=True)),
+            variants_table.c.sku.in_(bindparam("skus", expanding=True)),
+        )
+    )
+    .order_by(variants_table.c.id, levels_table.c.id)
+)
+HOLD_UNITS = (  # the guard: takes only what is free, and says so by returning a row
+    update(levels_table)
+    .where(
+        levels_table.c.id == bindparam("level_id"),
+        levels_table.c.on_hand - levels_table.c.reserved >= bindparam("units"),
+    )
+    .values(reserved=levels_table.c.reserved + bindparam("units"))
+    .returning(levels_table.c.on_hand, levels_table.c.reserved)
+)
+SELL_UNITS = (  # the same guard, for units sold at once
+    update(levels_table)
+    .where(
+        levels_table.c.id == bindparam("level_id"),
+        levels_table.c.on_hand - levels_table.c.reserved >= bindparam("units"),
+    )
+    .values(on_hand=levels_table.c.on_hand - bindparam("units"))
+    .returning(levels_table.c.on_hand, levels_table.c.reserved)
+)
+MOVE_UNITS = (  # under the level's lock, after the checks
+    update(levels_table)
+    .where(levels_table.c.id == bindparam("level_id"))
+    .values(
+        on_hand=levels_table.c.on_hand + bindparam("on_hand_delta"),
+        reserved=levels_table.c.reserved + bindparam("reserved_delta"),
+    )
+)
+RECLAIM_LAPSED_LINES = (
+    update(lines_table)
+    .where(
+        lines_table.c.stock_level_id == bindparam("level_id"),
+        lines_table.c.state == "held",
+        exists().where(
+            reservations_table.c.id == lines_table.c.reservation_id,
+            reservations_table.c.expires_at <= bindparam("now"),
+        ),
+    )
+    .values(state="expired")
+    .returning(lines_table.c.variant_id, lines_table.c.quantity, lines_table.c.reservation_id)
+)
+RESERVATIONS_WITH_LINES = (
+    select(
+        reservations_table.c.id,
+        reservations_table.c.channel,
+        reservations_table.c.reference,
+        reservations_table.c.status,
+        reservations_table.c.expires_at,
+        reservations_table.c.created_at,
+        reservations_table.c.settled_at,
+        lines_table.c.id.label("line_id"),
+        lines_table.c.variant_id,
+        variants_table.c.sku,
+        lines_table.c.stock_level_id,
+        locations_table.c.code,
+        lines_table.c.quantity,
+        lines_table.c.state,
+    )
+    .select_from(
+        reservations_table.outerjoin(
+            lines_table, lines_table.c.reservation_id == reservations_table.c.id
+        )
+        .outerjoin(variants_table, variants_table.c.id == lines_table.c.variant_id)
+        .outerjoin(levels_table, levels_table.c.id == lines_table.c.stock_level_id)
+        .outerjoin(locations_table, locations_table.c.id == levels_table.c.location_id)
+    )
+    .where(reservations_table.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(reservations_table.c.id, lines_table.c.id)
+)
+END_RESERVATION = (  # only an active one: the row count says who won
+    update(reservations_table)
+    .where(
+        reservations_table.c.id == bindparam("reservation_id"),
+        reservations_table.c.status == "active",
+    )
+    .values(status=bindparam("outcome"), settled_at=bindparam("at"))
+)
+END_LINES = (
+    update(lines_table)
+    .where(
+        lines_table.c.reservation_id == bindparam("of_reservation"), lines_table.c.state == "held"
+    )
+    .values(state=bindparam("line_state"))
+)
+CHANNEL_RULES = select(rules_table.c.channel, rules_table.c.buffer, rules_table.c.cap).order_by(
+    rules_table.c.channel
+)
+_INSERTS_OR_IGNORE: dict[tuple[str, str], Executable] = {}
+_UNIQUE_KEYS = {
+    "inventory_reservations": ("channel", "reference"),
+    "inventory_stock_levels": ("variant_id", "location_id"),
+    "inventory_locations": ("code",),
+}
+
+
+def insert_or_ignore(session: Session, table) -> Executable:
+    """INSERT ... ON CONFLICT (its unique key) DO NOTHING, on either database: concurrent
+    creators agree on one row. Returns the id when a row was inserted."""
+    key = (session.get_bind().dialect.name, table.name)
+    if key not in _INSERTS_OR_IGNORE:
+        dialect = postgresql if key[0] == "postgresql" else sqlite
+        _INSERTS_OR_IGNORE[key] = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=list(_UNIQUE_KEYS[table.name]))
+            .returning(table.c.id)
+        )
+    return _INSERTS_OR_IGNORE[key]

@@ -1,0 +1,489 @@
+"""Reservations: hold stock for a cart or an order, then commit it (sold) or release it
+(given back); a hold that lapses stops counting at once and is tidied by the sweeper.
+
+Every change to a reservation or its lines happens while holding the locks of its stock
+levels, taken lowest id first (``lock_objects``). That serializes commit, release,
+extend, expiry and reclaim of the same units, and rules out deadlocks. A refused
+reservation undoes its own writes (compensation), so it is safe inside a larger
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from mercato.db import new_id, utcnow
+from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
+from mercato.inventory import lock_objects
+from mercato.inventory.allocation import hold_lines, read_lines
+from mercato.inventory.availability import as_of, read_stock
+from mercato.inventory.ledger import movement_row, record_changes, write_movements
+from mercato.inventory.models import Reservation
+from mercato.inventory.queries import (
+    END_LINES,
+    END_RESERVATION,
+    MOVE_UNITS,
+    RESERVATIONS_WITH_LINES,
+    insert_or_ignore,
+    lines_table,
+    reservations_table,
+)
+from mercato.inventory.schemas import ReservationLineInput
+
+DEFAULT_HOLD = timedelta(minutes=15)
+SWEEP_BATCH = 500
+
+
+class ReservationExpired(Conflict):
+    slug = "reservation-expired"
+    title = "Reservation expired"
+
+
+# The reservation as the service returns it (``schemas.ReservationPublic`` is its API
+# form) and as commit, release and expiry read it back under the locks.
+
+
+@dataclass
+class LineView:
+    variant_id: str
+    sku: str | None
+    location: str | None
+    quantity: int
+    state: str
+    # Where its units are held; None when it holds no stock (untracked or backordered).
+    stock_level_id: str | None = None
+
+
+@dataclass
+class ReservationView:
+    id: str
+    channel: str
+    reference: str
+    status: str
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+    lines: list[LineView]
+    # True when an earlier request with the same reference made it.
+    replayed: bool = False
+
+
+def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, ReservationView]:
+    """Reservations with their lines, fresh from the database (read after locking)."""
+    loaded: dict[str, ReservationView] = {}
+    for row in session.execute(RESERVATIONS_WITH_LINES, {"ids": sorted(reservation_ids)}):
+        reservation = loaded.get(row.id)
+        if reservation is None:
+            reservation = loaded[row.id] = ReservationView(
+                row.id,
+                row.channel,
+                row.reference,
+                row.status,
+                row.expires_at,
+                row.created_at,
+                row.settled_at,
+                [],
+            )
+        if row.line_id is not None:
+            reservation.lines.append(
+                LineView(
+                    row.variant_id,
+                    row.sku,
+                    row.code,
+                    row.quantity,
+                    row.state,
+                    row.stock_level_id,
+                )
+            )
+    return loaded
+
+
+def get_reservation(session: Session, reservation_id: str) -> ReservationView:
+    return _load_one(session, reservation_id)
+
+
+def _hold_seconds(ttl_seconds: int | None) -> timedelta:
+    if ttl_seconds is None:
+        return DEFAULT_HOLD
+    if ttl_seconds <= 0:
+        raise ValidationFailed(
+            "A hold must last a while.", [FieldError(("ttl_seconds",), "must be at least 1 second")]
+        )
+    return timedelta(seconds=ttl_seconds)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One reservation request (see ``reserve``)."""
+
+    lines: Sequence[ReservationLineInput]
+    channel: str = "storefront"
+    reference: str | None = None
+    ttl_seconds: int | None = None
+    allocation: str = "priority"
+    sell: bool = False
+    actor: str = "system"
+
+
+def reserve(
+    session: Session,
+    lines: Sequence[ReservationLineInput],
+    *,
+    channel: str = "storefront",
+    reference: str | None = None,
+    ttl_seconds: int | None = None,
+    allocation: str = "priority",
+    sell: bool = False,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> ReservationView:
+    """Hold every line or none; the same (channel, reference) returns the same reservation.
+
+    ``sell`` takes the units as sold at once, for an order that arrives already paid
+    (a platform's checkout): the same guard, one transaction instead of two.
+    Raises ``InsufficientStock`` naming each short line and what it could get.
+    """
+    [outcome] = reserve_many(
+        session, [Ask(lines, channel, reference, ttl_seconds, allocation, sell, actor)], now
+    )
+    if isinstance(outcome, MercatoError):
+        raise outcome
+    return outcome
+
+
+def reserve_many(
+    session: Session, asks: Sequence[Ask], now: datetime | None = None
+) -> list[ReservationView | MercatoError]:
+    """``reserve`` for many requests in one transaction; each gets its own outcome (a
+    refused one undoes its own writes). References must be distinct within one call.
+
+    One claim of all references, one stock read, the stock levels locked lowest id first
+    (so that two such transactions never wait on each other in opposite orders), then
+    each request's guarded UPDATEs, then one insert each of lines, movements and events.
+    """
+    now = as_of(now)
+    outcomes: list[ReservationView | MercatoError | None] = [None] * len(asks)
+    claims: dict[int, dict[str, Any]] = {}
+    for index, ask in enumerate(asks):
+        try:
+            expires_at = now + _hold_seconds(ask.ttl_seconds)
+        except MercatoError as refused:
+            outcomes[index] = refused
+            continue
+        claim_id = new_id("res")
+        status, settled_at = ("committed", now) if ask.sell else ("active", None)
+        claims[index] = {
+            "id": claim_id,
+            "channel": ask.channel,
+            "reference": ask.reference or claim_id,
+            "status": status,
+            "expires_at": expires_at,
+            "actor": ask.actor,
+            "created_at": now,
+            "settled_at": settled_at,
+        }
+    # Claim the references first: a concurrent twin waits here, then replays ours.
+    claimed = set()
+    if claims:
+        claimed = set(
+            session.scalars(
+                insert_or_ignore(session, reservations_table), list(claims.values())
+            ).all()
+        )
+    stocks = read_stock(
+        session,
+        [ln.variant_id for i in claims for ln in asks[i].lines if ln.variant_id],
+        [ln.sku for i in claims for ln in asks[i].lines if ln.sku],
+        now,
+    )
+    lock_objects.stock_levels(
+        session, [level.id for stock in stocks.values() for level in stock.levels]
+    )
+
+    line_rows: list[dict[str, Any]] = []
+    movements: list[dict[str, Any]] = []
+    changed: set[str] = set()
+    refused_claims = []
+    for index, row in claims.items():
+        ask = asks[index]
+        try:
+            if row["id"] not in claimed:
+                outcomes[index] = _replay(session, ask.channel, row["reference"], ask.lines)
+                continue
+            wanted, plans = hold_lines(
+                session,
+                ask.lines,
+                stocks,
+                now,
+                allocation=ask.allocation,
+                sell=ask.sell,
+                actor=ask.actor,
+            )
+        except MercatoError as refused:
+            outcomes[index] = refused
+            if row["id"] in claimed:
+                refused_claims.append(row["id"])
+            continue
+        views = []
+        state = "sold" if ask.sell else "held"
+        for variant_id, quantity in wanted.items():
+            plan = plans.get(variant_id, [])
+            portions = [(level.id, level.location, units) for level, units in plan]
+            backordered = quantity - sum(units for _, units in plan)
+            if backordered:
+                portions.append((None, None, backordered))
+            for level_id, location, units in portions:
+                line_rows.append(
+                    {
+                        "id": new_id("rsl"),
+                        "reservation_id": row["id"],
+                        "variant_id": variant_id,
+                        "stock_level_id": level_id,
+                        "quantity": units,
+                        "state": state,
+                    }
+                )
+                views.append(
+                    LineView(variant_id, stocks[variant_id].sku, location, units, state, level_id)
+                )
+                if level_id is not None:
+                    movements.append(
+                        movement_row(
+                            level_id,
+                            variant_id,
+                            "sale" if ask.sell else "reservation",
+                            units,
+                            on_hand=-units if ask.sell else 0,
+                            reserved=0 if ask.sell else units,
+                            actor=ask.actor,
+                            now=now,
+                            reference=row["reference"],
+                            reservation_id=row["id"],
+                        )
+                    )
+        changed.update(plans)
+        outcomes[index] = ReservationView(
+            row["id"],
+            row["channel"],
+            row["reference"],
+            row["status"],
+            row["expires_at"],
+            now,
+            row["settled_at"],
+            views,
+        )
+    if refused_claims:
+        session.execute(
+            delete(reservations_table).where(reservations_table.c.id.in_(refused_claims))
+        )
+    if line_rows:
+        session.execute(insert(lines_table), line_rows)
+    write_movements(session, movements)
+    record_changes(session, changed, stocks, now)
+    return outcomes
+
+
+def _replay(
+    session: Session, channel: str, reference: str, lines: Sequence[ReservationLineInput]
+) -> ReservationView:
+    reservation_id = session.scalar(
+        select(Reservation.id).where(
+            Reservation.channel == channel, Reservation.reference == reference
+        )
+    )
+    loaded = _load(session, [reservation_id])[reservation_id]
+    asked, _ = read_lines(session, lines, utcnow())
+    held: dict[str, int] = defaultdict(int)
+    for line in loaded.lines:
+        held[line.variant_id] += line.quantity
+    if asked != dict(held):
+        raise Conflict(
+            f"Reference {reference!r} was already used for a different "
+            "reservation on this channel.",
+            [FieldError(("reference",), "already used with other lines", "taken")],
+            {"reservation_id": reservation_id},
+        )
+    loaded.replayed = True
+    return loaded
+
+
+# outcome -> (state of its lines, kind of its movements)
+OUTCOMES = {
+    "committed": ("sold", "sale"),
+    "released": ("released", "release"),
+    "expired": ("expired", "expiry"),
+}
+
+
+def commit(
+    session: Session, reservation_id: str, *, actor: str = "system", now: datetime | None = None
+) -> ReservationView:
+    """Turn held units into a sale: on_hand and reserved both go down. Idempotent."""
+    return settle_many(session, [reservation_id], "committed", as_of(now), actor)[0]
+
+
+def release(
+    session: Session, reservation_id: str, *, actor: str = "system", now: datetime | None = None
+) -> ReservationView:
+    """Give the held units back. Idempotent; an expired reservation stays expired."""
+    return settle_many(session, [reservation_id], "released", as_of(now), actor)[0]
+
+
+def extend(
+    session: Session, reservation_id: str, ttl_seconds: int, *, now: datetime | None = None
+) -> ReservationView:
+    """Keep an active hold for ``ttl_seconds`` from now."""
+    now = as_of(now)
+    expires_at = now + _hold_seconds(ttl_seconds)
+    lock_objects.stock_levels_of_reservations(session, [reservation_id])
+    reservation = _load_one(session, reservation_id)
+    if reservation.status != "active":
+        raise _not_active(reservation, "extended")
+    if _lapsed(reservation, now):
+        raise _expired(reservation, "it cannot be extended")
+    extended = session.execute(
+        update(reservations_table)
+        .where(reservations_table.c.id == reservation_id, reservations_table.c.status == "active")
+        .values(expires_at=expires_at)
+    ).rowcount
+    if extended != 1:  # settled meanwhile (only a reservation holding no stock gets here)
+        raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
+    reservation.expires_at = expires_at
+    return reservation
+
+
+def _load_one(session: Session, reservation_id: str) -> ReservationView:
+    reservation = _load(session, [reservation_id]).get(reservation_id)
+    if reservation is None:
+        raise NotFound(f"No reservation with id {reservation_id!r}.")
+    return reservation
+
+
+def _lapsed(reservation: ReservationView, now: datetime) -> bool:
+    return reservation.expires_at <= now or any(
+        line.state == "expired" for line in reservation.lines
+    )
+
+
+def _not_active(reservation: ReservationView, verb: str) -> Conflict:
+    return Conflict(
+        f"Reservation {reservation.id} is {reservation.status}; it cannot be {verb}.",
+        extra={"reservation_status": reservation.status},
+    )
+
+
+def _expired(reservation: ReservationView, consequence: str) -> ReservationExpired:
+    at = reservation.expires_at.isoformat()
+    return ReservationExpired(
+        f"Reservation {reservation.id} expired at {at}; {consequence}.", extra={"expires_at": at}
+    )
+
+
+def settle_many(
+    session: Session, reservation_ids: Sequence[str], outcome: str, now: datetime, actor: str
+) -> list[ReservationView]:
+    """Commit, release or expire reservations: one path, so the three cannot drift apart.
+
+    Locks every stock level involved first, then reads the reservations, so what it sees
+    cannot change before it writes.
+    """
+    lock_objects.stock_levels_of_reservations(session, reservation_ids)
+    loaded = _load(session, reservation_ids)
+    level_deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    movements: list[dict[str, Any]] = []
+    freed_variants: set[str] = set()
+    views = []
+    for reservation_id in reservation_ids:
+        reservation = loaded.get(reservation_id)
+        if reservation is None:
+            raise NotFound(f"No reservation with id {reservation_id!r}.")
+        if reservation.status != "active":
+            if outcome == "expired":
+                continue  # settled since the sweeper looked
+            if reservation.status == outcome or (outcome, reservation.status) == (
+                "released",
+                "expired",
+            ):
+                views.append(reservation)
+                continue
+            raise _not_active(reservation, outcome)
+        lapsed = _lapsed(reservation, now)
+        if outcome == "expired" and not lapsed:
+            continue  # extended since the sweeper looked
+        if outcome == "committed" and lapsed:
+            raise _expired(reservation, "nothing was sold")
+        final = "expired" if lapsed else outcome
+        flipped = session.execute(
+            END_RESERVATION, {"reservation_id": reservation_id, "outcome": final, "at": now}
+        ).rowcount
+        if flipped != 1:  # settled meanwhile (only a reservation holding no stock gets here)
+            raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
+        state, kind = OUTCOMES[final]
+        sold = final == "committed"
+        for line in reservation.lines:
+            if line.state != "held":
+                continue
+            line.state = state
+            level_id, units = line.stock_level_id, line.quantity
+            if level_id is None:
+                continue
+            level_deltas[level_id][0] -= units if sold else 0
+            level_deltas[level_id][1] -= units
+            movements.append(
+                movement_row(
+                    level_id,
+                    line.variant_id,
+                    kind,
+                    units,
+                    on_hand=-units if sold else 0,
+                    reserved=-units,
+                    actor=actor,
+                    now=now,
+                    reference=reservation.reference,
+                    reservation_id=reservation_id,
+                )
+            )
+            if not sold:
+                freed_variants.add(line.variant_id)
+        session.execute(END_LINES, {"of_reservation": reservation_id, "line_state": state})
+        reservation.status, reservation.settled_at = final, now
+        views.append(reservation)
+    if level_deltas:
+        session.execute(
+            MOVE_UNITS,
+            [
+                {"level_id": level_id, "on_hand_delta": on_hand, "reserved_delta": reserved}
+                for level_id, (on_hand, reserved) in sorted(level_deltas.items())
+            ],
+        )
+    write_movements(session, movements)
+    # A sale takes units from on_hand and reserved alike: availability does not move.
+    record_changes(session, freed_variants, now=now)
+    return views
+
+
+def sweep_expired(session: Session, now: datetime | None = None, limit: int = SWEEP_BATCH) -> int:
+    """Expire up to ``limit`` lapsed reservations, recording their expiry movements.
+
+    Only tidies: lapsed holds stopped counting when they expired. Returns how many
+    reservations it expired; call again (in a new transaction) while it returns ``limit``.
+    """
+    now = as_of(now)
+    due = list(
+        session.scalars(
+            select(Reservation.id)
+            .where(Reservation.status == "active", Reservation.expires_at <= now)
+            .order_by(Reservation.expires_at, Reservation.id)
+            .limit(limit)
+        )
+    )
+    if not due:
+        return 0
+    return len(settle_many(session, due, "expired", now, "system:sweeper"))
