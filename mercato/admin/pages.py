@@ -28,8 +28,8 @@ from mercato.events.service import EventFilters
 from mercato.inventory import reports as inventory
 from mercato.mail import service as mail
 from mercato.money import format_plain
-from mercato.orders import refunds
-from mercato.orders import service as orders
+from mercato.orders import fulfillment, lifecycle, queries, refunds
+from mercato.orders.bulk import bulk_action
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
@@ -128,17 +128,17 @@ def overview(request: Request, session: ReadSession, admin: Admin):
     now = utcnow()
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=59)
-    sales = orders.sales_by_channel(session, start_of_day)
-    latest = orders.list_orders(session, orders.OrderFilters(), limit=10).items
+    sales = queries.sales_by_channel(session, start_of_day)
+    latest = queries.list_orders(session, queries.OrderFilters(), limit=10).items
     return _page(
         request,
         "overview.html",
         admin,
         sales=sales,
-        per_minute=orders.orders_per_minute(session, since, since + timedelta(hours=1)),
+        per_minute=queries.orders_per_minute(session, since, since + timedelta(hours=1)),
         chart_start=since.isoformat(),
         latest=latest,
-        names=orders.channel_names(
+        names=queries.channel_names(
             session, [row.channel for row in sales] + [o.channel for o in latest]
         ),
     )
@@ -169,14 +169,14 @@ def order_list(
     q: str | None = None,
     cursor: str | None = None,
 ):
-    filters = orders.OrderFilters(status=status or None, channel=channel or None, q=q or None)
-    page = orders.list_orders(session, filters, cursor=cursor, limit=50)
+    filters = queries.OrderFilters(status=status or None, channel=channel or None, q=q or None)
+    page = queries.list_orders(session, filters, cursor=cursor, limit=50)
     return _page(
         request,
         "orders.html",
         admin,
         page=page,
-        names=orders.channel_names(session, (o.channel for o in page.items)),
+        names=queries.channel_names(session, (o.channel for o in page.items)),
         channels=channels.list_channels(session),
         note=why_no_orders(session, channel),
         status=status or "",
@@ -187,15 +187,15 @@ def order_list(
 
 @router.get("/orders/{order_id}")
 def order_detail(request: Request, order_id: str, session: ReadSession, admin: Admin):
-    order = orders.get_order(session, order_id)
+    order = queries.get_order(session, order_id)
     return _page(
         request,
         "order.html",
         admin,
         order=order,
-        channel_name=orders.channel_names(session, [order.channel])[order.channel],
-        fulfillments=orders.fulfillments_of(session, order.id),
-        refunds=orders.refunds_of(session, order.id),
+        channel_name=queries.channel_names(session, [order.channel])[order.channel],
+        fulfillments=queries.fulfillments_of(session, order.id),
+        refunds=queries.refunds_of(session, order.id),
     )
 
 
@@ -235,7 +235,7 @@ def fulfil(
     tracking_url: Annotated[str, Form()] = "",
 ):
     def act():
-        orders.fulfil(
+        fulfillment.fulfil(
             session,
             order_id,
             FulfillmentCreate(
@@ -262,7 +262,7 @@ def tracking(
     tracking_url: Annotated[str, Form()] = "",
 ):
     def act():
-        orders.update_tracking(
+        fulfillment.update_tracking(
             session,
             order_id,
             fulfillment_id,
@@ -291,7 +291,7 @@ def cancel(
     restock: Annotated[str, Form()] = "on",
 ):
     def act():
-        orders.cancel(session, order_id, reason or None, restock == "on", actor=_actor(admin))
+        lifecycle.cancel(session, order_id, reason or None, restock == "on", actor=_actor(admin))
         return "Cancelled."
 
     return _order_action(session, order_id, admin, csrf, act)
@@ -335,7 +335,7 @@ def bulk(form: PostedForm, sessions: SessionFactories, admin: Admin):
     ids = [str(i) for i in form.getlist("order_id")][:200]
 
     try:
-        outcome = refunds.bulk_action(
+        outcome = bulk_action(
             sessions.write,
             ids,
             str(form.get("action") or ""),

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 
-from mercato.checkout import completion, service
+from mercato.checkout import completion, discounts, paying, service
 from mercato.checkout.auth import CheckoutRead, CheckoutWrite
 from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
 from mercato.checkout.schemas import (
@@ -86,13 +86,13 @@ def return_url(request: Request, token: str) -> str:
 
 # Answers the attempt keeps (committed), written as problems.
 PROBLEMS = {
-    "declined": (402, service.PaymentDeclined),
+    "declined": (402, paying.PaymentDeclined),
     "total_changed": (409, completion.TotalChanged),
     "failed": (409, completion.OrderNotPlaced),
 }
 
 
-def completion_response(done: service.Completion, path: str) -> JSONResponse:
+def completion_response(done: paying.Completion, path: str) -> JSONResponse:
     if done.status in PROBLEMS:
         status_code, kind = PROBLEMS[done.status]
         return problem(
@@ -176,12 +176,12 @@ def complete_checkout(
 
 @router.post("/discount-codes", response_model=DiscountPublic, status_code=status.HTTP_201_CREATED)
 def create_discount(data: DiscountCreate, session: WriteSession, _: CheckoutWrite):
-    return service.create_discount(session, data)
+    return discounts.create_discount(session, data)
 
 
 @router.get("/discount-codes", response_model=list[DiscountPublic])
 def list_discounts(session: ReadSession, _: CheckoutRead):
-    return service.list_discounts(session)
+    return discounts.list_discounts(session)
 
 
 @router.post("/payments/webhooks/{provider}", tags=["payments"])

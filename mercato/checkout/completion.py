@@ -6,8 +6,11 @@
 3. Place the order in one transaction, checking the hold and the total again.
 4. If the order cannot be placed, the charge goes back (refund) and the payment says why.
 
+Paying with a card typed into the provider's element on the page is ``card_element``;
+the steps inside each transaction are ``payment``.
+
 A process that dies between steps leaves a pending (or refund_due) payment behind;
-``reconcile`` asks the provider how it ended and finishes the saga, so every charge ends
+``recovery.reconcile`` asks the provider how it ended and finishes the saga, so every charge ends
 attached to an order or refunded. The provider's idempotency keys are derived from the
 attempt, so a step run twice charges once.
 """
@@ -16,18 +19,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from babel.core import UnknownLocaleError
 from babel.numbers import format_currency
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercato.checkout import service
+from mercato.checkout import paying, service
 from mercato.checkout.models import Checkout
 from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
-from mercato.checkout.service import Completion
 from mercato.customers import service as customers
 from mercato.db import transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
@@ -66,17 +68,6 @@ class OrderNotPlaced(Conflict):
 
 
 @dataclass
-class CardForm:
-    """What the page needs to mount the provider's card element."""
-
-    publishable_key: str
-    client_secret: str
-    intent_ref: str
-    # What the intent is for: the page confirms only a total the buyer has seen.
-    total: int
-
-
-@dataclass
 class Attempt:
     """A payment recorded as pending: what to ask the provider."""
 
@@ -99,7 +90,7 @@ def complete(
     return_url: str,
     update: CheckoutUpdate | None = None,
     now: datetime | None = None,
-) -> Completion:
+) -> paying.Completion:
     """Pay the total the buyer saw (``data.expected_total``) and place the order. Declines
     and authentication requests are answers (recorded, not raised); so is a changed
     total, which charges nothing. ``update`` (the one-page form) is saved first."""
@@ -108,7 +99,7 @@ def complete(
         if update is not None:
             service.update_checkout(session, token, update, now)
         begun = _begin(session, token, data, attempt_key, return_url, now)
-    if isinstance(begun, Completion):
+    if isinstance(begun, paying.Completion):
         return begun
     intent = _charge(sessions, begun)
     return settle(sessions, begun.payment_id, intent, now)
@@ -121,21 +112,21 @@ def _begin(
     attempt_key: str,
     return_url: str,
     now: datetime,
-) -> Attempt | Completion:
+) -> Attempt | paying.Completion:
     """Step 1: check everything, then record the payment as pending."""
     checkout = service.get_checkout(session, token, lock=True)
     if checkout.status == "completed":
-        return Completion("completed", checkout, session.get(Order, checkout.order_id))
+        return paying.Completion("completed", checkout, session.get(Order, checkout.order_id))
     earlier = payments.attempt(session, checkout.id, attempt_key)
     if earlier is not None:
         return _answer_for(checkout, earlier)
     _refuse_while_paying(session, checkout, now)
-    order = service.ready_to_pay(session, checkout, now)
-    changed = _changed_total(checkout, data.expected_total)
+    order = paying.ready_to_pay(session, checkout, now)
+    changed = changed_total(checkout, data.expected_total)
     if changed is not None:
         return changed
     if checkout.total == 0:
-        return service.finish(session, checkout, order, None, None, now)
+        return paying.finish(session, checkout, order, None, None, now)
     customer = customers.get(session, checkout.customer_id)
     method = data.payment_method
     if method == "saved":
@@ -145,7 +136,7 @@ def _begin(
                 [FieldError(("payment_method",), "nothing saved")],
             )
         method = customer.payment_method_ref
-    service.hold_for_payment(session, checkout, now)
+    paying.hold_for_payment(session, checkout, now)
     provider = payments.provider(session)
     payment = Payment(
         checkout_id=checkout.id,
@@ -159,7 +150,7 @@ def _begin(
     )
     session.add(payment)
     session.flush()
-    request = service.payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
+    request = paying.payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
     return Attempt(payment.id, provider, request, method, return_url)
 
 
@@ -179,11 +170,11 @@ def _refuse_while_paying(session: Session, checkout: Checkout, now: datetime) ->
         raise Conflict("A payment for this checkout is under way; wait for its answer.")
 
 
-def _changed_total(checkout: Checkout, expected: int) -> Completion | None:
+def changed_total(checkout: Checkout, expected: int) -> paying.Completion | None:
     if expected == checkout.total:
         return None
     shown = _shown(checkout.total, checkout)
-    return Completion(
+    return paying.Completion(
         "total_changed",
         checkout,
         message=f"Your total is now {shown} (tax, shipping or a code changed it). "
@@ -200,16 +191,16 @@ def _shown(amount: int, checkout: Checkout, currency: str | None = None) -> str:
         return f"{format_plain(amount, currency)} {currency}"
 
 
-def _answer_for(checkout: Checkout, payment: Payment) -> Completion:
+def _answer_for(checkout: Checkout, payment: Payment) -> paying.Completion:
     if payment.status in ("pending", PROCESSING):
-        return Completion(
+        return paying.Completion(
             "processing",
             checkout,
             message="Your payment is processing; your order is placed as soon as it clears.",
         )
     if payment.status in ("refund_due", "refunded", "voided"):
-        return Completion("failed", checkout, message=payment.failure_message)
-    return service.answer(checkout, payment)
+        return paying.Completion("failed", checkout, message=payment.failure_message)
+    return paying.answer(checkout, payment)
 
 
 def _charge(sessions: sessionmaker[Session], attempt: Attempt) -> Intent:
@@ -220,7 +211,7 @@ def _charge(sessions: sessionmaker[Session], attempt: Attempt) -> Intent:
     try:
         intent = provider.create_intent(attempt.request)
     except ProviderError as exc:
-        _close(sessions, attempt.payment_id, "voided", str(exc.detail))
+        close_payment(sessions, attempt.payment_id, "voided", str(exc.detail))
         raise
     try:
         return provider.confirm(
@@ -245,7 +236,9 @@ def _charge(sessions: sessionmaker[Session], attempt: Attempt) -> Intent:
         raise
 
 
-def _close(sessions, payment_id: str, status: str, why: str | None, refunded: int = 0) -> None:
+def close_payment(
+    sessions, payment_id: str, status: str, why: str | None, refunded: int = 0
+) -> None:
     with transaction(sessions) as session:
         payment = session.get(Payment, payment_id)
         payment.status, payment.failure_message = status, why
@@ -257,7 +250,7 @@ def _close(sessions, payment_id: str, status: str, why: str | None, refunded: in
 
 def settle(
     sessions: sessionmaker[Session], payment_id: str, intent: Intent, now: datetime | None = None
-) -> Completion:
+) -> paying.Completion:
     """Steps 3 and 4: record what the provider said; when it was paid, place the order
     in one transaction, or give the charge back and say why."""
     now = now or utcnow()
@@ -270,7 +263,7 @@ def settle(
     return refund_unplaced(sessions, payment_id, intent, reason)
 
 
-def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> Completion:
+def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
     payment = session.get(Payment, payment_id)
     # The checkout first, then its payment: every path locks in that order.
     checkout = session.scalar(
@@ -281,18 +274,18 @@ def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> 
     )
     session.refresh(payment, with_for_update=True)
     if payment.order_id is not None:
-        return Completion("completed", checkout, session.get(Order, payment.order_id))
+        return paying.Completion("completed", checkout, session.get(Order, payment.order_id))
     if payment.status in ("refund_due", "refunded", "voided"):
         return _answer_for(checkout, payment)
     payments.record(session, payment, intent)
     if intent.status != SUCCEEDED:
-        return service.answer(checkout, payment, intent.next_action_url)
+        return paying.answer(checkout, payment, intent.next_action_url)
     if checkout.status == "completed":
         raise Conflict("This checkout was already paid by another payment.")
     service.renew_hold(session, checkout, now)
     service.reprice(session, checkout, now)
-    done = service.finish(
-        session, checkout, service.order_for(session, checkout), intent, payment.provider, now
+    done = paying.finish(
+        session, checkout, paying.order_for(session, checkout), intent, payment.provider, now
     )
     payment.order_id = done.order.id
     return done
@@ -300,7 +293,7 @@ def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> 
 
 def refund_unplaced(
     sessions: sessionmaker[Session], payment_id: str, intent: Intent, reason: str
-) -> Completion:
+) -> paying.Completion:
     """Give back a charge whose order could not be placed: first marked refund_due with
     the reason (so a crash here is finished by the reconciler), then refunded."""
     with transaction(sessions) as session:
@@ -315,8 +308,8 @@ def refund_unplaced(
         amount, currency = payment.amount, payment.currency
     if due:
         provider.refund(intent.ref, amount, idempotency_key=f"{payment_id}:unplaced")
-        _close(sessions, payment_id, "refunded", reason, refunded=amount)
-    return Completion(
+        close_payment(sessions, payment_id, "refunded", reason, refunded=amount)
+    return paying.Completion(
         "failed",
         checkout,
         message=f"We could not place your order: {reason} "
@@ -332,14 +325,14 @@ def resume(
     token: str,
     intent_ref: str | None = None,
     now: datetime | None = None,
-) -> Completion:
+) -> paying.Completion:
     """Back from the bank's authentication, or from the provider's element after the
     buyer's browser confirmed ``intent_ref``: ask the provider how it went. The
     browser's word is never taken; only the provider's."""
     with sessions() as session:
         checkout = service.get_checkout(session, token)
         if checkout.status == "completed":
-            return Completion("completed", checkout, session.get(Order, checkout.order_id))
+            return paying.Completion("completed", checkout, session.get(Order, checkout.order_id))
         query = select(Payment).where(Payment.checkout_id == checkout.id)
         query = (
             query.where(Payment.intent_ref == intent_ref)
@@ -356,13 +349,13 @@ def resume(
     if done.status in ("completed", "failed", PROCESSING):
         return done
     if intent.status == PROCESSING:
-        return Completion(
+        return paying.Completion(
             "processing",
             done.checkout,
             message="Your payment is processing; your order is placed as soon as it clears.",
         )
     if intent_ref and intent.status != DECLINED:
-        return Completion(
+        return paying.Completion(
             "declined",
             done.checkout,
             message="The payment was not completed. Try again or use another card.",
@@ -393,188 +386,3 @@ def on_payment_event(
         payment_id = payment.id
     done = settle(sessions, payment_id, provider.retrieve(event.intent_ref), now)
     return {"completed": "completed", "failed": "refunded"}.get(done.status, event.status)
-
-
-# ---------------------------------------------------------------- the provider's element
-
-
-def card_form(sessions: sessionmaker[Session], token: str) -> CardForm | None:
-    """The intent the page's card element confirms, at the checkout's current total;
-    None when the active provider takes no card details in the browser (the sandbox)."""
-    with sessions() as session:
-        key = payments.browser_key(session)
-        if key is None:
-            return None
-        checkout = service.get_checkout(session, token)
-        if checkout.status == "completed":
-            return None
-    intent, _ = _element_intent(sessions, token, paying=False)
-    return CardForm(key, intent.client_secret, intent.ref, intent.amount)
-
-
-def prepare_card_payment(
-    sessions: sessionmaker[Session],
-    token: str,
-    update: CheckoutUpdate | None,
-    expected_total: int | None,
-    now: datetime | None = None,
-) -> CardForm | Completion:
-    """The buyer tapped Pay with a card typed into the provider's element: save their
-    details, check all the order needs, the total they saw, and hold the stock; then
-    bring the intent to the total. Their browser confirms it with the provider;
-    ``resume`` (its return) or the provider's webhook places the order."""
-    now = now or utcnow()
-    with transaction(sessions) as session:
-        if update is not None:
-            service.update_checkout(session, token, update, now)
-        key = payments.browser_key(session)
-        checkout = service.get_checkout(session, token, lock=True)
-        if checkout.status == "completed":
-            return Completion("completed", checkout, session.get(Order, checkout.order_id))
-        if key is None:
-            raise Conflict("Card details are not taken on this page; choose a payment method.")
-        order = service.ready_to_pay(session, checkout, now)
-        changed = _changed_total(checkout, expected_total)
-        if changed is not None:
-            return changed
-        if checkout.total == 0:
-            return service.finish(session, checkout, order, None, None, now)
-        service.hold_for_payment(session, checkout, now)
-    intent, payment_id = _element_intent(sessions, token, paying=True)
-    if intent.status == SUCCEEDED:  # paid meanwhile (another tab): place the order
-        return settle(sessions, payment_id, intent, now)
-    return CardForm(key, intent.client_secret, intent.ref, intent.amount)
-
-
-def _element_intent(
-    sessions: sessionmaker[Session], token: str, *, paying: bool
-) -> tuple[Intent, str]:
-    """This checkout's element intent, made once and kept at the checkout's total; when
-    the buyer pays, also saving the method only if they asked. A confirmed one is left
-    as it is. Its payment row is written before the provider makes the intent."""
-    with transaction(sessions) as session:
-        checkout = service.get_checkout(session, token)
-        provider = payments.provider(session)
-        customer = customers.get(session, checkout.customer_id)
-        payment = _element_payment(session, checkout, provider.name)
-        payment.amount, payment.updated_at = checkout.total, utcnow()
-        request = service.payment_request(
-            checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
-        )
-        payment_id, ref = payment.id, payment.intent_ref
-    intent = None
-    if ref is not None:
-        intent = provider.retrieve(ref)
-        stale = (intent.amount, intent.currency.upper()) != (request.amount, request.currency)
-        if intent.status in UNCONFIRMED and (stale or paying):
-            try:
-                intent = provider.update_intent(intent.ref, request)
-            except ProviderError:
-                intent = None  # it can no longer change (canceled): start a new one
-        if intent is None:
-            _close(sessions, payment_id, "voided", "The intent could no longer change.")
-            return _element_intent(sessions, token, paying=paying)
-    else:
-        intent = provider.create_intent(request)
-    with transaction(sessions) as session:
-        payments.record(session, session.get(Payment, payment_id), intent)
-    return intent, payment_id
-
-
-def _element_payment(session: Session, checkout: Checkout, provider_name: str) -> Payment:
-    """The checkout's open element payment, or a new pending one."""
-    found = session.scalar(
-        select(Payment)
-        .where(
-            Payment.checkout_id == checkout.id,
-            Payment.provider == provider_name,
-            Payment.attempt_key.startswith(ELEMENT),
-        )
-        .order_by(Payment.created_at.desc())
-    )
-    if found is not None and found.status not in ("voided", "declined"):
-        return found
-    count = session.scalar(
-        select(func.count())
-        .select_from(Payment)
-        .where(Payment.checkout_id == checkout.id, Payment.attempt_key.startswith(ELEMENT))
-    )
-    payment = Payment(
-        checkout_id=checkout.id,
-        attempt_key=f"{ELEMENT}{count + 1}",
-        provider=provider_name,
-        status="pending",
-        amount=checkout.total,
-        currency=checkout.currency,
-    )
-    session.add(payment)
-    session.flush()
-    return payment
-
-
-# ---------------------------------------------------------------- reconciling
-
-
-def reconcile(
-    sessions: sessionmaker[Session], now: datetime | None = None, limit: int = 100
-) -> dict[str, int]:
-    """Finish payments their request left behind: ask the provider how each ended, then
-    place its order, give the charge back, or void it. Returns counts by outcome."""
-    now = now or utcnow()
-    with sessions() as session:
-        stale = list(
-            session.scalars(
-                select(Payment.id)
-                .where(
-                    or_(
-                        Payment.status.in_(("pending", PROCESSING, REQUIRES_ACTION, "refund_due")),
-                        (Payment.status == SUCCEEDED) & Payment.order_id.is_(None),
-                    ),
-                    Payment.updated_at <= now - RECONCILE_AFTER,
-                )
-                .order_by(Payment.updated_at)
-                .limit(limit)
-            )
-        )
-    outcomes: dict[str, int] = {}
-    for payment_id in stale:
-        try:
-            outcome = _reconcile_one(sessions, payment_id, now)
-        except ProviderError as exc:
-            log.warning("Payment %s could not be reconciled yet: %s", payment_id, exc.detail)
-            outcome = "unreachable"
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
-
-
-def _reconcile_one(sessions: sessionmaker[Session], payment_id: str, now: datetime) -> str:
-    with sessions() as session:
-        payment = session.get(Payment, payment_id)
-        checkout = session.get(Checkout, payment.checkout_id)
-        provider = payments.provider(session, payment.provider)
-        customer = customers.get(session, checkout.customer_id)
-        request = service.payment_request(
-            checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
-        )
-        request = replace(request, amount=payment.amount)
-        status, ref, reason = payment.status, payment.intent_ref, payment.failure_message
-        hold_lapsed = checkout.status != "open" or checkout.expires_at <= now
-    # Made with the same key, the intent is the one the lost request made (or a new one,
-    # never confirmed, when the request died before asking); a replayed creation answers
-    # as it did then, so its state now is asked for.
-    intent = provider.retrieve(ref or provider.create_intent(request).ref)
-    if status == "refund_due":
-        refund_unplaced(sessions, payment_id, intent, reason or "The order was not placed.")
-        return "refunded"
-    if intent.status == SUCCEEDED:
-        return settle(sessions, payment_id, intent, now).status
-    if intent.status in UNCONFIRMED or intent.status == REQUIRES_ACTION:
-        if not hold_lapsed:
-            return "waiting"  # the buyer may still be paying
-        provider.cancel(intent.ref)
-        _close(sessions, payment_id, "voided", "The payment was never completed.")
-        return "voided"
-    if intent.status == DECLINED:
-        settle(sessions, payment_id, intent, now)
-        return "declined"
-    return "waiting"

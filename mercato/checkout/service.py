@@ -1,68 +1,38 @@
-"""Checkout rules: a hold on stock when it starts, prices and totals, the buyer's details,
-and what an order needs before any money moves. Paying and placing the order is
-``completion`` (a saga across transactions); the order is unique on (storefront,
-checkout id).
+"""The checkout itself: started with a hold on its stock (``limits``: how much, how long),
+priced (``pricing``, ``discounts``), the buyer's details set and checked for their
+country (``contact``), shown, held again when the hold lapsed, expired. Paying and
+placing the order is ``completion`` (a saga across transactions) with ``payment`` (its
+steps inside one); the order is unique on (storefront, checkout id). A returning buyer
+signs in through ``sign_in``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import Product, Variant
-from mercato.checkout import contact, limits, pricing, rates
+from mercato.checkout import contact, discounts, limits, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
-from mercato.checkout.schemas import (
-    CheckoutCreate,
-    CheckoutUpdate,
-    DiscountCreate,
-)
+from mercato.checkout.schemas import CheckoutCreate, CheckoutUpdate
 from mercato.customers import service as customers
 from mercato.db import random_token, utcnow
-from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.money import CURRENCIES
-from mercato.orders import service as orders
 from mercato.orders.models import Order
-from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
-from mercato.payments import service as payments
-from mercato.payments.models import Payment
-from mercato.payments.providers import (
-    DECLINED,
-    REQUIRES_ACTION,
-    PaymentProvider,
-    PaymentRequest,
-)
 
-log = logging.getLogger(__name__)
 CHANNEL = "storefront"
 HOLD = limits.HOLD
-# While the provider is asked, the hold must outlast the answer.
-PAYMENT_HOLD = timedelta(minutes=5)
-MAX_ATTEMPTS = 8
-ATTEMPT_WINDOW = timedelta(minutes=10)
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 CLICK_KEYS = ("fbclid", "gclid", "cart_origin")
-
-
-class PaymentDeclined(MercatoError):
-    slug = "payment-declined"
-    title = "Payment declined"
-    status = 402
-
-
-class TooManyAttempts(MercatoError):
-    slug = "too-many-attempts"
-    title = "Too many attempts"
-    status = 429
 
 
 class CheckoutExpired(Conflict):
@@ -74,17 +44,6 @@ class CheckoutExpired(Conflict):
 class NewCheckout:
     checkout: Checkout
     token: str
-
-
-@dataclass
-class Completion:
-    # completed, requires_action, declined, processing; total_changed (nothing charged:
-    # show the new total); failed (charged, the order could not be placed, refunded)
-    status: str
-    checkout: Checkout
-    order: Order | None = None
-    next_action_url: str | None = None
-    message: str | None = None
 
 
 def hash_token(token: str) -> str:
@@ -166,7 +125,7 @@ def view(session: Session, checkout: Checkout, now: datetime | None = None) -> V
     now = now or utcnow()
     variants = _variants(session, [ln.variant_id for ln in checkout.lines])
     table = rates.load()
-    country = _country(checkout)
+    country = country_of(checkout)
     goods = checkout.subtotal - checkout.discount_total
     options = table.shipping_rates(country)
     customer = customers.get(session, checkout.customer_id)
@@ -183,7 +142,7 @@ def view(session: Session, checkout: Checkout, now: datetime | None = None) -> V
     )
 
 
-def _country(checkout: Checkout) -> str | None:
+def country_of(checkout: Checkout) -> str | None:
     return (checkout.shipping_address or {}).get("country") or checkout.attribution.get("_country")
 
 
@@ -282,9 +241,10 @@ def create_checkout(
     session.flush()
     _hold(session, checkout, now)
     if data.discount_code:
-        checkout.discount_code = _discount(session, data.discount_code, currency, now).code
-    _choose_default_shipping(checkout, table)
-    _reprice(session, checkout, table, now)
+        checkout.discount_code = discounts.find_usable(
+            session, data.discount_code, currency, now
+        ).code
+    redo_totals(session, checkout, table, now)
     return NewCheckout(checkout, token)
 
 
@@ -310,78 +270,9 @@ def _hold(session: Session, checkout: Checkout, now: datetime) -> None:
 
 
 def _choose_default_shipping(checkout: Checkout, table: rates.Rates) -> None:
-    codes = [r.code for r in table.shipping_rates(_country(checkout))]
+    codes = [r.code for r in table.shipping_rates(country_of(checkout))]
     if checkout.shipping_rate not in codes:
         checkout.shipping_rate = codes[0] if codes else None
-
-
-# ---------------------------------------------------------------- discounts
-
-
-def create_discount(session: Session, data: DiscountCreate) -> DiscountCode:
-    errors = []
-    if data.kind == "percentage" and data.value > 100:
-        errors.append(FieldError(("value",), "a percentage is at most 100"))
-    if data.kind == "fixed" and not data.currency:
-        errors.append(FieldError(("currency",), "a fixed discount needs its currency"))
-    if session.get(DiscountCode, data.code.upper()) is not None:
-        errors.append(FieldError(("code",), "already exists", "taken"))
-    if errors:
-        raise ValidationFailed("The discount code cannot be created.", errors)
-    code = DiscountCode(
-        code=data.code.upper(),
-        kind=data.kind,
-        value=data.value,
-        currency=data.currency.upper() if data.currency else None,
-        starts_at=data.starts_at,
-        ends_at=data.ends_at,
-        note=data.note,
-        active=True,
-    )
-    session.add(code)
-    session.flush()
-    return code
-
-
-def list_discounts(session: Session) -> list[DiscountCode]:
-    return list(session.scalars(select(DiscountCode).order_by(DiscountCode.code)))
-
-
-def _discount(session: Session, code: str, currency: str, now: datetime) -> DiscountCode:
-    found = session.get(DiscountCode, code.strip().upper())
-    usable = (
-        found is not None
-        and found.active
-        and (found.starts_at is None or found.starts_at <= now)
-        and (found.ends_at is None or now < found.ends_at)
-    )
-    if not usable:
-        raise ValidationFailed(
-            f"The code {code.strip()!r} is not valid.",
-            [FieldError(("discount_code",), "is not a valid code")],
-        )
-    return found
-
-
-def discount_preview(
-    session: Session, code: str, currency: str, subtotal: int, now: datetime | None = None
-) -> tuple[int, str | None]:
-    """What ``code`` would take off ``subtotal`` (a cart shown before any checkout exists):
-    (amount, None), or (0, why it does not apply)."""
-    try:
-        found = _discount(session, code, currency, now or utcnow())
-    except ValidationFailed as exc:
-        return 0, exc.detail
-    return pricing.discount_amount(_as_discount(found, currency, rates.load()), subtotal), None
-
-
-def _as_discount(code: DiscountCode, currency: str, table: rates.Rates) -> pricing.Discount:
-    value = (
-        code.value
-        if code.kind == "percentage"
-        else table.convert(code.value, code.currency, currency)
-    )
-    return pricing.Discount(code.code, code.kind, value)
 
 
 # ---------------------------------------------------------------- changing
@@ -402,7 +293,7 @@ def update_checkout(
     table = rates.load()
     errors: list[FieldError] = []
     fields = data.model_fields_set
-    country = data.shipping_address.country if data.shipping_address else _country(checkout)
+    country = data.shipping_address.country if data.shipping_address else country_of(checkout)
     if "email" in fields:
         checkout.email = str(data.email) if data.email else None
     if "phone" in fields:
@@ -427,7 +318,7 @@ def update_checkout(
         checkout.discount_code = None
         if data.discount_code:
             try:
-                checkout.discount_code = _discount(
+                checkout.discount_code = discounts.find_usable(
                     session, data.discount_code, checkout.currency, now
                 ).code
             except ValidationFailed as exc:
@@ -436,8 +327,7 @@ def update_checkout(
         checkout.remember = data.remember
     if errors:
         raise ValidationFailed("Some details need another look.", errors)
-    _choose_default_shipping(checkout, table)
-    _reprice(session, checkout, table, now)
+    redo_totals(session, checkout, table, now)
     return checkout
 
 
@@ -446,8 +336,14 @@ def reprice(session: Session, checkout: Checkout, now: datetime) -> None:
     _reprice(session, checkout, rates.load(), now)
 
 
+def redo_totals(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> None:
+    """The buyer's details changed: a shipping method their country has, fresh totals."""
+    _choose_default_shipping(checkout, table)
+    _reprice(session, checkout, table, now)
+
+
 def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> None:
-    country = _country(checkout)
+    country = country_of(checkout)
     code = session.get(DiscountCode, checkout.discount_code) if checkout.discount_code else None
     shipping = next(
         (r for r in table.shipping_rates(country) if r.code == checkout.shipping_rate), None
@@ -457,7 +353,7 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         priced,
         checkout.currency,
         table,
-        discount=_as_discount(code, checkout.currency, table) if code else None,
+        discount=discounts.as_priced(code, checkout.currency, table) if code else None,
         shipping=shipping,
         tax=table.tax_for(country, (checkout.shipping_address or {}).get("region")),
     )
@@ -485,152 +381,6 @@ def renew_hold(session: Session, checkout: Checkout, now: datetime) -> None:
     checkout.status = "open"  # the sweeper may have expired it
 
 
-# ---------------------------------------------------------------- completing
-
-
-def _missing(checkout: Checkout) -> list[FieldError]:
-    errors = []
-    if not (checkout.email or checkout.phone):
-        errors.append(FieldError(("email",), "give an email address or a phone number", "required"))
-    if not checkout.shipping_address:
-        errors.append(FieldError(("shipping_address",), "is required", "required"))
-    if not checkout.shipping_rate:
-        errors.append(FieldError(("shipping_rate",), "choose a shipping method", "required"))
-    return errors
-
-
-def _count_attempt(checkout: Checkout, now: datetime) -> None:
-    if checkout.attempts_since is None or now - checkout.attempts_since > ATTEMPT_WINDOW:
-        checkout.attempts, checkout.attempts_since = 0, now
-    if checkout.attempts >= MAX_ATTEMPTS:
-        wait = int((checkout.attempts_since + ATTEMPT_WINDOW - now).total_seconds()) + 1
-        raise TooManyAttempts(
-            f"Too many payment attempts; try again in {wait} seconds.", extra={"retry_after": wait}
-        )
-    checkout.attempts += 1
-
-
-def ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderCreate:
-    """Everything an order needs, checked before any money moves: an attempt within the
-    limit, the buyer's details, the stock held again if the hold lapsed, fresh totals."""
-    _count_attempt(checkout, now)
-    errors = _missing(checkout)
-    if errors:
-        raise ValidationFailed("Some details are missing.", errors)
-    renew_hold(session, checkout, now)
-    reprice(session, checkout, now)
-    return order_for(session, checkout)
-
-
-def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
-    # The hold must outlast the provider's answer.
-    checkout.expires_at = stock.extend(
-        session, checkout.reservation_id, int(PAYMENT_HOLD.total_seconds()), now=now
-    ).expires_at
-
-
-def payment_request(
-    checkout: Checkout, customer, provider: PaymentProvider, key: str
-) -> PaymentRequest:
-    return PaymentRequest(
-        checkout.total,
-        checkout.currency,
-        key,
-        description=f"Checkout {checkout.id}",
-        customer_ref=customer.payment_customer_ref
-        if customer and customer.payment_provider == provider.name
-        else None,
-        save_method=checkout.remember,
-        metadata={"checkout_id": checkout.id},
-    )
-
-
-def answer(checkout: Checkout, payment, next_action_url: str | None = None) -> Completion:
-    if payment.status == REQUIRES_ACTION:
-        return Completion(
-            "requires_action",
-            checkout,
-            next_action_url=next_action_url,
-            message="Your bank asks you to confirm this payment.",
-        )
-    if payment.status == DECLINED:
-        return Completion(
-            "declined", checkout, message=payment.failure_message or "The payment was declined."
-        )
-    return Completion("completed", checkout)
-
-
-def order_for(session: Session, checkout: Checkout) -> OrderCreate:
-    address = dict(checkout.shipping_address or {})
-    a = checkout.attribution or {}
-    return OrderCreate(
-        channel=CHANNEL,
-        external_id=checkout.id,
-        currency=checkout.currency,
-        lines=[
-            OrderLineCreate(
-                variant_id=ln.variant_id,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                discount=ln.discount,
-                tax=ln.tax,
-            )
-            for ln in checkout.lines
-        ],
-        shipping_total=checkout.shipping_total,
-        taxes_included=checkout.taxes_included,
-        customer=Customer(name=address.get("name"), email=checkout.email, phone=checkout.phone),
-        shipping_address=Address(**address) if address else None,
-        attribution=Attribution(
-            source=a.get("source"),
-            campaign=a.get("campaign"),
-            content_id=a.get("content_id"),
-            creator=a.get("creator"),
-            utm=a.get("utm", {}),
-        ),
-        payment_status="paid",
-    )
-
-
-def finish(
-    session: Session,
-    checkout: Checkout,
-    data: OrderCreate,
-    intent,
-    provider_name: str | None,
-    now: datetime,
-) -> Completion:
-    if intent is not None and (intent.amount, intent.currency.upper()) != (
-        checkout.total,
-        checkout.currency,
-    ):
-        raise Conflict("The payment does not match the checkout's total; nothing was placed.")
-    stock.commit(session, checkout.reservation_id, actor=CHANNEL, now=now)
-    order, _ = orders.create_order(session, data, actor=CHANNEL)
-    # Its units were sold through the checkout's reservation: a cancel or return gives
-    # them back like any order's.
-    order.stock_state = "committed"
-    if order.total != checkout.total:
-        raise Conflict("The order's total differs from the checkout's; nothing was placed.")
-    checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now
-    if checkout.remember:
-        remembered = customers.remember(
-            session,
-            checkout.customer_id,
-            email=checkout.email,
-            phone=checkout.phone,
-            name=(checkout.shipping_address or {}).get("name"),
-            address=checkout.shipping_address,
-            provider=provider_name,
-            customer_ref=intent.customer_ref if intent else None,
-            method_ref=intent.payment_method_ref if intent else None,
-            method_label=intent.payment_method_label if intent else None,
-        )
-        checkout.customer_id = remembered.id if remembered else checkout.customer_id
-    session.flush()
-    return Completion("completed", checkout, order)
-
-
 # ---------------------------------------------------------------- expiry
 
 
@@ -652,75 +402,3 @@ def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 50
         checkout.status, checkout.updated_at = "expired", now
     session.flush()
     return len(lapsed)
-
-
-# ---------------------------------------------------------------- the checkout page
-
-
-def send_login_link(
-    session: Session, token: str, email: str | None, now: datetime | None = None
-) -> None:
-    """A returning buyer on a new device asks for a sign-in link to this checkout. Sent
-    only if a customer has this email; the buyer is told the same either way."""
-    try:
-        address = contact.normalize_email(email or "")
-    except ValueError:
-        raise ValidationFailed(
-            "Give the email address you shopped with.",
-            [FieldError(("email",), "enter your email address")],
-        ) from None
-    checkout = get_checkout(session, token)
-    # The mail sender delivers the link (customers.login_link_url); it is never logged.
-    customers.request_login_link(session, address, checkout_id=checkout.id, now=now)
-
-
-def sign_in(
-    session: Session, link_token: str, now: datetime | None = None
-) -> tuple[customers.SignedIn, str | None]:
-    """Spend a sign-in link; return who signed in and a fresh token of the checkout it
-    was asked from, now theirs with their saved address (None when that checkout is no
-    longer open). The old token stops working: the checkout belongs to the link's holder.
-    """
-    now = now or utcnow()
-    signed_in = customers.use_login_link(session, link_token, now)
-    checkout = (
-        session.scalar(
-            select(Checkout).where(Checkout.id == signed_in.checkout_id).with_for_update()
-        )
-        if signed_in.checkout_id
-        else None
-    )
-    if checkout is None or checkout.status == "completed":
-        return signed_in, None
-    customer = signed_in.customer
-    token = random_token()
-    checkout.token_hash = hash_token(token)
-    checkout.customer_id, checkout.remember = customer.id, True
-    checkout.email = customer.email or checkout.email
-    checkout.phone = customer.phone or checkout.phone
-    checkout.shipping_address = customer.address or checkout.shipping_address
-    table = rates.load()
-    _choose_default_shipping(checkout, table)
-    _reprice(session, checkout, table, now)
-    return signed_in, token
-
-
-def uses_sandbox(session: Session) -> bool:
-    return payments.provider(session).name == "sandbox"
-
-
-def authenticate_in_sandbox(session: Session, token: str, approved: bool) -> None:
-    """The sandbox's stand-in for the bank's 3-D Secure page."""
-    checkout = get_checkout(session, token)
-    payment = session.scalar(
-        select(Payment)
-        .where(
-            Payment.checkout_id == checkout.id,
-            Payment.status == REQUIRES_ACTION,
-            Payment.provider == "sandbox",
-        )
-        .order_by(Payment.created_at.desc())
-    )
-    if payment is None:
-        raise Conflict("This checkout is not waiting for an authentication.")
-    payments.sandbox().authenticate(payment.intent_ref, approved)

@@ -1,7 +1,7 @@
 """Checkouts whose hold lapsed give their stock back; payments their request left
 pending, and refunds left waiting for the provider, are finished with its word."""
 
-from mercato.checkout import completion, service
+from mercato.checkout import recovery, service
 from mercato.jobs import registry
 from mercato.orders import refunds
 
@@ -16,5 +16,5 @@ def expire(ctx: registry.JobContext) -> None:
 
 @registry.task("checkout.reconcile_payments", every="1 minute")
 def reconcile(ctx: registry.JobContext) -> None:
-    completion.reconcile(ctx.sessions, ctx.now)
+    recovery.reconcile(ctx.sessions, ctx.now)
     refunds.reconcile(ctx.sessions, ctx.now)

@@ -35,7 +35,7 @@ from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog
 from mercato.inventory import counts as inventory
 from mercato.inventory import reports
-from mercato.orders import service as orders
+from mercato.orders import fulfillment, queries
 from mercato.orders.schemas import FulfillmentCreate
 from mercato.system import migrations
 
@@ -455,11 +455,11 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
 
 
 def _drop_orders(session, variant_id: str) -> list:
-    page = orders.list_orders(session, orders.OrderFilters(), limit=orders.MAX_PAGE_SIZE)
+    page = queries.list_orders(session, queries.OrderFilters(), limit=queries.MAX_PAGE_SIZE)
     found = list(page.items)
     while page.next_cursor:
-        page = orders.list_orders(
-            session, orders.OrderFilters(), cursor=page.next_cursor, limit=orders.MAX_PAGE_SIZE
+        page = queries.list_orders(
+            session, queries.OrderFilters(), cursor=page.next_cursor, limit=queries.MAX_PAGE_SIZE
         )
         found += page.items
     return [o for o in found if any(line.variant_id == variant_id for line in o.lines)]
@@ -473,7 +473,7 @@ def fulfil_drop(story: Story) -> tuple[int, int]:
         drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
         for number, order in enumerate(_drop_orders(session, drop.id), start=1):
             if order.status == "open":
-                orders.fulfil(
+                fulfillment.fulfil(
                     session,
                     order.id,
                     FulfillmentCreate(carrier="UPS", tracking_number=f"1ZDEMO{number:010d}"),

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.orders import refunds, service
+from mercato.orders import creation, fulfillment, lifecycle, queries, refunds, returns
 from mercato.orders.auth import OrdersRead, OrdersWrite
 from mercato.orders.schemas import (
     CancelRequest,
@@ -30,9 +30,9 @@ def _detail(session, order) -> OrderDetail:
     return OrderDetail.model_validate(
         {
             **OrderPublic.model_validate(order).model_dump(),
-            "fulfillments": service.fulfillments_of(session, order.id),
-            "refunds": service.refunds_of(session, order.id),
-            "returns": service.returns_of(session, order.id),
+            "fulfillments": queries.fulfillments_of(session, order.id),
+            "refunds": queries.refunds_of(session, order.id),
+            "returns": queries.returns_of(session, order.id),
         }
     )
 
@@ -47,19 +47,19 @@ def list_orders(
     placed_before: datetime | None = None,
     q: Annotated[str | None, Query(description="Order number, email, name or external id")] = None,
     cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
 ):
-    filters = service.OrderFilters(
+    filters = queries.OrderFilters(
         status=status, channel=channel, placed_since=placed_since, placed_before=placed_before, q=q
     )
-    return service.list_orders(session, filters, cursor=cursor, limit=limit)
+    return queries.list_orders(session, filters, cursor=cursor, limit=limit)
 
 
 @router.post("", response_model=OrderDetail, status_code=status.HTTP_201_CREATED)
 def create_order(data: OrderCreate, session: WriteSession, token: OrdersWrite, response: Response):
     """Create an order (a phone or manual sale). The same channel + external_id returns the
     existing order with 200."""
-    order, created = service.create_order(session, data, actor=f"token:{token.name}")
+    order, created = creation.create_order(session, data, actor=f"token:{token.name}")
     if not created:
         response.status_code = status.HTTP_200_OK
     return _detail(session, order)
@@ -67,7 +67,7 @@ def create_order(data: OrderCreate, session: WriteSession, token: OrdersWrite, r
 
 @router.get("/{order_id}", response_model=OrderDetail)
 def get_order(order_id: str, session: ReadSession, _: OrdersRead):
-    return _detail(session, service.find_order(session, order_id))
+    return _detail(session, queries.find_order(session, order_id))
 
 
 @router.post(
@@ -76,7 +76,7 @@ def get_order(order_id: str, session: ReadSession, _: OrdersRead):
     status_code=status.HTTP_201_CREATED,
 )
 def fulfil(order_id: str, data: FulfillmentCreate, session: WriteSession, token: OrdersWrite):
-    return service.fulfil(session, order_id, data, actor=f"token:{token.name}")
+    return fulfillment.fulfil(session, order_id, data, actor=f"token:{token.name}")
 
 
 @router.put("/{order_id}/fulfillments/{fulfillment_id}/tracking", response_model=FulfillmentPublic)
@@ -88,7 +88,7 @@ def update_tracking(
     token: OrdersWrite,
 ):
     """Add or correct a shipment's carrier and tracking; the platform is told."""
-    return service.update_tracking(
+    return fulfillment.update_tracking(
         session, order_id, fulfillment_id, data, actor=f"token:{token.name}"
     )
 
@@ -104,7 +104,7 @@ def refund(order_id: str, data: RefundCreate, sessions: SessionFactories, token:
 
 @router.post("/{order_id}/cancel", response_model=OrderDetail)
 def cancel(order_id: str, data: CancelRequest, session: WriteSession, token: OrdersWrite):
-    order = service.cancel(
+    order = lifecycle.cancel(
         session, order_id, data.reason, data.restock, actor=f"token:{token.name}"
     )
     return _detail(session, order)
@@ -113,27 +113,27 @@ def cancel(order_id: str, data: CancelRequest, session: WriteSession, token: Ord
 @router.post("/{order_id}/hold", response_model=OrderDetail)
 def hold(order_id: str, data: HoldRequest, session: WriteSession, token: OrdersWrite):
     return _detail(
-        session, service.hold(session, order_id, data.reason, actor=f"token:{token.name}")
+        session, lifecycle.hold(session, order_id, data.reason, actor=f"token:{token.name}")
     )
 
 
 @router.post("/{order_id}/release", response_model=OrderDetail)
 def release(order_id: str, session: WriteSession, token: OrdersWrite):
-    return _detail(session, service.release(session, order_id, actor=f"token:{token.name}"))
+    return _detail(session, lifecycle.release(session, order_id, actor=f"token:{token.name}"))
 
 
 @router.post(
     "/{order_id}/returns", response_model=ReturnPublic, status_code=status.HTTP_201_CREATED
 )
 def request_return(order_id: str, data: ReturnCreate, session: WriteSession, token: OrdersWrite):
-    return service.request_return(session, order_id, data, actor=f"token:{token.name}")
+    return returns.request_return(session, order_id, data, actor=f"token:{token.name}")
 
 
 @router.post("/{order_id}/returns/{return_id}/receive", response_model=ReturnPublic)
 def receive_return(order_id: str, return_id: str, session: WriteSession, token: OrdersWrite):
-    return service.receive_return(session, order_id, return_id, actor=f"token:{token.name}")
+    return returns.receive_return(session, order_id, return_id, actor=f"token:{token.name}")
 
 
 @router.post("/{order_id}/returns/{return_id}/refund", response_model=ReturnPublic)
 def refund_return(order_id: str, return_id: str, sessions: SessionFactories, token: OrdersWrite):
-    return refunds.refund_return(sessions.write, order_id, return_id, actor=f"token:{token.name}")
+    return returns.refund_return(sessions.write, order_id, return_id, actor=f"token:{token.name}")

@@ -24,17 +24,17 @@ def list_orders(
 ):
     """The latest orders."""
     from mercato.channels.orders import why_no_orders
-    from mercato.orders import service
+    from mercato.orders import queries
 
     with unit_of_work() as session:
         note = why_no_orders(session, channel)
-        page = service.list_orders(
-            session, service.OrderFilters(status=status, channel=channel), limit=limit
+        page = queries.list_orders(
+            session, queries.OrderFilters(status=status, channel=channel), limit=limit
         )
         rows = table(
             "order", "placed", "channel", "customer", "status", "payment", "fulfilment", "total"
         )
-        names = service.channel_names(session, (o.channel for o in page.items))
+        names = queries.channel_names(session, (o.channel for o in page.items))
         for o in page.items:
             rows.add_row(
                 o.name,
@@ -52,12 +52,12 @@ def list_orders(
 @app.command("show")
 def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001) or id")]):
     """One order with its lines and timeline."""
-    from mercato.orders import service
+    from mercato.orders import queries
 
     with unit_of_work() as session:
-        o = service.find_order(session, order)
+        o = queries.find_order(session, order)
         money = lambda minor: f"{format_plain(minor, o.currency)} {o.currency}"  # noqa: E731
-        channel = service.channel_names(session, [o.channel])[o.channel]
+        channel = queries.channel_names(session, [o.channel])[o.channel]
         console.print(
             f"[bold]Order {o.name}[/]  {o.id}  ({channel}"
             + (f", external {o.external_id}" if o.external_id else "")
@@ -89,7 +89,7 @@ def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001)
             f"{' (included)' if o.taxes_included else ''}  [bold]total "
             f"{money(o.total)}[/]"
         )
-        returns = service.returns_of(session, o.id)
+        returns = queries.returns_of(session, o.id)
         if returns:
             by_line = {line.id: line.sku or line.title for line in o.lines}
             listed = table("return", "status", "items", "restock", "reason")
@@ -156,12 +156,12 @@ def fulfil(
     tracking: Annotated[str | None, typer.Option(help="Tracking number")] = None,
 ):
     """Ship items (all unshipped ones by default); the platform is told."""
-    from mercato.orders import service
+    from mercato.orders import fulfillment, queries
     from mercato.orders.schemas import FulfillmentCreate
 
     with unit_of_work() as session:
-        o = service.find_order(session, order)
-        made = service.fulfil(
+        o = queries.find_order(session, order)
+        made = fulfillment.fulfil(
             session,
             o.id,
             FulfillmentCreate(lines=_lines(o, item), carrier=carrier, tracking_number=tracking),
@@ -177,11 +177,11 @@ def cancel(
     restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True,
 ):
     """Cancel an unshipped order (its units go back on hand unless --no-restock)."""
-    from mercato.orders import service
+    from mercato.orders import lifecycle, queries
 
     with unit_of_work() as session:
-        o = service.cancel(
-            session, service.find_order(session, order).id, reason, restock, actor="cli"
+        o = lifecycle.cancel(
+            session, queries.find_order(session, order).id, reason, restock, actor="cli"
         )
         console.print(f"Order {o.name} is {o.status}.")
 
@@ -194,12 +194,12 @@ def refund(
     reason: Annotated[str | None, typer.Option()] = None,
 ):
     """Refund items, an amount, or everything that remains; the platform is told."""
-    from mercato.orders import refunds, service
+    from mercato.orders import queries, refunds
     from mercato.orders.schemas import RefundCreate
 
     with short_transactions() as sessions:
         with sessions() as session:
-            o = service.find_order(session, order)
+            o = queries.find_order(session, order)
             data = RefundCreate(lines=_lines(o, item), amount=amount, reason=reason)
         made = refunds.refund(sessions, o.id, data, actor="cli")
     shown = f"{format_plain(made.amount, made.currency)} {made.currency}"
@@ -217,12 +217,12 @@ def request_return(
     restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True,
 ):
     """Record that the buyer is sending items back (requested -> received -> refunded)."""
-    from mercato.orders import service
+    from mercato.orders import queries, returns
     from mercato.orders.schemas import ReturnCreate
 
     with unit_of_work() as session:
-        o = service.find_order(session, order)
-        made = service.request_return(
+        o = queries.find_order(session, order)
+        made = returns.request_return(
             session,
             o.id,
             ReturnCreate(lines=_lines(o, item, required=True), reason=reason, restock=restock),
@@ -240,19 +240,19 @@ def receive_return(order: OrderRef, return_id: str):
 @app.command("refund-return")
 def refund_return(order: OrderRef, return_id: str):
     """Refund what came back; the platform is told."""
-    from mercato.orders import refunds, service
+    from mercato.orders import queries, returns
 
     with short_transactions() as sessions:
         with sessions() as session:
-            o = service.find_order(session, order)
-        made = refunds.refund_return(sessions, o.id, return_id, actor="cli")
+            o = queries.find_order(session, order)
+        made = returns.refund_return(sessions, o.id, return_id, actor="cli")
     console.print(f"Return {made.id} on {o.name} {made.status}.")
 
 
 def _return_step(order: str, return_id: str, step: str, done: str) -> None:
-    from mercato.orders import service
+    from mercato.orders import queries, returns
 
     with unit_of_work() as session:
-        o = service.find_order(session, order)
-        made = getattr(service, step)(session, o.id, return_id, actor="cli")
+        o = queries.find_order(session, order)
+        made = getattr(returns, step)(session, o.id, return_id, actor="cli")
         console.print(f"Return {made.id} on {o.name} {done}.")

@@ -38,7 +38,7 @@ from mercato.config import get_settings
 from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError, NotFound, Unauthorized
 from mercato.group_commit import GroupCommit
-from mercato.orders import push, service, timeline
+from mercato.orders import creation, lifecycle, push, timeline
 from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
 
 MAX_BODY = 256 * 1024  # bytes; order notifications are a few kB
@@ -308,7 +308,9 @@ def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder)
     )
     if order is None:
         unknown = _known_lines(session, incoming)
-        order, created = service.create_order(session, incoming.order, actor=actor, take_stock=True)
+        order, created = creation.create_order(
+            session, incoming.order, actor=actor, take_stock=True
+        )
         if created:
             order.external_status = incoming.status
             order.external_updated_at = incoming.updated_at
@@ -343,13 +345,13 @@ def _after_import(
         _follow(session, channel, order, incoming, actor)
         return
     if reasons:
-        service.hold(session, order.id, "Needs attention: " + "; ".join(reasons), actor=actor)
+        lifecycle.hold(session, order.id, "Needs attention: " + "; ".join(reasons), actor=actor)
         if (
             order.stock_state == "short"
             and oversold_policy(channel) == "cancel"
             and push.takes_orders(channel)
         ):
-            service.cancel(session, order.id, "out of stock", restock=False, actor=actor)
+            lifecycle.cancel(session, order.id, "out of stock", restock=False, actor=actor)
 
 
 def _follow(
@@ -360,7 +362,7 @@ def _follow(
     if incoming.stage == "cancelled":
         if order.status != "cancelled":
             if order.fulfillment_status == "unfulfilled":
-                service.cancel(
+                lifecycle.cancel(
                     session,
                     order.id,
                     f"cancelled on {channel.name}",
@@ -378,7 +380,7 @@ def _follow(
                 )
         return
     if rank >= platforms.stage_rank("paid") and order.payment_status == "pending":
-        service.mark_paid(session, order.id, actor=actor)
+        lifecycle.mark_paid(session, order.id, actor=actor)
 
 
 # ---------------------------------------------------------------- polling

@@ -1,4 +1,8 @@
-"""Refunding an order paid through Mercato's checkout, as a saga (as paying is).
+"""Refunding an order: lines (their paid amount), an amount, or everything that remains,
+restocked as the merchant chooses; a fully refunded order closes. Every change writes the
+timeline and an ``order.*`` event.
+
+An order paid through Mercato's checkout is refunded as a saga (as paying is):
 
 1. Check the refund and record it as pending, naming its payment, in one transaction;
    its id is the provider's idempotency key.
@@ -14,7 +18,6 @@ Orders from a platform are refunded on the platform (the order push), not here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,11 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.db import transaction, utcnow
-from mercato.errors import Conflict, FieldError, ValidationFailed
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.money import format_plain
-from mercato.orders import service as orders
+from mercato.orders import push, quantities, queries, state, stock, timeline
 from mercato.orders.models import Order, Refund, Return
-from mercato.orders.schemas import RefundCreate
+from mercato.orders.schemas import RefundCreate, RefundLine
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from mercato.payments.providers import (
@@ -64,17 +67,17 @@ class Due:
 def refund(
     sessions: sessionmaker[Session], order_id: str, data: RefundCreate, actor: str = "api"
 ) -> Refund:
-    """Refund an order (see ``orders.refund`` for what is refunded). A checkout order's
+    """Refund an order (see ``_record_on_order`` for what is refunded). A checkout order's
     money goes back through its payment provider before the refund counts; the
     returned refund is refunded, or pending when the provider did not answer (the
     reconciler asks again); a refusal is recorded on the order and raised."""
     with transaction(sessions) as session:
         record = record_refund(session, order_id, data, actor)
-        due = _due(session, record)
-    return record if due is None else _raise_failed(finish(sessions, due, actor))
+        due = due_of(session, record)
+    return record if due is None else raise_if_failed(finish(sessions, due, actor))
 
 
-def _raise_failed(record: Refund) -> Refund:
+def raise_if_failed(record: Refund) -> Refund:
     if record.status == "failed":
         raise RefundFailed(
             f"The payment provider refused the refund of "
@@ -93,7 +96,7 @@ def record_refund(session: Session, order_id: str, data: RefundCreate, actor: st
         .where(Payment.order_id == order_id, Payment.status.in_(REFUNDABLE))
         .with_for_update()
     )
-    record = orders.refund(session, order_id, data, actor, payment_id=payment and payment.id)
+    record = _record_on_order(session, order_id, data, actor, payment_id=payment and payment.id)
     if payment is not None:
         held = int(
             session.scalar(
@@ -118,7 +121,7 @@ def record_refund(session: Session, order_id: str, data: RefundCreate, actor: st
     return record
 
 
-def _due(session: Session, record: Refund) -> Due | None:
+def due_of(session: Session, record: Refund) -> Due | None:
     if record.status != "pending":
         return None
     payment = session.get(Payment, record.payment_id)
@@ -145,7 +148,7 @@ def finish(sessions: sessionmaker[Session], due: Due, actor: str = "api") -> Ref
     except ProviderError as exc:
         with transaction(sessions) as session:
             _lock_payment_of(session, due.refund_id)
-            return orders.refund_failed(session, due.refund_id, str(exc.detail), actor)
+            return refund_failed(session, due.refund_id, str(exc.detail), actor)
     with transaction(sessions) as session:
         payment = _lock_payment_of(session, due.refund_id)
         record = session.get(Refund, due.refund_id)
@@ -154,54 +157,12 @@ def finish(sessions: sessionmaker[Session], due: Due, actor: str = "api") -> Ref
             whole = payment.refunded >= payment.amount
             payment.status = "refunded" if whole else "partially_refunded"
             payment.updated_at = utcnow()
-        return orders.refund_succeeded(session, due.refund_id, ref, actor)
+        return refund_succeeded(session, due.refund_id, ref, actor)
 
 
 def _lock_payment_of(session: Session, refund_id: str) -> Payment:
     payment_id = session.scalar(select(Refund.payment_id).where(Refund.id == refund_id))
     return session.get(Payment, payment_id, with_for_update=True)
-
-
-def bulk_action(
-    sessions: sessionmaker[Session],
-    order_ids: Sequence[str],
-    action: str,
-    *,
-    carrier: str | None = None,
-    actor: str = "api",
-) -> orders.BulkOutcome:
-    """The selected orders' bulk action (``orders.bulk_action``), in one transaction; the
-    checkout orders' refunds then go to their provider, and a refused one is named."""
-    with transaction(sessions) as session:
-        outcome = orders.bulk_action(
-            session, order_ids, action, carrier=carrier, actor=actor, refund_with=record_refund
-        )
-        dues = [
-            due
-            for record in session.scalars(select(Refund).where(Refund.id.in_(outcome.refund_ids)))
-            if (due := _due(session, record)) is not None
-        ]
-    for due in dues:
-        made = finish(sessions, due, actor)
-        if made.status == "failed":
-            outcome.done -= 1
-            outcome.refused.append(f"#{due.order_number}: refund failed: {made.failure_message}")
-    return outcome
-
-
-def refund_return(
-    sessions: sessionmaker[Session], order_id: str, return_id: str, actor: str = "api"
-) -> Return:
-    """Refund what came back (``orders.refund_return``); a checkout order's money goes
-    back through its provider; a refused refund leaves the return received."""
-    with transaction(sessions) as session:
-        back, record = orders.refund_return(
-            session, order_id, return_id, actor, refund_with=record_refund
-        )
-        due = _due(session, record)
-    if due is not None:
-        _raise_failed(finish(sessions, due, actor))
-    return back
 
 
 def reconcile(
@@ -219,9 +180,201 @@ def reconcile(
                 .limit(limit)
             )
         )
-        dues = [_due(session, record) for record in stale]
+        dues = [due_of(session, record) for record in stale]
     outcomes: dict[str, int] = {}
     for due in dues:
         outcome = finish(sessions, due, "reconciler").status
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+# ---------------------------------------------------------------- the order's side
+
+
+def _record_on_order(
+    session: Session,
+    order_id: str,
+    data: RefundCreate,
+    actor: str = "api",
+    notify_platform: bool = True,
+    payment_id: str | None = None,
+) -> Refund:
+    """Refund lines (their paid amount), an amount, or everything that remains. With
+    ``restock``, refunded lines' units go back on hand (return movements).
+
+    With ``payment_id`` (an order paid through Mercato's checkout) the refund is only
+    recorded, as pending: its units are held against a second refund, and the rest (the
+    refunded total, restocking, closing the order, the buyer's mail) waits for the
+    provider's answer, given to ``refund_succeeded`` or ``refund_failed``."""
+    order = session.scalar(
+        queries.with_children(select(Order)).where(Order.id == order_id).with_for_update()
+    )
+    if order is None:
+        raise NotFound(f"No order with id {order_id!r}.")
+    if order.payment_status not in ("paid", "partially_refunded"):
+        raise Conflict(
+            f"Order #{order.number} is not paid ({order.payment_status}); nothing to refund."
+        )
+    remaining = order.total - order.refunded_total - pending_refunds(session, order.id)
+    lines = data.lines
+    if not lines and data.amount is None:  # everything that remains, line by line
+        lines = [
+            RefundLine(line_id=line.id, quantity=line.quantity - line.refunded_quantity)
+            for line in order.lines
+            if line.quantity > line.refunded_quantity
+        ]
+    by_id = {line.id: line for line in order.lines}
+    # Everything is checked before anything changes: a refusal leaves the order as it was.
+    quantities.check(
+        order, lines or [], lambda line: line.quantity - line.refunded_quantity, "refund", "lines"
+    )
+    if data.lines:
+        amount = sum(quantities.paid_for(by_id[w.line_id], w.quantity) for w in data.lines)
+    elif data.amount is not None:
+        amount = data.amount
+    else:
+        amount = remaining
+    if data.shipping and (data.lines or data.amount is not None):
+        amount += order.shipping_total
+    if amount <= 0 or amount > remaining:
+        raise ValidationFailed(
+            "The refund amount is not possible.",
+            [
+                FieldError(
+                    ("amount",),
+                    f"{timeline.amount_text(amount, order.currency)} exceeds what remains "
+                    f"refundable ({timeline.amount_text(remaining, order.currency)})",
+                )
+            ],
+        )
+    quantities.count(order, lines or [], "refunded_quantity")
+    record = Refund(
+        order_id=order.id,
+        amount=amount,
+        currency=order.currency,
+        reason=data.reason,
+        status="pending" if payment_id else "refunded",
+        payment_id=payment_id,
+        lines=[
+            {
+                "line_id": w.line_id,
+                "quantity": w.quantity,
+                "restock": data.restock if w.restock is None else w.restock,
+            }
+            for w in lines or []
+        ],
+    )
+    session.add(record)
+    session.flush()
+    if payment_id:
+        timeline.log(
+            session,
+            order,
+            actor,
+            "refund_pending",
+            f"Refund of {timeline.amount_text(amount, order.currency)} "
+            "sent to the payment provider.",
+            refund_id=record.id,
+        )
+        return record
+    _refunded(session, order, record, actor)
+    if notify_platform:
+        push.enqueue(session, order, "refund", record.id)
+    return record
+
+
+def pending_refunds(session: Session, order_id: str) -> int:
+    """What refunds still waiting for the provider hold of the order's paid total."""
+    # int(): PostgreSQL sums bigints as numeric.
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.order_id == order_id, Refund.status == "pending"
+            )
+        )
+    )
+
+
+def refund_succeeded(
+    session: Session, refund_id: str, provider_ref: str, actor: str = "api"
+) -> Refund:
+    """The provider returned the money: the refund now counts (once)."""
+    record, order = _pending_refund(session, refund_id)
+    if record.status == "pending":
+        record.status, record.provider_ref, record.updated_at = "refunded", provider_ref, utcnow()
+        _refunded(session, order, record, actor)
+    return record
+
+
+def refund_failed(session: Session, refund_id: str, reason: str, actor: str = "api") -> Refund:
+    """The provider refused: nothing was returned, the units it held are free again and
+    the merchant reads why on the order."""
+    record, order = _pending_refund(session, refund_id)
+    if record.status != "pending":
+        return record
+    record.status, record.failure_message, record.updated_at = "failed", reason, utcnow()
+    by_id = {line.id: line for line in order.lines}
+    for item in record.lines:
+        by_id[item["line_id"]].refunded_quantity -= item["quantity"]
+    for back in session.scalars(select(Return).where(Return.refund_id == record.id)):
+        back.status, back.refund_id, back.updated_at = "received", None, utcnow()
+    timeline.changed(
+        session,
+        order,
+        actor,
+        "refund_failed",
+        f"Refund of {timeline.amount_text(record.amount, record.currency)} failed: {reason}",
+        "order.refund_failed",
+        refund_id=record.id,
+        amount=record.amount,
+        reason=reason,
+    )
+    return record
+
+
+def _pending_refund(session: Session, refund_id: str) -> tuple[Refund, Order]:
+    record = session.get(Refund, refund_id, with_for_update=True)
+    if record is None:
+        raise NotFound(f"No refund {refund_id!r}.")
+    order = session.scalar(
+        queries.with_children(select(Order)).where(Order.id == record.order_id).with_for_update()
+    )
+    session.refresh(record)
+    return record, order
+
+
+def _refunded(session: Session, order: Order, record: Refund, actor: str) -> None:
+    """The money of ``record`` is back with the buyer: count it, restock what the merchant
+    chose, close a fully refunded order, and say so (the buyer's mail follows the event)."""
+    by_id = {line.id: line for line in order.lines}
+    restock_now = {
+        item["line_id"]: min(item["quantity"], state.restockable(by_id[item["line_id"]]))
+        for item in record.lines
+        if item.get("restock")
+    }
+    record.restock = bool(restock_now)
+    order.refunded_total += record.amount
+    order.payment_status = state.payment_status_after_refund(order.total, order.refunded_total)
+    restocked = stock.restock(
+        session, order, restock_now, "return", f"order #{order.number} refunded", actor
+    )
+    timeline.changed(
+        session,
+        order,
+        actor,
+        "refunded",
+        f"Refunded {timeline.amount_text(record.amount, order.currency)}"
+        + (f": {record.reason}" if record.reason else "."),
+        "order.refunded",
+        refund_id=record.id,
+        amount=record.amount,
+        lines=record.lines,
+        restock=bool(restock_now),
+        restocked=restocked,
+    )
+    if order.payment_status == "refunded" and order.status in ("open", "on_hold"):
+        closed = state.closed_by_refund(order.fulfillment_status)
+        state.move(order, closed)
+        timeline.changed(
+            session, order, actor, closed, "Fully refunded: order closed.", f"order.{closed}"
+        )

@@ -32,6 +32,12 @@ def check_transition(order_number: int, from_status: str, to_status: str) -> Non
         )
 
 
+def move(order, to_status: str) -> None:
+    """Move ``order`` to ``to_status``, or refuse the move (IllegalTransition)."""
+    check_transition(order.number, order.status, to_status)
+    order.status = to_status
+
+
 def can_fulfil(status: str, payment_status: str) -> bool:
     # A fully refunded order has nothing left to ship.
     return status == "open" and payment_status != "refunded"

@@ -78,3 +78,14 @@ def give_back(
         )
         given += units
     return given
+
+
+def restock(
+    session: Session, order: Order, units: Mapping[str, int], kind: str, reason: str, actor: str
+) -> int:
+    """Put unshipped units back on hand (``give_back``) and count them on their lines."""
+    given = give_back(session, order, units, kind, reason, actor)
+    if given:
+        for line in order.lines:
+            line.restocked_quantity += units.get(line.id, 0)
+    return given

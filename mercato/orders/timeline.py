@@ -1,11 +1,15 @@
-"""An order's timeline: what happened to it, line by line (``OrderActivity``)."""
+"""An order's timeline: what happened to it, line by line (``OrderActivity``), and the
+``order.*`` event each change records beside its line, in the caller's transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from mercato import events
 from mercato.db import utcnow
+from mercato.money import format_plain
 from mercato.orders.models import Order, OrderActivity
+from mercato.orders.schemas import OrderChanged
 
 
 def note(session: Session, order_id: str, actor: str, kind: str, message: str, **data) -> None:
@@ -22,3 +26,50 @@ def note(session: Session, order_id: str, actor: str, kind: str, message: str, *
                 data={k: v for k, v in data.items() if v is not None},
             )
         )
+
+
+def changed(
+    session: Session, order: Order, actor: str, kind: str, message: str, event_type: str, **detail
+) -> None:
+    """The order changed: stamp it, write the line and record the event."""
+    order.updated_at = utcnow()
+    log(session, order, actor, kind, message, **detail)
+    publish(session, event_type, order, **detail)
+
+
+def log(session: Session, order: Order, actor: str, kind: str, message: str, **data) -> None:
+    order.timeline.append(
+        OrderActivity(
+            at=utcnow(),
+            actor=actor,
+            kind=kind,
+            message=message,
+            data={k: v for k, v in data.items() if v is not None},
+        )
+    )
+
+
+def publish(session: Session, event_type: str, order: Order, **detail) -> None:
+    """Record an ``order.*`` event with the order as it is now."""
+    events.record(
+        session,
+        event_type,
+        OrderChanged(
+            order_id=order.id,
+            number=order.number,
+            channel=order.channel,
+            external_id=order.external_id,
+            status=order.status,
+            payment_status=order.payment_status,
+            fulfillment_status=order.fulfillment_status,
+            total=order.total,
+            currency=order.currency,
+            detail={k: v for k, v in detail.items() if v is not None},
+        ),
+        key=order.id,
+    )
+
+
+def amount_text(minor: int, currency: str) -> str:
+    """An amount as the timeline writes it: "12.50 EUR"."""
+    return f"{format_plain(minor, currency)} {currency}"

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mercato.catalog.text import safe_html
-from mercato.checkout import completion
+from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
 from mercato.checkout.api import return_url
 from mercato.checkout.limits import visitor_key
@@ -305,7 +305,7 @@ def _checkout_page(
     with sessions.read() as session:
         found = checkout.get_checkout(session, token)
         shown = checkout.view(session, found)
-        sandbox = checkout.uses_sandbox(session)
+        sandbox = paying.uses_sandbox(session)
     address = dict(found.shipping_address or {})
     values = {
         "email": found.email or "",
@@ -335,11 +335,11 @@ def _checkout_page(
     )
 
 
-def _card_form(sessions: Sessions, token: str) -> tuple[completion.CardForm | None, str | None]:
+def _card_form(sessions: Sessions, token: str) -> tuple[card_element.CardForm | None, str | None]:
     """The provider's card element for this page, if the provider takes cards that way
     (asked with no transaction open)."""
     try:
-        return completion.card_form(sessions.write, token), None
+        return card_element.card_form(sessions.write, token), None
     except ProviderError:
         log.warning("The payment provider did not answer for a checkout page.")
         return None, "Card payments are unavailable for a moment. Reload to try again."
@@ -372,7 +372,7 @@ def _update_from(form) -> CheckoutUpdate:
     )
 
 
-def _done(request: Request, token: str, done: checkout.Completion) -> Response:
+def _done(request: Request, token: str, done: paying.Completion) -> Response:
     response = _see_other(request, "thanks", token=token)
     if done.checkout.customer_id:
         _remember_device(request, response, done.checkout.customer_id)
@@ -490,7 +490,7 @@ def card_payment(request: Request, token: str, form: PostedForm, sessions: Sessi
     try:
         check_csrf(request, form.get("csrf", ""))
         update = None if form.get("saved") == "1" else _update_from(form)
-        ready = completion.prepare_card_payment(
+        ready = card_element.prepare_card_payment(
             sessions.write,
             token,
             update,
@@ -500,7 +500,7 @@ def card_payment(request: Request, token: str, form: PostedForm, sessions: Sessi
         return _json_problem(exc.status, exc.detail, exc.errors)
     except ValueError as exc:  # the form held a value the schema refuses
         return _json_problem(422, "Some details need another look.", _form_errors(exc))
-    if isinstance(ready, checkout.Completion):
+    if isinstance(ready, paying.Completion):
         if ready.status == "total_changed":
             answer = {
                 **_totals(request, sessions, token),
@@ -524,7 +524,7 @@ def _json_problem(status: int, detail: str, errors: list[FieldError]) -> JSONRes
 
 
 def _after(
-    request: Request, sessions: Sessions, token: str, done: checkout.Completion | None
+    request: Request, sessions: Sessions, token: str, done: paying.Completion | None
 ) -> Response:
     if done is None:
         return _see_other(request, "checkout_page", token=token)
@@ -570,7 +570,7 @@ def checkout_return(
 def sandbox_authenticate(request: Request, token: str, form: PostedForm, session: WriteSession):
     try:
         check_csrf(request, form.get("csrf", ""))
-        checkout.authenticate_in_sandbox(session, token, form.get("answer") == "approve")
+        paying.authenticate_in_sandbox(session, token, form.get("answer") == "approve")
     except MercatoError as exc:
         session.rollback()
         return _problem_page(request, exc)
@@ -585,7 +585,7 @@ def login_link(request: Request, token: str, form: PostedForm, sessions: Session
         check_csrf(request, form.get("csrf", ""))
         address_limits.count_login_link_request(request)
         with transaction(sessions.write) as session:
-            checkout.send_login_link(session, token, form.get("email"))
+            sign_in.send_login_link(session, token, form.get("email"))
     except MercatoError as exc:
         return _refused(request, sessions, token, exc, typed)
     return _checkout_page(
@@ -605,7 +605,7 @@ def login(request: Request, link: str, session: WriteSession):
     """Follow a sign-in link: this device remembers the buyer, who is back at their
     checkout with their saved address and payment method."""
     try:
-        signed_in, token = checkout.sign_in(session, link)
+        signed_in, token = sign_in.sign_in(session, link)
     except MercatoError as exc:
         session.rollback()
         return _problem_page(request, exc)

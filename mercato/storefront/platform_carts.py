@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from mercato.catalog.models import Variant
 from mercato.channels import checkout_urls
 from mercato.channels.models import Channel, Listing
-from mercato.checkout import rates
+from mercato.checkout import discounts, rates
 from mercato.checkout import service as checkout
 from mercato.errors import NotFound
 from mercato.inventory import availability as stock
@@ -147,7 +147,7 @@ def platform_cart(session: Session, channel_id: str, query: Mapping[str, str]) -
     coupon = (query.get("coupon") or "").strip()[:100]
     if coupon:
         cart.coupon = coupon
-        cart.discount, cart.coupon_problem = checkout.discount_preview(
+        cart.discount, cart.coupon_problem = discounts.discount_preview(
             session, coupon, currency, cart.subtotal
         )
     return cart

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import sys
 
-from mercato.checkout import completion, service
+from mercato.checkout import completion, paying, service
 from mercato.checkout.schemas import CheckoutComplete
 from mercato.db import create_db_engine, make_sessionmaker
-from mercato.orders import service as orders
+from mercato.orders import creation
 from mercato.payments.stripe_provider import StripeProvider
 
 KILLED = 137
@@ -40,12 +40,12 @@ POINTS = {
     # Charged; the answer never written.
     "after_charge": [(StripeProvider, "confirm", after(StripeProvider.confirm))],
     # Charged; the order's transaction under way, never committed.
-    "while_placing": [(orders, "create_order", after(orders.create_order))],
+    "while_placing": [(creation, "create_order", after(creation.create_order))],
     # The order cannot be placed; the refund never asked for.
-    "before_refund": [(service, "finish", sold_out), (StripeProvider, "refund", die)],
+    "before_refund": [(paying, "finish", sold_out), (StripeProvider, "refund", die)],
     # The order cannot be placed; refunded, the refund never written.
     "after_refund": [
-        (service, "finish", sold_out),
+        (paying, "finish", sold_out),
         (StripeProvider, "refund", after(StripeProvider.refund)),
     ],
 }

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from mercato.checkout import completion, service
+from mercato.checkout import completion, paying, service
 from mercato.db import transaction, utcnow
 from mercato.inventory import availability, reports
 from mercato.orders.models import Order
@@ -153,7 +153,7 @@ def test_authentication_required_then_approved(client, sessions):
     assert "/shop/checkout/" in asked.json()["next_action_url"]
     assert _orders(sessions) == []
     with transaction(sessions) as session:
-        service.authenticate_in_sandbox(session, body["token"], approved=True)
+        paying.authenticate_in_sandbox(session, body["token"], approved=True)
     done = completion.resume(sessions, body["token"])
     assert done.status == "completed" and len(_orders(sessions)) == 1
 
@@ -192,9 +192,9 @@ def test_completion_attempts_are_rate_limited(client, sessions):
     fill(client, body["token"])
     codes = [
         complete(client, body["token"], "tok_chargeDeclined", f"r{i}").status_code
-        for i in range(service.MAX_ATTEMPTS + 1)
+        for i in range(paying.MAX_ATTEMPTS + 1)
     ]
-    assert codes[:-1] == [402] * service.MAX_ATTEMPTS and codes[-1] == 429
+    assert codes[:-1] == [402] * paying.MAX_ATTEMPTS and codes[-1] == 429
 
 
 def test_expired_hold_releases_stock_and_checkout(client, sessions):
@@ -289,7 +289,7 @@ def test_a_charge_whose_order_cannot_be_placed_is_refunded(client, sessions):
     fill(client, other)
     assert complete(client, other, "tok_visa", "other").status_code == 200
     with transaction(sessions) as session:
-        service.authenticate_in_sandbox(session, body["token"], approved=True)
+        paying.authenticate_in_sandbox(session, body["token"], approved=True)
     done = completion.resume(sessions, body["token"])
     assert done.status == "failed" and "was refunded" in done.message
     with sessions() as session:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mercato.checkout import completion
+from mercato.checkout import recovery
 from mercato.db import transaction, utcnow
 from mercato.orders.models import Order
 from mercato.payments import service as payments
@@ -71,7 +71,7 @@ def test_a_payment_killed_midway_ends_attached_or_refunded(point, client, sessio
         (payment,) = session.scalars(select(Payment))
     assert payment.order_id is None  # the killed request placed nothing
 
-    outcome = completion.reconcile(sessions, now=utcnow() + timedelta(hours=1))
+    outcome = recovery.reconcile(sessions, now=utcnow() + timedelta(hours=1))
     assert "unreachable" not in outcome, outcome
     assert _untracked(sessions, stand_in) == []
     with sessions() as session:
@@ -87,4 +87,4 @@ def test_a_payment_killed_midway_ends_attached_or_refunded(point, client, sessio
     else:  # nothing was charged: the intent is given up
         assert payment.status == "voided" and orders == [] and stand_in.charges() == 0
     # A second run finds nothing left to do.
-    assert completion.reconcile(sessions, now=utcnow() + timedelta(hours=2)) == {}
+    assert recovery.reconcile(sessions, now=utcnow() + timedelta(hours=2)) == {}

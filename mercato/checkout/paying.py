@@ -1,0 +1,217 @@
+"""The checkout's side of paying, each step inside one of the saga's transactions
+(``completion``): what an order needs before any money moves (details, an attempt within
+the limit, the stock held, fresh totals), the provider's request and how its answer
+reads to the buyer, and placing the order once paid. The sandbox provider's stand-in
+for the bank's authentication page is here too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mercato.checkout import service
+from mercato.checkout.models import Checkout
+from mercato.customers import service as customers
+from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
+from mercato.inventory import reservations as stock
+from mercato.orders import creation
+from mercato.orders.models import Order
+from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
+from mercato.payments import service as payments
+from mercato.payments.models import Payment
+from mercato.payments.providers import DECLINED, REQUIRES_ACTION, PaymentProvider, PaymentRequest
+
+# While the provider is asked, the hold must outlast the answer.
+PAYMENT_HOLD = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+ATTEMPT_WINDOW = timedelta(minutes=10)
+
+
+class PaymentDeclined(MercatoError):
+    slug = "payment-declined"
+    title = "Payment declined"
+    status = 402
+
+
+class TooManyAttempts(MercatoError):
+    slug = "too-many-attempts"
+    title = "Too many attempts"
+    status = 429
+
+
+@dataclass
+class Completion:
+    # completed, requires_action, declined, processing; total_changed (nothing charged:
+    # show the new total); failed (charged, the order could not be placed, refunded)
+    status: str
+    checkout: Checkout
+    order: Order | None = None
+    next_action_url: str | None = None
+    message: str | None = None
+
+
+def _missing(checkout: Checkout) -> list[FieldError]:
+    errors = []
+    if not (checkout.email or checkout.phone):
+        errors.append(FieldError(("email",), "give an email address or a phone number", "required"))
+    if not checkout.shipping_address:
+        errors.append(FieldError(("shipping_address",), "is required", "required"))
+    if not checkout.shipping_rate:
+        errors.append(FieldError(("shipping_rate",), "choose a shipping method", "required"))
+    return errors
+
+
+def _count_attempt(checkout: Checkout, now: datetime) -> None:
+    if checkout.attempts_since is None or now - checkout.attempts_since > ATTEMPT_WINDOW:
+        checkout.attempts, checkout.attempts_since = 0, now
+    if checkout.attempts >= MAX_ATTEMPTS:
+        wait = int((checkout.attempts_since + ATTEMPT_WINDOW - now).total_seconds()) + 1
+        raise TooManyAttempts(
+            f"Too many payment attempts; try again in {wait} seconds.", extra={"retry_after": wait}
+        )
+    checkout.attempts += 1
+
+
+def ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderCreate:
+    """Everything an order needs, checked before any money moves: an attempt within the
+    limit, the buyer's details, the stock held again if the hold lapsed, fresh totals."""
+    _count_attempt(checkout, now)
+    errors = _missing(checkout)
+    if errors:
+        raise ValidationFailed("Some details are missing.", errors)
+    service.renew_hold(session, checkout, now)
+    service.reprice(session, checkout, now)
+    return order_for(session, checkout)
+
+
+def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
+    # The hold must outlast the provider's answer.
+    checkout.expires_at = stock.extend(
+        session, checkout.reservation_id, int(PAYMENT_HOLD.total_seconds()), now=now
+    ).expires_at
+
+
+def payment_request(
+    checkout: Checkout, customer, provider: PaymentProvider, key: str
+) -> PaymentRequest:
+    return PaymentRequest(
+        checkout.total,
+        checkout.currency,
+        key,
+        description=f"Checkout {checkout.id}",
+        customer_ref=customer.payment_customer_ref
+        if customer and customer.payment_provider == provider.name
+        else None,
+        save_method=checkout.remember,
+        metadata={"checkout_id": checkout.id},
+    )
+
+
+def answer(checkout: Checkout, payment, next_action_url: str | None = None) -> Completion:
+    if payment.status == REQUIRES_ACTION:
+        return Completion(
+            "requires_action",
+            checkout,
+            next_action_url=next_action_url,
+            message="Your bank asks you to confirm this payment.",
+        )
+    if payment.status == DECLINED:
+        return Completion(
+            "declined", checkout, message=payment.failure_message or "The payment was declined."
+        )
+    return Completion("completed", checkout)
+
+
+def order_for(session: Session, checkout: Checkout) -> OrderCreate:
+    address = dict(checkout.shipping_address or {})
+    a = checkout.attribution or {}
+    return OrderCreate(
+        channel=service.CHANNEL,
+        external_id=checkout.id,
+        currency=checkout.currency,
+        lines=[
+            OrderLineCreate(
+                variant_id=ln.variant_id,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price,
+                discount=ln.discount,
+                tax=ln.tax,
+            )
+            for ln in checkout.lines
+        ],
+        shipping_total=checkout.shipping_total,
+        taxes_included=checkout.taxes_included,
+        customer=Customer(name=address.get("name"), email=checkout.email, phone=checkout.phone),
+        shipping_address=Address(**address) if address else None,
+        attribution=Attribution(
+            source=a.get("source"),
+            campaign=a.get("campaign"),
+            content_id=a.get("content_id"),
+            creator=a.get("creator"),
+            utm=a.get("utm", {}),
+        ),
+        payment_status="paid",
+    )
+
+
+def finish(
+    session: Session,
+    checkout: Checkout,
+    data: OrderCreate,
+    intent,
+    provider_name: str | None,
+    now: datetime,
+) -> Completion:
+    if intent is not None and (intent.amount, intent.currency.upper()) != (
+        checkout.total,
+        checkout.currency,
+    ):
+        raise Conflict("The payment does not match the checkout's total; nothing was placed.")
+    stock.commit(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
+    order, _ = creation.create_order(session, data, actor=service.CHANNEL)
+    # Its units were sold through the checkout's reservation: a cancel or return gives
+    # them back like any order's.
+    order.stock_state = "committed"
+    if order.total != checkout.total:
+        raise Conflict("The order's total differs from the checkout's; nothing was placed.")
+    checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now
+    if checkout.remember:
+        remembered = customers.remember(
+            session,
+            checkout.customer_id,
+            email=checkout.email,
+            phone=checkout.phone,
+            name=(checkout.shipping_address or {}).get("name"),
+            address=checkout.shipping_address,
+            provider=provider_name,
+            customer_ref=intent.customer_ref if intent else None,
+            method_ref=intent.payment_method_ref if intent else None,
+            method_label=intent.payment_method_label if intent else None,
+        )
+        checkout.customer_id = remembered.id if remembered else checkout.customer_id
+    session.flush()
+    return Completion("completed", checkout, order)
+
+
+def uses_sandbox(session: Session) -> bool:
+    return payments.provider(session).name == "sandbox"
+
+
+def authenticate_in_sandbox(session: Session, token: str, approved: bool) -> None:
+    """The sandbox's stand-in for the bank's 3-D Secure page."""
+    checkout = service.get_checkout(session, token)
+    payment = session.scalar(
+        select(Payment)
+        .where(
+            Payment.checkout_id == checkout.id,
+            Payment.status == REQUIRES_ACTION,
+            Payment.provider == "sandbox",
+        )
+        .order_by(Payment.created_at.desc())
+    )
+    if payment is None:
+        raise Conflict("This checkout is not waiting for an authentication.")
+    payments.sandbox().authenticate(payment.intent_ref, approved)
