@@ -7,7 +7,7 @@ A ``GroupCommit`` queues the requests and hands them to ``write_batch`` a queue-
 time, in one thread, one transaction per batch. Every request still gets its own answer:
 a value, or the error that refused it alone.
 
-Domains subclass it with the batch writer (``inventory.desk``, ``orders.intake``).
+Domains subclass it with the batch writer (``inventory.reservation_batches``, ``orders.intake``).
 """
 
 from __future__ import annotations

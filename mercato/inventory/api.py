@@ -4,8 +4,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 
 from mercato.inventory import counts, locations, reports, reservations
 from mercato.inventory.auth import InventoryRead, InventoryWrite
-from mercato.inventory.desk import Desk, Settle
-from mercato.inventory.reservations import Ask
+from mercato.inventory.reservation_batches import ReservationBatcher, Settlement
+from mercato.inventory.reservations import ReservationRequest
 from mercato.inventory.schemas import (
     AdjustmentCreate,
     AdjustmentPublic,
@@ -32,15 +32,15 @@ INSUFFICIENT = {
 }
 
 
-def _desk(request: Request) -> Desk:
+def _batcher(request: Request) -> ReservationBatcher:
     state = request.app.state
-    if getattr(state, "reservation_desk", None) is None:
-        state.reservation_desk = Desk(state.sessions.write)
-    return state.reservation_desk
+    if getattr(state, "reservation_batcher", None) is None:
+        state.reservation_batcher = ReservationBatcher(state.sessions.write)
+    return state.reservation_batcher
 
 
-# Reservations, commits and releases go through the process's desk (group commit).
-ReservationDesk = Annotated[Desk, Depends(_desk)]
+# Reservations, commits and releases are written in batches, one per process.
+Batcher = Annotated[ReservationBatcher, Depends(_batcher)]
 
 
 def _actor(token) -> str:
@@ -74,15 +74,15 @@ def create_adjustment(data: AdjustmentCreate, session: WriteSession, token: Inve
 )
 async def create_reservation(
     data: ReservationCreate,
-    desk: ReservationDesk,
+    batcher: Batcher,
     token: InventoryWrite,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ):
     """Hold every line or none (or, with ``commit``, sell them at once). The same channel
     and reference (or Idempotency-Key) returns the same reservation (200)."""
-    reservation = await desk.reserve(
-        Ask(
+    reservation = await batcher.reserve(
+        ReservationRequest(
             data.lines,
             channel=data.channel,
             reference=data.reference or idempotency_key,
@@ -103,14 +103,14 @@ def get_reservation(reservation_id: str, session: ReadSession, _: InventoryRead)
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationPublic)
-async def commit_reservation(reservation_id: str, desk: ReservationDesk, token: InventoryWrite):
+async def commit_reservation(reservation_id: str, batcher: Batcher, token: InventoryWrite):
     """Turn the held units into a sale (409 reservation-expired once it has lapsed)."""
-    return await desk.settle(Settle(reservation_id, "committed", _actor(token)))
+    return await batcher.settle(Settlement(reservation_id, "committed", _actor(token)))
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationPublic)
-async def release_reservation(reservation_id: str, desk: ReservationDesk, token: InventoryWrite):
-    return await desk.settle(Settle(reservation_id, "released", _actor(token)))
+async def release_reservation(reservation_id: str, batcher: Batcher, token: InventoryWrite):
+    return await batcher.settle(Settlement(reservation_id, "released", _actor(token)))
 
 
 @router.post("/reservations/{reservation_id}/extend", response_model=ReservationPublic)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,11 @@ from mercato.inventory.queries import (
     lines_table,
     reservations_table,
 )
-from mercato.inventory.schemas import ReservationLineInput
+from mercato.inventory.schemas import (
+    ReservationLineInput,
+    ReservationLinePublic,
+    ReservationPublic,
+)
 
 DEFAULT_HOLD = timedelta(minutes=15)
 SWEEP_BATCH = 500
@@ -46,33 +51,20 @@ class ReservationExpired(Conflict):
     title = "Reservation expired"
 
 
-# The reservation as the service returns it (``schemas.ReservationPublic`` is its API
-# form) and as commit, release and expiry read it back under the locks.
+class LineView(ReservationLinePublic):
+    """A reservation line as the services return it: its API shape, plus the stock level
+    its units are held at (None when it holds no stock: untracked or backordered)."""
+
+    stock_level_id: str | None = Field(None, exclude=True)
 
 
-@dataclass
-class LineView:
-    variant_id: str
-    sku: str | None
-    location: str | None
-    quantity: int
-    state: str
-    # Where its units are held; None when it holds no stock (untracked or backordered).
-    stock_level_id: str | None = None
+class ReservationView(ReservationPublic):
+    """A reservation as the services return it (and as commit, release and expiry read it
+    back under the locks): its API shape, plus whether an earlier request with the same
+    reference made it."""
 
-
-@dataclass
-class ReservationView:
-    id: str
-    channel: str
-    reference: str
-    status: str
-    expires_at: datetime
-    created_at: datetime
-    settled_at: datetime | None
     lines: list[LineView]
-    # True when an earlier request with the same reference made it.
-    replayed: bool = False
+    replayed: bool = Field(False, exclude=True)
 
 
 def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, ReservationView]:
@@ -81,25 +73,25 @@ def _load(session: Session, reservation_ids: Collection[str]) -> dict[str, Reser
     for row in session.execute(RESERVATIONS_WITH_LINES, {"ids": sorted(reservation_ids)}):
         reservation = loaded.get(row.id)
         if reservation is None:
-            reservation = loaded[row.id] = ReservationView(
-                row.id,
-                row.channel,
-                row.reference,
-                row.status,
-                row.expires_at,
-                row.created_at,
-                row.settled_at,
-                [],
+            reservation = loaded[row.id] = ReservationView.model_construct(
+                id=row.id,
+                channel=row.channel,
+                reference=row.reference,
+                status=row.status,
+                expires_at=row.expires_at,
+                created_at=row.created_at,
+                settled_at=row.settled_at,
+                lines=[],
             )
         if row.line_id is not None:
             reservation.lines.append(
-                LineView(
-                    row.variant_id,
-                    row.sku,
-                    row.code,
-                    row.quantity,
-                    row.state,
-                    row.stock_level_id,
+                LineView.model_construct(
+                    variant_id=row.variant_id,
+                    sku=row.sku,
+                    location=row.code,
+                    quantity=row.quantity,
+                    state=row.state,
+                    stock_level_id=row.stock_level_id,
                 )
             )
     return loaded
@@ -120,8 +112,8 @@ def _hold_seconds(ttl_seconds: int | None) -> timedelta:
 
 
 @dataclass(frozen=True)
-class Ask:
-    """One reservation request (see ``reserve``)."""
+class ReservationRequest:
+    """What ``reserve`` is asked for, as one value (``reserve_many`` takes a list)."""
 
     lines: Sequence[ReservationLineInput]
     channel: str = "storefront"
@@ -151,7 +143,9 @@ def reserve(
     Raises ``InsufficientStock`` naming each short line and what it could get.
     """
     [outcome] = reserve_many(
-        session, [Ask(lines, channel, reference, ttl_seconds, allocation, sell, actor)], now
+        session,
+        [ReservationRequest(lines, channel, reference, ttl_seconds, allocation, sell, actor)],
+        now,
     )
     if isinstance(outcome, MercatoError):
         raise outcome
@@ -159,7 +153,7 @@ def reserve(
 
 
 def reserve_many(
-    session: Session, asks: Sequence[Ask], now: datetime | None = None
+    session: Session, requests: Sequence[ReservationRequest], now: datetime | None = None
 ) -> list[ReservationView | MercatoError]:
     """``reserve`` for many requests in one transaction; each gets its own outcome (a
     refused one undoes its own writes). References must be distinct within one call.
@@ -169,23 +163,23 @@ def reserve_many(
     each request's guarded UPDATEs, then one insert each of lines, movements and events.
     """
     now = as_of(now)
-    outcomes: list[ReservationView | MercatoError | None] = [None] * len(asks)
+    outcomes: list[ReservationView | MercatoError | None] = [None] * len(requests)
     claims: dict[int, dict[str, Any]] = {}
-    for index, ask in enumerate(asks):
+    for index, request in enumerate(requests):
         try:
-            expires_at = now + _hold_seconds(ask.ttl_seconds)
+            expires_at = now + _hold_seconds(request.ttl_seconds)
         except MercatoError as refused:
             outcomes[index] = refused
             continue
         claim_id = new_id("res")
-        status, settled_at = ("committed", now) if ask.sell else ("active", None)
+        status, settled_at = ("committed", now) if request.sell else ("active", None)
         claims[index] = {
             "id": claim_id,
-            "channel": ask.channel,
-            "reference": ask.reference or claim_id,
+            "channel": request.channel,
+            "reference": request.reference or claim_id,
             "status": status,
             "expires_at": expires_at,
-            "actor": ask.actor,
+            "actor": request.actor,
             "created_at": now,
             "settled_at": settled_at,
         }
@@ -199,8 +193,8 @@ def reserve_many(
         )
     stocks = read_stock(
         session,
-        [ln.variant_id for i in claims for ln in asks[i].lines if ln.variant_id],
-        [ln.sku for i in claims for ln in asks[i].lines if ln.sku],
+        [ln.variant_id for i in claims for ln in requests[i].lines if ln.variant_id],
+        [ln.sku for i in claims for ln in requests[i].lines if ln.sku],
         now,
     )
     lock_objects.stock_levels(
@@ -212,19 +206,19 @@ def reserve_many(
     changed: set[str] = set()
     refused_claims = []
     for index, row in claims.items():
-        ask = asks[index]
+        request = requests[index]
         try:
             if row["id"] not in claimed:
-                outcomes[index] = _replay(session, ask.channel, row["reference"], ask.lines)
+                outcomes[index] = _replay(session, request.channel, row["reference"], request.lines)
                 continue
             wanted, plans = hold_lines(
                 session,
-                ask.lines,
+                request.lines,
                 stocks,
                 now,
-                allocation=ask.allocation,
-                sell=ask.sell,
-                actor=ask.actor,
+                allocation=request.allocation,
+                sell=request.sell,
+                actor=request.actor,
             )
         except MercatoError as refused:
             outcomes[index] = refused
@@ -232,7 +226,7 @@ def reserve_many(
                 refused_claims.append(row["id"])
             continue
         views = []
-        state = "sold" if ask.sell else "held"
+        state = "sold" if request.sell else "held"
         for variant_id, quantity in wanted.items():
             plan = plans.get(variant_id, [])
             portions = [(level.id, level.location, units) for level, units in plan]
@@ -251,33 +245,40 @@ def reserve_many(
                     }
                 )
                 views.append(
-                    LineView(variant_id, stocks[variant_id].sku, location, units, state, level_id)
+                    LineView.model_construct(
+                        variant_id=variant_id,
+                        sku=stocks[variant_id].sku,
+                        location=location,
+                        quantity=units,
+                        state=state,
+                        stock_level_id=level_id,
+                    )
                 )
                 if level_id is not None:
                     movements.append(
                         movement_row(
                             level_id,
                             variant_id,
-                            "sale" if ask.sell else "reservation",
+                            "sale" if request.sell else "reservation",
                             units,
-                            on_hand=-units if ask.sell else 0,
-                            reserved=0 if ask.sell else units,
-                            actor=ask.actor,
+                            on_hand=-units if request.sell else 0,
+                            reserved=0 if request.sell else units,
+                            actor=request.actor,
                             now=now,
                             reference=row["reference"],
                             reservation_id=row["id"],
                         )
                     )
         changed.update(plans)
-        outcomes[index] = ReservationView(
-            row["id"],
-            row["channel"],
-            row["reference"],
-            row["status"],
-            row["expires_at"],
-            now,
-            row["settled_at"],
-            views,
+        outcomes[index] = ReservationView.model_construct(
+            id=row["id"],
+            channel=row["channel"],
+            reference=row["reference"],
+            status=row["status"],
+            expires_at=row["expires_at"],
+            created_at=now,
+            settled_at=row["settled_at"],
+            lines=views,
         )
     if refused_claims:
         session.execute(
@@ -299,11 +300,11 @@ def _replay(
         )
     )
     loaded = _load(session, [reservation_id])[reservation_id]
-    asked, _ = read_lines(session, lines, utcnow())
+    requested, _ = read_lines(session, lines, utcnow())
     held: dict[str, int] = defaultdict(int)
     for line in loaded.lines:
         held[line.variant_id] += line.quantity
-    if asked != dict(held):
+    if requested != dict(held):
         raise Conflict(
             f"Reference {reference!r} was already used for a different "
             "reservation on this channel.",

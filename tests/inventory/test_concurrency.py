@@ -144,8 +144,9 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
 
 
 def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
-    """Buys in batches of five one-unit requests, as an API process's desk writes them."""
-    from mercato.inventory.reservations import Ask, reserve_many
+    """Buys in batches of five one-unit requests, as an API process's reservation batcher
+    writes them."""
+    from mercato.inventory.reservations import ReservationRequest, reserve_many
 
     engine, sessions = _session_factory(url, data_dir)
     sold: Counter[str] = Counter()
@@ -153,8 +154,8 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
     try:
         start.wait(timeout=60)
         for batch in range(STOCK):
-            asks = [
-                Ask(
+            requests = [
+                ReservationRequest(
                     [ReservationLineInput(sku=SKUS[(batch + n) % 2], quantity=1)],
                     reference=f"{seed}-{batch}-{n}",
                     sell=True,
@@ -162,7 +163,7 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
                 for n in range(5)
             ]
             with transaction(sessions) as session:
-                outcomes = reserve_many(session, asks)
+                outcomes = reserve_many(session, requests)
             for outcome in outcomes:
                 if isinstance(outcome, reservations.ReservationView):
                     sold.update({ln.sku: ln.quantity for ln in outcome.lines})

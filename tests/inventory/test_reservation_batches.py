@@ -1,8 +1,10 @@
-"""The reservation desk: requests written together keep their own outcomes."""
+"""Batched reservations: requests written together keep their own outcomes; a batch
+that fails is logged and each of its requests is written alone."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 
 import httpx
@@ -13,9 +15,9 @@ from mercato.db import transaction
 from mercato.errors import Conflict, ValidationFailed
 from mercato.events.models import Event
 from mercato.inventory import availability, counts, reports, reservations
-from mercato.inventory.desk import Desk, Settle
 from mercato.inventory.models import Reservation
-from mercato.inventory.reservations import Ask, reserve_many
+from mercato.inventory.reservation_batches import ReservationBatcher, Settlement
+from mercato.inventory.reservations import ReservationRequest, reserve_many
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
 from tests.inventory.conftest import assert_ledger_balances, make_variants
 
@@ -43,17 +45,21 @@ def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
         earlier = reservations.reserve(
             session, lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True
         )
-    asks = [
-        Ask(lines(("MUG", 2), ("BOWL", 1)), channel="tiktok", reference="cart-a"),
-        Ask(lines(("BOWL", 1)), reference="cart-b"),  # BOWL is gone by now
-        Ask(lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True),  # replay
-        Ask(lines(("MUG", 2)), channel="tiktok", reference="order-1"),  # reused reference
-        Ask(lines(("NOPE", 1))),  # unknown SKU
-        Ask(lines(("MUG", 2)), sell=True, reference="order-2"),
-        Ask(lines(("MUG", 1)), reference="cart-c"),  # one unit short now
+    requests = [
+        ReservationRequest(lines(("MUG", 2), ("BOWL", 1)), channel="tiktok", reference="cart-a"),
+        ReservationRequest(lines(("BOWL", 1)), reference="cart-b"),  # BOWL is gone by now
+        ReservationRequest(
+            lines(("MUG", 1)), channel="tiktok", reference="order-1", sell=True
+        ),  # replay
+        ReservationRequest(
+            lines(("MUG", 2)), channel="tiktok", reference="order-1"
+        ),  # reused reference
+        ReservationRequest(lines(("NOPE", 1))),  # unknown SKU
+        ReservationRequest(lines(("MUG", 2)), sell=True, reference="order-2"),
+        ReservationRequest(lines(("MUG", 1)), reference="cart-c"),  # one unit short now
     ]
     with transaction(sessions) as session:
-        outcomes = reserve_many(session, asks)
+        outcomes = reserve_many(session, requests)
 
     cart_a, cart_b, replay, reused, unknown, order_2, cart_c = outcomes
     assert cart_a.status == "active" and Counter({ln.sku: ln.quantity for ln in cart_a.lines}) == {
@@ -87,13 +93,13 @@ def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
     assert_ledger_balances(sessions)
 
 
-def test_racing_requests_on_one_desk_sell_exactly_the_stock(sessions, tableware):
-    desk = Desk(sessions, limit=8)
+def test_racing_requests_on_one_batcher_sell_exactly_the_stock(sessions, tableware):
+    batcher = ReservationBatcher(sessions, limit=8)
 
     async def buy(number: int):
         try:
-            return await desk.reserve(
-                Ask(
+            return await batcher.reserve(
+                ReservationRequest(
                     lines(("MUG", 1)), channel="tiktok", reference=f"buyer-{number % 12}", sell=True
                 )
             )
@@ -123,17 +129,17 @@ def test_settlements_in_one_batch_each_get_their_own_answer(sessions, tableware)
         second = reservations.reserve(session, lines(("MUG", 2)))
         released = reservations.reserve(session, lines(("BOWL", 1)))
         reservations.release(session, released.id)
-    desk = Desk(sessions)
+    batcher = ReservationBatcher(sessions)
 
     async def settle_all():
         return await asyncio.gather(
             *(
-                desk.settle(settle)
-                for settle in (
-                    Settle(first.id, "committed"),
-                    Settle(released.id, "committed"),
-                    Settle(second.id, "released"),
-                    Settle("res_missing", "committed"),
+                batcher.settle(settlement)
+                for settlement in (
+                    Settlement(first.id, "committed"),
+                    Settlement(released.id, "committed"),
+                    Settlement(second.id, "released"),
+                    Settlement("res_missing", "committed"),
                 )
             ),
             return_exceptions=True,
@@ -150,8 +156,38 @@ def test_settlements_in_one_batch_each_get_their_own_answer(sessions, tableware)
     assert_ledger_balances(sessions)
 
 
+def test_a_failed_batch_is_logged_and_each_request_is_written_alone(sessions, tableware, caplog):
+    """A request the batch writer cannot handle (an allocation policy that does not exist)
+    fails the whole batch's transaction: nothing of it stays, the failure is logged, and
+    each request is written again on its own, so only the broken one fails."""
+    batcher = ReservationBatcher(sessions)
+    requests = [
+        ReservationRequest(lines(("MUG", 1)), reference="cart-a"),
+        ReservationRequest(lines(("MUG", 1)), reference="cart-b", allocation="nearest"),
+        ReservationRequest(lines(("BOWL", 1)), reference="cart-c", sell=True),
+    ]
+
+    async def burst():
+        return await asyncio.gather(
+            *(batcher.reserve(request) for request in requests), return_exceptions=True
+        )
+
+    with caplog.at_level(logging.WARNING, logger="mercato.group_commit"):
+        cart_a, broken, cart_c = asyncio.run(burst())
+
+    assert cart_a.status == "active" and cart_c.status == "committed"
+    assert isinstance(broken, KeyError)
+    failures = [r for r in caplog.records if "a batch of 3 failed" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].getMessage().startswith("ReservationBatcher")
+    assert failures[0].exc_info is not None  # the cause is in the log line
+    with sessions() as session:
+        assert set(session.scalars(select(Reservation.reference))) == {"cart-a", "cart-c"}
+    assert available(sessions, "MUG") == 4 and available(sessions, "BOWL") == 0
+    assert_ledger_balances(sessions)
+
+
 def test_buyers_racing_through_the_api_sell_exactly_the_stock(app, admin, sessions, tableware):
-    """Concurrent requests on one event loop: the desk writes them in batches."""
+    """Concurrent requests on one event loop: the batcher writes them in batches."""
 
     async def rush():
         transport = httpx.ASGITransport(app=app)
