@@ -11,6 +11,10 @@ unit at a time until the SKU is sold out. ``--flow`` picks how a buyer buys:
 - ``checkout``: Mercato's own checkout: ``POST /api/v1/checkouts`` (holds the stock),
   ``PATCH`` with email and address, ``POST .../complete`` with the sandbox card.
 
+``--reservations one-per-request`` writes each reservation, commit and release in its
+own transaction in the thread pool, as a plain handler would, instead of in batches
+(``mercato.inventory.reservation_batches``): the figure the batching has to beat.
+
 In the same run, on the same server, it measures a bare endpoint that runs only the
 conditional UPDATE in its own unit of work (mounted by this script's app factory, not
 part of the product's API): one guarded write per request, the floor of the stack.
@@ -23,6 +27,7 @@ was oversold, stuck or failed; it asserts nothing about time.
 
     python bench/live_drop.py --db sqlite
     python bench/live_drop.py --db postgres --flow two-step --stock 2000 --buyers 64
+    python bench/live_drop.py --db postgres --flow two-step --reservations one-per-request
     python bench/live_drop.py --flow checkout --stock 500
 """
 
@@ -41,11 +46,14 @@ import httpx
 import uvloop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from starlette.concurrency import run_in_threadpool
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and bench.loadclient
 
 from bench.loadclient import Connection, Response, percentile  # noqa: E402 - path set
+from mercato.db import transaction  # noqa: E402
+from mercato.inventory.reservation_batches import ReservationBatcher  # noqa: E402
 from mercato.web.sessions import WriteSession  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -65,6 +73,18 @@ BARE_STOCK = 10**9
 # ---------------------------------------------------------------- the server
 
 
+class OneTransactionPerRequest(ReservationBatcher):
+    """No batching: each request written alone, in its own transaction, in the thread
+    pool (``--reservations one-per-request``)."""
+
+    async def submit(self, request):
+        def write():
+            with transaction(self.sessions) as session:
+                return self.write_one(session, request)
+
+        return await run_in_threadpool(write)
+
+
 def bench_app():
     """The product's app plus ``POST /bench/bare``: only the conditional UPDATE."""
     from fastapi import Response
@@ -82,6 +102,8 @@ def bench_app():
             )
         )
     app = serve_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
+    if os.environ.get("BENCH_RESERVATIONS") == "one-per-request":
+        app.state.reservation_batcher = OneTransactionPerRequest(app.state.sessions.write)
 
     @app.post("/bench/bare", status_code=204)
     def bare(session: WriteSession):
@@ -361,6 +383,13 @@ def main() -> int:
         help="a paid order that sells at once (one request), reserve then "
         "commit (two), or Mercato's checkout (three)",
     )
+    parser.add_argument(
+        "--reservations",
+        choices=("batched", "one-per-request"),
+        default="batched",
+        help="write reservations, commits and releases in batches (as the API does) or "
+        "each in its own transaction",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument(
         "--worker",
@@ -396,7 +425,11 @@ def main() -> int:
             MERCATO_CHECKOUT_STARTS_PER_MINUTE="0",
         )
         embedded = (args.db == "sqlite") if args.worker is None else args.worker
-        env = {**os.environ, "BENCH_WORKER": "1" if embedded and args.workers == 1 else "0"}
+        env = {
+            **os.environ,
+            "BENCH_WORKER": "1" if embedded and args.workers == 1 else "0",
+            "BENCH_RESERVATIONS": args.reservations,
+        }
         try:
             token = prepare(args.stock)
             port = free_port()
@@ -429,7 +462,7 @@ def main() -> int:
     ms = 1000
     print(
         f"live drop on {args.db}, {args.flow}: {args.stock} units, {args.buyers} buyers, "
-        f"{args.workers} API process(es), job worker {worker}"
+        f"{args.workers} API process(es), job worker {worker}, reservations {args.reservations}"
     )
     print(f"  orders           {sold} in {drop.seconds:.2f} s = {drop.rate:.0f} orders/s")
     print(
