@@ -11,6 +11,15 @@ Each request still gets its own outcome: a refused one (short stock, unknown SKU
 reference) undoes its own writes and fails alone, the rest commit. Should the batch's
 transaction itself fail, the failure is logged and every request in it is retried on its
 own.
+
+What it wins (``bench/live_drop.py --flow two-step``: 2,000 units, 64 buyers, one API
+process; runs interleaved with ``--reservations one-per-request``, each reservation and
+commit in its own transaction; 2 cores shared, load average 15 to 27; oversold 0):
+
+- PostgreSQL 15: 46 to 58 orders/s against 23 to 26, p99 1.6 to 2.6 s against 4.8 to
+  5.4 s, 6.8 ms of server CPU per order against 14.1.
+- SQLite: 139 to 174 orders/s against 36 to 43, p99 1.2 s against 2.9 to 3.1 s, 3.3 to
+  3.6 ms of server CPU per order against 10 to 12.
 """
 
 from __future__ import annotations
