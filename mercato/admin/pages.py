@@ -455,9 +455,10 @@ def channel_detail(
     cursor: str | None = None,
 ):
     channel = channels.get_channel(session, channel_id)
-    listings, next_cursor = channels.list_listings(
+    page = channels.list_listings(
         session, channel.id, channels.ListingFilters(verdict=verdict or None), cursor, limit=50
     )
+    listings = page.items
     return _page(
         request,
         "channel.html",
@@ -467,7 +468,7 @@ def channel_detail(
         counts=channels.verdict_counts(session, channel.id),
         issues=channels.top_issues(session, channel.id),
         listings=listings,
-        next_cursor=next_cursor,
+        next_cursor=page.next_cursor,
         verdict=verdict or "",
         skus=catalog.skus_of(session, [lst.variant_id for lst in listings]),
     )
@@ -486,9 +487,9 @@ def webhook_detail(
     request: Request, endpoint_id: str, session: ReadSession, admin: Admin, state: str | None = None
 ):
     endpoint = webhooks.get_endpoint(session, endpoint_id)
-    deliveries, _ = webhooks.list_deliveries(
+    deliveries = webhooks.list_deliveries(
         session, webhooks.DeliveryFilters(endpoint_id=endpoint.id, state=state or None), limit=50
-    )
+    ).items
     return _page(
         request,
         "webhook.html",

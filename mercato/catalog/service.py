@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -32,11 +32,11 @@ from mercato.config import get_settings
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed, dotted
 from mercato.money import CURRENCIES
-from mercato.pagination import decode_cursor, encode_cursor
+from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from mercato.pagination import Page, keyset_page
 
 Loc = tuple[str | int, ...]
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
-MAX_PAGE_SIZE = 250
 T = TypeVar("T")
 
 
@@ -131,17 +131,10 @@ class ProductFilters:
     updated_since: datetime | None = None
 
 
-@dataclass
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
-
-
 def list_products(
     session: Session, filters: ProductFilters, cursor: str | None = None, limit: int = 50
 ) -> Page[Product]:
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = _with_children(select(Product)).order_by(Product.id).limit(limit + 1)
+    query = _with_children(select(Product))
     if filters.status:
         query = query.where(Product.status == filters.status)
     if filters.updated_since:
@@ -155,12 +148,7 @@ def list_products(
                 Product.id.in_(select(Variant.product_id).where(Variant.sku.ilike(pattern))),
             )
         )
-    if cursor:
-        query = query.where(Product.id > decode_cursor(cursor))
-    products = list(session.scalars(query))
-    more = len(products) > limit
-    products = products[:limit]
-    return Page(products, encode_cursor(products[-1].id) if more and products else None)
+    return keyset_page(session, query, Product.id, cursor, limit)
 
 
 def iter_products(session: Session, batch_size: int = 500) -> Iterable[Product]:

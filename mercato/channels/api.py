@@ -108,10 +108,9 @@ def list_listings(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 100,
 ):
-    items, next_cursor = service.list_listings(
+    return service.list_listings(
         session, channel_id, service.ListingFilters(verdict=verdict), cursor, limit
     )
-    return ListingPage(items=items, next_cursor=next_cursor)
 
 
 feeds_router = APIRouter(tags=["feeds"])

@@ -343,9 +343,9 @@ def status(
     with unit_of_work() as session:
         found = service.find_channel(session, channel)
         counts = service.verdict_counts(session, found.id)
-        flagged, _ = service.list_listings(
+        flagged = service.list_listings(
             session, found.id, service.ListingFilters(), None, service.MAX_PAGE_SIZE
-        )
+        ).items
         issues = [
             {"item_id": x.item_id, "variant_id": x.variant_id, "verdict": x.verdict, **i}
             for x in flagged

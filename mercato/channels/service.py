@@ -23,7 +23,7 @@ from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES
 from mercato.outbound import require_safe_url
-from mercato.pagination import decode_cursor, encode_cursor
+from mercato.pagination import Page, keyset_page
 
 # The real platforms' API roots; a connection may point at a simulator instead.
 DEFAULT_BASE_URLS = {
@@ -281,18 +281,12 @@ def list_listings(
     filters: ListingFilters,
     cursor: str | None = None,
     limit: int = 100,
-) -> tuple[list[Listing], str | None]:
+) -> Page[Listing]:
     get_channel(session, channel_id)
-    query = select(Listing).where(Listing.channel_id == channel_id).order_by(Listing.id)
+    query = select(Listing).where(Listing.channel_id == channel_id)
     if filters.verdict:
         query = query.where(Listing.verdict == filters.verdict)
-    if cursor:
-        query = query.where(Listing.id > decode_cursor(cursor))
-    rows = list(session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].id) if more and rows else None
-    return rows, next_cursor
+    return keyset_page(session, query, Listing.id, cursor, limit, most=MAX_PAGE_SIZE)
 
 
 def verdict_counts(session: Session, channel_id: str) -> dict[str, int]:

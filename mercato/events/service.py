@@ -11,7 +11,6 @@ Commit order: on PostgreSQL ``seq`` comes from a sequence, so a transaction hold
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,10 +25,11 @@ from mercato import wakeups
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.events.models import Event, OutboxEntry
+from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from mercato.pagination import Page, keyset_page, seqs
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
 TYPE_PATTERN = re.compile(r"^(\*|[a-z][a-z_]*\.(\*|[a-z][a-z_]*))$")
-MAX_PAGE_SIZE = 250
 DISPATCH_BATCH = 500
 # Any constant: one dispatcher at a time across every worker process on PostgreSQL.
 _DISPATCH_LOCK = 0x6D65726361746F
@@ -139,30 +139,6 @@ class EventFilters:
         return query
 
 
-@dataclass
-class Page:
-    items: list[Event]
-    next_cursor: str | None
-
-
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind == "seq" and value.isdigit():
-            return int(value)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise ValidationFailed(
-        "The cursor is not one this API gave out.",
-        [FieldError(("query", "cursor"), "invalid cursor")],
-    )
-
-
 def list_events(
     session: Session,
     filters: EventFilters,
@@ -172,16 +148,15 @@ def list_events(
 ) -> Page:
     """A page of events. To follow new events as they happen use the stream or a webhook:
     paging forward by ``seq`` can miss a transaction that commits late (see module doc)."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    order = Event.seq.desc() if newest_first else Event.seq.asc()
-    query = filters.apply(select(Event)).order_by(order).limit(limit + 1)
-    if cursor:
-        last = _decode_cursor(cursor)
-        query = query.where(Event.seq < last if newest_first else Event.seq > last)
-    events = list(session.scalars(query))
-    more = len(events) > limit
-    events = events[:limit]
-    return Page(events, _encode_cursor(events[-1].seq) if more and events else None)
+    return keyset_page(
+        session,
+        filters.apply(select(Event)),
+        Event.seq,
+        cursor,
+        limit,
+        newest_first=newest_first,
+        shape=seqs,
+    )
 
 
 def get_event(session: Session, event_id: str) -> Event:

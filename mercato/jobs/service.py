@@ -26,8 +26,9 @@ from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.jobs import registry
 from mercato.jobs.models import JOB_STATES, Job, JobSchedule
+from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from mercato.pagination import Page, keyset_page
 
-MAX_PAGE_SIZE = 250
 MAX_ERROR_CHARS = 4000
 UNFINISHED = ("queued", "running")
 
@@ -256,37 +257,25 @@ def prune(session: Session, older_than: datetime) -> int:
 # ---------------------------------------------------------------- looking and retrying
 
 
-@dataclass
-class Page:
-    items: list[Job]
-    next_cursor: str | None
-
-
 def list_jobs(
     session: Session,
     state: str | None = None,
     name: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page:
+) -> Page[Job]:
     """Jobs newest first; ``state="dead"`` is the dead-letter list."""
     if state is not None and state not in JOB_STATES:
         raise ValidationFailed(
             "Unknown job state.",
             [FieldError(("query", "state"), f"expected one of {', '.join(JOB_STATES)}")],
         )
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = select(Job).order_by(Job.id.desc()).limit(limit + 1)
+    query = select(Job)
     if state:
         query = query.where(Job.state == state)
     if name:
         query = query.where(Job.name == name)
-    if cursor:
-        query = query.where(Job.id < cursor)
-    jobs = list(session.scalars(query))
-    more = len(jobs) > limit
-    jobs = jobs[:limit]
-    return Page(jobs, jobs[-1].id if more and jobs else None)
+    return keyset_page(session, query, Job.id, cursor, limit, newest_first=True)
 
 
 def get_job(session: Session, job_id: str) -> Job:

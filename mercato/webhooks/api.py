@@ -90,10 +90,9 @@ def list_deliveries(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
 ):
-    items, next_cursor = service.list_deliveries(
+    return service.list_deliveries(
         session, service.DeliveryFilters(endpoint_id, event_id, state), cursor, limit
     )
-    return DeliveryPage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)

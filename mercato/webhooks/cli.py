@@ -163,9 +163,9 @@ def deliveries(
 
     cli = _cli()
     with cli.unit_of_work() as session:
-        items, _ = service.list_deliveries(
+        items = service.list_deliveries(
             session, service.DeliveryFilters(endpoint_id=endpoint, state=state), limit=limit
-        )
+        ).items
     table = cli.table("id", "event", "type", "state", "attempts", "last status", "next try")
     for d in items:
         table.add_row(

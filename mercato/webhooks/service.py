@@ -25,6 +25,8 @@ from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.events.models import Event
 from mercato.events.service import check_type_patterns, get_event, type_filter, type_matches
 from mercato.outbound import require_safe_url
+from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from mercato.pagination import Page, keyset_page
 from mercato.webhooks import signing
 from mercato.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mercato.webhooks.schemas import (
@@ -56,7 +58,6 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # An endpoint failing every attempt for this long is disabled (as Svix does).
 DISABLE_AFTER = timedelta(days=5)
 MAX_REDELIVER = 10_000
-MAX_PAGE_SIZE = 250
 
 
 # ---------------------------------------------------------------- endpoints
@@ -473,22 +474,16 @@ class DeliveryFilters:
 
 def list_deliveries(
     session: Session, filters: DeliveryFilters, cursor: str | None = None, limit: int = 50
-) -> tuple[list[WebhookDelivery], str | None]:
+) -> Page[WebhookDelivery]:
     """Newest first."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit + 1)
+    query = select(WebhookDelivery)
     if filters.endpoint_id:
         query = query.where(WebhookDelivery.endpoint_id == filters.endpoint_id)
     if filters.event_id:
         query = query.where(WebhookDelivery.event_id == filters.event_id)
     if filters.state:
         query = query.where(WebhookDelivery.state == filters.state)
-    if cursor:
-        query = query.where(WebhookDelivery.id < cursor)
-    items = list(session.scalars(query))
-    more = len(items) > limit
-    items = items[:limit]
-    return items, (items[-1].id if more and items else None)
+    return keyset_page(session, query, WebhookDelivery.id, cursor, limit, newest_first=True)
 
 
 def get_delivery(session: Session, delivery_id: str) -> WebhookDelivery:
