@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from mercato.admin.models import AdminSession
 from mercato.auth import service as auth_service
 from mercato.auth.scopes import ADMIN
+from mercato.crypto import hash_token
 from mercato.db import utcnow
 from mercato.errors import Forbidden, Unauthorized
 
@@ -50,7 +51,7 @@ def log_in(session: Session, api_token: str) -> Login:
     session.execute(delete(AdminSession).where(AdminSession.expires_at < now))
     secret = secrets.token_urlsafe(32)
     admin_session = AdminSession(
-        secret_hash=auth_service.hash_token(secret),
+        secret_hash=hash_token(secret),
         csrf_token=secrets.token_urlsafe(24),
         token_id=token.id,
         expires_at=now + SESSION_LIFETIME,
@@ -69,7 +70,7 @@ def current(session: Session, cookie: str | None) -> AdminSession:
     found = session.scalar(
         select(AdminSession)
         .options(selectinload(AdminSession.token))
-        .where(AdminSession.secret_hash == auth_service.hash_token(cookie))
+        .where(AdminSession.secret_hash == hash_token(cookie))
     )
     if found is None or found.expires_at < utcnow() or not found.token.active:
         raise Unauthorized("The dashboard session has ended; log in again.")
@@ -105,6 +106,4 @@ def home(admin_session: AdminSession) -> str | None:
 
 def log_out(session: Session, cookie: str | None) -> None:
     if cookie:
-        session.execute(
-            delete(AdminSession).where(AdminSession.secret_hash == auth_service.hash_token(cookie))
-        )
+        session.execute(delete(AdminSession).where(AdminSession.secret_hash == hash_token(cookie)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mercato.auth.models import ApiToken
 from mercato.auth.scopes import ALL_SCOPES, grants
+from mercato.crypto import hash_token
 from mercato.db import utcnow
 from mercato.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 
@@ -24,10 +24,6 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class NewToken:
     token: ApiToken
     secret: str  # the plaintext bearer token; never stored
-
-
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_token(session: Session, name: str, scopes: list[str]) -> NewToken:

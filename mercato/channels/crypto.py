@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from mercato.config import get_settings
+from mercato.crypto import derived_key
 
 _CONTEXT = b"mercato/channel-credentials/v1"
 
 
 def _fernet() -> Fernet:
     # Derived, not the raw key: the same secret key also signs other things.
-    secret = get_settings().resolved_secret_key().encode()
-    key = hashlib.sha256(_CONTEXT + b"\0" + secret).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+    return Fernet(base64.urlsafe_b64encode(derived_key(_CONTEXT)))
 
 
 def encrypt(credentials: dict[str, str]) -> str:
@@ -35,7 +32,3 @@ def decrypt(token: str) -> dict[str, str]:
         raise ValueError(
             "channel credentials cannot be decrypted: the secret key changed"
         ) from None
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

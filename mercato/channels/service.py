@@ -19,6 +19,7 @@ from mercato.channels.checkout_urls import checkout_url
 from mercato.channels.models import Channel, Listing
 from mercato.channels.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
 from mercato.config import get_settings
+from mercato.crypto import hash_token
 from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.money import CURRENCIES
@@ -245,7 +246,7 @@ def rotate_feed_token(session: Session, channel_id: str) -> tuple[str, str]:
     """A new secret feed token (shown once; only its hash is kept) and the pull URL path."""
     channel = get_channel(session, channel_id)
     token = random_token(24)
-    channel.feed_token_hash = crypto.token_hash(token)
+    channel.feed_token_hash = hash_token(token)
     channel.updated_at = utcnow()
     return token, feed_url(channel, token)
 
@@ -261,7 +262,7 @@ def channel_for_feed_token(session: Session, channel_id: str, token: str) -> Cha
     channel = session.get(Channel, channel_id)
     expected = channel.feed_token_hash if channel else None
     # Compare hashes in constant time; a missing channel still pays for one compare.
-    given = crypto.token_hash(token)
+    given = hash_token(token)
     if not hmac.compare_digest(given, expected or "0" * 64) or channel is None:
         raise NotFound("No such feed.")
     return channel

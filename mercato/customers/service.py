@@ -4,8 +4,6 @@ device by a one-time sign-in link sent to their email."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from mercato import crypto
 from mercato.config import get_settings
 from mercato.customers.models import Customer, LoginLink
 from mercato.db import utcnow
@@ -29,15 +28,10 @@ LOGIN_LINK_TTL = timedelta(minutes=15)
 MAX_LOGIN_LINKS = 5
 
 
-def _key(context: bytes = _CONTEXT) -> bytes:
-    # Derived, not the raw secret key: that key also signs other things.
-    return hashlib.sha256(context + b"\0" + get_settings().resolved_secret_key().encode()).digest()
-
-
 def sign(customer_id: str, now: float | None = None) -> str:
     expires = int((now or time.time()) + COOKIE_MAX_AGE)
     body = f"{customer_id}.{expires}"
-    return f"{body}.{hmac.new(_key(), body.encode(), hashlib.sha256).hexdigest()}"
+    return f"{body}.{crypto.sign(_CONTEXT, body)}"
 
 
 def verify(value: str | None, now: float | None = None) -> str | None:
@@ -45,8 +39,7 @@ def verify(value: str | None, now: float | None = None) -> str | None:
     if not value or value.count(".") != 2:
         return None
     customer_id, expires, signature = value.split(".")
-    expected = hmac.new(_key(), f"{customer_id}.{expires}".encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature) or not expires.isdigit():
+    if not crypto.signed(_CONTEXT, f"{customer_id}.{expires}", signature) or not expires.isdigit():
         return None
     return customer_id if int(expires) > (now or time.time()) else None
 
@@ -129,9 +122,7 @@ class SignedIn:
 
 
 def _link_signature(link_id: str, expires: int) -> str:
-    return hmac.new(
-        _key(_LINK_CONTEXT), f"{link_id}.{expires}".encode(), hashlib.sha256
-    ).hexdigest()
+    return crypto.sign(_LINK_CONTEXT, f"{link_id}.{expires}")
 
 
 def request_login_link(
@@ -201,8 +192,8 @@ def use_login_link(session: Session, token: str, now: datetime | None = None) ->
     now = now or utcnow()
     link_id, _, rest = token.partition(".")
     expires, _, signature = rest.partition(".")
-    valid = expires.isdigit() and hmac.compare_digest(
-        _link_signature(link_id, int(expires)) if expires.isdigit() else "", signature
+    valid = expires.isdigit() and crypto.signed(
+        _LINK_CONTEXT, f"{link_id}.{int(expires)}", signature
     )
     if not valid or int(expires) <= now.timestamp():
         raise LoginLinkInvalid("This sign-in link has expired. Ask for a new one at checkout.")

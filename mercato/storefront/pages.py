@@ -6,8 +6,6 @@ in POST bodies, never in URLs; the checkout's secret token is the only key in a 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 import uuid
@@ -22,13 +20,13 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from mercato import crypto
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
 from mercato.checkout.api import return_url
 from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
-from mercato.config import get_settings
 from mercato.customers import service as customers
 from mercato.db import Sessions, transaction
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
@@ -82,11 +80,11 @@ def money(minor: int, currency: str, locale: str = "en_US") -> str:
     return format_currency(to_decimal(minor, currency), currency, locale=locale)
 
 
+_CSRF_CONTEXT = b"mercato/shop-csrf/v1"
+
+
 def _csrf_for(nonce: str) -> str:
-    key = hashlib.sha256(
-        b"mercato/shop-csrf/v1\0" + get_settings().resolved_secret_key().encode()
-    ).digest()
-    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
+    return crypto.sign(_CSRF_CONTEXT, nonce)
 
 
 def _see_other(request: Request, name: str, **params) -> RedirectResponse:
@@ -96,7 +94,7 @@ def _see_other(request: Request, name: str, **params) -> RedirectResponse:
 
 def check_csrf(request: Request, token: str) -> None:
     nonce = request.cookies.get(CSRF_COOKIE)
-    if not nonce or not hmac.compare_digest(_csrf_for(nonce), token or ""):
+    if not nonce or not crypto.signed(_CSRF_CONTEXT, nonce, token):
         raise Forbidden("This form has expired; reload the page and try again.")
 
 
