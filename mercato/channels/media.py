@@ -13,8 +13,6 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.channels import http as channel_http
@@ -22,6 +20,7 @@ from mercato.channels.http import ImageUnavailable
 from mercato.channels.models import ImageUpload
 from mercato.config import get_settings
 from mercato.db import new_id, transaction, utcnow
+from mercato.inserts import insert_or_ignore
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # TikTok's limit (PLATFORMS.md §3.5)
 # upload(image bytes, file name) -> (uri, url) as the platform answered.
@@ -85,11 +84,9 @@ class ImageUploads:
 
     def _record(self, url, url_hash, content_hash, uri, hosted) -> None:
         with transaction(self.sessions) as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             # Another run may have recorded the same URL meanwhile: the first one stays.
             session.execute(
-                insert(ImageUpload)
-                .values(
+                insert_or_ignore(session, ImageUpload).values(
                     id=new_id("img"),
                     channel_id=self.channel_id,
                     source_url_hash=url_hash,
@@ -99,5 +96,4 @@ class ImageUploads:
                     url=hosted,
                     created_at=utcnow(),
                 )
-                .on_conflict_do_nothing()
             )

@@ -29,9 +29,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import bindparam, exists, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.catalog.models import Product, Variant
@@ -46,6 +44,7 @@ from mercato.channels.schemas import PublishResult
 from mercato.channels.target import Target
 from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import Conflict
+from mercato.inserts import insert_or_ignore
 
 CHUNK = 500
 LIVE = ("pending", "approved", "warning")
@@ -393,15 +392,8 @@ def _insert_ignoring_existing(session: Session, rows: list[dict]) -> None:
     """Insert listings; one created meanwhile by another run (same variant) is kept."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = pg_insert(Listing).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite_insert(Listing).on_conflict_do_nothing()
-    else:  # pragma: no cover - both supported databases are handled above
-        statement = insert(Listing)
     keys = set().union(*rows)
-    session.execute(statement, [{k: r.get(k) for k in keys} for r in rows])
+    session.execute(insert_or_ignore(session, Listing), [{k: r.get(k) for k in keys} for r in rows])
 
 
 def _update_listings(session: Session, channel_id: str, rows: list[dict]) -> None:

@@ -17,13 +17,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from mercato import wakeups
 from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.inserts import insert_or_ignore
 from mercato.jobs import registry
 from mercato.jobs.models import JOB_STATES, Job, JobSchedule
 from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
@@ -218,18 +217,15 @@ def enqueue_due_schedules(session: Session, now: datetime) -> int:
     known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
     missing = [name for name in registry.SCHEDULES if name not in known]
     if missing:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         # A new schedule first runs one interval from now, like a timer: starting a fresh
         # server must not set every sync and sweeper off at once beside its first requests.
         session.execute(
-            insert(JobSchedule)
-            .values(
+            insert_or_ignore(session, JobSchedule).values(
                 [
                     {"name": name, "next_run_at": now + registry.SCHEDULES[name].interval}
                     for name in missing
                 ]
             )
-            .on_conflict_do_nothing()
         )
         known = {s.name: s.next_run_at for s in session.scalars(select(JobSchedule))}
     enqueued = 0
