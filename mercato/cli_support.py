@@ -1,11 +1,14 @@
-"""What every `mercato` command shares: consoles, tables and the unit of work."""
+"""What every `mercato` command shares: consoles, tables, the unit of work and the one
+way a refusal is printed (a line per field, exit 1)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.errors import MercatoError, dotted
 
+M = TypeVar("M", bound=BaseModel)
 console = Console()
 err = Console(stderr=True)
 
@@ -23,6 +27,17 @@ def table(*headers: str) -> Table:
     for header in headers:
         rows.add_column(header, overflow="fold")
     return rows
+
+
+def parse(model: type[M], **fields) -> M:
+    """A command's options as a pydantic input model; its refusals are printed one a
+    line and the command exits 1."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        for error in exc.errors():
+            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
+        raise typer.Exit(1) from None
 
 
 @contextmanager

@@ -85,3 +85,10 @@ def test_dry_run_writes_nothing(engine):
     assert result.exit_code == 0
     assert "Would import 3 products" in result.output
     assert "example-shirt" not in mercato("products", "list").output
+
+
+def test_refused_options_are_printed_one_a_line(engine):
+    result = mercato("webhooks", "create", "not a url")
+    assert result.exit_code == 1
+    assert re.search(r"Error: url: .+", result.output)
+    assert "Endpoint" not in result.output and "Signing secret" not in result.output

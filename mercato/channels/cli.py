@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from mercato.channels.capabilities import orders_note
-from mercato.cli_support import console, err, table, unit_of_work
+from mercato.cli_support import console, parse, table, unit_of_work
 
 channels_app = typer.Typer(
     help="Channel connections: check, publish, status.", no_args_is_help=True
@@ -40,15 +40,8 @@ def _pairs(pairs: list[str] | None, what: str) -> dict | None:
 
 
 def _input(model, **fields):
-    """A pydantic input model, its refusals printed one a line (exit 1)."""
-    from pydantic import ValidationError
-
-    try:
-        return model(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        for error in exc.errors():
-            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
-        raise typer.Exit(1) from None
+    """A pydantic input model of the options given (exit 1 on a refusal)."""
+    return parse(model, **{k: v for k, v in fields.items() if v is not None})
 
 
 Credentials = Annotated[

@@ -6,15 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+
+from mercato import cli_support as cli
 
 app = typer.Typer(help="Outbound webhooks (Standard Webhooks signatures).", no_args_is_help=True)
-
-
-def _cli():
-    from mercato import cli_support
-
-    return cli_support
 
 
 @app.command("create")
@@ -32,13 +27,7 @@ def create(
     from mercato.webhooks import service
     from mercato.webhooks.schemas import EndpointCreate
 
-    cli = _cli()
-    try:
-        data = EndpointCreate(url=url, description=description, event_types=event or ["*"])
-    except ValidationError as exc:
-        for error in exc.errors():
-            cli.err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
-        raise typer.Exit(1) from None
+    data = cli.parse(EndpointCreate, url=url, description=description, event_types=event or ["*"])
     with cli.unit_of_work() as session:
         new = service.create_endpoint(session, data)
     cli.console.print(
@@ -52,7 +41,6 @@ def list_():
     """Endpoints and their state."""
     from mercato.webhooks import service
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         endpoints = service.list_endpoints(session)
     table = cli.table("id", "url", "events", "state")
@@ -70,7 +58,6 @@ def _set_enabled(endpoint_id: str, enabled: bool) -> None:
     from mercato.webhooks import service
     from mercato.webhooks.schemas import EndpointUpdate
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         service.update_endpoint(session, endpoint_id, EndpointUpdate(enabled=enabled))
     cli.console.print(f"{endpoint_id} {'enabled' if enabled else 'disabled'}.")
@@ -93,7 +80,6 @@ def delete(endpoint_id: str):
     """Delete an endpoint with its deliveries."""
     from mercato.webhooks import service
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         service.delete_endpoint(session, endpoint_id)
     cli.console.print(f"Deleted {endpoint_id}.")
@@ -104,7 +90,6 @@ def secret(endpoint_id: str):
     """Print the current signing secret."""
     from mercato.webhooks import service
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         cli.console.print(service.get_secret(session, endpoint_id))
 
@@ -118,7 +103,6 @@ def rotate_secret(
     from mercato.webhooks import service
     from mercato.webhooks.schemas import SecretRotate
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         new = service.rotate_secret(session, endpoint_id, SecretRotate(overlap_seconds=overlap))
     cli.console.print(f"New signing secret: [bold green]{new.secret}[/]")
@@ -140,7 +124,6 @@ def redeliver(
     def aware(value: datetime | None) -> datetime | None:
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
-    cli = _cli()
     try:
         data = Redeliver(event_id=event, since=aware(since), until=aware(until))
     except ValueError as exc:
@@ -161,7 +144,6 @@ def deliveries(
     """Deliveries, newest first."""
     from mercato.webhooks import service
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         items = service.list_deliveries(
             session, service.DeliveryFilters(endpoint_id=endpoint, state=state), limit=limit
@@ -185,7 +167,6 @@ def attempts(delivery_id: str):
     """Every attempt of a delivery: time, duration, status, start of the answer."""
     from mercato.webhooks import service
 
-    cli = _cli()
     with cli.unit_of_work() as session:
         detail = service.get_delivery_detail(session, delivery_id)
     table = cli.table("at", "ms", "status", "error", "response")
