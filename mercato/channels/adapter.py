@@ -39,6 +39,11 @@ class Upsert:
 
 
 class Adapter(Protocol):
+    kind: str
+
+    def verify(self) -> str:
+        """One cheap authenticated call: what the credentials reach (raises PlatformError)."""
+
     def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]: ...
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]: ...
@@ -54,7 +59,7 @@ def platform_issue(field: str, message: str, severity: str = "error") -> dict:
 
 def adapter_for(
     kind: str, target: Target, credentials: dict[str, str], http: httpx.Client, images=None
-):
+) -> Adapter:
     """The kind's client; ``images`` (an ImageUploads) for platforms that host their own
     copies of images."""
     module = import_module(f"mercato.channels.{kind}.client")

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 @dataclass(frozen=True)
 class Capabilities:
     in_app_checkout: bool
+    # The platform sends orders (Meta and Pinterest have none, PLATFORMS.md §0: their buyers
+    # check out on the storefront through the checkout URL).
     order_api: bool
     # Where a refund is issued: "platform" (in its seller centre/API) or "merchant".
     refunds_on: str
@@ -92,6 +94,9 @@ def capabilities(kind: str, country: str | None = None) -> Capabilities:
     changes = _REGIONAL.get((kind, (country or "").upper()))
     return replace(base, **changes) if changes else base
 
+
+# The kinds whose platform sends orders (an order API): the rest sell through the storefront.
+ORDER_KINDS = tuple(kind for kind, caps in _DEFAULTS.items() if caps.order_api)
 
 TITLES = {
     "meta": "Meta",

@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from mercato.channels.capabilities import ORDER_KINDS as ORDER_KINDS
 from mercato.channels.capabilities import orders_note
 from mercato.channels.models import Channel
 from mercato.orders.schemas import OrderCreate
@@ -26,9 +27,6 @@ from mercato.orders.schemas import OrderCreate
 # The platform's order stage, in the order a platform moves through them. A status
 # event whose stage is below what Mercato has seen is stale and never applied.
 STAGES = ("unpaid", "paid", "shipped", "delivered", "completed", "cancelled")
-# Meta and Pinterest have no order API (PLATFORMS.md §0): their buyers check out on the
-# storefront through the checkout URL, so their orders are storefront orders.
-ORDER_KINDS = ("tiktok",)
 
 
 def stage_rank(stage: str | None) -> int:

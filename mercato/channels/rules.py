@@ -31,10 +31,6 @@ def issue(field: str, message: str, severity: str = "error", source: str = "loca
     return {"field": field, "message": message, "severity": severity, "source": source}
 
 
-def has_errors(issues: list[dict]) -> bool:
-    return any(i["severity"] == "error" for i in issues)
-
-
 def check_fields(
     row: dict[str, Any], rules: tuple[FieldRule, ...], target: Target, issues: list[dict]
 ) -> None:

@@ -92,9 +92,7 @@ def verify(
         return None
     client = http or channel_http.open_client(base_url)
     try:
-        adapter = adapter_for(kind, target, credentials, client)
-        check = getattr(adapter, "verify", None)
-        return check() if check is not None else None
+        return adapter_for(kind, target, credentials, client).verify()
     except channel_http.PlatformError as exc:
         raise ValidationFailed(
             f"{kind} refused the connection, nothing was stored: {exc}",

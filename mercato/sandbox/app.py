@@ -7,6 +7,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
+from mercato.channels.capabilities import ORDER_KINDS
 from mercato.sandbox import cdn, orders
 from mercato.sandbox.common import refuse_malformed
 
@@ -19,7 +20,7 @@ def create_app(kinds: tuple[str, ...] = SIMULATED) -> FastAPI:
     for kind in kinds:
         simulator = import_module(f"mercato.sandbox.{kind}").create_app()
         refuse_malformed(simulator)
-        if kind in orders.ORDER_KINDS:
+        if kind in ORDER_KINDS:
             app.state.order_books[kind] = orders.install(kind, simulator)
         app.mount(f"/{kind}", simulator)
     app.mount("/cdn", cdn.create_app())

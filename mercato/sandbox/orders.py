@@ -34,7 +34,6 @@ from mercato.channels.tiktok.webhooks import signature as tiktok_signature
 from mercato.db import new_id
 from mercato.sandbox.tiktok import SHOP, Refused, Shop, answer, check_request, number, stock_of
 
-ORDER_KINDS = ("tiktok",)
 Transport = Callable[[str, bytes, dict[str, str]], int]
 DELIVERY_OPTION = "7091146663229654785"
 # Shipping providers of the simulated delivery option.

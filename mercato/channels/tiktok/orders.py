@@ -194,9 +194,6 @@ class OrderClient:
         data = self.api.call("POST", ORDERS + "/search", body, query)
         return Page(data.get("orders") or [], data.get("next_page_token") or None)
 
-    def acknowledge(self, external_id: str, reference: str, key: str) -> None:
-        pass  # TikTok needs no acknowledgement
-
     def _order(self, external_id: str) -> dict:
         doc = self.get_order(external_id)
         if doc is None:
