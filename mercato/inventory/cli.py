@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from mercato.cli_support import console, err, table, unit_of_work
+from mercato.cli_support import console, err, parse, table, unit_of_work
 
 app = typer.Typer(help="Stock levels, the ledger and reservations.", no_args_is_help=True)
 
@@ -120,7 +119,7 @@ def location(
     from mercato.inventory import locations
     from mercato.inventory.schemas import LocationInput
 
-    data = _parse(LocationInput, name=name, kind=kind, priority=priority)
+    data = parse(LocationInput, name=name, kind=kind, priority=priority)
     with unit_of_work() as session:
         saved = locations.save_location(session, code, data)
     console.print(f"Location {saved.code} ({saved.kind}, priority {saved.priority}).")
@@ -136,19 +135,10 @@ def channel(
     from mercato.inventory import locations
     from mercato.inventory.schemas import ChannelRuleInput
 
-    data = _parse(ChannelRuleInput, buffer=buffer, cap=cap)
+    data = parse(ChannelRuleInput, buffer=buffer, cap=cap)
     with unit_of_work() as session:
         rule = locations.save_channel_rule(session, key, data)
     console.print(
         f"Channel {rule.channel}: buffer {rule.buffer}, cap "
         f"{'none' if rule.cap is None else rule.cap}."
     )
-
-
-def _parse(schema, **values):
-    try:
-        return schema(**values)
-    except ValidationError as exc:
-        for error in exc.errors():
-            err.print(f"[bold red]Error:[/] {'.'.join(map(str, error['loc']))}: {error['msg']}")
-        raise typer.Exit(1) from None

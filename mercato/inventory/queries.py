@@ -8,10 +8,10 @@ after the checks, and what reads and ends reservations.
 from __future__ import annotations
 
 from sqlalchemy import bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from mercato import inserts
 from mercato.catalog.models import Variant
 from mercato.inventory.models import (
     ChannelRule,
@@ -171,10 +171,7 @@ def insert_or_ignore(session: Session, table) -> Executable:
     creators agree on one row. Returns the id when a row was inserted."""
     key = (session.get_bind().dialect.name, table.name)
     if key not in _INSERTS_OR_IGNORE:
-        dialect = postgresql if key[0] == "postgresql" else sqlite
-        _INSERTS_OR_IGNORE[key] = (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=list(_UNIQUE_KEYS[table.name]))
-            .returning(table.c.id)
-        )
+        _INSERTS_OR_IGNORE[key] = inserts.insert_or_ignore(
+            session, table, _UNIQUE_KEYS[table.name]
+        ).returning(table.c.id)
     return _INSERTS_OR_IGNORE[key]
