@@ -1,11 +1,16 @@
 """Inbound order webhooks: signed TikTok Shop order notifications from concurrent senders
-against `mercato serve` (uvicorn on 127.0.0.1, embedded SQLite and in-process worker).
+against `mercato serve` (uvicorn on 127.0.0.1), on SQLite (embedded, in-process worker)
+or PostgreSQL (a database created for the run and dropped after it; `mercato worker`
+beside the server).
 
-Prints acknowledged/s, p50/p99 acknowledgement latency, processed/s (webhook received ->
-order created, including the worker fetching each order from the TikTok simulator) and
-checks one order per distinct event (every event is also sent a second time).
+Every event is delivered twice, as platforms redeliver: first each new event, then each
+again. Prints, separately, new events acknowledged/s with their p50/p99 latency and
+redeliveries answered/s with how many the server called duplicates (each must be),
+processed/s (webhook received -> order created, including the worker fetching each
+order from the TikTok simulator), and checks one order per distinct event.
 
     python bench/webhooks.py --orders 2000 --senders 16
+    python bench/webhooks.py --db postgres --orders 2000 --senders 16
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -26,7 +32,9 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loadclient import Connection  # noqa: E402 - after the path is set
+from bench.loadclient import Connection, percentile  # noqa: E402 - after the path is set
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -49,7 +57,7 @@ def wait_up(url: str, seconds: float = 30) -> None:
 async def send_all(base_url: str, path: str, deliveries, senders: int):
     """``senders`` concurrent senders, a keep-alive connection each, share the deliveries."""
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     cursor = iter(deliveries)
 
     async def sender() -> None:
@@ -59,7 +67,10 @@ async def send_all(base_url: str, path: str, deliveries, senders: int):
                 started = time.perf_counter()
                 response = await connection.post(path, content=raw, headers=headers)
                 latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                status = response.status_code
+                if status == 200 and response.json().get("duplicate"):
+                    status = "200 duplicate"
+                statuses[status] = statuses.get(status, 0) + 1
         finally:
             await connection.close()
 
@@ -76,6 +87,15 @@ def main() -> None:
         action="store_true",
         help="acknowledge only (no processing): the ack path alone",
     )
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-server", default=PG_SERVER)
+    parser.add_argument(
+        "--intake",
+        choices=("group-commit", "one-by-one"),
+        default="group-commit",
+        help="deliveries written a batch per transaction (the intake's group commit) or "
+        "each in its own request transaction",
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-bench-"))
@@ -84,8 +104,32 @@ def main() -> None:
         MERCATO_SECRET_KEY="bench",
         MERCATO_CURRENCY="USD",
         MERCATO_ALLOW_LOCAL_URLS="1",  # the simulator listens on 127.0.0.1
+        MERCATO_WEBHOOK_GROUP_COMMIT="1" if args.intake == "group-commit" else "0",
     )
     os.environ.pop("MERCATO_DATABASE_URL", None)
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    database = None
+    if args.db == "postgres":
+        database = f"mercato_bench_webhooks_{uuid.uuid4().hex[:10]}"
+        with create_engine(args.pg_server, isolation_level="AUTOCOMMIT").connect() as c:
+            c.execute(text(f'CREATE DATABASE "{database}"'))
+        os.environ["MERCATO_DATABASE_URL"] = (
+            make_url(args.pg_server).set(database=database).render_as_string(hide_password=False)
+        )
+    try:
+        run(args)
+    finally:
+        if database:
+            admin = create_engine(args.pg_server, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def run(args) -> None:
+    data_dir = Path(os.environ["MERCATO_DATA_DIR"])
     import uvicorn
     from fastapi.testclient import TestClient
 
@@ -151,7 +195,7 @@ def main() -> None:
     for _ in range(warm_up + args.orders):
         book.place(OrderIn(lines=[{"sku": "TEE-1", "quantity": 1}]))
     warming, deliveries = book.outbox[:warm_up], book.outbox[warm_up:]
-    deliveries = deliveries * 2  # every event twice: duplicates must not make orders
+    # Every event twice (the second pass: redeliveries), which must not make orders.
     total = warm_up + args.orders  # distinct events, orders to expect
     book.outbox = []
     # The simulator answers the worker's order fetches from its own process (a fork that
@@ -160,29 +204,34 @@ def main() -> None:
     simulator.start()
 
     log = open(data_dir / "serve.log", "w")  # noqa: SIM115
+    mercato = str(Path(sys.executable).parent / "mercato")
+    embedded = args.db == "sqlite" and not args.no_worker
     serve = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mercato"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(api_port),
-        ]
-        + (["--no-worker"] if args.no_worker else []),
+        [mercato, "serve", "--host", "127.0.0.1", "--port", str(api_port)]
+        + ([] if embedded else ["--no-worker"]),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ,
     )
+    # PostgreSQL: the worker is its own process, as in production.
+    worker = (
+        subprocess.Popen([mercato, "worker"], stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+        if args.db == "postgres" and not args.no_worker
+        else None
+    )
     try:
         wait_up(f"http://127.0.0.1:{api_port}/healthz")
         path = f"/webhooks/{channel_id}"
-        uvloop.run(send_all(f"http://127.0.0.1:{api_port}", path, warming, args.senders))
+        base = f"http://127.0.0.1:{api_port}"
+        uvloop.run(send_all(base, path, warming, args.senders))
         started = time.perf_counter()
-        latencies, statuses = uvloop.run(
-            send_all(f"http://127.0.0.1:{api_port}", path, deliveries, args.senders)
-        )
+        latencies, statuses = uvloop.run(send_all(base, path, deliveries, args.senders))
         sent_in = time.perf_counter() - started
+        again = time.perf_counter()
+        repeat_latencies, repeat_statuses = uvloop.run(
+            send_all(base, path, deliveries, args.senders)
+        )
+        repeated_in = time.perf_counter() - again
 
         engine = create_db_engine()
         from sqlalchemy import func, select
@@ -204,22 +253,36 @@ def main() -> None:
             time.sleep(0.2)
         processed_in = time.perf_counter() - started
     finally:
-        serve.terminate()
-        serve.wait(30)
+        for process in (serve, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(30)
         simulator.terminate()
+        engine.dispose()
 
-    latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    ms = lambda values, q: percentile(values, q) * 1000  # noqa: E731
+    where = "PostgreSQL" if args.db == "postgres" else "SQLite"
     print(
-        f"deliveries sent     {len(deliveries)} ({args.orders} distinct events, each twice, "
-        f"after {warm_up} to warm up) "
-        f"by {args.senders} senders; statuses {statuses}"
+        f"{where}, intake {args.intake}: {args.orders} events sent twice by {args.senders} "
+        f"senders, after {warm_up} to warm up; load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    print(f"acknowledged/s      {len(deliveries) / sent_in:,.0f}")
+    print(f"new events          statuses {statuses}")
+    print(f"acknowledged/s      {len(deliveries) / sent_in:,.0f} (new events only)")
     print(
-        f"ack latency         p50 {p(0.5):.1f} ms   p99 {p(0.99):.1f} ms   "
-        f"max {latencies[-1] * 1000:.1f} ms"
+        f"ack latency         p50 {ms(latencies, 0.5):.1f} ms   p99 {ms(latencies, 0.99):.1f} ms"
+        f"   max {max(latencies) * 1000:.1f} ms"
     )
+    duplicates = repeat_statuses.get("200 duplicate", 0)
+    print(
+        f"redeliveries        {len(deliveries) / repeated_in:,.0f}/s, p99 "
+        f"{ms(repeat_latencies, 0.99):.1f} ms; duplicates {duplicates} of {len(deliveries)} "
+        f"({'each one' if duplicates == len(deliveries) else 'MISMATCH'}); "
+        f"statuses {repeat_statuses}"
+    )
+    if args.no_worker:
+        print(f"stored events       {events} ({total} distinct sent); not processed (--no-worker)")
+        return
     print(
         f"processed/s         {done / processed_in:,.0f} ({done} events to orders in "
         f"{processed_in:.1f} s, fetching each order from the simulator)"

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # Let webhook endpoints, channel base URLs and provider API bases be http and local
     # (loopback, private networks): for development, tests and the demo's simulators only.
     allow_local_urls: bool = False
+    # Platform webhooks acknowledged a batch per transaction (orders.intake.WebhookBatcher,
+    # group commit; its figures are in orders/intake.py). Off: one transaction per delivery,
+    # for measuring it against (bench/webhooks.py --intake one-by-one).
+    webhook_group_commit: bool = True
     # Per client address (mercato/web/address_limits.py); 0: no limit. Anonymous checkout
     # starts (API and shop) a minute, and sign-in links asked for an hour.
     checkout_starts_per_minute: int = 30

@@ -75,11 +75,11 @@ def prepare_card_payment(
         if changed is not None:
             return changed
         if checkout.total == 0:
-            return paying.finish(session, checkout, order, None, None, now)
+            return paying.place_order(session, checkout, order, None, None, now)
         paying.hold_for_payment(session, checkout, now)
     intent, payment_id = _element_intent(sessions, token, buying=True)
     if intent.status == SUCCEEDED:  # paid meanwhile (another tab): place the order
-        return completion.settle(sessions, payment_id, intent, now)
+        return completion.record_answer(sessions, payment_id, intent, now)
     return CardForm(key, intent.client_secret, intent.ref, intent.amount)
 
 

@@ -102,7 +102,7 @@ def complete(
     if isinstance(begun, paying.Completion):
         return begun
     intent = _charge(sessions, begun)
-    return settle(sessions, begun.payment_id, intent, now)
+    return record_answer(sessions, begun.payment_id, intent, now)
 
 
 def _begin(
@@ -126,7 +126,7 @@ def _begin(
     if changed is not None:
         return changed
     if checkout.total == 0:
-        return paying.finish(session, checkout, order, None, None, now)
+        return paying.place_order(session, checkout, order, None, None, now)
     customer = customers.get(session, checkout.customer_id)
     method = data.payment_method
     if method == "saved":
@@ -248,7 +248,7 @@ def close_payment(
 # ---------------------------------------------------------------- placing the order
 
 
-def settle(
+def record_answer(
     sessions: sessionmaker[Session], payment_id: str, intent: Intent, now: datetime | None = None
 ) -> paying.Completion:
     """Steps 3 and 4: record what the provider said; when it was paid, place the order
@@ -284,7 +284,7 @@ def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> 
         raise Conflict("This checkout was already paid by another payment.")
     service.renew_hold(session, checkout, now)
     service.reprice(session, checkout, now)
-    done = paying.finish(
+    done = paying.place_order(
         session, checkout, paying.order_for(session, checkout), intent, payment.provider, now
     )
     payment.order_id = done.order.id
@@ -345,7 +345,7 @@ def resume(
         provider = payments.provider(session, payment.provider)
         payment_id, ref = payment.id, payment.intent_ref
     intent = provider.retrieve(ref)
-    done = settle(sessions, payment_id, intent, now)
+    done = record_answer(sessions, payment_id, intent, now)
     if done.status in ("completed", "failed", PROCESSING):
         return done
     if intent.status == PROCESSING:
@@ -384,5 +384,5 @@ def on_payment_event(
         if payment.order_id is not None or payment.status in ("refunded", "voided"):
             return "already done"
         payment_id = payment.id
-    done = settle(sessions, payment_id, provider.retrieve(event.intent_ref), now)
+    done = record_answer(sessions, payment_id, provider.retrieve(event.intent_ref), now)
     return {"completed": "completed", "failed": "refunded"}.get(done.status, event.status)

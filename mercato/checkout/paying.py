@@ -157,7 +157,7 @@ def order_for(session: Session, checkout: Checkout) -> OrderCreate:
     )
 
 
-def finish(
+def place_order(
     session: Session,
     checkout: Checkout,
     data: OrderCreate,

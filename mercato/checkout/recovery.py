@@ -84,7 +84,7 @@ def _reconcile_one(sessions: sessionmaker[Session], payment_id: str, now: dateti
         )
         return "refunded"
     if intent.status == SUCCEEDED:
-        return completion.settle(sessions, payment_id, intent, now).status
+        return completion.record_answer(sessions, payment_id, intent, now).status
     if intent.status in UNCONFIRMED or intent.status == REQUIRES_ACTION:
         if not hold_lapsed:
             return "waiting"  # the buyer may still be paying
@@ -92,6 +92,6 @@ def _reconcile_one(sessions: sessionmaker[Session], payment_id: str, now: dateti
         completion.close_payment(sessions, payment_id, "voided", "The payment was never completed.")
         return "voided"
     if intent.status == DECLINED:
-        completion.settle(sessions, payment_id, intent, now)
+        completion.record_answer(sessions, payment_id, intent, now)
         return "declined"
     return "waiting"

@@ -17,7 +17,7 @@ from mercato.orders.schemas import FulfillmentCreate, RefundCreate
 
 
 @dataclass
-class BulkOutcome:
+class BulkResult:
     verb: str
     done: int
     refused: list[str]
@@ -34,7 +34,7 @@ def bulk_action(
     *,
     carrier: str | None = None,
     actor: str = "api",
-) -> BulkOutcome:
+) -> BulkResult:
     """The selected orders' bulk action, in one transaction; the checkout orders' refunds
     then go to their provider, and a refused one is named."""
     with transaction(sessions) as session:
@@ -54,7 +54,7 @@ def bulk_action(
 
 def _each_in_a_savepoint(
     session: Session, order_ids: Sequence[str], action: str, carrier: str | None, actor: str
-) -> BulkOutcome:
+) -> BulkResult:
     """Fulfil (all that is left, with ``carrier``), cancel (restocking) or refund (all
     that remains) each order in its own savepoint: a refused order is left as it was and
     named with the reason; the others go ahead."""
@@ -67,7 +67,7 @@ def _each_in_a_savepoint(
         raise ValidationFailed(
             "Select at least one order.", [FieldError(("order_id",), "none selected")]
         )
-    outcome = BulkOutcome(BULK_ACTIONS[action], 0, [])
+    outcome = BulkResult(BULK_ACTIONS[action], 0, [])
     for order_id in order_ids:
         try:
             with session.begin_nested():

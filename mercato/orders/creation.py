@@ -22,13 +22,13 @@ FIRST_ORDER_NUMBER = 1001
 
 
 def create_order(
-    session: Session, data: OrderCreate, actor: str = "api", take_stock: bool = False
+    session: Session, data: OrderCreate, actor: str = "api", deduct_stock: bool = False
 ) -> tuple[Order, bool]:
     """Create an order, or return the existing one for the same channel and external id.
 
     Returns (order, created). Concurrent duplicates (a webhook delivered twice at once)
     meet the unique (channel, external_id) constraint: the loser gets the winner's order.
-    ``take_stock`` commits the order's units through the inventory service (platform
+    ``deduct_stock`` commits the order's units through the inventory service (platform
     orders); storefront orders took theirs in checkout. When the stock is not there the
     order is still created, with ``stock_state`` "short", for the caller to flag.
     """
@@ -57,8 +57,8 @@ def create_order(
     timeline.publish(session, "order.created", order)
     if order.payment_status == "paid":
         timeline.publish(session, "order.paid", order)
-    if take_stock:
-        short = stock.take(session, order, actor)
+    if deduct_stock:
+        short = stock.deduct(session, order, actor)
         timeline.log(
             session,
             order,

@@ -2,7 +2,10 @@
 the authentication. Parse, call the intake service, answer — fast; the worker processes."""
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from mercato.db import transaction
 from mercato.orders import intake
 
 router = APIRouter(prefix="/webhooks", tags=["platform webhooks"])
@@ -25,9 +28,16 @@ async def receive(channel_id: str, request: Request):
     """Verify the platform's signature on the raw bytes, store the event once, queue it."""
     raw = await _body(request)
     state = request.app.state
-    if getattr(state, "intake_desk", None) is None:
-        state.intake_desk = intake.IntakeDesk(state.sessions.write)
-    receipt = await state.intake_desk.submit(
-        intake.Delivery(channel_id, raw, dict(request.headers))
-    )
+    delivery = intake.Delivery(channel_id, raw, dict(request.headers))
+    if state.settings.webhook_group_commit:
+        if getattr(state, "webhook_batcher", None) is None:
+            state.webhook_batcher = intake.WebhookBatcher(state.sessions.write)
+        receipt = await state.webhook_batcher.submit(delivery)
+    else:
+        receipt = await run_in_threadpool(_receive_alone, state.sessions.write, delivery)
     return {"received": receipt.event_id, "duplicate": receipt.duplicate}
+
+
+def _receive_alone(sessions: sessionmaker[Session], delivery: intake.Delivery) -> intake.Receipt:
+    with transaction(sessions) as session:
+        return intake.receive(session, delivery.channel_id, delivery.raw, delivery.headers)

@@ -29,7 +29,7 @@ ACTIONS = ("ship", "tracking", "cancel", "refund")
 JOB = "orders.push"
 
 
-def takes_orders(channel: Channel) -> bool:
+def exchanges_orders(channel: Channel) -> bool:
     """Does this connection exchange orders with its platform?"""
     return (
         channel.kind in platforms.ORDER_KINDS
@@ -44,7 +44,7 @@ def enqueue(session: Session, order: Order, action: str, ref: str) -> None:
     if not order.external_id:
         return
     channel = session.get(Channel, order.channel)
-    if channel is None or not takes_orders(channel):
+    if channel is None or not exchanges_orders(channel):
         return
     jobs.enqueue(session, JOB, {"order_id": order.id, "action": action, "ref": ref}, key=order.id)
 

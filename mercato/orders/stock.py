@@ -1,8 +1,8 @@
-"""An order's units and the stock: taken when a platform order is imported, given back
+"""An order's units and the stock: deducted when a platform order is imported, given back
 when it is cancelled or its items come back. Storefront orders took their units in
-checkout (a committed reservation), so creating them takes nothing here.
+checkout (a committed reservation), so creating them deducts nothing here.
 
-Each step sits beside its compensation (take / give_back); both go through the
+Each step sits beside its compensation (deduct / give_back); both go through the
 inventory service, so stock never goes below zero and every unit has a movement.
 """
 
@@ -18,9 +18,9 @@ from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
 from mercato.orders.models import Order
 
 
-def take(session: Session, order: Order, actor: str) -> str | None:
+def deduct(session: Session, order: Order, actor: str) -> str | None:
     """Reserve and commit the order's units (channel: the order's channel, reference: its
-    platform id). Returns None when taken, else why not; nothing is taken then."""
+    platform id). Returns None when deducted, else why not; nothing is deducted then."""
     lines = [
         ReservationLineInput(variant_id=line.variant_id, quantity=line.quantity)
         for line in order.lines

@@ -16,12 +16,12 @@ logger = logging.getLogger("mercato.orders")
 @jobs.task(intake.PROCESS_JOB, backoff_base="2 seconds")
 def process_inbound(ctx: jobs.JobContext, inbound_id: str) -> None:
     with ctx.read_sessions() as session:
-        work = intake.plan_event(session, inbound_id)
-    if work is None:
+        pull = intake.read_event(session, inbound_id)
+    if pull is None:
         return
-    intake.gather(work)  # may call the platform: outside any transaction
+    intake.fetch_orders(pull)  # may call the platform: outside any transaction
     with ctx.transaction() as session:
-        intake.settle(session, work)
+        intake.apply_pulled(session, pull)
 
 
 @jobs.task("orders.poll", every="5 minutes")
@@ -29,26 +29,26 @@ def poll_orders(ctx: jobs.JobContext) -> None:
     """Every connection with an order API: orders updated since the stored cursor."""
     with ctx.read_sessions() as session:
         targets = intake.poll_targets(session)
-    for work in targets:
+    for pull in targets:
         try:
-            _poll_one(ctx, work)
+            _poll_one(ctx, pull)
         except channel_http.PlatformError:
             # One platform's trouble never holds another back; the next run retries.
-            logger.warning("polling orders of %s failed", work.channel_id, exc_info=True)
+            logger.warning("polling orders of %s failed", pull.channel_id, exc_info=True)
 
 
-def _poll_one(ctx: jobs.JobContext, work: intake.Work) -> None:
+def _poll_one(ctx: jobs.JobContext, pull: intake.OrderPull) -> None:
     with ctx.read_sessions() as session:
-        since = intake.poll_since(intake.cursor_of(session, work.channel_id))
+        since = intake.poll_since(intake.cursor_of(session, pull.channel_id))
     page_cursor = None
-    with channel_http.open_client(work.base_url) as http:
-        client = platforms.client_for(work.kind, work.settings, work.credentials, http)
+    with channel_http.open_client(pull.base_url) as http:
+        client = platforms.client_for(pull.kind, pull.settings, pull.credentials, http)
         for _ in range(intake.MAX_POLL_PAGES):
             page = client.list_orders(since, page_cursor)
-            work.documents = page.documents
+            pull.documents = page.documents
             with ctx.transaction() as session:
-                applied = intake.settle(session, work)
-                intake.save_cursor(session, work.channel_id, applied, ctx.now)
+                applied = intake.apply_pulled(session, pull)
+                intake.save_cursor(session, pull.channel_id, applied, ctx.now)
             page_cursor = page.next_cursor
             if not page_cursor:
                 break

@@ -42,10 +42,10 @@ POINTS = {
     # Charged; the order's transaction under way, never committed.
     "while_placing": [(creation, "create_order", after(creation.create_order))],
     # The order cannot be placed; the refund never asked for.
-    "before_refund": [(paying, "finish", sold_out), (StripeProvider, "refund", die)],
+    "before_refund": [(paying, "place_order", sold_out), (StripeProvider, "refund", die)],
     # The order cannot be placed; refunded, the refund never written.
     "after_refund": [
-        (paying, "finish", sold_out),
+        (paying, "place_order", sold_out),
         (StripeProvider, "refund", after(StripeProvider.refund)),
     ],
 }

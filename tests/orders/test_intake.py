@@ -4,6 +4,7 @@ processed by the worker into exactly one order, never moved backwards, never ove
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from datetime import timedelta
 
@@ -87,14 +88,14 @@ def test_the_same_webhook_twice_in_parallel_is_stored_once_and_makes_one_order(
 
     # Two different events about the same order, settled at once, still make one order.
     with sessions() as session:
-        work = intake.plan_event(session, session.scalar(select(InboundEvent.id)))
-    intake.gather(work)
+        pull = intake.read_event(session, session.scalar(select(InboundEvent.id)))
+    intake.fetch_orders(pull)
     barrier = threading.Barrier(2)
 
     def settle():
         barrier.wait()
         with transaction(sessions) as session:
-            intake.settle(session, work)
+            intake.apply_pulled(session, pull)
 
     threads = [threading.Thread(target=settle) for _ in range(2)]
     for thread in threads:
@@ -144,11 +145,16 @@ def test_a_tampered_body_is_refused_and_nothing_is_stored(shop, sessions, client
     assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 0
 
 
-def test_a_burst_of_deliveries_is_stored_in_batches_each_answered_on_its_own(
-    app, shop, sessions, drain
+@pytest.mark.parametrize("group_commit", [True, False], ids=["batched", "one-by-one"])
+def test_a_burst_of_deliveries_is_stored_each_answered_on_its_own(
+    app, shop, sessions, drain, group_commit
 ):
-    """Concurrent deliveries through the API (one event loop: the intake desk writes them
-    together): duplicates answered as such, a tampered one refused alone."""
+    """Concurrent deliveries through the API (one event loop: the webhook batcher writes
+    them together, or each in its own transaction): duplicates answered as such, a
+    tampered one refused alone."""
+    app.state.settings = app.state.settings.model_copy(
+        update={"webhook_group_commit": group_commit}
+    )
     channel_id, book = shop.connect("tiktok")
     for _ in range(5):  # the tee's whole stock
         book.place(OrderIn(lines=[{"sku": "TEE-S", "quantity": 1, "price": "25.00"}]))
@@ -174,6 +180,38 @@ def test_a_burst_of_deliveries_is_stored_in_batches_each_answered_on_its_own(
     drain()
     assert len(orders(sessions)) == 5
     assert on_hand(sessions, "TEE-S") == (0, 0)
+
+
+def test_a_failed_batch_of_deliveries_is_logged_and_each_is_stored_alone(
+    shop, sessions, monkeypatch, caplog
+):
+    """The batch's transaction fails (here: any insert of more than one delivery): the
+    failure is logged with its cause, then each delivery is written alone and answered."""
+    channel_id, book = shop.connect("tiktok")
+    for _ in range(3):
+        book.place(OrderIn(lines=[{"sku": "TEE-S", "quantity": 1, "price": "25.00"}]))
+    deliveries = [intake.Delivery(channel_id, raw, dict(headers)) for raw, headers in book.outbox]
+    deliveries.append(deliveries[0])  # a twin: a duplicate, whichever way it is written
+    in_one_transaction = intake.receive_many
+
+    def one_at_a_time(session, batch):
+        if len(batch) > 1:
+            raise RuntimeError("the batch insert broke")
+        return in_one_transaction(session, batch)
+
+    monkeypatch.setattr(intake, "receive_many", one_at_a_time)
+    batcher = intake.WebhookBatcher(sessions)
+
+    async def burst():
+        return await asyncio.gather(*(batcher.submit(delivery) for delivery in deliveries))
+
+    with caplog.at_level(logging.WARNING, logger="mercato.group_commit"):
+        receipts = asyncio.run(burst())
+    assert [receipt.duplicate for receipt in receipts] == [False, False, False, True]
+    assert "WebhookBatcher: a batch of 4 failed; writing each alone" in caplog.text
+    assert "the batch insert broke" in caplog.text
+    assert count(sessions, InboundEvent) == 3
+    assert count(sessions, Job, Job.name == intake.PROCESS_JOB) == 3
 
 
 def test_malformed_and_oversize_bodies_are_refused(shop, sessions, client):
