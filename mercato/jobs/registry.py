@@ -1,4 +1,4 @@
-"""Named job functions, periodic schedules, and the work sources a worker drains.
+"""Named job functions, periodic schedules, and the work queues a worker drains.
 
 A domain declares its jobs in its ``tasks.py``; the worker imports every
 ``mercato.<domain>.tasks`` module (``load_all``), so nothing central lists them::
@@ -89,8 +89,8 @@ def periodic(name: str, every: str | timedelta, args: dict[str, Any] | None = No
     SCHEDULES[name] = Schedule(name, parse_duration(every), dict(args or {}))
 
 
-class Pump(Protocol):
-    """A source of work a worker claims in batches, performs on its threads, and settles.
+class WorkQueue(Protocol):
+    """A queue of work a worker claims in batches, performs on its threads, and settles.
 
     ``claim`` and ``finish`` run in the worker's loop thread, each in one write
     transaction; ``perform`` runs on a pool thread and must not need the caller's session.
@@ -117,14 +117,14 @@ class Pump(Protocol):
 
 # A step is quick database work the loop runs every turn: fn(session, now) -> work done.
 Step = Callable[[Session, datetime], int]
-PumpFactory = Callable[["WorkerInfo"], Pump]
+WorkQueueFactory = Callable[["WorkerInfo"], WorkQueue]
 STEPS: dict[str, Step] = {}
-PUMPS: dict[str, PumpFactory] = {}
+WORK_QUEUES: dict[str, WorkQueueFactory] = {}
 
 
 @dataclass(frozen=True)
 class WorkerInfo:
-    """What a pump factory may need from the worker that builds it."""
+    """What a work queue factory may need from the worker that builds it."""
 
     worker_id: str
     concurrency: int
@@ -141,9 +141,11 @@ def step(name: str):
     return register
 
 
-def pump(name: str):
-    def register(factory: PumpFactory) -> PumpFactory:
-        PUMPS[name] = factory
+def work_queue(name: str):
+    """Register ``factory(info) -> WorkQueue``: every worker drains the queue it builds."""
+
+    def register(factory: WorkQueueFactory) -> WorkQueueFactory:
+        WORK_QUEUES[name] = factory
         return factory
 
     return register

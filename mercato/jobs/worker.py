@@ -1,9 +1,9 @@
 """The worker: one loop thread that owns every claim and every result write, and per
-source of work (a "pump": jobs, webhook deliveries) a pool of ``concurrency`` threads
+queue of work (jobs, webhook deliveries) a pool of ``concurrency`` threads
 that do the work itself (job functions, HTTP requests).
 
 Each turn of the loop runs the steps (outbox dispatch, periodic schedules), then per
-pump one transaction that records the finished work and claims more, and every lease/3
+queue one transaction that records the finished work and claims more, and every lease/3
 renews the leases of work still running. With nothing to do it sleeps until a commit
 wakes it (``mercato.wakeups``) or ``poll`` seconds pass.
 
@@ -44,8 +44,8 @@ DEFAULT_LEASE = timedelta(seconds=60)
 SCHEDULE_CHECK_EVERY = 1.0  # seconds
 
 
-class JobPump:
-    """The ``jobs`` table as a source of work."""
+class JobQueue:
+    """The ``jobs`` table as a queue of work."""
 
     name = "jobs"
 
@@ -78,17 +78,17 @@ class JobPump:
         pass
 
 
-class _Lane:
-    """One pump with its own threads, so that long jobs never hold up deliveries."""
+class _QueueSlot:
+    """One work queue with its own threads, so that long jobs never hold up deliveries."""
 
-    def __init__(self, pump: registry.Pump, concurrency: int) -> None:
-        self.pump = pump
-        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"mercato-{pump.name}")
+    def __init__(self, work_queue: registry.WorkQueue, concurrency: int) -> None:
+        self.queue = work_queue
+        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"mercato-{work_queue.name}")
         # Claim ahead of the threads (``prefetch``) so that claims come in batches.
-        self.capacity = concurrency * getattr(pump, "prefetch", 1)
+        self.capacity = concurrency * getattr(work_queue, "prefetch", 1)
         self.inflight: dict[Future, Any] = {}
         self.more = False  # the last claim was full: there may be more
-        self.next_ask = 0.0  # monotonic time to ask an idle pump again
+        self.next_ask = 0.0  # monotonic time to ask an idle queue again
 
 
 class Worker:
@@ -112,23 +112,23 @@ class Worker:
         info = registry.WorkerInfo(
             self.id, concurrency, self.sessions, make_sessionmaker(engine, read_only=True), clock
         )
-        pumps = [JobPump(info)] + [factory(info) for factory in registry.PUMPS.values()]
-        self.lanes = [_Lane(pump, concurrency) for pump in pumps]
+        queues = [JobQueue(info)] + [factory(info) for factory in registry.WORK_QUEUES.values()]
+        self.slots = [_QueueSlot(work_queue, concurrency) for work_queue in queues]
         self.steps = dict(registry.STEPS)
-        self._done: queue.SimpleQueue[tuple[_Lane, Future, Any]] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[_QueueSlot, Future, Any]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._wake = threading.Event()
-        # Commits anywhere (this process, or others on PostgreSQL) "poke" the worker.
-        self._poke_counter = itertools.count(1)
-        self._pokes = self._pokes_seen = 0
-        self._unsubscribe = wakeups.LOCAL.subscribe(self._poke)
+        # Commits anywhere (this process, or others on PostgreSQL) wake the worker up.
+        self._wakeup_counter = itertools.count(1)
+        self._wakeups = self._wakeups_seen = 0
+        self._unsubscribe = wakeups.LOCAL.subscribe(self._wake_up)
         self._due: dict[str, float] = {"renewal": time.monotonic() + lease.total_seconds() / 3}
         # Called before each turn: an embedded worker waits there while the API is busy.
         self.yield_to: Callable[[], None] | None = None
 
     @property
     def busy(self) -> bool:
-        return any(lane.inflight for lane in self.lanes)
+        return any(slot.inflight for slot in self.slots)
 
     # ------------------------------------------------------------ running
 
@@ -158,12 +158,12 @@ class Worker:
 
     def close(self) -> None:
         """Wait for running work, record its results, release the threads."""
-        for lane in self.lanes:
-            lane.pool.shutdown(wait=True)
-        for lane, done in self._collect().items():
-            self._turn(lane, done, self.clock(), ask=False)
-        for lane in self.lanes:
-            lane.pump.close()
+        for slot in self.slots:
+            slot.pool.shutdown(wait=True)
+        for slot, done in self._collect().items():
+            self._turn(slot, done, self.clock(), ask=False)
+        for slot in self.slots:
+            slot.queue.close()
         self._unsubscribe()
 
     def drain(self, max_turns: int = 10_000) -> None:
@@ -183,11 +183,11 @@ class Worker:
         Sources that had nothing are asked again after ``poll`` seconds, or at once when a
         commit wakes the worker (``force`` asks every source now).
         """
-        poked = self._take_poke() or force
+        woken = self._woken_since_last_turn() or force
         now, clock = self.clock(), time.monotonic()
         work = 0
         for name, step in self.steps.items():
-            if poked or clock >= self._due.get(name, 0):
+            if woken or clock >= self._due.get(name, 0):
                 did = self._safely(name, lambda s, step=step: step(s, now))
                 self._due[name] = 0 if did else clock + self.poll
                 work += did
@@ -195,23 +195,23 @@ class Worker:
             self._due["schedules"] = clock + SCHEDULE_CHECK_EVERY
             work += self._safely("schedules", lambda s: service.enqueue_due_schedules(s, now))
         finished = self._collect()
-        for lane in self.lanes:
+        for slot in self.slots:
             work += self._turn(
-                lane,
-                finished.get(lane, []),
+                slot,
+                finished.get(slot, []),
                 now,
-                ask=poked or work > 0 or lane.more or clock >= lane.next_ask,
+                ask=woken or work > 0 or slot.more or clock >= slot.next_ask,
             )
         if clock >= self._due.get("renewal", clock + 1):
             self._renew()
         return work
 
-    def _take_poke(self) -> bool:
-        seen, self._pokes_seen = self._pokes_seen, self._pokes
-        return seen != self._pokes_seen
+    def _woken_since_last_turn(self) -> bool:
+        seen, self._wakeups_seen = self._wakeups_seen, self._wakeups
+        return seen != self._wakeups_seen
 
-    def _poke(self) -> None:
-        self._pokes = next(self._poke_counter)  # atomic in CPython
+    def _wake_up(self) -> None:
+        self._wakeups = next(self._wakeup_counter)  # atomic in CPython
         self._wake.set()
 
     # ------------------------------------------------------------ internals
@@ -226,14 +226,14 @@ class Worker:
             time.sleep(0.1)  # don't spin on a persistent failure
             return 0
 
-    def _turn(self, lane: _Lane, done: list[tuple[Any, Any]], now: datetime, ask: bool) -> int:
+    def _turn(self, slot: _QueueSlot, done: list[tuple[Any, Any]], now: datetime, ask: bool) -> int:
         """Record finished work and claim more, in one transaction."""
-        free = lane.capacity - len(lane.inflight)
+        free = slot.capacity - len(slot.inflight)
         # Claim at half capacity or below: claims then come in batches, not one by one.
         ask = (
             (ask or bool(done))
             and not self._stopping.is_set()
-            and free >= max(1, lane.capacity // 2)
+            and free >= max(1, slot.capacity // 2)
         )
         if not done and not ask:
             return 0
@@ -241,49 +241,49 @@ class Worker:
 
         def work(session) -> int:
             if done:
-                lane.pump.finish(session, self.clock(), done, self.id)
+                slot.queue.finish(session, self.clock(), done, self.id)
             if ask:
-                items.extend(lane.pump.claim(session, now, free, self.id, self.lease))
+                items.extend(slot.queue.claim(session, now, free, self.id, self.lease))
             return 1
 
-        self._safely(lane.pump.name, work)
+        self._safely(slot.queue.name, work)
         if ask:
-            lane.more = len(items) == free
-            lane.next_ask = 0 if items else time.monotonic() + self.poll
+            slot.more = len(items) == free
+            slot.next_ask = 0 if items else time.monotonic() + self.poll
         for item in items:
-            future = lane.pool.submit(lane.pump.perform, item)
-            lane.inflight[future] = item
-            future.add_done_callback(lambda f, lane=lane: self._on_done(lane, f))
+            future = slot.pool.submit(slot.queue.perform, item)
+            slot.inflight[future] = item
+            future.add_done_callback(lambda f, slot=slot: self._on_done(slot, f))
         return len(done) + len(items)
 
-    def _on_done(self, lane: _Lane, future: Future) -> None:
+    def _on_done(self, slot: _QueueSlot, future: Future) -> None:
         try:
             result = future.result()
-        except Exception as exc:  # perform() should not raise; the pump still settles it
-            logger.exception("%s work failed unexpectedly", lane.pump.name)
+        except Exception as exc:  # perform() should not raise; its queue still settles it
+            logger.exception("%s work failed unexpectedly", slot.queue.name)
             result = exc
-        self._done.put((lane, future, result))
+        self._done.put((slot, future, result))
         self._wake.set()
 
-    def _collect(self) -> dict[_Lane, list[tuple[Any, Any]]]:
-        finished: dict[_Lane, list[tuple[Any, Any]]] = {}
+    def _collect(self) -> dict[_QueueSlot, list[tuple[Any, Any]]]:
+        finished: dict[_QueueSlot, list[tuple[Any, Any]]] = {}
         while True:
             try:
-                lane, future, result = self._done.get_nowait()
+                slot, future, result = self._done.get_nowait()
             except queue.Empty:
                 return finished
-            finished.setdefault(lane, []).append((lane.inflight.pop(future), result))
+            finished.setdefault(slot, []).append((slot.inflight.pop(future), result))
 
     def _renew(self) -> None:
         self._due["renewal"] = time.monotonic() + self.lease.total_seconds() / 3
         until = self.clock() + self.lease
-        for lane in self.lanes:
-            items = list(lane.inflight.values())
+        for slot in self.slots:
+            items = list(slot.inflight.values())
             if items:
                 self._safely(
-                    f"renew {lane.pump.name}",
-                    lambda s, lane=lane, items=items: (
-                        lane.pump.renew(s, items, until, self.id) or 0
+                    f"renew {slot.queue.name}",
+                    lambda s, slot=slot, items=items: (
+                        slot.queue.renew(s, items, until, self.id) or 0
                     ),
                 )
 

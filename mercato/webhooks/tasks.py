@@ -1,4 +1,4 @@
-"""Webhook work for the worker: the event fan-out consumer and the delivery pump."""
+"""Webhook work for the worker: the event fan-out consumer and the delivery queue."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def fan_out(session, batch, now) -> None:
     service.fan_out(session, batch, now)
 
 
-@registry.pump("webhooks")
-class DeliveryPump:
+@registry.work_queue("webhooks")
+class DeliveryQueue:
     """Claims due deliveries, POSTs them on the worker's threads, records the outcomes."""
 
     name = "webhooks"
