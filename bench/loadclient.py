@@ -60,10 +60,20 @@ class Connection:
             lines.append("Content-Type: application/json")
         for name, value in {**self.default_headers, **(headers or {})}.items():
             lines.append(f"{name}: {value}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(head + body)
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        if self.writer is not None:
+            # A kept-alive connection the server may have closed while it sat idle
+            # (uvicorn closes them after 5 s): if it answers nothing at all, the request
+            # was never read, so it goes again on a new connection.
+            self.writer.write(request)
+            try:
+                return await self._read_response()
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                    raise
+                await self.close()
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(request)
         return await self._read_response()
 
     async def post(self, path: str, **kwargs) -> Response:
