@@ -24,7 +24,6 @@ from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
-from mercato.jobs.foreground import ForegroundMiddleware
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
@@ -114,8 +113,6 @@ def create_app(
     # Outermost of the two: a key is never claimed by a request refused for its text.
     app.add_middleware(TextInputMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://"))
-    if run_worker:
-        app.add_middleware(ForegroundMiddleware)
 
     # Routes are matched in order: the ones a burst hits (platform webhooks, reservations)
     # come first.

@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mercato import wakeups
 from mercato.db import make_sessionmaker, transaction, utcnow
-from mercato.jobs import foreground, registry, service
+from mercato.jobs import registry, service
 
 logger = logging.getLogger("mercato.worker")
 
@@ -123,8 +123,6 @@ class Worker:
         self._wakeups = self._wakeups_seen = 0
         self._unsubscribe = wakeups.LOCAL.subscribe(self._wake_up)
         self._due: dict[str, float] = {"renewal": time.monotonic() + lease.total_seconds() / 3}
-        # Called before each turn: an embedded worker waits there while the API is busy.
-        self.yield_to: Callable[[], None] | None = None
 
     @property
     def busy(self) -> bool:
@@ -138,8 +136,6 @@ class Worker:
         logger.info("worker %s started (concurrency %d)", self.id, self.concurrency)
         try:
             while not self._stopping.is_set():
-                if self.yield_to is not None:
-                    self.yield_to()
                 if self.step() == 0:
                     self._wake.wait(self.poll)
                     self._wake.clear()
@@ -288,18 +284,12 @@ class Worker:
                 )
 
 
-# Longest an embedded worker waits for a burst of API writes to pass before each turn:
-# work queued during a long burst still moves.
-FOREGROUND_WAIT = 2.0
-
-
 def embedded(engine: Engine, concurrency: int = 4):
     """A FastAPI lifespan running a worker thread beside the API (the embedded setup)."""
 
     @asynccontextmanager
     async def lifespan(_app) -> AsyncIterator[None]:
         worker = Worker(engine, concurrency=concurrency)
-        worker.yield_to = lambda: foreground.wait_for_calm(FOREGROUND_WAIT)
         thread = threading.Thread(target=worker.run, name="mercato-worker", daemon=True)
         thread.start()
         try:
