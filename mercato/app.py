@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -148,7 +147,4 @@ def serve_app(run_worker: bool = False, engine: Engine | None = None) -> FastAPI
     # for 100 ms and more, about once a second under load.
     gc.collect()
     gc.freeze()
-    # Background threads (the embedded worker's jobs, database calls) hand the interpreter
-    # back to the event loop after 1 ms instead of 5: requests wait less behind them.
-    sys.setswitchinterval(0.001)
     return app
