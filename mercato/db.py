@@ -101,40 +101,32 @@ class JSONType(TypeDecorator):
         return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
 
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-# Two base32 digits for every 10-bit value.
-_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
-
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # sorts like ASCII
 
 _id_lock = threading.Lock()
 _last_id_value = 0
-# The first 22 digits of the last id: ids made in the same millisecond count up from a
-# random start, so the next one most often differs only in its last 4 digits.
-_last_prefix: tuple[int, str] = (-1, "")
 
 
 def new_id(prefix: str) -> str:
-    """Immutable, time-ordered id (monotonic ULID body) with a type prefix: ``prod_01J...``.
+    """Immutable, time-ordered id with a type prefix: ``prod_01J...``, a monotonic ULID.
 
-    Ids sort by creation order (within the same millisecond too), which keyset pagination
-    and "in the order given" listings rely on.
+    128 bits: the time in milliseconds (48 bits), then 80 random bits; an id made in the
+    same millisecond as the last one (or while the clock is behind it) is the last plus
+    one. Ids so sort by creation order within a process, which keyset pagination and
+    "in the order given" listings rely on. Written as 26 Crockford base32 digits (the
+    first two bits are zero).
     """
-    global _last_id_value, _last_prefix
+    global _last_id_value
     with _id_lock:
-        millis = int(time.time() * 1000)
-        if millis <= _last_id_value >> 80:
-            value = _last_id_value + 1
+        millis = time.time_ns() // 1_000_000
+        if millis > _last_id_value >> 80:
+            _last_id_value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
         else:
-            value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-        _last_id_value = value
-    # 128 bits as 26 base32 digits (two leading zero bits), Crockford's alphabet, which
-    # sorts like ASCII.
-    high = value >> 20
-    cached_high, digits = _last_prefix
-    if high != cached_high:
-        digits = "".join(_PAIRS[(high >> shift) & 1023] for shift in range(100, -1, -10))
-        _last_prefix = (high, digits)
-    return prefix + "_" + digits + _PAIRS[(value >> 10) & 1023] + _PAIRS[value & 1023]
+            _last_id_value += 1
+        value = _last_id_value
+    return (
+        prefix + "_" + "".join([_CROCKFORD[(value >> shift) & 31] for shift in range(125, -5, -5)])
+    )
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
