@@ -62,7 +62,7 @@ _VARIANTS = (
         Variant.condition,
         Variant.inventory_policy,
         Variant.inventory_tracked,
-        _variant_image.url,
+        _variant_image.url.label("variant_image"),
         Listing.item_id,
     )
     .join(Product, Product.id == Variant.product_id)
@@ -89,7 +89,10 @@ _PRODUCTS = select(
     Product.gender,
     Product.age_group,
     Product.attributes,
-    select(func.count()).where(Variant.product_id == Product.id).scalar_subquery(),
+    select(func.count())
+    .where(Variant.product_id == Product.id)
+    .scalar_subquery()
+    .label("variant_count"),
 ).where(Product.id.in_(bindparam("ids", expanding=True)))
 _IMAGES = (
     select(Media.product_id, Media.url)
@@ -122,11 +125,11 @@ def iter_items(
         rows = connection.execute(query, {"after": last_id, "channel_id": target.channel_id}).all()
         if not rows:
             return
-        last_id = rows[-1][0]
-        products = _products(connection, {row[1] for row in rows}, base_url)
-        units = inventory.available_for_many(session, channel, [row[0] for row in rows])
+        last_id = rows[-1].id
+        products = _products(connection, {row.product_id for row in rows}, base_url)
+        units = inventory.available_for_many(session, channel, [row.id for row in rows])
         for row in rows:
-            yield _item(row, products[row[1]], units.get(row[0]))
+            yield _item(row, products[row.product_id], units.get(row.id))
 
 
 @dataclass(slots=True)
@@ -161,33 +164,17 @@ def _products(
     for product_id, url in connection.execute(_IMAGES, {"ids": ids}).all():
         images.setdefault(product_id, []).append(url)
     out = {}
-    for (
-        product_id,
-        handle,
-        title,
-        description_html,
-        description_text,
-        vendor,
-        product_type,
-        status,
-        category_id,
-        category_path,
-        option_names,
-        gender,
-        age_group,
-        attributes,
-        variant_count,
-    ) in connection.execute(_PRODUCTS, {"ids": ids}).all():
+    for product in connection.execute(_PRODUCTS, {"ids": ids}).all():
         template = {
             "id": None,
             "variant_id": None,
-            "product_id": product_id,
+            "product_id": product.id,
             "sku": None,
-            "handle": handle,
-            "status": status,
-            "title": title,
-            "description": description_text or "",
-            "description_html": description_html or "",
+            "handle": product.handle,
+            "status": product.status,
+            "title": product.title,
+            "description": product.description_text or "",
+            "description_html": product.description_html or "",
             "link": None,
             "image_link": None,
             "additional_image_link": None,
@@ -197,84 +184,67 @@ def _products(
             "in_stock": None,
             "quantity": None,
             "condition": None,
-            "brand": vendor,
+            "brand": product.vendor,
             "gtin": None,
             "mpn": None,
-            "item_group_id": product_id if variant_count > 1 else None,
-            "google_product_category": category_id,
-            "google_product_category_path": category_path,
-            "product_type": product_type,
-            "gender": gender,
-            "age_group": age_group,
+            "item_group_id": product.id if product.variant_count > 1 else None,
+            "google_product_category": product.google_category_id,
+            "google_product_category_path": product.google_category_path,
+            "product_type": product.product_type,
+            "gender": product.gender,
+            "age_group": product.age_group,
             "weight": None,
             "weight_unit": None,
             "varying": None,
         }
+        attributes = product.attributes
         extras = {
             key: attributes[key]
             for key in ("tiktok_category_id", "material", "pattern")
             if attributes and attributes.get(key)
         }
-        out[product_id] = _ProductPart(
+        options = product.options or []
+        out[product.id] = _ProductPart(
             template,
-            product_link(base_url, handle, ""),
-            images.get(product_id, []),
-            [(name, OPTION_ATTRIBUTES.get(name.strip().casefold())) for name in option_names or []][
-                :3
-            ],
+            product_link(base_url, product.handle, ""),
+            images.get(product.id, []),
+            [(name, OPTION_ATTRIBUTES.get(name.strip().casefold())) for name in options][:3],
             extras,
         )
     return out
 
 
 def _item(row, product: _ProductPart, units) -> dict[str, Any]:
-    (
-        variant_id,
-        _,
-        sku,
-        o1,
-        o2,
-        o3,
-        currency,
-        price,
-        compare_at,
-        barcode,
-        mpn,
-        weight,
-        weight_unit,
-        condition,
-        policy,
-        tracked,
-        variant_image,
-        item_id,
-    ) = row
+    variant_id, price, compare_at = row.id, row.price, row.compare_at_price
     item = product.template.copy()
-    item["id"] = item_id or variant_id
+    item["id"] = row.item_id or variant_id
     item["variant_id"] = variant_id
-    item["sku"] = sku
+    item["sku"] = row.sku
     item["link"] = product.link_prefix + variant_id
-    item["image_link"], additional = product.images_for(variant_image)
+    item["image_link"], additional = product.images_for(row.variant_image)
     # A copy: a caller may change one item's list without touching its siblings'.
     item["additional_image_link"] = list(additional)
     if compare_at is not None and compare_at > price:
         item["price"], item["sale_price"] = compare_at, price
     else:
         item["price"] = price
-    item["currency"] = currency
+    item["currency"] = row.currency
     if units is not None:
         item["in_stock"] = units > 0
         # Untracked or "continue" variants publish as unlimited: no count is sent.
-        if tracked and policy == "deny":
+        if row.inventory_tracked and row.inventory_policy == "deny":
             item["quantity"] = int(units)
     else:
         item["in_stock"] = True
-    item["condition"] = condition
-    item["gtin"] = barcode
-    item["mpn"] = mpn
-    item["weight"] = weight
-    item["weight_unit"] = weight_unit
+    item["condition"] = row.condition
+    item["gtin"] = row.barcode
+    item["mpn"] = row.mpn
+    item["weight"] = row.weight
+    item["weight_unit"] = row.weight_unit
     item["varying"] = varying = []
-    for (name, attribute), value in zip(product.options, (o1, o2, o3), strict=False):
+    for (name, attribute), value in zip(
+        product.options, (row.option1, row.option2, row.option3), strict=False
+    ):
         if attribute:
             item[attribute] = value
         varying.append((name, attribute, value))
