@@ -13,11 +13,12 @@ transaction itself fail, the failure is logged and every request in it is retrie
 own.
 
 What it wins (``bench/live_drop.py --flow two-step``: 2,000 units, 64 buyers, one API
-process; runs interleaved with ``--reservations one-per-request``, each reservation and
-commit in its own transaction; 2 cores shared, load average 15 to 27; oversold 0):
+process; runs interleaved with each reservation and commit written in its own
+transaction, by plain handlers on the write session or by ``--reservations
+one-per-request``; 2 cores shared, load average 15 to 27; oversold 0 in every run):
 
-- PostgreSQL 15: 46 to 58 orders/s against 23 to 26, p99 1.6 to 2.6 s against 4.8 to
-  5.4 s, 6.8 ms of server CPU per order against 14.1.
+- PostgreSQL 15: 46 to 62 orders/s against 23 to 44, p99 1.6 to 2.6 s against 3.5 to
+  5.4 s, 5.8 to 6.9 ms of server CPU per order against 12.1 to 14.1.
 - SQLite: 139 to 174 orders/s against 36 to 43, p99 1.2 s against 2.9 to 3.1 s, 3.3 to
   3.6 ms of server CPU per order against 10 to 12.
 """
