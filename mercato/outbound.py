@@ -29,8 +29,12 @@ class UnsafeUrl(ValueError):
 
 def check_url(url: str) -> str:
     """``url`` if Mercato may call it, else ``UnsafeUrl`` saying why."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "https://[oops/": an unclosed IPv6 bracket
+        raise UnsafeUrl("is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise UnsafeUrl("must be an http(s) URL with a host")
     if get_settings().allow_local_urls:
         return url
@@ -38,7 +42,7 @@ def check_url(url: str) -> str:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise UnsafeUrl("has an invalid port") from None
-    check_host(parts.hostname, port)
+    check_host(host, port)
     if parts.scheme != "https":
         raise UnsafeUrl("must use https")
     return url

@@ -72,6 +72,15 @@ def test_changing_an_endpoint_to_an_inside_address_is_refused(client, admin, pro
     assert client.get(f"{API}/{created['id']}", headers=admin).json()["url"].endswith("/hook")
 
 
+@pytest.mark.parametrize("url", ["https://[oops/hook", "https://[::1/hook", "http://[zz]:80/"])
+def test_a_malformed_address_is_a_field_error_not_a_server_error(client, admin, sessions, url):
+    response = client.post(API, json={"url": url}, headers=admin)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "url" and "not a valid URL" in error["message"]
+    assert endpoint_count(sessions) == 0
+
+
 def test_the_development_setting_allows_local_urls(client, admin):
     for url in ("http://127.0.0.1:9/hook", "http://10.0.0.1/hook", "http://169.254.169.254/"):
         assert client.post(API, json={"url": url}, headers=admin).status_code == 201
