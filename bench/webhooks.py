@@ -43,7 +43,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_up(url: str, seconds: float = 30) -> None:
+def wait_up(url: str, seconds: float = 120) -> None:
+    """A loaded machine can take a minute to start a server; only a dead one is given up."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:

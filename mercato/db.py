@@ -249,7 +249,17 @@ _HOLDS_WRITE_TURN = "mercato_holds_write_turn"
 
 
 class WriterQueue:
-    """A first-come first-served lock, handed directly from each holder to the next."""
+    """A first-come first-served lock, handed directly from each holder to the next.
+
+    SQLite only (PostgreSQL queues writers on row locks itself). SQLite's busy handler
+    polls with growing sleeps and keeps no order, so under a burst a writer can wait far
+    longer than the lock is ever held, past the busy timeout, and fail with "database is
+    locked" while later arrivals go first; queued here, every writer of the process waits
+    its turn in arrival order. ``bench/live_drop.py`` on SQLite (1,000 units, 64 buyers,
+    2 cores at load average 14-33): bare-write p99 1.7 and 2.4 s with it against 4.4 and
+    3.6 s without; the checkout flow (50 units, 16 buyers) p99 12.9 s against 21.4 s. A
+    full test run without it at load ~30 failed one request with "database is locked".
+    """
 
     def __init__(self):
         self._mutex = threading.Lock()
