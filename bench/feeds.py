@@ -150,10 +150,46 @@ def render(database_url: str, kind: str, fmt: str, out: str) -> dict:
     }
 
 
+def edit_one_price(sessions, variant_id: str) -> None:
+    """One variant's price up by one, through the catalog service as the API does (the
+    change and its event in one transaction)."""
+    from mercato.catalog import service as catalog
+    from mercato.catalog.models import Variant
+    from mercato.catalog.schemas import ProductUpdate, VariantInput
+    from mercato.db import transaction
+
+    with transaction(sessions) as session:
+        product = catalog.get_product(session, session.get(Variant, variant_id).product_id)
+        wanted = [
+            VariantInput(
+                id=v.id,
+                sku=v.sku,
+                option_values=v.option_values,
+                price=v.price + 1 if v.id == variant_id else v.price,
+                compare_at_price=v.compare_at_price,
+                cost=v.cost,
+                currency=v.currency,
+                barcode=v.barcode,
+                mpn=v.mpn,
+                weight=v.weight,
+                weight_unit=v.weight_unit,
+                condition=v.condition,
+                inventory_policy=v.inventory_policy,
+                inventory_tracked=v.inventory_tracked,
+                image_url=v.image_url,
+                attributes=v.attributes,
+            )
+            for v in product.variants
+        ]
+        catalog.update_product(session, product.id, ProductUpdate(variants=wanted))
+
+
 def one_edit(database_url: str) -> dict:
     """Publish everything to the Meta simulator, edit one price, publish again."""
+    # The simulator's made-up address is served in-process.
+    os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "true"
     from fastapi.testclient import TestClient
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from mercato.catalog.models import Variant
     from mercato.channels import service, sync
@@ -180,9 +216,9 @@ def one_edit(database_url: str) -> dict:
     started = time.perf_counter()
     first = sync.publish(sessions, channel.id, http=http)
     first_seconds = time.perf_counter() - started
-    with transaction(sessions) as session:
+    with sessions() as session:
         variant_id = session.scalar(select(Variant.id).limit(1))
-        session.execute(update(Variant).where(Variant.id == variant_id).values(price=999))
+    edit_one_price(sessions, variant_id)
     before = simulator.state.sim.items_received
     second = sync.publish(sessions, channel.id, http=http)
     return {

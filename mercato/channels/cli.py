@@ -291,6 +291,12 @@ def publish(
     channel: Annotated[str, typer.Argument(help="Channel name or id")],
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Compare every item with its listing, not only the changed ones"
+        ),
+    ] = False,
 ):
     """Send what changed, then read the platform's verdicts back."""
     from mercato.channels import service, sync
@@ -298,7 +304,7 @@ def publish(
     with unit_of_work() as session:
         channel_id = service.find_channel(session, channel).id
     with _sync_run() as sessions:
-        result = sync.publish(sessions, channel_id, dry_run=dry_run)
+        result = sync.publish(sessions, channel_id, dry_run=dry_run, full=full)
         if not dry_run and result.status == "active":
             sync.read_back(sessions, channel_id)
     if json_out:

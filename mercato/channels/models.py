@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
@@ -44,6 +53,11 @@ class Channel(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Removed by the merchant: never synced again; its orders and listings stay as history.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the items were shaped for (a hash of the channel's country, language, currency,
+    # settings, platform address and the shop's address) when a publish last compared the
+    # whole catalog and finished. While it matches, a publish sends only the change log;
+    # a new channel, or one whose set-up changed, compares everything first.
+    compared_for: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -64,6 +78,8 @@ class Listing(Base):
         UniqueConstraint("channel_id", "variant_id"),
         UniqueConstraint("channel_id", "item_id", name="uq_channel_listings_item"),
         Index("ix_channel_listings_channel_verdict", "channel_id", "verdict"),
+        # Listings of changed products: variants removed from a product that changed.
+        Index("ix_channel_listings_channel_product", "channel_id", "product_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("lst"))
@@ -88,6 +104,32 @@ class Listing(Base):
     pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Change(Base):
+    """A variant that changed (catalog or stock) since the channel's publish last took it:
+    the change log a publish reads instead of the whole catalog.
+
+    Written when the change's event is handed to the channels (``events.dispatch``, in the
+    same transaction as the hand-over, so none is lost, whatever order transactions commit
+    in) and by a read-back whose platform asks for an item again. One row per variant: a
+    second change before the publish only renews ``stamp``. A publish deletes the rows it
+    read once what they planned is sent, and only those still holding the stamp it read: a
+    change written meanwhile stays for the next publish.
+    """
+
+    __tablename__ = "channel_changes"
+
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    variant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Its product, where the change was to the product: variants removed from it are found
+    # through the listings of the product.
+    product_id: Mapped[str | None] = mapped_column(String(40))
+    # A fresh random number on every write (see above).
+    stamp: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ImageUpload(Base):

@@ -14,6 +14,10 @@ same items again, under the same item ids (upserts on the platform: never a dupl
 
 - The platform item id comes from the listing (the permanent id map), never from a SKU.
 - Only items whose content hash changed are sent; availability changes go first.
+- A publish plans only what the change log holds (``changes``: variants changed since the
+  channel's last publish), so its cost grows with what changed, not with the catalog. The
+  first publish of a channel, and the first after its set-up changed, compare the whole
+  catalog; so does reconciliation, on its own schedule.
 - Verdicts are read back from the platform and stored with its reasons.
 - Reconciliation compares what the platform holds with what it should hold, marks
   missing and stale items for sending again, deletes extra ones and publishes.
@@ -33,8 +37,8 @@ from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.catalog.models import Product, Variant
+from mercato.channels import changes, platforms, service, tokens
 from mercato.channels import http as channel_http
-from mercato.channels import platforms, service, tokens
 from mercato.channels.adapter import Outcome, Upsert, adapter_for
 from mercato.channels.capabilities import capabilities
 from mercato.channels.check import Prepared, prepare
@@ -44,7 +48,9 @@ from mercato.channels.schemas import PublishResult
 from mercato.channels.target import Target
 from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import Conflict
+from mercato.events import service as events
 from mercato.inserts import insert_or_ignore
+from mercato.jobs import registry
 
 CHUNK = 500
 LIVE = ("pending", "approved", "warning")
@@ -52,6 +58,23 @@ LIVE = ("pending", "approved", "warning")
 
 def content_hash(payload: dict) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def target_key(channel: Channel) -> str:
+    """What a channel's items are shaped for: equal keys, equal payloads for equal variants."""
+    target = Target.of(channel)
+    return content_hash(
+        {
+            "kind": target.kind,
+            "country": target.country,
+            "language": target.language,
+            "currency": target.currency,
+            "settings": target.settings,
+            "shop": target.base_url,
+            "platform": channel.base_url,
+            "catalog_by_api": takes_catalog_by_api(channel),
+        }
+    )
 
 
 def availability_key(item: dict) -> str:
@@ -206,7 +229,10 @@ def _plan(
     variant_ids: list[str] | None = None,
     availability_only: bool = False,
     resend: bool = False,
+    pending: changes.Pending | None = None,
 ) -> _Plan:
+    """What to send: the variants of ``variant_ids``, or those of the change log
+    ``pending``, or (both None) the whole catalog with every listing compared."""
     mapping = platforms.mapping(channel.kind)
     product_level = capabilities(channel.kind).item_level == "product"
     plan = _Plan()
@@ -228,15 +254,21 @@ def _plan(
             )
         chunk.clear()
 
-    for prepared in prepare(session, target, variant_ids=variant_ids):
-        result.checked += 1
-        chunk.append(prepared)
-        if len(chunk) >= CHUNK:
-            flush(resend)
+    if pending is not None:
+        ids = pending.variant_ids
+        batches = (ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK))
+    else:
+        batches = iter([variant_ids])
+    for batch in batches:
+        for prepared in prepare(session, target, variant_ids=batch):
+            result.checked += 1
+            chunk.append(prepared)
+            if len(chunk) >= CHUNK:
+                flush(resend)
     if chunk:
         flush(resend)
     if variant_ids is None:
-        _plan_deletes(session, channel, plan, product_level)
+        _plan_deletes(session, channel, plan, product_level, pending)
     if product_level:
         # Platforms that replace a whole product on edit get every variant of a changed
         # product, not only the changed ones.
@@ -343,8 +375,15 @@ def _plan_item(
     (plan.first if availability_changed else plan.rest).append(entry)
 
 
-def _plan_deletes(session: Session, channel: Channel, plan: _Plan, product_level: bool) -> None:
-    """Listed variants that are gone from the catalog or no longer active are deleted.
+def _plan_deletes(
+    session: Session,
+    channel: Channel,
+    plan: _Plan,
+    product_level: bool,
+    pending: changes.Pending | None = None,
+) -> None:
+    """Listed variants that are gone from the catalog or no longer active are deleted:
+    among all listings, or (``pending``) among those of the changed variants and products.
 
     Where the platform lists products (TikTok), a variant removed from a product that stays
     for sale is taken off by sending the product again without it."""
@@ -353,14 +392,24 @@ def _plan_deletes(session: Session, channel: Channel, plan: _Plan, product_level
         Product.id == Variant.product_id,
         Product.status == "active",
     )
-    gone = session.execute(
-        select(Listing.item_id, Listing.product_id, Listing.platform_ref).where(
-            Listing.channel_id == channel.id,
-            Listing.verdict != "deleted",
-            Listing.pushed_hash.is_not(None) | Listing.batch_ref.is_not(None),
-            ~active,
-        )
-    ).all()
+    query = select(Listing.item_id, Listing.product_id, Listing.platform_ref).where(
+        Listing.channel_id == channel.id,
+        Listing.verdict != "deleted",
+        Listing.pushed_hash.is_not(None) | Listing.batch_ref.is_not(None),
+        ~active,
+    )
+    if pending is None:
+        gone = session.execute(query).all()
+    else:
+        found = {}
+        for column, ids in (
+            (Listing.variant_id, pending.variant_ids),
+            (Listing.product_id, sorted(pending.product_ids)),
+        ):
+            for start in range(0, len(ids), CHUNK):
+                for row in session.execute(query.where(column.in_(ids[start : start + CHUNK]))):
+                    found[row.item_id] = row
+        gone = sorted(found.values())
     if not product_level:
         plan.deletes = [(item_id, item_id) for item_id, _, _ in gone]
         return
@@ -467,9 +516,12 @@ def publish(
     channel_id: str,
     dry_run: bool = False,
     http: httpx.Client | None = None,
+    full: bool = False,
 ) -> PublishResult:
-    """Send every changed item (and deletions) to the channel's platform."""
-    return _publish(Sessions.of(sessions), channel_id, dry_run, http)
+    """Send every changed item (and deletions) to the channel's platform: those of the
+    change log, or (``full``, or the channel's first publish for its set-up) every item
+    compared with its listing."""
+    return _publish(Sessions.of(sessions), channel_id, dry_run, http, full=full)
 
 
 def push_availability(
@@ -502,6 +554,7 @@ def _publish(
     variant_ids: list[str] | None = None,
     availability_only: bool = False,
     resend: bool = False,
+    full: bool = False,
 ) -> PublishResult:
     channel = _read_channel(sessions, channel_id)
     result = PublishResult(channel_id=channel.id, dry_run=dry_run, checked=0, status=channel.status)
@@ -515,27 +568,67 @@ def _publish(
     if channel.status != "active" and not dry_run:
         result.messages.append(f"Channel is {channel.status}; nothing was sent.")
         return result
+    key = target_key(channel)
+    whole = variant_ids is None and (full or channel.compared_for != key)
+    if variant_ids is None:
+        _hand_over_events(sessions)
     with sessions.read() as session:
+        # The change log is read before the catalog: what its rows stand for is then in
+        # what the plan reads (a whole comparison covers them too).
+        pending = None if variant_ids is not None else changes.read(session, channel.id)
         plan = _plan(
-            session, channel, Target.of(channel), result, variant_ids, availability_only, resend
+            session,
+            channel,
+            Target.of(channel),
+            result,
+            variant_ids,
+            availability_only,
+            resend,
+            None if whole else pending,
         )
     result.would_send = len(plan.ordered()) + len(plan.deletes) + len(plan.dropped)
     if dry_run:
         return result
     _record_plan(sessions, channel.id, plan)
+    finished = []
+
+    def work(adapter, _):
+        _send(sessions, channel.id, adapter, plan, result)
+        finished.append(True)
+
     _on_platform(
         sessions,
         channel,
         http,
         result,
-        lambda adapter, _: _send(sessions, channel.id, adapter, plan, result),
+        work,
         " What was sent is recorded; the rest goes on the next run.",
     )
     with _write(sessions) as session:
         written = service.get_channel(session, channel.id)
         written.last_synced_at = utcnow()
         result.status = written.status
+        if finished and pending:
+            # Only now: a run stopped halfway leaves its changes for the next one.
+            changes.consume(session, channel.id, pending)
+        if finished and whole:
+            # The key read at the start: a set-up changed meanwhile compares again.
+            written.compared_for = key
     return result
+
+
+def _hand_over_events(sessions: Sessions) -> None:
+    """Hand the events still in the outbox to their consumers first (as the worker does), so
+    that a change committed before this publish is in the change log even where no worker
+    runs (the CLI on its own). On PostgreSQL a dispatcher busy elsewhere is not waited for:
+    its changes are in the log for the next publish, which it queues."""
+    # Every consumer registered first (a CLI process has imported none of them): an event
+    # handed over is gone from the outbox.
+    registry.load_all()
+    while True:
+        with _write(sessions) as session:
+            if events.dispatch_pending(session, utcnow()) < events.DISPATCH_BATCH:
+                return
 
 
 def _send(sessions: Sessions, channel_id: str, adapter, plan: _Plan, result: PublishResult) -> None:
@@ -613,15 +706,17 @@ def read_back(
         return result
     with sessions.read() as session:
         pending = session.execute(
-            select(Listing.item_id, Listing.batch_ref, Listing.issues).where(
+            select(Listing.item_id, Listing.batch_ref, Listing.issues, Listing.variant_id).where(
                 Listing.channel_id == channel.id,
                 Listing.verdict == "pending",
                 Listing.batch_ref.is_not(None),
             )
         ).all()
     by_ref: dict[str, list[tuple[str, list[dict]]]] = {}
-    for item_id, ref, issues in pending:
+    variant_of = {}
+    for item_id, ref, issues, variant_id in pending:
         by_ref.setdefault(ref, []).append((item_id, issues))
+        variant_of[item_id] = variant_id
     if not by_ref:
         return result
     answers: list[tuple[str, str, list[dict], Outcome]] = []
@@ -644,6 +739,7 @@ def read_back(
     _on_platform(sessions, channel, http, result, work)
     now = utcnow()
     with _write(sessions) as session:
+        again = {}
         for item_id, ref, issues, outcome in answers:
             values = _verdict_columns(issues, outcome, now)
             if outcome.verdict == "resend":
@@ -651,7 +747,7 @@ def read_back(
                 values.update(verdict="pending", pushed_hash=None, batch_ref=None)
                 values.pop("confirmed_at")
             # Only if no newer push replaced the batch meanwhile.
-            session.execute(
+            written = session.execute(
                 update(Listing)
                 .where(
                     Listing.channel_id == channel.id,
@@ -660,6 +756,10 @@ def read_back(
                 )
                 .values(values)
             )
+            if outcome.verdict == "resend" and written.rowcount:
+                again[variant_of[item_id]] = None
+        # In the change log: the next publish takes them.
+        changes.record(session, [channel.id], again)
     return result
 
 
@@ -734,7 +834,7 @@ def reconcile(
         if extra:
             adapter.push([], extra)
             result.extra = len(extra)
-        result.publish = _publish(sessions, channel.id, False, client)
+        result.publish = _publish(sessions, channel.id, False, client, full=True)
 
     _on_platform(sessions, channel, http, result, work)
     return result
@@ -796,6 +896,12 @@ def active_channel_ids_in(session: Session) -> list[str]:
         for c in service.list_channels(session)
         if c.status == "active" and takes_catalog_by_api(c)
     ]
+
+
+def followed_channel_ids_in(session: Session) -> list[str]:
+    """Channels whose change log is kept: every one not removed that takes its catalog by
+    API, active or not (a paused channel publishes what changed meanwhile once resumed)."""
+    return [c.id for c in service.list_channels(session) if takes_catalog_by_api(c)]
 
 
 def takes_catalog_by_api(channel: Channel) -> bool:

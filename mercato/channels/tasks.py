@@ -1,5 +1,6 @@
-"""Channel jobs: publish + read back every few minutes, reconcile every hour, and
-availability changes pushed as soon as stock moves. Each channel runs on its own, so one
+"""Channel jobs: a product edit published as soon as it is handed over (one waiting job per
+channel), publish + read back every few minutes, reconcile every hour, and availability
+changes pushed as soon as stock moves. Each channel runs on its own, so one
 platform's trouble never holds another back; sync opens only short transactions, none
 while a platform answers."""
 
@@ -8,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 
-from mercato.channels import sync
+from mercato.channels import changes, sync
 from mercato.errors import MercatoError
 from mercato.events import service as events_service
 from mercato.jobs import registry
 from mercato.jobs import service as jobs
 
 AVAILABILITY_JOB = "channels.push_availability"
+PUBLISH_JOB = "channels.publish_changes"
 
 
 def _sessions(ctx: registry.JobContext) -> sync.Sessions:
@@ -51,6 +53,15 @@ def reconcile_channels(ctx: registry.JobContext) -> None:
     _each_active_channel(ctx, sync.reconcile)
 
 
+@registry.task(PUBLISH_JOB, backoff_base="5 seconds", backoff_cap="5 minutes")
+def publish_changes(ctx: registry.JobContext, channel_id: str) -> None:
+    """What the change log holds for the channel, and the platform's verdicts on it."""
+    sessions = _sessions(ctx)
+    with _set_up_problems_recorded():
+        if sync.publish(sessions, channel_id).sent:
+            sync.read_back(sessions, channel_id)
+
+
 @registry.task(AVAILABILITY_JOB, backoff_base="2 seconds", backoff_cap="5 minutes")
 def push_availability(
     ctx: registry.JobContext, channel_id: str, variant_ids: list[str], resend: bool = False
@@ -64,15 +75,31 @@ def push_availability(
 
 
 @events_service.consumer("channels")
-def on_stock_changed(session, events, now) -> None:
-    """inventory.changed -> one availability push per active channel (jobs of a channel run
-    one at a time, in order, so a later change is never overtaken by an earlier one)."""
+def on_catalog_changed(session, events, now) -> None:
+    """Catalog and stock changes go into every channel's change log (in the hand-over's
+    transaction: none is lost); a product change queues a publish per active channel (one
+    waiting job per channel, however many edits), inventory.changed one availability push
+    per active channel (jobs of a channel run one at a time, in order, so a later change is
+    never overtaken by an earlier one)."""
+    changed = changes.of_events(events)
+    if not changed:
+        return
+    changes.record(session, sync.followed_channel_ids_in(session), changed)
+    active = sync.active_channel_ids_in(session)
+    if any(e.type in changes.PRODUCT_EVENTS for e in events):
+        for channel_id in active:
+            jobs.enqueue(
+                session,
+                PUBLISH_JOB,
+                {"channel_id": channel_id},
+                key=f"channels.publish:{channel_id}",
+            )
     variant_ids = sync.variants_of_events(
         e.payload for e in events if e.type == "inventory.changed"
     )
     if not variant_ids:
         return
-    for channel_id in sync.active_channel_ids_in(session):
+    for channel_id in active:
         jobs.enqueue(
             session,
             AVAILABILITY_JOB,

@@ -2,9 +2,10 @@
 sending and recording never leaves a duplicate on the platform."""
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select
 
-from mercato.catalog.models import Product
+from mercato.catalog import service as catalog
+from mercato.catalog.schemas import ProductUpdate
 from mercato.channels import http as channel_http
 from mercato.channels import sync
 from mercato.channels.models import Listing
@@ -63,7 +64,7 @@ def test_no_transaction_is_open_while_the_platform_is_called(
     assert sync.publish(sessions, channel_id).sent == 3
     sync.read_back(sessions, channel_id)
     with transaction(sessions) as session:
-        session.execute(update(Product).where(Product.id == second.id).values(status="archived"))
+        catalog.update_product(session, second.id, ProductUpdate(status="archived"))
     assert sync.publish(sessions, channel_id).deleted == 1
     sync.reconcile(sessions, channel_id)
     assert {method for method, _ in seen} >= {"POST", "GET"}
@@ -82,10 +83,8 @@ def test_another_writer_commits_while_a_push_is_in_flight(
     def write_meanwhile(method, url):
         if method == "POST" and not committed:
             with transaction(make_sessionmaker(other)) as session:
-                session.execute(
-                    update(Product)
-                    .where(Product.id == product.id)
-                    .values(title="Edited while the push was in flight")
+                catalog.update_product(
+                    session, product.id, ProductUpdate(title="Edited while the push was in flight")
                 )
             committed.append(url)
 
