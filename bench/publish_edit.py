@@ -8,6 +8,12 @@ transaction) and the next publish timed. That publish hands the pending events t
 channels (the change log), plans what the log holds and sends it; its time should not grow
 with the catalog. Also timed: a publish with nothing changed.
 
+From ``--record-from`` variants on (default 1,000,000), the first publish is planned by
+the same planner but its outcome recorded as if the platform had accepted every item,
+without sending them (sending a million items to the simulator takes most of an hour on
+a busy 2-core machine); the simulator then takes the edited item as an upsert. The timed
+publish is the same either way.
+
     python bench/publish_edit.py                          # 10k and 100k, SQLite only
     python bench/publish_edit.py --sizes 10000,100000,1000000 \\
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432
@@ -36,7 +42,47 @@ from feeds import edit_one_price, generate, scratch_database  # noqa: E402  (ben
 EDITS = 3
 
 
-def measure(database_url: str) -> dict:
+def record_first_publish(sessions, channel_id: str) -> int:
+    """The state a first publish leaves (listings with what was sent, the channel compared),
+    planned by sync's own planner a slice of variants at a time, nothing sent."""
+    from sqlalchemy import select
+
+    from mercato.catalog.models import Variant
+    from mercato.channels import service, sync
+    from mercato.channels.adapter import Outcome
+    from mercato.channels.schemas import PublishResult
+    from mercato.channels.target import Target
+    from mercato.db import Sessions, transaction, utcnow
+
+    both = Sessions.of(sessions)
+    with sessions() as session:
+        channel = service.get_channel(session, channel_id)
+    target, after, recorded = Target.of(channel), "", 0
+    while True:
+        with sessions() as session:
+            ids = list(
+                session.scalars(
+                    select(Variant.id).where(Variant.id > after).order_by(Variant.id).limit(20000)
+                )
+            )
+            if not ids:
+                break
+            result = PublishResult(channel_id=channel_id, dry_run=False, checked=0, status="active")
+            plan = sync._plan(session, channel, target, result, ids)
+        after = ids[-1]
+        sync._record_plan(both, channel_id, plan)
+        now = utcnow()
+        rows = [sync._outcome_row(e, Outcome(e.item_id, "approved"), now) for e in plan.ordered()]
+        with transaction(sessions) as session:
+            sync._update_listings(session, channel_id, rows)
+        recorded += len(rows)
+    with transaction(sessions) as session:
+        written = service.get_channel(session, channel_id)
+        written.compared_for = sync.target_key(written)
+    return recorded
+
+
+def measure(database_url: str, record: bool) -> dict:
     # The simulator's made-up address is served in-process.
     os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "true"
     from fastapi.testclient import TestClient
@@ -47,8 +93,11 @@ def measure(database_url: str) -> dict:
     from mercato.channels.schemas import ChannelCreate
     from mercato.config import Settings
     from mercato.db import create_db_engine, make_sessionmaker, transaction
+    from mercato.jobs import registry
     from mercato.sandbox.meta import create_app
 
+    # Every job and consumer registered, as in a worker (not timed: once per process).
+    registry.load_all()
     engine = create_db_engine(Settings(database_url=database_url))
     sessions = make_sessionmaker(engine)
     simulator = create_app()
@@ -66,7 +115,10 @@ def measure(database_url: str) -> dict:
         ).id
         variants = session.scalar(select(func.count()).select_from(Variant))
     started = time.perf_counter()
-    first = sync.publish(sessions, channel_id, http=http)
+    if record:
+        first_sent = record_first_publish(sessions, channel_id)
+    else:
+        first_sent = sync.publish(sessions, channel_id, http=http).sent
     first_seconds = time.perf_counter() - started
 
     def edit(n: int) -> None:
@@ -92,7 +144,8 @@ def measure(database_url: str) -> dict:
     engine.dispose()
     return {
         "variants": variants,
-        "first_sent": first.sent,
+        "first_sent": first_sent,
+        "first_recorded": record,
         "first_seconds": round(first_seconds, 2),
         "edit_seconds": [round(t, 4) for t in timings],
         "edit_median": statistics.median(timings),
@@ -111,16 +164,17 @@ def run_child(*argv: str) -> dict | None:
     return json.loads(done.stdout) if done.stdout.strip() else None
 
 
-def bench(tmp: str, size: int, postgres: str | None) -> dict:
+def bench(tmp: str, size: int, postgres: str | None, record: bool) -> dict:
     where = "PostgreSQL" if postgres else "SQLite"
     with scratch_database(tmp, f"publish-edit-{size}", postgres) as url:
         started = time.perf_counter()
         run_child("--child", "generate", "--url", url, "--size", str(size))
         seeded = time.perf_counter() - started
-        r = run_child("--child", "measure", "--url", url)
+        r = run_child("--child", "measure", "--url", url, *(["--record"] if record else []))
     print(
         f"{where:<10} {r['variants']:>9,} variants (seeded in {seeded:.0f} s): first publish "
-        f"sent {r['first_sent']:,} in {r['first_seconds']:.1f} s; one price edit: publish "
+        f"{'recorded' if record else 'sent'} {r['first_sent']:,} in {r['first_seconds']:.1f} s; "
+        f"one price edit: publish "
         f"{r['edit_median'] * 1000:.0f} ms (median of {EDITS}: "
         f"{', '.join(f'{t * 1000:.0f}' for t in r['edit_seconds'])} ms; sent {r['edit_sent']}, "
         f"planned {r['edit_checked']}); nothing changed: {r['idle_seconds'] * 1000:.0f} ms; "
@@ -139,6 +193,8 @@ def main() -> None:
         "scratch database created and dropped here",
     )
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--record-from", type=int, default=1_000_000)
+    parser.add_argument("--record", action="store_true")
     parser.add_argument("--child")
     parser.add_argument("--url")
     parser.add_argument("--size", type=int)
@@ -147,13 +203,13 @@ def main() -> None:
         generate(args.url, args.size)
         return
     if args.child == "measure":
-        print(json.dumps(measure(args.url)))
+        print(json.dumps(measure(args.url, args.record)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     servers = ([] if args.no_sqlite else [None]) + ([args.postgres] if args.postgres else [])
     with tempfile.TemporaryDirectory() as tmp:
         for server in servers:
-            results = [bench(tmp, size, server) for size in sizes]
+            results = [bench(tmp, size, server, size >= args.record_from) for size in sizes]
             base = results[0]["edit_median"]
             where = "PostgreSQL" if server else "SQLite"
             print(
