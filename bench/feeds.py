@@ -160,48 +160,25 @@ def edit_one_price(sessions, variant_id: str) -> None:
 
     with transaction(sessions) as session:
         product = catalog.get_product(session, session.get(Variant, variant_id).product_id)
-        wanted = [
-            VariantInput(
-                id=v.id,
-                sku=v.sku,
-                option_values=v.option_values,
-                price=v.price + 1 if v.id == variant_id else v.price,
-                compare_at_price=v.compare_at_price,
-                cost=v.cost,
-                currency=v.currency,
-                barcode=v.barcode,
-                mpn=v.mpn,
-                weight=v.weight,
-                weight_unit=v.weight_unit,
-                condition=v.condition,
-                inventory_policy=v.inventory_policy,
-                inventory_tracked=v.inventory_tracked,
-                image_url=v.image_url,
-                attributes=v.attributes,
-            )
-            for v in product.variants
-        ]
+        wanted = [VariantInput.model_validate(v, from_attributes=True) for v in product.variants]
+        for variant in wanted:
+            if variant.id == variant_id:
+                variant.price += 1
         catalog.update_product(session, product.id, ProductUpdate(variants=wanted))
 
 
-def one_edit(database_url: str) -> dict:
-    """Publish everything to the Meta simulator, edit one price, publish again."""
+def meta_channel(sessions):
+    """A Meta channel on a simulator served in-process: (channel id, simulator, client)."""
     # The simulator's made-up address is served in-process.
     os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "true"
     from fastapi.testclient import TestClient
-    from sqlalchemy import select
 
-    from mercato.catalog.models import Variant
-    from mercato.channels import service, sync
+    from mercato.channels import service
     from mercato.channels.schemas import ChannelCreate
-    from mercato.config import Settings
-    from mercato.db import create_db_engine, make_sessionmaker, transaction
+    from mercato.db import transaction
     from mercato.sandbox.meta import create_app
 
-    engine = create_db_engine(Settings(database_url=database_url))
-    sessions = make_sessionmaker(engine)
     simulator = create_app()
-    http = TestClient(simulator, base_url="http://sandbox")
     with transaction(sessions) as session:
         channel = service.create_channel(
             session,
@@ -213,14 +190,29 @@ def one_edit(database_url: str) -> dict:
                 settings={"catalog_id": "bench"},
             ),
         )
+    return channel.id, simulator, TestClient(simulator, base_url="http://sandbox")
+
+
+def one_edit(database_url: str) -> dict:
+    """Publish everything to the Meta simulator, edit one price, publish again."""
+    from sqlalchemy import select
+
+    from mercato.catalog.models import Variant
+    from mercato.channels import sync
+    from mercato.config import Settings
+    from mercato.db import create_db_engine, make_sessionmaker
+
+    engine = create_db_engine(Settings(database_url=database_url))
+    sessions = make_sessionmaker(engine)
+    channel_id, simulator, http = meta_channel(sessions)
     started = time.perf_counter()
-    first = sync.publish(sessions, channel.id, http=http)
+    first = sync.publish(sessions, channel_id, http=http)
     first_seconds = time.perf_counter() - started
     with sessions() as session:
         variant_id = session.scalar(select(Variant.id).limit(1))
     edit_one_price(sessions, variant_id)
     before = simulator.state.sim.items_received
-    second = sync.publish(sessions, channel.id, http=http)
+    second = sync.publish(sessions, channel_id, http=http)
     return {
         "first_sent": first.sent,
         "first_seconds": round(first_seconds, 2),

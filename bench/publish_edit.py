@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from feeds import edit_one_price, generate, scratch_database  # noqa: E402  (bench/ is not a package)
+from feeds import edit_one_price, generate, meta_channel, scratch_database  # noqa: E402  (bench/ is not a package)
 
 EDITS = 3
 
@@ -83,36 +83,20 @@ def record_first_publish(sessions, channel_id: str) -> int:
 
 
 def measure(database_url: str, record: bool) -> dict:
-    # The simulator's made-up address is served in-process.
-    os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "true"
-    from fastapi.testclient import TestClient
     from sqlalchemy import func, select
 
     from mercato.catalog.models import Variant
-    from mercato.channels import service, sync
-    from mercato.channels.schemas import ChannelCreate
+    from mercato.channels import sync
     from mercato.config import Settings
-    from mercato.db import create_db_engine, make_sessionmaker, transaction
+    from mercato.db import create_db_engine, make_sessionmaker
     from mercato.jobs import registry
-    from mercato.sandbox.meta import create_app
 
     # Every job and consumer registered, as in a worker (not timed: once per process).
     registry.load_all()
     engine = create_db_engine(Settings(database_url=database_url))
     sessions = make_sessionmaker(engine)
-    simulator = create_app()
-    http = TestClient(simulator, base_url="http://sandbox")
-    with transaction(sessions) as session:
-        channel_id = service.create_channel(
-            session,
-            ChannelCreate(
-                kind="meta",
-                name="bench-meta",
-                base_url="http://sandbox",
-                credentials={"access_token": "t"},
-                settings={"catalog_id": "bench"},
-            ),
-        ).id
+    channel_id, simulator, http = meta_channel(sessions)
+    with sessions() as session:
         variants = session.scalar(select(func.count()).select_from(Variant))
     started = time.perf_counter()
     if record:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,7 +13,8 @@ from mercato.channels import http as channel_http
 from mercato.channels import service
 from mercato.channels.schemas import ChannelCreate
 from mercato.config import get_settings
-from mercato.db import transaction
+from mercato.db import make_sessionmaker, transaction
+from mercato.jobs import registry
 from mercato.sandbox.app import create_app as create_sandbox
 
 SANDBOX = "http://sandbox.test"
@@ -106,3 +109,15 @@ def make_channel(sessions):
             ).id
 
     return make
+
+
+@pytest.fixture
+def job_context(engine, sessions) -> registry.JobContext:
+    """What a worker hands a job: run one with ``registry.TASKS[name].fn(job_context, ...)``."""
+    return registry.JobContext(
+        job_id="job_test",
+        attempt=1,
+        now=datetime.now(UTC),
+        sessions=sessions,
+        read_sessions=make_sessionmaker(engine, read_only=True),
+    )

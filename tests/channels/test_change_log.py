@@ -15,7 +15,7 @@ from mercato.channels import service, sync, tasks
 from mercato.channels.meta import client as meta_client
 from mercato.channels.models import Change
 from mercato.channels.schemas import ChannelUpdate
-from mercato.db import make_sessionmaker, transaction
+from mercato.db import transaction
 from mercato.events import service as events_service
 from mercato.inventory import service as inventory
 from mercato.inventory.schemas import AdjustmentCreate
@@ -158,7 +158,7 @@ def test_a_stock_change_is_in_the_change_log(sessions, sandbox, make_products, m
 
 
 def test_a_product_edit_queues_one_publish_per_channel(
-    engine, sessions, sandbox, make_products, make_channel
+    job_context, sessions, sandbox, make_products, make_channel
 ):
     tee_, cap, hat = catalog_of_three(make_products)
     channels = {kind: make_channel(kind) for kind in ("meta", "google")}
@@ -177,13 +177,7 @@ def test_a_product_edit_queues_one_publish_per_channel(
         )
     # One waiting job per channel, however many edits.
     assert sorted(job.args["channel_id"] for job in queued) == sorted(channels.values())
-    ctx = registry.JobContext(
-        job_id="job_test",
-        attempt=1,
-        now=datetime.now(UTC),
-        sessions=sessions,
-        read_sessions=make_sessionmaker(engine, read_only=True),
-    )
+    ctx = job_context
     for job in queued:
         registry.TASKS[job.name].fn(ctx, **job.args)
     for kind in channels:
