@@ -17,7 +17,7 @@ from mercato.channels.models import Change
 from mercato.channels.schemas import ChannelUpdate
 from mercato.db import transaction
 from mercato.events import service as events_service
-from mercato.inventory import service as inventory
+from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs import registry
 from mercato.jobs.models import Job
@@ -146,11 +146,11 @@ def test_removed_variants_and_archived_products_are_taken_off(
 def test_a_stock_change_is_in_the_change_log(sessions, sandbox, make_products, make_channel):
     tee_, cap, hat = catalog_of_three(make_products)
     with transaction(sessions) as session:
-        inventory.adjust(session, AdjustmentCreate(sku="CAP-1", on_hand=5))
+        counts.adjust(session, AdjustmentCreate(sku="CAP-1", on_hand=5))
     channel_id = make_channel("meta")
     sync.publish(sessions, channel_id)
     with transaction(sessions) as session:
-        inventory.adjust(session, AdjustmentCreate(sku="CAP-1", on_hand=0))
+        counts.adjust(session, AdjustmentCreate(sku="CAP-1", on_hand=0))
     result = sync.publish(sessions, channel_id)
     assert (result.checked, result.sent) == (1, 1)
     item = sandbox.get("/meta/_sandbox/items").json()["items"][cap.variants[0].id]
