@@ -1,0 +1,882 @@
+"""Every route's authentication, from one table.
+
+For each route and method the table says what lets a caller in (an API scope, or why the
+route is public and what authenticates it instead), the status a valid request gets, and
+how to build that request. Parametrized over it:
+
+- no token: 401, a problem+json document asking for a Bearer token;
+- a token holding every scope but the ones that grant the route's: 403 naming the scope;
+- a token with exactly the route's scope and an id that does not exist: 404;
+- a token with exactly the route's scope and a valid request: its documented status.
+
+``test_every_route_is_in_the_table`` walks the app's routes: a new endpoint fails the
+suite until it has its row here. Pages of the dashboard (``/admin``) and the shop
+(``/shop``) sign in with a session, not a token: ``tests/admin/test_dashboard_scopes.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+import pytest
+
+from mercato.auth.scopes import ALL_SCOPES, grants
+from mercato.channels.tiktok.webhooks import signature as tiktok_signature
+from mercato.db import transaction
+from mercato.jobs.models import Job
+from mercato.payments.sandbox import SIGNATURE_HEADER
+from tests.checkout.helpers import fill, start, total_of
+
+PROBLEM = "application/problem+json"
+SKU = "AUTH-TEE"
+UNKNOWN = "unknown_0000"
+# Where nothing listens: a webhook endpoint or channel pointed here never reaches anyone.
+NOWHERE = "http://127.0.0.1:9"
+TIKTOK = {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"}
+# The in-process payment sandbox signs its webhooks with this secret.
+SANDBOX_WEBHOOK_SECRET = b"sandbox"
+# Routes of the HTML heads: they sign in with a session cookie, not a token.
+HTML_HEADS = ("/admin", "/shop")
+
+
+# ---------------------------------------------------------------- the shop the requests use
+
+
+class Shop:
+    """What the valid requests act on, made through the API (with an admin token) the
+    first time a request asks for it; each test starts from an empty database."""
+
+    def __init__(self, client, admin: dict[str, str], sessions) -> None:
+        self.client, self.admin, self.sessions = client, admin, sessions
+
+    def call(self, method: str, path: str, status: int = 200, **kwargs) -> Any:
+        response = self.client.request(method, path, headers=self.admin, **kwargs)
+        assert response.status_code == status, (method, path, response.text)
+        return response.json() if response.content else None
+
+    @cached_property
+    def product(self) -> dict:
+        product = self.call(
+            "POST",
+            "/api/v1/products",
+            201,
+            json={
+                "title": "Auth Tee",
+                "handle": "auth-tee",
+                "status": "active",
+                "variants": [{"sku": SKU, "price": 2500}],
+            },
+        )
+        self.call(
+            "POST",
+            "/api/v1/inventory/adjustments",
+            201,
+            json={"sku": SKU, "quantity": 20, "kind": "receipt"},
+        )
+        return product
+
+    @property
+    def sku(self) -> str:
+        """The SKU of the product, in stock."""
+        return self.product["variants"][0]["sku"]
+
+    @property
+    def product_id(self) -> str:
+        return self.product["id"]
+
+    @property
+    def variant_id(self) -> str:
+        return self.product["variants"][0]["id"]
+
+    @cached_property
+    def reservation_id(self) -> str:
+        body = {"lines": [{"sku": self.sku, "quantity": 1}]}
+        return self.call("POST", "/api/v1/inventory/reservations", 201, json=body)["id"]
+
+    def new_order(self) -> dict:
+        body = {
+            "lines": [{"sku": self.sku, "quantity": 2}],
+            "payment_status": "paid",
+            "customer": {"email": "ada@example.com"},
+        }
+        return self.call("POST", "/api/v1/orders", 201, json=body)
+
+    @cached_property
+    def order(self) -> dict:
+        return self.new_order()
+
+    @property
+    def order_id(self) -> str:
+        return self.order["id"]
+
+    @property
+    def line_id(self) -> str:
+        return self.order["lines"][0]["id"]
+
+    @cached_property
+    def fulfillment_id(self) -> str:
+        path = f"/api/v1/orders/{self.order_id}/fulfillments"
+        return self.call("POST", path, 201, json={"carrier": "UPS"})["id"]
+
+    @cached_property
+    def held_order_id(self) -> str:
+        order_id = self.new_order()["id"]
+        self.call("POST", f"/api/v1/orders/{order_id}/hold", json={"reason": "address check"})
+        return order_id
+
+    @cached_property
+    def return_id(self) -> str:
+        """A return asked for on the shipped order."""
+        _ = self.fulfillment_id  # shipped first
+        body = {"lines": [{"line_id": self.line_id, "quantity": 1}]}
+        return self.call("POST", f"/api/v1/orders/{self.order_id}/returns", 201, json=body)["id"]
+
+    @cached_property
+    def received_return_id(self) -> str:
+        path = f"/api/v1/orders/{self.order_id}/returns/{self.return_id}/receive"
+        self.call("POST", path)
+        return self.return_id
+
+    @cached_property
+    def channel_id(self) -> str:
+        """A Meta catalog (a feed channel), connected without calling the platform."""
+        body = {
+            "kind": "meta",
+            "name": "meta",
+            "base_url": f"{NOWHERE}/meta",
+            "credentials": {"access_token": "meta-token"},
+            "settings": {"catalog_id": "cat1"},
+        }
+        return self.call("POST", "/api/v1/channels?verify=false", 201, json=body)["id"]
+
+    @cached_property
+    def feed_path(self) -> str:
+        answer = self.call("POST", f"/api/v1/channels/{self.channel_id}/feed-token")
+        return urlsplit(answer["url"]).path
+
+    @cached_property
+    def tiktok_channel_id(self) -> str:
+        """A TikTok Shop channel: its order webhooks are signed with the app secret."""
+        body = {
+            "kind": "tiktok",
+            "name": "tiktok",
+            "base_url": f"{NOWHERE}/tiktok",
+            "credentials": TIKTOK,
+            "settings": {"category_id": "601226"},
+        }
+        return self.call("POST", "/api/v1/channels?verify=false", 201, json=body)["id"]
+
+    @cached_property
+    def event_id(self) -> str:
+        _ = self.product  # its creation is an event
+        return self.call("GET", "/api/v1/events", params={"limit": 1})["items"][0]["id"]
+
+    @cached_property
+    def endpoint_id(self) -> str:
+        body = {"url": f"{NOWHERE}/hooks", "event_types": ["*"]}
+        return self.call("POST", "/api/v1/webhooks/endpoints", 201, json=body)["id"]
+
+    @cached_property
+    def delivery_id(self) -> str:
+        path = f"/api/v1/webhooks/endpoints/{self.endpoint_id}/redeliver"
+        self.call("POST", path, 202, json={"event_id": self.event_id})
+        return self.call("GET", "/api/v1/webhooks/deliveries")["items"][0]["id"]
+
+    @cached_property
+    def dead_job_id(self) -> str:
+        """A job whose every attempt failed (only those can be retried)."""
+        with transaction(self.sessions) as session:
+            job = Job(name="auth.example", max_attempts=1, attempts=1, state="dead")
+            session.add(job)
+            session.flush()
+            return job.id
+
+    @cached_property
+    def checkout_token(self) -> str:
+        """A buyer's checkout, ready to pay (email and address given)."""
+        token = start(self.client, items=((self.sku, 1),))["token"]
+        fill(self.client, token)
+        return token
+
+
+# ---------------------------------------------------------------- the table
+
+
+@dataclass
+class Request:
+    """A request to a route: its path ids, query, JSON or multipart body, headers."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] | None = None
+    json: Any = None
+    files: dict | None = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _no_request(_shop: Shop) -> Request:
+    return Request()
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as the app spells it: /api/v1/orders/{order_id}
+    # The scope a token needs; None for a public route, whose ``public`` says what
+    # authenticates it instead (and where its refusals are tested).
+    scope: str | None
+    status: int  # what a valid request gets
+    valid: Callable[[Shop], Request] = _no_request
+    # Requests naming something that does not exist (each 404); None for a route
+    # without an id.
+    unknown: Callable[[Shop], list[Request]] | None = None
+    public: str = ""
+    # Served as an endless stream: checked against a real server.
+    streams: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def ids(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.path)
+
+    def url(self, ids: dict[str, str]) -> str:
+        return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], self.path)
+
+
+def with_unknown_ids(valid: Callable[[Shop], Request]) -> Callable[[Shop], list[Request]]:
+    """The valid request with each id in its path in turn replaced by one that does not
+    exist (a real order with an unknown fulfillment, then an unknown order)."""
+
+    def unknown(shop: Shop) -> list[Request]:
+        requests = []
+        for name in reversed(valid(shop).ids):
+            request = valid(shop)
+            request.ids[name] = UNKNOWN
+            requests.append(request)
+        return requests
+
+    return unknown
+
+
+def by_id(
+    method: str,
+    path: str,
+    scope: str | None,
+    status: int,
+    valid: Callable[[Shop], Request],
+    **extra,
+) -> Route:
+    """A route addressing something by id: 404 with ids that do not exist."""
+    return Route(method, path, scope, status, valid, with_unknown_ids(valid), **extra)
+
+
+def _product(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"product_id": shop.product_id}, **kwargs)
+
+
+def _order(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"order_id": shop.order_id}, **kwargs)
+
+
+def _reservation(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"reservation_id": shop.reservation_id}, **kwargs)
+
+
+def _channel(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"channel_id": shop.channel_id}, **kwargs)
+
+
+def _endpoint(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"endpoint_id": shop.endpoint_id}, **kwargs)
+
+
+def _job(shop: Shop) -> Request:
+    return Request(ids={"job_id": shop.dead_job_id})
+
+
+def _checkout(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"token": shop.checkout_token}, **kwargs)
+
+
+def _pay(shop: Shop) -> Request:
+    """Pay the total the checkout shows (the sandbox provider takes tok_visa)."""
+    total = total_of(shop.client, shop.checkout_token)
+    body = {"payment_method": "tok_visa", "expected_total": total}
+    return _checkout(shop, json=body, headers={"Idempotency-Key": "auth-pay-1"})
+
+
+def _return_request(shop: Shop) -> Request:
+    _ = shop.fulfillment_id  # only what was shipped comes back
+    return _order(shop, json={"lines": [{"line_id": shop.line_id, "quantity": 1}]})
+
+
+def _new_product(shop: Shop) -> Request:
+    return Request(json={"title": "Cap", "variants": [{"sku": "AUTH-CAP", "price": 1500}]})
+
+
+def _csv(shop: Shop) -> Request:
+    rows = b"Handle,Title,Variant SKU,Variant Price\nauth-mug,Mug,AUTH-MUG,9.50\n"
+    return Request(files={"file": ("products.csv", rows, "text/csv")})
+
+
+def _tiktok_webhook(shop: Shop) -> Request:
+    raw = orjson.dumps({"tts_notification_id": "n-auth-1", "type": 1, "data": {}})
+    signed = tiktok_signature(TIKTOK["app_key"], TIKTOK["app_secret"], raw)
+    return Request(
+        ids={"channel_id": shop.tiktok_channel_id},
+        content=raw,
+        headers={"Authorization": signed, "Content-Type": "application/json"},
+    )
+
+
+def _payment_webhook(shop: Shop) -> Request:
+    raw = orjson.dumps({"id": "evt_auth_1", "type": "payment_intent.succeeded"})
+    signed = hmac.new(SANDBOX_WEBHOOK_SECRET, raw, hashlib.sha256).hexdigest()
+    return Request(
+        ids={"provider": "sandbox"},
+        content=raw,
+        headers={SIGNATURE_HEADER: signed, "Content-Type": "application/json"},
+    )
+
+
+def _feed(shop: Shop) -> Request:
+    _, _, channel_id, name = shop.feed_path.split("/")
+    token, ext = name.rsplit(".", 1)
+    return Request(ids={"channel_id": channel_id, "token": token, "ext": ext})
+
+
+def _unknown_feeds(shop: Shop) -> list[Request]:
+    """An unknown channel, another token, the token with another (real) channel: all the
+    same 404, never saying which part was wrong. (An unknown format with the right token
+    is a 422 naming the formats offered.)"""
+    requests = [_feed(shop) for _ in range(3)]
+    requests[0].ids["channel_id"] = UNKNOWN
+    requests[1].ids["token"] = "not-the-token"
+    requests[2].ids["channel_id"] = shop.tiktok_channel_id
+    return requests
+
+
+CHECKOUT_TOKEN = "public: the checkout token in the path is the buyer's key"
+PLATFORM_SIGNED = "public: the platform's signature on the raw body (test_platform_webhook_*)"
+PROVIDER_SIGNED = "public: the payment provider's signature (test_payment_webhook_*)"
+FEED_TOKEN = "public: the secret feed token in the path"
+PROBE = "public: a load balancer's probe, no data"
+DOCS = "public: the API's own description"
+
+ROUTES: list[Route] = [
+    # ------------------------------------------------------------ inventory
+    Route(
+        "GET",
+        "/api/v1/inventory",
+        "inventory:read",
+        200,
+        lambda s: Request(params={"sku": s.sku}),
+        unknown=lambda s: [Request(params={"sku": "NO-SUCH-SKU"})],
+    ),
+    Route(
+        "POST",
+        "/api/v1/inventory/adjustments",
+        "inventory:write",
+        201,
+        lambda s: Request(json={"sku": s.sku, "quantity": 1}),
+    ),
+    Route(
+        "POST",
+        "/api/v1/inventory/reservations",
+        "inventory:write",
+        201,
+        lambda s: Request(json={"lines": [{"sku": s.sku, "quantity": 1}]}),
+    ),
+    by_id(
+        "GET",
+        "/api/v1/inventory/reservations/{reservation_id}",
+        "inventory:read",
+        200,
+        _reservation,
+    ),
+    by_id(
+        "POST",
+        "/api/v1/inventory/reservations/{reservation_id}/commit",
+        "inventory:write",
+        200,
+        _reservation,
+    ),
+    by_id(
+        "POST",
+        "/api/v1/inventory/reservations/{reservation_id}/release",
+        "inventory:write",
+        200,
+        _reservation,
+    ),
+    by_id(
+        "POST",
+        "/api/v1/inventory/reservations/{reservation_id}/extend",
+        "inventory:write",
+        200,
+        lambda s: _reservation(s, json={"ttl_seconds": 600}),
+    ),
+    Route("GET", "/api/v1/inventory/locations", "inventory:read", 200),
+    Route(
+        "PUT",
+        "/api/v1/inventory/locations/{code}",
+        "inventory:write",
+        200,
+        lambda s: Request(ids={"code": "backroom"}, json={"name": "Back room"}),
+    ),
+    Route("GET", "/api/v1/inventory/channels", "inventory:read", 200),
+    Route(
+        "PUT",
+        "/api/v1/inventory/channels/{channel}",
+        "inventory:write",
+        200,
+        lambda s: Request(ids={"channel": "storefront"}, json={"buffer": 2}),
+    ),
+    # ------------------------------------------------------------ catalog
+    Route("GET", "/api/v1/products", "catalog:read", 200),
+    Route("POST", "/api/v1/products", "catalog:write", 201, _new_product),
+    Route(
+        "POST",
+        "/api/v1/products/bulk",
+        "catalog:write",
+        200,
+        lambda s: Request(json={"products": [_new_product(s).json]}),
+    ),
+    Route("POST", "/api/v1/products/import/shopify", "catalog:write", 200, _csv),
+    Route("GET", "/api/v1/products/export/shopify", "catalog:read", 200),
+    by_id("GET", "/api/v1/products/{product_id}", "catalog:read", 200, _product),
+    by_id(
+        "PATCH",
+        "/api/v1/products/{product_id}",
+        "catalog:write",
+        200,
+        lambda s: _product(s, json={"title": "Auth Tee, washed"}),
+    ),
+    by_id("DELETE", "/api/v1/products/{product_id}", "catalog:write", 204, _product),
+    Route(
+        "GET",
+        "/api/v1/variants",
+        "catalog:read",
+        200,
+        lambda s: Request(params={"sku": s.sku}),
+    ),
+    by_id(
+        "GET",
+        "/api/v1/variants/{variant_id}",
+        "catalog:read",
+        200,
+        lambda s: Request(ids={"variant_id": s.variant_id}),
+    ),
+    # ------------------------------------------------------------ orders
+    Route("GET", "/api/v1/orders", "orders:read", 200),
+    Route(
+        "POST",
+        "/api/v1/orders",
+        "orders:write",
+        201,
+        lambda s: Request(json={"lines": [{"sku": s.sku, "quantity": 1}]}),
+    ),
+    by_id("GET", "/api/v1/orders/{order_id}", "orders:read", 200, _order),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/fulfillments",
+        "orders:write",
+        201,
+        lambda s: _order(s, json={"carrier": "UPS", "tracking_number": "1Z999"}),
+    ),
+    by_id(
+        "PUT",
+        "/api/v1/orders/{order_id}/fulfillments/{fulfillment_id}/tracking",
+        "orders:write",
+        200,
+        lambda s: Request(
+            ids={"order_id": s.order_id, "fulfillment_id": s.fulfillment_id},
+            json={"carrier": "UPS", "tracking_number": "1Z000"},
+        ),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/refunds",
+        "orders:write",
+        201,
+        lambda s: _order(s, json={"amount": 100, "reason": "late"}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/cancel",
+        "orders:write",
+        200,
+        lambda s: _order(s, json={"reason": "asked by the buyer"}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/hold",
+        "orders:write",
+        200,
+        lambda s: _order(s, json={"reason": "address check"}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/release",
+        "orders:write",
+        200,
+        lambda s: Request(ids={"order_id": s.held_order_id}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/returns",
+        "orders:write",
+        201,
+        _return_request,
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/returns/{return_id}/receive",
+        "orders:write",
+        200,
+        lambda s: Request(ids={"order_id": s.order_id, "return_id": s.return_id}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/orders/{order_id}/returns/{return_id}/refund",
+        "orders:write",
+        200,
+        lambda s: Request(ids={"order_id": s.order_id, "return_id": s.received_return_id}),
+    ),
+    # ------------------------------------------------------------ channels
+    Route("GET", "/api/v1/channels", "channels:read", 200),
+    Route(
+        "POST",
+        "/api/v1/channels",
+        "channels:write",
+        201,
+        lambda s: Request(
+            params={"verify": "false"},
+            json={
+                "kind": "pinterest",
+                "name": "pins",
+                "base_url": f"{NOWHERE}/pinterest",
+                "credentials": {"access_token": "pin-token"},
+                "settings": {"catalog_mode": "api"},
+            },
+        ),
+    ),
+    by_id("GET", "/api/v1/channels/{channel_id}", "channels:read", 200, _channel),
+    by_id(
+        "PATCH",
+        "/api/v1/channels/{channel_id}",
+        "channels:write",
+        200,
+        lambda s: _channel(s, params={"verify": "false"}, json={"name": "meta-eu"}),
+    ),
+    by_id("DELETE", "/api/v1/channels/{channel_id}", "channels:write", 200, _channel),
+    by_id("POST", "/api/v1/channels/{channel_id}/feed-token", "channels:write", 200, _channel),
+    by_id(
+        "POST",
+        "/api/v1/channels/{channel_id}/publish",
+        "channels:write",
+        200,
+        lambda s: _channel(s, json={"dry_run": True}),
+    ),
+    by_id("GET", "/api/v1/channels/{channel_id}/listings", "channels:read", 200, _channel),
+    # ------------------------------------------------------------ events
+    Route("GET", "/api/v1/events", "events:read", 200),
+    Route("GET", "/api/v1/events/stream", "events:read", 200, streams=True),
+    by_id(
+        "GET",
+        "/api/v1/events/{event_id}",
+        "events:read",
+        200,
+        lambda s: Request(ids={"event_id": s.event_id}),
+    ),
+    # ------------------------------------------------------------ jobs
+    Route("GET", "/api/v1/jobs", "admin", 200),
+    by_id("GET", "/api/v1/jobs/{job_id}", "admin", 200, _job),
+    by_id("POST", "/api/v1/jobs/{job_id}/retry", "admin", 200, _job),
+    # ------------------------------------------------------------ outgoing webhooks
+    Route(
+        "POST",
+        "/api/v1/webhooks/endpoints",
+        "webhooks:write",
+        201,
+        lambda s: Request(json={"url": f"{NOWHERE}/other", "event_types": ["order.*"]}),
+    ),
+    Route("GET", "/api/v1/webhooks/endpoints", "webhooks:read", 200),
+    by_id("GET", "/api/v1/webhooks/endpoints/{endpoint_id}", "webhooks:read", 200, _endpoint),
+    by_id(
+        "PATCH",
+        "/api/v1/webhooks/endpoints/{endpoint_id}",
+        "webhooks:write",
+        200,
+        lambda s: _endpoint(s, json={"description": "the warehouse"}),
+    ),
+    by_id("DELETE", "/api/v1/webhooks/endpoints/{endpoint_id}", "webhooks:write", 204, _endpoint),
+    # The secret lets one forge deliveries: reading it takes the write scope.
+    by_id(
+        "GET",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/secret",
+        "webhooks:write",
+        200,
+        _endpoint,
+    ),
+    by_id(
+        "POST",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/secret/rotate",
+        "webhooks:write",
+        200,
+        lambda s: _endpoint(s, json={}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/redeliver",
+        "webhooks:write",
+        202,
+        lambda s: _endpoint(s, json={"event_id": s.event_id}),
+    ),
+    Route("GET", "/api/v1/webhooks/deliveries", "webhooks:read", 200),
+    by_id(
+        "GET",
+        "/api/v1/webhooks/deliveries/{delivery_id}",
+        "webhooks:read",
+        200,
+        lambda s: Request(ids={"delivery_id": s.delivery_id}),
+    ),
+    # ------------------------------------------------------------ checkout
+    Route(
+        "POST",
+        "/api/v1/checkouts",
+        None,
+        201,
+        lambda s: Request(json={"lines": [{"sku": s.sku, "quantity": 1}]}),
+        public="public: anyone may start a checkout; its answer holds the checkout token",
+    ),
+    by_id("GET", "/api/v1/checkouts/{token}", None, 200, _checkout, public=CHECKOUT_TOKEN),
+    by_id(
+        "PATCH",
+        "/api/v1/checkouts/{token}",
+        None,
+        200,
+        lambda s: _checkout(s, json={"phone": "+14155550100"}),
+        public=CHECKOUT_TOKEN,
+    ),
+    by_id(
+        "POST",
+        "/api/v1/checkouts/{token}/complete",
+        None,
+        200,
+        _pay,
+        public=CHECKOUT_TOKEN,
+    ),
+    Route(
+        "POST",
+        "/api/v1/discount-codes",
+        "checkout:write",
+        201,
+        lambda s: Request(json={"code": "WELCOME10", "kind": "percentage", "value": 10}),
+    ),
+    Route("GET", "/api/v1/discount-codes", "checkout:read", 200),
+    # ------------------------------------------------------------ payments
+    by_id(
+        "POST",
+        "/api/v1/payments/webhooks/{provider}",
+        None,
+        200,
+        _payment_webhook,
+        public=PROVIDER_SIGNED,
+    ),
+    Route("GET", "/api/v1/payments/provider", "admin", 200),
+    Route(
+        "PUT",
+        "/api/v1/payments/provider",
+        "admin",
+        200,
+        lambda s: Request(json={"name": "sandbox"}),
+    ),
+    # ------------------------------------------------------------ outside /api
+    by_id("POST", "/webhooks/{channel_id}", None, 200, _tiktok_webhook, public=PLATFORM_SIGNED),
+    Route(
+        "GET",
+        "/feeds/{channel_id}/{token}.{ext}",
+        None,
+        200,
+        _feed,
+        unknown=_unknown_feeds,
+        public=FEED_TOKEN,
+    ),
+    Route("GET", "/healthz", None, 200, public=PROBE),
+    Route("GET", "/readyz", None, 200, public=PROBE),
+    Route("GET", "/openapi.json", None, 200, public=DOCS),
+    Route("GET", "/docs", None, 200, public=DOCS),
+    Route("GET", "/docs/oauth2-redirect", None, 200, public=DOCS),
+    Route("GET", "/redoc", None, 200, public=DOCS),
+]
+
+SCOPED = [r for r in ROUTES if r.scope is not None]
+WITH_IDS = [r for r in ROUTES if r.unknown is not None]
+
+
+def ids(routes: list[Route]) -> list[str]:
+    return [r.name for r in routes]
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, included routers flattened."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before included routers kept their own routes
+        found = app.routes
+    else:
+        found = list(iter_route_contexts(app.routes))
+    return {
+        (method, route.path)
+        for route in found
+        if getattr(route, "path", None) and getattr(route, "methods", None)
+        for method in route.methods
+        if method != "HEAD"
+    }
+
+
+def test_every_route_is_in_the_table(app):
+    served = {(method, path) for method, path in app_routes(app) if not path.startswith(HTML_HEADS)}
+    listed = {(r.method, r.path) for r in ROUTES}
+    assert len(listed) == len(ROUTES), "a route is listed twice"
+    assert sorted(served - listed) == [], "routes without auth tests: add them to ROUTES"
+    assert sorted(listed - served) == [], "rows for routes the app no longer serves"
+    assert all(r.public for r in ROUTES if r.scope is None), "say why a route is public"
+    assert {r.scope for r in SCOPED} <= ALL_SCOPES
+
+
+def test_each_success_status_is_the_documented_one(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for route in ROUTES:
+        operation = paths.get(route.path, {}).get(route.method.lower())
+        if operation is not None:
+            assert str(route.status) in operation["responses"], route.name
+
+
+# ---------------------------------------------------------------- the requests
+
+
+@pytest.fixture
+def shop(client, admin, sessions) -> Shop:
+    return Shop(client, admin, sessions)
+
+
+def send(client, route: Route, request: Request, token: dict[str, str] | None = None):
+    return client.request(
+        route.method,
+        route.url(request.ids),
+        params=request.params,
+        json=request.json,
+        files=request.files,
+        content=request.content,
+        headers={**request.headers, **(token or {})},
+    )
+
+
+def placeholder_ids(route: Route) -> dict[str, str]:
+    return {name: UNKNOWN for name in route.ids()}
+
+
+def assert_problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == f"/problems/{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    return body
+
+
+def all_scopes_but(scope: str) -> list[str]:
+    """Every scope that does not grant ``scope`` (e.g. catalog:read for catalog:write)."""
+    return sorted(s for s in ALL_SCOPES if not grants([s], scope))
+
+
+@pytest.mark.parametrize("route", SCOPED, ids=ids(SCOPED))
+def test_no_token_or_an_unknown_one_is_401(route, client):
+    request = Request(ids=placeholder_ids(route))
+    response = send(client, route, request)
+    body = assert_problem(response, 401, "unauthorized")
+    assert "Bearer" in body["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
+    forged = send(client, route, request, {"Authorization": "Bearer mct_not-a-token"})
+    assert_problem(forged, 401, "unauthorized")
+
+
+@pytest.mark.parametrize("route", SCOPED, ids=ids(SCOPED))
+def test_a_token_without_the_scope_is_403(route, client, make_token):
+    token = make_token(*all_scopes_but(route.scope))
+    response = send(client, route, Request(ids=placeholder_ids(route)), token)
+    body = assert_problem(response, 403, "forbidden")
+    assert body["required_scope"] == route.scope
+
+
+@pytest.mark.parametrize("route", WITH_IDS, ids=ids(WITH_IDS))
+def test_an_unknown_id_is_404(route, client, shop, make_token):
+    token = make_token(route.scope) if route.scope else None
+    for request in route.unknown(shop):
+        assert_problem(send(client, route, request, token), 404, "not-found")
+
+
+VALID = [r for r in ROUTES if not r.streams]
+
+
+@pytest.mark.parametrize("route", VALID, ids=ids(VALID))
+def test_a_valid_request_with_the_scope_succeeds(route, client, shop, make_token):
+    request = route.valid(shop)
+    token = make_token(route.scope) if route.scope else None
+    response = send(client, route, request, token)
+    assert response.status_code == route.status, response.text
+
+
+STREAMS = [r for r in ROUTES if r.streams]
+
+
+@pytest.mark.parametrize("route", STREAMS, ids=ids(STREAMS))
+def test_a_stream_opens_with_the_scope(route, live_server, make_token):
+    with httpx.stream(
+        route.method, live_server + route.path, headers=make_token(route.scope), timeout=30
+    ) as response:
+        assert response.status_code == route.status
+        assert response.headers["content-type"].startswith("text/event-stream")
+
+
+# ---------------------------------------------------------------- public routes' own keys
+
+
+def test_platform_webhook_with_a_bad_signature_is_401_and_stores_nothing(client, shop):
+    request = _tiktok_webhook(shop)
+    request.headers["Authorization"] = "0" * 64
+    route = next(r for r in ROUTES if r.path == "/webhooks/{channel_id}")
+    assert_problem(send(client, route, request), 401, "bad-signature")
+    unsigned = _tiktok_webhook(shop)
+    del unsigned.headers["Authorization"]
+    assert_problem(send(client, route, unsigned), 401, "bad-signature")
+    # The same delivery, signed, is taken as new: the refusals left nothing behind.
+    response = send(client, route, _tiktok_webhook(shop))
+    assert response.status_code == 200 and response.json()["duplicate"] is False
+
+
+def test_payment_webhook_with_a_bad_signature_is_400(client, shop):
+    route = next(r for r in ROUTES if r.path == "/api/v1/payments/webhooks/{provider}")
+    request = _payment_webhook(shop)
+    request.headers[SIGNATURE_HEADER] = "0" * 64
+    assert_problem(send(client, route, request), 400, "webhook-rejected")
+    assert send(client, route, _payment_webhook(shop)).json() == {"outcome": "ignored"}
+
+
+def test_an_api_token_opens_no_checkout(client, admin):
+    """The checkout token is the only key: an admin token does not stand in for it."""
+    response = client.get(f"/api/v1/checkouts/{UNKNOWN}", headers=admin)
+    assert_problem(response, 404, "not-found")
