@@ -7,7 +7,8 @@ first is still running gets 409. Server errors (5xx) are not kept, so a retry af
 one runs again.
 
 Keys belong to their caller: the API token, else the visitor's cookie, else the client
-address; another caller's identical key replays nothing. A stored response is encrypted
+address; another caller's identical key replays nothing, and neither does the same token
+once it is revoked (the API refuses it, 401). A stored response is encrypted
 with a key derived from the caller's credential and the Idempotency-Key, neither of which
 is stored: the table holds no readable checkout token. A running request holds its key on
 a short lease it keeps renewing; a retry after the process died takes the key over as
@@ -31,12 +32,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mercato.auth import service as auth_service
 from mercato.db import transaction, utcnow
+from mercato.errors import Unauthorized
 from mercato.problems import problem
 from mercato.system.models import IdempotencyKey
 from mercato.system.request_body import read_body, replaying
 
 HEADER = b"idempotency-key"
+HEADER_AUTHORIZATION = b"authorization"
 KEPT_FOR = timedelta(hours=24)
 # A running request renews its claim this often; a claim not renewed for LEASE is stale
 # (its process died) and the next retry takes it over.
@@ -61,7 +65,7 @@ class Refusal(Exception):
 
 def caller_of(scope: Scope, headers: dict[bytes, bytes]) -> bytes:
     """Who is asking: their token, else their visitor cookie, else their address."""
-    if authorization := headers.get(b"authorization"):
+    if authorization := headers.get(HEADER_AUTHORIZATION):
         return b"token:" + authorization
     cookies = SimpleCookie()
     try:
@@ -73,6 +77,18 @@ def caller_of(scope: Scope, headers: dict[bytes, bytes]) -> bytes:
             return f"visitor:{name}={cookies[name].value}".encode()
     client = scope.get("client") or ("", 0)
     return f"address:{client[0]}".encode()
+
+
+def refused_token(sessions: sessionmaker[Session], authorization: bytes) -> bool:
+    """Is the token sent unknown or revoked? Then nothing is claimed or replayed for it:
+    the API refuses it (401), as it refuses it everywhere from the revocation on."""
+    scheme, _, secret = authorization.decode("latin-1").partition(" ")
+    with sessions() as session:
+        try:
+            auth_service.active_token(session, secret.strip() if scheme.lower() == "bearer" else "")
+        except Unauthorized:
+            return True
+    return False
 
 
 def sealer(secret_key: str, caller: bytes, key: str) -> Fernet:
@@ -249,6 +265,12 @@ class IdempotencyMiddleware:
             )
         ).hexdigest()
         state = scope["app"].state
+        authorization = headers.get(HEADER_AUTHORIZATION)
+        if authorization and await run_in_threadpool(
+            refused_token, state.sessions.read, authorization
+        ):
+            await self.app(scope, replaying(body), send)
+            return
         sessions = state.sessions.write
         seal = sealer(state.settings.resolved_secret_key(), caller, key)
         try:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from mercato.auth import service as auth_service
 from mercato.catalog import service as catalog_service
 from mercato.catalog.models import Product
 from mercato.db import transaction, utcnow
@@ -163,3 +164,21 @@ def _fingerprint(body: dict, headers: dict) -> str:
     return hashlib.sha256(
         b"\n".join([b"/api/v1/products", b"", b"application/json", raw])
     ).hexdigest()
+
+
+def test_a_revoked_token_gets_no_replay(client, make_token, sessions):
+    """Revocation holds for retries too: the stored answer (here a signing secret) is not
+    handed to the token once it is revoked."""
+    token = make_token("webhooks:write")
+    headers = {**token, "Idempotency-Key": "endpoint-1"}
+    body = {"url": "http://127.0.0.1:9/hooks"}
+    first = client.post("/api/v1/webhooks/endpoints", json=body, headers=headers)
+    assert first.status_code == 201 and first.json()["secret"]
+    with transaction(sessions) as session:
+        [revoked] = auth_service.list_tokens(session)
+        auth_service.revoke_token(session, revoked.id)
+    again = client.post("/api/v1/webhooks/endpoints", json=body, headers=headers)
+    assert again.status_code == 401 and "secret" not in again.json()
+    assert "idempotent-replayed" not in again.headers
+    forged = {"Authorization": "Bearer mct_not-a-token", "Idempotency-Key": "endpoint-1"}
+    assert client.post("/api/v1/webhooks/endpoints", json=body, headers=forged).status_code == 401
