@@ -1,5 +1,6 @@
 """Blocking work (a database lock, a slow payment provider) never holds up the event
-loop: other requests keep answering, /healthz within 50 ms (p99), on a real server."""
+loop: while requests wait for it, other requests keep being answered, on a real server.
+The waits last until the test ends them, so an answer at all proves it (no timing)."""
 
 from __future__ import annotations
 
@@ -55,14 +56,15 @@ class InFlight(threading.Thread):
         self.response = self.send()
 
 
-def healthz_p99(url: str, samples: int = 500) -> float:
-    took = []
-    with httpx.Client(base_url=url) as browser:
-        for _ in range(samples):
-            began = time.perf_counter()
-            assert browser.get("/healthz").status_code == 200
-            took.append(time.perf_counter() - began)
-    return sorted(took)[int(samples * 0.99) - 1]
+def answered_meanwhile(url: str, waiting: list[threading.Thread], times: int = 50) -> None:
+    """/healthz and a shop page answer, again and again, while ``waiting`` still wait (they
+    cannot finish until the test lets them: answers now did not queue behind them). The
+    timeout only bounds the test should the loop be blocked."""
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        for _ in range(times):
+            assert browser.get("/healthz").json() == {"status": "ok"}
+        assert browser.get("/shop/p/hoodie").status_code == 200
+    assert all(request.is_alive() for request in waiting)
 
 
 def wait_until(condition, what: str) -> None:
@@ -127,9 +129,7 @@ def test_requests_answer_while_a_purchase_and_a_webhook_wait_for_the_database(
         webhook.start()
         wait_until(lambda: engine.pool.checkedout() >= busy + 2, "both requests reach the database")
 
-        assert healthz_p99(live_server) < 0.050
-        assert httpx.get(f"{live_server}/shop/p/hoodie").status_code == 200
-        assert buying.is_alive() and webhook.is_alive()  # still waiting for the rows
+        answered_meanwhile(live_server, [buying, webhook])  # they wait for the rows
         holder.rollback()
     buying.join(60)
     webhook.join(60)
@@ -166,9 +166,7 @@ def test_requests_answer_while_a_payment_waits_for_the_provider(
     paying.start()
     assert stand_in.confirming.wait(30), "the payment never reached the provider"
 
-    assert healthz_p99(live_server) < 0.050
-    assert httpx.get(f"{live_server}/shop/p/hoodie").status_code == 200
-    assert paying.is_alive()  # still waiting for the bank
+    answered_meanwhile(live_server, [paying])  # it waits for the bank
     stand_in.answering.set()
     paying.join(60)
     assert paying.response.status_code == 303
