@@ -16,9 +16,8 @@ from sqlalchemy import select
 
 from mercato.auth import service as auth_service
 from mercato.config import get_settings
-from mercato.db import transaction, utcnow
+from mercato.db import transaction
 from mercato.events.models import Event
-from mercato.jobs.worker import Worker
 from mercato.mail.models import Mail
 from tests.checkout.helpers import complete, fill, make_shop, start
 
@@ -56,13 +55,6 @@ def inbox(smtp_port):
     controller.start()
     yield box
     controller.stop()
-
-
-@pytest.fixture
-def drain(engine):
-    worker = Worker(engine, concurrency=2)
-    yield worker.drain
-    worker.close()
 
 
 def _buy(client, sessions, language: str = "en-US"):
@@ -143,25 +135,20 @@ def test_a_sign_in_link_is_mailed_from_its_own_row(client, sessions, inbox, drai
     assert client.get(link, follow_redirects=False).status_code == 303
 
 
-def test_a_failed_attempt_is_logged_and_retried(client, sessions, smtp_port, engine):
+def test_a_failed_attempt_is_logged_and_retried(client, sessions, smtp_port, clock, drain):
     _buy(client, sessions)
-    later = {"by": timedelta()}
-    worker = Worker(engine, concurrency=1, clock=lambda: utcnow() + later["by"])
+    drain()  # no server listening yet
+    (mail,) = _mails(sessions)
+    assert (mail.status, mail.attempts) == ("queued", 1)
+    assert "ConnectionRefused" in mail.last_error
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
     try:
-        worker.drain()  # no server listening yet
-        (mail,) = _mails(sessions)
-        assert (mail.status, mail.attempts) == ("queued", 1)
-        assert "ConnectionRefused" in mail.last_error
-        box = Inbox()
-        controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
-        controller.start()
-        try:
-            later["by"] = timedelta(hours=1)  # the retry comes due
-            worker.drain()
-        finally:
-            controller.stop()
+        clock.advance(timedelta(hours=1))  # the retry comes due
+        drain()
     finally:
-        worker.close()
+        controller.stop()
     (mail,) = _mails(sessions)
     assert (mail.status, mail.attempts) == ("sent", 2) and len(box.messages) == 1
     with sessions() as session:
