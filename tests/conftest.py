@@ -25,7 +25,9 @@ from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction, utcnow
 from mercato.jobs.worker import Worker
 from mercato.models import metadata
+from mercato.payments import service as payments
 from mercato.system import migrations
+from tests.payments.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 
 SERVER_URL = os.environ.get("MERCATO_TEST_DATABASE_URL")
 # Wide enough that CLI tables print whole rows in tests.
@@ -189,3 +191,25 @@ def drain(engine, clock):
     worker = Worker(engine, concurrency=2, clock=clock)
     yield worker.drain
     worker.close()
+
+
+@pytest.fixture
+def stand_in(settings) -> Iterator[StripeStandIn]:
+    """Stripe's API, stood in for on 127.0.0.1 (``settings`` allows local URLs)."""
+    with StripeStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def stripe_shop(stand_in, sessions) -> StripeStandIn:
+    """The store takes payments through Stripe (the stand-in), webhooks signed with
+    ``WEBHOOK_SECRET``."""
+    with transaction(sessions) as session:
+        payments.configure(
+            session,
+            "stripe",
+            secret_key="sk_test_123",
+            webhook_secret=WEBHOOK_SECRET,
+            api_base=stand_in.url,
+        )
+    return stand_in

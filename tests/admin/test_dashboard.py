@@ -6,6 +6,7 @@ import pytest
 
 from mercato.auth import service as auth_service
 from mercato.db import transaction
+from tests.helpers import csrf_of
 
 
 @pytest.fixture
@@ -43,10 +44,6 @@ def order(client, admin):
         },
     )
     return response.json()
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def test_pages_need_a_login(client):

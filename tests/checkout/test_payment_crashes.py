@@ -20,15 +20,8 @@ from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.crashing_payer import KILLED, POINTS
 from tests.checkout.helpers import fill, make_shop, start
-from tests.payments.stripe_standin import StripeStandIn
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def stand_in(settings):
-    with StripeStandIn() as server:
-        yield server
 
 
 def _untracked(sessions, stand_in) -> list[str]:

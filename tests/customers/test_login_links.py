@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from mercato.db import transaction, utcnow
 from mercato.events.models import Event
 from mercato.orders.models import Order
 from tests.checkout.helpers import make_shop
+from tests.helpers import hidden_fields, open_checkout
 
 EMAIL = "ada@example.com"
 DETAILS = {
@@ -30,19 +30,6 @@ DETAILS = {
     "postal_code": "94105",
     "country": "US",
 }
-
-
-def _hidden(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-
-
-def _checkout(client) -> tuple[str, str]:
-    html = client.get("/shop/p/hoodie").text
-    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
-    url = client.post(
-        "/shop/buy", data={**_hidden(html), "variant_id": variant}, follow_redirects=False
-    ).headers["location"]
-    return url, client.get(url).text
 
 
 def _links(sessions) -> list[dict]:
@@ -61,12 +48,12 @@ def _links(sessions) -> list[dict]:
 def known_buyer(client, sessions):
     """A buyer who paid once and asked to be remembered (address and card saved)."""
     make_shop(sessions)
-    url, html = _checkout(client)
-    client.post(url, data={**_hidden(html), "action": "update", **DETAILS})
+    url, html = open_checkout(client)
+    client.post(url, data={**hidden_fields(html), "action": "update", **DETAILS})
     paid = client.post(
         url,
         data={
-            **_hidden(client.get(url).text),
+            **hidden_fields(client.get(url).text),
             "action": "pay",
             **DETAILS,
             "payment_method": "tok_visa",
@@ -82,10 +69,10 @@ def test_a_known_buyer_signs_in_on_a_new_device_and_pays_with_saved_details(
 ):
     admin_headers = admin
     with TestClient(app) as fresh:  # another browser: no cookie
-        url, html = _checkout(fresh)
+        url, html = open_checkout(fresh)
         assert "Email me a sign-in link" in html and "Welcome back" not in html
         with caplog.at_level(logging.INFO):
-            asked = fresh.post(f"{url}/login-link", data={**_hidden(html), "email": EMAIL})
+            asked = fresh.post(f"{url}/login-link", data={**hidden_fields(html), "email": EMAIL})
         assert asked.status_code == 200 and "a sign-in link is on its way" in asked.text
         (sent,) = _links(sessions)
         assert sent["email"] == EMAIL and sent["customer_id"].startswith("cus")
@@ -108,7 +95,9 @@ def test_a_known_buyer_signs_in_on_a_new_device_and_pays_with_saved_details(
         assert fresh.get(url).status_code == 404  # the old key no longer opens it
         page = fresh.get(new_url).text
         assert "Welcome back" in page and "Visa •••• 4242" in page and "1 Market St" in page
-        paid = fresh.post(new_url, data={**_hidden(page), "action": "pay"}, follow_redirects=False)
+        paid = fresh.post(
+            new_url, data={**hidden_fields(page), "action": "pay"}, follow_redirects=False
+        )
         assert paid.headers["location"].endswith("/thanks")
         again = fresh.get(link)
         assert again.status_code == 410 and "used already" in again.text
@@ -118,13 +107,13 @@ def test_a_known_buyer_signs_in_on_a_new_device_and_pays_with_saved_details(
 
 def test_unknown_and_invalid_emails(client, app, known_buyer, sessions):
     with TestClient(app) as fresh:
-        url, html = _checkout(fresh)
+        url, html = open_checkout(fresh)
         unknown = fresh.post(
-            f"{url}/login-link", data={**_hidden(html), "email": "who@example.com"}
+            f"{url}/login-link", data={**hidden_fields(html), "email": "who@example.com"}
         )
         # The same answer as for a known email: nobody learns who shops here.
         assert unknown.status_code == 200 and "a sign-in link is on its way" in unknown.text
-        invalid = fresh.post(f"{url}/login-link", data={**_hidden(html), "email": "nope"})
+        invalid = fresh.post(f"{url}/login-link", data={**hidden_fields(html), "email": "nope"})
         assert invalid.status_code == 422 and "enter your email address" in invalid.text
         refused = fresh.post(f"{url}/login-link", data={"csrf": "x", "email": EMAIL})
         assert refused.status_code == 403
@@ -133,9 +122,9 @@ def test_unknown_and_invalid_emails(client, app, known_buyer, sessions):
 
 def test_links_expire_are_signed_and_are_rate_limited(client, app, known_buyer, sessions):
     with TestClient(app) as fresh:
-        url, html = _checkout(fresh)
+        url, html = open_checkout(fresh)
         for _ in range(customers.MAX_LOGIN_LINKS + 2):
-            fresh.post(f"{url}/login-link", data={**_hidden(html), "email": EMAIL.upper()})
+            fresh.post(f"{url}/login-link", data={**hidden_fields(html), "email": EMAIL.upper()})
         links = _links(sessions)
         assert len(links) == customers.MAX_LOGIN_LINKS
         path = urlsplit(links[0]["url"]).path

@@ -8,23 +8,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from mercato.db import transaction
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from tests.checkout.helpers import make_shop
-from tests.payments.stripe_standin import StripeStandIn
 
 FAKE_STRIPE_JS = (Path(__file__).parent / "fake_stripe.js").read_text()
 CARD, DECLINED_CARD = "4242 4242 4242 4242", "4000 0000 0000 0002"
-
-
-@pytest.fixture
-def stand_in():
-    with StripeStandIn() as server:
-        yield server
 
 
 def _offline_stripe(page, stand_in) -> list:

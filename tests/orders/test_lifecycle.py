@@ -4,8 +4,6 @@ restock; a refunded order never ships; tracking can be added and corrected."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -20,6 +18,7 @@ from mercato.jobs.models import Job
 from mercato.models import metadata
 from mercato.orders.models import OrderLine
 from tests.checkout.helpers import complete, fill, make_shop, start
+from tests.helpers import csrf_of
 
 # Rows a dashboard or API request touches whatever it does (sessions, token use).
 BOOKKEEPING = {"admin_sessions", "api_tokens", "idempotency_keys"}
@@ -75,10 +74,6 @@ def order(client, admin):
     )
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def _on_hand(sessions, sku: str) -> int:

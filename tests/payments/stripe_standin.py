@@ -27,6 +27,8 @@ NUMBERS = {
     "4000002760003184": "pm_card_authenticationRequired",
 }
 OPEN = ("requires_payment_method", "requires_confirmation", "requires_action")
+# The signing secret of the webhook endpoint of a shop paying through the stand-in.
+WEBHOOK_SECRET = "whsec_test_secret"
 
 
 class StripeStandIn:

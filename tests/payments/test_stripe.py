@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import httpx
 import pytest
@@ -17,28 +16,8 @@ from mercato.payments.models import ProviderAccount
 from mercato.payments.providers import DECLINED, REQUIRES_ACTION, SUCCEEDED, PaymentRequest
 from mercato.payments.stripe_provider import StripeProvider
 from tests.checkout.helpers import complete, fill, make_shop, start
-from tests.payments.stripe_standin import StripeStandIn, sign
-
-WEBHOOK_SECRET = "whsec_test_secret"
-
-
-@pytest.fixture
-def stand_in(settings):  # settings: local URLs allowed, the stand-in is on 127.0.0.1
-    with StripeStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def stripe_shop(stand_in, sessions):
-    with transaction(sessions) as session:
-        payments.configure(
-            session,
-            "stripe",
-            secret_key="sk_test_123",
-            webhook_secret=WEBHOOK_SECRET,
-            api_base=stand_in.url,
-        )
-    return stand_in
+from tests.helpers import hidden_fields, open_checkout
+from tests.payments.stripe_standin import WEBHOOK_SECRET, sign
 
 
 def test_intent_lifecycle_with_idempotency(stand_in):
@@ -143,41 +122,22 @@ DETAILS = {
 
 
 @pytest.fixture
-def element_shop(stand_in, sessions):
-    with transaction(sessions) as session:
-        payments.configure(
-            session,
-            "stripe",
-            secret_key="sk_test_123",
-            webhook_secret=WEBHOOK_SECRET,
-            public_key=PUBLISHABLE,
-            api_base=stand_in.url,
-        )
+def element_shop(stripe_shop, sessions):
+    """The Stripe shop with a publishable key: its checkout page takes new cards."""
+    with transaction(sessions) as session:  # the other keys are kept
+        payments.configure(session, "stripe", public_key=PUBLISHABLE, api_base=stripe_shop.url)
     make_shop(sessions)
-    return stand_in
-
-
-def _hidden(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-
-
-def _checkout_page(client) -> tuple[str, str]:
-    html = client.get("/shop/p/hoodie").text
-    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
-    url = client.post(
-        "/shop/buy", data={**_hidden(html), "variant_id": variant}, follow_redirects=False
-    ).headers["location"]
-    return url, client.get(url).text
+    return stripe_shop
 
 
 def _prepare(client, url: str, html: str, **extra):
     """Tap Pay with the total the page shows; when the address changed it, the page
     shows the new total (nothing charged) and the buyer taps Pay again."""
     data = {
-        "csrf": _hidden(html)["csrf"],
+        "csrf": hidden_fields(html)["csrf"],
         "action": "pay",
         "shipping_rate": "us-standard",
-        "shown_total": _hidden(html)["shown_total"],
+        "shown_total": hidden_fields(html)["shown_total"],
         **DETAILS,
         **extra,
     }
@@ -206,7 +166,7 @@ def _orders(sessions) -> list[Order]:
 
 
 def test_checkout_page_mounts_the_element_with_the_intents_client_secret(client, element_shop):
-    url, html = _checkout_page(client)
+    url, html = open_checkout(client)
     (intent,) = element_shop.intents.values()
     assert 'src="https://js.stripe.com/v3/"' in html and "/shop/static/card.js" in html
     assert f'data-key="{PUBLISHABLE}"' in html
@@ -219,12 +179,12 @@ def test_checkout_page_mounts_the_element_with_the_intents_client_secret(client,
 
 
 def test_card_confirmed_in_the_browser_places_one_order(client, sessions, element_shop):
-    url, html = _checkout_page(client)
+    url, html = open_checkout(client)
     (mounted,) = element_shop.intents.values()
     # The address brings sales tax: the page shows the new total and nothing is charged.
     changed = client.post(
         f"{url}/card",
-        data={**_hidden(html), "action": "pay", "shipping_rate": "us-standard", **DETAILS},
+        data={**hidden_fields(html), "action": "pay", "shipping_rate": "us-standard", **DETAILS},
     ).json()
     assert changed["changed"] and "$31.81" in changed["summary"] and changed["pay"] == "Pay $31.81"
     assert mounted["amount"] == 3000 and element_shop.charges() == 0
@@ -274,7 +234,7 @@ def test_card_confirmed_in_the_browser_places_one_order(client, sessions, elemen
 
 
 def test_a_return_without_a_paid_intent_places_no_order(client, sessions, element_shop):
-    url, html = _checkout_page(client)
+    url, html = open_checkout(client)
     missing = _prepare(client, url, html, email="")
     assert missing.status_code == 422 and "email" in missing.json()["errors"]
     ready = _prepare(client, url, html).json()
@@ -283,14 +243,14 @@ def test_a_return_without_a_paid_intent_places_no_order(client, sessions, elemen
     back = client.get(f"{ready['return_url']}?payment_intent={ready['intent']}")
     assert back.status_code == 402 and "Your card was declined" in back.text
     # Another checkout's intent is not this checkout's payment.
-    other_url, _ = _checkout_page(client)
+    other_url, _ = open_checkout(client)
     foreign = client.get(f"{other_url}/return?payment_intent={ready['intent']}")
     assert foreign.status_code == 409
     assert _orders(sessions) == []
 
 
 def test_an_intent_paid_for_less_than_the_total_places_no_order(client, sessions, element_shop):
-    url, html = _checkout_page(client)
+    url, html = open_checkout(client)
     ready = _prepare(client, url, html).json()
     element_shop.intents[ready["intent"]]["amount"] = 100
     _confirm_in_browser(element_shop, ready["intent"], "4242424242424242")
@@ -299,7 +259,7 @@ def test_an_intent_paid_for_less_than_the_total_places_no_order(client, sessions
 
 
 def test_the_webhook_places_the_order_when_the_buyer_never_returns(client, sessions, element_shop):
-    url, html = _checkout_page(client)
+    url, html = open_checkout(client)
     ready = _prepare(client, url, html).json()
     _confirm_in_browser(element_shop, ready["intent"], "4242424242424242")
     payload = json.dumps(
@@ -345,7 +305,7 @@ def test_stripe_is_asked_with_no_lock_or_transaction_open(client, engine, elemen
     element_shop.on_request = lambda method, path: blocked.append(
         (method, path, _nothing_locked(engine))
     )
-    url, html = _checkout_page(client)
+    url, html = open_checkout(client)
     ready = _prepare(client, url, html)
     _confirm_in_browser(element_shop, ready.json()["intent"], "4242424242424242")
     client.get(f"{ready.json()['return_url']}?payment_intent={ready.json()['intent']}")

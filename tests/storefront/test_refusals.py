@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.checkout.helpers import make_shop
+from tests.helpers import hidden_fields, open_checkout
 from tests.orders.test_lifecycle import snapshot
 
 DETAILS = {
@@ -21,19 +20,11 @@ DETAILS = {
 }
 
 
-def _hidden(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-
-
 @pytest.fixture
 def checkout(client, sessions):
     make_shop(sessions)
-    html = client.get("/shop/p/hoodie").text
-    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
-    url = client.post(
-        "/shop/buy", data={**_hidden(html), "variant_id": variant}, follow_redirects=False
-    ).headers["location"]
-    return url, _hidden(client.get(url).text)
+    url, html = open_checkout(client)
+    return url, hidden_fields(html)
 
 
 REFUSALS = {
@@ -66,7 +57,7 @@ def test_a_refused_form_post_changes_nothing(case, client, checkout):
     if case == "a card payment with an unknown test card":
         # The details are saved first (as the page's script does), so the total is known.
         client.post(url, data={**fields, "action": "update", **DETAILS})
-        fields = _hidden(client.get(url).text)
+        fields = hidden_fields(client.get(url).text)
     before = snapshot(client.app.state.sessions.read)
     refused = client.post(url + path, data={**fields, **data}, follow_redirects=False)
     assert refused.status_code == (status or refused.status_code) and refused.status_code >= 400

@@ -5,20 +5,16 @@ The waits last until the test ends them, so an answer at all proves it (no timin
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 
 import httpx
-import pytest
 from sqlalchemy import text
 
-from mercato.db import transaction
-from mercato.payments import service as payments
 from tests.checkout.helpers import complete, fill, make_shop, start
-from tests.payments.stripe_standin import StripeStandIn, sign
+from tests.helpers import buy_form, hidden_fields
+from tests.payments.stripe_standin import WEBHOOK_SECRET, sign
 
-WEBHOOK_SECRET = "whsec_test_secret"
 DETAILS = {
     "email": "ada@example.com",
     "name": "Ada Buyer",
@@ -29,20 +25,6 @@ DETAILS = {
     "country": "US",
     "shipping_rate": "us-standard",
 }
-
-
-@pytest.fixture
-def stand_in(sessions):
-    with StripeStandIn() as server:
-        with transaction(sessions) as session:
-            payments.configure(
-                session,
-                "stripe",
-                secret_key="sk_test_123",
-                webhook_secret=WEBHOOK_SECRET,
-                api_base=server.url,
-            )
-        yield server
 
 
 class InFlight(threading.Thread):
@@ -75,16 +57,10 @@ def wait_until(condition, what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-def _hidden(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-
-
 def _shop_visit(url: str) -> tuple[httpx.Client, dict[str, str]]:
     """A buyer's browser on the product page: its cookie and the form's fields."""
     browser = httpx.Client(base_url=url)
-    html = browser.get("/shop/p/hoodie").text
-    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
-    return browser, {**_hidden(html), "variant_id": variant}
+    return browser, buy_form(browser.get("/shop/p/hoodie").text)
 
 
 def _authenticated_payment_event(client, stand_in) -> bytes:
@@ -105,10 +81,10 @@ def _authenticated_payment_event(client, stand_in) -> bytes:
 
 
 def test_requests_answer_while_a_purchase_and_a_webhook_wait_for_the_database(
-    client, live_server, sessions, engine, stand_in
+    client, live_server, sessions, engine, stripe_shop
 ):
     make_shop(sessions)
-    payload = _authenticated_payment_event(client, stand_in)
+    payload = _authenticated_payment_event(client, stripe_shop)
     browser, form = _shop_visit(live_server)
     with sessions() as holder:
         # Another writer holds the stock level and checkout rows both requests need
@@ -140,16 +116,16 @@ def test_requests_answer_while_a_purchase_and_a_webhook_wait_for_the_database(
 
 
 def test_requests_answer_while_a_payment_waits_for_the_provider(
-    client, live_server, sessions, stand_in
+    client, live_server, sessions, stripe_shop
 ):
     make_shop(sessions)
     browser, form = _shop_visit(live_server)
     page = browser.post("/shop/buy", data=form, follow_redirects=True)
     assert page.status_code == 200
-    csrf = _hidden(page.text)["csrf"]
+    csrf = hidden_fields(page.text)["csrf"]
     totals = browser.post(f"{page.url}/totals", data={"csrf": csrf, **DETAILS})
     assert totals.status_code == 200, totals.text
-    stand_in.answering.clear()  # the bank takes its time
+    stripe_shop.answering.clear()  # the bank takes its time
     paying = InFlight(
         lambda: browser.post(
             str(page.url),
@@ -164,12 +140,12 @@ def test_requests_answer_while_a_payment_waits_for_the_provider(
         )
     )
     paying.start()
-    assert stand_in.confirming.wait(30), "the payment never reached the provider"
+    assert stripe_shop.confirming.wait(30), "the payment never reached the provider"
 
     answered_meanwhile(live_server, [paying])  # it waits for the bank
-    stand_in.answering.set()
+    stripe_shop.answering.set()
     paying.join(60)
     assert paying.response.status_code == 303
     assert paying.response.headers["location"].endswith("/thanks")
-    assert stand_in.charges() == 1
+    assert stripe_shop.charges() == 1
     browser.close()
