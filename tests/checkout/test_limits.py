@@ -11,7 +11,7 @@ from mercato.checkout import limits
 from mercato.checkout.models import Checkout
 from mercato.db import utcnow
 from tests.checkout.helpers import make_shop
-from tests.storefront.test_pages import _form
+from tests.helpers import hidden_fields
 
 
 def _open(sessions) -> int:
@@ -31,7 +31,7 @@ def test_a_line_holds_at_most_ten_units(client, sessions):
 
 def test_a_visitor_holds_at_most_three_open_checkouts(client, sessions):
     ids = make_shop(sessions, on_hand=300)
-    form = {**_form(client.get("/shop/p/hoodie").text), "variant_id": ids["HOODIE-M"]}
+    form = {**hidden_fields(client.get("/shop/p/hoodie").text), "variant_id": ids["HOODIE-M"]}
     for _ in range(limits.MAX_OPEN_PER_VISITOR):
         assert client.post("/shop/buy", data=form, follow_redirects=False).status_code == 303
     refused = client.post("/shop/buy", data=form, follow_redirects=False)
@@ -42,7 +42,7 @@ def test_a_visitor_holds_at_most_three_open_checkouts(client, sessions):
     assert api.status_code == 429 and api.json()["type"] == "/problems/too-many-requests"
     # Another visitor is not held back.
     client.cookies.clear()
-    other = {**_form(client.get("/shop/p/hoodie").text), "variant_id": ids["HOODIE-M"]}
+    other = {**hidden_fields(client.get("/shop/p/hoodie").text), "variant_id": ids["HOODIE-M"]}
     assert client.post("/shop/buy", data=other, follow_redirects=False).status_code == 303
 
 

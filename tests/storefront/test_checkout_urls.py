@@ -4,8 +4,6 @@ buyer, attribution kept; no prior session needed (PLATFORMS.md §1.6, §2.6)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -20,10 +18,7 @@ from mercato.db import transaction
 from mercato.inventory import counts
 from mercato.storefront.platform_carts import wanted
 from tests.checkout.helpers import make_shop
-
-
-def _form(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+from tests.helpers import hidden_fields
 
 
 def _channel(sessions, kind: str, name: str | None = None) -> str:
@@ -56,7 +51,7 @@ def test_meta_checkout_url_fills_the_cart_and_keeps_attribution(client, sessions
     html = page.text
     assert "Qty 2 × $25.00" in html and "Qty 1 × $25.00" in html
     assert "$75.00" in html and "−$7.50" in html and "$67.50" in html
-    started = client.post(f"/shop/from/{meta}", data=_form(html), follow_redirects=False)
+    started = client.post(f"/shop/from/{meta}", data=hidden_fields(html), follow_redirects=False)
     assert started.status_code == 303, started.text
     checkout_page = client.get(started.headers["location"]).text
     assert "Discount (SPRING10)" in checkout_page and "−$7.50" in checkout_page
@@ -107,7 +102,7 @@ def test_google_checkout_template_puts_one_offer_in_the_cart(client, sessions, s
     google = _channel(sessions, "google")
     html = client.get(f"/shop/from/{google}?item={shop['HOODIE-M']}&gclid=abc").text
     assert "Qty 1 × $25.00" in html and "$25.00" in html
-    started = client.post(f"/shop/from/{google}", data=_form(html), follow_redirects=False)
+    started = client.post(f"/shop/from/{google}", data=hidden_fields(html), follow_redirects=False)
     assert started.status_code == 303
     with sessions() as session:
         made = session.scalars(select(Checkout)).one()
@@ -125,7 +120,7 @@ def test_links_of_unknown_or_other_channels_lead_nowhere_politely(client, sessio
 def test_a_cart_that_changed_since_the_page_is_checked_again(client, sessions, shop):
     meta = _channel(sessions, "meta")
     html = client.get(f"/shop/from/{meta}?products={shop['HOODIE-M']}:1").text
-    form = _form(html)
+    form = hidden_fields(html)
     assert client.post(f"/shop/from/{meta}", data={**form, "csrf": "x"}).status_code == 403
     with transaction(sessions) as session:
         counts.set_on_hand(session, {shop["HOODIE-M"]: 0})

@@ -13,20 +13,17 @@ from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.helpers import make_shop
+from tests.helpers import hidden_fields
 
 LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
-
-
-def _form(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
 
 
 def _pay(client, url: str, details: dict, **kwargs):
     """A buyer without the page's script: the details are saved (Update totals), the
     page shows the total, and Pay posts it."""
-    fields = _form(client.get(url).text)
+    fields = hidden_fields(client.get(url).text)
     client.post(url, data={"csrf": fields["csrf"], "action": "update", **details})
-    fields = _form(client.get(url).text)
+    fields = hidden_fields(client.get(url).text)
     return client.post(url, data={**fields, "action": "pay", **details}, **kwargs)
 
 
@@ -51,14 +48,14 @@ def test_product_page_in_the_visitors_currency(client, sessions):
 def test_buy_now_to_paid_order_with_attribution(client, sessions):
     ids = make_shop(sessions)
     html = client.get(f"/shop/p/hoodie?{LINK}").text
-    form = _form(html)
+    form = hidden_fields(html)
     form["variant_id"] = ids["HOODIE-M"]
     bought = client.post("/shop/buy", data=form, follow_redirects=False)
     assert bought.status_code == 303
     checkout_url = bought.headers["location"]
     page = client.get(checkout_url)
     assert "Items reserved for you" in page.text
-    fields = _form(page.text)
+    fields = hidden_fields(page.text)
     details = {
         "email": "ada@example.com",
         "name": "Ada Buyer",
@@ -77,7 +74,7 @@ def test_buy_now_to_paid_order_with_attribution(client, sessions):
     stale = client.post(checkout_url, data={**fields, "action": "pay", **details})
     assert stale.status_code == 409 and "Nothing was charged" in stale.text
     assert "Pay $31.81" in stale.text and payments.sandbox().charges() == charges
-    fields = _form(stale.text)
+    fields = hidden_fields(stale.text)
     assert fields["shown_total"] == "3181"
     paid = client.post(
         checkout_url, data={**fields, "action": "pay", **details}, follow_redirects=False
@@ -113,7 +110,7 @@ def test_cart_link_rebuilds_the_cart_with_coupon(client, sessions):
         session.add(DiscountCode(code="SPRING10", kind="percentage", value=10, active=True))
     page = client.get(f"/shop/cart?items=HOODIE-M:2,HOODIE-S:1&coupon=SPRING10&{LINK}")
     assert page.status_code == 200 and "$75.00" in page.text and "SPRING10" in page.text
-    started = client.post("/shop/cart", data=_form(page.text), follow_redirects=False)
+    started = client.post("/shop/cart", data=hidden_fields(page.text), follow_redirects=False)
     assert started.status_code == 303
     checkout = client.get(started.headers["location"]).text
     assert "Discount (SPRING10)" in checkout and "−$7.50" in checkout
@@ -124,7 +121,7 @@ def test_cart_link_rebuilds_the_cart_with_coupon(client, sessions):
 def test_declined_card_shows_a_clear_message(client, sessions):
     make_shop(sessions)
     html = client.get("/shop/p/hoodie").text
-    form = _form(html)
+    form = hidden_fields(html)
     form["variant_id"] = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
     url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
     declined = _pay(
@@ -152,11 +149,11 @@ def test_returning_buyer_pays_with_saved_details(client, sessions):
 
     def buy(extra):
         html = client.get("/shop/p/hoodie").text
-        form = {**_form(html), "variant_id": ids["HOODIE-M"]}
+        form = {**hidden_fields(html), "variant_id": ids["HOODIE-M"]}
         url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
         page = client.get(url).text
         if extra.get("saved"):
-            fields = _form(page)
+            fields = hidden_fields(page)
             return page, client.post(
                 url, data={**fields, "action": "pay", **extra}, follow_redirects=False
             )

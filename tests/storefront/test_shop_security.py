@@ -17,7 +17,7 @@ from mercato.config import Settings
 from mercato.db import transaction
 from tests.catalog.test_products_api import tee
 from tests.checkout.helpers import make_shop
-from tests.storefront.test_pages import _form
+from tests.helpers import hidden_fields
 
 HOSTILE = (
     '<p>Soft <b>cotton</b></p><script>alert("x")</script>'
@@ -91,7 +91,7 @@ def test_hsts_when_the_public_address_is_https(engine, settings):
 
 def test_redirects_ignore_the_host_header(client, sessions):
     ids = make_shop(sessions)
-    form = _form(client.get("/shop/p/hoodie").text)
+    form = hidden_fields(client.get("/shop/p/hoodie").text)
     form["variant_id"] = ids["HOODIE-M"]
     bought = client.post(
         "/shop/buy", data=form, headers={"host": "evil.example"}, follow_redirects=False

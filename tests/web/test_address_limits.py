@@ -3,15 +3,13 @@ link requests; a refused start holds nothing and sends nothing."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from mercato.config import get_settings
 from mercato.web import address_limits
 from tests.checkout.helpers import make_shop
+from tests.helpers import buy_form, hidden_fields, open_checkout
 from tests.orders.test_lifecycle import snapshot
-from tests.storefront.test_refusals import _hidden
 
 
 @pytest.fixture
@@ -53,9 +51,7 @@ def test_checkout_starts_beyond_the_limit_are_refused_and_hold_nothing(client, s
 def test_the_shop_counts_its_checkout_starts_with_the_api(client, sessions, limits):
     make_shop(sessions, on_hand=50)
     limits(checkout_starts_per_minute=1)
-    html = client.get("/shop/p/hoodie").text
-    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
-    form = {**_hidden(html), "variant_id": variant}
+    form = buy_form(client.get("/shop/p/hoodie").text)
     assert client.post("/shop/buy", data=form, follow_redirects=False).status_code == 303
     before = snapshot(client.app.state.sessions.read)
     refused = client.post("/shop/buy", data=form, follow_redirects=False)
@@ -66,12 +62,8 @@ def test_the_shop_counts_its_checkout_starts_with_the_api(client, sessions, limi
 def test_sign_in_link_requests_beyond_the_limit_are_refused(client, sessions, limits):
     make_shop(sessions, on_hand=50)
     limits(login_links_per_hour=1)
-    html = client.get("/shop/p/hoodie").text
-    variant = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
-    url = client.post(
-        "/shop/buy", data={**_hidden(html), "variant_id": variant}, follow_redirects=False
-    ).headers["location"]
-    fields = _hidden(client.get(url).text)
+    url, html = open_checkout(client)
+    fields = hidden_fields(html)
     asked = client.post(f"{url}/login-link", data={**fields, "email": "ada@example.com"})
     assert asked.status_code == 200 and "sign-in link is on its way" in asked.text
     before = snapshot(client.app.state.sessions.read)
