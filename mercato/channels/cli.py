@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mercato.channels.capabilities import orders_note
+from mercato.channels.capabilities import capabilities, orders_note
 from mercato.cli_support import console, parse, table, unit_of_work
 
 channels_app = typer.Typer(
@@ -336,7 +336,7 @@ def status(
 
     with unit_of_work() as session:
         found = service.find_channel(session, channel)
-    if found.status == "active" and found.kind != "snapchat":
+    if found.status == "active" and capabilities(found.kind).catalog_api:
         with _sync_run() as sessions:
             sync.read_back(sessions, found.id)
     with unit_of_work() as session:

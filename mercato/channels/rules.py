@@ -1,4 +1,4 @@
-"""The small functions every platform's spec is made of: field rules as data, checked
+"""The small functions every platform's spec and mapping are made of: field rules as data, checked
 against a platform-shaped row. An issue is a dict: field, message, severity, source."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from mercato.catalog.text import is_valid_gtin
 from mercato.channels.target import HTTPS_URL, Target, is_https_url
+from mercato.money import format_plain
 
 PRICE = re.compile(r"^\d+(\.\d+)? [A-Z]{3}$")
 
@@ -138,6 +139,12 @@ def check_gtin(row: dict[str, Any], issues: list[dict], field: str = "gtin") -> 
                     "sent instead)",
                 )
             )
+
+
+@lru_cache(maxsize=4096)
+def money(minor: int | None, currency: str) -> str | None:
+    """A price as the platforms' feeds write it: "1234.50 USD" (None stays None)."""
+    return None if minor is None else f"{format_plain(minor, currency)} {currency}"
 
 
 def identifiers(item: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mercato.channels.meta.mapping import money
-from mercato.channels.rules import identifiers
+from mercato.channels.rules import identifiers, money
 from mercato.channels.target import Target
 from mercato.money import exponent, to_minor
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from mercato.channels.rules import identifiers
+from mercato.channels.rules import identifiers, money
 from mercato.channels.target import Target
-from mercato.money import format_plain
 
 # Feed columns, in order.
 COLUMNS = (
@@ -32,11 +29,6 @@ COLUMNS = (
     "google_product_category",
     "product_type",
 )
-
-
-@lru_cache(maxsize=4096)
-def money(minor: int | None, currency: str) -> str | None:
-    return None if minor is None else f"{format_plain(minor, currency)} {currency}"
 
 
 def to_row(item: dict, target: Target) -> dict:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mercato.channels.meta.mapping import money
-from mercato.channels.rules import identifiers
+from mercato.channels.rules import identifiers, money
 from mercato.channels.target import Target
 
 COLUMNS = (
