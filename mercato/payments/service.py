@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mercato.config import get_settings
+from mercato.crypto import fernet
 from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.outbound import require_safe_url
@@ -29,11 +28,6 @@ _sandbox = SandboxProvider()
 
 def sandbox() -> SandboxProvider:
     return _sandbox
-
-
-def _fernet() -> Fernet:
-    secret = get_settings().resolved_secret_key().encode()
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(_CONTEXT + b"\0" + secret).digest()))
 
 
 # What each kind of Stripe key starts with; test and live keys never mix.
@@ -99,7 +93,7 @@ def configure(
         _check_keys({**secrets, "public_key": public_key})
     session.add(account)
     account.secrets_encrypted = (
-        _fernet().encrypt(json.dumps(secrets).encode()).decode() if secrets else ""
+        fernet(_CONTEXT).encrypt(json.dumps(secrets).encode()).decode() if secrets else ""
     )
     account.public_key, account.api_base, account.updated_at = public_key, api_base, utcnow()
     if activate:
@@ -191,7 +185,7 @@ def _secrets(account: ProviderAccount) -> dict[str, str]:
     if not account.secrets_encrypted:
         return {}
     try:
-        return json.loads(_fernet().decrypt(account.secrets_encrypted.encode()))
+        return json.loads(fernet(_CONTEXT).decrypt(account.secrets_encrypted.encode()))
     except InvalidToken:
         raise ProviderError(
             "The payment provider's secrets cannot be decrypted: the secret "
