@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from mercato.channels.models import Channel
 from mercato.errors import NotFound
 from mercato.orders.models import Fulfillment, Order, Refund, Return
-from mercato.pagination import decode_cursor, encode_cursor
-
-MAX_PAGE_SIZE = 250
+from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from mercato.pagination import Page, keyset_page
 
 
 def with_children(query):
@@ -74,18 +73,11 @@ class OrderFilters:
     q: str | None = None
 
 
-@dataclass
-class OrderPageResult:
-    items: list[Order]
-    next_cursor: str | None
-
-
 def list_orders(
     session: Session, filters: OrderFilters, cursor: str | None = None, limit: int = 50
-) -> OrderPageResult:
+) -> Page[Order]:
     """Newest first."""
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = with_children(select(Order)).order_by(Order.id.desc()).limit(limit + 1)
+    query = with_children(select(Order))
     if filters.status:
         query = query.where(Order.status == filters.status)
     if filters.channel:
@@ -105,12 +97,7 @@ def list_orders(
         if text.isdigit():
             conditions.append(Order.number == int(text))
         query = query.where(or_(*conditions))
-    if cursor:
-        query = query.where(Order.id < decode_cursor(cursor))
-    orders = list(session.scalars(query))
-    more = len(orders) > limit
-    orders = orders[:limit]
-    return OrderPageResult(orders, encode_cursor(orders[-1].id) if more and orders else None)
+    return keyset_page(session, query, Order.id, cursor, limit, newest_first=True)
 
 
 def _channels_named(session: Session, value: str) -> list[str]:
