@@ -8,7 +8,6 @@ checkouts, and a hold that would leave a SKU scarce lasts SHORT_HOLD instead of 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -16,10 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mercato.checkout.models import Checkout
+from mercato.crypto import hash_token
 from mercato.errors import RateLimited
 from mercato.inventory import availability as stock
+from mercato.inventory.reservations import DEFAULT_HOLD
 
-HOLD = timedelta(minutes=15)
+# A checkout holds its stock as long as any reservation does unless told otherwise.
+HOLD = DEFAULT_HOLD
 SHORT_HOLD = timedelta(minutes=5)
 MAX_UNITS_PER_LINE = 10
 MAX_OPEN_PER_VISITOR = 3
@@ -31,7 +33,7 @@ SCARCE_SHARE = 0.2
 
 def visitor_key(cookie: str | None) -> str | None:
     """What a checkout keeps of its visitor: a hash of their cookie, never the cookie."""
-    return hashlib.sha256(cookie.encode()).hexdigest() if cookie else None
+    return hash_token(cookie) if cookie else None
 
 
 def check_visitor(session: Session, visitor: str | None, now: datetime) -> None:

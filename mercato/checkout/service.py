@@ -8,7 +8,6 @@ signs in through ``sign_in``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from mercato.catalog.models import Product, Variant
 from mercato.checkout import contact, discounts, limits, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
 from mercato.checkout.schemas import CheckoutCreate, CheckoutUpdate
+from mercato.crypto import hash_token
 from mercato.customers import service as customers
 from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -44,10 +44,6 @@ class CheckoutExpired(Conflict):
 class NewCheckout:
     checkout: Checkout
     token: str
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def attribution_from_link(params: Mapping[str, str]) -> dict:

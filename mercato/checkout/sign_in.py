@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mercato.checkout import contact, rates, service
 from mercato.checkout.models import Checkout
+from mercato.crypto import hash_token
 from mercato.customers import service as customers
 from mercato.db import random_token, utcnow
 from mercato.errors import FieldError, ValidationFailed
@@ -53,7 +54,7 @@ def sign_in(
         return signed_in, None
     customer = signed_in.customer
     token = random_token()
-    checkout.token_hash = service.hash_token(token)
+    checkout.token_hash = hash_token(token)
     checkout.customer_id, checkout.remember = customer.id, True
     checkout.email = customer.email or checkout.email
     checkout.phone = customer.phone or checkout.phone

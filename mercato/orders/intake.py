@@ -34,8 +34,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mercato import jobs
@@ -48,6 +46,7 @@ from mercato.config import get_settings
 from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError, NotFound, Unauthorized
 from mercato.group_commit import GroupCommit
+from mercato.inserts import insert_or_ignore
 from mercato.orders import creation, lifecycle, push, timeline
 from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
 
@@ -156,12 +155,11 @@ def receive_many(session: Session, deliveries: list[Delivery]) -> list[Receipt |
     }
     stored = set()
     if rows:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         stored = set(
             session.scalars(
-                insert(InboundEvent)
-                .on_conflict_do_nothing(index_elements=["channel_id", "event_id"])
-                .returning(InboundEvent.id),
+                insert_or_ignore(session, InboundEvent, ("channel_id", "event_id")).returning(
+                    InboundEvent.id
+                ),
                 list(rows.values()),
             ).all()
         )
