@@ -1,11 +1,8 @@
-"""What each platform can do, as data: the rest of Mercato asks here, never hard-codes.
-
-``capabilities(kind, country)`` merges a kind's defaults with its regional differences.
-"""
+"""What each platform can do, as data: the rest of Mercato asks here, never hard-codes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -85,14 +82,9 @@ _DEFAULTS: dict[str, Capabilities] = {
     ),
 }
 
-# Regional differences: (kind, country) -> changed fields.
-_REGIONAL: dict[tuple[str, str], dict] = {}
 
-
-def capabilities(kind: str, country: str | None = None) -> Capabilities:
-    base = _DEFAULTS[kind]
-    changes = _REGIONAL.get((kind, (country or "").upper()))
-    return replace(base, **changes) if changes else base
+def capabilities(kind: str) -> Capabilities:
+    return _DEFAULTS[kind]
 
 
 # The kinds whose platform sends orders (an order API): the rest sell through the storefront.
@@ -109,7 +101,7 @@ TITLES = {
 
 def orders_note(kind: str) -> str | None:
     """One line for someone who asks for a channel's orders when its platform sends none."""
-    if _DEFAULTS[kind].order_api:
+    if capabilities(kind).order_api:
         return None
     return (
         f"{TITLES[kind]} sends no orders: buyers check out on your storefront (through the "
@@ -120,7 +112,7 @@ def orders_note(kind: str) -> str | None:
 def feed_format(kind: str) -> str:
     """The format of a kind's feed pull URL: the first it offers (csv for a kind that
     takes its catalog by API only)."""
-    return (_DEFAULTS[kind].feed_formats or ("csv",))[0]
+    return (capabilities(kind).feed_formats or ("csv",))[0]
 
 
 def as_dict(caps: Capabilities) -> dict:

@@ -168,7 +168,7 @@ def to_public(channel: Channel) -> ChannelPublic:
         status=channel.status,
         settings=channel.settings or {},
         credential_keys=sorted(credentials(channel)),
-        capabilities=as_dict(capabilities(channel.kind, channel.country)),
+        capabilities=as_dict(capabilities(channel.kind)),
         last_synced_at=channel.last_synced_at,
         failing=bool(channel.failures),
         failures=channel.failures or 0,

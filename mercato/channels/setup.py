@@ -88,7 +88,7 @@ def verify(
     """One call to the platform with these credentials and settings: what it found, or
     None where the platform has no API to call (feeds only). Raises ValidationFailed with
     the platform's own words when it refuses."""
-    if not capabilities(kind, target.country).catalog_api:
+    if not capabilities(kind).catalog_api:
         return None
     client = http or channel_http.open_client(base_url)
     try:

@@ -872,7 +872,7 @@ def withdraw(
                 )
             )
         ]
-    if not held or not capabilities(channel.kind, channel.country).catalog_api:
+    if not held or not capabilities(channel.kind).catalog_api:
         return result
 
     def work(adapter, _):
@@ -914,7 +914,7 @@ def takes_catalog_by_api(channel: Channel) -> bool:
     """Its platform takes a catalog by API, and the channel did not choose a feed instead
     (``catalog_mode: feed``: Pinterest refuses API upserts beside a feed data source)."""
     return (
-        capabilities(channel.kind, channel.country).catalog_api
+        capabilities(channel.kind).catalog_api
         and (channel.settings or {}).get("catalog_mode") != "feed"
     )
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from mercato import jobs
 from mercato.channels import http as channel_http
 from mercato.channels import orders as platforms
-from mercato.channels.capabilities import capabilities
 from mercato.channels.models import Channel
 from mercato.channels.service import credentials
 from mercato.channels.tasks import AVAILABILITY_JOB
@@ -31,11 +30,7 @@ JOB = "orders.push"
 
 def exchanges_orders(channel: Channel) -> bool:
     """Does this connection exchange orders with its platform?"""
-    return (
-        channel.kind in platforms.ORDER_KINDS
-        and channel.status == "active"
-        and capabilities(channel.kind, channel.country).order_api
-    )
+    return channel.kind in platforms.ORDER_KINDS and channel.status == "active"
 
 
 def enqueue(session: Session, order: Order, action: str, ref: str) -> None:
