@@ -25,7 +25,6 @@ same items again, under the same item ids (upserts on the platform: never a dupl
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -51,7 +50,6 @@ from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import Conflict
 from mercato.events import service as events
 from mercato.inserts import insert_or_ignore
-from mercato.jobs import registry
 
 CHUNK = 500
 LIVE = ("pending", "approved", "warning")
@@ -618,19 +616,11 @@ def _publish(
     return result
 
 
-@functools.cache
-def _register_consumers() -> None:
-    """Every consumer registered, once a process (a CLI process has imported none of them):
-    an event handed over is gone from the outbox."""
-    registry.load_all()
-
-
 def _hand_over_events(sessions: Sessions) -> None:
     """Hand the events still in the outbox to their consumers first (as the worker does), so
     that a change committed before this publish is in the change log even where no worker
     runs (the CLI on its own). On PostgreSQL a dispatcher busy elsewhere is not waited for:
     its changes are in the log for the next publish, which it queues."""
-    _register_consumers()
     while True:
         with _write(sessions) as session:
             if events.dispatch_pending(session, utcnow()) < events.DISPATCH_BATCH:

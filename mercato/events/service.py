@@ -11,6 +11,7 @@ Commit order: on PostgreSQL ``seq`` comes from a sequence, so a transaction hold
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from mercato import wakeups
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.events.models import Event, OutboxEntry
+from mercato.jobs import registry
 from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from mercato.pagination import Page, keyset_page, seqs
 
@@ -183,6 +185,14 @@ def consumer(name: str) -> Callable[[Consumer], Consumer]:
     return register
 
 
+@functools.cache
+def _load_consumers() -> None:
+    """Every domain's consumers registered, once a process: an event handed over leaves
+    the outbox, so a process that had imported none of them (a CLI command) must not
+    hand events to nobody."""
+    registry.load_all()
+
+
 def dispatch_pending(session: Session, now: datetime, limit: int = DISPATCH_BATCH) -> int:
     """Hand pending outbox events to every consumer and clear them; returns how many.
 
@@ -205,6 +215,7 @@ def dispatch_pending(session: Session, now: datetime, limit: int = DISPATCH_BATC
     )
     if not events:
         return 0
+    _load_consumers()
     # A copy: a consumer that enqueues a job may import (and so register) more consumers.
     for fn in list(_consumers.values()):
         fn(session, events, now)

@@ -257,3 +257,30 @@ def test_stream_filters_resumes_and_hears_other_processes(
 def test_stream_needs_the_events_scope(server, make_token):
     response = httpx.get(f"{server}/api/v1/events/stream", headers=make_token("orders:read"))
     assert response.status_code == 403
+
+
+def test_events_handed_over_by_a_fresh_process_reach_every_consumer(settings, sessions):
+    """A process that has imported no consumer (a CLI command) still hands each event to
+    all of them: the webhook endpoint gets its delivery; nothing is dropped."""
+    from mercato.webhooks import service as webhooks
+    from mercato.webhooks.models import WebhookDelivery
+    from mercato.webhooks.schemas import EndpointCreate
+
+    with transaction(sessions) as session:
+        endpoint = webhooks.create_endpoint(
+            session, EndpointCreate(url="https://93.184.215.14/hook", event_types=["order.*"])
+        )
+    record(sessions, "order.refunded", "o1")
+    code = (
+        "from mercato.db import create_db_engine, make_sessionmaker, transaction, utcnow\n"
+        "from mercato.events import service\n"
+        "with transaction(make_sessionmaker(create_db_engine())) as s:\n"
+        "    print(service.dispatch_pending(s, utcnow()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=60, capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["1"]
+    with sessions() as session:
+        deliveries = session.scalars(select(WebhookDelivery)).all()
+    assert [d.endpoint_id for d in deliveries] == [endpoint.endpoint.id]
