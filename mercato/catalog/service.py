@@ -3,6 +3,10 @@
 Every write goes through one path, ``_plan`` then ``_apply``: the desired state of a
 product is checked as a whole (and against the database) before anything is written,
 so bad input never leaves half a product behind.
+
+Why one module of ~750 lines: create, update, bulk upsert and the Shopify import all go
+through that one plan-and-apply path and the reads it is made of; the checks stay next
+to the writes they guard.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The format is Shopify's: one row per variant, the product's own fields on its first
 row, extra rows for images beyond the variants, "Title / Default Title" for products
 without options, and per-market price columns ("Price / United States").
+
+Why one module of ~950 lines: import and export read and write the same column table
+(``FIELD_COLUMNS``, market columns, the neutralised formula cells), which is the format.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ same items again, under the same item ids (upserts on the platform: never a dupl
 - Verdicts are read back from the platform and stored with its reasons.
 - Reconciliation compares what the platform holds with what it should hold, marks
   missing and stale items for sending again, deletes extra ones and publishes.
+
+Why one module of ~900 lines: publish, read-back and reconciliation share the phases
+above, the plan and the listing writes; split, each would hold half of one run.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Forms carry a CSRF token (HMAC of a per-browser cookie); personal details travel only
 in POST bodies, never in URLs; the checkout's secret token is the only key in a URL.
+
+One module for the shop's few pages (~660 lines of handlers and their forms): the
+rules live in the checkout, catalog and customers services.
 """
 
 from __future__ import annotations
