@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from mercato.auth import service as auth_service
+from mercato.catalog import service, shopify_csv
+from mercato.catalog.service import store_currency
 from mercato.channels import cli as channels_cli
 from mercato.cli_support import console, err, table, unit_of_work
 from mercato.config import get_settings
@@ -17,9 +20,11 @@ from mercato.demo import cli as demo_cli
 from mercato.events import cli as events_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
+from mercato.money import format_plain
 from mercato.orders import cli as orders_cli
 from mercato.payments import cli as payments_cli
 from mercato.sandbox import cli as sandbox_cli
+from mercato.system import migrations
 from mercato.webhooks import cli as webhooks_cli
 
 app = typer.Typer(
@@ -46,8 +51,6 @@ app.command("demo")(demo_cli.demo_command)
 @app.command()
 def init():
     """Create or upgrade the database; print a first admin token once."""
-    from mercato.auth import service as auth_service
-    from mercato.system import migrations
 
     settings = get_settings()
     settings.resolved_secret_key()
@@ -86,7 +89,7 @@ def serve(
     """Serve the REST API (and, on the embedded SQLite setup, the job worker)."""
     import uvicorn
 
-    from mercato.app import serve_app
+    from mercato.app import serve_app  # the web app is loaded by `serve` only
 
     embedded = get_settings().is_sqlite if worker is None else worker
     if embedded and workers == 1:
@@ -106,7 +109,6 @@ def tokens_create(
     scope: Annotated[list[str], typer.Option("--scope", help="Repeat for several scopes")],
 ):
     """Create a token; it is printed once and only its hash is kept."""
-    from mercato.auth import service as auth_service
 
     with unit_of_work() as session:
         new = auth_service.create_token(session, name, scope)
@@ -117,7 +119,6 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id or its prefix")]):
     """Revoke a token; running API processes refuse it within a second."""
-    from mercato.auth import service as auth_service
 
     with unit_of_work() as session:
         revoked = auth_service.revoke_token(session, token)
@@ -127,7 +128,6 @@ def tokens_revoke(token: Annotated[str, typer.Argument(help="Token id or its pre
 @tokens_app.command("list")
 def tokens_list():
     """Tokens with their scopes (never the secrets)."""
-    from mercato.auth import service as auth_service
 
     with unit_of_work() as session:
         tokens = auth_service.list_tokens(session)
@@ -155,8 +155,6 @@ def import_shopify(
     currency: Annotated[str | None, typer.Option(help="Currency of the prices")] = None,
 ):
     """Import a Shopify product CSV (all or nothing unless --skip-invalid)."""
-    from mercato.catalog import shopify_csv
-    from mercato.catalog.service import store_currency
 
     currency = currency or store_currency()
     size = file.stat().st_size
@@ -198,7 +196,6 @@ def import_shopify(
 @export_app.command("shopify")
 def export_shopify(file: Annotated[Path, typer.Argument(dir_okay=False)]):
     """Export the catalog as a Shopify product CSV ("-" for standard output)."""
-    from mercato.catalog import shopify_csv
 
     with unit_of_work() as session:
         if str(file) == "-":
@@ -217,8 +214,6 @@ def products_list(
     limit: int = 50,
 ):
     """Products with their variant counts and price ranges."""
-    from mercato.catalog import service
-    from mercato.money import format_plain
 
     with unit_of_work() as session:
         page = service.list_products(
@@ -244,8 +239,6 @@ def products_list(
 @products_app.command("show")
 def products_show(handle_or_sku: str):
     """One product (by handle, id or SKU) with its variants."""
-    from mercato.catalog import service
-    from mercato.money import format_plain
 
     with unit_of_work() as session:
         product = service.find_product(session, handle_or_sku)

@@ -9,6 +9,11 @@ from typing import Annotated
 
 import typer
 
+from mercato import cli_support
+from mercato.db import create_db_engine
+from mercato.jobs import service
+from mercato.jobs.worker import Worker
+
 app = typer.Typer(help="The job queue: look at jobs, retry dead ones.", no_args_is_help=True)
 
 
@@ -23,9 +28,6 @@ def worker(
     poll: Annotated[float, typer.Option(min=0.05, help="Idle poll interval, seconds")] = 1.0,
 ):
     """Run jobs and deliver webhooks until SIGTERM or Ctrl-C (then finish running work)."""
-    from mercato.db import create_db_engine
-    from mercato.jobs.worker import Worker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
     engine = create_db_engine()
@@ -45,12 +47,6 @@ def worker(
         engine.dispose()
 
 
-def _cli():
-    from mercato import cli_support
-
-    return cli_support
-
-
 @app.command("list")
 def jobs_list(
     state: Annotated[str | None, typer.Option(help="queued, running, succeeded or dead")] = None,
@@ -58,12 +54,10 @@ def jobs_list(
     limit: int = 50,
 ):
     """Jobs, newest first (`--state dead`: the dead-letter list)."""
-    from mercato.jobs import service
 
-    cli = _cli()
-    with cli.unit_of_work() as session:
+    with cli_support.unit_of_work() as session:
         page = service.list_jobs(session, state, name, limit=limit)
-    table = cli.table("id", "name", "state", "attempts", "run at", "last error")
+    table = cli_support.table("id", "name", "state", "attempts", "run at", "last error")
     for job in page.items:
         error = (job.last_error or "").strip().splitlines()
         table.add_row(
@@ -74,31 +68,27 @@ def jobs_list(
             f"{job.run_at:%Y-%m-%d %H:%M:%S}",
             error[-1] if error else "",
         )
-    cli.console.print(table)
+    cli_support.console.print(table)
 
 
 @app.command("show")
 def jobs_show(job_id: str):
     """One job with its arguments and last error."""
-    from mercato.jobs import service
 
-    cli = _cli()
-    with cli.unit_of_work() as session:
+    with cli_support.unit_of_work() as session:
         job = service.get_job(session, job_id)
-    cli.console.print(
+    cli_support.console.print(
         f"[bold]{job.name}[/] {job.id}: {job.state}, attempt {job.attempts} of "
         f"{job.max_attempts}, args {job.args}, key {job.key or '-'}"
     )
     if job.last_error:
-        cli.console.print(job.last_error)
+        cli_support.console.print(job.last_error)
 
 
 @app.command("retry")
 def jobs_retry(job_id: str):
     """Queue a dead job again with a fresh set of attempts."""
-    from mercato.jobs import service
 
-    cli = _cli()
-    with cli.unit_of_work() as session:
+    with cli_support.unit_of_work() as session:
         job = service.retry_job(session, job_id)
-    cli.console.print(f"Queued {job.id} ({job.name}) again.")
+    cli_support.console.print(f"Queued {job.id} ({job.name}) again.")
