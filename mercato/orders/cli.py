@@ -6,8 +6,12 @@ from typing import Annotated
 
 import typer
 
+from mercato.channels.orders import why_no_orders
 from mercato.cli_support import console, short_transactions, table, unit_of_work
+from mercato.errors import FieldError, ValidationFailed
 from mercato.money import format_plain
+from mercato.orders import fulfillment, lifecycle, queries, refunds, returns
+from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, ReturnCreate
 
 app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
 
@@ -23,8 +27,6 @@ def list_orders(
     limit: int = 50,
 ):
     """The latest orders."""
-    from mercato.channels.orders import why_no_orders
-    from mercato.orders import queries
 
     with unit_of_work() as session:
         note = why_no_orders(session, channel)
@@ -52,7 +54,6 @@ def list_orders(
 @app.command("show")
 def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001) or id")]):
     """One order with its lines and timeline."""
-    from mercato.orders import queries
 
     with unit_of_work() as session:
         o = queries.find_order(session, order)
@@ -89,11 +90,11 @@ def show(order: Annotated[str, typer.Argument(help="Order number (1001 or #1001)
             f"{' (included)' if o.taxes_included else ''}  [bold]total "
             f"{money(o.total)}[/]"
         )
-        returns = queries.returns_of(session, o.id)
-        if returns:
+        order_returns = queries.returns_of(session, o.id)
+        if order_returns:
             by_line = {line.id: line.sku or line.title for line in o.lines}
             listed = table("return", "status", "items", "restock", "reason")
-            for r in returns:
+            for r in order_returns:
                 listed.add_row(
                     r.id,
                     r.status,
@@ -119,8 +120,6 @@ Items = Annotated[
 
 def _lines(order, items: list[str] | None, required: bool = False):
     """``SKU:QTY`` options as the order's lines and quantities."""
-    from mercato.errors import FieldError, ValidationFailed
-    from mercato.orders.schemas import RefundLine
 
     if not items:
         if required:
@@ -156,8 +155,6 @@ def fulfil(
     tracking: Annotated[str | None, typer.Option(help="Tracking number")] = None,
 ):
     """Ship items (all unshipped ones by default); the platform is told."""
-    from mercato.orders import fulfillment, queries
-    from mercato.orders.schemas import FulfillmentCreate
 
     with unit_of_work() as session:
         o = queries.find_order(session, order)
@@ -177,7 +174,6 @@ def cancel(
     restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True,
 ):
     """Cancel an unshipped order (its units go back on hand unless --no-restock)."""
-    from mercato.orders import lifecycle, queries
 
     with unit_of_work() as session:
         o = lifecycle.cancel(
@@ -194,8 +190,6 @@ def refund(
     reason: Annotated[str | None, typer.Option()] = None,
 ):
     """Refund items, an amount, or everything that remains; the platform is told."""
-    from mercato.orders import queries, refunds
-    from mercato.orders.schemas import RefundCreate
 
     with short_transactions() as sessions:
         with sessions() as session:
@@ -217,8 +211,6 @@ def request_return(
     restock: Annotated[bool, typer.Option("--restock/--no-restock")] = True,
 ):
     """Record that the buyer is sending items back (requested -> received -> refunded)."""
-    from mercato.orders import queries, returns
-    from mercato.orders.schemas import ReturnCreate
 
     with unit_of_work() as session:
         o = queries.find_order(session, order)
@@ -240,7 +232,6 @@ def receive_return(order: OrderRef, return_id: str):
 @app.command("refund-return")
 def refund_return(order: OrderRef, return_id: str):
     """Refund what came back; the platform is told."""
-    from mercato.orders import queries, returns
 
     with short_transactions() as sessions:
         with sessions() as session:
@@ -250,7 +241,6 @@ def refund_return(order: OrderRef, return_id: str):
 
 
 def _return_step(order: str, return_id: str, step: str, done: str) -> None:
-    from mercato.orders import queries, returns
 
     with unit_of_work() as session:
         o = queries.find_order(session, order)
