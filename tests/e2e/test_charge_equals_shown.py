@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mercato.payments import service as payments
@@ -52,10 +53,7 @@ def _fill(page, address: dict, email: str | None = "tex@example.com"):
 
 def _shows(page, button, cents: int):
     """Wait until the button shows ``cents`` (the buyer looks before tapping)."""
-    page.wait_for_function(
-        "([el, want]) => el.textContent.includes(want)",
-        arg=[button.element_handle(), f"${Decimal(cents) / 100:,.2f}"],
-    )
+    expect(button).to_contain_text(f"${Decimal(cents) / 100:,.2f}", timeout=30_000)
 
 
 def _buy(page, server):

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mercato.db import transaction
@@ -83,9 +84,7 @@ def test_new_card_through_the_payment_element(server, phone, sessions, stand_in,
 
     # The address adds sales tax: the page shows the new total as it is typed, on Pay.
     pay = page.locator("#details button.pay")
-    page.wait_for_function(
-        "document.querySelector('#details button.pay').textContent === 'Pay $31.81'"
-    )
+    expect(pay).to_have_text("Pay $31.81", timeout=30_000)
     assert page.locator("#total").inner_text() == "$31.81"
     _type_card(page, DECLINED_CARD)
     page.screenshot(path=str(shots / "stripe-1-new-total.png"), full_page=True)
