@@ -13,7 +13,7 @@ from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.helpers import make_shop
-from tests.helpers import hidden_fields
+from tests.helpers import BUYER, hidden_fields
 
 LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
 
@@ -56,17 +56,7 @@ def test_buy_now_to_paid_order_with_attribution(client, sessions):
     page = client.get(checkout_url)
     assert "Items reserved for you" in page.text
     fields = hidden_fields(page.text)
-    details = {
-        "email": "ada@example.com",
-        "name": "Ada Buyer",
-        "line1": "1 Market St",
-        "city": "San Francisco",
-        "region": "CA",
-        "postal_code": "94105",
-        "country": "US",
-        "shipping_rate": "us-standard",
-        "payment_method": "tok_visa",
-    }
+    details = {**BUYER, "payment_method": "tok_visa"}
     charges = payments.sandbox().charges()
     # Pay tapped with the total shown before the address: tax changes it, so nothing is
     # charged and the page shows the new total on the button.

@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.checkout.helpers import make_shop
+from tests.helpers import BUYER as DETAILS
 from tests.helpers import hidden_fields, open_checkout
 from tests.orders.test_lifecycle import snapshot
-
-DETAILS = {
-    "email": "ada@example.com",
-    "name": "Ada Buyer",
-    "line1": "1 Market St",
-    "city": "San Francisco",
-    "region": "CA",
-    "postal_code": "94105",
-    "country": "US",
-    "shipping_rate": "us-standard",
-}
 
 
 @pytest.fixture

@@ -12,19 +12,9 @@ import httpx
 from sqlalchemy import text
 
 from tests.checkout.helpers import complete, fill, make_shop, start
+from tests.helpers import BUYER as DETAILS
 from tests.helpers import buy_form, hidden_fields
 from tests.payments.stripe_standin import WEBHOOK_SECRET, sign
-
-DETAILS = {
-    "email": "ada@example.com",
-    "name": "Ada Buyer",
-    "line1": "1 Market St",
-    "city": "San Francisco",
-    "region": "CA",
-    "postal_code": "94105",
-    "country": "US",
-    "shipping_rate": "us-standard",
-}
 
 
 class InFlight(threading.Thread):
