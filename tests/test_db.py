@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -42,6 +43,34 @@ def test_ids_are_unique_and_ordered():
     assert all(len(i) == 28 for i in ids)
 
 
+def test_ids_written_one_after_another_carry_into_the_time_digits(monkeypatch):
+    # The last random value of a millisecond: the next ids count on into the next one,
+    # whose time digits must be written anew, not taken from the id before.
+    high = int(time.time() * 1000) + 10**9
+    first = (high << 80) | ((1 << 80) - 2)
+    monkeypatch.setattr(db, "_last_id_value", first - 1)
+    ids = [new_id("ord") for _ in range(4)]
+    assert ids == ["ord_" + _reference_encoding(first + i) for i in range(4)]
+    assert ids[1][4:14] != ids[2][4:14]
+    assert ids == sorted(ids)
+
+
+def test_ids_made_by_many_threads_are_unique_and_ordered_in_each():
+    made: dict[int, list[str]] = {}
+
+    def make(n: int) -> None:
+        made[n] = [new_id("evt") for _ in range(20_000)]
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [i for ids in made.values() for i in ids]
+    assert len(set(everything)) == 80_000
+    assert all(ids == sorted(ids) for ids in made.values())
+
+
 def test_insert_rows_stores_what_a_core_insert_stores(engine):
     now = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     later = now + timedelta(hours=1)
@@ -64,7 +93,13 @@ def test_insert_rows_stores_what_a_core_insert_stores(engine):
             "seo_description": None,
             "gender": None,
             "age_group": None,
-            "attributes": {"k": [1, {"z": None}]},
+            # What JSON text must escape (for COPY too), and a number orjson cannot write.
+            "attributes": {
+                "k": [1, {"z": None}],
+                "text": 'é "quoted" \\ back\tslash\nline ✓',
+                "big": 10**30,
+                "f": 1.5,
+            },
             "created_at": now,
             "updated_at": now,
         }

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import IO, Any
@@ -224,19 +226,20 @@ def import_csv(
     savepoint = session.begin_nested()
     statistics = _Statistics(session)
     batch: list[_ParsedProduct] = []
-    for parsed in _group_products(reader, columns, currency, report, on_progress):
-        if parsed.errors:
-            for error in parsed.errors:
-                report.add_error(error)
-            report.skipped += 1
-            continue
-        batch.append(parsed)
-        if len(batch) >= BATCH_PRODUCTS:
+    with _older_objects_frozen():
+        for parsed in _group_products(reader, columns, currency, report, on_progress):
+            if parsed.errors:
+                for error in parsed.errors:
+                    report.add_error(error)
+                report.skipped += 1
+                continue
+            batch.append(parsed)
+            if len(batch) >= BATCH_PRODUCTS:
+                _save_batch(session, batch, report, skip_invalid)
+                statistics.written(report.variants)
+                batch = []
+        if batch:
             _save_batch(session, batch, report, skip_invalid)
-            statistics.written(report.variants)
-            batch = []
-    if batch:
-        _save_batch(session, batch, report, skip_invalid)
 
     if report.error_count and not skip_invalid:
         savepoint.rollback()
@@ -246,6 +249,29 @@ def import_csv(
     else:
         savepoint.commit()
     return report
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Leave the objects that existed before the import out of the garbage collector's
+    full passes while it runs (``gc.freeze``), and give them back after.
+
+    An import allocates millions of short-lived objects, so the collector runs its full
+    pass again and again, each time over every object of the process (the ORM's mappings,
+    the schemas, ~125k objects before the first row): at 20k variants on PostgreSQL 6
+    full passes took 0.54 s of 3.9 s of the importing process's CPU, 0.05 s with them
+    frozen (2-core machine, load average ~3). Only objects made during the import are
+    collected while it runs, which is where its garbage is. Left alone when something
+    else has frozen objects already (a server that froze its start-up heap keeps it).
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _Statistics:
@@ -318,7 +344,7 @@ class _Columns:
     def __init__(self, names: list[str]):
         self.index = {_norm(name): i for i, name in enumerate(names)}
         # Position of each name asked for, resolved once (a hot path on large files).
-        self.positions: dict[str, int | None] = {}
+        self.positions = _Positions(self.index)
         self.markets = []
         for name in names:
             prefix, sep, market = name.partition(" / ")
@@ -329,17 +355,29 @@ class _Columns:
         return _norm(name) in self.index
 
     def get(self, row: list[str], name: str) -> str:
-        try:
-            i = self.positions[name]
-        except KeyError:
-            i = self.positions[name] = self.index.get(_norm(name))
-        if i is None or i >= len(row):
-            return ""
-        cell = row[i].strip()
-        # Take off the apostrophe export put before a formula-like cell.
-        if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
-            return cell[1:]
-        return cell
+        return _cell(row, self.positions[name]) or ""
+
+
+class _Positions(dict):
+    """Column name -> position in the header (None when absent), looked up on first use."""
+
+    def __init__(self, index: dict[str, int]):
+        super().__init__()
+        self.index = index
+
+    def __missing__(self, name: str) -> int | None:
+        position = self[name] = self.index.get(_norm(name))
+        return position
+
+
+def _cell(row: list[str], i: int | None) -> str | None:
+    if i is None or i >= len(row):
+        return None
+    cell = row[i].strip()
+    # Take off the apostrophe export put before a formula-like cell.
+    if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
+        return cell[1:]
+    return cell or None
 
 
 def _norm(name: str) -> str:
@@ -416,9 +454,19 @@ class _Cells:
 
     def __init__(self, number: int, row: list[str], columns: _Columns, errors: list[RowError]):
         self.number, self.row, self.columns, self.errors = number, row, columns, errors
+        self.positions = columns.positions
 
     def text(self, column: str) -> str | None:
-        return self.columns.get(self.row, column) or None
+        # ``_cell`` written out, one call less for each of the ~30 cells read a variant:
+        # parsing 20k variants took 0.46-0.47 s CPU against 0.48-0.49 s (any database).
+        i = self.positions[column]
+        row = self.row
+        if i is None or i >= len(row):
+            return None
+        cell = row[i].strip()
+        if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
+            return cell[1:]
+        return cell or None
 
     def fail(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.number, column, message))
