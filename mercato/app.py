@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -39,6 +42,7 @@ from mercato.system.api import router as system_router
 from mercato.system.idempotency import IdempotencyMiddleware
 from mercato.system.security_headers import SecurityHeadersMiddleware
 from mercato.system.text_input import TextInputMiddleware
+from mercato.web.sessions import HANDLER_THREADS
 from mercato.webhooks.api import router as webhooks_router
 
 logger = logging.getLogger("mercato")
@@ -88,6 +92,19 @@ def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _lifespan(engine: Engine, run_worker: bool):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+        if not run_worker:
+            yield
+            return
+        async with embedded_worker(engine)(app):
+            yield
+
+    return lifespan
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None, run_worker: bool = False
 ) -> FastAPI:
@@ -100,7 +117,7 @@ def create_app(
         description="Social commerce hub: one catalog, one stock, every social channel.",
         openapi_url="/openapi.json",
         docs_url="/docs",
-        lifespan=embedded_worker(engine) if run_worker else None,
+        lifespan=_lifespan(engine, run_worker),
     )
     app.state.settings = settings
     log_redaction.install()

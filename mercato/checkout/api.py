@@ -122,7 +122,7 @@ def create_checkout(data: CheckoutCreate, session: WriteSession, request: Reques
     count_checkout_start(request)
     visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
     created = service.create_checkout(session, data, visitor=visitor)
-    return {**public(service.view(session, created.checkout)), "token": created.token}
+    return {**public(created.shown), "token": created.token}
 
 
 @router.get("/checkouts/{token}", response_model=CheckoutPublic)

@@ -170,7 +170,6 @@ def place_order(
         checkout.currency,
     ):
         raise Conflict("The payment does not match the checkout's total; nothing was placed.")
-    stock.commit(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
     order, _ = creation.create_order(session, data, actor=service.CHANNEL)
     # Its units were sold through the checkout's reservation: a cancel or return gives
     # them back like any order's.
@@ -193,6 +192,9 @@ def place_order(
         )
         checkout.customer_id = remembered.id if remembered else checkout.customer_id
     session.flush()
+    # The units are taken last: from this UPDATE of the stock level to the commit, every
+    # other buyer of the SKU waits, so nothing else happens in between.
+    stock.commit(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
     return Completion("completed", checkout, order)
 
 

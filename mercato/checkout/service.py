@@ -44,6 +44,7 @@ class CheckoutExpired(Conflict):
 class NewCheckout:
     checkout: Checkout
     token: str
+    shown: View
 
 
 def attribution_from_link(params: Mapping[str, str]) -> dict:
@@ -234,14 +235,16 @@ def create_checkout(
         ],
     )
     session.add(checkout)
-    session.flush()
-    _hold(session, checkout, now)
     if data.discount_code:
         checkout.discount_code = discounts.find_usable(
             session, data.discount_code, currency, now
         ).code
     redo_totals(session, checkout, table, now)
-    return NewCheckout(checkout, token)
+    shown = view(session, checkout, now)
+    # The hold comes last: from its UPDATE of the stock level to the commit, every
+    # other buyer of the SKU waits, so nothing else happens in between.
+    _hold(session, checkout, now)
+    return NewCheckout(checkout, token, shown)
 
 
 def _hold(session: Session, checkout: Checkout, now: datetime) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 
@@ -38,6 +39,8 @@ from mercato.errors import Unauthorized
 from mercato.problems import problem
 from mercato.system.models import IdempotencyKey
 from mercato.system.request_body import read_body, replaying
+
+log = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 HEADER_AUTHORIZATION = b"authorization"
@@ -307,7 +310,10 @@ class IdempotencyMiddleware:
         async def keep_claim() -> None:
             while True:
                 await anyio.sleep(RENEW_EVERY.total_seconds())
-                await run_in_threadpool(renew, sessions, owner, key)
+                try:
+                    await run_in_threadpool(renew, sessions, owner, key)
+                except Exception:  # a busy database: the request's own work goes on
+                    log.warning("Could not renew the claim on an Idempotency-Key", exc_info=True)
 
         try:
             async with anyio.create_task_group() as group:

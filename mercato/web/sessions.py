@@ -31,6 +31,15 @@ from mercato.db import Sessions
 # finish. Queuing beyond this many on the event loop keeps threads free for it.
 WRITE_SLOTS = 16
 
+# Threads for sync handlers, and for the response validation FastAPI runs after each in
+# the same pool while the handler's transaction is still open (it ends when the response
+# is built). Every thread blocked on a row lock holds one of the database pool's
+# connections (30 per process on PostgreSQL), so with more threads than connections the
+# transaction holding the lock always finds a thread to finish in. At anyio's default of
+# 40, 64 buyers of one SKU took them all: the holder waited for a thread, everyone else
+# for the holder, until the 30 s pool timeout answered 500.
+HANDLER_THREADS = 256
+
 
 def _factories(request: Request) -> Sessions:
     return request.app.state.sessions

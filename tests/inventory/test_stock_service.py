@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from mercato.db import transaction
@@ -261,6 +261,31 @@ def test_extend_keeps_a_hold_alive(sessions, mug):
     with transaction(sessions) as session:
         assert reservations.sweep_expired(session, now=later) == 0
     assert settle(sessions, "commit", held.id, now=later).status == "committed"
+
+
+def test_extending_a_hold_waits_for_no_other_buyer_of_the_sku(sessions, engine, mug):
+    """A checkout on its way to payment extends its hold while another buyer's
+    transaction holds the SKU's stock level (PostgreSQL; SQLite has one writer)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    held = reserve(sessions, line("MUG", 1), ttl_seconds=600)
+    other_buyer = reserve(sessions, line("MUG", 1), ttl_seconds=600)
+    with sessions() as busy, busy.begin():
+        reservations.commit(busy, other_buyer.id, now=T0)  # holds the level until it ends
+        with sessions() as session, session.begin():
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            extended = reservations.extend(session, held.id, 900, now=T0 + timedelta(seconds=60))
+    assert extended.expires_at == T0 + timedelta(seconds=960)
+
+
+def test_a_hold_whose_units_were_taken_back_cannot_be_extended(sessions, mug):
+    """Another buyer took the units of a lapsed hold; a process whose clock is a little
+    behind cannot revive it."""
+    held = reserve(sessions, line("MUG", 4), ttl_seconds=60)
+    reserve(sessions, line("MUG", 10), now=T0 + timedelta(seconds=61))  # reclaims the 4
+    with pytest.raises(reservations.ReservationExpired):
+        settle(sessions, "extend", held.id, now=T0 + timedelta(seconds=55), ttl_seconds=600)
+    assert levels(sessions, "MUG", T0 + timedelta(seconds=61)) == {"default": (10, 10)}
 
 
 # ---------------------------------------------------------------- locations

@@ -143,6 +143,29 @@ def test_a_long_request_keeps_its_claim(client, admin, sessions, monkeypatch):
     assert len(renewed) >= 3
 
 
+def test_a_request_whose_claim_cannot_be_renewed_still_answers(
+    client, admin, sessions, monkeypatch
+):
+    """A database too busy to renew the claim does not turn finished work into a 500."""
+    monkeypatch.setattr(idempotency, "RENEW_EVERY", timedelta(seconds=0.05))
+
+    def busy(*args):
+        raise TimeoutError("QueuePool limit reached")
+
+    monkeypatch.setattr(idempotency, "renew", busy)
+    slow_create = catalog_service.create_product
+    monkeypatch.setattr(
+        catalog_service,
+        "create_product",
+        lambda *args, **kwargs: (time.sleep(0.3), slow_create(*args, **kwargs))[1],
+    )
+    headers = {**admin, "Idempotency-Key": "busy"}
+    assert client.post("/api/v1/products", json=product(), headers=headers).status_code == 201
+    replay = client.post("/api/v1/products", json=product(), headers=headers)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert count_products(sessions) == 1
+
+
 def test_old_keys_are_pruned_by_the_periodic_job(client, admin, sessions, engine):
     registry.load_all()
     assert registry.SCHEDULES["system.prune_idempotency_keys"].interval == timedelta(hours=1)
