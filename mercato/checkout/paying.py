@@ -170,10 +170,9 @@ def place_order(
         checkout.currency,
     ):
         raise Conflict("The payment does not match the checkout's total; nothing was placed.")
-    order, _ = creation.create_order(session, data, actor=service.CHANNEL)
-    # Its units were sold through the checkout's reservation: a cancel or return gives
-    # them back like any order's.
-    order.stock_state = "committed"
+    # Its units are sold through the checkout's reservation (below): a cancel or return
+    # gives them back like any order's.
+    order, _ = creation.create_order(session, data, actor=service.CHANNEL, stock_state="committed")
     if order.total != checkout.total:
         raise Conflict("The order's total differs from the checkout's; nothing was placed.")
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now

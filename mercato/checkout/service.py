@@ -118,9 +118,15 @@ class View:
         return max(0, int((self.checkout.expires_at - self.now).total_seconds()))
 
 
-def view(session: Session, checkout: Checkout, now: datetime | None = None) -> View:
+def view(
+    session: Session,
+    checkout: Checkout,
+    now: datetime | None = None,
+    variants: dict[str, Variant] | None = None,
+) -> View:
+    """``variants``: the lines' variants with their product and media, when already loaded."""
     now = now or utcnow()
-    variants = _variants(session, [ln.variant_id for ln in checkout.lines])
+    variants = variants or _variants(session, [ln.variant_id for ln in checkout.lines])
     table = rates.load()
     country = country_of(checkout)
     goods = checkout.subtotal - checkout.discount_total
@@ -146,10 +152,12 @@ def country_of(checkout: Checkout) -> str | None:
 # ---------------------------------------------------------------- creating
 
 
+# A line shows its product's title and its variant's or product's first image.
+_SHOWN = (selectinload(Variant.product).selectinload(Product.media), selectinload(Variant.image))
+
+
 def _variants(session: Session, ids) -> dict[str, Variant]:
-    query = select(Variant).options(
-        selectinload(Variant.product).selectinload(Product.media), selectinload(Variant.image)
-    )
+    query = select(Variant).options(*_SHOWN)
     return {v.id: v for v in session.scalars(query.where(Variant.id.in_(set(ids))))}
 
 
@@ -167,7 +175,7 @@ def unit_price(variant: Variant, currency: str, table: rates.Rates) -> int:
 def _resolve_lines(session: Session, lines) -> list[tuple[Variant, int]]:
     skus = {ln.sku for ln in lines if ln.sku}
     ids = {ln.variant_id for ln in lines if ln.variant_id}
-    query = select(Variant).options(selectinload(Variant.product))
+    query = select(Variant).options(*_SHOWN)  # loaded once for the checkout and its view
     found = list(session.scalars(query.where(Variant.sku.in_(skus) | Variant.id.in_(ids))))
     by_ref = {**{v.sku: v for v in found if v.sku}, **{v.id: v for v in found}}
     wanted: dict[str, int] = {}
@@ -240,7 +248,7 @@ def create_checkout(
             session, data.discount_code, currency, now
         ).code
     redo_totals(session, checkout, table, now)
-    shown = view(session, checkout, now)
+    shown = view(session, checkout, now, variants={v.id: v for v, _ in resolved})
     # The hold comes last: from its UPDATE of the stock level to the commit, every
     # other buyer of the SKU waits, so nothing else happens in between.
     _hold(session, checkout, now)

@@ -22,7 +22,11 @@ FIRST_ORDER_NUMBER = 1001
 
 
 def create_order(
-    session: Session, data: OrderCreate, actor: str = "api", deduct_stock: bool = False
+    session: Session,
+    data: OrderCreate,
+    actor: str = "api",
+    deduct_stock: bool = False,
+    stock_state: str = "none",
 ) -> tuple[Order, bool]:
     """Create an order, or return the existing one for the same channel and external id.
 
@@ -37,6 +41,7 @@ def create_order(
         if existing is not None:
             return existing, False
     order = _build_order(session, data)
+    order.stock_state = stock_state  # "committed": its units were sold before (checkout)
     try:
         with session.begin_nested():
             session.add(order)
@@ -168,6 +173,7 @@ def _build_order(session: Session, data: OrderCreate) -> Order:
         note=data.note,
         placed_at=data.placed_at or utcnow(),
         lines=lines,
+        timeline=[],  # known empty: its first entry is appended without loading it
     )
 
 

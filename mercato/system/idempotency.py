@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mercato.auth import service as auth_service
 from mercato.db import transaction, utcnow
 from mercato.errors import Unauthorized
+from mercato.inserts import insert_or_ignore
 from mercato.problems import problem
 from mercato.system.models import IdempotencyKey
 from mercato.system.request_body import read_body, replaying
@@ -105,63 +106,74 @@ def begin(
 ) -> Replay | None:
     """Claim the key for this request, or return the stored response to replay."""
     now = utcnow()
+    claim = {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": now}
+    with transaction(sessions) as session:
+        claimed = session.scalar(
+            insert_or_ignore(session, IdempotencyKey, ("scope", "key"))
+            .values(**claim, locked_until=now + LEASE)
+            .returning(IdempotencyKey.id)
+        )
+    if claimed is not None:
+        return None
     try:
         with transaction(sessions) as session:
-            session.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.scope == scope,
-                    IdempotencyKey.key == key,
-                    IdempotencyKey.created_at < now - KEPT_FOR,
+            seen = session.scalar(
+                select(IdempotencyKey).where(
+                    IdempotencyKey.scope == scope, IdempotencyKey.key == key
                 )
             )
-            session.add(
-                IdempotencyKey(
-                    scope=scope,
-                    key=key,
-                    fingerprint=fingerprint,
-                    created_at=now,
-                    locked_until=now + LEASE,
-                )
-            )
-        return None
-    except IntegrityError:
-        pass
-    with transaction(sessions) as session:
-        seen = session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+            if seen is not None and seen.created_at < now - KEPT_FOR:  # kept long enough
+                session.delete(seen)
+                session.flush()
+                session.add(IdempotencyKey(**claim, locked_until=now + LEASE))
+                return None
+            return _answer(session, seen, fingerprint, seal, now)
+    except IntegrityError:  # another request claimed the expired key first
+        raise Refusal(
+            409,
+            "idempotency-key-in-use",
+            "A request with this Idempotency-Key is still running.",
+            retry_after=1,
+        ) from None
+
+
+def _answer(
+    session: Session, seen: IdempotencyKey | None, fingerprint: str, seal: Fernet, now: datetime
+) -> Replay | None:
+    """The key is taken: replay its response, take a dead request's claim over, or say
+    why not."""
+    if seen is None:  # it failed in between: the caller may retry
+        raise Refusal(
+            409,
+            "idempotency-key-in-use",
+            "A request with this Idempotency-Key just finished; retry.",
+            retry_after=1,
         )
-        if seen is None:  # it expired or failed in between: the caller may retry
+    if seen.fingerprint != fingerprint:
+        raise Refusal(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used for a different request.",
+        )
+    if seen.completed_at is None:
+        if not _take_over(session, seen, now):
+            left = max(1, int((seen.locked_until - now).total_seconds() + 0.999))
             raise Refusal(
                 409,
                 "idempotency-key-in-use",
-                "A request with this Idempotency-Key just finished; retry.",
-                retry_after=1,
+                "A request with this Idempotency-Key is still running.",
+                retry_after=left,
             )
-        if seen.fingerprint != fingerprint:
-            raise Refusal(
-                422,
-                "idempotency-key-reused",
-                "This Idempotency-Key was used for a different request.",
-            )
-        if seen.completed_at is None:
-            if not _take_over(session, seen, now):
-                left = max(1, int((seen.locked_until - now).total_seconds() + 0.999))
-                raise Refusal(
-                    409,
-                    "idempotency-key-in-use",
-                    "A request with this Idempotency-Key is still running.",
-                    retry_after=left,
-                )
-            return None
-        try:
-            body = seal.decrypt(seen.body or b"")
-        except InvalidToken:  # stored by another secret key: nothing to replay
-            raise Refusal(
-                422,
-                "idempotency-key-reused",
-                "This Idempotency-Key was used already; use a new one.",
-            ) from None
-        return Replay(seen.status_code, seen.content_type, body)
+        return None
+    try:
+        body = seal.decrypt(seen.body or b"")
+    except InvalidToken:  # stored by another secret key: nothing to replay
+        raise Refusal(
+            422,
+            "idempotency-key-reused",
+            "This Idempotency-Key was used already; use a new one.",
+        ) from None
+    return Replay(seen.status_code, seen.content_type, body)
 
 
 def _take_over(session: Session, seen: IdempotencyKey, now: datetime) -> bool:
@@ -201,17 +213,22 @@ def finish(
     body: bytes,
 ) -> None:
     """Keep the response (``body`` already sealed); a server error frees the key."""
+    mine = (IdempotencyKey.scope == scope, IdempotencyKey.key == key)
     with transaction(sessions) as session:
-        seen = session.scalar(
-            select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        )
-        if seen is None:
-            return
         if status_code >= 500:
-            session.delete(seen)
+            session.execute(delete(IdempotencyKey).where(*mine))
             return
-        seen.status_code, seen.content_type, seen.body = status_code, content_type, body
-        seen.completed_at, seen.locked_until = utcnow(), None
+        session.execute(
+            update(IdempotencyKey)
+            .where(*mine)
+            .values(
+                status_code=status_code,
+                content_type=content_type,
+                body=body,
+                completed_at=utcnow(),
+                locked_until=None,
+            )
+        )
 
 
 def prune(session: Session, now: datetime) -> int:
