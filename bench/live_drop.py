@@ -29,6 +29,7 @@ was oversold, stuck or failed; it asserts nothing about time.
     python bench/live_drop.py --db postgres --flow two-step --stock 2000 --buyers 64
     python bench/live_drop.py --db postgres --flow two-step --reservations one-per-request
     python bench/live_drop.py --flow checkout --stock 500
+    python bench/live_drop.py --db postgres --flow checkout --workers 2 --catalog 100000
 """
 
 import argparse
@@ -404,6 +405,13 @@ def main() -> int:
         default=None,
         help="requests to the bare endpoint (default: 2 x stock)",
     )
+    parser.add_argument(
+        "--catalog",
+        type=int,
+        default=0,
+        help="variants of other products in the catalog beside the drop's SKU (the "
+        "checkout's cost must not grow with them)",
+    )
     parser.add_argument("--pg-server", default=PG_SERVER)
     args = parser.parse_args()
 
@@ -431,6 +439,10 @@ def main() -> int:
             "BENCH_RESERVATIONS": args.reservations,
         }
         try:
+            if args.catalog:
+                from feeds import generate  # the script's folder is on the path
+
+                generate(url, args.catalog)
             token = prepare(args.stock)
             port = free_port()
             server = start_server(port, args.workers, env)
@@ -462,7 +474,8 @@ def main() -> int:
     ms = 1000
     print(
         f"live drop on {args.db}, {args.flow}: {args.stock} units, {args.buyers} buyers, "
-        f"{args.workers} API process(es), job worker {worker}, reservations {args.reservations}"
+        f"{args.workers} API process(es), job worker {worker}, reservations {args.reservations}, "
+        f"{args.catalog} other variants in the catalog"
     )
     print(f"  orders           {sold} in {drop.seconds:.2f} s = {drop.rate:.0f} orders/s")
     print(
