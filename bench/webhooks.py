@@ -88,6 +88,13 @@ def main() -> None:
         action="store_true",
         help="acknowledge only (no processing): the ack path alone",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="PostgreSQL: `mercato worker` processes beside the server (SQLite: the one "
+        "embedded worker)",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-server", default=PG_SERVER)
     parser.add_argument(
@@ -215,10 +222,15 @@ def run(args) -> None:
         env=os.environ,
     )
     # PostgreSQL: the worker is its own process, as in production.
-    worker = (
-        subprocess.Popen([mercato, "worker"], stdout=log, stderr=subprocess.STDOUT, env=os.environ)
+    workers = (
+        [
+            subprocess.Popen(
+                [mercato, "worker"], stdout=log, stderr=subprocess.STDOUT, env=os.environ
+            )
+            for _ in range(args.workers)
+        ]
         if args.db == "postgres" and not args.no_worker
-        else None
+        else []
     )
     try:
         wait_up(f"http://127.0.0.1:{api_port}/healthz")
@@ -254,18 +266,19 @@ def run(args) -> None:
             time.sleep(0.2)
         processed_in = time.perf_counter() - started
     finally:
-        for process in (serve, worker):
-            if process is not None:
-                process.terminate()
-                process.wait(30)
+        for process in (serve, *workers):
+            process.terminate()
+            process.wait(30)
         simulator.terminate()
         engine.dispose()
 
     ms = lambda values, q: percentile(values, q) * 1000  # noqa: E731
     where = "PostgreSQL" if args.db == "postgres" else "SQLite"
     print(
-        f"{where}, intake {args.intake}: {args.orders} events sent twice by {args.senders} "
-        f"senders, after {warm_up} to warm up; load average "
+        f"{where}, intake {args.intake}, "
+        f"{len(workers) if workers else 'embedded' if embedded else 'no'} worker(s): "
+        f"{args.orders} events sent twice by {args.senders} senders, after {warm_up} to warm "
+        f"up; load average "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print(f"new events          statuses {statuses}")

@@ -67,6 +67,10 @@ class Page:
 class OrderClient(Protocol):
     def get_order(self, external_id: str) -> dict[str, Any] | None: ...
 
+    def get_orders(self, external_ids: list[str]) -> list[dict[str, Any]]:
+        """Many orders, in as few requests as the platform allows; unknown ones left out."""
+        ...
+
     def list_orders(self, updated_since: datetime | None, cursor: str | None) -> Page: ...
 
     def ship(

@@ -14,7 +14,16 @@ Failures retry with exponential backoff and jitter; after the last attempt a job
 dead (``mercato jobs list --state dead``, ``GET /api/v1/jobs?state=dead``).
 """
 
-from mercato.jobs.registry import JobContext, periodic, task
+from mercato.jobs.registry import BatchContext, Batched, JobContext, batch_task, periodic, task
 from mercato.jobs.service import enqueue, enqueue_new
 
-__all__ = ["JobContext", "enqueue", "enqueue_new", "periodic", "task"]
+__all__ = [
+    "BatchContext",
+    "Batched",
+    "JobContext",
+    "batch_task",
+    "enqueue",
+    "enqueue_new",
+    "periodic",
+    "task",
+]

@@ -43,6 +43,29 @@ class JobContext:
 
 
 @dataclass(frozen=True)
+class BatchContext:
+    """What a batch function gets besides its jobs."""
+
+    now: datetime
+    sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with transaction(self.sessions) as session:
+            yield session
+
+
+@dataclass(frozen=True)
+class Batched:
+    """One job of a batch: its id, which attempt this is, and its arguments."""
+
+    job_id: str
+    attempt: int
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     fn: Callable[..., Any]
@@ -50,6 +73,8 @@ class Task:
     # Retry n waits about base * 2**(n-1), at most cap, with jitter (service.backoff).
     backoff_base: timedelta = timedelta(seconds=5)
     backoff_cap: timedelta = timedelta(hours=1)
+    # Above 1: ``fn(ctx: BatchContext, batch: list[Batched])`` takes up to this many jobs.
+    batch_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,38 @@ def task(
         )
         if every is not None:
             periodic(name, every)
+        return fn
+
+    return register
+
+
+def batch_task(
+    name: str,
+    *,
+    size: int,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff_base: str | timedelta = "5 seconds",
+    backoff_cap: str | timedelta = "1 hour",
+):
+    """Register ``fn(ctx, batch) -> outcomes`` as the job ``name``, run ``size`` at a time.
+
+    ``batch`` holds up to ``size`` claimed jobs (never two sharing a key); ``fn`` returns
+    one outcome per job, in the same order: None when it succeeded, else its exception
+    (or error text), with which that job alone is retried or buried. An exception raised
+    by ``fn`` itself fails every job of the batch.
+    """
+    if size < 1:
+        raise ValueError("a batch holds at least one job")
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        TASKS[name] = Task(
+            name,
+            fn,
+            max_attempts,
+            parse_duration(backoff_base),
+            parse_duration(backoff_cap),
+            batch_size=size,
+        )
         return fn
 
     return register

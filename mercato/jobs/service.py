@@ -121,9 +121,15 @@ class ClaimedJob:
 
 
 def claim(
-    session: Session, now: datetime, limit: int, worker_id: str, lease: timedelta
+    session: Session,
+    now: datetime,
+    limit: int,
+    worker_id: str,
+    lease: timedelta,
+    name: str | None = None,
 ) -> list[ClaimedJob]:
-    """Take up to ``limit`` due jobs for ``worker_id`` until ``now + lease``."""
+    """Take up to ``limit`` due jobs (only jobs ``name``, when given) for ``worker_id``
+    until ``now + lease``."""
     earlier = aliased(Job)
     blocked = exists().where(
         earlier.key == Job.key, earlier.state.in_(UNFINISHED), earlier.id < Job.id
@@ -135,7 +141,7 @@ def claim(
     jobs = list(
         session.scalars(
             select(Job)
-            .where(due, or_(Job.key.is_(None), ~blocked))
+            .where(due, or_(Job.key.is_(None), ~blocked), *([Job.name == name] if name else []))
             .order_by(Job.run_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -165,20 +171,62 @@ def run(claimed: ClaimedJob, context: registry.JobContext) -> str | None:
     return None
 
 
+def run_many(claimed: list[ClaimedJob], context: registry.BatchContext) -> list[str | None]:
+    """Run a batch function on jobs of one name: each job's error (with traceback) or
+    None, in order. Never raises: a failure of the whole call is every job's error."""
+    task = registry.TASKS.get(claimed[0].name)
+    if task is None:
+        return [f"no job named {claimed[0].name!r} is registered in this worker"] * len(claimed)
+    batch = [registry.Batched(job.id, job.attempt, job.args) for job in claimed]
+    try:
+        outcomes = list(task.fn(context, batch))
+    except Exception:  # noqa: BLE001 - recorded on every job of the batch and retried
+        return [traceback.format_exc()[-MAX_ERROR_CHARS:]] * len(claimed)
+    if len(outcomes) != len(claimed):
+        wrong = f"{task.name} returned {len(outcomes)} outcomes for {len(claimed)} jobs"
+        return [wrong] * len(claimed)
+    return [_error_text(outcome) for outcome in outcomes]
+
+
+def _error_text(outcome: BaseException | str | None) -> str | None:
+    if outcome is None or isinstance(outcome, str):
+        return outcome if outcome is None else outcome[-MAX_ERROR_CHARS:]
+    return "".join(traceback.format_exception(outcome))[-MAX_ERROR_CHARS:]
+
+
 def finish(
     session: Session, now: datetime, claimed: ClaimedJob, error: str | None, worker_id: str
 ) -> None:
     """Record the outcome, unless the lease was lost to another worker meanwhile."""
-    job = session.scalar(
-        select(Job).where(
-            Job.id == claimed.id,
-            Job.state == "running",
-            Job.locked_by == worker_id,
-            Job.attempts == claimed.attempt,
-        )
-    )
-    if job is None:
+    finish_many(session, now, [(claimed, error)], worker_id)
+
+
+def finish_many(
+    session: Session,
+    now: datetime,
+    outcomes: list[tuple[ClaimedJob, str | None]],
+    worker_id: str,
+) -> None:
+    """``finish`` for many jobs: one read of the jobs this worker still holds."""
+    if not outcomes:
         return
+    held = {
+        job.id: job
+        for job in session.scalars(
+            select(Job).where(
+                Job.id.in_([claimed.id for claimed, _ in outcomes]),
+                Job.state == "running",
+                Job.locked_by == worker_id,
+            )
+        )
+    }
+    for claimed, error in outcomes:
+        job = held.get(claimed.id)
+        if job is not None and job.attempts == claimed.attempt:
+            _settle(job, now, error)
+
+
+def _settle(job: Job, now: datetime, error: str | None) -> None:
     job.locked_by = job.locked_until = None
     if error is None:
         job.state, job.finished_at, job.last_error = "succeeded", now, None

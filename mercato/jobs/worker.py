@@ -27,6 +27,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,8 +45,20 @@ DEFAULT_LEASE = timedelta(seconds=60)
 SCHEDULE_CHECK_EVERY = 1.0  # seconds
 
 
+@dataclass(frozen=True)
+class ClaimedBatch:
+    """Jobs of one batch task, claimed together and performed in one call."""
+
+    jobs: tuple[service.ClaimedJob, ...]
+
+
 class JobQueue:
-    """The ``jobs`` table as a queue of work."""
+    """The ``jobs`` table as a queue of work.
+
+    A claim that finds jobs of a batch task (``registry.batch_task``) takes more of that
+    name in the same transaction, up to a full batch for each one found, and hands each
+    batch to one thread: a burst of them costs a call and a transaction per batch.
+    """
 
     name = "jobs"
 
@@ -53,26 +66,56 @@ class JobQueue:
         self.info = info
 
     def claim(self, session, now, limit, worker_id, lease):
-        return service.claim(session, now, limit, worker_id, lease)
+        claimed = service.claim(session, now, limit, worker_id, lease)
+        items: list[service.ClaimedJob | ClaimedBatch] = []
+        batches: dict[str, list[service.ClaimedJob]] = {}
+        for job in claimed:
+            task = registry.TASKS.get(job.name)
+            if task is not None and task.batch_size > 1:
+                batches.setdefault(job.name, []).append(job)
+            else:
+                items.append(job)
+        for name, jobs in batches.items():
+            size = registry.TASKS[name].batch_size
+            jobs += service.claim(session, now, len(jobs) * (size - 1), worker_id, lease, name)
+            items += [ClaimedBatch(tuple(jobs[i : i + size])) for i in range(0, len(jobs), size)]
+        return items
 
-    def perform(self, item: service.ClaimedJob) -> str | None:
+    def perform(self, item: service.ClaimedJob | ClaimedBatch) -> str | None | list[str | None]:
+        if isinstance(item, ClaimedBatch):
+            context = registry.BatchContext(
+                self.info.clock(), self.info.sessions, self.info.read_sessions
+            )
+            return service.run_many(list(item.jobs), context)
         context = registry.JobContext(
             item.id, item.attempt, self.info.clock(), self.info.sessions, self.info.read_sessions
         )
         return service.run(item, context)
 
     def finish(self, session, now, done, worker_id):
-        for item, error in done:
-            if isinstance(error, BaseException):
-                error = repr(error)
+        outcomes: list[tuple[service.ClaimedJob, str | None]] = []
+        for item, result in done:
+            if isinstance(result, BaseException):  # perform() itself failed
+                result = repr(result)
+            if isinstance(item, ClaimedBatch):
+                errors = result if isinstance(result, list) else [result] * len(item.jobs)
+                outcomes += zip(item.jobs, errors, strict=True)
+            else:
+                outcomes.append((item, result))
+        for job, error in outcomes:
             if error is not None:
                 logger.warning(
-                    "job %s (%s) attempt %d failed:\n%s", item.id, item.name, item.attempt, error
+                    "job %s (%s) attempt %d failed:\n%s", job.id, job.name, job.attempt, error
                 )
-            service.finish(session, now, item, error, worker_id)
+        service.finish_many(session, now, outcomes, worker_id)
 
     def renew(self, session, items, until, worker_id):
-        service.renew(session, [item.id for item in items], until, worker_id)
+        ids = [
+            job.id
+            for item in items
+            for job in (item.jobs if isinstance(item, ClaimedBatch) else (item,))
+        ]
+        service.renew(session, ids, until, worker_id)
 
     def close(self) -> None:
         pass

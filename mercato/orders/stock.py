@@ -8,14 +8,25 @@ inventory service, so stock never goes below zero and every unit has a movement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy.orm import Session
 
-from mercato.inventory import counts, reservations
+from mercato.inventory import availability, counts, lock_objects, reservations
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
 from mercato.orders.models import Order
+
+
+def lock_skus(session: Session, skus: Collection[str]) -> None:
+    """Lock every stock level of these SKUs, lowest id first (``inventory.lock_objects``):
+    a transaction that takes stock for many orders holds from the start every level it
+    may need, so two such transactions never wait on each other in opposite orders."""
+    if skus:
+        stocks = availability.read_stock(session, skus=skus)
+        lock_objects.stock_levels(
+            session, [level.id for found in stocks.values() for level in found.levels]
+        )
 
 
 def deduct(session: Session, order: Order, actor: str) -> str | None:

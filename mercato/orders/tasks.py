@@ -13,15 +13,11 @@ from mercato.orders import intake, push
 logger = logging.getLogger("mercato.orders")
 
 
-@jobs.task(intake.PROCESS_JOB, backoff_base="2 seconds")
-def process_inbound(ctx: jobs.JobContext, inbound_id: str) -> None:
-    with ctx.read_sessions() as session:
-        pull = intake.read_event(session, inbound_id)
-    if pull is None:
-        return
-    intake.fetch_orders(pull)  # may call the platform: outside any transaction
-    with ctx.transaction() as session:
-        intake.apply_pulled(session, pull)
+@jobs.batch_task(intake.PROCESS_JOB, size=intake.PROCESS_BATCH, backoff_base="2 seconds")
+def process_inbound(ctx: jobs.BatchContext, batch: list[jobs.Batched]) -> list[Exception | None]:
+    return intake.process_events(
+        ctx.read_sessions, ctx.sessions, [job.args["inbound_id"] for job in batch]
+    )
 
 
 @jobs.task("orders.poll", every="5 minutes")

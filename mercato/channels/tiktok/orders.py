@@ -20,6 +20,7 @@ from mercato.money import format_plain, to_minor
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
 
 ORDERS = "/order/202309/orders"
+DETAIL_IDS = 50  # order ids one Get Order Detail request takes (PLATFORMS.md §3.6)
 PROVIDERS = "/logistics/202309/delivery_options/{}/shipping_providers"
 SHIPPABLE = ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING")
 # Seller cancel reasons (partner docs "Cancel reasons", US): by the order's status, and
@@ -183,8 +184,18 @@ class OrderClient:
         self.settings = settings
 
     def get_order(self, external_id: str) -> dict | None:
-        orders = self.api.call("GET", ORDERS, query={"ids": external_id}).get("orders") or []
+        orders = self.get_orders([external_id])
         return orders[0] if orders else None
+
+    def get_orders(self, external_ids: list[str]) -> list[dict]:
+        """Get Order Detail for many orders, ``DETAIL_IDS`` per request (TikTok takes no
+        more); orders TikTok does not know are left out."""
+        wanted = list(dict.fromkeys(external_ids))
+        found: list[dict] = []
+        for start in range(0, len(wanted), DETAIL_IDS):
+            chunk = ",".join(wanted[start : start + DETAIL_IDS])
+            found += self.api.call("GET", ORDERS, query={"ids": chunk}).get("orders") or []
+        return found
 
     def list_orders(self, updated_since: datetime | None, cursor: str | None) -> Page:
         body: dict[str, Any] = {}
