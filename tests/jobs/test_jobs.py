@@ -208,3 +208,45 @@ def test_durations_are_words():
     for bad in ("soon", "5 fortnights", "0 s", ""):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_a_batch_task_gets_its_jobs_together_and_each_is_settled_on_its_own(
+    sessions, drain, clock, monkeypatch
+):
+    monkeypatch.setattr(sample_tasks, "BATCHES", [])
+    labels = ["a", "b", "fail-c", "d", "e", "f", "g"]
+    with transaction(sessions) as session:
+        for label in labels:
+            service.enqueue(session, "tests.batch", {"label": label})
+    drain()
+    # Seven due jobs, batches of at most three, none twice.
+    assert [len(b) for b in sample_tasks.BATCHES] == [3, 3, 1]
+    assert sorted(sum(sample_tasks.BATCHES, [])) == sorted(labels)
+    assert sorted(p["label"] for p in ran(sessions)) == sorted(set(labels) - {"fail-c"})
+    by_label = {job.args["label"]: job for job in our_jobs(sessions)}
+    failed = by_label.pop("fail-c")
+    assert (failed.state, failed.attempts) == ("queued", 1)
+    assert "ValueError: fail-c failed on purpose" in failed.last_error
+    assert {(j.state, j.attempts) for j in by_label.values()} == {("succeeded", 1)}
+    clock.now = failed.run_at
+    drain()  # the last attempt fails too: dead, with its error
+    failed = next(j for j in our_jobs(sessions) if j.args["label"] == "fail-c")
+    assert (failed.state, failed.attempts) == ("dead", 2)
+
+
+def test_a_batch_that_fails_as_a_whole_fails_each_of_its_jobs(sessions, drain, monkeypatch):
+    monkeypatch.setattr(sample_tasks, "BATCHES", [])
+    with transaction(sessions) as session:
+        for label in ("crash", "x"):
+            service.enqueue(session, "tests.batch", {"label": label})
+    drain()
+    assert sample_tasks.BATCHES == [["crash", "x"]]
+    assert ran(sessions) == []
+    for job in our_jobs(sessions):
+        assert (job.state, job.attempts) == ("queued", 1)
+        assert "RuntimeError: the whole batch failed" in job.last_error
+
+
+def test_a_batch_task_needs_a_size_of_at_least_one():
+    with pytest.raises(ValueError, match="at least one job"):
+        jobs.batch_task("tests.empty", size=0)

@@ -167,3 +167,32 @@ def test_webhooks_are_signed_and_faults_are_injected(shop):
         tiktok.verify(creds, raw, {k.lower(): v for k, v in headers.items()})
         for raw, headers in sent
     )
+
+
+def test_get_order_detail_takes_1_to_50_ids(shop):
+    order_id = place(shop).json()["id"]
+    for ids in ("", ",".join([order_id] + [str(n) for n in range(50)])):
+        refused = shop.call("GET", "/order/202309/orders", ids=ids)
+        assert refused.status_code == 400 and refused.json()["code"] == 36009003
+    fifty = shop.call("GET", "/order/202309/orders", ids=",".join([order_id] * 50)).json()
+    assert fifty["code"] == 0 and fifty["data"]["orders"][0]["id"] == order_id
+
+
+def test_the_order_client_asks_for_50_orders_a_request(shop):
+    placed = [place(shop, lines=[{"sku": sku}]).json()["id"] for sku in ("TEE-S", "TEE-M")]
+    asked: list[int] = []
+    shop.client.event_hooks["request"] = [
+        lambda request: (
+            request.url.path == tiktok.ORDERS
+            and asked.append(len(request.url.params["ids"].split(",")))
+        )
+    ]
+    client = tiktok.OrderClient(
+        {"category_id": "601226"},
+        {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
+        shop.client,
+    )
+    wanted = [str(n) for n in range(60)] + placed + [str(n) for n in range(60, 118)]
+    found = client.get_orders(wanted + placed)  # repeated ids are asked for once
+    assert sorted(doc["id"] for doc in found) == sorted(placed)
+    assert asked == [50, 50, 20]
