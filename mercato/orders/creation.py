@@ -32,8 +32,9 @@ def create_order(
 
     Returns (order, created). Concurrent duplicates (a webhook delivered twice at once)
     meet the unique (channel, external_id) constraint: the loser gets the winner's order.
-    ``deduct_stock`` commits the order's units through the inventory service (platform
-    orders); storefront orders took theirs in checkout. When the stock is not there the
+    ``deduct_stock`` takes the order's units through the inventory service (platform
+    orders; ``take_stock`` does it later for many); storefront orders took theirs in
+    checkout. When the stock is not there the
     order is still created, with ``stock_state`` "short", for the caller to flag.
     """
     if data.external_id:
@@ -63,7 +64,14 @@ def create_order(
     if order.payment_status == "paid":
         timeline.publish(session, "order.paid", order)
     if deduct_stock:
-        short = stock.deduct(session, order, actor)
+        take_stock(session, [(order, actor)])
+    return order, True
+
+
+def take_stock(session: Session, orders: list[tuple[Order, str]]) -> None:
+    """Take the units of new platform orders, (order, actor) each, all in one go
+    (``stock.deduct_many``), and note on each order whether its stock was taken."""
+    for (order, actor), short in zip(orders, stock.deduct_many(session, orders), strict=True):
         timeline.log(
             session,
             order,
@@ -72,7 +80,6 @@ def create_order(
             f"Stock not taken: {short}" if short else "Stock taken.",
             stock_state=order.stock_state,
         )
-    return order, True
 
 
 def _by_external_id(session: Session, channel: str, external_id: str) -> Order | None:

@@ -27,6 +27,7 @@ and 86/s, p99 651 and 553 ms. Every redelivery was answered as a duplicate eithe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -47,8 +48,10 @@ from mercato.db import new_id, transaction, utcnow
 from mercato.errors import MercatoError, NotFound, Unauthorized
 from mercato.group_commit import GroupCommit
 from mercato.inserts import insert_or_ignore
-from mercato.orders import creation, lifecycle, push, stock, timeline
+from mercato.orders import creation, lifecycle, push, timeline
 from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
+
+logger = logging.getLogger("mercato.orders")
 
 MAX_BODY = 256 * 1024  # bytes; order notifications are a few kB
 PROCESS_JOB = "orders.process_inbound"
@@ -264,11 +267,16 @@ def fetch_orders(pull: OrderPull) -> OrderPull:
     return pull
 
 
-def apply_pulled(session: Session, pull: OrderPull) -> list[Order]:
-    """Apply the pulled orders and mark the event processed (one transaction)."""
+def apply_pulled(
+    session: Session, pull: OrderPull, imports: list[Imported] | None = None
+) -> list[Order]:
+    """Apply the pulled orders and mark the event processed (one transaction). Given
+    ``imports``, new orders' stock is left for ``finish_imports``."""
     channel = session.get(Channel, pull.channel_id)
     module = platforms.module(pull.kind)
-    applied = [apply(session, channel, module.to_order(doc, channel.id)) for doc in pull.documents]
+    applied = [
+        apply(session, channel, module.to_order(doc, channel.id), imports) for doc in pull.documents
+    ]
     if pull.inbound_id:
         event = session.get(InboundEvent, pull.inbound_id)
         event.state, event.processed_at, event.error = "processed", utcnow(), None
@@ -284,7 +292,8 @@ def process_events(
     One read of the events; per channel one order fetch in as few requests as the
     platform allows (TikTok: 50 orders a request), with no transaction open; then one
     transaction that applies every event in its own savepoint, so an event that fails
-    (its outcome is the exception) changes nothing and the others are applied.
+    (its outcome is the exception) changes nothing and the others are applied, with
+    the stock of all new orders taken at once at the end (``_apply_together``).
 
     Against one event per job, this is what lets order processing keep up with webhook
     acknowledgement during a burst (figures in README, Benchmarks, bench/webhooks.py).
@@ -309,17 +318,37 @@ def process_events(
     ready = {index: pull for index, pull in pulls.items() if outcomes[index] is None}
     if not ready:
         return outcomes
-    with transaction(sessions) as session:
-        # Every stock level the batch may take from, locked first in one order: two
-        # batches never wait on each other in opposite orders.
-        stock.lock_skus(session, {sku for pull in ready.values() for sku in _skus_of(pull)})
+    try:
+        with transaction(sessions) as session:
+            _apply_together(session, ready, outcomes)
+    except Exception:  # noqa: BLE001 - each event again on its own, so that one fails alone
+        logger.warning("applying %d events together failed", len(ready), exc_info=True)
         for index, pull in ready.items():
             try:
-                with session.begin_nested():
+                with transaction(sessions) as session:
                     apply_pulled(session, pull)
-            except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
+                outcomes[index] = None
+            except Exception as exc:  # noqa: BLE001 - this event's failure
                 outcomes[index] = exc
     return outcomes
+
+
+def _apply_together(session: Session, ready: dict[int, OrderPull], outcomes: list) -> None:
+    """Every event in its savepoint (one that fails is undone and gets its exception);
+    then the stock of every new order at once, last: the stock levels, which every
+    order of a drop shares, stay locked only from there to the commit. A failure there
+    fails the whole transaction (the caller then applies each event on its own)."""
+    imports: list[Imported] = []
+    for index, pull in ready.items():
+        mine: list[Imported] = []
+        try:
+            with session.begin_nested():
+                apply_pulled(session, pull, mine)
+        except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
+            outcomes[index] = exc
+            continue
+        imports += mine
+    finish_imports(session, imports)
 
 
 def fetch_many(pulls: dict[int, OrderPull]) -> dict[int, Exception]:
@@ -348,18 +377,6 @@ def fetch_many(pulls: dict[int, OrderPull]) -> dict[int, Exception]:
                 if n.document is None and n.external_id in found
             ]
     return failed
-
-
-def _skus_of(pull: OrderPull) -> set[str]:
-    module = platforms.module(pull.kind)
-    skus = set()
-    for doc in pull.documents:
-        try:
-            incoming = module.to_order(doc, pull.channel_id)
-        except Exception:  # noqa: BLE001, S112 - a bad document fails in its own savepoint
-            continue
-        skus.update(line.sku for line in incoming.order.lines if line.sku)
-    return skus
 
 
 # ---------------------------------------------------------------- the rules
@@ -398,7 +415,25 @@ def _known_lines(session: Session, incoming: platforms.PlatformOrder) -> list[st
     return unknown
 
 
-def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder) -> Order:
+@dataclass
+class Imported:
+    """A new platform order whose stock is still to be taken (``finish_imports``)."""
+
+    channel: Channel
+    order: Order
+    incoming: platforms.PlatformOrder
+    unknown: list[str]
+    actor: str
+
+
+def apply(
+    session: Session,
+    channel: Channel,
+    incoming: platforms.PlatformOrder,
+    imports: list[Imported] | None = None,
+) -> Order:
+    """Create the order or move it forward. Given ``imports``, a new order's stock is
+    left for ``finish_imports`` and the order added there."""
     actor = f"channel:{channel.kind}"
     order = session.scalar(
         select(Order).where(Order.channel == channel.id, Order.external_id == incoming.external_id)
@@ -406,12 +441,15 @@ def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder)
     if order is None:
         unknown = _known_lines(session, incoming)
         order, created = creation.create_order(
-            session, incoming.order, actor=actor, deduct_stock=True
+            session, incoming.order, actor=actor, deduct_stock=imports is None
         )
         if created:
             order.external_status = incoming.status
             order.external_updated_at = incoming.updated_at
-            _after_import(session, channel, order, incoming, unknown, actor)
+            if imports is None:
+                _after_import(session, channel, order, incoming, unknown, actor)
+            else:
+                imports.append(Imported(channel, order, incoming, unknown, actor))
             return order
     if is_stale(channel, order, incoming) or (
         order.external_updated_at == incoming.updated_at
@@ -422,6 +460,13 @@ def apply(session: Session, channel: Channel, incoming: platforms.PlatformOrder)
     order.external_updated_at = incoming.updated_at
     _follow(session, channel, order, incoming, actor)
     return order
+
+
+def finish_imports(session: Session, imports: list[Imported]) -> None:
+    """Take the stock of new orders all at once, then flag the ones it was short for."""
+    creation.take_stock(session, [(i.order, i.actor) for i in imports])
+    for i in imports:
+        _after_import(session, i.channel, i.order, i.incoming, i.unknown, i.actor)
 
 
 def _after_import(

@@ -8,53 +8,60 @@ inventory service, so stock never goes below zero and every unit has a movement.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
-from mercato.inventory import availability, counts, lock_objects, reservations
+from mercato.errors import MercatoError
+from mercato.inventory import counts, reservations
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.schemas import AdjustmentCreate, ReservationLineInput
 from mercato.orders.models import Order
 
 
-def lock_skus(session: Session, skus: Collection[str]) -> None:
-    """Lock every stock level of these SKUs, lowest id first (``inventory.lock_objects``):
-    a transaction that takes stock for many orders holds from the start every level it
-    may need, so two such transactions never wait on each other in opposite orders."""
-    if skus:
-        stocks = availability.read_stock(session, skus=skus)
-        lock_objects.stock_levels(
-            session, [level.id for found in stocks.values() for level in found.levels]
-        )
-
-
 def deduct(session: Session, order: Order, actor: str) -> str | None:
-    """Reserve and commit the order's units (channel: the order's channel, reference: its
+    """Take the order's units as sold (channel: the order's channel, reference: its
     platform id). Returns None when deducted, else why not; nothing is deducted then."""
-    lines = [
-        ReservationLineInput(variant_id=line.variant_id, quantity=line.quantity)
-        for line in order.lines
-        if line.variant_id
-    ]
-    if not lines:
-        return None
-    try:
-        with session.begin_nested():
-            held = reservations.reserve(
-                session,
-                lines,
-                channel=order.channel,
-                reference=order.external_id or order.id,
-                actor=actor,
+    [short] = deduct_many(session, [(order, actor)])
+    return short
+
+
+def deduct_many(session: Session, orders: Sequence[tuple[Order, str]]) -> list[str | None]:
+    """``deduct`` for many (order, actor) in one ``reserve_many``: one stock read, the
+    stock levels locked once, each order's units taken or refused on their own. Called
+    last in a transaction, it keeps the stock levels locked only until the commit."""
+    requests: list[reservations.ReservationRequest] = []
+    asking: list[int] = []
+    for index, (order, actor) in enumerate(orders):
+        lines = [
+            ReservationLineInput(variant_id=line.variant_id, quantity=line.quantity)
+            for line in order.lines
+            if line.variant_id
+        ]
+        if lines:
+            asking.append(index)
+            requests.append(
+                reservations.ReservationRequest(
+                    lines,
+                    channel=order.channel,
+                    reference=order.external_id or order.id,
+                    sell=True,  # a platform order: its units are sold, not held
+                    actor=actor,
+                )
             )
-            reservations.commit(session, held.id, actor=actor)
-    except InsufficientStock as exc:
-        order.stock_state = "short"
-        short = [f"{e.message}" for e in exc.errors] or [exc.detail]
-        return "; ".join(short)
-    order.stock_state = "committed"
-    return None
+    shorts: list[str | None] = [None] * len(orders)
+    for index, outcome in zip(
+        asking, reservations.reserve_many(session, requests) if requests else [], strict=True
+    ):
+        order = orders[index][0]
+        if isinstance(outcome, InsufficientStock):
+            order.stock_state = "short"
+            shorts[index] = "; ".join(e.message for e in outcome.errors) or outcome.detail
+        elif isinstance(outcome, MercatoError):
+            raise outcome
+        else:
+            order.stock_state = "committed"
+    return shorts
 
 
 def give_back(

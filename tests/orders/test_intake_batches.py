@@ -90,7 +90,10 @@ def test_a_burst_of_events_is_fetched_and_applied_a_batch_at_a_time(
     assert count(sessions, InboundEvent, InboundEvent.state == "processed") == 80
 
 
-def test_an_event_that_fails_in_a_batch_fails_alone(shop, sessions, drain, clock, monkeypatch):
+@pytest.mark.parametrize("fault", ["a broken order document", "a failure after its stock"])
+def test_an_event_that_fails_in_a_batch_fails_alone(
+    fault, shop, sessions, drain, clock, monkeypatch
+):
     _, book = shop.connect("tiktok")
     placed = [
         book.place(OrderIn(lines=[{"sku": sku, "quantity": 1}]))["id"]
@@ -98,14 +101,20 @@ def test_an_event_that_fails_in_a_batch_fails_alone(shop, sessions, drain, clock
     ]
     poisoned = placed[2]
     after_import = intake._after_import
+    if fault == "a broken order document":
+        item = book.orders[poisoned]["line_items"][0]
+        sku_id = item.pop("sku_id")  # TikTok sends no SKU id: the order cannot be read
+        expected_error = "KeyError: 'sku_id'"
+    else:
 
-    def fails_on_the_poisoned_order(session, channel, order, *args):
-        # After the order and its stock were written: all of it must be undone.
-        if order.external_id == poisoned:
-            raise RuntimeError("the poisoned order")
-        after_import(session, channel, order, *args)
+        def fails_on_the_poisoned_order(session, channel, order, *args):
+            # After the order and its stock were written: all of it must be undone.
+            if order.external_id == poisoned:
+                raise RuntimeError("the poisoned order")
+            after_import(session, channel, order, *args)
 
-    monkeypatch.setattr(intake, "_after_import", fails_on_the_poisoned_order)
+        monkeypatch.setattr(intake, "_after_import", fails_on_the_poisoned_order)
+        expected_error = "RuntimeError: the poisoned order"
     book.deliver(DeliverIn())
     drain()
     assert sorted(o.external_id for o in _orders(sessions)) == sorted(set(placed) - {poisoned})
@@ -114,10 +123,13 @@ def test_an_event_that_fails_in_a_batch_fails_alone(shop, sessions, drain, clock
     jobs = jobs_of(sessions)
     failed = jobs.pop(poisoned)
     assert (failed.state, failed.attempts) == ("queued", 1)
-    assert "RuntimeError: the poisoned order" in failed.last_error
+    assert expected_error in failed.last_error
     assert {(j.state, j.attempts, j.last_error) for j in jobs.values()} == {("succeeded", 1, None)}
 
-    monkeypatch.setattr(intake, "_after_import", after_import)  # the fault goes away
+    # The fault goes away.
+    if fault == "a broken order document":
+        item["sku_id"] = sku_id
+    monkeypatch.setattr(intake, "_after_import", after_import)
     clock.advance(timedelta(minutes=1))  # the retry comes due
     drain()
     assert sorted(o.external_id for o in _orders(sessions)) == sorted(placed)
