@@ -1,7 +1,8 @@
 """Inbound order webhooks: signed TikTok Shop order notifications from concurrent senders
 against `mercato serve` (uvicorn on 127.0.0.1), on SQLite (embedded, in-process worker)
-or PostgreSQL (a database created for the run and dropped after it; `mercato worker`
-beside the server).
+or PostgreSQL (a database created for the run and dropped after it; `--workers`
+`mercato worker` processes beside the server, 2 by default). One run per size given
+to `--orders`, each in a fresh database, so that growth is visible.
 
 Every event is delivered twice, as platforms redeliver: first each new event, then each
 again. Prints, separately, new events acknowledged/s with their p50/p99 latency and
@@ -9,8 +10,8 @@ redeliveries answered/s with how many the server called duplicates (each must be
 processed/s (webhook received -> order created, including the worker fetching each
 order from the TikTok simulator), and checks one order per distinct event.
 
-    python bench/webhooks.py --orders 2000 --senders 16
-    python bench/webhooks.py --db postgres --orders 2000 --senders 16
+    python bench/webhooks.py                     # 100, 1,000 and 10,000 events
+    python bench/webhooks.py --db postgres --workers 2 --orders 1000 10000
 """
 
 from __future__ import annotations
@@ -81,7 +82,13 @@ async def send_all(base_url: str, path: str, deliveries, senders: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument(
+        "--orders",
+        type=int,
+        nargs="+",
+        default=[100, 1000, 10000],
+        help="events per run; one run (its own database) for each size given",
+    )
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument(
         "--no-worker",
@@ -106,6 +113,12 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    for orders in args.orders:
+        measure(argparse.Namespace(**{**vars(args), "orders": orders}))
+
+
+def measure(args) -> None:
+    """One run at ``args.orders`` events, in a database of its own."""
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-bench-"))
     os.environ.update(
         MERCATO_DATA_DIR=str(data_dir),
@@ -115,9 +128,13 @@ def main() -> None:
         MERCATO_WEBHOOK_GROUP_COMMIT="1" if args.intake == "group-commit" else "0",
     )
     os.environ.pop("MERCATO_DATABASE_URL", None)
+    os.environ.pop("MERCATO_MEDIA_ORIGIN", None)
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    from mercato.config import get_settings
+
+    get_settings.cache_clear()
     database = None
     if args.db == "postgres":
         database = f"mercato_bench_webhooks_{uuid.uuid4().hex[:10]}"

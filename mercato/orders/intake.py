@@ -37,7 +37,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mercato import jobs
+from mercato import jobs, wakeups
 from mercato.catalog.models import Variant
 from mercato.channels import crypto
 from mercato.channels import http as channel_http
@@ -338,6 +338,9 @@ def _apply_together(session: Session, ready: dict[int, OrderPull], outcomes: lis
     then the stock of every new order at once, last: the stock levels, which every
     order of a drop shares, stay locked only from there to the commit. A failure there
     fails the whole transaction (the caller then applies each event on its own)."""
+    # Signalled here, outside the savepoints: a NOTIFY sent inside one that is rolled
+    # back would be dropped, and the session sends only the first.
+    wakeups.signal(session)
     imports: list[Imported] = []
     for index, pull in ready.items():
         mine: list[Imported] = []
