@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato import jobs, wakeups
@@ -271,16 +271,27 @@ def apply_pulled(
     session: Session, pull: OrderPull, imports: list[Imported] | None = None
 ) -> list[Order]:
     """Apply the pulled orders and mark the event processed (one transaction). Given
-    ``imports``, new orders' stock is left for ``finish_imports``."""
+    ``imports``, new orders' stock is left for ``finish_imports``, and the event for
+    ``mark_processed``."""
     channel = session.get(Channel, pull.channel_id)
     module = platforms.module(pull.kind)
     applied = [
         apply(session, channel, module.to_order(doc, channel.id), imports) for doc in pull.documents
     ]
-    if pull.inbound_id:
-        event = session.get(InboundEvent, pull.inbound_id)
-        event.state, event.processed_at, event.error = "processed", utcnow(), None
+    if pull.inbound_id and imports is None:
+        mark_processed(session, [pull.inbound_id])
     return applied
+
+
+def mark_processed(session: Session, inbound_ids: list[str]) -> None:
+    """One UPDATE. A batch makes it last: a redelivery of the event (an insert that
+    meets its row) waits for the transaction that updated the row to end."""
+    if inbound_ids:
+        session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id.in_(inbound_ids))
+            .values(state="processed", processed_at=utcnow(), error=None)
+        )
 
 
 def process_events(
@@ -352,6 +363,10 @@ def _apply_together(session: Session, ready: dict[int, OrderPull], outcomes: lis
             continue
         imports += mine
     finish_imports(session, imports)
+    mark_processed(
+        session,
+        [pull.inbound_id for index, pull in ready.items() if outcomes[index] is None],
+    )
 
 
 def fetch_many(pulls: dict[int, OrderPull]) -> dict[int, Exception]:
