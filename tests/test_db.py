@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import insert, text
 
 from mercato import db
@@ -174,3 +175,62 @@ def test_insert_rows_stores_what_a_core_insert_stores(engine):
         assert without_ids(helper_variants) == without_ids(
             stored("variants", f"product_id = '{core['id']}'")
         )
+
+
+def _product_row(handle: str, now: datetime) -> dict:
+    return {
+        "id": new_id("prod"),
+        "handle": handle,
+        "title": handle.title(),
+        "description_html": "",
+        "description_text": "",
+        "tags": [],
+        "status": "draft",
+        "options": [],
+        "attributes": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def test_insert_rows_takes_rows_made_as_they_are_written(engine):
+    now = datetime(2024, 5, 6, tzinfo=UTC)
+    made: list[str] = []
+
+    def rows():
+        for n in range(1500):
+            made.append(f"made-{n}")
+            yield _product_row(made[-1], now)
+
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        assert insert_rows(session, Product.__table__, rows()) == 1500
+        assert insert_rows(session, Product.__table__, iter(())) == 0
+    with transaction(factory) as session:
+        handles = session.scalars(
+            text("SELECT handle FROM products WHERE handle LIKE 'made-%' ORDER BY id")
+        ).all()
+    assert handles == made
+
+
+def test_rows_that_fail_while_being_written_leave_nothing(engine):
+    now = datetime(2024, 5, 6, tzinfo=UTC)
+
+    def rows():
+        for n in range(1000):
+            if n == 700:
+                raise RuntimeError("the 700th row could not be made")
+            yield _product_row(f"half-{n}", now)
+
+    factory = make_sessionmaker(engine)
+    with pytest.raises(RuntimeError, match="700th"), transaction(factory) as session:
+        insert_rows(session, Product.__table__, [_product_row("before-the-failure", now)])
+        insert_rows(session, Product.__table__, rows())
+    with transaction(factory) as session:
+        left = session.scalar(
+            text(
+                "SELECT count(*) FROM products "
+                "WHERE handle LIKE 'half-%' OR handle = 'before-the-failure'"
+            )
+        )
+    assert left == 0

@@ -587,19 +587,22 @@ def _variant_values(item: VariantInput, position: int, default_currency: str) ->
 
 def _insert_new(session: Session, plans: list[_Plan]) -> dict[str, tuple[str, list[str]]]:
     """Create products with one multi-row INSERT per table: imports create thousands.
-    Returns handle -> (product id, variant ids in order), in the order given."""
+    Returns handle -> (product id, variant ids in order), in the order given.
+
+    The rows of products and variants (their HTML cleaned, their values gathered) and the
+    events' payloads are made as they are written: on PostgreSQL the server stores the
+    rows sent before while the next are made (``insert_rows``).
+    """
     now, default_currency = utcnow(), store_currency()
-    rows: dict[type, list[dict]] = {Product: [], Media: [], Variant: [], ProductTranslation: []}
-    ids, created = {}, []
+    ids: dict[str, tuple[str, list[str]]] = {}
+    media: list[dict] = []
+    images: list[dict[str, str]] = []
     for plan in plans:
         product_id = new_id("prod")
-        rows[Product].append(
-            {"id": product_id, **_product_values(plan), "created_at": now, "updated_at": now}
-        )
         media_ids = {}
         for position, (url, alt) in enumerate(_wanted_media(plan.data).items(), start=1):
             media_ids[url] = new_id("med")
-            rows[Media].append(
+            media.append(
                 {
                     "id": media_ids[url],
                     "product_id": product_id,
@@ -608,46 +611,62 @@ def _insert_new(session: Session, plans: list[_Plan]) -> dict[str, tuple[str, li
                     "position": position,
                 }
             )
-        variants = []
-        for position, item in enumerate(plan.data.variants, start=1):
-            variants.append(
-                {
-                    "id": new_id("var"),
-                    "product_id": product_id,
-                    **_variant_values(item, position, default_currency),
-                    "image_id": media_ids.get(item.image_url),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        rows[Variant] += variants
-        ids[plan.handle] = (product_id, [v["id"] for v in variants])
-        rows[ProductTranslation] += [
-            {
-                "product_id": product_id,
-                "locale": locale,
-                "title": t.title,
-                "description_html": t.description_html,
-            }
-            for locale, t in (plan.data.translations or {}).items()
-        ]
-        created.append(
+        images.append(media_ids)
+        ids[plan.handle] = (product_id, [new_id("var") for _ in plan.data.variants])
+    created = [ids[plan.handle] for plan in plans]
+
+    products = (
+        {"id": product_id, **_product_values(plan), "created_at": now, "updated_at": now}
+        for plan, (product_id, _) in zip(plans, created, strict=True)
+    )
+    variants = (
+        {
+            "id": variant_id,
+            "product_id": product_id,
+            **_variant_values(item, position, default_currency),
+            "image_id": media_ids.get(item.image_url),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for plan, (product_id, variant_ids), media_ids in zip(plans, created, images, strict=True)
+        for position, (item, variant_id) in enumerate(
+            zip(plan.data.variants, variant_ids, strict=True), start=1
+        )
+    )
+    translations = (
+        {
+            "product_id": product_id,
+            "locale": locale,
+            "title": t.title,
+            "description_html": t.description_html,
+        }
+        for plan, (product_id, _) in zip(plans, created, strict=True)
+        for locale, t in (plan.data.translations or {}).items()
+    )
+    # In this order: variants point at their product and image.
+    insert_rows(session, Product.__table__, products)
+    insert_rows(session, Media.__table__, media)
+    insert_rows(session, Variant.__table__, variants)
+    insert_rows(session, ProductTranslation.__table__, translations)
+    events.record_many(
+        session,
+        (
             (
                 "product.created",
                 _changed_payload(
                     product_id,
                     plan.handle,
                     plan.data.status,
-                    [(v["id"], v["sku"]) for v in variants],
+                    [
+                        (variant_id, item.sku or None)
+                        for variant_id, item in zip(variant_ids, plan.data.variants, strict=True)
+                    ],
                 ),
                 product_id,
             )
-        )
-    for model, model_rows in rows.items():
-        if model_rows:
-            # Every row has the same keys, so this is one batch per table.
-            insert_rows(session, model.__table__, model_rows)
-    events.record_many(session, created)
+            for plan, (product_id, variant_ids) in zip(plans, created, strict=True)
+        ),
+    )
     return ids
 
 

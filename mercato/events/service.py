@@ -65,26 +65,29 @@ def record_many(
     session: Session, entries: Iterable[tuple[str, EventPayload | dict[str, Any], str]]
 ) -> int:
     """``record()`` for many (type, payload, key) at once, in that order: two multi-row
-    INSERTs instead of an object each, for imports and stock counts that touch thousands."""
+    INSERTs instead of an object each, for imports and stock counts that touch thousands.
+    ``entries`` may be a generator: each payload is then made as its row is written
+    (see ``insert_rows``)."""
     now = utcnow()
-    rows = []
-    for type, payload, key in entries:
-        version, body = _versioned(type, payload)
-        rows.append(
-            {
-                "id": new_id("evt"),
+    ids: list[str] = []
+
+    def rows():
+        for type, payload, key in entries:
+            version, body = _versioned(type, payload)
+            ids.append(new_id("evt"))
+            yield {
+                "id": ids[-1],
                 "type": type,
                 "key": key,
                 "version": version,
                 "payload": body,
                 "created_at": now,
             }
-        )
-    if rows:
-        insert_rows(session, Event.__table__, rows)
-        insert_rows(session, OutboxEntry.__table__, [{"event_id": r["id"]} for r in rows])
+
+    if insert_rows(session, Event.__table__, rows()):
+        insert_rows(session, OutboxEntry.__table__, ({"event_id": i} for i in ids))
         wakeups.signal(session)
-    return len(rows)
+    return len(ids)
 
 
 # ---------------------------------------------------------------- type patterns

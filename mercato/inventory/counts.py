@@ -180,42 +180,46 @@ def set_on_hand_of_new(
         raise ValidationFailed("Stock cannot be negative.", bad)
     # Read once: attributes of an ORM object cost more than the rest of each row.
     location_id, code, name, priority = where.id, where.code, where.name, where.priority
-    levels, movements, stocks = [], [], {}
-    for variant_id in sorted(counts):
-        count = counts[variant_id]
-        level_id = new_id("stk")
-        levels.append(
+    level_ids = {variant_id: new_id("stk") for variant_id in sorted(counts)}
+    # Rows made as they are written (see ``insert_rows``).
+    insert_rows(
+        session,
+        levels_table,
+        (
             {
                 "id": level_id,
                 "variant_id": variant_id,
                 "location_id": location_id,
-                "on_hand": count.on_hand,
+                "on_hand": counts[variant_id].on_hand,
                 "reserved": 0,
             }
-        )
-        if count.on_hand:  # as set_on_hand: a count of 0 on a new level moves nothing
-            movements.append(
-                movement_row(
-                    level_id,
-                    variant_id,
-                    "correction",
-                    count.on_hand,
-                    on_hand=count.on_hand,
-                    actor=actor,
-                    now=now,
-                    reason=reason,
-                    reference=reference,
-                )
-            )
-            stocks[variant_id] = Stock(
+            for variant_id, level_id in level_ids.items()
+        ),
+    )
+    # As set_on_hand: a count of 0 on a new level moves nothing.
+    moved = [variant_id for variant_id in level_ids if counts[variant_id].on_hand]
+    write_movements(
+        session,
+        (
+            movement_row(
+                level_ids[variant_id],
                 variant_id,
-                count.sku,
-                count.policy,
-                count.tracked,
-                [Level(level_id, variant_id, location_id, code, name, priority, count.on_hand, 0)],
+                "correction",
+                counts[variant_id].on_hand,
+                on_hand=counts[variant_id].on_hand,
+                actor=actor,
+                now=now,
+                reason=reason,
+                reference=reference,
             )
-    insert_rows(session, levels_table, levels)
-    write_movements(session, movements)
+            for variant_id in moved
+        ),
+    )
+    stocks = {}
+    for variant_id in moved:
+        count, level_id = counts[variant_id], level_ids[variant_id]
+        level = Level(level_id, variant_id, location_id, code, name, priority, count.on_hand, 0)
+        stocks[variant_id] = Stock(variant_id, count.sku, count.policy, count.tracked, [level])
     record_changes(session, stocks, stocks, now)
 
 

@@ -47,9 +47,8 @@ def movement_row(
     }
 
 
-def write_movements(session: Session, movements: list[dict[str, Any]]) -> None:
-    if movements:
-        insert_rows(session, movements_table, movements)
+def write_movements(session: Session, movements: Iterable[dict[str, Any]]) -> None:
+    insert_rows(session, movements_table, movements)
 
 
 def reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) -> int:
