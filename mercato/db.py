@@ -183,6 +183,11 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
     ``rows`` may be a generator: on PostgreSQL each row is then made while the server
     works on the ones sent before it (libpq sends every ~8 kB), instead of the server
     waiting for the whole batch and the importing process then waiting for the server.
+    The Shopify import at 20k variants on PostgreSQL, seven interleaved pairs on a 2-core
+    machine at load average 6-14 (where the two hardly overlap): median 7.2 s against
+    8.9 s with lists (4.1-11.2 s against 4.8-19.8 s), the importing process's CPU
+    1.9-2.4 s against 2.1-2.5 s; at 100k, two pairs at load 4-5, 24.4 and 28.4 s against
+    21.9 and 33.1 s. SQLite takes the rows as a list, as before.
     """
     rows = iter(rows)
     first = next(rows, None)
