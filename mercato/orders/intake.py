@@ -285,7 +285,9 @@ def apply_pulled(
 
 def mark_processed(session: Session, inbound_ids: list[str]) -> None:
     """One UPDATE. A batch makes it last: a redelivery of the event (an insert that
-    meets its row) waits for the transaction that updated the row to end."""
+    meets its row) waits for the transaction that updated the row to end. PostgreSQL,
+    bench/webhooks.py, 1,000 events: redeliveries 114 to 117/s, p99 2 to 3 s, with each
+    event marked in its savepoint; 847 to 1,180/s, p99 81 to 110 ms marked last."""
     if inbound_ids:
         session.execute(
             update(InboundEvent)
@@ -306,8 +308,12 @@ def process_events(
     (its outcome is the exception) changes nothing and the others are applied, with
     the stock of all new orders taken at once at the end (``_apply_together``).
 
-    Against one event per job, this is what lets order processing keep up with webhook
-    acknowledgement during a burst (figures in README, Benchmarks, bench/webhooks.py).
+    It wins processed/s: bench/webhooks.py, 1,000 events, 2-core machine shared with
+    other work, runs interleaved with one event per job: PostgreSQL with 2 workers 99
+    to 117 events to orders/s against 23 to 36 (load 5 to 8); SQLite, embedded worker,
+    112 to 128/s against 42 to 46 (load 6 to 7), where acknowledgements slow down
+    (117 to 138/s against 390 to 404) as the batches share the one writer and the API's
+    process.
     """
     outcomes: list[Exception | None] = [None] * len(inbound_ids)
     pulls: dict[int, OrderPull] = {}
