@@ -126,8 +126,8 @@ def new_id(prefix: str) -> str:
 
     The digits are written two at a time from a table, and the time part's 10 once per
     millisecond: 1.4 us an id against 4.1 us one digit at a time (timeit, idle 2-core
-    machine). The Shopify import makes ~4.75 ids a variant; on PostgreSQL at 20k
-    variants that was ~0.8 s of ~6.5 s under the profiler, and on SQLite the same share.
+    machine), on any database. The Shopify import makes ~4.75 ids a variant; on
+    PostgreSQL at 20k variants they took ~0.8 s of ~6.5 s under the profiler.
     """
     global _last_id_value, _last_head
     with _id_lock:
