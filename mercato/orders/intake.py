@@ -309,8 +309,8 @@ def process_events(
     the stock of all new orders taken at once at the end (``_apply_together``).
 
     It wins processed/s: bench/webhooks.py, 1,000 events, 2-core machine shared with
-    other work, runs interleaved with one event per job: PostgreSQL with 2 workers 99
-    to 117 events to orders/s against 23 to 36 (load 5 to 8); SQLite, embedded worker,
+    other work, runs interleaved with one event per job: PostgreSQL with 2 workers 51
+    to 117 events to orders/s against 20 to 36 (load 5 to 8); SQLite, embedded worker,
     112 to 128/s against 42 to 46 (load 6 to 7), where acknowledgements slow down
     (117 to 138/s against 390 to 404) as the batches share the one writer and the API's
     process.
