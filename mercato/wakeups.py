@@ -28,6 +28,7 @@ logger = logging.getLogger("mercato.wakeups")
 
 CHANNEL = "mercato_events"
 _SIGNALLED = "mercato_wakeup"
+_NOT_BEGUN = object()
 
 
 class Wakeups:
@@ -64,23 +65,38 @@ LOCAL = Wakeups()
 
 
 def signal(session: Session) -> None:
-    """Wake readers when the current transaction commits (nothing happens on rollback)."""
-    if session.info.get(_SIGNALLED):
+    """Wake readers when the current transaction commits (nothing happens on rollback).
+
+    Sent once per transaction; a savepoint that is rolled back takes its signal with it
+    (PostgreSQL drops the NOTIFY too), so the next ``signal`` sends again."""
+    if session.info.get(_SIGNALLED) is not None:
         return
-    session.info[_SIGNALLED] = True
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    # Where it was sent: the innermost savepoint or transaction, if one began yet.
+    session.info[_SIGNALLED] = (
+        session.get_nested_transaction() or session.get_transaction() or _NOT_BEGUN
+    )
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    if session.info.pop(_SIGNALLED, False):
+    if session.info.pop(_SIGNALLED, None) is not None:
         LOCAL.notify()
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_SIGNALLED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _after_soft_rollback(session: Session, rolled_back) -> None:
+    """Forget a signal sent in the transaction or savepoint rolled back (or inside it);
+    a savepoint rolled back leaves the signal of the work around it."""
+    marked = session.info.get(_SIGNALLED)
+    if rolled_back.parent is None:  # the whole transaction
+        session.info.pop(_SIGNALLED, None)
+    while marked is not None:
+        if marked is rolled_back:
+            session.info.pop(_SIGNALLED, None)
+            return
+        marked = getattr(marked, "parent", None)
 
 
 class _PgListener(threading.Thread):

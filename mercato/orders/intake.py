@@ -355,8 +355,7 @@ def _apply_together(session: Session, ready: dict[int, OrderPull], outcomes: lis
     then the stock of every new order at once, last: the stock levels, which every
     order of a drop shares, stay locked only from there to the commit. A failure there
     fails the whole transaction (the caller then applies each event on its own)."""
-    # Signalled here, outside the savepoints: a NOTIFY sent inside one that is rolled
-    # back would be dropped, and the session sends only the first.
+    # Signalled once here for every event of the batch, outside their savepoints.
     wakeups.signal(session)
     imports: list[Imported] = []
     for index, pull in ready.items():

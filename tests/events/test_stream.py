@@ -8,11 +8,12 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from mercato import events
+from mercato import events, wakeups
 from mercato.app import create_app
 from mercato.db import create_db_engine, transaction
 from mercato.events import stream
@@ -284,3 +285,48 @@ def test_events_handed_over_by_a_fresh_process_reach_every_consumer(settings, se
     with sessions() as session:
         deliveries = session.scalars(select(WebhookDelivery)).all()
     assert [d.endpoint_id for d in deliveries] == [endpoint.endpoint.id]
+
+
+def test_a_wake_up_after_a_rolled_back_savepoint_still_reaches_other_processes(
+    postgres, sessions, engine
+):
+    """A NOTIFY sent inside a savepoint that was rolled back is dropped by PostgreSQL; the
+    wake-up signalled after it by the surviving work is sent again."""
+    listener = psycopg.connect(
+        engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+        autocommit=True,
+    )
+    with listener:
+        listener.execute(f"LISTEN {wakeups.CHANNEL}")
+        with transaction(sessions) as session:
+            try:
+                with session.begin_nested():
+                    wakeups.signal(session)
+                    raise RuntimeError("this event failed")
+            except RuntimeError:
+                pass
+            wakeups.signal(session)  # the batch's other events committed
+        heard = list(listener.notifies(timeout=2, stop_after=1))
+    assert [n.channel for n in heard] == [wakeups.CHANNEL]
+
+
+def test_a_savepoint_rolled_back_keeps_the_wake_up_of_the_work_around_it(sessions):
+    """One event of a batch failed in its savepoint; the batch's committed work still
+    wakes the readers in this process (the embedded worker, live streams)."""
+    woken = []
+    unsubscribe = wakeups.LOCAL.subscribe(lambda: woken.append(1))
+    try:
+        with transaction(sessions) as session:
+            wakeups.signal(session)
+            try:
+                with session.begin_nested():
+                    session.execute(select(func.count()).select_from(Event))
+                    raise RuntimeError("this event failed")
+            except RuntimeError:
+                pass
+        assert woken == [1]
+        with transaction(sessions) as session:  # nothing signalled: nobody woken
+            session.execute(select(func.count()).select_from(Event))
+        assert woken == [1]
+    finally:
+        unsubscribe()
