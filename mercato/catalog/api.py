@@ -61,14 +61,15 @@ def bulk_upsert_products(data: BulkUpsert, session: WriteSession, _: CatalogWrit
 @router.post("/products/import/shopify", response_model=ImportReportPublic)
 def import_shopify_csv(
     session: WriteSession,
-    _: CatalogWrite,
+    token: CatalogWrite,
     file: UploadFile = File(description="A Shopify product CSV export"),
     dry_run: bool = False,
     skip_invalid: bool = False,
     currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
 ):
     """Import a Shopify product CSV: all or nothing unless `skip_invalid`; errors name row
-    and column."""
+    and column. A filled "Variant Inventory Qty" sets stock, so it also needs the
+    `inventory:write` scope: without it the file is refused (403) and nothing changes."""
     stream, _ = shopify_csv.open_text(file.file)
     report = shopify_csv.import_csv(
         session,
@@ -76,6 +77,7 @@ def import_shopify_csv(
         currency or service.store_currency(),
         dry_run=dry_run,
         skip_invalid=skip_invalid,
+        scopes=token.scopes,
     )
     return ImportReportPublic(
         **{**vars(report), "products": report.products, "errors": [str(e) for e in report.errors]}

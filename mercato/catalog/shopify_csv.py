@@ -24,10 +24,11 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from mercato.auth.scopes import grants
 from mercato.catalog import service
 from mercato.catalog.models import Product, Variant
 from mercato.catalog.schemas import ProductCreate
-from mercato.errors import FieldError, ValidationFailed
+from mercato.errors import FieldError, Forbidden, ValidationFailed
 from mercato.inventory import counts as inventory
 from mercato.inventory.availability import InsufficientStock
 from mercato.money import MoneyError, check_currency, format_plain, to_minor
@@ -100,6 +101,9 @@ GRAMS_PER_UNIT = {
 BATCH_PRODUCTS = 200
 MAX_REPORTED_ERRORS = 1000
 STOCK_REASON, STOCK_ACTOR = "Shopify CSV import", "import:shopify"
+STOCK_COLUMN = "Variant Inventory Qty"
+# Stock is the inventory area's: a token that may only edit products must not change it.
+STOCK_SCOPE = "inventory:write"
 # Stock a variant may be given in one row: the API's bound for a count.
 MAX_QUANTITY = 1_000_000_000
 # Shopify's product descriptions reach hundreds of kilobytes; the csv module's default
@@ -202,6 +206,7 @@ def import_csv(
     dry_run: bool = False,
     skip_invalid: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    scopes: list[str] | None = None,
 ) -> ImportReport:
     """Import a Shopify product CSV in the caller's transaction.
 
@@ -209,6 +214,11 @@ def import_csv(
     row and column, and the caller's transaction must roll back. ``skip_invalid``
     imports the valid products and reports the rest. ``dry_run`` checks everything
     against the database and writes nothing.
+
+    ``scopes`` are those of the API token behind the request (None: the operator, who
+    may do everything). Without ``inventory:write``, a file with any non-empty
+    "Variant Inventory Qty" is refused with ``Forbidden`` naming its rows, and nothing
+    is written (dry run or not): the column is never silently ignored.
     """
     try:
         currency = check_currency(currency)
@@ -222,12 +232,20 @@ def import_csv(
     if header is None:
         raise ValidationFailed("The file is empty.", [FieldError(("file",), "no header row")])
     columns = _read_header(header, report)
+    # Rows that would set stock, collected only when the caller may not set it.
+    stock_rows: list[int] | None = None if scopes is None or grants(scopes, STOCK_SCOPE) else []
 
     savepoint = session.begin_nested()
     statistics = _Statistics(session)
     batch: list[_ParsedProduct] = []
     with _older_objects_frozen():
-        for parsed in _group_products(reader, columns, currency, report, on_progress):
+        for parsed in _group_products(reader, columns, currency, report, on_progress, stock_rows):
+            if stock_rows:
+                # Refused: read on only to name such rows (up to a report's worth).
+                batch = []
+                if len(stock_rows) >= MAX_REPORTED_ERRORS:
+                    break
+                continue
             if parsed.errors:
                 for error in parsed.errors:
                     report.add_error(error)
@@ -238,9 +256,12 @@ def import_csv(
                 _save_batch(session, batch, report, skip_invalid)
                 statistics.written(report.variants)
                 batch = []
-        if batch:
+        if batch and not stock_rows:
             _save_batch(session, batch, report, skip_invalid)
 
+    if stock_rows:
+        savepoint.rollback()
+        raise _stock_refused(stock_rows)
     if report.error_count and not skip_invalid:
         savepoint.rollback()
         raise report.as_failure()
@@ -249,6 +270,27 @@ def import_csv(
     else:
         savepoint.commit()
     return report
+
+
+def _stock_refused(rows: list[int]) -> Forbidden:
+    listed = rows[:MAX_REPORTED_ERRORS]
+    count = f"at least {len(listed)}" if len(rows) >= MAX_REPORTED_ERRORS else str(len(rows))
+    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    return Forbidden(
+        f"This token lacks the '{STOCK_SCOPE}' scope, which setting stock needs: "
+        f'"{STOCK_COLUMN}" is filled in {count} row(s) ({shown}); nothing was '
+        f"imported. Leave that column empty, or use a token that also has '{STOCK_SCOPE}'.",
+        [
+            FieldError(
+                ("rows", row, STOCK_COLUMN),
+                f'row {row}, column "{STOCK_COLUMN}": setting stock needs the '
+                f"'{STOCK_SCOPE}' scope",
+                "missing_scope",
+            )
+            for row in listed
+        ],
+        extra={"required_scope": STOCK_SCOPE},
+    )
 
 
 @contextmanager
@@ -409,9 +451,15 @@ def _read_header(header: list[str], report: ImportReport) -> _Columns:
 
 
 def _group_products(
-    reader, columns: _Columns, currency: str, report: ImportReport, on_progress
+    reader,
+    columns: _Columns,
+    currency: str,
+    report: ImportReport,
+    on_progress,
+    stock_rows: list[int] | None = None,
 ) -> Iterator[_ParsedProduct]:
-    """Yield one parsed product per run of rows with the same handle."""
+    """Yield one parsed product per run of rows with the same handle; the number of each
+    row with a non-empty stock cell goes to ``stock_rows`` when one is given."""
     seen: dict[str, int] = {}
     rows: list[tuple[int, list[str]]] = []
     current = None
@@ -421,6 +469,8 @@ def _group_products(
             on_progress(report.rows)
         if not any(cell.strip() for cell in row):
             continue
+        if stock_rows is not None and columns.get(row, STOCK_COLUMN):
+            stock_rows.append(number)
         handle = columns.get(row, "Handle")
         if not handle:
             report.add_error(

@@ -326,6 +326,8 @@ def _new_product(shop: Shop) -> Request:
 
 
 def _csv(shop: Shop) -> Request:
+    # No "Variant Inventory Qty": catalog:write alone imports it (a quantity needs
+    # inventory:write too; test_a_csv_that_sets_stock_also_needs_inventory_write).
     rows = b"Handle,Title,Variant SKU,Variant Price\nauth-mug,Mug,AUTH-MUG,9.50\n"
     return Request(files={"file": ("products.csv", rows, "text/csv")})
 
@@ -820,6 +822,17 @@ def test_a_token_without_the_scope_is_403(route, client, make_token):
     response = send(client, route, Request(ids=placeholder_ids(route)), token)
     body = assert_problem(response, 403, "forbidden")
     assert body["required_scope"] == route.scope
+
+
+def test_a_csv_that_sets_stock_also_needs_inventory_write(client, make_token):
+    route = next(r for r in ROUTES if r.path == "/api/v1/products/import/shopify")
+    rows = b"Handle,Title,Variant SKU,Variant Price,Variant Inventory Qty\na,A,A-1,1,5\n"
+    request = Request(files={"file": ("products.csv", rows, "text/csv")})
+    token = make_token(*all_scopes_but("inventory:write"))
+    body = assert_problem(send(client, route, request, token), 403, "forbidden")
+    assert body["required_scope"] == "inventory:write"
+    both = make_token(route.scope, "inventory:write")
+    assert send(client, route, request, both).status_code == 200
 
 
 @pytest.mark.parametrize("route", WITH_IDS, ids=ids(WITH_IDS))
