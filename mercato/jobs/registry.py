@@ -26,8 +26,17 @@ from mercato.jobs.durations import parse_duration
 DEFAULT_MAX_ATTEMPTS = 10
 
 
+class _Transactions:
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with transaction(self.sessions) as session:
+            yield session
+
+
 @dataclass(frozen=True)
-class JobContext:
+class JobContext(_Transactions):
     """What a job function gets besides its arguments."""
 
     job_id: str
@@ -36,24 +45,14 @@ class JobContext:
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with transaction(self.sessions) as session:
-            yield session
-
 
 @dataclass(frozen=True)
-class BatchContext:
+class BatchContext(_Transactions):
     """What a batch function gets besides its jobs."""
 
     now: datetime
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session]
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with transaction(self.sessions) as session:
-            yield session
 
 
 @dataclass(frozen=True)
