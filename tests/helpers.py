@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 
-# A buyer's details as the shop's checkout form posts them (a US address with tax).
-BUYER = {
-    "email": "ada@example.com",
+# A buyer's shipping address (in the US, with tax).
+ADDRESS = {
     "name": "Ada Buyer",
     "line1": "1 Market St",
     "city": "San Francisco",
     "region": "CA",
     "postal_code": "94105",
     "country": "US",
-    "shipping_rate": "us-standard",
 }
+# The buyer's details as the shop's checkout form posts them.
+BUYER = {"email": "ada@example.com", **ADDRESS, "shipping_rate": "us-standard"}
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 _VARIANT = re.compile(r'name="variant_id" value="([^"]+)"')

@@ -6,15 +6,7 @@ from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductCreate
 from mercato.db import transaction
 from mercato.inventory import counts as stock
-
-ADDRESS = {
-    "name": "Ada Buyer",
-    "line1": "1 Market St",
-    "city": "San Francisco",
-    "region": "CA",
-    "postal_code": "94105",
-    "country": "US",
-}
+from tests.helpers import ADDRESS
 
 
 def make_shop(

@@ -16,7 +16,7 @@ from mercato.payments.models import ProviderAccount
 from mercato.payments.providers import DECLINED, REQUIRES_ACTION, SUCCEEDED, PaymentRequest
 from mercato.payments.stripe_provider import StripeProvider
 from tests.checkout.helpers import complete, fill, make_shop, start
-from tests.helpers import hidden_fields, open_checkout
+from tests.helpers import ADDRESS, hidden_fields, open_checkout
 from tests.payments.stripe_standin import WEBHOOK_SECRET, sign
 
 
@@ -110,15 +110,7 @@ def test_webhook_completes_an_authenticated_payment(client, sessions, stripe_sho
 # ---------------------------------------------------------------- the checkout page
 
 PUBLISHABLE = "pk_test_123"
-DETAILS = {
-    "email": "ada@example.com",
-    "name": "Ada Buyer",
-    "line1": "1 Market St",
-    "city": "San Francisco",
-    "region": "CA",
-    "postal_code": "94105",
-    "country": "US",
-}
+DETAILS = {"email": "ada@example.com", **ADDRESS}
 
 
 @pytest.fixture

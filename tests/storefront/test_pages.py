@@ -13,7 +13,7 @@ from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.helpers import make_shop
-from tests.helpers import BUYER, hidden_fields
+from tests.helpers import ADDRESS, BUYER, hidden_fields
 
 LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
 
@@ -152,12 +152,7 @@ def test_returning_buyer_pays_with_saved_details(client, sessions):
     _, first = buy(
         {
             "email": "ada@example.com",
-            "name": "Ada Buyer",
-            "line1": "1 Market St",
-            "city": "San Francisco",
-            "region": "CA",
-            "postal_code": "94105",
-            "country": "US",
+            **ADDRESS,
             "payment_method": "tok_visa",
             "remember": "on",
         }
