@@ -311,9 +311,9 @@ def process_events(
     It wins processed/s: bench/webhooks.py, 1,000 events, 2-core machine shared with
     other work, runs interleaved with one event per job: PostgreSQL with 2 workers 51
     to 117 events to orders/s against 20 to 36 (load 5 to 8); SQLite, embedded worker,
-    112 to 128/s against 42 to 46 (load 6 to 7), where acknowledgements slow down
-    (117 to 138/s against 390 to 404) as the batches share the one writer and the API's
-    process.
+    batches of 10 (``jobs.worker.SQLITE_BATCH``), 98 to 117/s against 42 to 46 (load 3
+    to 7), where acknowledgements slow down (174 to 191/s against 390 to 404) as the
+    batches share the one writer and the API's process.
     """
     outcomes: list[Exception | None] = [None] * len(inbound_ids)
     pulls: dict[int, OrderPull] = {}
