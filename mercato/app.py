@@ -135,28 +135,31 @@ def create_app(
     app.add_middleware(TextInputMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://"))
 
-    # Routes are matched in order: the ones a burst hits (platform webhooks, reservations)
-    # come first.
+    # Routes are matched in order, each checked in turn (about 3.5 us a route, twice per
+    # request): what buyers and platforms hit in a burst (webhooks, reservations,
+    # checkout, the shop) comes first, the merchant's API and pages after.
     app.include_router(order_webhooks_router)
-    api = APIRouter(prefix="/api/v1")
-    api.include_router(inventory_router)
-    api.include_router(catalog_router)
-    api.include_router(orders_router)
-    api.include_router(channels_router)
-    api.include_router(events_router)
-    api.include_router(jobs_router)
-    api.include_router(webhooks_router)
-    api.include_router(checkout_router)
-    api.include_router(payments_router)
-    app.include_router(api)
+    buyers = APIRouter(prefix="/api/v1")
+    buyers.include_router(inventory_router)
+    buyers.include_router(checkout_router)
+    buyers.include_router(payments_router)
+    app.include_router(buyers)
+    app.mount("/shop/static", storefront_pages.static, name="shop-static")
+    app.include_router(storefront_pages.router)
+    merchants = APIRouter(prefix="/api/v1")
+    merchants.include_router(catalog_router)
+    merchants.include_router(orders_router)
+    merchants.include_router(channels_router)
+    merchants.include_router(events_router)
+    merchants.include_router(jobs_router)
+    merchants.include_router(webhooks_router)
+    app.include_router(merchants)
     app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
     app.include_router(system_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
-    app.mount("/shop/static", storefront_pages.static, name="shop-static")
-    app.include_router(storefront_pages.router)
     return app
 
 

@@ -70,12 +70,12 @@ def prepare_card_payment(
             return paying.Completion("completed", checkout, session.get(Order, checkout.order_id))
         if key is None:
             raise Conflict("Card details are not taken on this page; choose a payment method.")
-        order = paying.ready_to_pay(session, checkout, now)
+        paying.ready_to_pay(session, checkout, now)
         changed = completion.changed_total(checkout, expected_total)
         if changed is not None:
             return changed
         if checkout.total == 0:
-            return paying.place_order(session, checkout, order, None, None, now)
+            return paying.place_order(session, checkout, None, None, now)
         paying.hold_for_payment(session, checkout, now)
     intent, payment_id = _element_intent(sessions, token, buying=True)
     if intent.status == SUCCEEDED:  # paid meanwhile (another tab): place the order

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from babel.core import UnknownLocaleError
 from babel.numbers import format_currency
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mercato.checkout import paying, service
 from mercato.checkout.models import Checkout
@@ -121,12 +121,12 @@ def _begin(
     if earlier is not None:
         return _answer_for(checkout, earlier)
     _refuse_while_paying(session, checkout, now)
-    order = paying.ready_to_pay(session, checkout, now)
+    paying.ready_to_pay(session, checkout, now)
     changed = changed_total(checkout, data.expected_total)
     if changed is not None:
         return changed
     if checkout.total == 0:
-        return paying.place_order(session, checkout, order, None, None, now)
+        return paying.place_order(session, checkout, None, None, now)
     customer = customers.get(session, checkout.customer_id)
     method = data.payment_method
     if method == "saved":
@@ -264,15 +264,16 @@ def record_answer(
 
 
 def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
-    payment = session.get(Payment, payment_id)
     # The checkout first, then its payment: every path locks in that order.
+    paid_for = select(Payment.checkout_id).where(Payment.id == payment_id).scalar_subquery()
     checkout = session.scalar(
         select(Checkout)
-        .where(Checkout.id == payment.checkout_id)
-        .with_for_update()
+        .where(Checkout.id == paid_for)
+        .options(selectinload(Checkout.lines))
+        .with_for_update(of=Checkout)
         .execution_options(populate_existing=True)
     )
-    session.refresh(payment, with_for_update=True)
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
     if payment.order_id is not None:
         return paying.Completion("completed", checkout, session.get(Order, payment.order_id))
     if payment.status in ("refund_due", "refunded", "voided"):
@@ -284,9 +285,7 @@ def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> 
         raise Conflict("This checkout was already paid by another payment.")
     service.renew_hold(session, checkout, now)
     service.reprice(session, checkout, now)
-    done = paying.place_order(
-        session, checkout, paying.order_for(session, checkout), intent, payment.provider, now
-    )
+    done = paying.place_order(session, checkout, intent, payment.provider, now)
     payment.order_id = done.order.id
     return done
 

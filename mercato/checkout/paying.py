@@ -75,23 +75,23 @@ def _count_attempt(checkout: Checkout, now: datetime) -> None:
     checkout.attempts += 1
 
 
-def ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> OrderCreate:
+def ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> None:
     """Everything an order needs, checked before any money moves: an attempt within the
     limit, the buyer's details, the stock held again if the hold lapsed, fresh totals."""
     _count_attempt(checkout, now)
     errors = _missing(checkout)
     if errors:
         raise ValidationFailed("Some details are missing.", errors)
-    service.renew_hold(session, checkout, now)
+    with session.no_autoflush:  # the attempt is written with the new totals, in one UPDATE
+        service.renew_hold(session, checkout, now)
     service.reprice(session, checkout, now)
-    return order_for(session, checkout)
 
 
 def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
     # The hold must outlast the provider's answer.
-    checkout.expires_at = stock.extend(
+    checkout.expires_at = stock.extend_until(
         session, checkout.reservation_id, int(PAYMENT_HOLD.total_seconds()), now=now
-    ).expires_at
+    )
 
 
 def payment_request(
@@ -125,7 +125,7 @@ def answer(checkout: Checkout, payment, next_action_url: str | None = None) -> C
     return Completion("completed", checkout)
 
 
-def order_for(session: Session, checkout: Checkout) -> OrderCreate:
+def order_for(checkout: Checkout) -> OrderCreate:
     address = dict(checkout.shipping_address or {})
     a = checkout.attribution or {}
     return OrderCreate(
@@ -158,12 +158,7 @@ def order_for(session: Session, checkout: Checkout) -> OrderCreate:
 
 
 def place_order(
-    session: Session,
-    checkout: Checkout,
-    data: OrderCreate,
-    intent,
-    provider_name: str | None,
-    now: datetime,
+    session: Session, checkout: Checkout, intent, provider_name: str | None, now: datetime
 ) -> Completion:
     if intent is not None and (intent.amount, intent.currency.upper()) != (
         checkout.total,
@@ -172,7 +167,9 @@ def place_order(
         raise Conflict("The payment does not match the checkout's total; nothing was placed.")
     # Its units are sold through the checkout's reservation (below): a cancel or return
     # gives them back like any order's.
-    order, _ = creation.create_order(session, data, actor=service.CHANNEL, stock_state="committed")
+    order, _ = creation.create_order(
+        session, order_for(checkout), actor=service.CHANNEL, stock_state="committed"
+    )
     if order.total != checkout.total:
         raise Conflict("The order's total differs from the checkout's; nothing was placed.")
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now

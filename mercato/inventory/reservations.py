@@ -344,6 +344,14 @@ def extend(
     session: Session, reservation_id: str, ttl_seconds: int, *, now: datetime | None = None
 ) -> ReservationView:
     """Keep an active hold for ``ttl_seconds`` from now."""
+    extend_until(session, reservation_id, ttl_seconds, now=now)
+    return _load_one(session, reservation_id)
+
+
+def extend_until(
+    session: Session, reservation_id: str, ttl_seconds: int, *, now: datetime | None = None
+) -> datetime:
+    """``extend`` without reading the hold back: when it now lapses."""
     now = as_of(now)
     expires_at = now + _hold_seconds(ttl_seconds)
     extend_far_from_lapsing = (
@@ -359,7 +367,7 @@ def extend(
     # expiry changes, so no stock level is locked (checkouts extend on the way to
     # payment; taking the SKU's level here queued every buyer of a hot SKU once more).
     if session.execute(extend_far_from_lapsing).rowcount == 1:
-        return _load_one(session, reservation_id)
+        return expires_at
     lock_objects.stock_levels_of_reservations(session, [reservation_id])
     reservation = _load_one(session, reservation_id)
     if reservation.status != "active":
@@ -373,8 +381,7 @@ def extend(
     ).rowcount
     if extended != 1:  # settled meanwhile (only a reservation holding no stock gets here)
         raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
-    reservation.expires_at = expires_at
-    return reservation
+    return expires_at
 
 
 def _load_one(session: Session, reservation_id: str) -> ReservationView:
