@@ -1,0 +1,1 @@
+"""whatsapp adapter (Cloud API): webhooks, mapping, client. Facts: docs/specs/whatsapp.md."""

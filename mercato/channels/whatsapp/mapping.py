@@ -1,0 +1,135 @@
+"""Request bodies for ``POST /<ver>/<PHONE_NUMBER_ID>/messages`` (docs/specs/whatsapp.md §3).
+
+Pure functions; each refuses what Meta documents it would refuse, with
+ValueError("<field>: <why>"), before anything is sent."""
+
+from __future__ import annotations
+
+import re
+
+# Documented limits (characters).
+TEXT_BODY_MAX = 4096
+INTERACTIVE_BODY_MAX = 1024
+FOOTER_MAX = 60
+HEADER_TEXT_MAX = 60
+SECTION_TITLE_MAX = 24
+SECTIONS_MAX = 10
+PRODUCTS_MAX = 30
+TEMPLATE_NAME_MAX = 512
+
+# E.164: country code first, at most 15 digits; sent without the "+".
+_E164 = re.compile(r"[1-9][0-9]{6,14}")
+
+
+def _envelope(to: str, kind: str) -> dict:
+    if not isinstance(to, str) or not _E164.fullmatch(to):
+        raise ValueError("to: an E.164 number in digits only, without '+' (7-15 digits)")
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind}
+
+
+def _text(field: str, value: str | None, most: int, required: bool = True) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"{field}: required")
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{field}: not a string")
+    if len(value) > most:
+        raise ValueError(f"{field}: {len(value)} characters, at most {most}")
+    return value
+
+
+def _id(field: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{field}: required")
+    return value
+
+
+def text(to: str, body: str, *, preview_url: bool = False, reply_to: str | None = None) -> dict:
+    out = _envelope(to, "text")
+    out["text"] = {"body": _text("body", body, TEXT_BODY_MAX), "preview_url": bool(preview_url)}
+    if reply_to is not None:
+        out["context"] = {"message_id": _id("reply_to", reply_to)}
+    return out
+
+
+def template(to: str, name: str, language: str, components: list[dict] | None = None) -> dict:
+    out = _envelope(to, "template")
+    body: dict = {
+        "name": _text("name", name, TEMPLATE_NAME_MAX),
+        "language": {"code": _id("language", language)},
+    }
+    if components:
+        if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+            raise ValueError("components: a list of objects")
+        for n, component in enumerate(components):
+            if not isinstance(component.get("type"), str):
+                raise ValueError(f"components[{n}].type: required")
+        body["components"] = components
+    out["template"] = body
+    return out
+
+
+def product(
+    to: str,
+    catalog_id: str,
+    retailer_id: str,
+    *,
+    body: str | None = None,
+    footer: str | None = None,
+) -> dict:
+    """A single-product message; body and footer are optional for this one type."""
+    out = _envelope(to, "interactive")
+    interactive: dict = {"type": "product"}
+    if _text("body", body, INTERACTIVE_BODY_MAX, required=False):
+        interactive["body"] = {"text": body}
+    if _text("footer", footer, FOOTER_MAX, required=False):
+        interactive["footer"] = {"text": footer}
+    interactive["action"] = {
+        "catalog_id": _id("catalog_id", catalog_id),
+        "product_retailer_id": _id("retailer_id", retailer_id),
+    }
+    out["interactive"] = interactive
+    return out
+
+
+def product_list(
+    to: str,
+    catalog_id: str,
+    *,
+    header: str,
+    body: str,
+    sections: list[tuple[str, list[str]]],
+    footer: str | None = None,
+) -> dict:
+    """A multi-product message: a text header and a body are required; 1-10 sections of at
+    least one product each, 30 products at most in all; a title on every section when
+    there are several."""
+    out = _envelope(to, "interactive")
+    if not sections or len(sections) > SECTIONS_MAX:
+        raise ValueError(f"sections: 1 to {SECTIONS_MAX} sections")
+    total = sum(len(ids) for _, ids in sections)
+    if total > PRODUCTS_MAX:
+        raise ValueError(f"sections: {total} products, at most {PRODUCTS_MAX} in all")
+    shaped = []
+    for n, (title, ids) in enumerate(sections):
+        section: dict = {}
+        if _text(f"sections[{n}].title", title, SECTION_TITLE_MAX, required=len(sections) > 1):
+            section["title"] = title
+        if not ids:
+            raise ValueError(f"sections[{n}].product_items: at least one product")
+        section["product_items"] = [
+            {"product_retailer_id": _id(f"sections[{n}].product_items[{i}]", rid)}
+            for i, rid in enumerate(ids)
+        ]
+        shaped.append(section)
+    interactive: dict = {
+        "type": "product_list",
+        "header": {"type": "text", "text": _text("header", header, HEADER_TEXT_MAX)},
+        "body": {"text": _text("body", body, INTERACTIVE_BODY_MAX)},
+    }
+    if _text("footer", footer, FOOTER_MAX, required=False):
+        interactive["footer"] = {"text": footer}
+    interactive["action"] = {"catalog_id": _id("catalog_id", catalog_id), "sections": shaped}
+    out["interactive"] = interactive
+    return out
