@@ -29,6 +29,8 @@ from mercato.config import Settings, get_settings
 from mercato.db import Sessions, create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
+from mercato.inbox.api import router as inbox_router
+from mercato.inbox.webhooks_api import router as inbox_webhooks_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
@@ -139,6 +141,7 @@ def create_app(
     # request): what buyers and platforms hit in a burst (webhooks, reservations,
     # checkout, the shop) comes first, the merchant's API and pages after.
     app.include_router(order_webhooks_router)
+    app.include_router(inbox_webhooks_router)
     buyers = APIRouter(prefix="/api/v1")
     buyers.include_router(inventory_router)
     buyers.include_router(checkout_router)
@@ -153,6 +156,7 @@ def create_app(
     merchants.include_router(events_router)
     merchants.include_router(jobs_router)
     merchants.include_router(webhooks_router)
+    merchants.include_router(inbox_router)
     app.include_router(merchants)
     app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
     app.include_router(system_router)

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import uvicorn
@@ -21,14 +21,19 @@ from sqlalchemy.engine import make_url
 
 from mercato.app import create_app
 from mercato.auth import service as auth_service
+from mercato.channels import http as channel_http
 from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction, utcnow
+from mercato.jobs import registry
 from mercato.jobs.worker import Worker
 from mercato.models import metadata
 from mercato.payments import service as payments
+from mercato.sandbox.app import create_app as create_sandbox
 from mercato.system import migrations
 from tests.payments.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 
+# Where the platform simulators answer, in-process (``sandbox``).
+SANDBOX = "http://sandbox.test"
 SERVER_URL = os.environ.get("MERCATO_TEST_DATABASE_URL")
 # Wide enough that CLI tables print whole rows in tests.
 os.environ["COLUMNS"] = "250"
@@ -213,3 +218,31 @@ def stripe_shop(stand_in, sessions) -> StripeStandIn:
             api_base=stand_in.url,
         )
     return stand_in
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    """Every simulator in-process; channels created with base_url SANDBOX/<kind> reach it."""
+    app = create_sandbox()
+    client = TestClient(app, base_url=SANDBOX)
+    monkeypatch.setattr(
+        channel_http, "open_client", lambda base_url: TestClient(app, base_url=base_url)
+    )
+    monkeypatch.setattr(channel_http, "BACKOFF_BASE", 0.0)
+    # Images a platform takes as files come from the simulators' image host.
+    monkeypatch.setenv("MERCATO_MEDIA_ORIGIN", f"{SANDBOX}/cdn")
+    get_settings.cache_clear()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def job_context(engine, sessions) -> registry.JobContext:
+    """What a worker hands a job: run one with ``registry.TASKS[name].fn(job_context, ...)``."""
+    return registry.JobContext(
+        job_id="job_test",
+        attempt=1,
+        now=datetime.now(UTC),
+        sessions=sessions,
+        read_sessions=make_sessionmaker(engine, read_only=True),
+    )

@@ -11,6 +11,7 @@ AREAS = (
     "customers",
     "events",
     "webhooks",
+    "inbox",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

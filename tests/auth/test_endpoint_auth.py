@@ -35,6 +35,8 @@ from mercato.db import transaction
 from mercato.jobs.models import Job
 from mercato.payments.sandbox import SIGNATURE_HEADER
 from tests.checkout.helpers import fill, start, total_of
+from tests.inbox.conftest import APP_SECRET, VERIFY_TOKEN, notification, now, text_message
+from tests.inbox.conftest import signed as whatsapp_signed
 
 PROBLEM = "application/problem+json"
 SKU = "AUTH-TEE"
@@ -44,6 +46,14 @@ NOWHERE = "http://127.0.0.1:9"
 TIKTOK = {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"}
 # The in-process payment sandbox signs its webhooks with this secret.
 SANDBOX_WEBHOOK_SECRET = b"sandbox"
+WHATSAPP = {
+    "name": "auth-whatsapp",
+    "phone_number_id": "106540352242922",
+    "access_token": "wa-token",
+    "app_secret": APP_SECRET,
+    "verify_token": VERIFY_TOKEN,
+    "base_url": f"{NOWHERE}/whatsapp",
+}
 # Routes of the HTML heads: they sign in with a session cookie, not a token.
 HTML_HEADS = ("/admin", "/shop")
 
@@ -201,6 +211,19 @@ class Shop:
             return job.id
 
     @cached_property
+    def inbox_account(self) -> dict:
+        """A WhatsApp number (its webhooks signed with the app secret)."""
+        return self.call("POST", "/api/v1/inbox/accounts", 201, json=WHATSAPP)
+
+    @cached_property
+    def conversation_id(self) -> str:
+        """A buyer's conversation, opened by their message."""
+        raw, headers = whatsapp_signed(notification([text_message("wamid.AUTH1", "hi", now())]))
+        path = self.inbox_account["webhook_path"]
+        assert self.client.post(path, content=raw, headers=headers).status_code == 200
+        return self.call("GET", "/api/v1/conversations")["items"][0]["id"]
+
+    @cached_property
     def checkout_token(self) -> str:
         """A buyer's checkout, ready to pay (email and address given)."""
         token = start(self.client, items=((self.sku, 1),))["token"]
@@ -350,6 +373,20 @@ def _payment_webhook(shop: Shop) -> Request:
         content=raw,
         headers={SIGNATURE_HEADER: signed, "Content-Type": "application/json"},
     )
+
+
+def _conversation(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"conversation_id": shop.conversation_id}, **kwargs)
+
+
+def _whatsapp_check(shop: Shop) -> Request:
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
+    return Request(ids={"account_id": shop.inbox_account["id"]}, params=params)
+
+
+def _whatsapp_webhook(shop: Shop) -> Request:
+    raw, headers = whatsapp_signed(notification([text_message("wamid.AUTH2", "hi", now())]))
+    return Request(ids={"account_id": shop.inbox_account["id"]}, content=raw, headers=headers)
 
 
 def _feed(shop: Shop) -> Request:
@@ -704,7 +741,55 @@ ROUTES: list[Route] = [
         200,
         lambda s: Request(json={"name": "sandbox"}),
     ),
+    # ------------------------------------------------------------ inbox
+    Route(
+        "POST",
+        "/api/v1/inbox/accounts",
+        "inbox:write",
+        201,
+        lambda s: Request(json={**WHATSAPP, "name": "other", "phone_number_id": "2"}),
+    ),
+    Route("GET", "/api/v1/inbox/accounts", "inbox:read", 200),
+    by_id(
+        "PUT",
+        "/api/v1/inbox/accounts/{account_id}/automation",
+        "inbox:write",
+        200,
+        lambda s: Request(ids={"account_id": s.inbox_account["id"]}, json={"order_status": True}),
+    ),
+    Route("GET", "/api/v1/conversations", "inbox:read", 200),
+    by_id("GET", "/api/v1/conversations/{conversation_id}", "inbox:read", 200, _conversation),
+    by_id(
+        "PATCH",
+        "/api/v1/conversations/{conversation_id}",
+        "inbox:write",
+        200,
+        lambda s: _conversation(s, json={"status": "resolved", "read": True}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/conversations/{conversation_id}/messages",
+        "inbox:write",
+        202,
+        lambda s: _conversation(s, json={"type": "text", "text": "Hello!"}),
+    ),
     # ------------------------------------------------------------ outside /api
+    by_id(
+        "GET",
+        "/webhooks/whatsapp/{account_id}",
+        None,
+        200,
+        _whatsapp_check,
+        public="public: Meta's subscription check proves the verify token",
+    ),
+    by_id(
+        "POST",
+        "/webhooks/whatsapp/{account_id}",
+        None,
+        200,
+        _whatsapp_webhook,
+        public=PLATFORM_SIGNED,
+    ),
     by_id("POST", "/webhooks/{channel_id}", None, 200, _tiktok_webhook, public=PLATFORM_SIGNED),
     Route(
         "GET",

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
-from fastapi.testclient import TestClient
 
 from mercato.catalog import service as catalog
 from mercato.catalog.schemas import ProductCreate
-from mercato.channels import http as channel_http
 from mercato.channels import service
 from mercato.channels.schemas import ChannelCreate
-from mercato.config import get_settings
-from mercato.db import make_sessionmaker, transaction
-from mercato.jobs import registry
-from mercato.sandbox.app import create_app as create_sandbox
+from mercato.db import transaction
+from tests.conftest import SANDBOX
 
-SANDBOX = "http://sandbox.test"
 GTIN = "4006381333931"
 
 
@@ -57,22 +50,6 @@ def make_products(sessions):
     return make
 
 
-@pytest.fixture
-def sandbox(monkeypatch):
-    """Every simulator in-process; channels created with base_url SANDBOX/<kind> reach it."""
-    app = create_sandbox()
-    client = TestClient(app, base_url=SANDBOX)
-    monkeypatch.setattr(
-        channel_http, "open_client", lambda base_url: TestClient(app, base_url=base_url)
-    )
-    monkeypatch.setattr(channel_http, "BACKOFF_BASE", 0.0)
-    # Images a platform takes as files come from the simulators' image host.
-    monkeypatch.setenv("MERCATO_MEDIA_ORIGIN", f"{SANDBOX}/cdn")
-    get_settings.cache_clear()
-    yield client
-    client.close()
-
-
 CREDENTIALS = {
     "meta": {"access_token": "meta-token"},
     # An OAuth client with a refresh token; google-auth mints the access tokens.
@@ -109,15 +86,3 @@ def make_channel(sessions):
             ).id
 
     return make
-
-
-@pytest.fixture
-def job_context(engine, sessions) -> registry.JobContext:
-    """What a worker hands a job: run one with ``registry.TASKS[name].fn(job_context, ...)``."""
-    return registry.JobContext(
-        job_id="job_test",
-        attempt=1,
-        now=datetime.now(UTC),
-        sessions=sessions,
-        read_sessions=make_sessionmaker(engine, read_only=True),
-    )

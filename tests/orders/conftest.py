@@ -11,7 +11,7 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.db import transaction
 from mercato.inventory import counts, reports
 from mercato.inventory.schemas import AdjustmentCreate
-from tests.channels.conftest import SANDBOX, make_products, sandbox, tee  # noqa: F401
+from tests.channels.conftest import SANDBOX, make_products, tee  # noqa: F401
 
 CREDENTIALS = {
     "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},

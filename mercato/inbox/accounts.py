@@ -1,0 +1,141 @@
+"""Connecting a messaging account (a WhatsApp Business number), its secrets encrypted at
+rest, and the templates the platform approved for it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cryptography.fernet import InvalidToken
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mercato.channels.models import Channel
+from mercato.channels.whatsapp.client import WhatsAppClient
+from mercato.crypto import fernet
+from mercato.db import utcnow
+from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.inbox.models import InboxAccount, MessageTemplate
+from mercato.inbox.schemas import AccountCreate, AutomationRules
+
+_CONTEXT = b"mercato/inbox-credentials/v1"
+WEBHOOK_PATH = "/webhooks/whatsapp/{account_id}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_token: str
+    app_secret: str
+    verify_token: str
+
+
+def _encrypt(credentials: Credentials) -> str:
+    return fernet(_CONTEXT).encrypt(json.dumps(credentials.__dict__).encode()).decode()
+
+
+def credentials(account: InboxAccount) -> Credentials:
+    try:
+        return Credentials(**json.loads(fernet(_CONTEXT).decrypt(account.credentials_encrypted)))
+    except InvalidToken:
+        raise ValueError("inbox credentials cannot be decrypted: the secret key changed") from None
+
+
+def webhook_path(account: InboxAccount) -> str:
+    return WEBHOOK_PATH.format(account_id=account.id)
+
+
+def create_account(session: Session, data: AccountCreate) -> InboxAccount:
+    if data.catalog_channel_id is not None:
+        channel = session.get(Channel, data.catalog_channel_id)
+        if channel is None or channel.kind != "meta":
+            raise ValidationFailed(
+                "Product messages need a Meta catalog.",
+                [FieldError(("catalog_channel_id",), "is not a Meta channel")],
+            )
+    account = InboxAccount(
+        platform=data.platform,
+        name=data.name,
+        external_id=data.phone_number_id,
+        business_id=data.business_account_id,
+        base_url=data.base_url.rstrip("/"),
+        catalog_channel_id=data.catalog_channel_id,
+        credentials_encrypted=_encrypt(
+            Credentials(data.access_token, data.app_secret, data.verify_token)
+        ),
+    )
+    try:
+        with session.begin_nested():
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"An account named {data.name!r} or for number {data.phone_number_id} exists."
+        ) from None
+    return account
+
+
+def list_accounts(session: Session) -> list[InboxAccount]:
+    return list(session.scalars(select(InboxAccount).order_by(InboxAccount.created_at)))
+
+
+def get_account(session: Session, account_id: str) -> InboxAccount:
+    account = session.get(InboxAccount, account_id)
+    if account is None:
+        raise NotFound(f"No inbox account {account_id!r}.")
+    return account
+
+
+def set_automation(session: Session, account_id: str, rules: AutomationRules) -> InboxAccount:
+    account = get_account(session, account_id)
+    account.automation = rules.model_dump(mode="json", exclude_defaults=True)
+    session.flush()
+    return account
+
+
+def client(account: InboxAccount) -> WhatsAppClient:
+    return WhatsAppClient(account.base_url, account.external_id, credentials(account).access_token)
+
+
+def templates(session: Session, account_id: str) -> list[MessageTemplate]:
+    return list(
+        session.scalars(
+            select(MessageTemplate)
+            .where(MessageTemplate.account_id == account_id)
+            .order_by(MessageTemplate.name, MessageTemplate.language)
+        )
+    )
+
+
+def approved_template(
+    session: Session, account_id: str, name: str, language: str
+) -> MessageTemplate | None:
+    return session.scalar(
+        select(MessageTemplate).where(
+            MessageTemplate.account_id == account_id,
+            MessageTemplate.name == name,
+            MessageTemplate.language == language,
+            MessageTemplate.status == "APPROVED",
+        )
+    )
+
+
+def replace_templates(session: Session, account_id: str, found: list[dict]) -> int:
+    """The account's templates as the platform lists them now (name, language, status,
+    category, components each)."""
+    session.execute(delete(MessageTemplate).where(MessageTemplate.account_id == account_id))
+    now = utcnow()
+    session.add_all(
+        MessageTemplate(
+            account_id=account_id,
+            name=t["name"],
+            language=t["language"],
+            status=t["status"],
+            category=t.get("category"),
+            components=t.get("components") or [],
+            updated_at=now,
+        )
+        for t in found
+    )
+    session.flush()
+    return len(found)

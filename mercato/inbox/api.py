@@ -1,0 +1,98 @@
+"""Inbox JSON API: messaging accounts, conversations, their threads and replies."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from mercato.inbox import accounts, conversations, sending
+from mercato.inbox.auth import InboxRead, InboxWrite
+from mercato.inbox.schemas import (
+    AccountCreate,
+    AccountPublic,
+    AutomationRules,
+    ConversationPage,
+    ConversationPublic,
+    ConversationStatus,
+    ConversationUpdate,
+    MessageCreate,
+    MessagePublic,
+    ThreadPublic,
+)
+from mercato.pagination import MAX_PAGE_SIZE
+from mercato.web.sessions import ReadSession, WriteSession
+
+router = APIRouter(tags=["inbox"])
+
+
+def _account(account) -> AccountPublic:
+    return AccountPublic.model_validate(
+        {
+            **{k: getattr(account, k) for k in AccountPublic.model_fields if k != "webhook_path"},
+            "webhook_path": accounts.webhook_path(account),
+        }
+    )
+
+
+@router.post("/inbox/accounts", response_model=AccountPublic, status_code=status.HTTP_201_CREATED)
+def create_account(data: AccountCreate, session: WriteSession, _: InboxWrite):
+    """Connect a WhatsApp Business number. Point the Meta app's webhook at ``webhook_path``
+    with the same verify token."""
+    return _account(accounts.create_account(session, data))
+
+
+@router.get("/inbox/accounts", response_model=list[AccountPublic])
+def list_accounts(session: ReadSession, _: InboxRead):
+    return [_account(a) for a in accounts.list_accounts(session)]
+
+
+@router.put("/inbox/accounts/{account_id}/automation", response_model=AccountPublic)
+def set_automation(account_id: str, data: AutomationRules, session: WriteSession, _: InboxWrite):
+    """What the inbox answers on its own: order status, away message, satisfaction."""
+    return _account(accounts.set_automation(session, account_id, data))
+
+
+@router.get("/conversations", response_model=ConversationPage)
+def list_conversations(
+    session: ReadSession,
+    _: InboxRead,
+    status: ConversationStatus | None = None,
+    account_id: str | None = None,
+    assignee: str | None = None,
+    unread: bool | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+):
+    """Latest activity first."""
+    return conversations.list_conversations(
+        session,
+        status=status,
+        account_id=account_id,
+        assignee=assignee,
+        unread=unread,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_model=ThreadPublic)
+def get_thread(conversation_id: str, session: ReadSession, _: InboxRead):
+    """The latest messages (oldest first), the person's orders and the approved templates."""
+    return conversations.thread(session, conversation_id)
+
+
+@router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)
+def update_conversation(
+    conversation_id: str, data: ConversationUpdate, session: WriteSession, _: InboxWrite
+):
+    return conversations.update(session, conversation_id, data)
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessagePublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "The reply window is closed: send an approved template"}},
+)
+def send_message(conversation_id: str, data: MessageCreate, session: WriteSession, _: InboxWrite):
+    """Queue a reply; the worker sends it and its status follows the platform's."""
+    return sending.send(session, conversation_id, data)

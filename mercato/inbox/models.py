@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+PLATFORMS = ("whatsapp",)
+CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
+DIRECTIONS = ("in", "out")
+# An outbound message moves queued -> sent -> delivered -> read, or ends failed; an
+# inbound one is received.
+MESSAGE_STATUSES = ("received", "queued", "sent", "delivered", "read", "failed")
+
+
+class InboxAccount(Base):
+    """One messaging number or page on one platform (a WhatsApp Business phone number)."""
+
+    __tablename__ = "inbox_accounts"
+    __table_args__ = (
+        CheckConstraint(f"platform IN ({', '.join(map(repr, PLATFORMS))})", name="platform"),
+        UniqueConstraint("platform", "external_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ibx"))
+    platform: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # The platform's id of the number or page: WhatsApp's phone number id.
+    external_id: Mapped[str] = mapped_column(String(64))
+    # The business account that owns it (WhatsApp Business Account id): its templates.
+    business_id: Mapped[str | None] = mapped_column(String(64))
+    # Where the platform's API lives: the real one, or a local simulator.
+    base_url: Mapped[str] = mapped_column(String(500))
+    # Fernet token of the JSON credentials (access token, app secret, verify token).
+    credentials_encrypted: Mapped[str] = mapped_column(Text, default="")
+    # The Meta channel whose catalog is linked to this number: product messages name
+    # its catalog and its items.
+    catalog_channel_id: Mapped[str | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="SET NULL")
+    )
+    # The merchant's automation rules (inbox/automation.py: Rules), edited as data.
+    automation: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageTemplate(Base):
+    """A message template as the platform approved it (or not): the only thing that may be
+    sent outside the reply window."""
+
+    __tablename__ = "inbox_templates"
+    __table_args__ = (UniqueConstraint("account_id", "name", "language"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("tpl"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("inbox_accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(16))
+    # The platform's word: APPROVED, PENDING, REJECTED, PAUSED, DISABLED...
+    status: Mapped[str] = mapped_column(String(24))
+    category: Mapped[str | None] = mapped_column(String(24))
+    components: Mapped[list[Any]] = mapped_column(JSONType(), default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Conversation(Base):
+    """One thread per (account, person on the platform)."""
+
+    __tablename__ = "inbox_conversations"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CONVERSATION_STATUSES}", name="status"),
+        UniqueConstraint("account_id", "contact_id"),
+        Index("ix_inbox_conversations_status_last", "status", "last_message_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("cnv"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("inbox_accounts.id", ondelete="CASCADE"))
+    # The person's id on the platform (WhatsApp: their number, digits only) and name.
+    contact_id: Mapped[str] = mapped_column(String(64))
+    contact_name: Mapped[str | None] = mapped_column(String(255))
+    # E.164, when the platform id is a phone number: how orders and customers are found.
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    customer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    # The person's last message: the platform's reply window runs from it.
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Marketing on this channel: given when, how (the wording or form the person agreed
+    # to), and withdrawn when (an opt-out keyword such as STOP takes effect at once).
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marketing_consent_source: Mapped[str | None] = mapped_column(String(255))
+    marketing_opt_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the merchant first answered (first-response time).
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Satisfaction: asked after resolution, answered 1-5, credited to the assignee then.
+    csat_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_agent: Mapped[str | None] = mapped_column(String(100))
+    # The last automatic away message (one per closed spell, not one per message).
+    away_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    """A message in or out. Inbound ones are unique per (account, platform message id),
+    so a redelivered webhook stores nothing twice."""
+
+    __tablename__ = "inbox_messages"
+    __table_args__ = (
+        CheckConstraint(f"direction IN {DIRECTIONS}", name="direction"),
+        CheckConstraint(f"status IN {MESSAGE_STATUSES}", name="status"),
+        UniqueConstraint("account_id", "platform_message_id"),
+        Index("ix_inbox_messages_conversation_at", "conversation_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("msg"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("inbox_accounts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("inbox_conversations.id", ondelete="CASCADE")
+    )
+    direction: Mapped[str] = mapped_column(String(3))
+    # The platform's message id (wamid...): known on arrival, or once sent.
+    platform_message_id: Mapped[str | None] = mapped_column(String(255))
+    # text, template, product, product_list, image, order, interactive, ...
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    # Inbound: the platform's message object; outbound: the request body sent.
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    # Who wrote an outbound message (an agent's name, "automation").
+    author: Mapped[str | None] = mapped_column(String(100))
+    # The platform's refusal: {"code", "title", "message"}.
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    # Inbound: when the person sent it; outbound: when it was queued.
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

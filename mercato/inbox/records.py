@@ -1,0 +1,43 @@
+"""The inbox's rows by id, and the payloads of the events their changes record."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mercato.errors import NotFound
+from mercato.inbox.models import Conversation, Message
+from mercato.inbox.schemas import ConversationChanged, MessageChanged
+
+
+def conversation(session: Session, conversation_id: str, *, lock: bool = False) -> Conversation:
+    query = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        query = query.with_for_update()
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound(f"No conversation {conversation_id!r}.")
+    return found
+
+
+def conversation_changed(conversation: Conversation) -> ConversationChanged:
+    return ConversationChanged(
+        conversation_id=conversation.id,
+        account_id=conversation.account_id,
+        contact_id=conversation.contact_id,
+        status=conversation.status,
+        assignee=conversation.assignee,
+    )
+
+
+def message_changed(message: Message) -> MessageChanged:
+    return MessageChanged(
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        account_id=message.account_id,
+        direction=message.direction,
+        kind=message.kind,
+        status=message.status,
+        text=message.text,
+        error=message.error,
+    )

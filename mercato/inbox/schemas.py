@@ -1,0 +1,235 @@
+"""Inbox input and output shapes. Credentials go in, never out."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mercato.events.service import EventPayload
+
+Platform = Literal["whatsapp"]
+ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.-]+$")]
+HttpUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")]
+PlatformId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\d+$")]
+Secret = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AccountCreate(_Input):
+    platform: Platform = "whatsapp"
+    name: Name
+    # WhatsApp: the phone number id and the WhatsApp Business Account id from Meta.
+    phone_number_id: PlatformId
+    business_account_id: PlatformId | None = None
+    access_token: Secret
+    # The Meta app's secret (webhook signatures) and the verify token chosen for the
+    # webhook subscription.
+    app_secret: Secret
+    verify_token: Secret
+    base_url: HttpUrl = "https://graph.facebook.com"
+    # The Meta channel whose catalog is connected to this number (product messages).
+    catalog_channel_id: str | None = None
+
+
+class AccountPublic(_Output):
+    id: str
+    platform: Platform
+    name: str
+    external_id: str
+    business_id: str | None
+    base_url: str
+    catalog_channel_id: str | None
+    automation: dict[str, Any]
+    # Where the platform must send this account's webhooks.
+    webhook_path: str
+    created_at: datetime
+
+
+class TemplatePublic(_Output):
+    name: str
+    language: str
+    status: str
+    category: str | None
+    components: list[Any]
+
+
+class MessagePublic(_Output):
+    id: str
+    conversation_id: str
+    direction: Literal["in", "out"]
+    platform_message_id: str | None
+    kind: str
+    text: str | None
+    content: dict[str, Any]
+    status: str
+    author: str | None
+    error: dict[str, Any] | None
+    at: datetime
+    status_at: datetime | None
+
+
+class ConversationPublic(_Output):
+    id: str
+    account_id: str
+    platform: Platform
+    contact_id: str
+    contact_name: str | None
+    phone: str | None
+    customer_id: str | None
+    status: ConversationStatus
+    assignee: str | None
+    unread: int
+    last_inbound_at: datetime | None
+    last_message_at: datetime
+    first_reply_at: datetime | None
+    marketing_consent_at: datetime | None
+    marketing_consent_source: str | None
+    marketing_opt_out_at: datetime | None
+    csat_score: int | None
+    csat_agent: str | None
+    # Free-form replies are allowed until then (None: only templates now).
+    window_closes_at: datetime | None
+    created_at: datetime
+
+
+class OrderSummary(_Output):
+    id: str
+    number: int
+    channel: str
+    status: str
+    payment_status: str
+    fulfillment_status: str
+    total: int
+    currency: str
+    placed_at: datetime
+
+
+class ThreadPublic(ConversationPublic):
+    """A conversation with its latest messages (oldest first) and the person's orders."""
+
+    messages: list[MessagePublic]
+    orders: list[OrderSummary]
+    # What may be sent when the window is closed.
+    templates: list[TemplatePublic]
+
+
+class ConversationUpdate(_Input):
+    status: ConversationStatus | None = None
+    assignee: Annotated[str, Field(max_length=100)] | None = None
+    # True marks every message read (unread back to 0).
+    read: bool | None = None
+    # Marketing consent given (with where and how: the wording or form the person agreed
+    # to) or withdrawn.
+    marketing_consent: bool | None = None
+    consent_source: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+    @model_validator(mode="after")
+    def _source_of_consent(self) -> ConversationUpdate:
+        if self.marketing_consent and not self.consent_source:
+            raise ValueError("giving marketing consent needs consent_source")
+        return self
+
+
+class TemplateChoice(_Input):
+    name: Annotated[str, Field(min_length=1, max_length=512)]
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    # The template's parameters, in the platform's component shape.
+    components: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ProductSection(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=24)]
+    skus: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(min_length=1)
+
+
+class MessageCreate(_Input):
+    """A reply: ``type`` says which of the other fields it needs."""
+
+    type: Literal["text", "template", "product", "product_list"]
+    text: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    template: TemplateChoice | None = None
+    # product: one SKU; product_list: sections of SKUs under a header.
+    sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    header: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    sections: list[ProductSection] | None = None
+    author: Annotated[str, Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> MessageCreate:
+        needed = {
+            "text": ("text",),
+            "template": ("template",),
+            "product": ("sku",),
+            "product_list": ("header", "text", "sections"),
+        }[self.type]
+        missing = [f for f in needed if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.type} message needs {', '.join(missing)}")
+        return self
+
+
+class MessageChanged(EventPayload):
+    message_id: str
+    conversation_id: str
+    account_id: str
+    direction: str
+    kind: str
+    status: str
+    text: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class ConversationChanged(EventPayload):
+    conversation_id: str
+    account_id: str
+    contact_id: str
+    status: str
+    assignee: str | None = None
+
+
+class AutomationRules(_Input):
+    """What the inbox answers on its own."""
+
+    # Answer "where is my order?" with the latest order's state and tracking.
+    order_status: bool = False
+    # Opening hours in ``timezone``: day (mon..sun) -> ["09:00", "18:00"]; a day left
+    # out is closed. None: always open.
+    timezone: str = "UTC"
+    hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]] | None = None
+    away_message: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    # After a conversation is resolved, ask for a rating from 1 to 5.
+    csat: bool = False
+    csat_question: Annotated[str, Field(min_length=1, max_length=1024)] = (
+        "How did we do? Reply with a number from 1 (poor) to 5 (great)."
+    )
+
+    @model_validator(mode="after")
+    def _valid_hours(self) -> AutomationRules:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown zone {self.timezone!r}") from None
+        for day, span in (self.hours or {}).items():
+            try:
+                opens, closes = (time.fromisoformat(t) for t in span)
+            except ValueError:
+                raise ValueError(f"hours.{day}: two times, opening and closing (HH:MM)") from None
+            if opens >= closes:
+                raise ValueError(f"hours.{day}: opens before it closes")
+        return self
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationPublic]
+    next_cursor: str | None = None

@@ -1,0 +1,48 @@
+"""Inbox jobs: each reply sent by the worker (one conversation's in order), and the
+numbers' approved templates read from the platform every hour."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from mercato.channels.http import PlatformError, PlatformUnavailable
+from mercato.db import utcnow
+from mercato.inbox import accounts, automation, sending
+from mercato.inbox.models import InboxAccount
+from mercato.jobs import registry
+
+log = logging.getLogger(__name__)
+
+
+@registry.task(sending.SEND_JOB, max_attempts=8)
+def send_message(ctx: registry.JobContext, message_id: str) -> None:
+    sending.deliver(ctx.transaction, message_id)
+
+
+@registry.task(automation.JOB)
+def automate(ctx: registry.JobContext, message_id: str) -> None:
+    with ctx.transaction() as session:
+        automation.answer(session, message_id, utcnow())
+
+
+@registry.task("inbox.sync_templates", every="1 hour")
+def sync_templates(ctx: registry.JobContext) -> None:
+    with ctx.transaction() as session:
+        found = [
+            (a.id, a.business_id, accounts.client(a))
+            for a in session.scalars(
+                select(InboxAccount).where(InboxAccount.business_id.is_not(None))
+            )
+        ]
+    for account_id, business_id, client in found:
+        try:
+            templates = client.templates(business_id)
+        except PlatformUnavailable:
+            raise
+        except PlatformError as exc:  # this number's set-up; the others go on
+            log.warning("Templates of inbox account %s not read: %s", account_id, exc)
+            continue
+        with ctx.transaction() as session:
+            accounts.replace_templates(session, account_id, templates)
