@@ -75,9 +75,9 @@ class WhatsAppError(PlatformError):
         return self.code in RECIPIENT_CODES
 
     def __str__(self) -> str:
-        code = f" (#{self.code})" if self.code is not None else ""
+        code = f"(#{self.code}) " if self.code is not None else ""
         more = f": {self.details}" if self.details else ""
-        return f"WhatsApp{code} {self.message}{more}"
+        return f"WhatsApp: {'' if code.strip() in self.message else code}{self.message}{more}"
 
 
 class WhatsAppTokenError(WhatsAppError, AuthExpired):
