@@ -41,3 +41,12 @@ def open_checkout(client, product_page: str = "/shop/p/hoodie") -> tuple[str, st
     bought = client.post("/shop/buy", data=buy_form(html), follow_redirects=False)
     url = bought.headers["location"]
     return url, client.get(url).text
+
+
+def pay_on_page(client, url: str, details: dict, **kwargs):
+    """A buyer without the page's script: the details are saved (Update totals), the
+    page shows the total, and Pay posts it."""
+    fields = hidden_fields(client.get(url).text)
+    client.post(url, data={"csrf": fields["csrf"], "action": "update", **details})
+    fields = hidden_fields(client.get(url).text)
+    return client.post(url, data={**fields, "action": "pay", **details}, **kwargs)

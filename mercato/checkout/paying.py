@@ -151,6 +151,7 @@ def order_for(checkout: Checkout) -> OrderCreate:
             campaign=a.get("campaign"),
             content_id=a.get("content_id"),
             creator=a.get("creator"),
+            conversation_id=a.get("conversation_id"),
             utm=a.get("utm", {}),
         ),
         payment_status="paid",

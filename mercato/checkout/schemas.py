@@ -36,6 +36,7 @@ class AttributionInput(_Input):
     campaign: Text255 | None = None
     content_id: Text255 | None = None
     creator: Text255 | None = None
+    conversation_id: Annotated[str, Field(max_length=40)] | None = None
     utm: dict[str, Annotated[str, Field(max_length=255)]] = {}
 
 

@@ -49,7 +49,8 @@ class NewCheckout:
 
 def attribution_from_link(params: Mapping[str, str]) -> dict:
     """Attribution from a link's parameters: ``ch`` (channel), ``ref`` (creator or
-    affiliate), ``post`` (content id) and ``utm_*``."""
+    affiliate), ``post`` (content id), ``conv`` (the inbox conversation the link was sent
+    in) and ``utm_*``."""
     # Platforms' click ids ride along with the UTM tags (Meta fbclid, Google gclid).
     utm = {k: params[k][:255] for k in (*UTM_KEYS, *CLICK_KEYS) if params.get(k)}
     found = {
@@ -57,6 +58,7 @@ def attribution_from_link(params: Mapping[str, str]) -> dict:
         "campaign": utm.get("utm_campaign"),
         "content_id": (params.get("post") or "")[:255] or None,
         "creator": (params.get("ref") or "")[:255] or None,
+        "conversation_id": (params.get("conv") or "")[:40] or None,
         "utm": utm,
     }
     return {k: v for k, v in found.items() if v}

@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from mercato.inbox import accounts, conversations, sending
+from mercato.inbox import accounts, checkout_links, conversations, sending
 from mercato.inbox.auth import InboxRead, InboxWrite
 from mercato.inbox.schemas import (
     AccountCreate,
     AccountPublic,
     AutomationRules,
+    CheckoutLinkCreate,
     ConversationPage,
     ConversationPublic,
     ConversationStatus,
@@ -96,3 +97,17 @@ def update_conversation(
 def send_message(conversation_id: str, data: MessageCreate, session: WriteSession, _: InboxWrite):
     """Queue a reply; the worker sends it and its status follows the platform's."""
     return sending.send(session, conversation_id, data)
+
+
+@router.post(
+    "/conversations/{conversation_id}/checkout-links",
+    response_model=MessagePublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "The reply window is closed: send an approved template"}},
+)
+def send_checkout_link(
+    conversation_id: str, data: CheckoutLinkCreate, session: WriteSession, _: InboxWrite
+):
+    """Send a link to the shop's checkout with these items in the cart; the order it leads
+    to is attributed to this conversation."""
+    return checkout_links.send_link(session, conversation_id, data)

@@ -179,6 +179,21 @@ class MessageCreate(_Input):
         return self
 
 
+class CartItem(_Input):
+    sku: Annotated[str, Field(min_length=1, max_length=255)]
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class CheckoutLinkCreate(_Input):
+    """A link to the shop's checkout with these items (and coupon) in the cart."""
+
+    items: list[CartItem] = Field(min_length=1, max_length=50)
+    coupon: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # Written before the link in the message.
+    text: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    author: Annotated[str, Field(max_length=100)] | None = None
+
+
 class MessageChanged(EventPayload):
     message_id: str
     conversation_id: str

@@ -43,6 +43,7 @@ def send(
     now: datetime | None = None,
     *,
     automatic: bool = False,
+    preview_url: bool = False,
 ) -> Message:
     """Queue a reply. Refused before any platform call when the platform would refuse it:
     outside the reply window only an approved template goes (the refusal lists them).
@@ -61,7 +62,7 @@ def send(
             "template can be sent now.",
             extra={"templates": approved, "last_inbound_at": _iso(conversation.last_inbound_at)},
         )
-    kind, text, body = _compose(session, account, conversation, data)
+    kind, text, body = _compose(session, account, conversation, data, preview_url)
     message = Message(
         account_id=account.id,
         conversation_id=conversation.id,
@@ -91,13 +92,13 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def _compose(
-    session: Session, account: InboxAccount, conversation, data: MessageCreate
+    session: Session, account: InboxAccount, conversation, data: MessageCreate, preview_url: bool
 ) -> tuple[str, str | None, dict]:
     """(kind, text shown in the thread, the platform's request body)."""
     to = conversation.contact_id
     try:
         if data.type == "text":
-            return "text", data.text, mapping.text(to, data.text)
+            return "text", data.text, mapping.text(to, data.text, preview_url=preview_url)
         if data.type == "template":
             choice = data.template
             found = accounts.approved_template(session, account.id, choice.name, choice.language)

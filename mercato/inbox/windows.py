@@ -1,6 +1,6 @@
 """What a platform lets a business send, and when: its reply windows, as data.
 
-WhatsApp (docs/specs/whatsapp.md): a business may send any message within 24 hours of the
+WhatsApp (docs/platforms/whatsapp.md): a business may send any message within 24 hours of the
 person's last message (the customer service window); outside it only an approved
 template. The server refuses what the platform would refuse, before calling it.
 """

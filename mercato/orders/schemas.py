@@ -44,6 +44,9 @@ class Attribution(_Input):
     campaign: Text255 | None = None
     content_id: Text255 | None = Field(None, description="The post, video or pin")
     creator: Text255 | None = Field(None, description="Creator or affiliate reference")
+    conversation_id: Annotated[str, Field(max_length=40)] | None = Field(
+        None, description="The inbox conversation whose link led to the sale"
+    )
     utm: dict[str, str] = {}
 
 

@@ -1,5 +1,5 @@
 """WhatsApp Cloud API simulator: send messages, read message templates, and webhooks back
-(docs/specs/whatsapp.md).
+(docs/platforms/whatsapp.md).
 
 Like Meta:
 - every call names a Graph version (the Meta simulator's table) and carries a Bearer token;

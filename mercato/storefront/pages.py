@@ -53,6 +53,7 @@ LINK_PARAMS = (
     "ch",
     "ref",
     "post",
+    "conv",
     "utm_source",
     "utm_medium",
     "utm_campaign",

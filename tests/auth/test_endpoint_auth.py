@@ -773,6 +773,13 @@ ROUTES: list[Route] = [
         202,
         lambda s: _conversation(s, json={"type": "text", "text": "Hello!"}),
     ),
+    by_id(
+        "POST",
+        "/api/v1/conversations/{conversation_id}/checkout-links",
+        "inbox:write",
+        202,
+        lambda s: _conversation(s, json={"items": [{"sku": s.sku, "quantity": 1}]}),
+    ),
     # ------------------------------------------------------------ outside /api
     by_id(
         "GET",

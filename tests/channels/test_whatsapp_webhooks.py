@@ -1,5 +1,5 @@
 """WhatsApp webhooks: signature, subscription challenge, and the documented payloads parsed
-(samples shaped as Meta's webhook reference, docs/specs/whatsapp.md §2)."""
+(samples shaped as Meta's webhook reference, docs/platforms/whatsapp.md §2)."""
 
 from __future__ import annotations
 

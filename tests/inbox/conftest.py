@@ -1,5 +1,5 @@
 """Inbox test helpers: a WhatsApp number connected through the API, and notifications in
-the shape Meta documents (docs/specs/whatsapp.md), signed with the app secret."""
+the shape Meta documents (docs/platforms/whatsapp.md), signed with the app secret."""
 
 from __future__ import annotations
 

@@ -13,18 +13,9 @@ from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.helpers import make_shop
-from tests.helpers import ADDRESS, BUYER, hidden_fields
+from tests.helpers import ADDRESS, BUYER, hidden_fields, pay_on_page
 
 LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
-
-
-def _pay(client, url: str, details: dict, **kwargs):
-    """A buyer without the page's script: the details are saved (Update totals), the
-    page shows the total, and Pay posts it."""
-    fields = hidden_fields(client.get(url).text)
-    client.post(url, data={"csrf": fields["csrf"], "action": "update", **details})
-    fields = hidden_fields(client.get(url).text)
-    return client.post(url, data={**fields, "action": "pay", **details}, **kwargs)
 
 
 def test_product_page_shows_price_stock_and_sold_out(client, sessions):
@@ -114,7 +105,7 @@ def test_declined_card_shows_a_clear_message(client, sessions):
     form = hidden_fields(html)
     form["variant_id"] = re.search(r'name="variant_id" value="([^"]+)"', html).group(1)
     url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
-    declined = _pay(
+    declined = pay_on_page(
         client,
         url,
         {
@@ -147,7 +138,7 @@ def test_returning_buyer_pays_with_saved_details(client, sessions):
             return page, client.post(
                 url, data={**fields, "action": "pay", **extra}, follow_redirects=False
             )
-        return page, _pay(client, url, extra, follow_redirects=False)
+        return page, pay_on_page(client, url, extra, follow_redirects=False)
 
     _, first = buy(
         {

@@ -1,1 +1,1 @@
-"""whatsapp adapter (Cloud API): webhooks, mapping, client. Facts: docs/specs/whatsapp.md."""
+"""whatsapp adapter (Cloud API): webhooks, mapping, client. Facts: docs/platforms/whatsapp.md."""

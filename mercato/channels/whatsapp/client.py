@@ -1,4 +1,4 @@
-"""WhatsApp Cloud API client (docs/specs/whatsapp.md §3-§5): send a message, read the
+"""WhatsApp Cloud API client (docs/platforms/whatsapp.md §3-§5): send a message, read the
 message templates. I/O only; retries on 429/5xx are channels.http's.
 
 Paths start with the Graph version, one setting for every Meta channel
@@ -12,7 +12,7 @@ from mercato.channels import http as channel_http
 from mercato.channels.http import AuthExpired, PlatformError
 from mercato.config import get_settings
 
-# Graph error codes (docs/specs/whatsapp.md §5).
+# Graph error codes (docs/platforms/whatsapp.md §5).
 WINDOW_CLOSED = 131047  # more than 24 h since the customer's last message: use a template
 TEMPLATE_CODES = range(132000, 132017)  # template missing, paused, disabled, bad params...
 RECIPIENT_CODES = frozenset({131026, 131030})  # undeliverable; not in the allowed list

@@ -1,4 +1,4 @@
-"""Request bodies for ``POST /<ver>/<PHONE_NUMBER_ID>/messages`` (docs/specs/whatsapp.md §3).
+"""Request bodies for ``POST /<ver>/<PHONE_NUMBER_ID>/messages`` (docs/platforms/whatsapp.md §3).
 
 Pure functions; each refuses what Meta documents it would refuse, with
 ValueError("<field>: <why>"), before anything is sent."""

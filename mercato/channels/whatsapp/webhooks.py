@@ -1,4 +1,4 @@
-"""WhatsApp Cloud API webhooks (docs/specs/whatsapp.md §2): the subscription challenge,
+"""WhatsApp Cloud API webhooks (docs/platforms/whatsapp.md §2): the subscription challenge,
 the ``X-Hub-Signature-256`` check and the ``messages`` field parsed into inbound messages
 and delivery statuses.
 
