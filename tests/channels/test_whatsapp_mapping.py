@@ -1,4 +1,4 @@
-"""WhatsApp message bodies and the documented limits they enforce (docs/platforms/whatsapp.md §3)."""
+"""WhatsApp message bodies and their documented limits (docs/platforms/whatsapp.md §3)."""
 
 from __future__ import annotations
 
