@@ -21,7 +21,11 @@ from sqlalchemy.engine import make_url
 
 from mercato.app import create_app
 from mercato.auth import service as auth_service
+from mercato.catalog import service as catalog
+from mercato.catalog.schemas import ProductCreate
 from mercato.channels import http as channel_http
+from mercato.channels import service as channels
+from mercato.channels.schemas import ChannelCreate
 from mercato.config import Settings, get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction, utcnow
 from mercato.jobs import registry
@@ -30,10 +34,9 @@ from mercato.models import metadata
 from mercato.payments import service as payments
 from mercato.sandbox.app import create_app as create_sandbox
 from mercato.system import migrations
+from tests.helpers import CREDENTIALS, SANDBOX, SETTINGS
 from tests.payments.stripe_standin import WEBHOOK_SECRET, StripeStandIn
 
-# Where the platform simulators answer, in-process (``sandbox``).
-SANDBOX = "http://sandbox.test"
 SERVER_URL = os.environ.get("MERCATO_TEST_DATABASE_URL")
 # Wide enough that CLI tables print whole rows in tests.
 os.environ["COLUMNS"] = "250"
@@ -246,3 +249,30 @@ def job_context(engine, sessions) -> registry.JobContext:
         sessions=sessions,
         read_sessions=make_sessionmaker(engine, read_only=True),
     )
+
+
+@pytest.fixture
+def make_products(sessions):
+    def make(*products: dict) -> list:
+        with transaction(sessions) as session:
+            return [catalog.create_product(session, ProductCreate(**p)) for p in products]
+
+    return make
+
+
+@pytest.fixture
+def make_channel(sessions):
+    def make(kind: str, name: str | None = None) -> str:
+        with transaction(sessions) as session:
+            return channels.create_channel(
+                session,
+                ChannelCreate(
+                    kind=kind,
+                    name=name or kind,
+                    base_url=f"{SANDBOX}/{kind}",
+                    credentials=CREDENTIALS.get(kind, {}),
+                    settings=SETTINGS.get(kind, {}),
+                ),
+            ).id
+
+    return make

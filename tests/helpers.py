@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+# Where the platform simulators answer, in-process (the ``sandbox`` fixture).
+SANDBOX = "http://sandbox.test"
+GTIN = "4006381333931"
+
 # A buyer's shipping address (in the US, with tax).
 ADDRESS = {
     "name": "Ada Buyer",
@@ -50,3 +54,50 @@ def pay_on_page(client, url: str, details: dict, **kwargs):
     client.post(url, data={"csrf": fields["csrf"], "action": "update", **details})
     fields = hidden_fields(client.get(url).text)
     return client.post(url, data={**fields, "action": "pay", **details}, **kwargs)
+
+
+def tee(handle="tee", skus=("TEE-S", "TEE-M"), barcode=GTIN, **extra) -> dict:
+    return {
+        "handle": handle,
+        "title": "Organic Tee",
+        "description_html": "<p>Soft &amp; <b>organic</b>.</p>",
+        "vendor": "Acme",
+        "status": "active",
+        "google_category": 212,
+        "options": ["Color", "Size"],
+        "gender": "unisex",
+        "age_group": "adult",
+        "media": [{"url": "https://cdn.example.com/tee.jpg"}],
+        "variants": [
+            {
+                "sku": sku,
+                "option_values": ["Blue", sku.rsplit("-", 1)[1]],
+                "price": 2500,
+                "barcode": barcode,
+                "mpn": f"MPN-{sku}",
+                "weight": "145",
+            }
+            for sku in skus
+        ],
+        **extra,
+    }
+
+
+CREDENTIALS = {
+    "meta": {"access_token": "meta-token"},
+    # An OAuth client with a refresh token; google-auth mints the access tokens.
+    "google": {
+        "client_id": "1234-sim.apps.googleusercontent.com",
+        "client_secret": "sim-secret",
+        "refresh_token": "1//sim-refresh",
+        "token_uri": f"{SANDBOX}/google/token",
+    },
+    "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt-token"},
+    "pinterest": {"access_token": "pin-token"},
+}
+SETTINGS = {
+    "meta": {"catalog_id": "cat1"},
+    "google": {"account_id": "123", "data_source_id": "ds1"},
+    "tiktok": {"category_id": "601226"},
+    "pinterest": {"catalog_mode": "api"},
+}

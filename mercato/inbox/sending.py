@@ -200,10 +200,11 @@ def deliver(sessions_transaction, message_id: str) -> str:
         account = accounts.get_account(session, message.account_id)
         client, body = accounts.client(account), dict(message.content)
     try:
-        platform_id, error = client.send(body, idempotency_key=message_id), None
+        with client:
+            platform_id, error = client.send(body), None
     except PlatformUnavailable:
         raise
-    except WhatsAppError as exc:
+    except WhatsAppError as exc:  # a refusal (an expired token too: reconnect the number)
         platform_id, error = None, {"code": exc.code, "title": exc.title, "message": str(exc)}
     with sessions_transaction() as session:
         message = session.get(Message, message_id, with_for_update=True)

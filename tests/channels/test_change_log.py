@@ -21,8 +21,7 @@ from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs import registry
 from mercato.jobs.models import Job
-
-from .conftest import tee
+from tests.helpers import tee
 
 KINDS = ("meta", "google", "pinterest", "tiktok")
 

@@ -9,8 +9,7 @@ from mercato.catalog.text import is_valid_gtin
 from mercato.channels.feeds import G_NS
 from mercato.cli import app
 from mercato.demo.story import TEMPLATE as DEMO_TEMPLATE
-
-from .conftest import GTIN, tee
+from tests.helpers import GTIN, tee
 
 # Shopify's own product template, shipped with the demo (shared/fixtures holds the source).
 TEMPLATE = DEMO_TEMPLATE

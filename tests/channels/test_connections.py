@@ -14,8 +14,7 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.cli import app
 from mercato.db import transaction
 from mercato.events.models import Event
-
-from .conftest import CREDENTIALS, SANDBOX, SETTINGS, tee
+from tests.helpers import CREDENTIALS, SANDBOX, SETTINGS, tee
 
 PROBLEM = "application/problem+json"
 runner = CliRunner()

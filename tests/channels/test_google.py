@@ -15,8 +15,8 @@ from mercato.channels.google import mapping
 from mercato.channels.models import Channel, Listing
 from mercato.errors import Conflict
 from mercato.events.models import Event
-
-from .conftest import SANDBOX, tee
+from tests import helpers
+from tests.helpers import SANDBOX, tee
 
 
 def fault(sandbox, kind, count=1):
@@ -71,10 +71,9 @@ def test_the_whole_name_segment_is_base64url_encoded():
 def test_a_service_account_publishes_and_its_token_is_minted_once(
     sessions, sandbox, make_products, make_channel, monkeypatch
 ):
-    from tests.channels import conftest
 
     monkeypatch.setitem(
-        conftest.CREDENTIALS, "google", {"service_account_json": service_account_key()}
+        helpers.CREDENTIALS, "google", {"service_account_json": service_account_key()}
     )
     make_products(tee())
     channel_id = make_channel("google")
@@ -247,10 +246,9 @@ def test_listing_is_scoped_to_the_channel_s_data_source_and_feed_label(
 def test_a_feed_label_of_its_own_names_every_product(
     sessions, sandbox, make_products, make_channel, monkeypatch
 ):
-    from tests.channels import conftest
 
-    settings = {**conftest.SETTINGS["google"], "feed_label": "SHOP-US"}
-    monkeypatch.setitem(conftest.SETTINGS, "google", settings)
+    settings = {**helpers.SETTINGS["google"], "feed_label": "SHOP-US"}
+    monkeypatch.setitem(helpers.SETTINGS, "google", settings)
     make_products(tee())
     channel_id = make_channel("google")
     sync.publish(sessions, channel_id)

@@ -13,8 +13,8 @@ from mercato.channels.meta import client as meta_client
 from mercato.db import transaction
 from mercato.sandbox import meta as simulator
 from mercato.sandbox.contracts import meta as contract
+from tests.helpers import tee
 
-from .conftest import tee
 from .test_sync_contract import fault, listings, platform_refuses_gtins, remote
 
 SKUS = ("TEE-S", "TEE-M", "TEE-L", "TEE-XL")

@@ -20,8 +20,7 @@ from mercato.db import create_db_engine, transaction
 from mercato.sandbox import meta
 from mercato.system.migrations import alembic_config
 from tests.conftest import SERVER_URL
-
-from .conftest import tee
+from tests.helpers import tee
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from mercato.channels.target import Target
 from mercato.db import transaction
 from mercato.errors import Conflict
 from mercato.sandbox.contracts import pinterest as contract
+from tests.helpers import SANDBOX, tee
 
-from .conftest import SANDBOX, tee
 from .test_sync_contract import fault, listings, remote
 
 AUTH = {"Authorization": "Bearer pina_test"}

@@ -10,8 +10,7 @@ from mercato.channels import platforms, sync
 from mercato.channels.models import Channel, Listing
 from mercato.db import transaction
 from mercato.events.models import Event
-
-from .conftest import tee
+from tests.helpers import tee
 
 KINDS = ("meta", "google", "pinterest")
 

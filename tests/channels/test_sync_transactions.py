@@ -11,8 +11,7 @@ from mercato.channels import sync
 from mercato.channels.models import Listing
 from mercato.config import Settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction
-
-from .conftest import tee
+from tests.helpers import tee
 
 KINDS = ("meta", "google", "tiktok", "pinterest")
 

@@ -1,7 +1,6 @@
 from mercato.channels import tasks  # noqa: F401  (registers the jobs)
 from mercato.jobs import registry
-
-from .conftest import tee
+from tests.helpers import tee
 
 
 def test_sync_and_reconcile_jobs_are_registered_and_publish(

@@ -12,8 +12,8 @@ from mercato.channels.models import Channel, ImageUpload
 from mercato.db import transaction
 from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
+from tests.helpers import CREDENTIALS, tee
 
-from .conftest import CREDENTIALS, tee
 from .test_sync_contract import listings
 
 

@@ -7,9 +7,8 @@ import pytest
 
 from mercato.channels import service, sync, tokens
 from mercato.channels.models import Channel
-
-from . import conftest
-from .conftest import tee
+from tests import helpers
+from tests.helpers import tee
 
 REFRESHABLE = {
     "access_token": "pina_old",
@@ -22,7 +21,7 @@ REFRESHABLE = {
 @pytest.fixture
 def pinterest(make_channel, monkeypatch):
     def make(**extra):
-        monkeypatch.setitem(conftest.CREDENTIALS, "pinterest", {**REFRESHABLE, **extra})
+        monkeypatch.setitem(helpers.CREDENTIALS, "pinterest", {**REFRESHABLE, **extra})
         return make_channel("pinterest")
 
     return make

@@ -11,7 +11,7 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.db import transaction
 from mercato.inventory import counts, reports
 from mercato.inventory.schemas import AdjustmentCreate
-from tests.channels.conftest import SANDBOX, make_products, tee  # noqa: F401
+from tests.helpers import SANDBOX, tee
 
 CREDENTIALS = {
     "tiktok": {"app_key": "29a39d", "app_secret": "e59af819cc", "access_token": "tt"},
@@ -22,7 +22,7 @@ SETTINGS = {
 
 
 @pytest.fixture
-def shop(sandbox, client, sessions, make_products):  # noqa: F811
+def shop(sandbox, client, sessions, make_products):
     """The tee in stock (5 of each size) and a helper to connect a platform (its catalog
     published there)."""
     make_products(tee())

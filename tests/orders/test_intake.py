@@ -27,8 +27,9 @@ from mercato.jobs.models import Job
 from mercato.orders import intake
 from mercato.orders.models import InboundEvent, Order
 from mercato.sandbox.orders import DeliverIn, OrderIn
+from tests.helpers import SANDBOX
 
-from .conftest import SANDBOX, on_hand
+from .conftest import on_hand
 
 ORDER = OrderIn(lines=[{"sku": "TEE-S", "quantity": 2, "price": "25.00"}])
 

@@ -14,7 +14,7 @@ from mercato.db import transaction
 from mercato.sandbox import cdn
 from mercato.sandbox import tiktok as tiktok_sim
 from mercato.sandbox.tiktok import create_app
-from tests.channels.conftest import tee
+from tests.helpers import tee
 
 VECTOR = "b596b73e0cc6de07ac26f036364178ab16b0a907af13d43f0a0cd2345f582dc8"
 

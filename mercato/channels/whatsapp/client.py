@@ -117,8 +117,10 @@ class WhatsAppClient:
             raise WhatsAppError(f"HTTP {response.status_code}", response.status_code)
         return body
 
-    def send(self, body: dict, *, idempotency_key: str | None = None) -> str:
-        """Send one message body (see mapping.py); the wamid Meta gave it."""
+    def send(self, body: dict) -> str:
+        """Send one message body (see mapping.py); the wamid Meta gave it. Meta documents
+        no idempotency key for sends: a retry after a lost answer (5xx, timeout) may
+        deliver a message twice, the lesser harm for a chat than losing it."""
         answer = self._call("POST", f"/{self.phone_number_id}/messages", json=body)
         messages = answer.get("messages")
         if not messages or not isinstance(messages[0], dict) or not messages[0].get("id"):

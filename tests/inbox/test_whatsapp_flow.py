@@ -1,0 +1,144 @@
+"""The inbox against the WhatsApp Cloud API simulator: a customer writes, the agent answers
+with a product card from the catalog linked to the number, the worker sends it in Meta's
+shape, and the statuses that come back (out of order) move it to read."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from mercato.catalog.models import Variant
+from mercato.channels.models import Listing
+from mercato.db import transaction
+from mercato.jobs import registry
+from mercato.sandbox import whatsapp as sim
+from tests.helpers import SANDBOX, tee
+from tests.inbox.conftest import signed
+
+CUSTOMER = "15551234567"
+
+
+@pytest.fixture
+def number(client, admin, sandbox, make_channel, make_products, sessions):
+    """The simulator's number, linked to a Meta catalog (cat1) where TEE-M is listed."""
+    [product] = make_products(tee())
+    meta = make_channel("meta")
+    with transaction(sessions) as session:
+        variant = session.scalar(select(Variant).where(Variant.sku == "TEE-M"))
+        session.add(
+            Listing(
+                channel_id=meta,
+                variant_id=variant.id,
+                product_id=product.id,
+                item_id="TEE-M",
+                verdict="approved",
+            )
+        )
+    sandbox.put("/whatsapp/_sandbox/catalogs/cat1", json={"retailer_ids": ["TEE-M"]})
+    response = client.post(
+        "/api/v1/inbox/accounts",
+        headers=admin,
+        json={
+            "name": "sim-number",
+            "phone_number_id": sim.PHONE_NUMBER_ID,
+            "business_account_id": sim.WABA_ID,
+            "access_token": sim.ACCESS_TOKEN,
+            "app_secret": sim.APP_SECRET,
+            "verify_token": "v",
+            "base_url": f"{SANDBOX}/whatsapp",
+            "catalog_channel_id": meta,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _customer_writes(client, sandbox, number, text: str) -> None:
+    """The simulator opens the window and hands over the notification Meta would post."""
+    payload = sandbox.post("/whatsapp/_sandbox/inbound", json={"wa_id": CUSTOMER, "text": text})
+    raw, headers = signed(payload.json()["payload"], sim.APP_SECRET)
+    assert client.post(number["webhook_path"], content=raw, headers=headers).json()["stored"] == 1
+
+
+def _run(job_context, name: str, **args) -> None:
+    registry.TASKS[name].fn(job_context, **args)
+
+
+def test_a_product_card_reaches_the_platform_in_its_shape_and_is_followed_to_read(
+    client, admin, sandbox, number, job_context
+):
+    _customer_writes(client, sandbox, number, "Is the tee in M?")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    path = f"/api/v1/conversations/{conversation['id']}"
+    queued = client.post(
+        f"{path}/messages", headers=admin, json={"type": "product", "sku": "TEE-M", "text": "Yes!"}
+    )
+    assert queued.status_code == 202, queued.text
+    _run(job_context, "inbox.send_message", message_id=queued.json()["id"])
+
+    [sent] = sandbox.get("/whatsapp/_sandbox/messages").json()["messages"]
+    assert sent["to"] == CUSTOMER
+    assert sent["body"]["type"] == "interactive"
+    assert sent["body"]["interactive"]["type"] == "product"
+    assert sent["body"]["interactive"]["action"] == {
+        "catalog_id": "cat1",
+        "product_retailer_id": "TEE-M",
+    }
+    reply = client.get(path, headers=admin).json()["messages"][-1]
+    assert (reply["status"], reply["platform_message_id"]) == ("sent", sent["id"])
+
+    statuses = sandbox.post(
+        "/whatsapp/_sandbox/statuses",
+        json={"message_id": sent["id"], "statuses": ["sent", "delivered", "read"], "reverse": True},
+    ).json()["payloads"]
+    for payload in statuses:
+        raw, headers = signed(payload, sim.APP_SECRET)
+        client.post(number["webhook_path"], content=raw, headers=headers)
+    assert client.get(path, headers=admin).json()["messages"][-1]["status"] == "read"
+
+
+def test_a_product_not_in_the_linked_catalog_goes_as_a_link_to_its_page(
+    client, admin, sandbox, number, job_context
+):
+    _customer_writes(client, sandbox, number, "And the S?")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    queued = client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        headers=admin,
+        json={"type": "product", "sku": "TEE-S"},
+    ).json()
+    assert queued["kind"] == "text" and "/shop/p/tee?variant=" in queued["text"]
+    _run(job_context, "inbox.send_message", message_id=queued["id"])
+    [sent] = sandbox.get("/whatsapp/_sandbox/messages").json()["messages"]
+    assert sent["body"]["text"]["preview_url"] is True
+
+
+def test_a_refusal_from_the_platform_is_shown_on_the_message(
+    client, admin, sandbox, number, job_context
+):
+    _customer_writes(client, sandbox, number, "hi")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    queued = client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        headers=admin,
+        json={"type": "text", "text": "Hello"},
+    ).json()
+    sandbox.post("/whatsapp/_sandbox/faults", json={"kind": "expired_token"})
+    _run(job_context, "inbox.send_message", message_id=queued["id"])
+    reply = client.get(f"/api/v1/conversations/{conversation['id']}", headers=admin).json()
+    failed = reply["messages"][-1]
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == 190
+
+
+def test_approved_templates_are_read_from_the_platform(client, admin, sandbox, number, job_context):
+    for name, status in (("order_update", "APPROVED"), ("spring_sale", "PENDING")):
+        sandbox.post(
+            "/whatsapp/_sandbox/templates",
+            json={"name": name, "language": "en_US", "status": status, "category": "UTILITY"},
+        )
+    _run(job_context, "inbox.sync_templates")
+    _customer_writes(client, sandbox, number, "hi")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    thread = client.get(f"/api/v1/conversations/{conversation['id']}", headers=admin).json()
+    assert [(t["name"], t["status"]) for t in thread["templates"]] == [("order_update", "APPROVED")]
