@@ -1,15 +1,22 @@
 """What the platform's signed webhooks bring: messages stored once per platform message
 id, in their conversation (made on the person's first message), and delivery statuses
-that only move a message forward (they arrive duplicated and out of order)."""
+that only move a message forward (they arrive duplicated and out of order).
+
+A burst of notifications is written a batch per transaction (``InboxBatcher``, group
+commit, ``mercato.group_commit``): the conversations of the batch in one upsert and one
+locked read, its messages in one insert that skips those already stored, its statuses in
+one read. Each notification still gets its own answer, or its own refusal (a bad
+signature refuses that notification alone; nothing of it is stored).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events, jobs
@@ -17,12 +24,13 @@ from mercato.channels.whatsapp import webhooks
 from mercato.customers.models import Customer
 from mercato.db import new_id, utcnow
 from mercato.errors import MercatoError, Unauthorized
+from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
-from mercato.inbox.models import Conversation, Message
+from mercato.inbox.models import Conversation, InboxAccount, Message
 from mercato.inbox.records import conversation_changed, message_changed
-from mercato.inbox.schemas import MessageChanged
 from mercato.inserts import insert_or_ignore
 
+MAX_BODY = 1024 * 1024  # bytes; Meta batches several messages in one notification
 # How far each status moves a message; "failed" ends it unless it was already read.
 PROGRESS = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
@@ -38,11 +46,38 @@ class MalformedPayload(MercatoError):
     status = 400
 
 
+class PayloadTooLarge(MercatoError):
+    slug = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+
+@dataclass
+class Delivery:
+    account_id: str
+    raw: bytes
+    headers: Mapping[str, str]
+
+
 @dataclass
 class Receipt:
     stored: int = 0
     duplicates: int = 0
     statuses: int = 0
+
+
+@dataclass
+class _Read:
+    """A verified notification: the messages and statuses for its account."""
+
+    account: InboxAccount
+    messages: list = field(default_factory=list)
+    statuses: list = field(default_factory=list)
+
+
+def check_size(length: int) -> None:
+    if length > MAX_BODY:
+        raise PayloadTooLarge(f"The notification is larger than {MAX_BODY} bytes.")
 
 
 def verify_subscription(session: Session, account_id: str, params: Mapping[str, str]) -> str:
@@ -62,157 +97,239 @@ def receive(
     now: datetime | None = None,
 ) -> Receipt:
     """Verify the signature on the raw bytes, then store what the notification carries."""
-    account = accounts.get_account(session, account_id)
+    [outcome] = receive_many(session, [Delivery(account_id, raw, headers)], now)
+    if isinstance(outcome, MercatoError):
+        raise outcome
+    return outcome
+
+
+def _read(session: Session, known: dict[str, InboxAccount], delivery: Delivery) -> _Read:
+    check_size(len(delivery.raw))
+    account = known.get(delivery.account_id)
+    if account is None:
+        account = known[delivery.account_id] = accounts.get_account(session, delivery.account_id)
     secret = accounts.credentials(account).app_secret
-    if not webhooks.verify_signature(secret, raw, headers.get(webhooks.SIGNATURE_HEADER)):
+    signature = delivery.headers.get(webhooks.SIGNATURE_HEADER.lower()) or delivery.headers.get(
+        webhooks.SIGNATURE_HEADER
+    )
+    if not webhooks.verify_signature(secret, delivery.raw, signature):
         raise BadSignature("The X-Hub-Signature-256 header does not match the body.")
     try:
-        inbound, statuses = webhooks.parse(orjson.loads(raw))
+        messages, statuses = webhooks.parse(orjson.loads(delivery.raw))
     except (orjson.JSONDecodeError, ValueError) as exc:
         raise MalformedPayload(f"The notification cannot be read: {exc}") from None
-    now = now or utcnow()
-    receipt = Receipt()
     # Another number of the same Meta app is not this account's to store.
-    for message in sorted(inbound, key=lambda m: m.sent_at):
-        if message.phone_number_id != account.external_id:
-            continue
-        if _store(session, account, message, now):
-            receipt.stored += 1
-        else:
-            receipt.duplicates += 1
-    for status in sorted(statuses, key=lambda s: s.at):
-        if status.phone_number_id == account.external_id:
-            receipt.statuses += _apply_status(session, account.id, status)
-    return receipt
-
-
-def _conversation(session: Session, account_id: str, message) -> tuple[Conversation, bool]:
-    """The person's conversation, locked; made on their first message (concurrent first
-    messages agree on one)."""
-    made = session.scalar(
-        insert_or_ignore(session, Conversation, ("account_id", "contact_id"))
-        .values(
-            id=new_id("cnv"),
-            account_id=account_id,
-            contact_id=message.wa_id,
-            contact_name=message.profile_name,
-            phone=f"+{message.wa_id}",
-            status="open",
-            unread=0,
-            last_message_at=message.sent_at,
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
-        .returning(Conversation.id)
+    mine = account.external_id
+    return _Read(
+        account,
+        [m for m in messages if m.phone_number_id == mine],
+        [s for s in statuses if s.phone_number_id == mine],
     )
-    conversation = session.scalar(
+
+
+def receive_many(
+    session: Session, deliveries: list[Delivery], now: datetime | None = None
+) -> list[Receipt | MercatoError]:
+    """``receive`` for many notifications in one transaction."""
+    now = now or utcnow()
+    outcomes: list[Receipt | MercatoError] = [Receipt() for _ in deliveries]
+    read: dict[int, _Read] = {}
+    known: dict[str, InboxAccount] = {}
+    for index, delivery in enumerate(deliveries):
+        try:
+            read[index] = _read(session, known, delivery)
+        except MercatoError as refused:
+            outcomes[index] = refused
+    arrived = sorted(
+        ((m.sent_at, index, r.account, m) for index, r in read.items() for m in r.messages),
+        key=lambda item: (item[0], item[1]),
+    )
+    if arrived:
+        _store_messages(session, arrived, outcomes, now)
+    changes = sorted(
+        ((s.at, index, r.account, s) for index, r in read.items() for s in r.statuses),
+        key=lambda item: (item[0], item[1]),
+    )
+    if changes:
+        _apply_statuses(session, changes, outcomes)
+    return outcomes
+
+
+def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
+    """The conversations of everyone who wrote, locked, made on a first message
+    (concurrent first messages agree on one); and the ids of those just made."""
+    rows: dict[tuple[str, str], dict] = {}
+    for sent_at, _, account, message in arrived:
+        rows.setdefault(
+            (account.id, message.wa_id),
+            {
+                "id": new_id("cnv"),
+                "account_id": account.id,
+                "contact_id": message.wa_id,
+                "contact_name": message.profile_name,
+                "phone": f"+{message.wa_id}",
+                "status": "open",
+                "unread": 0,
+                "last_message_at": sent_at,
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            },
+        )
+    made = set(
+        session.scalars(
+            insert_or_ignore(session, Conversation, ("account_id", "contact_id")).returning(
+                Conversation.id
+            ),
+            list(rows.values()),
+        )
+    )
+    found = session.scalars(
         select(Conversation)
-        .where(Conversation.account_id == account_id, Conversation.contact_id == message.wa_id)
+        .where(tuple_(Conversation.account_id, Conversation.contact_id).in_(list(rows)))
+        .order_by(Conversation.id)  # one lock order for every writer
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return conversation, made is not None
+    return {(c.account_id, c.contact_id): c for c in found}, made
 
 
-def _store(session: Session, account, message, now: datetime) -> bool:
-    account_id = account.id
-    conversation, new = _conversation(session, account_id, message)
-    stored = session.scalar(
-        insert_or_ignore(session, Message, ("account_id", "platform_message_id"))
-        .values(
-            id=new_id("msg"),
-            account_id=account_id,
-            conversation_id=conversation.id,
-            direction="in",
-            platform_message_id=message.message_id,
-            kind=message.kind,
-            text=message.text,
-            content=message.content,
-            status="received",
-            at=message.sent_at,
-            status_at=now,
+def _store_messages(session: Session, arrived: list, outcomes: list, now: datetime) -> None:
+    conversations, made = _conversations(session, arrived)
+    rows = [
+        {
+            "id": new_id("msg"),
+            "account_id": account.id,
+            "conversation_id": conversations[(account.id, message.wa_id)].id,
+            "direction": "in",
+            "platform_message_id": message.message_id,
+            "kind": message.kind,
+            "text": message.text,
+            "content": message.content,
+            "status": "received",
+            "at": message.sent_at,
+            "status_at": now,
+        }
+        for _, _, account, message in arrived
+    ]
+    stored = set(
+        session.scalars(
+            insert_or_ignore(session, Message, ("account_id", "platform_message_id")).returning(
+                Message.id
+            ),
+            rows,
         )
-        .returning(Message.id)
     )
-    if stored is None:
-        return False
-    if conversation.customer_id is None and conversation.phone:
-        conversation.customer_id = session.scalar(
-            select(Customer.id).where(Customer.phone == conversation.phone)
-        )
+    _recognise(session, [c for c in conversations.values() if c.customer_id is None])
+    created, to_answer = set(), []
+    for (_, index, account, message), row in zip(arrived, rows, strict=True):
+        if row["id"] not in stored:
+            outcomes[index].duplicates += 1
+            continue
+        outcomes[index].stored += 1
+        conversation = conversations[(account.id, message.wa_id)]
+        if conversation.id in made and conversation.id not in created:
+            created.add(conversation.id)
+            events.record(
+                session, "conversation.created", conversation_changed(conversation), conversation.id
+            )
+        if _arrived(session, account, conversation, message, row["id"], now):
+            to_answer.append(({"message_id": row["id"]}, f"inbox:{conversation.id}"))
+    # The automation answers one conversation's messages in their order.
+    jobs.enqueue_new(session, automation.JOB, to_answer)
+
+
+def _recognise(session: Session, conversations: list[Conversation]) -> None:
+    """Link each person to the customer with their number, when there is one."""
+    phones = {c.phone for c in conversations if c.phone}
+    if not phones:
+        return
+    customers = dict(
+        session.execute(select(Customer.phone, Customer.id).where(Customer.phone.in_(phones))).all()
+    )
+    for conversation in conversations:
+        conversation.customer_id = customers.get(conversation.phone)
+
+
+def _arrived(
+    session: Session,
+    account: InboxAccount,
+    conversation: Conversation,
+    message,
+    message_id: str,
+    now: datetime,
+) -> bool:
+    """A new message in its conversation: unread, the reply window, a rating or an
+    opt-out it carries, a resolved conversation reopened. Whether the automation should
+    have its turn."""
     if message.profile_name:
         conversation.contact_name = message.profile_name
     conversation.unread += 1
     if conversation.last_inbound_at is None or message.sent_at > conversation.last_inbound_at:
         conversation.last_inbound_at = message.sent_at
     conversation.last_message_at = max(conversation.last_message_at, message.sent_at)
-    score = automation.rating(conversation, message.text) if message.kind == "text" else None
+    conversation.updated_at = now
+    text = message.text if message.kind == "text" else None
+    score = automation.rating(conversation, text)
     if score is not None:  # the answer to the satisfaction question: not a new request
         automation.record_rating(session, conversation, score)
-    reopened = conversation.status == "resolved" and score is None
-    if reopened:
+    elif conversation.status == "resolved":
         conversation.status, conversation.resolved_at = "open", None
-    conversation.updated_at = now
-    session.flush()
-    answer = consent.keyword(message.text) if message.kind == "text" else None
-    if answer is not None:
-        consent.record(
-            session, conversation, answer == "in", f"whatsapp keyword: {message.text}", now
-        )
-    if new or reopened:
         events.record(
-            session,
-            "conversation.created" if new else "conversation.reopened",
-            conversation_changed(conversation),
-            key=conversation.id,
+            session, "conversation.reopened", conversation_changed(conversation), conversation.id
         )
-    if score is None and message.kind == "text" and automation.wants(account):
-        jobs.enqueue(
-            session, automation.JOB, {"message_id": stored}, key=f"inbox:{conversation.id}"
-        )
+    answer = consent.keyword(text)
+    if answer is not None:
+        consent.record(session, conversation, answer == "in", f"whatsapp keyword: {text}", now)
     events.record(
         session,
         "message.received",
-        MessageChanged(
-            message_id=stored,
-            conversation_id=conversation.id,
-            account_id=account_id,
-            direction="in",
-            kind=message.kind,
-            status="received",
-            text=message.text,
-        ),
+        {
+            "message_id": message_id,
+            "conversation_id": conversation.id,
+            "account_id": account.id,
+            "direction": "in",
+            "kind": message.kind,
+            "status": "received",
+            "text": message.text,
+            "error": None,
+        },
         key=conversation.id,
     )
-    return True
+    return score is None and text is not None and automation.wants(account)
 
 
-def _apply_status(session: Session, account_id: str, status) -> int:
-    """Move an outbound message forward; an older or repeated status changes nothing."""
-    message = session.scalar(
-        select(Message)
-        .where(
-            Message.account_id == account_id,
-            Message.platform_message_id == status.message_id,
-            Message.direction == "out",
+def _apply_statuses(session: Session, changes: list, outcomes: list) -> None:
+    """Move outbound messages forward; an older or repeated status changes nothing."""
+    keys = {(account.id, status.message_id) for _, _, account, status in changes}
+    found = {
+        (m.account_id, m.platform_message_id): m
+        for m in session.scalars(
+            select(Message)
+            .where(
+                tuple_(Message.account_id, Message.platform_message_id).in_(list(keys)),
+                Message.direction == "out",
+            )
+            .order_by(Message.id)
+            .with_for_update()
         )
-        .with_for_update()
-    )
-    if message is None or not moves_forward(message.status, status.status):
-        return 0
-    message.status, message.status_at = status.status, status.at
-    if status.status == "failed":
-        first = status.errors[0] if status.errors else {}
-        message.error = {
-            "code": first.get("code"),
-            "title": first.get("title"),
-            "message": first.get("message") or (first.get("error_data") or {}).get("details"),
-        }
+    }
+    for _, index, account, status in changes:
+        message = found.get((account.id, status.message_id))
+        if message is None or not moves_forward(message.status, status.status):
+            continue
+        message.status, message.status_at = status.status, status.at
+        if status.status == "failed":
+            first = status.errors[0] if status.errors else {}
+            message.error = {
+                "code": first.get("code"),
+                "title": first.get("title"),
+                "message": first.get("message") or (first.get("error_data") or {}).get("details"),
+            }
+        events.record(
+            session, f"message.{status.status}", message_changed(message), message.conversation_id
+        )
+        outcomes[index].statuses += 1
     session.flush()
-    events.record(
-        session, f"message.{status.status}", message_changed(message), key=message.conversation_id
-    )
-    return 1
 
 
 def moves_forward(current: str, incoming: str) -> bool:
@@ -221,3 +338,14 @@ def moves_forward(current: str, incoming: str) -> bool:
     if incoming == "failed":
         return current != "read"
     return PROGRESS.get(incoming, -1) > PROGRESS.get(current, -1)
+
+
+class InboxBatcher(GroupCommit[Delivery]):
+    """One per API process: notifications stored a batch at a time, so a burst is
+    acknowledged at the rate of one transaction per batch, not per notification."""
+
+    def write_batch(self, session: Session, deliveries: list[Delivery]) -> list:
+        return receive_many(session, deliveries)
+
+    def write_one(self, session: Session, delivery: Delivery) -> Receipt:
+        return receive(session, delivery.account_id, delivery.raw, delivery.headers)
