@@ -242,9 +242,7 @@ def run(args, messages: int, data_dir: Path) -> None:
         f"{args.senders} senders; load average {load}"
     )
     print(f"  new messages      {messages / acked_in:,.0f} acknowledged/s; statuses {statuses}")
-    print(
-        f"  ack latency       p50 {ms(latencies, 0.5):.1f} ms   p99 {ms(latencies, 0.99):.1f} ms"
-    )
+    print(f"  ack latency       p50 {ms(latencies, 0.5):.1f} ms   p99 {ms(latencies, 0.99):.1f} ms")
     duplicates = repeat_statuses.get("duplicate", 0)
     print(
         f"  redeliveries      {messages / repeated_in:,.0f}/s, p99 "
