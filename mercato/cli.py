@@ -18,6 +18,7 @@ from mercato.config import get_settings
 from mercato.db import create_db_engine
 from mercato.demo import cli as demo_cli
 from mercato.events import cli as events_cli
+from mercato.inbox import cli as inbox_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.money import format_plain
@@ -45,6 +46,7 @@ app.command("worker")(jobs_cli.worker)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
 app.add_typer(payments_cli.app, name="payments")
+app.add_typer(inbox_cli.app, name="inbox")
 app.command("demo")(demo_cli.demo_command)
 
 
