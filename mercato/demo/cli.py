@@ -119,6 +119,13 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         )
     )
 
+    with _step("A buyer asks on WhatsApp where their order is"):
+        asked = demo.where_is_my_order(story)
+    console.print(
+        f"✔ WhatsApp: “{asked.question}” answered by the inbox in {asked.seconds:.1f} s: "
+        f"“{asked.answer}”"
+    )
+
     elapsed = time.perf_counter() - started
     console.print(
         Panel.fit(

@@ -328,7 +328,12 @@ async def _storefront_buyer(client: httpx.AsyncClient, index: int) -> tuple[str,
     token = created.json()["token"]
     filled = await client.patch(
         f"/api/v1/checkouts/{token}",
-        json={"email": f"buyer{index}@example.com", "shipping_address": ADDRESS},
+        json={
+            "email": f"buyer{index}@example.com",
+            # 555-0100 to 555-0199: numbers kept for fiction.
+            "phone": f"+1415555{100 + index % 100:04d}",
+            "shipping_address": ADDRESS,
+        },
     )
     if filled.status_code != 200:
         return "error", time.perf_counter() - started
@@ -499,3 +504,61 @@ def fulfil_drop(story: Story) -> tuple[int, int]:
                 break
             time.sleep(0.5)
     return shipped, received
+
+
+# ---------------------------------------------------------------- the inbox
+
+
+@dataclass
+class InboxFigures:
+    question: str
+    answer: str
+    seconds: float
+
+
+def where_is_my_order(story: Story) -> InboxFigures:
+    """A buyer of a shipped drop order asks on WhatsApp where it is: the simulator posts
+    the signed message, the inbox's automation answers with the order's state and
+    tracking, and the worker sends the answer to the simulator."""
+    from mercato.sandbox import whatsapp as sim
+
+    api = httpx.Client(
+        base_url=story.api_url, headers={"Authorization": f"Bearer {story.token}"}, timeout=30
+    )
+    with transaction(story.sessions) as session:
+        shipped = next(
+            o
+            for o in _drop_orders(
+                session, catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU).id
+            )
+            if o.customer_phone and o.fulfillment_status == "fulfilled"
+        )
+    account = api.post(
+        "/api/v1/inbox/accounts",
+        json={
+            "name": "whatsapp-us",
+            "phone_number_id": sim.PHONE_NUMBER_ID,
+            "business_account_id": sim.WABA_ID,
+            "access_token": sim.ACCESS_TOKEN,
+            "app_secret": sim.APP_SECRET,
+            "verify_token": "demo-verify",
+            "base_url": f"{story.sandbox_url}/whatsapp",
+        },
+    ).json()
+    api.put(f"/api/v1/inbox/accounts/{account['id']}/automation", json={"order_status": True})
+    control = httpx.Client(base_url=f"{story.sandbox_url}/whatsapp/_sandbox", timeout=30)
+    control.put(
+        "/webhook",
+        json={"url": f"{story.api_url}{account['webhook_path']}", "app_secret": sim.APP_SECRET},
+    )
+    question, wa_id = "Hi! Where is my order?", shipped.customer_phone.lstrip("+")
+    started = time.perf_counter()
+    control.post("/inbound", json={"wa_id": wa_id, "name": "Demo Buyer", "text": question})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        sent = [m for m in control.get("/messages").json()["messages"] if m["to"] == wa_id]
+        if sent:
+            answer = sent[0]["body"]["text"]["body"]
+            return InboxFigures(question, answer, time.perf_counter() - started)
+        time.sleep(0.2)
+    raise DemoError("the inbox did not answer the WhatsApp question within 30 s")

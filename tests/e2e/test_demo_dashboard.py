@@ -68,6 +68,9 @@ def test_demo_tells_the_whole_story(demo):
     assert re.search(r"\d+ TikTok buyers turned away", out)
     assert re.search(r"\d+ TikTok orders cancelled on TikTok as out of stock", out)
     assert re.search(r"\b0 orders on hold", out)
+    # A buyer asks on WhatsApp; the inbox answers with the order's state and tracking.
+    assert re.search(r"answered by the inbox in [\d.]+ s: “Your order #\d+ .* is on its way", out)
+    assert "1ZDEMO" in out
 
 
 @pytest.fixture(scope="module")
