@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato import events
-from mercato.inbox import sending
+from mercato.inbox import checkout_links, sending
 from mercato.inbox.models import Conversation, InboxAccount, Message
-from mercato.inbox.schemas import AutomationRules, MessageCreate
+from mercato.inbox.schemas import AutomationRules, CheckoutLinkCreate, MessageCreate
 from mercato.money import format_plain
 from mercato.orders.models import Fulfillment, Order
 
@@ -115,7 +115,7 @@ def rules_of(account: InboxAccount) -> AutomationRules:
 def wants(account: InboxAccount) -> bool:
     """Does anything here answer on its own? (Otherwise no job is queued per message.)"""
     rules = rules_of(account)
-    return rules.order_status or rules.away_message is not None
+    return rules.order_status or rules.carts or rules.away_message is not None
 
 
 def asked_language(text: str | None) -> str | None:
@@ -139,14 +139,25 @@ def is_open(rules: AutomationRules, at: datetime) -> bool:
 
 
 def answer(session: Session, message_id: str, now: datetime) -> str | None:
-    """Answer one inbound message if a rule says so; what was sent ("order_status",
-    "away") or None."""
+    """Answer one inbound message if a rule says so; what was sent ("cart",
+    "order_status", "away") or None."""
     message = session.get(Message, message_id)
     if message is None or message.direction != "in":
         return None
     conversation = session.get(Conversation, message.conversation_id)
     account = session.get(InboxAccount, conversation.account_id)
     rules = rules_of(account)
+    if message.kind == "order" and rules.carts:
+        items = checkout_links.cart_items(session, account, message.content.get("order") or {})
+        if items:
+            checkout_links.send_link(
+                session,
+                conversation.id,
+                CheckoutLinkCreate(items=items, text=rules.cart_message, author=AUTHOR),
+                now,
+                automatic=True,
+            )
+            return "cart"
     lang = asked_language(message.text) if rules.order_status else None
     if lang is not None and conversation.phone:
         text = order_status_text(session, conversation.phone, lang)

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato.catalog.models import Product, Variant
+from mercato.channels.models import Listing
 from mercato.channels.target import storefront_url
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox import accounts, records, sending
-from mercato.inbox.models import Message
-from mercato.inbox.schemas import CheckoutLinkCreate, MessageCreate
+from mercato.inbox.models import InboxAccount, Message
+from mercato.inbox.schemas import CartItem, CheckoutLinkCreate, MessageCreate
 
 
 def cart_link(
@@ -34,7 +35,12 @@ def cart_link(
 
 
 def send_link(
-    session: Session, conversation_id: str, data: CheckoutLinkCreate, now: datetime | None = None
+    session: Session,
+    conversation_id: str,
+    data: CheckoutLinkCreate,
+    now: datetime | None = None,
+    *,
+    automatic: bool = False,
 ) -> Message:
     conversation = records.conversation(session, conversation_id)
     account = accounts.get_account(session, conversation.account_id)
@@ -65,5 +71,34 @@ def send_link(
         conversation.id,
         MessageCreate(type="text", text=text, author=data.author),
         now,
+        automatic=automatic,
         preview_url=True,
     )
+
+
+def cart_items(session: Session, account: InboxAccount, cart: dict) -> list[CartItem]:
+    """The items of a cart sent from the catalog linked to the number (WhatsApp's
+    ``order`` message: its catalog's item ids and quantities), as the shop's SKUs; items
+    of another catalog, or no longer listed, are left out."""
+    if account.catalog_channel_id is None:
+        return []
+    wanted = {
+        str(item.get("product_retailer_id")): int(item.get("quantity") or 1)
+        for item in cart.get("product_items") or []
+        if isinstance(item, dict)
+    }
+    skus = dict(
+        session.execute(
+            select(Listing.item_id, Variant.sku)
+            .join(Variant, Variant.id == Listing.variant_id)
+            .where(
+                Listing.channel_id == account.catalog_channel_id,
+                Listing.item_id.in_(list(wanted)),
+            )
+        ).all()
+    )
+    return [
+        CartItem(sku=skus[item_id], quantity=min(quantity, 100))
+        for item_id, quantity in wanted.items()
+        if skus.get(item_id)
+    ]

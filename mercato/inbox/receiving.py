@@ -295,7 +295,8 @@ def _arrived(
         },
         key=conversation.id,
     )
-    return score is None and text is not None and automation.wants(account)
+    answerable = text is not None or message.kind == "order"
+    return score is None and answerable and automation.wants(account)
 
 
 def _apply_statuses(session: Session, changes: list, outcomes: list) -> None:

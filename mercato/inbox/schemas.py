@@ -223,6 +223,12 @@ class AutomationRules(_Input):
     timezone: str = "UTC"
     hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[str]] | None = None
     away_message: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    # Answer a cart sent from the catalog (a WhatsApp "order" message) with a link to
+    # the shop's checkout holding it.
+    carts: bool = False
+    cart_message: Annotated[str, Field(min_length=1, max_length=500)] = (
+        "Here is your cart, ready to pay:"
+    )
     # After a conversation is resolved, ask for a rating from 1 to 5.
     csat: bool = False
     csat_question: Annotated[str, Field(min_length=1, max_length=1024)] = (

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from mercato.catalog.models import Variant
 from mercato.channels.models import Listing
 from mercato.db import transaction
+from mercato.inbox.models import Message
 from mercato.jobs import registry
 from mercato.sandbox import whatsapp as sim
 from tests.helpers import SANDBOX, tee
@@ -142,3 +143,35 @@ def test_approved_templates_are_read_from_the_platform(client, admin, sandbox, n
     [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
     thread = client.get(f"/api/v1/conversations/{conversation['id']}", headers=admin).json()
     assert [(t["name"], t["status"]) for t in thread["templates"]] == [("order_update", "APPROVED")]
+
+
+def test_a_cart_sent_from_the_catalog_is_answered_with_a_checkout_link_holding_it(
+    client, admin, sandbox, number, job_context, sessions
+):
+    client.put(
+        f"/api/v1/inbox/accounts/{number['id']}/automation", headers=admin, json={"carts": True}
+    )
+    cart = {
+        "catalog_id": "cat1",
+        "text": "for my sister",
+        "product_items": [
+            {"product_retailer_id": "TEE-M", "quantity": 2, "item_price": 25, "currency": "USD"},
+            {"product_retailer_id": "GONE-1", "quantity": 1, "item_price": 9, "currency": "USD"},
+        ],
+    }
+    payload = sandbox.post("/whatsapp/_sandbox/inbound", json={"wa_id": CUSTOMER, "order": cart})
+    raw, headers = signed(payload.json()["payload"], sim.APP_SECRET)
+    assert client.post(number["webhook_path"], content=raw, headers=headers).status_code == 200
+    with transaction(sessions) as session:
+        [(message_id, kind)] = session.execute(
+            select(Message.id, Message.kind).where(Message.direction == "in")
+        ).all()
+    assert kind == "order"
+    _run(job_context, "inbox.automate", message_id=message_id)
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    reply = client.get(f"/api/v1/conversations/{conversation['id']}", headers=admin).json()[
+        "messages"
+    ][-1]
+    assert reply["author"] == "automation"
+    assert reply["text"].startswith("Here is your cart, ready to pay:")
+    assert "/shop/cart?items=TEE-M:2&ch=whatsapp&conv=" in reply["text"]
