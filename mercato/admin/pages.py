@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from mercato import wakeups
@@ -25,6 +26,15 @@ from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import stream
 from mercato.events.service import EventFilters
+from mercato.inbox import checkout_links, conversations, sending, windows
+from mercato.inbox.models import CONVERSATION_STATUSES
+from mercato.inbox.schemas import (
+    CartItem,
+    CheckoutLinkCreate,
+    ConversationUpdate,
+    MessageCreate,
+    TemplateChoice,
+)
 from mercato.inventory import reports as inventory
 from mercato.mail import service as mail
 from mercato.money import format_plain
@@ -43,6 +53,15 @@ templates.env.filters["money"] = lambda minor, currency: (
     f"{format_plain(minor, currency)} {currency}" if minor is not None else "–"
 )
 templates.env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M}" if at else "–"
+templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
+# Orders whose payment still holds money to give back (the refund form is offered).
+templates.env.tests["refundable"] = lambda order: (
+    order.payment_status
+    in (
+        "paid",
+        "partially_refunded",
+    )
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 static = StaticFiles(directory=HERE / "static")
@@ -59,6 +78,9 @@ def _admin(request: Request, session: ReadSession) -> AdminSession:
     except Unauthorized:
         raise LoginRequired() from None
     service.require(admin, service.page_scope(request.url.path))
+    if request.method == "GET" and admin.can("inbox:read"):
+        # The navigation's "Inbox (n)": one COUNT over the conversations.
+        request.state.inbox_unread = conversations.unread_total(session)
     return admin
 
 
@@ -200,12 +222,13 @@ def order_detail(request: Request, order_id: str, session: ReadSession, admin: A
 
 
 def _order_action(
-    session, order_id: str, admin: AdminSession, csrf: str, action
+    session, order_id: str, admin: AdminSession, csrf: str, action, back: str | None = None
 ) -> RedirectResponse:
     """One order action in the request's transaction (``session``; None when the action
-    opens its own); a refusal rolls all of it back."""
+    opens its own); a refusal rolls all of it back. Then back to the order's page (or
+    ``back``)."""
     service.check_csrf(admin, csrf)
-    path = f"/admin/orders/{order_id}"
+    path = back or f"/admin/orders/{order_id}"
     try:
         service.require(admin, "orders:write")
         return _back(path, msg=action())
@@ -300,6 +323,12 @@ def cancel(
 @router.post("/orders/{order_id}/refund")
 def refund(order_id: str, form: PostedForm, sessions: SessionFactories, admin: Admin):
     """Refund chosen quantities of lines (each restocked or not), or everything left."""
+    return _refund(order_id, form, sessions, admin)
+
+
+def _refund(order_id: str, form, sessions, admin: AdminSession, back: str | None = None):
+    """The refund form (the order page's, or the inbox thread's: no lines, everything
+    left), refunded by the orders' refund service."""
     lines = []
     for line_id in form.getlist("line_id"):
         quantity = form.get(f"quantity:{line_id}") or "0"
@@ -320,7 +349,7 @@ def refund(order_id: str, form: PostedForm, sessions: SessionFactories, admin: A
             return f"Refund of {shown} sent; waiting for the payment provider's answer."
         return f"Refunded {shown}."
 
-    return _order_action(None, order_id, admin, str(form.get("csrf") or ""), act)
+    return _order_action(None, order_id, admin, str(form.get("csrf") or ""), act, back)
 
 
 @router.post("/orders/bulk")
@@ -348,6 +377,197 @@ def bulk(form: PostedForm, sessions: SessionFactories, admin: Admin):
     if outcome.refused:
         return _back("/admin/orders", error=f"{done} Refused: " + "; ".join(outcome.refused))
     return _back("/admin/orders", msg=done)
+
+
+# ---------------------------------------------------------------- inbox
+
+
+@router.get("/inbox")
+def inbox(
+    request: Request,
+    session: ReadSession,
+    admin: Admin,
+    status: str | None = None,
+    unread: str | None = None,
+    assignee: str | None = None,
+    cursor: str | None = None,
+):
+    """Conversations, latest activity first, each with its latest message."""
+    page = conversations.list_conversations(
+        session,
+        status=status or None,
+        assignee=assignee or None,
+        unread={"yes": True, "no": False}.get(unread or ""),
+        cursor=cursor or None,
+        last_message=True,
+    )
+    return _page(
+        request,
+        "inbox.html",
+        admin,
+        page=page,
+        statuses=CONVERSATION_STATUSES,
+        status=status or "",
+        unread=unread or "",
+        assignee=assignee or "",
+    )
+
+
+@router.get("/inbox/stream")
+def inbox_stream(
+    request: Request, admin: Admin, sessions: SessionFactories, conversation: str | None = None
+):
+    """Message and conversation events (of one conversation, if named) for the inbox
+    pages, which re-read what changed."""
+    wakeups.listen(request.app.state.engine)
+    filters = EventFilters(types=["message.*", "conversation.*"], key=conversation or None)
+    return EventSourceResponse(
+        stream.follow(sessions.read, filters, None),
+        ping=15,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/inbox/{conversation_id}")
+def conversation_page(request: Request, conversation_id: str, session: ReadSession, admin: Admin):
+    """The thread, the person's orders and a composer that knows the reply window.
+    Reading it changes nothing: it is marked read by a POST (see inbox.js)."""
+    thread = conversations.thread(session, conversation_id)
+    return _page(
+        request,
+        "inbox_thread.html",
+        admin,
+        thread=thread,
+        window=windows.WINDOWS[thread.platform],
+        statuses=CONVERSATION_STATUSES,
+    )
+
+
+def _inbox_action(session, conversation_id: str, admin: AdminSession, csrf: str, action):
+    """One conversation action in the request's transaction, back to the thread; a
+    refusal (the platform's rules, a form that makes no valid request) keeps nothing."""
+    service.check_csrf(admin, csrf)
+    path = f"/admin/inbox/{conversation_id}"
+    try:
+        service.require(admin, "inbox:write")
+        return _back(path, msg=action())
+    except MercatoError as exc:
+        session.rollback()
+        return _back(path, error=_said(exc))
+    except ValueError as exc:  # the schemas refuse the form's values
+        session.rollback()
+        return _back(path, error=_refused(exc))
+
+
+def _refused(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors()
+        ).replace("Value error, ", "")
+    return str(exc)
+
+
+def _author(admin: AdminSession) -> str:
+    return admin.token.name
+
+
+@router.post("/inbox/{conversation_id}/messages")
+def reply(
+    conversation_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    kind: Annotated[str, Form(alias="type")],
+    text: Annotated[str, Form()] = "",
+    sku: Annotated[str, Form()] = "",
+    template: Annotated[str, Form()] = "",
+):
+    """A text, a product card (by SKU) or, outside the window, an approved template."""
+
+    def act():
+        if kind == "template":
+            name, _, language = template.partition("|")
+            data = MessageCreate(
+                type="template",
+                template=TemplateChoice(name=name, language=language),
+                author=_author(admin),
+            )
+        else:
+            data = MessageCreate(
+                type=kind, text=text.strip() or None, sku=sku.strip() or None, author=_author(admin)
+            )
+        sending.send(session, conversation_id, data)
+        return "Queued; it is on its way."
+
+    return _inbox_action(session, conversation_id, admin, csrf, act)
+
+
+def _cart(items: str) -> list[CartItem]:
+    """``TEE-M:2, MUG-1`` -> two items (a quantity of 1 when none is written)."""
+    cart = []
+    for entry in filter(None, (e.strip() for e in items.replace("\n", ",").split(","))):
+        sku, colon, quantity = entry.rpartition(":")
+        if not colon:
+            sku, quantity = entry, "1"
+        if not quantity.strip().isdigit():
+            raise ValueError(f"items: {entry!r} is not SKU:quantity")
+        cart.append(CartItem(sku=sku.strip(), quantity=int(quantity)))
+    return cart
+
+
+@router.post("/inbox/{conversation_id}/checkout-links")
+def checkout_link(
+    conversation_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    items: Annotated[str, Form()],
+    coupon: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+):
+    """A link to the shop's checkout with these items (and coupon) in the cart."""
+
+    def act():
+        data = CheckoutLinkCreate(
+            items=_cart(items),
+            coupon=coupon.strip() or None,
+            text=text.strip() or None,
+            author=_author(admin),
+        )
+        checkout_links.send_link(session, conversation_id, data)
+        return "Checkout link queued."
+
+    return _inbox_action(session, conversation_id, admin, csrf, act)
+
+
+@router.post("/inbox/{conversation_id}/update")
+def update_conversation(
+    conversation_id: str, form: PostedForm, session: WriteSession, admin: Admin
+):
+    """Status, assignee (empty: nobody) or read, whichever the form posts."""
+
+    def act():
+        data = ConversationUpdate(
+            **{field: str(form[field]) for field in ("status", "assignee") if field in form},
+            read=form.get("read") == "on" or None,
+        )
+        shown = conversations.update(session, conversation_id, data)
+        if data.status:
+            return f"Status: {shown.status}."
+        if "assignee" in data.model_fields_set:
+            return f"Assigned to {shown.assignee}." if shown.assignee else "Unassigned."
+        return "Marked read."
+
+    return _inbox_action(session, conversation_id, admin, str(form.get("csrf") or ""), act)
+
+
+@router.post("/inbox/{conversation_id}/orders/{order_id}/refund")
+def refund_from_thread(
+    conversation_id: str, order_id: str, form: PostedForm, sessions: SessionFactories, admin: Admin
+):
+    """The order page's refund, asked from the conversation (orders:write, as there)."""
+    return _refund(order_id, form, sessions, admin, back=f"/admin/inbox/{conversation_id}")
 
 
 # ---------------------------------------------------------------- mail

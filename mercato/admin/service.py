@@ -29,6 +29,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin", "orders:read"),
     ("/admin/stream", "orders:read"),
     ("/admin/orders", "orders:read"),
+    ("/admin/inbox", "inbox:read"),
     ("/admin/catalog", "catalog:read"),
     ("/admin/inventory", "inventory:read"),
     ("/admin/channels", "channels:read"),

@@ -4,10 +4,10 @@ the person's orders beside it, status, assignee and read marks."""
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events
@@ -30,6 +30,8 @@ class Shown:
 
     conversation: Conversation
     platform: str
+    # The latest message, when the list was asked for it (the dashboard's excerpt).
+    last_message: Message | None = field(default=None, kw_only=True)
 
     def __getattr__(self, name):
         return getattr(self.conversation, name)
@@ -78,8 +80,9 @@ def list_conversations(
     unread: bool | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    last_message: bool = False,
 ) -> Page:
-    """Latest activity first."""
+    """Latest activity first; with ``last_message``, each with its latest message."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = select(Conversation)
     if status:
@@ -103,9 +106,43 @@ def list_conversations(
     platforms = _platforms(session)
     more = len(rows) > limit
     rows = rows[:limit]
+    latest = _latest_messages(session, [c.id for c in rows]) if last_message else {}
     return Page(
-        [Shown(c, platforms[c.account_id]) for c in rows],
+        [Shown(c, platforms[c.account_id], last_message=latest.get(c.id)) for c in rows],
         _encode(rows[-1]) if more and rows else None,
+    )
+
+
+def _latest_messages(session: Session, conversation_ids: list[str]) -> dict[str, Message]:
+    """conversation id -> its latest message, in one query."""
+    if not conversation_ids:
+        return {}
+    ranked = (
+        select(
+            Message.id,
+            func.row_number()
+            .over(
+                partition_by=Message.conversation_id,
+                order_by=(Message.at.desc(), Message.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids))
+        .subquery()
+    )
+    found = session.scalars(
+        select(Message).join(ranked, ranked.c.id == Message.id).where(ranked.c.rank == 1)
+    )
+    return {m.conversation_id: m for m in found}
+
+
+def unread_total(session: Session) -> int:
+    """How many conversations have messages nobody has read."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(Conversation).where(Conversation.unread > 0)
+        )
+        or 0
     )
 
 

@@ -1,0 +1,119 @@
+// The inbox pages, kept current by the inbox's event stream. Any message or
+// conversation event makes the page re-read itself (a GET, which changes nothing) and
+// swap in the parts that changed: the server renders every part, here and on load.
+//   #inbox-list[data-stream]: the conversation list.
+//   #thread[data-stream]: one thread. Its messages, header, actions and orders are
+//   swapped; the composer only when the reply window opened or closed and nothing is
+//   typed in it. A thread on screen with unread messages is marked read by the same
+//   POST as its "Mark read" button: opening a page never changes anything by itself.
+(function () {
+  var root = document.querySelector("[data-stream]");
+  if (!root) return;
+  var source = null;
+  var isThread = root.id === "thread";
+  var parts = isThread
+    ? ["thread-head", "messages", "conversation-actions", "orders", "nav-unread"]
+    : ["inbox-list", "nav-unread"];
+
+  // "14:05 UTC" as rendered -> the reader's local time.
+  function localTimes(scope) {
+    scope.querySelectorAll("time[data-local]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var hm = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (el.dataset.local === "time") { el.textContent = hm; return; }
+      var today = new Date().toDateString() === at.toDateString();
+      el.textContent = today ? hm : at.toLocaleDateString([], { month: "short", day: "numeric" }) + " " + hm;
+      el.title = at.toString();
+    });
+  }
+
+  function scrollToEnd() {
+    var messages = document.getElementById("messages");
+    if (messages) messages.scrollTop = messages.scrollHeight;
+  }
+
+  function nearEnd() {
+    var messages = document.getElementById("messages");
+    return !messages || messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
+  }
+
+  function untouched(composer) {
+    var typed = false;
+    composer.querySelectorAll("textarea, input:not([type=hidden])").forEach(function (field) {
+      if (field.value.trim()) typed = true;
+    });
+    return !typed && !composer.contains(document.activeElement);
+  }
+
+  function swap(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var follow = nearEnd();
+    parts.forEach(function (id) {
+      var now = document.getElementById(id), next = fresh.getElementById(id);
+      if (now && next) now.replaceWith(document.adoptNode(next));
+    });
+    var composer = document.getElementById("composer"), nextComposer = fresh.getElementById("composer");
+    if (composer && nextComposer && composer.dataset.window !== nextComposer.dataset.window &&
+        untouched(composer)) {
+      composer.replaceWith(document.adoptNode(nextComposer));
+    }
+    localTimes(document);
+    showLive();
+    if (isThread && follow) scrollToEnd();
+    markRead();
+  }
+
+  function showLive() {
+    var live = document.getElementById("live");
+    if (live) live.classList.toggle("on", !!source && source.readyState === EventSource.OPEN);
+  }
+
+  var timer = null, busy = false, again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    var url = new URL(location.href);  // the page as it is, without its one-time note
+    url.searchParams.delete("msg");
+    url.searchParams.delete("error");
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html) swap(html); })
+      .catch(function () {})
+      .then(function () {
+        busy = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+  function soon() {  // a burst of events (sent, delivered, read) costs one re-read
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 150);
+  }
+
+  var marking = false;
+  function markRead() {
+    var form = document.getElementById("mark-read");
+    if (!form || marking || document.visibilityState !== "visible") return;
+    marking = true;
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { marking = false; if (html) swap(html); })
+      .catch(function () { marking = false; });
+  }
+
+  localTimes(document);
+  if (isThread) {
+    scrollToEnd();
+    markRead();
+    document.addEventListener("visibilitychange", markRead);
+  }
+  source = new EventSource(root.dataset.stream);
+  source.onopen = function () {
+    showLive();
+    refresh();  // what changed while the stream was away
+  };
+  source.onerror = showLive;
+  ["message.received", "message.queued", "message.sent", "message.delivered", "message.read",
+   "message.failed", "conversation.created", "conversation.updated", "conversation.reopened"]
+    .forEach(function (type) { source.addEventListener(type, soon); });
+})();
