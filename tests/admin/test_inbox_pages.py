@@ -97,7 +97,7 @@ def test_the_list_shows_latest_activity_first_with_excerpt_unread_and_window(
     assert "+15551234567" in html and "And in blue?" in html and "Is the tee" not in html
     ada = re.search(r'data-conversation="[^"]+">(.*?)</li>', html, re.S).group(1)
     assert '<span class="count" title="Unread messages">2</span>' in ada
-    assert "open until" in ada and "UTC" in ada
+    assert "window open until" in ada and "UTC" in ada
     assert "template only" in html.split("Ben", 1)[1]
     # The navigation counts the conversations with unread messages.
     assert re.search(r'id="nav-unread"[^>]*>2</span>', html)

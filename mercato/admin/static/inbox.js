@@ -15,16 +15,20 @@
     ? ["thread-head", "messages", "conversation-actions", "orders", "nav-unread"]
     : ["inbox-list", "nav-unread"];
 
-  // "14:05 UTC" as rendered -> the reader's local time.
+  // "14:05 UTC" as rendered -> the reader's local time ("tomorrow 16:05", "Dec 7 09:12").
   function localTimes(scope) {
     scope.querySelectorAll("time[data-local]").forEach(function (el) {
       var at = new Date(el.getAttribute("datetime"));
       if (isNaN(at)) return;
       var hm = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      if (el.dataset.local === "time") { el.textContent = hm; return; }
-      var today = new Date().toDateString() === at.toDateString();
-      el.textContent = today ? hm : at.toLocaleDateString([], { month: "short", day: "numeric" }) + " " + hm;
+      var day = new Date(), tomorrow = new Date(day.getTime() + 86400000);
       el.title = at.toString();
+      if (at.toDateString() === day.toDateString()) el.textContent = hm;
+      else if (el.dataset.local === "time" && at.toDateString() === tomorrow.toDateString()) {
+        el.textContent = "tomorrow " + hm;
+      } else {
+        el.textContent = at.toLocaleDateString([], { month: "short", day: "numeric" }) + " " + hm;
+      }
     });
   }
 
