@@ -178,7 +178,7 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
     mobile = phone.new_page()
     _log_in(mobile, server, token)
     mobile.goto(f"{server}/admin/inbox")
-    expect(mobile.locator("#inbox-list")).to_contain_text("Yes, in M!")
+    expect(mobile.locator("#inbox-list")).to_contain_text("Ada Buyer")
     _fits(mobile)
     mobile.screenshot(path=str(shots / "inbox-phone.png"), full_page=True)
     mobile.goto(conversation_url)
