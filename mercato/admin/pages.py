@@ -54,14 +54,10 @@ templates.env.filters["money"] = lambda minor, currency: (
 )
 templates.env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M}" if at else "–"
 templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
-# Orders whose payment still holds money to give back (the refund form is offered).
-templates.env.tests["refundable"] = lambda order: (
-    order.payment_status
-    in (
-        "paid",
-        "partially_refunded",
-    )
-)
+# Orders whose payment still holds money to give back: the refund form is offered (on
+# the order's page and beside a conversation).
+REFUNDABLE_PAYMENTS = ("paid", "partially_refunded")
+templates.env.tests["refundable"] = lambda order: order.payment_status in REFUNDABLE_PAYMENTS
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 static = StaticFiles(directory=HERE / "static")
