@@ -321,10 +321,12 @@ def _apply_statuses(session: Session, changes: list, outcomes: list) -> None:
         message.status, message.status_at = status.status, status.at
         if status.status == "failed":
             first = status.errors[0] if status.errors else {}
+            details = (first.get("error_data") or {}).get("details")
             message.error = {
                 "code": first.get("code"),
                 "title": first.get("title"),
-                "message": first.get("message") or (first.get("error_data") or {}).get("details"),
+                # Meta's explanation, when it gives one beyond the title.
+                "message": details or first.get("message"),
             }
         events.record(
             session, f"message.{status.status}", message_changed(message), message.conversation_id

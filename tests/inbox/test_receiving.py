@@ -153,3 +153,4 @@ def test_a_failed_status_shows_the_platform_s_words_on_the_message(
     assert reply["status"] == "failed"
     assert reply["error"]["code"] == 131026
     assert reply["error"]["title"] == "Message undeliverable"
+    assert reply["error"]["message"] == "Message could not be delivered"
