@@ -1,22 +1,24 @@
-"""Creating an order, idempotent per channel and external id: its lines priced from
-the catalog or as given, its number, and (for platform orders) its stock."""
+"""Creating orders, idempotent per channel and external id: their lines priced from
+the catalog or as given, their numbers, and (for platform orders) their stock. One
+order or a batch, one way (``create_orders``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.catalog.models import Variant
 from mercato.catalog.service import store_currency
-from mercato.db import utcnow
+from mercato.db import new_id, utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.money import CURRENCIES, MAX_AMOUNT
 from mercato.orders import queries, stock, timeline
-from mercato.orders.models import ORDER_NUMBERS, Order, OrderLine
-from mercato.orders.schemas import OrderCreate
+from mercato.orders.models import ORDER_NUMBERS, Order, OrderActivity, OrderLine
+from mercato.orders.schemas import OrderCreate, OrderLineCreate
 
 FIRST_ORDER_NUMBER = 1001
 
@@ -28,44 +30,120 @@ def create_order(
     deduct_stock: bool = False,
     stock_state: str = "none",
 ) -> tuple[Order, bool]:
-    """Create an order, or return the existing one for the same channel and external id.
+    """Create an order, or return the existing one for the same channel and external id:
+    ``create_orders`` for one, its ValidationFailed raised. Returns (order, created)."""
+    [outcome] = create_orders(session, [data], actor, deduct_stock, stock_state)
+    if isinstance(outcome, ValidationFailed):
+        raise outcome
+    return outcome
 
-    Returns (order, created). Concurrent duplicates (a webhook delivered twice at once)
-    meet the unique (channel, external_id) constraint: the loser gets the winner's order.
-    ``deduct_stock`` takes the order's units through the inventory service (platform
+
+def create_orders(
+    session: Session,
+    items: Sequence[OrderCreate],
+    actor: str = "api",
+    deduct_stock: bool = False,
+    stock_state: str = "none",
+) -> list[tuple[Order, bool] | ValidationFailed]:
+    """Create many orders, each idempotent per channel and external id; each one's
+    outcome, in order: (order, created), or the ValidationFailed that refused it (which
+    field of which line), the others created all the same.
+
+    A batch costs the same few statements whatever its size: one lookup of the orders
+    that exist, one read of the variants of every line, the numbers in one statement,
+    one flush (a multi-row INSERT each of orders, lines and timeline entries) and one
+    insert each of events and outbox entries. The same external id twice in a batch
+    makes one order (the second gets it, not created). Concurrent duplicates (a webhook
+    delivered twice at once) meet the unique (channel, external_id) constraint: the
+    batch's savepoint is undone and each order created on its own, where the loser gets
+    the winner's order.
+
+    ``deduct_stock`` takes the orders' units through the inventory service (platform
     orders; ``take_stock`` does it later for many); storefront orders took theirs in
-    checkout. When the stock is not there the
-    order is still created, with ``stock_state`` "short", for the caller to flag.
+    checkout (``stock_state`` "committed"). When the stock is not there the order is
+    still created, with ``stock_state`` "short", for the caller to flag.
     """
-    if data.external_id:
-        existing = _by_external_id(session, data.channel, data.external_id)
-        if existing is not None:
-            return existing, False
-    order = _build_order(session, data)
-    order.stock_state = stock_state  # "committed": its units were sold before (checkout)
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
-        existing = _by_external_id(session, data.channel, data.external_id or "")
-        if existing is None:
-            raise
-        return existing, False
-    timeline.log(
+    outcomes: list[Any] = [None] * len(items)
+    existing = _by_external_ids(session, [d for d in items if d.external_id])
+    first: dict[tuple[str, str], int] = {}
+    later: list[int] = []  # the same external id again: once the first is written
+    building: list[int] = []
+    for index, data in enumerate(items):
+        key = (data.channel, data.external_id) if data.external_id else None
+        if key in existing:
+            outcomes[index] = (existing[key], False)
+        elif key in first:
+            later.append(index)
+        else:
+            if key:
+                first[key] = index
+            building.append(index)
+    variants = _variants_for(session, [line for i in building for line in items[i].lines])
+    built: list[tuple[int, Order]] = []
+    for index in building:
+        try:
+            built.append((index, _build_order(items[index], variants, stock_state)))
+        except ValidationFailed as refused:
+            outcomes[index] = refused
+    if built:
+        try:
+            _insert(session, [order for _, order in built], actor)
+            for index, order in built:
+                outcomes[index] = (order, True)
+        except IntegrityError:
+            if len(built) == 1:  # a concurrent twin won: the order is theirs
+                [(index, _)] = built
+                twin = _by_external_ids(session, [items[index]])
+                if not twin:
+                    raise
+                outcomes[index] = (*twin.values(), False)
+            else:  # each on its own, to find which one met a twin
+                for index, _ in built:
+                    [outcomes[index]] = create_orders(
+                        session, [items[index]], actor, False, stock_state
+                    )
+        built = [
+            (i, outcomes[i][0])
+            for i, _ in built
+            if isinstance(outcomes[i], tuple) and outcomes[i][1]
+        ]
+        if deduct_stock and built:
+            take_stock(session, [(order, actor) for _, order in built])
+    if later:
+        again = create_orders(session, [items[i] for i in later], actor, deduct_stock, stock_state)
+        for index, outcome in zip(later, again, strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+def _insert(session: Session, orders: list[Order], actor: str) -> None:
+    """Number, write and announce new orders (with their lines and first timeline
+    entry), in a savepoint: an IntegrityError (an order written meanwhile with the same
+    external id) leaves nothing written."""
+    for order, number in zip(orders, _next_numbers(session, len(orders)), strict=True):
+        order.number = number
+        order.timeline = [  # known empty: later entries are appended without loading it
+            OrderActivity(
+                at=order.created_at,
+                actor=actor,
+                kind="created",
+                message=f"Order #{number} placed on {order.channel} for "
+                f"{timeline.amount_text(order.total, order.currency)}.",
+                data={},
+            )
+        ]
+    with session.begin_nested():
+        session.add_all(orders)
+        session.flush()
+    timeline.publish_many(
         session,
-        order,
-        actor,
-        "created",
-        f"Order #{order.number} placed on {order.channel} for "
-        f"{timeline.amount_text(order.total, order.currency)}.",
+        [
+            (event_type, order)
+            for order in orders
+            for event_type in ("order.created", "order.paid")
+            if event_type == "order.created" or order.payment_status == "paid"
+        ],
     )
-    timeline.publish(session, "order.created", order)
-    if order.payment_status == "paid":
-        timeline.publish(session, "order.paid", order)
-    if deduct_stock:
-        take_stock(session, [(order, actor)])
-    return order, True
 
 
 def take_stock(session: Session, orders: list[tuple[Order, str]]) -> None:
@@ -82,20 +160,31 @@ def take_stock(session: Session, orders: list[tuple[Order, str]]) -> None:
         )
 
 
-def _by_external_id(session: Session, channel: str, external_id: str) -> Order | None:
-    return session.scalar(
-        queries.with_children(select(Order)).where(
-            Order.channel == channel, Order.external_id == external_id
+def _by_external_ids(session: Session, items: Sequence[OrderCreate]) -> dict[tuple, Order]:
+    """The orders that exist for these items' (channel, external id), in one query."""
+    wanted: dict[str, set[str]] = {}
+    for data in items:
+        if data.external_id:
+            wanted.setdefault(data.channel, set()).add(data.external_id)
+    if not wanted:
+        return {}
+    query = queries.with_children(select(Order)).where(
+        or_(
+            *(
+                and_(Order.channel == channel, Order.external_id.in_(sorted(ids)))
+                for channel, ids in wanted.items()
+            )
         )
     )
+    return {(order.channel, order.external_id): order for order in session.scalars(query)}
 
 
-def _build_order(session: Session, data: OrderCreate) -> Order:
+def _build_order(data: OrderCreate, variants: dict, stock_state: str) -> Order:
+    """The order and its lines, unnumbered, or ValidationFailed with every error."""
     errors: list[FieldError] = []
     currency = (data.currency or store_currency()).upper()
     if currency not in CURRENCIES:
         errors.append(FieldError(("currency",), f"{currency!r} is not an ISO 4217 currency"))
-    variants = _variants_for(session, data.lines)
     lines = []
     for index, item in enumerate(data.lines):
         loc = ("lines", index)
@@ -153,8 +242,9 @@ def _build_order(session: Session, data: OrderCreate) -> Order:
         subtotal - discount_total + data.shipping_total + (0 if data.taxes_included else tax_total)
     )
     attribution = data.attribution
+    now = utcnow()
     return Order(
-        number=_next_number(session),
+        id=new_id("ord"),
         channel=data.channel,
         external_id=data.external_id,
         status="open" if data.payment_status in ("paid", "authorized") else "pending",
@@ -178,13 +268,16 @@ def _build_order(session: Session, data: OrderCreate) -> Order:
         creator=attribution.creator,
         attribution=attribution.model_dump(exclude_none=True),
         note=data.note,
-        placed_at=data.placed_at or utcnow(),
+        placed_at=data.placed_at or now,
+        created_at=now,
+        updated_at=now,
+        # "committed": its units were sold before (checkout)
+        stock_state=stock_state,
         lines=lines,
-        timeline=[],  # known empty: its first entry is appended without loading it
     )
 
 
-def _variants_for(session: Session, lines) -> dict:
+def _variants_for(session: Session, lines: Sequence[OrderLineCreate]) -> dict:
     ids = {line.variant_id for line in lines if line.variant_id}
     skus = {line.sku for line in lines if line.sku and not line.variant_id}
     found: dict[Any, Variant] = {}
@@ -196,9 +289,11 @@ def _variants_for(session: Session, lines) -> dict:
     return found
 
 
-def _next_number(session: Session) -> int:
+def _next_numbers(session: Session, count: int) -> list[int]:
+    """``count`` new order numbers, increasing, in one statement."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.scalar(ORDER_NUMBERS.next_value())
+        series = func.generate_series(1, count).table_valued("n")
+        return sorted(session.scalars(select(ORDER_NUMBERS.next_value()).select_from(series)))
     # SQLite: writers are serialized (BEGIN IMMEDIATE), so max + 1 cannot race.
-    last = session.scalar(select(func.max(Order.number)))
-    return (last or FIRST_ORDER_NUMBER - 1) + 1
+    last = session.scalar(select(func.max(Order.number))) or FIRST_ORDER_NUMBER - 1
+    return list(range(last + 1, last + 1 + count))
