@@ -250,8 +250,11 @@ def read_event(session: Session, inbound_id: str) -> OrderPull | None:
     return _pull_of(session, event)
 
 
-def _pull_of(session: Session, event: InboundEvent) -> OrderPull:
-    channel = session.get(Channel, event.channel_id)
+def _pull_of(session: Session, event: InboundEvent, channels: dict | None = None) -> OrderPull:
+    # Held in ``channels`` across a batch: the session's identity map would let it go.
+    channel = (channels or {}).get(event.channel_id) or session.get(Channel, event.channel_id)
+    if channels is not None:
+        channels[event.channel_id] = channel
     module = platforms.module(channel.kind)
     raw = bytes(event.body)
     pull = _pull_for(channel, event.id)
@@ -317,6 +320,7 @@ def process_events(
     """
     outcomes: list[Exception | None] = [None] * len(inbound_ids)
     pulls: dict[int, OrderPull] = {}
+    channels: dict[str, Channel] = {}
     with read_sessions() as session:
         events = {
             e.id: e
@@ -327,7 +331,7 @@ def process_events(
             if event is None or event.state == "processed":
                 continue
             try:
-                pulls[index] = _pull_of(session, event)
+                pulls[index] = _pull_of(session, event, channels)
             except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
                 outcomes[index] = exc
     for index, failure in fetch_many(pulls).items():
@@ -351,27 +355,88 @@ def process_events(
 
 
 def _apply_together(session: Session, ready: dict[int, OrderPull], outcomes: list) -> None:
-    """Every event in its savepoint (one that fails is undone and gets its exception);
-    then the stock of every new order at once, last: the stock levels, which every
-    order of a drop shares, stay locked only from there to the commit. A failure there
-    fails the whole transaction (the caller then applies each event on its own)."""
+    """The new orders of every event created together (``_create_together``); then
+    each event's other changes in its savepoint (one that fails is undone and gets its
+    exception); then the stock of every new order at once, last: the stock levels,
+    which every order of a drop shares, stay locked only from there to the commit. A
+    failure outside a savepoint fails the whole transaction (the caller then applies
+    each event on its own)."""
     # Signalled once here for every event of the batch, outside their savepoints.
     wakeups.signal(session)
+    parsed, created = _create_together(session, ready, outcomes)
     imports: list[Imported] = []
     for index, pull in ready.items():
-        mine: list[Imported] = []
-        try:
-            with session.begin_nested():
-                apply_pulled(session, pull, mine)
-        except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
-            outcomes[index] = exc
+        if outcomes[index] is not None:
             continue
-        imports += mine
+        news = [created[id(i)] for i in parsed[index] if id(i) in created]
+        rest = [i for i in parsed[index] if id(i) not in created]
+        mine: list[Imported] = []
+        if rest:
+            channel = session.get(Channel, pull.channel_id)
+            try:
+                with session.begin_nested():
+                    for incoming in rest:
+                        apply(session, channel, incoming, mine)
+            except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
+                if news:  # its new orders were written outside the savepoint
+                    raise
+                outcomes[index] = exc
+                continue
+        imports += news + mine
     finish_imports(session, imports)
     mark_processed(
         session,
         [pull.inbound_id for index, pull in ready.items() if outcomes[index] is None],
     )
+
+
+def _create_together(
+    session: Session, ready: dict[int, OrderPull], outcomes: list
+) -> tuple[dict[int, list[platforms.PlatformOrder]], dict[int, Imported]]:
+    """Read every event's orders and create the new ones in one ``create_orders`` per
+    platform: a batch of new orders costs a few statements, not a few per order. An
+    event whose order is refused (or cannot be read) gets the error and changes nothing.
+    Returns each event's orders and, by ``id()`` of the incoming order, those created
+    (their stock still to be taken)."""
+    parsed: dict[int, list[platforms.PlatformOrder]] = {}
+    first: dict[tuple[str, str], tuple[int, Channel, platforms.PlatformOrder]] = {}
+    for index, pull in ready.items():
+        channel = session.get(Channel, pull.channel_id)
+        module = platforms.module(pull.kind)
+        try:
+            parsed[index] = [module.to_order(doc, channel.id) for doc in pull.documents]
+        except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
+            outcomes[index] = exc
+            continue
+        for incoming in parsed[index]:
+            first.setdefault((channel.id, incoming.external_id), (index, channel, incoming))
+    # Orders seen again in the batch, and those that exist, follow the one-by-one path.
+    candidates = list(first.values())
+    unknown = _known_lines(session, [incoming for _, _, incoming in candidates])
+    created: dict[int, Imported] = {}
+    refused: set[int] = set()
+    by_kind: dict[str, list[int]] = {}
+    for n, (_, channel, _) in enumerate(candidates):
+        by_kind.setdefault(channel.kind, []).append(n)
+    for kind, numbers in by_kind.items():
+        actor = f"channel:{kind}"
+        made = creation.create_orders(
+            session, [candidates[n][2].order for n in numbers], actor=actor
+        )
+        for n, outcome in zip(numbers, made, strict=True):
+            index, channel, incoming = candidates[n]
+            if isinstance(outcome, Exception):
+                outcomes[index] = outcome
+                refused.add(index)
+            elif outcome[1]:
+                order = outcome[0]
+                order.external_status = incoming.status
+                order.external_updated_at = incoming.updated_at
+                created[id(incoming)] = Imported(channel, order, incoming, unknown[n], actor)
+    if any(id(i) in created for index in refused for i in parsed[index]):
+        # An event refused with another of its orders made: undone by the caller.
+        raise RuntimeError("an event's orders were partly refused")
+    return parsed, created
 
 
 def fetch_many(pulls: dict[int, OrderPull]) -> dict[int, Exception]:
@@ -423,18 +488,21 @@ def oversold_policy(channel: Channel) -> str:
     return policy if policy in OVERSOLD_POLICIES else "backorder"
 
 
-def _known_lines(session: Session, incoming: platforms.PlatformOrder) -> list[str]:
-    """Lines whose SKU Mercato does not know become custom lines; returns those SKUs."""
-    skus = {line.sku for line in incoming.order.lines if line.sku}
+def _known_lines(session: Session, orders: list[platforms.PlatformOrder]) -> list[list[str]]:
+    """Lines whose SKU Mercato does not know become custom lines; returns those SKUs,
+    each order's, from one query."""
+    skus = {line.sku for incoming in orders for line in incoming.order.lines if line.sku}
     known = (
         set(session.scalars(select(Variant.sku).where(Variant.sku.in_(skus)))) if skus else set()
     )
-    unknown = []
-    for line in incoming.order.lines:
-        if line.sku and line.sku not in known:
-            unknown.append(line.sku)
-            line.title = line.title or line.sku
-            line.sku = None
+    unknown: list[list[str]] = []
+    for incoming in orders:
+        unknown.append([])
+        for line in incoming.order.lines:
+            if line.sku and line.sku not in known:
+                unknown[-1].append(line.sku)
+                line.title = line.title or line.sku
+                line.sku = None
     return unknown
 
 
@@ -462,7 +530,7 @@ def apply(
         select(Order).where(Order.channel == channel.id, Order.external_id == incoming.external_id)
     )
     if order is None:
-        unknown = _known_lines(session, incoming)
+        [unknown] = _known_lines(session, [incoming])
         order, created = creation.create_order(
             session, incoming.order, actor=actor, deduct_stock=imports is None
         )
