@@ -93,7 +93,9 @@ def test_a_burst_of_events_is_fetched_and_applied_a_batch_at_a_time(
     assert count(sessions, InboundEvent, InboundEvent.state == "processed") == 80
 
 
-@pytest.mark.parametrize("fault", ["a broken order document", "a failure after its stock"])
+@pytest.mark.parametrize(
+    "fault", ["a broken order document", "an order refused", "a failure after its stock"]
+)
 def test_an_event_that_fails_in_a_batch_fails_alone(
     fault, shop, sessions, drain, clock, monkeypatch
 ):
@@ -108,6 +110,10 @@ def test_an_event_that_fails_in_a_batch_fails_alone(
         item = book.orders[poisoned]["line_items"][0]
         sku_id = item.pop("sku_id")  # TikTok sends no SKU id: the order cannot be read
         expected_error = "KeyError: 'sku_id'"
+    elif fault == "an order refused":
+        item = book.orders[poisoned]["line_items"][0]
+        item["seller_discount"] = "999.00"  # more than the line: creating it is refused
+        expected_error = "ValidationFailed: The order cannot be created."
     else:
 
         def fails_on_the_poisoned_order(session, channel, order, *args):
@@ -132,6 +138,8 @@ def test_an_event_that_fails_in_a_batch_fails_alone(
     # The fault goes away.
     if fault == "a broken order document":
         item["sku_id"] = sku_id
+    elif fault == "an order refused":
+        item["seller_discount"] = "0"
     monkeypatch.setattr(intake, "_after_import", after_import)
     clock.advance(timedelta(minutes=1))  # the retry comes due
     drain()
