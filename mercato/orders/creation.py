@@ -18,7 +18,7 @@ from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.money import CURRENCIES, MAX_AMOUNT
 from mercato.orders import queries, stock, timeline
-from mercato.orders.models import ORDER_NUMBERS, Order, OrderActivity, OrderLine
+from mercato.orders.models import ORDER_NUMBERS, Order, OrderLine
 from mercato.orders.schemas import OrderCreate, OrderLineCreate
 
 FIRST_ORDER_NUMBER = 1001
@@ -125,33 +125,30 @@ def _insert(session: Session, orders: list[Order], actor: str) -> None:
     Written as rows (``insert_rows``: COPY on PostgreSQL), then put in the session as
     if loaded: the ORM's flush of the same objects, one multi-row INSERT each, took
     ~40% of a webhook worker's CPU, half of it psycopg parsing those long statements."""
-    numbers, activity_ids = _next_ids(session, len(orders))
-    entries = []
-    for order, number, activity_id in zip(orders, numbers, activity_ids, strict=True):
+    for order, number in zip(orders, _next_numbers(session, len(orders)), strict=True):
         order.number = number
-        entries.append(
-            OrderActivity(
-                id=activity_id,
-                order_id=order.id,
-                at=order.created_at,
-                actor=actor,
-                kind="created",
-                message=f"Order #{number} placed on {order.channel} for "
-                f"{timeline.amount_text(order.total, order.currency)}.",
-                data={},
-            )
-        )
+        set_committed_value(order, "timeline", [])
     lines = [line for order in orders for line in order.lines]
     with session.begin_nested():  # flushes what is pending first
         insert_rows(session, Order.__table__, [_row(order) for order in orders])
         insert_rows(session, OrderLine.__table__, [_row(line) for line in lines])
-        insert_rows(session, OrderActivity.__table__, [_row(entry) for entry in entries])
-    for order, entry in zip(orders, entries, strict=True):
+        timeline.log_many(
+            session,
+            [
+                (
+                    order,
+                    actor,
+                    "created",
+                    f"Order #{order.number} placed on {order.channel} for "
+                    f"{timeline.amount_text(order.total, order.currency)}.",
+                    {},
+                )
+                for order in orders
+            ],
+        )
+    for order in orders:
         for line in order.lines:
             make_transient_to_detached(line)
-        make_transient_to_detached(entry)
-        # Known whole: later entries are appended without loading it.
-        set_committed_value(order, "timeline", [entry])
         make_transient_to_detached(order)
         session.add(order)
     timeline.publish_many(
@@ -180,16 +177,23 @@ def _row(obj: Any) -> dict[str, Any]:
 
 def take_stock(session: Session, orders: list[tuple[Order, str]]) -> None:
     """Take the units of new platform orders, (order, actor) each, all in one go
-    (``stock.deduct_many``), and note on each order whether its stock was taken."""
-    for (order, actor), short in zip(orders, stock.deduct_many(session, orders), strict=True):
-        timeline.log(
-            session,
-            order,
-            actor,
-            "stock",
-            f"Stock not taken: {short}" if short else "Stock taken.",
-            stock_state=order.stock_state,
-        )
+    (``stock.deduct_many``), and note on each order whether its stock was taken (one
+    insert: the stock levels stay locked until the commit)."""
+    shorts = stock.deduct_many(session, orders)
+    session.flush()  # nothing unwritten left in the timelines
+    timeline.log_many(
+        session,
+        [
+            (
+                order,
+                actor,
+                "stock",
+                f"Stock not taken: {short}" if short else "Stock taken.",
+                {"stock_state": order.stock_state},
+            )
+            for (order, actor), short in zip(orders, shorts, strict=True)
+        ],
+    )
 
 
 def _by_external_ids(session: Session, items: Sequence[OrderCreate]) -> dict[tuple, Order]:
@@ -324,24 +328,11 @@ def _variants_for(session: Session, lines: Sequence[OrderLineCreate]) -> dict:
     return found
 
 
-def _next_ids(session: Session, count: int) -> tuple[list[int], list[int]]:
-    """``count`` new order numbers and timeline entry ids, increasing, in one statement."""
+def _next_numbers(session: Session, count: int) -> list[int]:
+    """``count`` new order numbers, increasing, in one statement."""
     if session.get_bind().dialect.name == "postgresql":
-        entries = func.pg_get_serial_sequence(OrderActivity.__tablename__, "id")
-        rows = session.execute(
-            select(ORDER_NUMBERS.next_value(), func.nextval(entries)).select_from(
-                func.generate_series(1, count).table_valued("n")
-            )
-        ).all()
-        return sorted(row[0] for row in rows), sorted(row[1] for row in rows)
+        series = func.generate_series(1, count).table_valued("n")
+        return sorted(session.scalars(select(ORDER_NUMBERS.next_value()).select_from(series)))
     # SQLite: writers are serialized (BEGIN IMMEDIATE), so max + 1 cannot race.
-    last, last_entry = session.execute(
-        select(
-            select(func.max(Order.number)).scalar_subquery(),
-            select(func.max(OrderActivity.id)).scalar_subquery(),
-        )
-    ).one()
-    last = last or FIRST_ORDER_NUMBER - 1
-    return list(range(last + 1, last + 1 + count)), list(
-        range((last_entry or 0) + 1, (last_entry or 0) + 1 + count)
-    )
+    last = session.scalar(select(func.max(Order.number))) or FIRST_ORDER_NUMBER - 1
+    return list(range(last + 1, last + 1 + count))
