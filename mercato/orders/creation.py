@@ -52,8 +52,8 @@ def create_orders(
 
     A batch costs the same few statements whatever its size: one lookup of the orders
     that exist, one read of the variants of every line, the numbers in one statement,
-    one flush (a multi-row INSERT each of orders, lines and timeline entries) and one
-    insert each of events and outbox entries. The same external id twice in a batch
+    then one insert each of orders, lines, timeline entries (with their ids drawn in
+    one), events and outbox entries. The same external id twice in a batch
     makes one order (the second gets it, not created). Concurrent duplicates (a webhook
     delivered twice at once) meet the unique (channel, external_id) constraint: the
     batch's savepoint is undone and each order created on its own, where the loser gets

@@ -309,16 +309,25 @@ def process_events(
 
     One read of the events; per channel one order fetch in as few requests as the
     platform allows (TikTok: 50 orders a request), with no transaction open; then one
-    transaction that applies every event in its own savepoint, so an event that fails
-    (its outcome is the exception) changes nothing and the others are applied, with
-    the stock of all new orders taken at once at the end (``_apply_together``).
+    transaction (``_apply_together``) where the new orders of every event are created
+    together (``creation.create_orders``), each event's other changes are applied in
+    its own savepoint, so an event that fails (its outcome is the exception) changes
+    nothing and the others are applied, and the stock of all new orders is taken at
+    once at the end.
 
-    It wins processed/s: bench/webhooks.py, 1,000 events, 2-core machine shared with
-    other work, runs interleaved with one event per job: PostgreSQL with 2 workers 51
-    to 117 events to orders/s against 20 to 36 (load 5 to 8); SQLite, embedded worker,
-    batches of 10 (``jobs.worker.SQLITE_BATCH``), 98 to 117/s against 42 to 46 (load 3
-    to 7), where acknowledgements slow down (174 to 191/s against 390 to 404) as the
-    batches share the one writer and the API's process.
+    A batch of 50 new orders costs 81 statements on PostgreSQL (1,065 with each order
+    created on its own in the batch), 50 of them the stock levels' guarded UPDATEs,
+    one an order (``inventory.reservations.reserve_many``). bench/webhooks.py, 100,
+    1,000 and 10,000 events, 2-core machine shared with other work, two rounds run
+    interleaved with the orders created one by one: PostgreSQL with 2 workers 70 to
+    103, 94 to 163 and 117 to 132 events to orders/s against 36 to 49, 48 to 62 and 54
+    to 67, acknowledged meanwhile 107 to 250/s against 88 to 164/s (load 5 to 16);
+    SQLite, embedded worker, batches of 10 (``jobs.worker.SQLITE_BATCH``), 114 to 154,
+    135 to 191 and 100 to 138/s against 40 to 72, 65 to 72 and 57 to 66/s, acknowledged
+    132 to 304/s against 61 to 101/s (load 5 to 15). On PostgreSQL the workers now wait
+    on the stock: every order of the bench takes the same SKU, whose stock level a
+    batch holds locked from its stock step to its commit (py-spy: a worker spends ~40%
+    of its time waiting there).
     """
     outcomes: list[Exception | None] = [None] * len(inbound_ids)
     pulls: dict[int, OrderPull] = {}

@@ -13,12 +13,11 @@ from mercato.events.models import Event
 from mercato.orders import creation
 from mercato.orders.models import Order, OrderActivity
 from mercato.orders.schemas import OrderCreate
+from tests.helpers import tee
 
 
 @pytest.fixture
 def tees(make_products):
-    from tests.channels.conftest import tee
-
     make_products(tee())
 
 
