@@ -81,6 +81,10 @@ def signal(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy 2.1 also calls this when a savepoint is released: the transaction goes
+    # on, nothing is visible yet, and the signal already sent stands for it.
+    if session.in_nested_transaction():
+        return
     if session.info.pop(_SIGNALLED, None) is not None:
         LOCAL.notify()
 

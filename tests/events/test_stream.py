@@ -330,3 +330,20 @@ def test_a_savepoint_rolled_back_keeps_the_wake_up_of_the_work_around_it(session
         assert woken == [1]
     finally:
         unsubscribe()
+
+
+def test_savepoints_released_inside_a_transaction_wake_readers_once_it_commits(sessions):
+    """A batch writes each event in a savepoint: readers in this process are woken once,
+    when the whole transaction commits, not at each savepoint (nothing is visible yet)."""
+    woken = []
+    unsubscribe = wakeups.LOCAL.subscribe(lambda: woken.append(1))
+    try:
+        with transaction(sessions) as session:
+            for _ in range(3):
+                with session.begin_nested():
+                    wakeups.signal(session)
+                    session.execute(select(func.count()).select_from(Event))
+            assert woken == []
+        assert woken == [1]
+    finally:
+        unsubscribe()
