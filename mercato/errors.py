@@ -85,3 +85,28 @@ class Forbidden(MercatoError):
     slug = "forbidden"
     title = "Forbidden"
     status = 403
+
+
+# ---------------------------------------------------------------- platforms' webhooks
+
+
+class BadSignature(Unauthorized):
+    slug = "bad-signature"
+    title = "Signature missing or invalid"
+
+
+class MalformedPayload(MercatoError):
+    slug = "malformed-payload"
+    title = "Malformed payload"
+    status = 400
+
+
+class PayloadTooLarge(MercatoError):
+    slug = "payload-too-large"
+    title = "Payload too large"
+    status = 413
+
+    @classmethod
+    def check(cls, length: int, most: int) -> None:
+        if length > most:
+            raise cls(f"The body is {length} bytes; at most {most} are taken.")

@@ -23,7 +23,7 @@ from mercato import events, jobs
 from mercato.channels.whatsapp import webhooks
 from mercato.customers.models import Customer
 from mercato.db import new_id, utcnow
-from mercato.errors import MercatoError, Unauthorized
+from mercato.errors import BadSignature, MalformedPayload, MercatoError, PayloadTooLarge
 from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
 from mercato.inbox.models import Conversation, InboxAccount, Message
@@ -33,23 +33,6 @@ from mercato.inserts import insert_or_ignore
 MAX_BODY = 1024 * 1024  # bytes; Meta batches several messages in one notification
 # How far each status moves a message; "failed" ends it unless it was already read.
 PROGRESS = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
-
-
-class BadSignature(Unauthorized):
-    slug = "bad-signature"
-    title = "Signature missing or invalid"
-
-
-class MalformedPayload(MercatoError):
-    slug = "malformed-payload"
-    title = "Malformed payload"
-    status = 400
-
-
-class PayloadTooLarge(MercatoError):
-    slug = "payload-too-large"
-    title = "Payload too large"
-    status = 413
 
 
 @dataclass
@@ -73,11 +56,6 @@ class _Read:
     account: InboxAccount
     messages: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
-
-
-def check_size(length: int) -> None:
-    if length > MAX_BODY:
-        raise PayloadTooLarge(f"The notification is larger than {MAX_BODY} bytes.")
 
 
 def verify_subscription(session: Session, account_id: str, params: Mapping[str, str]) -> str:
@@ -104,7 +82,7 @@ def receive(
 
 
 def _read(session: Session, known: dict[str, InboxAccount], delivery: Delivery) -> _Read:
-    check_size(len(delivery.raw))
+    PayloadTooLarge.check(len(delivery.raw), MAX_BODY)
     account = known.get(delivery.account_id)
     if account is None:
         account = known[delivery.account_id] = accounts.get_account(session, delivery.account_id)

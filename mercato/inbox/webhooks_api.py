@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mercato.db import transaction
 from mercato.inbox import receiving
+from mercato.web.requests import body_of_at_most
 from mercato.web.sessions import ReadSession
 
 router = APIRouter(prefix="/webhooks/whatsapp", tags=["platform webhooks"])
@@ -20,22 +21,11 @@ def verify(account_id: str, request: Request, session: ReadSession):
     return receiving.verify_subscription(session, account_id, request.query_params)
 
 
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        receiving.check_size(int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        receiving.check_size(size)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/{account_id}")
 async def receive(account_id: str, request: Request):
     """Verify the signature on the raw bytes and store each message once."""
-    delivery = receiving.Delivery(account_id, await _body(request), dict(request.headers))
+    raw = await body_of_at_most(request, receiving.MAX_BODY)
+    delivery = receiving.Delivery(account_id, raw, dict(request.headers))
     state = request.app.state
     if state.settings.webhook_group_commit:
         if getattr(state, "inbox_batcher", None) is None:

@@ -7,26 +7,15 @@ from starlette.concurrency import run_in_threadpool
 
 from mercato.db import transaction
 from mercato.orders import intake
+from mercato.web.requests import body_of_at_most
 
 router = APIRouter(prefix="/webhooks", tags=["platform webhooks"])
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        intake.check_size(int(declared))
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        intake.check_size(size)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post("/{channel_id}", include_in_schema=True)
 async def receive(channel_id: str, request: Request):
     """Verify the platform's signature on the raw bytes, store the event once, queue it."""
-    raw = await _body(request)
+    raw = await body_of_at_most(request, intake.MAX_BODY)
     state = request.app.state
     delivery = intake.Delivery(channel_id, raw, dict(request.headers))
     if state.settings.webhook_group_commit:

@@ -45,7 +45,7 @@ from mercato.channels import orders as platforms
 from mercato.channels.models import Channel
 from mercato.config import get_settings
 from mercato.db import new_id, transaction, utcnow
-from mercato.errors import MercatoError, NotFound, Unauthorized
+from mercato.errors import BadSignature, MalformedPayload, MercatoError, NotFound, PayloadTooLarge
 from mercato.group_commit import GroupCommit
 from mercato.inserts import insert_or_ignore
 from mercato.orders import creation, lifecycle, push, timeline
@@ -62,23 +62,6 @@ OVERSOLD_POLICIES = ("backorder", "cancel")
 # Polling reads a little before its cursor: platforms stamp updates at second precision.
 POLL_OVERLAP = timedelta(minutes=2)
 MAX_POLL_PAGES = 100
-
-
-class BadSignature(Unauthorized):
-    slug = "bad-signature"
-    title = "Signature missing or invalid"
-
-
-class MalformedPayload(MercatoError):
-    slug = "malformed-payload"
-    title = "Malformed payload"
-    status = 400
-
-
-class PayloadTooLarge(MercatoError):
-    slug = "payload-too-large"
-    title = "Payload too large"
-    status = 413
 
 
 @lru_cache(maxsize=256)
@@ -100,11 +83,6 @@ def _order_channel(session: Session, channel_id: str) -> Channel:
 class Receipt:
     event_id: str
     duplicate: bool
-
-
-def check_size(length: int) -> None:
-    if length > MAX_BODY:
-        raise PayloadTooLarge(f"The body is {length} bytes; at most {MAX_BODY} are taken.")
 
 
 @dataclass(frozen=True)
@@ -185,7 +163,7 @@ def receive_many(session: Session, deliveries: list[Delivery]) -> list[Receipt |
 
 
 def _verify(channel: Channel, delivery: Delivery) -> _Verified:
-    check_size(len(delivery.raw))
+    PayloadTooLarge.check(len(delivery.raw), MAX_BODY)
     headers = {key.lower(): value for key, value in delivery.headers.items()}
     module = platforms.module(channel.kind)
     if not module.verify(_credentials(channel.credentials_encrypted), delivery.raw, headers):
