@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, UTCDateTime, new_id, utcnow
@@ -72,6 +72,13 @@ class Movement(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_inventory_movements_stock_level_id", "stock_level_id"),
         Index("ix_inventory_movements_variant_id_created_at", "variant_id", "created_at"),
+        # For the reservation's ON DELETE SET NULL: most movements have no reservation.
+        Index(
+            "ix_inventory_movements_reservation_id",
+            "reservation_id",
+            postgresql_where=text("reservation_id IS NOT NULL"),
+            sqlite_where=text("reservation_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("mov"))
@@ -88,7 +95,7 @@ class Movement(Base):
     reference: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(100))
     reservation_id: Mapped[str | None] = mapped_column(
-        ForeignKey("inventory_reservations.id", ondelete="SET NULL"), index=True
+        ForeignKey("inventory_reservations.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
