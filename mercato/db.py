@@ -186,8 +186,7 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
     has a Python-side default: a raw executemany there saved about 0.3 s CPU of ~2 s on
     the same import, and SQLite is the embedded default, not a tuned one.
 
-    In a session whose ``info`` holds ``COPY_ANSWER_LATER`` (an import sets it), on
-    PostgreSQL, the COPY is ended without waiting for the server's answer: the server
+    On PostgreSQL the COPY is ended without waiting for the server's answer: the server
     checks the rows' foreign keys (AFTER triggers, which run once all rows are in: ~7 a
     variant in an import) while this process makes the rows of the next COPY, up to
     ``COPY_AHEAD`` of them, before it reads that answer; the rest are made as they are
@@ -241,17 +240,14 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
             yield values
 
     made = tuples()
-    later = session.info.get(COPY_ANSWER_LATER, False)
-    ahead = list(itertools.islice(made, COPY_AHEAD)) if later else []
+    ahead = list(itertools.islice(made, COPY_AHEAD))
     raw = connection.connection
     _finish_copy(raw)
     count = 0
     try:
         with (
             raw.cursor() as cursor,
-            cursor.copy(
-                f"COPY {target} FROM STDIN", writer=_EndUnawaited(cursor) if later else None
-            ) as copy,
+            cursor.copy(f"COPY {target} FROM STDIN", writer=_EndUnawaited(cursor)) as copy,
         ):
             for values in itertools.chain(ahead, made):
                 copy.write_row(values)
@@ -259,14 +255,10 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
     except dialect.loaded_dbapi.Error as exc:
         # The same exception classes (IntegrityError, ...) as an INSERT would raise.
         raise DBAPIError.instance(f"COPY {target}", None, exc, dialect.loaded_dbapi.Error) from exc
-    if later:
-        raw.info[_COPY_UNANSWERED] = target
+    raw.info[_COPY_UNANSWERED] = target
     return count
 
 
-# A session.info key: this session's COPYs are answered later (see ``insert_rows``). Not
-# for work that catches an IntegrityError in a savepoint: it would come at the release.
-COPY_ANSWER_LATER = "mercato_copy_answer_later"
 # Rows made before waiting for the answer to the previous COPY: a Shopify import's batch.
 COPY_AHEAD = 1000
 _COPY_UNANSWERED = "mercato_copy_unanswered"

@@ -28,7 +28,6 @@ from mercato.auth.scopes import grants
 from mercato.catalog import service
 from mercato.catalog.models import Product, Variant
 from mercato.catalog.schemas import ProductCreate
-from mercato.db import COPY_ANSWER_LATER
 from mercato.errors import FieldError, Forbidden, ValidationFailed
 from mercato.inventory import counts as inventory
 from mercato.inventory.availability import InsufficientStock
@@ -236,27 +235,6 @@ def import_csv(
     # Rows that would set stock, collected only when the caller may not set it.
     stock_rows: list[int] | None = None if scopes is None or grants(scopes, STOCK_SCOPE) else []
 
-    session.info[COPY_ANSWER_LATER] = True
-    try:
-        return _import(
-            session,
-            reader,
-            columns,
-            currency,
-            report,
-            on_progress,
-            stock_rows,
-            dry_run,
-            skip_invalid,
-        )
-    finally:
-        session.info.pop(COPY_ANSWER_LATER, None)
-
-
-def _import(
-    session, reader, columns, currency, report, on_progress, stock_rows, dry_run, skip_invalid
-) -> ImportReport:
-    """The rows after the header, saved in batches in a savepoint (see ``import_csv``)."""
     savepoint = session.begin_nested()
     # Batches are saved in this thread. A writer thread saving each batch while this one
     # parsed the next was measured on PostgreSQL: the importing process's CPU per variant
