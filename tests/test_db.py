@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import insert, text
-from sqlalchemy.exc import IntegrityError
 
 from mercato import db
 from mercato.catalog.models import Product, Variant
@@ -235,37 +234,3 @@ def test_rows_that_fail_while_being_written_leave_nothing(engine):
             )
         )
     assert left == 0
-
-
-def test_rows_the_database_refuses_raise_before_anything_else_runs(engine):
-    """On PostgreSQL the answer to a COPY is read later (by the next statement, or the
-    commit): a refused row still raises the error an INSERT raises, and nothing stays."""
-    now = datetime(2024, 5, 6, tzinfo=UTC)
-    factory = make_sessionmaker(engine)
-    with pytest.raises(IntegrityError), transaction(factory) as session:
-        insert_rows(session, Product.__table__, [_product_row("refused-twice", now)])
-        insert_rows(session, Product.__table__, [_product_row("refused-twice", now)])
-        session.execute(text("SELECT 1"))
-    with pytest.raises(IntegrityError), transaction(factory) as session:
-        insert_rows(session, Product.__table__, [_product_row("refused-at-commit", now)])
-        insert_rows(session, Product.__table__, [_product_row("refused-at-commit", now)])
-    with transaction(factory) as session:
-        left = session.scalar(text("SELECT count(*) FROM products WHERE handle LIKE 'refused-%'"))
-        # The connection is usable again after each failure.
-        insert_rows(session, Product.__table__, [_product_row("refused-not", now)])
-    assert left == 0
-
-
-def test_a_savepoint_rolled_back_after_a_copy_keeps_the_rest(engine):
-    now = datetime(2024, 5, 6, tzinfo=UTC)
-    factory = make_sessionmaker(engine)
-    with transaction(factory) as session:
-        insert_rows(session, Product.__table__, [_product_row("kept-outside", now)])
-        savepoint = session.begin_nested()
-        insert_rows(session, Product.__table__, [_product_row("dropped-inside", now)])
-        savepoint.rollback()
-    with transaction(factory) as session:
-        handles = session.scalars(
-            text("SELECT handle FROM products WHERE handle IN ('kept-outside', 'dropped-inside')")
-        ).all()
-    assert handles == ["kept-outside"]
