@@ -1,6 +1,5 @@
-"""Files of many batches: on PostgreSQL the answer to each COPY is read late (see
-``mercato.db.insert_rows``); what the import reports, refuses and leaves behind is the
-same as if each batch were written and checked before the next one is looked up."""
+"""Files of many batches: what the import reports, refuses and leaves behind when a
+problem is in a later batch than the row it clashes with, or only the database finds it."""
 
 from __future__ import annotations
 
