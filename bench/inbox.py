@@ -10,7 +10,7 @@ answered as a duplicate). Then, with a client following `/api/v1/events/stream` 
 sending each to seeing it on the stream is measured. One run per size, so growth shows.
 
     python bench/inbox.py                                   # SQLite: 100, 1,000, 10,000
-    python bench/inbox.py --db postgres --messages 1000 10000 --senders 32
+    python bench/inbox.py --db postgres --messages 1000 10000 --senders 32 --processes 2
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--live", type=int, default=200, help="messages timed to the stream")
+    parser.add_argument("--processes", type=int, default=1, help="`mercato serve` workers")
     parser.add_argument("--pg-server", default=PG_SERVER)
     args = parser.parse_args()
     for messages in args.messages:
@@ -211,7 +212,8 @@ def run(args, messages: int, data_dir: Path) -> None:
     mercato = str(Path(sys.executable).parent / "mercato")
     log = open(data_dir / "serve.log", "w")  # noqa: SIM115
     serve = subprocess.Popen(
-        [mercato, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+        [mercato, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
+        + ["--workers", str(args.processes)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ,
@@ -238,8 +240,8 @@ def run(args, messages: int, data_dir: Path) -> None:
     where = "PostgreSQL" if args.db == "postgres" else "SQLite"
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"{where}: {messages} new messages from {PEOPLE} people, then each again, by "
-        f"{args.senders} senders; load average {load}"
+        f"{where}, {args.processes} API process(es): {messages} new messages from {PEOPLE} "
+        f"people, then each again, by {args.senders} senders; load average {load}"
     )
     print(f"  new messages      {messages / acked_in:,.0f} acknowledged/s; statuses {statuses}")
     print(f"  ack latency       p50 {ms(latencies, 0.5):.1f} ms   p99 {ms(latencies, 0.99):.1f} ms")
