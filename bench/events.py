@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import queue
 import sys
 import tempfile
 import threading
@@ -49,7 +50,10 @@ def receive(port_out, counter) -> None:
 
 
 def run(url: str, events: int, keys: int, concurrency: int) -> tuple[float, int]:
-    os.environ.update(MERCATO_DATABASE_URL=url, MERCATO_SECRET_KEY="bench")
+    # The receiver listens on 127.0.0.1: local endpoints are allowed, as in development.
+    os.environ.update(
+        MERCATO_DATABASE_URL=url, MERCATO_SECRET_KEY="bench", MERCATO_ALLOW_LOCAL_URLS="1"
+    )
     from sqlalchemy import func, select
 
     from mercato import events as outbox
@@ -140,7 +144,13 @@ def _in_child(url: str, args) -> tuple[float, int]:
         target=_child, args=(results, url, args.events, args.keys, args.concurrency)
     )
     child.start()
-    outcome = results.get()
+    while True:  # a child that died says so instead of leaving us waiting
+        try:
+            outcome = results.get(timeout=1)
+            break
+        except queue.Empty:
+            if not child.is_alive():
+                raise SystemExit(f"the run on {url} failed (exit code {child.exitcode})") from None
     child.join()
     return outcome
 
