@@ -184,7 +184,8 @@ def test_the_thread_shows_messages_oldest_first_statuses_errors_and_the_orders(
     html = agent.get(f"/admin/inbox/{conversation.id}").text
     assert html.index("Where is my mug?") < html.index("Shipped today!")
     assert 'class="msg in received"' in html and 'class="msg out failed"' in html
-    assert '<div class="error">Message undeliverable (131026)</div>' in html
+    # Meta's title, code and its explanation (error_data.details).
+    assert '<div class="error">Message undeliverable (131026): Receiver is incapable</div>' in html
     assert "· mia ·" in html
     assert f'href="/admin/orders/{order["id"]}">{order["name"]}</a>' in html
     assert "24.00 USD" in html and "Refund 24.00 USD" in html
