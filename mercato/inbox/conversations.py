@@ -186,6 +186,7 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
     if "assignee" in data.model_fields_set and data.assignee != conversation.assignee:
         conversation.assignee = data.assignee or None
         changed = True
+    was_unread = conversation.unread > 0
     if data.read:
         conversation.unread = 0
     if data.marketing_consent is not None:
@@ -199,5 +200,9 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
     if changed:
         events.record(
             session, "conversation.updated", conversation_changed(conversation), key=conversation.id
+        )
+    if data.read and was_unread:  # other open pages show the count drop
+        events.record(
+            session, "conversation.read", conversation_changed(conversation), key=conversation.id
         )
     return Shown(conversation, accounts.get_account(session, conversation.account_id).platform)

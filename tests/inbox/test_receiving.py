@@ -154,3 +154,16 @@ def test_a_failed_status_shows_the_platform_s_words_on_the_message(
     assert reply["error"]["code"] == 131026
     assert reply["error"]["title"] == "Message undeliverable"
     assert reply["error"]["message"] == "Message could not be delivered"
+
+
+def test_marking_a_conversation_read_is_an_event_other_pages_follow(
+    client, admin, deliver, sessions
+):
+    deliver(notification([text_message("wamid.R1", "hello?", now())]))
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    path = f"/api/v1/conversations/{conversation['id']}"
+    assert client.patch(path, headers=admin, json={"read": True}).json()["unread"] == 0
+    client.patch(path, headers=admin, json={"read": True})  # nothing left to read: no event
+    with transaction(sessions) as session:
+        types = list(session.scalars(select(Event.type).order_by(Event.seq)))
+    assert types.count("conversation.read") == 1
