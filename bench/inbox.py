@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -35,7 +34,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadclient import Connection, percentile  # noqa: E402 - after the path is set
-from bench.webhooks import free_port, wait_up  # noqa: E402
+from bench.webhooks import free_port, own_database, wait_up  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PHONE_NUMBER_ID = "106540352242922"
@@ -159,28 +158,8 @@ def measure(args, messages: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="mercato-bench-"))
     os.environ.update(MERCATO_DATA_DIR=str(data_dir), MERCATO_SECRET_KEY="bench")
     os.environ.pop("MERCATO_DATABASE_URL", None)
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from mercato.config import get_settings
-
-    get_settings.cache_clear()
-    database = None
-    if args.db == "postgres":
-        database = f"mercato_bench_inbox_{uuid.uuid4().hex[:10]}"
-        with create_engine(args.pg_server, isolation_level="AUTOCOMMIT").connect() as c:
-            c.execute(text(f'CREATE DATABASE "{database}"'))
-        os.environ["MERCATO_DATABASE_URL"] = (
-            make_url(args.pg_server).set(database=database).render_as_string(hide_password=False)
-        )
-    try:
+    with own_database(args.db, args.pg_server, "inbox"):
         run(args, messages, data_dir)
-    finally:
-        if database:
-            admin = create_engine(args.pg_server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def run(args, messages: int, data_dir: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import socket
@@ -129,6 +130,14 @@ def measure(args) -> None:
     )
     os.environ.pop("MERCATO_DATABASE_URL", None)
     os.environ.pop("MERCATO_MEDIA_ORIGIN", None)
+    with own_database(args.db, args.pg_server, "webhooks"):
+        run(args)
+
+
+@contextlib.contextmanager
+def own_database(db: str, pg_server: str, name: str):
+    """The run's own database: SQLite in the data dir, or a PostgreSQL database made for
+    it (``MERCATO_DATABASE_URL``) and dropped after it."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -136,18 +145,18 @@ def measure(args) -> None:
 
     get_settings.cache_clear()
     database = None
-    if args.db == "postgres":
-        database = f"mercato_bench_webhooks_{uuid.uuid4().hex[:10]}"
-        with create_engine(args.pg_server, isolation_level="AUTOCOMMIT").connect() as c:
+    if db == "postgres":
+        database = f"mercato_bench_{name}_{uuid.uuid4().hex[:10]}"
+        with create_engine(pg_server, isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text(f'CREATE DATABASE "{database}"'))
         os.environ["MERCATO_DATABASE_URL"] = (
-            make_url(args.pg_server).set(database=database).render_as_string(hide_password=False)
+            make_url(pg_server).set(database=database).render_as_string(hide_password=False)
         )
     try:
-        run(args)
+        yield
     finally:
         if database:
-            admin = create_engine(args.pg_server, isolation_level="AUTOCOMMIT")
+            admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             admin.dispose()

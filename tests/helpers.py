@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
+from mercato.catalog.models import Variant
+from mercato.channels.models import Listing
+from mercato.db import transaction
+
 # Where the platform simulators answer, in-process (the ``sandbox`` fixture).
 SANDBOX = "http://sandbox.test"
 GTIN = "4006381333931"
@@ -101,3 +107,20 @@ SETTINGS = {
     "tiktok": {"category_id": "601226"},
     "pinterest": {"catalog_mode": "api"},
 }
+
+
+def list_in_meta_catalog(sessions, sandbox, product, channel_id: str, sku: str = "TEE-M") -> None:
+    """``sku`` approved in the Meta channel's catalog, as the WhatsApp simulator's catalog
+    ``cat1`` knows it (product cards name it)."""
+    with transaction(sessions) as session:
+        variant = session.scalar(select(Variant).where(Variant.sku == sku))
+        session.add(
+            Listing(
+                channel_id=channel_id,
+                variant_id=variant.id,
+                product_id=product.id,
+                item_id=sku,
+                verdict="approved",
+            )
+        )
+    sandbox.put("/whatsapp/_sandbox/catalogs/cat1", json={"retailer_ids": [sku]})

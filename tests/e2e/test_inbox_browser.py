@@ -14,15 +14,13 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mercato.auth import service as auth_service
-from mercato.catalog.models import Variant
-from mercato.channels.models import Listing
 from mercato.channels.whatsapp.webhooks import SIGNATURE_HEADER, signature
 from mercato.db import transaction
 from mercato.inbox import accounts
 from mercato.inbox.models import Conversation
 from mercato.sandbox import whatsapp as sim
 from tests.e2e.conftest import PHONE
-from tests.helpers import SANDBOX, tee
+from tests.helpers import SANDBOX, list_in_meta_catalog, tee
 
 CUSTOMER = "15551234567"
 DESKTOP = {"width": 1280, "height": 900}
@@ -34,19 +32,9 @@ def shop(server, sandbox, sessions, make_products, make_channel, make_token):
     the agent's token (inbox and orders); (api client, number, order, token)."""
     [product] = make_products(tee())
     meta = make_channel("meta")
+    list_in_meta_catalog(sessions, sandbox, product, meta)
     with transaction(sessions) as session:
-        variant = session.scalar(select(Variant).where(Variant.sku == "TEE-M"))
-        session.add(
-            Listing(
-                channel_id=meta,
-                variant_id=variant.id,
-                product_id=product.id,
-                item_id="TEE-M",
-                verdict="approved",
-            )
-        )
         token = auth_service.create_token(session, "mia", ["inbox:write", "orders:write"]).secret
-    sandbox.put("/whatsapp/_sandbox/catalogs/cat1", json={"retailer_ids": ["TEE-M"]})
     api = httpx.Client(base_url=server, headers=make_token("admin"), timeout=30)
     number = api.post(
         "/api/v1/inbox/accounts",

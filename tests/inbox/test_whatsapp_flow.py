@@ -7,13 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from mercato.catalog.models import Variant
-from mercato.channels.models import Listing
 from mercato.db import transaction
 from mercato.inbox.models import Message
 from mercato.jobs import registry
 from mercato.sandbox import whatsapp as sim
-from tests.helpers import SANDBOX, tee
+from tests.helpers import SANDBOX, list_in_meta_catalog, tee
 from tests.inbox.conftest import signed
 
 CUSTOMER = "15551234567"
@@ -24,18 +22,7 @@ def number(client, admin, sandbox, make_channel, make_products, sessions):
     """The simulator's number, linked to a Meta catalog (cat1) where TEE-M is listed."""
     [product] = make_products(tee())
     meta = make_channel("meta")
-    with transaction(sessions) as session:
-        variant = session.scalar(select(Variant).where(Variant.sku == "TEE-M"))
-        session.add(
-            Listing(
-                channel_id=meta,
-                variant_id=variant.id,
-                product_id=product.id,
-                item_id="TEE-M",
-                verdict="approved",
-            )
-        )
-    sandbox.put("/whatsapp/_sandbox/catalogs/cat1", json={"retailer_ids": ["TEE-M"]})
+    list_in_meta_catalog(sessions, sandbox, product, meta)
     response = client.post(
         "/api/v1/inbox/accounts",
         headers=admin,
