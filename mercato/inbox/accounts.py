@@ -1,5 +1,6 @@
-"""Connecting a messaging account (a WhatsApp Business number), its secrets encrypted at
-rest, and the templates the platform approved for it."""
+"""Connecting a messaging account (a WhatsApp Business number, a Facebook Page, an
+Instagram professional account), its secrets encrypted at rest, and the templates the
+platform approved for it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mercato.channels.messenger.client import MessengerClient
 from mercato.channels.models import Channel
 from mercato.channels.whatsapp.client import WhatsAppClient
 from mercato.crypto import fernet
@@ -20,7 +22,7 @@ from mercato.inbox.models import InboxAccount, MessageTemplate
 from mercato.inbox.schemas import AccountCreate, AutomationRules
 
 _CONTEXT = b"mercato/inbox-credentials/v1"
-WEBHOOK_PATH = "/webhooks/whatsapp/{account_id}"
+WEBHOOK_PATH = "/webhooks/{platform}/{account_id}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def credentials(account: InboxAccount) -> Credentials:
 
 
 def webhook_path(account: InboxAccount) -> str:
-    return WEBHOOK_PATH.format(account_id=account.id)
+    return WEBHOOK_PATH.format(platform=account.platform, account_id=account.id)
 
 
 def create_account(session: Session, data: AccountCreate) -> InboxAccount:
@@ -53,11 +55,17 @@ def create_account(session: Session, data: AccountCreate) -> InboxAccount:
                 "Product messages need a Meta catalog.",
                 [FieldError(("catalog_channel_id",), "is not a Meta channel")],
             )
+    external_id, business_id = {
+        "whatsapp": (data.phone_number_id, data.business_account_id),
+        "messenger": (data.page_id, None),
+        "instagram": (data.instagram_account_id, data.page_id),
+    }[data.platform]
     account = InboxAccount(
         platform=data.platform,
         name=data.name,
-        external_id=data.phone_number_id,
-        business_id=data.business_account_id,
+        external_id=external_id,
+        business_id=business_id,
+        human_agent=data.human_agent,
         base_url=data.base_url.rstrip("/"),
         catalog_channel_id=data.catalog_channel_id,
         credentials_encrypted=_encrypt(
@@ -70,7 +78,7 @@ def create_account(session: Session, data: AccountCreate) -> InboxAccount:
             session.flush()
     except IntegrityError:
         raise Conflict(
-            f"An account named {data.name!r} or for number {data.phone_number_id} exists."
+            f"An account named {data.name!r} or for {data.platform} id {external_id} exists."
         ) from None
     return account
 
@@ -79,10 +87,10 @@ def list_accounts(session: Session) -> list[InboxAccount]:
     return list(session.scalars(select(InboxAccount).order_by(InboxAccount.created_at)))
 
 
-def get_account(session: Session, account_id: str) -> InboxAccount:
+def get_account(session: Session, account_id: str, platform: str | None = None) -> InboxAccount:
     account = session.get(InboxAccount, account_id)
-    if account is None:
-        raise NotFound(f"No inbox account {account_id!r}.")
+    if account is None or platform not in (None, account.platform):
+        raise NotFound(f"No {platform or 'inbox'} account {account_id!r}.")
     return account
 
 
@@ -93,8 +101,13 @@ def set_automation(session: Session, account_id: str, rules: AutomationRules) ->
     return account
 
 
-def client(account: InboxAccount) -> WhatsAppClient:
-    return WhatsAppClient(account.base_url, account.external_id, credentials(account).access_token)
+def client(account: InboxAccount) -> WhatsAppClient | MessengerClient:
+    token = credentials(account).access_token
+    if account.platform == "whatsapp":
+        return WhatsAppClient(account.base_url, account.external_id, token)
+    # Messenger sends as the Page; Instagram through the Page it is linked to.
+    page_id = account.business_id if account.platform == "instagram" else account.external_id
+    return MessengerClient(account.base_url, account.platform, page_id, token)
 
 
 def templates(session: Session, account_id: str) -> list[MessageTemplate]:

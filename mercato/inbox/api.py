@@ -1,16 +1,18 @@
-"""Inbox JSON API: messaging accounts, conversations, their threads and replies."""
+"""Inbox JSON API: messaging accounts, conversations, their threads and replies, and the
+comments on the accounts' posts."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from mercato.inbox import accounts, checkout_links, conversations, sending
+from mercato.inbox import accounts, checkout_links, comments, conversations, sending
 from mercato.inbox.auth import InboxRead, InboxWrite
 from mercato.inbox.schemas import (
     AccountCreate,
     AccountPublic,
     AutomationRules,
     CheckoutLinkCreate,
+    CommentReply,
     ConversationPage,
     ConversationPublic,
     ConversationStatus,
@@ -20,7 +22,7 @@ from mercato.inbox.schemas import (
     ThreadPublic,
 )
 from mercato.pagination import MAX_PAGE_SIZE
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(tags=["inbox"])
 
@@ -36,8 +38,8 @@ def _account(account) -> AccountPublic:
 
 @router.post("/inbox/accounts", response_model=AccountPublic, status_code=status.HTTP_201_CREATED)
 def create_account(data: AccountCreate, session: WriteSession, _: InboxWrite):
-    """Connect a WhatsApp Business number. Point the Meta app's webhook at ``webhook_path``
-    with the same verify token."""
+    """Connect a WhatsApp Business number, a Facebook Page or an Instagram professional
+    account. Point the Meta app's webhook at ``webhook_path`` with the same verify token."""
     return _account(accounts.create_account(session, data))
 
 
@@ -111,3 +113,37 @@ def send_checkout_link(
     """Send a link to the shop's checkout with these items in the cart; the order it leads
     to is attributed to this conversation."""
     return checkout_links.send_link(session, conversation_id, data)
+
+
+@router.post(
+    "/inbox/comments/{message_id}/replies",
+    response_model=MessagePublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "A private reply was already sent, or 7 days passed"}},
+)
+def reply_to_comment(message_id: str, data: CommentReply, session: WriteSession, _: InboxWrite):
+    """Answer a comment in public, or once in private; the worker sends it."""
+    return comments.reply(session, message_id, data)
+
+
+_REFUSED = {502: {"description": "The platform refused, or could not be reached: nothing changed"}}
+
+
+@router.post("/inbox/comments/{message_id}/hide", response_model=MessagePublic, responses=_REFUSED)
+def hide_comment(message_id: str, sessions: SessionFactories, _: InboxWrite):
+    """Hide a comment on the platform at once (its author and their friends still see it)."""
+    return comments.moderate(sessions, message_id, "hide")
+
+
+@router.post("/inbox/comments/{message_id}/show", response_model=MessagePublic, responses=_REFUSED)
+def show_comment(message_id: str, sessions: SessionFactories, _: InboxWrite):
+    """Show a hidden comment again."""
+    return comments.moderate(sessions, message_id, "show")
+
+
+@router.post(
+    "/inbox/comments/{message_id}/delete", response_model=MessagePublic, responses=_REFUSED
+)
+def delete_comment(message_id: str, sessions: SessionFactories, _: InboxWrite):
+    """Delete a comment on the platform; it stays in the thread, marked deleted."""
+    return comments.moderate(sessions, message_id, "delete")

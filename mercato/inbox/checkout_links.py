@@ -1,5 +1,6 @@
-"""A prefilled checkout link sent in a conversation: the shop's cart link (items, coupon)
-carrying the conversation, so the order it leads to is attributed to it."""
+"""A prefilled checkout link sent in a conversation (or as the private reply to a comment):
+the shop's cart link (items, coupon) carrying the conversation, so the order it leads to
+is attributed to it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from mercato.catalog.models import Product, Variant
 from mercato.channels.models import Listing
 from mercato.channels.target import storefront_url
 from mercato.errors import FieldError, ValidationFailed
-from mercato.inbox import accounts, records, sending
+from mercato.inbox import accounts, comments, records, sending
 from mercato.inbox.models import InboxAccount, Message
-from mercato.inbox.schemas import CartItem, CheckoutLinkCreate, MessageCreate
+from mercato.inbox.schemas import CartItem, CheckoutLinkCreate, CommentReply, MessageCreate
 
 
 def cart_link(
@@ -66,6 +67,14 @@ def send_link(
         conversation_id=conversation.id,
     )
     text = f"{data.text}\n{link}" if data.text else link
+    if data.comment_id is not None:  # the commenter gets it as the comment's private reply
+        if records.message(session, data.comment_id).conversation_id != conversation.id:
+            raise ValidationFailed(
+                "That comment is not in this conversation.",
+                [FieldError(("comment_id",), "not a comment of this conversation")],
+            )
+        reply = CommentReply(text=text, private=True, author=data.author)
+        return comments.reply(session, data.comment_id, reply, now)
     return sending.send(
         session,
         conversation.id,

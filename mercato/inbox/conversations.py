@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events
@@ -30,6 +30,8 @@ class Shown:
 
     conversation: Conversation
     platform: str
+    # Meta granted the account's app the Human Agent permission (Messenger, Instagram).
+    human_agent: bool = field(default=False, kw_only=True)
     # The latest message, when the list was asked for it (the dashboard's excerpt).
     last_message: Message | None = field(default=None, kw_only=True)
 
@@ -41,6 +43,13 @@ class Shown:
         closes = windows.closes_at(self.platform, self.conversation.last_inbound_at)
         return closes if closes is not None and closes > utcnow() else None
 
+    @property
+    def human_agent_until(self) -> datetime | None:
+        until = windows.human_agent_until(
+            self.platform, self.conversation.last_inbound_at, self.human_agent
+        )
+        return until if until is not None and until > utcnow() else None
+
 
 @dataclass
 class Thread(Shown):
@@ -49,8 +58,14 @@ class Thread(Shown):
     templates: list[MessageTemplate]
 
 
-def _platforms(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(InboxAccount.id, InboxAccount.platform)).all())
+def _platforms(session: Session) -> dict[str, tuple[str, bool]]:
+    """account id -> (platform, human agent permitted)."""
+    rows = session.execute(select(InboxAccount.id, InboxAccount.platform, InboxAccount.human_agent))
+    return {account_id: (platform, human) for account_id, platform, human in rows}
+
+
+def shown(conversation: Conversation, account: InboxAccount, **more) -> Shown:
+    return Shown(conversation, account.platform, human_agent=account.human_agent, **more)
 
 
 def _encode(conversation: Conversation) -> str:
@@ -108,7 +123,15 @@ def list_conversations(
     rows = rows[:limit]
     latest = _latest_messages(session, [c.id for c in rows]) if last_message else {}
     return Page(
-        [Shown(c, platforms[c.account_id], last_message=latest.get(c.id)) for c in rows],
+        [
+            Shown(
+                c,
+                platforms[c.account_id][0],
+                human_agent=platforms[c.account_id][1],
+                last_message=latest.get(c.id),
+            )
+            for c in rows
+        ],
         _encode(rows[-1]) if more and rows else None,
     )
 
@@ -157,20 +180,24 @@ def thread(session: Session, conversation_id: str) -> Thread:
             .limit(THREAD_MESSAGES)
         )
     )
-    orders = (
-        list(
-            session.scalars(
-                select(Order)
-                .where(Order.customer_phone == conversation.phone)
-                .order_by(Order.placed_at.desc())
-                .limit(THREAD_ORDERS)
-            )
+    # The person's orders: by their number, and those the conversation's links led to.
+    theirs = Order.attribution["conversation_id"].as_string() == conversation.id
+    if conversation.phone:
+        theirs = or_(Order.customer_phone == conversation.phone, theirs)
+    orders = list(
+        session.scalars(
+            select(Order).where(theirs).order_by(Order.placed_at.desc()).limit(THREAD_ORDERS)
         )
-        if conversation.phone
-        else []
     )
     approved = [t for t in accounts.templates(session, account.id) if t.status == "APPROVED"]
-    return Thread(conversation, account.platform, latest[::-1], orders, approved)
+    return Thread(
+        conversation,
+        account.platform,
+        latest[::-1],
+        orders,
+        approved,
+        human_agent=account.human_agent,
+    )
 
 
 def update(session: Session, conversation_id: str, data: ConversationUpdate) -> Shown:
@@ -205,4 +232,4 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
         events.record(
             session, "conversation.read", conversation_changed(conversation), key=conversation.id
         )
-    return Shown(conversation, accounts.get_account(session, conversation.account_id).platform)
+    return shown(conversation, accounts.get_account(session, conversation.account_id))

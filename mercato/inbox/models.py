@@ -3,21 +3,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
-PLATFORMS = ("whatsapp",)
+PLATFORMS = ("whatsapp", "messenger", "instagram")
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 DIRECTIONS = ("in", "out")
 # An outbound message moves queued -> sent -> delivered -> read, or ends failed; an
-# inbound one is received.
-MESSAGE_STATUSES = ("received", "queued", "sent", "delivered", "read", "failed")
+# inbound one is received, and a comment may then be hidden or deleted by the merchant.
+MESSAGE_STATUSES = (
+    "received",
+    "queued",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "hidden",
+    "deleted",
+)
+# Comments on the account's posts: answered in public or once in private, hidden, deleted.
+COMMENT_KINDS = ("comment", "live_comment")
 
 
 class InboxAccount(Base):
-    """One messaging number or page on one platform (a WhatsApp Business phone number)."""
+    """One messaging account: a WhatsApp Business phone number, a Facebook Page (Messenger
+    and its posts' comments) or an Instagram professional account (DMs and comments)."""
 
     __tablename__ = "inbox_accounts"
     __table_args__ = (
@@ -28,10 +49,15 @@ class InboxAccount(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ibx"))
     platform: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    # The platform's id of the number or page: WhatsApp's phone number id.
+    # The id webhooks name it by: WhatsApp's phone number id, the Page id, or the
+    # Instagram professional account id.
     external_id: Mapped[str] = mapped_column(String(64))
-    # The business account that owns it (WhatsApp Business Account id): its templates.
+    # WhatsApp: the WhatsApp Business Account (its templates). Instagram: the Page it is
+    # linked to (messages are sent through the Page).
     business_id: Mapped[str | None] = mapped_column(String(64))
+    # Messenger and Instagram: the Meta app may tag a person's replies HUMAN_AGENT (up to
+    # 7 days after the person's last message; Meta grants this permission on review).
+    human_agent: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where the platform's API lives: the real one, or a local simulator.
     base_url: Mapped[str] = mapped_column(String(500))
     # Fernet token of the JSON credentials (access token, app secret, verify token).
@@ -126,9 +152,15 @@ class Message(Base):
         ForeignKey("inbox_conversations.id", ondelete="CASCADE")
     )
     direction: Mapped[str] = mapped_column(String(3))
-    # The platform's message id (wamid...): known on arrival, or once sent.
+    # The platform's message id (wamid..., mid...) or comment id: known on arrival, or
+    # once sent.
     platform_message_id: Mapped[str | None] = mapped_column(String(255))
-    # text, template, product, product_list, image, order, interactive, ...
+    # An answer to a comment (public reply or private reply): the comment.
+    reply_to_id: Mapped[str | None] = mapped_column(
+        ForeignKey("inbox_messages.id", ondelete="SET NULL"), index=True
+    )
+    # text, template, product, product_list, image, order, interactive, comment,
+    # comment_reply, private_reply, story_reply, story_mention, ...
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
     # Inbound: the platform's message object; outbound: the request body sent.

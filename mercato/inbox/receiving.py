@@ -20,13 +20,15 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events, jobs
-from mercato.channels.whatsapp import webhooks
+from mercato.channels.messenger import webhooks as messenger_webhooks
+from mercato.channels.meta import webhooks
+from mercato.channels.whatsapp import webhooks as whatsapp_webhooks
 from mercato.customers.models import Customer
 from mercato.db import new_id, utcnow
 from mercato.errors import BadSignature, MalformedPayload, MercatoError, PayloadTooLarge
 from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
-from mercato.inbox.models import Conversation, InboxAccount, Message
+from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message
 from mercato.inbox.records import conversation_changed, message_changed
 from mercato.inserts import insert_or_ignore
 
@@ -37,6 +39,7 @@ PROGRESS = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 
 @dataclass
 class Delivery:
+    platform: str
     account_id: str
     raw: bytes
     headers: Mapping[str, str]
@@ -58,9 +61,18 @@ class _Read:
     statuses: list = field(default_factory=list)
 
 
-def verify_subscription(session: Session, account_id: str, params: Mapping[str, str]) -> str:
+def parse(platform: str, payload: object) -> tuple[list, list]:
+    """The messages and statuses of one notification of ``platform``."""
+    if platform == "whatsapp":
+        return whatsapp_webhooks.parse(payload)
+    return messenger_webhooks.parse(payload, platform)
+
+
+def verify_subscription(
+    session: Session, platform: str, account_id: str, params: Mapping[str, str]
+) -> str:
     """Meta's subscription check: the challenge back when the verify token matches."""
-    account = accounts.get_account(session, account_id)
+    account = accounts.get_account(session, account_id, platform)
     challenge = webhooks.verify_challenge(params, accounts.credentials(account).verify_token)
     if challenge is None:
         raise BadSignature("The verify token does not match.")
@@ -69,13 +81,14 @@ def verify_subscription(session: Session, account_id: str, params: Mapping[str, 
 
 def receive(
     session: Session,
+    platform: str,
     account_id: str,
     raw: bytes,
     headers: Mapping[str, str],
     now: datetime | None = None,
 ) -> Receipt:
     """Verify the signature on the raw bytes, then store what the notification carries."""
-    [outcome] = receive_many(session, [Delivery(account_id, raw, headers)], now)
+    [outcome] = receive_many(session, [Delivery(platform, account_id, raw, headers)], now)
     if isinstance(outcome, MercatoError):
         raise outcome
     return outcome
@@ -85,7 +98,8 @@ def _read(session: Session, known: dict[str, InboxAccount], delivery: Delivery) 
     PayloadTooLarge.check(len(delivery.raw), MAX_BODY)
     account = known.get(delivery.account_id)
     if account is None:
-        account = known[delivery.account_id] = accounts.get_account(session, delivery.account_id)
+        account = accounts.get_account(session, delivery.account_id, delivery.platform)
+        known[delivery.account_id] = account
     secret = accounts.credentials(account).app_secret
     signature = delivery.headers.get(webhooks.SIGNATURE_HEADER.lower()) or delivery.headers.get(
         webhooks.SIGNATURE_HEADER
@@ -93,15 +107,15 @@ def _read(session: Session, known: dict[str, InboxAccount], delivery: Delivery) 
     if not webhooks.verify_signature(secret, delivery.raw, signature):
         raise BadSignature("The X-Hub-Signature-256 header does not match the body.")
     try:
-        messages, statuses = webhooks.parse(orjson.loads(delivery.raw))
+        messages, statuses = parse(account.platform, orjson.loads(delivery.raw))
     except (orjson.JSONDecodeError, ValueError) as exc:
         raise MalformedPayload(f"The notification cannot be read: {exc}") from None
-    # Another number of the same Meta app is not this account's to store.
+    # Another number or Page of the same Meta app is not this account's to store.
     mine = account.external_id
     return _Read(
         account,
-        [m for m in messages if m.phone_number_id == mine],
-        [s for s in statuses if s.phone_number_id == mine],
+        [m for m in messages if m.account_ref == mine],
+        [s for s in statuses if s.account_ref == mine],
     )
 
 
@@ -139,13 +153,13 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
     rows: dict[tuple[str, str], dict] = {}
     for sent_at, _, account, message in arrived:
         rows.setdefault(
-            (account.id, message.wa_id),
+            (account.id, message.contact_id),
             {
                 "id": new_id("cnv"),
                 "account_id": account.id,
-                "contact_id": message.wa_id,
-                "contact_name": message.profile_name,
-                "phone": f"+{message.wa_id}",
+                "contact_id": message.contact_id,
+                "contact_name": message.contact_name,
+                "phone": message.phone,
                 "status": "open",
                 "unread": 0,
                 "last_message_at": sent_at,
@@ -177,13 +191,14 @@ def _store_messages(session: Session, arrived: list, outcomes: list, now: dateti
         {
             "id": new_id("msg"),
             "account_id": account.id,
-            "conversation_id": conversations[(account.id, message.wa_id)].id,
-            "direction": "in",
+            "conversation_id": conversations[(account.id, message.contact_id)].id,
+            # An echo is the business's own message, sent from another app.
+            "direction": "out" if message.echo else "in",
             "platform_message_id": message.message_id,
             "kind": message.kind,
             "text": message.text,
             "content": message.content,
-            "status": "received",
+            "status": "sent" if message.echo else "received",
             "at": message.sent_at,
             "status_at": now,
         }
@@ -204,13 +219,15 @@ def _store_messages(session: Session, arrived: list, outcomes: list, now: dateti
             outcomes[index].duplicates += 1
             continue
         outcomes[index].stored += 1
-        conversation = conversations[(account.id, message.wa_id)]
+        conversation = conversations[(account.id, message.contact_id)]
         if conversation.id in made and conversation.id not in created:
             created.add(conversation.id)
             events.record(
                 session, "conversation.created", conversation_changed(conversation), conversation.id
             )
-        if _arrived(session, account, conversation, message, row["id"], now):
+        if message.echo:
+            _echoed(session, conversation, message, row["id"], now)
+        elif _arrived(session, account, conversation, message, row["id"], now):
             to_answer.append(({"message_id": row["id"]}, f"inbox:{conversation.id}"))
     # The automation answers one conversation's messages in their order.
     jobs.enqueue_new(session, automation.JOB, to_answer)
@@ -239,10 +256,14 @@ def _arrived(
     """A new message in its conversation: unread, the reply window, a rating or an
     opt-out it carries, a resolved conversation reopened. Whether the automation should
     have its turn."""
-    if message.profile_name:
-        conversation.contact_name = message.profile_name
+    if message.contact_name:
+        conversation.contact_name = message.contact_name
     conversation.unread += 1
-    if conversation.last_inbound_at is None or message.sent_at > conversation.last_inbound_at:
+    # A comment is public: it opens no reply window (only a private reply may answer it).
+    comment = message.kind in COMMENT_KINDS
+    if not comment and (
+        conversation.last_inbound_at is None or message.sent_at > conversation.last_inbound_at
+    ):
         conversation.last_inbound_at = message.sent_at
     conversation.last_message_at = max(conversation.last_message_at, message.sent_at)
     conversation.updated_at = now
@@ -257,7 +278,9 @@ def _arrived(
         )
     answer = consent.keyword(text)
     if answer is not None:
-        consent.record(session, conversation, answer == "in", f"whatsapp keyword: {text}", now)
+        consent.record(
+            session, conversation, answer == "in", f"{account.platform} keyword: {text}", now
+        )
     events.record(
         session,
         "message.received",
@@ -277,9 +300,39 @@ def _arrived(
     return score is None and answerable and automation.wants(account)
 
 
+def _echoed(
+    session: Session, conversation: Conversation, message, message_id: str, now: datetime
+) -> None:
+    """The business wrote from another app (Meta Business Suite, the phone): the thread
+    shows it, as sent; the person's reply window is not theirs to open."""
+    conversation.last_message_at = max(conversation.last_message_at, message.sent_at)
+    conversation.updated_at = now
+    events.record(
+        session,
+        "message.sent",
+        {
+            "message_id": message_id,
+            "conversation_id": conversation.id,
+            "account_id": conversation.account_id,
+            "direction": "out",
+            "kind": message.kind,
+            "status": "sent",
+            "text": message.text,
+            "error": None,
+        },
+        key=conversation.id,
+    )
+
+
 def _apply_statuses(session: Session, changes: list, outcomes: list) -> None:
-    """Move outbound messages forward; an older or repeated status changes nothing."""
-    keys = {(account.id, status.message_id) for _, _, account, status in changes}
+    """Move outbound messages forward; an older or repeated status changes nothing. A
+    status that names no message (Messenger's read and delivery watermarks) covers every
+    message sent to that person up to its watermark."""
+    keys = {
+        (account.id, status.message_id)
+        for _, _, account, status in changes
+        if status.message_id is not None
+    }
     found = {
         (m.account_id, m.platform_message_id): m
         for m in session.scalars(
@@ -293,6 +346,9 @@ def _apply_statuses(session: Session, changes: list, outcomes: list) -> None:
         )
     }
     for _, index, account, status in changes:
+        if status.message_id is None:
+            outcomes[index].statuses += _watermark(session, account, status)
+            continue
         message = found.get((account.id, status.message_id))
         if message is None or not moves_forward(message.status, status.status):
             continue
@@ -313,6 +369,34 @@ def _apply_statuses(session: Session, changes: list, outcomes: list) -> None:
     session.flush()
 
 
+def _watermark(session: Session, account: InboxAccount, status) -> int:
+    covered = session.scalars(
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.account_id == account.id,
+            Conversation.contact_id == status.contact_id,
+            Message.direction == "out",
+            Message.status.in_(("sent", "delivered")),
+            Message.at <= status.up_to,
+        )
+        .order_by(Message.id)
+        .with_for_update(of=Message)
+    )
+    moved = 0
+    for message in covered:
+        if moves_forward(message.status, status.status):
+            message.status, message.status_at = status.status, status.at
+            events.record(
+                session,
+                f"message.{status.status}",
+                message_changed(message),
+                message.conversation_id,
+            )
+            moved += 1
+    return moved
+
+
 def moves_forward(current: str, incoming: str) -> bool:
     if current in ("failed", "received"):
         return False
@@ -329,4 +413,6 @@ class InboxBatcher(GroupCommit[Delivery]):
         return receive_many(session, deliveries)
 
     def write_one(self, session: Session, delivery: Delivery) -> Receipt:
-        return receive(session, delivery.account_id, delivery.raw, delivery.headers)
+        return receive(
+            session, delivery.platform, delivery.account_id, delivery.raw, delivery.headers
+        )

@@ -20,6 +20,13 @@ def conversation(session: Session, conversation_id: str, *, lock: bool = False) 
     return found
 
 
+def message(session: Session, message_id: str) -> Message:
+    found = session.get(Message, message_id)
+    if found is None:
+        raise NotFound(f"No message {message_id!r}.")
+    return found
+
+
 def conversation_changed(conversation: Conversation) -> ConversationChanged:
     return ConversationChanged(
         conversation_id=conversation.id,

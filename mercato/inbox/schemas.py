@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mercato.events.service import EventPayload
 
-Platform = Literal["whatsapp"]
+Platform = Literal["whatsapp", "messenger", "instagram"]
 ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.-]+$")]
 HttpUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")]
@@ -30,8 +30,15 @@ class AccountCreate(_Input):
     platform: Platform = "whatsapp"
     name: Name
     # WhatsApp: the phone number id and the WhatsApp Business Account id from Meta.
-    phone_number_id: PlatformId
+    phone_number_id: PlatformId | None = None
     business_account_id: PlatformId | None = None
+    # Messenger: the Facebook Page. Instagram: the professional account and the Page it
+    # is linked to (messages go through the Page, with the Page access token).
+    page_id: PlatformId | None = None
+    instagram_account_id: PlatformId | None = None
+    # Messenger and Instagram: Meta granted the app the Human Agent permission, so a
+    # person's reply may go up to 7 days after the customer's last message.
+    human_agent: bool = False
     access_token: Secret
     # The Meta app's secret (webhook signatures) and the verify token chosen for the
     # webhook subscription.
@@ -41,6 +48,18 @@ class AccountCreate(_Input):
     # The Meta channel whose catalog is connected to this number (product messages).
     catalog_channel_id: str | None = None
 
+    @model_validator(mode="after")
+    def _ids_of_the_platform(self) -> AccountCreate:
+        needed = {
+            "whatsapp": ("phone_number_id",),
+            "messenger": ("page_id",),
+            "instagram": ("instagram_account_id", "page_id"),
+        }[self.platform]
+        missing = [f for f in needed if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.platform} account needs {', '.join(missing)}")
+        return self
+
 
 class AccountPublic(_Output):
     id: str
@@ -48,6 +67,7 @@ class AccountPublic(_Output):
     name: str
     external_id: str
     business_id: str | None
+    human_agent: bool
     base_url: str
     catalog_channel_id: str | None
     automation: dict[str, Any]
@@ -69,6 +89,7 @@ class MessagePublic(_Output):
     conversation_id: str
     direction: Literal["in", "out"]
     platform_message_id: str | None
+    reply_to_id: str | None
     kind: str
     text: str | None
     content: dict[str, Any]
@@ -100,6 +121,9 @@ class ConversationPublic(_Output):
     csat_agent: str | None
     # Free-form replies are allowed until then (None: only templates now).
     window_closes_at: datetime | None
+    # Messenger and Instagram: after that, a person's reply still goes (tagged
+    # HUMAN_AGENT) until then, when the account has Meta's permission.
+    human_agent_until: datetime | None = None
     created_at: datetime
 
 
@@ -179,6 +203,15 @@ class MessageCreate(_Input):
         return self
 
 
+class CommentReply(_Input):
+    """An answer to a comment: under it, in public, or privately to the person who wrote
+    it (once per comment, within 7 days)."""
+
+    text: Annotated[str, Field(min_length=1, max_length=2200)]
+    private: bool = False
+    author: Annotated[str, Field(max_length=100)] | None = None
+
+
 class CartItem(_Input):
     sku: Annotated[str, Field(min_length=1, max_length=255)]
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
@@ -192,6 +225,9 @@ class CheckoutLinkCreate(_Input):
     # Written before the link in the message.
     text: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     author: Annotated[str, Field(max_length=100)] | None = None
+    # Messenger and Instagram: send it as the private reply to this comment (a message id
+    # of the conversation) instead of in the chat.
+    comment_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
 
 
 class MessageChanged(EventPayload):

@@ -1,27 +1,32 @@
 """Replies: checked against the platform's reply window and rules, recorded as queued in
 the caller's transaction (with the job that sends them), then sent by the worker with no
-transaction open; the platform's answer (its message id, or its refusal) is recorded."""
+transaction open; the platform's answer (its message id, or its refusal) is recorded.
+
+Comments on Messenger and Instagram posts are answered the same way: in public (a reply
+under the comment) or once in private (a message to the person who wrote it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mercato import events, jobs
 from mercato.catalog.models import Product, Variant
 from mercato.channels.http import PlatformUnavailable
+from mercato.channels.messenger import mapping as messenger
+from mercato.channels.meta.graph import GraphError
 from mercato.channels.models import Channel, Listing
 from mercato.channels.target import product_link, storefront_url
 from mercato.channels.whatsapp import mapping
-from mercato.channels.whatsapp.client import WhatsAppError
 from mercato.db import utcnow
 from mercato.errors import FieldError, MercatoError, ValidationFailed
 from mercato.inbox import accounts, consent, records, windows
 from mercato.inbox.models import InboxAccount, Message
 from mercato.inbox.records import message_changed
 from mercato.inbox.schemas import MessageCreate
+from mercato.money import format_plain
 
 SEND_JOB = "inbox.send_message"
 
@@ -51,27 +56,38 @@ def send(
     now = now or utcnow()
     conversation = records.conversation(session, conversation_id, lock=True)
     account = accounts.get_account(session, conversation.account_id)
-    if not windows.may_send(account.platform, data.type, conversation.last_inbound_at, now):
-        approved = [
-            {"name": t.name, "language": t.language}
-            for t in accounts.templates(session, account.id)
-            if t.status == "APPROVED"
-        ]
-        raise WindowClosed(
-            "More than 24 hours passed since the customer's last message: only an approved "
-            "template can be sent now.",
-            extra={"templates": approved, "last_inbound_at": _iso(conversation.last_inbound_at)},
-        )
-    kind, text, body = _compose(session, account, conversation, data, preview_url)
+    if account.platform == "whatsapp":
+        _whatsapp_window(session, account, conversation, data, now)
+        kind, text, body = _compose(session, account, conversation, data, preview_url)
+    else:
+        tag = _meta_window(account, conversation, data, now, automatic)
+        kind, text, body = _compose_meta(session, account, conversation.contact_id, data, tag)
+    return queue(session, conversation, kind, text, body, data.author, now, automatic=automatic)
+
+
+def queue(
+    session: Session,
+    conversation,
+    kind: str,
+    text: str | None,
+    body: dict,
+    author: str | None,
+    now: datetime,
+    *,
+    automatic: bool = False,
+    reply_to_id: str | None = None,
+) -> Message:
+    """Record a reply as queued, with the job that sends it (the checks are the caller's)."""
     message = Message(
-        account_id=account.id,
+        account_id=conversation.account_id,
         conversation_id=conversation.id,
         direction="out",
         kind=kind,
         text=text,
         content=body,
         status="queued",
-        author=data.author,
+        author=author,
+        reply_to_id=reply_to_id,
         at=now,
         status_at=now,
     )
@@ -89,6 +105,101 @@ def send(
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
+
+
+def _whatsapp_window(session: Session, account, conversation, data, now: datetime) -> None:
+    if windows.may_send(account.platform, data.type, conversation.last_inbound_at, now):
+        return
+    approved = [
+        {"name": t.name, "language": t.language}
+        for t in accounts.templates(session, account.id)
+        if t.status == "APPROVED"
+    ]
+    raise WindowClosed(
+        "More than 24 hours passed since the customer's last message: only an approved "
+        "template can be sent now.",
+        extra={"templates": approved, "last_inbound_at": _iso(conversation.last_inbound_at)},
+    )
+
+
+def _meta_window(account, conversation, data, now: datetime, automatic: bool) -> str | None:
+    """The tag a Messenger or Instagram reply needs now; refused when none would do."""
+    if data.type == "template":
+        raise ValidationFailed(
+            "Message templates are WhatsApp's.",
+            [FieldError(("type",), f"{account.platform} takes text and product messages")],
+        )
+    try:
+        return windows.tag_for(
+            account.platform,
+            conversation.last_inbound_at,
+            now,
+            by_person=not automatic,
+            permitted=account.human_agent,
+        )
+    except LookupError:
+        until = windows.human_agent_until(
+            account.platform, conversation.last_inbound_at, account.human_agent
+        )
+        if until is not None and now < until:
+            why = "only a reply written by a person (tagged HUMAN_AGENT) can be sent now."
+        elif account.human_agent:
+            why = "and more than 7 days: nothing can be sent until they write again."
+        else:
+            why = (
+                "nothing can be sent until they write again (this app has no Human Agent "
+                "permission from Meta)."
+            )
+        raise WindowClosed(
+            f"More than 24 hours passed since the customer's last message: {why}",
+            extra={
+                "templates": [],
+                "last_inbound_at": _iso(conversation.last_inbound_at),
+                "human_agent_until": _iso(until),
+            },
+        ) from None
+
+
+def _compose_meta(
+    session: Session, account: InboxAccount, to: str, data: MessageCreate, tag: str | None
+) -> tuple[str, str | None, dict]:
+    """(kind, text shown in the thread, the request body) on Messenger or Instagram: text,
+    or products as cards (a generic template) linking to their pages in the shop."""
+    platform = account.platform
+    try:
+        if data.type == "text":
+            return "text", data.text, messenger.text(platform, to, data.text, tag=tag)
+        skus = [data.sku] if data.type == "product" else [k for s in data.sections for k in s.skus]
+        loc = ("sku",) if data.type == "product" else ("sections",)
+        variants = [_variant(session, sku, loc) for sku in dict.fromkeys(skus)]
+        cards = [_card(v, data.text) for v in variants]
+        body = messenger.cards(platform, to, cards, tag=tag)
+        shown = data.text or ", ".join(c.title for c in cards)
+        return ("product" if len(cards) == 1 else "product_list"), shown, body
+    except ValueError as exc:
+        field, _, why = str(exc).partition(": ")
+        raise ValidationFailed(
+            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
+        ) from None
+
+
+def _card(variant: Variant, note: str | None) -> messenger.Card:
+    """A product's card: its title and options, price (and the agent's note) below."""
+    product = variant.product
+    image = variant.image_url or (product.media[0].url if product.media else None)
+    title = product.title
+    if variant.option_values:
+        title = f"{title} ({' / '.join(variant.option_values)})"
+    return messenger.Card(
+        title=title,
+        subtitle=" · ".join(
+            filter(
+                None, [f"{format_plain(variant.price, variant.currency)} {variant.currency}", note]
+            )
+        ),
+        url=product_link(storefront_url(), product.handle, variant.id),
+        image_url=image if image and image.startswith("https://") else None,
+    )
 
 
 def _compose(
@@ -199,18 +310,33 @@ def deliver(sessions_transaction, message_id: str) -> str:
             return message.status if message else "gone"
         account = accounts.get_account(session, message.account_id)
         client, body = accounts.client(account), dict(message.content)
+        kind = message.kind
     try:
         with client:
-            platform_id, error = client.send(body), None
+            if kind == "comment_reply":
+                platform_id = client.reply_to_comment(body["comment_id"], body["message"])
+            else:
+                platform_id = client.send(body)
+            error = None
     except PlatformUnavailable:
         raise
-    except WhatsAppError as exc:  # a refusal (an expired token too: reconnect the number)
-        platform_id, error = None, {"code": exc.code, "title": exc.title, "message": str(exc)}
+    except GraphError as exc:  # a refusal (an expired token too: reconnect the account)
+        platform_id, error = None, exc.as_record()
     with sessions_transaction() as session:
         message = session.get(Message, message_id, with_for_update=True)
         if message.status != "queued":  # a status webhook got here first
             return message.status
         message.status, message.status_at = ("failed", utcnow()) if error else ("sent", utcnow())
+        if platform_id is not None:
+            # Meta may echo the message (Messenger, Instagram) before this is recorded:
+            # the echo was stored as a copy, which this message now replaces.
+            session.execute(
+                delete(Message).where(
+                    Message.account_id == message.account_id,
+                    Message.platform_message_id == platform_id,
+                    Message.id != message.id,
+                )
+            )
         message.platform_message_id, message.error = platform_id, error
         session.flush()
         events.record(

@@ -32,7 +32,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from mercato.channels.whatsapp.webhooks import SIGNATURE_HEADER, signature
+from mercato.channels.meta.webhooks import SIGNATURE_HEADER, signature
 from mercato.db import new_id
 from mercato.sandbox.common import Simulator, control_router
 from mercato.sandbox.meta import VERSIONS

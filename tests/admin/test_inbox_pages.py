@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from mercato.auth import service as auth_service
-from mercato.channels.whatsapp.webhooks import SIGNATURE_HEADER, signature
+from mercato.channels.meta.webhooks import SIGNATURE_HEADER, signature
 from mercato.db import transaction
 from mercato.inbox import accounts
 from mercato.inbox.models import Conversation, Message

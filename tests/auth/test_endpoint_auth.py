@@ -28,12 +28,16 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 
 from mercato.auth.scopes import ALL_SCOPES, grants
+from mercato.channels import http as channel_http
 from mercato.channels.tiktok.webhooks import signature as tiktok_signature
 from mercato.db import transaction
 from mercato.jobs.models import Job
 from mercato.payments.sandbox import SIGNATURE_HEADER
+from mercato.sandbox import messenger as messenger_sim
+from mercato.sandbox.app import create_app as create_sandbox
 from tests.checkout.helpers import fill, start, total_of
 from tests.inbox.conftest import APP_SECRET, VERIFY_TOKEN, notification, now, text_message
 from tests.inbox.conftest import signed as whatsapp_signed
@@ -65,8 +69,9 @@ class Shop:
     """What the valid requests act on, made through the API (with an admin token) the
     first time a request asks for it; each test starts from an empty database."""
 
-    def __init__(self, client, admin: dict[str, str], sessions) -> None:
+    def __init__(self, client, admin: dict[str, str], sessions, monkeypatch) -> None:
         self.client, self.admin, self.sessions = client, admin, sessions
+        self.monkeypatch = monkeypatch
 
     def call(self, method: str, path: str, status: int = 200, **kwargs) -> Any:
         response = self.client.request(method, path, headers=self.admin, **kwargs)
@@ -224,6 +229,37 @@ class Shop:
         return self.call("GET", "/api/v1/conversations")["items"][0]["id"]
 
     @cached_property
+    def comment_id(self) -> str:
+        """A comment on the Instagram account's post (the platform is its simulator)."""
+        simulators = create_sandbox(("messenger",))
+        self.monkeypatch.setattr(
+            channel_http, "open_client", lambda url: TestClient(simulators, base_url=url)
+        )
+        account = self.call(
+            "POST",
+            "/api/v1/inbox/accounts",
+            201,
+            json={
+                "platform": "instagram",
+                "name": "auth-instagram",
+                "instagram_account_id": messenger_sim.INSTAGRAM_ID,
+                "page_id": messenger_sim.PAGE_ID,
+                "access_token": messenger_sim.ACCESS_TOKEN,
+                "app_secret": messenger_sim.APP_SECRET,
+                "verify_token": VERIFY_TOKEN,
+                "base_url": "http://sandbox.test/messenger",
+            },
+        )
+        control = TestClient(simulators, base_url="http://sandbox.test/messenger/_sandbox")
+        comment = {"platform": "instagram", "sender": "99", "name": "ada", "text": "price?"}
+        payload = control.post("/comments", json=comment).json()["payload"]
+        raw, headers = whatsapp_signed(payload, messenger_sim.APP_SECRET)
+        response = self.client.post(account["webhook_path"], content=raw, headers=headers)
+        assert response.json()["stored"] == 1
+        [message] = self.call("GET", "/api/v1/conversations")["items"]
+        return self.call("GET", f"/api/v1/conversations/{message['id']}")["messages"][0]["id"]
+
+    @cached_property
     def checkout_token(self) -> str:
         """A buyer's checkout, ready to pay (email and address given)."""
         token = start(self.client, items=((self.sku, 1),))["token"]
@@ -379,14 +415,22 @@ def _conversation(shop: Shop, **kwargs) -> Request:
     return Request(ids={"conversation_id": shop.conversation_id}, **kwargs)
 
 
+def _inbox_account(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"platform": "whatsapp", "account_id": shop.inbox_account["id"]}, **kwargs)
+
+
 def _whatsapp_check(shop: Shop) -> Request:
     params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
-    return Request(ids={"account_id": shop.inbox_account["id"]}, params=params)
+    return _inbox_account(shop, params=params)
 
 
 def _whatsapp_webhook(shop: Shop) -> Request:
     raw, headers = whatsapp_signed(notification([text_message("wamid.AUTH2", "hi", now())]))
-    return Request(ids={"account_id": shop.inbox_account["id"]}, content=raw, headers=headers)
+    return _inbox_account(shop, content=raw, headers=headers)
+
+
+def _comment(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"message_id": shop.comment_id}, **kwargs)
 
 
 def _feed(shop: Shop) -> Request:
@@ -780,10 +824,23 @@ ROUTES: list[Route] = [
         202,
         lambda s: _conversation(s, json={"items": [{"sku": s.sku, "quantity": 1}]}),
     ),
+    by_id(
+        "POST",
+        "/api/v1/inbox/comments/{message_id}/replies",
+        "inbox:write",
+        202,
+        lambda s: _comment(s, json={"text": "Sent you a message!"}),
+    ),
+    *(
+        by_id(
+            "POST", f"/api/v1/inbox/comments/{{message_id}}/{action}", "inbox:write", 200, _comment
+        )
+        for action in ("hide", "show", "delete")
+    ),
     # ------------------------------------------------------------ outside /api
     by_id(
         "GET",
-        "/webhooks/whatsapp/{account_id}",
+        "/webhooks/{platform}/{account_id}",
         None,
         200,
         _whatsapp_check,
@@ -791,7 +848,7 @@ ROUTES: list[Route] = [
     ),
     by_id(
         "POST",
-        "/webhooks/whatsapp/{account_id}",
+        "/webhooks/{platform}/{account_id}",
         None,
         200,
         _whatsapp_webhook,
@@ -862,8 +919,8 @@ def test_each_success_status_is_the_documented_one(client):
 
 
 @pytest.fixture
-def shop(client, admin, sessions) -> Shop:
-    return Shop(client, admin, sessions)
+def shop(client, admin, sessions, monkeypatch) -> Shop:
+    return Shop(client, admin, sessions, monkeypatch)
 
 
 def send(client, route: Route, request: Request, token: dict[str, str] | None = None):

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from mercato.channels.whatsapp.webhooks import (
+from mercato.channels.meta.webhooks import (
     SIGNATURE_HEADER,
-    parse,
     signature,
     verify_challenge,
     verify_signature,
 )
+from mercato.channels.whatsapp.webhooks import parse
 
 SECRET = "app-secret"
 META = {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"}
@@ -84,14 +84,14 @@ def test_text_message():
     messages, statuses = parse(TEXT)
     assert statuses == []
     (m,) = messages
-    assert m.phone_number_id == "106540352242922"
-    assert m.wa_id == "16505551234"
-    assert m.profile_name == "Sheena Nelson"
+    assert m.account_ref == "106540352242922"
+    assert m.contact_id == "16505551234"
+    assert m.contact_name == "Sheena Nelson"
     assert m.message_id.startswith("wamid.")
     assert m.sent_at == datetime(2025, 6, 8, 20, 59, 43, tzinfo=UTC)
     assert (m.kind, m.text) == ("text", "Does it come in another color?")
     assert m.content == TEXT["entry"][0]["changes"][0]["value"]["messages"][0]
-    assert m.context_message_id is None
+    assert m.reply_to is None
 
 
 def test_interactive_replies_and_quick_reply_buttons_read_as_their_titles():
@@ -120,7 +120,7 @@ def test_interactive_replies_and_quick_reply_buttons_read_as_their_titles():
         ("button", "Stop promotions"),
         ("image", "this one"),
     ]
-    assert messages[0].context_message_id == "wamid.OURS"
+    assert messages[0].reply_to == "wamid.OURS"
 
 
 def test_order_cart():
@@ -170,7 +170,7 @@ def test_statuses_including_failed_with_errors_in_batched_entries():
     messages, statuses = parse(payload)
     assert messages == []
     assert [s.status for s in statuses] == ["delivered", "sent", "failed"]
-    assert statuses[0].recipient_id == "16505551234"
+    assert statuses[0].contact_id == "16505551234"
     assert statuses[0].at == datetime.fromtimestamp(1750263773, UTC)
     assert statuses[2].errors == (error,)
     assert statuses[0].errors == ()

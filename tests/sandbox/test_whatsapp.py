@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from mercato.channels.whatsapp.webhooks import SIGNATURE_HEADER, parse, verify_signature
+from mercato.channels.meta.webhooks import SIGNATURE_HEADER, verify_signature
+from mercato.channels.whatsapp.webhooks import parse
 from mercato.sandbox import whatsapp as sim
 
 CUSTOMER = "16505551234"
@@ -104,7 +105,7 @@ def test_inbound_text_is_signed_and_parses_and_opens_the_window(sandbox):
     assert raw == again and url == "https://shop.test/hooks/whatsapp"
     assert verify_signature(sim.APP_SECRET, raw, headers[SIGNATURE_HEADER])
     (message,), _ = parse(orjson.loads(raw))
-    assert (message.wa_id, message.profile_name, message.text) == (CUSTOMER, "Ana", "Size M?")
+    assert (message.contact_id, message.contact_name, message.text) == (CUSTOMER, "Ana", "Size M?")
     assert _send(sandbox, text()).status_code == 200
 
 
@@ -128,7 +129,7 @@ def test_statuses_out_of_order_and_failed(sandbox):
     sandbox.post("/whatsapp/_sandbox/statuses", json={"message_id": wamid, "reverse": True})
     seen = [parse(orjson.loads(raw))[1][0] for _, raw, _ in got[1:]]
     assert [s.status for s in seen] == ["read", "delivered", "sent"]
-    assert all(s.message_id == wamid and s.recipient_id == CUSTOMER for s in seen)
+    assert all(s.message_id == wamid and s.contact_id == CUSTOMER for s in seen)
     error = sim.graph_error(131026, "Message undeliverable", "Unable to deliver message.")
     sandbox.post(
         "/whatsapp/_sandbox/statuses",
@@ -146,6 +147,6 @@ def test_payload_builders_batch_entries():
     messages, statuses = parse(payload)
     assert len(payload["entry"]) == 2 and len(messages) == len(statuses) == 1
     assert (
-        parse(sim.text_message(CUSTOMER, "yo", context_id="wamid.Y"))[0][0].context_message_id
+        parse(sim.text_message(CUSTOMER, "yo", context_id="wamid.Y"))[0][0].reply_to
         == "wamid.Y"
     )

@@ -1,69 +1,19 @@
-"""WhatsApp Cloud API webhooks (docs/platforms/whatsapp.md §2): the subscription challenge,
-the ``X-Hub-Signature-256`` check and the ``messages`` field parsed into inbound messages
-and delivery statuses.
+"""WhatsApp Cloud API webhooks (docs/platforms/whatsapp.md §2): the ``messages`` field
+parsed into inbound messages and delivery statuses (the signature check is Meta's, in
+``channels.meta.webhooks``).
 
 Meta batches notifications and redelivers them, in any order: callers loop over what
 ``parse`` returns and deduplicate on ``message_id`` (and on message id + status)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
+from mercato.channels.messaging import InboundMessage, StatusUpdate
+
 OBJECT = "whatsapp_business_account"
 FIELD = "messages"
-
-
-def signature(app_secret: str, raw: bytes) -> str:
-    """The header value Meta sends for ``raw``: ``sha256=`` + hex HMAC-SHA256."""
-    return "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
-
-
-def verify_signature(app_secret: str, raw: bytes, header: str | None) -> bool:
-    """Constant-time check of the raw bytes as received (re-serialised JSON never
-    matches). Without a secret nothing verifies: an empty key would sign anything."""
-    if not app_secret or not header:
-        return False
-    return hmac.compare_digest(signature(app_secret, raw), header.strip())
-
-
-def verify_challenge(params: Mapping[str, str], verify_token: str) -> str | None:
-    """The ``hub.challenge`` to echo when Meta subscribes the callback with our token;
-    None (answer 403) otherwise."""
-    token = params.get("hub.verify_token") or ""
-    if params.get("hub.mode") != "subscribe" or not verify_token:
-        return None
-    if not hmac.compare_digest(token.encode(), verify_token.encode()):
-        return None
-    return params.get("hub.challenge")
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    phone_number_id: str
-    wa_id: str
-    profile_name: str | None
-    message_id: str
-    sent_at: datetime
-    kind: str
-    text: str | None
-    content: dict
-    context_message_id: str | None
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    phone_number_id: str
-    message_id: str
-    recipient_id: str
-    status: str
-    at: datetime
-    errors: tuple[dict, ...]
 
 
 def parse(payload: dict) -> tuple[list[InboundMessage], list[StatusUpdate]]:
@@ -123,15 +73,16 @@ def _message(
     wa_id = _str(message, "from", where)
     context = message.get("context")
     return InboundMessage(
-        phone_number_id=phone_number_id,
-        wa_id=wa_id,
-        profile_name=names.get(wa_id),
+        account_ref=phone_number_id,
+        contact_id=wa_id,
+        contact_name=names.get(wa_id),
+        phone=f"+{wa_id}",
         message_id=_str(message, "id", where),
         sent_at=_time(message, where),
         kind=_str(message, "type", where),
         text=message_text(message),
         content=message,
-        context_message_id=context.get("id") if isinstance(context, dict) else None,
+        reply_to=context.get("id") if isinstance(context, dict) else None,
     )
 
 
@@ -141,9 +92,9 @@ def _status(status: Any, where: str, phone_number_id: str) -> StatusUpdate:
     if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
         raise ValueError(f"{where}.errors: not a list of objects")
     return StatusUpdate(
-        phone_number_id=phone_number_id,
+        account_ref=phone_number_id,
         message_id=_str(status, "id", where),
-        recipient_id=_str(status, "recipient_id", where),
+        contact_id=_str(status, "recipient_id", where),
         status=_str(status, "status", where),
         at=_time(status, where),
         errors=tuple(errors),
