@@ -26,11 +26,12 @@ from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import stream
 from mercato.events.service import EventFilters
-from mercato.inbox import checkout_links, conversations, sending, windows
+from mercato.inbox import checkout_links, comments, conversations, sending, windows
 from mercato.inbox.models import CONVERSATION_STATUSES
 from mercato.inbox.schemas import (
     CartItem,
     CheckoutLinkCreate,
+    CommentReply,
     ConversationUpdate,
     MessageCreate,
     TemplateChoice,
@@ -521,8 +522,10 @@ def checkout_link(
     items: Annotated[str, Form()],
     coupon: Annotated[str, Form()] = "",
     text: Annotated[str, Form()] = "",
+    comment_id: Annotated[str, Form()] = "",
 ):
-    """A link to the shop's checkout with these items (and coupon) in the cart."""
+    """A link to the shop's checkout with these items (and coupon) in the cart; to a
+    comment's author as its private reply when a comment is named."""
 
     def act():
         data = CheckoutLinkCreate(
@@ -530,11 +533,53 @@ def checkout_link(
             coupon=coupon.strip() or None,
             text=text.strip() or None,
             author=_author(admin),
+            comment_id=comment_id or None,
         )
         checkout_links.send_link(session, conversation_id, data)
         return "Checkout link queued."
 
     return _inbox_action(session, conversation_id, admin, csrf, act)
+
+
+@router.post("/inbox/{conversation_id}/comments/{message_id}/replies")
+def reply_to_comment(
+    conversation_id: str,
+    message_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    text: Annotated[str, Form()],
+    private: Annotated[str, Form()] = "",
+):
+    """Answer a comment under it, or privately (once)."""
+
+    def act():
+        data = CommentReply(text=text.strip(), private=private == "on", author=_author(admin))
+        comments.reply(session, message_id, data)
+        return "Private reply queued." if data.private else "Public reply queued."
+
+    return _inbox_action(session, conversation_id, admin, csrf, act)
+
+
+@router.post("/inbox/{conversation_id}/comments/{message_id}/{action}")
+def moderate_comment(
+    conversation_id: str,
+    message_id: str,
+    action: comments.Moderation,
+    sessions: SessionFactories,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+):
+    """Hide, show or delete a comment on the platform, at once."""
+    service.check_csrf(admin, csrf)
+    path = f"/admin/inbox/{conversation_id}"
+    try:
+        service.require(admin, "inbox:write")
+        comments.moderate(sessions, message_id, action)
+    except MercatoError as exc:
+        return _back(path, error=_said(exc))
+    done = {"hide": "Hidden.", "show": "Shown again.", "delete": "Deleted."}
+    return _back(path, msg=done[action])
 
 
 @router.post("/inbox/{conversation_id}/update")

@@ -61,6 +61,12 @@ def reply(
         raise Conflict("The comment was deleted.")
     try:
         if not data.private:
+            # Instagram takes no public reply under a hidden comment or a live video's.
+            if comment.status == "hidden" or comment.kind == "live_comment":
+                raise Conflict(
+                    "This comment takes no public reply (it is hidden, or on a live video): "
+                    "answer it privately."
+                )
             body = messenger.comment_reply(comment.platform_message_id, data.text)
             kind = "comment_reply"
         else:

@@ -276,11 +276,20 @@ def from_person(platform: str, person: str, event: dict, *, at: datetime) -> dic
 
 
 def comment_change(
-    platform: str, comment_id: str, person: str, name: str, text: str, media_id: str, at: datetime
+    platform: str,
+    comment_id: str,
+    person: str,
+    name: str,
+    text: str,
+    media_id: str,
+    at: datetime,
+    *,
+    live: bool = False,
 ) -> dict:
-    """A new comment as Instagram (``comments``) or a Page (``feed``) announces it."""
+    """A new comment as Instagram (``comments``, ``live_comments``) or a Page (``feed``)
+    announces it."""
     if platform == "instagram":
-        field = "comments"
+        field = "live_comments" if live else "comments"
         value: dict = {
             "id": comment_id,
             "from": {"id": person, "username": name},
@@ -345,6 +354,8 @@ class CommentIn(BaseModel):
     name: str
     text: str
     media_id: str = "17895695668004550"
+    # Instagram: a comment on a live video (``live_comments``).
+    live: bool = False
     duplicates: int = 0
 
 
@@ -408,6 +419,8 @@ def create_app() -> FastAPI:
                 raise _invalid("param message must be non-empty.")
             with sim.lock:
                 comment = sim.comment_action(comment_id, platform)
+                if comment["hidden"] or comment["live"]:
+                    raise _invalid("You cannot reply to a hidden comment or on a live video")
                 reply_id = str(10**16 + len(sim.comments) + len(comment["replies"]))
                 comment["replies"].append({"id": reply_id, "message": text})
             return {"id": reply_id}
@@ -503,12 +516,20 @@ def controls(sim: MessengerSim) -> APIRouter:
                 "text": data.text,
                 "at": now,
                 "hidden": False,
+                "live": data.live,
                 "deleted": False,
                 "private_reply": None,
                 "replies": [],
             }
         payload = comment_change(
-            data.platform, comment_id, data.sender, data.name, data.text, data.media_id, now
+            data.platform,
+            comment_id,
+            data.sender,
+            data.name,
+            data.text,
+            data.media_id,
+            now,
+            live=data.live,
         )
         return {
             "comment_id": comment_id,

@@ -18,6 +18,7 @@ from mercato.channels.meta.webhooks import SIGNATURE_HEADER, signature
 from mercato.db import transaction
 from mercato.inbox import accounts
 from mercato.inbox.models import Conversation
+from mercato.sandbox import messenger as messenger_sim
 from mercato.sandbox import whatsapp as sim
 from tests.e2e.conftest import PHONE
 from tests.helpers import SANDBOX, list_in_meta_catalog, tee
@@ -200,3 +201,64 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
     expect(composer.locator("textarea")).to_have_count(0)
     _fits(mobile)
     mobile.screenshot(path=str(shots / "thread-closed-phone.png"), full_page=True)
+
+
+def test_an_agent_turns_an_instagram_comment_into_a_private_checkout_link_on_a_phone(
+    server, phone, sandbox, sessions, make_products, make_token, drain, shots
+):
+    make_products(tee())
+    with transaction(sessions) as session:
+        token = auth_service.create_token(session, "mia", ["inbox:write"]).secret
+    api = httpx.Client(base_url=server, headers=make_token("admin"), timeout=30)
+    account = api.post(
+        "/api/v1/inbox/accounts",
+        json={
+            "platform": "instagram",
+            "name": "shop-instagram",
+            "instagram_account_id": messenger_sim.INSTAGRAM_ID,
+            "page_id": messenger_sim.PAGE_ID,
+            "access_token": messenger_sim.ACCESS_TOKEN,
+            "app_secret": messenger_sim.APP_SECRET,
+            "verify_token": "v",
+            "base_url": f"{SANDBOX}/messenger",
+        },
+    ).json()
+    api.close()
+    page = phone.new_page()
+    page.goto(f"{server}/admin/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/admin/inbox")  # an inbox agent starts on the inbox
+    expect(page.locator("#live")).to_have_class("live on")
+    comment = sandbox.post(
+        "/messenger/_sandbox/comments",
+        json={"platform": "instagram", "sender": "4455", "name": "ada.insta", "text": "Price??"},
+    ).json()
+    raw = json.dumps(comment["payload"]).encode()
+    headers = {SIGNATURE_HEADER: signature(messenger_sim.APP_SECRET, raw)}
+    assert httpx.post(server + account["webhook_path"], content=raw, headers=headers).is_success
+    row = page.locator("#inbox-list li").first
+    expect(row).to_contain_text("commented:")
+    expect(row).to_contain_text("Instagram")
+    row.locator("a").click()
+
+    item = page.locator("#messages li.msg.in").first
+    expect(item).to_contain_text("Price??")
+    item.locator("summary", has_text="Reply privately").click()
+    item.locator("input[name=items]").fill("TEE-M:1")
+    item.locator("button", has_text="Send a checkout link privately").click()
+    expect(page.locator("[role=status]")).to_contain_text("Checkout link queued.")
+    drain()
+    [sent] = sandbox.get("/messenger/_sandbox/messages").json()["messages"]
+    assert sent["recipient"] == {"comment_id": comment["comment_id"]}
+    assert "/shop/cart?items=TEE-M:1" in sent["body"]["message"]["text"]
+    expect(page.locator("#messages li.msg.out").last.locator(".status")).to_have_text("sent")
+    expect(page.locator("text=Reply privately")).to_have_count(0)  # one per comment
+
+    page.locator("#messages li.msg.in").first.locator("button", has_text="Hide").click()
+    expect(page.locator("[role=status]")).to_contain_text("Hidden.")
+    assert sandbox.get("/messenger/_sandbox/comments").json()["comments"][comment["comment_id"]][
+        "hidden"
+    ]
+    _fits(page)
+    page.screenshot(path=str(shots / "comment-thread-phone.png"), full_page=True)

@@ -380,3 +380,29 @@ def test_a_comment_turns_into_a_sale_through_a_checkout_link_sent_privately(
     assert sent["recipient"] == {"comment_id": comment_id}
     url = sent["body"]["message"]["text"]
     assert "ch=instagram" in url and f"conv={thread['id']}" in url
+
+
+def test_a_hidden_comment_or_one_on_a_live_video_is_answered_only_privately(
+    client, admin, sandbox, instagram
+):
+    answer = sandbox.post(
+        "/messenger/_sandbox/comments",
+        json={"platform": "instagram", "sender": PERSON, "name": "ada", "text": "how much?!"}
+        | {"live": True},
+    )
+    assert _hand_over(client, instagram, answer)["stored"] == 1
+    [live] = _conversation(client, admin)["messages"]
+    assert live["kind"] == "live_comment"
+    replies = f"/api/v1/inbox/comments/{live['id']}/replies"
+    public = client.post(replies, headers=admin, json={"text": "25 USD"})
+    assert public.status_code == 409 and "privately" in public.json()["detail"]
+    private = client.post(replies, headers=admin, json={"text": "25 USD", "private": True})
+    assert private.status_code == 202
+
+    _comments(client, sandbox, instagram, "rude words")
+    [hidden] = [m for m in _conversation(client, admin)["messages"] if m["text"] == "rude words"]
+    assert client.post(f"/api/v1/inbox/comments/{hidden['id']}/hide", headers=admin).is_success
+    refused = client.post(
+        f"/api/v1/inbox/comments/{hidden['id']}/replies", headers=admin, json={"text": "Hm"}
+    )
+    assert refused.status_code == 409
