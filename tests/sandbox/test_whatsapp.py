@@ -146,7 +146,4 @@ def test_payload_builders_batch_entries():
     )
     messages, statuses = parse(payload)
     assert len(payload["entry"]) == 2 and len(messages) == len(statuses) == 1
-    assert (
-        parse(sim.text_message(CUSTOMER, "yo", context_id="wamid.Y"))[0][0].reply_to
-        == "wamid.Y"
-    )
+    assert parse(sim.text_message(CUSTOMER, "yo", context_id="wamid.Y"))[0][0].reply_to == "wamid.Y"
