@@ -42,10 +42,77 @@ def connect_whatsapp(
         base_url=base_url,
         catalog_channel_id=catalog_channel,
     )
+    _connect(data)
+
+
+def _connect(data: AccountCreate) -> None:
     with unit_of_work() as session:
         account = accounts.create_account(session, data)
         console.print(f"Connected {account.name} ({account.id}).")
         console.print(f"Webhook: <your address>{accounts.webhook_path(account)}")
+
+
+_HUMAN_AGENT = "Meta granted the app the Human Agent permission (replies up to 7 days)"
+
+
+@app.command("connect-messenger")
+def connect_messenger(
+    name: Annotated[str, typer.Option(help="A name for the Page")],
+    page_id: Annotated[str, typer.Option(help="The Facebook Page id")],
+    access_token: Annotated[str, typer.Option(help="The Page access token")],
+    app_secret: Annotated[str, typer.Option(help="The Meta app's secret (signatures)")],
+    verify_token: Annotated[str, typer.Option(help="The verify token of the webhook")],
+    human_agent: Annotated[bool, typer.Option(help=_HUMAN_AGENT)] = False,
+    base_url: Annotated[str, typer.Option(help="The Graph API address")] = (
+        "https://graph.facebook.com"
+    ),
+):
+    """Connect a Facebook Page (Messenger and its posts' comments); prints the webhook
+    path to give Meta."""
+    _connect(
+        parse(
+            AccountCreate,
+            platform="messenger",
+            name=name,
+            page_id=page_id,
+            human_agent=human_agent,
+            access_token=access_token,
+            app_secret=app_secret,
+            verify_token=verify_token,
+            base_url=base_url,
+        )
+    )
+
+
+@app.command("connect-instagram")
+def connect_instagram(
+    name: Annotated[str, typer.Option(help="A name for the account")],
+    instagram_account_id: Annotated[str, typer.Option(help="The professional account id")],
+    page_id: Annotated[str, typer.Option(help="The Facebook Page it is linked to")],
+    access_token: Annotated[str, typer.Option(help="That Page's access token")],
+    app_secret: Annotated[str, typer.Option(help="The Meta app's secret (signatures)")],
+    verify_token: Annotated[str, typer.Option(help="The verify token of the webhook")],
+    human_agent: Annotated[bool, typer.Option(help=_HUMAN_AGENT)] = False,
+    base_url: Annotated[str, typer.Option(help="The Graph API address")] = (
+        "https://graph.facebook.com"
+    ),
+):
+    """Connect an Instagram professional account (DMs and its posts' comments); prints
+    the webhook path to give Meta."""
+    _connect(
+        parse(
+            AccountCreate,
+            platform="instagram",
+            name=name,
+            instagram_account_id=instagram_account_id,
+            page_id=page_id,
+            human_agent=human_agent,
+            access_token=access_token,
+            app_secret=app_secret,
+            verify_token=verify_token,
+            base_url=base_url,
+        )
+    )
 
 
 @app.command("list")

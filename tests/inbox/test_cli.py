@@ -7,6 +7,7 @@ import re
 from typer.testing import CliRunner
 
 from mercato.cli import app
+from mercato.sandbox import messenger as sim
 from tests.inbox.conftest import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -72,3 +73,49 @@ def test_bad_options_are_named(engine):
     )
     assert refused.exit_code == 1
     assert "phone_number_id" in refused.output
+
+
+def test_an_instagram_account_is_connected_with_its_page_and_its_comments_arrive(
+    client, engine, sandbox
+):
+    connected = mercato(
+        "inbox",
+        "connect-instagram",
+        "--name",
+        "shop-ig",
+        "--instagram-account-id",
+        sim.INSTAGRAM_ID,
+        "--page-id",
+        sim.PAGE_ID,
+        "--access-token",
+        sim.ACCESS_TOKEN,
+        "--app-secret",
+        sim.APP_SECRET,
+        "--verify-token",
+        "v",
+        "--human-agent",
+    )
+    assert connected.exit_code == 0, connected.output
+    path = re.search(r"/webhooks/instagram/ibx_\w+", connected.output).group(0)
+    comment = {"platform": "instagram", "sender": "42", "name": "ada.insta", "text": "price?"}
+    payload = sandbox.post("/messenger/_sandbox/comments", json=comment).json()["payload"]
+    raw, headers = signed(payload, sim.APP_SECRET)
+    assert client.post(path, content=raw, headers=headers).json()["stored"] == 1
+    assert "ada.insta" in mercato("inbox", "list").output
+    without_page = mercato(
+        "inbox",
+        "connect-instagram",
+        "--name",
+        "other",
+        "--instagram-account-id",
+        "1",
+        "--page-id",
+        "",
+        "--access-token",
+        "t",
+        "--app-secret",
+        "s",
+        "--verify-token",
+        "v",
+    )
+    assert without_page.exit_code != 0 and "page_id" in without_page.output
