@@ -126,6 +126,14 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         f"“{asked.answer}”"
     )
 
+    with _step("A comment on Instagram turns into a sale"):
+        sale = demo.comment_to_sale(story)
+    console.print(
+        f"✔ Instagram: the comment “{sale.comment}” was answered privately with a checkout "
+        f"link for {sale.sku}; the buyer paid order {sale.order_name} ({sale.total}), "
+        f"attributed to the conversation {sale.conversation_id}"
+    )
+
     elapsed = time.perf_counter() - started
     console.print(
         Panel.fit(

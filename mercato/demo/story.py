@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import uvicorn
@@ -35,6 +36,7 @@ from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog
 from mercato.inventory import counts as inventory
 from mercato.inventory import reports
+from mercato.money import format_plain
 from mercato.orders import fulfillment, queries
 from mercato.orders.schemas import FulfillmentCreate
 from mercato.system import migrations
@@ -562,3 +564,106 @@ def where_is_my_order(story: Story) -> InboxFigures:
             return InboxFigures(question, answer, time.perf_counter() - started)
         time.sleep(0.2)
     raise DemoError("the inbox did not answer the WhatsApp question within 30 s")
+
+
+@dataclass
+class CommentSale:
+    comment: str
+    sku: str
+    order_name: str
+    total: str
+    conversation_id: str
+
+
+def comment_to_sale(story: Story) -> CommentSale:
+    """Someone comments on the shop's Instagram post; the merchant answers privately with a
+    checkout link holding the product; the buyer follows it and pays. The order carries
+    the conversation in its attribution."""
+    from mercato.sandbox import messenger as sim
+
+    api = httpx.Client(
+        base_url=story.api_url, headers={"Authorization": f"Bearer {story.token}"}, timeout=30
+    )
+    hoodie = story.products[0]  # the first generated product: a hoodie in sizes
+    sku = next(v.sku for v in hoodie.variants if "M" in v.option_values)
+    account = api.post(
+        "/api/v1/inbox/accounts",
+        json={
+            "platform": "instagram",
+            "name": "instagram-shop",
+            "instagram_account_id": sim.INSTAGRAM_ID,
+            "page_id": sim.PAGE_ID,
+            "access_token": sim.ACCESS_TOKEN,
+            "app_secret": sim.APP_SECRET,
+            "verify_token": "demo-verify",
+            "base_url": f"{story.sandbox_url}/messenger",
+        },
+    ).json()
+    control = httpx.Client(base_url=f"{story.sandbox_url}/messenger/_sandbox", timeout=30)
+    control.put(
+        "/webhook",
+        json={
+            "instagram": f"{story.api_url}{account['webhook_path']}",
+            "app_secret": sim.APP_SECRET,
+        },
+    )
+    text = f"Love the {hoodie.title} 😍 how much in M?"
+    made = control.post(
+        "/comments",
+        json={"platform": "instagram", "sender": "5501", "name": "maya.styles", "text": text},
+    ).json()
+    [conversation] = api.get("/api/v1/conversations", params={"account_id": account["id"]}).json()[
+        "items"
+    ]
+    thread = api.get(f"/api/v1/conversations/{conversation['id']}").json()
+    comment = next(m for m in thread["messages"] if m["platform_message_id"] == made["comment_id"])
+    api.post(
+        f"/api/v1/conversations/{conversation['id']}/checkout-links",
+        json={
+            "items": [{"sku": sku, "quantity": 1}],
+            "text": "Hi Maya! Here it is in M, ready to pay:",
+            "comment_id": comment["id"],
+            "author": "demo",
+        },
+    ).raise_for_status()
+    deadline = time.monotonic() + 30
+    while not (sent := control.get("/messages").json()["messages"]):
+        if time.monotonic() > deadline:
+            raise DemoError("the private reply did not reach Instagram within 30 s")
+        time.sleep(0.2)
+    link = sent[0]["body"]["message"]["text"].split()[-1]
+    params = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    # The buyer's browser opens the link: the shop's cart, with what the link says.
+    buyer = httpx.Client(base_url=story.api_url, timeout=30)
+    lines = [item.split(":") for item in params["items"].split(",")]
+    created = buyer.post(
+        "/api/v1/checkouts",
+        json={
+            "lines": [{"sku": s, "quantity": int(q)} for s, q in lines],
+            "country": "US",
+            "attribution": {
+                "source": params["ch"],
+                "conversation_id": params["conv"],
+                "utm": {k: v for k, v in params.items() if k.startswith("utm_")},
+            },
+        },
+    ).json()
+    filled = buyer.patch(
+        f"/api/v1/checkouts/{created['token']}",
+        json={"email": "maya@example.com", "shipping_address": ADDRESS},
+    ).json()
+    done = buyer.post(
+        f"/api/v1/checkouts/{created['token']}/complete",
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={"payment_method": "tok_visa", "expected_total": filled["total"]},
+    ).json()
+    order = api.get(f"/api/v1/orders/{done['order_id']}").json()
+    if order["attribution"].get("conversation_id") != conversation["id"]:
+        raise DemoError("the order from the comment's link is not attributed to it")
+    return CommentSale(
+        comment=text,
+        sku=sku,
+        order_name=order["name"],
+        total=f"{format_plain(order['total'], order['currency'])} {order['currency']}",
+        conversation_id=conversation["id"],
+    )

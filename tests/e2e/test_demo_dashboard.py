@@ -71,6 +71,11 @@ def test_demo_tells_the_whole_story(demo):
     # A buyer asks on WhatsApp; the inbox answers with the order's state and tracking.
     assert re.search(r"answered by the inbox in [\d.]+ s: “Your order #\d+ .* is on its way", out)
     assert "1ZDEMO" in out
+    # A comment on Instagram, answered privately with a checkout link, becomes an order
+    # attributed to the conversation.
+    assert re.search(
+        r"the buyer paid order #\d+ \([\d.]+ USD\), attributed to the conversation", out
+    )
 
 
 @pytest.fixture(scope="module")
