@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,31 @@ class StatusUpdate:
     message_id: str | None = None
     up_to: datetime | None = None
     errors: tuple[dict, ...] = ()
+
+
+# Reading a webhook's JSON: each helper names the path of what is missing or malformed.
+
+
+def json_object(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where or 'payload'}: not an object")
+    return value
+
+
+def json_list(parent: dict, key: str, where: str, optional: bool = False) -> list:
+    value = parent.get(key)
+    if value is None and optional:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{where + '.' if where else ''}{key}: missing or not a list")
+    return value
+
+
+def json_string(parent: dict, key: str, where: str, *, numbers: bool = False) -> str:
+    """A non-empty string (``numbers``: an integer id is taken as its digits)."""
+    value = parent.get(key)
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{where}.{key}: missing or not a string")
+    return value

@@ -12,8 +12,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mercato.channels import http as channel_http
+from mercato.channels.http import PlatformError
 from mercato.channels.messenger.client import MessengerClient
 from mercato.channels.models import Channel
+from mercato.channels.service import credentials as channel_credentials
+from mercato.channels.tiktok.chat import ChatClient
 from mercato.channels.whatsapp.client import WhatsAppClient
 from mercato.crypto import fernet
 from mercato.db import utcnow
@@ -22,6 +26,7 @@ from mercato.inbox.models import InboxAccount, MessageTemplate
 from mercato.inbox.schemas import AccountCreate, AutomationRules
 
 _CONTEXT = b"mercato/inbox-credentials/v1"
+PlatformClient = WhatsAppClient | MessengerClient | ChatClient
 WEBHOOK_PATH = "/webhooks/{platform}/{account_id}"
 
 
@@ -49,16 +54,19 @@ def webhook_path(account: InboxAccount) -> str:
 
 def create_account(session: Session, data: AccountCreate) -> InboxAccount:
     if data.catalog_channel_id is not None:
+        wanted = "tiktok" if data.platform == "tiktok" else "meta"
         channel = session.get(Channel, data.catalog_channel_id)
-        if channel is None or channel.kind != "meta":
+        if channel is None or channel.kind != wanted:
+            why = "TikTok Shop chats need the shop's TikTok channel."
             raise ValidationFailed(
-                "Product messages need a Meta catalog.",
-                [FieldError(("catalog_channel_id",), "is not a Meta channel")],
+                why if wanted == "tiktok" else "Product messages need a Meta catalog.",
+                [FieldError(("catalog_channel_id",), f"is not a {wanted} channel")],
             )
     external_id, business_id = {
         "whatsapp": (data.phone_number_id, data.business_account_id),
         "messenger": (data.page_id, None),
         "instagram": (data.instagram_account_id, data.page_id),
+        "tiktok": (data.catalog_channel_id, None),
     }[data.platform]
     account = InboxAccount(
         platform=data.platform,
@@ -68,8 +76,10 @@ def create_account(session: Session, data: AccountCreate) -> InboxAccount:
         human_agent=data.human_agent,
         base_url=data.base_url.rstrip("/"),
         catalog_channel_id=data.catalog_channel_id,
-        credentials_encrypted=_encrypt(
-            Credentials(data.access_token, data.app_secret, data.verify_token)
+        credentials_encrypted=(
+            ""
+            if data.platform == "tiktok"
+            else _encrypt(Credentials(data.access_token, data.app_secret, data.verify_token))
         ),
     )
     try:
@@ -101,7 +111,16 @@ def set_automation(session: Session, account_id: str, rules: AutomationRules) ->
     return account
 
 
-def client(account: InboxAccount) -> WhatsAppClient | MessengerClient:
+def client(
+    session: Session, account: InboxAccount
+) -> WhatsAppClient | MessengerClient | ChatClient:
+    """The platform client of the account (TikTok: through its shop's channel)."""
+    if account.platform == "tiktok":
+        channel = session.get(Channel, account.catalog_channel_id)
+        if channel is None:
+            raise PlatformError("the TikTok Shop channel of this inbox account was removed")
+        http = channel_http.open_client(channel.base_url)
+        return ChatClient(channel.settings or {}, channel_credentials(channel), http)
     token = credentials(account).access_token
     if account.platform == "whatsapp":
         return WhatsAppClient(account.base_url, account.external_id, token)

@@ -115,6 +115,19 @@ def connect_instagram(
     )
 
 
+@app.command("connect-tiktok")
+def connect_tiktok(
+    name: Annotated[str, typer.Option(help="A name for the shop's chats")],
+    channel: Annotated[str, typer.Option(help="The shop's TikTok channel (its id)")],
+):
+    """Read a TikTok Shop's buyer chats into the inbox (every minute, through the shop's
+    channel: TikTok pushes no chat webhook)."""
+    data = parse(AccountCreate, platform="tiktok", name=name, catalog_channel_id=channel)
+    with unit_of_work() as session:
+        account = accounts.create_account(session, data)
+        console.print(f"Connected {account.name} ({account.id}); its chats are read every minute.")
+
+
 @app.command("list")
 def list_conversations(
     status: Annotated[str | None, typer.Option(help="open, pending, snoozed, resolved")] = None,

@@ -44,6 +44,15 @@ class Shown:
         return closes if closes is not None and closes > utcnow() else None
 
     @property
+    def reply_open(self) -> bool:
+        """A free-form reply may be sent now (by a person, at least)."""
+        return bool(
+            self.window_closes_at
+            or self.human_agent_until
+            or windows.WINDOWS[self.platform].free_form is None
+        )
+
+    @property
     def human_agent_until(self) -> datetime | None:
         until = windows.human_agent_until(
             self.platform, self.conversation.last_inbound_at, self.human_agent

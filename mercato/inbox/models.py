@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
-PLATFORMS = ("whatsapp", "messenger", "instagram")
+PLATFORMS = ("whatsapp", "messenger", "instagram", "tiktok")
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
 DIRECTIONS = ("in", "out")
 # An outbound message moves queued -> sent -> delivered -> read, or ends failed; an
@@ -38,7 +38,8 @@ COMMENT_KINDS = ("comment", "live_comment")
 
 class InboxAccount(Base):
     """One messaging account: a WhatsApp Business phone number, a Facebook Page (Messenger
-    and its posts' comments) or an Instagram professional account (DMs and comments)."""
+    and its posts' comments), an Instagram professional account (DMs and comments) or a
+    TikTok Shop (its buyer chats, through the shop's TikTok channel)."""
 
     __tablename__ = "inbox_accounts"
     __table_args__ = (
@@ -50,7 +51,7 @@ class InboxAccount(Base):
     platform: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(100), unique=True)
     # The id webhooks name it by: WhatsApp's phone number id, the Page id, or the
-    # Instagram professional account id.
+    # Instagram professional account id; TikTok: the shop's channel id.
     external_id: Mapped[str] = mapped_column(String(64))
     # WhatsApp: the WhatsApp Business Account (its templates). Instagram: the Page it is
     # linked to (messages are sent through the Page).
@@ -62,8 +63,9 @@ class InboxAccount(Base):
     base_url: Mapped[str] = mapped_column(String(500))
     # Fernet token of the JSON credentials (access token, app secret, verify token).
     credentials_encrypted: Mapped[str] = mapped_column(Text, default="")
-    # The Meta channel whose catalog is linked to this number: product messages name
-    # its catalog and its items.
+    # WhatsApp: the Meta channel whose catalog is linked to this number (product messages
+    # name its catalog and its items). TikTok: the shop's channel (its credentials, its
+    # products).
     catalog_channel_id: Mapped[str | None] = mapped_column(
         ForeignKey("channels.id", ondelete="SET NULL")
     )

@@ -25,7 +25,13 @@ from mercato.channels.meta import webhooks
 from mercato.channels.whatsapp import webhooks as whatsapp_webhooks
 from mercato.customers.models import Customer
 from mercato.db import new_id, utcnow
-from mercato.errors import BadSignature, MalformedPayload, MercatoError, PayloadTooLarge
+from mercato.errors import (
+    BadSignature,
+    MalformedPayload,
+    MercatoError,
+    NotFound,
+    PayloadTooLarge,
+)
 from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
 from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message
@@ -68,11 +74,17 @@ def parse(platform: str, payload: object) -> tuple[list, list]:
     return messenger_webhooks.parse(payload, platform)
 
 
+def _posts_webhooks(account: InboxAccount) -> None:
+    if account.platform == "tiktok":  # read on a schedule instead (inbox/polling.py)
+        raise NotFound("TikTok Shop sends no chat webhooks.")
+
+
 def verify_subscription(
     session: Session, platform: str, account_id: str, params: Mapping[str, str]
 ) -> str:
     """Meta's subscription check: the challenge back when the verify token matches."""
     account = accounts.get_account(session, account_id, platform)
+    _posts_webhooks(account)
     challenge = webhooks.verify_challenge(params, accounts.credentials(account).verify_token)
     if challenge is None:
         raise BadSignature("The verify token does not match.")
@@ -100,6 +112,7 @@ def _read(session: Session, known: dict[str, InboxAccount], delivery: Delivery) 
     if account is None:
         account = accounts.get_account(session, delivery.account_id, delivery.platform)
         known[delivery.account_id] = account
+    _posts_webhooks(account)
     secret = accounts.credentials(account).app_secret
     signature = delivery.headers.get(webhooks.SIGNATURE_HEADER.lower()) or delivery.headers.get(
         webhooks.SIGNATURE_HEADER
@@ -145,6 +158,18 @@ def receive_many(
     if changes:
         _apply_statuses(session, changes, outcomes)
     return outcomes
+
+
+def store(
+    session: Session, account: InboxAccount, messages: list, now: datetime | None = None
+) -> Receipt:
+    """Messages read from the platform rather than pushed by it (TikTok Shop's chats):
+    stored as a webhook's would be, each once."""
+    [receipt] = outcomes = [Receipt()]
+    arrived = sorted(((m.sent_at, 0, account, m) for m in messages), key=lambda i: i[0])
+    if arrived:
+        _store_messages(session, arrived, outcomes, now or utcnow())
+    return receipt
 
 
 def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mercato.events.service import EventPayload
 
-Platform = Literal["whatsapp", "messenger", "instagram"]
+Platform = Literal["whatsapp", "messenger", "instagram", "tiktok"]
 ConversationStatus = Literal["open", "pending", "snoozed", "resolved"]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.-]+$")]
 HttpUrl = Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")]
@@ -39,21 +39,24 @@ class AccountCreate(_Input):
     # Messenger and Instagram: Meta granted the app the Human Agent permission, so a
     # person's reply may go up to 7 days after the customer's last message.
     human_agent: bool = False
-    access_token: Secret
-    # The Meta app's secret (webhook signatures) and the verify token chosen for the
-    # webhook subscription.
-    app_secret: Secret
-    verify_token: Secret
+    # Meta: the access token, the app's secret (webhook signatures) and the verify token
+    # chosen for the webhook subscription. TikTok Shop needs none: its channel's are used.
+    access_token: Secret | None = None
+    app_secret: Secret | None = None
+    verify_token: Secret | None = None
     base_url: HttpUrl = "https://graph.facebook.com"
-    # The Meta channel whose catalog is connected to this number (product messages).
+    # WhatsApp: the Meta channel whose catalog is connected to this number (product
+    # messages). TikTok: the shop's TikTok channel (required).
     catalog_channel_id: str | None = None
 
     @model_validator(mode="after")
     def _ids_of_the_platform(self) -> AccountCreate:
+        meta = ("access_token", "app_secret", "verify_token")
         needed = {
-            "whatsapp": ("phone_number_id",),
-            "messenger": ("page_id",),
-            "instagram": ("instagram_account_id", "page_id"),
+            "whatsapp": ("phone_number_id", *meta),
+            "messenger": ("page_id", *meta),
+            "instagram": ("instagram_account_id", "page_id", *meta),
+            "tiktok": ("catalog_channel_id",),
         }[self.platform]
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:
@@ -124,6 +127,9 @@ class ConversationPublic(_Output):
     # Messenger and Instagram: after that, a person's reply still goes (tagged
     # HUMAN_AGENT) until then, when the account has Meta's permission.
     human_agent_until: datetime | None = None
+    # Whether a free-form reply may be sent now (TikTok Shop sets no time window: it
+    # answers each send itself).
+    reply_open: bool = False
     created_at: datetime
 
 

@@ -19,6 +19,8 @@ from mercato.channels.messenger import mapping as messenger
 from mercato.channels.meta.graph import GraphError
 from mercato.channels.models import Channel, Listing
 from mercato.channels.target import product_link, storefront_url
+from mercato.channels.tiktok import chat
+from mercato.channels.tiktok.api import TikTokError
 from mercato.channels.whatsapp import mapping
 from mercato.db import utcnow
 from mercato.errors import FieldError, MercatoError, ValidationFailed
@@ -59,6 +61,8 @@ def send(
     if account.platform == "whatsapp":
         _whatsapp_window(session, account, conversation, data, now)
         kind, text, body = _compose(session, account, conversation, data, preview_url)
+    elif account.platform == "tiktok":
+        kind, text, body = _compose_tiktok(session, account, conversation.contact_id, data)
     else:
         tag = _meta_window(account, conversation, data, now, automatic)
         kind, text, body = _compose_meta(session, account, conversation.contact_id, data, tag)
@@ -176,6 +180,41 @@ def _compose_meta(
         body = messenger.cards(platform, to, cards, tag=tag)
         shown = data.text or ", ".join(c.title for c in cards)
         return ("product" if len(cards) == 1 else "product_list"), shown, body
+    except ValueError as exc:
+        field, _, why = str(exc).partition(": ")
+        raise ValidationFailed(
+            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
+        ) from None
+
+
+def _compose_tiktok(
+    session: Session, account: InboxAccount, conversation_id: str, data: MessageCreate
+) -> tuple[str, str | None, dict]:
+    """Text, or a product as TikTok's own product card when the product is on the shop
+    (else a link to its page in the shop); no templates, no lists."""
+    if data.type not in ("text", "product"):
+        raise ValidationFailed(
+            "TikTok Shop chats take text and product cards.",
+            [FieldError(("type",), f"{data.type} is not sent on TikTok Shop")],
+        )
+    try:
+        if data.type == "text":
+            return "text", data.text, chat.message(conversation_id, "TEXT", {"content": data.text})
+        variant = _variant(session, data.sku, ("sku",))
+        ref = session.scalar(
+            select(Listing.platform_ref).where(
+                Listing.channel_id == account.catalog_channel_id,
+                Listing.variant_id == variant.id,
+                Listing.platform_ref.is_not(None),
+            )
+        )
+        if ref is None:  # not on the shop: its page in the shop instead
+            link = product_link(storefront_url(), variant.product.handle, variant.id)
+            text = f"{data.text}\n{link}" if data.text else f"{variant.product.title}\n{link}"
+            return "text", text, chat.message(conversation_id, "TEXT", {"content": text})
+        product_id = ref.split(":")[0]
+        body = chat.message(conversation_id, "PRODUCT_CARD", {"product_id": product_id})
+        return "product", data.text or variant.product.title, body
     except ValueError as exc:
         field, _, why = str(exc).partition(": ")
         raise ValidationFailed(
@@ -309,7 +348,7 @@ def deliver(sessions_transaction, message_id: str) -> str:
         if message is None or message.status != "queued":
             return message.status if message else "gone"
         account = accounts.get_account(session, message.account_id)
-        client, body = accounts.client(account), dict(message.content)
+        client, body = accounts.client(session, account), dict(message.content)
         kind = message.kind
     try:
         with client:
@@ -322,6 +361,8 @@ def deliver(sessions_transaction, message_id: str) -> str:
         raise
     except GraphError as exc:  # a refusal (an expired token too: reconnect the account)
         platform_id, error = None, exc.as_record()
+    except TikTokError as exc:
+        platform_id, error = None, {"code": exc.code, "title": None, "message": str(exc)}
     with sessions_transaction() as session:
         message = session.get(Message, message_id, with_for_update=True)
         if message.status != "queued":  # a status webhook got here first

@@ -1,5 +1,6 @@
-"""Inbox jobs: each reply sent by the worker (one conversation's in order), and the
-numbers' approved templates read from the platform every hour."""
+"""Inbox jobs: each reply sent by the worker (one conversation's in order), the
+numbers' approved templates read from the platform every hour, and TikTok Shop's buyer
+chats read every minute (TikTok pushes no chat webhook)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import logging
 from sqlalchemy import select
 
 from mercato.channels.http import PlatformError, PlatformUnavailable
-from mercato.db import utcnow
-from mercato.inbox import accounts, automation, sending
+from mercato.db import Sessions, utcnow
+from mercato.inbox import accounts, automation, polling, sending
 from mercato.inbox.models import InboxAccount
 from mercato.jobs import registry
 
@@ -31,9 +32,11 @@ def automate(ctx: registry.JobContext, message_id: str) -> None:
 def sync_templates(ctx: registry.JobContext) -> None:
     with ctx.transaction() as session:
         found = [
-            (a.id, a.business_id, accounts.client(a))
+            (a.id, a.business_id, accounts.client(session, a))
             for a in session.scalars(
-                select(InboxAccount).where(InboxAccount.business_id.is_not(None))
+                select(InboxAccount).where(
+                    InboxAccount.platform == "whatsapp", InboxAccount.business_id.is_not(None)
+                )
             )
         ]
     for account_id, business_id, client in found:
@@ -46,3 +49,20 @@ def sync_templates(ctx: registry.JobContext) -> None:
             continue
         with ctx.transaction() as session:
             accounts.replace_templates(session, account_id, templates)
+
+
+@registry.task(polling.JOB, every="1 minute")
+def poll_chats(ctx: registry.JobContext) -> None:
+    """Each TikTok Shop account's new buyer messages; one account's failure leaves the
+    others to go on."""
+    with ctx.transaction() as session:
+        ids = list(
+            session.scalars(select(InboxAccount.id).where(InboxAccount.platform == "tiktok"))
+        )
+    for account_id in ids:
+        try:
+            polling.poll(Sessions(ctx.sessions, ctx.read_sessions), account_id)
+        except PlatformUnavailable:
+            raise
+        except PlatformError as exc:
+            log.warning("TikTok chats of inbox account %s not read: %s", account_id, exc)

@@ -6,6 +6,9 @@
   then, up to 7 days, a reply written by a person and tagged HUMAN_AGENT, when Meta
   granted the app that permission; nothing after. A comment may get one private reply
   within 7 days of being written, and public replies at any time.
+- TikTok Shop (docs/platforms/tiktok.md "Buyer chats"): no time window is documented; the
+  conversation itself says whether the shop may write (``can_send_message``), and a send
+  it refuses is shown failed with TikTok's words.
 
 The server refuses what the platform would refuse, before calling it.
 """
@@ -22,8 +25,9 @@ PRIVATE_REPLY = timedelta(days=7)
 
 @dataclass(frozen=True)
 class Window:
-    # How long after the person's last message anything may be sent.
-    free_form: timedelta
+    # How long after the person's last message anything may be sent (None: no time
+    # limit, the platform answers each send).
+    free_form: timedelta | None
     # What may still be sent outside it.
     outside: tuple[str, ...] = ()
     # How long a person's reply may go with the HUMAN_AGENT tag (None: no such tag).
@@ -34,14 +38,16 @@ WINDOWS = {
     "whatsapp": Window(timedelta(hours=24), (TEMPLATE,)),
     "messenger": Window(timedelta(hours=24), human_agent=timedelta(days=7)),
     "instagram": Window(timedelta(hours=24), human_agent=timedelta(days=7)),
+    "tiktok": Window(None),
 }
 
 
 def closes_at(platform: str, last_inbound_at: datetime | None) -> datetime | None:
     """When free-form replies stop being allowed (None: they are not allowed now)."""
-    if last_inbound_at is None:
+    free_form = WINDOWS[platform].free_form
+    if last_inbound_at is None or free_form is None:
         return None
-    return last_inbound_at + WINDOWS[platform].free_form
+    return last_inbound_at + free_form
 
 
 def human_agent_until(
@@ -55,6 +61,8 @@ def human_agent_until(
 
 
 def is_open(platform: str, last_inbound_at: datetime | None, now: datetime) -> bool:
+    if WINDOWS[platform].free_form is None:
+        return True
     closes = closes_at(platform, last_inbound_at)
     return closes is not None and now < closes
 

@@ -129,6 +129,9 @@ class Shop(Simulator):
         self.uploads: dict[str, dict] = {}  # uri -> {url, width, height, use_case}
         self.refresh_tokens: set[str] = set(REFRESH_TOKENS)
         self.revoked_tokens: set[str] = set()
+        # Buyer chats: conversation id -> {buyer, can_send_message, messages (oldest first)}
+        self.chats: dict[str, dict] = {}
+        self.chat_sent: list[dict] = []
 
 
 async def check_request(
@@ -546,7 +549,160 @@ def create_app() -> FastAPI:
             },
         )
 
+    chats(app, sim)
     return app
+
+
+# ---------------------------------------------------------------- buyer chats
+
+CHATS = "/customer_service/202309/conversations"
+CHAT_TYPES = {"TEXT": ("content",), "PRODUCT_CARD": ("product_id",), "ORDER_CARD": ("order_id",)}
+
+
+def _page(items: list, page_token: str | None, page_size: str | None, most: int) -> tuple:
+    if not (page_size or "").isdigit() or not 1 <= int(page_size) <= most:
+        raise Refused(36009004, f"page_size must be 1 to {most}")
+    start = int(page_token) if (page_token or "").isdigit() else 0
+    end = start + int(page_size)
+    return items[start:end], str(end) if end < len(items) else ""
+
+
+def _chat_message(message: dict) -> dict:
+    return {k: message[k] for k in ("id", "type", "content", "create_time", "is_visible", "sender")}
+
+
+def chats(app: FastAPI, sim: Shop) -> None:
+    """The customer service API (docs/platforms/tiktok.md "Buyer chats"): conversations
+    latest first (20 a page at most), their messages newest first (10 a page at most), and
+    sending TEXT (2,000 characters at most), PRODUCT_CARD or ORDER_CARD where the
+    conversation lets the shop write (``can_send_message``)."""
+
+    @app.get(CHATS)
+    async def conversations(request: Request):
+        await check_request(sim, request)
+        query = request.query_params
+        with sim.lock:
+            ordered = sorted(
+                sim.chats.items(),
+                key=lambda item: item[1]["messages"][-1]["create_time"],
+                reverse=True,
+            )
+            page, after = _page(ordered, query.get("page_token"), query.get("page_size"), 20)
+            found = [
+                {
+                    "id": chat_id,
+                    "participant_count": 2,
+                    "can_send_message": chat["can_send_message"],
+                    "unread_count": chat["unread"],
+                    "create_time": chat["messages"][0]["create_time"],
+                    "participants": [chat["buyer"], SHOP_PARTICIPANT],
+                    "latest_message": _chat_message(chat["messages"][-1]),
+                }
+                for chat_id, chat in page
+            ]
+        return answer(0, "Success", {"conversations": found, "next_page_token": after})
+
+    @app.get(CHATS + "/{conversation_id}/messages")
+    async def messages(request: Request, conversation_id: str):
+        await check_request(sim, request)
+        query = request.query_params
+        with sim.lock:
+            chat = sim.chats.get(conversation_id)
+            if chat is None:
+                raise Refused(36009010, "conversation not found")
+            newest_first = [_chat_message(m) for m in reversed(chat["messages"])]
+            page, after = _page(newest_first, query.get("page_token"), query.get("page_size"), 10)
+        return answer(0, "Success", {"messages": page, "next_page_token": after})
+
+    @app.post(CHATS + "/{conversation_id}/messages")
+    async def send(request: Request, conversation_id: str):
+        body = await check_request(sim, request)
+        if set(body) != {"type", "content"} or not isinstance(body.get("content"), str):
+            raise Refused(36009003, "type and content (a JSON string) are required")
+        needed = CHAT_TYPES.get(body["type"])
+        if needed is None:
+            raise Refused(36009003, f"type {body['type']!r} is not supported")
+        try:
+            content = json.loads(body["content"])
+        except ValueError:
+            raise Refused(36009003, "content is not a JSON string") from None
+        if not isinstance(content, dict) or any(not content.get(k) for k in needed):
+            raise Refused(36009003, f"content needs {', '.join(needed)}")
+        if body["type"] == "TEXT" and len(content["content"]) > 2000:
+            raise Refused(36009003, "content is longer than 2000 characters")
+        with sim.lock:
+            chat = sim.chats.get(conversation_id)
+            if chat is None:
+                raise Refused(36009010, "conversation not found")
+            if not chat["can_send_message"]:
+                raise Refused(36009011, "this conversation does not accept messages")
+            if body["type"] == "PRODUCT_CARD" and content["product_id"] not in sim.items:
+                raise Refused(36009012, "product not found in this shop")
+            message_id = number()
+            sent = {
+                "id": message_id,
+                "type": body["type"],
+                "content": body["content"],
+                "create_time": int(time.time()),
+                "is_visible": True,
+                "sender": SHOP_PARTICIPANT,
+            }
+            chat["messages"].append(sent)
+            sim.chat_sent.append({"conversation_id": conversation_id, **sent})
+        return answer(0, "Success", {"message_id": message_id})
+
+    @app.post("/_sandbox/chats")
+    async def buyer_writes(request: Request):
+        """A buyer writes (a new conversation unless ``conversation_id`` names one)."""
+        data = await request.json()
+        with sim.lock:
+            chat_id = data.get("conversation_id") or number()
+            chat = sim.chats.setdefault(
+                chat_id,
+                {
+                    "buyer": {
+                        "im_user_id": number(),
+                        "user_id": number(),
+                        "role": "BUYER",
+                        "nickname": data.get("nickname") or "buyer",
+                        "avatar": "https://p16.tiktokcdn.test/avatar.jpeg",
+                    },
+                    "can_send_message": True,
+                    "unread": 0,
+                    "messages": [],
+                },
+            )
+            if "can_send_message" in data:
+                chat["can_send_message"] = bool(data["can_send_message"])
+            if data.get("text"):
+                chat["unread"] += 1
+                chat["messages"].append(
+                    {
+                        "id": number(),
+                        "type": data.get("type", "TEXT"),
+                        "content": json.dumps({"content": data["text"]}),
+                        "create_time": int(data.get("at") or time.time()),
+                        "is_visible": True,
+                        "sender": {
+                            k: chat["buyer"][k]
+                            for k in ("im_user_id", "role", "nickname", "avatar")
+                        },
+                    }
+                )
+            return {"conversation_id": chat_id, "messages": len(chat["messages"])}
+
+    @app.get("/_sandbox/chats/sent")
+    def chat_sent():
+        with sim.lock:
+            return {"messages": list(sim.chat_sent)}
+
+
+SHOP_PARTICIPANT = {
+    "im_user_id": "7000000000000000001",
+    "role": "SHOP",
+    "nickname": "Mercato Demo Shop",
+    "avatar": "https://p16.tiktokcdn.test/shop.jpeg",
+}
 
 
 def number() -> str:

@@ -244,6 +244,20 @@ def test_an_agent_turns_an_instagram_comment_into_a_private_checkout_link_on_a_p
 
     item = page.locator("#messages li.msg.in").first
     expect(item).to_contain_text("Price??")
+    # An answer being typed under a comment survives the page's live update.
+    item.locator("summary", has_text="Reply publicly").click()
+    item.locator("textarea[aria-label='Public reply']").fill("Thanks! Sent you a DM")
+    another = sandbox.post(
+        "/messenger/_sandbox/comments",
+        json={"platform": "instagram", "sender": "4455", "name": "ada.insta", "text": "Hello?"},
+    ).json()
+    raw = json.dumps(another["payload"]).encode()
+    headers = {SIGNATURE_HEADER: signature(messenger_sim.APP_SECRET, raw)}
+    assert httpx.post(server + account["webhook_path"], content=raw, headers=headers).is_success
+    expect(page.locator("#messages li.msg.in")).to_have_count(2)
+    expect(item.locator("textarea[aria-label='Public reply']")).to_have_value(
+        "Thanks! Sent you a DM"
+    )
     item.locator("summary", has_text="Reply privately").click()
     item.locator("input[name=items]").fill("TEE-M:1")
     item.locator("button", has_text="Send a checkout link privately").click()
@@ -253,7 +267,8 @@ def test_an_agent_turns_an_instagram_comment_into_a_private_checkout_link_on_a_p
     assert sent["recipient"] == {"comment_id": comment["comment_id"]}
     assert "/shop/cart?items=TEE-M:1" in sent["body"]["message"]["text"]
     expect(page.locator("#messages li.msg.out").last.locator(".status")).to_have_text("sent")
-    expect(page.locator("text=Reply privately")).to_have_count(0)  # one per comment
+    # One private reply per comment: the first comment offers none any more.
+    expect(item.locator("summary", has_text="Reply privately")).to_have_count(0)
 
     page.locator("#messages li.msg.in").first.locator("button", has_text="Hide").click()
     expect(page.locator("[role=status]")).to_contain_text("Hidden.")

@@ -119,3 +119,11 @@ def test_an_instagram_account_is_connected_with_its_page_and_its_comments_arrive
         "v",
     )
     assert without_page.exit_code != 0 and "page_id" in without_page.output
+
+
+def test_a_tiktok_shops_chats_are_connected_through_its_channel(engine, make_channel):
+    channel = make_channel("tiktok")
+    connected = mercato("inbox", "connect-tiktok", "--name", "tt", "--channel", channel)
+    assert connected.exit_code == 0 and "read every minute" in connected.output
+    refused = mercato("inbox", "connect-tiktok", "--name", "tt2", "--channel", "chn_nope")
+    assert refused.exit_code != 0 and "tiktok channel" in refused.output

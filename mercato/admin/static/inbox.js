@@ -50,12 +50,24 @@
     return !typed && !composer.contains(document.activeElement);
   }
 
+  // A comment's actions the agent opened or typed in stay as they are across a swap.
+  function keepOpenActions(now, next) {
+    now.querySelectorAll(".comment-actions").forEach(function (actions) {
+      if (!actions.querySelector("details[open]") && untouched(actions)) return;
+      var message = actions.closest("li.msg");
+      var twin = message && next.querySelector('[id="' + message.id + '"] .comment-actions');
+      if (twin) twin.replaceWith(actions);
+    });
+  }
+
   function swap(html) {
     var fresh = new DOMParser().parseFromString(html, "text/html");
     var follow = nearEnd();
     parts.forEach(function (id) {
       var now = document.getElementById(id), next = fresh.getElementById(id);
-      if (now && next) now.replaceWith(document.adoptNode(next));
+      if (!now || !next) return;
+      if (id === "messages") keepOpenActions(now, next);
+      now.replaceWith(document.adoptNode(next));
     });
     var composer = document.getElementById("composer"), nextComposer = fresh.getElementById("composer");
     if (composer && nextComposer && composer.dataset.window !== nextComposer.dataset.window &&
@@ -118,6 +130,7 @@
   };
   source.onerror = showLive;
   ["message.received", "message.queued", "message.sent", "message.delivered", "message.read",
-   "message.failed", "conversation.created", "conversation.updated", "conversation.reopened"]
+   "message.failed", "message.hidden", "message.shown", "message.deleted",
+   "conversation.created", "conversation.updated", "conversation.reopened"]
     .forEach(function (type) { source.addEventListener(type, soon); });
 })();

@@ -14,7 +14,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mercato.channels.messaging import InboundMessage, StatusUpdate
+from mercato.channels.messaging import (
+    InboundMessage,
+    StatusUpdate,
+    json_list,
+    json_object,
+    json_string,
+)
 
 OBJECTS = {"page": "messenger", "instagram": "instagram"}
 # Comments arrive as ``comments``/``live_comments`` (Instagram) and ``feed`` with
@@ -29,29 +35,29 @@ def parse(payload: Any, platform: str) -> tuple[list[InboundMessage], list[Statu
         raise ValueError(f"object: {payload.get('object')!r} is not a {platform} notification")
     messages: list[InboundMessage] = []
     statuses: list[StatusUpdate] = []
-    for e, entry in enumerate(_list(payload, "entry", "")):
+    for e, entry in enumerate(json_list(payload, "entry", "")):
         where = f"entry[{e}]"
-        entry = _obj(entry, where)
-        account_ref = _str(entry, "id", where)
-        for m, event in enumerate(_list(entry, "messaging", where, optional=True)):
+        entry = json_object(entry, where)
+        account_ref = json_string(entry, "id", where, numbers=True)
+        for m, event in enumerate(json_list(entry, "messaging", where, optional=True)):
             _messaging(
-                _obj(event, f"{where}.messaging[{m}]"),
+                json_object(event, f"{where}.messaging[{m}]"),
                 f"{where}.messaging[{m}]",
                 account_ref,
                 messages,
                 statuses,
             )
-        for c, change in enumerate(_list(entry, "changes", where, optional=True)):
+        for c, change in enumerate(json_list(entry, "changes", where, optional=True)):
             at = f"{where}.changes[{c}]"
-            comment = _comment(_obj(change, at), at, platform, account_ref, entry)
+            comment = _comment(json_object(change, at), at, platform, account_ref, entry)
             if comment is not None:
                 messages.append(comment)
     return messages, statuses
 
 
 def _messaging(event: dict, where: str, account_ref: str, messages: list, statuses: list) -> None:
-    sender = _str(_obj(event.get("sender"), f"{where}.sender"), "id", f"{where}.sender")
-    recipient = _str(_obj(event.get("recipient"), f"{where}.recipient"), "id", f"{where}.recipient")
+    sender = _party(event, "sender", where)
+    recipient = _party(event, "recipient", where)
     at = _millis(event, "timestamp", where)
     if isinstance(event.get("message"), dict):
         message = event["message"]
@@ -67,7 +73,7 @@ def _messaging(event: dict, where: str, account_ref: str, messages: list, status
                 contact_id=recipient if echo else sender,
                 contact_name=None,
                 phone=None,
-                message_id=_str(message, "mid", f"{where}.message"),
+                message_id=json_string(message, "mid", f"{where}.message", numbers=True),
                 sent_at=at,
                 kind=kind,
                 text=text,
@@ -112,6 +118,12 @@ def _messaging(event: dict, where: str, account_ref: str, messages: list, status
             statuses.append(StatusUpdate(account_ref, sender, "read", at, up_to=watermark))
 
 
+def _party(event: dict, key: str, where: str) -> str:
+    return json_string(
+        json_object(event.get(key), f"{where}.{key}"), "id", f"{where}.{key}", numbers=True
+    )
+
+
 def message_kind(message: dict) -> tuple[str, str | None]:
     """(kind, what a person reads) for a ``message`` object."""
     text = message.get("text") if isinstance(message.get("text"), str) else None
@@ -132,20 +144,20 @@ def _comment(
     """A new comment by someone else, or None for other changes."""
     if change.get("field") not in COMMENT_FIELDS[platform]:
         return None
-    value = _obj(change.get("value"), f"{where}.value")
-    author = _obj(value.get("from"), f"{where}.value.from")
-    author_id = _str(author, "id", f"{where}.value.from")
+    value = json_object(change.get("value"), f"{where}.value")
+    author = json_object(value.get("from"), f"{where}.value.from")
+    author_id = json_string(author, "id", f"{where}.value.from", numbers=True)
     if author_id == account_ref:  # the business's own reply
         return None
     if platform == "messenger":
         if value.get("item") != "comment" or value.get("verb") != "add":
             return None
-        comment_id = _str(value, "comment_id", f"{where}.value")
+        comment_id = json_string(value, "comment_id", f"{where}.value", numbers=True)
         text = value.get("message")
         at = _seconds(value.get("created_time")) or _entry_time(entry)
         name = author.get("name")
     else:
-        comment_id = _str(value, "id", f"{where}.value")
+        comment_id = json_string(value, "id", f"{where}.value", numbers=True)
         text = value.get("text")
         at = _entry_time(entry)  # Instagram sends no creation time [V examples]
         name = author.get("username")
@@ -184,27 +196,3 @@ def _millis(parent: dict, key: str, where: str, optional: bool = False) -> datet
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{where}.{key}: missing or not unix milliseconds")
     return datetime.fromtimestamp(value / 1000, UTC)
-
-
-def _obj(value: Any, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError(f"{where or 'payload'}: not an object")
-    return value
-
-
-def _list(parent: dict, key: str, where: str, optional: bool = False) -> list:
-    value = parent.get(key)
-    if value is None and optional:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{where + '.' if where else ''}{key}: missing or not a list")
-    return value
-
-
-def _str(parent: dict, key: str, where: str) -> str:
-    value = parent.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{where}.{key}: missing or not a string")
-    return value

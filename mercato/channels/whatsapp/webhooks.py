@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mercato.channels.messaging import InboundMessage, StatusUpdate
+from mercato.channels.messaging import (
+    InboundMessage,
+    StatusUpdate,
+    json_list,
+    json_object,
+    json_string,
+)
 
 OBJECT = "whatsapp_business_account"
 FIELD = "messages"
@@ -25,24 +31,24 @@ def parse(payload: dict) -> tuple[list[InboundMessage], list[StatusUpdate]]:
         raise ValueError(f"object: {payload.get('object')!r} is not {OBJECT!r}")
     messages: list[InboundMessage] = []
     statuses: list[StatusUpdate] = []
-    for e, entry in enumerate(_list(payload, "entry", "")):
+    for e, entry in enumerate(json_list(payload, "entry", "")):
         where = f"entry[{e}]"
-        for c, change in enumerate(_list(_obj(entry, where), "changes", where)):
+        for c, change in enumerate(json_list(json_object(entry, where), "changes", where)):
             at = f"{where}.changes[{c}]"
-            if _obj(change, at).get("field") != FIELD:
+            if json_object(change, at).get("field") != FIELD:
                 continue
-            value = _obj(change.get("value"), f"{at}.value")
-            phone_number_id = _str(
-                _obj(value.get("metadata"), f"{at}.value.metadata"),
+            value = json_object(change.get("value"), f"{at}.value")
+            phone_number_id = json_string(
+                json_object(value.get("metadata"), f"{at}.value.metadata"),
                 "phone_number_id",
                 f"{at}.value.metadata",
             )
             names = _profile_names(value, f"{at}.value")
-            for m, message in enumerate(_list(value, "messages", f"{at}.value", optional=True)):
+            for m, message in enumerate(json_list(value, "messages", f"{at}.value", optional=True)):
                 messages.append(
                     _message(message, f"{at}.value.messages[{m}]", phone_number_id, names)
                 )
-            for s, status in enumerate(_list(value, "statuses", f"{at}.value", optional=True)):
+            for s, status in enumerate(json_list(value, "statuses", f"{at}.value", optional=True)):
                 statuses.append(_status(status, f"{at}.value.statuses[{s}]", phone_number_id))
     return messages, statuses
 
@@ -69,17 +75,17 @@ def message_text(message: dict) -> str | None:
 def _message(
     message: Any, where: str, phone_number_id: str, names: dict[str, str]
 ) -> InboundMessage:
-    message = _obj(message, where)
-    wa_id = _str(message, "from", where)
+    message = json_object(message, where)
+    wa_id = json_string(message, "from", where)
     context = message.get("context")
     return InboundMessage(
         account_ref=phone_number_id,
         contact_id=wa_id,
         contact_name=names.get(wa_id),
         phone=f"+{wa_id}",
-        message_id=_str(message, "id", where),
+        message_id=json_string(message, "id", where),
         sent_at=_time(message, where),
-        kind=_str(message, "type", where),
+        kind=json_string(message, "type", where),
         text=message_text(message),
         content=message,
         reply_to=context.get("id") if isinstance(context, dict) else None,
@@ -87,15 +93,15 @@ def _message(
 
 
 def _status(status: Any, where: str, phone_number_id: str) -> StatusUpdate:
-    status = _obj(status, where)
+    status = json_object(status, where)
     errors = status.get("errors") or []
     if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
         raise ValueError(f"{where}.errors: not a list of objects")
     return StatusUpdate(
         account_ref=phone_number_id,
-        message_id=_str(status, "id", where),
-        contact_id=_str(status, "recipient_id", where),
-        status=_str(status, "status", where),
+        message_id=json_string(status, "id", where),
+        contact_id=json_string(status, "recipient_id", where),
+        status=json_string(status, "status", where),
         at=_time(status, where),
         errors=tuple(errors),
     )
@@ -103,34 +109,12 @@ def _status(status: Any, where: str, phone_number_id: str) -> StatusUpdate:
 
 def _profile_names(value: dict, where: str) -> dict[str, str]:
     names = {}
-    for n, contact in enumerate(_list(value, "contacts", where, optional=True)):
-        contact = _obj(contact, f"{where}.contacts[{n}]")
+    for n, contact in enumerate(json_list(value, "contacts", where, optional=True)):
+        contact = json_object(contact, f"{where}.contacts[{n}]")
         profile = contact.get("profile")
         if isinstance(profile, dict) and isinstance(contact.get("wa_id"), str):
             names[contact["wa_id"]] = profile.get("name")
     return names
-
-
-def _obj(value: Any, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError(f"{where or 'payload'}: not an object")
-    return value
-
-
-def _list(parent: dict, key: str, where: str, optional: bool = False) -> list:
-    value = parent.get(key)
-    if value is None and optional:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{where + '.' if where else ''}{key}: missing or not a list")
-    return value
-
-
-def _str(parent: dict, key: str, where: str) -> str:
-    value = parent.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{where}.{key}: missing or not a string")
-    return value
 
 
 def _time(parent: dict, where: str) -> datetime:

@@ -1,0 +1,151 @@
+"""TikTok Shop buyer chats in the inbox, against the TikTok simulator: read on a schedule
+(TikTok pushes no chat webhook), each message stored once, answered with text or TikTok's
+own product card, and a conversation TikTok closes to the shop refused with its words."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from mercato.catalog.models import Variant
+from mercato.channels.models import Listing
+from mercato.db import Sessions, make_sessionmaker, transaction
+from mercato.inbox import polling, tasks
+from mercato.jobs import registry
+from tests.helpers import tee
+
+
+@pytest.fixture
+def shop(client, admin, sandbox, make_channel):
+    """The TikTok channel and the inbox account reading its chats."""
+    channel_id = make_channel("tiktok")
+    response = client.post(
+        "/api/v1/inbox/accounts",
+        headers=admin,
+        json={"platform": "tiktok", "name": "tiktok-shop", "catalog_channel_id": channel_id},
+    )
+    assert response.status_code == 201, response.text
+    return {"channel_id": channel_id, **response.json()}
+
+
+def _buyer_writes(sandbox, text: str, **more) -> str:
+    answer = sandbox.post("/tiktok/_sandbox/chats", json={"text": text, "nickname": "ana", **more})
+    return answer.json()["conversation_id"]
+
+
+def _poll(engine, sessions, shop):
+    return polling.poll(Sessions(sessions, make_sessionmaker(engine, read_only=True)), shop["id"])
+
+
+def _thread(client, admin) -> dict:
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    return client.get(f"/api/v1/conversations/{conversation['id']}", headers=admin).json()
+
+
+def _send(job_context, message_id: str) -> None:
+    registry.TASKS["inbox.send_message"].fn(job_context, message_id=message_id)
+
+
+def test_buyer_messages_are_read_on_a_schedule_and_stored_once(
+    client, admin, sandbox, shop, engine, sessions, job_context
+):
+    chat_id = _buyer_writes(sandbox, "Is this jacket waterproof?")
+    tasks.poll_chats(job_context)  # the worker's run, every minute
+    assert polling.JOB in registry.TASKS
+    _buyer_writes(sandbox, "And does it come in XL?", conversation_id=chat_id)
+    again = _poll(engine, sessions, shop)
+    assert (again.stored, again.duplicates) == (1, 0)
+    assert _poll(engine, sessions, shop).stored == 0  # nothing new: nothing stored
+    thread = _thread(client, admin)
+    assert (thread["platform"], thread["contact_id"], thread["contact_name"]) == (
+        "tiktok",
+        chat_id,
+        "ana",
+    )
+    assert [m["text"] for m in thread["messages"]] == [
+        "Is this jacket waterproof?",
+        "And does it come in XL?",
+    ]
+    assert thread["reply_open"] is True and thread["window_closes_at"] is None
+
+
+def test_answers_go_as_text_and_as_tiktoks_product_card(
+    client, admin, sandbox, shop, engine, sessions, job_context, make_products
+):
+    [product] = make_products(tee())
+    with transaction(sessions) as session:
+        variant = session.scalar(select(Variant).where(Variant.sku == "TEE-M"))
+        session.add(
+            Listing(
+                channel_id=shop["channel_id"],
+                variant_id=variant.id,
+                product_id=product.id,
+                item_id="TEE-M",
+                platform_ref="1729384756:1729384757",
+                verdict="approved",
+            )
+        )
+    _simulator(sandbox).items["1729384756"] = {"id": "1729384756"}
+    chat_id = _buyer_writes(sandbox, "Do you have the tee in M?")
+    _poll(engine, sessions, shop)
+    path = f"/api/v1/conversations/{_thread(client, admin)['id']}/messages"
+    text = client.post(path, headers=admin, json={"type": "text", "text": "Yes! Here it is:"})
+    card = client.post(path, headers=admin, json={"type": "product", "sku": "TEE-M"})
+    assert text.status_code == card.status_code == 202, card.text
+    for queued in (text, card):
+        _send(job_context, queued.json()["id"])
+    sent = sandbox.get("/tiktok/_sandbox/chats/sent").json()["messages"]
+    assert [(m["conversation_id"], m["type"], m["content"]) for m in sent] == [
+        (chat_id, "TEXT", '{"content":"Yes! Here it is:"}'),
+        (chat_id, "PRODUCT_CARD", '{"product_id":"1729384756"}'),
+    ]
+    # Reading the chat again finds our own messages: they are not stored twice.
+    assert _poll(engine, sessions, shop).stored == 0
+    statuses = [m["status"] for m in _thread(client, admin)["messages"]]
+    assert statuses == ["received", "sent", "sent"]
+
+
+def test_a_conversation_tiktok_closes_to_the_shop_shows_the_send_failed(
+    client, admin, sandbox, shop, engine, sessions, job_context
+):
+    chat_id = _buyer_writes(sandbox, "hello")
+    _poll(engine, sessions, shop)
+    sandbox.post(
+        "/tiktok/_sandbox/chats", json={"conversation_id": chat_id, "can_send_message": False}
+    )
+    queued = client.post(
+        f"/api/v1/conversations/{_thread(client, admin)['id']}/messages",
+        headers=admin,
+        json={"type": "text", "text": "Hi!"},
+    )
+    _send(job_context, queued.json()["id"])
+    last = _thread(client, admin)["messages"][-1]
+    assert last["status"] == "failed"
+    assert last["error"]["code"] == 36009011 and "does not accept" in last["error"]["message"]
+
+
+def test_templates_and_webhooks_are_not_tiktoks(client, admin, sandbox, shop, engine, sessions):
+    _buyer_writes(sandbox, "hi")
+    _poll(engine, sessions, shop)
+    refused = client.post(
+        f"/api/v1/conversations/{_thread(client, admin)['id']}/messages",
+        headers=admin,
+        json={"type": "template", "template": {"name": "x", "language": "en"}},
+    )
+    assert refused.status_code == 422
+    assert client.post(shop["webhook_path"], content=b"{}").status_code == 404
+
+
+def test_an_inbox_account_needs_the_shops_tiktok_channel(client, admin, make_channel):
+    meta = make_channel("meta")
+    refused = client.post(
+        "/api/v1/inbox/accounts",
+        headers=admin,
+        json={"platform": "tiktok", "name": "x", "catalog_channel_id": meta},
+    )
+    assert refused.status_code == 422 and "tiktok" in refused.text
+
+
+def _simulator(sandbox):
+    mount = next(r for r in sandbox.app.routes if getattr(r, "path", "") == "/tiktok")
+    return mount.app.state.sim
