@@ -45,7 +45,7 @@ from pathlib import Path
 
 import httpx
 import uvloop
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
@@ -105,6 +105,17 @@ def bench_app():
     app = serve_app(engine=engine, run_worker=os.environ.get("BENCH_WORKER") == "1")
     if os.environ.get("BENCH_RESERVATIONS") == "one-per-request":
         app.state.reservation_batcher = OneTransactionPerRequest(app.state.sessions.write)
+
+    statements = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*_):
+        statements[0] += 1
+
+    @app.get("/bench/statements")
+    def statements_so_far():
+        # This process's SQL statements so far (COPY is not a cursor execute: not counted).
+        return {"pid": os.getpid(), "statements": statements[0]}
 
     @app.post("/bench/bare", status_code=204)
     def bare(session: WriteSession):
@@ -313,9 +324,20 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+async def statements(clients: list[Connection]) -> int:
+    """SQL statements the server's processes ran so far (each connection reaches one of
+    them; all the buyers' connections together reach every one)."""
+    seen = {}
+    for response in await asyncio.gather(*(c.get("/bench/statements") for c in clients)):
+        body = response.json()
+        seen[body["pid"]] = max(seen.get(body["pid"], 0), body["statements"])
+    return sum(seen.values())
+
+
 class Phase:
-    def __init__(self, tally: Tally, seconds: float, cpu: float):
+    def __init__(self, tally: Tally, seconds: float, cpu: float, statements: int = 0):
         self.tally, self.seconds, self.cpu = tally, seconds, cpu
+        self.statements = statements
 
     @property
     def rate(self) -> float:
@@ -325,19 +347,27 @@ class Phase:
     def cpu_ms(self) -> float:
         return self.cpu / max(1, self.tally.done) * 1000
 
+    @property
+    def statements_each(self) -> float:
+        return self.statements / max(1, self.tally.done)
 
-async def measure(server_pid: int, calls) -> Phase:
+
+async def measure(server_pid: int, calls, clients: list[Connection]) -> Phase:
     tally = Tally()
+    before = await statements(clients)
     cpu, started = server_cpu(server_pid), time.perf_counter()
     await asyncio.gather(*(call(tally) for call in calls))
-    return Phase(tally, time.perf_counter() - started, server_cpu(server_pid) - cpu)
+    seconds, cpu = time.perf_counter() - started, server_cpu(server_pid) - cpu
+    return Phase(tally, seconds, cpu, await statements(clients) - before)
 
 
 async def run_load(
     base_url: str, server_pid: int, token: str, buyers: int, flow: str, bare_requests: int
 ):
-    # One connection per buyer, as real buyers have.
-    clients = [Connection.to(base_url, {"Authorization": f"Bearer {token}"}) for _ in range(buyers)]
+    # One connection per buyer, as real buyers have. Checkout buyers send no API token
+    # (their checkout's token is their key), as a shop's page or app does.
+    headers = {} if flow == "checkout" else {"Authorization": f"Bearer {token}"}
+    clients = [Connection.to(base_url, headers) for _ in range(buyers)]
     try:
         warm = Tally()  # connections open, pools and caches warm on both endpoints
         await asyncio.gather(*(bare_caller(c, 3, warm) for c in clients))
@@ -347,12 +377,19 @@ async def run_load(
         drop = await measure(
             server_pid,
             [lambda tally, c=c, n=n: buyer(c, n, flow, tally) for n, c in enumerate(clients)],
+            clients,
         )
         per_caller = max(1, bare_requests // buyers)
         bare = await measure(
-            server_pid, [lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients]
+            server_pid,
+            [lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients],
+            clients,
         )
-        after = (await clients[0].get(f"/api/v1/inventory?sku={SKU}")).json()
+        after = (
+            await clients[0].get(
+                f"/api/v1/inventory?sku={SKU}", headers={"Authorization": f"Bearer {token}"}
+            )
+        ).json()
     finally:
         await asyncio.gather(*(c.close() for c in clients))
     return drop, bare, after
@@ -478,6 +515,7 @@ def main() -> int:
         f"{args.catalog} other variants in the catalog"
     )
     print(f"  orders           {sold} in {drop.seconds:.2f} s = {drop.rate:.0f} orders/s")
+    print(f"  SQL statements   {drop.statements_each:.1f} per order (COPY not counted)")
     print(
         f"  order latency    p50 {percentile(drop.tally.latencies, 0.5) * ms:.1f} ms, "
         f"p99 {percentile(drop.tally.latencies, 0.99) * ms:.1f} ms"

@@ -3,7 +3,8 @@ checkout, so these endpoints take no API token; discount codes are the merchant'
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+import orjson
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from mercato.checkout import completion, discounts, paying, service
@@ -60,8 +61,8 @@ def public(view: service.View) -> dict:
         ],
         "lines": [
             {
-                "variant_id": d.variant.id,
-                "sku": d.variant.sku,
+                "variant_id": d.variant_id,
+                "sku": d.sku,
                 "title": d.title,
                 "variant_title": d.variant_title,
                 "image_url": d.image_url,
@@ -76,6 +77,17 @@ def public(view: service.View) -> dict:
         "saved_payment_method": view.saved_payment_method,
         "order_number": view.order.number if view.order else None,
     }
+
+
+def rendered(body: dict, status_code: int = 200) -> Response:
+    """The answer as the response model would write it (UTC as Z), without validating
+    again what ``public`` built from the checkout: a third of a request's cost was
+    FastAPI's validation and encoding of this one dict."""
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        media_type="application/json",
+    )
 
 
 def return_url(request: Request, token: str) -> str:
@@ -111,9 +123,7 @@ def completion_response(done: paying.Completion, path: str) -> JSONResponse:
         next_action_url=done.next_action_url,
         message=done.message,
     )
-    return JSONResponse(
-        body.model_dump(mode="json"), status_code=200 if done.status == "completed" else 202
-    )
+    return rendered(body.model_dump(mode="json"), 200 if done.status == "completed" else 202)
 
 
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
@@ -122,17 +132,17 @@ def create_checkout(data: CheckoutCreate, session: WriteSession, request: Reques
     count_checkout_start(request)
     visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
     created = service.create_checkout(session, data, visitor=visitor)
-    return {**public(created.shown), "token": created.token}
+    return rendered({**public(created.shown), "token": created.token}, status.HTTP_201_CREATED)
 
 
 @router.get("/checkouts/{token}", response_model=CheckoutPublic)
 def get_checkout(token: str, session: ReadSession):
-    return public(service.view(session, service.get_checkout(session, token)))
+    return rendered(public(service.view(session, service.get_checkout(session, token))))
 
 
 @router.patch("/checkouts/{token}", response_model=CheckoutPublic)
 def update_checkout(token: str, data: CheckoutUpdate, session: WriteSession):
-    return public(service.view(session, service.update_checkout(session, token, data)))
+    return rendered(public(service.view(session, service.update_checkout(session, token, data))))
 
 
 @router.post(

@@ -24,12 +24,13 @@ from datetime import datetime, timedelta
 
 from babel.core import UnknownLocaleError
 from babel.numbers import format_currency
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.checkout import paying, service
 from mercato.checkout.models import Checkout
 from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
+from mercato.crypto import hash_token
 from mercato.customers import service as customers
 from mercato.db import transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
@@ -114,14 +115,15 @@ def _begin(
     now: datetime,
 ) -> Attempt | paying.Completion:
     """Step 1: check everything, then record the payment as pending."""
-    checkout = service.get_checkout(session, token, lock=True)
+    checkout, hold, provider_name = service.locked(
+        session, Checkout.token_hash == hash_token(token), also=[payments.ACTIVE_PROVIDER]
+    )
     if checkout.status == "completed":
         return paying.Completion("completed", checkout, session.get(Order, checkout.order_id))
-    earlier = payments.attempt(session, checkout.id, attempt_key)
+    earlier = _earlier_or_busy(session, checkout, attempt_key, now)
     if earlier is not None:
         return _answer_for(checkout, earlier)
-    _refuse_while_paying(session, checkout, now)
-    paying.ready_to_pay(session, checkout, now)
+    paying.ready_to_pay(session, checkout, now, hold)
     changed = changed_total(checkout, data.expected_total)
     if changed is not None:
         return changed
@@ -136,8 +138,9 @@ def _begin(
                 [FieldError(("payment_method",), "nothing saved")],
             )
         method = customer.payment_method_ref
-    paying.hold_for_payment(session, checkout, now)
-    provider = payments.provider(session)
+    with session.no_autoflush:  # the checkout's changes in one UPDATE, with its new expiry
+        paying.hold_for_payment(session, checkout, now)
+    provider = payments.provider_named(session, provider_name)
     payment = Payment(
         checkout_id=checkout.id,
         attempt_key=attempt_key,
@@ -154,20 +157,30 @@ def _begin(
     return Attempt(payment.id, provider, request, method, return_url)
 
 
-def _refuse_while_paying(session: Session, checkout: Checkout, now: datetime) -> None:
-    """One payment at a time per checkout: a second tab waits for the first's answer."""
-    busy = session.scalar(
-        select(func.count())
-        .select_from(Payment)
-        .where(
-            Payment.checkout_id == checkout.id,
-            Payment.status == "pending",
-            ~Payment.attempt_key.startswith(ELEMENT),
-            Payment.updated_at > now - RECONCILE_AFTER,
+def _earlier_or_busy(
+    session: Session, checkout: Checkout, attempt_key: str, now: datetime
+) -> Payment | None:
+    """This attempt's payment when it was made before; else, one payment at a time per
+    checkout: a second tab waits for the first's answer. One query for both."""
+    found = list(
+        session.scalars(
+            select(Payment).where(
+                Payment.checkout_id == checkout.id,
+                or_(
+                    Payment.attempt_key == attempt_key,
+                    and_(
+                        Payment.status == "pending",
+                        ~Payment.attempt_key.startswith(ELEMENT),
+                        Payment.updated_at > now - RECONCILE_AFTER,
+                    ),
+                ),
+            )
         )
     )
-    if busy:
+    earlier = next((p for p in found if p.attempt_key == attempt_key), None)
+    if earlier is None and found:
         raise Conflict("A payment for this checkout is under way; wait for its answer.")
+    return earlier
 
 
 def changed_total(checkout: Checkout, expected: int) -> paying.Completion | None:
@@ -266,28 +279,22 @@ def record_answer(
 def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
     # The checkout first, then its payment: every path locks in that order.
     paid_for = select(Payment.checkout_id).where(Payment.id == payment_id).scalar_subquery()
-    checkout = session.scalar(
-        select(Checkout)
-        .where(Checkout.id == paid_for)
-        .options(selectinload(Checkout.lines))
-        .with_for_update(of=Checkout)
-        .execution_options(populate_existing=True)
-    )
+    checkout, hold = service.locked(session, Checkout.id == paid_for)
     payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
     if payment.order_id is not None:
         return paying.Completion("completed", checkout, session.get(Order, payment.order_id))
     if payment.status in ("refund_due", "refunded", "voided"):
         return _answer_for(checkout, payment)
-    payments.record(session, payment, intent)
     if intent.status != SUCCEEDED:
+        payments.record(session, payment, intent)
         return paying.answer(checkout, payment, intent.next_action_url)
     if checkout.status == "completed":
         raise Conflict("This checkout was already paid by another payment.")
-    service.renew_hold(session, checkout, now)
+    # Recorded with its order (one UPDATE): were the order refused, this transaction
+    # is undone and the payment marked refund_due instead.
+    service.renew_hold(session, checkout, now, hold)
     service.reprice(session, checkout, now)
-    done = paying.place_order(session, checkout, intent, payment.provider, now)
-    payment.order_id = done.order.id
-    return done
+    return paying.place_order(session, checkout, intent, payment.provider, now, payment)
 
 
 def refund_unplaced(

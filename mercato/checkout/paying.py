@@ -75,16 +75,19 @@ def _count_attempt(checkout: Checkout, now: datetime) -> None:
     checkout.attempts += 1
 
 
-def ready_to_pay(session: Session, checkout: Checkout, now: datetime) -> None:
+def ready_to_pay(
+    session: Session, checkout: Checkout, now: datetime, hold: service.Hold | None = None
+) -> None:
     """Everything an order needs, checked before any money moves: an attempt within the
-    limit, the buyer's details, the stock held again if the hold lapsed, fresh totals."""
+    limit, the buyer's details, the stock held again if the hold lapsed (``hold``: as read
+    with the checkout), fresh totals."""
     _count_attempt(checkout, now)
     errors = _missing(checkout)
     if errors:
         raise ValidationFailed("Some details are missing.", errors)
     with session.no_autoflush:  # the attempt is written with the new totals, in one UPDATE
-        service.renew_hold(session, checkout, now)
-    service.reprice(session, checkout, now)
+        service.renew_hold(session, checkout, now, hold)
+        service.reprice(session, checkout, now)
 
 
 def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
@@ -159,8 +162,15 @@ def order_for(checkout: Checkout) -> OrderCreate:
 
 
 def place_order(
-    session: Session, checkout: Checkout, intent, provider_name: str | None, now: datetime
+    session: Session,
+    checkout: Checkout,
+    intent,
+    provider_name: str | None,
+    now: datetime,
+    payment: Payment | None = None,
 ) -> Completion:
+    """Place the paid checkout's order and sell its held units. ``payment`` (paid by
+    ``intent``) is recorded with its order, in the same UPDATE."""
     if intent is not None and (intent.amount, intent.currency.upper()) != (
         checkout.total,
         checkout.currency,
@@ -174,6 +184,9 @@ def place_order(
     if order.total != checkout.total:
         raise Conflict("The order's total differs from the checkout's; nothing was placed.")
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now
+    if payment is not None:
+        payments.record(session, payment, intent, flush=False)
+        payment.order_id = order.id
     if checkout.remember:
         remembered = customers.remember(
             session,

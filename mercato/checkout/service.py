@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
-from mercato.catalog.models import Product, Variant
+from mercato.catalog.models import Media, Product, Variant
 from mercato.checkout import contact, discounts, limits, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
 from mercato.checkout.schemas import CheckoutCreate, CheckoutUpdate
@@ -25,6 +25,7 @@ from mercato.db import random_token, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.inventory.availability import InsufficientStock
+from mercato.inventory.models import Reservation
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.money import CURRENCIES
 from mercato.orders.models import Order
@@ -70,36 +71,79 @@ def attribution_from_link(params: Mapping[str, str]) -> dict:
 def get_checkout(session: Session, token: str, *, lock: bool = False) -> Checkout:
     """The checkout behind a secret token; ``lock`` holds its row until the transaction
     ends (completion)."""
+    return locked(session, Checkout.token_hash == hash_token(token), lock=lock)[0]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """The checkout's reservation as read with it (None: it has none)."""
+
+    status: str | None
+    expires_at: datetime | None
+
+    def holds_at(self, now: datetime) -> bool:
+        return self.status == "active" and self.expires_at is not None and self.expires_at > now
+
+
+def locked(session: Session, where, *, lock: bool = True, also=()) -> tuple:
+    """(checkout, hold, *also): the checkout that ``where`` picks, with its lines and its
+    hold, and the scalar subqueries ``also``, in one query; ``lock`` holds its row (not
+    its lines' or its hold's) until the transaction ends."""
     query = (
-        select(Checkout)
-        .options(selectinload(Checkout.lines))
-        .where(Checkout.token_hash == hash_token(token))
+        select(Checkout, Reservation.status, Reservation.expires_at, *also)
+        .outerjoin(Reservation, Reservation.id == Checkout.reservation_id)
+        .options(joinedload(Checkout.lines))
+        .where(where)
     )
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    checkout = session.scalar(query)
-    if checkout is None:
+        query = query.with_for_update(of=Checkout).execution_options(populate_existing=True)
+    found = session.execute(query).unique().first()
+    if found is None:
         raise NotFound("No such checkout.")
-    return checkout
+    checkout, status, expires_at, *extra = found
+    return (checkout, Hold(status, expires_at), *extra)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a checkout reads of a variant: its price, whether it is for sale, and how its
+    line looks (its product's title, its own image or its product's first)."""
+
+    id: str
+    sku: str | None
+    title: str
+    variant_title: str | None
+    image_url: str | None
+    price: int
+    currency: str
+    attributes: dict | None
+    for_sale: bool
 
 
 @dataclass
 class LineDetail:
     line: CheckoutLine
-    variant: Variant
+    shown: Shown
+
+    @property
+    def variant_id(self) -> str:
+        return self.shown.id
+
+    @property
+    def sku(self) -> str | None:
+        return self.shown.sku
 
     @property
     def title(self) -> str:
-        return self.variant.product.title
+        return self.shown.title
 
     @property
     def variant_title(self) -> str | None:
-        return " / ".join(self.variant.option_values) or None
+        return self.shown.variant_title
 
     @property
     def image_url(self) -> str | None:
-        product = self.variant.product
-        return self.variant.image_url or (product.media[0].url if product.media else None)
+        return self.shown.image_url
 
 
 @dataclass
@@ -124,11 +168,11 @@ def view(
     session: Session,
     checkout: Checkout,
     now: datetime | None = None,
-    variants: dict[str, Variant] | None = None,
+    variants: dict[str, Shown] | None = None,
 ) -> View:
-    """``variants``: the lines' variants with their product and media, when already loaded."""
+    """``variants``: the lines' variants as ``shown`` reads them, when already read."""
     now = now or utcnow()
-    variants = variants or _variants(session, [ln.variant_id for ln in checkout.lines])
+    variants = variants or shown(session, ids=[ln.variant_id for ln in checkout.lines])
     table = rates.load()
     country = country_of(checkout)
     goods = checkout.subtotal - checkout.discount_total
@@ -154,17 +198,54 @@ def country_of(checkout: Checkout) -> str | None:
 # ---------------------------------------------------------------- creating
 
 
-# A line shows its product's title and its variant's or product's first image: the
-# product joined to its variant, its media in a second query.
-_SHOWN = (joinedload(Variant.product).selectinload(Product.media), selectinload(Variant.image))
+_FIRST_MEDIA = (
+    select(Media.url)
+    .where(Media.product_id == Product.id)
+    .order_by(Media.position, Media.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_OWN_IMAGE = select(Media.url).where(Media.id == Variant.image_id).scalar_subquery()
+_SHOWN = select(
+    Variant.id,
+    Variant.sku,
+    Product.title,
+    Variant.option1,
+    Variant.option2,
+    Variant.option3,
+    _OWN_IMAGE,
+    _FIRST_MEDIA,
+    Variant.price,
+    Variant.currency,
+    Variant.attributes,
+    Product.status,
+).join(Product, Product.id == Variant.product_id)
 
 
-def _variants(session: Session, ids) -> dict[str, Variant]:
-    query = select(Variant).options(*_SHOWN)
-    return {v.id: v for v in session.scalars(query.where(Variant.id.in_(set(ids))))}
+def shown(session: Session, *, ids=(), skus=()) -> dict[str, Shown]:
+    """The variants of these ids or SKUs as a checkout shows and prices them, by id: one
+    query, whatever the number of lines."""
+    found = {}
+    query = _SHOWN.where(Variant.id.in_(set(ids)) | Variant.sku.in_(set(skus)))
+    for vid, sku, title, o1, o2, o3, own, first, price, currency, attrs, status in session.execute(
+        query
+    ):
+        options = [o for o in (o1, o2, o3) if o is not None]
+        found[vid] = Shown(
+            vid,
+            sku,
+            title,
+            " / ".join(options) or None,
+            own or first,
+            price,
+            currency,
+            attrs,
+            status == "active",
+        )
+    return found
 
 
-def unit_price(variant: Variant, currency: str, table: rates.Rates) -> int:
+def unit_price(variant: Variant | Shown, currency: str, table: rates.Rates) -> int:
     """The variant's price in ``currency``: its own price there if set (attributes
     "prices"), else converted from its currency with the configured rates."""
     if variant.currency == currency:
@@ -175,19 +256,21 @@ def unit_price(variant: Variant, currency: str, table: rates.Rates) -> int:
     return table.convert(variant.price, variant.currency, currency)
 
 
-def _resolve_lines(session: Session, lines) -> list[tuple[Variant, int]]:
-    skus = {ln.sku for ln in lines if ln.sku}
-    ids = {ln.variant_id for ln in lines if ln.variant_id}
-    query = select(Variant).options(*_SHOWN)  # loaded once for the checkout and its view
-    found = list(session.scalars(query.where(Variant.sku.in_(skus) | Variant.id.in_(ids))))
+def _resolve_lines(session: Session, lines) -> list[tuple[Shown, int]]:
+    # Read once for the checkout and its view.
+    found = shown(
+        session,
+        ids={ln.variant_id for ln in lines if ln.variant_id},
+        skus={ln.sku for ln in lines if ln.sku},
+    ).values()
     by_ref = {**{v.sku: v for v in found if v.sku}, **{v.id: v for v in found}}
     wanted: dict[str, int] = {}
-    variants: dict[str, Variant] = {}
+    variants: dict[str, Shown] = {}
     errors = []
     for index, line in enumerate(lines):
         variant = by_ref.get(line.sku or line.variant_id)
         field = "sku" if line.sku else "variant_id"
-        if variant is None or variant.product.status != "active":
+        if variant is None or not variant.for_sale:
             errors.append(FieldError(("lines", index, field), "is not for sale", "unknown"))
             continue
         variants[variant.id] = variant
@@ -251,11 +334,12 @@ def create_checkout(
             session, data.discount_code, currency, now
         ).code
     redo_totals(session, checkout, table, now)
-    shown = view(session, checkout, now, variants={v.id: v for v, _ in resolved})
+    seen = view(session, checkout, now, variants={v.id: v for v, _ in resolved})
     # The hold comes last: from its UPDATE of the stock level to the commit, every
     # other buyer of the SKU waits, so nothing else happens in between.
+    session.flush()
     _hold(session, checkout, now)
-    return NewCheckout(checkout, token, shown)
+    return NewCheckout(checkout, token, seen)
 
 
 def _hold(session: Session, checkout: Checkout, now: datetime) -> None:
@@ -338,12 +422,14 @@ def update_checkout(
     if errors:
         raise ValidationFailed("Some details need another look.", errors)
     redo_totals(session, checkout, table, now)
+    checkout.updated_at = now
     return checkout
 
 
-def reprice(session: Session, checkout: Checkout, now: datetime) -> None:
-    """Totals again from the current rates (a discount may have ended meanwhile)."""
-    _reprice(session, checkout, rates.load(), now)
+def reprice(session: Session, checkout: Checkout, now: datetime) -> bool:
+    """Totals again from the current rates (a discount may have ended meanwhile); True
+    when they changed."""
+    return _reprice(session, checkout, rates.load(), now)
 
 
 def redo_totals(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> None:
@@ -352,7 +438,8 @@ def redo_totals(session: Session, checkout: Checkout, table: rates.Rates, now: d
     _reprice(session, checkout, table, now)
 
 
-def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> None:
+def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> bool:
+    """Price the checkout; only what changed is written (nothing, mostly, when paying)."""
     country = country_of(checkout)
     code = session.get(DiscountCode, checkout.discount_code) if checkout.discount_code else None
     shipping = next(
@@ -367,19 +454,37 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         shipping=shipping,
         tax=table.tax_for(country, (checkout.shipping_address or {}).get("region")),
     )
+    found = {
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "shipping_total": totals.shipping_total,
+        "tax_total": totals.tax_total,
+        "taxes_included": totals.taxes_included,
+        "total": totals.total,
+    }
+    changed = False
     for line, done in zip(checkout.lines, priced, strict=True):
-        line.discount, line.tax = done.discount, done.tax
-    checkout.subtotal, checkout.discount_total = totals.subtotal, totals.discount_total
-    checkout.shipping_total, checkout.tax_total = totals.shipping_total, totals.tax_total
-    checkout.taxes_included, checkout.total = totals.taxes_included, totals.total
-    checkout.updated_at = now
-    session.flush()
+        if (line.discount, line.tax) != (done.discount, done.tax):
+            line.discount, line.tax = done.discount, done.tax
+            changed = True
+    for name, value in found.items():
+        if getattr(checkout, name) != value:
+            setattr(checkout, name, value)
+            changed = True
+    if changed:
+        checkout.updated_at = now
+    return changed
 
 
-def renew_hold(session: Session, checkout: Checkout, now: datetime) -> None:
-    """Hold the stock again after the hold lapsed, or say that it is gone."""
-    held = stock.get_reservation(session, checkout.reservation_id)
-    if held.status == "active" and held.expires_at > now:
+def renew_hold(
+    session: Session, checkout: Checkout, now: datetime, hold: Hold | None = None
+) -> None:
+    """Hold the stock again after the hold lapsed, or say that it is gone. ``hold``: the
+    hold as read with the checkout (``locked``), else it is read here."""
+    if hold is None:
+        held = stock.get_reservation(session, checkout.reservation_id)
+        hold = Hold(held.status, held.expires_at)
+    if hold.holds_at(now):
         return
     checkout.holds += 1
     try:

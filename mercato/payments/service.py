@@ -207,6 +207,20 @@ def provider(session: Session, name: str | None = None) -> PaymentProvider:
     return StripeProvider(secrets["secret_key"], secrets.get("webhook_secret"), account.api_base)
 
 
+# The active provider's name, for a query that reads it along with what it is for.
+ACTIVE_PROVIDER = (
+    select(ProviderAccount.name).where(ProviderAccount.active).limit(1).scalar_subquery()
+)
+
+
+def provider_named(session: Session, name: str | None) -> PaymentProvider:
+    """``provider`` when the active one's name was read already (``ACTIVE_PROVIDER``):
+    the sandbox needs nothing more from the database."""
+    if name in (None, "sandbox"):
+        return _sandbox
+    return provider(session, name)
+
+
 def browser_key(session: Session) -> str | None:
     """The active provider's publishable key when buyers type card details into its own
     element on the page (Stripe); None for the sandbox's test cards."""
@@ -228,8 +242,9 @@ def by_intent(session: Session, intent_ref: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.intent_ref == intent_ref))
 
 
-def record(session: Session, payment: Payment, intent: Intent) -> Payment:
-    """Write what the provider said about a payment (a decline may name no amount)."""
+def record(session: Session, payment: Payment, intent: Intent, *, flush: bool = True) -> Payment:
+    """Write what the provider said about a payment (a decline may name no amount);
+    ``flush=False`` leaves the write to the transaction's next flush."""
     payment.intent_ref = intent.ref
     if intent.currency:
         payment.amount, payment.currency = intent.amount, intent.currency.upper()
@@ -242,5 +257,6 @@ def record(session: Session, payment: Payment, intent: Intent) -> Payment:
     )
     payment.failure_code, payment.failure_message = intent.failure_code, intent.failure_message
     payment.updated_at = utcnow()
-    session.flush()
+    if flush:
+        session.flush()
     return payment
