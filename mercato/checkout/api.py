@@ -4,10 +4,10 @@ checkout, so these endpoints take no API token; discount codes are the merchant'
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from mercato.checkout import completion, discounts, paying, service
+from mercato.checkout import batches, completion, discounts, paying, service
 from mercato.checkout.auth import CheckoutRead, CheckoutWrite
 from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
 from mercato.checkout.schemas import (
@@ -126,12 +126,32 @@ def completion_response(done: paying.Completion, path: str) -> JSONResponse:
     return rendered(body.model_dump(mode="json"), 200 if done.status == "completed" else 202)
 
 
+async def _starter(request: Request) -> batches.StartBatcher:
+    state = request.app.state
+    if getattr(state, "checkout_starter", None) is None:
+        state.checkout_starter = batches.StartBatcher(state.sessions.write)
+    return state.checkout_starter
+
+
+async def _placer(request: Request) -> batches.PlacementBatcher:
+    state = request.app.state
+    if getattr(state, "checkout_placer", None) is None:
+        state.checkout_placer = batches.PlacementBatcher(state.sessions.write)
+    return state.checkout_placer
+
+
+# Checkouts started together are written together, and orders of checkouts paid
+# together placed together: one batcher of each per process.
+Starter = Annotated[batches.StartBatcher, Depends(_starter)]
+Placer = Annotated[batches.PlacementBatcher, Depends(_placer)]
+
+
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
-def create_checkout(data: CheckoutCreate, session: WriteSession, request: Request):
+async def create_checkout(data: CheckoutCreate, request: Request, starter: Starter):
     """Start a checkout; its stock is held for 15 minutes. Keep the returned token."""
     count_checkout_start(request)
     visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
-    created = service.create_checkout(session, data, visitor=visitor)
+    created = await starter.submit(service.Start(data, visitor))
     return rendered({**public(created.shown), "token": created.token}, status.HTTP_201_CREATED)
 
 
@@ -157,24 +177,27 @@ def update_checkout(token: str, data: CheckoutUpdate, session: WriteSession):
         429: {"description": "Too many attempts"},
     },
 )
-def complete_checkout(
+async def complete_checkout(
     token: str,
     data: CheckoutComplete,
     request: Request,
     sessions: SessionFactories,
+    placer: Placer,
     idempotency_key: Annotated[str | None, Header()] = None,
 ):
     """Pay the total the buyer was shown (expected_total) and place the order. Send an
     Idempotency-Key: a retry makes one order and one charge. 202 with next_action_url
     when the bank asks the buyer to authenticate. The provider is asked with no
-    transaction open, so this handler runs its own transactions."""
+    transaction open, so this handler runs its own transactions (in the thread pool),
+    and the order is placed with those of the buyers paying at the same moment."""
     attempt_key = data.attempt_key or idempotency_key
     if not attempt_key:
         raise ValidationFailed(
             "Send an Idempotency-Key header (or attempt_key).",
             [FieldError(("attempt_key",), "required", "required")],
         )
-    done = completion.complete(
+    done = await batches.complete(
+        placer,
         sessions.write,
         token,
         data,

@@ -18,7 +18,7 @@ attempt, so a step run twice charges once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +34,9 @@ from mercato.crypto import hash_token
 from mercato.customers import service as customers
 from mercato.db import transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
+from mercato.inventory import reservations as stock
 from mercato.money import format_plain, to_decimal
+from mercato.orders import creation
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
@@ -77,6 +79,7 @@ class Attempt:
     request: PaymentRequest
     method: str
     return_url: str
+    checkout_id: str = ""
 
 
 # ---------------------------------------------------------------- paying with a token
@@ -96,14 +99,40 @@ def complete(
     and authentication requests are answers (recorded, not raised); so is a changed
     total, which charges nothing. ``update`` (the one-page form) is saved first."""
     now = now or utcnow()
+    paid = pay(
+        sessions,
+        token,
+        data,
+        attempt_key=attempt_key,
+        return_url=return_url,
+        update=update,
+        now=now,
+    )
+    if isinstance(paid, paying.Completion):
+        return paid
+    attempt, intent = paid
+    return record_answer(sessions, attempt.payment_id, intent, now)
+
+
+def pay(
+    sessions: sessionmaker[Session],
+    token: str,
+    data: CheckoutComplete,
+    *,
+    attempt_key: str,
+    return_url: str,
+    update: CheckoutUpdate | None = None,
+    now: datetime,
+) -> paying.Completion | tuple[Attempt, Intent]:
+    """Steps 1 and 2 of ``complete``: the payment recorded as pending, then the provider's
+    answer; or the answer that needs no provider (replayed, total changed, nothing to pay)."""
     with transaction(sessions) as session:
         if update is not None:
             service.update_checkout(session, token, update, now)
         begun = _begin(session, token, data, attempt_key, return_url, now)
     if isinstance(begun, paying.Completion):
         return begun
-    intent = _charge(sessions, begun)
-    return record_answer(sessions, begun.payment_id, intent, now)
+    return begun, _charge(sessions, begun)
 
 
 def _begin(
@@ -154,7 +183,7 @@ def _begin(
     session.add(payment)
     session.flush()
     request = paying.payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
-    return Attempt(payment.id, provider, request, method, return_url)
+    return Attempt(payment.id, provider, request, method, return_url, checkout.id)
 
 
 def _earlier_or_busy(
@@ -269,14 +298,16 @@ def record_answer(
     now = now or utcnow()
     try:
         with transaction(sessions) as session:
-            return _place(session, payment_id, intent, now)
+            return place(session, payment_id, intent, now)
     except MercatoError as exc:
         reason = exc.detail
     log.warning("Payment %s was charged but its order not placed: %s", payment_id, reason)
     return refund_unplaced(sessions, payment_id, intent, reason)
 
 
-def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
+def place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
+    """Step 3 for one paid attempt, in ``session``'s transaction; raises when its order
+    cannot be placed (the caller then refunds it)."""
     # The checkout first, then its payment: every path locks in that order.
     paid_for = select(Payment.checkout_id).where(Payment.id == payment_id).scalar_subquery()
     checkout, hold = service.locked(session, Checkout.id == paid_for)
@@ -295,6 +326,105 @@ def _place(session: Session, payment_id: str, intent: Intent, now: datetime) -> 
     service.renew_hold(session, checkout, now, hold)
     service.reprice(session, checkout, now)
     return paying.place_order(session, checkout, intent, payment.provider, now, payment)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Step 3 for one paid attempt, as ``place_many`` takes it."""
+
+    checkout_id: str
+    payment_id: str
+    intent: Intent
+    now: datetime
+
+
+def place_many(
+    session: Session, placements: Sequence[Placement]
+) -> list[paying.Completion | MercatoError]:
+    """Step 3 for attempts paid at the same moment (a drop), in one transaction: the
+    checkouts and payments locked in one query each, the orders created in one go
+    (``creation.create_orders``), their units sold in one go (``settle_many``). Each gets
+    its own answer; a refused one (its order not placed: the caller refunds it) wrote
+    nothing. Checkouts on a rarer path (a hold to take again) are placed one at a time
+    (``place``) in a savepoint of their own. One checkout at most once per call."""
+    outcomes: list = [None] * len(placements)
+    checkouts = service.locked_all(session, [p.checkout_id for p in placements])
+    paid = {
+        payment.id: payment
+        for payment in session.scalars(
+            select(Payment)
+            .where(Payment.id.in_(sorted({p.payment_id for p in placements})))
+            .order_by(Payment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    ready: list[tuple[int, Checkout, Payment]] = []
+    with session.no_autoflush:
+        for index, placement in enumerate(placements):
+            checkout, hold = checkouts[placement.checkout_id]
+            payment, intent = paid[placement.payment_id], placement.intent
+            if (
+                payment.order_id is not None
+                or payment.status in ("refund_due", "refunded", "voided")
+                or intent.status != SUCCEEDED
+                or not hold.holds_at(placement.now)
+            ):
+                outcomes[index] = _alone(session, placement)
+            elif checkout.status == "completed":
+                outcomes[index] = Conflict("This checkout was already paid by another payment.")
+            elif _priced_again(session, checkout, placement.now) or not paying.pays_total(
+                checkout, intent
+            ):
+                outcomes[index] = paying.intent_mismatch()
+            else:
+                ready.append((index, checkout, payment))
+    if not ready:
+        return outcomes
+    made = creation.create_orders(
+        session,
+        [paying.order_for(checkout) for _, checkout, _ in ready],
+        actor=service.CHANNEL,
+        stock_state="committed",
+    )
+    sold, since = [], []
+    for (index, checkout, payment), outcome in zip(ready, made, strict=True):
+        if isinstance(outcome, MercatoError):
+            outcomes[index] = outcome  # refused before anything of it was written
+            continue
+        order, _ = outcome
+        placement = placements[index]
+        # Written already: a mismatch here undoes the whole batch (each is then placed
+        # alone, where it is refused by itself).
+        paying.record_placed(session, checkout, order, placement.intent, payment, placement.now)
+        sold.append(checkout.reservation_id)
+        since.append(placement.now)
+        outcomes[index] = paying.Completion("completed", checkout, order)
+    session.flush()
+    # The units are taken last, all at once: from this UPDATE of the stock level to the
+    # commit, every other buyer of the SKU waits. As of the earliest attempt: each hold
+    # was seen alive at its own.
+    if sold:
+        stock.settle_many(session, sold, "committed", min(since), service.CHANNEL)
+    return outcomes
+
+
+def _priced_again(session: Session, checkout: Checkout, now: datetime) -> bool:
+    """Reprice; when the totals changed, forget the new ones (this payment is refused and
+    the checkout is left as it was) and say so."""
+    if not service.reprice(session, checkout, now):
+        return False
+    for changed in (checkout, *checkout.lines):
+        session.expire(changed)
+    return True
+
+
+def _alone(session: Session, placement: Placement) -> paying.Completion | MercatoError:
+    try:
+        with session.begin_nested():
+            return place(session, placement.payment_id, placement.intent, placement.now)
+    except MercatoError as refused:
+        return refused
 
 
 def refund_unplaced(

@@ -8,7 +8,7 @@ checkouts, and a hold that would leave a SKU scarce lasts SHORT_HOLD instead of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -59,10 +59,29 @@ def check_visitor(session: Session, visitor: str | None, now: datetime) -> None:
 
 def hold_time(session: Session, lines: Iterable[tuple[str, int]], now: datetime) -> timedelta:
     """HOLD, or SHORT_HOLD when holding ``lines`` (variant id, units) leaves a SKU scarce."""
-    wanted = dict(lines)
-    for variant_id, level in stock.read_stock(session, variant_ids=wanted, now=now).items():
-        if not level.tracked or level.on_hand <= 0:
-            continue
-        if level.available - wanted[variant_id] < level.on_hand * SCARCE_SHARE:
-            return SHORT_HOLD
-    return HOLD
+    return hold_times(session, [list(lines)], now)[0]
+
+
+def hold_times(
+    session: Session, holds: Sequence[Sequence[tuple[str, int]]], now: datetime
+) -> list[timedelta]:
+    """``hold_time`` of holds taken one after another (each leaves less for the next), in
+    one read of their stock."""
+    levels = stock.read_stock(
+        session, variant_ids={v for lines in holds for v, _ in lines}, now=now
+    )
+    taken: dict[str, int] = {}
+    times = []
+    for lines in holds:
+        wanted = dict(lines)
+        scarce = False
+        for variant_id, units in wanted.items():
+            level = levels.get(variant_id)
+            if level is None or not level.tracked or level.on_hand <= 0:
+                continue
+            left = level.available - taken.get(variant_id, 0) - units
+            scarce = scarce or left < level.on_hand * SCARCE_SHARE
+        for variant_id, units in wanted.items():
+            taken[variant_id] = taken.get(variant_id, 0) + units
+        times.append(SHORT_HOLD if scarce else HOLD)
+    return times

@@ -161,6 +161,15 @@ def order_for(checkout: Checkout) -> OrderCreate:
     )
 
 
+def pays_total(checkout: Checkout, intent) -> bool:
+    """Does the provider's intent pay exactly the checkout's total?"""
+    return (intent.amount, intent.currency.upper()) == (checkout.total, checkout.currency)
+
+
+def intent_mismatch() -> Conflict:
+    return Conflict("The payment does not match the checkout's total; nothing was placed.")
+
+
 def place_order(
     session: Session,
     checkout: Checkout,
@@ -171,22 +180,39 @@ def place_order(
 ) -> Completion:
     """Place the paid checkout's order and sell its held units. ``payment`` (paid by
     ``intent``) is recorded with its order, in the same UPDATE."""
-    if intent is not None and (intent.amount, intent.currency.upper()) != (
-        checkout.total,
-        checkout.currency,
-    ):
-        raise Conflict("The payment does not match the checkout's total; nothing was placed.")
+    if intent is not None and not pays_total(checkout, intent):
+        raise intent_mismatch()
     # Its units are sold through the checkout's reservation (below): a cancel or return
     # gives them back like any order's.
     order, _ = creation.create_order(
         session, order_for(checkout), actor=service.CHANNEL, stock_state="committed"
     )
+    record_placed(session, checkout, order, intent, payment, now, provider_name)
+    session.flush()
+    # The units are taken last: from this UPDATE of the stock level to the commit, every
+    # other buyer of the SKU waits, so nothing else happens in between.
+    stock.commit(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
+    return Completion("completed", checkout, order)
+
+
+def record_placed(
+    session: Session,
+    checkout: Checkout,
+    order: Order,
+    intent,
+    payment: Payment | None,
+    now: datetime,
+    provider_name: str | None = None,
+) -> None:
+    """The checkout completed by its order, the payment recorded with it, the buyer
+    remembered if they asked to be. Raises if the order's total is not the checkout's."""
     if order.total != checkout.total:
         raise Conflict("The order's total differs from the checkout's; nothing was placed.")
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now
     if payment is not None:
         payments.record(session, payment, intent, flush=False)
         payment.order_id = order.id
+        provider_name = payment.provider
     if checkout.remember:
         remembered = customers.remember(
             session,
@@ -201,11 +227,6 @@ def place_order(
             method_label=intent.payment_method_label if intent else None,
         )
         checkout.customer_id = remembered.id if remembered else checkout.customer_id
-    session.flush()
-    # The units are taken last: from this UPDATE of the stock level to the commit, every
-    # other buyer of the SKU waits, so nothing else happens in between.
-    stock.commit(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
-    return Completion("completed", checkout, order)
 
 
 def uses_sandbox(session: Session) -> bool:

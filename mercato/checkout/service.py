@@ -8,7 +8,7 @@ signs in through ``sign_in``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,8 +21,8 @@ from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
 from mercato.checkout.schemas import CheckoutCreate, CheckoutUpdate
 from mercato.crypto import hash_token
 from mercato.customers import service as customers
-from mercato.db import random_token, utcnow
-from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.db import new_id, random_token, utcnow
+from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.models import Reservation
@@ -89,6 +89,24 @@ def locked(session: Session, where, *, lock: bool = True, also=()) -> tuple:
     """(checkout, hold, *also): the checkout that ``where`` picks, with its lines and its
     hold, and the scalar subqueries ``also``, in one query; ``lock`` holds its row (not
     its lines' or its hold's) until the transaction ends."""
+    found = session.execute(_with_hold(where, lock, also)).unique().first()
+    if found is None:
+        raise NotFound("No such checkout.")
+    checkout, status, expires_at, *extra = found
+    return (checkout, Hold(status, expires_at), *extra)
+
+
+def locked_all(session: Session, ids) -> dict[str, tuple[Checkout, Hold]]:
+    """``locked`` for many checkouts, by id; their rows are locked lowest id first, so two
+    transactions locking several never wait on each other in opposite orders."""
+    query = _with_hold(Checkout.id.in_(sorted(set(ids))), True, ()).order_by(Checkout.id)
+    return {
+        checkout.id: (checkout, Hold(status, expires_at))
+        for checkout, status, expires_at in session.execute(query).unique()
+    }
+
+
+def _with_hold(where, lock: bool, also):
     query = (
         select(Checkout, Reservation.status, Reservation.expires_at, *also)
         .outerjoin(Reservation, Reservation.id == Checkout.reservation_id)
@@ -97,11 +115,7 @@ def locked(session: Session, where, *, lock: bool = True, also=()) -> tuple:
     )
     if lock:
         query = query.with_for_update(of=Checkout).execution_options(populate_existing=True)
-    found = session.execute(query).unique().first()
-    if found is None:
-        raise NotFound("No such checkout.")
-    checkout, status, expires_at, *extra = found
-    return (checkout, Hold(status, expires_at), *extra)
+    return query
 
 
 @dataclass(frozen=True)
@@ -256,13 +270,9 @@ def unit_price(variant: Variant | Shown, currency: str, table: rates.Rates) -> i
     return table.convert(variant.price, variant.currency, currency)
 
 
-def _resolve_lines(session: Session, lines) -> list[tuple[Shown, int]]:
-    # Read once for the checkout and its view.
-    found = shown(
-        session,
-        ids={ln.variant_id for ln in lines if ln.variant_id},
-        skus={ln.sku for ln in lines if ln.sku},
-    ).values()
+def _resolve_lines(lines, found: dict[str, Shown]) -> list[tuple[Shown, int]]:
+    """The lines' variants among ``found`` (read once for the checkout and its view)."""
+    found = found.values()
     by_ref = {**{v.sku: v for v in found if v.sku}, **{v.id: v for v in found}}
     wanted: dict[str, int] = {}
     variants: dict[str, Shown] = {}
@@ -280,6 +290,15 @@ def _resolve_lines(session: Session, lines) -> list[tuple[Shown, int]]:
     return [(variants[v], q) for v, q in wanted.items()]
 
 
+def _shown_for(session: Session, starts) -> dict[str, Shown]:
+    lines = [ln for data in starts for ln in data.lines]
+    return shown(
+        session,
+        ids={ln.variant_id for ln in lines if ln.variant_id},
+        skus={ln.sku for ln in lines if ln.sku},
+    )
+
+
 def create_checkout(
     session: Session,
     data: CheckoutCreate,
@@ -291,6 +310,87 @@ def create_checkout(
     """Start a checkout: price the lines and hold their stock (limits.py: how much and
     how long; ``visitor`` is the hash of the shop's cookie, when there is one)."""
     now = now or utcnow()
+    checkout, token, found = _new_checkout(
+        session, data, customer_id, visitor, now, _shown_for(session, [data])
+    )
+    session.add(checkout)
+    seen = view(session, checkout, now, variants=found)
+    # The hold comes last: from its UPDATE of the stock level to the commit, every
+    # other buyer of the SKU waits, so nothing else happens in between.
+    session.flush()
+    _hold(session, checkout, now)
+    return NewCheckout(checkout, token, seen)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A checkout to start, as ``start_many`` takes it."""
+
+    data: CheckoutCreate
+    visitor: str | None = None
+
+
+def start_many(
+    session: Session, starts: Sequence[Start], now: datetime | None = None
+) -> list[NewCheckout | MercatoError]:
+    """``create_checkout`` for checkouts started at the same moment (a drop), in one
+    transaction: their variants read in one query, their stock held in one go
+    (``reserve_many``), then the checkouts written, those refused (sold out, unknown
+    items) not at all. Each gets its own answer."""
+    now = now or utcnow()
+    outcomes: list = [None] * len(starts)
+    found = _shown_for(session, [start.data for start in starts])
+    made = []
+    for index, start in enumerate(starts):
+        try:
+            made.append(
+                (index, *_new_checkout(session, start.data, None, start.visitor, now, found))
+            )
+        except MercatoError as refused:
+            outcomes[index] = refused
+    if not made:
+        return outcomes
+    wanted = [[(ln.variant_id, ln.quantity) for ln in c.lines] for _, c, _, _ in made]
+    held = stock.reserve_many(
+        session,
+        [
+            stock.ReservationRequest(
+                [ReservationLineInput(variant_id=v, quantity=q) for v, q in lines],
+                channel=CHANNEL,
+                reference=f"{checkout.id}:{checkout.holds}",
+                ttl_seconds=int(ttl.total_seconds()),
+                actor=CHANNEL,
+            )
+            for (_, checkout, _, _), lines, ttl in zip(
+                made, wanted, limits.hold_times(session, wanted, now), strict=True
+            )
+        ],
+        now,
+    )
+    # Written after the holds, with them: the stock level stays locked until the commit
+    # either way, and a refused checkout is then never written.
+    for (index, checkout, token, variants), hold in zip(made, held, strict=True):
+        if isinstance(hold, MercatoError):
+            outcomes[index] = hold
+            continue
+        checkout.reservation_id, checkout.expires_at = hold.id, hold.expires_at
+        session.add(checkout)
+        outcomes[index] = NewCheckout(checkout, token, view(session, checkout, now, variants))
+    session.flush()
+    return outcomes
+
+
+def _new_checkout(
+    session: Session,
+    data: CheckoutCreate,
+    customer_id: str | None,
+    visitor: str | None,
+    now: datetime,
+    found: dict[str, Shown],
+) -> tuple[Checkout, str, dict[str, Shown]]:
+    """A priced checkout, not yet in the session nor holding anything; its token; its
+    variants. Refuses a visitor with too many open, a currency not sold in, an item not
+    for sale, a code that is not valid."""
     limits.check_visitor(session, visitor, now)
     table = rates.load()
     currency = (data.currency or table.currency_for(data.country)).upper()
@@ -298,13 +398,14 @@ def create_checkout(
         raise ValidationFailed(
             f"{currency} is not sold in.", [FieldError(("currency",), f"one of {table.currencies}")]
         )
-    resolved = _resolve_lines(session, data.lines)
+    resolved = _resolve_lines(data.lines, found)
     token = random_token()
     attribution = data.attribution.model_dump(exclude_none=True, exclude_defaults=True)
     if data.country:
         attribution["_country"] = data.country.upper()
     customer = customers.get(session, customer_id)
     checkout = Checkout(
+        id=new_id("chk"),
         token_hash=hash_token(token),
         status="open",
         currency=currency,
@@ -328,18 +429,12 @@ def create_checkout(
             for i, (v, q) in enumerate(resolved)
         ],
     )
-    session.add(checkout)
     if data.discount_code:
         checkout.discount_code = discounts.find_usable(
             session, data.discount_code, currency, now
         ).code
     redo_totals(session, checkout, table, now)
-    seen = view(session, checkout, now, variants={v.id: v for v, _ in resolved})
-    # The hold comes last: from its UPDATE of the stock level to the commit, every
-    # other buyer of the SKU waits, so nothing else happens in between.
-    session.flush()
-    _hold(session, checkout, now)
-    return NewCheckout(checkout, token, seen)
+    return checkout, token, {v.id: v for v, _ in resolved}
 
 
 def _hold(session: Session, checkout: Checkout, now: datetime) -> None:

@@ -41,7 +41,8 @@ WRITE_SLOTS = 16
 HANDLER_THREADS = 256
 
 
-def _factories(request: Request) -> Sessions:
+async def _factories(request: Request) -> Sessions:
+    # async: nothing here blocks, and a plain function would cost a thread hand-off.
     return request.app.state.sessions
 
 

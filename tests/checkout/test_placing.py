@@ -1,0 +1,193 @@
+"""Checkouts started and orders placed together (``service.start_many``,
+``completion.place_many``, ``checkout.batches``): each keeps its own answer, a refused one
+writes nothing, and a batch costs little more than one checkout."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import event, func, select
+
+from mercato.checkout import completion, paying, service
+from mercato.checkout.limits import HOLD, SHORT_HOLD
+from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate
+from mercato.db import transaction, utcnow
+from mercato.errors import Conflict, ValidationFailed
+from mercato.inventory import availability, reports
+from mercato.inventory.availability import InsufficientStock
+from mercato.orders.models import Order
+from mercato.payments import service as payments
+from mercato.payments.models import Payment
+from tests.checkout.helpers import fill, make_shop, start
+
+
+def _paid(client, sessions, method="tok_visa", key="k"):
+    """A checkout paid (steps 1 and 2 of the saga), its order not placed yet."""
+    token = start(client)["token"]
+    total = fill(client, token)["total"]
+    now = utcnow()
+    attempt, intent = completion.pay(
+        sessions,
+        token,
+        CheckoutComplete(payment_method=method, expected_total=total),
+        attempt_key=key,
+        return_url="http://shop.test/back",
+        now=now,
+    )
+    return completion.Placement(attempt.checkout_id, attempt.payment_id, intent, now)
+
+
+def _count(sessions, model, *where) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_orders_paid_together_are_placed_together(client, sessions):
+    ids = make_shop(sessions, on_hand=5)
+    placed = [_paid(client, sessions, key=f"k{n}") for n in range(3)]
+    wrong = _paid(client, sessions, key="wrong")
+    wrong = replace(wrong, intent=replace(wrong.intent, amount=wrong.intent.amount + 1))
+    declined = _paid(client, sessions, method="tok_chargeDeclined", key="declined")
+    with transaction(sessions) as session:
+        outcomes = completion.place_many(session, [*placed, wrong, declined])
+    assert [o.status for o in outcomes[:3]] == ["completed"] * 3
+    assert len({o.order.id for o in outcomes[:3]}) == 3
+    # The intent that does not pay the total is refused and wrote nothing: no order, its
+    # checkout open, its payment pending, its units still held.
+    assert isinstance(outcomes[3], Conflict) and "does not match" in outcomes[3].detail
+    assert outcomes[4].status == "declined"
+    with sessions() as session:
+        assert session.get(service.Checkout, wrong.checkout_id).status == "open"
+        assert session.get(Payment, wrong.payment_id).status == "pending"
+        assert session.get(Payment, declined.payment_id).status == "declined"
+        for placement in placed:
+            payment = session.get(Payment, placement.payment_id)
+            checkout = session.get(service.Checkout, placement.checkout_id)
+            assert (payment.status, payment.order_id) == ("succeeded", checkout.order_id)
+            assert checkout.status == "completed"
+        level = availability.read_stock(session, variant_ids=[ids["HOODIE-M"]])[ids["HOODIE-M"]]
+        assert (level.on_hand, level.available) == (2, 0)  # 3 sold, 2 held (wrong, declined)
+        assert reports.verify(session) == []
+    assert _count(sessions, Order) == 3
+
+
+def test_a_batch_costs_two_statements_more_per_order(client, sessions, engine):
+    make_shop(sessions, on_hand=20)
+
+    def statements(placements) -> int:
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            with transaction(sessions) as session:
+                outcomes = completion.place_many(session, placements)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert [o.status for o in outcomes] == ["completed"] * len(placements)
+        return len(seen)
+
+    two = [_paid(client, sessions, key=f"a{n}") for n in range(2)]
+    eight = [_paid(client, sessions, key=f"b{n}") for n in range(8)]
+    # Only the settling of each reservation (its row and its lines: ``settle_many``)
+    # is a statement of its own.
+    assert statements(eight) - statements(two) <= 2 * 6
+
+
+def test_a_checkout_costs_a_bounded_number_of_statements(client, sessions, engine):
+    """Create, fill in and complete: the statements each step runs (the Idempotency-Key's
+    own included), so that one more query per line or per request shows here."""
+    make_shop(sessions, on_hand=5)
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        token = start(client)["token"]
+        created = len(seen)
+        total = fill(client, token)["total"]
+        filled = len(seen) - created
+        done = client.post(
+            f"/api/v1/checkouts/{token}/complete",
+            json={"payment_method": "tok_visa", "expected_total": total},
+            headers={"Idempotency-Key": "once"},
+        )
+        completed = len(seen) - created - filled
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert done.status_code == 200, done.text
+    # PostgreSQL writes orders, their lines and movements with COPY (not counted here);
+    # SQLite with INSERTs, and reads its order number with a statement of its own.
+    assert (created, filled) <= (14, 5), seen
+    assert completed <= 33, seen
+
+
+def test_the_provider_read_with_the_checkout_follows_a_change_at_once(sessions):
+    with transaction(sessions) as session:
+        name = session.scalar(select(payments.ACTIVE_PROVIDER))
+        assert payments.provider_named(session, name) is payments.sandbox()
+        payments.configure(session, "stripe", secret_key="sk_test_51Abcdef0123456789")
+    with transaction(sessions) as session:
+        name = session.scalar(select(payments.ACTIVE_PROVIDER))
+        assert name == "stripe" and payments.provider_named(session, name).name == "stripe"
+        payments.configure(session, "sandbox")
+    with sessions() as session:
+        name = session.scalar(select(payments.ACTIVE_PROVIDER))
+        assert payments.provider_named(session, name) is payments.sandbox()
+
+
+def test_paying_reads_the_hold_with_the_checkout(client, sessions):
+    make_shop(sessions)
+    body = start(client)
+    fill(client, body["token"])
+    with transaction(sessions) as session:
+        checkout, hold = service.locked(session, service.Checkout.id == body["id"])
+        assert hold.holds_at(utcnow()) and checkout.lines[0].quantity == 1
+        paying.ready_to_pay(session, checkout, utcnow(), hold)
+
+
+def _start(sku: str, quantity: int = 1, visitor: str | None = None) -> service.Start:
+    return service.Start(CheckoutCreate(lines=[{"sku": sku, "quantity": quantity}]), visitor)
+
+
+def test_checkouts_started_together_hold_each_its_own(sessions):
+    ids = make_shop(sessions, on_hand=10)
+    starts = [
+        _start("HOODIE-M", 2),
+        _start("NOPE"),
+        _start("HOODIE-M", 9),  # more than is left after the first
+        _start("HOODIE-S", 3),
+        _start("HOODIE-M", 7),  # the last 8: scarce, held for less
+    ]
+    with transaction(sessions) as session:
+        started = service.start_many(session, starts)
+    assert isinstance(started[1], ValidationFailed) and isinstance(started[2], InsufficientStock)
+    kept = [started[0], started[3], started[4]]
+    assert [c.shown.checkout.lines[0].quantity for c in kept] == [2, 3, 7]
+    assert [c.shown.lines[0].title for c in kept] == ["Cloud Hoodie"] * 3
+    with sessions() as session:
+        assert _count(sessions, service.Checkout) == 3  # the refused ones were never written
+        for created in kept:
+            checkout = session.get(service.Checkout, created.checkout.id)
+            assert checkout.reservation_id and checkout.total == created.shown.checkout.total
+            assert service.get_checkout(session, created.token).id == checkout.id
+        levels = availability.read_stock(session, variant_ids=list(ids.values()))
+        assert levels[ids["HOODIE-M"]].available == 1 and levels[ids["HOODIE-S"]].available == 7
+        assert reports.verify(session) == []
+    holds = [c.checkout.expires_at - c.checkout.created_at for c in kept]
+    assert holds[0] > SHORT_HOLD and holds[2] <= SHORT_HOLD < HOLD
+
+
+def test_the_api_starts_and_completes_through_the_batches(client, sessions):
+    make_shop(sessions, on_hand=3)
+    tokens = [start(client)["token"] for _ in range(3)]
+    one = {"lines": [{"sku": "HOODIE-M", "quantity": 1}]}
+    sold_out = client.post("/api/v1/checkouts", json=one)
+    assert sold_out.status_code == 409 and sold_out.json()["type"] == "/problems/insufficient-stock"
+    for n, token in enumerate(tokens):
+        total = fill(client, token)["total"]
+        done = client.post(
+            f"/api/v1/checkouts/{token}/complete",
+            json={"payment_method": "tok_visa", "expected_total": total},
+            headers={"Idempotency-Key": f"pay-{n}"},
+        )
+        assert done.status_code == 200 and done.json()["order_number"], done.text
+    assert _count(sessions, Order) == 3
