@@ -30,6 +30,11 @@ was oversold, stuck or failed; it asserts nothing about time.
     python bench/live_drop.py --db postgres --flow two-step --reservations one-per-request
     python bench/live_drop.py --flow checkout --stock 500
     python bench/live_drop.py --db postgres --flow checkout --workers 2 --catalog 100000
+    python bench/live_drop.py --db postgres --flow checkout --compare one-step --workers 2
+
+``--compare FLOW`` then sells as many units of a second SKU by FLOW on the same server
+and prints the drop's orders/s and CPU per order against it. The SQL statements per order
+are counted in the server processes (COPY is not a statement there, so not counted).
 """
 
 import argparse
@@ -59,6 +64,7 @@ from mercato.web.sessions import WriteSession  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SKU = "DROP-1"
+COMPARE_SKU = "DROP-2"  # sold by --compare's flow, after the drop, on the same server
 WARM_SKU = "WARM-1"  # bought before the drop, so the drop meets warm caches
 ADDRESS = {
     "name": "Bench Buyer",
@@ -137,8 +143,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(stock: int) -> str:
-    """Migrate, create a token, one SKU with ``stock`` units and the bare endpoint's row."""
+def prepare(stock: int, compare_stock: int = 0) -> str:
+    """Migrate, create a token, one SKU with ``stock`` units (another with
+    ``compare_stock`` for --compare) and the bare endpoint's row."""
     from mercato.auth import service as auth_service
     from mercato.catalog import service as catalog
     from mercato.catalog.schemas import ProductCreate
@@ -150,7 +157,8 @@ def prepare(stock: int) -> str:
     migrations.upgrade(engine)
     with transaction(make_sessionmaker(engine)) as session:
         token = auth_service.create_token(session, "bench", ["inventory:write"]).secret
-        for sku, units in ((SKU, stock), (WARM_SKU, 10**6)):
+        skus = [(SKU, stock), (WARM_SKU, 10**6)]
+        for sku, units in skus + ([(COMPARE_SKU, compare_stock)] if compare_stock else []):
             product = catalog.create_product(
                 session,
                 ProductCreate(
@@ -223,6 +231,11 @@ class Tally:
         self.unexpected.append(f"{response.status_code} {response.text[:200]}")
 
 
+# The token for the inventory API (one-step, two-step); checkout buyers send none: their
+# checkout's token is their key, as on a shop's page or in its app.
+AUTH: dict[str, str] = {}
+
+
 async def buyer(
     client: Connection, number: int, flow: str, tally: Tally, sku: str = SKU, rounds: int = 10**6
 ) -> None:
@@ -230,7 +243,7 @@ async def buyer(
     buy = checkout if flow == "checkout" else reserve_and_commit
     for attempt in range(rounds):
         started = time.perf_counter()
-        outcome = await buy(client, f"buyer-{number}-{attempt}", flow, sku, tally)
+        outcome = await buy(client, f"{flow}-{number}-{attempt}", flow, sku, tally)
         if outcome == "sold out":
             return
         if outcome == "bought":
@@ -253,6 +266,7 @@ async def reserve_and_commit(
             "lines": [{"sku": sku, "quantity": 1}],
             "commit": flow == "one-step",
         },
+        headers=AUTH,
     )
     if _sold_out(reserved):
         return "sold out"
@@ -261,7 +275,7 @@ async def reserve_and_commit(
         return "failed"
     if flow == "two-step":
         committed = await client.post(
-            f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit"
+            f"/api/v1/inventory/reservations/{reserved.json()['id']}/commit", headers=AUTH
         )
         if committed.status_code != 200:
             tally.fail(committed)
@@ -362,37 +376,54 @@ async def measure(server_pid: int, calls, clients: list[Connection]) -> Phase:
 
 
 async def run_load(
-    base_url: str, server_pid: int, token: str, buyers: int, flow: str, bare_requests: int
+    base_url: str,
+    server_pid: int,
+    token: str,
+    buyers: int,
+    flow: str,
+    bare_requests: int,
+    compare: str | None = None,
 ):
-    # One connection per buyer, as real buyers have. Checkout buyers send no API token
-    # (their checkout's token is their key), as a shop's page or app does.
-    headers = {} if flow == "checkout" else {"Authorization": f"Bearer {token}"}
-    clients = [Connection.to(base_url, headers) for _ in range(buyers)]
+    AUTH["Authorization"] = f"Bearer {token}"
+    # One connection per buyer, as real buyers have.
+    clients = [Connection.to(base_url) for _ in range(buyers)]
+    compared = None
     try:
         warm = Tally()  # connections open, pools and caches warm on both endpoints
         await asyncio.gather(*(bare_caller(c, 3, warm) for c in clients))
-        await asyncio.gather(
-            *(buyer(c, -1 - n, flow, warm, WARM_SKU, rounds=3) for n, c in enumerate(clients))
-        )
+        for warm_flow in (flow, compare) if compare else (flow,):
+            await asyncio.gather(
+                *(
+                    buyer(c, -1 - n, warm_flow, warm, WARM_SKU, rounds=3)
+                    for n, c in enumerate(clients)
+                )
+            )
         drop = await measure(
             server_pid,
             [lambda tally, c=c, n=n: buyer(c, n, flow, tally) for n, c in enumerate(clients)],
             clients,
         )
+        if compare:
+            compared = await measure(
+                server_pid,
+                [
+                    lambda tally, c=c, n=n: buyer(c, n, compare, tally, COMPARE_SKU)
+                    for n, c in enumerate(clients)
+                ],
+                clients,
+            )
         per_caller = max(1, bare_requests // buyers)
         bare = await measure(
             server_pid,
             [lambda tally, c=c: bare_caller(c, per_caller, tally) for c in clients],
             clients,
         )
-        after = (
-            await clients[0].get(
-                f"/api/v1/inventory?sku={SKU}", headers={"Authorization": f"Bearer {token}"}
-            )
-        ).json()
+        after = {}
+        for sku in (SKU, COMPARE_SKU) if compare else (SKU,):
+            after[sku] = (await clients[0].get(f"/api/v1/inventory?sku={sku}", headers=AUTH)).json()
     finally:
         await asyncio.gather(*(c.close() for c in clients))
-    return drop, bare, after
+    return drop, compared, bare, after
 
 
 def ledger_mismatches() -> list[str]:
@@ -427,6 +458,13 @@ def main() -> int:
         default="batched",
         help="write reservations, commits and releases in batches (as the API does) or "
         "each in its own transaction",
+    )
+    parser.add_argument(
+        "--compare",
+        choices=("one-step", "two-step", "checkout"),
+        default=None,
+        help="after the drop, sell as many units of another SKU by this flow on the same "
+        "server, and print the drop's orders/s against it",
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
     parser.add_argument(
@@ -480,11 +518,11 @@ def main() -> int:
                 from feeds import generate  # the script's folder is on the path
 
                 generate(url, args.catalog)
-            token = prepare(args.stock)
+            token = prepare(args.stock, args.stock if args.compare else 0)
             port = free_port()
             server = start_server(port, args.workers, env)
             try:
-                drop, bare, after = uvloop.run(
+                drop, compared, bare, after = uvloop.run(
                     run_load(
                         f"http://127.0.0.1:{port}",
                         server.pid,
@@ -492,6 +530,7 @@ def main() -> int:
                         args.buyers,
                         args.flow,
                         args.bare_requests or 2 * args.stock,
+                        args.compare,
                     )
                 )
             finally:
@@ -503,10 +542,17 @@ def main() -> int:
                 with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as c:
                     c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
-    sold = drop.tally.done
-    oversold = max(0, sold - args.stock) + max(0, -after["on_hand"])
-    stuck = after["reserved"]
-    errors = drop.tally.server_errors + bare.tally.server_errors
+    phases = [(args.flow, SKU, drop)]
+    if compared:
+        phases.append((args.compare, COMPARE_SKU, compared))
+    oversold = sum(
+        max(0, phase.tally.done - args.stock) + max(0, -after[sku]["on_hand"])
+        for _, sku, phase in phases
+    )
+    stuck = sum(after[sku]["reserved"] for _, sku, _ in phases)
+    errors = sum(phase.tally.server_errors for _, _, phase in phases) + bare.tally.server_errors
+    unexpected = [u for _, _, phase in phases for u in phase.tally.unexpected]
+    unexpected += bare.tally.unexpected
     worker = "on" if env["BENCH_WORKER"] == "1" else "off"
     ms = 1000
     print(
@@ -514,14 +560,27 @@ def main() -> int:
         f"{args.workers} API process(es), job worker {worker}, reservations {args.reservations}, "
         f"{args.catalog} other variants in the catalog"
     )
-    print(f"  orders           {sold} in {drop.seconds:.2f} s = {drop.rate:.0f} orders/s")
-    print(f"  SQL statements   {drop.statements_each:.1f} per order (COPY not counted)")
-    print(
-        f"  order latency    p50 {percentile(drop.tally.latencies, 0.5) * ms:.1f} ms, "
-        f"p99 {percentile(drop.tally.latencies, 0.99) * ms:.1f} ms"
-    )
+    for flow, sku, phase in phases:
+        sold = phase.tally.done
+        print(f"  {flow}:")
+        print(f"  orders           {sold} in {phase.seconds:.2f} s = {phase.rate:.0f} orders/s")
+        print(f"  SQL statements   {phase.statements_each:.1f} per order (COPY not counted)")
+        print(
+            f"  order latency    p50 {percentile(phase.tally.latencies, 0.5) * ms:.1f} ms, "
+            f"p99 {percentile(phase.tally.latencies, 0.99) * ms:.1f} ms"
+        )
+        print(f"  server CPU       {phase.cpu_ms:.2f} ms per order")
+        print(
+            f"  stock            on hand {after[sku]['on_hand']}, reserved "
+            f"{after[sku]['reserved']}, unsold {args.stock - sold}"
+        )
+    if compared:
+        print(
+            f"  {args.flow} against {args.compare}: {drop.rate / compared.rate:.2f} of its "
+            f"orders/s, {drop.cpu_ms / compared.cpu_ms:.1f}x its server CPU per order"
+        )
     print(f"  oversold units   {oversold}")
-    print(f"  stuck units      {stuck}  (on hand {after['on_hand']}, unsold {args.stock - sold})")
+    print(f"  stuck units      {stuck}")
     print(f"  server errors    {errors}")
     print(f"  ledger           {mismatches or 'balances'}")
     print(
@@ -534,16 +593,15 @@ def main() -> int:
         f"  server CPU       {drop.cpu_ms:.2f} ms per order, {bare.cpu_ms:.2f} ms per bare "
         f"request: ratio {bare.cpu_ms / drop.cpu_ms:.2f}"
     )
-    for problem in (drop.tally.unexpected + bare.tally.unexpected)[:5]:
+    for problem in unexpected[:5]:
         print(f"  unexpected: {problem}")
     failed = (
         oversold
         or stuck
         or errors
         or mismatches
-        or sold != args.stock
-        or drop.tally.unexpected
-        or bare.tally.unexpected
+        or any(phase.tally.done != args.stock for _, _, phase in phases)
+        or unexpected
     )
     return 1 if failed else 0
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from babel.core import UnknownLocaleError
 from babel.numbers import format_currency
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.checkout import paying, service
@@ -32,7 +32,7 @@ from mercato.checkout.models import Checkout
 from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
 from mercato.crypto import hash_token
 from mercato.customers import service as customers
-from mercato.db import transaction, utcnow
+from mercato.db import new_id, transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.money import format_plain, to_decimal
@@ -170,20 +170,24 @@ def _begin(
     with session.no_autoflush:  # the checkout's changes in one UPDATE, with its new expiry
         paying.hold_for_payment(session, checkout, now)
     provider = payments.provider_named(session, provider_name)
-    payment = Payment(
-        checkout_id=checkout.id,
-        attempt_key=attempt_key,
-        provider=provider.name,
-        status="pending",
-        amount=checkout.total,
-        currency=checkout.currency,
-        created_at=now,
-        updated_at=now,
+    # Written as a row: nothing here reads the payment back in this transaction.
+    payment_id = new_id("pay")
+    session.execute(
+        insert(Payment).values(
+            id=payment_id,
+            checkout_id=checkout.id,
+            attempt_key=attempt_key,
+            provider=provider.name,
+            status="pending",
+            amount=checkout.total,
+            currency=checkout.currency,
+            refunded=0,
+            created_at=now,
+            updated_at=now,
+        )
     )
-    session.add(payment)
-    session.flush()
     request = paying.payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
-    return Attempt(payment.id, provider, request, method, return_url, checkout.id)
+    return Attempt(payment_id, provider, request, method, return_url, checkout.id)
 
 
 def _earlier_or_busy(
