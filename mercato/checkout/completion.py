@@ -149,6 +149,8 @@ def _begin(
     )
     if checkout.status == "completed":
         return paying.Completion("completed", checkout, session.get(Order, checkout.order_id))
+    # A statement of its own, after the lock: one that waited for another attempt's
+    # transaction sees the payment it committed (the lock's own statement would not).
     earlier = _earlier_or_busy(session, checkout, attempt_key, now)
     if earlier is not None:
         return _answer_for(checkout, earlier)

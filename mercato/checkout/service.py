@@ -575,8 +575,10 @@ def renew_hold(
     session: Session, checkout: Checkout, now: datetime, hold: Hold | None = None
 ) -> None:
     """Hold the stock again after the hold lapsed, or say that it is gone. ``hold``: the
-    hold as read with the checkout (``locked``), else it is read here."""
-    if hold is None:
+    hold as read with the checkout (``locked``); only its word that the hold is alive is
+    taken: a lock that waited for another transaction read the hold as of before it, so
+    a lapsed-looking one is read again here."""
+    if hold is None or not hold.holds_at(now):
         held = stock.get_reservation(session, checkout.reservation_id)
         hold = Hold(held.status, held.expires_at)
     if hold.holds_at(now):

@@ -191,3 +191,15 @@ def test_the_api_starts_and_completes_through_the_batches(client, sessions):
         )
         assert done.status_code == 200 and done.json()["order_number"], done.text
     assert _count(sessions, Order) == 3
+
+
+def test_a_hold_read_as_lapsed_is_read_again_before_holding_anew(client, sessions):
+    """A lock that waited for another attempt read the hold as it was before that one
+    extended it: only a live-looking hold is taken at its word."""
+    make_shop(sessions)
+    body = start(client)
+    with transaction(sessions) as session:
+        checkout, hold = service.locked(session, service.Checkout.id == body["id"])
+        stale = service.Hold(hold.status, utcnow())  # as if read before an extension
+        service.renew_hold(session, checkout, utcnow(), stale)
+        assert checkout.holds == 1  # alive after all: not held twice
