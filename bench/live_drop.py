@@ -338,6 +338,22 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+async def spread(clients: list[Connection], workers: int, tries: int = 20) -> None:
+    """Share the connections evenly among the server's processes, as a proxy in front
+    would: the kernel hands each new connection to whichever process accepts first, and
+    a drop served mostly by one of two processes measures half the server."""
+    fair = -(-len(clients) // workers)
+    for _ in range(tries):
+        where = [(await c.get("/bench/statements")).json()["pid"] for c in clients]
+        counts = {pid: where.count(pid) for pid in set(where)}
+        crowded = [c for c, pid in zip(clients, where, strict=True) if counts[pid] > fair]
+        if len(counts) == workers and not crowded:
+            return
+        for client in crowded[: max(1, len(crowded) // 2)]:
+            await client.close()  # its next request opens a new connection
+    print("  (connections not spread evenly among the server's processes)")
+
+
 async def statements(clients: list[Connection]) -> int:
     """SQL statements the server's processes ran so far (each connection reaches one of
     them; all the buyers' connections together reach every one)."""
@@ -383,12 +399,14 @@ async def run_load(
     flow: str,
     bare_requests: int,
     compare: str | None = None,
+    workers: int = 1,
 ):
     AUTH["Authorization"] = f"Bearer {token}"
     # One connection per buyer, as real buyers have.
     clients = [Connection.to(base_url) for _ in range(buyers)]
     compared = None
     try:
+        await spread(clients, workers)
         warm = Tally()  # connections open, pools and caches warm on both endpoints
         await asyncio.gather(*(bare_caller(c, 3, warm) for c in clients))
         for warm_flow in (flow, compare) if compare else (flow,):
@@ -531,6 +549,7 @@ def main() -> int:
                         args.flow,
                         args.bare_requests or 2 * args.stock,
                         args.compare,
+                        args.workers,
                     )
                 )
             finally:

@@ -90,10 +90,20 @@ def rendered(body: dict, status_code: int = 200) -> Response:
     )
 
 
+_TOKEN = "0token0"  # stands for the token in the return path, found once per app
+
+
 def return_url(request: Request, token: str) -> str:
-    # From the configured address, never from the request's Host header.
-    base = request.app.state.settings.base_url.rstrip("/")
-    return base + request.app.url_path_for("checkout_return", token=token)
+    # From the configured address, never from the request's Host header. The path is
+    # looked up once: url_path_for walks every route (4% of a drop's CPU when asked each time).
+    state = request.app.state
+    template = getattr(state, "checkout_return_url", None)
+    if template is None:
+        base = state.settings.base_url.rstrip("/")
+        template = state.checkout_return_url = base + request.app.url_path_for(
+            "checkout_return", token=_TOKEN
+        )
+    return template.replace(_TOKEN, token)
 
 
 # Answers the attempt keeps (committed), written as problems.

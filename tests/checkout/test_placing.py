@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sqlalchemy import event, func, select
+from starlette.requests import Request
 
 from mercato.checkout import completion, paying, service
+from mercato.checkout.api import return_url
 from mercato.checkout.limits import HOLD, SHORT_HOLD
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate
 from mercato.db import transaction, utcnow
@@ -203,3 +205,11 @@ def test_a_hold_read_as_lapsed_is_read_again_before_holding_anew(client, session
         stale = service.Hold(hold.status, utcnow())  # as if read before an extension
         service.renew_hold(session, checkout, utcnow(), stale)
         assert checkout.holds == 1  # alive after all: not held twice
+
+
+def test_the_return_url_is_the_routes_own(app):
+    request = Request({"type": "http", "app": app, "headers": []})
+    base = app.state.settings.base_url.rstrip("/")
+    for token in ("abc-DEF_123", "x" * 43):
+        expected = base + app.url_path_for("checkout_return", token=token)
+        assert return_url(request, token) == expected
