@@ -5,12 +5,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from mercato.inbox import accounts, checkout_links, comments, conversations, sending
+from mercato.inbox import (
+    accounts,
+    canned,
+    checkout_links,
+    comments,
+    conversations,
+    notes,
+    sending,
+)
 from mercato.inbox.auth import InboxRead, InboxWrite
 from mercato.inbox.schemas import (
     AccountCreate,
     AccountPublic,
     AutomationRules,
+    CannedReplyIn,
+    CannedReplyPublic,
     CheckoutLinkCreate,
     CommentReply,
     ConversationPage,
@@ -19,6 +29,7 @@ from mercato.inbox.schemas import (
     ConversationUpdate,
     MessageCreate,
     MessagePublic,
+    NoteCreate,
     ThreadPublic,
 )
 from mercato.pagination import MAX_PAGE_SIZE
@@ -62,16 +73,23 @@ def list_conversations(
     account_id: str | None = None,
     assignee: str | None = None,
     unread: bool | None = None,
+    label: str | None = None,
+    waiting: bool | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ):
-    """Latest activity first."""
+    """Latest activity first. ``q`` finds words in the person's name, number or id, or in
+    any message; ``waiting`` those whose person waits for an answer."""
     return conversations.list_conversations(
         session,
         status=status,
         account_id=account_id,
         assignee=assignee,
         unread=unread,
+        label=label,
+        waiting=waiting,
+        q=q,
         cursor=cursor,
         limit=limit,
     )
@@ -147,3 +165,37 @@ def show_comment(message_id: str, sessions: SessionFactories, _: InboxWrite):
 def delete_comment(message_id: str, sessions: SessionFactories, _: InboxWrite):
     """Delete a comment on the platform; it stays in the thread, marked deleted."""
     return comments.moderate(sessions, message_id, "delete")
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    response_model=MessagePublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_note(conversation_id: str, data: NoteCreate, session: WriteSession, _: InboxWrite):
+    """An internal note in the thread: the team sees it, the person never does."""
+    return notes.add(session, conversation_id, data)
+
+
+@router.get("/inbox/canned-replies", response_model=list[CannedReplyPublic])
+def list_canned_replies(session: ReadSession, _: InboxRead):
+    return canned.list_all(session)
+
+
+@router.post(
+    "/inbox/canned-replies", response_model=CannedReplyPublic, status_code=status.HTTP_201_CREATED
+)
+def create_canned_reply(data: CannedReplyIn, session: WriteSession, _: InboxWrite):
+    """A saved answer; ``{name}``, ``{order}``, ``{order_status}`` and ``{tracking}`` are
+    filled in from the conversation it is sent in (``"type": "canned"``)."""
+    return canned.create(session, data)
+
+
+@router.put("/inbox/canned-replies/{reply_id}", response_model=CannedReplyPublic)
+def update_canned_reply(reply_id: str, data: CannedReplyIn, session: WriteSession, _: InboxWrite):
+    return canned.update(session, reply_id, data)
+
+
+@router.delete("/inbox/canned-replies/{reply_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_canned_reply(reply_id: str, session: WriteSession, _: InboxWrite):
+    canned.delete(session, reply_id)

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events
 from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox import accounts, automation, consent, records, windows
-from mercato.inbox.models import Conversation, InboxAccount, Message, MessageTemplate
+from mercato.inbox.models import (
+    Conversation,
+    ConversationLabel,
+    InboxAccount,
+    Message,
+    MessageTemplate,
+)
 from mercato.inbox.records import conversation_changed
 from mercato.inbox.schemas import ConversationUpdate
 from mercato.orders.models import Order
@@ -26,17 +32,21 @@ THREAD_ORDERS = 10
 
 @dataclass
 class Shown:
-    """A conversation as the API shows it: with its platform and reply window."""
+    """A conversation as the API shows it: with its platform, reply window, labels and
+    service-level timer."""
 
     conversation: Conversation
-    platform: str
-    # Meta granted the account's app the Human Agent permission (Messenger, Instagram).
-    human_agent: bool = field(default=False, kw_only=True)
+    account: InboxAccount
+    labels: list[str] = field(default_factory=list, kw_only=True)
     # The latest message, when the list was asked for it (the dashboard's excerpt).
     last_message: Message | None = field(default=None, kw_only=True)
 
     def __getattr__(self, name):
         return getattr(self.conversation, name)
+
+    @property
+    def platform(self) -> str:
+        return self.account.platform
 
     @property
     def window_closes_at(self) -> datetime | None:
@@ -54,27 +64,49 @@ class Shown:
 
     @property
     def human_agent_until(self) -> datetime | None:
+        """Meta granted the account's app the Human Agent permission (Messenger,
+        Instagram): a person's reply may go until then."""
         until = windows.human_agent_until(
-            self.platform, self.conversation.last_inbound_at, self.human_agent
+            self.platform, self.conversation.last_inbound_at, self.account.human_agent
         )
         return until if until is not None and until > utcnow() else None
+
+    @property
+    def overdue(self) -> bool:
+        """Waiting longer than the account's first-response target."""
+        target = (self.account.automation or {}).get("first_response_minutes")
+        waiting = self.conversation.waiting_since
+        return bool(target and waiting and utcnow() - waiting > timedelta(minutes=target))
 
 
 @dataclass
 class Thread(Shown):
-    messages: list[Message]
-    orders: list[Order]
-    templates: list[MessageTemplate]
+    messages: list[Message] = field(kw_only=True)
+    orders: list[Order] = field(kw_only=True)
+    templates: list[MessageTemplate] = field(kw_only=True)
 
 
-def _platforms(session: Session) -> dict[str, tuple[str, bool]]:
-    """account id -> (platform, human agent permitted)."""
-    rows = session.execute(select(InboxAccount.id, InboxAccount.platform, InboxAccount.human_agent))
-    return {account_id: (platform, human) for account_id, platform, human in rows}
+def _accounts(session: Session) -> dict[str, InboxAccount]:
+    return {a.id: a for a in session.scalars(select(InboxAccount))}
 
 
-def shown(conversation: Conversation, account: InboxAccount, **more) -> Shown:
-    return Shown(conversation, account.platform, human_agent=account.human_agent, **more)
+def labels_of(session: Session, conversation_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if conversation_ids:
+        rows = session.execute(
+            select(ConversationLabel.conversation_id, ConversationLabel.label)
+            .where(ConversationLabel.conversation_id.in_(conversation_ids))
+            .order_by(ConversationLabel.label)
+        )
+        for conversation_id, label in rows:
+            found.setdefault(conversation_id, []).append(label)
+    return found
+
+
+def shown(session: Session, conversation: Conversation) -> Shown:
+    account = accounts.get_account(session, conversation.account_id)
+    labels = labels_of(session, [conversation.id]).get(conversation.id, [])
+    return Shown(conversation, account, labels=labels)
 
 
 def _encode(conversation: Conversation) -> str:
@@ -102,11 +134,15 @@ def list_conversations(
     account_id: str | None = None,
     assignee: str | None = None,
     unread: bool | None = None,
+    label: str | None = None,
+    waiting: bool | None = None,
+    q: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
     last_message: bool = False,
 ) -> Page:
-    """Latest activity first; with ``last_message``, each with its latest message."""
+    """Latest activity first; with ``last_message``, each with its latest message. ``q``
+    finds the words in the person's name, number or id, or in any message."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = select(Conversation)
     if status:
@@ -117,6 +153,36 @@ def list_conversations(
         query = query.where(Conversation.assignee == assignee)
     if unread is not None:
         query = query.where(Conversation.unread > 0 if unread else Conversation.unread == 0)
+    if label:
+        query = query.where(
+            select(ConversationLabel.label)
+            .where(
+                ConversationLabel.conversation_id == Conversation.id,
+                ConversationLabel.label == label,
+            )
+            .exists()
+        )
+    if waiting is not None:
+        query = query.where(
+            Conversation.waiting_since.is_not(None)
+            if waiting
+            else Conversation.waiting_since.is_(None)
+        )
+    if q and q.strip():
+        words = q.strip()
+        query = query.where(
+            or_(
+                Conversation.contact_name.icontains(words, autoescape=True),
+                Conversation.phone.icontains(words, autoescape=True),
+                Conversation.contact_id == words,
+                select(Message.id)
+                .where(
+                    Message.conversation_id == Conversation.id,
+                    Message.text.icontains(words, autoescape=True),
+                )
+                .exists(),
+            )
+        )
     if cursor:
         at, last_id = _decode(cursor)
         query = query.where(tuple_(Conversation.last_message_at, Conversation.id) < (at, last_id))
@@ -127,17 +193,15 @@ def list_conversations(
             )
         )
     )
-    platforms = _platforms(session)
+    known = _accounts(session)
     more = len(rows) > limit
     rows = rows[:limit]
     latest = _latest_messages(session, [c.id for c in rows]) if last_message else {}
+    labels = labels_of(session, [c.id for c in rows])
     return Page(
         [
             Shown(
-                c,
-                platforms[c.account_id][0],
-                human_agent=platforms[c.account_id][1],
-                last_message=latest.get(c.id),
+                c, known[c.account_id], labels=labels.get(c.id, []), last_message=latest.get(c.id)
             )
             for c in rows
         ],
@@ -189,23 +253,15 @@ def thread(session: Session, conversation_id: str) -> Thread:
             .limit(THREAD_MESSAGES)
         )
     )
-    # The person's orders: by their number, and those the conversation's links led to.
-    theirs = Order.attribution["conversation_id"].as_string() == conversation.id
-    if conversation.phone:
-        theirs = or_(Order.customer_phone == conversation.phone, theirs)
-    orders = list(
-        session.scalars(
-            select(Order).where(theirs).order_by(Order.placed_at.desc()).limit(THREAD_ORDERS)
-        )
-    )
+    orders = records.orders_of(session, conversation, THREAD_ORDERS)
     approved = [t for t in accounts.templates(session, account.id) if t.status == "APPROVED"]
     return Thread(
         conversation,
-        account.platform,
-        latest[::-1],
-        orders,
-        approved,
-        human_agent=account.human_agent,
+        account,
+        labels=labels_of(session, [conversation.id]).get(conversation.id, []),
+        messages=latest[::-1],
+        orders=orders,
+        templates=approved,
     )
 
 
@@ -218,10 +274,14 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
         conversation.status = data.status
         conversation.resolved_at = now if data.status == "resolved" else None
         resolved = data.status == "resolved"
+        if resolved:  # nobody is left waiting for an answer
+            conversation.waiting_since = None
         changed = True
     if "assignee" in data.model_fields_set and data.assignee != conversation.assignee:
         conversation.assignee = data.assignee or None
         changed = True
+    if data.labels is not None:
+        changed = _set_labels(session, conversation, data.labels) or changed
     was_unread = conversation.unread > 0
     if data.read:
         conversation.unread = 0
@@ -241,4 +301,26 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
         events.record(
             session, "conversation.read", conversation_changed(conversation), key=conversation.id
         )
-    return shown(conversation, accounts.get_account(session, conversation.account_id))
+    return shown(session, conversation)
+
+
+def _set_labels(session: Session, conversation: Conversation, labels: list[str]) -> bool:
+    """The conversation's labels become exactly ``labels``; whether that changed them."""
+    wanted = sorted({label.strip().lower() for label in labels})
+    if wanted == labels_of(session, [conversation.id]).get(conversation.id, []):
+        return False
+    session.execute(
+        delete(ConversationLabel).where(ConversationLabel.conversation_id == conversation.id)
+    )
+    session.add_all(ConversationLabel(conversation_id=conversation.id, label=x) for x in wanted)
+    session.flush()
+    return True
+
+
+def labels_in_use(session: Session) -> list[str]:
+    """Every label on a conversation, for the filters."""
+    return list(
+        session.scalars(
+            select(ConversationLabel.label).distinct().order_by(ConversationLabel.label)
+        )
+    )

@@ -19,7 +19,8 @@ from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 PLATFORMS = ("whatsapp", "messenger", "instagram", "tiktok")
 CONVERSATION_STATUSES = ("open", "pending", "snoozed", "resolved")
-DIRECTIONS = ("in", "out")
+# "note": an internal note of the merchant's team, in the thread, never sent.
+DIRECTIONS = ("in", "out", "note")
 # An outbound message moves queued -> sent -> delivered -> read, or ends failed; an
 # inbound one is received, and a comment may then be hidden or deleted by the merchant.
 MESSAGE_STATUSES = (
@@ -125,6 +126,9 @@ class Conversation(Base):
     marketing_opt_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the merchant first answered (first-response time).
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Since when the person has been waiting for an answer (their message after the
+    # merchant's last reply); None when nobody is waiting. The SLA timers run from it.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Satisfaction: asked after resolution, answered 1-5, credited to the assignee then.
     csat_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -175,3 +179,27 @@ class Message(Base):
     # Inbound: when the person sent it; outbound: when it was queued.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConversationLabel(Base):
+    """A label the team put on a conversation ("vip", "return", "wholesale")."""
+
+    __tablename__ = "inbox_conversation_labels"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("inbox_conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
+
+
+class CannedReply(Base):
+    """A saved answer with variables ({name}, {order}, {order_status}, {tracking}) filled
+    in from the conversation when it is sent."""
+
+    __tablename__ = "inbox_canned_replies"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("cnd"))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

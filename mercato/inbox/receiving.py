@@ -292,6 +292,8 @@ def _arrived(
         conversation.last_inbound_at = message.sent_at
     conversation.last_message_at = max(conversation.last_message_at, message.sent_at)
     conversation.updated_at = now
+    if conversation.waiting_since is None:  # the service-level timer starts
+        conversation.waiting_since = message.sent_at
     text = message.text if message.kind == "text" else None
     score = automation.rating(conversation, text)
     if score is not None:  # the answer to the satisfaction question: not a new request
@@ -332,6 +334,7 @@ def _echoed(
     shows it, as sent; the person's reply window is not theirs to open."""
     conversation.last_message_at = max(conversation.last_message_at, message.sent_at)
     conversation.updated_at = now
+    conversation.waiting_since = None  # answered, from another app
     events.record(
         session,
         "message.sent",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mercato.errors import NotFound
 from mercato.inbox.models import Conversation, Message
 from mercato.inbox.schemas import ConversationChanged, MessageChanged
+from mercato.orders.models import Order
 
 
 def conversation(session: Session, conversation_id: str, *, lock: bool = False) -> Conversation:
@@ -25,6 +26,17 @@ def message(session: Session, message_id: str) -> Message:
     if found is None:
         raise NotFound(f"No message {message_id!r}.")
     return found
+
+
+def orders_of(session: Session, conversation: Conversation, limit: int) -> list[Order]:
+    """The person's orders, latest first: by their number, and those the conversation's
+    links led to."""
+    theirs = Order.attribution["conversation_id"].as_string() == conversation.id
+    if conversation.phone:
+        theirs = or_(Order.customer_phone == conversation.phone, theirs)
+    return list(
+        session.scalars(select(Order).where(theirs).order_by(Order.placed_at.desc()).limit(limit))
+    )
 
 
 def conversation_changed(conversation: Conversation) -> ConversationChanged:

@@ -90,9 +90,10 @@ class TemplatePublic(_Output):
 class MessagePublic(_Output):
     id: str
     conversation_id: str
-    direction: Literal["in", "out"]
+    direction: Literal["in", "out", "note"]
     platform_message_id: str | None
     reply_to_id: str | None
+    # in, out, or note (the team's own, never sent)
     kind: str
     text: str | None
     content: dict[str, Any]
@@ -130,6 +131,11 @@ class ConversationPublic(_Output):
     # Whether a free-form reply may be sent now (TikTok Shop sets no time window: it
     # answers each send itself).
     reply_open: bool = False
+    # Since when the person has waited for an answer (None: nobody waits), and whether
+    # that is longer than the account's first-response target.
+    waiting_since: datetime | None = None
+    overdue: bool = False
+    labels: list[str] = []
     created_at: datetime
 
 
@@ -154,8 +160,13 @@ class ThreadPublic(ConversationPublic):
     templates: list[TemplatePublic]
 
 
+Label = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[\w][\w .:-]*$")]
+
+
 class ConversationUpdate(_Input):
     status: ConversationStatus | None = None
+    # The conversation's labels, all of them (an empty list removes every label).
+    labels: list[Label] | None = Field(default=None, max_length=20)
     assignee: Annotated[str, Field(max_length=100)] | None = None
     # True marks every message read (unread back to 0).
     read: bool | None = None
@@ -186,13 +197,15 @@ class ProductSection(_Input):
 class MessageCreate(_Input):
     """A reply: ``type`` says which of the other fields it needs."""
 
-    type: Literal["text", "template", "product", "product_list"]
+    type: Literal["text", "template", "product", "product_list", "canned"]
     text: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     template: TemplateChoice | None = None
     # product: one SKU; product_list: sections of SKUs under a header.
     sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     header: Annotated[str, Field(min_length=1, max_length=60)] | None = None
     sections: list[ProductSection] | None = None
+    # canned: the saved reply's name; its variables are filled in from the conversation.
+    canned_reply: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     author: Annotated[str, Field(max_length=100)] | None = None
 
     @model_validator(mode="after")
@@ -202,11 +215,33 @@ class MessageCreate(_Input):
             "template": ("template",),
             "product": ("sku",),
             "product_list": ("header", "text", "sections"),
+            "canned": ("canned_reply",),
         }[self.type]
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:
             raise ValueError(f"a {self.type} message needs {', '.join(missing)}")
         return self
+
+
+class NoteCreate(_Input):
+    """An internal note in the thread: the team sees it, the person never does."""
+
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    author: Annotated[str, Field(max_length=100)] | None = None
+
+
+class CannedReplyIn(_Input):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    # Variables: {name}, {order}, {order_status}, {tracking}.
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class CannedReplyPublic(_Output):
+    id: str
+    name: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
 
 
 class CommentReply(_Input):
@@ -271,6 +306,9 @@ class AutomationRules(_Input):
     cart_message: Annotated[str, Field(min_length=1, max_length=500)] = (
         "Here is your cart, ready to pay:"
     )
+    # Service level: an answer is due this many minutes after a person starts waiting
+    # (conversations past it show overdue). None: no target.
+    first_response_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
     # After a conversation is resolved, ask for a rating from 1 to 5.
     csat: bool = False
     csat_question: Annotated[str, Field(min_length=1, max_length=1024)] = (

@@ -24,7 +24,7 @@ from mercato.channels.tiktok.api import TikTokError
 from mercato.channels.whatsapp import mapping
 from mercato.db import utcnow
 from mercato.errors import FieldError, MercatoError, ValidationFailed
-from mercato.inbox import accounts, consent, records, windows
+from mercato.inbox import accounts, canned, consent, records, windows
 from mercato.inbox.models import InboxAccount, Message
 from mercato.inbox.records import message_changed
 from mercato.inbox.schemas import MessageCreate
@@ -58,6 +58,10 @@ def send(
     now = now or utcnow()
     conversation = records.conversation(session, conversation_id, lock=True)
     account = accounts.get_account(session, conversation.account_id)
+    if data.type == "canned":
+        data = data.model_copy(
+            update={"type": "text", "text": canned.render(session, data.canned_reply, conversation)}
+        )
     if account.platform == "whatsapp":
         _whatsapp_window(session, account, conversation, data, now)
         kind, text, body = _compose(session, account, conversation, data, preview_url)
@@ -97,8 +101,9 @@ def queue(
     )
     session.add(message)
     conversation.last_message_at = now
-    if not automatic:
+    if not automatic:  # a person answered: the first response, and nobody waits now
         conversation.first_reply_at = conversation.first_reply_at or now
+        conversation.waiting_since = None
     conversation.updated_at = now
     session.flush()
     # One conversation's replies leave in the order they were written.

@@ -229,6 +229,11 @@ class Shop:
         return self.call("GET", "/api/v1/conversations")["items"][0]["id"]
 
     @cached_property
+    def canned_reply_id(self) -> str:
+        body = {"name": "where", "text": "Hi {name}, {order} is {order_status}."}
+        return self.call("POST", "/api/v1/inbox/canned-replies", 201, json=body)["id"]
+
+    @cached_property
     def comment_id(self) -> str:
         """A comment on the Instagram account's post (the platform is its simulator)."""
         simulators = create_sandbox(("messenger",))
@@ -823,6 +828,37 @@ ROUTES: list[Route] = [
         "inbox:write",
         202,
         lambda s: _conversation(s, json={"items": [{"sku": s.sku, "quantity": 1}]}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/conversations/{conversation_id}/notes",
+        "inbox:write",
+        201,
+        lambda s: _conversation(s, json={"text": "Called the carrier."}),
+    ),
+    Route("GET", "/api/v1/inbox/canned-replies", "inbox:read", 200),
+    Route(
+        "POST",
+        "/api/v1/inbox/canned-replies",
+        "inbox:write",
+        201,
+        lambda s: Request(json={"name": "thanks", "text": "Thank you {name}!"}),
+    ),
+    by_id(
+        "PUT",
+        "/api/v1/inbox/canned-replies/{reply_id}",
+        "inbox:write",
+        200,
+        lambda s: Request(
+            ids={"reply_id": s.canned_reply_id}, json={"name": "where", "text": "Hi {name}!"}
+        ),
+    ),
+    by_id(
+        "DELETE",
+        "/api/v1/inbox/canned-replies/{reply_id}",
+        "inbox:write",
+        204,
+        lambda s: Request(ids={"reply_id": s.canned_reply_id}),
     ),
     by_id(
         "POST",
