@@ -157,7 +157,7 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("inbox_conversations.id", ondelete="CASCADE")
     )
-    direction: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(4))
     # The platform's message id (wamid..., mid...) or comment id: known on arrival, or
     # once sent.
     platform_message_id: Mapped[str | None] = mapped_column(String(255))

@@ -47,6 +47,9 @@ def upgrade() -> None:
         "  AND m.direction = 'out' AND m.at >= inbox_conversations.last_inbound_at)"
     )
     with op.batch_alter_table('inbox_messages') as batch_op:
+        batch_op.alter_column(
+            'direction', existing_type=sa.String(length=3), type_=sa.String(length=4)
+        )
         batch_op.drop_constraint(op.f('ck_inbox_messages_direction'), type_='check')
         batch_op.create_check_constraint(
             op.f('ck_inbox_messages_direction'), "direction IN ('in', 'out', 'note')"
@@ -59,6 +62,9 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f('ck_inbox_messages_direction'), type_='check')
         batch_op.create_check_constraint(
             op.f('ck_inbox_messages_direction'), "direction IN ('in', 'out')"
+        )
+        batch_op.alter_column(
+            'direction', existing_type=sa.String(length=4), type_=sa.String(length=3)
         )
     with op.batch_alter_table('inbox_conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_conversations_waiting_since'))
