@@ -26,14 +26,16 @@ from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import stream
 from mercato.events.service import EventFilters
-from mercato.inbox import checkout_links, comments, conversations, sending, windows
+from mercato.inbox import canned, checkout_links, comments, conversations, notes, sending, windows
 from mercato.inbox.models import CONVERSATION_STATUSES
 from mercato.inbox.schemas import (
+    CannedReplyIn,
     CartItem,
     CheckoutLinkCreate,
     CommentReply,
     ConversationUpdate,
     MessageCreate,
+    NoteCreate,
     TemplateChoice,
 )
 from mercato.inventory import reports as inventory
@@ -387,14 +389,20 @@ def inbox(
     status: str | None = None,
     unread: str | None = None,
     assignee: str | None = None,
+    label: str | None = None,
+    waiting: str | None = None,
+    q: str | None = None,
     cursor: str | None = None,
 ):
-    """Conversations, latest activity first, each with its latest message."""
+    """Conversations, latest activity first, each with its latest message; searchable."""
     page = conversations.list_conversations(
         session,
         status=status or None,
         assignee=assignee or None,
         unread={"yes": True, "no": False}.get(unread or ""),
+        label=label or None,
+        waiting=True if waiting == "yes" else None,
+        q=(q or "")[:200] or None,
         cursor=cursor or None,
         last_message=True,
     )
@@ -404,10 +412,59 @@ def inbox(
         admin,
         page=page,
         statuses=CONVERSATION_STATUSES,
+        labels=conversations.labels_in_use(session),
         status=status or "",
         unread=unread or "",
         assignee=assignee or "",
+        label=label or "",
+        waiting=waiting or "",
+        q=q or "",
     )
+
+
+@router.get("/inbox/replies")
+def canned_replies(request: Request, session: ReadSession, admin: Admin):
+    """The team's saved replies, and their variables."""
+    return _page(
+        request,
+        "inbox_replies.html",
+        admin,
+        replies=canned.list_all(session),
+        variables=canned.VARIABLES,
+    )
+
+
+@router.post("/inbox/replies")
+def save_canned_reply(form: PostedForm, session: WriteSession, admin: Admin):
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    try:
+        service.require(admin, "inbox:write")
+        data = CannedReplyIn(name=str(form.get("name") or ""), text=str(form.get("text") or ""))
+        if form.get("id"):
+            canned.update(session, str(form["id"]), data)
+        else:
+            canned.create(session, data)
+    except MercatoError as exc:
+        session.rollback()
+        return _back("/admin/inbox/replies", error=_said(exc))
+    except ValueError as exc:
+        session.rollback()
+        return _back("/admin/inbox/replies", error=_refused(exc))
+    return _back("/admin/inbox/replies", msg=f"Saved “{data.name}”.")
+
+
+@router.post("/inbox/replies/{reply_id}/delete")
+def delete_canned_reply(
+    reply_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]
+):
+    service.check_csrf(admin, csrf)
+    try:
+        service.require(admin, "inbox:write")
+        canned.delete(session, reply_id)
+    except MercatoError as exc:
+        session.rollback()
+        return _back("/admin/inbox/replies", error=_said(exc))
+    return _back("/admin/inbox/replies", msg="Deleted.")
 
 
 @router.get("/inbox/stream")
@@ -437,6 +494,7 @@ def conversation_page(request: Request, conversation_id: str, session: ReadSessi
         thread=thread,
         window=windows.WINDOWS[thread.platform],
         statuses=CONVERSATION_STATUSES,
+        replies=canned.list_all(session),
     )
 
 
@@ -479,11 +537,15 @@ def reply(
     text: Annotated[str, Form()] = "",
     sku: Annotated[str, Form()] = "",
     template: Annotated[str, Form()] = "",
+    canned_reply: Annotated[str, Form()] = "",
 ):
-    """A text, a product card (by SKU) or, outside the window, an approved template."""
+    """A text, a product card (by SKU), a saved reply or, outside the window, an approved
+    template."""
 
     def act():
-        if kind == "template":
+        if kind == "canned":
+            data = MessageCreate(type="canned", canned_reply=canned_reply, author=_author(admin))
+        elif kind == "template":
             name, _, language = template.partition("|")
             data = MessageCreate(
                 type="template",
@@ -582,6 +644,23 @@ def moderate_comment(
     return _back(path, msg=done[action])
 
 
+@router.post("/inbox/{conversation_id}/notes")
+def add_note(
+    conversation_id: str,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+    text: Annotated[str, Form()],
+):
+    """An internal note: the team sees it in the thread, the person never does."""
+
+    def act():
+        notes.add(session, conversation_id, NoteCreate(text=text.strip(), author=_author(admin)))
+        return "Note added."
+
+    return _inbox_action(session, conversation_id, admin, csrf, act)
+
+
 @router.post("/inbox/{conversation_id}/update")
 def update_conversation(
     conversation_id: str, form: PostedForm, session: WriteSession, admin: Admin
@@ -589,15 +668,21 @@ def update_conversation(
     """Status, assignee (empty: nobody) or read, whichever the form posts."""
 
     def act():
+        labels = None
+        if "labels" in form:  # "vip, return": the conversation's labels, all of them
+            labels = [x.strip() for x in str(form["labels"]).split(",") if x.strip()]
         data = ConversationUpdate(
             **{field: str(form[field]) for field in ("status", "assignee") if field in form},
             read=form.get("read") == "on" or None,
+            labels=labels,
         )
         shown = conversations.update(session, conversation_id, data)
         if data.status:
             return f"Status: {shown.status}."
         if "assignee" in data.model_fields_set:
             return f"Assigned to {shown.assignee}." if shown.assignee else "Unassigned."
+        if labels is not None:
+            return "Labels: " + (", ".join(shown.labels) or "none") + "."
         return "Marked read."
 
     return _inbox_action(session, conversation_id, admin, str(form.get("csrf") or ""), act)

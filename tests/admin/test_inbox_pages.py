@@ -364,3 +364,48 @@ def test_an_inbox_reader_starts_on_the_inbox(client, sessions):
     signed_in = client.post("/admin/login", data={"token": secret}, follow_redirects=False)
     assert signed_in.headers["location"] == "/admin/inbox"
     assert client.get("/admin/orders").status_code == 403
+
+
+def test_notes_labels_saved_replies_and_search_from_the_dashboard(agent, writes, sessions):
+    writes(ADA, "My parcel never came")
+    writes(BEN, "Do you ship to Lyon?", name="Ben")
+    ada = conversation_of(sessions, ADA)
+    path = f"/admin/inbox/{ada.id}"
+    csrf = csrf_of(agent.get(path).text)
+
+    noted = agent.post(
+        f"{path}/notes", data={"csrf": csrf, "text": "Asked UPS for a trace"}, follow_redirects=True
+    )
+    assert "Note added." in noted.text and "internal note" in noted.text
+    assert "seen by the team only" in noted.text
+    labelled = agent.post(
+        f"{path}/update", data={"csrf": csrf, "labels": "VIP, lost parcel"}, follow_redirects=True
+    )
+    assert "Labels: lost parcel, vip." in labelled.text
+
+    saved = agent.post(
+        "/admin/inbox/replies",
+        data={"csrf": csrf, "name": "sorry", "text": "Sorry {name}, we are on it."},
+        follow_redirects=True,
+    )
+    assert "Saved “sorry”." in saved.text
+    wrong = agent.post(
+        "/admin/inbox/replies",
+        data={"csrf": csrf, "name": "bad", "text": "Hi {firstname}"},
+        follow_redirects=True,
+    )
+    assert "unknown firstname" in wrong.text and "<strong>bad</strong>" not in wrong.text
+    sent = agent.post(
+        f"{path}/messages",
+        data={"csrf": csrf, "type": "canned", "canned_reply": "sorry"},
+        follow_redirects=True,
+    )
+    assert "Sorry Ada, we are on it." in sent.text
+    assert "waiting since" not in sent.text.split('id="messages"')[0]  # answered
+
+    found = agent.get("/admin/inbox", params={"q": "parcel"}).text
+    assert "Ada Buyer" in found and "Ben" not in found
+    vip = agent.get("/admin/inbox", params={"label": "vip"}).text
+    assert "Ada Buyer" in vip and "Ben" not in vip
+    waiting = agent.get("/admin/inbox", params={"waiting": "yes"}).text
+    assert "Ben" in waiting and "Ada Buyer" not in waiting

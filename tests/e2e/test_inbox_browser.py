@@ -180,6 +180,16 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
     mobile.screenshot(path=str(shots / "thread-phone.png"), full_page=True)
     mobile.screenshot(path=str(shots / "thread-phone-screen.png"))
 
+    # The team's own words: a note in the thread, a label on the conversation.
+    mobile.fill("#note-composer textarea", "Refunded: wrong size sent")
+    mobile.click("#note-composer button")
+    expect(mobile.locator("#messages li.msg.note")).to_contain_text("Refunded: wrong size sent")
+    mobile.fill("input[name=labels]", "vip, wrong size")
+    mobile.click("button:text-is('Label')")
+    expect(mobile.locator("#thread-head .labels")).to_contain_text("wrong size")
+    _fits(mobile)
+    mobile.screenshot(path=str(shots / "thread-phone-team.png"), full_page=True)
+
     # A customer who wrote 25 hours ago: only the approved templates can be sent.
     with transaction(sessions) as session:
         accounts.replace_templates(
