@@ -538,6 +538,7 @@ def reply(
     sku: Annotated[str, Form()] = "",
     template: Annotated[str, Form()] = "",
     canned_reply: Annotated[str, Form()] = "",
+    choices: Annotated[str, Form()] = "",
 ):
     """A text, a product card (by SKU), a saved reply or, outside the window, an approved
     template."""
@@ -554,7 +555,12 @@ def reply(
             )
         else:
             data = MessageCreate(
-                type=kind, text=text.strip() or None, sku=sku.strip() or None, author=_author(admin)
+                type=kind,
+                text=text.strip() or None,
+                sku=sku.strip() or None,
+                # "Saturday, Monday": the buttons offered under the text
+                choices=[c.strip() for c in choices.split(",") if c.strip()] or None,
+                author=_author(admin),
             )
         sending.send(session, conversation_id, data)
         return "Queued; it is on its way."

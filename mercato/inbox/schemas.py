@@ -197,13 +197,19 @@ class ProductSection(_Input):
 class MessageCreate(_Input):
     """A reply: ``type`` says which of the other fields it needs."""
 
-    type: Literal["text", "template", "product", "product_list", "canned"]
+    type: Literal["text", "template", "product", "product_list", "canned", "buttons"]
     text: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     template: TemplateChoice | None = None
     # product: one SKU; product_list: sections of SKUs under a header.
     sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     header: Annotated[str, Field(min_length=1, max_length=60)] | None = None
     sections: list[ProductSection] | None = None
+    # buttons: the choices offered under the text (WhatsApp: 1 to 3 reply buttons;
+    # Messenger and Instagram: up to 13 quick replies); a tap comes back as the person's
+    # message.
+    choices: list[Annotated[str, Field(min_length=1, max_length=20)]] | None = Field(
+        default=None, max_length=13
+    )
     # canned: the saved reply's name; its variables are filled in from the conversation.
     canned_reply: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     author: Annotated[str, Field(max_length=100)] | None = None
@@ -216,6 +222,7 @@ class MessageCreate(_Input):
             "product": ("sku",),
             "product_list": ("header", "text", "sections"),
             "canned": ("canned_reply",),
+            "buttons": ("text", "choices"),
         }[self.type]
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:

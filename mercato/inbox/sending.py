@@ -178,6 +178,9 @@ def _compose_meta(
     try:
         if data.type == "text":
             return "text", data.text, messenger.text(platform, to, data.text, tag=tag)
+        if data.type == "buttons":
+            body = messenger.quick_replies(platform, to, data.text, data.choices, tag=tag)
+            return "buttons", data.text, body
         skus = [data.sku] if data.type == "product" else [k for s in data.sections for k in s.skus]
         loc = ("sku",) if data.type == "product" else ("sections",)
         variants = [_variant(session, sku, loc) for sku in dict.fromkeys(skus)]
@@ -254,6 +257,8 @@ def _compose(
     try:
         if data.type == "text":
             return "text", data.text, mapping.text(to, data.text, preview_url=preview_url)
+        if data.type == "buttons":
+            return "buttons", data.text, mapping.buttons(to, data.text, data.choices)
         if data.type == "template":
             choice = data.template
             found = accounts.approved_template(session, account.id, choice.name, choice.language)

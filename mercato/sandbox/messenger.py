@@ -47,6 +47,7 @@ HUMAN_AGENT_WINDOW = timedelta(days=7)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 TEXT_MAX = {"messenger": 2000, "instagram": 1000}
 CARDS_MAX, CARD_TEXT_MAX, BUTTONS_MAX = 10, 80, 3
+QUICK_REPLIES_MAX = 13
 OUTSIDE_WINDOW = 2018278
 PRIVATE_REPLY_USED = 2534014
 OBJECT = {"messenger": "page", "instagram": "instagram"}
@@ -185,6 +186,15 @@ class MessengerSim(Simulator):
             raise _invalid(f"Param message[{sorted(unknown)[0]}] is not a valid parameter")
         if ("text" in message) == ("attachment" in message):
             raise _invalid("Param message must have exactly one of text or attachment")
+        replies = message.get("quick_replies")
+        if replies is not None:
+            if not isinstance(replies, list) or not 1 <= len(replies) <= QUICK_REPLIES_MAX:
+                raise _invalid(f"param message[quick_replies] holds 1 to {QUICK_REPLIES_MAX}")
+            for n, reply in enumerate(replies):
+                if not isinstance(reply, dict) or reply.get("content_type") != "text":
+                    raise _invalid(f"param quick_replies[{n}][content_type] must be text")
+                if not isinstance(reply.get("title"), str) or not reply["title"]:
+                    raise _invalid(f"param quick_replies[{n}][title] must be non-empty.")
         if "text" in message:
             text = message["text"]
             size = len(text.encode()) if platform == "instagram" else len(text)

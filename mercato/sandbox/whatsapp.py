@@ -53,6 +53,7 @@ SECTION_TITLE_MAX = 24
 SECTIONS_MAX = 10
 PRODUCTS_MAX = 30
 BUTTONS_MAX = 3
+BUTTON_TITLE_MAX = 20
 LIST_ROWS_MAX = 10
 TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
 TEMPLATE_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
@@ -351,10 +352,13 @@ class WhatsAppSim(Simulator):
             self._sections(action["sections"], "product_items", PRODUCTS_MAX)
         elif kind == "list":
             self._sections(action["sections"], "rows", LIST_ROWS_MAX)
-        elif kind == "button" and not 1 <= len(action["buttons"]) <= BUTTONS_MAX:
-            raise _invalid(
-                f"Param interactive['action']['buttons'] holds 1 to {BUTTONS_MAX} buttons"
-            )
+        elif kind == "button":
+            if not 1 <= len(action["buttons"]) <= BUTTONS_MAX:
+                raise _invalid(
+                    f"Param interactive['action']['buttons'] holds 1 to {BUTTONS_MAX} buttons"
+                )
+            for n, button in enumerate(action["buttons"]):
+                _longest(button["reply"]["title"], BUTTON_TITLE_MAX, f"buttons[{n}]['title']")
 
     @staticmethod
     def _sections(sections: list[dict], items: str, most: int) -> None:

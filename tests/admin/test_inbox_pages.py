@@ -409,3 +409,21 @@ def test_notes_labels_saved_replies_and_search_from_the_dashboard(agent, writes,
     assert "Ada Buyer" in vip and "Ben" not in vip
     waiting = agent.get("/admin/inbox", params={"waiting": "yes"}).text
     assert "Ben" in waiting and "Ada Buyer" not in waiting
+
+
+def test_choices_are_offered_from_the_composer(agent, writes, sessions):
+    writes(ADA, "Which sizes are left?")
+    path = f"/admin/inbox/{conversation_of(sessions, ADA).id}"
+    page = agent.get(path).text
+    sent = agent.post(
+        f"{path}/messages",
+        data={"csrf": csrf_of(page), "type": "buttons", "text": "Pick one", "choices": "S, M"},
+        follow_redirects=True,
+    )
+    assert "Queued" in sent.text and "Pick one" in sent.text
+    four = agent.post(
+        f"{path}/messages",
+        data={"csrf": csrf_of(page), "type": "buttons", "text": "Pick", "choices": "S,M,L,XL"},
+        follow_redirects=True,
+    )
+    assert "1 to 3 buttons" in four.text

@@ -406,3 +406,31 @@ def test_a_hidden_comment_or_one_on_a_live_video_is_answered_only_privately(
         f"/api/v1/inbox/comments/{hidden['id']}/replies", headers=admin, json={"text": "Hm"}
     )
     assert refused.status_code == 409
+
+
+def test_choices_go_as_quick_replies_and_a_tap_comes_back_as_the_persons_message(
+    client, admin, sandbox, page, job_context
+):
+    _writes(client, sandbox, page, "Do you deliver on Saturday?")
+    thread = _conversation(client, admin)
+    queued = client.post(
+        f"/api/v1/conversations/{thread['id']}/messages",
+        headers=admin,
+        json={"type": "buttons", "text": "Which day suits you?", "choices": ["Saturday", "Monday"]},
+    )
+    assert queued.status_code == 202, queued.text
+    _send(job_context, queued.json()["id"])
+    [sent] = _sent(sandbox)
+    assert sent["body"]["message"] == {
+        "text": "Which day suits you?",
+        "quick_replies": [
+            {"content_type": "text", "title": "Saturday", "payload": "b1"},
+            {"content_type": "text", "title": "Monday", "payload": "b2"},
+        ],
+    }
+    too_many = client.post(
+        f"/api/v1/conversations/{thread['id']}/messages",
+        headers=admin,
+        json={"type": "buttons", "text": "Pick", "choices": [f"c{n}" for n in range(14)]},
+    )
+    assert too_many.status_code == 422

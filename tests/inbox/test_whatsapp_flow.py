@@ -162,3 +162,33 @@ def test_a_cart_sent_from_the_catalog_is_answered_with_a_checkout_link_holding_i
     assert reply["author"] == "automation"
     assert reply["text"].startswith("Here is your cart, ready to pay:")
     assert "/shop/cart?items=TEE-M:2&ch=whatsapp&conv=" in reply["text"]
+
+
+def test_reply_buttons_reach_the_platform_in_its_shape(client, admin, sandbox, number, job_context):
+    _customer_writes(client, sandbox, number, "Can I change my size?")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    path = f"/api/v1/conversations/{conversation['id']}/messages"
+    queued = client.post(
+        path,
+        headers=admin,
+        json={"type": "buttons", "text": "Which size?", "choices": ["S", "M", "L"]},
+    )
+    assert queued.status_code == 202, queued.text
+    _run(job_context, "inbox.send_message", message_id=queued.json()["id"])
+    [sent] = sandbox.get("/whatsapp/_sandbox/messages").json()["messages"]
+    assert sent["body"]["interactive"] == {
+        "type": "button",
+        "body": {"text": "Which size?"},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": f"b{n}", "title": size}}
+                for n, size in enumerate(["S", "M", "L"], start=1)
+            ]
+        },
+    }
+    four = client.post(
+        path,
+        headers=admin,
+        json={"type": "buttons", "text": "Which?", "choices": ["S", "M", "L", "XL"]},
+    )
+    assert four.status_code == 422 and "1 to 3" in four.text

@@ -15,6 +15,8 @@ BUTTONS_MAX = 3
 BUTTON_TITLE_MAX = 20
 COMMENT_MAX = 2200  # characters of an Instagram comment [S]
 HUMAN_AGENT = "HUMAN_AGENT"
+QUICK_REPLIES_MAX = 13  # [V M-QR]
+QUICK_REPLY_TITLE_MAX = 20  # characters [V M-QR]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,23 @@ def _envelope(recipient: str, tag: str | None) -> dict:
 
 def text(platform: str, recipient: str, body: str, *, tag: str | None = None) -> dict:
     return {**_envelope(recipient, tag), "message": {"text": _text(platform, "text", body)}}
+
+
+def quick_replies(
+    platform: str, recipient: str, body: str, titles: list[str], *, tag: str | None = None
+) -> dict:
+    """Text with up to 13 quick replies: a tap comes back as a message with that text
+    (and our payload)."""
+    if not 1 <= len(titles) <= QUICK_REPLIES_MAX:
+        raise ValueError(f"buttons: 1 to {QUICK_REPLIES_MAX} quick replies, not {len(titles)}")
+    replies = []
+    for n, title in enumerate(titles):
+        if not title.strip() or len(title) > QUICK_REPLY_TITLE_MAX:
+            raise ValueError(f"buttons[{n}]: 1 to {QUICK_REPLY_TITLE_MAX} characters")
+        replies.append({"content_type": "text", "title": title, "payload": f"b{n + 1}"})
+    out = text(platform, recipient, body, tag=tag)
+    out["message"]["quick_replies"] = replies
+    return out
 
 
 def private_reply(platform: str, comment_id: str, body: str) -> dict:

@@ -16,6 +16,9 @@ SECTION_TITLE_MAX = 24
 SECTIONS_MAX = 10
 PRODUCTS_MAX = 30
 TEMPLATE_NAME_MAX = 512
+# Reply buttons [S, several BSP references agree]: 1 to 3, titles of 20 characters.
+BUTTONS_MAX = 3
+BUTTON_TITLE_MAX = 20
 
 # E.164: country code first, at most 15 digits; sent without the "+".
 _E164 = re.compile(r"[1-9][0-9]{6,14}")
@@ -132,4 +135,31 @@ def product_list(
         interactive["footer"] = {"text": footer}
     interactive["action"] = {"catalog_id": _id("catalog_id", catalog_id), "sections": shaped}
     out["interactive"] = interactive
+    return out
+
+
+def buttons(to: str, body: str, titles: list[str]) -> dict:
+    """A message with 1 to 3 reply buttons; a tap comes back as an interactive
+    ``button_reply`` carrying the title (and our id: ``b1``, ``b2``, ``b3``)."""
+    out = _envelope(to, "interactive")
+    if not 1 <= len(titles) <= BUTTONS_MAX:
+        raise ValueError(f"buttons: 1 to {BUTTONS_MAX} buttons, not {len(titles)}")
+    if len(set(titles)) != len(titles):
+        raise ValueError("buttons: each button needs its own title")
+    out["interactive"] = {
+        "type": "button",
+        "body": {"text": _text("text", body, INTERACTIVE_BODY_MAX)},
+        "action": {
+            "buttons": [
+                {
+                    "type": "reply",
+                    "reply": {
+                        "id": f"b{n + 1}",
+                        "title": _text(f"buttons[{n}]", title, BUTTON_TITLE_MAX),
+                    },
+                }
+                for n, title in enumerate(titles)
+            ]
+        },
+    }
     return out
