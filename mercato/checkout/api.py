@@ -4,7 +4,7 @@ checkout, so these endpoints take no API token; discount codes are the merchant'
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from mercato.checkout import batches, completion, discounts, paying, service
@@ -136,32 +136,31 @@ def completion_response(done: paying.Completion, path: str) -> JSONResponse:
     return rendered(body.model_dump(mode="json"), 200 if done.status == "completed" else 202)
 
 
-async def _starter(request: Request) -> batches.StartBatcher:
+# Checkouts started together are written together, and orders of checkouts paid
+# together placed together: one batcher of each per process, found by the handler itself
+# (as a dependency, FastAPI solved it anew on every request).
+
+
+def _starter(request: Request) -> batches.StartBatcher:
     state = request.app.state
     if getattr(state, "checkout_starter", None) is None:
         state.checkout_starter = batches.StartBatcher(state.sessions.write)
     return state.checkout_starter
 
 
-async def _placer(request: Request) -> batches.PlacementBatcher:
+def _placer(request: Request) -> batches.PlacementBatcher:
     state = request.app.state
     if getattr(state, "checkout_placer", None) is None:
         state.checkout_placer = batches.PlacementBatcher(state.sessions.write)
     return state.checkout_placer
 
 
-# Checkouts started together are written together, and orders of checkouts paid
-# together placed together: one batcher of each per process.
-Starter = Annotated[batches.StartBatcher, Depends(_starter)]
-Placer = Annotated[batches.PlacementBatcher, Depends(_placer)]
-
-
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)
-async def create_checkout(data: CheckoutCreate, request: Request, starter: Starter):
+async def create_checkout(data: CheckoutCreate, request: Request):
     """Start a checkout; its stock is held for 15 minutes. Keep the returned token."""
     count_checkout_start(request)
     visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
-    created = await starter.submit(service.Start(data, visitor))
+    created = await _starter(request).submit(service.Start(data, visitor))
     return rendered({**public(created.shown), "token": created.token}, status.HTTP_201_CREATED)
 
 
@@ -192,7 +191,6 @@ async def complete_checkout(
     data: CheckoutComplete,
     request: Request,
     sessions: SessionFactories,
-    placer: Placer,
     idempotency_key: Annotated[str | None, Header()] = None,
 ):
     """Pay the total the buyer was shown (expected_total) and place the order. Send an
@@ -207,7 +205,7 @@ async def complete_checkout(
             [FieldError(("attempt_key",), "required", "required")],
         )
     done = await batches.complete(
-        placer,
+        _placer(request),
         sessions.write,
         token,
         data,
