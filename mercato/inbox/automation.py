@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato import events
-from mercato.inbox import checkout_links, sending
+from mercato.inbox import checkout_links, records, sending
 from mercato.inbox.models import Conversation, InboxAccount, Message
 from mercato.inbox.schemas import AutomationRules, CheckoutLinkCreate, MessageCreate
 from mercato.money import format_plain
-from mercato.orders.models import Fulfillment, Order
+from mercato.orders.models import Fulfillment
 
 AUTHOR = "automation"
 JOB = "inbox.automate"
@@ -159,8 +159,8 @@ def answer(session: Session, message_id: str, now: datetime) -> str | None:
             )
             return "cart"
     lang = asked_language(message.text) if rules.order_status else None
-    if lang is not None and conversation.phone:
-        text = order_status_text(session, conversation.phone, lang)
+    if lang is not None:
+        text = order_status_text(session, conversation, lang)
         if text is not None:
             reply(session, conversation, text, now)
             return "order_status"
@@ -182,10 +182,10 @@ def reply(session: Session, conversation: Conversation, text: str, now: datetime
     )
 
 
-def order_status_text(session: Session, phone: str, lang: str) -> str | None:
-    order = session.scalar(
-        select(Order).where(Order.customer_phone == phone).order_by(Order.placed_at.desc())
-    )
+def order_status_text(session: Session, conversation: Conversation, lang: str) -> str | None:
+    """The person's latest order (by their number, or through the conversation's links)
+    and where it is, in ``lang``; None when they have no order."""
+    [order] = records.orders_of(session, conversation, 1) or [None]
     if order is None:
         return None
     words = ANSWERS[lang]

@@ -434,3 +434,35 @@ def test_choices_go_as_quick_replies_and_a_tap_comes_back_as_the_persons_message
         json={"type": "buttons", "text": "Pick", "choices": [f"c{n}" for n in range(14)]},
     )
     assert too_many.status_code == 422
+
+
+def test_where_is_my_order_is_answered_for_a_buyer_who_ordered_through_a_link(
+    client, admin, sandbox, instagram, make_products, job_context, sessions
+):
+    """No phone number on Instagram: the order the conversation's link led to is theirs."""
+    make_products(tee())
+    _writes(client, sandbox, instagram, "hi")
+    thread = _conversation(client, admin)
+    order = client.post(
+        "/api/v1/orders",
+        headers=admin,
+        json={
+            "channel": "storefront",
+            "lines": [{"sku": "TEE-M", "quantity": 1}],
+            "payment_status": "paid",
+            "attribution": {"conversation_id": thread["id"]},
+        },
+    )
+    assert order.status_code == 201, order.text
+    client.put(
+        f"/api/v1/inbox/accounts/{instagram['id']}/automation",
+        headers=admin,
+        json={"order_status": True},
+    )
+    _writes(client, sandbox, instagram, "Where is my order?")
+    with transaction(sessions) as session:
+        asked = session.scalar(select(Message.id).where(Message.text == "Where is my order?"))
+    registry.TASKS["inbox.automate"].fn(job_context, message_id=asked)
+    answer = _conversation(client, admin)["messages"][-1]
+    assert answer["direction"] == "out" and answer["author"] == "automation"
+    assert f"#{order.json()['number']}" in answer["text"]
