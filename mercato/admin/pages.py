@@ -483,10 +483,16 @@ def inbox_stream(
 
 
 @router.get("/inbox/{conversation_id}")
-def conversation_page(request: Request, conversation_id: str, session: ReadSession, admin: Admin):
+def conversation_page(
+    request: Request,
+    conversation_id: str,
+    session: ReadSession,
+    admin: Admin,
+    before: str | None = None,
+):
     """The thread, the person's orders and a composer that knows the reply window.
     Reading it changes nothing: it is marked read by a POST (see inbox.js)."""
-    thread = conversations.thread(session, conversation_id)
+    thread = conversations.thread(session, conversation_id, before or None)
     return _page(
         request,
         "inbox_thread.html",
@@ -539,6 +545,7 @@ def reply(
     template: Annotated[str, Form()] = "",
     canned_reply: Annotated[str, Form()] = "",
     choices: Annotated[str, Form()] = "",
+    image_url: Annotated[str, Form()] = "",
 ):
     """A text, a product card (by SKU), a saved reply or, outside the window, an approved
     template."""
@@ -560,6 +567,7 @@ def reply(
                 sku=sku.strip() or None,
                 # "Saturday, Monday": the buttons offered under the text
                 choices=[c.strip() for c in choices.split(",") if c.strip()] or None,
+                image_url=image_url.strip() or None,
                 author=_author(admin),
             )
         sending.send(session, conversation_id, data)

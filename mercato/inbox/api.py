@@ -96,9 +96,10 @@ def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}", response_model=ThreadPublic)
-def get_thread(conversation_id: str, session: ReadSession, _: InboxRead):
-    """The latest messages (oldest first), the person's orders and the approved templates."""
-    return conversations.thread(session, conversation_id)
+def get_thread(conversation_id: str, session: ReadSession, _: InboxRead, before: str | None = None):
+    """The latest messages (oldest first), or the 50 before the message ``before``; the
+    person's orders and the approved templates."""
+    return conversations.thread(session, conversation_id, before)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)

@@ -82,6 +82,7 @@ class Shown:
 @dataclass
 class Thread(Shown):
     messages: list[Message] = field(kw_only=True)
+    earlier: bool = field(default=False, kw_only=True)
     orders: list[Order] = field(kw_only=True)
     templates: list[MessageTemplate] = field(kw_only=True)
 
@@ -242,17 +243,27 @@ def unread_total(session: Session) -> int:
     )
 
 
-def thread(session: Session, conversation_id: str) -> Thread:
+def thread(session: Session, conversation_id: str, before: str | None = None) -> Thread:
+    """The latest messages (oldest first), or those just before the message ``before``;
+    ``earlier`` says whether older ones remain."""
     conversation = records.conversation(session, conversation_id)
     account = accounts.get_account(session, conversation.account_id)
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    if before:
+        mark = session.get(Message, before)
+        if mark is None or mark.conversation_id != conversation.id:
+            raise ValidationFailed(
+                "No such message in this conversation.",
+                [FieldError(("query", "before"), "not a message of this conversation")],
+            )
+        query = query.where(tuple_(Message.at, Message.id) < (mark.at, mark.id))
     latest = list(
         session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(Message.at.desc(), Message.id.desc())
-            .limit(THREAD_MESSAGES)
+            query.order_by(Message.at.desc(), Message.id.desc()).limit(THREAD_MESSAGES + 1)
         )
     )
+    earlier = len(latest) > THREAD_MESSAGES
+    latest = latest[:THREAD_MESSAGES]
     orders = records.orders_of(session, conversation, THREAD_ORDERS)
     approved = [t for t in accounts.templates(session, account.id) if t.status == "APPROVED"]
     return Thread(
@@ -260,6 +271,7 @@ def thread(session: Session, conversation_id: str) -> Thread:
         account,
         labels=labels_of(session, [conversation.id]).get(conversation.id, []),
         messages=latest[::-1],
+        earlier=earlier,
         orders=orders,
         templates=approved,
     )

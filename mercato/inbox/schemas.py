@@ -155,6 +155,8 @@ class ThreadPublic(ConversationPublic):
     """A conversation with its latest messages (oldest first) and the person's orders."""
 
     messages: list[MessagePublic]
+    # Older messages remain: ask again with ``before`` the first one shown.
+    earlier: bool = False
     orders: list[OrderSummary]
     # What may be sent when the window is closed.
     templates: list[TemplatePublic]
@@ -197,7 +199,7 @@ class ProductSection(_Input):
 class MessageCreate(_Input):
     """A reply: ``type`` says which of the other fields it needs."""
 
-    type: Literal["text", "template", "product", "product_list", "canned", "buttons"]
+    type: Literal["text", "template", "product", "product_list", "canned", "buttons", "image"]
     text: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     template: TemplateChoice | None = None
     # product: one SKU; product_list: sections of SKUs under a header.
@@ -210,6 +212,8 @@ class MessageCreate(_Input):
     choices: list[Annotated[str, Field(min_length=1, max_length=20)]] | None = Field(
         default=None, max_length=13
     )
+    # image: a public https link to a JPEG or PNG (``text`` is its caption on WhatsApp).
+    image_url: HttpUrl | None = None
     # canned: the saved reply's name; its variables are filled in from the conversation.
     canned_reply: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     author: Annotated[str, Field(max_length=100)] | None = None
@@ -223,6 +227,7 @@ class MessageCreate(_Input):
             "product_list": ("header", "text", "sections"),
             "canned": ("canned_reply",),
             "buttons": ("text", "choices"),
+            "image": ("image_url",),
         }[self.type]
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:

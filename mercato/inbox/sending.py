@@ -181,6 +181,10 @@ def _compose_meta(
         if data.type == "buttons":
             body = messenger.quick_replies(platform, to, data.text, data.choices, tag=tag)
             return "buttons", data.text, body
+        if data.type == "image":
+            if data.text:
+                raise ValueError(f"text: {platform} images take no caption; send it apart")
+            return "image", None, messenger.image(platform, to, data.image_url, tag=tag)
         skus = [data.sku] if data.type == "product" else [k for s in data.sections for k in s.skus]
         loc = ("sku",) if data.type == "product" else ("sections",)
         variants = [_variant(session, sku, loc) for sku in dict.fromkeys(skus)]
@@ -259,6 +263,8 @@ def _compose(
             return "text", data.text, mapping.text(to, data.text, preview_url=preview_url)
         if data.type == "buttons":
             return "buttons", data.text, mapping.buttons(to, data.text, data.choices)
+        if data.type == "image":
+            return "image", data.text, mapping.image(to, data.image_url, data.text)
         if data.type == "template":
             choice = data.template
             found = accounts.approved_template(session, account.id, choice.name, choice.language)

@@ -208,8 +208,14 @@ class MessengerSim(Simulator):
             return
         attachment = message["attachment"]
         payload = attachment.get("payload") if isinstance(attachment, dict) else None
-        if attachment.get("type") != "template" or not isinstance(payload, dict):
-            raise _invalid("Param message[attachment] must be a template")
+        if not isinstance(payload, dict):
+            raise _invalid("Param message[attachment][payload] must be an object")
+        if attachment.get("type") in ("image", "video", "audio", "file"):
+            if not str(payload.get("url", "")).startswith("https://"):
+                raise _invalid("param attachment[payload][url] must be an https URL")
+            return
+        if attachment.get("type") != "template":
+            raise _invalid("Param message[attachment] must be a template or a media file")
         if payload.get("template_type") != "generic":
             raise _invalid("Param payload[template_type] is not supported here")
         elements = payload.get("elements")

@@ -466,3 +466,26 @@ def test_where_is_my_order_is_answered_for_a_buyer_who_ordered_through_a_link(
     answer = _conversation(client, admin)["messages"][-1]
     assert answer["direction"] == "out" and answer["author"] == "automation"
     assert f"#{order.json()['number']}" in answer["text"]
+
+
+def test_an_image_goes_by_its_link_and_a_caption_is_refused_where_meta_has_none(
+    client, admin, sandbox, instagram, job_context
+):
+    _writes(client, sandbox, instagram, "What does the back look like?")
+    path = f"/api/v1/conversations/{_conversation(client, admin)['id']}/messages"
+    url = "https://cdn.shop.test/tee-back.jpg"
+    queued = client.post(path, headers=admin, json={"type": "image", "image_url": url})
+    assert queued.status_code == 202, queued.text
+    _send(job_context, queued.json()["id"])
+    [sent] = _sent(sandbox)
+    assert sent["body"]["message"] == {
+        "attachment": {"type": "image", "payload": {"url": url, "is_reusable": True}}
+    }
+    captioned = client.post(
+        path, headers=admin, json={"type": "image", "image_url": url, "text": "The back"}
+    )
+    assert captioned.status_code == 422 and "no caption" in captioned.text
+    plain = client.post(
+        path, headers=admin, json={"type": "image", "image_url": "http://cdn.shop.test/x.jpg"}
+    )
+    assert plain.status_code == 422

@@ -137,3 +137,22 @@ def test_waiting_and_overdue_follow_the_first_response_target(
         client.get("/api/v1/conversations", headers=admin, params={"waiting": True}).json()["items"]
         == []
     )
+
+
+def test_a_long_thread_is_read_back_page_by_page(client, admin, deliver):
+    start = now() - timedelta(hours=2)
+    texts = [f"message {n}" for n in range(55)]
+    messages = [
+        text_message(f"wamid.P{n}", text, start + timedelta(seconds=n))
+        for n, text in enumerate(texts)
+    ]
+    assert deliver(notification(messages)).json()["stored"] == 55
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    path = f"/api/v1/conversations/{conversation['id']}"
+    latest = client.get(path, headers=admin).json()
+    assert [m["text"] for m in latest["messages"]] == texts[5:] and latest["earlier"] is True
+    older = client.get(path, headers=admin, params={"before": latest["messages"][0]["id"]})
+    assert [m["text"] for m in older.json()["messages"]] == texts[:5]
+    assert older.json()["earlier"] is False
+    wrong = client.get(path, headers=admin, params={"before": "msg_nope"})
+    assert wrong.status_code == 422

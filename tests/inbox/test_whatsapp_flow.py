@@ -192,3 +192,22 @@ def test_reply_buttons_reach_the_platform_in_its_shape(client, admin, sandbox, n
         json={"type": "buttons", "text": "Which?", "choices": ["S", "M", "L", "XL"]},
     )
     assert four.status_code == 422 and "1 to 3" in four.text
+
+
+def test_an_image_with_its_caption_reaches_the_platform(
+    client, admin, sandbox, number, job_context
+):
+    _customer_writes(client, sandbox, number, "Photo of the label?")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    queued = client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        headers=admin,
+        json={"type": "image", "image_url": "https://cdn.shop.test/label.png", "text": "Here"},
+    )
+    assert queued.status_code == 202, queued.text
+    _run(job_context, "inbox.send_message", message_id=queued.json()["id"])
+    [sent] = sandbox.get("/whatsapp/_sandbox/messages").json()["messages"]
+    assert (sent["type"], sent["body"]["image"]) == (
+        "image",
+        {"link": "https://cdn.shop.test/label.png", "caption": "Here"},
+    )

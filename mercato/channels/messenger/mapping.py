@@ -79,6 +79,14 @@ def quick_replies(
     return out
 
 
+def image(platform: str, recipient: str, url: str, *, tag: str | None = None) -> dict:
+    """An image by its public https link (Meta fetches it; no caption on this platform)."""
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise ValueError("image_url: an https link Meta can fetch")
+    attachment = {"type": "image", "payload": {"url": url, "is_reusable": True}}
+    return {**_envelope(recipient, tag), "message": {"attachment": attachment}}
+
+
 def private_reply(platform: str, comment_id: str, body: str) -> dict:
     """The one message a business may send privately to someone who commented (within
     7 days of the comment); the platform links it to the post."""

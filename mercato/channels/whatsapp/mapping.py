@@ -163,3 +163,15 @@ def buttons(to: str, body: str, titles: list[str]) -> dict:
         },
     }
     return out
+
+
+def image(to: str, url: str, caption: str | None = None) -> dict:
+    """An image by its public https link, with an optional caption (docs/platforms/
+    whatsapp.md §3: JPEG or PNG, at most 5 MB, fetched by Meta)."""
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise ValueError("image_url: an https link Meta can fetch")
+    out = _envelope(to, "image")
+    out["image"] = {"link": url}
+    if _text("text", caption, INTERACTIVE_BODY_MAX, required=False):
+        out["image"]["caption"] = caption
+    return out
