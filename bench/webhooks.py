@@ -45,6 +45,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pids) -> dict[int, float]:
+    """CPU time (user + system) each live process has used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings (a process first seen after: all of it)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def database_pids(engine) -> list[int]:
+    """PostgreSQL's server processes for the run's database (its connections)."""
+    from sqlalchemy import text
+
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+        )
+
+
 def wait_up(url: str, seconds: float = 120) -> None:
     """A loaded machine can take a minute to start a server; only a dead one is given up."""
     deadline = time.monotonic() + seconds
@@ -263,16 +297,20 @@ def run(args) -> None:
         path = f"/webhooks/{channel_id}"
         base = f"http://127.0.0.1:{api_port}"
         uvloop.run(send_all(base, path, warming, args.senders))
+        engine = create_db_engine()
+        on_db = database_pids(engine) if args.db == "postgres" else []
+        cpu_start = cpu_seconds([serve.pid, *(w.pid for w in workers), *on_db])
+        load_start = os.getloadavg()
         started = time.perf_counter()
         latencies, statuses = uvloop.run(send_all(base, path, deliveries, args.senders))
         sent_in = time.perf_counter() - started
+        api_cpu_acks = spent(cpu_start, cpu_seconds([serve.pid]))
         again = time.perf_counter()
         repeat_latencies, repeat_statuses = uvloop.run(
             send_all(base, path, deliveries, args.senders)
         )
         repeated_in = time.perf_counter() - again
 
-        engine = create_db_engine()
         from sqlalchemy import func, select
 
         from mercato.orders.models import InboundEvent, Order
@@ -291,6 +329,9 @@ def run(args) -> None:
                 break
             time.sleep(0.2)
         processed_in = time.perf_counter() - started
+        if args.db == "postgres":
+            on_db = sorted(set(on_db) | set(database_pids(engine)))
+        cpu_end = cpu_seconds([serve.pid, *(w.pid for w in workers), *on_db])
         with engine.connect() as connection:
             # Counted again once every event is processed: each count above read its own
             # snapshot, so a batch committing between them showed its events, not orders.
@@ -303,13 +344,13 @@ def run(args) -> None:
         engine.dispose()
 
     ms = lambda values, q: percentile(values, q) * 1000  # noqa: E731
+    loads = lambda values: " ".join(f"{x:.1f}" for x in values)  # noqa: E731
     where = "PostgreSQL" if args.db == "postgres" else "SQLite"
     print(
         f"{where}, intake {args.intake}, "
         f"{len(workers) if workers else 'embedded' if embedded else 'no'} worker(s): "
         f"{args.orders} events sent twice by {args.senders} senders, after {warm_up} to warm "
-        f"up; load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f"up; load average {loads(load_start)} at the start, {loads(os.getloadavg())} at the end"
     )
     print(f"new events          statuses {statuses}")
     print(f"acknowledged/s      {len(deliveries) / sent_in:,.0f} (new events only)")
@@ -324,9 +365,34 @@ def run(args) -> None:
         f"({'each one' if duplicates == len(deliveries) else 'MISMATCH'}); "
         f"statuses {repeat_statuses}"
     )
+    api_cpu = spent({serve.pid: cpu_start.get(serve.pid, 0.0)}, {serve.pid: cpu_end[serve.pid]})
+    print(
+        f"API CPU             {api_cpu_acks / len(deliveries) * 1000:.2f} ms per new event "
+        f"acknowledged{' (with the embedded worker)' if embedded else ''}; "
+        f"{api_cpu:.1f} s in all"
+    )
     if args.no_worker:
         print(f"stored events       {events} ({total} distinct sent); not processed (--no-worker)")
         return
+    if workers:
+        worker_pids = {w.pid for w in workers}
+        worker_cpu = spent(
+            {p: c for p, c in cpu_start.items() if p in worker_pids},
+            {p: c for p, c in cpu_end.items() if p in worker_pids},
+        )
+        print(
+            f"worker CPU          {worker_cpu / max(done, 1) * 1000:.2f} ms per event processed "
+            f"({worker_cpu:.1f} s, {len(workers)} workers)"
+        )
+    if on_db:
+        db_cpu = spent(
+            {p: c for p, c in cpu_start.items() if p in on_db},
+            {p: c for p, c in cpu_end.items() if p in on_db},
+        )
+        print(
+            f"database CPU        {db_cpu / max(done, 1) * 1000:.2f} ms per event processed "
+            f"(PostgreSQL's processes for this database, acknowledging included: {db_cpu:.1f} s)"
+        )
     print(
         f"processed/s         {done / processed_in:,.0f} ({done} events to orders in "
         f"{processed_in:.1f} s, fetching each order from the simulator)"

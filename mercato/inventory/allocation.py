@@ -1,9 +1,13 @@
 """Where a reservation's units come from, and taking them under the guard.
 
-A plan is read without locks; the guard decides. Holding is one conditional UPDATE per
-stock level, ``reserved = reserved + q WHERE on_hand - reserved >= q``, whose returned
-row says whether it took; the CHECK ``0 <= reserved <= on_hand`` stands behind it. When
-a hold needs units of lapsed reservations, the lapsed lines of that one stock level are
+The stock levels are locked, then read (``lock_objects.stock_levels_of_variants``):
+what the read says cannot change before the commit, so each reservation of a batch is
+decided from it in memory, one after another, each seeing the units the ones before
+took. The guard still writes: one conditional UPDATE per stock level for the whole
+batch, with the units summed (``take``), ``on_hand - reserved >= units``, whose returned
+row says whether it took; the CHECK ``0 <= reserved <= on_hand`` stands behind it. A
+batch of 50 orders of one SKU costs one UPDATE of its stock level, not 50. When a hold
+needs units of lapsed reservations, the lapsed lines of that one stock level are
 reclaimed first, in the same transaction, under that level's lock.
 """
 
@@ -14,18 +18,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mercato.errors import FieldError, ValidationFailed
-from mercato.inventory import lock_objects
+from mercato.errors import Conflict, FieldError, ValidationFailed
 from mercato.inventory.availability import InsufficientStock, Level, Stock, read_stock
 from mercato.inventory.ledger import reclaim_lapsed
-from mercato.inventory.queries import HOLD_UNITS, MOVE_UNITS, SELL_UNITS
+from mercato.inventory.queries import MOVE_UNITS, TAKE_UNITS
 from mercato.inventory.schemas import ReservationLineInput
-
-# A hold whose plan went stale under contention is planned again this many times.
-PLAN_ATTEMPTS = 3
 
 Allocation = list[tuple[Level, int]]
 AllocationPolicy = Callable[[int, Sequence[Level]], Allocation | None]
+# Units decided but not yet written, per stock level id: [sold, held].
+Taken = dict[str, list[int]]
 
 
 def _fill(quantity: int, levels: Iterable[Level]) -> Allocation | None:
@@ -96,37 +98,67 @@ def read_lines(
 
 
 def hold_lines(
-    session: Session,
     lines: Sequence[ReservationLineInput],
     stocks: dict[str, Stock],
-    now: datetime,
     *,
     allocation: str,
     sell: bool,
-    actor: str,
+    taken: Taken,
+    reclaim: Callable[[Level], int],
 ) -> tuple[dict[str, int], dict[str, Allocation]]:
-    """Plan where each line's units come from, then hold (or sell) them; returns the
-    units wanted per variant and the plans.
-
-    The plan is read without locks (``stocks``, kept current as units are held); the
-    conditional UPDATEs decide. A plan gone stale under contention is read again and
-    tried again.
-    """
-    policy = ALLOCATION_POLICIES[allocation]
-    for _ in range(PLAN_ATTEMPTS):
-        wanted = _wanted(lines, stocks)
-        plans, short = _plan(wanted, stocks, policy)
-        if short:
-            raise _insufficient(lines, wanted, stocks, short)
-        planned = [portion for plan in plans.values() for portion in plan]
-        if _hold_planned(session, planned, sell, now, actor):
-            return wanted, plans
-        stocks.update(read_stock(session, wanted, now=now))
+    """Plan where each line's units come from and take them (or sell them) in memory:
+    ``stocks`` (read under the stock levels' locks) and ``taken`` (what ``take`` will
+    write) change, the database does not, except for ``reclaim``-ed lapsed holds.
+    Returns the units wanted per variant and the plans; raises ``InsufficientStock``
+    naming each short line, with nothing taken."""
     wanted = _wanted(lines, stocks)
-    plans, short = _plan(wanted, stocks, policy)
-    raise _insufficient(
-        lines, wanted, stocks, short or [v for v in wanted if not stocks[v].oversells]
-    )
+    plans, short = _plan(wanted, stocks, ALLOCATION_POLICIES[allocation])
+    if short:
+        raise _insufficient(lines, wanted, stocks, short)
+    planned = [portion for plan in plans.values() for portion in plan]
+    for level, units in planned:
+        if units > level.free:  # only with units of lapsed holds, given back first
+            level.reserved -= reclaim(level)
+            level.lapsed = 0
+        if units > level.free:  # the locked read was wrong: never take on a guess
+            raise Conflict("The stock changed while it was locked; try again.")
+    for level, units in planned:
+        if sell:
+            level.on_hand -= units
+        else:
+            level.reserved += units
+        taken.setdefault(level.id, [0, 0])[0 if sell else 1] += units
+    return wanted, plans
+
+
+def reclaimer(session: Session, now: datetime, actor: str) -> Callable[[Level], int]:
+    """``hold_lines``' way to give back a locked level's lapsed holds; returns units."""
+    return lambda level: reclaim_lapsed(session, level.id, now, actor)
+
+
+def take(session: Session, taken: Taken) -> None:
+    """Write what ``hold_lines`` took: one guarded UPDATE per stock level, lowest id
+    first, with the units of every reservation of the batch summed. The levels are locked
+    and were read under the lock, so each takes; one that does not (nothing should
+    change a locked row) undoes the others and raises ``Conflict``: nothing is sold on a
+    wrong read."""
+    done: list[tuple[str, int, int]] = []
+    for level_id, (sold, held) in sorted(taken.items()):
+        if not sold and not held:
+            continue
+        params = {"level_id": level_id, "sold": sold, "held": held, "units": sold + held}
+        if session.execute(TAKE_UNITS, params).first() is None:
+            for undo_id, undo_sold, undo_held in reversed(done):
+                session.execute(
+                    MOVE_UNITS,
+                    {
+                        "level_id": undo_id,
+                        "on_hand_delta": undo_sold,
+                        "reserved_delta": -undo_held,
+                    },
+                )
+            raise Conflict("The stock changed while it was locked; try again.")
+        done.append((level_id, sold, held))
 
 
 def _plan(
@@ -146,35 +178,6 @@ def _plan(
         elif not stock.oversells:
             short.append(variant_id)
     return plans, short
-
-
-def _hold_planned(
-    session: Session, planned: Allocation, sell: bool, now: datetime, actor: str
-) -> bool:
-    """Hold (or sell) each planned amount, stock levels in id order; all or none."""
-    guard = SELL_UNITS if sell else HOLD_UNITS
-    done: Allocation = []
-    for level, units in sorted(planned, key=lambda portion: portion[0].id):
-        if units > level.free:
-            lock_objects.stock_levels(session, [level.id])
-            reclaim_lapsed(session, level.id, now, actor)
-            level.lapsed = 0
-        row = session.execute(guard, {"level_id": level.id, "units": units}).first()
-        if row is None:
-            # Someone held these units since the plan was read: give back what we held.
-            for held, back in reversed(done):
-                session.execute(
-                    MOVE_UNITS,
-                    {
-                        "level_id": held.id,
-                        "on_hand_delta": back if sell else 0,
-                        "reserved_delta": 0 if sell else -back,
-                    },
-                )
-            return False
-        level.on_hand, level.reserved = row.on_hand, row.reserved
-        done.append((level, units))
-    return True
 
 
 def _insufficient(

@@ -15,9 +15,10 @@ from collections.abc import Collection
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from mercato.catalog.models import Variant
 from mercato.inventory.models import ReservationLine, StockLevel
 
-_levels, _lines = StockLevel.__table__, ReservationLine.__table__
+_levels, _lines, _variants = StockLevel.__table__, ReservationLine.__table__, Variant.__table__
 
 _STOCK_LEVELS = (
     select(_levels.c.id)
@@ -38,6 +39,20 @@ _STOCK_LEVELS_OF_RESERVATIONS = (
     .with_for_update()
 )
 
+_STOCK_LEVELS_OF_VARIANTS = (
+    select(_levels.c.id)
+    .where(
+        _levels.c.variant_id.in_(
+            select(_variants.c.id).where(
+                _variants.c.id.in_(bindparam("ids", expanding=True))
+                | _variants.c.sku.in_(bindparam("skus", expanding=True))
+            )
+        )
+    )
+    .order_by(_levels.c.id)
+    .with_for_update(of=_levels)
+)
+
 
 def _serialized(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
@@ -47,6 +62,23 @@ def stock_levels(session: Session, ids: Collection[str]) -> None:
     """Lock the given stock levels, lowest id first."""
     if ids and not _serialized(session):
         session.execute(_STOCK_LEVELS, {"ids": sorted(ids)})
+
+
+def stock_levels_of_variants(
+    session: Session, variant_ids: Collection[str], skus: Collection[str]
+) -> set[str] | None:
+    """Lock every stock level of the variants (by id or SKU), lowest id first, before
+    reading them: a read after this sees what stays true until the commit. Returns the
+    ids locked (None on SQLite, where the whole database is)."""
+    if _serialized(session):
+        return None
+    if not variant_ids and not skus:
+        return set()
+    return set(
+        session.scalars(
+            _STOCK_LEVELS_OF_VARIANTS, {"ids": sorted(set(variant_ids)), "skus": sorted(set(skus))}
+        )
+    )
 
 
 def stock_levels_of_reservations(session: Session, reservation_ids: Collection[str]) -> None:

@@ -73,22 +73,16 @@ STOCK_OF_VARIANTS = (
     )
     .order_by(variants_table.c.id, levels_table.c.id)
 )
-HOLD_UNITS = (  # the guard: takes only what is free, and says so by returning a row
+TAKE_UNITS = (  # the guard: takes only what is free, and says so by returning a row
     update(levels_table)
     .where(
         levels_table.c.id == bindparam("level_id"),
         levels_table.c.on_hand - levels_table.c.reserved >= bindparam("units"),
     )
-    .values(reserved=levels_table.c.reserved + bindparam("units"))
-    .returning(levels_table.c.on_hand, levels_table.c.reserved)
-)
-SELL_UNITS = (  # the same guard, for units sold at once
-    update(levels_table)
-    .where(
-        levels_table.c.id == bindparam("level_id"),
-        levels_table.c.on_hand - levels_table.c.reserved >= bindparam("units"),
+    .values(
+        on_hand=levels_table.c.on_hand - bindparam("sold"),
+        reserved=levels_table.c.reserved + bindparam("held"),
     )
-    .values(on_hand=levels_table.c.on_hand - bindparam("units"))
     .returning(levels_table.c.on_hand, levels_table.c.reserved)
 )
 MOVE_UNITS = (  # under the level's lock, after the checks

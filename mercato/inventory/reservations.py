@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import lock_objects
-from mercato.inventory.allocation import hold_lines, read_lines
+from mercato.inventory.allocation import Taken, hold_lines, read_lines, reclaimer, take
 from mercato.inventory.availability import as_of, read_stock
 from mercato.inventory.ledger import movement_row, record_changes, write_movements
 from mercato.inventory.models import Reservation
@@ -161,9 +161,11 @@ def reserve_many(
     """``reserve`` for many requests in one transaction; each gets its own outcome (a
     refused one undoes its own writes). References must be distinct within one call.
 
-    One claim of all references, one stock read, the stock levels locked lowest id first
-    (so that two such transactions never wait on each other in opposite orders), then
-    each request's guarded UPDATEs, then one insert each of lines, movements and events.
+    One claim of all references, the stock levels locked lowest id first (so that two
+    such transactions never wait on each other in opposite orders) then read, each
+    request decided in turn from that read (``allocation.hold_lines``), then one guarded
+    UPDATE per stock level with the units of them all (``allocation.take``) and one
+    insert each of lines, movements and events.
     """
     now = as_of(now)
     outcomes: list[ReservationView | MercatoError | None] = [None] * len(requests)
@@ -194,16 +196,15 @@ def reserve_many(
                 insert_or_ignore(session, reservations_table), list(claims.values())
             ).all()
         )
-    stocks = read_stock(
-        session,
-        [ln.variant_id for i in claims for ln in requests[i].lines if ln.variant_id],
-        [ln.sku for i in claims for ln in requests[i].lines if ln.sku],
-        now,
-    )
-    lock_objects.stock_levels(
-        session, [level.id for stock in stocks.values() for level in stock.levels]
-    )
+    variant_ids = [ln.variant_id for i in claims for ln in requests[i].lines if ln.variant_id]
+    skus = [ln.sku for i in claims for ln in requests[i].lines if ln.sku]
+    locked = lock_objects.stock_levels_of_variants(session, variant_ids, skus)
+    stocks = read_stock(session, variant_ids, skus, now)
+    if locked is not None:  # a level made since the lock is left alone: it is not ours
+        for stock in stocks.values():
+            stock.levels = [level for level in stock.levels if level.id in locked]
 
+    taken: Taken = {}
     line_rows: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
     changed: set[str] = set()
@@ -215,13 +216,12 @@ def reserve_many(
                 outcomes[index] = _replay(session, request.channel, row["reference"], request.lines)
                 continue
             wanted, plans = hold_lines(
-                session,
                 request.lines,
                 stocks,
-                now,
                 allocation=request.allocation,
                 sell=request.sell,
-                actor=request.actor,
+                taken=taken,
+                reclaim=reclaimer(session, now, request.actor),
             )
         except MercatoError as refused:
             outcomes[index] = refused
@@ -283,6 +283,7 @@ def reserve_many(
             settled_at=row["settled_at"],
             lines=views,
         )
+    take(session, taken)
     if refused_claims:
         session.execute(
             delete(reservations_table).where(reservations_table.c.id.in_(refused_claims))

@@ -293,19 +293,20 @@ def process_events(
     nothing and the others are applied, and the stock of all new orders is taken at
     once at the end.
 
-    A batch of 50 new orders costs 81 statements on PostgreSQL (1,065 with each order
-    created on its own in the batch), 50 of them the stock levels' guarded UPDATEs,
-    one an order (``inventory.reservations.reserve_many``). bench/webhooks.py, 100,
+    A batch of new orders costs the same statements whatever its size: 40 cost 22 on
+    PostgreSQL (COPYs aside) and 31 on SQLite, the stock one guarded UPDATE per stock
+    level for the whole batch (``inventory.reservations.reserve_many``); it was 61 and 70
+    with one such UPDATE per order, and 1,065 for 50 orders created one by one in the
+    batch. Figures from before the stock was taken in one UPDATE: bench/webhooks.py, 100,
     1,000 and 10,000 events, 2-core machine shared with other work, two rounds run
     interleaved with the orders created one by one: PostgreSQL with 2 workers 70 to
     103, 94 to 163 and 117 to 132 events to orders/s against 36 to 49, 48 to 62 and 54
     to 67, acknowledged meanwhile 107 to 250/s against 88 to 164/s (load 5 to 16);
     SQLite, embedded worker, batches of 10 (``jobs.worker.SQLITE_BATCH``), 114 to 154,
     135 to 191 and 100 to 138/s against 40 to 72, 65 to 72 and 57 to 66/s, acknowledged
-    132 to 304/s against 61 to 101/s (load 5 to 15). On PostgreSQL the workers now wait
-    on the stock: every order of the bench takes the same SKU, whose stock level a
-    batch holds locked from its stock step to its commit (py-spy: a worker spends ~40%
-    of its time waiting there).
+    132 to 304/s against 61 to 101/s (load 5 to 15). Every order of the bench takes the
+    same SKU, whose stock level a batch holds locked from its stock step to its commit:
+    the shorter that step, the less the other worker waits.
     """
     outcomes: list[Exception | None] = [None] * len(inbound_ids)
     pulls: dict[int, OrderPull] = {}

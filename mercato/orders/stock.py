@@ -27,9 +27,10 @@ def deduct(session: Session, order: Order, actor: str) -> str | None:
 
 
 def deduct_many(session: Session, orders: Sequence[tuple[Order, str]]) -> list[str | None]:
-    """``deduct`` for many (order, actor) in one ``reserve_many``: one stock read, the
-    stock levels locked once, each order's units taken or refused on their own. Called
-    last in a transaction, it keeps the stock levels locked only until the commit."""
+    """``deduct`` for many (order, actor) in one ``reserve_many``: the stock levels
+    locked once and read, each order's units taken or refused on their own, in turn,
+    and one guarded UPDATE per stock level for them all. Called last in a transaction,
+    it keeps the stock levels locked only until the commit."""
     requests: list[reservations.ReservationRequest] = []
     asking: list[int] = []
     for index, (order, actor) in enumerate(orders):

@@ -144,8 +144,9 @@ def test_exactly_the_stock_is_sold_from_many_processes(engine, sessions, databas
 
 
 def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
-    """Buys in batches of five one-unit requests, as an API process's reservation batcher
-    writes them."""
+    """Buys in batches of five requests of one or two units, as an API process's
+    reservation batcher or a webhook worker writes them: several of one SKU in a batch
+    (taken by one summed UPDATE), sold at once or held then committed."""
     from mercato.inventory.reservations import ReservationRequest, reserve_many
 
     engine, sessions = _session_factory(url, data_dir)
@@ -156,9 +157,9 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
         for batch in range(STOCK):
             requests = [
                 ReservationRequest(
-                    [ReservationLineInput(sku=SKUS[(batch + n) % 2], quantity=1)],
+                    [ReservationLineInput(sku=SKUS[(batch + n) % 2], quantity=1 + (n == 1))],
                     reference=f"{seed}-{batch}-{n}",
-                    sell=True,
+                    sell=n != 4,
                 )
                 for n in range(5)
             ]
@@ -166,6 +167,9 @@ def _batch_buyer(url: str, data_dir: str, seed: int, start, results) -> None:
                 outcomes = reserve_many(session, requests)
             for outcome in outcomes:
                 if isinstance(outcome, reservations.ReservationView):
+                    if outcome.status == "active":
+                        with transaction(sessions) as session:
+                            reservations.commit(session, outcome.id)
                     sold.update({ln.sku: ln.quantity for ln in outcome.lines})
                 elif not isinstance(outcome, availability.InsufficientStock):
                     errors.append(repr(outcome))

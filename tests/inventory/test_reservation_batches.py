@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from mercato.db import transaction
 from mercato.errors import Conflict, ValidationFailed
@@ -90,6 +91,63 @@ def test_one_batch_gives_each_request_its_own_outcome(sessions, tableware):
             select(func.count()).select_from(Event).where(Event.type == "inventory.changed")
         )
     assert changed >= 2 + 2  # the two adjustments, earlier's sale, then MUG and BOWL once
+    assert_ledger_balances(sessions)
+
+
+def test_a_batch_takes_each_stock_level_once_deciding_each_request_in_turn(
+    sessions, engine, tableware
+):
+    """Requests of one batch are decided one after another from one read made under the
+    stock levels' locks; their units are written by one guarded UPDATE per stock level.
+    A hold that lapsed is given back when a request needs its units; a `continue` variant
+    is backordered once its stock is gone; what does not fit is refused as before."""
+    make_variants(sessions, "PRE", policy="continue")
+    with transaction(sessions) as session:
+        counts.adjust(session, AdjustmentCreate(sku="PRE", on_hand=1))
+        lapsing = reservations.reserve(session, lines(("MUG", 2)), ttl_seconds=1)
+    later = lapsing.expires_at + timedelta(seconds=1)
+    requests = [
+        ReservationRequest(lines(("MUG", 2)), sell=True, reference="o-1"),
+        ReservationRequest(lines(("MUG", 2), ("PRE", 1)), reference="cart-a"),  # lapsed units
+        ReservationRequest(lines(("MUG", 2)), sell=True, reference="o-2"),  # 1 left: refused
+        ReservationRequest(lines(("MUG", 1), ("BOWL", 1)), sell=True, reference="o-3"),
+        ReservationRequest(lines(("PRE", 3)), sell=True, reference="o-4"),  # backordered
+        ReservationRequest(lines(("BOWL", 1)), reference="cart-b"),  # none left
+    ]
+    updates: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_):
+        if statement.lstrip().upper().startswith("UPDATE INVENTORY_STOCK_LEVELS"):
+            updates.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with transaction(sessions) as session:
+            o_1, cart_a, o_2, o_3, o_4, cart_b = reserve_many(session, requests, now=later)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+    assert (o_1.status, cart_a.status, o_3.status, o_4.status) == (
+        "committed",
+        "active",
+        "committed",
+        "committed",
+    )
+    assert isinstance(o_2, availability.InsufficientStock)
+    assert o_2.extra["lines"][0]["available"] == 1
+    assert isinstance(cart_b, availability.InsufficientStock)
+    assert [(ln.location, ln.quantity) for ln in o_4.lines] == [(None, 3)]
+    # MUG, BOWL and PRE each written once, and MUG's lapsed hold given back first.
+    assert len(updates) == 3 + 1
+    with sessions() as session:
+        view = {
+            sku: reports.inventory_by_sku(session, sku, now=later) for sku in ("MUG", "BOWL", "PRE")
+        }
+    assert {sku: (v.on_hand, v.reserved) for sku, v in view.items()} == {
+        "MUG": (2, 2),  # 5 less 2 and 1 sold; cart-a holds 2
+        "BOWL": (0, 0),
+        "PRE": (1, 1),
+    }
     assert_ledger_balances(sessions)
 
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from mercato.channels import http as channel_http
 from mercato.channels.tiktok import orders as tiktok
-from mercato.db import transaction
+from mercato.db import make_sessionmaker, transaction
 from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs import service
@@ -91,6 +91,42 @@ def test_a_burst_of_events_is_fetched_and_applied_a_batch_at_a_time(
     jobs = jobs_of(sessions)
     assert {(j.state, j.attempts) for j in jobs.values()} == {("succeeded", 1)}
     assert count(sessions, InboundEvent, InboundEvent.state == "processed") == 80
+
+
+def test_a_batch_of_new_orders_costs_the_same_statements_whatever_its_size(
+    shop, sessions, engine, sandbox, monkeypatch
+):
+    """Processing new orders' events costs a few statements a batch, not a few per order:
+    their stock among them (one guarded UPDATE per stock level for the whole batch)."""
+    stock_up(sessions, 95)
+    _, book = shop.connect("tiktok")
+    monkeypatch.setattr(
+        channel_http, "open_client", lambda base_url: TestClient(sandbox.app, base_url=base_url)
+    )
+    read_sessions = make_sessionmaker(engine, read_only=True)
+
+    def statements(orders: int) -> list[str]:
+        for n in range(orders):
+            book.place(OrderIn(lines=[{"sku": "TEE-S", "quantity": 1 + n % 2}]))
+        book.deliver(DeliverIn())
+        with sessions() as session:
+            ids = list(
+                session.scalars(select(InboundEvent.id).where(InboundEvent.state == "received"))
+            )
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert intake.process_events(read_sessions, sessions, ids) == [None] * orders
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return seen
+
+    few, many = statements(3), statements(40)
+    assert len(many) == len(few)
+    stock_updates = [s for s in many if s.lstrip().upper().startswith("UPDATE INVENTORY_STOCK")]
+    assert len(stock_updates) == 1
+    assert on_hand(sessions, "TEE-S") == (100 - 4 - 60, 0)
 
 
 @pytest.mark.parametrize(
