@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, delete, false, or_, select, text
+from sqlalchemy import ColumnElement, Row, bindparam, delete, false, or_, select, text
 from sqlalchemy.orm import Session
 
 from mercato import wakeups
@@ -173,8 +173,28 @@ def get_event(session: Session, event_id: str) -> Event:
 
 # ---------------------------------------------------------------- consumers
 
-Consumer = Callable[[Session, list[Event], datetime], None]
+# A consumer is handed each pending event as a row of the ``events`` columns (``seq``,
+# ``id``, ``type``, ``key``, ``version``, ``payload``, ``created_at``), read by attribute.
+Consumer = Callable[[Session, Sequence[Row], datetime], None]
 _consumers: dict[str, Consumer] = {}
+_events, _outbox = Event.__table__, OutboxEntry.__table__
+# Built once, plain columns: loading 500 events as objects each turn took a fifth of a
+# webhook intake worker's CPU.
+_PENDING = (
+    select(
+        _events.c.seq,
+        _events.c.id,
+        _events.c.type,
+        _events.c.key,
+        _events.c.version,
+        _events.c.payload,
+        _events.c.created_at,
+    )
+    .join(_outbox, _outbox.c.event_id == _events.c.id)
+    .order_by(_events.c.seq)
+    .limit(bindparam("limit"))
+)
+_HANDED_OVER = delete(_outbox).where(_outbox.c.event_id.in_(bindparam("ids", expanding=True)))
 
 
 def consumer(name: str) -> Callable[[Consumer], Consumer]:
@@ -208,19 +228,12 @@ def dispatch_pending(session: Session, now: datetime, limit: int = DISPATCH_BATC
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK}
     ):
         return 0
-    events = list(
-        session.scalars(
-            select(Event)
-            .join(OutboxEntry, OutboxEntry.event_id == Event.id)
-            .order_by(Event.seq)
-            .limit(limit)
-        )
-    )
+    events = session.execute(_PENDING, {"limit": limit}).all()
     if not events:
         return 0
     _load_consumers()
     # A copy: a consumer that enqueues a job may import (and so register) more consumers.
     for fn in list(_consumers.values()):
         fn(session, events, now)
-    session.execute(delete(OutboxEntry).where(OutboxEntry.event_id.in_([e.id for e in events])))
+    session.execute(_HANDED_OVER, {"ids": [e.id for e in events]})
     return len(events)

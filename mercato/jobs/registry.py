@@ -9,6 +9,7 @@ A domain declares its jobs in its ``tasks.py``; the worker imports every
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
@@ -207,8 +208,10 @@ def work_queue(name: str):
     return register
 
 
+@functools.cache
 def load_all() -> None:
-    """Import every ``mercato.<domain>.tasks`` so that their registrations run."""
+    """Import every ``mercato.<domain>.tasks`` so that their registrations run; once a
+    process (each enqueue asks, and listing the packages costs more than the insert)."""
     for module in pkgutil.iter_modules(mercato.__path__):
         if module.ispkg:
             try:

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from mercato import wakeups
 from mercato.db import new_id, utcnow
@@ -84,7 +84,7 @@ def enqueue_new(session: Session, name: str, jobs: list[tuple[dict[str, Any], st
         raise ValueError(f"no job named {name!r}; register it with @jobs.task")
     now = utcnow()
     session.execute(
-        insert(Job),
+        insert(_jobs),  # the table, not the class: no ORM bulk-insert bookkeeping
         [
             {
                 "id": new_id("job"),
@@ -93,6 +93,8 @@ def enqueue_new(session: Session, name: str, jobs: list[tuple[dict[str, Any], st
                 "key": key,
                 "run_at": now,
                 "max_attempts": task.max_attempts,
+                "state": "queued",
+                "attempts": 0,
                 "created_at": now,
             }
             for args, key in jobs
@@ -120,6 +122,66 @@ class ClaimedJob:
     attempt: int
 
 
+_jobs = Job.__table__
+_earlier = _jobs.alias("earlier")
+_LOST = "the worker running its last attempt was lost"
+
+
+def _claim_statement(named: bool):
+    """The claim as one UPDATE ... RETURNING of the due jobs a subquery picks (SKIP
+    LOCKED on PostgreSQL), built once: a job whose lease ran out on its last attempt is
+    buried by the same statement instead of run again."""
+    due = (
+        select(_jobs.c.id)
+        .where(
+            or_(
+                and_(_jobs.c.state == "queued", _jobs.c.run_at <= bindparam("now")),
+                and_(_jobs.c.state == "running", _jobs.c.locked_until < bindparam("now")),
+            ),
+            or_(  # jobs sharing a key run one at a time, in enqueue order
+                _jobs.c.key.is_(None),
+                ~exists().where(
+                    _earlier.c.key == _jobs.c.key,
+                    _earlier.c.state.in_(UNFINISHED),
+                    _earlier.c.id < _jobs.c.id,
+                ),
+            ),
+            *([_jobs.c.name == bindparam("job_name")] if named else []),
+        )
+        .order_by(_jobs.c.run_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    lost = and_(_jobs.c.state == "running", _jobs.c.attempts >= _jobs.c.max_attempts)
+    return (
+        update(_jobs)
+        .where(_jobs.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=case((lost, "dead"), else_="running"),
+            attempts=case((lost, _jobs.c.attempts), else_=_jobs.c.attempts + 1),
+            locked_by=case((lost, None), else_=bindparam("worker_id")),
+            locked_until=case((lost, None), else_=bindparam("until")),
+            started_at=case((lost, _jobs.c.started_at), else_=bindparam("now")),
+            finished_at=case((lost, bindparam("now")), else_=_jobs.c.finished_at),
+            last_error=case(
+                (lost, func.coalesce(func.nullif(_jobs.c.last_error, ""), _LOST)),
+                else_=_jobs.c.last_error,
+            ),
+        )
+        .returning(
+            _jobs.c.id,
+            _jobs.c.name,
+            _jobs.c.args,
+            _jobs.c.attempts,
+            _jobs.c.state,
+            _jobs.c.run_at,
+        )
+    )
+
+
+_CLAIM, _CLAIM_NAMED = _claim_statement(False), _claim_statement(True)
+
+
 def claim(
     session: Session,
     now: datetime,
@@ -129,34 +191,18 @@ def claim(
     name: str | None = None,
 ) -> list[ClaimedJob]:
     """Take up to ``limit`` due jobs (only jobs ``name``, when given) for ``worker_id``
-    until ``now + lease``."""
-    earlier = aliased(Job)
-    blocked = exists().where(
-        earlier.key == Job.key, earlier.state.in_(UNFINISHED), earlier.id < Job.id
-    )
-    due = or_(
-        and_(Job.state == "queued", Job.run_at <= now),
-        and_(Job.state == "running", Job.locked_until < now),
-    )
-    jobs = list(
-        session.scalars(
-            select(Job)
-            .where(due, or_(Job.key.is_(None), ~blocked), *([Job.name == name] if name else []))
-            .order_by(Job.run_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    claimed = []
-    for job in jobs:
-        if job.state == "running" and job.attempts >= job.max_attempts:
-            # Its last attempt took its worker down with it (or the lease ran out).
-            _bury(job, now, job.last_error or "the worker running its last attempt was lost")
-            continue
-        job.state, job.attempts = "running", job.attempts + 1
-        job.locked_by, job.locked_until, job.started_at = worker_id, now + lease, now
-        claimed.append(ClaimedJob(job.id, job.name, dict(job.args), job.attempts))
-    return claimed
+    until ``now + lease``, oldest first: one statement."""
+    if limit <= 0:
+        return []
+    params = {"now": now, "limit": limit, "worker_id": worker_id, "until": now + lease}
+    if name is not None:
+        params["job_name"] = name
+    rows = session.execute(_CLAIM_NAMED if name is not None else _CLAIM, params).all()
+    return [
+        ClaimedJob(row.id, row.name, dict(row.args), row.attempts)
+        for row in sorted(rows, key=lambda row: (row.run_at, row.id))
+        if row.state == "running"
+    ]
 
 
 def run(claimed: ClaimedJob, context: registry.JobContext) -> str | None:

@@ -12,12 +12,13 @@ the order they committed, the only order a receiver could have observed.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Row, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from mercato import events, wakeups
 from mercato.db import new_id, utcnow
@@ -193,7 +194,7 @@ def disable_endpoint(
 # ---------------------------------------------------------------- fan-out and delivery
 
 
-def _delivery_rows(endpoint: WebhookEndpoint, batch: list[Event], now: datetime) -> list[dict]:
+def _delivery_rows(endpoint: WebhookEndpoint, batch: Sequence[Row], now: datetime) -> list[dict]:
     return [
         {
             "id": new_id("dlv"),
@@ -211,7 +212,7 @@ def _delivery_rows(endpoint: WebhookEndpoint, batch: list[Event], now: datetime)
     ]
 
 
-def fan_out(session: Session, batch: list[Event], now: datetime) -> int:
+def fan_out(session: Session, batch: Sequence[Row], now: datetime) -> int:
     """Create a delivery per (event, enabled endpoint subscribed to it when it happened)."""
     endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled)))
     rows = []
@@ -245,58 +246,64 @@ def body_of(event) -> bytes:
     )
 
 
+_D, _E, _EV = WebhookDelivery.__table__, WebhookEndpoint.__table__, Event.__table__
+_earlier = _D.alias("earlier")
+# Built once, plain columns: the claim runs on every turn of every worker, and building
+# it each time cost a tenth of an order-intake worker's CPU.
+_DUE_DELIVERIES = (
+    select(
+        _D.c.id.label("delivery_id"),
+        _D.c.endpoint_id,
+        _E.c.url,
+        _E.c.secret_encrypted,
+        _E.c.previous_secret_encrypted,
+        _E.c.previous_secret_expires_at,
+        _E.c.failing_since,
+        _EV.c.id,
+        _EV.c.type,
+        _EV.c.key,
+        _EV.c.version,
+        _EV.c.payload,
+        _EV.c.created_at,
+    )
+    .join(_E, _E.c.id == _D.c.endpoint_id)
+    .join(_EV, _EV.c.id == _D.c.event_id)
+    .where(
+        _D.c.state == "pending",
+        _D.c.next_attempt_at <= bindparam("now"),
+        or_(_D.c.locked_until.is_(None), _D.c.locked_until < bindparam("now")),
+        _E.c.enabled,
+        ~exists().where(  # first in line for its (endpoint, event key)
+            _earlier.c.endpoint_id == _D.c.endpoint_id,
+            _earlier.c.event_key == _D.c.event_key,
+            _earlier.c.state == "pending",
+            or_(
+                _earlier.c.event_seq < _D.c.event_seq,
+                and_(_earlier.c.event_seq == _D.c.event_seq, _earlier.c.id < _D.c.id),
+            ),
+        ),
+    )
+    .order_by(_D.c.next_attempt_at, _D.c.event_seq)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=_D)
+)
+_LEASE_DELIVERIES = (
+    update(_D)
+    .where(_D.c.id.in_(bindparam("ids", expanding=True)))
+    .values(locked_by=bindparam("worker_id"), locked_until=bindparam("until"))
+)
+
+
 def claim(
     session: Session, now: datetime, limit: int, worker_id: str, lease: timedelta
 ) -> list[Outgoing]:
     """Due deliveries that are first in line for their (endpoint, event key)."""
-    D = WebhookDelivery
-    earlier = aliased(WebhookDelivery)
-    blocked = exists().where(
-        earlier.endpoint_id == D.endpoint_id,
-        earlier.event_key == D.event_key,
-        earlier.state == "pending",
-        or_(
-            earlier.event_seq < D.event_seq,
-            and_(earlier.event_seq == D.event_seq, earlier.id < D.id),
-        ),
-    )
-    E = WebhookEndpoint
-    rows = session.execute(
-        select(
-            D.id.label("delivery_id"),
-            D.endpoint_id,
-            E.url,
-            E.secret_encrypted,
-            E.previous_secret_encrypted,
-            E.previous_secret_expires_at,
-            E.failing_since,
-            Event.id,
-            Event.type,
-            Event.key,
-            Event.version,
-            Event.payload,
-            Event.created_at,
-        )
-        .join(E, E.id == D.endpoint_id)
-        .join(Event, Event.id == D.event_id)
-        .where(
-            D.state == "pending",
-            D.next_attempt_at <= now,
-            or_(D.locked_until.is_(None), D.locked_until < now),
-            E.enabled,
-            ~blocked,
-        )
-        .order_by(D.next_attempt_at, D.event_seq)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=D)
-    ).all()
+    rows = session.execute(_DUE_DELIVERIES, {"now": now, "limit": limit}).all()
     if not rows:
         return []
     session.execute(
-        update(D)
-        .where(D.id.in_([r.delivery_id for r in rows]))
-        .values(locked_by=worker_id, locked_until=now + lease)
-        .execution_options(synchronize_session=False)
+        _LEASE_DELIVERIES,
+        {"ids": [r.delivery_id for r in rows], "worker_id": worker_id, "until": now + lease},
     )
     secrets: dict[str, list[str]] = {}
     for r in rows:
