@@ -5,6 +5,7 @@ order or a batch, one way (``create_orders``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -45,6 +46,7 @@ def create_orders(
     actor: str = "api",
     deduct_stock: bool = False,
     stock_state: str = "none",
+    external: Sequence[tuple[str | None, datetime | None]] | None = None,
 ) -> list[tuple[Order, bool] | ValidationFailed]:
     """Create many orders, each idempotent per channel and external id; each one's
     outcome, in order: (order, created), or the ValidationFailed that refused it (which
@@ -63,6 +65,9 @@ def create_orders(
     orders; ``take_stock`` does it later for many); storefront orders took theirs in
     checkout (``stock_state`` "committed"). When the stock is not there the order is
     still created, with ``stock_state`` "short", for the caller to flag.
+
+    ``external``, for platform orders: each item's status and update time on its
+    platform, written with its new order (not by an UPDATE of every order after).
     """
     outcomes: list[Any] = [None] * len(items)
     existing = _by_external_ids(session, [d for d in items if d.external_id])
@@ -83,7 +88,10 @@ def create_orders(
     built: list[tuple[int, Order]] = []
     for index in building:
         try:
-            built.append((index, _build_order(items[index], variants, stock_state)))
+            order = _build_order(items[index], variants, stock_state)
+            if external is not None:
+                order.external_status, order.external_updated_at = external[index]
+            built.append((index, order))
         except ValidationFailed as refused:
             outcomes[index] = refused
     if built:
@@ -101,7 +109,12 @@ def create_orders(
             else:  # each on its own, to find which one met a twin
                 for index, _ in built:
                     [outcomes[index]] = create_orders(
-                        session, [items[index]], actor, False, stock_state
+                        session,
+                        [items[index]],
+                        actor,
+                        False,
+                        stock_state,
+                        None if external is None else [external[index]],
                     )
         built = [
             (i, outcomes[i][0])
@@ -111,7 +124,14 @@ def create_orders(
         if deduct_stock and built:
             take_stock(session, [(order, actor) for _, order in built])
     if later:
-        again = create_orders(session, [items[i] for i in later], actor, deduct_stock, stock_state)
+        again = create_orders(
+            session,
+            [items[i] for i in later],
+            actor,
+            deduct_stock,
+            stock_state,
+            None if external is None else [external[i] for i in later],
+        )
         for index, outcome in zip(later, again, strict=True):
             outcomes[index] = outcome
     return outcomes

@@ -302,8 +302,8 @@ def process_events(
     nothing and the others are applied, and the stock of all new orders is taken at
     once at the end.
 
-    A batch of new orders costs the same statements whatever its size: 40 cost 22 on
-    PostgreSQL (COPYs aside) and 31 on SQLite, the stock one guarded UPDATE per stock
+    A batch of new orders costs the same statements whatever its size: 40 cost 21 on
+    PostgreSQL (COPYs aside) and 30 on SQLite, the stock one guarded UPDATE per stock
     level for the whole batch (``inventory.reservations.reserve_many``); it was 61 and 70
     with one such UPDATE per order, and 1,065 for 50 orders created one by one in the
     batch. Figures from before the stock was taken in one UPDATE: bench/webhooks.py, 100,
@@ -420,7 +420,10 @@ def _create_together(
     for kind, numbers in by_kind.items():
         actor = f"channel:{kind}"
         made = creation.create_orders(
-            session, [candidates[n][2].order for n in numbers], actor=actor
+            session,
+            [candidates[n][2].order for n in numbers],
+            actor=actor,
+            external=[(candidates[n][2].status, candidates[n][2].updated_at) for n in numbers],
         )
         for n, outcome in zip(numbers, made, strict=True):
             index, channel, incoming = candidates[n]
@@ -428,10 +431,7 @@ def _create_together(
                 outcomes[index] = outcome
                 refused.add(index)
             elif outcome[1]:
-                order = outcome[0]
-                order.external_status = incoming.status
-                order.external_updated_at = incoming.updated_at
-                created[id(incoming)] = Imported(channel, order, incoming, unknown[n], actor)
+                created[id(incoming)] = Imported(channel, outcome[0], incoming, unknown[n], actor)
     if any(id(i) in created for index in refused for i in parsed[index]):
         # An event refused with another of its orders made: undone by the caller.
         raise RuntimeError("an event's orders were partly refused")

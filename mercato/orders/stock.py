@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import inspect, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.errors import MercatoError
 from mercato.inventory import counts, reservations
@@ -51,18 +53,38 @@ def deduct_many(session: Session, orders: Sequence[tuple[Order, str]]) -> list[s
                 )
             )
     shorts: list[str | None] = [None] * len(orders)
+    states: dict[str, list[Order]] = {"short": [], "committed": []}
     for index, outcome in zip(
         asking, reservations.reserve_many(session, requests) if requests else [], strict=True
     ):
         order = orders[index][0]
         if isinstance(outcome, InsufficientStock):
-            order.stock_state = "short"
+            states["short"].append(order)
             shorts[index] = "; ".join(e.message for e in outcome.errors) or outcome.detail
         elif isinstance(outcome, MercatoError):
             raise outcome
         else:
-            order.stock_state = "committed"
+            states["committed"].append(order)
+    for state, marked in states.items():
+        _note_stock_state(session, marked, state)
     return shorts
+
+
+def _note_stock_state(session: Session, orders: list[Order], state: str) -> None:
+    """One UPDATE for the orders already written (the ORM's flush of the same change
+    was an UPDATE per order); those still pending get it in their insert."""
+    written = {order.id for order in orders if inspect(order).persistent}
+    if written:
+        session.execute(
+            update(Order.__table__)
+            .where(Order.__table__.c.id.in_(sorted(written)))
+            .values(stock_state=state)
+        )
+    for order in orders:
+        if order.id in written:
+            set_committed_value(order, "stock_state", state)
+        else:
+            order.stock_state = state
 
 
 def give_back(

@@ -108,8 +108,26 @@ def publish(session: Session, event_type: str, order: Order, **detail) -> None:
 def publish_many(session: Session, changes: Sequence[tuple[str, Order]]) -> None:
     """``publish`` for many (event type, order), in that order, in one insert."""
     events.record_many(
-        session, ((event_type, _changed(order, {}), order.id) for event_type, order in changes)
+        session, ((event_type, changed_payload(order), order.id) for event_type, order in changes)
     )
+
+
+def changed_payload(order: Order) -> dict[str, Any]:
+    """An ``OrderChanged`` with no detail as its JSON body, built directly: a batch of
+    new orders records two events each, and a model per event cost a webhook worker
+    more than their insert."""
+    return {
+        "order_id": order.id,
+        "number": order.number,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "fulfillment_status": order.fulfillment_status,
+        "total": order.total,
+        "currency": order.currency,
+        "detail": {},
+    }
 
 
 def _changed(order: Order, detail: dict) -> OrderChanged:

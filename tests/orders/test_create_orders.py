@@ -147,3 +147,21 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(sessions, engine, t
     two = [platform_order(f"a{n}", {"sku": "TEE-S", "quantity": 1}) for n in range(2)]
     many = [platform_order(f"b{n}", {"sku": "TEE-M", "quantity": 1}) for n in range(40)]
     assert statements(many) == statements(two)
+
+
+def test_the_events_of_a_batch_carry_the_order_changed_shape(sessions, tees):
+    """Their payloads are built directly, for speed: the same as ``OrderChanged``'s."""
+    from mercato.orders import timeline
+    from mercato.orders.schemas import OrderChanged
+
+    create(sessions, [platform_order("P1"), platform_order(None)])
+    with sessions() as session:
+        for order in session.scalars(select(Order)):
+            shape = OrderChanged(**timeline.changed_payload(order))
+            assert timeline.changed_payload(order) == shape.model_dump(
+                mode="json", exclude={"version"}
+            )
+            payloads = session.scalars(
+                select(Event.payload).where(Event.key == order.id).order_by(Event.seq)
+            ).all()
+            assert payloads == [timeline.changed_payload(order)] * 2  # created, paid
