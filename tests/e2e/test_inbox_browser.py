@@ -126,7 +126,7 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
 
     page.click("text=Send a product")
     page.fill("#composer input[name=sku]", "TEE-M")
-    page.fill("#composer input[name=text]", "Yes, in M!")
+    page.fill("#composer form:has(input[name=sku]) input[name=text]", "Yes, in M!")
     page.click("button:text-is('Send product')")
     expect(page.locator("[role=status]")).to_contain_text("Queued")
     reply = page.locator("#messages li.msg.out").last
@@ -189,6 +189,19 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
     expect(mobile.locator("#thread-head .labels")).to_contain_text("wrong size")
     _fits(mobile)
     mobile.screenshot(path=str(shots / "thread-phone-team.png"), full_page=True)
+
+    # A saved reply, kept on its own page and sent from the thread.
+    mobile.goto(f"{server}/admin/inbox/replies")
+    mobile.fill("input[name=name]", "thanks")
+    mobile.fill("textarea[name=text]", "Thank you {name}! {order} is {order_status}.")
+    mobile.click("button:text-is('Save reply')")
+    expect(mobile.locator("[role=status]")).to_contain_text("Saved “thanks”.")
+    _fits(mobile)
+    mobile.screenshot(path=str(shots / "replies-phone.png"), full_page=True)
+    mobile.goto(conversation_url)
+    mobile.click("text=Send a saved reply")
+    mobile.click("button:text-is('Send saved reply')")
+    expect(mobile.locator("#messages li.msg.out").last).to_contain_text("Thank you Ada!")
 
     # A customer who wrote 25 hours ago: only the approved templates can be sent.
     with transaction(sessions) as session:

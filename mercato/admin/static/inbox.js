@@ -3,8 +3,8 @@
 // swap in the parts that changed: the server renders every part, here and on load.
 //   #inbox-list[data-stream]: the conversation list.
 //   #thread[data-stream]: one thread. Its messages, header, actions and orders are
-//   swapped; the composer only when the reply window opened or closed and nothing is
-//   typed in it. A thread on screen with unread messages is marked read by the same
+//   swapped (a form the agent is using stays as it is); the composer only when the reply
+//   window opened or closed and nothing is typed in it. A thread on screen with unread messages is marked read by the same
 //   POST as its "Mark read" button: opening a page never changes anything by itself.
 (function () {
   var root = document.querySelector("[data-stream]");
@@ -42,12 +42,24 @@
     return !messages || messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   }
 
-  function untouched(composer) {
+  // Nothing changed by the agent in ``scope`` (a field edited, a choice made, a field in
+  // focus): it may be swapped for the fresh copy.
+  function untouched(scope) {
     var typed = false;
-    composer.querySelectorAll("textarea, input:not([type=hidden])").forEach(function (field) {
-      if (field.value.trim()) typed = true;
+    scope.querySelectorAll("textarea, input:not([type=hidden]), select").forEach(function (field) {
+      if (field.tagName === "SELECT") {
+        var initial = 0;  // the option marked selected, else the first
+        for (var i = 0; i < field.options.length; i++) {
+          if (field.options[i].defaultSelected) initial = i;
+        }
+        if (field.selectedIndex !== initial) typed = true;
+      } else if (field.type === "checkbox") {
+        if (field.checked !== field.defaultChecked) typed = true;
+      } else if (field.value !== field.defaultValue) {
+        typed = true;
+      }
     });
-    return !typed && !composer.contains(document.activeElement);
+    return !typed && !scope.contains(document.activeElement);
   }
 
   // A comment's actions the agent opened or typed in stay as they are across a swap.
@@ -67,6 +79,8 @@
       var now = document.getElementById(id), next = fresh.getElementById(id);
       if (!now || !next) return;
       if (id === "messages") keepOpenActions(now, next);
+      // The side's forms (status, assignee, labels, a refund's reason) stay while in use.
+      if ((id === "conversation-actions" || id === "orders") && !untouched(now)) return;
       now.replaceWith(document.adoptNode(next));
     });
     var composer = document.getElementById("composer"), nextComposer = fresh.getElementById("composer");
