@@ -3,12 +3,13 @@ buyers hear from the platform), and delivering one mail (one attempt, logged).""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from mercato import jobs
@@ -17,7 +18,6 @@ from mercato.config import get_settings
 from mercato.customers.models import LoginLink
 from mercato.db import transaction, utcnow
 from mercato.errors import NotFound
-from mercato.events.models import Event
 from mercato.mail import compose, transport
 from mercato.mail.models import Mail, MailAttempt
 from mercato.orders.models import Order
@@ -32,7 +32,7 @@ ORDER_MAILS = {
 }
 
 
-def queue_for(session: Session, batch: list[Event]) -> int:
+def queue_for(session: Session, batch: Sequence[Row]) -> int:
     """Make the mails these events call for, each with its send job (in the dispatcher's
     transaction: a mail exists iff its hand-over commits). Returns how many."""
     made = []
@@ -53,7 +53,7 @@ def queue_for(session: Session, batch: list[Event]) -> int:
     return len(made)
 
 
-def _mail_for(session: Session, event: Event) -> Mail | None:
+def _mail_for(session: Session, event: Row) -> Mail | None:
     payload = event.payload
     if event.type == "customer.login_link_requested":
         link = session.get(LoginLink, payload.get("login_link_id"))
