@@ -62,27 +62,51 @@
     return !typed && !scope.contains(document.activeElement);
   }
 
-  // A comment's actions the agent opened or typed in stay as they are across a swap.
-  function keepOpenActions(now, next) {
-    now.querySelectorAll(".comment-actions").forEach(function (actions) {
+  // What the agent opened or typed in a comment's actions, kept across a swap: copied
+  // onto the fresh copy (when it has the same fields), focus included.
+  var FIELDS = "textarea, input:not([type=hidden])";
+  function actionsInUse(scope) {
+    var kept = [];
+    scope.querySelectorAll(".comment-actions").forEach(function (actions) {
       if (!actions.querySelector("details[open]") && untouched(actions)) return;
       var message = actions.closest("li.msg");
-      var twin = message && next.querySelector('[id="' + message.id + '"] .comment-actions');
-      if (twin) twin.replaceWith(actions);
+      if (!message) return;
+      var fields = Array.prototype.slice.call(actions.querySelectorAll(FIELDS));
+      kept.push({
+        id: message.id,
+        open: Array.prototype.map.call(actions.querySelectorAll("details"), function (d) {
+          return d.open;
+        }),
+        values: fields.map(function (f) { return f.value; }),
+        focused: fields.indexOf(document.activeElement)
+      });
+    });
+    return kept;
+  }
+  function restoreActions(kept) {
+    kept.forEach(function (k) {
+      var actions = document.querySelector('[id="' + k.id + '"] .comment-actions');
+      if (!actions) return;
+      var details = actions.querySelectorAll("details"), fields = actions.querySelectorAll(FIELDS);
+      if (details.length !== k.open.length || fields.length !== k.values.length) return;
+      details.forEach(function (d, i) { d.open = k.open[i]; });
+      fields.forEach(function (f, i) { f.value = k.values[i]; });
+      if (k.focused >= 0) fields[k.focused].focus();
     });
   }
 
   function swap(html) {
     var fresh = new DOMParser().parseFromString(html, "text/html");
-    var follow = nearEnd();
+    var follow = nearEnd(), inUse = [];
     parts.forEach(function (id) {
       var now = document.getElementById(id), next = fresh.getElementById(id);
       if (!now || !next) return;
-      if (id === "messages") keepOpenActions(now, next);
+      if (id === "messages") inUse = actionsInUse(now);
       // The side's forms (status, assignee, labels, a refund's reason) stay while in use.
       if ((id === "conversation-actions" || id === "orders") && !untouched(now)) return;
       now.replaceWith(document.adoptNode(next));
     });
+    restoreActions(inUse);
     var composer = document.getElementById("composer"), nextComposer = fresh.getElementById("composer");
     if (composer && nextComposer && composer.dataset.window !== nextComposer.dataset.window &&
         untouched(composer)) {
