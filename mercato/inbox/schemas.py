@@ -196,10 +196,22 @@ class ProductSection(_Input):
     skus: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(min_length=1)
 
 
+class ListRow(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=24)]
+    description: Annotated[str, Field(min_length=1, max_length=72)] | None = None
+
+
+class ListSection(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=24)] | None = None
+    rows: list[ListRow] = Field(min_length=1, max_length=10)
+
+
 class MessageCreate(_Input):
     """A reply: ``type`` says which of the other fields it needs."""
 
-    type: Literal["text", "template", "product", "product_list", "canned", "buttons", "image"]
+    type: Literal[
+        "text", "template", "product", "product_list", "canned", "buttons", "list", "image"
+    ]
     text: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     template: TemplateChoice | None = None
     # product: one SKU; product_list: sections of SKUs under a header.
@@ -212,6 +224,9 @@ class MessageCreate(_Input):
     choices: list[Annotated[str, Field(min_length=1, max_length=20)]] | None = Field(
         default=None, max_length=13
     )
+    # list (WhatsApp): the button's label and the rows it opens, in sections.
+    button: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    rows: list[ListSection] | None = Field(default=None, max_length=10)
     # image: a public https link to a JPEG or PNG (``text`` is its caption on WhatsApp).
     image_url: HttpUrl | None = None
     # canned: the saved reply's name; its variables are filled in from the conversation.
@@ -227,6 +242,7 @@ class MessageCreate(_Input):
             "product_list": ("header", "text", "sections"),
             "canned": ("canned_reply",),
             "buttons": ("text", "choices"),
+            "list": ("text", "button", "rows"),
             "image": ("image_url",),
         }[self.type]
         missing = [f for f in needed if getattr(self, f) is None]

@@ -181,6 +181,8 @@ def _compose_meta(
         if data.type == "buttons":
             body = messenger.quick_replies(platform, to, data.text, data.choices, tag=tag)
             return "buttons", data.text, body
+        if data.type == "list":
+            raise ValueError(f"type: {platform} has no list messages; offer choices instead")
         if data.type == "image":
             if data.text:
                 raise ValueError(f"text: {platform} images take no caption; send it apart")
@@ -263,6 +265,9 @@ def _compose(
             return "text", data.text, mapping.text(to, data.text, preview_url=preview_url)
         if data.type == "buttons":
             return "buttons", data.text, mapping.buttons(to, data.text, data.choices)
+        if data.type == "list":
+            sections = [(s.title, [(r.title, r.description) for r in s.rows]) for s in data.rows]
+            return "list", data.text, mapping.list_message(to, data.text, data.button, sections)
         if data.type == "image":
             return "image", data.text, mapping.image(to, data.image_url, data.text)
         if data.type == "template":

@@ -55,6 +55,8 @@ PRODUCTS_MAX = 30
 BUTTONS_MAX = 3
 BUTTON_TITLE_MAX = 20
 LIST_ROWS_MAX = 10
+ROW_TITLE_MAX = 24
+ROW_DESCRIPTION_MAX = 72
 TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED")
 TEMPLATE_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 
@@ -352,6 +354,15 @@ class WhatsAppSim(Simulator):
             self._sections(action["sections"], "product_items", PRODUCTS_MAX)
         elif kind == "list":
             self._sections(action["sections"], "rows", LIST_ROWS_MAX)
+            _longest(action["button"], BUTTON_TITLE_MAX, "interactive['action']['button']")
+            for n, section in enumerate(action["sections"]):
+                for r, row in enumerate(section["rows"]):
+                    _longest(row["title"], ROW_TITLE_MAX, f"sections[{n}]['rows'][{r}]['title']")
+                    _longest(
+                        row.get("description"),
+                        ROW_DESCRIPTION_MAX,
+                        f"sections[{n}]['rows'][{r}]['description']",
+                    )
         elif kind == "button":
             if not 1 <= len(action["buttons"]) <= BUTTONS_MAX:
                 raise _invalid(

@@ -489,3 +489,19 @@ def test_an_image_goes_by_its_link_and_a_caption_is_refused_where_meta_has_none(
         path, headers=admin, json={"type": "image", "image_url": "http://cdn.shop.test/x.jpg"}
     )
     assert plain.status_code == 422
+
+
+def test_a_list_message_is_refused_where_meta_has_none(client, admin, sandbox, page):
+    _writes(client, sandbox, page, "hi")
+    refused = client.post(
+        f"/api/v1/conversations/{_conversation(client, admin)['id']}/messages",
+        headers=admin,
+        json={
+            "type": "list",
+            "text": "Pick",
+            "button": "Open",
+            "rows": [{"rows": [{"title": "A"}]}],
+        },
+    )
+    assert refused.status_code == 422 and "no list messages" in refused.text
+    assert _sent(sandbox) == []

@@ -211,3 +211,47 @@ def test_an_image_with_its_caption_reaches_the_platform(
         "image",
         {"link": "https://cdn.shop.test/label.png", "caption": "Here"},
     )
+
+
+def test_a_list_message_reaches_the_platform_and_its_limits_are_refused_first(
+    client, admin, sandbox, number, job_context
+):
+    _customer_writes(client, sandbox, number, "What can I do about my order?")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    path = f"/api/v1/conversations/{conversation['id']}/messages"
+    rows = [
+        {"title": "Orders", "rows": [{"title": "Track it"}, {"title": "Cancel it"}]},
+        {"title": "Returns", "rows": [{"title": "Start a return", "description": "30 days"}]},
+    ]
+    queued = client.post(
+        path,
+        headers=admin,
+        json={"type": "list", "text": "How can we help?", "button": "Options", "rows": rows},
+    )
+    assert queued.status_code == 202, queued.text
+    _run(job_context, "inbox.send_message", message_id=queued.json()["id"])
+    [sent] = sandbox.get("/whatsapp/_sandbox/messages").json()["messages"]
+    assert sent["body"]["interactive"] == {
+        "type": "list",
+        "body": {"text": "How can we help?"},
+        "action": {
+            "button": "Options",
+            "sections": [
+                {
+                    "title": "Orders",
+                    "rows": [{"id": "r1", "title": "Track it"}, {"id": "r2", "title": "Cancel it"}],
+                },
+                {
+                    "title": "Returns",
+                    "rows": [{"id": "r3", "title": "Start a return", "description": "30 days"}],
+                },
+            ],
+        },
+    }
+    eleven = [{"rows": [{"title": f"row {n}"} for n in range(6)]}] * 2
+    too_many = client.post(
+        path,
+        headers=admin,
+        json={"type": "list", "text": "Pick", "button": "Open", "rows": eleven},
+    )
+    assert too_many.status_code == 422 and "at most 10" in too_many.text

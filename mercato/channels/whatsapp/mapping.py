@@ -19,6 +19,11 @@ TEMPLATE_NAME_MAX = 512
 # Reply buttons [S, several BSP references agree]: 1 to 3, titles of 20 characters.
 BUTTONS_MAX = 3
 BUTTON_TITLE_MAX = 20
+# List messages [S, several BSP references agree]: up to 10 rows in all, a row title of 24
+# characters and a description of 72, a button label of 20.
+LIST_ROWS_MAX = 10
+ROW_TITLE_MAX = 24
+ROW_DESCRIPTION_MAX = 72
 
 # E.164: country code first, at most 15 digits; sent without the "+".
 _E164 = re.compile(r"[1-9][0-9]{6,14}")
@@ -174,4 +179,46 @@ def image(to: str, url: str, caption: str | None = None) -> dict:
     out["image"] = {"link": url}
     if _text("text", caption, INTERACTIVE_BODY_MAX, required=False):
         out["image"]["caption"] = caption
+    return out
+
+
+def list_message(
+    to: str, body: str, button: str, sections: list[tuple[str | None, list[tuple[str, str | None]]]]
+) -> dict:
+    """A list message: a button opening up to 10 rows in 1 to 10 sections (a title on
+    every section when there are several). A pick comes back as an interactive
+    ``list_reply`` carrying the row's title (and our id: ``r1``, ``r2``...)."""
+    out = _envelope(to, "interactive")
+    if not sections or len(sections) > SECTIONS_MAX:
+        raise ValueError(f"sections: 1 to {SECTIONS_MAX} sections")
+    total = sum(len(rows) for _, rows in sections)
+    if total > LIST_ROWS_MAX:
+        raise ValueError(f"sections: {total} rows, at most {LIST_ROWS_MAX} in all")
+    shaped, number = [], 0
+    for n, (title, rows) in enumerate(sections):
+        if not rows:
+            raise ValueError(f"sections[{n}].rows: at least one row")
+        section: dict = {"rows": []}
+        if _text(f"sections[{n}].title", title, SECTION_TITLE_MAX, required=len(sections) > 1):
+            section["title"] = title
+        for r, (row_title, description) in enumerate(rows):
+            number += 1
+            row = {
+                "id": f"r{number}",
+                "title": _text(f"sections[{n}].rows[{r}].title", row_title, ROW_TITLE_MAX),
+            }
+            if _text(
+                f"sections[{n}].rows[{r}].description",
+                description,
+                ROW_DESCRIPTION_MAX,
+                required=False,
+            ):
+                row["description"] = description
+            section["rows"].append(row)
+        shaped.append(section)
+    out["interactive"] = {
+        "type": "list",
+        "body": {"text": _text("text", body, INTERACTIVE_BODY_MAX)},
+        "action": {"button": _text("button", button, BUTTON_TITLE_MAX), "sections": shaped},
+    }
     return out
