@@ -59,7 +59,7 @@ def reply(
     account = accounts.get_account(session, conversation.account_id)
     if comment.status == "deleted":
         raise Conflict("The comment was deleted.")
-    try:
+    with sending.platform_rules():
         if not data.private:
             # Instagram takes no public reply under a hidden comment or a live video's.
             if comment.status == "hidden" or comment.kind == "live_comment":
@@ -79,11 +79,6 @@ def reply(
                 raise Conflict("This comment already has its private reply (one per comment).")
             body = messenger.private_reply(account.platform, comment.platform_message_id, data.text)
             kind = "private_reply"
-    except ValueError as exc:
-        field, _, why = str(exc).partition(": ")
-        raise ValidationFailed(
-            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
-        ) from None
     return sending.queue(
         session, conversation, kind, data.text, body, data.author, now, reply_to_id=comment.id
     )

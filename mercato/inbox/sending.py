@@ -7,6 +7,8 @@ under the comment) or once in private (a message to the person who wrote it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -62,15 +64,35 @@ def send(
         data = data.model_copy(
             update={"type": "text", "text": canned.render(session, data.canned_reply, conversation)}
         )
-    if account.platform == "whatsapp":
-        _whatsapp_window(session, account, conversation, data, now)
-        kind, text, body = _compose(session, account, conversation, data, preview_url)
-    elif account.platform == "tiktok":
-        kind, text, body = _compose_tiktok(session, account, conversation.contact_id, data)
-    else:
-        tag = _meta_window(account, conversation, data, now, automatic)
-        kind, text, body = _compose_meta(session, account, conversation.contact_id, data, tag)
+    with platform_rules():
+        if account.platform == "whatsapp":
+            _whatsapp_window(session, account, conversation, data, now)
+            kind, text, body = _compose(session, account, conversation, data, preview_url)
+        elif account.platform == "tiktok":
+            kind, text, body = _compose_tiktok(session, account, conversation.contact_id, data)
+        else:
+            tag = _meta_window(account, conversation, data, now, automatic)
+            kind, text, body = _compose_meta(session, account, conversation.contact_id, data, tag)
     return queue(session, conversation, kind, text, body, data.author, now, automatic=automatic)
+
+
+@contextmanager
+def platform_rules() -> Iterator[None]:
+    """A body the platform would refuse (the mappings' ValueError "<field>: <why>") is
+    refused here, with the field named, before anything is queued."""
+    try:
+        yield
+    except ValueError as exc:
+        field, _, why = str(exc).partition(": ")
+        raise ValidationFailed(
+            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
+        ) from None
+
+
+def page_link_text(variant: Variant, note: str | None) -> str:
+    """A product not on the platform: its page in the shop, after the note or its title."""
+    link = product_link(storefront_url(), variant.product.handle, variant.id)
+    return f"{note or variant.product.title}\n{link}"
 
 
 def queue(
@@ -175,30 +197,24 @@ def _compose_meta(
     """(kind, text shown in the thread, the request body) on Messenger or Instagram: text,
     or products as cards (a generic template) linking to their pages in the shop."""
     platform = account.platform
-    try:
-        if data.type == "text":
-            return "text", data.text, messenger.text(platform, to, data.text, tag=tag)
-        if data.type == "buttons":
-            body = messenger.quick_replies(platform, to, data.text, data.choices, tag=tag)
-            return "buttons", data.text, body
-        if data.type == "list":
-            raise ValueError(f"type: {platform} has no list messages; offer choices instead")
-        if data.type == "image":
-            if data.text:
-                raise ValueError(f"text: {platform} images take no caption; send it apart")
-            return "image", None, messenger.image(platform, to, data.image_url, tag=tag)
-        skus = [data.sku] if data.type == "product" else [k for s in data.sections for k in s.skus]
-        loc = ("sku",) if data.type == "product" else ("sections",)
-        variants = [_variant(session, sku, loc) for sku in dict.fromkeys(skus)]
-        cards = [_card(v, data.text) for v in variants]
-        body = messenger.cards(platform, to, cards, tag=tag)
-        shown = data.text or ", ".join(c.title for c in cards)
-        return ("product" if len(cards) == 1 else "product_list"), shown, body
-    except ValueError as exc:
-        field, _, why = str(exc).partition(": ")
-        raise ValidationFailed(
-            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
-        ) from None
+    if data.type == "text":
+        return "text", data.text, messenger.text(platform, to, data.text, tag=tag)
+    if data.type == "buttons":
+        body = messenger.quick_replies(platform, to, data.text, data.choices, tag=tag)
+        return "buttons", data.text, body
+    if data.type == "list":
+        raise ValueError(f"type: {platform} has no list messages; offer choices instead")
+    if data.type == "image":
+        if data.text:
+            raise ValueError(f"text: {platform} images take no caption; send it apart")
+        return "image", None, messenger.image(platform, to, data.image_url, tag=tag)
+    skus = [data.sku] if data.type == "product" else [k for s in data.sections for k in s.skus]
+    loc = ("sku",) if data.type == "product" else ("sections",)
+    variants = [_variant(session, sku, loc) for sku in dict.fromkeys(skus)]
+    cards = [_card(v, data.text) for v in variants]
+    body = messenger.cards(platform, to, cards, tag=tag)
+    shown = data.text or ", ".join(c.title for c in cards)
+    return ("product" if len(cards) == 1 else "product_list"), shown, body
 
 
 def _compose_tiktok(
@@ -211,29 +227,22 @@ def _compose_tiktok(
             "TikTok Shop chats take text and product cards.",
             [FieldError(("type",), f"{data.type} is not sent on TikTok Shop")],
         )
-    try:
-        if data.type == "text":
-            return "text", data.text, chat.message(conversation_id, "TEXT", {"content": data.text})
-        variant = _variant(session, data.sku, ("sku",))
-        ref = session.scalar(
-            select(Listing.platform_ref).where(
-                Listing.channel_id == account.catalog_channel_id,
-                Listing.variant_id == variant.id,
-                Listing.platform_ref.is_not(None),
-            )
+    if data.type == "text":
+        return "text", data.text, chat.message(conversation_id, "TEXT", {"content": data.text})
+    variant = _variant(session, data.sku, ("sku",))
+    ref = session.scalar(
+        select(Listing.platform_ref).where(
+            Listing.channel_id == account.catalog_channel_id,
+            Listing.variant_id == variant.id,
+            Listing.platform_ref.is_not(None),
         )
-        if ref is None:  # not on the shop: its page in the shop instead
-            link = product_link(storefront_url(), variant.product.handle, variant.id)
-            text = f"{data.text}\n{link}" if data.text else f"{variant.product.title}\n{link}"
-            return "text", text, chat.message(conversation_id, "TEXT", {"content": text})
-        product_id = ref.split(":")[0]
-        body = chat.message(conversation_id, "PRODUCT_CARD", {"product_id": product_id})
-        return "product", data.text or variant.product.title, body
-    except ValueError as exc:
-        field, _, why = str(exc).partition(": ")
-        raise ValidationFailed(
-            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
-        ) from None
+    )
+    if ref is None:  # not on the shop: its page in the shop instead
+        text = page_link_text(variant, data.text)
+        return "text", text, chat.message(conversation_id, "TEXT", {"content": text})
+    product_id = ref.split(":")[0]
+    body = chat.message(conversation_id, "PRODUCT_CARD", {"product_id": product_id})
+    return "product", data.text or variant.product.title, body
 
 
 def _card(variant: Variant, note: str | None) -> messenger.Card:
@@ -260,47 +269,37 @@ def _compose(
 ) -> tuple[str, str | None, dict]:
     """(kind, text shown in the thread, the platform's request body)."""
     to = conversation.contact_id
-    try:
-        if data.type == "text":
-            return "text", data.text, mapping.text(to, data.text, preview_url=preview_url)
-        if data.type == "buttons":
-            return "buttons", data.text, mapping.buttons(to, data.text, data.choices)
-        if data.type == "list":
-            sections = [(s.title, [(r.title, r.description) for r in s.rows]) for s in data.rows]
-            return "list", data.text, mapping.list_message(to, data.text, data.button, sections)
-        if data.type == "image":
-            return "image", data.text, mapping.image(to, data.image_url, data.text)
-        if data.type == "template":
-            choice = data.template
-            found = accounts.approved_template(session, account.id, choice.name, choice.language)
-            if found is None:
-                raise ValidationFailed(
-                    "That template cannot be sent.",
-                    [
-                        FieldError(
-                            ("template", "name"), "is not an approved template of this number"
-                        )
-                    ],
-                )
-            if found.category == consent.MARKETING:
-                consent.check_marketing(conversation)
-            body = mapping.template(to, choice.name, choice.language, choice.components or None)
-            return "template", f"[{choice.name}]", body
-        if data.type == "product":
-            return _product(session, account, to, data)
-        catalog_id, items = _catalog_items(
-            session, account, [sku for s in data.sections for sku in s.skus], ("sections",)
-        )
-        sections = [(s.title, [items[sku] for sku in s.skus]) for s in data.sections]
-        body = mapping.product_list(
-            to, catalog_id, header=data.header, body=data.text, sections=sections
-        )
-        return "product_list", data.text, body
-    except ValueError as exc:
-        field, _, why = str(exc).partition(": ")
-        raise ValidationFailed(
-            "The platform would refuse this message.", [FieldError((field,), why or str(exc))]
-        ) from None
+    if data.type == "text":
+        return "text", data.text, mapping.text(to, data.text, preview_url=preview_url)
+    if data.type == "buttons":
+        return "buttons", data.text, mapping.buttons(to, data.text, data.choices)
+    if data.type == "list":
+        sections = [(s.title, [(r.title, r.description) for r in s.rows]) for s in data.rows]
+        return "list", data.text, mapping.list_message(to, data.text, data.button, sections)
+    if data.type == "image":
+        return "image", data.text, mapping.image(to, data.image_url, data.text)
+    if data.type == "template":
+        choice = data.template
+        found = accounts.approved_template(session, account.id, choice.name, choice.language)
+        if found is None:
+            raise ValidationFailed(
+                "That template cannot be sent.",
+                [FieldError(("template", "name"), "is not an approved template of this number")],
+            )
+        if found.category == consent.MARKETING:
+            consent.check_marketing(conversation)
+        body = mapping.template(to, choice.name, choice.language, choice.components or None)
+        return "template", f"[{choice.name}]", body
+    if data.type == "product":
+        return _product(session, account, to, data)
+    catalog_id, items = _catalog_items(
+        session, account, [sku for s in data.sections for sku in s.skus], ("sections",)
+    )
+    sections = [(s.title, [items[sku] for sku in s.skus]) for s in data.sections]
+    body = mapping.product_list(
+        to, catalog_id, header=data.header, body=data.text, sections=sections
+    )
+    return "product_list", data.text, body
 
 
 def _product(session: Session, account: InboxAccount, to: str, data: MessageCreate):
@@ -312,8 +311,7 @@ def _product(session: Session, account: InboxAccount, to: str, data: MessageCrea
         catalog_id, retailer_id = listed[variant.id]
         body = mapping.product(to, catalog_id, retailer_id, body=data.text)
         return "product", data.text or variant.product.title, body
-    link = product_link(storefront_url(), variant.product.handle, variant.id)
-    text = f"{data.text}\n{link}" if data.text else f"{variant.product.title}\n{link}"
+    text = page_link_text(variant, data.text)
     return "text", text, mapping.text(to, text, preview_url=True)
 
 
