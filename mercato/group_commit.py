@@ -36,6 +36,16 @@ class GroupCommit(Generic[Request]):
         self.waiting: list[tuple[Request, asyncio.Future]] = []
         self.writing: asyncio.Task | None = None
 
+    @classmethod
+    def of(cls, state, name: str):
+        """The API process's one batcher kept as ``state.<name>`` (the app's state), made
+        on first use with the app's write sessions."""
+        found = getattr(state, name, None)
+        if found is None:
+            found = cls(state.sessions.write)
+            setattr(state, name, found)
+        return found
+
     # ---------------------------------------------------------------- for subclasses
 
     def write_batch(self, session: Session, requests: list[Request]) -> list:

@@ -142,17 +142,11 @@ def completion_response(done: paying.Completion, path: str) -> JSONResponse:
 
 
 def _starter(request: Request) -> batches.StartBatcher:
-    state = request.app.state
-    if getattr(state, "checkout_starter", None) is None:
-        state.checkout_starter = batches.StartBatcher(state.sessions.write)
-    return state.checkout_starter
+    return batches.StartBatcher.of(request.app.state, "checkout_starter")
 
 
 def _placer(request: Request) -> batches.PlacementBatcher:
-    state = request.app.state
-    if getattr(state, "checkout_placer", None) is None:
-        state.checkout_placer = batches.PlacementBatcher(state.sessions.write)
-    return state.checkout_placer
+    return batches.PlacementBatcher.of(request.app.state, "checkout_placer")
 
 
 @router.post("/checkouts", response_model=CheckoutCreated, status_code=status.HTTP_201_CREATED)

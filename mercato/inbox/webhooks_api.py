@@ -28,9 +28,8 @@ async def receive(platform: str, account_id: str, request: Request):
     delivery = receiving.Delivery(platform, account_id, raw, dict(request.headers))
     state = request.app.state
     if state.settings.webhook_group_commit:
-        if getattr(state, "inbox_batcher", None) is None:
-            state.inbox_batcher = receiving.InboxBatcher(state.sessions.write)
-        receipt = await state.inbox_batcher.submit(delivery)
+        batcher = receiving.InboxBatcher.of(state, "inbox_batcher")
+        receipt = await batcher.submit(delivery)
     else:
         receipt = await run_in_threadpool(_receive_alone, state.sessions.write, delivery)
     return {

@@ -33,10 +33,7 @@ INSUFFICIENT = {
 
 
 def _batcher(request: Request) -> ReservationBatcher:
-    state = request.app.state
-    if getattr(state, "reservation_batcher", None) is None:
-        state.reservation_batcher = ReservationBatcher(state.sessions.write)
-    return state.reservation_batcher
+    return ReservationBatcher.of(request.app.state, "reservation_batcher")
 
 
 # Reservations, commits and releases are written in batches, one per process.

@@ -19,9 +19,8 @@ async def receive(channel_id: str, request: Request):
     state = request.app.state
     delivery = intake.Delivery(channel_id, raw, dict(request.headers))
     if state.settings.webhook_group_commit:
-        if getattr(state, "webhook_batcher", None) is None:
-            state.webhook_batcher = intake.WebhookBatcher(state.sessions.write)
-        receipt = await state.webhook_batcher.submit(delivery)
+        batcher = intake.WebhookBatcher.of(state, "webhook_batcher")
+        receipt = await batcher.submit(delivery)
     else:
         receipt = await run_in_threadpool(_receive_alone, state.sessions.write, delivery)
     return {"received": receipt.event_id, "duplicate": receipt.duplicate}
