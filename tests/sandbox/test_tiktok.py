@@ -279,3 +279,27 @@ def test_retries(fault, sessions, sandbox, make_products, make_channel):
     sandbox.post("/tiktok/_sandbox/faults", json={"kind": fault, "count": 2})
     assert sync.publish(sessions, channel_id).sent == 2
     assert len(products(sandbox)) == 1
+
+
+def test_buyer_chats_refuse_what_the_customer_service_api_refuses():
+    shop = Shop()
+    chat = shop.client.post("/_sandbox/chats", json={"text": "hi", "nickname": "ana"}).json()
+    path = f"/customer_service/202309/conversations/{chat['conversation_id']}/messages"
+
+    def send(kind, content):
+        body = {"type": kind, "content": orjson.dumps(content).decode()}
+        return shop.call("POST", path, body).json()
+
+    assert send("TEXT", {"content": "Hello!"})["code"] == 0
+    assert send("TEXT", {"content": "x" * 2001})["code"] == 36009003  # over 2,000 characters
+    assert send("VOICE", {"content": "x"})["code"] == 36009003  # not a type the API sends
+    assert send("PRODUCT_CARD", {"product_id": "404"})["code"] == 36009012  # not on the shop
+    listed = shop.call("GET", "/customer_service/202309/conversations", page_size="21").json()
+    assert listed["code"] == 36009004  # 20 a page at most
+    shop.client.post(
+        "/_sandbox/chats",
+        json={"conversation_id": chat["conversation_id"], "can_send_message": False},
+    )
+    assert send("TEXT", {"content": "Still there?"})["code"] == 36009011
+    unsigned = shop.client.post(path, json={"type": "TEXT", "content": "{}"})
+    assert unsigned.json()["code"] == 106011  # no app key: refused like every call

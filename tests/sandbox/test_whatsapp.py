@@ -147,3 +147,34 @@ def test_payload_builders_batch_entries():
     messages, statuses = parse(payload)
     assert len(payload["entry"]) == 2 and len(messages) == len(statuses) == 1
     assert parse(sim.text_message(CUSTOMER, "yo", context_id="wamid.Y"))[0][0].reply_to == "wamid.Y"
+
+
+def test_reply_buttons_and_lists_are_held_to_their_limits(sandbox):
+    sandbox.post("/whatsapp/_sandbox/inbound", json={"wa_id": CUSTOMER, "text": "hi"})
+
+    def interactive(kind, action, body="Pick"):
+        return {
+            "messaging_product": "whatsapp",
+            "to": CUSTOMER,
+            "type": "interactive",
+            "interactive": {"type": kind, "body": {"text": body}, "action": action},
+        }
+
+    def button(n, title):
+        return {"type": "reply", "reply": {"id": f"b{n}", "title": title}}
+
+    assert _send(sandbox, interactive("button", {"buttons": [button(1, "S")]})).status_code == 200
+    four = {"buttons": [button(n, f"S{n}") for n in range(4)]}
+    long_title = {"buttons": [button(1, "x" * 21)]}
+    rows = [{"id": f"r{n}", "title": f"row {n}"} for n in range(11)]
+    eleven_rows = {"button": "Open", "sections": [{"rows": rows}]}
+    long_button = {"button": "x" * 21, "sections": [{"rows": rows[:2]}]}
+    for kind, action in (
+        ("button", four),
+        ("button", long_title),
+        ("list", eleven_rows),
+        ("list", long_button),
+    ):
+        refused = _send(sandbox, interactive(kind, action))
+        assert refused.status_code == 400, (kind, action)
+        assert refused.json()["error"]["code"] == 131009  # a value out of its limits
