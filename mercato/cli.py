@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from mercato.analytics import cli as analytics_cli
 from mercato.auth import service as auth_service
 from mercato.catalog import service, shopify_csv
 from mercato.catalog.service import store_currency
@@ -47,6 +48,7 @@ app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(orders_cli.app, name="orders")
 app.add_typer(payments_cli.app, name="payments")
 app.add_typer(inbox_cli.app, name="inbox")
+app.add_typer(analytics_cli.app, name="analytics")
 app.command("demo")(demo_cli.demo_command)
 
 

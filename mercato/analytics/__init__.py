@@ -1,0 +1,1 @@
+"""Analytics: which channels led to the sales (attribution models over customer journeys)."""

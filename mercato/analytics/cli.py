@@ -1,0 +1,191 @@
+"""`mercato analytics ...`: attribution over a journeys file (no database needed)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mercato.analytics.attribution import MODELS, Options, attribute_file
+from mercato.analytics.result import Attribution
+from mercato.errors import MercatoError
+
+app = typer.Typer(help="Which channels led to the sales.", no_args_is_help=True)
+
+
+@app.command()
+def attribution(
+    journeys: Annotated[
+        Path,
+        typer.Option(
+            help="Journeys file: path;total_conversions;total_conversion_value;total_null"
+        ),
+    ],
+    model: Annotated[str, typer.Option(help=f"{', '.join(MODELS)}, or all side by side")] = "all",
+    format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
+    half_life: Annotated[float, typer.Option(help="Time decay's half-life in days")] = 7.0,
+    direct: Annotated[
+        list[str] | None, typer.Option(help="A channel name that counts as direct; repeatable")
+    ] = None,
+    lookback: Annotated[
+        float | None, typer.Option(help="Leave out touches older than this many days")
+    ] = None,
+    drill_down: Annotated[
+        str | None, typer.Option(help="List the journeys behind this channel's figure")
+    ] = None,
+):
+    """Credit conversions and value to channels, by one model or all of them."""
+    from mercato.cli_support import console, err, table
+
+    if format not in ("table", "csv", "json"):
+        err.print("[bold red]Error:[/] --format: one of table, csv, json")
+        raise typer.Exit(1)
+    options = Options(half_life_days=half_life, lookback_days=lookback)
+    if direct:
+        options = Options(half_life, tuple(direct), lookback)
+    try:
+        report = attribute_file(journeys, model, options)
+    except MercatoError as exc:
+        err.print(f"[bold red]Error:[/] {exc.detail}")
+        for error in exc.errors:
+            err.print(f"  - {error.message}")
+        raise typer.Exit(1) from None
+    for note in report.notes:
+        err.print(f"Note: {note}")
+    results = report.attributions
+
+    if drill_down is not None:
+        _print_drill_down(results, drill_down, format)
+        return
+    if format == "json":
+        typer.echo(json.dumps(_as_json(results), indent=2))
+    elif format == "csv":
+        typer.echo(_as_csv(results), nl=False)
+    elif len(results) == 1:
+        rows = table("channel", "conversions", "value")
+        for c in results[0].credits:
+            rows.add_row(c.channel, f"{c.conversions:,.2f}", f"{c.value:,.2f}")
+        console.print(rows)
+    else:
+        # Side by side: one table of conversions, one of value, a column per model.
+        for title, index in (("Conversions credited", 0), ("Value credited", 1)):
+            rows = table("channel", *(r.model for r in results))
+            for channel in _channels(results):
+                rows.add_row(channel, *(f"{_credit(r, channel)[index]:,.2f}" for r in results))
+            console.print(title)
+            console.print(rows)
+    if format == "table":
+        for r in results:
+            if "removal_effects" in r.details:
+                effects = ", ".join(
+                    f"{c} {_exact(e)}" for c, e in r.details["removal_effects"].items()
+                )
+                console.print(f"Markov removal effects: {effects}")
+
+
+def _channels(results: list[Attribution]) -> list[str]:
+    seen: dict[str, None] = {}
+    for r in results:
+        for c in r.credits:
+            seen.setdefault(c.channel)
+    return list(seen)
+
+
+def _credit(result: Attribution, channel: str) -> tuple[float, float]:
+    try:
+        c = result.credit(channel)
+    except KeyError:
+        return 0.0, 0.0
+    return c.conversions, c.value
+
+
+def _num(x: float) -> float:
+    return round(x, 6) + 0.0  # no "-0.0"
+
+
+def _exact(x: Fraction) -> str:
+    return str(x) if x.denominator < 10**6 else f"{float(x):.6f}"
+
+
+def _as_json(results: list[Attribution]) -> dict:
+    out = {}
+    for r in results:
+        details = {}
+        for key, val in r.details.items():
+            if isinstance(val, dict):
+                details[key] = {k: _num(float(v)) for k, v in val.items()}
+            elif isinstance(val, Fraction):
+                details[key] = _num(float(val))
+            else:
+                details[key] = val
+        out[r.model] = {
+            "channels": [
+                {"channel": c.channel, "conversions": _num(c.conversions), "value": _num(c.value)}
+                for c in r.credits
+            ],
+            "total_conversions": _num(r.total_conversions),
+            "total_value": _num(r.total_value),
+            "details": details,
+        }
+    return {"models": out}
+
+
+def _as_csv(results: list[Attribution]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["channel", *(f"{r.model}_{k}" for r in results for k in ("conversions", "value"))]
+    )
+    for channel in _channels(results):
+        cells = []
+        for r in results:
+            conv, value = _credit(r, channel)
+            cells += [_num(conv), _num(value)]
+        writer.writerow([channel, *cells])
+    return buffer.getvalue()
+
+
+def _print_drill_down(results: list[Attribution], channel: str, format: str) -> None:
+    from mercato.cli_support import console, table
+
+    found = {r.model: r.drill_down(channel) for r in results}
+    if format == "json":
+        typer.echo(
+            json.dumps(
+                {
+                    model: [
+                        {
+                            "path": ">".join(c.journey.path),
+                            "conversions": _num(c.conversions),
+                            "value": _num(c.value),
+                        }
+                        for c in parts
+                    ]
+                    for model, parts in found.items()
+                },
+                indent=2,
+            )
+        )
+        return
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["model", "path", "conversions", "value"])
+        for model, parts in found.items():
+            for c in parts:
+                writer.writerow(
+                    [model, ">".join(c.journey.path), _num(c.conversions), _num(c.value)]
+                )
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    for model, parts in found.items():
+        rows = table("path", "conversions", "value")
+        for c in parts:
+            rows.add_row(">".join(c.journey.path), f"{c.conversions:,.4f}", f"{c.value:,.2f}")
+        console.print(f"{model}: {channel}")
+        console.print(rows)

@@ -1,0 +1,162 @@
+"""The common journeys file, as ChannelAttribution and other tools read and write it:
+
+    path;total_conversions;total_conversion_value;total_null
+    facebook>email>direct;12;1340.50;310
+
+One row per distinct path, channels joined by ``>``. ``path`` and ``total_conversions``
+are required; ``total_conversion_value`` and ``total_null`` default to 0. An optional
+``days_before`` column gives each touch's days before the conversion, joined by ``>``
+like the path (``9>2>0``): only with it can time decay and a lookback window run.
+Columns may come in any order; ``;`` or ``,`` separates them (as the header shows).
+
+Any bad row refuses the whole file, naming the row (the file's line) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+from mercato.analytics.journeys import Journey, aggregate
+from mercato.errors import FieldError, ValidationFailed
+
+PATH, CONVERSIONS, VALUE, NULLS, DAYS = (
+    "path",
+    "total_conversions",
+    "total_conversion_value",
+    "total_null",
+    "days_before",
+)
+REQUIRED = (PATH, CONVERSIONS)
+KNOWN = (PATH, CONVERSIONS, VALUE, NULLS, DAYS)
+MAX_ERRORS = 50
+
+
+class _Bad(Exception):
+    def __init__(self, column: str, message: str):
+        self.column = column
+        self.message = message
+
+
+def read_journeys(file: Path) -> list[Journey]:
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ValidationFailed(
+            f"{file}: cannot be read ({exc.strerror}).", [FieldError(("file",), str(exc))]
+        ) from None
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            f"{file}: not UTF-8 text.", [FieldError(("file",), "not UTF-8 text")]
+        ) from None
+    return parse_journeys(text, str(file))
+
+
+def parse_journeys(text: str, name: str = "journeys") -> list[Journey]:
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise ValidationFailed(f"{name}: empty.", [FieldError(("file",), "no header row")])
+    delimiter = ";" if ";" in lines[0] else ","
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(rows)]
+    refusals: list[FieldError] = []
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [h for h in header if h not in KNOWN]
+    for column in missing:
+        refusals.append(_refusal(1, column, "this column is missing from the header"))
+    for column in unknown:
+        refusals.append(_refusal(1, column, f"unknown column (known: {', '.join(KNOWN)})"))
+    if refusals:
+        raise ValidationFailed(f"{name}: the header is not a journeys header.", refusals)
+
+    journeys = []
+    for row in rows:
+        line = rows.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            refusals.append(
+                _refusal(line, "", f"{len(row)} fields where the header has {len(header)}")
+            )
+        else:
+            try:
+                journeys.append(_journey(dict(zip(header, row, strict=True))))
+            except _Bad as bad:
+                refusals.append(_refusal(line, bad.column, bad.message))
+        if len(refusals) >= MAX_ERRORS:
+            break
+    if refusals:
+        raise ValidationFailed(f"{name}: nothing was read, the file has errors.", refusals)
+    if not journeys:
+        raise ValidationFailed(f"{name}: no journeys.", [FieldError(("file",), "no rows")])
+    return aggregate(journeys)
+
+
+def _refusal(line: int, column: str, message: str) -> FieldError:
+    where = f'row {line}, column "{column}"' if column else f"row {line}"
+    return FieldError(("rows", line, column), f"{where}: {message}", "csv")
+
+
+def _journey(cells: dict[str, str]) -> Journey:
+    path = _path(cells[PATH])
+    conversions = _count(cells[CONVERSIONS], CONVERSIONS)
+    value = _value(cells.get(VALUE, ""))
+    nulls = _count(cells.get(NULLS, "") or "0", NULLS)
+    days = _days(cells[DAYS], len(path)) if cells.get(DAYS, "").strip() else None
+    return Journey(path, conversions, value, nulls, days)
+
+
+def _path(text: str) -> tuple[str, ...]:
+    if not text.strip():
+        raise _Bad(PATH, "the path is empty")
+    touches = tuple(t.strip() for t in text.split(">"))
+    for i, touch in enumerate(touches, 1):
+        if not touch:
+            raise _Bad(PATH, f"touch {i} of {text.strip()!r} has no channel name")
+    return touches
+
+
+def _count(text: str, column: str) -> int:
+    text = text.strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise _Bad(column, f"{text!r} is not a number" if text else "empty") from None
+    if not math.isfinite(number) or number != int(number):
+        raise _Bad(column, f"{text} is not a whole number of buyers")
+    if number < 0:
+        raise _Bad(column, f"{text} is negative")
+    return int(number)
+
+
+def _value(text: str) -> float:
+    text = text.strip()
+    if not text:
+        return 0.0
+    try:
+        number = float(text)
+    except ValueError:
+        raise _Bad(VALUE, f"{text!r} is not a number") from None
+    if not math.isfinite(number):
+        raise _Bad(VALUE, f"{text} is not a finite number")
+    if number < 0:
+        raise _Bad(VALUE, f"{text} is negative")
+    return number
+
+
+def _days(text: str, touches: int) -> tuple[float, ...]:
+    parts = text.split(">")
+    if len(parts) != touches:
+        raise _Bad(DAYS, f"{len(parts)} times for a path of {touches} touches")
+    days = []
+    for part in parts:
+        try:
+            d = float(part)
+        except ValueError:
+            raise _Bad(DAYS, f"{part.strip()!r} is not a number of days") from None
+        if not math.isfinite(d) or d < 0:
+            raise _Bad(DAYS, f"{part.strip()} is not a number of days before the conversion")
+        days.append(d)
+    return tuple(days)
