@@ -26,7 +26,16 @@ from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized
 from mercato.events import stream
 from mercato.events.service import EventFilters
-from mercato.inbox import canned, checkout_links, comments, conversations, notes, sending, windows
+from mercato.inbox import (
+    canned,
+    checkout_links,
+    comments,
+    conversations,
+    media,
+    notes,
+    sending,
+    windows,
+)
 from mercato.inbox.models import CONVERSATION_STATUSES
 from mercato.inbox.schemas import (
     CannedReplyIn,
@@ -60,6 +69,7 @@ templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
 # Orders whose payment still holds money to give back: the refund form is offered (on
 # the order's page and beside a conversation).
 REFUNDABLE_PAYMENTS = ("paid", "partially_refunded")
+templates.env.globals["file_shown_as"] = media.shown_as
 templates.env.tests["refundable"] = lambda order: order.payment_status in REFUNDABLE_PAYMENTS
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -501,6 +511,20 @@ def conversation_page(
         window=windows.WINDOWS[thread.platform],
         statuses=CONVERSATION_STATUSES,
         replies=canned.list_all(session),
+    )
+
+
+@router.get("/inbox/files/{message_id}")
+def received_file(message_id: str, sessions: SessionFactories, admin: Admin):
+    """A file in the thread, fetched from the platform as the page shows it."""
+    try:
+        attachment = media.fetch(sessions, message_id)
+    except MercatoError as exc:
+        return Response(_said(exc), status_code=exc.status, media_type="text/plain")
+    return Response(
+        attachment.content,
+        media_type=attachment.mime_type,
+        headers=media.response_headers(attachment),
     )
 
 

@@ -3,7 +3,7 @@ comments on the accounts' posts."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from mercato.inbox import (
     accounts,
@@ -11,6 +11,7 @@ from mercato.inbox import (
     checkout_links,
     comments,
     conversations,
+    media,
     notes,
     sending,
 )
@@ -146,6 +147,25 @@ def reply_to_comment(message_id: str, data: CommentReply, session: WriteSession,
 
 
 _REFUSED = {502: {"description": "The platform refused, or could not be reached: nothing changed"}}
+
+
+@router.get(
+    "/inbox/messages/{message_id}/media",
+    response_class=Response,
+    responses={
+        200: {"description": "The file, as the platform gives it", "content": {"*/*": {}}},
+        **_REFUSED,
+    },
+)
+def received_file(message_id: str, sessions: SessionFactories, _: InboxRead):
+    """The photo, video, voice note, document or sticker a person sent, fetched from the
+    platform now (Mercato keeps no copy)."""
+    attachment = media.fetch(sessions, message_id)
+    return Response(
+        attachment.content,
+        media_type=attachment.mime_type,
+        headers=media.response_headers(attachment),
+    )
 
 
 @router.post("/inbox/comments/{message_id}/hide", response_model=MessagePublic, responses=_REFUSED)

@@ -11,6 +11,8 @@ Like Meta:
 - a template must exist in the language asked and be APPROVED (132001; paused 132015,
   disabled 132016);
 - products must be in the catalog (tests seed it); unknown ones are 131009;
+- a file a customer sent is retrieved by its media id (``GET /<ver>/<media id>``, for 7
+  days after it was sent) as a download URL that needs the token and lasts 5 minutes;
 - errors are Graph errors ``{"error": {message, type, code, error_subcode?, error_data:
   {messaging_product, details}, fbtrace_id}}``.
 
@@ -22,6 +24,8 @@ secret and posted to the webhook URL; every accepted message is kept (``/message
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +33,7 @@ from typing import Any
 import httpx
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from mercato.channels.meta.webhooks import SIGNATURE_HEADER, signature
@@ -44,6 +48,8 @@ DISPLAY_PHONE_NUMBER = "15550783881"
 ACCESS_TOKEN = "wa-token"
 APP_SECRET = "wa-app-secret"
 WINDOW = timedelta(hours=24)
+MEDIA_ID_LIFETIME = timedelta(days=7)  # media ids in webhooks
+MEDIA_URL_LIFETIME = timedelta(minutes=5)
 
 TEXT_BODY_MAX = 4096
 INTERACTIVE_BODY_MAX = 1024
@@ -230,6 +236,8 @@ class WhatsAppSim(Simulator):
         self.deliveries: list[int] = []
         # "sync": 131047 in the answer; "async": accepted, then a failed status webhook.
         self.window_refusal = "sync"
+        # Files customers sent: media id -> {content, mime_type, sha256, at, phone_number_id}.
+        self.media: dict[str, dict] = {}
 
     def now(self) -> datetime:
         return self.clock or datetime.now(UTC)
@@ -237,6 +245,31 @@ class WhatsAppSim(Simulator):
     def window_open(self, wa_id: str) -> bool:
         last = self.last_inbound.get(wa_id)
         return last is not None and self.now() - last < WINDOW
+
+    # ------------------------------------------------------------ received files
+
+    def keep_media(self, media: MediaIn) -> dict:
+        """Store a file a customer sends; the media object its message carries."""
+        content = base64.b64decode(media.data)
+        media_id = str(10**15 + secrets.randbelow(10**15))
+        digest = hashlib.sha256(content).hexdigest()
+        with self.lock:
+            self.media[media_id] = {
+                "content": content,
+                "mime_type": media.mime_type,
+                "sha256": digest,
+                "at": self.now(),
+                "phone_number_id": PHONE_NUMBER_ID,
+            }
+        shown = {"id": media_id, "mime_type": media.mime_type, "sha256": digest}
+        if media.caption is not None:
+            shown["caption"] = media.caption
+        if media.filename is not None:
+            shown["filename"] = media.filename
+        return shown
+
+    def media_hash(self, media_id: str, expires: int) -> str:
+        return hmac.new(b"sandbox-media", f"{media_id}.{expires}".encode(), "sha256").hexdigest()
 
     # ------------------------------------------------------------ sending
 
@@ -571,9 +604,20 @@ class InboundIn(BaseModel):
     name: str | None = None
     text: str | None = None
     order: dict | None = None
+    media: MediaIn | None = None
     message: dict | None = None  # any other documented message object, with its "type"
     context_id: str | None = None
     duplicates: int = 0
+
+
+class MediaIn(BaseModel):
+    """A file the customer sends (base64), as a message of ``type``."""
+
+    type: str = "image"  # image, video, audio, document or sticker
+    mime_type: str = "image/png"
+    data: str
+    caption: str | None = None
+    filename: str | None = None
 
 
 class StatusesIn(BaseModel):
@@ -640,6 +684,51 @@ def create_app() -> FastAPI:
             return sim.accept(phone_number_id, body)
         except Refused as refused:
             return refused.response()
+
+    @app.get("/{version}/{media_id}")
+    def media_url(version: str, media_id: str, request: Request, phone_number_id: str = ""):
+        if (refused := turned_away(version, request)) is not None:
+            return refused.response()
+        with sim.lock:
+            media = sim.media.get(media_id)
+            now = sim.now()
+        gone = media is None or now - media["at"] > MEDIA_ID_LIFETIME
+        if gone or phone_number_id not in ("", media["phone_number_id"]):
+            return Refused(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{media_id}' does not exist, "
+                "cannot be loaded due to missing permissions, or does not support this operation.",
+                error_subcode=33,
+                type_="GraphMethodException",
+            ).response()
+        expires = int((now + MEDIA_URL_LIFETIME).timestamp())
+        url = request.url_for("download_media").include_query_params(
+            mid=media_id, ext=expires, hash=sim.media_hash(media_id, expires)
+        )
+        return {
+            "messaging_product": "whatsapp",
+            "url": str(url),
+            "mime_type": media["mime_type"],
+            "sha256": media["sha256"],
+            "file_size": len(media["content"]),
+            "id": media_id,
+        }
+
+    @app.get("/whatsapp_business/attachments/", name="download_media")
+    def download_media(request: Request, mid: str = "", ext: int = 0, hash: str = ""):
+        auth = request.headers.get("authorization") or ""
+        if auth.removeprefix("Bearer ") not in sim.tokens:
+            return Refused(
+                401, 190, "Invalid OAuth access token - Cannot parse access token"
+            ).response()
+        with sim.lock:
+            media = sim.media.get(mid)
+            now = sim.now()
+        signed = hmac.compare_digest(hash, sim.media_hash(mid, ext))
+        if media is None or not signed or now.timestamp() > ext:
+            return Response(status_code=404)
+        return Response(media["content"], media_type=media["mime_type"])
 
     @app.get("/{version}/{waba_id}/message_templates")
     def message_templates(
@@ -735,6 +824,8 @@ def controls(sim: WhatsAppSim) -> APIRouter:
             message = {"type": "text", "text": {"body": data.text}}
         elif data.order is not None:
             message = {"type": "order", "order": data.order}
+        elif data.media is not None:
+            message = {"type": data.media.type, data.media.type: sim.keep_media(data.media)}
         elif data.message is not None and isinstance(data.message.get("type"), str):
             message = data.message
         else:

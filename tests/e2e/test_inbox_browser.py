@@ -5,6 +5,7 @@ message; and refunds the customer's order from the thread."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,7 @@ from mercato.inbox import accounts
 from mercato.inbox.models import Conversation
 from mercato.sandbox import messenger as messenger_sim
 from mercato.sandbox import whatsapp as sim
+from mercato.sandbox.cdn import png
 from tests.e2e.conftest import PHONE
 from tests.helpers import SANDBOX, list_in_meta_catalog, tee
 
@@ -148,6 +150,24 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
     _customer_writes(server, sandbox, number, "Great, I'll take it")
     expect(page.locator("#messages li.msg.in").last).to_contain_text("Great, I'll take it")
     expect(page.locator("#mark-read")).to_have_count(0)
+
+    # A photo they send shows in the thread, fetched from WhatsApp through Mercato.
+    photo = {"type": "image", "data": base64.b64encode(png("the label")).decode()}
+    payload = sandbox.post(
+        "/whatsapp/_sandbox/inbound",
+        json={
+            "wa_id": CUSTOMER,
+            "name": "Ada Buyer",
+            "media": {**photo, "caption": "Which one is this?"},
+        },
+    ).json()["payload"]
+    _post_signed(server, number, payload)
+    image = page.locator("#messages li.msg.in").last.locator(".file img")
+    expect(image).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    expect(page.locator("#messages li.msg.in").last).to_contain_text("Which one is this?")
 
     # The customer's order, beside the thread, refunded from there.
     orders = page.locator("#orders")

@@ -7,6 +7,7 @@ Paths start with the Graph version, one setting for every Meta channel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from mercato.channels import http as channel_http
@@ -107,3 +108,38 @@ class GraphClient:
         if response.status_code >= 400 or not isinstance(body, dict):
             raise self.error(f"HTTP {response.status_code}", response.status_code)
         return body
+
+    def download(self, url: str, limit: int, *, signed_in: bool) -> File:
+        """A file a person sent, read whole up to ``limit`` bytes (``TooLarge`` past it).
+        WhatsApp's media URLs want the Bearer token; Messenger's and Instagram's
+        attachment URLs are plain CDN links, given no token."""
+        headers = self.headers if signed_in else {}
+        with self.http.stream("GET", url, headers=headers) as response:
+            if response.status_code >= 400:
+                raise self.error(
+                    f"the file answered HTTP {response.status_code}", response.status_code
+                )
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise TooLarge(int(declared), limit)
+            content = bytearray()
+            for chunk in response.iter_bytes():
+                content += chunk
+                if len(content) > limit:
+                    raise TooLarge(len(content), limit)
+            kind = response.headers.get("content-type", "application/octet-stream")
+        return File(bytes(content), kind.split(";")[0].strip() or "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class File:
+    content: bytes
+    mime_type: str
+
+
+class TooLarge(PlatformError):
+    """A file bigger than Mercato shows."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"the file is {size:,} bytes; at most {limit:,} are shown here")
+        self.size, self.limit = size, limit

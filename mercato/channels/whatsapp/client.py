@@ -77,3 +77,13 @@ class WhatsAppClient(GraphClient):
             if not after or not (page.get("paging") or {}).get("next"):
                 return out
             params = {**params, "after": after}
+
+    def media_url(self, media_id: str) -> tuple[str, int | None]:
+        """Where a received file can be downloaded (for 5 minutes), and its size in bytes
+        when Meta gives it (docs/platforms/whatsapp.md, "Received media")."""
+        answer = self.call("GET", f"/{media_id}", params={"phone_number_id": self.phone_number_id})
+        url = answer.get("url")
+        if not isinstance(url, str) or not url:
+            raise WhatsAppError("the media answer holds no url", 200)
+        size = answer.get("file_size")
+        return url, int(size) if str(size).isdigit() else None
