@@ -18,8 +18,9 @@ import csv
 import io
 import math
 from pathlib import Path
+from typing import TextIO
 
-from mercato.analytics.journeys import Journey, aggregate
+from mercato.analytics.journeys import Journey
 from mercato.errors import FieldError, ValidationFailed
 
 PATH, CONVERSIONS, VALUE, NULLS, DAYS = (
@@ -42,7 +43,8 @@ class _Bad(Exception):
 
 def read_journeys(file: Path) -> list[Journey]:
     try:
-        text = file.read_bytes().decode("utf-8-sig")
+        with file.open(encoding="utf-8-sig", newline="") as lines:
+            return parse_lines(lines, str(file))
     except OSError as exc:
         raise ValidationFailed(
             f"{file}: cannot be read ({exc.strerror}).", [FieldError(("file",), str(exc))]
@@ -51,16 +53,20 @@ def read_journeys(file: Path) -> list[Journey]:
         raise ValidationFailed(
             f"{file}: not UTF-8 text.", [FieldError(("file",), "not UTF-8 text")]
         ) from None
-    return parse_journeys(text, str(file))
 
 
 def parse_journeys(text: str, name: str = "journeys") -> list[Journey]:
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    return parse_lines(io.StringIO(text.removeprefix("\ufeff"), newline=""), name)
+
+
+def parse_lines(lines: TextIO, name: str = "journeys") -> list[Journey]:
+    """Streamed row by row, identical journeys merged as they come: memory follows the
+    number of distinct journeys, not the file's size."""
+    first = lines.readline()
+    if not first.strip():
         raise ValidationFailed(f"{name}: empty.", [FieldError(("file",), "no header row")])
-    delimiter = ";" if ";" in lines[0] else ","
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(rows)]
+    delimiter = ";" if ";" in first else ","
+    header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter))]
     refusals: list[FieldError] = []
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in KNOWN]
@@ -71,27 +77,37 @@ def parse_journeys(text: str, name: str = "journeys") -> list[Journey]:
     if refusals:
         raise ValidationFailed(f"{name}: the header is not a journeys header.", refusals)
 
-    journeys = []
+    at = {column: header.index(column) for column in header}
+    width = len(header)
+    names: dict[str, str] = {}  # one string per channel name, shared by every path
+    merged: dict[tuple, list] = {}
+    rows = csv.reader(lines, delimiter=delimiter)
     for row in rows:
-        line = rows.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(header):
-            refusals.append(
-                _refusal(line, "", f"{len(row)} fields where the header has {len(header)}")
-            )
+        line = rows.line_num + 1
+        if len(row) != width:
+            if not any(cell.strip() for cell in row):
+                continue
+            refusals.append(_refusal(line, "", f"{len(row)} fields where the header has {width}"))
         else:
             try:
-                journeys.append(_journey(dict(zip(header, row, strict=True))))
+                key, counts = _journey(row, at, names)
             except _Bad as bad:
                 refusals.append(_refusal(line, bad.column, bad.message))
+            else:
+                seen = merged.get(key)
+                if seen is None:
+                    merged[key] = counts
+                else:
+                    seen[0] += counts[0]
+                    seen[1] += counts[1]
+                    seen[2] += counts[2]
         if len(refusals) >= MAX_ERRORS:
             break
     if refusals:
         raise ValidationFailed(f"{name}: nothing was read, the file has errors.", refusals)
-    if not journeys:
+    if not merged:
         raise ValidationFailed(f"{name}: no journeys.", [FieldError(("file",), "no rows")])
-    return aggregate(journeys)
+    return [Journey(path, c, v, n, days) for (path, days), (c, v, n) in merged.items()]
 
 
 def _refusal(line: int, column: str, message: str) -> FieldError:
@@ -99,26 +115,36 @@ def _refusal(line: int, column: str, message: str) -> FieldError:
     return FieldError(("rows", line, column), f"{where}: {message}", "csv")
 
 
-def _journey(cells: dict[str, str]) -> Journey:
-    path = _path(cells[PATH])
-    conversions = _count(cells[CONVERSIONS], CONVERSIONS)
-    value = _value(cells.get(VALUE, ""))
-    nulls = _count(cells.get(NULLS, "") or "0", NULLS)
-    days = _days(cells[DAYS], len(path)) if cells.get(DAYS, "").strip() else None
-    return Journey(path, conversions, value, nulls, days)
+def _journey(row: list[str], at: dict[str, int], names: dict[str, str]) -> tuple[tuple, list]:
+    path = _path(row[at[PATH]], names)
+    conversions = _count(row[at[CONVERSIONS]], CONVERSIONS)
+    value = _value(row[at[VALUE]]) if VALUE in at else 0.0
+    nulls = _count(row[at[NULLS]] or "0", NULLS) if NULLS in at else 0
+    days = None
+    if DAYS in at and row[at[DAYS]].strip():
+        days = _days(row[at[DAYS]], len(path))
+    return (path, days), [conversions, value, nulls]
 
 
-def _path(text: str) -> tuple[str, ...]:
+def _path(text: str, names: dict[str, str]) -> tuple[str, ...]:
     if not text.strip():
         raise _Bad(PATH, "the path is empty")
-    touches = tuple(t.strip() for t in text.split(">"))
-    for i, touch in enumerate(touches, 1):
-        if not touch:
-            raise _Bad(PATH, f"touch {i} of {text.strip()!r} has no channel name")
-    return touches
+    touches = [t.strip() for t in text.split(">")]
+    if "" in touches:
+        i = touches.index("") + 1
+        raise _Bad(PATH, f"touch {i} of {text.strip()!r} has no channel name")
+    return tuple([names.setdefault(t, t) for t in touches])
 
 
 def _count(text: str, column: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        pass
+    else:
+        if number < 0:
+            raise _Bad(column, f"{text.strip()} is negative")
+        return number
     text = text.strip()
     try:
         number = float(text)
@@ -132,6 +158,13 @@ def _count(text: str, column: str) -> int:
 
 
 def _value(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        if math.isfinite(number) and number >= 0:
+            return number
     text = text.strip()
     if not text:
         return 0.0
