@@ -78,6 +78,21 @@ class Shown:
         waiting = self.conversation.waiting_since
         return bool(target and waiting and utcnow() - waiting > timedelta(minutes=target))
 
+    @property
+    def resolution_due_at(self) -> datetime | None:
+        """When the account's resolution target says this spell should be resolved by
+        (None: no target, or already resolved)."""
+        target = (self.account.automation or {}).get("resolution_minutes")
+        opened = self.conversation.opened_at
+        if not target or opened is None or self.conversation.status == "resolved":
+            return None
+        return opened + timedelta(minutes=target)
+
+    @property
+    def resolution_overdue(self) -> bool:
+        due = self.resolution_due_at
+        return due is not None and utcnow() > due
+
 
 @dataclass
 class Thread(Shown):
@@ -283,6 +298,8 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
     changed = False
     resolved = False
     if data.status is not None and data.status != conversation.status:
+        if conversation.status == "resolved":  # reopened: a new spell, a new timer
+            conversation.opened_at = now
         conversation.status = data.status
         conversation.resolved_at = now if data.status == "resolved" else None
         resolved = data.status == "resolved"

@@ -129,6 +129,9 @@ class Conversation(Base):
     # Since when the person has been waiting for an answer (their message after the
     # merchant's last reply); None when nobody is waiting. The SLA timers run from it.
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When the current spell began (the first message, or the one that reopened it):
+    # the resolution timer runs from it until ``resolved_at``.
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Satisfaction: asked after resolution, answered 1-5, credited to the assignee then.
     csat_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

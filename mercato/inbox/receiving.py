@@ -188,6 +188,7 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
                 "status": "open",
                 "unread": 0,
                 "last_message_at": sent_at,
+                "opened_at": sent_at,
                 "created_at": utcnow(),
                 "updated_at": utcnow(),
             },
@@ -300,6 +301,7 @@ def _arrived(
         automation.record_rating(session, conversation, score)
     elif conversation.status == "resolved":
         conversation.status, conversation.resolved_at = "open", None
+        conversation.opened_at = message.sent_at
         events.record(
             session, "conversation.reopened", conversation_changed(conversation), conversation.id
         )

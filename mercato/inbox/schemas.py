@@ -135,6 +135,12 @@ class ConversationPublic(_Output):
     # that is longer than the account's first-response target.
     waiting_since: datetime | None = None
     overdue: bool = False
+    # The resolution timer: from the start of this spell (the first message, or the one
+    # that reopened it) to the account's resolution target.
+    opened_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    resolution_overdue: bool = False
     labels: list[str] = []
     created_at: datetime
 
@@ -337,6 +343,8 @@ class AutomationRules(_Input):
     # Service level: an answer is due this many minutes after a person starts waiting
     # (conversations past it show overdue). None: no target.
     first_response_minutes: Annotated[int, Field(ge=1, le=10080)] | None = None
+    # ... and resolved this many minutes after it opened (or reopened). None: no target.
+    resolution_minutes: Annotated[int, Field(ge=1, le=43200)] | None = None
     # After a conversation is resolved, ask for a rating from 1 to 5.
     csat: bool = False
     csat_question: Annotated[str, Field(min_length=1, max_length=1024)] = (

@@ -427,3 +427,21 @@ def test_choices_are_offered_from_the_composer(agent, writes, sessions):
         follow_redirects=True,
     )
     assert "1 to 3 buttons" in four.text
+
+
+def test_a_conversation_past_its_resolution_target_says_so_in_the_list_and_thread(
+    agent, writes, sessions, client, admin, number
+):
+    client.put(
+        f"/api/v1/inbox/accounts/{number['id']}/automation",
+        headers=admin,
+        json={"resolution_minutes": 60},
+    )
+    writes(BEN, "Still no parcel", name="Ben", at=datetime.now(UTC) - timedelta(hours=3))
+    writes(ADA, "Is the tee in M?")
+    html = agent.get("/admin/inbox").text
+    ben = html.split("Ben", 1)[1].split("</li>", 1)[0]
+    ada = html.split("Ada Buyer", 1)[1].split("</li>", 1)[0]
+    assert "resolution overdue since" in ben and "resolution overdue" not in ada
+    thread = agent.get(f"/admin/inbox/{conversation_of(sessions, ADA).id}").text
+    assert "resolve by" in thread

@@ -4,7 +4,7 @@ first-response target)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -137,6 +137,43 @@ def test_waiting_and_overdue_follow_the_first_response_target(
         client.get("/api/v1/conversations", headers=admin, params={"waiting": True}).json()["items"]
         == []
     )
+
+
+def test_the_resolution_timer_runs_from_the_first_message_and_again_from_a_reopening(
+    client, admin, account, conversation, deliver, monkeypatch
+):
+    client.put(
+        f"/api/v1/inbox/accounts/{account['id']}/automation",
+        headers=admin,
+        json={"resolution_minutes": 240},
+    )
+    path = f"/api/v1/conversations/{conversation}"
+    shown = client.get(path, headers=admin).json()
+    opened = datetime.fromisoformat(shown["opened_at"])
+    assert datetime.fromisoformat(shown["resolution_due_at"]) == opened + timedelta(hours=4)
+    assert shown["resolution_overdue"] is False
+    # Answering does not stop it (the first-response timer does): only resolving does.
+    client.post(f"{path}/messages", headers=admin, json={"type": "text", "text": "Looking!"})
+    later = now() + timedelta(hours=5)
+    monkeypatch.setattr("mercato.inbox.conversations.utcnow", lambda: later)
+    assert client.get(path, headers=admin).json()["resolution_overdue"] is True
+    monkeypatch.undo()
+    resolved = client.patch(path, headers=admin, json={"status": "resolved"}).json()
+    assert resolved["resolution_due_at"] is None and resolved["resolution_overdue"] is False
+    assert resolved["resolved_at"] is not None
+
+    # The person writes again: a new spell, timed from that message.
+    again = now() + timedelta(minutes=1)
+    assert (
+        deliver(notification([text_message("wamid.T2", "One more thing", again)])).json()["stored"]
+        == 1
+    )
+    reopened = client.get(path, headers=admin).json()
+    assert reopened["status"] == "open" and reopened["resolved_at"] is None
+    assert datetime.fromisoformat(reopened["opened_at"]) == again.replace(microsecond=0)
+    assert datetime.fromisoformat(reopened["resolution_due_at"]) == datetime.fromisoformat(
+        reopened["opened_at"]
+    ) + timedelta(hours=4)
 
 
 def test_a_long_thread_is_read_back_page_by_page(client, admin, deliver):
