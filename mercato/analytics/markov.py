@@ -133,21 +133,29 @@ def markov(journeys: Sequence[Journey]) -> Attribution:
 
     # Drill-down: a channel's credit is not a split of each journey; it is carried by
     # the converting journeys through the channel, in proportion to their conversions
-    # (and value).
-    through_conv: dict[str, float] = {}
-    through_value: dict[str, float] = {}
+    # and value. The chain mixes journeys, so a channel seen only on journeys that did not
+    # convert can still earn credit: then its journeys carry it by their buyers.
+    through: dict[str, list[float]] = {}
     for j in journeys:
         for c in set(j.path):
-            through_conv[c] = through_conv.get(c, 0) + j.conversions
-            through_value[c] = through_value.get(c, 0) + j.value
+            seen = through.get(c)
+            if seen is None:
+                seen = through[c] = [0, 0.0, 0]
+            seen[0] += j.conversions
+            seen[1] += j.value
+            seen[2] += j.conversions + j.nulls
 
     def contributes(j: Journey, channel: str) -> tuple[float, float]:
-        conv = through_conv.get(channel) or 0
-        val = through_value.get(channel) or 0
-        return (
-            conversions[channel] * j.conversions / conv if conv else 0.0,
-            values[channel] * j.value / val if val else 0.0,
-        )
+        conv, val, buyers = through.get(channel) or (0, 0.0, 0)
+        if conv:
+            part = conversions[channel] * j.conversions / conv
+        else:
+            part = conversions[channel] * (j.conversions + j.nulls) / buyers if buyers else 0.0
+        if val:
+            value_part = values[channel] * j.value / val
+        else:
+            value_part = values[channel] * (j.conversions + j.nulls) / buyers if buyers else 0.0
+        return part, value_part
 
     return Attribution(
         "markov",

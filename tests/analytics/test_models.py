@@ -90,3 +90,19 @@ def test_lookback_drops_touches_older_than_the_window():
     assert {c.channel: c.conversions for c in result.credits} == {"email": 3.0}
     with pytest.raises(NeedsTouchTimes):
         within_lookback([Journey(("a",))], 30)
+
+
+def test_markov_credit_of_a_channel_seen_only_on_journeys_that_did_not_convert():
+    # b never ends a converting journey, yet a>b>... mixes with b>c: b earns credit.
+    journeys = [
+        Journey(("a", "b"), conversions=0, nulls=3),
+        Journey(("b", "c"), conversions=0, nulls=1),
+        Journey(("a", "c"), conversions=2, value=40.0),
+        Journey(("c",), conversions=0, nulls=1),
+    ]
+    result = attribute(journeys, "markov")
+    b = result.credit("b")
+    parts = result.drill_down("b")
+    assert b.conversions > 0
+    assert sum(p.conversions for p in parts) == pytest.approx(b.conversions)
+    assert sum(p.value for p in parts) == pytest.approx(b.value)
