@@ -4,7 +4,7 @@ Generates (fixed seed) 10,000 and 1,000,000 journeys over 12 channels, each touc
 its days before the conversion, aggregates identical journeys, and runs every model;
 also the journeys file round trip (write, then read back) and Shapley summed over all
 coalitions (the definition, to check the exact formula). Times are wall seconds of one
-run; peak memory is what tracemalloc saw during a second run of the same call.
+run; peak memory (KiB) is what tracemalloc saw during a second run of the same call.
 
 On the 10k set, the Markov model is also run through ChannelAttribution, when it is
 installed, for a side-by-side comparison. It is GPL and a development-only comparison,
@@ -157,17 +157,17 @@ def run(size: int) -> None:
         f"\n{size:,} journeys ({len(journeys):,} distinct with their touch times, "
         f"{conversions:,} conversions), generated in {made:.1f} s"
     )
-    print(f"{'model':24} {'seconds':>8} {'peak MB':>8}")
+    print(f"{'model':24} {'seconds':>8} {'peak KiB':>9}")
     for model in MODELS:
         _, seconds, peak = measure(lambda m=model: attribute(journeys, m))
-        print(f"{model:24} {seconds:8.3f} {peak / 1e6:8.1f}")
+        print(f"{model:24} {seconds:8.3f} {peak / 1024:9,.0f}")
     _, seconds, peak = measure(lambda: by_coalitions(journeys))
-    print(f"{'shapley over coalitions':24} {seconds:8.3f} {peak / 1e6:8.1f}")
+    print(f"{'shapley over coalitions':24} {seconds:8.3f} {peak / 1024:9,.0f}")
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "journeys.csv"
         write_file(journeys, file)
         _, seconds, peak = measure(lambda: read_journeys(file))
-        print(f"{'read journeys file':24} {seconds:8.3f} {peak / 1e6:8.1f}")
+        print(f"{'read journeys file':24} {seconds:8.3f} {peak / 1024:9,.0f}")
     if size <= 10_000:
         compare_with_channelattribution(journeys)
 

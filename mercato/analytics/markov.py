@@ -71,8 +71,8 @@ def conversion_probability(chain: Chain, removed: str | None = None) -> Fraction
     index = {c: i for i, c in enumerate(states)}
     n = len(states)
     # Row i scaled by the channel's outgoing count: integer coefficients, exact solve.
-    a = [[Fraction(0)] * n for _ in range(n)]
-    b = [Fraction(chain.converts[c]) for c in states]
+    a = [[0] * n for _ in range(n)]
+    b = [chain.converts[c] for c in states]
     for i, c in enumerate(states):
         a[i][i] += chain.total_out(c)
         for target, count in chain.moves[c].items():
@@ -89,26 +89,33 @@ def conversion_probability(chain: Chain, removed: str | None = None) -> Fraction
     return reached / started
 
 
-def _solve(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction]:
-    """Gauss-Jordan elimination on exact fractions (the matrix is small: one row a channel,
-    and non-singular because every channel's walks end absorbed)."""
+def _solve(a: list[list[int]], b: list[int]) -> list[Fraction]:
+    """Exact solution of an integer system: Bareiss's fraction-free elimination (every
+    division exact, so the numbers stay integers), then back-substitution in fractions.
+    The matrix is small (a row per channel) and non-singular, since every channel's walks
+    end absorbed."""
     n = len(b)
-    for col in range(n):
-        pivot = next(r for r in range(col, n) if a[r][col] != 0)
-        if pivot != col:
-            a[col], a[pivot] = a[pivot], a[col]
-            b[col], b[pivot] = b[pivot], b[col]
-        p = a[col][col]
-        row = a[col]
-        for r in range(n):
-            if r != col and a[r][col] != 0:
-                f = a[r][col] / p
-                target = a[r]
-                for k in range(col, n):
-                    if row[k]:
-                        target[k] -= f * row[k]
-                b[r] -= f * b[col]
-    return [b[i] / a[i][i] for i in range(n)]
+    previous = 1
+    for k in range(n):
+        if a[k][k] == 0:
+            swap = next(r for r in range(k + 1, n) if a[r][k] != 0)
+            a[k], a[swap] = a[swap], a[k]
+            b[k], b[swap] = b[swap], b[k]
+        pivot_row = a[k]
+        pivot = pivot_row[k]
+        for i in range(k + 1, n):
+            row = a[i]
+            factor = row[k]
+            for j in range(k + 1, n):
+                row[j] = (row[j] * pivot - factor * pivot_row[j]) // previous
+            b[i] = (b[i] * pivot - factor * b[k]) // previous
+            row[k] = 0
+        previous = pivot
+    x = [Fraction(0)] * n
+    for i in range(n - 1, -1, -1):
+        rest = sum((a[i][j] * x[j] for j in range(i + 1, n)), Fraction(0))
+        x[i] = (b[i] - rest) / a[i][i]
+    return x
 
 
 def removal_effects(chain: Chain) -> tuple[Fraction, dict[str, Fraction]]:
