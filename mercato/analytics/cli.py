@@ -13,6 +13,7 @@ import typer
 
 from mercato.analytics.attribution import MODELS, Options, attribute_file
 from mercato.analytics.result import Attribution
+from mercato.analytics.rules import DIRECT
 from mercato.errors import MercatoError
 
 app = typer.Typer(help="Which channels led to the sales.", no_args_is_help=True)
@@ -45,9 +46,7 @@ def attribution(
     if format not in ("table", "csv", "json"):
         err.print("[bold red]Error:[/] --format: one of table, csv, json")
         raise typer.Exit(1)
-    options = Options(half_life_days=half_life, lookback_days=lookback)
-    if direct:
-        options = Options(half_life, tuple(direct), lookback)
+    options = Options(half_life, tuple(direct) if direct else DIRECT, lookback)
     try:
         report = attribute_file(journeys, model, options)
     except MercatoError as exc:

@@ -85,3 +85,24 @@ def test_unknown_model_and_drill_down(tmp_path):
             {"path": "google ads>mailing", "conversions": 0.5, "value": 50.0},
         ]
     }
+
+
+def test_direct_names_half_life_and_lookback(tmp_path):
+    timed = (
+        "path;total_conversions;total_conversion_value;days_before\n"
+        "social>Brand>search;1;30;20>3>0\n"
+    )
+    result = _run(tmp_path, "--model", "last-non-direct", "--direct", "search", "--direct",
+                  "brand", "--format", "csv", text=timed)  # fmt: skip
+    assert result.stdout.splitlines()[1:] == ["social,1.0,30.0"]
+    result = _run(tmp_path, "--model", "first", "--lookback", "10", "--format", "csv", text=timed)
+    assert result.stdout.splitlines()[1:] == ["Brand,1.0,30.0"]
+    result = _run(tmp_path, "--model", "time-decay", "--half-life", "3", "--format", "json",
+                  text=timed)  # fmt: skip
+    out = json.loads(result.stdout)["models"]["time-decay"]
+    assert out["details"] == {"half_life_days": 3.0}
+    weights = {"social": 2 ** (-20 / 3), "Brand": 2 ** (-1), "search": 1.0}
+    total = sum(weights.values())
+    assert {c["channel"]: c["conversions"] for c in out["channels"]} == {
+        c: round(w / total, 6) for c, w in weights.items()
+    }
