@@ -27,6 +27,7 @@ from mercato.errors import MercatoError, Unauthorized
 from mercato.events import stream
 from mercato.events.service import EventFilters
 from mercato.inbox import (
+    accounts,
     canned,
     checkout_links,
     comments,
@@ -70,6 +71,7 @@ templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
 # the order's page and beside a conversation).
 REFUNDABLE_PAYMENTS = ("paid", "partially_refunded")
 templates.env.globals["file_shown_as"] = media.shown_as
+templates.env.globals["template_variables"] = accounts.variables
 templates.env.tests["refundable"] = lambda order: order.payment_status in REFUNDABLE_PAYMENTS
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -570,6 +572,8 @@ def reply(
     canned_reply: Annotated[str, Form()] = "",
     choices: Annotated[str, Form()] = "",
     image_url: Annotated[str, Form()] = "",
+    parameters: Annotated[list[str] | None, Form()] = None,
+    header_parameters: Annotated[list[str] | None, Form()] = None,
 ):
     """A text, a product card (by SKU), a saved reply or, outside the window, an approved
     template."""
@@ -581,7 +585,12 @@ def reply(
             name, _, language = template.partition("|")
             data = MessageCreate(
                 type="template",
-                template=TemplateChoice(name=name, language=language),
+                template=TemplateChoice(
+                    name=name,
+                    language=language,
+                    parameters=[p.strip() for p in parameters or []],
+                    header_parameters=[p.strip() for p in header_parameters or []],
+                ),
                 author=_author(admin),
             )
         else:

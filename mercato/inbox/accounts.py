@@ -18,6 +18,7 @@ from mercato.channels.messenger.client import MessengerClient
 from mercato.channels.models import Channel
 from mercato.channels.service import credentials as channel_credentials
 from mercato.channels.tiktok.chat import ChatClient
+from mercato.channels.whatsapp import mapping as whatsapp
 from mercato.channels.whatsapp.client import WhatsAppClient
 from mercato.crypto import fernet
 from mercato.db import utcnow
@@ -149,6 +150,24 @@ def approved_template(
             MessageTemplate.language == language,
             MessageTemplate.status == "APPROVED",
         )
+    )
+
+
+@dataclass(frozen=True)
+class TemplateVariables:
+    """What the composer asks for a template: its texts and their variables in order."""
+
+    header: str | None
+    header_names: list[str]
+    body: str | None
+    body_names: list[str]
+
+
+def variables(template: MessageTemplate) -> TemplateVariables:
+    header = whatsapp.template_text(template.components, "HEADER")
+    body = whatsapp.template_text(template.components, "BODY")
+    return TemplateVariables(
+        header, whatsapp.placeholders(header), body, whatsapp.placeholders(body)
     )
 
 

@@ -193,7 +193,11 @@ class ConversationUpdate(_Input):
 class TemplateChoice(_Input):
     name: Annotated[str, Field(min_length=1, max_length=512)]
     language: Annotated[str, Field(min_length=2, max_length=16)]
-    # The template's parameters, in the platform's component shape.
+    # The values of the variables of the template's body ({{1}}, {{2}}... or
+    # {{first_name}}...) in the order they appear, and of its text header's.
+    parameters: list[str] = Field(default_factory=list, max_length=100)
+    header_parameters: list[str] = Field(default_factory=list, max_length=10)
+    # Or the whole send in the platform's component shape (media headers, buttons...).
     components: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -27,7 +27,7 @@ from mercato.channels.whatsapp import mapping
 from mercato.db import utcnow
 from mercato.errors import FieldError, MercatoError, ValidationFailed
 from mercato.inbox import accounts, canned, consent, records, windows
-from mercato.inbox.models import InboxAccount, Message
+from mercato.inbox.models import InboxAccount, Message, MessageTemplate
 from mercato.inbox.records import message_changed
 from mercato.inbox.schemas import MessageCreate
 from mercato.money import format_plain
@@ -288,8 +288,9 @@ def _compose(
             )
         if found.category == consent.MARKETING:
             consent.check_marketing(conversation)
-        body = mapping.template(to, choice.name, choice.language, choice.components or None)
-        return "template", f"[{choice.name}]", body
+        components, text = _template_components(found, choice)
+        body = mapping.template(to, choice.name, choice.language, components or None)
+        return "template", text, body
     if data.type == "product":
         return _product(session, account, to, data)
     catalog_id, items = _catalog_items(
@@ -300,6 +301,44 @@ def _compose(
         to, catalog_id, header=data.header, body=data.text, sections=sections
     )
     return "product_list", data.text, body
+
+
+def _template_components(template: MessageTemplate, choice) -> tuple[list[dict], str]:
+    """The send's components and the text the customer reads. Meta refuses a template
+    whose variables are not each given a value (132000): refused here first."""
+    found = accounts.variables(template)
+    body, names, header_names = found.body, found.body_names, found.header_names
+    if choice.components:
+        given = next(
+            (
+                c.get("parameters") or []
+                for c in choice.components
+                if str(c.get("type", "")).lower() == "body"
+            ),
+            [],
+        )
+        _values_for(("template", "components"), "body", names, given)
+        return choice.components, f"[{choice.name}]"
+    _values_for(("template", "parameters"), "body", names, choice.parameters)
+    _values_for(("template", "header_parameters"), "header", header_names, choice.header_parameters)
+    components = []
+    if header_names:
+        components.append(
+            mapping.template_parameters("header", header_names, choice.header_parameters)
+        )
+    if names:
+        components.append(mapping.template_parameters("body", names, choice.parameters))
+    text = mapping.filled(body, dict(zip(names, choice.parameters, strict=True))) if body else None
+    return components, text or f"[{choice.name}]"
+
+
+def _values_for(loc: tuple, part: str, names: list[str], values: list) -> None:
+    if len(values) != len(names):
+        shown = ", ".join("{{" + n + "}}" for n in names) or "none"
+        raise ValidationFailed(
+            "The template's variables each need a value.",
+            [FieldError(loc, f"the {part} has {len(names)} ({shown}); {len(values)} given")],
+        )
 
 
 def _product(session: Session, account: InboxAccount, to: str, data: MessageCreate):

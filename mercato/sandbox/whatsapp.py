@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +49,7 @@ DISPLAY_PHONE_NUMBER = "15550783881"
 ACCESS_TOKEN = "wa-token"
 APP_SECRET = "wa-app-secret"
 WINDOW = timedelta(hours=24)
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MEDIA_ID_LIFETIME = timedelta(days=7)  # media ids in webhooks
 MEDIA_URL_LIFETIME = timedelta(minutes=5)
 
@@ -436,6 +438,28 @@ class WhatsAppSim(Simulator):
                 "(#132001) Template name does not exist in the translation",
                 f"template name ({name}) does not exist in {language}",
             )
+        for part in ("header", "body"):
+            text = next(
+                (c.get("text") or "" for c in found["components"] if c.get("type") == part.upper()),
+                "",
+            )
+            expected = len(set(PLACEHOLDER.findall(text)))
+            given = next(
+                (
+                    c.get("parameters") or []
+                    for c in template.get("components") or []
+                    if str(c.get("type", "")).lower() == part
+                ),
+                [],
+            )
+            if len(given) != expected:
+                raise Refused(
+                    400,
+                    132000,
+                    "(#132000) Number of parameters does not match the expected number of params",
+                    f"{part}: number of localizable_params ({len(given)}) does not match the "
+                    f"expected number of params ({expected})",
+                )
 
     def _products_known(self, interactive: dict) -> None:
         action = interactive["action"]
@@ -579,6 +603,8 @@ class TemplateIn(BaseModel):
     language: str
     status: str = "APPROVED"
     category: str = "UTILITY"
+    # As Meta lists them: [{"type": "BODY", "text": "Hi {{1}}, ..."}, ...]
+    components: list[dict] = []
 
 
 class CatalogIn(BaseModel):

@@ -209,7 +209,7 @@ def test_a_closed_window_offers_only_the_approved_templates_and_says_why(agent, 
     composer = re.search(r'<section class="card composer".*?</section>', html, re.S).group(0)
     assert 'data-window="closed"' in composer
     assert "more than 24 hours ago" in composer and "only an approved template" in composer
-    assert '<option value="order_update|en_US">' in composer
+    assert '<input type="hidden" name="template" value="order_update|en_US">' in composer
     assert "spring_sale" not in composer  # pending: not sendable
     assert 'name="text"' not in composer and "Send product" not in composer
     assert "Send checkout link" not in composer
@@ -225,6 +225,35 @@ def test_a_closed_window_offers_only_the_approved_templates_and_says_why(agent, 
         data={"csrf": csrf_of(html), "type": "template", "template": "order_update|en_US"},
     )
     assert "Queued" in sent.text and "[order_update]" in sent.text
+
+
+def test_a_templates_variables_are_filled_in_from_the_composer(agent, writes, sessions, number):
+    with transaction(sessions) as session:
+        accounts.replace_templates(
+            session,
+            number["id"],
+            [
+                {
+                    "name": "back_in_stock",
+                    "language": "en",
+                    "status": "APPROVED",
+                    "components": [{"type": "BODY", "text": "Hi {{name}}, {{item}} is back!"}],
+                }
+            ],
+        )
+    writes(ADA, "hi", at=datetime.now(UTC) - timedelta(hours=25))
+    conversation = conversation_of(sessions, ADA)
+    html = agent.get(f"/admin/inbox/{conversation.id}").text
+    assert "Hi {{name}}, {{item}} is back!" in html
+    assert html.count('name="parameters"') == 2
+    post = {"csrf": csrf_of(html), "type": "template", "template": "back_in_stock|en"}
+    missing = agent.post(f"/admin/inbox/{conversation.id}/messages", data=post)
+    assert "the body has 2 ({{name}}, {{item}}); 0 given" in missing.text
+    sent = agent.post(
+        f"/admin/inbox/{conversation.id}/messages",
+        data={**post, "parameters": ["Ada", "the green tee"]},
+    )
+    assert "Queued" in sent.text and "Hi Ada, the green tee is back!" in sent.text
 
 
 def test_replies_products_and_checkout_links_are_queued_for_the_worker(

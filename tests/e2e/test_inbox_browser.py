@@ -228,7 +228,16 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
         accounts.replace_templates(
             session,
             number["id"],
-            [{"name": "order_update", "language": "en_US", "status": "APPROVED"}],
+            [
+                {
+                    "name": "order_update",
+                    "language": "en_US",
+                    "status": "APPROVED",
+                    "components": [
+                        {"type": "BODY", "text": "Hi {{1}}, order {{2}} is on its way."}
+                    ],
+                }
+            ],
         )
     late = sim.text_message(
         "15557654321", "Any news?", name="Ben", at=datetime.now(UTC) - timedelta(hours=25)
@@ -240,7 +249,9 @@ def test_an_agent_answers_with_a_product_card_and_refunds_from_the_thread(
     ben.locator("a").click()
     composer = mobile.locator("#composer")
     expect(composer).to_contain_text("only an approved template")
-    expect(composer.locator("select[name=template] option")).to_have_text(["order_update (en_US)"])
+    expect(composer.locator("details.template summary")).to_have_text(["order_update (en_US)"])
+    expect(composer).to_contain_text("Hi {{1}}, order {{2}} is on its way.")
+    expect(composer.locator("input[name=parameters]")).to_have_count(2)
     expect(composer.locator("textarea")).to_have_count(0)
     _fits(mobile)
     mobile.screenshot(path=str(shots / "thread-closed-phone.png"), full_page=True)

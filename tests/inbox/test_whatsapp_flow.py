@@ -255,3 +255,116 @@ def test_a_list_message_reaches_the_platform_and_its_limits_are_refused_first(
         json={"type": "list", "text": "Pick", "button": "Open", "rows": eleven},
     )
     assert too_many.status_code == 422 and "at most 10" in too_many.text
+
+
+SHIPPED = {
+    "name": "order_shipped",
+    "language": "en_US",
+    "status": "APPROVED",
+    "category": "UTILITY",
+    "components": [
+        {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}"},
+        {"type": "BODY", "text": "Hi {{1}}, your order {{2}} left today. Track it: {{3}}"},
+    ],
+}
+
+
+def _templates_read(client, admin, sandbox, number, job_context) -> str:
+    """The number's templates read from Meta, and a customer who wrote (a template may
+    go at any time)."""
+    sandbox.post("/whatsapp/_sandbox/templates", json=SHIPPED)
+    _run(job_context, "inbox.sync_templates")
+    _customer_writes(client, sandbox, number, "Where is it?")
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    return conversation["id"]
+
+
+def test_a_template_goes_with_a_value_for_each_variable_and_reads_as_the_customer_sees_it(
+    client, admin, sandbox, number, job_context
+):
+    conversation = _templates_read(client, admin, sandbox, number, job_context)
+    path = f"/api/v1/conversations/{conversation}/messages"
+    thread = client.get(f"/api/v1/conversations/{conversation}", headers=admin).json()
+    [template] = thread["templates"]
+    assert template["components"][1]["text"].startswith("Hi {{1}}")
+
+    choice = {"name": "order_shipped", "language": "en_US"}
+    short = client.post(
+        path,
+        headers=admin,
+        json={"type": "template", "template": {**choice, "parameters": ["Ada", "#1001"]}},
+    )
+    assert short.status_code == 422
+    [error] = short.json()["errors"]
+    assert error["loc"][-2:] == ["template", "parameters"]
+    assert "{{1}}, {{2}}, {{3}}" in error["message"] and "2 given" in error["message"]
+    no_header = client.post(
+        path,
+        headers=admin,
+        json={
+            "type": "template",
+            "template": {**choice, "parameters": ["Ada", "#1001", "https://t.example/1"]},
+        },
+    )
+    assert no_header.status_code == 422
+    assert no_header.json()["errors"][0]["loc"][-2:] == ["template", "header_parameters"]
+
+    queued = client.post(
+        path,
+        headers=admin,
+        json={
+            "type": "template",
+            "template": {
+                **choice,
+                "parameters": ["Ada", "#1001", "https://t.example/1"],
+                "header_parameters": ["#1001"],
+            },
+        },
+    )
+    assert queued.status_code == 202, queued.text
+    assert (
+        queued.json()["text"]
+        == "Hi Ada, your order #1001 left today. Track it: https://t.example/1"
+    )
+    _run(job_context, "inbox.send_message", message_id=queued.json()["id"])
+    [sent] = sandbox.get("/whatsapp/_sandbox/messages").json()["messages"]
+    assert sent["body"]["template"]["components"] == [
+        {"type": "header", "parameters": [{"type": "text", "text": "#1001"}]},
+        {
+            "type": "body",
+            "parameters": [
+                {"type": "text", "text": "Ada"},
+                {"type": "text", "text": "#1001"},
+                {"type": "text", "text": "https://t.example/1"},
+            ],
+        },
+    ]
+    shown = client.get(f"/api/v1/conversations/{conversation}", headers=admin).json()
+    assert shown["messages"][-1]["status"] == "sent"
+
+
+def test_the_simulator_refuses_a_template_missing_a_value_as_meta_does(sandbox):
+    sandbox.post("/whatsapp/_sandbox/templates", json=SHIPPED)
+    sandbox.post("/whatsapp/_sandbox/inbound", json={"wa_id": CUSTOMER, "text": "hi"})
+    body = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": CUSTOMER,
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ada"}]}],
+        },
+    }
+    refused = sandbox.post(
+        f"/whatsapp/v23.0/{sim.PHONE_NUMBER_ID}/messages",
+        json=body,
+        headers={"Authorization": f"Bearer {sim.ACCESS_TOKEN}"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == 132000
+    assert (
+        "header: number of localizable_params (0) does not match the expected number of params (1)"
+        in str(refused.json())
+    )

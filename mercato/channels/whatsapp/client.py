@@ -14,7 +14,7 @@ from mercato.channels.meta.graph import GraphClient, GraphError
 WINDOW_CLOSED = 131047  # more than 24 h since the customer's last message: use a template
 TEMPLATE_CODES = range(132000, 132017)  # template missing, paused, disabled, bad params...
 RECIPIENT_CODES = frozenset({131026, 131030})  # undeliverable; not in the allowed list
-TEMPLATE_FIELDS = "name,language,status,category"
+TEMPLATE_FIELDS = "name,language,status,category,components"
 PAGE = 100
 
 

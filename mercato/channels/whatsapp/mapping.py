@@ -16,6 +16,7 @@ SECTION_TITLE_MAX = 24
 SECTIONS_MAX = 10
 PRODUCTS_MAX = 30
 TEMPLATE_NAME_MAX = 512
+TEMPLATE_VALUE_MAX = 1024  # a template's body is at most 1,024 characters
 # Reply buttons [S, several BSP references agree]: 1 to 3, titles of 20 characters.
 BUTTONS_MAX = 3
 BUTTON_TITLE_MAX = 20
@@ -59,6 +60,46 @@ def text(to: str, body: str, *, preview_url: bool = False, reply_to: str | None 
     if reply_to is not None:
         out["context"] = {"message_id": _id("reply_to", reply_to)}
     return out
+
+
+# A template's variables: {{1}}, {{2}}... (positional) or {{first_name}} (named).
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+def template_text(components: list, part: str) -> str | None:
+    """The text of a template's HEADER (when it is text) or BODY, as Meta lists it."""
+    for component in components or []:
+        if isinstance(component, dict) and str(component.get("type", "")).upper() == part:
+            text = component.get("text")
+            return text if isinstance(text, str) else None
+    return None
+
+
+def placeholders(text: str | None) -> list[str]:
+    """The variables of a template text in order, each once."""
+    return list(dict.fromkeys(PLACEHOLDER.findall(text or "")))
+
+
+def filled(text: str, values: dict[str, str]) -> str:
+    """The text as the customer reads it, the values put in."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def template_parameters(part: str, names: list[str], values: list[str]) -> dict:
+    """One component of a template send: a text parameter per variable, named ones
+    carrying their ``parameter_name``."""
+    parameters = []
+    for name, value in zip(names, values, strict=True):
+        parameter = {"type": "text", "text": _text(f"{part}.{name}", value, TEMPLATE_VALUE_MAX)}
+        if "\n" in value or "\t" in value or "     " in value:
+            raise ValueError(
+                f"{part}.{name}: a template value cannot hold a new line, a tab or more than "
+                "4 spaces in a row"
+            )
+        if not name.isdigit():
+            parameter["parameter_name"] = name
+        parameters.append(parameter)
+    return {"type": part, "parameters": parameters}
 
 
 def template(to: str, name: str, language: str, components: list[dict] | None = None) -> dict:
