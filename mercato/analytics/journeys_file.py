@@ -107,7 +107,13 @@ def parse_lines(lines: TextIO, name: str = "journeys") -> list[Journey]:
         raise ValidationFailed(f"{name}: nothing was read, the file has errors.", refusals)
     if not merged:
         raise ValidationFailed(f"{name}: no journeys.", [FieldError(("file",), "no rows")])
-    return [Journey(path, c, v, n, days) for (path, days), (c, v, n) in merged.items()]
+    # Emptied as the journeys are made, so that both are never whole at once.
+    journeys = []
+    while merged:
+        (path, days), (conversions, value, nulls) = merged.popitem()
+        journeys.append(Journey(path, conversions, value, nulls, days))
+    journeys.reverse()
+    return journeys
 
 
 def _refusal(line: int, column: str, message: str) -> FieldError:
