@@ -154,14 +154,15 @@ def markov(journeys: Sequence[Journey]) -> Attribution:
 
     def contributes(j: Journey, channel: str) -> tuple[float, float]:
         conv, val, buyers = through.get(channel) or (0, 0.0, 0)
+        credit, credit_value = conversions.get(channel, 0.0), values.get(channel, 0.0)
         if conv:
-            part = conversions[channel] * j.conversions / conv
+            part = credit * j.conversions / conv
         else:
-            part = conversions[channel] * (j.conversions + j.nulls) / buyers if buyers else 0.0
+            part = credit * (j.conversions + j.nulls) / buyers if buyers else 0.0
         if val:
-            value_part = values[channel] * j.value / val
+            value_part = credit_value * j.value / val
         else:
-            value_part = values[channel] * (j.conversions + j.nulls) / buyers if buyers else 0.0
+            value_part = credit_value * (j.conversions + j.nulls) / buyers if buyers else 0.0
         return part, value_part
 
     return Attribution(

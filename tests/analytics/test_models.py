@@ -106,3 +106,10 @@ def test_markov_credit_of_a_channel_seen_only_on_journeys_that_did_not_convert()
     assert b.conversions > 0
     assert sum(p.conversions for p in parts) == pytest.approx(b.conversions)
     assert sum(p.value for p in parts) == pytest.approx(b.value)
+
+
+def test_drill_down_of_a_channel_without_buyers_is_empty():
+    journeys = [Journey(("a",), conversions=1), Journey(("ghost",), conversions=0, nulls=0)]
+    for model in MODELS:
+        if model != "time-decay":
+            assert attribute(journeys, model).drill_down("ghost") == []
