@@ -7,6 +7,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,19 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_timeout: float = 30.0
     mail_from: str = "Shop <shop@localhost>"
+    # The store's time zone (IANA name): reports cut days, weeks and months in it.
+    timezone: str = "UTC"
+    # Touches older than this many days are deleted from the analytics ledger; 0 keeps them.
+    analytics_retention_days: int = 395
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris)") from None
+        return value
 
     @field_validator("currency")
     @classmethod

@@ -23,6 +23,7 @@ from mercato.crypto import hash_token
 from mercato.customers import service as customers
 from mercato.db import new_id, random_token, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
+from mercato.events import service as events
 from mercato.inventory import reservations as stock
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.models import Reservation
@@ -315,11 +316,24 @@ def create_checkout(
     )
     session.add(checkout)
     seen = view(session, checkout, now, variants=found)
+    events.record(session, "checkout.started", started_payload(checkout), key=checkout.id)
     # The hold comes last: from its UPDATE of the stock level to the commit, every
     # other buyer of the SKU waits, so nothing else happens in between.
     session.flush()
     _hold(session, checkout, now)
     return NewCheckout(checkout, token, seen)
+
+
+def started_payload(checkout: Checkout) -> dict:
+    """What a started checkout tells the rest (analytics: the funnel's checkout step)."""
+    a = checkout.attribution or {}
+    return {
+        "checkout_id": checkout.id,
+        "customer_id": checkout.customer_id,
+        "currency": checkout.currency,
+        "country": a.get("_country"),
+        "attribution": {k: v for k, v in a.items() if not k.startswith("_")},
+    }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,102 @@
+"""Writing the touch ledger: append-only, one row per event id, visitors stitched to
+customers only with consent, old touches forgotten after the retention period."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from mercato.analytics.models import Touch
+from mercato.inserts import insert_or_ignore
+
+# What the server knows better than a browser: a purchase's money and attribution.
+SERVER_WINS = (
+    "channel",
+    "campaign",
+    "post",
+    "creator",
+    "conversation_id",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "customer_id",
+    "value",
+    "currency",
+    "country",
+    "at",
+)
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+
+
+def purchase_event_id(order_id: str) -> str:
+    """The id a purchase carries from the browser and from the server alike."""
+    return f"order:{order_id}:purchase"
+
+
+def customer_key(email: str | None, fallback: str) -> str:
+    """A buyer's id in the ledger: a digest of the email, never the email itself (a
+    guest and an account with one address are one customer); without an email, one
+    customer per ``fallback`` (the order)."""
+    if not email:
+        return f"o_{fallback}"[:40]
+    return "c_" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def record(session: Session, touches: Iterable[Mapping[str, Any]]) -> int:
+    """Append touches; one whose event id is already there is not added twice. A
+    purchase seen first by the browser then by the server keeps the browser's visitor
+    and takes the server's money and attribution. Returns how many rows were added."""
+    added = 0
+    for touch in touches:
+        inserted = session.execute(
+            insert_or_ignore(session, Touch, ["event_id"]).values(**touch).returning(Touch.id)
+        ).first()
+        if inserted is not None:
+            added += 1
+        elif touch["kind"] == "purchase":
+            _merge_purchase(session, touch)
+        if touch["kind"] == "purchase":
+            stitch(session, touch["event_id"])
+    return added
+
+
+def _merge_purchase(session: Session, touch: Mapping[str, Any]) -> None:
+    row = session.scalars(
+        select(Touch).where(Touch.event_id == touch["event_id"]).with_for_update()
+    ).one()
+    if touch["source"] == "server":
+        for field in SERVER_WINS:
+            if touch.get(field) is not None:
+                setattr(row, field, touch[field])
+        row.source = "server"
+    if row.visitor_id is None and touch.get("visitor_id"):
+        row.visitor_id = touch["visitor_id"]
+    session.flush()
+
+
+def stitch(session: Session, purchase_event: str) -> int:
+    """The buyer's earlier anonymous touches joined to them. A browser sends a visitor
+    id only once the visitor consented, so a purchase carrying one is consent to link
+    that visitor's touches; without it nothing is joined."""
+    row = session.execute(
+        select(Touch.visitor_id, Touch.customer_id).where(Touch.event_id == purchase_event)
+    ).first()
+    if row is None or not row.visitor_id or not row.customer_id:
+        return 0
+    return session.execute(
+        update(Touch)
+        .where(Touch.visitor_id == row.visitor_id, Touch.customer_id.is_(None))
+        .values(customer_id=row.customer_id)
+    ).rowcount
+
+
+def forget_before(session: Session, cutoff: datetime) -> int:
+    """Retention: touches that happened before ``cutoff`` deleted; returns how many."""
+    return session.execute(delete(Touch).where(Touch.at < cutoff)).rowcount

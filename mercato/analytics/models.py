@@ -1,0 +1,96 @@
+"""The touch ledger: every impression, click, visit, cart, purchase, refund and message,
+append-only, and the ad spend imported per campaign."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db import Amount, Base, UTCDateTime, utcnow
+
+RowId = BigInteger().with_variant(Integer, "sqlite")
+
+# Imported as daily aggregates per post or ad (count > 1): impression, click, reach,
+# interaction. One per person and moment: the rest.
+TOUCH_KINDS = (
+    "impression",
+    "click",
+    "reach",
+    "interaction",
+    "visit",
+    "product_view",
+    "add_to_cart",
+    "checkout_started",
+    "purchase",
+    "refund",
+    "message",
+    "comment",
+)
+# What a shop visitor's browser may report (POST /api/v1/analytics/touches).
+BROWSER_KINDS = ("visit", "product_view", "add_to_cart", "purchase")
+SOURCES = ("browser", "server", "import")
+
+
+class Touch(Base):
+    __tablename__ = "analytics_touches"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {TOUCH_KINDS}", name="kind"),
+        CheckConstraint(f"source IN {SOURCES}", name="source"),
+        CheckConstraint("count >= 0", name="count_not_negative"),
+        # The reads: a period (retention, KPIs), a visitor's or customer's journey.
+        Index("ix_analytics_touches_at", "at"),
+        Index("ix_analytics_touches_kind_at", "kind", "at"),
+        Index("ix_analytics_touches_visitor_at", "visitor_id", "at"),
+        Index("ix_analytics_touches_customer_at", "customer_id", "at"),
+        Index("ix_analytics_touches_order_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    # The same event seen by the browser and by the server carries one id: stored once.
+    event_id: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(100))
+    campaign: Mapped[str | None] = mapped_column(String(255))
+    post: Mapped[str | None] = mapped_column(String(255))
+    creator: Mapped[str | None] = mapped_column(String(255))
+    conversation_id: Mapped[str | None] = mapped_column(String(40))
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    utm_content: Mapped[str | None] = mapped_column(String(255))
+    utm_term: Mapped[str | None] = mapped_column(String(255))
+    # A random id the browser keeps; none without the visitor's consent.
+    visitor_id: Mapped[str | None] = mapped_column(String(64))
+    # Set on a visitor's touches only when they consented (see stitching in ledger.py).
+    customer_id: Mapped[str | None] = mapped_column(String(40))
+    order_id: Mapped[str | None] = mapped_column(String(40))
+    product_id: Mapped[str | None] = mapped_column(String(40))
+    # Purchases positive, refunds negative; integer minor units of ``currency``.
+    value: Mapped[int | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    country: Mapped[str | None] = mapped_column(String(2))
+    # 1 for a single touch; the day's total for an imported aggregate row.
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdSpend(Base):
+    """What a campaign cost on a day, imported from CSV or a platform's report export."""
+
+    __tablename__ = "analytics_ad_spend"
+    __table_args__ = (
+        UniqueConstraint("day", "channel", "campaign", "currency"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(100))
+    campaign: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[int] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(String(3))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
