@@ -19,9 +19,11 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from mercato.channels import tokens
 from mercato.channels.capabilities import ORDER_KINDS as ORDER_KINDS
 from mercato.channels.capabilities import orders_note
 from mercato.channels.models import Channel
+from mercato.db import Sessions
 from mercato.orders.schemas import OrderCreate
 
 # The platform's order stage, in the order a platform moves through them. A status
@@ -115,6 +117,21 @@ def module(kind: str) -> ModuleType:
 
 
 def client_for(
-    kind: str, settings: dict[str, Any], credentials: dict[str, str], http: httpx.Client
+    kind: str,
+    settings: dict[str, Any],
+    credentials: dict[str, str],
+    http: httpx.Client,
+    *,
+    channel_id: str,
+    sessions: Sessions,
 ) -> OrderClient:
-    return module(kind).OrderClient(settings, credentials, http)
+    """The channel's order client: an expired token is refreshed (and stored on the
+    channel) where the platform has a refresh call, as for the catalog's sync."""
+    return tokens.for_channel(
+        sessions,
+        channel_id,
+        kind,
+        lambda fresh: module(kind).OrderClient(settings, fresh, http),
+        credentials,
+        http,
+    )

@@ -99,24 +99,15 @@ def _adapter(sessions: Sessions, channel: Channel, http: httpx.Client) -> tokens
     """The channel's adapter; expired tokens are refreshed (and stored) where the platform
     allows it."""
     target = Target.of(channel)
-
-    def store(new: dict[str, str]) -> None:
-        with _write(sessions) as session:
-            service.replace_credentials(session, channel.id, new)
-
-    def latest() -> dict[str, str]:
-        with sessions.read() as session:
-            return service.credentials(service.get_channel(session, channel.id))
-
-    return tokens.Refreshing(
+    return tokens.for_channel(
+        sessions,
+        channel.id,
         channel.kind,
         lambda credentials: adapter_for(
             channel.kind, target, credentials, http, ImageUploads(sessions.write, channel.id)
         ),
         service.credentials(channel),
         http,
-        store,
-        latest,
     )
 
 

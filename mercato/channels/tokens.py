@@ -30,7 +30,9 @@ from types import ModuleType
 
 import httpx
 
+from mercato.channels import service
 from mercato.channels.http import AuthExpired
+from mercato.db import Sessions, transaction
 
 # Refresh this long before the stored expiry, so no call meets an expired token.
 REFRESH_AHEAD = 600.0
@@ -79,9 +81,15 @@ class Refreshing:
         self.store = store
         self.latest = latest
         self.module = refresher(kind)
-        if self.module is not None and due(credentials):
-            self._refresh()
         self.adapter = build(self.credentials)
+
+    def _fresh(self) -> None:
+        """A token about to expire is refreshed before the first call that needs it (not
+        when the client is made: that may be inside a transaction, and no transaction is
+        ever open while a platform answers)."""
+        if self.module is not None and due(self.credentials):
+            self._refresh()
+            self.adapter = self.build(self.credentials)
 
     def _refresh(self) -> None:
         try:
@@ -95,27 +103,54 @@ class Refreshing:
             self.store(new)
         self.credentials = new
 
-    def _call(self, method: str, *args):
+    def _call(self, method: str, *args, **kwargs):
+        self._fresh()
         try:
-            return getattr(self.adapter, method)(*args)
+            return getattr(self.adapter, method)(*args, **kwargs)
         except AuthExpired:
             if self.module is None:
                 raise
             self._refresh()
             self.adapter = self.build(self.credentials)
-            return getattr(self.adapter, method)(*args)
+            return getattr(self.adapter, method)(*args, **kwargs)
 
-    def push(self, upserts, deletes):
-        return self._call("push", upserts, deletes)
+    def __getattr__(self, name: str):
+        """Any call of the adapter's (push, get_orders, send...), through the refresh."""
+        found = getattr(self.adapter, name)
+        return functools.partial(self._call, name) if callable(found) else found
 
-    def poll(self, ref, item_ids):
-        return self._call("poll", ref, item_ids)
+    def __enter__(self):
+        return self
 
-    def remote_items(self, expected):
-        return self._call("remote_items", expected)
+    def __exit__(self, *exc) -> None:
+        close = getattr(self.adapter, "close", None)
+        if close is not None:
+            close()
 
     def verify(self) -> str | None:
         """What the platform says about the connection (None: no verification call)."""
         if not hasattr(self.adapter, "verify"):
             return None
         return self._call("verify")
+
+
+def for_channel(
+    sessions: Sessions,
+    channel_id: str,
+    kind: str,
+    build: Callable[[dict[str, str]], object],
+    credentials: dict[str, str],
+    http: httpx.Client,
+) -> Refreshing:
+    """``Refreshing`` for a connected channel's client: a new token is stored on the
+    channel at once, in its own transaction (it must outlive the work that needed it)."""
+
+    def store(new: dict[str, str]) -> None:
+        with transaction(sessions.write) as session:
+            service.replace_credentials(session, channel_id, new)
+
+    def latest() -> dict[str, str]:
+        with sessions.read() as session:
+            return service.credentials(service.get_channel(session, channel_id))
+
+    return Refreshing(kind, build, credentials, http, store, latest)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mercato.channels import http as channel_http
+from mercato.channels import tokens
 from mercato.channels.http import PlatformError
 from mercato.channels.messenger.client import MessengerClient
 from mercato.channels.models import Channel
@@ -21,7 +22,7 @@ from mercato.channels.tiktok.chat import ChatClient
 from mercato.channels.whatsapp import mapping as whatsapp
 from mercato.channels.whatsapp.client import WhatsAppClient
 from mercato.crypto import fernet
-from mercato.db import utcnow
+from mercato.db import Sessions, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.inbox.models import InboxAccount, MessageTemplate
 from mercato.inbox.schemas import AccountCreate, AutomationRules
@@ -113,15 +114,24 @@ def set_automation(session: Session, account_id: str, rules: AutomationRules) ->
 
 
 def client(
-    session: Session, account: InboxAccount
+    session: Session, account: InboxAccount, sessions: Sessions
 ) -> WhatsAppClient | MessengerClient | ChatClient:
-    """The platform client of the account (TikTok: through its shop's channel)."""
+    """The platform client of the account. TikTok's goes through its shop's channel, whose
+    token is refreshed (and stored, through ``sessions``) when it is about to expire."""
     if account.platform == "tiktok":
         channel = session.get(Channel, account.catalog_channel_id)
         if channel is None:
             raise PlatformError("the TikTok Shop channel of this inbox account was removed")
         http = channel_http.open_client(channel.base_url)
-        return ChatClient(channel.settings or {}, channel_credentials(channel), http)
+        settings = dict(channel.settings or {})
+        return tokens.for_channel(
+            sessions,
+            channel.id,
+            channel.kind,
+            lambda fresh: ChatClient(settings, fresh, http),
+            channel_credentials(channel),
+            http,
+        )
     token = credentials(account).access_token
     if account.platform == "whatsapp":
         return WhatsAppClient(account.base_url, account.external_id, token)

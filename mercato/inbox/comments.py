@@ -105,7 +105,8 @@ def moderate(sessions: Sessions, message_id: str, action: Moderation) -> Message
         if comment.status == "deleted":
             raise Conflict("The comment was deleted.")
         account = accounts.get_account(session, comment.account_id)
-        client, platform_id = accounts.client(session, account), comment.platform_message_id
+        client = accounts.client(session, account, sessions)
+        platform_id = comment.platform_message_id
     try:
         with client:
             if action == "delete":

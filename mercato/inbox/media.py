@@ -62,7 +62,7 @@ def fetch(sessions: Sessions, message_id: str) -> Attachment:
         shown = shown_as(account.platform, message)
         if shown is None:
             raise NotFound(f"Message {message_id!r} carries no file.")
-        client = accounts.client(session, account)
+        client = accounts.client(session, account, sessions)
         platform, kind, content = account.platform, message.kind, dict(message.content)
     try:
         with client:

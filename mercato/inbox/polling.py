@@ -37,7 +37,7 @@ def poll(sessions: Sessions, account_id: str) -> receiving.Receipt:
     """Read and store what is new in one TikTok Shop account's chats."""
     with transaction(sessions.read) as session:
         account = accounts.get_account(session, account_id, "tiktok")
-        client = accounts.client(session, account)
+        client = accounts.client(session, account, sessions)
     new: list = []
     with client:
         token = None

@@ -24,7 +24,7 @@ from mercato.channels.target import product_link, storefront_url
 from mercato.channels.tiktok import chat
 from mercato.channels.tiktok.api import TikTokError
 from mercato.channels.whatsapp import mapping
-from mercato.db import utcnow
+from mercato.db import Sessions, transaction, utcnow
 from mercato.errors import FieldError, MercatoError, ValidationFailed
 from mercato.inbox import accounts, canned, consent, records, windows
 from mercato.inbox.models import InboxAccount, Message, MessageTemplate
@@ -397,16 +397,16 @@ def _catalog_items(
 # ---------------------------------------------------------------- the worker's side
 
 
-def deliver(sessions_transaction, message_id: str) -> str:
+def deliver(sessions: Sessions, message_id: str) -> str:
     """Send one queued message (no transaction open during the call). Returns its status.
     Throttling and outages raise, so the job is retried; a refusal is recorded on the
     message, with the platform's words."""
-    with sessions_transaction() as session:
+    with transaction(sessions.read) as session:
         message = session.get(Message, message_id)
         if message is None or message.status != "queued":
             return message.status if message else "gone"
         account = accounts.get_account(session, message.account_id)
-        client, body = accounts.client(session, account), dict(message.content)
+        client, body = accounts.client(session, account, sessions), dict(message.content)
         kind = message.kind
     try:
         with client:
@@ -421,7 +421,7 @@ def deliver(sessions_transaction, message_id: str) -> str:
         platform_id, error = None, exc.as_record()
     except TikTokError as exc:
         platform_id, error = None, {"code": exc.code, "title": None, "message": str(exc)}
-    with sessions_transaction() as session:
+    with transaction(sessions.write) as session:
         message = session.get(Message, message_id, with_for_update=True)
         if message.status != "queued":  # a status webhook got here first
             return message.status

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 @registry.task(sending.SEND_JOB, max_attempts=8)
 def send_message(ctx: registry.JobContext, message_id: str) -> None:
-    sending.deliver(ctx.transaction, message_id)
+    sending.deliver(Sessions(ctx.sessions, ctx.read_sessions), message_id)
 
 
 @registry.task(automation.JOB)
@@ -30,9 +30,10 @@ def automate(ctx: registry.JobContext, message_id: str) -> None:
 
 @registry.task("inbox.sync_templates", every="1 hour")
 def sync_templates(ctx: registry.JobContext) -> None:
+    sessions = Sessions(ctx.sessions, ctx.read_sessions)
     with ctx.transaction() as session:
         found = [
-            (a.id, a.business_id, accounts.client(session, a))
+            (a.id, a.business_id, accounts.client(session, a, sessions))
             for a in session.scalars(
                 select(InboxAccount).where(
                     InboxAccount.platform == "whatsapp", InboxAccount.business_id.is_not(None)

@@ -44,7 +44,7 @@ from mercato.channels import http as channel_http
 from mercato.channels import orders as platforms
 from mercato.channels.models import Channel
 from mercato.config import get_settings
-from mercato.db import new_id, transaction, utcnow
+from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import BadSignature, MalformedPayload, MercatoError, NotFound, PayloadTooLarge
 from mercato.group_commit import GroupCommit
 from mercato.inserts import insert_or_ignore
@@ -249,9 +249,9 @@ def _pull_of(session: Session, event: InboundEvent, channels: dict | None = None
     return pull
 
 
-def fetch_orders(pull: OrderPull) -> OrderPull:
+def fetch_orders(sessions: Sessions, pull: OrderPull) -> OrderPull:
     """Fetch the orders the event names but does not carry (HTTP; no transaction)."""
-    failed = fetch_many({0: pull})
+    failed = fetch_many(sessions, {0: pull})
     if failed:
         raise failed[0]
     return pull
@@ -333,7 +333,7 @@ def process_events(
                 pulls[index] = _pull_of(session, event, channels)
             except Exception as exc:  # noqa: BLE001 - this event's failure, not the batch's
                 outcomes[index] = exc
-    for index, failure in fetch_many(pulls).items():
+    for index, failure in fetch_many(Sessions(sessions, read_sessions), pulls).items():
         outcomes[index] = failure
     ready = {index: pull for index, pull in pulls.items() if outcomes[index] is None}
     if not ready:
@@ -438,7 +438,7 @@ def _create_together(
     return parsed, created
 
 
-def fetch_many(pulls: dict[int, OrderPull]) -> dict[int, Exception]:
+def fetch_many(sessions: Sessions, pulls: dict[int, OrderPull]) -> dict[int, Exception]:
     """``fetch_orders`` for many pulls: per channel, the orders none of them carries
     fetched together. Returns the pulls whose fetch failed, with the failure."""
     failed: dict[int, Exception] = {}
@@ -452,7 +452,14 @@ def fetch_many(pulls: dict[int, OrderPull]) -> dict[int, Exception]:
         wanted = [n.external_id for i in indexes for n in pulls[i].notices if n.document is None]
         try:
             with channel_http.open_client(first.base_url) as http:
-                client = platforms.client_for(first.kind, first.settings, first.credentials, http)
+                client = platforms.client_for(
+                    first.kind,
+                    first.settings,
+                    first.credentials,
+                    http,
+                    channel_id=first.channel_id,
+                    sessions=sessions,
+                )
                 found = {str(doc["id"]): doc for doc in client.get_orders(wanted)}
         except Exception as exc:  # noqa: BLE001 - the platform's trouble fails these pulls only
             failed.update(dict.fromkeys(indexes, exc))

@@ -20,7 +20,7 @@ from mercato.channels import orders as platforms
 from mercato.channels.models import Channel
 from mercato.channels.service import credentials
 from mercato.channels.tasks import AVAILABILITY_JOB
-from mercato.db import transaction
+from mercato.db import Sessions, transaction
 from mercato.orders import timeline
 from mercato.orders.models import Fulfillment, Order, OrderActivity, Refund
 
@@ -46,6 +46,7 @@ def enqueue(session: Session, order: Order, action: str, ref: str) -> None:
 
 @dataclass
 class Call:
+    channel_id: str
     kind: str
     base_url: str
     settings: dict[str, Any]
@@ -77,6 +78,7 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
     if order is None or channel is None:
         return None
     call = Call(
+        channel.id,
         channel.kind,
         channel.base_url,
         dict(channel.settings or {}),
@@ -124,10 +126,17 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
     return call
 
 
-def send(call: Call) -> None:
+def send(sessions: Sessions, call: Call) -> None:
     """Raises PlatformUnavailable/AuthExpired (retry later) or PlatformError (refused)."""
     with channel_http.open_client(call.base_url) as http:
-        client = platforms.client_for(call.kind, call.settings, call.credentials, http)
+        client = platforms.client_for(
+            call.kind,
+            call.settings,
+            call.credentials,
+            http,
+            channel_id=call.channel_id,
+            sessions=sessions,
+        )
         method = {
             "ship": client.ship,
             "tracking": getattr(client, "update_tracking", None),
@@ -151,7 +160,7 @@ def perform(
     if call is None:
         return
     try:
-        send(call)
+        send(Sessions(sessions, read_sessions), call)
     except (channel_http.PlatformUnavailable, channel_http.AuthExpired):
         raise  # the worker retries with backoff; the idempotency key makes that safe
     except channel_http.PlatformError as exc:

@@ -8,6 +8,7 @@ import logging
 from mercato import jobs
 from mercato.channels import http as channel_http
 from mercato.channels import orders as platforms
+from mercato.db import Sessions
 from mercato.orders import intake, push
 
 logger = logging.getLogger("mercato.orders")
@@ -38,7 +39,14 @@ def _poll_one(ctx: jobs.JobContext, pull: intake.OrderPull) -> None:
         since = intake.poll_since(intake.cursor_of(session, pull.channel_id))
     page_cursor = None
     with channel_http.open_client(pull.base_url) as http:
-        client = platforms.client_for(pull.kind, pull.settings, pull.credentials, http)
+        client = platforms.client_for(
+            pull.kind,
+            pull.settings,
+            pull.credentials,
+            http,
+            channel_id=pull.channel_id,
+            sessions=Sessions(ctx.sessions, ctx.read_sessions),
+        )
         for _ in range(intake.MAX_POLL_PAGES):
             page = client.list_orders(since, page_cursor)
             pull.documents = page.documents

@@ -150,7 +150,7 @@ def test_templates_listed_across_pages(sandbox, wa):
     listed = wa.templates(sim.WABA_ID)
     assert len(listed) == 130
     assert {t["name"]: t["status"] for t in listed}["t7"] == "REJECTED"
-    assert set(listed[0]) == {"id", "name", "language", "status", "category"}
+    assert set(listed[0]) == {"id", "name", "language", "status", "category", "components"}
     with pytest.raises(WhatsAppError):
         wa.templates("999")
 

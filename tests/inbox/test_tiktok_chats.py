@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from mercato.catalog.models import Variant
-from mercato.channels.models import Listing
+from mercato.channels import service
+from mercato.channels.models import Channel, Listing
 from mercato.db import Sessions, make_sessionmaker, transaction
 from mercato.inbox import polling, tasks
 from mercato.jobs import registry
@@ -149,3 +150,21 @@ def test_an_inbox_account_needs_the_shops_tiktok_channel(client, admin, make_cha
 def _simulator(sandbox):
     mount = next(r for r in sandbox.app.routes if getattr(r, "path", "") == "/tiktok")
     return mount.app.state.sim
+
+
+def test_an_expired_shop_token_is_refreshed_stored_and_the_chats_still_read(
+    client, admin, sandbox, shop, engine, sessions
+):
+    with transaction(sessions) as session:
+        channel = session.get(Channel, shop["channel_id"])
+        service.replace_credentials(
+            session,
+            channel.id,
+            {**service.credentials(channel), "refresh_token": "tt-refresh-token"},
+        )
+    _buyer_writes(sandbox, "Still there?")
+    sandbox.post("/tiktok/_sandbox/faults", json={"kind": "expired_token"})
+    assert _poll(engine, sessions, shop).stored == 1
+    with sessions() as session:
+        stored = service.credentials(session.get(Channel, shop["channel_id"]))
+    assert stored["access_token"].startswith("at-") and stored["refresh_token"].startswith("rt-")

@@ -20,7 +20,7 @@ from mercato.channels.models import Channel
 from mercato.channels.schemas import ChannelCreate
 from mercato.channels.tiktok import orders as tiktok
 from mercato.cli import app
-from mercato.db import transaction
+from mercato.db import Sessions, transaction
 from mercato.inventory import counts
 from mercato.inventory.schemas import AdjustmentCreate
 from mercato.jobs.models import Job
@@ -90,7 +90,7 @@ def test_the_same_webhook_twice_in_parallel_is_stored_once_and_makes_one_order(
     # Two different events about the same order, settled at once, still make one order.
     with sessions() as session:
         pull = intake.read_event(session, session.scalar(select(InboundEvent.id)))
-    intake.fetch_orders(pull)
+    intake.fetch_orders(Sessions.of(sessions), pull)
     barrier = threading.Barrier(2)
 
     def settle():
@@ -330,3 +330,23 @@ def test_a_dropped_webhook_is_recovered_by_polling(shop, sessions, drain, clock)
     found = {o.external_id for o in orders(sessions)}
     assert placed["id"] in found and len(found) == 2
     assert on_hand(sessions, "TEE-S") == (3, 0)
+
+
+def test_an_expired_token_is_refreshed_when_the_order_is_fetched(shop, sessions, drain):
+    channel_id, book = shop.connect("tiktok")
+    with transaction(sessions) as session:
+        channel = session.get(Channel, channel_id)
+        channels.replace_credentials(
+            session,
+            channel_id,
+            {**channels.credentials(channel), "refresh_token": "tt-refresh-token"},
+        )
+    placed = book.place(ORDER)
+    shop.sim.post("/tiktok/_sandbox/faults", json={"kind": "expired_token"})
+    assert book.deliver(DeliverIn()) == [200]
+    drain()
+    [order] = orders(sessions)
+    assert order.external_id == placed["id"]
+    with sessions() as session:
+        stored = channels.credentials(session.get(Channel, channel_id))
+    assert stored["access_token"].startswith("at-") and stored["refresh_token"].startswith("rt-")
