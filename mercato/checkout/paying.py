@@ -91,7 +91,10 @@ def ready_to_pay(
 
 
 def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> None:
-    # The hold must outlast the provider's answer.
+    # The hold must outlast the provider's answer; one that already does is left as it
+    # is (a declined card must not cut the buyer's remaining time to five minutes).
+    if checkout.expires_at is not None and checkout.expires_at >= now + PAYMENT_HOLD:
+        return
     checkout.expires_at = stock.extend_until(
         session, checkout.reservation_id, int(PAYMENT_HOLD.total_seconds()), now=now
     )

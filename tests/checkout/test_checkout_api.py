@@ -140,6 +140,10 @@ def test_declined_card_makes_no_order_and_keeps_the_hold(client, sessions):
     assert _available(sessions, ids["HOODIE-M"]) == 4
     with sessions() as session:
         assert session.scalar(select(Payment.status)) == "declined"
+    # The buyer keeps the time the hold had left to try another card.
+    assert client.get(f"/api/v1/checkouts/{body['token']}").json()["expires_at"] == (
+        body["expires_at"]
+    )
     paid = complete(client, body["token"], "tok_visa", "d2")
     assert paid.json()["status"] == "completed"
 
