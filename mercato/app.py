@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
 from mercato.admin import pages as admin_pages
+from mercato.analytics.api import router as analytics_router
 from mercato.catalog.api import router as catalog_router
 from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
@@ -146,6 +147,7 @@ def create_app(
     buyers.include_router(inventory_router)
     buyers.include_router(checkout_router)
     buyers.include_router(payments_router)
+    buyers.include_router(analytics_router)
     app.include_router(buyers)
     app.mount("/shop/static", storefront_pages.static, name="shop-static")
     app.include_router(storefront_pages.router)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     # Touches older than this many days are deleted from the analytics ledger; 0 keeps them.
     analytics_retention_days: int = 395
+    # Per client address: what one shop visitor's browser may report a minute.
+    analytics_touches_per_minute: int = 120
 
     @field_validator("timezone")
     @classmethod

@@ -49,6 +49,20 @@ def customer_key(email: str | None, fallback: str) -> str:
     return "c_" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
+def from_attribution(attribution: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkout's or order's attribution (``checkout.attribution_from_link``'s shape)
+    as touch columns."""
+    utm = attribution.get("utm") or {}
+    return {
+        "channel": attribution.get("source"),
+        "campaign": attribution.get("campaign") or utm.get("utm_campaign"),
+        "post": attribution.get("content_id"),
+        "creator": attribution.get("creator"),
+        "conversation_id": attribution.get("conversation_id"),
+        **{field: (utm.get(field) or None) for field in UTM_FIELDS},
+    }
+
+
 def record(session: Session, touches: Iterable[Mapping[str, Any]]) -> int:
     """Append touches; one whose event id is already there is not added twice. A
     purchase seen first by the browser then by the server keeps the browser's visitor

@@ -45,7 +45,7 @@ def _touches(session: Session, batch: Sequence[Row]) -> Iterator[dict[str, Any]]
                 }
         elif event.type == "checkout.started" and payload.get("checkout_id"):
             yield {
-                **_from_link(payload.get("attribution") or {}),
+                **ledger.from_attribution(payload.get("attribution") or {}),
                 "event_id": f"checkout:{payload['checkout_id']}:started",
                 "kind": "checkout_started",
                 "source": "server",
@@ -89,7 +89,7 @@ def purchase(session: Session, order: Order, at) -> dict[str, Any]:
 
 def _from_order(session: Session, order: Order) -> dict[str, Any]:
     attribution = order.attribution or {}
-    found = _from_link(attribution)
+    found = ledger.from_attribution(attribution)
     found["channel"] = order.source or found.get("channel") or _sold_on(session, order)
     found["campaign"] = order.campaign or found.get("campaign")
     found["post"] = order.content_id or found.get("post")
@@ -112,17 +112,3 @@ def _sold_on(session: Session, order: Order) -> str:
         return "direct"
     channel = session.get(Channel, order.channel)
     return channel.kind if channel else order.channel
-
-
-def _from_link(attribution: dict[str, Any]) -> dict[str, Any]:
-    """A checkout's or order's attribution (checkout.attribution_from_link's shape) as
-    touch columns."""
-    utm = attribution.get("utm") or {}
-    return {
-        "channel": attribution.get("source"),
-        "campaign": attribution.get("campaign"),
-        "post": attribution.get("content_id"),
-        "creator": attribution.get("creator"),
-        "conversation_id": attribution.get("conversation_id"),
-        **{field: (utm.get(field) or None) for field in ledger.UTM_FIELDS},
-    }

@@ -12,6 +12,7 @@ AREAS = (
     "events",
     "webhooks",
     "inbox",
+    "analytics",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mercato import crypto
+from mercato.analytics import ledger
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
@@ -645,7 +646,14 @@ def thanks(request: Request, token: str, session: ReadSession):
         return _problem_page(request, exc)
     if found.status != "completed":
         return _see_other(request, "checkout_page", token=token)
-    return page(request, "thanks.html", v=checkout.view(session, found), c=found)
+    shown = checkout.view(session, found)
+    return page(
+        request,
+        "thanks.html",
+        v=shown,
+        c=found,
+        purchase_event=ledger.purchase_event_id(shown.order.id) if shown.order else None,
+    )
 
 
 @router.post("/forget-me")

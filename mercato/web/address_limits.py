@@ -78,3 +78,9 @@ def count_login_link_request(request: Request) -> None:
     """Refuse a sign-in link request beyond MERCATO_LOGIN_LINKS_PER_HOUR for this address."""
     limit = get_settings().login_links_per_hour
     _limited(request, "login_link", limit, 3600.0, "sign-in links asked for")
+
+
+def count_browser_touch(request: Request) -> None:
+    """Refuse a shop browser's analytics touch beyond MERCATO_ANALYTICS_TOUCHES_PER_MINUTE."""
+    limit = get_settings().analytics_touches_per_minute
+    _limited(request, "analytics_touch", limit, 60.0, "analytics touches")

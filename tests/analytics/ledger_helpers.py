@@ -12,6 +12,7 @@ from mercato.events import service as events_service
 TEE = {
     "handle": "tee",
     "title": "Tee",
+    "status": "active",
     "options": ["Size"],
     "variants": [{"sku": "TEE-S", "option_values": ["S"], "price": 2500}],
 }

@@ -739,6 +739,15 @@ ROUTES: list[Route] = [
         200,
         lambda s: Request(ids={"delivery_id": s.delivery_id}),
     ),
+    # ------------------------------------------------------------ analytics
+    Route(
+        "POST",
+        "/api/v1/analytics/touches",
+        None,
+        200,
+        lambda s: Request(json={"kind": "visit", "event_id": "auth-visit-1"}),
+        public="public: a shop visitor's browser; no money, strictly checked, rate limited",
+    ),
     # ------------------------------------------------------------ checkout
     Route(
         "POST",

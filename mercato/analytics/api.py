@@ -1,0 +1,46 @@
+"""Analytics API: the shop browser's touches (no token), and reports over the ledger."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from mercato.analytics import browser_touches
+from mercato.analytics.schemas import BrowserTouchCreate, TouchRecorded
+from mercato.db import utcnow
+from mercato.web.address_limits import count_browser_touch
+from mercato.web.requests import body_of_at_most
+from mercato.web.sessions import WriteSession
+
+router = APIRouter(tags=["analytics"])
+# A touch is a few hundred bytes; anything much larger is not from the shop's script.
+MAX_TOUCH_BYTES = 4096
+
+
+async def _browser_touch(request: Request) -> BrowserTouchCreate:
+    """The body, refused (413) past MAX_TOUCH_BYTES before it is read whole: this
+    endpoint takes no token, so anyone can post to it."""
+    body = await body_of_at_most(request, MAX_TOUCH_BYTES)
+    try:
+        return BrowserTouchCreate.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+BrowserTouch = Annotated[BrowserTouchCreate, Depends(_browser_touch)]
+
+
+@router.post(
+    "/analytics/touches",
+    response_model=TouchRecorded,
+    dependencies=[Depends(count_browser_touch)],
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {}}}},
+)
+def record_touch(data: BrowserTouch, session: WriteSession):
+    """A shop visitor's browser reports a visit, a product view, an add to cart, or the
+    purchase it just saw (by the order's event id: counted once with the server's).
+    Body: `BrowserTouchCreate` (kind, event_id, visitor_id only with consent, params)."""
+    event_id, recorded = browser_touches.record(session, data, utcnow())
+    return TouchRecorded(event_id=event_id, recorded=recorded)
