@@ -188,3 +188,39 @@ def _print_drill_down(results: list[Attribution], channel: str, format: str) -> 
             rows.add_row(">".join(c.journey.path), f"{c.conversions:,.4f}", f"{c.value:,.2f}")
         console.print(f"{model}: {channel}")
         console.print(rows)
+
+
+# ---------------------------------------------------------------- the ledger's imports
+
+
+@app.command("import-touches")
+def import_touches(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: date,channel,post[,campaign,creator],impressions,clicks,reach,interactions"
+        ),
+    ],
+):
+    """Import a platform's daily figures per post or ad (a day imported again replaces it)."""
+    from mercato.analytics import imports, reports
+    from mercato.cli_support import console, unit_of_work
+
+    with unit_of_work() as session:
+        done = imports.import_touches(session, file, reports.store_zone())
+    console.print(f"{done.rows} rows imported: {done.written} figures in the ledger.")
+
+
+@app.command("import-spend")
+def import_spend(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: date,channel,campaign,spend,currency (minor units)")
+    ],
+):
+    """Import ad spend per campaign per day (a day imported again replaces it)."""
+    from mercato.analytics import imports
+    from mercato.cli_support import console, unit_of_work
+
+    with unit_of_work() as session:
+        done = imports.import_spend(session, file)
+    console.print(f"{done.rows} rows imported: {done.written} campaign days of spend.")
