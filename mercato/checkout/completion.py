@@ -36,7 +36,7 @@ from mercato.db import new_id, transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.money import format_plain, to_decimal
-from mercato.orders import creation
+from mercato.orders import creation, refunds
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
@@ -519,6 +519,9 @@ def on_payment_event(
     with sessions() as session:
         provider = payments.provider(session, provider_name)
     event = provider.parse_webhook(payload, dict(headers))
+    if event.refund is not None:  # a refund's outcome (or its failure, days later)
+        settled = refunds.settle_by_ref(sessions, event.refund)
+        return f"refund {settled.status}" if settled else "ignored"
     with sessions() as session:
         payment = payments.by_intent(session, event.intent_ref) if event.intent_ref else None
         if payment is None or event.status not in (SUCCEEDED, DECLINED):

@@ -37,6 +37,7 @@ from mercato.payments.providers import (
     PaymentProvider,
     ProviderError,
     ProviderUnreachable,
+    RefundAnswer,
 )
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ def due_of(session: Session, record: Refund) -> Due | None:
 def finish(sessions: sessionmaker[Session], due: Due, actor: str = "api") -> Refund:
     """Steps 2 and 3: the provider, with nothing open here; then its answer, recorded."""
     try:
-        ref = due.provider.refund(
+        answer = due.provider.refund(
             due.intent_ref, due.amount, idempotency_key=f"refund:{due.refund_id}"
         )
     except ProviderUnreachable as exc:
@@ -149,15 +150,53 @@ def finish(sessions: sessionmaker[Session], due: Due, actor: str = "api") -> Ref
         with transaction(sessions) as session:
             _lock_payment_of(session, due.refund_id)
             return refund_failed(session, due.refund_id, str(exc.detail), actor)
+    return settle(sessions, due.refund_id, answer, actor)
+
+
+def settle(
+    sessions: sessionmaker[Session], refund_id: str, answer: RefundAnswer, actor: str = "api"
+) -> Refund:
+    """The provider's word on a refund, from its answer or later from its webhook: still
+    pending (kept, with its reference, until the provider says more), given back
+    (counted once), or failed — before it counted, or after (the money went back to the
+    shop: it no longer counts). Repeated news changes nothing."""
     with transaction(sessions) as session:
-        payment = _lock_payment_of(session, due.refund_id)
-        record = session.get(Refund, due.refund_id)
-        if record.status == "pending":
-            payment.refunded += record.amount
-            whole = payment.refunded >= payment.amount
-            payment.status = "refunded" if whole else "partially_refunded"
-            payment.updated_at = utcnow()
-        return refund_succeeded(session, due.refund_id, ref, actor)
+        payment = _lock_payment_of(session, refund_id)
+        record = session.get(Refund, refund_id)
+        if answer.status == "pending":
+            if record.status == "pending" and record.provider_ref is None:
+                record.provider_ref, record.updated_at = answer.ref, utcnow()
+            return record
+        if answer.status == "succeeded":
+            if record.status == "pending":
+                _on_payment(payment, record.amount)
+            return refund_succeeded(session, refund_id, answer.ref, actor)
+        reason = answer.failure or "the payment provider reports it failed"
+        if record.status == "refunded":
+            _on_payment(payment, -record.amount)
+            return refund_reversed(session, refund_id, reason, actor)
+        return refund_failed(session, refund_id, reason, actor)
+
+
+def settle_by_ref(
+    sessions: sessionmaker[Session], answer: RefundAnswer, actor: str = "payment provider"
+) -> Refund | None:
+    """``settle`` for a provider's webhook, which names the refund by its reference."""
+    with sessions() as session:
+        refund_id = session.scalar(select(Refund.id).where(Refund.provider_ref == answer.ref))
+    return settle(sessions, refund_id, answer, actor) if refund_id else None
+
+
+def _on_payment(payment: Payment, amount: int) -> None:
+    payment.refunded += amount
+    payment.status = (
+        "refunded"
+        if payment.refunded >= payment.amount
+        else "partially_refunded"
+        if payment.refunded
+        else "succeeded"
+    )
+    payment.updated_at = utcnow()
 
 
 def _lock_payment_of(session: Session, refund_id: str) -> Payment:
@@ -168,8 +207,9 @@ def _lock_payment_of(session: Session, refund_id: str) -> Payment:
 def reconcile(
     sessions: sessionmaker[Session], now: datetime | None = None, limit: int = 100
 ) -> dict[str, int]:
-    """Finish refunds their request left pending (a crash, no answer): ask the provider
-    again with the same key. Returns counts by outcome."""
+    """Finish refunds left pending: one whose request got no answer (a crash, a timeout)
+    is asked again with the same key; one the provider said was on its way is looked up
+    (its webhook may have been lost). Returns counts by outcome."""
     now = now or utcnow()
     with sessions() as session:
         stale = list(
@@ -182,10 +222,25 @@ def reconcile(
         )
         dues = [due_of(session, record) for record in stale]
     outcomes: dict[str, int] = {}
-    for due in dues:
-        outcome = finish(sessions, due, "reconciler").status
+    for record, due in zip(stale, dues, strict=True):
+        if record.provider_ref is None:
+            outcome = finish(sessions, due, "reconciler").status
+        else:
+            outcome = _look_up(sessions, due, record.provider_ref).status
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def _look_up(sessions: sessionmaker[Session], due: Due, ref: str) -> Refund:
+    try:
+        answer = due.provider.refund_status(ref)
+    except ProviderError as exc:
+        log.warning("Refund %s could not be looked up: %s", due.refund_id, exc.detail)
+        with transaction(sessions) as session:  # asked again later, not at once
+            record = session.get(Refund, due.refund_id)
+            record.updated_at = utcnow()
+            return record
+    return settle(sessions, due.refund_id, answer, "reconciler")
 
 
 # ---------------------------------------------------------------- the order's side
@@ -324,6 +379,39 @@ def refund_failed(session: Session, refund_id: str, reason: str, actor: str = "a
         actor,
         "refund_failed",
         f"Refund of {timeline.amount_text(record.amount, record.currency)} failed: {reason}",
+        "order.refund_failed",
+        refund_id=record.id,
+        amount=record.amount,
+        reason=reason,
+    )
+    return record
+
+
+def refund_reversed(session: Session, refund_id: str, reason: str, actor: str = "api") -> Refund:
+    """A refund that had counted failed after all (a card refund can, days later): the
+    money is back with the shop, not the buyer. It no longer counts, and its lines may be
+    refunded again; units it put back on hand stay there (the goods are where they are)."""
+    record, order = _pending_refund(session, refund_id)
+    record.status, record.failure_message, record.updated_at = "failed", reason, utcnow()
+    by_id = {line.id: line for line in order.lines}
+    for item in record.lines:
+        by_id[item["line_id"]].refunded_quantity -= item["quantity"]
+    for back in session.scalars(select(Return).where(Return.refund_id == record.id)):
+        back.status, back.refund_id, back.updated_at = "received", None, utcnow()
+    order.refunded_total -= record.amount
+    order.payment_status = (
+        state.payment_status_after_refund(order.total, order.refunded_total)
+        if order.refunded_total
+        else "paid"
+    )
+    timeline.changed(
+        session,
+        order,
+        actor,
+        "refund_failed",
+        f"Refund of {timeline.amount_text(record.amount, record.currency)} failed after it "
+        f"was reported done: {reason}. The money is back with the shop: refund the buyer "
+        "again, another way if need be.",
         "order.refund_failed",
         refund_id=record.id,
         amount=record.amount,

@@ -60,6 +60,18 @@ class WebhookEvent:
     type: str
     intent_ref: str | None
     status: str | None
+    # A refund's news: which one, and its status now (succeeded, pending or failed).
+    refund: RefundAnswer | None = None
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    """What the provider says of a refund: given back (succeeded), still on its way
+    (pending: its outcome comes later, by webhook), or failed (with the reason)."""
+
+    ref: str
+    status: str
+    failure: str | None = None
 
 
 class ProviderError(MercatoError):
@@ -108,9 +120,12 @@ class PaymentProvider(Protocol):
         """Give up an intent that has taken no money (never confirmed, or not captured)."""
         ...
 
-    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
-        """Return ``amount`` of a paid intent; the same key refunds once. Returns the
-        provider's refund reference."""
+    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> RefundAnswer:
+        """Return ``amount`` of a paid intent; the same key refunds once."""
+        ...
+
+    def refund_status(self, refund_ref: str) -> RefundAnswer:
+        """A refund's status now (one still pending, whose webhook may have been lost)."""
         ...
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent: ...

@@ -20,6 +20,7 @@ from mercato.payments.providers import (
     Intent,
     PaymentRequest,
     ProviderError,
+    RefundAnswer,
     WebhookEvent,
     WebhookRejected,
 )
@@ -127,18 +128,24 @@ class SandboxProvider:
             self._intents[intent_ref] = intent
             return intent
 
-    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
+    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> RefundAnswer:
         with self._lock:
             intent = self._get(intent_ref)
             if intent.status != SUCCEEDED:
                 raise ProviderError(f"Intent {intent_ref} has not been paid.")
             if idempotency_key in self._refunds:
-                return self._refunds[idempotency_key][0]
+                return RefundAnswer(self._refunds[idempotency_key][0], "succeeded")
             if amount > intent.amount - self._refunded(intent_ref):
                 raise ProviderError(f"A refund of {amount} exceeds what {intent_ref} has left.")
             ref = "re_sbx_" + _digest(idempotency_key)
             self._refunds[idempotency_key] = (ref, intent_ref, amount)
-            return ref
+            return RefundAnswer(ref, "succeeded")
+
+    def refund_status(self, refund_ref: str) -> RefundAnswer:
+        with self._lock:
+            if all(ref != refund_ref for ref, _, _ in self._refunds.values()):
+                raise ProviderError(f"No refund {refund_ref}.")
+        return RefundAnswer(refund_ref, "succeeded")
 
     def refunded(self, intent_ref: str) -> int:
         """How much of an intent was given back."""

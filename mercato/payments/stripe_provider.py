@@ -18,11 +18,19 @@ from mercato.payments.providers import (
     PaymentRequest,
     ProviderError,
     ProviderUnreachable,
+    RefundAnswer,
     WebhookEvent,
     WebhookRejected,
 )
 
 # Stripe's statuses in Mercato's words.
+REFUND_STATUSES = {
+    "succeeded": "succeeded",
+    "pending": "pending",
+    "requires_action": "pending",
+    "failed": "failed",
+    "canceled": "failed",
+}
 STATUSES = {
     "succeeded": SUCCEEDED,
     "requires_action": REQUIRES_ACTION,
@@ -147,13 +155,18 @@ class StripeProvider:
             self._call(lambda: self.client.v1.payment_intents.cancel(intent_ref, {}))
         )
 
-    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> str:
-        return self._call(
+    def refund(self, intent_ref: str, amount: int, idempotency_key: str) -> RefundAnswer:
+        made = self._call(
             lambda: self.client.v1.refunds.create(
                 {"payment_intent": intent_ref, "amount": amount},
                 {"idempotency_key": idempotency_key},
             )
-        ).id
+        )
+        return _refund_answer(made.to_dict())
+
+    def refund_status(self, refund_ref: str) -> RefundAnswer:
+        found = self._call(lambda: self.client.v1.refunds.retrieve(refund_ref))
+        return _refund_answer(found.to_dict())
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         if not self.webhook_secret:
@@ -171,6 +184,8 @@ class StripeProvider:
             event.type,
             obj.get("id") if is_intent else None,
             STATUSES.get(obj.get("status")) if is_intent else None,
+            # refund.updated, refund.failed, charge.refund.updated carry the refund.
+            _refund_answer(obj) if obj.get("object") == "refund" else None,
         )
 
     # ------------------------------------------------------------ helpers
@@ -212,3 +227,13 @@ class StripeProvider:
             customer_ref=pi.get("customer"),
             client_secret=pi.get("client_secret"),
         )
+
+
+def _refund_answer(refund: dict) -> RefundAnswer:
+    """Stripe's refund statuses: pending, requires_action, succeeded, failed, canceled. A
+    succeeded card refund can still fail later (its charge.refund.updated says so)."""
+    stripe_status = refund.get("status")
+    status = REFUND_STATUSES.get(stripe_status, "pending")
+    if status != "failed":
+        return RefundAnswer(refund["id"], status)
+    return RefundAnswer(refund["id"], status, refund.get("failure_reason") or stripe_status)

@@ -141,8 +141,9 @@ def test_declined_card_makes_no_order_and_keeps_the_hold(client, sessions):
     with sessions() as session:
         assert session.scalar(select(Payment.status)) == "declined"
     # The buyer keeps the time the hold had left to try another card.
-    assert client.get(f"/api/v1/checkouts/{body['token']}").json()["expires_at"] == (
-        body["expires_at"]
+    assert (
+        client.get(f"/api/v1/checkouts/{body['token']}").json()["expires_at"]
+        == (body["expires_at"])
     )
     paid = complete(client, body["token"], "tok_visa", "d2")
     assert paid.json()["status"] == "completed"

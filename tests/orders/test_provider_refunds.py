@@ -68,7 +68,14 @@ def ledger(request, settings, sessions):
                 return stand_in.refunded(ref)
 
             def refund_outside(self, ref, amount):
-                stand_in.refunds.append({"payment_intent": ref, "amount": amount})
+                stand_in.refunds.append(
+                    {
+                        "id": "re_outside",
+                        "payment_intent": ref,
+                        "amount": amount,
+                        "status": "succeeded",
+                    }
+                )
 
         yield Stripe()
 

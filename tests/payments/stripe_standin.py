@@ -41,6 +41,9 @@ class StripeStandIn:
         self.intents: dict[str, dict] = {}
         self.replies: dict[str, tuple[int, dict]] = {}
         self.refunds: list[dict] = []
+        # The status a new refund starts in (Stripe: card refunds may start pending, and
+        # one that succeeded may still fail later; tests move them with ``refund_becomes``).
+        self.refund_status = "succeeded"
         # Called with (method, path) as each request arrives (tests: what is locked then).
         self.on_request = None
         self.requests: list[tuple[str, str, dict, dict]] = []
@@ -61,7 +64,18 @@ class StripeStandIn:
         return sum(1 for i in self.intents.values() if i["status"] == "succeeded")
 
     def refunded(self, intent_id: str) -> int:
-        return sum(r["amount"] for r in self.refunds if r["payment_intent"] == intent_id)
+        # A failed or canceled refund gave nothing back: its amount may be refunded again.
+        return sum(
+            r["amount"]
+            for r in self.refunds
+            if r["payment_intent"] == intent_id and r["status"] not in ("failed", "canceled")
+        )
+
+    def refund_becomes(self, status: str, failure_reason: str | None = None) -> dict:
+        """The last refund moves on (as Stripe's do, days later); the refund object."""
+        refund = self.refunds[-1]
+        refund.update(status=status, failure_reason=failure_reason)
+        return dict(refund)
 
     def finish_authentication(self, intent_id: str) -> None:
         self.intents[intent_id].update(status="succeeded", next_action=None)
@@ -75,6 +89,11 @@ class StripeStandIn:
         parts = path.strip("/").split("/")
         if parts == ["v1", "customers"]:
             return 200, {"id": f"cus_{len(self.requests)}", "object": "customer"}
+        if parts[:2] == ["v1", "refunds"] and len(parts) == 3 and method == "GET":
+            found = next((r for r in self.refunds if r["id"] == parts[2]), None)
+            if found is None:
+                return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing"}}
+            return 200, found
         if parts == ["v1", "refunds"]:
             # Stripe refunds only a succeeded charge, and never more than it has left.
             intent = self.intents.get(form["payment_intent"])
@@ -102,7 +121,8 @@ class StripeStandIn:
                 "object": "refund",
                 "payment_intent": intent["id"],
                 "amount": amount,
-                "status": "succeeded",
+                "status": self.refund_status,
+                "failure_reason": None,
             }
             self.refunds.append(refund)
             return 200, refund

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from mercato.customers.models import Customer
-from mercato.db import transaction
+from mercato.db import transaction, utcnow
+from mercato.orders import refunds
 from mercato.orders.models import Order
 from mercato.payments import service as payments
-from mercato.payments.models import ProviderAccount
+from mercato.payments.models import Payment, ProviderAccount
 from mercato.payments.providers import DECLINED, REQUIRES_ACTION, SUCCEEDED, PaymentRequest
 from mercato.payments.stripe_provider import StripeProvider
 from tests.checkout.helpers import complete, fill, make_shop, start
@@ -38,7 +40,8 @@ def test_intent_lifecycle_with_idempotency(stand_in):
     created = [r for r in stand_in.requests if r[1] == "/v1/payment_intents"]
     assert created[0][2]["setup_future_usage"] == "off_session"
     assert created[0][3]["Authorization"] == "Bearer sk_test_123"
-    assert provider.refund(first.ref, 500, "refund-1").startswith("re_")
+    refunded = provider.refund(first.ref, 500, "refund-1")
+    assert refunded.ref.startswith("re_") and refunded.status == "succeeded"
     assert provider.capture(first.ref).status == SUCCEEDED
 
 
@@ -303,3 +306,93 @@ def test_stripe_is_asked_with_no_lock_or_transaction_open(client, engine, elemen
     client.get(f"{ready.json()['return_url']}?payment_intent={ready.json()['intent']}")
     assert len(blocked) >= 4  # create, retrieve, update, confirm, retrieve
     assert [b for b in blocked if b[2] is not None] == []
+
+
+# ---------------------------------------------------------------- refunds that settle later
+
+
+def _paid_order(client, sessions) -> Order:
+    make_shop(sessions)
+    body = start(client)
+    fill(client, body["token"])
+    assert complete(client, body["token"], "pm_card_visa", "r1").json()["status"] == "completed"
+    with sessions() as session:
+        return session.scalar(select(Order))
+
+
+def _stripe_says(client, refund: dict, kind: str = "charge.refund.updated"):
+    payload = json.dumps(
+        {
+            "id": f"evt_{kind}_{refund['status']}",
+            "object": "event",
+            "type": kind,
+            "data": {"object": refund},
+        }
+    ).encode()
+    return client.post(
+        "/api/v1/payments/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, WEBHOOK_SECRET)},
+    )
+
+
+def _order(sessions, order_id: str) -> Order:
+    with sessions() as session:
+        return session.get(Order, order_id)
+
+
+def test_a_pending_refund_counts_once_when_stripe_says_it_succeeded(
+    client, admin, sessions, stripe_shop
+):
+    order = _paid_order(client, sessions)
+    stripe_shop.refund_status = "pending"
+    made = client.post(f"/api/v1/orders/{order.id}/refunds", headers=admin, json={})
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "pending"
+    assert _order(sessions, order.id).refunded_total == 0  # not given back yet
+    # A second refund cannot take what the pending one holds.
+    more = client.post(f"/api/v1/orders/{order.id}/refunds", headers=admin, json={"amount": 1})
+    assert more.status_code == 422
+
+    settled = stripe_shop.refund_becomes("succeeded")
+    assert _stripe_says(client, settled).json() == {"outcome": "refund refunded"}
+    assert _stripe_says(client, settled).json() == {"outcome": "refund refunded"}
+    counted = _order(sessions, order.id)
+    assert (counted.refunded_total, counted.payment_status) == (order.total, "refunded")
+    with sessions() as session:
+        assert session.scalar(select(Payment.refunded)) == order.total
+
+
+def test_a_refund_that_fails_after_it_succeeded_no_longer_counts(
+    client, admin, sessions, stripe_shop
+):
+    order = _paid_order(client, sessions)
+    made = client.post(f"/api/v1/orders/{order.id}/refunds", headers=admin, json={})
+    assert made.json()["status"] == "refunded"
+    assert _order(sessions, order.id).payment_status == "refunded"
+
+    failed = stripe_shop.refund_becomes("failed", "expired_or_canceled_card")
+    assert _stripe_says(client, failed, "refund.failed").json() == {"outcome": "refund failed"}
+    back = _order(sessions, order.id)
+    assert (back.refunded_total, back.payment_status) == (0, "paid")
+    with sessions() as session:
+        payment = session.scalar(select(Payment))
+        assert (payment.refunded, payment.status) == (0, "succeeded")
+    timeline = client.get(f"/api/v1/orders/{order.id}", headers=admin).json()
+    assert "failed after it was reported done: expired_or_canceled_card" in str(timeline)
+    # The merchant can refund the buyer again.
+    stripe_shop.refund_status = "succeeded"
+    again = client.post(f"/api/v1/orders/{order.id}/refunds", headers=admin, json={})
+    assert again.status_code == 201, again.text
+    assert again.json()["status"] == "refunded"
+
+
+def test_a_pending_refund_whose_webhook_was_lost_is_looked_up(client, admin, sessions, stripe_shop):
+    order = _paid_order(client, sessions)
+    stripe_shop.refund_status = "pending"
+    client.post(f"/api/v1/orders/{order.id}/refunds", headers=admin, json={})
+    stripe_shop.refund_becomes("succeeded")
+    later = utcnow() + refunds.RECONCILE_AFTER + timedelta(seconds=1)
+    assert refunds.reconcile(sessions, later) == {"refunded": 1}
+    assert _order(sessions, order.id).payment_status == "refunded"
+    assert [r[0] for r in stripe_shop.requests if r[1].startswith("/v1/refunds/")] == ["GET"]
