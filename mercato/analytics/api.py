@@ -1,17 +1,19 @@
 """Analytics API: the shop browser's touches (no token), and reports over the ledger."""
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from mercato.analytics import browser_touches
+from mercato.analytics import browser_touches, kpis, reports
+from mercato.analytics.auth import AnalyticsRead
 from mercato.analytics.schemas import BrowserTouchCreate, TouchRecorded
 from mercato.db import utcnow
 from mercato.web.address_limits import count_browser_touch
 from mercato.web.requests import body_of_at_most
-from mercato.web.sessions import WriteSession
+from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(tags=["analytics"])
 # A touch is a few hundred bytes; anything much larger is not from the shop's script.
@@ -44,3 +46,24 @@ def record_touch(data: BrowserTouch, session: WriteSession):
     Body: `BrowserTouchCreate` (kind, event_id, visitor_id only with consent, params)."""
     event_id, recorded = browser_touches.record(session, data, utcnow())
     return TouchRecorded(event_id=event_id, recorded=recorded)
+
+
+@router.get("/analytics/kpis")
+def get_kpis(
+    session: ReadSession,
+    _: AnalyticsRead,
+    since: Annotated[
+        date | None, Query(alias="from", description="First day (store's zone)")
+    ] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    by: Annotated[str | None, Query(description=", ".join(kpis.DIMENSIONS))] = None,
+    bucket: Annotated[str | None, Query(description="day, week or month")] = None,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+) -> dict:
+    """Sessions, orders, conversion rates, AOV, revenue net of refunds, spend, ROAS, CAC,
+    engagement, repeat rate, historical CLV and CSAT, each with its formula."""
+    zone = reports.store_zone()
+    period = kpis.last_days(30, zone)
+    period = kpis.Period(since or period.start, until or period.end, zone)
+    report = kpis.kpis(session, period, reports.currency(currency), by, bucket)
+    return kpis.as_json(report)

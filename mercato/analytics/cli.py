@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -224,3 +225,83 @@ def import_spend(
     with unit_of_work() as session:
         done = imports.import_spend(session, file)
     console.print(f"{done.rows} rows imported: {done.written} campaign days of spend.")
+
+
+# ---------------------------------------------------------------- KPIs
+
+# What the table shows (csv and json have every KPI).
+_TABLE_KPIS = (
+    "sessions",
+    "orders",
+    "conversion_rate_sessions",
+    "revenue_net",
+    "aov",
+    "spend",
+    "roas",
+    "cac",
+    "engagement_rate",
+    "repeat_rate",
+    "clv_historical",
+    "csat",
+)
+
+
+@app.command()
+def kpis(
+    by: Annotated[
+        str | None, typer.Option(help="channel, campaign, post, creator or country")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, inclusive")
+    ] = None,
+    bucket: Annotated[str | None, typer.Option(help="day, week or month")] = None,
+    currency: Annotated[str | None, typer.Option(help="Default: the store's")] = None,
+    format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
+):
+    """KPIs over the ledger (days in the store's time zone), each with its formula."""
+    from mercato.analytics import kpis as kpi_service
+    from mercato.analytics import reports
+    from mercato.cli_support import console, err, table, unit_of_work
+
+    if format not in ("table", "csv", "json"):
+        err.print("[bold red]Error:[/] --format: one of table, csv, json")
+        raise typer.Exit(1)
+    zone = reports.store_zone()
+    default = kpi_service.last_days(30, zone)
+    period = kpi_service.Period(
+        since.date() if since else default.start, until.date() if until else default.end, zone
+    )
+    with unit_of_work() as session:
+        report = kpi_service.kpis(session, period, reports.currency(currency), by, bucket)
+    found = kpi_service.as_json(report)
+    for note in report.notes:
+        err.print(f"Note: {note}")
+    if format == "json":
+        typer.echo(json.dumps(found, indent=2))
+        return
+    rows = [*found["rows"], found["total"] | {"group": "total"}]
+    if format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        keys = list(found["total"])
+        writer.writerow(keys)
+        for r in rows:
+            writer.writerow(["" if r[k] is None else r[k] for k in keys])
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    shown = table("period", by or "group", *_TABLE_KPIS)
+    for r in rows:
+        shown.add_row(r["period"] or "", r["group"] or "", *(_cell(r[k]) for k in _TABLE_KPIS))
+    console.print(f"{found['from']} to {found['to']} ({found['time_zone']}), {found['currency']}")
+    console.print(shown)
+    for name in _TABLE_KPIS:
+        console.print(f"  {name} = {found['formulas'][name]}")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4f}"

@@ -28,3 +28,8 @@ def bucket_of(at: datetime, bucket: str, zone: ZoneInfo) -> date:
     if bucket == "month":
         return local.replace(day=1)
     return local
+
+
+def currency(asked: str | None) -> str:
+    """The currency a report sums money in: the one asked, else the store's."""
+    return (asked or get_settings().currency).upper()

@@ -748,6 +748,7 @@ ROUTES: list[Route] = [
         lambda s: Request(json={"kind": "visit", "event_id": "auth-visit-1"}),
         public="public: a shop visitor's browser; no money, strictly checked, rate limited",
     ),
+    Route("GET", "/api/v1/analytics/kpis", "analytics:read", 200),
     # ------------------------------------------------------------ checkout
     Route(
         "POST",
