@@ -7,8 +7,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from mercato.analytics import browser_touches, kpis, reports
+from mercato.analytics import attribution_ledger, browser_touches, kpis, reports
+from mercato.analytics.attribution import MODELS, Options
 from mercato.analytics.auth import AnalyticsRead
+from mercato.analytics.result import as_json
+from mercato.analytics.rules import DIRECT
 from mercato.analytics.schemas import BrowserTouchCreate, TouchRecorded
 from mercato.db import utcnow
 from mercato.web.address_limits import count_browser_touch
@@ -67,3 +70,28 @@ def get_kpis(
     period = kpis.Period(since or period.start, until or period.end, zone)
     report = kpis.kpis(session, period, reports.currency(currency), by, bucket)
     return kpis.as_json(report)
+
+
+@router.get("/analytics/attribution")
+def get_attribution(
+    session: ReadSession,
+    _: AnalyticsRead,
+    model: Annotated[str, Query(description=f"{', '.join(MODELS)}, or all")] = "all",
+    since: Annotated[
+        date | None, Query(alias="from", description="First day (store's zone)")
+    ] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    half_life: Annotated[float, Query(gt=0, description="Time decay's half-life, days")] = 7.0,
+    lookback: Annotated[float | None, Query(gt=0, description="Days before a purchase")] = None,
+) -> dict:
+    """The period's purchases credited to channels by one model or all side by side,
+    over journeys built from the ledger (docs/analytics/attribution.md)."""
+    zone = reports.store_zone()
+    period = kpis.last_days(30, zone)
+    period = kpis.Period(since or period.start, until or period.end, zone)
+    options = Options(half_life, DIRECT, lookback)
+    report = attribution_ledger.attribute_period(
+        session, period, reports.currency(currency), model, options
+    )
+    return {**as_json(report.attributions), "notes": report.notes}

@@ -80,7 +80,14 @@ class Report:
 def attribute_file(file: Path, model: str, options: Options | None = None) -> Report:
     """One model, or ``all`` side by side, over a journeys file. A model the file cannot
     feed is refused by name (or, within ``all``, left out with a note): never guessed."""
-    journeys = read_journeys(file)
+    return attribute_all(read_journeys(file), model, options, str(file))
+
+
+def attribute_all(
+    journeys: Sequence[Journey], model: str, options: Options | None, source: str
+) -> Report:
+    """One model, or ``all`` side by side, over journeys from ``source`` (a file, the
+    ledger)."""
     notes = []
     models: Iterable[str] = [model]
     if model == "all":
@@ -94,7 +101,7 @@ def attribute_file(file: Path, model: str, options: Options | None = None) -> Re
             out.append(attribute(journeys, name, options))
         except NeedsTouchTimes as exc:
             raise ValidationFailed(
-                f"{name}: {file} has no touch times.", [FieldError(("model",), str(exc))]
+                f"{name}: {source} has no touch times.", [FieldError(("model",), str(exc))]
             ) from None
         except ValueError as exc:
             raise ValidationFailed(str(exc), [FieldError(("model",), str(exc))]) from None

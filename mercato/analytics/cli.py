@@ -14,6 +14,7 @@ import typer
 
 from mercato.analytics.attribution import MODELS, Options, attribute_file
 from mercato.analytics.result import Attribution
+from mercato.analytics.result import as_json as _as_json
 from mercato.analytics.rules import DIRECT
 from mercato.errors import MercatoError
 
@@ -23,11 +24,12 @@ app = typer.Typer(help="Which channels led to the sales.", no_args_is_help=True)
 @app.command()
 def attribution(
     journeys: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            help="Journeys file: path;total_conversions;total_conversion_value;total_null"
+            help="Journeys file: path;total_conversions;total_conversion_value;total_null. "
+            "Without it: the touch ledger"
         ),
-    ],
+    ] = None,
     model: Annotated[str, typer.Option(help=f"{', '.join(MODELS)}, or all side by side")] = "all",
     format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
     half_life: Annotated[float, typer.Option(help="Time decay's half-life in days")] = 7.0,
@@ -40,6 +42,15 @@ def attribution(
     drill_down: Annotated[
         str | None, typer.Option(help="List the journeys behind this channel's figure")
     ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="Ledger: purchases from this day"),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Ledger: up to this day, inclusive"),
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="Ledger: default the store's")] = None,
 ):
     """Credit conversions and value to channels, by one model or all of them."""
     from mercato.cli_support import console, err, table
@@ -49,7 +60,10 @@ def attribution(
         raise typer.Exit(1)
     options = Options(half_life, tuple(direct) if direct else DIRECT, lookback)
     try:
-        report = attribute_file(journeys, model, options)
+        if journeys is not None:
+            report = attribute_file(journeys, model, options)
+        else:
+            report = _attribute_ledger(model, options, since, until, currency)
     except MercatoError as exc:
         err.print(f"[bold red]Error:[/] {exc.detail}")
         for error in exc.errors:
@@ -88,6 +102,21 @@ def attribution(
                 console.print(f"Markov removal effects: {effects}")
 
 
+def _attribute_ledger(model, options, since, until, currency):
+    from mercato.analytics import attribution_ledger, kpis, reports
+    from mercato.cli_support import unit_of_work
+
+    zone = reports.store_zone()
+    default = kpis.last_days(30, zone)
+    period = kpis.Period(
+        since.date() if since else default.start, until.date() if until else default.end, zone
+    )
+    with unit_of_work() as session:
+        return attribution_ledger.attribute_period(
+            session, period, reports.currency(currency), model, options
+        )
+
+
 def _channels(results: list[Attribution]) -> list[str]:
     seen: dict[str, None] = {}
     for r in results:
@@ -110,29 +139,6 @@ def _num(x: float) -> float:
 
 def _exact(x: Fraction) -> str:
     return str(x) if x.denominator < 10**6 else f"{float(x):.6f}"
-
-
-def _as_json(results: list[Attribution]) -> dict:
-    out = {}
-    for r in results:
-        details = {}
-        for key, val in r.details.items():
-            if isinstance(val, dict):
-                details[key] = {k: _num(float(v)) for k, v in val.items()}
-            elif isinstance(val, Fraction):
-                details[key] = _num(float(val))
-            else:
-                details[key] = val
-        out[r.model] = {
-            "channels": [
-                {"channel": c.channel, "conversions": _num(c.conversions), "value": _num(c.value)}
-                for c in r.credits
-            ],
-            "total_conversions": _num(r.total_conversions),
-            "total_value": _num(r.total_value),
-            "details": details,
-        }
-    return {"models": out}
 
 
 def _as_csv(results: list[Attribution]) -> str:

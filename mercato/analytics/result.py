@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from mercato.analytics.journeys import Journey
@@ -69,3 +70,31 @@ def ranked(conversions: dict[str, float], values: dict[str, float]) -> list[Cred
     """Credits, most conversions first, then by name so that the order is stable."""
     channels = sorted(conversions, key=lambda c: (-conversions[c], c))
     return [Credit(c, conversions[c], values.get(c, 0.0)) for c in channels]
+
+
+def _num(x: float) -> float:
+    return round(x, 6) + 0.0  # no "-0.0"
+
+
+def as_json(results: list[Attribution]) -> dict:
+    """Per model: the channels' credits, the totals and the model's details."""
+    out = {}
+    for r in results:
+        details = {}
+        for key, val in r.details.items():
+            if isinstance(val, dict):
+                details[key] = {k: _num(float(v)) for k, v in val.items()}
+            elif isinstance(val, Fraction):
+                details[key] = _num(float(val))
+            else:
+                details[key] = val
+        out[r.model] = {
+            "channels": [
+                {"channel": c.channel, "conversions": _num(c.conversions), "value": _num(c.value)}
+                for c in r.credits
+            ],
+            "total_conversions": _num(r.total_conversions),
+            "total_value": _num(r.total_value),
+            "details": details,
+        }
+    return {"models": out}

@@ -749,6 +749,7 @@ ROUTES: list[Route] = [
         public="public: a shop visitor's browser; no money, strictly checked, rate limited",
     ),
     Route("GET", "/api/v1/analytics/kpis", "analytics:read", 200),
+    Route("GET", "/api/v1/analytics/attribution", "analytics:read", 200),
     # ------------------------------------------------------------ checkout
     Route(
         "POST",
