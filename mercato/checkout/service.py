@@ -391,6 +391,15 @@ def start_many(
         session.add(checkout)
         outcomes[index] = NewCheckout(checkout, token, view(session, checkout, now, variants))
     session.flush()
+    # Only the checkouts written: two multi-row inserts for the whole batch.
+    events.record_many(
+        session,
+        (
+            ("checkout.started", started_payload(o.checkout), o.checkout.id)
+            for o in outcomes
+            if isinstance(o, NewCheckout)
+        ),
+    )
     return outcomes
 
 

@@ -3,6 +3,10 @@ attribution, refunds as negative values, checkouts started, inbox messages."""
 
 from mercato.analytics import ledger
 from mercato.db import transaction, utcnow
+from mercato.events import service as events
+from mercato.inbox.models import InboxAccount
+from mercato.inventory import counts
+from mercato.inventory.schemas import AdjustmentCreate
 from tests.analytics.ledger_helpers import TEE, dispatch, place_order, touches
 
 
@@ -86,3 +90,50 @@ def test_the_same_event_id_is_stored_once_and_the_server_figures_win(sessions):
     # The visitor consented (the browser sent an id): their earlier visit is the buyer's.
     [visit] = touches(sessions, kind="visit")
     assert visit.customer_id == "c_1"
+
+
+def test_a_started_checkout_is_a_funnel_touch_with_its_link(client, admin, sessions):
+    assert client.post("/api/v1/products", json=TEE, headers=admin).status_code == 201
+    with transaction(sessions) as session:
+        counts.adjust(session, AdjustmentCreate(sku="TEE-S", quantity=5, kind="receipt"))
+    body = {
+        "lines": [{"sku": "TEE-S", "quantity": 1}],
+        "attribution": {"source": "pinterest", "content_id": "pin-3", "utm": {"utm_term": "tee"}},
+    }
+    started = client.post("/api/v1/checkouts", json=body)
+    assert started.status_code == 201, started.text
+    dispatch(sessions)
+    [touch] = touches(sessions, kind="checkout_started")
+    assert (touch.channel, touch.post, touch.utm_term, touch.currency) == (
+        "pinterest",
+        "pin-3",
+        "tee",
+        "USD",
+    )
+    assert touch.event_id == f"checkout:{started.json()['id']}:started"
+
+
+def test_inbox_messages_and_comments_are_touches_of_their_conversation(sessions):
+    with transaction(sessions) as session:
+        account = InboxAccount(
+            platform="instagram", name="shop", external_id="1784", base_url="http://x"
+        )
+        session.add(account)
+        session.flush()
+        for message_id, kind in (("msg_1", "text"), ("msg_2", "comment"), ("msg_3", "text")):
+            payload = {
+                "message_id": message_id,
+                "conversation_id": "cnv_1",
+                "account_id": account.id,
+                "direction": "in" if message_id != "msg_3" else "out",
+                "kind": kind,
+            }
+            events.record(session, "message.received", payload, key="cnv_1")
+        # A malformed payload makes no touch and stops nothing.
+        events.record(session, "order.paid", {"total": 1}, key="x")
+    dispatch(sessions)
+    found = [(t.event_id, t.kind, t.channel, t.conversation_id) for t in touches(sessions)]
+    assert sorted(found) == [
+        ("message:msg_1", "message", "instagram", "cnv_1"),
+        ("message:msg_2", "comment", "instagram", "cnv_1"),
+    ]
