@@ -311,3 +311,39 @@ def _cell(value) -> str:
     if value is None:
         return "—"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4f}"
+
+
+@app.command("export-touches")
+def export_touches(
+    output: Annotated[Path, typer.Argument(help="CSV file to write")],
+    since: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, inclusive")
+    ] = None,
+):
+    """Write the ledger's touches of a period (days in the store's zone) as CSV, one row
+    per touch, times in UTC."""
+    from mercato.analytics import kpis as kpi_service
+    from mercato.analytics import ledger, reports
+    from mercato.cli_support import console, unit_of_work
+
+    zone = reports.store_zone()
+    default = kpi_service.last_days(30, zone)
+    period = kpi_service.Period(
+        since.date() if since else default.start, until.date() if until else default.end, zone
+    )
+    written = 0
+    with unit_of_work() as session, output.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(ledger.EXPORT_COLUMNS)
+        for row in ledger.rows_between(session, period.since, period.until):
+            writer.writerow(
+                [
+                    v.isoformat() if isinstance(v, datetime) else ("" if v is None else v)
+                    for v in row
+                ]
+            )
+            written += 1
+    console.print(f"{written} touches written to {output}.")

@@ -114,3 +114,17 @@ def stitch(session: Session, purchase_event: str) -> int:
 def forget_before(session: Session, cutoff: datetime) -> int:
     """Retention: touches that happened before ``cutoff`` deleted; returns how many."""
     return session.execute(delete(Touch).where(Touch.at < cutoff)).rowcount
+
+
+EXPORT_COLUMNS = tuple(c.key for c in Touch.__table__.columns if c.key != "id")
+
+
+def rows_between(session: Session, since: datetime, until: datetime) -> Iterable[tuple]:
+    """The touches of [since, until) in time order, as EXPORT_COLUMNS, streamed."""
+    columns = [getattr(Touch, key) for key in EXPORT_COLUMNS]
+    return session.execute(
+        select(*columns)
+        .where(Touch.at >= since, Touch.at < until)
+        .order_by(Touch.at, Touch.id)
+        .execution_options(yield_per=1000)
+    )

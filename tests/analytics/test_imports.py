@@ -3,6 +3,7 @@ named by row and column, a day imported again replacing its figures."""
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -91,3 +92,21 @@ def test_spend_is_imported_in_minor_units_and_a_bad_file_writes_nothing(tmp_path
     assert _spend(sessions)[1][2] == 9000  # nothing written, not even the good rows
     assert _import(tmp_path, "import-spend", SPEND.replace("9000", "9500")).exit_code == 0
     assert _spend(sessions)[1][2] == 9500
+
+
+def test_the_ledger_is_exported_as_csv_for_a_period(tmp_path, sessions):
+    assert _import(tmp_path, "import-touches", TOUCHES).exit_code == 0
+    out = tmp_path / "touches.csv"
+    args = ["analytics", "export-touches", str(out), "--from", "2026-11-02", "--to", "2026-11-02"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 6 and "6 touches written" in result.output
+    reach = next(r for r in rows if r["kind"] == "reach" and r["channel"] == "instagram")
+    assert (reach["count"], reach["post"], reach["at"]) == (
+        "800",
+        "post-7",
+        "2026-11-02T00:00:00+00:00",
+    )
+    result = runner.invoke(app, [*args[:3], "--from", "2026-11-03", "--to", "2026-11-03"])
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 0
