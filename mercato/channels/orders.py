@@ -116,22 +116,24 @@ def module(kind: str) -> ModuleType:
     return import_module(f"mercato.channels.{kind}.orders")
 
 
-def client_for(
-    kind: str,
-    settings: dict[str, Any],
-    credentials: dict[str, str],
-    http: httpx.Client,
-    *,
-    channel_id: str,
-    sessions: Sessions,
-) -> OrderClient:
+class Connection(Protocol):
+    """A channel's connection as read for work done outside a transaction."""
+
+    channel_id: str
+    kind: str
+    settings: dict[str, Any]
+    credentials: dict[str, str]
+
+
+def client_for(connection: Connection, http: httpx.Client, sessions: Sessions) -> OrderClient:
     """The channel's order client: an expired token is refreshed (and stored on the
     channel) where the platform has a refresh call, as for the catalog's sync."""
+    kind, settings = connection.kind, connection.settings
     return tokens.for_channel(
         sessions,
-        channel_id,
+        connection.channel_id,
         kind,
         lambda fresh: module(kind).OrderClient(settings, fresh, http),
-        credentials,
+        connection.credentials,
         http,
     )

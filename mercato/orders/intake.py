@@ -452,14 +452,7 @@ def fetch_many(sessions: Sessions, pulls: dict[int, OrderPull]) -> dict[int, Exc
         wanted = [n.external_id for i in indexes for n in pulls[i].notices if n.document is None]
         try:
             with channel_http.open_client(first.base_url) as http:
-                client = platforms.client_for(
-                    first.kind,
-                    first.settings,
-                    first.credentials,
-                    http,
-                    channel_id=first.channel_id,
-                    sessions=sessions,
-                )
+                client = platforms.client_for(first, http, sessions)
                 found = {str(doc["id"]): doc for doc in client.get_orders(wanted)}
         except Exception as exc:  # noqa: BLE001 - the platform's trouble fails these pulls only
             failed.update(dict.fromkeys(indexes, exc))

@@ -129,14 +129,7 @@ def plan(session: Session, order_id: str, action: str, ref: str) -> Call | None:
 def send(sessions: Sessions, call: Call) -> None:
     """Raises PlatformUnavailable/AuthExpired (retry later) or PlatformError (refused)."""
     with channel_http.open_client(call.base_url) as http:
-        client = platforms.client_for(
-            call.kind,
-            call.settings,
-            call.credentials,
-            http,
-            channel_id=call.channel_id,
-            sessions=sessions,
-        )
+        client = platforms.client_for(call, http, sessions)
         method = {
             "ship": client.ship,
             "tracking": getattr(client, "update_tracking", None),

@@ -367,12 +367,7 @@ def refund_failed(session: Session, refund_id: str, reason: str, actor: str = "a
     record, order = _pending_refund(session, refund_id)
     if record.status != "pending":
         return record
-    record.status, record.failure_message, record.updated_at = "failed", reason, utcnow()
-    by_id = {line.id: line for line in order.lines}
-    for item in record.lines:
-        by_id[item["line_id"]].refunded_quantity -= item["quantity"]
-    for back in session.scalars(select(Return).where(Return.refund_id == record.id)):
-        back.status, back.refund_id, back.updated_at = "received", None, utcnow()
+    _failed(session, order, record, reason)
     timeline.changed(
         session,
         order,
@@ -392,12 +387,7 @@ def refund_reversed(session: Session, refund_id: str, reason: str, actor: str = 
     money is back with the shop, not the buyer. It no longer counts, and its lines may be
     refunded again; units it put back on hand stay there (the goods are where they are)."""
     record, order = _pending_refund(session, refund_id)
-    record.status, record.failure_message, record.updated_at = "failed", reason, utcnow()
-    by_id = {line.id: line for line in order.lines}
-    for item in record.lines:
-        by_id[item["line_id"]].refunded_quantity -= item["quantity"]
-    for back in session.scalars(select(Return).where(Return.refund_id == record.id)):
-        back.status, back.refund_id, back.updated_at = "received", None, utcnow()
+    _failed(session, order, record, reason)
     order.refunded_total -= record.amount
     order.payment_status = (
         state.payment_status_after_refund(order.total, order.refunded_total)
@@ -418,6 +408,17 @@ def refund_reversed(session: Session, refund_id: str, reason: str, actor: str = 
         reason=reason,
     )
     return record
+
+
+def _failed(session: Session, order: Order, record: Refund, reason: str) -> None:
+    """Nothing of ``record`` reached the buyer: its lines (and returns) may be refunded
+    again."""
+    record.status, record.failure_message, record.updated_at = "failed", reason, utcnow()
+    by_id = {line.id: line for line in order.lines}
+    for item in record.lines:
+        by_id[item["line_id"]].refunded_quantity -= item["quantity"]
+    for back in session.scalars(select(Return).where(Return.refund_id == record.id)):
+        back.status, back.refund_id, back.updated_at = "received", None, utcnow()
 
 
 def _pending_refund(session: Session, refund_id: str) -> tuple[Refund, Order]:

@@ -39,14 +39,7 @@ def _poll_one(ctx: jobs.JobContext, pull: intake.OrderPull) -> None:
         since = intake.poll_since(intake.cursor_of(session, pull.channel_id))
     page_cursor = None
     with channel_http.open_client(pull.base_url) as http:
-        client = platforms.client_for(
-            pull.kind,
-            pull.settings,
-            pull.credentials,
-            http,
-            channel_id=pull.channel_id,
-            sessions=Sessions(ctx.sessions, ctx.read_sessions),
-        )
+        client = platforms.client_for(pull, http, Sessions(ctx.sessions, ctx.read_sessions))
         for _ in range(intake.MAX_POLL_PAGES):
             page = client.list_orders(since, page_cursor)
             pull.documents = page.documents

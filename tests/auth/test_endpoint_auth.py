@@ -884,6 +884,16 @@ ROUTES: list[Route] = [
         )
         for action in ("hide", "show", "delete")
     ),
+    # A comment carries no file: 404 once the token may read the inbox (files themselves
+    # are in tests/inbox/test_received_files.py).
+    Route(
+        "GET",
+        "/api/v1/inbox/messages/{message_id}/media",
+        "inbox:read",
+        404,
+        _comment,
+        with_unknown_ids(_comment),
+    ),
     # ------------------------------------------------------------ outside /api
     by_id(
         "GET",
