@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mercato import __version__
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
+from mercato.analytics.conversions_api import router as conversions_router
 from mercato.catalog.api import router as catalog_router
 from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
@@ -159,6 +160,7 @@ def create_app(
     merchants.include_router(jobs_router)
     merchants.include_router(webhooks_router)
     merchants.include_router(inbox_router)
+    merchants.include_router(conversions_router)
     app.include_router(merchants)
     app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
     app.include_router(system_router)

@@ -1,6 +1,7 @@
 """Every domain's tables, imported once so that metadata is complete (Alembic, tests)."""
 
 from mercato.admin import models as admin_models  # noqa: F401
+from mercato.analytics import conversion_models  # noqa: F401
 from mercato.analytics import models as analytics_models  # noqa: F401
 from mercato.auth import models as auth_models  # noqa: F401
 from mercato.catalog import models as catalog_models  # noqa: F401

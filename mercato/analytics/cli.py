@@ -347,3 +347,135 @@ def export_touches(
             )
             written += 1
     console.print(f"{written} touches written to {output}.")
+
+
+# ---------------------------------------------------------------- conversions sent back
+
+
+def _connect(platform: str, source_id: str, token: str, test_code, consent_implied, base_url):
+    from mercato.analytics import conversions
+    from mercato.analytics.conversion_schemas import DestinationCreate
+    from mercato.cli_support import console, err, parse, unit_of_work
+
+    data = parse(
+        DestinationCreate,
+        platform=platform,
+        source_id=source_id,
+        access_token=token,
+        test_code=test_code,
+        consent_implied=consent_implied,
+        base_url=base_url,
+    )
+    values = data.model_dump()
+    values["base_url"] = str(data.base_url) if data.base_url else None
+    with unit_of_work() as session:
+        destination = conversions.connect(session, conversions.DestinationInput(**values))
+    console.print(
+        f"Connected {destination.id}: purchases go to {platform} {destination.source_id}"
+        + (f" (test code {destination.test_code})" if destination.test_code else "")
+    )
+    if not destination.consent_implied:
+        err.print(
+            "Note: nothing is sent until buyers' consent is implied "
+            "(--consent-implied, when your site asks for it before checkout)."
+        )
+
+
+_TOKEN = typer.Option(help="The platform's token (stored encrypted)", prompt=True, hide_input=True)
+_CONSENT = typer.Option(
+    help="Buyers agreed to ad measurement before checkout (your site's consent banner)"
+)
+_BASE = typer.Option(help="The platform's API root (a simulator, for testing)")
+
+
+@app.command("connect-meta")
+def connect_meta(
+    pixel_id: Annotated[str, typer.Option(help="The Meta pixel (dataset) id")],
+    access_token: Annotated[str, _TOKEN],
+    test_event_code: Annotated[str | None, typer.Option(help="Events Manager test code")] = None,
+    consent_implied: Annotated[bool, _CONSENT] = False,
+    base_url: Annotated[str | None, _BASE] = None,
+):
+    """Send paid purchases to Meta's Conversions API."""
+    _connect("meta", pixel_id, access_token, test_event_code, consent_implied, base_url)
+
+
+@app.command("connect-tiktok")
+def connect_tiktok(
+    pixel_code: Annotated[str, typer.Option(help="The TikTok pixel code")],
+    access_token: Annotated[str, _TOKEN],
+    test_event_code: Annotated[str | None, typer.Option(help="Events Manager test code")] = None,
+    consent_implied: Annotated[bool, _CONSENT] = False,
+    base_url: Annotated[str | None, _BASE] = None,
+):
+    """Send paid purchases to TikTok's Events API."""
+    _connect("tiktok", pixel_code, access_token, test_event_code, consent_implied, base_url)
+
+
+@app.command("connect-pinterest")
+def connect_pinterest(
+    ad_account_id: Annotated[str, typer.Option(help="The Pinterest ad account id")],
+    access_token: Annotated[str, _TOKEN],
+    test: Annotated[
+        bool, typer.Option(help="Validate only (?test=true): nothing recorded")
+    ] = False,
+    consent_implied: Annotated[bool, _CONSENT] = False,
+    base_url: Annotated[str | None, _BASE] = None,
+):
+    """Send paid purchases to Pinterest's Conversions API."""
+    _connect(
+        "pinterest",
+        ad_account_id,
+        access_token,
+        "test" if test else None,
+        consent_implied,
+        base_url,
+    )
+
+
+@app.command("destinations")
+def destinations():
+    """Where purchases are sent."""
+    from mercato.analytics import conversions
+    from mercato.cli_support import console, table, unit_of_work
+
+    with unit_of_work() as session:
+        found = conversions.list_destinations(session)
+        rows = [
+            (d.id, d.platform, d.source_id, d.test_code or "", d.consent_implied, d.enabled)
+            for d in found
+        ]
+    shown = table("id", "platform", "source", "test code", "consent implied", "enabled")
+    for row in rows:
+        shown.add_row(*(str(value) for value in row))
+    console.print(shown)
+
+
+@app.command("deliveries")
+def deliveries(
+    status: Annotated[str | None, typer.Option(help="queued, sent or failed")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
+):
+    """The delivery log: every purchase sent back, its attempts and the platform's answer."""
+    from mercato.analytics import conversions
+    from mercato.cli_support import console, err, table, unit_of_work
+
+    if status not in (None, "queued", "sent", "failed"):
+        err.print("[bold red]Error:[/] --status: one of queued, sent, failed")
+        raise typer.Exit(1)
+    with unit_of_work() as session:
+        rows = [
+            (
+                d.id,
+                d.destination_id,
+                d.event_id,
+                d.status,
+                str(d.attempts),
+                d.last_error or conversions.shown(d),
+            )
+            for d in conversions.list_deliveries(session, status, limit)
+        ]
+    shown = table("id", "destination", "event id", "status", "attempts", "answer")
+    for row in rows:
+        shown.add_row(*row)
+    console.print(shown)

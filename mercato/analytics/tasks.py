@@ -1,11 +1,14 @@
-"""Analytics work for the worker: touches from every domain's events, and retention."""
+"""Analytics work for the worker: touches from every domain's events, and retention;
+purchases recorded for the ad platforms, and sent."""
 
 from datetime import timedelta
 
-from mercato.analytics import ledger, server_touches
+from mercato.analytics import conversions, ledger, server_touches
 from mercato.config import get_settings
 from mercato.events import service as events_service
 from mercato.jobs import registry
+
+CONVERSION_ATTEMPTS = 8
 
 
 @events_service.consumer("analytics")
@@ -19,3 +22,13 @@ def forget_old_touches(ctx: registry.JobContext) -> None:
     if days > 0:
         with ctx.transaction() as session:
             ledger.forget_before(session, ctx.now - timedelta(days=days))
+
+
+@events_service.consumer("conversions")
+def record_purchases(session, batch, now) -> None:
+    conversions.queue_for(session, batch, now)
+
+
+@registry.task(conversions.SEND_JOB, max_attempts=CONVERSION_ATTEMPTS, backoff_base="30 seconds")
+def send_conversion(ctx: registry.JobContext, delivery_id: str) -> None:
+    conversions.deliver(ctx.sessions, delivery_id, last_attempt=ctx.attempt >= CONVERSION_ATTEMPTS)

@@ -34,7 +34,7 @@ from mercato.orders.models import Order
 CHANNEL = "storefront"
 HOLD = limits.HOLD
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
-CLICK_KEYS = ("fbclid", "gclid", "cart_origin")
+CLICK_KEYS = ("fbclid", "gclid", "ttclid", "epik", "cart_origin")
 
 
 class CheckoutExpired(Conflict):
@@ -53,7 +53,8 @@ def attribution_from_link(params: Mapping[str, str]) -> dict:
     """Attribution from a link's parameters: ``ch`` (channel), ``ref`` (creator or
     affiliate), ``post`` (content id), ``conv`` (the inbox conversation the link was sent
     in) and ``utm_*``."""
-    # Platforms' click ids ride along with the UTM tags (Meta fbclid, Google gclid).
+    # Platforms' click ids ride along with the UTM tags (Meta fbclid, Google gclid, TikTok
+    # ttclid, Pinterest epik): the conversions sent back carry them.
     utm = {k: params[k][:255] for k in (*UTM_KEYS, *CLICK_KEYS) if params.get(k)}
     found = {
         "source": (params.get("ch") or utm.get("utm_source") or "")[:100] or None,

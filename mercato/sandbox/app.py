@@ -11,7 +11,15 @@ from mercato.channels.capabilities import ORDER_KINDS
 from mercato.sandbox import cdn, orders
 from mercato.sandbox.common import refuse_malformed
 
-SIMULATED = ("meta", "google", "tiktok", "pinterest", "whatsapp", "messenger")
+SIMULATED = (
+    "meta",
+    "google",
+    "tiktok",
+    "tiktok_events",
+    "pinterest",
+    "whatsapp",
+    "messenger",
+)
 
 
 def create_app(kinds: tuple[str, ...] = SIMULATED) -> FastAPI:

@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mercato.db import new_id
+from mercato.sandbox import conversions
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
 from mercato.sandbox.contracts import meta as contract
@@ -149,16 +150,29 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Meta catalog API (simulator)")
     sim = Simulator()
     sim.batches: dict[str, dict[str, Any]] = {}
+    # Conversions API events accepted: (pixel id, test_event_code, event).
+    sim.conversions: list[dict[str, Any]] = []
     app.state.sim = sim
     app.include_router(control_router(sim))
 
-    def turned_away(version: str, request: Request) -> JSONResponse | None:
+    @app.get("/_sandbox/conversions")
+    def accepted_conversions():
+        with sim.lock:
+            return {"events": list(sim.conversions)}
+
+    def turned_away(
+        version: str, request: Request, body_token: str | None = None
+    ) -> JSONResponse | None:
         """The answer to a call refused before it is read: a fault, the version, no token."""
         if (fault := _fault(sim)) is not None:
             return fault
         if (refused := _version_refused(version)) is not None:
             return refused
-        if not (request.headers.get("authorization") or request.query_params.get("access_token")):
+        if not (
+            request.headers.get("authorization")
+            or request.query_params.get("access_token")
+            or body_token
+        ):
             return _error(400, "An access token is required to request this resource.", 104)
         return None
 
@@ -283,5 +297,26 @@ def create_app() -> FastAPI:
             data = [read_item(rid, sim.items[rid], wanted) for rid in page]
         paging = {"cursors": {"after": page[-1]}} if start + limit < len(ids) and page else {}
         return {"data": data, "paging": paging}
+
+    @app.post("/{version}/{pixel_id}/events")
+    async def events(version: str, pixel_id: str, request: Request):
+        """Conversions API (PLATFORMS.md §1.7): one bad event refuses the whole request."""
+        body = await request.json()
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if (refused := turned_away(version, request, token)) is not None:
+            return refused
+        problems = conversions.meta_errors(body)
+        if problems:
+            return _error(400, "Invalid parameter", 100, error_user_msg="; ".join(problems))
+        with sim.lock:
+            for event in body["data"]:
+                sim.conversions.append(
+                    {
+                        "pixel_id": pixel_id,
+                        "test_event_code": body.get("test_event_code"),
+                        "event": event,
+                    }
+                )
+        return {"events_received": len(body["data"]), "messages": [], "fbtrace_id": new_id("fbt")}
 
     return app

@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mercato.db import new_id
+from mercato.sandbox import conversions
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
 from mercato.sandbox.contracts import pinterest as contract
@@ -70,8 +71,15 @@ def create_app() -> FastAPI:
     sim = Simulator()
     sim.batches: dict[str, dict[str, Any]] = {}
     sim.feeds: list[dict[str, Any]] = []
+    # Conversions API events recorded: (ad account, event); ``?test=true`` records none.
+    sim.conversions: list[dict[str, Any]] = []
     app.state.sim = sim
     app.include_router(control_router(sim))
+
+    @app.get("/_sandbox/conversions")
+    def accepted_conversions():
+        with sim.lock:
+            return {"events": list(sim.conversions)}
 
     async def admitted(request: Request) -> tuple[Any, JSONResponse | None]:
         """The request's JSON body, or the answer refusing it (fault, token, contract)."""
@@ -273,5 +281,30 @@ def create_app() -> FastAPI:
             "refresh_token_expires_in": 5184000,
         }
         return answer(request, content)
+
+    @app.post("/v5/ad_accounts/{ad_account_id}/events")
+    async def conversion_events(ad_account_id: str, request: Request):
+        """Conversions API (PLATFORMS.md §4.7): the body is checked against
+        ``ConversionEvents`` by ``admitted``, then the documented names and hashes."""
+        body, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        problems = conversions.pinterest_errors(body)
+        if problems:
+            return _error(400, 4196, f"The request was invalid: {'; '.join(problems)}")
+        test = request.query_params.get("test") == "true"
+        with sim.lock:
+            if not test:
+                sim.conversions.extend(
+                    {"ad_account_id": ad_account_id, "event": event} for event in body["data"]
+                )
+        received = len(body["data"])
+        content = {
+            "num_events_received": received,
+            "num_events_processed": received,
+            "events": [{"status": "processed", "error_message": None, "warning_message": None}]
+            * received,
+        }
+        return answer(request, content, body)
 
     return app

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mercato import crypto
-from mercato.analytics import ledger
+from mercato.analytics import conversions, ledger
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
@@ -34,7 +34,7 @@ from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutU
 from mercato.customers import service as customers
 from mercato.db import Sessions, transaction
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
-from mercato.money import to_decimal
+from mercato.money import format_plain, to_decimal
 from mercato.payments.providers import ProviderError
 from mercato.storefront import platform_carts, service
 from mercato.web import address_limits
@@ -647,12 +647,20 @@ def thanks(request: Request, token: str, session: ReadSession):
     if found.status != "completed":
         return _see_other(request, "checkout_page", token=token)
     shown = checkout.view(session, found)
+    # The merchant's own ad pixel reads the purchase's event id from the page, so that the
+    # ad platforms count the browser's and the server's purchase once.
+    purchase = {
+        "event_id": conversions.purchase_event_id(shown.order.number),
+        "value": format_plain(found.total, found.currency),
+        "currency": found.currency,
+    }
     return page(
         request,
         "thanks.html",
         v=shown,
         c=found,
         purchase_event=ledger.purchase_event_id(shown.order.id) if shown.order else None,
+        purchase=purchase,
     )
 
 

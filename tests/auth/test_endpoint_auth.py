@@ -207,6 +207,12 @@ class Shop:
         return self.call("GET", "/api/v1/webhooks/deliveries")["items"][0]["id"]
 
     @cached_property
+    def destination_id(self) -> str:
+        """Where purchases are sent back (a Meta pixel; nothing is called on connecting)."""
+        body = {"platform": "meta", "source_id": "111", "access_token": "t"}
+        return self.call("POST", "/api/v1/analytics/conversion-destinations", 201, json=body)["id"]
+
+    @cached_property
     def dead_job_id(self) -> str:
         """A job whose every attempt failed (only those can be retried)."""
         with transaction(self.sessions) as session:
@@ -363,6 +369,10 @@ def _channel(shop: Shop, **kwargs) -> Request:
 
 def _endpoint(shop: Shop, **kwargs) -> Request:
     return Request(ids={"endpoint_id": shop.endpoint_id}, **kwargs)
+
+
+def _destination(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"destination_id": shop.destination_id}, **kwargs)
 
 
 def _job(shop: Shop) -> Request:
@@ -750,6 +760,30 @@ ROUTES: list[Route] = [
     ),
     Route("GET", "/api/v1/analytics/kpis", "analytics:read", 200),
     Route("GET", "/api/v1/analytics/attribution", "analytics:read", 200),
+    # ------------------------------------------------------------ conversions sent back
+    Route(
+        "POST",
+        "/api/v1/analytics/conversion-destinations",
+        "analytics:write",
+        201,
+        lambda s: Request(json={"platform": "tiktok", "source_id": "C1", "access_token": "t"}),
+    ),
+    Route("GET", "/api/v1/analytics/conversion-destinations", "analytics:read", 200),
+    by_id(
+        "PATCH",
+        "/api/v1/analytics/conversion-destinations/{destination_id}",
+        "analytics:write",
+        200,
+        lambda s: _destination(s, json={"enabled": False}),
+    ),
+    by_id(
+        "DELETE",
+        "/api/v1/analytics/conversion-destinations/{destination_id}",
+        "analytics:write",
+        204,
+        _destination,
+    ),
+    Route("GET", "/api/v1/analytics/conversion-deliveries", "analytics:read", 200),
     # ------------------------------------------------------------ checkout
     Route(
         "POST",
