@@ -24,10 +24,20 @@ from mercato.inbox.models import Message
 # WhatsApp's largest media (documents) are 100 MB; the dashboard shows up to this much.
 MAX_BYTES = 25 * 1024 * 1024
 # How each platform's kind is shown: inline as an image, video or sound, or as a file.
-_WHATSAPP = {"image": "image", "sticker": "image", "video": "video", "audio": "audio"}
-_WHATSAPP_FILES = {"document"}
-_META = {"image": "image", "video": "video", "audio": "audio", "story_mention": "image"}
-_META_FILES = {"file"}
+_WHATSAPP = {
+    "image": "image",
+    "sticker": "image",
+    "video": "video",
+    "audio": "audio",
+    "document": "file",
+}
+_META = {
+    "image": "image",
+    "video": "video",
+    "audio": "audio",
+    "story_mention": "image",
+    "file": "file",
+}
 
 
 @dataclass(frozen=True)
@@ -47,9 +57,9 @@ def shown_as(platform: str, message: Message) -> str | None:
         body = message.content.get(kind)
         if not isinstance(body, dict) or not body.get("id"):
             return None
-        return _WHATSAPP.get(kind) or ("file" if kind in _WHATSAPP_FILES else None)
+        return _WHATSAPP.get(kind)
     if platform in ("messenger", "instagram") and _attachment_url(message.content):
-        return _META.get(kind) or ("file" if kind in _META_FILES else None)
+        return _META.get(kind)
     return None
 
 
