@@ -1,0 +1,31 @@
+"""The personal data of analytics (see ``mercato.personal``)."""
+
+from mercato.personal import NotPersonal, PersonalTable
+
+TABLES = (
+    PersonalTable(
+        "analytics_touches",
+        find={
+            "visitor_id": "visitor",
+            "customer_id": "customer",
+            "order_id": "order",
+            "conversation_id": "conversation",
+        },
+        erase="pseudonymise",
+        # One pseudonym for all of the person's touches: their journey still counts.
+        personal={"visitor_id": "pseudonym", "customer_id": "clear", "conversation_id": "clear"},
+        not_personal={"utm_content": "the tag of the merchant's link or ad"},
+        why_kept="purchases and refunds are revenue; attribution keeps crediting them",
+    ),
+    PersonalTable(
+        "conversion_deliveries",
+        find={"order_id": "order"},
+        erase="pseudonymise",
+        payloads=("answer", "last_error"),
+        not_personal={"event_name": "Purchase, the event's name on the platform"},
+        why_kept="a purchase is sent once: the log keeps it from being sent again",
+    ),
+    NotPersonal(
+        "conversion_destinations", "the merchant's pixels and tokens", ("access_token_encrypted",)
+    ),
+)

@@ -1,0 +1,22 @@
+"""The personal data of the catalog: none (see ``mercato.personal``)."""
+
+from mercato.personal import NotPersonal
+
+CATALOG = "the merchant's catalog"
+
+TABLES = (
+    NotPersonal(
+        "products",
+        CATALOG,
+        (
+            "description_html",
+            "description_text",
+            "tags",
+            "options",
+            "seo_description",
+            "attributes",
+        ),
+    ),
+    NotPersonal("product_translations", CATALOG, ("description_html",)),
+    NotPersonal("variants", CATALOG, ("attributes",)),
+)

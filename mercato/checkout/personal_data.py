@@ -1,0 +1,30 @@
+"""The personal data of checkouts (see ``mercato.personal``)."""
+
+from mercato.personal import NotPersonal, PersonalTable
+
+TABLES = (
+    PersonalTable(
+        "checkouts",
+        find={
+            "id": "checkout",
+            "email": "email",
+            "phone": "phone",
+            "customer_id": "customer",
+            "order_id": "order",
+        },
+        erase="pseudonymise",
+        personal={
+            "email": "clear",
+            "phone": "clear",
+            "shipping_address": "clear",
+            "customer_id": "clear",
+            "visitor": "clear",
+        },
+        payloads=("attribution",),
+        why_kept="its payments and stock holds hang on it: totals and reservations stay",
+    ),
+    PersonalTable(
+        "checkout_lines", find={"checkout_id": "checkout"}, erase="pseudonymise", why_kept="totals"
+    ),
+    NotPersonal("discount_codes", "the merchant's discount codes", ("note",)),
+)
