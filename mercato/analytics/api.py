@@ -65,9 +65,7 @@ def get_kpis(
 ) -> dict:
     """Sessions, orders, conversion rates, AOV, revenue net of refunds, spend, ROAS, CAC,
     engagement, repeat rate, historical CLV and CSAT, each with its formula."""
-    zone = reports.store_zone()
-    period = kpis.last_days(30, zone)
-    period = kpis.Period(since or period.start, until or period.end, zone)
+    period = kpis.asked(since, until)
     report = kpis.kpis(session, period, reports.currency(currency), by, bucket)
     return kpis.as_json(report)
 
@@ -87,9 +85,7 @@ def get_attribution(
 ) -> dict:
     """The period's purchases credited to channels by one model or all side by side,
     over journeys built from the ledger (docs/analytics/attribution.md)."""
-    zone = reports.store_zone()
-    period = kpis.last_days(30, zone)
-    period = kpis.Period(since or period.start, until or period.end, zone)
+    period = kpis.asked(since, until)
     options = Options(half_life, DIRECT, lookback)
     report = attribution_ledger.attribute_period(
         session, period, reports.currency(currency), model, options

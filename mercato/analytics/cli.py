@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -106,15 +106,15 @@ def _attribute_ledger(model, options, since, until, currency):
     from mercato.analytics import attribution_ledger, kpis, reports
     from mercato.cli_support import unit_of_work
 
-    zone = reports.store_zone()
-    default = kpis.last_days(30, zone)
-    period = kpis.Period(
-        since.date() if since else default.start, until.date() if until else default.end, zone
-    )
+    period = kpis.asked(_day(since), _day(until))
     with unit_of_work() as session:
         return attribution_ledger.attribute_period(
             session, period, reports.currency(currency), model, options
         )
+
+
+def _day(given: datetime | None) -> date | None:
+    return given.date() if given else None
 
 
 def _channels(results: list[Attribution]) -> list[str]:
@@ -275,11 +275,7 @@ def kpis(
     if format not in ("table", "csv", "json"):
         err.print("[bold red]Error:[/] --format: one of table, csv, json")
         raise typer.Exit(1)
-    zone = reports.store_zone()
-    default = kpi_service.last_days(30, zone)
-    period = kpi_service.Period(
-        since.date() if since else default.start, until.date() if until else default.end, zone
-    )
+    period = kpi_service.asked(_day(since), _day(until))
     with unit_of_work() as session:
         report = kpi_service.kpis(session, period, reports.currency(currency), by, bucket)
     found = kpi_service.as_json(report)
@@ -326,14 +322,10 @@ def export_touches(
     """Write the ledger's touches of a period (days in the store's zone) as CSV, one row
     per touch, times in UTC."""
     from mercato.analytics import kpis as kpi_service
-    from mercato.analytics import ledger, reports
+    from mercato.analytics import ledger
     from mercato.cli_support import console, unit_of_work
 
-    zone = reports.store_zone()
-    default = kpi_service.last_days(30, zone)
-    period = kpi_service.Period(
-        since.date() if since else default.start, until.date() if until else default.end, zone
-    )
+    period = kpi_service.asked(_day(since), _day(until))
     written = 0
     with unit_of_work() as session, output.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, lineterminator="\n")
@@ -347,6 +339,67 @@ def export_touches(
             )
             written += 1
     console.print(f"{written} touches written to {output}.")
+
+
+_PERIOD_FROM = typer.Option("--from", formats=["%Y-%m-%d"], help="First day")
+_PERIOD_TO = typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, inclusive")
+_JOURNEY_CURRENCY = typer.Option(help="Journeys' values in it; default: the store's")
+
+
+@app.command("export-parquet")
+def export_parquet(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the files in")],
+    since: Annotated[datetime | None, _PERIOD_FROM] = None,
+    until: Annotated[datetime | None, _PERIOD_TO] = None,
+    currency: Annotated[str | None, _JOURNEY_CURRENCY] = None,
+):
+    """Write the period's touches, ad spend and journeys as Parquet files
+    (touches.parquet, ad_spend.parquet, journeys.parquet; docs/analytics/warehouse.md)."""
+    from mercato.analytics import kpis as kpi_service
+    from mercato.analytics import reports, warehouse
+    from mercato.cli_support import console, unit_of_work
+
+    period = kpi_service.asked(_day(since), _day(until))
+    with unit_of_work() as session:
+        written = warehouse.write_parquet(session, period, reports.currency(currency), directory)
+    for name, rows in written.items():
+        console.print(f"{rows} rows written to {directory / (name + '.parquet')}.")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One SQL statement (DuckDB's dialect)")],
+    since: Annotated[datetime | None, _PERIOD_FROM] = None,
+    until: Annotated[datetime | None, _PERIOD_TO] = None,
+    currency: Annotated[str | None, _JOURNEY_CURRENCY] = None,
+    format: Annotated[str, typer.Option(help="table, csv or json")] = "table",
+):
+    """Run SQL over the period's ledger in DuckDB: tables touches, ad_spend, journeys and
+    views purchases, channel_days (docs/analytics/warehouse.md)."""
+    from mercato.analytics import kpis as kpi_service
+    from mercato.analytics import reports, warehouse
+    from mercato.cli_support import console, err, table, unit_of_work
+
+    if format not in ("table", "csv", "json"):
+        err.print("[bold red]Error:[/] --format: one of table, csv, json")
+        raise typer.Exit(1)
+    period = kpi_service.asked(_day(since), _day(until))
+    with unit_of_work() as session:
+        found = warehouse.query(session, period, reports.currency(currency), query)
+    if format == "json":
+        rows = [dict(zip(found.columns, r, strict=True)) for r in found.rows]
+        typer.echo(json.dumps(rows, indent=2, default=str))
+    elif format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(found.columns)
+        writer.writerows(["" if v is None else v for v in r] for r in found.rows)
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        shown = table(*found.columns)
+        for r in found.rows:
+            shown.add_row(*("" if v is None else str(v) for v in r))
+        console.print(shown)
 
 
 # ---------------------------------------------------------------- conversions sent back

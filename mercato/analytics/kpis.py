@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mercato.analytics.models import AdSpend, Touch
-from mercato.analytics.reports import BUCKETS, bucket_of, day_start
+from mercato.analytics.reports import BUCKETS, bucket_of, day_start, store_zone
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox.models import Conversation, InboxAccount
 
@@ -294,6 +294,14 @@ def last_days(days: int, zone: ZoneInfo, today: date | None = None) -> Period:
     """The ``days`` days up to today, as the store's clock reads it."""
     today = today or datetime.now(zone).date()
     return Period(today - timedelta(days=days - 1), today, zone)
+
+
+def asked(since: date | None, until: date | None) -> Period:
+    """The days a report was asked for, in the store's zone; an end not given is that of
+    the last 30 days up to today."""
+    zone = store_zone()
+    default = last_days(30, zone)
+    return Period(since or default.start, until or default.end, zone)
 
 
 def as_json(report: KpiReport) -> dict:

@@ -4,63 +4,23 @@ formula that each one names."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 from mercato.analytics import ledger
-from mercato.analytics.models import AdSpend
 from mercato.cli import app
 from mercato.config import get_settings
 from mercato.db import transaction
+from tests.analytics.ledger_helpers import record_known_ledger, touch
 
 runner = CliRunner()
-DAY1 = datetime(2026, 11, 2, 10, tzinfo=UTC)
-DAY2 = datetime(2026, 11, 3, 10, tzinfo=UTC)
-
-
-def touch(n: int, kind: str, at: datetime, channel: str, **extra) -> dict:
-    return {
-        "event_id": f"t{n}",
-        "kind": kind,
-        "source": "server",
-        "at": at,
-        "channel": channel,
-        **extra,
-    }
 
 
 @pytest.fixture
 def ledger_rows(sessions):
-    usd = {"currency": "USD"}
-    rows = [
-        touch(1, "visit", DAY1, "instagram", visitor_id="v1"),
-        touch(2, "visit", DAY1, "instagram", visitor_id="v2"),
-        touch(3, "visit", DAY2, "instagram", visitor_id="v1"),
-        touch(4, "visit", DAY2, "instagram"),
-        touch(5, "purchase", DAY1, "instagram", customer_id="A", value=3000, **usd),
-        touch(6, "purchase", DAY2, "instagram", customer_id="B", value=5000, **usd),
-        touch(7, "refund", DAY2, "instagram", customer_id="A", value=-1000, **usd),
-        touch(8, "reach", DAY1, "instagram", count=1000),
-        touch(9, "interaction", DAY1, "instagram", count=50),
-        touch(10, "visit", DAY1, "tiktok"),
-        touch(11, "visit", DAY2, "tiktok"),
-        touch(12, "purchase", DAY2, "tiktok", customer_id="A", value=2000, **usd),
-        # Another currency: an order, never summed with dollars.
-        touch(13, "purchase", DAY2, "tiktok", customer_id="C", value=9999, currency="EUR"),
-    ]
-    with transaction(sessions) as session:
-        ledger.record(session, rows)
-        session.add(
-            AdSpend(
-                day=date(2026, 11, 2),
-                channel="instagram",
-                campaign="s",
-                amount=4000,
-                currency="USD",
-            )
-        )
+    record_known_ledger(sessions)
 
 
 def _kpis(client, admin, **params):
