@@ -1,19 +1,25 @@
 """Analytics API: the shop browser's touches (no token), and reports over the ledger."""
 
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
-from mercato.analytics import attribution_ledger, browser_touches, kpis, reports
+from mercato.analytics import attribution_ledger, browser_touches, kpis, reports, warehouse
 from mercato.analytics.attribution import MODELS, Options
 from mercato.analytics.auth import AnalyticsRead
 from mercato.analytics.result import as_json
 from mercato.analytics.rules import DIRECT
 from mercato.analytics.schemas import BrowserTouchCreate, TouchRecorded
 from mercato.db import utcnow
+from mercato.errors import NotFound
 from mercato.web.address_limits import count_browser_touch
 from mercato.web.requests import body_of_at_most
 from mercato.web.sessions import ReadSession, WriteSession
@@ -91,3 +97,43 @@ def get_attribution(
         session, period, reports.currency(currency), model, options
     )
     return {**as_json(report.attributions), "notes": report.notes}
+
+
+EXPORT_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}
+
+
+@router.get(
+    "/analytics/export/{file_name}",
+    response_class=FileResponse,
+    responses={200: {"content": {t: {} for t in EXPORT_TYPES.values()}}},
+)
+def export_table(
+    file_name: str,
+    session: ReadSession,
+    _: AnalyticsRead,
+    since: Annotated[
+        date | None, Query(alias="from", description="First day (store's zone)")
+    ] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+):
+    """One table of the period's ledger as a file: `touches`, `ad_spend` or `journeys`,
+    then `.parquet` or `.csv` (docs/analytics/warehouse.md)."""
+    table, _dot, fmt = file_name.partition(".")
+    if table not in warehouse.TABLES or fmt not in EXPORT_TYPES:
+        raise NotFound(
+            f"No export {file_name}: one of {', '.join(warehouse.TABLES)}, as .parquet or .csv."
+        )
+    period = kpis.asked(since, until)
+    spool = Path(tempfile.mkdtemp(prefix="mercato-export-"))
+    try:
+        warehouse.write(session, period, reports.currency(currency), spool, fmt, (table,))
+    except BaseException:
+        shutil.rmtree(spool, ignore_errors=True)
+        raise
+    return FileResponse(
+        spool / file_name,
+        media_type=EXPORT_TYPES[fmt],
+        filename=file_name,
+        background=BackgroundTask(shutil.rmtree, spool, ignore_errors=True),
+    )

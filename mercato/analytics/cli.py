@@ -361,7 +361,7 @@ def export_parquet(
 
     period = kpi_service.asked(_day(since), _day(until))
     with unit_of_work() as session:
-        written = warehouse.write_parquet(session, period, reports.currency(currency), directory)
+        written = warehouse.write(session, period, reports.currency(currency), directory)
     for name, rows in written.items():
         console.print(f"{rows} rows written to {directory / (name + '.parquet')}.")
 

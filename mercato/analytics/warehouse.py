@@ -100,6 +100,9 @@ VIEWS = {
 }
 
 
+TABLES = ("touches", "ad_spend", "journeys")
+
+
 @dataclass
 class Result:
     columns: list[str]
@@ -208,14 +211,26 @@ def query(session: Session, period: Period, currency: str, sql: str) -> Result:
             raise ValidationFailed("The query was refused.", [reason]) from None
 
 
-def write_parquet(session: Session, period: Period, currency: str, directory: Path) -> dict:
-    """``touches.parquet``, ``ad_spend.parquet`` and ``journeys.parquet`` of the period
-    (journeys in ``currency``) in ``directory``; the rows written per file."""
+FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER)"}
+
+
+def write(
+    session: Session,
+    period: Period,
+    currency: str,
+    directory: Path,
+    fmt: str = "parquet",
+    tables: tuple[str, ...] = TABLES,
+) -> dict[str, int]:
+    """The period's ``tables`` (journeys in ``currency``) as ``<table>.<fmt>`` files in
+    ``directory``; the rows written per table."""
     directory.mkdir(parents=True, exist_ok=True)
     written = {}
     with _duckdb() as (con, spool):
         for source in _sources(session, period, currency):
+            if source.name not in tables:
+                continue
             reader, written[source.name] = _spooled(spool, source)
-            target = _quoted(directory / f"{source.name}.parquet")
-            con.execute(f"COPY (SELECT * FROM {reader}) TO '{target}' (FORMAT parquet)")
+            target = _quoted(directory / f"{source.name}.{fmt}")
+            con.execute(f"COPY (SELECT * FROM {reader}) TO '{target}' {FORMATS[fmt]}")
     return written

@@ -133,7 +133,9 @@ def test_parquet_files_hold_every_row_typed(sessions, tmp_path):
     touches = out / "touches.parquet"
     assert con.execute(f"SELECT count(*) FROM '{touches}'").fetchone() == (13,)
     types = dict(
-        con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{touches}')").fetchall()
+        con.execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '{touches}')"
+        ).fetchall()
     )
     assert (types["at"], types["value"], types["count"]) == (
         "TIMESTAMP WITH TIME ZONE",
@@ -145,3 +147,18 @@ def test_parquet_files_hold_every_row_typed(sessions, tmp_path):
     spend = con.execute(f"SELECT day, amount FROM '{out / 'ad_spend.parquet'}'").fetchall()
     assert [(str(d), a) for d, a in spend] == [("2026-11-02", 4000)]
     assert con.execute(f"SELECT count(*) FROM '{out / 'journeys.parquet'}'").fetchone()[0] >= 2
+
+
+def test_the_api_gives_one_table_as_a_file(client, admin, sessions):
+    record_known_ledger(sessions)
+    period = {"from": "2026-11-02", "to": "2026-11-03"}
+    got = client.get("/api/v1/analytics/export/touches.csv", params=period, headers=admin)
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("text/csv")
+    lines = got.text.splitlines()
+    assert lines[0].startswith("event_id,kind,source,at,channel") and len(lines) == 14
+    parquet = client.get("/api/v1/analytics/export/ad_spend.parquet", params=period, headers=admin)
+    assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
+    assert 'filename="ad_spend.parquet"' in parquet.headers["content-disposition"]
+    unknown = client.get("/api/v1/analytics/export/orders.parquet", headers=admin)
+    assert unknown.status_code == 404 and "touches, ad_spend, journeys" in unknown.json()["detail"]

@@ -760,6 +760,13 @@ ROUTES: list[Route] = [
     ),
     Route("GET", "/api/v1/analytics/kpis", "analytics:read", 200),
     Route("GET", "/api/v1/analytics/attribution", "analytics:read", 200),
+    by_id(
+        "GET",
+        "/api/v1/analytics/export/{file_name}",
+        "analytics:read",
+        200,
+        lambda s: Request(ids={"file_name": "touches.parquet"}),
+    ),
     # ------------------------------------------------------------ conversions sent back
     Route(
         "POST",
