@@ -90,6 +90,15 @@ class Forbidden(MercatoError):
 # ---------------------------------------------------------------- platforms' webhooks
 
 
+class PlatformRefused(MercatoError):
+    """A platform refused what was asked of it, or could not be reached (its words in the
+    detail): nothing was changed here."""
+
+    slug = "platform-refused"
+    title = "The platform refused"
+    status = 502
+
+
 class BadSignature(Unauthorized):
     slug = "bad-signature"
     title = "Signature missing or invalid"

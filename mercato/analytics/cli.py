@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -400,6 +400,85 @@ def sql(
         for r in found.rows:
             shown.add_row(*("" if v is None else str(v) for v in r))
         console.print(shown)
+
+
+# ---------------------------------------------------------------- ad reports
+
+
+@app.command("connect-ads")
+def connect_ads(
+    platform: Annotated[str, typer.Argument(help="meta or pinterest")],
+    account_id: Annotated[str, typer.Option(help="The ad account's number (Meta: without act_)")],
+    access_token: Annotated[
+        str,
+        typer.Option(
+            help="A token that may read the account's reports (stored encrypted)",
+            prompt=True,
+            hide_input=True,
+        ),
+    ],
+    base_url: Annotated[str | None, typer.Option(help="The platform's API (a simulator's)")] = None,
+):
+    """Read an ad account's daily spend, impressions and clicks per campaign into the
+    ledger (every day, and with `pull-ads`)."""
+    from mercato.analytics import ad_reports
+    from mercato.cli_support import console, unit_of_work
+
+    with unit_of_work() as session:
+        source = ad_reports.connect(session, platform, account_id, access_token, base_url)
+    console.print(f"Connected {source.id}: {platform} ad account {source.account_id}.")
+
+
+@app.command("ad-accounts")
+def ad_accounts():
+    """The ad accounts whose reports are read, and how the last read went."""
+    from mercato.analytics import ad_reports
+    from mercato.cli_support import console, table, unit_of_work
+
+    shown = table("id", "platform", "account", "read at", "last error")
+    with unit_of_work() as session:
+        for s in ad_reports.list_sources(session):
+            read = s.pulled_at.isoformat(timespec="minutes") if s.pulled_at else "never"
+            shown.add_row(s.id, s.platform, s.account_id, read, s.last_error or "")
+    console.print(shown)
+
+
+@app.command("pull-ads")
+def pull_ads(
+    account: Annotated[str | None, typer.Argument(help="An ad account's id; default: all")] = None,
+    since: Annotated[datetime | None, _PERIOD_FROM] = None,
+    until: Annotated[datetime | None, _PERIOD_TO] = None,
+):
+    """Read the ad accounts' reports for a period (default: the last few days) now."""
+    from mercato.analytics import ad_reports, reports
+    from mercato.cli_support import console, err, short_transactions, unit_of_work
+    from mercato.errors import PlatformRefused
+
+    today = datetime.now(reports.store_zone()).date()
+    first = _day(since) or today - timedelta(days=ad_reports.RECENT_DAYS)
+    last = _day(until) or today
+    with unit_of_work() as session:
+        ad_reports.check_period(first, last, today)
+        ids = (
+            [account] if account else [s.id for s in ad_reports.list_sources(session) if s.enabled]
+        )
+        for source_id in ids:
+            ad_reports.get_source(session, source_id)
+    failed = False
+    with short_transactions() as sessions:
+        for source_id in ids:
+            try:
+                pulled = ad_reports.pull(sessions, source_id, first, last)
+            except PlatformRefused as exc:
+                err.print(f"[bold red]{source_id}:[/] {exc.detail}")
+                failed = True
+                continue
+            console.print(
+                f"{source_id}: {pulled.days} campaign days read, {pulled.spend_rows} spend rows "
+                f"and {pulled.touches} impression and click totals written ({first} to {last})."
+            )
+    if failed:
+        raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- conversions sent back

@@ -73,3 +73,38 @@ class DeliveryPublic(BaseModel):
 
 class DeliveryPage(BaseModel):
     items: list[DeliveryPublic]
+
+
+class AdAccountCreate(_Input):
+    platform: Literal["meta", "pinterest"]
+    account_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9]+$")] = Field(
+        description="The ad account's number (Meta: without the act_ prefix)"
+    )
+    access_token: Annotated[str, Field(min_length=1, max_length=4096)] = Field(
+        description="A token that may read the account's reports (Meta ads_read, Pinterest "
+        "ads:read); stored encrypted, never shown again"
+    )
+    base_url: HttpUrl | None = Field(None, description="The platform's API root (a simulator)")
+
+
+class AdAccountPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    platform: str
+    account_id: str
+    base_url: str
+    enabled: bool
+    pulled_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+
+class AdAccountPage(BaseModel):
+    items: list[AdAccountPublic]
+
+
+class AdAccountPulled(BaseModel):
+    campaign_days: int
+    spend_rows: int
+    touches: int

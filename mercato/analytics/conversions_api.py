@@ -1,19 +1,25 @@
-"""``/api/v1/analytics``: where purchases are sent back, and the delivery log."""
+"""``/api/v1/analytics``: where purchases are sent back and the delivery log; the ad
+accounts whose reports are read."""
 
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.analytics import conversions
+from mercato.analytics import ad_reports, conversions, reports
 from mercato.analytics.auth import AnalyticsRead, AnalyticsWrite
 from mercato.analytics.conversion_schemas import (
+    AdAccountCreate,
+    AdAccountPage,
+    AdAccountPublic,
+    AdAccountPulled,
     DeliveryPage,
     DestinationCreate,
     DestinationPage,
     DestinationPublic,
     DestinationUpdate,
 )
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -60,3 +66,45 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
     return DeliveryPage(items=conversions.list_deliveries(session, delivery_status, limit))
+
+
+@router.post("/ad-accounts", response_model=AdAccountPublic, status_code=status.HTTP_201_CREATED)
+def connect_ad_account(data: AdAccountCreate, session: WriteSession, _: AnalyticsWrite):
+    """Read a Meta or Pinterest ad account's daily spend, impressions and clicks per
+    campaign into the ledger (daily, and on ``POST .../pull``)."""
+    base_url = str(data.base_url) if data.base_url else None
+    return ad_reports.connect(session, data.platform, data.account_id, data.access_token, base_url)
+
+
+@router.get("/ad-accounts", response_model=AdAccountPage)
+def list_ad_accounts(session: ReadSession, _: AnalyticsRead):
+    return AdAccountPage(items=ad_reports.list_sources(session))
+
+
+@router.delete("/ad-accounts/{account_id}", status_code=204)
+def disconnect_ad_account(account_id: str, session: WriteSession, _: AnalyticsWrite):
+    """Forgets the account and its token; the figures it brought stay."""
+    ad_reports.disconnect(session, account_id)
+    return Response(status_code=204)
+
+
+@router.post("/ad-accounts/{account_id}/pull", response_model=AdAccountPulled)
+def pull_ad_account(
+    account_id: str,
+    sessions: SessionFactories,
+    _: AnalyticsWrite,
+    since: Annotated[date | None, Query(alias="from", description="First day")] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+):
+    """Read the account's report for a period now (default: the last few days); the
+    platform's refusal is answered as 502 with its words, and kept on the account."""
+    today = datetime.now(reports.store_zone()).date()
+    first = since or today - timedelta(days=ad_reports.RECENT_DAYS)
+    last = until or today
+    with sessions.read() as session:
+        ad_reports.check_period(first, last, today)
+        ad_reports.get_source(session, account_id)
+    pulled = ad_reports.pull(sessions.write, account_id, first, last)
+    return AdAccountPulled(
+        campaign_days=pulled.days, spend_rows=pulled.spend_rows, touches=pulled.touches
+    )

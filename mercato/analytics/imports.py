@@ -180,34 +180,62 @@ def import_touches(session: Session, file: Path, zone: ZoneInfo) -> Imported:
     ]
     if refusals:
         raise ValidationFailed(f"{file}: nothing was imported, the file has errors.", refusals)
-    touches = {}
-    for row in rows:
-        for column, kind in TOUCH_COUNTS.items():
-            if row[column] is None:
-                continue
-            key = (kind, row["channel"], row["campaign"], row["post"], row["date"].isoformat())
-            event_id = "import:" + hashlib.sha256("\x1f".join(map(str, key)).encode()).hexdigest()
-            touches[event_id] = {
-                "event_id": event_id,
-                "kind": kind,
-                "source": "import",
-                "at": day_start(row["date"], zone),
-                "channel": row["channel"],
-                "campaign": row["campaign"],
-                "post": row["post"],
-                "creator": row["creator"],
-                "count": row[column],
-            }
-    ids = list(touches)
+    touches = [
+        aggregate(
+            kind, row["date"], row["channel"], row["campaign"], row["post"], row[column], zone
+        )
+        | {"creator": row["creator"]}
+        for row in rows
+        for column, kind in TOUCH_COUNTS.items()
+        if row[column] is not None
+    ]
+    return Imported(len(rows), replace_aggregates(session, touches))
+
+
+def aggregate(
+    kind: str,
+    day: date,
+    channel: str,
+    campaign: str | None,
+    post: str | None,
+    count: int,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """A day's count as one touch at the start of that day in the store's zone; its event
+    id is its key, so the same day imported again replaces it."""
+    key = (kind, channel, campaign, post, day.isoformat())
+    return {
+        "event_id": "import:" + hashlib.sha256("\x1f".join(map(str, key)).encode()).hexdigest(),
+        "kind": kind,
+        "source": "import",
+        "at": day_start(day, zone),
+        "channel": channel,
+        "campaign": campaign,
+        "post": post,
+        "count": count,
+    }
+
+
+def replace_aggregates(session: Session, touches: list[dict[str, Any]]) -> int:
+    """Aggregate touches written over those with the same event id (the platforms revise
+    a day's figures for days afterwards)."""
+    by_id = {t["event_id"]: t for t in touches}
+    ids = list(by_id)
     for start in range(0, len(ids), 500):
         session.execute(delete(Touch).where(Touch.event_id.in_(ids[start : start + 500])))
-    return Imported(len(rows), record(session, touches.values()))
+    return record(session, by_id.values())
 
 
 def import_spend(session: Session, file: Path) -> Imported:
     """Ad spend per campaign per day, in minor units; a day imported again replaces it."""
     rows = _read(file, SPEND_COLUMNS)
     spend = {(r["date"], r["channel"], r["campaign"], r["currency"]): r["spend"] for r in rows}
+    return Imported(len(rows), replace_spend(session, spend))
+
+
+def replace_spend(session: Session, spend: dict[tuple[date, str, str, str], int]) -> int:
+    """Spend per (day, channel, campaign, currency), in minor units, written over what
+    was there for those keys."""
     keys = list(spend)
     for start in range(0, len(keys), 200):
         session.execute(
@@ -230,4 +258,4 @@ def import_spend(session: Session, file: Path) -> Imported:
         for (day, channel, campaign, currency), amount in spend.items()
     )
     session.flush()
-    return Imported(len(rows), len(spend))
+    return len(spend)

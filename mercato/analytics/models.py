@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db import Amount, Base, UTCDateTime, utcnow
+from mercato.db import Amount, Base, UTCDateTime, new_id, utcnow
 
 RowId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -94,3 +104,28 @@ class AdSpend(Base):
     amount: Mapped[int] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+AD_REPORT_PLATFORMS = ("meta", "pinterest")
+
+
+class AdReportSource(Base):
+    """An ad account whose daily spend, impressions and clicks per campaign are read from
+    the platform's reporting API into the ledger (analytics/ad_reports.py)."""
+
+    __tablename__ = "analytics_ad_accounts"
+    __table_args__ = (
+        CheckConstraint(f"platform IN {AD_REPORT_PLATFORMS}", name="platform"),
+        UniqueConstraint("platform", "account_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("adac"))
+    platform: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(64))
+    base_url: Mapped[str] = mapped_column(String(2048))
+    access_token_encrypted: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform's words when the last pull was refused; cleared by the next success.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

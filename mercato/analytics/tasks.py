@@ -3,7 +3,7 @@ purchases recorded for the ad platforms, and sent."""
 
 from datetime import timedelta
 
-from mercato.analytics import conversions, ledger, server_touches
+from mercato.analytics import ad_reports, conversions, ledger, server_touches
 from mercato.config import get_settings
 from mercato.events import service as events_service
 from mercato.jobs import registry
@@ -32,3 +32,9 @@ def record_purchases(session, batch, now) -> None:
 @registry.task(conversions.SEND_JOB, max_attempts=CONVERSION_ATTEMPTS, backoff_base="30 seconds")
 def send_conversion(ctx: registry.JobContext, delivery_id: str) -> None:
     conversions.deliver(ctx.sessions, delivery_id, last_attempt=ctx.attempt >= CONVERSION_ATTEMPTS)
+
+
+@registry.task("analytics.pull_ad_reports", every="1 day")
+def pull_ad_reports(ctx: registry.JobContext) -> None:
+    """Every connected ad account's last days of spend, impressions and clicks."""
+    ad_reports.pull_recent(ctx.sessions, ctx.now)

@@ -16,20 +16,11 @@ from mercato.channels.http import PlatformUnavailable
 from mercato.channels.messenger import mapping as messenger
 from mercato.channels.meta.graph import GraphError
 from mercato.db import Sessions, transaction, utcnow
-from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
+from mercato.errors import Conflict, FieldError, PlatformRefused, ValidationFailed
 from mercato.inbox import accounts, records, sending, windows
 from mercato.inbox.models import COMMENT_KINDS, Message
 from mercato.inbox.records import message_changed
 from mercato.inbox.schemas import CommentReply
-
-
-class PlatformRefused(MercatoError):
-    """The platform refused the change, or could not be reached: nothing was changed."""
-
-    slug = "platform-refused"
-    title = "The platform refused"
-    status = 502
-
 
 Moderation = Literal["hide", "show", "delete"]
 # What each action leaves the comment as.

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from mercato.channels.http import PlatformError, PlatformUnavailable
 from mercato.channels.meta.graph import GraphError, TooLarge
 from mercato.db import Sessions, transaction
-from mercato.errors import MercatoError, NotFound
+from mercato.errors import MercatoError, NotFound, PlatformRefused
 from mercato.inbox import accounts, records
-from mercato.inbox.comments import PlatformRefused
 from mercato.inbox.models import Message
 
 # WhatsApp's largest media (documents) are 100 MB; the dashboard shows up to this much.

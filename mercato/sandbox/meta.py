@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mercato.db import new_id
-from mercato.sandbox import conversions
+from mercato.sandbox import ad_reports, conversions
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
 from mercato.sandbox.contracts import meta as contract
@@ -159,6 +159,15 @@ def create_app() -> FastAPI:
     def accepted_conversions():
         with sim.lock:
             return {"events": list(sim.conversions)}
+
+    # Ads Insights rows per ad account, as Meta reports them (numbers as strings).
+    sim.insights: dict[str, list[dict[str, Any]]] = {}
+
+    @app.put("/_sandbox/insights/{account_id}")
+    def put_insights(account_id: str, rows: list[dict[str, Any]]):
+        with sim.lock:
+            sim.insights[account_id] = rows
+        return {"rows": len(rows)}
 
     def turned_away(
         version: str, request: Request, body_token: str | None = None
@@ -297,6 +306,25 @@ def create_app() -> FastAPI:
             data = [read_item(rid, sim.items[rid], wanted) for rid in page]
         paging = {"cursors": {"after": page[-1]}} if start + limit < len(ids) and page else {}
         return {"data": data, "paging": paging}
+
+    @app.get("/{version}/act_{account_id}/insights")
+    async def insights(version: str, account_id: str, request: Request):
+        """Ads Insights of an ad account (docs/platforms/meta.md "Ads Insights")."""
+        if (refused := turned_away(version, request)) is not None:
+            return refused
+        query = dict(request.query_params)
+        if problems := ad_reports.meta_refusals(query):
+            return _refused(problems)
+        with sim.lock:
+            rows = sim.insights.get(account_id)
+        if rows is None:
+            return _error(
+                400,
+                f"Unsupported get request. Object with ID 'act_{account_id}' does not exist",
+                100,
+                "GraphMethodException",
+            )
+        return ad_reports.meta_page(rows, query)
 
     @app.post("/{version}/{pixel_id}/events")
     async def events(version: str, pixel_id: str, request: Request):

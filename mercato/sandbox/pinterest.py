@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mercato.db import new_id
-from mercato.sandbox import conversions
+from mercato.sandbox import ad_reports, conversions
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
 from mercato.sandbox.contracts import pinterest as contract
@@ -81,6 +81,15 @@ def create_app() -> FastAPI:
         with sim.lock:
             return {"events": list(sim.conversions)}
 
+    # Ad accounts: {"currency", "name", "campaigns": {id: name}, "rows": analytics rows}.
+    sim.ad_accounts: dict[str, dict[str, Any]] = {}
+
+    @app.put("/_sandbox/ad_accounts/{ad_account_id}")
+    def put_ad_account(ad_account_id: str, account: dict[str, Any]):
+        with sim.lock:
+            sim.ad_accounts[ad_account_id] = account
+        return account
+
     async def admitted(request: Request) -> tuple[Any, JSONResponse | None]:
         """The request's JSON body, or the answer refusing it (fault, token, contract)."""
         if (fault := _fault(sim)) is not None:
@@ -95,15 +104,17 @@ def create_app() -> FastAPI:
             except ValueError:
                 return None, _error(400, 1, "Invalid request: the body is not JSON")
         path = request.url.path.removeprefix(request.scope.get("root_path", ""))
-        problems = contract.request_errors(request.method, path, dict(request.query_params), body)
+        problems = contract.request_errors(
+            request.method, path, request.query_params.multi_items(), body
+        )
         if problems:
             return None, _error(400, 1, f"Invalid request: {body} ({'; '.join(problems)})")
         return body, None
 
-    def answer(request: Request, content: dict, body=None, status: int = 200) -> JSONResponse:
+    def answer(request: Request, content: dict | list, body=None, status: int = 200):
         path = request.url.path.removeprefix(request.scope.get("root_path", ""))
         problems = contract.response_errors(
-            request.method, path, status, content, dict(request.query_params), body
+            request.method, path, status, content, request.query_params.multi_items(), body
         )
         if problems:
             raise RuntimeError(f"the simulator broke Pinterest's contract: {problems}")
@@ -281,6 +292,51 @@ def create_app() -> FastAPI:
             "refresh_token_expires_in": 5184000,
         }
         return answer(request, content)
+
+    def ad_account(ad_account_id: str) -> dict | None:
+        with sim.lock:
+            return sim.ad_accounts.get(ad_account_id)
+
+    @app.get("/v5/ad_accounts/{ad_account_id}")
+    async def get_ad_account(ad_account_id: str, request: Request):
+        _, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        if (account := ad_account(ad_account_id)) is None:
+            return _error(404, 2903, "Ad account not found.")
+        shown = {
+            "id": ad_account_id,
+            "name": account.get("name", ""),
+            "currency": account["currency"],
+        }
+        return answer(request, shown)
+
+    @app.get("/v5/ad_accounts/{ad_account_id}/campaigns")
+    async def list_campaigns(ad_account_id: str, request: Request):
+        _, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        if (account := ad_account(ad_account_id)) is None:
+            return _error(404, 2903, "Ad account not found.")
+        campaigns = sorted(account.get("campaigns", {}).items())
+        size = int(request.query_params.get("page_size", 25))
+        start = int(request.query_params.get("bookmark") or 0)
+        page = campaigns[start : start + size]
+        more = start + size < len(campaigns)
+        items = [{"id": cid, "name": name, "ad_account_id": ad_account_id} for cid, name in page]
+        return answer(request, {"items": items, "bookmark": str(start + size) if more else None})
+
+    @app.get("/v5/ad_accounts/{ad_account_id}/campaigns/analytics")
+    async def campaign_analytics(ad_account_id: str, request: Request):
+        _, refused = await admitted(request)
+        if refused is not None:
+            return refused
+        if (account := ad_account(ad_account_id)) is None:
+            return _error(404, 2903, "Ad account not found.")
+        query = request.query_params.multi_items()
+        if problems := ad_reports.pinterest_refusals(dict(query), datetime.now(UTC).date()):
+            return _error(400, 1, f"Invalid request: {'; '.join(problems)}")
+        return answer(request, ad_reports.pinterest_rows(account.get("rows", []), query))
 
     @app.post("/v5/ad_accounts/{ad_account_id}/events")
     async def conversion_events(ad_account_id: str, request: Request):

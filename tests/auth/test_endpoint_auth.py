@@ -213,6 +213,25 @@ class Shop:
         return self.call("POST", "/api/v1/analytics/conversion-destinations", 201, json=body)["id"]
 
     @cached_property
+    def ad_account_id(self) -> str:
+        """A Meta ad account whose report is its simulator's (nothing is called on
+        connecting; a pull reads the simulator)."""
+        simulators = create_sandbox(("meta",))
+        self.monkeypatch.setattr(
+            channel_http, "open_client", lambda url: TestClient(simulators, base_url=url)
+        )
+        TestClient(simulators, base_url="http://sandbox.test/meta").put(
+            "/_sandbox/insights/1234", json=[]
+        )
+        body = {
+            "platform": "meta",
+            "account_id": "1234",
+            "access_token": "t",
+            "base_url": "http://sandbox.test/meta",
+        }
+        return self.call("POST", "/api/v1/analytics/ad-accounts", 201, json=body)["id"]
+
+    @cached_property
     def dead_job_id(self) -> str:
         """A job whose every attempt failed (only those can be retried)."""
         with transaction(self.sessions) as session:
@@ -373,6 +392,10 @@ def _endpoint(shop: Shop, **kwargs) -> Request:
 
 def _destination(shop: Shop, **kwargs) -> Request:
     return Request(ids={"destination_id": shop.destination_id}, **kwargs)
+
+
+def _ad_account(shop: Shop) -> Request:
+    return Request(ids={"account_id": shop.ad_account_id})
 
 
 def _job(shop: Shop) -> Request:
@@ -791,6 +814,27 @@ ROUTES: list[Route] = [
         _destination,
     ),
     Route("GET", "/api/v1/analytics/conversion-deliveries", "analytics:read", 200),
+    # ------------------------------------------------------------ ad reports
+    Route(
+        "POST",
+        "/api/v1/analytics/ad-accounts",
+        "analytics:write",
+        201,
+        lambda s: Request(
+            json={"platform": "pinterest", "account_id": "549755885175", "access_token": "t"}
+        ),
+    ),
+    Route("GET", "/api/v1/analytics/ad-accounts", "analytics:read", 200),
+    by_id(
+        "POST",
+        "/api/v1/analytics/ad-accounts/{account_id}/pull",
+        "analytics:write",
+        200,
+        _ad_account,
+    ),
+    by_id(
+        "DELETE", "/api/v1/analytics/ad-accounts/{account_id}", "analytics:write", 204, _ad_account
+    ),
     # ------------------------------------------------------------ checkout
     Route(
         "POST",

@@ -28,12 +28,14 @@ def _openapi() -> OpenAPI:
     return OpenAPI.from_dict(spec(), config=Config(spec_validator_cls=None))
 
 
-def _request(method: str, path: str, query: dict | None, body) -> MockRequest:
+def _request(method: str, path: str, query, body) -> MockRequest:
+    """``query``: a dict, or (key, value) pairs where a key repeats (an exploded array)."""
+    pairs = query.items() if isinstance(query, dict) else (query or [])
     return MockRequest(
         HOST,
         method.lower(),
         path,
-        args={k: str(v) for k, v in (query or {}).items()},
+        args=[(k, str(v)) for k, v in pairs],
         data=json.dumps(body) if body is not None else None,
         content_type="application/json",
         headers={"Authorization": "Bearer pina_contract"},
@@ -57,7 +59,7 @@ def _schema_errors(name: str, value) -> list[str]:
     return [error.message for error in validator.iter_errors(value)]
 
 
-def request_errors(method: str, path: str, query: dict | None = None, body=None) -> list[str]:
+def request_errors(method: str, path: str, query=None, body=None) -> list[str]:
     """Why Pinterest would refuse this request (path, query and body), or []."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # OAuth scheme: not checked here
@@ -73,7 +75,7 @@ def request_errors(method: str, path: str, query: dict | None = None, body=None)
 
 
 def response_errors(
-    method: str, path: str, status: int, body, query: dict | None = None, request_body=None
+    method: str, path: str, status: int, body, query=None, request_body=None
 ) -> list[str]:
     """Why this response breaks the contract of its operation, or []."""
     response = MockResponse(
