@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mercato import events
 from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
-from mercato.inbox import accounts, automation, consent, records, windows
+from mercato.inbox import accounts, automation, consent, receipts, records, windows
 from mercato.inbox.models import (
     Conversation,
     ConversationLabel,
@@ -330,6 +330,7 @@ def update(session: Session, conversation_id: str, data: ConversationUpdate) -> 
         events.record(
             session, "conversation.read", conversation_changed(conversation), key=conversation.id
         )
+        receipts.queue(session, conversation)
     return shown(session, conversation)
 
 

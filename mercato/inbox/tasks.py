@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mercato.channels.http import PlatformError, PlatformUnavailable
 from mercato.db import Sessions, utcnow
-from mercato.inbox import accounts, automation, polling, sending
+from mercato.inbox import accounts, automation, polling, receipts, sending
 from mercato.inbox.models import InboxAccount
 from mercato.jobs import registry
 
@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 @registry.task(sending.SEND_JOB, max_attempts=8)
 def send_message(ctx: registry.JobContext, message_id: str) -> None:
     sending.deliver(Sessions(ctx.sessions, ctx.read_sessions), message_id)
+
+
+@registry.task(receipts.JOB, max_attempts=4)
+def send_read_receipt(ctx: registry.JobContext, conversation_id: str) -> None:
+    receipts.send(Sessions(ctx.sessions, ctx.read_sessions), conversation_id)
 
 
 @registry.task(automation.JOB)

@@ -94,6 +94,7 @@ class MessengerSim(Simulator):
         # comment id -> {platform, from, text, at, hidden, deleted, private_reply, replies}
         self.comments: dict[str, dict] = {}
         self.sent: list[dict] = []
+        self.actions: list[dict] = []  # sender actions (mark_seen, typing_on/off) taken
         self.transport = _post
         self.deliveries: list[int] = []
 
@@ -105,6 +106,8 @@ class MessengerSim(Simulator):
     def accept(self, body: Any) -> dict:
         if not isinstance(body, dict):
             raise _invalid("The request body must be a JSON object")
+        if "sender_action" in body:
+            return self.sender_action(body)
         unknown = set(body) - {"recipient", "messaging_type", "tag", "message", "notification_type"}
         if unknown:
             raise _invalid(f"Param {sorted(unknown)[0]} is not a valid parameter")
@@ -145,6 +148,20 @@ class MessengerSim(Simulator):
                 ),
             )
         return {"recipient_id": to, "message_id": mid}
+
+    def sender_action(self, body: dict) -> dict:
+        """``mark_seen``, ``typing_on`` or ``typing_off`` to someone who wrote to the Page
+        or the account (docs/platforms/messenger.md "Read receipts")."""
+        recipient = body.get("recipient")
+        if set(body) != {"recipient", "sender_action"} or not isinstance(recipient, dict):
+            raise _invalid("A sender action is recipient and sender_action only")
+        if body["sender_action"] not in ("mark_seen", "typing_on", "typing_off"):
+            raise _invalid(f"param sender_action {body['sender_action']!r} is not valid")
+        with self.lock:
+            if recipient.get("id") not in self.people:
+                raise Refused(400, 100, "(#100) No matching user found", 2018001)
+            self.actions.append({"to": recipient["id"], "action": body["sender_action"]})
+        return {"recipient_id": recipient["id"]}
 
     def _window(self, person: str, body: dict) -> tuple[str, str]:
         known = self.people.get(person)
@@ -564,7 +581,7 @@ def controls(sim: MessengerSim) -> APIRouter:
     @router.get("/messages")
     def sent_messages():
         with sim.lock:
-            return {"messages": list(sim.sent)}
+            return {"messages": list(sim.sent), "actions": list(sim.actions)}
 
     @router.get("/comments")
     def comments():

@@ -614,6 +614,19 @@ def chats(app: FastAPI, sim: Shop) -> None:
             page, after = _page(newest_first, query.get("page_token"), query.get("page_size"), 10)
         return answer(0, "Success", {"messages": page, "next_page_token": after})
 
+    @app.post(CHATS + "/{conversation_id}/messages/read")
+    async def read(request: Request, conversation_id: str):
+        """Read Message: no body; the conversation's unread count goes to 0."""
+        body = await check_request(sim, request)
+        if body:
+            raise Refused(36009004, "Read Message takes no body")
+        with sim.lock:
+            chat = sim.chats.get(conversation_id)
+            if chat is None:
+                raise Refused(36009010, "conversation not found")
+            chat["unread"] = 0
+        return answer(0, "Success", {})
+
     @app.post(CHATS + "/{conversation_id}/messages")
     async def send(request: Request, conversation_id: str):
         body = await check_request(sim, request)

@@ -51,6 +51,7 @@ APP_SECRET = "wa-app-secret"
 WINDOW = timedelta(hours=24)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 MEDIA_ID_LIFETIME = timedelta(days=7)  # media ids in webhooks
+READ_WITHIN = timedelta(days=30)  # read receipts for messages received since
 MEDIA_URL_LIFETIME = timedelta(minutes=5)
 
 TEXT_BODY_MAX = 4096
@@ -240,6 +241,9 @@ class WhatsAppSim(Simulator):
         self.window_refusal = "sync"
         # Files customers sent: media id -> {content, mime_type, sha256, at, phone_number_id}.
         self.media: dict[str, dict] = {}
+        # Messages customers sent (wamid -> when), and those the business marked read.
+        self.received: dict[str, datetime] = {}
+        self.read_marks: list[str] = []
 
     def now(self) -> datetime:
         return self.clock or datetime.now(UTC)
@@ -275,9 +279,25 @@ class WhatsAppSim(Simulator):
 
     # ------------------------------------------------------------ sending
 
+    def mark_read(self, body: dict) -> dict:
+        """A read receipt: a message a customer sent within the last 30 days, else 131009
+        (docs/platforms/whatsapp.md "Read receipts")."""
+        if set(body) != {"messaging_product", "status", "message_id"} or body["status"] != "read":
+            raise _invalid("A read receipt is messaging_product, status read and message_id")
+        with self.lock:
+            at = self.received.get(body["message_id"])
+            if at is None or self.now() - at > READ_WITHIN:
+                raise Refused(
+                    400, 131009, "(#131009) Parameter value is not valid", "Invalid message_id"
+                )
+            self.read_marks.append(body["message_id"])
+        return {"success": True}
+
     def accept(self, phone_number_id: str, body: Any) -> dict:
         if not isinstance(body, dict):
             raise _invalid("The request body must be a JSON object")
+        if "status" in body:
+            return self.mark_read(body)
         _shape({k: v for k, v in body.items() if k not in _SHAPES}, _TOP, "")
         if body["messaging_product"] != "whatsapp":
             raise _invalid("Param messaging_product must be whatsapp")
@@ -862,6 +882,8 @@ def controls(sim: WhatsAppSim) -> APIRouter:
         payload = notification(
             message_value(data.wa_id, message, name=data.name, at=now, context_id=data.context_id)
         )
+        with sim.lock:
+            sim.received[payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]] = now
         return {"payload": payload, "deliveries": sim.post(payload, data.duplicates)}
 
     @router.post("/statuses")
@@ -895,6 +917,6 @@ def controls(sim: WhatsAppSim) -> APIRouter:
     @router.get("/messages")
     def sent_messages():
         with sim.lock:
-            return {"messages": list(sim.sent)}
+            return {"messages": list(sim.sent), "read": list(sim.read_marks)}
 
     return router

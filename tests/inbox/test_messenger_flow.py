@@ -505,3 +505,28 @@ def test_a_list_message_is_refused_where_meta_has_none(client, admin, sandbox, p
     )
     assert refused.status_code == 422 and "no list messages" in refused.text
     assert _sent(sandbox) == []
+
+
+def _read(client, admin, job_context) -> str:
+    thread = _conversation(client, admin)
+    path = f"/api/v1/conversations/{thread['id']}"
+    assert client.patch(path, headers=admin, json={"read": True}).status_code == 200
+    return registry.TASKS["inbox.send_read_receipt"].fn(job_context, conversation_id=thread["id"])
+
+
+def _actions(sandbox) -> list[dict]:
+    return sandbox.get("/messenger/_sandbox/messages").json()["actions"]
+
+
+@pytest.mark.parametrize("platform", ["instagram", "messenger"])
+def test_reading_a_dm_marks_it_seen(client, admin, sandbox, job_context, platform):
+    account = _connect(client, admin, platform)
+    _writes(client, sandbox, account, "Still in stock?")
+    _read(client, admin, job_context)
+    assert _actions(sandbox) == [{"to": PERSON, "action": "mark_seen"}]
+
+
+def test_a_comment_read_sends_no_receipt(client, admin, sandbox, instagram, job_context):
+    _comments(client, sandbox, instagram, "price?")
+    _read(client, admin, job_context)
+    assert _actions(sandbox) == []

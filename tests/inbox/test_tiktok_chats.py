@@ -168,3 +168,17 @@ def test_an_expired_shop_token_is_refreshed_stored_and_the_chats_still_read(
     with sessions() as session:
         stored = service.credentials(session.get(Channel, shop["channel_id"]))
     assert stored["access_token"].startswith("at-") and stored["refresh_token"].startswith("rt-")
+
+
+def test_reading_a_chat_marks_it_read_on_tiktok(
+    client, admin, sandbox, shop, engine, sessions, job_context
+):
+    chat_id = _buyer_writes(sandbox, "Is this jacket waterproof?")
+    _poll(engine, sessions, shop)
+    thread = _thread(client, admin)
+    path = f"/api/v1/conversations/{thread['id']}"
+    simulator = _simulator(sandbox)
+    assert simulator.chats[chat_id]["unread"] == 1
+    assert client.patch(path, headers=admin, json={"read": True}).status_code == 200
+    registry.TASKS["inbox.send_read_receipt"].fn(job_context, conversation_id=thread["id"])
+    assert simulator.chats[chat_id]["unread"] == 0

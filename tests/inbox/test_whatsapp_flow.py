@@ -4,12 +4,16 @@ shape, and the statuses that come back (out of order) move it to read."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from mercato.config import get_settings
 from mercato.db import transaction
 from mercato.inbox.models import Message
 from mercato.jobs import registry
+from mercato.jobs.models import Job
 from mercato.sandbox import whatsapp as sim
 from tests.helpers import SANDBOX, list_in_meta_catalog, tee
 from tests.inbox.conftest import signed
@@ -358,7 +362,7 @@ def test_the_simulator_refuses_a_template_missing_a_value_as_meta_does(sandbox):
         },
     }
     refused = sandbox.post(
-        f"/whatsapp/v23.0/{sim.PHONE_NUMBER_ID}/messages",
+        f"/whatsapp/{get_settings().meta_graph_version}/{sim.PHONE_NUMBER_ID}/messages",
         json=body,
         headers={"Authorization": f"Bearer {sim.ACCESS_TOKEN}"},
     )
@@ -368,3 +372,49 @@ def test_the_simulator_refuses_a_template_missing_a_value_as_meta_does(sandbox):
         "header: number of localizable_params (0) does not match the expected number of params (1)"
         in str(refused.json())
     )
+
+
+def _read(client, admin, sessions) -> list[str]:
+    """The agent reads the thread; the read receipts the reading queued."""
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    path = f"/api/v1/conversations/{conversation['id']}"
+    assert client.patch(path, headers=admin, json={"read": True}).status_code == 200
+    with sessions() as session:
+        jobs = session.scalars(select(Job).where(Job.name == "inbox.send_read_receipt"))
+        return [j.args["conversation_id"] for j in jobs]
+
+
+def test_reading_a_thread_shows_the_customer_blue_ticks(
+    client, admin, sandbox, number, job_context, sessions
+):
+    _customer_writes(client, sandbox, number, "Hello?")
+    _customer_writes(client, sandbox, number, "Anyone there?")
+    [conversation_id] = _read(client, admin, sessions)
+    _run(job_context, "inbox.send_read_receipt", conversation_id=conversation_id)
+    latest = client.get(f"/api/v1/conversations/{conversation_id}", headers=admin).json()
+    wamid = latest["messages"][-1]["platform_message_id"]
+    # The latest message marked read marks the earlier ones too (Meta's rule).
+    assert sandbox.get("/whatsapp/_sandbox/messages").json()["read"] == [wamid]
+    # Nothing new to read: no second receipt.
+    assert len(_read(client, admin, sessions)) == 1
+
+
+def test_no_receipt_for_a_message_older_than_30_days(
+    client, admin, sandbox, number, job_context, sessions
+):
+    _customer_writes(client, sandbox, number, "Hello?")
+    with transaction(sessions) as session:
+        for message in session.scalars(select(Message)):
+            message.at -= timedelta(days=31)
+    [conversation_id] = _read(client, admin, sessions)
+    _run(job_context, "inbox.send_read_receipt", conversation_id=conversation_id)
+    assert sandbox.get("/whatsapp/_sandbox/messages").json()["read"] == []
+
+
+def test_the_simulator_refuses_a_receipt_for_an_unknown_message(sandbox):
+    refused = sandbox.post(
+        f"/whatsapp/{get_settings().meta_graph_version}/{sim.PHONE_NUMBER_ID}/messages",
+        json={"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"},
+        headers={"Authorization": f"Bearer {sim.ACCESS_TOKEN}"},
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 131009

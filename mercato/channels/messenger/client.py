@@ -52,6 +52,12 @@ class MessengerClient(GraphClient):
             raise MessengerError("the answer holds no message_id", 200)
         return answer["message_id"]
 
+    def mark_seen(self, person_id: str) -> None:
+        """The person's latest message shown seen (sender action ``mark_seen``,
+        docs/platforms/messenger.md "Read receipts")."""
+        body = {"recipient": {"id": person_id}, "sender_action": "mark_seen"}
+        self.call("POST", f"/{self.page_id}/messages", json=body)
+
     def reply_to_comment(self, comment_id: str, text: str) -> str:
         """A public answer under the comment; the new comment's id. Instagram answers on
         ``/<comment>/replies``, a Page on ``/<comment>/comments``."""

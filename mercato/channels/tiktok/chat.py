@@ -66,6 +66,10 @@ class ChatClient:
             raise TikTokError(None, "the answer holds no message_id")
         return data["message_id"]
 
+    def mark_read(self, conversation_id: str) -> None:
+        """The conversation's messages read by the shop (Read Message, no body)."""
+        self.api.call("POST", f"{CONVERSATIONS}/{conversation_id}/messages/read")
+
     def close(self) -> None:
         self.api.http.close()
 

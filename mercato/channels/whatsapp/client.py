@@ -62,6 +62,14 @@ class WhatsAppClient(GraphClient):
             raise WhatsAppError("the answer holds no message id", 200)
         return messages[0]["id"]
 
+    def mark_read(self, message_id: str) -> None:
+        """The customer's message (and those before it) shown read: two blue ticks
+        (docs/platforms/whatsapp.md "Read receipts")."""
+        body = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+        answer = self.call("POST", f"/{self.phone_number_id}/messages", json=body)
+        if answer.get("success") is not True:
+            raise WhatsAppError("the platform did not confirm the read receipt", 200)
+
     def templates(self, waba_id: str) -> list[dict]:
         """Every message template of the WhatsApp Business Account: name, language,
         status (APPROVED, PENDING, REJECTED, PAUSED, DISABLED...) and category."""
