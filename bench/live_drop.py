@@ -8,8 +8,11 @@ unit at a time until the SKU is sold out. ``--flow`` picks how a buyer buys:
 - ``one-step``: one request that reserves and commits at once (an order paid on a
   platform's checkout, as TikTok Shop sends them);
 - ``two-step``: reserve, then commit (a head that holds stock while the buyer pays);
-- ``checkout``: Mercato's own checkout: ``POST /api/v1/checkouts`` (holds the stock),
-  ``PATCH`` with email and address, ``POST .../complete`` with the sandbox card.
+- ``checkout``: Mercato's own checkout as an app that knows its buyer uses it:
+  ``POST /api/v1/checkouts`` with email and address (holds the stock, shows the total
+  with shipping and tax), then ``POST .../complete`` with the sandbox card;
+- ``checkout-patch``: the same with the details sent in a ``PATCH`` between the two, as a
+  buyer typing them in does (three requests).
 
 ``--reservations one-per-request`` writes each reservation, commit and release in its
 own transaction in the thread pool, as a plain handler would, instead of in batches
@@ -240,7 +243,7 @@ async def buyer(
     client: Connection, number: int, flow: str, tally: Tally, sku: str = SKU, rounds: int = 10**6
 ) -> None:
     """Buy one unit at a time until sold out (or ``rounds`` times)."""
-    buy = checkout if flow == "checkout" else reserve_and_commit
+    buy = checkout if flow.startswith("checkout") else reserve_and_commit
     for attempt in range(rounds):
         started = time.perf_counter()
         outcome = await buy(client, f"{flow}-{number}-{attempt}", flow, sku, tally)
@@ -283,10 +286,16 @@ async def reserve_and_commit(
     return "bought"
 
 
-async def checkout(client: Connection, reference: str, _flow: str, sku: str, tally: Tally) -> str:
+async def checkout(client: Connection, reference: str, flow: str, sku: str, tally: Tally) -> str:
+    details = {"email": f"{reference}@example.com", "shipping_address": ADDRESS}
+    at_start = flow == "checkout"
     started = await client.post(
         "/api/v1/checkouts",
-        json={"lines": [{"sku": sku, "quantity": 1}], "attribution": {"source": "bench"}},
+        json={
+            "lines": [{"sku": sku, "quantity": 1}],
+            "attribution": {"source": "bench"},
+            **(details if at_start else {}),
+        },
     )
     if _sold_out(started):
         return "sold out"
@@ -294,15 +303,15 @@ async def checkout(client: Connection, reference: str, _flow: str, sku: str, tal
         tally.fail(started)
         return "failed"
     path = f"/api/v1/checkouts/{started.json()['token']}"
-    filled = await client.patch(
-        path, json={"email": f"{reference}@example.com", "shipping_address": ADDRESS}
-    )
-    if filled.status_code != 200:
-        tally.fail(filled)
-        return "failed"
+    shown = started
+    if not at_start:
+        shown = await client.patch(path, json=details)
+        if shown.status_code != 200:
+            tally.fail(shown)
+            return "failed"
     done = await client.post(
         f"{path}/complete",
-        json={"payment_method": "tok_visa", "expected_total": filled.json()["total"]},
+        json={"payment_method": "tok_visa", "expected_total": shown.json()["total"]},
         headers={"Idempotency-Key": reference},
     )
     if done.status_code != 200:
@@ -465,7 +474,7 @@ def main() -> int:
     parser.add_argument("--buyers", type=int, default=64, help="concurrent buyers (C)")
     parser.add_argument(
         "--flow",
-        choices=("one-step", "two-step", "checkout"),
+        choices=("one-step", "two-step", "checkout", "checkout-patch"),
         default="one-step",
         help="a paid order that sells at once (one request), reserve then "
         "commit (two), or Mercato's checkout (three)",
@@ -479,7 +488,7 @@ def main() -> int:
     )
     parser.add_argument(
         "--compare",
-        choices=("one-step", "two-step", "checkout"),
+        choices=("one-step", "two-step", "checkout", "checkout-patch"),
         default=None,
         help="after the drop, sell as many units of another SKU by this flow on the same "
         "server, and print the drop's orders/s against it",

@@ -50,7 +50,17 @@ class AddressInput(_Input):
     country: Country
 
 
-class CheckoutCreate(_Input):
+class BuyerDetails(_Input):
+    """The buyer's details: given when the checkout starts (an app that knows them), or
+    afterwards with ``PATCH``; each checked for its country, totals redone."""
+
+    email: EmailStr | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    shipping_address: AddressInput | None = None
+    shipping_rate: Annotated[str, Field(max_length=64)] | None = None
+
+
+class CheckoutCreate(BuyerDetails):
     lines: Annotated[list[LineInput], Field(min_length=1, max_length=50)]
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = Field(
         None, description="Default: the currency of the buyer's country, else the store's"
@@ -64,11 +74,7 @@ class CheckoutCreate(_Input):
     attribution: AttributionInput = AttributionInput()
 
 
-class CheckoutUpdate(_Input):
-    email: EmailStr | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
-    shipping_address: AddressInput | None = None
-    shipping_rate: Annotated[str, Field(max_length=64)] | None = None
+class CheckoutUpdate(BuyerDetails):
     discount_code: Annotated[str, Field(max_length=64)] | None = Field(
         None, description="An empty string removes the code"
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from mercato.catalog.models import Media, Product, Variant
 from mercato.checkout import contact, discounts, limits, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
-from mercato.checkout.schemas import CheckoutCreate, CheckoutUpdate
+from mercato.checkout.schemas import BuyerDetails, CheckoutCreate, CheckoutUpdate
 from mercato.crypto import hash_token
 from mercato.customers import service as customers
 from mercato.db import new_id, random_token, utcnow
@@ -417,7 +417,8 @@ def _new_checkout(
     for sale, a code that is not valid."""
     limits.check_visitor(session, visitor, now)
     table = rates.load()
-    currency = (data.currency or table.currency_for(data.country)).upper()
+    where = data.country or (data.shipping_address.country if data.shipping_address else None)
+    currency = (data.currency or table.currency_for(where)).upper()
     if currency not in CURRENCIES or currency not in table.currencies:
         raise ValidationFailed(
             f"{currency} is not sold in.", [FieldError(("currency",), f"one of {table.currencies}")]
@@ -425,8 +426,8 @@ def _new_checkout(
     resolved = _resolve_lines(data.lines, found)
     token = random_token()
     attribution = data.attribution.model_dump(exclude_none=True, exclude_defaults=True)
-    if data.country:
-        attribution["_country"] = data.country.upper()
+    if where:
+        attribution["_country"] = where.upper()
     customer = customers.get(session, customer_id)
     checkout = Checkout(
         id=new_id("chk"),
@@ -453,6 +454,8 @@ def _new_checkout(
             for i, (v, q) in enumerate(resolved)
         ],
     )
+    if errors := _set_details(checkout, data, table):
+        raise ValidationFailed("Some details need another look.", errors)
     if data.discount_code:
         checkout.discount_code = discounts.find_usable(
             session, data.discount_code, currency, now
@@ -504,6 +507,28 @@ def update_checkout(
     checkout = get_checkout(session, token)
     _open(checkout)
     table = rates.load()
+    errors = _set_details(checkout, data, table)
+    if data.discount_code is not None:
+        checkout.discount_code = None
+        if data.discount_code:
+            try:
+                checkout.discount_code = discounts.find_usable(
+                    session, data.discount_code, checkout.currency, now
+                ).code
+            except ValidationFailed as exc:
+                errors += exc.errors
+    if data.remember is not None:
+        checkout.remember = data.remember
+    if errors:
+        raise ValidationFailed("Some details need another look.", errors)
+    redo_totals(session, checkout, table, now)
+    checkout.updated_at = now
+    return checkout
+
+
+def _set_details(checkout: Checkout, data: BuyerDetails, table: rates.Rates) -> list[FieldError]:
+    """The buyer's details given in ``data`` set on the checkout, each checked for the
+    country (the address's, else the checkout's); what was wrong with them."""
     errors: list[FieldError] = []
     fields = data.model_fields_set
     country = data.shipping_address.country if data.shipping_address else country_of(checkout)
@@ -527,22 +552,7 @@ def update_checkout(
             errors.append(FieldError(("shipping_rate",), f"one of {codes}"))
         else:
             checkout.shipping_rate = data.shipping_rate
-    if data.discount_code is not None:
-        checkout.discount_code = None
-        if data.discount_code:
-            try:
-                checkout.discount_code = discounts.find_usable(
-                    session, data.discount_code, checkout.currency, now
-                ).code
-            except ValidationFailed as exc:
-                errors += exc.errors
-    if data.remember is not None:
-        checkout.remember = data.remember
-    if errors:
-        raise ValidationFailed("Some details need another look.", errors)
-    redo_totals(session, checkout, table, now)
-    checkout.updated_at = now
-    return checkout
+    return errors
 
 
 def reprice(session: Session, checkout: Checkout, now: datetime) -> bool:

@@ -191,6 +191,42 @@ def test_invalid_details_are_reported_per_field(client, sessions):
     assert good.json()["phone"] == "+14155552671"
 
 
+def test_an_app_that_knows_the_buyer_starts_with_their_details_and_pays_at_once(client, sessions):
+    ids = make_shop(sessions)
+    details = {"email": "ada@example.com", "phone": "(415) 555-2671", "shipping_address": ADDRESS}
+    started = start(client, **details)
+    # Shipping and tax for the address are in the total shown at once: the same total a
+    # PATCH with the same details gives.
+    other = start(client)
+    patched = fill(client, other["token"], phone="(415) 555-2671")
+    shown = ("shipping_rate", "shipping_total", "tax_total", "total")
+    assert [started[k] for k in shown] == [patched[k] for k in shown]
+    assert started["shipping_total"] > 0
+    assert started["phone"] == "+14155552671" and started["email"] == "ada@example.com"
+    paid = complete(client, started["token"], total=started["total"])
+    assert paid.status_code == 200 and paid.json()["status"] == "completed"
+    assert _available(sessions, ids["HOODIE-M"]) == 3  # one sold, one held by the other
+
+
+def test_bad_details_at_the_start_hold_nothing(client, sessions):
+    ids = make_shop(sessions)
+    refused = client.post(
+        "/api/v1/checkouts",
+        json={
+            "lines": [{"sku": "HOODIE-M", "quantity": 1}],
+            "phone": "12",
+            "shipping_address": {**ADDRESS, "postal_code": "9"},
+            "shipping_rate": "by-owl",
+        },
+    )
+    assert refused.status_code == 422
+    fields = {e["field"] for e in refused.json()["errors"]}
+    assert fields == {"phone", "shipping_address.postal_code", "shipping_rate"}
+    assert _available(sessions, ids["HOODIE-M"]) == 5
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(service.Checkout)) == 0
+
+
 def test_completion_attempts_are_rate_limited(client, sessions):
     make_shop(sessions)
     body = start(client)
