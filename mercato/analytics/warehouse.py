@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,9 @@ from mercato.analytics import ledger, ledger_journeys
 from mercato.analytics.kpis import Period
 from mercato.analytics.models import AdSpend
 from mercato.errors import FieldError, ValidationFailed
+
+if TYPE_CHECKING:
+    import duckdb
 
 # DuckDB types of the ledger's columns (the spool is text; these make it typed again).
 _TOUCH_TYPES = {
@@ -169,6 +172,10 @@ def _quoted(path: Path) -> str:
 
 @contextmanager
 def _duckdb() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    # Imported here: loading DuckDB takes half a second and 26 MB, which every API and
+    # worker process would pay at start for a report few of them ever run.
+    import duckdb
+
     with tempfile.TemporaryDirectory(prefix="mercato-warehouse-") as spool:
         con = duckdb.connect(config={"threads": 2, "memory_limit": "512MB"})
         try:
@@ -200,6 +207,8 @@ def opened(session: Session, period: Period, currency: str) -> Iterator[duckdb.D
 
 def query(session: Session, period: Period, currency: str, sql: str) -> Result:
     """One statement of SQL over the period's tables and views."""
+    import duckdb  # loaded by ``opened`` already (see ``_duckdb``)
+
     with opened(session, period, currency) as con:
         try:
             cursor = con.execute(sql)
