@@ -28,4 +28,9 @@ TABLES = (
     NotPersonal(
         "conversion_destinations", "the merchant's pixels and tokens", ("access_token_encrypted",)
     ),
+    NotPersonal(
+        "analytics_ad_accounts",
+        "the merchant's ad accounts read for spend, and the platform's last refusal",
+        ("access_token_encrypted", "last_error"),
+    ),
 )
