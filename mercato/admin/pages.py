@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from mercato import wakeups
-from mercato.admin import service
+from mercato.admin import analytics_view, service
 from mercato.admin.models import AdminSession
+from mercato.analytics import dashboard, reports
 from mercato.catalog import service as catalog
 from mercato.channels import service as channels
 from mercato.channels.capabilities import orders_note
@@ -65,6 +66,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["money"] = lambda minor, currency: (
     f"{format_plain(minor, currency)} {currency}" if minor is not None else "–"
 )
+templates.env.filters["amount"] = format_plain
 templates.env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M}" if at else "–"
 templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
 # Orders whose payment still holds money to give back: the refund form is offered (on
@@ -98,7 +100,9 @@ def _admin(request: Request, session: ReadSession) -> AdminSession:
 Admin = Annotated[AdminSession, Depends(_admin)]
 
 
-def _page(request: Request, name: str, admin: AdminSession | None, **context) -> HTMLResponse:
+def _page(
+    request: Request, name: str, admin: AdminSession | None, status: int = 200, **context
+) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         name,
@@ -108,6 +112,7 @@ def _page(request: Request, name: str, admin: AdminSession | None, **context) ->
             "error": request.query_params.get("error"),
             **context,
         },
+        status_code=status,
     )
 
 
@@ -741,6 +746,30 @@ def refund_from_thread(
 ):
     """The order page's refund, asked from the conversation (orders:write, as there)."""
     return _refund(order_id, form, sessions, admin, back=f"/admin/inbox/{conversation_id}")
+
+
+# ---------------------------------------------------------------- analytics
+
+
+@router.get("/analytics")
+def analytics(
+    request: Request,
+    session: ReadSession,
+    admin: Admin,
+    since: Annotated[str | None, Query(alias="from")] = None,
+    until: Annotated[str | None, Query(alias="to")] = None,
+    grain: str | None = None,
+):
+    """Revenue and orders by channel over days, weeks or months (the store's zone), the
+    funnel, the attribution models side by side and the KPIs with their formulas."""
+    asked = {"from": since or "", "to": until or "", "grain": grain or "day"}
+    try:
+        period, grain = dashboard.period_of(since, until, grain, reports.store_zone(), None)
+    except MercatoError as exc:
+        return _page(request, "analytics.html", admin, 400, asked=asked, problem=exc)
+    view = dashboard.overview(session, period, grain, reports.currency(None))
+    asked = {"from": str(period.start), "to": str(period.end), "grain": grain}
+    return _page(request, "analytics.html", admin, asked=asked, **analytics_view.context(view))
 
 
 # ---------------------------------------------------------------- mail

@@ -30,6 +30,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/stream", "orders:read"),
     ("/admin/orders", "orders:read"),
     ("/admin/inbox", "inbox:read"),
+    ("/admin/analytics", "analytics:read"),
     ("/admin/catalog", "catalog:read"),
     ("/admin/inventory", "inventory:read"),
     ("/admin/channels", "channels:read"),

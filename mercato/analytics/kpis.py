@@ -48,7 +48,17 @@ FORMULAS = {
     "clv_historical": "Σ revenue net of refunds, up to the period's end, of the customers "
     "acquired in the group and period ÷ new_customers",
     "csat": "ratings of 4 or 5 ÷ ratings (1-5, asked by the inbox), by conversation channel",
+    "funnel_step_rate": "the step's touches ÷ the step before's",
 }
+# The funnel's steps, by the touch kind that counts each (purchases in the currency, as
+# the orders KPI counts them).
+FUNNEL = (
+    ("sessions", "visit"),
+    ("product_views", "product_view"),
+    ("add_to_cart", "add_to_cart"),
+    ("checkouts_started", "checkout_started"),
+    ("orders", "purchase"),
+)
 
 
 @dataclass
@@ -288,6 +298,36 @@ def _values(sums: _Sums, purchases: dict[str, int], lifetime: dict[str, int]) ->
         "clv_historical": _ratio(acquired, len(sums.new)),
         "csat": _ratio(sum(1 for s in sums.ratings if s >= 4), len(sums.ratings)),
     }
+
+
+@dataclass
+class FunnelStep:
+    name: str
+    count: int
+    rate: float | None  # count ÷ the step before's; none for the first step, or after 0
+
+
+def funnel(session: Session, period: Period, currency: str) -> list[FunnelStep]:
+    """Sessions → product views → add to cart → checkout started → orders in the period."""
+    kinds = [kind for _, kind in FUNNEL]
+    found = dict(
+        session.execute(
+            select(Touch.kind, func.sum(Touch.count))
+            .where(
+                Touch.at >= period.since,
+                Touch.at < period.until,
+                Touch.kind.in_(kinds),
+                (Touch.kind != "purchase") | (Touch.currency == currency),
+            )
+            .group_by(Touch.kind)
+        ).all()
+    )
+    steps, before = [], None
+    for name, kind in FUNNEL:
+        count = int(found.get(kind) or 0)
+        steps.append(FunnelStep(name, count, _ratio(count, before) if before is not None else None))
+        before = count
+    return steps
 
 
 def last_days(days: int, zone: ZoneInfo, today: date | None = None) -> Period:
