@@ -33,7 +33,7 @@ STEP_NAMES = {
     "product_views": "Product views",
     "add_to_cart": "Add to cart",
     "checkouts_started": "Checkout started",
-    "orders": "Purchases",
+    "orders": "Orders through the shop",
 }
 
 
@@ -42,6 +42,7 @@ class Tile:
     key: str
     title: str
     value: str
+    unit: str  # the currency of a sum of money
     formula: str
 
 
@@ -50,7 +51,7 @@ def shown(value: float | None, how: str, currency: str) -> str:
     if value is None:
         return "–"
     if how == "money":  # minor units, a fraction of one rounded away
-        return f"{format_plain(round(value), currency)} {currency}"
+        return format_plain(round(value), currency)
     if how == "percent":
         return f"{value:.1%}"
     if how == "times":
@@ -89,7 +90,16 @@ def context(view: dashboard.Overview) -> dict:
     currency = view.currency
     total = view.report.total.values
     formulas = view.report.formulas
-    tiles = [Tile(k, title, shown(total[k], how, currency), formulas[k]) for k, title, how in TILES]
+    tiles = [
+        Tile(
+            k,
+            title,
+            shown(total[k], how, currency),
+            currency if how == "money" and total[k] is not None else "",
+            formulas[k],
+        )
+        for k, title, how in TILES
+    ]
     labels = [bucket_label(b, view.grain) for b in view.buckets]
     revenue = dashboard.series(view, "revenue_net")
     orders = dashboard.series(view, "orders")
@@ -103,6 +113,8 @@ def context(view: dashboard.Overview) -> dict:
         "revenue": revenue,
         "orders": orders,
         "funnel": funnel,
+        # Orders placed in a platform's own shop took none of the funnel's steps.
+        "orders_elsewhere": total["orders"] - view.funnel[-1].count,
         "table_rows": _table_rows(labels, revenue, orders),
         "formulas": formulas,
         "charts": {

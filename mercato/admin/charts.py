@@ -165,7 +165,7 @@ def stacked_bars(
                 continue
             shown = fmt(value)
             body.append(_rect(x, top + 18, width, 18, colour(s), f"{row} · {names[s]}: {shown}"))
-            if width > 44:  # room for the figure inside its segment
+            if width > 7.5 * len(shown) + 8:  # room for the figure inside its segment
                 body.append(
                     f'<text x="{x + 4:.1f}" y="{top + 31}" class="inside">{escape(shown)}</text>'
                 )

@@ -101,7 +101,7 @@ Admin = Annotated[AdminSession, Depends(_admin)]
 
 
 def _page(
-    request: Request, name: str, admin: AdminSession | None, status: int = 200, **context
+    request: Request, name: str, admin: AdminSession | None, http_status: int = 200, **context
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
@@ -112,7 +112,7 @@ def _page(
             "error": request.query_params.get("error"),
             **context,
         },
-        status_code=status,
+        status_code=http_status,
     )
 
 
@@ -766,7 +766,7 @@ def analytics(
     try:
         period, grain = dashboard.period_of(since, until, grain, reports.store_zone(), None)
     except MercatoError as exc:
-        return _page(request, "analytics.html", admin, 400, asked=asked, problem=exc)
+        return _page(request, "analytics.html", admin, http_status=400, asked=asked, problem=exc)
     view = dashboard.overview(session, period, grain, reports.currency(None))
     asked = {"from": str(period.start), "to": str(period.end), "grain": grain}
     return _page(request, "analytics.html", admin, asked=asked, **analytics_view.context(view))

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from mercato.analytics.models import AdSpend, Touch
 from mercato.analytics.reports import BUCKETS, bucket_of, day_start, store_zone
+from mercato.analytics.server_touches import STOREFRONT
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox.models import Conversation, InboxAccount
+from mercato.orders.models import Order
 
 DIMENSIONS = ("channel", "campaign", "post", "creator", "country")
 # Spend is imported per channel and campaign: only those groupings can carry it.
@@ -49,15 +51,15 @@ FORMULAS = {
     "acquired in the group and period ÷ new_customers",
     "csat": "ratings of 4 or 5 ÷ ratings (1-5, asked by the inbox), by conversation channel",
     "funnel_step_rate": "the step's touches ÷ the step before's",
+    "funnel_orders": "purchase touches in the currency of orders placed through the shop's "
+    "own checkout (an order placed in a platform's shop took none of the steps before)",
 }
-# The funnel's steps, by the touch kind that counts each (purchases in the currency, as
-# the orders KPI counts them).
+# The shop's funnel: its steps before the order, by the touch kind that counts each.
 FUNNEL = (
     ("sessions", "visit"),
     ("product_views", "product_view"),
     ("add_to_cart", "add_to_cart"),
     ("checkouts_started", "checkout_started"),
-    ("orders", "purchase"),
 )
 
 
@@ -308,26 +310,33 @@ class FunnelStep:
 
 
 def funnel(session: Session, period: Period, currency: str) -> list[FunnelStep]:
-    """Sessions → product views → add to cart → checkout started → orders in the period."""
-    kinds = [kind for _, kind in FUNNEL]
+    """Sessions → product views → add to cart → checkout started → orders through the
+    shop's checkout, in the period."""
+    in_period = (Touch.at >= period.since, Touch.at < period.until)
     found = dict(
         session.execute(
             select(Touch.kind, func.sum(Touch.count))
-            .where(
-                Touch.at >= period.since,
-                Touch.at < period.until,
-                Touch.kind.in_(kinds),
-                (Touch.kind != "purchase") | (Touch.currency == currency),
-            )
+            .where(*in_period, Touch.kind.in_([kind for _, kind in FUNNEL]))
             .group_by(Touch.kind)
         ).all()
     )
-    steps, before = [], None
-    for name, kind in FUNNEL:
-        count = int(found.get(kind) or 0)
-        steps.append(FunnelStep(name, count, _ratio(count, before) if before is not None else None))
-        before = count
-    return steps
+    counts = [(name, int(found.get(kind) or 0)) for name, kind in FUNNEL]
+    orders = session.scalar(
+        select(func.count())
+        .select_from(Touch)
+        .join(Order, Order.id == Touch.order_id)
+        .where(
+            *in_period,
+            Touch.kind == "purchase",
+            Touch.currency == currency,
+            Order.channel == STOREFRONT,
+        )
+    )
+    counts.append(("orders", orders))
+    return [
+        FunnelStep(name, count, _ratio(count, counts[i - 1][1]) if i else None)
+        for i, (name, count) in enumerate(counts)
+    ]
 
 
 def last_days(days: int, zone: ZoneInfo, today: date | None = None) -> Period:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mercato.analytics.models import Touch
@@ -96,17 +96,27 @@ def _merge_purchase(session: Session, touch: Mapping[str, Any]) -> None:
 
 
 def stitch(session: Session, purchase_event: str) -> int:
-    """The buyer's earlier anonymous touches joined to them. A browser sends a visitor
-    id only once the visitor consented, so a purchase carrying one is consent to link
-    that visitor's touches; without it nothing is joined."""
+    """The buyer's earlier touches joined to them. A browser sends a visitor id only once
+    the visitor consented, so a purchase carrying one is consent to link that visitor's
+    touches; without it no visit is joined. A purchase through a link sent in an inbox
+    conversation joins that conversation's messages: the order already names it."""
     row = session.execute(
-        select(Touch.visitor_id, Touch.customer_id).where(Touch.event_id == purchase_event)
+        select(Touch.visitor_id, Touch.customer_id, Touch.conversation_id).where(
+            Touch.event_id == purchase_event
+        )
     ).first()
-    if row is None or not row.visitor_id or not row.customer_id:
+    if row is None or not row.customer_id:
+        return 0
+    same_person = []
+    if row.visitor_id:
+        same_person.append(Touch.visitor_id == row.visitor_id)
+    if row.conversation_id:
+        same_person.append(Touch.conversation_id == row.conversation_id)
+    if not same_person:
         return 0
     return session.execute(
         update(Touch)
-        .where(Touch.visitor_id == row.visitor_id, Touch.customer_id.is_(None))
+        .where(or_(*same_person), Touch.customer_id.is_(None))
         .values(customer_id=row.customer_id)
     ).rowcount
 

@@ -134,6 +134,25 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         f"attributed to the conversation {sale.conversation_id}"
     )
 
+    with _step("Reading the journeys in the ledger"):
+        journeys = demo.revenue_by_model(story)
+    console.print(
+        f"✔ Journeys: {journeys.touches} touches in the ledger (visits through each link, "
+        f"product views, carts, checkouts, comments, {journeys.purchases} purchases). "
+        f"Revenue by channel under two attribution models, {journeys.currency}:"
+    )
+    rows = table("channel", "last non-direct", "Markov", "difference")
+    for c in journeys.channels:
+        rows.add_row(
+            c.channel, f"{c.last_non_direct:,.2f}", f"{c.markov:,.2f}", f"{c.difference:+,.2f}"
+        )
+    console.print(rows)
+    console.print(
+        "  Last non-direct gives each sale to the link it was bought through; Markov gives "
+        "each channel the share of sales lost without it, so the posts that brought buyers "
+        "earlier get their part."
+    )
+
     elapsed = time.perf_counter() - started
     console.print(
         Panel.fit(
@@ -143,7 +162,12 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
             f"{drop.flagged} on hold.\n"
             f"Catalog live on {len(published)} platforms; "
             + ", ".join(f"{p.channel} {p.verdicts.get('approved', 0)} approved" for p in published)
-            + f".\nStory told in {elapsed:.0f} s. Data in {story.data_dir}",
+            + f".\nAttribution: Markov credits {journeys.moved:,.2f} {journeys.currency} of "
+            f"{journeys.purchases} purchases to other channels than last non-direct does ("
+            + ", ".join(
+                f"{c.channel} {c.difference:+,.2f}" for c in journeys.channels if c.difference
+            )
+            + f").\nStory told in {elapsed:.0f} s. Data in {story.data_dir}",
             title="Summary",
         )
     )

@@ -21,7 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import uvicorn
+from sqlalchemy import func, select
 
+from mercato.analytics import attribution_ledger, kpis
+from mercato.analytics.attribution import Options
+from mercato.analytics.models import Touch
+from mercato.analytics.reports import currency as store_currency
+from mercato.analytics.reports import store_zone
+from mercato.analytics.schemas import LinkParams
 from mercato.auth import service as auth_service
 from mercato.catalog import service as catalog
 from mercato.catalog import shopify_csv
@@ -31,6 +38,7 @@ from mercato.channels import service as channels
 from mercato.channels import sync
 from mercato.channels.schemas import ChannelCreate
 from mercato.channels.target import Target
+from mercato.checkout.service import attribution_from_link
 from mercato.config import get_settings
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog
@@ -38,6 +46,7 @@ from mercato.inventory import counts as inventory
 from mercato.inventory import reports
 from mercato.money import format_plain
 from mercato.orders import fulfillment, queries
+from mercato.orders.models import Order
 from mercato.orders.schemas import FulfillmentCreate
 from mercato.system import migrations
 
@@ -120,8 +129,10 @@ def prepare(data_dir: Path) -> Story:
     os.environ["MERCATO_BASE_URL"] = PUBLIC_URL
     # The platforms and the payment stand-in are simulators on this machine.
     os.environ["MERCATO_ALLOW_LOCAL_URLS"] = "1"
-    # The drop's buyers all come from this machine's address.
+    # The drop's buyers (and their browsers' analytics touches) all come from this
+    # machine's address.
     os.environ["MERCATO_CHECKOUT_STARTS_PER_MINUTE"] = "0"
+    os.environ["MERCATO_ANALYTICS_TOUCHES_PER_MINUTE"] = "0"
     for name in ("MERCATO_DATABASE_URL", "MERCATO_SECRET_KEY"):
         os.environ.pop(name, None)
     get_settings.cache_clear()
@@ -308,19 +319,64 @@ class DropFigures:
         return self.sold / self.seconds if self.seconds else 0.0
 
 
-async def _storefront_buyer(client: httpx.AsyncClient, index: int) -> tuple[str, float]:
+# The links the drop's storefront buyers followed, as the shop's pages receive them
+# ("direct": the shop's address typed in), and each buyer's path through them in turn:
+# the last one is the link they bought through.
+LINKS = {
+    "instagram": {"ch": "instagram", "post": "teaser-reel"},
+    "pinterest": {"ch": "pinterest", "post": "drop-pin"},
+    "google": {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "drop"},
+    "tiktok": {"ch": "tiktok", "ref": "@sneakerhead", "post": "live-0", "utm_campaign": "drop"},
+    "direct": {},
+}
+PATHS = (
+    ("instagram", "tiktok"),
+    ("tiktok",),
+    ("pinterest", "direct"),
+    ("google", "instagram", "tiktok"),
+    ("instagram", "direct"),
+)
+
+
+def _touch(kind: str, visitor: str, params: dict | None = None, **extra) -> dict:
+    """What the shop's touches.js posts for a visitor who said yes to analytics."""
+    return {
+        "kind": kind,
+        "event_id": uuid.uuid4().hex,
+        "visitor_id": visitor,
+        "params": params or {},
+        **extra,
+    }
+
+
+async def _browse(client: httpx.AsyncClient, index: int, product_id: str) -> str:
+    """Before the drop, a buyer's browser visits the shop through each link of their
+    path and views the sneaker; returns the browser's visitor id."""
+    visitor = uuid.uuid4().hex
+    for link in PATHS[index % len(PATHS)]:
+        await client.post("/api/v1/analytics/touches", json=_touch("visit", visitor, LINKS[link]))
+    touch = _touch("product_view", visitor, product_id=product_id)
+    await client.post("/api/v1/analytics/touches", json=touch)
+    return visitor
+
+
+async def _storefront_buyer(
+    client: httpx.AsyncClient, index: int, visitor: str, product_id: str
+) -> tuple[str, float]:
+    """Buy now (the cart's touch), then the checkout with the last link's attribution;
+    returns the outcome and the checkout's seconds."""
+    await client.post(
+        "/api/v1/analytics/touches",
+        json=_touch("add_to_cart", visitor, product_id=product_id),
+    )
+    last_link = LINKS[PATHS[index % len(PATHS)][-1]]
     started = time.perf_counter()
     created = await client.post(
         "/api/v1/checkouts",
         json={
             "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1}],
             "country": "US",
-            "attribution": {
-                "source": "tiktok",
-                "creator": "@sneakerhead",
-                "content_id": f"live-{index % 3}",
-                "utm": {"utm_campaign": "drop"},
-            },
+            "attribution": attribution_from_link(last_link),
         },
     )
     if created.status_code == 409:
@@ -344,24 +400,38 @@ async def _storefront_buyer(client: httpx.AsyncClient, index: int) -> tuple[str,
         json={"payment_method": "tok_visa", "expected_total": filled.json()["total"]},
         headers={"Idempotency-Key": uuid.uuid4().hex},
     )
-    outcome = (
-        "sold"
-        if done.status_code in (200, 201) and done.json().get("status") == "completed"
-        else ("refused" if done.status_code == 409 else "error")
-    )
-    return outcome, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if done.status_code in (200, 201) and done.json().get("status") == "completed":
+        # The thank-you page reports the purchase under the order's event id: the
+        # ledger joins the visitor's earlier touches to the buyer.
+        order_id = done.json()["order_id"]
+        purchase = _touch("purchase", visitor) | {"event_id": f"order:{order_id}:purchase"}
+        await client.post("/api/v1/analytics/touches", json=purchase)
+        return "sold", seconds
+    return ("refused" if done.status_code == 409 else "error"), seconds
 
 
-async def _drop(api_url: str, buyers: int, concurrency: int) -> tuple[Counter, list[float], float]:
+async def _drop(
+    api_url: str, buyers: int, concurrency: int, product_id: str
+) -> tuple[Counter, list[float], float]:
     limit = asyncio.Semaphore(concurrency)
     outcomes: Counter = Counter()
     latencies: list[float] = []
 
     async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
 
+        async def browse(index: int) -> str:
+            async with limit:
+                return await _browse(client, index, product_id)
+
+        # The teasers bring the buyers to the shop before the drop opens (not timed).
+        visitors = await asyncio.gather(*(browse(i) for i in range(buyers)))
+
         async def one(index: int) -> None:
             async with limit:
-                outcome, seconds = await _storefront_buyer(client, index)
+                outcome, seconds = await _storefront_buyer(
+                    client, index, visitors[index], product_id
+                )
             outcomes[outcome] += 1
             latencies.append(seconds)
 
@@ -412,14 +482,14 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
     tiktok_count = buyers // 3
     sent: list[int] = []
     placed: Counter = Counter()
+    with story.sessions() as session:
+        drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
     tiktok = threading.Thread(target=_tiktok_buyers, args=(story, tiktok_count, sent, placed))
     tiktok.start()
     outcomes, latencies, seconds = asyncio.run(
-        _drop(story.api_url, buyers - tiktok_count, concurrency)
+        _drop(story.api_url, buyers - tiktok_count, concurrency, drop.product_id)
     )
     tiktok.join()
-    with story.sessions() as session:
-        drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
     # The worker turns acknowledged webhooks into orders; wait for the last of them.
     deadline = time.monotonic() + 60
     while True:
@@ -635,6 +705,9 @@ def comment_to_sale(story: Story) -> CommentSale:
     params = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
     # The buyer's browser opens the link: the shop's cart, with what the link says.
     buyer = httpx.Client(base_url=story.api_url, timeout=30)
+    visitor = uuid.uuid4().hex
+    link_params = {k: v for k, v in params.items() if k in LinkParams.model_fields}
+    buyer.post("/api/v1/analytics/touches", json=_touch("visit", visitor, link_params))
     lines = [item.split(":") for item in params["items"].split(",")]
     created = buyer.post(
         "/api/v1/checkouts",
@@ -657,6 +730,8 @@ def comment_to_sale(story: Story) -> CommentSale:
         headers={"Idempotency-Key": uuid.uuid4().hex},
         json={"payment_method": "tok_visa", "expected_total": filled["total"]},
     ).json()
+    purchase = _touch("purchase", visitor) | {"event_id": f"order:{done['order_id']}:purchase"}
+    buyer.post("/api/v1/analytics/touches", json=purchase)
     order = api.get(f"/api/v1/orders/{done['order_id']}").json()
     if order["attribution"].get("conversation_id") != conversation["id"]:
         raise DemoError("the order from the comment's link is not attributed to it")
@@ -667,3 +742,85 @@ def comment_to_sale(story: Story) -> CommentSale:
         total=f"{format_plain(order['total'], order['currency'])} {order['currency']}",
         conversation_id=conversation["id"],
     )
+
+
+# ---------------------------------------------------------------- journeys
+
+
+@dataclass
+class ChannelRevenue:
+    channel: str
+    last_non_direct: float
+    markov: float
+
+    @property
+    def difference(self) -> float:
+        return self.markov - self.last_non_direct
+
+
+@dataclass
+class Journeys:
+    purchases: int
+    touches: int
+    currency: str
+    channels: list[ChannelRevenue]
+
+    @property
+    def moved(self) -> float:
+        """The revenue Markov credits to other channels than last non-direct does."""
+        return sum(c.difference for c in self.channels if c.difference > 0)
+
+
+def revenue_by_model(story: Story) -> Journeys:
+    """The drop's and the inbox sale's journeys, from the ledger their touches left (the
+    shop's browser touches, checkouts, purchases and comments, recorded by the worker):
+    revenue by channel as last non-direct and as the Markov model credit it."""
+    _wait_for_purchases(story)
+    period = kpis.last_days(2, store_zone())  # a story told across midnight
+    currency = store_currency(None)
+    with story.sessions() as session:
+        models = {
+            model: attribution_ledger.attribute_period(
+                session, period, currency, model, Options()
+            ).attributions[0]
+            for model in ("last-non-direct", "markov")
+        }
+        touches = _touch_count(session)
+    last, markov = models["last-non-direct"], models["markov"]
+    names = sorted(
+        {c.channel for m in models.values() for c in m.credits},
+        key=lambda c: -_credited(markov, c),
+    )
+    return Journeys(
+        purchases=round(last.total_conversions),
+        touches=touches,
+        currency=currency,
+        channels=[ChannelRevenue(c, _credited(last, c), _credited(markov, c)) for c in names],
+    )
+
+
+def _credited(result, channel: str) -> float:
+    try:
+        return result.credit(channel).value
+    except KeyError:
+        return 0.0
+
+
+def _touch_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Touch))
+
+
+def _wait_for_purchases(story: Story, seconds: float = 30) -> None:
+    """The worker records each paid order's purchase from its event: wait for the last."""
+    recorded = select(Touch.order_id).where(Touch.kind == "purchase", Touch.source == "server")
+    missing = (
+        select(func.count())
+        .select_from(Order)
+        .where(Order.payment_status == "paid", Order.id.not_in(recorded))
+    )
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with story.sessions() as session:
+            if not session.scalar(missing):
+                return
+        time.sleep(0.25)

@@ -15,6 +15,7 @@ from mercato.analytics.reports import store_zone
 from mercato.config import get_settings
 from mercato.db import transaction
 from tests.admin.test_dashboard_scopes import log_in
+from tests.analytics.ledger_helpers import TEE, place_order
 
 DAY1 = datetime(2026, 11, 2, 10, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 3, 10, tzinfo=UTC)
@@ -33,7 +34,17 @@ def touch(n: int, kind: str, at: datetime, channel: str | None, **extra) -> dict
 
 
 @pytest.fixture
-def shop_ledger(sessions):
+def orders(client, admin) -> list[str]:
+    """Two orders through the shop's checkout, one placed in TikTok's shop (ids)."""
+    client.post("/api/v1/products", json=TEE, headers=admin)
+    return [
+        place_order(client, admin, f"X-{n}", f"buyer{n}@example.com", channel=channel)["id"]
+        for n, channel in enumerate(("storefront", "storefront", "tiktok-shop"))
+    ]
+
+
+@pytest.fixture
+def shop_ledger(sessions, orders):
     """Two buyers' journeys (instagram then tiktok; pinterest), a direct visitor who did
     not buy, the funnel's steps and a refund."""
     usd = {"currency": "USD"}
@@ -50,6 +61,7 @@ def shop_ledger(sessions):
             "tiktok",
             visitor_id="visitor-a",
             customer_id="A",
+            order_id=orders[0],
             value=5000,
             **usd,
         ),
@@ -64,6 +76,7 @@ def shop_ledger(sessions):
             "pinterest",
             visitor_id="visitor-b",
             customer_id="B",
+            order_id=orders[1],
             value=3000,
             **usd,
         ),
@@ -83,7 +96,7 @@ def owner(client, sessions):
 
 def tile(page: str, key: str) -> str:
     found = re.search(rf'id="kpi-{key}">.*?<div class="value">(.*?)</div>', page, re.S)
-    return html.unescape(found.group(1))
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
 
 
 def rows_of(page: str, table: str) -> list[list[str]]:
@@ -132,15 +145,23 @@ def test_revenue_and_orders_by_channel_per_day_in_the_chart_and_the_table(owner,
     assert not re.search(r"https?://|<script", "".join(charts))
 
 
-def test_the_funnel_with_its_step_rates(owner, shop_ledger):
+def test_the_funnel_with_its_step_rates(owner, sessions, orders, shop_ledger):
+    # An order placed in TikTok's shop took none of the shop's steps: not in the funnel.
+    with transaction(sessions) as session:
+        ledger.record(
+            session,
+            [touch(20, "purchase", DAY2, "tiktok", order_id=orders[2], value=100, currency="USD")],
+        )
     text = owner.get("/admin/analytics", params=PERIOD).text
     assert rows_of(text, "table-funnel") == [
         ["Sessions", "4", ""],
         ["Product views", "3", "75.0%"],
         ["Add to cart", "2", "66.7%"],
         ["Checkout started", "2", "100.0%"],
-        ["Purchases", "2", "100.0%"],
+        ["Orders through the shop", "2", "100.0%"],
     ]
+    assert tile(text, "orders") == "3"
+    assert "1 order of the period placed elsewhere" in text
 
 
 def test_the_models_side_by_side_are_the_ledger_s_attribution(owner, sessions, shop_ledger):

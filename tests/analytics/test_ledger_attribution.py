@@ -90,3 +90,39 @@ def test_an_empty_period_answers_with_a_note(client, admin):
     response = client.get("/api/v1/analytics/attribution", params={"model": "first"}, headers=admin)
     assert response.status_code == 200, response.text
     assert "no purchase" in response.json()["notes"][0]
+
+
+def test_a_sale_through_a_conversation_s_link_joins_its_messages_to_the_buyer(sessions):
+    """The comment that started it all is in the buyer's journey; another conversation's
+    messages are not."""
+    hour = timedelta(hours=1)
+    with transaction(sessions) as session:
+        ledger.record(
+            session,
+            [
+                touch(1, "comment", BOUGHT - 2 * hour, "instagram", conversation_id="cnv_1"),
+                touch(2, "message", BOUGHT - 2 * hour, "whatsapp", conversation_id="cnv_2"),
+                touch(
+                    3,
+                    "visit",
+                    BOUGHT - hour,
+                    "instagram",
+                    visitor_id="visitor-9",
+                    conversation_id="cnv_1",
+                ),  # fmt: skip
+                touch(
+                    4,
+                    "purchase",
+                    BOUGHT,
+                    "instagram",
+                    customer_id="M",
+                    visitor_id="visitor-9",
+                    conversation_id="cnv_1",
+                    value=4500,
+                    currency="USD",
+                ),  # fmt: skip
+            ],
+        )
+    with sessions() as session:
+        found = from_ledger(session, BOUGHT - timedelta(days=1), BOUGHT + timedelta(1), "USD")
+    assert [(j.path, j.conversions) for j in found] == [(("instagram", "instagram"), 1)]

@@ -9,7 +9,7 @@ import pytest
 
 from mercato.auth import service as auth_service
 from mercato.db import transaction
-from tests.admin.test_analytics_page import PERIOD, shop_ledger  # noqa: F401
+from tests.admin.test_analytics_page import PERIOD, orders, shop_ledger  # noqa: F401
 from tests.e2e.conftest import PHONE
 
 DESKTOP = {"width": 1280, "height": 900}

@@ -76,6 +76,15 @@ def test_demo_tells_the_whole_story(demo):
     assert re.search(
         r"the buyer paid order #\d+ \([\d.]+ USD\), attributed to the conversation", out
     )
+    # The drop's and the inbox sale's journeys: revenue by channel under two models. The
+    # posts that brought buyers before the link they bought through gain under Markov.
+    assert "Revenue by channel under two attribution models" in out
+    assert re.search(r"│ instagram\s+│ [\d,.]+\s+│ [\d,.]+\s+│ \+[\d,.]+", demo["output"])
+    assert re.search(
+        r"Attribution: Markov credits [\d,.]+ USD of \d+ purchases to other channels than "
+        r"last non-direct does \(.*instagram \+[\d,.]+",
+        out,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +183,16 @@ def test_every_dashboard_page_and_each_kind_of_action(demo, dashboard):
         page.click("tbody tr:has-text('order confirmation') >> nth=0 >> a")
         assert "Total paid" in page.content()
         page.screenshot(path=SHOTS / "admin-mail.png", full_page=True)
+
+        # Analytics: the drop's journeys, every model side by side.
+        page.click("nav >> text=Analytics")
+        assert "Markov (removal effects)" in page.content() and "instagram" in page.content()
+        assert page.locator("svg.chart").count() == 4
+        page.screenshot(path=SHOTS / "admin-analytics-demo.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=SHOTS / "admin-analytics-demo-phone.png", full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         # Fulfil: an order placed now by API, shipped from its page.
         page.goto(f"{base}/admin/webhooks")
