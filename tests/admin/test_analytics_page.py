@@ -15,22 +15,9 @@ from mercato.analytics.reports import store_zone
 from mercato.config import get_settings
 from mercato.db import transaction
 from tests.admin.test_dashboard_scopes import log_in
-from tests.analytics.ledger_helpers import TEE, place_order
+from tests.analytics.ledger_helpers import DAY1, DAY2, TEE, place_order, touch
 
-DAY1 = datetime(2026, 11, 2, 10, tzinfo=UTC)
-DAY2 = datetime(2026, 11, 3, 10, tzinfo=UTC)
 PERIOD = {"from": "2026-11-02", "to": "2026-11-03", "grain": "day"}
-
-
-def touch(n: int, kind: str, at: datetime, channel: str | None, **extra) -> dict:
-    return {
-        "event_id": f"t{n}",
-        "kind": kind,
-        "source": "server",
-        "at": at,
-        "channel": channel,
-        **extra,
-    }
 
 
 @pytest.fixture
