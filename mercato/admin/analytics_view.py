@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mercato.admin import charts
-from mercato.analytics import dashboard
+from mercato.analytics import dashboard, kpis
 from mercato.money import exponent, format_plain
 
 # The tiles, in order: (KPI, title, how its value reads).
@@ -116,7 +116,7 @@ def context(view: dashboard.Overview) -> dict:
         # Orders placed in a platform's own shop took none of the funnel's steps.
         "orders_elsewhere": total["orders"] - view.funnel[-1].count,
         "table_rows": _table_rows(labels, revenue, orders),
-        "formulas": formulas,
+        "funnel_formulas": kpis.FUNNEL_FORMULAS,
         "charts": {
             "revenue": charts.stacked_columns(
                 "Revenue net of refunds by channel",

@@ -764,7 +764,7 @@ def analytics(
     funnel, the attribution models side by side and the KPIs with their formulas."""
     asked = {"from": since or "", "to": until or "", "grain": grain or "day"}
     try:
-        period, grain = dashboard.period_of(since, until, grain, reports.store_zone(), None)
+        period, grain = dashboard.period_of(since, until, grain)
     except MercatoError as exc:
         return _page(request, "analytics.html", admin, http_status=400, asked=asked, problem=exc)
     view = dashboard.overview(session, period, grain, reports.currency(None))

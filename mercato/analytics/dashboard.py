@@ -14,10 +14,9 @@ from mercato.analytics import attribution_ledger, kpis
 from mercato.analytics.attribution import Options, Report
 from mercato.analytics.models import Touch
 from mercato.analytics.reports import BUCKETS, bucket_of, day_start
-from mercato.analytics.rules import DIRECT
+from mercato.analytics.rules import HALF_LIFE_DAYS
 from mercato.errors import FieldError, ValidationFailed
 
-DEFAULT_DAYS = 30
 # A chart of more columns than this is unreadable: a longer grain is asked for instead.
 MAX_BUCKETS = 400
 MODEL_NAMES = {
@@ -25,7 +24,7 @@ MODEL_NAMES = {
     "last-non-direct": "Last non-direct",
     "linear": "Linear (per touch)",
     "linear-unique": "Linear (per channel)",
-    "time-decay": "Time decay (7-day half-life)",
+    "time-decay": f"Time decay ({HALF_LIFE_DAYS:g}-day half-life)",
     "position": "Position-based 40/20/40",
     "markov": "Markov (removal effects)",
     "shapley": "Shapley",
@@ -44,36 +43,36 @@ class Overview:
     attribution: Report | None
 
 
-def period_of(
-    since: str | None, until: str | None, grain: str | None, zone: ZoneInfo, today: date | None
-) -> tuple[kpis.Period, str]:
-    """The page's query as a period and grain (default: the last 30 days by day); every
-    bad part named at once."""
-    default = kpis.last_days(DEFAULT_DAYS, zone, today)
-    errors = []
-    days = {}
-    for name, given, fallback in (("from", since, default.start), ("to", until, default.end)):
+def period_of(since: str | None, until: str | None, grain: str | None) -> tuple[kpis.Period, str]:
+    """The page's query as a period (``kpis.asked``: the last 30 days unless told) and a
+    grain (day unless told); every bad part named at once."""
+    errors, days = [], {}
+    for name, given in (("from", since), ("to", until)):
         try:
-            days[name] = date.fromisoformat(given) if given else fallback
+            days[name] = date.fromisoformat(given) if given else None
         except ValueError:
             errors.append(FieldError((name,), f"{given!r} is not a day (YYYY-MM-DD)"))
     grain = grain or "day"
     if grain not in BUCKETS:
         errors.append(FieldError(("grain",), f"one of {', '.join(BUCKETS)}, not {grain!r}"))
-    if not errors and days["to"] < days["from"]:
-        errors.append(FieldError(("to",), f"on or after from ({days['from']})"))
-    if not errors and len(buckets(days["from"], days["to"], grain)) > MAX_BUCKETS:
+    if errors:
+        raise ValidationFailed("This period cannot be shown.", errors)
+    period = kpis.asked(days["from"], days["to"])
+    if period.end < period.start:
+        errors.append(FieldError(("to",), f"on or after from ({period.start})"))
+    elif len(buckets(period.start, period.end, grain)) > MAX_BUCKETS:
         errors.append(
             FieldError(("grain",), f"more than {MAX_BUCKETS} {grain}s: choose a longer grain")
         )
     if errors:
         raise ValidationFailed("This period cannot be shown.", errors)
-    return kpis.Period(days["from"], days["to"], zone), grain
+    return period, grain
 
 
 def buckets(start: date, end: date, grain: str) -> list[date]:
     """Every day, week (its Monday) or month (its first day) from start to end."""
-    first = bucket_of(day_start(start, ZoneInfo("UTC")), grain, ZoneInfo("UTC"))
+    utc = ZoneInfo("UTC")  # bucket_of's rule on plain dates
+    first = bucket_of(day_start(start, utc), grain, utc)
     found, day = [], first
     while day <= end:
         found.append(day)
@@ -88,13 +87,15 @@ def buckets(start: date, end: date, grain: str) -> list[date]:
 
 def overview(session: Session, period: kpis.Period, grain: str, currency: str) -> Overview:
     touched = session.scalar(
-        select(func.count()).where(Touch.at >= period.since, Touch.at < period.until)
+        select(func.count())
+        .select_from(Touch)
+        .where(Touch.at >= period.since, Touch.at < period.until)
     )
     report = kpis.kpis(session, period, currency, by="channel", bucket=grain)
     attribution = None
     if touched:
         attribution = attribution_ledger.attribute_period(
-            session, period, currency, "all", Options(direct=DIRECT)
+            session, period, currency, "all", Options()
         )
     return Overview(
         period,

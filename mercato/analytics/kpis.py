@@ -50,9 +50,11 @@ FORMULAS = {
     "clv_historical": "Σ revenue net of refunds, up to the period's end, of the customers "
     "acquired in the group and period ÷ new_customers",
     "csat": "ratings of 4 or 5 ÷ ratings (1-5, asked by the inbox), by conversation channel",
-    "funnel_step_rate": "the step's touches ÷ the step before's",
-    "funnel_orders": "purchase touches in the currency of orders placed through the shop's "
-    "own checkout (an order placed in a platform's shop took none of the steps before)",
+}
+FUNNEL_FORMULAS = {
+    "step_rate": "the step's touches ÷ the step before's",
+    "orders": "purchase touches in the currency of orders placed through the shop's own "
+    "checkout (an order placed in a platform's shop took none of the steps before)",
 }
 # The shop's funnel: its steps before the order, by the touch kind that counts each.
 FUNNEL = (
