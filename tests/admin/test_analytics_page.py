@@ -88,7 +88,7 @@ def tile(page: str, key: str) -> str:
 
 def rows_of(page: str, table: str) -> list[list[str]]:
     """The table's body as its cells' words."""
-    body = re.search(rf'<table id="{table}">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    body = re.search(rf'<table id="{table}"[^>]*>.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
     words = lambda cell: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())  # noqa: E731
     return [
         [words(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
@@ -156,7 +156,7 @@ def test_the_models_side_by_side_are_the_ledger_s_attribution(owner, sessions, s
     with sessions() as session:
         period = kpis.Period(date(2026, 11, 2), date(2026, 11, 3), store_zone())
         report = attribution_ledger.attribute_period(session, period, "USD", "all", Options())
-    heads = re.search(r'<table id="table-attribution">.*?<thead>(.*?)</thead>', text, re.S)
+    heads = re.search(r'<table id="table-attribution"[^>]*>.*?<thead>(.*?)</thead>', text, re.S)
     assert "Last non-direct" in heads.group(1) and "Markov (removal effects)" in heads.group(1)
     shown = {row[0]: row[1:] for row in rows_of(text, "table-attribution")}
     for index, result in enumerate(report.attributions):
