@@ -39,6 +39,8 @@ from mercato.jobs.worker import embedded as embedded_worker
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
+from mercato.privacy.api import callbacks as privacy_callbacks
+from mercato.privacy.api import router as privacy_router
 from mercato.problems import document_problems, problem
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
@@ -162,6 +164,8 @@ def create_app(
     merchants.include_router(inbox_router)
     merchants.include_router(conversions_router)
     app.include_router(merchants)
+    app.include_router(privacy_router)
+    app.include_router(privacy_callbacks)
     app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
     app.include_router(system_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")

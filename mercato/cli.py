@@ -25,6 +25,7 @@ from mercato.jobs import cli as jobs_cli
 from mercato.money import format_plain
 from mercato.orders import cli as orders_cli
 from mercato.payments import cli as payments_cli
+from mercato.privacy import cli as privacy_cli
 from mercato.sandbox import cli as sandbox_cli
 from mercato.system import migrations
 from mercato.webhooks import cli as webhooks_cli
@@ -49,6 +50,7 @@ app.add_typer(orders_cli.app, name="orders")
 app.add_typer(payments_cli.app, name="payments")
 app.add_typer(inbox_cli.app, name="inbox")
 app.add_typer(analytics_cli.app, name="analytics")
+app.add_typer(privacy_cli.app, name="privacy")
 app.command("demo")(demo_cli.demo_command)
 
 

@@ -246,17 +246,24 @@ def random_token(nbytes: int = 32) -> str:
 
 
 def create_db_engine(settings: Settings | None = None, url: str | None = None) -> Engine:
+    """The engine. A failed statement's error (logged, kept as a job's last error) never
+    carries its parameters: they may be a buyer's personal data."""
     settings = settings or get_settings()
     url = url or settings.sqlalchemy_url
     if url.startswith("sqlite"):
         if ":memory:" not in url and url.startswith("sqlite:///"):
             settings.ensure_data_dir()
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=20,
+            hide_parameters=True,
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

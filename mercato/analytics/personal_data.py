@@ -12,8 +12,13 @@ TABLES = (
             "conversation_id": "conversation",
         },
         erase="pseudonymise",
-        # One pseudonym for all of the person's touches: their journey still counts.
-        personal={"visitor_id": "pseudonym", "customer_id": "clear", "conversation_id": "clear"},
+        # One pseudonym for all of the person's touches: their journey, and they as one
+        # customer (new, repeat, lifetime value), still count.
+        personal={
+            "visitor_id": "pseudonym",
+            "customer_id": "pseudonym",
+            "conversation_id": "clear",
+        },
         not_personal={"utm_content": "the tag of the merchant's link or ad"},
         why_kept="purchases and refunds are revenue; attribution keeps crediting them",
     ),

@@ -13,6 +13,8 @@ AREAS = (
     "webhooks",
     "inbox",
     "analytics",
+    # Data subject requests: read lists them; write opens, exports and erases.
+    "privacy",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

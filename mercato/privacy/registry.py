@@ -21,6 +21,7 @@ from mercato.mail import personal_data as mail
 from mercato.orders import personal_data as orders
 from mercato.payments import personal_data as payments
 from mercato.personal import Declaration, NotPersonal, PersonalTable
+from mercato.privacy import personal_data as privacy
 from mercato.system import personal_data as system
 from mercato.webhooks import personal_data as webhooks
 
@@ -35,6 +36,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *webhooks.TABLES,
     *mail.TABLES,
     *jobs.TABLES,
+    *privacy.TABLES,
     *system.TABLES,
     *auth.TABLES,
     *catalog.TABLES,

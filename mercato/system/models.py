@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, UTCDateTime, utcnow
@@ -26,3 +26,22 @@ class IdempotencyKey(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # While running: until when the request's claim holds unless renewed.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who viewed, exported, changed or erased personal data, and when. ``subject`` names
+    what was touched by its id (a customer, an order, a request), never by the data."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject_at", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The API token's name and id, "cli", or the platform that asked ("meta").
+    actor: Mapped[str] = mapped_column(String(200))
+    # viewed, exported, changed, erased, requested
+    action: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(String(500))

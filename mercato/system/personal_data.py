@@ -9,4 +9,9 @@ TABLES = (
         "by system.prune_idempotency_keys",
         ("content_type", "body"),
     ),
+    NotPersonal(
+        "audit_log",
+        "names what was touched by its id and who did it by token, never the data",
+        ("subject", "detail"),
+    ),
 )

@@ -32,6 +32,7 @@ from fastapi.testclient import TestClient
 
 from mercato.auth.scopes import ALL_SCOPES, grants
 from mercato.channels import http as channel_http
+from mercato.channels.meta.deletion import signed_request as meta_signed_request
 from mercato.channels.tiktok.webhooks import signature as tiktok_signature
 from mercato.db import transaction
 from mercato.jobs.models import Job
@@ -289,6 +290,23 @@ class Shop:
         [message] = self.call("GET", "/api/v1/conversations")["items"]
         return self.call("GET", f"/api/v1/conversations/{message['id']}")["messages"][0]["id"]
 
+    def privacy_request(self, kind: str) -> str:
+        body = {"kind": kind, "regime": "gdpr", "email": "ada@example.com"}
+        return self.call("POST", "/api/v1/privacy/requests", 201, json=body)["id"]
+
+    @cached_property
+    def deletion_code(self) -> str:
+        """The confirmation code of a deletion Meta asked for (the WhatsApp number's app)."""
+        path = f"/privacy/meta/{self.inbox_account['id']}/data-deletion"
+        form = {
+            "signed_request": meta_signed_request(
+                {"algorithm": "HMAC-SHA256", "user_id": "1"}, APP_SECRET
+            )
+        }
+        response = self.client.post(path, data=form)
+        assert response.status_code == 200, response.text
+        return response.json()["confirmation_code"]
+
     @cached_property
     def checkout_token(self) -> str:
         """A buyer's checkout, ready to pay (email and address given)."""
@@ -446,6 +464,15 @@ def _payment_webhook(shop: Shop) -> Request:
         ids={"provider": "sandbox"},
         content=raw,
         headers={SIGNATURE_HEADER: signed, "Content-Type": "application/json"},
+    )
+
+
+def _meta_deletion(shop: Shop) -> Request:
+    payload = {"algorithm": "HMAC-SHA256", "user_id": "2"}
+    return Request(
+        ids={"account_id": shop.inbox_account["id"]},
+        content=f"signed_request={meta_signed_request(payload, APP_SECRET)}".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
 
 
@@ -978,6 +1005,52 @@ ROUTES: list[Route] = [
         404,
         _comment,
         with_unknown_ids(_comment),
+    ),
+    # ------------------------------------------------------------ privacy
+    Route(
+        "POST",
+        "/api/v1/privacy/requests",
+        "privacy:write",
+        201,
+        lambda s: Request(json={"kind": "access", "regime": "ccpa", "email": "ada@example.com"}),
+    ),
+    Route("GET", "/api/v1/privacy/requests", "privacy:read", 200),
+    by_id(
+        "GET",
+        "/api/v1/privacy/requests/{request_id}",
+        "privacy:read",
+        200,
+        lambda s: Request(ids={"request_id": s.privacy_request("access")}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/privacy/requests/{request_id}/export",
+        "privacy:write",
+        200,
+        lambda s: Request(ids={"request_id": s.privacy_request("access")}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/privacy/requests/{request_id}/erase",
+        "privacy:write",
+        200,
+        lambda s: Request(ids={"request_id": s.privacy_request("erasure")}),
+    ),
+    by_id(
+        "POST",
+        "/privacy/meta/{account_id}/data-deletion",
+        None,
+        200,
+        _meta_deletion,
+        public="public: signed by the Meta app's secret (tests/privacy/test_meta_deletion.py)",
+    ),
+    by_id(
+        "GET",
+        "/privacy/deletion/{code}",
+        None,
+        200,
+        lambda s: Request(ids={"code": s.deletion_code}),
+        public="public: the person's confirmation code is the key; the page holds no data",
     ),
     # ------------------------------------------------------------ outside /api
     by_id(
