@@ -27,7 +27,7 @@ from mercato.orders import cli as orders_cli
 from mercato.payments import cli as payments_cli
 from mercato.privacy import cli as privacy_cli
 from mercato.sandbox import cli as sandbox_cli
-from mercato.system import migrations
+from mercato.system import log_redaction, migrations
 from mercato.webhooks import cli as webhooks_cli
 
 app = typer.Typer(
@@ -37,6 +37,8 @@ tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a catalog.", no_args_is_help=True)
 export_app = typer.Typer(help="Export the catalog.", no_args_is_help=True)
 products_app = typer.Typer(help="Look at the catalog.", no_args_is_help=True)
+# Every command's logs (the worker's above all) name no buyer.
+log_redaction.install()
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")

@@ -1,8 +1,13 @@
-"""Access logs without secrets: a request line names the path, and some paths and query
-parameters are keys (a checkout's token, a sign-in link, an OAuth code or signature).
+"""Logs without secrets or personal data.
 
-Uvicorn's access log prints the request target as received; the filter installed here
-rewrites it before any handler sees it. Request headers (Authorization) are never logged.
+A request line names the path, and some paths and query parameters are keys (a checkout's
+token, a sign-in link, an OAuth code or signature): uvicorn's access log prints the
+request target as received; the filter installed here rewrites it before any handler sees
+it. Request headers (Authorization) are never logged.
+
+Any record's message and traceback (a platform's error, a failed job's exception) may
+quote a buyer: email addresses and phone numbers in them are replaced before any handler
+formats them. SQL errors carry no parameters (``db.create_db_engine``).
 """
 
 from __future__ import annotations
@@ -40,7 +45,31 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# E.164 numbers, and bare international numbers (WhatsApp ids): 10 to 15 digits.
+_PHONE = re.compile(r"\+\d{7,15}\b|(?<![\w.-])\d{10,15}(?![\w.-])")
+PERSONAL = "[personal]"
+
+
+def redact_personal(text: str) -> str:
+    return _PHONE.sub(PERSONAL, _EMAIL.sub(PERSONAL, text))
+
+
+class PersonalDataRecord(logging.LogRecord):
+    """A log record whose message and traceback name no email address or phone number."""
+
+    def getMessage(self) -> str:
+        return redact_personal(super().getMessage())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.exc_info and not self.exc_text:
+            self.exc_text = redact_personal(logging.Formatter().formatException(self.exc_info))
+
+
 def install() -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactingFilter) for f in access.filters):
         access.addFilter(RedactingFilter())
+    if logging.getLogRecordFactory() is logging.LogRecord:
+        logging.setLogRecordFactory(PersonalDataRecord)

@@ -31,3 +31,23 @@ def test_tables_kept_say_why_and_identifier_kinds_are_known():
     # Every table a person's rows are found in names how they are found.
     for table in registry.PERSONAL.values():
         assert table.find or table.search, table.table
+
+
+def test_logs_name_no_email_or_phone(caplog):
+    import logging
+
+    from mercato.system import log_redaction
+
+    log_redaction.install()
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("mercato.test")
+    log.warning("mail to %s refused; WhatsApp %s, +14155550123", "zq@example.org", "14155550123")
+    try:
+        raise ValueError("no customer zq@example.org")
+    except ValueError:
+        log.exception("order 1042 failed")
+    assert "example.org" not in caplog.text and "4155550123" not in caplog.text
+    assert "mail to [personal] refused; WhatsApp [personal], [personal]" in caplog.text
+    assert (
+        "order 1042 failed" in caplog.text and "ValueError: no customer [personal]" in caplog.text
+    )
