@@ -34,6 +34,7 @@ from mercato.inbox.schemas import (
     ThreadPublic,
 )
 from mercato.pagination import MAX_PAGE_SIZE
+from mercato.system import audit
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(tags=["inbox"])
@@ -97,10 +98,18 @@ def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}", response_model=ThreadPublic)
-def get_thread(conversation_id: str, session: ReadSession, _: InboxRead, before: str | None = None):
+def get_thread(
+    conversation_id: str,
+    session: ReadSession,
+    token: InboxRead,
+    sessions: SessionFactories,
+    before: str | None = None,
+):
     """The latest messages (oldest first), or the 50 before the message ``before``; the
-    person's orders and the approved templates."""
-    return conversations.thread(session, conversation_id, before)
+    person's orders and the approved templates (the read is in the audit log)."""
+    thread = conversations.thread(session, conversation_id, before)
+    audit.viewed(sessions, token, conversation_id)
+    return thread
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)

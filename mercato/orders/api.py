@@ -20,6 +20,7 @@ from mercato.orders.schemas import (
     ReturnPublic,
     TrackingUpdate,
 )
+from mercato.system import audit
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -66,8 +67,11 @@ def create_order(data: OrderCreate, session: WriteSession, token: OrdersWrite, r
 
 
 @router.get("/{order_id}", response_model=OrderDetail)
-def get_order(order_id: str, session: ReadSession, _: OrdersRead):
-    return _detail(session, queries.find_order(session, order_id))
+def get_order(order_id: str, session: ReadSession, token: OrdersRead, sessions: SessionFactories):
+    """The order, its buyer's details among it (the read is in the audit log)."""
+    order = _detail(session, queries.find_order(session, order_id))
+    audit.viewed(sessions, token, order_id)
+    return order
 
 
 @router.post(

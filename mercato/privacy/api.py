@@ -2,16 +2,23 @@
 callback with its status page (``/privacy``)."""
 
 from html import escape
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from mercato.privacy import service
-from mercato.privacy.auth import PrivacyRead, PrivacyWrite, actor
-from mercato.privacy.schemas import PrivacyRequestCreate, PrivacyRequestPage, PrivacyRequestPublic
+from mercato.privacy.auth import PrivacyRead, PrivacyWrite
+from mercato.privacy.schemas import (
+    AuditPage,
+    PrivacyRequestCreate,
+    PrivacyRequestPage,
+    PrivacyRequestPublic,
+)
+from mercato.system import audit
+from mercato.system.audit import actor_of as actor
 from mercato.web.requests import PostedForm
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 callbacks = APIRouter(prefix="/privacy", tags=["privacy"])
@@ -34,8 +41,24 @@ def list_requests(
 
 
 @router.get("/requests/{request_id}", response_model=PrivacyRequestPublic)
-def get_request(request_id: str, session: ReadSession, _: PrivacyRead):
-    return service.get_request(session, request_id)
+def get_request(
+    request_id: str, session: ReadSession, token: PrivacyRead, sessions: SessionFactories
+):
+    found = service.get_request(session, request_id)
+    audit.viewed(sessions, token, request_id)
+    return found
+
+
+@router.get("/audit", response_model=AuditPage)
+def audit_log(
+    session: ReadSession,
+    _: PrivacyRead,
+    subject: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
+    """Who viewed, exported, changed or erased personal data: the latest first, about one
+    order, conversation or request (``subject``) when given."""
+    return {"items": audit.entries(session, subject, limit)}
 
 
 @router.post(

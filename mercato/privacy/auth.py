@@ -7,8 +7,3 @@ from mercato.auth.models import ApiToken
 
 PrivacyRead = Annotated[ApiToken, Depends(require_scope("privacy:read"))]
 PrivacyWrite = Annotated[ApiToken, Depends(require_scope("privacy:write"))]
-
-
-def actor(token: ApiToken) -> str:
-    """How the audit log names a token."""
-    return f"token {token.name} ({token.id})"

@@ -85,3 +85,20 @@ def erase(
     cli.console.print(
         "Erased: " + (", ".join(f"{t} {n}" for t, n in erased.items()) or "nothing was held")
     )
+
+
+@app.command("audit")
+def audit_log(
+    subject: Annotated[
+        str | None, typer.Option(help="An order, conversation or request id")
+    ] = None,
+    limit: int = 100,
+):
+    """Who viewed, exported, changed or erased personal data, the latest first."""
+    from mercato.system import audit
+
+    table = cli.table("at", "actor", "action", "subject", "detail")
+    with cli.unit_of_work() as session:
+        for e in audit.entries(session, subject, limit):
+            table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.subject, e.detail or "")
+    cli.console.print(table)

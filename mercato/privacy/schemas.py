@@ -42,3 +42,17 @@ class PrivacyRequestPublic(BaseModel):
 
 class PrivacyRequestPage(BaseModel):
     items: list[PrivacyRequestPublic]
+
+
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryPublic]

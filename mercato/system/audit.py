@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mercato.db import utcnow
+from mercato.auth.models import ApiToken
+from mercato.db import Sessions, transaction, utcnow
 from mercato.system.models import AuditEntry
 
 ACTIONS = ("viewed", "exported", "changed", "erased", "requested")
@@ -32,3 +34,22 @@ def record(
             detail=detail[:500] if detail else None,
         )
     )
+
+
+def actor_of(token: ApiToken) -> str:
+    """How the log names an API token."""
+    return f"token {token.name} ({token.id})"
+
+
+def viewed(sessions: Sessions, token: ApiToken, subject: str) -> None:
+    """A read of personal data, logged in its own short transaction (the read takes none)."""
+    with transaction(sessions.write) as session:
+        record(session, actor_of(token), "viewed", subject)
+
+
+def entries(session: Session, subject: str | None = None, limit: int = 100) -> list[AuditEntry]:
+    """The latest entries, about ``subject`` when given."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    return list(session.scalars(query))

@@ -1015,6 +1015,7 @@ ROUTES: list[Route] = [
         lambda s: Request(json={"kind": "access", "regime": "ccpa", "email": "ada@example.com"}),
     ),
     Route("GET", "/api/v1/privacy/requests", "privacy:read", 200),
+    Route("GET", "/api/v1/privacy/audit", "privacy:read", 200),
     by_id(
         "GET",
         "/api/v1/privacy/requests/{request_id}",
