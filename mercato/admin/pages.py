@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -15,16 +16,18 @@ from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from mercato import wakeups
-from mercato.admin import analytics_view, service
+from mercato.admin import analytics_view, editing, service
 from mercato.admin.models import AdminSession
 from mercato.analytics import dashboard, reports
 from mercato.catalog import service as catalog
+from mercato.catalog.bulk import BulkEdit, edit_variants
+from mercato.channels import check
 from mercato.channels import service as channels
 from mercato.channels.capabilities import orders_note
 from mercato.channels.orders import why_no_orders
 from mercato.config import get_settings
 from mercato.db import utcnow
-from mercato.errors import MercatoError, Unauthorized
+from mercato.errors import MercatoError, Unauthorized, dotted
 from mercato.events import stream
 from mercato.events.service import EventFilters
 from mercato.inbox import (
@@ -66,7 +69,9 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["money"] = lambda minor, currency: (
     f"{format_plain(minor, currency)} {currency}" if minor is not None else "–"
 )
-templates.env.filters["amount"] = format_plain
+templates.env.filters["amount"] = lambda minor, currency: (
+    "" if minor is None else format_plain(minor, currency)
+)
 templates.env.filters["when"] = lambda at: f"{at:%Y-%m-%d %H:%M}" if at else "–"
 templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
 # Orders whose payment still holds money to give back: the refund form is offered (on
@@ -74,6 +79,18 @@ templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
 REFUNDABLE_PAYMENTS = ("paid", "partially_refunded")
 templates.env.globals["file_shown_as"] = media.shown_as
 templates.env.globals["template_variables"] = accounts.variables
+templates.env.filters["number"] = lambda value: "" if value is None else f"{value.normalize():f}"
+
+
+def fix_link(product_id: str, variant_id: str, platform_field: str) -> str:
+    """The product page at the field a platform attribute is made from."""
+    ours = check.CATALOG_FIELDS.get(platform_field)
+    if ours in ("title", "description_html"):
+        return f"/admin/catalog/{product_id}#f-{ours}"
+    return f"/admin/catalog/{product_id}#" + (f"f-{variant_id}-{ours}" if ours else "edit")
+
+
+templates.env.globals["fix_link"] = fix_link
 templates.env.tests["refundable"] = lambda order: order.payment_status in REFUNDABLE_PAYMENTS
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -179,6 +196,8 @@ def overview(request: Request, session: ReadSession, admin: Admin):
         names=queries.channel_names(
             session, [row.channel for row in sales] + [o.channel for o in latest]
         ),
+        # For orders arriving live: each channel by its name, never its id.
+        channel_names={c.id: c.name for c in channels.list_channels(session, removed=True)},
     )
 
 
@@ -810,18 +829,72 @@ def catalog_list(
     return _page(request, "catalog.html", admin, page=page, q=q or "", status=status or "")
 
 
-@router.get("/catalog/{product_id}")
-def product_detail(request: Request, product_id: str, session: ReadSession, admin: Admin):
+@router.post("/catalog/bulk")
+def catalog_bulk(form: PostedForm, session: WriteSession, admin: Admin):
+    """The selected variants' prices changed by a percentage and/or their products' status,
+    every one or none."""
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    percent = str(form.get("percent") or "").strip().replace(",", ".")
+    try:
+        service.require(admin, "catalog:write")
+        try:
+            edit = BulkEdit(
+                [str(v) for v in form.getlist("variant_id")],
+                Decimal(percent) if percent else None,
+                str(form.get("status") or "") or None,
+            )
+        except InvalidOperation:
+            return _back("/admin/catalog", error=f"percent: {percent!r} is not a number")
+        done = edit_variants(session, edit)
+    except MercatoError as exc:
+        session.rollback()
+        return _back("/admin/catalog", error=_said(exc))
+    return _back("/admin/catalog", msg=f"{done} variant(s) edited; every channel is told.")
+
+
+def _product_page(request, session, admin, product_id: str, posted=None, refused=None):
     product = catalog.get_product(session, product_id)
-    names = {c.id: c.name for c in channels.list_channels(session)}
+    places, on_hand = editing.stock_shown(session, product)
+    errors = {dotted(e.loc): e.message for e in refused.errors} if refused else {}
     return _page(
         request,
         "product.html",
         admin,
         product=product,
-        channel_names=names,
-        listings=channels.listings_of_product(session, product.id),
+        posted=posted or {},
+        errors=errors,
+        locations=places,
+        on_hand=on_hand,
+        checks=check.check_product(session, product.id, [v.id for v in product.variants]),
+        error=refused.detail if refused else request.query_params.get("error"),
     )
+
+
+@router.get("/catalog/{product_id}")
+def product_detail(request: Request, product_id: str, session: ReadSession, admin: Admin):
+    return _product_page(request, session, admin, product_id)
+
+
+@router.post("/catalog/{product_id}")
+def product_edit(
+    request: Request, product_id: str, form: PostedForm, session: WriteSession, admin: Admin
+):
+    """The product page's form saved, or shown again with each refusal by its field and
+    nothing changed; then the page checks the product against every channel again."""
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    try:
+        service.require(admin, "catalog:write")
+        product = catalog.get_product(session, product_id)
+        edit = editing.read_form(form, product, editing.stock_shown(session, product)[1])
+        if edit.stock:
+            service.require(admin, "inventory:write")
+        editing.save(session, product_id, edit, _actor(admin))
+    except MercatoError as exc:
+        session.rollback()
+        page = _product_page(request, session, admin, product_id, dict(form), exc)
+        page.status_code = exc.status
+        return page
+    return _back(f"/admin/catalog/{product_id}", msg="Saved; checked again on every channel.")
 
 
 # ---------------------------------------------------------------- inventory
@@ -875,12 +948,21 @@ def channel_detail(
     admin: Admin,
     verdict: str | None = None,
     cursor: str | None = None,
+    field: str | None = None,
+    rule: str | None = None,
+    after: str | None = None,
 ):
+    """The channel's to-do list (every cause of rejections and warnings, with the items it
+    concerns by title; one cause's items page by page) and its items."""
     channel = channels.get_channel(session, channel_id)
     page = channels.list_listings(
         session, channel.id, channels.ListingFilters(verdict=verdict or None), cursor, limit=50
     )
     listings = page.items
+    if field is not None and rule is not None:
+        items, next_after = channels.issue_page(session, channel.id, field, rule, after)
+    else:
+        items, next_after = None, None
     return _page(
         request,
         "channel.html",
@@ -888,11 +970,14 @@ def channel_detail(
         channel=channels.to_public(channel),
         orders_note=orders_note(channel.kind),
         counts=channels.verdict_counts(session, channel.id),
-        issues=channels.top_issues(session, channel.id),
+        groups=channels.issue_groups(session, channel.id),
+        cause_items=items,
+        cause=(field, rule),
+        next_after=next_after,
         listings=listings,
         next_cursor=page.next_cursor,
         verdict=verdict or "",
-        skus=catalog.skus_of(session, [lst.variant_id for lst in listings]),
+        named=channels.named_listings(session, listings),
     )
 
 

@@ -310,13 +310,13 @@ def _desired_state(product: Product, update: ProductUpdate) -> ProductCreate:
             for t in product.translations
         },
         "media": [MediaInput(url=m.url, alt=m.alt) for m in product.media],
-        "variants": [_variant_input(v) for v in product.variants],
+        "variants": [variant_input(v) for v in product.variants],
     }
     current.update({name: getattr(update, name) for name in update.model_fields_set})
     return ProductCreate.model_construct(**current)
 
 
-def _variant_input(v: Variant) -> VariantInput:
+def variant_input(v: Variant) -> VariantInput:
     return VariantInput.model_construct(
         id=v.id,
         sku=v.sku,

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import httpx
 
+from mercato.channels.rules import issue
 from mercato.channels.target import Target
 
 
@@ -53,8 +54,11 @@ class Adapter(Protocol):
         ``expected``: the items that should be there, with the platform's ref of each."""
 
 
-def platform_issue(field: str, message: str, severity: str = "error") -> dict:
-    return {"field": field, "message": message, "severity": severity, "source": "platform"}
+def platform_issue(
+    field: str, message: str, severity: str = "error", rule: str | None = None
+) -> dict:
+    """What the platform said of an item, in its own words (``rule``: its code for it)."""
+    return issue(field, message, severity, "platform", rule)
 
 
 def adapter_for(

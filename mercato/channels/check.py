@@ -3,6 +3,7 @@ its spec, without sending anything."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from mercato.catalog.service import store_currency
 from mercato.channels import platforms, service
 from mercato.channels.items import iter_items
-from mercato.channels.models import KINDS
+from mercato.channels.models import KINDS, Channel
 from mercato.channels.target import Target, storefront_url
 from mercato.errors import NotFound
 
@@ -96,3 +97,51 @@ def check(session: Session, target: Target, statuses: tuple[str, ...] | None = N
             f"real platform."
         )
     return report
+
+
+# The catalog field each platform attribute is made from, where the merchant can edit it
+# on the product page (the channel's to-do list links there).
+CATALOG_FIELDS = {
+    "title": "title",
+    "description": "description_html",
+    "gtin": "barcode",
+    "identifier_code": "barcode",
+    "price": "price",
+    "sale_price": "compare_at_price",
+    "seller_sku": "sku",
+    "color": "option_values",
+    "size": "option_values",
+    "material": "option_values",
+    "pattern": "option_values",
+    "sales_attributes": "option_values",
+    "package_weight": "weight",
+    "shipping_weight": "weight",
+    "inventory": "stock",
+    "availability": "stock",
+}
+
+
+@dataclass
+class ProductCheck:
+    """A product on one channel: what its listings say, and Mercato's check of it now."""
+
+    channel: Channel
+    listed: dict[str, int]  # verdict -> variants
+    flagged: list[Prepared]  # variants the check finds issues with now
+
+
+def check_product(session: Session, product_id: str, variant_ids: list[str]) -> list[ProductCheck]:
+    """The product's variants checked against each connected channel (any status), beside
+    the verdicts its listings hold."""
+    out = []
+    listed: dict[str, Counter] = {}
+    for listing in service.listings_of_product(session, product_id):
+        listed.setdefault(listing.channel_id, Counter())[listing.verdict] += 1
+    for channel in service.list_channels(session):
+        prepared = prepare(session, Target.of(channel), None, variant_ids)
+        out.append(
+            ProductCheck(
+                channel, dict(listed.get(channel.id, {})), [p for p in prepared if p.issues]
+            )
+        )
+    return out

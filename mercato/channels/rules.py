@@ -1,5 +1,7 @@
 """The small functions every platform's spec and mapping are made of: field rules as data, checked
-against a platform-shaped row. An issue is a dict: field, message, severity, source."""
+against a platform-shaped row. An issue is a dict: field, message, severity, source and,
+where the check knows it, rule (the rule broken, in words without the item's values: what
+the channel's to-do list groups by)."""
 
 from __future__ import annotations
 
@@ -28,8 +30,26 @@ class FieldRule:
     truncates: bool = False
 
 
-def issue(field: str, message: str, severity: str = "error", source: str = "local") -> dict:
-    return {"field": field, "message": message, "severity": severity, "source": source}
+def issue(
+    field: str,
+    message: str,
+    severity: str = "error",
+    source: str = "local",
+    rule: str | None = None,
+) -> dict:
+    found = {"field": field, "message": message, "severity": severity, "source": source}
+    if rule:
+        found["rule"] = rule
+    return found
+
+
+_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|\d+")
+
+
+def cause(found: dict) -> str:
+    """The rule an issue says was broken: its ``rule``, else its message with the item's
+    own values (quoted text, numbers) left out."""
+    return found.get("rule") or _VALUES.sub("…", found.get("message", "")).strip()
 
 
 def check_fields(
@@ -41,7 +61,7 @@ def check_fields(
         if value.__class__ is str:
             if not value:
                 if rule.required:
-                    issues.append(issue(name, f"{name} is required"))
+                    issues.append(issue(name, f"{name} is required", rule="required"))
             # One cheap test for the usual, valid value; _check_value says what is wrong.
             elif (
                 (max_len is not None and len(value) > max_len)
@@ -52,7 +72,7 @@ def check_fields(
                 _check_value(rule, value, target, issues)
         elif value is None or value == []:
             if rule.required:
-                issues.append(issue(name, f"{name} is required"))
+                issues.append(issue(name, f"{name} is required", rule="required"))
         else:
             for one in value if isinstance(value, list) else (value,):
                 text = str(one)
@@ -91,36 +111,71 @@ def _check_value(rule: FieldRule, text: str, target: Target, issues: list[dict])
                     rule.name,
                     f"{len(text)} characters; the platform keeps the first {rule.max_len}",
                     "warning",
+                    rule=f"truncated after {rule.max_len} characters",
                 )
             )
         else:
-            issues.append(issue(rule.name, f"{len(text)} characters, at most {rule.max_len}"))
+            issues.append(
+                issue(
+                    rule.name,
+                    f"{len(text)} characters, at most {rule.max_len}",
+                    rule=f"longer than {rule.max_len} characters",
+                )
+            )
     if len(text) < rule.min_len:
-        issues.append(issue(rule.name, f"{len(text)} characters, at least {rule.min_len}"))
+        issues.append(
+            issue(
+                rule.name,
+                f"{len(text)} characters, at least {rule.min_len}",
+                rule=f"shorter than {rule.min_len} characters",
+            )
+        )
     if rule.enum is not None and text not in rule.enum:
-        issues.append(issue(rule.name, f"{text!r} is not one of: {', '.join(rule.enum)}"))
+        issues.append(
+            issue(
+                rule.name,
+                f"{text!r} is not one of: {', '.join(rule.enum)}",
+                rule="not an allowed value",
+            )
+        )
     if rule.format == "https" and not is_https_url(text):
         # Product links point at our storefront: with a non-https MERCATO_BASE_URL (local
         # development) they are reported once per check, not once per item.
         if rule.name == "link" and not target.links_are_https:
             return
-        issues.append(issue(rule.name, f"{text[:80]!r} is not an absolute https URL"))
+        issues.append(
+            issue(
+                rule.name,
+                f"{text[:80]!r} is not an absolute https URL",
+                rule="not an absolute https URL",
+            )
+        )
     elif rule.format == "price" and not PRICE.match(text):
-        issues.append(issue(rule.name, f"{text!r} is not '<amount> <ISO 4217 currency>'"))
+        issues.append(
+            issue(
+                rule.name,
+                f"{text!r} is not '<amount> <ISO 4217 currency>'",
+                rule="not '<amount> <currency>'",
+            )
+        )
 
 
-def gtin_problem(code: str) -> str | None:
-    """Why ``code`` is not a GTIN, in words; None when it is one."""
+def gtin_problem(code: str) -> tuple[str, str] | None:
+    """Why ``code`` is not a GTIN: (the rule broken, in words); None when it is one."""
     if is_valid_gtin(code):
         return None
     if not code.isdigit():
-        return f"{code!r} is not a valid GTIN: it contains characters other than digits"
+        return "not only digits", (
+            f"{code!r} is not a valid GTIN: it contains characters other than digits"
+        )
     if len(code) not in (8, 12, 13, 14):
-        return f"{code!r} is not a valid GTIN: {len(code)} digits; GTINs have 8, 12, 13 or 14"
+        return "wrong length", (
+            f"{code!r} is not a valid GTIN: {len(code)} digits; GTINs have 8, 12, 13 or 14"
+        )
     body = [int(c) for c in code[:-1]]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     expected = (10 - total % 10) % 10
-    return (
+    return "invalid check digit", (
         f"{code!r} is not a valid GTIN: its check digit is {code[-1]}, the digits before "
         f"it call for {expected}"
     )
@@ -131,12 +186,14 @@ def check_gtin(row: dict[str, Any], issues: list[dict], field: str = "gtin") -> 
     if code:
         problem = gtin_problem(str(code))
         if problem:
+            rule, words = problem
             issues.append(
                 issue(
                     field,
-                    problem + " (correct the barcode, or remove it: "
+                    words + " (correct the barcode, or remove it: "
                     "brand + MPN or identifier_exists=no is "
                     "sent instead)",
+                    rule=rule,
                 )
             )
 

@@ -4,19 +4,21 @@ the caller owns the transaction."""
 from __future__ import annotations
 
 import hmac
-from collections import Counter
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mercato import events
+from mercato.catalog.models import Media, Product, Variant
 from mercato.catalog.service import store_currency
 from mercato.channels import crypto
 from mercato.channels.capabilities import as_dict, capabilities, feed_format
 from mercato.channels.checkout_urls import checkout_url
 from mercato.channels.models import Channel, Listing
+from mercato.channels.rules import cause
 from mercato.channels.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
 from mercato.config import get_settings
 from mercato.crypto import hash_token
@@ -299,38 +301,132 @@ def verdict_counts(session: Session, channel_id: str) -> dict[str, int]:
     return {verdict: count for verdict, count in rows}
 
 
-@dataclass(frozen=True)
-class IssueCount:
+@dataclass
+class Affected:
+    """An item a cause concerns, as the merchant knows it: the product's title."""
+
+    product_id: str
+    variant_id: str
+    title: str
+    sku: str | None
+    image_url: str | None
+    verdict: str
+    said: str  # the platform's (or Mercato's check's) own words for this item
+
+
+@dataclass
+class IssueGroup:
+    """One cause of rejections or warnings on a channel: a field and the rule it breaks."""
+
     field: str
-    message: str
+    rule: str
     severity: str
     source: str
-    items: int
+    items: int = 0
+    # The first items it concerns (all of them: ``issue_page``).
+    affected: list[Affected] = dataclass_field(default_factory=list)
 
 
-# Enough listings to name the common reasons without reading a whole large catalog.
-ISSUE_SAMPLE = 5000
+FLAGGED = ("rejected", "warning")
 
 
-def top_issues(session: Session, channel_id: str, limit: int = 10) -> list[IssueCount]:
-    """The most frequent reasons items are rejected or warned on a channel."""
-    counts: Counter[tuple[str, str, str, str]] = Counter()
-    issues = session.scalars(
-        select(Listing.issues)
-        .where(Listing.channel_id == channel_id, Listing.verdict.in_(("rejected", "warning")))
-        .limit(ISSUE_SAMPLE)
+def _flagged(session: Session, channel_id: str, after: str = ""):
+    """The channel's rejected and warned listings, in id order, read in batches."""
+    query = (
+        select(Listing.id, Listing.product_id, Listing.variant_id, Listing.verdict, Listing.issues)
+        .where(
+            Listing.channel_id == channel_id,
+            Listing.verdict.in_(FLAGGED),
+            Listing.id > after,
+        )
+        .order_by(Listing.id)
     )
-    for item_issues in issues:
-        for issue in item_issues or []:
-            counts[
-                (
-                    issue.get("field", ""),
-                    issue.get("message", ""),
-                    issue.get("severity", ""),
-                    issue.get("source", ""),
-                )
-            ] += 1
-    return [IssueCount(*key, items) for key, items in counts.most_common(limit)]
+    return session.execute(query.execution_options(yield_per=1000))
+
+
+def _causes(issues: list[dict]) -> dict[tuple[str, str, str, str], str]:
+    """Each cause of an item's issues (field, rule, severity, source) -> its words."""
+    found: dict[tuple[str, str, str, str], str] = {}
+    for one in issues or []:
+        key = (one.get("field", ""), cause(one), one.get("severity", ""), one.get("source", ""))
+        found.setdefault(key, one.get("message", ""))
+    return found
+
+
+def issue_groups(session: Session, channel_id: str, shown: int = 5) -> list[IssueGroup]:
+    """Every cause of the channel's rejections and warnings with how many items it
+    concerns and the first ``shown`` of them; errors first, then the most frequent."""
+    groups: dict[tuple[str, str, str, str], IssueGroup] = {}
+    wanted: list[tuple[IssueGroup, tuple, str]] = []
+    for row in _flagged(session, channel_id):
+        for key, said in _causes(row.issues).items():
+            group = groups.get(key) or groups.setdefault(key, IssueGroup(*key))
+            group.items += 1
+            if group.items <= shown:
+                wanted.append((group, row, said))
+    _name(session, wanted)
+    return sorted(groups.values(), key=lambda g: (g.severity != "error", -g.items, g.field))
+
+
+def issue_page(
+    session: Session,
+    channel_id: str,
+    field: str,
+    rule: str,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Affected], str | None]:
+    """The items of one cause (any severity or source), ``limit`` at a time; the cursor
+    of the next page (None on the last)."""
+    wanted, more = [], False
+    for row in _flagged(session, channel_id, cursor or ""):
+        causes = _causes(row.issues).items()
+        said = next((w for (f, r, *_), w in causes if (f, r) == (field, rule)), None)
+        if said is None:
+            continue
+        if len(wanted) == limit:
+            more = True
+            break
+        wanted.append((None, row, said))
+    return _name(session, wanted), wanted[-1][1].id if more else None
+
+
+def _name(session: Session, wanted: list) -> list[Affected]:
+    """(group or None, listing row, words) as Affected items, with the product's title,
+    the variant's SKU and the product's first image, in three queries."""
+    product_ids = {row.product_id for _, row, _ in wanted}
+    titles = dict(
+        session.execute(select(Product.id, Product.title).where(Product.id.in_(product_ids))).all()
+    )
+    skus = dict(
+        session.execute(
+            select(Variant.id, Variant.sku).where(
+                Variant.id.in_({row.variant_id for _, row, _ in wanted})
+            )
+        ).all()
+    )
+    images: dict[str, str] = {}
+    for product_id, url in session.execute(
+        select(Media.product_id, Media.url)
+        .where(Media.product_id.in_(product_ids))
+        .order_by(Media.product_id, Media.position)
+    ):
+        images.setdefault(product_id, url)
+    out = []
+    for group, row, said in wanted:
+        affected = Affected(
+            row.product_id,
+            row.variant_id,
+            titles.get(row.product_id, "(deleted product)"),
+            skus.get(row.variant_id),
+            images.get(row.product_id),
+            row.verdict,
+            said,
+        )
+        if group is not None:
+            group.affected.append(affected)
+        out.append(affected)
+    return out
 
 
 def listings_of_product(session: Session, product_id: str) -> list[Listing]:
@@ -356,3 +452,9 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(f"Invalid --{what}.", errors)
     return out
+
+
+def named_listings(session: Session, listings: list[Listing]) -> dict[str, Affected]:
+    """Listing id -> the item by its product's title, SKU and image."""
+    named = _name(session, [(None, listing, "") for listing in listings])
+    return {listing.id: item for listing, item in zip(listings, named, strict=True)}

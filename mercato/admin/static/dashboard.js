@@ -17,3 +17,8 @@ document.addEventListener('click', function (event) {
   if (!selector) return;
   document.querySelectorAll(selector).forEach(function (c) { c.checked = box.checked; });
 });
+// A link to a field (the channel to-do list's "Fix"): the field gets the keyboard.
+window.addEventListener('load', function () {
+  var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (target && target.focus) target.focus();
+});

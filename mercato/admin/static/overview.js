@@ -32,6 +32,7 @@
   }
   const when = (iso) => new Date(iso).toISOString().slice(0, 16).replace("T", " ");
 
+  const names = JSON.parse(document.getElementById("latest").dataset.names);
   const live = document.getElementById("live");
   const source = new EventSource("/admin/stream");
   source.onopen = () => live.classList.add("on");
@@ -44,7 +45,7 @@
     if (empty) empty.remove();
     const row = document.createElement("tr");
     const cells = ["#" + event.data.number, when(event.created_at),
-                   event.data.channel, event.data.status,
+                   names[event.data.channel] || event.data.channel, event.data.status,
                    money(event.data.total, event.data.currency)];
     cells.forEach((text, i) => {
       const cell = document.createElement("td");

@@ -143,6 +143,7 @@ class Client:
                 i.get("attribute") or "item",
                 i.get("description") or i.get("code", ""),
                 SEVERITY.get(i.get("severity", ""), "warning"),
+                i.get("code"),
             )
             for i in status.get("itemLevelIssues", [])
             if self._concerns_us(i.get("applicableCountries", []))
