@@ -25,6 +25,9 @@ from mercato.web.requests import body_of_at_most
 from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(tags=["analytics"])
+# A report's period: days in the store's zone (the last 30 by default).
+Since = Annotated[date | None, Query(alias="from", description="First day (store's zone)")]
+Until = Annotated[date | None, Query(alias="to", description="Last day, inclusive")]
 # A touch is a few hundred bytes; anything much larger is not from the shop's script.
 MAX_TOUCH_BYTES = 4096
 
@@ -61,10 +64,8 @@ def record_touch(data: BrowserTouch, session: WriteSession):
 def get_kpis(
     session: ReadSession,
     _: AnalyticsRead,
-    since: Annotated[
-        date | None, Query(alias="from", description="First day (store's zone)")
-    ] = None,
-    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    since: Since = None,
+    until: Until = None,
     by: Annotated[str | None, Query(description=", ".join(kpis.DIMENSIONS))] = None,
     bucket: Annotated[str | None, Query(description="day, week or month")] = None,
     currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
@@ -81,10 +82,8 @@ def get_attribution(
     session: ReadSession,
     _: AnalyticsRead,
     model: Annotated[str, Query(description=f"{', '.join(MODELS)}, or all")] = "all",
-    since: Annotated[
-        date | None, Query(alias="from", description="First day (store's zone)")
-    ] = None,
-    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    since: Since = None,
+    until: Until = None,
     currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
     half_life: Annotated[float, Query(gt=0, description="Time decay's half-life, days")] = 7.0,
     lookback: Annotated[float | None, Query(gt=0, description="Days before a purchase")] = None,
@@ -111,10 +110,8 @@ def export_table(
     file_name: str,
     session: ReadSession,
     _: AnalyticsRead,
-    since: Annotated[
-        date | None, Query(alias="from", description="First day (store's zone)")
-    ] = None,
-    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    since: Since = None,
+    until: Until = None,
     currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
 ):
     """One table of the period's ledger as a file: `touches`, `ad_spend` or `journeys`,

@@ -1,12 +1,13 @@
 """``/api/v1/analytics``: where purchases are sent back and the delivery log; the ad
 accounts whose reports are read."""
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
 from mercato.analytics import ad_reports, conversions, reports
+from mercato.analytics.api import Since, Until
 from mercato.analytics.auth import AnalyticsRead, AnalyticsWrite
 from mercato.analytics.conversion_schemas import (
     AdAccountCreate,
@@ -93,8 +94,8 @@ def pull_ad_account(
     account_id: str,
     sessions: SessionFactories,
     _: AnalyticsWrite,
-    since: Annotated[date | None, Query(alias="from", description="First day")] = None,
-    until: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    since: Since = None,
+    until: Until = None,
 ):
     """Read the account's report for a period now (default: the last few days); the
     platform's refusal is answered as 502 with its words, and kept on the account."""

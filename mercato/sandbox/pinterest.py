@@ -293,17 +293,22 @@ def create_app() -> FastAPI:
         }
         return answer(request, content)
 
-    def ad_account(ad_account_id: str) -> dict | None:
+    async def ad_account(ad_account_id: str, request: Request) -> tuple[dict, JSONResponse | None]:
+        """The simulated ad account, or the answer refusing the request."""
+        _, refused = await admitted(request)
+        if refused is not None:
+            return {}, refused
         with sim.lock:
-            return sim.ad_accounts.get(ad_account_id)
+            account = sim.ad_accounts.get(ad_account_id)
+        if account is None:
+            return {}, _error(404, 2903, "Ad account not found.")
+        return account, None
 
     @app.get("/v5/ad_accounts/{ad_account_id}")
     async def get_ad_account(ad_account_id: str, request: Request):
-        _, refused = await admitted(request)
+        account, refused = await ad_account(ad_account_id, request)
         if refused is not None:
             return refused
-        if (account := ad_account(ad_account_id)) is None:
-            return _error(404, 2903, "Ad account not found.")
         shown = {
             "id": ad_account_id,
             "name": account.get("name", ""),
@@ -313,11 +318,9 @@ def create_app() -> FastAPI:
 
     @app.get("/v5/ad_accounts/{ad_account_id}/campaigns")
     async def list_campaigns(ad_account_id: str, request: Request):
-        _, refused = await admitted(request)
+        account, refused = await ad_account(ad_account_id, request)
         if refused is not None:
             return refused
-        if (account := ad_account(ad_account_id)) is None:
-            return _error(404, 2903, "Ad account not found.")
         campaigns = sorted(account.get("campaigns", {}).items())
         size = int(request.query_params.get("page_size", 25))
         start = int(request.query_params.get("bookmark") or 0)
@@ -328,11 +331,9 @@ def create_app() -> FastAPI:
 
     @app.get("/v5/ad_accounts/{ad_account_id}/campaigns/analytics")
     async def campaign_analytics(ad_account_id: str, request: Request):
-        _, refused = await admitted(request)
+        account, refused = await ad_account(ad_account_id, request)
         if refused is not None:
             return refused
-        if (account := ad_account(ad_account_id)) is None:
-            return _error(404, 2903, "Ad account not found.")
         query = request.query_params.multi_items()
         if problems := ad_reports.pinterest_refusals(dict(query), datetime.now(UTC).date()):
             return _error(400, 1, f"Invalid request: {'; '.join(problems)}")
