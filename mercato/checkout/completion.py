@@ -392,6 +392,7 @@ def place_many(
         [paying.order_for(checkout) for _, checkout, _ in ready],
         actor=service.CHANNEL,
         stock_state="committed",
+        buyers=[paying.buyer_of(checkout) for _, checkout, _ in ready],
     )
     sold, since = [], []
     for (index, checkout, payment), outcome in zip(ready, made, strict=True):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from mercato.checkout import service
 from mercato.checkout.models import Checkout
+from mercato.customers import identities, merges
 from mercato.customers import service as customers
 from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
 from mercato.inventory import reservations as stock
@@ -188,7 +189,11 @@ def place_order(
     # Its units are sold through the checkout's reservation (below): a cancel or return
     # gives them back like any order's.
     order, _ = creation.create_order(
-        session, order_for(checkout), actor=service.CHANNEL, stock_state="committed"
+        session,
+        order_for(checkout),
+        actor=service.CHANNEL,
+        stock_state="committed",
+        buyer=buyer_of(checkout),
     )
     record_placed(session, checkout, order, intent, payment, now, provider_name)
     session.flush()
@@ -229,7 +234,45 @@ def record_placed(
             method_ref=intent.payment_method_ref if intent else None,
             method_label=intent.payment_method_label if intent else None,
         )
+        if remembered is not None and remembered.id != checkout.customer_id:
+            _join_profile(session, checkout, order, remembered.id)
         checkout.customer_id = remembered.id if remembered else checkout.customer_id
+
+
+def _join_profile(session: Session, checkout: Checkout, order: Order, remembered: str) -> None:
+    """A buyer remembered for the first time is the order's buyer: their new row joins
+    the profile the order was linked to (a merge, undone like any other)."""
+    if order.customer_id is None:
+        order.customer_id = remembered
+        return
+    merges.merge(
+        session,
+        order.customer_id,
+        remembered,
+        rule="remembered_at_checkout",
+        reason=f"checkout:{checkout.id}: the buyer of order #{order.number} asked to be "
+        "remembered on their device",
+        actor="system",
+        evidence={"source": f"checkout:{checkout.id}", "order_id": order.id},
+    )
+
+
+def buyer_of(checkout: Checkout) -> identities.Observation:
+    """What a storefront checkout says of its buyer: the buyer signed in or recognised
+    on the device (their own row), then the email and phone they typed (unverified)."""
+    address = checkout.shipping_address or {}
+    return identities.Observation(
+        f"checkout:{checkout.id}",
+        identities.contact_claims(
+            email=checkout.email,
+            phone=checkout.phone,
+            name=address.get("name"),
+            address=address or None,
+        ),
+        known_customer_id=checkout.customer_id,
+        name=address.get("name"),
+        language=checkout.locale if checkout.locale and checkout.locale != "en" else None,
+    )
 
 
 def uses_sandbox(session: Session) -> bool:

@@ -23,7 +23,7 @@ from mercato import events, jobs
 from mercato.channels.messenger import webhooks as messenger_webhooks
 from mercato.channels.meta import webhooks
 from mercato.channels.whatsapp import webhooks as whatsapp_webhooks
-from mercato.customers.models import Customer
+from mercato.customers import identities
 from mercato.db import new_id, utcnow
 from mercato.errors import (
     BadSignature,
@@ -238,7 +238,8 @@ def _store_messages(session: Session, arrived: list, outcomes: list, now: dateti
             rows,
         )
     )
-    _recognise(session, [c for c in conversations.values() if c.customer_id is None])
+    accounts = {account.id: account for _, _, account, _ in arrived}
+    _recognise(session, [c for c in conversations.values() if c.customer_id is None], accounts, now)
     created, to_answer, recorded = set(), [], []
     for (_, index, account, message), row in zip(arrived, rows, strict=True):
         if row["id"] not in stored:
@@ -265,16 +266,27 @@ def _store_messages(session: Session, arrived: list, outcomes: list, now: dateti
     jobs.enqueue_new(session, automation.JOB, to_answer)
 
 
-def _recognise(session: Session, conversations: list[Conversation]) -> None:
-    """Link each person to the customer with their number, when there is one."""
-    phones = {c.phone for c in conversations if c.phone}
-    if not phones:
-        return
-    customers = dict(
-        session.execute(select(Customer.phone, Customer.id).where(Customer.phone.in_(phones))).all()
-    )
-    for conversation in conversations:
-        conversation.customer_id = customers.get(conversation.phone)
+def _recognise(
+    session: Session, conversations: list[Conversation], accounts: dict, now: datetime
+) -> None:
+    """Link each person to their profile (customers.identities): their id on the
+    platform and, on WhatsApp, their number, both vouched for by the platform."""
+    for conversation in sorted(conversations, key=lambda c: c.id):
+        account = accounts[conversation.account_id]
+        claims = [
+            identities.Claim(
+                "platform", conversation.contact_id, f"{account.platform}:{account.id}", True
+            )
+        ]
+        if phone := identities.normal_phone(conversation.phone):
+            claims.append(identities.Claim("phone", phone, verified=True))
+        conversation.customer_id = identities.resolve(
+            session,
+            identities.Observation(
+                f"conversation:{conversation.id}", claims, name=conversation.contact_name
+            ),
+            now,
+        )
 
 
 def _arrived(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from mercato.customers.models import Customer
 from mercato.errors import NotFound
 from mercato.inbox.models import Conversation, Message
 from mercato.inbox.schemas import ConversationChanged, MessageChanged
@@ -29,11 +30,15 @@ def message(session: Session, message_id: str) -> Message:
 
 
 def orders_of(session: Session, conversation: Conversation, limit: int) -> list[Order]:
-    """The person's orders, latest first: by their number, and those the conversation's
-    links led to."""
+    """The person's orders, latest first: their profile's (customers.identities), by
+    their number, and those the conversation's links led to."""
     theirs = Order.attribution["conversation_id"].as_string() == conversation.id
     if conversation.phone:
         theirs = or_(Order.customer_phone == conversation.phone, theirs)
+    if conversation.customer_id:
+        profile = select(Customer.profile_id).where(Customer.id == conversation.customer_id)
+        rows = select(Customer.id).where(Customer.profile_id == profile.scalar_subquery())
+        theirs = or_(Order.customer_id.in_(rows), theirs)
     return list(
         session.scalars(select(Order).where(theirs).order_by(Order.placed_at.desc()).limit(limit))
     )

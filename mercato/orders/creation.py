@@ -15,9 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.catalog.models import Variant
 from mercato.catalog.service import store_currency
+from mercato.customers.identities import Observation
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.money import CURRENCIES, MAX_AMOUNT
+from mercato.orders import buyers as buyers_of
 from mercato.orders import queries, stock, timeline
 from mercato.orders.models import ORDER_NUMBERS, Order, OrderLine
 from mercato.orders.schemas import OrderCreate, OrderLineCreate
@@ -31,10 +33,18 @@ def create_order(
     actor: str = "api",
     deduct_stock: bool = False,
     stock_state: str = "none",
+    buyer: Observation | None = None,
 ) -> tuple[Order, bool]:
     """Create an order, or return the existing one for the same channel and external id:
     ``create_orders`` for one, its ValidationFailed raised. Returns (order, created)."""
-    [outcome] = create_orders(session, [data], actor, deduct_stock, stock_state)
+    [outcome] = create_orders(
+        session,
+        [data],
+        actor,
+        deduct_stock,
+        stock_state,
+        buyers=None if buyer is None else [buyer],
+    )
     if isinstance(outcome, ValidationFailed):
         raise outcome
     return outcome
@@ -47,19 +57,26 @@ def create_orders(
     deduct_stock: bool = False,
     stock_state: str = "none",
     external: Sequence[tuple[str | None, datetime | None]] | None = None,
+    buyers: Sequence[Observation | None] | None = None,
 ) -> list[tuple[Order, bool] | ValidationFailed]:
     """Create many orders, each idempotent per channel and external id; each one's
     outcome, in order: (order, created), or the ValidationFailed that refused it (which
     field of which line), the others created all the same.
 
     A batch costs the same few statements whatever its size: one lookup of the orders
-    that exist, one read of the variants of every line, the numbers in one statement,
+    that exist, one read of the variants of every line, the buyers' profiles (one read
+    of their identities, one insert each of new customers and identities:
+    ``buyers.link``), the numbers in one statement,
     then one insert each of orders, lines, timeline entries (with their ids drawn in
     one), events and outbox entries. The same external id twice in a batch
     makes one order (the second gets it, not created). Concurrent duplicates (a webhook
     delivered twice at once) meet the unique (channel, external_id) constraint: the
     batch's savepoint is undone and each order created on its own, where the loser gets
     the winner's order.
+
+    Each new order is linked to its buyer's profile by what it says of them, or by
+    ``buyers`` (one per item) when the caller knows more (the checkout: the signed-in
+    buyer).
 
     ``deduct_stock`` takes the orders' units through the inventory service (platform
     orders; ``take_stock`` does it later for many); storefront orders took theirs in
@@ -95,6 +112,14 @@ def create_orders(
         except ValidationFailed as refused:
             outcomes[index] = refused
     if built:
+        buyers_of.link(
+            session,
+            [
+                (order, items[index], None if buyers is None else buyers[index])
+                for index, order in built
+            ],
+            actor,
+        )
         try:
             _insert(session, [order for _, order in built], actor)
             for index, order in built:
@@ -115,6 +140,7 @@ def create_orders(
                         False,
                         stock_state,
                         None if external is None else [external[index]],
+                        None if buyers is None else [buyers[index]],
                     )
         built = [
             (i, outcomes[i][0])
@@ -131,6 +157,7 @@ def create_orders(
             deduct_stock,
             stock_state,
             None if external is None else [external[i] for i in later],
+            None if buyers is None else [buyers[i] for i in later],
         )
         for index, outcome in zip(later, again, strict=True):
             outcomes[index] = outcome

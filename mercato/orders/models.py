@@ -66,6 +66,11 @@ class Order(Base):
     total: Mapped[int] = mapped_column(Amount)
     refunded_total: Mapped[int] = mapped_column(Amount, default=0)
 
+    # The buyer's profile (customers.identities): the row their identities were linked
+    # to; its ``profile_id`` names the whole profile, through merges and unmerges.
+    customer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
     customer_name: Mapped[str | None] = mapped_column(String(255))
     customer_email: Mapped[str | None] = mapped_column(String(320))
     customer_phone: Mapped[str | None] = mapped_column(String(32))

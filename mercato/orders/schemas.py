@@ -35,6 +35,9 @@ class Customer(_Input):
     name: Text255 | None = None
     email: EmailStr | None = None
     phone: Annotated[str, Field(max_length=32)] | None = None
+    external_id: Text255 | None = Field(
+        None, description="The buyer's id on the order's channel (TikTok Shop's user_id)"
+    )
 
 
 class Attribution(_Input):
@@ -225,6 +228,9 @@ class OrderPublic(_Output):
     taxes_included: bool
     total: int
     refunded_total: int
+    customer_id: str | None = Field(
+        None, description="The buyer's profile (GET /api/v1/customers/{id})"
+    )
     customer_name: str | None
     customer_email: str | None
     customer_phone: str | None

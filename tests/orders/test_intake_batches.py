@@ -108,7 +108,14 @@ def test_a_batch_of_new_orders_costs_the_same_statements_whatever_its_size(
 
     def statements(orders: int) -> list[str]:
         for n in range(orders):
-            book.place(OrderIn(lines=[{"sku": "TEE-S", "quantity": 1 + n % 2}]))
+            # Each a new buyer: their profiles made in the batch's few statements too.
+            book.place(
+                OrderIn(
+                    lines=[{"sku": "TEE-S", "quantity": 1 + n % 2}],
+                    email=f"buyer-{orders}-{n}@example.com",
+                    name=f"Buyer {orders}-{n}",
+                )
+            )
         book.deliver(DeliverIn())
         with sessions() as session:
             ids = list(

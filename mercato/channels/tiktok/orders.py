@@ -143,6 +143,7 @@ def to_order(doc: dict, channel_id: str) -> PlatformOrder:
             name=address.get("name"),
             email=doc.get("buyer_email"),
             phone=address.get("phone_number"),
+            external_id=doc.get("user_id"),
         ),
         shipping_address=_address(address),
         attribution=Attribution(
