@@ -9,6 +9,7 @@ TABLES = (
         "orders",
         find={
             "id": "order",
+            "customer_id": "customer",
             "external_id": "order_ref",
             "customer_email": "email",
             "customer_phone": "phone",
