@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
+from mercato.admin import customers as admin_customers
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
 from mercato.analytics.conversions_api import router as conversions_router
@@ -42,6 +43,8 @@ from mercato.payments.api import router as payments_router
 from mercato.privacy.api import callbacks as privacy_callbacks
 from mercato.privacy.api import router as privacy_router
 from mercato.problems import document_problems, problem
+from mercato.profiles.api import router as customers_router
+from mercato.profiles.api import segments_router
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
 from mercato.system.api import router as system_router
@@ -163,6 +166,8 @@ def create_app(
     merchants.include_router(webhooks_router)
     merchants.include_router(inbox_router)
     merchants.include_router(conversions_router)
+    merchants.include_router(customers_router)
+    merchants.include_router(segments_router)
     app.include_router(merchants)
     app.include_router(privacy_router)
     app.include_router(privacy_callbacks)
@@ -170,6 +175,7 @@ def create_app(
     app.include_router(system_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
+    app.include_router(admin_customers.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
     return app

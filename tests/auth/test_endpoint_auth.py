@@ -308,6 +308,37 @@ class Shop:
         return response.json()["confirmation_code"]
 
     @cached_property
+    def customer_id(self) -> str:
+        """The profile of the order's buyer."""
+        return self.order["customer_id"]
+
+    def other_customer_id(self, email: str = "grace@example.com") -> str:
+        body = {
+            "lines": [{"sku": self.sku, "quantity": 1}],
+            "customer": {"email": email},
+        }
+        return self.call("POST", "/api/v1/orders", 201, json=body)["customer_id"]
+
+    @cached_property
+    def suggestion_id(self) -> str:
+        """The same email typed on two orders (unverified): a suggested merge."""
+        _ = self.customer_id
+        self.other_customer_id("ada@example.com")
+        return self.call("GET", "/api/v1/customers/suggestions")[0]["id"]
+
+    @cached_property
+    def merge_id(self) -> str:
+        body = {"other_id": self.other_customer_id(), "reason": "one person"}
+        return self.call("POST", f"/api/v1/customers/{self.customer_id}/merges", 201, json=body)[
+            "id"
+        ]
+
+    @cached_property
+    def segment_id(self) -> str:
+        body = {"name": "buyers", "filters": {"min_orders": 1}}
+        return self.call("POST", "/api/v1/segments", 201, json=body)["id"]
+
+    @cached_property
     def checkout_token(self) -> str:
         """A buyer's checkout, ready to pay (email and address given)."""
         token = start(self.client, items=((self.sku, 1),))["token"]
@@ -474,6 +505,12 @@ def _meta_deletion(shop: Shop) -> Request:
         content=f"signed_request={meta_signed_request(payload, APP_SECRET)}".encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+def _customer(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"customer_id": shop.customer_id}, **kwargs)
+
+
+def _segment(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"segment_id": shop.segment_id}, **kwargs)
 
 
 def _conversation(shop: Shop, **kwargs) -> Request:
@@ -1080,6 +1117,80 @@ ROUTES: list[Route] = [
         unknown=_unknown_feeds,
         public=FEED_TOKEN,
     ),
+    # ------------------------------------------------------------ customers and segments
+    Route("GET", "/api/v1/customers", "customers:read", 200),
+    Route("GET", "/api/v1/customers/suggestions", "customers:read", 200),
+    by_id(
+        "POST",
+        "/api/v1/customers/suggestions/{suggestion_id}/accept",
+        "customers:write",
+        200,
+        lambda s: Request(ids={"suggestion_id": s.suggestion_id}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/customers/suggestions/{suggestion_id}/dismiss",
+        "customers:write",
+        200,
+        lambda s: Request(ids={"suggestion_id": s.suggestion_id}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/customers/merges/{merge_id}/undo",
+        "customers:write",
+        200,
+        lambda s: Request(ids={"merge_id": s.merge_id}),
+    ),
+    by_id("GET", "/api/v1/customers/{customer_id}", "customers:read", 200, _customer),
+    by_id(
+        "PATCH",
+        "/api/v1/customers/{customer_id}",
+        "customers:write",
+        200,
+        lambda s: _customer(s, json={"tags": ["vip"], "notes": "Prefers WhatsApp"}),
+    ),
+    by_id("GET", "/api/v1/customers/{customer_id}/timeline", "customers:read", 200, _customer),
+    by_id(
+        "POST",
+        "/api/v1/customers/{customer_id}/merges",
+        "customers:write",
+        201,
+        lambda s: _customer(s, json={"other_id": s.other_customer_id(), "reason": "one person"}),
+    ),
+    by_id("GET", "/api/v1/customers/{customer_id}/consents", "customers:read", 200, _customer),
+    by_id(
+        "POST",
+        "/api/v1/customers/{customer_id}/consents",
+        "customers:write",
+        201,
+        lambda s: _customer(
+            s,
+            json={
+                "purpose": "marketing",
+                "channel": "email",
+                "granted": True,
+                "wording": "Send me news and offers by email",
+            },
+        ),
+    ),
+    Route("GET", "/api/v1/segments", "customers:read", 200),
+    Route(
+        "POST",
+        "/api/v1/segments",
+        "customers:write",
+        201,
+        lambda s: Request(json={"name": "vip", "filters": {"tags": ["vip"]}}),
+    ),
+    by_id("GET", "/api/v1/segments/{segment_id}", "customers:read", 200, _segment),
+    by_id(
+        "PATCH",
+        "/api/v1/segments/{segment_id}",
+        "customers:write",
+        200,
+        lambda s: _segment(s, json={"filters": {"min_revenue": 1000}}),
+    ),
+    by_id("DELETE", "/api/v1/segments/{segment_id}", "customers:write", 204, _segment),
+    by_id("GET", "/api/v1/segments/{segment_id}/members", "customers:read", 200, _segment),
     Route("GET", "/healthz", None, 200, public=PROBE),
     Route("GET", "/readyz", None, 200, public=PROBE),
     Route("GET", "/openapi.json", None, 200, public=DOCS),
