@@ -12,10 +12,14 @@ from sqlalchemy.orm import Session
 from mercato.analytics import ledger
 from mercato.analytics.schemas import BrowserTouchCreate
 from mercato.checkout.service import attribution_from_link
+from mercato.customers import consent, identities
 from mercato.errors import FieldError, ValidationFailed
 from mercato.orders.models import Order
 
 PURCHASE_ID = re.compile(r"^order:([A-Za-z0-9_]{1,40}):purchase$")
+# The shop's question, word for word (storefront/templates/base.html shows it): a browser
+# sends a visitor id only after "Yes".
+CONSENT_WORDING = "May we remember this browser to see which posts bring visitors who buy?"
 
 
 def record(session: Session, data: BrowserTouchCreate, now: datetime) -> tuple[str, bool]:
@@ -31,6 +35,8 @@ def record(session: Session, data: BrowserTouchCreate, now: datetime) -> tuple[s
     if data.kind == "purchase":
         order = _order_of(session, data.event_id)
         touch.update(event_id=data.event_id, order_id=order.id, currency=order.currency)
+        if data.visitor_id and order.customer_id:
+            _buyer_consented(session, order, data.visitor_id, now)
     else:
         # Its own namespace: a browser can never claim a server event's id.
         touch["event_id"] = f"web:{data.event_id}"
@@ -39,6 +45,32 @@ def record(session: Session, data: BrowserTouchCreate, now: datetime) -> tuple[s
         if data.kind == "visit" and not touch.get("channel"):
             touch["channel"] = "direct"
     return touch["event_id"], ledger.record(session, [touch]) == 1
+
+
+def _buyer_consented(session: Session, order: Order, visitor_id: str, now: datetime) -> None:
+    """A purchase reported with a visitor id: the buyer said yes to the shop's question.
+    Their answer goes on their profile (analytics, with its words), and the browser
+    becomes one of their devices."""
+    identities.resolve(
+        session,
+        identities.Observation(
+            f"order:{order.id}",
+            [identities.Claim("device", visitor_id[:320])],
+            known_customer_id=order.customer_id,
+        ),
+        now,
+    )
+    if not consent.allows(session, order.customer_id, consent.Need("analytics")):
+        consent.record(
+            session,
+            order.customer_id,
+            consent.Need("analytics"),
+            True,
+            source="storefront_checkout",
+            wording=CONSENT_WORDING,
+            reference=f"order:{order.id}",
+            now=now,
+        )
 
 
 def _order_of(session: Session, event_id: str) -> Order:

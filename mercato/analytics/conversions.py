@@ -27,6 +27,7 @@ from mercato.channels.pinterest import conversions as pinterest
 from mercato.channels.tiktok import events as tiktok
 from mercato.config import get_settings
 from mercato.crypto import fernet
+from mercato.customers import consent
 from mercato.db import new_id, transaction, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.inserts import insert_or_ignore
@@ -149,12 +150,16 @@ def _token(destination: ConversionDestination) -> str:
 # ---------------------------------------------------------------- deliveries
 
 
-def should_send(order: Order, destination: ConversionDestination) -> bool:
-    """A paid order from the shop's own checkout, to an enabled destination whose
-    merchant says buyers consented to ad measurement before checking out."""
+MEASUREMENT = consent.Need("analytics")
+
+
+def should_send(order: Order, destination: ConversionDestination, consented: bool) -> bool:
+    """A paid order from the shop's own checkout, to an enabled destination, of a buyer
+    whose consent to analytics (ad measurement) is on record (``consented``), or whose
+    merchant says every buyer gave it before checking out (``consent_implied``)."""
     return (
         destination.enabled
-        and destination.consent_implied
+        and (consented or destination.consent_implied)
         and order.payment_status == "paid"
         and order.channel == "storefront"
     )
@@ -175,8 +180,9 @@ def queue_for(session: Session, batch: Sequence[Row], now: datetime) -> int:
     orders = session.scalars(select(Order).where(Order.id.in_(order_ids)))
     made = 0
     for order in orders:
+        consented = consent.allows(session, order.customer_id, MEASUREMENT)
         for destination in destinations:
-            if not should_send(order, destination):
+            if not should_send(order, destination, consented):
                 continue
             delivery_id = session.scalar(
                 insert_or_ignore(

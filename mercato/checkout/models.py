@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
@@ -41,6 +41,9 @@ class Checkout(Base):
     # Hash of the visitor's cookie: how many checkouts one visitor holds (limits.py).
     visitor: Mapped[str | None] = mapped_column(String(64), index=True)
     remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The buyer ticked the marketing box (paying.MARKETING_WORDING); recorded as their
+    # consent when the order is placed. Never ticked for them.
+    marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     subtotal: Mapped[int] = mapped_column(Amount, default=0)
     discount_total: Mapped[int] = mapped_column(Amount, default=0)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mercato.checkout import service
 from mercato.checkout.models import Checkout
-from mercato.customers import identities, merges
+from mercato.customers import consent, identities, merges
 from mercato.customers import service as customers
 from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
 from mercato.inventory import reservations as stock
@@ -237,6 +237,26 @@ def record_placed(
         if remembered is not None and remembered.id != checkout.customer_id:
             _join_profile(session, checkout, order, remembered.id)
         checkout.customer_id = remembered.id if remembered else checkout.customer_id
+    _record_marketing(session, checkout, order, now)
+
+
+# The storefront's marketing box, word for word: what the buyer agrees to by ticking it.
+MARKETING_WORDING = "Email me news and offers. I can unsubscribe at any time."
+
+
+def _record_marketing(session: Session, checkout: Checkout, order: Order, now: datetime) -> None:
+    """A ticked marketing box is the buyer's consent to marketing by email, with its words."""
+    if checkout.marketing_opt_in and checkout.email and order.customer_id:
+        consent.record(
+            session,
+            order.customer_id,
+            consent.Need("marketing", "email"),
+            True,
+            source="storefront_checkout",
+            wording=MARKETING_WORDING,
+            reference=f"checkout:{checkout.id}",
+            now=now,
+        )
 
 
 def _join_profile(session: Session, checkout: Checkout, order: Order, remembered: str) -> None:

@@ -79,6 +79,11 @@ class CheckoutUpdate(BuyerDetails):
         None, description="An empty string removes the code"
     )
     remember: bool | None = Field(None, description="Save address and payment method for next time")
+    marketing_opt_in: bool | None = Field(
+        None,
+        description="The buyer ticked the box agreeing to marketing by email (unticked by "
+        "default); recorded with its words when the order is placed",
+    )
 
 
 class CheckoutComplete(_Input):

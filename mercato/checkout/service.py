@@ -519,6 +519,8 @@ def update_checkout(
                 errors += exc.errors
     if data.remember is not None:
         checkout.remember = data.remember
+    if data.marketing_opt_in is not None:
+        checkout.marketing_opt_in = data.marketing_opt_in
     if errors:
         raise ValidationFailed("Some details need another look.", errors)
     redo_totals(session, checkout, table, now)

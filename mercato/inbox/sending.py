@@ -287,7 +287,7 @@ def _compose(
                 [FieldError(("template", "name"), "is not an approved template of this number")],
             )
         if found.category == consent.MARKETING:
-            consent.check_marketing(conversation)
+            consent.check_marketing(session, conversation)
         components, text = _template_components(found, choice)
         body = mapping.template(to, choice.name, choice.language, components or None)
         return "template", text, body

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mercato import crypto
-from mercato.analytics import conversions, ledger
+from mercato.analytics import browser_touches, conversions, ledger
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
@@ -45,6 +45,9 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 # Descriptions are sanitised when saved; again when shown, for rows saved before that.
 templates.env.filters["safe_html"] = lambda html: Markup(safe_html(html))
+# The marketing box's words: shown, and recorded as they are with the buyer's consent.
+templates.env.globals["marketing_wording"] = paying.MARKETING_WORDING
+templates.env.globals["analytics_wording"] = browser_touches.CONSENT_WORDING
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(prefix="/shop", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -371,6 +374,7 @@ def _update_from(form) -> CheckoutUpdate:
             "shipping_rate": form.get("shipping_rate") or None,
             "discount_code": form.get("discount_code", ""),
             "remember": form.get("remember") == "on",
+            "marketing_opt_in": form.get("marketing_opt_in") == "on",
         }
     )
 

@@ -137,6 +137,9 @@ def upgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.alter_column('profile_id', existing_type=sa.String(length=40), nullable=False)
 
+    with op.batch_alter_table('checkouts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('marketing_opt_in', sa.Boolean(), server_default=sa.false(), nullable=False))
+
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('customer_id', sa.String(length=40), nullable=True))
         batch_op.create_index(batch_op.f('ix_orders_customer_id'), ['customer_id'], unique=False)
@@ -151,6 +154,9 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_orders_customer_id_customers'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_orders_customer_id'))
         batch_op.drop_column('customer_id')
+
+    with op.batch_alter_table('checkouts', schema=None) as batch_op:
+        batch_op.drop_column('marketing_opt_in')
 
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_customers_merged_into_id_customers'), type_='foreignkey')
