@@ -222,9 +222,11 @@ def record_placed(
         payment.order_id = order.id
         provider_name = payment.provider
     if checkout.remember:
+        # A buyer new to the shop is remembered on the row their order just made.
+        fresh = identities.made_by(session, order.customer_id, f"checkout:{checkout.id}")
         remembered = customers.remember(
             session,
-            checkout.customer_id,
+            checkout.customer_id or (order.customer_id if fresh else None),
             email=checkout.email,
             phone=checkout.phone,
             name=(checkout.shipping_address or {}).get("name"),
@@ -234,7 +236,10 @@ def record_placed(
             method_ref=intent.payment_method_ref if intent else None,
             method_label=intent.payment_method_label if intent else None,
         )
-        if remembered is not None and remembered.id != checkout.customer_id:
+        if remembered is not None and remembered.id not in (
+            checkout.customer_id,
+            order.customer_id,
+        ):
             _join_profile(session, checkout, order, remembered.id)
         checkout.customer_id = remembered.id if remembered else checkout.customer_id
     _record_marketing(session, checkout, order, now)
@@ -264,6 +269,8 @@ def _join_profile(session: Session, checkout: Checkout, order: Order, remembered
     the profile the order was linked to (a merge, undone like any other)."""
     if order.customer_id is None:
         order.customer_id = remembered
+        return
+    if merges.root_of(session, order.customer_id).id == merges.root_of(session, remembered).id:
         return
     merges.merge(
         session,

@@ -436,6 +436,18 @@ def of_profile(session: Session, profile_id: str) -> list[Identity]:
     )
 
 
+def made_by(session: Session, customer_id: str | None, source: str) -> bool:
+    """Was this row made by ``source`` alone (every identity it holds first seen there,
+    nothing remembered on it)? Such a row is only that intake's person."""
+    customer = session.get(Customer, customer_id) if customer_id else None
+    if customer is None or customer.email or customer.phone or customer.payment_method_ref:
+        return False
+    sources = set(
+        session.scalars(select(Identity.source).where(Identity.customer_id == customer.id))
+    )
+    return sources == {source}
+
+
 def owner(session: Session, claim: Claim) -> Customer | None:
     """The customer row holding this identity, if any."""
     return session.scalar(
