@@ -505,6 +505,8 @@ def _meta_deletion(shop: Shop) -> Request:
         content=f"signed_request={meta_signed_request(payload, APP_SECRET)}".encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
+
+
 def _customer(shop: Shop, **kwargs) -> Request:
     return Request(ids={"customer_id": shop.customer_id}, **kwargs)
 
