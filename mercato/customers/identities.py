@@ -20,6 +20,7 @@ insert the same row, one wins, and the other links to it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -102,7 +103,8 @@ def _fold(text: str | None) -> str:
 
 def postal_key(name: str | None, address: dict[str, Any] | None) -> str | None:
     """Name and postal address as one comparable value: case, accents, punctuation and
-    spacing ignored; None without a name, a street line and a country."""
+    spacing ignored; None without a name, a street line and a country. Only compared,
+    never read: kept as its SHA-256 digest."""
     address = address or {}
     name = name or address.get("name")
     parts = [
@@ -113,7 +115,7 @@ def postal_key(name: str | None, address: dict[str, Any] | None) -> str | None:
     ]
     if not (parts[0] and parts[1] and parts[3]):
         return None
-    return "|".join(parts)[:320]
+    return "sha256:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def contact_claims(
