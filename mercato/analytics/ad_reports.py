@@ -97,7 +97,12 @@ def disconnect(session: Session, source_id: str) -> None:
     session.delete(get_source(session, source_id))
 
 
-def check_period(since: date, until: date, today: date) -> None:
+def period(since: date | None, until: date | None, now: datetime) -> tuple[date, date]:
+    """The days to read, as asked: by default the last RECENT_DAYS up to today (the
+    store's), at most MAX_DAYS and none in the future."""
+    today = now.astimezone(store_zone()).date()
+    since = since or today - timedelta(days=RECENT_DAYS)
+    until = until or today
     errors = []
     if since > until:
         errors.append(FieldError(("from",), "after the last day"))
@@ -107,6 +112,7 @@ def check_period(since: date, until: date, today: date) -> None:
         errors.append(FieldError(("to",), "in the future"))
     if errors:
         raise ValidationFailed("The period cannot be read.", errors)
+    return since, until
 
 
 def pull(sessions: sessionmaker[Session], source_id: str, since: date, until: date) -> Pulled:
@@ -156,11 +162,11 @@ def pull_recent(sessions: sessionmaker[Session], now: datetime) -> dict[str, str
         ids = list(
             session.scalars(select(AdReportSource.id).where(AdReportSource.enabled.is_(True)))
         )
-    today = now.astimezone(store_zone()).date()
+    since, until = period(None, None, now)
     outcomes = {}
     for source_id in ids:
         try:
-            pulled = pull(sessions, source_id, today - timedelta(days=RECENT_DAYS), today)
+            pulled = pull(sessions, source_id, since, until)
             outcomes[source_id] = f"{pulled.days} campaign days"
         except PlatformRefused as exc:
             outcomes[source_id] = exc.detail

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -402,6 +402,14 @@ def sql(
         console.print(shown)
 
 
+# Options every platform connection shares.
+_TOKEN = typer.Option(help="The platform's token (stored encrypted)", prompt=True, hide_input=True)
+_CONSENT = typer.Option(
+    help="Buyers agreed to ad measurement before checkout (your site's consent banner)"
+)
+_BASE = typer.Option(help="The platform's API root (a simulator, for testing)")
+
+
 # ---------------------------------------------------------------- ad reports
 
 
@@ -409,15 +417,8 @@ def sql(
 def connect_ads(
     platform: Annotated[str, typer.Argument(help="meta or pinterest")],
     account_id: Annotated[str, typer.Option(help="The ad account's number (Meta: without act_)")],
-    access_token: Annotated[
-        str,
-        typer.Option(
-            help="A token that may read the account's reports (stored encrypted)",
-            prompt=True,
-            hide_input=True,
-        ),
-    ],
-    base_url: Annotated[str | None, typer.Option(help="The platform's API (a simulator's)")] = None,
+    access_token: Annotated[str, _TOKEN],
+    base_url: Annotated[str | None, _BASE] = None,
 ):
     """Read an ad account's daily spend, impressions and clicks per campaign into the
     ledger (every day, and with `pull-ads`)."""
@@ -450,15 +451,13 @@ def pull_ads(
     until: Annotated[datetime | None, _PERIOD_TO] = None,
 ):
     """Read the ad accounts' reports for a period (default: the last few days) now."""
-    from mercato.analytics import ad_reports, reports
+    from mercato.analytics import ad_reports
     from mercato.cli_support import console, err, short_transactions, unit_of_work
+    from mercato.db import utcnow
     from mercato.errors import PlatformRefused
 
-    today = datetime.now(reports.store_zone()).date()
-    first = _day(since) or today - timedelta(days=ad_reports.RECENT_DAYS)
-    last = _day(until) or today
     with unit_of_work() as session:
-        ad_reports.check_period(first, last, today)
+        first, last = ad_reports.period(_day(since), _day(until), utcnow())
         ids = (
             [account] if account else [s.id for s in ad_reports.list_sources(session) if s.enabled]
         )
@@ -511,13 +510,6 @@ def _connect(platform: str, source_id: str, token: str, test_code, consent_impli
             "Note: nothing is sent until buyers' consent is implied "
             "(--consent-implied, when your site asks for it before checkout)."
         )
-
-
-_TOKEN = typer.Option(help="The platform's token (stored encrypted)", prompt=True, hide_input=True)
-_CONSENT = typer.Option(
-    help="Buyers agreed to ad measurement before checkout (your site's consent banner)"
-)
-_BASE = typer.Option(help="The platform's API root (a simulator, for testing)")
 
 
 @app.command("connect-meta")

@@ -1,12 +1,11 @@
 """``/api/v1/analytics``: where purchases are sent back and the delivery log; the ad
 accounts whose reports are read."""
 
-from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.analytics import ad_reports, conversions, reports
+from mercato.analytics import ad_reports, conversions
 from mercato.analytics.api import Since, Until
 from mercato.analytics.auth import AnalyticsRead, AnalyticsWrite
 from mercato.analytics.conversion_schemas import (
@@ -20,6 +19,7 @@ from mercato.analytics.conversion_schemas import (
     DestinationPublic,
     DestinationUpdate,
 )
+from mercato.db import utcnow
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -99,11 +99,8 @@ def pull_ad_account(
 ):
     """Read the account's report for a period now (default: the last few days); the
     platform's refusal is answered as 502 with its words, and kept on the account."""
-    today = datetime.now(reports.store_zone()).date()
-    first = since or today - timedelta(days=ad_reports.RECENT_DAYS)
-    last = until or today
+    first, last = ad_reports.period(since, until, utcnow())
     with sessions.read() as session:
-        ad_reports.check_period(first, last, today)
         ad_reports.get_source(session, account_id)
     pulled = ad_reports.pull(sessions.write, account_id, first, last)
     return AdAccountPulled(
