@@ -17,6 +17,7 @@ from mercato.analytics.models import AdReportSource, AdSpend, Touch
 from mercato.channels.ad_reports import AdAccount
 from mercato.channels.meta import insights
 from mercato.cli import app as cli_app
+from mercato.config import get_settings
 from mercato.db import transaction
 from tests.helpers import SANDBOX
 
@@ -227,3 +228,23 @@ def test_disconnecting_keeps_the_figures(sandbox, client, admin, sessions):
     with transaction(sessions) as session:
         assert session.get(AdReportSource, source) is None
     assert len(_spend(sessions)) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"fields": "campaign_name,spendz"}, "spendz is not a valid insights field"),
+        ({"breakdowns": "favourite_colour"}, "favourite_colour is not a valid breakdown"),
+        ({"time_range": '{"since": "2026-11-03"}'}, "time_range"),
+        ({"time_increment": "400"}, "time_increment"),
+    ],
+)
+def test_the_meta_simulator_refuses_what_meta_refuses(sandbox, change, words):
+    sandbox.put("/meta/_sandbox/insights/1234567", json=meta_rows())
+    query = insights.params(DAY1, DAY2) | change
+    refused = sandbox.get(
+        f"/meta/{get_settings().meta_graph_version}/act_1234567/insights",
+        params=query,
+        headers={"Authorization": "Bearer tok"},
+    )
+    assert refused.status_code == 400 and words in refused.json()["error"]["message"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from mercato.config import get_settings
 from mercato.db import transaction
 from mercato.inbox.models import Message
 from mercato.jobs import registry
@@ -530,3 +531,12 @@ def test_a_comment_read_sends_no_receipt(client, admin, sandbox, instagram, job_
     _comments(client, sandbox, instagram, "price?")
     _read(client, admin, job_context)
     assert _actions(sandbox) == []
+
+
+def test_the_simulator_refuses_a_receipt_to_a_stranger(sandbox, instagram):
+    refused = sandbox.post(
+        f"/messenger/{get_settings().meta_graph_version}/{sim.PAGE_ID}/messages",
+        json={"recipient": {"id": "999"}, "sender_action": "mark_seen"},
+        headers={"Authorization": f"Bearer {sim.ACCESS_TOKEN}"},
+    )
+    assert refused.status_code == 400 and "No matching user" in refused.json()["error"]["message"]
