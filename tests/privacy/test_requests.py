@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sqlite3
 import subprocess
 import zipfile
@@ -217,8 +218,12 @@ def _dump(database_url: str) -> str:
 
 
 def _holds(text: str, value: str) -> bool:
-    """The value as text, or as the hex both dumps write bytes in."""
-    return value.lower() in text.lower() or value.encode().hex() in text.lower()
+    """The value as a whole token, or as the hex both dumps write bytes in.
+
+    A whole token, because a five-digit postal code also turns up inside
+    random identifiers and timestamps."""
+    token = re.compile(rf"(?<![0-9a-z]){re.escape(value.lower())}(?![0-9a-z])")
+    return bool(token.search(text.lower())) or value.encode().hex() in text.lower()
 
 
 def test_export_holds_everything_and_erasure_leaves_nothing(
