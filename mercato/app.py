@@ -45,6 +45,7 @@ from mercato.privacy.api import router as privacy_router
 from mercato.problems import document_problems, problem
 from mercato.profiles.api import router as customers_router
 from mercato.profiles.api import segments_router
+from mercato.recommendations.api import router as recommendations_router
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
 from mercato.system.api import router as system_router
@@ -168,6 +169,7 @@ def create_app(
     merchants.include_router(conversions_router)
     merchants.include_router(customers_router)
     merchants.include_router(segments_router)
+    merchants.include_router(recommendations_router)
     app.include_router(merchants)
     app.include_router(privacy_router)
     app.include_router(privacy_callbacks)

@@ -27,6 +27,7 @@ from mercato.orders import cli as orders_cli
 from mercato.payments import cli as payments_cli
 from mercato.privacy import cli as privacy_cli
 from mercato.profiles import cli as customers_cli
+from mercato.recommendations import cli as recommendations_cli
 from mercato.sandbox import cli as sandbox_cli
 from mercato.system import log_redaction, migrations
 from mercato.webhooks import cli as webhooks_cli
@@ -55,6 +56,7 @@ app.add_typer(inbox_cli.app, name="inbox")
 app.add_typer(customers_cli.app, name="customers")
 app.add_typer(analytics_cli.app, name="analytics")
 app.add_typer(privacy_cli.app, name="privacy")
+app.add_typer(recommendations_cli.app, name="recommendations")
 app.command("demo")(demo_cli.demo_command)
 
 

@@ -17,6 +17,7 @@ from mercato.mail import models as mail_models  # noqa: F401
 from mercato.orders import models as orders_models  # noqa: F401
 from mercato.payments import models as payments_models  # noqa: F401
 from mercato.privacy import models as privacy_models  # noqa: F401
+from mercato.recommendations import models as recommendations_models  # noqa: F401
 from mercato.segments import models as segments_models  # noqa: F401
 from mercato.system import models as system_models  # noqa: F401
 from mercato.webhooks import models as webhooks_models  # noqa: F401

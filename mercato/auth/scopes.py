@@ -13,6 +13,8 @@ AREAS = (
     "webhooks",
     "inbox",
     "analytics",
+    # Recommendations: read the lists and versions; write trains and sets rules.
+    "recommendations",
     # Data subject requests: read lists them; write opens, exports and erases.
     "privacy",
 )

@@ -1,0 +1,105 @@
+"""Recommendations API: lists as a product page or a buyer would get them, the trained
+versions with their evaluation, training on demand, and the merchant's rules."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+
+from mercato.jobs import service as jobs
+from mercato.recommendations import rules, serving
+from mercato.recommendations.auth import RecommendationsRead, RecommendationsWrite
+from mercato.recommendations.models import Version
+from mercato.recommendations.schemas import (
+    ListName,
+    ListPublic,
+    RecommendedPublic,
+    RuleCreate,
+    RulePublic,
+    TrainingQueued,
+    VersionPublic,
+)
+from mercato.recommendations.tasks import TRAIN_JOB
+from mercato.web.sessions import ReadSession, WriteSession
+
+router = APIRouter(prefix="/recommendations", tags=["recommendations"])
+Limit = Annotated[int, Query(ge=1, le=50)]
+
+
+def _public(name: str, subject: str, shown: list[serving.Shown]) -> ListPublic:
+    return ListPublic(
+        list=name,
+        subject=subject,
+        products=[
+            RecommendedPublic(
+                product_id=s.product_id,
+                handle=s.handle,
+                title=s.title,
+                variant_id=s.variant.id,
+                price=s.variant.price,
+                currency=s.variant.currency,
+                image=s.image,
+                score=s.score,
+                reason=s.reason,
+            )
+            for s in shown
+        ],
+    )
+
+
+@router.get("/products/{product_id}", response_model=ListPublic)
+def for_product(
+    product_id: str,
+    session: ReadSession,
+    _: RecommendationsRead,
+    list: ListName | None = None,
+    limit: Limit = 4,
+):
+    """What the product page shows (often bought with, else similar), or one list."""
+    if list is None:
+        name, shown = serving.for_product(session, product_id, limit)
+    else:
+        name, shown = list, serving.listed(session, list, product_id, limit)
+    return _public(name, product_id, shown)
+
+
+@router.get("/customers/{customer_id}", response_model=ListPublic)
+def for_customer(
+    customer_id: str,
+    session: ReadSession,
+    _: RecommendationsRead,
+    channel: str = "",
+    limit: Limit = 10,
+):
+    """The buyer's own list if they agreed to personalisation, else what sells."""
+    name, shown = serving.for_customer(session, customer_id, channel, limit)
+    return _public(name, customer_id, shown)
+
+
+@router.get("/versions", response_model=list[VersionPublic])
+def list_versions(session: ReadSession, _: RecommendationsRead):
+    """Trained versions, newest first, each with its models' scores on held-out orders."""
+    return session.scalars(select(Version).order_by(Version.started_at.desc(), Version.id.desc()))
+
+
+@router.post("/versions", response_model=TrainingQueued, status_code=202)
+def train(session: WriteSession, _: RecommendationsWrite):
+    """Train a new version now (the worker runs it; it is also trained every day)."""
+    return TrainingQueued(job_id=jobs.enqueue(session, TRAIN_JOB, key=TRAIN_JOB).id)
+
+
+@router.get("/rules", response_model=list[RulePublic])
+def list_rules(session: ReadSession, _: RecommendationsRead):
+    return rules.list_rules(session)
+
+
+@router.post("/rules", response_model=RulePublic, status_code=201)
+def add_rule(data: RuleCreate, session: WriteSession, _: RecommendationsWrite):
+    """Exclude, boost or pin a product in one list or all."""
+    return rules.add(session, data)
+
+
+@router.delete("/rules/{rule_id}", status_code=204)
+def remove_rule(rule_id: str, session: WriteSession, _: RecommendationsWrite):
+    rules.remove(session, rule_id)
+    return Response(status_code=204)
