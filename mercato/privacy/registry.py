@@ -22,6 +22,7 @@ from mercato.orders import personal_data as orders
 from mercato.payments import personal_data as payments
 from mercato.personal import Declaration, NotPersonal, PersonalTable
 from mercato.privacy import personal_data as privacy
+from mercato.recommendations import personal_data as recommendations
 from mercato.segments import personal_data as segments
 from mercato.system import personal_data as system
 from mercato.webhooks import personal_data as webhooks
@@ -44,6 +45,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *channels.TABLES,
     *inventory.TABLES,
     *segments.TABLES,
+    *recommendations.TABLES,
 )
 PERSONAL: dict[str, PersonalTable] = {
     d.table: d for d in DECLARATIONS if isinstance(d, PersonalTable)

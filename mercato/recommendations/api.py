@@ -56,10 +56,7 @@ def for_product(
     limit: Limit = 4,
 ):
     """What the product page shows (often bought with, else similar), or one list."""
-    if list is None:
-        name, shown = serving.for_product(session, product_id, limit)
-    else:
-        name, shown = list, serving.listed(session, list, product_id, limit)
+    name, shown = serving.for_product(session, product_id, limit, list)
     return _public(name, product_id, shown)
 
 

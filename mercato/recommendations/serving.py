@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mercato.catalog.models import Media, Product, Variant
 from mercato.customers import consent
 from mercato.customers.models import Customer
-from mercato.errors import FieldError, ValidationFailed
+from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.inventory import availability
 from mercato.recommendations.models import LISTS, Recommendation, Rule, Version
 
@@ -116,8 +116,15 @@ def _buyable(session: Session, product_ids: list[str]) -> dict[str, tuple]:
     return found
 
 
-def for_product(session: Session, product_id: str, limit: int = 4) -> tuple[str, list[Shown]]:
-    """What a product page shows: often bought with it, else similar products."""
+def for_product(
+    session: Session, product_id: str, limit: int = 4, name: str | None = None
+) -> tuple[str, list[Shown]]:
+    """What a product page shows: often bought with it, else similar products (or the
+    list ``name``)."""
+    if session.get(Product, product_id) is None:
+        raise NotFound(f"No product {product_id!r}.")
+    if name is not None:
+        return name, listed(session, name, product_id, limit)
     together = listed(session, "fbt", product_id, limit)
     if together:
         return "fbt", together
@@ -130,6 +137,8 @@ def for_customer(
     """A buyer's own list when they agreed to personalisation, else what sells on their
     channel, else what sells."""
     customer = session.get(Customer, customer_id) if customer_id else None
+    if customer_id and customer is None:
+        raise NotFound(f"No customer {customer_id!r}.")
     if customer is not None and consent.allows(
         session, customer.id, consent.Need("personalisation")
     ):

@@ -1193,6 +1193,47 @@ ROUTES: list[Route] = [
     ),
     by_id("DELETE", "/api/v1/segments/{segment_id}", "customers:write", 204, _segment),
     by_id("GET", "/api/v1/segments/{segment_id}/members", "customers:read", 200, _segment),
+    # ------------------------------------------------------------ recommendations
+    Route("GET", "/api/v1/recommendations/versions", "recommendations:read", 200),
+    Route("POST", "/api/v1/recommendations/versions", "recommendations:write", 202),
+    by_id(
+        "GET",
+        "/api/v1/recommendations/products/{product_id}",
+        "recommendations:read",
+        200,
+        lambda s: Request(ids={"product_id": s.product_id}),
+    ),
+    by_id(
+        "GET",
+        "/api/v1/recommendations/customers/{customer_id}",
+        "recommendations:read",
+        200,
+        _customer,
+    ),
+    Route("GET", "/api/v1/recommendations/rules", "recommendations:read", 200),
+    Route(
+        "POST",
+        "/api/v1/recommendations/rules",
+        "recommendations:write",
+        201,
+        lambda s: Request(json={"product_id": s.product_id, "action": "exclude"}),
+    ),
+    by_id(
+        "DELETE",
+        "/api/v1/recommendations/rules/{rule_id}",
+        "recommendations:write",
+        204,
+        lambda s: Request(
+            ids={
+                "rule_id": s.call(
+                    "POST",
+                    "/api/v1/recommendations/rules",
+                    201,
+                    json={"product_id": s.product_id, "action": "pin"},
+                )["id"]
+            }
+        ),
+    ),
     Route("GET", "/healthz", None, 200, public=PROBE),
     Route("GET", "/readyz", None, 200, public=PROBE),
     Route("GET", "/openapi.json", None, 200, public=DOCS),
