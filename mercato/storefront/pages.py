@@ -197,12 +197,15 @@ def product(request: Request, handle: str, session: ReadSession, currency: str |
         shown = service.product_page(
             session, handle, service.visitor_currency(currency, country), country
         )
+        together, recommended = service.recommended(session, shown.product.id, shown.currency)
     except MercatoError as exc:
         return _problem_page(request, exc)
     return page(
         request,
         "product.html",
         p=shown,
+        together=together,
+        recommended=recommended,
         link=_link_params(request),
         returning=_buyer(request) is not None,
     )

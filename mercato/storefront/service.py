@@ -14,6 +14,7 @@ from mercato.checkout import service as checkout
 from mercato.checkout.schemas import LineInput
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.inventory import availability as stock
+from mercato.recommendations import serving as recommendations
 
 CHANNEL = "storefront"
 FEW_LEFT = 5
@@ -85,6 +86,27 @@ def product_page(session: Session, handle: str, currency: str, country: str | No
     ]
     tax = table.tax_for(country, None)
     return ProductPage(product, currency, options, bool(tax and tax.included))
+
+
+@dataclass
+class Recommended:
+    handle: str
+    title: str
+    image: str | None
+    price: int
+
+
+def recommended(
+    session: Session, product_id: str, currency: str
+) -> tuple[str, list[Recommended]]:
+    """The product page's row: often bought with it, else similar, in the visitor's
+    currency (the list's name says which)."""
+    table = rates.load()
+    name, shown = recommendations.for_product(session, product_id)
+    return name, [
+        Recommended(s.handle, s.title, s.image, checkout.unit_price(s.variant, currency, table))
+        for s in shown
+    ]
 
 
 def _converted(
