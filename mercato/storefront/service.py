@@ -96,9 +96,7 @@ class Recommended:
     price: int
 
 
-def recommended(
-    session: Session, product_id: str, currency: str
-) -> tuple[str, list[Recommended]]:
+def recommended(session: Session, product_id: str, currency: str) -> tuple[str, list[Recommended]]:
     """The product page's row: often bought with it, else similar, in the visitor's
     currency (the list's name says which)."""
     table = rates.load()

@@ -35,7 +35,7 @@ class History:
         self.customers: dict[str, str] = {}
         self.number = 0
         with transaction(sessions) as session:
-            for handle, (kind, on_hand, status) in CATALOG.items():
+            for handle, (kind, _on_hand, status) in CATALOG.items():
                 product = catalog.create_product(
                     session,
                     ProductCreate(
