@@ -157,6 +157,8 @@ def granted_clause(profile_id: ColumnElement, need: Need) -> ColumnElement[bool]
             later.channel == need.channel,
             later.id > mine.id,
         )
+        # The profile is the outermost query's: correlated two levels up, not joined in.
+        .correlate_except(later, later_row)
     )
     return exists(
         select(mine.id)

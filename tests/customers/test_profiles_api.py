@@ -131,6 +131,13 @@ def test_segments_list_their_members_now(client, admin, sessions):
         json={"purpose": "marketing", "channel": "email", "granted": True, "wording": "Yes"},
     )
     assert members({"consent": [{"purpose": "marketing", "channel": "email"}]}) == {big}
+    # Another person agreeing later leaves the first one's consent standing.
+    client.post(
+        f"/api/v1/customers/{small}/consents",
+        headers=admin,
+        json={"purpose": "marketing", "channel": "email", "granted": True, "wording": "Yes"},
+    )
+    assert members({"consent": [{"purpose": "marketing", "channel": "email"}]}) == {big, small}
     taken = client.post("/api/v1/segments", headers=admin, json={"name": "segment 0"})
     assert taken.status_code == 409
 
