@@ -37,6 +37,8 @@ from mercato.inbox.webhooks_api import router as inbox_webhooks_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
+from mercato.offers.api import pos_router
+from mercato.offers.api import router as offers_router
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
@@ -170,6 +172,8 @@ def create_app(
     merchants.include_router(customers_router)
     merchants.include_router(segments_router)
     merchants.include_router(recommendations_router)
+    merchants.include_router(offers_router)
+    merchants.include_router(pos_router)
     app.include_router(merchants)
     app.include_router(privacy_router)
     app.include_router(privacy_callbacks)

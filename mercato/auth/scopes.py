@@ -17,6 +17,9 @@ AREAS = (
     "recommendations",
     # Data subject requests: read lists them; write opens, exports and erases.
     "privacy",
+    # Offers and their codes; a till redeems with pos:write only.
+    "offers",
+    "pos",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

@@ -1,5 +1,5 @@
 """Checkout JSON API for other heads. The checkout token is the buyer's key to their
-checkout, so these endpoints take no API token; discount codes are the merchant's."""
+checkout, so these endpoints take no API token (codes are made under /offers)."""
 
 from typing import Annotated
 
@@ -7,8 +7,7 @@ import orjson
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from mercato.checkout import batches, completion, discounts, paying, service
-from mercato.checkout.auth import CheckoutRead, CheckoutWrite
+from mercato.checkout import batches, completion, paying, service
 from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
 from mercato.checkout.schemas import (
     CheckoutComplete,
@@ -17,8 +16,6 @@ from mercato.checkout.schemas import (
     CheckoutPublic,
     CheckoutUpdate,
     CompletionPublic,
-    DiscountCreate,
-    DiscountPublic,
 )
 from mercato.errors import FieldError, ValidationFailed
 from mercato.problems import problem
@@ -207,16 +204,6 @@ async def complete_checkout(
         return_url=return_url(request, token),
     )
     return completion_response(done, request.url.path)
-
-
-@router.post("/discount-codes", response_model=DiscountPublic, status_code=status.HTTP_201_CREATED)
-def create_discount(data: DiscountCreate, session: WriteSession, _: CheckoutWrite):
-    return discounts.create_discount(session, data)
-
-
-@router.get("/discount-codes", response_model=list[DiscountPublic])
-def list_discounts(session: ReadSession, _: CheckoutRead):
-    return discounts.list_discounts(session)
 
 
 @router.post("/payments/webhooks/{provider}", tags=["payments"])

@@ -1,82 +1,142 @@
-"""Discount codes: made by the merchant, checked when a buyer enters one (active, within
-its dates), and what one takes off as ``pricing`` applies it (a fixed amount converted
-to the checkout's currency)."""
+"""The checkout's side of offers (``mercato.offers``): a code the buyer enters is checked
+for them and this channel, priced on the checkout's lines (fixed amounts converted to
+its currency), its slot held while the buyer pays (``hold``, before any money moves),
+made good with the order (``redeemed``) and given back when the checkout lapses."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mercato.checkout import pricing, rates
-from mercato.checkout.models import DiscountCode
-from mercato.checkout.schemas import DiscountCreate
+from mercato.checkout import rates
+from mercato.checkout.models import Checkout
 from mercato.db import utcnow
-from mercato.errors import FieldError, ValidationFailed
+from mercato.errors import ValidationFailed
+from mercato.offers import pricing as offer_pricing
+from mercato.offers import redemptions, rules
+from mercato.offers.models import Offer, OfferCode
 
 
-def create_discount(session: Session, data: DiscountCreate) -> DiscountCode:
-    errors = []
-    if data.kind == "percentage" and data.value > 100:
-        errors.append(FieldError(("value",), "a percentage is at most 100"))
-    if data.kind == "fixed" and not data.currency:
-        errors.append(FieldError(("currency",), "a fixed discount needs its currency"))
-    if session.get(DiscountCode, data.code.upper()) is not None:
-        errors.append(FieldError(("code",), "already exists", "taken"))
-    if errors:
-        raise ValidationFailed("The discount code cannot be created.", errors)
-    code = DiscountCode(
-        code=data.code.upper(),
-        kind=data.kind,
-        value=data.value,
-        currency=data.currency.upper() if data.currency else None,
-        starts_at=data.starts_at,
-        ends_at=data.ends_at,
-        note=data.note,
-        active=True,
-    )
-    session.add(code)
-    session.flush()
-    return code
+def channel_of(checkout: Checkout | None) -> str:
+    """A checkout reached from a link sent in a conversation redeems in the inbox."""
+    if checkout is not None and (checkout.attribution or {}).get("conversation_id"):
+        return "inbox"
+    return "storefront"
 
 
-def list_discounts(session: Session) -> list[DiscountCode]:
-    return list(session.scalars(select(DiscountCode).order_by(DiscountCode.code)))
+def buyer_of(checkout: Checkout) -> rules.Buyer:
+    return rules.Buyer(checkout.customer_id, checkout.email or checkout.phone)
 
 
-def find_usable(session: Session, code: str, currency: str, now: datetime) -> DiscountCode:
-    found = session.get(DiscountCode, code.strip().upper())
-    usable = (
-        found is not None
-        and found.active
-        and (found.starts_at is None or found.starts_at <= now)
-        and (found.ends_at is None or now < found.ends_at)
-    )
-    if not usable:
-        raise ValidationFailed(
-            f"The code {code.strip()!r} is not valid.",
-            [FieldError(("discount_code",), "is not a valid code")],
-        )
-    return found
+def find_usable(session: Session, code: str, checkout: Checkout | None, now: datetime) -> OfferCode:
+    """The code if this checkout's buyer may use it here; else a field error."""
+    buyer = buyer_of(checkout) if checkout is not None else rules.Buyer()
+    return redemptions.usable(session, code, channel_of(checkout), buyer, now).code
+
+
+def applied(
+    session: Session,
+    code: str | None,
+    lines: Sequence[offer_pricing.Line],
+    currency: str,
+    table: rates.Rates,
+) -> offer_pricing.Applied | None:
+    """What the code's offer takes off these lines (None: no code, or no such code)."""
+    if not code:
+        return None
+    found = session.get(OfferCode, code)
+    offer = session.get(Offer, found.offer_id) if found is not None else None
+    if offer is None:
+        return None
+    return offer_pricing.apply(rules.terms_of(offer), lines, currency, table.convert)
 
 
 def discount_preview(
-    session: Session, code: str, currency: str, subtotal: int, now: datetime | None = None
+    session: Session,
+    code: str,
+    currency: str,
+    lines: Sequence[offer_pricing.Line],
+    now: datetime | None = None,
 ) -> tuple[int, str | None]:
-    """What ``code`` would take off ``subtotal`` (a cart shown before any checkout exists):
+    """What ``code`` would take off these lines (a cart shown before any checkout exists):
     (amount, None), or (0, why it does not apply)."""
     try:
-        found = find_usable(session, code, currency, now or utcnow())
+        found = redemptions.usable(session, code, "storefront", rules.Buyer(), now or utcnow())
     except ValidationFailed as exc:
         return 0, exc.detail
-    return pricing.discount_amount(as_priced(found, currency, rates.load()), subtotal), None
+    done = offer_pricing.apply(rules.terms_of(found.offer), lines, currency, rates.load().convert)
+    return done.amount, done.why_not
 
 
-def as_priced(code: DiscountCode, currency: str, table: rates.Rates) -> pricing.Discount:
-    value = (
-        code.value
-        if code.kind == "percentage"
-        else table.convert(code.value, code.currency, currency)
-    )
-    return pricing.Discount(code.code, code.kind, value)
+def hold(session: Session, checkout: Checkout, now: datetime) -> bool:
+    """Before the buyer pays: the code's slot taken for this checkout (kept if taken by an
+    earlier attempt), any other code's given back. False when the code can no longer be
+    used (run out meanwhile, or not for this buyer): it comes off the checkout and the
+    caller prices it again, so the buyer sees the new total and nothing is charged."""
+    for held in redemptions.of_checkout(session, [checkout.id]):
+        if held.code != checkout.discount_code:
+            redemptions.void(session, held, now, why="code changed")
+    if not checkout.discount_code:
+        return True
+    try:
+        redemptions.redeem(
+            session,
+            checkout.discount_code,
+            channel=channel_of(checkout),
+            reference=checkout.id,
+            buyer=buyer_of(checkout),
+            status="held",
+            amount=checkout.discount_total,
+            subtotal=checkout.subtotal,
+            currency=checkout.currency,
+            checkout_id=checkout.id,
+            now=now,
+        )
+    except redemptions.Refused:
+        checkout.discount_code = None
+        return False
+    return True
+
+
+def redeemed(session: Session, checkout: Checkout, order_id: str, now: datetime) -> None:
+    """The order is placed: the held slot is made good. A code not held (a path that
+    skipped ``hold``) is redeemed now, or the order is refused (its charge goes back)."""
+    code = checkout.discount_code
+    if not code:
+        return
+    active = [r for r in redemptions.of_checkout(session, [checkout.id]) if r.code == code]
+    if any(r.status == "redeemed" for r in active):
+        return
+    held = [r for r in active if r.status == "held"] or [
+        redemptions.redeem(
+            session,
+            code,
+            channel=channel_of(checkout),
+            reference=checkout.id,
+            buyer=buyer_of(checkout),
+            status="held",
+            checkout_id=checkout.id,
+            currency=checkout.currency,
+            now=now,
+        )
+    ]
+    for redemption in held:
+        redemptions.confirm(
+            session,
+            redemption,
+            order_id=order_id,
+            amount=checkout.discount_total,
+            subtotal=checkout.subtotal,
+            now=now,
+        )
+
+
+def release(session: Session, checkout_ids: Sequence[str], now: datetime) -> None:
+    """Lapsed checkouts give their held slots back."""
+    if not checkout_ids:
+        return
+    for held in redemptions.of_checkout(session, checkout_ids):
+        if held.status == "held":
+            redemptions.void(session, held, now, why="checkout expired")

@@ -3,13 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
 CHECKOUT_STATUSES = ("open", "completed", "expired")
-DISCOUNT_KINDS = ("percentage", "fixed")
 
 
 class Checkout(Base):
@@ -80,22 +79,3 @@ class CheckoutLine(Base):
     unit_price: Mapped[int] = mapped_column(Amount)
     discount: Mapped[int] = mapped_column(Amount, default=0)
     tax: Mapped[int] = mapped_column(Amount, default=0)
-
-
-class DiscountCode(Base):
-    __tablename__ = "discount_codes"
-    __table_args__ = (
-        CheckConstraint(f"kind IN {DISCOUNT_KINDS}", name="kind"),
-        CheckConstraint("value > 0", name="value_positive"),
-    )
-
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    # Percent (1-100) for percentage codes; minor units of ``currency`` for fixed ones.
-    value: Mapped[int] = mapped_column(Integer)
-    currency: Mapped[str | None] = mapped_column(String(3))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

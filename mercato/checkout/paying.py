@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mercato.checkout import service
+from mercato.checkout import discounts, service
 from mercato.checkout.models import Checkout
 from mercato.customers import consent, identities, merges
 from mercato.customers import service as customers
@@ -88,6 +88,10 @@ def ready_to_pay(
         raise ValidationFailed("Some details are missing.", errors)
     with session.no_autoflush:  # the attempt is written with the new totals, in one UPDATE
         service.renew_hold(session, checkout, now, hold)
+        service.reprice(session, checkout, now)
+    # The code's slot is taken before any money moves; a code run out meanwhile comes
+    # off, and the new total is what the buyer is shown (nothing charged).
+    if not discounts.hold(session, checkout, now):
         service.reprice(session, checkout, now)
 
 
@@ -217,6 +221,7 @@ def record_placed(
     if order.total != checkout.total:
         raise Conflict("The order's total differs from the checkout's; nothing was placed.")
     checkout.status, checkout.order_id, checkout.completed_at = "completed", order.id, now
+    discounts.redeemed(session, checkout, order.id, now)
     if payment is not None:
         payments.record(session, payment, intent, flush=False)
         payment.order_id = order.id

@@ -1,6 +1,6 @@
 """The personal data of checkouts (see ``mercato.personal``)."""
 
-from mercato.personal import NotPersonal, PersonalTable
+from mercato.personal import PersonalTable
 
 TABLES = (
     PersonalTable(
@@ -26,5 +26,4 @@ TABLES = (
     PersonalTable(
         "checkout_lines", find={"checkout_id": "checkout"}, erase="pseudonymise", why_kept="totals"
     ),
-    NotPersonal("discount_codes", "the merchant's discount codes", ("note",)),
 )

@@ -16,9 +16,11 @@ from mercato.money import MAX_AMOUNT
 
 @dataclass(frozen=True)
 class Discount:
-    code: str
-    kind: str  # "percentage" or "fixed"
-    value: int  # percent, or minor units of the checkout currency (already converted)
+    """What an offer takes off (``mercato.offers.pricing``): each line's share, in the
+    checkout's currency, and whether shipping is free."""
+
+    lines: tuple[int, ...]
+    free_shipping: bool = False
 
 
 @dataclass
@@ -42,29 +44,6 @@ class Totals:
     taxes_included: bool
     total: int
     tax_name: str | None = None
-
-
-def spread(amount: int, weights: list[int]) -> list[int]:
-    """Split ``amount`` over lines in proportion to ``weights`` (largest remainder), so the
-    parts add up exactly."""
-    total = sum(weights)
-    if not total or not amount:
-        return [0] * len(weights)
-    shares = [amount * w // total for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: -(amount * weights[i] % total))
-    for i in remainders[: amount - sum(shares)]:
-        shares[i] += 1
-    return shares
-
-
-def discount_amount(discount: Discount | None, subtotal: int) -> int:
-    if discount is None:
-        return 0
-    if discount.kind == "percentage":
-        amount = _whole(Decimal(subtotal) * discount.value / 100)
-    else:
-        amount = discount.value
-    return min(amount, subtotal)
 
 
 def shipping_amount(rate: ShippingRate | None, goods: int, currency: str, rates: Rates) -> int:
@@ -103,12 +82,18 @@ def price(
 ) -> Totals:
     """Fill each line's discount and tax and return the totals."""
     subtotal = sum(line.gross for line in lines)
-    discount_total = discount_amount(discount, subtotal)
-    for line, share in zip(lines, spread(discount_total, [ln.gross for ln in lines]), strict=True):
+    shares = (
+        [min(s, ln.gross) for s, ln in zip(discount.lines, lines, strict=True)]
+        if discount
+        else [0] * len(lines)
+    )
+    discount_total = sum(shares)
+    for line, share in zip(lines, shares, strict=True):
         line.discount = share
         line.tax = line_tax(line.gross - share, tax)
     goods = subtotal - discount_total
-    shipping_total = shipping_amount(shipping, goods, currency, rates)
+    free = discount is not None and discount.free_shipping
+    shipping_total = 0 if free else shipping_amount(shipping, goods, currency, rates)
     tax_total = sum(line.tax for line in lines)
     included = bool(tax and tax.included)
     if subtotal + shipping_total + tax_total > MAX_AMOUNT:

@@ -159,26 +159,3 @@ class CompletionPublic(BaseModel):
     order_number: int | None = None
     next_action_url: str | None = None
     message: str | None = None
-
-
-class DiscountCreate(_Input):
-    code: Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-    kind: Literal["percentage", "fixed"]
-    value: Annotated[
-        int, Field(gt=0, le=10**9, description="Percent (1-100) or minor units of currency")
-    ]
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    note: str | None = None
-
-
-class DiscountPublic(_Output):
-    code: str
-    kind: str
-    value: int
-    currency: str | None
-    active: bool
-    starts_at: datetime | None
-    ends_at: datetime | None
-    note: str | None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from mercato.catalog.models import Media, Product, Variant
 from mercato.checkout import contact, discounts, limits, pricing, rates
-from mercato.checkout.models import Checkout, CheckoutLine, DiscountCode
+from mercato.checkout.models import Checkout, CheckoutLine
 from mercato.checkout.schemas import BuyerDetails, CheckoutCreate, CheckoutUpdate
 from mercato.crypto import hash_token
 from mercato.customers import service as customers
@@ -29,6 +29,7 @@ from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.models import Reservation
 from mercato.inventory.schemas import ReservationLineInput
 from mercato.money import CURRENCIES
+from mercato.offers.pricing import Line as OfferLine
 from mercato.orders.models import Order
 
 CHANNEL = "storefront"
@@ -458,7 +459,7 @@ def _new_checkout(
         raise ValidationFailed("Some details need another look.", errors)
     if data.discount_code:
         checkout.discount_code = discounts.find_usable(
-            session, data.discount_code, currency, now
+            session, data.discount_code, checkout, now
         ).code
     redo_totals(session, checkout, table, now)
     return checkout, token, {v.id: v for v, _ in resolved}
@@ -513,7 +514,7 @@ def update_checkout(
         if data.discount_code:
             try:
                 checkout.discount_code = discounts.find_usable(
-                    session, data.discount_code, checkout.currency, now
+                    session, data.discount_code, checkout, now
                 ).code
             except ValidationFailed as exc:
                 errors += exc.errors
@@ -572,16 +573,18 @@ def redo_totals(session: Session, checkout: Checkout, table: rates.Rates, now: d
 def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: datetime) -> bool:
     """Price the checkout; only what changed is written (nothing, mostly, when paying)."""
     country = country_of(checkout)
-    code = session.get(DiscountCode, checkout.discount_code) if checkout.discount_code else None
     shipping = next(
         (r for r in table.shipping_rates(country) if r.code == checkout.shipping_rate), None
     )
     priced = [pricing.PricedLine(ln.unit_price, ln.quantity) for ln in checkout.lines]
+    offer = discounts.applied(
+        session, checkout.discount_code, _offer_lines(session, checkout), checkout.currency, table
+    )
     totals = pricing.price(
         priced,
         checkout.currency,
         table,
-        discount=discounts.as_priced(code, checkout.currency, table) if code else None,
+        discount=pricing.Discount(offer.lines, offer.free_shipping) if offer else None,
         shipping=shipping,
         tax=table.tax_for(country, (checkout.shipping_address or {}).get("region")),
     )
@@ -605,6 +608,24 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
     if changed:
         checkout.updated_at = now
     return changed
+
+
+def _offer_lines(session: Session, checkout: Checkout) -> list[OfferLine]:
+    """The checkout's lines as an offer's scope reads them (with their products), only
+    when it has a code."""
+    if not checkout.discount_code:
+        return []
+    products = dict(
+        session.execute(
+            select(Variant.id, Variant.product_id).where(
+                Variant.id.in_({ln.variant_id for ln in checkout.lines})
+            )
+        ).all()
+    )
+    return [
+        OfferLine(ln.variant_id, products.get(ln.variant_id), ln.unit_price, ln.quantity)
+        for ln in checkout.lines
+    ]
 
 
 def renew_hold(
@@ -644,6 +665,7 @@ def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 50
             .with_for_update()
         )
     )
+    discounts.release(session, [c.id for c in lapsed if c.discount_code], now)
     for checkout in lapsed:
         if checkout.reservation_id:
             stock.release(session, checkout.reservation_id, actor=CHANNEL, now=now)

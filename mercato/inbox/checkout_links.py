@@ -17,6 +17,7 @@ from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox import accounts, comments, records, sending
 from mercato.inbox.models import InboxAccount, Message
 from mercato.inbox.schemas import CartItem, CheckoutLinkCreate, CommentReply, MessageCreate
+from mercato.offers import redemptions, rules
 
 
 def cart_link(
@@ -58,8 +59,13 @@ def send_link(
         for n, sku in enumerate(skus)
         if sku not in sold
     ]
+    if data.coupon:  # an offer sent in chat: its code must be one the buyer can use
+        try:
+            redemptions.usable(session, data.coupon, "inbox", rules.Buyer(), now)
+        except ValidationFailed as exc:
+            missing.append(FieldError(("coupon",), exc.errors[0].message))
     if missing:
-        raise ValidationFailed("Some items cannot be bought.", missing)
+        raise ValidationFailed("The link cannot be sent.", missing)
     link = cart_link(
         [(item.sku, item.quantity) for item in data.items],
         coupon=data.coupon,

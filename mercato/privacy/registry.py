@@ -18,6 +18,7 @@ from mercato.inbox import personal_data as inbox
 from mercato.inventory import personal_data as inventory
 from mercato.jobs import personal_data as jobs
 from mercato.mail import personal_data as mail
+from mercato.offers import personal_data as offers
 from mercato.orders import personal_data as orders
 from mercato.payments import personal_data as payments
 from mercato.personal import Declaration, NotPersonal, PersonalTable
@@ -46,6 +47,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *inventory.TABLES,
     *segments.TABLES,
     *recommendations.TABLES,
+    *offers.TABLES,
 )
 PERSONAL: dict[str, PersonalTable] = {
     d.table: d for d in DECLARATIONS if isinstance(d, PersonalTable)

@@ -56,6 +56,8 @@ CSRF_COOKIE = "mercato_csrf"
 LINK_PARAMS = (
     "ch",
     "ref",
+    # An offer's code carried from its link or QR to the checkout.
+    "coupon",
     "post",
     "conv",
     "utm_source",
@@ -220,7 +222,7 @@ def buy(request: Request, form: PostedForm, session: WriteSession):
             request,
             session,
             [{"variant_id": form.get("variant_id"), "quantity": quantity}],
-            None,
+            form.get("coupon") or None,
             form,
         )
     except MercatoError as exc:

@@ -28,6 +28,7 @@ from mercato.checkout import discounts, rates
 from mercato.checkout import service as checkout
 from mercato.errors import NotFound
 from mercato.inventory import availability as stock
+from mercato.offers.pricing import Line as OfferLine
 from mercato.storefront.service import MAX_CART_LINES, CartLine
 
 MAX_QUANTITY = 100
@@ -148,6 +149,12 @@ def platform_cart(session: Session, channel_id: str, query: Mapping[str, str]) -
     if coupon:
         cart.coupon = coupon
         cart.discount, cart.coupon_problem = discounts.discount_preview(
-            session, coupon, currency, cart.subtotal
+            session,
+            coupon,
+            currency,
+            [
+                OfferLine(ln.variant.id, ln.variant.product_id, ln.price, ln.quantity)
+                for ln in cart.lines
+            ],
         )
     return cart

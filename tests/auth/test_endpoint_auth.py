@@ -114,6 +114,21 @@ class Shop:
         return self.product["variants"][0]["id"]
 
     @cached_property
+    def offer_id(self) -> str:
+        body = {"name": "Auth offer", "kind": "percentage", "value": 10, "code": "AUTH10"}
+        return self.call("POST", "/api/v1/offers", 201, json=body)["id"]
+
+    @property
+    def offer_code(self) -> str:
+        assert self.offer_id
+        return "AUTH10"
+
+    @cached_property
+    def pos_redemption_id(self) -> str:
+        body = _ticket(self, "T0")
+        return self.call("POST", "/api/v1/pos/redemptions", 201, json=body)["id"]
+
+    @cached_property
     def reservation_id(self) -> str:
         body = {"lines": [{"sku": self.sku, "quantity": 1}]}
         return self.call("POST", "/api/v1/inventory/reservations", 201, json=body)["id"]
@@ -417,6 +432,21 @@ def by_id(
 ) -> Route:
     """A route addressing something by id: 404 with ids that do not exist."""
     return Route(method, path, scope, status, valid, with_unknown_ids(valid), **extra)
+
+
+def _offer(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"offer_id": shop.offer_id}, **kwargs)
+
+
+def _ticket(shop: Shop, ticket: str) -> dict:
+    return {
+        "code": shop.offer_code,
+        "location_id": "shop-1",
+        "terminal_id": "till-1",
+        "ticket": ticket,
+        "subtotal": 1000,
+        "currency": "USD",
+    }
 
 
 def _product(shop: Shop, **kwargs) -> Request:
@@ -927,14 +957,79 @@ ROUTES: list[Route] = [
         _pay,
         public=CHECKOUT_TOKEN,
     ),
+    # ------------------------------------------------------------ offers and the till
     Route(
         "POST",
-        "/api/v1/discount-codes",
-        "checkout:write",
+        "/api/v1/offers",
+        "offers:write",
         201,
-        lambda s: Request(json={"code": "WELCOME10", "kind": "percentage", "value": 10}),
+        lambda s: Request(
+            json={"name": "Welcome", "kind": "percentage", "value": 10, "code": "WELCOME10"}
+        ),
     ),
-    Route("GET", "/api/v1/discount-codes", "checkout:read", 200),
+    Route("GET", "/api/v1/offers", "offers:read", 200),
+    by_id("GET", "/api/v1/offers/{offer_id}", "offers:read", 200, _offer),
+    by_id(
+        "PATCH",
+        "/api/v1/offers/{offer_id}",
+        "offers:write",
+        200,
+        lambda s: _offer(s, json={"note": "n"}),
+    ),
+    by_id("GET", "/api/v1/offers/{offer_id}/codes", "offers:read", 200, _offer),
+    by_id(
+        "POST",
+        "/api/v1/offers/{offer_id}/codes",
+        "offers:write",
+        201,
+        lambda s: _offer(s, json={"count": 3}),
+    ),
+    by_id("GET", "/api/v1/offers/{offer_id}/codes.csv", "offers:read", 200, _offer),
+    by_id(
+        "GET",
+        "/api/v1/offers/codes/{code}/qr.svg",
+        "offers:read",
+        200,
+        lambda s: Request(ids={"code": s.offer_code}),
+    ),
+    by_id("GET", "/api/v1/offers/{offer_id}/redemptions", "offers:read", 200, _offer),
+    Route(
+        "POST",
+        "/api/v1/pos/validate",
+        "pos:write",
+        200,
+        lambda s: Request(json={"code": s.offer_code, "subtotal": 1000, "currency": "USD"}),
+    ),
+    Route(
+        "POST",
+        "/api/v1/pos/redemptions",
+        "pos:write",
+        201,
+        lambda s: Request(json=_ticket(s, "T1")),
+    ),
+    Route(
+        "POST",
+        "/api/v1/pos/redemptions/import",
+        "pos:write",
+        200,
+        lambda s: Request(
+            files={
+                "file": (
+                    "offline.csv",
+                    f"code,location_id,terminal_id,ticket,subtotal,currency\n"
+                    f"{s.offer_code},shop-1,till-1,T9,1000,USD\n".encode(),
+                    "text/csv",
+                )
+            }
+        ),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/pos/redemptions/{redemption_id}/void",
+        "pos:write",
+        200,
+        lambda s: Request(ids={"redemption_id": s.pos_redemption_id}),
+    ),
     # ------------------------------------------------------------ payments
     by_id(
         "POST",

@@ -8,6 +8,7 @@ import pytest
 
 from mercato.checkout import pricing, rates
 from mercato.errors import ValidationFailed
+from mercato.offers import pricing as offers
 
 TABLE = rates.parse(rates.DEFAULTS.read_text(), "USD")
 
@@ -28,6 +29,13 @@ def test_us_sales_tax_is_added_per_state():
     assert (totals.tax_total, totals.total) == (218, 3218)
 
 
+def _offer(kind: str, value: int, lines, currency: str | None = None) -> pricing.Discount:
+    """What an offer (``mercato.offers.pricing``) takes off these lines, as priced."""
+    offered = [offers.Line(f"v{i}", None, ln.unit_price, ln.quantity) for i, ln in enumerate(lines)]
+    done = offers.apply(offers.Terms(kind, value, currency), offered, "USD", TABLE.convert)
+    return pricing.Discount(done.lines, done.free_shipping)
+
+
 def test_discounts_come_off_before_tax_and_split_exactly():
     lines = [pricing.PricedLine(1000, 1), pricing.PricedLine(333, 2)]
     totals = pricing.price(
@@ -35,15 +43,23 @@ def test_discounts_come_off_before_tax_and_split_exactly():
         "USD",
         TABLE,
         tax=TABLE.tax_for("US", "NY"),
-        discount=pricing.Discount("X", "percentage", 15),
+        discount=_offer("percentage", 15, lines),
     )
     assert totals.discount_total == 250 and sum(ln.discount for ln in lines) == 250
     assert totals.tax_total == sum(ln.tax for ln in lines)
     assert totals.total == 1666 - 250 + totals.tax_total
-    fixed = pricing.price(
-        [pricing.PricedLine(500, 1)], "USD", TABLE, discount=pricing.Discount("Y", "fixed", 900)
-    )
+    one = [pricing.PricedLine(500, 1)]
+    fixed = pricing.price(one, "USD", TABLE, discount=_offer("fixed", 900, one, "USD"))
     assert fixed.discount_total == 500 and fixed.total == 0
+
+
+def test_a_free_shipping_offer_takes_the_shipping_off():
+    lines = [pricing.PricedLine(1000, 1)]
+    standard = TABLE.shipping_rates("US")[0]
+    totals = pricing.price(
+        lines, "USD", TABLE, shipping=standard, discount=_offer("free_shipping", 0, lines)
+    )
+    assert (totals.discount_total, totals.shipping_total, totals.total) == (0, 0, 1000)
 
 
 def test_free_shipping_over_the_threshold_after_discount():

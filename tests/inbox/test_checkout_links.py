@@ -7,20 +7,18 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from mercato.checkout.models import DiscountCode
-from mercato.db import transaction
 from mercato.orders.models import Order
 from tests.checkout.helpers import make_shop
 from tests.helpers import BUYER, hidden_fields, pay_on_page
 from tests.inbox.conftest import notification, now, text_message
+from tests.offers.helpers import make_code
 
 
 def test_a_link_sent_in_a_conversation_leads_to_an_order_attributed_to_it(
     client, admin, deliver, sessions
 ):
     make_shop(sessions)
-    with transaction(sessions) as session:
-        session.add(DiscountCode(code="CHAT10", kind="percentage", value=10, active=True))
+    make_code(sessions, "CHAT10")
     deliver(notification([text_message("wamid.L1", "Can I get the hoodie in M?", now())]))
     [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
     sent = client.post(

@@ -12,13 +12,14 @@ from mercato.catalog.models import Variant
 from mercato.channels import service as channels
 from mercato.channels.models import Listing
 from mercato.channels.schemas import ChannelCreate
-from mercato.checkout.models import Checkout, DiscountCode
+from mercato.checkout.models import Checkout
 from mercato.cli import app
 from mercato.db import transaction
 from mercato.inventory import counts
 from mercato.storefront.platform_carts import wanted
 from tests.checkout.helpers import make_shop
 from tests.helpers import hidden_fields
+from tests.offers.helpers import make_code
 
 
 def _channel(sessions, kind: str, name: str | None = None) -> str:
@@ -32,8 +33,7 @@ def _channel(sessions, kind: str, name: str | None = None) -> str:
 @pytest.fixture
 def shop(sessions):
     ids = make_shop(sessions, on_hand_by_size={"S": 0, "M": 3, "L": 5}, sizes=("S", "M", "L"))
-    with transaction(sessions) as session:
-        session.add(DiscountCode(code="SPRING10", kind="percentage", value=10, active=True))
+    make_code(sessions, "SPRING10")
     return ids
 
 

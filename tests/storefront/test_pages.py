@@ -7,13 +7,12 @@ import re
 
 from sqlalchemy import select
 
-from mercato.checkout.models import DiscountCode
-from mercato.db import transaction
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.helpers import make_shop
 from tests.helpers import ADDRESS, BUYER, hidden_fields, pay_on_page
+from tests.offers.helpers import make_code
 
 LINK = "utm_source=ig&utm_campaign=spring&ch=instagram&ref=ana&post=p123"
 
@@ -87,8 +86,7 @@ def test_forms_need_the_csrf_token(client, sessions):
 
 def test_cart_link_rebuilds_the_cart_with_coupon(client, sessions):
     make_shop(sessions)
-    with transaction(sessions) as session:
-        session.add(DiscountCode(code="SPRING10", kind="percentage", value=10, active=True))
+    make_code(sessions, "SPRING10")
     page = client.get(f"/shop/cart?items=HOODIE-M:2,HOODIE-S:1&coupon=SPRING10&{LINK}")
     assert page.status_code == 200 and "$75.00" in page.text and "SPRING10" in page.text
     started = client.post("/shop/cart", data=hidden_fields(page.text), follow_redirects=False)

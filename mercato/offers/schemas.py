@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mercato.money import MAX_AMOUNT
+
+Minor = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+
+Kind = Literal["percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered"]
+Channel = Literal["storefront", "inbox", "pos", "import"]
+CodeText = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Ref = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tier(_Input):
+    min_subtotal: Minor
+    percentage: Annotated[int, Field(ge=1, le=100)] | None = None
+    amount: Annotated[int, Field(gt=0, le=10**9)] | None = None
+
+
+class OfferCreate(_Input):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Kind
+    value: Annotated[int, Field(ge=0, le=10**9)] = Field(
+        0,
+        description="Percent (1-100) for percentage and buy_x_get_y (100: the Y items are "
+        "free); minor units of currency for fixed",
+    )
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    tiers: Annotated[list[Tier], Field(max_length=20)] = []
+    buy_quantity: Annotated[int, Field(ge=1, le=100)] | None = None
+    get_quantity: Annotated[int, Field(ge=1, le=100)] | None = None
+    product_ids: Annotated[list[Ref], Field(max_length=500)] = []
+    variant_ids: Annotated[list[Ref], Field(max_length=500)] = []
+    channels: list[Channel] = Field([], description="Empty: redeemable everywhere")
+    segment_id: Ref | None = None
+    first_order_only: bool = False
+    min_subtotal: Minor | None = None
+    combinable: bool = False
+    starts_at: datetime | None = Field(
+        None, description="Without a UTC offset, read in the store's time zone"
+    )
+    ends_at: datetime | None = None
+    max_uses: Annotated[int, Field(ge=1)] | None = Field(None, description="Cap on all uses")
+    per_customer: Annotated[int, Field(ge=1)] | None = None
+    code: CodeText | None = Field(None, description="A public code that redeems it")
+    code_max_uses: Annotated[int, Field(ge=1)] | None = None
+    creator_id: Ref | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class OfferUpdate(_Input):
+    active: bool | None = None
+    ends_at: datetime | None = None
+    max_uses: Annotated[int, Field(ge=1)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class OfferPublic(_Output):
+    id: str
+    name: str
+    kind: str
+    value: int
+    currency: str | None
+    tiers: list[dict]
+    buy_quantity: int | None
+    get_quantity: int | None
+    product_ids: list[str]
+    variant_ids: list[str]
+    channels: list[str]
+    segment_id: str | None
+    first_order_only: bool
+    min_subtotal: int | None
+    combinable: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    active: bool
+    max_uses: int | None
+    used: int
+    per_customer: int | None
+    creator_id: str | None
+    note: str | None
+    created_at: datetime
+
+
+class CodePublic(_Output):
+    code: str
+    offer_id: str
+    max_uses: int | None
+    used: int
+    batch: str | None
+
+
+class CodesCreate(_Input):
+    count: Annotated[int, Field(ge=1, le=100_000)]
+    prefix: Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9_-]*$")] = ""
+    max_uses: Annotated[int, Field(ge=1)] = 1
+
+
+class CodesMade(BaseModel):
+    batch: str
+    count: int
+    export_url: str
+
+
+class PosRedeem(_Input):
+    code: CodeText
+    location_id: Ref
+    terminal_id: Ref | None = None
+    ticket: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        description="The till's ticket or receipt number: one redemption per ticket and code"
+    )
+    subtotal: Minor = Field(description="What the ticket comes to before the offer")
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    customer_ref: Annotated[str, Field(max_length=255)] | None = Field(
+        None, description="A loyalty card, email or phone: per-customer caps count it"
+    )
+
+
+class PosValidate(_Input):
+    code: CodeText
+    location_id: Ref | None = None
+    subtotal: Minor = 0
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+
+
+class Validation(BaseModel):
+    valid: bool
+    code: str
+    offer_id: str | None = None
+    discount: int = 0
+    free_shipping: bool = False
+    currency: str
+    reason: str | None = None
+    remaining: int | None = Field(None, description="Uses left under the tightest cap")
+
+
+class RedemptionPublic(_Output):
+    id: str
+    offer_id: str
+    code: str
+    channel: str
+    reference: str
+    status: str
+    amount: int
+    currency: str | None
+    subtotal: int
+    order_id: str | None
+    location_id: str | None
+    terminal_id: str | None
+    created_at: datetime
+    voided_at: datetime | None
+
+
+class ImportRow(BaseModel):
+    row: int
+    code: str
+    status: Literal["redeemed", "duplicate", "refused"]
+    redemption_id: str | None = None
+    reason: str | None = None
+
+
+class ImportReport(BaseModel):
+    redeemed: int
+    duplicates: int
+    refused: int
+    rows: list[ImportRow]
+
+
+class OfferSend(_Input):
+    conversation_id: Ref
+    items: Annotated[list[dict], Field(min_length=1, max_length=20)]
+    code: CodeText | None = None
+    text: Annotated[str, Field(max_length=1000)] | None = None

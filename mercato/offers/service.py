@@ -1,0 +1,237 @@
+"""Making offers and their codes: one public code, or many single-use ones generated in
+one batched insert and exported as CSV; listing and changing offers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mercato.config import get_settings
+from mercato.db import insert_rows, new_id, utcnow
+from mercato.errors import FieldError, NotFound, ValidationFailed
+from mercato.offers import rules
+from mercato.offers.models import Offer, OfferCode, Redemption
+from mercato.offers.schemas import CodesCreate, OfferCreate, OfferUpdate
+from mercato.segments.models import Segment
+
+# No 0/O, 1/I/L: codes read aloud at a till or typed from a flyer.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 10
+BATCH_ROWS = 10_000
+
+
+def store_time(value: datetime | None) -> datetime | None:
+    """A time as the merchant typed it: without an offset it is the store's local time
+    (settings ``timezone``), stored in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return value.astimezone(UTC)
+
+
+def _check(session: Session, data: OfferCreate) -> list[FieldError]:
+    errors = []
+    if data.kind in ("percentage", "buy_x_get_y") and not 1 <= data.value <= 100:
+        errors.append(FieldError(("value",), "a percentage is between 1 and 100"))
+    if data.kind == "fixed" and data.value <= 0:
+        errors.append(FieldError(("value",), "a fixed amount is more than 0"))
+    if data.kind == "fixed" and not data.currency:
+        errors.append(FieldError(("currency",), "a fixed discount needs its currency"))
+    if data.kind == "tiered":
+        if not data.tiers:
+            errors.append(FieldError(("tiers",), "a tiered offer needs at least one tier"))
+        for i, tier in enumerate(data.tiers):
+            if (tier.percentage is None) == (tier.amount is None):
+                errors.append(FieldError(("tiers", i), "give a percentage or an amount"))
+            if tier.amount is not None and not data.currency:
+                errors.append(FieldError(("currency",), "tier amounts need their currency"))
+    if data.kind == "buy_x_get_y" and not (data.buy_quantity and data.get_quantity):
+        errors.append(FieldError(("buy_quantity",), "say how many to buy and how many to get"))
+    starts, ends = store_time(data.starts_at), store_time(data.ends_at)
+    if starts and ends and ends <= starts:
+        errors.append(FieldError(("ends_at",), "ends after it starts"))
+    if data.segment_id and session.get(Segment, data.segment_id) is None:
+        errors.append(FieldError(("segment_id",), "no such segment"))
+    if data.code and session.get(OfferCode, rules.normalize(data.code)) is not None:
+        errors.append(FieldError(("code",), "already exists", "taken"))
+    return errors
+
+
+def create_offer(session: Session, data: OfferCreate) -> Offer:
+    errors = _check(session, data)
+    if errors:
+        raise ValidationFailed("The offer cannot be created.", errors)
+    offer = Offer(
+        id=new_id("off"),
+        name=data.name,
+        kind=data.kind,
+        value=data.value if data.kind not in ("free_shipping", "tiered") else 0,
+        currency=data.currency.upper() if data.currency else None,
+        tiers=[t.model_dump(exclude_none=True) for t in data.tiers],
+        buy_quantity=data.buy_quantity,
+        get_quantity=data.get_quantity,
+        product_ids=list(data.product_ids),
+        variant_ids=list(data.variant_ids),
+        channels=list(data.channels),
+        segment_id=data.segment_id,
+        first_order_only=data.first_order_only,
+        min_subtotal=data.min_subtotal,
+        combinable=data.combinable,
+        starts_at=store_time(data.starts_at),
+        ends_at=store_time(data.ends_at),
+        active=True,
+        max_uses=data.max_uses,
+        used=0,
+        per_customer=data.per_customer,
+        creator_id=data.creator_id,
+        note=data.note,
+        created_at=utcnow(),
+    )
+    session.add(offer)
+    if data.code:
+        session.add(
+            OfferCode(
+                code=rules.normalize(data.code),
+                offer_id=offer.id,
+                max_uses=data.code_max_uses,
+                used=0,
+            )
+        )
+    session.flush()
+    return offer
+
+
+def get_offer(session: Session, offer_id: str) -> Offer:
+    found = session.get(Offer, offer_id)
+    if found is None:
+        raise NotFound(f"No offer {offer_id!r}.")
+    return found
+
+
+def list_offers(session: Session) -> list[Offer]:
+    return list(session.scalars(select(Offer).order_by(Offer.created_at.desc(), Offer.id)))
+
+
+def update_offer(session: Session, offer_id: str, data: OfferUpdate) -> Offer:
+    offer = get_offer(session, offer_id)
+    fields = data.model_fields_set
+    if "active" in fields and data.active is not None:
+        offer.active = data.active
+    if "ends_at" in fields:
+        offer.ends_at = store_time(data.ends_at)
+    if "max_uses" in fields:
+        if data.max_uses is not None and data.max_uses < offer.used:
+            raise ValidationFailed(
+                "The cap cannot be lower than the uses already made.",
+                [FieldError(("max_uses",), f"at least {offer.used}")],
+            )
+        offer.max_uses = data.max_uses
+    if "note" in fields:
+        offer.note = data.note
+    return offer
+
+
+def codes_of(session: Session, offer_id: str, limit: int = 100) -> list[OfferCode]:
+    return list(
+        session.scalars(
+            select(OfferCode)
+            .where(OfferCode.offer_id == offer_id)
+            .order_by(OfferCode.code)
+            .limit(limit)
+        )
+    )
+
+
+def code_count(session: Session, offer_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(OfferCode).where(OfferCode.offer_id == offer_id)
+        )
+        or 0
+    )
+
+
+def add_code(session: Session, offer_id: str, code: str, max_uses: int | None = None) -> OfferCode:
+    get_offer(session, offer_id)
+    normal = rules.normalize(code)
+    if session.get(OfferCode, normal) is not None:
+        raise ValidationFailed(
+            "The code cannot be added.", [FieldError(("code",), "already exists", "taken")]
+        )
+    made = OfferCode(code=normal, offer_id=offer_id, max_uses=max_uses, used=0, created_at=utcnow())
+    session.add(made)
+    session.flush()
+    return made
+
+
+def generate_codes(session: Session, offer_id: str, data: CodesCreate) -> tuple[str, int]:
+    """``data.count`` random codes (prefix + 10 characters: about 2^49 of them, so a clash
+    with a code already there is unlikely; the insert would refuse one) in batched
+    inserts; (batch id, count)."""
+    get_offer(session, offer_id)
+    batch = new_id("cb")
+    prefix = rules.normalize(data.prefix) if data.prefix else ""
+    now = utcnow()
+    made: set[str] = set()
+    while len(made) < data.count:
+        made.add(prefix + "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)))
+    codes = sorted(made)
+    table = OfferCode.__table__
+    for start in range(0, len(codes), BATCH_ROWS):
+        insert_rows(
+            session,
+            table,
+            (
+                {
+                    "code": code,
+                    "offer_id": offer_id,
+                    "max_uses": data.max_uses,
+                    "used": 0,
+                    "batch": batch,
+                    "created_at": now,
+                }
+                for code in codes[start : start + BATCH_ROWS]
+            ),
+        )
+    return batch, len(codes)
+
+
+def export_codes(session: Session, offer_id: str, batch: str | None = None) -> Iterator[str]:
+    """The offer's codes as CSV text, in chunks (100k codes stream without a list)."""
+    get_offer(session, offer_id)
+    query = (
+        select(OfferCode.code, OfferCode.max_uses, OfferCode.used, OfferCode.batch)
+        .where(OfferCode.offer_id == offer_id)
+        .order_by(OfferCode.code)
+    )
+    if batch:
+        query = query.where(OfferCode.batch == batch)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "max_uses", "used", "batch"])
+    for n, row in enumerate(session.execute(query.execution_options(yield_per=5000))):
+        writer.writerow(["" if v is None else v for v in row])
+        if n % 5000 == 4999:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def redemptions_of(session: Session, offer_id: str, limit: int = 200) -> list[Redemption]:
+    return list(
+        session.scalars(
+            select(Redemption)
+            .where(Redemption.offer_id == offer_id)
+            .order_by(Redemption.created_at.desc(), Redemption.id)
+            .limit(limit)
+        )
+    )
