@@ -53,10 +53,9 @@ def evaluate() -> None:
     for model, s in scores.items():
         print(f"{model:<24}" + "".join(f"{s[c]:>17.4f}" for c in COLUMNS))
     own, personal = scores["own_top_10"], scores["personal"]
-    print(
-        f"personal / own top-10: precision@10 x{personal['precision_at_10'] / own['precision_at_10']:.3f},"
-        f" NDCG@10 x{personal['ndcg_at_10'] / own['ndcg_at_10']:.3f}"
-    )
+    precision = personal["precision_at_10"] / own["precision_at_10"]
+    ndcg = personal["ndcg_at_10"] / own["ndcg_at_10"]
+    print(f"personal / own top-10: precision@10 x{precision:.3f}, NDCG@10 x{ndcg:.3f}")
 
 
 def load_shop(url: str) -> tuple:
@@ -66,7 +65,14 @@ def load_shop(url: str) -> tuple:
     from mercato.catalog.models import Product, Variant
     from mercato.config import Settings
     from mercato.customers.models import Consent, Customer
-    from mercato.db import create_db_engine, insert_rows, make_sessionmaker, new_id, transaction, utcnow
+    from mercato.db import (
+        create_db_engine,
+        insert_rows,
+        make_sessionmaker,
+        new_id,
+        transaction,
+        utcnow,
+    )
     from mercato.inventory import counts as stock
     from mercato.orders.models import Order, OrderLine
     from mercato.system.migrations import upgrade
@@ -143,15 +149,6 @@ def load_shop(url: str) -> tuple:
     return engine, sessions, len(orders), len(lines)
 
 
-def timed(fn, calls: int) -> list[float]:
-    out = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
-
-
 def on_database(url: str, where: str, calls: int) -> None:
     from sqlalchemy import func, select
 
@@ -160,7 +157,8 @@ def on_database(url: str, where: str, calls: int) -> None:
 
     started = time.perf_counter()
     engine, sessions, orders, lines = load_shop(url)
-    print(f"\n{where}: loaded {orders:,} orders, {lines:,} lines in {time.perf_counter() - started:.1f} s")
+    took = time.perf_counter() - started
+    print(f"\n{where}: loaded {orders:,} orders, {lines:,} lines in {took:.1f} s")
     started = time.perf_counter()
     version = training.train(sessions)
     print(
@@ -183,17 +181,21 @@ def on_database(url: str, where: str, calls: int) -> None:
         handles = [session.get(Product, s).handle for s in subjects]
     print(f"{where}: list entries {counts}")
     alone, with_recs, shown = [], [], []
+
+    def page_only(session, handle):
+        service.product_page(session, handle, "USD", "US")
+
+    def page_and_row(session, handle):
+        page = service.product_page(session, handle, "USD", "US")
+        shown.append(len(service.recommended(session, page.product.id, "USD")[1]))
+
     for k in range(calls):
         handle = handles[k % len(handles)]
-        with sessions() as session:
-            alone += timed(lambda: service.product_page(session, handle, "USD", "US"), 1)
-        with sessions() as session:
-
-            def both():
-                page = service.product_page(session, handle, "USD", "US")
-                shown.append(len(service.recommended(session, page.product.id, "USD")[1]))
-
-            with_recs += timed(both, 1)
+        for fn, out in ((page_only, alone), (page_and_row, with_recs)):
+            with sessions() as session:
+                started = time.perf_counter()
+                fn(session, handle)
+                out.append((time.perf_counter() - started) * 1000)
 
     def p(values, q):
         return statistics.quantiles(values, n=100)[q - 1]

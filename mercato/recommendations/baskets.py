@@ -76,16 +76,26 @@ def pair_rules(
     """Every rule A -> C between two products whose pair clears the thresholds, in both
     directions, sorted by antecedent, then confidence and lift, highest first."""
     n = counts.baskets
+    support, confidence = Fraction(str(min_support)), Fraction(str(min_confidence))
     rules = []
     for (a, b), both in counts.pairs.items():
-        if both < min_count or Fraction(both, n) < Fraction(str(min_support)):
+        # Integer comparisons: exact, and far cheaper than a Fraction per pair.
+        if both < min_count or both * support.denominator < support.numerator * n:
             continue
         for x, y in ((a, b), (b, a)):
-            rule = Rule(x, y, both, counts.singles[x], counts.singles[y], n)
-            if rule.confidence >= Fraction(str(min_confidence)):
-                rules.append(rule)
-    rules.sort(key=lambda r: (str(r.antecedent), -r.confidence, -r.lift, str(r.consequent)))
+            if both * confidence.denominator >= confidence.numerator * counts.singles[x]:
+                rules.append(Rule(x, y, both, counts.singles[x], counts.singles[y], n))
+    rules.sort(key=lambda r: (str(r.antecedent), -_confidence(r), -_lift(r), str(r.consequent)))
     return rules
+
+
+def _confidence(rule: Rule) -> float:
+    """For ordering only (the exact figure is ``Rule.confidence``)."""
+    return rule.both / rule.antecedent_count
+
+
+def _lift(rule: Rule) -> float:
+    return rule.both * rule.baskets / (rule.antecedent_count * rule.consequent_count)
 
 
 def bought_with(rules: Iterable[Rule], per_product: int) -> dict[Hashable, list[Rule]]:
@@ -93,9 +103,9 @@ def bought_with(rules: Iterable[Rule], per_product: int) -> dict[Hashable, list[
     with" list."""
     found: dict[Hashable, list[Rule]] = {}
     for rule in rules:
-        if rule.lift > 1:
+        if rule.both * rule.baskets > rule.antecedent_count * rule.consequent_count:  # lift > 1
             found.setdefault(rule.antecedent, []).append(rule)
     return {
-        a: sorted(rs, key=lambda r: (-r.confidence, -r.lift, str(r.consequent)))[:per_product]
+        a: sorted(rs, key=lambda r: (-_confidence(r), -_lift(r), str(r.consequent)))[:per_product]
         for a, rs in found.items()
     }

@@ -5,8 +5,9 @@ Content: each product is a set of tokens; two products score the sum of the IDF 
 of the tokens they share over the square root of the product of their own sums (a cosine
 over IDF-weighted token sets). Co-purchase: orders holding both / sqrt(orders holding
 each). The two are averaged. Candidates come from an inverted index over the tokens; a
-token held by more than ``MAX_POSTINGS`` products contributes its first ``MAX_POSTINGS``
-only, so the work stays bounded on a large catalog (those tokens weigh little anyway).
+token held by more than ``MAX_POSTINGS`` products is left out of the index (it says little
+of any two products, and would make the work grow with the square of the catalog), though
+it still counts in each product's norm.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def similar(
     postings: dict[str, list[str]] = defaultdict(list)
     for p in products:
         for t in p.tokens:
-            if len(postings[t]) < MAX_POSTINGS:
+            if df[t] <= MAX_POSTINGS:
                 postings[t].append(p.id)
     co: dict[Hashable, dict[Hashable, float]] = defaultdict(dict)
     for (a, b), both in together.items():

@@ -33,7 +33,10 @@ from mercato.recommendations.models import Recommendation, Version
 from mercato.recommendations.repurchase import Purchase
 
 KEEP_VERSIONS = 3
-PER_LIST = 20
+# A product page shows 4 and a buyer's list 10; serving reads 3 times that (OVERFETCH)
+# to have enough left once sold-out products are taken out.
+PER_PRODUCT = 12
+PER_BUYER = 30
 POPULAR_DAYS = 90
 # "Often bought with": a pair seen in fewer orders than this is chance, not a habit.
 MIN_TOGETHER = 2
@@ -152,7 +155,7 @@ def build(session: Session, found: Orders, now: datetime) -> tuple[Lists, dict]:
     """Every list of a version (rows to insert) and its evaluation."""
     lists = Lists()
     rules = baskets.pair_rules(found.counts, min_count=MIN_TOGETHER, min_confidence=MIN_CONFIDENCE)
-    for product, best in baskets.bought_with(rules, PER_LIST).items():
+    for product, best in baskets.bought_with(rules, PER_PRODUCT).items():
         by = {r.consequent: r for r in best}
         lists.add(
             "fbt",
@@ -177,14 +180,14 @@ def build(session: Session, found: Orders, now: datetime) -> tuple[Lists, dict]:
         )
     ]
     for product, best in similar.similar(
-        catalog, found.counts.pairs, found.counts.singles, PER_LIST
+        catalog, found.counts.pairs, found.counts.singles, PER_PRODUCT
     ).items():
         lists.add("similar", product, best, lambda p: "alike, or bought by the same orders")
     for key, counter in found.popular.items():
         lists.add(
             "popular",
             key,
-            repurchase.ranked(counter, PER_LIST),
+            repurchase.ranked(counter, PER_BUYER),
             lambda p, c=counter: f"in {c[p]} orders in the last {POPULAR_DAYS} days",
         )
     agreed = _agreed(session, found.histories)
@@ -195,7 +198,7 @@ def build(session: Session, found: Orders, now: datetime) -> tuple[Lists, dict]:
             lists.add(
                 "personal",
                 buyer,
-                repurchase.ranked(scores, PER_LIST),
+                repurchase.ranked(scores, PER_BUYER),
                 lambda p, own=own: (
                     f"bought {own[p]} times before" if own[p] else "bought by similar buyers"
                 ),
@@ -243,7 +246,8 @@ def train(sessions: sessionmaker[Session], now: datetime | None = None) -> Versi
         ready.orders_read, ready.buyers_read = found.orders, len(found.histories)
         ready.evaluation = scores
         ready.params = {
-            "per_list": PER_LIST,
+            "per_product": PER_PRODUCT,
+            "per_buyer": PER_BUYER,
             "popular_days": POPULAR_DAYS,
             "min_together": MIN_TOGETHER,
             "min_confidence": MIN_CONFIDENCE,
