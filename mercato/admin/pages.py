@@ -58,6 +58,7 @@ from mercato.money import format_plain
 from mercato.orders import fulfillment, lifecycle, queries, refunds
 from mercato.orders.bulk import bulk_action
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
+from mercato.recommendations import serving as recommendations
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 from mercato.webhooks import service as webhooks
@@ -77,6 +78,8 @@ templates.env.filters["clock"] = lambda at: f"{at:%H:%M} UTC"
 # Orders whose payment still holds money to give back: the refund form is offered (on
 # the order's page and beside a conversation).
 REFUNDABLE_PAYMENTS = ("paid", "partially_refunded")
+# Products the thread suggests sending (the buyer's own list, or what sells).
+SUGGESTED_PRODUCTS = 4
 templates.env.globals["file_shown_as"] = media.shown_as
 templates.env.globals["template_variables"] = accounts.variables
 templates.env.filters["number"] = lambda value: "" if value is None else f"{value.normalize():f}"
@@ -529,11 +532,15 @@ def conversation_page(
     """The thread, the person's orders and a composer that knows the reply window.
     Reading it changes nothing: it is marked read by a POST (see inbox.js)."""
     thread = conversations.thread(session, conversation_id, before or None)
+    suggested = []
+    if admin.can("recommendations:read"):
+        _, suggested = recommendations.for_customer(session, thread.conversation.customer_id)
     return _page(
         request,
         "inbox_thread.html",
         admin,
         thread=thread,
+        suggested=suggested[:SUGGESTED_PRODUCTS],
         window=windows.WINDOWS[thread.platform],
         statuses=CONVERSATION_STATUSES,
         replies=canned.list_all(session),

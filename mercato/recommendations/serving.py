@@ -50,6 +50,7 @@ class Offer:
     """The variant a recommendation sells: what ``checkout.unit_price`` prices."""
 
     id: str
+    sku: str | None
     price: int
     currency: str
     attributes: dict
@@ -129,6 +130,7 @@ LISTED = (
         Product.handle,
         Product.title,
         Variant.id,
+        Variant.sku,
         Variant.price,
         Variant.currency,
         Variant.attributes,
@@ -162,9 +164,10 @@ def listed(session: Session, name: str, subject: str, limit: int) -> list[Shown]
     ).all()
     found: dict[str, Shown] = {}
     pinned: dict[str, str] = {}
-    for pid, score, reason, pinned_at, handle, title, vid, price, cur, attrs, image, boost in rows:
+    for pid, score, reason, pinned_at, handle, title, *variant, image, boost in rows:
         if pid not in found:  # its first variant that can be sold
-            offer = Offer(vid, price, cur, attrs or {})
+            vid, sku, price, currency, attributes = variant
+            offer = Offer(vid, sku, price, currency, attributes or {})
             found[pid] = Shown(pid, handle, title, offer, image, score * (boost or 1.0), reason)
         if pinned_at is not None:
             pinned[pid] = min(pinned.get(pid, pinned_at), pinned_at)
@@ -188,6 +191,23 @@ def for_product(
     if together:
         return "fbt", together
     return "similar", listed(session, "similar", product_id, limit)
+
+
+# A cart's "complete the look" reads the lists of its first few products only.
+CART_PRODUCTS = 3
+
+
+def with_products(session: Session, product_ids: list[str], limit: int = 4) -> list[Shown]:
+    """What goes with a cart or an order: often bought with its first products, less
+    what it already holds, the most confident first."""
+    merged: dict[str, Shown] = {}
+    for product_id in dict.fromkeys(product_ids[:CART_PRODUCTS]):
+        for shown in listed(session, "fbt", product_id, limit):
+            if shown.product_id not in product_ids and (
+                shown.product_id not in merged or merged[shown.product_id].score < shown.score
+            ):
+                merged[shown.product_id] = shown
+    return sorted(merged.values(), key=lambda s: (-s.score, s.product_id))[:limit]
 
 
 def for_customer(

@@ -255,6 +255,7 @@ def cart(
         currency=shown_currency,
         link=_link_params(request),
         subtotal=sum(ln.price * ln.quantity for ln in lines),
+        recommended=service.goes_with(session, [ln.variant.id for ln in lines], shown_currency),
     )
 
 
@@ -670,6 +671,9 @@ def thanks(request: Request, token: str, session: ReadSession):
         c=found,
         purchase_event=ledger.purchase_event_id(shown.order.id) if shown.order else None,
         purchase=purchase,
+        recommended=service.goes_with(
+            session, [ln.variant_id for ln in shown.lines], found.currency
+        ),
     )
 
 

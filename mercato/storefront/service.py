@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato.catalog import service as catalog
@@ -99,9 +100,24 @@ class Recommended:
 def recommended(session: Session, product_id: str, currency: str) -> tuple[str, list[Recommended]]:
     """The product page's row: often bought with it, else similar, in the visitor's
     currency (the list's name says which)."""
-    table = rates.load()
     name, shown = recommendations.for_product(session, product_id)
-    return name, [
+    return name, _priced(shown, currency)
+
+
+def goes_with(session: Session, variant_ids: list[str], currency: str) -> list[Recommended]:
+    """A cart's or an order's row: often bought with what it holds."""
+    products = dict(
+        session.execute(
+            select(Variant.id, Variant.product_id).where(Variant.id.in_(variant_ids))
+        ).all()
+    )
+    product_ids = list(dict.fromkeys(products[v] for v in variant_ids if v in products))
+    return _priced(recommendations.with_products(session, product_ids), currency)
+
+
+def _priced(shown: list[recommendations.Shown], currency: str) -> list[Recommended]:
+    table = rates.load()
+    return [
         Recommended(s.handle, s.title, s.image, checkout.unit_price(s.variant, currency, table))
         for s in shown
     ]
