@@ -58,7 +58,10 @@ from mercato.money import format_plain
 from mercato.orders import fulfillment, lifecycle, queries, refunds
 from mercato.orders.bulk import bulk_action
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
+from mercato.recommendations import rules as recommendation_rules
 from mercato.recommendations import serving as recommendations
+from mercato.recommendations import training
+from mercato.recommendations.schemas import RuleCreate
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 from mercato.webhooks import service as webhooks
@@ -796,6 +799,62 @@ def analytics(
     view = dashboard.overview(session, period, grain, reports.currency(None))
     asked = {"from": str(period.start), "to": str(period.end), "grain": grain}
     return _page(request, "analytics.html", admin, asked=asked, **analytics_view.context(view))
+
+
+# ---------------------------------------------------------------- recommendations
+
+
+@router.get("/recommendations")
+def recommendations_page(request: Request, session: ReadSession, admin: Admin):
+    """Each trained version's models scored on held-out orders beside the "own top-10"
+    baseline, training on demand, and the merchant's rules."""
+    return _page(
+        request,
+        "recommendations.html",
+        admin,
+        versions=training.versions(session),
+        rules=recommendation_rules.list_rules(session),
+    )
+
+
+@router.post("/recommendations/train")
+def train_recommendations(session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]):
+    service.check_csrf(admin, csrf)
+    service.require(admin, "recommendations:write")
+    training.queue(session)
+    return _back("/admin/recommendations", msg="Training queued: the worker runs it next.")
+
+
+@router.post("/recommendations/rules")
+def add_recommendation_rule(form: PostedForm, session: WriteSession, admin: Admin):
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    try:
+        service.require(admin, "recommendations:write")
+        product = catalog.get_product_by_handle(session, str(form.get("handle") or "").strip())
+        data = RuleCreate(
+            product_id=product.id,
+            action=str(form.get("action") or ""),
+            list=str(form.get("list") or ""),
+            weight=float(form.get("weight") or 1),
+        )
+        recommendation_rules.add(session, data)
+    except MercatoError as exc:
+        session.rollback()
+        return _back("/admin/recommendations", error=_said(exc))
+    except ValueError as exc:
+        session.rollback()
+        return _back("/admin/recommendations", error=_refused(exc))
+    return _back("/admin/recommendations", msg=f"Rule added: {data.action} {product.title}.")
+
+
+@router.post("/recommendations/rules/{rule_id}/delete")
+def remove_recommendation_rule(
+    rule_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]
+):
+    service.check_csrf(admin, csrf)
+    service.require(admin, "recommendations:write")
+    recommendation_rules.remove(session, rule_id)
+    return _back("/admin/recommendations", msg="Rule removed.")
 
 
 # ---------------------------------------------------------------- mail

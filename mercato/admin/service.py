@@ -31,6 +31,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/orders", "orders:read"),
     ("/admin/inbox", "inbox:read"),
     ("/admin/analytics", "analytics:read"),
+    ("/admin/recommendations", "recommendations:read"),
     ("/admin/customers", "customers:read"),
     ("/admin/catalog", "catalog:read"),
     ("/admin/inventory", "inventory:read"),

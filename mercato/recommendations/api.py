@@ -4,12 +4,9 @@ versions with their evaluation, training on demand, and the merchant's rules."""
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
-from mercato.jobs import service as jobs
-from mercato.recommendations import rules, serving
+from mercato.recommendations import rules, serving, training
 from mercato.recommendations.auth import RecommendationsRead, RecommendationsWrite
-from mercato.recommendations.models import Version
 from mercato.recommendations.schemas import (
     ListName,
     ListPublic,
@@ -19,7 +16,6 @@ from mercato.recommendations.schemas import (
     TrainingQueued,
     VersionPublic,
 )
-from mercato.recommendations.tasks import TRAIN_JOB
 from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
@@ -76,13 +72,13 @@ def for_customer(
 @router.get("/versions", response_model=list[VersionPublic])
 def list_versions(session: ReadSession, _: RecommendationsRead):
     """Trained versions, newest first, each with its models' scores on held-out orders."""
-    return session.scalars(select(Version).order_by(Version.started_at.desc(), Version.id.desc()))
+    return training.versions(session)
 
 
 @router.post("/versions", response_model=TrainingQueued, status_code=202)
 def train(session: WriteSession, _: RecommendationsWrite):
     """Train a new version now (the worker runs it; it is also trained every day)."""
-    return TrainingQueued(job_id=jobs.enqueue(session, TRAIN_JOB, key=TRAIN_JOB).id)
+    return TrainingQueued(job_id=training.queue(session))
 
 
 @router.get("/rules", response_model=list[RulePublic])

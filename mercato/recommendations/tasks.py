@@ -3,9 +3,7 @@
 from mercato.jobs import registry
 from mercato.recommendations import training
 
-TRAIN_JOB = "recommendations.train"
 
-
-@registry.task(TRAIN_JOB, every="1 day", max_attempts=3)
+@registry.task(training.TRAIN_JOB, every="1 day", max_attempts=3)
 def train(ctx: registry.JobContext) -> None:
     training.train(ctx.sessions, ctx.now)

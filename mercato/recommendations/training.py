@@ -27,11 +27,13 @@ from mercato.customers import consent
 from mercato.customers.models import Customer
 from mercato.db import insert_rows, transaction, utcnow
 from mercato.events import service as events
+from mercato.jobs import service as jobs
 from mercato.orders.models import Order, OrderLine
 from mercato.recommendations import baskets, collaborative, evaluation, repurchase, similar
 from mercato.recommendations.models import Recommendation, Version
 from mercato.recommendations.repurchase import Purchase
 
+TRAIN_JOB = "recommendations.train"
 KEEP_VERSIONS = 3
 # A product page shows 4 and a buyer's list 10; serving reads 3 times that (OVERFETCH)
 # to have enough left once sold-out products are taken out.
@@ -216,6 +218,18 @@ def _agreed(session: Session, histories: dict[str, list[Purchase]]) -> list[str]
         .distinct()
     )
     return sorted(set(agreed) & set(histories))
+
+
+def versions(session: Session) -> list[Version]:
+    """Trained versions, newest first (the newest ready one is served)."""
+    return list(
+        session.scalars(select(Version).order_by(Version.started_at.desc(), Version.id.desc()))
+    )
+
+
+def queue(session: Session) -> str:
+    """Train a new version as soon as the worker can (one at a time); the job's id."""
+    return jobs.enqueue(session, TRAIN_JOB, key=TRAIN_JOB).id
 
 
 def train(sessions: sessionmaker[Session], now: datetime | None = None) -> Version:
