@@ -43,6 +43,10 @@ class Checkout(Base):
     # The buyer ticked the marketing box (paying.MARKETING_WORDING); recorded as their
     # consent when the order is placed. Never ticked for them.
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The same for recommendations picked for them (paying.PERSONALISATION_WORDING).
+    personalisation_opt_in: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     subtotal: Mapped[int] = mapped_column(Amount, default=0)
     discount_total: Mapped[int] = mapped_column(Amount, default=0)

@@ -250,20 +250,29 @@ def record_placed(
     _record_marketing(session, checkout, order, now)
 
 
-# The storefront's marketing box, word for word: what the buyer agrees to by ticking it.
+# The storefront's consent boxes, word for word: what the buyer agrees to by ticking each.
 MARKETING_WORDING = "Email me news and offers. I can unsubscribe at any time."
+PERSONALISATION_WORDING = "Show me products picked for me from what I buy. I can say no later."
 
 
 def _record_marketing(session: Session, checkout: Checkout, order: Order, now: datetime) -> None:
-    """A ticked marketing box is the buyer's consent to marketing by email, with its words."""
-    if checkout.marketing_opt_in and checkout.email and order.customer_id:
+    """A ticked box is the buyer's consent (marketing by email, personalisation), with its
+    words."""
+    if not order.customer_id:
+        return
+    ticked = []
+    if checkout.marketing_opt_in and checkout.email:
+        ticked.append((consent.Need("marketing", "email"), MARKETING_WORDING))
+    if checkout.personalisation_opt_in:
+        ticked.append((consent.Need("personalisation"), PERSONALISATION_WORDING))
+    for need, wording in ticked:
         consent.record(
             session,
             order.customer_id,
-            consent.Need("marketing", "email"),
+            need,
             True,
             source="storefront_checkout",
-            wording=MARKETING_WORDING,
+            wording=wording,
             reference=f"checkout:{checkout.id}",
             now=now,
         )

@@ -84,6 +84,11 @@ class CheckoutUpdate(BuyerDetails):
         description="The buyer ticked the box agreeing to marketing by email (unticked by "
         "default); recorded with its words when the order is placed",
     )
+    personalisation_opt_in: bool | None = Field(
+        None,
+        description="The buyer ticked the box agreeing to products picked for them from "
+        "what they buy (unticked by default); recorded with its words when the order is placed",
+    )
 
 
 class CheckoutComplete(_Input):

@@ -522,6 +522,8 @@ def update_checkout(
         checkout.remember = data.remember
     if data.marketing_opt_in is not None:
         checkout.marketing_opt_in = data.marketing_opt_in
+    if data.personalisation_opt_in is not None:
+        checkout.personalisation_opt_in = data.personalisation_opt_in
     if errors:
         raise ValidationFailed("Some details need another look.", errors)
     redo_totals(session, checkout, table, now)

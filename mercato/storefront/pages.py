@@ -47,6 +47,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["safe_html"] = lambda html: Markup(safe_html(html))
 # The marketing box's words: shown, and recorded as they are with the buyer's consent.
 templates.env.globals["marketing_wording"] = paying.MARKETING_WORDING
+templates.env.globals["personalisation_wording"] = paying.PERSONALISATION_WORDING
 templates.env.globals["analytics_wording"] = browser_touches.CONSENT_WORDING
 static = StaticFiles(directory=HERE / "static")
 router = APIRouter(prefix="/shop", include_in_schema=False)
@@ -381,6 +382,7 @@ def _update_from(form) -> CheckoutUpdate:
             "discount_code": form.get("discount_code", ""),
             "remember": form.get("remember") == "on",
             "marketing_opt_in": form.get("marketing_opt_in") == "on",
+            "personalisation_opt_in": form.get("personalisation_opt_in") == "on",
         }
     )
 

@@ -130,3 +130,24 @@ def test_conversions_go_only_for_a_buyer_whose_consent_is_on_record(client, sess
         headers={},
     )
     assert profile.status_code == 401
+
+
+def test_the_shops_personalisation_box_is_unticked_and_gives_the_buyer_their_own_list(
+    client, admin, sessions
+):
+    from mercato.recommendations import training
+
+    ids = make_shop(sessions)
+    page = _buy(client, sessions, ids)
+    box = page.split('name="personalisation_opt_in"')[1].split(">")[0]
+    assert "checked" not in box and paying.PERSONALISATION_WORDING in page
+    _buy(client, sessions, ids, personalisation_opt_in="on")
+    with sessions() as session:
+        [given] = session.scalars(select(Consent)).all()
+        assert (given.purpose, given.channel, given.granted) == ("personalisation", "", True)
+        assert given.wording == paying.PERSONALISATION_WORDING
+        order = session.scalars(select(Order).order_by(Order.number.desc())).first()
+    training.train(sessions)
+    mine = client.get(f"/api/v1/recommendations/customers/{order.customer_id}", headers=admin)
+    assert mine.json()["list"] == "personal"
+    assert [p["handle"] for p in mine.json()["products"]] == ["hoodie"]
