@@ -478,21 +478,16 @@ def canned_replies(request: Request, session: ReadSession, admin: Admin):
 
 @router.post("/inbox/replies")
 def save_canned_reply(form: PostedForm, session: WriteSession, admin: Admin):
-    service.check_csrf(admin, str(form.get("csrf") or ""))
-    try:
-        service.require(admin, "inbox:write")
+    def save() -> str:
         data = CannedReplyIn(name=str(form.get("name") or ""), text=str(form.get("text") or ""))
         if form.get("id"):
             canned.update(session, str(form["id"]), data)
         else:
             canned.create(session, data)
-    except MercatoError as exc:
-        session.rollback()
-        return _back("/admin/inbox/replies", error=_said(exc))
-    except ValueError as exc:
-        session.rollback()
-        return _back("/admin/inbox/replies", error=_refused(exc))
-    return _back("/admin/inbox/replies", msg=f"Saved “{data.name}”.")
+        return f"Saved “{data.name}”."
+
+    csrf = str(form.get("csrf") or "")
+    return _form_action(session, admin, csrf, "inbox:write", "/admin/inbox/replies", save)
 
 
 @router.post("/inbox/replies/{reply_id}/delete")
@@ -565,12 +560,20 @@ def received_file(message_id: str, sessions: SessionFactories, admin: Admin):
 
 
 def _inbox_action(session, conversation_id: str, admin: AdminSession, csrf: str, action):
-    """One conversation action in the request's transaction, back to the thread; a
-    refusal (the platform's rules, a form that makes no valid request) keeps nothing."""
-    service.check_csrf(admin, csrf)
+    """One conversation action, back to the thread (see ``_form_action``)."""
     path = f"/admin/inbox/{conversation_id}"
+    return _form_action(session, admin, csrf, "inbox:write", path, action)
+
+
+def _form_action(
+    session, admin: AdminSession, csrf: str, scope: str, path: str, action
+) -> RedirectResponse:
+    """A form's action in the request's transaction, then back to ``path`` saying what
+    ``action`` returned; a refusal (a rule, a platform's, or a form that makes no valid
+    request) keeps nothing and is said instead."""
+    service.check_csrf(admin, csrf)
     try:
-        service.require(admin, "inbox:write")
+        service.require(admin, scope)
         return _back(path, msg=action())
     except MercatoError as exc:
         session.rollback()
@@ -827,9 +830,7 @@ def train_recommendations(session: WriteSession, admin: Admin, csrf: Annotated[s
 
 @router.post("/recommendations/rules")
 def add_recommendation_rule(form: PostedForm, session: WriteSession, admin: Admin):
-    service.check_csrf(admin, str(form.get("csrf") or ""))
-    try:
-        service.require(admin, "recommendations:write")
+    def add() -> str:
         product = catalog.get_product_by_handle(session, str(form.get("handle") or "").strip())
         data = RuleCreate(
             product_id=product.id,
@@ -838,13 +839,11 @@ def add_recommendation_rule(form: PostedForm, session: WriteSession, admin: Admi
             weight=float(form.get("weight") or 1),
         )
         recommendation_rules.add(session, data)
-    except MercatoError as exc:
-        session.rollback()
-        return _back("/admin/recommendations", error=_said(exc))
-    except ValueError as exc:
-        session.rollback()
-        return _back("/admin/recommendations", error=_refused(exc))
-    return _back("/admin/recommendations", msg=f"Rule added: {data.action} {product.title}.")
+        return f"Rule added: {data.action} {product.title}."
+
+    csrf = str(form.get("csrf") or "")
+    path = "/admin/recommendations"
+    return _form_action(session, admin, csrf, "recommendations:write", path, add)
 
 
 @router.post("/recommendations/rules/{rule_id}/delete")
