@@ -29,6 +29,7 @@ from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
 from mercato.checkout.api import router as checkout_router
 from mercato.config import Settings, get_settings
+from mercato.creators.api import router as creators_router
 from mercato.db import Sessions, create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
@@ -48,6 +49,7 @@ from mercato.problems import document_problems, problem
 from mercato.profiles.api import router as customers_router
 from mercato.profiles.api import segments_router
 from mercato.recommendations.api import router as recommendations_router
+from mercato.storefront import creator_pages
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
 from mercato.system.api import router as system_router
@@ -174,6 +176,7 @@ def create_app(
     merchants.include_router(recommendations_router)
     merchants.include_router(offers_router)
     merchants.include_router(pos_router)
+    merchants.include_router(creators_router)
     app.include_router(merchants)
     app.include_router(privacy_router)
     app.include_router(privacy_callbacks)
@@ -182,6 +185,7 @@ def create_app(
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
     app.include_router(admin_customers.router)
+    app.include_router(creator_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
     return app

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     analytics_retention_days: int = 395
     # Per client address: what one shop visitor's browser may report a minute.
     analytics_touches_per_minute: int = 120
+    # Creators (mercato/creators): who is credited with a sale. "code_wins": a creator's
+    # code redeemed on the order, else the last creator touch; "last_touch": whichever came
+    # last. Touches count within the window before the order; a refund within the clawback
+    # window takes its share of the commission back.
+    creator_attribution: Literal["code_wins", "last_touch"] = "code_wins"
+    creator_window_days: int = 30
+    creator_clawback_days: int = 30
 
     @field_validator("timezone")
     @classmethod

@@ -7,6 +7,7 @@ from mercato.auth import models as auth_models  # noqa: F401
 from mercato.catalog import models as catalog_models  # noqa: F401
 from mercato.channels import models as channels_models  # noqa: F401
 from mercato.checkout import models as checkout_models  # noqa: F401
+from mercato.creators import models as creators_models  # noqa: F401
 from mercato.customers import models as customers_models  # noqa: F401
 from mercato.db import Base
 from mercato.events import models as events_models  # noqa: F401

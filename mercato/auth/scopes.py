@@ -20,6 +20,8 @@ AREAS = (
     # Offers and their codes; a till redeems with pos:write only.
     "offers",
     "pos",
+    # Creators and affiliates: their codes, commissions and payouts.
+    "creators",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

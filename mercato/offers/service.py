@@ -235,3 +235,16 @@ def redemptions_of(session: Session, offer_id: str, limit: int = 200) -> list[Re
             .limit(limit)
         )
     )
+
+
+def codes_of_creator(session: Session, creator_id: str, limit: int = 20) -> list[str]:
+    """The public codes of a creator's offers (not their bulk single-use ones)."""
+    return list(
+        session.scalars(
+            select(OfferCode.code)
+            .join(Offer, Offer.id == OfferCode.offer_id)
+            .where(Offer.creator_id == creator_id, OfferCode.batch.is_(None))
+            .order_by(OfferCode.code)
+            .limit(limit)
+        )
+    )

@@ -12,6 +12,7 @@ from mercato.auth import personal_data as auth
 from mercato.catalog import personal_data as catalog
 from mercato.channels import personal_data as channels
 from mercato.checkout import personal_data as checkout
+from mercato.creators import personal_data as creators
 from mercato.customers import personal_data as customers
 from mercato.events import personal_data as events
 from mercato.inbox import personal_data as inbox
@@ -48,6 +49,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *segments.TABLES,
     *recommendations.TABLES,
     *offers.TABLES,
+    *creators.TABLES,
 )
 PERSONAL: dict[str, PersonalTable] = {
     d.table: d for d in DECLARATIONS if isinstance(d, PersonalTable)

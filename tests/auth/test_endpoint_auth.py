@@ -114,6 +114,18 @@ class Shop:
         return self.product["variants"][0]["id"]
 
     @cached_property
+    def creator_id(self) -> str:
+        body = {"handle": "ada", "name": "Ada", "commission": {"kind": "percentage", "value": 1000}}
+        return self.call("POST", "/api/v1/creators", 201, json=body)["id"]
+
+    @cached_property
+    def payout_id(self) -> str:
+        body = {"period_start": "2026-01-01T00:00:00Z", "period_end": "2026-02-01T00:00:00Z"}
+        return self.call("POST", f"/api/v1/creators/{self.creator_id}/payouts", 201, json=body)[
+            "id"
+        ]
+
+    @cached_property
     def offer_id(self) -> str:
         body = {"name": "Auth offer", "kind": "percentage", "value": 10, "code": "AUTH10"}
         return self.call("POST", "/api/v1/offers", 201, json=body)["id"]
@@ -432,6 +444,10 @@ def by_id(
 ) -> Route:
     """A route addressing something by id: 404 with ids that do not exist."""
     return Route(method, path, scope, status, valid, with_unknown_ids(valid), **extra)
+
+
+def _creator(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"creator_id": shop.creator_id}, **kwargs)
 
 
 def _offer(shop: Shop, **kwargs) -> Request:
@@ -956,6 +972,49 @@ ROUTES: list[Route] = [
         200,
         _pay,
         public=CHECKOUT_TOKEN,
+    ),
+    # ------------------------------------------------------------ creators
+    Route(
+        "POST",
+        "/api/v1/creators",
+        "creators:write",
+        201,
+        lambda s: Request(
+            json={
+                "handle": "bea",
+                "name": "Bea",
+                "commission": {"kind": "percentage", "value": 500},
+            }
+        ),
+    ),
+    Route("GET", "/api/v1/creators", "creators:read", 200),
+    by_id("GET", "/api/v1/creators/{creator_id}", "creators:read", 200, _creator),
+    by_id("GET", "/api/v1/creators/{creator_id}/figures", "creators:read", 200, _creator),
+    by_id(
+        "POST",
+        "/api/v1/creators/{creator_id}/codes",
+        "creators:write",
+        201,
+        lambda s: _creator(s, json={"code": "ADA10"}),
+    ),
+    by_id("GET", "/api/v1/creators/{creator_id}/commissions", "creators:read", 200, _creator),
+    by_id(
+        "POST",
+        "/api/v1/creators/{creator_id}/payouts",
+        "creators:write",
+        201,
+        lambda s: _creator(
+            s,
+            json={"period_start": "2026-01-01T00:00:00Z", "period_end": "2026-02-01T00:00:00Z"},
+        ),
+    ),
+    by_id("GET", "/api/v1/creators/{creator_id}/payouts", "creators:read", 200, _creator),
+    by_id(
+        "GET",
+        "/api/v1/creators/payouts/{payout_id}/statement.csv",
+        "creators:read",
+        200,
+        lambda s: Request(ids={"payout_id": s.payout_id}),
     ),
     # ------------------------------------------------------------ offers and the till
     Route(
