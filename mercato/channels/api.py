@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from mercato.channels import feeds, service, setup, sync
+from mercato.channels import check, feed_rules, feeds, service, setup, sync
 from mercato.channels.auth import ChannelsRead, ChannelsWrite
 from mercato.channels.schemas import (
     ChannelCreate,
@@ -13,6 +13,10 @@ from mercato.channels.schemas import (
     ChannelPublic,
     ChannelRemoved,
     ChannelUpdate,
+    FeedPreview,
+    FeedPreviewRequest,
+    FeedRulesPublic,
+    FeedRulesUpdate,
     FeedTokenPublic,
     ListingPage,
     PublishRequest,
@@ -85,6 +89,35 @@ def rotate_feed_token(channel_id: str, session: WriteSession, _: ChannelsWrite):
     """A new secret pull URL for the channel's feed (shown once; the old one stops working)."""
     token, url = service.rotate_feed_token(session, channel_id)
     return FeedTokenPublic(token=token, url=url)
+
+
+@router.get("/{channel_id}/feed-rules", response_model=FeedRulesPublic)
+def get_feed_rules(channel_id: str, session: ReadSession, _: ChannelsRead):
+    """The channel's feed rules, in the order they run."""
+    channel, rules = feed_rules.rules_of(session, service.get_channel(session, channel_id).id)
+    return FeedRulesPublic(channel_id=channel.id, version=channel.feed_rules_version, rules=rules)
+
+
+@router.put("/{channel_id}/feed-rules", response_model=FeedRulesPublic)
+def save_feed_rules(
+    channel_id: str, data: FeedRulesUpdate, session: WriteSession, token: ChannelsWrite
+):
+    """Replace the channel's feed rules; the next publish compares the whole catalog and
+    sends what they changed (and the feed file shows it at once)."""
+    channel = feed_rules.save(
+        session, service.get_channel(session, channel_id).id, data, f"token:{token.name}"
+    )
+    return FeedRulesPublic(
+        channel_id=channel.id, version=channel.feed_rules_version, rules=data.rules
+    )
+
+
+@router.post("/{channel_id}/feed-rules/preview", response_model=FeedPreview)
+def preview_feed_rules(
+    channel_id: str, data: FeedPreviewRequest, session: ReadSession, _: ChannelsRead
+):
+    """What these rules would change on the channel's items, before saving them."""
+    return check.preview_rules(session, service.get_channel(session, channel_id).id, data)
 
 
 @router.post("/{channel_id}/publish", response_model=PublishResult)

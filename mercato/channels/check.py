@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from mercato.catalog.service import store_currency
-from mercato.channels import platforms, service
+from mercato.channels import feed_rules, platforms, service
 from mercato.channels.items import iter_items
 from mercato.channels.models import KINDS, Channel
+from mercato.channels.schemas import FeedPreview, FeedPreviewItem, FeedPreviewRequest
 from mercato.channels.target import Target, storefront_url
 from mercato.errors import NotFound
 
@@ -22,6 +23,8 @@ class Prepared:
     item: dict
     row: dict
     issues: list[dict]
+    # What the channel's feed rules changed ("title set by rule 2").
+    ruled: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -45,13 +48,17 @@ def prepare(
     statuses: tuple[str, ...] | None = ("active",),
     variant_ids: list[str] | None = None,
 ) -> Iterator[Prepared]:
-    """Each variant as the platform's row, with what its spec says about it."""
+    """Each variant as the platform's row, after the channel's feed rules, with what its
+    spec says about it."""
     to_row = platforms.mapping(target.kind).to_row
     validate = platforms.spec(target.kind).validate
     currency = target.currency
     for item in iter_items(session, target, statuses, variant_ids):
+        applied = feed_rules.apply(item, target.feed_rules)
         row = to_row(item, target)
         issues = validate(row, item, target)
+        if applied.excluded:
+            issues.append(feed_rules.exclusion_issue(applied.excluded))
         if item["currency"] != currency:
             issues.append(
                 {
@@ -61,7 +68,7 @@ def prepare(
                     "source": "local",
                 }
             )
-        yield Prepared(item, row, issues)
+        yield Prepared(item, row, issues, applied.notes)
 
 
 @dataclass
@@ -127,7 +134,8 @@ class ProductCheck:
 
     channel: Channel
     listed: dict[str, int]  # verdict -> variants
-    flagged: list[Prepared]  # variants the check finds issues with now
+    # Variants the check finds issues with now, or the channel's feed rules changed.
+    flagged: list[Prepared]
 
 
 def check_product(session: Session, product_id: str, variant_ids: list[str]) -> list[ProductCheck]:
@@ -141,7 +149,60 @@ def check_product(session: Session, product_id: str, variant_ids: list[str]) -> 
         prepared = prepare(session, Target.of(channel), None, variant_ids)
         out.append(
             ProductCheck(
-                channel, dict(listed.get(channel.id, {})), [p for p in prepared if p.issues]
+                channel,
+                dict(listed.get(channel.id, {})),
+                [p for p in prepared if p.issues or p.ruled],
             )
         )
+    return out
+
+
+# Fields a preview compares before and after the rules.
+_PREVIEWED = (*feed_rules.WRITABLE,)
+
+
+def preview_rules(session: Session, channel_ref: str, data: FeedPreviewRequest) -> FeedPreview:
+    """What ``data``'s rules would make of the channel's items (the first ``limit``, drafts
+    included as the check reads them, or those named), against what its saved rules make
+    now: nothing is saved or sent."""
+    variant_ids, limit = data.variant_ids, data.limit
+    channel = service.find_channel(session, channel_ref)
+    now = Target.of(channel)
+    proposed = Target.of(channel)
+    proposed.feed_rules = [r.model_dump(mode="json", exclude_none=True) for r in data.rules]
+    before = _first(prepare(session, now, None, variant_ids), limit)
+    after = _first(prepare(session, proposed, None, variant_ids), limit)
+    items = []
+    for old, new in zip(before, after, strict=True):
+        changes = {
+            f: (old.item.get(f), new.item.get(f))
+            for f in _PREVIEWED
+            if old.item.get(f) != new.item.get(f)
+        }
+        excluded = next((i["message"] for i in new.issues if i.get("source") == "rule"), None)
+        items.append(
+            FeedPreviewItem(
+                variant_id=new.item["variant_id"],
+                sku=new.item["sku"],
+                title=new.item["title"] or "",
+                changes=changes,
+                notes=new.ruled,
+                excluded=excluded,
+                issues_before=len(old.issues),
+                issues_after=len(new.issues),
+            )
+        )
+    return FeedPreview(
+        items=items,
+        items_changed=sum(1 for i in items if i.changes),
+        items_excluded=sum(1 for i in items if i.excluded),
+    )
+
+
+def _first(prepared: Iterator[Prepared], limit: int) -> list[Prepared]:
+    out = []
+    for entry in prepared:
+        out.append(entry)
+        if len(out) >= limit:
+            break
     return out

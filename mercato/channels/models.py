@@ -44,6 +44,12 @@ class Channel(Base):
     credentials_encrypted: Mapped[str] = mapped_column(Text, default="")
     # Non-secret, platform-specific settings (catalog id, data source, default category...).
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    # The merchant's feed rules, in order (channels.feed_rules), and how many times the
+    # list was saved: what the channel's items become before its platform's mapping.
+    feed_rules: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType(), default=list, server_default="[]"
+    )
+    feed_rules_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # SHA-256 of the secret feed token; the token itself is shown once.
     feed_token_hash: Mapped[str | None] = mapped_column(String(64))
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

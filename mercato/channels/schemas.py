@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Kind = Literal["meta", "google", "tiktok", "pinterest", "snapchat"]
 ChannelStatus = Literal["active", "needs_reauth", "paused"]
@@ -125,3 +126,128 @@ class PublishResult(BaseModel):
     skipped_invalid: int = 0
     status: ChannelStatus
     messages: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- feed rules (feed_rules.py)
+
+# Fields a rule may change, and fields a condition or a template may read.
+RuleField = Literal[
+    "title",
+    "description",
+    "brand",
+    "color",
+    "size",
+    "material",
+    "pattern",
+    "gender",
+    "age_group",
+    "product_type",
+    "condition",
+    "mpn",
+]
+ReadField = Literal[
+    "title",
+    "description",
+    "brand",
+    "color",
+    "size",
+    "material",
+    "pattern",
+    "gender",
+    "age_group",
+    "product_type",
+    "condition",
+    "mpn",
+    "sku",
+    "gtin",
+    "handle",
+    "in_stock",
+    "price",
+    "currency",
+]
+READ_FIELDS = ReadField.__args__
+
+
+class FeedCondition(_Input):
+    field: ReadField
+    op: Literal["empty", "not_empty", "equals", "not_equals", "contains", "not_contains"]
+    value: Annotated[str, Field(max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _value_when_compared(self):
+        if self.op not in ("empty", "not_empty") and not self.value:
+            raise ValueError(f"{self.op} needs a value")
+        return self
+
+
+class FeedAction(_Input):
+    action: Literal["set", "append", "prepend", "replace", "template", "map", "exclude"]
+    field: RuleField | None = None
+    value: Annotated[str, Field(max_length=5000)] | None = None
+    find: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    template: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
+    mapping: (
+        dict[Annotated[str, Field(max_length=500)], Annotated[str, Field(max_length=500)]] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _complete(self):
+        needs = {
+            "set": ("field", "value"),
+            "append": ("field", "value"),
+            "prepend": ("field", "value"),
+            "replace": ("field", "find"),
+            "template": ("field", "template"),
+            "map": ("field", "mapping"),
+            "exclude": (),
+        }[self.action]
+        missing = [n for n in needs if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"{self.action} needs {' and '.join(missing)}")
+        if self.template:
+            unknown = sorted(set(re.findall(r"\{(\w+)\}", self.template)) - set(READ_FIELDS))
+            if unknown:
+                raise ValueError(f"the template names unknown fields: {', '.join(unknown)}")
+        return self
+
+
+class FeedRule(_Input):
+    name: Annotated[str, Field(max_length=100)] | None = None
+    when: list[FeedCondition] = Field(
+        default_factory=list, max_length=10, description="All must hold; none: every item"
+    )
+    then: FeedAction
+
+
+class FeedRulesUpdate(_Input):
+    rules: list[FeedRule] = Field(max_length=100, description="In order: the first runs first")
+
+
+class FeedPreviewRequest(FeedRulesUpdate):
+    variant_ids: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        None, max_length=100, description="These variants; else the first ones"
+    )
+    limit: int = Field(20, ge=1, le=100)
+
+
+class FeedRulesPublic(BaseModel):
+    channel_id: str
+    version: int
+    rules: list[FeedRule]
+
+
+class FeedPreviewItem(BaseModel):
+    variant_id: str
+    sku: str | None
+    title: str
+    changes: dict[str, tuple[Any, Any]] = Field(description="field: [before, after]")
+    notes: list[str]
+    excluded: str | None
+    issues_before: int
+    issues_after: int
+
+
+class FeedPreview(BaseModel):
+    items: list[FeedPreviewItem]
+    items_changed: int
+    items_excluded: int

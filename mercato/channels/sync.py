@@ -72,6 +72,8 @@ def target_key(channel: Channel) -> str:
             "language": target.language,
             "currency": target.currency,
             "settings": target.settings,
+            # A changed rule changes items: the next publish compares the whole catalog.
+            "feed_rules": target.feed_rules,
             "shop": target.base_url,
             "platform": channel.base_url,
             "catalog_by_api": takes_catalog_by_api(channel),

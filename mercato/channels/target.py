@@ -25,6 +25,8 @@ class Target:
     channel_id: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     base_url: str = ""
+    # The channel's feed rules (channels.feed_rules), applied to each item in order.
+    feed_rules: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, channel: Channel) -> Target:
@@ -36,6 +38,7 @@ class Target:
             channel_id=channel.id,
             settings=dict(channel.settings or {}),
             base_url=storefront_url(),
+            feed_rules=list(channel.feed_rules or []),
         )
 
     @property

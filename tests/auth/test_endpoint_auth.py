@@ -814,6 +814,21 @@ ROUTES: list[Route] = [
     ),
     by_id("DELETE", "/api/v1/channels/{channel_id}", "channels:write", 200, _channel),
     by_id("POST", "/api/v1/channels/{channel_id}/feed-token", "channels:write", 200, _channel),
+    by_id("GET", "/api/v1/channels/{channel_id}/feed-rules", "channels:read", 200, _channel),
+    by_id(
+        "PUT",
+        "/api/v1/channels/{channel_id}/feed-rules",
+        "channels:write",
+        200,
+        lambda s: _channel(s, json={"rules": [{"then": {"action": "exclude"}}]}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/channels/{channel_id}/feed-rules/preview",
+        "channels:read",
+        200,
+        lambda s: _channel(s, json={"rules": []}),
+    ),
     by_id(
         "POST",
         "/api/v1/channels/{channel_id}/publish",
