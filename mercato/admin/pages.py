@@ -21,10 +21,11 @@ from mercato.admin.models import AdminSession
 from mercato.analytics import dashboard, reports
 from mercato.catalog import service as catalog
 from mercato.catalog.bulk import BulkEdit, edit_variants
-from mercato.channels import check
+from mercato.channels import check, feed_rules
 from mercato.channels import service as channels
 from mercato.channels.capabilities import orders_note
 from mercato.channels.orders import why_no_orders
+from mercato.channels.schemas import READ_FIELDS, FeedPreviewRequest, FeedRule, FeedRulesUpdate
 from mercato.config import get_settings
 from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized, dotted
@@ -1020,6 +1021,21 @@ def channel_detail(
     """The channel's to-do list (every cause of rejections and warnings, with the items it
     concerns by title; one cause's items page by page) and its items."""
     channel = channels.get_channel(session, channel_id)
+    return _channel_page(request, session, admin, channel, verdict, cursor, field, rule, after)
+
+
+def _channel_page(
+    request: Request,
+    session,
+    admin: AdminSession,
+    channel,
+    verdict: str | None = None,
+    cursor: str | None = None,
+    field: str | None = None,
+    rule: str | None = None,
+    after: str | None = None,
+    **extra,
+):
     page = channels.list_listings(
         session, channel.id, channels.ListingFilters(verdict=verdict or None), cursor, limit=50
     )
@@ -1043,7 +1059,81 @@ def channel_detail(
         next_cursor=page.next_cursor,
         verdict=verdict or "",
         named=channels.named_listings(session, listings),
+        rules=feed_rules.rules_of(session, channel.id)[1],
+        rule_fields=feed_rules.WRITABLE,
+        read_fields=READ_FIELDS,
+        **extra,
     )
+
+
+def _rule_of(form) -> FeedRule:
+    """One rule from the channel page's form: at most one condition, one action."""
+    text = {k: str(form.get(k) or "").strip() for k in form}
+    when = []
+    if text.get("when_field") and text.get("when_op"):
+        when.append(
+            {
+                "field": text["when_field"],
+                "op": text["when_op"],
+                "value": text.get("when_value") or None,
+            }
+        )
+    then = {"action": text.get("action", ""), "field": text.get("field") or None}
+    for key in ("value", "find", "template"):
+        if text.get(key):
+            then[key] = text[key]
+    return FeedRule.model_validate({"name": text.get("name") or None, "when": when, "then": then})
+
+
+@router.post("/channels/{channel_id}/feed-rules")
+def add_feed_rule(
+    request: Request, channel_id: str, form: PostedForm, session: WriteSession, admin: Admin
+):
+    """Preview a rule on the channel's items (nothing saved), or add it after the others."""
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    channel = channels.get_channel(session, channel_id)
+    path = f"/admin/channels/{channel.id}"
+    _, saved = feed_rules.rules_of(session, channel.id)
+    try:
+        proposed = [*saved, _rule_of(form)]
+    except ValueError as exc:
+        return _back(path, error=_refused(exc))
+    if form.get("do") == "preview":
+        service.require(admin, "channels:read")
+        preview = check.preview_rules(
+            session, channel.id, FeedPreviewRequest(rules=proposed, limit=50)
+        )
+        session.rollback()
+        return _channel_page(request, session, admin, channel, preview=preview, asked=form)
+
+    def add() -> str:
+        feed_rules.save(session, channel.id, FeedRulesUpdate(rules=proposed), _actor(admin))
+        return f"Rule {len(proposed)} added: the next publish sends what it changes."
+
+    csrf = str(form.get("csrf") or "")
+    return _form_action(session, admin, csrf, "channels:write", path, add)
+
+
+@router.post("/channels/{channel_id}/feed-rules/{number}/delete")
+def remove_feed_rule(
+    channel_id: str,
+    number: int,
+    session: WriteSession,
+    admin: Admin,
+    csrf: Annotated[str, Form()],
+):
+    channel = channels.get_channel(session, channel_id)
+
+    def remove() -> str:
+        _, saved = feed_rules.rules_of(session, channel.id)
+        if not 1 <= number <= len(saved):
+            raise MercatoError(f"No rule {number}.")
+        del saved[number - 1]
+        feed_rules.save(session, channel.id, FeedRulesUpdate(rules=saved), _actor(admin))
+        return f"Rule {number} removed."
+
+    path = f"/admin/channels/{channel.id}"
+    return _form_action(session, admin, csrf, "channels:write", path, remove)
 
 
 # ---------------------------------------------------------------- webhooks

@@ -173,3 +173,53 @@ def test_a_bulk_price_change_reaches_every_channel_once(
     for channel_id in channel_ids:
         assert sync.publish(sessions, channel_id).sent == 3
         assert sync.publish(sessions, channel_id).sent == 0
+
+
+def test_a_rule_fixes_missing_colours_for_google_on_every_affected_item(
+    server, sandbox, browser, sessions, make_products, make_channel, shots
+):
+    plain = {
+        "options": ["Size"],
+        "variants": [
+            {"sku": f"PLAIN-{s}", "option_values": [s], "price": 2500, "barcode": GTIN}
+            for s in ("S", "M", "L")
+        ],
+    }
+    make_products(
+        tee(handle="plain", title="Plain Tee", **plain), tee(handle="cap", skus=("CAP-1",))
+    )
+    channel_id = make_channel("google", name="google-us")
+    sync.publish(sessions, channel_id)
+    sync.read_back(sessions, channel_id)
+    assert verdicts(sessions, channel_id).count("rejected") == 3
+
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        context = browser.new_context(viewport=viewport, locale="en-US")
+        page = log_in(context, server, sessions)
+        page.goto(f"{server}/admin/channels/{channel_id}")
+        assert "3 items" in page.locator("#todo .cause", has_text="color").inner_text()
+        form = page.locator("#rules form.rule-form")
+        form.locator("input[name=name]").fill("Colour for apparel")
+        form.locator("select[name=when_field]").select_option("color")
+        form.locator("select[name=when_op]").select_option("empty")
+        form.locator("select[name=action]").select_option("set")
+        form.locator("select[name=field]").select_option("color")
+        form.locator("input[name=value]").fill("Multicolor")
+        form.locator("button[value=preview]").click()
+        preview = page.locator("#preview")
+        assert "3 of 4 items checked would change" in preview.inner_text()
+        assert preview.locator("tr", has_text="PLAIN-M").inner_text().count("Multicolor") == 1
+        fits(page)
+        page.screenshot(path=shots / f"console-rule-preview-{name}.png", full_page=True)
+        if name == "phone":
+            context.close()
+            continue
+        page.locator("#rules button[value=save]").click()
+        assert "Rule 1 added" in page.content()
+        assert "Colour for apparel" in page.locator("#rules ol.rules").inner_text()
+        context.close()
+
+    # The next sync sends the three items with their colour, and Google approves them.
+    sync.publish(sessions, channel_id)
+    sync.read_back(sessions, channel_id)
+    assert verdicts(sessions, channel_id) == ["approved"] * 4
