@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -232,8 +232,19 @@ def order_list(
     channel: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
+    since: Annotated[str | None, Query(alias="from")] = None,
+    until: Annotated[str | None, Query(alias="to")] = None,
 ):
-    filters = queries.OrderFilters(status=status or None, channel=channel or None, q=q or None)
+    """Newest first, filtered by status, channel, text and days placed (the store's zone)."""
+    first, last = _day(since), _day(until)
+    zone = reports.store_zone()
+    filters = queries.OrderFilters(
+        status=status or None,
+        channel=channel or None,
+        q=q or None,
+        placed_since=reports.day_start(first, zone) if first else None,
+        placed_before=reports.day_start(last + timedelta(days=1), zone) if last else None,
+    )
     page = queries.list_orders(session, filters, cursor=cursor, limit=50)
     return _page(
         request,
@@ -246,7 +257,17 @@ def order_list(
         status=status or "",
         channel=channel or "",
         q=q or "",
+        since=first.isoformat() if first else "",
+        until=last.isoformat() if last else "",
     )
+
+
+def _day(value: str | None) -> date | None:
+    """A day from a filter form (an unreadable one is no filter)."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 @router.get("/orders/{order_id}")

@@ -1,9 +1,11 @@
 """The dashboard as a merchant uses it: log in with a token, look, act."""
 
 import re
+from datetime import datetime
 
 import pytest
 
+from mercato.analytics import reports
 from mercato.auth import service as auth_service
 from mercato.db import transaction
 from tests.helpers import csrf_of
@@ -70,6 +72,12 @@ def test_overview_shows_todays_sales_per_channel_and_the_chart(browser, order):
 def test_orders_list_and_detail(browser, order):
     listing = browser.get("/admin/orders", params={"q": "ada@"})
     assert order["name"] in listing.text
+    # Days placed, in the store's zone: today holds it, a past week does not.
+    today = datetime.now(reports.store_zone()).date().isoformat()
+    kept = browser.get("/admin/orders", params={"from": today, "to": today}).text
+    assert order["name"] in kept and 'name="from" value="' + today in kept
+    gone = browser.get("/admin/orders", params={"from": "2020-01-01", "to": "2020-01-07"})
+    assert order["name"] not in gone.text
     detail = browser.get(f"/admin/orders/{order['id']}")
     assert "MUG-1" in detail.text and "video-9" in detail.text
     assert "Order #" in detail.text and "Fulfil remaining items" in detail.text
