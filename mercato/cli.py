@@ -16,6 +16,7 @@ from mercato.catalog.service import store_currency
 from mercato.channels import cli as channels_cli
 from mercato.cli_support import console, err, table, unit_of_work
 from mercato.config import get_settings
+from mercato.creators import cli as creators_cli
 from mercato.db import create_db_engine
 from mercato.demo import cli as demo_cli
 from mercato.events import cli as events_cli
@@ -23,6 +24,7 @@ from mercato.inbox import cli as inbox_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.money import format_plain
+from mercato.offers import cli as offers_cli
 from mercato.orders import cli as orders_cli
 from mercato.payments import cli as payments_cli
 from mercato.privacy import cli as privacy_cli
@@ -57,6 +59,10 @@ app.add_typer(customers_cli.app, name="customers")
 app.add_typer(analytics_cli.app, name="analytics")
 app.add_typer(privacy_cli.app, name="privacy")
 app.add_typer(recommendations_cli.app, name="recommendations")
+# ROI reads offers and creators together: registered here, above both.
+offers_cli.app.command("roi")(creators_cli.roi_command)
+app.add_typer(offers_cli.app, name="offers")
+app.add_typer(creators_cli.app, name="creators")
 app.command("demo")(demo_cli.demo_command)
 
 

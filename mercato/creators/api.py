@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response, status
 
-from mercato.creators import payouts, service
+from mercato.creators import payouts, roi, service
 from mercato.creators.auth import CreatorsRead, CreatorsWrite
 from mercato.creators.schemas import (
     CommissionPublic,
@@ -27,6 +29,18 @@ def _public(creator) -> dict:
         **{k: getattr(creator, k) for k in CreatorPublic.model_fields if k != "link"},
         "link": service.link_of(creator),
     }
+
+
+@router.get("/roi")
+def offers_roi(
+    session: ReadSession,
+    _: CreatorsRead,
+    by: Literal["offer", "code", "creator"] = "offer",
+    currency: str | None = None,
+) -> dict:
+    """Return per offer, code or creator from the ledgers, with each figure's formula
+    (``formulas``): redemptions, orders, revenue, discount cost, commission, net, roi."""
+    return roi.roi(session, by, currency)
 
 
 @router.post("", response_model=CreatorCreated, status_code=status.HTTP_201_CREATED)

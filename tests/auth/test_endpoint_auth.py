@@ -1003,6 +1003,7 @@ ROUTES: list[Route] = [
         ),
     ),
     Route("GET", "/api/v1/creators", "creators:read", 200),
+    Route("GET", "/api/v1/creators/roi", "creators:read", 200),
     by_id("GET", "/api/v1/creators/{creator_id}", "creators:read", 200, _creator),
     by_id("GET", "/api/v1/creators/{creator_id}/figures", "creators:read", 200, _creator),
     by_id(

@@ -1,0 +1,87 @@
+"""`mercato offers ...`"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mercato.cli_support import console, parse, table, unit_of_work
+from mercato.money import format_plain
+from mercato.offers import service
+from mercato.offers.schemas import CodesCreate, OfferCreate
+
+app = typer.Typer(help="Offers and their codes.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    name: str,
+    kind: Annotated[
+        str, typer.Option(help="percentage, fixed, free_shipping, buy_x_get_y, tiered")
+    ],
+    value: Annotated[int, typer.Option(help="Percent, or minor units for fixed")] = 0,
+    currency: str | None = None,
+    code: Annotated[str | None, typer.Option(help="A public code")] = None,
+    max_uses: Annotated[int | None, typer.Option(help="Cap on all uses")] = None,
+    per_customer: int | None = None,
+):
+    """An offer, with a public code if given."""
+    data = parse(
+        OfferCreate,
+        name=name,
+        kind=kind,
+        value=value,
+        currency=currency,
+        code=code,
+        max_uses=max_uses,
+        per_customer=per_customer,
+    )
+    with unit_of_work() as session:
+        offer = service.create_offer(session, data)
+        console.print(
+            f"{offer.id} {offer.kind} {offer.name}" + (f" code {code.upper()}" if code else "")
+        )
+
+
+@app.command("list")
+def list_offers():
+    with unit_of_work() as session:
+        rows = table("offer", "name", "kind", "value", "used", "cap", "active")
+        for o in service.list_offers(session):
+            value = (
+                f"{format_plain(o.value, o.currency)} {o.currency}"
+                if o.kind == "fixed"
+                else str(o.value)
+            )
+            rows.add_row(
+                o.id,
+                o.name,
+                o.kind,
+                value,
+                str(o.used),
+                str(o.max_uses or "-"),
+                "yes" if o.active else "no",
+            )
+    console.print(rows)
+
+
+@app.command("codes")
+def codes(
+    offer_id: str,
+    count: Annotated[int, typer.Option(help="How many single-use codes")],
+    prefix: str = "",
+    out: Annotated[Path | None, typer.Option(help="Write them as CSV here")] = None,
+):
+    """Single-use codes in bulk (up to 100,000), exported as CSV."""
+    data = parse(CodesCreate, count=count, prefix=prefix)
+    with unit_of_work() as session:
+        batch, made = service.generate_codes(session, offer_id, data)
+    with unit_of_work() as session:
+        text = "".join(service.export_codes(session, offer_id, batch))
+    if out:
+        out.write_text(text)
+        console.print(f"{made} codes (batch {batch}) written to {out}")
+    else:
+        typer.echo(text, nl=False)
