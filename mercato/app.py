@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
 from mercato.admin import customers as admin_customers
+from mercato.admin import offers as admin_offers
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
 from mercato.analytics.conversions_api import router as conversions_router
@@ -185,6 +186,7 @@ def create_app(
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
     app.include_router(admin_customers.router)
+    app.include_router(admin_offers.router)
     app.include_router(creator_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)

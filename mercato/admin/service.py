@@ -38,6 +38,8 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/channels", "channels:read"),
     ("/admin/webhooks", "webhooks:read"),
     ("/admin/mail", "orders:read"),
+    ("/admin/offers", "offers:read"),
+    ("/admin/creators", "creators:read"),
     ("/admin/logout", None),
 )
 
