@@ -16,12 +16,12 @@ from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from mercato import wakeups
-from mercato.admin import analytics_view, editing, service
+from mercato.admin import analytics_view, charts, editing, service
 from mercato.admin.models import AdminSession
 from mercato.analytics import dashboard, reports
 from mercato.catalog import service as catalog
 from mercato.catalog.bulk import BulkEdit, edit_variants
-from mercato.channels import check, feed_rules
+from mercato.channels import check, feed_rules, health
 from mercato.channels import service as channels
 from mercato.channels.capabilities import orders_note
 from mercato.channels.orders import why_no_orders
@@ -1081,10 +1081,21 @@ def _channel_page(
         verdict=verdict or "",
         named=channels.named_listings(session, listings),
         rules=feed_rules.rules_of(session, channel.id)[1],
+        health=_health_chart(health.history(session, channel.id, utcnow())),
         rule_fields=feed_rules.WRITABLE,
         read_fields=READ_FIELDS,
         **extra,
     )
+
+
+def _health_chart(days) -> dict:
+    """The channel's verdicts per day: a chart and the table beside it."""
+    labels = [f"{d.day:%d %b}" for d in days]
+    series = [(v, [getattr(d, v) for d in days]) for v in health.VERDICTS]
+    chart = charts.stacked_columns(
+        "Items by verdict, per day", labels, series, lambda n: f"{n:g}", "table-health", whole=True
+    )
+    return {"chart": chart, "days": days, "verdicts": health.VERDICTS}
 
 
 def _rule_of(form) -> FeedRule:

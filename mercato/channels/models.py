@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -158,3 +159,20 @@ class ImageUpload(Base):
     uri: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HealthDay(Base):
+    """How a channel's items stood on one day (the store's zone): its listings' verdicts,
+    counted by ``channels.health`` (hourly, the day's last count standing)."""
+
+    __tablename__ = "channel_health_days"
+
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+    warning: Mapped[int] = mapped_column(Integer, default=0)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

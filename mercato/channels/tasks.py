@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 
-from mercato.channels import changes, sync
+from mercato.channels import changes, health, service, sync
 from mercato.errors import MercatoError
 from mercato.events import service as events_service
 from mercato.jobs import registry
@@ -51,6 +51,14 @@ def sync_channels(ctx: registry.JobContext) -> None:
 def reconcile_channels(ctx: registry.JobContext) -> None:
     """Repair drift: items missing, stale or extra on the platforms."""
     _each_active_channel(ctx, sync.reconcile)
+
+
+@registry.task("channels.count_health", every="1 hour")
+def count_health(ctx: registry.JobContext) -> None:
+    """Today's verdict counts of every channel (its health over time)."""
+    with ctx.transaction() as session:
+        for channel in service.list_channels(session):
+            health.record(session, channel.id, ctx.now)
 
 
 @registry.task(PUBLISH_JOB, backoff_base="5 seconds", backoff_cap="5 minutes")
