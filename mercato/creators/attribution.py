@@ -83,5 +83,7 @@ def _by_ledger(session: Session, order: Order, since: datetime) -> Credit | None
 def _named(session: Session, handle: str | None) -> Creator | None:
     if not handle:
         return None
-    found = session.scalar(select(Creator).where(Creator.handle == handle.strip().lower()))
+    # A link's ref may name them as the platforms do (@handle).
+    name = handle.strip().lower().removeprefix("@")
+    found = session.scalar(select(Creator).where(Creator.handle == name))
     return found if found is not None and found.active else None

@@ -90,6 +90,7 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
 
     with _step(f"Flash drop: {buyers} buyers for {stock} pairs at once"):
         demo.start_mercato(story)
+        creator_page = demo.enrol_creator(story)
         drop = demo.flash_drop(story, stock, buyers)
     console.print(
         f"✔ Drop: sold {drop.sold} of {drop.stock} ("
@@ -151,6 +152,14 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         "  Last non-direct gives each sale to the link it was bought through; Markov gives "
         "each channel the share of sales lost without it, so the posts that brought buyers "
         "earlier get their part."
+    )
+
+    with _step("Crediting the creator"):
+        creator = demo.creator_sales(story, creator_page)
+    console.print(
+        f"✔ Creator @{creator.handle}: {creator.orders} orders through their live's link or "
+        f"their code {creator.code} ({creator.by_code} by the code), {creator.revenue} of "
+        f"sales, {creator.earnings} earned at 10%; their page: {creator.page_url}"
     )
 
     elapsed = time.perf_counter() - started

@@ -40,6 +40,9 @@ from mercato.channels.schemas import ChannelCreate
 from mercato.channels.target import Target
 from mercato.checkout.service import attribution_from_link
 from mercato.config import get_settings
+from mercato.creators import service as creators
+from mercato.creators.models import Commission
+from mercato.creators.schemas import CreatorCodeCreate, CreatorCreate
 from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog
 from mercato.inventory import counts as inventory
@@ -338,6 +341,65 @@ PATHS = (
 )
 
 
+# The TikTok live's host (the "ref" of its link) is a creator with a code of their own.
+CREATOR = "sneakerhead"
+CREATOR_CODE = "SNEAKER10"
+
+
+@dataclass
+class CreatorFigures:
+    handle: str
+    code: str
+    page_url: str
+    orders: int
+    by_code: int
+    revenue: str
+    earnings: str
+
+
+def enrol_creator(story: Story) -> str:
+    """The live's host as a creator (10% of their sales) with a 10% code; their private
+    page's link."""
+    with transaction(story.sessions) as session:
+        creator, token = creators.create(
+            session,
+            CreatorCreate(
+                handle=CREATOR,
+                name="Sneakerhead (TikTok live)",
+                commission={"kind": "percentage", "value": 1000},
+            ),
+        )
+        creators.add_code(session, creator.id, CreatorCodeCreate(code=CREATOR_CODE, value=10))
+    return creators.page_url(token)
+
+
+def creator_sales(story: Story, page_url: str, seconds: float = 20) -> CreatorFigures:
+    """What the creator's page shows once the worker has credited the drop's orders."""
+    deadline, seen = time.monotonic() + seconds, None
+    while True:
+        with story.sessions() as session:
+            creator = creators.by_page_token(session, page_url.rsplit("/", 1)[-1])
+            figures = creators.figures(session, creator)
+            by_code = session.scalar(
+                select(func.count())
+                .select_from(Commission)
+                .where(Commission.creator_id == creator.id, Commission.basis == "code")
+            )
+        if (figures.orders and figures.orders == seen) or time.monotonic() > deadline:
+            break
+        seen = figures.orders
+        time.sleep(1)
+    return CreatorFigures(
+        CREATOR,
+        CREATOR_CODE,
+        page_url,
+        figures.orders,
+        by_code or 0,
+        f"{format_plain(figures.revenue, figures.currency)} {figures.currency}",
+        f"{format_plain(figures.earnings, figures.currency)} {figures.currency}",
+    )
+
+
 def _touch(kind: str, visitor: str, params: dict | None = None, **extra) -> dict:
     """What the shop's touches.js posts for a visitor who said yes to analytics."""
     return {
@@ -377,6 +439,8 @@ async def _storefront_buyer(
             "lines": [{"sku": demo_catalog.DROP_SKU, "quantity": 1}],
             "country": "US",
             "attribution": attribution_from_link(last_link),
+            # Some buyers type the creator's code they heard in the live.
+            **({"discount_code": CREATOR_CODE} if index % 10 == 7 else {}),
         },
     )
     if created.status_code == 409:
