@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from mercato import wakeups
-from mercato.admin import analytics_view, charts, editing, service
+from mercato.admin import analytics_view, attention, charts, editing, service
 from mercato.admin.models import AdminSession
 from mercato.analytics import dashboard, reports
 from mercato.catalog import service as catalog
@@ -197,6 +197,7 @@ def overview(request: Request, session: ReadSession, admin: Admin):
         "overview.html",
         admin,
         sales=sales,
+        attention=attention.today(session, admin.can),
         per_minute=queries.orders_per_minute(session, since, since + timedelta(hours=1)),
         chart_start=since.isoformat(),
         latest=latest,
