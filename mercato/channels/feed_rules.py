@@ -26,28 +26,11 @@ from sqlalchemy.orm import Session
 
 from mercato.channels import service
 from mercato.channels.models import Channel
-from mercato.channels.schemas import FeedRule, FeedRulesUpdate
+from mercato.channels.schemas import RULE_FIELDS, FeedRule, FeedRulesUpdate
 from mercato.db import utcnow
 from mercato.events import service as events
 
-# Fields a rule may change: the item's texts and attributes, never its price, stock,
-# identifiers or links (those come from the catalog and its rules).
-WRITABLE = (
-    "title",
-    "description",
-    "brand",
-    "color",
-    "size",
-    "material",
-    "pattern",
-    "gender",
-    "age_group",
-    "product_type",
-    "condition",
-    "mpn",
-)
-# Fields a condition or a template may read.
-READABLE = (*WRITABLE, "sku", "gtin", "handle", "in_stock", "price", "currency")
+WRITABLE = RULE_FIELDS
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 

@@ -130,8 +130,10 @@ class PublishResult(BaseModel):
 
 # ---------------------------------------------------------------- feed rules (feed_rules.py)
 
-# Fields a rule may change, and fields a condition or a template may read.
-RuleField = Literal[
+# Fields a rule may change: the item's texts and attributes, never its price, stock,
+# identifiers or links (those come from the catalog). A condition or a template may also
+# read the others named here.
+RULE_FIELDS = (
     "title",
     "description",
     "brand",
@@ -144,28 +146,10 @@ RuleField = Literal[
     "product_type",
     "condition",
     "mpn",
-]
-ReadField = Literal[
-    "title",
-    "description",
-    "brand",
-    "color",
-    "size",
-    "material",
-    "pattern",
-    "gender",
-    "age_group",
-    "product_type",
-    "condition",
-    "mpn",
-    "sku",
-    "gtin",
-    "handle",
-    "in_stock",
-    "price",
-    "currency",
-]
-READ_FIELDS = ReadField.__args__
+)
+READ_FIELDS = (*RULE_FIELDS, "sku", "gtin", "handle", "in_stock", "price", "currency")
+RuleField = Literal[RULE_FIELDS]
+ReadField = Literal[READ_FIELDS]
 
 
 class FeedCondition(_Input):
