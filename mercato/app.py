@@ -39,6 +39,7 @@ from mercato.inbox.webhooks_api import router as inbox_webhooks_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
+from mercato.markets.api import router as markets_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
 from mercato.orders.api import router as orders_router
@@ -178,6 +179,7 @@ def create_app(
     merchants.include_router(offers_router)
     merchants.include_router(pos_router)
     merchants.include_router(creators_router)
+    merchants.include_router(markets_router)
     app.include_router(merchants)
     app.include_router(privacy_router)
     app.include_router(privacy_callbacks)

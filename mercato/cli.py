@@ -23,6 +23,7 @@ from mercato.events import cli as events_cli
 from mercato.inbox import cli as inbox_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
+from mercato.markets import cli as markets_cli
 from mercato.money import format_plain
 from mercato.offers import cli as offers_cli
 from mercato.orders import cli as orders_cli
@@ -63,6 +64,7 @@ app.add_typer(recommendations_cli.app, name="recommendations")
 offers_cli.app.command("roi")(creators_cli.roi_command)
 app.add_typer(offers_cli.app, name="offers")
 app.add_typer(creators_cli.app, name="creators")
+app.add_typer(markets_cli.app, name="markets")
 app.command("demo")(demo_cli.demo_command)
 
 

@@ -15,6 +15,7 @@ from mercato.inbox import models as inbox_models  # noqa: F401
 from mercato.inventory import models as inventory_models  # noqa: F401
 from mercato.jobs import models as jobs_models  # noqa: F401
 from mercato.mail import models as mail_models  # noqa: F401
+from mercato.markets import models as markets_models  # noqa: F401
 from mercato.offers import models as offers_models  # noqa: F401
 from mercato.orders import models as orders_models  # noqa: F401
 from mercato.payments import models as payments_models  # noqa: F401

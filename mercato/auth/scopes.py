@@ -22,6 +22,8 @@ AREAS = (
     "pos",
     # Creators and affiliates: their codes, commissions and payouts.
     "creators",
+    # Markets, their price lists and exchange rates.
+    "markets",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

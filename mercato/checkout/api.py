@@ -49,8 +49,16 @@ def public(view: service.View) -> dict:
                 "taxes_included",
                 "total",
                 "order_id",
+                "market",
+                "duties_total",
+                "duties_mode",
+                "duties_known",
+                "tax_reason",
+                "tax_id",
             )
         },
+        "fx_rate": str(c.fx_rate) if c.fx_rate is not None else None,
+        "fx_date": c.fx_date.isoformat() if c.fx_date else None,
         "attribution": {k: v for k, v in c.attribution.items() if not k.startswith("_")},
         "shipping_options": [
             {"code": r.code, "name": r.name, "days": r.days, "price": view.shipping_prices[r.code]}

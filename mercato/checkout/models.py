@@ -1,12 +1,23 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
 
 CHECKOUT_STATUSES = ("open", "completed", "expired")
 
@@ -54,6 +65,21 @@ class Checkout(Base):
     tax_total: Mapped[int] = mapped_column(Amount, default=0)
     taxes_included: Mapped[bool] = mapped_column(Boolean, default=False)
     total: Mapped[int] = mapped_column(Amount, default=0)
+
+    # The market the buyer shops in (markets); the exchange rate its prices were converted
+    # with (units per one of the base currency) and that rate's date.
+    market: Mapped[str | None] = mapped_column(String(32))
+    fx_rate: Mapped[Decimal | None] = mapped_column(DecimalString)
+    fx_date: Mapped[date | None] = mapped_column(Date)
+    # Landed cost: import duties, in ``total`` when the market delivers duties paid
+    # ("ddp"), else payable on delivery ("dap"); not known when a line has no HS code.
+    duties_total: Mapped[int] = mapped_column(Amount, default=0, server_default="0")
+    duties_mode: Mapped[str | None] = mapped_column(String(8))
+    duties_known: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Why the tax is what it is (markets.taxes: domestic, oss, reverse-charge, import...),
+    # and the buyer's VAT number when buying as a business.
+    tax_reason: Mapped[str | None] = mapped_column(String(32))
+    tax_id: Mapped[str | None] = mapped_column(String(32))
 
     # Completion attempts in the current window (rate limit across processes).
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,6 +19,7 @@ TABLES = (
             "shipping_address": "clear",
             "customer_id": "clear",
             "visitor": "clear",
+            "tax_id": "clear",
         },
         payloads=("attribution",),
         why_kept="its payments and stock holds hang on it: totals and reservations stay",

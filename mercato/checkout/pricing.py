@@ -29,6 +29,8 @@ class PricedLine:
     quantity: int
     discount: int = 0
     tax: int = 0
+    # This line's own tax (a reduced rate for its category), else the checkout's.
+    rate: TaxRate | None = None
 
     @property
     def gross(self) -> int:
@@ -90,7 +92,7 @@ def price(
     discount_total = sum(shares)
     for line, share in zip(lines, shares, strict=True):
         line.discount = share
-        line.tax = line_tax(line.gross - share, tax)
+        line.tax = line_tax(line.gross - share, line.rate or tax)
     goods = subtotal - discount_total
     free = discount is not None and discount.free_shipping
     shipping_total = 0 if free else shipping_amount(shipping, goods, currency, rates)

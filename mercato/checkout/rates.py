@@ -2,17 +2,21 @@
 
 The file is ``<data dir>/rates.toml`` when present, else the packaged defaults
 (``checkout/data/rates.toml``). It is read once per change of its modification time.
+Exchange rates imported from a file (``mercato markets fx-import``, ``markets.fx``)
+override its ``[currencies.rates]`` and carry their date.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from mercato.config import get_settings
 from mercato.errors import FieldError, ValidationFailed
+from mercato.markets import fx
 from mercato.money import check_currency, round_minor, to_decimal
 
 DEFAULTS = Path(__file__).parent / "data" / "rates.toml"
@@ -26,6 +30,14 @@ class TaxRate:
     rate: Decimal
     included: bool
     name: str
+    # Reduced rates by product tax category (a variant's attributes "tax_category").
+    reduced: dict[str, Decimal] = field(default_factory=dict, hash=False, compare=False)
+
+    def for_category(self, category: str | None) -> TaxRate:
+        """This tax at the rate of ``category`` (its standard rate when not reduced)."""
+        if category and category in self.reduced:
+            return replace(self, rate=self.reduced[category], reduced={})
+        return self
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,12 @@ class Rates:
     currency_by_country: dict[str, str] = field(default_factory=dict)
     taxes: tuple[TaxRate, ...] = ()
     zones: tuple[ShippingZone, ...] = ()
+    # The date of each imported exchange rate (none: the rates file's own rates).
+    rate_dates: dict[str, date] = field(default_factory=dict)
+    # Where the seller is established, and whether its EU cross-border sales to consumers
+    # pass the one-stop-shop threshold (then the buyer's country's VAT applies).
+    seller_country: str | None = None
+    oss_above_threshold: bool = True
 
     # ------------------------------------------------------------ currencies
 
@@ -128,6 +146,7 @@ def parse(text: str, base_currency: str) -> Rates:
                     Decimal(str(item["rate"])),
                     bool(item["included"]),
                     item.get("name", "Tax"),
+                    {k: Decimal(str(v)) for k, v in item.get("reduced", {}).items()},
                 )
             )
         except (KeyError, ArithmeticError, AttributeError) as exc:
@@ -158,6 +177,7 @@ def parse(text: str, base_currency: str) -> Rates:
             )
     if errors:
         raise ValidationFailed("The rates file has mistakes.", errors)
+    seller = raw.get("seller", {})
     return Rates(
         base_currency,
         currency_rates,
@@ -165,10 +185,24 @@ def parse(text: str, base_currency: str) -> Rates:
         {k.upper(): check_currency(v) for k, v in currencies.get("by_country", {}).items()},
         tuple(taxes),
         tuple(zones),
+        seller_country=(seller.get("country") or "").upper() or None,
+        oss_above_threshold=bool(seller.get("oss_above_threshold", True)),
     )
 
 
-_cache: dict[tuple[str, float, str], Rates] = {}
+def with_fx(table: Rates, text: str) -> Rates:
+    """``table`` with the imported exchange rates (``fx.dump``'s file) over its own."""
+    base, _, imported = fx.load_normalised(text)
+    if base != table.base_currency:
+        return table  # imported for another base currency: stale, ignored
+    return replace(
+        table,
+        currency_rates={**table.currency_rates, **{c: r.rate for c, r in imported.items()}},
+        rate_dates={c: r.as_of for c, r in imported.items()},
+    )
+
+
+_cache: dict[tuple[str, float, float, str], Rates] = {}
 
 
 def load() -> Rates:
@@ -176,8 +210,13 @@ def load() -> Rates:
     path = settings.data_dir / FILE_NAME
     if not path.exists():
         path = DEFAULTS
-    key = (str(path), path.stat().st_mtime, settings.currency)
+    imported = settings.data_dir / fx.FILE_NAME
+    fx_mtime = imported.stat().st_mtime if imported.exists() else 0.0
+    key = (str(path), path.stat().st_mtime, fx_mtime, settings.currency)
     if key not in _cache:
         _cache.clear()
-        _cache[key] = parse(path.read_text(encoding="utf-8"), settings.currency)
+        table = parse(path.read_text(encoding="utf-8"), settings.currency)
+        if fx_mtime:
+            table = with_fx(table, imported.read_text(encoding="utf-8"))
+        _cache[key] = table
     return _cache[key]

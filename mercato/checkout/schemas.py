@@ -58,6 +58,11 @@ class BuyerDetails(_Input):
     phone: Annotated[str, Field(max_length=32)] | None = None
     shipping_address: AddressInput | None = None
     shipping_rate: Annotated[str, Field(max_length=64)] | None = None
+    tax_id: Annotated[str, Field(max_length=32)] | None = Field(
+        None,
+        description="The buyer's VAT number, buying as a business (checked for the "
+        "address's country; an empty string removes it)",
+    )
 
 
 class CheckoutCreate(BuyerDetails):
@@ -70,6 +75,11 @@ class CheckoutCreate(BuyerDetails):
         description="Where the buyer is, for currency, shipping and tax before an address is given",
     )
     locale: Annotated[str, Field(max_length=20)] = "en"
+    market: Annotated[str, Field(max_length=32)] | None = Field(
+        None,
+        description="The market to shop in (its currency, prices and taxes); default: the "
+        "market of the buyer's country, if any",
+    )
     discount_code: Annotated[str, Field(max_length=64)] | None = None
     attribution: AttributionInput = AttributionInput()
 
@@ -149,6 +159,16 @@ class CheckoutPublic(_Output):
     tax_name: str | None
     taxes_included: bool
     total: int
+    market: str | None = None
+    fx_rate: str | None = Field(None, description="Units of the currency per base unit")
+    fx_date: str | None = None
+    duties_total: int = 0
+    duties_mode: Literal["ddp", "dap"] | None = Field(
+        None, description="ddp: duties are in the total; dap: payable on delivery"
+    )
+    duties_known: bool = True
+    tax_reason: str | None = None
+    tax_id: str | None = None
     saved_payment_method: str | None
     order_id: str | None
     order_number: int | None

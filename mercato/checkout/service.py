@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from mercato.catalog.models import Media, Product, Variant
-from mercato.checkout import contact, discounts, limits, pricing, rates
+from mercato.checkout import contact, discounts, limits, market_pricing, pricing, rates
 from mercato.checkout.models import Checkout, CheckoutLine
 from mercato.checkout.schemas import BuyerDetails, CheckoutCreate, CheckoutUpdate
 from mercato.crypto import hash_token
@@ -28,6 +28,7 @@ from mercato.inventory import reservations as stock
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.models import Reservation
 from mercato.inventory.schemas import ReservationLineInput
+from mercato.markets import taxes
 from mercato.money import CURRENCIES
 from mercato.offers.pricing import Line as OfferLine
 from mercato.orders.models import Order
@@ -419,12 +420,16 @@ def _new_checkout(
     limits.check_visitor(session, visitor, now)
     table = rates.load()
     where = data.country or (data.shipping_address.country if data.shipping_address else None)
-    currency = (data.currency or table.currency_for(where)).upper()
+    market = market_pricing.market_for(session, data.market, where)
+    currency = (market.currency if market else data.currency or table.currency_for(where)).upper()
     if currency not in CURRENCIES or currency not in table.currencies:
         raise ValidationFailed(
             f"{currency} is not sold in.", [FieldError(("currency",), f"one of {table.currencies}")]
         )
     resolved = _resolve_lines(data.lines, found)
+    prices = {v.id: unit_price(v, currency, table) for v, _ in resolved}
+    if market:
+        prices = market_pricing.prices_in(session, market, [v for v, _ in resolved], prices)
     token = random_token()
     attribution = data.attribution.model_dump(exclude_none=True, exclude_defaults=True)
     if where:
@@ -436,6 +441,7 @@ def _new_checkout(
         status="open",
         currency=currency,
         locale=data.locale,
+        market=market.code if market else None,
         expires_at=now + HOLD,
         attribution=attribution,
         customer_id=customer.id if customer else None,
@@ -450,11 +456,12 @@ def _new_checkout(
                 position=i + 1,
                 variant_id=v.id,
                 quantity=q,
-                unit_price=unit_price(v, currency, table),
+                unit_price=prices[v.id],
             )
             for i, (v, q) in enumerate(resolved)
         ],
     )
+    market_pricing.record_rate(checkout, table)
     if errors := _set_details(checkout, data, table):
         raise ValidationFailed("Some details need another look.", errors)
     if data.discount_code:
@@ -557,6 +564,13 @@ def _set_details(checkout: Checkout, data: BuyerDetails, table: rates.Rates) -> 
             errors.append(FieldError(("shipping_rate",), f"one of {codes}"))
         else:
             checkout.shipping_rate = data.shipping_rate
+    if "tax_id" in fields:
+        checkout.tax_id = None
+        if data.tax_id:
+            try:
+                checkout.tax_id = taxes.normalise_tax_id(data.tax_id, country or "")
+            except ValidationFailed as exc:
+                errors += exc.errors
     return errors
 
 
@@ -578,7 +592,12 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
     shipping = next(
         (r for r in table.shipping_rates(country) if r.code == checkout.shipping_rate), None
     )
-    priced = [pricing.PricedLine(ln.unit_price, ln.quantity) for ln in checkout.lines]
+    # In a market: its taxes (each line's category) and duties (markets.taxes, .duties).
+    here = market_pricing.in_market(session, checkout, table, country)
+    priced = [
+        pricing.PricedLine(ln.unit_price, ln.quantity, rate=here.line_rates[i] if here else None)
+        for i, ln in enumerate(checkout.lines)
+    ]
     offer = discounts.applied(
         session, checkout.discount_code, _offer_lines(session, checkout), checkout.currency, table
     )
@@ -588,7 +607,9 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         table,
         discount=pricing.Discount(offer.lines, offer.free_shipping) if offer else None,
         shipping=shipping,
-        tax=table.tax_for(country, (checkout.shipping_address or {}).get("region")),
+        tax=here.tax
+        if here
+        else table.tax_for(country, (checkout.shipping_address or {}).get("region")),
     )
     found = {
         "subtotal": totals.subtotal,
@@ -598,6 +619,16 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         "taxes_included": totals.taxes_included,
         "total": totals.total,
     }
+    if here:
+        landed = here.landed(checkout, priced, table, country)
+        found |= {
+            "duties_total": landed.duties,
+            "duties_mode": here.market.duties,
+            "duties_known": landed.known,
+            "tax_reason": here.tax.reason if here.tax else None,
+        }
+        if here.market.duties == "ddp":
+            found["total"] += landed.duties
     changed = False
     for line, done in zip(checkout.lines, priced, strict=True):
         if (line.discount, line.tax) != (done.discount, done.tax):

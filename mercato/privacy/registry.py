@@ -19,6 +19,7 @@ from mercato.inbox import personal_data as inbox
 from mercato.inventory import personal_data as inventory
 from mercato.jobs import personal_data as jobs
 from mercato.mail import personal_data as mail
+from mercato.markets import personal_data as markets
 from mercato.offers import personal_data as offers
 from mercato.orders import personal_data as orders
 from mercato.payments import personal_data as payments
@@ -50,6 +51,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *recommendations.TABLES,
     *offers.TABLES,
     *creators.TABLES,
+    *markets.TABLES,
 )
 PERSONAL: dict[str, PersonalTable] = {
     d.table: d for d in DECLARATIONS if isinstance(d, PersonalTable)

@@ -1,0 +1,174 @@
+"""Exchange rates imported from a file: CSV (``currency,rate,date``, optionally ``base``)
+or JSON (``{"base": "EUR", "date": "2026-12-04", "rates": {"USD": "1.05", ...}}``, the
+shape of the ECB's and most providers' daily reference rates).
+
+A rate is how many units of the currency one unit of the base buys. Rates quoted
+against another base (the ECB quotes against the euro) are rebased on the store's base
+currency. The imported rates are written to ``<data dir>/fx_rates.json`` and override
+``[currencies.rates]`` of the rates file (``mercato.checkout.rates``); each checkout
+records the rate it used and its date.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from mercato.config import get_settings
+from mercato.errors import FieldError, ValidationFailed
+from mercato.money import check_currency
+
+FILE_NAME = "fx_rates.json"
+# Significant digits kept of a rebased rate (the ECB publishes 5 or 6).
+DIGITS = 10
+
+
+@dataclass(frozen=True)
+class FxRate:
+    currency: str
+    rate: Decimal
+    as_of: date
+
+
+def parse(text: str, base_currency: str, *, name: str = "") -> dict[str, FxRate]:
+    """The rates in ``text`` (JSON when it starts with ``{``, else CSV), against
+    ``base_currency``; every mistake is reported by where it is, nothing half-read."""
+    text = text.lstrip("\ufeff")
+    rows = _json_rows(text) if text.lstrip().startswith("{") else _csv_rows(text)
+    errors: list[FieldError] = []
+    found: dict[str, FxRate] = {}
+    bases: dict[str, tuple[str, Decimal, date]] = {}
+    for where, base, code, rate, as_of in rows:
+        try:
+            code = check_currency(code)
+            base = check_currency(base or base_currency)
+            value = Decimal(str(rate).strip())
+            if not value.is_finite() or value <= 0:
+                raise ValueError(f"{rate!r} is not a positive rate")
+            day = date.fromisoformat(str(as_of).strip())
+        except (ValueError, InvalidOperation, TypeError) as exc:
+            errors.append(FieldError(where, str(exc) or "needs currency, rate and date"))
+            continue
+        bases[code] = (base, value, day)
+    if errors:
+        raise ValidationFailed(f"The exchange rates {name or 'file'} has mistakes.", errors)
+    for code, (base, value, day) in bases.items():
+        if base == base_currency:
+            found[code] = FxRate(code, value, day)
+            continue
+        # Quoted against another base: X per base_currency = (X per B) / (store per B).
+        if base_currency not in bases or bases[base_currency][0] != base:
+            errors.append(
+                FieldError(
+                    (code,),
+                    f"quoted against {base}, and the file has no {base_currency} rate against "
+                    f"{base} to rebase it on",
+                )
+            )
+            continue
+        store = bases[base_currency][1]
+        rebased = value if code != base else Decimal(1)
+        found[code] = FxRate(code, _significant(rebased / store), min(day, bases[base_currency][2]))
+    if errors:
+        raise ValidationFailed(f"The exchange rates {name or 'file'} has mistakes.", errors)
+    if bases and base_currency in bases and bases[base_currency][0] != base_currency:
+        base, _, day = bases[base_currency]
+        found[base] = FxRate(base, _significant(1 / bases[base_currency][1]), day)
+    found.pop(base_currency, None)
+    if not found:
+        raise ValidationFailed(
+            "The exchange rates file holds no rate.", [FieldError(("rates",), "is empty")]
+        )
+    return found
+
+
+def _significant(value: Decimal) -> Decimal:
+    return Decimal(f"{value:.{DIGITS}g}")
+
+
+def _json_rows(text: str):
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "The exchange rates file is not JSON.", [FieldError(("file",), str(exc))]
+        ) from None
+    rates = raw.get("rates") if isinstance(raw, dict) else None
+    if not isinstance(rates, dict):
+        raise ValidationFailed(
+            "The exchange rates file has no rates.",
+            [FieldError(("rates",), 'needs {"rates": {"EUR": "0.92", ...}}')],
+        )
+    base, day = raw.get("base"), raw.get("date")
+    for code, rate in rates.items():
+        if isinstance(rate, float):  # a JSON number: read it as written, never as a float
+            rate = repr(rate)
+        yield ("rates", code), base, code, rate, day
+
+
+def _csv_rows(text: str):
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower() for f in reader.fieldnames or ()}
+    if not {"currency", "rate", "date"} <= fields:
+        raise ValidationFailed(
+            "The exchange rates file needs the columns currency, rate, date (and base).",
+            [FieldError(("header",), f"has {sorted(fields)}")],
+        )
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        yield ("row", line), row.get("base"), row["currency"], row["rate"], row["date"]
+
+
+def dump(rates: dict[str, FxRate], base_currency: str, source: str) -> str:
+    """The normalised file ``rates.load`` reads."""
+    return json.dumps(
+        {
+            "base": base_currency,
+            "source": source,
+            "rates": {
+                c: {"rate": str(r.rate), "date": r.as_of.isoformat()}
+                for c, r in sorted(rates.items())
+            },
+        },
+        indent=2,
+    )
+
+
+def load_normalised(text: str) -> tuple[str, str, dict[str, FxRate]]:
+    """(base, source, rates) of a file ``dump`` wrote."""
+    raw = json.loads(text)
+    return (
+        raw["base"],
+        raw.get("source", ""),
+        {
+            c: FxRate(c, Decimal(v["rate"]), date.fromisoformat(v["date"]))
+            for c, v in raw["rates"].items()
+        },
+    )
+
+
+def import_rates(text: str, *, source: str) -> dict[str, FxRate]:
+    """Check the rates in ``text`` and make them the ones checkouts convert with (written
+    whole, then swapped in: a checkout reads the old rates or the new, never half)."""
+    settings = get_settings()
+    rates = parse(text, settings.currency, name=source)
+    path = settings.ensure_data_dir() / FILE_NAME
+    partial = path.with_suffix(".partial")
+    partial.write_text(dump(rates, settings.currency, source), encoding="utf-8")
+    os.replace(partial, path)
+    return rates
+
+
+def current() -> dict[str, FxRate]:
+    """The imported rates checkouts convert with (none imported: empty)."""
+    settings = get_settings()
+    path = settings.data_dir / FILE_NAME
+    if not path.exists():
+        return {}
+    base, _, rates = load_normalised(path.read_text(encoding="utf-8"))
+    return rates if base == settings.currency else {}
