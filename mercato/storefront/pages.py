@@ -34,9 +34,12 @@ from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutU
 from mercato.customers import service as customers
 from mercato.db import Sessions, transaction
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
+from mercato.markets import service as markets
+from mercato.markets.models import Market
 from mercato.money import format_plain, to_decimal
 from mercato.payments.providers import ProviderError
 from mercato.storefront import platform_carts, service
+from mercato.storefront.messages import translator
 from mercato.web import address_limits
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
@@ -54,6 +57,8 @@ router = APIRouter(prefix="/shop", include_in_schema=False)
 log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "mercato_csrf"
+# The market the buyer chose (a market code), kept for a year.
+MARKET_COOKIE = "mercato_market"
 LINK_PARAMS = (
     "ch",
     "ref",
@@ -91,6 +96,39 @@ def money(minor: int, currency: str, locale: str = "en_US") -> str:
     return format_currency(to_decimal(minor, currency), currency, locale=locale)
 
 
+def _market(request: Request, session: Session, requested: str | None = None) -> Market | None:
+    """The buyer's market: the link's (``?market=``, or ``requested`` from a form), their
+    choice (cookie), else their country's; None when the shop has none for them."""
+    return markets.resolve(
+        session,
+        requested=requested or request.query_params.get("market"),
+        chosen=request.cookies.get(MARKET_COOKIE),
+        country=country_of(request),
+    )
+
+
+def market_locale(request: Request, market: Market | None) -> str:
+    """The locale pages are shown in: the market's language the buyer reads (theirs when
+    the market has it), in the buyer's country when the market has it, else its first."""
+    if market is None:
+        return locale_of(request)
+    language = markets.language_for(market, locale_of(request))
+    if "_" in language:
+        return language
+    country = country_of(request)
+    territory = country if country in market.countries else market.countries[0]
+    try:
+        return str(Locale.parse(f"{language}_{territory}"))
+    except (ValueError, UnknownLocaleError):
+        return language
+
+
+def _checkout_locale(found) -> str | None:
+    """A checkout in a market is shown in the locale it was started in (None: the
+    visitor's)."""
+    return found.locale if found.market else None
+
+
 _CSRF_CONTEXT = b"mercato/shop-csrf/v1"
 
 
@@ -109,15 +147,21 @@ def check_csrf(request: Request, token: str) -> None:
         raise Forbidden("This form has expired; reload the page and try again.")
 
 
-def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+def page(
+    request: Request, name: str, status_code: int = 200, locale: str | None = None, **context
+) -> HTMLResponse:
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-    locale = locale_of(request)
+    # The shop's own words are translated on pages of a market (``locale`` given).
+    t = translator(locale or "en")
+    locale = locale or locale_of(request)
     response = templates.TemplateResponse(
         request,
         name,
         {
             "csrf": _csrf_for(nonce),
             "locale": locale,
+            "lang": locale.split("_")[0],
+            "t": t,
             "money": lambda minor, currency: money(minor, currency, locale),
             **context,
         },
@@ -173,11 +217,13 @@ def _buyer(request: Request) -> str | None:
 
 def _start(request: Request, session: Session, lines, coupon: str | None, form) -> Response:
     address_limits.count_checkout_start(request)
+    market = _market(request, session, form.get("market"))
     data = CheckoutCreate(
         lines=lines,
         currency=form.get("currency") or None,
         country=country_of(request),
-        locale=locale_of(request),
+        locale=market_locale(request, market),
+        market=market.code if market else None,
         discount_code=coupon or None,
         attribution=_attribution(form),
     )
@@ -197,8 +243,13 @@ def _start(request: Request, session: Session, lines, coupon: str | None, form) 
 def product(request: Request, handle: str, session: ReadSession, currency: str | None = None):
     country = country_of(request)
     try:
+        market = _market(request, session)
         shown = service.product_page(
-            session, handle, service.visitor_currency(currency, country), country
+            session,
+            handle,
+            market.currency if market else service.visitor_currency(currency, country),
+            country,
+            market,
         )
         together, recommended = service.recommended(session, shown.product.id, shown.currency)
     except MercatoError as exc:
@@ -206,12 +257,40 @@ def product(request: Request, handle: str, session: ReadSession, currency: str |
     return page(
         request,
         "product.html",
+        locale=market_locale(request, market) if market else None,
         p=shown,
         together=together,
         recommended=recommended,
+        market=market,
+        markets=markets.list_markets(session, active_only=True),
         link=_link_params(request),
         returning=_buyer(request) is not None,
     )
+
+
+@router.get("/market/{code}", name="choose_market")
+def choose_market(request: Request, code: str, session: ReadSession, next: str = "/shop/cart"):
+    """The buyer chooses a market: remembered on this device, back to the page they were
+    on (a path of the shop only)."""
+    try:
+        market = markets.resolve(session, requested=code)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    target = (
+        next
+        if next.startswith("/shop/") and "//" not in next and "\\" not in next
+        else "/shop/cart"
+    )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        MARKET_COOKIE,
+        market.code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
 
 
 @router.post("/buy")
@@ -241,15 +320,20 @@ def cart(
     coupon: str | None = None,
     currency: str | None = None,
 ):
-    shown_currency = service.visitor_currency(currency, country_of(request))
     link = service.parse_cart_items(items)
     try:
-        lines = service.cart_preview(session, link, shown_currency)
+        market = _market(request, session)
+        shown_currency = (
+            market.currency if market else service.visitor_currency(currency, country_of(request))
+        )
+        lines = service.cart_preview(session, link, shown_currency, market)
     except MercatoError as exc:
         return _problem_page(request, exc)
     return page(
         request,
         "cart.html",
+        locale=market_locale(request, market) if market else None,
+        market=market,
         lines=lines,
         items=items,
         coupon=coupon or "",
@@ -324,6 +408,7 @@ def _checkout_page(
         "email": found.email or "",
         "phone": found.phone or "",
         "discount_code": found.discount_code or "",
+        "tax_id": found.tax_id or "",
         **{f: address.get(f) or "" for f in ADDRESS_FIELDS},
         **(typed or {}),
     }
@@ -335,6 +420,7 @@ def _checkout_page(
         request,
         "checkout.html",
         status_code,
+        locale=_checkout_locale(found),
         v=shown,
         c=found,
         token=token,
@@ -383,6 +469,7 @@ def _update_from(form) -> CheckoutUpdate:
             "remember": form.get("remember") == "on",
             "marketing_opt_in": form.get("marketing_opt_in") == "on",
             "personalisation_opt_in": form.get("personalisation_opt_in") == "on",
+            **({"tax_id": form.get("tax_id") or ""} if "tax_id" in form else {}),
         }
     )
 
@@ -411,7 +498,9 @@ def _form_errors(exc: ValueError) -> list[FieldError]:
 
 @router.post("/checkout/{token}")
 def checkout_submit(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
-    typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
+    typed = {
+        k: form.get(k, "") for k in ("email", "phone", "discount_code", "tax_id", *ADDRESS_FIELDS)
+    }
     try:
         check_csrf(request, form.get("csrf", ""))
         update = None if form.get("saved") == "1" else _update_from(form)
@@ -480,18 +569,19 @@ def _by_field(errors: list[FieldError]) -> dict[str, str]:
 
 def _totals(request: Request, sessions: Sessions, token: str) -> dict:
     """The checkout's totals as the page shows them."""
-    locale = locale_of(request)
     with sessions.read() as session:
         found = checkout.get_checkout(session, token)
         shown = checkout.view(session, found)
+        locale = _checkout_locale(found) or locale_of(request)
+        t = translator(locale if found.market else "en")
         return {
-            "pay": f"Pay {money(found.total, found.currency, locale)}",
+            "pay": t("Pay {amount}", amount=money(found.total, found.currency, locale)),
             "shown_total": found.total,
             "summary": templates.get_template("checkout_summary.html").render(
-                v=shown, c=found, money=lambda m, c: money(m, c, locale)
+                v=shown, c=found, money=lambda m, c: money(m, c, locale), t=t
             ),
             "shipping": {
-                code: money(price, found.currency, locale) if price else "Free"
+                code: money(price, found.currency, locale) if price else t("Free")
                 for code, price in shown.shipping_prices.items()
             },
         }
@@ -595,7 +685,9 @@ def sandbox_authenticate(request: Request, token: str, form: PostedForm, session
 @router.post("/checkout/{token}/login-link")
 def login_link(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
     """A returning buyer on a new device asks for a one-time sign-in link."""
-    typed = {k: form.get(k, "") for k in ("email", "phone", "discount_code", *ADDRESS_FIELDS)}
+    typed = {
+        k: form.get(k, "") for k in ("email", "phone", "discount_code", "tax_id", *ADDRESS_FIELDS)
+    }
     try:
         check_csrf(request, form.get("csrf", ""))
         address_limits.count_login_link_request(request)
@@ -669,6 +761,7 @@ def thanks(request: Request, token: str, session: ReadSession):
     return page(
         request,
         "thanks.html",
+        locale=_checkout_locale(found),
         v=shown,
         c=found,
         purchase_event=ledger.purchase_event_id(shown.order.id) if shown.order else None,

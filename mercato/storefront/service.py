@@ -1,5 +1,6 @@
-"""What the storefront shows: product pages in the visitor's currency with honest stock,
-carts rebuilt from a link, and the visitor's currency and country."""
+"""What the storefront shows: product pages in the visitor's currency (their market's, when
+the shop has markets) with honest stock, carts rebuilt from a link, and the visitor's
+currency and country."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from mercato.catalog import service as catalog
 from mercato.catalog.models import Product, Variant
-from mercato.checkout import rates
+from mercato.checkout import market_pricing, rates
 from mercato.checkout import service as checkout
 from mercato.checkout.schemas import LineInput
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.inventory import availability as stock
+from mercato.markets.models import Market
 from mercato.recommendations import serving as recommendations
 
 CHANNEL = "storefront"
@@ -45,6 +47,14 @@ class VariantOption:
             return f"Only {self.available} left"
         return "In stock"
 
+    def stock_text(self, t) -> str:
+        """``stock_message`` in the buyer's language (``t``: storefront.messages)."""
+        if self.sold_out:
+            return t("Sold out")
+        if self.available <= FEW_LEFT:
+            return t("Only {n} left", n=self.available)
+        return t("In stock")
+
 
 @dataclass
 class ProductPage:
@@ -69,24 +79,35 @@ def visitor_currency(requested: str | None, country: str | None) -> str:
     return table.currency_for(country)
 
 
-def product_page(session: Session, handle: str, currency: str, country: str | None) -> ProductPage:
+def _prices(session: Session, variants, currency: str, table, market: Market | None):
+    found = {v.id: checkout.unit_price(v, currency, table) for v in variants}
+    return market_pricing.prices_in(session, market, variants, found) if market else found
+
+
+def product_page(
+    session: Session, handle: str, currency: str, country: str | None, market: Market | None = None
+) -> ProductPage:
+    """``market``: the visitor's (its currency is ``currency``), whose prices and tax mode
+    the page shows."""
     product = catalog.get_product_by_handle(session, handle)
     if product.status != "active":
         raise NotFound(f"No product {handle!r}.")
     table = rates.load()
     levels = stock.read_stock(session, variant_ids=[v.id for v in product.variants])
     rule = None  # the storefront publishes all it has (no buffer of its own)
+    prices = _prices(session, product.variants, currency, table, market)
     options = [
         VariantOption(
             v,
-            checkout.unit_price(v, currency, table),
+            prices[v.id],
             _converted(v, v.compare_at_price, currency, table),
             stock.publishable(levels[v.id], rule) if v.id in levels else 0,
         )
         for v in product.variants
     ]
     tax = table.tax_for(country, None)
-    return ProductPage(product, currency, options, bool(tax and tax.included))
+    included = market.tax_mode == "inclusive" if market else bool(tax and tax.included)
+    return ProductPage(product, currency, options, included)
 
 
 @dataclass
@@ -166,7 +187,9 @@ class CartLine:
     available: int
 
 
-def cart_preview(session: Session, link: CartLink, currency: str) -> list[CartLine]:
+def cart_preview(
+    session: Session, link: CartLink, currency: str, market: Market | None = None
+) -> list[CartLine]:
     if link.errors:
         raise ValidationFailed("This cart link is not valid.", link.errors)
     table = rates.load()
@@ -187,7 +210,7 @@ def cart_preview(session: Session, link: CartLink, currency: str) -> list[CartLi
             CartLine(
                 variant,
                 line.quantity,
-                checkout.unit_price(variant, currency, table),
+                _prices(session, [variant], currency, table, market)[variant.id],
                 stock.publishable(level, None) if level else 0,
             )
         )

@@ -1,0 +1,103 @@
+"""The shop's own words in the buyer's language: a small message table, English the
+source and the fallback. Products' own texts come from the catalog's translations.
+
+``t("Only {n} left", n=3)``: placeholders are filled after translating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "nl": {
+        "Buy now": "Nu kopen",
+        "Tax included.": "Inclusief btw.",
+        "Tax calculated at checkout.": "Belasting wordt berekend bij het afrekenen.",
+        "Shipping calculated at checkout.": "Verzendkosten worden berekend bij het afrekenen.",
+        "Duties and import taxes included.": "Invoerrechten en -belastingen inbegrepen.",
+        "In stock": "Op voorraad",
+        "Sold out": "Uitverkocht",
+        "Only {n} left": "Nog maar {n} over",
+        "Shop in": "Winkelen in",
+        "Change": "Wijzigen",
+        "Subtotal": "Subtotaal",
+        "Shipping": "Verzending",
+        "Free": "Gratis",
+        "Including {tax}": "Inclusief {tax}",
+        "Tax": "Belasting",
+        "Duties": "Invoerrechten",
+        "Duties payable on delivery": "Invoerrechten te betalen bij levering",
+        "Duties may apply on delivery": "Bij levering kunnen invoerrechten gelden",
+        "Reverse charge: VAT payable by the buyer": "Btw verlegd",
+        "Total": "Totaal",
+        "Pay {amount}": "Betaal {amount}",
+        "Contact": "Contactgegevens",
+        "Email": "E-mail",
+        "or phone": "of telefoon",
+        "Shipping address": "Verzendadres",
+        "Full name": "Volledige naam",
+        "Address": "Adres",
+        "Apartment, suite (optional)": "Appartement, toevoeging (optioneel)",
+        "City": "Plaats",
+        "State / region": "Provincie / regio",
+        "Postal code": "Postcode",
+        "Country": "Land",
+        "VAT number (business purchases)": "Btw-nummer (zakelijke aankopen)",
+        "Shipping method": "Verzendmethode",
+        "Update totals": "Totaal bijwerken",
+        "Discount code": "Kortingscode",
+        "Apply": "Toepassen",
+        "Payment": "Betaling",
+        "Qty {n}": "Aantal {n}",
+        "Thank you!": "Bedankt!",
+    },
+    "de": {
+        "Buy now": "Jetzt kaufen",
+        "Tax included.": "Inkl. MwSt.",
+        "Tax calculated at checkout.": "Steuern werden an der Kasse berechnet.",
+        "Shipping calculated at checkout.": "Versand wird an der Kasse berechnet.",
+        "In stock": "Auf Lager",
+        "Sold out": "Ausverkauft",
+        "Only {n} left": "Nur noch {n} verfügbar",
+        "Subtotal": "Zwischensumme",
+        "Shipping": "Versand",
+        "Free": "Kostenlos",
+        "Including {tax}": "Inkl. {tax}",
+        "Tax": "Steuer",
+        "Duties": "Zölle",
+        "Total": "Gesamt",
+        "Pay {amount}": "{amount} bezahlen",
+        "Shipping address": "Lieferadresse",
+        "Payment": "Zahlung",
+    },
+    "fr": {
+        "Buy now": "Acheter",
+        "Tax included.": "TVA incluse.",
+        "Tax calculated at checkout.": "Taxes calculées au paiement.",
+        "Shipping calculated at checkout.": "Livraison calculée au paiement.",
+        "In stock": "En stock",
+        "Sold out": "Épuisé",
+        "Subtotal": "Sous-total",
+        "Shipping": "Livraison",
+        "Free": "Gratuit",
+        "Including {tax}": "Dont {tax}",
+        "Tax": "Taxes",
+        "Duties": "Droits de douane",
+        "Total": "Total",
+        "Pay {amount}": "Payer {amount}",
+        "Shipping address": "Adresse de livraison",
+        "Payment": "Paiement",
+    },
+}
+
+
+def translator(locale: str | None) -> Callable[..., str]:
+    """``t(text, **values)`` for ``locale`` ("nl_NL", "nl"): the table's words for its
+    language, else the English text."""
+    table = MESSAGES.get((locale or "en").replace("-", "_").split("_")[0].lower(), {})
+
+    def t(text: str, **values) -> str:
+        found = table.get(text, text)
+        return found.format(**values) if values else found
+
+    return t
