@@ -155,6 +155,10 @@ def order_for(checkout: Checkout) -> OrderCreate:
         ],
         shipping_total=checkout.shipping_total,
         taxes_included=checkout.taxes_included,
+        duties_total=checkout.duties_total if checkout.duties_mode == "ddp" else 0,
+        market=checkout.market,
+        fx_rate=checkout.fx_rate,
+        fx_date=checkout.fx_date,
         customer=Customer(name=address.get("name"), email=checkout.email, phone=checkout.phone),
         shipping_address=Address(**address) if address else None,
         attribution=Attribution(

@@ -22,6 +22,7 @@ TABLES = (
             "tax_id": "clear",
         },
         payloads=("attribution",),
+        not_personal={"tax_reason": "which tax rule applied (oss, reverse-charge, ...)"},
         why_kept="its payments and stock holds hang on it: totals and reservations stay",
     ),
     PersonalTable(

@@ -83,7 +83,9 @@ def landed_cost(
     where = next((d for d in destinations if country in d.countries), None)
     if where is None:
         return NONE
-    dutiable = [g for g in goods if (g.origin or "").upper() not in where.customs_union]
+    # Goods of no known origin (no "origin" attribute, no seller country) are taken to
+    # ship from inside the destination: nothing is charged for them.
+    dutiable = [g for g in goods if g.origin and g.origin.upper() not in where.customs_union]
     if not dutiable:
         return Landed(0, True, False, where.zone)
     value = sum(g.value for g in goods)

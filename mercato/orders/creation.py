@@ -319,13 +319,17 @@ def _build_order(data: OrderCreate, variants: dict, stock_state: str) -> Order:
     subtotal = sum(line.unit_price * line.quantity for line in lines)
     discount_total = sum(line.discount for line in lines)
     tax_total = sum(line.tax for line in lines)
-    if subtotal + data.shipping_total + tax_total > MAX_AMOUNT:
+    if subtotal + data.shipping_total + tax_total + data.duties_total > MAX_AMOUNT:
         raise ValidationFailed(
             "The order cannot be created.",
             [FieldError(("lines",), "the order's total exceeds the largest amount stored")],
         )
     total = (
-        subtotal - discount_total + data.shipping_total + (0 if data.taxes_included else tax_total)
+        subtotal
+        - discount_total
+        + data.shipping_total
+        + (0 if data.taxes_included else tax_total)
+        + data.duties_total
     )
     attribution = data.attribution
     now = utcnow()
@@ -341,6 +345,10 @@ def _build_order(data: OrderCreate, variants: dict, stock_state: str) -> Order:
         discount_total=discount_total,
         shipping_total=data.shipping_total,
         tax_total=tax_total,
+        duties_total=data.duties_total,
+        market=data.market,
+        fx_rate=data.fx_rate,
+        fx_date=data.fx_date,
         taxes_included=data.taxes_included,
         total=total,
         customer_name=data.customer.name,

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -17,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
 
 ORDER_STATUSES = ("pending", "open", "on_hold", "completed", "cancelled")
 PAYMENT_STATUSES = ("pending", "authorized", "paid", "partially_refunded", "refunded", "voided")
@@ -61,9 +63,16 @@ class Order(Base):
     discount_total: Mapped[int] = mapped_column(Amount, default=0)
     shipping_total: Mapped[int] = mapped_column(Amount, default=0)
     tax_total: Mapped[int] = mapped_column(Amount, default=0)
+    # Import duties charged with the order (a market delivering duties paid), in ``total``.
+    duties_total: Mapped[int] = mapped_column(Amount, default=0, server_default="0")
     # Taxes already inside the prices (VAT) are not added again.
     taxes_included: Mapped[bool] = mapped_column(default=False)
     total: Mapped[int] = mapped_column(Amount)
+    # The market it was sold in, and the exchange rate its prices were converted with
+    # (units of ``currency`` per one of the store's base currency) and that rate's date.
+    market: Mapped[str | None] = mapped_column(String(32))
+    fx_rate: Mapped[Decimal | None] = mapped_column(DecimalString)
+    fx_date: Mapped[date | None] = mapped_column(Date)
     refunded_total: Mapped[int] = mapped_column(Amount, default=0)
 
     # The buyer's profile (customers.identities): the row their identities were linked

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
@@ -79,6 +80,12 @@ class OrderCreate(_Input):
     lines: Annotated[list[OrderLineCreate], Field(min_length=1, max_length=500)]
     shipping_total: Minor = 0
     taxes_included: bool = False
+    duties_total: Minor = Field(0, description="Import duties charged with the order")
+    market: Annotated[str, Field(max_length=32)] | None = None
+    fx_rate: Decimal | None = Field(
+        None, gt=0, description="Units of the currency per one of the store's base currency"
+    )
+    fx_date: date | None = None
     customer: Customer = Customer()
     shipping_address: Address | None = None
     billing_address: Address | None = None
@@ -225,6 +232,10 @@ class OrderPublic(_Output):
     discount_total: int
     shipping_total: int
     tax_total: int
+    duties_total: int = 0
+    market: str | None = None
+    fx_rate: Decimal | None = None
+    fx_date: date | None = None
     taxes_included: bool
     total: int
     refunded_total: int

@@ -100,6 +100,18 @@ class Shop:
         )
         return product
 
+    @cached_property
+    def market(self) -> str:
+        body = {
+            "code": "nl",
+            "name": "Netherlands",
+            "countries": ["NL"],
+            "currency": "EUR",
+            "languages": ["nl"],
+            "tax_mode": "inclusive",
+        }
+        return self.call("POST", "/api/v1/markets", 201, json=body)["code"]
+
     @property
     def sku(self) -> str:
         """The SKU of the product, in stock."""
@@ -467,6 +479,10 @@ def _ticket(shop: Shop, ticket: str) -> dict:
 
 def _product(shop: Shop, **kwargs) -> Request:
     return Request(ids={"product_id": shop.product_id}, **kwargs)
+
+
+def _market(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"code": shop.market}, **kwargs)
 
 
 def _order(shop: Shop, **kwargs) -> Request:
@@ -1104,6 +1120,49 @@ ROUTES: list[Route] = [
         "pos:write",
         200,
         lambda s: Request(ids={"redemption_id": s.pos_redemption_id}),
+    ),
+    # ------------------------------------------------------------ markets
+    Route("GET", "/api/v1/markets", "markets:read", 200),
+    Route(
+        "POST",
+        "/api/v1/markets",
+        "markets:write",
+        201,
+        lambda s: Request(
+            json={
+                "code": "us",
+                "name": "United States",
+                "countries": ["US"],
+                "currency": "USD",
+                "languages": ["en"],
+                "tax_mode": "exclusive",
+            }
+        ),
+    ),
+    by_id("GET", "/api/v1/markets/{code}", "markets:read", 200, _market),
+    by_id(
+        "PATCH",
+        "/api/v1/markets/{code}",
+        "markets:write",
+        200,
+        lambda s: _market(s, json={"duties": "ddp"}),
+    ),
+    by_id("DELETE", "/api/v1/markets/{code}", "markets:write", 204, _market),
+    by_id("GET", "/api/v1/markets/{code}/prices", "markets:read", 200, _market),
+    by_id(
+        "PUT",
+        "/api/v1/markets/{code}/prices",
+        "markets:write",
+        200,
+        lambda s: _market(s, json={"prices": [{"sku": s.sku, "price": "24.95"}]}),
+    ),
+    Route("GET", "/api/v1/fx-rates", "markets:read", 200),
+    Route(
+        "POST",
+        "/api/v1/fx-rates",
+        "markets:write",
+        200,
+        lambda s: Request(json={"content": "currency,rate,date\nEUR,0.92,2026-12-04\n"}),
     ),
     # ------------------------------------------------------------ payments
     by_id(
