@@ -37,6 +37,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/inventory", "inventory:read"),
     ("/admin/channels", "channels:read"),
     ("/admin/webhooks", "webhooks:read"),
+    ("/admin/markets", "markets:read"),
     ("/admin/mail", "orders:read"),
     ("/admin/offers", "offers:read"),
     ("/admin/creators", "creators:read"),

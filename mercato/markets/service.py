@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pycountry
 from babel.core import Locale, UnknownLocaleError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mercato.catalog.models import Variant
@@ -263,3 +263,10 @@ class MarketPricing:
 
 def pricing(session: Session, market: Market, variant_ids: Iterable[str]) -> MarketPricing:
     return MarketPricing(market, price_list(session, market.code, variant_ids))
+
+
+def price_count(session: Session, code: str) -> int:
+    """How many variants the market's price list prices."""
+    return session.scalar(
+        select(func.count()).select_from(MarketPrice).where(MarketPrice.market_code == code)
+    )

@@ -253,3 +253,27 @@ def test_the_cli_lists_creates_and_prices_markets(settings, engine, sessions, tm
     fx = runner.invoke(cli, ["markets", "fx-import", str(rates_file)])
     assert fx.exit_code == 0 and "0.9523809524" in fx.output
     assert "Netherlands" in runner.invoke(cli, ["markets", "list"]).output
+
+
+def test_the_dashboard_lists_markets_and_rates(client, admin, sessions):
+    from tests.admin.test_dashboard_scopes import log_in
+
+    make_shop(sessions)
+    market(client, admin, NL)
+    client.put(
+        "/api/v1/markets/nl/prices",
+        json={"prices": [{"sku": "HOODIE-M", "price": "24.95"}]},
+        headers=admin,
+    )
+    client.post(
+        "/api/v1/fx-rates",
+        json={"content": "currency,rate,date\nEUR,0.9,2026-12-04\n"},
+        headers=admin,
+    )
+    assert log_in(client, sessions, "markets:read").headers["location"] == "/admin/markets"
+    page = client.get("/admin/markets")
+    assert page.status_code == 200
+    assert "Netherlands" in page.text and "1 price" in page.text and "tax included" in page.text
+    assert "2026-12-04" in page.text and "0.9" in page.text
+    log_in(client, sessions, "catalog:read")
+    assert client.get("/admin/markets", follow_redirects=False).status_code == 403
