@@ -277,3 +277,25 @@ def test_the_dashboard_lists_markets_and_rates(client, admin, sessions):
     assert "2026-12-04" in page.text and "0.9" in page.text
     log_in(client, sessions, "catalog:read")
     assert client.get("/admin/markets", follow_redirects=False).status_code == 403
+
+
+def test_the_buyer_chooses_a_market_and_the_shop_remembers(client, admin, sessions):
+    make_shop(sessions, price=2500)
+    market(client, admin, NL)
+    market(client, admin, UK)
+    english = {"Accept-Language": "en-US"}
+    assert "$25.00" in client.get("/shop/p/hoodie", headers=english).text  # no US market
+    chosen = client.get(
+        "/shop/market/uk?next=/shop/p/hoodie", headers=english, follow_redirects=False
+    )
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/shop/p/hoodie"
+    assert "£19.75" in client.get("/shop/p/hoodie", headers=english).text
+    # The link's market wins over the choice; in the buyer's language when the market
+    # has it, else in the market's first.
+    linked = client.get("/shop/p/hoodie?market=nl", headers=english).text
+    assert "Buy now" in linked and "€\xa023,99" in linked  # English, as read in NL
+    german = client.get("/shop/p/hoodie?market=nl", headers={"Accept-Language": "de-DE"}).text
+    assert "€\xa023,99" in german and "Nu kopen" in german and 'lang="nl"' in german
+    away = client.get("/shop/market/nl?next=//evil.example/", follow_redirects=False)
+    assert away.headers["location"] == "/shop/cart"
+    assert client.get("/shop/market/zz?next=/shop/p/hoodie").status_code == 422
