@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
 from mercato.admin import customers as admin_customers
+from mercato.admin import markets_view as admin_markets
 from mercato.admin import offers as admin_offers
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
@@ -189,6 +190,7 @@ def create_app(
     app.include_router(admin_pages.router)
     app.include_router(admin_customers.router)
     app.include_router(admin_offers.router)
+    app.include_router(admin_markets.router)
     app.include_router(creator_pages.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)

@@ -55,8 +55,6 @@ from mercato.inbox.schemas import (
 )
 from mercato.inventory import reports as inventory
 from mercato.mail import service as mail
-from mercato.markets import fx
-from mercato.markets import service as markets
 from mercato.money import format_plain
 from mercato.orders import fulfillment, lifecycle, queries, refunds
 from mercato.orders.bulk import bulk_action
@@ -1169,23 +1167,6 @@ def remove_feed_rule(
 
     path = f"/admin/channels/{channel.id}"
     return _form_action(session, admin, csrf, "channels:write", path, remove)
-
-
-# ---------------------------------------------------------------- markets
-
-
-@router.get("/markets")
-def market_list(request: Request, session: ReadSession, admin: Admin):
-    """The markets (countries, currency, languages, taxes, duties, price list size) and
-    the imported exchange rates with their dates."""
-    return _page(
-        request,
-        "markets.html",
-        admin,
-        markets=[(m, markets.price_count(session, m.code)) for m in markets.list_markets(session)],
-        rates=sorted(fx.current().items()),
-        base=get_settings().currency,
-    )
 
 
 # ---------------------------------------------------------------- webhooks
