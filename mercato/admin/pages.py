@@ -25,7 +25,13 @@ from mercato.channels import check, feed_rules, health
 from mercato.channels import service as channels
 from mercato.channels.capabilities import orders_note
 from mercato.channels.orders import why_no_orders
-from mercato.channels.schemas import READ_FIELDS, FeedPreviewRequest, FeedRule, FeedRulesUpdate
+from mercato.channels.schemas import (
+    READ_FIELDS,
+    RULE_FIELDS,
+    FeedPreviewRequest,
+    FeedRule,
+    FeedRulesUpdate,
+)
 from mercato.config import get_settings
 from mercato.db import utcnow
 from mercato.errors import MercatoError, Unauthorized, dotted
@@ -1083,7 +1089,7 @@ def _channel_page(
         named=channels.named_listings(session, listings),
         rules=feed_rules.rules_of(session, channel.id)[1],
         health=_health_chart(health.history(session, channel.id, utcnow())),
-        rule_fields=feed_rules.WRITABLE,
+        rule_fields=RULE_FIELDS,
         read_fields=READ_FIELDS,
         **extra,
     )

@@ -13,7 +13,12 @@ from mercato.catalog.service import store_currency
 from mercato.channels import feed_rules, platforms, service
 from mercato.channels.items import iter_items
 from mercato.channels.models import KINDS, Channel
-from mercato.channels.schemas import FeedPreview, FeedPreviewItem, FeedPreviewRequest
+from mercato.channels.schemas import (
+    RULE_FIELDS,
+    FeedPreview,
+    FeedPreviewItem,
+    FeedPreviewRequest,
+)
 from mercato.channels.target import Target, storefront_url
 from mercato.errors import NotFound
 
@@ -157,10 +162,6 @@ def check_product(session: Session, product_id: str, variant_ids: list[str]) -> 
     return out
 
 
-# Fields a preview compares before and after the rules.
-_PREVIEWED = (*feed_rules.WRITABLE,)
-
-
 def preview_rules(session: Session, channel_ref: str, data: FeedPreviewRequest) -> FeedPreview:
     """What ``data``'s rules would make of the channel's items (the first ``limit``, drafts
     included as the check reads them, or those named), against what its saved rules make
@@ -176,7 +177,7 @@ def preview_rules(session: Session, channel_ref: str, data: FeedPreviewRequest) 
     for old, new in zip(before, after, strict=True):
         changes = {
             f: (old.item.get(f), new.item.get(f))
-            for f in _PREVIEWED
+            for f in RULE_FIELDS
             if old.item.get(f) != new.item.get(f)
         }
         excluded = next((i["message"] for i in new.issues if i.get("source") == "rule"), None)

@@ -26,11 +26,10 @@ from sqlalchemy.orm import Session
 
 from mercato.channels import service
 from mercato.channels.models import Channel
-from mercato.channels.schemas import RULE_FIELDS, FeedRule, FeedRulesUpdate
+from mercato.channels.schemas import FeedRule, FeedRulesUpdate
 from mercato.db import utcnow
 from mercato.events import service as events
 
-WRITABLE = RULE_FIELDS
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
