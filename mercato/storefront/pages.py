@@ -251,7 +251,9 @@ def product(request: Request, handle: str, session: ReadSession, currency: str |
             country,
             market,
         )
-        together, recommended = service.recommended(session, shown.product.id, shown.currency)
+        together, recommended = service.recommended(
+            session, shown.product.id, shown.currency, market
+        )
     except MercatoError as exc:
         return _problem_page(request, exc)
     return page(
@@ -340,7 +342,9 @@ def cart(
         currency=shown_currency,
         link=_link_params(request),
         subtotal=sum(ln.price * ln.quantity for ln in lines),
-        recommended=service.goes_with(session, [ln.variant.id for ln in lines], shown_currency),
+        recommended=service.goes_with(
+            session, [ln.variant.id for ln in lines], shown_currency, market
+        ),
     )
 
 
@@ -767,7 +771,10 @@ def thanks(request: Request, token: str, session: ReadSession):
         purchase_event=ledger.purchase_event_id(shown.order.id) if shown.order else None,
         purchase=purchase,
         recommended=service.goes_with(
-            session, [ln.variant_id for ln in shown.lines], found.currency
+            session,
+            [ln.variant_id for ln in shown.lines],
+            found.currency,
+            session.get(Market, found.market) if found.market else None,
         ),
     )
 

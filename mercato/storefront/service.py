@@ -118,14 +118,18 @@ class Recommended:
     price: int
 
 
-def recommended(session: Session, product_id: str, currency: str) -> tuple[str, list[Recommended]]:
-    """The product page's row: often bought with it, else similar, in the visitor's
-    currency (the list's name says which)."""
+def recommended(
+    session: Session, product_id: str, currency: str, market: Market | None = None
+) -> tuple[str, list[Recommended]]:
+    """The product page's row: often bought with it, else similar, priced as the page is
+    (the list's name says which)."""
     name, shown = recommendations.for_product(session, product_id)
-    return name, _priced(shown, currency)
+    return name, _priced(session, shown, currency, market)
 
 
-def goes_with(session: Session, variant_ids: list[str], currency: str) -> list[Recommended]:
+def goes_with(
+    session: Session, variant_ids: list[str], currency: str, market: Market | None = None
+) -> list[Recommended]:
     """A cart's or an order's row: often bought with what it holds."""
     products = dict(
         session.execute(
@@ -133,15 +137,14 @@ def goes_with(session: Session, variant_ids: list[str], currency: str) -> list[R
         ).all()
     )
     product_ids = list(dict.fromkeys(products[v] for v in variant_ids if v in products))
-    return _priced(recommendations.with_products(session, product_ids), currency)
+    return _priced(session, recommendations.with_products(session, product_ids), currency, market)
 
 
-def _priced(shown: list[recommendations.Shown], currency: str) -> list[Recommended]:
-    table = rates.load()
-    return [
-        Recommended(s.handle, s.title, s.image, checkout.unit_price(s.variant, currency, table))
-        for s in shown
-    ]
+def _priced(
+    session: Session, shown: list[recommendations.Shown], currency: str, market: Market | None
+) -> list[Recommended]:
+    prices = _prices(session, [s.variant for s in shown], currency, rates.load(), market)
+    return [Recommended(s.handle, s.title, s.image, prices[s.variant.id]) for s in shown]
 
 
 def _converted(

@@ -51,3 +51,23 @@ def test_the_inbox_thread_suggests_products_to_send(
 
     other = log_in(client, sessions, "inbox:write", name="leo")
     assert "Suggested for them" not in other.get(f"/admin/inbox/{conversation.id}").text
+
+
+def test_in_a_market_the_row_shows_the_markets_own_prices(client, admin, sessions, history):
+    from tests.markets.test_markets import NL, market
+
+    for _ in range(3):
+        history.order("espresso", "grinder")
+    history.order("tea")
+    history.order("tea")
+    training.train(sessions, NOW)
+    market(client, admin, NL)
+    listed = client.put(
+        "/api/v1/markets/nl/prices",
+        json={"prices": [{"sku": "GRINDER", "price": "17.45"}]},
+        headers=admin,
+    )
+    assert listed.status_code == 200, listed.text
+    page = client.get("/shop/p/espresso", params={"market": "nl"}).text
+    row = page.split('class="recommended"')[1].split("</section>")[0]
+    assert "17,45" in row  # the price list's, in Dutch form, not a conversion
