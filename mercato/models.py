@@ -14,6 +14,7 @@ from mercato.events import models as events_models  # noqa: F401
 from mercato.inbox import models as inbox_models  # noqa: F401
 from mercato.inventory import models as inventory_models  # noqa: F401
 from mercato.jobs import models as jobs_models  # noqa: F401
+from mercato.live import models as live_models  # noqa: F401
 from mercato.mail import models as mail_models  # noqa: F401
 from mercato.markets import models as markets_models  # noqa: F401
 from mercato.offers import models as offers_models  # noqa: F401

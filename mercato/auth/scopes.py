@@ -15,6 +15,8 @@ AREAS = (
     "analytics",
     # Recommendations: read the lists and versions; write trains and sets rules.
     "recommendations",
+    # Live events and drops: pins, live prices, channel pools, the admission gate.
+    "live",
     # Data subject requests: read lists them; write opens, exports and erases.
     "privacy",
     # Offers and their codes; a till redeems with pos:write only.

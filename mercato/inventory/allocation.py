@@ -85,6 +85,13 @@ def _wanted(lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]) 
     return wanted
 
 
+def wanted_units(
+    lines: Sequence[ReservationLineInput], stocks: Mapping[str, Stock]
+) -> dict[str, int]:
+    """Units per variant id the lines ask for (unknown variants: ``ValidationFailed``)."""
+    return _wanted(lines, stocks)
+
+
 def read_lines(
     session: Session, lines: Sequence[ReservationLineInput], now: datetime
 ) -> tuple[dict[str, int], dict[str, Stock]]:

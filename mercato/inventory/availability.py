@@ -20,7 +20,7 @@ from mercato.catalog.models import Variant
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, NotFound
 from mercato.inventory.models import ChannelRule
-from mercato.inventory.queries import CHANNEL_RULES, STOCK_OF_VARIANTS
+from mercato.inventory.queries import CHANNEL_RULES, POOLS_OF_VARIANTS, STOCK_OF_VARIANTS
 
 # Published for variants whose stock is not counted; the most any platform accepts
 # (TikTok Shop allows up to 999999).
@@ -151,8 +151,10 @@ def rules_now(session: Session):
     return session.execute(CHANNEL_RULES).all()
 
 
-def publishable(stock: Stock, rule: ChannelRule | None) -> int:
-    """Units a channel may publish: available less its buffer, at most its cap.
+def publishable(stock: Stock, rule: ChannelRule | None, pool: int | None = None) -> int:
+    """Units a channel may publish: available less its buffer, at most its cap, and at
+    most its pool when the variant is ring-fenced (``pool``: the channel's unsold pool
+    units, 0 when the variant has pools but none for this channel; None: no pools).
 
     Buffers and caps shape what platforms show, so a lagging platform sells out before
     stock does; they do not refuse an order a platform has already taken. Physical stock
@@ -162,7 +164,22 @@ def publishable(stock: Stock, rule: ChannelRule | None) -> int:
     units = UNLIMITED if stock.oversells else stock.available - buffer
     if rule is not None and rule.cap is not None:
         units = min(units, rule.cap)
+    if pool is not None and not stock.oversells:
+        units = min(units, pool)
     return max(0, min(units, UNLIMITED))
+
+
+def pool_units(session: Session, channel: str, variant_ids: Collection[str]) -> dict[str, int]:
+    """The unsold units of ``channel``'s pool of each ring-fenced variant (0 when the
+    variant has pools but none for the channel); variants without pools left out."""
+    units: dict[str, int] = {}
+    if not variant_ids:
+        return units
+    for row in session.execute(POOLS_OF_VARIANTS, {"ids": sorted(set(variant_ids))}):
+        units[row.variant_id] = units.get(row.variant_id, 0) + (
+            row.units if row.channel == channel else 0
+        )
+    return units
 
 
 def available_for(
@@ -181,7 +198,8 @@ def available_for_many(
     """``available_for`` of many variants in one stock query (feeds, full syncs);
     unknown variant ids are left out."""
     rule = session.get(ChannelRule, channel)
+    pools = pool_units(session, channel, variant_ids)
     return {
-        variant_id: publishable(stock, rule)
+        variant_id: publishable(stock, rule, pools.get(variant_id))
         for variant_id, stock in read_stock(session, variant_ids=variant_ids, now=now).items()
     }

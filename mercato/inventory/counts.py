@@ -18,7 +18,13 @@ from mercato.db import insert_rows, new_id
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inventory import lock_objects
 from mercato.inventory.availability import InsufficientStock, Level, Stock, as_of, variant_by_ref
-from mercato.inventory.ledger import movement_row, reclaim_lapsed, record_changes, write_movements
+from mercato.inventory.ledger import (
+    movement_row,
+    reclaim_lapsed,
+    record_changes,
+    trim_pools,
+    write_movements,
+)
 from mercato.inventory.locations import DEFAULT_LOCATION, get_location
 from mercato.inventory.models import Location, StockLevel
 from mercato.inventory.queries import MOVE_UNITS, insert_or_ignore, levels_table
@@ -324,6 +330,9 @@ def _change_on_hand(
         # Deltas read under the lock taken above, so they are current.
         session.execute(MOVE_UNITS, updates)
         write_movements(session, movements)
+        trim_pools(
+            session, {m["variant_id"] for m in movements if m["on_hand_delta"] < 0}, actor, now
+        )
         record_changes(session, {m["variant_id"] for m in movements}, now=now)
     return results
 

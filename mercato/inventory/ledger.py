@@ -9,12 +9,23 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato import events
 from mercato.db import insert_rows, new_id
 from mercato.inventory.availability import Stock, publishable, read_stock, rules_now
-from mercato.inventory.queries import MOVE_UNITS, RECLAIM_LAPSED_LINES, movements_table
+from mercato.inventory.queries import (
+    FENCE_LESS,
+    FREE_UNITS,
+    MOVE_UNITS,
+    POOLS_OF_VARIANTS,
+    RECLAIM_LAPSED_LINES,
+    SETTLE_IN_POOL,
+    movements_table,
+    pool_moves_table,
+    reservations_table,
+)
 
 
 def movement_row(
@@ -60,6 +71,18 @@ def reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) -
     lines = session.execute(RECLAIM_LAPSED_LINES, {"level_id": level_id, "now": now}).all()
     units = sum(line.quantity for line in lines)
     if units:
+        channels = dict(
+            session.execute(
+                select(reservations_table.c.id, reservations_table.c.channel).where(
+                    reservations_table.c.id.in_(sorted({ln.reservation_id for ln in lines}))
+                )
+            ).all()
+        )
+        settle_pools(
+            session,
+            [(ln.variant_id, channels[ln.reservation_id], ln.quantity) for ln in lines],
+            sold=False,
+        )
         session.execute(
             MOVE_UNITS, {"level_id": level_id, "on_hand_delta": 0, "reserved_delta": -units}
         )
@@ -81,6 +104,88 @@ def reclaim_lapsed(session: Session, level_id: str, now: datetime, actor: str) -
             ],
         )
     return units
+
+
+def settle_pools(session: Session, ended: Iterable[tuple[str, str, int]], *, sold: bool) -> None:
+    """Holds a channel took from its pool (variant, channel, units) end: sold, or their
+    units back in the pool (released, expired). Holds taken before the pool was made
+    find no held units there and change nothing. Under the stock levels' locks."""
+    summed: dict[tuple[str, str], int] = {}
+    for variant_id, channel, units in ended:
+        summed[variant_id, channel] = summed.get((variant_id, channel), 0) + units
+    if summed:
+        session.execute(
+            SETTLE_IN_POOL,
+            [
+                {
+                    "of_variant": variant_id,
+                    "of_channel": channel,
+                    "n": units,
+                    "add_sold": units if sold else 0,
+                    "add_back": 0 if sold else units,
+                }
+                for (variant_id, channel), units in sorted(summed.items())
+            ],
+        )
+
+
+def pool_move_row(
+    variant_id: str,
+    from_channel: str | None,
+    to_channel: str | None,
+    quantity: int,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    reference: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id("pmv"),
+        "variant_id": variant_id,
+        "from_channel": from_channel,
+        "to_channel": to_channel,
+        "quantity": quantity,
+        "reason": reason,
+        "reference": reference,
+        "actor": actor,
+        "created_at": now,
+    }
+
+
+def trim_pools(session: Session, variant_ids: Iterable[str], actor: str, now: datetime) -> None:
+    """After stock went down (a count, damage), pools that fence more than is free give
+    the difference up, the largest first, each move in the pools' ledger. Under the stock
+    levels' locks."""
+    variant_ids = sorted(set(variant_ids))
+    pools = session.execute(POOLS_OF_VARIANTS, {"ids": variant_ids}).all() if variant_ids else []
+    moves = []
+    for variant_id in sorted({p.variant_id for p in pools}):
+        mine = sorted(
+            (p for p in pools if p.variant_id == variant_id), key=lambda p: (-p.units, p.channel)
+        )
+        free = session.scalar(select(FREE_UNITS), {"of_variant": variant_id})
+        over = sum(p.units for p in mine) - max(0, free)
+        for pool in mine:
+            if over <= 0:
+                break
+            units = min(over, pool.units)
+            if units <= 0:
+                continue
+            session.execute(FENCE_LESS, {"pool_id": pool.id, "n": units, "now": now})
+            moves.append(
+                pool_move_row(
+                    variant_id,
+                    pool.channel,
+                    None,
+                    units,
+                    actor=actor,
+                    now=now,
+                    reason="stock went down",
+                )
+            )
+            over -= units
+    insert_rows(session, pool_moves_table, moves)
 
 
 def record_changes(

@@ -158,3 +158,52 @@ class ChannelRule(Base):
     buffer: Mapped[int] = mapped_column(Integer, default=0)
     cap: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelPool(Base):
+    """Units of one variant ring-fenced for one channel (a live event, a drop): the
+    channel sells from its pool only and is pushed its pool, never more; a variant with
+    pools sells nothing on a channel without one. ``units`` are free units fenced (not
+    yet held or sold); ``held`` and ``sold`` count what the channel took from them.
+    Free units = on_hand - reserved of the variant's levels; the pools' units never sum
+    past them (``pools``: every change locks the variant's stock levels first)."""
+
+    __tablename__ = "inventory_pools"
+    __table_args__ = (
+        UniqueConstraint("variant_id", "channel"),
+        CheckConstraint("units >= 0", name="units_not_negative"),
+        CheckConstraint("held >= 0", name="held_not_negative"),
+        CheckConstraint("sold >= 0", name="sold_not_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pol"))
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    # "storefront" or a channel connection id, as reservations name their channel.
+    channel: Mapped[str] = mapped_column(String(100))
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    sold: Mapped[int] = mapped_column(Integer, default=0)
+    # What fenced it: a live event's id, a drop's name.
+    source: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PoolMove(Base):
+    """The ledger of pools: units fenced for a channel, moved between pools, or let go
+    (``from_channel`` / ``to_channel`` empty: the variant's unfenced units)."""
+
+    __tablename__ = "inventory_pool_moves"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_inventory_pool_moves_variant_id_created_at", "variant_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("pmv"))
+    variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    from_channel: Mapped[str | None] = mapped_column(String(100))
+    to_channel: Mapped[str | None] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,4 +7,9 @@ TABLES = (
     NotPersonal(
         "inventory_movements", "stock moves, explained by the merchant or by Mercato", ("reason",)
     ),
+    NotPersonal(
+        "inventory_pool_moves",
+        "units moved between channel pools, explained by the merchant or by Mercato",
+        ("reason", "from_channel", "to_channel"),
+    ),
 )

@@ -14,9 +14,11 @@ from sqlalchemy.sql import Executable
 from mercato import inserts
 from mercato.catalog.models import Variant
 from mercato.inventory.models import (
+    ChannelPool,
     ChannelRule,
     Location,
     Movement,
+    PoolMove,
     Reservation,
     ReservationLine,
     StockLevel,
@@ -152,11 +154,71 @@ END_LINES = (
 CHANNEL_RULES = select(rules_table.c.channel, rules_table.c.buffer, rules_table.c.cap).order_by(
     rules_table.c.channel
 )
+pools_table, pool_moves_table = ChannelPool.__table__, PoolMove.__table__
+POOLS_OF_VARIANTS = (
+    select(
+        pools_table.c.id,
+        pools_table.c.variant_id,
+        pools_table.c.channel,
+        pools_table.c.units,
+        pools_table.c.held,
+        pools_table.c.sold,
+        pools_table.c.source,
+    )
+    .where(pools_table.c.variant_id.in_(bindparam("ids", expanding=True)))
+    .order_by(pools_table.c.variant_id, pools_table.c.channel)
+)
+FREE_UNITS = (  # what a variant's pools may fence at most: on hand, not held
+    select(func.coalesce(func.sum(levels_table.c.on_hand - levels_table.c.reserved), 0))
+    .where(levels_table.c.variant_id == bindparam("of_variant"))
+    .scalar_subquery()
+)
+_FENCED_UNITS = (
+    select(func.coalesce(func.sum(pools_table.c.units), 0))
+    .where(pools_table.c.variant_id == bindparam("of_variant"))
+    .scalar_subquery()
+)
+FENCE_MORE = (  # the guard of pools: fences only units no other pool has, and says so
+    update(pools_table)
+    .where(
+        pools_table.c.id == bindparam("pool_id"),
+        _FENCED_UNITS + bindparam("n") <= FREE_UNITS,
+    )
+    .values(units=pools_table.c.units + bindparam("n"), updated_at=bindparam("now"))
+)
+FENCE_LESS = (
+    update(pools_table)
+    .where(pools_table.c.id == bindparam("pool_id"), pools_table.c.units >= bindparam("n"))
+    .values(units=pools_table.c.units - bindparam("n"), updated_at=bindparam("now"))
+)
+TAKE_FROM_POOL = (  # a sale or hold on the pool's channel
+    update(pools_table)
+    .where(pools_table.c.id == bindparam("pool_id"), pools_table.c.units >= bindparam("take"))
+    .values(
+        units=pools_table.c.units - bindparam("take"),
+        held=pools_table.c.held + bindparam("add_held"),
+        sold=pools_table.c.sold + bindparam("add_sold"),
+    )
+)
+SETTLE_IN_POOL = (  # a hold taken from the pool ends: sold, or its units back in the pool
+    update(pools_table)
+    .where(
+        pools_table.c.variant_id == bindparam("of_variant"),
+        pools_table.c.channel == bindparam("of_channel"),
+        pools_table.c.held >= bindparam("n"),
+    )
+    .values(
+        held=pools_table.c.held - bindparam("n"),
+        sold=pools_table.c.sold + bindparam("add_sold"),
+        units=pools_table.c.units + bindparam("add_back"),
+    )
+)
 _INSERTS_OR_IGNORE: dict[tuple[str, str], Executable] = {}
 _UNIQUE_KEYS = {
     "inventory_reservations": ("channel", "reference"),
     "inventory_stock_levels": ("variant_id", "location_id"),
     "inventory_locations": ("code",),
+    "inventory_pools": ("variant_id", "channel"),
 }
 
 

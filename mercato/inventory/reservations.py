@@ -23,10 +23,18 @@ from sqlalchemy.orm import Session
 from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import lock_objects
-from mercato.inventory.allocation import Taken, hold_lines, read_lines, reclaimer, take
+from mercato.inventory.allocation import (
+    Taken,
+    hold_lines,
+    read_lines,
+    reclaimer,
+    take,
+    wanted_units,
+)
 from mercato.inventory.availability import as_of, read_stock
-from mercato.inventory.ledger import movement_row, record_changes, write_movements
+from mercato.inventory.ledger import movement_row, record_changes, settle_pools, write_movements
 from mercato.inventory.models import Reservation
+from mercato.inventory.pools import Fences
 from mercato.inventory.queries import (
     END_LINES,
     END_RESERVATION,
@@ -204,6 +212,7 @@ def reserve_many(
         for stock in stocks.values():
             stock.levels = [level for level in stock.levels if level.id in locked]
 
+    fences = Fences(session, stocks)
     taken: Taken = {}
     line_rows: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
@@ -215,6 +224,8 @@ def reserve_many(
             if row["id"] not in claimed:
                 outcomes[index] = _replay(session, request.channel, row["reference"], request.lines)
                 continue
+            if fences.pools:  # ring-fenced variants sell from the channel's pool only
+                fences.check(request.channel, wanted_units(request.lines, stocks), stocks)
             wanted, plans = hold_lines(
                 request.lines,
                 stocks,
@@ -273,6 +284,8 @@ def reserve_many(
                         )
                     )
         changed.update(plans)
+        if fences.pools:
+            fences.take(request.channel, wanted, sell=request.sell)
         outcomes[index] = ReservationView.model_construct(
             id=row["id"],
             channel=row["channel"],
@@ -284,6 +297,7 @@ def reserve_many(
             lines=views,
         )
     take(session, taken)
+    fences.write(session)
     if refused_claims:
         session.execute(
             delete(reservations_table).where(reservations_table.c.id.in_(refused_claims))
@@ -425,6 +439,7 @@ def settle_many(
     level_deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     movements: list[dict[str, Any]] = []
     freed_variants: set[str] = set()
+    pooled: list[tuple[str, str, int]] = []
     views = []
     for reservation_id in reservation_ids:
         reservation = loaded.get(reservation_id)
@@ -476,6 +491,7 @@ def settle_many(
                     reservation_id=reservation_id,
                 )
             )
+            pooled.append((line.variant_id, reservation.channel, units))
             if not sold:
                 freed_variants.add(line.variant_id)
         session.execute(END_LINES, {"of_reservation": reservation_id, "line_state": state})
@@ -490,6 +506,7 @@ def settle_many(
             ],
         )
     write_movements(session, movements)
+    settle_pools(session, pooled, sold=outcome == "committed")
     # A sale takes units from on_hand and reserved alike: availability does not move.
     record_changes(session, freed_variants, now=now)
     return views

@@ -18,6 +18,7 @@ from mercato.events import personal_data as events
 from mercato.inbox import personal_data as inbox
 from mercato.inventory import personal_data as inventory
 from mercato.jobs import personal_data as jobs
+from mercato.live import personal_data as live
 from mercato.mail import personal_data as mail
 from mercato.markets import personal_data as markets
 from mercato.offers import personal_data as offers
@@ -52,6 +53,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *offers.TABLES,
     *creators.TABLES,
     *markets.TABLES,
+    *live.TABLES,
 )
 PERSONAL: dict[str, PersonalTable] = {
     d.table: d for d in DECLARATIONS if isinstance(d, PersonalTable)
