@@ -43,6 +43,7 @@ from mercato.jobs.worker import embedded as embedded_worker
 from mercato.markets.api import router as markets_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
+from mercato.live.api import router as live_router
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
@@ -181,6 +182,7 @@ def create_app(
     merchants.include_router(pos_router)
     merchants.include_router(creators_router)
     merchants.include_router(markets_router)
+    merchants.include_router(live_router)
     app.include_router(merchants)
     app.include_router(privacy_router)
     app.include_router(privacy_callbacks)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -19,7 +20,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mercato.db import Amount, Base, UTCDateTime, new_id, utcnow
 
 STATES = ("scheduled", "live", "ended")
-MOMENTS = ("created", "started", "pinned", "unpinned", "priced", "sale", "fenced", "ended")
+MOMENTS = (
+    "created",
+    "started",
+    "pinned",
+    "unpinned",
+    "priced",
+    "sale",
+    "held",
+    "fenced",
+    "ended",
+)
 ADMISSIONS = ("admitted", "drained")
 
 
@@ -46,6 +57,8 @@ class LiveEvent(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # Units one buyer may take through the event's admission gate.
     per_buyer_limit: Mapped[int] = mapped_column(Integer, default=2)
+    # The scheduled job spreads unsold pool units by what each channel sells.
+    auto_rebalance: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

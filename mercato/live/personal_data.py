@@ -3,7 +3,9 @@
 from mercato.personal import NotPersonal, PersonalTable
 
 TABLES = (
-    NotPersonal("live_events", "the merchant's streams", ()),
+    NotPersonal(
+        "live_events", "the merchant's streams; a limit, not a buyer", ("per_buyer_limit",)
+    ),
     PersonalTable(
         "live_admissions",
         find={"buyer": ("customer", "visitor")},

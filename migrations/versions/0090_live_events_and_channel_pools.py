@@ -2,7 +2,7 @@
 
 Revision ID: 0090
 Revises: 0020
-Create Date: 2026-12-07 03:40:39.016794
+Create Date: 2026-12-07 03:43:55.773640
 """
 
 import sqlalchemy as sa
@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('live_price', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('per_buyer_limit', sa.Integer(), nullable=False),
+    sa.Column('auto_rebalance', sa.Boolean(), nullable=False),
     sa.Column('created_at', mercato.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', mercato.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("state IN ('scheduled', 'live', 'ended')", name=op.f('ck_live_events_state')),
@@ -101,7 +102,7 @@ def upgrade() -> None:
     sa.Column('reference', sa.String(length=200), nullable=True),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('created_at', mercato.db.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('created', 'started', 'pinned', 'unpinned', 'priced', 'sale', 'fenced', 'ended')", name=op.f('ck_live_event_moments_kind')),
+    sa.CheckConstraint("kind IN ('created', 'started', 'pinned', 'unpinned', 'priced', 'sale', 'held', 'fenced', 'ended')", name=op.f('ck_live_event_moments_kind')),
     sa.ForeignKeyConstraint(['event_id'], ['live_events.id'], name=op.f('fk_live_event_moments_event_id_live_events'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_live_event_moments'))
     )

@@ -378,6 +378,14 @@ class Shop:
         return self.call("POST", "/api/v1/segments", 201, json=body)["id"]
 
     @cached_property
+    def live_event_id(self) -> str:
+        """A scheduled live event with the product in its running order, pinned."""
+        body = {"title": "Auth live", "products": [{"sku": self.sku}]}
+        event_id = self.call("POST", "/api/v1/live-events", 201, json=body)["id"]
+        self.call("POST", f"/api/v1/live-events/{event_id}/pin", json={"sku": self.sku})
+        return event_id
+
+    @cached_property
     def checkout_token(self) -> str:
         """A buyer's checkout, ready to pay (email and address given)."""
         token = start(self.client, items=((self.sku, 1),))["token"]
@@ -503,6 +511,10 @@ def _endpoint(shop: Shop, **kwargs) -> Request:
 
 def _destination(shop: Shop, **kwargs) -> Request:
     return Request(ids={"destination_id": shop.destination_id}, **kwargs)
+
+
+def _live(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"event_id": shop.live_event_id}, **kwargs)
 
 
 def _ad_account(shop: Shop) -> Request:
@@ -1463,6 +1475,50 @@ ROUTES: list[Route] = [
             }
         ),
     ),
+    # ------------------------------------------------------------ live events
+    Route("GET", "/api/v1/live-events", "live:read", 200),
+    Route(
+        "POST",
+        "/api/v1/live-events",
+        "live:write",
+        201,
+        lambda s: Request(json={"title": "Drop", "products": [{"sku": s.sku}]}),
+    ),
+    by_id("GET", "/api/v1/live-events/{event_id}", "live:read", 200, _live),
+    by_id("POST", "/api/v1/live-events/{event_id}/start", "live:write", 200, _live),
+    by_id("POST", "/api/v1/live-events/{event_id}/end", "live:write", 200, _live),
+    by_id(
+        "POST",
+        "/api/v1/live-events/{event_id}/pin",
+        "live:write",
+        200,
+        lambda s: _live(s, json={"sku": s.sku, "live_price": 1900}),
+    ),
+    by_id("POST", "/api/v1/live-events/{event_id}/unpin", "live:write", 200, _live),
+    by_id(
+        "PUT",
+        "/api/v1/live-events/{event_id}/live-price",
+        "live:write",
+        200,
+        lambda s: _live(s, json={"live_price": 1500}),
+    ),
+    by_id("GET", "/api/v1/live-events/{event_id}/stock", "live:read", 200, _live),
+    by_id(
+        "PUT",
+        "/api/v1/live-events/{event_id}/pools",
+        "live:write",
+        200,
+        lambda s: _live(s, json={"sku": s.sku, "pools": {"storefront": 5}}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/live-events/{event_id}/moves",
+        "live:write",
+        200,
+        lambda s: _live(s, json={"sku": s.sku, "to_channel": "storefront", "units": 2}),
+    ),
+    by_id("GET", "/api/v1/live-events/{event_id}/moments", "live:read", 200, _live),
+    by_id("GET", "/api/v1/live-events/{event_id}/counters", "live:read", 200, _live),
     Route("GET", "/healthz", None, 200, public=PROBE),
     Route("GET", "/readyz", None, 200, public=PROBE),
     Route("GET", "/openapi.json", None, 200, public=DOCS),

@@ -69,9 +69,8 @@ def test_pools_never_fence_more_than_is_free(sessions, pair):
     _fence(sessions, pair, {TIKTOK: 40, "storefront": 50})
     with pytest.raises(availability.InsufficientStock):
         _fence(sessions, pair, {TIKTOK: 51})
-    with pytest.raises(availability.InsufficientStock):
-        with transaction(sessions) as session:
-            pools.move(session, pair, None, TIKTOK, 11)
+    with pytest.raises(availability.InsufficientStock), transaction(sessions) as session:
+        pools.move(session, pair, None, TIKTOK, 11)
     # Shrinking one pool first lets another grow in the same call.
     state = _fence(sessions, pair, {TIKTOK: 60, "storefront": 30})
     assert (state.pools[TIKTOK].units, state.pools["storefront"].units, state.held_back) == (

@@ -1,0 +1,117 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, status
+
+from mercato.live import service
+from mercato.live.auth import LiveRead, LiveWrite
+from mercato.live.schemas import (
+    CountersPublic,
+    LiveEventCreate,
+    LiveEventPage,
+    LiveEventPublic,
+    MomentPublic,
+    MoveInput,
+    PinInput,
+    PoolsInput,
+    PriceInput,
+    StockPublic,
+)
+from mercato.web.sessions import ReadSession, WriteSession
+
+router = APIRouter(prefix="/live-events", tags=["live"])
+
+EventId = Annotated[str, Path(max_length=40)]
+INSUFFICIENT = {
+    409: {"description": "/problems/insufficient-stock: the pools would fence more than is free"}
+}
+
+
+def _actor(token) -> str:
+    return f"token:{token.id}"
+
+
+@router.get("", response_model=LiveEventPage)
+def list_events(
+    session: ReadSession,
+    _: LiveRead,
+    state: Literal["scheduled", "live", "ended"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
+    """Live events, newest first."""
+    return {
+        "items": [service.public(session, e) for e in service.list_events(session, state, limit)]
+    }
+
+
+@router.post("", response_model=LiveEventPublic, status_code=status.HTTP_201_CREATED)
+def create_event(data: LiveEventCreate, session: WriteSession, token: LiveWrite):
+    """Schedule a live event: where it streams, and its products in running order."""
+    return service.public(session, service.create_event(session, data, actor=_actor(token)))
+
+
+@router.get("/{event_id}", response_model=LiveEventPublic)
+def get_event(event_id: EventId, session: ReadSession, _: LiveRead):
+    return service.public(session, service.get_event(session, event_id))
+
+
+@router.post("/{event_id}/start", response_model=LiveEventPublic)
+def start_event(event_id: EventId, session: WriteSession, token: LiveWrite):
+    """Go live (only a scheduled event)."""
+    return service.public(session, service.start(session, event_id, actor=_actor(token)))
+
+
+@router.post("/{event_id}/end", response_model=LiveEventPublic)
+def end_event(event_id: EventId, session: WriteSession, token: LiveWrite):
+    """End the event: the pinned product is unpinned and its products' pools let go."""
+    return service.public(session, service.end(session, event_id, actor=_actor(token)))
+
+
+@router.post("/{event_id}/pin", response_model=LiveEventPublic)
+def pin(event_id: EventId, data: PinInput, session: WriteSession, token: LiveWrite):
+    """Pin a product of the running order, with a live-only price or its own."""
+    return service.public(session, service.pin(session, event_id, data, actor=_actor(token)))
+
+
+@router.post("/{event_id}/unpin", response_model=LiveEventPublic)
+def unpin(event_id: EventId, session: WriteSession, token: LiveWrite):
+    return service.public(session, service.unpin(session, event_id, actor=_actor(token)))
+
+
+@router.put("/{event_id}/live-price", response_model=LiveEventPublic)
+def set_live_price(event_id: EventId, data: PriceInput, session: WriteSession, token: LiveWrite):
+    """Change (or drop, with null) the pinned product's live price."""
+    return service.public(
+        session,
+        service.set_live_price(session, event_id, data.live_price, actor=_actor(token)),
+    )
+
+
+@router.get("/{event_id}/stock", response_model=list[StockPublic])
+def get_stock(event_id: EventId, session: ReadSession, _: LiveRead):
+    """Each product's free units, its channel pools and what is held back."""
+    return service.stock(session, event_id)
+
+
+@router.put("/{event_id}/pools", response_model=StockPublic, responses=INSUFFICIENT)
+def set_pools(event_id: EventId, data: PoolsInput, session: WriteSession, token: LiveWrite):
+    """Ring-fence a product's free units per channel (e.g. TikTok 40, storefront 50): each
+    channel sells from and is pushed its pool only; the rest is held back."""
+    return service.allocate(session, event_id, data, actor=_actor(token))
+
+
+@router.post("/{event_id}/moves", response_model=StockPublic, responses=INSUFFICIENT)
+def move_units(event_id: EventId, data: MoveInput, session: WriteSession, token: LiveWrite):
+    """Move unsold units between pools (or from/to the held-back ones)."""
+    return service.move_units(session, event_id, data, actor=_actor(token))
+
+
+@router.get("/{event_id}/moments", response_model=list[MomentPublic])
+def list_moments(event_id: EventId, session: ReadSession, _: LiveRead):
+    """What happened during the event: pins, prices, sales (and held orders), start, end."""
+    return service.moments(session, event_id)
+
+
+@router.get("/{event_id}/counters", response_model=CountersPublic)
+def get_counters(event_id: EventId, session: ReadSession, _: LiveRead):
+    """The pinned product's units left and sales per channel, now."""
+    return service.counters(session, event_id)
