@@ -31,7 +31,7 @@ MOMENTS = (
     "fenced",
     "ended",
 )
-ADMISSIONS = ("admitted", "drained")
+ADMISSIONS = ("admitted", "checked_out", "lapsed")
 
 
 class LiveEvent(Base):
@@ -159,3 +159,19 @@ class GateCounter(Base):
     variant_id: Mapped[str] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
     remaining: Mapped[int] = mapped_column(Integer)
     admitted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GateBuyer(Base):
+    """Units one buyer was let in for at an event's gate: the per-buyer limit is a
+    conditional UPDATE of this row (``taken + :q <= :limit``)."""
+
+    __tablename__ = "live_gate_buyers"
+    __table_args__ = (
+        UniqueConstraint("event_id", "buyer"),
+        CheckConstraint("taken >= 0", name="taken_not_negative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("gby"))
+    event_id: Mapped[str] = mapped_column(ForeignKey("live_events.id", ondelete="CASCADE"))
+    buyer: Mapped[str] = mapped_column(String(100))
+    taken: Mapped[int] = mapped_column(Integer, default=0)

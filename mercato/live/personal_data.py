@@ -11,4 +11,5 @@ TABLES = (
         find={"buyer": ("customer", "visitor")},
         erase="delete",
     ),
+    PersonalTable("live_gate_buyers", find={"buyer": ("customer", "visitor")}, erase="delete"),
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0090
 Revises: 0020
-Create Date: 2026-12-07 03:43:55.773640
+Create Date: 2026-12-07 03:49:54.136961
 """
 
 import sqlalchemy as sa
@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('created_at', mercato.db.UTCDateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("state IN ('admitted', 'drained')", name=op.f('ck_live_admissions_state')),
+    sa.CheckConstraint("state IN ('admitted', 'checked_out', 'lapsed')", name=op.f('ck_live_admissions_state')),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_live_admissions_quantity_positive')),
     sa.ForeignKeyConstraint(['event_id'], ['live_events.id'], name=op.f('fk_live_admissions_event_id_live_events'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['variant_id'], ['variants.id'], name=op.f('fk_live_admissions_variant_id_variants'), ondelete='CASCADE'),
@@ -129,6 +129,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_live_event_products')),
     sa.UniqueConstraint('event_id', 'variant_id', name=op.f('uq_live_event_products_event_id'))
     )
+    op.create_table('live_gate_buyers',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('buyer', sa.String(length=100), nullable=False),
+    sa.Column('taken', sa.Integer(), nullable=False),
+    sa.CheckConstraint('taken >= 0', name=op.f('ck_live_gate_buyers_taken_not_negative')),
+    sa.ForeignKeyConstraint(['event_id'], ['live_events.id'], name=op.f('fk_live_gate_buyers_event_id_live_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_live_gate_buyers')),
+    sa.UniqueConstraint('event_id', 'buyer', name=op.f('uq_live_gate_buyers_event_id'))
+    )
     op.create_table('live_gate_counters',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('event_id', sa.String(length=40), nullable=False),
@@ -145,6 +155,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('live_gate_counters')
+    op.drop_table('live_gate_buyers')
     op.drop_table('live_event_products')
     op.drop_table('live_event_platforms')
     with op.batch_alter_table('live_event_moments', schema=None) as batch_op:
