@@ -23,6 +23,7 @@ from mercato import __version__
 from mercato.admin import customers as admin_customers
 from mercato.admin import markets_view as admin_markets
 from mercato.admin import offers as admin_offers
+from mercato.admin import live as admin_live
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
 from mercato.analytics.conversions_api import router as conversions_router
@@ -54,6 +55,7 @@ from mercato.profiles.api import router as customers_router
 from mercato.profiles.api import segments_router
 from mercato.recommendations.api import router as recommendations_router
 from mercato.storefront import creator_pages
+from mercato.storefront import live_pages as storefront_live
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
 from mercato.system.api import router as system_router
@@ -166,6 +168,7 @@ def create_app(
     app.include_router(buyers)
     app.mount("/shop/static", storefront_pages.static, name="shop-static")
     app.include_router(storefront_pages.router)
+    app.include_router(storefront_live.router)
     merchants = APIRouter(prefix="/api/v1")
     merchants.include_router(catalog_router)
     merchants.include_router(orders_router)
@@ -194,6 +197,7 @@ def create_app(
     app.include_router(admin_offers.router)
     app.include_router(admin_markets.router)
     app.include_router(creator_pages.router)
+    app.include_router(admin_live.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)
     return app

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Per client address (mercato/web/address_limits.py); 0: no limit. Anonymous checkout
     # starts (API and shop) a minute, and sign-in links asked for an hour.
     checkout_starts_per_minute: int = 30
+    # Live drops: Redis for the admission gate and the viewer count across API processes
+    # (e.g. redis://127.0.0.1:6379/0). Unset: the database gate, counts per process.
+    redis_url: str | None = None
     login_links_per_hour: int = 10
     # Mail to buyers. No SMTP host: mail is kept in the local outbox (the dashboard's Mail).
     smtp_host: str | None = None

@@ -41,6 +41,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/mail", "orders:read"),
     ("/admin/offers", "offers:read"),
     ("/admin/creators", "creators:read"),
+    ("/admin/live", "live:read"),
     ("/admin/logout", None),
 )
 

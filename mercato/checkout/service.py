@@ -274,6 +274,13 @@ def unit_price(variant: Variant | Shown, currency: str, table: rates.Rates) -> i
     return table.convert(variant.price, variant.currency, currency)
 
 
+def _price_in(
+    variant: Shown, currency: str, table: rates.Rates, prices: Mapping[str, tuple[int, str]] | None
+) -> int:
+    own = (prices or {}).get(variant.id)
+    return own[0] if own and own[1] == currency else unit_price(variant, currency, table)
+
+
 def _resolve_lines(lines, found: dict[str, Shown]) -> list[tuple[Shown, int]]:
     """The lines' variants among ``found`` (read once for the checkout and its view)."""
     found = found.values()
@@ -310,12 +317,15 @@ def create_checkout(
     customer_id: str | None = None,
     visitor: str | None = None,
     now: datetime | None = None,
+    prices: Mapping[str, tuple[int, str]] | None = None,
 ) -> NewCheckout:
     """Start a checkout: price the lines and hold their stock (limits.py: how much and
-    how long; ``visitor`` is the hash of the shop's cookie, when there is one)."""
+    how long; ``visitor`` is the hash of the shop's cookie, when there is one).
+    ``prices``: variant id -> (price, currency) that replace the variant's own in that
+    currency, set by the server (a live event's price for its pinned product)."""
     now = now or utcnow()
     checkout, token, found = _new_checkout(
-        session, data, customer_id, visitor, now, _shown_for(session, [data])
+        session, data, customer_id, visitor, now, _shown_for(session, [data]), prices
     )
     session.add(checkout)
     seen = view(session, checkout, now, variants=found)
@@ -413,6 +423,7 @@ def _new_checkout(
     visitor: str | None,
     now: datetime,
     found: dict[str, Shown],
+    prices: Mapping[str, tuple[int, str]] | None = None,
 ) -> tuple[Checkout, str, dict[str, Shown]]:
     """A priced checkout, not yet in the session nor holding anything; its token; its
     variants. Refuses a visitor with too many open, a currency not sold in, an item not
@@ -457,6 +468,7 @@ def _new_checkout(
                 variant_id=v.id,
                 quantity=q,
                 unit_price=prices[v.id],
+                unit_price=_price_in(v, currency, table, prices),
             )
             for i, (v, q) in enumerate(resolved)
         ],

@@ -1,11 +1,12 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from mercato.live import service
+from mercato.live import runtime, service
 from mercato.live.auth import LiveRead, LiveWrite
 from mercato.live.schemas import (
     CountersPublic,
+    GateInput,
     LiveEventCreate,
     LiveEventPage,
     LiveEventPublic,
@@ -115,3 +116,19 @@ def list_moments(event_id: EventId, session: ReadSession, _: LiveRead):
 def get_counters(event_id: EventId, session: ReadSession, _: LiveRead):
     """The pinned product's units left and sales per channel, now."""
     return service.counters(session, event_id)
+
+
+@router.put("/{event_id}/gate", status_code=status.HTTP_204_NO_CONTENT)
+def open_gate(
+    request: Request, event_id: EventId, data: GateInput, session: WriteSession, token: LiveWrite
+):
+    """Put a product behind the drop's admission gate: buyers are let in first come,
+    first served, up to the event's per-buyer limit, until ``units`` are taken (in Redis
+    when MERCATO_REDIS_URL is set)."""
+    state = request.app.state
+    live = runtime.of(state, state.sessions, state.settings.redis_url)
+    redis_gate = live.gate if live.redis is not None else None
+    service.open_gate(
+        session, event_id, data, data.units, redis_gate=redis_gate, actor=_actor(token)
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -194,3 +194,22 @@ def _print_stock(views) -> None:
                 str(pool.sold),
             )
     cli.console.print(table)
+
+
+@app.command("gate")
+def open_gate(event_id: str, sku: str, units: int):
+    """Put a product behind the drop's admission gate (Redis when MERCATO_REDIS_URL is set)."""
+    from mercato import cli_support as cli
+    from mercato.config import get_settings
+    from mercato.live import gate, service
+    from mercato.live.schemas import VariantRef
+
+    redis_gate = None
+    if url := get_settings().redis_url:
+        import redis
+
+        redis_gate = gate.RedisGate(redis.Redis.from_url(url))
+    ref = cli.parse(VariantRef, sku=sku)
+    with cli.unit_of_work() as session:
+        service.open_gate(session, event_id, ref, units, redis_gate=redis_gate, actor=ACTOR)
+    cli.console.print(f"{sku}: {units} unit(s) behind the gate of {event_id}.")

@@ -82,6 +82,10 @@ class MoveInput(VariantRef):
     units: Annotated[int, Field(ge=1, le=1_000_000_000)]
 
 
+class GateInput(VariantRef):
+    units: Annotated[int, Field(ge=0, le=1_000_000_000, description="Units to let in")]
+
+
 class _Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

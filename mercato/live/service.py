@@ -8,6 +8,7 @@ over (``on_orders``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,8 @@ from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.inventory import pools as inventory_pools
 from mercato.inventory.availability import as_of, read_stock
-from mercato.live.models import LiveEvent, LiveMoment, LivePlatform, LiveProduct
+from mercato.live import gate
+from mercato.live.models import GateCounter, LiveEvent, LiveMoment, LivePlatform, LiveProduct
 from mercato.live.schemas import (
     CountersPublic,
     LiveEventCreate,
@@ -545,3 +547,91 @@ def record_sales(session: Session, order_ids: Sequence[str], now: datetime | Non
             reference=row.id,
         )
     return len(rows)
+
+
+# ---------------------------------------------------------------- buying
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a viewer can buy now: the pinned product, at the live price when there is one,
+    through the gate when the merchant opened one for it."""
+
+    event: LiveEvent
+    variant_id: str
+    prices: dict[str, tuple[int, str]]
+    gated: bool
+
+
+def offer(session: Session, event_id: str) -> Offer:
+    event = get_event(session, event_id)
+    if event.state != "live" or event.pinned_variant_id is None:
+        raise Conflict("Nothing is on sale in this live right now.", extra={"state": event.state})
+    variant_id = event.pinned_variant_id
+    prices = (
+        {variant_id: (event.live_price, event.currency)} if event.live_price is not None else {}
+    )
+    gated = (
+        session.scalar(
+            select(GateCounter.id).where(
+                GateCounter.event_id == event.id, GateCounter.variant_id == variant_id
+            )
+        )
+        is not None
+    )
+    return Offer(event, variant_id, prices, gated)
+
+
+def open_gate(
+    session: Session,
+    event_id: str,
+    ref: VariantRef,
+    units: int,
+    *,
+    redis_gate=None,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> None:
+    """Put the product behind the admission gate with ``units`` to let in (in Redis too
+    when ``redis_gate`` is given)."""
+    now = as_of(now)
+    event = get_event(session, event_id)
+    _not_ended(event, "gated")
+    variant = _of_event(session, event, ref)
+    if redis_gate is not None:
+        redis_gate.open(session, event.id, variant.id, units)
+    else:
+        gate.open_gate(session, event.id, variant.id, units)
+    _publish(session, event, "gated", variant_id=variant.id, units=units)
+
+
+@dataclass(frozen=True)
+class Pinned:
+    variant_id: str
+    sku: str | None
+    title: str
+    image_url: str | None
+    price: int
+    live_price: int | None
+    currency: str
+
+
+def pinned_product(session: Session, event: LiveEvent) -> Pinned | None:
+    """The pinned product as the viewer page shows it (its image: its own or its
+    product's first)."""
+    if event.pinned_variant_id is None:
+        return None
+    variant = session.get(Variant, event.pinned_variant_id)
+    if variant is None:
+        return None
+    product = session.get(Product, variant.product_id)
+    image = variant.image_url or (product.media[0].url if product.media else None)
+    return Pinned(
+        variant.id,
+        variant.sku,
+        product.title,
+        image,
+        variant.price,
+        event.live_price,
+        event.currency,
+    )

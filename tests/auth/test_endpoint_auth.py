@@ -1518,6 +1518,13 @@ ROUTES: list[Route] = [
         lambda s: _live(s, json={"sku": s.sku, "to_channel": "storefront", "units": 2}),
     ),
     by_id("GET", "/api/v1/live-events/{event_id}/moments", "live:read", 200, _live),
+    by_id(
+        "PUT",
+        "/api/v1/live-events/{event_id}/gate",
+        "live:write",
+        204,
+        lambda s: _live(s, json={"sku": s.sku, "units": 10}),
+    ),
     by_id("GET", "/api/v1/live-events/{event_id}/counters", "live:read", 200, _live),
     Route("GET", "/healthz", None, 200, public=PROBE),
     Route("GET", "/readyz", None, 200, public=PROBE),

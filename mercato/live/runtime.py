@@ -1,0 +1,45 @@
+"""What one API process keeps for live events: the admission gate (Redis when
+configured, else the database) and the counters' hub, made on first use."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+from mercato.db import Sessions
+from mercato.live import fanout, gate
+
+
+@dataclass
+class LiveRuntime:
+    gate: gate.DatabaseGate | gate.RedisGate
+    hub: fanout.CounterHub
+    redis: object | None = None
+
+
+_lock = threading.Lock()
+
+
+def of(state, sessions: Sessions, redis_url: str | None) -> LiveRuntime:
+    """The process's runtime, kept on the app's ``state``."""
+    runtime = getattr(state, "live_runtime", None)
+    if runtime is not None:
+        return runtime
+    with _lock:
+        runtime = getattr(state, "live_runtime", None)
+        if runtime is None:
+            if redis_url:
+                import redis
+
+                client = redis.Redis.from_url(redis_url)
+                viewers = fanout.RedisViewers(client, f"{os.getpid()}-{id(state)}")
+                runtime = LiveRuntime(
+                    gate.RedisGate(client), fanout.CounterHub(sessions.read, viewers), client
+                )
+            else:
+                runtime = LiveRuntime(
+                    gate.DatabaseGate(sessions.write), fanout.CounterHub(sessions.read)
+                )
+            state.live_runtime = runtime
+    return runtime
