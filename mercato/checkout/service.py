@@ -355,6 +355,8 @@ class Start:
 
     data: CheckoutCreate
     visitor: str | None = None
+    # Server-set prices (``create_checkout``'s), e.g. a live event's for its pinned product.
+    prices: Mapping[str, tuple[int, str]] | None = None
 
 
 def start_many(
@@ -371,7 +373,12 @@ def start_many(
     for index, start in enumerate(starts):
         try:
             made.append(
-                (index, *_new_checkout(session, start.data, None, start.visitor, now, found))
+                (
+                    index,
+                    *_new_checkout(
+                        session, start.data, None, start.visitor, now, found, start.prices
+                    ),
+                )
             )
         except MercatoError as refused:
             outcomes[index] = refused

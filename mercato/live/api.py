@@ -1,10 +1,17 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
+from mercato.checkout import batches
+from mercato.checkout import service as checkout
+from mercato.checkout.api import public, rendered
+from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
+from mercato.checkout.schemas import CheckoutCreate, CheckoutCreated
 from mercato.live import runtime, service
 from mercato.live.auth import LiveRead, LiveWrite
 from mercato.live.schemas import (
+    BuyInput,
     CountersPublic,
     GateInput,
     LiveEventCreate,
@@ -132,3 +139,41 @@ def open_gate(
         session, event_id, data, data.units, redis_gate=redis_gate, actor=_actor(token)
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{event_id}/buy",
+    response_model=CheckoutCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "/problems/sold-out, /problems/buyer-limit, or nothing on sale"},
+        429: {"description": "Too many tries from this client address"},
+    },
+)
+async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
+    """Buy the pinned product: through the drop's admission gate when it has one (first
+    come, first served, the event's per-buyer limit per visitor), then a checkout at the
+    live price, as ``POST /checkouts`` answers it. Public, like starting a checkout."""
+    state = request.app.state
+    live = runtime.of(state, state.sessions, state.settings.redis_url)
+
+    def _offer():
+        with state.sessions.read() as session:
+            return service.offer(session, event_id)
+
+    on_sale = await run_in_threadpool(_offer)
+    visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
+    address = request.client.host if request.client else None
+    buyer = visitor or address or "anonymous"
+    await run_in_threadpool(service.admit, live.gate, on_sale, buyer, data.quantity, address)
+    lines = [{"variant_id": on_sale.variant_id, "quantity": data.quantity}]
+    start = CheckoutCreate(
+        lines=lines,
+        currency=on_sale.event.currency,
+        email=data.email,
+        shipping_address=data.shipping_address,
+        attribution={"source": "live", "campaign": event_id},
+    )
+    starter = batches.StartBatcher.of(state, "checkout_starter")
+    created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))
+    return rendered({**public(created.shown), "token": created.token}, status.HTTP_201_CREATED)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from mercato.checkout.schemas import AddressInput
 
 ChannelKey = Annotated[
     str,
@@ -84,6 +86,12 @@ class MoveInput(VariantRef):
 
 class GateInput(VariantRef):
     units: Annotated[int, Field(ge=0, le=1_000_000_000, description="Units to let in")]
+
+
+class BuyInput(_Input):
+    quantity: Annotated[int, Field(ge=1, le=10)] = 1
+    email: EmailStr | None = None
+    shipping_address: AddressInput | None = None
 
 
 class _Output(BaseModel):

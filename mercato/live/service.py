@@ -19,7 +19,7 @@ from mercato import events
 from mercato.catalog.models import Product, Variant
 from mercato.catalog.service import store_currency
 from mercato.db import utcnow
-from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.errors import Conflict, FieldError, NotFound, RateLimited, ValidationFailed
 from mercato.inventory import pools as inventory_pools
 from mercato.inventory.availability import as_of, read_stock
 from mercato.live import gate
@@ -635,3 +635,41 @@ def pinned_product(session: Session, event: LiveEvent) -> Pinned | None:
         event.live_price,
         event.currency,
     )
+
+
+class SoldOut(Conflict):
+    slug = "sold-out"
+    title = "Sold out"
+
+
+class BuyerLimit(Conflict):
+    slug = "buyer-limit"
+    title = "Per-buyer limit reached"
+
+
+REFUSALS = {
+    "sold_out": (SoldOut, "Sold out: every unit of this drop has found a buyer."),
+    "limit": (BuyerLimit, "You have reached this drop's limit per buyer."),
+    "throttled": (RateLimited, "Too many tries from this connection; wait a few seconds."),
+}
+
+
+def admit(
+    the_gate, on_sale: Offer, buyer: str, quantity: int, client: str | None
+) -> gate.Answer | None:
+    """Through the drop's gate when the pinned product has one (None: no gate); a refusal
+    raises ``SoldOut``, ``BuyerLimit`` or ``RateLimited``."""
+    if not on_sale.gated:
+        return None
+    answer = the_gate.admit(
+        on_sale.event.id,
+        on_sale.variant_id,
+        buyer,
+        quantity,
+        on_sale.event.per_buyer_limit,
+        client=client,
+    )
+    if not answer.admitted:
+        error, detail = REFUSALS[answer.outcome]
+        raise error(detail, extra={"outcome": answer.outcome})
+    return answer

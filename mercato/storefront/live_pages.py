@@ -13,7 +13,7 @@ from mercato.checkout import service as checkout
 from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutCreate
 from mercato.db import transaction
-from mercato.errors import MercatoError
+from mercato.errors import MercatoError, RateLimited
 from mercato.live import runtime
 from mercato.live import service as live
 from mercato.storefront.pages import (
@@ -30,12 +30,6 @@ from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories
 
 router = APIRouter(prefix="/shop/live", include_in_schema=False)
-
-REFUSALS = {
-    "sold_out": "Sold out: every unit of this drop has found a buyer.",
-    "limit": "You have reached this drop's limit per buyer.",
-    "throttled": "Too many tries from this connection; wait a few seconds.",
-}
 
 
 def _runtime(request: Request) -> runtime.LiveRuntime:
@@ -94,19 +88,13 @@ def live_buy(request: Request, event_id: str, form: PostedForm, sessions: Sessio
             on_sale = live.offer(session, event_id)
         customer_id = _buyer(request)
         visitor = visitor_key(request.cookies.get(CSRF_COOKIE))
-        if on_sale.gated:
-            address = request.client.host if request.client else None
-            answer = _runtime(request).gate.admit(
-                event_id,
-                on_sale.variant_id,
-                customer_id or visitor or address or "anonymous",
-                quantity,
-                on_sale.event.per_buyer_limit,
-                client=address,
-            )
-            if not answer.admitted:
-                with sessions.read() as session:
-                    return _viewer_page(request, session, event_id, REFUSALS[answer.outcome], 409)
+        address = request.client.host if request.client else None
+        buyer = customer_id or visitor or address or "anonymous"
+        try:
+            live.admit(_runtime(request).gate, on_sale, buyer, quantity, address)
+        except (live.SoldOut, live.BuyerLimit, RateLimited) as refused:
+            with sessions.read() as session:
+                return _viewer_page(request, session, event_id, refused.detail, refused.status)
         address_limits.count_checkout_start(request)
         data = CheckoutCreate(
             lines=[{"variant_id": on_sale.variant_id, "quantity": quantity}],

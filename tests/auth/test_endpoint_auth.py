@@ -386,6 +386,12 @@ class Shop:
         return event_id
 
     @cached_property
+    def live_on_air_id(self) -> str:
+        """The live event, started."""
+        self.call("POST", f"/api/v1/live-events/{self.live_event_id}/start")
+        return self.live_event_id
+
+    @cached_property
     def checkout_token(self) -> str:
         """A buyer's checkout, ready to pay (email and address given)."""
         token = start(self.client, items=((self.sku, 1),))["token"]
@@ -1518,6 +1524,14 @@ ROUTES: list[Route] = [
         lambda s: _live(s, json={"sku": s.sku, "to_channel": "storefront", "units": 2}),
     ),
     by_id("GET", "/api/v1/live-events/{event_id}/moments", "live:read", 200, _live),
+    by_id(
+        "POST",
+        "/api/v1/live-events/{event_id}/buy",
+        None,
+        201,
+        lambda s: Request(ids={"event_id": s.live_on_air_id}, json={"quantity": 1}),
+        public="public: anyone may buy the pinned product; its answer holds the checkout token",
+    ),
     by_id(
         "PUT",
         "/api/v1/live-events/{event_id}/gate",

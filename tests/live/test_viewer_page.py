@@ -57,3 +57,17 @@ def test_a_buy_through_the_gate_checks_out_at_the_live_price(app, client, admin,
     assert late.status_code == 409 and "Sold out" in late.text
     counters = client.get(f"{API}/{live_event}/counters", headers=admin).json()
     assert counters["left"] == 9  # one held by the checkout
+
+
+def test_apps_buy_through_the_api_with_the_same_gate(app, client, admin, live_event):
+    gate = {"sku": "HOODIE-M", "units": 1}
+    assert client.put(f"{API}/{live_event}/gate", json=gate, headers=admin).status_code == 204
+    with TestClient(app, cookies={"mercato_csrf": "visitor-1"}) as first:
+        bought = first.post(f"{API}/{live_event}/buy", json={"quantity": 1})
+        assert bought.status_code == 201, bought.text
+        assert bought.json()["lines"][0]["unit_price"] == 1900 and bought.json()["token"]
+        again = first.post(f"{API}/{live_event}/buy", json={"quantity": 1})
+        assert again.status_code == 409 and again.json()["type"].endswith("/buyer-limit")
+    with TestClient(app, cookies={"mercato_csrf": "visitor-2"}) as second:
+        late = second.post(f"{API}/{live_event}/buy", json={"quantity": 1})
+    assert late.status_code == 409 and late.json()["type"].endswith("/sold-out")
