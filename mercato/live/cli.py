@@ -213,3 +213,29 @@ def open_gate(event_id: str, sku: str, units: int):
     with cli.unit_of_work() as session:
         service.open_gate(session, event_id, ref, units, redis_gate=redis_gate, actor=ACTOR)
     cli.console.print(f"{sku}: {units} unit(s) behind the gate of {event_id}.")
+
+
+@app.command("reconcile")
+def reconcile(event_id: str, sku: str):
+    """After a drop on the Redis gate: copy what is left into the database and check that
+    both count the same units and admissions (exit 1 when they do not)."""
+    from mercato import cli_support as cli
+    from mercato.config import get_settings
+    from mercato.live import gate, service
+    from mercato.live.schemas import VariantRef
+
+    url = get_settings().redis_url
+    if not url:
+        cli.console.print("No MERCATO_REDIS_URL: the database is the gate, nothing to reconcile.")
+        return
+    import redis
+
+    ref = cli.parse(VariantRef, sku=sku)
+    with cli.short_transactions() as sessions:
+        with sessions() as session:
+            variant_id = service.variant_id_of(session, ref)
+        report = gate.RedisGate(redis.Redis.from_url(url)).reconcile(sessions, event_id, variant_id)
+    for name, value in report.items():
+        cli.console.print(f"{name}: {value}")
+    if not report["agree"]:
+        raise typer.Exit(1)

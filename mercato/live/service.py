@@ -149,6 +149,10 @@ def _variant(session: Session, ref: VariantRef, loc: tuple = ()) -> Variant:
     return variant
 
 
+def variant_id_of(session: Session, ref: VariantRef) -> str:
+    return _variant(session, ref).id
+
+
 def _of_event(session: Session, event: LiveEvent, ref: VariantRef) -> Variant:
     variant = _variant(session, ref)
     if variant.id not in {p.variant_id for p in event.products}:

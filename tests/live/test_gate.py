@@ -218,3 +218,30 @@ def test_redis_and_the_database_agree_after_a_drop_with_a_process_killed(
         seqs = session.scalars(select(Admission.seq).where(Admission.event_id == event_id)).all()
     assert sorted(seqs) == list(range(1, len(seqs) + 1))  # 0 doubled, none missing
     assert door.reconcile(sessions, event_id, variant_id)["agree"]  # and again: idempotent
+
+
+def test_the_cli_reconciles_the_redis_gate_with_the_database(
+    sessions, drop, redis_url, monkeypatch
+):
+    import redis
+    from typer.testing import CliRunner
+
+    from mercato.cli import app
+    from mercato.config import get_settings
+
+    event_id, variant_id = drop
+    monkeypatch.setenv("MERCATO_REDIS_URL", redis_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    opened = runner.invoke(app, ["live", "gate", event_id, "DROP-G", "5"])
+    assert opened.exit_code == 0, opened.output
+    door = gate.RedisGate(redis.Redis.from_url(redis_url))
+    assert door.admit(event_id, variant_id, "a", 2, LIMIT).admitted
+    assert door.admit(event_id, variant_id, "b", 1, LIMIT).admitted
+    with sessions() as session:
+        assert gate.admitted_units(session, event_id, variant_id) == 0  # not drained yet
+    done = runner.invoke(app, ["live", "reconcile", event_id, "DROP-G"])
+    assert done.exit_code == 0, done.output
+    assert "agree: True" in done.output and "units_in_database: 3" in done.output
+    with sessions() as session:
+        assert gate.admitted_units(session, event_id, variant_id) == 3
