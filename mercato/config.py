@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Live drops: Redis for the admission gate and the viewer count across API processes
     # (e.g. redis://127.0.0.1:6379/0). Unset: the database gate, counts per process.
     redis_url: str | None = None
+    # A drop gate's bot throttle: tries one client address may make per 10 seconds (0: none).
+    drop_tries_per_10s: int = 20
     login_links_per_hour: int = 10
     # Mail to buyers. No SMTP host: mail is kept in the local outbox (the dashboard's Mail).
     smtp_host: str | None = None

@@ -133,7 +133,7 @@ def open_gate(
     first served, up to the event's per-buyer limit, until ``units`` are taken (in Redis
     when MERCATO_REDIS_URL is set)."""
     state = request.app.state
-    live = runtime.of(state, state.sessions, state.settings.redis_url)
+    live = runtime.of(state)
     redis_gate = live.gate if live.redis is not None else None
     service.open_gate(
         session, event_id, data, data.units, redis_gate=redis_gate, actor=_actor(token)
@@ -155,7 +155,7 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
     come, first served, the event's per-buyer limit per visitor), then a checkout at the
     live price, as ``POST /checkouts`` answers it. Public, like starting a checkout."""
     state = request.app.state
-    live = runtime.of(state, state.sessions, state.settings.redis_url)
+    live = runtime.of(state)
 
     def _offer():
         with state.sessions.read() as session:

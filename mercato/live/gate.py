@@ -257,9 +257,12 @@ OUTCOMES = {1: "in", 0: "sold_out", -1: "limit", -2: "throttled", -3: "closed"}
 class RedisGate:
     """The gate in Redis, shared by every API process; ``prefix`` separates stores."""
 
-    def __init__(self, client, prefix: str = "mercato:gate") -> None:
+    def __init__(
+        self, client, prefix: str = "mercato:gate", attempts: int = ATTEMPTS_PER_WINDOW
+    ) -> None:
         self.redis = client
         self.prefix = prefix
+        self.attempts = attempts
         self._admit = client.register_script(ADMIT_SCRIPT)
         self._claim = client.register_script(CLAIM_SCRIPT)
 
@@ -284,7 +287,7 @@ class RedisGate:
         quantity: int,
         limit: int,
         client: str | None = None,
-        attempts: int = ATTEMPTS_PER_WINDOW,
+        attempts: int | None = None,
     ) -> Answer:
         gate, buyers, log = self._keys(event_id, variant_id)
         window = int(time.time()) // WINDOW_SECONDS
@@ -296,7 +299,7 @@ class RedisGate:
                 buyer,
                 quantity,
                 limit,
-                attempts if client else 0,
+                (self.attempts if attempts is None else attempts) if client else 0,
                 WINDOW_SECONDS,
                 ticket,
                 variant_id,

@@ -21,25 +21,30 @@ class LiveRuntime:
 _lock = threading.Lock()
 
 
-def of(state, sessions: Sessions, redis_url: str | None) -> LiveRuntime:
-    """The process's runtime, kept on the app's ``state``."""
+def of(state) -> LiveRuntime:
+    """The process's runtime, kept on the app's ``state`` (its settings and sessions)."""
     runtime = getattr(state, "live_runtime", None)
     if runtime is not None:
         return runtime
     with _lock:
         runtime = getattr(state, "live_runtime", None)
         if runtime is None:
+            sessions: Sessions = state.sessions
+            redis_url, tries = state.settings.redis_url, state.settings.drop_tries_per_10s
             if redis_url:
                 import redis
 
                 client = redis.Redis.from_url(redis_url)
                 viewers = fanout.RedisViewers(client, f"{os.getpid()}-{id(state)}")
                 runtime = LiveRuntime(
-                    gate.RedisGate(client), fanout.CounterHub(sessions.read, viewers), client
+                    gate.RedisGate(client, attempts=tries),
+                    fanout.CounterHub(sessions.read, viewers),
+                    client,
                 )
             else:
                 runtime = LiveRuntime(
-                    gate.DatabaseGate(sessions.write), fanout.CounterHub(sessions.read)
+                    gate.DatabaseGate(sessions.write, gate.Throttle(tries)),
+                    fanout.CounterHub(sessions.read),
                 )
             state.live_runtime = runtime
     return runtime

@@ -34,7 +34,7 @@ router = APIRouter(prefix="/shop/live", include_in_schema=False)
 
 def _runtime(request: Request) -> runtime.LiveRuntime:
     state = request.app.state
-    return runtime.of(state, state.sessions, state.settings.redis_url)
+    return runtime.of(state)
 
 
 def _viewer_page(request: Request, session, event_id: str, refused: str | None = None, status=200):
