@@ -88,10 +88,17 @@ def _tell(story: demo.Story, stock: int, buyers: int, started: float) -> None:
         )
     console.print(rows)
 
-    with _step(f"Flash drop: {buyers} buyers for {stock} pairs at once"):
+    with _step(f"Flash drop, run as a live event: {buyers} buyers for {stock} pairs at once"):
         demo.start_mercato(story)
         creator_page = demo.enrol_creator(story)
         drop = demo.flash_drop(story, stock, buyers)
+    console.print(
+        f"✔ Live event {drop.live_event_id}: the pairs ring-fenced per channel, each sold "
+        "from its own pool only ("
+        + ", ".join(f"{channel} {n}" for channel, n in drop.pools_sold.items())
+        + "); storefront buyers through the drop's gate (first come, first served, one pair "
+        "each) at the live price; ended, its pools let go"
+    )
     console.print(
         f"✔ Drop: sold {drop.sold} of {drop.stock} ("
         + ", ".join(f"{channel} {n}" for channel, n in drop.by_channel.items())

@@ -47,6 +47,8 @@ from mercato.db import create_db_engine, make_sessionmaker, transaction
 from mercato.demo import catalog as demo_catalog
 from mercato.inventory import counts as inventory
 from mercato.inventory import reports
+from mercato.live import service as live
+from mercato.live.schemas import LiveEventCreate, PinInput, PoolsInput, VariantRef
 from mercato.money import format_plain
 from mercato.orders import fulfillment, queries
 from mercato.orders.models import Order
@@ -108,6 +110,7 @@ class Story:
     sandbox_url: str = ""
     api_url: str = ""
     servers: list = field(default_factory=list)
+    live_event_id: str = ""
 
     def stop(self) -> None:
         for server in self.servers:
@@ -135,6 +138,7 @@ def prepare(data_dir: Path) -> Story:
     # The drop's buyers (and their browsers' analytics touches) all come from this
     # machine's address.
     os.environ["MERCATO_CHECKOUT_STARTS_PER_MINUTE"] = "0"
+    os.environ["MERCATO_DROP_TRIES_PER_10S"] = "0"
     os.environ["MERCATO_ANALYTICS_TOUCHES_PER_MINUTE"] = "0"
     for name in ("MERCATO_DATABASE_URL", "MERCATO_SECRET_KEY"):
         os.environ.pop(name, None)
@@ -316,6 +320,9 @@ class DropFigures:
     tiktok_cancelled: int = 0
     flagged: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
+    # The live event the drop ran as, and the pairs each channel sold from its pool.
+    live_event_id: str = ""
+    pools_sold: dict[str, int] = field(default_factory=dict)
 
     @property
     def orders_per_second(self) -> float:
@@ -423,10 +430,11 @@ async def _browse(client: httpx.AsyncClient, index: int, product_id: str) -> str
 
 
 async def _storefront_buyer(
-    client: httpx.AsyncClient, index: int, visitor: str, product_id: str
+    client: httpx.AsyncClient, index: int, visitor: str, product_id: str, event_id: str
 ) -> tuple[str, float]:
-    """Buy now (the cart's touch), then the checkout with the last link's attribution;
-    returns the outcome and the checkout's seconds."""
+    """Buy now on the live's page (the cart's touch; the drop's gate, then the checkout
+    at the live price, with the last link's attribution); returns the outcome and the
+    checkout's seconds."""
     await client.post(
         "/api/v1/analytics/touches",
         json=_touch("add_to_cart", visitor, product_id=product_id),
@@ -442,6 +450,10 @@ async def _storefront_buyer(
             # Some buyers type the creator's code they heard in the live.
             **({"discount_code": CREATOR_CODE} if index % 10 == 7 else {}),
         },
+        f"/api/v1/live-events/{event_id}/buy",
+        json={"quantity": 1, "attribution": attribution_from_link(last_link)},
+        # The shop's browser cookie: whose per-buyer limit the gate counts against.
+        headers={"Cookie": f"mercato_csrf={visitor}"},
     )
     if created.status_code == 409:
         return "refused", time.perf_counter() - started
@@ -476,7 +488,7 @@ async def _storefront_buyer(
 
 
 async def _drop(
-    api_url: str, buyers: int, concurrency: int, product_id: str
+    api_url: str, buyers: int, concurrency: int, product_id: str, event_id: str
 ) -> tuple[Counter, list[float], float]:
     limit = asyncio.Semaphore(concurrency)
     outcomes: Counter = Counter()
@@ -494,7 +506,7 @@ async def _drop(
         async def one(index: int) -> None:
             async with limit:
                 outcome, seconds = await _storefront_buyer(
-                    client, index, visitors[index], product_id
+                    client, index, visitors[index], product_id, event_id
                 )
             outcomes[outcome] += 1
             latencies.append(seconds)
@@ -540,6 +552,54 @@ def _tiktok_buyers(story: Story, count: int, sent: list[int], placed: Counter) -
         ]
 
 
+LIVE_PRICE = 9900  # the drop's price during the live (the sneaker's own: 120.00)
+
+
+def go_live(story: Story, variant_id: str, stock: int) -> str:
+    """The drop as a live event on TikTok and the storefront: a third of the pairs
+    ring-fenced for TikTok Shop (and pushed to it), the rest for the storefront behind
+    the drop's gate; the sneaker pinned at its live price. Returns the event's id."""
+    tiktok = story.channel_ids["tiktok"]
+    with transaction(story.sessions) as session:
+        event = live.create_event(
+            session,
+            LiveEventCreate(
+                title="Sneaker drop live",
+                host="@sneakerhead",
+                platforms=[
+                    {"channel": tiktok, "url": "https://www.tiktok.com/@sneakerhead/live"},
+                    {"channel": "storefront"},
+                ],
+                products=[{"sku": demo_catalog.DROP_SKU}],
+                per_buyer_limit=1,
+            ),
+            actor="demo",
+        )
+        pools = {tiktok: stock // 3, "storefront": stock - stock // 3}
+        live.allocate(session, event.id, PoolsInput(sku=demo_catalog.DROP_SKU, pools=pools))
+        live.open_gate(
+            session, event.id, VariantRef(sku=demo_catalog.DROP_SKU), pools["storefront"]
+        )
+        live.start(session, event.id, actor="demo")
+        pin = PinInput(sku=demo_catalog.DROP_SKU, live_price=LIVE_PRICE)
+        live.pin(session, event.id, pin, actor="demo")
+        story.live_event_id = event.id
+    # TikTok Shop is told its pool before the live opens (the worker would, a moment later).
+    sync.push_availability(story.sessions, tiktok, [variant_id], resend=True)
+    return story.live_event_id
+
+
+def end_live(story: Story) -> dict[str, int]:
+    """End the live: its pools let go; returns the pairs each channel sold from its pool."""
+    with transaction(story.sessions) as session:
+        sold = {
+            pool.channel: pool.sold for pool in live.stock(session, story.live_event_id)[0].pools
+        }
+        live.end(session, story.live_event_id, actor="demo")
+    names = {cid: kind for kind, cid in story.channel_ids.items()}
+    return {names.get(channel, channel): units for channel, units in sold.items()}
+
+
 def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> DropFigures:
     """Many more buyers than pairs at once: a third inside TikTok Shop, the rest on the
     storefront checkout link. Then count what was really sold."""
@@ -548,10 +608,11 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
     placed: Counter = Counter()
     with story.sessions() as session:
         drop = catalog.get_variant_by_sku(session, demo_catalog.DROP_SKU)
+    event_id = go_live(story, drop.id, stock)
     tiktok = threading.Thread(target=_tiktok_buyers, args=(story, tiktok_count, sent, placed))
     tiktok.start()
     outcomes, latencies, seconds = asyncio.run(
-        _drop(story.api_url, buyers - tiktok_count, concurrency, drop.product_id)
+        _drop(story.api_url, buyers - tiktok_count, concurrency, drop.product_id, event_id)
     )
     tiktok.join()
     # The worker turns acknowledged webhooks into orders; wait for the last of them.
@@ -563,6 +624,7 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
         if arrived >= placed["placed"] or time.monotonic() > deadline:
             break
         time.sleep(0.25)
+    pools_sold = end_live(story)
     with story.sessions() as session:
         view = reports.inventory_by_sku(session, demo_catalog.DROP_SKU)
         balanced = not reports.verify(session)
@@ -592,6 +654,8 @@ def flash_drop(story: Story, stock: int, buyers: int, concurrency: int = 16) -> 
         ),
         flagged=sum(1 for o in drop_orders if o.status == "on_hold"),
         by_channel=dict(Counter(names.get(o.channel, o.channel) for o in kept)),
+        live_event_id=story.live_event_id,
+        pools_sold=pools_sold,
     )
 
 

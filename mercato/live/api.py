@@ -172,7 +172,7 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
         currency=on_sale.event.currency,
         email=data.email,
         shipping_address=data.shipping_address,
-        attribution={"source": "live", "campaign": event_id},
+        attribution=data.attribution or {"source": "live", "campaign": event_id},
     )
     starter = batches.StartBatcher.of(state, "checkout_starter")
     created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from mercato.checkout.schemas import AddressInput
+from mercato.checkout.schemas import AddressInput, AttributionInput
 
 ChannelKey = Annotated[
     str,
@@ -92,6 +92,9 @@ class BuyInput(_Input):
     quantity: Annotated[int, Field(ge=1, le=10)] = 1
     email: EmailStr | None = None
     shipping_address: AddressInput | None = None
+    attribution: AttributionInput | None = Field(
+        None, description="Where the buyer came from; none: the live itself"
+    )
 
 
 class _Output(BaseModel):
