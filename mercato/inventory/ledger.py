@@ -201,18 +201,40 @@ def record_changes(
     if stocks is None or any(v not in stocks for v in variant_ids):
         stocks = read_stock(session, variant_ids=variant_ids, now=now)
     rules = rules_now(session)
+    pools: dict[str, dict[str, int]] = {}
+    for row in session.execute(POOLS_OF_VARIANTS, {"ids": variant_ids}):
+        pools.setdefault(row.variant_id, {})[row.channel] = row.units
     events.record_many(
         session,
         (
-            ("inventory.changed", _changed_payload(stocks[variant_id], rules), variant_id)
+            (
+                "inventory.changed",
+                _changed_payload(stocks[variant_id], rules, pools.get(variant_id)),
+                variant_id,
+            )
             for variant_id in variant_ids
         ),
     )
 
 
-def _changed_payload(stock: Stock, rules) -> dict[str, Any]:
+def _changed_payload(stock: Stock, rules, pools: dict[str, int] | None = None) -> dict[str, Any]:
     """An ``InventoryChanged`` as its JSON body, built directly: counts and imports record
-    thousands at once, and a model per event costs more than the insert."""
+    thousands at once, and a model per event costs more than the insert. A ring-fenced
+    variant (``pools``: channel -> unsold units) lists every channel with a pool too."""
+    channels = [
+        {
+            "channel": r.channel,
+            "available": publishable(stock, r, None if pools is None else pools.get(r.channel, 0)),
+        }
+        for r in rules
+    ]
+    if pools:
+        ruled = {r.channel for r in rules}
+        channels += [
+            {"channel": channel, "available": publishable(stock, None, units)}
+            for channel, units in sorted(pools.items())
+            if channel not in ruled
+        ]
     return {
         "variant_id": stock.variant_id,
         "sku": stock.sku,
@@ -220,7 +242,7 @@ def _changed_payload(stock: Stock, rules) -> dict[str, Any]:
         "reserved": stock.reserved,
         "available": max(0, stock.available),
         "published": publishable(stock, None),
-        "channels": [{"channel": r.channel, "available": publishable(stock, r)} for r in rules],
+        "channels": channels,
     }
 
 

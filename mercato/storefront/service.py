@@ -96,12 +96,14 @@ def product_page(
     levels = stock.read_stock(session, variant_ids=[v.id for v in product.variants])
     rule = None  # the storefront publishes all it has (no buffer of its own)
     prices = _prices(session, product.variants, currency, table, market)
+    # A ring-fenced variant (a live event, a drop): the storefront's pool only.
+    pools = stock.pool_units(session, "storefront", levels)
     options = [
         VariantOption(
             v,
             prices[v.id],
             _converted(v, v.compare_at_price, currency, table),
-            stock.publishable(levels[v.id], rule) if v.id in levels else 0,
+            stock.publishable(levels[v.id], rule, pools.get(v.id)) if v.id in levels else 0,
         )
         for v in product.variants
     ]

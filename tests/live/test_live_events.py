@@ -143,3 +143,19 @@ def test_pools_split_stock_per_channel_and_each_sells_only_its_own(
     _call(client, admin, "POST", f"{eid}/end")  # the pools are let go
     with sessions() as session:
         assert availability.available_for(session, "chn_other", variant_id) == 95
+
+
+def test_the_shop_and_the_stock_events_show_each_channel_its_pool(client, admin, event, sessions):
+    body = {"sku": "HOODIE-M", "pools": {TIKTOK: 7, "storefront": 3}}
+    _call(client, admin, "PUT", f"{event['id']}/pools", json=body)
+    assert "Only 3 left" in client.get("/shop/p/hoodie").text  # of 100 on hand
+    with sessions() as session:
+        payload = session.scalars(
+            select(Event.payload)
+            .where(
+                Event.type == "inventory.changed", Event.key == event["products"][0]["variant_id"]
+            )
+            .order_by(Event.seq.desc())
+        ).first()
+    channels = {c["channel"]: c["available"] for c in payload["channels"]}
+    assert channels == {TIKTOK: 7, "storefront": 3}
