@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from mercato.auth import service as auth_service
 from mercato.db import transaction
 from mercato.inventory import reservations
 from mercato.inventory.schemas import ReservationLineInput
@@ -54,3 +55,20 @@ def test_a_viewer_sees_the_counter_drop_when_another_buyer_buys(
     expect(viewer.locator("#sold")).to_have_text("0")  # not a pooled sale: counted as an order
     viewer.screenshot(path=str(shots / "live-2-after-sales.png"), full_page=True)
     other.close()
+
+    # The host's control page follows the same counters.
+    with transaction(sessions) as session:
+        secret = auth_service.create_token(session, "host", ["live:write"]).secret
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    desk.goto(f"{server}/admin/login")
+    desk.fill("input[name=token]", secret)
+    desk.locator("form button[type=submit]").first.click()
+    desk.goto(f"{server}/admin/live/{event_id}")
+    expect(desk.locator("#c-left")).to_have_text("9")
+    with transaction(sessions) as session:
+        reservations.reserve(
+            session, [ReservationLineInput(sku="HOODIE-M", quantity=1)], channel="chn_x", sell=True
+        )
+    expect(desk.locator("#c-left")).to_have_text("8")
+    expect(viewer.locator("#left")).to_have_text("8")
+    desk.screenshot(path=str(shots / "live-3-control.png"), full_page=True)
