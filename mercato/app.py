@@ -42,9 +42,9 @@ from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.markets.api import router as markets_router
+from mercato.live.api import router as live_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
-from mercato.live.api import router as live_router
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
 from mercato.payments.api import router as payments_router
