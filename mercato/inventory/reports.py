@@ -13,6 +13,7 @@ from mercato.catalog.models import Variant
 from mercato.errors import NotFound
 from mercato.inventory.availability import as_of, publishable, read_stock, rules_now
 from mercato.inventory.models import Location, Movement, Reservation, ReservationLine, StockLevel
+from mercato.inventory.queries import POOLS_OF_VARIANTS
 
 
 @dataclass
@@ -52,6 +53,10 @@ def inventory_by_sku(session: Session, sku: str, now: datetime | None = None) ->
     if stock is None:
         raise NotFound(f"No variant with SKU {sku!r}.")
     levels = sorted(stock.levels, key=lambda lv: (lv.priority, lv.location))
+    pools = {
+        row.channel: row.units
+        for row in session.execute(POOLS_OF_VARIANTS, {"ids": [stock.variant_id]})
+    }
     return InventoryView(
         stock.variant_id,
         stock.sku,
@@ -72,7 +77,12 @@ def inventory_by_sku(session: Session, sku: str, now: datetime | None = None) ->
             for lv in levels
         ],
         [
-            ChannelView(r.channel, r.buffer, r.cap, publishable(stock, r))
+            ChannelView(
+                r.channel,
+                r.buffer,
+                r.cap,
+                publishable(stock, r, pools.get(r.channel, 0) if pools else None),
+            )
             for r in rules_now(session)
         ],
     )

@@ -247,3 +247,15 @@ def test_concurrent_moves_and_sales_never_fence_more_than_is_on_hand(
     # Every sale was taken from the buying channel's pool, and counted there.
     assert {ch: n for ch, n in by_channel.items() if n} == {ch: n for ch, n in sold.items() if n}
     assert_ledger_balances(sessions)
+
+
+def test_the_stock_report_shows_a_ruled_channel_its_pool(sessions, pair):
+    from mercato.inventory import locations, reports
+    from mercato.inventory.schemas import ChannelRuleInput
+
+    with transaction(sessions) as session:
+        locations.save_channel_rule(session, TIKTOK, ChannelRuleInput(buffer=0, cap=None))
+    _fence(sessions, pair, {TIKTOK: 40, "storefront": 50})
+    with sessions() as session:
+        view = reports.inventory_by_sku(session, "PAIR-42")
+    assert [(c.channel, c.available) for c in view.channels] == [(TIKTOK, 40)]
