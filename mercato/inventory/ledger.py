@@ -193,6 +193,7 @@ def record_changes(
     variant_ids: Iterable[str],
     stocks: Mapping[str, Stock] | None = None,
     now: datetime | None = None,
+    pools: Mapping[str, Mapping[str, int]] | None = None,
 ) -> None:
     """Record inventory.changed for each variant, with what every channel may publish."""
     variant_ids = sorted(set(variant_ids))
@@ -201,9 +202,10 @@ def record_changes(
     if stocks is None or any(v not in stocks for v in variant_ids):
         stocks = read_stock(session, variant_ids=variant_ids, now=now)
     rules = rules_now(session)
-    pools: dict[str, dict[str, int]] = {}
-    for row in session.execute(POOLS_OF_VARIANTS, {"ids": variant_ids}):
-        pools.setdefault(row.variant_id, {})[row.channel] = row.units
+    if pools is None:  # else the pools as the caller read them under the same locks
+        pools = {}
+        for row in session.execute(POOLS_OF_VARIANTS, {"ids": variant_ids}):
+            pools.setdefault(row.variant_id, {})[row.channel] = row.units
     events.record_many(
         session,
         (

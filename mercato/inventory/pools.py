@@ -136,6 +136,10 @@ class Fences:
             counts = self.taken.setdefault(pool.id, [0, 0])
             counts[1 if sell else 0] += quantity
 
+    def units(self) -> dict[str, dict[str, int]]:
+        """Unsold units per variant and channel once the batch is written."""
+        return {v: {ch: p.units for ch, p in pools.items()} for v, pools in self.pools.items()}
+
     def write(self, session: Session) -> None:
         for pool_id, (held, sold) in sorted(self.taken.items()):
             params = {"pool_id": pool_id, "take": held + sold, "add_held": held, "add_sold": sold}

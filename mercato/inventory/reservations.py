@@ -305,7 +305,7 @@ def reserve_many(
     if line_rows:
         session.execute(insert(lines_table), line_rows)
     write_movements(session, movements)
-    record_changes(session, changed, stocks, now)
+    record_changes(session, changed, stocks, now, fences.units())
     return outcomes
 
 
