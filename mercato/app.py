@@ -21,9 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
 from mercato.admin import customers as admin_customers
+from mercato.admin import live as admin_live
 from mercato.admin import markets_view as admin_markets
 from mercato.admin import offers as admin_offers
-from mercato.admin import live as admin_live
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
 from mercato.analytics.conversions_api import router as conversions_router
@@ -41,8 +41,8 @@ from mercato.inbox.webhooks_api import router as inbox_webhooks_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
-from mercato.markets.api import router as markets_router
 from mercato.live.api import router as live_router
+from mercato.markets.api import router as markets_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
 from mercato.orders.api import router as orders_router

@@ -23,8 +23,8 @@ from mercato.events import cli as events_cli
 from mercato.inbox import cli as inbox_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
-from mercato.markets import cli as markets_cli
 from mercato.live import cli as live_cli
+from mercato.markets import cli as markets_cli
 from mercato.money import format_plain
 from mercato.offers import cli as offers_cli
 from mercato.orders import cli as orders_cli

@@ -274,13 +274,6 @@ def unit_price(variant: Variant | Shown, currency: str, table: rates.Rates) -> i
     return table.convert(variant.price, variant.currency, currency)
 
 
-def _price_in(
-    variant: Shown, currency: str, table: rates.Rates, prices: Mapping[str, tuple[int, str]] | None
-) -> int:
-    own = (prices or {}).get(variant.id)
-    return own[0] if own and own[1] == currency else unit_price(variant, currency, table)
-
-
 def _resolve_lines(lines, found: dict[str, Shown]) -> list[tuple[Shown, int]]:
     """The lines' variants among ``found`` (read once for the checkout and its view)."""
     found = found.values()
@@ -430,7 +423,7 @@ def _new_checkout(
     visitor: str | None,
     now: datetime,
     found: dict[str, Shown],
-    prices: Mapping[str, tuple[int, str]] | None = None,
+    live_prices: Mapping[str, tuple[int, str]] | None = None,
 ) -> tuple[Checkout, str, dict[str, Shown]]:
     """A priced checkout, not yet in the session nor holding anything; its token; its
     variants. Refuses a visitor with too many open, a currency not sold in, an item not
@@ -448,6 +441,9 @@ def _new_checkout(
     prices = {v.id: unit_price(v, currency, table) for v, _ in resolved}
     if market:
         prices = market_pricing.prices_in(session, market, [v for v, _ in resolved], prices)
+    for variant_id, (amount, in_currency) in (live_prices or {}).items():
+        if variant_id in prices and in_currency == currency:  # set by the server, never a buyer
+            prices[variant_id] = amount
     token = random_token()
     attribution = data.attribution.model_dump(exclude_none=True, exclude_defaults=True)
     if where:
@@ -475,7 +471,6 @@ def _new_checkout(
                 variant_id=v.id,
                 quantity=q,
                 unit_price=prices[v.id],
-                unit_price=_price_in(v, currency, table, prices),
             )
             for i, (v, q) in enumerate(resolved)
         ],

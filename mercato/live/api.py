@@ -173,6 +173,7 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
         email=data.email,
         shipping_address=data.shipping_address,
         attribution=data.attribution or {"source": "live", "campaign": event_id},
+        discount_code=data.discount_code,
     )
     starter = batches.StartBatcher.of(state, "checkout_starter")
     created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))

@@ -95,6 +95,7 @@ class BuyInput(_Input):
     attribution: AttributionInput | None = Field(
         None, description="Where the buyer came from; none: the live itself"
     )
+    discount_code: Annotated[str, Field(max_length=64)] | None = None
 
 
 class _Output(BaseModel):
