@@ -34,7 +34,8 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadclient import Connection, percentile  # noqa: E402 - after the path is set
-from bench.webhooks import free_port, own_database, wait_up  # noqa: E402
+from bench.servers import free_port, wait_up  # noqa: E402
+from bench.webhooks import own_database  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PHONE_NUMBER_ID = "106540352242922"

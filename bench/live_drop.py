@@ -43,15 +43,12 @@ are counted in the server processes (COPY is not a statement there, so not count
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 import uvloop
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -61,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and bench.loadclient
 
 from bench.loadclient import Connection, Response, percentile  # noqa: E402 - path set
+from bench.servers import free_port, start_app  # noqa: E402
 from mercato.db import transaction  # noqa: E402
 from mercato.inventory.reservation_batches import ReservationBatcher  # noqa: E402
 from mercato.web.sessions import WriteSession  # noqa: E402
@@ -140,12 +138,6 @@ def bench_app():
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def prepare(stock: int, compare_stock: int = 0) -> str:
     """Migrate, create a token, one SKU with ``stock`` units (another with
     ``compare_stock`` for --compare) and the bare endpoint's row."""
@@ -182,40 +174,6 @@ def prepare(stock: int, compare_stock: int = 0) -> str:
         session.execute(text("INSERT INTO bench_stock VALUES (1, :n, 0)"), {"n": BARE_STOCK})
     engine.dispose()
     return token
-
-
-def start_server(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "live_drop:bench_app",
-            "--factory",
-            "--app-dir",
-            str(ROOT / "bench"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 # ---------------------------------------------------------------- the load
@@ -547,7 +505,7 @@ def main() -> int:
                 generate(url, args.catalog)
             token = prepare(args.stock, args.stock if args.compare else 0)
             port = free_port()
-            server = start_server(port, args.workers, env)
+            server = start_app("live_drop:bench_app", port, env, args.workers)
             try:
                 drop, compared, bare, after = uvloop.run(
                     run_load(

@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.loadclient import Connection, percentile  # noqa: E402 - path set
+from bench.servers import free_port, start_app  # noqa: E402
 from mercato.web.sessions import WriteSession  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -110,12 +110,6 @@ def bench_app():
             return Response(status_code=204 if taken == 1 else 409)
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prepare(stock: int, tiktok_share: float, live_price: int) -> tuple[str, str]:
@@ -181,38 +175,6 @@ def prepare(stock: int, tiktok_share: float, live_price: int) -> tuple[str, str]
         event_id = event.id
     engine.dispose()
     return token, event_id
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "live_event:bench_app",
-            "--factory",
-            "--app-dir",
-            str(ROOT / "bench"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 def start_redis() -> tuple[subprocess.Popen, str]:
@@ -477,7 +439,7 @@ def main() -> int:
         try:
             token, event_id = prepare(args.stock, args.tiktok_share, 7900)
             port = free_port()
-            server = start_server(port, env)
+            server = start_app("live_event:bench_app", port, env)
             base = f"http://127.0.0.1:{port}"
             result = asyncio.run(run(base, event_id, token, args))
             stock = final_stock(event_id, token, base)

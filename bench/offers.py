@@ -23,15 +23,12 @@ codes in one batched insert, in-process. Asserts nothing about time.
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -39,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and bench.loadclient
 
 from bench.loadclient import Connection, percentile  # noqa: E402 - path set
+from bench.servers import free_port, start_app  # noqa: E402
 from mercato.web.sessions import WriteSession  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -105,44 +103,6 @@ def time_codes(count: int) -> float:
     took = time.perf_counter() - began
     engine.dispose()
     return took
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "offers:bench_app",
-            "--factory",
-            "--app-dir",
-            str(ROOT / "bench"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 async def phase(base: str, token: str, clients: int, requests: int, make) -> dict:
@@ -231,7 +191,7 @@ def main() -> int:
         try:
             token = prepare(args.cap)
             port = free_port()
-            server = start_server(port, dict(os.environ))
+            server = start_app("offers:bench_app", port, dict(os.environ))
             try:
                 found = asyncio.run(
                     run(f"http://127.0.0.1:{port}", token, args.clients, args.requests)

@@ -19,7 +19,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.events import _create_pg_database, _drop_pg_database  # noqa: E402
+from bench.servers import free_port  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WATCHED = ("meta", "google", "pinterest")
@@ -42,12 +42,6 @@ def serve_simulators(port: int) -> None:
     from mercato.sandbox.app import create_app
 
     uvicorn.run(create_app(), host="127.0.0.1", port=port, log_level="warning")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def product(n: int) -> dict:

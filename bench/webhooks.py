@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,20 +28,14 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadclient import Connection, percentile  # noqa: E402 - after the path is set
+from bench.servers import free_port, wait_up  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pids) -> dict[int, float]:
@@ -77,18 +70,6 @@ def database_pids(engine) -> list[int]:
                 )
             )
         )
-
-
-def wait_up(url: str, seconds: float = 120) -> None:
-    """A loaded machine can take a minute to start a server; only a dead one is given up."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def send_all(base_url: str, path: str, deliveries, senders: int):

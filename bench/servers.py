@@ -1,0 +1,64 @@
+"""Starting what a load benchmark talks to: a free port on 127.0.0.1, a bench's own app
+under uvicorn in a child process, and waiting until it answers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_up(url: str, seconds: float = 120) -> None:
+    """A loaded machine can take a minute to start a server; only a dead one is given up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def start_app(app: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen:
+    """``app`` ("module:factory" of a file in bench/) served by uvicorn on 127.0.0.1."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/healthz", seconds=60)
+    except SystemExit:
+        server.kill()
+        raise
+    return server
