@@ -31,7 +31,7 @@ def get_order(session: Session, order_id: str) -> Order:
 def find_order(session: Session, reference: str) -> Order:
     """An order by id or by number ("1001" or "#1001")."""
     number = reference.lstrip("#")
-    if number.isdigit():
+    if number.isascii() and number.isdigit():  # "¹".isdigit() is true, int("¹") fails
         order = session.scalar(with_children(select(Order)).where(Order.number == int(number)))
         if order is not None:
             return order

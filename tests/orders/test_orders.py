@@ -292,3 +292,8 @@ def test_cli_ships_returns_and_refunds_an_order(order, client, admin):
     goodwill = mercato("refund", number, "--amount", 100, "--reason", "late")
     assert goodwill.exit_code == 0 and "Refunded 1.00 USD" in goodwill.output
     assert mercato("cancel", number).exit_code == 1  # shipped orders are not cancelled
+
+
+def test_an_order_reference_of_digits_that_are_not_ascii_is_not_found(client, admin):
+    # "¹".isdigit() is true and int("¹") raises: the order lookup answered 500.
+    assert client.get("/api/v1/orders/%C2%B9", headers=admin).status_code == 404
