@@ -26,7 +26,6 @@ from mercato.catalog.models import Product, Variant
 from mercato.customers import consent
 from mercato.customers.models import Customer
 from mercato.db import insert_rows, transaction, utcnow
-from mercato.events import service as events
 from mercato.jobs import service as jobs
 from mercato.orders.models import Order, OrderLine
 from mercato.recommendations import baskets, collaborative, evaluation, repurchase, similar
@@ -280,10 +279,4 @@ def train(sessions: sessionmaker[Session], now: datetime | None = None) -> Versi
         ).all()
         if old:
             session.execute(delete(Version).where(Version.id.in_(old)))
-        events.record(
-            session,
-            "recommendations.trained",
-            {"version_id": ready.id, "lists": len(lists.rows), "evaluation": scores},
-            ready.id,
-        )
     return ready
