@@ -840,12 +840,14 @@ def analytics(
 def recommendations_page(request: Request, session: ReadSession, admin: Admin):
     """Each trained version's models scored on held-out orders beside the "own top-10"
     baseline, training on demand, and the merchant's rules."""
+    rules = recommendation_rules.list_rules(session)
     return _page(
         request,
         "recommendations.html",
         admin,
         versions=training.versions(session),
-        rules=recommendation_rules.list_rules(session),
+        rules=rules,
+        titles=recommendation_rules.titles(session, rules),
     )
 
 

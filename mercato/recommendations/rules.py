@@ -15,6 +15,14 @@ def list_rules(session: Session) -> list[Rule]:
     return list(session.scalars(select(Rule).order_by(Rule.created_at, Rule.id)))
 
 
+def titles(session: Session, rules: list[Rule]) -> dict[str, str]:
+    """The title of each rule's product, for pages that name products, not ids."""
+    ids = {r.product_id for r in rules}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Product.id, Product.title).where(Product.id.in_(ids))).all())
+
+
 def add(session: Session, data: RuleCreate) -> Rule:
     if session.get(Product, data.product_id) is None:
         raise ValidationFailed(

@@ -39,6 +39,7 @@ def test_scores_beside_the_baseline_training_and_rules(client, sessions, history
         follow_redirects=True,
     ).text
     assert "Rule added: exclude Kettle Equipment." in added
+    assert "exclude <strong>Kettle Equipment</strong> everywhere" in added
     wrong = editor.post(
         "/admin/recommendations/rules",
         data={"csrf": csrf, "handle": "nope", "action": "pin"},
