@@ -110,8 +110,27 @@ def test_a_rejected_barcode_is_fixed_from_the_channels_to_do_list(
     page.goto(f"{server}/admin/catalog/{tee_.id}")
     fits(page)
     page.screenshot(path=shots / "console-product-phone.png", full_page=True)
-    for path in ("/admin", "/admin/catalog", "/admin/channels", f"/admin/channels/{channel_id}"):
+    pages = (
+        "/admin",
+        "/admin/catalog",
+        "/admin/channels",
+        f"/admin/channels/{channel_id}",
+        "/admin/orders",
+        "/admin/inventory",
+        "/admin/inbox",
+        "/admin/analytics",
+        "/admin/customers",
+        "/admin/offers",
+        "/admin/creators",
+        "/admin/markets",
+        "/admin/live",
+        "/admin/recommendations",
+        "/admin/webhooks",
+        "/admin/mail",
+    )
+    for path in pages:
         page.goto(f"{server}{path}")
+        assert page.locator("h1").count() >= 1, path
         fits(page)
     phone.close()
 
