@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from mercato.admin import service as admin_service
-from mercato.admin.pages import Admin, _actor, _back, _page, _said
-from mercato.errors import FieldError, MercatoError, ValidationFailed
+from mercato.admin.pages import Admin, _actor, _form_action, _page
+from mercato.errors import FieldError, ValidationFailed
 from mercato.live import service
 from mercato.live.schemas import PinInput
 from mercato.money import MoneyError, to_minor
@@ -43,14 +42,14 @@ def control(request: Request, event_id: str, session: ReadSession, admin: Admin)
 
 
 def _act(session, admin, csrf: str, event_id: str, action, done: str):
-    admin_service.check_csrf(admin, csrf)
-    admin_service.require(admin, "live:write")
-    try:
+    """One control of the event, back to its page (``_form_action``: CSRF, scope, a
+    refusal rolled back and said)."""
+
+    def act() -> str:
         action(_actor(admin))
-    except MercatoError as exc:
-        session.rollback()
-        return _back(f"/admin/live/{event_id}", error=_said(exc))
-    return _back(f"/admin/live/{event_id}", msg=done)
+        return done
+
+    return _form_action(session, admin, csrf, "live:write", f"/admin/live/{event_id}", act)
 
 
 @router.post("/{event_id}/start")
