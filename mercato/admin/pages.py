@@ -18,7 +18,8 @@ from sse_starlette.sse import EventSourceResponse
 from mercato import wakeups
 from mercato.admin import analytics_view, attention, charts, editing, service
 from mercato.admin.models import AdminSession
-from mercato.analytics import dashboard, reports
+from mercato.analytics import dashboard, experiments, reports
+from mercato.analytics.schemas import ExperimentCreate
 from mercato.catalog import service as catalog
 from mercato.catalog.bulk import BulkEdit, edit_variants
 from mercato.channels import check, feed_rules, health
@@ -841,6 +842,7 @@ def recommendations_page(request: Request, session: ReadSession, admin: Admin):
     """Each trained version's models scored on held-out orders beside the "own top-10"
     baseline, training on demand, and the merchant's rules."""
     rules = recommendation_rules.list_rules(session)
+    tests = experiments.list_experiments(session) if admin.can("analytics:read") else []
     return _page(
         request,
         "recommendations.html",
@@ -848,7 +850,38 @@ def recommendations_page(request: Request, session: ReadSession, admin: Admin):
         versions=training.versions(session),
         rules=rules,
         titles=recommendation_rules.titles(session, rules),
+        experiments=[experiments.results(session, e) for e in tests],
+        strategies=recommendations.STRATEGIES,
+        formulas=experiments.FORMULAS,
     )
+
+
+@router.post("/recommendations/experiments")
+def start_recommendation_experiment(form: PostedForm, session: WriteSession, admin: Admin):
+    def start() -> str:
+        data = ExperimentCreate(
+            name=str(form.get("name") or ""),
+            arm_a=str(form.get("arm_a") or ""),
+            arm_b=str(form.get("arm_b") or ""),
+            share_b=int(form.get("share_b") or 50),
+        )
+        experiments.start(session, data)
+        return f"Experiment started: {data.name}."
+
+    csrf = str(form.get("csrf") or "")
+    path = "/admin/recommendations"
+    return _form_action(session, admin, csrf, "analytics:write", path, start)
+
+
+@router.post("/recommendations/experiments/{experiment_id}/stop")
+def stop_recommendation_experiment(
+    experiment_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]
+):
+    def stop() -> str:
+        return f"Experiment stopped: {experiments.stop(session, experiment_id).name}."
+
+    path = "/admin/recommendations"
+    return _form_action(session, admin, csrf, "analytics:write", path, stop)
 
 
 @router.post("/recommendations/train")

@@ -30,6 +30,7 @@ SERVER_WINS = (
     "value",
     "currency",
     "country",
+    "experiment",
     "at",
 )
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
@@ -59,6 +60,7 @@ def from_attribution(attribution: Mapping[str, Any]) -> dict[str, Any]:
         "post": attribution.get("content_id"),
         "creator": attribution.get("creator"),
         "conversation_id": attribution.get("conversation_id"),
+        "experiment": attribution.get("experiment"),
         **{field: (utm.get(field) or None) for field in UTM_FIELDS},
     }
 

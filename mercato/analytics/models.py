@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +56,7 @@ class Touch(Base):
         Index("ix_analytics_touches_visitor_at", "visitor_id", "at"),
         Index("ix_analytics_touches_customer_at", "customer_id", "at"),
         Index("ix_analytics_touches_order_id", "order_id"),
+        Index("ix_analytics_touches_experiment", "experiment"),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -85,6 +87,8 @@ class Touch(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     # 1 for a single touch; the day's total for an imported aggregate row.
     count: Mapped[int] = mapped_column(Integer, default=1)
+    # "<experiment id>:<arm>" when the touch belongs to a live comparison (experiments.py).
+    experiment: Mapped[str | None] = mapped_column(String(60))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -129,3 +133,37 @@ class AdReportSource(Base):
     # The platform's words when the last pull was refused; cleared by the next success.
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+EXPERIMENT_STATUSES = ("running", "stopped")
+ARMS = ("a", "b")
+
+
+class Experiment(Base):
+    """Two ways of filling the product page's recommendation row compared on live
+    traffic: each visitor sees one arm (``share_b`` percent see B), and the ledger's
+    touches tagged with the arm count the outcome. At most one runs at a time."""
+
+    __tablename__ = "analytics_experiments"
+    __table_args__ = (
+        CheckConstraint(f"status IN {EXPERIMENT_STATUSES}", name="status"),
+        CheckConstraint("share_b BETWEEN 1 AND 99", name="share_b"),
+        CheckConstraint("arm_a <> arm_b", name="arms_differ"),
+        Index(
+            "ux_analytics_experiments_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("exp"))
+    name: Mapped[str] = mapped_column(String(120))
+    # What each arm shows: a strategy of recommendations.serving.STRATEGIES.
+    arm_a: Mapped[str] = mapped_column(String(16))
+    arm_b: Mapped[str] = mapped_column(String(16))
+    share_b: Mapped[int] = mapped_column(Integer, default=50)
+    status: Mapped[str] = mapped_column(String(10), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -52,6 +52,7 @@ _TOUCH_TYPES = {
     "currency": "VARCHAR",
     "country": "VARCHAR",
     "count": "INTEGER",
+    "experiment": "VARCHAR",
     "recorded_at": "TIMESTAMPTZ",
 }
 _SPEND_COLUMNS = ("day", "channel", "campaign", "amount", "currency")

@@ -168,6 +168,7 @@ def order_for(checkout: Checkout) -> OrderCreate:
             creator=a.get("creator"),
             conversation_id=a.get("conversation_id"),
             utm=a.get("utm", {}),
+            experiment=a.get("experiment"),
         ),
         payment_status="paid",
     )

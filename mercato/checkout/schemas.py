@@ -38,6 +38,8 @@ class AttributionInput(_Input):
     creator: Text255 | None = None
     conversation_id: Annotated[str, Field(max_length=40)] | None = None
     utm: dict[str, Annotated[str, Field(max_length=255)]] = {}
+    # The A/B arm the buyer was shown ("<experiment id>:<arm>"), set by the storefront.
+    experiment: Annotated[str, Field(max_length=60)] | None = None
 
 
 class AddressInput(_Input):

@@ -52,6 +52,9 @@ class Attribution(_Input):
         None, description="The inbox conversation whose link led to the sale"
     )
     utm: dict[str, str] = {}
+    experiment: Annotated[str, Field(max_length=60)] | None = Field(
+        None, description="The A/B arm the buyer was shown: <experiment id>:<arm>"
+    )
 
 
 class OrderLineCreate(_Input):

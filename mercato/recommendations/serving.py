@@ -193,6 +193,32 @@ def for_product(
     return "similar", listed(session, "similar", product_id, limit)
 
 
+# What a product page's row can show; an A/B experiment (analytics.experiments) compares
+# two of them on live traffic. "together" is what the page shows outside experiments.
+STRATEGIES = {
+    "together": "often bought with it, else similar",
+    "similar": "similar products",
+    "popular": "the shop's best sellers",
+    "none": "no row (a holdout)",
+}
+
+
+def for_strategy(
+    session: Session, product_id: str, strategy: str, limit: int = 4
+) -> tuple[str, list[Shown]]:
+    """The product page's row filled as ``strategy`` says (the list's name says which)."""
+    if strategy == "similar":
+        return for_product(session, product_id, limit, name="similar")
+    if strategy == "popular":
+        if session.get(Product, product_id) is None:
+            raise NotFound(f"No product {product_id!r}.")
+        best = listed(session, "popular", "", limit + 1)
+        return "popular", [s for s in best if s.product_id != product_id][:limit]
+    if strategy == "none":
+        return "none", []
+    return for_product(session, product_id, limit)
+
+
 # A cart's "complete the look" reads the lists of its first few products only.
 CART_PRODUCTS = 3
 

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mercato import crypto
-from mercato.analytics import browser_touches, conversions, ledger
+from mercato.analytics import browser_touches, conversions, experiments, ledger
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
@@ -32,7 +32,7 @@ from mercato.checkout.api import return_url
 from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
 from mercato.customers import service as customers
-from mercato.db import Sessions, transaction
+from mercato.db import Sessions, transaction, utcnow
 from mercato.errors import FieldError, Forbidden, MercatoError, dotted
 from mercato.markets import service as markets
 from mercato.markets.models import Market
@@ -147,10 +147,18 @@ def check_csrf(request: Request, token: str) -> None:
         raise Forbidden("This form has expired; reload the page and try again.")
 
 
+def _nonce(request: Request) -> str:
+    """The browser's cookie value, or the one this response will set on a first visit."""
+    nonce = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_nonce", None)
+    if nonce is None:
+        nonce = request.state.csrf_nonce = secrets.token_urlsafe(24)
+    return nonce
+
+
 def page(
     request: Request, name: str, status_code: int = 200, locale: str | None = None, **context
 ) -> HTMLResponse:
-    nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    nonce = _nonce(request)
     # The shop's own words are translated on pages of a market (``locale`` given).
     t = translator(locale or "en")
     locale = locale or locale_of(request)
@@ -227,12 +235,11 @@ def _start(request: Request, session: Session, lines, coupon: str | None, form) 
         discount_code=coupon or None,
         attribution=_attribution(form),
     )
-    created = checkout.create_checkout(
-        session,
-        data,
-        customer_id=_buyer(request),
-        visitor=visitor_key(request.cookies.get(CSRF_COOKIE)),
-    )
+    visitor = visitor_key(request.cookies.get(CSRF_COOKIE))
+    # A buyer shown an A/B arm carries it to the order, where the ledger counts it.
+    if tag := experiments.checkout_tag(session, visitor):
+        data.attribution.experiment = tag
+    created = checkout.create_checkout(session, data, customer_id=_buyer(request), visitor=visitor)
     return _see_other(request, "checkout_page", token=created.token)
 
 
@@ -240,8 +247,16 @@ def _start(request: Request, session: Session, lines, coupon: str | None, form) 
 
 
 @router.get("/p/{handle}", response_class=HTMLResponse)
-def product(request: Request, handle: str, session: ReadSession, currency: str | None = None):
+def product(
+    request: Request,
+    handle: str,
+    session: ReadSession,
+    sessions: SessionFactories,
+    currency: str | None = None,
+    rx: str | None = None,
+):
     country = country_of(request)
+    visitor = visitor_key(_nonce(request))
     try:
         market = _market(request, session)
         shown = service.product_page(
@@ -251,11 +266,15 @@ def product(request: Request, handle: str, session: ReadSession, currency: str |
             country,
             market,
         )
+        arm = experiments.for_visitor(session, visitor)
         together, recommended = service.recommended(
-            session, shown.product.id, shown.currency, market
+            session, shown.product.id, shown.currency, market, arm.strategy if arm else "together"
         )
     except MercatoError as exc:
         return _problem_page(request, exc)
+    if arm is not None:
+        _count_experiment(sessions, arm, visitor, shown.product.id, rx)
+    link = _link_params(request)
     return page(
         request,
         "product.html",
@@ -265,9 +284,23 @@ def product(request: Request, handle: str, session: ReadSession, currency: str |
         recommended=recommended,
         market=market,
         markets=markets.list_markets(session, active_only=True),
-        link=_link_params(request),
+        link=link,
+        # The row's links say which arm they came from: a click is counted for it.
+        row_link={**link, "rx": arm.tag} if arm is not None else link,
         returning=_buyer(request) is not None,
     )
+
+
+def _count_experiment(
+    sessions: Sessions, arm: experiments.Assignment, visitor: str, product_id: str, rx: str | None
+) -> None:
+    """The visitor's exposure to the running experiment (once) and, when they came from
+    its row, the click; in a transaction of their own, after the page's reads."""
+    now = utcnow()
+    with transaction(sessions.write) as session:
+        experiments.record_exposure(session, arm, visitor, product_id, now)
+        if rx == arm.tag:
+            experiments.record_click(session, arm, product_id, now)
 
 
 @router.get("/market/{code}", name="choose_market")

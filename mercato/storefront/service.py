@@ -121,11 +121,15 @@ class Recommended:
 
 
 def recommended(
-    session: Session, product_id: str, currency: str, market: Market | None = None
+    session: Session,
+    product_id: str,
+    currency: str,
+    market: Market | None = None,
+    strategy: str = "together",
 ) -> tuple[str, list[Recommended]]:
-    """The product page's row: often bought with it, else similar, priced as the page is
-    (the list's name says which)."""
-    name, shown = recommendations.for_product(session, product_id)
+    """The product page's row: often bought with it, else similar (or what an
+    experiment's ``strategy`` shows), priced as the page is (the list's name says which)."""
+    name, shown = recommendations.for_strategy(session, product_id, strategy)
     return name, _priced(session, shown, currency, market)
 
 

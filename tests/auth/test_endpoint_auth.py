@@ -253,6 +253,11 @@ class Shop:
         return self.call("POST", "/api/v1/analytics/conversion-destinations", 201, json=body)["id"]
 
     @cached_property
+    def experiment_id(self) -> str:
+        body = {"name": "row", "arm_b": "popular"}
+        return self.call("POST", "/api/v1/analytics/experiments", 201, json=body)["id"]
+
+    @cached_property
     def ad_account_id(self) -> str:
         """A Meta ad account whose report is its simulator's (nothing is called on
         connecting; a pull reads the simulator)."""
@@ -950,6 +955,28 @@ ROUTES: list[Route] = [
         "analytics:read",
         200,
         lambda s: Request(ids={"file_name": "touches.parquet"}),
+    ),
+    Route("GET", "/api/v1/analytics/experiments", "analytics:read", 200),
+    Route(
+        "POST",
+        "/api/v1/analytics/experiments",
+        "analytics:write",
+        201,
+        lambda s: Request(json={"name": "row", "arm_a": "together", "arm_b": "none"}),
+    ),
+    by_id(
+        "GET",
+        "/api/v1/analytics/experiments/{experiment_id}",
+        "analytics:read",
+        200,
+        lambda s: Request(ids={"experiment_id": s.experiment_id}),
+    ),
+    by_id(
+        "POST",
+        "/api/v1/analytics/experiments/{experiment_id}/stop",
+        "analytics:write",
+        200,
+        lambda s: Request(ids={"experiment_id": s.experiment_id}),
     ),
     # ------------------------------------------------------------ conversions sent back
     Route(
