@@ -138,9 +138,7 @@ def test_each_arm_sees_its_row_and_the_ledger_counts_its_visitors_clicks_and_ord
     product = client.get("/shop/p/espresso").text
     form = {**hidden_fields(product), "variant_id": history.variants["espresso"]}
     url = client.post("/shop/buy", data=form, follow_redirects=False).headers["location"]
-    paid = pay_on_page(
-        client, url, {**BUYER, "payment_method": "tok_visa"}, follow_redirects=False
-    )
+    paid = pay_on_page(client, url, {**BUYER, "payment_method": "tok_visa"}, follow_redirects=False)
     assert paid.status_code == 303, paid.text
     dispatch(sessions)
     with sessions() as session:
