@@ -27,7 +27,9 @@ from mercato.admin import offers as admin_offers
 from mercato.admin import pages as admin_pages
 from mercato.analytics.api import router as analytics_router
 from mercato.analytics.conversions_api import router as conversions_router
+from mercato.catalog.api import files_router as media_files_router
 from mercato.catalog.api import router as catalog_router
+from mercato.catalog.collections_api import router as collections_router
 from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
 from mercato.checkout.api import router as checkout_router
@@ -171,6 +173,7 @@ def create_app(
     app.include_router(storefront_live.router)
     merchants = APIRouter(prefix="/api/v1")
     merchants.include_router(catalog_router)
+    merchants.include_router(collections_router)
     merchants.include_router(orders_router)
     merchants.include_router(channels_router)
     merchants.include_router(events_router)
@@ -191,6 +194,7 @@ def create_app(
     app.include_router(privacy_callbacks)
     app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
     app.include_router(system_router)
+    app.include_router(media_files_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
     app.include_router(admin_customers.router)

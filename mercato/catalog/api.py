@@ -2,16 +2,18 @@ import tempfile
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from mercato.catalog import service, shopify_csv
+from mercato.catalog import media, service, shopify_csv
 from mercato.catalog.auth import CatalogRead, CatalogWrite
 from mercato.catalog.schemas import (
     BulkUpsert,
     BulkUpsertResult,
     ImportReportPublic,
+    MediaPublic,
+    MediaUpdate,
     ProductCreate,
     ProductPage,
     ProductPublic,
@@ -23,6 +25,8 @@ from mercato.catalog.schemas import (
 from mercato.web.sessions import ReadSession, WriteSession
 
 router = APIRouter(tags=["catalog"])
+# Uploaded images, served to the shop's visitors and to the platforms that fetch them.
+files_router = APIRouter(tags=["catalog"])
 
 
 @router.get("/products", response_model=ProductPage)
@@ -131,3 +135,57 @@ def find_variants(session: ReadSession, _: CatalogRead, sku: str):
 @router.get("/variants/{variant_id}", response_model=VariantPublic)
 def get_variant(variant_id: str, session: ReadSession, _: CatalogRead):
     return service.get_variant(session, variant_id)
+
+
+@router.post(
+    "/products/{product_id}/media",
+    response_model=MediaPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def upload_image(
+    product_id: str,
+    session: WriteSession,
+    _: CatalogWrite,
+    file: UploadFile = File(description="A JPEG, PNG, WebP or GIF image of at most 5 MB"),
+    alt: Annotated[str | None, Form(max_length=512)] = None,
+    variant_ids: Annotated[list[str] | None, Form(description="Variants that show it")] = None,
+):
+    """Add an image last to the product's images; it is checked by its content (a file
+    that is not an image is refused) and served at `/media/<sha256>.<extension>`."""
+    data = file.file.read(media.MAX_BYTES + 1)
+    return media.add_image(session, product_id, data, alt, variant_ids or ())
+
+
+@router.patch("/products/{product_id}/media/{media_id}", response_model=MediaPublic)
+def update_image(
+    product_id: str, media_id: str, data: MediaUpdate, session: WriteSession, _: CatalogWrite
+):
+    """Change an image's alt text, its position, or the variants that show it."""
+    edit = media.ImageEdit(
+        alt="" if "alt" in data.model_fields_set and data.alt is None else data.alt,
+        position=data.position,
+        variant_ids=data.variant_ids,
+    )
+    return media.edit_image(session, product_id, media_id, edit)
+
+
+@router.delete("/products/{product_id}/media/{media_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_image(product_id: str, media_id: str, session: WriteSession, _: CatalogWrite):
+    media.remove_image(session, product_id, media_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@files_router.get(
+    "/media/{name}", response_class=Response, responses={200: {"content": {"image/*": {}}}}
+)
+def media_file(name: str, session: ReadSession):
+    """An uploaded image. Its name is its content's hash: it never changes."""
+    found = media.served(session, name)
+    return Response(
+        found.content,
+        media_type=found.content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -140,3 +141,56 @@ class Variant(Base):
     @property
     def image_url(self) -> str | None:
         return self.image.url if self.image else None
+
+
+class MediaFile(Base):
+    """An image uploaded to the shop itself (dashboard or API), kept in the database so
+    every API process serves it; served at ``/media/<id>.<extension>``. Its id is the
+    SHA-256 of its bytes: the same image uploaded twice is kept once, and its address
+    never changes (cached for good)."""
+
+    __tablename__ = "media_files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    extension: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Collection(Base):
+    """Products grouped for the shop and for offers: a manual list, or (with ``rules``)
+    every product whose type, vendor or tag matches, kept up to date as products change.
+    Members are rows of ``collection_products`` either way, so "which collections hold
+    this product" is one indexed lookup."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("col"))
+    handle: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    # [{field: product_type|vendor|tag, value}], all must hold; empty: a manual collection.
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.rules)
+
+
+class CollectionProduct(Base):
+    __tablename__ = "collection_products"
+    __table_args__ = (Index("ix_collection_products_product", "product_id"),)
+
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)

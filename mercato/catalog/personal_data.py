@@ -19,4 +19,6 @@ TABLES = (
     ),
     NotPersonal("product_translations", CATALOG, ("description_html",)),
     NotPersonal("variants", CATALOG, ("attributes",)),
+    NotPersonal("media_files", "product images the merchant uploaded", ("content",)),
+    NotPersonal("collections", CATALOG, ("description_html", "rules")),
 )

@@ -33,6 +33,20 @@ class MediaInput(_Input):
     alt: Annotated[str, Field(max_length=512)] | None = None
 
 
+class MediaUpdate(_Input):
+    """What to change of one image; a field left out stays as it is."""
+
+    alt: Annotated[str, Field(max_length=512)] | None = Field(
+        None, description="Alt text; an empty string removes it"
+    )
+    position: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="1 is the main image; past the end puts it last"
+    )
+    variant_ids: list[str] | None = Field(
+        None, description="The variants that show this image (replaces those that did)"
+    )
+
+
 class TranslationInput(_Input):
     title: Text255 | None = None
     description_html: str | None = None
@@ -215,3 +229,68 @@ class ProductChanged(EventPayload):
     status: str
     variant_ids: list[str]
     skus: list[str]
+
+
+# ---------------------------------------------------------------- collections
+
+
+class CollectionRule(_Input):
+    """A product belongs when this holds (case does not matter)."""
+
+    field: Literal["product_type", "vendor", "tag"]
+    value: Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class CollectionCreate(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=255)]
+    handle: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        None, description="Made from the title when omitted"
+    )
+    description_html: str = ""
+    rules: Annotated[list[CollectionRule], Field(max_length=10)] = Field(
+        [], description="All must hold; with rules the collection keeps itself up to date"
+    )
+    product_ids: Annotated[list[str], Field(max_length=1000)] = Field(
+        [], description="The products of a manual collection (no rules), in order"
+    )
+
+
+class CollectionUpdate(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    handle: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    description_html: str | None = None
+    rules: Annotated[list[CollectionRule], Field(max_length=10)] | None = None
+
+
+class CollectionMembers(_Input):
+    product_ids: Annotated[list[str], Field(min_length=1, max_length=1000)]
+
+
+class CollectionPublic(_Output):
+    id: str
+    handle: str
+    title: str
+    description_html: str
+    rules: list[CollectionRule]
+    automatic: bool
+    product_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class CollectionPage(BaseModel):
+    items: list[CollectionPublic]
+    next_cursor: str | None = None
+
+
+class CollectionMemberPublic(BaseModel):
+    product_id: str
+    handle: str
+    title: str
+    status: str
+    position: int
+
+
+class CollectionMemberPage(BaseModel):
+    items: list[CollectionMemberPublic]
+    next_cursor: str | None = None

@@ -21,7 +21,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato import events
-from mercato.catalog import taxonomy
+from mercato.catalog import collections, taxonomy
 from mercato.catalog.models import Media, Product, ProductTranslation, Variant
 from mercato.catalog.schemas import (
     MediaInput,
@@ -199,6 +199,7 @@ def create_product(session: Session, data: ProductCreate) -> Product:
         session, _plan(session, [data], root=(), create_only=True)
     ).values()
     session.flush()
+    collections.refresh(session, [product_id])
     return get_product(session, product_id)
 
 
@@ -208,6 +209,7 @@ def update_product(session: Session, product_id: str, data: ProductUpdate) -> Pr
     plans = _plan(session, [desired], root=(), existing={0: product})
     _apply(session, plans[0])
     session.flush()
+    collections.refresh(session, [product.id])
     return product
 
 
@@ -271,6 +273,7 @@ def upsert_products(
     result.created = [product_id for product_id, _ in created.values()]
     result.new_variants = {handle: variant_ids for handle, (_, variant_ids) in created.items()}
     session.flush()
+    collections.refresh(session, result.created + result.updated)
     return result
 
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from mercato.channels import check, feed_rules, feeds, service, setup, sync
+from mercato.channels import check, feed_rules, feeds, inclusion, service, setup, sync
 from mercato.channels.auth import ChannelsRead, ChannelsWrite
 from mercato.channels.schemas import (
     ChannelCreate,
@@ -13,11 +13,14 @@ from mercato.channels.schemas import (
     ChannelPublic,
     ChannelRemoved,
     ChannelUpdate,
+    ExclusionList,
     FeedPreview,
     FeedPreviewRequest,
     FeedRulesPublic,
     FeedRulesUpdate,
     FeedTokenPublic,
+    InclusionResult,
+    InclusionUpdate,
     ListingPage,
     PublishRequest,
     PublishResult,
@@ -143,6 +146,28 @@ def list_listings(
 ):
     return service.list_listings(
         session, channel_id, service.ListingFilters(verdict=verdict), cursor, limit
+    )
+
+
+@router.get("/{channel_id}/exclusions", response_model=ExclusionList)
+def list_exclusions(channel_id: str, session: ReadSession, _: ChannelsRead):
+    """The variants kept off the channel."""
+    channel = service.get_channel(session, channel_id)
+    return ExclusionList(items=inclusion.excluded_variants(session, channel.id))
+
+
+@router.post("/{channel_id}/inclusion", response_model=InclusionResult)
+def set_inclusion(
+    channel_id: str, data: InclusionUpdate, session: WriteSession, token: ChannelsWrite
+):
+    """Take variants (or every variant of products) onto the channel or keep them off
+    it. The next publish sends them, or deletes them from the platform."""
+    channel = service.get_channel(session, channel_id)
+    done = inclusion.set_included(
+        session, channel.id, data.included, data.variant_ids, data.product_ids, token.name
+    )
+    return InclusionResult(
+        channel_id=channel.id, included=data.included, selected=done.selected, changed=done.changed
     )
 
 

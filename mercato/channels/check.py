@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from mercato.catalog.service import store_currency
-from mercato.channels import feed_rules, platforms, service
+from mercato.channels import feed_rules, inclusion, platforms, service
 from mercato.channels.items import iter_items
 from mercato.channels.models import KINDS, Channel
 from mercato.channels.schemas import (
@@ -141,6 +141,8 @@ class ProductCheck:
     listed: dict[str, int]  # verdict -> variants
     # Variants the check finds issues with now, or the channel's feed rules changed.
     flagged: list[Prepared]
+    # The product's variants the merchant keeps off this channel.
+    excluded: set[str] = field(default_factory=set)
 
 
 def check_product(session: Session, product_id: str, variant_ids: list[str]) -> list[ProductCheck]:
@@ -150,6 +152,7 @@ def check_product(session: Session, product_id: str, variant_ids: list[str]) -> 
     listed: dict[str, Counter] = {}
     for listing in service.listings_of_product(session, product_id):
         listed.setdefault(listing.channel_id, Counter())[listing.verdict] += 1
+    excluded = inclusion.excluded_of_product(session, product_id)
     for channel in service.list_channels(session):
         prepared = prepare(session, Target.of(channel), None, variant_ids)
         out.append(
@@ -157,6 +160,7 @@ def check_product(session: Session, product_id: str, variant_ids: list[str]) -> 
                 channel,
                 dict(listed.get(channel.id, {})),
                 [p for p in prepared if p.issues or p.ruled],
+                excluded.get(channel.id, set()),
             )
         )
     return out

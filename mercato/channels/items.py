@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from mercato.catalog.models import Media, Product, Variant
-from mercato.channels.models import Listing
+from mercato.channels.models import Exclusion, Listing
 from mercato.channels.target import Target, product_link, storefront_url
 from mercato.inventory import availability as inventory
 
@@ -72,6 +72,12 @@ _VARIANTS = (
         and_(Listing.variant_id == Variant.id, Listing.channel_id == bindparam("channel_id")),
     )
     .where(Variant.id > bindparam("after"))
+    # Variants the merchant keeps off this channel are none of its items.
+    .where(
+        ~exists().where(
+            Exclusion.channel_id == bindparam("channel_id"), Exclusion.variant_id == Variant.id
+        )
+    )
     .order_by(Variant.id)
 )
 _PRODUCTS = select(

@@ -176,3 +176,20 @@ class HealthDay(Base):
     pending: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Exclusion(Base):
+    """A variant the merchant keeps off one channel (the catalog's bulk edit, the API):
+    its items are not sent, and one already there is deleted by the next publish."""
+
+    __tablename__ = "channel_exclusions"
+    __table_args__ = (Index("ix_channel_exclusions_product", "channel_id", "product_id"),)
+
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    variant_id: Mapped[str] = mapped_column(
+        ForeignKey("variants.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -235,3 +235,30 @@ class FeedPreview(BaseModel):
     items: list[FeedPreviewItem]
     items_changed: int
     items_excluded: int
+
+
+class InclusionUpdate(_Input):
+    """Variants (and every variant of products) taken onto the channel or kept off it."""
+
+    included: bool
+    variant_ids: Annotated[list[str], Field(max_length=1000)] = []
+    product_ids: Annotated[list[str], Field(max_length=1000)] = []
+
+
+class InclusionResult(BaseModel):
+    channel_id: str
+    included: bool
+    selected: int = Field(description="Variants selected")
+    changed: int = Field(description="Of them, those whose inclusion changed")
+
+
+class ExclusionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    variant_id: str
+    product_id: str
+    created_at: datetime
+
+
+class ExclusionList(BaseModel):
+    items: list[ExclusionPublic]

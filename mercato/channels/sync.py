@@ -46,7 +46,7 @@ from mercato.channels.adapter import Outcome, Upsert, adapter_for
 from mercato.channels.capabilities import capabilities
 from mercato.channels.check import Prepared, prepare
 from mercato.channels.media import ImageUploads
-from mercato.channels.models import Channel, Listing
+from mercato.channels.models import Channel, Exclusion, Listing
 from mercato.channels.schemas import PublishResult
 from mercato.channels.target import Target
 from mercato.db import Sessions, new_id, transaction, utcnow
@@ -377,7 +377,8 @@ def _plan_deletes(
     product_level: bool,
     pending: changes.Pending | None = None,
 ) -> None:
-    """Listed variants that are gone from the catalog or no longer active are deleted:
+    """Listed variants that are gone from the catalog, no longer active or kept off the
+    channel by the merchant are deleted:
     among all listings, or (``pending``) among those of the changed variants and products.
 
     Where the platform lists products (TikTok), a variant removed from a product that stays
@@ -386,6 +387,9 @@ def _plan_deletes(
         Variant.id == Listing.variant_id,
         Product.id == Variant.product_id,
         Product.status == "active",
+        ~exists().where(
+            Exclusion.channel_id == channel.id, Exclusion.variant_id == Listing.variant_id
+        ),
     )
     query = select(Listing.item_id, Listing.product_id, Listing.platform_ref).where(
         Listing.channel_id == channel.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 
-from mercato.channels import changes, health, service, sync
+from mercato.channels import changes, health, inclusion, service, sync
 from mercato.errors import MercatoError
 from mercato.events import service as events_service
 from mercato.jobs import registry
@@ -89,6 +89,7 @@ def on_catalog_changed(session, events, now) -> None:
     waiting job per channel, however many edits), inventory.changed one availability push
     per active channel (jobs of a channel run one at a time, in order, so a later change is
     never overtaken by an earlier one)."""
+    _on_inclusion_changed(session, [e for e in events if e.type == inclusion.EVENT])
     changed = changes.of_events(events)
     if not changed:
         return
@@ -114,3 +115,24 @@ def on_catalog_changed(session, events, now) -> None:
             {"channel_id": channel_id, "variant_ids": variant_ids},
             key=f"channels.availability:{channel_id}",
         )
+
+
+def _on_inclusion_changed(session, events) -> None:
+    """Variants taken onto or kept off one channel: into that channel's change log, and
+    one publish of it queued (the next publish sends or deletes them)."""
+    if not events:
+        return
+    active = set(sync.active_channel_ids_in(session))
+    followed = set(sync.followed_channel_ids_in(session))
+    for event in events:
+        channel_id = event.payload["channel_id"]
+        if channel_id not in followed:
+            continue
+        changes.record(session, [channel_id], event.payload["variants"])
+        if channel_id in active:
+            jobs.enqueue(
+                session,
+                PUBLISH_JOB,
+                {"channel_id": channel_id},
+                key=f"channels.publish:{channel_id}",
+            )
