@@ -331,6 +331,10 @@ def _plan_item(
         row = None
         pushed_hash, pushed_availability = listing.pushed_hash, listing.pushed_availability
         platform_ref, previous = listing.platform_ref, listing.pushed_summary
+        if listing.verdict == "deleted":
+            # Deleted there (a variant kept off the channel, now back): the platform's id
+            # of it is gone; the platform gives a new one.
+            platform_ref = None
     if not prepared.valid:
         result.skipped_invalid += 1
         if row is not None:
@@ -387,9 +391,7 @@ def _plan_deletes(
         Variant.id == Listing.variant_id,
         Product.id == Variant.product_id,
         Product.status == "active",
-        ~exists().where(
-            Exclusion.channel_id == channel.id, Exclusion.variant_id == Listing.variant_id
-        ),
+        ~exists().where(Exclusion.channel_id == channel.id, Exclusion.variant_id == Variant.id),
     )
     query = select(Listing.item_id, Listing.product_id, Listing.platform_ref).where(
         Listing.channel_id == channel.id,

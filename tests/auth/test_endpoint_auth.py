@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from mercato.auth.scopes import ALL_SCOPES, grants
 from mercato.channels import http as channel_http
@@ -99,6 +101,21 @@ class Shop:
             json={"sku": SKU, "quantity": 20, "kind": "receipt"},
         )
         return product
+
+    @cached_property
+    def image(self) -> dict:
+        """An image uploaded to the product."""
+        return self.call(
+            "POST",
+            f"/api/v1/products/{self.product_id}/media",
+            201,
+            files={"file": ("tee.png", _png(), "application/octet-stream")},
+        )
+
+    @cached_property
+    def collection(self) -> dict:
+        body = {"title": "Auth picks", "product_ids": [self.product_id]}
+        return self.call("POST", "/api/v1/collections", 201, json=body)
 
     @cached_property
     def market(self) -> str:
@@ -552,6 +569,28 @@ def _return_request(shop: Shop) -> Request:
     return _order(shop, json={"lines": [{"line_id": shop.line_id, "quantity": 1}]})
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (20, 20), (10, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _image(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"product_id": shop.product_id, "media_id": shop.image["id"]}, **kwargs)
+
+
+def _collection(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"collection": shop.collection["id"]}, **kwargs)
+
+
+def _member(shop: Shop) -> Request:
+    return Request(ids={"collection": shop.collection["id"], "product_id": shop.product_id})
+
+
+def _media_file(shop: Shop) -> Request:
+    return Request(ids={"name": shop.image["url"].rsplit("/", 1)[-1]})
+
+
 def _new_product(shop: Shop) -> Request:
     return Request(json={"title": "Cap", "variants": [{"sku": "AUTH-CAP", "price": 1500}]})
 
@@ -735,6 +774,61 @@ ROUTES: list[Route] = [
         lambda s: _product(s, json={"title": "Auth Tee, washed"}),
     ),
     by_id("DELETE", "/api/v1/products/{product_id}", "catalog:write", 204, _product),
+    by_id(
+        "POST",
+        "/api/v1/products/{product_id}/media",
+        "catalog:write",
+        201,
+        lambda s: _product(s, files={"file": ("tee.png", _png(), "image/png")}),
+    ),
+    by_id(
+        "PATCH",
+        "/api/v1/products/{product_id}/media/{media_id}",
+        "catalog:write",
+        200,
+        lambda s: _image(s, json={"alt": "A green tee"}),
+    ),
+    by_id("DELETE", "/api/v1/products/{product_id}/media/{media_id}", "catalog:write", 204, _image),
+    by_id(
+        "GET",
+        "/media/{name}",
+        None,
+        200,
+        _media_file,
+        public="public: product images, for the shop's visitors and the platforms",
+    ),
+    Route("GET", "/api/v1/collections", "catalog:read", 200),
+    Route(
+        "POST",
+        "/api/v1/collections",
+        "catalog:write",
+        201,
+        lambda s: Request(json={"title": "New in", "product_ids": [s.product_id]}),
+    ),
+    by_id("GET", "/api/v1/collections/{collection}", "catalog:read", 200, _collection),
+    by_id(
+        "PATCH",
+        "/api/v1/collections/{collection}",
+        "catalog:write",
+        200,
+        lambda s: _collection(s, json={"title": "Auth favourites"}),
+    ),
+    by_id("DELETE", "/api/v1/collections/{collection}", "catalog:write", 204, _collection),
+    by_id("GET", "/api/v1/collections/{collection}/products", "catalog:read", 200, _collection),
+    by_id(
+        "POST",
+        "/api/v1/collections/{collection}/products",
+        "catalog:write",
+        200,
+        lambda s: _collection(s, json={"product_ids": [s.product_id]}),
+    ),
+    by_id(
+        "DELETE",
+        "/api/v1/collections/{collection}/products/{product_id}",
+        "catalog:write",
+        204,
+        _member,
+    ),
     Route(
         "GET",
         "/api/v1/variants",
@@ -876,6 +970,14 @@ ROUTES: list[Route] = [
         lambda s: _channel(s, json={"dry_run": True}),
     ),
     by_id("GET", "/api/v1/channels/{channel_id}/listings", "channels:read", 200, _channel),
+    by_id("GET", "/api/v1/channels/{channel_id}/exclusions", "channels:read", 200, _channel),
+    by_id(
+        "POST",
+        "/api/v1/channels/{channel_id}/inclusion",
+        "channels:write",
+        200,
+        lambda s: _channel(s, json={"included": False, "variant_ids": [s.variant_id]}),
+    ),
     # ------------------------------------------------------------ events
     Route("GET", "/api/v1/events", "events:read", 200),
     Route("GET", "/api/v1/events/stream", "events:read", 200, streams=True),
