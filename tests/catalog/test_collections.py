@@ -124,3 +124,33 @@ def test_a_deleted_product_leaves_its_collections(client, admin, make_products):
     assert (
         client.get(f"/api/v1/collections/{made['id']}", headers=admin).json()["product_count"] == 0
     )
+
+
+def test_the_cli_makes_lists_and_fills_collections(engine, make_products):
+    from typer.testing import CliRunner
+
+    from mercato.cli import app
+
+    runner = CliRunner()
+
+    def mercato(*args):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    make_products(
+        tee(product_type="Shirts"),
+        tee(handle="cap", title="Wool Cap", skus=("CAP-1",), product_type="Hats"),
+    )
+    made = mercato("collections", "create", "Shirts", "--rule", "type=shirts")
+    assert made.exit_code == 0 and "with 1 product(s)" in made.output, made.output
+    manual = mercato("collections", "create", "Gifts", "--product", "CAP-1", "--product", "tee")
+    assert "gifts" in manual.output and "2 product(s)" in manual.output
+    listed = mercato("collections", "list")
+    assert "product_type is shirts" in listed.output and "manual" in listed.output
+    assert "Wool Cap" in mercato("collections", "show", "gifts").output
+    assert mercato("collections", "remove", "gifts", "cap").exit_code == 0
+    assert "1 product(s)" in mercato("collections", "add", "gifts", "tee").output
+    bad = mercato("collections", "create", "X", "--rule", "colour=red")
+    assert bad.exit_code == 2 and "type=VALUE" in bad.output
+    refused = mercato("collections", "add", "shirts", "cap")
+    assert refused.exit_code != 0 and "rules" in refused.output
+    assert mercato("collections", "delete", "gifts").exit_code == 0
