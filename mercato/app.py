@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato import __version__
+from mercato.admin import catalog_pages as admin_catalog
 from mercato.admin import customers as admin_customers
 from mercato.admin import live as admin_live
 from mercato.admin import markets_view as admin_markets
@@ -197,6 +198,7 @@ def create_app(
     app.include_router(media_files_router)
     app.mount("/admin/static", admin_pages.static, name="admin-static")
     app.include_router(admin_pages.router)
+    app.include_router(admin_catalog.router)
     app.include_router(admin_customers.router)
     app.include_router(admin_offers.router)
     app.include_router(admin_markets.router)

@@ -20,9 +20,11 @@ from mercato.admin import analytics_view, attention, charts, editing, service
 from mercato.admin.models import AdminSession
 from mercato.analytics import dashboard, experiments, reports
 from mercato.analytics.schemas import ExperimentCreate
+from mercato.catalog import collections as catalog_collections
+from mercato.catalog import media as catalog_media
 from mercato.catalog import service as catalog
 from mercato.catalog.bulk import BulkEdit, edit_variants
-from mercato.channels import check, feed_rules, health
+from mercato.channels import check, feed_rules, health, inclusion
 from mercato.channels import service as channels
 from mercato.channels.capabilities import orders_note
 from mercato.channels.orders import why_no_orders
@@ -955,30 +957,67 @@ def catalog_list(
     page = catalog.list_products(
         session, catalog.ProductFilters(status=status or None, q=q or None), cursor=cursor, limit=50
     )
-    return _page(request, "catalog.html", admin, page=page, q=q or "", status=status or "")
+    shown = channels.list_channels(session) if admin.can("channels:read") else []
+    names = {c.id: c.name for c in shown}
+    kept_off = {
+        p.id: sorted(names[c] for c in inclusion.excluded_of_product(session, p.id) if c in names)
+        for p in page.items
+    }
+    return _page(
+        request,
+        "catalog.html",
+        admin,
+        page=page,
+        q=q or "",
+        status=status or "",
+        channels=shown,
+        kept_off=kept_off,
+    )
 
 
 @router.post("/catalog/bulk")
 def catalog_bulk(form: PostedForm, session: WriteSession, admin: Admin):
     """The selected variants' prices changed by a percentage and/or their products' status,
-    every one or none."""
+    and/or the variants taken onto or kept off a channel: every one or none."""
     service.check_csrf(admin, str(form.get("csrf") or ""))
     percent = str(form.get("percent") or "").strip().replace(",", ".")
+    variant_ids = [str(v) for v in form.getlist("variant_id")]
+    channel_id = str(form.get("channel") or "")
+    on_channel = str(form.get("inclusion") or "")
+    said = []
     try:
         service.require(admin, "catalog:write")
         try:
             edit = BulkEdit(
-                [str(v) for v in form.getlist("variant_id")],
+                variant_ids,
                 Decimal(percent) if percent else None,
                 str(form.get("status") or "") or None,
             )
         except InvalidOperation:
             return _back("/admin/catalog", error=f"percent: {percent!r} is not a number")
-        done = edit_variants(session, edit)
+        if channel_id or on_channel:
+            service.require(admin, "channels:write")
+            if not (channel_id and on_channel in ("include", "exclude")):
+                return _back(
+                    "/admin/catalog", error="channel: choose a channel and include or exclude"
+                )
+            done = inclusion.set_included(
+                session, channel_id, on_channel == "include", variant_ids, actor=_actor(admin)
+            )
+            said.append(
+                f"{done.selected} variant(s) "
+                + ("taken onto " if done.included else "kept off ")
+                + f"{done.channel.name} ({done.changed} changed); its next sync "
+                + ("sends them." if done.included else "takes them down there.")
+            )
+        if edit.percent is not None or edit.status is not None or not said:
+            said.insert(
+                0, f"{edit_variants(session, edit)} variant(s) edited; every channel is told."
+            )
     except MercatoError as exc:
         session.rollback()
         return _back("/admin/catalog", error=_said(exc))
-    return _back("/admin/catalog", msg=f"{done} variant(s) edited; every channel is told.")
+    return _back("/admin/catalog", msg=" ".join(said))
 
 
 def _product_page(request, session, admin, product_id: str, posted=None, refused=None):
@@ -995,6 +1034,9 @@ def _product_page(request, session, admin, product_id: str, posted=None, refused
         locations=places,
         on_hand=on_hand,
         checks=check.check_product(session, product.id, [v.id for v in product.variants]),
+        collections=catalog_collections.list_collections(session, limit=250).items,
+        member_of=set(catalog_collections.of_products(session, [product.id])[product.id]),
+        max_image_bytes=catalog_media.MAX_BYTES,
         error=refused.detail if refused else request.query_params.get("error"),
     )
 

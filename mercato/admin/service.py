@@ -34,6 +34,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/recommendations", "recommendations:read"),
     ("/admin/customers", "customers:read"),
     ("/admin/catalog", "catalog:read"),
+    ("/admin/collections", "catalog:read"),
     ("/admin/inventory", "inventory:read"),
     ("/admin/channels", "channels:read"),
     ("/admin/webhooks", "webhooks:read"),

@@ -249,6 +249,44 @@ def move_product(session: Session, reference: str, product_id: str, position: in
     _record(session, "collection.updated", collection)
 
 
+def set_product_collections(
+    session: Session, product_id: str, collection_ids: Sequence[str]
+) -> tuple[int, int]:
+    """The product in exactly the manual collections of ``collection_ids`` (those with
+    rules pick it themselves); returns (added to, removed from)."""
+    if session.get(Product, product_id) is None:
+        raise NotFound(f"No product with id {product_id!r}.")
+    manual = {c.id: c for c in session.scalars(select(Collection)) if not c.rules}
+    wrong = [c for c in collection_ids if c not in manual]
+    if wrong:
+        _refuse([FieldError(("collection_ids",), f"{c!r} is no manual collection") for c in wrong])
+    held = {
+        c
+        for c in session.scalars(
+            select(CollectionProduct.collection_id).where(
+                CollectionProduct.product_id == product_id
+            )
+        )
+        if c in manual
+    }
+    wanted = set(collection_ids)
+    for collection_id in sorted(wanted - held):
+        _append(session, collection_id, [product_id])
+    gone = held - wanted
+    if gone:
+        session.execute(
+            delete(CollectionProduct).where(
+                CollectionProduct.product_id == product_id,
+                CollectionProduct.collection_id.in_(gone),
+            )
+        )
+    now = utcnow()
+    for collection_id in sorted((wanted - held) | gone):
+        manual[collection_id].updated_at = now
+        _record(session, "collection.updated", manual[collection_id])
+    return len(wanted - held), len(gone)
+
+
 def refresh(
     session: Session,
     product_ids: Sequence[str] | None,

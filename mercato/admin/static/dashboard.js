@@ -22,3 +22,18 @@ window.addEventListener('load', function () {
   var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
   if (target && target.focus) target.focus();
 });
+// <input type="file" data-max-bytes="N" accept="...">: a file too large, or not of a
+// type taken, is said at once, before anything is sent (the server checks again).
+document.addEventListener('change', function (event) {
+  var input = event.target, most = input.dataset && input.dataset.maxBytes;
+  if (!most || !input.files) return;
+  var file = input.files[0], said = '';
+  if (file && file.size > +most) {
+    said = 'This file is ' + (file.size / 1048576).toFixed(1) + ' MB; images are at most ' +
+      Math.floor(most / 1048576) + ' MB.';
+  } else if (file && input.accept && input.accept.split(',').indexOf(file.type) < 0) {
+    said = 'Choose a JPEG, PNG, WebP or GIF image.';
+  }
+  input.setCustomValidity(said);
+  if (said) input.reportValidity();
+});
