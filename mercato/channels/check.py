@@ -103,8 +103,9 @@ def check(session: Session, target: Target, statuses: tuple[str, ...] | None = N
             report.flagged.append(prepared)
     if not target.links_are_https:
         report.notes.append(
-            f"Product links use MERCATO_BASE_URL={target.base_url}, which is not https: "
-            f"platforms reject such links. Links were not checked item by item; set "
+            f"Product links and uploaded images use MERCATO_BASE_URL={target.base_url}, "
+            f"which is not https: platforms reject such links. They were not checked item "
+            f"by item; set "
             f"MERCATO_BASE_URL to the shop's public https address before publishing to a "
             f"real platform."
         )

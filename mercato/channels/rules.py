@@ -96,7 +96,7 @@ def _compiled(rules: tuple[FieldRule, ...], links_are_https: bool) -> tuple:
         out = []
         for rule in rules:
             pattern = {"https": HTTPS_URL, "price": PRICE}.get(rule.format or "")
-            if rule.format == "https" and rule.name == "link" and not links_are_https:
+            if rule.format == "https" and not links_are_https:
                 pattern = None  # see _check_value
             out.append((rule.name, rule, rule.max_len, rule.min_len, rule.enum, pattern))
         found = _COMPILED[key] = (rules, tuple(out))
@@ -139,9 +139,12 @@ def _check_value(rule: FieldRule, text: str, target: Target, issues: list[dict])
             )
         )
     if rule.format == "https" and not is_https_url(text):
-        # Product links point at our storefront: with a non-https MERCATO_BASE_URL (local
-        # development) they are reported once per check, not once per item.
-        if rule.name == "link" and not target.links_are_https:
+        # Product links, and images uploaded to the shop, point at our storefront: with a
+        # non-https MERCATO_BASE_URL (local development) they are reported once per
+        # check, not once per item.
+        if not target.links_are_https and (
+            rule.name == "link" or (target.base_url and text.startswith(target.base_url + "/"))
+        ):
             return
         issues.append(
             issue(

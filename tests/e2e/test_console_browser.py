@@ -113,6 +113,7 @@ def test_a_rejected_barcode_is_fixed_from_the_channels_to_do_list(
     pages = (
         "/admin",
         "/admin/catalog",
+        "/admin/collections",
         "/admin/channels",
         f"/admin/channels/{channel_id}",
         "/admin/orders",
