@@ -303,6 +303,31 @@ def _count_experiment(
             experiments.record_click(session, arm, product_id, now)
 
 
+@router.get("/c/{handle}", response_class=HTMLResponse)
+def collection(request: Request, handle: str, session: ReadSession, currency: str | None = None):
+    """A collection's products for sale, each linking to its page."""
+    try:
+        market = _market(request, session)
+        shown = service.collection_page(
+            session,
+            handle,
+            market.currency if market else service.visitor_currency(currency, country_of(request)),
+            market,
+        )
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return page(
+        request,
+        "collection.html",
+        locale=market_locale(request, market) if market else None,
+        c=shown,
+        currency=market.currency
+        if market
+        else service.visitor_currency(currency, country_of(request)),
+        link=_link_params(request),
+    )
+
+
 @router.get("/market/{code}", name="choose_market")
 def choose_market(request: Request, code: str, session: ReadSession, next: str = "/shop/cart"):
     """The buyer chooses a market: remembered on this device, back to the page they were

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mercato.catalog import collections
 from mercato.catalog import service as catalog
 from mercato.catalog.models import Product, Variant
 from mercato.checkout import market_pricing, rates
@@ -131,6 +132,42 @@ def recommended(
     experiment's ``strategy`` shows), priced as the page is (the list's name says which)."""
     name, shown = recommendations.for_strategy(session, product_id, strategy)
     return name, _priced(session, shown, currency, market)
+
+
+@dataclass
+class CollectionPage:
+    title: str
+    description_html: str
+    products: list[Recommended]
+
+
+def collection_page(
+    session: Session, handle: str, currency: str, market: Market | None = None
+) -> CollectionPage:
+    """A collection's products for sale, in its order, each at its first variant's price."""
+    found = collections.get_collection(session, handle)
+    if found.handle != handle:
+        raise NotFound(f"No collection {handle!r}.")
+    order = {p.id: n for n, p in enumerate(collections.shown_products(session, found))}
+    products = sorted(
+        (
+            p
+            for p in catalog.get_products(session, list(order))
+            if p.status == "active" and p.variants
+        ),
+        key=lambda p: order[p.id],
+    )
+    prices = _prices(session, [p.variants[0] for p in products], currency, rates.load(), market)
+    return CollectionPage(
+        found.title,
+        found.description_html,
+        [
+            Recommended(
+                p.handle, p.title, p.media[0].url if p.media else None, prices[p.variants[0].id]
+            )
+            for p in products
+        ],
+    )
 
 
 def goes_with(
