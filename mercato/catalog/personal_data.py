@@ -19,6 +19,6 @@ TABLES = (
     ),
     NotPersonal("product_translations", CATALOG, ("description_html",)),
     NotPersonal("variants", CATALOG, ("attributes",)),
-    NotPersonal("media_files", "product images the merchant uploaded", ("content",)),
+    NotPersonal("media_files", "product images the merchant uploaded", ("content", "content_type")),
     NotPersonal("collections", CATALOG, ("description_html", "rules")),
 )
