@@ -236,3 +236,13 @@ def test_bulk_channel_inclusion_needs_channels_write(client, sessions, make_prod
     )
     assert "channels:write" in refused.text
     assert product(sessions, tee_.id).variants[0].price == 2500  # nothing half done
+
+
+def test_the_collections_pages_ask_catalog_read(client, sessions):
+    log_in(client, sessions, "orders:read")
+    assert client.get("/admin/collections").status_code == 403
+    client.cookies.clear()
+    log_in(client, sessions, "catalog:read")
+    page = client.get("/admin/collections")
+    assert page.status_code == 200 and 'href="/admin/collections"' in page.text
+    assert "Create collection" not in page.text  # reading only

@@ -154,3 +154,23 @@ def test_the_cli_makes_lists_and_fills_collections(engine, make_products):
     refused = mercato("collections", "add", "shirts", "cap")
     assert refused.exit_code != 0 and "rules" in refused.output
     assert mercato("collections", "delete", "gifts").exit_code == 0
+
+
+def test_a_shopify_import_fills_rule_picked_collections(client, admin):
+    made = client.post(
+        "/api/v1/collections",
+        json={"title": "Mugs", "rules": [{"field": "product_type", "value": "Mugs"}]},
+        headers=admin,
+    ).json()
+    rows = (
+        b"Handle,Title,Type,Variant SKU,Variant Price\n"
+        b"mug,Mug,Mugs,MUG-1,9.50\nplate,Plate,Plates,PLATE-1,7.00\n"
+    )
+    imported = client.post(
+        "/api/v1/products/import/shopify",
+        files={"file": ("products.csv", rows, "text/csv")},
+        headers=admin,
+    )
+    assert imported.status_code == 200, imported.text
+    members = client.get(f"/api/v1/collections/{made['id']}/products", headers=admin).json()
+    assert [m["handle"] for m in members["items"]] == ["mug"]
