@@ -96,7 +96,11 @@ def _element_intent(
         payment = _element_payment(session, checkout, provider.name)
         payment.amount, payment.updated_at = checkout.total, utcnow()
         request = paying.payment_request(
-            checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
+            checkout,
+            customer,
+            provider,
+            f"{checkout.id}:{payment.attempt_key}",
+            paying.offered_methods(session, checkout),
         )
         payment_id, ref = payment.id, payment.intent_ref
     intent = None

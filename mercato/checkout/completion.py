@@ -38,6 +38,7 @@ from mercato.inventory import reservations as stock
 from mercato.money import format_plain, to_decimal
 from mercato.orders import creation, refunds
 from mercato.orders.models import Order
+from mercato.payments import methods
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from mercato.payments.providers import (
@@ -162,6 +163,7 @@ def _begin(
         return paying.place_order(session, checkout, None, None, now)
     customer = customers.get(session, checkout.customer_id)
     method = data.payment_method
+    chosen = "card" if method == "saved" else paying.check_offered(session, checkout, method)
     if method == "saved":
         if not (customer and customer.payment_method_ref):
             raise ValidationFailed(
@@ -180,6 +182,7 @@ def _begin(
             checkout_id=checkout.id,
             attempt_key=attempt_key,
             provider=provider.name,
+            method=chosen,
             status="pending",
             amount=checkout.total,
             currency=checkout.currency,
@@ -188,7 +191,13 @@ def _begin(
             updated_at=now,
         )
     )
-    request = paying.payment_request(checkout, customer, provider, f"{checkout.id}:{attempt_key}")
+    request = paying.payment_request(
+        checkout,
+        customer,
+        provider,
+        f"{checkout.id}:{attempt_key}",
+        paying.offered_methods(session, checkout),
+    )
     return Attempt(payment_id, provider, request, method, return_url, checkout.id)
 
 
@@ -307,8 +316,29 @@ def record_answer(
             return place(session, payment_id, intent, now)
     except MercatoError as exc:
         reason = exc.detail
+    if intent.status != SUCCEEDED:
+        return _give_up_unpaid(sessions, payment_id, intent, reason)
     log.warning("Payment %s was charged but its order not placed: %s", payment_id, reason)
     return refund_unplaced(sessions, payment_id, intent, reason)
+
+
+def _give_up_unpaid(
+    sessions: sessionmaker[Session], payment_id: str, intent: Intent, reason: str
+) -> paying.Completion:
+    """An intent still waiting (a voucher, a code) whose stock could not be held: it is
+    canceled before anything is paid, and the payment voided with the reason (left for
+    the reconciler when the provider does not answer)."""
+    with sessions() as session:
+        payment = session.get(Payment, payment_id)
+        provider = payments.provider(session, payment.provider)
+        checkout = session.get(Checkout, payment.checkout_id)
+    try:
+        provider.cancel(intent.ref)
+    except ProviderError as exc:
+        log.warning("Intent %s could not be canceled yet: %s", intent.ref, exc.detail)
+        return paying.Completion("failed", checkout, message=reason)
+    close_payment(sessions, payment_id, "voided", reason)
+    return paying.Completion("failed", checkout, message=f"{reason} Nothing was charged.")
 
 
 def place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
@@ -323,7 +353,14 @@ def place(session: Session, payment_id: str, intent: Intent, now: datetime) -> p
     if payment.status in ("refund_due", "refunded", "voided"):
         return _answer_for(checkout, payment)
     if intent.status != SUCCEEDED:
+        delayed = methods.flow_of(intent.method_type or payment.method) == methods.DELAYED
         payments.record(session, payment, intent)
+        if checkout.status != "completed" and delayed:
+            if intent.status == REQUIRES_ACTION and intent.pay_by is not None:
+                # Placed when the provider says paid; the stock waits as long.
+                paying.wait_for_payment(session, checkout, intent.pay_by, now)
+            elif intent.status == DECLINED:
+                paying.give_up_waiting(session, checkout, now)
         return paying.answer(checkout, payment, intent.next_action_url)
     if checkout.status == "completed":
         raise Conflict("This checkout was already paid by another payment.")
@@ -489,7 +526,7 @@ def resume(
         payment_id, ref = payment.id, payment.intent_ref
     intent = provider.retrieve(ref)
     done = record_answer(sessions, payment_id, intent, now)
-    if done.status in ("completed", "failed", PROCESSING):
+    if done.status in ("completed", "failed", "waiting", PROCESSING):
         return done
     if intent.status == PROCESSING:
         return paying.Completion(

@@ -18,9 +18,11 @@ from mercato.customers import consent, identities, merges
 from mercato.customers import service as customers
 from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
 from mercato.inventory import reservations as stock
+from mercato.markets import service as markets
 from mercato.orders import creation
 from mercato.orders.models import Order
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
+from mercato.payments import methods
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from mercato.payments.providers import DECLINED, REQUIRES_ACTION, PaymentProvider, PaymentRequest
@@ -45,8 +47,10 @@ class TooManyAttempts(MercatoError):
 
 @dataclass
 class Completion:
-    # completed, requires_action, declined, processing; total_changed (nothing charged:
-    # show the new total); failed (charged, the order could not be placed, refunded)
+    # completed, requires_action, declined, processing; waiting (a voucher or code the
+    # buyer pays elsewhere: the order is placed when the provider says paid);
+    # total_changed (nothing charged: show the new total); failed (charged, the order
+    # could not be placed, refunded)
     status: str
     checkout: Checkout
     order: Order | None = None
@@ -105,8 +109,40 @@ def hold_for_payment(session: Session, checkout: Checkout, now: datetime) -> Non
     )
 
 
+def offered_methods(session: Session, checkout: Checkout) -> tuple[str, ...] | None:
+    """The payment method types the checkout's market offers; None with no market."""
+    found = markets.payment_methods(session, checkout.market)
+    return tuple(found) if found else None
+
+
+def method_type(payment_method: str) -> str:
+    """The type of what the buyer paid with: a local method by its name, else a card
+    (a test token, a saved method)."""
+    return payment_method if payment_method in methods.METHODS else "card"
+
+
+def check_offered(session: Session, checkout: Checkout, payment_method: str) -> str:
+    """The chosen method's type, refused when the checkout's market does not offer it."""
+    chosen, offered = method_type(payment_method), offered_methods(session, checkout)
+    if offered is not None and chosen not in offered:
+        raise ValidationFailed(
+            "This payment method is not offered here.",
+            [FieldError(("payment_method",), f"one of {', '.join(offered)}")],
+        )
+    if offered is None and chosen != "card":
+        raise ValidationFailed(
+            "This payment method is not offered here.",
+            [FieldError(("payment_method",), "only cards are taken without a market")],
+        )
+    return chosen
+
+
 def payment_request(
-    checkout: Checkout, customer, provider: PaymentProvider, key: str
+    checkout: Checkout,
+    customer,
+    provider: PaymentProvider,
+    key: str,
+    offered: tuple[str, ...] | None = None,
 ) -> PaymentRequest:
     return PaymentRequest(
         checkout.total,
@@ -118,10 +154,40 @@ def payment_request(
         else None,
         save_method=checkout.remember,
         metadata={"checkout_id": checkout.id},
+        payment_method_types=offered,
     )
 
 
+def wait_for_payment(session: Session, checkout: Checkout, pay_by: datetime, now: datetime) -> None:
+    """A voucher or code payable until ``pay_by``: the stock stays held until then, and a
+    while after for the provider's word to arrive. Held again first if the hold lapsed
+    meanwhile (refused when it sold out)."""
+    service.renew_hold(session, checkout, now)
+    until = pay_by + methods.NOTICE_GRACE
+    if checkout.expires_at is not None and checkout.expires_at >= until:
+        return
+    checkout.expires_at = stock.extend_until(
+        session, checkout.reservation_id, max(1, int((until - now).total_seconds())), now=now
+    )
+
+
+def give_up_waiting(session: Session, checkout: Checkout, now: datetime) -> None:
+    """A voucher or code that lapsed or failed: its held stock (and discount slot) go
+    back at once; the buyer who comes back is held afresh when paying again."""
+    if checkout.status != "open":
+        return
+    if checkout.reservation_id:
+        stock.release(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
+    discounts.release(session, [checkout.id] if checkout.discount_code else [], now)
+    checkout.status, checkout.expires_at, checkout.updated_at = "expired", now, now
+
+
+WAITING_MESSAGE = "Pay with the code below; your order is placed as soon as the payment arrives."
+
+
 def answer(checkout: Checkout, payment, next_action_url: str | None = None) -> Completion:
+    if payment.status == REQUIRES_ACTION and methods.flow_of(payment.method) == methods.DELAYED:
+        return Completion("waiting", checkout, message=WAITING_MESSAGE)
     if payment.status == REQUIRES_ACTION:
         return Completion(
             "requires_action",
@@ -325,8 +391,10 @@ def uses_sandbox(session: Session) -> bool:
     return payments.provider(session).name == "sandbox"
 
 
-def authenticate_in_sandbox(session: Session, token: str, approved: bool) -> None:
-    """The sandbox's stand-in for the bank's 3-D Secure page."""
+def authenticate_in_sandbox(session: Session, token: str, approved: bool) -> str | None:
+    """The sandbox's stand-in for the bank's 3-D Secure page, or for a redirect method's
+    bank page; where the buyer goes back to (Stripe's return_url, with the intent), or
+    None for the 3-D Secure page's own way back."""
     checkout = service.get_checkout(session, token)
     payment = session.scalar(
         select(Payment)
@@ -340,3 +408,4 @@ def authenticate_in_sandbox(session: Session, token: str, approved: bool) -> Non
     if payment is None:
         raise Conflict("This checkout is not waiting for an authentication.")
     payments.sandbox().authenticate(payment.intent_ref, approved)
+    return payments.sandbox().returned_to(payment.intent_ref)

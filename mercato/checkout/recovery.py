@@ -69,7 +69,11 @@ def _reconcile_one(sessions: sessionmaker[Session], payment_id: str, now: dateti
         provider = payments.provider(session, payment.provider)
         customer = customers.get(session, checkout.customer_id)
         request = paying.payment_request(
-            checkout, customer, provider, f"{checkout.id}:{payment.attempt_key}"
+            checkout,
+            customer,
+            provider,
+            f"{checkout.id}:{payment.attempt_key}",
+            paying.offered_methods(session, checkout),
         )
         request = replace(request, amount=payment.amount)
         status, ref, reason = payment.status, payment.intent_ref, payment.failure_message

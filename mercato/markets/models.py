@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Amount, Base, JSONType, UTCDateTime, utcnow
@@ -34,6 +34,11 @@ class Market(Base):
     # Converted prices end in this fraction of the major unit ("0.99", "0.95"); None: as
     # rounded per currency.
     price_ending: Mapped[str | None] = mapped_column(String(8))
+    # Stripe's payment method types offered to its buyers, as the PaymentIntent lists them
+    # (``payments.methods``): card, ideal, bancontact, klarna, pix, boleto.
+    payment_methods: Mapped[list[str]] = mapped_column(
+        JSONType(), default=lambda: ["card"], server_default=text("'[\"card\"]'")
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

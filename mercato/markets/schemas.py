@@ -15,6 +15,7 @@ class MarketCreate(BaseModel):
     tax_mode: Literal["inclusive", "exclusive"]
     duties: Literal["ddp", "dap"] = "dap"
     price_ending: str | None = Field(default=None, max_length=8)
+    payment_methods: list[str] = Field(default=["card"], max_length=20)
     active: bool = True
 
 
@@ -26,6 +27,7 @@ class MarketUpdate(BaseModel):
     tax_mode: Literal["inclusive", "exclusive"] | None = None
     duties: Literal["ddp", "dap"] | None = None
     price_ending: str | None = Field(default=None, max_length=8)
+    payment_methods: list[str] | None = Field(default=None, max_length=20)
     active: bool | None = None
 
 
@@ -40,6 +42,7 @@ class MarketPublic(BaseModel):
     tax_mode: str
     duties: str
     price_ending: str | None
+    payment_methods: list[str]
     active: bool
     created_at: datetime
     updated_at: datetime

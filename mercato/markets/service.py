@@ -22,6 +22,7 @@ from mercato.markets import prices
 from mercato.markets.models import Market, MarketPrice
 from mercato.markets.schemas import MarketCreate, MarketUpdate, PriceSet
 from mercato.money import MoneyError, check_currency, to_minor
+from mercato.payments import methods
 
 # ---------------------------------------------------------------- defining
 
@@ -93,6 +94,7 @@ def create_market(session: Session, data: MarketCreate) -> Market:
         price_ending=prices.check_ending(data.price_ending, currency),
         active=data.active,
     )
+    market.payment_methods = methods.check(data.payment_methods, currency, market.countries)
     _no_overlap(session, market)
     session.add(market)
     session.flush()
@@ -119,6 +121,12 @@ def update_market(session: Session, code: str, data: MarketUpdate) -> Market:
         market.price_ending = prices.check_ending(ending, market.currency)
     if data.active is not None:
         market.active = data.active
+    # Checked again when the currency or countries change: iDEAL goes with EUR only.
+    market.payment_methods = methods.check(
+        data.payment_methods if data.payment_methods is not None else market.payment_methods,
+        market.currency,
+        market.countries,
+    )
     _no_overlap(session, market)
     market.updated_at = utcnow()
     session.flush()
@@ -135,6 +143,15 @@ def get_market(session: Session, code: str) -> Market:
     if market is None:
         raise NotFound(f"No market {code!r}.")
     return market
+
+
+def payment_methods(session: Session, code: str | None) -> list[str] | None:
+    """The payment method types a market's buyers are offered; None with no market (the
+    provider's own choice applies)."""
+    if not code:
+        return None
+    market = session.get(Market, code)
+    return list(market.payment_methods or methods.DEFAULT) if market is not None else None
 
 
 def list_markets(session: Session, *, active_only: bool = False) -> list[Market]:

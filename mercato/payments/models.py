@@ -43,6 +43,8 @@ class Payment(Base):
     )
     attempt_key: Mapped[str] = mapped_column(String(255))
     provider: Mapped[str] = mapped_column(String(32))
+    # The method type paid with (card, ideal, boleto...), once known.
+    method: Mapped[str | None] = mapped_column(String(32))
     intent_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(24))
     amount: Mapped[int] = mapped_column(Amount)

@@ -8,6 +8,7 @@ ever reaches Mercato.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from mercato.errors import MercatoError
@@ -34,6 +35,9 @@ class PaymentRequest:
     # Ask the provider to keep the method for the buyer's next purchase.
     save_method: bool = False
     metadata: dict[str, str] | None = None
+    # The payment method types offered (Stripe's ``payment_method_types``: card, ideal,
+    # boleto...); None leaves the choice to the provider's own settings.
+    payment_method_types: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,14 @@ class Intent:
     # What the buyer's browser confirms the intent with (the provider's own element);
     # shown to that page only, never stored.
     client_secret: str | None = None
+    # The type of the method it was confirmed with (card, ideal, boleto...).
+    method_type: str | None = None
+    # A delayed method's voucher or code (Boleto, Pix): payable until ``pay_by``, its
+    # instructions at ``instructions_url`` (the provider's page) or as ``instructions``
+    # (the number or code to pay).
+    pay_by: datetime | None = None
+    instructions_url: str | None = None
+    instructions: str | None = None
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,8 @@ def record(session: Session, payment: Payment, intent: Intent, *, flush: bool = 
     """Write what the provider said about a payment (a decline may name no amount);
     ``flush=False`` leaves the write to the transaction's next flush."""
     payment.intent_ref = intent.ref
+    if intent.method_type:
+        payment.method = intent.method_type
     if intent.currency:
         payment.amount, payment.currency = intent.amount, intent.currency.upper()
     payment.status = (

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import stripe
 
@@ -70,8 +72,13 @@ class StripeProvider:
             "currency": request.currency.lower(),
             "description": request.description,
             "metadata": request.metadata or {},
-            "automatic_payment_methods": {"enabled": True, "allow_redirects": "always"},
         }
+        # The market's methods, or those enabled in the Stripe Dashboard (one or the other:
+        # Stripe takes payment_method_types or automatic_payment_methods, not both).
+        if request.payment_method_types:
+            params["payment_method_types"] = list(request.payment_method_types)
+        else:
+            params["automatic_payment_methods"] = {"enabled": True, "allow_redirects": "always"}
         params.update(self._saving(request))
         return self._intent(
             self._call(
@@ -88,6 +95,8 @@ class StripeProvider:
             "metadata": request.metadata or {},
             **self._saving(request),
         }
+        if request.payment_method_types:
+            params["payment_method_types"] = list(request.payment_method_types)
         # Stripe's way to clear a field is an empty value.
         params.setdefault("setup_future_usage", "")
         return self._intent(
@@ -179,11 +188,16 @@ class StripeProvider:
             raise WebhookRejected("The Stripe webhook signature does not verify.") from None
         obj = event.data.object.to_dict()
         is_intent = obj.get("object") == "payment_intent"
+        status = STATUSES.get(obj.get("status")) if is_intent else None
+        if event.type == "payment_intent.payment_failed":
+            # The intent is back to requires_payment_method: a voucher or code that lapsed
+            # unpaid, a redirect the buyer failed.
+            status = DECLINED
         return WebhookEvent(
             event.id,
             event.type,
             obj.get("id") if is_intent else None,
-            STATUSES.get(obj.get("status")) if is_intent else None,
+            status,
             # refund.updated, refund.failed, charge.refund.updated carry the refund.
             _refund_answer(obj) if obj.get("object") == "refund" else None,
         )
@@ -214,6 +228,11 @@ class StripeProvider:
         if isinstance(method, dict) and method.get("card"):
             card = method["card"]
             label = f"{card.get('brand', 'card').title()} •••• {card.get('last4', '')}"
+        method_type = method.get("type") if isinstance(method, dict) else None
+        # A voucher or code the buyer pays elsewhere: Boleto's boleto_display_details,
+        # Pix's pix_display_qr_code; each says until when and where its instructions are.
+        shown = next_action.get(next_action.get("type") or "") or {}
+        pay_by = shown.get("expires_at") if isinstance(shown, dict) else None
         return Intent(
             pi["id"],
             status,
@@ -226,6 +245,12 @@ class StripeProvider:
             payment_method_label=label,
             customer_ref=pi.get("customer"),
             client_secret=pi.get("client_secret"),
+            method_type=method_type,
+            pay_by=datetime.fromtimestamp(pay_by, UTC) if pay_by else None,
+            instructions_url=(shown.get("hosted_voucher_url") or shown.get("hosted_instructions_url"))
+            if pay_by
+            else None,
+            instructions=(shown.get("number") or shown.get("data")) if pay_by else None,
         )
 
 
