@@ -52,6 +52,7 @@ from mercato.payments.providers import (
     PaymentRequest,
     ProviderError,
 )
+from mercato.payments.sandbox import SIGNATURE_HEADER as SANDBOX_SIGNATURE
 
 log = logging.getLogger(__name__)
 # A payment pending this long has lost the request that made it: the reconciler takes it.
@@ -569,3 +570,70 @@ def on_payment_event(
         payment_id = payment.id
     done = record_answer(sessions, payment_id, provider.retrieve(event.intent_ref), now)
     return {"completed": "completed", "failed": "refunded"}.get(done.status, event.status)
+
+
+# ---------------------------------------------------------------- waiting for a voucher
+
+
+DELAYED_METHODS = tuple(m.name for m in methods.METHODS.values() if m.flow == methods.DELAYED)
+
+
+@dataclass
+class Waiting:
+    """A checkout's voucher or code (Boleto, Pix) as the buyer's waiting page shows it."""
+
+    checkout: Checkout
+    payment: Payment
+    intent: Intent | None
+    method: methods.Method | None
+    # Why it ended unpaid (lapsed, failed), when it did.
+    failed: str | None = None
+
+
+def _waiting_payment(session: Session, checkout: Checkout) -> Payment:
+    payment = session.scalar(
+        select(Payment)
+        .where(Payment.checkout_id == checkout.id, Payment.method.in_(DELAYED_METHODS))
+        .order_by(Payment.created_at.desc())
+    )
+    if payment is None:
+        raise Conflict("This checkout is not waiting for a payment.")
+    return payment
+
+
+def waiting(sessions: sessionmaker[Session], token: str, now: datetime | None = None) -> Waiting:
+    """Where the checkout's voucher or code stands, asked of the provider: one it says
+    was paid places the order now (its webhook may come later, or never), one it says
+    lapsed gives the stock back."""
+    with sessions() as session:
+        checkout = service.get_checkout(session, token)
+        payment = _waiting_payment(session, checkout)
+        provider = payments.provider(session, payment.provider)
+    intent = None
+    if payment.status == REQUIRES_ACTION and payment.intent_ref and checkout.status != "completed":
+        intent = provider.retrieve(payment.intent_ref)
+        if intent.status in (SUCCEEDED, DECLINED):
+            record_answer(sessions, payment.id, intent, now)
+            with sessions() as session:
+                checkout = service.get_checkout(session, token)
+                payment = session.get(Payment, payment.id)
+    failed = None
+    if payment.status in (DECLINED, "voided", "refunded") and checkout.status != "completed":
+        failed = payment.failure_message or "The payment did not arrive."
+    return Waiting(checkout, payment, intent, methods.METHODS.get(payment.method or ""), failed)
+
+
+def settle_in_sandbox(sessions: sessionmaker[Session], token: str, paid: bool) -> str:
+    """The sandbox's stand-in for the buyer paying the voucher or code, or letting it
+    lapse: its signed event goes through the webhook's own path."""
+    with sessions() as session:
+        checkout = service.get_checkout(session, token)
+        payment = _waiting_payment(session, checkout)
+        if payment.provider != "sandbox" or payment.status != REQUIRES_ACTION:
+            raise Conflict("This checkout is not waiting for a sandbox voucher or code.")
+        ref = payment.intent_ref
+    sandbox = payments.sandbox()
+    payload = sandbox.settle(ref, paid)
+    return on_payment_event(
+        sessions, "sandbox", payload, {SANDBOX_SIGNATURE: sandbox.sign(payload)}
+    )

@@ -105,8 +105,9 @@ class CheckoutUpdate(BuyerDetails):
 
 class CheckoutComplete(_Input):
     payment_method: Annotated[str, Field(min_length=1, max_length=255)] = Field(
-        description="The provider's token (e.g. tok_visa in the sandbox), or 'saved' for "
-        "the returning buyer's saved method"
+        description="The provider's token (e.g. tok_visa in the sandbox), 'saved' for "
+        "the returning buyer's saved method, or a local method type the checkout's market "
+        "offers (ideal, bancontact, klarna, pix, boleto)"
     )
     expected_total: Annotated[int, Field(ge=0)] = Field(
         description="The total the buyer was shown, in minor units: if the checkout's total "
@@ -181,7 +182,9 @@ class CheckoutCreated(CheckoutPublic):
 
 
 class CompletionPublic(BaseModel):
-    status: Literal["completed", "requires_action", "processing"]
+    # waiting: a voucher or code (Boleto, Pix) the buyer pays elsewhere; the order is
+    # placed when the provider says paid.
+    status: Literal["completed", "requires_action", "processing", "waiting"]
     order_id: str | None = None
     order_number: int | None = None
     next_action_url: str | None = None

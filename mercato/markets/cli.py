@@ -29,12 +29,22 @@ def list_():
                 m.tax_mode,
                 m.duties.upper(),
                 m.price_ending or "",
+                ", ".join(m.payment_methods or ()),
                 "yes" if m.active else "no",
             )
             for m in service.list_markets(session)
         ]
     shown = table(
-        "Code", "Name", "Countries", "Currency", "Languages", "Tax", "Duties", "Ending", "Active"
+        "Code",
+        "Name",
+        "Countries",
+        "Currency",
+        "Languages",
+        "Tax",
+        "Duties",
+        "Ending",
+        "Payment methods",
+        "Active",
     )
     for row in rows:
         shown.add_row(*row)
@@ -53,6 +63,10 @@ def create(
     price_ending: Annotated[
         str | None, typer.Option(help='converted prices end in: "0.99"')
     ] = None,
+    payment_methods: Annotated[
+        str,
+        typer.Option(help="Stripe payment method types offered, comma-separated: card,ideal"),
+    ] = "card",
 ):
     """Create a market."""
     from mercato.markets import service
@@ -68,6 +82,7 @@ def create(
         tax_mode=tax_mode,
         duties=duties,
         price_ending=price_ending,
+        payment_methods=[m.strip() for m in payment_methods.split(",") if m.strip()],
     )
     with unit_of_work() as session:
         market = service.create_market(session, data)

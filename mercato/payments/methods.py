@@ -110,9 +110,7 @@ def check(
         name = (raw or "").strip().lower()
         known = METHODS.get(name)
         if known is None:
-            errors.append(
-                FieldError((field, index), f"{raw!r} is not one of {', '.join(METHODS)}")
-            )
+            errors.append(FieldError((field, index), f"{raw!r} is not one of {', '.join(METHODS)}"))
         elif known.currencies is not None and currency not in known.currencies:
             takes = ", ".join(sorted(known.currencies))
             errors.append(

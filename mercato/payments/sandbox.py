@@ -294,6 +294,11 @@ class SandboxProvider:
             }
         return json.dumps(event).encode()
 
+    def payment_method_types(self, intent_ref: str) -> tuple[str, ...] | None:
+        """The types an intent was made to offer (tests: the market's)."""
+        with self._lock:
+            return self._types.get(intent_ref)
+
     def charges(self) -> int:
         """How many intents were paid (tests: one checkout, one charge)."""
         with self._lock:

@@ -247,7 +247,9 @@ class StripeProvider:
             client_secret=pi.get("client_secret"),
             method_type=method_type,
             pay_by=datetime.fromtimestamp(pay_by, UTC) if pay_by else None,
-            instructions_url=(shown.get("hosted_voucher_url") or shown.get("hosted_instructions_url"))
+            instructions_url=(
+                shown.get("hosted_voucher_url") or shown.get("hosted_instructions_url")
+            )
             if pay_by
             else None,
             instructions=(shown.get("number") or shown.get("data")) if pay_by else None,

@@ -50,6 +50,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Payment": "Betaling",
         "Qty {n}": "Aantal {n}",
         "Thank you!": "Bedankt!",
+        "Choose how to pay": "Kies hoe je betaalt",
+        "Card": "Kaart",
+        "You pay on your bank's page and come back here.": (
+            "Je betaalt op de pagina van je bank en komt daarna hier terug."
+        ),
+        "Waiting for your payment": "Wachten op je betaling",
+        "Pay {amount} with {method} by {when}.": "Betaal {amount} met {method} vóór {when}.",
+        "Your items stay reserved until then. This page updates by itself.": (
+            "Je artikelen blijven tot dan gereserveerd. Deze pagina werkt zichzelf bij."
+        ),
+        "Open the payment instructions": "Open de betaalinstructies",
     },
     "de": {
         "Buy now": "Jetzt kaufen",
@@ -87,6 +98,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Pay {amount}": "Payer {amount}",
         "Shipping address": "Adresse de livraison",
         "Payment": "Paiement",
+    },
+    "pt": {
+        "Buy now": "Comprar agora",
+        "Subtotal": "Subtotal",
+        "Shipping": "Frete",
+        "Free": "Grátis",
+        "Total": "Total",
+        "Pay {amount}": "Pagar {amount}",
+        "Shipping address": "Endereço de entrega",
+        "Payment": "Pagamento",
+        "Choose how to pay": "Escolha como pagar",
+        "Card": "Cartão",
+        "Waiting for your payment": "Aguardando seu pagamento",
+        "Pay {amount} with {method} by {when}.": "Pague {amount} com {method} até {when}.",
+        "Your items stay reserved until then. This page updates by itself.": (
+            "Seus itens ficam reservados até lá. Esta página se atualiza sozinha."
+        ),
+        "Open the payment instructions": "Abrir as instruções de pagamento",
     },
 }
 

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_datetime
 from babel.numbers import format_currency
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -33,10 +34,12 @@ from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
 from mercato.customers import service as customers
 from mercato.db import Sessions, transaction, utcnow
-from mercato.errors import FieldError, Forbidden, MercatoError, dotted
+from mercato.errors import Conflict, FieldError, Forbidden, MercatoError, dotted
 from mercato.markets import service as markets
 from mercato.markets.models import Market
 from mercato.money import format_plain, to_decimal
+from mercato.payments import methods
+from mercato.payments import service as payments
 from mercato.payments.providers import ProviderError
 from mercato.storefront import platform_carts, service
 from mercato.storefront.messages import translator
@@ -465,6 +468,7 @@ def _checkout_page(
         found = checkout.get_checkout(session, token)
         shown = checkout.view(session, found)
         sandbox = paying.uses_sandbox(session)
+        offered = paying.offered_methods(session, found)
     address = dict(found.shipping_address or {})
     values = {
         "email": found.email or "",
@@ -493,6 +497,10 @@ def _checkout_page(
         attempt_key=uuid.uuid4().hex,
         sandbox=sandbox,
         card=card,
+        # On the sandbox, the market's local methods beside its test cards (Stripe's
+        # Payment Element shows them itself).
+        local_methods=[methods.METHODS[m] for m in offered or () if m != "card"] if sandbox else [],
+        takes_cards=offered is None or "card" in offered,
     )
 
 
@@ -699,6 +707,8 @@ def _after(
         return _done(request, token, done)
     if done.status == "requires_action":
         return RedirectResponse(done.next_action_url, status_code=303)
+    if done.status == "waiting":
+        return _see_other(request, "waiting_page", token=token)
     return _checkout_page(
         request,
         sessions,
@@ -714,15 +724,21 @@ def checkout_return(
     token: str,
     sessions: SessionFactories,
     authenticate: str | None = None,
+    authorize: str | None = None,
     payment_intent: str | None = None,
 ):
     """Back from the bank's authentication (or the sandbox's stand-in for it), or from
-    the provider's element, which names the intent the browser confirmed."""
+    the provider's element or a redirect method's bank, which name the intent the
+    browser confirmed (``payment_intent``, with ``payment_intent_client_secret`` and
+    ``redirect_status``, as Stripe sends them). Only the provider's word on the intent
+    is taken, never the address's."""
     try:
         if authenticate:
             with sessions.read() as session:
                 checkout.get_checkout(session, token)
             return page(request, "authenticate.html", token=token)
+        if authorize:
+            return _bank_page(request, sessions, token, authorize[:255])
         done = completion.resume(
             sessions.write,
             token,
@@ -733,15 +749,73 @@ def checkout_return(
     return _after(request, sessions, token, done)
 
 
+def _bank_page(request: Request, sessions: Sessions, token: str, intent_ref: str) -> Response:
+    """The sandbox's stand-in for a redirect method's bank page (iDEAL, Bancontact,
+    Klarna): the buyer authorises or fails the payment of the amount shown."""
+    with sessions.read() as session:
+        found = checkout.get_checkout(session, token)
+        payment = payments.by_intent(session, intent_ref)
+        if payment is None or payment.checkout_id != found.id or payment.provider != "sandbox":
+            raise Conflict("This checkout is not waiting for a bank.")
+        method = methods.METHODS.get(payment.method or "")
+    return page(
+        request,
+        "authenticate.html",
+        locale=_checkout_locale(found),
+        token=token,
+        method=method,
+        amount=money(payment.amount, payment.currency, _checkout_locale(found) or "en"),
+    )
+
+
 @router.post("/checkout/{token}/authenticate")
 def sandbox_authenticate(request: Request, token: str, form: PostedForm, session: WriteSession):
     try:
         check_csrf(request, form.get("csrf", ""))
-        paying.authenticate_in_sandbox(session, token, form.get("answer") == "approve")
+        back = paying.authenticate_in_sandbox(session, token, form.get("answer") == "approve")
     except MercatoError as exc:
         session.rollback()
         return _problem_page(request, exc)
+    if back is not None:  # a redirect method: back to return_url, as the bank sends buyers
+        return RedirectResponse(back, status_code=303)
     return _see_other(request, "checkout_return", token=token)
+
+
+@router.get("/checkout/{token}/waiting", response_class=HTMLResponse, name="waiting_page")
+def waiting_page(request: Request, token: str, sessions: SessionFactories):
+    """Waiting for a voucher or code the buyer pays elsewhere (Boleto, Pix): how much, by
+    when, and where; it reloads itself, and goes on to the thanks page once the
+    provider says paid."""
+    try:
+        wait = completion.waiting(sessions.write, token)
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    if wait.checkout.status == "completed":
+        return _see_other(request, "thanks", token=token)
+    locale = _checkout_locale(wait.checkout) or locale_of(request)
+    return page(
+        request,
+        "waiting.html",
+        locale=_checkout_locale(wait.checkout),
+        token=token,
+        w=wait,
+        sandbox=wait.payment is not None and wait.payment.provider == "sandbox",
+        pay_by=format_datetime(wait.intent.pay_by, "short", locale=locale)
+        if wait.intent and wait.intent.pay_by
+        else None,
+    )
+
+
+@router.post("/checkout/{token}/waiting")
+def sandbox_settle(request: Request, token: str, form: PostedForm, sessions: SessionFactories):
+    """The sandbox's stand-in for the buyer paying the voucher or code (or letting it
+    lapse): the provider's signed event reaches the shop's webhook as it would."""
+    try:
+        check_csrf(request, form.get("csrf", ""))
+        completion.settle_in_sandbox(sessions.write, token, form.get("answer") == "paid")
+    except MercatoError as exc:
+        return _problem_page(request, exc)
+    return _see_other(request, "waiting_page", token=token)
 
 
 @router.post("/checkout/{token}/login-link")

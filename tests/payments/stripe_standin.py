@@ -3,6 +3,11 @@
 It answers as Stripe documents: form-encoded requests, JSON objects, Idempotency-Key
 replays, card errors as 402. Test payment methods: pm_card_visa succeeds,
 pm_card_chargeDeclined is declined, pm_card_authenticationRequired needs 3-D Secure.
+
+``payment_method_types`` are kept on the intent and refused, as Stripe refuses them, when
+the currency does not take one or when automatic_payment_methods comes too; a browser
+confirming with ``payment_method_data[type]`` of a redirect method (ideal) gets a
+redirect_to_url next action, of a delayed one (boleto, pix) its voucher or code to show.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from mercato.payments import methods
 
 CARDS = {
     "pm_card_visa": ("visa", "4242"),
@@ -41,6 +48,7 @@ class StripeStandIn:
         self.intents: dict[str, dict] = {}
         self.replies: dict[str, tuple[int, dict]] = {}
         self.refunds: list[dict] = []
+        self.methods: dict[str, str] = {}  # a local method's payment method -> its type
         # The status a new refund starts in (Stripe: card refunds may start pending, and
         # one that succeeded may still fail later; tests move them with ``refund_becomes``).
         self.refund_status = "succeeded"
@@ -127,6 +135,10 @@ class StripeStandIn:
             self.refunds.append(refund)
             return 200, refund
         if parts[:2] == ["v1", "payment_intents"]:
+            types = [v for k, v in sorted(form.items()) if k.startswith("payment_method_types[")]
+            refused = self._refused_types(types, form)
+            if refused is not None:
+                return 400, refused
             if len(parts) == 2:
                 number = len(self.intents) + 1
                 intent = {
@@ -142,6 +154,7 @@ class StripeStandIn:
                     "next_action": None,
                     "last_payment_error": None,
                     "metadata": {},
+                    "payment_method_types": types or ["card"],
                 }
                 self.intents[intent["id"]] = intent
                 return 200, intent
@@ -174,6 +187,8 @@ class StripeStandIn:
                     if field in form:
                         value = form[field] or None
                         intent[field] = int(value) if field == "amount" else value
+                if types:
+                    intent["payment_method_types"] = types
                 return 200, intent
             if action == "confirm" and intent["status"] not in OPEN:
                 return 400, {
@@ -183,6 +198,9 @@ class StripeStandIn:
                         "message": f"This PaymentIntent's status is {intent['status']}",
                     }
                 }
+            local = form.get("payment_method_data[type]")
+            if action == "confirm" and local and local != "card":
+                return self._confirm_local(intent, local, form)
             if action == "confirm":
                 number = form.get("payment_method_data[card][number]")
                 pm = (
@@ -231,13 +249,98 @@ class StripeStandIn:
             return 200, self._expanded(intent, form)
         return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
 
+    def _refused_types(self, types: list[str], form: dict) -> dict | None:
+        def error(message: str) -> dict:
+            return {
+                "error": {
+                    "type": "invalid_request_error",
+                    "param": "payment_method_types",
+                    "message": message,
+                }
+            }
+
+        if types and any(k.startswith("automatic_payment_methods") for k in form):
+            return error(
+                "You may only specify one of these parameters: automatic_payment_methods, "
+                "payment_method_types."
+            )
+        currency = form.get("currency")
+        for name in types:
+            known = methods.METHODS.get(name)
+            if known is None:
+                return error(f"The payment method type provided: {name} is invalid.")
+            if currency and known.currencies and currency.upper() not in known.currencies:
+                return error(methods.refusal(name, currency, int(form.get("amount") or 0)))
+        return None
+
+    def _confirm_local(self, intent: dict, local: str, form: dict) -> tuple[int, dict]:
+        """A browser confirming a local method, as Stripe answers it."""
+        if local not in intent["payment_method_types"]:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": f"The PaymentMethod type {local} is not in this "
+                    "PaymentIntent's payment_method_types.",
+                }
+            }
+        refused = methods.refusal(local, intent["currency"], intent["amount"])
+        if refused:
+            return 400, {"error": {"type": "invalid_request_error", "message": refused}}
+        intent["payment_method"] = f"pm_{local}_{intent['id']}"
+        intent["status"] = "requires_action"
+        if methods.flow_of(local) == methods.REDIRECT:
+            intent["next_action"] = {
+                "type": "redirect_to_url",
+                "redirect_to_url": {
+                    "url": f"{self.url}/authorize/{intent['id']}",
+                    "return_url": form.get("return_url"),
+                },
+            }
+        else:
+            kind = "boleto_display_details" if local == "boleto" else "pix_display_qr_code"
+            days = 3 if local == "boleto" else 1
+            intent["next_action"] = {
+                "type": kind,
+                kind: {
+                    "expires_at": int(time.time()) + days * 86400,
+                    "hosted_voucher_url" if local == "boleto" else "hosted_instructions_url": (
+                        f"{self.url}/voucher/{intent['id']}"
+                    ),
+                    "number" if local == "boleto" else "data": f"0123 {intent['id']}",
+                },
+            }
+        self.methods[intent["payment_method"]] = local
+        return 200, intent
+
+    def settle(self, intent_id: str, paid: bool) -> dict:
+        """A voucher or code paid (or lapsed): the intent as its webhook carries it."""
+        intent = self.intents[intent_id]
+        intent["next_action"] = None
+        if paid:
+            intent["status"] = "succeeded"
+        else:
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = {
+                "code": "payment_method_expired",
+                "message": "The voucher expired unpaid.",
+            }
+        return dict(intent)
+
     def _expanded(self, intent: dict, form: dict) -> dict:
         out = dict(intent)
-        if form.get("expand[0]") == "payment_method" and intent["payment_method"]:
+        local = self.methods.get(intent["payment_method"] or "")
+        if form.get("expand[0]") == "payment_method" and local:
+            out["payment_method"] = {
+                "id": intent["payment_method"],
+                "object": "payment_method",
+                "type": local,
+            }
+        elif form.get("expand[0]") == "payment_method" and intent["payment_method"]:
             brand, last4 = CARDS.get(intent["payment_method"], ("visa", "4242"))
             out["payment_method"] = {
                 "id": intent["payment_method"],
                 "object": "payment_method",
+                "type": "card",
                 "card": {"brand": brand, "last4": last4},
             }
         return out
