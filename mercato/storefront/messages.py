@@ -50,6 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Payment": "Betaling",
         "Qty {n}": "Aantal {n}",
         "Thank you!": "Bedankt!",
+        "Total paid": "Totaal betaald",
         "Choose how to pay": "Kies hoe je betaalt",
         "Card": "Kaart",
         "You pay on your bank's page and come back here.": (
@@ -108,6 +109,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Pay {amount}": "Pagar {amount}",
         "Shipping address": "Endereço de entrega",
         "Payment": "Pagamento",
+        "Thank you!": "Obrigado!",
+        "Total paid": "Total pago",
         "Choose how to pay": "Escolha como pagar",
         "Card": "Cartão",
         "Waiting for your payment": "Aguardando seu pagamento",
