@@ -800,7 +800,8 @@ def waiting_page(request: Request, token: str, sessions: SessionFactories):
         token=token,
         w=wait,
         sandbox=wait.payment is not None and wait.payment.provider == "sandbox",
-        pay_by=format_datetime(wait.intent.pay_by, "short", locale=locale)
+        # In UTC: the buyer's own time zone is not known here.
+        pay_by=format_datetime(wait.intent.pay_by, "short", locale=locale) + " UTC"
         if wait.intent and wait.intent.pay_by
         else None,
     )
