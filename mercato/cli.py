@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from mercato.analytics import cli as analytics_cli
 from mercato.auth import service as auth_service
 from mercato.catalog import cli as collections_cli
-from mercato.catalog import service, shopify_csv
+from mercato.catalog import service, shopify_csv, translations_cli
 from mercato.catalog.service import store_currency
 from mercato.channels import cli as channels_cli
 from mercato.cli_support import console, err, table, unit_of_work
@@ -51,6 +51,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(products_app, name="products")
 app.add_typer(collections_cli.app, name="collections")
+app.add_typer(translations_cli.translations_app, name="translations")
 app.add_typer(events_cli.app, name="events")
 app.add_typer(jobs_cli.app, name="jobs")
 app.add_typer(webhooks_cli.app, name="webhooks")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from mercato.catalog import media, service, shopify_csv
+from mercato.catalog import media, service, shopify_csv, translations
 from mercato.catalog.auth import CatalogRead, CatalogWrite
 from mercato.catalog.schemas import (
     BulkUpsert,
@@ -19,6 +19,10 @@ from mercato.catalog.schemas import (
     ProductPublic,
     ProductUpdate,
     Status,
+    TranslationImportReport,
+    TranslationInput,
+    TranslationLocalized,
+    TranslationPublic,
     VariantPage,
     VariantPublic,
 )
@@ -108,6 +112,83 @@ def export_shopify_csv(session: ReadSession, _: CatalogRead):
         headers={"Content-Disposition": 'attachment; filename="products.csv"'},
         background=BackgroundTask(buffer.close),
     )
+
+
+@router.post("/products/import/translations", response_model=TranslationImportReport)
+def import_translations_csv(
+    session: WriteSession,
+    _: CatalogWrite,
+    file: UploadFile = File(description="A Shopify translation CSV (Translate & Adapt export)"),
+    dry_run: bool = False,
+):
+    """Import product translations from Shopify's translation CSV: all or nothing; each
+    error names its row and column."""
+    stream, _counter = shopify_csv.open_text(file.file)
+    return vars(translations.import_csv(session, stream, dry_run=dry_run))
+
+
+@router.get(
+    "/products/export/translations",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_translations_csv(
+    session: ReadSession,
+    _: CatalogRead,
+    locale: Annotated[list[str] | None, Query(description="Locales (default: all)")] = None,
+):
+    """Every product's translatable texts as a Shopify translation CSV."""
+    buffer = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+        max_size=8 * 1024 * 1024, mode="w+", newline=""
+    )
+    translations.export_csv(session, buffer, locale)
+    buffer.seek(0)
+    return StreamingResponse(
+        iter(lambda: buffer.read(64 * 1024), ""),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="translations.csv"'},
+        background=BackgroundTask(buffer.close),
+    )
+
+
+@router.get("/products/{product_id}/translations", response_model=list[TranslationPublic])
+def list_translations(product_id: str, session: ReadSession, _: CatalogRead):
+    return translations.translations_of(session, product_id)
+
+
+@router.get("/products/{product_id}/localized", response_model=TranslationLocalized)
+def localized_product(
+    product_id: str,
+    session: ReadSession,
+    _: CatalogRead,
+    locale: Annotated[str, Query(description="e.g. nl-BE: then nl, then the product's own")],
+):
+    """The product's texts as a buyer in ``locale`` sees them, after fallbacks."""
+    found = translations.localize(service.get_product(session, product_id), locale)
+    return TranslationLocalized(
+        locale=locale,
+        title=found.title,
+        description_html=found.description_html,
+        options=found.options,
+        option_values=found.values,
+        sources=found.sources,
+    )
+
+
+@router.put("/products/{product_id}/translations/{locale}", response_model=list[TranslationPublic])
+def put_translation(
+    product_id: str, locale: str, data: TranslationInput, session: WriteSession, _: CatalogWrite
+):
+    """Set the product's texts in one locale (an empty body removes them)."""
+    return translations.put_translation(session, product_id, locale, data).translations
+
+
+@router.delete(
+    "/products/{product_id}/translations/{locale}", status_code=status.HTTP_204_NO_CONTENT
+)
+def delete_translation(product_id: str, locale: str, session: WriteSession, _: CatalogWrite):
+    translations.delete_translation(session, product_id, locale)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/products/{product_id}", response_model=ProductPublic)

@@ -77,6 +77,10 @@ class ProductTranslation(Base):
     locale: Mapped[str] = mapped_column(String(20), primary_key=True)
     title: Mapped[str | None] = mapped_column(String(255))
     description_html: Mapped[str | None] = mapped_column(Text)
+    # The product's option names in this locale, by position (None: not translated), and
+    # its option values: base value -> translated value ("Red" -> "Rood").
+    options: Mapped[list[str | None] | None] = mapped_column(JSONType())
+    option_values: Mapped[dict[str, str] | None] = mapped_column(JSONType())
 
 
 class Media(Base):

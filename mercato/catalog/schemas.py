@@ -50,6 +50,20 @@ class MediaUpdate(_Input):
 class TranslationInput(_Input):
     title: Text255 | None = None
     description_html: str | None = None
+    options: (
+        Annotated[
+            list[Text255 | None],
+            Field(max_length=3, description="Option names in this locale, by position"),
+        ]
+        | None
+    ) = None
+    option_values: (
+        Annotated[
+            dict[str, Text255],
+            Field(description="Option values in this locale: base value -> translated value"),
+        ]
+        | None
+    ) = None
 
 
 class VariantInput(_Input):
@@ -138,6 +152,27 @@ class TranslationPublic(_Output):
     locale: str
     title: str | None
     description_html: str | None
+    options: list[str | None] | None = None
+    option_values: dict[str, str] | None = None
+
+
+class TranslationLocalized(BaseModel):
+    """A product's texts in a locale after fallbacks; ``sources`` says which locale each
+    field came from (null: the product's own text)."""
+
+    locale: str
+    title: str
+    description_html: str
+    options: list[str]
+    option_values: dict[str, str]
+    sources: dict[str, str | None]
+
+
+class TranslationImportReport(BaseModel):
+    products: int
+    translations: int
+    skipped: int
+    dry_run: bool
 
 
 class VariantPublic(_Output):

@@ -309,7 +309,12 @@ def _desired_state(product: Product, update: ProductUpdate) -> ProductCreate:
         "age_group": product.age_group,
         "attributes": product.attributes,
         "translations": {
-            t.locale: TranslationInput(title=t.title, description_html=t.description_html)
+            t.locale: TranslationInput(
+                title=t.title,
+                description_html=t.description_html,
+                options=t.options,
+                option_values=t.option_values,
+            )
             for t in product.translations
         },
         "media": [MediaInput(url=m.url, alt=m.alt) for m in product.media],
@@ -510,13 +515,31 @@ def _check_product(item: ProductCreate, loc: Loc, errors: list[FieldError]):
             )
         if variant.weight is not None and variant.weight < 0:
             errors.append(FieldError((*v_loc, "weight"), "weight cannot be negative"))
-    for locale in item.translations or {}:
+    values = {v for variant in item.variants for v in variant.option_values}
+    for locale, translation in (item.translations or {}).items():
         if not LOCALE_PATTERN.match(locale):
             errors.append(
                 FieldError(
                     (*loc, "translations", locale), f"{locale!r} is not a locale (e.g. fr, pt-BR)"
                 )
             )
+        t_loc = (*loc, "translations", locale)
+        if translation.options and len(translation.options) > len(item.options or []):
+            errors.append(
+                FieldError(
+                    (*t_loc, "options"),
+                    f"the product has {len(item.options or [])} options, "
+                    f"not {len(translation.options)}",
+                )
+            )
+        for value in translation.option_values or {}:
+            if value not in values:
+                errors.append(
+                    FieldError(
+                        (*t_loc, "option_values", value),
+                        f"{value!r} is not an option value of this product",
+                    )
+                )
     if item.google_category in (None, ""):
         return None
     category = taxonomy.resolve(item.google_category)
@@ -641,7 +664,9 @@ def _insert_new(session: Session, plans: list[_Plan]) -> dict[str, tuple[str, li
             "product_id": product_id,
             "locale": locale,
             "title": t.title,
-            "description_html": t.description_html,
+            "description_html": safe_html(t.description_html) if t.description_html else None,
+            "options": t.options,
+            "option_values": t.option_values,
         }
         for plan, (product_id, _) in zip(plans, created, strict=True)
         for locale, t in (plan.data.translations or {}).items()
@@ -710,6 +735,8 @@ def _sync_translations(product: Product, wanted: dict[str, TranslationInput]) ->
             current.get(locale) or ProductTranslation(locale=locale),
             title=t.title,
             description_html=safe_html(t.description_html) if t.description_html else None,
+            options=t.options or None,
+            option_values=t.option_values or None,
         )
         for locale, t in sorted(wanted.items())
     ]

@@ -51,7 +51,13 @@ def test_create_returns_the_product_with_derived_fields(created):
     assert variant["price"] == 2500 and variant["currency"] == "USD"
     assert variant["image_id"] == created["media"][0]["id"]
     assert created["translations"] == [
-        {"locale": "fr", "title": "T-shirt bio", "description_html": None}
+        {
+            "locale": "fr",
+            "title": "T-shirt bio",
+            "description_html": None,
+            "options": None,
+            "option_values": None,
+        }
     ]
 
 
