@@ -18,7 +18,7 @@ from mercato.catalog import service
 from mercato.catalog.models import Product, ProductTranslation, Variant
 from mercato.catalog.schemas import ProductUpdate, TranslationInput
 from mercato.catalog.text import html_to_text
-from mercato.errors import FieldError, NotFound, ValidationFailed
+from mercato.errors import FieldError, ValidationFailed
 
 # ---------------------------------------------------------------- fallbacks
 
@@ -150,10 +150,8 @@ def put_translation(
 def delete_translation(session: Session, product_id: str, locale: str) -> Product:
     product = service.get_product(session, product_id)
     wanted = _current(product)
-    stored = _existing_locale(wanted, locale)
-    if stored not in wanted:
-        raise NotFound(f"Product {product_id} has no {locale!r} translation.")
-    wanted.pop(stored)
+    if wanted.pop(_existing_locale(wanted, locale), None) is None:
+        return product  # nothing in that locale: nothing to remove
     return service.update_product(session, product.id, ProductUpdate(translations=wanted))
 
 

@@ -6,10 +6,12 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from mercato.channels import check, feed_rules, feeds, inclusion, service, setup, sync
+from mercato.channels import markets as channel_markets
 from mercato.channels.auth import ChannelsRead, ChannelsWrite
 from mercato.channels.schemas import (
     ChannelCreate,
     ChannelList,
+    ChannelMarketSet,
     ChannelPublic,
     ChannelRemoved,
     ChannelUpdate,
@@ -22,6 +24,7 @@ from mercato.channels.schemas import (
     InclusionResult,
     InclusionUpdate,
     ListingPage,
+    MarketVerdictPublic,
     PublishRequest,
     PublishResult,
     Verdict,
@@ -51,6 +54,24 @@ def create_channel(
     with them; nothing is stored when either fails."""
     connected = setup.connect(sessions.write, data, check_with_platform=verify)
     return service.to_public(connected.channel)
+
+
+@router.get("/markets", response_model=list[MarketVerdictPublic])
+def market_verdicts(session: ReadSession, _: ChannelsRead, market: str | None = None):
+    """Each channel set to a market (or to ``market``), its active items checked now by its
+    platform's rules: the verdict per market, beside what the platform said of what was
+    sent."""
+    return [
+        MarketVerdictPublic(**vars(v), verdict=v.verdict) for v in check.verdicts(session, market)
+    ]
+
+
+@router.put("/{channel_id}/market", response_model=ChannelPublic)
+def set_market(channel_id: str, data: ChannelMarketSet, session: WriteSession, _: ChannelsWrite):
+    """Sell through the channel in a market: its country, language and currency become the
+    market's; its items carry the market's language and prices."""
+    channel = service.get_channel(session, channel_id)
+    return service.to_public(channel_markets.set_market(session, channel.id, data.market))
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic)
@@ -179,12 +200,20 @@ feeds_router = APIRouter(tags=["feeds"])
     response_class=StreamingResponse,
     responses={200: {"content": {t: {} for t in feeds.MEDIA_TYPES.values()}}},
 )
-def pull_feed(channel_id: str, token: str, ext: str, session: ReadSession):
+def pull_feed(
+    channel_id: str,
+    token: str,
+    ext: str,
+    session: ReadSession,
+    override: Annotated[
+        str | None, Query(description="A localized channel's feed: language or country")
+    ] = None,
+):
     """The channel's catalog feed for the platform's scheduled fetch; the secret token in
     the path is the credential."""
     channel = service.channel_for_feed_token(session, channel_id, token)
     buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    feeds.write_feed(session, Target.of(channel), buffer, ext)
+    feeds.write_feed(session, Target.of(channel), buffer, ext, override)
     buffer.seek(0)
     return StreamingResponse(
         iter(lambda: buffer.read(64 * 1024), b""),

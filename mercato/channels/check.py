@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mercato.catalog.service import store_currency
 from mercato.channels import feed_rules, inclusion, platforms, service
+from mercato.channels import markets as channel_markets
 from mercato.channels.items import iter_items
 from mercato.channels.models import KINDS, Channel
 from mercato.channels.schemas import (
@@ -58,13 +59,18 @@ def prepare(
     to_row = platforms.mapping(target.kind).to_row
     validate = platforms.spec(target.kind).validate
     currency = target.currency
+    market, market_issue = channel_markets.in_market(session, target, variant_ids)
     for item in iter_items(session, target, statuses, variant_ids):
+        # A market's price first: the channel's rules then see what the buyer pays there.
+        priced = market.apply(item) if market is not None else market_issue
         applied = feed_rules.apply(item, target.feed_rules)
         row = to_row(item, target)
         issues = validate(row, item, target)
+        if priced is not None:
+            issues.append(dict(priced))
         if applied.excluded:
             issues.append(feed_rules.exclusion_issue(applied.excluded))
-        if item["currency"] != currency:
+        if item["currency"] != currency and priced is None:
             issues.append(
                 {
                     "field": "price",
@@ -212,3 +218,63 @@ def _first(prepared: Iterator[Prepared], limit: int) -> list[Prepared]:
         if len(out) >= limit:
             break
     return out
+
+
+# ---------------------------------------------------------------- verdicts per market
+
+
+@dataclass
+class MarketVerdict:
+    """One channel of a market: what Mercato's check of its items says now, and what the
+    platform said of what was sent."""
+
+    market: str
+    channel: str
+    kind: str
+    country: str
+    language: str
+    currency: str
+    localized: bool
+    checked: int = 0
+    valid: int = 0
+    errors: int = 0
+    listed: dict[str, int] = field(default_factory=dict)
+    # The most common issues: "title: too long" -> how many items.
+    issues: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        if self.checked == 0:
+            return "empty"
+        if self.errors or self.listed.get("rejected"):
+            return "errors"
+        return "ready"
+
+
+def verdicts(session: Session, market: str | None = None) -> list[MarketVerdict]:
+    """Each channel set to a market (or to ``market``), checked against its platform."""
+    out = []
+    for channel in service.list_channels(session):
+        target = Target.of(channel)
+        if not target.market or (market and target.market != market):
+            continue
+        report = check(session, target, ("active",))
+        found = MarketVerdict(
+            target.market,
+            channel.name,
+            channel.kind,
+            channel.country,
+            target.locale,
+            channel.currency,
+            target.localized,
+            report.checked,
+            report.valid,
+            report.errors,
+            service.verdict_counts(session, channel.id),
+        )
+        for prepared in report.flagged:
+            for issue in prepared.issues:
+                key = f"{issue['field']}: {issue['message']}"
+                found.issues[key] = found.issues.get(key, 0) + 1
+        out.append(found)
+    return sorted(out, key=lambda v: (v.market, v.kind, v.channel))

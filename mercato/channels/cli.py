@@ -286,6 +286,70 @@ def check(
         raise typer.Exit(1)
 
 
+@channels_app.command("market")
+def set_market(
+    channel: Annotated[str, typer.Argument(help="Channel name or id")],
+    market: Annotated[str | None, typer.Argument(help="Market code; omit with --none")] = None,
+    none: Annotated[bool, typer.Option("--none", help="Sell in no market")] = False,
+    localized: Annotated[
+        bool | None,
+        typer.Option(
+            "--localized/--own-catalog",
+            help="Meta: override the items another channel fills (localized catalog)",
+        ),
+    ] = None,
+):
+    """Sell through a channel in a market: its country, language and currency become the
+    market's, its items the market's texts and prices."""
+    from mercato.channels import markets
+
+    if not market and not none:
+        raise typer.BadParameter("name a market, or pass --none")
+    with unit_of_work() as session:
+        found = markets.set_market(session, channel, None if none else market)
+        if localized is not None:
+            found.settings = {**(found.settings or {}), "localized": localized}
+        console.print(
+            f"{found.name} sells in {found.settings.get('market') or 'no market'}: "
+            f"{found.country}, {found.settings.get('locale') or found.language}, {found.currency}"
+            + (" (overrides of another channel's items)" if found.settings.get("localized") else "")
+        )
+
+
+@channels_app.command("markets")
+def market_verdicts(
+    market: Annotated[str | None, typer.Option(help="Only this market")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+):
+    """Each market's channels, their items checked now by each platform's rules: the verdict
+    per market. Exits 1 when a market has items its platform would reject."""
+    from mercato.channels.check import verdicts
+
+    with unit_of_work() as session:
+        found = verdicts(session, market)
+    if json_out:
+        console.print_json(json.dumps([{**vars(v), "verdict": v.verdict} for v in found]))
+    else:
+        shown = table("market", "channel", "kind", "in", "checked", "valid", "errors", "verdict")
+        for v in found:
+            shown.add_row(
+                v.market,
+                v.channel + (" (localized)" if v.localized else ""),
+                v.kind,
+                f"{v.country} {v.language} {v.currency}",
+                str(v.checked),
+                str(v.valid),
+                str(v.errors),
+                v.verdict,
+            )
+        console.print(shown)
+        for v in found:
+            for issue, count in sorted(v.issues.items(), key=lambda kv: -kv[1])[:5]:
+                console.print(f"  {v.market} {v.channel}: {issue} ({count})")
+    if any(v.verdict == "errors" for v in found):
+        raise typer.Exit(1)
+
+
 @channels_app.command("publish")
 def publish(
     channel: Annotated[str, typer.Argument(help="Channel name or id")],
@@ -397,13 +461,19 @@ def build(
     channel: Annotated[str, typer.Argument(help="Channel name or id, or a kind")],
     out: Annotated[Path, typer.Option("--out", dir_okay=False)],
     format: Annotated[str | None, typer.Option(help="csv, xml or tsv (per platform)")] = None,
+    override: Annotated[
+        str | None,
+        typer.Option(help="A localized channel's language (default) or country override feed"),
+    ] = None,
 ):
     """Write the channel's catalog feed to a file (streamed; valid items only)."""
     from mercato.channels import feeds
     from mercato.channels.check import resolve_target
 
     with unit_of_work() as session, out.open("wb") as handle:
-        stats = feeds.write_feed(session, resolve_target(session, channel), handle, format)
+        stats = feeds.write_feed(
+            session, resolve_target(session, channel), handle, format, override
+        )
     console.print(
         f"Wrote {stats.written} items to {out} ({stats.left_out} invalid left out; "
         f"`mercato channels check {channel}` says why)."

@@ -48,18 +48,38 @@ class FeedStats:
     left_out: int = 0
 
 
+OVERRIDES = ("language", "country")
+
+
 def write_feed(
-    session: Session, target: Target, out: BinaryIO, fmt: str | None = None
+    session: Session,
+    target: Target,
+    out: BinaryIO,
+    fmt: str | None = None,
+    override: str | None = None,
 ) -> FeedStats:
+    """The channel's feed; for a localized channel (Meta's localized catalog) its
+    ``override`` feed: the market's language ("language", the default) or its countries
+    ("country"), keyed by the item ids another channel's feed fills."""
     fmt = check_format(target.kind, fmt)
-    columns = platforms.mapping(target.kind).COLUMNS
+    mapping = platforms.mapping(target.kind)
+    localized = target.localized and hasattr(mapping, "override_rows")
+    if override is not None and (not localized or override not in OVERRIDES):
+        raise ValidationFailed(
+            "Only a localized channel's feed comes as a language or a country override.",
+            [FieldError(("override",), f"one of {', '.join(OVERRIDES)} for a localized channel")],
+        )
+    columns = mapping.OVERRIDE_COLUMNS[override or "language"] if localized else mapping.COLUMNS
     stats = FeedStats()
 
     def rows():
         for prepared in prepare(session, target):
             if prepared.valid:
                 stats.written += 1
-                yield prepared.row
+                if localized:
+                    yield from mapping.override_rows(prepared.row, target, override or "language")
+                else:
+                    yield prepared.row
             else:
                 stats.left_out += 1
 

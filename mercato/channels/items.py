@@ -15,7 +15,9 @@ from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
-from mercato.catalog.models import Media, Product, Variant
+from mercato.catalog.models import Media, Product, ProductTranslation, Variant
+from mercato.catalog.text import html_to_text
+from mercato.catalog.translations import fallback_chain, locale_key, pick
 from mercato.channels.models import Exclusion, Listing
 from mercato.channels.target import Target, product_link, storefront_url
 from mercato.inventory import availability as inventory
@@ -100,6 +102,16 @@ _PRODUCTS = select(
     .scalar_subquery()
     .label("variant_count"),
 ).where(Product.id.in_(bindparam("ids", expanding=True)))
+# A market's items also need the variants' own prices per currency (attributes "prices").
+_VARIANTS_IN_MARKET = _VARIANTS.add_columns(Variant.attributes.label("variant_attributes"))
+_TRANSLATIONS = select(
+    ProductTranslation.product_id,
+    ProductTranslation.locale,
+    ProductTranslation.title,
+    ProductTranslation.description_html,
+    ProductTranslation.options,
+    ProductTranslation.option_values,
+).where(ProductTranslation.product_id.in_(bindparam("ids", expanding=True)))
 _IMAGES = (
     select(Media.product_id, Media.url)
     .where(Media.product_id.in_(bindparam("ids", expanding=True)))
@@ -116,7 +128,7 @@ def iter_items(
 ) -> Iterator[dict[str, Any]]:
     """Every variant of products in ``statuses`` (None: all) as a neutral item, in variant id
     order, ``batch_size`` rows at a time: memory stays flat with catalog size."""
-    query = _VARIANTS.limit(batch_size)
+    query = (_VARIANTS_IN_MARKET if target.market else _VARIANTS).limit(batch_size)
     if statuses:
         query = query.where(Product.status.in_(statuses))
     if variant_ids is not None:
@@ -132,7 +144,9 @@ def iter_items(
         if not rows:
             return
         last_id = rows[-1].id
-        products = _products(connection, {row.product_id for row in rows}, base_url)
+        products = _products(
+            connection, {row.product_id for row in rows}, base_url, target.locale, target.market
+        )
         units = inventory.available_for_many(session, channel, [row.id for row in rows])
         for row in rows:
             yield _item(row, products[row.product_id], units.get(row.id))
@@ -150,6 +164,10 @@ class _ProductPart:
     # Per option position: (option name, platform attribute or None).
     options: list[tuple[str, str | None]]
     extras: dict[str, Any]
+    # Option values in the channel's locale: base value -> translated.
+    values: dict[str, str]
+    # After the variant id in its link (the market, so the buyer lands in it).
+    link_suffix: str
     # Variant image -> (image link, additional image links) with that image first.
     image_lists: dict[str | None, tuple[str | None, list[str]]] = field(default_factory=dict)
 
@@ -163,14 +181,38 @@ class _ProductPart:
 
 
 def _products(
-    connection: Connection, product_ids: set[str], base_url: str
+    connection: Connection,
+    product_ids: set[str],
+    base_url: str,
+    locale: str | None = None,
+    market: str | None = None,
 ) -> dict[str, _ProductPart]:
     ids = sorted(product_ids)
     images: dict[str, list[str]] = {}
     for product_id, url in connection.execute(_IMAGES, {"ids": ids}).all():
         images.setdefault(product_id, []).append(url)
+    # Only the translations of the locale's fallback chain ("nl_BE": nl-BE, then nl).
+    chain = set(fallback_chain(locale))
+    translated: dict[str, list] = {}
+    if chain:
+        for row in connection.execute(_TRANSLATIONS, {"ids": ids}).all():
+            if locale_key(row.locale) in chain:
+                translated.setdefault(row.product_id, []).append(row)
+    link_suffix = f"&market={market}" if market else ""
     out = {}
     for product in connection.execute(_PRODUCTS, {"ids": ids}).all():
+        found = translated.get(product.id)
+        texts = (
+            pick(
+                product.title,
+                product.description_html or "",
+                list(product.options or []),
+                found,
+                locale,
+            )
+            if found
+            else None
+        )
         template = {
             "id": None,
             "variant_id": None,
@@ -178,9 +220,13 @@ def _products(
             "sku": None,
             "handle": product.handle,
             "status": product.status,
-            "title": product.title,
-            "description": product.description_text or "",
-            "description_html": product.description_html or "",
+            "title": texts.title if texts else product.title,
+            "description": (
+                html_to_text(texts.description_html)
+                if texts and texts.sources.get("description_html")
+                else product.description_text or ""
+            ),
+            "description_html": texts.description_html if texts else product.description_html or "",
             "link": None,
             "image_link": None,
             "additional_image_link": None,
@@ -202,6 +248,8 @@ def _products(
             "weight": None,
             "weight_unit": None,
             "varying": None,
+            # The variant's own prices per currency (read for a market's items only).
+            "own_prices": None,
         }
         attributes = product.attributes
         extras = {
@@ -210,12 +258,20 @@ def _products(
             if attributes and attributes.get(key)
         }
         options = product.options or []
+        names = texts.options if texts else options
         out[product.id] = _ProductPart(
             template,
             product_link(base_url, product.handle, ""),
             images.get(product.id, []),
-            [(name, OPTION_ATTRIBUTES.get(name.strip().casefold())) for name in options][:3],
+            # The platform attribute comes from the base name ("Color"), the name shown
+            # from the locale's ("Kleur").
+            [
+                (shown, OPTION_ATTRIBUTES.get(name.strip().casefold()))
+                for shown, name in zip(names, options, strict=False)
+            ][:3],
             extras,
+            texts.values if texts else {},
+            link_suffix,
         )
     return out
 
@@ -226,7 +282,7 @@ def _item(row, product: _ProductPart, units) -> dict[str, Any]:
     item["id"] = row.item_id or variant_id
     item["variant_id"] = variant_id
     item["sku"] = row.sku
-    item["link"] = product.link_prefix + variant_id
+    item["link"] = product.link_prefix + variant_id + product.link_suffix
     item["image_link"], additional = product.images_for(row.variant_image)
     # A copy: a caller may change one item's list without touching its siblings'.
     item["additional_image_link"] = list(additional)
@@ -251,10 +307,14 @@ def _item(row, product: _ProductPart, units) -> dict[str, Any]:
     for (name, attribute), value in zip(
         product.options, (row.option1, row.option2, row.option3), strict=False
     ):
+        if value is not None and product.values:
+            value = product.values.get(value, value)
         if attribute:
             item[attribute] = value
         varying.append((name, attribute, value))
     for key, value in product.extras.items():
         if not item.get(key):
             item[key] = value
+    if product.link_suffix:  # a market's item: its query read the variant's attributes
+        item["own_prices"] = (row.variant_attributes or {}).get("prices")
     return item

@@ -262,3 +262,27 @@ class ExclusionPublic(BaseModel):
 
 class ExclusionList(BaseModel):
     items: list[ExclusionPublic]
+
+
+class ChannelMarketSet(_Input):
+    market: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        None, description="A market's code; null: the channel sells in no market"
+    )
+
+
+class MarketVerdictPublic(BaseModel):
+    """One channel of a market, checked now against its platform's rules."""
+
+    market: str
+    channel: str
+    kind: str
+    country: str
+    language: str
+    currency: str
+    localized: bool
+    verdict: str = Field(description="ready, errors or empty")
+    checked: int
+    valid: int
+    errors: int
+    listed: dict[str, int]
+    issues: dict[str, int]

@@ -42,6 +42,22 @@ class Target:
         )
 
     @property
+    def market(self) -> str | None:
+        """The market the channel sells in (``channels.markets``), if any."""
+        return self.settings.get("market")
+
+    @property
+    def locale(self) -> str:
+        """The locale its texts are in: its market's language ("nl_BE"), else its own."""
+        return self.settings.get("locale") or self.language
+
+    @property
+    def localized(self) -> bool:
+        """A channel of a market that overrides the items of a catalog another channel
+        fills (Meta's localized catalog), rather than filling one of its own."""
+        return bool(self.market and self.settings.get("localized"))
+
+    @property
     def links_are_https(self) -> bool:
         return self.base_url.startswith("https://")
 

@@ -28,6 +28,7 @@ from google.protobuf.json_format import ParseError
 from google.shopping import merchant_products_v1 as merchant
 
 from mercato.catalog.text import is_valid_gtin
+from mercato.sandbox import localization
 from mercato.sandbox.checks import link_ok
 from mercato.sandbox.common import Simulator, control_router
 
@@ -280,6 +281,12 @@ def create_app() -> FastAPI:
             )
         if not re.match(FEED_LABEL, body["feedLabel"]):
             return _error(400, "INVALID_ARGUMENT", "Invalid feedLabel.")
+        if not localization.is_language(body["contentLanguage"]):
+            return _error(
+                400,
+                "INVALID_ARGUMENT",
+                f"Invalid contentLanguage {body['contentLanguage']!r}: an ISO 639-1 code.",
+            )
         match = re.fullmatch(rf"accounts/{re.escape(account)}/dataSources/([^/]+)", dataSource)
         if match is None:
             return _error(400, "INVALID_ARGUMENT", f"Invalid dataSource {dataSource!r}.")

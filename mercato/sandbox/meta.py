@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from mercato.db import new_id
-from mercato.sandbox import ad_reports, conversions
+from mercato.sandbox import ad_reports, conversions, localization
 from mercato.sandbox.checks import common_errors
 from mercato.sandbox.common import Simulator, control_router
 from mercato.sandbox.contracts import meta as contract
@@ -150,6 +150,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Meta catalog API (simulator)")
     sim = Simulator()
     sim.batches: dict[str, dict[str, Any]] = {}
+    # Localized catalog overrides: (retailer id, LANGUAGE|COUNTRY, code) -> fields.
+    sim.overrides: dict[tuple[str, str, str], dict[str, Any]] = {}
     # Conversions API events accepted: (pixel id, test_event_code, event).
     sim.conversions: list[dict[str, Any]] = []
     app.state.sim = sim
@@ -240,6 +242,81 @@ def create_app() -> FastAPI:
                 "ids_late": sim.take("ids_late"),
             }
         return {"handles": [handle], "validation_status": []}
+
+    @app.post("/{version}/{catalog_id}/localized_items_batch")
+    async def localized_items_batch(version: str, catalog_id: str, request: Request):
+        """Language and country overrides of existing items (docs/platforms/meta.md
+        "Localized catalog"): an override of an item the catalog lacks, an unknown
+        language or country, or a price in a language override is refused, item by item."""
+        if (refused := turned_away(version, request)) is not None:
+            return refused
+        body = await request.json()
+        if isinstance(body.get("requests"), str):
+            body["requests"] = json.loads(body["requests"])
+        if problems := contract.localized_batch_errors(body):
+            return _refused(problems)
+        requests = body["requests"]
+        if len(requests) > MAX_REQUESTS:
+            return _refused([f"(#100) At most {MAX_REQUESTS} requests per batch"])
+        for line, req in enumerate(requests):
+            if problems := localization.request_errors(req):
+                return _refused([f"requests[{line}]: {p}" for p in problems])
+        handle = new_id("handle")
+        errors, invalid = [], []
+        with sim.lock:
+            for line, req in enumerate(requests):
+                data, where = req["data"], req["localization"]
+                retailer_id = data["id"]
+                sim.items_received += 1
+                problems = localization.override_errors(where, data, retailer_id in sim.items)
+                if problems:
+                    if retailer_id not in invalid:
+                        invalid.append(retailer_id)
+                    errors += [
+                        {"line": line, "id": retailer_id, "message": message}
+                        for message in problems
+                    ]
+                    continue
+                key = (retailer_id, where["type"], where["value"])
+                if req["method"] == "DELETE":
+                    sim.overrides.pop(key, None)
+                else:
+                    sim.overrides[key] = {**sim.overrides.get(key, {}), **data}
+            sim.batches[handle] = {
+                "status": "finished",
+                "errors": errors,
+                "invalid": invalid,
+                "polls_pending": sim.faults.pop("delay_verdicts", 0),
+                "ids_late": False,
+            }
+        return {"handles": [handle], "validation_status": []}
+
+    @app.get("/_sandbox/overrides")
+    def overrides():
+        with sim.lock:
+            return {
+                "overrides": [
+                    {"id": rid, "type": kind, "key": value, "values": data}
+                    for (rid, kind, value), data in sorted(sim.overrides.items())
+                ]
+            }
+
+    @app.get("/{version}/{item_id}/override_details")
+    def override_details(version: str, item_id: str, request: Request, keys: str = ""):
+        """An item's overrides, as Meta's Overrides API lists them."""
+        if (refused := turned_away(version, request)) is not None:
+            return refused
+        retailer_id = item_id.removeprefix("fb-")
+        wanted = {k for k in keys.split(",") if k}
+        with sim.lock:
+            if retailer_id not in sim.items:
+                return _error(400, f"Object with ID '{item_id}' does not exist", 100)
+            found = [
+                {"type": kind.lower(), "key": value, "values": data}
+                for (rid, kind, value), data in sorted(sim.overrides.items())
+                if rid == retailer_id and (not wanted or value in wanted)
+            ]
+        return {"override_details": found}
 
     @app.get("/{version}/{catalog_id}/check_batch_request_status")
     def check_batch_request_status(version: str, catalog_id: str, request: Request):

@@ -517,6 +517,15 @@ def _product(shop: Shop, **kwargs) -> Request:
     return Request(ids={"product_id": shop.product_id}, **kwargs)
 
 
+def _translation(shop: Shop, product_id: str | None = None, **kwargs) -> Request:
+    return Request(ids={"product_id": product_id or shop.product_id, "locale": "nl"}, **kwargs)
+
+
+_TRANSLATIONS = (
+    b"Type,Identification,Field,Locale,Market,Status,Default content,Translated content\n"
+)
+
+
 def _market(shop: Shop, **kwargs) -> Request:
     return Request(ids={"code": shop.market}, **kwargs)
 
@@ -828,6 +837,38 @@ ROUTES: list[Route] = [
         "catalog:write",
         204,
         _member,
+    ),
+    Route(
+        "POST",
+        "/api/v1/products/import/translations",
+        "catalog:write",
+        200,
+        lambda s: Request(files={"file": ("translations.csv", _TRANSLATIONS, "text/csv")}),
+    ),
+    Route("GET", "/api/v1/products/export/translations", "catalog:read", 200),
+    by_id("GET", "/api/v1/products/{product_id}/translations", "catalog:read", 200, _product),
+    by_id(
+        "GET",
+        "/api/v1/products/{product_id}/localized",
+        "catalog:read",
+        200,
+        lambda s: _product(s, params={"locale": "nl-BE"}),
+    ),
+    Route(
+        "PUT",
+        "/api/v1/products/{product_id}/translations/{locale}",
+        "catalog:write",
+        200,
+        lambda s: _translation(s, json={"title": "T-shirt"}),
+        lambda s: [_translation(s, UNKNOWN, json={"title": "T-shirt"})],
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/products/{product_id}/translations/{locale}",
+        "catalog:write",
+        204,
+        _translation,
+        lambda s: [_translation(s, UNKNOWN)],
     ),
     Route(
         "GET",

@@ -28,6 +28,7 @@ class Client:
         self.root = f"/{get_settings().meta_graph_version}/{catalog}"
         self.http = http
         self.headers = {"Authorization": f"Bearer {credentials.get('access_token', '')}"}
+        self.localized = target.localized
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         response = send(self.http, method, self.root + path, headers=self.headers, **kwargs)
@@ -42,6 +43,8 @@ class Client:
         return body
 
     def push(self, upserts: list[Upsert], deletes: list[str]) -> list[Outcome]:
+        if self.localized:
+            return self._push_overrides(upserts)
         requests = [{"method": "UPDATE", "data": u.payload} for u in upserts]
         requests += [{"method": "DELETE", "data": {"id": item_id}} for item_id in deletes]
         outcomes: list[Outcome] = []
@@ -67,6 +70,50 @@ class Client:
                     outcomes.append(Outcome(item_id, "rejected", issues))
                 else:
                     outcomes.append(Outcome(item_id, "pending", ref=handle))
+        return outcomes
+
+    def _push_overrides(self, upserts: list[Upsert]) -> list[Outcome]:
+        """A localized channel's items: their language and country overrides, sent to
+        ``localized_items_batch`` (which never creates an item: the channel filling the
+        catalog does). An item's overrides go in one call; deleting an item is that
+        channel's work, so deletes send nothing here."""
+        outcomes: list[Outcome] = []
+        chunk: list[dict] = []
+        owners: list[str] = []
+
+        def flush():
+            if not chunk:
+                return
+            body = self._call(
+                "POST",
+                "/localized_items_batch",
+                json={"item_type": "PRODUCT_ITEM", "requests": list(chunk)},
+            )
+            handle = body["handles"][0]
+            refused = {
+                s.get("retailer_id"): s.get("errors", []) for s in body.get("validation_status", [])
+            }
+            for item_id in dict.fromkeys(owners):
+                if item_id in refused:
+                    issues = [
+                        platform_issue("item", e.get("message", "")) for e in refused[item_id]
+                    ]
+                    outcomes.append(Outcome(item_id, "rejected", issues))
+                else:
+                    outcomes.append(Outcome(item_id, "pending", ref=handle))
+            chunk.clear()
+            owners.clear()
+
+        for upsert in upserts:
+            requests = [
+                {"method": "UPDATE", "data": o["data"], "localization": o["localization"]}
+                for o in upsert.payload["overrides"]
+            ]
+            if len(chunk) + len(requests) > BATCH_LIMIT:
+                flush()
+            chunk.extend(requests)
+            owners.extend(upsert.item_id for _ in requests)
+        flush()
         return outcomes
 
     def poll(self, ref: str, item_ids: list[str]) -> list[Outcome]:
@@ -112,7 +159,9 @@ class Client:
         catalog = self._call("GET", "", params={"fields": "id,name"})
         return f"Meta catalog {catalog.get('name') or catalog.get('id')}"
 
-    def remote_items(self, expected: list[str]) -> dict[str, dict]:
+    def remote_items(self, expected: list[str]) -> dict[str, dict] | None:
+        if self.localized:
+            return None  # the catalog's items are the other channel's; overrides aren't listed
         out: dict[str, dict] = {}
         after = None
         while True:

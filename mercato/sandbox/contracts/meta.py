@@ -61,6 +61,7 @@ ITEM = TypeChecker(
     _enums(ProductItem),
 )
 BATCH = _checker(ProductCatalog("0").create_items_batch(pending=True))
+LOCALIZED_BATCH = _checker(ProductCatalog("0").create_localized_items_batch(pending=True))
 STATUS_PARAMS = _checker(ProductCatalog("0").get_check_batch_request_status(pending=True))
 STATUS_FIELDS = frozenset(_values(CheckBatchRequestStatus.Field))
 # Fields a read of the catalog itself may name.
@@ -106,6 +107,19 @@ def request_errors(request: dict) -> list[str]:
     if not isinstance(data, dict) or not data.get("id"):
         return ["(#100) data.id (the retailer id) is required"]
     return item_errors(data)
+
+
+def localized_batch_errors(body: dict) -> list[str]:
+    """The localized_items_batch parameters (the SDK's list: item_type, requests,
+    allow_upsert, version)."""
+    params = {k: v for k, v in body.items() if k not in ("requests", *GRAPH_PARAMS)}
+    errors = _pair_errors(LOCALIZED_BATCH, params, "parameter of localized_items_batch")
+    if body.get("item_type") != "PRODUCT_ITEM":
+        errors.append("(#100) item_type must be PRODUCT_ITEM")
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        errors.append("(#100) requests must be a non-empty JSON array")
+    return errors
 
 
 def status_query_errors(params: dict) -> list[str]:

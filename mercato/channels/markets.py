@@ -1,0 +1,123 @@
+"""Channels per market (``mercato.markets``): a channel set to a market sells in its
+country, language and currency; its items carry the texts of the market's language
+(catalog translations, with fallbacks), prices from the market's price list or converted
+as its checkouts convert them, and links that land the buyer in the market. Each market's
+items are checked by its channel's platform rules, and the verdicts are shown per market.
+
+How each platform takes a market (docs/markets-channels.md): Google, a product input per
+feed label and content language (one channel per market on the same data source); Meta,
+either a catalog of its own or, with the ``localized`` setting, language and country
+overrides of the items another channel fills (``localized_items_batch``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from mercato.channels import service
+from mercato.channels.models import Channel
+from mercato.channels.target import Target
+from mercato.errors import FieldError, MercatoError, ValidationFailed
+from mercato.markets import prices, rates
+from mercato.markets import service as markets
+from mercato.markets.models import Market
+from mercato.money import MoneyError
+
+
+def set_market(session: Session, reference: str, code: str | None) -> Channel:
+    """Point a channel at a market (None: at none): its country, language and currency
+    become the market's, and its next publish compares every item again."""
+    channel = service.find_channel(session, reference)
+    settings = dict(channel.settings or {})
+    if code is None:
+        for key in ("market", "locale", "countries"):
+            settings.pop(key, None)
+        channel.settings = settings
+        return channel
+    market = markets.get_market(session, code.strip().lower())
+    if not market.active:
+        raise ValidationFailed(
+            f"Market {market.code} is not active.", [FieldError(("market",), "is not active")]
+        )
+    locale = market.languages[0]
+    channel.country = market.countries[0]
+    channel.language = locale.split("_")[0]
+    channel.currency = market.currency
+    settings.update(market=market.code, locale=locale, countries=list(market.countries))
+    channel.settings = settings
+    return channel
+
+
+@dataclass
+class InMarket:
+    """A market's prices for one run over a channel's items."""
+
+    market: Market
+    listed: dict[str, int]
+    table: rates.Rates
+
+    def price(self, item: dict, amount: int) -> int:
+        """``amount`` (of the item's currency) in the market: its price list's, else the
+        variant's own price there, else converted with the market's ending."""
+        currency = self.market.currency
+        if item["currency"] == currency:
+            return amount
+        own = (item.get("own_prices") or {}).get(currency)
+        if isinstance(own, int) and own >= 0:
+            return own
+        converted = self.table.convert(amount, item["currency"], currency)
+        return prices.with_ending(converted, currency, self.market.price_ending)
+
+    def apply(self, item: dict) -> dict | None:
+        """The item priced in the market (its price list wins over its own sale price);
+        an issue when it cannot be priced there."""
+        currency = self.market.currency
+        on_sale = item["sale_price"] is not None
+        actual = item["sale_price"] if on_sale else item["price"]
+        compare = item["price"] if on_sale else None
+        try:
+            if item["variant_id"] in self.listed:
+                now = self.listed[item["variant_id"]]
+            else:
+                now = self.price(item, actual)
+            was = self.price(item, compare) if compare is not None else None
+        except (ValidationFailed, MoneyError) as exc:
+            return {
+                "field": "price",
+                "message": f"cannot be priced in {currency} for market {self.market.code}: "
+                f"{exc.detail if isinstance(exc, MercatoError) else exc}",
+                "severity": "error",
+                "source": "local",
+            }
+        if was is not None and was > now:
+            item["price"], item["sale_price"] = was, now
+        else:
+            item["price"], item["sale_price"] = now, None
+        item["currency"] = currency
+        return None
+
+
+def in_market(
+    session: Session, target: Target, variant_ids: list[str] | None = None
+) -> tuple[InMarket | None, dict | None]:
+    """The target's market for pricing its items, or an issue every item gets when the
+    market is gone or sells in another currency than the channel now."""
+    if not target.market:
+        return None, None
+    market = session.get(Market, target.market)
+    if market is None or not market.active:
+        return None, _channel_issue(f"market {target.market} is gone or inactive")
+    if market.currency != target.currency:
+        return None, _channel_issue(
+            f"market {market.code} sells in {market.currency}, the channel in "
+            f"{target.currency}: set the channel's market again"
+        )
+    return InMarket(
+        market, markets.price_list(session, market.code, variant_ids), rates.load()
+    ), None
+
+
+def _channel_issue(message: str) -> dict:
+    return {"field": "price", "message": message, "severity": "error", "source": "local"}
