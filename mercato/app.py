@@ -26,6 +26,7 @@ from mercato.admin import live as admin_live
 from mercato.admin import markets_view as admin_markets
 from mercato.admin import offers as admin_offers
 from mercato.admin import pages as admin_pages
+from mercato.admin import translations_view as admin_translations
 from mercato.analytics.api import router as analytics_router
 from mercato.analytics.conversions_api import router as conversions_router
 from mercato.catalog.api import files_router as media_files_router
@@ -202,6 +203,7 @@ def create_app(
     app.include_router(admin_customers.router)
     app.include_router(admin_offers.router)
     app.include_router(admin_markets.router)
+    app.include_router(admin_translations.router)
     app.include_router(creator_pages.router)
     app.include_router(admin_live.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)

@@ -1,8 +1,9 @@
 """Taxes, shipping zones and currency rates as data: a TOML file the merchant edits.
 
 The file is ``<data dir>/rates.toml`` when present, else the packaged defaults
-(``checkout/data/rates.toml``). It lives with the markets (below the channels) so that a
-channel's items are priced in a market exactly as its checkouts are. It is read once per change of its modification time.
+(``checkout/data/rates.toml``). It is read once per change of its modification time. It
+lives with the markets (below the channels) so that a channel's items are priced in a
+market exactly as its checkouts are.
 Exchange rates imported from a file (``mercato markets fx-import``, ``markets.fx``)
 override its ``[currencies.rates]`` and carry their date.
 """

@@ -978,6 +978,14 @@ ROUTES: list[Route] = [
             },
         ),
     ),
+    Route("GET", "/api/v1/channels/markets", "channels:read", 200),
+    by_id(
+        "PUT",
+        "/api/v1/channels/{channel_id}/market",
+        "channels:write",
+        200,
+        lambda s: _channel(s, json={"market": None}),
+    ),
     by_id("GET", "/api/v1/channels/{channel_id}", "channels:read", 200, _channel),
     by_id(
         "PATCH",

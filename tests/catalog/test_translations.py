@@ -55,9 +55,7 @@ def test_api_reads_and_writes_one_locale(client, admin, make_products):
     assert shown["title"] == "Biologisch T-shirt"
     assert shown["option_values"] == {"Blue": "Blauw"}
     # A value the product does not have is refused by name; nothing changes.
-    bad = client.put(
-        f"{url}/nl", json={"option_values": {"Purple": "Paars"}}, headers=admin
-    )
+    bad = client.put(f"{url}/nl", json={"option_values": {"Purple": "Paars"}}, headers=admin)
     assert bad.status_code == 422
     assert "Purple" in bad.text
     assert client.get(url, headers=admin).json()[1]["title"] == "Biologisch T-shirt"

@@ -85,8 +85,7 @@ def _feed(sessions, channel: str, override: str | None = None) -> list[dict]:
         return list(csv.DictReader(io.StringIO(out.getvalue().decode())))
     root = etree.fromstring(out.getvalue())
     return [
-        {etree.QName(child).localname: child.text for child in item}
-        for item in root.iter("item")
+        {etree.QName(child).localname: child.text for child in item} for item in root.iter("item")
     ]
 
 
@@ -112,9 +111,7 @@ def test_google_feeds_per_market(sessions, shop):
     assert {r["title"] for r in english.values()} == {"Organic Tee"}
 
 
-def test_google_pushes_per_market_with_feed_label_and_content_language(
-    sessions, sandbox, shop
-):
+def test_google_pushes_per_market_with_feed_label_and_content_language(sessions, sandbox, shop):
     for name in ("google-nl", "google-us"):
         assert sync.publish(sessions, shop[name]).sent == 2
         sync.read_back(sessions, shop[name])
@@ -128,9 +125,10 @@ def test_google_pushes_per_market_with_feed_label_and_content_language(
     assert {i["productAttributes"]["price"]["currencyCode"] for i in by_market[("nl", "NL")]} == {
         "EUR"
     }
-    assert {
-        i["productAttributes"]["price"]["amountMicros"] for i in by_market[("nl", "NL")]
-    } == {"23000000", "24950000"}
+    assert {i["productAttributes"]["price"]["amountMicros"] for i in by_market[("nl", "NL")]} == {
+        "23000000",
+        "24950000",
+    }
     with sessions() as session:
         verdicts = {v.channel: v for v in check.verdicts(session)}
         assert verdicts["google-nl"].verdict == "ready"
