@@ -58,6 +58,10 @@ class Localized:
         """An option value in this locale (the base value when not translated)."""
         return None if base is None else self.values.get(base, base)
 
+    def label(self, values: list[str]) -> str:
+        """A variant's option values in this locale: "Blauw / M"."""
+        return " / ".join(self.values.get(v, v) for v in values)
+
 
 def pick(
     base_title: str,

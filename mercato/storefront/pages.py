@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from mercato import crypto
 from mercato.analytics import browser_touches, conversions, experiments, ledger
+from mercato.catalog import translations
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
@@ -278,11 +279,14 @@ def product(
     if arm is not None:
         _count_experiment(sessions, arm, visitor, shown.product.id, rx)
     link = _link_params(request)
+    locale = market_locale(request, market) if market else None
     return page(
         request,
         "product.html",
-        locale=market_locale(request, market) if market else None,
+        locale=locale,
         p=shown,
+        # The product's texts in the market's language (with fallbacks); its own elsewhere.
+        texts=translations.localize(shown.product, locale),
         together=together,
         recommended=recommended,
         market=market,

@@ -13,6 +13,8 @@ from mercato.catalog.models import ProductTranslation
 from mercato.catalog.schemas import TranslationInput
 from mercato.db import transaction
 from mercato.errors import ValidationFailed
+from mercato.markets import service as markets
+from mercato.markets.schemas import MarketCreate
 from tests.helpers import tee
 
 DUTCH = {
@@ -164,3 +166,27 @@ def test_put_checks_option_count(make_products, sessions):
             session, product.id, "nl", TranslationInput(options=["a", "b", "c"])
         )
     assert "options" in str(refused.value)
+
+
+def test_the_shop_shows_a_markets_texts(client, sessions, make_products):
+    """A buyer in the Netherlands reads the Dutch title, options and values; elsewhere the
+    product's own."""
+    make_products(tee(translations={"nl": DUTCH}))
+    with transaction(sessions) as session:
+        markets.create_market(
+            session,
+            MarketCreate(
+                code="nl",
+                name="Nederland",
+                countries=["NL"],
+                currency="EUR",
+                languages=["nl"],
+                tax_mode="inclusive",
+            ),
+        )
+    dutch = client.get("/shop/p/tee?market=nl").text
+    assert "<h1>Biologisch T-shirt</h1>" in dutch
+    assert "Kleur / Maat" in dutch and "Blauw / M" in dutch
+    assert "Zacht &amp; biologisch." in dutch
+    english = client.get("/shop/p/tee").text
+    assert "<h1>Organic Tee</h1>" in english and "Blue / M" in english

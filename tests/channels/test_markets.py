@@ -10,7 +10,9 @@ import io
 
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
+from mercato.catalog.models import Variant
 from mercato.channels import check, feeds, sync
 from mercato.channels import markets as channel_markets
 from mercato.channels import service as channels
@@ -195,9 +197,7 @@ def test_meta_override_feeds(sessions, shop):
 def test_per_market_verdicts_show_what_a_market_cannot_sell(sessions, shop):
     """A variant the NL market cannot price (no rate for its currency) fails NL only."""
     with transaction(sessions) as session:
-        from mercato.catalog.models import Variant  # noqa: PLC0415
-
-        variant = session.query(Variant).filter_by(sku="TEE-S").one()
+        variant = session.scalar(select(Variant).where(Variant.sku == "TEE-S"))
         variant.currency = "CHF"  # no CHF rate is configured
     with sessions() as session:
         verdicts = {v.channel: v for v in check.verdicts(session)}
