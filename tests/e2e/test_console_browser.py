@@ -128,11 +128,13 @@ def test_a_rejected_barcode_is_fixed_from_the_channels_to_do_list(
         "/admin/recommendations",
         "/admin/webhooks",
         "/admin/mail",
+        f"/admin/catalog/{tee_.id}/translations?locale=nl",
     )
     for path in pages:
         page.goto(f"{server}{path}")
         assert page.locator("h1").count() >= 1, path
         fits(page)
+    page.screenshot(path=shots / "console-translations-phone.png", full_page=True)
     phone.close()
 
 
