@@ -46,11 +46,13 @@ from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.live.api import router as live_router
+from mercato.fraud.api import router as fraud_router
 from mercato.markets.api import router as markets_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
 from mercato.orders.api import router as orders_router
 from mercato.orders.inbound_api import router as order_webhooks_router
+from mercato.orders.screening_api import router as fraud_reviews_router
 from mercato.payments.api import router as payments_router
 from mercato.privacy.api import callbacks as privacy_callbacks
 from mercato.privacy.api import router as privacy_router
@@ -190,6 +192,8 @@ def create_app(
     merchants.include_router(pos_router)
     merchants.include_router(creators_router)
     merchants.include_router(markets_router)
+    merchants.include_router(fraud_router)
+    merchants.include_router(fraud_reviews_router)
     merchants.include_router(live_router)
     app.include_router(merchants)
     app.include_router(privacy_router)

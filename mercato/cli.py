@@ -25,6 +25,7 @@ from mercato.inbox import cli as inbox_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.live import cli as live_cli
+from mercato.fraud import cli as fraud_cli
 from mercato.markets import cli as markets_cli
 from mercato.money import format_plain
 from mercato.offers import cli as offers_cli
@@ -69,6 +70,7 @@ offers_cli.app.command("roi")(creators_cli.roi_command)
 app.add_typer(offers_cli.app, name="offers")
 app.add_typer(creators_cli.app, name="creators")
 app.add_typer(markets_cli.app, name="markets")
+app.add_typer(fraud_cli.app, name="fraud")
 app.add_typer(live_cli.app, name="live")
 app.command("demo")(demo_cli.demo_command)
 

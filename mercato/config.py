@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # Shop): each image URL's path under this base instead of its own host (a mirror of
     # the CDN, or the simulators' image host). Unset: every image from its own URL.
     media_origin: str | None = None
+    # Fraud screening: the request header a trusted proxy in front of Mercato sets to the
+    # buyer's country from their IP (e.g. CF-IPCountry behind Cloudflare). Unset: the IP's
+    # country is not known (no geo-IP database is consulted), and the header is ignored.
+    fraud_ip_country_header: str | None = None
     # SQLite waits this long for a competing writer before giving up.
     sqlite_busy_timeout_ms: int = 30_000
     # Let webhook endpoints, channel base URLs and provider API bases be http and local

@@ -11,6 +11,7 @@ from mercato.creators import models as creators_models  # noqa: F401
 from mercato.customers import models as customers_models  # noqa: F401
 from mercato.db import Base
 from mercato.events import models as events_models  # noqa: F401
+from mercato.fraud import models as fraud_models  # noqa: F401
 from mercato.inbox import models as inbox_models  # noqa: F401
 from mercato.inventory import models as inventory_models  # noqa: F401
 from mercato.jobs import models as jobs_models  # noqa: F401

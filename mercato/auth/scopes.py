@@ -26,6 +26,9 @@ AREAS = (
     "creators",
     # Markets, their price lists and exchange rates.
     "markets",
+    # Fraud screening: read the review queue and settings; write decides held orders and
+    # edits thresholds and weights.
+    "fraud",
 )
 
 ALL_SCOPES = frozenset({ADMIN} | {f"{a}:{m}" for a in AREAS for m in ("read", "write")})

@@ -20,6 +20,7 @@ from mercato.checkout.schemas import (
 from mercato.errors import FieldError, ValidationFailed
 from mercato.problems import problem
 from mercato.web.address_limits import count_checkout_start
+from mercato.web.clients import client_signals
 from mercato.web.requests import RawBody
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
@@ -210,6 +211,7 @@ async def complete_checkout(
         data,
         attempt_key=attempt_key,
         return_url=return_url(request, token),
+        client=client_signals(request, data.device_id, request.cookies.get(VISITOR_COOKIE)),
     )
     return completion_response(done, request.url.path)
 

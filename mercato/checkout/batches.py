@@ -70,6 +70,7 @@ async def complete(
     *,
     attempt_key: str,
     return_url: str,
+    client: dict | None = None,
 ) -> paying.Completion:
     """``completion.complete`` with its order placed by ``batcher``."""
     now = utcnow()
@@ -82,15 +83,18 @@ async def complete(
             attempt_key=attempt_key,
             return_url=return_url,
             now=now,
+            client=client,
         )
     )
     if isinstance(paid, paying.Completion):
         return paid
     attempt, intent = paid
     try:
-        return await batcher.submit(Placement(attempt.checkout_id, attempt.payment_id, intent, now))
+        done = await batcher.submit(Placement(attempt.checkout_id, attempt.payment_id, intent, now))
     except MercatoError as exc:
         reason = exc.detail
+    else:
+        return await run_in_threadpool(completion.after_placed, sessions, done)
     log.warning("Payment %s was charged but its order not placed: %s", attempt.payment_id, reason)
     return await run_in_threadpool(
         completion.refund_unplaced, sessions, attempt.payment_id, intent, reason

@@ -36,7 +36,7 @@ from mercato.db import new_id, transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.money import format_plain, to_decimal
-from mercato.orders import creation, refunds
+from mercato.orders import creation, refunds, screening
 from mercato.orders.models import Order
 from mercato.payments import methods
 from mercato.payments import service as payments
@@ -96,10 +96,12 @@ def complete(
     return_url: str,
     update: CheckoutUpdate | None = None,
     now: datetime | None = None,
+    client: dict | None = None,
 ) -> paying.Completion:
     """Pay the total the buyer saw (``data.expected_total``) and place the order. Declines
     and authentication requests are answers (recorded, not raised); so is a changed
-    total, which charges nothing. ``update`` (the one-page form) is saved first."""
+    total, which charges nothing. ``update`` (the one-page form) is saved first;
+    ``client`` (IP, its country, device: ``web.clients``) is kept for fraud screening."""
     now = now or utcnow()
     paid = pay(
         sessions,
@@ -109,6 +111,7 @@ def complete(
         return_url=return_url,
         update=update,
         now=now,
+        client=client,
     )
     if isinstance(paid, paying.Completion):
         return paid
@@ -125,13 +128,14 @@ def pay(
     return_url: str,
     update: CheckoutUpdate | None = None,
     now: datetime,
+    client: dict | None = None,
 ) -> paying.Completion | tuple[Attempt, Intent]:
     """Steps 1 and 2 of ``complete``: the payment recorded as pending, then the provider's
     answer; or the answer that needs no provider (replayed, total changed, nothing to pay)."""
     with transaction(sessions) as session:
         if update is not None:
             service.update_checkout(session, token, update, now)
-        begun = _begin(session, token, data, attempt_key, return_url, now)
+        begun = _begin(session, token, data, attempt_key, return_url, now, client)
     if isinstance(begun, paying.Completion):
         return begun
     return begun, _charge(sessions, begun)
@@ -144,6 +148,7 @@ def _begin(
     attempt_key: str,
     return_url: str,
     now: datetime,
+    client: dict | None = None,
 ) -> Attempt | paying.Completion:
     """Step 1: check everything, then record the payment as pending."""
     checkout, hold, provider_name = service.locked(
@@ -157,6 +162,7 @@ def _begin(
     if earlier is not None:
         return _answer_for(checkout, earlier)
     paying.ready_to_pay(session, checkout, now, hold)
+    paying.remember_client(checkout, client, data.device_id)
     changed = changed_total(checkout, data.expected_total)
     if changed is not None:
         return changed
@@ -314,9 +320,11 @@ def record_answer(
     now = now or utcnow()
     try:
         with transaction(sessions) as session:
-            return place(session, payment_id, intent, now)
+            done = place(session, payment_id, intent, now)
     except MercatoError as exc:
         reason = exc.detail
+    else:
+        return after_placed(sessions, done)
     if intent.status != SUCCEEDED:
         return _give_up_unpaid(sessions, payment_id, intent, reason)
     log.warning("Payment %s was charged but its order not placed: %s", payment_id, reason)
@@ -340,6 +348,26 @@ def _give_up_unpaid(
         return paying.Completion("failed", checkout, message=reason)
     close_payment(sessions, payment_id, "voided", reason)
     return paying.Completion("failed", checkout, message=f"{reason} Nothing was charged.")
+
+
+def after_placed(sessions: sessionmaker[Session], done: paying.Completion) -> paying.Completion:
+    """After the order's transaction: an order the fraud rules cancelled is refunded
+    exactly, through the order's own path (``orders.screening.cancel``), and the buyer is
+    told so. A refund refused or unanswered leaves it held in the review queue."""
+    if done.fraud_cancel is None:
+        return done
+    try:
+        screening.cancel(sessions, done.fraud_cancel, screening.ACTOR, "the rules' score")
+    except MercatoError as exc:
+        log.warning("Order %s cancelled by screening is not refunded yet: %s", done.order.id, exc)
+        return paying.Completion("completed", done.checkout, done.order)
+    amount, currency = done.order.total, done.order.currency
+    return paying.Completion(
+        "failed",
+        done.checkout,
+        message="We could not accept this order. "
+        f"Your payment of {_shown(amount, done.checkout, currency)} was refunded.",
+    )
 
 
 def place(session: Session, payment_id: str, intent: Intent, now: datetime) -> paying.Completion:
@@ -444,7 +472,9 @@ def place_many(
         paying.record_placed(session, checkout, order, placement.intent, payment, placement.now)
         sold.append(checkout.reservation_id)
         since.append(placement.now)
-        outcomes[index] = paying.Completion("completed", checkout, order)
+        outcomes[index] = paying.screened(
+            session, paying.Completion("completed", checkout, order), placement.intent
+        )
     session.flush()
     # The units are taken last, all at once: from this UPDATE of the stock level to the
     # commit, every other buyer of the SKU waits. As of the earliest attempt: each hold

@@ -6,7 +6,7 @@ for the bank's authentication page is here too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from mercato.customers import service as customers
 from mercato.errors import Conflict, FieldError, MercatoError, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.markets import service as markets
-from mercato.orders import creation
+from mercato.orders import creation, screening
 from mercato.orders.models import Order
 from mercato.orders.schemas import Address, Attribution, Customer, OrderCreate, OrderLineCreate
 from mercato.payments import methods
@@ -56,6 +56,8 @@ class Completion:
     order: Order | None = None
     next_action_url: str | None = None
     message: str | None = None
+    # The order's fraud assessment when the rules cancelled it: refunded after the commit.
+    fraud_cancel: str | None = None
 
 
 def _missing(checkout: Checkout) -> list[FieldError]:
@@ -272,10 +274,45 @@ def place_order(
     )
     record_placed(session, checkout, order, intent, payment, now, provider_name)
     session.flush()
+    done = screened(session, Completion("completed", checkout, order), intent)
     # The units are taken last: from this UPDATE of the stock level to the commit, every
     # other buyer of the SKU waits, so nothing else happens in between.
     stock.commit(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
-    return Completion("completed", checkout, order)
+    return done
+
+
+def remember_client(checkout: Checkout, client: dict | None, device_id: str | None) -> None:
+    """Keep what the request said of the buyer's client (``web.clients``) until the order
+    is screened; an app's device id wins over the web's cookie."""
+    seen = dict(client or {})
+    if device_id:
+        seen["device_id"] = device_id
+    elif "device_id" not in seen and checkout.visitor:
+        seen["device_id"] = checkout.visitor
+    if seen and checkout.attribution.get("_client") != seen:
+        checkout.attribution = {**checkout.attribution, "_client": seen}
+
+
+def screened(session: Session, done: Completion, intent) -> Completion:
+    """Screen the placed order for fraud (``orders.screening``): held orders stay
+    completed for the buyer; one the rules cancel is refunded after the commit."""
+    checkout, order = done.checkout, done.order
+    seen = (checkout.attribution or {}).get("_client") or {}
+    signals = screening.signals_of(
+        order,
+        ip=seen.get("ip"),
+        ip_country=seen.get("ip_country"),
+        device_id=seen.get("device_id"),
+        card_fingerprint=getattr(intent, "card_fingerprint", None),
+        provider_risk_level=getattr(intent, "risk_level", None),
+        provider_risk_score=getattr(intent, "risk_score", None),
+    )
+    if intent is not None and intent.billing_country:
+        signals = replace(signals, billing_country=intent.billing_country)
+    assessment = screening.screen(session, order, signals)
+    if screening.cancel_due(assessment):
+        done.fraud_cancel = assessment.id
+    return done
 
 
 def record_placed(

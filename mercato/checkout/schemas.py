@@ -116,6 +116,11 @@ class CheckoutComplete(_Input):
     attempt_key: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
         None, description="Default: the Idempotency-Key header"
     )
+    device_id: Annotated[str, Field(min_length=1, max_length=128)] | None = Field(
+        None,
+        description="The buyer's device as the app knows it (an install id): counted by "
+        "fraud screening, like the shop's own cookie on the web",
+    )
 
 
 class _Output(BaseModel):

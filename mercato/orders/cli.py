@@ -10,7 +10,7 @@ from mercato.channels.orders import why_no_orders
 from mercato.cli_support import console, short_transactions, table, unit_of_work
 from mercato.errors import FieldError, ValidationFailed
 from mercato.money import format_plain
-from mercato.orders import fulfillment, lifecycle, queries, refunds, returns
+from mercato.orders import fulfillment, lifecycle, queries, refunds, returns, screening
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, ReturnCreate
 
 app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
@@ -246,3 +246,26 @@ def _return_step(order: str, return_id: str, step: str, done: str) -> None:
         o = queries.find_order(session, order)
         made = getattr(returns, step)(session, o.id, return_id, actor="cli")
         console.print(f"Return {made.id} on {o.name} {done}.")
+
+
+@app.command("approve-review")
+def approve_review(
+    assessment_id: Annotated[str, typer.Argument(help="from `mercato fraud reviews`")],
+    note: Annotated[str | None, typer.Option(help="why, kept in the log")] = None,
+):
+    """Approve an order held by fraud screening: it is released to be fulfilled."""
+    with unit_of_work() as session:
+        a = screening.approve(session, assessment_id, "cli", note)
+        console.print(f"Order #{a.order_number} approved.")
+
+
+@app.command("cancel-review")
+def cancel_review(
+    assessment_id: Annotated[str, typer.Argument(help="from `mercato fraud reviews`")],
+    note: Annotated[str | None, typer.Option(help="why, kept in the log")] = None,
+):
+    """Cancel an order held by fraud screening: its payment refunded exactly, or the
+    platform told."""
+    with short_transactions() as sessions:
+        a = screening.cancel(sessions, assessment_id, "cli", note)
+        console.print(f"Order #{a.order_number} cancelled.")

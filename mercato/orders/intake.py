@@ -48,7 +48,7 @@ from mercato.db import Sessions, new_id, transaction, utcnow
 from mercato.errors import BadSignature, MalformedPayload, MercatoError, NotFound, PayloadTooLarge
 from mercato.group_commit import GroupCommit
 from mercato.inserts import insert_or_ignore
-from mercato.orders import creation, lifecycle, push, timeline
+from mercato.orders import creation, lifecycle, push, screening, timeline
 from mercato.orders.models import InboundEvent, Order, OrderSyncCursor
 
 logger = logging.getLogger("mercato.orders")
@@ -584,6 +584,10 @@ def _after_import(
             and push.exchanges_orders(channel)
         ):
             lifecycle.cancel(session, order.id, "out of stock", restock=False, actor=actor)
+    if order.status != "cancelled":
+        # No platform documents a risk flag on its orders yet (docs/fraud.md): the
+        # order's own buyer, amount and countries are screened.
+        screening.screen(session, order, screening.signals_of(order))
 
 
 def _follow(

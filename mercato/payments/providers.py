@@ -64,6 +64,14 @@ class Intent:
     pay_by: datetime | None = None
     instructions_url: str | None = None
     instructions: str | None = None
+    # For fraud screening: the provider's id of the card number (the same card, the same
+    # fingerprint, whoever types it), the billing address's country, and the provider's
+    # own risk evaluation of the charge (Stripe: outcome.risk_level normal / elevated /
+    # highest, outcome.risk_score 0-100; None when not evaluated).
+    card_fingerprint: str | None = None
+    billing_country: str | None = None
+    risk_level: str | None = None
+    risk_score: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """The built-in ``sandbox`` provider: the whole flow works with no account anywhere.
 
 Test tokens (as Stripe's): ``tok_visa`` succeeds, ``tok_chargeDeclined`` is declined,
-``tok_threeDSecureRequired`` needs the buyer to authenticate first. Intents live in this
+``tok_threeDSecureRequired`` needs the buyer to authenticate first; as Stripe's Radar
+test tokens (https://docs.stripe.com/radar/testing), ``tok_riskLevelElevated`` and
+``tok_riskLevelHighest`` succeed with that risk level on the charge. Every paid card
+intent carries its card's fingerprint (one per token, as one per card number) and a
+risk level (``normal`` unless the token says otherwise). Intents live in this
 process's memory, keyed by idempotency key like a real provider's.
 
 Local methods are confirmed by their type's name (``ideal``, ``bancontact``, ``klarna``,
@@ -44,6 +48,13 @@ TEST_TOKENS = {
     "tok_mastercard": ("Mastercard", "4444", SUCCEEDED),
     "tok_chargeDeclined": ("Visa", "0002", DECLINED),
     "tok_threeDSecureRequired": ("Visa", "3155", REQUIRES_ACTION),
+    "tok_riskLevelElevated": ("Visa", "9235", SUCCEEDED),
+    "tok_riskLevelHighest": ("Visa", "4954", SUCCEEDED),
+}
+# Stripe Radar's outcome.risk_level (and a risk_score in its range) per test token.
+RISK = {
+    "tok_riskLevelElevated": ("elevated", 72),
+    "tok_riskLevelHighest": ("highest", 91),
 }
 DECLINE_MESSAGE = "Your card was declined. Try another card or payment method."
 SIGNATURE_HEADER = "mercato-sandbox-signature"
@@ -123,6 +134,7 @@ class SandboxProvider:
                     f"one of {', '.join(TEST_TOKENS)}."
                 )
             brand, last4, outcome = TEST_TOKENS[token]
+            level, risk_score = RISK.get(token, ("normal", 12))
             pm_ref = (
                 payment_method
                 if payment_method in self._saved
@@ -133,6 +145,9 @@ class SandboxProvider:
                 status=outcome,
                 payment_method_ref=pm_ref,
                 payment_method_label=f"{brand} •••• {last4}",
+                card_fingerprint="fp_sbx_" + _digest(token)[:16],
+                risk_level=level if outcome != DECLINED else None,
+                risk_score=risk_score if outcome != DECLINED else None,
                 failure_code="card_declined" if outcome == DECLINED else None,
                 failure_message=DECLINE_MESSAGE if outcome == DECLINED else None,
                 next_action_url=return_url + "?authenticate=1"

@@ -33,6 +33,9 @@ REFUND_STATUSES = {
     "failed": "failed",
     "canceled": "failed",
 }
+# The payment method (its card: brand, last4, fingerprint; billing_details) and the
+# latest charge (its outcome: Radar's risk_level and risk_score) come with the intent.
+EXPAND = ["payment_method", "latest_charge"]
 STATUSES = {
     "succeeded": SUCCEEDED,
     "requires_action": REQUIRES_ACTION,
@@ -126,7 +129,7 @@ class StripeProvider:
                 {
                     "payment_method": payment_method,
                     "return_url": return_url,
-                    "expand": ["payment_method"],
+                    "expand": EXPAND,
                 },
                 {"idempotency_key": idempotency_key},
             )
@@ -147,9 +150,7 @@ class StripeProvider:
     def retrieve(self, intent_ref: str) -> Intent:
         return self._intent(
             self._call(
-                lambda: self.client.v1.payment_intents.retrieve(
-                    intent_ref, {"expand": ["payment_method"]}
-                )
+                lambda: self.client.v1.payment_intents.retrieve(intent_ref, {"expand": EXPAND})
             )
         )
 
@@ -224,10 +225,19 @@ class StripeProvider:
         redirect = (next_action.get("redirect_to_url") or {}).get("url")
         method = pi.get("payment_method")
         method_ref = method if isinstance(method, str) else (method or {}).get("id")
-        label = None
+        label = fingerprint = billing_country = None
         if isinstance(method, dict) and method.get("card"):
             card = method["card"]
             label = f"{card.get('brand', 'card').title()} •••• {card.get('last4', '')}"
+            fingerprint = card.get("fingerprint")
+        if isinstance(method, dict):
+            address = (method.get("billing_details") or {}).get("address") or {}
+            billing_country = address.get("country")
+        # Radar's evaluation is on the charge (docs/platforms/stripe.md, "Fraud signals").
+        charge = pi.get("latest_charge")
+        outcome = (charge.get("outcome") if isinstance(charge, dict) else None) or {}
+        level = outcome.get("risk_level")
+        score = outcome.get("risk_score")
         method_type = method.get("type") if isinstance(method, dict) else None
         # A voucher or code the buyer pays elsewhere: Boleto's boleto_display_details,
         # Pix's pix_display_qr_code; each says until when and where its instructions are.
@@ -253,6 +263,10 @@ class StripeProvider:
             if pay_by
             else None,
             instructions=(shown.get("number") or shown.get("data")) if pay_by else None,
+            card_fingerprint=fingerprint,
+            billing_country=billing_country,
+            risk_level=level if level not in (None, "not_assessed", "unknown") else None,
+            risk_score=score if isinstance(score, int) else None,
         )
 
 

@@ -15,6 +15,7 @@ from mercato.checkout import personal_data as checkout
 from mercato.creators import personal_data as creators
 from mercato.customers import personal_data as customers
 from mercato.events import personal_data as events
+from mercato.fraud import personal_data as fraud
 from mercato.inbox import personal_data as inbox
 from mercato.inventory import personal_data as inventory
 from mercato.jobs import personal_data as jobs
@@ -53,6 +54,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     *offers.TABLES,
     *creators.TABLES,
     *markets.TABLES,
+    *fraud.TABLES,
     *live.TABLES,
 )
 PERSONAL: dict[str, PersonalTable] = {

@@ -31,7 +31,7 @@ from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
 from mercato.checkout import service as checkout
 from mercato.checkout.api import return_url
-from mercato.checkout.limits import visitor_key
+from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
 from mercato.customers import service as customers
 from mercato.db import Sessions, transaction, utcnow
@@ -45,6 +45,7 @@ from mercato.payments.providers import ProviderError
 from mercato.storefront import platform_carts, service
 from mercato.storefront.messages import translator
 from mercato.web import address_limits
+from mercato.web.clients import client_signals
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
@@ -590,6 +591,7 @@ def checkout_submit(request: Request, token: str, form: PostedForm, sessions: Se
                 attempt_key=form.get("attempt_key") or uuid.uuid4().hex,
                 return_url=return_url(request, token),
                 update=update,
+                client=client_signals(request, cookie=request.cookies.get(VISITOR_COOKIE)),
             )
         else:
             done = None

@@ -1,0 +1,26 @@
+"""What a request says of the buyer's client, for fraud screening: their IP address (as
+uvicorn took it, from X-Forwarded-For behind a trusted proxy), the country a trusted
+proxy put in the configured header (``fraud_ip_country_header``, e.g. CF-IPCountry), and
+their device (an app's install id, else the shop's own cookie, hashed)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from mercato.crypto import hash_token
+
+# Cloudflare's answers for "no country" and "Tor".
+_NO_COUNTRY = {"", "XX", "T1"}
+
+
+def client_signals(request: Request, device_id: str | None = None, cookie: str | None = None):
+    settings = request.app.state.settings
+    header = settings.fraud_ip_country_header
+    country = (request.headers.get(header) or "").strip().upper() if header else ""
+    device = device_id or (hash_token(cookie) if cookie else None)
+    found = {
+        "ip": request.client.host if request.client else None,
+        "ip_country": country if len(country) == 2 and country not in _NO_COUNTRY else None,
+        "device_id": device,
+    }
+    return {k: v for k, v in found.items() if v}
