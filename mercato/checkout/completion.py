@@ -420,6 +420,7 @@ def place_many(
     nothing. Checkouts on a rarer path (a hold to take again) are placed one at a time
     (``place``) in a savepoint of their own. One checkout at most once per call."""
     outcomes: list = [None] * len(placements)
+    screening_policy = screening.policy(session)  # once for the batch
     checkouts = service.locked_all(session, [p.checkout_id for p in placements])
     paid = {
         payment.id: payment
@@ -473,7 +474,10 @@ def place_many(
         sold.append(checkout.reservation_id)
         since.append(placement.now)
         outcomes[index] = paying.screened(
-            session, paying.Completion("completed", checkout, order), placement.intent
+            session,
+            paying.Completion("completed", checkout, order),
+            placement.intent,
+            screening_policy,
         )
     session.flush()
     # The units are taken last, all at once: from this UPDATE of the stock level to the

@@ -293,7 +293,7 @@ def remember_client(checkout: Checkout, client: dict | None, device_id: str | No
         checkout.attribution = {**checkout.attribution, "_client": seen}
 
 
-def screened(session: Session, done: Completion, intent) -> Completion:
+def screened(session: Session, done: Completion, intent, current=None) -> Completion:
     """Screen the placed order for fraud (``orders.screening``): held orders stay
     completed for the buyer; one the rules cancel is refunded after the commit."""
     checkout, order = done.checkout, done.order
@@ -309,7 +309,7 @@ def screened(session: Session, done: Completion, intent) -> Completion:
     )
     if intent is not None and intent.billing_country:
         signals = replace(signals, billing_country=intent.billing_country)
-    assessment = screening.screen(session, order, signals)
+    assessment = screening.screen(session, order, signals, current)
     if screening.cancel_due(assessment):
         done.fraud_cancel = assessment.id
     return done

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
@@ -27,6 +37,8 @@ class FraudSettings(Base):
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default="store")
+    # Off until the merchant turns it on: no order is screened, nothing is stored.
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     hold_at: Mapped[int] = mapped_column(Integer)
     # None: the rules never cancel on their own; a person decides every held order.
     cancel_at: Mapped[int | None] = mapped_column(Integer)

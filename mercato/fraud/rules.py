@@ -80,6 +80,7 @@ class Signals:
 
 @dataclass(frozen=True)
 class Policy:
+    enabled: bool
     hold_at: int
     cancel_at: int | None
     window_minutes: int

@@ -19,6 +19,7 @@ class _Input(BaseModel):
 class FraudSettingsUpdate(_Input):
     """Any of these; what is left out stays as it is."""
 
+    enabled: bool | None = Field(None, description="Screen every new order (off by default)")
     hold_at: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         None, description="Hold an order for review when its score reaches this"
     )
@@ -43,6 +44,7 @@ class FraudSettingsUpdate(_Input):
 class FraudSettingsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    enabled: bool
     hold_at: int
     cancel_at: int | None
     window_minutes: int

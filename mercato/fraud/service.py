@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mercato.db import utcnow
@@ -27,6 +27,7 @@ RULES_ACTOR = "fraud-rules"
 def defaults() -> FraudSettings:
     return FraudSettings(
         id=STORE,
+        enabled=False,
         hold_at=rules.DEFAULT_HOLD_AT,
         cancel_at=rules.DEFAULT_CANCEL_AT,
         window_minutes=rules.DEFAULT_WINDOW_MINUTES,
@@ -44,6 +45,7 @@ def get_settings(session: Session) -> FraudSettings:
 def policy(session: Session) -> rules.Policy:
     s = get_settings(session)
     return rules.Policy(
+        enabled=s.enabled,
         hold_at=s.hold_at,
         cancel_at=s.cancel_at,
         window_minutes=s.window_minutes,
@@ -79,6 +81,8 @@ def update_settings(session: Session, data: FraudSettingsUpdate, actor: str) -> 
     if found is None:
         session.add(current)
     current.hold_at, current.cancel_at = hold_at, cancel_at
+    if data.enabled is not None:
+        current.enabled = data.enabled
     if data.window_minutes is not None:
         current.window_minutes = data.window_minutes
     if data.first_order_amount is not None:
@@ -104,19 +108,21 @@ def counts(
 ) -> dict[str, int]:
     """Orders screened within the window for each velocity key of ``signals``, this one
     included (one query per key present)."""
-    found: dict[str, int] = {}
-    for key, _ in rules.VELOCITY.values():
-        value = getattr(signals, key)
-        if not value:
-            continue
-        if key == "email":
-            value = normal_email(value)
-        column = getattr(Assessment, key)
-        query = select(func.count()).where(column == value, Assessment.created_at >= since)
-        if until is not None:
-            query = query.where(Assessment.created_at <= until)
-        found[key] = int(session.scalar(query) or 0) + 1
-    return found
+    keys = {
+        key: normal_email(value) if key == "email" else value
+        for key, _ in rules.VELOCITY.values()
+        if (value := getattr(signals, key))
+    }
+    if not keys:
+        return {}
+    matches = {key: getattr(Assessment, key) == value for key, value in keys.items()}
+    query = select(*(func.sum(case((m, 1), else_=0)) for m in matches.values())).where(
+        Assessment.created_at >= since, or_(*matches.values())
+    )
+    if until is not None:
+        query = query.where(Assessment.created_at <= until)
+    row = session.execute(query).one()
+    return {key: int(n or 0) + 1 for key, n in zip(keys, row, strict=True)}
 
 
 def earlier_assessed(session: Session, signals: Signals) -> int:
@@ -144,14 +150,12 @@ def assess(
     order_number: int,
     signals: Signals,
     now: datetime | None = None,
+    current: rules.Policy | None = None,
 ) -> Assessment:
     """Score an order and store the assessment with its signals and reasons; the rules'
-    decision is logged. Screening the same order again returns its first assessment."""
-    existing = session.scalar(select(Assessment).where(Assessment.order_id == order_id))
-    if existing is not None:
-        return existing
+    decision is logged. Each order is screened once (when it is taken in)."""
     now = now or utcnow()
-    current = policy(session)
+    current = current or policy(session)
     seen = counts(session, signals, now - timedelta(minutes=current.window_minutes), now)
     verdict: Verdict = rules.score(signals, seen, current)
     assessment = Assessment(

@@ -20,7 +20,7 @@ from mercato.db import transaction
 from mercato.errors import Conflict
 from mercato.fraud import service as fraud
 from mercato.fraud.models import Assessment
-from mercato.fraud.rules import Signals
+from mercato.fraud.rules import Policy, Signals
 from mercato.orders import lifecycle, refunds, state, timeline
 from mercato.orders.models import Order
 from mercato.orders.schemas import RefundCreate
@@ -69,19 +69,30 @@ def signals_of(order: Order, **more) -> Signals:
     )
 
 
-def screen(session: Session, order: Order, signals: Signals) -> Assessment:
+def policy(session: Session) -> Policy:
+    """The store's screening policy: read once for a batch of orders."""
+    return fraud.policy(session)
+
+
+def screen(
+    session: Session, order: Order, signals: Signals, current: Policy | None = None
+) -> Assessment | None:
     """Score the order and act: approve (nothing to do), hold for review, or cancel.
     A cancel that needs a refund through the payment provider is held here and done by
-    the caller after this transaction (``cancel_due`` says which)."""
+    the caller after this transaction (``cancel_due`` says which). None: screening is
+    off."""
+    current = current or fraud.policy(session)
+    if not current.enabled:
+        return None
     known = earlier_orders(session, order)
     signals = replace(
         signals,
         earlier_orders=max(signals.earlier_orders, known, fraud.earlier_assessed(session, signals)),
     )
-    assessment = fraud.assess(session, order.id, order.number, signals)
+    assessment = fraud.assess(session, order.id, order.number, signals, current=current)
     if assessment.status == "passed":
         return assessment
-    why = f"{REASON}: score {assessment.score} — " + "; ".join(
+    why = f"{REASON}: score {assessment.score} — " + " · ".join(
         r["reason"] for r in assessment.reasons
     )
     if assessment.decision == "cancel" and _paid_here(session, order) is None:
@@ -95,9 +106,11 @@ def screen(session: Session, order: Order, signals: Signals) -> Assessment:
     return assessment
 
 
-def cancel_due(assessment: Assessment) -> bool:
+def cancel_due(assessment: Assessment | None) -> bool:
     """The rules cancelled an order whose payment is still to be refunded."""
-    return assessment.decision == "cancel" and assessment.status == "held"
+    return (
+        assessment is not None and assessment.decision == "cancel" and assessment.status == "held"
+    )
 
 
 def _hold(session: Session, order: Order, why: str) -> None:

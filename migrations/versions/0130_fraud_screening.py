@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "fraud_settings",
         sa.Column("id", sa.String(length=16), nullable=False),
+        sa.Column("enabled", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("hold_at", sa.Integer(), nullable=False),
         sa.Column("cancel_at", sa.Integer(), nullable=True),
         sa.Column("window_minutes", sa.Integer(), nullable=False),
