@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mercato import __version__
 from mercato.admin import catalog_pages as admin_catalog
 from mercato.admin import customers as admin_customers
+from mercato.admin import fraud_view as admin_fraud
 from mercato.admin import live as admin_live
 from mercato.admin import markets_view as admin_markets
 from mercato.admin import offers as admin_offers
@@ -40,13 +41,13 @@ from mercato.creators.api import router as creators_router
 from mercato.db import Sessions, create_db_engine, make_sessionmaker
 from mercato.errors import FieldError, MercatoError
 from mercato.events.api import router as events_router
+from mercato.fraud.api import router as fraud_router
 from mercato.inbox.api import router as inbox_router
 from mercato.inbox.webhooks_api import router as inbox_webhooks_router
 from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.live.api import router as live_router
-from mercato.fraud.api import router as fraud_router
 from mercato.markets.api import router as markets_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
@@ -208,6 +209,7 @@ def create_app(
     app.include_router(admin_offers.router)
     app.include_router(admin_markets.router)
     app.include_router(admin_translations.router)
+    app.include_router(admin_fraud.router)
     app.include_router(creator_pages.router)
     app.include_router(admin_live.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)

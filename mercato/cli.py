@@ -21,11 +21,11 @@ from mercato.creators import cli as creators_cli
 from mercato.db import create_db_engine
 from mercato.demo import cli as demo_cli
 from mercato.events import cli as events_cli
+from mercato.fraud import cli as fraud_cli
 from mercato.inbox import cli as inbox_cli
 from mercato.inventory import cli as inventory_cli
 from mercato.jobs import cli as jobs_cli
 from mercato.live import cli as live_cli
-from mercato.fraud import cli as fraud_cli
 from mercato.markets import cli as markets_cli
 from mercato.money import format_plain
 from mercato.offers import cli as offers_cli

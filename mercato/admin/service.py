@@ -39,6 +39,7 @@ PAGE_SCOPES: tuple[tuple[str, str | None], ...] = (
     ("/admin/channels", "channels:read"),
     ("/admin/webhooks", "webhooks:read"),
     ("/admin/markets", "markets:read"),
+    ("/admin/fraud", "fraud:read"),
     ("/admin/mail", "orders:read"),
     ("/admin/offers", "offers:read"),
     ("/admin/creators", "creators:read"),

@@ -69,9 +69,7 @@ class Assessment(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("fra"))
-    order_id: Mapped[str] = mapped_column(
-        ForeignKey("orders.id", ondelete="CASCADE"), unique=True
-    )
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
     order_number: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     channel: Mapped[str] = mapped_column(String(40))
     amount: Mapped[int] = mapped_column(Amount)

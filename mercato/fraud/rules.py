@@ -166,7 +166,9 @@ def score(signals: Signals, counts: dict[str, int], policy: Policy) -> Verdict:
     if signals.platform_risk:
         add("platform_risk", f"the platform flags it: {signals.platform_risk}")
     return Verdict(
-        sum(r["points"] for r in reasons), decide(sum(r["points"] for r in reasons), policy), reasons
+        sum(r["points"] for r in reasons),
+        decide(sum(r["points"] for r in reasons), policy),
+        reasons,
     )
 
 

@@ -42,9 +42,7 @@ def earlier_orders(session: Session, order: Order) -> int:
         return 0
     return int(
         session.scalar(
-            select(func.count()).where(
-                or_(*who), Order.id != order.id, Order.status != "cancelled"
-            )
+            select(func.count()).where(or_(*who), Order.id != order.id, Order.status != "cancelled")
         )
         or 0
     )
@@ -123,16 +121,16 @@ def _hold(session: Session, order: Order, why: str) -> None:
 
 def _paid_here(session: Session, order: Order) -> Payment | None:
     return session.scalar(
-        select(Payment).where(
-            Payment.order_id == order.id, Payment.status.in_(refunds.REFUNDABLE)
-        )
+        select(Payment).where(Payment.order_id == order.id, Payment.status.in_(refunds.REFUNDABLE))
     )
 
 
 # ---------------------------------------------------------------- the review queue
 
 
-def approve(session: Session, assessment_id: str, actor: str, note: str | None = None) -> Assessment:
+def approve(
+    session: Session, assessment_id: str, actor: str, note: str | None = None
+) -> Assessment:
     """Approve a held order: released to be fulfilled (unless held for another reason)."""
     assessment = fraud.review(session, assessment_id, "approve", actor, note)
     order = session.get(Order, assessment.order_id)

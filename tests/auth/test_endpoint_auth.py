@@ -420,6 +420,27 @@ class Shop:
         fill(self.client, token)
         return token
 
+    @cached_property
+    def fraud_review_id(self) -> str:
+        """An order held by fraud screening: a first order above 0 scores 1, held at 1."""
+        settings = {
+            "enabled": True,
+            "hold_at": 1,
+            "first_order_amount": 0,
+            "weights": {"first_order_above": 1},
+        }
+        self.call("PUT", "/api/v1/fraud/settings", json=settings)
+        token = start(self.client, items=((self.sku, 1),))["token"]
+        fill(self.client, token)
+        body = {"payment_method": "tok_visa", "expected_total": total_of(self.client, token)}
+        done = self.client.post(
+            f"/api/v1/checkouts/{token}/complete",
+            json=body,
+            headers={"Idempotency-Key": "auth-fraud"},
+        )
+        assert done.status_code == 200, done.text
+        return self.call("GET", "/api/v1/fraud/reviews")["items"][0]["id"]
+
 
 # ---------------------------------------------------------------- the table
 
@@ -528,6 +549,10 @@ _TRANSLATIONS = (
 
 def _market(shop: Shop, **kwargs) -> Request:
     return Request(ids={"code": shop.market}, **kwargs)
+
+
+def _fraud_review(shop: Shop, **kwargs) -> Request:
+    return Request(ids={"assessment_id": shop.fraud_review_id}, **kwargs)
 
 
 def _order(shop: Shop, **kwargs) -> Request:
@@ -1359,6 +1384,23 @@ ROUTES: list[Route] = [
         "markets:write",
         200,
         lambda s: Request(json={"content": "currency,rate,date\nEUR,0.92,2026-12-04\n"}),
+    ),
+    # ------------------------------------------------------------ fraud
+    Route("GET", "/api/v1/fraud/reviews", "fraud:read", 200),
+    by_id("GET", "/api/v1/fraud/reviews/{assessment_id}", "fraud:read", 200, _fraud_review),
+    by_id(
+        "POST", "/api/v1/fraud/reviews/{assessment_id}/approve", "fraud:write", 200, _fraud_review
+    ),
+    by_id(
+        "POST", "/api/v1/fraud/reviews/{assessment_id}/cancel", "fraud:write", 200, _fraud_review
+    ),
+    Route("GET", "/api/v1/fraud/settings", "fraud:read", 200),
+    Route(
+        "PUT",
+        "/api/v1/fraud/settings",
+        "fraud:write",
+        200,
+        lambda s: Request(json={"hold_at": 70}),
     ),
     # ------------------------------------------------------------ payments
     by_id(

@@ -11,7 +11,7 @@ from mercato.fraud import rules
 from mercato.fraud.models import Assessment, Decision
 from mercato.orders.models import Order
 from mercato.payments import service as payments
-from tests.checkout.helpers import complete, fill, make_shop, start, total_of
+from tests.checkout.helpers import fill, make_shop, start, total_of
 from tests.helpers import ADDRESS
 
 BURST = 30
