@@ -148,10 +148,11 @@ def score(signals: Signals, counts: dict[str, int], policy: Policy) -> Verdict:
             "countries differ: " + ", ".join(f"{k} {v}" for k, v in countries.items()),
         )
     if signals.earlier_orders == 0 and signals.amount > policy.first_order_amount:
+        shown = format_plain(signals.amount, signals.currency)
+        above = format_plain(policy.first_order_amount, signals.currency)
         add(
             "first_order_above",
-            f"first order of this buyer, {format_plain(signals.amount, signals.currency)} "
-            f"{signals.currency} (above {format_plain(policy.first_order_amount, signals.currency)})",
+            f"first order of this buyer, {shown} {signals.currency} (above {above})",
         )
     if is_disposable(signals.email):
         add("disposable_email", f"throw-away email domain ({signals.email.rsplit('@', 1)[1]})")
@@ -165,11 +166,8 @@ def score(signals: Signals, counts: dict[str, int], policy: Policy) -> Verdict:
         add(f"provider_risk_{level}", f"the payment provider rates it {shown}")
     if signals.platform_risk:
         add("platform_risk", f"the platform flags it: {signals.platform_risk}")
-    return Verdict(
-        sum(r["points"] for r in reasons),
-        decide(sum(r["points"] for r in reasons), policy),
-        reasons,
-    )
+    points = sum(r["points"] for r in reasons)
+    return Verdict(points, decide(points, policy), reasons)
 
 
 def decide(points: int, policy: Policy) -> str:
