@@ -555,8 +555,9 @@ def apply(
 def finish_imports(session: Session, imports: list[Imported]) -> None:
     """Take the stock of new orders all at once, then flag the ones it was short for."""
     creation.take_stock(session, [(i.order, i.actor) for i in imports])
+    current = screening.policy(session) if imports else None  # once for the batch
     for i in imports:
-        _after_import(session, i.channel, i.order, i.incoming, i.unknown, i.actor)
+        _after_import(session, i.channel, i.order, i.incoming, i.unknown, i.actor, current)
 
 
 def _after_import(
@@ -566,6 +567,7 @@ def _after_import(
     incoming: platforms.PlatformOrder,
     unknown: list[str],
     actor: str,
+    current: screening.Policy | None = None,
 ) -> None:
     reasons = []
     if order.stock_state == "short":
@@ -587,7 +589,7 @@ def _after_import(
     if order.status != "cancelled":
         # No platform documents a risk flag on its orders yet (docs/fraud.md): the
         # order's own buyer, amount and countries are screened.
-        screening.screen(session, order, screening.signals_of(order))
+        screening.screen(session, order, screening.signals_of(order), current)
 
 
 def _follow(
