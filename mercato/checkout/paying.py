@@ -302,7 +302,7 @@ def screened(session: Session, done: Completion, intent, current=None) -> Comple
         order,
         ip=seen.get("ip"),
         ip_country=seen.get("ip_country"),
-        device_id=seen.get("device_id"),
+        device_id=seen.get("device_id") or checkout.visitor,
         card_fingerprint=getattr(intent, "card_fingerprint", None),
         provider_risk_level=getattr(intent, "risk_level", None),
         provider_risk_score=getattr(intent, "risk_score", None),
