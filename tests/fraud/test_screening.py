@@ -201,3 +201,28 @@ def test_country_mismatch_counts_only_a_trusted_ip_country(client, sessions, adm
         (assessment,) = session.scalars(select(Assessment))
     # No header is configured: the country a client sends is not believed.
     assert "ip_country" not in assessment.signals and assessment.status == "passed"
+
+
+def test_stripe_radars_risk_level_holds_an_order_through_stripe(
+    client, sessions, admin, stripe_shop
+):
+    make_shop(sessions, on_hand=5, price=2500)
+    _configure(client, admin, hold_at=30)
+    assert (
+        _buy(client, "ok@example.com", "dev-s", method="pm_card_visa", key="s1").status_code == 200
+    )
+    assert (
+        _buy(client, "r@example.com", "dev-r", method="pm_card_riskLevelElevated", key="s2")
+    ).status_code == 200
+    with sessions() as session:
+        normal, elevated = session.scalars(select(Assessment).order_by(Assessment.order_number))
+    assert (normal.status, normal.signals["provider_risk_level"]) == ("passed", "normal")
+    assert normal.card_fingerprint and normal.card_fingerprint != elevated.card_fingerprint
+    assert elevated.status == "held"
+    assert elevated.reasons == [
+        {
+            "rule": "provider_risk_elevated",
+            "points": 30,
+            "reason": "the payment provider rates it risk level elevated, score 70",
+        }
+    ]

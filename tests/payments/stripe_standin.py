@@ -2,7 +2,11 @@
 
 It answers as Stripe documents: form-encoded requests, JSON objects, Idempotency-Key
 replays, card errors as 402. Test payment methods: pm_card_visa succeeds,
-pm_card_chargeDeclined is declined, pm_card_authenticationRequired needs 3-D Secure.
+pm_card_chargeDeclined is declined, pm_card_authenticationRequired needs 3-D Secure,
+pm_card_riskLevelElevated succeeds with Radar's risk level elevated
+(https://docs.stripe.com/radar/testing). With ``expand[]=latest_charge`` a paid intent
+carries its charge and the charge's ``outcome`` (risk_level, risk_score); an expanded
+payment method its card's ``fingerprint`` (one per card).
 
 ``payment_method_types`` are kept on the intent and refused, as Stripe refuses them, when
 the currency does not take one or when automatic_payment_methods comes too; a browser
@@ -26,7 +30,10 @@ CARDS = {
     "pm_card_visa": ("visa", "4242"),
     "pm_card_chargeDeclined": ("visa", "0002"),
     "pm_card_authenticationRequired": ("visa", "3184"),
+    "pm_card_riskLevelElevated": ("visa", "9235"),
 }
+# Radar's outcome of each test card's charge: (risk_level, risk_score).
+RISK = {"pm_card_riskLevelElevated": ("elevated", 70)}
 # Stripe's test card numbers, as a browser's Stripe.js sends them in payment_method_data.
 NUMBERS = {
     "4242424242424242": "pm_card_visa",
@@ -328,20 +335,33 @@ class StripeStandIn:
 
     def _expanded(self, intent: dict, form: dict) -> dict:
         out = dict(intent)
-        local = self.methods.get(intent["payment_method"] or "")
-        if form.get("expand[0]") == "payment_method" and local:
+        expand = {v for k, v in form.items() if k.startswith("expand[")}
+        pm = intent["payment_method"]
+        local = self.methods.get(pm or "")
+        if "payment_method" in expand and local:
             out["payment_method"] = {
-                "id": intent["payment_method"],
+                "id": pm,
                 "object": "payment_method",
                 "type": local,
             }
-        elif form.get("expand[0]") == "payment_method" and intent["payment_method"]:
-            brand, last4 = CARDS.get(intent["payment_method"], ("visa", "4242"))
+        elif "payment_method" in expand and pm:
+            brand, last4 = CARDS.get(pm, ("visa", "4242"))
             out["payment_method"] = {
-                "id": intent["payment_method"],
+                "id": pm,
                 "object": "payment_method",
                 "type": "card",
-                "card": {"brand": brand, "last4": last4},
+                "card": {
+                    "brand": brand,
+                    "last4": last4,
+                    "fingerprint": hashlib.sha256(last4.encode()).hexdigest()[:16],
+                },
+            }
+        if "latest_charge" in expand and intent["status"] == "succeeded":
+            level, score = RISK.get(pm, ("normal", 10))
+            out["latest_charge"] = {
+                "id": "ch_" + intent["id"].removeprefix("pi_"),
+                "object": "charge",
+                "outcome": {"risk_level": level, "risk_score": score, "type": "authorized"},
             }
         return out
 
