@@ -68,10 +68,11 @@ from mercato.money import format_plain
 from mercato.orders import fulfillment, lifecycle, queries, refunds
 from mercato.orders.bulk import bulk_action
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
+from mercato.recommendations import product_sets, training
 from mercato.recommendations import rules as recommendation_rules
 from mercato.recommendations import serving as recommendations
-from mercato.recommendations import training
-from mercato.recommendations.schemas import RuleCreate
+from mercato.recommendations.schemas import ProductSetCreate, RuleCreate
+from mercato.segments import service as segments
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 from mercato.webhooks import service as webhooks
@@ -855,7 +856,48 @@ def recommendations_page(request: Request, session: ReadSession, admin: Admin):
         experiments=[experiments.results(session, e) for e in tests],
         strategies=recommendations.STRATEGIES,
         formulas=experiments.FORMULAS,
+        product_sets=product_sets.list_sets(session),
+        meta_channels={c.id: c.name for c in channels.list_channels(session) if c.kind == "meta"},
+        segments={s.id: s.name for s in segments.list_segments(session)},
     )
+
+
+@router.post("/recommendations/product-sets")
+def add_product_set(form: PostedForm, session: WriteSession, admin: Admin):
+    def add() -> str:
+        data = ProductSetCreate(
+            channel_id=str(form.get("channel_id") or ""),
+            segment_id=str(form.get("segment_id") or ""),
+            size=int(form.get("size") or 50),
+        )
+        made = product_sets.create(session, data)
+        return f"Product set {made.name} added: the worker sends it to Meta next."
+
+    csrf = str(form.get("csrf") or "")
+    path = "/admin/recommendations"
+    return _form_action(session, admin, csrf, "recommendations:write", path, add)
+
+
+@router.post("/recommendations/product-sets/push")
+def push_product_sets(session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]):
+    def push() -> str:
+        product_sets.queue_push(session)
+        return "Product sets queued: the worker sends what changed."
+
+    path = "/admin/recommendations"
+    return _form_action(session, admin, csrf, "recommendations:write", path, push)
+
+
+@router.post("/recommendations/product-sets/{product_set_id}/delete")
+def remove_product_set(
+    product_set_id: str, session: WriteSession, admin: Admin, csrf: Annotated[str, Form()]
+):
+    def remove() -> str:
+        product_sets.remove(session, product_set_id)
+        return "Product set removed (and from Meta by the worker)."
+
+    path = "/admin/recommendations"
+    return _form_action(session, admin, csrf, "recommendations:write", path, remove)
 
 
 @router.post("/recommendations/experiments")

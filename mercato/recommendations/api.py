@@ -5,11 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mercato.recommendations import rules, serving, training
+from mercato.recommendations import product_sets, rules, serving, training
 from mercato.recommendations.auth import RecommendationsRead, RecommendationsWrite
 from mercato.recommendations.schemas import (
     ListName,
     ListPublic,
+    ProductSetCreate,
+    ProductSetPublic,
     RecommendedPublic,
     RuleCreate,
     RulePublic,
@@ -95,4 +97,30 @@ def add_rule(data: RuleCreate, session: WriteSession, _: RecommendationsWrite):
 @router.delete("/rules/{rule_id}", status_code=204)
 def remove_rule(rule_id: str, session: WriteSession, _: RecommendationsWrite):
     rules.remove(session, rule_id)
+    return Response(status_code=204)
+
+
+@router.get("/product-sets", response_model=list[ProductSetPublic])
+def list_product_sets(session: ReadSession, _: RecommendationsRead):
+    """Segments' product sets on Meta catalogs: what each holds and whether Meta has it."""
+    return product_sets.list_sets(session)
+
+
+@router.post("/product-sets", response_model=ProductSetPublic, status_code=201)
+def add_product_set(data: ProductSetCreate, session: WriteSession, _: RecommendationsWrite):
+    """A segment's product set on a Meta catalog channel, sent by the worker next and
+    after each training."""
+    return product_sets.create(session, data)
+
+
+@router.post("/product-sets/push", response_model=TrainingQueued, status_code=202)
+def push_product_sets(session: WriteSession, _: RecommendationsWrite):
+    """Bring every product set up to date now (the worker's next job)."""
+    return TrainingQueued(job_id=product_sets.queue_push(session))
+
+
+@router.delete("/product-sets/{product_set_id}", status_code=204)
+def remove_product_set(product_set_id: str, session: WriteSession, _: RecommendationsWrite):
+    """Removed here at once, and from Meta by the worker."""
+    product_sets.remove(session, product_set_id)
     return Response(status_code=204)

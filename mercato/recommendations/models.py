@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
@@ -77,4 +87,36 @@ class Rule(Base):
     list: Mapped[str] = mapped_column(String(16), default="")
     # For boost: the score is multiplied by this.
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+PRODUCT_SET_STATUSES = ("pending", "synced", "failed")
+
+
+class ProductSet(Base):
+    """A segment's own products on an ads platform: what the segment's members are most
+    likely to buy (their personal lists, for those who agreed to personalisation; what
+    sells, to fill it), kept as a product set of the channel's catalog that an ad for that
+    audience can show. Refreshed after each training."""
+
+    __tablename__ = "recommendation_product_sets"
+    __table_args__ = (
+        CheckConstraint(f"status IN {PRODUCT_SET_STATUSES}", name="status"),
+        CheckConstraint("size BETWEEN 1 AND 500", name="size"),
+        UniqueConstraint("channel_id", "segment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("rps"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    segment_id: Mapped[str] = mapped_column(ForeignKey("customer_segments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer, default=50)
+    # The platform's id of the set, once created there.
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    # What was last sent: the products, and the catalog's item ids for them.
+    product_ids: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    item_ids: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -69,3 +69,31 @@ class RulePublic(BaseModel):
 
 class TrainingQueued(BaseModel):
     job_id: str
+
+
+class ProductSetCreate(BaseModel):
+    """A segment's product set on a Meta catalog channel: the ``size`` products its
+    members are most likely to buy."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel_id: str = Field(min_length=1, max_length=40)
+    segment_id: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(None, min_length=1, max_length=120, description="The segment's")
+    size: int = Field(50, ge=1, le=500)
+
+
+class ProductSetPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    channel_id: str
+    segment_id: str
+    name: str
+    size: int
+    external_id: str | None
+    product_ids: list[str]
+    item_ids: list[str]
+    status: str
+    pushed_at: datetime | None
+    last_error: str | None

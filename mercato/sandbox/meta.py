@@ -1,4 +1,5 @@
-"""Meta catalog Graph API simulator: items_batch, check_batch_request_status, products.
+"""Meta catalog Graph API simulator: items_batch, check_batch_request_status, products,
+product sets.
 
 Like Meta (PLATFORMS.md §1.3):
 - every call names a Graph version in its path; unknown and expired versions are refused;
@@ -144,6 +145,24 @@ def read_item(retailer_id: str, item: dict, fields: list[str]) -> dict:
         sale, _, _ = str(item["sale_price"]).partition(" ")
         shown["sale_price"] = format_currency(Decimal(sale), currency, locale="en_US")
     return {key: shown.get(key) for key in ["id", *fields] if key in shown}
+
+
+def _matches(rule: dict, retailer_id: str) -> bool:
+    """Does an item belong to a product set? Only rules on ``retailer_id`` are judged
+    here (the ones Mercato sends); a set with any other rule holds nothing [I]."""
+    if "and" in rule:
+        return all(_matches(part, retailer_id) for part in rule["and"])
+    if "or" in rule:
+        return any(_matches(part, retailer_id) for part in rule["or"])
+    condition = rule.get("retailer_id")
+    if not condition:
+        return False
+    [(operator, operand)] = condition.items()
+    if operator == "is_any":
+        return retailer_id in operand
+    if operator == "eq":
+        return retailer_id == operand
+    return False
 
 
 def create_app() -> FastAPI:
@@ -361,6 +380,69 @@ def create_app() -> FastAPI:
         shown = {"id": catalog_id, "name": f"Catalog {catalog_id}", "vertical": "commerce"}
         return {key: shown.get(key) for key in ["id", *wanted] if key in shown}
 
+    # Product sets: {id: {"catalog_id", "name", "filter"}} (PLATFORMS.md §1.3).
+    sim.product_sets: dict[str, dict[str, Any]] = {}
+
+    async def _params(request: Request) -> dict[str, Any]:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            return await request.json()
+        return dict(await request.form())
+
+    @app.post("/{version}/{catalog_id}/product_sets")
+    async def create_product_set(version: str, catalog_id: str, request: Request):
+        if (refused := turned_away(version, request)) is not None:
+            return refused
+        params = await _params(request)
+        if problems := contract.product_set_errors(params, creating=True):
+            return _refused(problems)
+        with sim.lock:
+            set_id = str(10**15 + len(sim.product_sets) + 1)
+            sim.product_sets[set_id] = {
+                "catalog_id": catalog_id,
+                "name": params["name"],
+                "filter": json.loads(params.get("filter") or "{}"),
+            }
+        return {"id": set_id}
+
+    def _no_such_node(method: str, node_id: str) -> JSONResponse:
+        return _error(
+            400,
+            f"Unsupported {method} request. Object with ID '{node_id}' does not exist, cannot "
+            "be loaded due to missing permissions, or does not support this operation.",
+            100,
+            "GraphMethodException",
+            error_subcode=33,
+        )
+
+    # Graph object ids are numeric: other paths stay the simulator's own (404).
+    @app.post("/{version}/{node:int}")
+    async def update_node(version: str, node: int, request: Request):
+        node_id = str(node)
+        if (refused := turned_away(version, request)) is not None:
+            return refused
+        params = await _params(request)
+        with sim.lock:
+            product_set = sim.product_sets.get(node_id)
+            if product_set is None:
+                return _no_such_node("post", node_id)
+            if problems := contract.product_set_errors(params, creating=False):
+                return _refused(problems)
+            if "name" in params:
+                product_set["name"] = params["name"]
+            if "filter" in params:
+                product_set["filter"] = json.loads(params["filter"])
+        return {"success": True}
+
+    @app.delete("/{version}/{node:int}")
+    def delete_node(version: str, node: int, request: Request):
+        node_id = str(node)
+        if (refused := turned_away(version, request)) is not None:
+            return refused
+        with sim.lock:
+            if sim.product_sets.pop(node_id, None) is None:
+                return _no_such_node("delete", node_id)
+        return {"success": True}
+
     @app.get("/{version}/{catalog_id}/products")
     def products(
         version: str,
@@ -370,6 +452,7 @@ def create_app() -> FastAPI:
         limit: int = 1000,
         after: str | None = None,
     ):
+        """The catalog's items, or a product set's (its id in place of the catalog's)."""
         if (refused := turned_away(version, request)) is not None:
             return refused
         wanted = [f for f in fields.split(",") if f]
@@ -377,7 +460,10 @@ def create_app() -> FastAPI:
         if unknown:
             return _refused([f"(#100) Tried accessing nonexisting field ({unknown[0]})"])
         with sim.lock:
-            ids = sorted(sim.items)
+            in_set = sim.product_sets.get(catalog_id)
+            ids = sorted(
+                rid for rid in sim.items if in_set is None or _matches(in_set["filter"], rid)
+            )
             start = ids.index(after) + 1 if after in sim.items else 0
             page = ids[start : start + limit]
             data = [read_item(rid, sim.items[rid], wanted) for rid in page]

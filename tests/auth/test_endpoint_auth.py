@@ -400,6 +400,11 @@ class Shop:
         return self.call("POST", "/api/v1/segments", 201, json=body)["id"]
 
     @cached_property
+    def product_set_id(self) -> str:
+        body = {"channel_id": self.channel_id, "segment_id": self.segment_id}
+        return self.call("POST", "/api/v1/recommendations/product-sets", 201, json=body)["id"]
+
+    @cached_property
     def live_event_id(self) -> str:
         """A scheduled live event with the product in its running order, pinned."""
         body = {"title": "Auth live", "products": [{"sku": self.sku}]}
@@ -1684,6 +1689,22 @@ ROUTES: list[Route] = [
         "recommendations:write",
         201,
         lambda s: Request(json={"product_id": s.product_id, "action": "exclude"}),
+    ),
+    Route("GET", "/api/v1/recommendations/product-sets", "recommendations:read", 200),
+    Route(
+        "POST",
+        "/api/v1/recommendations/product-sets",
+        "recommendations:write",
+        201,
+        lambda s: Request(json={"channel_id": s.channel_id, "segment_id": s.segment_id}),
+    ),
+    Route("POST", "/api/v1/recommendations/product-sets/push", "recommendations:write", 202),
+    by_id(
+        "DELETE",
+        "/api/v1/recommendations/product-sets/{product_set_id}",
+        "recommendations:write",
+        204,
+        lambda s: Request(ids={"product_set_id": s.product_set_id}),
     ),
     by_id(
         "DELETE",

@@ -5,6 +5,8 @@ Every path starts with the Graph API version, one setting for all Meta channels
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from mercato.channels.adapter import Outcome, Upsert, platform_issue
@@ -25,13 +27,18 @@ class Client:
         catalog = target.settings.get("catalog_id") or credentials.get("catalog_id")
         if not catalog:
             raise PlatformError("the Meta channel needs a catalog_id setting")
-        self.root = f"/{get_settings().meta_graph_version}/{catalog}"
+        self.version = f"/{get_settings().meta_graph_version}"
+        self.root = f"{self.version}/{catalog}"
         self.http = http
         self.headers = {"Authorization": f"Bearer {credentials.get('access_token', '')}"}
         self.localized = target.localized
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
-        response = send(self.http, method, self.root + path, headers=self.headers, **kwargs)
+        """A call on the catalog's node (``path`` below it)."""
+        return self._graph(method, self.root + path, **kwargs)
+
+    def _graph(self, method: str, url: str, **kwargs) -> dict:
+        response = send(self.http, method, url, headers=self.headers, **kwargs)
         body = response.json()
         error = body.get("error") if isinstance(body, dict) else None
         if error:
@@ -153,6 +160,21 @@ class Client:
                     Outcome(item_id, "resend", [platform_issue("item", note, "warning")])
                 )
         return outcomes
+
+    def save_product_set(self, set_id: str | None, name: str, retailer_ids: list[str]) -> str:
+        """The catalog's product set holding exactly these items: created
+        (``POST /{catalog_id}/product_sets``) or its filter replaced
+        (``POST /{product_set_id}``); its id. PLATFORMS.md §1.3, product sets."""
+        rule = json.dumps({"retailer_id": {"is_any": retailer_ids}}, separators=(",", ":"))
+        body = {"name": name, "filter": rule}
+        if set_id is None:
+            return str(self._call("POST", "/product_sets", json=body)["id"])
+        self._graph("POST", f"{self.version}/{set_id}", json=body)
+        return set_id
+
+    def delete_product_set(self, set_id: str) -> None:
+        """``DELETE /{product_set_id}``."""
+        self._graph("DELETE", f"{self.version}/{set_id}")
 
     def verify(self) -> str:
         """One call proving the token, the Graph version and the catalog: its name."""

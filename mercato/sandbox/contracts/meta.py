@@ -6,10 +6,13 @@ types and enums (``ProductItem``), the parameters of ``items_batch`` and of
 
 from __future__ import annotations
 
+import json
+
 from facebook_business import apiconfig
 from facebook_business.adobjects.checkbatchrequeststatus import CheckBatchRequestStatus
 from facebook_business.adobjects.productcatalog import ProductCatalog
 from facebook_business.adobjects.productitem import ProductItem
+from facebook_business.adobjects.productset import ProductSet
 from facebook_business.typechecker import TypeChecker
 
 SDK_GRAPH_VERSION = apiconfig.ads_api_config["API_VERSION"]
@@ -68,6 +71,29 @@ STATUS_FIELDS = frozenset(_values(CheckBatchRequestStatus.Field))
 CATALOG_FIELDS = frozenset(_values(ProductCatalog.Field))
 # Fields a read (``?fields=``) of its items may name.
 READ_FIELDS = frozenset(ProductItem._field_types)
+# Product sets: the parameters of creating one on a catalog and of updating one.
+PRODUCT_SET_CREATE = _checker(ProductCatalog("0").create_product_set(pending=True))
+PRODUCT_SET_UPDATE = _checker(ProductSet("0").api_update(pending=True))
+# A product set's filter: {field: {operator: value}}, or "and"/"or" over a list of such
+# rules. The operators, as Meta's product set guide names them [I].
+FILTER_OPERATORS = frozenset(
+    {
+        "eq",
+        "neq",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "contains",
+        "not_contains",
+        "i_contains",
+        "i_not_contains",
+        "starts_with",
+        "i_starts_with",
+        "is_any",
+        "is_not_any",
+    }
+)
 
 
 def _pair_errors(checker: TypeChecker, values: dict, what: str) -> list[str]:
@@ -134,3 +160,49 @@ def status_response_errors(status: dict) -> list[str]:
     """A batch status (``data[0]``) holds only the SDK's fields."""
     unknown = set(status) - STATUS_FIELDS
     return [f"not a field of CheckBatchRequestStatus: {sorted(unknown)}"] if unknown else []
+
+
+def filter_errors(rule) -> list[str]:
+    """A product set's filter: fields of a product item, known operators, lists for
+    ``is_any``/``is_not_any``, and at least one condition."""
+    if not isinstance(rule, dict) or not rule:
+        return ["(#100) filter must be a non-empty JSON object"]
+    errors = []
+    for key, value in rule.items():
+        if key in ("and", "or"):
+            if not isinstance(value, list) or not value:
+                errors.append(f"(#100) {key} takes a non-empty list of rules")
+            else:
+                errors += [e for part in value for e in filter_errors(part)]
+        elif key not in READ_FIELDS:
+            errors.append(f"(#100) {key} is not a field of a product item")
+        elif not isinstance(value, dict) or len(value) != 1:
+            errors.append(f"(#100) {key} takes one {{operator: value}}")
+        else:
+            [(operator, operand)] = value.items()
+            if operator not in FILTER_OPERATORS:
+                errors.append(f"(#100) {operator} is not a filter operator")
+            elif operator in ("is_any", "is_not_any") and not (
+                isinstance(operand, list) and operand
+            ):
+                errors.append(f"(#100) {operator} takes a non-empty list")
+    return errors
+
+
+def product_set_errors(params: dict, creating: bool) -> list[str]:
+    """The parameters of creating or updating a product set, and its filter."""
+    values = {k: v for k, v in params.items() if k not in GRAPH_PARAMS}
+    checker = PRODUCT_SET_CREATE if creating else PRODUCT_SET_UPDATE
+    errors = []
+    for key in values:
+        if not checker.is_valid_key(key):
+            errors.append(f"(#100) {key} is not a valid parameter of a product set")
+    if creating and not values.get("name"):
+        errors.append("(#100) name is required")
+    if "filter" in values:
+        try:
+            rule = json.loads(values["filter"]) if isinstance(values["filter"], str) else None
+        except ValueError:
+            rule = None
+        errors += filter_errors(rule) if rule is not None else ["(#100) filter is not JSON"]
+    return errors
