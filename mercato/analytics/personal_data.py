@@ -38,4 +38,9 @@ TABLES = (
         "the merchant's ad accounts read for spend, and the platform's last refusal",
         ("access_token_encrypted", "last_error"),
     ),
+    NotPersonal(
+        "analytics_experiments",
+        "the merchant's A/B experiments: a name and the two ways the row is filled",
+        ("name",),
+    ),
 )

@@ -17,4 +17,9 @@ TABLES = (
         ("params", "evaluation", "error"),
     ),
     NotPersonal("recommendation_rules", "the merchant's rules over products"),
+    NotPersonal(
+        "recommendation_product_sets",
+        "a segment's products on an ads platform: product and catalog item ids, no person",
+        ("name", "product_ids", "item_ids", "last_error"),
+    ),
 )
