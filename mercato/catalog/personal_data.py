@@ -17,7 +17,7 @@ TABLES = (
             "attributes",
         ),
     ),
-    NotPersonal("product_translations", CATALOG, ("description_html",)),
+    NotPersonal("product_translations", CATALOG, ("description_html", "options", "option_values")),
     NotPersonal("variants", CATALOG, ("attributes",)),
     NotPersonal("media_files", "product images the merchant uploaded", ("content", "content_type")),
     NotPersonal("collections", CATALOG, ("description_html", "rules")),
