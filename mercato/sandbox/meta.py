@@ -206,22 +206,34 @@ def create_app() -> FastAPI:
             return _error(400, "An access token is required to request this resource.", 104)
         return None
 
-    @app.post("/{version}/{catalog_id}/items_batch")
-    async def items_batch(version: str, catalog_id: str, request: Request):
+    async def read_batch(
+        version: str, request: Request, body_errors, request_errors
+    ) -> tuple[dict, JSONResponse | None]:
+        """A batch call's body, or the answer refusing it whole: a fault, the version, no
+        token, a bad parameter, too many requests, or one request that breaks the
+        contract (as a bad parameter fails the whole call)."""
         if (refused := turned_away(version, request)) is not None:
-            return refused
+            return {}, refused
         body = await request.json()
         if isinstance(body.get("requests"), str):
             body["requests"] = json.loads(body["requests"])
-        if problems := contract.batch_errors(body):
-            return _refused(problems)
+        if problems := body_errors(body):
+            return body, _refused(problems)
+        if len(body["requests"]) > MAX_REQUESTS:
+            return body, _refused([f"(#100) At most {MAX_REQUESTS} requests per batch"])
+        for line, req in enumerate(body["requests"]):
+            if problems := request_errors(req):
+                return body, _refused([f"requests[{line}]: {p}" for p in problems])
+        return body, None
+
+    @app.post("/{version}/{catalog_id}/items_batch")
+    async def items_batch(version: str, catalog_id: str, request: Request):
+        body, refused = await read_batch(
+            version, request, contract.batch_errors, contract.request_errors
+        )
+        if refused is not None:
+            return refused
         requests = body["requests"]
-        if len(requests) > MAX_REQUESTS:
-            return _refused([f"(#100) At most {MAX_REQUESTS} requests per batch"])
-        # A request that breaks the contract fails the whole call, as a bad parameter does.
-        for line, req in enumerate(requests):
-            if problems := contract.request_errors(req):
-                return _refused([f"requests[{line}]: {p}" for p in problems])
         allow_upsert = body.get("allow_upsert", True)
         handle = new_id("handle")
         errors, invalid = [], []
@@ -267,19 +279,12 @@ def create_app() -> FastAPI:
         """Language and country overrides of existing items (docs/platforms/meta.md
         "Localized catalog"): an override of an item the catalog lacks, an unknown
         language or country, or a price in a language override is refused, item by item."""
-        if (refused := turned_away(version, request)) is not None:
+        body, refused = await read_batch(
+            version, request, contract.localized_batch_errors, localization.request_errors
+        )
+        if refused is not None:
             return refused
-        body = await request.json()
-        if isinstance(body.get("requests"), str):
-            body["requests"] = json.loads(body["requests"])
-        if problems := contract.localized_batch_errors(body):
-            return _refused(problems)
         requests = body["requests"]
-        if len(requests) > MAX_REQUESTS:
-            return _refused([f"(#100) At most {MAX_REQUESTS} requests per batch"])
-        for line, req in enumerate(requests):
-            if problems := localization.request_errors(req):
-                return _refused([f"requests[{line}]: {p}" for p in problems])
         handle = new_id("handle")
         errors, invalid = [], []
         with sim.lock:
