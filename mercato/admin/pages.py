@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -1108,6 +1108,24 @@ def product_edit(
         page.status_code = exc.status
         return page
     return _back(f"/admin/catalog/{product_id}", msg="Saved; checked again on every channel.")
+
+
+@router.post("/catalog/{product_id}/check")
+def product_check(product_id: str, form: PostedForm, session: WriteSession, admin: Admin):
+    """Validation as the merchant types: the form run through the very save of
+    ``product_edit``, then rolled back; each refusal by its field (JSON)."""
+    service.check_csrf(admin, str(form.get("csrf") or ""))
+    errors: dict[str, str] = {}
+    try:
+        service.require(admin, "catalog:write")
+        product = catalog.get_product(session, product_id)
+        edit = editing.read_form(form, product, editing.stock_shown(session, product)[1])
+        editing.save(session, product_id, edit, _actor(admin))
+    except MercatoError as exc:
+        errors = {dotted(e.loc): e.message for e in exc.errors} or {"": exc.detail}
+    finally:
+        session.rollback()  # a check keeps nothing, whatever it found
+    return JSONResponse({"errors": errors})
 
 
 # ---------------------------------------------------------------- inventory

@@ -172,7 +172,10 @@ def test_the_product_page_saves_an_edit_and_refuses_a_bad_one_by_its_field(
         data=form_of(client, product.id, **{"variants[0].price": "abc", "title": "New"}),
     )
     assert refused.status_code == 422
-    assert '<div class="field-error">&#39;abc&#39; is not a price</div>' in refused.text
+    assert (
+        '<div class="field-error" data-error-for="variants[0].price" role="status">'
+        "&#39;abc&#39; is not a price</div>"
+    ) in refused.text
     assert 'value="abc"' in refused.text
     refused = client.post(
         f"/admin/catalog/{product.id}",
@@ -207,6 +210,34 @@ def test_the_product_page_saves_an_edit_and_refuses_a_bad_one_by_its_field(
         assert counts.on_hand_at_default(session, [saved.variants[0].id]) == {
             saved.variants[0].id: 7
         }
+
+
+def test_the_product_form_is_checked_as_typed_by_the_saves_rules_and_nothing_is_kept(
+    client, sessions, make_products
+):
+    [product] = make_products(tee())
+    log_in(client, sessions, "admin")
+    check = f"/admin/catalog/{product.id}/check"
+    typed = form_of(client, product.id, **{"variants[1].sku": "TEE-S", "title": "Typed"})
+    answer = client.post(check, data=typed).json()
+    assert "appears twice" in answer["errors"]["variants[1].sku"]
+    answer = client.post(check, data={**typed, "variants[1].sku": "TEE-L"}).json()
+    assert answer == {"errors": {}}
+    saved, _ = product_of(sessions, product.id)
+    assert saved.title == "Organic Tee" and saved.variants[1].sku == "TEE-M"  # nothing kept
+    reader = client.post(
+        "/admin/login", data={"token": _token(sessions, "catalog:read")}, follow_redirects=False
+    )
+    assert reader.status_code == 303
+    page = client.get(f"/admin/catalog/{product.id}").text
+    assert "data-check" not in page
+    refused = client.post(check, data={**typed, "csrf": csrf_of(page)}).json()
+    assert "catalog:write" in refused["errors"][""]
+
+
+def _token(sessions, *scopes) -> str:
+    with transaction(sessions) as session:
+        return auth_service.create_token(session, "reader", list(scopes)).secret
 
 
 def test_editing_needs_catalog_write_and_the_dashboards_form(client, sessions, make_products):

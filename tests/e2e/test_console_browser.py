@@ -4,6 +4,7 @@ on selected variants written once and queued once for every channel."""
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from mercato.auth import service as auth_service
@@ -245,3 +246,24 @@ def test_a_rule_fixes_missing_colours_for_google_on_every_affected_item(
     sync.publish(sessions, channel_id)
     sync.read_back(sessions, channel_id)
     assert verdicts(sessions, channel_id) == ["approved"] * 4
+
+
+def test_a_refused_value_is_said_under_its_field_as_it_is_typed(
+    server, browser, sessions, make_products, shots
+):
+    [product] = make_products(tee())
+    context = browser.new_context(viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True)
+    page = log_in(context, server, sessions)
+    page.goto(f"{server}/admin/catalog/{product.id}")
+    said = page.locator("[data-error-for='variants[1].sku']")
+    page.fill("input[name='variants[1].sku']", "TEE-S")
+    expect(said).to_contain_text("appears twice")
+    field = page.locator("input[name='variants[1].sku']")
+    assert field.get_attribute("aria-invalid") == "true"
+    page.screenshot(path=shots / "console-check-as-typed-phone.png", full_page=True)
+    page.fill("input[name='variants[1].sku']", "TEE-L")
+    expect(said).to_have_text("")
+    assert field.get_attribute("aria-invalid") is None
+    with sessions() as session:
+        assert catalog.get_product(session, product.id).variants[1].sku == "TEE-M"
+    context.close()

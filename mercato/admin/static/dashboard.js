@@ -37,3 +37,42 @@ document.addEventListener('change', function (event) {
   input.setCustomValidity(said);
   if (said) input.reportValidity();
 });
+// <form data-check="URL">: as the merchant types, the form is checked by the server's
+// own rules (nothing saved) and each refusal shown under its field
+// (<div data-error-for="field name">); one for no field on the page goes to
+// data-error-for="". A slow answer overtaken by a newer one is dropped.
+(function () {
+  var timer = null, asked = 0;
+  function show(form, errors) {
+    var placed = {};
+    form.querySelectorAll('[data-error-for]').forEach(function (box) {
+      var name = box.dataset.errorFor, said = errors[name] || '';
+      box.textContent = said;
+      var field = name && form.elements[name];
+      if (field && field.setAttribute) {
+        if (said) { field.setAttribute('aria-invalid', 'true'); field.classList.add('invalid'); }
+        else { field.removeAttribute('aria-invalid'); field.classList.remove('invalid'); }
+      }
+      if (said) placed[name] = true;
+    });
+    var rest = Object.keys(errors).filter(function (n) { return !placed[n]; });
+    var summary = form.querySelector('[data-error-for=""]');
+    if (summary && rest.length) {
+      summary.textContent = rest.map(function (n) { return (n ? n + ': ' : '') + errors[n]; }).join('; ');
+    }
+  }
+  function check(form) {
+    var mine = ++asked;
+    fetch(form.dataset.check, { method: 'POST', body: new FormData(form), credentials: 'same-origin',
+                                headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (answer) { if (answer && mine === asked) show(form, answer.errors || {}); })
+      .catch(function () {});
+  }
+  document.addEventListener('input', function (event) {
+    var form = event.target.form;
+    if (!form || !form.dataset.check) return;
+    clearTimeout(timer);
+    timer = setTimeout(function () { check(form); }, 400);
+  });
+})();
