@@ -18,8 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from mercato import wakeups
 from mercato.admin import analytics_view, attention, charts, editing, service
 from mercato.admin.models import AdminSession
-from mercato.analytics import dashboard, experiments, reports
-from mercato.analytics.schemas import ExperimentCreate
+from mercato.analytics import dashboard, reports
 from mercato.catalog import collections as catalog_collections
 from mercato.catalog import media as catalog_media
 from mercato.catalog import service as catalog
@@ -68,10 +67,10 @@ from mercato.money import format_plain
 from mercato.orders import fulfillment, lifecycle, queries, refunds
 from mercato.orders.bulk import bulk_action
 from mercato.orders.schemas import FulfillmentCreate, RefundCreate, RefundLine, TrackingUpdate
-from mercato.recommendations import product_sets, training
+from mercato.recommendations import experiments, product_sets, training
 from mercato.recommendations import rules as recommendation_rules
 from mercato.recommendations import serving as recommendations
-from mercato.recommendations.schemas import ProductSetCreate, RuleCreate
+from mercato.recommendations.schemas import ExperimentCreate, ProductSetCreate, RuleCreate
 from mercato.segments import service as segments
 from mercato.web.requests import PostedForm
 from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
@@ -845,7 +844,7 @@ def recommendations_page(request: Request, session: ReadSession, admin: Admin):
     """Each trained version's models scored on held-out orders beside the "own top-10"
     baseline, training on demand, and the merchant's rules."""
     rules = recommendation_rules.list_rules(session)
-    tests = experiments.list_experiments(session) if admin.can("analytics:read") else []
+    tests = experiments.list_experiments(session)
     return _page(
         request,
         "recommendations.html",
@@ -914,7 +913,7 @@ def start_recommendation_experiment(form: PostedForm, session: WriteSession, adm
 
     csrf = str(form.get("csrf") or "")
     path = "/admin/recommendations"
-    return _form_action(session, admin, csrf, "analytics:write", path, start)
+    return _form_action(session, admin, csrf, "recommendations:write", path, start)
 
 
 @router.post("/recommendations/experiments/{experiment_id}/stop")
@@ -925,7 +924,7 @@ def stop_recommendation_experiment(
         return f"Experiment stopped: {experiments.stop(session, experiment_id).name}."
 
     path = "/admin/recommendations"
-    return _form_action(session, admin, csrf, "analytics:write", path, stop)
+    return _form_action(session, admin, csrf, "recommendations:write", path, stop)
 
 
 @router.post("/recommendations/train")

@@ -15,16 +15,15 @@ from starlette.background import BackgroundTask
 from mercato.analytics import (
     attribution_ledger,
     browser_touches,
-    experiments,
     kpis,
     reports,
     warehouse,
 )
 from mercato.analytics.attribution import MODELS, Options
-from mercato.analytics.auth import AnalyticsRead, AnalyticsWrite
+from mercato.analytics.auth import AnalyticsRead
 from mercato.analytics.result import as_json
 from mercato.analytics.rules import DIRECT
-from mercato.analytics.schemas import BrowserTouchCreate, ExperimentCreate, TouchRecorded
+from mercato.analytics.schemas import BrowserTouchCreate, TouchRecorded
 from mercato.db import utcnow
 from mercato.errors import NotFound
 from mercato.web.address_limits import count_browser_touch
@@ -103,35 +102,6 @@ def get_attribution(
         session, period, reports.currency(currency), model, options
     )
     return {**as_json(report.attributions), "notes": report.notes}
-
-
-@router.get("/analytics/experiments")
-def list_experiments(session: ReadSession, _: AnalyticsRead) -> dict:
-    """A/B experiments on the product page's recommendation row, newest first, each with
-    its arms' visitors, clicks, orders, revenue and conversion, and the z-test."""
-    found = experiments.list_experiments(session)
-    return {"data": [experiments.as_json(experiments.results(session, e)) for e in found]}
-
-
-@router.post("/analytics/experiments", status_code=201)
-def start_experiment(data: ExperimentCreate, session: WriteSession, _: AnalyticsWrite) -> dict:
-    """Starts an experiment (409 while another runs): ``arm_a`` and ``arm_b`` are what
-    the row shows (together, similar, popular, none); ``share_b`` percent see B."""
-    experiment = experiments.start(session, data)
-    return experiments.as_json(experiments.results(session, experiment))
-
-
-@router.get("/analytics/experiments/{experiment_id}")
-def get_experiment(experiment_id: str, session: ReadSession, _: AnalyticsRead) -> dict:
-    experiment = experiments.get(session, experiment_id)
-    return experiments.as_json(experiments.results(session, experiment))
-
-
-@router.post("/analytics/experiments/{experiment_id}/stop")
-def stop_experiment(experiment_id: str, session: WriteSession, _: AnalyticsWrite) -> dict:
-    """Stops it: every visitor sees the usual row again; the results stay."""
-    experiment = experiments.stop(session, experiment_id)
-    return experiments.as_json(experiments.results(session, experiment))
 
 
 EXPORT_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}

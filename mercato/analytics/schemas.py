@@ -45,16 +45,3 @@ class BrowserTouchCreate(BaseModel):
 class TouchRecorded(BaseModel):
     event_id: str
     recorded: bool = Field(description="False when this event id was already in the ledger")
-
-
-class ExperimentCreate(BaseModel):
-    """An A/B experiment on the product page's recommendation row: what arm A and arm B
-    show (``together``, ``similar``, ``popular`` or ``none``) and the percent of
-    visitors who see B."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    arm_a: Annotated[str, Field(max_length=16)] = "together"
-    arm_b: Annotated[str, Field(max_length=16)]
-    share_b: Annotated[int, Field(ge=1, le=99)] = 50

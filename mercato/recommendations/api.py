@@ -5,9 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mercato.recommendations import product_sets, rules, serving, training
+from mercato.recommendations import experiments, product_sets, rules, serving, training
 from mercato.recommendations.auth import RecommendationsRead, RecommendationsWrite
 from mercato.recommendations.schemas import (
+    ExperimentCreate,
     ListName,
     ListPublic,
     ProductSetCreate,
@@ -124,3 +125,34 @@ def remove_product_set(product_set_id: str, session: WriteSession, _: Recommenda
     """Removed here at once, and from Meta by the worker."""
     product_sets.remove(session, product_set_id)
     return Response(status_code=204)
+
+
+@router.get("/experiments")
+def list_experiments(session: ReadSession, _: RecommendationsRead) -> dict:
+    """A/B experiments on the product page's recommendation row, newest first, each with
+    its arms' visitors, clicks, orders, revenue and conversion, and the z-test."""
+    found = experiments.list_experiments(session)
+    return {"data": [experiments.as_json(experiments.results(session, e)) for e in found]}
+
+
+@router.post("/experiments", status_code=201)
+def start_experiment(
+    data: ExperimentCreate, session: WriteSession, _: RecommendationsWrite
+) -> dict:
+    """Starts an experiment (409 while another runs): ``arm_a`` and ``arm_b`` are what
+    the row shows (together, similar, popular, none); ``share_b`` percent see B."""
+    experiment = experiments.start(session, data)
+    return experiments.as_json(experiments.results(session, experiment))
+
+
+@router.get("/experiments/{experiment_id}")
+def get_experiment(experiment_id: str, session: ReadSession, _: RecommendationsRead) -> dict:
+    experiment = experiments.get(session, experiment_id)
+    return experiments.as_json(experiments.results(session, experiment))
+
+
+@router.post("/experiments/{experiment_id}/stop")
+def stop_experiment(experiment_id: str, session: WriteSession, _: RecommendationsWrite) -> dict:
+    """Stops it: every visitor sees the usual row again; the results stay."""
+    experiment = experiments.stop(session, experiment_id)
+    return experiments.as_json(experiments.results(session, experiment))

@@ -97,3 +97,16 @@ class ProductSetPublic(BaseModel):
     status: str
     pushed_at: datetime | None
     last_error: str | None
+
+
+class ExperimentCreate(BaseModel):
+    """An A/B experiment on the product page's recommendation row: what arm A and arm B
+    show (``together``, ``similar``, ``popular`` or ``none``) and the percent of
+    visitors who see B."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    arm_a: str = Field("together", max_length=16)
+    arm_b: str = Field(max_length=16)
+    share_b: int = Field(50, ge=1, le=99)

@@ -193,7 +193,7 @@ def for_product(
     return "similar", listed(session, "similar", product_id, limit)
 
 
-# What a product page's row can show; an A/B experiment (analytics.experiments) compares
+# What a product page's row can show; an A/B experiment (experiments.py) compares
 # two of them on live traffic. "together" is what the page shows outside experiments.
 STRATEGIES = {
     "together": "often bought with it, else similar",

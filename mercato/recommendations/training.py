@@ -8,7 +8,11 @@ transaction: a reader sees the previous version until then. Only the newest
 
 Personal lists are stored only for profiles that agreed to personalisation (and have
 not withdrawn); everyone's orders still count in the shop-wide lists (often bought with,
-similar, popular), which name no one.
+similar, popular), which name no one. Besides orders, the analytics ledger's product views
+and add-to-carts of the last ``POPULAR_DAYS`` count towards a profile's collaborative
+filtering (``INTEREST``, a share of one purchase): only touches already joined to a
+customer, which the ledger does only for a visitor who consented to analytics. A profile
+that browsed but never bought gets a list from them too.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.analytics import ledger
+from mercato.analytics.models import Touch
 from mercato.catalog.models import Product, Variant
 from mercato.customers import consent
 from mercato.customers.models import Customer
@@ -43,6 +49,8 @@ POPULAR_DAYS = 90
 MIN_TOGETHER = 2
 MIN_CONFIDENCE = 0.05
 PERSONALISATION = consent.Need("personalisation")
+# What browsing adds to collaborative filtering, as a share of one purchase.
+INTEREST = {"product_view": 0.2, "add_to_cart": 0.5}
 
 
 @dataclass
@@ -111,18 +119,50 @@ class Lists:
 
 
 def personal_scores(
-    histories: dict[Hashable, list[Purchase]], now_of, per_buyer: int
+    histories: dict[Hashable, list[Purchase]],
+    now_of,
+    per_buyer: int,
+    interest: dict[Hashable, Counter] | None = None,
 ) -> dict[Hashable, dict[Hashable, float]]:
-    """Each buyer's blend of their own repurchase cycle and collaborative filtering."""
-    counts = {
+    """Each buyer's blend of their own repurchase cycle and collaborative filtering over
+    their purchases and (``interest``) their browsing."""
+    counts: dict[Hashable, Counter] = {
         b: Counter(p for purchase in history for p in purchase.products)
         for b, history in histories.items()
     }
+    for b, browsed in (interest or {}).items():
+        counts.setdefault(b, Counter()).update(browsed)
     cf = collaborative.scores(counts, per_buyer)
     return {
-        b: repurchase.blend(repurchase.cycle_scores(history, now_of(b)), cf.get(b, {}))
-        for b, history in histories.items()
+        b: repurchase.blend(repurchase.cycle_scores(histories.get(b, []), now_of(b)), cf.get(b, {}))
+        for b in counts
     }
+
+
+def read_interest(session: Session, now: datetime) -> dict[str, Counter]:
+    """Profile id -> product -> weight, from the ledger's views and add-to-carts joined to
+    a customer (the ledger names a customer by a digest of their email)."""
+    profiles = {
+        ledger.customer_key(email, ""): profile
+        for profile, email in session.execute(
+            select(Customer.profile_id, Customer.email).where(Customer.email.is_not(None))
+        )
+    }
+    rows = session.execute(
+        select(Touch.customer_id, Touch.product_id, Touch.kind, func.sum(Touch.count))
+        .where(
+            Touch.kind.in_(tuple(INTEREST)),
+            Touch.product_id.is_not(None),
+            Touch.customer_id.is_not(None),
+            Touch.at >= now - timedelta(days=POPULAR_DAYS),
+        )
+        .group_by(Touch.customer_id, Touch.product_id, Touch.kind)
+    )
+    interest: dict[str, Counter] = defaultdict(Counter)
+    for key, product, kind, count in rows:
+        if (profile := profiles.get(key)) is not None:
+            interest[profile][product] += INTEREST[kind] * int(count)
+    return dict(interest)
 
 
 def evaluate(histories: dict[Hashable, list[Purchase]]) -> dict[str, dict]:
@@ -191,11 +231,13 @@ def build(session: Session, found: Orders, now: datetime) -> tuple[Lists, dict]:
             repurchase.ranked(counter, PER_BUYER),
             lambda p, c=counter: f"in {c[p]} orders in the last {POPULAR_DAYS} days",
         )
-    agreed = _agreed(session, found.histories)
+    interest = read_interest(session, now)
+    agreed = _agreed(session, set(found.histories) | set(interest))
     if agreed:
-        histories = {b: found.histories[b] for b in agreed}
-        for buyer, scores in personal_scores(histories, lambda b: now, 100).items():
-            own = Counter(p for o in histories[buyer] for p in o.products)
+        histories = {b: found.histories[b] for b in agreed if b in found.histories}
+        browsed = {b: interest[b] for b in agreed if b in interest}
+        for buyer, scores in personal_scores(histories, lambda b: now, 100, browsed).items():
+            own = Counter(p for o in histories.get(buyer, []) for p in o.products)
             lists.add(
                 "personal",
                 buyer,
@@ -207,8 +249,8 @@ def build(session: Session, found: Orders, now: datetime) -> tuple[Lists, dict]:
     return lists, evaluate(found.histories)
 
 
-def _agreed(session: Session, histories: dict[str, list[Purchase]]) -> list[str]:
-    if not histories:
+def _agreed(session: Session, buyers: set[str]) -> list[str]:
+    if not buyers:
         return []
     profile = Customer.profile_id
     agreed = session.scalars(
@@ -216,7 +258,7 @@ def _agreed(session: Session, histories: dict[str, list[Purchase]]) -> list[str]
         .where(Customer.id == profile, consent.granted_clause(profile, PERSONALISATION))
         .distinct()
     )
-    return sorted(set(agreed) & set(histories))
+    return sorted(set(agreed) & buyers)
 
 
 def versions(session: Session) -> list[Version]:

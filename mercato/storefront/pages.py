@@ -25,7 +25,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mercato import crypto
-from mercato.analytics import browser_touches, conversions, experiments, ledger
+from mercato.analytics import browser_touches, conversions, ledger
 from mercato.catalog import translations
 from mercato.catalog.text import safe_html
 from mercato.checkout import card_element, completion, paying, sign_in
@@ -42,6 +42,7 @@ from mercato.money import format_plain, to_decimal
 from mercato.payments import methods
 from mercato.payments import service as payments
 from mercato.payments.providers import ProviderError
+from mercato.recommendations import experiments
 from mercato.storefront import platform_carts, service
 from mercato.storefront.messages import translator
 from mercato.web import address_limits

@@ -272,7 +272,7 @@ class Shop:
     @cached_property
     def experiment_id(self) -> str:
         body = {"name": "row", "arm_b": "popular"}
-        return self.call("POST", "/api/v1/analytics/experiments", 201, json=body)["id"]
+        return self.call("POST", "/api/v1/recommendations/experiments", 201, json=body)["id"]
 
     @cached_property
     def ad_account_id(self) -> str:
@@ -1137,25 +1137,25 @@ ROUTES: list[Route] = [
         200,
         lambda s: Request(ids={"file_name": "touches.parquet"}),
     ),
-    Route("GET", "/api/v1/analytics/experiments", "analytics:read", 200),
+    Route("GET", "/api/v1/recommendations/experiments", "recommendations:read", 200),
     Route(
         "POST",
-        "/api/v1/analytics/experiments",
-        "analytics:write",
+        "/api/v1/recommendations/experiments",
+        "recommendations:write",
         201,
         lambda s: Request(json={"name": "row", "arm_a": "together", "arm_b": "none"}),
     ),
     by_id(
         "GET",
-        "/api/v1/analytics/experiments/{experiment_id}",
-        "analytics:read",
+        "/api/v1/recommendations/experiments/{experiment_id}",
+        "recommendations:read",
         200,
         lambda s: Request(ids={"experiment_id": s.experiment_id}),
     ),
     by_id(
         "POST",
-        "/api/v1/analytics/experiments/{experiment_id}/stop",
-        "analytics:write",
+        "/api/v1/recommendations/experiments/{experiment_id}/stop",
+        "recommendations:write",
         200,
         lambda s: Request(ids={"experiment_id": s.experiment_id}),
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from mercato.analytics import ledger
 from mercato.customers import consent
 from mercato.db import transaction
 from mercato.recommendations import training
@@ -120,6 +121,40 @@ def test_a_buyers_own_list_only_with_their_consent(client, admin, sessions, hist
             session, ann, consent.Need("personalisation"), False, source="api", wording="No"
         )
     assert _shown(client, admin, f"customers/{ann}")[0] == "popular"
+
+
+def test_browsing_gives_a_list_to_someone_who_never_bought_only_with_their_consent(
+    client, admin, sessions, history
+):
+    """Views and add-to-carts joined to a customer count towards collaborative filtering:
+    Cleo (who agreed) never bought, yet browsed like the buyers of kettles and tea."""
+    _baskets(history)
+    for name in ("ann", "bob", "cy"):
+        history.customer(name, personalisation=True)
+        history.order("kettle", "tea", customer=name, days_ago=20)
+        history.order("kettle", "tea", customer=name, days_ago=10)
+    cleo = history.customer("cleo", personalisation=True)
+    dan = history.customer("dan")  # browsed the same, never agreed to personalisation
+    with transaction(sessions) as session:
+        touches = [
+            {
+                "event_id": f"web:{who}:{kind}",
+                "kind": kind,
+                "source": "browser",
+                "at": NOW,
+                "product_id": history.products["kettle"],
+                "customer_id": ledger.customer_key(f"{who}@example.com", ""),
+            }
+            for who in ("cleo", "dan")
+            for kind in ("product_view", "add_to_cart")
+        ]
+        ledger.record(session, touches)
+    training.train(sessions, NOW)
+
+    name, handles, products = _shown(client, admin, f"customers/{cleo}")
+    assert name == "personal" and {"kettle", "tea"} <= set(handles)
+    assert products[0]["reason"] == "bought by similar buyers"
+    assert _shown(client, admin, f"customers/{dan}")[0] == "popular"
 
 
 def test_training_from_the_api_keeps_the_last_versions_with_their_scores(

@@ -33,9 +33,9 @@ from sqlalchemy.orm import Session
 
 from mercato.analytics import ledger
 from mercato.analytics.models import Experiment, Touch
-from mercato.analytics.schemas import ExperimentCreate
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.recommendations.schemas import ExperimentCreate
 from mercato.recommendations.serving import STRATEGIES
 
 FORMULAS = {
