@@ -18,7 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from mercato import wakeups
 from mercato.admin import analytics_view, attention, charts, editing, service
 from mercato.admin.models import AdminSession
-from mercato.analytics import dashboard, reports
+from mercato.analytics import clv_runs, dashboard, reports
 from mercato.catalog import collections as catalog_collections
 from mercato.catalog import media as catalog_media
 from mercato.catalog import service as catalog
@@ -36,7 +36,7 @@ from mercato.channels.schemas import (
 )
 from mercato.config import get_settings
 from mercato.db import utcnow
-from mercato.errors import MercatoError, Unauthorized, dotted
+from mercato.errors import MercatoError, NotFound, Unauthorized, dotted
 from mercato.events import stream
 from mercato.events.service import EventFilters
 from mercato.inbox import (
@@ -833,7 +833,13 @@ def analytics(
         return _page(request, "analytics.html", admin, http_status=400, asked=asked, problem=exc)
     view = dashboard.overview(session, period, grain, reports.currency(None))
     asked = {"from": str(period.start), "to": str(period.end), "grain": grain}
-    return _page(request, "analytics.html", admin, asked=asked, **analytics_view.context(view))
+    try:
+        clv = clv_runs.as_json(session, clv_runs.latest(session, view.currency), 0)
+    except NotFound:
+        clv = None
+    return _page(
+        request, "analytics.html", admin, asked=asked, clv=clv, **analytics_view.context(view)
+    )
 
 
 # ---------------------------------------------------------------- recommendations

@@ -15,15 +15,16 @@ from starlette.background import BackgroundTask
 from mercato.analytics import (
     attribution_ledger,
     browser_touches,
+    clv_runs,
     kpis,
     reports,
     warehouse,
 )
 from mercato.analytics.attribution import MODELS, Options
-from mercato.analytics.auth import AnalyticsRead
+from mercato.analytics.auth import AnalyticsRead, AnalyticsWrite
 from mercato.analytics.result import as_json
 from mercato.analytics.rules import DIRECT
-from mercato.analytics.schemas import BrowserTouchCreate, TouchRecorded
+from mercato.analytics.schemas import BrowserTouchCreate, ClvFitCreate, ClvFitQueued, TouchRecorded
 from mercato.db import utcnow
 from mercato.errors import NotFound
 from mercato.web.address_limits import count_browser_touch
@@ -102,6 +103,28 @@ def get_attribution(
         session, period, reports.currency(currency), model, options
     )
     return {**as_json(report.attributions), "notes": report.notes}
+
+
+@router.get("/analytics/clv")
+def get_clv(
+    session: ReadSession,
+    _: AnalyticsRead,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Customers listed")] = 20,
+) -> dict:
+    """The latest predicted lifetime value fit in the currency (BG/NBD + Gamma-Gamma):
+    its parameters, its holdout check, the totals and the customers worth most, with the
+    formulas (docs/analytics/clv.md)."""
+    return clv_runs.as_json(session, clv_runs.latest(session, currency), limit)
+
+
+@router.post("/analytics/clv/fits", status_code=202)
+def fit_clv(data: ClvFitCreate, session: WriteSession, _: AnalyticsWrite) -> ClvFitQueued:
+    """Fit the lifetime value models again now (the worker also does it daily)."""
+    options = clv_runs.Options(
+        data.currency or "", data.horizon_months, data.monthly_discount, data.holdout_days
+    )
+    return ClvFitQueued(job_id=clv_runs.queue_fit(session, options))
 
 
 EXPORT_TYPES = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}

@@ -102,6 +102,112 @@ def attribution(
                 console.print(f"Markov removal effects: {effects}")
 
 
+@app.command()
+def clv(
+    transactions: Annotated[
+        Path | None,
+        typer.Option(help="Purchases file: customer_id,date,value. Without it: the ledger"),
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="Ledger: default the store's")] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="File: the last day observed (its last)"),
+    ] = None,
+    horizon_months: Annotated[int, typer.Option(help="Months of purchases valued")] = 12,
+    discount: Annotated[float, typer.Option(help="Monthly discount rate")] = 0.01,
+    holdout_days: Annotated[
+        int | None, typer.Option(help="Days held out to check the fit (half the span, ≤180)")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Customers listed")] = 10,
+    format: Annotated[str, typer.Option(help="table or json")] = "table",
+):
+    """Predicted lifetime value (BG/NBD + Gamma-Gamma), checked on a holdout. Over the
+    ledger the fit is kept (as the worker's daily fit is); over a file it is only shown."""
+    from mercato.analytics import clv_runs
+    from mercato.analytics.transactions_file import read_transactions
+    from mercato.cli_support import err
+
+    if format not in ("table", "json"):
+        err.print("[bold red]Error:[/] --format: one of table, json")
+        raise typer.Exit(1)
+    options = clv_runs.Options(currency or "", horizon_months, discount, holdout_days)
+    try:
+        options = options.checked()
+        if transactions is not None:
+            purchases = read_transactions(transactions)
+            last = _day(until) or max(p.day for p in purchases)
+            found = clv_runs.analyse(purchases, last, options)
+            shown = clv_runs.analysis_json(found, options, last, top)
+        else:
+            shown = _clv_ledger(options, top)
+    except MercatoError as exc:
+        err.print(f"[bold red]Error:[/] {exc.detail}")
+        for error in exc.errors:
+            err.print(f"  - {error.message}")
+        raise typer.Exit(1) from None
+    if format == "json":
+        typer.echo(json.dumps(shown, indent=2, default=str))
+    else:
+        _print_clv(shown)
+
+
+def _money(value, currency: str | None) -> str:
+    from mercato.money import format_plain
+
+    return format_plain(value, currency) if currency else f"{value:,.2f}"
+
+
+def _clv_ledger(options, top: int) -> dict:
+    from mercato.analytics import clv_runs
+    from mercato.cli_support import short_transactions, unit_of_work
+    from mercato.db import utcnow
+
+    with short_transactions() as sessions:
+        run = clv_runs.fit(sessions, options, utcnow())
+    with unit_of_work() as session:
+        return clv_runs.as_json(session, session.merge(run, load=False), top)
+
+
+def _print_clv(shown: dict) -> None:
+    from mercato.cli_support import console, err, table
+
+    if shown["status"] != "fitted":
+        err.print(f"No fit: {shown['detail']}")
+        raise typer.Exit(1)
+    console.print(
+        f"{shown['customers']:,} customers, {shown['repeat_customers']:,} who bought again"
+    )
+    console.print(", ".join(f"{k} {v:.4g}" for k, v in shown["params"].items()))
+    holdout = shown["holdout"]
+    if "skipped" in holdout:
+        console.print(f"No holdout check: {holdout['skipped']}")
+    else:
+        error = holdout["error"]
+        console.print(
+            f"Holdout, {holdout['days']} days after {holdout['calibration_until']}: "
+            f"{holdout['actual']:,} repeat purchases, {holdout['predicted']:,.1f} predicted"
+            + (f" ({error:+.1%})" if error is not None else "")
+            + f", mean absolute error {holdout['mae']:.3f} per customer"
+        )
+        rows = table("bought before", "customers", "bought after", "predicted")
+        for g in holdout["groups"]:
+            rows.add_row(
+                g["purchases"], f"{g['customers']:,}", f"{g['actual']:.3f}", f"{g['predicted']:.3f}"
+            )
+        console.print(rows)
+    rows = table("customer", "repeat purchases", "P(alive)", "expected purchases", "value")
+    for c in shown["top_customers"]:
+        rows.add_row(
+            c["customer_id"],
+            str(c["frequency"]),
+            f"{c['p_alive']:.3f}",
+            f"{c['expected_purchases']:.2f}",
+            _money(c["clv"], shown["currency"]),
+        )
+    console.print(f"Worth most over {shown['horizon_months']} months")
+    console.print(rows)
+
+
 def _attribute_ledger(model, options, since, until, currency):
     from mercato.analytics import attribution_ledger, kpis, reports
     from mercato.cli_support import unit_of_work

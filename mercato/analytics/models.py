@@ -10,6 +10,8 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -19,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db import Amount, Base, UTCDateTime, new_id, utcnow
+from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
 RowId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -167,3 +169,60 @@ class Experiment(Base):
     status: Mapped[str] = mapped_column(String(10), default="running")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+CLV_STATUSES = ("fitted", "not_enough_data", "unavailable")
+
+
+class ClvRun(Base):
+    """One fit of the lifetime value models (analytics/clv.py) over the ledger's
+    purchases in one currency, with its holdout check; the latest fitted run's customer
+    figures are kept in ``analytics_clv_scores``."""
+
+    __tablename__ = "analytics_clv_runs"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CLV_STATUSES}", name="status"),
+        Index("ix_analytics_clv_runs_currency_at", "currency", "fitted_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("clv"))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    # Why there is no fit (too few purchases, the library missing).
+    detail: Mapped[str | None] = mapped_column(Text)
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last day of purchases read (the store's zone).
+    until: Mapped[date] = mapped_column(Date)
+    horizon_months: Mapped[int] = mapped_column(Integer)
+    monthly_discount: Mapped[float] = mapped_column(Float)
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    repeat_customers: Mapped[int] = mapped_column(Integer, default=0)
+    # r, alpha, a, b (BG/NBD) and p, q, v (Gamma-Gamma).
+    params: Mapped[dict | None] = mapped_column(JSONType)
+    # The holdout check (clv.Holdout as JSON), or why there was none.
+    holdout: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class ClvScore(Base):
+    """A customer's predicted purchases, chance of still being a customer and lifetime
+    value over the run's horizon, in minor units of the run's currency."""
+
+    __tablename__ = "analytics_clv_scores"
+    __table_args__ = (
+        Index("ix_analytics_clv_scores_run_clv", "run_id", "clv"),
+        Index("ix_analytics_clv_scores_customer", "customer_id"),
+    )
+
+    run_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("analytics_clv_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The ledger's customer id (a digest, never an email).
+    customer_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    frequency: Mapped[int] = mapped_column(Integer)
+    recency_days: Mapped[int] = mapped_column(Integer)
+    age_days: Mapped[int] = mapped_column(Integer)
+    monetary: Mapped[int] = mapped_column(Amount)
+    expected_purchases: Mapped[float] = mapped_column(Float)
+    p_alive: Mapped[float] = mapped_column(Float)
+    expected_spend: Mapped[int] = mapped_column(Amount)
+    clv: Mapped[int] = mapped_column(Amount)

@@ -30,6 +30,13 @@ TABLES = (
         not_personal={"event_name": "Purchase, the event's name on the platform"},
         why_kept="a purchase is sent once: the log keeps it from being sent again",
     ),
+    # A customer's predicted value is about them, and worth nothing once they are gone.
+    PersonalTable("analytics_clv_scores", find={"customer_id": "customer"}, erase="delete"),
+    NotPersonal(
+        "analytics_clv_runs",
+        "fits of the lifetime value models: parameters and holdout figures, no customer",
+        ("detail", "params", "holdout"),
+    ),
     NotPersonal(
         "conversion_destinations", "the merchant's pixels and tokens", ("access_token_encrypted",)
     ),

@@ -45,3 +45,20 @@ class BrowserTouchCreate(BaseModel):
 class TouchRecorded(BaseModel):
     event_id: str
     recorded: bool = Field(description="False when this event id was already in the ledger")
+
+
+class ClvFitCreate(BaseModel):
+    """A fit of the predicted lifetime value over the ledger, run by the worker."""
+
+    currency: str | None = Field(
+        None, min_length=3, max_length=3, description="Default: the store's"
+    )
+    horizon_months: int = Field(12, description="Months of future purchases valued")
+    monthly_discount: float = Field(0.01, description="Discount rate per month")
+    holdout_days: int | None = Field(
+        None, description="Days held out to check the fit: half the ledger's span, at most 180"
+    )
+
+
+class ClvFitQueued(BaseModel):
+    job_id: str

@@ -3,7 +3,7 @@ purchases recorded for the ad platforms, and sent."""
 
 from datetime import timedelta
 
-from mercato.analytics import ad_reports, conversions, ledger, server_touches
+from mercato.analytics import ad_reports, clv_runs, conversions, ledger, server_touches
 from mercato.config import get_settings
 from mercato.events import service as events_service
 from mercato.jobs import registry
@@ -38,3 +38,18 @@ def send_conversion(ctx: registry.JobContext, delivery_id: str) -> None:
 def pull_ad_reports(ctx: registry.JobContext) -> None:
     """Every connected ad account's last days of spend, impressions and clicks."""
     ad_reports.pull_recent(ctx.sessions, ctx.now)
+
+
+@registry.task(clv_runs.FIT_JOB)
+def fit_clv(ctx: registry.JobContext, **options) -> None:
+    """Predicted lifetime value, fitted again over the ledger's purchases (on demand)."""
+    clv_runs.fit(ctx.sessions, clv_runs.Options(**options), ctx.now)
+
+
+@registry.task("analytics.fit_clv_daily", every="1 day")
+def fit_clv_daily(ctx: registry.JobContext) -> None:
+    """Every currency known customers bought in, fitted again once a day."""
+    with ctx.transaction() as session:
+        found = clv_runs.currencies(session)
+    for currency in found:
+        clv_runs.fit(ctx.sessions, clv_runs.Options(currency), ctx.now)

@@ -32,11 +32,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from mercato.analytics import clv_runs
 from mercato.auth.scopes import ALL_SCOPES, grants
 from mercato.channels import http as channel_http
 from mercato.channels.meta.deletion import signed_request as meta_signed_request
 from mercato.channels.tiktok.webhooks import signature as tiktok_signature
-from mercato.db import transaction
+from mercato.db import transaction, utcnow
 from mercato.jobs.models import Job
 from mercato.payments.sandbox import SIGNATURE_HEADER
 from mercato.sandbox import messenger as messenger_sim
@@ -268,6 +269,11 @@ class Shop:
         """Where purchases are sent back (a Meta pixel; nothing is called on connecting)."""
         body = {"platform": "meta", "source_id": "111", "access_token": "t"}
         return self.call("POST", "/api/v1/analytics/conversion-destinations", 201, json=body)["id"]
+
+    @cached_property
+    def clv_currency(self) -> str:
+        """The currency of a lifetime value fit (of an empty ledger: too few purchases)."""
+        return clv_runs.fit(self.sessions, clv_runs.Options(""), utcnow()).currency
 
     @cached_property
     def experiment_id(self) -> str:
@@ -1130,6 +1136,14 @@ ROUTES: list[Route] = [
     ),
     Route("GET", "/api/v1/analytics/kpis", "analytics:read", 200),
     Route("GET", "/api/v1/analytics/attribution", "analytics:read", 200),
+    Route(
+        "GET",
+        "/api/v1/analytics/clv",
+        "analytics:read",
+        200,
+        lambda s: Request(params={"currency": s.clv_currency}),
+    ),
+    Route("POST", "/api/v1/analytics/clv/fits", "analytics:write", 202, lambda s: Request(json={})),
     by_id(
         "GET",
         "/api/v1/analytics/export/{file_name}",
