@@ -641,11 +641,12 @@ def reply(
     canned_reply: Annotated[str, Form()] = "",
     choices: Annotated[str, Form()] = "",
     image_url: Annotated[str, Form()] = "",
+    order: Annotated[str, Form()] = "",
     parameters: Annotated[list[str] | None, Form()] = None,
     header_parameters: Annotated[list[str] | None, Form()] = None,
 ):
-    """A text, a product card (by SKU), a saved reply or, outside the window, an approved
-    template."""
+    """A text, a product card (by SKU), an order card (TikTok), a saved reply or, outside
+    the window, an approved template."""
 
     def act():
         if kind == "canned":
@@ -670,6 +671,7 @@ def reply(
                 # "Saturday, Monday": the buttons offered under the text
                 choices=[c.strip() for c in choices.split(",") if c.strip()] or None,
                 image_url=image_url.strip() or None,
+                order=order.strip() or None,
                 author=_author(admin),
             )
         sending.send(session, conversation_id, data)

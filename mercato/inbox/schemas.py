@@ -220,7 +220,7 @@ class MessageCreate(_Input):
     """A reply: ``type`` says which of the other fields it needs."""
 
     type: Literal[
-        "text", "template", "product", "product_list", "canned", "buttons", "list", "image"
+        "text", "template", "product", "product_list", "canned", "buttons", "list", "image", "order"
     ]
     text: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     template: TemplateChoice | None = None
@@ -239,6 +239,9 @@ class MessageCreate(_Input):
     rows: list[ListSection] | None = Field(default=None, max_length=10)
     # image: a public https link to a JPEG or PNG (``text`` is its caption on WhatsApp).
     image_url: HttpUrl | None = None
+    # order (TikTok Shop): the order shown as TikTok's order card; Mercato's order id or
+    # TikTok's own.
+    order: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     # canned: the saved reply's name; its variables are filled in from the conversation.
     canned_reply: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     author: Annotated[str, Field(max_length=100)] | None = None
@@ -254,6 +257,7 @@ class MessageCreate(_Input):
             "buttons": ("text", "choices"),
             "list": ("text", "button", "rows"),
             "image": ("image_url",),
+            "order": ("order",),
         }[self.type]
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from mercato import events, jobs
@@ -31,6 +31,7 @@ from mercato.inbox.models import InboxAccount, Message, MessageTemplate
 from mercato.inbox.records import message_changed
 from mercato.inbox.schemas import MessageCreate
 from mercato.money import format_plain
+from mercato.orders.models import Order
 
 SEND_JOB = "inbox.send_message"
 
@@ -63,6 +64,15 @@ def send(
     if data.type == "canned":
         data = data.model_copy(
             update={"type": "text", "text": canned.render(session, data.canned_reply, conversation)}
+        )
+    if data.type == "order" and account.platform != "tiktok":
+        raise ValidationFailed(
+            "Order cards are TikTok Shop's.",
+            [
+                FieldError(
+                    ("type",), f"{account.platform} has no order card; send the order as text"
+                )
+            ],
         )
     with platform_rules():
         if account.platform == "whatsapp":
@@ -220,15 +230,31 @@ def _compose_meta(
 def _compose_tiktok(
     session: Session, account: InboxAccount, conversation_id: str, data: MessageCreate
 ) -> tuple[str, str | None, dict]:
-    """Text, or a product as TikTok's own product card when the product is on the shop
-    (else a link to its page in the shop); no templates, no lists."""
-    if data.type not in ("text", "product"):
+    """Text, a product as TikTok's own product card when the product is on the shop (else
+    a link to its page in the shop), or one of the shop's orders as TikTok's order card;
+    no templates, no lists."""
+    if data.type not in ("text", "product", "order"):
         raise ValidationFailed(
-            "TikTok Shop chats take text and product cards.",
+            "TikTok Shop chats take text, product cards and order cards.",
             [FieldError(("type",), f"{data.type} is not sent on TikTok Shop")],
         )
     if data.type == "text":
         return "text", data.text, chat.message(conversation_id, "TEXT", {"content": data.text})
+    if data.type == "order":
+        order = session.scalar(
+            select(Order).where(
+                Order.channel == account.catalog_channel_id,
+                Order.external_id.is_not(None),
+                or_(Order.id == data.order, Order.external_id == data.order),
+            )
+        )
+        if order is None:
+            raise ValidationFailed(
+                "TikTok Shop shows cards of the shop's own orders only.",
+                [FieldError(("order",), f"{data.order} is not an order of this TikTok shop")],
+            )
+        body = chat.message(conversation_id, "ORDER_CARD", {"order_id": order.external_id})
+        return "order_card", data.text or f"Order {order.number}", body
     variant = _variant(session, data.sku, ("sku",))
     ref = session.scalar(
         select(Listing.platform_ref).where(

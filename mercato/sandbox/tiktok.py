@@ -651,6 +651,13 @@ def chats(app: FastAPI, sim: Shop) -> None:
                 raise Refused(36009011, "this conversation does not accept messages")
             if body["type"] == "PRODUCT_CARD" and content["product_id"] not in sim.items:
                 raise Refused(36009012, "product not found in this shop")
+            book = getattr(app.state, "orders", None)  # the shop's orders, where served
+            if (
+                body["type"] == "ORDER_CARD"
+                and book is not None
+                and content["order_id"] not in book.orders
+            ):
+                raise Refused(36009012, "order not found in this shop")
             message_id = number()
             sent = {
                 "id": message_id,

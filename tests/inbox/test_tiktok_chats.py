@@ -13,7 +13,8 @@ from mercato.channels.models import Channel, Listing
 from mercato.db import Sessions, make_sessionmaker, transaction
 from mercato.inbox import polling, tasks
 from mercato.jobs import registry
-from tests.helpers import tee
+from tests.admin.test_dashboard_scopes import log_in
+from tests.helpers import csrf_of, tee
 
 
 @pytest.fixture
@@ -147,9 +148,12 @@ def test_an_inbox_account_needs_the_shops_tiktok_channel(client, admin, make_cha
     assert refused.status_code == 422 and "tiktok" in refused.text
 
 
+def _simulator_mount(sandbox):
+    return next(r for r in sandbox.app.routes if getattr(r, "path", "") == "/tiktok").app
+
+
 def _simulator(sandbox):
-    mount = next(r for r in sandbox.app.routes if getattr(r, "path", "") == "/tiktok")
-    return mount.app.state.sim
+    return _simulator_mount(sandbox).state.sim
 
 
 def test_an_expired_shop_token_is_refreshed_stored_and_the_chats_still_read(
@@ -182,3 +186,74 @@ def test_reading_a_chat_marks_it_read_on_tiktok(
     assert client.patch(path, headers=admin, json={"read": True}).status_code == 200
     registry.TASKS["inbox.send_read_receipt"].fn(job_context, conversation_id=thread["id"])
     assert simulator.chats[chat_id]["unread"] == 0
+
+
+def test_one_of_the_shops_orders_goes_as_tiktoks_order_card(
+    client, admin, sandbox, shop, engine, sessions, job_context, make_products
+):
+    make_products(tee())
+    placed = {"id": "576461413038785752"}  # an order TikTok has (its order book's shape aside)
+    _simulator_mount(sandbox).state.orders.orders[placed["id"]] = placed
+    order = client.post(
+        "/api/v1/orders",
+        headers=admin,
+        json={
+            "channel": shop["channel_id"],
+            "external_id": placed["id"],
+            "lines": [{"sku": "TEE-M", "quantity": 1}],
+            "payment_status": "paid",
+        },
+    )
+    assert order.status_code == 201, order.text
+    elsewhere = client.post(
+        "/api/v1/orders",
+        headers=admin,
+        json={"channel": "storefront", "lines": [{"sku": "TEE-M", "quantity": 1}]},
+    )
+    chat_id = _buyer_writes(sandbox, "Where is my order?")
+    _poll(engine, sessions, shop)
+    path = f"/api/v1/conversations/{_thread(client, admin)['id']}/messages"
+    by_ours = client.post(path, headers=admin, json={"type": "order", "order": order.json()["id"]})
+    by_theirs = client.post(path, headers=admin, json={"type": "order", "order": placed["id"]})
+    assert by_ours.status_code == by_theirs.status_code == 202, by_ours.text
+    for queued in (by_ours, by_theirs):
+        _send(job_context, queued.json()["id"])
+    sent = sandbox.get("/tiktok/_sandbox/chats/sent").json()["messages"]
+    card = f'{{"order_id":"{placed["id"]}"}}'
+    assert [(m["conversation_id"], m["type"], m["content"]) for m in sent] == [
+        (chat_id, "ORDER_CARD", card),
+        (chat_id, "ORDER_CARD", card),
+    ]
+    shown = _thread(client, admin)["messages"][-1]
+    assert (shown["kind"], shown["text"]) == ("order_card", f"Order {order.json()['number']}")
+
+    # Another channel's order is not TikTok's to show; nothing is queued.
+    refused = client.post(
+        path, headers=admin, json={"type": "order", "order": elsewhere.json()["id"]}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "order"
+    assert len(_thread(client, admin)["messages"]) == 3
+    # An order TikTok does not know: sent, refused by TikTok, shown failed with its words.
+    unknown = client.post(
+        "/api/v1/orders",
+        headers=admin,
+        json={
+            "channel": shop["channel_id"],
+            "external_id": "576461413038785753",
+            "lines": [{"sku": "TEE-M", "quantity": 1}],
+        },
+    )
+    # From the dashboard's thread, by TikTok's order id.
+    log_in(client, sessions, "inbox:write")
+    page = f"/admin/inbox/{_thread(client, admin)['id']}"
+    html = client.get(page).text
+    assert "Send order card" in html
+    form = {"csrf": csrf_of(html), "type": "order", "order": "576461413038785753"}
+    assert client.post(f"{page}/messages", data=form).status_code in (200, 303)
+    queued = _thread(client, admin)["messages"][-1]
+    assert (queued["kind"], queued["status"]) == ("order_card", "queued")
+    _send(job_context, queued["id"])
+    last = _thread(client, admin)["messages"][-1]
+    assert last["status"] == "failed" and "order not found" in last["error"]["message"]
+    assert unknown.status_code == 201
