@@ -120,6 +120,9 @@ PROBLEMS = {
 }
 
 
+CANCELLED = "The order was cancelled after payment, and the payment refunded in full."
+
+
 def completion_response(done: paying.Completion, path: str) -> JSONResponse:
     if done.status in PROBLEMS:
         status_code, kind = PROBLEMS[done.status]
@@ -132,12 +135,15 @@ def completion_response(done: paying.Completion, path: str) -> JSONResponse:
             total=done.checkout.total,
             currency=done.checkout.currency,
         )
+    order = done.order
+    cancelled = order is not None and order.status == "cancelled"
     body = CompletionPublic(
         status=done.status,
-        order_id=done.order.id if done.order else None,
-        order_number=done.order.number if done.order else None,
+        order_id=order.id if order else None,
+        order_number=order.number if order else None,
+        order_status=order.status if order else None,
         next_action_url=done.next_action_url,
-        message=done.message,
+        message=CANCELLED if cancelled else done.message,
     )
     return rendered(body.model_dump(mode="json"), 200 if done.status == "completed" else 202)
 

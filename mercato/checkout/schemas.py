@@ -192,5 +192,8 @@ class CompletionPublic(BaseModel):
     status: Literal["completed", "requires_action", "processing", "waiting"]
     order_id: str | None = None
     order_number: int | None = None
+    # The order's own status: "cancelled" when it was refused after paying (fraud rules),
+    # its payment refunded.
+    order_status: str | None = None
     next_action_url: str | None = None
     message: str | None = None

@@ -51,6 +51,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Qty {n}": "Aantal {n}",
         "Thank you!": "Bedankt!",
         "Total paid": "Totaal betaald",
+        "Order cancelled": "Bestelling geannuleerd",
+        "Refunded": "Terugbetaald",
         "Choose how to pay": "Kies hoe je betaalt",
         "Card": "Kaart",
         "You pay on your bank's page and come back here.": (
@@ -111,6 +113,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Payment": "Pagamento",
         "Thank you!": "Obrigado!",
         "Total paid": "Total pago",
+        "Order cancelled": "Pedido cancelado",
+        "Refunded": "Reembolsado",
         "Choose how to pay": "Escolha como pagar",
         "Card": "Cartão",
         "Waiting for your payment": "Aguardando seu pagamento",

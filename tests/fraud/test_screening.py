@@ -169,6 +169,30 @@ def test_the_rules_can_cancel_and_refund_at_once(client, sessions, admin):
     assert assessment.decision == "cancel" and assessment.status == "cancelled"
 
 
+def test_a_buyer_coming_back_after_a_cancel_is_told_it_was_cancelled(client, sessions, admin):
+    make_shop(sessions, on_hand=5, price=2500)
+    _configure(client, admin, hold_at=30, cancel_at=60)
+    body = start(client)
+    fill(client, body["token"], email="x@mailinator.com")
+    payload = {
+        "payment_method": "tok_riskLevelHighest",
+        "expected_total": total_of(client, body["token"]),
+    }
+    path = f"/api/v1/checkouts/{body['token']}/complete"
+    first = client.post(path, json=payload, headers={"Idempotency-Key": "a"})
+    assert first.status_code == 409
+    again = client.post(path, json=payload, headers={"Idempotency-Key": "b"})
+    assert again.status_code == 200, again.text
+    shown = again.json()
+    assert (shown["status"], shown["order_status"]) == ("completed", "cancelled")
+    assert "cancelled" in shown["message"] and "refunded" in shown["message"]
+    page = client.get(f"/shop/checkout/{body['token']}/thanks")
+    (order,) = _orders(sessions)
+    refunded = f"<span>Refunded</span><span>${order.total / 100:.2f}</span>"
+    assert "Order cancelled" in page.text and refunded in page.text
+    assert "is confirmed and paid" not in page.text and "mercato-purchase" not in page.text
+
+
 def test_settings_validation_names_the_field_and_saves_nothing(client, admin):
     before = client.get("/api/v1/fraud/settings", headers=admin).json()
     assert before["hold_at"] == rules.DEFAULT_HOLD_AT and before["enabled"] is False
