@@ -18,8 +18,10 @@ import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mercato.catalog import service
@@ -45,6 +47,8 @@ FORMATS = {
     "GIF": ("image/gif", "gif"),
 }
 PATH = "/media/"
+# How old an upload no product shows must be before it is deleted.
+UNUSED_FOR = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,21 @@ def store(session: Session, data: bytes, field: str = "file") -> str:
         )
     )
     return url_of(info)
+
+
+def forget_unused(session: Session, now: datetime) -> int:
+    """Delete uploaded images that no product shows any more, once a week old (a new
+    upload is attached in the transaction that stores it; the week gives the platforms
+    time to take the product's new images). How many went."""
+    shown = {
+        url.rpartition(PATH)[2].partition(".")[0]
+        for url in session.scalars(select(Media.url).where(Media.url.contains(PATH)))
+    }
+    old = session.scalars(select(MediaFile.id).where(MediaFile.created_at < now - UNUSED_FOR)).all()
+    unused = [sha for sha in old if sha not in shown]
+    for start in range(0, len(unused), 500):
+        session.execute(delete(MediaFile).where(MediaFile.id.in_(unused[start : start + 500])))
+    return len(unused)
 
 
 def served(session: Session, name: str) -> MediaFile:

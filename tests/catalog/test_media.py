@@ -4,6 +4,7 @@ order, described, shown for a variant, removed; each change re-checked on every 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from PIL import Image
 from sqlalchemy import select
@@ -142,3 +143,26 @@ def test_an_image_change_is_one_product_update_for_the_channels(
         ).all()
     assert len(updates) == 1
     assert sorted(updates[0].payload["variant_ids"]) == sorted(v.id for v in product.variants)
+
+
+def test_an_image_no_product_shows_is_deleted_after_a_week(
+    client, admin, make_products, sessions, drain, clock
+):
+    first, second = make_products(tee(), tee(handle="tee-2", skus=("TWO-S",), barcode=None))
+    shared, alone = png((1, 2, 3)), png((4, 5, 6))
+    kept = upload(client, admin, first.id, shared).json()
+    upload(client, admin, second.id, shared)  # the same bytes: one file, shown twice
+    gone = upload(client, admin, first.id, alone).json()
+    for image in (kept, gone):
+        path = f"/api/v1/products/{first.id}/media/{image['id']}"
+        assert client.delete(path, headers=admin).status_code == 204
+
+    def served(image) -> int:
+        return client.get("/media/" + image["url"].rpartition("/media/")[2]).status_code
+
+    drain()  # the daily run: a removed image stays the week
+    assert served(kept) == served(gone) == 200
+    clock.offset += timedelta(days=8)
+    drain()
+    # The image the second product still shows stays; the other went.
+    assert (served(kept), served(gone)) == (200, 404)
