@@ -1103,12 +1103,7 @@ def product_edit(
     nothing changed; then the page checks the product against every channel again."""
     service.check_csrf(admin, str(form.get("csrf") or ""))
     try:
-        service.require(admin, "catalog:write")
-        product = catalog.get_product(session, product_id)
-        edit = editing.read_form(form, product, editing.stock_shown(session, product)[1])
-        if edit.stock:
-            service.require(admin, "inventory:write")
-        editing.save(session, product_id, edit, _actor(admin))
+        _save_product_form(session, admin, product_id, form)
     except MercatoError as exc:
         session.rollback()
         page = _product_page(request, session, admin, product_id, dict(form), exc)
@@ -1124,15 +1119,23 @@ def product_check(product_id: str, form: PostedForm, session: WriteSession, admi
     service.check_csrf(admin, str(form.get("csrf") or ""))
     errors: dict[str, str] = {}
     try:
-        service.require(admin, "catalog:write")
-        product = catalog.get_product(session, product_id)
-        edit = editing.read_form(form, product, editing.stock_shown(session, product)[1])
-        editing.save(session, product_id, edit, _actor(admin))
+        _save_product_form(session, admin, product_id, form)
     except MercatoError as exc:
         errors = {dotted(e.loc): e.message for e in exc.errors} or {"": exc.detail}
     finally:
         session.rollback()  # a check keeps nothing, whatever it found
     return JSONResponse({"errors": errors})
+
+
+def _save_product_form(session, admin: AdminSession, product_id: str, form) -> None:
+    """The product page's form through the API's save, with the rights it needs (stock
+    counts changed need inventory:write too)."""
+    service.require(admin, "catalog:write")
+    product = catalog.get_product(session, product_id)
+    edit = editing.read_form(form, product, editing.stock_shown(session, product)[1])
+    if edit.stock:
+        service.require(admin, "inventory:write")
+    editing.save(session, product_id, edit, _actor(admin))
 
 
 # ---------------------------------------------------------------- inventory
