@@ -12,7 +12,8 @@ from mercato.admin.pages import Admin, _actor, _back, _page, _said
 from mercato.customers import merges
 from mercato.errors import MercatoError
 from mercato.profiles import service
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.system import audit
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/admin/customers", include_in_schema=False)
 
@@ -39,14 +40,26 @@ def customer_list(
 
 
 @router.get("/{customer_id}")
-def customer_page(request: Request, customer_id: str, session: ReadSession, admin: Admin):
+def customer_page(
+    request: Request,
+    customer_id: str,
+    session: ReadSession,
+    admin: Admin,
+    sessions: SessionFactories,
+):
     profile = service.detail(session, customer_id)
+    timeline = service.timeline(session, profile.id, 100)
+    viewer = audit.dashboard_actor(admin.token)
+    audit.viewed(sessions, viewer, profile.id, "profile page (dashboard)")
+    # Who read or changed this profile, for those who may read the privacy log.
+    log = audit.entries(session, profile.id, 20) if admin.can("privacy:read") else None
     return _page(
         request,
         "customer.html",
         admin,
         p=profile,
-        timeline=service.timeline(session, profile.id, 100),
+        timeline=timeline,
+        audit_log=log,
         here="/admin/customers",
     )
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato.customers import merges
@@ -221,7 +221,7 @@ def resolve_many(
                 rows.append(pending)
                 added[claim.key] = (row_id, profile_id, pending)
         suggested += [
-            _suggestion_row(row_id, owner_row, claim, observation.source, now)
+            (row_id, owner_row, profile, claim, observation.source)
             for owner_row, profile, claim in weak
             if profile != profile_id
         ]
@@ -234,11 +234,11 @@ def resolve_many(
             session.execute(delete(Identity).where(Identity.id.in_(inserted)))
             session.execute(delete(Customer).where(Customer.id.in_([c["id"] for c in customers])))
             alone, suggested = list(range(len(observations))), []
-    if suggested:
-        session.execute(
-            insert_or_ignore(session, MergeSuggestion, ("customer_id", "other_id")),
-            list({(r["customer_id"], r["other_id"]): r for r in suggested}.values()),
-        )
+    grouped: dict[tuple[str, str, str], tuple[str, list[Claim]]] = {}
+    for row_id, owner_row, profile, claim, source in suggested:
+        grouped.setdefault((row_id, profile, source), (owner_row, []))[1].append(claim)
+    for (row_id, _, source), (owner_row, claims) in grouped.items():
+        _suggest(session, row_id, owner_row, claims, source, now)
     for index in alone:
         results[index] = resolve(session, observations[index], now)
     return results  # type: ignore[return-value]
@@ -322,9 +322,12 @@ def _attempt(
         if len(inserted) != len(new):
             return None  # a concurrent intake wrote one of them first
 
+    by_profile: dict[str, tuple[str, list[Claim]]] = {}
     for identity, other_profile, claim in weak:
         if other_profile != profile_id:
-            _suggest(session, row_id, identity.customer_id, claim, observation.source, now)
+            by_profile.setdefault(other_profile, (identity.customer_id, []))[1].append(claim)
+    for other_row, tied in by_profile.values():
+        _suggest(session, row_id, other_row, tied, observation.source, now)
     if strong:
         _fill(session.get(Customer, row_id), observation, now)
     return row_id
@@ -384,32 +387,123 @@ def _merge_profiles(
     return survivor
 
 
+def _fingerprint(evidence: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """The identities a suggestion rests on, in one order (older rows said one claim)."""
+    evidence = evidence or {}
+    claims = evidence.get("claims") or [
+        {"kind": evidence.get("kind"), "scope": "", "value": evidence.get("value")}
+    ]
+    return sorted((c.get("kind") or "", c.get("scope") or "", c.get("value") or "") for c in claims)
+
+
 def _suggest(
-    session: Session, row_id: str, other_row: str, claim: Claim, source: str, now: datetime
+    session: Session,
+    row_id: str,
+    other_row: str,
+    claims: list[Claim],
+    source: str,
+    now: datetime,
 ) -> None:
+    """One suggestion per pair of profiles and per evidence: a pair with an open
+    suggestion has its evidence extended (the new claims, the intake that saw them); a
+    pair the merchant decided (accepted or dismissed) is not suggested again; and an
+    intake resting on exactly the evidence of a suggestion about the same profile (a
+    guest checking out again with the same typed email, the same name and address) joins
+    that suggestion, open, instead of making another one, or nothing when it was
+    decided: accepting merges every row it gathered, dismissing keeps them apart."""
+    ours = merges.rows_of(session, merges.root_of(session, row_id).id)
+    other_profile = merges.root_of(session, other_row).id
+    # One writer at a time decides about suggestions on this profile.
+    session.scalar(select(Customer.id).where(Customer.id == other_profile).with_for_update())
+    theirs = merges.rows_of(session, other_profile)
+    about = list(
+        session.scalars(
+            select(MergeSuggestion)
+            .where(
+                or_(
+                    MergeSuggestion.customer_id.in_(theirs),
+                    MergeSuggestion.other_id.in_(theirs),
+                )
+            )
+            .order_by(MergeSuggestion.created_at, MergeSuggestion.id)
+            .with_for_update()
+        )
+    )
+    fingerprint = sorted(c.key for c in claims)
+    pair = [s for s in about if s.customer_id in ours or s.other_id in ours]
+    if any(s.status != "open" for s in pair):
+        return  # decided by the merchant for this pair
+    if pair:
+        _seen_again(pair[0], claims, source, None)
+        return
+    same = [s for s in about if _fingerprint(s.evidence) == fingerprint]
+    if any(s.status != "open" for s in same):
+        return  # this evidence was decided about this profile already
+    if same:
+        _seen_again(same[0], claims, source, row_id)
+        return
     session.execute(
         insert_or_ignore(session, MergeSuggestion, ("customer_id", "other_id")).values(
-            **_suggestion_row(row_id, other_row, claim, source, now)
+            **_suggestion_row(row_id, other_row, claims, source, now)
         )
     )
 
 
+def _seen_again(
+    suggestion: MergeSuggestion, claims: list[Claim], source: str, row_id: str | None
+) -> None:
+    evidence = dict(suggestion.evidence or {})
+    known = {tuple(c) for c in _fingerprint(evidence)}
+    listed = [{"kind": k, "scope": sc, "value": v} for k, sc, v in _fingerprint(evidence)] + [
+        _said(c) for c in claims if c.key not in known
+    ]
+    evidence["claims"] = listed
+    sources = evidence.get("sources") or [evidence.get("source")]
+    evidence["sources"] = [s for s in sources if s and s != source][-49:] + [source]
+    if row_id and row_id not in (suggestion.customer_id, suggestion.other_id):
+        evidence["rows"] = list(dict.fromkeys([*(evidence.get("rows") or []), row_id]))
+    suggestion.evidence = evidence  # a new dict: the JSON column sees the change
+    seen = len(evidence["sources"])
+    suggestion.reason = f"{_reason_of(listed)} (seen {seen} times, the latest {source})"[:2000]
+
+
+def _said(claim: Claim) -> dict[str, str]:
+    return {"kind": claim.kind, "scope": claim.scope, "value": claim.value}
+
+
+def _reason_of(claims: list[dict[str, str]]) -> str:
+    said = [
+        "the same name at the same postal address"
+        if c["kind"] == "postal"
+        else f"the same {c['kind']} {c['value']}"
+        for c in claims
+    ]
+    return " and ".join(said) + ", verified on neither side"
+
+
 def _suggestion_row(
-    row_id: str, other_row: str, claim: Claim, source: str, now: datetime
+    row_id: str, other_row: str, claims: list[Claim], source: str, now: datetime
 ) -> dict[str, Any]:
-    if claim.kind == "postal":
-        rule, reason = "name_and_address", "the same name at the same postal address"
+    first = claims[0]
+    if first.kind == "postal":
+        rule = "name_and_address"
     else:
-        rule = _WEAK_RULES.get(claim.kind, f"unverified_{claim.kind}")
-        reason = f"the same {claim.kind} {claim.value}, verified on neither side"
+        rule = _WEAK_RULES.get(first.kind, f"unverified_{first.kind}")
+    listed = [_said(c) for c in claims]
     newer, older = max(row_id, other_row), min(row_id, other_row)  # ids are time-ordered
     return {
         "id": new_id("sug"),
         "customer_id": newer,
         "other_id": older,
         "rule": rule,
-        "reason": f"{source}: {reason}",
-        "evidence": {"source": source, "kind": claim.kind, "value": claim.value},
+        "reason": f"{source}: {_reason_of(listed)}"[:2000],
+        "evidence": {
+            "source": source,
+            "kind": first.kind,
+            "value": first.value,
+            "claims": listed,
+            "sources": [source],
+        },
         "status": "open",
         "created_at": now,
     }

@@ -23,6 +23,7 @@ from mercato.customers.models import Customer, Merge, MergeSuggestion
 from mercato.db import utcnow
 from mercato.errors import Conflict, NotFound
 from mercato.events import service as events
+from mercato.system import audit
 
 
 def root_of(session: Session, customer_id: str) -> Customer:
@@ -94,6 +95,8 @@ def merge(
     )
     session.add(record)
     session.flush()
+    said = f"merged {merged.id} into this profile ({rule}, {record.id})"
+    audit.record(session, actor, "changed", survivor.id, said, now)
     events.record(
         session,
         "customer.merged",
@@ -148,6 +151,10 @@ def unmerge(session: Session, merge_id: str, actor: str, now: datetime | None = 
     merged.updated_at = now
     record.status, record.undone_at, record.undone_by = "undone", now, actor[:100]
     session.flush()
+    said = f"unmerged {merged.id} from this profile ({record.id})"
+    audit.record(session, actor, "changed", profile, said, now)
+    said = f"unmerged from {profile} ({record.id})"
+    audit.record(session, actor, "changed", merged.id, said, now)
     events.record(
         session,
         "customer.unmerged",
@@ -232,6 +239,20 @@ def accept(session: Session, suggestion_id: str, actor: str) -> Merge:
     )
     suggestion.status, suggestion.decided_at, suggestion.decided_by = "accepted", utcnow(), actor
     suggestion.merge_id = record.id
+    # The same evidence seen again on intakes of their own (a guest buying again): the
+    # merchant's one answer is for all of them (those still a profile of their own).
+    for row in (suggestion.evidence or {}).get("rows") or []:
+        found = session.get(Customer, row)
+        if found is not None and found.profile_id == row and row != older.id:
+            merge(
+                session,
+                older.id,
+                row,
+                rule="suggestion_accepted",
+                reason=f"accepted by {actor}: {suggestion.reason}",
+                actor=actor,
+                evidence={"suggestion_id": suggestion.id, **(suggestion.evidence or {})},
+            )
     return record
 
 

@@ -12,6 +12,7 @@ from mercato.customers.merges import root_of, rows_of
 from mercato.customers.models import Customer, Tag
 from mercato.db import new_id, utcnow
 from mercato.events import service as events
+from mercato.system import audit
 
 
 def tags_of(session: Session, profile_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -35,8 +36,10 @@ def update(
     *,
     fields: dict,
     tags: list[str] | None = None,
+    actor: str,
 ) -> Customer:
-    """Set name, language, notes (those given) and, when given, the tags (exactly these)."""
+    """Set name, language, notes (those given) and, when given, the tags (exactly these);
+    the change is in the audit log (which fields, never their values)."""
     root = root_of(session, customer_id)
     for key in ("name", "language", "notes"):
         if key in fields:
@@ -54,5 +57,8 @@ def update(
         )
     root.updated_at = utcnow()
     session.flush()
+    changed = [k for k in ("name", "language", "notes") if k in fields]
+    changed += ["tags"] if tags is not None else []
+    audit.record(session, actor, "changed", root.id, "profile: " + ", ".join(changed or ["-"]))
     events.record(session, "customer.updated", {"customer_id": root.id}, key=root.id)
     return root

@@ -57,7 +57,7 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
     """Who viewed, exported, changed or erased personal data: the latest first, about one
-    order, conversation or request (``subject``) when given."""
+    customer profile, order, conversation or request (``subject``) when given."""
     return {"items": audit.entries(session, subject, limit)}
 
 

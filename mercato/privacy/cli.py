@@ -90,7 +90,7 @@ def erase(
 @app.command("audit")
 def audit_log(
     subject: Annotated[
-        str | None, typer.Option(help="An order, conversation or request id")
+        str | None, typer.Option(help="A customer, order, conversation or request id")
     ] = None,
     limit: int = 100,
 ):

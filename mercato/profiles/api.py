@@ -24,7 +24,8 @@ from mercato.profiles.schemas import (
 )
 from mercato.segments import service as segments
 from mercato.segments.schemas import SegmentCreate, SegmentPublic, SegmentUpdate
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.system import audit
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 segments_router = APIRouter(prefix="/segments", tags=["customers"])
@@ -69,17 +70,23 @@ def undo_merge(merge_id: str, session: WriteSession, token: CustomersWrite):
 
 
 @router.get("/{customer_id}", response_model=ProfileDetail)
-def get_customer(customer_id: str, session: ReadSession, _: CustomersRead):
-    """The whole profile (any of its rows' ids finds it)."""
-    return service.detail(session, customer_id)
+def get_customer(
+    customer_id: str, session: ReadSession, token: CustomersRead, sessions: SessionFactories
+):
+    """The whole profile (any of its rows' ids finds it; the read is in the audit log)."""
+    found = service.detail(session, customer_id)
+    audit.viewed(sessions, token, found.id, "profile (API)")
+    return found
 
 
 @router.patch("/{customer_id}", response_model=ProfileDetail)
 def update_customer(
-    customer_id: str, data: ProfileUpdate, session: WriteSession, _: CustomersWrite
+    customer_id: str, data: ProfileUpdate, session: WriteSession, token: CustomersWrite
 ):
     fields = data.model_dump(include={"name", "language", "notes"}, exclude_unset=True)
-    root = profiles.update(session, customer_id, fields=fields, tags=data.tags)
+    root = profiles.update(
+        session, customer_id, fields=fields, tags=data.tags, actor=audit.actor_of(token)
+    )
     return service.detail(session, root.id)
 
 
@@ -87,11 +94,14 @@ def update_customer(
 def customer_timeline(
     customer_id: str,
     session: ReadSession,
-    _: CustomersRead,
+    token: CustomersRead,
+    sessions: SessionFactories,
     limit: Annotated[int, Query(ge=1, le=service.TIMELINE_MOST)] = 100,
 ):
-    """Orders, messages, checkouts and touches, newest first."""
-    return service.timeline(session, customer_id, limit)
+    """Orders, messages, checkouts and touches, newest first (in the audit log)."""
+    found = service.timeline(session, customer_id, limit)
+    audit.viewed(sessions, token, service.find(session, customer_id).id, "timeline (API)")
+    return found
 
 
 @router.post("/{customer_id}/merges", response_model=MergePublic, status_code=201)
@@ -111,9 +121,14 @@ def merge_customer(
 
 
 @router.get("/{customer_id}/consents", response_model=list[ConsentPublic])
-def consent_history(customer_id: str, session: ReadSession, _: CustomersRead):
+def consent_history(
+    customer_id: str, session: ReadSession, token: CustomersRead, sessions: SessionFactories
+):
     """Every answer, newest first (the first per purpose and channel is in force)."""
-    return consent.history(session, service.find(session, customer_id).id)
+    root = service.find(session, customer_id)
+    found = consent.history(session, root.id)
+    audit.viewed(sessions, token, root.id, "consent history (API)")
+    return found
 
 
 @router.post("/{customer_id}/consents", response_model=list[ConsentPublic], status_code=201)

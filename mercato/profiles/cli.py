@@ -14,6 +14,7 @@ from mercato.profiles import service
 from mercato.profiles.schemas import ConsentCreate, ProfileUpdate
 from mercato.segments import service as segments
 from mercato.segments.schemas import SegmentCreate, SegmentFilters
+from mercato.system import audit
 
 app = typer.Typer(help="Customer profiles: one per person across channels.", no_args_is_help=True)
 segments_app = typer.Typer(help="Saved filters over customer profiles.", no_args_is_help=True)
@@ -55,6 +56,7 @@ def show(customer_id: str):
     with unit_of_work() as session:
         p = service.detail(session, customer_id)
         timeline = service.timeline(session, p.id, 20)
+        audit.record(session, "cli", "viewed", p.id, "profile (CLI)")
     console.print(f"[bold]{p.name or p.id}[/] ({p.id}, {len(p.rows)} row(s))")
     if p.language:
         console.print(f"Language: {p.language}")
@@ -111,7 +113,7 @@ def edit(
     fields = {k: v for k, v in (("name", name), ("language", language), ("notes", notes)) if v}
     data = parse(ProfileUpdate, **fields, tags=tag)
     with unit_of_work() as session:
-        root = profiles.update(session, customer_id, fields=fields, tags=data.tags)
+        root = profiles.update(session, customer_id, fields=fields, tags=data.tags, actor="cli")
         console.print(f"Updated {root.id}.")
 
 

@@ -41,10 +41,20 @@ def actor_of(token: ApiToken) -> str:
     return f"token {token.name} ({token.id})"
 
 
-def viewed(sessions: Sessions, token: ApiToken, subject: str) -> None:
-    """A read of personal data, logged in its own short transaction (the read takes none)."""
+def viewed(
+    sessions: Sessions, viewer: ApiToken | str, subject: str, detail: str | None = None
+) -> None:
+    """A read of personal data, logged in its own short transaction (the read takes none):
+    who (a token, or an actor's name), what (the id read, and which view), never the
+    values shown."""
+    actor = viewer if isinstance(viewer, str) else actor_of(viewer)
     with transaction(sessions.write) as session:
-        record(session, actor_of(token), "viewed", subject)
+        record(session, actor, "viewed", subject, detail)
+
+
+def dashboard_actor(token: ApiToken) -> str:
+    """How the log names a dashboard session (by the token it was opened with)."""
+    return f"dashboard {actor_of(token)}"
 
 
 def entries(session: Session, subject: str | None = None, limit: int = 100) -> list[AuditEntry]:

@@ -87,7 +87,9 @@ def test_a_customer_profile_with_its_timeline_on_a_desktop_and_a_phone(
             wording="Email me news and offers. You can unsubscribe at any time.",
             reference=f"checkout:{shop.id}",
         )
-        profiles.update(session, root, fields={"notes": "Prefers WhatsApp."}, tags=["vip"])
+        profiles.update(
+            session, root, fields={"notes": "Prefers WhatsApp."}, tags=["vip"], actor="cli"
+        )
         ledger.record(
             session,
             [
