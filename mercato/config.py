@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".mercato")
     database_url: str | None = None
     secret_key: str | None = None
+    # Master keys of personal data at rest (envelope encryption), "<id>:<key>" comma
+    # separated, the first one current; a key is 32 bytes in URL-safe base64. Unset: one
+    # key derived from the secret key (id "s0"), always readable too.
+    pii_keys: str = ""
     base_url: str = "http://127.0.0.1:8000"
     # The store's base currency: prices without a currency are in it.
     currency: str = "USD"

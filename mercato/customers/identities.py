@@ -14,7 +14,8 @@ The rules are deterministic:
   same name at the same postal address, is only a suggested merge for the merchant;
 - whatever is new is added to the profile the intake linked to, or to a new one.
 
-Identities are unique on (kind, scope, value): two intakes of one new person at once
+Identities are unique on (kind, scope, keyed hash of the value; the value itself is
+encrypted at rest): two intakes of one new person at once
 insert the same row, one wins, and the other links to it.
 """
 
@@ -33,7 +34,7 @@ from sqlalchemy import delete, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato.customers import merges
-from mercato.customers.models import Customer, Identity, MergeSuggestion
+from mercato.customers.models import Customer, Identity, MergeSuggestion, value_key
 from mercato.db import new_id, utcnow
 from mercato.inserts import insert_or_ignore
 
@@ -237,8 +238,11 @@ def resolve_many(
     grouped: dict[tuple[str, str, str], tuple[str, list[Claim]]] = {}
     for row_id, owner_row, profile, claim, source in suggested:
         grouped.setdefault((row_id, profile, source), (owner_row, []))[1].append(claim)
-    for (row_id, _, source), (owner_row, claims) in grouped.items():
-        _suggest(session, row_id, owner_row, claims, source, now)
+    _suggest(
+        session,
+        [(row, owner, claims, source) for (row, _, source), (owner, claims) in grouped.items()],
+        now,
+    )
     for index in alone:
         results[index] = resolve(session, observations[index], now)
     return results  # type: ignore[return-value]
@@ -251,7 +255,7 @@ def _insert_identities(session: Session, rows: list[dict[str, Any]]) -> set[str]
     for start in range(0, len(rows), 500):
         inserted |= set(
             session.scalars(
-                insert_or_ignore(session, Identity, ("kind", "scope", "value"))
+                insert_or_ignore(session, Identity, ("kind", "scope", "value_hash"))
                 .values(rows[start : start + 500])
                 .returning(Identity.id)
             )
@@ -277,6 +281,7 @@ def _identity_row(row_id: str, claim: Claim, source: str, now: datetime) -> dict
         "kind": claim.kind,
         "scope": claim.scope,
         "value": claim.value,
+        "value_hash": value_key(claim.value),
         "verified": claim.verified,
         "source": source[:100],
         "created_at": now,
@@ -326,8 +331,11 @@ def _attempt(
     for identity, other_profile, claim in weak:
         if other_profile != profile_id:
             by_profile.setdefault(other_profile, (identity.customer_id, []))[1].append(claim)
-    for other_row, tied in by_profile.values():
-        _suggest(session, row_id, other_row, tied, observation.source, now)
+    _suggest(
+        session,
+        [(row_id, other, tied, observation.source) for other, tied in by_profile.values()],
+        now,
+    )
     if strong:
         _fill(session.get(Customer, row_id), observation, now)
     return row_id
@@ -339,7 +347,11 @@ def _existing(session: Session, claims: list[Claim]) -> dict[tuple, tuple[Identi
     rows = session.execute(
         select(Identity, Customer.profile_id)
         .join(Customer, Customer.id == Identity.customer_id)
-        .where(tuple_(Identity.kind, Identity.scope, Identity.value).in_([c.key for c in claims]))
+        .where(
+            tuple_(Identity.kind, Identity.scope, Identity.value_hash).in_(
+                [(c.kind, c.scope, value_key(c.value)) for c in claims]
+            )
+        )
         .execution_options(populate_existing=True)
     ).all()
     return {(i.kind, i.scope, i.value): (i, profile_id) for i, profile_id in rows}
@@ -398,55 +410,73 @@ def _fingerprint(evidence: dict[str, Any] | None) -> list[tuple[str, str, str]]:
 
 def _suggest(
     session: Session,
-    row_id: str,
-    other_row: str,
-    claims: list[Claim],
-    source: str,
+    items: list[tuple[str, str, list[Claim], str]],
     now: datetime,
 ) -> None:
-    """One suggestion per pair of profiles and per evidence: a pair with an open
-    suggestion has its evidence extended (the new claims, the intake that saw them); a
-    pair the merchant decided (accepted or dismissed) is not suggested again; and an
-    intake resting on exactly the evidence of a suggestion about the same profile (a
-    guest checking out again with the same typed email, the same name and address) joins
-    that suggestion, open, instead of making another one, or nothing when it was
-    decided: accepting merges every row it gathered, dismissing keeps them apart."""
-    ours = merges.rows_of(session, merges.root_of(session, row_id).id)
-    other_profile = merges.root_of(session, other_row).id
-    # One writer at a time decides about suggestions on this profile.
-    session.scalar(select(Customer.id).where(Customer.id == other_profile).with_for_update())
-    theirs = merges.rows_of(session, other_profile)
+    """Suggested merges for intakes weakly tied to other profiles, ``(row, other row,
+    claims, source)`` each, in a few statements whatever their number.
+
+    One suggestion per pair of profiles and per evidence: a pair with an open suggestion
+    has its evidence extended (the new claims, the intake that saw them); a pair the
+    merchant decided (accepted or dismissed) is not suggested again; and an intake
+    resting on exactly the evidence of a suggestion about the same profile (a guest
+    checking out again with the same typed email, the same name and address) joins that
+    suggestion, open, instead of making another one, or nothing when it was decided:
+    accepting merges every row it gathered, dismissing keeps them apart."""
+    if not items:
+        return
+    ids = {row for row, _, _, _ in items} | {other for _, other, _, _ in items}
+    profile_of = dict(
+        session.execute(select(Customer.id, Customer.profile_id).where(Customer.id.in_(ids))).all()
+    )
+    # Every row of these profiles, locked: one writer at a time decides about them.
+    members: dict[str, set[str]] = {}
+    for row, profile in session.execute(
+        select(Customer.id, Customer.profile_id)
+        .where(Customer.profile_id.in_(set(profile_of.values())))
+        .order_by(Customer.id)
+        .with_for_update()
+    ):
+        members.setdefault(profile, set()).add(row)
+        profile_of[row] = profile
     about = list(
         session.scalars(
             select(MergeSuggestion)
             .where(
                 or_(
-                    MergeSuggestion.customer_id.in_(theirs),
-                    MergeSuggestion.other_id.in_(theirs),
+                    MergeSuggestion.customer_id.in_(set(profile_of)),
+                    MergeSuggestion.other_id.in_(set(profile_of)),
                 )
             )
             .order_by(MergeSuggestion.created_at, MergeSuggestion.id)
             .with_for_update()
         )
     )
-    fingerprint = sorted(c.key for c in claims)
-    pair = [s for s in about if s.customer_id in ours or s.other_id in ours]
-    if any(s.status != "open" for s in pair):
-        return  # decided by the merchant for this pair
-    if pair:
-        _seen_again(pair[0], claims, source, None)
-        return
-    same = [s for s in about if _fingerprint(s.evidence) == fingerprint]
-    if any(s.status != "open" for s in same):
-        return  # this evidence was decided about this profile already
-    if same:
-        _seen_again(same[0], claims, source, row_id)
-        return
-    session.execute(
-        insert_or_ignore(session, MergeSuggestion, ("customer_id", "other_id")).values(
-            **_suggestion_row(row_id, other_row, claims, source, now)
+    new: list[MergeSuggestion] = []
+    for row_id, other_row, claims, source in items:
+        ours = members.get(profile_of.get(row_id, row_id), {row_id})
+        theirs = members.get(profile_of.get(other_row, other_row), {other_row})
+        touching = [s for s in about + new if s.customer_id in theirs or s.other_id in theirs]
+        pair = [s for s in touching if s.customer_id in ours or s.other_id in ours]
+        if any(s.status != "open" for s in pair):
+            continue  # decided by the merchant for this pair
+        if pair:
+            _seen_again(pair[0], claims, source, None)
+            continue
+        fingerprint = sorted(c.key for c in claims)
+        same = [s for s in touching if _fingerprint(s.evidence) == fingerprint]
+        if any(s.status != "open" for s in same):
+            continue  # this evidence was decided about this profile already
+        if same:
+            _seen_again(same[0], claims, source, row_id)
+            continue
+        new.append(MergeSuggestion(**_suggestion_row(row_id, other_row, claims, source, now)))
+    if new:
+        columns = ("id", "customer_id", "other_id", "rule", "reason", "evidence", "status")
+        session.execute(
+            insert_or_ignore(session, MergeSuggestion, ("customer_id", "other_id")),
+            [{**{c: getattr(s, c) for c in columns}, "created_at": now} for s in new],
         )
-    )
 
 
 def _seen_again(
@@ -552,7 +582,7 @@ def owner(session: Session, claim: Claim) -> Customer | None:
         .where(
             Identity.kind == claim.kind,
             Identity.scope == claim.scope,
-            Identity.value == claim.value,
+            Identity.value_hash == value_key(claim.value),
         )
     )
 

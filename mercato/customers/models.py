@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from mercato.crypto import Encrypted, pii_hash
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 # email and phone (E.164): contact points. platform: a person's id on one channel or
@@ -24,6 +25,16 @@ CONSENT_CHANNELS = ("email", "whatsapp", "messenger", "instagram", "sms", "")
 CONSENT_SOURCES = ("storefront_checkout", "api", "inbox", "import", "cli", "dashboard")
 
 
+def email_key(email: str | None) -> str | None:
+    """The keyed hash an email is looked up by (case and spaces around ignored)."""
+    return pii_hash(email.strip().lower()) if email else None
+
+
+def value_key(value: str | None) -> str | None:
+    """The keyed hash a phone number or an identity's value is looked up by."""
+    return pii_hash(value) if value else None
+
+
 class Customer(Base):
     """A person, as one or more rows merged into one profile. ``profile_id`` is the row
     that stands for the whole profile (its own id when not merged): orders, conversations,
@@ -32,7 +43,8 @@ class Customer(Base):
 
     ``email`` and ``phone`` are the contact a returning buyer signs in with (set only when
     they asked to be remembered); every contact point is an identity. Payment methods are
-    the provider's tokens only."""
+    the provider's tokens only. Email and phone are encrypted at rest, each looked up
+    (and unique) by its keyed hash beside it."""
 
     __tablename__ = "customers"
 
@@ -42,8 +54,10 @@ class Customer(Base):
     merged_into_id: Mapped[str | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
-    email: Mapped[str | None] = mapped_column(String(320), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(Encrypted())
+    email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(Encrypted())
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(255))
     # BCP 47, e.g. "pt-BR": the language to write to them in.
     language: Mapped[str | None] = mapped_column(String(35))
@@ -62,16 +76,27 @@ class Customer(Base):
         kw.setdefault("profile_id", kw["id"])
         super().__init__(**kw)
 
+    @validates("email")
+    def _hash_email(self, _: str, value: str | None) -> str | None:
+        self.email_hash = email_key(value)
+        return value
+
+    @validates("phone")
+    def _hash_phone(self, _: str, value: str | None) -> str | None:
+        self.phone_hash = value_key(value)
+        return value
+
 
 class Identity(Base):
     """One way of recognising a person, normalised, owned by one customer row: no two rows
     hold the same (kind, scope, value), which is what keeps two intakes of one new person
-    at once from making two."""
+    at once from making two. The value is encrypted at rest: it is looked up, and unique,
+    by its keyed hash (``value_hash``)."""
 
     __tablename__ = "customer_identities"
     __table_args__ = (
         CheckConstraint(f"kind IN {IDENTITY_KINDS}", name="kind"),
-        UniqueConstraint("kind", "scope", "value"),
+        UniqueConstraint("kind", "scope", "value_hash"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("idn"))
@@ -81,7 +106,8 @@ class Identity(Base):
     kind: Mapped[str] = mapped_column(String(16))
     # Where a platform id is valid: "<platform>:<channel or account id>"; "" for the rest.
     scope: Mapped[str] = mapped_column(String(100), default="")
-    value: Mapped[str] = mapped_column(String(320))
+    value: Mapped[str] = mapped_column(Encrypted())
+    value_hash: Mapped[str] = mapped_column(String(64))
     # Proven to be the person's: said by the platform itself (a WhatsApp sender's number,
     # a platform's buyer id), or by a used sign-in link; typed into a form is not.
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -89,6 +115,11 @@ class Identity(Base):
     source: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("value")
+    def _hash_value(self, _: str, value: str) -> str:
+        self.value_hash = value_key(value)
+        return value
 
 
 class Merge(Base):

@@ -16,7 +16,9 @@ TABLES = (
         personal={
             "notes": "clear",
             "email": "clear",
+            "email_hash": "clear",
             "phone": "clear",
+            "phone_hash": "clear",
             "name": "clear",
             "address": "clear",
             "payment_customer_ref": "clear",
@@ -33,7 +35,7 @@ TABLES = (
         "customer_identities",
         find={"customer_id": "customer", "value": ("email", "phone", "platform_user", "visitor")},
         erase="delete",
-        personal={"value": "clear"},
+        personal={"value": "clear", "value_hash": "clear"},
     ),
     PersonalTable(
         "customer_merges",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mercato import crypto
 from mercato.config import get_settings
-from mercato.customers.models import Customer, LoginLink
+from mercato.customers.models import Customer, LoginLink, email_key, value_key
 from mercato.db import utcnow
 from mercato.errors import MercatoError
 from mercato.events import service as events
@@ -70,8 +70,8 @@ def remember(
     conditions = [
         c
         for c in (
-            Customer.email == email if email else None,
-            Customer.phone == phone if phone else None,
+            Customer.email_hash == email_key(email) if email else None,
+            Customer.phone_hash == value_key(phone) if phone else None,
         )
         if c is not None
     ]
@@ -136,9 +136,7 @@ def request_login_link(
     answers the same either way, so nobody learns who shops here.
     """
     now = now or utcnow()
-    customer = session.scalar(
-        select(Customer).where(func.lower(Customer.email) == email.strip().lower())
-    )
+    customer = session.scalar(select(Customer).where(Customer.email_hash == email_key(email)))
     if customer is None:
         return None
     since = now - timedelta(hours=1)

@@ -102,3 +102,32 @@ def audit_log(
         for e in audit.entries(session, subject, limit):
             table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.subject, e.detail or "")
     cli.console.print(table)
+
+
+@app.command("keys")
+def keys_status():
+    """Personal data at rest: how many values each master key holds, per column."""
+    from mercato.crypto import current_key_id
+    from mercato.privacy import keys
+
+    table = cli.table("column", "values by master key id")
+    with cli.unit_of_work() as session:
+        for name, by in keys.counts_by_key(session).items():
+            table.add_row(name, ", ".join(f"{k} {n}" for k, n in sorted(by.items())) or "-")
+    cli.console.print(f"Current master key: {current_key_id()}")
+    cli.console.print(table)
+
+
+@app.command("rotate-keys")
+def rotate_keys():
+    """Re-encrypt every personal value not under the current master key (the first of
+    MERCATO_PII_KEYS); keep the older keys configured until this has run."""
+    from mercato.crypto import current_key_id
+    from mercato.privacy import keys
+
+    moved = 0
+    with cli.short_transactions() as sessions:
+        for target, count in keys.rotate(sessions):
+            moved += count
+            cli.console.print(f"{target.table}.{target.column}: {count} re-encrypted")
+    cli.console.print(f"Done: {moved} value(s) now under master key {current_key_id()}.")

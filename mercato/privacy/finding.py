@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Column, LargeBinary, String, Table, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from mercato.crypto import Encrypted, pii_hash
 from mercato.models import metadata
 from mercato.personal import KINDS, STRONG_KINDS, PersonalTable
 from mercato.privacy.registry import PERSONAL
@@ -69,6 +70,11 @@ def _find_in(session: Session, declaration: PersonalTable, found: Found) -> None
         values = set().union(*(found.keys[k] for k in kinds))
         if values:
             column = table.c[name]
+            if isinstance(column.type, Encrypted):  # found by its keyed hash
+                emails = kinds == ("email",)
+                hashed = {pii_hash(v.strip().lower() if emails else v) for v in values}
+                conditions.append(table.c[f"{name}_hash"].in_(sorted(hashed)))
+                continue
             compared = func.lower(column) if kinds == ("email",) else column
             conditions.append(compared.in_(sorted(values)))
     terms = _search_terms(found)

@@ -40,7 +40,9 @@ def _actor(token) -> str:
 def list_customers(
     session: ReadSession,
     _: CustomersRead,
-    q: Annotated[str | None, Query(description="Name, email, phone or platform id")] = None,
+    q: Annotated[
+        str | None, Query(description="Part of a name, or a whole email, phone or platform id")
+    ] = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ):

@@ -18,7 +18,7 @@ from mercato.catalog.service import store_currency
 from mercato.channels.models import Channel
 from mercato.checkout.models import Checkout
 from mercato.customers import consent, identities, merges, profiles
-from mercato.customers.models import Customer, Identity
+from mercato.customers.models import Customer, Identity, value_key
 from mercato.errors import NotFound
 from mercato.inbox.models import Conversation, InboxAccount, Message
 from mercato.money import format_plain
@@ -60,15 +60,23 @@ def _rows(profile_id: str) -> Select:
 def list_profiles(
     session: Session, q: str | None = None, cursor: str | None = None, limit: int = 50
 ) -> ProfilePage:
-    """Profiles newest first; ``q`` matches a name or any contact point (email, phone,
-    a platform id), in part and without case."""
+    """Profiles newest first; ``q`` matches a name in part and without case, or a whole
+    contact point (an email without case, a phone number, a platform id): contact points
+    are encrypted at rest and found by their keyed hash only."""
     query = select(Customer).where(Customer.profile_id == Customer.id)
     if q and q.strip():
-        pattern = f"%{q.strip().lower()}%"
+        text = q.strip()
+        pattern = f"%{text.lower()}%"
+        candidates = {text, text.lower()} | {
+            v for v in (identities.normal_email(text), identities.normal_phone(text)) if v
+        }
         holders = (
             select(Customer.profile_id)
             .join(Identity, Identity.customer_id == Customer.id)
-            .where(Identity.value.ilike(pattern), Identity.kind != "postal")
+            .where(
+                Identity.value_hash.in_(sorted(map(value_key, candidates))),
+                Identity.kind != "postal",
+            )
         )
         query = query.where(or_(Customer.name.ilike(pattern), Customer.id.in_(holders)))
     page = keyset_page(session, query, Customer.id, cursor, limit, newest_first=True)

@@ -117,7 +117,7 @@ def test_a_customer_profile_with_its_timeline_on_a_desktop_and_a_phone(
     expect(rows).to_have_count(2)  # Ada's profile, and the look-alike's
     expect(page.locator(".flash.warn")).to_contain_text("1 suggested merge")
     page.screenshot(path=str(shots / "customers-desktop.png"), full_page=True)
-    page.fill("input[name=q]", "4155550123")
+    page.fill("input[name=q]", "+1 415 555 0123")
     page.click("form.filters button")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("ada@example.com")
