@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mercato.catalog import service
-from mercato.catalog.models import Media, MediaFile, Product
+from mercato.catalog.models import MEDIA_PATH, Media, MediaFile, Product
 from mercato.catalog.schemas import MediaInput, ProductUpdate
 from mercato.config import get_settings
 from mercato.db import utcnow
@@ -46,7 +46,7 @@ FORMATS = {
     "WEBP": ("image/webp", "webp"),
     "GIF": ("image/gif", "gif"),
 }
-PATH = "/media/"
+PATH = MEDIA_PATH
 # How old an upload no product shows must be before it is deleted.
 UNUSED_FOR = timedelta(days=7)
 

@@ -13,11 +13,37 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mercato.config import get_settings
 from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
+
+# Where the shop serves the images uploaded to it: <base URL>/media/<sha256>.<extension>.
+MEDIA_PATH = "/media/"
+
+
+class ImageUrl(TypeDecorator):
+    """An image's address. An image uploaded to the shop is kept as its path and read
+    with the base URL configured now, so that a shop moved to another address (from
+    the laptop to its domain) shows its uploads from there; any other address is kept
+    as given."""
+
+    impl = String(2048)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        base = get_settings().base_url.rstrip("/")
+        if value is not None and value.startswith(base + MEDIA_PATH):
+            return value[len(base) :]
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.startswith(MEDIA_PATH):
+            return get_settings().base_url.rstrip("/") + value
+        return value
 
 PRODUCT_STATUSES = ("draft", "active", "archived")
 CONDITIONS = ("new", "refurbished", "used")
@@ -90,7 +116,7 @@ class Media(Base):
     product_id: Mapped[str] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
-    url: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(ImageUrl)
     alt: Mapped[str | None] = mapped_column(String(512))
     position: Mapped[int] = mapped_column(Integer)
 

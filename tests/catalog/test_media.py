@@ -6,11 +6,19 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from alembic import command
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mercato.catalog import media
+from mercato.catalog import service as catalog
+from mercato.catalog.models import Media, MediaFile
+from mercato.catalog.schemas import ProductCreate
+from mercato.config import get_settings
+from mercato.db import make_sessionmaker, transaction
 from mercato.events.models import Event
+from mercato.system.migrations import alembic_config
+from tests.channels.test_meta_graph_version import fresh_engine  # noqa: F401
 from tests.helpers import tee
 
 PROBLEM = "application/problem+json"
@@ -166,3 +174,72 @@ def test_an_image_no_product_shows_is_deleted_after_a_week(
     drain()
     # The image the second product still shows stays; the other went.
     assert (served(kept), served(gone)) == (200, 404)
+
+
+def test_uploads_move_with_the_shops_address(
+    client, admin, make_products, sessions, settings, monkeypatch
+):
+    [product] = make_products(tee())
+    base = settings.base_url.rstrip("/")
+    image = upload(client, admin, product.id, png((7, 8, 9))).json()
+    path = "/media/" + image["url"].rpartition("/media/")[2]
+    assert image["url"] == base + path
+    with sessions() as session:
+        stored = session.execute(text("SELECT url FROM media WHERE id = :id"), {"id": image["id"]})
+        assert stored.scalar() == path  # kept as its path
+    # The shop moves from the laptop to its domain: its uploads are shown from there, and
+    # a saved product keeps them as uploads (the address given is the new one).
+    monkeypatch.setenv("MERCATO_BASE_URL", "https://shop.example.com")
+    get_settings.cache_clear()
+    body = client.get(f"/api/v1/products/{product.id}", headers=admin).json()
+    urls = [m["url"] for m in body["media"]]
+    assert urls == ["https://cdn.example.com/tee.jpg", "https://shop.example.com" + path]
+    saved = client.patch(
+        f"/api/v1/products/{product.id}",
+        json={"media": [{"url": m["url"], "alt": m["alt"]} for m in body["media"]]},
+        headers=admin,
+    )
+    assert saved.status_code == 200, saved.text
+    with sessions() as session:
+        assert sorted(session.scalars(text("SELECT url FROM media"))) == [
+            path,
+            "https://cdn.example.com/tee.jpg",
+        ]
+
+
+def test_uploads_stored_as_addresses_become_paths_in_migration_0161(fresh_engine):  # noqa: F811
+    """Before 0161 an upload was stored under the base URL of its day: the migration keeps
+    its path; any other address (another site's, even one with /media/ in it) stays."""
+    config = alembic_config(fresh_engine)
+    command.upgrade(config, "heads")
+    sha = "ab" * 32
+    old = {
+        "upload": f"http://laptop.local:8000/media/{sha}.png",
+        "cdn": "https://cdn.example.com/tee.jpg",
+        "elsewhere": f"https://other.example/media/{'cd' * 32}.png",
+    }
+    with transaction(make_sessionmaker(fresh_engine)) as session:
+        product = catalog.create_product(session, ProductCreate(**tee(media=[])))
+        session.add(
+            MediaFile(
+                id=sha,
+                content_type="image/png",
+                extension="png",
+                width=1,
+                height=1,
+                size=1,
+                content=b"x",
+            )
+        )
+        for position, name in enumerate(old):
+            session.add(Media(id=name, product_id=product.id, url="x", position=position))
+    command.downgrade(config, "0160")
+    with fresh_engine.begin() as connection:
+        for name, url in old.items():
+            connection.execute(
+                text("UPDATE media SET url = :url WHERE id = :id"), {"url": url, "id": name}
+            )
+    command.upgrade(config, "heads")
+    with fresh_engine.connect() as connection:
+        found = dict(connection.execute(text("SELECT id, url FROM media")).all())
+    assert found == {**old, "upload": f"/media/{sha}.png"}
