@@ -61,7 +61,7 @@ from mercato.problems import document_problems, problem
 from mercato.profiles.api import router as customers_router
 from mercato.profiles.api import segments_router
 from mercato.recommendations.api import router as recommendations_router
-from mercato.storefront import creator_pages
+from mercato.storefront import code_pages, creator_pages
 from mercato.storefront import live_pages as storefront_live
 from mercato.storefront import pages as storefront_pages
 from mercato.system import log_redaction
@@ -211,6 +211,7 @@ def create_app(
     app.include_router(admin_translations.router)
     app.include_router(admin_fraud.router)
     app.include_router(creator_pages.router)
+    app.include_router(code_pages.router)
     app.include_router(admin_live.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
     app.include_router(feeds_router)

@@ -4,11 +4,15 @@ formulas behind it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
 
 from mercato.admin.pages import Admin, _page
 from mercato.creators import roi
 from mercato.creators import service as creators
+from mercato.offers import pages, qr
 from mercato.offers import service as offers
 from mercato.web.sessions import ReadSession
 
@@ -25,6 +29,33 @@ def offers_page(request: Request, session: ReadSession, admin: Admin, by: str = 
         offers=offers.list_offers(session),
         found=roi.roi(session, by),  # type: ignore[arg-type]
         by=by,
+    )
+
+
+@router.get("/offers/{offer_id}/codes/print")
+def codes_sheet(
+    request: Request,
+    offer_id: str,
+    session: ReadSession,
+    admin: Admin,
+    batch: str | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+):
+    """A printable sheet of the offer's codes (a batch's, else all): ``SHEET_SIZE`` at a
+    time, each with its QR and its page's address, cut apart after printing."""
+    offer = offers.get_offer(session, offer_id)
+    codes, sheets = pages.sheet(session, offer_id, batch, page)
+    shown = [(c, Markup(qr.inline(c.code)), pages.page_url(c.code)) for c in codes]
+    return _page(
+        request,
+        "codes_print.html",
+        admin,
+        offer=offer,
+        about=pages.shown(session, offer, codes[0]) if codes else None,
+        codes=shown,
+        batch=batch,
+        page=page,
+        sheets=sheets,
     )
 
 

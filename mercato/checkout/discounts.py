@@ -33,7 +33,8 @@ def buyer_of(checkout: Checkout) -> rules.Buyer:
 def find_usable(session: Session, code: str, checkout: Checkout | None, now: datetime) -> OfferCode:
     """The code if this checkout's buyer may use it here; else a field error."""
     buyer = buyer_of(checkout) if checkout is not None else rules.Buyer()
-    return redemptions.usable(session, code, channel_of(checkout), buyer, now).code
+    market = checkout.market if checkout is not None else rules.ANY_MARKET
+    return redemptions.usable(session, code, channel_of(checkout), buyer, now, market).code
 
 
 def applied(
@@ -42,15 +43,17 @@ def applied(
     lines: Sequence[offer_pricing.Line],
     currency: str,
     table: rates.Rates,
+    market: str | None = None,
 ) -> offer_pricing.Applied | None:
-    """What the code's offer takes off these lines (None: no code, or no such code)."""
+    """What the code's offer takes off these lines in ``market`` (None: no code, or no
+    such code)."""
     if not code:
         return None
     found = session.get(OfferCode, code)
     offer = session.get(Offer, found.offer_id) if found is not None else None
     if offer is None:
         return None
-    return offer_pricing.apply(rules.terms_of(offer), lines, currency, table.convert)
+    return rules.priced(session, offer, lines, currency, table.convert, market)
 
 
 def discount_preview(
@@ -63,10 +66,12 @@ def discount_preview(
     """What ``code`` would take off these lines (a cart shown before any checkout exists):
     (amount, None), or (0, why it does not apply)."""
     try:
-        found = redemptions.usable(session, code, "storefront", rules.Buyer(), now or utcnow())
+        found = redemptions.usable(
+            session, code, "storefront", rules.Buyer(), now or utcnow(), rules.ANY_MARKET
+        )
     except ValidationFailed as exc:
         return 0, exc.detail
-    done = offer_pricing.apply(rules.terms_of(found.offer), lines, currency, rates.load().convert)
+    done = rules.priced(session, found.offer, lines, currency, rates.load().convert)
     return done.amount, done.why_not
 
 
@@ -92,6 +97,7 @@ def hold(session: Session, checkout: Checkout, now: datetime) -> bool:
             subtotal=checkout.subtotal,
             currency=checkout.currency,
             checkout_id=checkout.id,
+            market=checkout.market,
             now=now,
         )
     except redemptions.Refused:
@@ -119,6 +125,7 @@ def redeemed(session: Session, checkout: Checkout, order_id: str, now: datetime)
             status="held",
             checkout_id=checkout.id,
             currency=checkout.currency,
+            market=checkout.market,
             now=now,
         )
     ]

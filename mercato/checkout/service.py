@@ -613,7 +613,12 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         for i, ln in enumerate(checkout.lines)
     ]
     offer = discounts.applied(
-        session, checkout.discount_code, _offer_lines(session, checkout), checkout.currency, table
+        session,
+        checkout.discount_code,
+        _offer_lines(session, checkout),
+        checkout.currency,
+        table,
+        checkout.market,
     )
     totals = pricing.price(
         priced,

@@ -61,7 +61,7 @@ def send_link(
     ]
     if data.coupon:  # an offer sent in chat: its code must be one the buyer can use
         try:
-            redemptions.usable(session, data.coupon, "inbox", rules.Buyer(), now)
+            redemptions.usable(session, data.coupon, "inbox", rules.Buyer(), now, rules.ANY_MARKET)
         except ValidationFailed as exc:
             missing.append(FieldError(("coupon",), exc.errors[0].message))
     if missing:

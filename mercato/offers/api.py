@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from mercato.offers import pos, qr, service
+from mercato.offers import pages, pos, qr, service
 from mercato.offers.auth import OffersRead, OffersWrite, PosWrite
 from mercato.offers.schemas import (
     CodePublic,
@@ -56,7 +56,10 @@ def list_codes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ):
     service.get_offer(session, offer_id)
-    return service.codes_of(session, offer_id, limit)
+    return [
+        CodePublic.model_validate(c).model_copy(update={"page_url": pages.page_url(c.code)})
+        for c in service.codes_of(session, offer_id, limit)
+    ]
 
 
 @router.post("/{offer_id}/codes", response_model=CodesMade, status_code=status.HTTP_201_CREATED)
@@ -114,7 +117,7 @@ def pos_import(
     _: PosWrite,
     file: UploadFile = File(
         description="CSV: code, location_id, terminal_id, ticket, subtotal, currency"
-        "[, customer_ref]"
+        "[, customer_ref, market]"
     ),
 ):
     """Redemptions a till made offline, reconciled against the caps: each row redeemed,

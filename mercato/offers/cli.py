@@ -9,7 +9,7 @@ import typer
 
 from mercato.cli_support import console, parse, table, unit_of_work
 from mercato.money import format_plain
-from mercato.offers import service
+from mercato.offers import pages, service
 from mercato.offers.schemas import CodesCreate, OfferCreate
 
 app = typer.Typer(help="Offers and their codes.", no_args_is_help=True)
@@ -19,13 +19,30 @@ app = typer.Typer(help="Offers and their codes.", no_args_is_help=True)
 def create(
     name: str,
     kind: Annotated[
-        str, typer.Option(help="percentage, fixed, free_shipping, buy_x_get_y, tiered")
+        str, typer.Option(help="percentage, fixed, free_shipping, buy_x_get_y, tiered, bundle")
     ],
-    value: Annotated[int, typer.Option(help="Percent, or minor units for fixed")] = 0,
+    value: Annotated[
+        int, typer.Option(help="Percent, or minor units for fixed and a bundle's price")
+    ] = 0,
     currency: str | None = None,
     code: Annotated[str | None, typer.Option(help="A public code")] = None,
     max_uses: Annotated[int | None, typer.Option(help="Cap on all uses")] = None,
     per_customer: int | None = None,
+    item: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--item",
+            help="A bundle's item: variant:<id>[:quantity] or product:<id>[:quantity] "
+            "(repeat); --value is then the bundle's price",
+        ),
+    ] = None,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Only products of this collection (id or handle)"),
+    ] = None,
+    market: Annotated[
+        list[str] | None, typer.Option("--market", help="Only on checkouts in this market")
+    ] = None,
 ):
     """An offer, with a public code if given."""
     data = parse(
@@ -37,12 +54,34 @@ def create(
         code=code,
         max_uses=max_uses,
         per_customer=per_customer,
+        bundle=[_item(text) for text in item or ()],
+        collection_ids=list(collection or ()),
+        markets=list(market or ()),
     )
     with unit_of_work() as session:
         offer = service.create_offer(session, data)
         console.print(
             f"{offer.id} {offer.kind} {offer.name}" + (f" code {code.upper()}" if code else "")
         )
+
+
+def _item(text: str) -> dict:
+    """variant:<id>[:quantity] or product:<id>[:quantity], as the API's bundle item."""
+    kind, _, rest = text.partition(":")
+    ref, _, quantity = rest.partition(":")
+    if kind not in ("variant", "product") or not ref:
+        raise typer.BadParameter(f"{text!r}: variant:<id>[:quantity] or product:<id>[:quantity]")
+    if quantity and not quantity.isdigit():
+        raise typer.BadParameter(f"{text!r}: the quantity is a whole number")
+    return {f"{kind}_id": ref, "quantity": int(quantity or 1)}
+
+
+@app.command("page")
+def page(code: str):
+    """The address of a code's printable page (hand it out with the code)."""
+    with unit_of_work() as session:
+        found = service.code(session, code)
+    typer.echo(pages.page_url(found.code))
 
 
 @app.command("list")
@@ -52,7 +91,7 @@ def list_offers():
         for o in service.list_offers(session):
             value = (
                 f"{format_plain(o.value, o.currency)} {o.currency}"
-                if o.kind == "fixed"
+                if o.kind in ("fixed", "bundle")
                 else str(o.value)
             )
             rows.add_row(

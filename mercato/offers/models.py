@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
-OFFER_KINDS = ("percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered")
+OFFER_KINDS = ("percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered", "bundle")
 REDEMPTION_STATUSES = ("held", "redeemed", "voided")
 # Where a code was redeemed: the storefront checkout, a checkout link sent in the inbox,
 # a till, an offline batch imported afterwards.
@@ -44,17 +44,26 @@ class Offer(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     # Percent (1-100) for percentage, buy_x_get_y (100 = free); minor units of
-    # ``currency`` for fixed; unused (0) for free_shipping and tiered.
+    # ``currency`` for fixed and for bundle (the bundle's price); unused (0) for
+    # free_shipping and tiered.
     value: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str | None] = mapped_column(String(3))
     # tiered: [{"min_subtotal": minor units, "percentage": n} | {..., "amount": minor}]
     tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
+    # bundle: [{"variant_id": id, "quantity": n} | {"product_id": id, "quantity": n}]
+    bundle: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType(), default=list, server_default="[]"
+    )
     buy_quantity: Mapped[int | None] = mapped_column(Integer)
     get_quantity: Mapped[int | None] = mapped_column(Integer)
-    # Scope: empty lists mean every product, variant, channel.
+    # Scope: empty lists mean every product, variant, channel, market. A line is in scope
+    # when its product, its variant or one of its product's collections is listed.
     product_ids: Mapped[list[str]] = mapped_column(JSONType(), default=list)
     variant_ids: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    collection_ids: Mapped[list[str]] = mapped_column(JSONType(), default=list, server_default="[]")
     channels: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    # Market codes (``mercato.markets``): redeemable only on a checkout priced in one.
+    markets: Mapped[list[str]] = mapped_column(JSONType(), default=list, server_default="[]")
     segment_id: Mapped[str | None] = mapped_column(
         ForeignKey("customer_segments.id", ondelete="SET NULL")
     )

@@ -31,12 +31,19 @@ def _no_convert(amount: int, source: str, target: str) -> int:
 
 def ticket_discount(found: redemptions.Found, subtotal: int, currency: str) -> pricing.Applied:
     """What the offer takes off a ticket, read as one line (the till knows its items;
-    offers scoped to products are checked by the till against ``product_ids``)."""
+    offers scoped to products, variants or collections are checked by the till against
+    ``product_ids``, ``variant_ids``, ``collection_ids``). A bundle is priced on the
+    items of a checkout: a ticket's one line never holds it."""
     line = pricing.Line("", None, subtotal, 1)
     terms = rules.terms_of(found.offer)
-    if terms.product_ids or terms.variant_ids:
+    if terms.product_ids or terms.variant_ids or terms.collection_ids:
         terms = pricing.Terms(
-            **{**vars(terms), "product_ids": frozenset(), "variant_ids": frozenset()}
+            **{
+                **vars(terms),
+                "product_ids": frozenset(),
+                "variant_ids": frozenset(),
+                "collection_ids": frozenset(),
+            }
         )
     return pricing.apply(terms, [line], currency.upper(), _no_convert)
 
@@ -45,7 +52,7 @@ def validate(session: Session, data: PosValidate, now: datetime | None = None) -
     now = now or utcnow()
     currency = data.currency.upper()
     try:
-        found = redemptions.usable(session, data.code, "pos", rules.Buyer(), now)
+        found = redemptions.usable(session, data.code, "pos", rules.Buyer(), now, data.market)
         applied = ticket_discount(found, data.subtotal, currency)
     except ValidationFailed as exc:
         return Validation(valid=False, code=data.code, currency=currency, reason=exc.detail)
@@ -88,6 +95,7 @@ def redeem(
         currency=currency,
         location_id=data.location_id,
         terminal_id=data.terminal_id,
+        market=data.market,
         now=now,
     )
 
@@ -103,10 +111,10 @@ IMPORT_COLUMNS = ("code", "location_id", "terminal_id", "ticket", "subtotal", "c
 
 
 def import_offline(session: Session, text: str, now: datetime | None = None) -> ImportReport:
-    """Redemptions a till made offline (CSV with ``IMPORT_COLUMNS``, ``customer_ref``
-    optional), each redeemed in its own savepoint: a row over a cap, or for a code run out,
-    is refused and reported with why; a row already imported is a duplicate. The rest
-    stands."""
+    """Redemptions a till made offline (CSV with ``IMPORT_COLUMNS``, ``customer_ref`` and
+    ``market`` optional), each redeemed in its own savepoint: a row over a cap, or for a
+    code run out, is refused and reported with why; a row already imported is a
+    duplicate. The rest stands."""
     now = now or utcnow()
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
@@ -130,6 +138,7 @@ def import_offline(session: Session, text: str, now: datetime | None = None) -> 
                 subtotal=int((row.get("subtotal") or "0").strip()),
                 currency=(row.get("currency") or "").strip(),
                 customer_ref=(row.get("customer_ref") or "").strip() or None,
+                market=(row.get("market") or "").strip() or None,
             )
         except ValueError as exc:
             why = str(exc).splitlines()[1] if "\n" in str(exc) else str(exc)

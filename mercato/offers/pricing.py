@@ -20,6 +20,9 @@ class Line:
     product_id: str | None
     unit_price: int
     quantity: int
+    # The collections holding the line's product (``rules.priced`` fills them in for an
+    # offer scoped by collection).
+    collections: frozenset[str] = frozenset()
 
     @property
     def gross(self) -> int:
@@ -38,7 +41,9 @@ class Terms:
     get_quantity: int | None = None
     product_ids: frozenset[str] = frozenset()
     variant_ids: frozenset[str] = frozenset()
+    collection_ids: frozenset[str] = frozenset()
     min_subtotal: int | None = None
+    bundle: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,9 +76,13 @@ def spread(amount: int, weights: Sequence[int]) -> list[int]:
 
 
 def in_scope(terms: Terms, line: Line) -> bool:
-    if not terms.product_ids and not terms.variant_ids:
+    if not (terms.product_ids or terms.variant_ids or terms.collection_ids):
         return True
-    return line.variant_id in terms.variant_ids or line.product_id in terms.product_ids
+    return (
+        line.variant_id in terms.variant_ids
+        or line.product_id in terms.product_ids
+        or bool(terms.collection_ids & line.collections)
+    )
 
 
 def apply(terms: Terms, lines: Sequence[Line], currency: str, convert: Convert) -> Applied:
@@ -103,6 +112,8 @@ def apply(terms: Terms, lines: Sequence[Line], currency: str, convert: Convert) 
             amount = convert(int(tier["amount"]), terms.currency or currency, currency)
     elif terms.kind == "buy_x_get_y":
         return _buy_x_get_y(terms, lines, eligible)
+    elif terms.kind == "bundle":
+        return _bundle(terms, lines, currency, convert)
     else:
         raise ValueError(f"unknown offer kind {terms.kind!r}")
     return Applied(tuple(spread(min(amount, base), weights)))
@@ -138,3 +149,51 @@ def _buy_x_get_y(terms: Terms, lines: Sequence[Line], eligible: list[bool]) -> A
     if not any(off):
         return Applied(tuple(off), why_not=f"buy {buy} to get {get}")
     return Applied(tuple(off))
+
+
+def _bundle(terms: Terms, lines: Sequence[Line], currency: str, convert: Convert) -> Applied:
+    """As many whole bundles as the cart holds, each sold for the bundle's price (converted
+    to the cart's currency): each bundle takes off what its units cost minus that price.
+    Units are taken dearest first (a product item takes any of its variants; items naming
+    a variant are filled before items naming a product), so the first bundle saves the
+    most; a bundle that would not cost less than its units is not made. The discount is
+    spread over the lines in proportion to what their units put into bundles."""
+    price = convert(terms.value, terms.currency or currency, currency)
+    none = (0,) * len(lines)
+    items = sorted(terms.bundle, key=lambda item: not item.get("variant_id"))
+    left = [ln.quantity for ln in lines]
+    put_in = [0] * len(lines)
+    amount = made = 0
+    while (units := _one_bundle(items, lines, left)) is not None:
+        worth = sum(lines[i].unit_price for i in units)
+        if worth <= price:
+            break
+        amount, made = amount + worth - price, made + 1
+        for i in units:
+            left[i] -= 1
+            put_in[i] += lines[i].unit_price
+    if not made:
+        if units is not None:
+            return Applied(none, why_not="its bundle price is not below its items' price here")
+        return Applied(none, why_not="needs every item of the bundle in the cart")
+    return Applied(tuple(spread(amount, put_in)))
+
+
+def _one_bundle(items: Sequence[dict], lines: Sequence[Line], left: list[int]) -> list[int] | None:
+    """The line of each unit of one more bundle (dearest first), or None: not all left."""
+    free, units = list(left), []
+    for item in items:
+        for _ in range(int(item.get("quantity") or 1)):
+            fits = [i for i, ln in enumerate(lines) if free[i] > 0 and _is(item, ln)]
+            if not fits:
+                return None
+            pick = max(fits, key=lambda i: (lines[i].unit_price, -i))
+            free[pick] -= 1
+            units.append(pick)
+    return units
+
+
+def _is(item: dict, line: Line) -> bool:
+    if item.get("variant_id"):
+        return line.variant_id == item["variant_id"]
+    return line.product_id is not None and line.product_id == item.get("product_id")

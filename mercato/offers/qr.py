@@ -31,3 +31,21 @@ def svg(session: Session, code: str, product: str | None = None) -> str:
     out = io.BytesIO()
     segno.make(code_link(found.code, product), error="m").save(out, kind="svg", scale=6, border=2)
     return out.getvalue().decode()
+
+
+def inline(code: str, scale: int = 6) -> str:
+    """The code's QR as SVG markup to place in a page (no XML declaration), sized by the
+    page's CSS (no fixed width and height)."""
+    out = io.BytesIO()
+    segno.make(code_link(code), error="m").save(
+        out,
+        kind="svg",
+        scale=scale,
+        border=2,
+        xmldecl=False,
+        omitsize=True,
+        svgclass="qr",
+        lineclass=None,
+        title=f"QR code for {code}",
+    )
+    return out.getvalue().decode()

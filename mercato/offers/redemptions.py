@@ -51,14 +51,19 @@ def find(session: Session, code: str) -> Found:
 
 
 def usable(
-    session: Session, code: str, channel: str, buyer: Buyer, now: datetime | None = None
+    session: Session,
+    code: str,
+    channel: str,
+    buyer: Buyer,
+    now: datetime | None = None,
+    market: str | None = None,
 ) -> Found:
-    """The code and its offer if this buyer may redeem it here now (caps as last read);
-    else a field error on ``discount_code``, as a buyer's form shows it."""
+    """The code and its offer if this buyer may redeem it here now, in ``market`` (caps
+    as last read); else a field error on ``discount_code``, as a buyer's form shows it."""
     now = now or utcnow()
     try:
         found = find(session, code)
-        why = rules.refusal(session, found.offer, found.code, channel, buyer, now)
+        why = rules.refusal(session, found.offer, found.code, channel, buyer, now, market)
     except NotFound:
         why = "is not a valid code"
     if why is not None:
@@ -98,11 +103,12 @@ def redeem(
     order_id: str | None = None,
     location_id: str | None = None,
     terminal_id: str | None = None,
+    market: str | None = None,
     now: datetime | None = None,
 ) -> Redemption:
-    """Redeem ``code`` for ``reference`` (a checkout, a ticket, an imported row): the
-    redemption already made for it if any (a retry redeems once); else a slot under
-    every cap, or ``Refused`` saying why."""
+    """Redeem ``code`` for ``reference`` (a checkout, a ticket, an imported row) in
+    ``market`` (None: in none): the redemption already made for it if any (a retry
+    redeems once); else a slot under every cap, or ``Refused`` saying why."""
     now = now or utcnow()
     normal = rules.normalize(code)
     earlier = session.scalar(
@@ -121,7 +127,7 @@ def redeem(
             f"The code {code.strip()!r} is not valid.", extra={"reason": "unknown"}
         ) from None
     offer = found.offer
-    why = rules.refusal(session, offer, found.code, channel, buyer, now)
+    why = rules.refusal(session, offer, found.code, channel, buyer, now, market)
     if why is None:
         why = _not_combinable(session, offer, channel, reference, normal)
     if why is None:

@@ -4,18 +4,25 @@ redeem it. Caps are not asked here: only taking a slot (``redemptions``) answers
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
+from mercato.catalog import collections as catalog_collections
 from mercato.customers.models import Customer
+from mercato.offers import pricing
 from mercato.offers.models import Offer, OfferCode
 from mercato.offers.pricing import Terms
 from mercato.orders.models import Order
 from mercato.segments import service as segments
 from mercato.segments.schemas import SegmentFilters
+
+# The market is not known yet (a cart shown before its checkout, a link sent in a
+# conversation): an offer limited to markets is checked again when the checkout is priced.
+ANY_MARKET = "*"
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,44 @@ def terms_of(offer: Offer) -> Terms:
         get_quantity=offer.get_quantity,
         product_ids=frozenset(offer.product_ids or ()),
         variant_ids=frozenset(offer.variant_ids or ()),
+        collection_ids=frozenset(offer.collection_ids or ()),
         min_subtotal=offer.min_subtotal,
+        bundle=tuple(offer.bundle or ()),
     )
+
+
+def market_refusal(offer: Offer, market: str | None) -> str | None:
+    """Why a checkout or ticket in ``market`` (None: in none) may not take the offer."""
+    if not offer.markets or market == ANY_MARKET:
+        return None
+    if market is None:
+        return "is only for checkouts in " + ", ".join(offer.markets)
+    if market not in offer.markets:
+        return f"cannot be redeemed in this market ({market})"
+    return None
+
+
+def priced(
+    session: Session,
+    offer: Offer,
+    lines: Sequence[pricing.Line],
+    currency: str,
+    convert: pricing.Convert,
+    market: str | None = ANY_MARKET,
+) -> pricing.Applied:
+    """What the offer takes off these lines in ``market``: its terms applied, each line
+    read with its product's collections when the offer is scoped by collection
+    (``catalog.collections.of_products``, one indexed query)."""
+    why = market_refusal(offer, market)
+    if why is not None:
+        return pricing.Applied((0,) * len(lines), why_not=why)
+    if offer.collection_ids:
+        products = sorted({ln.product_id for ln in lines if ln.product_id})
+        held = catalog_collections.of_products(session, products)
+        lines = [
+            replace(ln, collections=frozenset(held.get(ln.product_id or "", ()))) for ln in lines
+        ]
+    return pricing.apply(terms_of(offer), lines, currency, convert)
 
 
 def is_live(offer: Offer, now: datetime) -> bool:
@@ -69,8 +112,11 @@ def refusal(
     channel: str,
     buyer: Buyer,
     now: datetime,
+    market: str | None = None,
 ) -> str | None:
-    """Why this buyer may not redeem ``code`` here now (None: they may, caps allowing)."""
+    """Why this buyer may not redeem ``code`` here now, on a checkout or ticket in
+    ``market`` (None: in no market; ``ANY_MARKET``: not known yet); None: they may, caps
+    allowing."""
     if not offer.active:
         return "is not active"
     if offer.starts_at is not None and now < offer.starts_at:
@@ -79,6 +125,8 @@ def refusal(
         return "has ended"
     if offer.channels and channel not in offer.channels:
         return f"cannot be redeemed here ({channel})"
+    if (why := market_refusal(offer, market)) is not None:
+        return why
     if code.max_uses is not None and code.used >= code.max_uses:
         return "has been used up"
     if offer.max_uses is not None and offer.used >= offer.max_uses:

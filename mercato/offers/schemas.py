@@ -9,7 +9,7 @@ from mercato.money import MAX_AMOUNT
 
 Minor = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 
-Kind = Literal["percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered"]
+Kind = Literal["percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered", "bundle"]
 Channel = Literal["storefront", "inbox", "pos", "import"]
 CodeText = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Ref = Annotated[str, Field(min_length=1, max_length=100)]
@@ -25,21 +25,42 @@ class Tier(_Input):
     amount: Annotated[int, Field(gt=0, le=10**9)] | None = None
 
 
+class BundleItem(_Input):
+    """One item of a bundle: a variant, or any variant of a product; how many."""
+
+    variant_id: Ref | None = None
+    product_id: Ref | None = None
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+
+
 class OfferCreate(_Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: Kind
     value: Annotated[int, Field(ge=0, le=10**9)] = Field(
         0,
         description="Percent (1-100) for percentage and buy_x_get_y (100: the Y items are "
-        "free); minor units of currency for fixed",
+        "free); minor units of currency for fixed, and for bundle the bundle's price",
     )
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
     tiers: Annotated[list[Tier], Field(max_length=20)] = []
+    bundle: Annotated[list[BundleItem], Field(max_length=20)] = Field(
+        [], description="bundle: the items sold together for ``value`` when all are in the cart"
+    )
     buy_quantity: Annotated[int, Field(ge=1, le=100)] | None = None
     get_quantity: Annotated[int, Field(ge=1, le=100)] | None = None
     product_ids: Annotated[list[Ref], Field(max_length=500)] = []
     variant_ids: Annotated[list[Ref], Field(max_length=500)] = []
+    collection_ids: Annotated[list[Ref], Field(max_length=50)] = Field(
+        [], description="Collections (id or handle) whose products the offer applies to"
+    )
     channels: list[Channel] = Field([], description="Empty: redeemable everywhere")
+    markets: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=50)
+    ] = Field(
+        [],
+        description="Market codes: redeemable only on a checkout priced in one of them "
+        "(empty: in every market, and without one)",
+    )
     segment_id: Ref | None = None
     first_order_only: bool = False
     min_subtotal: Minor | None = None
@@ -74,11 +95,14 @@ class OfferPublic(_Output):
     value: int
     currency: str | None
     tiers: list[dict]
+    bundle: list[dict]
     buy_quantity: int | None
     get_quantity: int | None
     product_ids: list[str]
     variant_ids: list[str]
+    collection_ids: list[str]
     channels: list[str]
+    markets: list[str]
     segment_id: str | None
     first_order_only: bool
     min_subtotal: int | None
@@ -100,6 +124,9 @@ class CodePublic(_Output):
     max_uses: int | None
     used: int
     batch: str | None
+    page_url: str | None = Field(
+        None, description="The code's printable page (its address is signed: hand it out)"
+    )
 
 
 class CodesCreate(_Input):
@@ -126,11 +153,15 @@ class PosRedeem(_Input):
     customer_ref: Annotated[str, Field(max_length=255)] | None = Field(
         None, description="A loyalty card, email or phone: per-customer caps count it"
     )
+    market: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        None, description="The market the till sells in: needed for an offer limited to markets"
+    )
 
 
 class PosValidate(_Input):
     code: CodeText
     location_id: Ref | None = None
+    market: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     subtotal: Minor = 0
     currency: Annotated[str, Field(min_length=3, max_length=3)]
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from mercato.config import get_settings
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
-from mercato.offers import rules
+from mercato.offers import pages, rules, scopes
 from mercato.offers.models import Offer, OfferCode, Redemption
 from mercato.offers.schemas import CodesCreate, OfferCreate, OfferUpdate
 from mercato.segments.models import Segment
@@ -39,6 +39,13 @@ def store_time(value: datetime | None) -> datetime | None:
 
 def _check(session: Session, data: OfferCreate) -> list[FieldError]:
     errors = []
+    if data.kind == "bundle":
+        errors += scopes.check_bundle(session, data.bundle, data.value, data.currency)
+        for name in ("product_ids", "variant_ids", "collection_ids"):
+            if getattr(data, name):
+                errors.append(FieldError((name,), "a bundle applies to its own items only"))
+    elif data.bundle:
+        errors.append(FieldError(("bundle",), "only a bundle offer has bundle items"))
     if data.kind in ("percentage", "buy_x_get_y") and not 1 <= data.value <= 100:
         errors.append(FieldError(("value",), "a percentage is between 1 and 100"))
     if data.kind == "fixed" and data.value <= 0:
@@ -67,6 +74,10 @@ def _check(session: Session, data: OfferCreate) -> list[FieldError]:
 
 def create_offer(session: Session, data: OfferCreate) -> Offer:
     errors = _check(session, data)
+    collection_ids, wrong = scopes.collection_ids(session, data.collection_ids)
+    errors += wrong
+    markets, wrong = scopes.market_codes(session, data.markets)
+    errors += wrong
     if errors:
         raise ValidationFailed("The offer cannot be created.", errors)
     offer = Offer(
@@ -76,11 +87,14 @@ def create_offer(session: Session, data: OfferCreate) -> Offer:
         value=data.value if data.kind not in ("free_shipping", "tiered") else 0,
         currency=data.currency.upper() if data.currency else None,
         tiers=[t.model_dump(exclude_none=True) for t in data.tiers],
+        bundle=[i.model_dump(exclude_none=True) for i in data.bundle],
         buy_quantity=data.buy_quantity,
         get_quantity=data.get_quantity,
         product_ids=list(data.product_ids),
         variant_ids=list(data.variant_ids),
+        collection_ids=collection_ids,
         channels=list(data.channels),
+        markets=markets,
         segment_id=data.segment_id,
         first_order_only=data.first_order_only,
         min_subtotal=data.min_subtotal,
@@ -150,6 +164,13 @@ def codes_of(session: Session, offer_id: str, limit: int = 100) -> list[OfferCod
     )
 
 
+def code(session: Session, code: str) -> OfferCode:
+    found = session.get(OfferCode, rules.normalize(code))
+    if found is None:
+        raise NotFound(f"No code {code!r}.")
+    return found
+
+
 def code_count(session: Session, offer_id: str) -> int:
     return (
         session.scalar(
@@ -205,7 +226,8 @@ def generate_codes(session: Session, offer_id: str, data: CodesCreate) -> tuple[
 
 
 def export_codes(session: Session, offer_id: str, batch: str | None = None) -> Iterator[str]:
-    """The offer's codes as CSV text, in chunks (100k codes stream without a list)."""
+    """The offer's codes as CSV text, in chunks (100k codes stream without a list), each
+    with the address of its printable page."""
     get_offer(session, offer_id)
     query = (
         select(OfferCode.code, OfferCode.max_uses, OfferCode.used, OfferCode.batch)
@@ -216,9 +238,10 @@ def export_codes(session: Session, offer_id: str, batch: str | None = None) -> I
         query = query.where(OfferCode.batch == batch)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["code", "max_uses", "used", "batch"])
+    writer.writerow(["code", "max_uses", "used", "batch", "page_url"])
+    page_url = pages.page_urls()
     for n, row in enumerate(session.execute(query.execution_options(yield_per=5000))):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else v for v in row] + [page_url(row[0])])
         if n % 5000 == 4999:
             yield out.getvalue()
             out.seek(0)

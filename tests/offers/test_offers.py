@@ -118,7 +118,7 @@ def test_bulk_codes_export_and_qr(client, admin, sessions):
     )
     assert made.status_code == 201 and made.json()["count"] == 1000
     rows = client.get(made.json()["export_url"], headers=admin).text.splitlines()
-    assert rows[0] == "code,max_uses,used,batch" and len(rows) == 1001
+    assert rows[0] == "code,max_uses,used,batch,page_url" and len(rows) == 1001
     assert len({r.split(",")[0] for r in rows[1:]}) == 1000
     assert all(r.startswith("FLY-") and r.split(",")[1] == "1" for r in rows[1:])
     qr = client.get("/api/v1/offers/codes/printed/qr.svg?product=hoodie", headers=admin)

@@ -350,3 +350,21 @@ def test_an_expired_token_is_refreshed_when_the_order_is_fetched(shop, sessions,
     with sessions() as session:
         stored = channels.credentials(session.get(Channel, channel_id))
     assert stored["access_token"].startswith("at-") and stored["refresh_token"].startswith("rt-")
+
+
+def test_a_tiktok_seller_discount_is_the_lines_discount_and_tiktoks_own_is_not(shop, sessions):
+    """TikTok lists one line item per unit, each with the seller's and the platform's
+    share of its discount: the seller's add up on the Mercato line (what the merchant
+    gave), the platform's does not lower the merchant's revenue."""
+    channel_id, book = shop.connect("tiktok")
+    doc = dict(book.place(ORDER))
+    for item, (seller, platform) in zip(
+        doc["line_items"], (("2.50", "1.00"), ("2.49", "0.50")), strict=True
+    ):
+        item["seller_discount"], item["platform_discount"] = seller, platform
+    with transaction(sessions) as session:
+        intake.apply(session, session.get(Channel, channel_id), tiktok.to_order(doc, channel_id))
+    [order] = orders(sessions)
+    [line] = order.lines
+    assert (line.quantity, line.unit_price, line.discount) == (2, 2500, 499)
+    assert order.discount_total == 499
