@@ -5,14 +5,18 @@ from mercato.personal import NotPersonal, PersonalTable
 TABLES = (
     NotPersonal(
         "offers",
-        "the merchant's offers and their scope (products, segments), naming no one",
+        "the merchant's offers and their scope (products, collections, markets, segments), "
+        "naming no one",
         (
             "name",
             "note",
             "tiers",
+            "bundle",
             "product_ids",
             "variant_ids",
+            "collection_ids",
             "channels",
+            "markets",
             "segment_id",
             "per_customer",
         ),
