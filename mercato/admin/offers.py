@@ -1,6 +1,7 @@
 """The dashboard's offers and creators: each offer with its uses against its caps, each
-creator with their figures, and the return per offer, code and creator with the
-formulas behind it."""
+creator with their figures, rates and connected Stripe account, their latest payouts
+and transfers, the posts tagged with products, and the return per offer, code, creator
+and post with the formulas behind it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from markupsafe import Markup
 
 from mercato.admin.pages import Admin, _page
-from mercato.creators import roi
+from mercato.creators import payouts, roi
 from mercato.creators import service as creators
 from mercato.offers import pages, qr
 from mercato.offers import service as offers
@@ -68,4 +69,6 @@ def creators_page(request: Request, session: ReadSession, admin: Admin):
         admin,
         creators=[(c, creators.link_of(c), creators.figures(session, c)) for c in made],
         found=roi.roi(session, "creator"),
+        posts=roi.roi(session, "post"),
+        payouts=[(c, p) for c in made for p in payouts.list_payouts(session, c.id)[:5]],
     )

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Response, status
 
-from mercato.creators import payouts, roi, service
+from mercato.creators import payouts, posts, roi, service, transfers
 from mercato.creators.auth import CreatorsRead, CreatorsWrite
 from mercato.creators.schemas import (
     CommissionPublic,
@@ -14,12 +14,18 @@ from mercato.creators.schemas import (
     CreatorCreate,
     CreatorCreated,
     CreatorPublic,
+    CreatorUpdate,
     Figures,
     PayoutCreate,
     PayoutPublic,
+    PostCreate,
+    PostProducts,
+    PostPublic,
+    TransferPublic,
 )
+from mercato.db import transaction
 from mercato.offers.schemas import OfferPublic
-from mercato.web.sessions import ReadSession, WriteSession
+from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
 
 router = APIRouter(prefix="/creators", tags=["creators"])
 
@@ -35,11 +41,12 @@ def _public(creator) -> dict:
 def offers_roi(
     session: ReadSession,
     _: CreatorsRead,
-    by: Literal["offer", "code", "creator"] = "offer",
+    by: Literal["offer", "code", "creator", "post"] = "offer",
     currency: str | None = None,
 ) -> dict:
-    """Return per offer, code or creator from the ledgers, with each figure's formula
-    (``formulas``): redemptions, orders, revenue, discount cost, commission, net, roi."""
+    """Return per offer, code, creator or post from the ledgers, with each figure's
+    formula (``formulas``): redemptions, orders, revenue, discount cost, commission, net,
+    roi; per post also its clicks and the products it is tagged with."""
     return roi.roi(session, by, currency)
 
 
@@ -55,9 +62,42 @@ def list_creators(session: ReadSession, _: CreatorsRead):
     return [_public(c) for c in service.list_creators(session)]
 
 
+@router.get("/posts", response_model=list[PostPublic])
+def list_posts(session: ReadSession, _: CreatorsRead, creator_id: str | None = None):
+    """Posts (a creator's, or the shop's) and the products each is tagged with."""
+    return posts.public(session, posts.list_posts(session, creator_id))
+
+
+@router.post("/posts", response_model=PostPublic, status_code=status.HTTP_201_CREATED)
+def create_post(data: PostCreate, session: WriteSession, _: CreatorsWrite):
+    """A post tagged with the products it shows, named by the id the ledger's touches
+    carry in ``post``. Tags are kept in Mercato (not sent to a platform)."""
+    return posts.public(session, [posts.create(session, data)])[0]
+
+
+@router.put("/posts/{post_id}/products", response_model=PostPublic)
+def tag_post(post_id: str, data: PostProducts, session: WriteSession, _: CreatorsWrite):
+    """The post's products, replaced."""
+    return posts.public(session, [posts.set_products(session, post_id, data.product_ids)])[0]
+
+
+@router.post("/payouts/{payout_id}/transfer", response_model=TransferPublic)
+def retry_transfer(payout_id: str, sessions: SessionFactories, _: CreatorsWrite):
+    """Ask Stripe again for a payout's transfer that is pending (same idempotency key) or
+    was refused (the next key, to the creator's account as it is now)."""
+    return transfers.send(sessions, payout_id)
+
+
 @router.get("/{creator_id}", response_model=CreatorPublic)
 def get_creator(creator_id: str, session: ReadSession, _: CreatorsRead):
     return _public(service.get(session, creator_id))
+
+
+@router.patch("/{creator_id}", response_model=CreatorPublic)
+def update_creator(creator_id: str, data: CreatorUpdate, session: WriteSession, _: CreatorsWrite):
+    """Their rates (default, per product, per collection, tiers), their connected Stripe
+    account, name or active flag; new rates apply to orders credited from then on."""
+    return _public(service.update(session, creator_id, data))
 
 
 @router.get("/{creator_id}/figures", response_model=Figures)
@@ -81,10 +121,20 @@ def list_commissions(creator_id: str, session: ReadSession, _: CreatorsRead):
 @router.post(
     "/{creator_id}/payouts", response_model=PayoutPublic, status_code=status.HTTP_201_CREATED
 )
-def create_payout(creator_id: str, data: PayoutCreate, session: WriteSession, _: CreatorsWrite):
+def create_payout(
+    creator_id: str, data: PayoutCreate, sessions: SessionFactories, _: CreatorsWrite
+):
     """Pay every unpaid commission line of the period (times without an offset are in
-    the store's zone); its statement is ``/creators/payouts/{id}/statement.csv``."""
-    return payouts.pay(session, creator_id, data.period_start, data.period_end, data.currency)
+    the store's zone); its statement is ``/creators/payouts/{id}/statement.csv``. To a
+    creator with a connected Stripe account (Stripe configured), the payout is also sent
+    as a Stripe transfer: ``transfer`` says how it went (paid, refused with Stripe's
+    words, or pending when Stripe did not answer)."""
+    with transaction(sessions.write) as session:
+        made = payouts.pay(session, creator_id, data.period_start, data.period_end, data.currency)
+        body = PayoutPublic.model_validate(made)
+    if body.transfer is not None:
+        body.transfer = TransferPublic.model_validate(transfers.send(sessions, made.id))
+    return body
 
 
 @router.get("/{creator_id}/payouts", response_model=list[PayoutPublic])

@@ -1,17 +1,27 @@
 """Commission earned when an order is paid, and its share clawed back when the order is
 refunded within the clawback window (settings ``creator_clawback_days``). Run by the
-worker from the order's events; each writes its own event in the same transaction."""
+worker from the order's events; each writes its own event in the same transaction.
+
+A line's rate: the product's own, else the best of its collections' (one indexed lookup,
+``catalog.collections.of_products``), else the creator's default. A percentage default
+may have performance tiers by the creator's attributed net revenue in the calendar
+month (store's zone): each tier's rate applies to the revenue above its threshold only
+(marginal), so the order that crosses a threshold earns the higher rate on the part
+above it, and earlier orders are never re-rated. A refund takes back its share of the
+order's own commission, at the rates that order earned."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
 
+from mercato.catalog import collections
 from mercato.catalog.models import Variant
 from mercato.config import get_settings
 from mercato.creators import attribution
@@ -27,9 +37,59 @@ def _whole(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def commission_of(session: Session, creator: Creator, order: Order) -> tuple[int, int]:
+def month_start(at: datetime) -> datetime:
+    """The start of the calendar month holding ``at`` in the store's zone (the tiers'
+    period), in UTC."""
+    local = at.astimezone(ZoneInfo(get_settings().timezone))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def period_revenue(session: Session, creator: Creator, currency: str, at: datetime) -> int:
+    """The creator's attributed net revenue of the tiers' period up to ``at``: the sales
+    credited to them, less the refunds clawed back, in the calendar month."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Commission.revenue), 0)).where(
+                Commission.creator_id == creator.id,
+                Commission.currency == currency,
+                Commission.at >= month_start(at),
+                Commission.at <= at,
+            )
+        )
+        or 0
+    )
+
+
+def tiered(net: int, before: int, base_bps: int, tiers: Sequence[dict]) -> Decimal:
+    """The exact commission on revenue ``net`` that comes after ``before`` of the period:
+    each part at the rate of the band it falls in (the base rate below the first
+    threshold, a tier's rate above its own), so a threshold crossed mid-order raises only
+    what lies above it."""
+    bands = [(None, base_bps)] + [(int(t["above"]), int(t["value"])) for t in tiers]
+    low, high = before, before + net
+    total = Decimal(0)
+    for i, (start, bps) in enumerate(bands):
+        end = bands[i + 1][0] if i + 1 < len(bands) else None
+        part_low = low if start is None else max(low, start)
+        part_high = high if end is None else min(high, end)
+        if part_high > part_low:
+            total += Decimal(part_high - part_low) * bps / 10_000
+    return total
+
+
+def _line_rate(rate: dict, net: int, quantity: int) -> Decimal:
+    if rate["kind"] == "percentage":
+        return Decimal(net) * int(rate["value"]) / 10_000
+    return Decimal(int(rate["value"]) * quantity)
+
+
+def commission_of(
+    session: Session, creator: Creator, order: Order, before: int = 0
+) -> tuple[int, int]:
     """(revenue, commission) of an order for a creator: per line, its price after
-    discount and before tax, at the product's rate or the creator's default."""
+    discount and before tax, at the product's own rate, else the best of its
+    collections' rates, else the creator's default (tiered by ``before``, the creator's
+    revenue earlier in the period). Each line's commission is rounded once."""
     products = dict(
         session.execute(
             select(Variant.id, Variant.product_id).where(
@@ -37,16 +97,24 @@ def commission_of(session: Session, creator: Creator, order: Order) -> tuple[int
             )
         ).all()
     )
-    default = {"kind": creator.commission_kind, "value": creator.commission_value}
+    by_collection = creator.collection_commissions or {}
+    held = collections.of_products(session, sorted(set(products.values()))) if by_collection else {}
     revenue = commission = 0
     for line in order.lines:
         net = line.unit_price * line.quantity - line.discount
-        rate = (creator.product_commissions or {}).get(products.get(line.variant_id)) or default
-        revenue += net
-        if rate["kind"] == "percentage":
-            commission += _whole(Decimal(net) * int(rate["value"]) / 10_000)
+        product = products.get(line.variant_id)
+        own = (creator.product_commissions or {}).get(product)
+        rules = [by_collection[c] for c in held.get(product, ()) if c in by_collection]
+        if own:
+            exact = _line_rate(own, net, line.quantity)
+        elif rules:
+            exact = max(_line_rate(r, net, line.quantity) for r in rules)
+        elif creator.commission_kind == "percentage":
+            exact = tiered(net, before + revenue, creator.commission_value, creator.tiers or [])
         else:
-            commission += int(rate["value"]) * line.quantity
+            exact = Decimal(creator.commission_value * line.quantity)
+        revenue += net
+        commission += _whole(exact)
     return revenue, commission
 
 
@@ -59,7 +127,13 @@ def earn(session: Session, order: Order, at: datetime) -> Commission | None:
     credit = attribution.credited(session, order)
     if credit is None:
         return None
-    revenue, amount = commission_of(session, credit.creator, order)
+    creator = credit.creator
+    before = 0
+    if creator.tiers:
+        # One order at a time per creator: each starts where the last one left the period.
+        session.scalar(select(Creator.id).where(Creator.id == creator.id).with_for_update())
+        before = period_revenue(session, creator, order.currency, at)
+    revenue, amount = commission_of(session, creator, order, before)
     entry = Commission(
         id=new_id("cco"),
         creator_id=credit.creator.id,

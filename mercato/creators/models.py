@@ -10,14 +10,16 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mercato.db import Amount, Base, JSONType, UTCDateTime, new_id, utcnow
 
 COMMISSION_KINDS = ("percentage", "fixed")
 ENTRY_KINDS = ("earned", "clawback")
+TRANSFER_STATUSES = ("pending", "paid", "refused")
 
 
 class Creator(Base):
@@ -38,6 +40,19 @@ class Creator(Base):
     commission_value: Mapped[int] = mapped_column(Integer)
     # Per product: {product_id: {"kind": ..., "value": ...}}, over the default above.
     product_commissions: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
+    # Per collection: {collection_id: {"kind": ..., "value": ...}}, under a product's own
+    # rate; a product in several takes the one that pays the most for its line.
+    collection_commissions: Mapped[dict[str, Any]] = mapped_column(
+        JSONType(), default=dict, server_default="{}"
+    )
+    # Performance tiers over the default percentage, by the creator's attributed net
+    # revenue in the calendar month (store's zone): [{"above": minor units, "value": bps}]
+    # ascending; each rate applies to the part of the revenue above its threshold only.
+    tiers: Mapped[list[dict[str, int]]] = mapped_column(
+        JSONType(), default=list, server_default="[]"
+    )
+    # Their connected Stripe account (acct_...): payouts go to it as Stripe transfers.
+    stripe_account: Mapped[str | None] = mapped_column(String(255))
     # The private page's token, kept only as a hash.
     page_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -56,6 +71,7 @@ class Payout(Base):
     amount: Mapped[int] = mapped_column(Amount)
     entries: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    transfer: Mapped[Transfer | None] = relationship(lazy="selectin", uselist=False)
 
 
 class Commission(Base):
@@ -87,4 +103,58 @@ class Commission(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     payout_id: Mapped[str | None] = mapped_column(
         ForeignKey("creator_payouts.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Transfer(Base):
+    """A payout sent to the creator's connected Stripe account: written (pending) before
+    Stripe is asked, then paid (with Stripe's transfer id) or refused (with Stripe's
+    words). A retry sends the same idempotency key, so Stripe never moves it twice."""
+
+    __tablename__ = "creator_transfers"
+    __table_args__ = (CheckConstraint(f"status IN {TRANSFER_STATUSES}", name="status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("ctr"))
+    payout_id: Mapped[str] = mapped_column(
+        ForeignKey("creator_payouts.id", ondelete="CASCADE"), unique=True
+    )
+    destination: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[int] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(String(3))
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(10))
+    transfer_ref: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Post(Base):
+    """A post of a creator's (or the shop's, without one), by the id the ledger's touches
+    carry in ``post`` (a platform's media id, or the ``content_id`` of a link), tagged
+    with the products it shows."""
+
+    __tablename__ = "creator_posts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("cpt"))
+    reference: Mapped[str] = mapped_column(String(255), unique=True)
+    creator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("creators.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostProduct(Base):
+    __tablename__ = "creator_post_products"
+    __table_args__ = (Index("ix_creator_post_products_product_id", "product_id"),)
+
+    post_id: Mapped[str] = mapped_column(
+        ForeignKey("creator_posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[str] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
     )

@@ -1,7 +1,8 @@
 """Payouts per period: every commission line of the period not yet paid (earned and
-clawed back), in one currency, summed into a payout in one transaction with its event;
-its statement as CSV, one row per line with the order behind it, adding up to the
-payout."""
+clawed back), in one currency, summed into a payout in one transaction with its event
+(and, to a creator with a connected Stripe account, its transfer, pending: see
+``transfers``); its statement as CSV, one row per line with the order behind it, adding
+up to the payout."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mercato.catalog.service import store_currency
-from mercato.creators import service
+from mercato.creators import service, transfers
 from mercato.creators.models import Commission, Payout
 from mercato.db import new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
@@ -64,6 +65,7 @@ def pay(
             .values(payout_id=payout.id)
             .execution_options(synchronize_session=False)
         )
+    transfers.plan(session, creator, payout)
     events.record(
         session,
         "payout.created",
@@ -75,6 +77,7 @@ def pay(
             "entries": payout.entries,
             "period_start": start.isoformat(),
             "period_end": end.isoformat(),
+            "transfer_to": payout.transfer.destination if payout.transfer else None,
         },
         key=creator.id,
     )

@@ -6,7 +6,14 @@ TABLES = (
     NotPersonal(
         "creators",
         "the merchant's partners, named by the merchant; no buyer's data",
-        ("handle", "name", "product_commissions"),
+        (
+            "handle",
+            "name",
+            "product_commissions",
+            "collection_commissions",
+            "tiers",
+            "stripe_account",
+        ),
     ),
     NotPersonal(
         "creator_commissions",
@@ -14,4 +21,15 @@ TABLES = (
         ("code", "reference"),
     ),
     NotPersonal("creator_payouts", "amounts paid to a creator per period"),
+    NotPersonal(
+        "creator_transfers",
+        "a payout sent to the creator's connected Stripe account: Stripe's ids and answer",
+        ("destination", "idempotency_key", "transfer_ref", "error"),
+    ),
+    NotPersonal(
+        "creator_posts",
+        "a creator's or the shop's published post: its id, link and title; no buyer's data",
+        ("reference", "channel", "url", "title"),
+    ),
+    NotPersonal("creator_post_products", "which products a post shows"),
 )

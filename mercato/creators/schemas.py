@@ -19,11 +19,47 @@ class Rate(_Input):
     )
 
 
+class Tier(_Input):
+    above: Annotated[int, Field(gt=0, le=10**15)] = Field(
+        description="minor units of the creator's attributed net revenue in the month"
+    )
+    value: Annotated[int, Field(ge=0, le=10_000)] = Field(
+        description="basis points on the revenue above the threshold (1500 = 15%)"
+    )
+
+
+StripeAccount = Annotated[str, Field(max_length=255, pattern=r"^acct_[A-Za-z0-9]+$")]
+Rates = dict[Annotated[str, Field(max_length=255)], Rate]
+
+
 class CreatorCreate(_Input):
     handle: Handle
     name: Annotated[str, Field(min_length=1, max_length=200)]
     commission: Rate
-    product_commissions: dict[Annotated[str, Field(max_length=40)], Rate] = {}
+    product_commissions: Rates = {}
+    collection_commissions: Rates = Field(
+        {}, description="by collection id or handle; under a product's own rate"
+    )
+    tiers: list[Tier] = Field(
+        [], max_length=20, description="over a percentage default: higher rates above"
+    )
+    stripe_account: StripeAccount | None = Field(
+        None, description="their connected Stripe account: payouts are sent to it"
+    )
+
+
+class CreatorUpdate(_Input):
+    """What is given changes; new rates apply to the orders credited from then on."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    active: bool | None = None
+    commission: Rate | None = None
+    product_commissions: Rates | None = None
+    collection_commissions: Rates | None = None
+    tiers: list[Tier] | None = Field(None, max_length=20)
+    stripe_account: StripeAccount | Literal[""] | None = Field(
+        None, description='"" removes it (payouts CSV-only again)'
+    )
 
 
 class CreatorCodeCreate(_Input):
@@ -46,6 +82,9 @@ class CreatorPublic(_Output):
     commission_kind: str
     commission_value: int
     product_commissions: dict
+    collection_commissions: dict
+    tiers: list
+    stripe_account: str | None
     created_at: datetime
     link: str = Field(description="Their link: the shop with ?ref=<handle>")
 
@@ -84,6 +123,19 @@ class PayoutCreate(_Input):
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
 
 
+class TransferPublic(_Output):
+    id: str
+    destination: str
+    amount: int
+    currency: str
+    status: str = Field(description="pending (asked, no answer yet), paid or refused")
+    transfer_ref: str | None = Field(description="Stripe's transfer id (tr_...) once paid")
+    error: str | None = Field(description="Stripe's words when it refused")
+    attempts: int
+    idempotency_key: str
+    updated_at: datetime
+
+
 class PayoutPublic(_Output):
     id: str
     creator_id: str
@@ -93,3 +145,40 @@ class PayoutPublic(_Output):
     amount: int
     entries: int
     created_at: datetime
+    transfer: TransferPublic | None = Field(
+        None, description="the Stripe transfer, when the creator has a connected account"
+    )
+
+
+class PostCreate(_Input):
+    reference: Annotated[str, Field(min_length=1, max_length=255)] = Field(
+        description="the post's id as the ledger's touches carry it (a link's content_id, "
+        "a platform's post id)"
+    )
+    creator_id: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        None, description="the creator's post; none for the shop's own"
+    )
+    channel: Annotated[str, Field(max_length=100)] | None = None
+    url: Annotated[str, Field(max_length=2000, pattern=r"^https?://")] | None = None
+    title: Annotated[str, Field(max_length=200)] | None = None
+    product_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field([], max_length=50)
+
+
+class PostProducts(_Input):
+    product_ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(max_length=50)
+
+
+class TaggedProduct(BaseModel):
+    id: str
+    title: str
+
+
+class PostPublic(BaseModel):
+    id: str
+    reference: str
+    creator_id: str | None
+    channel: str | None
+    url: str | None
+    title: str | None
+    created_at: datetime
+    products: list[TaggedProduct]

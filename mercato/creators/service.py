@@ -7,10 +7,18 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from mercato.analytics.models import Touch
+from mercato.catalog import collections
 from mercato.catalog.service import store_currency
 from mercato.config import get_settings
 from mercato.creators.models import Commission, Creator
-from mercato.creators.schemas import CreatorCodeCreate, CreatorCreate, Figures
+from mercato.creators.schemas import (
+    CreatorCodeCreate,
+    CreatorCreate,
+    CreatorUpdate,
+    Figures,
+    Rate,
+    Tier,
+)
 from mercato.crypto import hash_token
 from mercato.db import new_id, random_token, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
@@ -29,12 +37,36 @@ def page_url(token: str) -> str:
     return f"{get_settings().base_url.rstrip('/')}/shop/creators/{token}"
 
 
+def _collection_rates(session: Session, given: dict[str, Rate]) -> tuple[dict, list[FieldError]]:
+    """Collection rates keyed by the collections' ids (given by id or handle)."""
+    rates, errors = {}, []
+    for reference, rate in given.items():
+        try:
+            rates[collections.get_collection(session, reference).id] = rate.model_dump()
+        except NotFound:
+            errors.append(FieldError(("collection_commissions", reference), "no such collection"))
+    return rates, errors
+
+
+def _tier_errors(kind: str, tiers: list[Tier]) -> list[FieldError]:
+    errors = []
+    if tiers and kind != "percentage":
+        errors.append(FieldError(("tiers",), "tiers raise a percentage commission only"))
+    for i in range(1, len(tiers)):
+        if tiers[i].above <= tiers[i - 1].above:
+            errors.append(FieldError(("tiers", i, "above"), "above the previous tier's"))
+    return errors
+
+
 def create(session: Session, data: CreatorCreate) -> tuple[Creator, str]:
     """A creator and their private page's token (shown once)."""
+    errors = []
     if session.scalar(select(Creator.id).where(Creator.handle == data.handle)):
-        raise ValidationFailed(
-            "The creator cannot be made.", [FieldError(("handle",), "already exists", "taken")]
-        )
+        errors.append(FieldError(("handle",), "already exists", "taken"))
+    by_collection, refused = _collection_rates(session, data.collection_commissions)
+    errors += refused + _tier_errors(data.commission.kind, data.tiers)
+    if errors:
+        raise ValidationFailed("The creator cannot be made.", errors)
     token = random_token()
     creator = Creator(
         id=new_id("cre"),
@@ -44,12 +76,48 @@ def create(session: Session, data: CreatorCreate) -> tuple[Creator, str]:
         commission_kind=data.commission.kind,
         commission_value=data.commission.value,
         product_commissions={k: v.model_dump() for k, v in data.product_commissions.items()},
+        collection_commissions=by_collection,
+        tiers=[t.model_dump() for t in data.tiers],
+        stripe_account=data.stripe_account,
         page_token_hash=hash_token(token),
         created_at=utcnow(),
     )
     session.add(creator)
     session.flush()
     return creator, token
+
+
+def update(session: Session, creator_id: str, data: CreatorUpdate) -> Creator:
+    """Change what is given; the new rates apply to orders credited from then on."""
+    creator = get(session, creator_id)
+    given = data.model_dump(exclude_unset=True)
+    errors: list[FieldError] = []
+    by_collection = None
+    if data.collection_commissions is not None:
+        by_collection, errors = _collection_rates(session, data.collection_commissions)
+    kind = data.commission.kind if data.commission else creator.commission_kind
+    tiers = data.tiers if data.tiers is not None else [Tier(**t) for t in creator.tiers or []]
+    errors += _tier_errors(kind, tiers)
+    if errors:
+        raise ValidationFailed("The creator cannot be changed.", errors)
+    if data.name is not None:
+        creator.name = data.name
+    if data.active is not None:
+        creator.active = data.active
+    if data.commission is not None:
+        creator.commission_kind, creator.commission_value = kind, data.commission.value
+    if data.product_commissions is not None:
+        creator.product_commissions = {
+            k: v.model_dump() for k, v in data.product_commissions.items()
+        }
+    if by_collection is not None:
+        creator.collection_commissions = by_collection
+    if data.tiers is not None:
+        creator.tiers = [t.model_dump() for t in data.tiers]
+    if "stripe_account" in given:
+        creator.stripe_account = data.stripe_account or None
+    session.flush()
+    return creator
 
 
 def get(session: Session, creator_id: str) -> Creator:

@@ -178,6 +178,43 @@ class StripeProvider:
         found = self._call(lambda: self.client.v1.refunds.retrieve(refund_ref))
         return _refund_answer(found.to_dict())
 
+    def transfer(
+        self,
+        amount: int,
+        currency: str,
+        destination: str,
+        idempotency_key: str,
+        *,
+        transfer_group: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> str:
+        """A Connect transfer from the platform's balance to a connected account (POST
+        /v1/transfers); its id (tr_...). ProviderError carries Stripe's refusal (nothing
+        moved); ProviderUnreachable an unknown outcome, retried with the same key."""
+        params: dict = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "destination": destination,
+            "metadata": metadata or {},
+        }
+        if transfer_group:
+            params["transfer_group"] = transfer_group
+        if description:
+            params["description"] = description
+        try:
+            made = self._call(
+                lambda: self.client.v1.transfers.create(
+                    params, {"idempotency_key": idempotency_key}
+                )
+            )
+        except ProviderError as exc:
+            if isinstance(exc.__context__, stripe.IdempotencyError):
+                # The same key still in flight elsewhere: its outcome is not known yet.
+                raise ProviderUnreachable(str(exc)) from None
+            raise
+        return made.id
+
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> WebhookEvent:
         if not self.webhook_secret:
             raise WebhookRejected("No Stripe webhook secret is configured.")

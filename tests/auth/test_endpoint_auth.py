@@ -156,6 +156,11 @@ class Shop:
         ]
 
     @cached_property
+    def post_id(self) -> str:
+        body = {"reference": "auth-post", "product_ids": [self.product_id]}
+        return self.call("POST", "/api/v1/creators/posts", 201, json=body)["id"]
+
+    @cached_property
     def offer_id(self) -> str:
         body = {"name": "Auth offer", "kind": "percentage", "value": 10, "code": "AUTH10"}
         return self.call("POST", "/api/v1/offers", 201, json=body)["id"]
@@ -1281,6 +1286,36 @@ ROUTES: list[Route] = [
         ),
     ),
     by_id("GET", "/api/v1/creators/{creator_id}/payouts", "creators:read", 200, _creator),
+    by_id(
+        "PATCH",
+        "/api/v1/creators/{creator_id}",
+        "creators:write",
+        200,
+        lambda s: _creator(s, json={"tiers": [{"above": 100000, "value": 1500}]}),
+    ),
+    # No connected account in this shop: the payout has no transfer to send.
+    by_id(
+        "POST",
+        "/api/v1/creators/payouts/{payout_id}/transfer",
+        "creators:write",
+        409,
+        lambda s: Request(ids={"payout_id": s.payout_id}),
+    ),
+    Route("GET", "/api/v1/creators/posts", "creators:read", 200),
+    Route(
+        "POST",
+        "/api/v1/creators/posts",
+        "creators:write",
+        201,
+        lambda s: Request(json={"reference": "reel-1", "product_ids": [s.product_id]}),
+    ),
+    by_id(
+        "PUT",
+        "/api/v1/creators/posts/{post_id}/products",
+        "creators:write",
+        200,
+        lambda s: Request(ids={"post_id": s.post_id}, json={"product_ids": [s.product_id]}),
+    ),
     by_id(
         "GET",
         "/api/v1/creators/payouts/{payout_id}/statement.csv",

@@ -56,6 +56,14 @@ class StripeStandIn:
         self.replies: dict[str, tuple[int, dict]] = {}
         self.refunds: list[dict] = []
         self.methods: dict[str, str] = {}  # a local method's payment method -> its type
+        # Connect: the platform's available balance per currency, the connected accounts
+        # it may send to, the transfers made; ``lose_answers`` transfer answers are lost
+        # on the way back (the transfer is made, the caller hears a 500).
+        self.balance: dict[str, int] = {"usd": 10_000_000}
+        self.accounts: set[str] = {"acct_1Creator"}
+        self.transfers: list[dict] = []
+        self.lose_answers = 0
+        self.sent: dict[str, dict] = {}  # idempotency key -> the parameters first sent
         # The status a new refund starts in (Stripe: card refunds may start pending, and
         # one that succeeded may still fail later; tests move them with ``refund_becomes``).
         self.refund_status = "succeeded"
@@ -102,6 +110,8 @@ class StripeStandIn:
     ) -> tuple[int, dict]:
         headers = headers or {}
         parts = path.strip("/").split("/")
+        if parts == ["v1", "transfers"] and method == "POST":
+            return self._transfer(form)
         if parts == ["v1", "customers"]:
             return 200, {"id": f"cus_{len(self.requests)}", "object": "customer"}
         if parts[:2] == ["v1", "refunds"] and len(parts) == 3 and method == "GET":
@@ -256,6 +266,58 @@ class StripeStandIn:
             return 200, self._expanded(intent, form)
         return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
 
+    def _transfer(self, form: dict) -> tuple[int, dict]:
+        """POST /v1/transfers as Stripe answers it (docs.stripe.com/api/transfers/create):
+        amount a positive integer, currency and destination required; the destination a
+        connected account; the available balance in that currency must cover it."""
+
+        def refused(param: str | None, message: str, code: str | None = None):
+            error = {"type": "invalid_request_error", "message": message}
+            if param:
+                error["param"] = param
+            if code:
+                error["code"] = code
+            return 400, {"error": error}
+
+        for required in ("amount", "currency", "destination"):
+            if not form.get(required):
+                return refused(required, f"Missing required param: {required}.")
+        if not form["amount"].isdigit() or int(form["amount"]) <= 0:
+            return refused("amount", "Invalid positive integer")
+        if form["destination"] not in self.accounts:
+            return refused(
+                "destination",
+                f"No such destination: '{form['destination']}'",
+                "resource_missing",
+            )
+        amount, currency = int(form["amount"]), form["currency"].lower()
+        if self.balance.get(currency, 0) < amount:
+            # Past validation: Stripe keeps this answer for the idempotency key.
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "balance_insufficient",
+                    "message": "Insufficient funds in Stripe account.",
+                }
+            }
+        self.balance[currency] -= amount
+        transfer = {
+            "id": f"tr_{len(self.transfers) + 1}",
+            "object": "transfer",
+            "amount": amount,
+            "currency": currency,
+            "destination": form["destination"],
+            "transfer_group": form.get("transfer_group"),
+            "description": form.get("description"),
+            "metadata": {
+                k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
+            },
+            "reversed": False,
+            "amount_reversed": 0,
+        }
+        self.transfers.append(transfer)
+        return 200, transfer
+
     def _refused_types(self, types: list[str], form: dict) -> dict | None:
         def error(message: str) -> dict:
             return {
@@ -383,12 +445,30 @@ class StripeStandIn:
                     standin.answering.wait()
                 with standin.lock:
                     standin.requests.append((method, path, form, dict(self.headers)))
+                    transfer = path == "/v1/transfers"
                     if key and (method, key) in standin.replies:
                         status, body = standin.replies[(method, key)]
+                        if transfer and standin.sent.get(key) != form:
+                            # Stripe: a key sent again with other parameters is refused.
+                            status, body = (
+                                400,
+                                {
+                                    "error": {
+                                        "type": "idempotency_error",
+                                        "message": "Keys for idempotent requests can only be "
+                                        "used with the same parameters they were first used with.",
+                                    }
+                                },
+                            )
                     else:
                         status, body = standin.answer(method, path, form, dict(self.headers))
-                        if key:
+                        # Stripe saves no answer to a request that failed validation.
+                        if key and not (transfer and "param" in body.get("error", {})):
                             standin.replies[(method, key)] = (status, body)
+                            standin.sent[key] = form
+                    if transfer and standin.lose_answers > 0:
+                        standin.lose_answers -= 1
+                        status, body = 500, {"error": {"type": "api_error", "message": "lost"}}
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
