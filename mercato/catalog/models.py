@@ -45,6 +45,7 @@ class ImageUrl(TypeDecorator):
             return get_settings().base_url.rstrip("/") + value
         return value
 
+
 PRODUCT_STATUSES = ("draft", "active", "archived")
 CONDITIONS = ("new", "refurbished", "used")
 INVENTORY_POLICIES = ("deny", "continue")
