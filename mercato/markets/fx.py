@@ -112,16 +112,22 @@ def _json_rows(text: str):
 
 
 def _csv_rows(text: str):
-    reader = csv.DictReader(io.StringIO(text))
-    fields = {f.strip().lower() for f in reader.fieldnames or ()}
-    if not {"currency", "rate", "date"} <= fields:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fields = {f.strip().lower() for f in reader.fieldnames or ()}
+        if not {"currency", "rate", "date"} <= fields:
+            raise ValidationFailed(
+                "The exchange rates file needs the columns currency, rate, date (and base).",
+                [FieldError(("header",), f"has {sorted(fields)}")],
+            )
+        for line, row in enumerate(reader, start=2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+            yield ("row", line), row.get("base"), row["currency"], row["rate"], row["date"]
+    except csv.Error as exc:
         raise ValidationFailed(
-            "The exchange rates file needs the columns currency, rate, date (and base).",
-            [FieldError(("header",), f"has {sorted(fields)}")],
-        )
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        yield ("row", line), row.get("base"), row["currency"], row["rate"], row["date"]
+            "The exchange rates file is not CSV.",
+            [FieldError(("row", reader.line_num), str(exc))],
+        ) from None
 
 
 def dump(rates: dict[str, FxRate], base_currency: str, source: str) -> str:

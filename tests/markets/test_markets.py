@@ -299,3 +299,16 @@ def test_the_buyer_chooses_a_market_and_the_shop_remembers(client, admin, sessio
     away = client.get("/shop/market/nl?next=//evil.example/", follow_redirects=False)
     assert away.headers["location"] == "/shop/cart"
     assert client.get("/shop/market/zz?next=/shop/p/hoodie").status_code == 422
+
+
+def test_a_rates_file_with_a_stray_carriage_return_is_refused_by_its_row(client, admin):
+    """A lone CR inside a line (a file saved on an old Mac) reads as a line break: the
+    broken row is refused by its number, nothing imported, never a server error."""
+    refused = client.post(
+        "/api/v1/fx-rates",
+        json={"content": "currency,rate,date\nEU\rR,0.9,2026-12-04\n"},
+        headers=admin,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["loc"][:2] == ["row", 2]
+    assert client.get("/api/v1/fx-rates", headers=admin).json() == []
