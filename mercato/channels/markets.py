@@ -4,6 +4,10 @@ country, language and currency; its items carry the texts of the market's langua
 as its checkouts convert them, and links that land the buyer in the market. Each market's
 items are checked by its channel's platform rules, and the verdicts are shown per market.
 
+A price list's new prices, a market's new price ending and imported exchange rates reach
+the market's channels through their change log (``price_changes``): exactly the variants
+whose price there changed, so the next ordinary publish sends them.
+
 How each platform takes a market (docs/markets-channels.md): Google, a product input per
 feed label and content language (one channel per market on the same data source); Meta,
 either a catalog of its own or, with the ``localized`` setting, language and country
@@ -12,17 +16,20 @@ overrides of the items another channel fills (``localized_items_batch``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from mercato.catalog.models import Variant
 from mercato.channels import service
 from mercato.channels.models import Channel
 from mercato.channels.target import Target
 from mercato.errors import FieldError, MercatoError, ValidationFailed
-from mercato.markets import prices, rates
+from mercato.markets import fx, prices, rates
 from mercato.markets import service as markets
-from mercato.markets.models import Market
+from mercato.markets.models import Market, MarketPrice
 from mercato.money import MoneyError
 
 
@@ -121,3 +128,73 @@ def in_market(
 
 def _channel_issue(message: str) -> dict:
     return {"field": "price", "message": message, "severity": "error", "source": "local"}
+
+
+# Events that change market channels' prices.
+PRICE_EVENTS = (markets.PRICES_CHANGED, fx.RATES_CHANGED)
+
+
+def price_changes(
+    session: Session, events: Iterable, followed: Iterable[str]
+) -> list[tuple[list[str], dict[str, None]]]:
+    """(channel ids, changed variant ids) of the market channels among ``followed`` whose
+    items' prices the events changed: a price list's entries for the market's channels;
+    the converted prices of a market whose ending changed; and, after an exchange rates
+    import, the converted prices into or out of each currency whose rate changed."""
+    listed: dict[str, set[str]] = {}
+    # Market code -> currencies of the converted variants to send again (None: all).
+    converted: dict[str, set[str] | None] = {}
+    rates_changed: set[str] = set()
+    for event in events:
+        if event.type == markets.PRICES_CHANGED:
+            code = event.payload["market"]
+            if event.payload.get("converted"):
+                converted[code] = None
+            listed.setdefault(code, set()).update(event.payload.get("variant_ids") or ())
+        elif event.type == fx.RATES_CHANGED:
+            rates_changed.update(event.payload.get("currencies") or ())
+    if not (listed or converted or rates_changed):
+        return []
+    followed = set(followed)
+    channels: dict[str, list[str]] = {}
+    for channel in service.list_channels(session):
+        code = (channel.settings or {}).get("market")
+        if code and channel.id in followed:
+            channels.setdefault(code, []).append(channel.id)
+    if rates_changed:
+        for market in session.scalars(select(Market).where(Market.code.in_(list(channels)))):
+            if market.code in converted and converted[market.code] is None:
+                continue
+            if market.currency in rates_changed:
+                converted[market.code] = None
+            else:
+                converted[market.code] = set(rates_changed)
+    out = []
+    for code, channel_ids in sorted(channels.items()):
+        variant_ids = set(listed.get(code, ()))
+        if code in converted:
+            market = session.get(Market, code)
+            if market is not None:
+                variant_ids.update(_converted(session, market, converted[code]))
+        if variant_ids:
+            out.append((sorted(channel_ids), dict.fromkeys(sorted(variant_ids))))
+    return out
+
+
+def _converted(session: Session, market: Market, currencies: set[str] | None) -> list[str]:
+    """The variants whose price in the market is converted (not in its price list, no own
+    price in its currency), of ``currencies`` only when given."""
+    query = select(Variant.id, Variant.attributes).where(
+        Variant.currency != market.currency,
+        ~exists().where(
+            MarketPrice.market_code == market.code, MarketPrice.variant_id == Variant.id
+        ),
+    )
+    if currencies is not None:
+        query = query.where(Variant.currency.in_(sorted(currencies)))
+    found = []
+    for variant_id, attributes in session.execute(query.execution_options(yield_per=1000)):
+        own = ((attributes or {}).get("prices") or {}).get(market.currency)
+        if not (isinstance(own, int) and own >= 0):
+            found.append(variant_id)
+    return found

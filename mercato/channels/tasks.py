@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from mercato.channels import changes, health, inclusion, service, sync
+from mercato.channels import markets as channel_markets
 from mercato.errors import MercatoError
 from mercato.events import service as events_service
 from mercato.jobs import registry
@@ -90,6 +91,7 @@ def on_catalog_changed(session, events, now) -> None:
     per active channel (jobs of a channel run one at a time, in order, so a later change is
     never overtaken by an earlier one)."""
     _on_inclusion_changed(session, [e for e in events if e.type == inclusion.EVENT])
+    _on_prices_changed(session, events)
     changed = changes.of_events(events)
     if not changed:
         return
@@ -136,3 +138,25 @@ def _on_inclusion_changed(session, events) -> None:
                 {"channel_id": channel_id},
                 key=f"channels.publish:{channel_id}",
             )
+
+
+def _on_prices_changed(session, events) -> None:
+    """A market's price list or ending, or exchange rates, changed: the variants whose price
+    changed go into the change log of that market's channels, and one publish of each
+    active one is queued."""
+    if not any(e.type in channel_markets.PRICE_EVENTS for e in events):
+        return
+    found = channel_markets.price_changes(session, events, sync.followed_channel_ids_in(session))
+    if not found:
+        return
+    active = set(sync.active_channel_ids_in(session))
+    for channel_ids, variants in found:
+        changes.record(session, channel_ids, variants)
+        for channel_id in channel_ids:
+            if channel_id in active:
+                jobs.enqueue(
+                    session,
+                    PUBLISH_JOB,
+                    {"channel_id": channel_id},
+                    key=f"channels.publish:{channel_id}",
+                )

@@ -80,7 +80,8 @@ def list_fx_rates(_: MarketsRead):
 
 
 @router.post("/fx-rates", response_model=list[FxRatePublic])
-def import_fx_rates(data: FxImport, _: MarketsWrite):
-    """Import exchange rates (CSV ``currency,rate,date[,base]`` or JSON)."""
-    fx.import_rates(data.content, source=data.source)
+def import_fx_rates(data: FxImport, session: WriteSession, _: MarketsWrite):
+    """Import exchange rates (CSV ``currency,rate,date[,base]`` or JSON); the market
+    channels' converted items whose rate changed are sent on their next publish."""
+    fx.import_rates(session, data.content, source=data.source)
     return _fx_public()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mercato.cli_support import console, parse, short_transactions, table, unit_of_work
+from mercato.cli_support import console, parse, table, unit_of_work
 
 app = typer.Typer(help="Markets: countries, currency, languages, taxes.", no_args_is_help=True)
 
@@ -135,8 +135,8 @@ def fx_import(
     """Import exchange rates: checkouts convert with them and record each rate's date."""
     from mercato.markets import fx
 
-    with short_transactions():  # prints the file's mistakes and exits 1
-        imported = fx.import_rates(file.read_text(encoding="utf-8"), source=file.name)
+    with unit_of_work() as session:  # prints the file's mistakes and exits 1
+        imported = fx.import_rates(session, file.read_text(encoding="utf-8"), source=file.name)
     shown = table("Currency", "Rate", "Date")
     for c, r in sorted(imported.items()):
         shown.add_row(c, str(r.rate), r.as_of.isoformat())

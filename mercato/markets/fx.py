@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy.orm import Session
+
 from mercato.config import get_settings
 from mercato.errors import FieldError, ValidationFailed
+from mercato.events import service as events
 from mercato.money import check_currency
 
 FILE_NAME = "fx_rates.json"
+RATES_CHANGED = "fx_rates.changed"
 # Significant digits kept of a rebased rate (the ECB publishes 5 or 6).
 DIGITS = 10
 
@@ -158,11 +162,26 @@ def load_normalised(text: str) -> tuple[str, str, dict[str, FxRate]]:
     )
 
 
-def import_rates(text: str, *, source: str) -> dict[str, FxRate]:
+def changed_currencies(before: dict[str, FxRate], after: dict[str, FxRate]) -> list[str]:
+    """Currencies whose conversion rate differs (new, gone, or another value)."""
+    return sorted(
+        c
+        for c in before.keys() | after.keys()
+        if c not in before or c not in after or before[c].rate != after[c].rate
+    )
+
+
+def import_rates(session: Session, text: str, *, source: str) -> dict[str, FxRate]:
     """Check the rates in ``text`` and make them the ones checkouts convert with (written
-    whole, then swapped in: a checkout reads the old rates or the new, never half)."""
+    whole, then swapped in: a checkout reads the old rates or the new, never half). The
+    currencies whose rate changed are recorded in the caller's transaction, before the
+    file is swapped in: a publish reading the change log then reads the new rates."""
     settings = get_settings()
     rates = parse(text, settings.currency, name=source)
+    changed = changed_currencies(current(), rates)
+    if changed:
+        events.record(session, RATES_CHANGED, {"currencies": changed}, key="fx_rates")
+        session.flush()
     path = settings.ensure_data_dir() / FILE_NAME
     partial = path.with_suffix(".partial")
     partial.write_text(dump(rates, settings.currency, source), encoding="utf-8")

@@ -18,11 +18,42 @@ from sqlalchemy.orm import Session
 from mercato.catalog.models import Variant
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
+from mercato.events import service as events
 from mercato.markets import prices
 from mercato.markets.models import Market, MarketPrice
 from mercato.markets.schemas import MarketCreate, MarketUpdate, PriceSet
 from mercato.money import MoneyError, check_currency, to_minor
 from mercato.payments import methods
+
+# Events that tell the market's channels which of their items' prices changed (consumed
+# by ``channels.tasks``): a price list's entries, or every converted price of a market.
+PRICES_CHANGED = "market.prices_changed"
+# Variant ids per event.
+EVENT_CHUNK = 500
+
+
+def prices_changed(session: Session, code: str, variant_ids: Iterable[str]) -> None:
+    """Record that these variants' prices in the market changed (their channels send them
+    again on the next ordinary publish)."""
+    ids = sorted(variant_ids)
+    for start in range(0, len(ids), EVENT_CHUNK):
+        events.record(
+            session,
+            PRICES_CHANGED,
+            {"market": code, "variant_ids": ids[start : start + EVENT_CHUNK], "converted": False},
+            key=f"market:{code}",
+        )
+
+
+def converted_prices_changed(session: Session, code: str) -> None:
+    """Record that every converted price of the market changed (its ending did)."""
+    events.record(
+        session,
+        PRICES_CHANGED,
+        {"market": code, "variant_ids": [], "converted": True},
+        key=f"market:{code}",
+    )
+
 
 # ---------------------------------------------------------------- defining
 
@@ -103,6 +134,7 @@ def create_market(session: Session, data: MarketCreate) -> Market:
 
 def update_market(session: Session, code: str, data: MarketUpdate) -> Market:
     market = get_market(session, code)
+    currency_before = market.currency
     fields = data.model_fields_set
     if data.name is not None:
         market.name = data.name
@@ -118,7 +150,11 @@ def update_market(session: Session, code: str, data: MarketUpdate) -> Market:
         market.duties = data.duties
     if "price_ending" in fields or data.currency is not None:
         ending = data.price_ending if "price_ending" in fields else market.price_ending
+        before = market.price_ending
         market.price_ending = prices.check_ending(ending, market.currency)
+        if market.price_ending != before and market.currency == currency_before:
+            # A new currency makes its channels compare everything once set again.
+            converted_prices_changed(session, market.code)
     if data.active is not None:
         market.active = data.active
     # Checked again when the currency or countries change: iDEAL goes with EUR only.
@@ -227,6 +263,8 @@ def set_prices(session: Session, code: str, items: Iterable[PriceSet]) -> int:
     if errors:
         raise ValidationFailed("The price list has mistakes.", errors)
     if amounts:
+        before = price_list(session, market.code, amounts)
+        prices_changed(session, market.code, (v for v, a in amounts.items() if before.get(v) != a))
         session.execute(
             delete(MarketPrice).where(
                 MarketPrice.market_code == market.code, MarketPrice.variant_id.in_(amounts)

@@ -13,13 +13,14 @@ from lxml import etree
 from sqlalchemy import select
 
 from mercato.catalog.models import Variant
-from mercato.channels import check, feeds, sync
+from mercato.channels import changes, check, feeds, sync
 from mercato.channels import markets as channel_markets
 from mercato.channels import service as channels
 from mercato.channels.check import resolve_target
 from mercato.db import transaction
+from mercato.markets import fx
 from mercato.markets import service as markets
-from mercato.markets.schemas import MarketCreate, PriceSet
+from mercato.markets.schemas import MarketCreate, MarketUpdate, PriceSet
 from tests.helpers import tee
 
 NL = MarketCreate(
@@ -240,3 +241,86 @@ def test_simulators_refuse_unknown_languages_and_countries(sandbox):
     assert status["errors_total_count"] == 3
     assert status["ids_of_invalid_requests"] == ["SKU-1"]
     assert sandbox.get("/meta/_sandbox/overrides").json()["overrides"] == []
+
+
+def _published(sessions, shop, *names) -> None:
+    for name in names:
+        sync.publish(sessions, shop[name])
+        sync.read_back(sessions, shop[name])
+
+
+def _google_prices(sandbox, label: str) -> dict[str, str]:
+    held = sandbox.get("/google/_sandbox/items").json()["items"]
+    return {
+        i["offerId"]: i["productAttributes"]["price"]["amountMicros"]
+        for i in held.values()
+        if i["feedLabel"] == label
+    }
+
+
+def _variant_id(sessions, sku: str) -> str:
+    with sessions() as session:
+        return session.scalar(select(Variant.id).where(Variant.sku == sku))
+
+
+def test_a_new_price_list_price_reaches_only_that_markets_channels(sessions, sandbox, shop):
+    """No full publish: the NL price list's change is in the change log of the NL channels
+    only, for that variant only, and their next ordinary publish sends it."""
+    channels_all = ("google-nl", "google-us", "meta-us", "meta-nl")
+    _published(sessions, shop, *channels_all)
+    before = _google_prices(sandbox, "NL")
+    with transaction(sessions) as session:
+        markets.set_prices(
+            session,
+            "nl",
+            [PriceSet(sku="TEE-M", price="22.50")],
+        )
+    nl = sync.publish(sessions, shop["google-nl"])
+    assert (nl.checked, nl.sent) == (1, 1)
+    assert sync.publish(sessions, shop["google-us"]).sent == 0
+    assert sync.publish(sessions, shop["meta-us"]).sent == 0
+    assert sync.publish(sessions, shop["meta-nl"]).sent == 1
+    after = _google_prices(sandbox, "NL")
+    changed = {k for k in after if after[k] != before[k]}
+    assert len(changed) == 1 and after[changed.pop()] == "22500000"
+    overrides = sandbox.get("/meta/_sandbox/overrides").json()["overrides"]
+    assert sorted(o["values"]["price"] for o in overrides if o["type"] == "COUNTRY") == [
+        "22.50 EUR",
+        "23.00 EUR",
+    ]
+    # Setting the same price again changes nothing: nothing to send.
+    with transaction(sessions) as session:
+        markets.set_prices(session, "nl", [PriceSet(sku="TEE-M", price="22.50")])
+    with sessions() as session:
+        assert changes.read(session, shop["google-nl"]).variant_ids == []
+
+
+def test_imported_exchange_rates_reach_the_converted_items_of_that_currencys_markets(
+    sessions, sandbox, shop
+):
+    _published(sessions, shop, "google-nl", "google-us", "meta-us", "meta-nl")
+    with transaction(sessions) as session:
+        fx.import_rates(session, "currency,rate,date\nEUR,0.90,2026-12-04\n", source="ecb.csv")
+    converted = _variant_id(sessions, "TEE-S")  # TEE-M is in the NL price list
+    sync._hand_over_events(sync.Sessions.of(sessions))
+    with sessions() as session:
+        assert changes.read(session, shop["google-nl"]).variant_ids == [converted]
+        assert changes.read(session, shop["meta-nl"]).variant_ids == [converted]
+        assert changes.read(session, shop["google-us"]).variant_ids == []
+    assert sync.publish(sessions, shop["google-nl"]).sent == 1
+    assert sync.publish(sessions, shop["google-us"]).sent == 0
+    assert sorted(_google_prices(sandbox, "NL").values()) == ["22500000", "24950000"]
+    # The same rates again: nothing changed, nothing recorded.
+    with transaction(sessions) as session:
+        fx.import_rates(session, "currency,rate,date\nEUR,0.90,2026-12-05\n", source="ecb.csv")
+    assert sync.publish(sessions, shop["google-nl"]).checked == 0
+
+
+def test_a_new_price_ending_reaches_the_converted_items(sessions, sandbox, shop):
+    _published(sessions, shop, "google-nl", "google-us")
+    with transaction(sessions) as session:
+        markets.update_market(session, "nl", MarketUpdate(price_ending="0.99"))
+    nl = sync.publish(sessions, shop["google-nl"])
+    assert (nl.checked, nl.sent) == (1, 1)
+    assert sorted(_google_prices(sandbox, "NL").values()) == ["23990000", "24950000"]
+    assert sync.publish(sessions, shop["google-us"]).checked == 0

@@ -229,8 +229,8 @@ def test_a_brazilian_buyer_waits_for_the_boleto_and_the_order_follows_the_paymen
     server, browser, sessions, shots
 ):
     _shop(sessions, server, price=2500)
-    fx.import_rates("currency,rate,date\nBRL,5.0,2026-12-04\n", source="test.csv")
     with transaction(sessions) as session:
+        fx.import_rates(session, "currency,rate,date\nBRL,5.0,2026-12-04\n", source="test.csv")
         markets.create_market(
             session,
             MarketCreate(
