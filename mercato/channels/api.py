@@ -67,11 +67,15 @@ def market_verdicts(session: ReadSession, _: ChannelsRead, market: str | None = 
 
 
 @router.put("/{channel_id}/market", response_model=ChannelPublic)
-def set_market(channel_id: str, data: ChannelMarketSet, session: WriteSession, _: ChannelsWrite):
+def set_market(
+    channel_id: str, data: ChannelMarketSet, sessions: SessionFactories, _: ChannelsWrite
+):
     """Sell through the channel in a market: its country, language and currency become the
-    market's; its items carry the market's language and prices."""
-    channel = service.get_channel(session, channel_id)
-    return service.to_public(channel_markets.set_market(session, channel.id, data.market))
+    market's; its items carry the market's language and prices. A TikTok channel's market
+    must sell to its shop's region (asked of TikTok), in that region's currency."""
+    with sessions.read() as session:
+        channel = service.get_channel(session, channel_id)
+    return service.to_public(channel_markets.set_market_asking(sessions, channel.id, data.market))
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from mercato.channels.capabilities import capabilities, orders_note
-from mercato.cli_support import console, parse, table, unit_of_work
+from mercato.cli_support import console, parse, short_transactions, table, unit_of_work
 
 channels_app = typer.Typer(
     help="Channel connections: check, publish, status.", no_args_is_help=True
@@ -305,10 +305,8 @@ def set_market(
 
     if not market and not none:
         raise typer.BadParameter("name a market, or pass --none")
-    with unit_of_work() as session:
-        found = markets.set_market(session, channel, None if none else market)
-        if localized is not None:
-            found.settings = {**(found.settings or {}), "localized": localized}
+    with short_transactions() as sessions:
+        found = markets.set_market_asking(sessions, channel, None if none else market, localized)
         console.print(
             f"{found.name} sells in {found.settings.get('market') or 'no market'}: "
             f"{found.country}, {found.settings.get('locale') or found.language}, {found.currency}"

@@ -19,13 +19,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.catalog.models import Variant
-from mercato.channels import service
+from mercato.channels import http as channel_http
+from mercato.channels import service, tokens
+from mercato.channels.adapter import adapter_for
 from mercato.channels.models import Channel
 from mercato.channels.target import Target
+from mercato.channels.tiktok import spec as tiktok_spec
+from mercato.db import Sessions, transaction
 from mercato.errors import FieldError, MercatoError, ValidationFailed
 from mercato.markets import fx, prices, rates
 from mercato.markets import service as markets
@@ -33,11 +38,24 @@ from mercato.markets.models import Market, MarketPrice
 from mercato.money import MoneyError
 
 
-def set_market(session: Session, reference: str, code: str | None) -> Channel:
+def set_market(
+    session: Session,
+    reference: str,
+    code: str | None,
+    shop: dict | None = None,
+    localized: bool | None = None,
+) -> Channel:
     """Point a channel at a market (None: at none): its country, language and currency
-    become the market's, and its next publish compares every item again."""
+    become the market's, and its next publish compares every item again.
+
+    A TikTok channel sells in its shop's region (``shop``, as Get Authorized Shops lists
+    it; else the region found the last time): the market must sell to that country, in
+    that region's currency, else nothing changes and the field is named. ``localized``
+    (Meta): override the items another channel fills."""
     channel = service.find_channel(session, reference)
     settings = dict(channel.settings or {})
+    if localized is not None:
+        settings["localized"] = localized
     if code is None:
         for key in ("market", "locale", "countries"):
             settings.pop(key, None)
@@ -48,13 +66,119 @@ def set_market(session: Session, reference: str, code: str | None) -> Channel:
         raise ValidationFailed(
             f"Market {market.code} is not active.", [FieldError(("market",), "is not active")]
         )
+    country = market.countries[0]
+    if channel.kind == "tiktok":
+        country = _tiktok_region(channel, market, shop, settings)
     locale = market.languages[0]
-    channel.country = market.countries[0]
+    channel.country = country
     channel.language = locale.split("_")[0]
     channel.currency = market.currency
     settings.update(market=market.code, locale=locale, countries=list(market.countries))
     channel.settings = settings
     return channel
+
+
+def _tiktok_region(channel: Channel, market: Market, shop: dict | None, settings: dict) -> str:
+    """The TikTok shop's region the market sells in (its facts kept in ``settings``), or
+    ValidationFailed naming the market's field that does not fit."""
+    if shop is not None:
+        region = str(shop.get("region") or "").upper()
+        name = shop.get("name") or shop.get("id")
+        if not region:
+            raise ValidationFailed(
+                f"The TikTok shop {name} has no region yet.",
+                [
+                    FieldError(
+                        ("market",),
+                        "TikTok lists no region for the shop (a cross-border shop's region "
+                        "is empty until TikTok approves it)",
+                    )
+                ],
+            )
+    else:
+        region, name = settings.get("shop_region"), settings.get("shop_id")
+        if not region:
+            raise ValidationFailed(
+                "The TikTok shop's region is not known yet.",
+                [
+                    FieldError(
+                        ("market",),
+                        "ask TikTok for the shop's region first: `mercato channels market` "
+                        "or PUT /api/v1/channels/{id}/market",
+                    )
+                ],
+            )
+    errors = []
+    if region not in market.countries:
+        errors.append(
+            FieldError(
+                ("market", "countries"),
+                f"market {market.code} sells to {', '.join(market.countries)}, not to "
+                f"{region}, where the TikTok shop {name} sells",
+            )
+        )
+    expected = tiktok_spec.REGION_CURRENCY.get(region)
+    if expected and market.currency != expected:
+        errors.append(
+            FieldError(
+                ("market", "currency"),
+                f"market {market.code} sells in {market.currency}; the TikTok shop {name} "
+                f"in {region} sells in {expected}",
+            )
+        )
+    if errors:
+        raise ValidationFailed(
+            f"Market {market.code} does not fit the TikTok shop {name} ({region}).", errors
+        )
+    if shop is not None:
+        settings.update(
+            shop_region=region,
+            shop_id=str(shop.get("id") or ""),
+            shop_cipher=shop.get("cipher") or settings.get("shop_cipher"),
+            shop_seller_type=shop.get("seller_type") or "LOCAL",
+        )
+    return region
+
+
+def set_market_asking(
+    sessions: Sessions | sessionmaker[Session],
+    reference: str,
+    code: str | None,
+    localized: bool | None = None,
+    http: httpx.Client | None = None,
+) -> Channel:
+    """``set_market``, after asking the platform what it must know first (no transaction
+    open meanwhile): a TikTok channel's shop and its region (Get Authorized Shops)."""
+    sessions = Sessions.of(sessions)
+    with sessions.read() as session:
+        channel = service.find_channel(session, reference)
+    shop = None
+    if code is not None and channel.kind == "tiktok":
+        shop = _tiktok_shop(sessions, channel, http)
+    with transaction(sessions.write) as session:
+        return set_market(session, channel.id, code, shop, localized)
+
+
+def _tiktok_shop(sessions: Sessions, channel: Channel, http: httpx.Client | None) -> dict:
+    client = http or channel_http.open_client(channel.base_url)
+    try:
+        adapter = tokens.for_channel(
+            sessions,
+            channel.id,
+            channel.kind,
+            lambda credentials: adapter_for(channel.kind, Target.of(channel), credentials, client),
+            service.credentials(channel),
+            client,
+        )
+        return adapter.shop()
+    except channel_http.PlatformError as exc:
+        raise ValidationFailed(
+            f"TikTok Shop did not say which region the shop sells in: {exc}",
+            [FieldError(("market",), str(exc), "refused")],
+        ) from None
+    finally:
+        if http is None:
+            client.close()
 
 
 @dataclass
@@ -116,6 +240,12 @@ def in_market(
     market = session.get(Market, target.market)
     if market is None or not market.active:
         return None, _channel_issue(f"market {target.market} is gone or inactive")
+    region = (target.settings or {}).get("shop_region")
+    if target.kind == "tiktok" and region and region not in market.countries:
+        return None, _channel_issue(
+            f"market {market.code} no longer sells to {region}, the TikTok shop's region: "
+            "set the channel's market again"
+        )
     if market.currency != target.currency:
         return None, _channel_issue(
             f"market {market.code} sells in {market.currency}, the channel in "

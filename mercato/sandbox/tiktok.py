@@ -5,7 +5,11 @@ Rules enforced on every route (order routes included, see ``sandbox/orders.py``)
 signed), a live access token in ``x-tts-access-token``, and the shop's ``shop_cipher`` on
 shop-scoped calls. Answers use TikTok's envelope ``{code, message, request_id, data}``.
 
-The shop it simulates: one authorised shop (``SHOP``), its warehouses (``WAREHOUSES``),
+The seller it simulates: one authorised local shop (``SHOP``, US) unless the test sets the
+seller's shops (``PUT /_sandbox/shops``: a cross-border seller has a shop per country
+market, PLATFORMS.md §3.4), each with its own ``shop_cipher``, region and products; SKU
+prices in the shop region's currency and within its documented range (§3.2; that another
+currency is refused is inferred [I]); its warehouses (``WAREHOUSES``),
 images only as URIs from its upload route, products whose edits keep, create and delete
 SKUs by id as TikTok does, stock per SKU (what Mercato pushed, less what buyers bought),
 search that needs ``page_size`` and lists no external ids, deletes of at most 20.
@@ -25,6 +29,7 @@ from fastapi.responses import JSONResponse
 
 from mercato.catalog.text import is_valid_gtin
 from mercato.channels.tiktok.signing import verify
+from mercato.channels.tiktok.spec import REGION_CURRENCY, price_range
 from mercato.db import new_id
 from mercato.sandbox.common import Simulator, control_router
 
@@ -132,6 +137,12 @@ class Shop(Simulator):
         # Buyer chats: conversation id -> {buyer, can_send_message, messages (oldest first)}
         self.chats: dict[str, dict] = {}
         self.chat_sent: list[dict] = []
+        # The seller's authorised shops (Get Authorized Shops) and each product's shop.
+        self.shops: list[dict] = [dict(SHOP)]
+        self.product_shop: dict[str, str] = {}
+
+    def shop_of(self, cipher: str | None) -> dict | None:
+        return next((s for s in self.shops if s.get("cipher") == cipher), None)
 
 
 async def check_request(
@@ -161,7 +172,7 @@ async def check_request(
         raise Refused(105001, "Missing access token", 401)
     if token in sim.revoked_tokens:
         raise Refused(105002, "Expired credentials: access token expired", 401)
-    if shop_scoped and params.get("shop_cipher") != SHOP["cipher"]:
+    if shop_scoped and sim.shop_of(params.get("shop_cipher")) is None:
         raise Refused(
             106012 if "shop_cipher" not in params else 106013,
             "shop_cipher is required" if "shop_cipher" not in params else "Invalid shop_cipher",
@@ -213,8 +224,10 @@ def upload_errors(data: bytes | None, use_case: str | None) -> str | None:
 # ---------------------------------------------------------------- products
 
 
-def product_errors(body: dict, sim: Shop, country: str = "US") -> list[str]:
+def product_errors(body: dict, sim: Shop, shop: dict | None = None) -> list[str]:
     errors = []
+    shop = shop or SHOP
+    country = shop.get("region") or ""
     title = body.get("title") or ""
     low = 1 if country in ("US", "GB") else 25
     if not low <= len(title) <= 255:
@@ -238,12 +251,8 @@ def product_errors(body: dict, sim: Shop, country: str = "US") -> list[str]:
         errors.append("skus must hold 1-100 SKUs")
     for sku in skus:
         name = sku.get("seller_sku") or sku.get("id")
-        try:
-            amount = Decimal(str((sku.get("price") or {}).get("amount", "")))
-        except InvalidOperation:
-            amount = Decimal(-1)
-        if not Decimal("0.01") <= amount <= Decimal("7600"):
-            errors.append(f"SKU {name}: price out of range 0.01-7600")
+        if problem := price_errors(sku.get("price") or {}, shop):
+            errors.append(f"SKU {name}: {problem}")
         code = (sku.get("identifier_code") or {}).get("code")
         if code and not is_valid_gtin(code):
             errors.append(f"SKU {name}: identifier_code {code} is not a valid GTIN")
@@ -259,6 +268,24 @@ def product_errors(body: dict, sim: Shop, country: str = "US") -> list[str]:
         for stock in inventory:
             errors += stock_errors(name, stock)
     return errors
+
+
+def price_errors(price: dict, shop: dict) -> str | None:
+    """What is wrong with a SKU's ``price{amount, currency}`` in the shop (§3.2)."""
+    try:
+        amount = Decimal(str(price.get("amount", "")))
+    except InvalidOperation:
+        return "price.amount must be a decimal string"
+    region, currency = shop.get("region") or "", price.get("currency")
+    expected = REGION_CURRENCY.get(region)
+    if expected and currency != expected:
+        return f"price.currency must be {expected} in region {region}"
+    low_high = price_range(region, shop.get("seller_type"), currency or "")
+    if low_high and not low_high[0] <= amount <= low_high[1]:
+        return f"price out of range {low_high[0]}-{low_high[1]}"
+    if amount <= 0:
+        return "price out of range"
+    return None
 
 
 def stock_errors(name, stock: dict, required_warehouse: bool = True) -> list[str]:
@@ -353,7 +380,27 @@ def create_app() -> FastAPI:
     @app.get("/authorization/202309/shops")
     async def shops(request: Request):
         await check_request(sim, request, shop_scoped=False)
-        return answer(0, "Success", {"shops": [SHOP]})
+        with sim.lock:
+            return answer(0, "Success", {"shops": [dict(s) for s in sim.shops]})
+
+    @app.put("/_sandbox/shops")
+    def set_shops(body: dict):
+        """The seller's authorised shops (test control): ``{"shops": [{id, name, region,
+        seller_type, cipher, code}]}``."""
+        with sim.lock:
+            sim.shops = [dict(s) for s in body.get("shops") or []]
+            return {"shops": sim.shops}
+
+    def request_shop(request: Request) -> dict:
+        return sim.shop_of(request.query_params.get("shop_cipher")) or SHOP
+
+    def owned(request: Request, product_id: str) -> dict | None:
+        """The product, if it belongs to the request's shop."""
+        product = sim.items.get(product_id)
+        owner = sim.product_shop.get(product_id, SHOP["cipher"])
+        if product is None or owner != request_shop(request)["cipher"]:
+            return None
+        return product
 
     @app.get("/logistics/202309/warehouses")
     async def warehouses(request: Request):
@@ -413,18 +460,20 @@ def create_app() -> FastAPI:
         body = await check_request(sim, request)
         if any("id" in sku for sku in body.get("skus") or []):
             return answer(12052700, "a new product's SKUs cannot carry ids", status=400)
-        if problems := product_errors(body, sim):
+        if problems := product_errors(body, sim, request_shop(request)):
             return answer(12052700, "; ".join(problems), status=400)
         with sim.lock:
-            return answer(0, "Success", store(number(), body, None))
+            product_id = number()
+            sim.product_shop[product_id] = request_shop(request)["cipher"]
+            return answer(0, "Success", store(product_id, body, None))
 
     @app.put(PRODUCTS + "/{product_id}")
     async def edit(request: Request, product_id: str):
         body = await check_request(sim, request)
-        if problems := product_errors(body, sim):
+        if problems := product_errors(body, sim, request_shop(request)):
             return answer(12052700, "; ".join(problems), status=400)
         with sim.lock:
-            existing = sim.items.get(product_id)
+            existing = owned(request, product_id)
             if existing is None:
                 return answer(12052048, f"Product {product_id} does not exist", status=404)
             held = {sku["id"] for sku in existing.get("skus") or []}
@@ -437,7 +486,7 @@ def create_app() -> FastAPI:
     async def get(request: Request, product_id: str):
         await check_request(sim, request)
         with sim.lock:
-            product = sim.items.get(product_id)
+            product = owned(request, product_id)
             if product is None:
                 return answer(12052048, f"Product {product_id} does not exist", status=404)
             under_review = request.query_params.get("return_under_review_version") == "true"
@@ -446,9 +495,9 @@ def create_app() -> FastAPI:
                 return answer(0, "Success", {**product, "status": "PENDING"})
             return answer(0, "Success", product)
 
-    async def sku_update(product_id: str, body: dict, change) -> JSONResponse:
+    async def sku_update(request: Request, product_id: str, body: dict, change) -> JSONResponse:
         with sim.lock:
-            product = sim.items.get(product_id)
+            product = owned(request, product_id)
             if product is None:
                 return answer(12052048, f"Product {product_id} does not exist", status=404)
             if product.get("status") != "ACTIVATE":
@@ -481,7 +530,7 @@ def create_app() -> FastAPI:
             ]
             return None
 
-        return await sku_update(product_id, body, change)
+        return await sku_update(request, product_id, body, change)
 
     @app.post(PRODUCTS + "/{product_id}/prices/update")
     async def prices(request: Request, product_id: str):
@@ -489,16 +538,12 @@ def create_app() -> FastAPI:
 
         def change(sku: dict, item: dict) -> str | None:
             price = item.get("price") or {}
-            try:
-                amount = Decimal(str(price.get("amount")))
-            except InvalidOperation:
-                return "price.amount must be a decimal string"
-            if not Decimal("0.01") <= amount <= Decimal("7600"):
-                return "price out of range 0.01-7600"
+            if problem := price_errors(price, request_shop(request)):
+                return problem
             sku["price"] = {"amount": str(price["amount"]), "currency": price.get("currency")}
             return None
 
-        return await sku_update(product_id, body, change)
+        return await sku_update(request, product_id, body, change)
 
     @app.delete(PRODUCTS)
     async def delete(request: Request):
@@ -509,7 +554,7 @@ def create_app() -> FastAPI:
         errors = []
         with sim.lock:
             for product_id in ids:
-                if sim.items.pop(product_id, None) is None:
+                if owned(request, product_id) is None or sim.items.pop(product_id) is None:
                     errors.append(
                         {
                             "code": 12052048,
@@ -532,8 +577,9 @@ def create_app() -> FastAPI:
         with sim.lock:
             products = [
                 listed(p)
-                for _, p in sorted(sim.items.items())
-                if (status == "ALL" or p.get("status") == status)
+                for product_id, p in sorted(sim.items.items())
+                if owned(request, product_id) is not None
+                and (status == "ALL" or p.get("status") == status)
                 and (not wanted or any(s.get("seller_sku") in wanted for s in p["skus"]))
             ]
         token = request.query_params.get("page_token") or "0"

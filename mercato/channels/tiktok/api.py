@@ -105,21 +105,31 @@ class Api:
         """The shops the seller authorised this app for, each with its cipher."""
         return self.call("GET", SHOPS, shop=False).get("shops") or []
 
+    def shop(self) -> dict:
+        """The channel's shop as Get Authorized Shops lists it (``id, name, region,
+        seller_type, cipher, code``): the one of the ``shop_cipher`` setting, else of
+        ``shop_id``, else the only one the seller authorised."""
+        shops = self.shops()
+        if self.shop_cipher:
+            chosen = [s for s in shops if s.get("cipher") == self.shop_cipher]
+        else:
+            chosen = [s for s in shops if not self.shop_id or str(s.get("id")) == self.shop_id]
+        if len(chosen) != 1:
+            raise PlatformError(
+                "TikTok Shop: set the channel's shop_id to one of "
+                + ", ".join(f"{s.get('id')} ({s.get('name')})" for s in shops)
+                if len(chosen) > 1
+                else "TikTok Shop: the seller authorised no shop for this app"
+                + (f" with id {self.shop_id}" if self.shop_id else "")
+                + (" with the channel's shop_cipher" if self.shop_cipher else "")
+            )
+        return chosen[0]
+
     def cipher(self) -> str:
         """The channel's ``shop_cipher``; when the settings hold none, the authorised shop's
         (the one named by ``shop_id`` when the seller authorised several)."""
         if self.shop_cipher is None:
-            shops = self.shops()
-            chosen = [s for s in shops if not self.shop_id or str(s.get("id")) == self.shop_id]
-            if len(chosen) != 1:
-                raise PlatformError(
-                    "TikTok Shop: set the channel's shop_id to one of "
-                    + ", ".join(f"{s.get('id')} ({s.get('name')})" for s in shops)
-                    if chosen
-                    else "TikTok Shop: the seller authorised no shop for this app"
-                    + (f" with id {self.shop_id}" if self.shop_id else "")
-                )
-            self.shop_cipher = chosen[0]["cipher"]
+            self.shop_cipher = self.shop()["cipher"]
         return self.shop_cipher
 
 

@@ -57,6 +57,10 @@ class Client:
             raise SetupError("TikTok Shop: the seller authorised no shop for this app")
         return "shops " + ", ".join(f"{s.get('name')} ({s.get('region')})" for s in shops)
 
+    def shop(self) -> dict:
+        """The channel's shop, with its region (``channels.markets`` maps a market to it)."""
+        return self.api.shop()
+
     def warehouse(self) -> str:
         """The sales warehouse stock goes to: the channel's ``warehouse_id``, else the
         shop's default enabled sales warehouse (read once per client)."""

@@ -23,6 +23,45 @@ MAX_QUANTITY = 999_999
 MAX_SALES_ATTRIBUTES = 3
 # Allowed price range per currency, where documented.
 PRICE_RANGE = {"USD": (Decimal("0.01"), Decimal("7600"))}
+# A shop's region -> the currency its SKU prices are in (Create Product, ``skus[].price.
+# currency``: "Currencies are different in different regions"; PLATFORMS.md §3.2 [S+]).
+# Regions not listed there (TikTok Shop opened more since) are not checked [I].
+REGION_CURRENCY = {
+    "US": "USD",
+    "GB": "GBP",
+    "ID": "IDR",
+    "TH": "THB",
+    "MY": "MYR",
+    "PH": "PHP",
+    "VN": "VND",
+    "SG": "SGD",
+}
+# (seller type, region) -> the price range Create Product states for it [S+].
+REGION_PRICE_RANGE = {
+    ("LOCAL", "US"): (Decimal("0.01"), Decimal("7600")),
+    ("LOCAL", "GB"): (Decimal("0.01"), Decimal("5600")),
+    ("LOCAL", "ID"): (Decimal("100"), Decimal("100000000")),
+    ("LOCAL", "TH"): (Decimal("30"), Decimal("260000")),
+    ("LOCAL", "MY"): (Decimal("0.01"), Decimal("320000")),
+    ("LOCAL", "VN"): (Decimal("1"), Decimal("180000000")),
+    ("LOCAL", "PH"): (Decimal("0.01"), Decimal("400000")),
+    ("LOCAL", "SG"): (Decimal("0.01"), Decimal("10000")),
+    ("CROSS_BORDER", "GB"): (Decimal("0.01"), Decimal("134.5")),
+    ("CROSS_BORDER", "TH"): (Decimal("0.01"), Decimal("260000")),
+    ("CROSS_BORDER", "MY"): (Decimal("0.01"), Decimal("320000")),
+    ("CROSS_BORDER", "VN"): (Decimal("1"), Decimal("1000000")),
+    ("CROSS_BORDER", "PH"): (Decimal("0.01"), Decimal("400000")),
+    ("CROSS_BORDER", "SG"): (Decimal("0.01"), Decimal("400")),
+}
+
+
+def price_range(region: str | None, seller_type: str | None, currency: str):
+    """(low, high) of a SKU's price in the shop's region, else by currency (US dollars)."""
+    if region:
+        found = REGION_PRICE_RANGE.get((seller_type or "LOCAL", region))
+        if found and REGION_CURRENCY.get(region) == currency:
+            return found
+    return PRICE_RANGE.get(currency)
 
 
 def validate(row: dict, item: dict, target: Target) -> list[dict]:
@@ -46,7 +85,14 @@ def validate(row: dict, item: dict, target: Target) -> list[dict]:
         issues.append(
             issue("package_weight", "package weight is required (set the variant's weight)")
         )
-    low_high = PRICE_RANGE.get(row["currency"])
+    settings = target.settings or {}
+    region = settings.get("shop_region")
+    low_high = price_range(region, settings.get("shop_seller_type"), row["currency"])
+    expected = REGION_CURRENCY.get(region or "")
+    if expected and row["currency"] != expected:
+        issues.append(
+            issue("price", f"in {row['currency']}; the TikTok shop in {region} sells in {expected}")
+        )
     if low_high and row["price"] and not low_high[0] <= Decimal(row["price"]) <= low_high[1]:
         issues.append(
             issue(
