@@ -72,6 +72,22 @@ def _number(form, name: str) -> int | None:
         raise ValueError(f"{name}: write a whole number") from None
 
 
+def _amounts(form, current) -> dict[str, int | None]:
+    """``JPY=30000, IDR=5000000`` as typed: the currencies left out lose their own amount."""
+    found: dict[str, int | None] = {}
+    for pair in str(form.get("first_order_amounts") or "").replace(";", ",").split(","):
+        if not pair.strip():
+            continue
+        code, _, number = pair.partition("=")
+        try:
+            found[code.strip().upper()] = int(number.strip())
+        except ValueError:
+            raise ValueError(
+                f"first_order_amounts: write CURRENCY=AMOUNT in minor units, not {pair.strip()!r}"
+            ) from None
+    return {**dict.fromkeys(current.first_order_amounts or {}), **found}
+
+
 @router.post("/settings")
 def save_settings(form: PostedForm, session: WriteSession, admin: Admin):
     def act() -> str:
@@ -83,6 +99,7 @@ def save_settings(form: PostedForm, session: WriteSession, admin: Admin):
             cancel_never=cancel_at is None,
             window_minutes=_number(form, "window_minutes"),
             first_order_amount=_number(form, "first_order_amount"),
+            first_order_amounts=_amounts(form, fraud.get_settings(session)),
             limits={r: n for r in rules.VELOCITY if (n := _number(form, f"limit:{r}")) is not None},
             weights={r: n for r in rules.RULES if (n := _number(form, f"weight:{r}")) is not None},
         )

@@ -61,6 +61,8 @@ def settings():
         console.print(f"cancel at: {s.cancel_at if s.cancel_at is not None else 'never'}")
         console.print(f"window: {s.window_minutes} minutes")
         console.print(f"first order above: {s.first_order_amount} (minor units)")
+        for code, amount in sorted((s.first_order_amounts or {}).items()):
+            console.print(f"first order above in {code}: {amount} (minor units)")
         for rule, limit in sorted(s.limits.items()):
             console.print(f"limit {rule}: {limit}")
         for rule, points in sorted(s.weights.items()):
@@ -82,6 +84,17 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, int] | None:
     return found
 
 
+def _amounts(values: list[str] | None) -> dict[str, int | None] | None:
+    """CURRENCY=AMOUNT pairs; an empty amount removes the currency's own."""
+    if not values:
+        return None
+    removed = {c.strip().upper(): None for c, _, n in (v.partition("=") for v in values) if not n}
+    return {
+        **(_pairs([v for v in values if v.partition("=")[2]], "first_order_amounts") or {}),
+        **removed,
+    }
+
+
 @app.command("set")
 def set_(
     hold_at: Annotated[int | None, typer.Option(help="hold for review at this score")] = None,
@@ -90,6 +103,10 @@ def set_(
     window_minutes: Annotated[int | None, typer.Option(help="velocity window")] = None,
     first_order_amount: Annotated[
         int | None, typer.Option(help="a first order above this (minor units) counts")
+    ] = None,
+    first_order_amount_in: Annotated[
+        list[str] | None,
+        typer.Option(help="CURRENCY=AMOUNT (minor units), e.g. JPY=30000; JPY= removes it"),
     ] = None,
     weight: Annotated[
         list[str] | None, typer.Option(help="RULE=POINTS, e.g. velocity_device=40")
@@ -107,6 +124,7 @@ def set_(
             cancel_never=cancel_never,
             window_minutes=window_minutes,
             first_order_amount=first_order_amount,
+            first_order_amounts=_amounts(first_order_amount_in),
             weights=_pairs(weight, "weights"),
             limits=_pairs(limit, "limits"),
         )

@@ -49,6 +49,9 @@ class FraudSettings(Base):
     weights: Mapped[dict[str, int]] = mapped_column(JSONType())
     # A buyer's first order above this (minor units of the order's currency) counts.
     first_order_amount: Mapped[int] = mapped_column(Amount)
+    # The same per currency (code -> minor units of it), where one amount does not fit all
+    # (¥25,000 is not $250.00); a currency not here uses ``first_order_amount``.
+    first_order_amounts: Mapped[dict[str, int] | None] = mapped_column(JSONType())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(100))
 

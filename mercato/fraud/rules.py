@@ -87,6 +87,11 @@ class Policy:
     limits: dict[str, int]
     weights: dict[str, int]
     first_order_amount: int
+    # Per currency, where set (code -> minor units); else ``first_order_amount``.
+    first_order_amounts: dict[str, int] = field(default_factory=dict)
+
+    def first_order_above(self, currency: str) -> int:
+        return self.first_order_amounts.get(currency.upper(), self.first_order_amount)
 
 
 @dataclass
@@ -147,9 +152,10 @@ def score(signals: Signals, counts: dict[str, int], policy: Policy) -> Verdict:
             "country_mismatch",
             "countries differ: " + ", ".join(f"{k} {v}" for k, v in countries.items()),
         )
-    if signals.earlier_orders == 0 and signals.amount > policy.first_order_amount:
+    threshold = policy.first_order_above(signals.currency)
+    if signals.earlier_orders == 0 and signals.amount > threshold:
         shown = format_plain(signals.amount, signals.currency)
-        above = format_plain(policy.first_order_amount, signals.currency)
+        above = format_plain(threshold, signals.currency)
         add(
             "first_order_above",
             f"first order of this buyer, {shown} {signals.currency} (above {above})",

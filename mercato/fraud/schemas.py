@@ -39,6 +39,13 @@ class FraudSettingsUpdate(_Input):
     first_order_amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = Field(
         None, description="A buyer's first order above this (minor units) counts"
     )
+    first_order_amounts: dict[str, Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None] | None = (
+        Field(
+            None,
+            description='The same per currency (minor units of it: {"JPY": 30000}); '
+            "null removes a currency's own amount",
+        )
+    )
 
 
 class FraudSettingsPublic(BaseModel):
@@ -51,6 +58,7 @@ class FraudSettingsPublic(BaseModel):
     limits: dict[str, int]
     weights: dict[str, int]
     first_order_amount: int
+    first_order_amounts: dict[str, int] | None = None
     updated_at: datetime | None = None
     updated_by: str | None = None
 

@@ -16,6 +16,7 @@ from mercato.fraud import rules
 from mercato.fraud.models import Assessment, Decision, FraudSettings
 from mercato.fraud.rules import Signals, Verdict
 from mercato.fraud.schemas import FraudSettingsUpdate
+from mercato.money import MoneyError, check_currency
 
 STORE = "store"
 RULES_ACTOR = "fraud-rules"
@@ -34,6 +35,7 @@ def defaults() -> FraudSettings:
         limits={rule: allowed for rule, (_, allowed) in rules.VELOCITY.items()},
         weights=dict(rules.RULES),
         first_order_amount=rules.DEFAULT_FIRST_ORDER_AMOUNT,
+        first_order_amounts={},
     )
 
 
@@ -52,6 +54,7 @@ def policy(session: Session) -> rules.Policy:
         limits={**{r: a for r, (_, a) in rules.VELOCITY.items()}, **(s.limits or {})},
         weights={**rules.RULES, **(s.weights or {})},
         first_order_amount=s.first_order_amount,
+        first_order_amounts=dict(s.first_order_amounts or {}),
     )
 
 
@@ -65,6 +68,17 @@ def update_settings(session: Session, data: FraudSettingsUpdate, actor: str) -> 
             errors.append(
                 FieldError((name, key), f"no such rule; one of {', '.join(known)}", "unknown")
             )
+    amounts = dict(current.first_order_amounts or {})
+    for code, amount in (data.first_order_amounts or {}).items():
+        try:
+            code = check_currency(code)
+        except MoneyError as exc:
+            errors.append(FieldError(("first_order_amounts", code), str(exc), "unknown"))
+            continue
+        if amount is None:
+            amounts.pop(code, None)
+        else:
+            amounts[code] = amount
     hold_at = data.hold_at if data.hold_at is not None else current.hold_at
     cancel_at = None if data.cancel_never else (data.cancel_at or current.cancel_at)
     if data.cancel_never and data.cancel_at is not None:
@@ -87,6 +101,8 @@ def update_settings(session: Session, data: FraudSettingsUpdate, actor: str) -> 
         current.window_minutes = data.window_minutes
     if data.first_order_amount is not None:
         current.first_order_amount = data.first_order_amount
+    if data.first_order_amounts is not None:
+        current.first_order_amounts = amounts
     if data.limits:
         current.limits = {**(current.limits or {}), **data.limits}
     if data.weights:

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from mercato.orders import creation, fulfillment, lifecycle, queries, refunds, returns
+from mercato.orders import fulfillment, lifecycle, manual, queries, refunds, returns
 from mercato.orders.auth import OrdersRead, OrdersWrite
 from mercato.orders.schemas import (
     CancelRequest,
@@ -58,9 +58,10 @@ def list_orders(
 
 @router.post("", response_model=OrderDetail, status_code=status.HTTP_201_CREATED)
 def create_order(data: OrderCreate, session: WriteSession, token: OrdersWrite, response: Response):
-    """Create an order (a phone or manual sale). The same channel + external_id returns the
-    existing order with 200."""
-    order, created = creation.create_order(session, data, actor=f"token:{token.name}")
+    """Create an order (a phone or manual sale, a till's). The same channel + external_id
+    returns the existing order with 200. With fraud screening on, a new order is screened
+    (held for review or cancelled by the rules, as the checkout's orders are)."""
+    order, created = manual.create(session, data, actor=f"token:{token.name}")
     if not created:
         response.status_code = status.HTTP_200_OK
     return _detail(session, order)

@@ -14,7 +14,8 @@ import mercato.db
 revision = "0122"
 down_revision = "0121"
 branch_labels = None
-depends_on = None
+# The channels table (0005) is on another branch: upgraded after it whatever the order.
+depends_on = "0005"
 
 
 def upgrade() -> None:
