@@ -33,6 +33,18 @@ def test_settings_from_the_command_line(engine, sessions):
         assert fraud.get_settings(session).weights["velocity_device"] == 55
 
 
+def test_first_order_amounts_per_currency_from_the_command_line(engine, sessions):
+    saved = mercato("fraud", "set", "--first-order-amount-in", "JPY=30000")
+    assert saved.exit_code == 0, saved.output
+    assert "first order above in JPY: 30000" in mercato("fraud", "settings").output
+    removed = mercato("fraud", "set", "--first-order-amount-in", "JPY=")
+    assert removed.exit_code == 0, removed.output
+    with sessions() as session:
+        assert fraud.get_settings(session).first_order_amounts == {}
+    refused = mercato("fraud", "set", "--first-order-amount-in", "QQQ=5")
+    assert refused.exit_code == 1 and "QQQ" in refused.output
+
+
 def test_reviews_listed_and_decided(client, sessions, admin):
     make_shop(sessions, on_hand=5, price=2500)
     _configure(client, admin, hold_at=30)

@@ -65,3 +65,21 @@ def test_the_review_queue_approves_and_cancels_from_the_page(client, sessions, a
     with sessions() as session:
         settings = fraud.get_settings(session)
         assert (settings.hold_at, settings.weights["velocity_device"]) == (45, 55)
+    per_currency = browser.post(
+        "/admin/fraud/settings",
+        data={"csrf": csrf_of(page.text), "enabled": "on", "first_order_amounts": "jpy=30000"},
+    )
+    assert "Fraud settings saved." in per_currency.text
+    assert 'value="JPY=30000"' in per_currency.text
+    cleared = browser.post(
+        "/admin/fraud/settings",
+        data={"csrf": csrf_of(page.text), "enabled": "on", "first_order_amounts": ""},
+    )
+    assert "Fraud settings saved." in cleared.text
+    bad = browser.post(
+        "/admin/fraud/settings",
+        data={"csrf": csrf_of(page.text), "enabled": "on", "first_order_amounts": "JPY=lots"},
+    )
+    assert "CURRENCY=AMOUNT" in bad.text
+    with sessions() as session:
+        assert fraud.get_settings(session).first_order_amounts == {}
