@@ -6,7 +6,7 @@ TABLES = (
     NotPersonal(
         "fraud_settings",
         "the merchant's thresholds and rule weights",
-        ("limits", "weights", "updated_by"),
+        ("limits", "weights", "first_order_amounts", "updated_by"),
     ),
     PersonalTable(
         "fraud_assessments",
