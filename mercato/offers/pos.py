@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -116,18 +117,24 @@ def import_offline(session: Session, text: str, now: datetime | None = None) -> 
     code run out, is refused and reported with why; a row already imported is a
     duplicate. The rest stands."""
     now = now or utcnow()
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:  # read whole (bounded) before anything is redeemed: a broken file changes nothing
+        missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+        read = list(itertools.islice(reader, MAX_IMPORT_ROWS + 1))
+    except csv.Error as exc:
+        raise ValidationFailed(
+            "The file is not CSV.", [FieldError(("file",), f"row {reader.line_num}: {exc}")]
+        ) from None
     if missing:
         raise ValidationFailed(
             "The file lacks some columns.", [FieldError(("file",), f"missing {', '.join(missing)}")]
         )
+    if len(read) > MAX_IMPORT_ROWS:
+        raise ValidationFailed(
+            "The file is too long.", [FieldError(("file",), f"at most {MAX_IMPORT_ROWS} rows")]
+        )
     rows: list[ImportRow] = []
-    for number, row in enumerate(reader, start=2):
-        if number - 1 > MAX_IMPORT_ROWS:
-            raise ValidationFailed(
-                "The file is too long.", [FieldError(("file",), f"at most {MAX_IMPORT_ROWS} rows")]
-            )
+    for number, row in enumerate(read, start=2):
         code = (row.get("code") or "").strip()
         try:
             data = PosRedeem(

@@ -163,6 +163,15 @@ def test_offline_redemptions_are_reconciled_against_the_cap(client, make_token, 
     assert statuses[4][:2] == (6, "refused")
     with sessions() as session:
         assert session.scalar(select(Offer.used)) == 2
+    # A file that is not CSV (a quote left open) is refused whole, naming where.
+    broken = client.post(
+        "/api/v1/pos/redemptions/import",
+        headers=till,
+        files={"file": ("offline.csv", b'code,location_id\r"MARKET\rstall', "text/csv")},
+    )
+    assert broken.status_code == 422, broken.text
+    with sessions() as session:
+        assert session.scalar(select(Offer.used)) == 2
 
 
 def test_an_offer_sent_in_a_conversation_must_be_usable(
