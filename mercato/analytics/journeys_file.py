@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 from typing import TextIO
 
+from mercato.analytics.files import text_lines
 from mercato.analytics.journeys import Journey
 from mercato.errors import FieldError, ValidationFailed
 
@@ -42,17 +43,8 @@ class _Bad(Exception):
 
 
 def read_journeys(file: Path) -> list[Journey]:
-    try:
-        with file.open(encoding="utf-8-sig", newline="") as lines:
-            return parse_lines(lines, str(file))
-    except OSError as exc:
-        raise ValidationFailed(
-            f"{file}: cannot be read ({exc.strerror}).", [FieldError(("file",), str(exc))]
-        ) from None
-    except UnicodeDecodeError:
-        raise ValidationFailed(
-            f"{file}: not UTF-8 text.", [FieldError(("file",), "not UTF-8 text")]
-        ) from None
+    with text_lines(file) as lines:
+        return parse_lines(lines, str(file))
 
 
 def parse_journeys(text: str, name: str = "journeys") -> list[Journey]:

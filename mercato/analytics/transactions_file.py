@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from mercato.analytics.clv import Purchase
+from mercato.analytics.files import text_lines
 from mercato.errors import FieldError, ValidationFailed
 
 COLUMNS = ("customer_id", "date", "value")
@@ -18,36 +19,26 @@ MAX_ERRORS = 50
 
 
 def read_transactions(file: Path) -> list[Purchase]:
-    try:
-        with file.open(encoding="utf-8-sig", newline="") as lines:
-            rows = csv.reader(lines)
-            header = [h.strip().lower() for h in next(rows, [])]
-            missing = [c for c in COLUMNS if c not in header]
-            if missing:
-                raise ValidationFailed(
-                    f"{file}: the header must name {', '.join(COLUMNS)}.",
-                    [_refusal(1, c, "this column is missing from the header") for c in missing],
-                )
-            at = {c: header.index(c) for c in COLUMNS}
-            found, refusals = [], []
-            for row in rows:
-                line = rows.line_num
-                if not any(cell.strip() for cell in row):
-                    continue
-                try:
-                    found.append(_purchase(row, at))
-                except _Bad as bad:
-                    refusals.append(_refusal(line, bad.column, bad.message))
-                if len(refusals) >= MAX_ERRORS:
-                    break
-    except OSError as exc:
-        raise ValidationFailed(
-            f"{file}: cannot be read ({exc.strerror}).", [FieldError(("file",), str(exc))]
-        ) from None
-    except UnicodeDecodeError:
-        raise ValidationFailed(
-            f"{file}: not UTF-8 text.", [FieldError(("file",), "not UTF-8 text")]
-        ) from None
+    with text_lines(file) as lines:
+        rows = csv.reader(lines)
+        header = [h.strip().lower() for h in next(rows, [])]
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise ValidationFailed(
+                f"{file}: the header must name {', '.join(COLUMNS)}.",
+                [_refusal(1, c, "this column is missing from the header") for c in missing],
+            )
+        at = {c: header.index(c) for c in COLUMNS}
+        found, refusals = [], []
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            try:
+                found.append(_purchase(row, at))
+            except _Bad as bad:
+                refusals.append(_refusal(rows.line_num, bad.column, bad.message))
+            if len(refusals) >= MAX_ERRORS:
+                break
     if refusals:
         raise ValidationFailed(f"{file}: nothing was read, the file has errors.", refusals)
     if not found:

@@ -99,12 +99,7 @@ def on_catalog_changed(session, events, now) -> None:
     active = sync.active_channel_ids_in(session)
     if any(e.type in changes.PRODUCT_EVENTS for e in events):
         for channel_id in active:
-            jobs.enqueue(
-                session,
-                PUBLISH_JOB,
-                {"channel_id": channel_id},
-                key=f"channels.publish:{channel_id}",
-            )
+            _queue_publish(session, channel_id)
     variant_ids = sync.variants_of_events(
         e.payload for e in events if e.type == "inventory.changed"
     )
@@ -132,12 +127,7 @@ def _on_inclusion_changed(session, events) -> None:
             continue
         changes.record(session, [channel_id], event.payload["variants"])
         if channel_id in active:
-            jobs.enqueue(
-                session,
-                PUBLISH_JOB,
-                {"channel_id": channel_id},
-                key=f"channels.publish:{channel_id}",
-            )
+            _queue_publish(session, channel_id)
 
 
 def _on_prices_changed(session, events) -> None:
@@ -154,9 +144,11 @@ def _on_prices_changed(session, events) -> None:
         changes.record(session, channel_ids, variants)
         for channel_id in channel_ids:
             if channel_id in active:
-                jobs.enqueue(
-                    session,
-                    PUBLISH_JOB,
-                    {"channel_id": channel_id},
-                    key=f"channels.publish:{channel_id}",
-                )
+                _queue_publish(session, channel_id)
+
+
+def _queue_publish(session, channel_id: str) -> None:
+    """One publish of the channel queued (a waiting one is not queued twice)."""
+    jobs.enqueue(
+        session, PUBLISH_JOB, {"channel_id": channel_id}, key=f"channels.publish:{channel_id}"
+    )
