@@ -36,6 +36,9 @@ def _foreign_keys_off() -> Iterator[None]:
         yield
         return
     raw = bind.connection.dbapi_connection
+    if not raw.execute("PRAGMA foreign_keys").fetchone()[0]:
+        yield  # already off for the whole run (migrations/env.py)
+        return
     raw.commit()
     raw.execute("PRAGMA foreign_keys=OFF")
     try:
