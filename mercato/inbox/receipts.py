@@ -41,7 +41,7 @@ def send(sessions: Sessions, conversation_id: str) -> str:
         latest = session.scalars(
             select(Message)
             .where(Message.conversation_id == conversation.id, Message.direction == "in")
-            .order_by(Message.at.desc())
+            .order_by(Message.at.desc(), Message.id.desc())  # the thread's own order
             .limit(1)
         ).first()
         # A comment is read in public; there is no receipt to give.

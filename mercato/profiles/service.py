@@ -182,7 +182,7 @@ def _presence(session: Session, profile_id: str, found: list[Identity]) -> list[
     """Where the person is: channels they bought on, inbox accounts they wrote to, and
     platforms that know them by an id."""
     where: dict[str, tuple[str, set[str]]] = {}
-    kinds = dict(session.execute(select(Channel.id, Channel.kind)).tuples().all())
+    kinds = dict(session.execute(select(Channel.id, Channel.kind)).all())
     for channel_id in session.scalars(
         select(Order.channel).where(Order.customer_id.in_(_rows(profile_id))).distinct()
     ):
@@ -221,7 +221,7 @@ def timeline(session: Session, customer_id: str, most: int = TIMELINE_MOST) -> l
             .limit(most)
         )
     )
-    names = dict(session.execute(select(Channel.id, Channel.name)).tuples().all())
+    names = dict(session.execute(select(Channel.id, Channel.name)).all())
     for o in orders:
         entries.append(
             TimelineEntry(
@@ -237,7 +237,7 @@ def timeline(session: Session, customer_id: str, most: int = TIMELINE_MOST) -> l
     conversations = list(
         session.scalars(select(Conversation).where(Conversation.customer_id.in_(rows)))
     )
-    platform = dict(session.execute(select(InboxAccount.id, InboxAccount.platform)).tuples().all())
+    platform = dict(session.execute(select(InboxAccount.id, InboxAccount.platform)).all())
     by_id = {c.id: c for c in conversations}
     if by_id:
         for m in session.scalars(
