@@ -256,7 +256,10 @@ def test_stream_filters_resumes_and_hears_other_processes(
 
 
 def test_stream_needs_the_events_scope(server, make_token):
-    response = httpx.get(f"{server}/api/v1/events/stream", headers=make_token("orders:read"))
+    # The first request to a fresh app builds its schemas: slow on a busy machine.
+    response = httpx.get(
+        f"{server}/api/v1/events/stream", headers=make_token("orders:read"), timeout=30
+    )
     assert response.status_code == 403
 
 
