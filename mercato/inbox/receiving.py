@@ -193,22 +193,36 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
                 "updated_at": utcnow(),
             },
         )
-    made = set(
-        session.scalars(
-            insert_or_ignore(session, Conversation, ("account_id", "contact_id")).returning(
-                Conversation.id
-            ),
-            list(rows.values()),
+    # Most people have written before: their conversations are read (and locked) first,
+    # and only the others inserted, rather than every one offered to the insert to be
+    # skipped. Inserted in key order, so two batches sharing new people never deadlock.
+    found = _locked(session, list(rows))
+    missing = sorted(key for key in rows if key not in found)
+    made: set[str] = set()
+    if missing:
+        made = set(
+            session.scalars(
+                insert_or_ignore(session, Conversation, ("account_id", "contact_id")).returning(
+                    Conversation.id
+                ),
+                [rows[key] for key in missing],
+            )
         )
-    )
+        found |= _locked(session, missing)
+    return found, made
+
+
+def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
+    """The conversations of these (account, contact) pairs, locked in one order for every
+    writer, read afresh."""
     found = session.scalars(
         select(Conversation)
-        .where(tuple_(Conversation.account_id, Conversation.contact_id).in_(list(rows)))
-        .order_by(Conversation.id)  # one lock order for every writer
+        .where(tuple_(Conversation.account_id, Conversation.contact_id).in_(keys))
+        .order_by(Conversation.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return {(c.account_id, c.contact_id): c for c in found}, made
+    return {(c.account_id, c.contact_id): c for c in found}
 
 
 def _store_messages(session: Session, arrived: list, outcomes: list, now: datetime) -> None:
