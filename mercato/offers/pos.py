@@ -8,15 +8,26 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mercato.catalog.models import Variant
 from mercato.db import utcnow
 from mercato.errors import Conflict, FieldError, ValidationFailed
 from mercato.offers import pricing, redemptions, rules
-from mercato.offers.models import Redemption
-from mercato.offers.schemas import ImportReport, ImportRow, PosRedeem, PosValidate, Validation
+from mercato.offers.models import Offer, Redemption
+from mercato.offers.schemas import (
+    ImportReport,
+    ImportRow,
+    PosLine,
+    PosRedeem,
+    PosValidate,
+    Validation,
+)
 
 MAX_IMPORT_ROWS = 50_000
 
@@ -30,31 +41,101 @@ def _no_convert(amount: int, source: str, target: str) -> int:
     return amount
 
 
-def ticket_discount(found: redemptions.Found, subtotal: int, currency: str) -> pricing.Applied:
-    """What the offer takes off a ticket, read as one line (the till knows its items;
-    offers scoped to products, variants or collections are checked by the till against
-    ``product_ids``, ``variant_ids``, ``collection_ids``). A bundle is priced on the
-    items of a checkout: a ticket's one line never holds it."""
-    line = pricing.Line("", None, subtotal, 1)
-    terms = rules.terms_of(found.offer)
-    if terms.product_ids or terms.variant_ids or terms.collection_ids:
-        terms = pricing.Terms(
-            **{
-                **vars(terms),
-                "product_ids": frozenset(),
-                "variant_ids": frozenset(),
-                "collection_ids": frozenset(),
-            }
+SEND_LINES = "this code applies to specific products: send the ticket's lines"
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A till's ticket as pricing reads it: its lines (one line of the whole subtotal when
+    the till sent none) and what it comes to."""
+
+    lines: tuple[pricing.Line, ...]
+    subtotal: int
+    itemized: bool
+
+
+def ticket_of(
+    session: Session, lines: Sequence[PosLine] | None, subtotal: int | None, required: bool
+) -> Ticket:
+    """The ticket's lines, each variant found by its id or SKU (one query each way); a
+    line naming no variant, or a subtotal that is not the lines' sum, is refused naming
+    it. Without lines, the subtotal read as one line (``required``: it must be given)."""
+    if not lines:
+        if subtotal is None:
+            if required:
+                raise ValidationFailed(
+                    "The ticket's subtotal or its lines are needed.",
+                    [FieldError(("subtotal",), "give the ticket's subtotal or its lines")],
+                )
+            subtotal = 0
+        return Ticket((pricing.Line("", None, subtotal, 1),), subtotal, itemized=False)
+    ids = {ln.variant_id for ln in lines if ln.variant_id}
+    skus = {ln.sku.strip() for ln in lines if ln.sku}
+    by_id = (
+        {v.id: v for v in session.scalars(select(Variant).where(Variant.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    by_sku = (
+        {v.sku: v for v in session.scalars(select(Variant).where(Variant.sku.in_(skus)))}
+        if skus
+        else {}
+    )
+    made, errors = [], []
+    for index, line in enumerate(lines):
+        if line.variant_id:
+            variant = by_id.get(line.variant_id)
+            where, why = "variant_id", f"no variant {line.variant_id!r}"
+        else:
+            variant = by_sku.get((line.sku or "").strip())
+            where, why = "sku", f"no variant with SKU {line.sku!r}"
+        if variant is None:
+            errors.append(FieldError(("lines", index, where), f"line {index}: {why}"))
+            continue
+        made.append(pricing.Line(variant.id, variant.product_id, line.unit_price, line.quantity))
+    if errors:
+        raise ValidationFailed(
+            "Some of the ticket's lines name no variant: "
+            + "; ".join(e.message for e in errors)
+            + ".",
+            errors,
         )
-    return pricing.apply(terms, [line], currency.upper(), _no_convert)
+    total = sum(ln.gross for ln in made)
+    if subtotal is not None and subtotal != total:
+        raise ValidationFailed(
+            "The subtotal is not what the lines come to.",
+            [FieldError(("subtotal",), f"the lines come to {total}; leave it out or send that")],
+        )
+    return Ticket(tuple(made), total, itemized=True)
+
+
+def needs_lines(offer: Offer) -> bool:
+    """Is the offer priced on particular items (products, variants, collections, a
+    bundle), so a ticket read as one sum cannot say what it takes off?"""
+    return bool(offer.product_ids or offer.variant_ids or offer.collection_ids or offer.bundle)
+
+
+def ticket_discount(
+    session: Session, found: redemptions.Found, ticket: Ticket, currency: str, market: str | None
+) -> pricing.Applied:
+    """What the offer takes off the ticket, priced as the checkout prices a cart
+    (``rules.priced``: scope, buy X get Y, bundles); an offer limited to products is
+    refused for a ticket without lines, naming ``lines``."""
+    if not ticket.itemized and needs_lines(found.offer):
+        raise ValidationFailed(
+            f"The code {found.code.code} applies to specific products: send the ticket's lines.",
+            [FieldError(("lines",), SEND_LINES)],
+        )
+    return rules.priced(session, found.offer, ticket.lines, currency.upper(), _no_convert, market)
 
 
 def validate(session: Session, data: PosValidate, now: datetime | None = None) -> Validation:
     now = now or utcnow()
     currency = data.currency.upper()
+    ticket = ticket_of(session, data.lines, data.subtotal, required=False)
     try:
         found = redemptions.usable(session, data.code, "pos", rules.Buyer(), now, data.market)
-        applied = ticket_discount(found, data.subtotal, currency)
+        applied = ticket_discount(session, found, ticket, currency, data.market)
     except ValidationFailed as exc:
         return Validation(valid=False, code=data.code, currency=currency, reason=exc.detail)
     return Validation(
@@ -74,13 +155,14 @@ def redeem(
 ) -> Redemption:
     now = now or utcnow()
     currency = data.currency.upper()
+    ticket = ticket_of(session, data.lines, data.subtotal, required=True)
     try:
         found = redemptions.find(session, data.code)
     except Exception:
         raise redemptions.Refused(
             f"The code {data.code.strip()!r} is not valid.", extra={"reason": "unknown"}
         ) from None
-    applied = ticket_discount(found, data.subtotal, currency)
+    applied = ticket_discount(session, found, ticket, currency, data.market)
     if applied.why_not is not None:
         raise redemptions.Refused(
             f"The code {found.code.code} {applied.why_not}.", extra={"reason": applied.why_not}
@@ -92,7 +174,7 @@ def redeem(
         reference=f"{data.location_id}:{data.ticket}",
         buyer=rules.Buyer(reference=data.customer_ref),
         amount=applied.amount,
-        subtotal=data.subtotal,
+        subtotal=ticket.subtotal,
         currency=currency,
         location_id=data.location_id,
         terminal_id=data.terminal_id,

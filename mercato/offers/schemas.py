@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mercato.money import MAX_AMOUNT
 
@@ -141,6 +141,33 @@ class CodesMade(BaseModel):
     export_url: str
 
 
+class PosLine(_Input):
+    """One line of a till's ticket: the variant (its id or its SKU), how many, and the
+    unit price charged (minor units of the ticket's currency)."""
+
+    variant_id: Ref | None = None
+    sku: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    unit_price: Minor
+
+    @model_validator(mode="after")
+    def _one_item(self) -> PosLine:
+        if (self.variant_id is None) == (self.sku is None):
+            raise ValueError("give the line's variant_id or its sku (one of them)")
+        return self
+
+
+TicketLines = Annotated[
+    list[PosLine],
+    Field(
+        max_length=500,
+        description="The ticket's lines: with them the offer is priced on its items as the "
+        "checkout prices a cart (products, collections, buy X get Y, bundles); an offer "
+        "limited to products needs them",
+    ),
+]
+
+
 class PosRedeem(_Input):
     code: CodeText
     location_id: Ref
@@ -148,7 +175,12 @@ class PosRedeem(_Input):
     ticket: Annotated[str, Field(min_length=1, max_length=255)] = Field(
         description="The till's ticket or receipt number: one redemption per ticket and code"
     )
-    subtotal: Minor = Field(description="What the ticket comes to before the offer")
+    subtotal: Minor | None = Field(
+        None,
+        description="What the ticket comes to before the offer (with lines: their sum, "
+        "which it may be left out for)",
+    )
+    lines: TicketLines | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)]
     customer_ref: Annotated[str, Field(max_length=255)] | None = Field(
         None, description="A loyalty card, email or phone: per-customer caps count it"
@@ -162,7 +194,8 @@ class PosValidate(_Input):
     code: CodeText
     location_id: Ref | None = None
     market: Annotated[str, Field(min_length=1, max_length=32)] | None = None
-    subtotal: Minor = 0
+    subtotal: Minor | None = None
+    lines: TicketLines | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)]
 
 
