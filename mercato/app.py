@@ -25,6 +25,7 @@ from mercato.admin import customers as admin_customers
 from mercato.admin import fraud_view as admin_fraud
 from mercato.admin import live as admin_live
 from mercato.admin import markets_view as admin_markets
+from mercato.admin import offer_forms as admin_offer_forms
 from mercato.admin import offers as admin_offers
 from mercato.admin import pages as admin_pages
 from mercato.admin import translations_view as admin_translations
@@ -207,6 +208,7 @@ def create_app(
     app.include_router(admin_catalog.router)
     app.include_router(admin_customers.router)
     app.include_router(admin_offers.router)
+    app.include_router(admin_offer_forms.router)
     app.include_router(admin_markets.router)
     app.include_router(admin_translations.router)
     app.include_router(admin_fraud.router)

@@ -76,3 +76,18 @@ document.addEventListener('change', function (event) {
     timer = setTimeout(function () { check(form); }, 400);
   });
 })();
+// <div data-shown-for="kind=buy_x_get_y,tiered">: shown only while the form's <select
+// name="kind"> has one of these values (the offer form's fields of one kind); a field
+// hidden is still sent, and the server ignores it for the other kinds.
+function showForKind(form) {
+  form.querySelectorAll('[data-shown-for]').forEach(function (part) {
+    var rule = part.dataset.shownFor.split('='), field = form.elements[rule[0]];
+    if (field) part.hidden = rule[1].split(',').indexOf(field.value) < 0;
+  });
+}
+document.addEventListener('change', function (event) {
+  if (event.target.form && event.target.form.querySelector('[data-shown-for]')) showForKind(event.target.form);
+});
+document.querySelectorAll('form').forEach(function (form) {
+  if (form.querySelector('[data-shown-for]')) showForKind(form);
+});
