@@ -337,6 +337,7 @@ def _offer_page(
         batch=request.query_params.get("batch"),
         timezone=get_settings().timezone,
         kinds=dict(KINDS),
+        channels=CHANNELS,
     )
 
 
@@ -367,14 +368,21 @@ def _offer_action(request, offer_id: str, form, session, admin, name: str, act):
 def save_offer(
     request: Request, offer_id: str, form: PostedForm, session: WriteSession, admin: Admin
 ):
-    """The offer's end, cap and note changed (its terms are fixed once made: a new offer
-    changes them)."""
+    """The offer's name, dates, caps, who and where, changed for the redemptions from
+    now on (its kind, value and scope are fixed once made: a new offer changes them)."""
 
     def save(offer: Offer):
         read = Form(form)
         values = {
+            "name": read.text("name"),
+            "starts_at": read.when("starts_at"),
             "ends_at": read.when("ends_at"),
             "max_uses": read.count("max_uses"),
+            "per_customer": read.count("per_customer"),
+            "min_subtotal": read.money("min_subtotal", offer.currency or ""),
+            "channels": [str(c) for c in form.getlist("channels")],
+            "first_order_only": read.checked("first_order_only"),
+            "combinable": read.checked("combinable"),
             "note": read.text("note") or None,
         }
         update = read.schema(lambda: OfferUpdate(**values), "The offer cannot be saved.")

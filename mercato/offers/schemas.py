@@ -78,9 +78,21 @@ class OfferCreate(_Input):
 
 
 class OfferUpdate(_Input):
+    """What is given changes, for the redemptions from then on. Its kind, value and scope
+    stay as made (the uses so far were priced on them): a new offer changes those."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     active: bool | None = None
+    starts_at: datetime | None = Field(
+        None, description="Without a UTC offset, read in the store's time zone"
+    )
     ends_at: datetime | None = None
     max_uses: Annotated[int, Field(ge=1)] | None = None
+    per_customer: Annotated[int, Field(ge=1)] | None = None
+    channels: list[Channel] | None = Field(None, description="Empty: redeemable everywhere")
+    first_order_only: bool | None = None
+    min_subtotal: Minor | None = None
+    combinable: bool | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
 
 

@@ -135,21 +135,33 @@ def list_offers(session: Session) -> list[Offer]:
 
 
 def update_offer(session: Session, offer_id: str, data: OfferUpdate) -> Offer:
+    """Change what is given (null clears an end, a cap, a minimum or the note); a refusal
+    names its field and changes nothing."""
     offer = get_offer(session, offer_id)
     fields = data.model_fields_set
-    if "active" in fields and data.active is not None:
-        offer.active = data.active
-    if "ends_at" in fields:
-        offer.ends_at = store_time(data.ends_at)
-    if "max_uses" in fields:
-        if data.max_uses is not None and data.max_uses < offer.used:
-            raise ValidationFailed(
-                "The cap cannot be lower than the uses already made.",
-                [FieldError(("max_uses",), f"at least {offer.used}")],
-            )
-        offer.max_uses = data.max_uses
-    if "note" in fields:
-        offer.note = data.note
+    errors = []
+    starts = store_time(data.starts_at) if "starts_at" in fields else offer.starts_at
+    ends = store_time(data.ends_at) if "ends_at" in fields else offer.ends_at
+    if starts and ends and ends <= starts:
+        errors.append(FieldError(("ends_at",), "ends after it starts"))
+    if "max_uses" in fields and data.max_uses is not None and data.max_uses < offer.used:
+        errors.append(FieldError(("max_uses",), f"at least {offer.used}"))
+    if errors:
+        detail = (
+            "The cap cannot be lower than the uses already made."
+            if [e.loc for e in errors] == [("max_uses",)]
+            else "The offer cannot be changed."
+        )
+        raise ValidationFailed(detail, errors)
+    for name in ("name", "active", "first_order_only", "combinable"):
+        if getattr(data, name) is not None:  # null: left as it is (none may be empty)
+            setattr(offer, name, getattr(data, name))
+    offer.starts_at, offer.ends_at = starts, ends
+    for name in ("max_uses", "per_customer", "min_subtotal", "note"):
+        if name in fields:
+            setattr(offer, name, getattr(data, name))
+    if "channels" in fields:
+        offer.channels = list(data.channels or [])
     return offer
 
 

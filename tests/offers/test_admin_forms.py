@@ -63,12 +63,31 @@ def test_a_merchant_makes_an_offer_changes_it_and_deactivates_it(client, session
     assert page.status_code == 200 and "SPRING15" in page.text
     assert "Spring" in client.get("/admin/offers").text
 
-    saved = client.post(
-        offer_path,
-        data={"csrf": token, "_form": "edit", "ends_at": "", "max_uses": "200", "note": "x"},
-        follow_redirects=False,
-    )
+    edit = {
+        "csrf": token,
+        "_form": "edit",
+        "name": "Spring sale",
+        "starts_at": "2026-03-02T09:00",
+        "ends_at": "",
+        "max_uses": "200",
+        "per_customer": "",
+        "min_subtotal": "20.00",
+        "channels": ["pos"],
+        "first_order_only": "on",
+        "note": "x",
+    }
+    backwards = client.post(offer_path, data={**edit, "ends_at": "2026-03-01T00:00"})
+    assert backwards.status_code == 422
+    assert "ends after it starts" in backwards.text.split('data-error-for="edit.ends_at"')[1]
+    with sessions() as session:
+        assert session.scalar(select(Offer.name)) == "Spring"  # nothing kept
+    saved = client.post(offer_path, data=edit, follow_redirects=False)
     assert saved.status_code == 303
+    with sessions() as session:
+        offer = session.scalar(select(Offer))
+        assert offer.name == "Spring sale" and offer.starts_at.day == 2
+        assert offer.per_customer is None and offer.min_subtotal == 2000
+        assert offer.channels == ["pos"] and offer.first_order_only and not offer.combinable
     off = client.post(
         f"{offer_path}/active", data={"csrf": token, "active": "0"}, follow_redirects=False
     )

@@ -191,3 +191,36 @@ def test_an_offer_sent_in_a_conversation_must_be_usable(
     )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"][-1] == "coupon"
+
+
+def test_an_offer_is_changed_for_the_uses_from_then_on_and_a_refusal_keeps_it(client, admin):
+    made = client.post(
+        "/api/v1/offers",
+        headers=admin,
+        json={"name": "Spring", "kind": "percentage", "value": 10, "code": "SPRING10"},
+    ).json()
+    changed = client.patch(
+        f"/api/v1/offers/{made['id']}",
+        headers=admin,
+        json={
+            "name": "Spring sale",
+            "starts_at": "2026-03-01T09:00:00",
+            "per_customer": 2,
+            "channels": ["pos"],
+            "combinable": True,
+            "min_subtotal": 2000,
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["name"], body["per_customer"], body["channels"]) == ("Spring sale", 2, ["pos"])
+    assert body["combinable"] is True and body["min_subtotal"] == 2000 and body["value"] == 10
+    refused = client.patch(
+        f"/api/v1/offers/{made['id']}",
+        headers=admin,
+        json={"name": "Later", "ends_at": "2026-02-01T00:00:00"},
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["ends_at"]
+    assert client.get(f"/api/v1/offers/{made['id']}", headers=admin).json()["name"] == "Spring sale"
+    kind = client.patch(f"/api/v1/offers/{made['id']}", headers=admin, json={"value": 50})
+    assert kind.status_code == 422  # its terms stay as made
