@@ -236,7 +236,7 @@ def read_offer(session, form) -> OfferCreate:
     read = Form(form)
     kind = read.text("kind")
     currency = read.text("currency").upper() or get_settings().currency
-    typed_value = read.text("value")
+    minimum = read.text("min_subtotal")
     if kind in ("fixed", "bundle"):
         value = read.money("value", currency) or 0
     elif kind in ("percentage", "buy_x_get_y"):
@@ -247,7 +247,8 @@ def read_offer(session, form) -> OfferCreate:
         "name": read.text("name"),
         "kind": kind,
         "value": value,
-        "currency": currency if kind in ("fixed", "bundle", "tiered") or typed_value else None,
+        # Amounts (a fixed value, a bundle's price, tiers, a minimum) are in the currency.
+        "currency": currency if kind in ("fixed", "bundle", "tiered") or minimum else None,
         "tiers": _tiers(read, currency) if kind == "tiered" else [],
         "bundle": _bundle(session, read) if kind == "bundle" else [],
         "buy_quantity": read.count("buy_quantity") if kind == "buy_x_get_y" else None,
@@ -338,6 +339,7 @@ def _offer_page(
         timezone=get_settings().timezone,
         kinds=dict(KINDS),
         channels=CHANNELS,
+        store_currency=get_settings().currency,
     )
 
 
