@@ -195,9 +195,18 @@ def clock() -> Clock:
 
 @pytest.fixture
 def drain(engine, clock):
-    """Run every due job (a worker on ``clock``) until nothing is left."""
+    """Run every due job (a worker on ``clock``) until nothing is left. A failure of the
+    worker's own steps (claiming, consuming events) fails the test rather than being
+    logged and retried unseen."""
     worker = Worker(engine, concurrency=2, clock=clock)
-    yield worker.drain
+
+    def run(*args, **kwargs):
+        worker.failed_steps.clear()
+        worker.drain(*args, **kwargs)
+        if worker.failed_steps:
+            raise worker.failed_steps[0]
+
+    yield run
     worker.close()
 
 

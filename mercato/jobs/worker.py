@@ -16,6 +16,7 @@ side by side with ``FOR UPDATE SKIP LOCKED`` (see ``jobs.service``).
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import os
@@ -174,6 +175,9 @@ class Worker:
         self._wakeups = self._wakeups_seen = 0
         self._unsubscribe = wakeups.LOCAL.subscribe(self._wake_up)
         self._due: dict[str, float] = {"renewal": time.monotonic() + lease.total_seconds() / 3}
+        # The latest failures of the loop's own steps (not of jobs: those are recorded on
+        # the job and retried), for whoever drives the loop to see.
+        self.failed_steps: collections.deque[Exception] = collections.deque(maxlen=20)
 
     @property
     def busy(self) -> bool:
@@ -268,8 +272,9 @@ class Worker:
         try:
             with transaction(self.sessions) as session:
                 return fn(session) or 0
-        except Exception:
+        except Exception as failed:
             logger.exception("worker step %s failed", what)
+            self.failed_steps.append(failed)
             time.sleep(0.1)  # don't spin on a persistent failure
             return 0
 
