@@ -42,7 +42,6 @@ def public(view: service.View) -> dict:
                 "phone",
                 "shipping_address",
                 "shipping_rate",
-                "discount_code",
                 "subtotal",
                 "discount_total",
                 "shipping_total",
@@ -58,6 +57,9 @@ def public(view: service.View) -> dict:
                 "tax_id",
             )
         },
+        "discount_code": c.codes[0] if c.codes else None,
+        "discount_codes": c.codes,
+        "discounts": [dict(d) for d in c.discount_codes],
         "fx_rate": str(c.fx_rate) if c.fx_rate is not None else None,
         "fx_date": c.fx_date.isoformat() if c.fx_date else None,
         "attribution": {k: v for k, v in c.attribution.items() if not k.startswith("_")},

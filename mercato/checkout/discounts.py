@@ -1,21 +1,23 @@
-"""The checkout's side of offers (``mercato.offers``): a code the buyer enters is checked
-for them and this channel, priced on the checkout's lines (fixed amounts converted to
-its currency), its slot held while the buyer pays (``hold``, before any money moves),
+"""The checkout's side of offers (``mercato.offers``): the codes the buyer enters (up to
+``combining.MAX_CODES``) are checked for them and this channel and against each other
+(``combining``), priced together on the checkout's lines (fixed amounts converted to its
+currency), their slots held while the buyer pays (``hold``, before any money moves),
 made good with the order (``redeemed``) and given back when the checkout lapses."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mercato.checkout import rates
 from mercato.checkout.models import Checkout
 from mercato.db import utcnow
-from mercato.errors import ValidationFailed
+from mercato.errors import FieldError, ValidationFailed
+from mercato.offers import combining, redemptions, rules
 from mercato.offers import pricing as offer_pricing
-from mercato.offers import redemptions, rules
 from mercato.offers.models import Offer, OfferCode
 
 
@@ -30,30 +32,67 @@ def buyer_of(checkout: Checkout) -> rules.Buyer:
     return rules.Buyer(checkout.customer_id, checkout.email or checkout.phone)
 
 
-def find_usable(session: Session, code: str, checkout: Checkout | None, now: datetime) -> OfferCode:
-    """The code if this checkout's buyer may use it here; else a field error."""
-    buyer = buyer_of(checkout) if checkout is not None else rules.Buyer()
-    market = checkout.market if checkout is not None else rules.ANY_MARKET
-    return redemptions.usable(session, code, channel_of(checkout), buyer, now, market).code
+def choose(
+    session: Session,
+    checkout: Checkout,
+    codes: Sequence[str],
+    now: datetime,
+    field: Callable[[int], tuple] = lambda i: ("discount_codes", i),
+) -> list[FieldError]:
+    """The checkout's codes become ``codes`` (the same code twice counts once), each
+    usable by this buyer here and combining with the ones before it (``combining``, the
+    till's rule too); else what was wrong with each, under ``field(index)``, and the
+    checkout's codes are left as they were."""
+    buyer, channel = buyer_of(checkout), channel_of(checkout)
+    chosen: list[combining.Applied] = []
+    errors: list[FieldError] = []
+    for index, code in enumerate(codes):
+        normal = rules.normalize(code)
+        if not normal or any(a.code == normal for a in chosen):
+            continue
+        try:
+            found = redemptions.usable(session, normal, channel, buyer, now, checkout.market)
+        except ValidationFailed as exc:
+            errors += [FieldError(field(index), e.message) for e in exc.errors]
+            continue
+        why = combining.refusal(found.offer, normal, chosen)
+        if why is None and len(chosen) >= combining.MAX_CODES:
+            why = f"is one code too many: at most {combining.MAX_CODES} apply together"
+        if why is not None:
+            errors.append(FieldError(field(index), f"{normal} {why}", "not_combinable"))
+            continue
+        chosen.append(combining.Applied(normal, found.offer))
+    if not errors:
+        checkout.discount_codes = [
+            {"code": a.code, "amount": 0, "free_shipping": False} for a in chosen
+        ]
+    return errors
 
 
 def applied(
     session: Session,
-    code: str | None,
+    codes: Sequence[str],
     lines: Sequence[offer_pricing.Line],
     currency: str,
     table: rates.Rates,
     market: str | None = None,
-) -> offer_pricing.Applied | None:
-    """What the code's offer takes off these lines in ``market`` (None: no code, or no
-    such code)."""
-    if not code:
-        return None
-    found = session.get(OfferCode, code)
-    offer = session.get(Offer, found.offer_id) if found is not None else None
-    if offer is None:
-        return None
-    return rules.priced(session, offer, lines, currency, table.convert, market)
+) -> list[tuple[str, offer_pricing.Applied]]:
+    """What each code's offer takes off these lines in ``market``, applied together
+    (product discounts, then order, then shipping); a code no longer known is left out."""
+    if not codes:
+        return []
+    offers = dict(
+        session.execute(
+            select(OfferCode.code, Offer)
+            .join(Offer, Offer.id == OfferCode.offer_id)
+            .where(OfferCode.code.in_(list(codes)))
+        ).all()
+    )
+    known = [c for c in codes if c in offers]
+    done = rules.priced_together(
+        session, [offers[c] for c in known], lines, currency, table.convert, market
+    )
+    return list(zip(known, done, strict=True))
 
 
 def discount_preview(
@@ -76,68 +115,76 @@ def discount_preview(
 
 
 def hold(session: Session, checkout: Checkout, now: datetime) -> bool:
-    """Before the buyer pays: the code's slot taken for this checkout (kept if taken by an
-    earlier attempt), any other code's given back. False when the code can no longer be
-    used (run out meanwhile, or not for this buyer): it comes off the checkout and the
-    caller prices it again, so the buyer sees the new total and nothing is charged."""
+    """Before the buyer pays: each code's slot taken for this checkout (kept if taken by
+    an earlier attempt), a code no longer applied given back. False when a code can no
+    longer be used (run out meanwhile, or not for this buyer): it comes off the checkout
+    and the caller prices it again, so the buyer sees the new total and nothing is
+    charged."""
+    codes = checkout.codes
     for held in redemptions.of_checkout(session, [checkout.id]):
-        if held.code != checkout.discount_code:
+        if held.code not in codes:
             redemptions.void(session, held, now, why="code changed")
-    if not checkout.discount_code:
+    kept = []
+    for entry in checkout.discount_codes:
+        try:
+            redemptions.redeem(
+                session,
+                entry["code"],
+                channel=channel_of(checkout),
+                reference=checkout.id,
+                buyer=buyer_of(checkout),
+                status="held",
+                amount=entry["amount"],
+                subtotal=checkout.subtotal,
+                currency=checkout.currency,
+                checkout_id=checkout.id,
+                market=checkout.market,
+                now=now,
+            )
+        except redemptions.Refused:
+            continue
+        kept.append(entry)
+    if len(kept) == len(checkout.discount_codes):
         return True
-    try:
-        redemptions.redeem(
-            session,
-            checkout.discount_code,
-            channel=channel_of(checkout),
-            reference=checkout.id,
-            buyer=buyer_of(checkout),
-            status="held",
-            amount=checkout.discount_total,
-            subtotal=checkout.subtotal,
-            currency=checkout.currency,
-            checkout_id=checkout.id,
-            market=checkout.market,
-            now=now,
-        )
-    except redemptions.Refused:
-        checkout.discount_code = None
-        return False
-    return True
+    checkout.discount_codes = kept
+    return False
 
 
 def redeemed(session: Session, checkout: Checkout, order_id: str, now: datetime) -> None:
-    """The order is placed: the held slot is made good. A code not held (a path that
-    skipped ``hold``) is redeemed now, or the order is refused (its charge goes back)."""
-    code = checkout.discount_code
-    if not code:
+    """The order is placed: each held slot is made good, with what its code took off. A
+    code not held (a path that skipped ``hold``) is redeemed now, or the order is refused
+    (its charge goes back)."""
+    if not checkout.discount_codes:
         return
-    active = [r for r in redemptions.of_checkout(session, [checkout.id]) if r.code == code]
-    if any(r.status == "redeemed" for r in active):
-        return
-    held = [r for r in active if r.status == "held"] or [
-        redemptions.redeem(
-            session,
-            code,
-            channel=channel_of(checkout),
-            reference=checkout.id,
-            buyer=buyer_of(checkout),
-            status="held",
-            checkout_id=checkout.id,
-            currency=checkout.currency,
-            market=checkout.market,
-            now=now,
-        )
-    ]
-    for redemption in held:
-        redemptions.confirm(
-            session,
-            redemption,
-            order_id=order_id,
-            amount=checkout.discount_total,
-            subtotal=checkout.subtotal,
-            now=now,
-        )
+    active = redemptions.of_checkout(session, [checkout.id])
+    for entry in checkout.discount_codes:
+        code = entry["code"]
+        mine = [r for r in active if r.code == code]
+        if any(r.status == "redeemed" for r in mine):
+            continue
+        held = [r for r in mine if r.status == "held"] or [
+            redemptions.redeem(
+                session,
+                code,
+                channel=channel_of(checkout),
+                reference=checkout.id,
+                buyer=buyer_of(checkout),
+                status="held",
+                checkout_id=checkout.id,
+                currency=checkout.currency,
+                market=checkout.market,
+                now=now,
+            )
+        ]
+        for redemption in held:
+            redemptions.confirm(
+                session,
+                redemption,
+                order_id=order_id,
+                amount=entry["amount"],
+                subtotal=checkout.subtotal,
+                now=now,
+            )
 
 
 def release(session: Session, checkout_ids: Sequence[str], now: datetime) -> None:

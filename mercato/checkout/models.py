@@ -45,7 +45,11 @@ class Checkout(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
     shipping_rate: Mapped[str | None] = mapped_column(String(64))
-    discount_code: Mapped[str | None] = mapped_column(String(64))
+    # The codes applied, in the order entered (at most ``combining.MAX_CODES``), each with
+    # what it took off the items as last priced: [{"code", "amount", "free_shipping"}].
+    discount_codes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType(), default=list, server_default="[]"
+    )
     attribution: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     # Hash of the visitor's cookie: how many checkouts one visitor holds (limits.py).
@@ -88,6 +92,10 @@ class Checkout(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def codes(self) -> list[str]:
+        return [d["code"] for d in self.discount_codes or ()]
 
     lines: Mapped[list[CheckoutLine]] = relationship(
         order_by="CheckoutLine.position", cascade="all, delete-orphan"

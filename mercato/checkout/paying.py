@@ -180,7 +180,7 @@ def give_up_waiting(session: Session, checkout: Checkout, now: datetime) -> None
         return
     if checkout.reservation_id:
         stock.release(session, checkout.reservation_id, actor=service.CHANNEL, now=now)
-    discounts.release(session, [checkout.id] if checkout.discount_code else [], now)
+    discounts.release(session, [checkout.id] if checkout.discount_codes else [], now)
     checkout.status, checkout.expires_at, checkout.updated_at = "expired", now, now
 
 
@@ -222,6 +222,9 @@ def order_for(checkout: Checkout) -> OrderCreate:
             for ln in checkout.lines
         ],
         shipping_total=checkout.shipping_total,
+        discount_codes=[
+            {"code": d["code"], "amount": d["amount"]} for d in checkout.discount_codes
+        ],
         taxes_included=checkout.taxes_included,
         duties_total=checkout.duties_total if checkout.duties_mode == "ddp" else 0,
         market=checkout.market,

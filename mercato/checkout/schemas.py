@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from mercato.checkout.limits import MAX_UNITS_PER_LINE
+from mercato.offers.combining import MAX_CODES
 
 Text255 = Annotated[str, Field(max_length=255)]
 Country = Annotated[str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")]
@@ -52,6 +53,42 @@ class AddressInput(_Input):
     country: Country
 
 
+Code = Annotated[str, Field(max_length=64)]
+
+
+class _Codes(_Input):
+    """The discount codes given: ``discount_codes`` (several, combined by their offers'
+    rules), or the older ``discount_code`` (one)."""
+
+    discount_codes: Annotated[list[Code], Field(max_length=MAX_CODES)] | None = Field(
+        None,
+        description=f"Discount codes, at most {MAX_CODES}, applied together when each "
+        "offer combines with the others' (product, order, shipping); replaces the codes "
+        "applied, an empty list removes them",
+    )
+    discount_code: Code | None = Field(
+        None, description="One code (kept for older clients): as discount_codes=[code]"
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if self.discount_codes is not None and self.discount_code is not None:
+            raise ValueError("give discount_codes or discount_code, not both")
+        return self
+
+    def given_codes(self) -> list[str] | None:
+        """The codes asked for (an empty list removes them), or None: left as they are."""
+        if self.discount_codes is not None:
+            return [c for c in self.discount_codes if c]
+        if self.discount_code is not None:
+            return [self.discount_code] if self.discount_code else []
+        return None
+
+    def code_field(self, index: int) -> tuple[str | int, ...]:
+        """Where a refused code was given, as the error names it."""
+        return ("discount_code",) if self.discount_code is not None else ("discount_codes", index)
+
+
 class BuyerDetails(_Input):
     """The buyer's details: given when the checkout starts (an app that knows them), or
     afterwards with ``PATCH``; each checked for its country, totals redone."""
@@ -67,7 +104,7 @@ class BuyerDetails(_Input):
     )
 
 
-class CheckoutCreate(BuyerDetails):
+class CheckoutCreate(BuyerDetails, _Codes):
     lines: Annotated[list[LineInput], Field(min_length=1, max_length=50)]
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = Field(
         None, description="Default: the currency of the buyer's country, else the store's"
@@ -82,14 +119,10 @@ class CheckoutCreate(BuyerDetails):
         description="The market to shop in (its currency, prices and taxes); default: the "
         "market of the buyer's country, if any",
     )
-    discount_code: Annotated[str, Field(max_length=64)] | None = None
     attribution: AttributionInput = AttributionInput()
 
 
-class CheckoutUpdate(BuyerDetails):
-    discount_code: Annotated[str, Field(max_length=64)] | None = Field(
-        None, description="An empty string removes the code"
-    )
+class CheckoutUpdate(BuyerDetails, _Codes):
     remember: bool | None = Field(None, description="Save address and payment method for next time")
     marketing_opt_in: bool | None = Field(
         None,
@@ -139,6 +172,12 @@ class LinePublic(_Output):
     tax: int
 
 
+class DiscountPublic(_Output):
+    code: str
+    amount: int
+    free_shipping: bool = False
+
+
 class ShippingOption(_Output):
     code: str
     name: str
@@ -157,7 +196,11 @@ class CheckoutPublic(_Output):
     shipping_address: dict[str, Any] | None
     shipping_rate: str | None
     shipping_options: list[ShippingOption]
-    discount_code: str | None
+    discount_code: str | None = Field(description="The first code applied (older clients)")
+    discount_codes: list[str] = []
+    discounts: list[DiscountPublic] = Field(
+        [], description="Each code applied and what it takes off the items"
+    )
     attribution: dict[str, Any]
     lines: list[LinePublic]
     subtotal: int

@@ -478,10 +478,9 @@ def _new_checkout(
     market_pricing.record_rate(checkout, table)
     if errors := _set_details(checkout, data, table):
         raise ValidationFailed("Some details need another look.", errors)
-    if data.discount_code:
-        checkout.discount_code = discounts.find_usable(
-            session, data.discount_code, checkout, now
-        ).code
+    codes = data.given_codes()
+    if codes and (errors := discounts.choose(session, checkout, codes, now, data.code_field)):
+        raise ValidationFailed("Some codes cannot be applied.", errors)
     redo_totals(session, checkout, table, now)
     return checkout, token, {v.id: v for v, _ in resolved}
 
@@ -530,15 +529,8 @@ def update_checkout(
     _open(checkout)
     table = rates.load()
     errors = _set_details(checkout, data, table)
-    if data.discount_code is not None:
-        checkout.discount_code = None
-        if data.discount_code:
-            try:
-                checkout.discount_code = discounts.find_usable(
-                    session, data.discount_code, checkout, now
-                ).code
-            except ValidationFailed as exc:
-                errors += exc.errors
+    if (codes := data.given_codes()) is not None:
+        errors += discounts.choose(session, checkout, codes, now, data.code_field)
     if data.remember is not None:
         checkout.remember = data.remember
     if data.marketing_opt_in is not None:
@@ -612,9 +604,9 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         pricing.PricedLine(ln.unit_price, ln.quantity, rate=here.line_rates[i] if here else None)
         for i, ln in enumerate(checkout.lines)
     ]
-    offer = discounts.applied(
+    offers = discounts.applied(
         session,
-        checkout.discount_code,
+        checkout.codes,
         _offer_lines(session, checkout),
         checkout.currency,
         table,
@@ -624,7 +616,12 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         priced,
         checkout.currency,
         table,
-        discount=pricing.Discount(offer.lines, offer.free_shipping) if offer else None,
+        discount=pricing.Discount(
+            tuple(map(sum, zip(*(a.lines for _, a in offers), strict=True))),
+            any(a.free_shipping for _, a in offers),
+        )
+        if offers
+        else None,
         shipping=shipping,
         tax=here.tax
         if here
@@ -648,6 +645,10 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
         }
         if here.market.duties == "ddp":
             found["total"] += landed.duties
+    # Each code with what it took off, as shown and as its redemption records it.
+    found["discount_codes"] = [
+        {"code": code, "amount": a.amount, "free_shipping": a.free_shipping} for code, a in offers
+    ]
     changed = False
     for line, done in zip(checkout.lines, priced, strict=True):
         if (line.discount, line.tax) != (done.discount, done.tax):
@@ -665,7 +666,7 @@ def _reprice(session: Session, checkout: Checkout, table: rates.Rates, now: date
 def _offer_lines(session: Session, checkout: Checkout) -> list[OfferLine]:
     """The checkout's lines as an offer's scope reads them (with their products), only
     when it has a code."""
-    if not checkout.discount_code:
+    if not checkout.discount_codes:
         return []
     products = dict(
         session.execute(
@@ -717,7 +718,7 @@ def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 50
             .with_for_update()
         )
     )
-    discounts.release(session, [c.id for c in lapsed if c.discount_code], now)
+    discounts.release(session, [c.id for c in lapsed if c.discount_codes], now)
     for checkout in lapsed:
         if checkout.reservation_id:
             stock.release(session, checkout.reservation_id, actor=CHANNEL, now=now)

@@ -9,7 +9,7 @@ import typer
 
 from mercato.cli_support import console, parse, table, unit_of_work
 from mercato.money import format_plain
-from mercato.offers import pages, service
+from mercato.offers import combining, pages, service
 from mercato.offers.schemas import CodesCreate, OfferCreate
 
 app = typer.Typer(help="Offers and their codes.", no_args_is_help=True)
@@ -43,6 +43,14 @@ def create(
     market: Annotated[
         list[str] | None, typer.Option("--market", help="Only on checkouts in this market")
     ] = None,
+    combines_with: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--combines-with",
+            help="A class of discount it may be used with: product, order, shipping (repeat; "
+            "default: none)",
+        ),
+    ] = None,
 ):
     """An offer, with a public code if given."""
     data = parse(
@@ -57,12 +65,20 @@ def create(
         bundle=[_item(text) for text in item or ()],
         collection_ids=list(collection or ()),
         markets=list(market or ()),
+        **_combines(combines_with or ()),
     )
     with unit_of_work() as session:
         offer = service.create_offer(session, data)
         console.print(
             f"{offer.id} {offer.kind} {offer.name}" + (f" code {code.upper()}" if code else "")
         )
+
+
+def _combines(classes) -> dict[str, bool]:
+    wrong = [c for c in classes if c not in combining.CLASSES]
+    if wrong:
+        raise typer.BadParameter(f"{wrong[0]!r}: one of {', '.join(combining.CLASSES)}")
+    return {f"combines_with_{c}": c in classes for c in combining.CLASSES}
 
 
 def _item(text: str) -> dict:
@@ -87,7 +103,9 @@ def page(code: str):
 @app.command("list")
 def list_offers():
     with unit_of_work() as session:
-        rows = table("offer", "name", "kind", "value", "used", "cap", "active")
+        rows = table(
+            "offer", "name", "kind", "class", "combines with", "value", "used", "cap", "active"
+        )
         for o in service.list_offers(session):
             value = (
                 f"{format_plain(o.value, o.currency)} {o.currency}"
@@ -98,6 +116,8 @@ def list_offers():
                 o.id,
                 o.name,
                 o.kind,
+                o.discount_class,
+                ", ".join(c for c in combining.CLASSES if combining.combines_with(o, c)) or "-",
                 value,
                 str(o.used),
                 str(o.max_uses or "-"),

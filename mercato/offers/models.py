@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,8 +70,17 @@ class Offer(Base):
     )
     first_order_only: Mapped[bool] = mapped_column(Boolean, default=False)
     min_subtotal: Mapped[int | None] = mapped_column(Amount)
-    # May another offer be redeemed on the same checkout or ticket?
-    combinable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which classes of offer (``combining.CLASSES``) may be redeemed with this one on the
+    # same checkout or ticket; each of the two offers must allow the other's.
+    combines_with_product: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    combines_with_order: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    combines_with_shipping: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -81,6 +91,25 @@ class Offer(Base):
     creator_id: Mapped[str | None] = mapped_column(String(40), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def combinable(self) -> bool:
+        """Combines with every class (the single yes/no offers had before the classes)."""
+        return (
+            self.combines_with_product and self.combines_with_order and self.combines_with_shipping
+        )
+
+    @property
+    def discount_class(self) -> str:
+        """What it takes money off (``combining``): some items ("product"), the order,
+        or its shipping."""
+        if self.kind == "free_shipping":
+            return "shipping"
+        if self.kind in ("buy_x_get_y", "bundle"):
+            return "product"
+        if self.product_ids or self.variant_ids or self.collection_ids:
+            return "product"
+        return "order"
 
 
 class OfferCode(Base):

@@ -21,7 +21,7 @@ from mercato.config import get_settings
 from mercato.crypto import derived_key
 from mercato.errors import NotFound
 from mercato.money import format_plain
-from mercato.offers import rules
+from mercato.offers import combining, rules
 from mercato.offers.models import Offer, OfferCode
 
 CONTEXT = b"offer-code-page"
@@ -167,8 +167,7 @@ def shown(session: Session, offer: Offer, code: OfferCode) -> Shown:
         terms.append(f"Up to {code.max_uses} uses")
     if offer.per_customer:
         terms.append(f"Up to {offer.per_customer} per customer")
-    if not offer.combinable:
-        terms.append("Not combinable with other codes")
+    terms.append(combines_text(offer))
     return Shown(
         title=offer.name,
         headline=headline,
@@ -177,6 +176,16 @@ def shown(session: Session, offer: Offer, code: OfferCode) -> Shown:
         ends=_when(offer.ends_at, zone),
         zone=str(zone),
     )
+
+
+def combines_text(offer: Offer) -> str:
+    """Which other codes this one goes with, as the buyer reads it."""
+    allowed = [c for c in combining.CLASSES if combining.combines_with(offer, c)]
+    if not allowed:
+        return "Not combinable with other codes"
+    if len(allowed) == len(combining.CLASSES):
+        return "Combinable with other product, order and shipping codes"
+    return "Combinable only with " + " and ".join(allowed) + " codes"
 
 
 def sheet(

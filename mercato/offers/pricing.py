@@ -8,7 +8,7 @@ currency by the caller's ``convert`` (the checkout's rates).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 Convert = Callable[[int, str, str], int]
@@ -23,10 +23,16 @@ class Line:
     # The collections holding the line's product (``rules.priced`` fills them in for an
     # offer scoped by collection).
     collections: frozenset[str] = frozenset()
+    # What offers applied before this one already took off the line (``together``).
+    taken: int = 0
 
     @property
     def gross(self) -> int:
         return self.unit_price * self.quantity
+
+    @property
+    def left(self) -> int:
+        return max(0, self.gross - self.taken)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def in_scope(terms: Terms, line: Line) -> bool:
 
 def apply(terms: Terms, lines: Sequence[Line], currency: str, convert: Convert) -> Applied:
     eligible = [in_scope(terms, ln) for ln in lines]
-    weights = [ln.gross if ok else 0 for ln, ok in zip(lines, eligible, strict=True)]
+    weights = [ln.left if ok else 0 for ln, ok in zip(lines, eligible, strict=True)]
     base = sum(weights)
     none = (0,) * len(lines)
     if not base:
@@ -197,3 +203,20 @@ def _is(item: dict, line: Line) -> bool:
     if item.get("variant_id"):
         return line.variant_id == item["variant_id"]
     return line.product_id is not None and line.product_id == item.get("product_id")
+
+
+def together(
+    lines: Sequence[Line], appliers: Sequence[Callable[[Sequence[Line]], Applied]]
+) -> list[Applied]:
+    """Several offers on the same lines, one after another (``combining.in_order``:
+    product, then order, then shipping): each applier is given what the ones before left
+    of each line and never takes more than that, so no line goes below zero."""
+    taken = [0] * len(lines)
+    done: list[Applied] = []
+    for apply_one in appliers:
+        now = [replace(ln, taken=t) for ln, t in zip(lines, taken, strict=True)]
+        got = apply_one(now)
+        shares = tuple(min(share, ln.left) for share, ln in zip(got.lines, now, strict=True))
+        taken = [t + share for t, share in zip(taken, shares, strict=True)]
+        done.append(Applied(shares, got.free_shipping, got.why_not))
+    return done

@@ -21,7 +21,7 @@ from mercato.db import new_id, utcnow
 from mercato.errors import Conflict, FieldError, NotFound, ValidationFailed
 from mercato.events import service as events
 from mercato.inserts import insert_or_ignore
-from mercato.offers import rules
+from mercato.offers import combining, rules
 from mercato.offers.models import Offer, OfferCode, OfferCustomerUse, Redemption
 from mercato.offers.rules import Buyer
 
@@ -180,20 +180,20 @@ def redeem(
 def _not_combinable(
     session: Session, offer: Offer, channel: str, reference: str, code: str
 ) -> str | None:
-    """One checkout or ticket takes several codes only if every one of them says it may."""
-    others = session.scalars(
-        select(Offer.combinable)
-        .join(Redemption, Redemption.offer_id == Offer.id)
+    """The codes already redeemed for this checkout or ticket must each go with this one
+    (``combining``: the same rule as when a buyer adds a code)."""
+    others = session.execute(
+        select(Redemption.code, Offer)
+        .join(Offer, Offer.id == Redemption.offer_id)
         .where(
             Redemption.channel == channel,
             Redemption.reference == reference,
             Redemption.code != code,
             Redemption.status.in_(ACTIVE),
         )
+        .order_by(Redemption.created_at, Redemption.id)
     ).all()
-    if others and not (offer.combinable and all(others)):
-        return "cannot be combined with the code already used here"
-    return None
+    return combining.refusal(offer, code, [combining.Applied(c, o) for c, o in others])
 
 
 def _take(session: Session, offer: Offer, code: str, customer_key: str | None) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mercato.catalog import collections as catalog_collections
 from mercato.customers.models import Customer
-from mercato.offers import pricing
+from mercato.offers import combining, pricing
 from mercato.offers.models import Offer, OfferCode
 from mercato.offers.pricing import Terms
 from mercato.orders.models import Order
@@ -95,6 +95,31 @@ def priced(
             replace(ln, collections=frozenset(held.get(ln.product_id or "", ()))) for ln in lines
         ]
     return pricing.apply(terms_of(offer), lines, currency, convert)
+
+
+def priced_together(
+    session: Session,
+    offers: Sequence[Offer],
+    lines: Sequence[pricing.Line],
+    currency: str,
+    convert: pricing.Convert,
+    market: str | None = ANY_MARKET,
+) -> list[pricing.Applied]:
+    """What each of ``offers`` takes off these lines when applied together (in the
+    order ``combining.in_order`` gives: product discounts first, then order discounts on
+    what is left, then shipping), listed as ``offers`` are."""
+    order = combining.in_order(offers)
+    done = pricing.together(
+        lines,
+        [
+            lambda now, offer=offers[i]: priced(session, offer, now, currency, convert, market)
+            for i in order
+        ],
+    )
+    found: list[pricing.Applied] = [pricing.Applied(())] * len(offers)
+    for i, applied in zip(order, done, strict=True):
+        found[i] = applied
+    return found
 
 
 def is_live(offer: Offer, now: datetime) -> bool:

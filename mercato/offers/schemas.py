@@ -64,7 +64,20 @@ class OfferCreate(_Input):
     segment_id: Ref | None = None
     first_order_only: bool = False
     min_subtotal: Minor | None = None
-    combinable: bool = False
+    combinable: bool | None = Field(
+        None,
+        description="Shorthand: true combines with every class of discount, false with none "
+        "(the combines_with_* flags given win)",
+    )
+    combines_with_product: bool | None = Field(
+        None, description="May go with product discounts (scoped to items, buy X get Y, bundles)"
+    )
+    combines_with_order: bool | None = Field(
+        None, description="May go with order discounts (an unscoped percentage, amount or tier)"
+    )
+    combines_with_shipping: bool | None = Field(
+        None, description="May go with shipping discounts (free shipping)"
+    )
     starts_at: datetime | None = Field(
         None, description="Without a UTC offset, read in the store's time zone"
     )
@@ -92,7 +105,12 @@ class OfferUpdate(_Input):
     channels: list[Channel] | None = Field(None, description="Empty: redeemable everywhere")
     first_order_only: bool | None = None
     min_subtotal: Minor | None = None
-    combinable: bool | None = None
+    combinable: bool | None = Field(
+        None, description="Shorthand: every class of discount (true) or none (false)"
+    )
+    combines_with_product: bool | None = None
+    combines_with_order: bool | None = None
+    combines_with_shipping: bool | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
 
 
@@ -118,7 +136,12 @@ class OfferPublic(_Output):
     segment_id: str | None
     first_order_only: bool
     min_subtotal: int | None
-    combinable: bool
+    discount_class: Literal["product", "order", "shipping"] = Field(
+        description="product: off some items; order: off the order; shipping: off shipping"
+    )
+    combines_with_product: bool
+    combines_with_order: bool
+    combines_with_shipping: bool
     starts_at: datetime | None
     ends_at: datetime | None
     active: bool

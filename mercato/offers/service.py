@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from mercato.config import get_settings
 from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
-from mercato.offers import pages, rules, scopes
+from mercato.offers import combining, pages, rules, scopes
 from mercato.offers.models import Offer, OfferCode, Redemption
 from mercato.offers.schemas import CodesCreate, OfferCreate, OfferUpdate
 from mercato.segments.models import Segment
@@ -98,7 +98,7 @@ def create_offer(session: Session, data: OfferCreate) -> Offer:
         segment_id=data.segment_id,
         first_order_only=data.first_order_only,
         min_subtotal=data.min_subtotal,
-        combinable=data.combinable,
+        **{k: bool(v) for k, v in combines(data).items()},
         starts_at=store_time(data.starts_at),
         ends_at=store_time(data.ends_at),
         active=True,
@@ -153,7 +153,7 @@ def update_offer(session: Session, offer_id: str, data: OfferUpdate) -> Offer:
             else "The offer cannot be changed."
         )
         raise ValidationFailed(detail, errors)
-    for name in ("name", "active", "first_order_only", "combinable"):
+    for name in ("name", "active", "first_order_only"):
         if getattr(data, name) is not None:  # null: left as it is (none may be empty)
             setattr(offer, name, getattr(data, name))
     offer.starts_at, offer.ends_at = starts, ends
@@ -162,7 +162,23 @@ def update_offer(session: Session, offer_id: str, data: OfferUpdate) -> Offer:
             setattr(offer, name, getattr(data, name))
     if "channels" in fields:
         offer.channels = list(data.channels or [])
+    for name, value in combines(data).items():
+        if value is not None:
+            setattr(offer, name, value)
     return offer
+
+
+def combines(data: OfferCreate | OfferUpdate) -> dict[str, bool | None]:
+    """The combines_with_* flags: each as given, else as the ``combinable`` shorthand
+    says (all or none); None: not given (a change leaves it as it is)."""
+    if data.combinable is not None:
+        base: dict[str, bool | None] = dict(combining.flags(data.combinable))
+    else:
+        base = {f"combines_with_{c}": None for c in combining.CLASSES}
+    for name in base:
+        if (given := getattr(data, name)) is not None:
+            base[name] = given
+    return base
 
 
 def codes_of(session: Session, offer_id: str, limit: int = 100) -> list[OfferCode]:

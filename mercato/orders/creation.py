@@ -343,6 +343,7 @@ def _build_order(data: OrderCreate, variants: dict, stock_state: str) -> Order:
         currency=currency,
         subtotal=subtotal,
         discount_total=discount_total,
+        discount_codes=[d.model_dump() for d in data.discount_codes],
         shipping_total=data.shipping_total,
         tax_total=tax_total,
         duties_total=data.duties_total,

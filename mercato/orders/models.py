@@ -61,6 +61,10 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[int] = mapped_column(Amount)
     discount_total: Mapped[int] = mapped_column(Amount, default=0)
+    # The codes that gave the discount, each with what it took off: [{"code", "amount"}].
+    discount_codes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONType(), default=list, server_default="[]"
+    )
     shipping_total: Mapped[int] = mapped_column(Amount, default=0)
     tax_total: Mapped[int] = mapped_column(Amount, default=0)
     # Import duties charged with the order (a market delivering duties paid), in ``total``.

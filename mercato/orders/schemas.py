@@ -76,6 +76,11 @@ class OrderLineCreate(_Input):
         return self
 
 
+class DiscountCode(_Input):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Minor = Field(0, description="What this code took off the items")
+
+
 class OrderCreate(_Input):
     channel: Annotated[str, Field(min_length=1, max_length=40)] = "manual"
     external_id: Text255 | None = None
@@ -84,6 +89,9 @@ class OrderCreate(_Input):
     shipping_total: Minor = 0
     taxes_included: bool = False
     duties_total: Minor = Field(0, description="Import duties charged with the order")
+    discount_codes: Annotated[list[DiscountCode], Field(max_length=20)] = Field(
+        [], description="The codes behind the lines' discounts, each with its amount"
+    )
     market: Annotated[str, Field(max_length=32)] | None = None
     fx_rate: Decimal | None = Field(
         None, gt=0, description="Units of the currency per one of the store's base currency"
@@ -233,6 +241,9 @@ class OrderPublic(_Output):
     currency: str
     subtotal: int
     discount_total: int
+    discount_codes: list[dict[str, Any]] = Field(
+        [], description="The codes behind the discount: [{code, amount}]"
+    )
     shipping_total: int
     tax_total: int
     duties_total: int = 0

@@ -39,6 +39,7 @@ from mercato.errors import Conflict, FieldError, Forbidden, MercatoError, dotted
 from mercato.markets import service as markets
 from mercato.markets.models import Market
 from mercato.money import format_plain, to_decimal
+from mercato.offers.combining import MAX_CODES
 from mercato.payments import methods
 from mercato.payments import service as payments
 from mercato.payments.providers import ProviderError
@@ -479,15 +480,13 @@ def _checkout_page(
     values = {
         "email": found.email or "",
         "phone": found.phone or "",
-        "discount_code": found.discount_code or "",
+        "discount_code": "",
         "tax_id": found.tax_id or "",
         **{f: address.get(f) or "" for f in ADDRESS_FIELDS},
         **(typed or {}),
     }
     values["country"] = values["country"] or country_of(request) or "US"
-    by_field = {}
-    for error in errors or []:
-        by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
+    by_field = _by_field(errors or [])
     return page(
         request,
         "checkout.html",
@@ -507,6 +506,7 @@ def _checkout_page(
         # Payment Element shows them itself).
         local_methods=[methods.METHODS[m] for m in offered or () if m != "card"] if sandbox else [],
         takes_cards=offered is None or "card" in offered,
+        max_codes=MAX_CODES,
     )
 
 
@@ -532,6 +532,15 @@ def checkout_page(request: Request, token: str, sessions: SessionFactories):
         return _problem_page(request, exc)
 
 
+def _codes_from(form) -> list[str]:
+    """The codes applied (less one removed) and the one typed to add."""
+    removed = (form.get("remove_code") or "").strip().upper()
+    codes = [c for c in form.getlist("applied_code") if c.strip().upper() != removed]
+    if new := (form.get("discount_code") or "").strip():
+        codes.append(new)
+    return codes
+
+
 def _update_from(form) -> CheckoutUpdate:
     address = {f: (form.get(f) or "").strip() or None for f in ADDRESS_FIELDS}
     has_address = any(address[f] for f in ("line1", "city", "name"))
@@ -541,7 +550,7 @@ def _update_from(form) -> CheckoutUpdate:
             "phone": form.get("phone") or None,
             "shipping_address": address if has_address else None,
             "shipping_rate": form.get("shipping_rate") or None,
-            "discount_code": form.get("discount_code", ""),
+            "discount_codes": _codes_from(form),
             "remember": form.get("remember") == "on",
             "marketing_opt_in": form.get("marketing_opt_in") == "on",
             "personalisation_opt_in": form.get("personalisation_opt_in") == "on",
@@ -638,9 +647,11 @@ def checkout_totals(request: Request, token: str, form: PostedForm, sessions: Se
 
 
 def _by_field(errors: list[FieldError]) -> dict[str, str]:
+    """Each error under its field's name (a list's, for one of its items: a code)."""
     by_field: dict[str, str] = {}
     for error in errors:
-        by_field.setdefault(dotted(error.loc).split(".")[-1], error.message)
+        name = next((p for p in reversed(error.loc) if isinstance(p, str)), dotted(error.loc))
+        by_field.setdefault(name, error.message)
     return by_field
 
 
