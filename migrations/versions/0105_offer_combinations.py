@@ -113,3 +113,6 @@ def downgrade() -> None:
         .where(*(offers.c[f"combines_with_{cls}"] == sa.true() for cls in CLASSES))
         .values(combinable=sa.true())
     )
+    with op.batch_alter_table("offers", schema=None) as batch_op:
+        for cls in CLASSES:
+            batch_op.drop_column(f"combines_with_{cls}")
