@@ -17,6 +17,7 @@ def test_offers_and_creators_pages_show_uses_caps_and_the_formulas(client, admin
     page = client.get("/admin/offers")
     assert page.status_code == 200 and "SPRING10" in page.text and ">50<" in page.text
     assert "discount_cost" in page.text  # the formulas are shown
+    assert "order discount; combines with none" in page.text
     creators = client.get("/admin/creators")
     assert creators.status_code == 200 and "@ada" in creators.text and "?ref=ada" in creators.text
 

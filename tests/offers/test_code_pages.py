@@ -30,6 +30,7 @@ def test_a_code_page_shows_the_offer_in_the_store_zone(client, admin, sessions, 
         min_subtotal=5000,
         currency="EUR",
         per_customer=1,
+        combines_with_shipping=True,
     )
     [listed] = client.get(f"/api/v1/offers/{offer_id}/codes", headers=admin).json()
     page = client.get(_path(listed["page_url"]))
@@ -38,6 +39,7 @@ def test_a_code_page_shows_the_offer_in_the_store_zone(client, admin, sessions, 
     assert "WINTER15" in text and "15% off" in text
     assert "31 January 2027, 23:59 CET" in text and "Europe/Amsterdam" in text
     assert "Minimum spend 50.00 EUR" in text and "Up to 1 per customer" in text
+    assert "Combinable only with shipping codes" in text
     assert "<svg" in text and "coupon=WINTER15" in text
     assert page.headers["x-robots-tag"] == "noindex"
 

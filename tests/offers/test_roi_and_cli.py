@@ -84,3 +84,24 @@ def test_offers_cli_makes_an_offer_and_bulk_codes(engine, tmp_path):
     assert "Flyer" in listed.output and "percentage" in listed.output
     bad = cli("offers", "create", "Bad", "--kind", "percentage", "--value", "150")
     assert bad.exit_code != 0
+
+
+def test_offers_cli_says_what_an_offer_combines_with(engine):
+    made = cli(
+        "offers",
+        "create",
+        "Ship",
+        "--kind",
+        "free_shipping",
+        "--code",
+        "shipcli",
+        "--combines-with",
+        "product",
+        "--combines-with",
+        "order",
+    )
+    assert made.exit_code == 0, made.output
+    listed = cli("offers", "list")
+    assert "shipping" in listed.output and "product, order" in listed.output
+    wrong = cli("offers", "create", "X", "--kind", "fixed", "--combines-with", "everything")
+    assert wrong.exit_code != 0
