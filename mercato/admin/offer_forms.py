@@ -26,7 +26,7 @@ from mercato.creators.schemas import CreatorCodeCreate, CreatorCreate, CreatorUp
 from mercato.db import transaction
 from mercato.errors import FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.money import MoneyError, format_plain, to_minor
-from mercato.offers import pages
+from mercato.offers import combining, pages
 from mercato.offers import service as offers
 from mercato.offers.models import Offer
 from mercato.offers.schemas import CodesCreate, OfferCreate, OfferUpdate
@@ -260,7 +260,7 @@ def read_offer(session, form) -> OfferCreate:
         "segment_id": read.text("segment_id") or None,
         "first_order_only": read.checked("first_order_only"),
         "min_subtotal": read.money("min_subtotal", currency),
-        "combinable": read.checked("combinable"),
+        **_combines(read),
         "starts_at": read.when("starts_at"),
         "ends_at": read.when("ends_at"),
         "max_uses": read.count("max_uses"),
@@ -367,6 +367,14 @@ def _offer_action(request, offer_id: str, form, session, admin, name: str, act):
 
 
 @router.post("/offers/{offer_id}")
+def _combines(read) -> dict[str, bool]:
+    """The combines-with boxes (one per class); "combinable" ticks them all."""
+    every = read.checked("combinable")
+    return {
+        f"combines_with_{c}": every or read.checked(f"combines_with_{c}") for c in combining.CLASSES
+    }
+
+
 def save_offer(
     request: Request, offer_id: str, form: PostedForm, session: WriteSession, admin: Admin
 ):
@@ -384,7 +392,7 @@ def save_offer(
             "min_subtotal": read.money("min_subtotal", offer.currency or ""),
             "channels": [str(c) for c in form.getlist("channels")],
             "first_order_only": read.checked("first_order_only"),
-            "combinable": read.checked("combinable"),
+            **_combines(read),
             "note": read.text("note") or None,
         }
         update = read.schema(lambda: OfferUpdate(**values), "The offer cannot be saved.")
