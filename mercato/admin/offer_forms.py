@@ -366,7 +366,6 @@ def _offer_action(request, offer_id: str, form, session, admin, name: str, act):
     )
 
 
-@router.post("/offers/{offer_id}")
 def _combines(read) -> dict[str, bool]:
     """The combines-with boxes (one per class); "combinable" ticks them all."""
     every = read.checked("combinable")
@@ -375,6 +374,7 @@ def _combines(read) -> dict[str, bool]:
     }
 
 
+@router.post("/offers/{offer_id}")
 def save_offer(
     request: Request, offer_id: str, form: PostedForm, session: WriteSession, admin: Admin
 ):

@@ -142,6 +142,7 @@ class OfferPublic(_Output):
     combines_with_product: bool
     combines_with_order: bool
     combines_with_shipping: bool
+    combinable: bool = Field(description="Combines with every class (all three flags true)")
     starts_at: datetime | None
     ends_at: datetime | None
     active: bool

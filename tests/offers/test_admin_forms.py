@@ -74,6 +74,7 @@ def test_a_merchant_makes_an_offer_changes_it_and_deactivates_it(client, session
         "min_subtotal": "20.00",
         "channels": ["pos"],
         "first_order_only": "on",
+        "combines_with_shipping": "on",
         "note": "x",
     }
     backwards = client.post(offer_path, data={**edit, "ends_at": "2026-03-01T00:00"})
@@ -88,6 +89,8 @@ def test_a_merchant_makes_an_offer_changes_it_and_deactivates_it(client, session
         assert offer.name == "Spring sale" and offer.starts_at.day == 2
         assert offer.per_customer is None and offer.min_subtotal == 2000
         assert offer.channels == ["pos"] and offer.first_order_only and not offer.combinable
+        flags = (offer.combines_with_product, offer.combines_with_order)
+        assert flags == (False, False) and offer.combines_with_shipping
     off = client.post(
         f"{offer_path}/active", data={"csrf": token, "active": "0"}, follow_redirects=False
     )
