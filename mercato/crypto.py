@@ -12,7 +12,8 @@ stored with the value (``pii1:<key id>:<wrapped data key>:<ciphertext>``). Maste
 come from ``MERCATO_PII_KEYS``, the first one current; values under an older key still
 read until ``mercato privacy rotate-keys`` re-encrypts them under the current one.
 Equality lookups go through a keyed hash of the value (``pii_hash``) in a column beside
-it, never through the ciphertext.
+it, never through the ciphertext. Searches by part of a name, an email or a phone number
+go through a column of keyed hashes of its words (``search_terms``, ``matching_terms``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
 from functools import lru_cache
@@ -28,7 +30,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Text
+from sqlalchemy import Text, and_, false, or_
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
@@ -177,3 +179,85 @@ class Encrypted(TypeDecorator):
 
     def process_result_value(self, value: Any, dialect: Any) -> str | None:
         return None if value is None else decrypt_pii(value)
+
+
+class EncryptedJSON(Encrypted):
+    """A JSON value (an address) kept encrypted as one piece, read back as it was. Its
+    parts cannot be queried in SQL: keep what a query needs (a country) in a column of
+    its own."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return encrypt_pii(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else json.loads(decrypt_pii(value))
+
+
+def country_of(address: Any) -> str | None:
+    """An address's country code (ISO 3166-1 alpha-2), kept in clear beside an encrypted
+    address for the queries that need it (erasure keeps it too)."""
+    country = address.get("country") if isinstance(address, dict) else None
+    return (
+        country.strip().upper() if isinstance(country, str) and len(country.strip()) == 2 else None
+    )
+
+
+def email_key(email: str | None) -> str | None:
+    """The keyed hash an email is looked up by (case and spaces around ignored)."""
+    return pii_hash(email.strip().lower()) if email else None
+
+
+def value_key(value: str | None) -> str | None:
+    """The keyed hash a phone number or an identity's value is looked up by."""
+    return pii_hash(value) if value else None
+
+
+# ------------------------------------------------------- searching by part, through hashes
+
+_WORD = re.compile(r"\w+")
+# The shortest end of a phone number one finds it by.
+PHONE_TAIL = 4
+
+
+def _term(text: str) -> str:
+    return hmac.new(derived_key(b"pii-terms"), text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _words(text: str) -> set[str]:
+    folded = " ".join(text.casefold().split())
+    return {folded, *_WORD.findall(folded)} - {""}
+
+
+def search_terms(
+    *, names: tuple[str | None, ...] = (), phones: tuple[str | None, ...] = ()
+) -> str | None:
+    """Keyed hashes of what a row is searched by: each name or email whole and word by
+    word (case aside), each phone number's digits and every end of them from
+    ``PHONE_TAIL`` digits. Stored space-separated; nothing in it reads back."""
+    found: set[str] = set()
+    for name in names:
+        if name:
+            found |= _words(name)
+    for phone in phones:
+        digits = re.sub(r"\D", "", phone or "")
+        found |= {digits[i:] for i in range(len(digits) - PHONE_TAIL + 1)}
+    return f" {' '.join(sorted(map(_term, found)))} " if found else None
+
+
+def matching_terms(column: Any, query: str):
+    """Rows whose ``search_terms`` column matches ``query``: the whole of it, every word
+    of it, or (a phone number) its digits."""
+    folded = " ".join(query.casefold().split())
+    if not folded:
+        return false()
+    groups = [[folded], sorted(set(_WORD.findall(folded)))]
+    digits = re.sub(r"\D", "", folded)
+    if len(digits) >= PHONE_TAIL and re.fullmatch(r"[\d\s+().-]+", folded):
+        groups.append([digits])
+    return or_(
+        *(and_(*(column.like(f"% {_term(word)} %") for word in group)) for group in groups if group)
+    )

@@ -15,8 +15,9 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from mercato.crypto import Encrypted, EncryptedJSON, email_key, value_key
 from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
 
 CHECKOUT_STATUSES = ("open", "completed", "expired")
@@ -41,9 +42,13 @@ class Checkout(Base):
     holds: Mapped[int] = mapped_column(Integer, default=1)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    # The buyer's details, encrypted at rest (mercato.crypto); email and phone found by
+    # their keyed hashes.
+    email: Mapped[str | None] = mapped_column(Encrypted())
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(Encrypted())
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
     shipping_rate: Mapped[str | None] = mapped_column(String(64))
     # The codes applied, in the order entered (at most ``combining.MAX_CODES``), each with
     # what it took off the items as last priced: [{"code", "amount", "free_shipping"}].
@@ -100,6 +105,16 @@ class Checkout(Base):
     lines: Mapped[list[CheckoutLine]] = relationship(
         order_by="CheckoutLine.position", cascade="all, delete-orphan"
     )
+
+    @validates("email")
+    def _hash_email(self, _: str, value: str | None) -> str | None:
+        self.email_hash = email_key(value)
+        return value
+
+    @validates("phone")
+    def _hash_phone(self, _: str, value: str | None) -> str | None:
+        self.phone_hash = value_key(value)
+        return value
 
 
 class CheckoutLine(Base):

@@ -15,7 +15,9 @@ TABLES = (
         erase="pseudonymise",
         personal={
             "email": "clear",
+            "email_hash": "clear",
             "phone": "clear",
+            "phone_hash": "clear",
             "shipping_address": "clear",
             "customer_id": "clear",
             "visitor": "clear",

@@ -33,6 +33,7 @@ import phonenumbers
 from sqlalchemy import delete, insert, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from mercato.crypto import search_terms
 from mercato.customers import merges
 from mercato.customers.models import Customer, Identity, MergeSuggestion, value_key
 from mercato.db import new_id, utcnow
@@ -264,10 +265,12 @@ def _insert_identities(session: Session, rows: list[dict[str, Any]]) -> set[str]
 
 
 def _customer_row(row_id: str, observation: Observation, now: datetime) -> dict[str, Any]:
+    name = (observation.name or None) and observation.name[:255]
     return {
         "id": row_id,
         "profile_id": row_id,
-        "name": (observation.name or None) and observation.name[:255],
+        "name": name,
+        "search_terms": search_terms(names=(name,)),
         "language": observation.language,
         "created_at": now,
         "updated_at": now,

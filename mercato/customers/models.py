@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from mercato.crypto import Encrypted, pii_hash
+from mercato.crypto import (
+    Encrypted,
+    EncryptedJSON,
+    country_of,
+    email_key,
+    search_terms,
+    value_key,
+)
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 # email and phone (E.164): contact points. platform: a person's id on one channel or
@@ -25,14 +32,7 @@ CONSENT_CHANNELS = ("email", "whatsapp", "messenger", "instagram", "sms", "")
 CONSENT_SOURCES = ("storefront_checkout", "api", "inbox", "import", "cli", "dashboard")
 
 
-def email_key(email: str | None) -> str | None:
-    """The keyed hash an email is looked up by (case and spaces around ignored)."""
-    return pii_hash(email.strip().lower()) if email else None
-
-
-def value_key(value: str | None) -> str | None:
-    """The keyed hash a phone number or an identity's value is looked up by."""
-    return pii_hash(value) if value else None
+__all__ = ["email_key", "value_key"]  # the keyed hashes contact points are found by
 
 
 class Customer(Base):
@@ -44,7 +44,9 @@ class Customer(Base):
     ``email`` and ``phone`` are the contact a returning buyer signs in with (set only when
     they asked to be remembered); every contact point is an identity. Payment methods are
     the provider's tokens only. Email and phone are encrypted at rest, each looked up
-    (and unique) by its keyed hash beside it."""
+    (and unique) by its keyed hash beside it; name, notes and address are encrypted too,
+    the name searched by the keyed hashes of its words (``search_terms``), the address's
+    country kept beside it for segments."""
 
     __tablename__ = "customers"
 
@@ -58,11 +60,13 @@ class Customer(Base):
     email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     phone: Mapped[str | None] = mapped_column(Encrypted())
     phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    name: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Encrypted())
+    search_terms: Mapped[str | None] = mapped_column(Text)
     # BCP 47, e.g. "pt-BR": the language to write to them in.
     language: Mapped[str | None] = mapped_column(String(35))
-    notes: Mapped[str | None] = mapped_column(Text)
-    address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    notes: Mapped[str | None] = mapped_column(Encrypted())
+    address: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
+    country: Mapped[str | None] = mapped_column(String(2))
     # The provider's own references (e.g. Stripe cus_... and pm_...), never card data.
     payment_provider: Mapped[str | None] = mapped_column(String(32))
     payment_customer_ref: Mapped[str | None] = mapped_column(String(255))
@@ -84,6 +88,16 @@ class Customer(Base):
     @validates("phone")
     def _hash_phone(self, _: str, value: str | None) -> str | None:
         self.phone_hash = value_key(value)
+        return value
+
+    @validates("name")
+    def _search_name(self, _: str, value: str | None) -> str | None:
+        self.search_terms = search_terms(names=(value,))
+        return value
+
+    @validates("address")
+    def _keep_country(self, _: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        self.country = country_of(value)
         return value
 
 

@@ -20,6 +20,7 @@ TABLES = (
             "phone": "clear",
             "phone_hash": "clear",
             "name": "clear",
+            "search_terms": "clear",
             "address": "clear",
             "payment_customer_ref": "clear",
             "payment_method_ref": "clear",

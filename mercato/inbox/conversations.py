@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events
+from mercato.crypto import matching_terms
 from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox import accounts, automation, consent, receipts, records, windows
@@ -188,8 +189,9 @@ def list_conversations(
         words = q.strip()
         query = query.where(
             or_(
-                Conversation.contact_name.icontains(words, autoescape=True),
-                Conversation.phone.icontains(words, autoescape=True),
+                # Name and number are encrypted: found whole, by whole words, or by the
+                # number's last digits.
+                matching_terms(Conversation.search_terms, words),
                 Conversation.contact_id == words,
                 select(Message.id)
                 .where(

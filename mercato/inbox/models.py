@@ -13,8 +13,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from mercato.crypto import Encrypted, search_terms, value_key
 from mercato.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 PLATFORMS = ("whatsapp", "messenger", "instagram", "tiktok")
@@ -107,9 +108,13 @@ class Conversation(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("inbox_accounts.id", ondelete="CASCADE"))
     # The person's id on the platform (WhatsApp: their number, digits only) and name.
     contact_id: Mapped[str] = mapped_column(String(64))
-    contact_name: Mapped[str | None] = mapped_column(String(255))
-    # E.164, when the platform id is a phone number: how orders and customers are found.
-    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    contact_name: Mapped[str | None] = mapped_column(Encrypted())
+    # E.164, when the platform id is a phone number: how orders and customers are found,
+    # through its keyed hash (name and phone are encrypted at rest, searched by the keyed
+    # hashes of their words and of the number's ends).
+    phone: Mapped[str | None] = mapped_column(Encrypted())
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    search_terms: Mapped[str | None] = mapped_column(Text)
     customer_id: Mapped[str | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
@@ -141,6 +146,20 @@ class Conversation(Base):
     away_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("contact_name", "phone")
+    def _search_contact(self, key: str, value: str | None) -> str | None:
+        found = {"contact_name": self.contact_name, "phone": self.phone}
+        found[key] = value
+        self.search_terms = contact_terms(found["contact_name"], found["phone"])
+        if key == "phone":
+            self.phone_hash = value_key(value)
+        return value
+
+
+def contact_terms(name: str | None, phone: str | None) -> str | None:
+    """What a conversation is searched by: its contact's name and number."""
+    return search_terms(names=(name,), phones=(phone,))
 
 
 class Message(Base):

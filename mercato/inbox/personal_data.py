@@ -14,7 +14,13 @@ TABLES = (
             "customer_id": "customer",
         },
         erase="delete",
-        personal={"contact_id": "clear", "contact_name": "clear", "phone": "clear"},
+        personal={
+            "contact_id": "clear",
+            "contact_name": "clear",
+            "phone": "clear",
+            "phone_hash": "clear",
+            "search_terms": "clear",
+        },
         not_personal={"assignee": TEAM, "csat_agent": TEAM},
     ),
     PersonalTable(

@@ -23,6 +23,7 @@ from mercato import events, jobs
 from mercato.channels.messenger import webhooks as messenger_webhooks
 from mercato.channels.meta import webhooks
 from mercato.channels.whatsapp import webhooks as whatsapp_webhooks
+from mercato.crypto import value_key
 from mercato.customers import identities
 from mercato.db import new_id, utcnow
 from mercato.errors import (
@@ -34,7 +35,7 @@ from mercato.errors import (
 )
 from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
-from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message
+from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message, contact_terms
 from mercato.inbox.records import conversation_changed, message_changed
 from mercato.inserts import insert_or_ignore
 
@@ -185,6 +186,8 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
                 "contact_id": message.contact_id,
                 "contact_name": message.contact_name,
                 "phone": message.phone,
+                "phone_hash": value_key(message.phone),
+                "search_terms": contact_terms(message.contact_name, message.phone),
                 "status": "open",
                 "unread": 0,
                 "last_message_at": sent_at,
@@ -319,7 +322,7 @@ def _arrived(
     """A new message in its conversation: unread, the reply window, a rating or an
     opt-out it carries, a resolved conversation reopened (its events added to
     ``recorded``). Whether the automation should have its turn."""
-    if message.contact_name:
+    if message.contact_name and message.contact_name != conversation.contact_name:
         conversation.contact_name = message.contact_name
     conversation.unread += 1
     # A comment is public: it opens no reply window (only a private reply may answer it).

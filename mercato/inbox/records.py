@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from mercato.crypto import value_key
 from mercato.customers.models import Customer
 from mercato.errors import NotFound
 from mercato.inbox.models import Conversation, Message
@@ -34,7 +35,7 @@ def orders_of(session: Session, conversation: Conversation, limit: int) -> list[
     their number, and those the conversation's links led to."""
     theirs = Order.attribution["conversation_id"].as_string() == conversation.id
     if conversation.phone:
-        theirs = or_(Order.customer_phone == conversation.phone, theirs)
+        theirs = or_(Order.customer_phone_hash == value_key(conversation.phone), theirs)
     if conversation.customer_id:
         profile = select(Customer.profile_id).where(Customer.id == conversation.customer_id)
         rows = select(Customer.id).where(Customer.profile_id == profile.scalar_subquery())

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from mercato.crypto import Encrypted, email_key
 from mercato.db import Base, UTCDateTime, new_id, utcnow
 
 MAIL_KINDS = ("order_confirmation", "shipping_confirmation", "refund", "sign_in")
@@ -26,7 +27,9 @@ class Mail(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("mail"))
     kind: Mapped[str] = mapped_column(String(32))
-    to_address: Mapped[str] = mapped_column(String(320))
+    # The recipient, encrypted at rest (mercato.crypto), found by its keyed hash.
+    to_address: Mapped[str] = mapped_column(Encrypted())
+    to_address_hash: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(20), default="en")
     order_id: Mapped[str | None] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
@@ -45,6 +48,11 @@ class Mail(Base):
     log: Mapped[list[MailAttempt]] = relationship(
         order_by="MailAttempt.at", cascade="all, delete-orphan"
     )
+
+    @validates("to_address")
+    def _hash_to(self, _: str, value: str) -> str:
+        self.to_address_hash = email_key(value)
+        return value
 
 
 class MailAttempt(Base):

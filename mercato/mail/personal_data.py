@@ -7,7 +7,7 @@ TABLES = (
         "mails",
         find={"id": "mail", "order_id": "order", "to_address": "email"},
         erase="delete",
-        personal={"to_address": "clear", "subject": "clear"},
+        personal={"to_address": "clear", "to_address_hash": "clear", "subject": "clear"},
         payloads=("last_error",),
     ),
     PersonalTable("mail_attempts", find={"mail_id": "mail"}, erase="delete", payloads=("detail",)),

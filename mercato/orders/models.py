@@ -17,8 +17,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from mercato.crypto import (
+    Encrypted,
+    EncryptedJSON,
+    country_of,
+    email_key,
+    search_terms,
+    value_key,
+)
 from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
 
 ORDER_STATUSES = ("pending", "open", "on_hold", "completed", "cancelled")
@@ -84,11 +92,18 @@ class Order(Base):
     customer_id: Mapped[str | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
-    customer_name: Mapped[str | None] = mapped_column(String(255))
-    customer_email: Mapped[str | None] = mapped_column(String(320))
-    customer_phone: Mapped[str | None] = mapped_column(String(32))
-    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
-    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    # The buyer's details, encrypted at rest (mercato.crypto): email and phone looked up
+    # by their keyed hashes, name and email searched by the keyed hashes of their words,
+    # the shipping country kept in clear for segments.
+    customer_name: Mapped[str | None] = mapped_column(Encrypted())
+    customer_email: Mapped[str | None] = mapped_column(Encrypted())
+    customer_email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    customer_phone: Mapped[str | None] = mapped_column(Encrypted())
+    customer_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    search_terms: Mapped[str | None] = mapped_column(Text)
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
+    shipping_country: Mapped[str | None] = mapped_column(String(2))
+    billing_address: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
 
     # Where the sale came from, as the platform or the link said (for attribution).
     source: Mapped[str | None] = mapped_column(String(100))
@@ -97,7 +112,7 @@ class Order(Base):
     creator: Mapped[str | None] = mapped_column(String(255))
     attribution: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)
 
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Encrypted())
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -105,6 +120,25 @@ class Order(Base):
     @property
     def name(self) -> str:
         return f"#{self.number}"
+
+    @validates("customer_name", "customer_email")
+    def _search_buyer(self, key: str, value: str | None) -> str | None:
+        names = {"customer_name": self.customer_name, "customer_email": self.customer_email}
+        names[key] = value
+        self.search_terms = search_terms(names=tuple(names.values()))
+        if key == "customer_email":
+            self.customer_email_hash = email_key(value)
+        return value
+
+    @validates("customer_phone")
+    def _hash_phone(self, _: str, value: str | None) -> str | None:
+        self.customer_phone_hash = value_key(value)
+        return value
+
+    @validates("shipping_address")
+    def _keep_country(self, _: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        self.shipping_country = country_of(value)
+        return value
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.position", cascade="all, delete-orphan"

@@ -18,7 +18,10 @@ TABLES = (
         personal={
             "customer_name": "clear",
             "customer_email": "clear",
+            "customer_email_hash": "clear",
             "customer_phone": "clear",
+            "customer_phone_hash": "clear",
+            "search_terms": "clear",
             "shipping_address": "clear",
             "billing_address": "clear",
             "note": "clear",

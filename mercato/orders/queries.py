@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mercato.channels.models import Channel
+from mercato.crypto import matching_terms
 from mercato.errors import NotFound
 from mercato.orders.models import Fulfillment, Order, Refund, Return
 from mercato.pagination import MAX_PAGE_SIZE as MAX_PAGE_SIZE
@@ -88,10 +89,9 @@ def list_orders(
         query = query.where(Order.placed_at < filters.placed_before)
     if filters.q:
         text = filters.q.strip().lstrip("#")
-        pattern = f"%{text}%"
         conditions = [
-            Order.customer_email.ilike(pattern),
-            Order.customer_name.ilike(pattern),
+            # The buyer's name and email are encrypted: found whole or by whole words.
+            matching_terms(Order.search_terms, text),
             Order.external_id == text,
         ]
         if text.isdigit():

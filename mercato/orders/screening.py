@@ -16,6 +16,7 @@ from dataclasses import replace
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mercato.crypto import email_key, value_key
 from mercato.db import transaction
 from mercato.errors import Conflict
 from mercato.fraud import service as fraud
@@ -35,9 +36,9 @@ def earlier_orders(session: Session, order: Order) -> int:
     """The buyer's orders before this one (same email or phone), not cancelled."""
     who = []
     if order.customer_email:
-        who.append(func.lower(Order.customer_email) == order.customer_email.strip().lower())
+        who.append(Order.customer_email_hash == email_key(order.customer_email))
     if order.customer_phone:
-        who.append(Order.customer_phone == order.customer_phone)
+        who.append(Order.customer_phone_hash == value_key(order.customer_phone))
     if not who:
         return 0
     return int(

@@ -17,6 +17,7 @@ from mercato.analytics.models import Touch
 from mercato.catalog.service import store_currency
 from mercato.channels.models import Channel
 from mercato.checkout.models import Checkout
+from mercato.crypto import matching_terms
 from mercato.customers import consent, identities, merges, profiles
 from mercato.customers.models import Customer, Identity, value_key
 from mercato.errors import NotFound
@@ -60,13 +61,12 @@ def _rows(profile_id: str) -> Select:
 def list_profiles(
     session: Session, q: str | None = None, cursor: str | None = None, limit: int = 50
 ) -> ProfilePage:
-    """Profiles newest first; ``q`` matches a name in part and without case, or a whole
-    contact point (an email without case, a phone number, a platform id): contact points
-    are encrypted at rest and found by their keyed hash only."""
+    """Profiles newest first; ``q`` matches a name whole or by whole words, without case,
+    or a whole contact point (an email without case, a phone number, a platform id): names
+    and contact points are encrypted at rest and found by keyed hashes only."""
     query = select(Customer).where(Customer.profile_id == Customer.id)
     if q and q.strip():
         text = q.strip()
-        pattern = f"%{text.lower()}%"
         candidates = {text, text.lower()} | {
             v for v in (identities.normal_email(text), identities.normal_phone(text)) if v
         }
@@ -78,7 +78,9 @@ def list_profiles(
                 Identity.kind != "postal",
             )
         )
-        query = query.where(or_(Customer.name.ilike(pattern), Customer.id.in_(holders)))
+        query = query.where(
+            or_(matching_terms(Customer.search_terms, text), Customer.id.in_(holders))
+        )
     page = keyset_page(session, query, Customer.id, cursor, limit, newest_first=True)
     return ProfilePage(items=summaries(session, page.items), next_cursor=page.next_cursor)
 

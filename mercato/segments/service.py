@@ -120,13 +120,13 @@ def members_query(filters: SegmentFilters) -> Select:
             .join(row, row.id == Order.customer_id)
             .where(
                 row.profile_id == Customer.id,
-                Order.shipping_address["country"].as_string().in_(filters.countries),
+                Order.shipping_country.in_(filters.countries),
             )
         )
         saved = exists(
             select(row.id).where(
                 row.profile_id == Customer.id,
-                row.address["country"].as_string().in_(filters.countries),
+                row.country.in_(filters.countries),
             )
         )
         where.append(or_(shipped, saved))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from mercato.analytics.models import Touch
+from mercato.crypto import email_key
 from mercato.db import transaction
 from mercato.events import service as events_service
 from mercato.events.models import Event
@@ -150,7 +151,9 @@ def person(client, admin, sessions, shop, drain, caplog):  # noqa: F811
             pass
     drain()
     with sessions() as session:
-        orders = set(session.scalars(select(Order.id).where(Order.customer_email == EMAIL)))
+        orders = set(
+            session.scalars(select(Order.id).where(Order.customer_email_hash == email_key(EMAIL)))
+        )
         tiktok = session.scalar(select(Order.id).where(Order.external_id == placed["id"]))
         assert orders == {mine["order_id"], tiktok}
         ids = {
@@ -176,7 +179,9 @@ def person(client, admin, sessions, shop, drain, caplog):  # noqa: F811
                     .where(Event.key.in_(orders | {conversation_id}))
                 )
             ),
-            "mails": set(session.scalars(select(Mail.id).where(Mail.to_address == EMAIL))),
+            "mails": set(
+                session.scalars(select(Mail.id).where(Mail.to_address_hash == email_key(EMAIL)))
+            ),
             "inbound_events": set(
                 session.scalars(
                     select(InboundEvent.id).where(InboundEvent.channel_id == channel_id)
@@ -278,10 +283,12 @@ def test_export_holds_everything_and_erasure_leaves_nothing(
         for r in caplog.get_records(phase)
     )
     assert logged and [v for v in PERSONAL if _holds(logged, v)] == []
-    assert _holds(dump, OTHER)  # nobody else's data went with it
+    assert not _holds(dump, OTHER)  # encrypted at rest, as everyone's
     after = _figures(client, admin, sessions)
     assert after == before
     with sessions() as session:
+        # nobody else's data went with it
+        assert session.get(Order, person["other_order"]).customer_email == OTHER
         assert session.scalar(select(func.count()).select_from(Conversation)) == 0
         orders = session.scalars(select(Order).where(Order.id.in_(person["orders"]))).all()
         assert len(orders) == 2 and all(o.customer_email is None for o in orders)
