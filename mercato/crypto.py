@@ -43,13 +43,29 @@ DERIVED_KEY_ID = "s0"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 
+_stored_secret: tuple[Any, str] | None = None
+
+
+def _secret() -> str:
+    """The secret key; one stored in the data dir is read once per settings, not on each
+    value encrypted or hashed (a checkout encrypts and hashes a dozen)."""
+    global _stored_secret
+    settings = get_settings()
+    if settings.secret_key:
+        return settings.secret_key
+    cached = _stored_secret
+    if cached is None or cached[0] is not settings:
+        cached = _stored_secret = (settings, settings.resolved_secret_key())
+    return cached[1]
+
+
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def derived_key(context: bytes) -> bytes:
     """A key for one purpose, derived from the configured secret key."""
-    return hashlib.sha256(context + b"\0" + get_settings().resolved_secret_key().encode()).digest()
+    return hashlib.sha256(context + b"\0" + _secret().encode()).digest()
 
 
 def fernet(context: bytes) -> Fernet:
@@ -92,8 +108,7 @@ def _master_keys(configured: str, secret: str) -> tuple[tuple[str, bytes], ...]:
 
 def master_keys() -> tuple[tuple[str, bytes], ...]:
     """(key id, key) of every master key that reads, the current one first."""
-    settings = get_settings()
-    return _master_keys(settings.pii_keys, settings.resolved_secret_key())
+    return _master_keys(get_settings().pii_keys, _secret())
 
 
 def current_key_id() -> str:
@@ -223,8 +238,10 @@ _WORD = re.compile(r"\w+")
 PHONE_TAIL = 4
 
 
-def _term(text: str) -> str:
-    return hmac.new(derived_key(b"pii-terms"), text.encode(), hashlib.sha256).hexdigest()[:16]
+def _terms(texts) -> list[str]:
+    """Each text's keyed hash (BLAKE2b keyed, 64 bits: no two words of a column collide)."""
+    key = derived_key(b"pii-terms")
+    return [hashlib.blake2b(t.encode(), key=key, digest_size=8).hexdigest() for t in texts]
 
 
 def _words(text: str) -> set[str]:
@@ -245,7 +262,7 @@ def search_terms(
     for phone in phones:
         digits = re.sub(r"\D", "", phone or "")
         found |= {digits[i:] for i in range(len(digits) - PHONE_TAIL + 1)}
-    return f" {' '.join(sorted(map(_term, found)))} " if found else None
+    return f" {' '.join(sorted(_terms(found)))} " if found else None
 
 
 def matching_terms(column: Any, query: str):
@@ -258,6 +275,5 @@ def matching_terms(column: Any, query: str):
     digits = re.sub(r"\D", "", folded)
     if len(digits) >= PHONE_TAIL and re.fullmatch(r"[\d\s+().-]+", folded):
         groups.append([digits])
-    return or_(
-        *(and_(*(column.like(f"% {_term(word)} %") for word in group)) for group in groups if group)
-    )
+    matches = [and_(*(column.like(f"% {t} %") for t in _terms(g))) for g in groups if g]
+    return or_(*matches)
