@@ -63,7 +63,7 @@ def test_contact_points_are_not_stored_in_clear_and_are_still_found(client, admi
     )
     assert email.startswith("pii1:s0:") and phone.startswith("pii1:s0:")
     assert EMAIL not in email and email_hash != EMAIL
-    # Orders keep their own copy in clear (not encrypted yet); these two tables do not.
+    # Nothing in these two tables names them (orders: test_personal_fields_at_rest.py).
     stored = str(raw(sessions, "SELECT * FROM customers")) + str(
         raw(sessions, "SELECT * FROM customer_identities")
     )
