@@ -24,7 +24,10 @@ TABLES = (
             "tax_id": "clear",
         },
         payloads=("attribution",),
-        not_personal={"tax_reason": "which tax rule applied (oss, reverse-charge, ...)"},
+        not_personal={
+            "tax_reason": "which tax rule applied (oss, reverse-charge, ...)",
+            "discount_codes": "the shop's discount codes entered and their amounts",
+        },
         why_kept="its payments and stock holds hang on it: totals and reservations stay",
     ),
     PersonalTable(

@@ -30,6 +30,7 @@ TABLES = (
         not_personal={
             "attention_reason": "why the merchant must look at it (stock, payment), by Mercato",
             "content_id": "the post or ad the sale came from",
+            "discount_codes": "the shop's discount codes applied and their amounts",
         },
         why_kept=KEPT,
     ),
