@@ -39,7 +39,7 @@ class MediaUpdate(_Input):
     alt: Annotated[str, Field(max_length=512)] | None = Field(
         None, description="Alt text; an empty string removes it"
     )
-    position: Annotated[int, Field(ge=1)] | None = Field(
+    position: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
         None, description="1 is the main image; past the end puts it last"
     )
     variant_ids: list[str] | None = Field(

@@ -67,7 +67,7 @@ class CreatorCodeCreate(_Input):
     kind: Literal["percentage", "fixed", "free_shipping"] = "percentage"
     value: Annotated[int, Field(ge=0, le=10**9)] = 10
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    max_uses: Annotated[int, Field(ge=1)] | None = None
+    max_uses: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 class _Output(BaseModel):

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mercato.money import MAX_AMOUNT
 
 Minor = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+# A cap on uses: an INTEGER column, so at most 2**31 - 1 on every database.
+Uses = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 Kind = Literal["percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered", "bundle"]
 Channel = Literal["storefront", "inbox", "pos", "import"]
@@ -82,10 +84,10 @@ class OfferCreate(_Input):
         None, description="Without a UTC offset, read in the store's time zone"
     )
     ends_at: datetime | None = None
-    max_uses: Annotated[int, Field(ge=1)] | None = Field(None, description="Cap on all uses")
-    per_customer: Annotated[int, Field(ge=1)] | None = None
+    max_uses: Uses | None = Field(None, description="Cap on all uses")
+    per_customer: Uses | None = None
     code: CodeText | None = Field(None, description="A public code that redeems it")
-    code_max_uses: Annotated[int, Field(ge=1)] | None = None
+    code_max_uses: Uses | None = None
     creator_id: Ref | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -100,8 +102,8 @@ class OfferUpdate(_Input):
         None, description="Without a UTC offset, read in the store's time zone"
     )
     ends_at: datetime | None = None
-    max_uses: Annotated[int, Field(ge=1)] | None = None
-    per_customer: Annotated[int, Field(ge=1)] | None = None
+    max_uses: Uses | None = None
+    per_customer: Uses | None = None
     channels: list[Channel] | None = Field(None, description="Empty: redeemable everywhere")
     first_order_only: bool | None = None
     min_subtotal: Minor | None = None
@@ -168,7 +170,7 @@ class CodePublic(_Output):
 class CodesCreate(_Input):
     count: Annotated[int, Field(ge=1, le=100_000)]
     prefix: Annotated[str, Field(max_length=20, pattern=r"^[A-Za-z0-9_-]*$")] = ""
-    max_uses: Annotated[int, Field(ge=1)] = 1
+    max_uses: Uses = 1
 
 
 class CodesMade(BaseModel):
