@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events
-from mercato.crypto import matching_terms
+from mercato.crypto import matching_terms, value_key
 from mercato.db import utcnow
 from mercato.errors import FieldError, ValidationFailed
 from mercato.inbox import accounts, automation, consent, receipts, records, windows
@@ -192,7 +192,7 @@ def list_conversations(
                 # Name and number are encrypted: found whole, by whole words, or by the
                 # number's last digits.
                 matching_terms(Conversation.search_terms, words),
-                Conversation.contact_id == words,
+                Conversation.contact_id_hash == value_key(words),
                 select(Message.id)
                 .where(
                     Message.conversation_id == Conversation.id,

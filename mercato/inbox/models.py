@@ -100,14 +100,16 @@ class Conversation(Base):
     __tablename__ = "inbox_conversations"
     __table_args__ = (
         CheckConstraint(f"status IN {CONVERSATION_STATUSES}", name="status"),
-        UniqueConstraint("account_id", "contact_id"),
+        UniqueConstraint("account_id", "contact_id_hash"),
         Index("ix_inbox_conversations_status_last", "status", "last_message_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("cnv"))
     account_id: Mapped[str] = mapped_column(ForeignKey("inbox_accounts.id", ondelete="CASCADE"))
-    # The person's id on the platform (WhatsApp: their number, digits only) and name.
-    contact_id: Mapped[str] = mapped_column(String(64))
+    # The person's id on the platform (WhatsApp: their number, digits only) and name,
+    # encrypted at rest: the conversation is found (and unique) by the id's keyed hash.
+    contact_id: Mapped[str] = mapped_column(Encrypted())
+    contact_id_hash: Mapped[str] = mapped_column(String(64))
     contact_name: Mapped[str | None] = mapped_column(Encrypted())
     # E.164, when the platform id is a phone number: how orders and customers are found,
     # through its keyed hash (name and phone are encrypted at rest, searched by the keyed
@@ -146,6 +148,11 @@ class Conversation(Base):
     away_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("contact_id")
+    def _hash_contact(self, _: str, value: str) -> str:
+        self.contact_id_hash = value_key(value)
+        return value
 
     @validates("contact_name", "phone")
     def _search_contact(self, key: str, value: str | None) -> str | None:

@@ -16,6 +16,7 @@ TABLES = (
         erase="delete",
         personal={
             "contact_id": "clear",
+            "contact_id_hash": "clear",
             "contact_name": "clear",
             "phone": "clear",
             "phone_hash": "clear",

@@ -184,6 +184,7 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
                 "id": new_id("cnv"),
                 "account_id": account.id,
                 "contact_id": message.contact_id,
+                "contact_id_hash": value_key(message.contact_id),
                 "contact_name": message.contact_name,
                 "phone": message.phone,
                 "phone_hash": value_key(message.phone),
@@ -205,9 +206,9 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
     if missing:
         made = set(
             session.scalars(
-                insert_or_ignore(session, Conversation, ("account_id", "contact_id")).returning(
-                    Conversation.id
-                ),
+                insert_or_ignore(
+                    session, Conversation, ("account_id", "contact_id_hash")
+                ).returning(Conversation.id),
                 [rows[key] for key in missing],
             )
         )
@@ -220,7 +221,11 @@ def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
     writer, read afresh."""
     found = session.scalars(
         select(Conversation)
-        .where(tuple_(Conversation.account_id, Conversation.contact_id).in_(keys))
+        .where(
+            tuple_(Conversation.account_id, Conversation.contact_id_hash).in_(
+                [(account_id, value_key(contact_id)) for account_id, contact_id in keys]
+            )
+        )
         .order_by(Conversation.id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -447,7 +452,7 @@ def _watermark(session: Session, account: InboxAccount, status) -> int:
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
             Conversation.account_id == account.id,
-            Conversation.contact_id == status.contact_id,
+            Conversation.contact_id_hash == value_key(status.contact_id),
             Message.direction == "out",
             Message.status.in_(("sent", "delivered")),
             Message.at <= status.up_to,

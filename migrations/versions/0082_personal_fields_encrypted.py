@@ -1,9 +1,10 @@
 """personal fields of customers, orders, checkouts, conversations and mails encrypted
 
 The buyer's name, email, phone, addresses and notes on customers, orders and checkouts,
-a conversation's contact name and phone, and a mail's recipient are encrypted by
-envelope (``mercato.crypto``). Emails and phones that lookups compare get a keyed hash
-beside them; names, emails and phones that are searched by part get the keyed hashes of
+a conversation's contact (the platform's id of them, name and phone), and a mail's
+recipient are encrypted by
+envelope (``mercato.crypto``). Emails, phones and contact ids that lookups compare get a
+keyed hash beside them (a conversation is unique by its contact id's); names, emails and phones that are searched by part get the keyed hashes of
 their words (``search_terms``); an address's country stays in clear beside it (segments
 filter by it). Existing rows are converted in batches on upgrade, decrypted on downgrade.
 
@@ -46,7 +47,11 @@ TEXT = {
         "note": sa.Text(),
     },
     "checkouts": {"email": sa.String(320), "phone": sa.String(32)},
-    "inbox_conversations": {"contact_name": sa.String(255), "phone": sa.String(32)},
+    "inbox_conversations": {
+        "contact_id": sa.String(64),
+        "contact_name": sa.String(255),
+        "phone": sa.String(32),
+    },
     "mails": {"to_address": sa.String(320)},
 }
 JSON = {
@@ -65,6 +70,7 @@ ADDED = {
     ],
     "checkouts": [("email_hash", sa.String(64), False), ("phone_hash", sa.String(64), False)],
     "inbox_conversations": [
+        ("contact_id_hash", sa.String(64), False),
         ("phone_hash", sa.String(64), True),
         ("search_terms", sa.Text(), False),
     ],
@@ -109,6 +115,7 @@ def _derived(table: str, row: dict[str, Any]) -> dict[str, Any]:
         return {"email_hash": email_key(row["email"]), "phone_hash": value_key(row["phone"])}
     if table == "inbox_conversations":
         return {
+            "contact_id_hash": value_key(row["contact_id"]),
             "phone_hash": value_key(row["phone"]),
             "search_terms": search_terms(names=(row["contact_name"],), phones=(row["phone"],)),
         }
@@ -175,6 +182,9 @@ def upgrade() -> None:
                     batch_op.create_index(batch_op.f(f"ix_{table}_{name}"), [name], unique=False)
             if table == "inbox_conversations":
                 batch_op.drop_index(batch_op.f("ix_inbox_conversations_phone"))
+                batch_op.drop_constraint(
+                    batch_op.f("uq_inbox_conversations_account_id"), type_="unique"
+                )
             for name, old in columns.items():
                 if not isinstance(old, sa.Text):
                     batch_op.alter_column(name, existing_type=old, type_=sa.Text())
@@ -187,9 +197,16 @@ def upgrade() -> None:
                 )
     for table in TEXT:
         _convert(table, True)
+    with op.batch_alter_table("inbox_conversations", schema=None) as batch_op:
+        batch_op.alter_column("contact_id_hash", existing_type=sa.String(64), nullable=False)
+        batch_op.create_unique_constraint(
+            batch_op.f("uq_inbox_conversations_account_id"), ["account_id", "contact_id_hash"]
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbox_conversations", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_inbox_conversations_account_id"), type_="unique")
     for table in TEXT:
         _convert(table, False)
     for table, columns in TEXT.items():
@@ -207,6 +224,9 @@ def downgrade() -> None:
             if table == "inbox_conversations":
                 batch_op.create_index(
                     batch_op.f("ix_inbox_conversations_phone"), ["phone"], unique=False
+                )
+                batch_op.create_unique_constraint(
+                    batch_op.f("uq_inbox_conversations_account_id"), ["account_id", "contact_id"]
                 )
             for name, _, indexed in reversed(ADDED[table]):
                 if indexed:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from mercato.auth import service as auth_service
 from mercato.channels.meta.webhooks import SIGNATURE_HEADER, signature
+from mercato.crypto import value_key
 from mercato.db import transaction
 from mercato.inbox import accounts
 from mercato.inbox.models import Conversation, Message
@@ -81,7 +82,9 @@ def agent(client, sessions):
 
 def conversation_of(sessions, wa_id: str) -> Conversation:
     with sessions() as session:
-        return session.scalar(select(Conversation).where(Conversation.contact_id == wa_id))
+        return session.scalar(
+            select(Conversation).where(Conversation.contact_id_hash == value_key(wa_id))
+        )
 
 
 def test_the_list_shows_latest_activity_first_with_excerpt_unread_and_window(

@@ -59,10 +59,10 @@ NEW = {
         "note",
     },
     "checkouts": {"email", "phone", "shipping_address"},
-    "inbox_conversations": {"contact_name", "phone"},
+    "inbox_conversations": {"contact_id", "contact_name", "phone"},
     "mails": {"to_address"},
 }
-SECRETS = (EMAIL, NAME, STREET, POSTAL, PHONE, "Zelda", "Quixote")
+SECRETS = (EMAIL, NAME, STREET, POSTAL, PHONE, WA_ID, "Zelda", "Quixote")
 
 
 def _rows(sessions, table: str, ids) -> str:
@@ -313,6 +313,7 @@ def test_the_migration_encrypts_stored_details_and_the_downgrade_restores_them(
         assert checkout["phone_hash"] == value_key(PHONE)
         [conversation] = stored["inbox_conversations"]
         assert conversation["phone_hash"] == value_key(PHONE)
+        assert conversation["contact_id_hash"] == value_key(WA_ID)
         assert re.fullmatch(r" [0-9a-f ]+ ", conversation["search_terms"])
         assert stored["mails"][0]["to_address_hash"] == email_key(EMAIL)
         with engine.connect() as connection:  # what the models read
@@ -339,7 +340,7 @@ def test_the_migration_encrypts_stored_details_and_the_downgrade_restores_them(
             assert (json.loads(shipped) if isinstance(shipped, str) else shipped) == ADDRESS
             assert connection.execute(text("SELECT to_address FROM mails")).scalar() == EMAIL
             assert connection.execute(
-                text("SELECT contact_name, phone FROM inbox_conversations")
-            ).one() == (NAME, PHONE)
+                text("SELECT contact_id, contact_name, phone FROM inbox_conversations")
+            ).one() == (WA_ID, NAME, PHONE)
     finally:
         engine.dispose()
