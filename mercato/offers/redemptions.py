@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -181,7 +181,15 @@ def _not_combinable(
     session: Session, offer: Offer, channel: str, reference: str, code: str
 ) -> str | None:
     """The codes already redeemed for this checkout or ticket must each go with this one
-    (``combining``: the same rule as when a buyer adds a code)."""
+    (``combining``: the same rule as when a buyer adds a code). Redemptions for one
+    reference wait for each other here (on PostgreSQL a lock until commit; SQLite has one
+    writer at a time), so two codes sent at once cannot both pass without seeing the
+    other."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"redemptions:{channel}:{reference}"},
+        )
     others = session.execute(
         select(Redemption.code, Offer)
         .join(Offer, Offer.id == Redemption.offer_id)

@@ -288,6 +288,38 @@ def test_the_till_asks_the_same_rule(client, make_token, sessions):
     assert d.status_code == 201
 
 
+def test_two_codes_that_do_not_combine_sent_at_once_to_one_ticket_give_one_redemption(
+    client, make_token, sessions
+):
+    make_shop(sessions, on_hand=20)
+    make_code(sessions, "RACEA", "fixed", 300, currency="USD")
+    make_code(sessions, "RACEB", "fixed", 200, currency="USD")
+    till = make_token("pos:write")
+    tickets = [f"R{n}" for n in range(8)]
+    sent = [(ticket, code) for ticket in tickets for code in ("RACEA", "RACEB")]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda tc: (
+                    client.post(
+                        "/api/v1/pos/redemptions", headers=till, json=_ticket(*tc)
+                    ).status_code
+                ),
+                sent,
+            )
+        )
+
+    assert sorted(answers) == [201] * len(tickets) + [409] * len(tickets)
+    with sessions() as session:
+        kept = session.execute(
+            select(Redemption.reference, text("count(*)"))
+            .where(Redemption.status == "redeemed")
+            .group_by(Redemption.reference)
+        ).all()
+    assert dict(kept) == {f"shop-1:{ticket}": 1 for ticket in tickets}
+
+
 def test_the_offer_api_shows_the_class_and_the_flags(client, admin):
     made = client.post(
         "/api/v1/offers",
