@@ -9,10 +9,10 @@ import csv
 import io
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mercato.catalog.models import Variant
@@ -116,17 +116,45 @@ def needs_lines(offer: Offer) -> bool:
 
 
 def ticket_discount(
-    session: Session, found: redemptions.Found, ticket: Ticket, currency: str, market: str | None
+    session: Session,
+    found: redemptions.Found,
+    ticket: Ticket,
+    currency: str,
+    market: str | None,
+    reference: str | None = None,
 ) -> pricing.Applied:
     """What the offer takes off the ticket, priced as the checkout prices a cart
-    (``rules.priced``: scope, buy X get Y, bundles); an offer limited to products is
-    refused for a ticket without lines, naming ``lines``."""
+    (``rules.priced``: scope, buy X get Y, bundles) on what the ticket's codes redeemed
+    before it left (a till applies codes one after another: together they never take
+    more than the ticket); an offer limited to products is refused for a ticket without
+    lines, naming ``lines``."""
     if not ticket.itemized and needs_lines(found.offer):
         raise ValidationFailed(
             f"The code {found.code.code} applies to specific products: send the ticket's lines.",
             [FieldError(("lines",), SEND_LINES)],
         )
-    return rules.priced(session, found.offer, ticket.lines, currency.upper(), _no_convert, market)
+    lines = ticket.lines
+    if taken := _taken_before(session, reference, found.code.code):
+        parts = pricing.spread(min(taken, ticket.subtotal), [ln.gross for ln in lines])
+        lines = tuple(replace(ln, taken=part) for ln, part in zip(lines, parts, strict=True))
+    got = rules.priced(session, found.offer, lines, currency.upper(), _no_convert, market)
+    shares = tuple(min(share, ln.left) for share, ln in zip(got.lines, lines, strict=True))
+    return replace(got, lines=shares)
+
+
+def _taken_before(session: Session, reference: str | None, code: str) -> int:
+    """What the ticket's other codes already took off it."""
+    if reference is None:
+        return 0
+    return int(  # PostgreSQL sums a BIGINT as a numeric
+        session.scalar(
+            select(func.coalesce(func.sum(Redemption.amount), 0)).where(
+                Redemption.reference == reference,
+                Redemption.code != code,
+                Redemption.status.in_(redemptions.ACTIVE),
+            )
+        )
+    )
 
 
 def validate(session: Session, data: PosValidate, now: datetime | None = None) -> Validation:
@@ -162,7 +190,11 @@ def redeem(
         raise redemptions.Refused(
             f"The code {data.code.strip()!r} is not valid.", extra={"reason": "unknown"}
         ) from None
-    applied = ticket_discount(session, found, ticket, currency, data.market)
+    # What the ticket's other codes took is read under the ticket's lock: two codes sent
+    # at once are priced one after the other.
+    reference = f"{data.location_id}:{data.ticket}"
+    redemptions.lock_reference(session, channel, reference)
+    applied = ticket_discount(session, found, ticket, currency, data.market, reference)
     if applied.why_not is not None:
         raise redemptions.Refused(
             f"The code {found.code.code} {applied.why_not}.", extra={"reason": applied.why_not}
@@ -171,7 +203,7 @@ def redeem(
         session,
         data.code,
         channel=channel,
-        reference=f"{data.location_id}:{data.ticket}",
+        reference=reference,
         buyer=rules.Buyer(reference=data.customer_ref),
         amount=applied.amount,
         subtotal=ticket.subtotal,

@@ -177,6 +177,16 @@ def redeem(
     return redemption
 
 
+def lock_reference(session: Session, channel: str, reference: str) -> None:
+    """Until commit, the only writer of this checkout's or ticket's redemptions (on
+    PostgreSQL an advisory lock, taken again at no cost; SQLite has one writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"redemptions:{channel}:{reference}"},
+        )
+
+
 def _not_combinable(
     session: Session, offer: Offer, channel: str, reference: str, code: str
 ) -> str | None:
@@ -185,11 +195,7 @@ def _not_combinable(
     reference wait for each other here (on PostgreSQL a lock until commit; SQLite has one
     writer at a time), so two codes sent at once cannot both pass without seeing the
     other."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"redemptions:{channel}:{reference}"},
-        )
+    lock_reference(session, channel, reference)
     others = session.execute(
         select(Redemption.code, Offer)
         .join(Offer, Offer.id == Redemption.offer_id)

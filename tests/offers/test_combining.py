@@ -288,6 +288,26 @@ def test_the_till_asks_the_same_rule(client, make_token, sessions):
     assert d.status_code == 201
 
 
+def test_a_tills_codes_take_what_the_ones_before_left_never_more_than_the_ticket(
+    client, make_token, sessions
+):
+    make_shop(sessions, on_hand=20)
+    make_code(sessions, "TAKE40", "fixed", 4000, currency="USD", **ALL)
+    make_code(sessions, "TAKE30", "fixed", 3000, currency="USD", **ALL)
+    make_code(sessions, "TENPC", "percentage", 10, **ALL)
+    till = make_token("pos:write")
+    first = client.post("/api/v1/pos/redemptions", headers=till, json=_ticket("S1", "TENPC"))
+    assert first.json()["amount"] == 500  # 10% of 50.00
+    second = client.post("/api/v1/pos/redemptions", headers=till, json=_ticket("S1", "TAKE40"))
+    assert second.json()["amount"] == 4000
+    third = client.post("/api/v1/pos/redemptions", headers=till, json=_ticket("S1", "TAKE30"))
+    assert third.status_code == 201, third.text
+    assert third.json()["amount"] == 500  # all the 50.00 ticket had left
+    # Alone on another ticket, the same code takes its whole value.
+    alone = client.post("/api/v1/pos/redemptions", headers=till, json=_ticket("S2", "TAKE30"))
+    assert alone.json()["amount"] == 3000
+
+
 def test_two_codes_that_do_not_combine_sent_at_once_to_one_ticket_give_one_redemption(
     client, make_token, sessions
 ):
