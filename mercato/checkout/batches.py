@@ -48,7 +48,9 @@ class StartBatcher(GroupCommit[Start]):
         return service.start_many(session, starts)
 
     def write_one(self, session: Session, start: Start) -> NewCheckout:
-        return service.create_checkout(session, start.data, visitor=start.visitor)
+        return service.create_checkout(
+            session, start.data, visitor=start.visitor, prices=start.prices
+        )
 
 
 class PlacementBatcher(GroupCommit[Placement]):

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -8,9 +9,11 @@ from mercato.checkout import service as checkout
 from mercato.checkout.api import public, rendered
 from mercato.checkout.limits import VISITOR_COOKIE, visitor_key
 from mercato.checkout.schemas import CheckoutCreate, CheckoutCreated
-from mercato.live import runtime, service
+from mercato.live import passes, runtime, service
 from mercato.live.auth import LiveRead, LiveWrite
 from mercato.live.schemas import (
+    AdmissionInput,
+    AdmissionPublic,
     BuyInput,
     CountersPublic,
     GateInput,
@@ -141,19 +144,60 @@ def open_gate(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+REFUSED = {
+    409: {"description": "/problems/sold-out, /problems/buyer-limit, or nothing on sale"},
+    429: {"description": "Too many tries from this client address"},
+}
+
+
+def _buyer(request: Request) -> tuple[str, str | None]:
+    """Whose per-buyer limit a try counts to (the shop's visitor cookie, else the client
+    address), and the address the bot throttle counts."""
+    address = request.client.host if request.client else None
+    visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
+    return visitor or address or "anonymous", address
+
+
+@router.post(
+    "/{event_id}/admission",
+    response_model=AdmissionPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=REFUSED,
+)
+def admission(event_id: EventId, data: AdmissionInput, request: Request):
+    """Queue for the pinned product: "you're in", with a pass to start the checkout with
+    (``POST .../buy``) within five minutes, or "sold out" / "limit reached" at once.
+    First come, first served, the event's per-buyer limit per visitor. Public."""
+    state = request.app.state
+    buyer, address = _buyer(request)
+    with state.sessions.read() as session:
+        on_sale = service.offer(session, event_id)
+    answer = service.admit(runtime.of(state).gate, on_sale, buyer, data.quantity, address)
+    granted = passes.issue(on_sale, answer, data.quantity)
+    body = {
+        "admission_pass": granted.token(buyer),
+        "expires_at": datetime.fromtimestamp(granted.expires, UTC),
+        "place": answer.seq if answer else None,
+        "variant_id": granted.variant_id,
+        "quantity": granted.quantity,
+    }
+    return rendered(body, status.HTTP_201_CREATED)
+
+
 @router.post(
     "/{event_id}/buy",
     response_model=CheckoutCreated,
     status_code=status.HTTP_201_CREATED,
     responses={
-        409: {"description": "/problems/sold-out, /problems/buyer-limit, or nothing on sale"},
-        429: {"description": "Too many tries from this client address"},
+        **REFUSED,
+        422: {"description": "A pass not given to this buyer for this event, or changed"},
     },
 )
 async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
-    """Buy the pinned product: through the drop's admission gate when it has one (first
-    come, first served, the event's per-buyer limit per visitor), then a checkout at the
-    live price, as ``POST /checkouts`` answers it. Public, like starting a checkout."""
+    """Buy the pinned product: a checkout at the live price, as ``POST /checkouts``
+    answers it. With an ``admission_pass`` the buyer was let in already (the pass is used
+    up; given back if the checkout is refused); without one, through the drop's gate
+    first when it has one. Public, like starting a checkout."""
     state = request.app.state
     live = runtime.of(state)
 
@@ -162,19 +206,30 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
             return service.offer(session, event_id)
 
     on_sale = await run_in_threadpool(_offer)
-    visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
-    address = request.client.host if request.client else None
-    buyer = visitor or address or "anonymous"
-    await run_in_threadpool(service.admit, live.gate, on_sale, buyer, data.quantity, address)
-    lines = [{"variant_id": on_sale.variant_id, "quantity": data.quantity}]
+    buyer, address = _buyer(request)
+    granted = None
+    if data.admission_pass:
+        granted = passes.read(data.admission_pass, event_id, buyer)
+        passes.check(granted, on_sale, data.quantity)
+        await run_in_threadpool(passes.use, live.gate, granted)
+        quantity = granted.quantity
+    else:
+        quantity = data.quantity or 1
+        await run_in_threadpool(service.admit, live.gate, on_sale, buyer, quantity, address)
     start = CheckoutCreate(
-        lines=lines,
-        currency=on_sale.event.currency,
+        lines=[{"variant_id": on_sale.variant_id, "quantity": quantity}],
+        currency=on_sale.currency,
         email=data.email,
         shipping_address=data.shipping_address,
         attribution=data.attribution or {"source": "live", "campaign": event_id},
         discount_code=data.discount_code,
     )
     starter = batches.StartBatcher.of(state, "checkout_starter")
-    created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))
+    visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
+    try:
+        created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))
+    except Exception:  # refused or failed: no checkout holds the pass's units
+        if granted is not None:
+            await run_in_threadpool(passes.give_back, live.gate, granted)
+        raise
     return rendered({**public(created.shown), "token": created.token}, status.HTTP_201_CREATED)

@@ -152,6 +152,27 @@ class DatabaseGate:
         with transaction(self.sessions) as session:
             return admit_in_database(session, event_id, variant_id, buyer, quantity, limit)
 
+    def use(self, event_id: str, ticket: str) -> bool:
+        """Mark an admission's pass used; False if it was used already (or is unknown)."""
+        return self._move(event_id, ticket, "admitted", "checked_out")
+
+    def give_back(self, event_id: str, ticket: str) -> None:
+        self._move(event_id, ticket, "checked_out", "admitted")
+
+    def _move(self, event_id: str, ticket: str, from_state: str, to_state: str) -> bool:
+        with transaction(self.sessions) as session:
+            return bool(
+                session.execute(
+                    update(admissions_table)
+                    .where(
+                        admissions_table.c.event_id == event_id,
+                        admissions_table.c.ticket == ticket,
+                        admissions_table.c.state == from_state,
+                    )
+                    .values(state=to_state)
+                ).rowcount
+            )
+
 
 def admit_in_database(
     session: Session,
@@ -309,6 +330,17 @@ class RedisGate:
         if outcome == "closed":
             raise Conflict("The gate of this drop is not open.")
         return Answer(outcome, ticket if outcome == "in" else None, int(seq) or None)
+
+    def use(self, event_id: str, ticket: str) -> bool:
+        """Mark an admission's pass used, once, in Redis (where the admission is; its row
+        reaches the database with the next drain). Kept a day: longer than any pass."""
+        return bool(self.redis.set(self._used(event_id, ticket), 1, nx=True, ex=86_400))
+
+    def give_back(self, event_id: str, ticket: str) -> None:
+        self.redis.delete(self._used(event_id, ticket))
+
+    def _used(self, event_id: str, ticket: str) -> str:
+        return f"{self.prefix}:{event_id}:used:{ticket}"
 
     def drain(self, session: Session, event_id: str, limit: int = DRAIN_BATCH) -> Claim:
         """Claim up to ``limit`` admissions from Redis's log (moved, atomically, to a list

@@ -88,8 +88,20 @@ class GateInput(VariantRef):
     units: Annotated[int, Field(ge=0, le=1_000_000_000, description="Units to let in")]
 
 
+Quantity = Annotated[int, Field(ge=1, le=10)]
+
+
+class AdmissionInput(_Input):
+    quantity: Quantity = 1
+
+
 class BuyInput(_Input):
-    quantity: Annotated[int, Field(ge=1, le=10)] = 1
+    quantity: Quantity | None = Field(None, description="None: the pass's, or 1")
+    admission_pass: Annotated[str, Field(max_length=300)] | None = Field(
+        None,
+        description="From POST .../admission: start the checkout without queueing again "
+        "(none: queue now, then start it)",
+    )
     email: EmailStr | None = None
     shipping_address: AddressInput | None = None
     attribution: AttributionInput | None = Field(
@@ -100,6 +112,16 @@ class BuyInput(_Input):
 
 class _Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class AdmissionPublic(BaseModel):
+    """You're in: the pass to start the checkout with, and your place in the queue."""
+
+    admission_pass: str
+    expires_at: datetime
+    place: int | None = Field(None, description="First come, first served; none: no queue")
+    variant_id: str
+    quantity: int
 
 
 class PlatformPublic(_Output):

@@ -561,29 +561,41 @@ class Offer:
     """What a viewer can buy now: the pinned product, at the live price when there is one,
     through the gate when the merchant opened one for it."""
 
-    event: LiveEvent
+    event_id: str
+    currency: str
+    per_buyer_limit: int
     variant_id: str
     prices: dict[str, tuple[int, str]]
     gated: bool
 
 
 def offer(session: Session, event_id: str) -> Offer:
-    event = get_event(session, event_id)
-    if event.state != "live" or event.pinned_variant_id is None:
-        raise Conflict("Nothing is on sale in this live right now.", extra={"state": event.state})
-    variant_id = event.pinned_variant_id
-    prices = (
-        {variant_id: (event.live_price, event.currency)} if event.live_price is not None else {}
-    )
+    """One query (no event object: a drop asks this for every buyer)."""
     gated = (
-        session.scalar(
-            select(GateCounter.id).where(
-                GateCounter.event_id == event.id, GateCounter.variant_id == variant_id
-            )
+        select(GateCounter.id)
+        .where(
+            GateCounter.event_id == LiveEvent.id,
+            GateCounter.variant_id == LiveEvent.pinned_variant_id,
         )
-        is not None
+        .exists()
     )
-    return Offer(event, variant_id, prices, gated)
+    row = session.execute(
+        select(
+            LiveEvent.state,
+            LiveEvent.pinned_variant_id,
+            LiveEvent.live_price,
+            LiveEvent.currency,
+            LiveEvent.per_buyer_limit,
+            gated,
+        ).where(LiveEvent.id == event_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"No live event {event_id!r}.")
+    state, variant_id, live_price, currency, limit, is_gated = row
+    if state != "live" or variant_id is None:
+        raise Conflict("Nothing is on sale in this live right now.", extra={"state": state})
+    prices = {variant_id: (live_price, currency)} if live_price is not None else {}
+    return Offer(event_id, currency, limit, variant_id, prices, bool(is_gated))
 
 
 def open_gate(
@@ -666,11 +678,11 @@ def admit(
     if not on_sale.gated:
         return None
     answer = the_gate.admit(
-        on_sale.event.id,
+        on_sale.event_id,
         on_sale.variant_id,
         buyer,
         quantity,
-        on_sale.event.per_buyer_limit,
+        on_sale.per_buyer_limit,
         client=client,
     )
     if not answer.admitted:

@@ -98,7 +98,7 @@ def live_buy(request: Request, event_id: str, form: PostedForm, sessions: Sessio
         address_limits.count_checkout_start(request)
         data = CheckoutCreate(
             lines=[{"variant_id": on_sale.variant_id, "quantity": quantity}],
-            currency=on_sale.event.currency,
+            currency=on_sale.currency,
             locale=locale_of(request),
             attribution={"source": "live", "campaign": event_id},
         )

@@ -1816,6 +1816,14 @@ ROUTES: list[Route] = [
     by_id("GET", "/api/v1/live-events/{event_id}/moments", "live:read", 200, _live),
     by_id(
         "POST",
+        "/api/v1/live-events/{event_id}/admission",
+        None,
+        201,
+        lambda s: Request(ids={"event_id": s.live_on_air_id}, json={"quantity": 1}),
+        public="public: anyone may queue for the pinned product; its pass is its buyer's",
+    ),
+    by_id(
+        "POST",
         "/api/v1/live-events/{event_id}/buy",
         None,
         201,
