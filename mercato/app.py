@@ -49,6 +49,7 @@ from mercato.inventory.api import router as inventory_router
 from mercato.jobs.api import router as jobs_router
 from mercato.jobs.worker import embedded as embedded_worker
 from mercato.live.api import router as live_router
+from mercato.live.stream import CounterStreams
 from mercato.markets.api import router as markets_router
 from mercato.offers.api import pos_router
 from mercato.offers.api import router as offers_router
@@ -161,7 +162,10 @@ def create_app(
     app.add_middleware(IdempotencyMiddleware)
     # Outermost of the two: a key is never claimed by a request refused for its text.
     app.add_middleware(TextInputMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.base_url.startswith("https://"))
+    https = settings.base_url.startswith("https://")
+    app.add_middleware(SecurityHeadersMiddleware, https=https)
+    # Outermost: the live counter stream's frames skip the stack (live/stream.py).
+    app.add_middleware(CounterStreams, state=app.state, https=https)
 
     # Routes are matched in order, each checked in turn (about 3.5 us a route, twice per
     # request): what buyers and platforms hit in a burst (webhooks, reservations,

@@ -7,6 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 
+from mercato import wakeups
 from mercato.db import Sessions
 from mercato.live import fanout, gate
 
@@ -31,6 +32,10 @@ def of(state) -> LiveRuntime:
         if runtime is None:
             sessions: Sessions = state.sessions
             redis_url, tries = state.settings.redis_url, state.settings.drop_tries_per_10s
+
+            def listen():  # other processes' commits wake the counters' readers
+                return wakeups.listen(state.engine)
+
             if redis_url:
                 import redis
 
@@ -38,13 +43,13 @@ def of(state) -> LiveRuntime:
                 viewers = fanout.RedisViewers(client, f"{os.getpid()}-{id(state)}")
                 runtime = LiveRuntime(
                     gate.RedisGate(client, attempts=tries),
-                    fanout.CounterHub(sessions.read, viewers),
+                    fanout.CounterHub(sessions.read, viewers, listen),
                     client,
                 )
             else:
                 runtime = LiveRuntime(
                     gate.DatabaseGate(sessions.write, gate.Throttle(tries)),
-                    fanout.CounterHub(sessions.read),
+                    fanout.CounterHub(sessions.read, listen=listen),
                 )
             state.live_runtime = runtime
     return runtime

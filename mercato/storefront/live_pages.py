@@ -1,14 +1,12 @@
 """The live viewer page under /shop/live: the stream's links, the pinned product with
-its live counter (one publish per change, fanned out to every viewer: ``live.fanout``)
-and a one-tap buy through the drop's admission gate."""
+its live counter (the counter stream, ``live.stream``: one publish per change, fanned out
+to every viewer) and a one-tap buy through the drop's admission gate."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sse_starlette import EventSourceResponse
 
-from mercato import wakeups
 from mercato.checkout import service as checkout
 from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutCreate
@@ -57,24 +55,6 @@ def live_page(request: Request, event_id: str, session: ReadSession):
         return _viewer_page(request, session, event_id)
     except MercatoError as exc:
         return _problem_page(request, exc)
-
-
-@router.get("/{event_id}/counters")
-def live_counters(request: Request, event_id: str, sessions: SessionFactories):
-    """The counters as Server-Sent Events: the state now, then each change."""
-    release = wakeups.listen(request.app.state.engine)  # other processes' commits wake it
-    hub = _runtime(request).hub
-
-    async def messages():
-        try:
-            async for message in hub.watch(event_id):
-                yield {"event": "counters", "data": message.decode()}
-        finally:
-            release()
-
-    return EventSourceResponse(
-        messages(), ping=15, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    )
 
 
 @router.post("/{event_id}/buy")
