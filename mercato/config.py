@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # buyer's country from their IP (e.g. CF-IPCountry behind Cloudflare). Unset: the IP's
     # country is not known (no geo-IP database is consulted), and the header is ignored.
     fraud_ip_country_header: str | None = None
+    # PostgreSQL connections one process keeps open, and how many more it may open for a
+    # burst (each closed again after use: a connection opened per request is expensive).
+    db_pool_size: int = 30
+    db_pool_overflow: int = 10
     # SQLite waits this long for a competing writer before giving up.
     sqlite_busy_timeout_ms: int = 30_000
     # Let webhook endpoints, channel base URLs and provider API bases be http and local

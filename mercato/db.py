@@ -262,7 +262,11 @@ def create_db_engine(settings: Settings | None = None, url: str | None = None) -
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        pool_pre_ping=True,
+        hide_parameters=True,
     )
 
 

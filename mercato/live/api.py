@@ -168,11 +168,10 @@ def admission(event_id: EventId, data: AdmissionInput, request: Request):
     """Queue for the pinned product: "you're in", with a pass to start the checkout with
     (``POST .../buy``) within five minutes, or "sold out" / "limit reached" at once.
     First come, first served, the event's per-buyer limit per visitor. Public."""
-    state = request.app.state
+    live = runtime.of(request.app.state)
     buyer, address = _buyer(request)
-    with state.sessions.read() as session:
-        on_sale = service.offer(session, event_id)
-    answer = service.admit(runtime.of(state).gate, on_sale, buyer, data.quantity, address)
+    on_sale = live.offers.of(event_id)
+    answer = service.admit(live.gate, on_sale, buyer, data.quantity, address)
     granted = passes.issue(on_sale, answer, data.quantity)
     body = {
         "admission_pass": granted.token(buyer),
