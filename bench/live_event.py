@@ -309,10 +309,10 @@ class Viewer(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         transport.write(self.request)
-        self.ready.set()
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
+        self.ready.set()  # the stream is open: the counters came
         data = self.tail + data
         start = data.find(b"data: ")
         while start >= 0:
@@ -350,10 +350,10 @@ async def run(base: str, event_id: str, token: str, args) -> dict:
     views: list[list] = [[] for _ in range(args.viewers)]
     readies = [asyncio.Event() for _ in range(args.viewers)]
     watching = []
-    for i in range(args.viewers):  # a few at a time: the server's listen backlog
+    for i in range(args.viewers):  # one at a time: the server's listen backlog
         watching.append(await viewer(host, port, event_id, views[i], readies[i]))
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
-    await asyncio.sleep(1.0)  # every viewer has the first message
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 300)
+    await asyncio.sleep(1.0)
 
     tiktok_shown = [int(args.stock * args.tiktok_share)]  # the pool, as pushed to TikTok
     clients = [Connection.to(base) for _ in range(args.concurrency)]
