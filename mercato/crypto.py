@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Text, and_, false, or_
+from sqlalchemy.orm import validates
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
@@ -229,6 +230,21 @@ def email_key(email: str | None) -> str | None:
 def value_key(value: str | None) -> str | None:
     """The keyed hash a phone number or an identity's value is looked up by."""
     return pii_hash(value) if value else None
+
+
+class ContactKeys:
+    """A model whose ``email`` and ``phone`` are encrypted keeps their lookup keys
+    (``email_hash``, ``phone_hash``) beside them, set whenever either is."""
+
+    @validates("email")
+    def _hash_email(self, _: str, value: str | None) -> str | None:
+        self.email_hash = email_key(value)
+        return value
+
+    @validates("phone")
+    def _hash_phone(self, _: str, value: str | None) -> str | None:
+        self.phone_hash = value_key(value)
+        return value
 
 
 # ------------------------------------------------------- searching by part, through hashes

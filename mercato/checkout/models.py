@@ -15,15 +15,15 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mercato.crypto import Encrypted, EncryptedJSON, email_key, value_key
+from mercato.crypto import ContactKeys, Encrypted, EncryptedJSON
 from mercato.db import Amount, Base, DecimalString, JSONType, UTCDateTime, new_id, utcnow
 
 CHECKOUT_STATUSES = ("open", "completed", "expired")
 
 
-class Checkout(Base):
+class Checkout(ContactKeys, Base):
     """A buyer's checkout session. Reached through a secret token kept only as a hash."""
 
     __tablename__ = "checkouts"
@@ -105,16 +105,6 @@ class Checkout(Base):
     lines: Mapped[list[CheckoutLine]] = relationship(
         order_by="CheckoutLine.position", cascade="all, delete-orphan"
     )
-
-    @validates("email")
-    def _hash_email(self, _: str, value: str | None) -> str | None:
-        self.email_hash = email_key(value)
-        return value
-
-    @validates("phone")
-    def _hash_phone(self, _: str, value: str | None) -> str | None:
-        self.phone_hash = value_key(value)
-        return value
 
 
 class CheckoutLine(Base):

@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from mercato.crypto import (
+    ContactKeys,
     Encrypted,
     EncryptedJSON,
     country_of,
@@ -35,7 +36,7 @@ CONSENT_SOURCES = ("storefront_checkout", "api", "inbox", "import", "cli", "dash
 __all__ = ["email_key", "value_key"]  # the keyed hashes contact points are found by
 
 
-class Customer(Base):
+class Customer(ContactKeys, Base):
     """A person, as one or more rows merged into one profile. ``profile_id`` is the row
     that stands for the whole profile (its own id when not merged): orders, conversations,
     checkouts and identities keep pointing at the row they were linked to, and follow the
@@ -79,16 +80,6 @@ class Customer(Base):
         kw.setdefault("id", new_id("cus"))
         kw.setdefault("profile_id", kw["id"])
         super().__init__(**kw)
-
-    @validates("email")
-    def _hash_email(self, _: str, value: str | None) -> str | None:
-        self.email_hash = email_key(value)
-        return value
-
-    @validates("phone")
-    def _hash_phone(self, _: str, value: str | None) -> str | None:
-        self.phone_hash = value_key(value)
-        return value
 
     @validates("name")
     def _search_name(self, _: str, value: str | None) -> str | None:

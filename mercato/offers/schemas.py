@@ -13,7 +13,9 @@ Uses = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 Kind = Literal["percentage", "fixed", "free_shipping", "buy_x_get_y", "tiered", "bundle"]
 Channel = Literal["storefront", "inbox", "pos", "import"]
-CodeText = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# What a code may be made of, however it comes in (the API, the dashboard, an import).
+CODE_PATTERN = r"^[A-Za-z0-9_-]{2,64}$"
+CodeText = Annotated[str, Field(min_length=2, max_length=64, pattern=CODE_PATTERN)]
 Ref = Annotated[str, Field(min_length=1, max_length=100)]
 
 

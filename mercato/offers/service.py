@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import FieldError, NotFound, ValidationFailed
 from mercato.offers import combining, pages, rules, scopes
 from mercato.offers.models import Offer, OfferCode, Redemption
-from mercato.offers.schemas import CodesCreate, OfferCreate, OfferUpdate
+from mercato.offers.schemas import CODE_PATTERN, CodesCreate, OfferCreate, OfferUpdate
 from mercato.segments.models import Segment
 
 # No 0/O, 1/I/L: codes read aloud at a till or typed from a flyer.
@@ -211,6 +212,9 @@ def code_count(session: Session, offer_id: str) -> int:
 def add_code(session: Session, offer_id: str, code: str, max_uses: int | None = None) -> OfferCode:
     get_offer(session, offer_id)
     normal = rules.normalize(code)
+    if not re.fullmatch(CODE_PATTERN, normal):
+        why = "give the code" if not normal else "letters, digits, - and _ (2 to 64)"
+        raise ValidationFailed("The code cannot be added.", [FieldError(("code",), why)])
     if session.get(OfferCode, normal) is not None:
         raise ValidationFailed(
             "The code cannot be added.", [FieldError(("code",), "already exists", "taken")]
