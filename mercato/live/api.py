@@ -194,9 +194,9 @@ def admission(event_id: EventId, data: AdmissionInput, request: Request):
 )
 async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
     """Buy the pinned product: a checkout at the live price, as ``POST /checkouts``
-    answers it. With an ``admission_pass`` the buyer was let in already (the pass is used
-    up; given back if the checkout is refused); without one, through the drop's gate
-    first when it has one. Public, like starting a checkout."""
+    answers it. With an ``admission_pass`` the buyer was let in already; without one,
+    through the drop's gate first when it has one. Either way the pass is used up (and
+    given back if the checkout is refused). Public, like starting a checkout."""
     state = request.app.state
     live = runtime.of(state)
 
@@ -206,17 +206,18 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
 
     on_sale = await run_in_threadpool(_offer)
     buyer, address = _buyer(request)
-    granted = None
     if data.admission_pass:
         granted = passes.read(data.admission_pass, event_id, buyer)
         passes.check(granted, on_sale, data.quantity)
-        await run_in_threadpool(passes.use, live.gate, granted)
-        quantity = granted.quantity
-    else:
+    else:  # queue now: the pass is used at once
         quantity = data.quantity or 1
-        await run_in_threadpool(service.admit, live.gate, on_sale, buyer, quantity, address)
+        answer = await run_in_threadpool(
+            service.admit, live.gate, on_sale, buyer, quantity, address
+        )
+        granted = passes.issue(on_sale, answer, quantity)
+    await run_in_threadpool(passes.use, live.gate, granted)
     start = CheckoutCreate(
-        lines=[{"variant_id": on_sale.variant_id, "quantity": quantity}],
+        lines=[{"variant_id": on_sale.variant_id, "quantity": granted.quantity}],
         currency=on_sale.currency,
         email=data.email,
         shipping_address=data.shipping_address,
@@ -228,7 +229,6 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
     try:
         created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))
     except Exception:  # refused or failed: no checkout holds the pass's units
-        if granted is not None:
-            await run_in_threadpool(passes.give_back, live.gate, granted)
+        await run_in_threadpool(passes.give_back, live.gate, granted)
         raise
     return rendered({**public(created.shown), "token": created.token}, status.HTTP_201_CREATED)

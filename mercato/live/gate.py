@@ -159,6 +159,27 @@ class DatabaseGate:
     def give_back(self, event_id: str, ticket: str) -> None:
         self._move(event_id, ticket, "checked_out", "admitted")
 
+    def lapse(self, sessions, event_id: str, before: datetime) -> int:
+        """Admissions of the event not used by ``before`` lapse, and their units go back
+        to the gate and their buyers' limits (in one transaction). Returns how many."""
+        with transaction(sessions) as session:
+            rows = session.execute(
+                update(admissions_table)
+                .where(
+                    admissions_table.c.event_id == event_id,
+                    admissions_table.c.state == "admitted",
+                    admissions_table.c.created_at < before,
+                )
+                .values(state="lapsed")
+                .returning(
+                    admissions_table.c.variant_id,
+                    admissions_table.c.buyer,
+                    admissions_table.c.quantity,
+                )
+            ).all()
+            _give_back_in_database(session, event_id, rows)
+        return len(rows)
+
     def _move(self, event_id: str, ticket: str, from_state: str, to_state: str) -> bool:
         with transaction(self.sessions) as session:
             return bool(
@@ -235,6 +256,28 @@ def admit_in_database(
         )
     )
     return Answer("in", ticket, row.admitted)
+
+
+def _give_back_in_database(session: Session, event_id: str, rows) -> None:
+    """Units of lapsed admissions (variant, buyer, quantity) back to the gate's counters
+    and the buyers' limits."""
+    by_variant: dict[str, int] = {}
+    by_buyer: dict[str, int] = {}
+    for variant_id, buyer, quantity in rows:
+        by_variant[variant_id] = by_variant.get(variant_id, 0) + quantity
+        by_buyer[buyer] = by_buyer.get(buyer, 0) + quantity
+    for variant_id, units in sorted(by_variant.items()):
+        session.execute(
+            update(counters_table)
+            .where(counters_table.c.event_id == event_id, counters_table.c.variant_id == variant_id)
+            .values(remaining=counters_table.c.remaining + units)
+        )
+    for buyer, units in sorted(by_buyer.items()):
+        session.execute(
+            update(buyers_table)
+            .where(buyers_table.c.event_id == event_id, buyers_table.c.buyer == buyer)
+            .values(taken=buyers_table.c.taken - units)
+        )
 
 
 # ---------------------------------------------------------------- the Redis gate
@@ -338,6 +381,51 @@ class RedisGate:
 
     def give_back(self, event_id: str, ticket: str) -> None:
         self.redis.delete(self._used(event_id, ticket))
+
+    def lapse(self, sessions, event_id: str, before: datetime) -> int:
+        """Admissions drained to the database and not used by ``before`` lapse: each is
+        marked used in Redis first (so its pass can no longer start a checkout), and only
+        those it was not used for give their units back to the gate and their buyers'
+        limits in Redis; the rows say which lapsed and which checked out. A run that dies
+        half-way gives nothing back twice: its marks say "lapsed" to the next run."""
+        with transaction(sessions) as session:
+            rows = session.execute(
+                select(
+                    admissions_table.c.id,
+                    admissions_table.c.ticket,
+                    admissions_table.c.variant_id,
+                    admissions_table.c.buyer,
+                    admissions_table.c.quantity,
+                ).where(
+                    admissions_table.c.event_id == event_id,
+                    admissions_table.c.state == "admitted",
+                    admissions_table.c.created_at < before,
+                )
+            ).all()
+            lapsed, used, to_give = [], [], []
+            for row in rows:
+                key = self._used(event_id, row.ticket)
+                if self.redis.set(key, "lapsed", nx=True, ex=86_400):
+                    lapsed.append(row.id)
+                    to_give.append(row)
+                elif self.redis.get(key) == b"lapsed":  # an earlier run gave it back
+                    lapsed.append(row.id)
+                else:
+                    used.append(row.id)
+            pipe = self.redis.pipeline()
+            for row in to_give:
+                gate, buyers, _ = self._keys(event_id, row.variant_id)
+                pipe.hincrby(gate, "remaining", row.quantity)
+                pipe.hincrby(buyers, row.buyer, -row.quantity)
+            pipe.execute()
+            for ids, state in ((lapsed, "lapsed"), (used, "checked_out")):
+                if ids:
+                    session.execute(
+                        update(admissions_table)
+                        .where(admissions_table.c.id.in_(ids))
+                        .values(state=state)
+                    )
+        return len(lapsed)
 
     def _used(self, event_id: str, ticket: str) -> str:
         return f"{self.prefix}:{event_id}:used:{ticket}"

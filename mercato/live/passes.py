@@ -88,7 +88,7 @@ def read(token: str, event_id: str, buyer: str, now: float | None = None) -> Pas
 def use(the_gate, found: Pass) -> None:
     """Mark the pass used (once: a second use is refused)."""
     if found.ticket and not the_gate.use(found.event_id, found.ticket):
-        raise PassUsed("This admission pass has already started a checkout.")
+        raise PassUsed("This admission pass is used up: it started a checkout, or lapsed.")
 
 
 def give_back(the_gate, found: Pass) -> None:

@@ -12,7 +12,7 @@ from mercato.checkout.limits import visitor_key
 from mercato.checkout.schemas import CheckoutCreate
 from mercato.db import transaction
 from mercato.errors import MercatoError, RateLimited
-from mercato.live import runtime
+from mercato.live import passes, runtime
 from mercato.live import service as live
 from mercato.storefront.pages import (
     CSRF_COOKIE,
@@ -70,11 +70,14 @@ def live_buy(request: Request, event_id: str, form: PostedForm, sessions: Sessio
         visitor = visitor_key(request.cookies.get(CSRF_COOKIE))
         address = request.client.host if request.client else None
         buyer = customer_id or visitor or address or "anonymous"
+        the_gate = _runtime(request).gate
         try:
-            live.admit(_runtime(request).gate, on_sale, buyer, quantity, address)
+            answer = live.admit(the_gate, on_sale, buyer, quantity, address)
         except (live.SoldOut, live.BuyerLimit, RateLimited) as refused:
             with sessions.read() as session:
                 return _viewer_page(request, session, event_id, refused.detail, refused.status)
+        granted = passes.issue(on_sale, answer, quantity)
+        passes.use(the_gate, granted)
         address_limits.count_checkout_start(request)
         data = CheckoutCreate(
             lines=[{"variant_id": on_sale.variant_id, "quantity": quantity}],
@@ -82,10 +85,14 @@ def live_buy(request: Request, event_id: str, form: PostedForm, sessions: Sessio
             locale=locale_of(request),
             attribution={"source": "live", "campaign": event_id},
         )
-        with transaction(sessions.write) as session:
-            created = checkout.create_checkout(
-                session, data, customer_id=customer_id, visitor=visitor, prices=on_sale.prices
-            )
+        try:
+            with transaction(sessions.write) as session:
+                created = checkout.create_checkout(
+                    session, data, customer_id=customer_id, visitor=visitor, prices=on_sale.prices
+                )
+        except Exception:  # no checkout holds the units: the admission may lapse
+            passes.give_back(the_gate, granted)
+            raise
         return _see_other(request, "checkout_page", token=created.token)
     except MercatoError as exc:
         return _problem_page(request, exc)
