@@ -149,6 +149,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--live", type=int, default=200, help="messages timed to the stream")
     parser.add_argument("--processes", type=int, default=1, help="`mercato serve` workers")
+    parser.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="serve without uvicorn's line per request (as behind a proxy that logs them)",
+    )
     parser.add_argument("--pg-server", default=PG_SERVER)
     args = parser.parse_args()
     for messages in args.messages:
@@ -193,6 +199,7 @@ def run(args, messages: int, data_dir: Path) -> None:
     log = open(data_dir / "serve.log", "w")  # noqa: SIM115
     serve = subprocess.Popen(
         [mercato, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"]
+        + ([] if args.access_log else ["--no-access-log"])
         + ["--workers", str(args.processes)],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -220,8 +227,9 @@ def run(args, messages: int, data_dir: Path) -> None:
     where = "PostgreSQL" if args.db == "postgres" else "SQLite"
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"{where}, {args.processes} API process(es): {messages} new messages from {PEOPLE} "
-        f"people, then each again, by {args.senders} senders; load average {load}"
+        f"{where}, {args.processes} API process(es)"
+        f"{'' if args.access_log else ' without access log'}: {messages} new messages from "
+        f"{PEOPLE} people, then each again, by {args.senders} senders; load average {load}"
     )
     print(f"  new messages      {messages / acked_in:,.0f} acknowledged/s; statuses {statuses}")
     print(f"  ack latency       p50 {ms(latencies, 0.5):.1f} ms   p99 {ms(latencies, 0.99):.1f} ms")

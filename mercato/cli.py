@@ -112,6 +112,13 @@ def serve(
             help="Run the job worker in the API process (default: on with SQLite)",
         ),
     ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="A line per request on stderr (off behind a proxy that logs them)",
+        ),
+    ] = True,
 ):
     """Serve the REST API (and, on the embedded SQLite setup, the job worker)."""
     import uvicorn
@@ -120,14 +127,21 @@ def serve(
 
     embedded = get_settings().is_sqlite if worker is None else worker
     if embedded and workers == 1:
-        uvicorn.run(serve_app(run_worker=True), host=host, port=port)
+        uvicorn.run(serve_app(run_worker=True), host=host, port=port, access_log=access_log)
         return
     if embedded:
         console.print(
             "The in-process worker runs with one API process only: "
             "run `mercato worker` beside them."
         )
-    uvicorn.run("mercato.app:serve_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "mercato.app:serve_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+    )
 
 
 @tokens_app.command("create")
