@@ -5,11 +5,11 @@ it back. The same with the database gate and the Redis gate."""
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
 import dataclasses
 from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
 
 from mercato.app import create_app
 from mercato.config import get_settings
