@@ -7,7 +7,8 @@ A pass names the event, the variant, the units, the gate's ticket and when it la
 signed with a key derived from the secret key and bound to the buyer (the visitor cookie
 or client address it was given to, never written in it). It is good once: the gate
 marks its ticket used (``use``) when the checkout starts and gives it back when the
-checkout is refused.
+checkout is refused. One never used lapses, and its units go back to the gate
+(``tasks.lapse_admissions``).
 """
 
 from __future__ import annotations
