@@ -455,6 +455,7 @@ def main() -> int:
     parser.add_argument("--buyers", type=int, default=500)
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=64, help="buyers at once")
+    parser.add_argument("--workers", type=int, default=1, help="API processes (PostgreSQL)")
     parser.add_argument("--tiktok-share", type=float, default=0.4)
     parser.add_argument("--tries", type=int, default=3, help="attempts per buyer at most")
     parser.add_argument("--timeout", type=float, default=600)
@@ -490,7 +491,8 @@ def main() -> int:
         try:
             token, event_id = prepare(args.stock, args.tiktok_share, 7900)
             port = free_port()
-            server = start_app("live_event:bench_app", port, env)
+            workers = args.workers if args.db == "postgres" else 1  # SQLite: embedded worker
+            server = start_app("live_event:bench_app", port, env, workers=workers)
             base = f"http://127.0.0.1:{port}"
             result = asyncio.run(run(base, event_id, token, args))
             stock = final_stock(event_id, token, base)
@@ -513,7 +515,8 @@ def main() -> int:
     oversold = max(0, total - args.stock)
     gate_name = "Redis" if args.redis else "database"
     print(
-        f"live event on {args.db}, {gate_name} gate: {args.stock} units, {args.buyers} buyers "
+        f"live event on {args.db}, {gate_name} gate, {workers} API process(es): "
+        f"{args.stock} units, {args.buyers} buyers "
         f"({args.tiktok_share:.0%} on TikTok), {args.viewers} viewers"
     )
     print(
