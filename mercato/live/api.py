@@ -150,12 +150,12 @@ REFUSED = {
 }
 
 
-def _buyer(request: Request) -> tuple[str, str | None]:
+def _buyer(request: Request) -> tuple[str, str | None, str | None]:
     """Whose per-buyer limit a try counts to (the shop's visitor cookie, else the client
-    address), and the address the bot throttle counts."""
+    address), the address the bot throttle counts, and the visitor (None: no cookie)."""
     address = request.client.host if request.client else None
     visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
-    return visitor or address or "anonymous", address
+    return visitor or address or "anonymous", address, visitor
 
 
 @router.post(
@@ -169,7 +169,7 @@ def admission(event_id: EventId, data: AdmissionInput, request: Request):
     (``POST .../buy``) within five minutes, or "sold out" / "limit reached" at once.
     First come, first served, the event's per-buyer limit per visitor. Public."""
     live = runtime.of(request.app.state)
-    buyer, address = _buyer(request)
+    buyer, address, _ = _buyer(request)
     on_sale = live.offers.of(event_id)
     answer = service.admit(live.gate, on_sale, buyer, data.quantity, address)
     granted = passes.issue(on_sale, answer, data.quantity)
@@ -205,7 +205,7 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
             return service.offer(session, event_id)
 
     on_sale = await run_in_threadpool(_offer)
-    buyer, address = _buyer(request)
+    buyer, address, visitor = _buyer(request)
     if data.admission_pass:
         granted = passes.read(data.admission_pass, event_id, buyer)
         passes.check(granted, on_sale, data.quantity)
@@ -225,7 +225,6 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
         discount_code=data.discount_code,
     )
     starter = batches.StartBatcher.of(state, "checkout_starter")
-    visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
     try:
         created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))
     except Exception:  # refused or failed: no checkout holds the pass's units
