@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -71,6 +71,7 @@ from mercato.system.api import router as system_router
 from mercato.system.idempotency import IdempotencyMiddleware
 from mercato.system.security_headers import SecurityHeadersMiddleware
 from mercato.system.text_input import TextInputMiddleware
+from mercato.web.routing import PrefixRoutes
 from mercato.web.sessions import HANDLER_THREADS
 from mercato.webhooks.api import router as webhooks_router
 
@@ -167,60 +168,61 @@ def create_app(
     # Outermost: the live counter stream's frames skip the stack (live/stream.py).
     app.add_middleware(CounterStreams, state=app.state, https=https)
 
-    # Routes are matched in order, each checked in turn (about 3.5 us a route, twice per
-    # request): what buyers and platforms hit in a burst (webhooks, reservations,
-    # checkout, the shop) comes first, the merchant's API and pages after.
-    app.include_router(order_webhooks_router)
-    app.include_router(inbox_webhooks_router)
-    buyers = APIRouter(prefix="/api/v1")
-    buyers.include_router(inventory_router)
-    buyers.include_router(checkout_router)
-    buyers.include_router(payments_router)
-    buyers.include_router(analytics_router)
-    app.include_router(buyers)
-    app.mount("/shop/static", storefront_pages.static, name="shop-static")
-    app.include_router(storefront_pages.router)
-    app.include_router(storefront_live.router)
-    merchants = APIRouter(prefix="/api/v1")
-    merchants.include_router(catalog_router)
-    merchants.include_router(collections_router)
-    merchants.include_router(orders_router)
-    merchants.include_router(channels_router)
-    merchants.include_router(events_router)
-    merchants.include_router(jobs_router)
-    merchants.include_router(webhooks_router)
-    merchants.include_router(inbox_router)
-    merchants.include_router(conversions_router)
-    merchants.include_router(customers_router)
-    merchants.include_router(segments_router)
-    merchants.include_router(recommendations_router)
-    merchants.include_router(offers_router)
-    merchants.include_router(pos_router)
-    merchants.include_router(creators_router)
-    merchants.include_router(markets_router)
-    merchants.include_router(fraud_router)
-    merchants.include_router(fraud_reviews_router)
-    merchants.include_router(live_router)
-    app.include_router(merchants)
-    app.include_router(privacy_router)
-    app.include_router(privacy_callbacks)
+    # Routes are tried by the start of the request's path (web/routing.py); where several
+    # may serve a path, the first included wins.
+    routes = PrefixRoutes(app)
+    routes.include(order_webhooks_router)
+    routes.include(inbox_webhooks_router)
+    for router in (inventory_router, checkout_router, payments_router, analytics_router):
+        routes.include(router, prefix="/api/v1")
+    routes.mount("/shop/static", storefront_pages.static, name="shop-static")
+    routes.include(storefront_pages.router)
+    routes.include(storefront_live.router)
+    for router in (
+        catalog_router,
+        collections_router,
+        orders_router,
+        channels_router,
+        events_router,
+        jobs_router,
+        webhooks_router,
+        inbox_router,
+        conversions_router,
+        customers_router,
+        segments_router,
+        recommendations_router,
+        offers_router,
+        pos_router,
+        creators_router,
+        markets_router,
+        fraud_router,
+        fraud_reviews_router,
+        live_router,
+    ):
+        routes.include(router, prefix="/api/v1")
+    routes.include(privacy_router)
+    routes.include(privacy_callbacks)
     app.openapi = lambda: app.openapi_schema or document_problems(FastAPI.openapi(app))
-    app.include_router(system_router)
-    app.include_router(media_files_router)
-    app.mount("/admin/static", admin_pages.static, name="admin-static")
-    app.include_router(admin_pages.router)
-    app.include_router(admin_catalog.router)
-    app.include_router(admin_customers.router)
-    app.include_router(admin_offers.router)
-    app.include_router(admin_offer_forms.router)
-    app.include_router(admin_markets.router)
-    app.include_router(admin_translations.router)
-    app.include_router(admin_fraud.router)
-    app.include_router(creator_pages.router)
-    app.include_router(code_pages.router)
-    app.include_router(admin_live.router)
+    routes.include(system_router)
+    routes.include(media_files_router)
+    routes.mount("/admin/static", admin_pages.static, name="admin-static")
+    for module in (
+        admin_pages,
+        admin_catalog,
+        admin_customers,
+        admin_offers,
+        admin_offer_forms,
+        admin_markets,
+        admin_translations,
+        admin_fraud,
+        creator_pages,
+        code_pages,
+        admin_live,
+    ):
+        routes.include(module.router)
     app.add_exception_handler(admin_pages.LoginRequired, admin_pages.login_redirect)
-    app.include_router(feeds_router)
+    routes.include(feeds_router)
+    routes.install()
     return app
 
 
