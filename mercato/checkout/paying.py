@@ -88,6 +88,9 @@ def ready_to_pay(
     """Everything an order needs, checked before any money moves: an attempt within the
     limit, the buyer's details, the stock held again if the hold lapsed (``hold``: as read
     with the checkout), fresh totals."""
+    # Codes are held only here: before a first attempt, with no code on the checkout,
+    # there is nothing to hold or give back (a query saved on most orders).
+    nothing_held = checkout.attempts_since is None and not checkout.discount_codes
     _count_attempt(checkout, now)
     errors = _missing(checkout)
     if errors:
@@ -97,7 +100,7 @@ def ready_to_pay(
         service.reprice(session, checkout, now)
     # The code's slot is taken before any money moves; a code run out meanwhile comes
     # off, and the new total is what the buyer is shown (nothing charged).
-    if not discounts.hold(session, checkout, now):
+    if not nothing_held and not discounts.hold(session, checkout, now):
         service.reprice(session, checkout, now)
 
 

@@ -205,3 +205,42 @@ def test_a_revoked_token_gets_no_replay(client, make_token, sessions):
     assert "idempotent-replayed" not in again.headers
     forged = {"Authorization": "Bearer mct_not-a-token", "Idempotency-Key": "endpoint-1"}
     assert client.post("/api/v1/webhooks/endpoints", json=body, headers=forged).status_code == 401
+
+
+def test_keyed_requests_arriving_together_each_run_once_and_replay_their_own_answer(
+    live_server, admin, sessions
+):
+    import asyncio
+
+    import httpx
+
+    async def create(client, index: int, key: str):
+        return await client.post(
+            "/api/v1/products",
+            json=product(f"mug-{index}", f"MUG-{index}"),
+            headers={**admin, "Idempotency-Key": key},
+        )
+
+    async def burst():
+        async with httpx.AsyncClient(base_url=live_server, timeout=30) as client:
+            # 24 keys at once, one of them sent twice at the same moment.
+            first = await asyncio.gather(
+                *(create(client, i, f"burst-{i}") for i in range(24)), create(client, 0, "burst-0")
+            )
+            again = await asyncio.gather(*(create(client, i, f"burst-{i}") for i in range(24)))
+            return first, again
+
+    first, again = asyncio.run(burst())
+    assert count_products(sessions) == 24  # the twin of burst-0 ran nothing
+    # Of the two burst-0 requests one ran; the other was told it runs (409) or, come
+    # after it finished, got its answer replayed.
+    twins = [first[0], first[24]]
+    [ran] = [r for r in twins if r.status_code == 201 and "idempotent-replayed" not in r.headers]
+    [other] = [r for r in twins if r is not ran]
+    assert other.status_code == 409 or other.json() == ran.json()
+    for before, replayed in zip([ran, *first[1:24]], again, strict=True):
+        assert replayed.status_code == 201 and replayed.json() == before.json()
+        assert replayed.headers["idempotent-replayed"] == "true"
+    with sessions() as session:
+        kept = session.scalars(select(IdempotencyKey)).all()
+    assert len(kept) == 24 and all(k.completed_at and k.status_code == 201 for k in kept)
