@@ -21,10 +21,17 @@ from mercato.markets import service as markets
 from mercato.markets.models import Market
 
 
-def market_for(session: Session, requested: str | None, country: str | None) -> Market | None:
+def market_for(
+    session: Session,
+    requested: str | None,
+    country: str | None,
+    active_markets: list[Market] | None = None,
+) -> Market | None:
     """The market a new checkout is in: the one asked for (unknown: refused), else the
     buyer's country's; None without markets."""
-    return markets.resolve(session, requested=requested, country=country)
+    return markets.resolve(
+        session, requested=requested, country=country, active_markets=active_markets
+    )
 
 
 def converted(variant, currency: str) -> bool:

@@ -28,6 +28,7 @@ from mercato.inventory import reservations as stock
 from mercato.inventory.availability import InsufficientStock
 from mercato.inventory.models import Reservation
 from mercato.inventory.schemas import ReservationLineInput
+from mercato.markets import service as markets
 from mercato.markets import taxes
 from mercato.money import CURRENCIES
 from mercato.offers.pricing import Line as OfferLine
@@ -362,6 +363,7 @@ def start_many(
     now = now or utcnow()
     outcomes: list = [None] * len(starts)
     found = _shown_for(session, [start.data for start in starts])
+    active_markets = markets.list_markets(session, active_only=True)  # once for the batch
     made = []
     for index, start in enumerate(starts):
         try:
@@ -369,7 +371,14 @@ def start_many(
                 (
                     index,
                     *_new_checkout(
-                        session, start.data, None, start.visitor, now, found, start.prices
+                        session,
+                        start.data,
+                        None,
+                        start.visitor,
+                        now,
+                        found,
+                        start.prices,
+                        active_markets,
                     ),
                 )
             )
@@ -424,6 +433,7 @@ def _new_checkout(
     now: datetime,
     found: dict[str, Shown],
     live_prices: Mapping[str, tuple[int, str]] | None = None,
+    active_markets: list | None = None,
 ) -> tuple[Checkout, str, dict[str, Shown]]:
     """A priced checkout, not yet in the session nor holding anything; its token; its
     variants. Refuses a visitor with too many open, a currency not sold in, an item not
@@ -431,7 +441,7 @@ def _new_checkout(
     limits.check_visitor(session, visitor, now)
     table = rates.load()
     where = data.country or (data.shipping_address.country if data.shipping_address else None)
-    market = market_pricing.market_for(session, data.market, where)
+    market = market_pricing.market_for(session, data.market, where, active_markets)
     currency = (market.currency if market else data.currency or table.currency_for(where)).upper()
     if currency not in CURRENCIES or currency not in table.currencies:
         raise ValidationFailed(

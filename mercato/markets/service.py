@@ -206,11 +206,15 @@ def resolve(
     requested: str | None = None,
     chosen: str | None = None,
     country: str | None = None,
+    active_markets: list[Market] | None = None,
 ) -> Market | None:
     """The market a buyer shops in: the link's (``requested``; an unknown one is refused),
     else their own choice (``chosen``, ignored when no longer active), else their
-    country's; None when no market is defined for them."""
-    active = {m.code: m for m in list_markets(session, active_only=True)}
+    country's; None when no market is defined for them. ``active_markets``: as read by
+    the caller for many buyers at once."""
+    if active_markets is None:
+        active_markets = list_markets(session, active_only=True)
+    active = {m.code: m for m in active_markets}
     if requested:
         market = active.get(requested.strip().lower())
         if market is None:
