@@ -49,7 +49,11 @@ class StartBatcher(GroupCommit[Start]):
 
     def write_one(self, session: Session, start: Start) -> NewCheckout:
         return service.create_checkout(
-            session, start.data, visitor=start.visitor, prices=start.prices
+            session,
+            start.data,
+            visitor=start.visitor,
+            prices=start.prices,
+            admission_ticket=start.admission_ticket,
         )
 
 

@@ -41,6 +41,9 @@ class Checkout(ContactKeys, Base):
     # How many holds this checkout has taken (each has its own inventory reference).
     holds: Mapped[int] = mapped_column(Integer, default=1)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The live drop's admission it was started with: should it expire unpaid, the drop's
+    # gate gets the units back (live.gate).
+    admission_ticket: Mapped[str | None] = mapped_column(String(64), index=True)
 
     # The buyer's details, encrypted at rest (mercato.crypto); email and phone found by
     # their keyed hashes.

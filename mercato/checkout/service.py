@@ -312,15 +312,18 @@ def create_checkout(
     visitor: str | None = None,
     now: datetime | None = None,
     prices: Mapping[str, tuple[int, str]] | None = None,
+    admission_ticket: str | None = None,
 ) -> NewCheckout:
     """Start a checkout: price the lines and hold their stock (limits.py: how much and
     how long; ``visitor`` is the hash of the shop's cookie, when there is one).
     ``prices``: variant id -> (price, currency) that replace the variant's own in that
-    currency, set by the server (a live event's price for its pinned product)."""
+    currency, set by the server (a live event's price for its pinned product);
+    ``admission_ticket``: the live drop's admission it uses."""
     now = now or utcnow()
     checkout, token, found = _new_checkout(
         session, data, customer_id, visitor, now, _shown_for(session, [data]), prices
     )
+    checkout.admission_ticket = admission_ticket
     session.add(checkout)
     seen = view(session, checkout, now, variants=found)
     events.record(session, "checkout.started", started_payload(checkout), key=checkout.id)
@@ -351,6 +354,7 @@ class Start:
     visitor: str | None = None
     # Server-set prices (``create_checkout``'s), e.g. a live event's for its pinned product.
     prices: Mapping[str, tuple[int, str]] | None = None
+    admission_ticket: str | None = None  # ``create_checkout``'s
 
 
 def start_many(
@@ -410,6 +414,7 @@ def start_many(
             outcomes[index] = hold
             continue
         checkout.reservation_id, checkout.expires_at = hold.id, hold.expires_at
+        checkout.admission_ticket = starts[index].admission_ticket
         session.add(checkout)
         outcomes[index] = NewCheckout(checkout, token, view(session, checkout, now, variants))
     session.flush()

@@ -226,7 +226,9 @@ async def buy_pinned(event_id: EventId, data: BuyInput, request: Request):
     )
     starter = batches.StartBatcher.of(state, "checkout_starter")
     try:
-        created = await starter.submit(checkout.Start(start, visitor, on_sale.prices))
+        created = await starter.submit(
+            checkout.Start(start, visitor, on_sale.prices, granted.ticket or None)
+        )
     except Exception:  # refused or failed: no checkout holds the pass's units
         await run_in_threadpool(passes.give_back, live.gate, granted)
         raise

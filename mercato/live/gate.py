@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mercato import inserts
+from mercato.checkout.models import Checkout
 from mercato.db import new_id, transaction, utcnow
 from mercato.errors import Conflict
 from mercato.live.models import Admission, GateBuyer, GateCounter, LiveEvent
@@ -160,8 +161,9 @@ class DatabaseGate:
         self._move(event_id, ticket, "checked_out", "admitted")
 
     def lapse(self, sessions, event_id: str, before: datetime) -> int:
-        """Admissions of the event not used by ``before`` lapse, and their units go back
-        to the gate and their buyers' limits (in one transaction). Returns how many."""
+        """Admissions of the event not used by ``before`` lapse, and those whose checkout
+        expired unpaid are abandoned: their units go back to the gate and their buyers'
+        limits (in one transaction). Returns how many."""
         with transaction(sessions) as session:
             rows = session.execute(
                 update(admissions_table)
@@ -171,12 +173,9 @@ class DatabaseGate:
                     admissions_table.c.created_at < before,
                 )
                 .values(state="lapsed")
-                .returning(
-                    admissions_table.c.variant_id,
-                    admissions_table.c.buyer,
-                    admissions_table.c.quantity,
-                )
+                .returning(*_UNITS)
             ).all()
+            rows += _abandon(session, event_id)
             _give_back_in_database(session, event_id, rows)
         return len(rows)
 
@@ -256,6 +255,27 @@ def admit_in_database(
         )
     )
     return Answer("in", ticket, row.admitted)
+
+
+_UNITS = (admissions_table.c.variant_id, admissions_table.c.buyer, admissions_table.c.quantity)
+
+
+def _abandon(session: Session, event_id: str, returning=_UNITS) -> list:
+    """The event's admissions used for a checkout that expired unpaid become abandoned;
+    their rows (``returning``), whose units the gate may now give to the next buyers."""
+    expired = select(Checkout.id).where(
+        Checkout.admission_ticket == admissions_table.c.ticket, Checkout.status == "expired"
+    )
+    return session.execute(
+        update(admissions_table)
+        .where(
+            admissions_table.c.event_id == event_id,
+            admissions_table.c.state == "checked_out",
+            expired.exists(),
+        )
+        .values(state="abandoned")
+        .returning(*returning)
+    ).all()
 
 
 def _give_back_in_database(session: Session, event_id: str, rows) -> None:
@@ -386,8 +406,10 @@ class RedisGate:
         """Admissions drained to the database and not used by ``before`` lapse: each is
         marked used in Redis first (so its pass can no longer start a checkout), and only
         those it was not used for give their units back to the gate and their buyers'
-        limits in Redis; the rows say which lapsed and which checked out. A run that dies
-        half-way gives nothing back twice: its marks say "lapsed" to the next run."""
+        limits in Redis; the rows say which lapsed and which checked out. Those checked
+        out whose checkout expired unpaid are then abandoned and give their units back
+        too. A run that dies half-way gives nothing back twice: its marks say "lapsed"
+        (or "abandoned") to the next run."""
         with transaction(sessions) as session:
             rows = session.execute(
                 select(
@@ -425,7 +447,19 @@ class RedisGate:
                         .where(admissions_table.c.id.in_(ids))
                         .values(state=state)
                     )
-        return len(lapsed)
+            abandoned = _abandon(session, event_id, (admissions_table.c.ticket, *_UNITS))
+            for row in abandoned:
+                # Marked before giving back: a run whose transaction then fails leaves the
+                # row checked out, and the next run finds the mark and gives nothing again.
+                key = self._used(event_id, row.ticket) + ":abandoned"
+                if not self.redis.set(key, 1, nx=True, ex=86_400):
+                    continue
+                gate, buyers, _ = self._keys(event_id, row.variant_id)
+                both = self.redis.pipeline()
+                both.hincrby(gate, "remaining", row.quantity)
+                both.hincrby(buyers, row.buyer, -row.quantity)
+                both.execute()
+        return len(lapsed) + len(abandoned)
 
     def _used(self, event_id: str, ticket: str) -> str:
         return f"{self.prefix}:{event_id}:used:{ticket}"

@@ -31,7 +31,9 @@ MOMENTS = (
     "fenced",
     "ended",
 )
-ADMISSIONS = ("admitted", "checked_out", "lapsed")
+# lapsed: the pass was never used; abandoned: its checkout expired unpaid. Both gave
+# their units back to the gate.
+ADMISSIONS = ("admitted", "checked_out", "lapsed", "abandoned")
 
 
 class LiveEvent(Base):

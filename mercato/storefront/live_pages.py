@@ -88,7 +88,12 @@ def live_buy(request: Request, event_id: str, form: PostedForm, sessions: Sessio
         try:
             with transaction(sessions.write) as session:
                 created = checkout.create_checkout(
-                    session, data, customer_id=customer_id, visitor=visitor, prices=on_sale.prices
+                    session,
+                    data,
+                    customer_id=customer_id,
+                    visitor=visitor,
+                    prices=on_sale.prices,
+                    admission_ticket=granted.ticket or None,
                 )
         except Exception:  # no checkout holds the units: the admission may lapse
             passes.give_back(the_gate, granted)

@@ -12,10 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mercato.app import create_app
+from mercato.checkout import service as checkout_service
 from mercato.config import get_settings
+from mercato.db import transaction
 from mercato.live import passes, runtime, tasks
 from mercato.live.models import Admission
 from tests.checkout.helpers import make_shop
+from tests.helpers import ADDRESS
 
 API = "/api/v1/live-events"
 
@@ -144,3 +147,48 @@ def test_a_pass_left_unused_lapses_and_its_unit_goes_to_the_next_in_the_queue(
     with sessions() as session:  # the third buyer's admission: in Redis until drained
         states = [a.state for a in session.query(Admission).filter_by(event_id=drop)]
     assert states.count("checked_out") == 1 and states.count("lapsed") == 1
+
+
+def test_a_checkout_left_unpaid_gives_its_unit_back_to_the_gate_and_a_paid_one_never(
+    shop_app, drop, job_context, sessions
+):
+    with _buyer(shop_app, "visitor-1") as left, _buyer(shop_app, "visitor-2") as paid:
+        for buyer, details in (
+            (left, {}),
+            (paid, {"email": "ada@example.com", "shipping_address": ADDRESS}),
+        ):
+            granted = buyer.post(f"{API}/{drop}/admission", json={}).json()["admission_pass"]
+            started = buyer.post(f"{API}/{drop}/buy", json={"admission_pass": granted, **details})
+            assert started.status_code == 201, started.text
+        done = paid.post(
+            f"/api/v1/checkouts/{started.json()['token']}/complete",
+            json={"payment_method": "tok_visa", "expected_total": started.json()["total"]},
+            headers={"Idempotency-Key": "pay-1"},
+        )
+        assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+        with _buyer(shop_app, "visitor-3") as third:
+            assert _problem(third.post(f"{API}/{drop}/admission", json={})) == "sold-out"
+
+            # The first buyer never pays: their checkout's hold lapses.
+            later = dataclasses.replace(job_context, now=job_context.now + timedelta(hours=1))
+            with transaction(sessions) as session:
+                assert checkout_service.expire_lapsed(session, later.now) == 1
+            the_gate = runtime.of(shop_app.state).gate
+            if hasattr(the_gate, "drain_all"):  # the Redis gate: its log reaches the database
+                the_gate.drain_all(sessions, drop)
+            tasks.lapse_admissions(later)
+            tasks.lapse_admissions(later)  # nothing is given back twice
+
+            # Their unit goes to the next buyer in the queue, and only that one unit.
+            assert third.post(f"{API}/{drop}/admission", json={}).status_code == 201
+        with _buyer(shop_app, "visitor-4") as fourth:
+            assert _problem(fourth.post(f"{API}/{drop}/admission", json={})) == "sold-out"
+        # The first buyer's limit is theirs again: they hear "sold out", not "limit".
+        assert _problem(left.post(f"{API}/{drop}/admission", json={})) == "sold-out"
+        assert _problem(paid.post(f"{API}/{drop}/admission", json={})) == "buyer-limit"
+    with sessions() as session:
+        states = sorted(
+            a.state
+            for a in session.query(Admission).filter_by(event_id=drop).order_by(Admission.seq)
+        )
+    assert states.count("abandoned") == 1 and states.count("checked_out") == 1
