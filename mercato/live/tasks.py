@@ -1,7 +1,8 @@
 """Live events' background work: each new order that sold an event's product is
 recorded as a sale of the event; pools of events that asked for it are rebalanced by
 sales on a schedule; the Redis gate's admissions are copied to the database; admissions
-whose pass lapsed unused give their units back to the gate."""
+whose pass lapsed unused, or whose checkout expired unpaid, give their units back to the
+gate."""
 
 from datetime import timedelta
 
@@ -49,8 +50,9 @@ def drain_gates(ctx: registry.JobContext) -> None:
 
 @registry.task("live.lapse_admissions", every="1 minute")
 def lapse_admissions(ctx: registry.JobContext) -> None:
-    """Buyers let in who never started their checkout (the pass lapsed): their units
-    go back to the gate, for the next buyers in the queue, while the event is live."""
+    """Buyers let in who never started their checkout (the pass lapsed), or left it
+    unpaid until it expired: their units go back to the gate, for the next buyers in the
+    queue, while the event is live."""
     url = get_settings().redis_url
     if url:
         import redis
