@@ -124,7 +124,9 @@ class KeyWrites(GroupCommit["_Claim | _Kept"]):
     """The claims of the keyed requests arriving together, in one INSERT, and the
     responses of those finishing together, in one executemany: a keyed POST (a checkout
     paid with its Idempotency-Key) no longer pays two transactions of its own around its
-    work. PostgreSQL, bench/live_drop.py --flow checkout: see the README's figures."""
+    work. PostgreSQL, bench/live_drop.py --flow checkout, 2 API processes, interleaved
+    with the code before: 84 and 86 orders/s at 15.3 and 14.8 ms of server CPU per order,
+    against 68 and 75 at 18.8 and 17.4 ms (SQLite: 51 against 36 orders/s)."""
 
     def key(self, request: _Claim | _Kept) -> tuple[str, str]:
         return request.scope, request.key
