@@ -4,11 +4,16 @@ that charges the live price."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from mercato.checkout import service as checkout_service
+from mercato.db import transaction
+from mercato.live import tasks
 from tests.checkout.helpers import make_shop
 from tests.helpers import hidden_fields
 
@@ -71,3 +76,24 @@ def test_apps_buy_through_the_api_with_the_same_gate(app, client, admin, live_ev
     with TestClient(app, cookies={"mercato_csrf": "visitor-2"}) as second:
         late = second.post(f"{API}/{live_event}/buy", json={"quantity": 1})
     assert late.status_code == 409 and late.json()["type"].endswith("/sold-out")
+
+
+def test_a_buy_now_left_unpaid_gives_its_unit_to_the_next_viewer(
+    app, client, admin, live_event, sessions, job_context
+):
+    gate = {"sku": "HOODIE-M", "units": 1}
+    assert client.put(f"{API}/{live_event}/gate", json=gate, headers=admin).status_code == 204
+    form = hidden_fields(client.get(f"/shop/live/{live_event}").text)
+    bought = client.post(f"/shop/live/{live_event}/buy", data=form, follow_redirects=False)
+    assert bought.status_code == 303, bought.text
+    with TestClient(app) as other:
+        other_form = hidden_fields(other.get(f"/shop/live/{live_event}").text)
+        assert other.post(f"/shop/live/{live_event}/buy", data=other_form).status_code == 409
+
+        later = dataclasses.replace(job_context, now=job_context.now + timedelta(hours=1))
+        with transaction(sessions) as session:
+            assert checkout_service.expire_lapsed(session, later.now) == 1
+        tasks.lapse_admissions(later)
+
+        now_in = other.post(f"/shop/live/{live_event}/buy", data=other_form, follow_redirects=False)
+        assert now_in.status_code == 303, now_in.text
