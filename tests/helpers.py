@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from mercato.auth import service as auth_service
 from mercato.catalog.models import Variant
 from mercato.channels.models import Listing
 from mercato.db import transaction
@@ -28,6 +29,20 @@ BUYER = {"email": "ada@example.com", **ADDRESS, "shipping_rate": "us-standard"}
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 _VARIANT = re.compile(r'name="variant_id" value="([^"]+)"')
+
+
+def log_in(client, sessions, *scopes: str, name: str = "owner"):
+    """Sign ``client`` in to the dashboard with a new token of ``scopes``; the answer
+    (303 to the token's home, or the refusal)."""
+    with transaction(sessions) as session:
+        secret = auth_service.create_token(session, name, list(scopes)).secret
+    return client.post("/admin/login", data={"token": secret}, follow_redirects=False)
+
+
+def signed_in(client, sessions, *scopes: str, name: str = "owner"):
+    """``client``, signed in to the dashboard with a new token of ``scopes``."""
+    assert log_in(client, sessions, *scopes, name=name).status_code == 303
+    return client
 
 
 def hidden_fields(html: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ from mercato.analytics.attribution import Options
 from mercato.analytics.reports import store_zone
 from mercato.config import get_settings
 from mercato.db import transaction
-from tests.admin.test_dashboard_scopes import log_in
 from tests.analytics.ledger_helpers import DAY1, DAY2, TEE, place_order, touch
+from tests.helpers import log_in
 
 PERIOD = {"from": "2026-11-02", "to": "2026-11-03", "grain": "day"}
 

@@ -14,8 +14,7 @@ from mercato.catalog import collections
 from mercato.catalog import service as catalog
 from mercato.channels.models import Exclusion
 from mercato.events.models import Event
-from tests.admin.test_console import log_in
-from tests.helpers import csrf_of, tee
+from tests.helpers import csrf_of, signed_in, tee
 
 
 def png(color=(30, 90, 200)) -> bytes:
@@ -40,7 +39,7 @@ def events(sessions) -> int:
 
 def test_an_image_uploaded_described_moved_and_shown_for_a_variant(client, sessions, make_products):
     [tee_] = make_products(tee())
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     page = f"/admin/catalog/{tee_.id}"
     token = csrf(client, page)
     sent = client.post(
@@ -79,7 +78,7 @@ def test_an_image_uploaded_described_moved_and_shown_for_a_variant(client, sessi
 
 def test_a_file_that_is_not_an_image_is_said_and_changes_nothing(client, sessions, make_products):
     [tee_] = make_products(tee())
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     page = f"/admin/catalog/{tee_.id}"
     token = csrf(client, page)
     before = events(sessions)
@@ -101,7 +100,7 @@ def test_a_file_that_is_not_an_image_is_said_and_changes_nothing(client, session
 
 def test_a_reader_sees_the_images_but_cannot_change_them(client, sessions, make_products):
     [tee_] = make_products(tee())
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     page = client.get(f"/admin/catalog/{tee_.id}").text
     assert "Upload" not in page and "Save image" not in page
     refused = client.post(
@@ -117,7 +116,7 @@ def test_collections_made_and_filled_from_the_dashboard(client, sessions, make_p
     tee_, cap = make_products(
         tee(product_type="Shirts"), tee(handle="cap", title="Wool Cap", skus=("CAP-1",))
     )
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     token = csrf(client, "/admin/collections")
     made = client.post(
         "/admin/collections",
@@ -179,7 +178,7 @@ def test_bulk_keeps_selected_variants_off_one_channel(
     tee_, cap = make_products(tee(), tee(handle="cap", title="Wool Cap", skus=("CAP-1",)))
     google = make_channel("google", name="google-us")
     make_channel("meta", name="meta-shop")
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     page = client.get("/admin/catalog").text
     assert '<option value="' + google + '">google-us</option>' in page
     token = csrf_of(page)
@@ -221,7 +220,7 @@ def test_bulk_keeps_selected_variants_off_one_channel(
 def test_bulk_channel_inclusion_needs_channels_write(client, sessions, make_products, make_channel):
     [tee_] = make_products(tee())
     google = make_channel("google", name="google-us")
-    log_in(client, sessions, "catalog:write", "channels:read")
+    signed_in(client, sessions, "catalog:write", "channels:read")
     page = client.get("/admin/catalog").text
     assert 'name="inclusion"' not in page
     refused = client.post(
@@ -239,10 +238,10 @@ def test_bulk_channel_inclusion_needs_channels_write(client, sessions, make_prod
 
 
 def test_the_collections_pages_ask_catalog_read(client, sessions):
-    log_in(client, sessions, "orders:read")
+    signed_in(client, sessions, "orders:read")
     assert client.get("/admin/collections").status_code == 403
     client.cookies.clear()
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     page = client.get("/admin/collections")
     assert page.status_code == 200 and 'href="/admin/collections"' in page.text
     assert "Create collection" not in page.text  # reading only

@@ -18,16 +18,9 @@ from mercato.errors import ValidationFailed
 from mercato.events.models import Event
 from mercato.inventory import counts
 from mercato.jobs.models import Job
-from tests.helpers import GTIN, csrf_of, tee
+from tests.helpers import GTIN, csrf_of, signed_in, tee
 
 BAD_GTIN = "4006381333932"  # the check digit is wrong
-
-
-def log_in(client, sessions, *scopes):
-    with transaction(sessions) as session:
-        secret = auth_service.create_token(session, "owner", list(scopes)).secret
-    assert client.post("/admin/login", data={"token": secret}).status_code == 200
-    return client
 
 
 def product_of(sessions, product_id):
@@ -162,7 +155,7 @@ def test_the_product_page_saves_an_edit_and_refuses_a_bad_one_by_its_field(
 ):
     [product] = make_products(tee(barcode=BAD_GTIN))
     make_channel("google")
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     page = client.get(f"/admin/catalog/{product.id}")
     assert "invalid check digit" not in page.text and "not a valid GTIN" in page.text
     # A price that is no price, then a SKU the catalog's rules refuse: each named beside
@@ -216,7 +209,7 @@ def test_the_product_form_is_checked_as_typed_by_the_saves_rules_and_nothing_is_
     client, sessions, make_products
 ):
     [product] = make_products(tee())
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     check = f"/admin/catalog/{product.id}/check"
     typed = form_of(client, product.id, **{"variants[1].sku": "TEE-S", "title": "Typed"})
     answer = client.post(check, data=typed).json()
@@ -242,7 +235,7 @@ def _token(sessions, *scopes) -> str:
 
 def test_editing_needs_catalog_write_and_the_dashboards_form(client, sessions, make_products):
     [product] = make_products(tee())
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     page = client.get(f"/admin/catalog/{product.id}")
     assert "Save</button>" not in page.text and " disabled" in page.text
     refused = client.post(
@@ -257,7 +250,7 @@ def test_editing_needs_catalog_write_and_the_dashboards_form(client, sessions, m
 
 def test_stock_needs_inventory_write(client, sessions, make_products):
     [product] = make_products(tee())
-    log_in(client, sessions, "catalog:read", "catalog:write")
+    signed_in(client, sessions, "catalog:read", "catalog:write")
     refused = client.post(
         f"/admin/catalog/{product.id}",
         data=form_of(client, product.id, title="New", **{"stock[0].default": "5"}),
@@ -273,7 +266,7 @@ def test_the_catalog_bulk_form_and_the_channel_to_do_list(
     [product] = make_products(tee(barcode=BAD_GTIN))
     channel_id = make_channel("google", name="google-us")
     sync.publish(sessions, channel_id)
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     catalog_page = client.get("/admin/catalog")
     done = client.post(
         "/admin/catalog/bulk",
@@ -296,5 +289,5 @@ def test_the_catalog_bulk_form_and_the_channel_to_do_list(
 
 
 def test_the_webhooks_empty_state_names_a_real_command(client, sessions):
-    log_in(client, sessions, "admin")
+    signed_in(client, sessions, "admin")
     assert "mercato webhooks create URL" in client.get("/admin/webhooks").text

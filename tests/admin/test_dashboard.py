@@ -226,17 +226,18 @@ def test_redeliver_from_the_dashboard(browser, client, admin, sessions):
 
 
 def test_the_overview_says_what_needs_attention_today(client, admin, sessions, order):
-    from tests.admin.test_inbox_pages import log_in
+    from tests.helpers import signed_in
 
-    page = log_in(client, sessions, "orders:read").get("/admin").text
+    signed_in(client, sessions, "orders:read")
+    page = client.get("/admin").text
     section = page.split('id="attention"')[1].split("</section>")[0]
     assert "Nothing:" in section
     held = client.post(
         f"/api/v1/orders/{order['id']}/hold", headers=admin, json={"reason": "check address"}
     )
     assert held.status_code == 200, held.text
-    owner = log_in(client, sessions, "orders:read", "inventory:read", "channels:read")
-    section = owner.get("/admin").text.split('id="attention"')[1].split("</section>")[0]
+    signed_in(client, sessions, "orders:read", "inventory:read", "channels:read")
+    section = client.get("/admin").text.split('id="attention"')[1].split("</section>")[0]
     assert "<strong>1</strong> orders on hold" in section
     assert 'href="/admin/orders?status=on_hold"' in section
     assert "or fewer left" not in section  # MUG-1's stock is not counted
@@ -246,8 +247,8 @@ def test_the_overview_says_what_needs_attention_today(client, admin, sessions, o
         json={"sku": "MUG-1", "quantity": 3, "kind": "receipt"},
     )
     assert received.status_code == 201, received.text
-    section = owner.get("/admin").text.split('id="attention"')[1].split("</section>")[0]
+    section = client.get("/admin").text.split('id="attention"')[1].split("</section>")[0]
     assert "<strong>1</strong> variants with 5 or fewer left" in section
     # A token that may not read inventory is not told about it.
-    clerk = log_in(client, sessions, "orders:read")
-    assert "or fewer left" not in clerk.get("/admin").text
+    signed_in(client, sessions, "orders:read")
+    assert "or fewer left" not in client.get("/admin").text

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mercato.auth import service as auth_service
-from mercato.db import transaction
 from tests.admin.test_dashboard import order  # noqa: F401
-
-
-def log_in(client, sessions, *scopes: str):
-    with transaction(sessions) as session:
-        secret = auth_service.create_token(session, "viewer", list(scopes)).secret
-    return client.post("/admin/login", data={"token": secret}, follow_redirects=False)
+from tests.helpers import log_in
 
 
 def test_a_catalog_reader_sees_the_catalog_and_no_order(client, sessions, order):  # noqa: F811

@@ -15,8 +15,7 @@ from mercato.channels.meta.webhooks import SIGNATURE_HEADER, signature
 from mercato.db import transaction
 from mercato.inbox.models import Message
 from mercato.sandbox import messenger as sim
-from tests.admin.test_inbox_pages import log_in
-from tests.helpers import SANDBOX, csrf_of, tee
+from tests.helpers import SANDBOX, csrf_of, signed_in, tee
 
 PERSON = "7788990011"
 
@@ -71,7 +70,7 @@ def test_a_comment_is_answered_hidden_and_deleted_from_the_thread(
     client, admin, sandbox, sessions, instagram
 ):
     comment_id = _comment(client, sandbox, instagram, "Price of the tee?")
-    agent = log_in(client, sessions, "inbox:write", name="mia")
+    agent = signed_in(client, sessions, "inbox:write", name="mia")
     path = _thread_path(client, admin)
     page = agent.get(path)
     assert "Instagram" in page.text and "on a post" in page.text
@@ -115,7 +114,7 @@ def test_a_checkout_link_goes_privately_to_the_commenter(
 ):
     make_products(tee())
     _comment(client, sandbox, instagram, "I want one")
-    agent = log_in(client, sessions, "inbox:write", name="mia")
+    agent = signed_in(client, sessions, "inbox:write", name="mia")
     path = _thread_path(client, admin)
     comment = _message(sessions, "I want one")
     sent = agent.post(
@@ -137,7 +136,7 @@ def test_after_a_day_the_composer_says_a_person_may_still_answer(
         json={"platform": "instagram", "sender": PERSON, "text": "Where is my parcel?"},
     ).json()
     _post(client, instagram, answer["payload"])
-    agent = log_in(client, sessions, "inbox:write", name="mia")
+    agent = signed_in(client, sessions, "inbox:write", name="mia")
     path = _thread_path(client, admin)
     assert "window open until" in agent.get(path).text
     later = datetime.now(UTC) + timedelta(hours=30)

@@ -18,18 +18,10 @@ from mercato.inbox import accounts
 from mercato.inbox.models import Conversation, Message
 from mercato.jobs.models import Job
 from mercato.sandbox import whatsapp as sim
-from tests.helpers import csrf_of
+from tests.helpers import csrf_of, signed_in
 
 ADA = "15551234567"
 BEN = "15557654321"
-
-
-def log_in(client, sessions, *scopes: str, name: str = "agent"):
-    with transaction(sessions) as session:
-        secret = auth_service.create_token(session, name, list(scopes)).secret
-    response = client.post("/admin/login", data={"token": secret}, follow_redirects=False)
-    assert response.status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -77,7 +69,7 @@ def writes(client, number):
 
 @pytest.fixture
 def agent(client, sessions):
-    return log_in(client, sessions, "inbox:write", "orders:write", name="mia")
+    return signed_in(client, sessions, "inbox:write", "orders:write", name="mia")
 
 
 def conversation_of(sessions, wa_id: str) -> Conversation:
@@ -359,7 +351,7 @@ def test_an_order_is_refunded_from_the_thread_by_the_orders_refund(
 def test_a_token_without_inbox_read_sees_no_inbox(client, sessions, writes):
     writes(ADA, "private question")
     conversation = conversation_of(sessions, ADA)
-    log_in(client, sessions, "orders:read")
+    signed_in(client, sessions, "orders:read", name="agent")
     overview = client.get("/admin")
     assert overview.status_code == 200 and 'href="/admin/inbox"' not in overview.text
     for path in (
@@ -375,7 +367,7 @@ def test_a_token_without_inbox_read_sees_no_inbox(client, sessions, writes):
 def test_a_reader_sees_the_inbox_and_cannot_act(client, sessions, writes, admin):
     writes(ADA, "hi")
     conversation = conversation_of(sessions, ADA)
-    log_in(client, sessions, "inbox:read")
+    signed_in(client, sessions, "inbox:read", name="agent")
     assert client.get("/admin/login", follow_redirects=False).status_code == 200
     page = client.get(f"/admin/inbox/{conversation.id}")
     assert page.status_code == 200 and "hi" in page.text

@@ -7,8 +7,7 @@ import html
 import re
 
 from mercato.markets import service as markets
-from tests.admin.test_console import log_in
-from tests.helpers import csrf_of, tee
+from tests.helpers import csrf_of, signed_in, tee
 
 NL = {
     "code": "nl",
@@ -32,7 +31,7 @@ def _error_under(page: str, field: str) -> str:
 
 def test_a_market_is_created_and_edited_from_the_dashboard(client, sessions, make_products):
     make_products(tee())
-    log_in(client, sessions, "markets:read", "markets:write")
+    signed_in(client, sessions, "markets:read", "markets:write")
     listing = client.get("/admin/markets")
     assert 'href="/admin/markets/new"' in listing.text
     form = client.get("/admin/markets/new")
@@ -71,7 +70,7 @@ def test_a_market_is_created_and_edited_from_the_dashboard(client, sessions, mak
 
 def test_refusals_are_shown_under_their_fields_and_nothing_is_kept(client, sessions, make_products):
     make_products(tee())
-    log_in(client, sessions, "markets:read", "markets:write")
+    signed_in(client, sessions, "markets:read", "markets:write")
     form = client.get("/admin/markets/new")
     refused = client.post(
         "/admin/markets/new",
@@ -104,7 +103,7 @@ def test_refusals_are_shown_under_their_fields_and_nothing_is_kept(client, sessi
 
 
 def test_reading_only_shows_no_form_button_and_writes_are_refused(client, sessions):
-    log_in(client, sessions, "markets:read")
+    signed_in(client, sessions, "markets:read")
     page = client.get("/admin/markets/new")
     assert page.status_code == 200 and "Create market" not in page.text
     refused = client.post("/admin/markets/new", data={**NL, "csrf": csrf_of(page.text)})

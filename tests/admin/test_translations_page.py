@@ -4,13 +4,12 @@ saved one locale at a time through the catalog's rules (a refusal is said, nothi
 from __future__ import annotations
 
 from mercato.catalog import service as catalog
-from tests.admin.test_console import log_in
-from tests.helpers import csrf_of, tee
+from tests.helpers import csrf_of, signed_in, tee
 
 
 def test_translations_are_shown_and_saved(client, sessions, make_products):
     (product,) = make_products(tee(translations={"nl": {"title": "Biologisch T-shirt"}}))
-    log_in(client, sessions, "catalog:read", "catalog:write")
+    signed_in(client, sessions, "catalog:read", "catalog:write")
     assert (
         f"/admin/catalog/{product.id}/translations"
         in client.get(f"/admin/catalog/{product.id}").text
@@ -44,7 +43,7 @@ def test_translations_are_shown_and_saved(client, sessions, make_products):
 
 def test_reading_needs_no_write_scope_and_shows_no_form_button(client, sessions, make_products):
     (product,) = make_products(tee(translations={"nl": {"title": "Biologisch T-shirt"}}))
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     page = client.get(f"/admin/catalog/{product.id}/translations?locale=nl")
     assert page.status_code == 200 and "Save nl" not in page.text
     refused = client.post(

@@ -12,8 +12,8 @@ from mercato.analytics.models import ClvRun, ClvScore
 from mercato.db import transaction, utcnow
 from mercato.money import format_plain
 from tests.admin.test_analytics_page import rows_of
-from tests.admin.test_dashboard_scopes import log_in
 from tests.analytics.test_clv import cdnow_purchases
+from tests.helpers import signed_in
 
 NOW = utcnow()
 # CDNOW's 78 weeks moved to end the day before NOW, 400 of its customers.
@@ -145,7 +145,7 @@ def _key(p: clv.Purchase):
 def test_the_dashboard_shows_the_fit_and_its_holdout_check(client, sessions):
     cdnow_ledger(sessions)
     run = clv_runs.fit(sessions, clv_runs.Options("USD"), NOW)
-    log_in(client, sessions, "analytics:read")
+    signed_in(client, sessions, "analytics:read")
     text = client.get("/admin/analytics").text
     section = " ".join(text[text.index('id="clv"') :].split())
     with sessions() as session:

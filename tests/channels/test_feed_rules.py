@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from mercato.channels import sync
 from mercato.channels.feeds import G_NS
 from mercato.channels.models import Channel
-from tests.admin.test_inbox_pages import log_in
 from tests.channels.test_check_and_feeds import TEMPLATE, mercato
-from tests.helpers import tee
+from tests.helpers import signed_in, tee
 
 G = f"{{{G_NS}}}"
 # A shirt sold in sizes only: Google wants a colour for apparel.
@@ -84,7 +83,7 @@ def test_a_rule_fixes_missing_colours_for_google_on_every_affected_item(
     # Items that had a colour keep theirs; the next publish compares the whole catalog.
     assert colours["MPN-PLAIN-M"] == "Multicolor" and colours["MPN-TEE-M"] == "Blue"
     # The product's page says which rule made its colour.
-    merchant = log_in(client, sessions, "catalog:read", "channels:read")
+    merchant = signed_in(client, sessions, "catalog:read", "channels:read")
     [plain] = [
         p
         for p in client.get("/api/v1/products", headers=admin).json()["items"]

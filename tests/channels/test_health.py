@@ -11,8 +11,7 @@ from mercato.channels import health, sync
 from mercato.channels.models import Listing
 from mercato.channels.tasks import count_health
 from mercato.db import transaction, utcnow
-from tests.admin.test_inbox_pages import log_in
-from tests.helpers import tee
+from tests.helpers import signed_in, tee
 
 
 def test_verdicts_counted_per_day_and_charted(
@@ -34,7 +33,7 @@ def test_verdicts_counted_per_day_and_charted(
     assert [(d.approved, d.rejected, d.pending) for d in days] == [(0, 0, 3), (2, 1, 0)]
     assert days[0].day == health.today(yesterday)
 
-    page = log_in(client, sessions, "channels:read").get(f"/admin/channels/{channel_id}").text
+    page = signed_in(client, sessions, "channels:read").get(f"/admin/channels/{channel_id}").text
     assert 'aria-label="Items by verdict, per day"' in page
     table = page.split('id="table-health"')[1].split("</table>")[0]
     assert table.count("<tr>") == 3  # the header and two days

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from mercato.auth import service as auth_service
-from mercato.db import transaction
 from mercato.fraud import service as fraud
 from mercato.orders.models import Order
 from tests.checkout.helpers import make_shop
 from tests.fraud.test_screening import _buy, _configure
-from tests.helpers import csrf_of
-
-
-def _login(client, sessions):
-    with transaction(sessions) as session:
-        secret = auth_service.create_token(session, "owner", ["admin"]).secret
-    client.post("/admin/login", data={"token": secret})
-    return client
+from tests.helpers import csrf_of, signed_in
 
 
 def test_the_review_queue_approves_and_cancels_from_the_page(client, sessions, admin):
@@ -26,7 +17,7 @@ def test_the_review_queue_approves_and_cancels_from_the_page(client, sessions, a
     _configure(client, admin, hold_at=30)
     for i in range(2):
         _buy(client, f"x{i}@mailinator.com", f"d{i}", method="tok_riskLevelElevated", key=f"q{i}")
-    browser = _login(client, sessions)
+    browser = signed_in(client, sessions, "admin")
     page = browser.get("/admin/fraud")
     assert page.status_code == 200
     assert "throw-away email domain (mailinator.com)" in page.text

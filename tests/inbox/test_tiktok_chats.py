@@ -13,8 +13,7 @@ from mercato.channels.models import Channel, Listing
 from mercato.db import Sessions, make_sessionmaker, transaction
 from mercato.inbox import polling, tasks
 from mercato.jobs import registry
-from tests.admin.test_dashboard_scopes import log_in
-from tests.helpers import csrf_of, tee
+from tests.helpers import csrf_of, signed_in, tee
 
 
 @pytest.fixture
@@ -245,7 +244,7 @@ def test_one_of_the_shops_orders_goes_as_tiktoks_order_card(
         },
     )
     # From the dashboard's thread, by TikTok's order id.
-    log_in(client, sessions, "inbox:write")
+    signed_in(client, sessions, "inbox:write")
     page = f"/admin/inbox/{_thread(client, admin)['id']}"
     html = client.get(page).text
     assert "Send order card" in html

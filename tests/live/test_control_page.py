@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import re
 
-from mercato.auth import service as auth_service
-from mercato.db import transaction
 from tests.checkout.helpers import make_shop
+from tests.helpers import log_in, signed_in
 
 API = "/api/v1/live-events"
-
-
-def _log_in(client, sessions, *scopes):
-    with transaction(sessions) as session:
-        secret = auth_service.create_token(session, "host", list(scopes)).secret
-    return client.post("/admin/login", data={"token": secret}, follow_redirects=False)
 
 
 def _csrf(html: str) -> str:
@@ -29,7 +22,7 @@ def test_the_host_runs_the_live_from_the_dashboard(client, admin, sessions):
     pools = {"sku": "HOODIE-M", "pools": {"storefront": 6, "chn_tiktok": 3}}
     client.put(f"{API}/{event_id}/pools", json=pools, headers=admin)
 
-    assert _log_in(client, sessions, "live:write").status_code == 303
+    assert log_in(client, sessions, "live:write").status_code == 303
     listed = client.get("/admin/live")
     assert listed.status_code == 200 and "Friday drop" in listed.text
     assert client.get("/admin/orders").status_code == 403
@@ -56,5 +49,5 @@ def test_the_host_runs_the_live_from_the_dashboard(client, admin, sessions):
 
 
 def test_a_reader_without_the_live_scope_sees_no_live_page(client, sessions):
-    _log_in(client, sessions, "orders:read")
+    signed_in(client, sessions, "orders:read")
     assert client.get("/admin/live").status_code == 403

@@ -256,7 +256,7 @@ def test_the_cli_lists_creates_and_prices_markets(settings, engine, sessions, tm
 
 
 def test_the_dashboard_lists_markets_and_rates(client, admin, sessions):
-    from tests.admin.test_dashboard_scopes import log_in
+    from tests.helpers import log_in, signed_in
 
     make_shop(sessions)
     market(client, admin, NL)
@@ -275,7 +275,7 @@ def test_the_dashboard_lists_markets_and_rates(client, admin, sessions):
     assert page.status_code == 200
     assert "Netherlands" in page.text and "1 price" in page.text and "tax included" in page.text
     assert "2026-12-04" in page.text and "0.9" in page.text
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     assert client.get("/admin/markets", follow_redirects=False).status_code == 403
 
 

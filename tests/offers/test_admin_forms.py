@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from mercato.creators.models import Creator, Payout
 from mercato.offers.models import Offer, OfferCode
-from tests.admin.test_dashboard_scopes import log_in
 from tests.checkout.helpers import make_shop
-from tests.helpers import csrf_of
+from tests.helpers import csrf_of, signed_in
 
 OFFER = {
     "name": "Spring",
@@ -37,7 +36,7 @@ def _count(sessions, model) -> int:
 
 def test_a_merchant_makes_an_offer_changes_it_and_deactivates_it(client, sessions):
     make_shop(sessions)
-    log_in(client, sessions, "offers:read", "offers:write")
+    signed_in(client, sessions, "offers:read", "offers:write")
     form = client.get("/admin/offers/new")
     assert form.status_code == 200
     token = csrf_of(form.text)
@@ -102,7 +101,7 @@ def test_a_merchant_makes_an_offer_changes_it_and_deactivates_it(client, session
 
 def test_a_refused_offer_shows_each_error_under_its_field_and_keeps_nothing(client, sessions):
     make_shop(sessions)
-    log_in(client, sessions, "offers:read", "offers:write")
+    signed_in(client, sessions, "offers:read", "offers:write")
     token = csrf_of(client.get("/admin/offers/new").text)
     refused = client.post(
         "/admin/offers/new",
@@ -137,7 +136,7 @@ def test_a_refused_offer_shows_each_error_under_its_field_and_keeps_nothing(clie
 
 
 def test_codes_are_added_generated_and_downloaded(client, sessions):
-    log_in(client, sessions, "offers:read", "offers:write")
+    signed_in(client, sessions, "offers:read", "offers:write")
     token = csrf_of(client.get("/admin/offers/new").text)
     made = client.post(
         "/admin/offers/new",
@@ -177,7 +176,7 @@ def test_codes_are_added_generated_and_downloaded(client, sessions):
 
 
 def test_a_merchant_makes_a_creator_gives_them_a_code_and_pays_a_period(client, sessions):
-    log_in(client, sessions, "creators:read", "creators:write")
+    signed_in(client, sessions, "creators:read", "creators:write")
     token = csrf_of(client.get("/admin/creators/new").text)
     refused = client.post(
         "/admin/creators/new",
@@ -266,7 +265,7 @@ def test_a_merchant_makes_a_creator_gives_them_a_code_and_pays_a_period(client, 
 
 
 def test_a_reader_may_not_write_and_a_stale_form_is_refused(client, sessions):
-    log_in(client, sessions, "offers:read", "creators:read")
+    signed_in(client, sessions, "offers:read", "creators:read")
     page = client.get("/admin/offers/new")
     assert page.status_code == 200 and "Create offer" not in page.text
     token = csrf_of(page.text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.admin.test_dashboard_scopes import log_in
+from tests.helpers import log_in, signed_in
 from tests.offers.helpers import make_code
 
 
@@ -23,6 +23,6 @@ def test_offers_and_creators_pages_show_uses_caps_and_the_formulas(client, admin
 
 
 def test_a_catalog_reader_sees_no_offers(client, sessions):
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     for path in ("/admin/offers", "/admin/creators"):
         assert client.get(path, follow_redirects=False).status_code == 403

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from mercato.config import get_settings
 from mercato.offers import pages
 from mercato.offers.pages import SHEET_SIZE
-from tests.admin.test_dashboard_scopes import log_in
+from tests.helpers import log_in, signed_in
 from tests.offers.helpers import make_code
 
 
@@ -86,6 +86,6 @@ def test_the_sheet_of_a_batch_prints_a_bounded_page_at_a_time(client, admin, ses
 
 def test_a_catalog_reader_cannot_print_codes(client, sessions):
     offer_id = make_code(sessions, "SECRET")
-    log_in(client, sessions, "catalog:read")
+    signed_in(client, sessions, "catalog:read")
     page = client.get(f"/admin/offers/{offer_id}/codes/print", follow_redirects=False)
     assert page.status_code == 403

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mercato.catalog.models import Product
-from tests.admin.test_dashboard_scopes import log_in
 from tests.checkout.helpers import make_shop
+from tests.helpers import log_in
 from tests.offers.test_creators import _buy, _creator, _settle
 from tests.offers.test_roi_and_cli import cli
 

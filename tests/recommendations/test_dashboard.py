@@ -4,13 +4,12 @@ on demand, and rules made and removed from the page."""
 from __future__ import annotations
 
 from mercato.recommendations import rules, training
-from tests.admin.test_inbox_pages import log_in
-from tests.helpers import csrf_of
+from tests.helpers import csrf_of, signed_in
 from tests.recommendations.conftest import NOW
 
 
 def test_scores_beside_the_baseline_training_and_rules(client, sessions, history, drain):
-    viewer = log_in(client, sessions, "recommendations:read", name="ana")
+    viewer = signed_in(client, sessions, "recommendations:read", name="ana")
     page = viewer.get("/admin/recommendations").text
     assert "No version trained yet" in page and "Train now" not in page
 
@@ -22,7 +21,7 @@ def test_scores_beside_the_baseline_training_and_rules(client, sessions, history
     assert 'id="model-personal"' in page and 'id="model-own_top_10"' in page
     assert "Buyers evaluated: 1" in page
 
-    editor = log_in(client, sessions, "recommendations:write", name="mia")
+    editor = signed_in(client, sessions, "recommendations:write", name="mia")
     page = editor.get("/admin/recommendations").text
     csrf = csrf_of(page)
     queued = editor.post(
@@ -55,7 +54,7 @@ def test_scores_beside_the_baseline_training_and_rules(client, sessions, history
     ).text
     assert "Rule removed." in removed and "No rules." in removed
 
-    viewer = log_in(client, sessions, "recommendations:read", name="leo")  # signs mia out
+    viewer = signed_in(client, sessions, "recommendations:read", name="leo")  # signs mia out
     own_csrf = csrf_of(viewer.get("/admin/recommendations").text)
     refused = viewer.post("/admin/recommendations/train", data={"csrf": own_csrf})
     assert refused.status_code == 403

@@ -14,9 +14,8 @@ from mercato.analytics.models import Experiment, Touch
 from mercato.checkout.limits import visitor_key
 from mercato.db import transaction
 from mercato.recommendations import experiments, training
-from tests.admin.test_inbox_pages import log_in
 from tests.analytics.ledger_helpers import dispatch
-from tests.helpers import BUYER, csrf_of, hidden_fields, pay_on_page
+from tests.helpers import BUYER, csrf_of, hidden_fields, pay_on_page, signed_in
 from tests.recommendations.conftest import NOW
 
 COOKIE = "mercato_csrf"
@@ -167,11 +166,11 @@ def test_each_arm_sees_its_row_and_the_ledger_counts_its_visitors_clicks_and_ord
 
 
 def test_the_dashboard_starts_shows_and_stops_an_experiment(client, sessions, history):
-    viewer = log_in(client, sessions, "recommendations:read", name="ana")
+    viewer = signed_in(client, sessions, "recommendations:read", name="ana")
     page = viewer.get("/admin/recommendations").text
     assert "A/B test" in page and "Start experiment" not in page
 
-    editor = log_in(client, sessions, "recommendations:write", name="mia")
+    editor = signed_in(client, sessions, "recommendations:write", name="mia")
     page = editor.get("/admin/recommendations").text
     assert "No experiment yet" in page
     csrf = csrf_of(page)

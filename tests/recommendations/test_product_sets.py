@@ -171,11 +171,10 @@ def test_the_simulator_refuses_what_meta_refuses(sandbox):
 def test_the_dashboard_adds_shows_and_removes_a_product_set(
     client, admin, sessions, sandbox, shop, job_context
 ):
-    from tests.admin.test_inbox_pages import log_in
-    from tests.helpers import csrf_of
+    from tests.helpers import csrf_of, signed_in
 
     segment_id = _segment(client, admin)
-    editor = log_in(client, sessions, "recommendations:write", name="mia")
+    editor = signed_in(client, sessions, "recommendations:write", name="mia")
     page = editor.get("/admin/recommendations").text
     assert "No product sets" in page and 'value="meta"' not in page  # names, not ids
     csrf = csrf_of(page)

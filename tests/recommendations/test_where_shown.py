@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from mercato.inbox.models import Conversation
 from mercato.recommendations import training
-from tests.admin.test_inbox_pages import ADA, log_in, number, writes  # noqa: F401
+from tests.admin.test_inbox_pages import ADA, number, writes  # noqa: F401
+from tests.helpers import signed_in
 from tests.recommendations.conftest import NOW
 
 
@@ -42,14 +43,14 @@ def test_the_inbox_thread_suggests_products_to_send(
     with sessions() as session:
         conversation = session.scalars(select(Conversation)).one()
 
-    agent = log_in(client, sessions, "inbox:write", "recommendations:read", name="mia")
+    agent = signed_in(client, sessions, "inbox:write", "recommendations:read", name="mia")
     page = agent.get(f"/admin/inbox/{conversation.id}").text
     suggested = page.split("Suggested for them")[1].split("</details>")[0]
     # No consent to personalisation on record: what sells, best first, each one click.
     assert suggested.index("Tea Tea") < suggested.index("Kettle Equipment")
     assert 'name="sku" value="TEA"' in suggested
 
-    other = log_in(client, sessions, "inbox:write", name="leo")
+    other = signed_in(client, sessions, "inbox:write", name="leo")
     assert "Suggested for them" not in other.get(f"/admin/inbox/{conversation.id}").text
 
 
