@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -18,6 +17,7 @@ from mercato.creators.models import Commission
 from mercato.db import transaction
 from mercato.orders.models import Order
 from tests.checkout.helpers import make_shop
+from tests.offers.helpers import this_period
 from tests.offers.test_creators import _buy, _creator, _entries, _refund, _settle
 from tests.offers.test_roi_and_cli import cli
 
@@ -54,14 +54,10 @@ def test_tiers_raise_the_rate_on_the_revenue_above_the_threshold_only(
     assert _earned(sessions, fourth) == 250 + 375
     assert _earned(sessions, first) == 500  # earlier orders are never re-rated
 
-    now = datetime.now(UTC)
     payout = client.post(
         f"/api/v1/creators/{creator['id']}/payouts",
         headers=admin,
-        json={
-            "period_start": (now - timedelta(days=1)).isoformat(),
-            "period_end": (now + timedelta(days=1)).isoformat(),
-        },
+        json=this_period(),
     ).json()
     assert payout["amount"] == 500 + 375 + 625 and payout["transfer"] is None
     text = client.get(f"/api/v1/creators/payouts/{payout['id']}/statement.csv", headers=admin)

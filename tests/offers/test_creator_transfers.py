@@ -5,14 +5,13 @@ configured, CSV only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from sqlalchemy import select
 
 from mercato.creators.models import Transfer
 from mercato.db import transaction
 from mercato.payments import service as payments
 from tests.checkout.helpers import make_shop
+from tests.offers.helpers import this_period
 from tests.offers.test_creators import _buy, _creator, _settle
 
 
@@ -24,16 +23,8 @@ def _connect(sessions, stand_in) -> None:
         )
 
 
-def _period() -> dict:
-    now = datetime.now(UTC)
-    return {
-        "period_start": (now - timedelta(days=1)).isoformat(),
-        "period_end": (now + timedelta(days=1)).isoformat(),
-    }
-
-
 def _pay(client, admin, creator_id) -> dict:
-    made = client.post(f"/api/v1/creators/{creator_id}/payouts", headers=admin, json=_period())
+    made = client.post(f"/api/v1/creators/{creator_id}/payouts", headers=admin, json=this_period())
     assert made.status_code == 201, made.text
     return made.json()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from mercato.creators.models import Commission
 from mercato.orders.models import Order
 from tests.analytics.ledger_helpers import dispatch
 from tests.checkout.helpers import complete, fill, make_shop, start
+from tests.offers.helpers import this_period
 
 
 def _creator(client, admin, **extra) -> dict:
@@ -96,14 +96,10 @@ def test_code_and_link_sales_earn_and_a_refund_in_the_window_claws_back(
     assert figures["earnings"] == 250 and figures["revenue"] == 2500
 
     # The payout of the period: every line, and its CSV adds up to the orders behind it.
-    now = datetime.now(UTC)
     payout = client.post(
         f"/api/v1/creators/{creator['id']}/payouts",
         headers=admin,
-        json={
-            "period_start": (now - timedelta(days=1)).isoformat(),
-            "period_end": (now + timedelta(days=1)).isoformat(),
-        },
+        json=this_period(),
     )
     assert payout.status_code == 201, payout.text
     assert (payout.json()["amount"], payout.json()["entries"]) == (250, 4)
@@ -124,10 +120,7 @@ def test_code_and_link_sales_earn_and_a_refund_in_the_window_claws_back(
     again = client.post(
         f"/api/v1/creators/{creator['id']}/payouts",
         headers=admin,
-        json={
-            "period_start": (now - timedelta(days=1)).isoformat(),
-            "period_end": (now + timedelta(days=1)).isoformat(),
-        },
+        json=this_period(),
     )
     assert again.json()["entries"] == 0
 
