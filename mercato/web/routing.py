@@ -69,7 +69,7 @@ class _Dispatch:
         # (order, fixed start, route) of the paths with that key.
         self.buckets: dict[tuple[str, ...], list[tuple[int, str, Any]]] = {}
         for order, route in enumerate(routes):
-            # A route not included through PrefixRoutes may serve any path.
+            # A route added around PrefixRoutes: its own path, else (a router) any path.
             for path in paths.get(id(route), [getattr(route, "path", None) or ""]):
                 start, key = _bucket(path)
                 self.buckets.setdefault(key, []).append((order, start, route))
