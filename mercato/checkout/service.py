@@ -721,6 +721,16 @@ def renew_hold(
 # ---------------------------------------------------------------- expiry
 
 
+def expired_unpaid(admission_ticket):
+    """An EXISTS clause: a checkout started with ``admission_ticket`` (a column or value)
+    expired unpaid, so the live drop's gate may have its units back."""
+    return (
+        select(Checkout.id)
+        .where(Checkout.admission_ticket == admission_ticket, Checkout.status == "expired")
+        .exists()
+    )
+
+
 def expire_lapsed(session: Session, now: datetime | None = None, limit: int = 500) -> int:
     """Mark open checkouts whose hold lapsed as expired and give their stock back."""
     now = now or utcnow()

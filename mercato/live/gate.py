@@ -31,7 +31,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mercato import inserts
-from mercato.checkout.models import Checkout
+from mercato.checkout import service as checkout_service
 from mercato.db import new_id, transaction, utcnow
 from mercato.errors import Conflict
 from mercato.live.models import Admission, GateBuyer, GateCounter, LiveEvent
@@ -263,15 +263,12 @@ _UNITS = (admissions_table.c.variant_id, admissions_table.c.buyer, admissions_ta
 def _abandon(session: Session, event_id: str, returning=_UNITS) -> list:
     """The event's admissions used for a checkout that expired unpaid become abandoned;
     their rows (``returning``), whose units the gate may now give to the next buyers."""
-    expired = select(Checkout.id).where(
-        Checkout.admission_ticket == admissions_table.c.ticket, Checkout.status == "expired"
-    )
     return session.execute(
         update(admissions_table)
         .where(
             admissions_table.c.event_id == event_id,
             admissions_table.c.state == "checked_out",
-            expired.exists(),
+            checkout_service.expired_unpaid(admissions_table.c.ticket),
         )
         .values(state="abandoned")
         .returning(*returning)
@@ -434,12 +431,6 @@ class RedisGate:
                     lapsed.append(row.id)
                 else:
                     used.append(row.id)
-            pipe = self.redis.pipeline()
-            for row in to_give:
-                gate, buyers, _ = self._keys(event_id, row.variant_id)
-                pipe.hincrby(gate, "remaining", row.quantity)
-                pipe.hincrby(buyers, row.buyer, -row.quantity)
-            pipe.execute()
             for ids, state in ((lapsed, "lapsed"), (used, "checked_out")):
                 if ids:
                     session.execute(
@@ -448,17 +439,21 @@ class RedisGate:
                         .values(state=state)
                     )
             abandoned = _abandon(session, event_id, (admissions_table.c.ticket, *_UNITS))
-            for row in abandoned:
-                # Marked before giving back: a run whose transaction then fails leaves the
-                # row checked out, and the next run finds the mark and gives nothing again.
-                key = self._used(event_id, row.ticket) + ":abandoned"
-                if not self.redis.set(key, 1, nx=True, ex=86_400):
-                    continue
+            # Marked before giving back: a run whose transaction then fails leaves the rows
+            # checked out, and the next run finds the marks and gives nothing again.
+            to_give += [
+                row
+                for row in abandoned
+                if self.redis.set(
+                    self._used(event_id, row.ticket) + ":abandoned", 1, nx=True, ex=86_400
+                )
+            ]
+            pipe = self.redis.pipeline()
+            for row in to_give:
                 gate, buyers, _ = self._keys(event_id, row.variant_id)
-                both = self.redis.pipeline()
-                both.hincrby(gate, "remaining", row.quantity)
-                both.hincrby(buyers, row.buyer, -row.quantity)
-                both.execute()
+                pipe.hincrby(gate, "remaining", row.quantity)
+                pipe.hincrby(buyers, row.buyer, -row.quantity)
+            pipe.execute()
         return len(lapsed) + len(abandoned)
 
     def _used(self, event_id: str, ticket: str) -> str:
