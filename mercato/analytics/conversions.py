@@ -4,6 +4,7 @@ platform is called and sent by a job (docs/platforms/conversions.md)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from mercato.channels.http import PlatformUnavailable
 from mercato.channels.meta import conversions as meta
 from mercato.channels.pinterest import conversions as pinterest
 from mercato.channels.tiktok import events as tiktok
+from mercato.checkout import service as checkouts
 from mercato.config import get_settings
 from mercato.crypto import fernet
 from mercato.customers import consent
@@ -209,8 +211,10 @@ def queue_for(session: Session, batch: Sequence[Row], now: datetime) -> int:
     return made
 
 
-def purchase_of(order: Order) -> kit.Purchase:
-    """The order as the platforms are told of it: only what the shop knows."""
+def purchase_of(order: Order, client: dict | None = None) -> kit.Purchase:
+    """The order as the platforms are told of it: only what the shop knows, with the IP
+    address and user agent of the buyer's browser (``client``) when it paid in the shop."""
+    client = client or {}
     address = order.shipping_address or order.billing_address or {}
     name = (address.get("name") or order.customer_name or "").split()
     utm = (order.attribution or {}).get("utm") or {}
@@ -247,10 +251,20 @@ def purchase_of(order: Order) -> kit.Purchase:
             postal_code=address.get("postal_code"),
             country=address.get("country"),
             external_id=order.customer_email,
+            client_ip=_ip_address(client.get("ip")),
+            user_agent=client.get("user_agent"),
         ),
         url=f"{base}/shop",
         click_ids=click_ids,
     )
+
+
+def _ip_address(text: str | None) -> str | None:
+    """The client's address if it is one (a test client or a proxy may say otherwise)."""
+    try:
+        return str(ipaddress.ip_address(text)) if text else None
+    except ValueError:
+        return None
 
 
 class NotYetSent(Exception):
@@ -272,7 +286,8 @@ def deliver(sessions: sessionmaker[Session], delivery_id: str, *, last_attempt: 
             access_token=_token(destination),
             test_code=destination.test_code,
         )
-        purchase = purchase_of(session.get(Order, delivery.order_id))
+        order = session.get(Order, delivery.order_id)
+        purchase = purchase_of(order, checkouts.client_of_order(session, order.id))
         send = SENDERS[destination.platform]
     try:
         accepted = send(target, purchase)

@@ -96,7 +96,9 @@ class Checkout(ContactKeys, Base):
     # Completion attempts in the current window (rate limit across processes).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     attempts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    order_id: Mapped[str | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -721,6 +721,14 @@ def renew_hold(
 # ---------------------------------------------------------------- expiry
 
 
+def client_of_order(session: Session, order_id: str) -> dict:
+    """What the request that paid the order's checkout said of the buyer's client
+    (``web.clients``: IP address, user agent, device), or nothing for an order placed
+    some other way."""
+    attribution = session.scalar(select(Checkout.attribution).where(Checkout.order_id == order_id))
+    return (attribution or {}).get("_client") or {}
+
+
 def expired_unpaid(admission_ticket):
     """An EXISTS clause: a checkout started with ``admission_ticket`` (a column or value)
     expired unpaid, so the live drop's gate may have its units back."""

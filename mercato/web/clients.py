@@ -1,7 +1,8 @@
-"""What a request says of the buyer's client, for fraud screening: their IP address (as
-uvicorn took it, from X-Forwarded-For behind a trusted proxy), the country a trusted
-proxy put in the configured header (``fraud_ip_country_header``, e.g. CF-IPCountry), and
-their device (an app's install id, else the shop's own cookie, hashed)."""
+"""What a request says of the buyer's client, for fraud screening and for matching the
+purchase told to ad platforms: their IP address (as uvicorn took it, from
+X-Forwarded-For behind a trusted proxy), the country a trusted proxy put in the
+configured header (``fraud_ip_country_header``, e.g. CF-IPCountry), their browser's user
+agent, and their device (an app's install id, else the shop's own cookie, hashed)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from mercato.crypto import hash_token
 
 # Cloudflare's answers for "no country" and "Tor".
 _NO_COUNTRY = {"", "XX", "T1"}
+# Longer user agents are cut: no browser sends one this long, and it is stored.
+_USER_AGENT_LIMIT = 512
 
 
 def client_signals(request: Request, device_id: str | None = None, cookie: str | None = None):
@@ -22,5 +25,6 @@ def client_signals(request: Request, device_id: str | None = None, cookie: str |
         "ip": request.client.host if request.client else None,
         "ip_country": country if len(country) == 2 and country not in _NO_COUNTRY else None,
         "device_id": device,
+        "user_agent": (request.headers.get("user-agent") or "").strip()[:_USER_AGENT_LIMIT],
     }
     return {k: v for k, v in found.items() if v}

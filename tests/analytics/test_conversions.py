@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 from openapi_schema_validator import OAS30Validator
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -25,7 +26,7 @@ from mercato.db import transaction
 from mercato.events import service as events_service
 from mercato.jobs.models import Job
 from mercato.sandbox.contracts import pinterest as pinterest_contract
-from tests.checkout.helpers import complete, fill, make_shop, start
+from tests.checkout.helpers import complete, fill, make_shop, start, total_of
 from tests.helpers import SANDBOX
 
 HEX64 = r"^[0-9a-f]{64}$"
@@ -234,6 +235,8 @@ def test_a_paid_order_is_sent_once_to_each_destination(client, sessions, admin, 
     assert m["test_event_code"] == "TEST123" and m["event"]["event_id"] == event_id
     assert m["event"]["user_data"]["em"] == [sha("ada@example.com")]
     assert m["event"]["user_data"]["fbc"].endswith(".IwAR0abc")
+    # The test client's address is "testclient": not an IP address, so not sent.
+    assert "client_ip_address" not in m["event"]["user_data"]
     (t,) = sandbox.get("/tiktok_events/_sandbox/conversions").json()["events"]
     assert t["event"]["event_id"] == event_id and t["event"]["user"]["ttclid"] == "E.C.P.t1"
     assert t["event"]["user"]["phone"] == sha("+14155550100")
@@ -255,6 +258,45 @@ def test_a_paid_order_is_sent_once_to_each_destination(client, sessions, admin, 
 
     listed = client.get("/api/v1/analytics/conversion-deliveries?status=sent", headers=admin)
     assert len(listed.json()["items"]) == 3
+
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_the_buyers_browser_makes_it_a_website_event(app, sessions, admin, sandbox, drain):
+    """The IP address and user agent of the request that paid go to each platform in
+    clear, as each asks; with them Meta takes the purchase as a website event."""
+    with TestClient(app, client=("203.0.113.7", 50123)) as phone:
+        for platform, source, kind in (
+            ("meta", "111", "meta"),
+            ("tiktok", "CPIXEL1", "tiktok_events"),
+            ("pinterest", "549755885175", "pinterest"),
+        ):
+            _connect(phone, admin, platform, source, kind)
+        make_shop(sessions)
+        token = start(phone)["token"]
+        fill(phone, token)
+        paid = phone.post(
+            f"/api/v1/checkouts/{token}/complete",
+            json={"payment_method": "tok_visa", "expected_total": total_of(phone, token)},
+            headers={"Idempotency-Key": "k", "User-Agent": IPHONE},
+        )
+        assert paid.status_code == 200, paid.text
+    drain()
+
+    (m,) = sandbox.get("/meta/_sandbox/conversions").json()["events"]
+    assert m["event"]["action_source"] == "website"
+    assert m["event"]["event_source_url"].endswith("/shop")
+    assert m["event"]["user_data"]["client_ip_address"] == "203.0.113.7"
+    assert m["event"]["user_data"]["client_user_agent"] == IPHONE
+    (t,) = sandbox.get("/tiktok_events/_sandbox/conversions").json()["events"]
+    assert (t["event"]["user"]["ip"], t["event"]["user"]["user_agent"]) == ("203.0.113.7", IPHONE)
+    (p,) = sandbox.get("/pinterest/_sandbox/conversions").json()["events"]
+    assert p["event"]["user_data"]["client_ip_address"] == "203.0.113.7"
+    assert p["event"]["user_data"]["client_user_agent"] == IPHONE
 
 
 def test_without_consent_nothing_is_recorded(client, sessions, admin, sandbox, drain):
