@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # buyer's country from their IP (e.g. CF-IPCountry behind Cloudflare). Unset: the IP's
     # country is not known (no geo-IP database is consulted), and the header is ignored.
     fraud_ip_country_header: str | None = None
+    # Where the worker reads exchange rates from every 6 hours (the ECB's daily reference
+    # rates XML, or JSON/CSV in markets/fx.py's shapes); unset: only imported files.
+    fx_url: str | None = None
     # PostgreSQL connections one process keeps open, and how many more it may open for a
     # burst (each closed again after use: a connection opened per request is expensive).
     db_pool_size: int = 30

@@ -6,9 +6,11 @@ import csv
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
-from mercato.cli_support import console, parse, table, unit_of_work
+from mercato.cli_support import console, err, parse, table, unit_of_work
+from mercato.config import get_settings
 
 app = typer.Typer(help="Markets: countries, currency, languages, taxes.", no_args_is_help=True)
 
@@ -128,6 +130,30 @@ def prices(
     console.print(shown)
 
 
+@app.command("fx-fetch")
+def fx_fetch(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="The provider's file (default: MERCATO_FX_URL), e.g. the ECB's"),
+    ] = None,
+):
+    """Read exchange rates from a provider now, as the worker does every 6 hours."""
+    from mercato.markets import fx
+
+    url = url or get_settings().fx_url
+    if not url:
+        err.print("[bold red]Error:[/] no URL: pass one or set MERCATO_FX_URL")
+        raise typer.Exit(1)
+    with unit_of_work() as session:  # a refused file prints its mistakes and exits 1
+        try:
+            text = fx.fetch(url)
+        except (httpx.HTTPError, ValueError) as exc:
+            err.print(f"[bold red]Error:[/] {url}: {exc}")
+            raise typer.Exit(1) from None
+        imported = fx.import_rates(session, text, source=url)
+    _show_rates(imported)
+
+
 @app.command("fx-import")
 def fx_import(
     file: Annotated[Path, typer.Argument(help="CSV (currency,rate,date[,base]) or JSON")],
@@ -137,6 +163,10 @@ def fx_import(
 
     with unit_of_work() as session:  # prints the file's mistakes and exits 1
         imported = fx.import_rates(session, file.read_text(encoding="utf-8"), source=file.name)
+    _show_rates(imported)
+
+
+def _show_rates(imported) -> None:
     shown = table("Currency", "Rate", "Date")
     for c, r in sorted(imported.items()):
         shown.add_row(c, str(r.rate), r.as_of.isoformat())

@@ -1,6 +1,8 @@
-"""Exchange rates imported from a file: CSV (``currency,rate,date``, optionally ``base``)
-or JSON (``{"base": "EUR", "date": "2026-12-04", "rates": {"USD": "1.05", ...}}``, the
-shape of the ECB's and most providers' daily reference rates).
+"""Exchange rates imported from a file: CSV (``currency,rate,date``, optionally ``base``),
+JSON (``{"base": "EUR", "date": "2026-12-04", "rates": {"USD": "1.05", ...}}``, the shape
+most providers' daily rates take), or the ECB's euro reference rates XML
+(``eurofxref-daily.xml``: ``<Cube time="..."><Cube currency="USD" rate="1.05"/>``); or
+read by the worker from a provider's URL (``MERCATO_FX_URL``) in any of these shapes.
 
 A rate is how many units of the currency one unit of the base buys. Rates quoted
 against another base (the ECB quotes against the euro) are rebased on the store's base
@@ -19,17 +21,26 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy.orm import Session
+import httpx
+from lxml import etree
+from sqlalchemy.orm import Session, sessionmaker
 
 from mercato.config import get_settings
+from mercato.db import transaction
 from mercato.errors import FieldError, ValidationFailed
 from mercato.events import service as events
 from mercato.money import check_currency
+from mercato.outbound import check_url, checked_transport
 
 FILE_NAME = "fx_rates.json"
 RATES_CHANGED = "fx_rates.changed"
 # Significant digits kept of a rebased rate (the ECB publishes 5 or 6).
 DIGITS = 10
+# The ECB quotes every rate against the euro; its file does not say so.
+ECB_BASE = "EUR"
+# A provider's file is a few KiB; anything much larger is not one.
+MAX_FETCHED = 1 << 20
+_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
 @dataclass(frozen=True)
@@ -43,7 +54,10 @@ def parse(text: str, base_currency: str, *, name: str = "") -> dict[str, FxRate]
     """The rates in ``text`` (JSON when it starts with ``{``, else CSV), against
     ``base_currency``; every mistake is reported by where it is, nothing half-read."""
     text = text.lstrip("\ufeff")
-    rows = _json_rows(text) if text.lstrip().startswith("{") else _csv_rows(text)
+    start = text.lstrip()[:1]
+    rows = (
+        _json_rows(text) if start == "{" else _xml_rows(text) if start == "<" else _csv_rows(text)
+    )
     errors: list[FieldError] = []
     found: dict[str, FxRate] = {}
     bases: dict[str, tuple[str, Decimal, date]] = {}
@@ -113,6 +127,28 @@ def _json_rows(text: str):
         if isinstance(rate, float):  # a JSON number: read it as written, never as a float
             rate = repr(rate)
         yield ("rates", code), base, code, rate, day
+
+
+def _xml_rows(text: str):
+    """The ECB's reference rates: its latest day's ``Cube`` (a history file holds many)."""
+    try:
+        root = etree.fromstring(text.encode("utf-8"), _XML)
+    except etree.XMLSyntaxError as exc:
+        raise ValidationFailed(
+            "The exchange rates file is not XML.", [FieldError(("file",), str(exc))]
+        ) from None
+    days = [cube for cube in root.iter("{*}Cube") if cube.get("time")]
+    if not days:
+        raise ValidationFailed(
+            "The exchange rates file has no rates.",
+            [FieldError(("Cube",), "needs <Cube time=...> holding <Cube currency=... rate=...>")],
+        )
+    latest = max(days, key=lambda cube: cube.get("time"))
+    day = latest.get("time")
+    for cube in latest.iter("{*}Cube"):
+        code = cube.get("currency")
+        if code is not None:
+            yield ("Cube", day, code), ECB_BASE, code, cube.get("rate"), day
 
 
 def _csv_rows(text: str):
@@ -187,6 +223,36 @@ def import_rates(session: Session, text: str, *, source: str) -> dict[str, FxRat
     partial.write_text(dump(rates, settings.currency, source), encoding="utf-8")
     os.replace(partial, path)
     return rates
+
+
+def fetch(url: str) -> str:
+    """The provider's file, read over https from a public address (``outbound``)."""
+    check_url(url)
+    body = bytearray()
+    with (
+        httpx.Client(transport=checked_transport(), timeout=30.0) as http,
+        http.stream("GET", url) as response,
+    ):
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_FETCHED:
+                raise ValidationFailed(
+                    "The exchange rates provider sent more than 1 MiB.",
+                    [FieldError(("MERCATO_FX_URL",), f"{url} is not a rates file")],
+                )
+        return body.decode(response.encoding or "utf-8")
+
+
+def refresh(sessions: sessionmaker[Session], url: str | None = None) -> dict[str, FxRate]:
+    """Read the provider's rates again (``url``, else ``MERCATO_FX_URL``) and import them
+    as a file would be. A refused file changes nothing; no URL set reads nothing."""
+    url = url or get_settings().fx_url
+    if not url:
+        return {}
+    text = fetch(url)
+    with transaction(sessions) as session:
+        return import_rates(session, text, source=url)
 
 
 def current() -> dict[str, FxRate]:
