@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 BATCH_LIMIT = 64
 
 
+class WriteEachAlone(Exception):  # noqa: N818 - an instruction, not a failure
+    """Raised by ``write_batch`` when one request of the batch is refused in a way only its
+    own transaction can answer: the batch is undone and each is written alone, quietly."""
+
+
 class GroupCommit(Generic[Request]):
     def __init__(self, sessions: sessionmaker[Session], limit: int = BATCH_LIMIT):
         self.sessions, self.limit = sessions, limit
@@ -116,6 +121,8 @@ class GroupCommit(Generic[Request]):
         try:
             with transaction(self.sessions) as session:
                 return self.write_batch(session, requests)
+        except WriteEachAlone:
+            pass
         except Exception:  # noqa: BLE001 - retried one by one below, each with its answer
             # Said once a batch, with its cause: a batch writer that keeps failing turns every
             # burst into single transactions, which no answer would show.

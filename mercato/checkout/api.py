@@ -159,6 +159,10 @@ def _starter(request: Request) -> batches.StartBatcher:
     return batches.StartBatcher.of(request.app.state, "checkout_starter")
 
 
+def _beginner(request: Request) -> batches.BeginBatcher:
+    return batches.BeginBatcher.of(request.app.state, "checkout_beginner")
+
+
 def _placer(request: Request) -> batches.PlacementBatcher:
     return batches.PlacementBatcher.of(request.app.state, "checkout_placer")
 
@@ -213,6 +217,7 @@ async def complete_checkout(
             [FieldError(("attempt_key",), "required", "required")],
         )
     done = await batches.complete(
+        _beginner(request),
         _placer(request),
         sessions.write,
         token,

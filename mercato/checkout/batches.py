@@ -8,33 +8,34 @@ buyer at a time, each paying for a whole transaction.
 - ``StartBatcher``: the checkouts started while a batch was being written, in one
   transaction (``service.start_many``: one read of their variants, one ``reserve_many``,
   one insert of checkouts and one of lines).
+- ``BeginBatcher``: the attempts to pay made meanwhile, their payments recorded as
+  pending in one transaction (``completion.begin_many``: one lock of their checkouts,
+  one read of their earlier payments, one insert), committed before any provider is
+  asked; the provider is then asked for each with no transaction open.
 - ``PlacementBatcher``: the orders of the attempts paid meanwhile, in one transaction
   (``completion.place_many``: one lock of their checkouts and one of their payments, one
-  ``create_orders``, one UPDATE of the stock level). Steps 1 and 2 of the payment saga
-  are unchanged (``completion.pay``): the payment is recorded as pending and committed
-  before the provider is asked, with no transaction open then.
+  ``create_orders``, one UPDATE of the stock level).
 
 Each request keeps its own answer; a refused one wrote nothing (a paid attempt whose
 order cannot be placed is refunded, as alone: ``refund_unplaced``). Should a batch's
-transaction fail, each of its requests is written alone (``service.create_checkout``,
-``completion.place``).
+transaction fail, or one of its attempts be refused, each of its requests is written
+alone (``service.create_checkout``, ``completion.pay``'s first step, ``completion.place``).
 """
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from mercato.checkout import completion, paying, service
-from mercato.checkout.completion import Placement
+from mercato.checkout.completion import Begin, Placement
 from mercato.checkout.schemas import CheckoutComplete
 from mercato.checkout.service import NewCheckout, Start
 from mercato.db import utcnow
 from mercato.errors import MercatoError
-from mercato.group_commit import GroupCommit
+from mercato.group_commit import GroupCommit, WriteEachAlone
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,20 @@ class StartBatcher(GroupCommit[Start]):
         )
 
 
+class BeginBatcher(GroupCommit[Begin]):
+    def key(self, begin: Begin) -> str:
+        return begin.token
+
+    def write_batch(self, session: Session, begins: list[Begin]) -> list:
+        try:
+            return completion.begin_many(session, begins)
+        except MercatoError:  # one refused: only its own transaction may answer it
+            raise WriteEachAlone() from None
+
+    def write_one(self, session: Session, begin: Begin):
+        return completion.begin_one(session, begin)
+
+
 class PlacementBatcher(GroupCommit[Placement]):
     def key(self, placement: Placement) -> str:
         return placement.checkout_id
@@ -69,7 +84,8 @@ class PlacementBatcher(GroupCommit[Placement]):
 
 
 async def complete(
-    batcher: PlacementBatcher,
+    beginner: BeginBatcher,
+    placer: PlacementBatcher,
     sessions: sessionmaker[Session],
     token: str,
     data: CheckoutComplete,
@@ -78,30 +94,20 @@ async def complete(
     return_url: str,
     client: dict | None = None,
 ) -> paying.Completion:
-    """``completion.complete`` with its order placed by ``batcher``."""
+    """``completion.complete`` with its payment recorded by ``beginner`` and its order
+    placed by ``placer``."""
     now = utcnow()
-    paid = await run_in_threadpool(
-        partial(
-            completion.pay,
-            sessions,
-            token,
-            data,
-            attempt_key=attempt_key,
-            return_url=return_url,
-            now=now,
-            client=client,
-        )
-    )
-    if isinstance(paid, paying.Completion):
-        return paid
-    attempt, intent = paid
+    begun = await beginner.submit(Begin(token, data, attempt_key, return_url, now, client))
+    if isinstance(begun, paying.Completion):
+        return begun
+    intent = await run_in_threadpool(completion.charge, sessions, begun)
     try:
-        done = await batcher.submit(Placement(attempt.checkout_id, attempt.payment_id, intent, now))
+        done = await placer.submit(Placement(begun.checkout_id, begun.payment_id, intent, now))
     except MercatoError as exc:
         reason = exc.detail
     else:
         return await run_in_threadpool(completion.after_placed, sessions, done)
-    log.warning("Payment %s was charged but its order not placed: %s", attempt.payment_id, reason)
+    log.warning("Payment %s was charged but its order not placed: %s", begun.payment_id, reason)
     return await run_in_threadpool(
-        completion.refund_unplaced, sessions, attempt.payment_id, intent, reason
+        completion.refund_unplaced, sessions, begun.payment_id, intent, reason
     )

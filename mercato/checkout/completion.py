@@ -135,39 +135,115 @@ def pay(
     with transaction(sessions) as session:
         if update is not None:
             service.update_checkout(session, token, update, now)
-        begun = _begin(session, token, data, attempt_key, return_url, now, client)
+        begun = begin_one(session, Begin(token, data, attempt_key, return_url, now, client))
     if isinstance(begun, paying.Completion):
         return begun
-    return begun, _charge(sessions, begun)
+    return begun, charge(sessions, begun)
 
 
-def _begin(
-    session: Session,
-    token: str,
-    data: CheckoutComplete,
-    attempt_key: str,
-    return_url: str,
-    now: datetime,
-    client: dict | None = None,
-) -> Attempt | paying.Completion:
+@dataclass(frozen=True)
+class Begin:
+    """Step 1 for one attempt, as ``begin_many`` takes it."""
+
+    token: str
+    data: CheckoutComplete
+    attempt_key: str
+    return_url: str
+    now: datetime
+    client: dict | None = None
+
+
+def begin_one(session: Session, request: Begin) -> Attempt | paying.Completion:
     """Step 1: check everything, then record the payment as pending."""
     checkout, hold, provider_name = service.locked(
-        session, Checkout.token_hash == hash_token(token), also=[payments.ACTIVE_PROVIDER]
+        session, Checkout.token_hash == hash_token(request.token), also=[payments.ACTIVE_PROVIDER]
     )
-    if checkout.status == "completed":
-        return paying.Completion("completed", checkout, session.get(Order, checkout.order_id))
     # A statement of its own, after the lock: one that waited for another attempt's
     # transaction sees the payment it committed (the lock's own statement would not).
-    earlier = _earlier_or_busy(session, checkout, attempt_key, now)
+    found = (
+        [] if checkout.status == "completed" else _payments_of(session, [request], [checkout.id])
+    )
+    begun, row = _begin_locked(session, request, checkout, hold, provider_name, found)
+    if row is not None:
+        session.execute(insert(Payment), [row])
+    return begun
+
+
+def begin_many(session: Session, begins: Sequence[Begin]) -> list[Attempt | paying.Completion]:
+    """Step 1 for attempts made at the same moment (a drop), in one transaction: their
+    checkouts locked in one query (lowest id first), their earlier payments read in one,
+    their pending payments inserted in one. Each is checked as ``begin_one`` checks it alone;
+    a refusal raises, which fails the batch (each is then begun alone, where it is refused
+    by itself and nothing of it is kept). One checkout at most once per call."""
+    digests = [hash_token(b.token) for b in begins]
+    locked = {
+        checkout.token_hash: (checkout, hold, provider_name)
+        for checkout, hold, provider_name in service.locked_where(
+            session, Checkout.token_hash.in_(sorted(digests)), also=[payments.ACTIVE_PROVIDER]
+        )
+    }
+    if len(locked) != len(set(digests)):
+        raise NotFound("No such checkout.")
+    open_ids = [c.id for c, _, _ in locked.values() if c.status != "completed"]
+    found = _payments_of(session, begins, open_ids) if open_ids else []
+    outcomes, rows = [], []
+    for digest, request in zip(digests, begins, strict=True):
+        checkout, hold, provider_name = locked[digest]
+        mine = [p for p in found if p.checkout_id == checkout.id]
+        begun, row = _begin_locked(session, request, checkout, hold, provider_name, mine)
+        outcomes.append(begun)
+        if row is not None:
+            rows.append(row)
+    if rows:
+        session.execute(insert(Payment), rows)
+    return outcomes
+
+
+def _payments_of(session: Session, begins: Sequence[Begin], checkout_ids) -> list[Payment]:
+    """What ``_earlier_or_busy`` looks at for these attempts' checkouts, in one query:
+    payments under the attempts' keys, and pending ones that may still be busy."""
+    since = min(b.now for b in begins) - RECONCILE_AFTER
+    return list(
+        session.scalars(
+            select(Payment).where(
+                Payment.checkout_id.in_(checkout_ids),
+                or_(
+                    Payment.attempt_key.in_(sorted({b.attempt_key for b in begins})),
+                    and_(
+                        Payment.status == "pending",
+                        ~Payment.attempt_key.startswith(ELEMENT),
+                        Payment.updated_at > since,
+                    ),
+                ),
+            )
+        )
+    )
+
+
+def _begin_locked(
+    session: Session,
+    request: Begin,
+    checkout: Checkout,
+    hold: service.Hold,
+    provider_name: str | None,
+    payments_found: list[Payment],
+) -> tuple[Attempt | paying.Completion, dict | None]:
+    """Step 1 for a checkout locked with its payments read: the attempt and the pending
+    payment's row to insert, or the answer that needs no provider (and no row)."""
+    now, data, attempt_key = request.now, request.data, request.attempt_key
+    if checkout.status == "completed":
+        order = session.get(Order, checkout.order_id)
+        return paying.Completion("completed", checkout, order), None
+    earlier = _earlier_or_busy(payments_found, attempt_key, now)
     if earlier is not None:
-        return _answer_for(checkout, earlier)
+        return _answer_for(checkout, earlier), None
     paying.ready_to_pay(session, checkout, now, hold)
-    paying.remember_client(checkout, client, data.device_id)
+    paying.remember_client(checkout, request.client, data.device_id)
     changed = changed_total(checkout, data.expected_total)
     if changed is not None:
-        return changed
+        return changed, None
     if checkout.total == 0:
-        return paying.place_order(session, checkout, None, None, now)
+        return paying.place_order(session, checkout, None, None, now), None
     customer = customers.get(session, checkout.customer_id)
     method = data.payment_method
     chosen = "card" if method == "saved" else paying.check_offered(session, checkout, method)
@@ -181,57 +257,51 @@ def _begin(
     with session.no_autoflush:  # the checkout's changes in one UPDATE, with its new expiry
         paying.hold_for_payment(session, checkout, now)
     provider = payments.provider_named(session, provider_name)
-    # Written as a row: nothing here reads the payment back in this transaction.
+    # Written as a row by the caller: nothing here reads the payment back.
     payment_id = new_id("pay")
-    session.execute(
-        insert(Payment).values(
-            id=payment_id,
-            checkout_id=checkout.id,
-            attempt_key=attempt_key,
-            provider=provider.name,
-            method=chosen,
-            status="pending",
-            amount=checkout.total,
-            currency=checkout.currency,
-            refunded=0,
-            created_at=now,
-            updated_at=now,
-        )
+    row = dict(
+        id=payment_id,
+        checkout_id=checkout.id,
+        attempt_key=attempt_key,
+        provider=provider.name,
+        method=chosen,
+        status="pending",
+        amount=checkout.total,
+        currency=checkout.currency,
+        refunded=0,
+        created_at=now,
+        updated_at=now,
     )
-    request = paying.payment_request(
+    payment_request = paying.payment_request(
         checkout,
         customer,
         provider,
         f"{checkout.id}:{attempt_key}",
         paying.offered_methods(session, checkout),
     )
-    return Attempt(payment_id, provider, request, method, return_url, checkout.id)
-
-
-def _earlier_or_busy(
-    session: Session, checkout: Checkout, attempt_key: str, now: datetime
-) -> Payment | None:
-    """This attempt's payment when it was made before; else, one payment at a time per
-    checkout: a second tab waits for the first's answer. One query for both."""
-    found = list(
-        session.scalars(
-            select(Payment).where(
-                Payment.checkout_id == checkout.id,
-                or_(
-                    Payment.attempt_key == attempt_key,
-                    and_(
-                        Payment.status == "pending",
-                        ~Payment.attempt_key.startswith(ELEMENT),
-                        Payment.updated_at > now - RECONCILE_AFTER,
-                    ),
-                ),
-            )
-        )
+    attempt = Attempt(
+        payment_id, provider, payment_request, method, request.return_url, checkout.id
     )
+    return attempt, row
+
+
+def _earlier_or_busy(found: list[Payment], attempt_key: str, now: datetime) -> Payment | None:
+    """This attempt's payment when it was made before; else, one payment at a time per
+    checkout: a second tab waits for the first's answer."""
     earlier = next((p for p in found if p.attempt_key == attempt_key), None)
-    if earlier is None and found:
+    if earlier is None and any(_busy(p, now) for p in found):
         raise Conflict("A payment for this checkout is under way; wait for its answer.")
     return earlier
+
+
+def _busy(payment: Payment, now: datetime) -> bool:
+    """A payment still waiting for its own request's answer (not a card element's)."""
+    return (
+        payment.status == "pending"
+        and payment.attempt_key is not None
+        and not payment.attempt_key.startswith(ELEMENT)
+        and payment.updated_at > now - RECONCILE_AFTER
+    )
 
 
 def changed_total(checkout: Checkout, expected: int) -> paying.Completion | None:
@@ -267,7 +337,7 @@ def _answer_for(checkout: Checkout, payment: Payment) -> paying.Completion:
     return paying.answer(checkout, payment)
 
 
-def _charge(sessions: sessionmaker[Session], attempt: Attempt) -> Intent:
+def charge(sessions: sessionmaker[Session], attempt: Attempt) -> Intent:
     """Step 2: the provider, with nothing open here. A failure before the intent is
     confirmed took no money (voided); one during confirmation may have, so the payment
     stays pending for the reconciler."""

@@ -102,13 +102,20 @@ def locked(session: Session, where, *, lock: bool = True, also=()) -> tuple:
 
 
 def locked_all(session: Session, ids) -> dict[str, tuple[Checkout, Hold]]:
-    """``locked`` for many checkouts, by id; their rows are locked lowest id first, so two
-    transactions locking several never wait on each other in opposite orders."""
-    query = _with_hold(Checkout.id.in_(sorted(set(ids))), True, ()).order_by(Checkout.id)
-    return {
-        checkout.id: (checkout, Hold(status, expires_at))
-        for checkout, status, expires_at in session.execute(query).unique()
-    }
+    """``locked`` for many checkouts, by id."""
+    found = locked_where(session, Checkout.id.in_(sorted(set(ids))))
+    return {checkout.id: (checkout, hold) for checkout, hold in found}
+
+
+def locked_where(session: Session, where, *, also=()) -> list[tuple]:
+    """``locked`` for every checkout ``where`` picks; their rows are locked lowest id
+    first, so two transactions locking several never wait on each other in opposite
+    orders."""
+    query = _with_hold(where, True, also).order_by(Checkout.id)
+    return [
+        (checkout, Hold(status, expires_at), *extra)
+        for checkout, status, expires_at, *extra in session.execute(query).unique()
+    ]
 
 
 def _with_hold(where, lock: bool, also):

@@ -9,7 +9,7 @@ from dataclasses import replace
 from sqlalchemy import event, func, select
 from starlette.requests import Request
 
-from mercato.checkout import completion, paying, service
+from mercato.checkout import batches, completion, paying, service
 from mercato.checkout.api import return_url
 from mercato.checkout.limits import HOLD, SHORT_HOLD
 from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate
@@ -94,6 +94,83 @@ def test_a_batch_costs_two_statements_more_per_order(client, sessions, engine):
     # is a statement of its own. The first batch also writes its buyer's identities; the
     # second, whose buyers type the same email again, only suggests merges (+1).
     assert statements(eight) - statements(two) <= 2 * 6 + 1
+
+
+def _begin(token: str, total: int, key: str) -> completion.Begin:
+    data = CheckoutComplete(payment_method="tok_visa", expected_total=total)
+    return completion.Begin(token, data, key, "http://shop.test/back", utcnow())
+
+
+def _statements(engine, sessions, write) -> tuple[list, int]:
+    seen = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with transaction(sessions) as session:
+            outcomes = write(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return outcomes, len(seen)
+
+
+def test_attempts_made_together_record_their_payments_together(client, sessions, engine):
+    make_shop(sessions, on_hand=20)
+
+    def begun(n: int, prefix: str) -> int:
+        begins = []
+        for i in range(n):
+            token = start(client)["token"]
+            begins.append(_begin(token, fill(client, token)["total"], f"{prefix}{i}"))
+        outcomes, count = _statements(
+            engine, sessions, lambda session: completion.begin_many(session, begins)
+        )
+        assert all(isinstance(o, completion.Attempt) for o in outcomes)
+        with sessions() as session:  # each answer is its own attempt's
+            ids = [service.get_checkout(session, b.token).id for b in begins]
+        assert [o.checkout_id for o in outcomes] == ids
+        return count
+
+    # One lock, one read of payments, one insert, whatever the number of attempts; the
+    # checkouts' own changes go in one executemany.
+    assert begun(8, "b") <= begun(2, "a") + 1
+    assert _count(sessions, Payment, Payment.status == "pending") == 10
+
+
+def test_an_attempt_refused_in_a_batch_is_refused_alone(client, sessions):
+    """One attempt that only its own transaction may answer (a buyer without an address, a
+    second tab while the first is paying) makes the batch write each alone: the others
+    are recorded, the refused one kept nothing (not even its attempt count)."""
+    make_shop(sessions, on_hand=5)
+    good = start(client)["token"]
+    good_total = fill(client, good)["total"]
+    bare = start(client)["token"]
+    busy = start(client)["token"]
+    busy_total = fill(client, busy)["total"]
+    with transaction(sessions) as session:
+        completion.begin_one(session, _begin(busy, busy_total, "first-tab"))
+    batcher = batches.BeginBatcher(sessions)
+    outcomes = batcher._write(
+        [_begin(good, good_total, "g"), _begin(bare, 1, "b"), _begin(busy, busy_total, "tab-2")]
+    )
+    assert isinstance(outcomes[0], completion.Attempt)
+    assert isinstance(outcomes[1], ValidationFailed)
+    assert isinstance(outcomes[2], Conflict) and "under way" in outcomes[2].detail
+    with sessions() as session:
+        assert service.get_checkout(session, bare).attempts == 0
+    assert _count(sessions, Payment) == 2  # the first tab's and the good one's
+
+
+def test_an_attempt_seen_again_in_a_batch_gets_its_first_answer(client, sessions):
+    make_shop(sessions, on_hand=5)
+    token = start(client)["token"]
+    total = fill(client, token)["total"]
+    with transaction(sessions) as session:
+        (first,) = completion.begin_many(session, [_begin(token, total, "same")])
+    with transaction(sessions) as session:
+        (again,) = completion.begin_many(session, [_begin(token, total, "same")])
+    assert isinstance(first, completion.Attempt)
+    assert again.status == "processing"  # its payment is pending: the provider not yet told
+    assert _count(sessions, Payment) == 1
 
 
 def test_a_checkout_costs_a_bounded_number_of_statements(client, sessions, engine):
