@@ -13,7 +13,10 @@ from sqlalchemy import insert, text
 
 from mercato import db
 from mercato.catalog.models import Product, Variant
+from mercato.crypto import value_key
+from mercato.customers.models import Customer, Identity
 from mercato.db import insert_rows, make_sessionmaker, new_id, transaction
+from mercato.inserts import insert_or_ignore_many
 
 
 def _reference_encoding(value: int) -> str:
@@ -234,3 +237,45 @@ def test_rows_that_fail_while_being_written_leave_nothing(engine):
             )
         )
     assert left == 0
+
+
+def test_insert_or_ignore_many_skips_rows_held_already_and_returns_those_inserted(engine, sessions):
+    """Identities of a batch of buyers: each value stored encrypted, read back in clear,
+    times kept to the microsecond; one already held (same kind, scope and value) skipped,
+    and only the new ones' ids returned, on both databases."""
+    now = datetime(2026, 12, 7, 12, 30, 15, 123456, tzinfo=UTC)
+
+    def row(n: int, value: str) -> dict:
+        return {
+            "id": f"idn_{n}",
+            "customer_id": "cus_1",
+            "kind": "email",
+            "scope": "",
+            "value": value,
+            "value_hash": value_key(value),
+            "verified": n % 2 == 0,
+            "source": "api",
+            "created_at": now,
+            "verified_at": now if n % 2 == 0 else None,
+        }
+
+    with transaction(sessions) as session:
+        session.add(Customer(id="cus_1", profile_id="cus_1", created_at=now))
+        session.flush()
+        first = insert_or_ignore_many(
+            session, Identity, ("kind", "scope", "value_hash"), [row(1, "a@example.com")]
+        )
+        rows = [row(2, "a@example.com"), row(3, "b@example.com"), row(4, "c@example.com")]
+        second = insert_or_ignore_many(session, Identity, ("kind", "scope", "value_hash"), rows)
+    assert first == ["idn_1"] and sorted(second) == ["idn_3", "idn_4"]
+    with sessions() as session:
+        kept = {i.id: i for i in session.query(Identity)}
+        stored = session.execute(text("SELECT value FROM customer_identities")).scalars().all()
+    assert {i: k.value for i, k in kept.items()} == {
+        "idn_1": "a@example.com",
+        "idn_3": "b@example.com",
+        "idn_4": "c@example.com",
+    }
+    assert (kept["idn_4"].verified, kept["idn_4"].verified_at) == (True, now)
+    assert (kept["idn_3"].verified, kept["idn_3"].verified_at) == (False, None)
+    assert all("example.com" not in v for v in stored)

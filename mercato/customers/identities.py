@@ -37,7 +37,7 @@ from mercato.crypto import search_terms
 from mercato.customers import merges
 from mercato.customers.models import Customer, Identity, MergeSuggestion, value_key
 from mercato.db import new_id, utcnow
-from mercato.inserts import insert_or_ignore
+from mercato.inserts import insert_or_ignore, insert_or_ignore_many
 
 # A merge's rule, by the kind of identity that matched.
 _RULES = {"email": "verified_email", "phone": "verified_phone", "platform": "verified_platform_id"}
@@ -250,18 +250,8 @@ def resolve_many(
 
 
 def _insert_identities(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert what no one holds yet, in one multi-row statement per 500 (a RETURNING
-    with ON CONFLICT is not batched otherwise); the ids of those inserted."""
-    inserted: set[str] = set()
-    for start in range(0, len(rows), 500):
-        inserted |= set(
-            session.scalars(
-                insert_or_ignore(session, Identity, ("kind", "scope", "value_hash"))
-                .values(rows[start : start + 500])
-                .returning(Identity.id)
-            )
-        )
-    return inserted
+    """Insert what no one holds yet; the ids of those inserted."""
+    return set(insert_or_ignore_many(session, Identity, ("kind", "scope", "value_hash"), rows))
 
 
 def _customer_row(row_id: str, observation: Observation, now: datetime) -> dict[str, Any]:
