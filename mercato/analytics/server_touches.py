@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from mercato.analytics import ledger
@@ -24,16 +24,17 @@ def record_from_events(session: Session, batch: Sequence[Row]) -> int:
 
 
 def _touches(session: Session, batch: Sequence[Row]) -> Iterator[dict[str, Any]]:
+    orders = _orders_of(session, batch)
     for event in batch:
         payload = event.payload or {}
         # A payload without the id it should name makes no touch: it must never stop
         # the dispatcher that every other consumer waits on.
         if event.type == "order.paid":
-            order = _order(session, payload)
+            order = orders.get(payload.get("order_id"))
             if order is not None:
                 yield purchase(session, order, event.created_at)
         elif event.type == "order.refunded":
-            order = _order(session, payload)
+            order = orders.get(payload.get("order_id"))
             detail = payload.get("detail") or {}
             if order is not None and detail.get("refund_id") and detail.get("amount"):
                 yield {
@@ -71,9 +72,17 @@ def _touches(session: Session, batch: Sequence[Row]) -> Iterator[dict[str, Any]]
             }
 
 
-def _order(session: Session, payload: dict) -> Order | None:
-    order_id = payload.get("order_id")
-    return session.get(Order, order_id) if isinstance(order_id, str) else None
+def _orders_of(session: Session, batch: Sequence[Row]) -> dict[str, Order]:
+    """The orders the batch's order events name, read in one query, not one each."""
+    ids = {
+        (e.payload or {}).get("order_id")
+        for e in batch
+        if e.type in ("order.paid", "order.refunded")
+    }
+    ids = sorted(i for i in ids if isinstance(i, str))
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(ids)))}
 
 
 def purchase(session: Session, order: Order, at) -> dict[str, Any]:

@@ -205,20 +205,32 @@ def claw_back(
 
 
 def from_events(session: Session, batch: Sequence[Row], now: datetime) -> None:
-    for event in batch:
-        body = event.payload or {}
-        order_id = body.get("order_id")
-        if event.type not in ("order.paid", "order.refunded") or not isinstance(order_id, str):
-            continue
-        order = session.scalar(
-            select(Order).options(selectinload(Order.lines)).where(Order.id == order_id)
+    wanted = [
+        (event, (event.payload or {}).get("order_id"))
+        for event in batch
+        if event.type in ("order.paid", "order.refunded")
+    ]
+    wanted = [(event, order_id) for event, order_id in wanted if isinstance(order_id, str)]
+    # A shop without creators credits no one and has nothing to claw back: one query
+    # for the batch instead of several per order.
+    if not wanted or session.scalar(select(Creator.id).limit(1)) is None:
+        return
+    orders = {
+        order.id: order
+        for order in session.scalars(
+            select(Order)
+            .options(selectinload(Order.lines))
+            .where(Order.id.in_(sorted({order_id for _, order_id in wanted})))
         )
+    }
+    for event, order_id in wanted:
+        order = orders.get(order_id)
         if order is None:
             continue
         if event.type == "order.paid":
             earn(session, order, event.created_at or now)
             continue
-        detail = body.get("detail") or {}
+        detail = (event.payload or {}).get("detail") or {}
         if detail.get("refund_id") and detail.get("amount"):
             claw_back(
                 session,
