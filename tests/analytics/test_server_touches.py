@@ -1,6 +1,8 @@
 """Touches the server records from other domains' events: purchases with the order's
 attribution, refunds as negative values, checkouts started, inbox messages."""
 
+from sqlalchemy import event
+
 from mercato.analytics import ledger
 from mercato.db import transaction, utcnow
 from mercato.events import service as events
@@ -90,6 +92,52 @@ def test_the_same_event_id_is_stored_once_and_the_server_figures_win(sessions):
     # The visitor consented (the browser sent an id): their earlier visit is the buyer's.
     [visit] = touches(sessions, kind="visit")
     assert visit.customer_id == "c_1"
+
+
+def test_a_browser_purchase_and_its_server_twin_in_one_batch_are_one_touch(sessions):
+    now = utcnow()
+    browser = {
+        "event_id": "order:ord_2:purchase",
+        "kind": "purchase",
+        "source": "browser",
+        "at": now,
+        "visitor_id": "v2",
+        "value": 1,
+    }
+    server = {**browser, "source": "server", "visitor_id": None, "value": 7000}
+    server["customer_id"] = "c_2"
+    visit = {"event_id": "visit:2", "kind": "visit", "source": "browser", "at": now}
+    with transaction(sessions) as session:
+        assert ledger.record(session, [{**visit, "visitor_id": "v2"}, browser, server]) == 2
+    [purchase] = touches(sessions, kind="purchase")
+    assert (purchase.value, purchase.visitor_id, purchase.customer_id) == (7000, "v2", "c_2")
+    assert [t.customer_id for t in touches(sessions, kind="visit")] == ["c_2"]
+
+
+def test_a_batch_of_purchases_costs_the_same_statements_whatever_its_size(sessions, engine):
+    def statements(n: int, prefix: str) -> int:
+        batch = [
+            {
+                "event_id": f"{prefix}:{i}",
+                "kind": "purchase",
+                "source": "server",
+                "at": utcnow(),
+                "customer_id": f"c_{i}",
+                "value": 100,
+            }
+            for i in range(n)
+        ]
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            with transaction(sessions) as session:
+                assert ledger.record(session, batch) == n
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    assert statements(40, "many") == statements(2, "few")
 
 
 def test_a_started_checkout_is_a_funnel_touch_with_its_link(client, admin, sessions):
