@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import delete, insert, or_, select, tuple_
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from mercato.crypto import search_terms
@@ -337,12 +337,25 @@ def _attempt(
 def _existing(session: Session, claims: list[Claim]) -> dict[tuple, tuple[Identity, str]]:
     if not claims:
         return {}
+    # One condition per kind and scope, each an IN list of hashes the unique index
+    # answers: PostgreSQL took 16 ms to plan a (kind, scope, value_hash) IN list of 256
+    # tuples (a worker's batch of platform orders), under 1 ms to plan this.
+    hashes: dict[tuple[str, str], set[str]] = {}
+    for claim in claims:
+        hashes.setdefault((claim.kind, claim.scope), set()).add(value_key(claim.value))
     rows = session.execute(
         select(Identity, Customer.profile_id)
         .join(Customer, Customer.id == Identity.customer_id)
         .where(
-            tuple_(Identity.kind, Identity.scope, Identity.value_hash).in_(
-                [(c.kind, c.scope, value_key(c.value)) for c in claims]
+            or_(
+                *(
+                    and_(
+                        Identity.kind == kind,
+                        Identity.scope == scope,
+                        Identity.value_hash.in_(sorted(found)),
+                    )
+                    for (kind, scope), found in sorted(hashes.items())
+                )
             )
         )
         .execution_options(populate_existing=True)
