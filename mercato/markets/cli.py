@@ -9,8 +9,9 @@ from typing import Annotated
 import httpx
 import typer
 
-from mercato.cli_support import console, err, parse, table, unit_of_work
+from mercato.cli_support import console, err, parse, short_transactions, table, unit_of_work
 from mercato.config import get_settings
+from mercato.outbound import UnsafeUrl
 
 app = typer.Typer(help="Markets: countries, currency, languages, taxes.", no_args_is_help=True)
 
@@ -144,13 +145,12 @@ def fx_fetch(
     if not url:
         err.print("[bold red]Error:[/] no URL: pass one or set MERCATO_FX_URL")
         raise typer.Exit(1)
-    with unit_of_work() as session:  # a refused file prints its mistakes and exits 1
+    with short_transactions() as sessions:  # a refused file prints its mistakes, exits 1
         try:
-            text = fx.fetch(url)
-        except (httpx.HTTPError, ValueError) as exc:
+            imported = fx.refresh(sessions, url)
+        except (httpx.HTTPError, UnsafeUrl) as exc:
             err.print(f"[bold red]Error:[/] {url}: {exc}")
             raise typer.Exit(1) from None
-        imported = fx.import_rates(session, text, source=url)
     _show_rates(imported)
 
 
