@@ -36,6 +36,7 @@ from mercato.catalog.api import router as catalog_router
 from mercato.catalog.collections_api import router as collections_router
 from mercato.channels.api import feeds_router
 from mercato.channels.api import router as channels_router
+from mercato.checkout import api as checkout_api
 from mercato.checkout.api import router as checkout_router
 from mercato.config import Settings, get_settings
 from mercato.creators.api import router as creators_router
@@ -160,7 +161,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(IdempotencyMiddleware, own_keys=(checkout_api.PAYING_PATH,))
     # Outermost of the two: a key is never claimed by a request refused for its text.
     app.add_middleware(TextInputMiddleware)
     https = settings.base_url.startswith("https://")

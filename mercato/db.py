@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from mercato.config import Settings, get_settings
@@ -239,6 +239,39 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
         # The same exception classes (IntegrityError, ...) as an INSERT would raise.
         raise DBAPIError.instance(f"COPY {target}", None, exc, dialect.loaded_dbapi.Error) from exc
     return count
+
+
+def insert_objects(session: Session, *groups: Sequence[Any]) -> None:
+    """Write new objects as rows, each group (objects of one mapped class) in one batch
+    and in the order given (``insert_rows``: COPY on PostgreSQL), then put them all in
+    the session as if loaded, with nothing left to flush. Each column not given takes
+    its Python default (a callable one called), else None. Relationships are not
+    followed: give related objects in their own group, with their keys set, after the
+    rows they refer to.
+
+    The ORM's flush of the same objects, one multi-row INSERT each, took ~40% of a
+    webhook worker's CPU (PostgreSQL), half of it psycopg parsing those long statements."""
+    for objects in groups:
+        if not objects:
+            continue
+        table = type(objects[0]).__table__
+        rows = []
+        for obj in objects:
+            state = obj.__dict__
+            for column in table.columns:
+                if column.key not in state:
+                    default, value = column.default, None
+                    if default is not None and default.is_scalar:
+                        value = default.arg
+                    elif default is not None and default.is_callable:
+                        value = default.arg(None)  # wrapped by SQLAlchemy to take a context
+                    setattr(obj, column.key, value)
+            rows.append({column.key: state[column.key] for column in table.columns})
+        insert_rows(session, table, rows)
+    attached = [obj for objects in groups for obj in objects]
+    for obj in attached:  # all first: adding one cascades to its related objects
+        make_transient_to_detached(obj)
+    session.add_all(attached)
 
 
 def random_token(nbytes: int = 32) -> str:

@@ -1,6 +1,7 @@
 """Checkout JSON API for other heads. The checkout token is the buyer's key to their
 checkout, so these endpoints take no API token (codes are made under /offers)."""
 
+import re
 from typing import Annotated
 
 import orjson
@@ -153,6 +154,11 @@ def completion_response(done: paying.Completion, path: str) -> JSONResponse:
 # Checkouts started together are written together, and orders of checkouts paid
 # together placed together: one batcher of each per process, found by the handler itself
 # (as a dependency, FastAPI solved it anew on every request).
+
+
+# Paying keeps its Idempotency-Key as the attempt's own (``completion``): the API's
+# generic replay of keyed POSTs leaves it to the handler.
+PAYING_PATH = re.compile(r"/api/v1/checkouts/[^/]+/complete")
 
 
 def _starter(request: Request) -> batches.StartBatcher:

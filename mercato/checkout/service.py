@@ -21,7 +21,7 @@ from mercato.checkout.models import Checkout, CheckoutLine
 from mercato.checkout.schemas import BuyerDetails, CheckoutCreate, CheckoutUpdate
 from mercato.crypto import hash_token
 from mercato.customers import service as customers
-from mercato.db import new_id, random_token, utcnow
+from mercato.db import insert_objects, new_id, random_token, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.events import service as events
 from mercato.inventory import reservations as stock
@@ -415,16 +415,19 @@ def start_many(
         now,
     )
     # Written after the holds, with them: the stock level stays locked until the commit
-    # either way, and a refused checkout is then never written.
+    # either way, and a refused checkout is then never written. As rows (one COPY each of
+    # checkouts and lines on PostgreSQL): their ORM flush was 6% of a drop's server CPU.
+    written = []
     for (index, checkout, token, variants), hold in zip(made, held, strict=True):
         if isinstance(hold, MercatoError):
             outcomes[index] = hold
             continue
         checkout.reservation_id, checkout.expires_at = hold.id, hold.expires_at
         checkout.admission_ticket = starts[index].admission_ticket
-        session.add(checkout)
+        written.append(checkout)
         outcomes[index] = NewCheckout(checkout, token, view(session, checkout, now, variants))
-    session.flush()
+    session.flush()  # what the holds left pending, before the rows
+    insert_objects(session, written, [line for checkout in written for line in checkout.lines])
     # Only the checkouts written: two multi-row inserts for the whole batch.
     events.record_many(
         session,
@@ -471,8 +474,9 @@ def _new_checkout(
     if where:
         attribution["_country"] = where.upper()
     customer = customers.get(session, customer_id)
+    checkout_id = new_id("chk")
     checkout = Checkout(
-        id=new_id("chk"),
+        id=checkout_id,
         token_hash=hash_token(token),
         status="open",
         currency=currency,
@@ -489,6 +493,7 @@ def _new_checkout(
         shipping_address=customer.address if customer else None,
         lines=[
             CheckoutLine(
+                checkout_id=checkout_id,
                 position=i + 1,
                 variant_id=v.id,
                 quantity=q,

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
@@ -324,10 +325,16 @@ def prune(session: Session, now: datetime) -> int:
 
 
 class IdempotencyMiddleware:
-    """Applies the rules above to POST requests under /api/ that carry the header."""
+    """Applies the rules above to POST requests under /api/ that carry the header.
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    ``own_keys``: paths whose handler makes the key its own (paying a checkout: the key
+    is the attempt's, stored with its payment, and a retry gets that payment's answer).
+    Their key is checked here, then handed on untouched: one record of the attempt, not
+    two. PostgreSQL, bench/live_drop.py --flow checkout, 2 API processes: the claim, its
+    lease and the kept response were 9% of the drop's server CPU."""
+
+    def __init__(self, app: ASGIApp, own_keys: tuple[re.Pattern, ...] = ()):
+        self.app, self.own_keys = app, own_keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
@@ -348,6 +355,9 @@ class IdempotencyMiddleware:
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
                 scope["path"],
             )(scope, receive, send)
+            return
+        if any(own.fullmatch(scope["path"]) for own in self.own_keys):
+            await self.app(scope, receive, send)
             return
         body = await read_body(receive)
         caller = caller_of(scope, headers)
