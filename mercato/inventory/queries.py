@@ -136,18 +136,20 @@ RESERVATIONS_WITH_LINES = (
     .where(reservations_table.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(reservations_table.c.id, lines_table.c.id)
 )
-END_RESERVATION = (  # only an active one: the row count says who won
+END_RESERVATIONS = (  # only active ones: what it returns says who won
     update(reservations_table)
     .where(
-        reservations_table.c.id == bindparam("reservation_id"),
+        reservations_table.c.id.in_(bindparam("ids", expanding=True)),
         reservations_table.c.status == "active",
     )
     .values(status=bindparam("outcome"), settled_at=bindparam("at"))
+    .returning(reservations_table.c.id)
 )
 END_LINES = (
     update(lines_table)
     .where(
-        lines_table.c.reservation_id == bindparam("of_reservation"), lines_table.c.state == "held"
+        lines_table.c.reservation_id.in_(bindparam("ids", expanding=True)),
+        lines_table.c.state == "held",
     )
     .values(state=bindparam("line_state"))
 )
@@ -231,3 +233,9 @@ def insert_or_ignore(session: Session, table) -> Executable:
             session, table, _UNIQUE_KEYS[table.name]
         ).returning(table.c.id)
     return _INSERTS_OR_IGNORE[key]
+
+
+def insert_or_ignore_rows(session: Session, table, rows: list[dict]) -> list[str]:
+    """``insert_or_ignore`` of many rows in one statement whatever their number
+    (``inserts.insert_or_ignore_many``): the ids of those inserted."""
+    return inserts.insert_or_ignore_many(session, table, _UNIQUE_KEYS[table.name], rows)

@@ -37,10 +37,10 @@ from mercato.inventory.models import Reservation
 from mercato.inventory.pools import Fences
 from mercato.inventory.queries import (
     END_LINES,
-    END_RESERVATION,
+    END_RESERVATIONS,
     MOVE_UNITS,
     RESERVATIONS_WITH_LINES,
-    insert_or_ignore,
+    insert_or_ignore_rows,
     lines_table,
     reservations_table,
 )
@@ -199,11 +199,7 @@ def reserve_many(
     # Claim the references first: a concurrent twin waits here, then replays ours.
     claimed = set()
     if claims:
-        claimed = set(
-            session.scalars(
-                insert_or_ignore(session, reservations_table), list(claims.values())
-            ).all()
-        )
+        claimed = set(insert_or_ignore_rows(session, reservations_table, list(claims.values())))
     variant_ids = [ln.variant_id for i in claims for ln in requests[i].lines if ln.variant_id]
     skus = [ln.sku for i in claims for ln in requests[i].lines if ln.sku]
     locked = lock_objects.stock_levels_of_variants(session, variant_ids, skus)
@@ -440,6 +436,7 @@ def settle_many(
     movements: list[dict[str, Any]] = []
     freed_variants: set[str] = set()
     pooled: list[tuple[str, str, int]] = []
+    ending: dict[str, list[str]] = defaultdict(list)  # by outcome
     views = []
     for reservation_id in reservation_ids:
         reservation = loaded.get(reservation_id)
@@ -461,11 +458,7 @@ def settle_many(
         if outcome == "committed" and lapsed:
             raise _expired(reservation, "nothing was sold")
         final = "expired" if lapsed else outcome
-        flipped = session.execute(
-            END_RESERVATION, {"reservation_id": reservation_id, "outcome": final, "at": now}
-        ).rowcount
-        if flipped != 1:  # settled meanwhile (only a reservation holding no stock gets here)
-            raise Conflict(f"Reservation {reservation_id} changed meanwhile; try again.")
+        ending[final].append(reservation_id)
         state, kind = OUTCOMES[final]
         sold = final == "committed"
         for line in reservation.lines:
@@ -494,9 +487,15 @@ def settle_many(
             pooled.append((line.variant_id, reservation.channel, units))
             if not sold:
                 freed_variants.add(line.variant_id)
-        session.execute(END_LINES, {"of_reservation": reservation_id, "line_state": state})
         reservation.status, reservation.settled_at = final, now
         views.append(reservation)
+    # Each outcome's reservations and their lines in one UPDATE each, not two a reservation.
+    for final, ids in ending.items():
+        flipped = set(session.scalars(END_RESERVATIONS, {"ids": ids, "outcome": final, "at": now}))
+        if lost := [i for i in ids if i not in flipped]:
+            # Settled meanwhile (only a reservation holding no stock gets here).
+            raise Conflict(f"Reservation {lost[0]} changed meanwhile; try again.")
+        session.execute(END_LINES, {"ids": ids, "line_state": OUTCOMES[final][0]})
     if level_deltas:
         session.execute(
             MOVE_UNITS,
