@@ -10,7 +10,8 @@ unit at a time until the SKU is sold out. ``--flow`` picks how a buyer buys:
 - ``two-step``: reserve, then commit (a head that holds stock while the buyer pays);
 - ``checkout``: Mercato's own checkout as an app that knows its buyer uses it:
   ``POST /api/v1/checkouts`` with email and address (holds the stock, shows the total
-  with shipping and tax), then ``POST .../complete`` with the sandbox card;
+  with shipping and tax), then ``POST .../complete`` with the sandbox card; each order
+  is another person's (their own email and name, at the same address);
 - ``checkout-patch``: the same with the details sent in a ``PATCH`` between the two, as a
   buyer typing them in does (three requests).
 
@@ -245,7 +246,9 @@ async def reserve_and_commit(
 
 
 async def checkout(client: Connection, reference: str, flow: str, sku: str, tally: Tally) -> str:
-    details = {"email": f"{reference}@example.com", "shipping_address": ADDRESS}
+    # Each order is another person (a drop's buyers are): their own email and name.
+    address = {**ADDRESS, "name": f"Buyer {reference}"}
+    details = {"email": f"{reference}@example.com", "shipping_address": address}
     at_start = flow == "checkout"
     started = await client.post(
         "/api/v1/checkouts",

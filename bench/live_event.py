@@ -279,7 +279,7 @@ async def checkout_buyer(client: Connection, event_id: str, number: int, granted
         json={
             "admission_pass": granted,
             "email": f"b{number}@example.com",
-            "shipping_address": ADDRESS,
+            "shipping_address": {**ADDRESS, "name": f"Buyer {number}"},  # each their own
         },
         headers=cookie,
     )
