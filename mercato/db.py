@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import os
@@ -202,17 +203,7 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
         everything = [first, *rows]
         session.execute(insert(table), everything)
         return len(everything)
-    columns = [table.columns[key] for key in keys]
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
-    for i, column in enumerate(columns):
-        if isinstance(column.type, JSON | JSONType) and processors[i] is not None:
-            processors[i] = _json_text(processors[i])
-    converted = [(i, processor) for i, processor in enumerate(processors) if processor]
-    preparer = dialect.identifier_preparer
-    target = (
-        f"{preparer.format_table(table)} "
-        f"({', '.join(preparer.format_column(column) for column in columns)})"
-    )
+    converted, target = _copy_plan(table, tuple(keys), dialect)
     count = 0
     values_of = operator.itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
     # The last value given to each converted column and what it became: the same object
@@ -239,6 +230,24 @@ def insert_rows(session: Session, table: Table, rows: Iterable[Mapping[str, Any]
         # The same exception classes (IntegrityError, ...) as an INSERT would raise.
         raise DBAPIError.instance(f"COPY {target}", None, exc, dialect.loaded_dbapi.Error) from exc
     return count
+
+
+@functools.lru_cache(maxsize=256)
+def _copy_plan(table: Table, keys: tuple[str, ...], dialect) -> tuple[list, str]:
+    """``insert_rows``' converters (column index, bind processor) and COPY target for
+    these columns, worked out once (a drop's checkout writes a few rows at a time)."""
+    columns = [table.columns[key] for key in keys]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    for i, column in enumerate(columns):
+        if isinstance(column.type, JSON | JSONType) and processors[i] is not None:
+            processors[i] = _json_text(processors[i])
+    converted = [(i, processor) for i, processor in enumerate(processors) if processor]
+    preparer = dialect.identifier_preparer
+    target = (
+        f"{preparer.format_table(table)} "
+        f"({', '.join(preparer.format_column(column) for column in columns)})"
+    )
+    return converted, target
 
 
 def insert_objects(session: Session, *groups: Sequence[Any]) -> None:
