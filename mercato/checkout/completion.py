@@ -32,7 +32,7 @@ from mercato.checkout.models import Checkout
 from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
 from mercato.crypto import hash_token
 from mercato.customers import service as customers
-from mercato.db import new_id, transaction, utcnow
+from mercato.db import insert_rows, new_id, transaction, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import reservations as stock
 from mercato.money import format_plain, to_decimal
@@ -194,8 +194,7 @@ def begin_many(session: Session, begins: Sequence[Begin]) -> list[Attempt | payi
         outcomes.append(begun)
         if row is not None:
             rows.append(row)
-    if rows:
-        session.execute(insert(Payment), rows)
+    insert_rows(session, Payment.__table__, rows)  # COPY on PostgreSQL
     return outcomes
 
 
