@@ -149,6 +149,9 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         lifespan=_lifespan(engine, run_worker),
+        # Mercato exports no OpenTelemetry: FastAPI's own would look for a configured
+        # provider on every request (a read of the environment each time).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     log_redaction.install()
