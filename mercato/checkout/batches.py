@@ -106,6 +106,8 @@ async def complete(
     except MercatoError as exc:
         reason = exc.detail
     else:
+        if done.fraud_cancel is None:  # nothing more to do: no trip to the thread pool
+            return done
         return await run_in_threadpool(completion.after_placed, sessions, done)
     log.warning("Payment %s was charged but its order not placed: %s", begun.payment_id, reason)
     return await run_in_threadpool(
