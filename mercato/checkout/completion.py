@@ -529,6 +529,7 @@ def place_many(
         actor=service.CHANNEL,
         stock_state="committed",
         buyers=[paying.buyer_of(checkout) for _, checkout, _ in ready],
+        new=True,  # each checkout locked, not completed, its payment without an order
     )
     sold, since = [], []
     for (index, checkout, payment), outcome in zip(ready, made, strict=True):

@@ -58,6 +58,7 @@ def create_orders(
     stock_state: str = "none",
     external: Sequence[tuple[str | None, datetime | None]] | None = None,
     buyers: Sequence[Observation | None] | None = None,
+    new: bool = False,
 ) -> list[tuple[Order, bool] | ValidationFailed]:
     """Create many orders, each idempotent per channel and external id; each one's
     outcome, in order: (order, created), or the ValidationFailed that refused it (which
@@ -85,9 +86,13 @@ def create_orders(
 
     ``external``, for platform orders: each item's status and update time on its
     platform, written with its new order (not by an UPDATE of every order after).
+
+    ``new``: the caller holds what rules out an order already made for these items (the
+    checkouts being placed, locked and unpaid), so they are not looked up first; a twin
+    would still meet the unique constraint, as a concurrent duplicate does.
     """
     outcomes: list[Any] = [None] * len(items)
-    existing = _by_external_ids(session, [d for d in items if d.external_id])
+    existing = {} if new else _by_external_ids(session, [d for d in items if d.external_id])
     first: dict[tuple[str, str], int] = {}
     later: list[int] = []  # the same external id again: once the first is written
     building: list[int] = []
