@@ -5,15 +5,16 @@ order or a batch, one way (``create_orders``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from mercato.catalog.models import Variant
+from mercato.catalog.models import Product, Variant
 from mercato.catalog.service import store_currency
 from mercato.customers.identities import Observation
 from mercato.db import insert_objects, new_id, utcnow
@@ -283,7 +284,7 @@ def _build_order(data: OrderCreate, variants: dict, stock_state: str) -> Order:
                 position=index + 1,
                 variant_id=variant.id if variant else None,
                 sku=variant.sku if variant else item.sku,
-                title=item.title or (variant.product.title if variant else ""),
+                title=item.title or (variant.title if variant else ""),
                 variant_title=" / ".join(variant.option_values)
                 if variant and variant.option_values
                 else None,
@@ -354,13 +355,42 @@ def _build_order(data: OrderCreate, variants: dict, stock_state: str) -> Order:
     )
 
 
+@dataclass(frozen=True)
+class _VariantFacts:
+    """What an order line takes from its variant."""
+
+    id: str
+    sku: str | None
+    price: int
+    currency: str
+    title: str  # the product's
+    option_values: tuple[str, ...]
+
+
 def _variants_for(session: Session, lines: Sequence[OrderLineCreate]) -> dict:
+    """The lines' variants, by id and by ("sku", sku), in one query of plain rows (the
+    ORM's variants with their products, in two, were 3% of a drop's server CPU)."""
     ids = {line.variant_id for line in lines if line.variant_id}
     skus = {line.sku for line in lines if line.sku and not line.variant_id}
-    found: dict[Any, Variant] = {}
+    found: dict[Any, _VariantFacts] = {}
     if ids or skus:
-        query = select(Variant).options(selectinload(Variant.product))
-        for variant in session.scalars(query.where(Variant.id.in_(ids) | Variant.sku.in_(skus))):
+        query = (
+            select(
+                Variant.id,
+                Variant.sku,
+                Variant.price,
+                Variant.currency,
+                Product.title,
+                Variant.option1,
+                Variant.option2,
+                Variant.option3,
+            )
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.id.in_(ids) | Variant.sku.in_(skus))
+        )
+        for row in session.execute(query):
+            options = tuple(v for v in row[5:] if v is not None)
+            variant = _VariantFacts(*row[:5], options)
             found[variant.id] = variant
             found[("sku", variant.sku)] = variant
     return found
