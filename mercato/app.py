@@ -1,13 +1,11 @@
 """FastAPI factory: mounts every domain's router and renders errors as RFC 9457 problems.
 
-``serve_app`` freezes the objects built at start-up out of the garbage collector's
-sight (``gc.freeze``): the one piece of interpreter tuning kept, for its PostgreSQL
-figure (below).
+``serve_app`` tunes the cycle collector for a long-lived process (``collector.settle``):
+the one piece of interpreter tuning kept, for its PostgreSQL figures.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mercato import __version__
+from mercato import __version__, collector
 from mercato.admin import catalog_pages as admin_catalog
 from mercato.admin import customers as admin_customers
 from mercato.admin import fraud_view as admin_fraud
@@ -233,19 +231,5 @@ def create_app(
 def serve_app(run_worker: bool = False, engine: Engine | None = None) -> FastAPI:
     """``create_app`` for a server process (``mercato serve``, one per uvicorn worker)."""
     app = create_app(engine=engine, run_worker=run_worker)
-    # Everything built so far (modules, routes, models, the ORM's mappers) lives as long as
-    # the process: keep it out of the cycle collector's sight, so its full collections walk
-    # only what requests leave behind, and stall the requests in flight for less.
-    # PostgreSQL, bench/live_drop.py (one-step, 1000 units, 64 buyers), four interleaved
-    # pairs on a 2-core machine at load average 14-27: order p99 1.73, 1.71, 1.29, 2.03 s
-    # with it, 2.74, 1.94, 1.34, 4.92 s without; 51, 56, 66, 46 orders/s with, 44, 54,
-    # 70, 27 without.
-    gc.collect()
-    gc.freeze()
-    # A young-generation collection every 10,000 allocations rather than 700: what a
-    # batch of requests builds (ORM objects, rows, answers) is mostly gone by then, so it
-    # is not walked, nor promoted to be walked again. PostgreSQL, bench/live_drop.py
-    # --flow checkout, 2 API processes, 2,000 units: 0.05-0.13 s collecting per process
-    # against 0.43-0.48 s (17 young collections against 700).
-    gc.set_threshold(10_000, 10, 10)
+    collector.settle()
     return app

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mercato import cli_support
+from mercato import cli_support, collector
 from mercato.db import create_db_engine
 from mercato.jobs import service
 from mercato.jobs.worker import Worker
@@ -32,6 +32,7 @@ def worker(
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
     engine = create_db_engine()
     runner = Worker(engine, concurrency=concurrency, lease=timedelta(seconds=lease), poll=poll)
+    collector.settle()
 
     def on_signal(signum, _frame):
         if runner.stopping:
