@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from mercato.crypto import search_terms
 from mercato.customers import merges
 from mercato.customers.models import Customer, Identity, MergeSuggestion, value_key
-from mercato.db import new_id, utcnow
+from mercato.db import insert_rows, new_id, utcnow
 from mercato.inserts import insert_or_ignore, insert_or_ignore_many
 
 # A merge's rule, by the kind of identity that matched.
@@ -228,8 +228,7 @@ def resolve_many(
             if profile != profile_id
         ]
         results[index] = row_id
-    if customers:
-        session.execute(insert(Customer), customers)
+    insert_rows(session, Customer.__table__, customers)  # COPY on PostgreSQL
     if rows:
         inserted = _insert_identities(session, rows)
         if len(inserted) != len(rows):  # a concurrent intake was first: each on its own

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from mercato.db import new_id, utcnow
+from mercato.db import insert_rows, new_id, utcnow
 from mercato.errors import Conflict, FieldError, MercatoError, NotFound, ValidationFailed
 from mercato.inventory import lock_objects
 from mercato.inventory.allocation import (
@@ -298,8 +298,7 @@ def reserve_many(
         session.execute(
             delete(reservations_table).where(reservations_table.c.id.in_(refused_claims))
         )
-    if line_rows:
-        session.execute(insert(lines_table), line_rows)
+    insert_rows(session, lines_table, line_rows)  # COPY on PostgreSQL
     write_movements(session, movements)
     record_changes(session, changed, stocks, now, fences.units())
     return outcomes
