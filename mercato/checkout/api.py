@@ -23,7 +23,7 @@ from mercato.problems import problem
 from mercato.web.address_limits import count_checkout_start
 from mercato.web.clients import client_signals
 from mercato.web.requests import RawBody
-from mercato.web.sessions import ReadSession, SessionFactories, WriteSession
+from mercato.web.sessions import ReadSession, SessionFactories
 
 router = APIRouter(tags=["checkout"])
 
@@ -188,8 +188,10 @@ def get_checkout(token: str, session: ReadSession):
 
 
 @router.patch("/checkouts/{token}", response_model=CheckoutPublic)
-def update_checkout(token: str, data: CheckoutUpdate, session: WriteSession):
-    return rendered(public(service.view(session, service.update_checkout(session, token, data))))
+async def update_checkout(token: str, data: CheckoutUpdate, request: Request):
+    """Set the buyer's details; written with those other buyers send at the same moment."""
+    updater = batches.UpdateBatcher.of(request.app.state, "checkout_updater")
+    return rendered(public(await updater.submit(batches.Update(token, data))))
 
 
 @router.post(

@@ -8,6 +8,9 @@ buyer at a time, each paying for a whole transaction.
 - ``StartBatcher``: the checkouts started while a batch was being written, in one
   transaction (``service.start_many``: one read of their variants, one ``reserve_many``,
   one insert of checkouts and one of lines).
+- ``UpdateBatcher``: the details buyers send meanwhile (``PATCH``), in one transaction
+  (``service.update_many``: one read of their checkouts, one of their variants, their
+  changes flushed together).
 - ``BeginBatcher``: the attempts to pay made meanwhile, their payments recorded as
   pending in one transaction (``completion.begin_many``: one lock of their checkouts,
   one read of their earlier payments, one insert), committed before any provider is
@@ -25,13 +28,14 @@ alone (``service.create_checkout``, ``completion.pay``'s first step, ``completio
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from mercato.checkout import completion, paying, service
 from mercato.checkout.completion import Begin, Placement
-from mercato.checkout.schemas import CheckoutComplete
+from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
 from mercato.checkout.service import NewCheckout, Start
 from mercato.db import utcnow
 from mercato.errors import MercatoError
@@ -56,6 +60,26 @@ class StartBatcher(GroupCommit[Start]):
             prices=start.prices,
             admission_ticket=start.admission_ticket,
         )
+
+
+@dataclass(frozen=True)
+class Update:
+    token: str
+    data: CheckoutUpdate
+
+
+class UpdateBatcher(GroupCommit[Update]):
+    def key(self, update: Update) -> str:
+        return update.token
+
+    def write_batch(self, session: Session, updates: list[Update]) -> list:
+        try:
+            return service.update_many(session, [(u.token, u.data) for u in updates])
+        except MercatoError:  # one refused: only its own transaction may answer it
+            raise WriteEachAlone() from None
+
+    def write_one(self, session: Session, update: Update) -> service.View:
+        return service.view(session, service.update_checkout(session, update.token, update.data))
 
 
 class BeginBatcher(GroupCommit[Begin]):

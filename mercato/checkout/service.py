@@ -107,11 +107,11 @@ def locked_all(session: Session, ids) -> dict[str, tuple[Checkout, Hold]]:
     return {checkout.id: (checkout, hold) for checkout, hold in found}
 
 
-def locked_where(session: Session, where, *, also=()) -> list[tuple]:
+def locked_where(session: Session, where, *, lock: bool = True, also=()) -> list[tuple]:
     """``locked`` for every checkout ``where`` picks; their rows are locked lowest id
     first, so two transactions locking several never wait on each other in opposite
     orders."""
-    query = _with_hold(where, True, also).order_by(Checkout.id)
+    query = _with_hold(where, lock, also).order_by(Checkout.id)
     return [
         (checkout, Hold(status, expires_at), *extra)
         for checkout, status, expires_at, *extra in session.execute(query).unique()
@@ -552,7 +552,34 @@ def update_checkout(
 ) -> Checkout:
     """Set the buyer's details; each is checked for its country, totals are redone."""
     now = now or utcnow()
-    checkout = get_checkout(session, token)
+    return _update(session, get_checkout(session, token), data, now)
+
+
+def update_many(
+    session: Session, updates: Sequence[tuple[str, CheckoutUpdate]], now: datetime | None = None
+) -> list[View]:
+    """``update_checkout`` for checkouts updated at the same moment (buyers typing their
+    details during a drop), in one transaction, each as the buyer sees it after: their
+    rows read in one query, their lines' variants in one, their changes flushed together.
+    A refusal raises; the caller then updates each alone, where it is refused by itself.
+    One checkout at most once per call."""
+    now = now or utcnow()
+    digests = [hash_token(token) for token, _ in updates]
+    found = {
+        checkout.token_hash: checkout
+        for checkout, _ in locked_where(session, Checkout.token_hash.in_(digests), lock=False)
+    }
+    if len(found) != len(set(digests)):
+        raise NotFound("No such checkout.")
+    updated = [
+        _update(session, found[digest], data, now)
+        for digest, (_, data) in zip(digests, updates, strict=True)
+    ]
+    variants = shown(session, ids={line.variant_id for c in updated for line in c.lines})
+    return [view(session, checkout, now, variants) for checkout in updated]
+
+
+def _update(session: Session, checkout: Checkout, data: CheckoutUpdate, now: datetime) -> Checkout:
     _open(checkout)
     table = rates.load()
     errors = _set_details(checkout, data, table)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from mercato.checkout import batches, completion, paying, service
 from mercato.checkout.api import return_url
 from mercato.checkout.limits import HOLD, SHORT_HOLD
-from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate
+from mercato.checkout.schemas import CheckoutComplete, CheckoutCreate, CheckoutUpdate
 from mercato.db import transaction, utcnow
 from mercato.errors import Conflict, ValidationFailed
 from mercato.inventory import availability, reports
@@ -20,7 +20,7 @@ from mercato.inventory.availability import InsufficientStock
 from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
-from tests.checkout.helpers import fill, make_shop, start
+from tests.checkout.helpers import ADDRESS, fill, make_shop, start
 
 
 def _paid(client, sessions, method="tok_visa", key="k"):
@@ -297,3 +297,52 @@ def test_the_return_url_is_the_routes_own(app):
     for token in ("abc-DEF_123", "x" * 43):
         expected = base + app.url_path_for("checkout_return", token=token)
         assert return_url(request, token) == expected
+
+
+def test_details_sent_together_are_written_together(client, sessions, engine):
+    """Buyers typing their details at the same moment: one transaction for all of them,
+    whatever their number, each answered with their own checkout."""
+    make_shop(sessions, on_hand=20)
+
+    def updated(n: int) -> int:
+        tokens = [start(client)["token"] for _ in range(n)]
+        details = [
+            CheckoutUpdate(email=f"buyer{i}@example.com", shipping_address=ADDRESS)
+            for i in range(n)
+        ]
+        views, count = _statements(
+            engine,
+            sessions,
+            lambda session: service.update_many(session, list(zip(tokens, details, strict=True))),
+        )
+        assert [v.checkout.email for v in views] == [d.email for d in details]
+        assert all(v.checkout.tax_total > 0 and v.lines[0].title for v in views)
+        with sessions() as session:
+            assert [service.get_checkout(session, t).email for t in tokens] == [
+                d.email for d in details
+            ]
+        return count
+
+    assert updated(8) <= updated(2)
+
+
+def test_details_refused_in_a_batch_are_refused_alone(client, sessions):
+    """A buyer's details refused (a postal code not of their country) change nothing of
+    theirs; the others sent with them are written."""
+    make_shop(sessions, on_hand=5)
+    good, bad = start(client)["token"], start(client)["token"]
+    wrong = {**ADDRESS, "postal_code": "not a zip"}
+    outcomes = batches.UpdateBatcher(sessions)._write(
+        [
+            batches.Update(
+                good, CheckoutUpdate(email="good@example.com", shipping_address=ADDRESS)
+            ),
+            batches.Update(bad, CheckoutUpdate(email="bad@example.com", shipping_address=wrong)),
+        ]
+    )
+    assert outcomes[0].checkout.email == "good@example.com"
+    assert isinstance(outcomes[1], ValidationFailed)
+    assert any("postal_code" in e.loc for e in outcomes[1].errors)
+    with sessions() as session:
+        assert service.get_checkout(session, good).email == "good@example.com"
+        assert service.get_checkout(session, bad).email is None
