@@ -30,12 +30,11 @@ log = logging.getLogger(__name__)
 BATCH_LIMIT = 64
 
 
-class WriteEachAlone(Exception):  # noqa: N818 - an instruction, not a failure
-    """Raised by ``write_batch`` when one request of the batch is refused in a way only its
-    own transaction can answer: the batch is undone and each is written alone, quietly."""
-
-
 class GroupCommit(Generic[Request]):
+    # Refusals ``write_batch`` may raise that only a request's own transaction can answer
+    # (which of the batch it was): the batch is undone and each written alone, quietly.
+    refused_alone: tuple[type[Exception], ...] = ()
+
     def __init__(self, sessions: sessionmaker[Session], limit: int = BATCH_LIMIT):
         self.sessions, self.limit = sessions, limit
         self.waiting: list[tuple[Request, asyncio.Future]] = []
@@ -121,7 +120,7 @@ class GroupCommit(Generic[Request]):
         try:
             with transaction(self.sessions) as session:
                 return self.write_batch(session, requests)
-        except WriteEachAlone:
+        except self.refused_alone:
             pass
         except Exception:  # noqa: BLE001 - retried one by one below, each with its answer
             # Said once a batch, with its cause: a batch writer that keeps failing turns every

@@ -39,7 +39,7 @@ from mercato.checkout.schemas import CheckoutComplete, CheckoutUpdate
 from mercato.checkout.service import NewCheckout, Start
 from mercato.db import utcnow
 from mercato.errors import MercatoError
-from mercato.group_commit import GroupCommit, WriteEachAlone
+from mercato.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +69,26 @@ class Update:
 
 
 class UpdateBatcher(GroupCommit[Update]):
+    refused_alone = (MercatoError,)  # one refused: only its own transaction may answer it
+
     def key(self, update: Update) -> str:
         return update.token
 
     def write_batch(self, session: Session, updates: list[Update]) -> list:
-        try:
-            return service.update_many(session, [(u.token, u.data) for u in updates])
-        except MercatoError:  # one refused: only its own transaction may answer it
-            raise WriteEachAlone() from None
+        return service.update_many(session, [(u.token, u.data) for u in updates])
 
     def write_one(self, session: Session, update: Update) -> service.View:
         return service.view(session, service.update_checkout(session, update.token, update.data))
 
 
 class BeginBatcher(GroupCommit[Begin]):
+    refused_alone = (MercatoError,)  # one refused: only its own transaction may answer it
+
     def key(self, begin: Begin) -> str:
         return begin.token
 
     def write_batch(self, session: Session, begins: list[Begin]) -> list:
-        try:
-            return completion.begin_many(session, begins)
-        except MercatoError:  # one refused: only its own transaction may answer it
-            raise WriteEachAlone() from None
+        return completion.begin_many(session, begins)
 
     def write_one(self, session: Session, begin: Begin):
         return completion.begin_one(session, begin)

@@ -64,17 +64,21 @@ def test_an_order_with_no_attribution_is_credited_to_the_platform_it_was_placed_
     assert purchase.channel == "direct"
 
 
-def test_the_same_event_id_is_stored_once_and_the_server_figures_win(sessions):
-    now = utcnow()
-    browser = {
-        "event_id": "order:ord_1:purchase",
+def _browser_purchase(order_id: str, visitor_id: str, now) -> dict:
+    """A purchase as the buyer's browser reports it (its value not to be trusted)."""
+    return {
+        "event_id": f"order:{order_id}:purchase",
         "kind": "purchase",
         "source": "browser",
         "at": now,
-        "visitor_id": "v1",
+        "visitor_id": visitor_id,
         "value": 1,
-        "currency": "USD",
     }
+
+
+def test_the_same_event_id_is_stored_once_and_the_server_figures_win(sessions):
+    now = utcnow()
+    browser = {**_browser_purchase("ord_1", "v1", now), "currency": "USD"}
     server = {**browser, "source": "server", "visitor_id": None, "value": 5000}
     server.update(customer_id="c_1", channel="instagram")
     earlier_visit = {
@@ -96,14 +100,7 @@ def test_the_same_event_id_is_stored_once_and_the_server_figures_win(sessions):
 
 def test_a_browser_purchase_and_its_server_twin_in_one_batch_are_one_touch(sessions):
     now = utcnow()
-    browser = {
-        "event_id": "order:ord_2:purchase",
-        "kind": "purchase",
-        "source": "browser",
-        "at": now,
-        "visitor_id": "v2",
-        "value": 1,
-    }
+    browser = _browser_purchase("ord_2", "v2", now)
     server = {**browser, "source": "server", "visitor_id": None, "value": 7000}
     server["customer_id"] = "c_2"
     visit = {"event_id": "visit:2", "kind": "visit", "source": "browser", "at": now}
