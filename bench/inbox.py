@@ -34,7 +34,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadclient import Connection, percentile  # noqa: E402 - after the path is set
-from bench.servers import free_port, wait_up  # noqa: E402
+from bench.servers import free_port, postgres_cpu, server_cpu, wait_up  # noqa: E402
 from bench.webhooks import own_database  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -45,7 +45,8 @@ PEOPLE = 500
 
 def notification(n: int, marker: str = "") -> dict:
     """Message ``n`` in the shape Meta posts (docs/platforms/whatsapp.md)."""
-    wa_id = str(15550000000 + n % PEOPLE)
+    person = n % PEOPLE  # a person keeps their profile name from one message to the next
+    wa_id = str(15550000000 + person)
     return {
         "object": "whatsapp_business_account",
         "entry": [
@@ -60,7 +61,7 @@ def notification(n: int, marker: str = "") -> dict:
                                 "display_phone_number": "15550001111",
                                 "phone_number_id": PHONE_NUMBER_ID,
                             },
-                            "contacts": [{"profile": {"name": f"Buyer {n}"}, "wa_id": wa_id}],
+                            "contacts": [{"profile": {"name": f"Buyer {person}"}, "wa_id": wa_id}],
                             "messages": [
                                 {
                                     "from": wa_id,
@@ -210,9 +211,10 @@ def run(args, messages: int, data_dir: Path) -> None:
         warm = [signed(notification(n, marker="warm")) for n in range(2 * args.senders)]
         deliveries = [signed(notification(n)) for n in range(messages)]
         uvloop.run(send_all(base, path, warm, args.senders))
-        started = time.perf_counter()
+        cpu, database, started = server_cpu(serve.pid), postgres_cpu(), time.perf_counter()
         latencies, statuses = uvloop.run(send_all(base, path, deliveries, args.senders))
         acked_in = time.perf_counter() - started
+        cpu, database = server_cpu(serve.pid) - cpu, postgres_cpu() - database
         again = time.perf_counter()
         repeat_latencies, repeat_statuses = uvloop.run(
             send_all(base, path, deliveries, args.senders)
@@ -233,6 +235,10 @@ def run(args, messages: int, data_dir: Path) -> None:
     )
     print(f"  new messages      {messages / acked_in:,.0f} acknowledged/s; statuses {statuses}")
     print(f"  ack latency       p50 {ms(latencies, 0.5):.1f} ms   p99 {ms(latencies, 0.99):.1f} ms")
+    print(
+        f"  CPU per message   server {cpu / messages * 1000:.2f} ms"
+        + (f", PostgreSQL {database / messages * 1000:.2f} ms" if args.db == "postgres" else "")
+    )
     duplicates = repeat_statuses.get("duplicate", 0)
     print(
         f"  redeliveries      {messages / repeated_in:,.0f}/s, p99 "

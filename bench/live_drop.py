@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the package and bench.loadclient
 
 from bench.loadclient import Connection, Response, percentile  # noqa: E402 - path set
-from bench.servers import free_port, start_app  # noqa: E402
+from bench.servers import free_port, server_cpu, start_app  # noqa: E402
 from mercato.db import transaction  # noqa: E402
 from mercato.inventory.reservation_batches import ReservationBatcher  # noqa: E402
 from mercato.web.sessions import WriteSession  # noqa: E402
@@ -290,22 +290,6 @@ async def bare_caller(client: Connection, count: int, tally: Tally) -> None:
             continue
         tally.latencies.append(time.perf_counter() - started)
         tally.done += 1
-
-
-def server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server and its worker processes (Linux /proc)."""
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 async def spread(clients: list[Connection], workers: int, tries: int = 20) -> None:

@@ -3,6 +3,7 @@ under uvicorn in a child process, and waiting until it answers."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -62,3 +63,29 @@ def start_app(app: str, port: int, env: dict[str, str], workers: int = 1) -> sub
         server.kill()
         raise
     return server
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes (Linux /proc)."""
+    return _cpu(lambda entry, name, parent: entry == pid or parent == pid)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the machine's PostgreSQL processes (Linux /proc)."""
+    return _cpu(lambda entry, name, parent: name == "postgres")
+
+
+def _cpu(counted) -> float:
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                head, _, tail = handle.read().rpartition(")")
+        except OSError:
+            continue
+        fields = tail.split()  # fields[1] is the parent pid; 11 and 12 user and system time
+        if counted(int(entry), head.partition("(")[2], int(fields[1])):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events, jobs
@@ -37,7 +37,7 @@ from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
 from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message, contact_terms
 from mercato.inbox.records import conversation_changed, message_changed
-from mercato.inserts import insert_or_ignore
+from mercato.inserts import insert_or_ignore, insert_or_ignore_many
 
 MAX_BODY = 1024 * 1024  # bytes; Meta batches several messages in one notification
 # How far each status moves a message; "failed" ends it unless it was already read.
@@ -219,11 +219,22 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
 def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
     """The conversations of these (account, contact) pairs, locked in one order for every
     writer, read afresh."""
+    # One IN list of hashes per account (a burst is almost always one account's), which
+    # the unique index answers, rather than a list of (account, hash) row values.
+    hashes: dict[str, set[str]] = {}
+    for account_id, contact_id in keys:
+        hashes.setdefault(account_id, set()).add(value_key(contact_id))
     found = session.scalars(
         select(Conversation)
         .where(
-            tuple_(Conversation.account_id, Conversation.contact_id_hash).in_(
-                [(account_id, value_key(contact_id)) for account_id, contact_id in keys]
+            or_(
+                *(
+                    and_(
+                        Conversation.account_id == account_id,
+                        Conversation.contact_id_hash.in_(sorted(values)),
+                    )
+                    for account_id, values in sorted(hashes.items())
+                )
             )
         )
         .order_by(Conversation.id)
@@ -253,12 +264,7 @@ def _store_messages(session: Session, arrived: list, outcomes: list, now: dateti
         for _, _, account, message in arrived
     ]
     stored = set(
-        session.scalars(
-            insert_or_ignore(session, Message, ("account_id", "platform_message_id")).returning(
-                Message.id
-            ),
-            rows,
-        )
+        insert_or_ignore_many(session, Message, ("account_id", "platform_message_id"), rows)
     )
     accounts = {account.id: account for _, _, account, _ in arrived}
     _recognise(session, [c for c in conversations.values() if c.customer_id is None], accounts, now)

@@ -52,7 +52,9 @@ PERSONAL = "[personal]"
 
 
 def redact_personal(text: str) -> str:
-    return _PHONE.sub(PERSONAL, _EMAIL.sub(PERSONAL, text))
+    if "@" in text:  # the email pattern costs 6 us on a line with none (every access line)
+        text = _EMAIL.sub(PERSONAL, text)
+    return _PHONE.sub(PERSONAL, text)
 
 
 class PersonalDataRecord(logging.LogRecord):
