@@ -176,32 +176,14 @@ def store(
 def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
     """The conversations of everyone who wrote, locked, made on a first message
     (concurrent first messages agree on one); and the ids of those just made."""
-    rows: dict[tuple[str, str], dict] = {}
+    first: dict[tuple[str, str], tuple] = {}
     for sent_at, _, account, message in arrived:
-        rows.setdefault(
-            (account.id, message.contact_id),
-            {
-                "id": new_id("cnv"),
-                "account_id": account.id,
-                "contact_id": message.contact_id,
-                "contact_id_hash": value_key(message.contact_id),
-                "contact_name": message.contact_name,
-                "phone": message.phone,
-                "phone_hash": value_key(message.phone),
-                "search_terms": contact_terms(message.contact_name, message.phone),
-                "status": "open",
-                "unread": 0,
-                "last_message_at": sent_at,
-                "opened_at": sent_at,
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
-            },
-        )
+        first.setdefault((account.id, message.contact_id), (sent_at, message))
     # Most people have written before: their conversations are read (and locked) first,
     # and only the others inserted, rather than every one offered to the insert to be
     # skipped. Inserted in key order, so two batches sharing new people never deadlock.
-    found = _locked(session, list(rows))
-    missing = sorted(key for key in rows if key not in found)
+    found = _locked(session, list(first))
+    missing = sorted(key for key in first if key not in found)
     made: set[str] = set()
     if missing:
         made = set(
@@ -209,11 +191,31 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
                 insert_or_ignore(
                     session, Conversation, ("account_id", "contact_id_hash")
                 ).returning(Conversation.id),
-                [rows[key] for key in missing],
+                [_new_conversation(account_id, *first[account_id, c]) for account_id, c in missing],
             )
         )
         found |= _locked(session, missing)
     return found, made
+
+
+def _new_conversation(account_id: str, sent_at: datetime, message) -> dict:
+    now = utcnow()
+    return {
+        "id": new_id("cnv"),
+        "account_id": account_id,
+        "contact_id": message.contact_id,
+        "contact_id_hash": value_key(message.contact_id),
+        "contact_name": message.contact_name,
+        "phone": message.phone,
+        "phone_hash": value_key(message.phone),
+        "search_terms": contact_terms(message.contact_name, message.phone),
+        "status": "open",
+        "unread": 0,
+        "last_message_at": sent_at,
+        "opened_at": sent_at,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
