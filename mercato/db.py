@@ -253,34 +253,43 @@ def _copy_plan(table: Table, keys: tuple[str, ...], dialect) -> tuple[list, str]
 def insert_objects(session: Session, *groups: Sequence[Any]) -> None:
     """Write new objects as rows, each group (objects of one mapped class) in one batch
     and in the order given (``insert_rows``: COPY on PostgreSQL), then put them all in
-    the session as if loaded, with nothing left to flush. Each column not given takes
-    its Python default (a callable one called), else None. Relationships are not
+    the session as if loaded, with nothing left to flush. Relationships are not
     followed: give related objects in their own group, with their keys set, after the
     rows they refer to.
 
     The ORM's flush of the same objects, one multi-row INSERT each, took ~40% of a
     webhook worker's CPU (PostgreSQL), half of it psycopg parsing those long statements."""
     for objects in groups:
-        if not objects:
-            continue
-        table = type(objects[0]).__table__
-        rows = []
-        for obj in objects:
-            state = obj.__dict__
-            for column in table.columns:
-                if column.key not in state:
-                    default, value = column.default, None
-                    if default is not None and default.is_scalar:
-                        value = default.arg
-                    elif default is not None and default.is_callable:
-                        value = default.arg(None)  # wrapped by SQLAlchemy to take a context
-                    setattr(obj, column.key, value)
-            rows.append({column.key: state[column.key] for column in table.columns})
-        insert_rows(session, table, rows)
-    attached = [obj for objects in groups for obj in objects]
-    for obj in attached:  # all first: adding one cascades to its related objects
+        if objects:
+            insert_rows(session, type(objects[0]).__table__, rows_of(objects))
+    attach_written(session, [obj for objects in groups for obj in objects])
+
+
+def rows_of(objects: Sequence[Any]) -> list[dict[str, Any]]:
+    """New objects of one mapped class as the rows to write: each column not given takes
+    its Python default (a callable one called), else None, on the object too."""
+    table = type(objects[0]).__table__
+    rows = []
+    for obj in objects:
+        state = obj.__dict__
+        for column in table.columns:
+            if column.key not in state:
+                default, value = column.default, None
+                if default is not None and default.is_scalar:
+                    value = default.arg
+                elif default is not None and default.is_callable:
+                    value = default.arg(None)  # wrapped by SQLAlchemy to take a context
+                setattr(obj, column.key, value)
+        rows.append({column.key: state[column.key] for column in table.columns})
+    return rows
+
+
+def attach_written(session: Session, objects: Sequence[Any]) -> None:
+    """Objects whose rows (``rows_of``) were just written, put in the session as if
+    loaded, with nothing left to flush."""
+    for obj in objects:  # all first: adding one cascades to its related objects
         make_transient_to_detached(obj)
-    session.add_all(attached)
+    session.add_all(objects)
 
 
 def random_token(nbytes: int = 32) -> str:

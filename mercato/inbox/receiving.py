@@ -25,7 +25,7 @@ from mercato.channels.meta import webhooks
 from mercato.channels.whatsapp import webhooks as whatsapp_webhooks
 from mercato.crypto import value_key
 from mercato.customers import identities
-from mercato.db import new_id, utcnow
+from mercato.db import attach_written, new_id, rows_of, utcnow
 from mercato.errors import (
     BadSignature,
     MalformedPayload,
@@ -35,10 +35,11 @@ from mercato.errors import (
 )
 from mercato.group_commit import GroupCommit
 from mercato.inbox import accounts, automation, consent
-from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message, contact_terms
+from mercato.inbox.models import COMMENT_KINDS, Conversation, InboxAccount, Message
 from mercato.inbox.records import conversation_changed, message_changed
-from mercato.inserts import insert_or_ignore, insert_or_ignore_many
+from mercato.inserts import insert_or_ignore_many
 
+_CONVERSATION_KEY = ("account_id", "contact_id_hash")
 MAX_BODY = 1024 * 1024  # bytes; Meta batches several messages in one notification
 # How far each status moves a message; "failed" ends it unless it was already read.
 PROGRESS = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
@@ -184,38 +185,36 @@ def _conversations(session: Session, arrived: list) -> tuple[dict, set[str]]:
     # skipped. Inserted in key order, so two batches sharing new people never deadlock.
     found = _locked(session, list(first))
     missing = sorted(key for key in first if key not in found)
-    made: set[str] = set()
-    if missing:
-        made = set(
-            session.scalars(
-                insert_or_ignore(
-                    session, Conversation, ("account_id", "contact_id_hash")
-                ).returning(Conversation.id),
-                [_new_conversation(account_id, *first[account_id, c]) for account_id, c in missing],
-            )
-        )
-        found |= _locked(session, missing)
+    if not missing:
+        return found, set()
+    offered = [_new_conversation(account_id, *first[account_id, c]) for account_id, c in missing]
+    made = set(insert_or_ignore_many(session, Conversation, _CONVERSATION_KEY, rows_of(offered)))
+    # Those just written are this transaction's, locked by it: kept as written, not read
+    # again. A person whose first messages another batch wrote meanwhile is read.
+    written = [c for c in offered if c.id in made]
+    attach_written(session, written)
+    found |= {(c.account_id, c.contact_id): c for c in written}
+    meanwhile = [key for key, c in zip(missing, offered, strict=True) if c.id not in made]
+    if meanwhile:
+        found |= _locked(session, meanwhile)
     return found, made
 
 
-def _new_conversation(account_id: str, sent_at: datetime, message) -> dict:
+def _new_conversation(account_id: str, sent_at: datetime, message) -> Conversation:
     now = utcnow()
-    return {
-        "id": new_id("cnv"),
-        "account_id": account_id,
-        "contact_id": message.contact_id,
-        "contact_id_hash": value_key(message.contact_id),
-        "contact_name": message.contact_name,
-        "phone": message.phone,
-        "phone_hash": value_key(message.phone),
-        "search_terms": contact_terms(message.contact_name, message.phone),
-        "status": "open",
-        "unread": 0,
-        "last_message_at": sent_at,
-        "opened_at": sent_at,
-        "created_at": now,
-        "updated_at": now,
-    }
+    return Conversation(
+        id=new_id("cnv"),
+        account_id=account_id,
+        contact_id=message.contact_id,
+        contact_name=message.contact_name,
+        phone=message.phone,
+        status="open",
+        unread=0,
+        last_message_at=sent_at,
+        opened_at=sent_at,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
