@@ -3,12 +3,15 @@ its person's conversation, statuses only moving a message forward."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from mercato.db import transaction
 from mercato.events.models import Event
+from mercato.inbox import receiving
 from mercato.inbox.models import Message
 from tests.inbox.conftest import (
     BUYER,
@@ -167,3 +170,53 @@ def test_marking_a_conversation_read_is_an_event_other_pages_follow(
     with transaction(sessions) as session:
         types = list(session.scalars(select(Event.type).order_by(Event.seq)))
     assert types.count("conversation.read") == 1
+
+
+def test_first_messages_of_one_new_person_written_together_share_one_conversation(
+    client, admin, account, engine, sessions
+):
+    """Two batches (two API processes) bring a new person's first messages at once: the
+    second waits for the first's conversation and adds its message to it."""
+    at = now()
+    first, second = (
+        receiving.Delivery(
+            "whatsapp",
+            account["id"],
+            *signed(notification([text_message(wamid, body, at)])),
+        )
+        for wamid, body in (("wamid.N1", "hello?"), ("wamid.N2", "anyone there?"))
+    )
+    outcomes: dict[str, object] = {}
+    with transaction(sessions) as session:
+        outcomes["first"] = receiving.receive_many(session, [first])
+        racer = threading.Thread(target=lambda: outcomes.update(second=_receive(sessions, second)))
+        racer.start()
+        if engine.dialect.name == "postgresql":  # the second's insert waits on the first's row
+            _until_waiting_on_a_lock(sessions)
+    racer.join(30)
+    assert [r.stored for r in outcomes["first"] + outcomes["second"]] == [1, 1]
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    assert (conversation["contact_id"], conversation["unread"]) == (BUYER, 2)
+    with transaction(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def _receive(sessions, delivery: receiving.Delivery) -> list:
+    with transaction(sessions) as session:
+        return receiving.receive_many(session, [delivery])
+
+
+def _until_waiting_on_a_lock(sessions) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with transaction(sessions) as session:
+            waiting = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the second batch never waited for the first")
