@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import orjson
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from mercato import events, jobs
@@ -25,7 +26,7 @@ from mercato.channels.meta import webhooks
 from mercato.channels.whatsapp import webhooks as whatsapp_webhooks
 from mercato.crypto import value_key
 from mercato.customers import identities
-from mercato.db import attach_written, new_id, rows_of, utcnow
+from mercato.db import among, attach_written, new_id, rows_of, utcnow
 from mercato.errors import (
     BadSignature,
     MalformedPayload,
@@ -220,21 +221,31 @@ def _new_conversation(account_id: str, sent_at: datetime, message) -> Conversati
 def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
     """The conversations of these (account, contact) pairs, locked in one order for every
     writer, read afresh."""
-    # One IN list of hashes per account (a burst is almost always one account's), which
-    # the unique index answers, rather than a list of (account, hash) row values.
+    # One list of hashes per account (a burst is almost always one account's), which the
+    # unique index answers, rather than a list of (account, hash) row values.
     hashes: dict[str, set[str]] = {}
     for account_id, contact_id in keys:
         hashes.setdefault(account_id, set()).add(value_key(contact_id))
-    found = session.scalars(
+    params: dict[str, object] = {}
+    for n, (account_id, values) in enumerate(sorted(hashes.items())):
+        params[f"account{n}"], params[f"hashes{n}"] = account_id, sorted(values)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    found = session.scalars(_locked_query(len(hashes), postgresql), params)
+    return {(c.account_id, c.contact_id): c for c in found}
+
+
+@lru_cache(maxsize=16)
+def _locked_query(accounts: int, postgresql: bool):
+    return (
         select(Conversation)
         .where(
             or_(
                 *(
                     and_(
-                        Conversation.account_id == account_id,
-                        Conversation.contact_id_hash.in_(sorted(values)),
+                        Conversation.account_id == bindparam(f"account{n}"),
+                        among(Conversation.contact_id_hash, f"hashes{n}", postgresql),
                     )
-                    for account_id, values in sorted(hashes.items())
+                    for n in range(accounts)
                 )
             )
         )
@@ -242,7 +253,6 @@ def _locked(session: Session, keys: list[tuple[str, str]]) -> dict:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return {(c.account_id, c.contact_id): c for c in found}
 
 
 def _store_messages(session: Session, arrived: list, outcomes: list, now: datetime) -> None:
