@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -325,13 +326,24 @@ def create_db_engine(settings: Settings | None = None, url: str | None = None) -
         )
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_overflow,
         pool_pre_ping=True,
         hide_parameters=True,
     )
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _binary_arrays)
+    return engine
+
+
+def _binary_arrays(dbapi_connection, _record) -> None:
+    """Lists (the arrays of fixed-shape inserts and of ``among``) sent in PostgreSQL's
+    binary format: psycopg writes a text array in Python, quoting each element, 16 us for
+    6 strings against 2.4 us in binary. A batch of 6 new people in the inbox sends about
+    50 such arrays."""
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
