@@ -7,12 +7,12 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from mercato.db import transaction
 from mercato.events.models import Event
 from mercato.inbox import receiving
-from mercato.inbox.models import Message
+from mercato.inbox.models import Conversation, Message
 from tests.inbox.conftest import (
     BUYER,
     VERIFY_TOKEN,
@@ -220,3 +220,33 @@ def _until_waiting_on_a_lock(sessions) -> None:
             return
         time.sleep(0.01)
     raise AssertionError("the second batch never waited for the first")
+
+
+def test_a_new_person_s_conversation_is_written_once_with_what_their_messages_make_of_it(
+    client, admin, account, engine, sessions
+):
+    """Its first messages (one of them delivered twice in the batch) are taken into the
+    new conversation before it is written: no update follows the insert."""
+    at = now()
+    hello = text_message("wamid.F1", "hello?", at - timedelta(minutes=2))
+    deliveries = [
+        receiving.Delivery("whatsapp", account["id"], *signed(notification(messages)))
+        for messages in ([hello], [hello], [text_message("wamid.F2", "size M?", at)])
+    ]
+    written: list[str] = []
+    listener = lambda *args: written.append(args[2].split(" (")[0])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with transaction(sessions) as session:
+            receipts = receiving.receive_many(session, deliveries)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert [(r.stored, r.duplicates) for r in receipts] == [(1, 0), (0, 1), (1, 0)]
+    assert not [s for s in written if s.startswith("UPDATE inbox_conversations")]
+    [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
+    assert (conversation["unread"], conversation["status"]) == (2, "open")
+    with transaction(sessions) as session:
+        row = session.scalars(select(Conversation)).one()
+        assert row.customer_id is not None
+        assert row.waiting_since == at - timedelta(minutes=2) and row.last_inbound_at == at
+        assert row.last_message_at == at
