@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mercato.auth import service as auth_service
 from mercato.catalog.models import Variant
@@ -139,3 +139,17 @@ def list_in_meta_catalog(sessions, sandbox, product, channel_id: str, sku: str =
             )
         )
     sandbox.put("/whatsapp/_sandbox/catalogs/cat1", json={"retailer_ids": [sku]})
+
+
+def written_sql(engine, sessions, write):
+    """``write(session)`` in one transaction: what it returned and the SQL statements it
+    sent (COPY is not a statement here)."""
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with transaction(sessions) as session:
+            outcome = write(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return outcome, seen

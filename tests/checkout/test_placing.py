@@ -21,6 +21,7 @@ from mercato.orders.models import Order
 from mercato.payments import service as payments
 from mercato.payments.models import Payment
 from tests.checkout.helpers import ADDRESS, fill, make_shop, start
+from tests.helpers import written_sql
 
 
 def _paid(client, sessions, method="tok_visa", key="k"):
@@ -77,14 +78,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(client, sessions, e
     make_shop(sessions, on_hand=20)
 
     def statements(placements) -> int:
-        seen = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            with transaction(sessions) as session:
-                outcomes = completion.place_many(session, placements)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        outcomes, seen = written_sql(
+            engine, sessions, lambda session: completion.place_many(session, placements)
+        )
         assert [o.status for o in outcomes] == ["completed"] * len(placements)
         return len(seen)
 
@@ -102,14 +98,7 @@ def _begin(token: str, total: int, key: str) -> completion.Begin:
 
 
 def _statements(engine, sessions, write) -> tuple[list, int]:
-    seen = []
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with transaction(sessions) as session:
-            outcomes = write(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    outcomes, seen = written_sql(engine, sessions, write)
     return outcomes, len(seen)
 
 

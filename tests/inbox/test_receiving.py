@@ -7,12 +7,13 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from mercato.db import transaction
 from mercato.events.models import Event
 from mercato.inbox import receiving
 from mercato.inbox.models import Conversation, Message
+from tests.helpers import written_sql
 from tests.inbox.conftest import (
     BUYER,
     VERIFY_TOKEN,
@@ -233,14 +234,9 @@ def test_a_new_person_s_conversation_is_written_once_with_what_their_messages_ma
         receiving.Delivery("whatsapp", account["id"], *signed(notification(messages)))
         for messages in ([hello], [hello], [text_message("wamid.F2", "size M?", at)])
     ]
-    written: list[str] = []
-    listener = lambda *args: written.append(args[2].split(" (")[0])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        with transaction(sessions) as session:
-            receipts = receiving.receive_many(session, deliveries)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    receipts, written = written_sql(
+        engine, sessions, lambda session: receiving.receive_many(session, deliveries)
+    )
     assert [(r.stored, r.duplicates) for r in receipts] == [(1, 0), (0, 1), (1, 0)]
     assert not [s for s in written if s.startswith("UPDATE inbox_conversations")]
     [conversation] = client.get("/api/v1/conversations", headers=admin).json()["items"]
