@@ -175,7 +175,9 @@ def store(
     return receipt
 
 
-def _conversations(session: Session, arrived: list, now: datetime) -> tuple[dict, set[str]]:
+def _conversations(
+    session: Session, arrived: list, accounts: dict, now: datetime
+) -> tuple[dict, set[str]]:
     """The conversations of everyone who wrote, locked, made on a first message
     (concurrent first messages agree on one); and the ids of those just made, their
     messages already taken into them (``_take``).
@@ -198,11 +200,10 @@ def _conversations(session: Session, arrived: list, now: datetime) -> tuple[dict
     offered = []
     for account_id, contact_id in missing:
         messages = people[account_id, contact_id]
-        conversation = _new_conversation(account_id, messages[0])
+        conversation = _new_conversation(account_id, messages[0], now)
         for message in _once(messages):  # one delivered twice in the batch is stored once
             _take(conversation, message, now)
         offered.append(conversation)
-    accounts = {account.id: account for _, _, account, _ in arrived}
     _recognise(session, offered, accounts, now)
     made = set(insert_or_ignore_many(session, Conversation, _CONVERSATION_KEY, rows_of(offered)))
     # Those just written are this transaction's, locked by it: kept as written, not read
@@ -217,6 +218,7 @@ def _conversations(session: Session, arrived: list, now: datetime) -> tuple[dict
 
 
 def _once(messages: list) -> list:
+    """The messages without a platform id seen before them (the insert keeps the first)."""
     seen: set[str] = set()
     kept = []
     for message in messages:
@@ -226,8 +228,7 @@ def _once(messages: list) -> list:
     return kept
 
 
-def _new_conversation(account_id: str, message) -> Conversation:
-    now = utcnow()
+def _new_conversation(account_id: str, message, now: datetime) -> Conversation:
     return Conversation(
         id=new_id("cnv"),
         account_id=account_id,
@@ -281,7 +282,8 @@ def _locked_query(accounts: int, postgresql: bool):
 
 
 def _store_messages(session: Session, arrived: list, outcomes: list, now: datetime) -> None:
-    conversations, made = _conversations(session, arrived, now)
+    accounts = {account.id: account for _, _, account, _ in arrived}
+    conversations, made = _conversations(session, arrived, accounts, now)
     rows = [
         {
             "id": new_id("msg"),
@@ -302,7 +304,6 @@ def _store_messages(session: Session, arrived: list, outcomes: list, now: dateti
     stored = set(
         insert_or_ignore_many(session, Message, ("account_id", "platform_message_id"), rows)
     )
-    accounts = {account.id: account for _, _, account, _ in arrived}
     _recognise(session, [c for c in conversations.values() if c.customer_id is None], accounts, now)
     created, to_answer, recorded = set(), [], []
     for (_, index, account, message), row in zip(arrived, rows, strict=True):
